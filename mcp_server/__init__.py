@@ -1,0 +1,1 @@
+"""Every platform capability as MCP tools, resources and prompts (issue 3)."""

@@ -1,0 +1,138 @@
+"""`oratio` command line: set up a tenant, mint admin tokens, serve, run the demo.
+
+Every command goes through the service layer via `open_platform`, exactly like the network doors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from oratio.config import load_settings
+from oratio.errors import OratioError
+from oratio.platform import Platform, open_platform
+from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+FORMATS = {
+    ".md": DocumentFormat.MARKDOWN,
+    ".txt": DocumentFormat.TEXT,
+    ".pdf": DocumentFormat.PDF,
+    ".html": DocumentFormat.HTML,
+}
+
+
+def _init(platform: Platform, args: argparse.Namespace) -> int:
+    tenant = platform.tenants.create_tenant(args.tenant)
+    admin = platform.tenants.create_admin(tenant.tenant_id, args.email, args.name)
+    token = platform.access.token_for(admin)
+    print(f"tenant   {tenant.tenant_id}  ({tenant.name})")
+    print(f"admin    {admin.id}  ({admin.email})")
+    print(f"token    {token}")
+    print("Keep the token secret; mint another with: oratio admin token --tenant ... --admin ...")
+    return 0
+
+
+def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
+    admin = platform.tenants.get_admin(args.tenant, args.admin)
+    print(platform.access.token_for(admin, ttl_seconds=args.ttl))
+    return 0
+
+
+def _serve(platform: Platform, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from oratio.web import create_app
+
+    print(f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz)")
+    uvicorn.run(create_app(platform), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def load_example(directory: Path) -> CreateAgent:
+    """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents."""
+    fields = json.loads((directory / "agent.json").read_text())
+    spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
+    documents = [
+        DocumentContent(name=path.name, format=FORMATS[path.suffix], content=path.read_bytes())
+        for path in sorted((directory / "knowledge").iterdir())
+        if path.suffix in FORMATS
+    ]
+    return CreateAgent(spec=spec, documents=documents)
+
+
+def _demo(platform: Platform, args: argparse.Namespace) -> int:
+    tenant = platform.tenants.create_tenant("Demo Org")
+    admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
+    principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+    request = load_example(args.example)
+    print(f"[1/3] tenant {tenant.tenant_id} with admin {admin.email}")
+    agent = platform.agents.create(principal, request)
+    documents = platform.documents.list(principal, agent.id).items
+    print(
+        f"[2/3] agent '{agent.name}' ({agent.id}) stored as {agent.status.value}, "
+        f"{len(documents)} knowledge documents: {', '.join(d.name for d in documents)}"
+    )
+    minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
+    print(f"[3/3] API key {minted.key.prefix}... minted for the agent (the secret is shown only once)")
+    print()
+    print("Not built yet: the AgentCreator (SOP -> reviewed plan -> tested agent), the runtime that")
+    print("talks to customers, and voice. Until they land the agent stays 'creating'. Track: issues 5-9.")
+    print(f"Admin token for this tenant: {platform.access.token_for(admin)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oratio", description="Create, deploy and run voice and text AI agents."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the platform does")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create a tenant and its first admin; print an admin token")
+    init.add_argument("--tenant", default="My Org", help="organisation name")
+    init.add_argument("--email", default="admin@example.com", help="first admin's email")
+    init.add_argument("--name", default="Admin", help="first admin's name")
+    init.set_defaults(run=_init)
+
+    admin = commands.add_parser("admin", help="admin accounts").add_subparsers(
+        dest="admin_command", required=True
+    )
+    token = admin.add_parser("token", help="print a new admin token")
+    token.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+    token.add_argument("--admin", required=True, help="admin id (adm_...)")
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.set_defaults(run=_admin_token)
+
+    serve = commands.add_parser("serve", help="serve Oratio over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="create the example agent from its SOP and documents")
+    demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        settings = load_settings()
+        with open_platform(settings) as platform:
+            code: int = args.run(platform, args)
+            return code
+    except OratioError as exc:
+        print(f"oratio: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

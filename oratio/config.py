@@ -1,0 +1,114 @@
+"""All configuration, read from the environment in one place and validated before anything starts.
+
+Every setting is `ORATIO_<NAME>`; the README's configuration table is this class. Zero config gives
+the embedded default (SQLite + local directory under `ORATIO_DATA_DIR`). Secrets are SecretStr so
+they never appear in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oratio.errors import ConfigError
+
+
+class StoreBackend(StrEnum):
+    SQLITE = "sqlite"
+    DYNAMODB = "dynamodb"
+
+
+class BlobBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORATIO_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path(".oratio"), description="Embedded data: SQLite file, blobs, keys")
+    store: StoreBackend = StoreBackend.SQLITE
+    blobs: BlobBackend = BlobBackend.LOCAL
+
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = Field(
+        default=None, description="Override AWS endpoint (moto_server, LocalStack)"
+    )
+    dynamodb_table_prefix: str = Field(default="oratio_", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
+    s3_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_prefix: str = ""
+
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 key; generated into data_dir if unset"
+    )
+    jwt_issuer: str = "oratio"
+    jwt_audience: str = "oratio-admin"
+    jwt_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+
+    key_rate_per_minute: float = Field(default=120, gt=0)
+    key_burst: int = Field(default=30, ge=1)
+    admin_rate_per_minute: float = Field(default=600, gt=0)
+    admin_burst: int = Field(default=100, ge=1)
+
+    max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> Settings:
+        if self.blobs is BlobBackend.S3 and not self.s3_bucket:
+            raise ValueError("ORATIO_BLOBS=s3 needs ORATIO_S3_BUCKET")
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
+            raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "oratio.db"
+
+    @property
+    def blob_root(self) -> Path:
+        return self.data_dir / "blobs"
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or one generated once into `data_dir/jwt.key` (mode 0600).
+
+        The embedded default must work with no configuration, yet tokens must survive a restart,
+        so the generated key is persisted beside the data it protects.
+        """
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            # Another process won the race; use its key so both verify each other's tokens.
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read and validate settings; a bad value is a ConfigError naming the variable and the fix."""
+    try:
+        if env is None:
+            return Settings()
+        values = {k.removeprefix("ORATIO_").lower(): v for k, v in env.items() if k.startswith("ORATIO_")}
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error["loc"]
+            name = "ORATIO_" + "_".join(str(part) for part in loc).upper() if loc else "configuration"
+            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,109 @@
+"""The one error family of the core. Doors map it to HTTP status, MCP tool errors or WS close codes.
+
+Messages are written for the caller (a person or a model): they say what was wrong and what to do,
+never how the code is built, and never echo secrets.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OratioError(Exception):
+    """Root of every error the core raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(OratioError):
+    code = "invalid_input"
+    http_status = 422
+
+
+class NotFound(OratioError):
+    """Unknown id, or an id that belongs to another tenant: the two are indistinguishable on purpose."""
+
+    code = "not_found"
+    http_status = 404
+
+    @classmethod
+    def of(cls, kind: str, ident: str) -> NotFound:
+        return cls(f"{kind} '{ident}' was not found")
+
+
+class Conflict(OratioError):
+    """The write lost a race or would break a uniqueness rule; reading again and retrying may help."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidState(OratioError):
+    """The record exists but is in a state that does not allow this operation."""
+
+    code = "invalid_state"
+    http_status = 409
+
+
+class Unauthenticated(OratioError):
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(OratioError):
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimited(OratioError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_header(self) -> str:
+        """Retry-After is whole seconds, rounded up so a client that obeys it is never refused again."""
+        return str(max(1, int(-(-self.retry_after // 1))))
+
+
+class ConfigError(OratioError):
+    """Configuration is missing or wrong; raised at start, before any request is served."""
+
+    code = "config_error"
+    http_status = 500
+
+
+class BackendUnavailable(OratioError):
+    """A backend (database, bucket, model provider) did not answer; the caller may retry."""
+
+    code = "backend_unavailable"
+    http_status = 503
+
+
+__all__ = [
+    "BackendUnavailable",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "InvalidState",
+    "NotFound",
+    "OratioError",
+    "RateLimited",
+    "Unauthenticated",
+]

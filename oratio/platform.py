@@ -1,0 +1,127 @@
+"""Builds the platform from settings: picks the adapters, wires the services, owns their lifetime.
+
+This is the one place backends are chosen. Doors receive a `Platform` (through a lifespan or a
+constructor) and never build adapters themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.auth.tokens import JwtSettings
+from oratio.blobs.local import LocalBlobStore
+from oratio.blobs.ports import BlobStore
+from oratio.config import BlobBackend, Settings, StoreBackend
+from oratio.services import (
+    AccessService,
+    AgentService,
+    Backends,
+    DocumentService,
+    KeyService,
+    NotificationService,
+    SessionService,
+    TenantService,
+)
+from oratio.store.ports import EventLog, RecordStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger("oratio.platform")
+
+
+@dataclass(frozen=True)
+class Platform:
+    settings: Settings
+    backends: Backends
+    tenants: TenantService
+    access: AccessService
+    agents: AgentService
+    documents: DocumentService
+    keys: KeyService
+    sessions: SessionService
+    notifications: NotificationService
+
+
+def build_services(settings: Settings, backends: Backends) -> Platform:
+    """Wire the services over already-open backends (tests use this with their own backends)."""
+    jwt = JwtSettings(
+        secret=settings.resolved_jwt_secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.jwt_ttl_seconds,
+    )
+    tenants = TenantService(backends)
+    documents = DocumentService(backends, max_bytes=settings.max_document_bytes)
+    return Platform(
+        settings=settings,
+        backends=backends,
+        tenants=tenants,
+        access=AccessService(
+            jwt,
+            tenants,
+            TokenBucketLimiter(rate_per_minute=settings.admin_rate_per_minute, burst=settings.admin_burst),
+        ),
+        agents=AgentService(backends, documents),
+        documents=documents,
+        keys=KeyService(
+            backends,
+            TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
+        ),
+        sessions=SessionService(backends),
+        notifications=NotificationService(backends),
+    )
+
+
+@contextmanager
+def open_platform(settings: Settings) -> Iterator[Platform]:
+    """Open the configured backends, yield the wired platform, close everything on exit."""
+    with ExitStack() as stack:
+        store, events = _open_records(settings, stack)
+        blobs = _open_blobs(settings)
+        logger.info("store=%s blobs=%s | platform open", settings.store.value, settings.blobs.value)
+        yield build_services(settings, Backends(store=store, events=events, blobs=blobs))
+
+
+def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, EventLog]:
+    if settings.store is StoreBackend.SQLITE:
+        from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
+
+        db = SqliteDatabase(settings.database_path)
+        stack.callback(db.close)
+        return SqliteRecordStore(db), SqliteEventLog(db)
+    from oratio.store.dynamodb import DynamoEventLog, DynamoRecordStore
+
+    client: DynamoDBClient = _aws_client(settings, "dynamodb")
+    store = DynamoRecordStore(client, settings.dynamodb_table_prefix)
+    events = DynamoEventLog(client, settings.dynamodb_table_prefix)
+    stack.callback(store.close)
+    stack.callback(events.close)
+    return store, events
+
+
+def _open_blobs(settings: Settings) -> BlobStore:
+    if settings.blobs is BlobBackend.LOCAL:
+        return LocalBlobStore(settings.blob_root)
+    from oratio.blobs.s3 import S3BlobStore
+
+    assert settings.s3_bucket is not None  # guaranteed by Settings validation
+    client: S3Client = _aws_client(settings, "s3")
+    return S3BlobStore(client, settings.s3_bucket, prefix=settings.s3_prefix)
+
+
+def _aws_client(settings: Settings, service: str) -> Any:
+    """A boto3 client; credentials come from the standard AWS chain, never from Oratio's config."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+    )

@@ -1,0 +1,149 @@
+"""Agents: create, read, change, pause and delete, with the status lifecycle enforced here only."""
+
+from __future__ import annotations
+
+from oratio.errors import Conflict, InvalidInput, InvalidState
+from oratio.ids import new_id
+from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
+from oratio.services.documents import DocumentService
+from oratio.store.ports import Page
+from oratio.store.tables import AGENTS, API_KEYS, DOCUMENTS
+from schemas import (
+    AGENT_TRANSITIONS,
+    Agent,
+    AgentSpec,
+    AgentStatus,
+    AgentUpdate,
+    CreateAgent,
+    EventType,
+    Principal,
+    Scope,
+)
+
+
+class AgentService:
+    def __init__(self, backends: Backends, documents: DocumentService) -> None:
+        self._b = backends
+        self._documents = documents
+
+    def create(self, principal: Principal, request: CreateAgent) -> Agent:
+        """Store the agent as `creating` with its documents. The AgentCreator picks it up from here.
+
+        Every document is checked before anything is written, so a refused request leaves nothing.
+        """
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        spec = request.spec
+        for content in request.documents:
+            self._documents.check(content)
+        names = [d.name.casefold() for d in request.documents]
+        if len(set(names)) != len(names):
+            raise InvalidInput("two documents have the same name", field="documents")
+        now = self._b.clock()
+        agent = Agent(tenant_id=tenant_id, id=new_id("agent"), spec=spec, created_at=now, updated_at=now)
+        try:
+            stored = self._b.store.insert(AGENTS, agent)
+        except Conflict:
+            raise Conflict(
+                f"an agent named '{spec.name}' already exists; pick another name", field="name"
+            ) from None
+        self._b.emit(
+            tenant_id, EventType.AGENT_CREATED, stored.id, name=spec.name, status=stored.status.value
+        )
+        for content in request.documents:
+            self._documents.store_for_agent(tenant_id, stored.id, content)
+        return stored
+
+    def get(self, principal: Principal, agent_id: str) -> Agent:
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        return require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        status: AgentStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Agent]:
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        check_limit(limit)
+        if status is None:
+            return self._b.store.query(AGENTS, tenant_id, limit=limit, cursor=cursor)
+        return self._b.store.query(
+            AGENTS, f"{tenant_id}#{status.value}", index="by_status", limit=limit, cursor=cursor
+        )
+
+    def update(self, principal: Principal, agent_id: str, change: AgentUpdate) -> Agent:
+        """Apply a partial spec change. Re-running the AgentCreator on it is the caller's next step."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        fields = change.model_dump(exclude_unset=True, exclude_none=True)
+        if not fields:
+            raise InvalidInput("nothing to update: give at least one field")
+
+        def apply(agent: Agent) -> Agent:
+            spec = AgentSpec.model_validate({**agent.spec.model_dump(), **fields})
+            return agent.model_copy(update={"spec": spec, "updated_at": self._b.clock()})
+
+        updated = update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
+        self._b.emit(tenant_id, EventType.AGENT_UPDATED, agent_id, fields=sorted(fields))
+        return updated
+
+    def pause(self, principal: Principal, agent_id: str) -> Agent:
+        """Stop serving customers; sessions in flight finish, new ones are refused."""
+        authorize(principal, Scope.AGENTS_WRITE)
+        return self.transition(principal.tenant_id, agent_id, AgentStatus.PAUSED, reason="paused by an admin")
+
+    def resume(self, principal: Principal, agent_id: str) -> Agent:
+        authorize(principal, Scope.AGENTS_WRITE)
+        agent = self.get(principal, agent_id)
+        if agent.status is not AgentStatus.PAUSED:
+            raise InvalidState(
+                f"agent '{agent_id}' is {agent.status.value}, only a paused agent can be resumed"
+            )
+        return self.transition(principal.tenant_id, agent_id, AgentStatus.ACTIVE, reason=None)
+
+    def transition(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        target: AgentStatus,
+        *,
+        reason: str | None,
+        artifact_version: int | None = None,
+    ) -> Agent:
+        """Move an agent along its lifecycle (AGENT_TRANSITIONS); any other move is InvalidState.
+
+        Internal entry point for the AgentCreator and the runtime, which act for the platform, not
+        for a principal; the doors reach it only through the principal-checked methods above.
+        """
+
+        def apply(agent: Agent) -> Agent:
+            if target not in AGENT_TRANSITIONS[agent.status]:
+                raise InvalidState(
+                    f"agent '{agent_id}' is {agent.status.value} and cannot become {target.value}"
+                )
+            update: dict[str, object] = {
+                "status": target,
+                "status_reason": reason,
+                "updated_at": self._b.clock(),
+            }
+            if artifact_version is not None:
+                update["artifact_version"] = artifact_version
+            return agent.model_copy(update=update)
+
+        updated = update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
+        self._b.emit(tenant_id, EventType.AGENT_STATUS, agent_id, status=target.value, reason=reason)
+        return updated
+
+    def delete(self, principal: Principal, agent_id: str) -> None:
+        """Delete an agent, its keys and its documents. Its past sessions stay for the record."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        # Keys first: once the agent record is gone nothing must still authenticate against it.
+        for stored_key in all_items(self._b.store, API_KEYS, f"{tenant_id}#{agent_id}", index="by_agent"):
+            self._b.store.delete(API_KEYS, tenant_id, stored_key.key.id)
+        for document in all_items(self._b.store, DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent"):
+            self._b.store.delete(DOCUMENTS, tenant_id, document.id)
+            self._b.blobs.delete(document.blob_key)
+        self._b.store.delete(AGENTS, tenant_id, agent_id)
+        self._b.emit(tenant_id, EventType.AGENT_DELETED, agent_id)

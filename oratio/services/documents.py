@@ -1,0 +1,135 @@
+"""Knowledge-base documents: stored as blobs, tracked as records, replaced by name.
+
+Uploading a document with the name of an existing one replaces it (same id, new content), and
+uploading identical content again changes nothing: re-running an upload script is always safe.
+Ingestion into the search index reacts to the `document.*` events (see `oratio.knowledge`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from oratio.errors import Conflict, InvalidInput
+from oratio.ids import new_id
+from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
+from oratio.store.ports import Page
+from oratio.store.tables import AGENTS, DOCUMENTS
+from schemas import (
+    CONTENT_TYPES,
+    Document,
+    DocumentContent,
+    DocumentStatus,
+    EventType,
+    Limits,
+    Principal,
+    Scope,
+)
+
+
+class DocumentService:
+    def __init__(self, backends: Backends, *, max_bytes: int = Limits.DOCUMENT_BYTES_MAX) -> None:
+        self._b = backends
+        self._max_bytes = max_bytes
+
+    def check(self, content: DocumentContent) -> None:
+        """Refuse a document before anything is stored, so a bad one never leaves a partial write."""
+        if len(content.content) > self._max_bytes:
+            raise InvalidInput(
+                f"document '{content.name}' is {len(content.content)} bytes; the limit is {self._max_bytes}",
+                field="content",
+            )
+
+    def upload(self, principal: Principal, agent_id: str, content: DocumentContent) -> Document:
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        return self.store_for_agent(tenant_id, agent_id, content)
+
+    def store_for_agent(self, tenant_id: str, agent_id: str, content: DocumentContent) -> Document:
+        """Store or replace a document of an agent the caller has already checked."""
+        self.check(content)
+        digest = hashlib.sha256(content.content).hexdigest()
+        existing = self._b.store.get_unique(DOCUMENTS, tenant_id, f"{agent_id}#{content.name.casefold()}")
+        if existing is not None and existing.sha256 == digest and existing.format is content.format:
+            return existing
+        if existing is None:
+            self._check_count(tenant_id, agent_id)
+        doc_id = existing.id if existing is not None else new_id("document")
+        # Content-addressed key: the old blob stays readable until the record points elsewhere.
+        blob_key = f"{tenant_id}/documents/{agent_id}/{doc_id}/{digest}"
+        self._b.blobs.put(blob_key, content.content, content_type=CONTENT_TYPES[content.format])
+        now = self._b.clock()
+        if existing is None:
+            document = Document(
+                tenant_id=tenant_id,
+                id=doc_id,
+                agent_id=agent_id,
+                name=content.name,
+                format=content.format,
+                size_bytes=len(content.content),
+                sha256=digest,
+                blob_key=blob_key,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                stored = self._b.store.insert(DOCUMENTS, document)
+            except Conflict:
+                self._b.blobs.delete(blob_key)
+                raise Conflict(
+                    f"document '{content.name}' is being uploaded concurrently; try again"
+                ) from None
+            self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name)
+            return stored
+
+        def replace(doc: Document) -> Document:
+            return doc.model_copy(
+                update={
+                    "format": content.format,
+                    "size_bytes": len(content.content),
+                    "sha256": digest,
+                    "blob_key": blob_key,
+                    "status": DocumentStatus.PENDING,
+                    "status_reason": None,
+                    "chunk_count": 0,
+                    "updated_at": now,
+                }
+            )
+
+        stored = update_with_retry(self._b.store, DOCUMENTS, tenant_id, doc_id, "document", replace)
+        if existing.blob_key != blob_key:
+            self._b.blobs.delete(existing.blob_key)
+        self._b.emit(
+            tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name, replaced=True
+        )
+        return stored
+
+    def _check_count(self, tenant_id: str, agent_id: str) -> None:
+        page = self._b.store.query(
+            DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=Limits.DOCUMENTS_PER_AGENT_MAX
+        )
+        if len(page.items) >= Limits.DOCUMENTS_PER_AGENT_MAX:
+            raise InvalidInput(f"an agent can have at most {Limits.DOCUMENTS_PER_AGENT_MAX} documents")
+
+    def get(self, principal: Principal, document_id: str) -> Document:
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        return require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
+
+    def read_content(self, principal: Principal, document_id: str) -> bytes:
+        return self._b.blobs.get(self.get(principal, document_id).blob_key)
+
+    def list(
+        self, principal: Principal, agent_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[Document]:
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        check_limit(limit)
+        require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        return self._b.store.query(
+            DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=limit, cursor=cursor
+        )
+
+    def delete(self, principal: Principal, document_id: str) -> None:
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        document = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
+        self._b.store.delete(DOCUMENTS, tenant_id, document_id)
+        self._b.blobs.delete(document.blob_key)
+        self._b.emit(tenant_id, EventType.DOCUMENT_DELETED, document_id, agent_id=document.agent_id)

@@ -1,0 +1,123 @@
+"""Agent API keys: minted once, stored as a hash, checked in constant time, rate-limited per key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import SecretStr
+
+from oratio.auth.api_keys import (
+    display_prefix,
+    generate_secret,
+    hash_secret,
+    looks_like_api_key,
+    secret_matches,
+)
+from oratio.auth.rate_limit import RateLimiter
+from oratio.errors import Forbidden, InvalidState, Unauthenticated
+from oratio.ids import new_id
+from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
+from oratio.store.ports import Page
+from oratio.store.tables import AGENTS, API_KEYS
+from schemas import ApiKey, EventType, MintedKey, MintKeyRequest, Principal, Scope, StoredApiKey
+
+_BAD_KEY = "API key is not valid"
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """What a valid key allows: one agent of one tenant."""
+
+    tenant_id: str
+    agent_id: str
+    key_id: str
+
+
+class KeyService:
+    def __init__(self, backends: Backends, limiter: RateLimiter) -> None:
+        self._b = backends
+        self._limiter = limiter
+
+    def mint(self, principal: Principal, request: MintKeyRequest) -> MintedKey:
+        """Create a key for one agent. The secret is in the result and nowhere else, ever."""
+        tenant_id = authorize(principal, Scope.KEYS_WRITE)
+        require(self._b.store.get(AGENTS, tenant_id, request.agent_id), "agent", request.agent_id)
+        secret = generate_secret()
+        now = self._b.clock()
+        expires = now + timedelta(days=request.ttl_days) if request.ttl_days is not None else None
+        key = ApiKey(
+            tenant_id=tenant_id,
+            id=new_id("key"),
+            agent_id=request.agent_id,
+            name=request.name,
+            prefix=display_prefix(secret),
+            created_at=now,
+            expires_at=expires,
+        )
+        stored = self._b.store.insert(
+            API_KEYS, StoredApiKey(tenant_id=tenant_id, key=key, secret_hash=hash_secret(secret))
+        )
+        self._b.emit(tenant_id, EventType.KEY_MINTED, key.id, agent_id=key.agent_id, name=key.name)
+        return MintedKey(key=_public(stored), secret=SecretStr(secret))
+
+    def list(
+        self, principal: Principal, *, agent_id: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[ApiKey]:
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        check_limit(limit)
+        if agent_id is None:
+            page = self._b.store.query(API_KEYS, tenant_id, limit=limit, cursor=cursor)
+        else:
+            partition = f"{tenant_id}#{agent_id}"
+            page = self._b.store.query(API_KEYS, partition, index="by_agent", limit=limit, cursor=cursor)
+        return Page(items=[_public(k) for k in page.items], next_cursor=page.next_cursor)
+
+    def revoke(self, principal: Principal, key_id: str) -> ApiKey:
+        tenant_id = authorize(principal, Scope.KEYS_WRITE)
+
+        def apply(stored: StoredApiKey) -> StoredApiKey:
+            if stored.key.revoked_at is not None:
+                raise InvalidState(f"key '{key_id}' is already revoked")
+            revoked = stored.key.model_copy(update={"revoked_at": self._b.clock()})
+            return stored.model_copy(update={"key": revoked})
+
+        stored = update_with_retry(self._b.store, API_KEYS, tenant_id, key_id, "key", apply)
+        self._b.emit(tenant_id, EventType.KEY_REVOKED, key_id, agent_id=stored.key.agent_id)
+        return _public(stored)
+
+    def authenticate(self, secret: str, agent_id: str) -> KeyGrant:
+        """Resolve a presented secret to its grant, or refuse with one message for every bad key.
+
+        Unknown, malformed, revoked and expired keys all read the same to the caller, so the
+        answer tells an attacker nothing about which keys exist.
+        """
+        if not looks_like_api_key(secret):
+            raise Unauthenticated(_BAD_KEY)
+        digest = hash_secret(secret)
+        found = self._b.store.query(API_KEYS, digest, index="by_hash", limit=1).items
+        if not found or not secret_matches(secret, found[0].secret_hash):
+            raise Unauthenticated(_BAD_KEY)
+        stored = found[0]
+        # The index is eventually consistent on DynamoDB: confirm revocation on the base record.
+        current = self._b.store.get(API_KEYS, stored.tenant_id, stored.key.id)
+        if current is None or not current.key.is_usable(self._b.clock()):
+            raise Unauthenticated(_BAD_KEY)
+        if current.key.agent_id != agent_id:
+            raise Forbidden("this API key belongs to another agent")
+        self._limiter.check(current.key.id)
+        self._record_use(current)
+        return KeyGrant(tenant_id=current.tenant_id, agent_id=current.key.agent_id, key_id=current.key.id)
+
+    def _record_use(self, stored: StoredApiKey) -> None:
+        def apply(latest: StoredApiKey) -> StoredApiKey:
+            used = latest.key.model_copy(
+                update={"last_used_at": self._b.clock(), "usage_count": latest.key.usage_count + 1}
+            )
+            return latest.model_copy(update={"key": used})
+
+        update_with_retry(self._b.store, API_KEYS, stored.tenant_id, stored.key.id, "key", apply)
+
+
+def _public(stored: StoredApiKey) -> ApiKey:
+    return stored.key.model_copy(update={"version": stored.version})

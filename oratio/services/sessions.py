@@ -1,0 +1,201 @@
+"""Sessions and transcripts: started and appended to by the runtime, queried by admins.
+
+A turn is written before the session's counters, so an acknowledged turn is never lost even if
+the counter update does not happen; `message_count` is informational, the turns are the truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from oratio.errors import Conflict, InvalidInput, InvalidState
+from oratio.ids import new_id
+from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
+from oratio.store.ports import Page
+from oratio.store.tables import AGENTS, SESSIONS, TURNS
+from schemas import (
+    AgentStatus,
+    Channel,
+    EventType,
+    Principal,
+    Role,
+    Scope,
+    Session,
+    SessionFilter,
+    SessionStatus,
+    SessionWithTranscript,
+    Source,
+    Turn,
+)
+
+TURN_APPEND_ATTEMPTS = 20
+MAX_PAGES_PER_LIST = 20
+ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionStatus.ERROR})
+
+
+class SessionService:
+    def __init__(self, backends: Backends) -> None:
+        self._b = backends
+
+    # -- runtime side: acts for a customer whose key was already checked -------------------------
+
+    def start(
+        self, tenant_id: str, agent_id: str, channel: Channel, customer: Mapping[str, str] | None = None
+    ) -> Session:
+        agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        if agent.status is not AgentStatus.ACTIVE:
+            raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
+        now = self._b.clock()
+        session = Session(
+            tenant_id=tenant_id,
+            id=new_id("session"),
+            agent_id=agent_id,
+            channel=channel,
+            started_at=now,
+            last_activity_at=now,
+            customer=dict(customer or {}),
+        )
+        stored = self._b.store.insert(SESSIONS, session)
+        self._b.emit(
+            tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value
+        )
+        return stored
+
+    def append_turn(
+        self, tenant_id: str, session_id: str, role: Role, text: str, sources: Sequence[Source] = ()
+    ) -> Turn:
+        """Durably add a turn with the session's next seq; returns once it is stored."""
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+        if session.status in ENDED:
+            raise InvalidState(f"session '{session_id}' has ended ({session.status.value})")
+        partition = f"{tenant_id}#{session_id}"
+        for _ in range(TURN_APPEND_ATTEMPTS):
+            last = self._b.store.query(TURNS, partition, descending=True, limit=1).items
+            seq = last[0].seq + 1 if last else 1
+            turn = Turn(
+                tenant_id=tenant_id,
+                session_id=session_id,
+                seq=seq,
+                role=role,
+                text=text,
+                sources=list(sources),
+                started_at=self._b.clock(),
+            )
+            try:
+                stored = self._b.store.insert(TURNS, turn)
+                break
+            except Conflict:
+                continue
+        else:
+            raise Conflict(f"session '{session_id}' is receiving turns too fast; try again")
+
+        def count(s: Session) -> Session:
+            return s.model_copy(
+                update={"message_count": max(s.message_count, seq), "last_activity_at": self._b.clock()}
+            )
+
+        update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", count)
+        self._b.emit(
+            tenant_id,
+            EventType.SESSION_TURN,
+            session_id,
+            seq=seq,
+            role=role.value,
+            text=text,
+            sources=[s.model_dump(mode="json") for s in sources],
+        )
+        return stored
+
+    def set_status(
+        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None
+    ) -> Session:
+        """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""
+
+        def apply(s: Session) -> Session:
+            if s.status in ENDED:
+                raise InvalidState(f"session '{session_id}' has already ended ({s.status.value})")
+            update: dict[str, object] = {"status": status, "last_activity_at": self._b.clock()}
+            if status in ENDED:
+                update |= {"ended_at": self._b.clock(), "end_reason": reason}
+            return s.model_copy(update=update)
+
+        updated = update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", apply)
+        self._b.emit(tenant_id, EventType.SESSION_STATUS, session_id, status=status.value, reason=reason)
+        return updated
+
+    def end(self, tenant_id: str, session_id: str, reason: str = "ended") -> Session:
+        return self.set_status(tenant_id, session_id, SessionStatus.COMPLETED, reason)
+
+    def interrupt_orphans(self) -> int:
+        """After a crash: mark every session still `active` as `interrupted`. Returns how many."""
+        count = 0
+        for session in all_items(self._b.store, SESSIONS, "active", index="open"):
+            try:
+                self.set_status(
+                    session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted"
+                )
+                count += 1
+            except InvalidState:
+                continue
+        return count
+
+    # -- admin side ----------------------------------------------------------------------------
+
+    def get(self, principal: Principal, session_id: str) -> SessionWithTranscript:
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+        turns = all_items(self._b.store, TURNS, f"{tenant_id}#{session_id}")
+        return SessionWithTranscript(session=session, turns=turns)
+
+    def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
+        return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))
+
+    def list(self, principal: Principal, query: SessionFilter) -> Page[Session]:
+        """Newest first. Uses the narrowest index, then filters the rest page by page."""
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        check_limit(query.limit)
+        if query.started_after and query.started_before and query.started_after > query.started_before:
+            raise InvalidInput("started_after is later than started_before", field="started_after")
+        sort_from = _iso(query.started_after)
+        sort_to = _iso(query.started_before, upper=True)
+        if query.agent_id is not None:
+            partition, index = f"{tenant_id}#{query.agent_id}", "by_agent"
+        elif query.status is not None:
+            partition, index = f"{tenant_id}#{query.status.value}", "by_status"
+        else:
+            partition, index, sort_from, sort_to = tenant_id, None, None, None
+
+        def wanted(s: Session) -> bool:
+            return (
+                (query.status is None or s.status is query.status)
+                and (query.channel is None or s.channel is query.channel)
+                and (query.started_after is None or s.started_at >= query.started_after)
+                and (query.started_before is None or s.started_at <= query.started_before)
+            )
+
+        found: list[Session] = []
+        cursor = query.cursor
+        for _ in range(MAX_PAGES_PER_LIST):
+            page = self._b.store.query(
+                SESSIONS,
+                partition,
+                index=index,
+                sort_from=sort_from,
+                sort_to=sort_to,
+                descending=True,
+                limit=query.limit - len(found),
+                cursor=cursor,
+            )
+            found.extend(s for s in page.items if wanted(s))
+            cursor = page.next_cursor
+            if cursor is None or len(found) >= query.limit:
+                break
+        return Page(items=found, next_cursor=cursor)
+
+
+def _iso(moment: datetime | None, *, upper: bool = False) -> str | None:
+    if moment is None:
+        return None
+    # Index sort keys are "<iso time>#<id>"; "~" sorts after every id character.
+    return moment.isoformat() + ("#~" if upper else "")

@@ -1,0 +1,557 @@
+"""DynamoDB adapters for the record store and the event log (the AWS deployment's backends).
+
+Why the shapes below:
+
+- One DynamoDB table per logical table, keyed by plain `pk`/`sk` strings, with one sparse GSI per
+  `Index`: an index attribute pair is written only when the index's partition function gives a
+  value, so e.g. the `open` sessions index holds active sessions only.
+- Uniqueness within a partition cannot be a DynamoDB constraint, so each unique value owns a marker
+  item in `{prefix}uniques`, written in the same TransactWriteItems as the record. Either both land
+  or neither does, so two concurrent "Support" agents can never both exist.
+- Optimistic concurrency is a condition on the stored `version` attribute; a failed condition (or a
+  transaction that collided with another) is a `Conflict`, never a crash, because to the caller it
+  is the same thing as losing a race.
+- The event log keeps a per-tenant head counter. An append moves the head from N to N+1 and puts
+  event N+1 in one transaction, so event N is committed before N+1 can be written. A reader first
+  reads the head (GetItem is serializable with transactions) and only asks for seqs up to it, so it
+  can never observe N+1 while N is still in flight: "seen N" implies "nothing below N appears later".
+
+`table_definitions` is the single source of the physical schema: `create_dynamodb_tables` uses it
+for development and tests, and the CloudFormation template is meant to be generated from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from oratio.errors import BackendUnavailable, Conflict, InvalidInput
+from oratio.store.ports import Page, Table
+from oratio.store.tables import ALL_TABLES
+from schemas import Event, Limits, NewEvent, Record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeDefinitionTypeDef,
+        AttributeValueTypeDef,
+        CreateTableInputTypeDef,
+        GlobalSecondaryIndexTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
+
+    Item = dict[str, AttributeValueTypeDef]
+
+R = TypeVar("R", bound=Record)
+
+UNIQUES = "uniques"
+EVENTS = "events"
+EVENT_HEADS = "event_heads"
+
+# Reasons a transaction (or a conditional write) fails that mean "another writer got there first".
+_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_RACE_ERRORS = frozenset(
+    {"ConditionalCheckFailedException", "TransactionConflictException", "TransactionInProgressException"}
+)
+_STALE = "the record was changed or removed since it was read; read it again and retry"
+_RETRIES = 50
+_BACKOFF_BASE_S = 0.005
+_BACKOFF_CAP_S = 0.2
+# DynamoDB refuses items over 400 KB; refuse earlier, with a message the caller can act on.
+_BODY_MAX_BYTES = 380_000
+
+
+def table_definitions(prefix: str) -> list[CreateTableInputTypeDef]:
+    """CreateTable arguments (plain dicts) for every table, in creation order.
+
+    They map one to one onto AWS::DynamoDB::Table properties, except that CloudFormation's
+    StreamSpecification has no `StreamEnabled` key.
+    """
+    string_keys: list[AttributeDefinitionTypeDef] = [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    definitions: list[CreateTableInputTypeDef] = []
+    for table in ALL_TABLES:
+        attributes = list(string_keys)
+        indexes: list[GlobalSecondaryIndexTypeDef] = []
+        for index in table.indexes:
+            pk, sk = f"{index.name}_pk", f"{index.name}_sk"
+            attributes += [
+                {"AttributeName": pk, "AttributeType": "S"},
+                {"AttributeName": sk, "AttributeType": "S"},
+            ]
+            indexes.append(
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": pk, "KeyType": "HASH"},
+                        {"AttributeName": sk, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            )
+        definition: CreateTableInputTypeDef = {
+            "TableName": f"{prefix}{table.name}",
+            "AttributeDefinitions": attributes,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        }
+        if indexes:
+            definition["GlobalSecondaryIndexes"] = indexes
+        definitions.append(definition)
+    definitions.append(
+        {
+            "TableName": f"{prefix}{UNIQUES}",
+            "AttributeDefinitions": string_keys,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+    )
+    definitions.append(
+        {
+            "TableName": f"{prefix}{EVENTS}",
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "N"},
+            ],
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        }
+    )
+    definitions.append(
+        {
+            "TableName": f"{prefix}{EVENT_HEADS}",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+    )
+    return definitions
+
+
+def create_dynamodb_tables(client: DynamoDBClient, prefix: str) -> None:
+    """Create every table that does not exist yet and wait until all are ACTIVE.
+
+    Idempotent, but it does not migrate: an existing table keeps the schema it was created with.
+    """
+    definitions = table_definitions(prefix)
+    with _backend("create the tables"):
+        for definition in definitions:
+            try:
+                client.create_table(**definition)
+            except client.exceptions.ResourceInUseException:
+                pass  # exists already, or is being created by another process: wait for it below
+        waiter = client.get_waiter("table_exists")
+        for definition in definitions:
+            waiter.wait(TableName=definition["TableName"], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+
+
+@contextmanager
+def _backend(action: str) -> Iterator[None]:
+    """Turn a botocore failure into the core's errors: races into Conflict, outages into 503."""
+    try:
+        yield
+    except ClientError as exc:
+        _raise_for(exc, action)
+    except BotoCoreError as exc:  # endpoint down, timeouts, connection resets
+        raise BackendUnavailable(
+            f"the database did not answer while trying to {action}; retry shortly"
+        ) from exc
+
+
+def _raise_for(exc: ClientError, action: str, why: Sequence[str] = ()) -> NoReturn:
+    """Raise the core error for a failed call; `why[i]` explains a failed condition on action i."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "TransactionCanceledException":
+        reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+        for i, reason in enumerate(reasons):
+            if reason == "ConditionalCheckFailed":
+                raise Conflict(why[i] if i < len(why) else _STALE) from exc
+        if not reasons or any(reason in _RACE_REASONS for reason in reasons):
+            raise Conflict("another write to this record happened at the same time; retry") from exc
+        if "ValidationError" in reasons:
+            raise exc  # a malformed request is a bug in this adapter, not an outage
+    elif code in _RACE_ERRORS:
+        raise Conflict(why[0] if why else _STALE) from exc
+    elif code == "ValidationException":
+        raise exc
+    raise BackendUnavailable(
+        f"the database could not {action} ({code or 'unknown error'}); retry shortly"
+    ) from exc
+
+
+def _transact(client: DynamoDBClient, actions: list[TransactWriteItemTypeDef], why: Sequence[str]) -> None:
+    try:
+        client.transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        _raise_for(exc, "save the change", why)
+    except BotoCoreError as exc:
+        raise BackendUnavailable("the database did not answer while saving; retry shortly") from exc
+
+
+def _backoff(attempt: int) -> None:
+    """Full jitter, so writers that collided do not collide again in lockstep."""
+    time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+
+
+class DynamoRecordStore:
+    """`RecordStore` on DynamoDB. The client is the caller's: `close` leaves it open."""
+
+    def __init__(self, client: DynamoDBClient, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def insert(self, table: Table[R], item: R) -> R:
+        stored = item.model_copy(update={"version": 1})
+        attrs, unique = self._encode(table, stored)
+        actions: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._name(table),
+                    "Item": attrs,
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": "pk"},
+                }
+            }
+        ]
+        why = [f"a {table.name} record with this key already exists"]
+        if unique is not None:
+            actions.append(self._claim(table, attrs, unique))
+            why.append(self._taken(table, unique))
+        _transact(self._client, actions, why)
+        return stored
+
+    def get(self, table: Table[R], partition: str, sort: str) -> R | None:
+        raw = self._get_raw(self._name(table), {"pk": {"S": partition}, "sk": {"S": sort}})
+        return None if raw is None else table.model.model_validate_json(raw["body"]["S"])
+
+    def get_unique(self, table: Table[R], partition: str, value: str) -> R | None:
+        marker = self._get_raw(self._uniques, {"pk": {"S": f"{table.name}#{partition}"}, "sk": {"S": value}})
+        if marker is None:
+            return None
+        record = self.get(table, partition, marker["owner"]["S"])
+        # Between the two reads the record may have been renamed or deleted: then nobody holds `value`.
+        if record is None or table.unique is None or table.unique(record) != value:
+            return None
+        return record
+
+    def replace(self, table: Table[R], item: R) -> R:
+        key: Item = {"pk": {"S": table.partition(item)}, "sk": {"S": table.sort(item)}}
+        current = self._get_raw(self._name(table), key)
+        if current is None or int(current["version"]["N"]) != item.version:
+            raise Conflict(_STALE)
+        stored = item.model_copy(update={"version": item.version + 1})
+        attrs, new_unique = self._encode(table, stored)
+        # The version condition makes the unique value read above still true when the write lands.
+        actions: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._name(table),
+                    "Item": attrs,
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(item.version)}},
+                }
+            }
+        ]
+        why = [_STALE]
+        old_unique = current["unique_value"]["S"] if "unique_value" in current else None
+        if old_unique != new_unique:
+            if old_unique is not None:
+                actions.append(self._release(table, attrs, old_unique))
+                why.append(_STALE)
+            if new_unique is not None:
+                actions.append(self._claim(table, attrs, new_unique))
+                why.append(self._taken(table, new_unique))
+        _transact(self._client, actions, why)
+        return stored
+
+    def delete(self, table: Table[R], partition: str, sort: str) -> bool:
+        key: Item = {"pk": {"S": partition}, "sk": {"S": sort}}
+        for attempt in range(_RETRIES):
+            current = self._get_raw(self._name(table), key)
+            if current is None:
+                return False
+            actions: list[TransactWriteItemTypeDef] = [
+                {
+                    "Delete": {
+                        "TableName": self._name(table),
+                        "Key": key,
+                        "ConditionExpression": "#v = :v",
+                        "ExpressionAttributeNames": {"#v": "version"},
+                        "ExpressionAttributeValues": {":v": current["version"]},
+                    }
+                }
+            ]
+            if "unique_value" in current:
+                actions.append(self._release(table, current, current["unique_value"]["S"]))
+            try:
+                _transact(self._client, actions, [_STALE] * len(actions))
+            except Conflict:
+                _backoff(attempt)  # changed under us: read it again and delete what is there now
+                continue
+            return True
+        raise Conflict("the record kept changing while it was being deleted; retry")
+
+    def query(
+        self,
+        table: Table[R],
+        partition: str,
+        *,
+        index: str | None = None,
+        sort_from: str | None = None,
+        sort_to: str | None = None,
+        descending: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[R]:
+        if not 1 <= limit <= Limits.PAGE_SIZE_MAX:
+            raise InvalidInput(f"limit must be between 1 and {Limits.PAGE_SIZE_MAX}", field="limit")
+        if sort_from is not None and sort_to is not None and sort_from > sort_to:
+            return Page()  # an empty range; DynamoDB would reject BETWEEN with reversed bounds
+        if index is not None:
+            table.index(index)  # KeyError for an index the table does not have
+        pk, sk = (f"{index}_pk", f"{index}_sk") if index else ("pk", "sk")
+        key_names = (pk, sk, "pk", "sk") if index else (pk, sk)
+        fingerprint = hashlib.sha256(
+            json.dumps([table.name, index, partition, descending, sort_from, sort_to]).encode()
+        ).hexdigest()[:24]
+        condition = "#pk = :pk"
+        values: Item = {":pk": {"S": partition}}
+        if sort_from is not None:
+            values[":lo"] = {"S": sort_from}
+        if sort_to is not None:
+            values[":hi"] = {"S": sort_to}
+        if sort_from is not None and sort_to is not None:
+            condition += " AND #sk BETWEEN :lo AND :hi"
+        elif sort_from is not None:
+            condition += " AND #sk >= :lo"
+        elif sort_to is not None:
+            condition += " AND #sk <= :hi"
+        names = {"#pk": pk, "#sk": sk} if "#sk" in condition else {"#pk": pk}
+        # One item more than asked tells whether another page exists, so the last page has no cursor.
+        request: QueryInputTypeDef = {
+            "TableName": self._name(table),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not descending,
+            "Limit": limit + 1,
+        }
+        if index is not None:
+            request["IndexName"] = index
+        else:
+            request["ConsistentRead"] = True  # GSIs are eventually consistent and refuse this flag
+        if cursor is not None:
+            request["ExclusiveStartKey"] = _decode_cursor(cursor, fingerprint, key_names, pk, partition)
+        with _backend("list records"):
+            out = self._client.query(**request)
+        raw_items = out["Items"]
+        next_key: Item | None = out.get("LastEvaluatedKey")
+        if len(raw_items) > limit:
+            raw_items = raw_items[:limit]
+            next_key = {name: raw_items[-1][name] for name in key_names}
+        items = [table.model.model_validate_json(raw["body"]["S"]) for raw in raw_items]
+        return Page(
+            items=items, next_cursor=None if next_key is None else _encode_cursor(next_key, fingerprint)
+        )
+
+    def close(self) -> None:
+        """Nothing to release: the client belongs to whoever made it."""
+
+    @property
+    def _uniques(self) -> str:
+        return f"{self._prefix}{UNIQUES}"
+
+    def _name(self, table: Table[R]) -> str:
+        return f"{self._prefix}{table.name}"
+
+    @staticmethod
+    def _taken(table: Table[R], value: str) -> str:
+        return f"{value!r} is already taken in {table.name}; choose another"
+
+    def _encode(self, table: Table[R], item: R) -> tuple[Item, str | None]:
+        body = item.model_dump_json()
+        if len(body.encode()) > _BODY_MAX_BYTES:
+            raise InvalidInput(f"the {table.name} record is too large to store ({len(body)} characters)")
+        attrs: Item = {
+            "pk": {"S": table.partition(item)},
+            "sk": {"S": table.sort(item)},
+            "body": {"S": body},
+            "version": {"N": str(item.version)},
+        }
+        for index in table.indexes:
+            index_partition = index.partition(item)
+            if index_partition is not None:  # sparse: no attributes, no index entry
+                attrs[f"{index.name}_pk"] = {"S": index_partition}
+                attrs[f"{index.name}_sk"] = {"S": index.sort(item)}
+        unique = table.unique(item) if table.unique is not None else None
+        if unique is not None:
+            attrs["unique_value"] = {"S": unique}
+        return attrs, unique
+
+    def _claim(self, table: Table[R], attrs: Item, value: str) -> TransactWriteItemTypeDef:
+        marker: Item = {
+            "pk": {"S": f"{table.name}#{attrs['pk']['S']}"},
+            "sk": {"S": value},
+            "owner": attrs["sk"],
+        }
+        return {
+            "Put": {
+                "TableName": self._uniques,
+                "Item": marker,
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+            }
+        }
+
+    def _release(self, table: Table[R], attrs: Item, value: str) -> TransactWriteItemTypeDef:
+        return {
+            "Delete": {
+                "TableName": self._uniques,
+                "Key": {"pk": {"S": f"{table.name}#{attrs['pk']['S']}"}, "sk": {"S": value}},
+                "ConditionExpression": "attribute_not_exists(#pk) OR #owner = :owner",
+                "ExpressionAttributeNames": {"#pk": "pk", "#owner": "owner"},
+                "ExpressionAttributeValues": {":owner": attrs["sk"]},
+            }
+        }
+
+    def _get_raw(self, table_name: str, key: Item) -> Item | None:
+        with _backend("read a record"):
+            out = self._client.get_item(TableName=table_name, Key=key, ConsistentRead=True)
+        return out.get("Item")
+
+
+def _encode_cursor(key: Item, fingerprint: str) -> str:
+    payload = json.dumps({"f": fingerprint, "k": {name: value["S"] for name, value in key.items()}})
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, fingerprint: str, key_names: Sequence[str], pk: str, partition: str) -> Item:
+    """The ExclusiveStartKey in `cursor`, if this query issued it. The partition is checked too, so
+    a hand-made cursor can never start a query inside another tenant's partition."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:  # bad base64, bad UTF-8 and bad JSON are all ValueErrors
+        payload = None
+    key = payload.get("k") if isinstance(payload, dict) and payload.get("f") == fingerprint else None
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(key_names)
+        or not all(isinstance(value, str) for value in key.values())
+        or key[pk] != partition
+    ):
+        raise InvalidInput(
+            "this cursor does not belong to this query; start again without it", field="cursor"
+        )
+    return {name: {"S": value} for name, value in key.items()}
+
+
+class DynamoEventLog:
+    """`EventLog` on DynamoDB: a head counter per tenant plus one item per event (see module doc)."""
+
+    def __init__(self, client: DynamoDBClient, prefix: str) -> None:
+        self._client = client
+        self._events = f"{prefix}{EVENTS}"
+        self._heads = f"{prefix}{EVENT_HEADS}"
+
+    def append(self, event: NewEvent) -> Event:
+        tenant: AttributeValueTypeDef = {"S": event.tenant_id}
+        for attempt in range(_RETRIES):
+            head = self.head(event.tenant_id)
+            stored = Event.model_validate({**event.model_dump(), "seq": head + 1})
+            move_head: TransactWriteItemTypeDef = {
+                "Update": {
+                    "TableName": self._heads,
+                    "Key": {"pk": tenant},
+                    "UpdateExpression": "SET #head = :next",
+                    "ConditionExpression": "#head = :head" if head else "attribute_not_exists(#head)",
+                    "ExpressionAttributeNames": {"#head": "head"},
+                    "ExpressionAttributeValues": {":next": {"N": str(head + 1)}}
+                    | ({":head": {"N": str(head)}} if head else {}),
+                }
+            }
+            put_event: TransactWriteItemTypeDef = {
+                "Put": {
+                    "TableName": self._events,
+                    "Item": {
+                        "pk": tenant,
+                        "sk": {"N": str(head + 1)},
+                        "body": {"S": stored.model_dump_json()},
+                    },
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": "pk"},
+                }
+            }
+            try:
+                _transact(self._client, [move_head, put_event], ())
+            except Conflict:
+                _backoff(attempt)  # another writer took seq head + 1: read the head again
+                continue
+            return stored
+        raise Conflict("too many concurrent writers to this tenant's event log; retry")
+
+    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1", field="limit")
+        after = max(after, 0)
+        # Every seq up to the head was committed before the head moved past it: ask for no more.
+        last = min(self.head(tenant_id), after + limit)
+        events: list[Event] = []
+        start: Item | None = None
+        while len(events) < last - after:
+            request: QueryInputTypeDef = {
+                "TableName": self._events,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": tenant_id},
+                    ":lo": {"N": str(after + 1)},
+                    ":hi": {"N": str(last)},
+                },
+                "ConsistentRead": True,
+            }
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            with _backend("read events"):
+                out = self._client.query(**request)
+            events += [Event.model_validate_json(raw["body"]["S"]) for raw in out["Items"]]
+            start = out.get("LastEvaluatedKey")
+            if start is None:  # the 1 MB page limit did not cut this read short
+                break
+        return events
+
+    def head(self, tenant_id: str) -> int:
+        with _backend("read the event log"):
+            out = self._client.get_item(
+                TableName=self._heads, Key={"pk": {"S": tenant_id}}, ConsistentRead=True
+            )
+        item = out.get("Item")
+        return int(item["head"]["N"]) if item is not None else 0
+
+    def close(self) -> None:
+        """Nothing to release: the client belongs to whoever made it."""
+
+
+__all__ = ["DynamoEventLog", "DynamoRecordStore", "create_dynamodb_tables", "table_definitions"]

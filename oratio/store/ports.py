@@ -1,0 +1,139 @@
+"""The seams between the core and its record/event backends.
+
+The store is a small generic item store in the shape of DynamoDB (partition + sort key, secondary
+indexes, uniqueness within a partition, optimistic concurrency), because that is the narrowest
+interface both SQLite and DynamoDB serve well. Typed tables (`oratio.store.tables`) say which keys
+and indexes each record kind has; services never build keys by hand.
+
+Tenant isolation is structural: every table's partition key starts with the tenant id, so a query
+can only reach one tenant's records. The one exception is the API-key hash index, which is how a
+presented secret finds its tenant in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from schemas import Event, NewEvent, Record
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Index(Generic[R]):
+    """A secondary index. `partition` returning None leaves the record out (a sparse index)."""
+
+    name: str
+    partition: Callable[[R], str | None]
+    sort: Callable[[R], str]
+
+
+@dataclass(frozen=True)
+class Table(Generic[R]):
+    """A record kind: its model, primary key, secondary indexes and optional unique value.
+
+    `unique` returns a value that must be unique within the record's partition (e.g. an agent's
+    case-folded name within its tenant), or None for "no constraint on this record".
+    """
+
+    name: str
+    model: type[R]
+    partition: Callable[[R], str]
+    sort: Callable[[R], str]
+    indexes: tuple[Index[R], ...] = ()
+    unique: Callable[[R], str | None] | None = None
+
+    def index(self, name: str) -> Index[R]:
+        for candidate in self.indexes:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"table {self.name} has no index {name}")
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    """One page of a query. Pass `next_cursor` back to get the next page; None means the end."""
+
+    items: list[R] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class RecordStore(Protocol):
+    """Durable records. Every method is atomic; a returned write is durable (survives kill -9)."""
+
+    def insert(self, table: Table[R], item: R) -> R:
+        """Store a new record and return it with version 1.
+
+        Raises Conflict if a record with the same key exists, or if its unique value is taken
+        within the partition.
+        """
+        ...
+
+    def get(self, table: Table[R], partition: str, sort: str) -> R | None:
+        """The record at this key, or None."""
+        ...
+
+    def get_unique(self, table: Table[R], partition: str, value: str) -> R | None:
+        """The record in this partition whose unique value is `value`, or None."""
+        ...
+
+    def replace(self, table: Table[R], item: R) -> R:
+        """Overwrite the stored record if its version still equals `item.version`.
+
+        Returns the item with version + 1. Raises Conflict if the stored version differs, the
+        record is gone, or a changed unique value is taken. Index entries follow the new values.
+        """
+        ...
+
+    def delete(self, table: Table[R], partition: str, sort: str) -> bool:
+        """Remove the record, its index entries and its unique value; False if it was absent."""
+        ...
+
+    def query(
+        self,
+        table: Table[R],
+        partition: str,
+        *,
+        index: str | None = None,
+        sort_from: str | None = None,
+        sort_to: str | None = None,
+        descending: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[R]:
+        """Records in one partition (of the table, or of the named index), ordered by sort key.
+
+        `sort_from`/`sort_to` bound the sort key inclusively. Raises InvalidInput for a cursor
+        that this store did not issue for the same query.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventLog(Protocol):
+    """Append-only, per-tenant ordered log. Readers tail it by cursor (the last `seq` they saw).
+
+    The guarantee live views rely on: once a reader has seen seq N, no event with seq < N can
+    appear later. So "read everything after my cursor" never loses or repeats an event, from any
+    process, across reconnects.
+    """
+
+    def append(self, event: NewEvent) -> Event:
+        """Give the event the tenant's next seq (starting at 1) and store it durably."""
+        ...
+
+    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        """Events with seq > after, oldest first, at most `limit`."""
+        ...
+
+    def head(self, tenant_id: str) -> int:
+        """The tenant's last seq, 0 if it has none: where a new subscriber starts."""
+        ...
+
+    def close(self) -> None: ...
+
+
+__all__ = ["EventLog", "Index", "Page", "RecordStore", "Table"]

@@ -1,0 +1,155 @@
+"""The record kinds Oratio stores, with their keys and indexes.
+
+Ids are time-ordered (see `oratio.ids`), so sorting by id is sorting by creation time. Index sort
+keys that start with an ISO timestamp allow time-range queries.
+"""
+
+from __future__ import annotations
+
+from oratio.store.ports import Index, Table
+from schemas import Admin, Agent, Document, Notification, Session, StoredApiKey, Tenant, Turn
+
+
+def _ts_id(at: str, ident: str) -> str:
+    return f"{at}#{ident}"
+
+
+TENANTS: Table[Tenant] = Table(
+    name="tenants",
+    model=Tenant,
+    partition=lambda t: t.tenant_id,
+    sort=lambda t: "tenant",
+)
+
+ADMINS: Table[Admin] = Table(
+    name="admins",
+    model=Admin,
+    partition=lambda a: a.tenant_id,
+    sort=lambda a: a.id,
+    unique=lambda a: a.email.casefold(),
+)
+
+AGENTS: Table[Agent] = Table(
+    name="agents",
+    model=Agent,
+    partition=lambda a: a.tenant_id,
+    sort=lambda a: a.id,
+    indexes=(
+        Index[Agent](
+            name="by_status",
+            partition=lambda a: f"{a.tenant_id}#{a.status.value}",
+            sort=lambda a: a.id,
+        ),
+    ),
+    unique=lambda a: a.spec.name.casefold(),
+)
+
+DOCUMENTS: Table[Document] = Table(
+    name="documents",
+    model=Document,
+    partition=lambda d: d.tenant_id,
+    sort=lambda d: d.id,
+    indexes=(
+        Index[Document](
+            name="by_agent",
+            partition=lambda d: f"{d.tenant_id}#{d.agent_id}",
+            sort=lambda d: d.id,
+        ),
+    ),
+    unique=lambda d: f"{d.agent_id}#{d.name.casefold()}",
+)
+
+API_KEYS: Table[StoredApiKey] = Table(
+    name="api_keys",
+    model=StoredApiKey,
+    partition=lambda k: k.tenant_id,
+    sort=lambda k: k.key.id,
+    indexes=(
+        # The only cross-tenant lookup: a presented secret must find its tenant.
+        Index[StoredApiKey](name="by_hash", partition=lambda k: k.secret_hash, sort=lambda k: "key"),
+        Index[StoredApiKey](
+            name="by_agent",
+            partition=lambda k: f"{k.tenant_id}#{k.key.agent_id}",
+            sort=lambda k: k.key.id,
+        ),
+    ),
+)
+
+SESSIONS: Table[Session] = Table(
+    name="sessions",
+    model=Session,
+    partition=lambda s: s.tenant_id,
+    sort=lambda s: s.id,
+    indexes=(
+        Index[Session](
+            name="by_agent",
+            partition=lambda s: f"{s.tenant_id}#{s.agent_id}",
+            sort=lambda s: _ts_id(s.started_at.isoformat(), s.id),
+        ),
+        Index[Session](
+            name="by_status",
+            partition=lambda s: f"{s.tenant_id}#{s.status.value}",
+            sort=lambda s: _ts_id(s.started_at.isoformat(), s.id),
+        ),
+        # Sparse, across tenants: lets a restarting runtime find sessions a crash left active.
+        Index[Session](
+            name="open",
+            partition=lambda s: "active" if s.status.value == "active" else None,
+            sort=lambda s: f"{s.tenant_id}#{s.id}",
+        ),
+    ),
+)
+
+TURNS: Table[Turn] = Table(
+    name="turns",
+    model=Turn,
+    partition=lambda t: f"{t.tenant_id}#{t.session_id}",
+    sort=lambda t: f"{t.seq:010d}",
+)
+
+NOTIFICATIONS: Table[Notification] = Table(
+    name="notifications",
+    model=Notification,
+    partition=lambda n: n.tenant_id,
+    sort=lambda n: n.id,
+    indexes=(
+        Index[Notification](
+            name="by_status",
+            partition=lambda n: f"{n.tenant_id}#{n.status.value}",
+            sort=lambda n: n.id,
+        ),
+    ),
+)
+
+ALL_TABLES: tuple[
+    Table[Tenant]
+    | Table[Admin]
+    | Table[Agent]
+    | Table[Document]
+    | Table[StoredApiKey]
+    | Table[Session]
+    | Table[Turn]
+    | Table[Notification],
+    ...,
+] = (
+    TENANTS,
+    ADMINS,
+    AGENTS,
+    DOCUMENTS,
+    API_KEYS,
+    SESSIONS,
+    TURNS,
+    NOTIFICATIONS,
+)
+
+__all__ = [
+    "ADMINS",
+    "AGENTS",
+    "ALL_TABLES",
+    "API_KEYS",
+    "DOCUMENTS",
+    "NOTIFICATIONS",
+    "SESSIONS",
+    "TENANTS",
+    "TURNS",
+]

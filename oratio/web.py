@@ -1,0 +1,81 @@
+"""The HTTP door shared by `oratio serve`: error mapping, bearer auth and the platform's own routes.
+
+Later doors (MCP at /mcp, the agent runtime, the voice bridge, the dashboard) mount beside these
+routes. Every OratioError becomes its 4xx/5xx JSON body here, with Retry-After on 429 and
+WWW-Authenticate on 401, so no door hand-writes error responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from oratio.errors import OratioError, RateLimited, Unauthenticated
+from oratio.platform import Platform
+from schemas import Principal
+
+logger = logging.getLogger("oratio.web")
+
+
+def error_response(exc: OratioError) -> JSONResponse:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = exc.retry_after_header
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an admin token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def admin_principal(platform: Platform, request: Request) -> Principal:
+    token = bearer_token(request)
+    return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def handles_errors(handler: Handler) -> Handler:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except OratioError as exc:
+            return error_response(exc)
+
+    return wrapped
+
+
+def create_app(platform: Platform) -> Starlette:
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def me(request: Request) -> Response:
+        principal = await admin_principal(platform, request)
+        tenant = await anyio.to_thread.run_sync(platform.tenants.get_tenant, principal)
+        body: dict[str, Any] = {
+            "tenant": {"id": tenant.tenant_id, "name": tenant.name},
+            "subject": principal.subject,
+            "scopes": sorted(s.value for s in principal.scopes),
+        }
+        return JSONResponse(body)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", health),
+            Route("/api/v1/me", handles_errors(me)),
+        ]
+    )

@@ -1,0 +1,78 @@
+"""Shared building blocks for every schema: strict base model, limits, id and time types.
+
+Limits live here, next to the fields they bound, so that every door (MCP, HTTP, WebSocket, CLI)
+rejects the same oversize input with the same message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Limits:
+    """Hard limits on user input. Changing one is a schema change, so they are constants."""
+
+    NAME_MAX = 64
+    DESCRIPTION_MAX = 2_000
+    SOP_MAX = 100_000
+    CONDITION_MAX = 500
+    CONDITIONS_MAX = 20
+    DOCUMENTS_PER_AGENT_MAX = 200
+    DOCUMENT_BYTES_MAX = 25 * 1024 * 1024
+    TURN_TEXT_MAX = 8_000
+    METADATA_KEYS_MAX = 32
+    METADATA_VALUE_MAX = 1_000
+    NOTIFICATION_TEXT_MAX = 4_000
+    EVENT_DATA_KEYS_MAX = 64
+    PAGE_SIZE_MAX = 200
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; every timestamp in Oratio is UTC."""
+    return datetime.now(UTC)
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a timezone (UTC)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=Limits.NAME_MAX,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.\-']*$",
+    ),
+]
+"""A human-chosen name: letters, digits, space, `_ . - '`; starts with a letter or digit."""
+
+Identifier = Annotated[
+    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z]{2,4}_[0-9a-z]{1,58}$")
+]
+"""A platform id such as `agt_01jd...`: a short type prefix, an underscore, lowercase base32."""
+
+Metadata = Annotated[
+    dict[str, Annotated[str, StringConstraints(max_length=Limits.METADATA_VALUE_MAX)]],
+    Field(max_length=Limits.METADATA_KEYS_MAX),
+]
+
+
+class Model(BaseModel):
+    """Base for all schemas: unknown fields are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Record(Model):
+    """A stored record. `version` is bumped by the store on every write (optimistic concurrency)."""
+
+    tenant_id: Identifier
+    version: int = Field(default=0, ge=0)

@@ -1,0 +1,121 @@
+"""What an admin asks for (AgentSpec) and what the platform keeps (Agent)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from schemas._base import Identifier, Limits, Model, Name, Record, UtcDatetime, utcnow
+from schemas.documents import DocumentContent
+
+
+class AgentType(StrEnum):
+    VOICE = "voice"
+    TEXT = "text"
+    BOTH = "both"
+
+
+class VoiceConfig(Model):
+    """How a voice agent sounds and listens."""
+
+    voice: str = Field(default="default", max_length=64)
+    language: str = Field(default="en-US", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    speaking_rate: float = Field(default=1.0, ge=0.5, le=2.0)
+    barge_in: bool = True
+    max_call_seconds: int = Field(default=1800, ge=30, le=4 * 3600)
+
+
+class TextConfig(Model):
+    """How a text agent replies."""
+
+    streaming: bool = True
+    max_reply_chars: int = Field(default=2000, ge=100, le=Limits.TURN_TEXT_MAX)
+    greeting: str | None = Field(default=None, max_length=500)
+
+
+Condition = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=Limits.CONDITION_MAX)
+]
+
+
+class HandoffConfig(Model):
+    """When a human takes over, and who is told."""
+
+    enabled: bool = False
+    conditions: list[Condition] = Field(default_factory=list, max_length=Limits.CONDITIONS_MAX)
+    notify_emails: list[
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    ] = Field(default_factory=list, max_length=10)
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _conditions_need_enabled(self) -> HandoffConfig:
+        if self.conditions and not self.enabled:
+            raise ValueError("handoff conditions are given but handoff is not enabled")
+        return self
+
+
+class AgentSpec(Model):
+    """The admin's input: everything the AgentCreator needs to build an agent."""
+
+    name: Name
+    description: str = Field(default="", max_length=Limits.DESCRIPTION_MAX)
+    sop: str = Field(min_length=20, max_length=Limits.SOP_MAX)
+    agent_type: AgentType = AgentType.TEXT
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    text: TextConfig = Field(default_factory=TextConfig)
+    handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    model: str | None = Field(default=None, max_length=200, description="Per-agent model override")
+
+
+class CreateAgent(Model):
+    """A creation request: the spec plus the knowledge-base documents to start with."""
+
+    spec: AgentSpec
+    documents: list[DocumentContent] = Field(default_factory=list, max_length=Limits.DOCUMENTS_PER_AGENT_MAX)
+
+
+class AgentStatus(StrEnum):
+    CREATING = "creating"
+    ACTIVE = "active"
+    FAILED = "failed"
+    PAUSED = "paused"
+
+
+# The lifecycle as data: the service layer refuses any other transition.
+AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
+    AgentStatus.CREATING: frozenset({AgentStatus.ACTIVE, AgentStatus.FAILED}),
+    AgentStatus.ACTIVE: frozenset({AgentStatus.PAUSED, AgentStatus.CREATING}),
+    AgentStatus.PAUSED: frozenset({AgentStatus.ACTIVE, AgentStatus.CREATING}),
+    AgentStatus.FAILED: frozenset({AgentStatus.CREATING}),
+}
+
+
+class Agent(Record):
+    """A stored agent. `artifact_version` points at the generated code that serves customers."""
+
+    id: Identifier
+    spec: AgentSpec
+    status: AgentStatus = AgentStatus.CREATING
+    status_reason: str | None = Field(default=None, max_length=2000)
+    artifact_version: int | None = Field(default=None, ge=1)
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    updated_at: UtcDatetime = Field(default_factory=utcnow)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class AgentUpdate(Model):
+    """A partial change to an agent's spec; omitted fields stay as they are."""
+
+    description: str | None = Field(default=None, max_length=Limits.DESCRIPTION_MAX)
+    sop: str | None = Field(default=None, min_length=20, max_length=Limits.SOP_MAX)
+    agent_type: AgentType | None = None
+    voice: VoiceConfig | None = None
+    text: TextConfig | None = None
+    handoff: HandoffConfig | None = None
+    model: str | None = Field(default=None, max_length=200)

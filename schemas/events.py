@@ -1,0 +1,45 @@
+"""Events in the append-only log that live views and subscriptions tail by cursor."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from schemas._base import Identifier, Limits, Model, UtcDatetime, utcnow
+
+
+class EventType(StrEnum):
+    AGENT_CREATED = "agent.created"
+    AGENT_UPDATED = "agent.updated"
+    AGENT_STATUS = "agent.status"
+    AGENT_DELETED = "agent.deleted"
+    AGENT_PROGRESS = "agent.progress"
+    DOCUMENT_ADDED = "document.added"
+    DOCUMENT_STATUS = "document.status"
+    DOCUMENT_DELETED = "document.deleted"
+    KEY_MINTED = "key.minted"
+    KEY_REVOKED = "key.revoked"
+    SESSION_STARTED = "session.started"
+    SESSION_TURN = "session.turn"
+    SESSION_STATUS = "session.status"
+    NOTIFICATION_CREATED = "notification.created"
+    NOTIFICATION_UPDATED = "notification.updated"
+    ERROR = "error"
+
+
+class NewEvent(Model):
+    """An event before the log has given it a place."""
+
+    tenant_id: Identifier
+    type: EventType
+    subject: str = Field(min_length=1, max_length=128, description="id of the record it is about")
+    data: dict[str, Any] = Field(default_factory=dict, max_length=Limits.EVENT_DATA_KEYS_MAX)
+    at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class Event(NewEvent):
+    """A logged event. `seq` is the tenant's cursor: strictly increasing, no gaps visible out of order."""
+
+    seq: int = Field(ge=1)

@@ -1,0 +1,56 @@
+"""Tenants and their admins."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from schemas._base import Identifier, Model, Name, Record, UtcDatetime, utcnow
+
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+
+
+class Tenant(Record):
+    """An organisation. Every other record belongs to exactly one tenant."""
+
+    name: Name
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class Scope(StrEnum):
+    """What a token may do. Admin tokens carry `admin`; service tokens may carry a narrower set."""
+
+    ADMIN = "admin"
+    AGENTS_READ = "agents:read"
+    AGENTS_WRITE = "agents:write"
+    SESSIONS_READ = "sessions:read"
+    KEYS_WRITE = "keys:write"
+
+
+class Admin(Record):
+    """A person (or service) who administers a tenant."""
+
+    id: Identifier
+    email: Email
+    name: Name
+    scopes: tuple[Scope, ...] = (Scope.ADMIN,)
+    disabled: bool = False
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class Principal(Model):
+    """Who is calling a service: resolved at the door from a JWT, an API key or the local operator."""
+
+    tenant_id: Identifier
+    subject: str = Field(min_length=1, max_length=128)
+    scopes: frozenset[Scope] = Field(description="Required: a principal never gets rights by default")
+
+    def allows(self, scope: Scope) -> bool:
+        return Scope.ADMIN in self.scopes or scope in self.scopes

@@ -1,0 +1,53 @@
+"""One behaviour contract for every BlobStore adapter (local directory and S3 on moto_server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from oratio.blobs.ports import BlobStore
+from oratio.errors import InvalidInput, NotFound
+
+
+def test_put_get_head_roundtrip(blob_store: BlobStore) -> None:
+    info = blob_store.put("ten_a/docs/doc_1/manual.pdf", b"%PDF-1.7 data", content_type="application/pdf")
+    assert (info.key, info.size, info.content_type) == ("ten_a/docs/doc_1/manual.pdf", 13, "application/pdf")
+    assert blob_store.get("ten_a/docs/doc_1/manual.pdf") == b"%PDF-1.7 data"
+    assert blob_store.head("ten_a/docs/doc_1/manual.pdf") == info
+
+
+def test_put_overwrites(blob_store: BlobStore) -> None:
+    blob_store.put("ten_a/code/agt_1/v1/agent.py", b"old")
+    blob_store.put("ten_a/code/agt_1/v1/agent.py", b"new", content_type="text/x-python")
+    assert blob_store.get("ten_a/code/agt_1/v1/agent.py") == b"new"
+    head = blob_store.head("ten_a/code/agt_1/v1/agent.py")
+    assert head is not None and head.content_type == "text/x-python"
+
+
+def test_missing_objects(blob_store: BlobStore) -> None:
+    with pytest.raises(NotFound):
+        blob_store.get("ten_a/nothing")
+    assert blob_store.head("ten_a/nothing") is None
+    assert blob_store.delete("ten_a/nothing") is False
+
+
+def test_delete(blob_store: BlobStore) -> None:
+    blob_store.put("ten_a/x", b"1")
+    assert blob_store.delete("ten_a/x") is True
+    with pytest.raises(NotFound):
+        blob_store.get("ten_a/x")
+
+
+def test_list_by_prefix_is_sorted_and_scoped(blob_store: BlobStore) -> None:
+    for key in ("ten_a/docs/b", "ten_a/docs/a", "ten_a/other", "ten_b/docs/a"):
+        blob_store.put(key, key.encode())
+    assert [i.key for i in blob_store.list("ten_a/docs/")] == ["ten_a/docs/a", "ten_a/docs/b"]
+    assert [i.key for i in blob_store.list("ten_b/")] == ["ten_b/docs/a"]
+    assert blob_store.list("ten_c/") == []
+
+
+@pytest.mark.parametrize("key", ["", "../etc/passwd", "/abs/path", "ten_a/../../x", "ten_a//x", "ten_a/.hidden", "a\\b"])
+def test_unsafe_keys_are_refused(blob_store: BlobStore, key: str) -> None:
+    with pytest.raises(InvalidInput):
+        blob_store.put(key, b"x")
+    with pytest.raises(InvalidInput):
+        blob_store.get(key)

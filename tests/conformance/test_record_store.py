@@ -1,0 +1,196 @@
+"""One behaviour contract for every RecordStore adapter (SQLite and DynamoDB on moto_server)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from oratio.errors import Conflict, InvalidInput
+from oratio.ids import new_id
+from oratio.store.ports import RecordStore
+from oratio.store.tables import AGENTS, SESSIONS, TURNS
+from schemas import Agent, AgentSpec, AgentStatus, Channel, Role, Session, SessionStatus, Turn
+
+TENANT_A = "ten_aaaa"
+TENANT_B = "ten_bbbb"
+SOP = "Greet the caller, answer from the knowledge base, escalate refunds."
+
+
+def make_agent(name: str = "Support", tenant: str = TENANT_A) -> Agent:
+    return Agent(tenant_id=tenant, id=new_id("agent"), spec=AgentSpec(name=name, sop=SOP))
+
+
+def make_session(agent_id: str, tenant: str = TENANT_A, minutes_ago: int = 0) -> Session:
+    started = datetime(2026, 11, 25, 12, 0, tzinfo=UTC) - timedelta(minutes=minutes_ago)
+    return Session(
+        tenant_id=tenant,
+        id=new_id("session"),
+        agent_id=agent_id,
+        channel=Channel.TEXT,
+        started_at=started,
+        last_activity_at=started,
+    )
+
+
+def test_insert_then_get_returns_the_record_at_version_1(record_store: RecordStore) -> None:
+    agent = make_agent()
+    stored = record_store.insert(AGENTS, agent)
+    assert stored.version == 1
+    assert record_store.get(AGENTS, TENANT_A, agent.id) == stored
+    assert record_store.get(AGENTS, TENANT_A, "agt_missing") is None
+
+
+def test_insert_of_an_existing_key_is_a_conflict(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent("One"))
+    clash = agent.model_copy(update={"spec": AgentSpec(name="Two", sop=SOP), "version": 0})
+    with pytest.raises(Conflict):
+        record_store.insert(AGENTS, clash)
+    assert record_store.get(AGENTS, TENANT_A, agent.id) == agent
+
+
+def test_unique_value_is_enforced_within_a_partition_only(record_store: RecordStore) -> None:
+    record_store.insert(AGENTS, make_agent("Support"))
+    with pytest.raises(Conflict):
+        record_store.insert(AGENTS, make_agent("support"))  # case-folded
+    other_tenant = record_store.insert(AGENTS, make_agent("Support", tenant=TENANT_B))
+    assert record_store.get_unique(AGENTS, TENANT_B, "support") == other_tenant
+    assert record_store.get_unique(AGENTS, TENANT_A, "nobody") is None
+    page = record_store.query(AGENTS, TENANT_A)
+    assert len(page.items) == 1
+
+
+def test_replace_bumps_the_version_and_refuses_stale_writes(record_store: RecordStore) -> None:
+    stored = record_store.insert(AGENTS, make_agent())
+    active = record_store.replace(AGENTS, stored.model_copy(update={"status": AgentStatus.ACTIVE}))
+    assert active.version == 2
+    assert record_store.get(AGENTS, TENANT_A, stored.id) == active
+    with pytest.raises(Conflict):
+        record_store.replace(AGENTS, stored.model_copy(update={"status": AgentStatus.FAILED}))
+    assert record_store.get(AGENTS, TENANT_A, stored.id) == active
+
+
+def test_replace_of_a_missing_record_is_a_conflict(record_store: RecordStore) -> None:
+    ghost = make_agent().model_copy(update={"version": 1})
+    with pytest.raises(Conflict):
+        record_store.replace(AGENTS, ghost)
+    assert record_store.get(AGENTS, TENANT_A, ghost.id) is None
+
+
+def test_replace_moves_the_unique_value(record_store: RecordStore) -> None:
+    first = record_store.insert(AGENTS, make_agent("Alpha"))
+    record_store.insert(AGENTS, make_agent("Beta"))
+    renamed = record_store.replace(AGENTS, first.model_copy(update={"spec": AgentSpec(name="Gamma", sop=SOP)}))
+    assert record_store.get_unique(AGENTS, TENANT_A, "alpha") is None
+    assert record_store.get_unique(AGENTS, TENANT_A, "gamma") == renamed
+    # Alpha is free again; Beta is still taken, and a refused rename changes nothing.
+    record_store.insert(AGENTS, make_agent("Alpha"))
+    with pytest.raises(Conflict):
+        record_store.replace(AGENTS, renamed.model_copy(update={"spec": AgentSpec(name="beta", sop=SOP)}))
+    assert record_store.get(AGENTS, TENANT_A, renamed.id) == renamed
+    assert record_store.get_unique(AGENTS, TENANT_A, "gamma") == renamed
+
+
+def test_delete_removes_record_index_entries_and_unique_value(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent("Support"))
+    assert record_store.delete(AGENTS, TENANT_A, agent.id) is True
+    assert record_store.delete(AGENTS, TENANT_A, agent.id) is False
+    assert record_store.get(AGENTS, TENANT_A, agent.id) is None
+    assert record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items == []
+    record_store.insert(AGENTS, make_agent("Support"))
+
+
+def test_query_pages_through_everything_once_in_order(record_store: RecordStore) -> None:
+    ids = [record_store.insert(AGENTS, make_agent(f"Agent {i}")).id for i in range(7)]
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = record_store.query(AGENTS, TENANT_A, limit=3, cursor=cursor)
+        seen.extend(a.id for a in page.items)
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        assert pages < 10
+    assert seen == sorted(ids)
+    newest_first = record_store.query(AGENTS, TENANT_A, descending=True, limit=2)
+    assert [a.id for a in newest_first.items] == sorted(ids, reverse=True)[:2]
+
+
+def test_index_follows_status_changes(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    assert [a.id for a in record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items] == [agent.id]
+    record_store.replace(AGENTS, agent.model_copy(update={"status": AgentStatus.ACTIVE}))
+    assert record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items == []
+    active = record_store.query(AGENTS, f"{TENANT_A}#active", index="by_status").items
+    assert [a.status for a in active] == [AgentStatus.ACTIVE]
+
+
+def test_sort_range_bounds_are_inclusive(record_store: RecordStore) -> None:
+    agent_id = new_id("agent")
+    sessions = [record_store.insert(SESSIONS, make_session(agent_id, minutes_ago=m)) for m in (50, 40, 30, 20)]
+    lo = sessions[1].started_at.isoformat()
+    hi = sessions[2].started_at.isoformat() + "#~"
+    page = record_store.query(SESSIONS, f"{TENANT_A}#{agent_id}", index="by_agent", sort_from=lo, sort_to=hi)
+    assert [s.id for s in page.items] == [sessions[1].id, sessions[2].id]
+
+
+def test_sparse_index_holds_only_matching_records(record_store: RecordStore) -> None:
+    agent_id = new_id("agent")
+    live = record_store.insert(SESSIONS, make_session(agent_id))
+    done = record_store.insert(SESSIONS, make_session(agent_id, tenant=TENANT_B))
+    record_store.replace(SESSIONS, done.model_copy(update={"status": SessionStatus.COMPLETED}))
+    assert [s.id for s in record_store.query(SESSIONS, "active", index="open").items] == [live.id]
+
+
+def test_queries_never_cross_tenants(record_store: RecordStore) -> None:
+    mine = record_store.insert(AGENTS, make_agent("Mine"))
+    record_store.insert(AGENTS, make_agent("Theirs", tenant=TENANT_B))
+    assert [a.id for a in record_store.query(AGENTS, TENANT_A).items] == [mine.id]
+    assert record_store.get(AGENTS, TENANT_B, mine.id) is None
+
+
+def test_a_cursor_that_was_not_issued_is_invalid_input(record_store: RecordStore) -> None:
+    with pytest.raises(InvalidInput):
+        record_store.query(AGENTS, TENANT_A, cursor="not-a-cursor")
+
+
+def test_turns_keep_their_sequence(record_store: RecordStore) -> None:
+    session_id = new_id("session")
+    for seq in (1, 2, 3):
+        role = Role.CUSTOMER if seq % 2 else Role.AGENT
+        turn = Turn(tenant_id=TENANT_A, session_id=session_id, seq=seq, role=role, text=f"t{seq}")
+        record_store.insert(TURNS, turn)
+    with pytest.raises(Conflict):
+        record_store.insert(TURNS, Turn(tenant_id=TENANT_A, session_id=session_id, seq=2, role=Role.AGENT, text="x"))
+    turns = record_store.query(TURNS, f"{TENANT_A}#{session_id}").items
+    assert [t.text for t in turns] == ["t1", "t2", "t3"]
+
+
+def test_concurrent_replaces_let_exactly_one_writer_win(record_store: RecordStore) -> None:
+    base = record_store.insert(AGENTS, make_agent())
+    outcomes: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def writer(status: AgentStatus) -> None:
+        start.wait(timeout=10)
+        try:
+            record_store.replace(AGENTS, base.model_copy(update={"status": status}))
+            result = "won"
+        except Conflict:
+            result = "lost"
+        with lock:
+            outcomes.append(result)
+
+    statuses = [AgentStatus.ACTIVE, AgentStatus.FAILED, AgentStatus.PAUSED, AgentStatus.ACTIVE]
+    threads = [threading.Thread(target=writer, args=(s,)) for s in statuses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
+    final = record_store.get(AGENTS, TENANT_A, base.id)
+    assert final is not None and final.version == 2
