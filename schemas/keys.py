@@ -14,7 +14,8 @@ class ApiKey(Record):
     agent_id: Identifier
     name: Name
     prefix: str = Field(
-        pattern=r"^ora_sk_[A-Za-z0-9_-]{1,8}$", description="First characters of the secret, to recognise it in a list"
+        pattern=r"^ora_sk_[A-Za-z0-9_-]{1,8}$",
+        description="First characters of the secret, to recognise it in a list",
     )
     created_at: UtcDatetime = Field(default_factory=utcnow)
     expires_at: UtcDatetime | None = None

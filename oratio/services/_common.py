@@ -22,7 +22,7 @@ UPDATE_ATTEMPTS = 20
 
 @dataclass(frozen=True)
 class Backends:
-    """The ports a service needs, injected once at start (see `oratio.bootstrap`)."""
+    """The ports a service needs, injected once at start (see `oratio.platform`)."""
 
     store: RecordStore
     events: EventLog

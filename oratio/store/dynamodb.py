@@ -40,11 +40,14 @@ from schemas import Event, Limits, NewEvent, Record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import ScalarAttributeTypeType
     from mypy_boto3_dynamodb.type_defs import (
         AttributeDefinitionTypeDef,
         AttributeValueTypeDef,
         CreateTableInputTypeDef,
-        GlobalSecondaryIndexTypeDef,
+        DeleteTypeDef,
+        KeySchemaElementTypeDef,
+        PutTypeDef,
         QueryInputTypeDef,
         TransactWriteItemTypeDef,
     )
@@ -63,6 +66,9 @@ _RACE_ERRORS = frozenset(
     {"ConditionalCheckFailedException", "TransactionConflictException", "TransactionInProgressException"}
 )
 _STALE = "the record was changed or removed since it was read; read it again and retry"
+# Attribute names are always aliased: several common words are DynamoDB reserved words.
+_NAMES = {"#pk": "pk", "#v": "version", "#owner": "owner"}
+_ABSENT = "attribute_not_exists(#pk)"
 _RETRIES = 50
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.2
@@ -76,78 +82,55 @@ def table_definitions(prefix: str) -> list[CreateTableInputTypeDef]:
     They map one to one onto AWS::DynamoDB::Table properties, except that CloudFormation's
     StreamSpecification has no `StreamEnabled` key.
     """
-    string_keys: list[AttributeDefinitionTypeDef] = [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
+    definitions = [
+        _definition(f"{prefix}{table.name}", [index.name for index in table.indexes], stream=True)
+        for table in ALL_TABLES
     ]
-    definitions: list[CreateTableInputTypeDef] = []
-    for table in ALL_TABLES:
-        attributes = list(string_keys)
-        indexes: list[GlobalSecondaryIndexTypeDef] = []
-        for index in table.indexes:
-            pk, sk = f"{index.name}_pk", f"{index.name}_sk"
-            attributes += [
-                {"AttributeName": pk, "AttributeType": "S"},
-                {"AttributeName": sk, "AttributeType": "S"},
-            ]
-            indexes.append(
-                {
-                    "IndexName": index.name,
-                    "KeySchema": [
-                        {"AttributeName": pk, "KeyType": "HASH"},
-                        {"AttributeName": sk, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            )
-        definition: CreateTableInputTypeDef = {
-            "TableName": f"{prefix}{table.name}",
-            "AttributeDefinitions": attributes,
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        }
-        if indexes:
-            definition["GlobalSecondaryIndexes"] = indexes
-        definitions.append(definition)
-    definitions.append(
-        {
-            "TableName": f"{prefix}{UNIQUES}",
-            "AttributeDefinitions": string_keys,
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-    )
-    definitions.append(
-        {
-            "TableName": f"{prefix}{EVENTS}",
-            "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        }
-    )
-    definitions.append(
-        {
-            "TableName": f"{prefix}{EVENT_HEADS}",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-    )
+    definitions.append(_definition(f"{prefix}{UNIQUES}"))
+    definitions.append(_definition(f"{prefix}{EVENTS}", sort_type="N", stream=True))
+    definitions.append(_definition(f"{prefix}{EVENT_HEADS}", sort_type=None))
     return definitions
+
+
+def _definition(
+    name: str,
+    indexes: Sequence[str] = (),
+    *,
+    sort_type: ScalarAttributeTypeType | None = "S",
+    stream: bool = False,
+) -> CreateTableInputTypeDef:
+    """A table keyed by `pk` (S) and, unless sort_type is None, `sk`; one GSI per index name."""
+    string_keys = ["pk"] + [f"{index}_{part}" for index in indexes for part in ("pk", "sk")]
+    attributes: list[AttributeDefinitionTypeDef] = [
+        {"AttributeName": key, "AttributeType": "S"} for key in string_keys
+    ]
+    if sort_type is not None:
+        attributes.append({"AttributeName": "sk", "AttributeType": sort_type})
+    definition: CreateTableInputTypeDef = {
+        "TableName": name,
+        "AttributeDefinitions": attributes,
+        "KeySchema": _key_schema("pk", "sk" if sort_type else None),
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index,
+                "KeySchema": _key_schema(f"{index}_pk", f"{index}_sk"),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in indexes
+        ]
+    if stream:  # change feeds for whatever reacts to writes (projections, notifications)
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return definition
+
+
+def _key_schema(hash_key: str, range_key: str | None) -> list[KeySchemaElementTypeDef]:
+    schema: list[KeySchemaElementTypeDef] = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key is not None:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
 
 
 def create_dynamodb_tables(client: DynamoDBClient, prefix: str) -> None:
@@ -168,20 +151,22 @@ def create_dynamodb_tables(client: DynamoDBClient, prefix: str) -> None:
 
 
 @contextmanager
-def _backend(action: str) -> Iterator[None]:
-    """Turn a botocore failure into the core's errors: races into Conflict, outages into 503."""
+def _backend(action: str, why: Sequence[str] = ()) -> Iterator[None]:
+    """Turn a botocore failure into the core's errors: races into Conflict, outages into 503.
+
+    `why[i]` is the Conflict message for a failed condition on action i of a transaction.
+    """
     try:
         yield
     except ClientError as exc:
-        _raise_for(exc, action)
+        _raise_for(exc, action, why)
     except BotoCoreError as exc:  # endpoint down, timeouts, connection resets
         raise BackendUnavailable(
             f"the database did not answer while trying to {action}; retry shortly"
         ) from exc
 
 
-def _raise_for(exc: ClientError, action: str, why: Sequence[str] = ()) -> NoReturn:
-    """Raise the core error for a failed call; `why[i]` explains a failed condition on action i."""
+def _raise_for(exc: ClientError, action: str, why: Sequence[str]) -> NoReturn:
     code = exc.response.get("Error", {}).get("Code", "")
     if code == "TransactionCanceledException":
         reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
@@ -202,17 +187,32 @@ def _raise_for(exc: ClientError, action: str, why: Sequence[str] = ()) -> NoRetu
 
 
 def _transact(client: DynamoDBClient, actions: list[TransactWriteItemTypeDef], why: Sequence[str]) -> None:
-    try:
+    with _backend("save the change", why):
         client.transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        _raise_for(exc, "save the change", why)
-    except BotoCoreError as exc:
-        raise BackendUnavailable("the database did not answer while saving; retry shortly") from exc
 
 
 def _backoff(attempt: int) -> None:
     """Full jitter, so writers that collided do not collide again in lockstep."""
     time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+
+
+def _put(table_name: str, item: Item, condition: str, values: Item | None = None) -> TransactWriteItemTypeDef:
+    """A conditional Put. Conditions name attributes as #pk, #v (version) and #owner."""
+    put: PutTypeDef = {"TableName": table_name, "Item": item, "ConditionExpression": condition}
+    put["ExpressionAttributeNames"] = {name: _NAMES[name] for name in _NAMES if name in condition}
+    if values:
+        put["ExpressionAttributeValues"] = values
+    return {"Put": put}
+
+
+def _delete(
+    table_name: str, key: Item, condition: str, values: Item | None = None
+) -> TransactWriteItemTypeDef:
+    delete: DeleteTypeDef = {"TableName": table_name, "Key": key, "ConditionExpression": condition}
+    delete["ExpressionAttributeNames"] = {name: _NAMES[name] for name in _NAMES if name in condition}
+    if values:
+        delete["ExpressionAttributeValues"] = values
+    return {"Delete": delete}
 
 
 class DynamoRecordStore:
@@ -225,16 +225,7 @@ class DynamoRecordStore:
     def insert(self, table: Table[R], item: R) -> R:
         stored = item.model_copy(update={"version": 1})
         attrs, unique = self._encode(table, stored)
-        actions: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._name(table),
-                    "Item": attrs,
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": "pk"},
-                }
-            }
-        ]
+        actions = [_put(self._name(table), attrs, _ABSENT)]
         why = [f"a {table.name} record with this key already exists"]
         if unique is not None:
             actions.append(self._claim(table, attrs, unique))
@@ -264,17 +255,7 @@ class DynamoRecordStore:
         stored = item.model_copy(update={"version": item.version + 1})
         attrs, new_unique = self._encode(table, stored)
         # The version condition makes the unique value read above still true when the write lands.
-        actions: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._name(table),
-                    "Item": attrs,
-                    "ConditionExpression": "#v = :v",
-                    "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":v": {"N": str(item.version)}},
-                }
-            }
-        ]
+        actions = [_put(self._name(table), attrs, "#v = :v", {":v": {"N": str(item.version)}})]
         why = [_STALE]
         old_unique = current["unique_value"]["S"] if "unique_value" in current else None
         if old_unique != new_unique:
@@ -293,17 +274,7 @@ class DynamoRecordStore:
             current = self._get_raw(self._name(table), key)
             if current is None:
                 return False
-            actions: list[TransactWriteItemTypeDef] = [
-                {
-                    "Delete": {
-                        "TableName": self._name(table),
-                        "Key": key,
-                        "ConditionExpression": "#v = :v",
-                        "ExpressionAttributeNames": {"#v": "version"},
-                        "ExpressionAttributeValues": {":v": current["version"]},
-                    }
-                }
-            ]
+            actions = [_delete(self._name(table), key, "#v = :v", {":v": current["version"]})]
             if "unique_value" in current:
                 actions.append(self._release(table, current, current["unique_value"]["S"]))
             try:
@@ -417,25 +388,11 @@ class DynamoRecordStore:
             "sk": {"S": value},
             "owner": attrs["sk"],
         }
-        return {
-            "Put": {
-                "TableName": self._uniques,
-                "Item": marker,
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": "pk"},
-            }
-        }
+        return _put(self._uniques, marker, _ABSENT)
 
     def _release(self, table: Table[R], attrs: Item, value: str) -> TransactWriteItemTypeDef:
-        return {
-            "Delete": {
-                "TableName": self._uniques,
-                "Key": {"pk": {"S": f"{table.name}#{attrs['pk']['S']}"}, "sk": {"S": value}},
-                "ConditionExpression": "attribute_not_exists(#pk) OR #owner = :owner",
-                "ExpressionAttributeNames": {"#pk": "pk", "#owner": "owner"},
-                "ExpressionAttributeValues": {":owner": attrs["sk"]},
-            }
-        }
+        key: Item = {"pk": {"S": f"{table.name}#{attrs['pk']['S']}"}, "sk": {"S": value}}
+        return _delete(self._uniques, key, f"{_ABSENT} OR #owner = :owner", {":owner": attrs["sk"]})
 
     def _get_raw(self, table_name: str, key: Item) -> Item | None:
         with _backend("read a record"):
@@ -492,18 +449,12 @@ class DynamoEventLog:
                     | ({":head": {"N": str(head)}} if head else {}),
                 }
             }
-            put_event: TransactWriteItemTypeDef = {
-                "Put": {
-                    "TableName": self._events,
-                    "Item": {
-                        "pk": tenant,
-                        "sk": {"N": str(head + 1)},
-                        "body": {"S": stored.model_dump_json()},
-                    },
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": "pk"},
-                }
+            event_item: Item = {
+                "pk": tenant,
+                "sk": {"N": str(head + 1)},
+                "body": {"S": stored.model_dump_json()},
             }
+            put_event = _put(self._events, event_item, _ABSENT)
             try:
                 _transact(self._client, [move_head, put_event], ())
             except Conflict:

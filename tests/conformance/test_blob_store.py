@@ -45,7 +45,9 @@ def test_list_by_prefix_is_sorted_and_scoped(blob_store: BlobStore) -> None:
     assert blob_store.list("ten_c/") == []
 
 
-@pytest.mark.parametrize("key", ["", "../etc/passwd", "/abs/path", "ten_a/../../x", "ten_a//x", "ten_a/.hidden", "a\\b"])
+@pytest.mark.parametrize(
+    "key", ["", "../etc/passwd", "/abs/path", "ten_a/../../x", "ten_a//x", "ten_a/.hidden", "a\\b"]
+)
 def test_unsafe_keys_are_refused(blob_store: BlobStore, key: str) -> None:
     with pytest.raises(InvalidInput):
         blob_store.put(key, b"x")

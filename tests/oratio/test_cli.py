@@ -1,0 +1,118 @@
+"""The `oratio` command, run in-process against a data directory, checked through the service layer."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from oratio.cli import EXAMPLES, main
+from oratio.config import load_settings
+from oratio.platform import open_platform
+from schemas import AgentStatus, Principal, Scope
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("ORATIO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ORATIO_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _fields(output: str) -> dict[str, str]:
+    """`init` prints `label   value  (...)` lines; map each label to its value."""
+    fields: dict[str, str] = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in {"tenant", "admin", "token"}:
+            fields[parts[0]] = parts[1]
+    return fields
+
+
+def _principal(token: str) -> Principal:
+    with open_platform(load_settings()) as platform:
+        return platform.access.admin_principal(token)
+
+
+def test_init_prints_a_token_the_platform_accepts(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    assert main(["init", "--tenant", "Acme", "--email", "Boss@Acme.example", "--name", "Boss"]) == 0
+
+    printed = _fields(capsys.readouterr().out)
+    assert printed["tenant"].startswith("ten_") and printed["admin"].startswith("adm_")
+    principal = _principal(printed["token"])  # a second, independent opening of the same data
+    assert principal == Principal(
+        tenant_id=printed["tenant"], subject=printed["admin"], scopes=frozenset({Scope.ADMIN})
+    )
+    with open_platform(load_settings()) as platform:
+        assert platform.tenants.get_tenant(principal).name == "Acme"
+        assert [a.email for a in platform.tenants.list_admins(principal)] == ["boss@acme.example"]
+    assert (data_dir / "oratio.db").is_file()
+    assert (data_dir / "jwt.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_admin_token_mints_a_working_token(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    printed = _fields(capsys.readouterr().out)
+
+    assert (
+        main(["admin", "token", "--tenant", printed["tenant"], "--admin", printed["admin"], "--ttl", "600"])
+        == 0
+    )
+
+    token = capsys.readouterr().out.strip()
+    assert token != printed["token"]
+    assert _principal(token).subject == printed["admin"]
+
+
+def test_admin_token_for_an_unknown_admin_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    tenant = _fields(capsys.readouterr().out)["tenant"]
+
+    assert main(["admin", "token", "--tenant", tenant, "--admin", "adm_0000000000nobody"]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "adm_0000000000nobody" in captured.err and "not found" in captured.err
+
+
+def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+
+    out = capsys.readouterr().out
+    token = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    principal = _principal(token)
+    expected = json.loads((EXAMPLES / "acme_support" / "agent.json").read_text())
+    knowledge = sorted(p.name for p in (EXAMPLES / "acme_support" / "knowledge").iterdir())
+    assert len(knowledge) == 3
+    with open_platform(load_settings()) as platform:
+        (agent,) = platform.agents.list(principal).items
+        assert (agent.name, agent.status) == (expected["name"], AgentStatus.CREATING)
+        assert agent.spec.sop == (EXAMPLES / "acme_support" / "sop.md").read_text()
+        assert agent.spec.handoff.conditions == expected["handoff"]["conditions"]
+        documents = platform.documents.list(principal, agent.id).items
+        assert sorted(d.name for d in documents) == knowledge
+        for document in documents:
+            source = (EXAMPLES / "acme_support" / "knowledge" / document.name).read_bytes()
+            assert platform.documents.read_content(principal, document.id) == source
+        (key,) = platform.keys.list(principal, agent_id=agent.id).items
+        assert key.name == "demo key"
+        assert f"{key.prefix}..." in out
+
+
+def test_a_bad_setting_exits_2_naming_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    monkeypatch.setenv("ORATIO_STORE", "mongo")
+
+    assert main(["init"]) == 2
+
+    captured = capsys.readouterr()
+    assert "ORATIO_STORE" in captured.err
+    assert captured.err.startswith("oratio: ")
+    assert "Traceback" not in captured.err + captured.out
+    assert captured.out == ""
+    assert not (data_dir / "oratio.db").exists()
