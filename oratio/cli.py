@@ -87,9 +87,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="oratio", description="Create, deploy and run voice and text AI agents."
-    )
+    parser = argparse.ArgumentParser(prog="oratio", description="Create, deploy and run voice and text AI agents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the platform does")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -99,9 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--name", default="Admin", help="first admin's name")
     init.set_defaults(run=_init)
 
-    admin = commands.add_parser("admin", help="admin accounts").add_subparsers(
-        dest="admin_command", required=True
-    )
+    admin = commands.add_parser("admin", help="admin accounts").add_subparsers(dest="admin_command", required=True)
     token = admin.add_parser("token", help="print a new admin token")
     token.add_argument("--tenant", required=True, help="tenant id (ten_...)")
     token.add_argument("--admin", required=True, help="admin id (adm_...)")

@@ -36,16 +36,12 @@ class Settings(BaseSettings):
     blobs: BlobBackend = BlobBackend.LOCAL
 
     aws_region: str = "us-east-1"
-    aws_endpoint_url: str | None = Field(
-        default=None, description="Override AWS endpoint (moto_server, LocalStack)"
-    )
+    aws_endpoint_url: str | None = Field(default=None, description="Override AWS endpoint (moto_server, LocalStack)")
     dynamodb_table_prefix: str = Field(default="oratio_", pattern=r"^[A-Za-z0-9_.-]{0,64}$")
     s3_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     s3_prefix: str = ""
 
-    jwt_secret: SecretStr | None = Field(
-        default=None, description="HS256 key; generated into data_dir if unset"
-    )
+    jwt_secret: SecretStr | None = Field(default=None, description="HS256 key; generated into data_dir if unset")
     jwt_issuer: str = "oratio"
     jwt_audience: str = "oratio-admin"
     jwt_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)

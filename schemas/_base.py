@@ -54,9 +54,7 @@ Name = Annotated[
 ]
 """A human-chosen name: letters, digits, space, `_ . - '`; starts with a letter or digit."""
 
-Identifier = Annotated[
-    str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z]{2,4}_[0-9a-z]{1,58}$")
-]
+Identifier = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z]{2,4}_[0-9a-z]{1,58}$")]
 """A platform id such as `agt_01jd...`: a short type prefix, an underscore, lowercase base32."""
 
 Metadata = Annotated[

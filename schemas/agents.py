@@ -35,9 +35,7 @@ class TextConfig(Model):
     greeting: str | None = Field(default=None, max_length=500)
 
 
-Condition = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=Limits.CONDITION_MAX)
-]
+Condition = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=Limits.CONDITION_MAX)]
 
 
 class HandoffConfig(Model):
@@ -45,9 +43,9 @@ class HandoffConfig(Model):
 
     enabled: bool = False
     conditions: list[Condition] = Field(default_factory=list, max_length=Limits.CONDITIONS_MAX)
-    notify_emails: list[
-        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    ] = Field(default_factory=list, max_length=10)
+    notify_emails: list[Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = (
+        Field(default_factory=list, max_length=10)
+    )
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
 
     @model_validator(mode="after")

@@ -68,9 +68,7 @@ class LocalBlobStore:
         for path in base.rglob("*" + _DATA):
             key = path.relative_to(self._root).as_posix()[: -len(_DATA)]
             if key.startswith(prefix):
-                found.append(
-                    BlobInfo(key=key, size=path.stat().st_size, content_type=self._content_type(key))
-                )
+                found.append(BlobInfo(key=key, size=path.stat().st_size, content_type=self._content_type(key)))
         return sorted(found, key=lambda info: info.key)
 
     def _content_type(self, key: str) -> str:

@@ -43,9 +43,7 @@ def _backend(action: str) -> Iterator[None]:
         code = exc.response.get("Error", {}).get("Code", "unknown error")
         raise BackendUnavailable(f"blob storage could not {action} ({code}); retry shortly") from exc
     except BotoCoreError as exc:  # endpoint down, timeouts, connection resets
-        raise BackendUnavailable(
-            f"blob storage did not answer while trying to {action}; retry shortly"
-        ) from exc
+        raise BackendUnavailable(f"blob storage did not answer while trying to {action}; retry shortly") from exc
 
 
 class S3BlobStore:
@@ -61,9 +59,7 @@ class S3BlobStore:
     def put(self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE) -> BlobInfo:
         validate_key(key)
         with _backend("store the object"):
-            self._client.put_object(
-                Bucket=self._bucket, Key=self._prefix + key, Body=data, ContentType=content_type
-            )
+            self._client.put_object(Bucket=self._bucket, Key=self._prefix + key, Body=data, ContentType=content_type)
         return BlobInfo(key=key, size=len(data), content_type=content_type)
 
     def get(self, key: str) -> bytes:
@@ -84,9 +80,7 @@ class S3BlobStore:
                 out = self._client.head_object(Bucket=self._bucket, Key=self._prefix + key)
         except _Missing:
             return None
-        return BlobInfo(
-            key=key, size=out["ContentLength"], content_type=out.get("ContentType", DEFAULT_CONTENT_TYPE)
-        )
+        return BlobInfo(key=key, size=out["ContentLength"], content_type=out.get("ContentType", DEFAULT_CONTENT_TYPE))
 
     def delete(self, key: str) -> bool:
         if self.head(key) is None:  # validates the key too

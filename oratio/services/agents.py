@@ -43,12 +43,8 @@ class AgentService:
         try:
             stored = self._b.store.insert(AGENTS, agent)
         except Conflict:
-            raise Conflict(
-                f"an agent named '{spec.name}' already exists; pick another name", field="name"
-            ) from None
-        self._b.emit(
-            tenant_id, EventType.AGENT_CREATED, stored.id, name=spec.name, status=stored.status.value
-        )
+            raise Conflict(f"an agent named '{spec.name}' already exists; pick another name", field="name") from None
+        self._b.emit(tenant_id, EventType.AGENT_CREATED, stored.id, name=spec.name, status=stored.status.value)
         for content in request.documents:
             self._documents.store_for_agent(tenant_id, stored.id, content)
         return stored
@@ -69,9 +65,7 @@ class AgentService:
         check_limit(limit)
         if status is None:
             return self._b.store.query(AGENTS, tenant_id, limit=limit, cursor=cursor)
-        return self._b.store.query(
-            AGENTS, f"{tenant_id}#{status.value}", index="by_status", limit=limit, cursor=cursor
-        )
+        return self._b.store.query(AGENTS, f"{tenant_id}#{status.value}", index="by_status", limit=limit, cursor=cursor)
 
     def update(self, principal: Principal, agent_id: str, change: AgentUpdate) -> Agent:
         """Apply a partial spec change. Re-running the AgentCreator on it is the caller's next step."""
@@ -97,9 +91,7 @@ class AgentService:
         authorize(principal, Scope.AGENTS_WRITE)
         agent = self.get(principal, agent_id)
         if agent.status is not AgentStatus.PAUSED:
-            raise InvalidState(
-                f"agent '{agent_id}' is {agent.status.value}, only a paused agent can be resumed"
-            )
+            raise InvalidState(f"agent '{agent_id}' is {agent.status.value}, only a paused agent can be resumed")
         return self.transition(principal.tenant_id, agent_id, AgentStatus.ACTIVE, reason=None)
 
     def transition(
@@ -119,9 +111,7 @@ class AgentService:
 
         def apply(agent: Agent) -> Agent:
             if target not in AGENT_TRANSITIONS[agent.status]:
-                raise InvalidState(
-                    f"agent '{agent_id}' is {agent.status.value} and cannot become {target.value}"
-                )
+                raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and cannot become {target.value}")
             update: dict[str, object] = {
                 "status": target,
                 "status_reason": reason,

@@ -75,9 +75,7 @@ class DocumentService:
                 stored = self._b.store.insert(DOCUMENTS, document)
             except Conflict:
                 self._b.blobs.delete(blob_key)
-                raise Conflict(
-                    f"document '{content.name}' is being uploaded concurrently; try again"
-                ) from None
+                raise Conflict(f"document '{content.name}' is being uploaded concurrently; try again") from None
             self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name)
             return stored
 
@@ -98,9 +96,7 @@ class DocumentService:
         stored = update_with_retry(self._b.store, DOCUMENTS, tenant_id, doc_id, "document", replace)
         if existing.blob_key != blob_key:
             self._b.blobs.delete(existing.blob_key)
-        self._b.emit(
-            tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name, replaced=True
-        )
+        self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name, replaced=True)
         return stored
 
     def _check_count(self, tenant_id: str, agent_id: str) -> None:
@@ -123,9 +119,7 @@ class DocumentService:
         tenant_id = authorize(principal, Scope.AGENTS_READ)
         check_limit(limit)
         require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
-        return self._b.store.query(
-            DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=limit, cursor=cursor
-        )
+        return self._b.store.query(DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=limit, cursor=cursor)
 
     def delete(self, principal: Principal, document_id: str) -> None:
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)

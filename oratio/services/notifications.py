@@ -78,9 +78,7 @@ class NotificationService:
 
     def get(self, principal: Principal, notification_id: str) -> Notification:
         tenant_id = authorize(principal, Scope.SESSIONS_READ)
-        return require(
-            self._b.store.get(NOTIFICATIONS, tenant_id, notification_id), "notification", notification_id
-        )
+        return require(self._b.store.get(NOTIFICATIONS, tenant_id, notification_id), "notification", notification_id)
 
     def mark_read(self, principal: Principal, notification_id: str) -> Notification:
         """Idempotent: reading an already read or acknowledged notification changes nothing."""
@@ -94,9 +92,7 @@ class NotificationService:
         current = self.get(principal, notification_id)
         if current.status is not NotificationStatus.UNREAD:
             return current
-        updated = update_with_retry(
-            self._b.store, NOTIFICATIONS, tenant_id, notification_id, "notification", apply
-        )
+        updated = update_with_retry(self._b.store, NOTIFICATIONS, tenant_id, notification_id, "notification", apply)
         self._b.emit(tenant_id, EventType.NOTIFICATION_UPDATED, notification_id, status=updated.status.value)
         return updated
 
@@ -106,9 +102,7 @@ class NotificationService:
 
         def apply(n: Notification) -> Notification:
             if n.status is NotificationStatus.ACKNOWLEDGED:
-                raise InvalidState(
-                    f"notification '{notification_id}' was already acknowledged by {n.acknowledged_by}"
-                )
+                raise InvalidState(f"notification '{notification_id}' was already acknowledged by {n.acknowledged_by}")
             now = self._b.clock()
             return n.model_copy(
                 update={
@@ -119,9 +113,7 @@ class NotificationService:
                 }
             )
 
-        updated = update_with_retry(
-            self._b.store, NOTIFICATIONS, tenant_id, notification_id, "notification", apply
-        )
+        updated = update_with_retry(self._b.store, NOTIFICATIONS, tenant_id, notification_id, "notification", apply)
         self._b.emit(
             tenant_id,
             EventType.NOTIFICATION_UPDATED,

@@ -57,9 +57,7 @@ class SessionService:
             customer=dict(customer or {}),
         )
         stored = self._b.store.insert(SESSIONS, session)
-        self._b.emit(
-            tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value
-        )
+        self._b.emit(tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value)
         return stored
 
     def append_turn(
@@ -107,9 +105,7 @@ class SessionService:
         )
         return stored
 
-    def set_status(
-        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None
-    ) -> Session:
+    def set_status(self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None) -> Session:
         """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""
 
         def apply(s: Session) -> Session:
@@ -132,9 +128,7 @@ class SessionService:
         count = 0
         for session in all_items(self._b.store, SESSIONS, "active", index="open"):
             try:
-                self.set_status(
-                    session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted"
-                )
+                self.set_status(session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted")
                 count += 1
             except InvalidState:
                 continue

@@ -24,9 +24,7 @@ class TenantService:
     def tenant_exists(self, tenant_id: str) -> bool:
         return self._b.store.get(TENANTS, tenant_id, "tenant") is not None
 
-    def create_admin(
-        self, tenant_id: str, email: str, name: str, scopes: tuple[Scope, ...] = (Scope.ADMIN,)
-    ) -> Admin:
+    def create_admin(self, tenant_id: str, email: str, name: str, scopes: tuple[Scope, ...] = (Scope.ADMIN,)) -> Admin:
         """Operator path (`oratio init`): add an admin to a tenant that must exist."""
         require(self._b.store.get(TENANTS, tenant_id, "tenant"), "tenant", tenant_id)
         admin = Admin(

@@ -101,9 +101,7 @@ def _definition(
 ) -> CreateTableInputTypeDef:
     """A table keyed by `pk` (S) and, unless sort_type is None, `sk`; one GSI per index name."""
     string_keys = ["pk"] + [f"{index}_{part}" for index in indexes for part in ("pk", "sk")]
-    attributes: list[AttributeDefinitionTypeDef] = [
-        {"AttributeName": key, "AttributeType": "S"} for key in string_keys
-    ]
+    attributes: list[AttributeDefinitionTypeDef] = [{"AttributeName": key, "AttributeType": "S"} for key in string_keys]
     if sort_type is not None:
         attributes.append({"AttributeName": "sk", "AttributeType": sort_type})
     definition: CreateTableInputTypeDef = {
@@ -161,9 +159,7 @@ def _backend(action: str, why: Sequence[str] = ()) -> Iterator[None]:
     except ClientError as exc:
         _raise_for(exc, action, why)
     except BotoCoreError as exc:  # endpoint down, timeouts, connection resets
-        raise BackendUnavailable(
-            f"the database did not answer while trying to {action}; retry shortly"
-        ) from exc
+        raise BackendUnavailable(f"the database did not answer while trying to {action}; retry shortly") from exc
 
 
 def _raise_for(exc: ClientError, action: str, why: Sequence[str]) -> NoReturn:
@@ -181,9 +177,7 @@ def _raise_for(exc: ClientError, action: str, why: Sequence[str]) -> NoReturn:
         raise Conflict(why[0] if why else _STALE) from exc
     elif code == "ValidationException":
         raise exc
-    raise BackendUnavailable(
-        f"the database could not {action} ({code or 'unknown error'}); retry shortly"
-    ) from exc
+    raise BackendUnavailable(f"the database could not {action} ({code or 'unknown error'}); retry shortly") from exc
 
 
 def _transact(client: DynamoDBClient, actions: list[TransactWriteItemTypeDef], why: Sequence[str]) -> None:
@@ -205,9 +199,7 @@ def _put(table_name: str, item: Item, condition: str, values: Item | None = None
     return {"Put": put}
 
 
-def _delete(
-    table_name: str, key: Item, condition: str, values: Item | None = None
-) -> TransactWriteItemTypeDef:
+def _delete(table_name: str, key: Item, condition: str, values: Item | None = None) -> TransactWriteItemTypeDef:
     delete: DeleteTypeDef = {"TableName": table_name, "Key": key, "ConditionExpression": condition}
     delete["ExpressionAttributeNames"] = {name: _NAMES[name] for name in _NAMES if name in condition}
     if values:
@@ -344,9 +336,7 @@ class DynamoRecordStore:
             raw_items = raw_items[:limit]
             next_key = {name: raw_items[-1][name] for name in key_names}
         items = [table.model.model_validate_json(raw["body"]["S"]) for raw in raw_items]
-        return Page(
-            items=items, next_cursor=None if next_key is None else _encode_cursor(next_key, fingerprint)
-        )
+        return Page(items=items, next_cursor=None if next_key is None else _encode_cursor(next_key, fingerprint))
 
     def close(self) -> None:
         """Nothing to release: the client belongs to whoever made it."""
@@ -419,9 +409,7 @@ def _decode_cursor(cursor: str, fingerprint: str, key_names: Sequence[str], pk: 
         or not all(isinstance(value, str) for value in key.values())
         or key[pk] != partition
     ):
-        raise InvalidInput(
-            "this cursor does not belong to this query; start again without it", field="cursor"
-        )
+        raise InvalidInput("this cursor does not belong to this query; start again without it", field="cursor")
     return {name: {"S": value} for name, value in key.items()}
 
 
@@ -495,9 +483,7 @@ class DynamoEventLog:
 
     def head(self, tenant_id: str) -> int:
         with _backend("read the event log"):
-            out = self._client.get_item(
-                TableName=self._heads, Key={"pk": {"S": tenant_id}}, ConsistentRead=True
-            )
+            out = self._client.get_item(TableName=self._heads, Key={"pk": {"S": tenant_id}}, ConsistentRead=True)
         item = out.get("Item")
         return int(item["head"]["N"]) if item is not None else 0
 

@@ -90,9 +90,7 @@ class SqliteDatabase:
         with self.write() as tx:
             found = int(tx.execute("PRAGMA user_version").fetchone()[0])
             if found > SCHEMA_VERSION:
-                raise ConfigError(
-                    f"{self.path} has schema version {found}, newer than this Oratio ({SCHEMA_VERSION})"
-                )
+                raise ConfigError(f"{self.path} has schema version {found}, newer than this Oratio ({SCHEMA_VERSION})")
             for statement in _SCHEMA:
                 tx.execute(statement)
             tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -104,9 +102,7 @@ class SqliteDatabase:
         slot: _Slot | None = getattr(self._local, "slot", None)
         if slot is None:
             # check_same_thread=False only so close() and the finalizer may close it from elsewhere.
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -232,9 +228,7 @@ class SqliteRecordStore(_Adapter):
             if row is None:
                 raise Conflict(f"the {table.name} record {sk!r} no longer exists")
             if row[0] != item.version:
-                raise Conflict(
-                    f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry"
-                )
+                raise Conflict(f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry")
             tx.execute(
                 "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
                 (stored.model_dump_json(), stored.version, table.name, pk, sk),
@@ -246,9 +240,7 @@ class SqliteRecordStore(_Adapter):
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
         with self._db.write() as tx:
             _drop_entries(tx, table, partition, sort)
-            cur = tx.execute(
-                "DELETE FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, partition, sort)
-            )
+            cur = tx.execute("DELETE FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, partition, sort))
             return cur.rowcount > 0
 
     def query(
@@ -378,8 +370,7 @@ class SqliteEventLog(_Adapter):
         if not 1 <= limit <= Limits.PAGE_SIZE_MAX:
             raise InvalidInput(f"limit must be between 1 and {Limits.PAGE_SIZE_MAX}", field="limit")
         rows = self._db.fetch(
-            "SELECT seq, type, subject, data, at FROM events"
-            " WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, type, subject, data, at FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (tenant_id, after, limit),
         )
         return [

@@ -12,9 +12,7 @@ TENANT_B = "ten_bbbb"
 
 
 def event(tenant: str, n: int) -> NewEvent:
-    return NewEvent(
-        tenant_id=tenant, type=EventType.SESSION_TURN, subject=f"ses_{n}", data={"n": n, "text": "hi"}
-    )
+    return NewEvent(tenant_id=tenant, type=EventType.SESSION_TURN, subject=f"ses_{n}", data={"n": n, "text": "hi"})
 
 
 def test_each_tenant_gets_its_own_sequence_from_one(event_log: EventLog) -> None:
@@ -70,6 +68,4 @@ def test_concurrent_writers_and_a_tailing_reader_lose_and_repeat_nothing(event_l
     done.set()
     reader.join(timeout=60)
     assert [e.seq for e in seen] == list(range(1, total + 1))
-    assert sorted(e.data["n"] for e in seen) == sorted(
-        w * 100 + i for w in range(writers) for i in range(per_writer)
-    )
+    assert sorted(e.data["n"] for e in seen) == sorted(w * 100 + i for w in range(writers) for i in range(per_writer))

@@ -81,9 +81,7 @@ def test_replace_of_a_missing_record_is_a_conflict(record_store: RecordStore) ->
 def test_replace_moves_the_unique_value(record_store: RecordStore) -> None:
     first = record_store.insert(AGENTS, make_agent("Alpha"))
     record_store.insert(AGENTS, make_agent("Beta"))
-    renamed = record_store.replace(
-        AGENTS, first.model_copy(update={"spec": AgentSpec(name="Gamma", sop=SOP)})
-    )
+    renamed = record_store.replace(AGENTS, first.model_copy(update={"spec": AgentSpec(name="Gamma", sop=SOP)}))
     assert record_store.get_unique(AGENTS, TENANT_A, "alpha") is None
     assert record_store.get_unique(AGENTS, TENANT_A, "gamma") == renamed
     # Alpha is free again; Beta is still taken, and a refused rename changes nothing.
@@ -123,9 +121,7 @@ def test_query_pages_through_everything_once_in_order(record_store: RecordStore)
 
 def test_index_follows_status_changes(record_store: RecordStore) -> None:
     agent = record_store.insert(AGENTS, make_agent())
-    assert [a.id for a in record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items] == [
-        agent.id
-    ]
+    assert [a.id for a in record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items] == [agent.id]
     record_store.replace(AGENTS, agent.model_copy(update={"status": AgentStatus.ACTIVE}))
     assert record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items == []
     active = record_store.query(AGENTS, f"{TENANT_A}#active", index="by_status").items
@@ -134,9 +130,7 @@ def test_index_follows_status_changes(record_store: RecordStore) -> None:
 
 def test_sort_range_bounds_are_inclusive(record_store: RecordStore) -> None:
     agent_id = new_id("agent")
-    sessions = [
-        record_store.insert(SESSIONS, make_session(agent_id, minutes_ago=m)) for m in (50, 40, 30, 20)
-    ]
+    sessions = [record_store.insert(SESSIONS, make_session(agent_id, minutes_ago=m)) for m in (50, 40, 30, 20)]
     lo = sessions[1].started_at.isoformat()
     hi = sessions[2].started_at.isoformat() + "#~"
     page = record_store.query(SESSIONS, f"{TENANT_A}#{agent_id}", index="by_agent", sort_from=lo, sort_to=hi)
@@ -170,9 +164,7 @@ def test_turns_keep_their_sequence(record_store: RecordStore) -> None:
         turn = Turn(tenant_id=TENANT_A, session_id=session_id, seq=seq, role=role, text=f"t{seq}")
         record_store.insert(TURNS, turn)
     with pytest.raises(Conflict):
-        record_store.insert(
-            TURNS, Turn(tenant_id=TENANT_A, session_id=session_id, seq=2, role=Role.AGENT, text="x")
-        )
+        record_store.insert(TURNS, Turn(tenant_id=TENANT_A, session_id=session_id, seq=2, role=Role.AGENT, text="x"))
     turns = record_store.query(TURNS, f"{TENANT_A}#{session_id}").items
     assert [t.text for t in turns] == ["t1", "t2", "t3"]
 

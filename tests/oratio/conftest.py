@@ -83,9 +83,7 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
         from oratio.blobs.local import LocalBlobStore
         from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 
-        settings = Settings(
-            data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET), max_document_bytes=MAX_DOCUMENT_BYTES
-        )
+        settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET), max_document_bytes=MAX_DOCUMENT_BYTES)
         db = SqliteDatabase(settings.database_path)
         backends = Backends(
             store=SqliteRecordStore(db),

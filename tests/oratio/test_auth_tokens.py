@@ -199,9 +199,7 @@ def test_tampered_signature_is_refused() -> None:
     _reject(f"{header}.{payload}.{flipped}", "token signature is invalid")
 
 
-@pytest.mark.parametrize(
-    "token", ["", "garbage", "a.b.c", "....", "Bearer x.y.z", "eyJhbGciOiJIUzI1NiJ9.e30", "é.é.é"]
-)
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "....", "Bearer x.y.z", "eyJhbGciOiJIUzI1NiJ9.e30", "é.é.é"])
 def test_garbage_is_refused(token: str) -> None:
     _reject(token, "token is malformed")
 
@@ -232,9 +230,7 @@ def test_foreign_issuer_is_refused() -> None:
 
 def test_settings_audience_is_enforced() -> None:
     token = issue_token(SETTINGS, PRINCIPAL, now=NOW)
-    _reject(
-        token, "token audience is not accepted", settings=JwtSettings(secret=SECRET, audience="oratio-svc")
-    )
+    _reject(token, "token audience is not accepted", settings=JwtSettings(secret=SECRET, audience="oratio-svc"))
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "nbf", "iss", "aud", "sub", "tid"])

@@ -58,10 +58,7 @@ def test_admin_token_mints_a_working_token(capsys: pytest.CaptureFixture[str]) -
     assert main(["init"]) == 0
     printed = _fields(capsys.readouterr().out)
 
-    assert (
-        main(["admin", "token", "--tenant", printed["tenant"], "--admin", printed["admin"], "--ttl", "600"])
-        == 0
-    )
+    assert main(["admin", "token", "--tenant", printed["tenant"], "--admin", printed["admin"], "--ttl", "600"]) == 0
 
     token = capsys.readouterr().out.strip()
     assert token != printed["token"]

@@ -34,9 +34,7 @@ def test_token_roundtrips_to_the_admins_principal(platform: Platform, acme: Tena
 
 
 def test_token_carries_the_admins_narrower_scopes(platform: Platform, acme: Tenancy) -> None:
-    viewer = platform.tenants.create_admin(
-        acme.tenant_id, "viewer@example.com", "Viewer", (Scope.AGENTS_READ,)
-    )
+    viewer = platform.tenants.create_admin(acme.tenant_id, "viewer@example.com", "Viewer", (Scope.AGENTS_READ,))
     principal = platform.access.admin_principal(platform.access.token_for(viewer))
     assert principal.scopes == frozenset({Scope.AGENTS_READ})
     assert not principal.allows(Scope.AGENTS_WRITE)

@@ -37,9 +37,7 @@ FAQ = doc("faq.md", b"# FAQ\nWe are open 9 to 5.")
 PRICES = doc("prices.md", b"# Prices\nBasic: 10 EUR a month.")
 
 
-def test_create_stores_a_creating_agent_with_its_documents(
-    platform: Platform, acme: Tenancy, clock: FakeClock
-) -> None:
+def test_create_stores_a_creating_agent_with_its_documents(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     spec = AgentSpec(name="Support", description="Front desk", sop=SOP, agent_type=AgentType.BOTH)
 
     agent = platform.agents.create(acme.principal, CreateAgent(spec=spec, documents=[FAQ, PRICES]))
@@ -149,9 +147,7 @@ def test_lifecycle_moves_only_along_allowed_transitions(platform: Platform, acme
         platform.agents.pause(acme.principal, agent.id)
     assert platform.agents.get(acme.principal, agent.id) == agent  # refusals change nothing
 
-    active = platform.agents.transition(
-        tenant_id, agent.id, AgentStatus.ACTIVE, reason="built", artifact_version=1
-    )
+    active = platform.agents.transition(tenant_id, agent.id, AgentStatus.ACTIVE, reason="built", artifact_version=1)
     assert (active.status, active.status_reason, active.artifact_version) == (AgentStatus.ACTIVE, "built", 1)
     with pytest.raises(InvalidState, match="only a paused agent can be resumed"):
         platform.agents.resume(acme.principal, agent.id)
@@ -177,12 +173,8 @@ def test_lifecycle_moves_only_along_allowed_transitions(platform: Platform, acme
 def test_list_by_status(platform: Platform, acme: Tenancy) -> None:
     creating = create_agent(platform, acme, "Drafting")
     active = active_agent(platform, acme, "Live")
-    assert [a.id for a in platform.agents.list(acme.principal, status=AgentStatus.ACTIVE).items] == [
-        active.id
-    ]
-    assert [a.id for a in platform.agents.list(acme.principal, status=AgentStatus.CREATING).items] == [
-        creating.id
-    ]
+    assert [a.id for a in platform.agents.list(acme.principal, status=AgentStatus.ACTIVE).items] == [active.id]
+    assert [a.id for a in platform.agents.list(acme.principal, status=AgentStatus.CREATING).items] == [creating.id]
     assert platform.agents.list(acme.principal, status=AgentStatus.PAUSED).items == []
 
 

@@ -148,9 +148,7 @@ def test_delete_removes_record_and_blob(platform: Platform, acme: Tenancy) -> No
 
 def test_list_pages_through_every_document_once(platform: Platform, acme: Tenancy) -> None:
     agent = create_agent(platform, acme)
-    uploaded = {
-        platform.documents.upload(acme.principal, agent.id, doc(f"doc{i}.md", b"%d" % i)).id for i in range(5)
-    }
+    uploaded = {platform.documents.upload(acme.principal, agent.id, doc(f"doc{i}.md", b"%d" % i)).id for i in range(5)}
     seen: list[str] = []
     cursor: str | None = None
     for _ in range(len(uploaded) + 1):  # bounded: a cursor that never ends fails, never hangs

@@ -55,9 +55,7 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 
 def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")} | {
-        "ORATIO_DATA_DIR": str(tmp_path)
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")} | {"ORATIO_DATA_DIR": str(tmp_path)}
     writer = subprocess.Popen(
         [sys.executable, "-c", _WRITER],
         cwd=ROOT,

@@ -129,9 +129,7 @@ def test_a_bad_secret_is_refused_with_the_same_message(
 
 def test_rate_limit_refuses_with_a_retry_after(platform: Platform, acme: Tenancy, agent: Agent) -> None:
     seconds = [1000.0]
-    keys = KeyService(
-        platform.backends, TokenBucketLimiter(rate_per_minute=60, burst=2, clock=lambda: seconds[0])
-    )
+    keys = KeyService(platform.backends, TokenBucketLimiter(rate_per_minute=60, burst=2, clock=lambda: seconds[0]))
     minted = keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="prod"))
     other = keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="other"))
 

@@ -17,9 +17,7 @@ def _notify(platform: Platform, tenancy: Tenancy, title: str) -> Notification:
     return platform.notifications.notify(tenancy.tenant_id, NotificationType.SYSTEM, title)
 
 
-def test_notify_stores_an_unread_notification_and_emits(
-    platform: Platform, acme: Tenancy, clock: FakeClock
-) -> None:
+def test_notify_stores_an_unread_notification_and_emits(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     agent_id, session_id = new_id("agent"), new_id("session")
 
     stored = platform.notifications.notify(
@@ -56,9 +54,7 @@ def test_notify_stores_an_unread_notification_and_emits(
     }
 
 
-def test_list_is_newest_first_and_filters_by_status(
-    platform: Platform, acme: Tenancy, clock: FakeClock
-) -> None:
+def test_list_is_newest_first_and_filters_by_status(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     created = []
     for title in ("first", "second", "third", "fourth"):
         clock.advance(timedelta(minutes=1))
@@ -138,9 +134,7 @@ def test_acknowledge_records_who_and_when(platform: Platform, acme: Tenancy, clo
 def test_acknowledging_twice_is_refused_and_names_the_first(platform: Platform, acme: Tenancy) -> None:
     notification = _notify(platform, acme, "Handoff")
     first = platform.notifications.acknowledge(acme.principal, notification.id)
-    colleague = Principal(
-        tenant_id=acme.tenant_id, subject="adm_colleague", scopes=frozenset({Scope.SESSIONS_READ})
-    )
+    colleague = Principal(tenant_id=acme.tenant_id, subject="adm_colleague", scopes=frozenset({Scope.SESSIONS_READ}))
     logged = len(events(platform, acme.tenant_id))
 
     with pytest.raises(InvalidState, match=f"already acknowledged by {acme.admin.id}"):

@@ -60,14 +60,10 @@ def test_start_stores_an_active_session(platform: Platform, acme: Tenancy, clock
     )
 
 
-def test_turns_get_seqs_in_order_and_are_persisted(
-    platform: Platform, acme: Tenancy, clock: FakeClock
-) -> None:
+def test_turns_get_seqs_in_order_and_are_persisted(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     agent = active_agent(platform, acme)
     session = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)
-    source = Source(
-        document_id=new_id("document"), document_name="refunds.md", location="p. 2", snippet="30 days"
-    )
+    source = Source(document_id=new_id("document"), document_name="refunds.md", location="p. 2", snippet="30 days")
     script = [
         (Role.CUSTOMER, "Can I get a refund?"),
         (Role.AGENT, "Yes, within 30 days."),
@@ -226,9 +222,7 @@ class TestListing:
         return started
 
     def _ids(self, platform: Platform, acme: Tenancy, **filters: object) -> list[str]:
-        return [
-            s.id for s in platform.sessions.list(acme.principal, SessionFilter.model_validate(filters)).items
-        ]
+        return [s.id for s in platform.sessions.list(acme.principal, SessionFilter.model_validate(filters)).items]
 
     def test_newest_first(self, platform: Platform, acme: Tenancy, sessions: list[Session]) -> None:
         assert self._ids(platform, acme) == [s.id for s in reversed(sessions)]
@@ -244,9 +238,7 @@ class TestListing:
         assert self._ids(platform, acme, agent_id=support, status=SessionStatus.ACTIVE) == [s3, s0]
         assert self._ids(platform, acme, agent_id=new_id("agent")) == []
 
-    def test_time_range_is_inclusive(
-        self, platform: Platform, acme: Tenancy, sessions: list[Session]
-    ) -> None:
+    def test_time_range_is_inclusive(self, platform: Platform, acme: Tenancy, sessions: list[Session]) -> None:
         s0, s1, s2, s3, s4 = (s.id for s in sessions)
         second, fourth = sessions[1].started_at, sessions[3].started_at
         support = sessions[0].agent_id

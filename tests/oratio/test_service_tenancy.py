@@ -77,9 +77,7 @@ FOREIGN_CALLS: dict[str, Call] = {
 # Runtime-side calls take a tenant id (resolved from an API key) instead of a principal.
 FOREIGN_RUNTIME_CALLS: dict[str, Call] = {
     "sessions.start": lambda p, who, o: p.sessions.start(who.tenant_id, o.agent_id, Channel.TEXT),
-    "sessions.append_turn": lambda p, who, o: p.sessions.append_turn(
-        who.tenant_id, o.session_id, Role.CUSTOMER, "hi"
-    ),
+    "sessions.append_turn": lambda p, who, o: p.sessions.append_turn(who.tenant_id, o.session_id, Role.CUSTOMER, "hi"),
     "sessions.set_status": lambda p, who, o: p.sessions.set_status(
         who.tenant_id, o.session_id, SessionStatus.HANDOFF_REQUESTED
     ),
@@ -95,9 +93,7 @@ def _outcome(call: Call, platform: Platform, principal: Principal, owned: Owned)
     return "allowed"
 
 
-def test_another_tenant_gets_not_found_for_every_id(
-    platform: Platform, acme: Tenancy, globex: Tenancy
-) -> None:
+def test_another_tenant_gets_not_found_for_every_id(platform: Platform, acme: Tenancy, globex: Tenancy) -> None:
     owned = _populate(platform, acme)
     before = event_types(platform, acme.tenant_id)
     calls = {**FOREIGN_CALLS, **FOREIGN_RUNTIME_CALLS}
@@ -133,9 +129,7 @@ def test_another_tenant_lists_nothing(platform: Platform, acme: Tenancy, globex:
     assert len(platform.sessions.list_live(acme.principal).items) == 1
 
 
-def test_same_agent_name_is_allowed_in_two_tenants(
-    platform: Platform, acme: Tenancy, globex: Tenancy
-) -> None:
+def test_same_agent_name_is_allowed_in_two_tenants(platform: Platform, acme: Tenancy, globex: Tenancy) -> None:
     first = active_agent(platform, acme, "Support")
     second = active_agent(platform, globex, "Support")
     assert first.id != second.id
@@ -186,9 +180,7 @@ def test_a_missing_scope_is_forbidden_and_changes_nothing(platform: Platform, ac
     assert allowed == dict.fromkeys(READ_ONLY_ALLOWED, "allowed")
     assert event_types(platform, acme.tenant_id) == before
     assert [a.id for a in platform.agents.list(acme.principal).items] == [owned.agent_id]
-    assert [d.id for d in platform.documents.list(acme.principal, owned.agent_id).items] == [
-        owned.document_id
-    ]
+    assert [d.id for d in platform.documents.list(acme.principal, owned.agent_id).items] == [owned.document_id]
     assert len(platform.tenants.list_admins(acme.principal)) == 1
 
 
@@ -201,9 +193,7 @@ def test_a_principal_without_scopes_may_do_nothing(platform: Platform, acme: Ten
         platform.notifications.get(nobody, owned.notification_id)
 
 
-def test_scope_is_checked_before_the_id_is_looked_up(
-    platform: Platform, acme: Tenancy, globex: Tenancy
-) -> None:
+def test_scope_is_checked_before_the_id_is_looked_up(platform: Platform, acme: Tenancy, globex: Tenancy) -> None:
     owned = _populate(platform, acme)
     # A foreign reader asking to write learns only that it may not write, not whether the id exists.
     with pytest.raises(Forbidden):

@@ -89,9 +89,7 @@ def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
         missing = [agent_id for agent_id in acked if store.get(AGENTS, TENANT, agent_id) is None]
         assert missing == [], f"{len(missing)} of {len(acked)} acknowledged inserts were lost"
         # The reopened file is writable: a crash left no lock or half transaction behind.
-        store.insert(
-            AGENTS, Agent(tenant_id=TENANT, id=new_id("agent"), spec=AgentSpec(name="After", sop=SOP))
-        )
+        store.insert(AGENTS, Agent(tenant_id=TENANT, id=new_id("agent"), spec=AgentSpec(name="After", sop=SOP)))
     finally:
         store.close()
 
@@ -99,9 +97,7 @@ def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
 def test_opening_the_same_file_again_keeps_schema_and_data(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "oratio.db"  # parent directories are created
     first = SqliteRecordStore(SqliteDatabase(path))
-    agent = first.insert(
-        AGENTS, Agent(tenant_id=TENANT, id=new_id("agent"), spec=AgentSpec(name="One", sop=SOP))
-    )
+    agent = first.insert(AGENTS, Agent(tenant_id=TENANT, id=new_id("agent"), spec=AgentSpec(name="One", sop=SOP)))
     second = SqliteRecordStore(SqliteDatabase(path))  # while the first is still open
     assert second.get(AGENTS, TENANT, agent.id) == agent
     first.close()

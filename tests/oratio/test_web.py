@@ -16,9 +16,7 @@ from oratio.web import create_app
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(
-        data_dir=tmp_path, jwt_secret=SecretStr("s" * 40), admin_burst=3, admin_rate_per_minute=1
-    )
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("s" * 40), admin_burst=3, admin_rate_per_minute=1)
     with open_platform(settings) as opened:
         yield opened
 

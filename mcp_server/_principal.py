@@ -1,0 +1,71 @@
+"""Who is calling a tool: the bearer token's principal over HTTP, the local operator over stdio.
+
+The HTTP transport verifies the admin JWT once (`OratioTokenVerifier`) and carries the tenant in
+the access token's claims; tools read it back here. Over stdio there is no token: the operator who
+started `oratio mcp` chose the tenant, and `OperatorPrincipal` returns it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+
+from oratio.errors import OratioError
+from oratio.platform import Platform
+from schemas import Principal, Scope
+
+TENANT_CLAIM = "tid"
+
+
+class PrincipalSource(Protocol):
+    def current(self) -> Principal | None:
+        """The principal of the request being served, or None if it has none."""
+        ...
+
+
+class TokenPrincipal:
+    """Reads the principal the token verifier stored on the request's access token."""
+
+    def current(self) -> Principal | None:
+        token = get_access_token()
+        if token is None or token.claims is None or token.subject is None:
+            return None
+        return Principal(
+            tenant_id=str(token.claims[TENANT_CLAIM]),
+            subject=token.subject,
+            scopes=frozenset(Scope(s) for s in token.scopes),
+        )
+
+
+class OperatorPrincipal:
+    """A fixed principal for a local, single-operator transport (stdio, in-process tests)."""
+
+    def __init__(self, principal: Principal) -> None:
+        self._principal = principal
+
+    def current(self) -> Principal | None:
+        token_principal = TokenPrincipal().current()
+        return token_principal if token_principal is not None else self._principal
+
+
+class OratioTokenVerifier:
+    """MCP `TokenVerifier` over Oratio's admin JWTs: same checks, same rate limit as every door."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            principal = await anyio.to_thread.run_sync(self._platform.access.admin_principal, token)
+        except OratioError:
+            return None
+        return AccessToken(
+            token=token,
+            client_id=principal.subject,
+            subject=principal.subject,
+            scopes=sorted(s.value for s in principal.scopes),
+            claims={TENANT_CLAIM: principal.tenant_id},
+        )

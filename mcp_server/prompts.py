@@ -1,0 +1,11 @@
+"""MCP prompts."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server._context import ToolContext
+
+
+def register(server: MCPServer, tc: ToolContext) -> None:
+    """Register the prompts on the server."""

@@ -1,0 +1,11 @@
+"""Keys tools."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server._context import ToolContext
+
+
+def register(server: MCPServer, tc: ToolContext) -> None:
+    """Register the keys tools on the server."""
