@@ -54,6 +54,12 @@ Name = Annotated[
 ]
 """A human-chosen name: letters, digits, space, `_ . - '`; starts with a letter or digit."""
 
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+"""An email address, lower-cased. Deliverability is the mail server's business, not the schema's."""
+
 Identifier = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z]{2,4}_[0-9a-z]{1,58}$")]
 """A platform id such as `agt_01jd...`: a short type prefix, an underscore, lowercase base32."""
 

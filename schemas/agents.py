@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from schemas._base import Identifier, Limits, Model, Name, Record, UtcDatetime, utcnow
+from schemas._base import Email, Identifier, Limits, Model, Name, Record, UtcDatetime, utcnow
 from schemas.documents import DocumentContent
 
 
@@ -43,9 +43,7 @@ class HandoffConfig(Model):
 
     enabled: bool = False
     conditions: list[Condition] = Field(default_factory=list, max_length=Limits.CONDITIONS_MAX)
-    notify_emails: list[Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = (
-        Field(default_factory=list, max_length=10)
-    )
+    notify_emails: list[Email] = Field(default_factory=list, max_length=10)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
 
     @model_validator(mode="after")

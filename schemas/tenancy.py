@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from schemas._base import Identifier, Model, Name, Record, UtcDatetime, utcnow
-
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-]
+from schemas._base import Email, Identifier, Model, Name, Record, UtcDatetime, utcnow
 
 
 class Tenant(Record):
