@@ -8,23 +8,16 @@ SIGKILLed mid-loop, so nothing on its side can flush or close: only acknowledged
 from __future__ import annotations
 
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
-from typing import IO
 
 import pytest
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from schemas import Principal, Role, Scope, SessionStatus
+from tests.crash import acknowledged_then_killed
 
-ROOT = Path(__file__).resolve().parents[2]
 ACKED = 30
-LINE_TIMEOUT_S = 60.0
 
 _WRITER = """
 from oratio.config import load_settings
@@ -48,41 +41,10 @@ with open_platform(load_settings()) as platform:
 """
 
 
-def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line.strip())
-    lines.put(None)  # end of output: the writer died
-
-
 def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")} | {"ORATIO_DATA_DIR": str(tmp_path)}
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert writer.stdout is not None and writer.stderr is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    pump = threading.Thread(target=_pump, args=(writer.stdout, lines), daemon=True)
-    pump.start()
-    received: list[str] = []
-    try:
-        while len(received) < ACKED + 1:  # the ids line, then one line per acknowledged turn
-            line = lines.get(timeout=LINE_TIMEOUT_S)
-            if line is None:
-                writer.wait(timeout=LINE_TIMEOUT_S)
-                pytest.fail(f"the writer exited early:\n{writer.stderr.read()}")
-            received.append(line)
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(timeout=LINE_TIMEOUT_S)
-        pump.join(timeout=LINE_TIMEOUT_S)  # the pipe reaches EOF once the writer is dead
-        writer.stdout.close()
-        writer.stderr.close()
-    assert writer.returncode == -signal.SIGKILL
+    # The ids line, then one line per acknowledged turn.
+    received = acknowledged_then_killed(_WRITER, ACKED + 1, env=env)
     tenant_id, admin_id, session_id = received[0].split()
     acked = [int(line) for line in received[1:]]
     assert acked == list(range(1, ACKED + 1))

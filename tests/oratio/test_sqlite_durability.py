@@ -7,14 +7,8 @@ so nothing on the writer's side gets a chance to flush or close: only what was c
 
 from __future__ import annotations
 
-import queue
-import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -23,12 +17,11 @@ from oratio.ids import new_id
 from oratio.store.sqlite import SCHEMA_VERSION, SqliteDatabase, SqliteRecordStore
 from oratio.store.tables import AGENTS
 from schemas import Agent, AgentSpec
+from tests.crash import acknowledged_then_killed
 
-ROOT = Path(__file__).resolve().parents[2]
 TENANT = "ten_aaaa"
 SOP = "Greet the caller and answer from the knowledge base."
 ACKED = 40
-LINE_TIMEOUT_S = 30.0
 
 # Inserts forever, printing each id only after `insert` has returned (i.e. was acknowledged).
 _WRITER = f"""
@@ -49,40 +42,9 @@ while True:
 """
 
 
-def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line.strip())
-    lines.put(None)  # end of output: the writer died
-
-
 def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
     db_path = tmp_path / "oratio.db"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(db_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert writer.stdout is not None and writer.stderr is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-    pump = threading.Thread(target=_pump, args=(writer.stdout, lines), daemon=True)
-    pump.start()
-    acked: list[str] = []
-    try:
-        while len(acked) < ACKED:
-            line = lines.get(timeout=LINE_TIMEOUT_S)
-            if line is None:
-                writer.wait(timeout=LINE_TIMEOUT_S)
-                pytest.fail(f"the writer exited early:\n{writer.stderr.read()}")
-            acked.append(line)
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(timeout=LINE_TIMEOUT_S)
-        pump.join(timeout=LINE_TIMEOUT_S)  # the pipe reaches EOF once the writer is dead
-        writer.stdout.close()
-        writer.stderr.close()
-    assert writer.returncode == -signal.SIGKILL
+    acked = acknowledged_then_killed(_WRITER, ACKED, args=[str(db_path)])
 
     store = SqliteRecordStore(SqliteDatabase(db_path))
     try:
