@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from mcp_server._principal import PrincipalSource
 from oratio.errors import OratioError
@@ -37,8 +38,23 @@ class ToolContext:
 
 @contextmanager
 def tool_errors() -> Iterator[None]:
-    """Core errors become MCP tool errors whose text a model can act on; nothing else leaks."""
+    """Core and validation errors become MCP tool errors whose text a model can act on.
+
+    Anything else is a bug: the SDK reports it as a bare failure and logs the traceback.
+    """
     try:
         yield
     except OratioError as exc:
         raise ToolError(f"{exc.code}: {exc.message}") from None
+    except ValidationError as exc:
+        raise ToolError(f"invalid_input: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError, most: int = 5) -> str:
+    """`field.path: message; ...` for the first few problems, without echoing the input values."""
+    problems = []
+    for error in exc.errors()[:most]:
+        where = ".".join(str(part) for part in error["loc"]) or "input"
+        problems.append(f"{where}: {error['msg']}")
+    more = len(exc.errors()) - most
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")

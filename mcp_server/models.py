@@ -14,7 +14,12 @@ from schemas import DocumentContent, DocumentFormat, Limits, Model
 class DocumentInput(Model):
     """A document for the knowledge base: `text` for Markdown/text/HTML, `base64` for PDFs."""
 
-    name: str = Field(min_length=1, max_length=256, description="File name, e.g. refund_policy.md")
+    name: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^\x00-\x1f/\\]+$",
+        description="File name without folders, e.g. refund_policy.md",
+    )
     format: DocumentFormat
     text: str | None = Field(default=None, max_length=Limits.DOCUMENT_BYTES_MAX)
     base64: str | None = Field(default=None, max_length=Limits.DOCUMENT_BYTES_MAX * 4 // 3 + 4)

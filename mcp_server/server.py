@@ -2,15 +2,24 @@
 
 The server is transport-agnostic; `mcp_server.http` and `mcp_server.stdio` are thin adapters.
 Registration is explicit (each module's `register`), never an import side effect.
+
+Live updates (`mcp_server.live`) are wired here: the server's subscription bus is tenant-scoped,
+a middleware makes each `subscriptions/listen` stream follow its caller's event log, and the event
+log tailer runs inside the server's lifespan, so it starts and stops with the transport.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, cast
 
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import prompts, resources
 from mcp_server._context import ToolContext
 from mcp_server._principal import PrincipalSource
+from mcp_server.live import POLL_SECONDS, LiveUpdates
 from mcp_server.tools import agents, documents, keys, notifications, sessions
 from oratio.platform import Platform
 
@@ -18,11 +27,48 @@ INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
 create_agent, add knowledge documents, mint an API key for the customer app, then watch sessions
 and handoff notifications. Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
-ses_ sessions, ntf_ notifications."""
+ses_ sessions, ntf_ notifications. Resources (oratio://agents/{id}, oratio://sessions/{id},
+oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""
+
+Lifespan = Callable[[MCPServer], AbstractAsyncContextManager[Any]]
 
 
-def build_server(platform: Platform, principals: PrincipalSource, **server_options: object) -> MCPServer:
-    server = MCPServer(name="oratio", instructions=INSTRUCTIONS, version="0.1.0", **server_options)  # type: ignore[arg-type]
+def build_server(
+    platform: Platform,
+    principals: PrincipalSource,
+    *,
+    live_poll_seconds: float = POLL_SECONDS,
+    **server_options: object,
+) -> MCPServer:
+    """The MCP server for one transport. `server_options` go to `MCPServer` (auth, token verifier...).
+
+    A `lifespan` given in `server_options` runs inside the live-updates one; `middleware` runs
+    after the listen middleware. The subscription bus is always Oratio's tenant-scoped one.
+    """
+    if "subscriptions" in server_options:
+        raise TypeError("build_server wires its own tenant-scoped subscription bus; do not pass `subscriptions`")
+    live = LiveUpdates(platform.backends.events, principals, poll_interval=live_poll_seconds)
+    inner = cast(Lifespan | None, server_options.pop("lifespan", None))
+    extra_middleware = cast(list[Any], server_options.pop("middleware", None) or [])
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer) -> AsyncIterator[Any]:
+        async with live.lifespan():
+            if inner is None:
+                yield {}
+            else:
+                async with inner(server) as state:
+                    yield state
+
+    server = MCPServer(
+        name="oratio",
+        instructions=INSTRUCTIONS,
+        version="0.1.0",
+        lifespan=lifespan,
+        subscriptions=live.bus,
+        middleware=[live.middleware, *extra_middleware],
+        **server_options,  # type: ignore[arg-type]
+    )
     tc = ToolContext(platform=platform, principals=principals)
     for module in (agents, documents, keys, sessions, notifications, resources, prompts):
         module.register(server, tc)

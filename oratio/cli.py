@@ -1,4 +1,4 @@
-"""`oratio` command line: set up a tenant, mint admin tokens, serve, run the demo.
+"""`oratio` command line: set up a tenant, mint admin tokens, serve HTTP or MCP over stdio, run the demo.
 
 Every command goes through the service layer via `open_platform`, exactly like the network doors.
 """
@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from oratio.config import load_settings
-from oratio.errors import OratioError
+from oratio.errors import InvalidInput, OratioError
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 
@@ -48,8 +49,24 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
     from oratio.web import create_app
 
-    print(f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz)")
-    uvicorn.run(create_app(platform), host=args.host, port=args.port, log_level="warning")
+    print(f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz, MCP: /mcp)")
+    app = create_app(platform, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _mcp(platform: Platform, args: argparse.Namespace) -> int:
+    """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
+    from mcp_server.stdio import operator_principal, serve_stdio
+
+    if not args.tenant:
+        raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
+    principal = operator_principal(platform, args.tenant, args.admin)
+    logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
+    try:
+        serve_stdio(platform, principal)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -108,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+
+    mcp = commands.add_parser("mcp", help="serve MCP over stdio (for Claude Desktop, Claude Code, IDEs)")
+    mcp.add_argument(
+        "--tenant", default=os.environ.get("ORATIO_MCP_TENANT"), help="tenant id (ten_...); env ORATIO_MCP_TENANT"
+    )
+    mcp.add_argument(
+        "--admin", default=os.environ.get("ORATIO_MCP_ADMIN"), help="act as this admin (adm_...); env ORATIO_MCP_ADMIN"
+    )
+    mcp.set_defaults(run=_mcp)
 
     demo = commands.add_parser("demo", help="create the example agent from its SOP and documents")
     demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")

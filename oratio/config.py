@@ -53,6 +53,12 @@ class Settings(BaseSettings):
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
 
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="URL clients reach `oratio serve` at (MCP auth metadata, allowed Host); default http://host:port",
+    )
+
     @model_validator(mode="after")
     def _backend_needs(self) -> Settings:
         if self.blobs is BlobBackend.S3 and not self.s3_bucket:

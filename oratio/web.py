@@ -1,22 +1,24 @@
 """The HTTP door shared by `oratio serve`: error mapping, bearer auth and the platform's own routes.
 
-Later doors (MCP at /mcp, the agent runtime, the voice bridge, the dashboard) mount beside these
-routes. Every OratioError becomes its 4xx/5xx JSON body here, with Retry-After on 429 and
-WWW-Authenticate on 401, so no door hand-writes error responses.
+MCP is served at /mcp (`mcp_server.http`); later doors (the agent runtime, the voice bridge, the
+dashboard) mount beside these routes. Every OratioError becomes its 4xx/5xx JSON body here, with
+Retry-After on 429 and WWW-Authenticate on 401, so no door hand-writes error responses.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from mcp_server.http import create_mcp_http_app, default_public_url
 from oratio.errors import OratioError, RateLimited, Unauthenticated
 from oratio.platform import Platform
 from schemas import Principal
@@ -59,7 +61,15 @@ def handles_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-def create_app(platform: Platform) -> Starlette:
+def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000) -> Starlette:
+    """Oratio's HTTP app for a server bound to host:port: health, the admin API and MCP at /mcp.
+
+    The public URL (`ORATIO_PUBLIC_URL`, default http://host:port) names this server in MCP's
+    auth metadata and in the Host headers `/mcp` accepts.
+    """
+    public_url = platform.settings.public_url or default_public_url(host, port)
+    mcp_app = create_mcp_http_app(platform, public_url=public_url, host=host, port=port)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -77,5 +87,21 @@ def create_app(platform: Platform) -> Starlette:
         routes=[
             Route("/healthz", health),
             Route("/api/v1/me", handles_errors(me)),
-        ]
+            # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp, 404 otherwise.
+            Mount("", app=mcp_app),
+        ],
+        lifespan=_run_lifespans(mcp_app),
     )
+
+
+def _run_lifespans(*apps: Starlette) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that runs mounted apps' lifespans, which Starlette's Mount never enters itself."""
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for app in apps:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    return lifespan

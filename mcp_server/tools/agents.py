@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
 from oratio.store.ports import Page
-from schemas import Agent, AgentSpec, AgentStatus, AgentUpdate, CreateAgent, Identifier, Model
+from schemas import Agent, AgentSpec, AgentStatus, AgentUpdate, CreateAgent, Identifier, Limits, Model
 
 
 class AgentList(Model):
@@ -21,6 +22,8 @@ class AgentList(Model):
 def _agent_list(page: Page[Agent]) -> AgentList:
     return AgentList(agents=page.items, next_cursor=page.next_cursor)
 
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True)
 
 AgentId = Annotated[Identifier, Field(description="Agent id, e.g. agt_01...")]
 
@@ -33,7 +36,11 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         spec: AgentSpec,
         ctx: Context,
         documents: Annotated[
-            list[DocumentInput], Field(description="Knowledge-base documents the agent answers from")
+            list[DocumentInput],
+            Field(
+                description="Knowledge-base documents the agent answers from",
+                max_length=Limits.DOCUMENTS_PER_AGENT_MAX,
+            ),
         ] = [],  # noqa: B006 - pydantic copies defaults; a tuple would change the JSON schema
         wait: Annotated[bool, Field(description="Wait for the AgentCreator to finish; false returns at once")] = True,
     ) -> Agent:
@@ -48,20 +55,20 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             request = CreateAgent(spec=spec, documents=[d.to_content() for d in documents])
         await ctx.report_progress(0, 2, "validated the spec and documents")
         agent = await tc.call(lambda: platform.agents.create(principal, request))
-        await ctx.report_progress(1, 2, f"stored agent {agent.id} with {len(documents)} documents")
+        await ctx.report_progress(1, 2, f"stored agent {agent.id} with {len(documents)} document(s)")
         # The AgentCreator pipeline (issue 6) takes over from here; until it exists the agent
         # stays `creating` whether or not the caller waits.
         await ctx.report_progress(2, 2, f"agent is {agent.status.value}")
         del wait
         return agent
 
-    @server.tool()
+    @server.tool(annotations=READ_ONLY)
     async def get_agent(agent_id: AgentId) -> Agent:
         """Get one agent: its spec (SOP, configuration), status and the reason for a failed status."""
         principal = tc.principal()
         return await tc.call(lambda: platform.agents.get(principal, agent_id))
 
-    @server.tool()
+    @server.tool(annotations=READ_ONLY)
     async def list_agents(
         status: AgentStatus | None = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -90,7 +97,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
         return await tc.call(lambda: platform.agents.resume(principal, agent_id))
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(destructiveHint=True))
     async def delete_agent(agent_id: AgentId) -> Deleted:
         """Delete an agent with its API keys and documents. Past sessions are kept. Cannot be undone."""
         principal = tc.principal()

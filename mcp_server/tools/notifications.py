@@ -1,11 +1,61 @@
-"""Notifications tools."""
+"""Notification tools: read the organisation's alerts and take on handoffs."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
 
 from mcp_server._context import ToolContext
+from oratio.store.ports import Page
+from schemas import Identifier, Model, Notification, NotificationStatus
+
+
+class NotificationList(Model):
+    notifications: list[Notification]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null at the end")
+
+
+def _notification_list(page: Page[Notification]) -> NotificationList:
+    return NotificationList(notifications=page.items, next_cursor=page.next_cursor)
+
+
+NotificationId = Annotated[Identifier, Field(description="Notification id, e.g. ntf_01...")]
 
 
 def register(server: MCPServer, tc: ToolContext) -> None:
-    """Register the notifications tools on the server."""
+    platform = tc.platform
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def list_notifications(
+        status: NotificationStatus | None = None,
+        limit: Annotated[int, Field(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+    ) -> NotificationList:
+        """List notifications newest first: handoff requests, agents ready or failed, system notices.
+
+        Pass status=unread for what nobody has looked at yet. Handoffs carry the session_id of the
+        conversation waiting for a person; read it with `get_session`.
+        """
+        principal = tc.principal()
+        page = await tc.call(lambda: platform.notifications.list(principal, status=status, limit=limit, cursor=cursor))
+        return _notification_list(page)
+
+    @server.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=True))
+    async def mark_notification_read(notification_id: NotificationId) -> Notification:
+        """Mark a notification as read. Safe to repeat; an acknowledged one stays acknowledged."""
+        principal = tc.principal()
+        return await tc.call(lambda: platform.notifications.mark_read(principal, notification_id))
+
+    @server.tool(annotations=ToolAnnotations(destructiveHint=False))
+    async def acknowledge_handoff(notification_id: NotificationId) -> Notification:
+        """Take responsibility for a handoff: records that you (a person) are picking up the conversation.
+
+        Use it on a `handoff` notification once someone is taking over; it works on any
+        notification type. Refused if the notification was already acknowledged, and the error
+        says by whom, so two people never pick up the same customer.
+        """
+        principal = tc.principal()
+        return await tc.call(lambda: platform.notifications.acknowledge(principal, notification_id))

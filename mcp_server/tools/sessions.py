@@ -1,11 +1,73 @@
-"""Sessions tools."""
+"""Session tools: find customer conversations and read their transcripts."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import AwareDatetime, Field
 
 from mcp_server._context import ToolContext
+from oratio.store.ports import Page
+from schemas import Channel, Identifier, Model, Session, SessionFilter, SessionStatus, SessionWithTranscript
+
+
+class SessionList(Model):
+    sessions: list[Session]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null at the end")
+
+
+def _session_list(page: Page[Session]) -> SessionList:
+    return SessionList(sessions=page.items, next_cursor=page.next_cursor)
+
+
+SessionId = Annotated[Identifier, Field(description="Session id, e.g. ses_01...")]
+Limit = Annotated[int, Field(ge=1, le=200)]
+Cursor = Annotated[str | None, Field(max_length=512)]
+Moment = Annotated[AwareDatetime | None, Field(description="ISO 8601 time with a timezone, e.g. 2030-01-01T09:00:00Z")]
 
 
 def register(server: MCPServer, tc: ToolContext) -> None:
-    """Register the sessions tools on the server."""
+    platform = tc.platform
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def list_sessions(
+        agent_id: Annotated[Identifier | None, Field(description="Only this agent's sessions")] = None,
+        status: SessionStatus | None = None,
+        channel: Channel | None = None,
+        started_after: Moment = None,
+        started_before: Moment = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> SessionList:
+        """Find customer conversations, newest first, filtered by agent, status, channel and start time.
+
+        A page may hold fewer than `limit` sessions while `next_cursor` is set: keep paging until
+        it is null. Use `get_session` to read a session's transcript.
+        """
+        principal = tc.principal()
+        query = SessionFilter(
+            agent_id=agent_id,
+            status=status,
+            channel=channel,
+            started_after=started_after,
+            started_before=started_before,
+            limit=limit,
+            cursor=cursor,
+        )
+        page = await tc.call(lambda: platform.sessions.list(principal, query))
+        return _session_list(page)
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def list_live_sessions(limit: Limit = 50, cursor: Cursor = None) -> SessionList:
+        """List the conversations in progress right now (status `active`), newest first."""
+        principal = tc.principal()
+        page = await tc.call(lambda: platform.sessions.list_live(principal, limit=limit, cursor=cursor))
+        return _session_list(page)
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def get_session(session_id: SessionId) -> SessionWithTranscript:
+        """Get one conversation with its full transcript: every turn in order, with the sources cited."""
+        principal = tc.principal()
+        return await tc.call(lambda: platform.sessions.get(principal, session_id))
