@@ -12,7 +12,8 @@ each event touches, so a listener hears about a change made anywhere, not only t
 Documents, keys and errors have no resource, so their events publish nothing. Events are level
 triggers ("this changed, read it again"): one poll publishes each URI once however many events hit
 it, and there is no replay: a tenant's cursor starts at the log's `head()` when its first listener
-arrives, and a client that listens again reads afresh.
+arrives, and a client that listens again reads afresh. (A stream that joins a tenant already
+followed may hear of a change made just before it opened: harmless for a level trigger.)
 
 Tenancy. The resource URIs are the same for every organisation (`oratio://notifications` is each
 caller's own view), and ids are time-ordered, so unguessable URIs cannot be the protection. Instead
@@ -28,12 +29,14 @@ of the same tenant:
   event belongs to and the scope needed to read the resource; a listener gets it only if both match.
   A bare `ResourceUpdated` published by a tool (`ctx.notify_resource_updated`) is stamped with the
   tenant of the request publishing it, and dropped outside a request. List-changed events carry no
-  data and go to everyone.
+  data and go to every listener.
 * The tailer reads only the logs of tenants that currently have a listener: an idle server reads
   nothing, and a tenant's log is never read on behalf of another tenant.
 
 So one server may serve many tenants (HTTP, where each request carries its own admin token) or one
-(stdio, the operator's tenant); the rule is the same.
+(stdio, the operator's tenant); the rule is the same. A stream keeps the principal it was opened
+with: like any response stream, it is not re-authenticated while open (it carries URIs only; reading
+them checks the token again).
 
 Lifetime. `LiveUpdates.lifespan` runs the tailer while the MCP server's lifespan is entered (once
 per process for HTTP and stdio; once per connection for in-process clients, where a lock keeps a
