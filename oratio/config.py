@@ -11,8 +11,9 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, Json, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.errors import ConfigError
@@ -26,6 +27,11 @@ class StoreBackend(StrEnum):
 class BlobBackend(StrEnum):
     LOCAL = "local"
     S3 = "s3"
+
+
+class KnowledgeBackend(StrEnum):
+    LOCAL = "local"
+    BEDROCK = "bedrock"
 
 
 class Settings(BaseSettings):
@@ -53,6 +59,15 @@ class Settings(BaseSettings):
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
 
+    knowledge: KnowledgeBackend = KnowledgeBackend.LOCAL
+    embeddings: bool = Field(default=True, description="Hybrid search when the embeddings extra is installed")
+    bedrock_kb_bucket: str | None = Field(default=None, description="Bucket for Bedrock KB sources; default s3_bucket")
+    bedrock_kb_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+    bedrock_embedding_model_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:bedrock:.+$")
+    bedrock_kb_storage: Json[dict[str, Any]] | None = Field(
+        default=None, description="Bedrock storageConfiguration as JSON (e.g. an S3 Vectors index)"
+    )
+
     public_url: str | None = Field(
         default=None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
@@ -63,6 +78,19 @@ class Settings(BaseSettings):
     def _backend_needs(self) -> Settings:
         if self.blobs is BlobBackend.S3 and not self.s3_bucket:
             raise ValueError("ORATIO_BLOBS=s3 needs ORATIO_S3_BUCKET")
+        if self.knowledge is KnowledgeBackend.BEDROCK:
+            missing = [
+                name
+                for name, value in (
+                    ("ORATIO_BEDROCK_KB_BUCKET or ORATIO_S3_BUCKET", self.bedrock_kb_bucket or self.s3_bucket),
+                    ("ORATIO_BEDROCK_KB_ROLE_ARN", self.bedrock_kb_role_arn),
+                    ("ORATIO_BEDROCK_EMBEDDING_MODEL_ARN", self.bedrock_embedding_model_arn),
+                    ("ORATIO_BEDROCK_KB_STORAGE", self.bedrock_kb_storage),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError("ORATIO_KNOWLEDGE=bedrock needs " + ", ".join(missing))
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
         return self
@@ -70,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "oratio.db"
+
+    @property
+    def knowledge_path(self) -> Path:
+        return self.data_dir / "knowledge.db"
 
     @property
     def blob_root(self) -> Path:
@@ -81,6 +113,19 @@ class Settings(BaseSettings):
         The embedded default must work with no configuration, yet tokens must survive a restart,
         so the generated key is persisted beside the data it protects.
         """
+        if self.knowledge is KnowledgeBackend.BEDROCK:
+            missing = [
+                name
+                for name, value in (
+                    ("ORATIO_BEDROCK_KB_BUCKET or ORATIO_S3_BUCKET", self.bedrock_kb_bucket or self.s3_bucket),
+                    ("ORATIO_BEDROCK_KB_ROLE_ARN", self.bedrock_kb_role_arn),
+                    ("ORATIO_BEDROCK_EMBEDDING_MODEL_ARN", self.bedrock_embedding_model_arn),
+                    ("ORATIO_BEDROCK_KB_STORAGE", self.bedrock_kb_storage),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError("ORATIO_KNOWLEDGE=bedrock needs " + ", ".join(missing))
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         path = self.data_dir / "jwt.key"

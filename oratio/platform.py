@@ -18,7 +18,11 @@ from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
-from oratio.config import BlobBackend, Settings, StoreBackend
+from oratio.config import BlobBackend, KnowledgeBackend, Settings, StoreBackend
+from oratio.knowledge.embeddings import load_default_embedder
+from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.local import LocalKnowledgeBase
+from oratio.knowledge.ports import KnowledgeBase
 from oratio.services import (
     AccessService,
     AgentService,
@@ -29,6 +33,8 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.ingestion import Ingestion
+from oratio.services.knowledge import KnowledgeService
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -49,9 +55,11 @@ class Platform:
     keys: KeyService
     sessions: SessionService
     notifications: NotificationService
+    knowledge: KnowledgeService
+    ingestion: Ingestion
 
 
-def build_services(settings: Settings, backends: Backends) -> Platform:
+def build_services(settings: Settings, backends: Backends, knowledge: KnowledgeBase) -> Platform:
     """Wire the services over already-open backends (tests use this with their own backends)."""
     jwt = JwtSettings(
         secret=settings.resolved_jwt_secret(),
@@ -60,7 +68,8 @@ def build_services(settings: Settings, backends: Backends) -> Platform:
         ttl_seconds=settings.jwt_ttl_seconds,
     )
     tenants = TenantService(backends)
-    documents = DocumentService(backends, max_bytes=settings.max_document_bytes)
+    ingestion = Ingestion(backends, knowledge)
+    documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
     return Platform(
         settings=settings,
         backends=backends,
@@ -78,6 +87,8 @@ def build_services(settings: Settings, backends: Backends) -> Platform:
         ),
         sessions=SessionService(backends),
         notifications=NotificationService(backends),
+        knowledge=KnowledgeService(backends, knowledge),
+        ingestion=ingestion,
     )
 
 
@@ -87,8 +98,14 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
     with ExitStack() as stack:
         store, events = _open_records(settings, stack)
         blobs = _open_blobs(settings)
-        logger.info("store=%s blobs=%s | platform open", settings.store.value, settings.blobs.value)
-        yield build_services(settings, Backends(store=store, events=events, blobs=blobs))
+        knowledge = _open_knowledge(settings, stack)
+        logger.info(
+            "store=%s blobs=%s knowledge=%s | platform open",
+            settings.store.value,
+            settings.blobs.value,
+            settings.knowledge.value,
+        )
+        yield build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
 
 
 def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, EventLog]:
@@ -106,6 +123,34 @@ def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, Ev
     stack.callback(store.close)
     stack.callback(events.close)
     return store, events
+
+
+def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
+    if settings.knowledge is KnowledgeBackend.LOCAL:
+        embedder = load_default_embedder() if settings.embeddings else None
+        local = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder))
+        stack.callback(local.close)
+        return local
+    from oratio.knowledge.bedrock import BedrockKnowledgeBase, BedrockKnowledgeConfig
+
+    bucket = settings.bedrock_kb_bucket or settings.s3_bucket
+    # Settings validation guarantees these when the backend is bedrock.
+    assert bucket and settings.bedrock_kb_role_arn and settings.bedrock_embedding_model_arn
+    assert settings.bedrock_kb_storage is not None
+    config = BedrockKnowledgeConfig(
+        bucket=bucket,
+        role_arn=settings.bedrock_kb_role_arn,
+        embedding_model_arn=settings.bedrock_embedding_model_arn,
+        storage=settings.bedrock_kb_storage,  # type: ignore[arg-type]  # validated by Bedrock itself
+    )
+    bedrock = BedrockKnowledgeBase(
+        _aws_client(settings, "bedrock-agent"),
+        _aws_client(settings, "bedrock-agent-runtime"),
+        _aws_client(settings, "s3"),
+        config,
+    )
+    stack.callback(bedrock.close)
+    return bedrock
 
 
 def _open_blobs(settings: Settings) -> BlobStore:

@@ -14,6 +14,20 @@ from oratio.store.ports import Page
 from schemas import Document, Identifier, Model
 
 
+class KnowledgeResult(Model):
+    """One passage found in an agent's knowledge base, best first."""
+
+    document_id: str
+    document_name: str
+    location: str = Field(description="Page or heading the passage comes from")
+    text: str
+    score: float
+
+
+class KnowledgeResults(Model):
+    results: list[KnowledgeResult]
+
+
 class DocumentList(Model):
     documents: list[Document]
     next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null at the end")
@@ -36,8 +50,9 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
         Give Markdown, plain text or HTML as `text` and PDFs as `base64`. A document with the name
         of an existing one replaces it (same id, new content); uploading identical content again
-        changes nothing, so repeating an upload is safe. The returned record starts `pending`
-        until the document is indexed; `get_document` shows its progress.
+        changes nothing, so repeating an upload is safe. The document is indexed right away: the
+        returned record is `ready` (with its chunk count) or `error` with the reason (encrypted or
+        scanned PDF, binary file, not UTF-8 text, ...); fix the file and upload it again.
         """
         principal = tc.principal()
         with tool_errors():
@@ -67,3 +82,34 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
         await tc.call(lambda: platform.documents.delete(principal, document_id))
         return Deleted(id=document_id)
+
+    @server.tool(annotations=ToolAnnotations(idempotentHint=True))
+    async def reingest_document(document_id: DocumentId) -> Document:
+        """Index a document again, e.g. after a temporary failure left it in `error`."""
+        principal = tc.principal()
+        return await tc.call(lambda: platform.documents.reingest(principal, document_id))
+
+    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    async def search_knowledge(
+        agent_id: AgentId,
+        query: Annotated[str, Field(min_length=1, max_length=1000, description="A customer's question")],
+        k: Annotated[int, Field(ge=1, le=50, description="How many passages to return")] = 5,
+    ) -> KnowledgeResults:
+        """Search an agent's knowledge base the way the agent will: test what it finds for a question.
+
+        Returns passages with their document, page or heading, and a relevance score (higher is better).
+        """
+        principal = tc.principal()
+        hits = await tc.call(lambda: platform.knowledge.search(principal, agent_id, query, k))
+        return KnowledgeResults(
+            results=[
+                KnowledgeResult(
+                    document_id=hit.chunk.document_id,
+                    document_name=hit.document_name,
+                    location=hit.chunk.location,
+                    text=hit.chunk.text,
+                    score=hit.score,
+                )
+                for hit in hits
+            ]
+        )

@@ -7,7 +7,7 @@ from oratio.ids import new_id
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.services.documents import DocumentService
 from oratio.store.ports import Page
-from oratio.store.tables import AGENTS, API_KEYS, DOCUMENTS
+from oratio.store.tables import AGENTS, API_KEYS
 from schemas import (
     AGENT_TRANSITIONS,
     Agent,
@@ -132,8 +132,6 @@ class AgentService:
         # Keys first: once the agent record is gone nothing must still authenticate against it.
         for stored_key in all_items(self._b.store, API_KEYS, f"{tenant_id}#{agent_id}", index="by_agent"):
             self._b.store.delete(API_KEYS, tenant_id, stored_key.key.id)
-        for document in all_items(self._b.store, DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent"):
-            self._b.store.delete(DOCUMENTS, tenant_id, document.id)
-            self._b.blobs.delete(document.blob_key)
+        self._documents.delete_for_agent(tenant_id, agent_id)
         self._b.store.delete(AGENTS, tenant_id, agent_id)
         self._b.emit(tenant_id, EventType.AGENT_DELETED, agent_id)

@@ -2,7 +2,8 @@
 
 Uploading a document with the name of an existing one replaces it (same id, new content), and
 uploading identical content again changes nothing: re-running an upload script is always safe.
-Ingestion into the search index reacts to the `document.*` events (see `oratio.knowledge`).
+Every stored version is ingested into the agent's knowledge base right away (`Ingestion`), and the
+outcome (ready, or error with a reason) is on the document record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import hashlib
 
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
-from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
+from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
+from oratio.services.ingestion import Ingestion
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, DOCUMENTS
 from schemas import (
@@ -27,9 +29,12 @@ from schemas import (
 
 
 class DocumentService:
-    def __init__(self, backends: Backends, *, max_bytes: int = Limits.DOCUMENT_BYTES_MAX) -> None:
+    def __init__(
+        self, backends: Backends, *, max_bytes: int = Limits.DOCUMENT_BYTES_MAX, ingestion: Ingestion | None = None
+    ) -> None:
         self._b = backends
         self._max_bytes = max_bytes
+        self._ingestion = ingestion
 
     def check(self, content: DocumentContent) -> None:
         """Refuse a document before anything is stored, so a bad one never leaves a partial write."""
@@ -50,7 +55,9 @@ class DocumentService:
         digest = hashlib.sha256(content.content).hexdigest()
         existing = self._b.store.get_unique(DOCUMENTS, tenant_id, f"{agent_id}#{content.name.casefold()}")
         if existing is not None and existing.sha256 == digest and existing.format is content.format:
-            return existing
+            if existing.status in (DocumentStatus.READY, DocumentStatus.INGESTING) or self._ingestion is None:
+                return existing
+            return self._ingestion.ingest(tenant_id, existing.id)  # same content, earlier attempt failed
         if existing is None:
             self._check_count(tenant_id, agent_id)
         doc_id = existing.id if existing is not None else new_id("document")
@@ -77,7 +84,7 @@ class DocumentService:
                 self._b.blobs.delete(blob_key)
                 raise Conflict(f"document '{content.name}' is being uploaded concurrently; try again") from None
             self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name)
-            return stored
+            return self._ingested(stored)
 
         def replace(doc: Document) -> Document:
             return doc.model_copy(
@@ -97,7 +104,20 @@ class DocumentService:
         if existing.blob_key != blob_key:
             self._b.blobs.delete(existing.blob_key)
         self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name, replaced=True)
-        return stored
+        return self._ingested(stored)
+
+    def _ingested(self, document: Document) -> Document:
+        if self._ingestion is None:
+            return document
+        return self._ingestion.ingest(document.tenant_id, document.id)
+
+    def reingest(self, principal: Principal, document_id: str) -> Document:
+        """Ingest a document again, e.g. after a backend outage left it in `error`."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        document = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
+        if self._ingestion is None:
+            return document
+        return self._ingestion.ingest(tenant_id, document_id)
 
     def _check_count(self, tenant_id: str, agent_id: str) -> None:
         page = self._b.store.query(
@@ -124,6 +144,18 @@ class DocumentService:
     def delete(self, principal: Principal, document_id: str) -> None:
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         document = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
-        self._b.store.delete(DOCUMENTS, tenant_id, document_id)
+        self._delete(document)
+
+    def delete_for_agent(self, tenant_id: str, agent_id: str) -> None:
+        """Cascade from an agent's deletion: every document of the agent, with its chunks and blob."""
+        for document in all_items(self._b.store, DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent"):
+            self._delete(document)
+
+    def _delete(self, document: Document) -> None:
+        # Chunks first: a crash after this leaves a record the admin can delete again, never an
+        # unlisted document that is still searchable.
+        if self._ingestion is not None:
+            self._ingestion.forget(document)
+        self._b.store.delete(DOCUMENTS, document.tenant_id, document.id)
         self._b.blobs.delete(document.blob_key)
-        self._b.emit(tenant_id, EventType.DOCUMENT_DELETED, document_id, agent_id=document.agent_id)
+        self._b.emit(document.tenant_id, EventType.DOCUMENT_DELETED, document.id, agent_id=document.agent_id)

@@ -55,6 +55,12 @@ DOCUMENTS: Table[Document] = Table(
             partition=lambda d: f"{d.tenant_id}#{d.agent_id}",
             sort=lambda d: d.id,
         ),
+        # Sparse, across tenants: documents whose ingestion has not finished (resumed after a restart).
+        Index[Document](
+            name="unready",
+            partition=lambda d: "unready" if d.status.value in ("pending", "ingesting") else None,
+            sort=lambda d: f"{d.tenant_id}#{d.id}",
+        ),
     ),
     unique=lambda d: f"{d.agent_id}#{d.name.casefold()}",
 )

@@ -18,6 +18,8 @@ import pytest
 from pydantic import SecretStr
 
 from oratio.config import BlobBackend, Settings, StoreBackend
+from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.platform import Platform, build_services
 from oratio.services import Backends
 from schemas import (
@@ -91,9 +93,11 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
             blobs=LocalBlobStore(settings.blob_root),
             clock=clock,
         )
+        knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=None))
         try:
-            yield build_services(settings, backends)
+            yield build_services(settings, backends, knowledge)
         finally:
+            knowledge.close()
             db.close()
         return
 
@@ -120,9 +124,11 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
     store = DynamoRecordStore(dynamodb, prefix)
     events = DynamoEventLog(dynamodb, prefix)
     backends = Backends(store=store, events=events, blobs=S3BlobStore(s3, bucket), clock=clock)
+    knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=None))
     try:
-        yield build_services(settings, backends)
+        yield build_services(settings, backends, knowledge)
     finally:
+        knowledge.close()
         store.close()
         events.close()
 

@@ -35,12 +35,15 @@ def test_upload_stores_record_blob_and_event(platform: Platform, acme: Tenancy, 
 
     document = platform.documents.upload(acme.principal, agent.id, doc("refunds.md", V1))
 
-    assert (document.name, document.format, document.status) == (
+    # Ingested on upload: stored (v1), ingesting (v2), ready with its chunks (v3).
+    assert (document.name, document.format, document.status, document.status_reason) == (
         "refunds.md",
         DocumentFormat.MARKDOWN,
-        DocumentStatus.PENDING,
+        DocumentStatus.READY,
+        None,
     )
-    assert (document.agent_id, document.tenant_id, document.version) == (agent.id, acme.tenant_id, 1)
+    assert document.chunk_count >= 1
+    assert (document.agent_id, document.tenant_id, document.version) == (agent.id, acme.tenant_id, 3)
     assert (document.size_bytes, document.sha256) == (len(V1), hashlib.sha256(V1).hexdigest())
     assert document.created_at == document.updated_at == clock()
     assert platform.documents.get(acme.principal, document.id) == document
@@ -48,12 +51,14 @@ def test_upload_stores_record_blob_and_event(platform: Platform, acme: Tenancy, 
     assert _blob_keys(platform, acme) == [document.blob_key]
     blob = platform.backends.blobs.head(document.blob_key)
     assert blob is not None and blob.content_type == "text/markdown"
-    last = events(platform, acme.tenant_id)[-1]
-    assert (last.type.value, last.subject, last.data) == (
+    added, ingesting, ready = events(platform, acme.tenant_id)[-3:]
+    assert (added.type.value, added.subject, added.data) == (
         "document.added",
         document.id,
         {"agent_id": agent.id, "name": "refunds.md"},
     )
+    assert [ingesting.data["status"], ready.data["status"]] == ["ingesting", "ready"]
+    assert ready.data["chunk_count"] == document.chunk_count
 
 
 def test_same_name_and_content_is_idempotent(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
@@ -65,7 +70,7 @@ def test_same_name_and_content_is_idempotent(platform: Platform, acme: Tenancy, 
     again = platform.documents.upload(acme.principal, agent.id, doc("refunds.md", V1))
 
     assert again == first  # same id, version and timestamps: nothing was written
-    assert platform.documents.get(acme.principal, first.id).version == 1
+    assert platform.documents.get(acme.principal, first.id).version == first.version
     assert [d.id for d in platform.documents.list(acme.principal, agent.id).items] == [first.id]
     assert _blob_keys(platform, acme) == [first.blob_key]
     assert event_types(platform, acme.tenant_id) == before
@@ -79,7 +84,8 @@ def test_same_name_new_content_replaces_in_place(platform: Platform, acme: Tenan
     second = platform.documents.upload(acme.principal, agent.id, doc("refunds.MD", V2))  # names match by case
 
     assert second.id == first.id
-    assert second.version == first.version + 1
+    assert second.version == first.version + 3  # replaced, ingesting, ready
+    assert second.status is DocumentStatus.READY
     assert (second.sha256, second.size_bytes) == (hashlib.sha256(V2).hexdigest(), len(V2))
     assert (second.created_at, second.updated_at) == (first.created_at, later)
     assert second.blob_key != first.blob_key
@@ -87,8 +93,8 @@ def test_same_name_new_content_replaces_in_place(platform: Platform, acme: Tenan
     assert _blob_keys(platform, acme) == [second.blob_key]
     assert platform.documents.read_content(acme.principal, first.id) == V2
     assert [d.id for d in platform.documents.list(acme.principal, agent.id).items] == [first.id]
-    last = events(platform, acme.tenant_id)[-1]
-    assert (last.type.value, last.subject, last.data["replaced"]) == ("document.added", first.id, True)
+    added = [e for e in events(platform, acme.tenant_id) if e.type.value == "document.added"][-1]
+    assert (added.subject, added.data["replaced"]) == (first.id, True)
 
 
 def test_size_limit_comes_from_settings_and_stores_nothing(platform: Platform, acme: Tenancy) -> None:

