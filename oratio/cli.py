@@ -82,20 +82,27 @@ def load_example(directory: Path) -> CreateAgent:
     return CreateAgent(spec=spec, documents=documents)
 
 
+DEMO_QUESTION = "Can I get my money back for a long outage?"
+
+
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
     tenant = platform.tenants.create_tenant("Demo Org")
     admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
     principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
     request = load_example(args.example)
-    print(f"[1/3] tenant {tenant.tenant_id} with admin {admin.email}")
+    print(f"[1/4] tenant {tenant.tenant_id} with admin {admin.email}")
     agent = platform.agents.create(principal, request)
-    documents = platform.documents.list(principal, agent.id).items
-    print(
-        f"[2/3] agent '{agent.name}' ({agent.id}) stored as {agent.status.value}, "
-        f"{len(documents)} knowledge documents: {', '.join(d.name for d in documents)}"
-    )
+    print(f"[2/4] agent '{agent.name}' ({agent.id}) stored as {agent.status.value}; knowledge base:")
+    for document in platform.documents.list(principal, agent.id).items:
+        outcome = f"{document.chunk_count} chunks" if document.status.value == "ready" else document.status_reason
+        print(f"        {document.name:<24} {document.status.value:<8} {outcome}")
+    print(f"[3/4] what the agent finds for: {DEMO_QUESTION!r}")
+    for hit in platform.knowledge.search(principal, agent.id, DEMO_QUESTION, k=2):
+        source = hit.to_source(snippet_chars=100)
+        snippet = " ".join(source.snippet.split())
+        print(f"        {source.document_name} ({source.location or 'top'}): {snippet}...")
     minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
-    print(f"[3/3] API key {minted.key.prefix}... minted for the agent (the secret is shown only once)")
+    print(f"[4/4] API key {minted.key.prefix}... minted for the agent (the secret is shown only once)")
     print()
     print("Not built yet: the AgentCreator (SOP -> reviewed plan -> tested agent), the runtime that")
     print("talks to customers, and voice. Until they land the agent stays 'creating'. Track: issues 5-9.")

@@ -11,7 +11,7 @@ import pytest
 from oratio.cli import EXAMPLES, main
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from schemas import AgentStatus, Principal, Scope
+from schemas import AgentStatus, DocumentStatus, Principal, Scope
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +95,8 @@ def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.Capture
         for document in documents:
             source = (EXAMPLES / "acme_support" / "knowledge" / document.name).read_bytes()
             assert platform.documents.read_content(principal, document.id) == source
+            assert document.status is DocumentStatus.READY and document.chunk_count >= 1
+        assert "refund_policy.md (Refund policy)" in out  # the knowledge search found the refund rule
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
         assert f"{key.prefix}..." in out
