@@ -17,6 +17,7 @@ from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, D
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
 from schemas.notifications import Notification, NotificationStatus, NotificationType, Priority
+from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
     Channel,
     Role,
@@ -30,6 +31,10 @@ from schemas.sessions import (
 from schemas.tenancy import Admin, Principal, Scope, Tenant
 
 __all__ = [
+    "ToolName",
+    "HandoffRule",
+    "DeployedArtifact",
+    "AgentPlan",
     "AGENT_TRANSITIONS",
     "CONTENT_TYPES",
     "Admin",

@@ -83,7 +83,8 @@ class AgentStatus(StrEnum):
 # The lifecycle as data: the service layer refuses any other transition.
 AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
     AgentStatus.CREATING: frozenset({AgentStatus.ACTIVE, AgentStatus.FAILED}),
-    AgentStatus.ACTIVE: frozenset({AgentStatus.PAUSED, AgentStatus.CREATING}),
+    # active -> active: a new version deployed while the old one kept serving.
+    AgentStatus.ACTIVE: frozenset({AgentStatus.ACTIVE, AgentStatus.PAUSED, AgentStatus.CREATING}),
     AgentStatus.PAUSED: frozenset({AgentStatus.ACTIVE, AgentStatus.CREATING}),
     AgentStatus.FAILED: frozenset({AgentStatus.CREATING}),
 }

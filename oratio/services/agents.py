@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from oratio.errors import Conflict, InvalidInput, InvalidState
 from oratio.ids import new_id
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
@@ -11,10 +13,12 @@ from oratio.store.tables import AGENTS, API_KEYS
 from schemas import (
     AGENT_TRANSITIONS,
     Agent,
+    AgentPlan,
     AgentSpec,
     AgentStatus,
     AgentUpdate,
     CreateAgent,
+    DeployedArtifact,
     EventType,
     Principal,
     Scope,
@@ -135,3 +139,40 @@ class AgentService:
         self._documents.delete_for_agent(tenant_id, agent_id)
         self._b.store.delete(AGENTS, tenant_id, agent_id)
         self._b.emit(tenant_id, EventType.AGENT_DELETED, agent_id)
+
+    def deploy(self, tenant_id: str, agent_id: str, plan: AgentPlan) -> Agent:
+        """Store the plan as the agent's next artifact version and make the agent active.
+
+        Called by the AgentCreator once review and tests passed. The previous version keeps serving
+        until this returns: the runtime reads `artifact_version` from the agent record.
+        """
+        for rule in plan.handoff_rules:
+            if rule.kind == "regex":
+                for pattern in rule.patterns:
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        raise InvalidInput(
+                            f"handoff rule '{rule.id}': pattern {pattern!r} is not valid: {exc}"
+                        ) from None
+        agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        version = (agent.artifact_version or 0) + 1
+        artifact = DeployedArtifact(tenant_id=tenant_id, agent_id=agent_id, version=version, plan=plan)
+        self._b.blobs.put(
+            artifact_key(tenant_id, agent_id, version),
+            artifact.model_dump_json().encode(),
+            content_type="application/json",
+        )
+        return self.transition(tenant_id, agent_id, AgentStatus.ACTIVE, reason=None, artifact_version=version)
+
+    def artifact(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact]:
+        """The agent and the artifact it serves now. InvalidState if it is not taking conversations."""
+        agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
+            raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
+        raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, agent.artifact_version))
+        return agent, DeployedArtifact.model_validate_json(raw)
+
+
+def artifact_key(tenant_id: str, agent_id: str, version: int) -> str:
+    return f"{tenant_id}/agents/{agent_id}/v{version}/plan.json"

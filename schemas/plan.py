@@ -1,0 +1,64 @@
+"""What a deployed agent runs on: the reviewed plan the AgentCreator produced, stored as data.
+
+The runtime interprets the plan; nothing in it is code. The AgentCreator (issue 6) writes it after
+review and tests; `AgentService.deploy` stores it as a new artifact version and makes the agent active.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from schemas._base import Identifier, Model, UtcDatetime, utcnow
+
+
+class ToolName(StrEnum):
+    """The vetted tool catalog. An agent's plan chooses from these; nothing else can run."""
+
+    KNOWLEDGE_SEARCH = "knowledge_search"
+    REQUEST_HANDOFF = "request_handoff"
+    END_SESSION = "end_session"
+
+
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class HandoffRule(Model):
+    """A deterministic handoff condition, checked in code on every customer turn.
+
+    `keywords`: any pattern appears as a whole word or phrase (case-insensitive).
+    `regex`: any pattern matches (Python `re`, case-insensitive, checked for validity at deploy).
+    """
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+    description: str = Field(min_length=3, max_length=500, description="The SOP condition this rule checks")
+    kind: Literal["keywords", "regex"]
+    patterns: list[Pattern] = Field(min_length=1, max_length=50)
+
+
+class AgentPlan(Model):
+    persona: str = Field(min_length=1, max_length=500)
+    system_prompt: str = Field(min_length=20, max_length=20_000)
+    greeting: str | None = Field(default=None, max_length=500)
+    tools: list[ToolName] = Field(default_factory=lambda: list(ToolName), max_length=len(ToolName))
+    handoff_rules: list[HandoffRule] = Field(default_factory=list, max_length=50)
+    handoff_message: str = Field(
+        default="I'm connecting you with a member of our team, who will continue from here.",
+        min_length=1,
+        max_length=500,
+    )
+    closing_message: str = Field(default="Thank you for contacting us. Goodbye!", min_length=1, max_length=500)
+    knowledge_k: int = Field(default=4, ge=1, le=10)
+    model: str | None = Field(default=None, max_length=200, description="Model override for this agent")
+
+
+class DeployedArtifact(Model):
+    """One deployed version of an agent, as stored in blob storage (`{tenant}/agents/{agent}/v{n}/plan.json`)."""
+
+    tenant_id: Identifier
+    agent_id: Identifier
+    version: int = Field(ge=1)
+    plan: AgentPlan
+    created_at: UtcDatetime = Field(default_factory=utcnow)
