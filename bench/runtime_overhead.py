@@ -1,0 +1,303 @@
+"""Agent runtime overhead: what Oratio adds to a turn, measured with a model that costs nothing.
+
+With a zero-latency ScriptedModel every millisecond of a turn is platform: HTTP, AgentCore's app,
+key auth and rate limiting, loading the agent and its plan, storing both turns and their events,
+rebuilding history and running the Strands agent loop. Three measurements in one run, so the ratios
+compare like with like on the same machine:
+
+* runtime  - a real `python -m agentcore_apps` process (uvicorn, SQLite store), one JSON turn per
+  request through the full HTTP path, sessions of 10 turns continued via AgentCore's session header;
+* direct   - the same Strands agent (same model, prompt, tools and history length) called in-process,
+  no HTTP and no store: the floor a turn cannot go below;
+* bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
+  client: what HTTP itself costs.
+
+Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process. Client and
+server share the machine's cores, so absolute numbers are conservative; the ratios are the point.
+
+    .venv/bin/python -m bench.runtime_overhead            # about a minute on 2 cores
+    .venv/bin/python -m bench.runtime_overhead --quick    # a few seconds' smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+TURNS_PER_SESSION = 10
+STARTUP_TIMEOUT = 60.0
+PLAN_PROMPT = "You are Ava, a friendly support agent for Acme. Answer briefly and politely."
+
+
+@dataclass(frozen=True)
+class Fixture:
+    data_dir: Path
+    agent_id: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Latencies:
+    label: str
+    seconds: list[float]
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return f"{self.label:<36} p50 {self.pct(0.5):8.2f} ms   p99 {self.pct(0.99):8.2f} ms   (n={len(self.seconds)})"
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ORATIO_DATA_DIR": str(data_dir),
+        "ORATIO_JWT_SECRET": "b" * 40,
+        "ORATIO_EMBEDDINGS": "false",
+        "ORATIO_MODEL": "scripted",  # the zero-latency demo model: no tools offered, so one fixed reply
+        "ORATIO_KEY_BURST": str(10**9),  # measure turns, not the rate limiter's refusals
+        "ORATIO_KEY_RATE_PER_MINUTE": str(10**12),
+    }
+
+
+def prepare(data_dir: Path) -> Fixture:
+    """A tenant, an agent deployed with a tool-less plan, and a key, stored where the server will look."""
+    from oratio.config import load_settings
+    from oratio.platform import open_platform
+    from schemas import AgentPlan, AgentSpec, CreateAgent, MintKeyRequest, Principal, Scope
+
+    env = {k: v for k, v in _env(data_dir).items() if k.startswith("ORATIO_")}
+    with open_platform(load_settings(env)) as platform:
+        tenant = platform.tenants.create_tenant("Bench")
+        admin = platform.tenants.create_admin(tenant.tenant_id, "ops@bench.example", "Ops")
+        principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset({Scope.ADMIN}))
+        sop = "Greet the customer and answer politely. " * 3
+        agent = platform.agents.create(principal, CreateAgent(spec=AgentSpec(name="Bench", sop=sop)))
+        platform.agents.deploy(tenant.tenant_id, agent.id, AgentPlan(persona="Ava", system_prompt=PLAN_PROMPT, tools=[]))
+        minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="bench"))
+    return Fixture(data_dir=data_dir, agent_id=agent.id, secret=minted.reveal())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
+    """Start a server process, wait (bounded) until `ping` answers, yield its base URL, stop it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"server exited with status {process.returncode}: {' '.join(command)}")
+            try:
+                httpx.get(base + ping, timeout=1.0).raise_for_status()
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not start in time") from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def runtime_server(fixture: Fixture) -> Iterator[str]:
+    command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1"]
+    return server(command, _env(fixture.data_dir), "/ping")
+
+
+def bare_server() -> Iterator[str]:
+    command = [sys.executable, "-m", "bench.runtime_overhead", "--serve-bare", "--host", "127.0.0.1"]
+    return server(command, dict(os.environ), "/ping")
+
+
+def serve_bare(host: str, port: int) -> None:
+    """The baseline: parse the JSON body, answer a JSON reply of the runtime's shape. Nothing else."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def invocations(request: Request) -> JSONResponse:
+        body = await request.json()
+        reply = {
+            "session_id": "ses_" + "0" * 26,
+            "runtime_session_id": "oratio-ses_" + "0" * 26,
+            "reply": "Echo: " + str(body.get("message", "")),
+            "sources": [],
+            "handoff": False,
+            "ended": False,
+            "status": "active",
+        }
+        return JSONResponse(reply)
+
+    async def ping(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "Healthy"})
+
+    app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def http_latencies(label: str, base: str, fixture: Fixture, turns: int, warmup: int) -> Latencies:
+    """Sequential JSON turns, a new AgentCore session every TURNS_PER_SESSION turns."""
+    times: list[float] = []
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        runtime_id = ""
+        for n in range(warmup + turns):
+            if n % TURNS_PER_SESSION == 0:
+                runtime_id = str(uuid.uuid4())
+            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+            body = {"agent_id": fixture.agent_id, "message": f"question number {n}"}
+            start = time.perf_counter()
+            response = client.post("/invocations", json=body, headers=headers)
+            elapsed = time.perf_counter() - start
+            if response.status_code != 200:
+                raise SystemExit(f"{label}: turn {n} answered {response.status_code}: {response.text}")
+            if n >= warmup:
+                times.append(elapsed)
+    return Latencies(label, times)
+
+
+def direct_latencies(turns: int, warmup: int) -> Latencies:
+    """The same Strands agent the engine builds (model, prompt, no tools, history), called in-process."""
+    from strands import Agent
+    from strands.types.content import Messages
+
+    from oratio.models import demo_model
+
+    async def run() -> list[float]:
+        times: list[float] = []
+        history: Messages = []
+        for n in range(warmup + turns):
+            if n % TURNS_PER_SESSION == 0:
+                history = []
+            start = time.perf_counter()
+            agent = Agent(model=demo_model(), messages=list(history), system_prompt=PLAN_PROMPT, callback_handler=None)
+            reply = ""
+            async for event in agent.stream_async(f"question number {n}"):
+                if "data" in event:
+                    reply += str(event["data"])
+            elapsed = time.perf_counter() - start
+            history += [
+                {"role": "user", "content": [{"text": f"question number {n}"}]},
+                {"role": "assistant", "content": [{"text": reply}]},
+            ]
+            if n >= warmup:
+                times.append(elapsed)
+        return times
+
+    return Latencies("direct Strands agent (in-process)", asyncio.run(run()))
+
+
+async def _throughput(base: str, fixture: Fixture, sessions: int, seconds: float) -> tuple[float, Latencies]:
+    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+    times: list[float] = []
+    stop_at = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=60.0, limits=limits) as client:
+
+        async def session_worker(worker: int) -> None:
+            n = 0
+            runtime_id = ""
+            while time.perf_counter() < stop_at:
+                if n % TURNS_PER_SESSION == 0:
+                    runtime_id = str(uuid.uuid4())
+                headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+                body = {"agent_id": fixture.agent_id, "message": f"worker {worker} question {n}"}
+                start = time.perf_counter()
+                response = await client.post("/invocations", json=body, headers=headers)
+                if response.status_code != 200:
+                    raise SystemExit(f"{sessions} sessions: answered {response.status_code}: {response.text}")
+                times.append(time.perf_counter() - start)
+                n += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(session_worker(w) for w in range(sessions)))
+        elapsed = time.perf_counter() - began
+    return len(times) / elapsed, Latencies(f"{sessions} sessions", times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--turns", type=int, default=None, help="measured sequential turns per path")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per concurrency level")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the runtime's SQLite store lives")
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.host, args.port)
+        return
+    turns = args.turns or (60 if args.quick else 400)
+    seconds = args.seconds or (1.5 if args.quick else 8.0)
+    warmup = 10 if args.quick else 30
+
+    scratch = Path(tempfile.mkdtemp(prefix="oratio-bench-")) if args.data_dir is None else args.data_dir
+    try:
+        fixture = prepare(scratch)
+        print(f"runtime overhead: {turns} sequential turns per path, {seconds:g}s per concurrency level")
+        print(f"data dir {scratch} (SQLite, synchronous=FULL); {os.cpu_count()} CPUs shared by client and servers\n")
+        direct = direct_latencies(turns, warmup)
+        with bare_server() as base:
+            bare = http_latencies("bare Starlette JSON endpoint (HTTP)", base, fixture, turns, warmup)
+        with runtime_server(fixture) as base:
+            runtime = http_latencies("Oratio runtime turn (HTTP)", base, fixture, turns, warmup)
+            levels = [(n, asyncio.run(_throughput(base, fixture, n, seconds))) for n in (1, 10, 100)]
+        for measured in (runtime, direct, bare):
+            print(measured.line())
+        overhead = [r - d - b for r, d, b in zip(sorted(runtime.seconds), sorted(direct.seconds), sorted(bare.seconds))]
+        print(
+            f"\n{'platform overhead (runtime-direct-bare)':<36} p50 {statistics.median(overhead) * 1000:8.2f} ms"
+            f"   p99 {Latencies('', overhead).pct(0.99):8.2f} ms"
+        )
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            print(
+                f"{'ratio ' + name:<36} runtime/direct {runtime.pct(q) / direct.pct(q):6.1f}x"
+                f"   runtime/bare {runtime.pct(q) / bare.pct(q):6.1f}x"
+            )
+        print()
+        for sessions, (rate, latencies) in levels:
+            print(
+                f"{sessions:>3} concurrent sessions {rate:10.1f} turns/s"
+                f"   p50 {latencies.pct(0.5):8.2f} ms   p99 {latencies.pct(0.99):8.2f} ms"
+            )
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
