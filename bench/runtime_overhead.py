@@ -2,11 +2,13 @@
 
 With a zero-latency ScriptedModel every millisecond of a turn is platform: HTTP, AgentCore's app,
 key auth and rate limiting, loading the agent and its plan, storing both turns and their events,
-rebuilding history and running the Strands agent loop. Three measurements in one run, so the ratios
+rebuilding history and running the Strands agent loop. Four measurements in one run, so the ratios
 compare like with like on the same machine:
 
 * runtime  - a real `python -m agentcore_apps` process (uvicorn, SQLite store), one JSON turn per
   request through the full HTTP path, sessions of 10 turns continued via AgentCore's session header;
+* engine   - the runtime's work without HTTP: key auth and `ConversationEngine.turn_async` in-process
+  over the same store, to tell the door's cost (AgentCore app, guard, worker loop) from the store's;
 * direct   - the same Strands agent (same model, prompt, tools and history length) called in-process,
   no HTTP and no store: the floor a turn cannot go below;
 * bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
@@ -14,9 +16,12 @@ compare like with like on the same machine:
 
 Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process. Client and
 server share the machine's cores, so absolute numbers are conservative; the ratios are the point.
+Every turn's store writes are fsynced (SQLite synchronous=FULL), so on a slow disk they dominate;
+`--data-dir` on a tmpfs takes the disk out and leaves the CPU cost.
 
     .venv/bin/python -m bench.runtime_overhead            # about a minute on 2 cores
     .venv/bin/python -m bench.runtime_overhead --quick    # a few seconds' smoke run
+    .venv/bin/python -m bench.runtime_overhead --data-dir /dev/shm/oratio-bench   # the store on tmpfs
 """
 
 from __future__ import annotations
@@ -26,18 +31,23 @@ import asyncio
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from strands.types.content import Messages
+
+    from oratio.platform import Platform
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 TURNS_PER_SESSION = 10
@@ -90,7 +100,9 @@ def prepare(data_dir: Path) -> Fixture:
         principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset({Scope.ADMIN}))
         sop = "Greet the customer and answer politely. " * 3
         agent = platform.agents.create(principal, CreateAgent(spec=AgentSpec(name="Bench", sop=sop)))
-        platform.agents.deploy(tenant.tenant_id, agent.id, AgentPlan(persona="Ava", system_prompt=PLAN_PROMPT, tools=[]))
+        platform.agents.deploy(
+            tenant.tenant_id, agent.id, AgentPlan(persona="Ava", system_prompt=PLAN_PROMPT, tools=[])
+        )
         minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="bench"))
     return Fixture(data_dir=data_dir, agent_id=agent.id, secret=minted.reveal())
 
@@ -132,12 +144,12 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def runtime_server(fixture: Fixture) -> Iterator[str]:
+def runtime_server(fixture: Fixture) -> AbstractContextManager[str]:
     command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1"]
     return server(command, _env(fixture.data_dir), "/ping")
 
 
-def bare_server() -> Iterator[str]:
+def bare_server() -> AbstractContextManager[str]:
     command = [sys.executable, "-m", "bench.runtime_overhead", "--serve-bare", "--host", "127.0.0.1"]
     return server(command, dict(os.environ), "/ping")
 
@@ -170,64 +182,128 @@ def serve_bare(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def http_latencies(label: str, base: str, fixture: Fixture, turns: int, warmup: int) -> Latencies:
-    """Sequential JSON turns, a new AgentCore session every TURNS_PER_SESSION turns."""
-    times: list[float] = []
-    with httpx.Client(base_url=base, timeout=30.0) as client:
-        runtime_id = ""
-        for n in range(warmup + turns):
-            if n % TURNS_PER_SESSION == 0:
-                runtime_id = str(uuid.uuid4())
-            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
-            body = {"agent_id": fixture.agent_id, "message": f"question number {n}"}
+class HttpTurns:
+    """JSON turns over HTTP, a new AgentCore session (client-chosen runtime id) every TURNS_PER_SESSION."""
+
+    def __init__(self, label: str, client: httpx.AsyncClient, fixture: Fixture) -> None:
+        self.label = label
+        self._client = client
+        self._fixture = fixture
+        self._runtime_id = ""
+
+    async def turn(self, n: int) -> None:
+        if n % TURNS_PER_SESSION == 0:
+            self._runtime_id = str(uuid.uuid4())
+        headers = {"X-Api-Key": self._fixture.secret, SESSION_HEADER: self._runtime_id}
+        body = {"agent_id": self._fixture.agent_id, "message": f"question number {n}"}
+        response = await self._client.post("/invocations", json=body, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{self.label}: turn {n} answered {response.status_code}: {response.text}")
+
+
+class EngineTurns:
+    """The runtime's work without HTTP: key auth, then the engine's turn, over the same store."""
+
+    label = "engine turn in-process (auth, store)"
+
+    def __init__(self, platform: Platform, fixture: Fixture) -> None:
+        self._platform = platform
+        self._fixture = fixture
+        self._session_id: str | None = None
+
+    async def turn(self, n: int) -> None:
+        from schemas import Channel
+
+        if n % TURNS_PER_SESSION == 0:
+            self._session_id = None
+        grant = self._platform.keys.authenticate(self._fixture.secret, self._fixture.agent_id)
+        result = await self._platform.engine.turn_async(
+            grant.tenant_id, self._fixture.agent_id, self._session_id, f"question number {n}", Channel.TEXT
+        )
+        self._session_id = result.session_id
+
+
+class DirectTurns:
+    """The Strands agent the engine builds (model, prompt, no tools, same history length), in-process."""
+
+    label = "direct Strands agent (in-process)"
+
+    def __init__(self) -> None:
+        self._history: Messages = []
+
+    async def turn(self, n: int) -> None:
+        from strands import Agent
+
+        from oratio.models import demo_model
+
+        if n % TURNS_PER_SESSION == 0:
+            self._history = []
+        agent = Agent(
+            model=demo_model(), messages=list(self._history), system_prompt=PLAN_PROMPT, callback_handler=None
+        )
+        reply = ""
+        async for event in agent.stream_async(f"question number {n}"):
+            if "data" in event:
+                reply += str(event["data"])
+        self._history += [
+            {"role": "user", "content": [{"text": f"question number {n}"}]},
+            {"role": "assistant", "content": [{"text": reply}]},
+        ]
+
+
+class Turns(Protocol):
+    label: str
+
+    async def turn(self, n: int) -> None: ...
+
+
+async def interleaved(paths: Sequence[Turns], turns: int, warmup: int) -> list[Latencies]:
+    """Turn n of every path, then turn n+1 of every path (rotating who goes first), so drift in the
+    machine (other processes, disk flushes) lands on all paths alike instead of on whichever ran last."""
+    times: list[list[float]] = [[] for _ in paths]
+    order = list(range(len(paths)))
+    for n in range(warmup + turns):
+        for i in order[n % len(order) :] + order[: n % len(order)]:
             start = time.perf_counter()
-            response = client.post("/invocations", json=body, headers=headers)
-            elapsed = time.perf_counter() - start
-            if response.status_code != 200:
-                raise SystemExit(f"{label}: turn {n} answered {response.status_code}: {response.text}")
+            await paths[i].turn(n)
             if n >= warmup:
-                times.append(elapsed)
-    return Latencies(label, times)
+                times[i].append(time.perf_counter() - start)
+    return [Latencies(path.label, measured) for path, measured in zip(paths, times, strict=True)]
 
 
-def direct_latencies(turns: int, warmup: int) -> Latencies:
-    """The same Strands agent the engine builds (model, prompt, no tools, history), called in-process."""
-    from strands import Agent
-    from strands.types.content import Messages
+async def measure_latencies(
+    fixture: Fixture, runtime_base: str, bare_base: str, turns: int, warmup: int
+) -> list[Latencies]:
+    from oratio.config import load_settings
+    from oratio.platform import open_platform
 
-    from oratio.models import demo_model
-
-    async def run() -> list[float]:
-        times: list[float] = []
-        history: Messages = []
-        for n in range(warmup + turns):
-            if n % TURNS_PER_SESSION == 0:
-                history = []
-            start = time.perf_counter()
-            agent = Agent(model=demo_model(), messages=list(history), system_prompt=PLAN_PROMPT, callback_handler=None)
-            reply = ""
-            async for event in agent.stream_async(f"question number {n}"):
-                if "data" in event:
-                    reply += str(event["data"])
-            elapsed = time.perf_counter() - start
-            history += [
-                {"role": "user", "content": [{"text": f"question number {n}"}]},
-                {"role": "assistant", "content": [{"text": reply}]},
+    env = {k: v for k, v in _env(fixture.data_dir).items() if k.startswith("ORATIO_")}
+    with open_platform(load_settings(env)) as platform:
+        async with (
+            httpx.AsyncClient(base_url=runtime_base, timeout=30.0) as runtime_client,
+            httpx.AsyncClient(base_url=bare_base, timeout=30.0) as bare_client,
+        ):
+            paths: list[Turns] = [
+                HttpTurns("Oratio runtime turn (HTTP)", runtime_client, fixture),
+                EngineTurns(platform, fixture),
+                DirectTurns(),
+                HttpTurns("bare Starlette JSON endpoint (HTTP)", bare_client, fixture),
             ]
-            if n >= warmup:
-                times.append(elapsed)
-        return times
-
-    return Latencies("direct Strands agent (in-process)", asyncio.run(run()))
+            return await interleaved(paths, turns, warmup)
 
 
 async def _throughput(base: str, fixture: Fixture, sessions: int, seconds: float) -> tuple[float, Latencies]:
-    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+    """`sessions` customers talking at once, each turn waiting for the previous reply, for `seconds`.
+
+    Each session has its own HTTP client (one keep-alive connection): one shared httpx pool costs
+    the client more CPU per request as connections grow, which on a shared machine would starve the
+    server and measure the client.
+    """
     times: list[float] = []
     stop_at = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base, timeout=60.0, limits=limits) as client:
 
-        async def session_worker(worker: int) -> None:
+    async def session_worker(worker: int) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
             n = 0
             runtime_id = ""
             while time.perf_counter() < stop_at:
@@ -242,9 +318,9 @@ async def _throughput(base: str, fixture: Fixture, sessions: int, seconds: float
                 times.append(time.perf_counter() - start)
                 n += 1
 
-        began = time.perf_counter()
-        await asyncio.gather(*(session_worker(w) for w in range(sessions)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(session_worker(w) for w in range(sessions)))
+    elapsed = time.perf_counter() - began
     return len(times) / elapsed, Latencies(f"{sessions} sessions", times)
 
 
@@ -268,21 +344,22 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="oratio-bench-")) if args.data_dir is None else args.data_dir
     try:
         fixture = prepare(scratch)
-        print(f"runtime overhead: {turns} sequential turns per path, {seconds:g}s per concurrency level")
+        print(f"runtime overhead: {turns} sequential turns per path (interleaved), {seconds:g}s per concurrency level")
         print(f"data dir {scratch} (SQLite, synchronous=FULL); {os.cpu_count()} CPUs shared by client and servers\n")
-        direct = direct_latencies(turns, warmup)
-        with bare_server() as base:
-            bare = http_latencies("bare Starlette JSON endpoint (HTTP)", base, fixture, turns, warmup)
-        with runtime_server(fixture) as base:
-            runtime = http_latencies("Oratio runtime turn (HTTP)", base, fixture, turns, warmup)
+        with bare_server() as bare_base, runtime_server(fixture) as base:
+            runtime, engine, direct, bare = asyncio.run(measure_latencies(fixture, base, bare_base, turns, warmup))
+        with runtime_server(fixture) as base:  # a fresh process: no history from the latency run
             levels = [(n, asyncio.run(_throughput(base, fixture, n, seconds))) for n in (1, 10, 100)]
-        for measured in (runtime, direct, bare):
+        for measured in (runtime, engine, direct, bare):
             print(measured.line())
-        overhead = [r - d - b for r, d, b in zip(sorted(runtime.seconds), sorted(direct.seconds), sorted(bare.seconds))]
-        print(
-            f"\n{'platform overhead (runtime-direct-bare)':<36} p50 {statistics.median(overhead) * 1000:8.2f} ms"
-            f"   p99 {Latencies('', overhead).pct(0.99):8.2f} ms"
-        )
+        print()
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            platform_ms = runtime.pct(q) - direct.pct(q) - bare.pct(q)
+            door_ms = runtime.pct(q) - engine.pct(q) - bare.pct(q)
+            print(
+                f"{'platform overhead ' + name:<36} {platform_ms:8.2f} ms  (runtime - direct - bare; of which "
+                f"{door_ms:.2f} ms is the AgentCore door: runtime - engine - bare)"
+            )
         for q, name in ((0.5, "p50"), (0.99, "p99")):
             print(
                 f"{'ratio ' + name:<36} runtime/direct {runtime.pct(q) / direct.pct(q):6.1f}x"

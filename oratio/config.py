@@ -7,8 +7,6 @@ they never appear in reprs or logs.
 
 from __future__ import annotations
 
-import os
-import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from pydantic import Field, Json, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.errors import ConfigError
+from oratio.keyfiles import load_or_create_key
 
 
 class StoreBackend(StrEnum):
@@ -32,6 +31,11 @@ class BlobBackend(StrEnum):
 class KnowledgeBackend(StrEnum):
     LOCAL = "local"
     BEDROCK = "bedrock"
+
+
+class EmailBackend(StrEnum):
+    SMTP = "smtp"
+    SES = "ses"
 
 
 class Settings(BaseSettings):
@@ -74,6 +78,59 @@ class Settings(BaseSettings):
         description="URL clients reach `oratio serve` at (MCP auth metadata, allowed Host); default http://host:port",
     )
 
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Agents' model: provider:model_id[?options] with provider bedrock, anthropic, openai, ollama, "
+        "llamacpp or scripted; unset means not configured (an agent's own model override still works)",
+    )
+    model_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="Server URL for the openai (OpenAI-compatible), ollama and llamacpp providers",
+    )
+    turn_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest the model may take over one turn before a fallback reply"
+    )
+
+    email: EmailBackend | None = Field(default=None, description="How handoff emails go out: smtp, ses, or unset")
+    email_from: str | None = Field(default=None, max_length=254, description="Sender address of platform email")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="Upgrade to TLS; required when logging in")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Platform key tenant signing secrets derive from; generated into data_dir if unset"
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Let webhooks reach private/loopback/link-local addresses (development only)"
+    )
+    webhook_allowed_hosts: str = Field(
+        default="", max_length=4000, description="Comma-separated hosts exempt from the private-address check"
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+
+    session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
+    session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
+
+    @model_validator(mode="after")
+    def _notify_needs(self) -> Settings:
+        if self.email is not None and not self.email_from:
+            raise ValueError(f"ORATIO_EMAIL={self.email.value} needs ORATIO_EMAIL_FROM")
+        if self.email is EmailBackend.SMTP and not self.smtp_host:
+            raise ValueError("ORATIO_EMAIL=smtp needs ORATIO_SMTP_HOST")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("ORATIO_SMTP_USERNAME and ORATIO_SMTP_PASSWORD go together")
+        if self.smtp_username is not None and not self.smtp_starttls:
+            raise ValueError("ORATIO_SMTP_USERNAME needs ORATIO_SMTP_STARTTLS=true, or the password travels in clear")
+        if self.webhook_secret is not None and len(self.webhook_secret.get_secret_value().encode()) < 32:
+            raise ValueError("ORATIO_WEBHOOK_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
+        return self
+
     @model_validator(mode="after")
     def _backend_needs(self) -> Settings:
         if self.blobs is BlobBackend.S3 and not self.s3_bucket:
@@ -113,36 +170,9 @@ class Settings(BaseSettings):
         The embedded default must work with no configuration, yet tokens must survive a restart,
         so the generated key is persisted beside the data it protects.
         """
-        if self.knowledge is KnowledgeBackend.BEDROCK:
-            missing = [
-                name
-                for name, value in (
-                    ("ORATIO_BEDROCK_KB_BUCKET or ORATIO_S3_BUCKET", self.bedrock_kb_bucket or self.s3_bucket),
-                    ("ORATIO_BEDROCK_KB_ROLE_ARN", self.bedrock_kb_role_arn),
-                    ("ORATIO_BEDROCK_EMBEDDING_MODEL_ARN", self.bedrock_embedding_model_arn),
-                    ("ORATIO_BEDROCK_KB_STORAGE", self.bedrock_kb_storage),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError("ORATIO_KNOWLEDGE=bedrock needs " + ", ".join(missing))
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "jwt.key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_hex(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            # Another process won the race; use its key so both verify each other's tokens.
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return value
+        return load_or_create_key(self.data_dir / "jwt.key")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

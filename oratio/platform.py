@@ -18,11 +18,14 @@ from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
-from oratio.config import BlobBackend, KnowledgeBackend, Settings, StoreBackend
+from oratio.config import BlobBackend, EmailBackend, KnowledgeBackend, Settings, StoreBackend
 from oratio.knowledge.embeddings import load_default_embedder
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
+from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
+from oratio.notify.webhooks import WebhookPolicy, WebhookSecrets, WebhookSender, load_or_create_master_key
+from oratio.runtime import ConversationEngine, ModelFactory
 from oratio.services import (
     AccessService,
     AgentService,
@@ -33,8 +36,10 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
+from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -57,10 +62,18 @@ class Platform:
     notifications: NotificationService
     knowledge: KnowledgeService
     ingestion: Ingestion
+    handoff: HandoffService
+    session_timeouts: SessionTimeouts
+    engine: ConversationEngine
 
 
-def build_services(settings: Settings, backends: Backends, knowledge: KnowledgeBase) -> Platform:
-    """Wire the services over already-open backends (tests use this with their own backends)."""
+def build_services(
+    settings: Settings, backends: Backends, knowledge: KnowledgeBase, *, model_factory: ModelFactory | None = None
+) -> Platform:
+    """Wire the services over already-open backends (tests use this with their own backends).
+
+    `model_factory` replaces `oratio.models.create_model` for the conversation engine (tests, benchmarks).
+    """
     jwt = JwtSettings(
         secret=settings.resolved_jwt_secret(),
         issuer=settings.jwt_issuer,
@@ -70,6 +83,20 @@ def build_services(settings: Settings, backends: Backends, knowledge: KnowledgeB
     tenants = TenantService(backends)
     ingestion = Ingestion(backends, knowledge)
     documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
+    notifications = NotificationService(backends)
+    agents = AgentService(backends, documents)
+    sessions = SessionService(backends)
+    knowledge_service = KnowledgeService(backends, knowledge)
+    handoff = HandoffService(backends, notifications, _email_sender(settings), _webhook_sender(settings))
+    engine = ConversationEngine(
+        agents=agents,
+        sessions=sessions,
+        knowledge=knowledge_service,
+        backends=backends,
+        settings=settings,
+        handoffs=handoff,
+        model_factory=model_factory,
+    )
     return Platform(
         settings=settings,
         backends=backends,
@@ -79,16 +106,19 @@ def build_services(settings: Settings, backends: Backends, knowledge: KnowledgeB
             tenants,
             TokenBucketLimiter(rate_per_minute=settings.admin_rate_per_minute, burst=settings.admin_burst),
         ),
-        agents=AgentService(backends, documents),
+        agents=agents,
         documents=documents,
         keys=KeyService(
             backends,
             TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
         ),
-        sessions=SessionService(backends),
-        notifications=NotificationService(backends),
-        knowledge=KnowledgeService(backends, knowledge),
+        sessions=sessions,
+        notifications=notifications,
+        knowledge=knowledge_service,
         ingestion=ingestion,
+        handoff=handoff,
+        session_timeouts=SessionTimeouts(backends, settings.session_idle_seconds),
+        engine=engine,
     )
 
 
@@ -105,7 +135,9 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
             settings.blobs.value,
             settings.knowledge.value,
         )
-        yield build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
+        platform = build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
+        stack.callback(platform.handoff.close)  # first out: queued deliveries may still write events
+        yield platform
 
 
 def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, EventLog]:
@@ -169,4 +201,33 @@ def _aws_client(settings: Settings, service: str) -> Any:
         service,  # type: ignore[call-overload]
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
+    )
+
+
+def _email_sender(settings: Settings) -> EmailSender | None:
+    if settings.email is None:
+        return None
+    assert settings.email_from is not None  # guaranteed by Settings validation
+    if settings.email is EmailBackend.SES:
+        return SesEmailSender(_aws_client(settings, "ses"), settings.email_from)
+    assert settings.smtp_host is not None
+    return SmtpEmailSender(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.email_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def _webhook_sender(settings: Settings) -> WebhookSender:
+    """Always on: a tenant may set a webhook URL on any agent. The signing key is read on first use."""
+    configured = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookSender(
+        WebhookSecrets(lambda: load_or_create_master_key(configured, settings.data_dir)),
+        policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
+        timeout_s=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
     )

@@ -1,0 +1,313 @@
+"""The agent runtime: every active agent of every tenant, served under the Bedrock AgentCore contract.
+
+One `BedrockAgentCoreApp` answers `POST /invocations` (the agent named in the body),
+`POST /agents/{agent_id}/invocations` (the agent named in the path, for local multi-agent serving),
+`GET /ping`, and nothing else. The same object runs as an AgentCore Runtime container
+(`python -m agentcore_apps`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
+is tested locally is what AgentCore runs.
+
+Why the AgentCore app and not a plain Starlette route: AgentCore's app runs async handlers on a
+worker loop of their own, bridges async generators to SSE, and keeps `/ping` answering while turns
+run; re-implementing that would drift from the service. What it does not do, `RuntimeGuard` (ASGI
+middleware in front of it) does: bound the body (413), refuse malformed JSON with Oratio's error
+shape (422 instead of AgentCore's 400), route the per-agent path, add the session header to SSE
+replies and turn Starlette's plain-text 404/405 into JSON.
+
+Every refusal is an `OratioError` rendered by `oratio.web.error_response`: 401 (+ WWW-Authenticate)
+for a missing or bad key, 403 for a key of another agent of the same tenant, 404 for an agent the
+key's tenant does not have (another tenant's agent reads the same), 409 for an agent that is not
+active or a session that ended, 413/422 for the body, 429 (+ Retry-After) when the key's rate limit
+is spent. A failure of Oratio itself is a 500 that says nothing about its cause.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from bedrock_agentcore.runtime import BedrockAgentCoreApp, RequestContext
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentcore_apps.contract import (
+    MAX_BODY_BYTES,
+    SESSION_HEADER,
+    SessionBindings,
+    api_key_from,
+    parse_invocation,
+    resolve_session,
+    runtime_session_id,
+    session_from_runtime_id,
+)
+from oratio.auth.api_keys import hash_secret
+from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
+from oratio.platform import Platform
+from oratio.runtime.results import TurnResult
+from oratio.services.keys import KeyGrant
+from oratio.store.tables import AGENTS, API_KEYS
+from oratio.web import error_response
+from schemas import Channel
+
+logger = logging.getLogger("oratio.runtime.http")
+
+_AGENT_PATH = re.compile(r"^/agents/([^/]+)/invocations/?$")
+_SCOPE_AGENT = "oratio.agent_id"
+_SCOPE_HEADERS = "oratio.response_headers"
+_INTERNAL = {"error": "internal_error", "message": "the agent could not answer this turn; try again"}
+
+
+def create_runtime_app(
+    platform: Platform, *, bindings: SessionBindings | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> BedrockAgentCoreApp:
+    """The runtime app over an open platform; turns run through `platform.engine`."""
+    runtime = _Runtime(platform, bindings or SessionBindings())
+    app = BedrockAgentCoreApp(
+        middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
+        lifespan=_stop_worker_loop_on_exit,
+    )
+    app.entrypoint(runtime.invoke)
+    app.add_exception_handler(HTTPException, _http_error)
+    return app
+
+
+class _Runtime:
+    def __init__(self, platform: Platform, bindings: SessionBindings) -> None:
+        self._platform = platform
+        self._engine = platform.engine
+        self._bindings = bindings
+
+    async def invoke(self, payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:
+        """AgentCore's entrypoint. Runs on AgentCore's worker loop; blocking calls go to worker threads."""
+        request = context.request
+        if not isinstance(request, Request):  # AgentCore could not build its context; nothing to go on
+            return error_response(InvalidInput("the request could not be read; send it again"))
+        try:
+            return await self._invoke(payload, request)
+        except OratioError as exc:
+            if exc.http_status >= 500:
+                logger.error("turn refused by the platform: %s", exc.message)
+            return error_response(exc)
+        except Exception:
+            logger.exception("turn failed")
+            return JSONResponse(_INTERNAL, status_code=500)
+
+    async def _invoke(self, payload: Any, request: Request) -> Response | AsyncIterator[dict[str, Any]]:
+        secret = api_key_from(request.headers)
+        invocation, agent_id = parse_invocation(payload, request.scope.get(_SCOPE_AGENT))
+        grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
+        header = request.headers.get(SESSION_HEADER)
+        session_id = resolve_session(self._bindings, grant.tenant_id, agent_id, header, invocation.session_id)
+        stream = invocation.stream
+        if stream is None:
+            stream = "text/event-stream" in request.headers.get("accept", "")
+        turn = (grant.tenant_id, agent_id, session_id, invocation.message, Channel.TEXT, invocation.customer)
+        if not stream:
+            result = await self._engine.turn_async(*turn)
+            self._remember(grant.tenant_id, agent_id, header, result.session_id)
+            body = result_body(result)
+            return JSONResponse(body, headers={SESSION_HEADER: header or body["runtime_session_id"]})
+        events = self._engine.stream_turn(*turn)
+        # Pull the first item before answering: the engine refuses (paused agent, ended session) on
+        # the first iteration, and a refusal must be a 4xx status, not an error event in a 200 stream.
+        try:
+            first = await anext(events)
+        except BaseException:
+            await _close(events)
+            raise
+        known = header or (runtime_session_id(session_id) if session_id is not None else None)
+        if known is not None:
+            request.scope[_SCOPE_HEADERS] = {SESSION_HEADER: known}
+        return self._sse(first, events, grant.tenant_id, agent_id, header)
+
+    async def _sse(
+        self,
+        first: str | TurnResult,
+        events: AsyncIterator[str | TurnResult],
+        tenant_id: str,
+        agent_id: str,
+        header: str | None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`{"type": "delta", "text"}` events, then one `{"type": "final", ...the JSON reply}`.
+
+        A failure after the stream began can only be reported inside it: `{"type": "error",
+        "status", "error", "message"}`, the same body a status-code answer would have had.
+        """
+        item = first
+        try:
+            while True:
+                if isinstance(item, TurnResult):
+                    self._remember(tenant_id, agent_id, header, item.session_id)
+                    yield {"type": "final", **result_body(item)}
+                else:
+                    yield {"type": "delta", "text": item}
+                try:
+                    item = await anext(events)
+                except StopAsyncIteration:
+                    return
+        except OratioError as exc:
+            yield {"type": "error", "status": exc.http_status, **exc.to_dict()}
+        except Exception:
+            logger.exception("streamed turn failed")
+            yield {"type": "error", "status": 500, **_INTERNAL}
+        finally:
+            await _close(events)
+
+    def _remember(self, tenant_id: str, agent_id: str, header: str | None, session_id: str) -> None:
+        if header is not None and session_from_runtime_id(header) is None:
+            self._bindings.bind(tenant_id, agent_id, header, session_id)
+
+    def _authenticate(self, secret: str, agent_id: str) -> KeyGrant:
+        try:
+            return self._platform.keys.authenticate(secret, agent_id)
+        except Forbidden:
+            # The key is valid but for another agent. Say 404 when the key's own tenant has no such
+            # agent (another tenant's agent reads the same: ids never leak across tenants), 403 when
+            # the agent exists and the key is simply the wrong one.
+            store = self._platform.backends.store
+            found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
+            if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
+                raise NotFound.of("agent", agent_id) from None
+            raise
+
+
+async def _close(events: AsyncIterator[Any]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def result_body(result: TurnResult) -> dict[str, Any]:
+    """The JSON reply of a turn: `{session_id, runtime_session_id, reply, sources, handoff, ended, status}`."""
+    body = result.model_dump(mode="json")
+    body["runtime_session_id"] = runtime_session_id(result.session_id)
+    return body
+
+
+class RuntimeGuard:
+    """ASGI middleware in front of the AgentCore app: body limit, JSON check, per-agent path, SSE headers."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self._app = app
+        self._max = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        root = scope.get("root_path", "")
+        path: str = scope["path"]
+        route = path[len(root) :] if root and path.startswith(root) else path
+        matched = _AGENT_PATH.match(route)
+        if matched is not None:
+            target = root + "/invocations"
+            scope = {**scope, "path": target, "raw_path": target.encode(), _SCOPE_AGENT: matched.group(1)}
+        if scope["method"] != "POST" or not (matched or route in ("/invocations", "/invocations/")):
+            await self._app(scope, receive, send)
+            return
+        body = await self._read_body(scope, receive, send)
+        if body is None:
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def send_with_headers(message: Message) -> None:
+            extra: dict[str, str] | None = scope.get(_SCOPE_HEADERS)
+            if message["type"] == "http.response.start" and extra:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.decode().lower() not in _lower(extra)]
+                headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(scope, replay, send_with_headers)
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None after answering 413/422 (nothing past the limit is read)."""
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self._max:
+            await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max:
+                await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = _json_problem(body)
+        if problem is not None:
+            await _answer(scope, send, error_response(InvalidInput(problem)))
+            return None
+        return body
+
+
+class PayloadTooLarge(OratioError):
+    code = "payload_too_large"
+    http_status = 413
+
+    @classmethod
+    def of(cls, limit: int) -> PayloadTooLarge:
+        return cls(f"the request body is larger than {limit} bytes ({limit // 1024} KiB); send a shorter message")
+
+
+def _json_problem(body: bytes) -> str | None:
+    """Why the body is not JSON, or None. Checked here so the answer is Oratio's 422, not AgentCore's 400."""
+    try:
+        json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "the request body is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return f"the request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    return None
+
+
+def _lower(headers: dict[str, str]) -> set[str]:
+    return {k.lower() for k in headers}
+
+
+async def _answer(scope: Scope, send: Send, response: Response) -> None:
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    await response(scope, nothing, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as JSON, like every other refusal."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    message = {
+        404: "no such endpoint: POST /invocations or /agents/{agent_id}/invocations, GET /ping",
+        405: f"{request.method} is not allowed here",
+    }.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+@asynccontextmanager
+async def _stop_worker_loop_on_exit(app: Any) -> AsyncIterator[None]:
+    """Stop AgentCore's worker loop at shutdown so a stopped server leaves no idle thread behind."""
+    yield
+    loop = getattr(app, "_worker_loop", None)
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(loop.stop)

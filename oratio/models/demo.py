@@ -1,0 +1,70 @@
+"""The `scripted` provider's behaviour: a rule-following agent that needs no model at all.
+
+It lets the platform be tried end to end on a machine with no provider configured, and gives
+benchmarks a model whose cost is zero: it searches the knowledge base for every question and
+answers from the best passage with its source, hands off when a person is asked for, and ends the
+session on goodbye. It reads the knowledge tool's JSON result (see `oratio.runtime.tools`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from oratio.models.scripted import CallTool, Prompt, Rule, Say, ScriptedModel, Step, after_tool, when_user_says
+
+NOT_FOUND = "I couldn't find that in our documents. Would you like me to connect you with a member of our team?"
+FALLBACK = "I'm a demo agent running without a language model. Ask me about what is in our documents."
+ANSWER_CHARS = 300
+
+
+def _cite(result: str) -> Step:
+    try:
+        passages = json.loads(result).get("passages", [])
+    except (ValueError, AttributeError):
+        passages = []
+    if not passages:
+        return Say(NOT_FOUND)
+    best = passages[0]
+    location = str(best.get("location", ""))
+    lines = [line.strip() for line in str(best.get("text", "")).splitlines()]
+    # A chunk opens with its heading (the location); the answer is what follows it.
+    lines = [line for line in lines if line and not line.startswith("#") and line != location.rpartition(" > ")[2]]
+    answer = " ".join(" ".join(lines).split())[:ANSWER_CHARS] or NOT_FOUND
+    where = ", ".join(part for part in (str(best.get("document", "")), location) if part)
+    return Say(f"{answer} (source: {where})" if where else answer)
+
+
+def _offered(tool: str, rule: Rule) -> Rule:
+    """Apply `rule` only when the agent's plan gives it `tool`."""
+
+    def gated(prompt: Prompt) -> Step | None:
+        return rule(prompt) if tool in prompt.tool_names else None
+
+    return gated
+
+
+def _search(prompt: Prompt) -> Step | None:
+    if prompt.tool_outcomes() or "knowledge_search" not in prompt.tool_names:
+        return None
+    question = " ".join(re.sub(r"[^\w\s'-]", " ", prompt.last_user_text()).split())[:1000]
+    return CallTool("knowledge_search", {"query": question}) if question else None
+
+
+def demo_rules() -> list[Rule]:
+    handoff = CallTool("request_handoff", {"reason": "the customer asked to talk to a person"})
+    goodbye = CallTool("end_session", {})
+    return [
+        after_tool("knowledge_search", _cite),
+        _offered(
+            "request_handoff",
+            when_user_says("human", "a person", "real person", "representative", "someone", then=handoff),
+        ),
+        _offered("end_session", when_user_says("bye", "goodbye", "that's all", "that is all", then=goodbye)),
+        _search,
+        lambda prompt: Say(FALLBACK),
+    ]
+
+
+def demo_model(delay: float = 0.0) -> ScriptedModel:
+    return ScriptedModel(rules=demo_rules(), delay=delay)

@@ -1,0 +1,342 @@
+"""The conversation engine: one customer message in, one stored, sourced agent reply out.
+
+Every door (the AgentCore runtime, the voice bridge, the admin's MCP test chat) runs a turn through
+here, so text and voice behave alike. The store is the truth: the customer's words are stored before
+anything else happens, history is rebuilt from stored turns on every turn (nothing lives in Strands
+or in this process), and the reply is stored before it is returned. A model that fails or hangs
+costs the customer an apology within `turn_timeout_seconds`, never a hung request or a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, cast
+
+import anyio
+import anyio.to_thread
+from pydantic import TypeAdapter, ValidationError
+from strands import Agent, ModelRetryStrategy
+from strands.models import Model
+
+from oratio.config import Settings
+from oratio.errors import ConfigError, InvalidInput, InvalidState, NotFound
+from oratio.models import ModelCache, parse_model_spec
+from oratio.runtime.handoff import HandoffRequester, matching_rule
+from oratio.runtime.history import conversation
+from oratio.runtime.reply import ReplyBuilder
+from oratio.runtime.results import TurnResult
+from oratio.runtime.tools import TurnOutcome, build_tools
+from oratio.services import AgentService, Backends, SessionService
+from oratio.services._common import authorize
+from oratio.services.knowledge import KnowledgeService
+from oratio.services.sessions import ENDED
+from schemas import Agent as AgentRecord
+from schemas import (
+    AgentPlan,
+    Channel,
+    EventType,
+    Limits,
+    Principal,
+    Role,
+    Scope,
+    Session,
+    SessionStatus,
+    Turn,
+)
+from schemas._base import Metadata
+
+logger = logging.getLogger("oratio.runtime")
+
+ModelFactory = Callable[[str], Model]
+"""Builds the model for a spec string; the default is `oratio.models.ModelCache` over the settings."""
+
+APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment."
+NO_ANSWER = "Sorry, I don't have an answer to that. Could you put it another way?"
+HANDOFF_PENDING = (
+    "\n\nA member of staff has already been asked to take over this conversation. Keep helping the "
+    "customer meanwhile; if they ask, tell them someone will be with them shortly."
+)
+AGENT_CYCLES = 8
+"""Model calls per turn (each may run tools): a model looping on its tools stops here."""
+RETRY_ATTEMPTS = 2
+"""One quick retry on throttling; Strands' default backs off for minutes, far past any turn timeout."""
+
+_customer = TypeAdapter(Metadata)
+
+
+@dataclass(frozen=True)
+class _Request:
+    tenant_id: str
+    agent_id: str
+    session_id: str | None
+    text: str
+    channel: Channel
+    customer: Mapping[str, str] | None
+    tester: str | None = None
+
+
+@dataclass
+class _Turn:
+    """One turn in progress: everything loaded before the model runs."""
+
+    tenant_id: str
+    agent: AgentRecord
+    plan: AgentPlan
+    session: Session
+    history: list[Turn]
+    text: str
+    model: Model
+    rule_reason: str | None = None
+    outcome: TurnOutcome = field(default_factory=TurnOutcome)
+    failure: str | None = None
+
+
+class ConversationEngine:
+    def __init__(
+        self,
+        *,
+        agents: AgentService,
+        sessions: SessionService,
+        knowledge: KnowledgeService,
+        backends: Backends,
+        settings: Settings,
+        handoffs: HandoffRequester,
+        model_factory: ModelFactory | None = None,
+    ) -> None:
+        if settings.model is not None:
+            parse_model_spec(settings.model, source="ORATIO_MODEL")  # a typo fails at start, not mid-call
+        self._agents = agents
+        self._sessions = sessions
+        self._knowledge = knowledge
+        self._b = backends
+        self._settings = settings
+        self._handoffs = handoffs
+        self._models: ModelFactory = model_factory or ModelCache(settings)
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def turn(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        session_id: str | None,
+        text: str,
+        channel: Channel,
+        customer: dict[str, str] | None = None,
+    ) -> TurnResult:
+        """Blocking form of `turn_async`, for worker threads and scripts; not for code inside an event loop."""
+        run = partial(self.turn_async, tenant_id, agent_id, session_id, text, channel, customer)
+        return anyio.run(run, backend="asyncio")
+
+    async def turn_async(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        session_id: str | None,
+        text: str,
+        channel: Channel,
+        customer: dict[str, str] | None = None,
+    ) -> TurnResult:
+        """Run one turn; `session_id=None` starts a session. Refusals raise before anything is stored."""
+        return await self._collect(_Request(tenant_id, agent_id, session_id, text, channel, customer))
+
+    def stream_turn(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        session_id: str | None,
+        text: str,
+        channel: Channel,
+        customer: dict[str, str] | None = None,
+    ) -> AsyncIterator[str | TurnResult]:
+        """Text deltas as the agent speaks, then the TurnResult; the deltas join up to its `reply`.
+
+        Refusals (bad input, unknown or paused agent, ended session) raise on the first iteration,
+        before anything is stored, so a door can still answer with an error status. A consumer that
+        stops early (a client gone) leaves the customer's turn stored and the agent's unsaid.
+        """
+        return self._run(_Request(tenant_id, agent_id, session_id, text, channel, customer))
+
+    async def chat_as_admin(self, principal: Principal, agent_id: str, session_id: str | None, text: str) -> TurnResult:
+        """An admin talks to an active agent as a test customer (MCP `chat_with_agent`).
+
+        Test sessions are marked with the admin as `tester`, and only those can be continued here:
+        an admin may read a real customer's session but never speak in it.
+        """
+        authorize(principal, Scope.AGENTS_WRITE)
+        customer = {"tester": principal.subject}
+        request = _Request(principal.tenant_id, agent_id, session_id, text, Channel.TEXT, customer, principal.subject)
+        return await self._collect(request)
+
+    # -- the turn -------------------------------------------------------------------------------
+
+    async def _collect(self, request: _Request) -> TurnResult:
+        result: TurnResult | None = None
+        async with aclosing(self._run(request)) as items:
+            async for item in items:
+                if isinstance(item, TurnResult):
+                    result = item
+        assert result is not None  # _run always ends with the result
+        return result
+
+    async def _run(self, request: _Request) -> AsyncGenerator[str | TurnResult, None]:
+        turn = await anyio.to_thread.run_sync(self._begin, request)
+        reply = ReplyBuilder()
+        if turn.rule_reason is None:
+            async with aclosing(self._converse(turn, reply)) as deltas:
+                async for delta in deltas:
+                    yield delta
+        result = await anyio.to_thread.run_sync(self._finish, turn, reply)
+        if tail := reply.pending_tail():
+            yield tail
+        yield result
+
+    def _begin(self, request: _Request) -> _Turn:
+        """Check everything, then store the customer's turn. Runs in a worker thread (blocking I/O)."""
+        text = _checked_text(request.text)
+        customer = _checked_customer(request.customer)
+        agent, artifact = self._agents.artifact(request.tenant_id, request.agent_id)
+        history: list[Turn] = []
+        session: Session | None = None
+        if request.session_id is not None:
+            found = self._sessions.get(_runtime(request.tenant_id), request.session_id)
+            session, history = found.session, found.turns
+            if session.agent_id != request.agent_id:
+                raise NotFound.of("session", request.session_id)
+            if request.tester is not None and session.customer.get("tester") is None:
+                raise InvalidState("only test sessions started with chat_with_agent can be continued here")
+            if session.status in ENDED:
+                ended = session.status.value
+                raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
+        model = self._models(self._model_spec(agent, artifact.plan))
+        if session is None:
+            session = self._sessions.start(request.tenant_id, request.agent_id, request.channel, customer)
+        self._sessions.append_turn(request.tenant_id, session.id, Role.CUSTOMER, text)
+        rule = matching_rule(artifact.plan, text)
+        return _Turn(
+            tenant_id=request.tenant_id,
+            agent=agent,
+            plan=artifact.plan,
+            session=session,
+            history=history,
+            text=text,
+            model=model,
+            rule_reason=None if rule is None else f"handoff rule '{rule.id}': {rule.description}",
+        )
+
+    def _model_spec(self, agent: AgentRecord, plan: AgentPlan) -> str:
+        spec = plan.model or agent.spec.model or self._settings.model
+        if spec is None:
+            raise ConfigError(
+                "no model is configured: set ORATIO_MODEL, e.g. bedrock:<model id>, ollama:<model>, "
+                "llamacpp, or scripted for an offline demo"
+            )
+        return spec
+
+    async def _converse(self, turn: _Turn, reply: ReplyBuilder) -> AsyncGenerator[str, None]:
+        """Run the Strands agent over the restored history, streaming its text, bounded by the timeout."""
+        system_prompt = turn.plan.system_prompt
+        if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
+            system_prompt += HANDOFF_PENDING
+        history, prompt = conversation(turn.history, turn.text)
+        agent = Agent(
+            model=turn.model,
+            messages=history,
+            tools=[*build_tools(turn.plan, self._knowledge, turn.tenant_id, turn.agent.id, turn.outcome)],
+            system_prompt=system_prompt,
+            callback_handler=None,  # no printing to stdout; we read the event stream ourselves
+            # A strategy keeps per-invocation state, so each agent gets its own.
+            retry_strategy=ModelRetryStrategy(max_attempts=RETRY_ATTEMPTS, initial_delay=1, max_delay=2),
+            agent_id=turn.agent.id,
+            name=turn.agent.name,
+            record_direct_tool_call=False,
+        )
+        timeout = self._settings.turn_timeout_seconds
+        deadline = anyio.current_time() + timeout
+        # stream_async is an async generator (typed as an iterator); we close it on every way out.
+        events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
+        try:
+            while True:
+                # The deadline covers the whole turn; the scope never spans a yield to our caller.
+                with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
+                    try:
+                        event = await anext(events)
+                    except StopAsyncIteration:
+                        return
+                if "data" in event:
+                    if delta := reply.add(str(event["data"])):
+                        yield delta
+                elif "message" in event and event["message"].get("role") == "assistant":
+                    reply.end_paragraph()
+        except TimeoutError:
+            turn.failure = f"model_timeout: no complete answer within {timeout:g}s"
+        except Exception as exc:
+            # The one outermost handler for model failures: a provider SDK, the network or the model's
+            # own output may fail in any way, and the customer must still get an answer.
+            logger.warning("session_id=%s error=%s | model failed", turn.session.id, type(exc).__name__, exc_info=True)
+            turn.failure = f"model_error: {type(exc).__name__}"
+        finally:
+            await events.aclose()
+
+    def _finish(self, turn: _Turn, reply: ReplyBuilder) -> TurnResult:
+        """Store the reply and apply what the turn decided. Runs in a worker thread (blocking I/O)."""
+        tenant_id, session = turn.tenant_id, turn.session
+        if turn.failure is not None:
+            reason, _, detail = turn.failure.partition(": ")
+            self._b.emit(tenant_id, EventType.ERROR, session.id, agent_id=turn.agent.id, reason=reason, detail=detail)
+        handoff_reason = turn.rule_reason or turn.outcome.handoff_reason
+        status = session.status
+        if handoff_reason is not None:
+            reply.finish(turn.plan.handoff_message)
+            if status is not SessionStatus.HANDOFF_REQUESTED:
+                # Marks the session and alerts people (idempotent, should two turns race here).
+                self._handoffs.request(tenant_id, session.id, handoff_reason)
+                status = SessionStatus.HANDOFF_REQUESTED
+        elif turn.outcome.end_requested:
+            reply.finish(turn.plan.closing_message)
+        elif turn.failure is not None:
+            reply.finish(APOLOGY)
+        elif not reply.text:
+            reply.finish(NO_ANSWER)
+        sources = turn.outcome.sources
+        self._sessions.append_turn(tenant_id, session.id, Role.AGENT, reply.text, sources)
+        ended = handoff_reason is None and turn.outcome.end_requested
+        if ended:
+            status = self._sessions.end(tenant_id, session.id, "ended by the agent").status
+        return TurnResult(
+            session_id=session.id,
+            reply=reply.text,
+            sources=sources,
+            handoff=status is SessionStatus.HANDOFF_REQUESTED,
+            ended=ended,
+            status=status,
+        )
+
+
+def _runtime(tenant_id: str) -> Principal:
+    """The engine reads sessions as a tenant-scoped service, never with more than it needs."""
+    return Principal(tenant_id=tenant_id, subject="oratio-runtime", scopes=frozenset({Scope.SESSIONS_READ}))
+
+
+def _checked_text(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("the message is empty", field="text")
+    if len(stripped) > Limits.TURN_TEXT_MAX:
+        raise InvalidInput(f"the message is over {Limits.TURN_TEXT_MAX} characters", field="text")
+    return stripped
+
+
+def _checked_customer(customer: Mapping[str, str] | None) -> dict[str, str]:
+    try:
+        return _customer.validate_python(dict(customer or {}))
+    except ValidationError:
+        raise InvalidInput(
+            f"customer details: at most {Limits.METADATA_KEYS_MAX} entries of text up to "
+            f"{Limits.METADATA_VALUE_MAX} characters",
+            field="customer",
+        ) from None

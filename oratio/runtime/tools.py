@@ -1,0 +1,127 @@
+"""The vetted tool catalog, as Strands tools bound to one turn of one session.
+
+The model only ever gets these, and only those the agent's plan lists. Each tool is built per turn
+around a `TurnOutcome`, so what the tools decide (sources found, a handoff or the end asked for)
+is handed back to the engine, which alone writes to the session: a tool never touches the store.
+Handoff and end stop the agent loop once the current tool calls finish, so no model call is spent
+on a reply the plan already wrote (`handoff_message`, `closing_message`).
+
+`knowledge_search` answers with JSON: `{"passages": [{"n", "document", "location", "text"}]}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from strands import tool
+from strands.types.tools import AgentTool, ToolContext
+
+from oratio.errors import OratioError
+from oratio.runtime.results import SOURCES_MAX
+from oratio.services.knowledge import KnowledgeService
+from schemas import AgentPlan, Source, ToolName
+
+logger = logging.getLogger("oratio.runtime")
+
+PASSAGE_CHARS = 2_000
+REASON_MAX = 500
+
+KNOWLEDGE_SEARCH = """\
+Search the organisation's knowledge base (its own documents) for passages about the customer's \
+question. Use it before answering any question about the organisation, its products or its \
+policies; answer only from the passages it returns and say which document you used. If it finds \
+nothing, say you do not know rather than guess."""
+
+REQUEST_HANDOFF = """\
+Hand the conversation over to a human member of staff, who is alerted at once. Use it when the \
+customer asks for a person, when your instructions say a human must take over, or when you cannot \
+help. The customer is told that someone will continue; do not promise anything else."""
+
+END_SESSION = """\
+End the conversation. Use it only when the customer says goodbye or confirms they need nothing \
+more; the customer receives the closing message."""
+
+
+@dataclass
+class TurnOutcome:
+    """What the tools decided during one turn. Tools may run in worker threads, hence the lock."""
+
+    sources: list[Source] = field(default_factory=list)
+    handoff_reason: str | None = None
+    end_requested: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_sources(self, found: list[Source]) -> None:
+        with self._lock:
+            seen = {(s.document_id, s.location, s.snippet) for s in self.sources}
+            for source in found:
+                key = (source.document_id, source.location, source.snippet)
+                if key not in seen and len(self.sources) < SOURCES_MAX:
+                    seen.add(key)
+                    self.sources.append(source)
+
+    def request_handoff(self, reason: str) -> None:
+        with self._lock:
+            if self.handoff_reason is None:
+                self.handoff_reason = reason
+
+
+def build_tools(
+    plan: AgentPlan, knowledge: KnowledgeService, tenant_id: str, agent_id: str, outcome: TurnOutcome
+) -> list[AgentTool]:
+    """The plan's tools, bound to this tenant and agent, reporting into `outcome`."""
+
+    @tool(name=ToolName.KNOWLEDGE_SEARCH.value, description=KNOWLEDGE_SEARCH)
+    def knowledge_search(query: str) -> dict[str, Any]:
+        """Search the knowledge base.
+
+        Args:
+            query: The customer's question or its key words.
+        """
+        try:
+            hits = knowledge.search_for_agent(tenant_id, agent_id, query, plan.knowledge_k)
+        except OratioError as exc:
+            # Tell the model what went wrong (an empty query, an unreachable index) so it can recover.
+            return {"passages": [], "error": exc.message}
+        outcome.add_sources([hit.to_source() for hit in hits])
+        if not hits:
+            return {"passages": [], "note": "Nothing in the knowledge base matches. Say you do not know."}
+        return {
+            "passages": [
+                {
+                    "n": n,
+                    "document": hit.document_name,
+                    "location": hit.chunk.location,
+                    "text": hit.chunk.text[:PASSAGE_CHARS],
+                }
+                for n, hit in enumerate(hits, start=1)
+            ]
+        }
+
+    @tool(name=ToolName.REQUEST_HANDOFF.value, description=REQUEST_HANDOFF, context=True)
+    def request_handoff(reason: str, tool_context: ToolContext) -> str:
+        """Hand over to a human.
+
+        Args:
+            reason: Why a human is needed, in one sentence, for the staff member who takes over.
+        """
+        outcome.request_handoff(" ".join(reason.split())[:REASON_MAX] or "the agent asked for a human")
+        tool_context.agent.cancel(after_current_tools=True)
+        return "A member of staff has been alerted and will take over."
+
+    @tool(name=ToolName.END_SESSION.value, description=END_SESSION, context=True)
+    def end_session(tool_context: ToolContext) -> str:
+        """End the conversation."""
+        outcome.end_requested = True
+        tool_context.agent.cancel(after_current_tools=True)
+        return "The conversation is ending."
+
+    catalog: dict[ToolName, AgentTool] = {
+        ToolName.KNOWLEDGE_SEARCH: knowledge_search,
+        ToolName.REQUEST_HANDOFF: request_handoff,
+        ToolName.END_SESSION: end_session,
+    }
+    return [catalog[name] for name in dict.fromkeys(plan.tools)]

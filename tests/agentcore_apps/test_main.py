@@ -1,0 +1,91 @@
+"""`python -m agentcore_apps` is the AgentCore container's command: config from ORATIO_* env, /ping, /invocations.
+
+The process is started for real (a subprocess on a free 127.0.0.1 port, `ORATIO_MODEL=scripted`),
+awaited with a bounded poll of /ping, talked to, and stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from oratio.config import load_settings
+from oratio.platform import open_platform
+from tests.agentcore_apps.conftest import JWT_SECRET, mint, new_agent, new_tenancy
+
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ORATIO_DATA_DIR": str(tmp_path),
+        "ORATIO_JWT_SECRET": JWT_SECRET,
+        "ORATIO_EMBEDDINGS": "false",
+        "ORATIO_MODEL": "scripted",
+    }
+    with open_platform(load_settings({k: v for k, v in env.items() if k.startswith("ORATIO_")})) as platform:
+        acme = new_tenancy(platform, "Acme")
+        agent = new_agent(platform, acme, "Support")
+        secret, _ = mint(platform, acme, agent)
+    port = free_port()
+    command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1", "--port", str(port)]
+    log = tmp_path / "runtime.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                ping = httpx.get(f"{base}/ping", timeout=1.0)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the runtime did not start in time")
+                time.sleep(0.05)  # bounded: polls until the deadline above
+        assert ping.json()["status"] == "Healthy"
+        reply = httpx.post(
+            f"{base}/invocations",
+            json={"agent_id": agent.id, "message": "hello"},
+            headers={"X-Api-Key": secret},
+            timeout=30.0,
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["reply"]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_a_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_STORE": "postgres"}
+    done = subprocess.run(
+        [sys.executable, "-m", "agentcore_apps", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "ORATIO_STORE" in done.stderr
+    assert "Traceback" not in done.stderr
