@@ -13,7 +13,8 @@ middleware in front of it) does: bound the body (413), refuse malformed JSON wit
 shape (422 instead of AgentCore's 400), route the per-agent path, add the session header to SSE
 replies and turn Starlette's plain-text 404/405 into JSON.
 
-Every refusal is an `OratioError` rendered by `oratio.web.error_response`: 401 (+ WWW-Authenticate)
+Every refusal is a JSON body `{"error", "message", "field"?}` (an `OratioError` rendered by
+`oratio.web.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
 for a missing or bad key, 403 for a key of another agent of the same tenant, 404 for an agent the
 key's tenant does not have (another tenant's agent reads the same), 409 for an agent that is not
 active or a session that ended, 413/422 for the body, 429 (+ Retry-After) when the key's rate limit
@@ -87,8 +88,8 @@ class _Runtime:
     async def invoke(self, payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:
         """AgentCore's entrypoint. Runs on AgentCore's worker loop; blocking calls go to worker threads."""
         request = context.request
-        if not isinstance(request, Request):  # AgentCore could not build its context; nothing to go on
-            return error_response(InvalidInput("the request could not be read; send it again"))
+        if not isinstance(request, Request):  # AgentCore failed building its context (it logged why)
+            return JSONResponse(_INTERNAL, status_code=500)
         try:
             return await self._invoke(payload, request)
         except OratioError as exc:
@@ -105,9 +106,7 @@ class _Runtime:
         grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
         header = request.headers.get(SESSION_HEADER)
         session_id = resolve_session(self._bindings, grant.tenant_id, agent_id, header, invocation.session_id)
-        stream = invocation.stream
-        if stream is None:
-            stream = "text/event-stream" in request.headers.get("accept", "")
+        stream = invocation.stream if invocation.stream is not None else wants_stream(request.headers.get("accept"))
         turn = (grant.tenant_id, agent_id, session_id, invocation.message, Channel.TEXT, invocation.customer)
         if not stream:
             result = await self._engine.turn_async(*turn)
@@ -122,9 +121,12 @@ class _Runtime:
         except BaseException:
             await _close(events)
             raise
+        # AgentCore writes the SSE response itself; the guard adds these headers as it starts.
+        extra = {"Cache-Control": "no-store"}
         known = header or (runtime_session_id(session_id) if session_id is not None else None)
         if known is not None:
-            request.scope[_SCOPE_HEADERS] = {SESSION_HEADER: known}
+            extra[SESSION_HEADER] = known
+        request.scope[_SCOPE_HEADERS] = extra
         return self._sse(first, events, grant.tenant_id, agent_id, header)
 
     async def _sse(
@@ -176,6 +178,12 @@ class _Runtime:
             if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
                 raise NotFound.of("agent", agent_id) from None
             raise
+
+
+def wants_stream(accept: str | None) -> bool:
+    """SSE when the client accepts `text/event-stream` and not `application/json` (JSON wins a tie)."""
+    types = {part.split(";")[0].strip().lower() for part in (accept or "").split(",")}
+    return "text/event-stream" in types and "application/json" not in types
 
 
 async def _close(events: AsyncIterator[Any]) -> None:

@@ -151,7 +151,9 @@ class SessionBindings:
 
     Bounded (least recently used entries go first) and expiring (AgentCore ends a runtime session
     after 8 hours at most), so a flood of fresh ids cannot grow memory. Losing an entry only means
-    that runtime id's next turn starts a new Oratio session. Thread-safe.
+    that runtime id's next turn starts a new Oratio session. Thread-safe. Two first turns racing on
+    one fresh runtime id each start a session and the later one keeps the id; a client that sends
+    its turns one after another, as a conversation does, never sees this.
     """
 
     def __init__(

@@ -49,9 +49,24 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
     from oratio.web import create_app
 
-    print(f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz, MCP: /mcp)")
+    # This process is the embedded platform: whatever a previous run left active was cut off.
+    interrupted = platform.sessions.interrupt_orphans()
+    resumed = platform.ingestion.resume_unready()
+    if interrupted or resumed:
+        print(
+            f"after restart: {interrupted} session(s) marked interrupted, {resumed} document(s) re-ingested", flush=True
+        )
+    print(
+        f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz, MCP: /mcp, runtime: /runtime)",
+        flush=True,
+    )
     app = create_app(platform, host=args.host, port=args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
+    sweeper.start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        sweeper.stop()
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentcore_apps.app import wants_stream
 from agentcore_apps.contract import (
     AGENTCORE_API_KEY_HEADER,
     RUNTIME_SESSION_MIN,
@@ -103,3 +104,18 @@ def test_resolve_session_prefers_agreement_and_refuses_contradiction() -> None:
     assert resolve_session(bindings, "ten_a", "agt_a", client_id, first) == first
     with pytest.raises(InvalidInput):
         resolve_session(bindings, "ten_a", "agt_a", client_id, second)
+
+
+@pytest.mark.parametrize(
+    ("accept", "stream"),
+    [
+        (None, False),
+        ("*/*", False),
+        ("text/event-stream", True),
+        ("Text/Event-Stream; charset=utf-8", True),
+        ("application/json, text/event-stream", False),
+        ("application/json", False),
+    ],
+)
+def test_the_accept_header_chooses_sse_only_without_json(accept: str | None, stream: bool) -> None:
+    assert wants_stream(accept) is stream

@@ -93,7 +93,7 @@ def test_a_bearer_token_that_is_not_an_api_key_is_401(http: httpx.Client, world:
 
 
 def test_every_key_header_is_accepted(http: httpx.Client, world: World) -> None:
-    """Reaching the agent-state check (409: the agent is still being created) proves the key passed."""
+    """Reaching the session lookup (404: no such session) proves the key passed, whichever header carried it."""
     body = {"agent_id": world.agent.id, "message": "hi"}
     for headers in (
         {"X-Api-Key": world.secret},
@@ -101,7 +101,7 @@ def test_every_key_header_is_accepted(http: httpx.Client, world: World) -> None:
         {AGENTCORE_API_KEY_HEADER: world.secret},
     ):
         response = invoke(http, {**body, "session_id": "ses_" + "0" * 26}, **headers)
-        assert response.status_code == 404, response.text  # the key passed; the session is unknown
+        assert response.status_code == 404, response.text
         assert response.json()["message"] == f"session '{'ses_' + '0' * 26}' was not found"
 
 

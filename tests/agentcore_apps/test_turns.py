@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import pytest
 
 from agentcore_apps.app import create_runtime_app
 from agentcore_apps.contract import SESSION_HEADER
-from oratio.models import Fail, Prompt, Say, ScriptedModel, Step
+from oratio.models import Fail, Hang, Prompt, Say, ScriptedModel, Step
 from oratio.platform import Platform
 from oratio.runtime import APOLOGY
 from schemas import Principal, SessionStatus
@@ -99,8 +101,11 @@ def test_a_streamed_turn_sends_deltas_then_the_final_reply(http: httpx.Client, w
 def test_accept_event_stream_asks_for_a_stream_and_the_body_can_overrule_it(http: httpx.Client, world: World) -> None:
     streamed = say(http, world, "one", headers={"Accept": "text/event-stream"})
     assert sse_events(streamed)[-1]["reply"] == "You said: one. Anything else?"
+    assert streamed.headers["cache-control"] == "no-store"
     plain = say(http, world, "two", stream=False, headers={"Accept": "text/event-stream"})
     assert plain.headers["content-type"] == "application/json"
+    both = say(http, world, "three", headers={"Accept": "application/json, text/event-stream"})
+    assert both.headers["content-type"] == "application/json"  # JSON wins a tie
 
 
 def test_a_client_chosen_agentcore_session_id_carries_the_conversation(
@@ -273,3 +278,35 @@ def test_a_failing_model_is_an_apology_not_a_500(tmp_path: Path) -> None:
     assert APOLOGY in plain.json()["reply"]
     final = sse_events(streamed)[-1]
     assert final["type"] == "final" and APOLOGY in final["reply"]
+
+
+def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None:
+    """Turns run on AgentCore's worker loop, so a hung model never stalls the health check; the turn
+    itself ends with an apology at the engine's turn timeout, not as a hung request."""
+    in_model = threading.Event()
+
+    def hang(prompt: Prompt) -> Step:
+        in_model.set()
+        return Hang(text="Let me see")
+
+    factory = lambda spec: ScriptedModel(rules=[hang])  # noqa: E731
+    with open_test_platform(tmp_path, model_factory=factory, turn_timeout_seconds=2) as platform:
+        acme = new_tenancy(platform, "Acme")
+        agent = new_agent(platform, acme, "Support")
+        secret, _ = mint(platform, acme, agent)
+        with serving(create_runtime_app(platform)) as served, httpx.Client(base_url=served.base_url) as http:
+            outcome: dict[str, httpx.Response] = {}
+            body = {"agent_id": agent.id, "message": "hi"}
+            turn = threading.Thread(
+                target=lambda: outcome.update(r=http.post("/invocations", json=body, headers={"X-Api-Key": secret}))
+            )
+            turn.start()
+            assert in_model.wait(timeout=10), "the model was never called"
+            started = time.monotonic()
+            assert http.get("/ping", timeout=1.0).json()["status"] in ("Healthy", "HealthyBusy")
+            assert time.monotonic() - started < 1.0
+            turn.join(timeout=15)
+            assert not turn.is_alive()
+    reply = outcome["r"]
+    assert reply.status_code == 200, reply.text
+    assert APOLOGY in reply.json()["reply"]
