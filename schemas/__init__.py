@@ -13,6 +13,17 @@ from schemas.agents import (
     TextConfig,
     VoiceConfig,
 )
+from schemas.creation import (
+    CreationRecord,
+    ParsedSop,
+    PlanReview,
+    ReviewIssue,
+    StageName,
+    StageRecord,
+    StageStatus,
+    TestConversation,
+    TestOutcome,
+)
 from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, DocumentFormat, DocumentStatus
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
@@ -31,6 +42,15 @@ from schemas.sessions import (
 from schemas.tenancy import Admin, Principal, Scope, Tenant
 
 __all__ = [
+    "TestOutcome",
+    "TestConversation",
+    "StageStatus",
+    "StageRecord",
+    "StageName",
+    "ReviewIssue",
+    "PlanReview",
+    "ParsedSop",
+    "CreationRecord",
     "ToolName",
     "HandoffRule",
     "DeployedArtifact",

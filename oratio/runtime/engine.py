@@ -14,22 +14,21 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
 
 import anyio
 import anyio.to_thread
 from pydantic import TypeAdapter, ValidationError
-from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 
 from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, InvalidState, NotFound
 from oratio.models import ModelCache, parse_model_spec
+from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import HandoffRequester, matching_rule
 from oratio.runtime.history import conversation
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.results import TurnResult
-from oratio.runtime.tools import TurnOutcome, build_tools
+from oratio.runtime.tools import TurnOutcome
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
@@ -60,10 +59,6 @@ HANDOFF_PENDING = (
     "\n\nA member of staff has already been asked to take over this conversation. Keep helping the "
     "customer meanwhile; if they ask, tell them someone will be with them shortly."
 )
-AGENT_CYCLES = 8
-"""Model calls per turn (each may run tools): a model looping on its tools stops here."""
-RETRY_ATTEMPTS = 2
-"""One quick retry on throttling; Strands' default backs off for minutes, far past any turn timeout."""
 
 _customer = TypeAdapter(Metadata)
 
@@ -238,49 +233,26 @@ class ConversationEngine:
         return spec
 
     async def _converse(self, turn: _Turn, reply: ReplyBuilder) -> AsyncGenerator[str, None]:
-        """Run the Strands agent over the restored history, streaming its text, bounded by the timeout."""
+        """Run the plan's agent over the restored history, streaming its text, bounded by the timeout."""
         system_prompt = turn.plan.system_prompt
         if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
             system_prompt += HANDOFF_PENDING
         history, prompt = conversation(turn.history, turn.text)
-        agent = Agent(
+        run = AgentRun(
+            plan=turn.plan,
             model=turn.model,
-            messages=history,
-            tools=[*build_tools(turn.plan, self._knowledge, turn.tenant_id, turn.agent.id, turn.outcome)],
-            system_prompt=system_prompt,
-            callback_handler=None,  # no printing to stdout; we read the event stream ourselves
-            # A strategy keeps per-invocation state, so each agent gets its own.
-            retry_strategy=ModelRetryStrategy(max_attempts=RETRY_ATTEMPTS, initial_delay=1, max_delay=2),
+            knowledge=self._knowledge,
+            tenant_id=turn.tenant_id,
             agent_id=turn.agent.id,
-            name=turn.agent.name,
-            record_direct_tool_call=False,
+            agent_name=turn.agent.name,
+            outcome=turn.outcome,
         )
-        timeout = self._settings.turn_timeout_seconds
-        deadline = anyio.current_time() + timeout
-        # stream_async is an async generator (typed as an iterator); we close it on every way out.
-        events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
-        try:
-            while True:
-                # The deadline covers the whole turn; the scope never spans a yield to our caller.
-                with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        return
-                if "data" in event:
-                    if delta := reply.add(str(event["data"])):
-                        yield delta
-                elif "message" in event and event["message"].get("role") == "assistant":
-                    reply.end_paragraph()
-        except TimeoutError:
-            turn.failure = f"model_timeout: no complete answer within {timeout:g}s"
-        except Exception as exc:
-            # The one outermost handler for model failures: a provider SDK, the network or the model's
-            # own output may fail in any way, and the customer must still get an answer.
-            logger.warning("session_id=%s error=%s | model failed", turn.session.id, type(exc).__name__, exc_info=True)
-            turn.failure = f"model_error: {type(exc).__name__}"
-        finally:
-            await events.aclose()
+        limit = self._settings.turn_timeout_seconds
+        deltas = stream_reply(run, history, prompt, reply, time_limit_s=limit, system_prompt=system_prompt)
+        async with aclosing(deltas) as streamed:
+            async for delta in streamed:
+                yield delta
+        turn.failure = run.failure
 
     def _finish(self, turn: _Turn, reply: ReplyBuilder) -> TurnResult:
         """Store the reply and apply what the turn decided. Runs in a worker thread (blocking I/O)."""

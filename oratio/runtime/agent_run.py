@@ -1,0 +1,100 @@
+"""Running a plan's Strands agent over one customer message: the part of a turn that talks to the model.
+
+Shared by the conversation engine (which stores what happens) and the AgentCreator's rehearsal
+(which runs SOP-derived test conversations against a plan before it is deployed, storing nothing),
+so a plan is tested exactly the way it will serve customers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import anyio
+from strands import Agent, ModelRetryStrategy
+from strands.models import Model
+from strands.types.content import Messages
+
+from oratio.runtime.reply import ReplyBuilder
+from oratio.runtime.tools import TurnOutcome, build_tools
+from oratio.services.knowledge import KnowledgeService
+from schemas import AgentPlan
+
+logger = logging.getLogger("oratio.runtime")
+
+AGENT_CYCLES = 8
+"""Model calls per turn (each may run tools): a model looping on its tools stops here."""
+RETRY_ATTEMPTS = 2
+"""One quick retry on throttling; Strands' default backs off for minutes, far past any turn timeout."""
+
+
+@dataclass
+class AgentRun:
+    """One message's run: the plan, where its tools act, and what they and the model decided."""
+
+    plan: AgentPlan
+    model: Model
+    knowledge: KnowledgeService
+    tenant_id: str
+    agent_id: str
+    agent_name: str
+    outcome: TurnOutcome
+    failure: str | None = None
+
+
+async def stream_reply(
+    run: AgentRun,
+    history: Messages,
+    prompt: Any,
+    reply: ReplyBuilder,
+    *,
+    time_limit_s: float,
+    system_prompt: str,
+) -> AsyncGenerator[str, None]:
+    """Run the agent over `history` + `prompt`, streaming text deltas, bounded by `time_limit_s`.
+
+    The limit is applied per event inside (a cancel scope must not span a yield to the caller), which
+    is why this takes a number rather than running under the caller's `fail_after`.
+
+    A timeout or model failure is recorded on `run.failure` (never raised): the caller decides what
+    the customer hears.
+    """
+    agent = Agent(
+        model=run.model,
+        messages=history,
+        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome)],
+        system_prompt=system_prompt,
+        callback_handler=None,  # no printing to stdout; we read the event stream ourselves
+        # A strategy keeps per-invocation state, so each agent gets its own.
+        retry_strategy=ModelRetryStrategy(max_attempts=RETRY_ATTEMPTS, initial_delay=1, max_delay=2),
+        agent_id=run.agent_id,
+        name=run.agent_name,
+        record_direct_tool_call=False,
+    )
+    deadline = anyio.current_time() + time_limit_s
+    # stream_async is an async generator (typed as an iterator); we close it on every way out.
+    events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
+    try:
+        while True:
+            # The deadline covers the whole turn; the scope never spans a yield to our caller.
+            with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
+                try:
+                    event = await anext(events)
+                except StopAsyncIteration:
+                    return
+            if "data" in event:
+                if delta := reply.add(str(event["data"])):
+                    yield delta
+            elif "message" in event and event["message"].get("role") == "assistant":
+                reply.end_paragraph()
+    except TimeoutError:
+        run.failure = f"model_timeout: no complete answer within {time_limit_s:g}s"
+    except Exception as exc:
+        # The one outermost handler for model failures: a provider SDK, the network or the model's
+        # own output may fail in any way, and the customer must still get an answer.
+        logger.warning("agent_id=%s error=%s | model failed", run.agent_id, type(exc).__name__, exc_info=True)
+        run.failure = f"model_error: {type(exc).__name__}"
+    finally:
+        await events.aclose()
