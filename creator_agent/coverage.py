@@ -1,0 +1,135 @@
+"""Deterministic text checks shared by the plan drafter (to repair) and the reviewer (to judge).
+
+Models paraphrase, drop rules and promise things no tool can do; these checks hold whatever the
+model wrote. They are plain, predictable string and word checks on purpose: a creation must pass or
+fail for reasons an admin can read and reproduce.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from schemas.plan import HandoffRule
+
+_NON_WORD = re.compile(r"[^\w$%]+")
+_WORD = re.compile(r"[\w$%][\w$%'.-]*[\w$%]|[\w$%]")
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but nor if when whenever while where who whom whose which what that this these those
+    is are was were be been being am has have had having do does did doing will would shall should can could
+    may might must to of in on at by for from with without about into onto over under above below than then
+    as so such very too also just only any some all each every either neither no not more most less least
+    it its they them their theirs he him his she her hers we us our you your i me my
+    customer customers caller callers user users client clients person someone somebody anyone
+    asks ask asked asking says say said saying mentions mention mentioned mentioning wants want wanted
+    requests request requested requesting needs need needed tells tell reports report reported
+    speak speaking talk talking wishes wish like would
+    """.split()
+)
+"""Words that say who speaks or how, not what they said: never useful as handoff keywords alone."""
+
+MAX_PHRASE_WORDS = 4
+
+_CAPABILITY = re.compile(
+    r"\b(?:i|we|you)\s+(?:will|can|'ll|am able to|are able to|shall)\s+(?:now\s+|then\s+|also\s+)?"
+    r"(?:process|issue|grant|apply|approve|cancel|change|upgrade|downgrade|update|modify|book|schedule|reschedule|"
+    r"reset|send|email|text|charge|credit|transfer|refund|reimburse|ship|order|activate|deactivate)\b[^.!?\n]{0,60}",
+    re.IGNORECASE,
+)
+"""First-person (or "you can", in a system prompt) promises of actions that need a tool the catalog
+does not have: the vetted catalog only searches knowledge, hands off and ends the session."""
+
+
+def normalize(text: str) -> str:
+    """Lower-case words separated by single spaces; `$` and `%` kept, so amounts stay distinguishable."""
+    return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
+
+
+def covers(text: str, item: str) -> bool:
+    """Whether `text` contains `item`, ignoring case, punctuation and spacing."""
+    needle = normalize(item)
+    return bool(needle) and f" {needle} " in f" {normalize(text)} "
+
+
+def clean_list(items: Iterable[str], limit: int) -> list[str]:
+    """Trimmed, non-empty, de-duplicated (ignoring case and punctuation), in first-seen order, at most `limit`."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for item in items:
+        text = " ".join(item.split())
+        key = normalize(text)
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(text)
+    return kept[:limit]
+
+
+def rule_covers(rule: HandoffRule, condition: str) -> bool:
+    """A rule stands for a condition when its description names it (or the condition names the description)."""
+    description, wanted = normalize(rule.description), normalize(condition)
+    if not description or not wanted:
+        return False
+    return f" {wanted} " in f" {description} " or f" {description} " in f" {wanted} "
+
+
+def key_phrases(condition: str) -> list[str]:
+    """The condition's content phrases: runs of non-stopwords, split at stopwords and punctuation.
+
+    "the customer mentions sparks, smoke or exposed wires" -> ["sparks", "smoke", "exposed wires"].
+    Deterministic and simple on purpose; it is the fallback when the model wrote no rule.
+    """
+    phrases: list[str] = []
+    for chunk in re.split(r"[,;:()\[\]/!?\"]|\.(?!\d)", condition):
+        run: list[str] = []
+        for word in _WORD.findall(chunk):
+            if word.casefold() in STOPWORDS:
+                if run:
+                    phrases.append(" ".join(run))
+                run = []
+            else:
+                run.append(word.casefold())
+                if len(run) == MAX_PHRASE_WORDS:
+                    phrases.append(" ".join(run))
+                    run = []
+        if run:
+            phrases.append(" ".join(run))
+    return clean_list((p for p in phrases if len(p) >= 2), 50)
+
+
+def rule_id(condition: str, taken: Iterable[str]) -> str:
+    """A readable, unique `HandoffRule.id` built from the condition's key phrases."""
+    words = "_".join(key_phrases(condition)).replace(" ", "_")
+    base = re.sub(r"[^a-z0-9_]+", "", words.casefold()).strip("_")[:32].strip("_") or "handoff"
+    used = set(taken)
+    candidate, n = base, 2
+    while candidate in used:
+        candidate = f"{base}_{n}"
+        n += 1
+    return candidate
+
+
+def regex_compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        return False
+    return True
+
+
+def invented_capabilities(text: str) -> list[str]:
+    """Phrases in `text` that promise an action no catalog tool performs ("I will process your refund")."""
+    return clean_list((match.group(0).strip() for match in _CAPABILITY.finditer(text)), 20)
+
+
+__all__ = [
+    "clean_list",
+    "covers",
+    "invented_capabilities",
+    "key_phrases",
+    "normalize",
+    "regex_compiles",
+    "rule_covers",
+    "rule_id",
+]

@@ -1,0 +1,238 @@
+"""The AgentCreator: SOP in, reviewed and tested agent deployed — or `failed` with the stage and reason.
+
+Stages run in order, each recorded (status, duration, model calls) in a `CreationRecord` kept in
+blob storage beside the agent's artifacts and readable through MCP. Progress goes out as
+`agent.progress` events (live views, subscriptions) and to an optional callback (MCP progress).
+
+Provisioning goes through the service layer only. An agent that was already active keeps serving
+its old version while a new one is built, and only `AgentService.deploy` switches it; a failed
+build of a new agent leaves it `failed` and deletes the generated code, so nothing half-built is
+reachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import PurePosixPath
+
+import anyio.to_thread
+
+from creator_agent._llm import ModelFactory
+from creator_agent.codegen import generated_prefix, render_agent, store_generated
+from creator_agent.errors import CreationFailed, PlanNotApproved
+from creator_agent.rehearsal import Rehearsal, derive_tests
+from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
+from creator_agent.validator import validate_agent_source
+from oratio.errors import OratioError
+from oratio.platform import Platform
+from schemas import (
+    AgentStatus,
+    CreationRecord,
+    DocumentStatus,
+    EventType,
+    NotificationType,
+    Principal,
+    Priority,
+    Scope,
+    StageName,
+    StageRecord,
+    StageStatus,
+    utcnow,
+)
+
+logger = logging.getLogger("oratio.creator")
+
+Progress = Callable[[int, int, str], Awaitable[None]]
+STAGES = list(StageName)
+
+
+def creator_principal(tenant_id: str) -> Principal:
+    """The AgentCreator acts inside one tenant, as a service with admin rights there."""
+    return Principal(tenant_id=tenant_id, subject="agent-creator", scopes=frozenset({Scope.ADMIN}))
+
+
+def record_key(tenant_id: str, agent_id: str, version: int) -> str:
+    return f"{tenant_id}/agents/{agent_id}/creations/v{version}.json"
+
+
+class AgentCreator:
+    def __init__(self, platform: Platform, model_factory: ModelFactory, *, stage_timeout_s: float = 120.0) -> None:
+        self._platform = platform
+        self._models = model_factory
+        self._timeout = stage_timeout_s
+
+    async def create(self, tenant_id: str, agent_id: str, progress: Progress | None = None) -> CreationRecord:
+        """Run every stage for the agent's current spec; returns the record (also stored)."""
+        platform = self._platform
+        creator = creator_principal(tenant_id)
+        agent = await anyio.to_thread.run_sync(platform.agents.get, creator, agent_id)
+        if agent.status is AgentStatus.FAILED:
+            agent = await anyio.to_thread.run_sync(
+                lambda: platform.agents.transition(tenant_id, agent_id, AgentStatus.CREATING, reason="rebuilding")
+            )
+        version = (agent.artifact_version or 0) + 1
+        record = CreationRecord(tenant_id=tenant_id, agent_id=agent_id, version=version)
+        run = _Run(platform, tenant_id, agent_id, record, progress)
+        parser = SopParser(self._models, timeout=self._timeout)
+        drafter = PlanDrafter(self._models, timeout=self._timeout)
+        reviewer = PlanReviewer(self._models, timeout=self._timeout)
+        rehearsal = Rehearsal(platform.knowledge, self._models, time_limit_s=self._timeout)
+        try:
+            await run.start(StageName.PARSE_SOP)
+            parsed = await parser.run_async(agent.spec)
+            run.record = run.record.model_copy(update={"parsed_sop": parsed})
+            await run.passed(StageName.PARSE_SOP, parser.model_calls, f"{len(parsed.steps)} steps")
+
+            await run.start(StageName.DRAFT_PLAN)
+            await run.passed(StageName.DRAFT_PLAN, 0, "drafted inside the review loop below")
+            await run.start(StageName.REVIEW_PLAN)
+            try:
+                plan, reviews = await review_loop_async(agent.spec, parsed, drafter, reviewer)
+            except PlanNotApproved as exc:
+                run.record = run.record.model_copy(update={"reviews": exc.reviews})
+                raise
+            run.record = run.record.model_copy(update={"reviews": reviews})
+            run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
+            await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
+
+            await run.start(StageName.GENERATE_CODE)
+            code = render_agent(plan, agent_id=agent_id, version=version)
+            await anyio.to_thread.run_sync(store_generated, platform.backends.blobs, tenant_id, agent_id, version, code)
+            await run.passed(StageName.GENERATE_CODE, 0, f"agent.py sha256 {code.source_sha256[:12]}")
+
+            await run.start(StageName.REVIEW_CODE)
+            validate_agent_source(code.source)
+            question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
+            outcomes = await rehearsal.run(tenant_id, agent_id, agent.name, plan, derive_tests(plan, question))
+            run.record = run.record.model_copy(update={"tests": outcomes})
+            failed = [o for o in outcomes if not o.passed]
+            if failed:
+                names = "; ".join(f"{o.name} ({o.detail})" for o in failed)
+                raise CreationFailed(StageName.REVIEW_CODE, f"{len(failed)} of {len(outcomes)} tests failed: {names}")
+            await run.passed(StageName.REVIEW_CODE, rehearsal.model_calls, f"{len(outcomes)} tests passed")
+
+            await run.start(StageName.DEPLOY)
+            await anyio.to_thread.run_sync(platform.agents.deploy, tenant_id, agent_id, plan)
+            await run.passed(StageName.DEPLOY, 0, f"version {version} is live")
+        except CreationFailed as exc:
+            await run.failed(exc.stage, exc.reason)
+        except OratioError as exc:
+            await run.failed(run.current or StageName.PARSE_SOP, exc.message)
+        return run.record
+
+    def _knowledge_question(self, principal: Principal, agent_id: str) -> str | None:
+        """A question the agent's documents answer: about the first ready document, by its name."""
+        for document in self._platform.documents.list(principal, agent_id, limit=200).items:
+            if document.status is DocumentStatus.READY:
+                topic = PurePosixPath(document.name).stem.replace("_", " ").replace("-", " ")
+                return f"What does your {topic} say?"
+        return None
+
+
+class _Run:
+    """One creation in progress: keeps the record current, emits progress, finishes success or failure."""
+
+    def __init__(
+        self, platform: Platform, tenant_id: str, agent_id: str, record: CreationRecord, progress: Progress | None
+    ) -> None:
+        self._platform = platform
+        self._tenant = tenant_id
+        self._agent = agent_id
+        self.record = record
+        self._progress = progress
+        self.current: StageName | None = None
+
+    async def start(self, stage: StageName) -> None:
+        self.current = stage
+        self.record = self.record.model_copy(
+            update={"stages": [*self.record.stages, StageRecord(stage=stage, status=StageStatus.RUNNING)]}
+        )
+        await self._announce(stage, "running")
+
+    async def passed(self, stage: StageName, model_calls: int, detail: str) -> None:
+        self._close(stage, StageStatus.PASSED, model_calls, detail)
+        await self._announce(stage, "passed", detail)
+        if stage is StageName.DEPLOY:
+            await self._finish(succeeded=True, failure=None)
+
+    def set_calls(self, stage: StageName, model_calls: int) -> None:
+        stages = [
+            s.model_copy(update={"model_calls": model_calls}) if s.stage is stage else s for s in self.record.stages
+        ]
+        self.record = self.record.model_copy(update={"stages": stages})
+
+    async def failed(self, stage: StageName, reason: str) -> None:
+        if not any(s.stage is stage for s in self.record.stages):
+            self.record = self.record.model_copy(
+                update={"stages": [*self.record.stages, StageRecord(stage=stage, status=StageStatus.RUNNING)]}
+            )
+        self._close(stage, StageStatus.FAILED, None, reason)
+        await self._announce(stage, "failed", reason)
+        await self._finish(succeeded=False, failure=f"{stage.value}: {reason}")
+
+    def _close(self, stage: StageName, status: StageStatus, model_calls: int | None, detail: str) -> None:
+        stages = []
+        for item in self.record.stages:
+            if item.stage is stage and item.status is StageStatus.RUNNING:
+                update: dict[str, object] = {"status": status, "ended_at": utcnow(), "detail": detail[:4000]}
+                if model_calls is not None:
+                    update["model_calls"] = model_calls
+                item = item.model_copy(update=update)
+            stages.append(item)
+        self.record = self.record.model_copy(update={"stages": stages})
+
+    async def _announce(self, stage: StageName, status: str, detail: str = "") -> None:
+        step = STAGES.index(stage) + (1 if status != "running" else 0)
+        await anyio.to_thread.run_sync(
+            lambda: self._platform.backends.emit(
+                self._tenant, EventType.AGENT_PROGRESS, self._agent, stage=stage.value, status=status, detail=detail
+            )
+        )
+        if self._progress is not None:
+            await self._progress(step, len(STAGES), f"{stage.value}: {status}{' - ' + detail if detail else ''}")
+
+    async def _finish(self, *, succeeded: bool, failure: str | None) -> None:
+        self.record = self.record.model_copy(update={"succeeded": succeeded, "failure": failure, "ended_at": utcnow()})
+        await anyio.to_thread.run_sync(self._store_outcome, succeeded, failure)
+
+    def _store_outcome(self, succeeded: bool, failure: str | None) -> None:
+        platform, tenant, agent = self._platform, self._tenant, self._agent
+        record = self.record
+        platform.backends.blobs.put(
+            record_key(tenant, agent, record.version),
+            record.model_dump_json().encode(),
+            content_type="application/json",
+        )
+        current = platform.agents.get(creator_principal(tenant), agent)
+        name = current.name
+        if succeeded:
+            platform.notifications.notify(
+                tenant,
+                NotificationType.AGENT_READY,
+                f"Agent '{name}' is live (version {record.version})",
+                agent_id=agent,
+            )
+            logger.info("tenant=%s agent=%s version=%d | agent created", tenant, agent, record.version)
+            return
+        # Nothing half-built stays reachable: drop this version's generated code.
+        for blob in platform.backends.blobs.list(generated_prefix(tenant, agent, record.version)):
+            platform.backends.blobs.delete(blob.key)
+        current = platform.agents.get(
+            Principal(tenant_id=tenant, subject="agent-creator", scopes=frozenset({Scope.ADMIN})), agent
+        )
+        if current.status is AgentStatus.CREATING:
+            platform.agents.transition(tenant, agent, AgentStatus.FAILED, reason=failure)
+        platform.notifications.notify(
+            tenant,
+            NotificationType.AGENT_FAILED,
+            f"Agent '{name}' could not be built",
+            body=failure or "",
+            priority=Priority.HIGH,
+            agent_id=agent,
+        )
+        logger.info("tenant=%s agent=%s version=%d | creation failed: %s", tenant, agent, record.version, failure)
+
+
+def load_record(platform: Platform, tenant_id: str, agent_id: str, version: int) -> CreationRecord:
+    return CreationRecord.model_validate_json(platform.backends.blobs.get(record_key(tenant_id, agent_id, version)))

@@ -1,0 +1,120 @@
+"""SOP-derived test conversations, run against a candidate plan before it may serve anyone.
+
+The tests are derived in code from the parsed SOP and the plan: every handoff rule must fire on a
+message that states its condition, an ordinary greeting must not hand off, and when the agent has
+documents a question about them must come back with sources. They run through the runtime's own
+agent loop (`oratio.runtime.agent_run`) with the real knowledge base, so a plan passes only if it
+behaves as it will in production; nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from strands.models import Model
+
+from oratio.ids import new_id
+from oratio.runtime.agent_run import AgentRun, stream_reply
+from oratio.runtime.handoff import matching_rule
+from oratio.runtime.history import conversation
+from oratio.runtime.reply import ReplyBuilder
+from oratio.runtime.tools import TurnOutcome
+from oratio.services.knowledge import KnowledgeService
+from schemas import AgentPlan, Role, TestConversation, TestOutcome, Turn
+
+GREETING = "Hello, I have a quick question."
+
+
+def derive_tests(plan: AgentPlan, knowledge_question: str | None) -> list[TestConversation]:
+    """The checks a plan must pass: one per handoff rule, a greeting, and a knowledge question.
+
+    The plan's rules were checked against the parsed SOP's handoff conditions by the plan reviewer,
+    so testing every rule tests every condition.
+    """
+    tests = [TestConversation(name="a greeting does not hand off", customer_messages=[GREETING])]
+    for rule in plan.handoff_rules:
+        example = rule.patterns[0] if rule.kind == "keywords" else None
+        if example is None:
+            continue  # a regex has no canonical example; its compile check ran at deploy time
+        tests.append(
+            TestConversation(
+                name=f"handoff rule '{rule.id}' fires: {rule.description}"[:200],
+                customer_messages=[f"Hi. {example}"],
+                expect_handoff=True,
+            )
+        )
+    if knowledge_question is not None:
+        tests.append(
+            TestConversation(
+                name="a question about the documents gets a cited answer",
+                customer_messages=[knowledge_question],
+                expect_sources=True,
+            )
+        )
+    return tests
+
+
+class Rehearsal:
+    def __init__(self, knowledge: KnowledgeService, model_factory: Callable[[], Model], *, time_limit_s: float) -> None:
+        self._knowledge = knowledge
+        self._models = model_factory
+        self._limit = time_limit_s
+        self.model_calls = 0
+
+    async def run(
+        self, tenant_id: str, agent_id: str, agent_name: str, plan: AgentPlan, tests: Sequence[TestConversation]
+    ) -> list[TestOutcome]:
+        return [await self._one(tenant_id, agent_id, agent_name, plan, test) for test in tests]
+
+    async def _one(
+        self, tenant_id: str, agent_id: str, agent_name: str, plan: AgentPlan, test: TestConversation
+    ) -> TestOutcome:
+        session_id = new_id("session")  # never stored: it only gives the in-memory turns an owner
+        turns: list[Turn] = []
+        handed_off = False
+        sourced = False
+        replies: list[str] = []
+        for text in test.customer_messages:
+            outcome = TurnOutcome()
+            reply = ReplyBuilder()
+            if matching_rule(plan, text) is not None:
+                outcome.handoff_reason = "rule"
+            else:
+                history, prompt = conversation(turns, text)
+                run = AgentRun(
+                    plan=plan,
+                    model=self._models(),
+                    knowledge=self._knowledge,
+                    tenant_id=tenant_id,
+                    agent_id=agent_id,
+                    agent_name=agent_name,
+                    outcome=outcome,
+                )
+                self.model_calls += 1
+                async for _ in stream_reply(
+                    run, history, prompt, reply, time_limit_s=self._limit, system_prompt=plan.system_prompt
+                ):
+                    pass
+                if run.failure is not None:
+                    return TestOutcome(name=test.name, passed=False, detail=f"the model failed: {run.failure}")
+            if outcome.handoff_reason is not None:
+                handed_off = True
+                reply.finish(plan.handoff_message)
+            sourced = sourced or bool(outcome.sources)
+            replies.append(reply.text)
+            seq = len(turns)
+            turns.append(_turn(tenant_id, session_id, seq + 1, Role.CUSTOMER, text))
+            turns.append(_turn(tenant_id, session_id, seq + 2, Role.AGENT, reply.text or "(no reply)"))
+        problems = []
+        if handed_off != test.expect_handoff:
+            problems.append("expected a handoff" if test.expect_handoff else "handed off unexpectedly")
+        if test.expect_sources and not sourced:
+            problems.append("expected an answer with sources")
+        said = " ".join(replies).casefold()
+        problems.extend(f"reply lacks {part!r}" for part in test.expect_reply_contains if part.casefold() not in said)
+        detail = "; ".join(problems) if problems else f"replied: {' | '.join(replies)[:300]}"
+        return TestOutcome(name=test.name, passed=not problems, detail=detail)
+
+
+def _turn(tenant_id: str, session_id: str, seq: int, role: Role, text: str) -> Turn:
+    return Turn(tenant_id=tenant_id, session_id=session_id, seq=seq, role=role, text=text[:8000])
