@@ -133,3 +133,45 @@ __all__ = [
     "rule_covers",
     "rule_id",
 ]
+
+
+_THRESHOLD = re.compile(
+    r"\b(?:over|above|more than|greater than|exceeds?|exceeding)\s+\$\s?(?P<amount>\d{1,9})\b", re.I
+)
+
+
+def greater_than(n: int) -> str:
+    """A regex for whole numbers strictly greater than `n` (no leading zeros), digit by digit."""
+    digits = str(n)
+    longer = rf"[1-9]\d{{{len(digits)},}}"  # more digits than n
+    same_length = []
+    for i, digit in enumerate(digits):
+        if digit == "9":
+            continue
+        rest = len(digits) - i - 1
+        head = digits[:i]
+        first = "1-9" if i == 0 and digit == "0" else f"{int(digit) + 1}-9"
+        same_length.append(f"{head}[{first}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([longer, *same_length]) + ")"
+
+
+def threshold_rule(condition: str) -> tuple[list[str], list[str]] | None:
+    """For "a refund request is over $100": regexes for the topic with an amount above the threshold.
+
+    Returns (regex patterns, topic phrases) or None when the condition names no dollar threshold. A
+    keyword rule would fire on every mention of the topic, so amounts are compared in the pattern.
+    """
+    match = _THRESHOLD.search(condition)
+    if match is None:
+        return None
+    topics = [p for p in key_phrases(condition[: match.start()]) if not any(c.isdigit() for c in p)]
+    if not topics:
+        return None
+    topic = "|".join(re.escape(word) for phrase in topics for word in phrase.split()[-1:])
+    threshold = int(match["amount"])
+    above = greater_than(threshold)
+    if threshold < 1000:
+        above = rf"(?:[1-9]\d{{0,2}}(?:,\d{{3}})+|{above})"  # "$2,500": any grouped amount is >= 1,000
+    amount = rf"\$\s?{above}(?:\.\d+)?\b"
+    window = r"[^.?!\n]{0,80}"
+    return [rf"(?:{topic}){window}{amount}", rf"{amount}{window}(?:{topic})"], topics

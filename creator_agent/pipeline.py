@@ -121,6 +121,15 @@ class AgentCreator:
             await run.failed(run.current or StageName.PARSE_SOP, exc.message)
         return run.record
 
+    def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
+        """Every creation run of the agent, oldest first (read from blob storage)."""
+        prefix = f"{tenant_id}/agents/{agent_id}/creations/"
+        found = [
+            CreationRecord.model_validate_json(self._platform.backends.blobs.get(blob.key))
+            for blob in self._platform.backends.blobs.list(prefix)
+        ]
+        return sorted(found, key=lambda record: record.version)
+
     def _knowledge_question(self, principal: Principal, agent_id: str) -> str | None:
         """A question the agent's documents answer: about the first ready document, by its name."""
         for document in self._platform.documents.list(principal, agent_id, limit=200).items:

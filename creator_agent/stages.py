@@ -286,7 +286,13 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
             )
         ident = coverage.rule_id(condition, taken)
         taken.add(ident)
-        kept.insert(0, HandoffRule(id=ident, description=condition[:500], kind="keywords", patterns=phrases))
+        threshold = coverage.threshold_rule(condition)
+        if threshold is not None:
+            # "over $100": compare the amount in the pattern, or every mention of the topic would hand off.
+            rule = HandoffRule(id=ident, description=condition[:500], kind="regex", patterns=threshold[0])
+        else:
+            rule = HandoffRule(id=ident, description=condition[:500], kind="keywords", patterns=phrases)
+        kept.insert(0, rule)
     if len(kept) > limit:
         raise CreationFailed(StageName.DRAFT_PLAN, f"the plan needs more than {limit} handoff rules")
     return kept

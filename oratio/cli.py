@@ -1,6 +1,8 @@
 """`oratio` command line: set up a tenant, mint admin tokens, serve HTTP or MCP over stdio, run the demo.
 
 Every command goes through the service layer via `open_platform`, exactly like the network doors.
+The CLI is the process entry point and so the composition root: it attaches the AgentCreator to the
+platform and starts the doors; nothing else in the `oratio` package imports a door.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
+
+from creator_agent.models import attach_creator, creator_models
+from creator_agent.pipeline import AgentCreator
 from oratio.config import load_settings
 from oratio.errors import InvalidInput, OratioError
 from oratio.platform import Platform, open_platform
-from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
+from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FORMATS = {
@@ -49,6 +55,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
     from oratio.web import create_app
 
+    platform = attach_creator(platform)
     # This process is the embedded platform: whatever a previous run left active was cut off.
     interrupted = platform.sessions.interrupt_orphans()
     resumed = platform.ingestion.resume_unready()
@@ -77,6 +84,7 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     if not args.tenant:
         raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
     principal = operator_principal(platform, args.tenant, args.admin)
+    platform = attach_creator(platform)
     logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
     try:
         serve_stdio(platform, principal)
@@ -97,7 +105,10 @@ def load_example(directory: Path) -> CreateAgent:
     return CreateAgent(spec=spec, documents=documents)
 
 
-DEMO_QUESTION = "Can I get my money back for a long outage?"
+DEMO_CONVERSATION = (
+    "What is your refund policy for long outages?",
+    "There are sparks coming out of the router!",
+)
 
 
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
@@ -105,22 +116,41 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
     principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
     request = load_example(args.example)
-    print(f"[1/4] tenant {tenant.tenant_id} with admin {admin.email}")
+    print(f"[1/5] tenant {tenant.tenant_id} with admin {admin.email}; model: {platform.settings.model}")
     agent = platform.agents.create(principal, request)
-    print(f"[2/4] agent '{agent.name}' ({agent.id}) stored as {agent.status.value}; knowledge base:")
+    print(f"[2/5] agent '{agent.name}' ({agent.id}) stored from {args.example.name}/sop.md; knowledge base:")
     for document in platform.documents.list(principal, agent.id).items:
         outcome = f"{document.chunk_count} chunks" if document.status.value == "ready" else document.status_reason
         print(f"        {document.name:<24} {document.status.value:<8} {outcome}")
-    print(f"[3/4] what the agent finds for: {DEMO_QUESTION!r}")
-    for hit in platform.knowledge.search(principal, agent.id, DEMO_QUESTION, k=2):
-        source = hit.to_source(snippet_chars=100)
-        snippet = " ".join(source.snippet.split())
-        print(f"        {source.document_name} ({source.location or 'top'}): {snippet}...")
+
+    async def progress(done: int, total: int, message: str) -> None:
+        print(f"        [{done}/{total}] {message[:110]}")
+
+    print("[3/5] AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
+    creator = AgentCreator(platform, creator_models(platform.settings))
+    record = anyio.run(creator.create, tenant.tenant_id, agent.id, progress)
+    if not record.succeeded:
+        print(f"oratio: the agent could not be built: {record.failure}", file=sys.stderr)
+        return 1
+    print(f"        {len(record.tests)} test conversations passed; {record.model_calls} model calls")
+    print("[4/5] a customer talks to it:")
+    session_id: str | None = None
+    for message in DEMO_CONVERSATION:
+        result = platform.engine.turn(tenant.tenant_id, agent.id, session_id, message, Channel.TEXT)
+        session_id = result.session_id
+        print(f"        customer: {message}")
+        print(f"        agent:    {' '.join(result.reply.split())[:160]}")
+        if result.sources:
+            cited = ", ".join(f"{s.document_name} ({s.location or 'top'})" for s in result.sources[:2])
+            print(f"                  sources: {cited}")
+        if result.handoff:
+            print("                  -> handed off to a human (session status: handoff_requested)")
+    for note in platform.notifications.list(principal).items[:2]:
+        print(f"        notification [{note.priority.value}] {note.title}")
     minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
-    print(f"[4/4] API key {minted.key.prefix}... minted for the agent (the secret is shown only once)")
+    print(f"[5/5] API key {minted.key.prefix}... minted (the secret is shown once); transcript: session {session_id}")
     print()
-    print("Not built yet: the AgentCreator (SOP -> reviewed plan -> tested agent), the runtime that")
-    print("talks to customers, and voice. Until they land the agent stays 'creating'. Track: issues 5-9.")
+    print("Run `oratio serve` to talk to it over HTTP (/runtime) or MCP (/mcp). Voice and the dashboard are next.")
     print(f"Admin token for this tenant: {platform.access.token_for(admin)}")
     return 0
 
@@ -170,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings()
+        if args.command == "demo" and settings.model is None:
+            # No model configured: the demo runs offline on the scripted model, and says so.
+            settings = settings.model_copy(update={"model": "scripted"})
         with open_platform(settings) as platform:
             code: int = args.run(platform, args)
             return code

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -36,6 +36,7 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.creation import AgentBuilder
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
@@ -65,6 +66,11 @@ class Platform:
     handoff: HandoffService
     session_timeouts: SessionTimeouts
     engine: ConversationEngine
+    builder: AgentBuilder | None = None
+    """The AgentCreator, attached by the process entry point (the core does not import it)."""
+
+    def with_builder(self, builder: AgentBuilder | None) -> Platform:
+        return replace(self, builder=builder)
 
 
 def build_services(

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
+from oratio.services.creation import AgentBuilder
 from oratio.store.ports import Page
-from schemas import Agent, AgentSpec, AgentStatus, AgentUpdate, CreateAgent, Identifier, Limits, Model
+from schemas import (
+    Agent,
+    AgentSpec,
+    AgentStatus,
+    AgentUpdate,
+    CreateAgent,
+    CreationRecord,
+    Identifier,
+    Limits,
+    Model,
+    Principal,
+)
+
+
+class CreationRecords(Model):
+    records: list[CreationRecord]
+
+
+def start_in_background(builder: AgentBuilder, tenant_id: str, agent_id: str) -> None:
+    """Run a build on its own thread and event loop, so it outlives the request that asked for it."""
+    thread = threading.Thread(
+        target=anyio.run, args=(builder.create, tenant_id, agent_id), name=f"build-{agent_id}", daemon=True
+    )
+    thread.start()
 
 
 class AgentList(Model):
@@ -53,14 +79,21 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
         with tool_errors():
             request = CreateAgent(spec=spec, documents=[d.to_content() for d in documents])
-        await ctx.report_progress(0, 2, "validated the spec and documents")
         agent = await tc.call(lambda: platform.agents.create(principal, request))
-        await ctx.report_progress(1, 2, f"stored agent {agent.id} with {len(documents)} document(s)")
-        # The AgentCreator pipeline (issue 6) takes over from here; until it exists the agent
-        # stays `creating` whether or not the caller waits.
-        await ctx.report_progress(2, 2, f"agent is {agent.status.value}")
-        del wait
-        return agent
+        await ctx.report_progress(0, 6, f"stored agent {agent.id} with {len(documents)} document(s)")
+        return await _build(agent, principal, ctx, wait)
+
+    async def _build(agent: Agent, principal: Principal, ctx: Context, wait: bool) -> Agent:
+        """Run the AgentCreator on the agent's current spec: reporting progress, or in the background."""
+        builder = platform.builder
+        if builder is None:
+            await ctx.report_progress(6, 6, "no AgentCreator is configured (set ORATIO_MODEL); agent left as is")
+            return agent
+        if not wait:
+            start_in_background(builder, agent.tenant_id, agent.id)
+            return agent
+        await builder.create(agent.tenant_id, agent.id, ctx.report_progress)
+        return await tc.call(lambda: platform.agents.get(principal, agent.id))
 
     @server.tool(annotations=READ_ONLY)
     async def get_agent(agent_id: AgentId) -> Agent:
@@ -80,10 +113,32 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         return _agent_list(page)
 
     @server.tool()
-    async def update_agent(agent_id: AgentId, change: AgentUpdate) -> Agent:
-        """Change an agent's SOP or configuration. Only the fields given change; the name is fixed."""
+    async def update_agent(
+        agent_id: AgentId,
+        change: AgentUpdate,
+        ctx: Context,
+        wait: Annotated[bool, Field(description="Wait for the rebuild; false returns at once")] = True,
+    ) -> Agent:
+        """Change an agent's SOP or configuration (only the fields given; the name is fixed) and rebuild it.
+
+        The AgentCreator builds, reviews and tests a new version; an active agent keeps serving its
+        current version until the new one passes and is deployed. If the rebuild fails, the old
+        version stays live and `get_creation_records` says why.
+        """
         principal = tc.principal()
-        return await tc.call(lambda: platform.agents.update(principal, agent_id, change))
+        agent = await tc.call(lambda: platform.agents.update(principal, agent_id, change))
+        return await _build(agent, principal, ctx, wait)
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_creation_records(agent_id: AgentId) -> CreationRecords:
+        """How the AgentCreator built each version of an agent: stages with durations and model calls,
+        the parsed SOP, every plan review verdict and the test conversations' outcomes."""
+        principal = tc.principal()
+        agent = await tc.call(lambda: platform.agents.get(principal, agent_id))
+        builder = platform.builder
+        if builder is None:
+            return CreationRecords(records=[])
+        return CreationRecords(records=await tc.call(lambda: builder.records(agent.tenant_id, agent.id)))
 
     @server.tool()
     async def pause_agent(agent_id: AgentId) -> Agent:

@@ -11,7 +11,7 @@ import pytest
 from oratio.cli import EXAMPLES, main
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from schemas import AgentStatus, DocumentStatus, Principal, Scope
+from schemas import AgentStatus, DocumentStatus, Principal, Scope, SessionFilter, SessionStatus
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,8 @@ def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.Capture
     assert len(knowledge) == 3
     with open_platform(load_settings()) as platform:
         (agent,) = platform.agents.list(principal).items
-        assert (agent.name, agent.status) == (expected["name"], AgentStatus.CREATING)
+        # Built by the AgentCreator (offline scripted model) and live.
+        assert (agent.name, agent.status, agent.artifact_version) == (expected["name"], AgentStatus.ACTIVE, 1)
         assert agent.spec.sop == (EXAMPLES / "acme_support" / "sop.md").read_text()
         assert agent.spec.handoff.conditions == expected["handoff"]["conditions"]
         documents = platform.documents.list(principal, agent.id).items
@@ -96,7 +97,10 @@ def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.Capture
             source = (EXAMPLES / "acme_support" / "knowledge" / document.name).read_bytes()
             assert platform.documents.read_content(principal, document.id) == source
             assert document.status is DocumentStatus.READY and document.chunk_count >= 1
-        assert "refund_policy.md (Refund policy)" in out  # the knowledge search found the refund rule
+        assert "refund_policy.md (Refund policy)" in out  # the cited answer
+        assert "handed off to a human" in out  # the safety rule from the SOP's escalation section
+        (session,) = platform.sessions.list(principal, SessionFilter()).items
+        assert session.status is SessionStatus.HANDOFF_REQUESTED
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
         assert f"{key.prefix}..." in out

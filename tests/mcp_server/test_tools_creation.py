@@ -1,0 +1,86 @@
+"""create_agent and update_agent run the AgentCreator with progress; records are readable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from pydantic import SecretStr
+
+from creator_agent.models import attach_creator
+from mcp_server import OperatorPrincipal, build_server
+from mcp_server.tools.agents import CreationRecords
+from oratio.config import Settings
+from oratio.platform import Platform, open_platform
+from schemas import Agent, AgentStatus, Principal, Scope, StageName
+from tests.mcp_server.conftest import call_as
+
+pytestmark = pytest.mark.anyio
+
+SOP = """# Desk SOP
+## Steps
+1. Greet the customer.
+2. Answer from the knowledge base.
+## Rules
+- Always be polite.
+## Escalation
+- Hand off to a human when the customer asks for a manager.
+"""
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
+    with open_platform(settings) as opened:
+        yield attach_creator(opened)
+
+
+@pytest.fixture
+async def builder_client(platform: Platform) -> AsyncIterator[Client]:
+    tenant = platform.tenants.create_tenant("Acme")
+    principal = Principal(tenant_id=tenant.tenant_id, subject="operator", scopes=frozenset({Scope.ADMIN}))
+    async with Client(build_server(platform, OperatorPrincipal(principal))) as client:
+        yield client
+
+
+SPEC = {"name": "Desk", "sop": SOP, "handoff": {"enabled": True, "conditions": ["the customer asks for a manager"]}}
+
+
+async def test_create_agent_builds_and_deploys_with_progress_per_stage(builder_client: Client) -> None:
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    result = await builder_client.call_tool("create_agent", {"spec": SPEC}, progress_callback=on_progress)
+
+    agent = Agent.model_validate(result.structured_content)
+    assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1)
+    messages = [m or "" for _, _, m in updates]
+    assert any(m.startswith("review_plan: passed") for m in messages)
+    assert updates[-1][0] == updates[-1][1] == len(StageName)
+    records = await call_as(builder_client, "get_creation_records", {"agent_id": agent.id}, CreationRecords)
+    (record,) = records.records
+    assert record.succeeded and len(record.reviews) >= 2 and record.tests
+
+
+async def test_update_agent_rebuilds_into_a_new_version(builder_client: Client) -> None:
+    agent = await call_as(builder_client, "create_agent", {"spec": SPEC}, Agent)
+
+    changed = await call_as(
+        builder_client,
+        "update_agent",
+        {
+            "agent_id": agent.id,
+            "change": {"sop": SOP.replace("- Always be polite.", "- Always be polite.\n- Never share passwords.")},
+        },
+        Agent,
+    )
+
+    assert (changed.status, changed.artifact_version) == (AgentStatus.ACTIVE, 2)
+    records = await call_as(builder_client, "get_creation_records", {"agent_id": agent.id}, CreationRecords)
+    assert [r.version for r in records.records] == [1, 2]
+    parsed = records.records[1].parsed_sop
+    assert parsed is not None and "Never share passwords." in parsed.never_rules
