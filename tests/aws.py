@@ -6,7 +6,6 @@ serialisation, signing and error parsing; only the endpoint differs from product
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
+from tests.net import free_port
 
 REGION = "us-east-1"
 START_TIMEOUT_S = 60.0
@@ -58,13 +59,6 @@ run_simple(host, port, serial, threaded=True, request_handler=MotoRequestHandler
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_until_serving(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -84,7 +78,7 @@ def _wait_until_serving(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def moto_server() -> Iterator[MotoServer]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", _SERIAL_MOTO, "127.0.0.1", str(port)],
         stdout=subprocess.DEVNULL,

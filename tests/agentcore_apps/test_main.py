@@ -7,7 +7,6 @@ awaited with a bounded poll of /ping, talked to, and stopped.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,9 @@ import pytest
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from tests.agentcore_apps.conftest import JWT_SECRET, mint, new_agent, new_tenancy
+from tests.net import free_port
 
 STARTUP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:

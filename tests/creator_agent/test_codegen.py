@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import runpy
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.errors import InvalidInput
 from oratio.services.agents import artifact_key
 from schemas.plan import AgentPlan, HandoffRule
+from tests.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NASTY = [
@@ -251,13 +251,6 @@ def test_importing_the_agent_parses_its_plan_without_serving(tmp_path: Path) -> 
     from agentcore_apps.__main__ import main
 
     assert namespace["main"] is main
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_the_agent_file_starts_the_runtime_as_agentcore_runs_it(tmp_path: Path) -> None:

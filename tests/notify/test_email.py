@@ -10,7 +10,8 @@ import pytest
 from oratio.errors import BackendUnavailable, ConfigError
 from oratio.notify.email import SesEmailSender, SmtpEmailSender
 from tests.aws import MotoServer
-from tests.notify.servers import HOST, SmtpSink, free_port, ses_messages, smtp_server
+from tests.net import free_port
+from tests.notify.servers import HOST, SmtpSink, ses_messages, smtp_server
 
 SENDER = "oratio@example.com"
 PASSWORD = "hunter2-correct-horse"

@@ -34,7 +34,8 @@ from oratio.notify.webhooks import (
     system_resolver,
     verify_signature,
 )
-from tests.notify.servers import Receiver, free_port, self_signed, silent_listener, webhook_receiver
+from tests.net import free_port
+from tests.notify.servers import Receiver, self_signed, silent_listener, webhook_receiver
 
 MASTER = "m" * 40
 TENANT = "ten_acme"

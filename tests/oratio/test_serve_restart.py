@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, Principal, Scope, SessionStatus
 from tests.crash import acknowledged_then_killed
+from tests.net import free_port
 
 SERVE = "import sys; from oratio.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path) -> None:
@@ -32,7 +25,7 @@ def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path)
         platform.agents.deploy(tenant.tenant_id, agent.id, AgentPlan(persona="Desk", system_prompt=sop))
         session = platform.sessions.start(tenant.tenant_id, agent.id, Channel.TEXT)
 
-    lines = acknowledged_then_killed(SERVE, 2, args=[str(_free_port())], env=env)
+    lines = acknowledged_then_killed(SERVE, 2, args=[str(free_port())], env=env)
 
     assert lines[0] == "after restart: 1 session(s) marked interrupted, 0 document(s) re-ingested"
     assert lines[1].startswith("Oratio listening on http://127.0.0.1:")

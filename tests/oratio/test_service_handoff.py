@@ -34,7 +34,8 @@ from schemas import (
     Session,
     SessionStatus,
 )
-from tests.notify.servers import HOST, Receiver, SmtpSink, free_port, smtp_server, webhook_receiver
+from tests.net import free_port
+from tests.notify.servers import HOST, Receiver, SmtpSink, smtp_server, webhook_receiver
 from tests.oratio.conftest import JWT_SECRET, SOP, Tenancy, events
 
 FLUSH_TIMEOUT_S = 30.0
