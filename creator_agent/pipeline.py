@@ -13,6 +13,7 @@ reachable.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import PurePosixPath
 
@@ -61,9 +62,25 @@ class AgentCreator:
         self._platform = platform
         self._models = model_factory
         self._timeout = stage_timeout_s
+        self._guard = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}
 
     async def create(self, tenant_id: str, agent_id: str, progress: Progress | None = None) -> CreationRecord:
-        """Run every stage for the agent's current spec; returns the record (also stored)."""
+        """Run every stage for the agent's current spec; returns the record (also stored).
+
+        Builds of one agent run one at a time (in this process): two quick updates must not both
+        claim the next version number. Builds run on different event loops (background threads),
+        hence a thread lock acquired from a worker thread.
+        """
+        with self._guard:
+            lock = self._building.setdefault((tenant_id, agent_id), threading.Lock())
+        await anyio.to_thread.run_sync(lock.acquire)
+        try:
+            return await self._create(tenant_id, agent_id, progress)
+        finally:
+            lock.release()
+
+    async def _create(self, tenant_id: str, agent_id: str, progress: Progress | None) -> CreationRecord:
         platform = self._platform
         creator = creator_principal(tenant_id)
         agent = await anyio.to_thread.run_sync(platform.agents.get, creator, agent_id)

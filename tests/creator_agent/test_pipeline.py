@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from pydantic import SecretStr
 
+from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator, load_record
 from oratio.cli import load_example
 from oratio.config import Settings
@@ -141,3 +143,21 @@ async def test_a_failing_stage_leaves_the_agent_failed_with_the_reason(platform:
     assert platform.backends.blobs.list(f"{owner.tenant_id}/agents/{agent_id}/v1/") == []
     kinds = [n.type for n in platform.notifications.list(owner).items]
     assert NotificationType.AGENT_FAILED in kinds
+
+
+async def test_concurrent_builds_of_one_agent_take_turns_and_number_versions_apart(platform: Platform) -> None:
+    owner, agent_id = _agent(platform)
+    creator = AgentCreator(platform, creator_models(platform.settings))
+    records: list[int] = []
+
+    async def build() -> None:
+        record = await creator.create(owner.tenant_id, agent_id)
+        assert record.succeeded, record.failure
+        records.append(record.version)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(build)
+
+    assert sorted(records) == [1, 2, 3]
+    assert platform.agents.get(owner, agent_id).artifact_version == 3
