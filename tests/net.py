@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -11,3 +20,47 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> httpx.Response:
+    """GET `url` until the server in `process` answers; fail if it exits or `timeout_s` passes.
+
+    Between tries it waits on the process itself (returning at once if it dies), never a blind sleep.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode} before answering {url}")
+        try:
+            return httpx.get(url, timeout=1.0)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {timeout_s:g}s") from None
+            try:
+                process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+@contextmanager
+def uvicorn_in_thread(build: Callable[[int], ASGIApp], timeout_s: float = 30.0) -> Iterator[int]:
+    """Serve the app `build(port)` returns with a real uvicorn on a free 127.0.0.1 port; yield the port.
+
+    The socket is listening before uvicorn starts, so early connections wait in the backlog until it
+    accepts them: nothing polls for startup. On exit the server is stopped and checked stopped.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port: int = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(build(port), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout_s)
+        sock.close()
+        assert not thread.is_alive(), "uvicorn did not stop"

@@ -7,9 +7,6 @@ tests cross a real socket exactly as a customer app or AgentCore's proxy would.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 from strands.models import Model
@@ -31,6 +27,7 @@ from oratio.platform import Platform, build_services
 from oratio.services import Backends
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from schemas import Agent, AgentPlan, AgentSpec, CreateAgent, MintKeyRequest, Principal, Scope
+from tests.net import uvicorn_in_thread
 
 JWT_SECRET = "r" * 40
 SOP = "Greet the customer, answer from the knowledge base, and hand off when asked."
@@ -96,24 +93,8 @@ def serving(app: ASGIApp) -> Iterator[Served]:
 @contextmanager
 def serving_built(build: Callable[[int], ASGIApp]) -> Iterator[Served]:
     """Like `serving`, for an app that must know its port (`oratio.web.create_app`)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build(port), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)  # bounded: polls uvicorn's `started` flag until the deadline
-    try:
-        assert server.started, "uvicorn did not start"
+    with uvicorn_in_thread(build) as port:
         yield Served(base_url=f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @dataclass(frozen=True)

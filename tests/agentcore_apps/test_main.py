@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from tests.agentcore_apps.conftest import JWT_SECRET, mint, new_agent, new_tenancy
-from tests.net import free_port
+from tests.net import free_port, wait_for_http
 
 STARTUP_TIMEOUT = 30.0
 
@@ -42,16 +40,7 @@ def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                ping = httpx.get(f"{base}/ping", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("the runtime did not start in time")
-                time.sleep(0.05)  # bounded: polls until the deadline above
+        ping = wait_for_http(f"{base}/ping", process, STARTUP_TIMEOUT)
         assert ping.json()["status"] == "Healthy"
         reply = httpx.post(
             f"{base}/invocations",

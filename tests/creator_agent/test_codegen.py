@@ -13,10 +13,8 @@ import os
 import runpy
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,7 +33,7 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.errors import InvalidInput
 from oratio.services.agents import artifact_key
 from schemas.plan import AgentPlan, HandoffRule
-from tests.net import free_port
+from tests.net import free_port, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 NASTY = [
@@ -278,16 +276,7 @@ def test_the_agent_file_starts_the_runtime_as_agentcore_runs_it(tmp_path: Path) 
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30.0
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                ping = httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    pytest.fail("the generated agent did not start in time:\n" + log.read_text())
-                time.sleep(0.05)  # bounded by the deadline above
+        ping = wait_for_http(f"http://127.0.0.1:{port}/ping", process)
         assert ping.status_code == 200
         assert ping.json()["status"] == "Healthy"
     finally:

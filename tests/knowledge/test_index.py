@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -385,6 +384,7 @@ def test_searches_during_replacements_see_one_whole_version(index: HybridIndex) 
     errors: list[BaseException] = []
     seen: set[str] = set()
     stop = threading.Event()
+    searched = threading.Semaphore(0)
 
     def search_loop() -> None:
         try:
@@ -394,6 +394,7 @@ def test_searches_during_replacements_see_one_whole_version(index: HybridIndex) 
                 found = {m for text in rotating for m in re.findall(r"gen\d+", text)}
                 assert len(rotating) == 3 and len(found) == 1, rotating
                 seen.update(found)
+                searched.release()
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -403,7 +404,8 @@ def test_searches_during_replacements_see_one_whole_version(index: HybridIndex) 
     try:
         for n in range(1, generations + 1):
             index.replace_document(TENANT, AGENT, "doc_rotating", "terms.md", version(n))
-            time.sleep(0.002)
+            # Let the readers search between writes: wait (bounded) until one has completed a search.
+            assert searched.acquire(timeout=30), "the readers stopped searching"
     finally:
         stop.set()
         for thread in readers:

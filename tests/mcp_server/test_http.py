@@ -6,9 +6,6 @@ with the lifespan wiring, the bearer auth, the RFC 9728 metadata and the Host ch
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -19,7 +16,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
@@ -32,6 +28,7 @@ from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from oratio.web import create_app
 from schemas import Admin, Principal
+from tests.net import uvicorn_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -75,25 +72,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 @contextmanager
 def serving(platform: Platform) -> Iterator[Served]:
     """`create_app(platform)` under a real uvicorn on a free 127.0.0.1 port, stopped on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    app = create_app(platform, host="127.0.0.1", port=port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)  # bounded: polls uvicorn's `started` flag until the deadline
-    try:
-        assert server.started, "uvicorn did not start"
+    with uvicorn_in_thread(lambda port: create_app(platform, host="127.0.0.1", port=port)) as port:
         yield Served(base_url=f"http://127.0.0.1:{port}", port=port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture
