@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
-from oratio.services.creation import AgentBuilder
+from mcp_server.tools._build import build_agent
 from oratio.store.ports import Page
 from schemas import (
     Agent,
@@ -30,14 +28,6 @@ from schemas import (
 
 class CreationRecords(Model):
     records: list[CreationRecord]
-
-
-def start_in_background(builder: AgentBuilder, tenant_id: str, agent_id: str) -> None:
-    """Run a build on its own thread and event loop, so it outlives the request that asked for it."""
-    thread = threading.Thread(
-        target=anyio.run, args=(builder.create, tenant_id, agent_id), name=f"build-{agent_id}", daemon=True
-    )
-    thread.start()
 
 
 class AgentList(Model):
@@ -84,16 +74,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         return await _build(agent, principal, ctx, wait)
 
     async def _build(agent: Agent, principal: Principal, ctx: Context, wait: bool) -> Agent:
-        """Run the AgentCreator on the agent's current spec: reporting progress, or in the background."""
-        builder = platform.builder
-        if builder is None:
-            await ctx.report_progress(6, 6, "no AgentCreator is configured (set ORATIO_MODEL); agent left as is")
-            return agent
-        if not wait:
-            start_in_background(builder, agent.tenant_id, agent.id)
-            return agent
-        await builder.create(agent.tenant_id, agent.id, ctx.report_progress)
-        return await tc.call(lambda: platform.agents.get(principal, agent.id))
+        return await build_agent(tc, agent, principal, ctx, wait)
 
     @server.tool(annotations=READ_ONLY)
     async def get_agent(agent_id: AgentId) -> Agent:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
+from mcp_server.tools._build import rebuild_after_knowledge_change
 from oratio.store.ports import Page
 from schemas import Document, Identifier, Model
 
@@ -45,19 +46,31 @@ def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
     @server.tool(annotations=ToolAnnotations(idempotentHint=True))
-    async def upload_document(agent_id: AgentId, document: DocumentInput) -> Document:
+    async def upload_document(
+        agent_id: AgentId,
+        document: DocumentInput,
+        rebuild: Annotated[
+            bool, Field(description="Rebuild and re-test an active agent in the background with the new knowledge")
+        ] = True,
+    ) -> Document:
         """Add a document to an agent's knowledge base, or replace the agent's document of the same name.
 
         Give Markdown, plain text or HTML as `text` and PDFs as `base64`. A document with the name
         of an existing one replaces it (same id, new content); uploading identical content again
         changes nothing, so repeating an upload is safe. The document is indexed right away: the
         returned record is `ready` (with its chunk count) or `error` with the reason (encrypted or
-        scanned PDF, binary file, not UTF-8 text, ...); fix the file and upload it again.
+        scanned PDF, binary file, not UTF-8 text, ...); fix the file and upload it again. An active
+        agent answers from the new document at once and is rebuilt and re-tested in the background.
         """
         principal = tc.principal()
         with tool_errors():
             content = document.to_content()
-        return await tc.call(lambda: platform.documents.upload(principal, agent_id, content))
+        before = await tc.call(lambda: platform.documents.list(principal, agent_id, limit=200))
+        stored = await tc.call(lambda: platform.documents.upload(principal, agent_id, content))
+        unchanged = any(d.id == stored.id and d.version == stored.version for d in before.items)
+        if rebuild and not unchanged:
+            await rebuild_after_knowledge_change(tc, principal, agent_id)
+        return stored
 
     @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
     async def list_documents(
@@ -77,10 +90,16 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         return await tc.call(lambda: platform.documents.get(principal, document_id))
 
     @server.tool(annotations=ToolAnnotations(destructiveHint=True))
-    async def delete_document(document_id: DocumentId) -> Deleted:
+    async def delete_document(
+        document_id: DocumentId,
+        rebuild: Annotated[bool, Field(description="Rebuild and re-test an active agent in the background")] = True,
+    ) -> Deleted:
         """Remove a document from its agent's knowledge base. The agent stops answering from it. Cannot be undone."""
         principal = tc.principal()
+        document = await tc.call(lambda: platform.documents.get(principal, document_id))
         await tc.call(lambda: platform.documents.delete(principal, document_id))
+        if rebuild:
+            await rebuild_after_knowledge_change(tc, principal, document.agent_id)
         return Deleted(id=document_id)
 
     @server.tool(annotations=ToolAnnotations(idempotentHint=True))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
+from mcp_server.tools._build import build_thread_name
 from mcp_server.tools.agents import CreationRecords
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
-from schemas import Agent, AgentStatus, Principal, Scope, StageName
+from schemas import Agent, AgentStatus, Document, DocumentStatus, Principal, Scope, StageName
 from tests.mcp_server.conftest import call_as
 
 pytestmark = pytest.mark.anyio
@@ -84,3 +87,28 @@ async def test_update_agent_rebuilds_into_a_new_version(builder_client: Client) 
     assert [r.version for r in records.records] == [1, 2]
     parsed = records.records[1].parsed_sop
     assert parsed is not None and "Never share passwords." in parsed.never_rules
+
+
+def _join_build(agent_id: str) -> None:
+    """Wait (bounded) for the background rebuild thread of this agent, if one is running."""
+    for thread in threading.enumerate():
+        if thread.name == build_thread_name(agent_id):
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the background rebuild did not finish"
+
+
+async def test_a_new_document_rebuilds_an_active_agent_and_identical_content_does_not(builder_client: Client) -> None:
+    agent = await call_as(builder_client, "create_agent", {"spec": SPEC}, Agent)
+    document = {"name": "hours.md", "format": "markdown", "text": "# Opening hours\n\nWe are open 9 to 5."}
+
+    await call_as(builder_client, "upload_document", {"agent_id": agent.id, "document": document}, Document)
+    await anyio.to_thread.run_sync(_join_build, agent.id)
+    again = await call_as(builder_client, "upload_document", {"agent_id": agent.id, "document": document}, Document)
+    await anyio.to_thread.run_sync(_join_build, agent.id)
+
+    assert again.status is DocumentStatus.READY
+    records = await call_as(builder_client, "get_creation_records", {"agent_id": agent.id}, CreationRecords)
+    assert [r.version for r in records.records] == [1, 2]  # the identical re-upload built nothing
+    assert records.records[1].succeeded
+    rebuilt = await call_as(builder_client, "get_agent", {"agent_id": agent.id}, Agent)
+    assert (rebuilt.status, rebuilt.artifact_version) == (AgentStatus.ACTIVE, 2)
