@@ -19,6 +19,11 @@ from oratio.models.scripted import Data, Prompt, Rule, ScriptedModel, Step
 _SOP = re.compile(r"<sop>\n(?P<sop>.*)\n</sop>", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+?)\s*$")
+_ASK_FOR = re.compile(
+    r"\bask(?:s|ing)? (?:the customer )?for (?:their|the|your|an?) (?P<what>[a-z][a-z ]{2,40}?)"
+    r"(?=\s*(?:\(|,|\.|;|$| before\b| and\b| so\b))",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"^Agent name: (?P<name>.+)$", re.MULTILINE)
 _HANDOFF_LEAD = re.compile(
     r"^(?:hand ?off|escalate|transfer)\s+(?:to\s+(?:a\s+)?(?:human|person|agent)\s+)?(?:when|if)\s+", re.I
@@ -47,11 +52,13 @@ def _pick(found: dict[str, list[str]], *keys: str) -> list[str]:
 def parse_sop(sop: str) -> dict[str, object]:
     found = sections(sop)
     rules = _pick(found, "rule", "policy", "polic")
+    steps = _pick(found, "step", "procedure", "flow")
+    collect = [m["what"].strip().lower() for step in steps for m in _ASK_FOR.finditer(step)]
     escalation = [_HANDOFF_LEAD.sub("", item).rstrip(".") for item in _pick(found, "escalat", "handoff", "hand off")]
     return {
         "goals": _pick(found, "goal", "purpose"),
-        "steps": _pick(found, "step", "procedure", "flow"),
-        "information_to_collect": [],
+        "steps": steps,
+        "information_to_collect": list(dict.fromkeys(collect)),
         "must_rules": [r for r in rules if not r.lower().startswith(("never", "do not", "don't"))],
         "never_rules": [r for r in rules if r.lower().startswith(("never", "do not", "don't"))],
         "handoff_conditions": escalation,

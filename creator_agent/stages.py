@@ -29,6 +29,7 @@ TOOL_CATALOG: dict[ToolName, str] = {
     ToolName.KNOWLEDGE_SEARCH: "search the agent's knowledge base and cite the documents used",
     ToolName.REQUEST_HANDOFF: "hand the conversation to a human member of staff, with a reason",
     ToolName.END_SESSION: "end the conversation once the customer is done",
+    ToolName.COLLECT_INFO: "record a piece of information the SOP says to collect (from information_to_collect)",
 }
 """The only tools a plan may use, described for the model; nothing else can run in an agent."""
 
@@ -226,6 +227,12 @@ class PlanDrafter(_Stage):
             tools.add(ToolName.REQUEST_HANDOFF)
         else:
             tools.discard(ToolName.REQUEST_HANDOFF)
+        # What the SOP says to collect is what collect_info may record: no more, no less.
+        collect = coverage.clean_list(parsed.information_to_collect, 30)
+        if collect:
+            tools.add(ToolName.COLLECT_INFO)
+        else:
+            tools.discard(ToolName.COLLECT_INFO)
         system_prompt = _complete_prompt(spec, parsed, plan.system_prompt)
         if len(system_prompt) > SYSTEM_PROMPT_MAX:
             raise CreationFailed(
@@ -237,6 +244,7 @@ class PlanDrafter(_Stage):
             system_prompt=system_prompt,
             greeting=spec.text.greeting or plan.greeting,
             tools=[tool for tool in ToolName if tool in tools],
+            information_to_collect=[item[:100] for item in collect],
             handoff_rules=rules,
             handoff_message=plan.handoff_message,
             closing_message=plan.closing_message,

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     SESSION_STARTED = "session.started"
     SESSION_TURN = "session.turn"
     SESSION_STATUS = "session.status"
+    SESSION_COLLECTED = "session.collected"
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

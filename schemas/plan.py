@@ -20,6 +20,7 @@ class ToolName(StrEnum):
     KNOWLEDGE_SEARCH = "knowledge_search"
     REQUEST_HANDOFF = "request_handoff"
     END_SESSION = "end_session"
+    COLLECT_INFO = "collect_info"
 
 
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -42,7 +43,13 @@ class AgentPlan(Model):
     persona: str = Field(min_length=1, max_length=500)
     system_prompt: str = Field(min_length=20, max_length=20_000)
     greeting: str | None = Field(default=None, max_length=500)
-    tools: list[ToolName] = Field(default_factory=lambda: list(ToolName), max_length=len(ToolName))
+    tools: list[ToolName] = Field(
+        default_factory=lambda: [ToolName.KNOWLEDGE_SEARCH, ToolName.REQUEST_HANDOFF, ToolName.END_SESSION],
+        max_length=len(ToolName),
+    )
+    information_to_collect: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=30, description="What the agent records with collect_info (SOP fields)"
+    )
     handoff_rules: list[HandoffRule] = Field(default_factory=list, max_length=50)
     handoff_message: str = Field(
         default="I'm connecting you with a member of our team, who will continue from here.",

@@ -33,6 +33,7 @@ class Session(Record):
     end_reason: str | None = Field(default=None, max_length=500)
     message_count: int = Field(default=0, ge=0)
     customer: Metadata = Field(default_factory=dict)
+    collected: Metadata = Field(default_factory=dict, description="What the agent recorded with collect_info")
 
     @property
     def duration_seconds(self) -> float | None:

@@ -275,6 +275,8 @@ class ConversationEngine:
         elif not reply.text:
             reply.finish(NO_ANSWER)
         sources = turn.outcome.sources
+        if turn.outcome.collected:
+            self._sessions.record_collected(tenant_id, session.id, turn.outcome.collected)
         self._sessions.append_turn(tenant_id, session.id, Role.AGENT, reply.text, sources)
         ended = handoff_reason is None and turn.outcome.end_requested
         if ended:

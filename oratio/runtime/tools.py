@@ -28,6 +28,7 @@ logger = logging.getLogger("oratio.runtime")
 
 PASSAGE_CHARS = 2_000
 REASON_MAX = 500
+VALUE_MAX = 500
 
 KNOWLEDGE_SEARCH = """\
 Search the organisation's knowledge base (its own documents) for passages about the customer's \
@@ -39,6 +40,11 @@ REQUEST_HANDOFF = """\
 Hand the conversation over to a human member of staff, who is alerted at once. Use it when the \
 customer asks for a person, when your instructions say a human must take over, or when you cannot \
 help. The customer is told that someone will continue; do not promise anything else."""
+
+COLLECT_INFO = """\
+Record a piece of information the procedure asks you to collect (such as an account number), once \
+the customer has given it. Use the exact name from your instructions; the value is stored with the \
+conversation for the staff."""
 
 END_SESSION = """\
 End the conversation. Use it only when the customer says goodbye or confirms they need nothing \
@@ -52,6 +58,7 @@ class TurnOutcome:
     sources: list[Source] = field(default_factory=list)
     handoff_reason: str | None = None
     end_requested: bool = False
+    collected: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_sources(self, found: list[Source]) -> None:
@@ -62,6 +69,10 @@ class TurnOutcome:
                 if key not in seen and len(self.sources) < SOURCES_MAX:
                     seen.add(key)
                     self.sources.append(source)
+
+    def collect(self, name: str, value: str) -> None:
+        with self._lock:
+            self.collected[name] = value
 
     def request_handoff(self, reason: str) -> None:
         with self._lock:
@@ -119,9 +130,29 @@ def build_tools(
         tool_context.agent.cancel(after_current_tools=True)
         return "The conversation is ending."
 
+    fields = {" ".join(name.casefold().split()): name for name in plan.information_to_collect}
+
+    @tool(name=ToolName.COLLECT_INFO.value, description=COLLECT_INFO)
+    def collect_info(name: str, value: str) -> str:
+        """Record one piece of information the procedure asks for.
+
+        Args:
+            name: Which piece, exactly as listed in your instructions (e.g. "account number").
+            value: What the customer said it is.
+        """
+        wanted = fields.get(" ".join(name.casefold().split()))
+        if wanted is None:
+            return f"Not recorded: '{name[:100]}' is not one of: {', '.join(plan.information_to_collect) or 'none'}."
+        cleaned = " ".join(value.split())[:VALUE_MAX]
+        if not cleaned:
+            return "Not recorded: the value is empty; ask the customer again."
+        outcome.collect(wanted, cleaned)
+        return f"Recorded {wanted}."
+
     catalog: dict[ToolName, AgentTool] = {
         ToolName.KNOWLEDGE_SEARCH: knowledge_search,
         ToolName.REQUEST_HANDOFF: request_handoff,
         ToolName.END_SESSION: end_session,
+        ToolName.COLLECT_INFO: collect_info,
     }
     return [catalog[name] for name in dict.fromkeys(plan.tools)]

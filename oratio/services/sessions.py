@@ -120,6 +120,16 @@ class SessionService:
         self._b.emit(tenant_id, EventType.SESSION_STATUS, session_id, status=status.value, reason=reason)
         return updated
 
+    def record_collected(self, tenant_id: str, session_id: str, values: Mapping[str, str]) -> Session:
+        """Merge what the agent collected (e.g. an account number) into the session; later values win."""
+
+        def apply(s: Session) -> Session:
+            return s.model_copy(update={"collected": {**s.collected, **values}})
+
+        updated = update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", apply)
+        self._b.emit(tenant_id, EventType.SESSION_COLLECTED, session_id, fields=sorted(values))
+        return updated
+
     def end(self, tenant_id: str, session_id: str, reason: str = "ended") -> Session:
         return self.set_status(tenant_id, session_id, SessionStatus.COMPLETED, reason)
 

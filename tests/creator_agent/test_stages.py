@@ -142,7 +142,14 @@ def test_drafter_adds_missing_rules_tools_and_keyword_handoff_rules() -> None:
     for text in [*STEPS, *MUST, *NEVER, *spec.handoff.conditions]:
         assert text in plan.system_prompt
     assert "## Rules" in plan.system_prompt
-    assert plan.tools == [ToolName.KNOWLEDGE_SEARCH, ToolName.REQUEST_HANDOFF, ToolName.END_SESSION]
+    # collect_info is offered because the parsed SOP lists information to collect, and only that.
+    assert plan.tools == [
+        ToolName.KNOWLEDGE_SEARCH,
+        ToolName.REQUEST_HANDOFF,
+        ToolName.END_SESSION,
+        ToolName.COLLECT_INFO,
+    ]
+    assert plan.information_to_collect == parsed.information_to_collect
     assert plan.greeting == spec.text.greeting  # the admin's greeting wins
     assert plan.model is None
     assert {rule.description for rule in plan.handoff_rules} == set(spec.handoff.conditions)

@@ -59,10 +59,10 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
     listed = await tools(client)
 
     expected = {
-        "upload_document": ({"agent_id", "document"}, {"agent_id", "document"}),
+        "upload_document": ({"agent_id", "document", "rebuild"}, {"agent_id", "document"}),
         "list_documents": ({"agent_id", "limit", "cursor"}, {"agent_id"}),
         "get_document": ({"document_id"}, {"document_id"}),
-        "delete_document": ({"document_id"}, {"document_id"}),
+        "delete_document": ({"document_id", "rebuild"}, {"document_id"}),
         "mint_api_key": ({"agent_id", "name", "ttl_days"}, {"agent_id", "name"}),
         "list_api_keys": ({"agent_id", "limit", "cursor"}, set()),
         "revoke_api_key": ({"key_id"}, {"key_id"}),
