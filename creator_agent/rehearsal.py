@@ -4,7 +4,8 @@ The tests are derived in code from the parsed SOP and the plan: every handoff ru
 message that states its condition, an ordinary greeting must not hand off, and when the agent has
 documents a question about them must come back with sources. They run through the runtime's own
 agent loop (`oratio.runtime.agent_run`) with the real knowledge base, so a plan passes only if it
-behaves as it will in production; nothing is stored.
+behaves as it will in production; nothing is stored, and the customer's own systems (`call_webhook`)
+are not called by a rehearsal.
 """
 
 from __future__ import annotations

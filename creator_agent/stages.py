@@ -30,6 +30,7 @@ TOOL_CATALOG: dict[ToolName, str] = {
     ToolName.REQUEST_HANDOFF: "hand the conversation to a human member of staff, with a reason",
     ToolName.END_SESSION: "end the conversation once the customer is done",
     ToolName.COLLECT_INFO: "record a piece of information the SOP says to collect (from information_to_collect)",
+    ToolName.CALL_WEBHOOK: "call the organisation's own system (only when the admin configured one)",
 }
 """The only tools a plan may use, described for the model; nothing else can run in an agent."""
 
@@ -233,6 +234,11 @@ class PlanDrafter(_Stage):
             tools.add(ToolName.COLLECT_INFO)
         else:
             tools.discard(ToolName.COLLECT_INFO)
+        # The admin configures the endpoint; the model can neither add nor remove it.
+        if spec.webhook_tool is not None:
+            tools.add(ToolName.CALL_WEBHOOK)
+        else:
+            tools.discard(ToolName.CALL_WEBHOOK)
         system_prompt = _complete_prompt(spec, parsed, plan.system_prompt)
         if len(system_prompt) > SYSTEM_PROMPT_MAX:
             raise CreationFailed(

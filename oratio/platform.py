@@ -93,7 +93,8 @@ def build_services(
     agents = AgentService(backends, documents)
     sessions = SessionService(backends)
     knowledge_service = KnowledgeService(backends, knowledge)
-    handoff = HandoffService(backends, notifications, _email_sender(settings), _webhook_sender(settings))
+    webhooks = _webhook_sender(settings)
+    handoff = HandoffService(backends, notifications, _email_sender(settings), webhooks)
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,
@@ -102,6 +103,7 @@ def build_services(
         settings=settings,
         handoffs=handoff,
         model_factory=model_factory,
+        webhooks=webhooks,
     )
     return Platform(
         settings=settings,

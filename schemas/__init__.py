@@ -12,6 +12,7 @@ from schemas.agents import (
     HandoffConfig,
     TextConfig,
     VoiceConfig,
+    WebhookTool,
 )
 from schemas.creation import (
     CreationRecord,
@@ -42,6 +43,7 @@ from schemas.sessions import (
 from schemas.tenancy import Admin, Principal, Scope, Tenant
 
 __all__ = [
+    "WebhookTool",
     "TestOutcome",
     "TestConversation",
     "StageStatus",

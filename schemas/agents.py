@@ -53,6 +53,15 @@ class HandoffConfig(Model):
         return self
 
 
+class WebhookTool(Model):
+    """A customer system the agent may call (e.g. look up an order): the admin's URL, never the model's."""
+
+    url: str = Field(max_length=2048, pattern=r"^https?://")
+    description: str = Field(
+        min_length=10, max_length=500, description="What the endpoint does and what to send it, for the agent"
+    )
+
+
 class AgentSpec(Model):
     """The admin's input: everything the AgentCreator needs to build an agent."""
 
@@ -64,6 +73,7 @@ class AgentSpec(Model):
     text: TextConfig = Field(default_factory=TextConfig)
     handoff: HandoffConfig = Field(default_factory=HandoffConfig)
     model: str | None = Field(default=None, max_length=200, description="Per-agent model override")
+    webhook_tool: WebhookTool | None = Field(default=None, description="Offers the agent the call_webhook tool")
 
 
 class CreateAgent(Model):
@@ -116,3 +126,4 @@ class AgentUpdate(Model):
     text: TextConfig | None = None
     handoff: HandoffConfig | None = None
     model: str | None = Field(default=None, max_length=200)
+    webhook_tool: WebhookTool | None = None

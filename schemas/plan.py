@@ -21,6 +21,7 @@ class ToolName(StrEnum):
     REQUEST_HANDOFF = "request_handoff"
     END_SESSION = "end_session"
     COLLECT_INFO = "collect_info"
+    CALL_WEBHOOK = "call_webhook"
 
 
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]

@@ -334,6 +334,14 @@ def verify_signature(
 
 
 @dataclass(frozen=True)
+class WebhookReply:
+    """The receiver's answer to `call`: its status and (at most RESPONSE_READ_MAX bytes of) its body."""
+
+    status: int
+    body: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     """A delivered event: the receiver's 2xx status and how many attempts it took."""
 
@@ -464,7 +472,33 @@ class WebhookSender:
             delay = max(delay, retry_after)
         return min(delay, self._backoff_max)
 
+    def call(self, tenant_id: str, url: str, event: str, data: Mapping[str, Any]) -> WebhookReply:
+        """One signed POST whose answer matters to the caller (an agent's `call_webhook` tool).
+
+        A single attempt, bounded by `timeout_s`: the customer is waiting, so no retries. Raises
+        WebhookRefused for a URL the policy refuses and WebhookFailed when nothing usable came back.
+        """
+        delivery_id = f"whc_{uuid.uuid4().hex}"
+        created_at = datetime.fromtimestamp(self._clock(), UTC).isoformat()
+        envelope = {"id": delivery_id, "type": event, "tenant_id": tenant_id, "created_at": created_at, "data": data}
+        body = json.dumps(envelope, separators=(",", ":"), default=str).encode()
+        origin = safe_origin(url)
+        try:
+            target = self.check(url)
+            status, _, answer = self._exchange(target, event, delivery_id, self._secrets.for_tenant(tenant_id), body)
+        except ssl.SSLCertVerificationError:
+            raise WebhookFailed(f"{origin} presented a TLS certificate that did not verify", attempts=1) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise WebhookFailed(f"{origin}: {_describe(exc)}", attempts=1) from None
+        return WebhookReply(status=status, body=answer.decode("utf-8", errors="replace"))
+
     def _post(self, target: Target, event: str, delivery_id: str, secret: str, body: bytes) -> tuple[int, str | None]:
+        status, retry_after, _ = self._exchange(target, event, delivery_id, secret, body)
+        return status, retry_after
+
+    def _exchange(
+        self, target: Target, event: str, delivery_id: str, secret: str, body: bytes
+    ) -> tuple[int, str | None, bytes]:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -480,8 +514,8 @@ class WebhookSender:
         try:
             connection.request("POST", target.path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read(RESPONSE_READ_MAX)
-            return response.status, response.getheader("Retry-After")
+            answer = response.read(RESPONSE_READ_MAX)
+            return response.status, response.getheader("Retry-After"), answer
         except (OSError, http.client.HTTPException):
             if connection.aborted:
                 raise TimeoutError(f"no complete answer within {self._timeout}s") from None

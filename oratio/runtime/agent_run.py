@@ -18,9 +18,9 @@ from strands.models import Model
 from strands.types.content import Messages
 
 from oratio.runtime.reply import ReplyBuilder
-from oratio.runtime.tools import TurnOutcome, build_tools
+from oratio.runtime.tools import TurnOutcome, WebhookCaller, build_tools
 from oratio.services.knowledge import KnowledgeService
-from schemas import AgentPlan
+from schemas import AgentPlan, WebhookTool
 
 logger = logging.getLogger("oratio.runtime")
 
@@ -41,6 +41,7 @@ class AgentRun:
     agent_id: str
     agent_name: str
     outcome: TurnOutcome
+    webhook: tuple[WebhookTool, WebhookCaller] | None = None
     failure: str | None = None
 
 
@@ -64,7 +65,7 @@ async def stream_reply(
     agent = Agent(
         model=run.model,
         messages=history,
-        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome)],
+        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook)],
         system_prompt=system_prompt,
         callback_handler=None,  # no printing to stdout; we read the event stream ourselves
         # A strategy keeps per-invocation state, so each agent gets its own.

@@ -28,7 +28,7 @@ from oratio.runtime.handoff import HandoffRequester, matching_rule
 from oratio.runtime.history import conversation
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.results import TurnResult
-from oratio.runtime.tools import TurnOutcome
+from oratio.runtime.tools import TurnOutcome, WebhookCaller
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
@@ -45,6 +45,7 @@ from schemas import (
     Session,
     SessionStatus,
     Turn,
+    WebhookTool,
 )
 from schemas._base import Metadata
 
@@ -101,6 +102,7 @@ class ConversationEngine:
         settings: Settings,
         handoffs: HandoffRequester,
         model_factory: ModelFactory | None = None,
+        webhooks: WebhookCaller | None = None,
     ) -> None:
         if settings.model is not None:
             parse_model_spec(settings.model, source="ORATIO_MODEL")  # a typo fails at start, not mid-call
@@ -110,6 +112,7 @@ class ConversationEngine:
         self._b = backends
         self._settings = settings
         self._handoffs = handoffs
+        self._webhooks = webhooks
         self._models: ModelFactory = model_factory or ModelCache(settings)
 
     # -- entry points ---------------------------------------------------------------------------
@@ -246,6 +249,7 @@ class ConversationEngine:
             agent_id=turn.agent.id,
             agent_name=turn.agent.name,
             outcome=turn.outcome,
+            webhook=self._webhook_for(turn.agent),
         )
         limit = self._settings.turn_timeout_seconds
         deltas = stream_reply(run, history, prompt, reply, time_limit_s=limit, system_prompt=system_prompt)
@@ -253,6 +257,12 @@ class ConversationEngine:
             async for delta in streamed:
                 yield delta
         turn.failure = run.failure
+
+    def _webhook_for(self, agent: AgentRecord) -> tuple[WebhookTool, WebhookCaller] | None:
+        config = agent.spec.webhook_tool
+        if config is None or self._webhooks is None:
+            return None
+        return config, self._webhooks
 
     def _finish(self, turn: _Turn, reply: ReplyBuilder) -> TurnResult:
         """Store the reply and apply what the turn decided. Runs in a worker thread (blocking I/O)."""

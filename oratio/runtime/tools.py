@@ -11,24 +11,28 @@ on a reply the plan already wrote (`handoff_message`, `closing_message`).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strands import tool
 from strands.types.tools import AgentTool, ToolContext
 
 from oratio.errors import OratioError
+from oratio.notify.webhooks import WebhookReply
 from oratio.runtime.results import SOURCES_MAX
 from oratio.services.knowledge import KnowledgeService
-from schemas import AgentPlan, Source, ToolName
+from schemas import AgentPlan, Source, ToolName, WebhookTool
 
 logger = logging.getLogger("oratio.runtime")
 
 PASSAGE_CHARS = 2_000
 REASON_MAX = 500
 VALUE_MAX = 500
+PAYLOAD_MAX = 4_000
 
 KNOWLEDGE_SEARCH = """\
 Search the organisation's knowledge base (its own documents) for passages about the customer's \
@@ -45,6 +49,11 @@ COLLECT_INFO = """\
 Record a piece of information the procedure asks you to collect (such as an account number), once \
 the customer has given it. Use the exact name from your instructions; the value is stored with the \
 conversation for the staff."""
+
+CALL_WEBHOOK = """\
+Call the organisation's own system with a JSON payload and read its answer (for example to look \
+up an order). Use it only as the description below says; tell the customer what it answered, and \
+never invent its answer if the call fails."""
 
 END_SESSION = """\
 End the conversation. Use it only when the customer says goodbye or confirms they need nothing \
@@ -80,10 +89,23 @@ class TurnOutcome:
                 self.handoff_reason = reason
 
 
+class WebhookCaller(Protocol):
+    def call(self, tenant_id: str, url: str, event: str, data: Mapping[str, Any]) -> WebhookReply: ...
+
+
 def build_tools(
-    plan: AgentPlan, knowledge: KnowledgeService, tenant_id: str, agent_id: str, outcome: TurnOutcome
+    plan: AgentPlan,
+    knowledge: KnowledgeService,
+    tenant_id: str,
+    agent_id: str,
+    outcome: TurnOutcome,
+    webhook: tuple[WebhookTool, WebhookCaller] | None = None,
 ) -> list[AgentTool]:
-    """The plan's tools, bound to this tenant and agent, reporting into `outcome`."""
+    """The plan's tools, bound to this tenant and agent, reporting into `outcome`.
+
+    `call_webhook` is offered only when the plan lists it and the admin configured the endpoint
+    (`webhook`): the URL always comes from the admin's spec, never from the model.
+    """
 
     @tool(name=ToolName.KNOWLEDGE_SEARCH.value, description=KNOWLEDGE_SEARCH)
     def knowledge_search(query: str) -> dict[str, Any]:
@@ -149,10 +171,32 @@ def build_tools(
         outcome.collect(wanted, cleaned)
         return f"Recorded {wanted}."
 
-    catalog: dict[ToolName, AgentTool] = {
+    catalog: dict[ToolName, AgentTool] = {}
+    if webhook is not None:
+        config, caller = webhook
+
+        @tool(name=ToolName.CALL_WEBHOOK.value, description=f"{CALL_WEBHOOK}\n\nThis endpoint: {config.description}")
+        def call_webhook(payload: dict[str, Any]) -> dict[str, Any]:
+            """Call the organisation's system.
+
+            Args:
+                payload: The JSON object to send, as the endpoint's description says.
+            """
+            if len(json.dumps(payload, default=str)) > PAYLOAD_MAX:
+                return {"error": f"the payload is over {PAYLOAD_MAX} characters; send less"}
+            try:
+                reply = caller.call(
+                    tenant_id, config.url, "agent.tool_call", {"agent_id": agent_id, "payload": payload}
+                )
+            except OratioError as exc:
+                return {"error": f"the system could not be reached: {exc.message}"}
+            return {"status": reply.status, "body": reply.body[:PASSAGE_CHARS]}
+
+        catalog[ToolName.CALL_WEBHOOK] = call_webhook
+    catalog |= {
         ToolName.KNOWLEDGE_SEARCH: knowledge_search,
         ToolName.REQUEST_HANDOFF: request_handoff,
         ToolName.END_SESSION: end_session,
         ToolName.COLLECT_INFO: collect_info,
     }
-    return [catalog[name] for name in dict.fromkeys(plan.tools)]
+    return [catalog[name] for name in dict.fromkeys(plan.tools) if name in catalog]

@@ -180,6 +180,19 @@ def test_drafter_drops_handoff_when_disabled_and_shows_feedback_to_the_model() -
     assert "[blocker] The greeting promises a refund." in model.prompts[0].last_user_text()
 
 
+@pytest.mark.parametrize("configured", [True, False])
+def test_call_webhook_is_offered_exactly_when_the_admin_configured_an_endpoint(configured: bool) -> None:
+    endpoint = {"url": "https://orders.acme.example/lookup", "description": "Looks up an order by number."}
+    spec = acme_spec(webhook_tool=endpoint if configured else None)
+    parsed = SopParser.postprocess(spec, ParsedSop.model_validate(parsed_payload()))
+    # The model asks for the tool either way; only the admin's configuration decides.
+    model = ScriptedModel([Data(plan_payload(tools=["knowledge_search", "call_webhook"]))])
+
+    plan = PlanDrafter(lambda: model).run(spec, parsed, [])
+
+    assert (ToolName.CALL_WEBHOOK in plan.tools) is configured
+
+
 # -- reviewer ------------------------------------------------------------------------------------
 
 

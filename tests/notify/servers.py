@@ -87,6 +87,7 @@ class Receiver:
         self.scheme = scheme
         self.requests: list[Request] = []
         self.retry_after: str | None = None
+        self.reply_body = b"ok"
         self._statuses: list[int] = []
         self._lock = threading.Lock()
 
@@ -116,9 +117,9 @@ def webhook_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
             self.send_response(status)
             if receiver.retry_after is not None:
                 self.send_header("Retry-After", receiver.retry_after)
-            self.send_header("Content-Length", "2")
+            self.send_header("Content-Length", str(len(receiver.reply_body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.reply_body)
 
         def log_message(self, format: str, *args: Any) -> None:
             return None
