@@ -74,6 +74,7 @@ class SqliteDatabase:
         self._local = threading.local()
         # Re-entrant: a slot finalizer (which takes it) can run inside any code that holds it.
         self._lock = threading.RLock()
+        self._writer = threading.Lock()  # one writer of this process at a time (see `write`)
         self._connections: set[sqlite3.Connection] = set()
         self._users = 0
         self._closed = False
@@ -125,9 +126,14 @@ class SqliteDatabase:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the lock from its start; rolled back if the body raises."""
+        """A write transaction that holds the lock from its start; rolled back if the body raises.
+
+        Writers of this process queue on a Python lock first: SQLite's own busy handler makes a
+        waiting writer sleep and retry with growing delays, which turned a few concurrent writers into
+        second-long tail latencies. Other processes still meet SQLite's lock and busy timeout.
+        """
         conn = self.connection()
-        with _busy_is_unavailable():
+        with self._writer, _busy_is_unavailable():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
