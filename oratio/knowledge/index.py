@@ -78,8 +78,10 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits: what the unicode61 tokeniz
 class _IndexDatabase(SqliteDatabase):
     """`SqliteDatabase` (pragmas, per-thread connections, `write()`) with the index's schema instead."""
 
+    busy_message = "the knowledge index is busy; try again shortly"
+
     def _create_schema(self) -> None:
-        with _busy_is_unavailable():
+        with self.busy_is_unavailable():
             self.connection().execute("PRAGMA journal_mode = WAL")
         with self.write() as tx:
             found = int(tx.execute("PRAGMA user_version").fetchone()[0])
@@ -100,23 +102,13 @@ class _IndexDatabase(SqliteDatabase):
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every statement in it sees the same committed snapshot."""
         conn = self.connection()
-        with _busy_is_unavailable():
+        with self.busy_is_unavailable():
             conn.execute("BEGIN")
             try:
                 yield conn
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
-
-
-@contextmanager
-def _busy_is_unavailable() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise BackendUnavailable("the knowledge index is busy; try again shortly") from exc
-        raise
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ class _Slot:
 class SqliteDatabase:
     """One database file: schema, pragmas and per-thread connections, shared by the adapters on it."""
 
+    busy_message = "the database is busy; try again shortly"
+    """What a caller hears when the lock is still held after busy_timeout (subclasses name their file)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +89,7 @@ class SqliteDatabase:
 
     def _create_schema(self) -> None:
         """Idempotent, and safe when several processes open a fresh file at once (the lock serializes)."""
-        with _busy_is_unavailable():
+        with self.busy_is_unavailable():
             self.connection().execute("PRAGMA journal_mode = WAL")  # persistent in the file
         with self.write() as tx:
             found = int(tx.execute("PRAGMA user_version").fetchone()[0])
@@ -114,9 +117,19 @@ class SqliteDatabase:
             self._local.slot = slot
         return slot.conn
 
+    @contextmanager
+    def busy_is_unavailable(self) -> Iterator[None]:
+        """A lock still held after busy_timeout means the database is overloaded or wedged: retryable."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise BackendUnavailable(self.busy_message) from exc
+            raise
+
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Run one read statement; in WAL mode it sees a committed snapshot and never waits on writers."""
-        with _busy_is_unavailable():
+        with self.busy_is_unavailable():
             return self.connection().execute(sql, params).fetchall()
 
     def _forget(self, conn: sqlite3.Connection) -> None:
@@ -133,7 +146,7 @@ class SqliteDatabase:
         second-long tail latencies. Other processes still meet SQLite's lock and busy timeout.
         """
         conn = self.connection()
-        with self._writer, _busy_is_unavailable():
+        with self._writer, self.busy_is_unavailable():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -164,17 +177,6 @@ class SqliteDatabase:
             self._local = threading.local()
         for conn in connections:
             conn.close()
-
-
-@contextmanager
-def _busy_is_unavailable() -> Iterator[None]:
-    """A lock still held after busy_timeout means the database is overloaded or wedged: retryable."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise BackendUnavailable("the database is busy; try again shortly") from exc
-        raise
 
 
 class _Adapter:
