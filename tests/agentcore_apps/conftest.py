@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 from strands.models import Model
 
+from agentcore_apps.app import create_runtime_app
 from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings
 from oratio.knowledge.index import HybridIndex
@@ -154,3 +156,16 @@ def world(platform: Platform) -> World:
     other_secret, _ = mint(platform, acme, other)
     globex_secret, _ = mint(platform, globex, globex_agent)
     return World(acme, globex, agent, other, creating, globex_agent, secret, key_id, other_secret, globex_secret)
+
+
+@pytest.fixture
+def served(platform: Platform) -> Iterator[Served]:
+    """The runtime app over the test platform, served for real."""
+    with serving(create_runtime_app(platform)) as running:
+        yield running
+
+
+@pytest.fixture
+def http(served: Served) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.base_url, timeout=10.0) as client:
+        yield client

@@ -16,21 +16,8 @@ import pytest
 
 from agentcore_apps.app import create_runtime_app
 from agentcore_apps.contract import AGENTCORE_API_KEY_HEADER, MAX_BODY_BYTES, SESSION_HEADER
-from oratio.platform import Platform
 from schemas import Limits
-from tests.agentcore_apps.conftest import Served, World, mint, new_agent, new_tenancy, open_test_platform, serving
-
-
-@pytest.fixture
-def served(platform: Platform) -> Iterator[Served]:
-    with serving(create_runtime_app(platform)) as running:
-        yield running
-
-
-@pytest.fixture
-def http(served: Served) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.base_url, timeout=10.0) as client:
-        yield client
+from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform, serving
 
 
 def invoke(

@@ -12,12 +12,10 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from agentcore_apps.app import create_runtime_app
 from agentcore_apps.contract import SESSION_HEADER
@@ -30,18 +28,6 @@ from tests.agentcore_apps.test_refusals import assert_error
 
 REPLY_KEYS = {"session_id", "runtime_session_id", "reply", "sources", "handoff", "ended", "status"}
 CLIENT_RUNTIME_ID = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b13"  # what boto3 generates when none is given
-
-
-@pytest.fixture
-def served(platform: Platform) -> Iterator[Served]:
-    with serving(create_runtime_app(platform)) as running:
-        yield running
-
-
-@pytest.fixture
-def http(served: Served) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served.base_url, timeout=10.0) as client:
-        yield client
 
 
 def say(
