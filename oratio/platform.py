@@ -94,7 +94,7 @@ def build_services(
     sessions = SessionService(backends)
     knowledge_service = KnowledgeService(backends, knowledge)
     webhooks = _webhook_sender(settings)
-    handoff = HandoffService(backends, notifications, _email_sender(settings), webhooks)
+    handoff = HandoffService(backends, sessions, notifications, _email_sender(settings), webhooks)
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,

@@ -28,13 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from oratio.errors import InvalidState, OratioError
+from oratio.errors import OratioError
 from oratio.notify.email import EmailSender
 from oratio.notify.webhooks import WebhookSender
-from oratio.services._common import Backends, update_with_retry
+from oratio.services._common import Backends
 from oratio.services.notifications import NotificationService
-from oratio.services.sessions import ENDED
-from oratio.store.tables import AGENTS, SESSIONS
+from oratio.services.sessions import SessionService
+from oratio.store.tables import AGENTS
 from schemas import Agent, Channel, EventType, Limits, Notification, NotificationType, Priority, Session, SessionStatus
 
 logger = logging.getLogger("oratio.services.handoff")
@@ -43,10 +43,6 @@ WEBHOOK_EVENT = "handoff.requested"
 REASON_MAX = 1000
 DEFAULT_WORKERS = 4
 DEFAULT_QUEUE_SIZE = 256
-
-
-class _AlreadyRequested(Exception):
-    """Raised inside the compare-and-set to leave a session that already asked for a human untouched."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,7 @@ class HandoffService:
     def __init__(
         self,
         backends: Backends,
+        sessions: SessionService,
         notifications: NotificationService,
         email: EmailSender | None = None,
         webhooks: WebhookSender | None = None,
@@ -78,6 +75,7 @@ class HandoffService:
         queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
         self._b = backends
+        self._sessions = sessions
         self._notifications = notifications
         self._email = email
         self._webhooks = webhooks
@@ -98,8 +96,9 @@ class HandoffService:
         webhook problems never raise here; they are recorded as `error` events on the session.
         """
         reason = " ".join(reason.split())[:REASON_MAX] or "no reason given"
-        session = self._claim(tenant_id, session_id, reason)
+        session = self._sessions.set_status_once(tenant_id, session_id, SessionStatus.HANDOFF_REQUESTED, reason)
         if session is None:
+            logger.info("session %s already asked for a human; nothing to do", session_id)
             return
         agent = self._b.store.get(AGENTS, tenant_id, session.agent_id)
         agent_name = agent.name if agent is not None else "(deleted agent)"
@@ -116,30 +115,6 @@ class HandoffService:
         )
         if agent is not None:
             self._dispatch(agent, session, notification, reason)
-
-    def _claim(self, tenant_id: str, session_id: str, reason: str) -> Session | None:
-        """Move the session to handoff_requested, or return None if it already is there.
-
-        The same rule and event as `SessionService.set_status`, plus the one condition set_status
-        cannot express: "only if not already requested", checked on the version being replaced.
-        """
-
-        def apply(s: Session) -> Session:
-            if s.status is SessionStatus.HANDOFF_REQUESTED:
-                raise _AlreadyRequested
-            if s.status in ENDED:
-                raise InvalidState(f"session '{session_id}' has already ended ({s.status.value})")
-            return s.model_copy(update={"status": SessionStatus.HANDOFF_REQUESTED, "last_activity_at": self._b.clock()})
-
-        try:
-            session = update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", apply)
-        except _AlreadyRequested:
-            logger.info("session %s already asked for a human; nothing to do", session_id)
-            return None
-        self._b.emit(
-            tenant_id, EventType.SESSION_STATUS, session_id, status=SessionStatus.HANDOFF_REQUESTED.value, reason=reason
-        )
-        return session
 
     def _dispatch(self, agent: Agent, session: Session, notification: Notification, reason: str) -> None:
         config = agent.spec.handoff

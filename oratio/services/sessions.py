@@ -31,6 +31,12 @@ from schemas import (
 
 TURN_APPEND_ATTEMPTS = 20
 MAX_PAGES_PER_LIST = 20
+
+
+class _AlreadyThere(Exception):
+    """Raised inside `set_status_once`'s compare-and-set to leave the session untouched."""
+
+
 ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionStatus.ERROR})
 
 
@@ -107,8 +113,27 @@ class SessionService:
 
     def set_status(self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None) -> Session:
         """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""
+        return self._move(tenant_id, session_id, status, reason, once=False)
 
+    def set_status_once(
+        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None
+    ) -> Session | None:
+        """Like `set_status`, but None (no write, no event) if the session already has `status`.
+
+        Checked on the version being replaced, so of several racing callers exactly one moves the
+        session: the one that should, e.g., alert people about a handoff.
+        """
+        try:
+            return self._move(tenant_id, session_id, status, reason, once=True)
+        except _AlreadyThere:
+            return None
+
+    def _move(
+        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None, *, once: bool
+    ) -> Session:
         def apply(s: Session) -> Session:
+            if once and s.status is status:
+                raise _AlreadyThere
             if s.status in ENDED:
                 raise InvalidState(f"session '{session_id}' has already ended ({s.status.value})")
             update: dict[str, object] = {"status": status, "last_activity_at": self._b.clock()}

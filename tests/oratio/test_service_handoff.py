@@ -100,7 +100,13 @@ def handoff(
     queue_size: int = 16,
 ) -> HandoffService:
     service = HandoffService(
-        platform.backends, platform.notifications, email, hooks, workers=workers, queue_size=queue_size
+        platform.backends,
+        platform.sessions,
+        platform.notifications,
+        email,
+        hooks,
+        workers=workers,
+        queue_size=queue_size,
     )
     services.append(service)
     return service
