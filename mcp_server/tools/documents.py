@@ -65,9 +65,9 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
         with tool_errors():
             content = document.to_content()
-        before = await tc.call(lambda: platform.documents.list(principal, agent_id, limit=200))
+        before = await tc.call(lambda: platform.documents.find(principal, agent_id, content.name))
         stored = await tc.call(lambda: platform.documents.upload(principal, agent_id, content))
-        unchanged = any(d.id == stored.id and d.version == stored.version for d in before.items)
+        unchanged = before is not None and before.version == stored.version
         if rebuild and not unchanged:
             await rebuild_after_knowledge_change(tc, principal, agent_id)
         return stored

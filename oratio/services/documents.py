@@ -53,7 +53,7 @@ class DocumentService:
         """Store or replace a document of an agent the caller has already checked."""
         self.check(content)
         digest = hashlib.sha256(content.content).hexdigest()
-        existing = self._b.store.get_unique(DOCUMENTS, tenant_id, f"{agent_id}#{content.name.casefold()}")
+        existing = self._by_name(tenant_id, agent_id, content.name)
         if existing is not None and existing.sha256 == digest and existing.format is content.format:
             if existing.status in (DocumentStatus.READY, DocumentStatus.INGESTING) or self._ingestion is None:
                 return existing
@@ -125,6 +125,14 @@ class DocumentService:
         )
         if len(page.items) >= Limits.DOCUMENTS_PER_AGENT_MAX:
             raise InvalidInput(f"an agent can have at most {Limits.DOCUMENTS_PER_AGENT_MAX} documents")
+
+    def find(self, principal: Principal, agent_id: str, name: str) -> Document | None:
+        """The agent's document with this name (names match case-insensitively), or None."""
+        return self._by_name(authorize(principal, Scope.AGENTS_READ), agent_id, name)
+
+    def _by_name(self, tenant_id: str, agent_id: str, name: str) -> Document | None:
+        # The DOCUMENTS table's unique value: a name is unique per agent, case-insensitively.
+        return self._b.store.get_unique(DOCUMENTS, tenant_id, f"{agent_id}#{name.casefold()}")
 
     def get(self, principal: Principal, document_id: str) -> Document:
         tenant_id = authorize(principal, Scope.AGENTS_READ)
