@@ -1,0 +1,58 @@
+"""The seams between the voice bridge's cascade and the speech engines behind it.
+
+All audio crossing these seams is PCM16 little-endian mono (`bytes`). The cascade resamples the
+customer's audio to `INPUT_RATE` before it reaches a detector or recogniser, and a synthesiser says
+at which rate its audio comes out, so no engine needs to know the customer's format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+INPUT_RATE = 16_000
+"""Sample rate of audio given to voice activity detection and speech-to-text."""
+
+
+class VoiceActivityDetector(Protocol):
+    """Says how likely one short frame is speech. Stateful (recurrent models): `reset` between utterances."""
+
+    @property
+    def frame_samples(self) -> int:
+        """Samples per frame at INPUT_RATE that `speech_probability` takes (silero: 512)."""
+        ...
+
+    def speech_probability(self, frame: bytes) -> float:
+        """Probability 0..1 that this frame (exactly `frame_samples` PCM16 samples at INPUT_RATE) is speech."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+class SpeechToText(Protocol):
+    def transcribe(self, pcm16: bytes) -> str:
+        """The words in one utterance of PCM16 at INPUT_RATE; "" when nothing intelligible was said."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the audio `synthesize` returns."""
+        ...
+
+    def synthesize(self, text: str) -> bytes:
+        """PCM16 mono audio speaking `text` at `sample_rate`."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalSpeech:
+    """The three engines of the offline cascade, loaded once per process and shared by its calls."""
+
+    vad: VoiceActivityDetector
+    stt: SpeechToText
+    tts: TextToSpeech
+
+
+__all__ = ["INPUT_RATE", "LocalSpeech", "SpeechToText", "TextToSpeech", "VoiceActivityDetector"]
