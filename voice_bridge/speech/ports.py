@@ -7,6 +7,7 @@ at which rate its audio comes out, so no engine needs to know the customer's for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,9 +49,12 @@ class TextToSpeech(Protocol):
 
 @dataclass(frozen=True)
 class LocalSpeech:
-    """The three engines of the offline cascade, loaded once per process and shared by its calls."""
+    """The three engines of the offline cascade, loaded once per process and shared by its calls.
 
-    vad: VoiceActivityDetector
+    Detectors carry per-stream state, so each call gets its own from `new_vad` (sharing the loaded model).
+    """
+
+    new_vad: Callable[[], VoiceActivityDetector]
     stt: SpeechToText
     tts: TextToSpeech
 
