@@ -20,6 +20,7 @@ from strands.types.exceptions import ModelThrottledException
 
 from creator_agent.errors import CreationFailed
 from oratio.errors import OratioError
+from oratio.services.creation import AnswerPending
 from schemas.creation import StageName
 
 logger = logging.getLogger("creator_agent")
@@ -70,7 +71,7 @@ async def structured_call(
             raise CreationFailed(
                 stage, f"the model's {name} did not fit the schema ({exc.error_count()} errors)"
             ) from None
-        except CreationFailed:
+        except (CreationFailed, AnswerPending):
             raise
         except OratioError as exc:  # e.g. ConfigError: the model spec names a provider whose SDK is missing
             raise CreationFailed(stage, exc.message) from None

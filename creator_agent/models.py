@@ -23,7 +23,6 @@ def creator_models(settings: Settings) -> ModelFactory:
 
 
 def attach_creator(platform: Platform) -> Platform:
-    """The platform with an AgentCreator attached, or unchanged when no model is configured."""
-    if platform.settings.model is None:
-        return platform
-    return platform.with_builder(AgentCreator(platform, creator_models(platform.settings)))
+    """The platform with an AgentCreator attached; with no model configured, builds need a lent model."""
+    models = None if platform.settings.model is None else creator_models(platform.settings)
+    return platform.with_builder(AgentCreator(platform, models))

@@ -25,9 +25,11 @@ from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
 from creator_agent.validator import validate_agent_source
-from oratio.errors import OratioError
+from oratio.errors import ConfigError, OratioError
 from oratio.platform import Platform
 from schemas import (
+    Agent,
+    AgentPlan,
     AgentStatus,
     CreationRecord,
     DocumentStatus,
@@ -58,15 +60,43 @@ def record_key(tenant_id: str, agent_id: str, version: int) -> str:
 
 
 class AgentCreator:
-    def __init__(self, platform: Platform, model_factory: ModelFactory, *, stage_timeout_s: float = 120.0) -> None:
+    """Builds agents; thinks with `model_factory` (None: no server-side model, each build lends one)."""
+
+    def __init__(
+        self, platform: Platform, model_factory: ModelFactory | None, *, stage_timeout_s: float = 120.0
+    ) -> None:
         self._platform = platform
         self._models = model_factory
         self._timeout = stage_timeout_s
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
 
-    async def create(self, tenant_id: str, agent_id: str, progress: Progress | None = None) -> CreationRecord:
+    @property
+    def has_model(self) -> bool:
+        return self._models is not None
+
+    async def think(self, tenant_id: str, agent_id: str, thinking: ModelFactory) -> None:
+        """Parse, draft and review with `thinking`, writing nothing (AnswerPending passes through).
+
+        A failure here is left for `create` to meet again and record: this only collects answers.
+        """
+        agent = await anyio.to_thread.run_sync(self._platform.agents.get, creator_principal(tenant_id), agent_id)
+        parsed = await SopParser(thinking, timeout=self._timeout).run_async(agent.spec)
+        drafter = PlanDrafter(thinking, timeout=self._timeout)
+        await review_loop_async(agent.spec, parsed, drafter, PlanReviewer(thinking, timeout=self._timeout))
+
+    async def create(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        progress: Progress | None = None,
+        *,
+        thinking: ModelFactory | None = None,
+    ) -> CreationRecord:
         """Run every stage for the agent's current spec; returns the record (also stored).
+
+        `thinking` lends the model for the thinking stages (e.g. the MCP client's, by sampling); the
+        test conversations then run on the model that will serve the agent's customers.
 
         Builds of one agent run one at a time (in this process): two quick updates must not both
         claim the next version number. Builds run on different event loops (background threads),
@@ -76,12 +106,17 @@ class AgentCreator:
             lock = self._building.setdefault((tenant_id, agent_id), threading.Lock())
         await anyio.to_thread.run_sync(lock.acquire)
         try:
-            return await self._create(tenant_id, agent_id, progress)
+            return await self._create(tenant_id, agent_id, progress, thinking)
         finally:
             lock.release()
 
-    async def _create(self, tenant_id: str, agent_id: str, progress: Progress | None) -> CreationRecord:
+    async def _create(
+        self, tenant_id: str, agent_id: str, progress: Progress | None, thinking: ModelFactory | None
+    ) -> CreationRecord:
         platform = self._platform
+        models = thinking or self._models
+        if models is None:
+            raise ConfigError("no model is configured for the AgentCreator: set ORATIO_MODEL (or 'scripted' offline)")
         creator = creator_principal(tenant_id)
         agent = await anyio.to_thread.run_sync(platform.agents.get, creator, agent_id)
         if agent.status is AgentStatus.FAILED:
@@ -91,10 +126,9 @@ class AgentCreator:
         version = (agent.artifact_version or 0) + 1
         record = CreationRecord(tenant_id=tenant_id, agent_id=agent_id, version=version)
         run = _Run(platform, tenant_id, agent_id, record, progress)
-        parser = SopParser(self._models, timeout=self._timeout)
-        drafter = PlanDrafter(self._models, timeout=self._timeout)
-        reviewer = PlanReviewer(self._models, timeout=self._timeout)
-        rehearsal = Rehearsal(platform.knowledge, self._models, time_limit_s=self._timeout)
+        parser = SopParser(models, timeout=self._timeout)
+        drafter = PlanDrafter(models, timeout=self._timeout)
+        reviewer = PlanReviewer(models, timeout=self._timeout)
         try:
             await run.start(StageName.PARSE_SOP)
             parsed = await parser.run_async(agent.spec)
@@ -120,6 +154,8 @@ class AgentCreator:
 
             await run.start(StageName.REVIEW_CODE)
             validate_agent_source(code.source)
+            players = models if thinking is None else self._serving(agent, plan)
+            rehearsal = Rehearsal(platform.knowledge, players, time_limit_s=self._timeout)
             question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
             outcomes = await rehearsal.run(tenant_id, agent_id, agent.name, plan, derive_tests(plan, question))
             run.record = run.record.model_copy(update={"tests": outcomes})
@@ -137,6 +173,15 @@ class AgentCreator:
         except OratioError as exc:
             await run.failed(run.current or StageName.PARSE_SOP, exc.message)
         return run.record
+
+    def _serving(self, agent: Agent, plan: AgentPlan) -> ModelFactory:
+        """The model the agent will serve customers with, for its test conversations (a lent model only thinks)."""
+        try:
+            model = self._platform.engine.agent_model(agent, plan)
+        except ConfigError as exc:
+            reason = f"no model to hold the test conversations: {exc.message}"
+            raise CreationFailed(StageName.REVIEW_CODE, reason) from None
+        return lambda: model
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first (read from blob storage)."""

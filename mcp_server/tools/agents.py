@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import InputRequiredResult, ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
-from mcp_server.tools._build import build_agent
+from mcp_server.tools._build import start_build
 from oratio.store.ports import Page
 from schemas import (
     Agent,
@@ -22,7 +22,6 @@ from schemas import (
     Identifier,
     Limits,
     Model,
-    Principal,
 )
 
 
@@ -59,22 +58,24 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             ),
         ] = [],  # noqa: B006 - pydantic copies defaults; a tuple would change the JSON schema
         wait: Annotated[bool, Field(description="Wait for the AgentCreator to finish; false returns at once")] = True,
-    ) -> Agent:
+    ) -> Agent | InputRequiredResult:
         """Create an agent from an SOP (standard operating procedure), configuration and documents.
 
         The agent is stored as `creating`, its documents are stored, then the AgentCreator builds,
         reviews, tests and deploys it; progress is reported per stage. Use `get_agent` to follow an
-        agent created with wait=false. Names are unique per organisation.
+        agent created with wait=false. Names are unique per organisation. With no model on the server,
+        your own model drafts and reviews the plan (MCP sampling) and the call waits for it.
         """
         principal = tc.principal()
-        with tool_errors():
-            request = CreateAgent(spec=spec, documents=[d.to_content() for d in documents])
-        agent = await tc.call(lambda: platform.agents.create(principal, request))
-        await ctx.report_progress(0, 6, f"stored agent {agent.id} with {len(documents)} document(s)")
-        return await _build(agent, principal, ctx, wait)
 
-    async def _build(agent: Agent, principal: Principal, ctx: Context, wait: bool) -> Agent:
-        return await build_agent(tc, agent, principal, ctx, wait)
+        async def store() -> Agent:
+            with tool_errors():
+                request = CreateAgent(spec=spec, documents=[d.to_content() for d in documents])
+            agent = await tc.call(lambda: platform.agents.create(principal, request))
+            await ctx.report_progress(0, 6, f"stored agent {agent.id} with {len(documents)} document(s)")
+            return agent
+
+        return await start_build(tc, principal, ctx, wait, store)
 
     @server.tool(annotations=READ_ONLY)
     async def get_agent(agent_id: AgentId) -> Agent:
@@ -99,7 +100,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         change: AgentUpdate,
         ctx: Context,
         wait: Annotated[bool, Field(description="Wait for the rebuild; false returns at once")] = True,
-    ) -> Agent:
+    ) -> Agent | InputRequiredResult:
         """Change an agent's SOP or configuration (only the fields given; the name is fixed) and rebuild it.
 
         The AgentCreator builds, reviews and tests a new version; an active agent keeps serving its
@@ -107,8 +108,11 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         version stays live and `get_creation_records` says why.
         """
         principal = tc.principal()
-        agent = await tc.call(lambda: platform.agents.update(principal, agent_id, change))
-        return await _build(agent, principal, ctx, wait)
+
+        async def store() -> Agent:
+            return await tc.call(lambda: platform.agents.update(principal, agent_id, change))
+
+        return await start_build(tc, principal, ctx, wait, store)
 
     @server.tool(annotations=READ_ONLY)
     async def get_creation_records(agent_id: AgentId) -> CreationRecords:

@@ -210,7 +210,7 @@ class ConversationEngine:
             if session.status in ENDED:
                 ended = session.status.value
                 raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
-        model = self._models(self._model_spec(agent, artifact.plan))
+        model = self.agent_model(agent, artifact.plan)
         if session is None:
             session = self._sessions.start(request.tenant_id, request.agent_id, request.channel, customer)
         self._sessions.append_turn(request.tenant_id, session.id, Role.CUSTOMER, text)
@@ -225,6 +225,10 @@ class ConversationEngine:
             model=model,
             rule_reason=None if rule is None else f"handoff rule '{rule.id}': {rule.description}",
         )
+
+    def agent_model(self, agent: AgentRecord, plan: AgentPlan) -> Model:
+        """The model this agent serves customers with: the plan's, the agent's, or the platform's."""
+        return self._models(self._model_spec(agent, plan))
 
     def _model_spec(self, agent: AgentRecord, plan: AgentPlan) -> str:
         spec = plan.model or agent.spec.model or self._settings.model

@@ -3,6 +3,11 @@
 The core does not import the AgentCreator (it is a door, like MCP); the process entry point
 attaches one (`oratio.platform.Platform.with_builder`) and doors that create or update agents
 (MCP tools, the CLI) start builds through this Protocol.
+
+A builder thinks (parses the SOP, drafts and reviews the plan) with a model. That model is the
+server's own when one is configured (`has_model`); otherwise a door may lend one for a build, e.g.
+the MCP client's own model through sampling (`thinking`). A lent model that must wait for an answer
+from elsewhere raises `AnswerPending`, which a builder lets through untouched.
 """
 
 from __future__ import annotations
@@ -10,15 +15,54 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from strands.models import Model
+
 from schemas import CreationRecord
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 """(stages done, stages in all, what happened): MCP progress notifications, CLI lines."""
 
+ThinkingModels = Callable[[], Model]
+"""Builds the model for one of the builder's thinking calls (a fresh one per call)."""
+
+
+class AnswerPending(Exception):
+    """A lent thinking model has put a question that is answered outside this call (MCP input-required rounds).
+
+    Not an OratioError on purpose: builders must not turn it into a failed creation.
+    """
+
+    def __init__(self, question: object) -> None:
+        super().__init__("the thinking model is waiting for an answer")
+        self.question = question
+
 
 class AgentBuilder(Protocol):
-    async def create(self, tenant_id: str, agent_id: str, progress: Progress | None = None) -> CreationRecord:
-        """Build, review, test and deploy the agent's current spec; the record says how it went."""
+    @property
+    def has_model(self) -> bool:
+        """Whether builds can think on the server's own model; if not, each build needs `thinking`."""
+        ...
+
+    async def create(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        progress: Progress | None = None,
+        *,
+        thinking: ThinkingModels | None = None,
+    ) -> CreationRecord:
+        """Build, review, test and deploy the agent's current spec; the record says how it went.
+
+        With `thinking`, that model parses, drafts and reviews, and the agent's test conversations run
+        on the model that will serve its customers.
+        """
+        ...
+
+    async def think(self, tenant_id: str, agent_id: str, thinking: ThinkingModels) -> None:
+        """Only the thinking stages, writing nothing: raises AnswerPending while `thinking` has questions.
+
+        Lets a door collect a lent model's answers one round at a time before `create` runs for real.
+        """
         ...
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:

@@ -70,7 +70,7 @@ async def test_create_agent_reports_progress(client: Client) -> None:
     assert [(p, t) for p, t, _ in updates] == [(0, 6), (6, 6)]
     messages = [m or "" for _, _, m in updates]
     assert agent.id in messages[0] and "1 document(s)" in messages[0]
-    assert "no AgentCreator is configured" in messages[1]
+    assert "no model is configured on the server" in messages[1]
     assert agent.status is AgentStatus.CREATING
 
 
