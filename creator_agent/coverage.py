@@ -175,3 +175,17 @@ def threshold_rule(condition: str) -> tuple[list[str], list[str]] | None:
     amount = rf"\$\s?{above}(?:\.\d+)?\b"
     window = r"[^.?!\n]{0,80}"
     return [rf"(?:{topic}){window}{amount}", rf"{amount}{window}(?:{topic})"], topics
+
+
+def threshold_example(condition: str) -> str | None:
+    """A customer message just over the condition's dollar threshold, for the rule's test conversation.
+
+    "a refund request is over $100" -> "Hi. I need help with a refund request of $101." None when the
+    condition has no threshold rule (see `threshold_rule`).
+    """
+    derived = threshold_rule(condition)
+    match = _THRESHOLD.search(condition)
+    if derived is None or match is None:
+        return None
+    topic = derived[1][-1]
+    return f"Hi. I need help with a {topic} of ${int(match['amount']) + 1}."

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from strands.models import Model
 
+from creator_agent.coverage import threshold_example
 from oratio.ids import new_id
 from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import matching_rule
@@ -34,13 +35,13 @@ def derive_tests(plan: AgentPlan, knowledge_question: str | None) -> list[TestCo
     """
     tests = [TestConversation(name="a greeting does not hand off", customer_messages=[GREETING])]
     for rule in plan.handoff_rules:
-        example = rule.patterns[0] if rule.kind == "keywords" else None
+        example = f"Hi. {rule.patterns[0]}" if rule.kind == "keywords" else threshold_example(rule.description)
         if example is None:
-            continue  # a regex has no canonical example; its compile check ran at deploy time
+            continue  # a hand-written regex has no canonical example; its compile check ran at deploy time
         tests.append(
             TestConversation(
                 name=f"handoff rule '{rule.id}' fires: {rule.description}"[:200],
-                customer_messages=[f"Hi. {example}"],
+                customer_messages=[example],
                 expect_handoff=True,
             )
         )
