@@ -21,6 +21,7 @@ from creator_agent.models import attach_creator, creator_models
 from creator_agent.pipeline import AgentCreator
 from oratio.config import load_settings
 from oratio.errors import InvalidInput, OratioError
+from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 
@@ -36,6 +37,8 @@ FORMATS = {
 def _init(platform: Platform, args: argparse.Namespace) -> int:
     tenant = platform.tenants.create_tenant(args.tenant)
     admin = platform.tenants.create_admin(tenant.tenant_id, args.email, args.name)
+    if not operator_file(platform).exists():
+        remember_operator(platform, admin)  # `oratio serve` then prints this admin's token, not a new tenant's
     token = platform.access.token_for(admin)
     print(f"tenant   {tenant.tenant_id}  ({tenant.name})")
     print(f"admin    {admin.id}  ({admin.email})")
@@ -63,10 +66,16 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
         print(
             f"after restart: {interrupted} session(s) marked interrupted, {resumed} document(s) re-ingested", flush=True
         )
-    print(
-        f"Oratio listening on http://{args.host}:{args.port}  (health: /healthz, MCP: /mcp, runtime: /runtime)",
-        flush=True,
-    )
+    operator = ensure_operator_admin(platform)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Oratio listening on {base}", flush=True)
+    print(f"  MCP (streamable HTTP)   {base}/mcp", flush=True)
+    print(f"  agent runtime (text)    {base}/runtime/agents/<agent_id>/invocations", flush=True)
+    print(f"  health                  {base}/healthz", flush=True)
+    admin = operator.admin
+    if operator.created:
+        print(f"First start: created tenant {admin.tenant_id} with admin {admin.email}.", flush=True)
+    print(f"Admin token ({admin.tenant_id}): {platform.access.token_for(admin)}", flush=True)
     app = create_app(platform, host=args.host, port=args.port)
     sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
     sweeper.start()
