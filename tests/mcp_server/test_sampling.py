@@ -33,18 +33,10 @@ from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from schemas import Agent, AgentPlan, AgentStatus, ParsedSop, PlanReview, Principal, Scope, StageName
 from tests.mcp_server.conftest import call_as
+from tests.mcp_server.test_tools_creation import SOP
 
 pytestmark = pytest.mark.anyio
 
-SOP = """# Desk SOP
-## Steps
-1. Greet the customer.
-2. Answer from the knowledge base.
-## Rules
-- Always be polite.
-## Escalation
-- Hand off to a human when the customer asks for a manager.
-"""
 SPEC: dict[str, Any] = {
     "name": "Desk",
     "sop": SOP,
