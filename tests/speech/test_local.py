@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import numpy as np
@@ -50,9 +51,11 @@ def test_espeak_is_used_when_piper_is_not_installed(monkeypatch: pytest.MonkeyPa
     assert isinstance(load_tts(TtsChoice.AUTO), EspeakTextToSpeech)
 
 
-def test_espeak_can_be_chosen_over_piper() -> None:
+def test_espeak_can_be_chosen_over_piper_and_the_log_says_so(caplog: pytest.LogCaptureFixture) -> None:
     require_program("espeak-ng")
-    assert isinstance(load_tts(TtsChoice.ESPEAK), EspeakTextToSpeech)
+    with caplog.at_level(logging.INFO, logger="voice_bridge.speech"):
+        assert isinstance(load_tts(TtsChoice.ESPEAK), EspeakTextToSpeech)
+    assert "tts=espeak-ng choice=espeak-ng | the cascade speaks with espeak-ng: chosen" in caplog.messages
 
 
 def test_asking_for_piper_without_its_packages_names_them(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,7 @@ def load_local_speech(
     vad_model = SileroVadModel.load()
     stt = WhisperSpeechToText(beam_size=beam_size, cpu_threads=stt_threads, num_workers=stt_workers)
     voice = load_tts(TtsChoice(tts))
-    logger.info("tts=%s rate=%d | local speech ready", type(voice).__name__, voice.sample_rate)
+    logger.info("vad=silero stt=whisper-tiny.en tts_rate=%d | local speech ready", voice.sample_rate)
     return LocalSpeech(new_vad=vad_model.new_detector, stt=stt, tts=voice)
 
 
@@ -61,12 +61,15 @@ def load_tts(choice: TtsChoice = TtsChoice.AUTO) -> TextToSpeech:
     if choice is not TtsChoice.ESPEAK and not piper_missing:
         from voice_bridge.speech.piper import PiperTextToSpeech
 
-        return PiperTextToSpeech()
-    if choice is TtsChoice.AUTO:
-        logger.info("tts=espeak-ng | Piper is not installed (%s missing); using espeak-ng", ", ".join(piper_missing))
+        piper = PiperTextToSpeech()
+        logger.info("tts=piper choice=%s | the cascade speaks with Piper", choice)
+        return piper
     from voice_bridge.speech.espeak import EspeakTextToSpeech
 
-    return EspeakTextToSpeech()
+    espeak = EspeakTextToSpeech()
+    reason = f"Piper is not installed ({', '.join(piper_missing)} missing)" if piper_missing else "chosen"
+    logger.info("tts=espeak-ng choice=%s | the cascade speaks with espeak-ng: %s", choice, reason)
+    return espeak
 
 
 __all__ = ["PIPER_MODULES", "STT_VAD_MODULES", "TtsChoice", "load_local_speech", "load_tts"]
