@@ -28,8 +28,9 @@ def installed(module: str) -> bool:
 def package_dir(module: str) -> Path:
     """The directory of an installed top-level package, found without executing its `__init__`."""
     spec = importlib.util.find_spec(module) if installed(module) else None
-    for location in list(spec.submodule_search_locations or []) if spec is not None else []:
-        return Path(location)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if locations:
+        return Path(locations[0])
     raise ConfigError(f"the Python package '{module}' is not installed; install it with {VOICE_EXTRA}")
 
 
