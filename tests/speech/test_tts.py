@@ -91,6 +91,12 @@ def test_espeak_speed_out_of_range_is_refused() -> None:
         EspeakTextToSpeech(words_per_minute=20)
 
 
+@pytest.mark.parametrize("voice", ["-w/tmp/out.wav", "en us", "", "en;rm"])
+def test_an_espeak_voice_that_is_not_a_name_is_refused(voice: str) -> None:
+    with pytest.raises(ValueError, match="not an espeak-ng voice name"):
+        EspeakTextToSpeech(voice=voice)
+
+
 def test_a_piper_voice_with_another_digest_is_refused(tmp_path: Path) -> None:
     voice = tmp_path / "en_US-joe-medium.onnx"
     os.symlink(default_voice_path(), voice)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 import wave
@@ -28,6 +29,7 @@ logger = logging.getLogger("voice_bridge.speech")
 PROGRAM = "espeak-ng"
 TIMEOUT_SECONDS = 30.0
 INSTALL_HINT = "apt-get install espeak-ng"
+_VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,63}")  # never an option: it goes on the command line
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class EspeakTextToSpeech:
     def __init__(self, *, program: str | None = None, voice: str = "en-us", words_per_minute: int = 150) -> None:
         if not 80 <= words_per_minute <= 450:
             raise ValueError("words_per_minute must be between 80 and 450")
+        if not _VOICE_NAME.fullmatch(voice):
+            raise ValueError(f"{voice!r} is not an espeak-ng voice name (letters, digits, '-', '_', '+')")
         found = program or shutil.which(PROGRAM)
         if found is None:
             raise ConfigError(f"the {PROGRAM} program is not installed; install it with {INSTALL_HINT}")
