@@ -5,10 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from oratio.errors import ConfigError, InvalidInput
 from tests.speech.speech import PHRASES, overlap, spoken
+from voice_bridge.speech.audio import float_to_pcm16
 from voice_bridge.speech.espeak import EspeakTextToSpeech
 from voice_bridge.speech.piper import PiperTextToSpeech
 from voice_bridge.speech.ports import INPUT_RATE
@@ -45,6 +47,12 @@ def test_concurrent_calls_from_worker_threads_each_get_their_own_words(
 def test_silence_and_empty_audio_are_no_words(whisper: WhisperSpeechToText) -> None:
     assert whisper.transcribe(b"") == ""
     assert whisper.transcribe(b"\x00\x00" * INPUT_RATE) == ""
+
+
+def test_noise_is_no_words(whisper: WhisperSpeechToText) -> None:
+    """Whisper's no-speech check (kept at its defaults) drops a noise-only window instead of inventing words."""
+    noise = np.random.default_rng(3).normal(0.0, 0.01, 2 * INPUT_RATE)
+    assert whisper.transcribe(float_to_pcm16(noise)) == ""
 
 
 def test_audio_with_an_odd_byte_count_is_refused(whisper: WhisperSpeechToText) -> None:
