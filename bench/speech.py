@@ -15,7 +15,8 @@ What is measured, all in one process so the ratios compare like with like:
   size 1 (greedy) and 2 (the default); real-time factor = transcription time / audio length. Word
   overlap with the text is printed so speed is never read without accuracy. Whisper's encoder always
   reads a 30 s window (shorter audio is padded), so the time barely depends on the utterance's length:
-  the RTF of short utterances is poor, the latency is what to read.
+  the RTF of short utterances is poor, the latency is what to read. Then two calls at once from two
+  threads against two in a row: with one CTranslate2 worker the second call queues.
 - VAD: Silero on 30 s of speech and silence, one 512-sample (32 ms) frame per call as the bridge feeds
   it, PCM16 conversion included: microseconds per frame, and the share of one core it takes per stream.
 """
@@ -28,6 +29,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -133,6 +135,20 @@ def bench_stt(whisper: WhisperSpeechToText, greedy: WhisperSpeechToText, espeak:
             )
 
 
+def bench_stt_concurrency(whisper: WhisperSpeechToText, espeak: TextToSpeech, repeats: int) -> None:
+    """Two calls at once on the shared model (1 worker): the second waits, so wall time ~ two in a row."""
+    pcm = resample_pcm16(espeak.synthesize(UTTERANCES[1]), espeak.sample_rate, INPUT_RATE)
+    sequential = statistics.median(timed(lambda: [whisper.transcribe(pcm) for _ in range(2)]) for _ in range(repeats))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        concurrent = statistics.median(
+            timed(lambda: list(pool.map(whisper.transcribe, [pcm, pcm]))) for _ in range(repeats)
+        )
+    print(
+        f"  2 calls in a row {sequential * 1000:7.0f} ms   2 calls at once {concurrent * 1000:7.0f} ms"
+        f"   ratio {concurrent / sequential:4.2f} (1 worker x 2 threads)"
+    )
+
+
 def bench_vad(vad: SileroVadModel, espeak: TextToSpeech, seconds: int) -> None:
     speech = resample(pcm16_to_float(espeak.synthesize(LONG_REPLY)), espeak.sample_rate, INPUT_RATE)
     pause = np.zeros(INPUT_RATE, dtype=np.float32)
@@ -161,6 +177,7 @@ def main() -> None:
     vad, whisper, greedy, piper, espeak = load_engines()
     bench_tts(piper, espeak, plan.repeats)
     bench_stt(whisper, greedy, espeak, plan.repeats)
+    bench_stt_concurrency(whisper, espeak, plan.repeats)
     bench_vad(vad, espeak, plan.vad_seconds)
 
 
