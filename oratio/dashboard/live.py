@@ -61,7 +61,7 @@ class LiveSettings:
 class AuthMessage(Model):
     type: Literal["auth"]
     token: str = Field(min_length=1, max_length=8192)
-    after: int | None = Field(default=None, ge=0)
+    after: int | None = Field(default=None, ge=0, strict=True)
 
 
 class _Closing(Exception):
@@ -95,13 +95,13 @@ def frame(event: Event) -> dict[str, Any]:
 
 
 class DashboardFeed:
-    """The ASGI WebSocket endpoint; one instance serves every connection of the app."""
+    """`endpoint` is the WebSocket route's handler; one instance serves every connection of the app."""
 
     def __init__(self, platform: Platform, settings: LiveSettings | None = None) -> None:
         self._p = platform
         self._s = settings or LiveSettings()
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
         try:
             token, principal, cursor = await self._authenticate(websocket)
