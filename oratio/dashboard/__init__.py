@@ -17,7 +17,11 @@ from oratio.platform import Platform
 
 
 def dashboard_routes(platform: Platform, live: LiveSettings | None = None) -> list[BaseRoute]:
-    return [*page_routes(), *api_routes(platform), WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live).endpoint)]
+    return [
+        *page_routes(),
+        *api_routes(platform),
+        WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live).endpoint),
+    ]
 
 
 __all__ = ["DashboardFeed", "LiveSettings", "dashboard_routes"]

@@ -353,6 +353,11 @@ async function loadNotifications() {
     if (note.status === "unread") {
       actions.append(el("button", { type: "button", class: "ghost", onclick: () => act(note.id, "read") }, "Mark read"));
     }
+    if (note.session_id) {
+      const sessionId = note.session_id;
+      actions.append(el("button", { type: "button", class: "ghost",
+        onclick: () => { showTab("history"); openSession(sessionId).catch(report); } }, "Transcript"));
+    }
     if (note.status !== "acknowledged") {
       actions.append(el("button", { type: "button", class: "ack", onclick: () => act(note.id, "acknowledge") },
         "Acknowledge"));
@@ -387,7 +392,7 @@ function alertHandoff(id, data) {
   state.fresh = state.fresh || new Set();
   state.fresh.add(id);
   const toast = el("div", { class: "toast", role: "alert", dataset: { notification: id } },
-    el("strong", {}, "Handoff requested"), " ", data.title || "", " ",
+    el("strong", {}, data.title || "Handoff requested"), " ",
     el("button", { type: "button", class: "ghost", onclick: () => { showTab("notifications"); toast.remove(); } }, "Open"),
     el("button", { type: "button", class: "ghost", onclick: () => toast.remove() }, "×"));
   $("toasts").prepend(toast);
@@ -461,14 +466,14 @@ async function openSession(id) {
   const detail = $("history-detail");
   clear(detail);
   const transcript = el("ol", { class: "transcript tall" });
-  detail.append(
+  detail.append(...[
     el("h3", {}, agentName(s.agent_id), " ", pill(s.status)),
     el("div", { class: "meta" }, `${s.channel} · ${when(s.started_at)} → ${when(s.ended_at)} · `, el("code", {}, s.id)),
     s.end_reason ? el("div", { class: "muted" }, `Ended: ${s.end_reason}`) : null,
     Object.keys(s.collected || {}).length
       ? el("div", { class: "muted" }, "Collected: ", Object.entries(s.collected).map(([k, v]) => `${k}=${v}`).join(", "))
       : null,
-    transcript);
+    transcript].filter(Boolean));
   state.historySelected = id;
   state.historyDetail = { transcript, seqs: new Set() };
   full.turns.forEach((turn) => addTurn(state.historyDetail, turn));
@@ -533,11 +538,11 @@ function svg(tag, attrs, text) {
   return node;
 }
 
-function chart(container, hours, value, format, kind) {
+function chart(container, hours, value, format, kind, fixedMax) {
   clear(container);
   const width = 480, height = 180, left = 40, bottom = 22, top = 10;
   const values = hours.map(value);
-  const max = Math.max(1e-9, ...values.filter((v) => v !== null));
+  const max = fixedMax || Math.max(1, ...values.filter((v) => v !== null));
   const step = (width - left - 8) / hours.length;
   const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
   const y = (v) => height - bottom - (v / max) * (height - bottom - top);
@@ -552,7 +557,7 @@ function chart(container, hours, value, format, kind) {
       plot.append(svg("text", { x: x + step / 2, y: height - 6, class: "tick", "text-anchor": "middle" },
         hour.start.slice(11, 13) + "h"));
     }
-    if (v === null) return;
+    if (v === null || (kind === "bar" && v === 0)) return;
     if (kind === "bar") {
       const bar = svg("rect", { x: x + 1, y: y(v), width: Math.max(1, step - 2), height: height - bottom - y(v), class: "bar" });
       bar.append(svg("title", {}, `${hour.start.slice(11, 16)}: ${format(v)}`));
@@ -573,7 +578,7 @@ async function loadCharts() {
   const pct = (v) => `${Math.round(v * 100)}%`;
   const ms = (v) => `${Math.round(v)} ms`;
   chart($("chart-sessions"), stats.hours, (h) => h.sessions, (v) => String(Math.round(v)), "bar");
-  chart($("chart-handoffs"), stats.hours, (h) => (h.sessions ? h.handoffs / h.sessions : null), pct, "bar");
+  chart($("chart-handoffs"), stats.hours, (h) => (h.sessions ? h.handoffs / h.sessions : null), pct, "bar", 1);
   chart($("chart-latency"), stats.hours, (h) => h.avg_latency_ms, ms, "line");
   const figures = $("figures");
   clear(figures);
