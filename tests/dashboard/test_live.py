@@ -122,8 +122,11 @@ async def test_replay_after_a_cursor_loses_and_repeats_nothing_across_a_reconnec
     assert seen[1]["subject"] == session.id and seen[1]["data"]["text"] == "first words"
 
     # While the page is away, more happens; it comes back with the last seq it saw.
-    for n in range(5):
-        await in_thread(lambda n=n: p.sessions.append_turn(tenant, session.id, Role.AGENT, f"reply {n}"))
+    def replies() -> None:
+        for n in range(5):
+            p.sessions.append_turn(tenant, session.id, Role.AGENT, f"reply {n}")
+
+    await in_thread(replies)
     async with feed(served, dash.token, after=seen[-1]["seq"]) as (ws, ready):
         assert ready["resumed"] is True and ready["cursor"] == seen[-1]["seq"]
         await in_thread(lambda: p.sessions.end(tenant, session.id))
