@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from oratio.dashboard import LiveSettings, dashboard_routes
 from oratio.platform import Platform
+from oratio.store.tables import ADMINS
 from schemas import Channel, Role
 from tests.agentcore_apps.conftest import JWT_SECRET, Served, serving_built
 from tests.dashboard.conftest import Dash, token_for
@@ -196,3 +197,17 @@ async def test_another_tenants_events_never_arrive(served: Served, dash: Dash) -
     assert theirs.session_id not in json.dumps(acme)
     assert {f["subject"] for f in globex if f["event"].startswith("session.")} == {theirs.session_id}
     assert ours.session_id not in json.dumps(globex)
+
+
+async def test_a_stream_ends_with_4401_once_its_admin_loses_access(platform: Platform, dash: Dash) -> None:
+    """The token is checked again while the stream is open, so disabling an admin cuts them off."""
+    app = Starlette(routes=dashboard_routes(platform, LiveSettings(recheck_seconds=0.2)))
+    admin = platform.tenants.get_admin(dash.acme.tenant_id, dash.acme.principal.subject)
+    with serving_built(lambda port: app) as served:
+        async with feed(served, dash.token) as (ws, _):
+            # No service disables admins yet: the operator's change is made on the record itself.
+            await in_thread(
+                lambda: platform.backends.store.replace(ADMINS, admin.model_copy(update={"disabled": True}))
+            )
+            code, reason = await closed_with(ws)
+    assert code == 4401 and "no longer has access" in reason
