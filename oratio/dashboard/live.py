@@ -28,6 +28,7 @@ Close codes: 4000 + the HTTP status of the error (4401 bad or expired token, 440
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,6 +109,8 @@ class DashboardFeed:
             await self._stream(websocket, token, principal, cursor)
         except _Closing as closing:
             await _close(websocket, closing.code, closing.reason)
+        except OratioError as exc:  # e.g. the log's backend is unavailable: the page reconnects later
+            await _close(websocket, 4000 + exc.http_status, exc.message[:_REASON_MAX])
         except WebSocketDisconnect:
             return
 
@@ -152,8 +155,7 @@ class DashboardFeed:
                 )
                 for event in batch:
                     if principal.allows(scope_for(event)):
-                        with anyio.fail_after(self._s.send_timeout):
-                            await websocket.send_json(frame(event))
+                        await self._send(websocket, frame(event))
                     cursor = event.seq
                 if len(batch) < self._s.batch:
                     await anyio.sleep(self._s.poll_interval)
@@ -162,13 +164,13 @@ class DashboardFeed:
             while True:  # nothing to say after auth; reading notices the client leaving
                 await _receive_text(websocket)
 
-        async def run(task: Any) -> None:
+        async def run(task: Callable[[], Awaitable[None]]) -> None:
             try:
                 await task()
             except _Closing as closing:
                 ended.append(closing)
-            except TimeoutError:
-                ended.append(_Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq"))
+            except OratioError as exc:
+                ended.append(_Closing.of(exc))
             except WebSocketDisconnect:
                 pass
             group.cancel_scope.cancel()
@@ -178,6 +180,14 @@ class DashboardFeed:
             group.start_soon(run, listen)
         if ended:
             raise ended[0]
+
+    async def _send(self, websocket: WebSocket, message: dict[str, Any]) -> None:
+        """Send one frame, or give up on a client that does not take it in time (memory stays bounded)."""
+        try:
+            with anyio.fail_after(self._s.send_timeout):
+                await websocket.send_json(message)
+        except TimeoutError:
+            raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
 
     async def _recheck(self, token: str) -> None:
         try:
