@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
-from schemas import NotificationStatus
-from tests.agentcore_apps.conftest import Served
+from schemas import EventType, NotificationStatus
+from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say
 from tests.system import require_program
 
@@ -104,7 +104,7 @@ def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_th
     assert problems == []
 
 
-def test_history_keys_and_charts(page: Page, served: Served, http: httpx.Client, dash: Dash) -> None:
+def test_history_agents_keys_and_charts(page: Page, served: Served, http: httpx.Client, dash: Dash) -> None:
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -115,7 +115,18 @@ def test_history_keys_and_charts(page: Page, served: Served, http: httpx.Client,
     done = say(http, dash, "My parcel has a green sticker")
     say(http, dash, "goodbye", str(done["session_id"]))
     say(http, dash, "Something else entirely")
+    draft = new_agent(dash.platform, dash.acme, "Onboarding", deploy=False)
     log_in(page, served, dash.token)
+
+    page.click('#tabs button[data-tab="agents"]')
+    row = page.locator(f'#agent-rows tr[data-agent="{draft.id}"]')
+    expect(row.locator(".pill")).to_have_text("creating")
+    dash.platform.backends.emit(
+        dash.acme.tenant_id, EventType.AGENT_PROGRESS, draft.id, stage="review_plan", status="running", detail=""
+    )
+    expect(row.locator(".progress-cell")).to_contain_text("review plan: running")
+    expect(row.locator("meter")).to_have_attribute("value", "2")
+    shot(page, "agents")
 
     page.click('#tabs button[data-tab="history"]')
     expect(page.locator("#history-rows tr")).to_have_count(2)
