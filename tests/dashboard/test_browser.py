@@ -13,10 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from starlette.applications import Starlette
 
-from schemas import EventType, NotificationStatus
+from oratio.platform import Platform
+from oratio.web import create_app
+from schemas import Channel, EventType, NotificationStatus, Role
 from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say
+from tests.net import uvicorn_in_thread
 from tests.system import require_program
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -178,3 +182,34 @@ def test_a_wrong_token_stays_on_the_login_form(page: Page, served: Served) -> No
     page.click("#login-form button[type=submit]")
     expect(page.locator("#login-error")).to_contain_text("refused")
     expect(page.locator("#app")).to_be_hidden()
+
+
+def test_the_page_reconnects_after_a_server_restart_and_misses_nothing(
+    page: Page, platform: Platform, dash: Dash
+) -> None:
+    tenant = dash.acme.tenant_id
+    session = platform.sessions.start(tenant, dash.agent.id, Channel.TEXT)
+    platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, "before the restart")
+
+    def build(port: int) -> Starlette:
+        return create_app(platform, host="127.0.0.1", port=port)
+
+    with uvicorn_in_thread(build) as port:
+        served = Served(f"http://127.0.0.1:{port}")
+        log_in(page, served, dash.token)
+        card = page.locator(f'.session-card[data-session="{session.id}"]')
+        expect(card.locator(".turn p")).to_have_text(["before the restart"])
+        expect(page.locator("#conn")).to_have_attribute("data-resumed", "false")
+    expect(page.locator("#conn")).not_to_have_text("live")
+
+    # Written while the page cannot hear anything; it must catch up from its last seq.
+    platform.sessions.append_turn(tenant, session.id, Role.AGENT, "reply written while you were away")
+    platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, "and one more")
+    with uvicorn_in_thread(build, port=port):
+        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#conn")).to_have_attribute("data-resumed", "true")  # replayed from its cursor
+        expect(card.locator(".turn p")).to_have_text(
+            ["before the restart", "reply written while you were away", "and one more"]
+        )
+        platform.sessions.end(tenant, session.id)
+        expect(card).to_have_class("session-card ended")

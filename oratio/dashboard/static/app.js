@@ -165,6 +165,7 @@ function connect() {
     if (frame.type === "ready") {
       state.backoff = 500;
       setConn("on", "live");
+      $("conn").dataset.resumed = String(frame.resumed); // resumed from our cursor, or started afresh
       if (!frame.resumed) {
         state.lastSeq = frame.cursor;
         reloadAll().catch(report);
