@@ -402,7 +402,12 @@ function alertHandoff(id, data) {
   beep();
 }
 
-// A short two-tone cue. The AudioContext is created on the login click (browsers need a gesture).
+function enableSound() {
+  if (state.audio) return;
+  try { state.audio = new AudioContext(); } catch { state.audio = null; }
+}
+
+// A short two-tone cue (WebAudio), once sound is enabled by a click.
 function beep() {
   const ctx = state.audio;
   if (!ctx) return;
@@ -607,9 +612,11 @@ function start() {
     const button = event.target.closest("button");
     if (button) showTab(button.dataset.tab);
   });
+  // Browsers allow sound only after a user gesture: the first click anywhere (e.g. Sign in) enables the cue.
+  document.addEventListener("click", enableSound);
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    try { state.audio = state.audio || new AudioContext(); } catch { state.audio = null; }
+    enableSound();
     $("login-error").textContent = "";
     login($("token").value.trim()).catch((error) => {
       if (!(error instanceof ApiError && error.status === 401)) $("login-error").textContent = error.message;
