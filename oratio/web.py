@@ -67,8 +67,9 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
     The public URL (`ORATIO_PUBLIC_URL`, default http://host:port) names this server in MCP's
     auth metadata and in the Host headers `/mcp` accepts.
     """
-    # Imported here: the runtime renders its errors with this module's error_response.
+    # Imported here: the runtime and the dashboard render their errors with this module's error_response.
     from agentcore_apps.app import create_runtime_app
+    from oratio.dashboard import dashboard_routes
 
     public_url = platform.settings.public_url or default_public_url(host, port)
     mcp_app = create_mcp_http_app(platform, public_url=public_url, host=host, port=port)
@@ -91,6 +92,7 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
         routes=[
             Route("/healthz", health),
             Route("/api/v1/me", handles_errors(me)),
+            *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
             # Customer agents under the AgentCore contract: /runtime/invocations, /runtime/agents/{id}/invocations.
             Mount("/runtime", app=runtime_app),
             # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp, 404 otherwise.

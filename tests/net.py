@@ -43,17 +43,19 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 
 @contextmanager
-def uvicorn_in_thread(build: Callable[[int], ASGIApp], timeout_s: float = 30.0) -> Iterator[int]:
+def uvicorn_in_thread(build: Callable[[int], ASGIApp], timeout_s: float = 30.0, port: int = 0) -> Iterator[int]:
     """Serve the app `build(port)` returns with a real uvicorn on a free 127.0.0.1 port; yield the port.
+
+    `port` asks for a given port instead (e.g. to restart a server where its clients will reconnect).
 
     The socket is listening before uvicorn starts, so early connections wait in the backlog until it
     accepts them: nothing polls for startup. On exit the server is stopped and checked stopped.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen()
-    port: int = sock.getsockname()[1]
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(build(port), log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -31,6 +31,11 @@ from schemas import (
 
 TURN_APPEND_ATTEMPTS = 20
 MAX_PAGES_PER_LIST = 20
+SEARCH_TEXT_MAX = 200
+SEARCH_SCAN_MAX = 500
+"""Sessions whose transcripts one `search` call reads at most; the caller pages on with the cursor."""
+SEARCH_TURNS_MAX = 1000
+"""Turns of one session that search reads; a longer transcript is searched in its first 1000 turns."""
 
 
 class _AlreadyThere(Exception):
@@ -221,6 +226,42 @@ class SessionService:
             if cursor is None or len(found) >= query.limit:
                 break
         return Page(items=found, next_cursor=cursor)
+
+    def search(self, principal: Principal, query: SessionFilter, text: str) -> Page[Session]:
+        """Sessions matching `query` whose transcript contains `text` (case-insensitive), newest first.
+
+        A scan, not an index: it reads the transcripts of at most SEARCH_SCAN_MAX candidate sessions
+        per call, so a page may hold fewer than `query.limit` sessions while `next_cursor` is set.
+        """
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        needle = text.strip().casefold()
+        if not needle:
+            raise InvalidInput("search text is empty", field="q")
+        if len(needle) > SEARCH_TEXT_MAX:
+            raise InvalidInput(f"search text is longer than {SEARCH_TEXT_MAX} characters", field="q")
+        found: list[Session] = []
+        scanned = 0
+        cursor = query.cursor
+        while True:
+            # Ask for no more candidates than can still be kept, so the cursor never skips a match.
+            want = min(query.limit - len(found), SEARCH_SCAN_MAX - scanned)
+            page = self.list(principal, query.model_copy(update={"limit": want, "cursor": cursor}))
+            scanned += len(page.items)
+            found.extend(s for s in page.items if self._transcript_has(tenant_id, s.id, needle))
+            cursor = page.next_cursor
+            if cursor is None or len(found) >= query.limit or scanned >= SEARCH_SCAN_MAX or not page.items:
+                return Page(items=found, next_cursor=cursor)
+
+    def _transcript_has(self, tenant_id: str, session_id: str, needle: str) -> bool:
+        partition, cursor = f"{tenant_id}#{session_id}", None
+        for _ in range(SEARCH_TURNS_MAX // 200):
+            page = self._b.store.query(TURNS, partition, limit=200, cursor=cursor)
+            if any(needle in turn.text.casefold() for turn in page.items):
+                return True
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return False
 
 
 def _iso(moment: datetime | None, *, upper: bool = False) -> str | None:

@@ -1,0 +1,27 @@
+"""The live monitoring dashboard served by `oratio serve`: a page, its JSON API and its WebSocket.
+
+- `page`: `/dashboard` (index.html, app.js, style.css; vanilla JS, no build step), `/` redirects there.
+- `api`: `/api/v1/...` admin routes over the services (agents, sessions, notifications, keys, stats).
+- `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
+- `stats`: the chart figures.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, WebSocketRoute
+
+from oratio.dashboard.api import api_routes
+from oratio.dashboard.live import DashboardFeed, LiveSettings
+from oratio.dashboard.page import page_routes
+from oratio.platform import Platform
+
+
+def dashboard_routes(platform: Platform, live: LiveSettings | None = None) -> list[BaseRoute]:
+    return [
+        *page_routes(),
+        *api_routes(platform),
+        WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live).endpoint),
+    ]
+
+
+__all__ = ["DashboardFeed", "LiveSettings", "dashboard_routes"]

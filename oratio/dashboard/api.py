@@ -1,0 +1,234 @@
+"""The dashboard's JSON admin API under /api/v1: agents, sessions, notifications, API keys, stats.
+
+A thin door: every route resolves the admin's Principal from the bearer token, validates its
+query or body against a schema with explicit limits, and calls the services in a worker thread.
+Tenancy and scopes are the services' business; errors are OratioErrors, rendered as 4xx JSON by
+`oratio.web.handles_errors`. Lists are pages: `limit` (1..200) and an opaque `cursor`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from oratio.dashboard import stats
+from oratio.errors import InvalidInput
+from oratio.platform import Platform
+from oratio.services.sessions import SEARCH_TEXT_MAX
+from oratio.store.ports import Page
+from oratio.web import admin_principal, handles_errors
+from schemas import (
+    Agent,
+    AgentStatus,
+    Channel,
+    Identifier,
+    Limits,
+    MintKeyRequest,
+    Model,
+    NotificationStatus,
+    Principal,
+    SessionFilter,
+    SessionStatus,
+    utcnow,
+)
+
+MAX_BODY_BYTES = 16 * 1024
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+_identifier: TypeAdapter[str] = TypeAdapter(Identifier)
+
+
+class PageQuery(Model):
+    limit: int = Field(default=50, ge=1, le=Limits.PAGE_SIZE_MAX)
+    cursor: str | None = Field(default=None, max_length=512)
+
+
+class AgentQuery(PageQuery):
+    status: AgentStatus | None = None
+
+
+class SessionQuery(PageQuery):
+    agent_id: Identifier | None = None
+    status: SessionStatus | None = None
+    channel: Channel | None = None
+    started_after: AwareDatetime | None = None
+    started_before: AwareDatetime | None = None
+    q: str | None = Field(default=None, max_length=SEARCH_TEXT_MAX, description="Text the transcript contains")
+
+
+class NotificationQuery(PageQuery):
+    status: NotificationStatus | None = None
+
+
+class KeyQuery(PageQuery):
+    agent_id: Identifier | None = None
+
+
+class NoQuery(Model):
+    pass
+
+
+def api_routes(platform: Platform) -> list[BaseRoute]:
+    api = DashboardApi(platform)
+    return [
+        Route("/api/v1/agents", handles_errors(api.agents)),
+        Route("/api/v1/sessions", handles_errors(api.sessions)),
+        Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
+        Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
+        Route("/api/v1/notifications", handles_errors(api.notifications)),
+        Route("/api/v1/notifications/{notification_id}/read", handles_errors(api.mark_read), methods=["POST"]),
+        Route("/api/v1/notifications/{notification_id}/acknowledge", handles_errors(api.acknowledge), methods=["POST"]),
+        Route("/api/v1/keys", handles_errors(api.keys), methods=["GET", "POST"]),
+        Route("/api/v1/keys/{key_id}/revoke", handles_errors(api.revoke), methods=["POST"]),
+        Route("/api/v1/stats", handles_errors(api.stats)),
+    ]
+
+
+class DashboardApi:
+    def __init__(self, platform: Platform) -> None:
+        self._p = platform
+
+    async def agents(self, request: Request) -> Response:
+        principal, query = await self._begin(request, AgentQuery)
+        page = await _run(lambda: self._p.agents.list(principal, status=query.status, **_paging(query)))
+        return _page(page, "agents", agent_summary)
+
+    async def sessions(self, request: Request) -> Response:
+        principal, query = await self._begin(request, SessionQuery)
+        fields = query.model_dump(exclude={"q"})
+        found = SessionFilter.model_validate(fields)
+        if query.q is not None and query.q.strip():
+            text = query.q
+            page = await _run(lambda: self._p.sessions.search(principal, found, text))
+        else:
+            page = await _run(lambda: self._p.sessions.list(principal, found))
+        return _page(page, "sessions", _dump)
+
+    async def live_sessions(self, request: Request) -> Response:
+        """Conversations in progress: `active` ones and those waiting for a person (`handoff_requested`)."""
+        principal, query = await self._begin(request, PageQuery)
+
+        def both() -> list[Any]:
+            waiting = SessionFilter(status=SessionStatus.HANDOFF_REQUESTED, limit=query.limit)
+            handed = self._p.sessions.list(principal, waiting).items
+            return handed + self._p.sessions.list_live(principal, limit=query.limit).items
+
+        return JSONResponse({"sessions": [_dump(s) for s in await _run(both)]})
+
+    async def session(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        session_id = _path_id(request, "session_id")
+        found = await _run(lambda: self._p.sessions.get(principal, session_id))
+        return JSONResponse(_dump(found))
+
+    async def notifications(self, request: Request) -> Response:
+        principal, query = await self._begin(request, NotificationQuery)
+        page = await _run(lambda: self._p.notifications.list(principal, status=query.status, **_paging(query)))
+        return _page(page, "notifications", _dump)
+
+    async def mark_read(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        notification_id = _path_id(request, "notification_id")
+        return JSONResponse(_dump(await _run(lambda: self._p.notifications.mark_read(principal, notification_id))))
+
+    async def acknowledge(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        notification_id = _path_id(request, "notification_id")
+        return JSONResponse(_dump(await _run(lambda: self._p.notifications.acknowledge(principal, notification_id))))
+
+    async def keys(self, request: Request) -> Response:
+        if request.method == "POST":
+            principal, _ = await self._begin(request, NoQuery)
+            mint = _parse(MintKeyRequest, await _json_body(request))
+            minted = await _run(lambda: self._p.keys.mint(principal, mint))
+            # The one time the secret leaves the platform; the page shows it once and forgets it.
+            return JSONResponse({"key": _dump(minted.key), "secret": minted.reveal()}, status_code=201)
+        principal, query = await self._begin(request, KeyQuery)
+        page = await _run(lambda: self._p.keys.list(principal, agent_id=query.agent_id, **_paging(query)))
+        return _page(page, "keys", _dump)
+
+    async def revoke(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        key_id = _path_id(request, "key_id")
+        return JSONResponse(_dump(await _run(lambda: self._p.keys.revoke(principal, key_id))))
+
+    async def stats(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        figures = await _run(lambda: stats.collect(self._p, principal, utcnow()))
+        return JSONResponse(_dump(figures))
+
+    async def _begin(self, request: Request, query: type[M]) -> tuple[Principal, M]:
+        """Authenticate first (a bad token is 401 whatever the query), then validate the query string."""
+        principal = await admin_principal(self._p, request)
+        params = request.query_params
+        repeated = sorted({k for k in params if len(params.getlist(k)) > 1})
+        if repeated:
+            raise InvalidInput(f"query parameter '{repeated[0]}' is given more than once", field=repeated[0])
+        return principal, _parse(query, dict(params))
+
+
+def agent_summary(agent: Agent) -> dict[str, Any]:
+    """What a list needs: status and identity, not the SOP (up to 100 kB per agent)."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "agent_type": agent.spec.agent_type.value,
+        "status": agent.status.value,
+        "status_reason": agent.status_reason,
+        "artifact_version": agent.artifact_version,
+        "created_at": agent.created_at.isoformat(),
+        "updated_at": agent.updated_at.isoformat(),
+    }
+
+
+async def _run(call: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(call)
+
+
+def _paging(query: PageQuery) -> dict[str, Any]:
+    return {"limit": query.limit, "cursor": query.cursor}
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def _page(page: Page[Any], name: str, render: Callable[[Any], dict[str, Any]]) -> JSONResponse:
+    return JSONResponse({name: [render(item) for item in page.items], "next_cursor": page.next_cursor})
+
+
+def _parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidInput(f"{field or 'input'}: {first['msg']}", field=field) from None
+
+
+def _path_id(request: Request, name: str) -> str:
+    value = str(request.path_params[name])
+    try:
+        return _identifier.validate_python(value)
+    except ValidationError:
+        raise InvalidInput(f"'{value[:80]}' is not a valid id", field=name) from None
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON, read up to MAX_BODY_BYTES (a larger body is refused, not buffered)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidInput(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise InvalidInput("the request body is not valid JSON") from None

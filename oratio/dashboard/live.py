@@ -1,0 +1,219 @@
+"""`/ws/dashboard`: the tenant's event log, replayed from the page's cursor and then tailed live.
+
+Protocol (JSON text frames):
+
+    client -> {"type": "auth", "token": "<admin JWT>", "after": <last seq seen, or null>}
+    server -> {"type": "ready", "cursor": C, "head": H, "resumed": true|false}
+    server -> {"type": "event", "seq": N, "event": "session.turn", "subject": "ses_...", "data": {...}, "at": "..."}
+
+The token travels in the first message, never in the URL (URLs end up in logs and history), and a
+browser cannot set headers on a WebSocket. With `after` the server replays every event with seq >
+after and goes on live: the page keeps the last seq it saw and reconnects with it, so across a
+reconnect nothing is lost or repeated (the EventLog guarantees seqs only grow, from any process).
+With `after: null`, or a cursor ahead of the log (another data directory), the stream starts at the
+head and `resumed` is false: the page then reloads its lists.
+
+The log is polled (it is shared through SQLite or DynamoDB, so events written by other processes
+show up too); a burst is read in batches without waiting. Only the token's tenant is ever read, and
+events of a kind the token may not read are skipped. Memory is bounded by one batch: the next batch
+is read only after the previous one was sent, and a client that does not take a frame within
+`send_timeout` is closed with 1013 ("too slow; reconnect with your last seq") rather than buffered.
+The token is checked again every `recheck_seconds`, so an expired token or a disabled admin ends
+the stream (4401).
+
+Close codes: 4000 + the HTTP status of the error (4401 bad or expired token, 4403 missing scope,
+4422 bad first message, 4429 rate limited), 4408 no auth message in time, 1013 too slow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import anyio.to_thread
+from pydantic import Field, ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from oratio.errors import InvalidInput, OratioError, Unauthenticated
+from oratio.platform import Platform
+from schemas import Event, Model, Principal, Scope
+
+logger = logging.getLogger("oratio.dashboard.live")
+
+CLOSE_AUTH_TIMEOUT = 4408
+CLOSE_TOO_SLOW = 1013
+MAX_CLIENT_MESSAGE = 16 * 1024
+_REASON_MAX = 120  # a close reason must fit in 123 bytes
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    poll_interval: float = 0.25
+    """Seconds between reads of the log once caught up: the worst-case delay of an update."""
+    auth_timeout: float = 10.0
+    send_timeout: float = 10.0
+    recheck_seconds: float = 60.0
+    batch: int = 100
+
+
+class AuthMessage(Model):
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=8192)
+    after: int | None = Field(default=None, ge=0, strict=True)
+
+
+class _Closing(Exception):
+    """Ends the stream with a close code; internal to this module."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason[:_REASON_MAX]
+
+    @classmethod
+    def of(cls, exc: OratioError) -> _Closing:
+        return cls(4000 + exc.http_status, exc.message)
+
+
+def scope_for(event: Event) -> Scope:
+    """The scope needed to see an event, as for the records it is about."""
+    family = event.type.value.split(".", 1)[0]
+    return Scope.SESSIONS_READ if family in ("session", "notification", "error") else Scope.AGENTS_READ
+
+
+def frame(event: Event) -> dict[str, Any]:
+    return {
+        "type": "event",
+        "seq": event.seq,
+        "event": event.type.value,
+        "subject": event.subject,
+        "data": event.data,
+        "at": event.at.isoformat(),
+    }
+
+
+class DashboardFeed:
+    """`endpoint` is the WebSocket route's handler; one instance serves every connection of the app."""
+
+    def __init__(self, platform: Platform, settings: LiveSettings | None = None) -> None:
+        self._p = platform
+        self._s = settings or LiveSettings()
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            token, principal, cursor = await self._authenticate(websocket)
+            await self._stream(websocket, token, principal, cursor)
+        except _Closing as closing:
+            await _close(websocket, closing.code, closing.reason)
+        except OratioError as exc:  # e.g. the log's backend is unavailable: the page reconnects later
+            await _close(websocket, 4000 + exc.http_status, exc.message[:_REASON_MAX])
+        except WebSocketDisconnect:
+            return
+
+    async def _authenticate(self, websocket: WebSocket) -> tuple[str, Principal, int]:
+        with anyio.move_on_after(self._s.auth_timeout):
+            text = await _receive_text(websocket)
+            try:
+                hello = AuthMessage.model_validate_json(text)
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"]) or "message"
+                raise _Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
+            principal = await self._verify(hello.token)
+            head = await anyio.to_thread.run_sync(self._p.backends.events.head, principal.tenant_id)
+            resumed = hello.after is not None and hello.after <= head
+            cursor = hello.after if resumed and hello.after is not None else head
+            await websocket.send_json({"type": "ready", "cursor": cursor, "head": head, "resumed": resumed})
+            logger.info(
+                "tenant=%s subject=%s after=%s | dashboard stream open", principal.tenant_id, principal.subject, cursor
+            )
+            return hello.token, principal, cursor
+        raise _Closing(CLOSE_AUTH_TIMEOUT, f"send the auth message within {self._s.auth_timeout:g}s")
+
+    async def _verify(self, token: str) -> Principal:
+        try:
+            return await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
+        except OratioError as exc:
+            raise _Closing.of(exc) from None
+
+    async def _stream(self, websocket: WebSocket, token: str, principal: Principal, cursor: int) -> None:
+        ended: list[_Closing] = []
+
+        async def tail() -> None:
+            nonlocal cursor
+            checked = anyio.current_time()
+            while True:
+                if anyio.current_time() - checked >= self._s.recheck_seconds:
+                    await self._recheck(token)
+                    checked = anyio.current_time()
+                batch = await anyio.to_thread.run_sync(
+                    self._p.backends.events.read, principal.tenant_id, cursor, self._s.batch
+                )
+                for event in batch:
+                    if principal.allows(scope_for(event)):
+                        await self._send(websocket, frame(event))
+                    cursor = event.seq
+                if len(batch) < self._s.batch:
+                    await anyio.sleep(self._s.poll_interval)
+
+        async def listen() -> None:
+            while True:  # nothing to say after auth; reading notices the client leaving
+                await _receive_text(websocket)
+
+        async def run(task: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await task()
+            except _Closing as closing:
+                ended.append(closing)
+            except OratioError as exc:
+                ended.append(_Closing.of(exc))
+            except WebSocketDisconnect:
+                pass
+            group.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, tail)
+            group.start_soon(run, listen)
+        if ended:
+            raise ended[0]
+
+    async def _send(self, websocket: WebSocket, message: dict[str, Any]) -> None:
+        """Send one frame, or give up on a client that does not take it in time (memory stays bounded)."""
+        try:
+            with anyio.fail_after(self._s.send_timeout):
+                await websocket.send_json(message)
+        except TimeoutError:
+            raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
+
+    async def _recheck(self, token: str) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
+        except Unauthenticated as exc:
+            raise _Closing.of(exc) from None
+        except OratioError:
+            return  # rate limited or a backend hiccup: keep streaming, check again later
+
+
+async def _receive_text(websocket: WebSocket) -> str:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(int(message.get("code", 1000)))
+    text = message.get("text")
+    if text is None:
+        raise _Closing.of(InvalidInput("send JSON text frames, not binary"))
+    if len(text) > MAX_CLIENT_MESSAGE:
+        raise _Closing.of(InvalidInput(f"messages are limited to {MAX_CLIENT_MESSAGE} characters"))
+    return str(text)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    logger.info("code=%d reason=%s | dashboard stream closed", code, reason)
+    with anyio.move_on_after(1.0):
+        try:
+            await websocket.close(code, reason)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass

@@ -1,0 +1,143 @@
+"""Chart figures for the dashboard: sessions per hour, handoff rate, average turn latency.
+
+Computed on request from the tenant's own sessions, transcripts and notifications, read through the
+services with the admin's principal, so the charts can never show another tenant's numbers. The
+work is bounded: the window is the last WINDOW_HOURS hours and at most MAX_SESSIONS of its newest
+sessions (and MAX_NOTIFICATIONS notifications) are read; `truncated` says when the cap was hit.
+
+Turn latency is derived from what the transcript already records: a customer turn is stored before
+the agent runs and the agent's reply is stored once it is complete, so the gap between a customer
+turn and the agent turn right after it is how long the customer waited for the whole reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from oratio.platform import Platform
+from schemas import Model, NotificationType, Principal, Role, Session, SessionFilter, SessionStatus, Turn
+
+WINDOW_HOURS = 24
+MAX_SESSIONS = 500
+MAX_NOTIFICATIONS = 1000
+PAGE = 200
+
+
+class HourStats(Model):
+    start: datetime
+    sessions: int = Field(ge=0)
+    handoffs: int = Field(ge=0)
+    avg_latency_ms: float | None = Field(description="Mean customer-to-reply time of agent turns in this hour")
+
+
+class DashboardStats(Model):
+    since: datetime
+    until: datetime
+    hours: list[HourStats]
+    sessions: int
+    handoffs: int
+    handoff_rate: float | None = Field(description="Sessions handed off / sessions started in the window")
+    avg_latency_ms: float | None
+    truncated: bool = Field(description="True when more sessions started than MAX_SESSIONS: the newest were used")
+
+
+def collect(platform: Platform, principal: Principal, now: datetime) -> DashboardStats:
+    """Read the window's sessions, transcripts and handoffs (blocking I/O: run in a worker thread)."""
+    since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=WINDOW_HOURS - 1)
+    sessions, truncated = _recent_sessions(platform, principal, since)
+    transcripts = {s.id: platform.sessions.get(principal, s.id).turns for s in sessions}
+    handed_off = _handed_off(platform, principal, since)
+    return aggregate(since, now, sessions, transcripts, handed_off, truncated=truncated)
+
+
+def aggregate(
+    since: datetime,
+    until: datetime,
+    sessions: Sequence[Session],
+    transcripts: Mapping[str, Sequence[Turn]],
+    handed_off: Iterable[str],
+    *,
+    truncated: bool = False,
+) -> DashboardStats:
+    """The figures, from records already read. Hours run from `since`; later-than-window data is ignored."""
+    handoff_ids = set(handed_off)
+    started = [0] * WINDOW_HOURS
+    handoffs = [0] * WINDOW_HOURS
+    latencies: list[list[float]] = [[] for _ in range(WINDOW_HOURS)]
+    for session in sessions:
+        hour = _hour(since, session.started_at)
+        if hour is None:
+            continue
+        started[hour] += 1
+        if session.id in handoff_ids or session.status is SessionStatus.HANDOFF_REQUESTED:
+            handoffs[hour] += 1
+        for waited_ms, at in _latencies(transcripts.get(session.id, ())):
+            if (turn_hour := _hour(since, at)) is not None:
+                latencies[turn_hour].append(waited_ms)
+    hours = [
+        HourStats(
+            start=since + timedelta(hours=i),
+            sessions=started[i],
+            handoffs=handoffs[i],
+            avg_latency_ms=_mean(latencies[i]),
+        )
+        for i in range(WINDOW_HOURS)
+    ]
+    total, handed = sum(started), sum(handoffs)
+    return DashboardStats(
+        since=since,
+        until=until,
+        hours=hours,
+        sessions=total,
+        handoffs=handed,
+        handoff_rate=handed / total if total else None,
+        avg_latency_ms=_mean([ms for hour in latencies for ms in hour]),
+        truncated=truncated,
+    )
+
+
+def _latencies(turns: Sequence[Turn]) -> Iterable[tuple[float, datetime]]:
+    for before, turn in zip(turns, turns[1:], strict=False):
+        if before.role is Role.CUSTOMER and turn.role is Role.AGENT:
+            yield (turn.started_at - before.started_at).total_seconds() * 1000, turn.started_at
+
+
+def _hour(since: datetime, at: datetime) -> int | None:
+    index = int((at - since).total_seconds() // 3600)
+    return index if 0 <= index < WINDOW_HOURS else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _recent_sessions(platform: Platform, principal: Principal, since: datetime) -> tuple[list[Session], bool]:
+    found: list[Session] = []
+    cursor: str | None = None
+    while len(found) < MAX_SESSIONS:
+        want = min(PAGE, MAX_SESSIONS - len(found))
+        page = platform.sessions.list(principal, SessionFilter(started_after=since, limit=want, cursor=cursor))
+        found.extend(page.items)
+        cursor = page.next_cursor
+        # Ids are time-ordered: a short page means the scan went past the window's start.
+        if cursor is None or len(page.items) < want:
+            return found, False
+    return found, cursor is not None
+
+
+def _handed_off(platform: Platform, principal: Principal, since: datetime) -> set[str]:
+    """Sessions with a handoff alert in the window (a handed-off session may have ended since)."""
+    ids: set[str] = set()
+    cursor: str | None = None
+    for _ in range(MAX_NOTIFICATIONS // PAGE):
+        page = platform.notifications.list(principal, limit=PAGE, cursor=cursor)
+        for note in page.items:
+            if note.type is NotificationType.HANDOFF and note.session_id and note.created_at >= since:
+                ids.add(note.session_id)
+        cursor = page.next_cursor
+        if cursor is None or (page.items and page.items[-1].created_at < since):
+            break
+    return ids

@@ -1,0 +1,216 @@
+"""The dashboard's JSON API through a real uvicorn: auth, tenancy, filters and search, writes, limits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from oratio.ids import new_id
+from schemas import Channel, NotificationStatus, NotificationType, Role, SessionStatus
+from tests.dashboard.conftest import HANDOFF_REASON, Dash, say, token_for
+
+ROUTES = [
+    "/api/v1/agents",
+    "/api/v1/sessions",
+    "/api/v1/sessions/live",
+    "/api/v1/notifications",
+    "/api/v1/keys",
+    "/api/v1/stats",
+]
+
+
+def assert_error(response: httpx.Response, status: int, code: str, fragment: str = "") -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == code
+    assert fragment in body["message"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_every_route_needs_a_valid_unexpired_admin_token(http: httpx.Client, dash: Dash, path: str) -> None:
+    assert_error(http.get(path), 401, "unauthenticated", "Bearer")
+    assert_error(http.get(path, headers=dash.bearer("not-a-jwt")), 401, "unauthenticated")
+    expired = token_for(dash.platform, dash.acme.principal, expired=True)
+    response = http.get(path, headers=dash.bearer(expired))
+    assert_error(response, 401, "unauthenticated", "expired")
+    assert "invalid_token" in response.headers["www-authenticate"]
+    assert http.get(path, headers=dash.bearer()).status_code == 200
+
+
+def test_agents_are_the_tenants_own_with_status_and_no_sop(http: httpx.Client, dash: Dash) -> None:
+    body = http.get("/api/v1/agents", headers=dash.bearer()).json()
+    assert [(a["id"], a["name"], a["status"]) for a in body["agents"]] == [(dash.agent.id, "Support", "active")]
+    assert "sop" not in body["agents"][0] and "spec" not in body["agents"][0]
+    globex = http.get("/api/v1/agents", headers=dash.bearer(dash.globex_token)).json()
+    assert [a["id"] for a in globex["agents"]] == [dash.globex_agent.id]
+    creating = http.get("/api/v1/agents?status=creating", headers=dash.bearer()).json()
+    assert creating["agents"] == []
+
+
+def test_sessions_filters_search_and_transcripts(http: httpx.Client, dash: Dash) -> None:
+    first = say(http, dash, "Where is my parcel?")
+    say(http, dash, "It has a blue label", str(first["session_id"]))
+    second = say(http, dash, "I want a person now")
+    headers = dash.bearer()
+
+    listed = http.get("/api/v1/sessions", headers=headers).json()
+    assert [s["id"] for s in listed["sessions"]] == [second["session_id"], first["session_id"]]
+    handed = http.get("/api/v1/sessions?status=handoff_requested", headers=headers).json()
+    assert [s["id"] for s in handed["sessions"]] == [second["session_id"]]
+    found = http.get("/api/v1/sessions", params={"q": "BLUE label"}, headers=headers).json()
+    assert [s["id"] for s in found["sessions"]] == [first["session_id"]]
+    by_agent = http.get("/api/v1/sessions", params={"agent_id": dash.agent.id, "channel": "voice"}, headers=headers)
+    assert by_agent.json()["sessions"] == []
+    future = http.get("/api/v1/sessions", params={"started_after": "2999-01-01T00:00:00Z"}, headers=headers)
+    assert future.json()["sessions"] == []
+    live = http.get("/api/v1/sessions/live", headers=headers).json()
+    assert {s["id"]: s["status"] for s in live["sessions"]} == {
+        first["session_id"]: SessionStatus.ACTIVE.value,
+        second["session_id"]: SessionStatus.HANDOFF_REQUESTED.value,
+    }
+
+    transcript = http.get(f"/api/v1/sessions/{first['session_id']}", headers=headers).json()
+    assert transcript["session"]["channel"] == Channel.TEXT.value
+    assert [(t["role"], t["text"]) for t in transcript["turns"]] == [
+        (Role.CUSTOMER.value, "Where is my parcel?"),
+        (Role.AGENT.value, "You said: Where is my parcel?. Anything else?"),
+        (Role.CUSTOMER.value, "It has a blue label"),
+        (Role.AGENT.value, "You said: It has a blue label. Anything else?"),
+    ]
+
+
+def test_another_tenants_ids_read_as_unknown(http: httpx.Client, dash: Dash) -> None:
+    theirs = dash.platform.engine.turn(
+        dash.globex.tenant_id, dash.globex_agent.id, None, "I need a human", Channel.TEXT
+    )
+    [their_note] = dash.platform.notifications.list(dash.globex.principal).items
+    [their_key] = dash.platform.keys.list(dash.globex.principal).items
+    headers = dash.bearer()
+
+    assert_error(http.get(f"/api/v1/sessions/{theirs.session_id}", headers=headers), 404, "not_found")
+    assert_error(http.post(f"/api/v1/notifications/{their_note.id}/acknowledge", headers=headers), 404, "not_found")
+    assert_error(http.post(f"/api/v1/notifications/{their_note.id}/read", headers=headers), 404, "not_found")
+    assert_error(http.post(f"/api/v1/keys/{their_key.id}/revoke", headers=headers), 404, "not_found")
+    assert_error(
+        http.post("/api/v1/keys", json={"agent_id": dash.globex_agent.id, "name": "x"}, headers=headers),
+        404,
+        "not_found",
+    )
+    assert http.get("/api/v1/sessions", params={"q": "human"}, headers=headers).json()["sessions"] == []
+    assert http.get("/api/v1/notifications", headers=headers).json()["notifications"] == []
+    assert dash.platform.notifications.get(dash.globex.principal, their_note.id).status is NotificationStatus.UNREAD
+    assert dash.platform.keys.list(dash.globex.principal).items[0].revoked_at is None
+
+
+def test_notifications_mark_read_and_acknowledge(http: httpx.Client, dash: Dash) -> None:
+    handed = say(http, dash, "A person please")
+    headers = dash.bearer()
+    [note] = http.get("/api/v1/notifications", headers=headers).json()["notifications"]
+    assert (note["type"], note["session_id"], note["status"]) == (
+        NotificationType.HANDOFF.value,
+        handed["session_id"],
+        "unread",
+    )
+    assert HANDOFF_REASON in note["body"]
+
+    read = http.post(f"/api/v1/notifications/{note['id']}/read", headers=headers)
+    assert read.status_code == 200 and read.json()["status"] == "read"
+    acked = http.post(f"/api/v1/notifications/{note['id']}/acknowledge", headers=headers)
+    assert acked.status_code == 200 and acked.json()["acknowledged_by"] == dash.acme.principal.subject
+    assert_error(http.post(f"/api/v1/notifications/{note['id']}/acknowledge", headers=headers), 409, "invalid_state")
+    unread = http.get("/api/v1/notifications?status=unread", headers=headers).json()
+    assert unread["notifications"] == []
+    stored = dash.platform.notifications.get(dash.acme.principal, note["id"])
+    assert stored.status is NotificationStatus.ACKNOWLEDGED
+
+
+def test_keys_mint_shows_the_secret_once_and_revoke_stops_it(http: httpx.Client, dash: Dash) -> None:
+    headers = dash.bearer()
+    minted = http.post(
+        "/api/v1/keys", json={"agent_id": dash.agent.id, "name": "kiosk", "ttl_days": 30}, headers=headers
+    )
+    assert minted.status_code == 201, minted.text
+    secret, key = minted.json()["secret"], minted.json()["key"]
+    assert secret.startswith(key["prefix"]) and key["expires_at"] is not None
+
+    listed = http.get("/api/v1/keys", headers=headers)
+    assert key["id"] in {k["id"] for k in listed.json()["keys"]}
+    assert secret not in listed.text
+    works = http.post(
+        f"/runtime/agents/{dash.agent.id}/invocations", json={"message": "hi"}, headers={"X-Api-Key": secret}
+    )
+    assert works.status_code == 200
+
+    revoked = http.post(f"/api/v1/keys/{key['id']}/revoke", headers=headers)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    refused = http.post(
+        f"/runtime/agents/{dash.agent.id}/invocations", json={"message": "hi"}, headers={"X-Api-Key": secret}
+    )
+    assert refused.status_code == 401
+    assert_error(http.post(f"/api/v1/keys/{key['id']}/revoke", headers=headers), 409, "invalid_state", "already")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/v1/sessions?limit=0", None, "limit"),
+        ("GET", "/api/v1/sessions?limit=201", None, "limit"),
+        ("GET", "/api/v1/sessions?limit=abc", None, "limit"),
+        ("GET", "/api/v1/sessions?status=lost", None, "status"),
+        ("GET", "/api/v1/sessions?channel=fax", None, "channel"),
+        ("GET", "/api/v1/sessions?started_after=yesterday", None, "started_after"),
+        ("GET", "/api/v1/sessions?started_after=2030-01-01T00:00:00", None, "started_after"),
+        ("GET", "/api/v1/sessions?agent_id=../etc", None, "agent_id"),
+        ("GET", "/api/v1/sessions?q=" + "x" * 201, None, "q"),
+        ("GET", "/api/v1/sessions?colour=red", None, "colour"),
+        ("GET", "/api/v1/sessions?limit=1&limit=2", None, "limit"),
+        (
+            "GET",
+            "/api/v1/sessions?started_after=2030-02-01T00:00:00Z&started_before=2030-01-01T00:00:00Z",
+            None,
+            "started_after",
+        ),
+        ("GET", "/api/v1/sessions?cursor=forged", None, None),
+        ("GET", "/api/v1/sessions/not-an-id", None, "session_id"),
+        ("GET", "/api/v1/notifications?status=seen", None, "status"),
+        ("POST", "/api/v1/notifications/ntf_x!/acknowledge", None, "notification_id"),
+        ("POST", "/api/v1/keys", b"{", None),
+        ("POST", "/api/v1/keys", b"[]", None),
+        ("POST", "/api/v1/keys", b'{"agent_id": "agt_1", "name": ""}', "name"),
+        ("POST", "/api/v1/keys", b'{"agent_id": "agt_1", "name": "k", "ttl_days": 0}', "ttl_days"),
+        ("POST", "/api/v1/keys", b'{"agent_id": "agt_1", "name": "k", "secret": "mine"}', "secret"),
+        ("POST", "/api/v1/keys", b'{"name": "' + b"k" * 20_000 + b'"}', None),
+        ("GET", "/api/v1/keys?agent_id=AGT", None, "agent_id"),
+        ("GET", "/api/v1/agents?status=sleeping", None, "status"),
+    ],
+)
+def test_bad_input_is_a_clear_422_never_a_500(
+    http: httpx.Client, dash: Dash, method: str, path: str, body: bytes | None, field: str | None
+) -> None:
+    response = http.request(method, path, content=body, headers=dash.bearer())
+    assert_error(response, 422, "invalid_input")
+    if field is not None:
+        assert response.json().get("field", "").startswith(field), response.json()
+
+
+def test_unknown_ids_are_404(http: httpx.Client, dash: Dash) -> None:
+    headers = dash.bearer()
+    assert_error(http.get(f"/api/v1/sessions/{new_id('session')}", headers=headers), 404, "not_found")
+    assert_error(http.post(f"/api/v1/notifications/{new_id('notification')}/read", headers=headers), 404, "not_found")
+    assert_error(http.post(f"/api/v1/keys/{new_id('key')}/revoke", headers=headers), 404, "not_found")
+
+
+def test_the_page_is_served_with_a_strict_policy(http: httpx.Client) -> None:
+    home = http.get("/")
+    assert home.status_code == 307 and home.headers["location"] == "/dashboard"
+    page = http.get("/dashboard")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert '<script src="/dashboard/app.js"' in page.text
+    script = http.get("/dashboard/app.js")
+    assert script.headers["content-type"].startswith("text/javascript") and "innerHTML" not in script.text
+    assert http.get("/dashboard/style.css").headers["content-type"].startswith("text/css")
+    assert http.get("/dashboard/../pyproject.toml").status_code == 404

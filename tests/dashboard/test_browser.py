@@ -1,0 +1,215 @@
+"""End to end in headless Chromium: log in, watch a conversation and its handoff arrive live, acknowledge it.
+
+The server is `oratio serve`'s app under a real uvicorn; the customer talks through the runtime HTTP
+API with an API key, exactly as a customer app would; the page learns of it only through its
+WebSocket. Screenshots go to test-artifacts/dashboard/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from starlette.applications import Starlette
+
+from oratio.platform import Platform
+from oratio.web import create_app
+from schemas import Channel, EventType, NotificationStatus, Role
+from tests.agentcore_apps.conftest import Served, new_agent
+from tests.dashboard.conftest import Dash, say
+from tests.net import uvicorn_in_thread
+from tests.system import require_program
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    chromium = require_program("chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    yield opened
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, served: Served, token: str) -> None:
+    page.goto(served.url("/dashboard"))
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("live")
+    expect(page.locator("#tenant-name")).to_have_text("Acme")
+
+
+def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_the_page(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{m.text} {m.location}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    log_in(page, served, dash.token)
+
+    first = say(http, dash, "Where is my order?")
+    card = page.locator(f'.session-card[data-session="{first["session_id"]}"]')
+    expect(card.locator(".turn-customer p")).to_have_text("Where is my order?")
+    expect(card.locator(".turn-agent p")).to_have_text("You said: Where is my order?. Anything else?")
+    expect(card.locator("header strong")).to_have_text("Support")
+
+    say(http, dash, "I need a human, please", str(first["session_id"]))
+    expect(page.locator(".toast")).to_contain_text("Handoff requested")
+    expect(card).to_have_class("session-card handoff")
+    expect(card.locator(".pill")).to_have_text("handoff requested")
+    expect(card.locator(".turn")).to_have_count(4)
+    expect(page.locator("#unread-count")).to_have_text("1")
+    shot(page, "live")
+
+    page.click('#tabs button[data-tab="notifications"]')
+    note = page.locator(".note-handoff")
+    expect(note).to_have_count(1)
+    expect(note).to_contain_text("unread")
+    shot(page, "notifications")
+    note.locator("button.ack").click()
+    expect(page.locator('.note-handoff[data-status="acknowledged"]')).to_have_count(1)
+    expect(page.locator("#unread-count")).to_be_hidden()
+    [stored] = dash.platform.notifications.list(dash.acme.principal).items
+    assert stored.status is NotificationStatus.ACKNOWLEDGED
+    assert stored.acknowledged_by == dash.acme.principal.subject
+
+    assert problems == []
+
+
+def test_history_agents_keys_and_charts(page: Page, served: Served, http: httpx.Client, dash: Dash) -> None:
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    done = say(http, dash, "My parcel has a green sticker")
+    say(http, dash, "goodbye", str(done["session_id"]))
+    say(http, dash, "Something else entirely")
+    draft = new_agent(dash.platform, dash.acme, "Onboarding", deploy=False)
+    log_in(page, served, dash.token)
+
+    page.click('#tabs button[data-tab="agents"]')
+    row = page.locator(f'#agent-rows tr[data-agent="{draft.id}"]')
+    expect(row.locator(".pill")).to_have_text("creating")
+    dash.platform.backends.emit(
+        dash.acme.tenant_id, EventType.AGENT_PROGRESS, draft.id, stage="review_plan", status="running", detail=""
+    )
+    expect(row.locator(".progress-cell")).to_contain_text("review plan: running")
+    expect(row.locator("meter")).to_have_attribute("value", "2")
+    shot(page, "agents")
+
+    page.click('#tabs button[data-tab="history"]')
+    expect(page.locator("#history-rows tr")).to_have_count(2)
+    page.fill("#h-q", "green sticker")
+    page.click("#history-form button[type=submit]")
+    expect(page.locator("#history-rows tr")).to_have_count(1)
+    page.locator("#history-rows tr").click()
+    expect(page.locator("#history-detail .turn")).to_have_count(4)
+    expect(page.locator("#history-detail h3 .pill")).to_have_text("completed")
+    shot(page, "history")
+
+    page.click('#tabs button[data-tab="keys"]')
+    expect(page.locator("#key-rows tr")).to_have_count(1)
+    page.select_option("#k-agent", dash.agent.id)
+    page.fill("#k-name", "kiosk")
+    page.click("#mint-form button[type=submit]")
+    expect(page.locator("#secret-box")).to_be_visible()
+    secret = page.locator("#secret-value").inner_text()
+    assert secret.startswith("ora_sk_")
+    expect(page.locator("#key-rows tr")).to_have_count(2)
+    shot(page, "keys")
+    page.click("#secret-dismiss")
+    expect(page.locator("#secret-box")).to_be_hidden()
+    assert secret not in page.content()
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.locator("#key-rows tr", has_text="kiosk").locator("button.danger").click()
+    expect(page.locator("#key-rows tr", has_text="kiosk").locator(".pill")).to_have_text("revoked")
+    refused = http.post(
+        f"/runtime/agents/{dash.agent.id}/invocations", json={"message": "hi"}, headers={"X-Api-Key": secret}
+    )
+    assert refused.status_code == 401
+
+    page.click('#tabs button[data-tab="charts"]')
+    expect(page.locator("#figures .figure").first).to_have_text("Sessions (24 h)2")
+    expect(page.locator("#figures .figure").nth(1)).to_have_text("Handoff rate0%")
+    expect(page.locator("#chart-sessions svg rect.bar").first).to_be_attached()
+    expect(page.locator("#chart-latency svg circle.dot").first).to_be_attached()
+    shot(page, "charts")
+    assert problems == []
+
+
+def test_a_wrong_token_stays_on_the_login_form(page: Page, served: Served) -> None:
+    page.goto(served.url("/dashboard"))
+    page.fill("#token", "not-a-token")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("refused")
+    expect(page.locator("#app")).to_be_hidden()
+
+
+def test_the_page_reconnects_after_a_server_restart_and_misses_nothing(
+    page: Page, platform: Platform, dash: Dash
+) -> None:
+    tenant = dash.acme.tenant_id
+    session = platform.sessions.start(tenant, dash.agent.id, Channel.TEXT)
+    platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, "before the restart")
+
+    def build(port: int) -> Starlette:
+        return create_app(platform, host="127.0.0.1", port=port)
+
+    with uvicorn_in_thread(build) as port:
+        served = Served(f"http://127.0.0.1:{port}")
+        log_in(page, served, dash.token)
+        card = page.locator(f'.session-card[data-session="{session.id}"]')
+        expect(card.locator(".turn p")).to_have_text(["before the restart"])
+        expect(page.locator("#conn")).to_have_attribute("data-resumed", "false")
+    expect(page.locator("#conn")).not_to_have_text("live")
+
+    # Written while the page cannot hear anything; it must catch up from its last seq.
+    platform.sessions.append_turn(tenant, session.id, Role.AGENT, "reply written while you were away")
+    platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, "and one more")
+    with uvicorn_in_thread(build, port=port):
+        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#conn")).to_have_attribute("data-resumed", "true")  # replayed from its cursor
+        expect(card.locator(".turn p")).to_have_text(
+            ["before the restart", "reply written while you were away", "and one more"]
+        )
+        platform.sessions.end(tenant, session.id)
+        expect(card).to_have_class("session-card ended")
