@@ -4,7 +4,7 @@
 | --- | --- | --- | --- | --- |
 | McpServerRole | AgentCore | read + write all | read + write | knowledge sources, KB management, model, SES |
 | CreatorRole | AgentCore | read + write all | read + write | knowledge sources, KB management, model |
-| AgentsRole | AgentCore | read all; write conversations (`RUNTIME_WRITES`) | read `*/agents/*` | KB retrieve, model, SES |
+| AgentsRole | AgentCore | read all; write `RUNTIME_WRITES` | read `*/agents/*` | KB retrieve, model, SES |
 | VoiceBridgeRole | ECS task | as AgentsRole | as AgentsRole | speech model, recordings (write) |
 | KnowledgeBaseRole | Bedrock | - | - | read knowledge sources, embedding model, vector index |
 

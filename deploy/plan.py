@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from deploy.errors import DeployError
 from deploy.package import Package
 from deploy.target import AwsClients, Target
-from deploy.template import render
+from deploy.template import build_template
 
 CUSTOM_AUTHORIZATION = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Authorization"
 """The Oratio admin token's header behind AgentCore (AgentCore keeps `Authorization` for its own JWT)."""
@@ -57,7 +57,7 @@ class Observed:
 
     account: str
     stack_status: str | None = None
-    stack_template: str | None = None
+    stack_template: Mapping[str, Any] | None = None
     stack_parameters: Mapping[str, str] = field(default_factory=dict)
     outputs: Mapping[str, str] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)  # secret name -> value (never printed)
@@ -98,8 +98,9 @@ def observe(clients: AwsClients, target: Target, package: Package) -> Observed:
         status = str(stack["StackStatus"])
         parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        # boto3 hands back JSON templates parsed (moto re-serialised): compare structure, not bytes.
         body = clients.cloudformation.get_template(StackName=target.stack)["TemplateBody"]
-        template = body if isinstance(body, str) else json.dumps(body)
+        template = json.loads(body) if isinstance(body, str) else body
     secrets: dict[str, str] = {}
     for name in SECRETS.values():
         try:
@@ -226,7 +227,7 @@ def plan(target: Target, observed: Observed, package: Package) -> list[Action]:
     if observed.stack_status is None:
         actions.append(Action("create", "stack", target.stack, "tables, buckets, roles, inbound auth"))
     else:
-        stale = observed.stack_template != render() or any(
+        stale = observed.stack_template != build_template() or any(
             observed.stack_parameters.get(key, "") != value for key, value in parameters.items()
         )
         verb = "update" if stale or not observed.stack_status.endswith("_COMPLETE") else "unchanged"
