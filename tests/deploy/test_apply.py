@@ -14,8 +14,16 @@ from botocore.stub import Stubber
 from deploy.apply import apply
 from deploy.errors import DeployError
 from deploy.package import Package, build_package
-from deploy.plan import CUSTOM_API_KEY, CUSTOM_AUTHORIZATION, RUNTIMES, Observed, observe, plan, redacted
-from deploy.plan import runtime_request
+from deploy.plan import (
+    CUSTOM_API_KEY,
+    CUSTOM_AUTHORIZATION,
+    RUNTIMES,
+    Observed,
+    observe,
+    plan,
+    redacted,
+    runtime_request,
+)
 from deploy.target import BotoClients, Target
 from tests.aws import REGION, MotoServer
 
@@ -127,7 +135,9 @@ def test_apply_deploys_the_stack_package_and_three_configured_runtimes(moto: Mot
     jwt = clients.secrets.get_secret_value(SecretId=f"{target.stack}/jwt")["SecretString"]
     assert env["ORATIO_JWT_SECRET"] == jwt and len(jwt) == 64
     assert env["ORATIO_STORE"] == "dynamodb" and env["ORATIO_BLOBS"] == "s3"
-    assert env["ORATIO_S3_BUCKET"] == outputs["BlobBucket"] and env["ORATIO_DYNAMODB_TABLE_PREFIX"] == f"{target.stack}_"
+    assert (
+        env["ORATIO_S3_BUCKET"] == outputs["BlobBucket"] and env["ORATIO_DYNAMODB_TABLE_PREFIX"] == f"{target.stack}_"
+    )
     assert [e.name for e in outcome.endpoints] == [f"{target.runtime_prefix}_{s.suffix}" for s in RUNTIMES]
     assert outcome.endpoints[0].url.startswith(f"https://bedrock-agentcore.{REGION}.amazonaws.com/runtimes/arn%3A")
     assert outcome.endpoints[0].url.endswith("/invocations?qualifier=DEFAULT")
@@ -144,8 +154,9 @@ def test_reapply_changes_nothing_and_creates_no_twins(moto: MotoServer, package:
     assert {n: r["agentRuntimeVersion"] for n, r in after.items()} == {
         n: r["agentRuntimeVersion"] for n, r in before.items()
     }
-    assert clients.secrets.get_secret_value(SecretId=f"{target.stack}/jwt")["SecretString"] == (
-        before[f"{target.runtime_prefix}_agents"]["environmentVariables"]["ORATIO_JWT_SECRET"]
+    assert (
+        clients.secrets.get_secret_value(SecretId=f"{target.stack}/jwt")["SecretString"]
+        == (before[f"{target.runtime_prefix}_agents"]["environmentVariables"]["ORATIO_JWT_SECRET"])
     )
 
 
