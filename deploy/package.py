@@ -66,7 +66,7 @@ LAUNCHERS: dict[str, str] = {
     "oratio_mcp_server.py": "from mcp_server.__main__ import main\n\n"
     'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8000", "--agentcore"]))\n',
     "oratio_creator.py": "from creator_agent.__main__ import main\n\n"
-    'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8080"]))\n',
+    'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8080", "--agentcore"]))\n',
     "oratio_agents.py": "from agentcore_apps.__main__ import main\n\n"
     'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8080"]))\n',
 }
