@@ -54,6 +54,8 @@ def _fail(what: str, exc: ClientError) -> DeployError:
 
 
 def _stack(clients: AwsClients, target: Target, action: Action, wait_delay: float) -> None:
+    if action.detail.upper() in _FAILED_STACK:
+        raise DeployError(f"stack {target.stack} is {action.detail.upper()}: delete it, then apply again")
     if action.verb == "unchanged":
         return
     cfn = clients.cloudformation
@@ -65,8 +67,6 @@ def _stack(clients: AwsClients, target: Target, action: Action, wait_delay: floa
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": [{"Key": "oratio:stack", "Value": target.stack}],
     }
-    if action.detail.upper() in _FAILED_STACK:
-        raise DeployError(f"stack {target.stack} is {action.detail.upper()}: delete it, then apply again")
     try:
         if action.verb == "create":
             cfn.create_stack(**arguments, OnFailure="ROLLBACK")

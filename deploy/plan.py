@@ -230,7 +230,8 @@ def plan(target: Target, observed: Observed, package: Package) -> list[Action]:
         stale = observed.stack_template != build_template() or any(
             observed.stack_parameters.get(key, "") != value for key, value in parameters.items()
         )
-        verb = "update" if stale or not observed.stack_status.endswith("_COMPLETE") else "unchanged"
+        settled = observed.stack_status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+        verb = "update" if stale or not settled else "unchanged"  # apply refuses a failed or busy stack
         actions.append(Action(verb, "stack", target.stack, observed.stack_status.lower()))
     for name in SECRETS.values():
         verb = "unchanged" if name in observed.secrets else "create"

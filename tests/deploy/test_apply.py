@@ -248,3 +248,17 @@ def test_an_agentcore_refusal_is_one_clear_deploy_error(moto: MotoServer, packag
     )
     with stubber, pytest.raises(DeployError, match=r"create runtime .*_mcp_server failed \(ValidationException\)"):
         apply(clients, target, package, poll_s=0)
+
+
+def test_a_stack_whose_creation_failed_is_named_not_updated(moto: MotoServer, package: Package) -> None:
+    cloudformation = boto3.client(
+        "cloudformation", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stubber = Stubber(cloudformation)
+    clients, target = replace(_clients(moto), cloudformation=cloudformation), _target()
+    stack = {"StackName": target.stack, "CreationTime": "2026-11-29T00:00:00Z", "StackStatus": "ROLLBACK_COMPLETE"}
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": target.stack})
+    stubber.add_response("get_template", {"TemplateBody": "{}"}, {"StackName": target.stack})
+    with stubber, pytest.raises(DeployError, match=f"stack {target.stack} is ROLLBACK_COMPLETE: delete it"):
+        apply(clients, target, package, poll_s=0)
+    stubber.assert_no_pending_responses()  # and no create_stack/update_stack was attempted

@@ -90,7 +90,12 @@ def test_stack_tables_in_moto_match_create_dynamodb_tables(moto: MotoServer) -> 
 @pytest.mark.aws
 def test_stack_buckets_in_moto_are_encrypted(moto: MotoServer) -> None:
     cfn = moto.client("cloudformation")
-    cfn.create_stack(StackName="buckets", TemplateBody=render(), Capabilities=["CAPABILITY_IAM"])
+    cfn.create_stack(
+        StackName="buckets",
+        TemplateBody=render(),
+        Parameters=[{"ParameterKey": "TablePrefix", "ParameterValue": "bkt_"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
     outputs = {
         o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="buckets")["Stacks"][0]["Outputs"]
     }
