@@ -30,6 +30,7 @@ def add_parser(commands: Any) -> None:
     mode.add_argument("--apply", action="store_true", help="make the changes, then print the endpoints")
     aws.add_argument("--region", help="AWS region (default: AWS_REGION)")
     aws.add_argument("--stack", default="oratio", help="stack name; also names buckets and runtimes")
+    aws.add_argument("--table-prefix", default="oratio_", help="DynamoDB table name prefix")
     aws.add_argument("--model-id", default=DEFAULT_MODEL_ID, help="Bedrock model id of agents and the AgentCreator")
     aws.add_argument("--model-profile", default="us", help="inference profile prefix (us, eu, apac, global, or '')")
     aws.add_argument("--sender-email", default="", help="SES identity for handoff emails")
@@ -51,6 +52,7 @@ def target_from(args: argparse.Namespace) -> Target:
     return Target(
         region=resolve_region(args.region),
         stack=args.stack,
+        table_prefix=args.table_prefix,
         model_id=args.model_id,
         model_profile=args.model_profile,
         sender_email=args.sender_email,

@@ -19,6 +19,7 @@ from botocore.config import Config
 from deploy.errors import DeployError
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+TABLE_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{0,64}$")  # as ORATIO_DYNAMODB_TABLE_PREFIX
 DEFAULT_MODEL_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
 ENDPOINT_ENV = "ORATIO_AWS_ENDPOINT_URL"
 
@@ -53,6 +54,7 @@ class Target:
 
     region: str
     stack: str = "oratio"
+    table_prefix: str = "oratio_"
     model_id: str = DEFAULT_MODEL_ID
     model_profile: str = "us"  # cross-region inference profile prefix (us, eu, apac, global); "" for none
     sender_email: str = ""
@@ -69,6 +71,8 @@ class Target:
                 f"stack name {self.stack!r} must be 1-31 lowercase letters, digits or '-', starting with a letter "
                 "(it names S3 buckets and AgentCore runtimes)"
             )
+        if not TABLE_PREFIX.match(self.table_prefix):
+            raise DeployError(f"table prefix {self.table_prefix!r} may hold only letters, digits, '_', '.', '-' (64)")
         if bool(self.oidc_discovery_url) != bool(self.oidc_clients):
             raise DeployError("--oidc-discovery-url and --oidc-clients go together (or leave both out for Cognito)")
         if self.oidc_discovery_url and not self.oidc_discovery_url.startswith("https://"):
@@ -86,13 +90,18 @@ class Target:
 
     def parameters(self) -> dict[str, str]:
         params = {
+            "TablePrefix": self.table_prefix,
             "SenderEmail": self.sender_email,
             "OidcDiscoveryUrl": self.oidc_discovery_url,
             "OidcAllowedClients": self.oidc_clients,
             "ModelId": self.model_id,
             "EmbeddingModelId": self.embedding_model_id,
         }
-        params = {key: value for key, value in params.items() if value or key in ("SenderEmail", "OidcDiscoveryUrl")}
+        params = {
+            key: value
+            for key, value in params.items()
+            if value or key in ("TablePrefix", "SenderEmail", "OidcDiscoveryUrl")
+        }
         return {**params, **self.extra_parameters}
 
 

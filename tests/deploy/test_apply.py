@@ -70,7 +70,7 @@ def _target() -> Target:
         stack=stack,
         oidc_discovery_url=ISSUER,
         oidc_clients="svc,adm",
-        extra_parameters={"TablePrefix": f"{stack}_"},
+        table_prefix=f"{stack}_",
     )
 
 

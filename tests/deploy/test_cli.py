@@ -61,8 +61,7 @@ def test_a_missing_code_bucket_is_one_line_and_status_2(
     _moto_env(monkeypatch, moto)
     stack = f"cli{next(_stacks)}"
     args = ["deploy", "aws", "--apply", "--no-dependencies", "--stack", stack, "--code-bucket", "no-such-bucket-here"]
-    args += ["--oidc-discovery-url", ISSUER, "--oidc-clients", "svc"]
-    monkeypatch.setattr("deploy.target.Target.parameters", lambda self: {"TablePrefix": f"{stack}_"})
+    args += ["--oidc-discovery-url", ISSUER, "--oidc-clients", "svc", "--table-prefix", f"{stack}_"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bucket no-such-bucket-here does not exist" in err
@@ -74,11 +73,17 @@ def test_plan_then_apply_print_actions_and_endpoints(
 ) -> None:
     _moto_env(monkeypatch, moto)
     stack = f"cli{next(_stacks)}"
-    monkeypatch.setattr(
-        "deploy.target.Target.parameters",
-        lambda self: {"TablePrefix": f"{stack}_", "OidcDiscoveryUrl": ISSUER, "OidcAllowedClients": "svc"},
-    )
-    common = ["--stack", stack, "--oidc-discovery-url", ISSUER, "--oidc-clients", "svc", "--no-dependencies"]
+    common = [
+        "--stack",
+        stack,
+        "--table-prefix",
+        f"{stack}_",
+        "--oidc-discovery-url",
+        ISSUER,
+        "--oidc-clients",
+        "svc",
+        "--no-dependencies",
+    ]
     assert main(["deploy", "aws", "--plan", *common]) == 0
     planned = capsys.readouterr().out
     assert f"plan for stack {stack} in {REGION} (account 123456789012):" in planned

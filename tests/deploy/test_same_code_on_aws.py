@@ -31,7 +31,7 @@ def test_the_runtime_environment_opens_a_working_platform_on_the_stack(
         stack="samecode",
         oidc_discovery_url=ISSUER,
         oidc_clients="svc",
-        extra_parameters={"TablePrefix": "samecode_"},
+        table_prefix="samecode_",
     )
     package = build_package([])
     apply(clients, target, package, poll_s=0)
