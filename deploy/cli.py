@@ -32,7 +32,11 @@ def add_parser(commands: Any) -> None:
     aws.add_argument("--stack", default="oratio", help="stack name; also names buckets and runtimes")
     aws.add_argument("--table-prefix", default="oratio_", help="DynamoDB table name prefix")
     aws.add_argument("--model-id", default=DEFAULT_MODEL_ID, help="Bedrock model id of agents and the AgentCreator")
-    aws.add_argument("--model-profile", default="us", help="inference profile prefix (us, eu, apac, global, or '')")
+    aws.add_argument(
+        "--model-profile",
+        default=None,
+        help="inference profile prefix: us, eu, apac, global or '' (default: by region)",
+    )
     aws.add_argument("--sender-email", default="", help="SES identity for handoff emails")
     aws.add_argument("--oidc-discovery-url", default="", help="existing OIDC issuer instead of a new Cognito pool")
     aws.add_argument("--oidc-clients", default="", help="comma-separated client ids allowed from that issuer")

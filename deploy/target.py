@@ -56,7 +56,7 @@ class Target:
     stack: str = "oratio"
     table_prefix: str = "oratio_"
     model_id: str = DEFAULT_MODEL_ID
-    model_profile: str = "us"  # cross-region inference profile prefix (us, eu, apac, global); "" for none
+    model_profile: str | None = None  # inference profile prefix (us, eu, apac, global; "" none); None: by region
     sender_email: str = ""
     oidc_discovery_url: str = ""
     oidc_clients: str = ""
@@ -86,7 +86,8 @@ class Target:
     @property
     def model(self) -> str:
         """ORATIO_MODEL for the runtimes: Bedrock, through the inference profile when one is set."""
-        return f"bedrock:{self.model_profile}.{self.model_id}" if self.model_profile else f"bedrock:{self.model_id}"
+        profile = profile_for(self.region) if self.model_profile is None else self.model_profile
+        return f"bedrock:{profile}.{self.model_id}" if profile else f"bedrock:{self.model_id}"
 
     def parameters(self) -> dict[str, str]:
         params = {
@@ -103,6 +104,14 @@ class Target:
             if value or key in ("TablePrefix", "SenderEmail", "OidcDiscoveryUrl")
         }
         return {**params, **self.extra_parameters}
+
+
+def profile_for(region: str) -> str:
+    """The geographic cross-region inference profile of a region (`global` where none applies)."""
+    for prefix, profile in (("us-", "us"), ("eu-", "eu"), ("ap-", "apac")):
+        if region.startswith(prefix):
+            return profile
+    return "global"
 
 
 def resolve_region(explicit: str | None, env: Mapping[str, str] | None = None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.target import Target
 from oratio.cli import main
 from tests.aws import REGION, MotoServer
 
@@ -94,3 +95,11 @@ def test_plan_then_apply_print_actions_and_endpoints(
     assert f"{stack}_agents" in applied and "/invocations?qualifier=DEFAULT" in applied
     secret = moto.client("secretsmanager").get_secret_value(SecretId=f"{stack}/jwt")["SecretString"]
     assert secret not in planned + applied
+
+
+def test_the_model_goes_through_the_region_s_inference_profile() -> None:
+    assert Target(region="eu-west-1").model == "bedrock:eu.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert Target(region="us-east-1").model.startswith("bedrock:us.")
+    assert Target(region="ap-southeast-2").model.startswith("bedrock:apac.")
+    assert Target(region="sa-east-1").model.startswith("bedrock:global.")
+    assert Target(region="eu-west-1", model_profile="").model == "bedrock:anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -172,3 +172,12 @@ def test_inbound_auth_is_cognito_unless_an_issuer_is_given_and_ses_needs_a_sende
     assert template["Resources"]["SenderIdentity"]["Condition"] == "HasSender"
     service = template["Resources"]["ServiceClient"]["Properties"]
     assert service["AllowedOAuthFlows"] == ["client_credentials"] and service["GenerateSecret"] is True
+
+
+@pytest.mark.aws
+def test_moto_validates_the_template(moto: MotoServer) -> None:
+    """moto's ValidateTemplate parses the body and its intrinsic functions (a light check beside cfn-lint)."""
+    out = moto.client("cloudformation").validate_template(TemplateBody=render())
+    assert out["Description"] == build_template()["Description"]
+    with pytest.raises(moto.client("cloudformation").exceptions.ClientError):
+        moto.client("cloudformation").validate_template(TemplateBody=render()[:-10])
