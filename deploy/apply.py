@@ -9,7 +9,9 @@ after a failure continues where it stopped, and re-running it after success chan
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets as random_secrets
 import time
 from collections.abc import Callable
@@ -20,7 +22,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from deploy.errors import DeployError
 from deploy.package import Package
-from deploy.plan import RUNTIMES, Action, endpoint_url, observe, plan, runtime_name
+from deploy.plan import PENDING_MARK, RUNTIMES, Action, endpoint_url, observe, plan, runtime_name
 from deploy.target import AwsClients, Target
 from deploy.template import render
 
@@ -111,6 +113,9 @@ def _upload(clients: AwsClients, bucket: str, package: Package) -> None:
 
 def _runtime(clients: AwsClients, action: Action, current_id: str | None) -> str:
     request = dict(action.request)
+    if PENDING_MARK in json.dumps(request):
+        missing = sorted(set(re.findall(r"<from stack output ([^>]+)>", json.dumps(request))))
+        raise DeployError(f"runtime {action.name} needs {', '.join(missing)}, which the stack did not provide")
     try:
         if action.verb == "create":
             out = clients.agentcore.create_agent_runtime(**request)

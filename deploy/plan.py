@@ -31,7 +31,9 @@ CUSTOM_API_KEY = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Api-Key"
 PYTHON_RUNTIME = "PYTHON_3_11"
 SECRET_ENV = frozenset({"ORATIO_JWT_SECRET", "ORATIO_WEBHOOK_SECRET"})
 SECRETS = {"ORATIO_JWT_SECRET": "jwt", "ORATIO_WEBHOOK_SECRET": "webhooks"}
-_PENDING = "<from stack output {}>"
+PENDING_MARK = "<from stack output "
+_PENDING = PENDING_MARK + "{}>"
+"""Stands for a value the stack will provide: shown by --plan, refused by --apply."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from deploy.plan import (
     runtime_request,
 )
 from deploy.target import BotoClients, Target
+from deploy.template import render
 from tests.aws import REGION, MotoServer
 
 pytestmark = pytest.mark.aws
@@ -262,3 +263,31 @@ def test_a_stack_whose_creation_failed_is_named_not_updated(moto: MotoServer, pa
     with stubber, pytest.raises(DeployError, match=f"stack {target.stack} is ROLLBACK_COMPLETE: delete it"):
         apply(clients, target, package, poll_s=0)
     stubber.assert_no_pending_responses()  # and no create_stack/update_stack was attempted
+
+
+def test_a_runtime_is_not_created_with_a_value_the_stack_did_not_provide(moto: MotoServer, package: Package) -> None:
+    """A stack (stubbed: moto makes no Cognito pool) whose outputs lack AllowedClients stops the apply, one line."""
+    cloudformation = boto3.client(
+        "cloudformation", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    stubber = Stubber(cloudformation)
+    clients = replace(_clients(moto), cloudformation=cloudformation)
+    name = f"dep{next(_stacks)}"
+    target = Target(region=REGION, stack=name, table_prefix=f"{name}_")  # Cognito: clients come from the stack
+    bucket = f"{target.stack}-blobs-123456789012-{REGION}"
+    moto.client("s3").create_bucket(Bucket=bucket)
+    outputs = {**_observed().outputs, "BlobBucket": bucket}
+    del outputs["AllowedClients"]
+    stack = {
+        "StackName": target.stack,
+        "CreationTime": "2026-11-29T00:00:00Z",
+        "StackStatus": "CREATE_COMPLETE",
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in target.parameters().items()],
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+    }
+    for _ in range(3):  # observed before the stack step, after it, and after secrets and package
+        stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": target.stack})
+        stubber.add_response("get_template", {"TemplateBody": render()}, {"StackName": target.stack})
+    with stubber, pytest.raises(DeployError, match=r"_mcp_server needs AllowedClients, which the stack did not"):
+        apply(clients, target, package, poll_s=0)
+    assert _runtimes(clients, target) == {}
