@@ -19,6 +19,7 @@ import anyio
 
 from creator_agent.models import attach_creator, creator_models
 from creator_agent.pipeline import AgentCreator
+from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
 from oratio.errors import InvalidInput, OratioError
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create the example agent from its SOP and documents")
     demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
     demo.set_defaults(run=_demo)
+    add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
     return parser
 
 
@@ -208,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
     try:
+        if args.command == "deploy":
+            deployed: int = args.deploy_run(args)
+            return deployed
         settings = load_settings()
         if args.command == "demo" and settings.model is None:
             # No model configured: the demo runs offline on the scripted model, and says so.

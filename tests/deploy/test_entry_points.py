@@ -1,0 +1,59 @@
+"""The entry points the AgentCore package launches start as real processes (loopback, a free port)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from deploy.package import LAUNCHERS, build_package
+from tests.net import free_port, wait_for_http
+
+
+def test_python_m_mcp_server_serves_mcp_and_refuses_a_missing_token(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_EMBEDDINGS": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcp_server", "--host", "127.0.0.1", "--port", str(port), "--agentcore"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp", process)
+        response = httpx.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=10.0)
+        assert response.status_code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_BLOBS": "s3"}
+    env.pop("ORATIO_S3_BUCKET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_server", "--port", str(free_port())], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("mcp_server: invalid configuration:") and "needs ORATIO_S3_BUCKET" in line
+
+
+def test_every_launcher_calls_an_existing_main_with_agentcore_s_address() -> None:
+    package = build_package([])
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        for launcher, module in (
+            ("oratio_mcp_server.py", "mcp_server"),
+            ("oratio_creator.py", "creator_agent"),
+            ("oratio_agents.py", "agentcore_apps"),
+        ):
+            text = archive.read(launcher).decode()
+            assert f"from {module}.__main__ import main" in text
+            assert '"0.0.0.0"' in text
+            assert f"{module}/__main__.py" in archive.namelist()
+    assert set(LAUNCHERS) == {"oratio_mcp_server.py", "oratio_creator.py", "oratio_agents.py"}
