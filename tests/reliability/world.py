@@ -29,7 +29,7 @@ from schemas import (
     MintKeyRequest,
     Principal,
 )
-from tests.agentcore_apps.conftest import open_test_platform
+from tests.agentcore_apps.conftest import JWT_SECRET, open_test_platform
 from tests.net import uvicorn_in_thread
 
 SOP = "Greet the customer, answer from the knowledge base, and hand off when they ask for a person."
@@ -38,6 +38,8 @@ PLAN = AgentPlan(
     system_prompt="You are Ava, a friendly support agent. Answer briefly from the knowledge base.",
 )
 FAQ = b"# Refunds\n\nRefunds are possible within 30 days of purchase with a receipt.\n"
+__all__ = ["JWT_SECRET", "Served", "Side", "new_side", "reliability_platform", "serving"]
+
 UNLIMITED: dict[str, Any] = {
     "key_rate_per_minute": 1_000_000,
     "key_burst": 1_000_000,
