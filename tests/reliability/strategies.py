@@ -5,9 +5,10 @@ Hypothesis (6.170: `'many' object has no attribute 'more'`), so this is the smal
 schemas use: `$ref` into `$defs`, `anyOf`, `enum`/`const`, objects, arrays, strings (with
 `pattern`, lengths and `date-time`), integers, numbers, booleans and null.
 
-What comes out is mostly almost-valid, which is what reaches deep into a handler: values at and one
-past every limit, ids of records that exist (`ids`), and now and then any JSON value at all in
-place of the one the schema asks for (`garbage`).
+Two flavours: `valid=True` gives values the schema accepts, with ids of records that exist (`ids`,
+matched to the field by prefix: `agent_id` gets `agt_...`), which is what reaches deep into a
+handler; the default bends them toward trouble: values at and one past every limit, missing and
+unknown fields, and now and then any JSON value at all in place of the one the schema asks for.
 """
 
 from __future__ import annotations
@@ -40,90 +41,115 @@ def mostly(valid: st.SearchStrategy[Any], odds: int = 8) -> st.SearchStrategy[An
     return st.integers(min_value=0, max_value=odds).flatmap(lambda n: valid if n else garbage)
 
 
-def from_schema(
-    schema: dict[str, Any], *, ids: Sequence[str] = (), defs: dict[str, Any] | None = None
-) -> st.SearchStrategy[Any]:
-    """Values for `schema`: mostly valid or on a limit, sometimes not (see the module docstring)."""
-    defs = {**(defs or {}), **schema.get("$defs", {})}
-    return _node(schema, defs, ids, name="")
+def from_schema(schema: dict[str, Any], *, ids: Sequence[str] = (), valid: bool = False) -> st.SearchStrategy[Any]:
+    """Values for `schema`: accepted ones (`valid`), or bent toward trouble (see the module docstring)."""
+    return _Schema(schema.get("$defs", {}), ids, valid).node(schema, name="")
 
 
-def _node(schema: dict[str, Any], defs: dict[str, Any], ids: Sequence[str], name: str) -> st.SearchStrategy[Any]:
-    if "$ref" in schema:
-        return _node(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, ids, name)
-    options: list[dict[str, Any]] = schema.get("anyOf") or schema.get("oneOf") or []
-    if options:
-        return st.one_of([_node(option, defs, ids, name) for option in options])
-    if "const" in schema:
-        return st.just(schema["const"])
-    if "enum" in schema:
-        return st.sampled_from(schema["enum"]) | st.text(max_size=12)
-    kind = schema.get("type")
-    if kind == "object":
-        return _object(schema, defs, ids)
-    if kind == "array":
-        items = _node(schema.get("items", {}), defs, ids, name)
-        low = schema.get("minItems", 0)
-        high = min(schema.get("maxItems", 4), max(low, 4))
-        return st.lists(mostly(items), min_size=low, max_size=high)
-    if kind == "string":
-        return _string(schema, ids, name)
-    if kind == "integer":
-        return _integer(schema)
-    if kind == "number":
-        return st.floats(
-            min_value=schema.get("minimum"), max_value=schema.get("maximum"), allow_nan=False, allow_infinity=False
+ID_PREFIXES = {
+    "agent_id": "agt_",
+    "document_id": "doc_",
+    "key_id": "key_",
+    "session_id": "ses_",
+    "notification_id": "ntf_",
+}
+
+
+class _Schema:
+    def __init__(self, defs: dict[str, Any], ids: Sequence[str], valid: bool) -> None:
+        self.defs = defs
+        self.ids = ids
+        self.valid = valid
+
+    def node(self, schema: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
+        if "$ref" in schema:
+            return self.node(self.defs[schema["$ref"].rsplit("/", 1)[-1]], name)
+        options: list[dict[str, Any]] = schema.get("anyOf") or schema.get("oneOf") or []
+        if options:
+            return st.one_of([self.node(option, name) for option in options])
+        if "const" in schema:
+            return st.just(schema["const"])
+        if "enum" in schema:
+            enum = st.sampled_from(schema["enum"])
+            return enum if self.valid else enum | st.text(max_size=12)
+        kind = schema.get("type")
+        if kind == "object":
+            return self.object(schema)
+        if kind == "array":
+            items = self.node(schema.get("items", {}), name)
+            low = schema.get("minItems", 0)
+            high = min(schema.get("maxItems", 4), max(low, 3 if self.valid else 4))
+            return st.lists(items if self.valid else mostly(items), min_size=low, max_size=high)
+        if kind == "string":
+            return self.string(schema, name)
+        if kind == "integer":
+            return _integer(schema, self.valid)
+
+        if kind == "number":
+            return st.floats(
+                min_value=schema.get("minimum"), max_value=schema.get("maximum"), allow_nan=False, allow_infinity=False
+            )
+        if kind == "boolean":
+            return st.booleans()
+        if kind == "null":
+            return st.none()
+        return garbage
+
+    def object(self, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+        properties: dict[str, Any] = schema.get("properties", {})
+        required = set(schema.get("required", ()))
+        fields = {key: self.node(sub, key) for key, sub in properties.items()}
+        if not self.valid:
+            fields = {key: mostly(value) for key, value in fields.items()}
+        whole = st.fixed_dictionaries(
+            {key: value for key, value in fields.items() if key in required},
+            optional={key: value for key, value in fields.items() if key not in required},
         )
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "null":
-        return st.none()
-    return garbage
-
-
-def _object(schema: dict[str, Any], defs: dict[str, Any], ids: Sequence[str]) -> st.SearchStrategy[Any]:
-    properties: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", ()))
-    fields = {key: mostly(_node(sub, defs, ids, key)) for key, sub in properties.items()}
-    valid = st.fixed_dictionaries(
-        {key: value for key, value in fields.items() if key in required},
-        optional={key: value for key, value in fields.items() if key not in required},
-    )
-    # Now and then a required field goes missing or an unknown one comes along.
-    broken = valid.flatmap(
-        lambda d: (
-            st.sampled_from(sorted(d) or [""]).map(lambda k: {x: v for x, v in d.items() if x != k})
-            | st.dictionaries(st.text(min_size=1, max_size=10), garbage, max_size=2).map(lambda extra: {**extra, **d})
+        if self.valid:
+            return whole
+        # Now and then a required field goes missing or an unknown one comes along.
+        broken = whole.flatmap(
+            lambda d: (
+                st.sampled_from(sorted(d) or [""]).map(lambda k: {x: v for x, v in d.items() if x != k})
+                | st.dictionaries(st.text(min_size=1, max_size=10), garbage, max_size=2).map(
+                    lambda extra: {**extra, **d}
+                )
+            )
         )
-    )
-    return mostly(valid, odds=6) | broken
+        return mostly(whole, odds=6) | broken
+
+    def string(self, schema: dict[str, Any], name: str) -> st.SearchStrategy[str]:
+        low = schema.get("minLength", 0)
+        high = schema.get("maxLength")
+        if schema.get("format") == "date-time":
+            zones = st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))])
+            aware = st.datetimes(timezones=zones).map(lambda moment: moment.isoformat())
+            if self.valid:
+                return aware
+            return aware | st.datetimes().map(lambda moment: moment.isoformat()) | st.text(max_size=30)
+        top = min(high if high is not None else LONGEST_GENERATED, LONGEST_GENERATED)
+        if "pattern" in schema:
+            shaped = st.from_regex(schema["pattern"], fullmatch=True).filter(lambda s: low <= len(s) <= top)
+        else:
+            shaped = st.text(min_size=min(low, top), max_size=max(top, min(low, top)))
+        known = [i for i in self.ids if name in ID_PREFIXES and i.startswith(ID_PREFIXES[name])]
+        if self.valid:
+            return st.sampled_from(known) | shaped if known else shaped
+        options = [shaped, st.text(max_size=20)]
+        if known:
+            options.insert(0, st.sampled_from(known))
+        if high is not None and high <= LONGEST_BOUNDARY:
+            options.append(st.sampled_from(["x" * high, "x" * (high + 1)]))
+        if low > 0:
+            options.append(st.just("x" * (low - 1)))
+        return st.one_of(options)
 
 
-def _string(schema: dict[str, Any], ids: Sequence[str], name: str) -> st.SearchStrategy[str]:
-    low = schema.get("minLength", 0)
-    high = schema.get("maxLength")
-    if schema.get("format") == "date-time":
-        zones = st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))])
-        aware = st.datetimes(timezones=zones).map(lambda moment: moment.isoformat())
-        return aware | st.datetimes().map(lambda moment: moment.isoformat()) | st.text(max_size=30)
-    top = min(high if high is not None else LONGEST_GENERATED, LONGEST_GENERATED)
-    if "pattern" in schema:
-        shaped = st.from_regex(schema["pattern"], fullmatch=True).filter(lambda s: low <= len(s) <= top)
-    else:
-        shaped = st.text(min_size=min(low, top), max_size=max(top, min(low, top)))
-    options = [shaped, st.text(max_size=20)]
-    if ids and name.endswith("_id"):
-        options.insert(0, st.sampled_from(list(ids)))
-    if high is not None and high <= LONGEST_BOUNDARY:
-        options.append(st.sampled_from(["x" * high, "x" * (high + 1)]))
-    if low > 0:
-        options.append(st.just("x" * (low - 1)))
-    return st.one_of(options)
-
-
-def _integer(schema: dict[str, Any]) -> st.SearchStrategy[int]:
+def _integer(schema: dict[str, Any], valid: bool) -> st.SearchStrategy[int]:
     low, high = schema.get("minimum"), schema.get("maximum")
     inside = st.integers(min_value=low, max_value=high)
+    if valid:
+        return inside
     edges = [edge for edge in (low, high) if edge is not None]
     outside = [low - 1] if low is not None else []
     outside += [high + 1] if high is not None else []
