@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import anyio
 import httpx
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent, TextResourceContents
 
 from tests.reliability.ledger import Ledger, assert_nothing_of, unknown_id
 from tests.reliability.world import Side
@@ -184,15 +185,50 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
 )
 
 
+RESOURCES: tuple[tuple[str | None, str], ...] = (
+    ("agent", "oratio://agents/{}"),
+    ("session", "oratio://sessions/{}"),
+    (None, "oratio://agents"),
+    (None, "oratio://sessions/live"),
+    (None, "oratio://notifications"),
+)
+
+
 class McpDoor:
-    """The MCP tools, through one client per tenant (in-memory, or streamable HTTP with the admin's JWT)."""
+    """The MCP tools and resources, through one client per tenant (in memory, or over HTTP with the admin's JWT)."""
 
     def __init__(self, name: str, clients: Mapping[str, Client]) -> None:
         self.name = name
         self._clients = clients
 
     def operations(self) -> Sequence[Operation]:
-        return [Operation(self.name, call.tool, self._runner(call)) for call in TOOL_CALLS]
+        tools = [Operation(self.name, call.tool, self._runner(call)) for call in TOOL_CALLS]
+        reads = [Operation(self.name, f"read {uri}", self._reader(kind, uri)) for kind, uri in RESOURCES]
+        return tools + reads
+
+    def _reader(self, kind: str | None, template: str) -> Callable[[Step], Awaitable[str]]:
+        async def run(step: Step) -> str:
+            target, owned = step.target(kind) if kind is not None else ("", True)
+            uri = template.format(target)
+            where = f"{self.name} read {uri} as {step.actor.name}"
+            try:
+                with anyio.fail_after(CALL_TIMEOUT_S):
+                    result = await self._clients[step.actor.tenant_id].read_resource(uri)
+            except MCPError as exc:
+                message = exc.error.message
+                assert_nothing_of(step.theirs, message, where, asked=target)
+                if not owned:
+                    assert message.startswith("not_found: "), f"{where}: {message}"
+                    return "unknown"
+                assert not message.startswith("not_found: "), f"{where}: the actor's own record read as unknown"
+                return "refused"
+            assert owned, f"{where}: the other tenant's record answered"
+            contents = [json.loads(c.text) for c in result.contents if isinstance(c, TextResourceContents)]
+            assert contents, f"{where}: no JSON content"
+            assert_nothing_of(step.theirs, contents, where)
+            return "served"
+
+        return run
 
     def _runner(self, call: ToolCall) -> Callable[[Step], Awaitable[str]]:
         async def run(step: Step) -> str:
