@@ -211,6 +211,8 @@ class McpDoor:
             target, owned = step.target(kind) if kind is not None else ("", True)
             uri = template.format(target)
             where = f"{self.name} read {uri} as {step.actor.name}"
+            if owned and kind is not None:
+                await self._mirror_read(step, uri, target)
             try:
                 with anyio.fail_after(CALL_TIMEOUT_S):
                     result = await self._clients[step.actor.tenant_id].read_resource(uri)
@@ -230,14 +232,42 @@ class McpDoor:
 
         return run
 
+    async def _mirror_call(self, step: Step, tool: str, arguments: dict[str, Any], target: str) -> None:
+        """The same call, word for word, by the other tenant: the actor's record must read as unknown.
+
+        Run before the actor's own call, on every step that aims at one of the actor's records, so a
+        leak that needs the record to have been touched (a cache, a stale index) is caught at once.
+        """
+        with anyio.fail_after(CALL_TIMEOUT_S):
+            result = await self._clients[step.other.tenant_id].call_tool(tool, arguments)
+        error = tool_error(result)
+        where = f"{self.name} {tool}({target}) as {step.other.name}, the same call the owner makes"
+        assert error is not None, f"{where}: the other tenant's record answered: {result.structured_content}"
+        assert error.startswith(f"Error executing tool {tool}: not_found: "), f"{where}: {error}"
+        assert_nothing_of(step.mine, error, where, asked=target)
+
+    async def _mirror_read(self, step: Step, uri: str, target: str) -> None:
+        where = f"{self.name} read {uri} as {step.other.name}, the owner's read"
+        try:
+            with anyio.fail_after(CALL_TIMEOUT_S):
+                result = await self._clients[step.other.tenant_id].read_resource(uri)
+        except MCPError as exc:
+            assert exc.error.message.startswith("not_found: "), f"{where}: {exc.error.message}"
+            assert_nothing_of(step.mine, exc.error.message, where, asked=target)
+            return
+        raise AssertionError(f"{where}: the other tenant's record answered: {result.contents}")
+
     def _runner(self, call: ToolCall) -> Callable[[Step], Awaitable[str]]:
         async def run(step: Step) -> str:
             if call.kind is None:
                 target, owned = "", True
             else:
                 target, owned = step.target(call.kind, deletable=call.deletes)
+            arguments = call.arguments(target, step)
+            if owned and call.kind is not None:
+                await self._mirror_call(step, call.tool, arguments, target)
             with anyio.fail_after(CALL_TIMEOUT_S):
-                result = await self._clients[step.actor.tenant_id].call_tool(call.tool, call.arguments(target, step))
+                result = await self._clients[step.actor.tenant_id].call_tool(call.tool, arguments)
             error = tool_error(result)
             where = f"{self.name} {call.tool}({target}) as {step.actor.name}"
             if not owned:

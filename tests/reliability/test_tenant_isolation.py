@@ -3,7 +3,9 @@
 Hypothesis drives a state machine over one real platform served on 127.0.0.1. Each step picks a
 door's operation (`tests/reliability/doors.py`), an actor, and whether to aim at the actor's own
 records or the other tenant's. Each operation checks its own answer (the other tenant's ids read as
-unknown; nothing of the other tenant's comes back; an API key never opens another tenant's agent),
+unknown; nothing of the other tenant's comes back; an API key never opens another tenant's agent);
+an MCP call or read aimed at the actor's own record is first made, word for word, by the other
+tenant, which must get `not_found` (so a leak through a cache or a stale index shows up at once);
 and after every step both tenants' event logs are read on from their cursors: every new event is
 the tenant's own, in order, and names nothing of the other tenant's.
 
