@@ -23,6 +23,9 @@ from urllib.parse import urlsplit
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
 from mcp_server.server import build_server
@@ -69,11 +72,70 @@ def create_mcp_http_app(platform: Platform, *, public_url: str, host: str, port:
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
     server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform), auth=auth)
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(public_url, host, port),
         host=host,
     )
+    app.user_middleware.insert(
+        0, Middleware(BodyLimit, max_bytes=max_request_bytes(platform.settings.max_document_bytes))
+    )
+    return app
+
+
+def max_request_bytes(max_document_bytes: int) -> int:
+    """The largest MCP request: one document at the size limit, base64-encoded, plus 1 MiB for the rest."""
+    return 4 * -(-max_document_bytes // 3) + 1024 * 1024
+
+
+class BodyLimit:
+    """413 for a request body over `max_bytes`, counted as it arrives; nothing past the limit is read.
+
+    The SDK reads a whole body into memory before looking at it, so without a bound one request
+    could hold any amount of memory. Bodies are only read once the bearer token has been checked
+    (the auth middleware answers 401 first), so an anonymous caller cannot make the server read at all.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self._app = app
+        self._max = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        too_large = JSONResponse(
+            {"error": "payload_too_large", "message": f"the request body is larger than {self._max} bytes"},
+            status_code=413,
+        )
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self._max:
+            await too_large(scope, receive, send)
+            return
+        size = 0
+        refused = started = False
+
+        async def counted() -> Message:
+            nonlocal size, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self._max:
+                    if not refused and not started:
+                        refused = True
+                        await too_large(scope, receive, send)
+                    # The app sees an empty last chunk (a body it refuses quietly); its answer is dropped.
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 is the answer
+            started = True
+            await send(message)
+
+        await self._app(scope, counted, guarded)
 
 
 def _netloc(host: str, port: int) -> str:

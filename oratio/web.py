@@ -17,8 +17,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_server.http import create_mcp_http_app, default_public_url
+from mcp_server.http import MCP_PATH, create_mcp_http_app, default_public_url
 from oratio.errors import OratioError, RateLimited, Unauthenticated
 from oratio.platform import Platform
 from schemas import Principal
@@ -95,11 +96,38 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
             *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
             # Customer agents under the AgentCore contract: /runtime/invocations, /runtime/agents/{id}/invocations.
             Mount("/runtime", app=runtime_app),
-            # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp, 404 otherwise.
-            Mount("", app=mcp_app),
+            # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp; JSON 404/405 otherwise.
+            Mount("", app=_mcp_paths_only(mcp_app)),
         ],
         lifespan=_run_lifespans(mcp_app, runtime_app),
     )
+
+
+_ROUTES = {"/healthz": "GET", "/api/v1/me": "GET"}
+_MCP_PATHS = (MCP_PATH, "/.well-known/oauth-protected-resource" + MCP_PATH)
+
+
+def _mcp_paths_only(mcp_app: ASGIApp) -> ASGIApp:
+    """The MCP app for its own paths; every other request gets the JSON 404/405 all Oratio refusals have.
+
+    Mounted at the root, the MCP app would otherwise answer any unknown path (or a wrong method on
+    /healthz) with Starlette's plain-text "Not Found".
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.rstrip("/") in _MCP_PATHS:
+            await mcp_app(scope, receive, send)
+            return
+        if path in _ROUTES:
+            body = {"error": "method_not_allowed", "message": f"{scope['method']} is not allowed here"}
+            response = JSONResponse(body, status_code=405, headers={"Allow": _ROUTES[path]})
+        else:
+            message = "no such endpoint: GET /healthz, GET /api/v1/me, /runtime/..., /mcp"
+            response = JSONResponse({"error": "not_found", "message": message}, status_code=404)
+        await response(scope, receive, send)
+
+    return app
 
 
 def _run_lifespans(*apps: Starlette) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -22,7 +23,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> httpx.Response:
+def wait_for_http(url: str, process: subprocess.Popen[Any], timeout_s: float = 30.0) -> httpx.Response:
     """GET `url` until the server in `process` answers; fail if it exits or `timeout_s` passes.
 
     Between tries it waits on the process itself (returning at once if it dies), never a blind sleep.

@@ -64,7 +64,8 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         The agent is stored as `creating`, its documents are stored, then the AgentCreator builds,
         reviews, tests and deploys it; progress is reported per stage. Use `get_agent` to follow an
         agent created with wait=false. Names are unique per organisation. With no model on the server,
-        your own model drafts and reviews the plan (MCP sampling) and the call waits for it.
+        your own model drafts and reviews the plan (MCP sampling) and the call waits for it. Over HTTP
+        one request carries about one maximum-size document; add large documents with upload_document.
         """
         principal = tc.principal()
 

@@ -69,3 +69,18 @@ def test_admin_rate_limit_answers_429_with_retry_after(platform: Platform) -> No
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"] == "rate_limited"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nope", 404, "not_found"),
+        ("DELETE", "/healthz", 405, "method_not_allowed"),
+        ("POST", "/api/v1/me", 405, "method_not_allowed"),
+    ],
+)
+def test_unknown_paths_and_methods_answer_json(
+    platform: Platform, method: str, path: str, status: int, code: str
+) -> None:
+    response = TestClient(create_app(platform)).request(method, path)
+    assert (response.status_code, response.json()["error"]) == (status, code)
