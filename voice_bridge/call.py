@@ -1,0 +1,391 @@
+"""One voice call over one WebSocket: the protocol, the session, the backend, the recording, the close.
+
+The order of a call: accept; read `start` (within `start_timeout_s`); check the key; start (or
+resume) the session; answer `ready`; then run three things until the first of them finishes: the
+receiver (customer frames and `end`), the backend, and a watchdog (idle, silence, call length).
+Whatever ended the call decides the close code and the session's status; the recording is saved
+on every way out, so nothing already said is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from oratio.errors import InvalidState, NotFound, OratioError, Unauthenticated
+from oratio.platform import Platform
+from oratio.services.keys import KeyGrant
+from schemas import Channel, EventType, Principal, Scope, SessionStatus
+from voice_bridge.audio import SAMPLE_BYTES
+from voice_bridge.auth import authenticate, close_for, key_from
+from voice_bridge.backend import Call, Speaker, SpeechBackend
+from voice_bridge.playback import Player, Recording
+from voice_bridge.protocol import (
+    Close,
+    ProtocolError,
+    StartMessage,
+    VoiceLimits,
+    check_frame,
+    close_reason,
+    parse_control,
+    parse_start,
+)
+
+logger = logging.getLogger("oratio.voice")
+
+AUDIO_QUEUE = 256
+_TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a call ended: the close frame, what the client is told, and the session's new status."""
+
+    code: Close
+    reason: str
+    status: SessionStatus | None = None  # None: leave the session as the call left it
+    client_gone: bool = False
+
+    @property
+    def normal(self) -> bool:
+        return self.code is Close.NORMAL
+
+
+class _Ended(Exception):
+    """Raised inside the call's task group to stop it with an outcome."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+
+
+class VoiceCall:
+    def __init__(
+        self, websocket: WebSocket, platform: Platform, backend: SpeechBackend, limits: VoiceLimits, agent_id: str
+    ) -> None:
+        self._ws = websocket
+        self._platform = platform
+        self._backend = backend
+        self._limits = limits
+        self._agent_id = agent_id
+        self._send_lock = anyio.Lock()
+        self._closed = False
+        self._last_frame_at = 0.0
+        self._last_speech_at = 0.0
+        self._in_reply = False
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self._send({"type": "websocket.send", "text": json.dumps(message)})
+
+    async def send_audio(self, pcm16: bytes) -> None:
+        await self._send({"type": "websocket.send", "bytes": pcm16})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self._closed:
+                return
+            try:
+                await self._ws.send(message)
+            except _TRANSPORT_GONE:
+                self._closed = True
+
+    async def close(self, code: Close, reason: str) -> None:
+        async with self._send_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                await self._ws.close(code=int(code), reason=close_reason(reason))
+            except _TRANSPORT_GONE:
+                pass
+
+    # -- the call --------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        await self._ws.accept()
+        try:
+            start = await self._read_start()
+            secret = key_from(self._ws.headers, start.api_key)
+            grant = await authenticate(self._platform, secret, self._agent_id)
+            session_id = await anyio.to_thread.run_sync(self._open_session, grant, start)
+        except ProtocolError as exc:
+            await self._refuse(exc.code, exc.reason)
+            return
+        except OratioError as exc:
+            await self._refuse(close_for(exc), exc.message)
+            return
+        except _TRANSPORT_GONE:
+            return
+        await self._run(grant, secret, start, session_id)
+
+    async def _refuse(self, code: Close, reason: str) -> None:
+        logger.info("agent_id=%s code=%d | voice call refused: %s", self._agent_id, code, reason)
+        await self.send_json({"type": "error", "code": int(code), "message": reason})
+        await self.close(code, reason)
+
+    async def _read_start(self) -> StartMessage:
+        with anyio.move_on_after(self._limits.start_timeout_s):
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1006))
+            if message.get("text") is None:
+                raise ProtocolError(Close.UNSUPPORTED, "send the JSON start message before any audio")
+            return parse_start(message["text"])
+        raise ProtocolError(Close.IDLE, f"no start message within {self._limits.start_timeout_s:g}s")
+
+    def _open_session(self, grant: KeyGrant, start: StartMessage) -> str:
+        sessions = self._platform.sessions
+        if start.session_id is None:
+            return sessions.start(grant.tenant_id, grant.agent_id, Channel.VOICE, start.customer).id
+        reader = Principal(tenant_id=grant.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        session = sessions.get(reader, start.session_id).session
+        if session.agent_id != grant.agent_id:
+            raise NotFound.of("session", start.session_id)
+        if session.status.value in {"completed", "interrupted", "error"}:
+            raise InvalidState(f"session '{session.id}' has ended ({session.status.value}); start without session_id")
+        return session.id
+
+    async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str) -> None:
+        limits = self._limits
+        output_rate = start.output_sample_rate
+        recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s)
+        player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
+        sink = _Sink(self, player)
+
+        async def before_turn() -> None:
+            try:
+                await authenticate(self._platform, secret, self._agent_id)
+            except Unauthenticated:
+                raise ProtocolError(Close.FORBIDDEN, "the API key was revoked during the call") from None
+
+        call = Call(
+            tenant_id=grant.tenant_id,
+            agent_id=grant.agent_id,
+            session_id=session_id,
+            input_rate=start.audio.sample_rate,
+            output_rate=output_rate,
+            before_turn=before_turn,
+            customer=start.customer,
+        )
+        await self.send_json(
+            {
+                "type": "ready",
+                "session_id": session_id,
+                "backend": self._backend.name,
+                "audio": {"encoding": "pcm16", "sample_rate": output_rate, "channels": 1},
+                "limits": {
+                    "frame_max_bytes": limits.frame_max_bytes,
+                    "idle_timeout_s": limits.idle_timeout_s,
+                    "silence_timeout_s": limits.silence_timeout_s,
+                    "utterance_max_s": limits.utterance_max_s,
+                    "call_max_s": limits.call_max_s,
+                },
+            }
+        )
+        logger.info("session_id=%s backend=%s | voice call started", session_id, self._backend.name)
+        outcome = await self._converse(call, recording, player, sink)
+        await self._finish(call, recording, outcome)
+
+    async def _converse(self, call: Call, recording: Recording, player: Player, sink: _Sink) -> Outcome:
+        now = anyio.current_time()
+        self._last_frame_at = self._last_speech_at = now
+        audio_in, audio_out = anyio.create_memory_object_stream[bytes](AUDIO_QUEUE)
+        outcome: Outcome | None = None
+        try:
+            with anyio.move_on_after(self._limits.call_max_s) as overall:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(self._receive, call, recording, audio_in)
+                    tasks.start_soon(self._watch, player)
+                    tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
+        except* _Ended as group:
+            outcome = _first_outcome(group)
+        if outcome is None:
+            assert overall.cancelled_caught
+            outcome = Outcome(Close.TOO_LONG, f"the call reached its limit of {self._limits.call_max_s:g}s")
+        if outcome.normal:
+            await self.send_json({"type": "ended", "reason": outcome.reason})
+        elif not outcome.client_gone:
+            await self.send_json({"type": "error", "code": int(outcome.code), "message": outcome.reason})
+        await self.close(outcome.code, outcome.reason)
+        return outcome
+
+    async def _converse_backend(
+        self, call: Call, audio: ObjectReceiveStream[bytes], sink: _Sink, player: Player
+    ) -> None:
+        try:
+            await self._backend.run(call, audio, sink)
+        except Exception as exc:
+            raise _Ended(_backend_outcome(call, exc)) from None
+        if sink.ended_reason is not None:
+            await player.drain()
+            raise _Ended(Outcome(Close.NORMAL, sink.ended_reason))
+        # The backend stopped because the audio ended: the receiver decides the outcome.
+        await anyio.sleep_forever()
+
+    async def _receive(self, call: Call, recording: Recording, audio: ObjectSendStream[bytes]) -> None:
+        async with audio:
+            while True:
+                try:
+                    message = await self._ws.receive()
+                except _TRANSPORT_GONE:
+                    message = {"type": "websocket.disconnect", "code": 1006}
+                if message["type"] == "websocket.disconnect":
+                    outcome = Outcome(
+                        Close.NORMAL, "the customer hung up without end", SessionStatus.INTERRUPTED, client_gone=True
+                    )
+                    raise _Ended(outcome)
+                try:
+                    if (frame := message.get("bytes")) is not None:
+                        check_frame(frame, self._limits)
+                        self._last_frame_at = anyio.current_time()
+                        recording.customer(frame)
+                        await audio.send(frame)
+                    else:
+                        parse_control(message.get("text") or "")
+                        raise _Ended(Outcome(Close.NORMAL, "the customer ended the call", SessionStatus.COMPLETED))
+                except ProtocolError as exc:
+                    raise _Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
+
+    async def _watch(self, player: Player) -> None:
+        """Idle (no frames) and silence (frames, but nobody speaking) limits."""
+        limits = self._limits
+        while True:
+            now = anyio.current_time()
+            if now - self._last_frame_at >= limits.idle_timeout_s:
+                reason = f"no audio for {limits.idle_timeout_s:g}s"
+                raise _Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+            active = max(self._last_speech_at, player.last_audio_at)
+            if player.playing() or self._in_reply:
+                active = now
+            if now - active >= limits.silence_timeout_s:
+                reason = f"nobody spoke for {limits.silence_timeout_s:g}s"
+                raise _Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+            next_check = min(self._last_frame_at + limits.idle_timeout_s, active + limits.silence_timeout_s)
+            await anyio.sleep(max(next_check - now, 0.05))
+
+    def heard_speech(self) -> None:
+        self._last_speech_at = anyio.current_time()
+
+    def replying(self, value: bool) -> None:
+        self._in_reply = value
+        self._last_speech_at = anyio.current_time()
+
+    async def _finish(self, call: Call, recording: Recording, outcome: Outcome) -> None:
+        """Save the recording and settle the session's status, whatever ended the call."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(self._settle, call, recording, outcome)
+            except OratioError as exc:
+                logger.error("session_id=%s | could not save the call: %s", call.session_id, exc.message)
+        logger.info("session_id=%s code=%d | voice call ended: %s", call.session_id, outcome.code, outcome.reason)
+
+    def _settle(self, call: Call, recording: Recording, outcome: Outcome) -> None:
+        backends = self._platform.backends
+        key = recording_key(call.tenant_id, call.agent_id, call.session_id)
+        backends.blobs.put(key, recording.wav(), content_type="audio/wav")
+        backends.emit(
+            call.tenant_id,
+            EventType.SESSION_RECORDING,
+            call.session_id,
+            key=key,
+            seconds=round(recording.seconds, 2),
+            format="wav, 16 kHz stereo: left customer, right agent",
+        )
+        if outcome.status is None:
+            return
+        sessions = self._platform.sessions
+        reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        current = sessions.get(reader, call.session_id).session
+        if current.status is not SessionStatus.ACTIVE:
+            return  # handoff stays handoff_requested; an ended session stays ended
+        try:
+            sessions.set_status(call.tenant_id, call.session_id, outcome.status, f"{outcome.reason}; recording {key}")
+        except InvalidState:
+            pass  # ended meanwhile (the agent, an admin): its status stands
+
+
+def _backend_outcome(call: Call, exc: Exception) -> Outcome:
+    """What a backend's failure means for the call (backends run task groups: look inside them)."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, ProtocolError):
+        return Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)
+    if isinstance(exc, InvalidState):  # the session was ended elsewhere (an admin, the idle sweeper)
+        return Outcome(Close.CONFLICT, exc.message)
+    if isinstance(exc, OratioError):
+        status = SessionStatus.ERROR if exc.http_status >= 500 else SessionStatus.INTERRUPTED
+        return Outcome(close_for(exc), exc.message, status)
+    # The outermost handler of a backend: speech engines and model SDKs fail in any way, and the
+    # call must still close with a code, its recording saved.
+    logger.error("session_id=%s | the speech backend failed", call.session_id, exc_info=exc)
+    return Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
+
+
+def recording_key(tenant_id: str, agent_id: str, session_id: str) -> str:
+    return f"{tenant_id}/recordings/{agent_id}/{session_id}.wav"
+
+
+def _first_outcome(group: BaseExceptionGroup[_Ended]) -> Outcome:
+    """The outcome of the first task that ended the call (others may end as it cancels them)."""
+    found: list[_Ended] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        elif isinstance(exc, _Ended):
+            found.append(exc)
+
+    walk(group)
+    return found[0].outcome
+
+
+class _Sink:
+    """The bridge's side of `VoiceSink`: events to the client, audio through the player."""
+
+    def __init__(self, call: VoiceCall, player: Player) -> None:
+        self._call = call
+        self._player = player
+        self._speaking = False
+        self.ended_reason: str | None = None
+
+    async def speech_started(self) -> bool:
+        self._call.heard_speech()
+        if not self._player.flush():
+            return False
+        self._speaking = False
+        await self._call.send_json({"type": "interrupted"})
+        return True
+
+    async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
+        if role == "customer" and final:
+            self._call.replying(True)
+        if role == "agent" and final:
+            self._call.replying(False)
+        await self._call.send_json({"type": "transcript", "role": role, "text": text, "final": final})
+
+    async def agent_audio(self, pcm16: bytes) -> None:
+        if not self._speaking:
+            self._speaking = True
+            await self._call.send_json({"type": "agent_audio_start"})
+        await self._player.play(pcm16[: len(pcm16) - len(pcm16) % SAMPLE_BYTES])
+
+    async def agent_audio_end(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            await self._call.send_json({"type": "agent_audio_end"})
+
+    async def handoff(self, reason: str) -> None:
+        await self._call.send_json({"type": "handoff", "reason": reason})
+
+    async def ended(self, reason: str) -> None:
+        self.ended_reason = reason
