@@ -64,7 +64,8 @@ class Resampler:
         positions = np.arange(self._pos, last, self._step)
         out = np.interp(positions, np.arange(len(buffer)), buffer)
         next_pos = self._pos + len(positions) * self._step
-        keep = int(next_pos)  # keep from this sample on: the next output interpolates from it
+        # Keep from this sample on (the next output interpolates from it); past the end, carry the offset.
+        keep = min(int(next_pos), len(buffer))
         self._tail = buffer[keep:]
         self._pos = next_pos - keep
         return _pcm16(out)
