@@ -69,6 +69,7 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
     """
     # Imported here: the runtime renders its errors with this module's error_response.
     from agentcore_apps.app import create_runtime_app
+    from voice_bridge.app import create_voice_app
 
     public_url = platform.settings.public_url or default_public_url(host, port)
     mcp_app = create_mcp_http_app(platform, public_url=public_url, host=host, port=port)
@@ -93,6 +94,8 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
             Route("/api/v1/me", handles_errors(me)),
             # Customer agents under the AgentCore contract: /runtime/invocations, /runtime/agents/{id}/invocations.
             Mount("/runtime", app=runtime_app),
+            # Voice calls (WS /voice/{agent_id}) and the browser page (GET /voice/client).
+            Mount("/voice", app=create_voice_app(platform)),
             # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp, 404 otherwise.
             Mount("", app=mcp_app),
         ],
