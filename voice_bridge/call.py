@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 from oratio.errors import InvalidState, NotFound, OratioError, Unauthenticated
 from oratio.platform import Platform
 from oratio.services.keys import KeyGrant
+from oratio.services.sessions import ENDED
 from schemas import Channel, EventType, Principal, Scope, SessionStatus
 from voice_bridge.audio import SAMPLE_BYTES
 from voice_bridge.auth import authenticate, close_for, key_from
@@ -150,7 +151,7 @@ class VoiceCall:
         session = sessions.get(reader, start.session_id).session
         if session.agent_id != grant.agent_id:
             raise NotFound.of("session", start.session_id)
-        if session.status.value in {"completed", "interrupted", "error"}:
+        if session.status in ENDED:
             raise InvalidState(f"session '{session.id}' has ended ({session.status.value}); start without session_id")
         return session.id
 

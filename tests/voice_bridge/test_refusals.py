@@ -57,7 +57,7 @@ async def test_no_key(platform: Platform, world: World) -> None:
 
 
 async def test_bad_key(platform: Platform, world: World) -> None:
-    code, reason = await refused(platform, f"/voice/{world.agent.id}", start("ok_live_not-a-real-key-at-all-000000"))
+    code, reason = await refused(platform, f"/voice/{world.agent.id}", start("ora_sk_" + "x" * 43))
     assert (code, reason) == (4401, "API key is not valid")
 
 
