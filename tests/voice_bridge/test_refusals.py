@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -10,9 +11,9 @@ import pytest
 
 from oratio.platform import Platform
 from schemas import Role, SessionStatus
-from tests.agentcore_apps.conftest import World, mint
+from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform
 from tests.voice_bridge.client import VoiceClient, voice_client
-from tests.voice_bridge.conftest import serving_voice
+from tests.voice_bridge.conftest import serving_voice, voice_agent
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav
 from voice_bridge.call import recording_key
@@ -222,3 +223,21 @@ async def test_the_key_may_come_in_a_header(platform: Platform, world: World) ->
             heard = await client.closed()
     assert ready["type"] == "ready"
     assert heard.close_code == 1000
+
+
+async def test_a_spent_rate_limit_closes_the_call(tmp_path: Path) -> None:
+    """Each turn uses the key once, as a text turn does: past its burst the call closes with 4429."""
+    with open_test_platform(tmp_path, model_factory=voice_agent, key_burst=2, key_rate_per_minute=0.01) as platform:
+        acme = new_tenancy(platform, "Acme")
+        agent = new_agent(platform, acme, "Support")
+        secret, _ = mint(platform, acme, agent)
+        backend = CascadeBackend(espeak_speech(["One", "Two"]), platform.engine)
+        with serving_voice(platform, backend) as base:
+            async with voice_client(f"{base}/voice/{agent.id}") as client:
+                session_id = (await client.start(secret))["session_id"]  # the first use of the key
+                await client.send_audio(speak("One.") + silence(1.0))  # the second
+                await client.until(lambda h: bool(h.transcripts("agent")))
+                await client.send_audio(speak("Two.") + silence(1.0))  # one too many
+                heard = await client.closed()
+        assert heard.close_code == 4429
+        assert platform.sessions.get(acme.principal, session_id).session.status is SessionStatus.INTERRUPTED
