@@ -31,6 +31,8 @@ class Call:
     output_rate: int
     before_turn: Callable[[], Awaitable[None]]
     customer: dict[str, str] | None = None
+    utterance_max_s: float = 30.0
+    """A customer utterance longer than this is cut there and answered."""
 
 
 class VoiceSink(Protocol):

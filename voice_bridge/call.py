@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -24,9 +23,9 @@ from oratio.platform import Platform
 from oratio.services.keys import KeyGrant
 from oratio.services.sessions import ENDED
 from schemas import Channel, EventType, Principal, Scope, SessionStatus
-from voice_bridge.audio import SAMPLE_BYTES
 from voice_bridge.auth import authenticate, close_for, key_from
-from voice_bridge.backend import Call, Speaker, SpeechBackend
+from voice_bridge.backend import Call, SpeechBackend
+from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.playback import Player, Recording
 from voice_bridge.protocol import (
     Close,
@@ -38,33 +37,12 @@ from voice_bridge.protocol import (
     parse_control,
     parse_start,
 )
+from voice_bridge.sink import BridgeSink
 
 logger = logging.getLogger("oratio.voice")
 
 AUDIO_QUEUE = 256
 _TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a call ended: the close frame, what the client is told, and the session's new status."""
-
-    code: Close
-    reason: str
-    status: SessionStatus | None = None  # None: leave the session as the call left it
-    client_gone: bool = False
-
-    @property
-    def normal(self) -> bool:
-        return self.code is Close.NORMAL
-
-
-class _Ended(Exception):
-    """Raised inside the call's task group to stop it with an outcome."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.reason)
-        self.outcome = outcome
 
 
 class VoiceCall:
@@ -160,7 +138,7 @@ class VoiceCall:
         output_rate = start.output_sample_rate
         recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
-        sink = _Sink(self, player)
+        sink = BridgeSink(self, player)
 
         async def before_turn() -> None:
             try:
@@ -176,6 +154,7 @@ class VoiceCall:
             output_rate=output_rate,
             before_turn=before_turn,
             customer=start.customer,
+            utterance_max_s=limits.utterance_max_s,
         )
         await self.send_json(
             {
@@ -196,7 +175,7 @@ class VoiceCall:
         outcome = await self._converse(call, recording, player, sink)
         await self._finish(call, recording, outcome)
 
-    async def _converse(self, call: Call, recording: Recording, player: Player, sink: _Sink) -> Outcome:
+    async def _converse(self, call: Call, recording: Recording, player: Player, sink: BridgeSink) -> Outcome:
         now = anyio.current_time()
         self._last_frame_at = self._last_speech_at = now
         audio_in, audio_out = anyio.create_memory_object_stream[bytes](AUDIO_QUEUE)
@@ -207,8 +186,8 @@ class VoiceCall:
                     tasks.start_soon(self._receive, call, recording, audio_in)
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
-        except* _Ended as group:
-            outcome = _first_outcome(group)
+        except* Ended as group:
+            outcome = first_outcome(group)
         if outcome is None:
             assert overall.cancelled_caught
             outcome = Outcome(Close.TOO_LONG, f"the call reached its limit of {self._limits.call_max_s:g}s")
@@ -220,15 +199,15 @@ class VoiceCall:
         return outcome
 
     async def _converse_backend(
-        self, call: Call, audio: ObjectReceiveStream[bytes], sink: _Sink, player: Player
+        self, call: Call, audio: ObjectReceiveStream[bytes], sink: BridgeSink, player: Player
     ) -> None:
         try:
             await self._backend.run(call, audio, sink)
         except Exception as exc:
-            raise _Ended(_backend_outcome(call, exc)) from None
+            raise Ended(backend_outcome(call, exc)) from None
         if sink.ended_reason is not None:
             await player.drain()
-            raise _Ended(Outcome(Close.NORMAL, sink.ended_reason))
+            raise Ended(Outcome(Close.NORMAL, sink.ended_reason))
         # The backend stopped because the audio ended: the receiver decides the outcome.
         await anyio.sleep_forever()
 
@@ -243,7 +222,7 @@ class VoiceCall:
                     outcome = Outcome(
                         Close.NORMAL, "the customer hung up without end", SessionStatus.INTERRUPTED, client_gone=True
                     )
-                    raise _Ended(outcome)
+                    raise Ended(outcome)
                 try:
                     if (frame := message.get("bytes")) is not None:
                         check_frame(frame, self._limits)
@@ -252,9 +231,9 @@ class VoiceCall:
                         await audio.send(frame)
                     else:
                         parse_control(message.get("text") or "")
-                        raise _Ended(Outcome(Close.NORMAL, "the customer ended the call", SessionStatus.COMPLETED))
+                        raise Ended(Outcome(Close.NORMAL, "the customer ended the call", SessionStatus.COMPLETED))
                 except ProtocolError as exc:
-                    raise _Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
+                    raise Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
 
     async def _watch(self, player: Player) -> None:
         """Idle (no frames) and silence (frames, but nobody speaking) limits."""
@@ -263,13 +242,13 @@ class VoiceCall:
             now = anyio.current_time()
             if now - self._last_frame_at >= limits.idle_timeout_s:
                 reason = f"no audio for {limits.idle_timeout_s:g}s"
-                raise _Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+                raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
             active = max(self._last_speech_at, player.last_audio_at)
             if player.playing() or self._in_reply:
                 active = now
             if now - active >= limits.silence_timeout_s:
                 reason = f"nobody spoke for {limits.silence_timeout_s:g}s"
-                raise _Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+                raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
             next_check = min(self._last_frame_at + limits.idle_timeout_s, active + limits.silence_timeout_s)
             await anyio.sleep(max(next_check - now, 0.05))
 
@@ -314,79 +293,5 @@ class VoiceCall:
             pass  # ended meanwhile (the agent, an admin): its status stands
 
 
-def _backend_outcome(call: Call, exc: Exception) -> Outcome:
-    """What a backend's failure means for the call (backends run task groups: look inside them)."""
-    while isinstance(exc, ExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    if isinstance(exc, ProtocolError):
-        return Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)
-    if isinstance(exc, InvalidState):  # the session was ended elsewhere (an admin, the idle sweeper)
-        return Outcome(Close.CONFLICT, exc.message)
-    if isinstance(exc, OratioError):
-        status = SessionStatus.ERROR if exc.http_status >= 500 else SessionStatus.INTERRUPTED
-        return Outcome(close_for(exc), exc.message, status)
-    # The outermost handler of a backend: speech engines and model SDKs fail in any way, and the
-    # call must still close with a code, its recording saved.
-    logger.error("session_id=%s | the speech backend failed", call.session_id, exc_info=exc)
-    return Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
-
-
 def recording_key(tenant_id: str, agent_id: str, session_id: str) -> str:
     return f"{tenant_id}/recordings/{agent_id}/{session_id}.wav"
-
-
-def _first_outcome(group: BaseExceptionGroup[_Ended]) -> Outcome:
-    """The outcome of the first task that ended the call (others may end as it cancels them)."""
-    found: list[_Ended] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        elif isinstance(exc, _Ended):
-            found.append(exc)
-
-    walk(group)
-    return found[0].outcome
-
-
-class _Sink:
-    """The bridge's side of `VoiceSink`: events to the client, audio through the player."""
-
-    def __init__(self, call: VoiceCall, player: Player) -> None:
-        self._call = call
-        self._player = player
-        self._speaking = False
-        self.ended_reason: str | None = None
-
-    async def speech_started(self) -> bool:
-        self._call.heard_speech()
-        if not self._player.flush():
-            return False
-        self._speaking = False
-        await self._call.send_json({"type": "interrupted"})
-        return True
-
-    async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
-        if role == "customer" and final:
-            self._call.replying(True)
-        if role == "agent" and final:
-            self._call.replying(False)
-        await self._call.send_json({"type": "transcript", "role": role, "text": text, "final": final})
-
-    async def agent_audio(self, pcm16: bytes) -> None:
-        if not self._speaking:
-            self._speaking = True
-            await self._call.send_json({"type": "agent_audio_start"})
-        await self._player.play(pcm16[: len(pcm16) - len(pcm16) % SAMPLE_BYTES])
-
-    async def agent_audio_end(self) -> None:
-        if self._speaking:
-            self._speaking = False
-            await self._call.send_json({"type": "agent_audio_end"})
-
-    async def handoff(self, reason: str) -> None:
-        await self._call.send_json({"type": "handoff", "reason": reason})
-
-    async def ended(self, reason: str) -> None:
-        self.ended_reason = reason

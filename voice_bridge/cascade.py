@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import anyio
@@ -95,7 +95,7 @@ class CascadeBackend:
         state: _CallState,
     ) -> None:
         resampler = Resampler(call.input_rate, INPUT_RATE)
-        endpointer = Endpointer(self._speech.new_vad(), self._endpoint)
+        endpointer = Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s))
         async with utterances:
             async for frame in audio:
                 boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,11 +12,12 @@ from schemas import Channel, EventType, Role, SessionStatus, SessionWithTranscri
 from tests.agentcore_apps.conftest import World
 from tests.runtime.conftest import tenant_events
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import serving_voice
+from tests.voice_bridge.conftest import TEST_LIMITS, serving_voice
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav, samples
 from voice_bridge.call import recording_key
 from voice_bridge.cascade import CascadeBackend
+from voice_bridge.scripted import scripted_backend
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +153,18 @@ async def test_audio_at_another_rate_is_resampled_both_ways(platform: Platform, 
             heard = await client.closed()
     assert heard.transcripts("customer") == ["Hello"]
     assert len(heard.audio) > 16_000  # half a second at 16 kHz, at least
+
+
+async def test_an_endless_utterance_is_cut_at_the_limit_and_answered(platform: Platform, world: World) -> None:
+    backend = scripted_backend(platform.engine)
+    limits = replace(TEST_LIMITS, utterance_max_s=1.0)
+    t = np.arange(int(2.5 * 16_000)) / 16_000
+    drone = (4000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()  # 2.5 s without a pause
+    with serving_voice(platform, backend, limits) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            assert (await client.start(world.secret))["limits"]["utterance_max_s"] == 1.0
+            await client.send_audio(drone + silence(1.0))
+            await client.until(lambda h: len(h.transcripts("agent")) == 3)
+            await client.end()
+            heard = await client.closed()
+    assert heard.transcripts("customer") == ["Utterance 1.", "Utterance 2.", "Utterance 3."]
