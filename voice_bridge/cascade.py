@@ -115,12 +115,10 @@ class CascadeBackend:
         """Answer utterances in order; True when the agent ended the conversation."""
         async with utterances:
             async for utterance in utterances:
-                text = (await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)).strip()
-                self._observe(call.session_id, "transcribed")
+                text = await self._transcribe(call, utterance)
                 if not text:
                     continue  # a cough, a door: nothing to answer
                 await sink.transcript("customer", text, final=True)
-                await call.before_turn()
                 reply = state.reply = _Reply()
                 try:
                     result = await self._turn(call, text, sink, reply)
@@ -134,6 +132,23 @@ class CascadeBackend:
                     await sink.ended("the agent ended the conversation")
                     return True
         return False
+
+    async def _transcribe(self, call: Call, utterance: Utterance) -> str:
+        """The utterance's words, with the caller's key re-checked meanwhile (it costs a store write,
+        hidden behind recognition): a key revoked mid-call stops the call before the next turn."""
+        words: list[str] = []
+
+        async def recognise() -> None:
+            words.append(await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16))
+            self._observe(call.session_id, "transcribed")
+
+        async def check_key() -> None:
+            await call.before_turn()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(check_key)
+            tasks.start_soon(recognise)
+        return words[0].strip()
 
     async def _turn(self, call: Call, text: str, sink: VoiceSink, reply: _Reply) -> TurnResult:
         """One text turn, spoken sentence by sentence as it streams; the stored result."""
