@@ -9,6 +9,7 @@ to install.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from importlib import resources
 
@@ -20,11 +21,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from oratio.errors import ConfigError
+from oratio.errors import ConfigError, OratioError
 from oratio.platform import Platform
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
-from voice_bridge.protocol import Close, VoiceLimits
+from voice_bridge.protocol import Close, VoiceLimits, close_reason
 from voice_bridge.settings import SpeechChoice, VoiceSettings
 
 logger = logging.getLogger("oratio.voice")
@@ -87,13 +88,22 @@ def create_voice_app(
         agent_id = websocket.path_params["agent_id"]
         try:
             speech = await provider.get()
-        except ConfigError as exc:
+        except OratioError as exc:
             logger.error("voice backend unavailable: %s", exc.message)
-            await websocket.accept()
-            await websocket.send_json({"type": "error", "code": int(Close.INTERNAL), "message": exc.message})
-            await websocket.close(code=int(Close.INTERNAL), reason=exc.message[:123])
+            await _refuse(websocket, exc.message)
             return
-        await VoiceCall(websocket, platform, speech, call_limits, agent_id).serve()
+        except Exception:
+            # The outermost handler of engine loading: model files and native libraries fail in any way.
+            logger.exception("voice backend failed to load")
+            await _refuse(websocket, "the voice engines could not be loaded; see the server log")
+            return
+        try:
+            await VoiceCall(websocket, platform, speech, call_limits, agent_id).serve()
+        except Exception:
+            # The outermost handler of a call: a bug must still close the socket with a code.
+            logger.exception("agent_id=%s | voice call failed", agent_id)
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=int(Close.INTERNAL), reason="the voice service failed; try again")
 
     async def client(request: Request) -> Response:
         return HTMLResponse(client_page(), headers={"Cache-Control": "no-store"})
@@ -103,6 +113,12 @@ def create_voice_app(
         WebSocketRoute("/{agent_id}", voice),
     ]
     return Starlette(routes=routes)
+
+
+async def _refuse(websocket: WebSocket, message: str) -> None:
+    await websocket.accept()
+    await websocket.send_json({"type": "error", "code": int(Close.INTERNAL), "message": message})
+    await websocket.close(code=int(Close.INTERNAL), reason=close_reason(message))
 
 
 def client_page() -> str:
