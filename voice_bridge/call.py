@@ -42,6 +42,7 @@ from voice_bridge.sink import BridgeSink
 logger = logging.getLogger("oratio.voice")
 
 AUDIO_QUEUE = 256
+WATCH_S = 0.25
 _TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
@@ -236,21 +237,28 @@ class VoiceCall:
                     raise Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
 
     async def _watch(self, player: Player) -> None:
-        """Idle (no frames) and silence (frames, but nobody speaking) limits."""
+        """Idle (no frames) and silence (frames, but nobody speaking) limits.
+
+        Neither runs while the agent is thinking or speaking: a half-duplex client may stop sending
+        audio while it listens, and a long reply is not the customer's silence.
+        """
         limits = self._limits
+        busy_at = anyio.current_time()
         while True:
             now = anyio.current_time()
-            if now - self._last_frame_at >= limits.idle_timeout_s:
+            if player.playing() or self._in_reply:
+                busy_at = now
+            frames = max(self._last_frame_at, busy_at)
+            if now - frames >= limits.idle_timeout_s:
                 reason = f"no audio for {limits.idle_timeout_s:g}s"
                 raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
-            active = max(self._last_speech_at, player.last_audio_at)
-            if player.playing() or self._in_reply:
-                active = now
+            active = max(self._last_speech_at, busy_at)
             if now - active >= limits.silence_timeout_s:
                 reason = f"nobody spoke for {limits.silence_timeout_s:g}s"
                 raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
-            next_check = min(self._last_frame_at + limits.idle_timeout_s, active + limits.silence_timeout_s)
-            await anyio.sleep(max(next_check - now, 0.05))
+            next_check = min(frames + limits.idle_timeout_s, active + limits.silence_timeout_s)
+            # Woken at least every WATCH_S, so a reply that starts and ends between checks still counts.
+            await anyio.sleep(min(max(next_check - now, 0.01), WATCH_S))
 
     def heard_speech(self) -> None:
         self._last_speech_at = anyio.current_time()

@@ -49,7 +49,7 @@ async def test_a_spoken_question_through_the_real_engines(platform: Platform, wo
             await client.end()
             heard = await client.closed()
     [said] = heard.transcripts("customer")
-    assert "opening hours" in said.lower()
+    assert "opening hour" in said.lower() and "saturday" in said.lower()  # tiny.en may drop the plural
     [reply] = heard.transcripts("agent")
     assert reply.startswith("You said: ")
     assert len(heard.audio) > 24_000 * 2  # a second of agent speech at 24 kHz
