@@ -148,6 +148,10 @@ def provision(platform: Platform) -> tuple[str, str, str]:
     return tenant.tenant_id, agent.id, minted.reveal()
 
 
+StageLog = dict[str, dict[str, float]]
+"""Stage times by session id, as the bridge's backend reports them."""
+
+
 @dataclass
 class Marks:
     """Stage times of one turn (monotonic seconds)."""
@@ -227,7 +231,9 @@ async def direct_turn(
     return marks
 
 
-async def bridge_turn(base: str, agent_id: str, secret: str, audio: bytes, end_s: float, frame_s: float) -> Marks:
+async def bridge_turn(
+    base: str, agent_id: str, secret: str, audio: bytes, end_s: float, frame_s: float, stages: StageLog | None = None
+) -> Marks:
     """One turn through the bridge: a real socket, real-time audio; time to the first agent audio frame."""
     marks = Marks()
     start = {"type": "start", "api_key": secret, "audio": {"encoding": "pcm16", "sample_rate": RATE, "channels": 1}}
@@ -235,6 +241,8 @@ async def bridge_turn(base: str, agent_id: str, secret: str, audio: bytes, end_s
         await ws.send(json.dumps(start))
         ready = json.loads(await ws.recv())
         assert ready["type"] == "ready", ready
+        if stages is not None:
+            marks.stages = stages.setdefault(ready["session_id"], {})
         replied = anyio.Event()
 
         async def listen() -> None:
@@ -256,6 +264,14 @@ async def bridge_turn(base: str, agent_id: str, secret: str, audio: bytes, end_s
     return marks
 
 
+def print_stages(turns: Sequence[Marks], names: Sequence[tuple[str, str]]) -> None:
+    previous = "speech_end"
+    for stage, title in names:
+        spans = [m.stages[stage] - m.stages.get(previous, m.speech_end) for m in turns if stage in m.stages]
+        print(f"  {title:<28} {ms(pct(spans, 0.5))}")
+        previous = stage
+
+
 def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -274,10 +290,16 @@ async def measure_latency(turns: int) -> float:
         # Direct and bridged turns alternate, so the machine's other load falls on both alike.
         direct: list[Marks] = []
         bridged: list[Marks] = []
-        with serve_in_thread(create_standalone_app(platform, backend=CascadeBackend(speech, platform.engine))) as base:
+        stage_log: StageLog = {}
+
+        def observe(session_id: str, stage: str) -> None:
+            stage_log.setdefault(session_id, {}).setdefault(stage, time.monotonic())
+
+        bridge_backend = CascadeBackend(speech, platform.engine, observer=observe)
+        with serve_in_thread(create_standalone_app(platform, backend=bridge_backend)) as base:
             for _ in range(turns):
                 direct.append(await direct_turn(platform, speech, tenant_id, agent_id, audio, end_s))
-                bridged.append(await bridge_turn(base, agent_id, secret, audio, end_s, FRAME_S))
+                bridged.append(await bridge_turn(base, agent_id, secret, audio, end_s, FRAME_S, stage_log))
         names = [
             ("utterance_end", "VAD endpoint (hangover)"),
             ("transcribed", "speech-to-text"),
@@ -285,19 +307,14 @@ async def measure_latency(turns: int) -> float:
             ("first_audio", "TTS first audio"),
         ]
         print("voice-to-voice latency by stage, backend called directly (median of", turns, "turns):")
-        previous = "speech_end"
-        for stage, title in names:
-            spans = [
-                m.stages[stage] - (m.speech_end if previous == "speech_end" else m.stages[previous]) for m in direct
-            ]
-            print(f"  {title:<28} {ms(pct(spans, 0.5))}")
-            previous = stage
+        print_stages(direct, names)
         direct_total = [(m.first_audio or 0.0) - m.speech_end for m in direct]
         print(f"  {'total: speech end -> audio':<28} {ms(pct(direct_total, 0.5))}\n")
 
         bridge_total = [(m.first_audio or 0.0) - m.speech_end for m in bridged]
         added = pct([b - d for b, d in zip(bridge_total, direct_total, strict=True)], 0.5)
         print("through the bridge (WebSocket, 20 ms frames, pacing, recording):")
+        print_stages(bridged, names)
         print(f"  {'total: speech end -> audio':<28} {ms(pct(bridge_total, 0.5))}   p99 {ms(pct(bridge_total, 0.99))}")
         ratio = pct(bridge_total, 0.5) / pct(direct_total, 0.5)
         print(f"  {'added by the bridge':<28} {ms(added)}   (median of paired turns; {ratio:.2f}x direct)\n")
