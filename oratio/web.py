@@ -71,6 +71,7 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
     # Imported here: the runtime and the dashboard render their errors with this module's error_response.
     from agentcore_apps.app import create_runtime_app
     from oratio.dashboard import dashboard_routes
+    from voice_bridge.app import create_voice_app
 
     public_url = platform.settings.public_url or default_public_url(host, port)
     mcp_app = create_mcp_http_app(platform, public_url=public_url, host=host, port=port)
@@ -96,6 +97,8 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
             *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
             # Customer agents under the AgentCore contract: /runtime/invocations, /runtime/agents/{id}/invocations.
             Mount("/runtime", app=runtime_app),
+            # Voice calls (WS /voice/{agent_id}) and the browser page (GET /voice/client).
+            Mount("/voice", app=create_voice_app(platform)),
             # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp; JSON 404/405 otherwise.
             Mount("", app=_mcp_paths_only(mcp_app)),
         ],
@@ -123,7 +126,7 @@ def _mcp_paths_only(mcp_app: ASGIApp) -> ASGIApp:
             body = {"error": "method_not_allowed", "message": f"{scope['method']} is not allowed here"}
             response = JSONResponse(body, status_code=405, headers={"Allow": _ROUTES[path]})
         else:
-            message = "no such endpoint: GET /healthz, GET /api/v1/me, /runtime/..., /mcp"
+            message = "no such endpoint: /healthz, /dashboard, /api/v1/..., /runtime/..., /voice/..., /mcp"
             response = JSONResponse({"error": "not_found", "message": message}, status_code=404)
         await response(scope, receive, send)
 

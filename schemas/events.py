@@ -25,6 +25,7 @@ class EventType(StrEnum):
     SESSION_TURN = "session.turn"
     SESSION_STATUS = "session.status"
     SESSION_COLLECTED = "session.collected"
+    SESSION_RECORDING = "session.recording"
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

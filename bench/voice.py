@@ -1,0 +1,476 @@
+"""Voice bridge latency and capacity: where the time goes between the customer's last word and the reply.
+
+Three measurements in one run, each against a baseline taken in the same process:
+
+* stages  - voice-to-voice latency (end of customer speech to the first reply audio), split into
+  the VAD endpoint (the hangover), speech-to-text, the agent's first sentence and the first TTS
+  audio. The backend is called directly (no socket), with the customer's audio fed in real time.
+  The speech engines are the real ones (`voice_bridge.speech.local`, the `voice` extra) when
+  installed, otherwise doubles (energy VAD, scripted recognition, espeak-ng or a tone): the run
+  says which. The agent's model is a zero-latency ScriptedModel, so "agent" is the platform's share.
+* bridge  - the same turns through the WebSocket bridge (real uvicorn, real client, real-time
+  audio): the difference to `stages` is what the bridge adds (transport, JSON, pacing, recording).
+* capacity - concurrent calls held by one `python -m voice_bridge` process with the scripted
+  backend: every call streams real-time audio (100 ms frames) and is answered each utterance; a
+  level is held when every call gets every reply and p99 voice-to-voice latency stays within twice
+  the single-call figure. 127.0.0.1 only; levels and durations are bounded.
+
+    .venv/bin/python -m bench.voice            # about two minutes on 2 cores
+    .venv/bin/python -m bench.voice --quick    # a smoke run
+    .venv/bin/python -m bench.voice --capacity-only --data-dir /dev/shm   # the store on tmpfs: CPU only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import numpy as np
+import uvicorn
+from pydantic import SecretStr
+from starlette.types import ASGIApp
+from websockets.asyncio.client import connect
+
+from oratio.blobs.local import LocalBlobStore
+from oratio.config import Settings, load_settings
+from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.local import LocalKnowledgeBase
+from oratio.models import Say, ScriptedModel
+from oratio.models.scripted import Prompt, Step
+from oratio.platform import Platform, build_services, open_platform
+from oratio.services import Backends
+from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
+from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, MintKeyRequest, Principal, Scope
+from voice_bridge.app import create_standalone_app
+from voice_bridge.audio import read_wav, resample, samples
+from voice_bridge.backend import Call, Speaker
+from voice_bridge.cascade import CascadeBackend
+from voice_bridge.scripted import EnergyVad, ScriptedStt, ToneTts
+from voice_bridge.speech.ports import LocalSpeech, VoiceActivityDetector
+
+RATE = 16_000
+FRAME_S = 0.02
+REPLY_WAIT_S = 10.0
+QUESTION = "What are your opening hours on Saturday?"
+PLAN = AgentPlan(persona="Ava", system_prompt="You are Ava, a friendly support agent for Acme. Answer briefly.")
+
+
+def echo(prompt: Prompt) -> Step:
+    return Say(f"We are open from nine to five. You asked: {prompt.last_user_text()}")
+
+
+class EspeakTts:
+    def __init__(self, program: str) -> None:
+        self._program = program
+
+    @property
+    def sample_rate(self) -> int:
+        return 22_050
+
+    def synthesize(self, text: str) -> bytes:
+        wav = subprocess.run([self._program, "--stdout", text], check=True, capture_output=True, timeout=30).stdout
+        return read_wav(wav)[0]
+
+
+def engines() -> tuple[LocalSpeech, str]:
+    try:
+        from voice_bridge.speech.local import load_local_speech  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        speech: LocalSpeech = load_local_speech()
+        return speech, "real engines (voice_bridge.speech.local)"
+
+    def new_vad() -> VoiceActivityDetector:
+        return EnergyVad()
+
+    espeak = shutil.which("espeak-ng")
+    tts = EspeakTts(espeak) if espeak else ToneTts()
+    label = "doubles: energy VAD, scripted STT, " + ("espeak-ng TTS" if espeak else "tone TTS")
+    return LocalSpeech(new_vad=new_vad, stt=ScriptedStt(fallback=QUESTION), tts=tts), label
+
+
+def customer_audio() -> tuple[bytes, float]:
+    """The question (espeak-ng, or a tone) then 1.5 s of silence; and where the speech ends (s)."""
+    espeak = shutil.which("espeak-ng")
+    if espeak:
+        wav = subprocess.run([espeak, "--stdout", QUESTION], check=True, capture_output=True, timeout=30).stdout
+        pcm, rate, _ = read_wav(wav)
+        speech = resample(pcm, rate, RATE)
+    else:
+        t = np.arange(int(2.0 * RATE)) / RATE
+        speech = (4000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+    loud = np.where(np.abs(samples(speech).astype(int)) > 500)[0]
+    end_s = (loud[-1] + 1) / RATE if len(loud) else 0.0
+    return speech + bytes(int(1.5 * RATE) * 2), end_s
+
+
+@contextmanager
+def bench_platform(data_dir: Path) -> Iterator[tuple[Platform, str, str, str]]:
+    """The embedded platform with an agent whose model answers at once: (platform, tenant, agent id, key)."""
+    config = Settings(data_dir=data_dir, jwt_secret=SecretStr("b" * 40), embeddings=False, model="scripted")
+    db = SqliteDatabase(config.database_path)
+    backends = Backends(store=SqliteRecordStore(db), events=SqliteEventLog(db), blobs=LocalBlobStore(config.blob_root))
+    knowledge = LocalKnowledgeBase(HybridIndex(config.knowledge_path, embedder=None))
+    platform = build_services(config, backends, knowledge, model_factory=lambda spec: ScriptedModel(rules=[echo]))
+    try:
+        tenant_id, agent_id, secret = provision(platform)
+        yield platform, tenant_id, agent_id, secret
+    finally:
+        platform.handoff.close()
+        knowledge.close()
+        db.close()
+
+
+def provision(platform: Platform) -> tuple[str, str, str]:
+    tenant = platform.tenants.create_tenant("Bench")
+    admin = platform.tenants.create_admin(tenant.tenant_id, "ops@bench.example", "Ops")
+    principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset({Scope.ADMIN}))
+    agent = platform.agents.create(
+        principal, CreateAgent(spec=AgentSpec(name="Bench", sop="Answer the customer briefly and politely."))
+    )
+    platform.agents.deploy(tenant.tenant_id, agent.id, PLAN)
+    minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="bench"))
+    return tenant.tenant_id, agent.id, minted.reveal()
+
+
+StageLog = dict[str, dict[str, float]]
+"""Stage times by session id, as the bridge's backend reports them."""
+
+
+@dataclass
+class Marks:
+    """Stage times of one turn (monotonic seconds)."""
+
+    speech_end: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    first_audio: float | None = None
+
+
+class TimingSink:
+    """A VoiceSink that notes when the first reply audio arrives (no pacing: the floor)."""
+
+    def __init__(self, marks: Marks) -> None:
+        self.marks = marks
+        self.done = anyio.Event()
+
+    async def speech_started(self) -> bool:
+        return False
+
+    async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
+        if role == "agent" and final:
+            self.done.set()
+
+    async def agent_audio(self, pcm16: bytes) -> None:
+        if self.marks.first_audio is None:
+            self.marks.first_audio = time.monotonic()
+
+    async def agent_audio_end(self) -> None:
+        return None
+
+    async def handoff(self, reason: str) -> None:
+        return None
+
+    async def ended(self, reason: str) -> None:
+        return None
+
+
+async def feed_real_time(
+    send: Callable[[bytes], Awaitable[None]], audio: bytes, speech_end_s: float, marks: Marks, frame_s: float
+) -> None:
+    """Send `audio` in frames at real-time pace; mark when the last spoken frame went out."""
+    frame = int(frame_s * RATE) * 2
+    start = time.monotonic()
+    for n, offset in enumerate(range(0, len(audio), frame)):
+        await send(audio[offset : offset + frame])
+        if marks.speech_end == 0.0 and (offset + frame) / 2 / RATE >= speech_end_s:
+            marks.speech_end = time.monotonic()
+        delay = start + (n + 1) * frame_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+async def direct_turn(
+    platform: Platform, speech: LocalSpeech, tenant_id: str, agent_id: str, audio: bytes, end_s: float
+) -> Marks:
+    """One turn straight into the backend: the floor the bridge is compared with."""
+    marks = Marks()
+
+    def observe(session_id: str, stage: str) -> None:
+        marks.stages.setdefault(stage, time.monotonic())
+
+    backend = CascadeBackend(speech, platform.engine, observer=observe)
+    session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
+
+    async def key_ok() -> None:
+        return None
+
+    call = Call(tenant_id, agent_id, session.id, RATE, 24_000, key_ok)
+    sink = TimingSink(marks)
+    send, receive = anyio.create_memory_object_stream[bytes](1024)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(backend.run, call, receive, sink)
+        async with send:
+            await feed_real_time(send.send, audio, end_s, marks, FRAME_S)
+            with anyio.fail_after(60):
+                await sink.done.wait()
+    return marks
+
+
+async def bridge_turn(
+    base: str, agent_id: str, secret: str, audio: bytes, end_s: float, frame_s: float, stages: StageLog | None = None
+) -> Marks:
+    """One turn through the bridge: a real socket, real-time audio; time to the first agent audio frame."""
+    marks = Marks()
+    start = {"type": "start", "api_key": secret, "audio": {"encoding": "pcm16", "sample_rate": RATE, "channels": 1}}
+    async with connect(f"{base}/voice/{agent_id}", max_size=2**22) as ws:
+        await ws.send(json.dumps(start))
+        ready = json.loads(await ws.recv())
+        assert ready["type"] == "ready", ready
+        if stages is not None:
+            marks.stages = stages.setdefault(ready["session_id"], {})
+        replied = anyio.Event()
+
+        async def listen() -> None:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    if marks.first_audio is None:
+                        marks.first_audio = time.monotonic()
+                elif json.loads(message).get("type") == "transcript" and json.loads(message)["role"] == "agent":
+                    if json.loads(message)["final"]:
+                        replied.set()
+                        return
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(listen)
+            await feed_real_time(ws.send, audio, end_s, marks, frame_s)
+            with anyio.fail_after(60):
+                await replied.wait()
+        await ws.send(json.dumps({"type": "end"}))
+    return marks
+
+
+def print_stages(turns: Sequence[Marks], names: Sequence[tuple[str, str]]) -> None:
+    previous = "speech_end"
+    for stage, title in names:
+        spans = [m.stages[stage] - m.stages.get(previous, m.speech_end) for m in turns if stage in m.stages]
+        print(f"  {title:<28} {ms(pct(spans, 0.5))}")
+        previous = stage
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.0f} ms"
+
+
+async def measure_latency(turns: int) -> float:
+    speech, label = engines()
+    audio, end_s = customer_audio()
+    print(f"speech engines: {label}; agent model: ScriptedModel (zero latency)")
+    print(f"customer audio: {len(audio) / 2 / RATE:.1f} s, speech ends at {end_s:.2f} s; fed in real time\n")
+    with tempfile.TemporaryDirectory() as tmp, bench_platform(Path(tmp)) as (platform, tenant_id, agent_id, secret):
+        # Direct and bridged turns alternate, so the machine's other load falls on both alike.
+        direct: list[Marks] = []
+        bridged: list[Marks] = []
+        stage_log: StageLog = {}
+
+        def observe(session_id: str, stage: str) -> None:
+            stage_log.setdefault(session_id, {}).setdefault(stage, time.monotonic())
+
+        bridge_backend = CascadeBackend(speech, platform.engine, observer=observe)
+        with serve_in_thread(create_standalone_app(platform, backend=bridge_backend)) as base:
+            for _ in range(turns):
+                direct.append(await direct_turn(platform, speech, tenant_id, agent_id, audio, end_s))
+                bridged.append(await bridge_turn(base, agent_id, secret, audio, end_s, FRAME_S, stage_log))
+        names = [
+            ("utterance_end", "VAD endpoint (hangover)"),
+            ("transcribed", "speech-to-text"),
+            ("first_sentence", "agent's first sentence"),
+            ("first_audio", "TTS first audio"),
+        ]
+        print("voice-to-voice latency by stage, backend called directly (median of", turns, "turns):")
+        print_stages(direct, names)
+        direct_total = [(m.first_audio or 0.0) - m.speech_end for m in direct]
+        print(f"  {'total: speech end -> audio':<28} {ms(pct(direct_total, 0.5))}\n")
+
+        bridge_total = [(m.first_audio or 0.0) - m.speech_end for m in bridged]
+        added = pct([b - d for b, d in zip(bridge_total, direct_total, strict=True)], 0.5)
+        print("through the bridge (WebSocket, 20 ms frames, pacing, recording):")
+        print_stages(bridged, names)
+        print(f"  {'total: speech end -> audio':<28} {ms(pct(bridge_total, 0.5))}   p99 {ms(pct(bridge_total, 0.99))}")
+        ratio = pct(bridge_total, 0.5) / pct(direct_total, 0.5)
+        print(f"  {'added by the bridge':<28} {ms(added)}   (median of paired turns; {ratio:.2f}x direct)\n")
+        return pct(bridge_total, 0.5)
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp) -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@contextmanager
+def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """`python -m voice_bridge` with the scripted backend over a fresh platform: (ws base, agent id, key)."""
+    env = {
+        **os.environ,
+        "ORATIO_DATA_DIR": str(data_dir),
+        "ORATIO_JWT_SECRET": "b" * 40,
+        "ORATIO_EMBEDDINGS": "false",
+        "ORATIO_MODEL": "scripted",
+        "ORATIO_VOICE_BACKEND": "scripted",
+        "ORATIO_KEY_RATE_PER_MINUTE": "100000",
+        "ORATIO_KEY_BURST": "100000",
+    }
+    with open_platform(load_settings({k: v for k, v in env.items() if k.startswith("ORATIO_")})) as platform:
+        _, agent_id, secret = provision(platform)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("python -m voice_bridge did not start") from None
+                time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}", agent_id, secret
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def tone_cycle() -> tuple[bytes, float]:
+    """0.6 s of tone (an utterance for the energy VAD), then 1.4 s of silence."""
+    t = np.arange(int(0.6 * RATE)) / RATE
+    tone = (4000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
+    return tone + bytes(int(1.4 * RATE) * 2), 0.6
+
+
+async def held_call(base: str, agent_id: str, secret: str, seconds: float, latencies: list[float]) -> int:
+    """One call for `seconds`: an utterance every 2 s, each awaited; returns how many were answered with audio."""
+    audio, end_s = tone_cycle()
+    answered = 0
+    start = {"type": "start", "api_key": secret, "audio": {"encoding": "pcm16", "sample_rate": RATE, "channels": 1}}
+    async with connect(f"{base}/voice/{agent_id}", max_size=2**22, open_timeout=30) as ws:
+        await ws.send(json.dumps(start))
+        if json.loads(await ws.recv())["type"] != "ready":
+            return 0
+        marks = Marks()
+        replied = anyio.Event()
+
+        async def listen() -> None:
+            nonlocal answered
+            async for message in ws:
+                if isinstance(message, bytes) and marks.first_audio is None and marks.speech_end:
+                    marks.first_audio = time.monotonic()
+                    latencies.append(marks.first_audio - marks.speech_end)
+                    answered += 1
+                    replied.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(listen)
+            for _ in range(max(1, int(seconds / 2))):
+                marks, replied = Marks(), anyio.Event()
+                await feed_real_time(ws.send, audio, end_s, marks, 0.1)
+                with anyio.move_on_after(REPLY_WAIT_S):  # a late reply still counts, within a bound
+                    await replied.wait()
+            tasks.cancel_scope.cancel()
+        await ws.send(json.dumps({"type": "end"}))
+    return answered
+
+
+async def measure_capacity(levels: Sequence[int], seconds: float, data_root: Path | None) -> None:
+    where = f"store in {data_root}" if data_root else "store in a temporary directory"
+    print(
+        f"concurrent calls, scripted backend in one python -m voice_bridge process ({seconds:g} s per level, {where}):"
+    )
+    with tempfile.TemporaryDirectory(dir=data_root) as tmp, bridge_process(Path(tmp)) as (base, agent_id, secret):
+        single: list[float] = []
+        await held_call(base, agent_id, secret, 6.0, single)
+        baseline = pct(single, 0.5)
+        print(f"  1 call: voice-to-voice p50 {ms(baseline)} (baseline)")
+        held = answered_all = 0
+        for level in levels:
+            latencies: list[float] = []
+            expected = level * max(1, int(seconds / 2))
+            counts: list[int] = []
+            with anyio.move_on_after(seconds * 4):
+                async with anyio.create_task_group() as tasks:
+
+                    async def one(counts: list[int] = counts, latencies: list[float] = latencies) -> None:
+                        counts.append(await held_call(base, agent_id, secret, seconds, latencies))
+
+                    for _ in range(level):
+                        tasks.start_soon(one)
+            got = sum(counts)
+            p99 = pct(latencies, 0.99)
+            if got == expected:
+                answered_all = level
+                if p99 <= 2 * baseline:
+                    held = level
+            print(
+                f"  {level:4d} calls: answered {got}/{expected}, p50 {ms(pct(latencies, 0.5))}, "
+                f"p99 {ms(p99)} ({p99 / baseline:.2f}x the single call)"
+            )
+            if got < expected:
+                break
+        print(f"  held with p99 within 2x the single call: {held} calls; all utterances answered: {answered_all} calls")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.voice", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer turns, two small levels")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the capacity run's store lives (e.g. /dev/shm: no fsync cost)"
+    )
+    parser.add_argument("--capacity-only", action="store_true", help="skip the latency measurements")
+    args = parser.parse_args(argv)
+    turns = 2 if args.quick else 8
+    levels = [5, 20] if args.quick else [10, 25, 50, 100, 150]
+    seconds = 4.0 if args.quick else 10.0
+
+    async def run() -> None:
+        if not args.capacity_only:
+            await measure_latency(turns)
+        await measure_capacity(levels, seconds, args.data_dir)
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

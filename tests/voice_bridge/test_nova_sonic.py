@@ -1,0 +1,98 @@
+"""The Nova Sonic adapter through the bridge, with a scripted BidiModel in place of Bedrock's.
+
+Everything from the WebSocket to `BidiAgent` is real: the deployed plan's prompt and tools reach
+the model, its tool calls run the platform's tools, transcripts are stored as turns, barge-in
+flushes playback. Only the speech model is scripted (Bedrock's needs Python 3.12+ and AWS).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from oratio.errors import ConfigError
+from oratio.platform import Platform
+from schemas import Role, SessionStatus
+from tests.agentcore_apps.conftest import PLAN, World
+from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
+from tests.voice_bridge.client import voice_client
+from tests.voice_bridge.conftest import serving_voice
+from tests.voice_bridge.doubles import silence, speak
+from voice_bridge.nova_sonic import NovaSonicBackend, nova_sonic_model_factory
+from voice_bridge.settings import VoiceSettings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_turns_come_from_the_deployed_agent_and_are_stored(platform: Platform, world: World) -> None:
+    model = ScriptedBidiModel(
+        [
+            BidiStep(heard="What is your refund policy?", tool="knowledge_search", tool_input={"query": "refunds"}),
+            BidiStep(heard="Thank you", say="You're welcome."),
+        ]
+    )
+    backend = NovaSonicBackend(platform, lambda: model)
+    with serving_voice(platform, backend) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            ready = await client.start(world.secret)
+            assert ready["backend"] == "nova-sonic"
+            await client.send_audio(speak("What is your refund policy?") + silence(0.6))
+            await client.until(lambda h: bool(h.transcripts("customer")))
+            await client.send_audio(speak("Thank you.") + silence(0.6))
+            await client.until(lambda h: bool(h.of_type("agent_audio_end")))
+            await client.end()
+            heard = await client.closed()
+
+    # The plan's own prompt and vetted tools, not a separate voice prompt.
+    assert model.started_with["system_prompt"] == PLAN.system_prompt
+    assert model.started_with["tools"] == ["end_session", "knowledge_search", "request_handoff"]
+    [searched] = model.tool_results
+    assert searched.status == "success"
+    assert heard.transcripts("customer") == ["What is your refund policy?", "Thank you"]
+    assert heard.transcripts("agent") == ["You're welcome."]
+    assert len(heard.audio) >= 24_000  # half a second at 24 kHz
+    found = platform.sessions.get(world.acme.principal, ready["session_id"])
+    assert [(t.role, t.text) for t in found.turns] == [
+        (Role.CUSTOMER, "What is your refund policy?"),
+        (Role.CUSTOMER, "Thank you"),
+        (Role.AGENT, "You're welcome."),
+    ]
+    assert found.session.status is SessionStatus.COMPLETED
+
+
+async def test_the_handoff_tool_hands_off_and_ends_the_call(platform: Platform, world: World) -> None:
+    step = BidiStep(heard="Get me a human", tool="request_handoff", tool_input={"reason": "asked for a human"})
+    model = ScriptedBidiModel([step])
+    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            session_id = (await client.start(world.secret))["session_id"]
+            await client.send_audio(speak("Get me a human.") + silence(0.6))
+            heard = await client.closed()
+    assert heard.of_type("handoff")[0]["reason"] == "asked for a human"
+    assert heard.close_code == 1000
+    session = platform.sessions.get(world.acme.principal, session_id).session
+    assert session.status is SessionStatus.HANDOFF_REQUESTED
+
+
+async def test_barge_in_from_the_model_flushes_playback(platform: Platform, world: World) -> None:
+    model = ScriptedBidiModel(
+        [BidiStep(heard="Tell me everything", say="Well, it is a long story.", say_seconds=8.0), BidiStep("Stop")]
+    )
+    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            await client.start(world.secret)
+            await client.send_audio(speak("Tell me everything.") + silence(0.6))
+            await client.until(lambda h: bool(h.of_type("agent_audio_start")) and len(h.audio) > 0)
+            await client.send_audio(speak("Stop."))
+            await client.until(lambda h: bool(h.of_type("interrupted")))
+            await client.end()
+            heard = await client.closed()
+    # Far less than the eight seconds of the reply reached the client.
+    assert len(heard.audio) < 24_000 * 2 * 4
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="on 3.12+ the real model can be built")
+def test_nova_sonic_on_python_3_11_is_a_clear_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"needs Python 3\.12\+"):
+        nova_sonic_model_factory(VoiceSettings(backend="nova-sonic"))

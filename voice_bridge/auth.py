@@ -1,0 +1,59 @@
+"""Who is calling: the agent API key (header or `start` message) checked against the agent in the path."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.datastructures import Headers
+
+from oratio.auth.api_keys import hash_secret
+from oratio.errors import Forbidden, InvalidState, NotFound, OratioError, RateLimited, Unauthenticated
+from oratio.platform import Platform
+from oratio.services.keys import KeyGrant
+from oratio.store.tables import AGENTS, API_KEYS
+from voice_bridge.protocol import Close, ProtocolError
+
+
+def key_from(headers: Headers, start_key: str | None) -> str:
+    """`Authorization: Bearer <key>`, `X-Api-Key`, or `api_key` in `start` (browsers can only do the last)."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if headers.get("x-api-key", "").strip():
+        return headers["x-api-key"].strip()
+    if start_key and start_key.strip():
+        return start_key.strip()
+    raise ProtocolError(Close.BAD_KEY, "send the agent's API key: api_key in start, or Authorization: Bearer")
+
+
+async def authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
+    return await anyio.to_thread.run_sync(_authenticate, platform, secret, agent_id)
+
+
+def _authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
+    try:
+        return platform.keys.authenticate(secret, agent_id)
+    except Forbidden:
+        # A valid key of another agent: 4404 when its tenant has no such agent (another tenant's
+        # agent reads the same, so ids never leak), 4403 when it is simply the wrong agent's key.
+        store = platform.backends.store
+        found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
+        if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
+            raise NotFound.of("agent", agent_id) from None
+        raise
+
+
+def close_for(exc: OratioError) -> Close:
+    """The close code an OratioError ends a call with."""
+    if isinstance(exc, Unauthenticated):
+        return Close.BAD_KEY
+    if isinstance(exc, Forbidden):
+        return Close.FORBIDDEN
+    if isinstance(exc, NotFound):
+        return Close.NOT_FOUND
+    if isinstance(exc, RateLimited):
+        return Close.RATE_LIMITED
+    if isinstance(exc, InvalidState):
+        return Close.CONFLICT
+    if exc.http_status >= 500:
+        return Close.INTERNAL
+    return Close.POLICY

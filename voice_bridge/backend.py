@@ -1,0 +1,83 @@
+"""The seam between the bridge (one WebSocket call) and a speech backend (cascade, Nova Sonic, scripted).
+
+A backend runs one call: it reads the customer's PCM16 frames from `audio` until that stream ends
+(the customer said `end` or hung up), and reports what happens through the `VoiceSink` the bridge
+gives it. The bridge owns everything that is the same whatever the backend: the wire protocol,
+pacing agent audio in real time, barge-in (flushing playback when the customer speaks over the
+agent), the recording, and the session's status. So a backend only turns speech into agent turns
+and agent turns into speech, and the decisions are always the deployed agent's (`platform.engine`
+or, for Nova Sonic, the deployed plan's own tools and rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from anyio.abc import ObjectReceiveStream
+
+Speaker = Literal["customer", "agent"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call as a backend sees it. `before_turn` re-checks the caller's API key (raises if revoked)."""
+
+    tenant_id: str
+    agent_id: str
+    session_id: str
+    input_rate: int
+    output_rate: int
+    before_turn: Callable[[], Awaitable[None]]
+    customer: dict[str, str] | None = None
+    utterance_max_s: float = 30.0
+    """A customer utterance longer than this is cut there and answered."""
+
+
+class VoiceSink(Protocol):
+    """What a backend tells the bridge. Each call returns once the bridge has taken the event in."""
+
+    async def speech_started(self) -> bool:
+        """The customer began speaking. True when that interrupted agent audio (barge-in): the bridge
+        has already flushed playback, and the backend must stop producing the interrupted reply."""
+        ...
+
+    async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
+        """Words said; `final=False` for a partial (a sentence of a reply still being spoken)."""
+        ...
+
+    async def agent_audio(self, pcm16: bytes) -> None:
+        """Agent speech at `Call.output_rate`, queued for real-time playback (this may wait for room)."""
+        ...
+
+    async def agent_audio_end(self) -> None:
+        """The current reply has no more audio."""
+        ...
+
+    async def handoff(self, reason: str) -> None:
+        """A human was asked to take over (the session is already marked)."""
+        ...
+
+    async def ended(self, reason: str) -> None:
+        """The agent ended the conversation (the session is already ended); the call closes after playback."""
+        ...
+
+
+class SpeechBackend(Protocol):
+    """Speech in, agent turns, speech out, for one call at a time (one backend object serves many calls)."""
+
+    @property
+    def name(self) -> str:
+        """Shown to the client in `ready` and in logs: "cascade", "nova-sonic", "scripted"."""
+        ...
+
+    async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
+        """Serve the call until `audio` ends or the agent ends the conversation.
+
+        OratioErrors (a revoked key, an ended session) propagate: the bridge closes with their code.
+        """
+        ...
+
+
+__all__ = ["Call", "Speaker", "SpeechBackend", "VoiceSink"]

@@ -1,0 +1,305 @@
+"""One voice call over one WebSocket: the protocol, the session, the backend, the recording, the close.
+
+The order of a call: accept; read `start` (within `start_timeout_s`); check the key; start (or
+resume) the session; answer `ready`; then run three things until the first of them finishes: the
+receiver (customer frames and `end`), the backend, and a watchdog (idle, silence, call length).
+Whatever ended the call decides the close code and the session's status; the recording is saved
+on every way out, so nothing already said is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from oratio.errors import InvalidState, NotFound, OratioError, Unauthenticated
+from oratio.platform import Platform
+from oratio.services.keys import KeyGrant
+from oratio.services.sessions import ENDED
+from schemas import Channel, EventType, Principal, Scope, SessionStatus
+from voice_bridge.auth import authenticate, close_for, key_from
+from voice_bridge.backend import Call, SpeechBackend
+from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
+from voice_bridge.playback import Player, Recording
+from voice_bridge.protocol import (
+    Close,
+    ProtocolError,
+    StartMessage,
+    VoiceLimits,
+    check_frame,
+    close_reason,
+    parse_control,
+    parse_start,
+)
+from voice_bridge.sink import BridgeSink
+
+logger = logging.getLogger("oratio.voice")
+
+AUDIO_QUEUE = 256
+WATCH_S = 0.25
+_TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
+
+
+class VoiceCall:
+    def __init__(
+        self, websocket: WebSocket, platform: Platform, backend: SpeechBackend, limits: VoiceLimits, agent_id: str
+    ) -> None:
+        self._ws = websocket
+        self._platform = platform
+        self._backend = backend
+        self._limits = limits
+        self._agent_id = agent_id
+        self._send_lock = anyio.Lock()
+        self._closed = False
+        self._last_frame_at = 0.0
+        self._last_speech_at = 0.0
+        self._in_reply = False
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self._send({"type": "websocket.send", "text": json.dumps(message)})
+
+    async def send_audio(self, pcm16: bytes) -> None:
+        await self._send({"type": "websocket.send", "bytes": pcm16})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if self._closed:
+                return
+            try:
+                await self._ws.send(message)
+            except _TRANSPORT_GONE:
+                self._closed = True
+
+    async def close(self, code: Close, reason: str) -> None:
+        async with self._send_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                await self._ws.close(code=int(code), reason=close_reason(reason))
+            except _TRANSPORT_GONE:
+                pass
+
+    # -- the call --------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        await self._ws.accept()
+        try:
+            start = await self._read_start()
+            secret = key_from(self._ws.headers, start.api_key)
+            grant = await authenticate(self._platform, secret, self._agent_id)
+            session_id = await anyio.to_thread.run_sync(self._open_session, grant, start)
+        except ProtocolError as exc:
+            await self._refuse(exc.code, exc.reason)
+            return
+        except OratioError as exc:
+            await self._refuse(close_for(exc), exc.message)
+            return
+        except _TRANSPORT_GONE:
+            return
+        await self._run(grant, secret, start, session_id)
+
+    async def _refuse(self, code: Close, reason: str) -> None:
+        logger.info("agent_id=%s code=%d | voice call refused: %s", self._agent_id, code, reason)
+        await self.send_json({"type": "error", "code": int(code), "message": reason})
+        await self.close(code, reason)
+
+    async def _read_start(self) -> StartMessage:
+        with anyio.move_on_after(self._limits.start_timeout_s):
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1006))
+            if message.get("text") is None:
+                raise ProtocolError(Close.UNSUPPORTED, "send the JSON start message before any audio")
+            return parse_start(message["text"])
+        raise ProtocolError(Close.IDLE, f"no start message within {self._limits.start_timeout_s:g}s")
+
+    def _open_session(self, grant: KeyGrant, start: StartMessage) -> str:
+        sessions = self._platform.sessions
+        if start.session_id is None:
+            return sessions.start(grant.tenant_id, grant.agent_id, Channel.VOICE, start.customer).id
+        reader = Principal(tenant_id=grant.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        session = sessions.get(reader, start.session_id).session
+        if session.agent_id != grant.agent_id:
+            raise NotFound.of("session", start.session_id)
+        if session.status in ENDED:
+            raise InvalidState(f"session '{session.id}' has ended ({session.status.value}); start without session_id")
+        return session.id
+
+    async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str) -> None:
+        limits = self._limits
+        output_rate = start.output_sample_rate
+        recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s)
+        player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
+        sink = BridgeSink(self, player)
+
+        async def before_turn() -> None:
+            try:
+                await authenticate(self._platform, secret, self._agent_id)
+            except Unauthenticated:
+                raise ProtocolError(Close.FORBIDDEN, "the API key was revoked during the call") from None
+
+        call = Call(
+            tenant_id=grant.tenant_id,
+            agent_id=grant.agent_id,
+            session_id=session_id,
+            input_rate=start.audio.sample_rate,
+            output_rate=output_rate,
+            before_turn=before_turn,
+            customer=start.customer,
+            utterance_max_s=limits.utterance_max_s,
+        )
+        await self.send_json(
+            {
+                "type": "ready",
+                "session_id": session_id,
+                "backend": self._backend.name,
+                "audio": {"encoding": "pcm16", "sample_rate": output_rate, "channels": 1},
+                "limits": {
+                    "frame_max_bytes": limits.frame_max_bytes,
+                    "idle_timeout_s": limits.idle_timeout_s,
+                    "silence_timeout_s": limits.silence_timeout_s,
+                    "utterance_max_s": limits.utterance_max_s,
+                    "call_max_s": limits.call_max_s,
+                },
+            }
+        )
+        logger.info("session_id=%s backend=%s | voice call started", session_id, self._backend.name)
+        outcome = await self._converse(call, recording, player, sink)
+        await self._finish(call, recording, outcome)
+
+    async def _converse(self, call: Call, recording: Recording, player: Player, sink: BridgeSink) -> Outcome:
+        now = anyio.current_time()
+        self._last_frame_at = self._last_speech_at = now
+        audio_in, audio_out = anyio.create_memory_object_stream[bytes](AUDIO_QUEUE)
+        outcome: Outcome | None = None
+        try:
+            with anyio.move_on_after(self._limits.call_max_s) as overall:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(self._receive, call, recording, audio_in)
+                    tasks.start_soon(self._watch, player)
+                    tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
+        except* Ended as group:
+            outcome = first_outcome(group)
+        if outcome is None:
+            assert overall.cancelled_caught
+            outcome = Outcome(Close.TOO_LONG, f"the call reached its limit of {self._limits.call_max_s:g}s")
+        if outcome.normal:
+            await self.send_json({"type": "ended", "reason": outcome.reason})
+        elif not outcome.client_gone:
+            await self.send_json({"type": "error", "code": int(outcome.code), "message": outcome.reason})
+        await self.close(outcome.code, outcome.reason)
+        return outcome
+
+    async def _converse_backend(
+        self, call: Call, audio: ObjectReceiveStream[bytes], sink: BridgeSink, player: Player
+    ) -> None:
+        try:
+            await self._backend.run(call, audio, sink)
+        except Exception as exc:
+            raise Ended(backend_outcome(call, exc)) from None
+        if sink.ended_reason is not None:
+            await player.drain()
+            raise Ended(Outcome(Close.NORMAL, sink.ended_reason))
+        # The backend stopped because the audio ended: the receiver decides the outcome.
+        await anyio.sleep_forever()
+
+    async def _receive(self, call: Call, recording: Recording, audio: ObjectSendStream[bytes]) -> None:
+        async with audio:
+            while True:
+                try:
+                    message = await self._ws.receive()
+                except _TRANSPORT_GONE:
+                    message = {"type": "websocket.disconnect", "code": 1006}
+                if message["type"] == "websocket.disconnect":
+                    outcome = Outcome(
+                        Close.NORMAL, "the customer hung up without end", SessionStatus.INTERRUPTED, client_gone=True
+                    )
+                    raise Ended(outcome)
+                try:
+                    if (frame := message.get("bytes")) is not None:
+                        check_frame(frame, self._limits)
+                        self._last_frame_at = anyio.current_time()
+                        recording.customer(frame)
+                        await audio.send(frame)
+                    else:
+                        parse_control(message.get("text") or "")
+                        raise Ended(Outcome(Close.NORMAL, "the customer ended the call", SessionStatus.COMPLETED))
+                except ProtocolError as exc:
+                    raise Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
+
+    async def _watch(self, player: Player) -> None:
+        """Idle (no frames) and silence (frames, but nobody speaking) limits.
+
+        Neither runs while the agent is thinking or speaking: a half-duplex client may stop sending
+        audio while it listens, and a long reply is not the customer's silence.
+        """
+        limits = self._limits
+        busy_at = anyio.current_time()
+        while True:
+            now = anyio.current_time()
+            if player.playing() or self._in_reply:
+                busy_at = now
+            frames = max(self._last_frame_at, busy_at)
+            if now - frames >= limits.idle_timeout_s:
+                reason = f"no audio for {limits.idle_timeout_s:g}s"
+                raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+            active = max(self._last_speech_at, busy_at)
+            if now - active >= limits.silence_timeout_s:
+                reason = f"nobody spoke for {limits.silence_timeout_s:g}s"
+                raise Ended(Outcome(Close.IDLE, reason, SessionStatus.INTERRUPTED))
+            next_check = min(frames + limits.idle_timeout_s, active + limits.silence_timeout_s)
+            # Woken at least every WATCH_S, so a reply that starts and ends between checks still counts.
+            await anyio.sleep(min(max(next_check - now, 0.01), WATCH_S))
+
+    def heard_speech(self) -> None:
+        self._last_speech_at = anyio.current_time()
+
+    def replying(self, value: bool) -> None:
+        self._in_reply = value
+        self._last_speech_at = anyio.current_time()
+
+    async def _finish(self, call: Call, recording: Recording, outcome: Outcome) -> None:
+        """Save the recording and settle the session's status, whatever ended the call."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(self._settle, call, recording, outcome)
+            except OratioError as exc:
+                logger.error("session_id=%s | could not save the call: %s", call.session_id, exc.message)
+        logger.info("session_id=%s code=%d | voice call ended: %s", call.session_id, outcome.code, outcome.reason)
+
+    def _settle(self, call: Call, recording: Recording, outcome: Outcome) -> None:
+        backends = self._platform.backends
+        key = recording_key(call.tenant_id, call.agent_id, call.session_id)
+        backends.blobs.put(key, recording.wav(), content_type="audio/wav")
+        backends.emit(
+            call.tenant_id,
+            EventType.SESSION_RECORDING,
+            call.session_id,
+            key=key,
+            seconds=round(recording.seconds, 2),
+            format="wav, 16 kHz stereo: left customer, right agent",
+        )
+        if outcome.status is None:
+            return
+        sessions = self._platform.sessions
+        reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        current = sessions.get(reader, call.session_id).session
+        if current.status is not SessionStatus.ACTIVE:
+            return  # handoff stays handoff_requested; an ended session stays ended
+        try:
+            sessions.set_status(call.tenant_id, call.session_id, outcome.status, f"{outcome.reason}; recording {key}")
+        except InvalidState:
+            pass  # ended meanwhile (the agent, an admin): its status stands
+
+
+def recording_key(tenant_id: str, agent_id: str, session_id: str) -> str:
+    return f"{tenant_id}/recordings/{agent_id}/{session_id}.wav"

@@ -1,0 +1,203 @@
+"""The local cascade: VAD -> speech-to-text -> the deployed agent's text turn -> text-to-speech.
+
+Three tasks per call. The listener resamples the customer's audio to 16 kHz and cuts it into
+utterances (`Endpointer`); it never waits on a model, so speech over the agent is noticed at once
+(barge-in). The responder transcribes each utterance and runs it as a turn of the deployed agent
+(`engine.stream_turn`, which stores both sides as they happen). Within a turn a speaker task turns
+each complete sentence into audio while the agent is still writing the next, so the first audio
+starts after one sentence, not after the whole reply. The engines block, so they run in worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+from typing import cast
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from oratio.runtime import ConversationEngine, TurnResult
+from schemas import Channel
+from voice_bridge.audio import Resampler, resample
+from voice_bridge.backend import Call, VoiceSink
+from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
+from voice_bridge.sentences import SentenceSplitter
+from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
+
+logger = logging.getLogger("oratio.voice")
+
+StageObserver = Callable[[str, str], None]
+"""Called with (session id, stage) as a turn passes each stage: utterance_end, transcribed,
+first_sentence, first_audio. bench/voice.py times them; nothing else needs to."""
+
+UTTERANCE_QUEUE = 4
+
+
+@dataclass
+class _Reply:
+    """The reply being spoken; `interrupted` is set by barge-in and read by the speaker."""
+
+    interrupted: anyio.Event = field(default_factory=anyio.Event)
+
+
+@dataclass
+class _CallState:
+    reply: _Reply | None = None
+    handoff_told: bool = False
+
+    def interrupt(self) -> None:
+        if self.reply is not None:
+            self.reply.interrupted.set()
+
+
+class CascadeBackend:
+    def __init__(
+        self,
+        speech: LocalSpeech,
+        engine: ConversationEngine,
+        *,
+        endpoint: EndpointConfig | None = None,
+        observer: StageObserver | None = None,
+        name: str = "cascade",
+    ) -> None:
+        self._speech = speech
+        self._engine = engine
+        self._endpoint = endpoint or EndpointConfig()
+        self._observe = observer or (lambda session_id, stage: None)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
+        state = _CallState()
+        send, receive = anyio.create_memory_object_stream[Utterance](UTTERANCE_QUEUE)
+        async with anyio.create_task_group() as tasks:
+
+            async def respond() -> None:
+                if await self._respond(call, receive, sink, state):
+                    tasks.cancel_scope.cancel()  # the agent ended the conversation: stop listening
+
+            tasks.start_soon(respond)
+            await self._listen(call, audio, sink, send, state)
+
+    async def _listen(
+        self,
+        call: Call,
+        audio: ObjectReceiveStream[bytes],
+        sink: VoiceSink,
+        utterances: ObjectSendStream[Utterance],
+        state: _CallState,
+    ) -> None:
+        resampler = Resampler(call.input_rate, INPUT_RATE)
+        endpointer = Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s))
+        async with utterances:
+            async for frame in audio:
+                boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
+                for boundary in boundaries:
+                    if isinstance(boundary, SpeechStart):
+                        if await sink.speech_started() or state.reply is not None:
+                            state.interrupt()
+                    else:
+                        self._observe(call.session_id, "utterance_end")
+                        await utterances.send(boundary)
+            if (last := endpointer.flush()) is not None:
+                await utterances.send(last)
+
+    async def _respond(
+        self, call: Call, utterances: ObjectReceiveStream[Utterance], sink: VoiceSink, state: _CallState
+    ) -> bool:
+        """Answer utterances in order; True when the agent ended the conversation."""
+        async with utterances:
+            async for utterance in utterances:
+                text = await self._transcribe(call, utterance)
+                if not text:
+                    continue  # a cough, a door: nothing to answer
+                await sink.transcript("customer", text, final=True)
+                reply = state.reply = _Reply()
+                try:
+                    result = await self._turn(call, text, sink, reply)
+                finally:
+                    state.reply = None
+                await sink.transcript("agent", result.reply, final=True)
+                if result.handoff and not state.handoff_told:
+                    state.handoff_told = True
+                    await sink.handoff("the agent asked a person to take over")
+                if result.ended:
+                    await sink.ended("the agent ended the conversation")
+                    return True
+        return False
+
+    async def _transcribe(self, call: Call, utterance: Utterance) -> str:
+        """The utterance's words, with the caller's key re-checked meanwhile (it costs a store write,
+        hidden behind recognition): a key revoked mid-call stops the call before the next turn."""
+        words: list[str] = []
+
+        async def recognise() -> None:
+            words.append(await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16))
+            self._observe(call.session_id, "transcribed")
+
+        async def check_key() -> None:
+            await call.before_turn()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(check_key)
+            tasks.start_soon(recognise)
+        return words[0].strip()
+
+    async def _turn(self, call: Call, text: str, sink: VoiceSink, reply: _Reply) -> TurnResult:
+        """One text turn, spoken sentence by sentence as it streams; the stored result."""
+        send, receive = anyio.create_memory_object_stream[str](32)
+        result: TurnResult | None = None
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._speak, call, receive, sink, reply)
+            async with send:
+                splitter = SentenceSplitter()
+                first = True
+                # stream_turn is an async generator (typed as an iterator); closed on every way out.
+                turn = cast(
+                    AsyncGenerator[str | TurnResult, None],
+                    self._engine.stream_turn(
+                        call.tenant_id, call.agent_id, call.session_id, text, Channel.VOICE, call.customer
+                    ),
+                )
+                async with aclosing(turn) as items:
+                    async for item in items:
+                        if isinstance(item, TurnResult):
+                            result = item
+                            continue
+                        for sentence in splitter.add(item):
+                            if first:
+                                self._observe(call.session_id, "first_sentence")
+                                first = False
+                            await send.send(sentence)
+                for sentence in splitter.flush():
+                    if first:
+                        self._observe(call.session_id, "first_sentence")
+                        first = False
+                    await send.send(sentence)
+        assert result is not None  # stream_turn always ends with its result
+        return result
+
+    async def _speak(self, call: Call, sentences: ObjectReceiveStream[str], sink: VoiceSink, reply: _Reply) -> None:
+        tts = self._speech.tts
+        spoke = False
+        async with sentences:
+            async for sentence in sentences:
+                if reply.interrupted.is_set():
+                    continue  # drain: the agent's text is still stored, but the customer is talking
+                pcm = await anyio.to_thread.run_sync(tts.synthesize, sentence)
+                if reply.interrupted.is_set():
+                    continue
+                if not spoke:
+                    self._observe(call.session_id, "first_audio")
+                    spoke = True
+                await sink.transcript("agent", sentence, final=False)
+                await sink.agent_audio(resample(pcm, tts.sample_rate, call.output_rate))
+        if spoke and not reply.interrupted.is_set():
+            await sink.agent_audio_end()

@@ -1,0 +1,105 @@
+"""Cuts the customer's 16 kHz audio into utterances with a voice activity detector and a hangover.
+
+Speech starts after `start_frames` consecutive speech frames (one noisy frame is not a word); an
+utterance ends after `hangover_s` of non-speech (people pause mid-sentence) or at `max_s`. A little
+audio from before the start (`preroll_s`) is kept so the recogniser hears the first syllable.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from voice_bridge.speech.ports import INPUT_RATE, VoiceActivityDetector
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    threshold: float = 0.5
+    start_frames: int = 2
+    hangover_s: float = 0.6
+    preroll_s: float = 0.2
+    max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    """The customer started speaking (reported at once, for barge-in)."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance of PCM16 at INPUT_RATE, and whether `max_s` cut it."""
+
+    pcm16: bytes
+    cut: bool = False
+
+
+Boundary = SpeechStart | Utterance
+
+
+@dataclass
+class Endpointer:
+    vad: VoiceActivityDetector
+    config: EndpointConfig = field(default_factory=EndpointConfig)
+    _pending: bytearray = field(default_factory=bytearray)
+    _speech: bytearray = field(default_factory=bytearray)
+    _preroll: deque[bytes] = field(default_factory=deque)
+    _in_speech: bool = False
+    _run: int = 0
+    _quiet: int = 0
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.vad.frame_samples * 2
+
+    @property
+    def speaking(self) -> bool:
+        return self._in_speech
+
+    def feed(self, pcm16: bytes) -> list[Boundary]:
+        """Audio at INPUT_RATE in any size; the boundaries it completes, in order."""
+        self._pending += pcm16
+        found: list[Boundary] = []
+        size = self.frame_bytes
+        while len(self._pending) >= size:
+            frame = bytes(self._pending[:size])
+            del self._pending[:size]
+            found.extend(self._frame(frame))
+        return found
+
+    def _frame(self, frame: bytes) -> list[Boundary]:
+        is_speech = self.vad.speech_probability(frame) >= self.config.threshold
+        frame_s = self.vad.frame_samples / INPUT_RATE
+        if not self._in_speech:
+            self._preroll.append(frame)
+            keep = max(self.config.start_frames, round(self.config.preroll_s / frame_s))
+            while len(self._preroll) > keep:
+                self._preroll.popleft()
+            self._run = self._run + 1 if is_speech else 0
+            if self._run < self.config.start_frames:
+                return []
+            self._in_speech, self._quiet = True, 0
+            self._speech = bytearray(b"".join(self._preroll))
+            self._preroll.clear()
+            return [SpeechStart()]
+        self._speech += frame
+        self._quiet = 0 if is_speech else self._quiet + 1
+        if self._quiet * frame_s >= self.config.hangover_s:
+            return [self._finish(cut=False)]
+        if len(self._speech) / 2 / INPUT_RATE >= self.config.max_s:
+            return [self._finish(cut=True)]
+        return []
+
+    def _finish(self, *, cut: bool) -> Utterance:
+        utterance = Utterance(bytes(self._speech), cut=cut)
+        self._speech = bytearray()
+        self._in_speech, self._run, self._quiet = False, 0, 0
+        self.vad.reset()
+        return utterance
+
+    def flush(self) -> Utterance | None:
+        """At the end of the call: the utterance in progress, if any."""
+        if not self._in_speech or not self._speech:
+            return None
+        return self._finish(cut=False)

@@ -1,0 +1,232 @@
+"""Nova Sonic (speech-to-speech) through `strands.bidi`, deciding as the deployed agent decides.
+
+The bidi agent gets the deployed plan's own system prompt, its vetted tools (`build_tools`: knowledge
+search with sources, handoff, end, collect_info), the session's stored history, and the plan's
+handoff rules are checked on every customer transcript. Transcripts are stored as turns as they
+complete, so a voice session reads like a text one. Nova Sonic detects barge-in itself; the bridge
+flushes playback on its signal exactly as for the cascade.
+
+`BedrockNovaSonicModel` needs Python 3.12+ (strands' own check); on 3.11 choosing this backend is a
+ConfigError at the first call. The adapter itself is plain `BidiModel`/`BidiAgent` code, so it is
+tested on any Python with a scripted bidi model (tests/voice_bridge/test_nova_sonic.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from strands.bidi import BidiAgent
+from strands.bidi.models import BidiModel
+from strands.bidi.types.events import (
+    BidiAudioDeltaEvent,
+    BidiAudioStopEvent,
+    BidiBargeInEvent,
+    BidiConnectionStopEvent,
+    BidiResponseStopEvent,
+    BidiTranscriptBlockEvent,
+)
+from strands.bidi.types.media import AudioDelta
+from strands.types.content import Messages
+
+from oratio.errors import ConfigError
+from oratio.platform import Platform
+from oratio.runtime import matching_rule
+from oratio.runtime.engine import HANDOFF_PENDING
+from oratio.runtime.history import to_messages
+from oratio.runtime.tools import TurnOutcome, build_tools
+from schemas import AgentPlan, Principal, Role, Scope, SessionStatus
+from voice_bridge.audio import Resampler, resample
+from voice_bridge.backend import Call, VoiceSink
+from voice_bridge.settings import VoiceSettings
+
+logger = logging.getLogger("oratio.voice")
+
+MODEL_RATE = 16_000
+"""Rate of audio sent to the model (Nova Sonic takes 8, 16 or 24 kHz)."""
+
+PLAY_QUEUE = 1024
+BidiModelFactory = Callable[[], BidiModel]
+
+
+def nova_sonic_model_factory(settings: VoiceSettings) -> BidiModelFactory:
+    """Nova Sonic models for `settings`, or ConfigError where strands cannot run it (Python < 3.12)."""
+    if sys.version_info < (3, 12):
+        raise ConfigError(
+            "ORATIO_VOICE_BACKEND=nova-sonic needs Python 3.12+ (strands' Nova Sonic model); "
+            "this server runs Python {}.{}: use the cascade backend or a newer Python".format(*sys.version_info[:2])
+        )
+    try:
+        from strands.bidi.models.bedrock import BedrockNovaSonicModel
+    except ImportError as exc:
+        raise ConfigError(f"Nova Sonic is not available: {exc}; pip install 'strands-agents[bidi]'") from exc
+
+    def build() -> BidiModel:
+        return BedrockNovaSonicModel(
+            model_id=settings.nova_sonic_model,
+            voice=settings.nova_sonic_voice,
+            audio={"input": {"sample_rate": MODEL_RATE}, "output": {"sample_rate": 24_000}},
+        )
+
+    return build
+
+
+@dataclass
+class _Conversation:
+    """What one call's bidi conversation decided so far."""
+
+    plan: AgentPlan
+    outcome: TurnOutcome
+    handoff_told: bool = False
+    ended: bool = False
+    generation: int = 0
+    """Bumped on barge-in: queued audio of an older generation is dropped, not played."""
+
+
+class NovaSonicBackend:
+    def __init__(self, platform: Platform, model_factory: BidiModelFactory) -> None:
+        self._platform = platform
+        self._new_model = model_factory
+
+    @property
+    def name(self) -> str:
+        return "nova-sonic"
+
+    async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
+        agent, plan, messages, handed_off = await anyio.to_thread.run_sync(self._load, call)
+        outcome = TurnOutcome()
+        tools = build_tools(plan, self._platform.knowledge, call.tenant_id, call.agent_id, outcome)
+        system_prompt = plan.system_prompt + (HANDOFF_PENDING if handed_off else "")
+        bidi = BidiAgent(
+            model=self._new_model(),
+            tools=list(tools),
+            system_prompt=system_prompt,
+            messages=messages,
+            name=agent,
+        )
+        state = _Conversation(plan=plan, outcome=outcome, handoff_told=handed_off)
+        # Playback paces in real time, so it runs apart from the event reader, which must see a
+        # barge-in at once. None in the stream is the end of a reply's audio.
+        play_in, play_out = anyio.create_memory_object_stream[tuple[int, bytes | None]](PLAY_QUEUE)
+        await bidi.start()
+        try:
+            async with anyio.create_task_group() as tasks:
+
+                async def listen() -> None:
+                    async with play_in:
+                        await self._receive(call, bidi, sink, state, play_in)
+                    tasks.cancel_scope.cancel()
+
+                async def play() -> None:
+                    async with play_out:
+                        async for generation, pcm in play_out:
+                            if generation != state.generation:
+                                continue
+                            if pcm is None:
+                                await sink.agent_audio_end()
+                            else:
+                                await sink.agent_audio(pcm)
+
+                tasks.start_soon(listen)
+                tasks.start_soon(play)
+                await self._send_audio(call, audio, bidi)
+                tasks.cancel_scope.cancel()  # the customer ended the call
+        finally:
+            with anyio.CancelScope(shield=True):
+                await bidi.stop()
+
+    def _load(self, call: Call) -> tuple[str, AgentPlan, Messages, bool]:
+        agent, artifact = self._platform.agents.artifact(call.tenant_id, call.agent_id)
+        reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        found = self._platform.sessions.get(reader, call.session_id)
+        handed_off = found.session.status is SessionStatus.HANDOFF_REQUESTED
+        return agent.name, artifact.plan, to_messages(found.turns), handed_off
+
+    async def _send_audio(self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent) -> None:
+        resampler = Resampler(call.input_rate, MODEL_RATE)
+        async for frame in audio:
+            pcm = resampler.feed(frame)
+            if pcm:
+                await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
+
+    async def _receive(
+        self,
+        call: Call,
+        bidi: BidiAgent,
+        sink: VoiceSink,
+        state: _Conversation,
+        playback: ObjectSendStream[tuple[int, bytes | None]],
+    ) -> None:
+        async for event in bidi.receive():
+            if isinstance(event, BidiAudioDeltaEvent):
+                pcm = base64.b64decode(event.audio)
+                await playback.send((state.generation, resample(pcm, event.sample_rate, call.output_rate)))
+            elif isinstance(event, BidiAudioStopEvent):
+                await playback.send((state.generation, None))
+            elif isinstance(event, BidiBargeInEvent):
+                state.generation += 1
+                await sink.speech_started()
+            elif isinstance(event, BidiTranscriptBlockEvent):
+                await self._transcript(call, event, sink, state)
+            elif isinstance(event, BidiResponseStopEvent):
+                await self._settle(call, sink, state)
+            elif isinstance(event, BidiConnectionStopEvent):
+                await self._settle(call, sink, state)  # a handoff or end tool stopped the conversation
+                if not state.ended:
+                    await sink.ended("the agent handed the conversation to a person")
+                return
+            if state.ended:
+                return
+
+    async def _transcript(
+        self, call: Call, event: BidiTranscriptBlockEvent, sink: VoiceSink, state: _Conversation
+    ) -> None:
+        text = event.transcript.strip()
+        if not text:
+            return
+        sessions = self._platform.sessions
+        if event.role == "user":
+            await call.before_turn()
+            await anyio.to_thread.run_sync(sessions.append_turn, call.tenant_id, call.session_id, Role.CUSTOMER, text)
+            await sink.transcript("customer", text, final=True)
+            rule = matching_rule(state.plan, text)
+            if rule is not None:
+                state.outcome.request_handoff(f"handoff rule '{rule.id}': {rule.description}")
+                await self._settle(call, sink, state)
+            return
+        sources = list(state.outcome.sources)
+        state.outcome.sources.clear()
+
+        def store() -> None:
+            sessions.append_turn(call.tenant_id, call.session_id, Role.AGENT, text, sources)
+
+        await anyio.to_thread.run_sync(store)
+        await sink.transcript("agent", text, final=True)
+
+    async def _settle(self, call: Call, sink: VoiceSink, state: _Conversation) -> None:
+        """Apply what the tools and rules decided: alert people on a handoff, end the session on end."""
+        outcome = state.outcome
+        if outcome.collected:
+            collected = dict(outcome.collected)
+            outcome.collected.clear()
+            await anyio.to_thread.run_sync(
+                self._platform.sessions.record_collected, call.tenant_id, call.session_id, collected
+            )
+        if outcome.handoff_reason is not None and not state.handoff_told:
+            state.handoff_told = True
+            await anyio.to_thread.run_sync(
+                self._platform.handoff.request, call.tenant_id, call.session_id, outcome.handoff_reason
+            )
+            await sink.handoff(outcome.handoff_reason)
+        if outcome.end_requested and outcome.handoff_reason is None and not state.ended:
+            state.ended = True
+            await anyio.to_thread.run_sync(
+                self._platform.sessions.end, call.tenant_id, call.session_id, "ended by the agent"
+            )
+            await sink.ended("the agent ended the conversation")

@@ -1,0 +1,54 @@
+"""The voice bridge's settings (`ORATIO_VOICE_*`), read from the environment like the platform's own."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oratio.errors import ConfigError
+from voice_bridge.protocol import VoiceLimits
+
+
+class SpeechChoice(StrEnum):
+    CASCADE = "cascade"
+    NOVA_SONIC = "nova-sonic"
+    SCRIPTED = "scripted"
+
+
+class VoiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORATIO_VOICE_", frozen=True, extra="ignore")
+
+    backend: SpeechChoice = Field(default=SpeechChoice.CASCADE, description="cascade, nova-sonic or scripted")
+    nova_sonic_model: str = Field(default="amazon.nova-2-5-sonic", max_length=200)
+    nova_sonic_voice: str = Field(default="matthew", max_length=64)
+    frame_max_bytes: int = Field(default=VoiceLimits.frame_max_bytes, ge=320, le=1_000_000)
+    start_timeout_seconds: float = Field(default=VoiceLimits.start_timeout_s, gt=0, le=300)
+    idle_timeout_seconds: float = Field(default=VoiceLimits.idle_timeout_s, gt=0, le=3600)
+    silence_timeout_seconds: float = Field(default=VoiceLimits.silence_timeout_s, gt=0, le=3600)
+    utterance_max_seconds: float = Field(default=VoiceLimits.utterance_max_s, ge=1, le=300)
+    call_max_seconds: float = Field(default=VoiceLimits.call_max_s, ge=10, le=4 * 3600)
+
+    def limits(self) -> VoiceLimits:
+        return VoiceLimits(
+            frame_max_bytes=self.frame_max_bytes,
+            start_timeout_s=self.start_timeout_seconds,
+            idle_timeout_s=self.idle_timeout_seconds,
+            silence_timeout_s=self.silence_timeout_seconds,
+            utterance_max_s=self.utterance_max_seconds,
+            call_max_s=self.call_max_seconds,
+        )
+
+
+def load_voice_settings(env: dict[str, str] | None = None) -> VoiceSettings:
+    try:
+        if env is None:
+            return VoiceSettings()
+        prefix = "ORATIO_VOICE_"
+        return VoiceSettings.model_validate(
+            {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+        )
+    except ValidationError as exc:
+        problems = [f"ORATIO_VOICE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid voice configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,61 @@
+"""The bridge's side of `VoiceSink`: a backend's events become control messages, its audio goes to the player."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from voice_bridge.audio import SAMPLE_BYTES
+from voice_bridge.backend import Speaker
+from voice_bridge.playback import Player
+
+
+class CallSide(Protocol):
+    """What the sink needs of the call: sending, and noting activity for the silence limit."""
+
+    async def send_json(self, message: dict[str, Any]) -> None: ...
+
+    def heard_speech(self) -> None: ...
+
+    def replying(self, value: bool) -> None: ...
+
+
+class BridgeSink:
+    """The bridge's side of `VoiceSink`: events to the client, audio through the player."""
+
+    def __init__(self, call: CallSide, player: Player) -> None:
+        self._call = call
+        self._player = player
+        self._speaking = False
+        self.ended_reason: str | None = None
+
+    async def speech_started(self) -> bool:
+        self._call.heard_speech()
+        if not self._player.flush():
+            return False
+        self._speaking = False
+        await self._call.send_json({"type": "interrupted"})
+        return True
+
+    async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
+        if role == "customer" and final:
+            self._call.replying(True)
+        if role == "agent" and final:
+            self._call.replying(False)
+        await self._call.send_json({"type": "transcript", "role": role, "text": text, "final": final})
+
+    async def agent_audio(self, pcm16: bytes) -> None:
+        if not self._speaking:
+            self._speaking = True
+            await self._call.send_json({"type": "agent_audio_start"})
+        await self._player.play(pcm16[: len(pcm16) - len(pcm16) % SAMPLE_BYTES])
+
+    async def agent_audio_end(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            await self._call.send_json({"type": "agent_audio_end"})
+
+    async def handoff(self, reason: str) -> None:
+        await self._call.send_json({"type": "handoff", "reason": reason})
+
+    async def ended(self, reason: str) -> None:
+        self.ended_reason = reason
