@@ -21,10 +21,12 @@ from creator_agent.models import attach_creator, creator_models
 from creator_agent.pipeline import AgentCreator
 from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
-from oratio.errors import InvalidInput, OratioError
+from oratio.errors import ConfigError, InvalidInput, OratioError
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
+from voice_bridge.demo import call, served_bridge, speak
+from voice_bridge.speech import load_local_speech
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FORMATS = {
@@ -70,8 +72,13 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     operator = ensure_operator_admin(platform)
     base = f"http://{args.host}:{args.port}"
     print(f"Oratio listening on {base}", flush=True)
+    print(f"  dashboard               {base}/dashboard", flush=True)
     print(f"  MCP (streamable HTTP)   {base}/mcp", flush=True)
     print(f"  agent runtime (text)    {base}/runtime/agents/<agent_id>/invocations", flush=True)
+    print(
+        f"  voice (WebSocket)       ws://{args.host}:{args.port}/voice/<agent_id>  (page: {base}/voice/client)",
+        flush=True,
+    )
     print(f"  health                  {base}/healthz", flush=True)
     admin = operator.admin
     if operator.created:
@@ -119,6 +126,12 @@ DEMO_CONVERSATION = (
     "What is your refund policy for long outages?",
     "There are sparks coming out of the router!",
 )
+DEMO_VOICE_QUESTION = "What is your refund policy for long outages?"
+STEPS = 7
+
+
+def _step(number: int, text: str) -> None:
+    print(f"[{number}/{STEPS}] {text}", flush=True)
 
 
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
@@ -126,27 +139,44 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
     principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
     request = load_example(args.example)
-    print(f"[1/5] tenant {tenant.tenant_id} with admin {admin.email}; model: {platform.settings.model}")
+    _step(1, f"tenant {tenant.tenant_id} with admin {admin.email}; model: {platform.settings.model}")
     agent = platform.agents.create(principal, request)
-    print(f"[2/5] agent '{agent.name}' ({agent.id}) stored from {args.example.name}/sop.md; knowledge base:")
+    _step(2, f"agent '{agent.name}' ({agent.id}) stored from {args.example.name}/sop.md; knowledge base:")
     for document in platform.documents.list(principal, agent.id).items:
         outcome = f"{document.chunk_count} chunks" if document.status.value == "ready" else document.status_reason
         print(f"        {document.name:<24} {document.status.value:<8} {outcome}")
 
     async def progress(done: int, total: int, message: str) -> None:
-        print(f"        [{done}/{total}] {message[:110]}")
+        print(f"        [{done}/{total}] {message[:110]}", flush=True)
 
-    print("[3/5] AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
+    _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
     creator = AgentCreator(platform, creator_models(platform.settings))
     record = anyio.run(creator.create, tenant.tenant_id, agent.id, progress)
     if not record.succeeded:
         print(f"oratio: the agent could not be built: {record.failure}", file=sys.stderr)
         return 1
     print(f"        {len(record.tests)} test conversations passed; {record.model_calls} model calls")
-    print("[4/5] a customer talks to it:")
+    minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
+    _step(4, f"API key {minted.key.prefix}... minted for the agent (the secret is shown once, to the caller)")
+    _step(5, "a customer writes (text):")
+    session_id = _demo_text(platform, tenant.tenant_id, agent.id)
+    _step(6, "a customer calls (voice: synthesized speech -> VAD -> Whisper -> the agent -> TTS, over the WebSocket):")
+    _demo_voice(platform, agent.id, minted.reveal())
+    _step(7, "what the admin sees:")
+    for note in platform.notifications.list(principal).items[:3]:
+        print(f"        notification [{note.priority.value}] {note.title}")
+    print(f"        text transcript: session {session_id} (MCP get_session, or the dashboard's History)")
+    print()
+    print("Run `oratio serve`, then open http://127.0.0.1:8000/dashboard with the admin token below; talk by")
+    print(f"voice at http://127.0.0.1:8000/voice/client, by text at /runtime/agents/{agent.id}/invocations.")
+    print(f"Admin token for this tenant: {platform.access.token_for(admin)}")
+    return 0
+
+
+def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
     session_id: str | None = None
     for message in DEMO_CONVERSATION:
-        result = platform.engine.turn(tenant.tenant_id, agent.id, session_id, message, Channel.TEXT)
+        result = platform.engine.turn(tenant_id, agent_id, session_id, message, Channel.TEXT)
         session_id = result.session_id
         print(f"        customer: {message}")
         print(f"        agent:    {' '.join(result.reply.split())[:160]}")
@@ -155,14 +185,26 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
             print(f"                  sources: {cited}")
         if result.handoff:
             print("                  -> handed off to a human (session status: handoff_requested)")
-    for note in platform.notifications.list(principal).items[:2]:
-        print(f"        notification [{note.priority.value}] {note.title}")
-    minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
-    print(f"[5/5] API key {minted.key.prefix}... minted (the secret is shown once); transcript: session {session_id}")
-    print()
-    print("Run `oratio serve` to talk to it over HTTP (/runtime) or MCP (/mcp). Voice and the dashboard are next.")
-    print(f"Admin token for this tenant: {platform.access.token_for(admin)}")
-    return 0
+    return session_id
+
+
+def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
+    try:
+        speech = load_local_speech()
+    except ConfigError as exc:
+        print(f"        skipped: {exc.message}")
+        return
+    audio = speak(speech, DEMO_VOICE_QUESTION)
+    with served_bridge(platform, speech) as url:
+        report = anyio.run(call, url, agent_id, api_key, audio)
+    print(f"        customer (heard by Whisper): {' '.join(report.customer_said) or '(nothing)'}")
+    for said in report.agent_said:
+        print(f"        agent (spoken): {' '.join(said.split())[:140]}")
+    print(
+        f"        first reply audio {report.first_audio_after_s:.1f} s after the customer's audio ended"
+        f" (incl. 1 s of trailing quiet); {report.agent_audio_s:.1f} s of it heard before hanging up"
+    )
+    print(f"        voice session {report.session_id} ended: {report.close}; recording saved as WAV in blob storage")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ import pytest
 from oratio.cli import EXAMPLES, main
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from schemas import AgentStatus, DocumentStatus, Principal, Scope, SessionFilter, SessionStatus
+from schemas import AgentStatus, Channel, DocumentStatus, Principal, Role, Scope, SessionFilter, SessionStatus
 
 
 @pytest.fixture(autouse=True)
@@ -99,8 +99,15 @@ def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.Capture
             assert document.status is DocumentStatus.READY and document.chunk_count >= 1
         assert "refund_policy.md (Refund policy)" in out  # the cited answer
         assert "handed off to a human" in out  # the safety rule from the SOP's escalation section
-        (session,) = platform.sessions.list(principal, SessionFilter()).items
+        (session,) = platform.sessions.list(principal, SessionFilter(channel=Channel.TEXT)).items
         assert session.status is SessionStatus.HANDOFF_REQUESTED
+        # The voice call: synthesized speech heard by the cascade, answered and recorded.
+        (call,) = platform.sessions.list(principal, SessionFilter(channel=Channel.VOICE)).items
+        assert call.status is SessionStatus.COMPLETED
+        turns = platform.sessions.get(principal, call.id).turns
+        assert [t.role for t in turns] == [Role.CUSTOMER, Role.AGENT]
+        assert "outages" in turns[0].text.lower() and turns[1].text
+        assert platform.backends.blobs.list(f"{principal.tenant_id}/recordings/{agent.id}/")
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
         assert f"{key.prefix}..." in out

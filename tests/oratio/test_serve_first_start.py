@@ -29,13 +29,15 @@ def serve_lines(data_dir: Path, count: int) -> list[str]:
 
 
 def test_first_start_creates_the_operator_tenant_once_and_prints_a_valid_token(tmp_path: Path) -> None:
-    first = serve_lines(tmp_path, 6)
+    first = serve_lines(tmp_path, 8)
     assert first[0].startswith("Oratio listening on http://127.0.0.1:")
     assert any(line.endswith("/mcp") for line in first)
+    assert any(line.endswith("/dashboard") for line in first)
+    assert any("/voice/client" in line for line in first)
     assert any(line.startswith("First start: created tenant ") for line in first)
     tenant_id, token = _token(first)
 
-    again = serve_lines(tmp_path, 5)
+    again = serve_lines(tmp_path, 7)
     assert not any(line.startswith("First start") for line in again)
     again_tenant, again_token = _token(again)
     assert again_tenant == tenant_id and again_token != token  # a fresh token for the same admin
@@ -48,6 +50,6 @@ def test_first_start_creates_the_operator_tenant_once_and_prints_a_valid_token(t
 def test_after_oratio_init_serve_prints_that_admins_token(tmp_path: Path) -> None:
     init = acknowledged_then_killed(INIT, 3, env=_env(tmp_path))
     tenant_id = init[0].split()[1]
-    lines = serve_lines(tmp_path, 5)
+    lines = serve_lines(tmp_path, 7)
     assert _token(lines)[0] == tenant_id
     assert not any(line.startswith("First start") for line in lines)

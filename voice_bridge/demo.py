@@ -1,0 +1,128 @@
+"""One voice call for `oratio demo`: synthesized customer speech in, the agent's spoken reply out.
+
+The call is real end to end: the bridge is served by uvicorn on a free loopback port, a WebSocket
+client speaks the wire protocol (docs/voice.md), and the customer's words are made by the same local
+text-to-speech the agent speaks with, then heard by the cascade's own voice detection and recogniser.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from oratio.platform import Platform
+from voice_bridge.app import create_voice_app
+from voice_bridge.cascade import CascadeBackend
+from voice_bridge.speech import LocalSpeech
+from voice_bridge.speech.audio import duration_seconds, resample_pcm16
+from voice_bridge.speech.ports import INPUT_RATE
+
+FRAME_BYTES = 640  # 20 ms at 16 kHz
+TRAILING_SILENCE_S = 1.0
+"""Enough quiet after the question for the bridge's hangover to end the utterance."""
+CALL_TIMEOUT_S = 120.0
+
+
+@dataclass
+class VoiceCallReport:
+    """What one demo call heard, for printing."""
+
+    session_id: str = ""
+    customer_said: list[str] = field(default_factory=list)
+    agent_said: list[str] = field(default_factory=list)
+    agent_audio_s: float = 0.0
+    first_audio_after_s: float = 0.0
+    """From the end of the customer's audio (with its trailing quiet) to the first reply audio."""
+    handoff: bool = False
+    close: str = ""
+
+
+@contextmanager
+def served_bridge(platform: Platform, speech: LocalSpeech) -> Iterator[str]:
+    """The voice bridge over `platform` on a free 127.0.0.1 port; yields its ws:// base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port: int = sock.getsockname()[1]
+    app = create_voice_app(platform, backend=CascadeBackend(speech, platform.engine))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def speak(speech: LocalSpeech, text: str) -> bytes:
+    """`text` as the customer's 16 kHz PCM16 speech, with the quiet that ends an utterance."""
+    voice = resample_pcm16(speech.tts.synthesize(text), speech.tts.sample_rate, INPUT_RATE)
+    return voice + bytes(int(INPUT_RATE * TRAILING_SILENCE_S) * 2)
+
+
+async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> VoiceCallReport:
+    """Say `pcm16` to the agent, wait for its written answer and the start of its speech, hang up."""
+    report = VoiceCallReport()
+    audio = bytearray()
+    output_rate = INPUT_RATE
+    hung_up = False
+    spoken_at = time.perf_counter()
+    start: dict[str, Any] = {
+        "type": "start",
+        "api_key": api_key,
+        "audio": {"encoding": "pcm16", "sample_rate": INPUT_RATE, "channels": 1},
+        "output_sample_rate": INPUT_RATE,
+    }
+    with anyio.fail_after(CALL_TIMEOUT_S):
+        async with connect(f"{base_url}/{agent_id}", max_size=2**22, open_timeout=10) as ws:
+            await ws.send(json.dumps(start))
+            try:
+                while True:
+                    message = await ws.recv()
+                    if isinstance(message, bytes):
+                        if not audio:
+                            report.first_audio_after_s = time.perf_counter() - spoken_at
+                        audio += message
+                        continue
+                    event = json.loads(message)
+                    kind = event["type"]
+                    if kind == "ready":
+                        report.session_id = event["session_id"]
+                        output_rate = int(event["audio"]["sample_rate"])
+                        for offset in range(0, len(pcm16), FRAME_BYTES):
+                            await ws.send(pcm16[offset : offset + FRAME_BYTES])
+                        spoken_at = time.perf_counter()
+                    elif kind == "transcript" and event["final"]:
+                        said = report.customer_said if event["role"] == "customer" else report.agent_said
+                        said.append(event["text"])
+                    elif kind == "handoff":
+                        report.handoff = True
+                    if audio and report.agent_said and not hung_up:
+                        # The reply is written and its audio has begun: enough for a demo (playback is
+                        # paced in real time, so waiting for all of it would take as long as it speaks).
+                        hung_up = True
+                        await ws.send(json.dumps({"type": "end"}))
+                    elif kind in {"ended", "error"}:
+                        report.close = event.get("reason") or event.get("message") or kind
+            except ConnectionClosed as closed:
+                if closed.rcvd is not None and not report.close:
+                    report.close = f"{closed.rcvd.code} {closed.rcvd.reason}"
+    report.agent_audio_s = duration_seconds(bytes(audio), output_rate)
+    return report
+
+
+__all__ = ["VoiceCallReport", "call", "served_bridge", "speak"]
