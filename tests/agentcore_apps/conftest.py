@@ -146,6 +146,11 @@ class World:
 
 @pytest.fixture
 def world(platform: Platform) -> World:
+    return new_world(platform)
+
+
+def new_world(platform: Platform) -> World:
+    """Two tenants: Acme with a live agent (and its key), a second live one, one still creating; Globex with one."""
     acme = new_tenancy(platform, "Acme")
     globex = new_tenancy(platform, "Globex")
     agent = new_agent(platform, acme, "Support")

@@ -21,19 +21,9 @@ from schemas import Channel, EventType, NotificationStatus, Role
 from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say
 from tests.net import uvicorn_in_thread
-from tests.system import require_program
+from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 15_000
 
 
@@ -41,7 +31,9 @@ WAIT_MS = 15_000
 def browser() -> Iterator[Browser]:
     chromium = require_program("chromium")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=list(HEADLESS_CHROMIUM_ARGS), headless=True
+        )
         try:
             yield launched
         finally:

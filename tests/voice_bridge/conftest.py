@@ -15,7 +15,7 @@ from strands.models import Model
 
 from oratio.models import CallTool, Say, ScriptedModel, when_user_says
 from oratio.platform import Platform
-from tests.agentcore_apps.conftest import World, echo, mint, new_agent, new_tenancy, open_test_platform
+from tests.agentcore_apps.conftest import World, echo, new_world, open_test_platform
 from tests.net import uvicorn_in_thread
 from voice_bridge.app import create_standalone_app
 from voice_bridge.backend import SpeechBackend
@@ -55,16 +55,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def world(platform: Platform) -> World:
-    acme = new_tenancy(platform, "Acme")
-    globex = new_tenancy(platform, "Globex")
-    agent = new_agent(platform, acme, "Support")
-    other = new_agent(platform, acme, "Sales")
-    creating = new_agent(platform, acme, "Draft", deploy=False)
-    globex_agent = new_agent(platform, globex, "Helpdesk")
-    secret, key_id = mint(platform, acme, agent)
-    other_secret, _ = mint(platform, acme, other)
-    globex_secret, _ = mint(platform, globex, globex_agent)
-    return World(acme, globex, agent, other, creating, globex_agent, secret, key_id, other_secret, globex_secret)
+    return new_world(platform)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from oratio.platform import Platform
 from schemas import Role, SessionFilter, SessionStatus
 from tests.agentcore_apps.conftest import World
 from tests.net import uvicorn_in_thread
-from tests.system import require_program
+from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import wav_bytes
@@ -27,14 +27,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 def chromium_args(capture: Path) -> list[str]:
     return [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *HEADLESS_CHROMIUM_ARGS,
         "--autoplay-policy=no-user-gesture-required",
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
