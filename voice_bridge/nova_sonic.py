@@ -41,7 +41,7 @@ from oratio.runtime import matching_rule
 from oratio.runtime.engine import HANDOFF_PENDING
 from oratio.runtime.history import to_messages
 from oratio.runtime.tools import TurnOutcome, build_tools
-from schemas import AgentPlan, Principal, Role, Scope, SessionStatus
+from schemas import Agent, AgentPlan, Principal, Role, Scope, SessionStatus
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import Call, VoiceSink
 from voice_bridge.settings import VoiceSettings
@@ -101,14 +101,15 @@ class NovaSonicBackend:
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         agent, plan, messages, handed_off = await anyio.to_thread.run_sync(self._load, call)
         outcome = TurnOutcome()
-        tools = build_tools(plan, self._platform.knowledge, call.tenant_id, call.agent_id, outcome)
+        webhook = self._platform.engine.webhook_for(agent)
+        tools = build_tools(plan, self._platform.knowledge, call.tenant_id, call.agent_id, outcome, webhook)
         system_prompt = plan.system_prompt + (HANDOFF_PENDING if handed_off else "")
         bidi = BidiAgent(
             model=self._new_model(),
             tools=list(tools),
             system_prompt=system_prompt,
             messages=messages,
-            name=agent,
+            name=agent.name,
         )
         state = _Conversation(plan=plan, outcome=outcome, handoff_told=handed_off)
         # Playback paces in real time, so it runs apart from the event reader, which must see a
@@ -141,12 +142,12 @@ class NovaSonicBackend:
             with anyio.CancelScope(shield=True):
                 await bidi.stop()
 
-    def _load(self, call: Call) -> tuple[str, AgentPlan, Messages, bool]:
+    def _load(self, call: Call) -> tuple[Agent, AgentPlan, Messages, bool]:
         agent, artifact = self._platform.agents.artifact(call.tenant_id, call.agent_id)
         reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
         found = self._platform.sessions.get(reader, call.session_id)
         handed_off = found.session.status is SessionStatus.HANDOFF_REQUESTED
-        return agent.name, artifact.plan, to_messages(found.turns), handed_off
+        return agent, artifact.plan, to_messages(found.turns), handed_off
 
     async def _send_audio(self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent) -> None:
         resampler = Resampler(call.input_rate, MODEL_RATE)

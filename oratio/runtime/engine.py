@@ -253,7 +253,7 @@ class ConversationEngine:
             agent_id=turn.agent.id,
             agent_name=turn.agent.name,
             outcome=turn.outcome,
-            webhook=self._webhook_for(turn.agent),
+            webhook=self.webhook_for(turn.agent),
         )
         limit = self._settings.turn_timeout_seconds
         deltas = stream_reply(run, history, prompt, reply, time_limit_s=limit, system_prompt=system_prompt)
@@ -262,7 +262,8 @@ class ConversationEngine:
                 yield delta
         turn.failure = run.failure
 
-    def _webhook_for(self, agent: AgentRecord) -> tuple[WebhookTool, WebhookCaller] | None:
+    def webhook_for(self, agent: AgentRecord) -> tuple[WebhookTool, WebhookCaller] | None:
+        """The agent's `call_webhook` configuration and the platform's caller, when the admin set one up."""
         config = agent.spec.webhook_tool
         if config is None or self._webhooks is None:
             return None

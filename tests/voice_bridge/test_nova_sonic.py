@@ -13,7 +13,7 @@ import pytest
 
 from oratio.errors import ConfigError
 from oratio.platform import Platform
-from schemas import Role, SessionStatus
+from schemas import AgentSpec, CreateAgent, MintKeyRequest, Role, SessionStatus, ToolName, WebhookTool
 from tests.agentcore_apps.conftest import PLAN, World
 from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.client import voice_client
@@ -96,3 +96,27 @@ async def test_barge_in_from_the_model_flushes_playback(platform: Platform, worl
 def test_nova_sonic_on_python_3_11_is_a_clear_config_error() -> None:
     with pytest.raises(ConfigError, match=r"needs Python 3\.12\+"):
         nova_sonic_model_factory(VoiceSettings(backend="nova-sonic"))
+
+
+async def test_an_agent_with_a_webhook_offers_call_webhook_to_the_speech_model(
+    platform: Platform, world: World
+) -> None:
+    """The admin's own system is one of the deployed agent's tools on voice too, as on text."""
+    orders = WebhookTool(url="https://orders.acme.example/lookup", description="Looks up an order by its number.")
+    spec = AgentSpec(name="Orders", sop="Look up orders when asked.", webhook_tool=orders)
+    agent = platform.agents.create(world.acme.principal, CreateAgent(spec=spec))
+    platform.agents.deploy(
+        world.acme.principal.tenant_id,
+        agent.id,
+        PLAN.model_copy(update={"tools": [*PLAN.tools, ToolName.CALL_WEBHOOK]}),
+    )
+    key = platform.keys.mint(world.acme.principal, MintKeyRequest(agent_id=agent.id, name="voice"))
+    model = ScriptedBidiModel([BidiStep(heard="Hello", say="Hi there.")])
+    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
+        async with voice_client(f"{base}/voice/{agent.id}") as client:
+            await client.start(key.reveal())
+            await client.send_audio(speak("Hello.") + silence(0.6))
+            await client.until(lambda h: bool(h.of_type("agent_audio_end")))
+            await client.end()
+            await client.closed()
+    assert "call_webhook" in model.started_with["tools"]
