@@ -82,7 +82,13 @@ class Settings(BaseSettings):
         default=None,
         max_length=200,
         description="Agents' model: provider:model_id[?options] with provider bedrock, anthropic, openai, ollama, "
-        "llamacpp or scripted; unset means not configured (an agent's own model override still works)",
+        "llamacpp, local or scripted; unset means not configured (an agent's own model override still works)",
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="A GGUF file for the local provider, instead of the packaged model"
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="Where packaged GGUF models are assembled; default ~/.cache/oratio/models"
     )
     model_base_url: str | None = Field(
         default=None,

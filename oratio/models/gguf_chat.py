@@ -1,0 +1,171 @@
+"""Between Strands' Converse-shaped messages and a chat-templated local model's text.
+
+The GGUF's own chat template (Qwen2.5's, for the packaged models) is given OpenAI-style messages
+and tool definitions; the model then writes tool calls as `<tool_call>{"name", "arguments"}</tool_call>`
+in its text. `ToolCallSplitter` separates, while tokens stream, the text a customer may see from
+the tool calls the agent loop must run, so no half-written call ever reaches the reply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from strands.types.content import ContentBlock, Messages
+from strands.types.tools import ToolResult, ToolSpec
+
+OPEN = "<tool_call>"
+CLOSE = "</tool_call>"
+_CALL = re.compile(re.escape(OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
+
+ChatMessage = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+
+
+def _result_text(result: ToolResult) -> str:
+    parts: list[str] = []
+    for item in result.get("content", []):
+        if "text" in item:
+            parts.append(str(item["text"]))
+        elif "json" in item:
+            parts.append(json.dumps(item["json"], ensure_ascii=False))
+    text = "\n".join(parts)
+    return text if result.get("status", "success") == "success" else f"error: {text}"
+
+
+def chat_messages(messages: Messages, system_prompt: str | None) -> list[ChatMessage]:
+    """Converse messages (text, toolUse, toolResult blocks) as the chat template expects them."""
+    out: list[ChatMessage] = []
+    if system_prompt:
+        out.append({"role": "system", "content": system_prompt})
+    for message in messages:
+        blocks: list[ContentBlock] = list(message["content"])
+        text = "".join(str(block["text"]) for block in blocks if "text" in block)
+        if message["role"] == "assistant":
+            calls = [
+                {
+                    "id": block["toolUse"]["toolUseId"],
+                    "type": "function",
+                    # Qwen's template writes `arguments | tojson`: it must stay an object, not a string.
+                    "function": {"name": block["toolUse"]["name"], "arguments": block["toolUse"]["input"]},
+                }
+                for block in blocks
+                if "toolUse" in block
+            ]
+            entry: ChatMessage = {"role": "assistant", "content": text}
+            if calls:
+                entry["tool_calls"] = calls
+            out.append(entry)
+            continue
+        for block in blocks:
+            if "toolResult" in block:
+                result = block["toolResult"]
+                out.append({"role": "tool", "tool_call_id": result["toolUseId"], "content": _result_text(result)})
+        if text:
+            out.append({"role": "user", "content": text})
+    return out
+
+
+def chat_tools(tool_specs: list[ToolSpec] | None) -> list[dict[str, Any]] | None:
+    if not tool_specs:
+        return None
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": spec["name"],
+                "description": spec["description"],
+                "parameters": spec["inputSchema"].get("json", {"type": "object", "properties": {}}),
+            },
+        }
+        for spec in tool_specs
+    ]
+
+
+def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
+    """Every well-formed call to a known tool in `text`; a malformed or unknown one is dropped."""
+    calls: list[ToolCall] = []
+    bodies = [match.group(1) for match in _CALL.finditer(text)]
+    stripped = text.strip()
+    if not bodies and stripped.startswith("{"):
+        bodies = [stripped]  # a small model sometimes forgets the tags around a bare call
+    for body in bodies:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or data.get("name") not in known:
+            continue
+        arguments = data.get("arguments", {})
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                continue
+        if isinstance(arguments, dict):
+            calls.append(ToolCall(name=str(data["name"]), arguments=arguments))
+    return calls
+
+
+class ToolCallSplitter:
+    """Feed streamed text; get back what is safe to show. Text from the first `<tool_call>` on is held.
+
+    A reply that opens with `{` is held whole too (it may be an untagged call); `finish` releases it
+    as text if it was not a call after all.
+    """
+
+    def __init__(self, tools: frozenset[str]) -> None:
+        self._tools = tools
+        self._shown = 0
+        self._text = ""
+        self._held = False
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def feed(self, delta: str) -> str:
+        self._text += delta
+        if not self._tools:
+            return self._release(len(self._text))
+        if self._held:
+            return ""
+        if self._text.lstrip().startswith("{"):
+            self._held = True
+            return ""
+        start = self._text.find(OPEN)
+        if start >= 0:
+            self._held = True
+            return self._release(start)
+        # Keep back a tail that could be the start of `<tool_call>`.
+        safe = len(self._text)
+        for size in range(min(len(OPEN) - 1, len(self._text)), 0, -1):
+            if OPEN.startswith(self._text[-size:]):
+                safe = len(self._text) - size
+                break
+        if not self._text[:safe].strip():
+            return ""  # leading whitespace waits: the reply may still turn out to be a bare `{...}` call
+        return self._release(safe)
+
+    def finish(self) -> tuple[str, list[ToolCall]]:
+        """The text not yet shown (if it held no call) and the calls found."""
+        calls = parse_calls(self._text, self._tools) if self._tools else []
+        if calls:
+            return "", calls
+        if self._text.lstrip().startswith("{") or OPEN not in self._text:
+            return self._release(len(self._text)), []
+        return self._release(self._text.find(OPEN)), []
+
+    def _release(self, end: int) -> str:
+        shown, self._shown = self._text[self._shown : end], max(self._shown, end)
+        return shown
+
+
+__all__ = ["ChatMessage", "ToolCall", "ToolCallSplitter", "chat_messages", "chat_tools", "parse_calls"]
