@@ -58,10 +58,12 @@ def record_key(tenant_id: str, agent_id: str, version: int) -> str:
 
 
 class AgentCreator:
-    def __init__(self, platform: Platform, model_factory: ModelFactory, *, stage_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, platform: Platform, model_factory: ModelFactory, *, stage_timeout_s: float | None = None
+    ) -> None:
         self._platform = platform
         self._models = model_factory
-        self._timeout = stage_timeout_s
+        self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
 

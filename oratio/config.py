@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+$",
         description="Server URL for the openai (OpenAI-compatible), ollama and llamacpp providers",
     )
+    creator_stage_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or rehearsal turn) may take"
+    )
     turn_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest the model may take over one turn before a fallback reply"
     )

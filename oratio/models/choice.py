@@ -28,6 +28,8 @@ Source = Literal["configured", "aws", "local", "fallback", "none"]
 LOCAL_TURN_TIMEOUT = 180.0
 """Seconds a turn may take on the local model (unless ORATIO_TURN_TIMEOUT_SECONDS says otherwise): a
 CPU reads a long system prompt and knowledge passages far slower than a hosted model."""
+LOCAL_STAGE_TIMEOUT = 900.0
+"""Seconds one AgentCreator call may take on the local model: a plan of ~600 tokens at a few tokens/s."""
 NO_PROBE = ("container-role", "iam-role", "custom-process")
 """Credential providers that would call the network or run a program; the choice must do neither."""
 GET_ONE = (
@@ -47,11 +49,16 @@ class ModelChoice:
         return f"model: {self.spec or 'none'} - {self.reason}"
 
     def apply(self, settings: Settings) -> Settings:
-        """`settings` running this choice; a local model also gets a longer turn timeout unless one was set."""
+        """`settings` running this choice; a local model also gets longer turn and creator-stage timeouts
+        (unless they were set)."""
         update: dict[str, object] = {"model": self.spec}
         if self.spec is not None and parse_model_spec(self.spec).provider == "local":
-            if "turn_timeout_seconds" not in settings.model_fields_set:
-                update["turn_timeout_seconds"] = max(settings.turn_timeout_seconds, LOCAL_TURN_TIMEOUT)
+            for name, seconds in (
+                ("turn_timeout_seconds", LOCAL_TURN_TIMEOUT),
+                ("creator_stage_timeout_seconds", LOCAL_STAGE_TIMEOUT),
+            ):
+                if name not in settings.model_fields_set:
+                    update[name] = max(getattr(settings, name), seconds)
         return settings.model_copy(update=update)
 
 
@@ -132,6 +139,7 @@ def _choose(settings: Settings, fallback: str | None, probes: Probes) -> ModelCh
 
 
 __all__ = [
+    "LOCAL_STAGE_TIMEOUT",
     "LOCAL_TURN_TIMEOUT",
     "ModelChoice",
     "Probes",

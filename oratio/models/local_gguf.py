@@ -48,6 +48,12 @@ STRING_GRAMMAR_MAX = 200
 enforced by trimming after decoding."""
 
 
+def default_threads() -> int:
+    """Half the cores, as llama-cpp-python does: llama.cpp's threads spin at every barrier, so on a busy
+    machine one thread per core is slower by far (measured 6x on 2 shared cores; see bench/local_llm.py)."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class LocalModelError(OratioError):
     """The local model could not run or gave an answer that cannot be used."""
 
@@ -72,7 +78,9 @@ class LoadedGguf:
         self.path = path
         self.n_ctx = n_ctx
         self.lock = threading.Lock()
-        self.llama: Any = module.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        self.llama: Any = module.Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+        )
         template = self.llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise LocalModelError(f"{path.name} has no chat template: use an instruct (chat) model")
@@ -98,7 +106,8 @@ class LoadedGguf:
     def grammar(self, schema: dict[str, Any]) -> Any:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
-            self._grammars[key] = self._grammar_type.from_json_schema(key, verbose=False)
+            # The grammar keeps the schema's property order (goals before steps...), so not `key`.
+            self._grammars[key] = self._grammar_type.from_json_schema(json.dumps(schema), verbose=False)
         return self._grammars[key]
 
     def complete(self, tokens: list[int], request: Generation) -> Iterator[str]:
@@ -183,7 +192,7 @@ class LocalGgufModel(Model):
         self._config: dict[str, Any] = {
             "model_id": str(path),
             "n_ctx": n_ctx,
-            "threads": threads or os.cpu_count() or 2,
+            "threads": threads or default_threads(),
             "temperature": temperature,
             "top_p": top_p,
             "max_tokens": max_tokens,

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from oratio.config import load_settings
-from oratio.models.choice import LOCAL_TURN_TIMEOUT, Probes, aws_credentials_found, choose_model
+from oratio.models.choice import (
+    LOCAL_STAGE_TIMEOUT,
+    LOCAL_TURN_TIMEOUT,
+    Probes,
+    aws_credentials_found,
+    choose_model,
+)
 from oratio.models.gguf_files import GGUF_MAGIC
 
 
@@ -95,7 +101,7 @@ def test_no_credentials_is_seen_as_none() -> None:
     assert aws_credentials_found() is False
 
 
-def test_a_local_gguf_is_chosen_without_aws_and_gets_a_longer_turn_timeout(tmp_path: Path) -> None:
+def test_a_local_gguf_is_chosen_without_aws_and_gets_longer_timeouts(tmp_path: Path) -> None:
     settings = load_settings({"ORATIO_LOCAL_MODEL_PATH": str(_gguf(tmp_path))})
 
     choice = choose_model(settings, probes=WITH_LLAMA_CPP)
@@ -104,14 +110,21 @@ def test_a_local_gguf_is_chosen_without_aws_and_gets_a_longer_turn_timeout(tmp_p
     assert choice.line().startswith(f"model: local - {tmp_path / 'mine.gguf'} on this machine")
     applied = choice.apply(settings)
     assert (applied.model, applied.turn_timeout_seconds) == ("local", LOCAL_TURN_TIMEOUT)
+    assert applied.creator_stage_timeout_seconds == LOCAL_STAGE_TIMEOUT
 
 
-def test_an_explicit_turn_timeout_is_kept_for_a_local_model(tmp_path: Path) -> None:
-    settings = load_settings({"ORATIO_LOCAL_MODEL_PATH": str(_gguf(tmp_path)), "ORATIO_TURN_TIMEOUT_SECONDS": "45"})
+def test_explicit_timeouts_are_kept_for_a_local_model(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "ORATIO_LOCAL_MODEL_PATH": str(_gguf(tmp_path)),
+            "ORATIO_TURN_TIMEOUT_SECONDS": "45",
+            "ORATIO_CREATOR_STAGE_TIMEOUT_SECONDS": "60",
+        }
+    )
 
     applied = choose_model(settings, probes=WITH_LLAMA_CPP).apply(settings)
 
-    assert applied.turn_timeout_seconds == 45
+    assert (applied.turn_timeout_seconds, applied.creator_stage_timeout_seconds) == (45, 60)
 
 
 def test_a_gguf_without_llama_cpp_is_not_enough(tmp_path: Path) -> None:
