@@ -282,15 +282,27 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
         return []
     kept: list[HandoffRule] = []
     taken: set[str] = set()
+    conditions = handoff_conditions(spec, parsed)
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for rule in drafted:
         patterns = [p for p in rule.patterns if rule.kind == "keywords" or coverage.regex_compiles(p)]
         if not patterns:
             continue
+        # Only the SOP's handoff conditions hand a customer off: a rule that checks none of them (a small
+        # model turns "always confirm the account number" into one) is dropped, and so is a keyword rule
+        # for an amount ("over $100"), which would fire on every mention; the code derives those below.
+        covered = [c for c in conditions if coverage.rule_covers(rule, c)]
+        if not covered or (rule.kind == "keywords" and all(coverage.threshold_rule(c) for c in covered)):
+            continue
+        signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
+        if signature in seen:
+            continue
+        seen.add(signature)
         ident = rule.id if rule.id not in taken else coverage.rule_id(rule.description, taken)
         taken.add(ident)
         kept.append(rule.model_copy(update={"id": ident, "patterns": patterns}))
     limit = _limit("handoff_rules", AgentPlan)
-    for condition in handoff_conditions(spec, parsed):
+    for condition in conditions:
         if any(coverage.rule_covers(rule, condition) for rule in kept):
             continue
         phrases = coverage.key_phrases(condition)

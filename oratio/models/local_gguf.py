@@ -46,6 +46,9 @@ STRUCTURED_MAX_TOKENS = 3072
 STRING_GRAMMAR_MAX = 200
 """Longer `maxLength`s are left out of the grammar (a bound of n characters is n nested rules) and
 enforced by trimming after decoding."""
+LIST_GRAMMAR_MAX = 20
+"""Lists are cut to this many items by the grammar: greedy decoding of a small model can repeat one
+item until the schema's limit (seen: 50 identical handoff rules from the 0.5B model)."""
 
 
 def default_threads() -> int:
@@ -334,18 +337,26 @@ class LocalGgufModel(Model):
 
 def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema the grammar enforces: every property required (a small model must fill each one),
-    no long `maxLength`s (see STRING_GRAMMAR_MAX), no titles or defaults (they only grow the grammar)."""
+    no long `maxLength`s (STRING_GRAMMAR_MAX), at most LIST_GRAMMAR_MAX items a list, and no titles,
+    defaults or descriptions (they only grow the grammar; the model is shown the full schema)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
             return [walk(item) for item in node]
         if not isinstance(node, dict):
             return node
-        out = {key: walk(value) for key, value in node.items() if key not in ("title", "default", "description")}
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in ("properties", "$defs") and isinstance(value, dict):
+                out[key] = {name: walk(sub) for name, sub in value.items()}  # names, not keywords: keep all
+            elif key not in ("title", "default", "description"):
+                out[key] = walk(value)
         if out.get("type") == "object" and isinstance(out.get("properties"), dict):
             out["required"] = list(out["properties"])
         if isinstance(out.get("maxLength"), int) and out["maxLength"] > STRING_GRAMMAR_MAX:
             del out["maxLength"]
+        if isinstance(out.get("maxItems"), int) and out["maxItems"] > LIST_GRAMMAR_MAX:
+            out["maxItems"] = max(LIST_GRAMMAR_MAX, int(out.get("minItems", 0)))
         return out
 
     result: dict[str, Any] = walk(schema)

@@ -167,6 +167,31 @@ def test_drafter_adds_missing_rules_tools_and_keyword_handoff_rules() -> None:
     assert check_plan(spec, parsed, plan) == []  # the repaired plan passes every deterministic check
 
 
+def test_drafter_drops_handoff_rules_that_check_no_condition_or_match_an_amount_by_keyword() -> None:
+    """What the 0.5B local model drafted for the Acme SOP: must-rules turned into handoff rules, a keyword
+    rule for "over $100", and the same rule over and over."""
+    spec = acme_spec()
+    confirm = "Always confirm the account number before discussing account details."
+    human = "Always hand off to a human when the customer asks for a human or a manager."
+    refund = "Always hand off to a human when a refund request is over $100."
+    drafted = [
+        {"id": "always_confirm_account_number", "description": confirm, "kind": "keywords", "patterns": ["account"]},
+        {"id": "always_hand_off_to_human", "description": human, "kind": "keywords", "patterns": ["human"]},
+        {"id": "always_hand_off_to_human", "description": refund, "kind": "keywords", "patterns": ["refund request"]},
+        *[{"id": "always_hand_off_to_human", "description": human, "kind": "keywords", "patterns": ["human"]}] * 5,
+    ]
+    drafter = PlanDrafter(lambda: ScriptedModel([Data(plan_payload(handoff_rules=drafted))]))
+
+    plan = drafter.run(spec, acme_parsed(), [])
+
+    assert matching_rule(plan, "My account number is 12345678") is None
+    assert matching_rule(plan, "I'd like to make a refund request for $20") is None
+    assert matching_rule(plan, "I want a refund of $250") is not None
+    assert matching_rule(plan, "Can I talk to a human?") is not None
+    assert [rule.patterns for rule in plan.handoff_rules].count(["human"]) == 1
+    assert {rule.description for rule in plan.handoff_rules} >= set(spec.handoff.conditions[1:])
+
+
 def test_drafter_drops_handoff_when_disabled_and_shows_feedback_to_the_model() -> None:
     spec = acme_spec(handoff={"enabled": False})
     parsed = SopParser.postprocess(spec, ParsedSop.model_validate(parsed_payload()))

@@ -15,7 +15,7 @@ from oratio.errors import ConfigError
 from oratio.models import ModelCache, ModelSpec, create_model, parse_model_spec
 from oratio.models.gguf_chat import ToolCall, ToolCallSplitter, chat_messages, chat_tools, parse_calls
 from oratio.models.gguf_files import GGUF_MAGIC, ModelFileError
-from oratio.models.local_gguf import STRING_GRAMMAR_MAX, LocalGgufModel, fit, grammar_schema
+from oratio.models.local_gguf import LIST_GRAMMAR_MAX, STRING_GRAMMAR_MAX, LocalGgufModel, fit, grammar_schema
 from schemas import AgentPlan, PlanReview
 
 TOOLS = frozenset({"knowledge_search", "end_session"})
@@ -189,7 +189,10 @@ def test_the_grammar_schema_requires_every_field_and_drops_long_bounds() -> None
     objects = [node for node in _walk(schema) if node.get("type") == "object" and "properties" in node]
     assert objects and all(node["required"] == list(node["properties"]) for node in objects)
     assert all(node.get("maxLength", 0) <= STRING_GRAMMAR_MAX for node in _walk(schema))
+    assert all(node.get("maxItems", 0) <= LIST_GRAMMAR_MAX for node in _walk(schema))
     assert not any("title" in node or "default" in node for node in _walk(schema))
+    rule = schema["$defs"]["HandoffRule"]
+    assert rule["required"] == ["id", "description", "kind", "patterns"]  # a property named `description` stays
     review = grammar_schema(PlanReview.model_json_schema())
     assert json.dumps(review).count('"pattern"') == 1  # severity stays constrained
 
