@@ -107,6 +107,8 @@ def _local(spec: ModelSpec, settings: Settings) -> Model:
     files = ModelFiles(settings.model_cache_dir or default_cache_dir())
     path = resolve_gguf(spec.model_id, settings.local_model_path, files)
     options: dict[str, Any] = {name: spec.options[name] for name in ("n_ctx", "threads") if name in spec.options}
+    if "search_first" in spec.options:
+        options["search_first"] = bool(spec.options["search_first"])
     return LocalGgufModel(path, **options, **_sampling(spec))
 
 

@@ -21,6 +21,7 @@ CLOSE = "</tool_call>"
 _CALL = re.compile(re.escape(OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
 
 ChatMessage = dict[str, Any]
+INLINE_INTRO = "Passages from our knowledge base for that message (answer from them and name the document):"
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,35 @@ def _result_text(result: ToolResult) -> str:
     return text if result.get("status", "success") == "success" else f"error: {text}"
 
 
-def chat_messages(messages: Messages, system_prompt: str | None) -> list[ChatMessage]:
-    """Converse messages (text, toolUse, toolResult blocks) as the chat template expects them."""
+def chat_messages(
+    messages: Messages, system_prompt: str | None, inline: frozenset[str] = frozenset()
+) -> list[ChatMessage]:
+    """Converse messages (text, toolUse, toolResult blocks) as the chat template expects them.
+
+    Calls to the `inline` tools (made in code, not by the model) are left out, and their results shown
+    as plain context: a small model shown a call it "made" repeats it instead of answering.
+    """
     out: list[ChatMessage] = []
     if system_prompt:
         out.append({"role": "system", "content": system_prompt})
+    hidden: set[str] = set()
     for message in messages:
         blocks: list[ContentBlock] = list(message["content"])
         text = "".join(str(block["text"]) for block in blocks if "text" in block)
         if message["role"] == "assistant":
-            calls = [
-                {
-                    "id": block["toolUse"]["toolUseId"],
-                    "type": "function",
-                    # Qwen's template writes `arguments | tojson`: it must stay an object, not a string.
-                    "function": {"name": block["toolUse"]["name"], "arguments": block["toolUse"]["input"]},
-                }
-                for block in blocks
-                if "toolUse" in block
-            ]
+            calls = []
+            for block in blocks:
+                if "toolUse" not in block:
+                    continue
+                use = block["toolUse"]
+                if use["name"] in inline:
+                    hidden.add(use["toolUseId"])
+                    continue
+                # Qwen's template writes `arguments | tojson`: it must stay an object, not a string.
+                function = {"name": use["name"], "arguments": use["input"]}
+                calls.append({"id": use["toolUseId"], "type": "function", "function": function})
+            if not text and not calls:
+                continue
             entry: ChatMessage = {"role": "assistant", "content": text}
             if calls:
                 entry["tool_calls"] = calls
@@ -67,7 +78,11 @@ def chat_messages(messages: Messages, system_prompt: str | None) -> list[ChatMes
         for block in blocks:
             if "toolResult" in block:
                 result = block["toolResult"]
-                out.append({"role": "tool", "tool_call_id": result["toolUseId"], "content": _result_text(result)})
+                if result["toolUseId"] in hidden:
+                    context = f"{INLINE_INTRO}\n{_result_text(result)}"
+                    out.append({"role": "user", "content": context})
+                else:
+                    out.append({"role": "tool", "tool_call_id": result["toolUseId"], "content": _result_text(result)})
         if text:
             out.append({"role": "user", "content": text})
     return out
@@ -89,6 +104,34 @@ def chat_tools(tool_specs: list[ToolSpec] | None) -> list[dict[str, Any]] | None
     ]
 
 
+def _first_object(body: str) -> Any:
+    """The JSON object in `body`, or the first one that starts with `{"name"` inside it: the 1.5B model
+    writes `{{"name": ..., "arguments": {...}}}`, doubling the braces of the template's placeholder."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        pass
+    start = body.find('{"name"')
+    if start < 0:
+        return None
+    try:
+        return json.JSONDecoder().raw_decode(body, start)[0]
+    except ValueError:
+        return None
+
+
+def last_user_text(messages: Messages) -> str | None:
+    """The customer's newest text when the model is about to answer it for the first time (no tool
+    results since), else None."""
+    if not messages or messages[-1]["role"] != "user":
+        return None
+    blocks = list(messages[-1]["content"])
+    if any("toolResult" in block for block in blocks):
+        return None
+    text = " ".join(str(block["text"]) for block in blocks if "text" in block).strip()
+    return text or None
+
+
 def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
     """Every well-formed call to a known tool in `text`; a malformed or unknown one is dropped."""
     calls: list[ToolCall] = []
@@ -97,10 +140,7 @@ def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
     if not bodies and stripped.startswith("{"):
         bodies = [stripped]  # a small model sometimes forgets the tags around a bare call
     for body in bodies:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            continue
+        data = _first_object(body)
         if not isinstance(data, dict) or data.get("name") not in known:
             continue
         arguments = data.get("arguments", {})
@@ -168,4 +208,12 @@ class ToolCallSplitter:
         return shown
 
 
-__all__ = ["ChatMessage", "ToolCall", "ToolCallSplitter", "chat_messages", "chat_tools", "parse_calls"]
+__all__ = [
+    "ChatMessage",
+    "ToolCall",
+    "ToolCallSplitter",
+    "chat_messages",
+    "chat_tools",
+    "last_user_text",
+    "parse_calls",
+]

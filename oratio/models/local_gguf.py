@@ -6,6 +6,12 @@ is not thread-safe, so each loaded model has a lock and generations run one at a
 arrives while another generates waits (inside its own turn timeout). Generation runs on a worker
 thread and hands text to the event loop through a queue, so a slow model never blocks the loop.
 
+Search first (on by default, `local?search_first=0` turns it off): when the agent has
+`knowledge_search`, each customer message is searched in code before the model speaks, with the
+message as the query. Small models often answer from their own guesses instead of calling the tool
+(the 0.5B did, every time), while the SOPs say to answer from the documents and cite them; this also
+saves one model call per turn. The model still decides on handoff and ending after reading the results.
+
 `structured_output` decodes under a grammar built from the pydantic model's JSON schema, so even a
 small model always produces JSON of the right shape; lengths the grammar cannot bound cheaply are
 trimmed to the schema's limits in code before validation. Tool calls use the model's own chat
@@ -35,10 +41,19 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from oratio.errors import ConfigError, OratioError
-from oratio.models.gguf_chat import ChatMessage, ToolCallSplitter, chat_messages, chat_tools
+from oratio.models.gguf_chat import (
+    ChatMessage,
+    ToolCall,
+    ToolCallSplitter,
+    chat_messages,
+    chat_tools,
+    last_user_text,
+)
 
 T = TypeVar("T", bound=BaseModel)
 
+SEARCH_TOOL = "knowledge_search"
+SEARCH_QUERY_MAX = 1000
 DEFAULT_CONTEXT = 8192
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TEMPERATURE = 0.3
@@ -189,6 +204,7 @@ class LocalGgufModel(Model):
         temperature: float = DEFAULT_TEMPERATURE,
         top_p: float = 0.9,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        search_first: bool = True,
         registry: GgufRegistry = LOADED,
     ) -> None:
         self._registry = registry
@@ -199,6 +215,7 @@ class LocalGgufModel(Model):
             "temperature": temperature,
             "top_p": top_p,
             "max_tokens": max_tokens,
+            "search_first": search_first,
         }
 
     def update_config(self, **model_config: Any) -> None:
@@ -220,11 +237,23 @@ class LocalGgufModel(Model):
         **kwargs: Any,
     ) -> AsyncGenerator[StreamEvent, None]:
         tools = frozenset(spec["name"] for spec in tool_specs or [])
+        if self._config["search_first"] and SEARCH_TOOL in tools:
+            question = last_user_text(messages)
+            if question is not None:
+                async for event in _calls([ToolCall(SEARCH_TOOL, {"query": question[:SEARCH_QUERY_MAX]})]):
+                    yield event
+                return
+            # Searched already: a small model shown the tool again repeats the same call until the cycle limit.
+            tool_specs = [spec for spec in tool_specs or [] if spec["name"] != SEARCH_TOOL]
+            tools = tools - {SEARCH_TOOL}
+            inline = frozenset({SEARCH_TOOL})
+        else:
+            inline = frozenset()
         request = self._request(self._config["max_tokens"], self._config["temperature"])
         splitter = ToolCallSplitter(tools)
         yield {"messageStart": {"role": "assistant"}}
         opened = False
-        pieces = self._generate(chat_messages(messages, system_prompt), chat_tools(tool_specs), request)
+        pieces = self._generate(chat_messages(messages, system_prompt, inline), chat_tools(tool_specs), request)
         async with aclosing(pieces) as generated:
             async for piece in generated:
                 if shown := splitter.feed(piece):
@@ -240,11 +269,8 @@ class LocalGgufModel(Model):
             yield {"contentBlockDelta": {"delta": {"text": rest}}}
         if opened:
             yield {"contentBlockStop": {}}
-        for index, call in enumerate(calls):
-            tool_use_id = f"tooluse_local_{index}_{os.urandom(6).hex()}"
-            yield {"contentBlockStart": {"start": {"toolUse": {"toolUseId": tool_use_id, "name": call.name}}}}
-            yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(call.arguments)}}}}
-            yield {"contentBlockStop": {}}
+        for event in _tool_blocks(calls):
+            yield event
         stop: StopReason = "tool_use" if calls else "max_tokens" if request.truncated else "end_turn"
         yield {"messageStop": {"stopReason": stop}}
         used, made = request.prompt_tokens, request.output_pieces
@@ -333,6 +359,25 @@ class LocalGgufModel(Model):
                 yield str(item)
         finally:
             stop.set()
+
+
+def _tool_blocks(calls: list[ToolCall]) -> list[StreamEvent]:
+    events: list[StreamEvent] = []
+    for index, call in enumerate(calls):
+        tool_use_id = f"tooluse_local_{index}_{os.urandom(6).hex()}"
+        events.append({"contentBlockStart": {"start": {"toolUse": {"toolUseId": tool_use_id, "name": call.name}}}})
+        events.append({"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(call.arguments)}}}})
+        events.append({"contentBlockStop": {}})
+    return events
+
+
+async def _calls(calls: list[ToolCall]) -> AsyncGenerator[StreamEvent, None]:
+    """A model turn that only calls tools, decided in code (no tokens generated)."""
+    yield {"messageStart": {"role": "assistant"}}
+    for event in _tool_blocks(calls):
+        yield event
+    yield {"messageStop": {"stopReason": "tool_use"}}
+    yield {"metadata": {"usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}, "metrics": {"latencyMs": 0}}}
 
 
 def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:

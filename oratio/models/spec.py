@@ -67,7 +67,12 @@ OPTIONS: dict[str, dict[str, Callable[[str], OptionValue]]] = {
     "openai": {**SAMPLING, "base_url": _url},
     "ollama": {**SAMPLING, "base_url": _url},
     "llamacpp": {**SAMPLING, "base_url": _url},
-    "local": {**SAMPLING, "n_ctx": _bounded_int(256, 131_072), "threads": _bounded_int(1, 256)},
+    "local": {
+        **SAMPLING,
+        "n_ctx": _bounded_int(256, 131_072),
+        "threads": _bounded_int(1, 256),
+        "search_first": _bounded_int(0, 1),
+    },
     "scripted": {"delay": _float_between(0.0, 10.0)},
 }
 """Every provider and the options its spec may carry; anything else is refused."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,15 @@ from strands.types.content import Messages
 from oratio.config import Settings
 from oratio.errors import ConfigError
 from oratio.models import ModelCache, ModelSpec, create_model, parse_model_spec
-from oratio.models.gguf_chat import ToolCall, ToolCallSplitter, chat_messages, chat_tools, parse_calls
+from oratio.models.gguf_chat import (
+    INLINE_INTRO,
+    ToolCall,
+    ToolCallSplitter,
+    chat_messages,
+    chat_tools,
+    last_user_text,
+    parse_calls,
+)
 from oratio.models.gguf_files import GGUF_MAGIC, ModelFileError
 from oratio.models.local_gguf import LIST_GRAMMAR_MAX, STRING_GRAMMAR_MAX, LocalGgufModel, fit, grammar_schema
 from schemas import AgentPlan, PlanReview
@@ -157,6 +166,13 @@ def test_several_calls_an_untagged_call_and_string_arguments_are_understood() ->
     assert _split(['  {"name": "end_session", "arguments": {}}']) == ("", [ToolCall("end_session", {})])
 
 
+def test_a_call_with_doubled_braces_is_understood() -> None:
+    """What the 1.5B model writes, copying the `{"name": <function-name>, ...}` placeholder's braces."""
+    text = '{{"name": "knowledge_search", "arguments": {"query": "refund policy"}}}'
+
+    assert _split([text]) == ("", [ToolCall("knowledge_search", {"query": "refund policy"})])
+
+
 def test_unknown_or_broken_calls_are_dropped_and_json_text_is_shown() -> None:
     assert _split(['<tool_call>{"name": "rm_rf", "arguments": {}}</tool_call>']) == ("", [])
     assert _split(["Sure. <tool_call>{not json"]) == ("Sure. ", [])
@@ -209,3 +225,64 @@ def test_fit_trims_what_is_too_long_and_refuses_what_is_wrong() -> None:
     assert (fitted.name, fitted.tags) == ("abcde", ["a", "b"])
     with pytest.raises(ValidationError):
         fit(_Limited, {"name": "abcdefgh", "tags": [], "count": -1})
+
+
+def test_last_user_text_is_the_new_question_only() -> None:
+    question: Messages = [{"role": "user", "content": [{"text": " Is there a fee? "}]}]
+    answered: Messages = [
+        *question,
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "end_session", "input": {}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "t", "status": "success", "content": []}}]},
+    ]
+
+    assert last_user_text(question) == "Is there a fee?"
+    assert last_user_text(answered) is None
+    assert last_user_text([]) is None
+
+
+SEARCH_SPEC: Any = {
+    "name": "knowledge_search",
+    "description": "Search.",
+    "inputSchema": {"json": {"type": "object", "properties": {"query": {"type": "string"}}}},
+}
+
+
+def test_search_first_calls_knowledge_search_in_code_without_the_model(gguf: Path) -> None:
+    """The file is no model at all: had the provider run llama.cpp, the turn would fail."""
+    model = LocalGgufModel(gguf)
+    question: Messages = [{"role": "user", "content": [{"text": "What is the refund policy?"}]}]
+
+    async def events() -> list[Any]:
+        return [event async for event in model.stream(question, tool_specs=[SEARCH_SPEC], system_prompt="Hi")]
+
+    got = asyncio.run(events())
+
+    assert got[0] == {"messageStart": {"role": "assistant"}}
+    start = got[1]["contentBlockStart"]["start"]["toolUse"]
+    assert start["name"] == "knowledge_search"
+    assert json.loads(got[2]["contentBlockDelta"]["delta"]["toolUse"]["input"]) == {
+        "query": "What is the refund policy?"
+    }
+    assert got[4] == {"messageStop": {"stopReason": "tool_use"}}
+    assert parse_model_spec("local?search_first=0").options == {"search_first": 0}
+
+
+def test_calls_made_in_code_are_shown_as_context_not_as_the_models_own_calls() -> None:
+    messages: Messages = [
+        {"role": "user", "content": [{"text": "Refunds?"}]},
+        {
+            "role": "assistant",
+            "content": [{"toolUse": {"toolUseId": "s1", "name": "knowledge_search", "input": {"query": "Refunds?"}}}],
+        },
+        {
+            "role": "user",
+            "content": [{"toolResult": {"toolUseId": "s1", "status": "success", "content": [{"text": "30 days"}]}}],
+        },
+    ]
+
+    chat = chat_messages(messages, None, frozenset({"knowledge_search"}))
+
+    assert chat == [
+        {"role": "user", "content": "Refunds?"},
+        {"role": "user", "content": f"{INLINE_INTRO}\n30 days"},
+    ]
