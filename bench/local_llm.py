@@ -7,8 +7,9 @@ Per installed packaged model (or `--path` for any GGUF):
 * load     - llama.cpp reading the weights (once per process);
 * prompt   - prompt evaluation, tokens/s, over a fresh ~600-token prompt (the KV cache reset first);
 * generate - sampling, tokens/s after the first token, greedy, 128 tokens;
-* ttft     - time to the first text delta through the Strands provider, for an agent turn with the
-  runtime's tools: cold (new conversation) and warm (the same prefix again: llama.cpp reuses it).
+* ttft     - time to the first text delta through the Strands provider, for the model's part of an
+  agent turn (the SOP as system prompt, the runtime's tools, a refund passage the search returned):
+  cold (KV cache reset) and warm (the same prefix again: llama.cpp reuses it).
 
 Then `oratio demo` in a fresh process and data dir, scripted vs local, wall time and ratio. Figures
 only; nothing is asserted. Other processes on the machine make every figure slower.
@@ -56,8 +57,8 @@ def _seconds(start: float) -> float:
 
 
 def measure(path: Path, label: str, threads: int | None) -> None:
-    print(f"\n== {label}  ({path.stat().st_size / 1e9:.2f} GB, {threads or os.cpu_count()} threads)")
     model = LocalGgufModel(path, n_ctx=4096, temperature=0.0, max_tokens=128, threads=threads)
+    print(f"\n== {label}  ({path.stat().st_size / 1e9:.2f} GB, {model.get_config()['threads']} threads)")
     start = time.perf_counter()
     loaded = model.loaded()
     print(f"   load              {_seconds(start):7.2f} s")
@@ -94,8 +95,15 @@ def measure(path: Path, label: str, threads: int | None) -> None:
 
 
 async def _turn(model: LocalGgufModel) -> tuple[float, float]:
+    """The model's part of a turn: answering once the search (run in code) has returned its passage."""
     system = f"You are the Acme Home Internet support agent. Follow this SOP.\n\n{SOP}"
-    messages: Any = [{"role": "user", "content": [{"text": "Hi! How long do I have to ask for a refund?"}]}]
+    question = "Hi! How long do I have to ask for a refund?"
+    result = {"toolUseId": "s1", "status": "success", "content": [{"text": KNOWLEDGE}]}
+    messages: Any = [
+        {"role": "user", "content": [{"text": question}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "s1", "name": "knowledge_search", "input": {}}}]},
+        {"role": "user", "content": [{"toolResult": result}]},
+    ]
     start = time.perf_counter()
     first: float | None = None
     async for event in model.stream(messages, tool_specs=TOOLS, system_prompt=system):
