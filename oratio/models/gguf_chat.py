@@ -18,6 +18,7 @@ from strands.types.tools import ToolResult, ToolSpec
 
 OPEN = "<tool_call>"
 CLOSE = "</tool_call>"
+_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)\s*```", re.DOTALL)
 _CALL = re.compile(re.escape(OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
 
 ChatMessage = dict[str, Any]
@@ -104,6 +105,19 @@ def chat_tools(tool_specs: list[ToolSpec] | None) -> list[dict[str, Any]] | None
     ]
 
 
+def unfenced(text: str) -> str:
+    """`text` without a Markdown code fence around it (the 1.5B model fences calls as ```json)."""
+    stripped = text.strip()
+    match = _FENCE.fullmatch(stripped)
+    return match.group(1).strip() if match else stripped
+
+
+def looks_like_call(text: str) -> bool:
+    """A JSON object with a name and arguments: never a reply a customer should read."""
+    data = _first_object(unfenced(text))
+    return isinstance(data, dict) and "name" in data and "arguments" in data
+
+
 def _first_object(body: str) -> Any:
     """The JSON object in `body`, or the first one that starts with `{"name"` inside it: the 1.5B model
     writes `{{"name": ..., "arguments": {...}}}`, doubling the braces of the template's placeholder."""
@@ -136,9 +150,9 @@ def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
     """Every well-formed call to a known tool in `text`; a malformed or unknown one is dropped."""
     calls: list[ToolCall] = []
     bodies = [match.group(1) for match in _CALL.finditer(text)]
-    stripped = text.strip()
-    if not bodies and stripped.startswith("{"):
-        bodies = [stripped]  # a small model sometimes forgets the tags around a bare call
+    bare = unfenced(text)
+    if not bodies and bare.startswith("{"):
+        bodies = [bare]  # a small model sometimes forgets the tags around a bare (or fenced) call
     for body in bodies:
         data = _first_object(body)
         if not isinstance(data, dict) or data.get("name") not in known:
@@ -157,8 +171,8 @@ def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
 class ToolCallSplitter:
     """Feed streamed text; get back what is safe to show. Text from the first `<tool_call>` on is held.
 
-    A reply that opens with `{` is held whole too (it may be an untagged call); `finish` releases it
-    as text if it was not a call after all.
+    A reply that opens with `{` or a code fence is held whole too (it may be an untagged call);
+    `finish` releases it as text if it was not a call after all, and drops a call to an unknown tool.
     """
 
     def __init__(self, tools: frozenset[str]) -> None:
@@ -177,8 +191,8 @@ class ToolCallSplitter:
             return self._release(len(self._text))
         if self._held:
             return ""
-        if self._text.lstrip().startswith("{"):
-            self._held = True
+        if self._text.lstrip().startswith(("{", "`")):
+            self._held = True  # maybe a bare or fenced call: decided in `finish`
             return ""
         start = self._text.find(OPEN)
         if start >= 0:
@@ -199,7 +213,9 @@ class ToolCallSplitter:
         calls = parse_calls(self._text, self._tools) if self._tools else []
         if calls:
             return "", calls
-        if self._text.lstrip().startswith("{") or OPEN not in self._text:
+        if self._tools and OPEN not in self._text and looks_like_call(self._text):
+            return "", []  # a call to a tool the agent does not have: dropped, not shown
+        if self._text.lstrip().startswith(("{", "`")) or OPEN not in self._text:
             return self._release(len(self._text)), []
         return self._release(self._text.find(OPEN)), []
 

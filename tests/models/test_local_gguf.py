@@ -173,6 +173,16 @@ def test_a_call_with_doubled_braces_is_understood() -> None:
     assert _split([text]) == ("", [ToolCall("knowledge_search", {"query": "refund policy"})])
 
 
+def test_a_fenced_call_is_understood_and_a_fenced_call_to_an_unknown_tool_is_not_shown() -> None:
+    """The 1.5B model's reply in the Acme demo, before this was handled: a call in a ```json fence."""
+    fenced = '```json\n{ "name": "end_session", "arguments": {} }\n```'
+    unknown = '```json\n{ "name": "refund", "arguments": {"amount": 5} }\n```'
+
+    assert _split([fenced[:9], fenced[9:]]) == ("", [ToolCall("end_session", {})])
+    assert _split([unknown]) == ("", [])
+    assert _split(["```python\nprint(1)\n```"]) == ("```python\nprint(1)\n```", [])
+
+
 def test_unknown_or_broken_calls_are_dropped_and_json_text_is_shown() -> None:
     assert _split(['<tool_call>{"name": "rm_rf", "arguments": {}}</tool_call>']) == ("", [])
     assert _split(["Sure. <tool_call>{not json"]) == ("Sure. ", [])
