@@ -115,7 +115,7 @@ def unfenced(text: str) -> str:
 def looks_like_call(text: str) -> bool:
     """A JSON object with a name and arguments: never a reply a customer should read."""
     data = _first_object(unfenced(text))
-    return isinstance(data, dict) and "name" in data and "arguments" in data
+    return isinstance(data, dict) and ("name" in data or "function" in data) and "arguments" in data
 
 
 def _first_object(body: str) -> Any:
@@ -155,6 +155,8 @@ def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
         bodies = [bare]  # a small model sometimes forgets the tags around a bare (or fenced) call
     for body in bodies:
         data = _first_object(body)
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("function"), str):
+            data = {**data, "name": data["function"]}  # the 1.5B model sometimes writes "function"
         if not isinstance(data, dict) or data.get("name") not in known:
             continue
         arguments = data.get("arguments", {})

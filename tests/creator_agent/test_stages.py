@@ -112,6 +112,30 @@ def test_parser_adds_missing_handoff_conditions_verbatim_and_cleans_lists() -> N
     assert "a refund request is over $100" in shown
 
 
+def test_parser_fixes_what_the_small_local_model_parsed() -> None:
+    """The 1.5B local model's parse of the Acme SOP: never rules filed as must rules, "None", and
+    conditions restated as "Hand off to a human when ..."."""
+    spec = acme_spec()
+    payload = parsed_payload(
+        must_rules=[*MUST, *NEVER],
+        never_rules=["None"],
+        handoff_conditions=[
+            "Hand off to a human when the customer asks for a human or a manager.",
+            "Hand off to a human when a refund request is over $100.",
+            "Hand off to a human when the customer mentions a safety issue (sparks, smoke, exposed wires).",
+        ],
+    )
+
+    parsed = SopParser(lambda: ScriptedModel([Data(payload)])).run(spec)
+
+    assert parsed.must_rules == MUST
+    assert parsed.never_rules == NEVER
+    assert parsed.handoff_conditions == [
+        *spec.handoff.conditions,
+        "the customer mentions a safety issue (sparks, smoke, exposed wires)",
+    ]
+
+
 def test_parser_flags_handoff_conditions_when_handoff_is_disabled() -> None:
     spec = acme_spec(handoff={"enabled": False})
     parser = SopParser(lambda: ScriptedModel([Data(parsed_payload())]))
