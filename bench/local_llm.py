@@ -91,10 +91,11 @@ def measure(path: Path, label: str, threads: int | None) -> None:
         if run == "cold":
             llama.reset()
         ttft, total = asyncio.run(_turn(model))
-        print(f"   ttft agent turn   {ttft:7.2f} s  {run} (whole reply {total:.2f} s)")
+        shown = f"{ttft:7.2f} s" if ttft is not None else "    (a tool call, no text)"
+        print(f"   ttft agent turn   {shown}  {run} (whole reply {total:.2f} s)")
 
 
-async def _turn(model: LocalGgufModel) -> tuple[float, float]:
+async def _turn(model: LocalGgufModel) -> tuple[float | None, float]:
     """The model's part of a turn: answering once the search (run in code) has returned its passage."""
     system = f"You are the Acme Home Internet support agent. Follow this SOP.\n\n{SOP}"
     question = "Hi! How long do I have to ask for a refund?"
@@ -107,10 +108,10 @@ async def _turn(model: LocalGgufModel) -> tuple[float, float]:
     start = time.perf_counter()
     first: float | None = None
     async for event in model.stream(messages, tool_specs=TOOLS, system_prompt=system):
-        if first is None and ("contentBlockDelta" in event or "contentBlockStart" in event):
+        if first is None and "text" in event.get("contentBlockDelta", {}).get("delta", {}):
             first = time.perf_counter()
     end = time.perf_counter()
-    return (first or end) - start, end - start
+    return (None if first is None else first - start), end - start
 
 
 def demo(spec: str, timeout: float) -> float | None:
