@@ -17,8 +17,11 @@ from strands.types.content import ContentBlock, Messages
 from strands.types.tools import ToolResult, ToolSpec
 
 OPEN = "<tool_call>"
+HELD_STARTS = ("{", "`", "<tools>", "<function")
 CLOSE = "</tool_call>"
 _FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)\s*```", re.DOTALL)
+_TAGS = "tools|function_call|functions"
+_WRAPPED = re.compile(rf"<(?:{_TAGS})>\s*(.*?)\s*(?:</(?:{_TAGS})>)?", re.DOTALL)
 _CALL = re.compile(re.escape(OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
 
 ChatMessage = dict[str, Any]
@@ -106,10 +109,14 @@ def chat_tools(tool_specs: list[ToolSpec] | None) -> list[dict[str, Any]] | None
 
 
 def unfenced(text: str) -> str:
-    """`text` without a Markdown code fence around it (the 1.5B model fences calls as ```json)."""
+    """`text` without a Markdown code fence or a `<tools>` wrapper around it: the 1.5B model writes
+    calls as ```json ...``` and as `<tools>{...}</tools>` (the tag its prompt lists the tools in)."""
     stripped = text.strip()
-    match = _FENCE.fullmatch(stripped)
-    return match.group(1).strip() if match else stripped
+    for pattern in (_FENCE, _WRAPPED):
+        match = pattern.fullmatch(stripped)
+        if match:
+            stripped = match.group(1).strip()
+    return stripped
 
 
 def looks_like_call(text: str) -> bool:
@@ -193,8 +200,11 @@ class ToolCallSplitter:
             return self._release(len(self._text))
         if self._held:
             return ""
-        if self._text.lstrip().startswith(("{", "`")):
-            self._held = True  # maybe a bare or fenced call: decided in `finish`
+        opening = self._text.lstrip()
+        if self._shown == 0 and any(start.startswith(opening) for start in HELD_STARTS):
+            return ""  # "<tool" may still become "<tools>": wait for the next piece
+        if self._text.lstrip().startswith(HELD_STARTS):
+            self._held = True  # maybe a bare, fenced or wrapped call: decided in `finish`
             return ""
         start = self._text.find(OPEN)
         if start >= 0:
@@ -217,7 +227,7 @@ class ToolCallSplitter:
             return "", calls
         if self._tools and OPEN not in self._text and looks_like_call(self._text):
             return "", []  # a call to a tool the agent does not have: dropped, not shown
-        if self._text.lstrip().startswith(("{", "`")) or OPEN not in self._text:
+        if self._text.lstrip().startswith(HELD_STARTS) or OPEN not in self._text:
             return self._release(len(self._text)), []
         return self._release(self._text.find(OPEN)), []
 

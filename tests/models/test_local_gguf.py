@@ -181,6 +181,9 @@ def test_a_fenced_call_is_understood_and_a_fenced_call_to_an_unknown_tool_is_not
     assert _split([fenced[:9], fenced[9:]]) == ("", [ToolCall("end_session", {})])
     assert _split([unknown]) == ("", [])
     assert _split(["```python\nprint(1)\n```"]) == ("```python\nprint(1)\n```", [])
+    wrapped = '<tools>\n{"name": "end_session", "arguments": {}}\n</tools>'  # the 1.5B model, in the demo
+    assert _split([wrapped[:4], wrapped[4:]]) == ("", [ToolCall("end_session", {})])
+    assert _split(["<tools", wrapped[6:]]) == ("", [ToolCall("end_session", {})])  # "<tools" alone is held
 
 
 def test_unknown_or_broken_calls_are_dropped_and_json_text_is_shown() -> None:
