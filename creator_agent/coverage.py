@@ -53,6 +53,31 @@ def covers(text: str, item: str) -> bool:
     return bool(needle) and f" {needle} " in f" {normalize(text)} "
 
 
+_HANDOFF_LEAD = re.compile(
+    r"^(?:always\s+)?(?:hand\s?off|escalate|transfer)\s+(?:(?:the\s+conversation\s+)?to\s+(?:a\s+)?"
+    r"(?:human|person|agent|member of staff)\s+)?(?:when|if|whenever)\s+",
+    re.IGNORECASE,
+)
+_PLACEHOLDERS = frozenset({"none", "n a", "na", "nothing", "not specified", "not applicable", "unknown", "tbd"})
+_NEVER_LEAD = re.compile(r"^(?:never|do not|don't|must not|mustn't)\b", re.IGNORECASE)
+
+
+def strip_handoff_lead(condition: str) -> str:
+    """ "Hand off to a human when a refund is over $100." -> "a refund is over $100": the condition alone, so
+    its key phrases are the condition's words, not "hand off" and "human"."""
+    stripped = _HANDOFF_LEAD.sub("", condition.strip()).rstrip(".")
+    return stripped if stripped != condition.strip().rstrip(".") else condition
+
+
+def is_placeholder(item: str) -> bool:
+    """ "None", "N/A": what a small model writes into a list it has nothing for."""
+    return normalize(item) in _PLACEHOLDERS
+
+
+def is_never_rule(rule: str) -> bool:
+    return bool(_NEVER_LEAD.match(rule.strip()))
+
+
 def clean_list(items: Iterable[str], limit: int) -> list[str]:
     """Trimmed, non-empty, de-duplicated (ignoring case and punctuation), in first-seen order, at most `limit`."""
     seen: set[str] = set()

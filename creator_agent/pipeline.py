@@ -63,11 +63,11 @@ class AgentCreator:
     """Builds agents; thinks with `model_factory` (None: no server-side model, each build lends one)."""
 
     def __init__(
-        self, platform: Platform, model_factory: ModelFactory | None, *, stage_timeout_s: float = 120.0
+        self, platform: Platform, model_factory: ModelFactory | None, *, stage_timeout_s: float | None = None
     ) -> None:
         self._platform = platform
         self._models = model_factory
-        self._timeout = stage_timeout_s
+        self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
 

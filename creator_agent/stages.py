@@ -120,11 +120,22 @@ class SopParser(_Stage):
 
     @staticmethod
     def postprocess(spec: AgentSpec, parsed: ParsedSop) -> ParsedSop:
-        """Trim and de-duplicate every list; put the admin's handoff conditions first, verbatim."""
+        """Trim and de-duplicate every list; put the admin's handoff conditions first, verbatim.
+
+        What small models get wrong is fixed here too: "None" placeholders are dropped, a "Never ..."
+        rule filed under must_rules moves to never_rules, and a condition worded "Hand off to a human
+        when X" becomes X and is dropped when an admin condition already says it.
+        """
         ambiguities = list(parsed.ambiguities)
-        conditions = list(parsed.handoff_conditions)
+        musts = [rule for rule in parsed.must_rules if not coverage.is_never_rule(rule)]
+        nevers = [*parsed.never_rules, *(rule for rule in parsed.must_rules if coverage.is_never_rule(rule))]
+        conditions = [coverage.strip_handoff_lead(c) for c in parsed.handoff_conditions]
         if spec.handoff.enabled:
-            conditions = [*spec.handoff.conditions, *conditions]
+            admin = spec.handoff.conditions
+            conditions = [
+                c for c in conditions if not any(coverage.covers(a, c) or coverage.covers(c, a) for a in admin)
+            ]
+            conditions = [*admin, *conditions]
         elif conditions:
             ambiguities.append(
                 "The SOP describes handoff conditions, but handoff is disabled for this agent: "
@@ -132,14 +143,15 @@ class SopParser(_Stage):
             )
 
         def clean(field: str, items: list[str]) -> list[str]:
-            return coverage.clean_list(items, _limit(field, ParsedSop))
+            kept = [item for item in items if not coverage.is_placeholder(item)]
+            return coverage.clean_list(kept, _limit(field, ParsedSop))
 
         return ParsedSop(
             goals=clean("goals", parsed.goals),
             steps=clean("steps", parsed.steps),
             information_to_collect=clean("information_to_collect", parsed.information_to_collect),
-            must_rules=clean("must_rules", parsed.must_rules),
-            never_rules=clean("never_rules", parsed.never_rules),
+            must_rules=clean("must_rules", musts),
+            never_rules=clean("never_rules", nevers),
             handoff_conditions=clean("handoff_conditions", conditions),
             tone=" ".join(parsed.tone.split()),
             ambiguities=clean("ambiguities", ambiguities),
@@ -282,15 +294,27 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
         return []
     kept: list[HandoffRule] = []
     taken: set[str] = set()
+    conditions = handoff_conditions(spec, parsed)
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for rule in drafted:
         patterns = [p for p in rule.patterns if rule.kind == "keywords" or coverage.regex_compiles(p)]
         if not patterns:
             continue
+        # Only the SOP's handoff conditions hand a customer off: a rule that checks none of them (a small
+        # model turns "always confirm the account number" into one) is dropped, and so is a keyword rule
+        # for an amount ("over $100"), which would fire on every mention; the code derives those below.
+        covered = [c for c in conditions if coverage.rule_covers(rule, c)]
+        if not covered or (rule.kind == "keywords" and all(coverage.threshold_rule(c) for c in covered)):
+            continue
+        signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
+        if signature in seen:
+            continue
+        seen.add(signature)
         ident = rule.id if rule.id not in taken else coverage.rule_id(rule.description, taken)
         taken.add(ident)
         kept.append(rule.model_copy(update={"id": ident, "patterns": patterns}))
     limit = _limit("handoff_rules", AgentPlan)
-    for condition in handoff_conditions(spec, parsed):
+    for condition in conditions:
         if any(coverage.rule_covers(rule, condition) for rule in kept):
             continue
         phrases = coverage.key_phrases(condition)

@@ -22,6 +22,7 @@ from creator_agent.pipeline import AgentCreator
 from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
 from oratio.errors import ConfigError, InvalidInput, OratioError
+from oratio.models.choice import choose_model
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
@@ -256,9 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             deployed: int = args.deploy_run(args)
             return deployed
         settings = load_settings()
-        if args.command == "demo" and settings.model is None:
-            # No model configured: the demo runs offline on the scripted model, and says so.
-            settings = settings.model_copy(update={"model": "scripted"})
+        if args.command in ("demo", "serve"):
+            # ORATIO_MODEL > AWS credentials > a local GGUF > (demo only) the offline scripted model; said in one line.
+            choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
+            print(choice.line(), file=sys.stderr, flush=True)
+            settings = choice.apply(settings)
         with open_platform(settings) as platform:
             code: int = args.run(platform, args)
             return code

@@ -82,12 +82,21 @@ class Settings(BaseSettings):
         default=None,
         max_length=200,
         description="Agents' model: provider:model_id[?options] with provider bedrock, anthropic, openai, ollama, "
-        "llamacpp or scripted; unset means not configured (an agent's own model override still works)",
+        "llamacpp, local or scripted; unset means not configured (an agent's own model override still works)",
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="A GGUF file for the local provider, instead of the packaged model"
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="Where packaged GGUF models are assembled; default ~/.cache/oratio/models"
     )
     model_base_url: str | None = Field(
         default=None,
         pattern=r"^https?://\S+$",
         description="Server URL for the openai (OpenAI-compatible), ollama and llamacpp providers",
+    )
+    creator_stage_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or rehearsal turn) may take"
     )
     turn_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest the model may take over one turn before a fallback reply"

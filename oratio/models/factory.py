@@ -17,6 +17,8 @@ from strands.models.llamacpp import LlamaCppModel
 
 from oratio.errors import ConfigError
 from oratio.models.demo import demo_model
+from oratio.models.gguf_files import ModelFiles, default_cache_dir, resolve_gguf
+from oratio.models.local_gguf import LocalGgufModel
 from oratio.models.spec import ModelSpec, parse_model_spec
 
 if TYPE_CHECKING:
@@ -100,6 +102,16 @@ def _llamacpp(spec: ModelSpec, settings: Settings) -> Model:
     return LlamaCppModel(base_url=base_url, model_id=spec.model_id or "default", params=params or None)
 
 
+def _local(spec: ModelSpec, settings: Settings) -> Model:
+    """A GGUF run in this process by llama.cpp: the packaged model, a named packaged model, or a file."""
+    files = ModelFiles(settings.model_cache_dir or default_cache_dir())
+    path = resolve_gguf(spec.model_id, settings.local_model_path, files)
+    options: dict[str, Any] = {name: spec.options[name] for name in ("n_ctx", "threads") if name in spec.options}
+    if "search_first" in spec.options:
+        options["search_first"] = bool(spec.options["search_first"])
+    return LocalGgufModel(path, **options, **_sampling(spec))
+
+
 def _scripted(spec: ModelSpec, settings: Settings) -> Model:
     return demo_model(delay=float(spec.option("delay") or 0.0))
 
@@ -110,6 +122,7 @@ PROVIDERS: dict[str, Builder] = {
     "openai": _openai,
     "ollama": _ollama,
     "llamacpp": _llamacpp,
+    "local": _local,
     "scripted": _scripted,
 }
 
@@ -120,10 +133,11 @@ def create_model(spec: str, settings: Settings) -> Model:
     return PROVIDERS[parsed.provider](parsed, settings)
 
 
-SHARED = frozenset({"bedrock", "openai", "ollama"})
+SHARED = frozenset({"bedrock", "openai", "ollama", "local"})
 """Providers whose model objects hold no event-loop-bound client, so one object serves every turn on any
-thread or loop. Anthropic's and llama.cpp's keep an async HTTP client bound to the loop it first ran
-on, and a scripted model records every call, so those are built afresh for each turn."""
+thread or loop (a local model's weights are shared process-wide in any case). Anthropic's and llama.cpp
+server's keep an async HTTP client bound to the loop it first ran on, and a scripted model records every
+call, so those are built afresh for each turn."""
 
 
 class ModelCache:

@@ -33,6 +33,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def convert(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return convert
+
+
 def _url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")) or any(c.isspace() for c in raw):
         raise ValueError("must be an http(s) URL")
@@ -57,6 +67,12 @@ OPTIONS: dict[str, dict[str, Callable[[str], OptionValue]]] = {
     "openai": {**SAMPLING, "base_url": _url},
     "ollama": {**SAMPLING, "base_url": _url},
     "llamacpp": {**SAMPLING, "base_url": _url},
+    "local": {
+        **SAMPLING,
+        "n_ctx": _bounded_int(256, 131_072),
+        "threads": _bounded_int(1, 256),
+        "search_first": _bounded_int(0, 1),
+    },
     "scripted": {"delay": _float_between(0.0, 10.0)},
 }
 """Every provider and the options its spec may carry; anything else is refused."""

@@ -112,6 +112,30 @@ def test_parser_adds_missing_handoff_conditions_verbatim_and_cleans_lists() -> N
     assert "a refund request is over $100" in shown
 
 
+def test_parser_fixes_what_the_small_local_model_parsed() -> None:
+    """The 1.5B local model's parse of the Acme SOP: never rules filed as must rules, "None", and
+    conditions restated as "Hand off to a human when ..."."""
+    spec = acme_spec()
+    payload = parsed_payload(
+        must_rules=[*MUST, *NEVER],
+        never_rules=["None"],
+        handoff_conditions=[
+            "Hand off to a human when the customer asks for a human or a manager.",
+            "Hand off to a human when a refund request is over $100.",
+            "Hand off to a human when the customer mentions a safety issue (sparks, smoke, exposed wires).",
+        ],
+    )
+
+    parsed = SopParser(lambda: ScriptedModel([Data(payload)])).run(spec)
+
+    assert parsed.must_rules == MUST
+    assert parsed.never_rules == NEVER
+    assert parsed.handoff_conditions == [
+        *spec.handoff.conditions,
+        "the customer mentions a safety issue (sparks, smoke, exposed wires)",
+    ]
+
+
 def test_parser_flags_handoff_conditions_when_handoff_is_disabled() -> None:
     spec = acme_spec(handoff={"enabled": False})
     parser = SopParser(lambda: ScriptedModel([Data(parsed_payload())]))
@@ -165,6 +189,31 @@ def test_drafter_adds_missing_rules_tools_and_keyword_handoff_rules() -> None:
     assert hit is not None and hit.id == safety.id
     assert drafter.model_calls == 1
     assert check_plan(spec, parsed, plan) == []  # the repaired plan passes every deterministic check
+
+
+def test_drafter_drops_handoff_rules_that_check_no_condition_or_match_an_amount_by_keyword() -> None:
+    """What the 0.5B local model drafted for the Acme SOP: must-rules turned into handoff rules, a keyword
+    rule for "over $100", and the same rule over and over."""
+    spec = acme_spec()
+    confirm = "Always confirm the account number before discussing account details."
+    human = "Always hand off to a human when the customer asks for a human or a manager."
+    refund = "Always hand off to a human when a refund request is over $100."
+    drafted = [
+        {"id": "always_confirm_account_number", "description": confirm, "kind": "keywords", "patterns": ["account"]},
+        {"id": "always_hand_off_to_human", "description": human, "kind": "keywords", "patterns": ["human"]},
+        {"id": "always_hand_off_to_human", "description": refund, "kind": "keywords", "patterns": ["refund request"]},
+        *[{"id": "always_hand_off_to_human", "description": human, "kind": "keywords", "patterns": ["human"]}] * 5,
+    ]
+    drafter = PlanDrafter(lambda: ScriptedModel([Data(plan_payload(handoff_rules=drafted))]))
+
+    plan = drafter.run(spec, acme_parsed(), [])
+
+    assert matching_rule(plan, "My account number is 12345678") is None
+    assert matching_rule(plan, "I'd like to make a refund request for $20") is None
+    assert matching_rule(plan, "I want a refund of $250") is not None
+    assert matching_rule(plan, "Can I talk to a human?") is not None
+    assert [rule.patterns for rule in plan.handoff_rules].count(["human"]) == 1
+    assert {rule.description for rule in plan.handoff_rules} >= set(spec.handoff.conditions[1:])
 
 
 def test_drafter_drops_handoff_when_disabled_and_shows_feedback_to_the_model() -> None:

@@ -76,10 +76,16 @@ def test_admin_token_for_an_unknown_admin_exits_2(capsys: pytest.CaptureFixture[
     assert "adm_0000000000nobody" in captured.err and "not found" in captured.err
 
 
-def test_demo_stores_the_example_agent_with_its_documents(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_stores_the_example_agent_with_its_documents(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Named, so the run is the same on a machine with AWS credentials or the local model installed.
+    monkeypatch.setenv("ORATIO_MODEL", "scripted")
     assert main(["demo"]) == 0
 
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "model: scripted - set by ORATIO_MODEL" in captured.err
     token = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
     principal = _principal(token)
     expected = json.loads((EXAMPLES / "acme_support" / "agent.json").read_text())
