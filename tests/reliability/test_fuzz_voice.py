@@ -155,6 +155,8 @@ def test_every_voice_connection_ends_clearly(target: Target) -> None:
     # The run reached past the handshake: calls that were served, refused for their key and for their frames.
     assert {1000, 4401} <= seen and seen & {1003, 1008, 1009}, seen
     # And the bridge still serves a plain call.
-    hello = [json.dumps({"type": "start", "api_key": target.acme.secret, "audio": {"sample_rate": 16_000}})]
-    heard = target.portal.call(one_call, target, target.acme.agent.id, {}, [*hello, utterance()[:FRAME_MAX]])
+    start = json.dumps({"type": "start", "api_key": target.acme.secret, "audio": {"sample_rate": 16_000}})
+    frames: list[str | bytes] = [start, utterance()[:FRAME_MAX]]
+    no_headers: dict[str, str] = {}
+    heard = target.portal.call(one_call, target, target.acme.agent.id, no_headers, frames)
     assert heard.close_code == 1000 and heard.of_type("ready"), heard
