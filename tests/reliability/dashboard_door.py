@@ -41,6 +41,8 @@ class Endpoint:
     recorded: Callable[[Step, str, dict[str, Any]], None] | None = None
     filter_only: bool = False
     """The id is a query filter, not the record asked for: a foreign one may also read as an empty list."""
+    revokes: bool = False
+    """Never aims at the tenant's protected key (see `Ledger.protected`)."""
 
 
 def _minted(step: Step, target: str, out: dict[str, Any]) -> None:
@@ -74,7 +76,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/keys"),
     Endpoint("GET", "/api/v1/keys?agent_id={}", "agent", filter_only=True),
     Endpoint("POST", "/api/v1/keys", "agent", body=lambda i, s: {"agent_id": i, "name": "dash"}, recorded=_minted),
-    Endpoint("POST", "/api/v1/keys/{}/revoke", "key", recorded=_revoked),
+    Endpoint("POST", "/api/v1/keys/{}/revoke", "key", recorded=_revoked, revokes=True),
     Endpoint("GET", "/api/v1/stats"),
 )
 
@@ -96,7 +98,7 @@ class DashboardHttpDoor:
 
     def _runner(self, endpoint: Endpoint) -> Callable[[Step], Awaitable[str]]:
         async def run(step: Step) -> str:
-            target, owned = step.target(endpoint.kind) if endpoint.kind else ("", True)
+            target, owned = step.target(endpoint.kind, deletable=endpoint.revokes) if endpoint.kind else ("", True)
             where = f"{self.name} {endpoint.method} {endpoint.path.format(target)} as {step.actor.name}"
             if owned and endpoint.kind:
                 mirrored = await self._send(endpoint, step.other, target, step)

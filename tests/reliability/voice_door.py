@@ -51,7 +51,7 @@ class VoiceDoor:
         return [Operation(self.name, "call", self._call)]
 
     def _request(self, step: Step) -> VoiceRequest:
-        key_id = step.mine.pick("key", step.pick) or step.mine.live["key"][0]
+        key_id = step.key()
         secret, key_agent = step.mine.secrets[key_id], step.mine.key_agent[key_id]
         if key_id in step.mine.revoked or key_agent in step.mine.gone:
             return VoiceRequest(key_agent, secret, None, frozenset({4401}), "")
