@@ -8,7 +8,7 @@ Retry-After on 429 and WWW-Authenticate on 401, so no door hand-writes error res
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server.http import MCP_PATH, create_mcp_http_app, default_public_url
@@ -90,31 +90,35 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
         }
         return JSONResponse(body)
 
+    own_routes = [
+        Route("/healthz", health),
+        Route("/api/v1/me", handles_errors(me)),
+        *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
+    ]
     return Starlette(
         routes=[
-            Route("/healthz", health),
-            Route("/api/v1/me", handles_errors(me)),
-            *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
+            *own_routes,
             # Customer agents under the AgentCore contract: /runtime/invocations, /runtime/agents/{id}/invocations.
             Mount("/runtime", app=runtime_app),
             # Voice calls (WS /voice/{agent_id}) and the browser page (GET /voice/client).
             Mount("/voice", app=create_voice_app(platform)),
             # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp; JSON 404/405 otherwise.
-            Mount("", app=_mcp_paths_only(mcp_app)),
+            Mount("", app=_mcp_paths_only(mcp_app, [r for r in own_routes if isinstance(r, Route)])),
         ],
         lifespan=_run_lifespans(mcp_app, runtime_app),
     )
 
 
-_ROUTES = {"/healthz": "GET", "/api/v1/me": "GET"}
 _MCP_PATHS = (MCP_PATH, "/.well-known/oauth-protected-resource" + MCP_PATH)
 
 
-def _mcp_paths_only(mcp_app: ASGIApp) -> ASGIApp:
+def _mcp_paths_only(mcp_app: ASGIApp, routes: Sequence[Route]) -> ASGIApp:
     """The MCP app for its own paths; every other request gets the JSON 404/405 all Oratio refusals have.
 
     Mounted at the root, the MCP app would otherwise answer any unknown path (or a wrong method on
-    /healthz) with Starlette's plain-text "Not Found".
+    /healthz) with Starlette's plain-text "Not Found". A path one of `routes` serves with another
+    method reaches here too (the root mount matches every path in full): that is a 405 naming the
+    methods the route allows, not a 404.
     """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,9 +126,10 @@ def _mcp_paths_only(mcp_app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http" or path.rstrip("/") in _MCP_PATHS:
             await mcp_app(scope, receive, send)
             return
-        if path in _ROUTES:
+        allowed = sorted({m for r in routes if r.methods and r.matches(scope)[0] is Match.PARTIAL for m in r.methods})
+        if allowed:
             body = {"error": "method_not_allowed", "message": f"{scope['method']} is not allowed here"}
-            response = JSONResponse(body, status_code=405, headers={"Allow": _ROUTES[path]})
+            response = JSONResponse(body, status_code=405, headers={"Allow": ", ".join(allowed)})
         else:
             message = "no such endpoint: /healthz, /dashboard, /api/v1/..., /runtime/..., /voice/..., /mcp"
             response = JSONResponse({"error": "not_found", "message": message}, status_code=404)

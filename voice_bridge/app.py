@@ -16,6 +16,7 @@ from importlib import resources
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -112,7 +113,18 @@ def create_voice_app(
         Route("/client", client),
         WebSocketRoute("/{agent_id}", voice),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (a plain GET of a call's URL, a POST to the page) as JSON, like every refusal."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    message = {
+        404: "no such endpoint: calls are WebSockets to /voice/{agent_id}; the browser page is GET /voice/client",
+        405: f"{request.method} is not allowed here",
+    }.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _refuse(websocket: WebSocket, message: str) -> None:

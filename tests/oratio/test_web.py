@@ -72,15 +72,26 @@ def test_admin_rate_limit_answers_429_with_retry_after(platform: Platform) -> No
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "status", "code"),
+    ("method", "path", "status", "code", "allow"),
     [
-        ("GET", "/nope", 404, "not_found"),
-        ("DELETE", "/healthz", 405, "method_not_allowed"),
-        ("POST", "/api/v1/me", 405, "method_not_allowed"),
+        ("GET", "/nope", 404, "not_found", None),
+        ("DELETE", "/healthz", 405, "method_not_allowed", "GET, HEAD"),
+        ("POST", "/api/v1/me", 405, "method_not_allowed", "GET, HEAD"),
+        ("DELETE", "/api/v1/agents", 405, "method_not_allowed", "GET, HEAD"),
+        ("POST", "/api/v1/stats", 405, "method_not_allowed", "GET, HEAD"),
+        ("PUT", "/api/v1/keys", 405, "method_not_allowed", "GET, HEAD, POST"),
+        ("GET", "/api/v1/keys/key_x/revoke", 405, "method_not_allowed", "POST"),
+        ("GET", "/api/v1/notifications/ntf_x/acknowledge", 405, "method_not_allowed", "POST"),
+        ("POST", "/dashboard", 405, "method_not_allowed", "GET, HEAD"),
+        ("POST", "/voice/client", 405, "method_not_allowed", "GET, HEAD"),
+        ("GET", "/voice/agt_x", 404, "not_found", None),
+        ("GET", "/voice/agt_x/more", 404, "not_found", None),
     ],
 )
 def test_unknown_paths_and_methods_answer_json(
-    platform: Platform, method: str, path: str, status: int, code: str
+    platform: Platform, method: str, path: str, status: int, code: str, allow: str | None
 ) -> None:
     response = TestClient(create_app(platform)).request(method, path)
     assert (response.status_code, response.json()["error"]) == (status, code)
+    allowed = response.headers.get("allow")
+    assert (allowed and set(allowed.split(", "))) == (allow and set(allow.split(", ")))

@@ -43,6 +43,13 @@ class Step:
     pick: int
     text: str
 
+    def key(self) -> str:
+        """One of the actor's keys (revoked ones too); the protected first key one time in four, so the
+        key-holding doors keep serving however many keys the run has minted and revoked."""
+        if self.pick % 4 == 0:
+            return self.actor.key_id
+        return self.mine.pick("key", self.pick) or self.actor.key_id
+
     def target(self, kind: str, *, deletable: bool = False) -> tuple[str, bool]:
         """An id to aim at and whether the actor owns it (False: the other tenant's, or nobody's)."""
         if self.cross:
@@ -94,6 +101,7 @@ class ToolCall:
     arguments: Callable[[str, Step], dict[str, Any]]
     recorded: Callable[[Step, str, dict[str, Any]], None] | None = None
     deletes: bool = False
+    """Deletes or revokes its target: it never aims at the tenant's protected records."""
 
 
 def _agent(ident: str, step: Step) -> dict[str, Any]:
@@ -174,7 +182,7 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
     ToolCall("search_knowledge", "agent", lambda i, s: {"agent_id": i, "query": "refund receipt"}),
     ToolCall("mint_api_key", "agent", lambda i, s: {"agent_id": i, "name": "app"}, _minted),
     ToolCall("list_api_keys", None, lambda _, s: {"limit": 200}),
-    ToolCall("revoke_api_key", "key", lambda i, s: {"key_id": i}, _revoked),
+    ToolCall("revoke_api_key", "key", lambda i, s: {"key_id": i}, _revoked, deletes=True),
     ToolCall("list_sessions", None, lambda _, s: {"limit": 200}, _listed_sessions),
     ToolCall("list_live_sessions", None, lambda _, s: {"limit": 200}, _listed_sessions),
     ToolCall("get_session", "session", lambda i, s: {"session_id": i}),
@@ -306,7 +314,7 @@ class RuntimeDoor:
 
     def _request(self, step: Step) -> tuple[str, dict[str, Any], dict[str, str], int, str]:
         """(path, body, headers, expected status, the foreign id asked for) for a turn drawn from the step."""
-        key_id = step.mine.pick("key", step.pick) or step.mine.live["key"][0]
+        key_id = step.key()
         secret, key_agent = step.mine.secrets[key_id], step.mine.key_agent[key_id]
         body: dict[str, Any] = {"message": step.text}
         if key_id in step.mine.revoked or key_agent in step.mine.gone:

@@ -32,7 +32,8 @@ class Ledger:
     key_agent: dict[str, str] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
     protected: set[str] = field(default_factory=set)
-    """Ids no operation deletes (the tenant's main agent), so every door keeps something to work on."""
+    """Ids no operation deletes or revokes (the tenant's main agent and its first key), so every door keeps
+    something to work on: with them gone, a run's key-holding doors could only be refused from then on."""
     everything: set[str] = field(default_factory=set)
 
     @classmethod
@@ -42,7 +43,7 @@ class Ledger:
         ledger.add("agent", side.agent.id)
         ledger.add("document", document_id, parent=side.agent.id)
         ledger.add_key(side.key_id, side.secret, side.agent.id)
-        ledger.protected.add(side.agent.id)
+        ledger.protected |= {side.agent.id, side.key_id}
         return ledger
 
     def add(self, kind: str, ident: str, *, parent: str | None = None) -> None:

@@ -9,9 +9,11 @@ tenant, which must get `not_found` (so a leak through a cache or a stale index s
 and after every step both tenants' event logs are read on from their cursors: every new event is
 the tenant's own, in order, and names nothing of the other tenant's.
 
-Doors on this branch: MCP tools in memory and over streamable HTTP (each with its own admin's
-JWT), the agent runtime (`/runtime/agents/{id}/invocations`, JSON and SSE) with API keys, and
-`/api/v1/me`. The voice bridge and the dashboard WebSocket add a `Door` each to `doors()`.
+Doors: MCP tools in memory and over streamable HTTP (each with its own admin's JWT), the agent
+runtime (`/runtime/agents/{id}/invocations`, JSON and SSE) with API keys, `/api/v1/me`, the voice
+bridge (`WS /voice/{agent_id}`, on the `scripted` speech backend) and the dashboard's JSON API.
+The dashboard's `WS /ws/dashboard` is open for each tenant the whole run: the invariant checks what
+it delivered like the event log, and at the end that it delivered exactly the tenant's log.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from mcp_server._principal import OperatorPrincipal
 from mcp_server.server import build_server
 from oratio.platform import Platform
 from schemas import Event
+from tests.reliability.dashboard_door import DashboardFeed, DashboardHttpDoor, dashboard_feed
 from tests.reliability.doors import AdminHttpDoor, Door, McpDoor, Operation, RuntimeDoor, Step
 from tests.reliability.ledger import Ledger, assert_nothing_of
+from tests.reliability.voice_door import VoiceDoor
 from tests.reliability.world import Served, Side, new_side, reliability_platform, serving
 
 TEXTS = ("hello", "What is your refund policy?", "I want to talk to a person", "bye", "ünïcødé ✓ 🎧")
@@ -51,6 +55,8 @@ class Tenants:
     ledgers: dict[str, Ledger]
     cursors: dict[str, int]
     doors: Sequence[Door]
+    feeds: dict[str, DashboardFeed]
+    """tenant id -> its dashboard WebSocket, open for the whole run."""
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(door, served | refused | unknown) -> how many steps went that way."""
 
@@ -79,11 +85,19 @@ def doors(served: Served, sides: Sequence[Side], portal: BlockingPortal, stack: 
     http = stack.enter_context(
         portal.wrap_async_context_manager(httpx.AsyncClient(base_url=served.base_url, timeout=30.0))
     )
-    return [McpDoor("mcp", in_memory), McpDoor("mcp-http", over_http), RuntimeDoor(http), AdminHttpDoor(http)]
+    return [
+        McpDoor("mcp", in_memory),
+        McpDoor("mcp-http", over_http),
+        RuntimeDoor(http),
+        AdminHttpDoor(http),
+        VoiceDoor(served.ws_base),
+        DashboardHttpDoor(http),
+    ]
 
 
 @pytest.fixture
-def tenants(tmp_path: Path) -> Iterator[Tenants]:
+def tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenants]:
+    monkeypatch.setenv("ORATIO_VOICE_BACKEND", "scripted")  # the cascade over engines that need no models
     with ExitStack() as stack:
         platform = stack.enter_context(reliability_platform(tmp_path))
         sides = (new_side(platform, "Acme"), new_side(platform, "Globex"))
@@ -94,7 +108,11 @@ def tenants(tmp_path: Path) -> Iterator[Tenants]:
             [document] = platform.documents.list(side.principal, side.agent.id).items
             ledgers[side.tenant_id] = Ledger.of(side, document.id)
         cursors = {side.tenant_id: 0 for side in sides}
-        yield Tenants(platform, portal, sides, ledgers, cursors, doors(served, sides, portal, stack))
+        feeds = {
+            side.tenant_id: stack.enter_context(portal.wrap_async_context_manager(dashboard_feed(served.ws_base, side)))
+            for side in sides
+        }
+        yield Tenants(platform, portal, sides, ledgers, cursors, doors(served, sides, portal, stack), feeds)
 
 
 def new_events(tenants: Tenants, tenant_id: str) -> list[Event]:
@@ -135,6 +153,7 @@ def test_no_read_write_or_event_crosses_tenants(tenants: Tenants) -> None:
                     last = event.seq
                     payload = event.model_dump(mode="json", exclude={"tenant_id"})
                     assert_nothing_of(tenants.ledgers[other.tenant_id], payload, f"{side.name}'s event log")
+                check_feed(tenants, side, other)
 
     run_state_machine_as_test(
         Isolation,
@@ -152,6 +171,29 @@ def test_no_read_write_or_event_crosses_tenants(tenants: Tenants) -> None:
     # Whatever a later id of one tenant is, no earlier event of the other named it.
     for side, other in ((acme, globex), (globex, acme)):
         tenants.cursors[side.tenant_id] = 0
-        for event in new_events(tenants, side.tenant_id):
+        logged = new_events(tenants, side.tenant_id)
+        for event in logged:
             payload = event.model_dump(mode="json", exclude={"tenant_id"})
             assert_nothing_of(tenants.ledgers[other.tenant_id], payload, f"{side.name}'s whole event log")
+        # The dashboard feed delivered exactly the tenant's log: nothing lost, repeated or foreign.
+        feed = tenants.feeds[side.tenant_id]
+        tenants.portal.call(feed.wait_for, logged[-1].seq)
+        check_feed(tenants, side, other)
+        delivered = [m for m in feed.received if m["type"] == "event"]
+        assert [m["seq"] for m in delivered] == [e.seq for e in logged]
+        assert [m["event"] for m in delivered] == [e.type for e in logged]
+        for message in delivered:
+            assert_nothing_of(tenants.ledgers[other.tenant_id], message, f"{side.name}'s whole dashboard feed")
+
+
+def check_feed(tenants: Tenants, side: Side, other: Side) -> None:
+    """What the tenant's dashboard WebSocket delivered since the last check: its own events, in order."""
+    feed = tenants.feeds[side.tenant_id]
+    assert not feed.closed, f"{side.name}'s dashboard feed closed: {feed.closed}"
+    events = [m for m in feed.received if m["type"] == "event"]
+    last = events[feed.checked - 1]["seq"] if feed.checked else 0
+    for message in events[feed.checked :]:
+        assert message["seq"] > last, f"dashboard seq {message['seq']} after {last}: out of order or repeated"
+        last = message["seq"]
+        assert_nothing_of(tenants.ledgers[other.tenant_id], message, f"{side.name}'s dashboard feed")
+    feed.checked = len(events)

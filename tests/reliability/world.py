@@ -75,6 +75,10 @@ class Served:
     def mcp_url(self) -> str:
         return f"{self.base_url}/mcp"
 
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
 
 @contextmanager
 def reliability_platform(data_dir: Path, **settings: Any) -> Iterator[Platform]:

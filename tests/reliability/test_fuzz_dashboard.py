@@ -1,0 +1,184 @@
+"""The dashboard's doors fuzzed over a real socket: every `/api/v1` endpoint and `WS /ws/dashboard`.
+
+Query strings come from the endpoints' own request models (`AgentQuery`, `SessionQuery`, ...: valid
+with real ids of both tenants, or bent past their limits), plus unknown and repeated parameters;
+path ids are real ids of both tenants, unknown ids and junk; `POST /api/v1/keys` bodies come from
+`MintKeyRequest` and from anything at all; tokens are the acme admin's mostly, else anything
+`tokens()` of test_fuzz_http makes (garbage, JWT-shaped garbage, random claims signed with the real
+key, the other tenant's token). Every answer is below 500, a refusal is a JSON body naming the
+error, and a 200 for acme's token names nothing of the other tenant's.
+
+The WebSocket's first message is drawn from `AuthMessage`'s schema with those tokens, or is any
+JSON, text or binary; then come a few more frames. It must answer `ready` or close with a
+documented code (4401, 4403, 4422, 4429) and a reason, never 1011 and never hang; a binary or
+oversize frame after `ready` closes it with 4422.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import anyio
+import httpx
+import pytest
+from anyio.from_thread import start_blocking_portal
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from oratio.dashboard.api import AgentQuery, KeyQuery, NotificationQuery, PageQuery, SessionQuery
+from oratio.dashboard.live import MAX_CLIENT_MESSAGE, AuthMessage
+from schemas import Channel, MintKeyRequest
+from tests.reliability.ledger import unknown_id
+from tests.reliability.strategies import from_schema, garbage
+from tests.reliability.test_fuzz_http import FUZZ, TIMEOUT_S, Target, assert_clear, header_text, tokens
+from tests.reliability.world import new_side, reliability_platform, serving
+
+WS_CODES = {4401, 4403, 4422, 4429}
+QUERIES: tuple[tuple[str, type[BaseModel] | None], ...] = (
+    ("/api/v1/agents", AgentQuery),
+    ("/api/v1/sessions", SessionQuery),
+    ("/api/v1/sessions/live", PageQuery),
+    ("/api/v1/notifications", NotificationQuery),
+    ("/api/v1/keys", KeyQuery),
+    ("/api/v1/stats", None),
+)
+BY_ID = (
+    ("GET", "/api/v1/sessions/{}"),
+    ("POST", "/api/v1/notifications/{}/read"),
+    ("POST", "/api/v1/notifications/{}/acknowledge"),
+    ("POST", "/api/v1/keys/{}/revoke"),
+)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, str, list[str]]]:
+    """The fuzz target of test_fuzz_http (acme, globex, a session), its ws:// base, and real ids of both."""
+    with reliability_platform(tmp_path_factory.mktemp("fuzz-dashboard")) as platform:
+        acme, globex = new_side(platform, "Acme"), new_side(platform, "Globex")
+        ids = [acme.agent.id, globex.agent.id, acme.key_id, globex.key_id]
+        for side in (acme, globex):
+            turn = platform.engine.turn(side.tenant_id, side.agent.id, None, "I want to talk to a person", Channel.TEXT)
+            ids.append(turn.session_id)
+            ids += [n.id for n in platform.notifications.list(side.principal, limit=10).items]
+        with serving(platform) as served, httpx.Client(base_url=served.base_url, timeout=TIMEOUT_S) as http:
+            yield Target(http, acme, globex, ids[4]), served.ws_base, ids
+
+
+def query_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@st.composite
+def queries(draw: st.DrawFn, model: type[BaseModel] | None, ids: list[str]) -> list[tuple[str, str]]:
+    fields: Any = {}
+    if model is not None:
+        schema = model.model_json_schema()
+        fields = draw(from_schema(schema, ids=ids, valid=True) | from_schema(schema, ids=ids))
+    pairs = [(str(k), query_value(v)) for k, v in fields.items()] if isinstance(fields, dict) else []
+    extra = draw(st.lists(st.tuples(st.sampled_from(["limit", "cursor", "x", "status"]), header_text(20)), max_size=2))
+    return pairs + extra
+
+
+def test_api_answers_every_request_clearly(dashboard: tuple[Target, str, list[str]]) -> None:
+    target, _, ids = dashboard
+    acme_token = target.acme.token
+    token = st.one_of(st.just(acme_token), st.just(acme_token), tokens(target))
+    path_ids = st.sampled_from(ids) | st.sampled_from(["agent", "session", "key", "notification"]).map(unknown_id)
+    body = from_schema(MintKeyRequest.model_json_schema(), ids=ids, valid=True) | from_schema(
+        MintKeyRequest.model_json_schema(), ids=ids
+    )
+    statuses: set[int] = set()
+
+    @given(
+        request=st.one_of(
+            st.sampled_from(QUERIES).flatmap(
+                lambda q: queries(q[1], ids).map(lambda params: ("GET", f"{q[0]}?{urlencode(params)}", None))
+            ),
+            st.tuples(st.sampled_from(BY_ID), path_ids | header_text(30)).map(
+                lambda t: (t[0][0], t[0][1].format(quote(t[1], safe="")), None)
+            ),
+            st.tuples(body | garbage, st.booleans()).map(
+                lambda b: ("POST", "/api/v1/keys", json.dumps(b[0]).encode() if b[1] else b"\xff{" + b"x" * 20_000)
+            ),
+        ),
+        token=token,
+    )
+    @FUZZ
+    def run(request: tuple[str, str, bytes | None], token: str) -> None:
+        method, path, content = request
+        headers = {"Authorization": f"Bearer {token}".strip(), "Content-Type": "application/json"}
+        response = target.http.request(method, path, content=content, headers=headers)
+        what = f"{method} {path} {content[:200] if content else ''!r}"
+        assert_clear(response, what)
+        statuses.add(response.status_code)
+        if response.status_code < 300 and token == acme_token:
+            text = response.text
+            for foreign in (target.globex.tenant_id, target.globex.agent.id, target.globex.key_id):
+                assert foreign not in text, f"{what}: {foreign} in {text[:300]}"
+
+    run()
+    # Past the token, past validation, into the services: served, refused, unknown and invalid all seen.
+    assert {200, 401, 404, 422} <= statuses, statuses
+
+
+async def first_messages(ws_base: str, frames: list[str | bytes]) -> tuple[dict[str, Any] | None, int | None, str]:
+    """Send `frames`; (ready or None, the server's close code or None if it stayed open, the reason)."""
+    with anyio.fail_after(TIMEOUT_S):
+        async with connect(f"{ws_base}/ws/dashboard", open_timeout=10, max_size=2**22) as ws:
+            ready: dict[str, Any] | None = None
+            try:
+                await ws.send(frames[0])
+                answer = json.loads(await ws.recv())
+                assert answer["type"] == "ready", answer
+                ready = answer
+                for frame in frames[1:]:
+                    await ws.send(frame)
+                if not any(isinstance(f, bytes) or len(f) > MAX_CLIENT_MESSAGE for f in frames[1:]):
+                    return ready, None, ""
+                async for message in ws:  # events until the close the bad frame earns
+                    assert json.loads(message)["type"] == "event", message
+            except ConnectionClosed as closed:
+                if closed.rcvd is None:
+                    return ready, 1006, ""
+                return ready, closed.rcvd.code, closed.rcvd.reason
+            raise AssertionError(f"{frames}: the server closed without a close frame")
+
+
+def test_dashboard_socket_answers_every_first_message(dashboard: tuple[Target, str, list[str]]) -> None:
+    target, ws_base, _ = dashboard
+    auth = from_schema(AuthMessage.model_json_schema(), valid=True).flatmap(
+        lambda m: st.one_of(st.just(target.acme.token), tokens(target)).map(lambda t: {**m, "type": "auth", "token": t})
+    )
+    first = st.one_of(
+        auth.map(json.dumps),
+        auth.map(json.dumps),
+        from_schema(AuthMessage.model_json_schema()).map(json.dumps),
+        garbage.map(json.dumps),
+        st.text(max_size=40),
+        st.binary(max_size=40),
+        st.just("x" * (MAX_CLIENT_MESSAGE + 1)),
+    )
+    later = st.text(max_size=40) | garbage.map(json.dumps) | st.binary(max_size=40) | st.just("y" * 20_000)
+    seen: set[int | str] = set()
+
+    with start_blocking_portal(backend="asyncio") as portal:
+
+        @given(frames=st.tuples(first, st.lists(later, max_size=3)).map(lambda t: [t[0], *t[1]]))
+        @FUZZ
+        def run(frames: list[str | bytes]) -> None:
+            ready, code, reason = portal.call(first_messages, ws_base, frames)
+            what = f"{[f[:100] for f in frames]} -> {ready} {code} {reason!r}"
+            if ready is None:
+                assert code in WS_CODES and reason.strip(), what
+            elif code is not None:
+                assert code == 4422 and reason.strip(), what
+            seen.add(code or "ready")
+
+        run()
+    assert "ready" in seen and 4401 in seen and 4422 in seen, seen
