@@ -13,25 +13,16 @@ import wave
 import numpy as np
 import numpy.typing as npt
 
+from voice_bridge.speech.audio import resample_pcm16
+
 SAMPLE_BYTES = 2
+
+resample = resample_pcm16
+"""`pcm16` at one rate as PCM16 at another, in one piece (the speech engines' resampler)."""
 
 
 def samples(pcm16: bytes) -> npt.NDArray[np.int16]:
     return np.frombuffer(pcm16, dtype="<i2")
-
-
-def duration_s(pcm16: bytes, rate: int) -> float:
-    return len(pcm16) / SAMPLE_BYTES / rate
-
-
-def resample(pcm16: bytes, from_rate: int, to_rate: int) -> bytes:
-    """`pcm16` at `from_rate` as PCM16 at `to_rate` (linear interpolation)."""
-    if from_rate == to_rate or not pcm16:
-        return pcm16
-    source = samples(pcm16).astype(np.float32)
-    count = max(1, round(len(source) * to_rate / from_rate))
-    positions = np.arange(count, dtype=np.float64) * (from_rate / to_rate)
-    return _pcm16(np.interp(positions, np.arange(len(source)), source))
 
 
 def _pcm16(values: npt.NDArray[np.float64]) -> bytes:
