@@ -31,7 +31,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-import uvicorn
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
@@ -49,6 +47,7 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings, load_settings
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.local import LocalKnowledgeBase
+from oratio.loopback import serving_on_loopback
 from oratio.models import Say, ScriptedModel
 from oratio.models.scripted import Prompt, Step
 from oratio.platform import Platform, build_services, open_platform
@@ -323,18 +322,8 @@ async def measure_latency(turns: int) -> float:
 
 @contextmanager
 def serve_in_thread(app: ASGIApp) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serving_on_loopback(lambda port: app) as port:
+        yield f"ws://127.0.0.1:{port}"
 
 
 @contextmanager

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.types import ASGIApp
+
+from oratio.loopback import serving_on_loopback
 
 
 def free_port() -> int:
@@ -48,22 +48,6 @@ def uvicorn_in_thread(build: Callable[[int], ASGIApp], timeout_s: float = 30.0, 
     """Serve the app `build(port)` returns with a real uvicorn on a free 127.0.0.1 port; yield the port.
 
     `port` asks for a given port instead (e.g. to restart a server where its clients will reconnect).
-
-    The socket is listening before uvicorn starts, so early connections wait in the backlog until it
-    accepts them: nothing polls for startup. On exit the server is stopped and checked stopped.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build(port), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=timeout_s)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
+    with serving_on_loopback(build, port=port, timeout_s=timeout_s) as bound:
+        yield bound

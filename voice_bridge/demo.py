@@ -8,8 +8,6 @@ text-to-speech the agent speaks with, then heard by the cascade's own voice dete
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from oratio.loopback import serving_on_loopback
 from oratio.platform import Platform
 from voice_bridge.app import create_voice_app
 from voice_bridge.cascade import CascadeBackend
@@ -51,21 +49,9 @@ class VoiceCallReport:
 @contextmanager
 def served_bridge(platform: Platform, speech: LocalSpeech) -> Iterator[str]:
     """The voice bridge over `platform` on a free 127.0.0.1 port; yields its ws:// base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    port: int = sock.getsockname()[1]
     app = create_voice_app(platform, backend=CascadeBackend(speech, platform.engine))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
+    with serving_on_loopback(lambda port: app) as port:
         yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def speak(speech: LocalSpeech, text: str) -> bytes:
