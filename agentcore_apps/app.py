@@ -54,7 +54,7 @@ from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
 from oratio.store.tables import AGENTS, API_KEYS
-from oratio.web import error_response
+from oratio.web import error_response, json_http_errors
 from schemas import Channel
 
 logger = logging.getLogger("oratio.runtime.http")
@@ -301,15 +301,7 @@ async def _answer(scope: Scope, send: Send, response: Response) -> None:
     await response(scope, nothing, send)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 as JSON, like every other refusal."""
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-    message = {
-        404: "no such endpoint: POST /invocations or /agents/{agent_id}/invocations, GET /ping",
-        405: f"{request.method} is not allowed here",
-    }.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+_http_error = json_http_errors("no such endpoint: POST /invocations or /agents/{agent_id}/invocations, GET /ping")
 
 
 @asynccontextmanager

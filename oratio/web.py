@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Mount, Route
@@ -47,6 +48,21 @@ def bearer_token(request: Request) -> str:
 async def admin_principal(platform: Platform, request: Request) -> Principal:
     token = bearer_token(request)
     return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+
+
+def json_http_errors(not_found: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A Starlette exception handler answering its own 404/405 as JSON, like every other Oratio refusal.
+
+    `not_found` tells the caller which endpoints the app does serve.
+    """
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        message = {404: not_found, 405: f"{request.method} is not allowed here"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+    return handler
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket
 
 from oratio.errors import ConfigError, OratioError
 from oratio.platform import Platform
+from oratio.web import json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.protocol import Close, VoiceLimits, close_reason
@@ -116,15 +117,9 @@ def create_voice_app(
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (a plain GET of a call's URL, a POST to the page) as JSON, like every refusal."""
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-    message = {
-        404: "no such endpoint: calls are WebSockets to /voice/{agent_id}; the browser page is GET /voice/client",
-        405: f"{request.method} is not allowed here",
-    }.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+_http_error = json_http_errors(
+    "no such endpoint: calls are WebSockets to /voice/{agent_id}; the browser page is GET /voice/client"
+)
 
 
 async def _refuse(websocket: WebSocket, message: str) -> None:
