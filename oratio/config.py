@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, Json, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -186,15 +186,22 @@ class Settings(BaseSettings):
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and validate settings; a bad value is a ConfigError naming the variable and the fix."""
+    return load_prefixed(Settings, "ORATIO_", env, "configuration")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_prefixed(model: type[S], prefix: str, env: dict[str, str] | None, what: str) -> S:
+    """`model` from the environment (or `env`, for tests) with `prefix`; errors name the variables."""
     try:
         if env is None:
-            return Settings()
-        values = {k.removeprefix("ORATIO_").lower(): v for k, v in env.items() if k.startswith("ORATIO_")}
-        return Settings.model_validate(values)
+            return model()
+        return model.model_validate({k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc = error["loc"]
-            name = "ORATIO_" + "_".join(str(part) for part in loc).upper() if loc else "configuration"
+            name = prefix + "_".join(str(part) for part in loc).upper() if loc else what
             problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+        raise ConfigError(f"invalid {what}: " + "; ".join(problems)) from None

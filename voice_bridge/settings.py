@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from oratio.errors import ConfigError
+from oratio.config import load_prefixed
 from voice_bridge.protocol import VoiceLimits
 
 
@@ -42,13 +42,4 @@ class VoiceSettings(BaseSettings):
 
 
 def load_voice_settings(env: dict[str, str] | None = None) -> VoiceSettings:
-    try:
-        if env is None:
-            return VoiceSettings()
-        prefix = "ORATIO_VOICE_"
-        return VoiceSettings.model_validate(
-            {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
-        )
-    except ValidationError as exc:
-        problems = [f"ORATIO_VOICE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("invalid voice configuration: " + "; ".join(problems)) from None
+    return load_prefixed(VoiceSettings, "ORATIO_VOICE_", env, "voice configuration")
