@@ -39,6 +39,7 @@ from mcp.types import (
     SamplingMessage,
     TextContent,
 )
+from mcp_types.version import is_version_at_least
 from pydantic import BaseModel
 from strands.models import Model
 from strands.types.content import Messages
@@ -57,6 +58,7 @@ MAX_QUESTIONS = 12
 ANSWER_MAX_CHARS = 60_000
 STATE_VERSION = 1
 QUESTION_KEY = "oratio_thinking"
+INPUT_ROUNDS_VERSION = "2026-07-28"
 
 JSON_INSTRUCTIONS = (
     "\n\nAnswer with one JSON object and nothing else (no prose, no code fence). It must validate "
@@ -172,8 +174,9 @@ def client_can_sample(ctx: Context) -> bool:
 
 
 def uses_input_rounds(ctx: Context) -> bool:
+    """Whether the client's protocol carries questions in input-required rounds (2026-07-28 and later)."""
     version = ctx.protocol_version
-    return version is not None and version >= "2026-07-28"
+    return version is not None and is_version_at_least(version, INPUT_ROUNDS_VERSION)
 
 
 def live_asker(ctx: Context) -> Ask:
