@@ -26,7 +26,7 @@ from oratio.models.choice import choose_model
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
-from voice_bridge.demo import call, served_bridge, speak
+from voice_bridge.demo import call, customer_voice, served_bridge, speak
 from voice_bridge.speech import load_local_speech
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -127,7 +127,7 @@ DEMO_CONVERSATION = (
     "What is your refund policy for long outages?",
     "There are sparks coming out of the router!",
 )
-DEMO_VOICE_QUESTION = "What is your refund policy for long outages?"
+DEMO_VOICE_QUESTION = "What is your refund policy for a long outage?"
 STEPS = 7
 
 
@@ -195,7 +195,7 @@ def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
     except ConfigError as exc:
         print(f"        skipped: {exc.message}")
         return
-    audio = speak(speech, DEMO_VOICE_QUESTION)
+    audio = speak(customer_voice(speech), DEMO_VOICE_QUESTION)
     with served_bridge(platform, speech) as url:
         report = anyio.run(call, url, agent_id, api_key, audio)
     print(f"        customer (heard by Whisper): {' '.join(report.customer_said) or '(nothing)'}")

@@ -18,12 +18,14 @@ import anyio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from oratio.errors import ConfigError
 from oratio.loopback import serving_on_loopback
 from oratio.platform import Platform
 from voice_bridge.app import create_voice_app
 from voice_bridge.cascade import CascadeBackend
-from voice_bridge.speech import LocalSpeech
+from voice_bridge.speech import LocalSpeech, TextToSpeech
 from voice_bridge.speech.audio import duration_seconds, resample_pcm16
+from voice_bridge.speech.local import TtsChoice, load_tts
 from voice_bridge.speech.ports import INPUT_RATE
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
@@ -54,10 +56,22 @@ def served_bridge(platform: Platform, speech: LocalSpeech) -> Iterator[str]:
         yield f"ws://127.0.0.1:{port}"
 
 
-def speak(speech: LocalSpeech, text: str) -> bytes:
+def customer_voice(speech: LocalSpeech) -> TextToSpeech:
+    """The customer speaks with espeak-ng: a voice other than the agent's, and the same audio every run.
+
+    Piper (the agent's voice when installed) varies its speech from run to run, so Whisper would hear
+    the demo's question differently each time. Without espeak-ng the agent's voice stands in.
+    """
+    try:
+        return load_tts(TtsChoice.ESPEAK)
+    except ConfigError:
+        return speech.tts
+
+
+def speak(voice: TextToSpeech, text: str) -> bytes:
     """`text` as the customer's 16 kHz PCM16 speech, with the quiet that ends an utterance."""
-    voice = resample_pcm16(speech.tts.synthesize(text), speech.tts.sample_rate, INPUT_RATE)
-    return voice + bytes(int(INPUT_RATE * TRAILING_SILENCE_S) * 2)
+    pcm16 = resample_pcm16(voice.synthesize(text), voice.sample_rate, INPUT_RATE)
+    return pcm16 + bytes(int(INPUT_RATE * TRAILING_SILENCE_S) * 2)
 
 
 async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> VoiceCallReport:
@@ -111,4 +125,4 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
     return report
 
 
-__all__ = ["VoiceCallReport", "call", "served_bridge", "speak"]
+__all__ = ["VoiceCallReport", "call", "customer_voice", "served_bridge", "speak"]

@@ -112,7 +112,7 @@ def test_demo_stores_the_example_agent_with_its_documents(
         assert call.status is SessionStatus.COMPLETED
         turns = platform.sessions.get(principal, call.id).turns
         assert [t.role for t in turns] == [Role.CUSTOMER, Role.AGENT]
-        assert "outages" in turns[0].text.lower() and turns[1].text
+        assert "refund policy for a long outage" in turns[0].text.lower() and turns[1].text
         assert platform.backends.blobs.list(f"{principal.tenant_id}/recordings/{agent.id}/")
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
