@@ -83,3 +83,7 @@ class SessionFilter(Model):
 class SessionWithTranscript(Model):
     session: Session
     turns: list[Turn]
+    recordings: list[str] = Field(
+        default_factory=list,
+        description="Blob keys of the session's call recordings (WAV), one per voice call, oldest first",
+    )

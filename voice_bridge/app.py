@@ -27,6 +27,7 @@ from oratio.platform import Platform
 from oratio.web import json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
+from voice_bridge.pacing import Clock
 from voice_bridge.protocol import Close, VoiceLimits, close_reason
 from voice_bridge.settings import SpeechChoice, VoiceSettings
 
@@ -80,8 +81,10 @@ def create_voice_app(
     backend: SpeechBackend | None = None,
     settings: VoiceSettings | None = None,
     limits: VoiceLimits | None = None,
+    clock: Clock = anyio.current_time,
 ) -> Starlette:
-    """The bridge over an open platform. `limits` overrides those from `settings` (tests use short ones)."""
+    """The bridge over an open platform. `limits` overrides those from `settings` (tests use short ones);
+    `clock` paces customer audio against real time (tests pass one they set, so pacing needs no sleeps)."""
     settings = settings or VoiceSettings()
     call_limits = limits or settings.limits()
     provider = BackendProvider(platform, settings, backend)
@@ -100,7 +103,7 @@ def create_voice_app(
             await _refuse(websocket, "the voice engines could not be loaded; see the server log")
             return
         try:
-            await VoiceCall(websocket, platform, speech, call_limits, agent_id).serve()
+            await VoiceCall(websocket, platform, speech, call_limits, agent_id, clock).serve()
         except Exception:
             # The outermost handler of a call: a bug must still close the socket with a code.
             logger.exception("agent_id=%s | voice call failed", agent_id)
@@ -138,11 +141,12 @@ def create_standalone_app(
     backend: SpeechBackend | None = None,
     settings: VoiceSettings | None = None,
     limits: VoiceLimits | None = None,
+    clock: Clock = anyio.current_time,
 ) -> Starlette:
     """`python -m voice_bridge`: the bridge at /voice (as under `oratio serve`) and /healthz."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    voice_app = create_voice_app(platform, backend=backend, settings=settings, limits=limits)
+    voice_app = create_voice_app(platform, backend=backend, settings=settings, limits=limits, clock=clock)
     return Starlette(routes=[Route("/healthz", health), Mount("/voice", app=voice_app)])

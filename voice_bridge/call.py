@@ -16,17 +16,20 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from oratio.errors import InvalidState, NotFound, OratioError, Unauthenticated
 from oratio.platform import Platform
+from oratio.recordings import new_call_id, recording_key
 from oratio.services.keys import KeyGrant
 from oratio.services.sessions import ENDED
 from schemas import Channel, EventType, Principal, Scope, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeechBackend
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
-from voice_bridge.playback import Player, Recording
+from voice_bridge.pacing import AudioPacer, Clock
+from voice_bridge.playback import Player
 from voice_bridge.protocol import (
     Close,
     ProtocolError,
@@ -37,20 +40,29 @@ from voice_bridge.protocol import (
     parse_control,
     parse_start,
 )
+from voice_bridge.recording import Recording
 from voice_bridge.sink import BridgeSink
 
 logger = logging.getLogger("oratio.voice")
 
-AUDIO_QUEUE = 256
+AUDIO_QUEUE = 64
+"""Frames waiting for the backend (at most 64 x frame_max_bytes); when full, the socket waits (TCP backpressure)."""
 WATCH_S = 0.25
 _TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
 class VoiceCall:
     def __init__(
-        self, websocket: WebSocket, platform: Platform, backend: SpeechBackend, limits: VoiceLimits, agent_id: str
+        self,
+        websocket: WebSocket,
+        platform: Platform,
+        backend: SpeechBackend,
+        limits: VoiceLimits,
+        agent_id: str,
+        clock: Clock = anyio.current_time,
     ) -> None:
         self._ws = websocket
+        self._clock = clock
         self._platform = platform
         self._backend = backend
         self._limits = limits
@@ -60,6 +72,7 @@ class VoiceCall:
         self._last_frame_at = 0.0
         self._last_speech_at = 0.0
         self._in_reply = False
+        self._call_id = new_call_id()
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -103,6 +116,11 @@ class VoiceCall:
         except OratioError as exc:
             await self._refuse(close_for(exc), exc.message)
             return
+        except ValidationError as exc:
+            # A value the stored session refuses (a `customer` value over the schema's limit): the
+            # start message is bad, not Oratio.
+            await self._refuse(Close.POLICY, f"bad start message: {_first_error(exc)}")
+            return
         except _TRANSPORT_GONE:
             return
         await self._run(grant, secret, start, session_id)
@@ -137,7 +155,7 @@ class VoiceCall:
     async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str) -> None:
         limits = self._limits
         output_rate = start.output_sample_rate
-        recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s)
+        recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s, limits.recording_max_bytes)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
         sink = BridgeSink(self, player)
 
@@ -169,14 +187,22 @@ class VoiceCall:
                     "silence_timeout_s": limits.silence_timeout_s,
                     "utterance_max_s": limits.utterance_max_s,
                     "call_max_s": limits.call_max_s,
+                    "burst_s": limits.burst_s,
+                    "recording_max_bytes": recording.max_bytes,
                 },
             }
         )
         logger.info("session_id=%s backend=%s | voice call started", session_id, self._backend.name)
-        outcome = await self._converse(call, recording, player, sink)
-        await self._finish(call, recording, outcome)
+        # Whatever happens below, the recording so far is saved and the session settled.
+        outcome = Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
+        try:
+            outcome = await self._converse(call, recording, player, sink, start.audio.sample_rate)
+        finally:
+            await self._finish(call, recording, outcome)
 
-    async def _converse(self, call: Call, recording: Recording, player: Player, sink: BridgeSink) -> Outcome:
+    async def _converse(
+        self, call: Call, recording: Recording, player: Player, sink: BridgeSink, input_rate: int
+    ) -> Outcome:
         now = anyio.current_time()
         self._last_frame_at = self._last_speech_at = now
         audio_in, audio_out = anyio.create_memory_object_stream[bytes](AUDIO_QUEUE)
@@ -184,14 +210,16 @@ class VoiceCall:
         try:
             with anyio.move_on_after(self._limits.call_max_s) as overall:
                 async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(self._receive, call, recording, audio_in)
+                    pacer = AudioPacer(input_rate, self._limits.burst_s, self._clock)
+                    tasks.start_soon(self._receive, recording, pacer, audio_in)
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
         except* Ended as group:
             outcome = first_outcome(group)
         if outcome is None:
             assert overall.cancelled_caught
-            outcome = Outcome(Close.TOO_LONG, f"the call reached its limit of {self._limits.call_max_s:g}s")
+            reason = f"the call reached its limit of {self._limits.call_max_s:g}s"
+            outcome = Outcome(Close.TOO_LONG, reason, SessionStatus.INTERRUPTED)
         if outcome.normal:
             await self.send_json({"type": "ended", "reason": outcome.reason})
         elif not outcome.client_gone:
@@ -212,7 +240,7 @@ class VoiceCall:
         # The backend stopped because the audio ended: the receiver decides the outcome.
         await anyio.sleep_forever()
 
-    async def _receive(self, call: Call, recording: Recording, audio: ObjectSendStream[bytes]) -> None:
+    async def _receive(self, recording: Recording, pacer: AudioPacer, audio: ObjectSendStream[bytes]) -> None:
         async with audio:
             while True:
                 try:
@@ -227,9 +255,13 @@ class VoiceCall:
                 try:
                     if (frame := message.get("bytes")) is not None:
                         check_frame(frame, self._limits)
+                        pacer.admit(frame)
                         self._last_frame_at = anyio.current_time()
                         recording.customer(frame)
                         await audio.send(frame)
+                        if recording.full:
+                            reason = f"the call reached its recording limit of {recording.max_bytes} bytes"
+                            raise Ended(Outcome(Close.TOO_LONG, reason, SessionStatus.INTERRUPTED))
                     else:
                         parse_control(message.get("text") or "")
                         raise Ended(Outcome(Close.NORMAL, "the customer ended the call", SessionStatus.COMPLETED))
@@ -274,11 +306,13 @@ class VoiceCall:
                 await anyio.to_thread.run_sync(self._settle, call, recording, outcome)
             except OratioError as exc:
                 logger.error("session_id=%s | could not save the call: %s", call.session_id, exc.message)
+            finally:
+                recording.close()
         logger.info("session_id=%s code=%d | voice call ended: %s", call.session_id, outcome.code, outcome.reason)
 
     def _settle(self, call: Call, recording: Recording, outcome: Outcome) -> None:
         backends = self._platform.backends
-        key = recording_key(call.tenant_id, call.agent_id, call.session_id)
+        key = recording_key(call.tenant_id, call.agent_id, call.session_id, self._call_id)
         backends.blobs.put(key, recording.wav(), content_type="audio/wav")
         backends.emit(
             call.tenant_id,
@@ -301,5 +335,7 @@ class VoiceCall:
             pass  # ended meanwhile (the agent, an admin): its status stands
 
 
-def recording_key(tenant_id: str, agent_id: str, session_id: str) -> str:
-    return f"{tenant_id}/recordings/{agent_id}/{session_id}.wav"
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "start"
+    return f"{where}: {first['msg']}"

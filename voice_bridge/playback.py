@@ -1,4 +1,4 @@
-"""Agent audio paced in real time, and the call's two-track recording.
+"""Agent audio paced in real time (the call's recording is voice_bridge.recording).
 
 Agent audio is sent at most `lead_s` ahead of the moment it will be heard, so that on barge-in
 the bridge can stop at once and the client has only that much to flush. The player also knows
@@ -8,54 +8,13 @@ whether agent audio is playing right now, which is what makes customer speech a 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import anyio
 
-from voice_bridge.audio import SAMPLE_BYTES, Resampler, interleave, wav_bytes
-from voice_bridge.speech.ports import INPUT_RATE
+from voice_bridge.audio import SAMPLE_BYTES
+from voice_bridge.recording import Recording
 
-RECORDING_RATE = INPUT_RATE
 CHUNK_S = 0.05
-
-
-@dataclass
-class Recording:
-    """The call as a stereo WAV at 16 kHz: left the customer, right the agent.
-
-    The customer's track is their audio in arrival order; each agent chunk is placed where the
-    customer's track stood when it was sent, so replies sit after the words they answer even when
-    a client streams faster than real time (tests do).
-    """
-
-    input_rate: int
-    output_rate: int
-    max_s: float
-    _customer: bytearray = field(default_factory=bytearray)
-    _agent: bytearray = field(default_factory=bytearray)
-
-    def __post_init__(self) -> None:
-        self._from_customer = Resampler(self.input_rate, RECORDING_RATE)
-        self._from_agent = Resampler(self.output_rate, RECORDING_RATE)
-        self._max_bytes = int(self.max_s * RECORDING_RATE) * SAMPLE_BYTES
-
-    def customer(self, pcm16: bytes) -> None:
-        if len(self._customer) < self._max_bytes:
-            self._customer += self._from_customer.feed(pcm16)
-
-    def agent(self, pcm16: bytes) -> None:
-        if len(self._customer) > len(self._agent):
-            self._agent += bytes(len(self._customer) - len(self._agent))
-        if len(self._agent) < self._max_bytes:
-            self._agent += self._from_agent.feed(pcm16)
-
-    @property
-    def seconds(self) -> float:
-        return max(len(self._customer), len(self._agent)) / SAMPLE_BYTES / RECORDING_RATE
-
-    def wav(self) -> bytes:
-        stereo = interleave(bytes(self._customer[: self._max_bytes]), bytes(self._agent[: self._max_bytes]))
-        return wav_bytes(stereo, RECORDING_RATE, channels=2)
 
 
 class Player:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas import Identifier, Limits
+from schemas import Identifier
+from schemas._base import Metadata
 
 SAMPLE_RATES = (8_000, 16_000, 24_000, 44_100, 48_000)
 """Customer audio rates accepted in `start` (PCM16 mono)."""
@@ -23,6 +24,8 @@ OUTPUT_RATES = (16_000, 24_000, 44_100, 48_000)
 """Rates the agent's audio can be asked for (`output_sample_rate` in `start`); default 24 kHz."""
 DEFAULT_OUTPUT_RATE = 24_000
 CONTROL_MAX_BYTES = 16 * 1024
+JSON_DEPTH_MAX = 16
+"""Deepest nesting of objects/arrays in a control message (json.loads recurses: deeper input is refused first)."""
 REASON_MAX_BYTES = 123  # RFC 6455: a close frame's reason fits in 123 bytes
 
 
@@ -31,7 +34,7 @@ class Close(IntEnum):
 
     NORMAL = 1000  # the customer sent `end`, or the agent ended the conversation
     GOING_AWAY = 1001  # the server is shutting down
-    POLICY = 1008  # the first message was not a JSON `start`, or a control message was malformed
+    POLICY = 1008  # not a JSON `start` first, a malformed control message, or audio faster than real time
     UNSUPPORTED = 1003  # audio format not accepted, audio before `start`, a frame that is not PCM16
     TOO_BIG = 1009  # a frame over the frame limit
     INTERNAL = 1011  # Oratio failed; the call's audio so far is saved
@@ -60,6 +63,10 @@ class VoiceLimits:
     """One customer utterance is cut here and answered."""
     call_max_s: float = 30 * 60.0
     """A call ends here."""
+    burst_s: float = 2.0
+    """How far the customer's audio may run ahead of real time (a client's buffered start); beyond it, 1008."""
+    recording_max_bytes: int = 128 * 1024 * 1024
+    """Largest recording (a stereo 16 kHz WAV: 64 kB per second, so 128 MiB is about 35 min); 4413 there."""
     playback_lead_s: float = 0.3
     """How far agent audio is sent ahead of real time: what a client must flush on barge-in."""
 
@@ -82,7 +89,7 @@ class StartMessage(BaseModel):
     audio: AudioFormat
     output_sample_rate: int = DEFAULT_OUTPUT_RATE
     session_id: Identifier | None = None
-    customer: dict[str, str] | None = Field(default=None, max_length=Limits.METADATA_KEYS_MAX)
+    customer: Metadata | None = None
 
 
 class ProtocolError(Exception):
@@ -96,6 +103,8 @@ class ProtocolError(Exception):
 
 def parse_start(text: str) -> StartMessage:
     """The `start` message, or ProtocolError: 1008 when it is not a start at all, 1003 for the audio format."""
+    if len(text.encode()) > CONTROL_MAX_BYTES:
+        raise ProtocolError(Close.TOO_BIG, f"the start message is at most {CONTROL_MAX_BYTES} bytes")
     data = _json_object(text, "the first message must be a JSON start message")
     if data.get("type") != "start":
         raise ProtocolError(Close.POLICY, 'the first message must be {"type": "start", ...}')
@@ -140,6 +149,8 @@ def check_frame(frame: bytes, limits: VoiceLimits) -> None:
 
 
 def _json_object(text: str, problem: str) -> dict[str, Any]:
+    if json_depth(text) > JSON_DEPTH_MAX:
+        raise ProtocolError(Close.POLICY, f"JSON nested deeper than {JSON_DEPTH_MAX} levels")
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -147,6 +158,32 @@ def _json_object(text: str, problem: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ProtocolError(Close.POLICY, problem)
     return data
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of `[`/`{` in `text`, outside strings: one linear pass, no recursion.
+
+    json.loads recurses once per level (RecursionError past ~1000 levels), so depth is checked first.
+    Malformed text is json.loads's to refuse; this only has to count what a parser would nest.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _rates(rates: tuple[int, ...]) -> str:

@@ -29,6 +29,8 @@ class VoiceSettings(BaseSettings):
     silence_timeout_seconds: float = Field(default=VoiceLimits.silence_timeout_s, gt=0, le=3600)
     utterance_max_seconds: float = Field(default=VoiceLimits.utterance_max_s, ge=1, le=300)
     call_max_seconds: float = Field(default=VoiceLimits.call_max_s, ge=10, le=4 * 3600)
+    audio_burst_seconds: float = Field(default=VoiceLimits.burst_s, ge=0.1, le=60)
+    recording_max_bytes: int = Field(default=VoiceLimits.recording_max_bytes, ge=64_000, le=4 * 1024**3)
 
     def limits(self) -> VoiceLimits:
         return VoiceLimits(
@@ -38,6 +40,8 @@ class VoiceSettings(BaseSettings):
             silence_timeout_s=self.silence_timeout_seconds,
             utterance_max_s=self.utterance_max_seconds,
             call_max_s=self.call_max_seconds,
+            burst_s=self.audio_burst_seconds,
+            recording_max_bytes=self.recording_max_bytes,
         )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from oratio.errors import Conflict, InvalidInput, InvalidState
 from oratio.ids import new_id
+from oratio.recordings import session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
@@ -180,7 +181,8 @@ class SessionService:
         tenant_id = authorize(principal, Scope.SESSIONS_READ)
         session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
         turns = all_items(self._b.store, TURNS, f"{tenant_id}#{session_id}")
-        return SessionWithTranscript(session=session, turns=turns)
+        recordings = session_recordings(self._b.blobs, tenant_id, session.agent_id, session_id)
+        return SessionWithTranscript(session=session, turns=turns, recordings=recordings)
 
     def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
         return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from strands.models import Model
@@ -28,7 +29,16 @@ STORY = (
     "The customers were patient, but some of them interrupted now and then. "
     "And that is why barge in exists."
 )
-TEST_LIMITS = VoiceLimits(start_timeout_s=5.0, idle_timeout_s=5.0, silence_timeout_s=30.0, call_max_s=120.0)
+TEST_BURST_S = 600.0
+"""These tests send each utterance at once (faster than real time): pacing is tested on its own."""
+TEST_LIMITS = VoiceLimits(
+    start_timeout_s=5.0, idle_timeout_s=5.0, silence_timeout_s=30.0, call_max_s=120.0, burst_s=TEST_BURST_S
+)
+
+
+def limits_with(**changes: Any) -> VoiceLimits:
+    """VoiceLimits with `changes`, and the generous burst these tests need."""
+    return VoiceLimits(**{"burst_s": TEST_BURST_S, **changes})
 
 
 def voice_agent(spec: str) -> Model:

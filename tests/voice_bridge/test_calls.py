@@ -15,7 +15,6 @@ from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.conftest import TEST_LIMITS, serving_voice
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav, samples
-from voice_bridge.call import recording_key
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.scripted import scripted_backend
 
@@ -57,7 +56,7 @@ async def test_a_spoken_question_is_answered_in_speech_stored_and_recorded(platf
         (Role.CUSTOMER, "I need my invoice"),
         (Role.AGENT, "You said: I need my invoice. Anything else?"),
     ]
-    key = recording_key(world.acme.tenant_id, world.agent.id, session_id)
+    [key] = found.recordings
     assert found.session.end_reason is not None and key in found.session.end_reason
     pcm, rate, channels = read_wav(platform.backends.blobs.get(key))
     assert (rate, channels) == (16_000, 2)
@@ -122,7 +121,7 @@ async def test_a_handoff_is_announced_and_the_session_stays_handed_off(platform:
     assert heard.transcripts("agent") == ["I'm connecting you with a member of our team, who will continue from here."]
     assert heard.close_code == 1000
     assert read_session(platform, world, session_id).session.status is SessionStatus.HANDOFF_REQUESTED
-    key = recording_key(world.acme.tenant_id, world.agent.id, session_id)
+    [key] = read_session(platform, world, session_id).recordings
     assert platform.backends.blobs.head(key) is not None
 
 

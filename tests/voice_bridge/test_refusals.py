@@ -13,12 +13,10 @@ from oratio.platform import Platform
 from schemas import Role, SessionStatus
 from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform
 from tests.voice_bridge.client import VoiceClient, voice_client
-from tests.voice_bridge.conftest import serving_voice, voice_agent
+from tests.voice_bridge.conftest import serving_voice, limits_with, voice_agent
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav
-from voice_bridge.call import recording_key
 from voice_bridge.cascade import CascadeBackend
-from voice_bridge.protocol import VoiceLimits
 from voice_bridge.scripted import scripted_backend
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +26,7 @@ AUDIO = {"encoding": "pcm16", "sample_rate": 16_000, "channels": 1}
 
 async def refused(platform: Platform, url_path: str, first: str | bytes | None, **limits: Any) -> tuple[int, str]:
     """Connect, send `first` (if any), and return the close code and reason the bridge answers with."""
-    with serving_voice(platform, scripted_backend(platform.engine), VoiceLimits(**limits)) as base:
+    with serving_voice(platform, scripted_backend(platform.engine), limits_with(**limits)) as base:
         async with voice_client(base + url_path) as client:
             if first is not None:
                 await client.ws.send(first)
@@ -116,7 +114,7 @@ async def test_no_start_within_the_limit(platform: Platform, world: World) -> No
 async def call_then(platform: Platform, world: World, then: bytes | str, **limits: Any) -> tuple[int, str, str]:
     """A call that says one thing (answered), then sends `then`; (close code, reason, session id)."""
     backend = CascadeBackend(espeak_speech(["First question"]), platform.engine)
-    with serving_voice(platform, backend, VoiceLimits(**limits)) as base:
+    with serving_voice(platform, backend, limits_with(**limits)) as base:
         async with voice_client(f"{base}/voice/{world.agent.id}") as client:
             session_id = (await client.start(world.secret))["session_id"]
             await client.send_audio(speak("First question.") + silence(1.0))
@@ -132,9 +130,8 @@ def assert_kept(platform: Platform, world: World, session_id: str, status: Sessi
     found = platform.sessions.get(world.acme.principal, session_id)
     assert found.session.status is status
     assert [t.role for t in found.turns] == [Role.CUSTOMER, Role.AGENT]
-    pcm, _, channels = read_wav(
-        platform.backends.blobs.get(recording_key(world.acme.tenant_id, world.agent.id, session_id))
-    )
+    [recording] = found.recordings
+    pcm, _, channels = read_wav(platform.backends.blobs.get(recording))
     assert channels == 2 and len(pcm) > 16_000 * 4  # more than a second of stereo
 
 
@@ -158,7 +155,7 @@ async def test_an_unknown_control_message(platform: Platform, world: World) -> N
 
 async def test_a_client_that_stops_sending_audio(platform: Platform, world: World) -> None:
     backend = scripted_backend(platform.engine)
-    with serving_voice(platform, backend, VoiceLimits(idle_timeout_s=0.5)) as base:
+    with serving_voice(platform, backend, limits_with(idle_timeout_s=0.5)) as base:
         async with voice_client(f"{base}/voice/{world.agent.id}") as client:
             session_id = (await client.start(world.secret))["session_id"]
             heard = await client.closed()
@@ -169,7 +166,7 @@ async def test_a_client_that_stops_sending_audio(platform: Platform, world: Worl
 async def test_silence_forever(platform: Platform, world: World) -> None:
     """Audio keeps coming but nobody speaks: the call ends at the silence limit."""
     backend = scripted_backend(platform.engine)
-    limits = VoiceLimits(idle_timeout_s=2.0, silence_timeout_s=1.0)
+    limits = limits_with(idle_timeout_s=2.0, silence_timeout_s=1.0)
     with serving_voice(platform, backend, limits) as base:
         async with voice_client(f"{base}/voice/{world.agent.id}") as client:
             session_id = (await client.start(world.secret))["session_id"]
