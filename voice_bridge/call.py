@@ -156,6 +156,8 @@ class VoiceCall:
         limits = self._limits
         output_rate = start.output_sample_rate
         recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s, limits.recording_max_bytes)
+        # Started before `ready`: the client's audio cannot arrive before its pacing clock starts.
+        pacer = AudioPacer(start.audio.sample_rate, limits.burst_s, self._clock)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
         sink = BridgeSink(self, player)
 
@@ -196,12 +198,12 @@ class VoiceCall:
         # Whatever happens below, the recording so far is saved and the session settled.
         outcome = Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
         try:
-            outcome = await self._converse(call, recording, player, sink, start.audio.sample_rate)
+            outcome = await self._converse(call, recording, pacer, player, sink)
         finally:
             await self._finish(call, recording, outcome)
 
     async def _converse(
-        self, call: Call, recording: Recording, player: Player, sink: BridgeSink, input_rate: int
+        self, call: Call, recording: Recording, pacer: AudioPacer, player: Player, sink: BridgeSink
     ) -> Outcome:
         now = anyio.current_time()
         self._last_frame_at = self._last_speech_at = now
@@ -210,7 +212,6 @@ class VoiceCall:
         try:
             with anyio.move_on_after(self._limits.call_max_s) as overall:
                 async with anyio.create_task_group() as tasks:
-                    pacer = AudioPacer(input_rate, self._limits.burst_s, self._clock)
                     tasks.start_soon(self._receive, recording, pacer, audio_in)
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
