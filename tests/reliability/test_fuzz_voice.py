@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from schemas import Channel
+from schemas import Channel, Limits
 from tests.reliability.ledger import unknown_id
 from tests.reliability.strategies import from_schema, garbage
 from tests.reliability.test_fuzz_http import header_text
@@ -80,6 +80,24 @@ def starts(target: Target) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(plain, plain, valid, from_schema(schema, ids=target.sessions))
 
 
+def deep(depth: int) -> str:
+    """JSON arrays nested `depth` levels (json.loads recurses per level: deep input once meant 1011)."""
+    return "[" * depth + "]" * depth
+
+
+def bad_starts(target: Target) -> st.SearchStrategy[str]:
+    """`start` messages that are valid but for deep nesting or an over-long `customer` value."""
+    base = {"type": "start", "api_key": target.acme.secret, "audio": {"sample_rate": 16_000}}
+    nested = st.integers(min_value=1, max_value=7_000).map(lambda n: json.dumps(base)[:-1] + f', "x": {deep(n)}}}')
+    long_value = st.integers(min_value=Limits.METADATA_VALUE_MAX - 2, max_value=Limits.METADATA_VALUE_MAX + 50).map(
+        lambda n: json.dumps({**base, "customer": {"name": "x" * n}})
+    )
+    continued = st.sampled_from(target.sessions).map(
+        lambda session: json.dumps({**base, "session_id": session, "customer": {"k": "é" * 2_000}})
+    )
+    return nested | long_value | continued
+
+
 def binary_frames() -> st.SearchStrategy[bytes]:
     return (
         st.binary(max_size=2_000)
@@ -95,6 +113,8 @@ def control_frames() -> st.SearchStrategy[str]:
         | st.text(max_size=60)
         | st.just(json.dumps({"type": "end"}))
         | st.just(json.dumps({"type": "start"}))
+        | st.integers(min_value=1, max_value=7_000).map(lambda n: f'{{"type": "end", "x": {deep(n)}}}')
+        | st.integers(min_value=1, max_value=7_000).map(deep)
         | st.integers(min_value=CONTROL_MAX_BYTES, max_value=CONTROL_MAX_BYTES + 100).map(
             lambda n: json.dumps({"type": "end", "pad": "x" * n})
         )
@@ -110,7 +130,8 @@ def calls(draw: st.DrawFn, target: Target) -> tuple[str, dict[str, str], list[st
     )
     secret = draw(st.sampled_from([target.acme.secret, target.globex.secret]) | header_text(60))
     start = starts(target).map(json.dumps)
-    first = draw(st.one_of(start, start, start, garbage.map(json.dumps), st.text(max_size=80), binary_frames()))
+    junk = st.one_of(garbage.map(json.dumps), st.text(max_size=80), binary_frames())
+    first = draw(st.one_of(start, start, start, bad_starts(target), junk))
     rest = draw(st.lists(binary_frames() | control_frames(), max_size=6))
     return agent, {name: value.format(secret) for name, value in headers.items()}, [first, *rest]
 

@@ -167,3 +167,32 @@ async def test_an_endless_utterance_is_cut_at_the_limit_and_answered(platform: P
             await client.end()
             heard = await client.closed()
     assert heard.transcripts("customer") == ["Utterance 1.", "Utterance 2.", "Utterance 3."]
+
+
+async def test_each_call_of_a_continued_session_keeps_its_own_recording(platform: Platform, world: World) -> None:
+    """Two calls on one session: two recordings, listed on the session oldest first (issue 15, item 5).
+
+    The first call asks for a person: the session stays open (`handoff_requested`) and the customer calls again.
+    """
+    backend = CascadeBackend(espeak_speech(["I want a person", "second call"]), platform.engine)
+    session_id = None
+    lengths = (1.0, 3.0)  # trailing silence differs, so the two recordings differ in length
+    with serving_voice(platform, backend) as base:
+        for trailing in lengths:
+            async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+                extra = {"session_id": session_id} if session_id else {}
+                ready = await client.start(world.secret, **extra)
+                session_id = ready["session_id"]
+                await client.send_audio(speak("Hello.") + silence(trailing))
+                await client.until(lambda h: bool(h.transcripts("agent")))
+                await client.end()
+                await client.closed()
+    assert session_id is not None
+    found = read_session(platform, world, session_id)
+    assert [t.text for t in found.turns][::2] == ["I want a person", "second call"]
+    first, second = found.recordings
+    assert first != second
+    seconds = [len(read_wav(platform.backends.blobs.get(key))[0]) / 4 / 16_000 for key in (first, second)]
+    assert seconds[0] < seconds[1]  # the first call's recording was not overwritten by the second
+    events = [e for e in tenant_events(platform, world.acme.tenant_id) if e.type is EventType.SESSION_RECORDING]
+    assert [e.data["key"] for e in events] == [first, second]

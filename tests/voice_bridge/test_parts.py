@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.voice_bridge.doubles import silence, speak
-from voice_bridge.audio import Resampler, resample, samples
+from voice_bridge.audio import Resampler, read_wav, resample, samples
 from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
-from voice_bridge.protocol import Close, ProtocolError, parse_start
+from voice_bridge.pacing import AudioPacer
+from voice_bridge.protocol import JSON_DEPTH_MAX, Close, ProtocolError, json_depth, parse_control, parse_start
+from voice_bridge.recording import Recording
 from voice_bridge.scripted import EnergyVad
 from voice_bridge.sentences import SentenceSplitter
 
@@ -88,3 +91,60 @@ def test_start_message_errors_name_the_problem() -> None:
     assert caught.value.code is Close.POLICY and caught.value.reason == "bad start message: audio: Field required"
     ok = parse_start(json.dumps({"type": "start", "audio": {"encoding": "pcm16", "sample_rate": 8000, "channels": 1}}))
     assert ok.audio.sample_rate == 8000 and ok.output_sample_rate == 24_000
+
+
+def test_json_depth_counts_nesting_outside_strings() -> None:
+    assert json_depth('{"a": [1, {"b": 2}]}') == 3
+    assert json_depth('{"a": "[[[[{{{{"}') == 1
+    assert json_depth('{"a": "\\"[[[["}') == 1  # an escaped quote does not end the string
+    assert json_depth("[" * 10_000) == 10_000
+    assert json_depth("") == 0
+
+
+def test_control_messages_nested_past_the_bound_are_refused_before_parsing() -> None:
+    text = '{"type": "end", "x": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    with pytest.raises(ProtocolError) as caught:
+        parse_control(text)
+    assert caught.value.code is Close.POLICY
+    ok = '{"type": "end", "x": ' + "[" * (JSON_DEPTH_MAX - 1) + "]" * (JSON_DEPTH_MAX - 1) + "}"
+    assert parse_control(ok)["type"] == "end"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pacer_admits_real_time_and_a_burst_but_no_more() -> None:
+    clock = Clock()
+    pacer = AudioPacer(16_000, 2.0, clock)
+    second = bytes(32_000)
+    pacer.admit(second)
+    pacer.admit(second)  # two seconds ahead: the burst
+    with pytest.raises(ProtocolError) as caught:
+        pacer.admit(bytes(2))
+    assert caught.value.code is Close.POLICY and pacer.audio_s == 2.0  # the refused frame is not counted
+    clock.now += 1.0
+    pacer.admit(second)
+    assert pacer.ahead_s() == 2.0
+
+
+def test_a_recording_is_kept_on_disk_and_stops_at_its_limit(tmp_path: Path) -> None:
+    limit = 44 + 16_000 * 4  # one second of 16 kHz stereo
+    recording = Recording(16_000, 24_000, 60.0, limit, directory=str(tmp_path))
+    tone = (np.arange(16_000) % 2000 - 1000).astype("<i2").tobytes()  # one second of a saw wave
+    recording.customer(tone[:16_000])
+    recording.agent(bytes(24_000))  # 0.5 s at 24 kHz, placed after the customer's 0.5 s
+    recording.customer(tone[16_000:])
+    assert recording.full and recording.seconds == 1.0
+    wav = recording.wav()
+    assert len(wav) == limit == recording.max_bytes
+    pcm, rate, channels = read_wav(wav)
+    stereo = samples(pcm).reshape(-1, 2)
+    assert (rate, channels) == (16_000, 2)
+    assert np.array_equal(stereo[:, 0], samples(tone[:32_000]))
+    assert not list(tmp_path.iterdir())  # the track files are unlinked at once: nothing to leave behind
+    recording.close()

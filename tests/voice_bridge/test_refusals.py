@@ -13,7 +13,7 @@ from oratio.platform import Platform
 from schemas import Role, SessionStatus
 from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform
 from tests.voice_bridge.client import VoiceClient, voice_client
-from tests.voice_bridge.conftest import serving_voice, limits_with, voice_agent
+from tests.voice_bridge.conftest import limits_with, serving_voice, voice_agent
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav
 from voice_bridge.cascade import CascadeBackend
