@@ -180,7 +180,7 @@ async def test_each_call_of_a_continued_session_keeps_its_own_recording(platform
     with serving_voice(platform, backend) as base:
         for trailing in lengths:
             async with voice_client(f"{base}/voice/{world.agent.id}") as client:
-                extra = {"session_id": session_id} if session_id else {}
+                extra: dict[str, str] = {"session_id": session_id} if session_id else {}
                 ready = await client.start(world.secret, **extra)
                 session_id = ready["session_id"]
                 await client.send_audio(speak("Hello.") + silence(trailing))
