@@ -175,13 +175,12 @@ async def test_each_call_of_a_continued_session_keeps_its_own_recording(platform
     The first call asks for a person: the session stays open (`handoff_requested`) and the customer calls again.
     """
     backend = CascadeBackend(espeak_speech(["I want a person", "second call"]), platform.engine)
-    session_id = None
+    session_id: str | None = None
     lengths = (1.0, 3.0)  # trailing silence differs, so the two recordings differ in length
     with serving_voice(platform, backend) as base:
         for trailing in lengths:
             async with voice_client(f"{base}/voice/{world.agent.id}") as client:
-                extra: dict[str, str] = {"session_id": session_id} if session_id else {}
-                ready = await client.start(world.secret, **extra)
+                ready = await client.start(world.secret, session_id=session_id)
                 session_id = ready["session_id"]
                 await client.send_audio(speak("Hello.") + silence(trailing))
                 await client.until(lambda h: bool(h.transcripts("agent")))
