@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,9 @@ from voice_bridge.speech.local import TtsChoice, load_tts
 from voice_bridge.speech.ports import INPUT_RATE
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
+FRAME_S = FRAME_BYTES / 2 / INPUT_RATE
+LEAD_S = 1.0
+"""Audio sent ahead of real time at the start: within the bridge's burst allowance (2 s by default)."""
 TRAILING_SILENCE_S = 1.0
 """Enough quiet after the question for the bridge's hangover to end the utterance."""
 CALL_TIMEOUT_S = 120.0
@@ -74,6 +77,17 @@ def speak(voice: TextToSpeech, text: str) -> bytes:
     return pcm16 + bytes(int(INPUT_RATE * TRAILING_SILENCE_S) * 2)
 
 
+async def send_as_spoken(send: Callable[[bytes], Awaitable[None]], pcm16: bytes) -> None:
+    """Send `pcm16` in frames at the pace it is spoken (the first `LEAD_S` at once), as a microphone would:
+    the bridge closes a call whose audio runs more than its burst allowance ahead of real time."""
+    began = anyio.current_time()
+    for n, offset in enumerate(range(0, len(pcm16), FRAME_BYTES)):
+        wait = began + n * FRAME_S - LEAD_S - anyio.current_time()
+        if wait > 0:
+            await anyio.sleep(wait)
+        await send(pcm16[offset : offset + FRAME_BYTES])
+
+
 async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> VoiceCallReport:
     """Say `pcm16` to the agent, wait for its written answer and the start of its speech, hang up."""
     report = VoiceCallReport()
@@ -103,8 +117,7 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
                     if kind == "ready":
                         report.session_id = event["session_id"]
                         output_rate = int(event["audio"]["sample_rate"])
-                        for offset in range(0, len(pcm16), FRAME_BYTES):
-                            await ws.send(pcm16[offset : offset + FRAME_BYTES])
+                        await send_as_spoken(ws.send, pcm16)
                         spoken_at = time.perf_counter()
                     elif kind == "transcript" and event["final"]:
                         said = report.customer_said if event["role"] == "customer" else report.agent_said
