@@ -479,6 +479,9 @@ async function openSession(id) {
     Object.keys(s.collected || {}).length
       ? el("div", { class: "muted" }, "Collected: ", Object.entries(s.collected).map(([k, v]) => `${k}=${v}`).join(", "))
       : null,
+    (full.recordings || []).length
+      ? el("div", { class: "muted" }, `Recordings (${full.recordings.length}): `, ...full.recordings.map((key, i) => [i ? ", " : "", el("code", {}, key)]))
+      : null,
     transcript].filter(Boolean));
   state.historySelected = id;
   state.historyDetail = { transcript, seqs: new Set() };
