@@ -314,7 +314,8 @@ class VoiceCall:
     def _settle(self, call: Call, recording: Recording, outcome: Outcome) -> None:
         backends = self._platform.backends
         key = recording_key(call.tenant_id, call.agent_id, call.session_id, self._call_id)
-        backends.blobs.put(key, recording.wav(), content_type="audio/wav")
+        with recording.wav_file() as wav:
+            backends.blobs.put_stream(key, wav, content_type="audio/wav")
         backends.emit(
             call.tenant_id,
             EventType.SESSION_RECORDING,

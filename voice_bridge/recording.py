@@ -3,7 +3,8 @@
 A call's recording used to grow in memory (30 minutes is 115 MB of stereo PCM, and the WAV was
 built with three more copies of it). Now each track is appended to its own temporary file as the
 call goes (the files are unlinked at once, so nothing is left behind if the process dies), and the
-WAV is assembled second by second into a third file when the call ends. Memory per call stays a
+WAV is assembled second by second into a third file when the call ends, which the blob store reads
+in pieces (`BlobStore.put_stream`). Memory per call stays a
 few kilobytes whatever the call's length; disk per call stays under `max_bytes` for the tracks plus
 as much again for the WAV being assembled. The recording stops at `max_bytes` (the bridge then ends
 the call with 4413), so a recording is never silently cut short while the call goes on.
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import tempfile
 import wave
-from typing import IO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, BinaryIO
 
 from voice_bridge.audio import SAMPLE_BYTES, Resampler, interleave
 from voice_bridge.speech.ports import INPUT_RATE
@@ -79,8 +82,9 @@ class Recording:
     def seconds(self) -> float:
         return max(self._customer_len, self._agent_len) / SAMPLE_BYTES / RECORDING_RATE
 
-    def wav(self) -> bytes:
-        """The recording as a WAV file (assembled on disk; the returned bytes are the only full copy)."""
+    @contextmanager
+    def wav_file(self) -> Iterator[BinaryIO]:
+        """The recording as a WAV file, assembled second by second on disk; open for reading from its start."""
         with tempfile.TemporaryFile(prefix="oratio-call-", dir=self._directory) as out:
             with wave.open(out, "wb") as writer:
                 writer.setnchannels(2)
@@ -96,6 +100,11 @@ class Recording:
                 self._customer.seek(0, 2)
                 self._agent.seek(0, 2)
             out.seek(0)
+            yield out
+
+    def wav(self) -> bytes:
+        """The whole WAV in memory (tests; the bridge stores `wav_file` without reading it whole)."""
+        with self.wav_file() as out:
             return out.read()
 
     def close(self) -> None:

@@ -8,16 +8,20 @@ survives a crash.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from oratio.blobs.ports import BlobInfo, validate_key, validate_prefix
 from oratio.errors import NotFound
 
 _DATA = ".blob"
 _META = ".meta"
+_COPY_BYTES = 1024 * 1024
 
 
 class LocalBlobStore:
@@ -34,6 +38,13 @@ class LocalBlobStore:
         _atomic_write(self._path(key, _META), json.dumps({"content_type": content_type}).encode())
         _atomic_write(data_path, data)
         return BlobInfo(key=key, size=len(data), content_type=content_type)
+
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str = "application/octet-stream") -> BlobInfo:
+        data_path = self._path(key, _DATA)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self._path(key, _META), json.dumps({"content_type": content_type}).encode())
+        size = _atomic_copy(data_path, source)
+        return BlobInfo(key=key, size=size, content_type=content_type)
 
     def get(self, key: str) -> bytes:
         try:
@@ -81,10 +92,16 @@ class LocalBlobStore:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    _atomic_copy(path, io.BytesIO(data))
+
+
+def _atomic_copy(path: Path, source: BinaryIO) -> int:
+    """Copy `source` (from where it stands) into a temporary file, fsync it, rename it to `path`; bytes copied."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            shutil.copyfileobj(source, handle, _COPY_BYTES)
+            size = handle.tell()
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -96,3 +113,4 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return size

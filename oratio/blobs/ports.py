@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from oratio.errors import InvalidInput
 
@@ -46,6 +46,11 @@ class BlobStore(Protocol):
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> BlobInfo:
         """Store (or overwrite) the object at `key`."""
+        ...
+
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str = "application/octet-stream") -> BlobInfo:
+        """Store (or overwrite) the object at `key` from `source`, read from its current position to its end
+        in pieces: an object as large as a call's recording never has to be in memory whole."""
         ...
 
     def get(self, key: str) -> bytes:

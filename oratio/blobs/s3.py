@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,6 +61,16 @@ class S3BlobStore:
         with _backend("store the object"):
             self._client.put_object(Bucket=self._bucket, Key=self._prefix + key, Body=data, ContentType=content_type)
         return BlobInfo(key=key, size=len(data), content_type=content_type)
+
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str = DEFAULT_CONTENT_TYPE) -> BlobInfo:
+        validate_key(key)
+        start = source.tell()
+        with _backend("store the object"):
+            # Multipart above boto3's threshold (8 MiB): parts are read from `source` one at a time.
+            self._client.upload_fileobj(
+                source, self._bucket, self._prefix + key, ExtraArgs={"ContentType": content_type}
+            )
+        return BlobInfo(key=key, size=source.tell() - start, content_type=content_type)
 
     def get(self, key: str) -> bytes:
         validate_key(key)

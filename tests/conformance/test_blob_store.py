@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from oratio.blobs.ports import BlobStore
@@ -53,3 +55,15 @@ def test_unsafe_keys_are_refused(blob_store: BlobStore, key: str) -> None:
         blob_store.put(key, b"x")
     with pytest.raises(InvalidInput):
         blob_store.get(key)
+
+
+def test_put_stream_stores_what_the_source_holds_from_where_it_stands(blob_store: BlobStore) -> None:
+    """A large object (a call's recording) is stored from a file, never whole in memory (issue 15, item 2)."""
+    data = bytes(range(256)) * 40_000  # 10 MB: past boto3's multipart threshold
+    with tempfile.TemporaryFile() as source:
+        source.write(b"skip" + data)
+        source.seek(4)
+        info = blob_store.put_stream("ten_a/recordings/agt_1/ses_1/call.wav", source, content_type="audio/wav")
+    assert (info.size, info.content_type) == (len(data), "audio/wav")
+    assert blob_store.get("ten_a/recordings/agt_1/ses_1/call.wav") == data
+    assert blob_store.head("ten_a/recordings/agt_1/ses_1/call.wav") == info
