@@ -166,10 +166,9 @@ async def measure(target: Bridge, calls: int, seconds: int, label: str) -> None:
     print(f"{label}: {calls} calls x {seconds / 60:g} min of audio pushed at once")
     print(f"  baseline RSS (one idle call): {baseline / MIB:.1f} MiB")
     print(f"  closed with: {'; '.join(f'{code} {reason!r}' for code, reason in codes)}")
-    print(
-        f"  audio sent before the close: {', '.join(str(r.sent_s) + ' s' for r in results)} (socket buffers included)"
-    )
-    print(f"  slowest call closed after {max(r.took_s for r in results):.2f} s")
+    sent = ", ".join(f"{r.sent_s} s" for r in results)
+    print(f"  audio the clients wrote before they saw the close: {sent} (the server discards it after closing)")
+    print(f"  the slowest flooding client was done after {max(r.took_s for r in results):.2f} s")
     print(
         f"  RSS growth per call: peak {(peak.peak - baseline) / calls / MIB:.1f} MiB,"
         f" after {(after - baseline) / calls / MIB:.1f} MiB (total peak +{(peak.peak - baseline) / MIB:.1f} MiB)"
