@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from oratio.errors import ConfigError
 from tests.voice_bridge.doubles import silence, speak
 from voice_bridge.audio import Resampler, read_wav, resample, samples
 from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
@@ -16,6 +17,7 @@ from voice_bridge.protocol import JSON_DEPTH_MAX, Close, ProtocolError, json_dep
 from voice_bridge.recording import Recording
 from voice_bridge.scripted import EnergyVad
 from voice_bridge.sentences import SentenceSplitter
+from voice_bridge.settings import load_voice_settings
 
 
 def split_stream(text: str, size: int) -> list[str]:
@@ -148,3 +150,15 @@ def test_a_recording_is_kept_on_disk_and_stops_at_its_limit(tmp_path: Path) -> N
     assert np.array_equal(stereo[:, 0], samples(tone[:32_000]))
     assert not list(tmp_path.iterdir())  # the track files are unlinked at once: nothing to leave behind
     recording.close()
+
+
+def test_the_pacing_and_recording_limits_are_settings() -> None:
+    limits = load_voice_settings(
+        {"ORATIO_VOICE_AUDIO_BURST_SECONDS": "5", "ORATIO_VOICE_RECORDING_MAX_BYTES": "1000000"}
+    ).limits()
+    assert (limits.burst_s, limits.recording_max_bytes) == (5.0, 1_000_000)
+    defaults = load_voice_settings({}).limits()
+    assert (defaults.burst_s, defaults.recording_max_bytes) == (2.0, 128 * 1024 * 1024)
+    with pytest.raises(ConfigError) as caught:
+        load_voice_settings({"ORATIO_VOICE_AUDIO_BURST_SECONDS": "0"})
+    assert "ORATIO_VOICE_AUDIO_BURST_SECONDS" in caught.value.message
