@@ -72,14 +72,16 @@ def create_mcp_http_app(platform: Platform, *, public_url: str, host: str, port:
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
     server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform), auth=auth)
+    max_bytes = max_request_bytes(platform.settings.max_document_bytes)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(public_url, host, port),
         host=host,
+        # The SDK's own limit (4 MiB by default, answered in plain text) sits behind ours: set it to
+        # the same size, so `BodyLimit` (JSON 413) is the only one a request can meet.
+        max_request_body_size=max_bytes,
     )
-    app.user_middleware.insert(
-        0, Middleware(BodyLimit, max_bytes=max_request_bytes(platform.settings.max_document_bytes))
-    )
+    app.user_middleware.insert(0, Middleware(BodyLimit, max_bytes=max_bytes))
     return app
 
 
