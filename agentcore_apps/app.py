@@ -23,7 +23,6 @@ is spent. A failure of Oratio itself is a 500 that says nothing about its cause.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -50,6 +49,7 @@ from agentcore_apps.contract import (
 )
 from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
+from oratio.http_json import parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
@@ -280,13 +280,15 @@ class PayloadTooLarge(OratioError):
 
 
 def _json_problem(body: bytes) -> str | None:
-    """Why the body is not JSON, or None. Checked here so the answer is Oratio's 422, not AgentCore's 400."""
+    """Why the body is not JSON we take (nested too deeply included), or None.
+
+    Checked here so the answer is Oratio's 422, not AgentCore's 400, and so AgentCore's own parse
+    never meets a body deep enough to exhaust the interpreter's recursion (a plain-text 500).
+    """
     try:
-        json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "the request body is not UTF-8 text"
-    except json.JSONDecodeError as exc:
-        return f"the request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        parse_json(body)
+    except InvalidInput as exc:
+        return exc.message
     return None
 
 
