@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentcore_apps._one_task import in_one_task
 from agentcore_apps.contract import (
     MAX_BODY_BYTES,
     SESSION_HEADER,
@@ -74,6 +75,10 @@ def create_runtime_app(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
     )
+    # AgentCore's app logger has a JSON handler of its own (request and session ids, as CloudWatch
+    # expects); letting its records reach the root logger too would log every invocation twice
+    # wherever logging is configured (`oratio serve`, `python -m agentcore_apps`).
+    logging.getLogger("bedrock_agentcore.app").propagate = False
     app.entrypoint(runtime.invoke)
     app.add_exception_handler(HTTPException, _http_error)
     return app
@@ -113,7 +118,7 @@ class _Runtime:
             self._remember(grant.tenant_id, agent_id, header, result.session_id)
             body = result_body(result)
             return JSONResponse(body, headers={SESSION_HEADER: header or body["runtime_session_id"]})
-        events = self._engine.stream_turn(*turn)
+        events = in_one_task(self._engine.stream_turn(*turn))  # one task, one OTel context (see _one_task)
         # Pull the first item before answering: the engine refuses (paused agent, ended session) on
         # the first iteration, and a refusal must be a 4xx status, not an error event in a 200 stream.
         try:
