@@ -50,7 +50,7 @@ from agentcore_apps.contract import (
 )
 from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
-from oratio.http_json import parse_json
+from oratio.http_json import PayloadTooLarge, parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
@@ -251,7 +251,7 @@ class RuntimeGuard:
         """The whole body, or None after answering 413/422 (nothing past the limit is read)."""
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max:
-            await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+            await _answer(scope, send, error_response(PayloadTooLarge.of(self._max, "send a shorter message")))
             return None
         chunks: list[bytes] = []
         size = 0
@@ -262,7 +262,7 @@ class RuntimeGuard:
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > self._max:
-                await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+                await _answer(scope, send, error_response(PayloadTooLarge.of(self._max, "send a shorter message")))
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -273,15 +273,6 @@ class RuntimeGuard:
             await _answer(scope, send, error_response(InvalidInput(problem)))
             return None
         return body
-
-
-class PayloadTooLarge(OratioError):
-    code = "payload_too_large"
-    http_status = 413
-
-    @classmethod
-    def of(cls, limit: int) -> PayloadTooLarge:
-        return cls(f"the request body is larger than {limit} bytes ({limit // 1024} KiB); send a shorter message")
 
 
 def _json_problem(body: bytes) -> str | None:

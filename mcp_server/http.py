@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
 from mcp_server.server import build_server
 from oratio.errors import OratioError
-from oratio.http_json import error_response
+from oratio.http_json import PayloadTooLarge, error_response
 from oratio.platform import Platform
 
 MCP_PATH = "/mcp"
@@ -171,10 +171,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"error": "payload_too_large", "message": f"the request body is larger than {self._max} bytes"},
-            status_code=413,
-        )
+        too_large = error_response(PayloadTooLarge.of(self._max, "a document may be at most ~3/4 of that (base64)"))
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max:
             await too_large(scope, receive, send)

@@ -29,6 +29,18 @@ CLOSE_REASON_MAX_BYTES = 123
 """RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code."""
 
 
+class PayloadTooLarge(OratioError):
+    """A request body over a door's limit (413); nothing past the limit was read."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+    @classmethod
+    def of(cls, limit: int, advice: str) -> PayloadTooLarge:
+        size = f"{limit // 1024} KiB" if limit < 1024 * 1024 else f"{limit / (1024 * 1024):.1f} MiB"
+        return cls(f"the request body is larger than {limit} bytes ({size}); {advice}")
+
+
 class JsonTooDeep(InvalidInput):
     """The JSON is well-formed but nests deeper than the limit."""
 

@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from oratio.dashboard.api import MAX_BODY_BYTES
 from oratio.errors import InvalidInput
 from oratio.http_json import CLOSE_REASON_MAX_BYTES, MAX_JSON_DEPTH, close_reason, parse_json
 from tests.reliability.world import Served, Side, new_side, reliability_platform, serving
@@ -69,6 +70,8 @@ def test_the_dashboard_api_refuses_deep_json(site: tuple[Served, Side]) -> None:
             response = http.post("/api/v1/keys", content=body, headers=headers)
             assert_clear_refusal(response)
             assert "levels deep" in response.json()["message"]
+        too_large = http.post("/api/v1/keys", content=b"[" + b" " * MAX_BODY_BYTES + b"]", headers=headers)
+        assert (too_large.status_code, too_large.json()["error"]) == (413, "payload_too_large"), too_large.text
 
 
 def test_mcp_refuses_deep_json_without_a_500(site: tuple[Served, Side]) -> None:
