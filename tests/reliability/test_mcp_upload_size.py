@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from mcp_server.http import max_request_bytes
+from oratio.config import Settings
 from schemas import DocumentStatus
 from tests.knowledge.test_extract import PdfBuilder, text_page_content
 from tests.reliability.doors import tool_error
@@ -103,3 +104,11 @@ def test_a_request_over_the_limit_gets_a_json_413_not_the_sdks_plain_text(site: 
             assert refused.json()["error"] == "payload_too_large"
     names = [d.name for d in site.served.platform.documents.list(site.side.principal, site.side.agent.id).items]
     assert names == ["faq.md"]
+
+
+def test_the_default_limit_admits_a_25_mib_document_as_base64() -> None:
+    largest = Settings.model_fields["max_document_bytes"].default
+    assert largest == 25 * 1024 * 1024
+    encoded = -(-largest // 3) * 4  # base64 of the largest document
+    assert encoded + 64 * 1024 < max_request_bytes(largest)  # room for the JSON-RPC envelope and the name
+    assert SDK_DEFAULT_BODY_BYTES < encoded  # so the SDK's default could never have been left in place
