@@ -6,7 +6,11 @@
 * Auth: every request to `/mcp` must carry `Authorization: Bearer <admin token>`. The token is
   verified by `OratioTokenVerifier` (signature, expiry, admin still enabled, rate limit); a missing
   or bad one gets 401 with `WWW-Authenticate: Bearer ..., resource_metadata="<url>"` pointing at
-  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer.
+  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer;
+  its RFC 8414 metadata (`/.well-known/oauth-authorization-server`) offers no OAuth grant: tokens
+  are minted out of band. A valid token over the rate limit gets 429 with Retry-After, not 401.
+* Bodies: at most one document at `ORATIO_MAX_DOCUMENT_BYTES` base64-encoded plus 1 MiB (JSON 413
+  past it); the SDK's own, smaller default limit is raised to the same size.
 * DNS rebinding: the Host header must name this server: the public URL's host, or the bound
   address and port (plus `localhost`/`[::1]` at that port when bound to a loopback or wildcard
   address). Anything else gets 421. Browser Origins are limited the same way (403).
