@@ -48,10 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         with open_platform(settings) as platform:
-            app = create_runtime_app(platform)
-            # AgentCore's app logger has a JSON handler of its own (request and session ids, as
-            # CloudWatch expects); without this every invocation would be logged twice.
-            logging.getLogger("bedrock_agentcore.app").propagate = False
+            app = create_runtime_app(platform)  # which keeps AgentCore's log lines from doubling
             uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     except OratioError as exc:
         print(f"oratio runtime: {exc.message}", file=sys.stderr)

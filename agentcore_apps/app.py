@@ -23,7 +23,6 @@ is spent. A failure of Oratio itself is a 500 that says nothing about its cause.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -38,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentcore_apps._one_task import in_one_task
 from agentcore_apps.contract import (
     MAX_BODY_BYTES,
     SESSION_HEADER,
@@ -50,6 +50,7 @@ from agentcore_apps.contract import (
 )
 from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
+from oratio.http_json import PayloadTooLarge, parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
@@ -74,6 +75,10 @@ def create_runtime_app(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
     )
+    # AgentCore's app logger has a JSON handler of its own (request and session ids, as CloudWatch
+    # expects); letting its records reach the root logger too would log every invocation twice
+    # wherever logging is configured (`oratio serve`, `python -m agentcore_apps`).
+    logging.getLogger("bedrock_agentcore.app").propagate = False
     app.entrypoint(runtime.invoke)
     app.add_exception_handler(HTTPException, _http_error)
     return app
@@ -113,7 +118,7 @@ class _Runtime:
             self._remember(grant.tenant_id, agent_id, header, result.session_id)
             body = result_body(result)
             return JSONResponse(body, headers={SESSION_HEADER: header or body["runtime_session_id"]})
-        events = self._engine.stream_turn(*turn)
+        events = in_one_task(self._engine.stream_turn(*turn))  # one task, one OTel context (see _one_task)
         # Pull the first item before answering: the engine refuses (paused agent, ended session) on
         # the first iteration, and a refusal must be a 4xx status, not an error event in a 200 stream.
         try:
@@ -246,7 +251,7 @@ class RuntimeGuard:
         """The whole body, or None after answering 413/422 (nothing past the limit is read)."""
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max:
-            await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+            await _answer(scope, send, error_response(PayloadTooLarge.of(self._max, "send a shorter message")))
             return None
         chunks: list[bytes] = []
         size = 0
@@ -257,7 +262,7 @@ class RuntimeGuard:
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > self._max:
-                await _answer(scope, send, error_response(PayloadTooLarge.of(self._max)))
+                await _answer(scope, send, error_response(PayloadTooLarge.of(self._max, "send a shorter message")))
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -270,23 +275,16 @@ class RuntimeGuard:
         return body
 
 
-class PayloadTooLarge(OratioError):
-    code = "payload_too_large"
-    http_status = 413
-
-    @classmethod
-    def of(cls, limit: int) -> PayloadTooLarge:
-        return cls(f"the request body is larger than {limit} bytes ({limit // 1024} KiB); send a shorter message")
-
-
 def _json_problem(body: bytes) -> str | None:
-    """Why the body is not JSON, or None. Checked here so the answer is Oratio's 422, not AgentCore's 400."""
+    """Why the body is not JSON we take (nested too deeply included), or None.
+
+    Checked here so the answer is Oratio's 422, not AgentCore's 400, and so AgentCore's own parse
+    never meets a body deep enough to exhaust the interpreter's recursion (a plain-text 500).
+    """
     try:
-        json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "the request body is not UTF-8 text"
-    except json.JSONDecodeError as exc:
-        return f"the request body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        parse_json(body)
+    except InvalidInput as exc:
+        return exc.message
     return None
 
 

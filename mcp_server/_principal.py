@@ -13,7 +13,7 @@ import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
-from oratio.errors import OratioError
+from oratio.errors import BackendUnavailable, OratioError, RateLimited
 from oratio.platform import Platform
 from schemas import Principal, Scope
 
@@ -58,8 +58,16 @@ class OratioTokenVerifier:
         self._platform = platform
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        """The token's access, or None (401) for a token that is not valid.
+
+        A valid token over the rate limit, or a store that does not answer, is not a bad token: those
+        errors propagate, and `mcp_server.http.Refusals` answers them (429 with Retry-After, 503), so
+        a client waits and retries instead of discarding a good token.
+        """
         try:
             principal = await anyio.to_thread.run_sync(self._platform.access.admin_principal, token)
+        except (RateLimited, BackendUnavailable):
+            raise
         except OratioError:
             return None
         return AccessToken(

@@ -6,7 +6,11 @@
 * Auth: every request to `/mcp` must carry `Authorization: Bearer <admin token>`. The token is
   verified by `OratioTokenVerifier` (signature, expiry, admin still enabled, rate limit); a missing
   or bad one gets 401 with `WWW-Authenticate: Bearer ..., resource_metadata="<url>"` pointing at
-  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer.
+  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer;
+  its RFC 8414 metadata (`/.well-known/oauth-authorization-server`) offers no OAuth grant: tokens
+  are minted out of band. A valid token over the rate limit gets 429 with Retry-After, not 401.
+* Bodies: at most one document at `ORATIO_MAX_DOCUMENT_BYTES` base64-encoded plus 1 MiB (JSON 413
+  past it); the SDK's own, smaller default limit is raised to the same size.
 * DNS rebinding: the Host header must name this server: the public URL's host, or the bound
   address and port (plus `localhost`/`[::1]` at that port when bound to a loopback or wildcard
   address). Anything else gets 421. Browser Origins are limited the same way (403).
@@ -18,20 +22,28 @@ The returned app's lifespan runs the MCP session manager: a parent app that moun
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
 from mcp_server.server import build_server
+from oratio.errors import OratioError
+from oratio.http_json import PayloadTooLarge, error_response
 from oratio.platform import Platform
 
 MCP_PATH = "/mcp"
+AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
+MCP_PATHS = (MCP_PATH, "/.well-known/oauth-protected-resource" + MCP_PATH, AUTHORIZATION_SERVER_METADATA_PATH)
+"""The paths the MCP app answers when mounted at the root beside other routes."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -72,15 +84,74 @@ def create_mcp_http_app(platform: Platform, *, public_url: str, host: str, port:
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
     server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform), auth=auth)
+    max_bytes = max_request_bytes(platform.settings.max_document_bytes)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(public_url, host, port),
         host=host,
+        # The SDK's own limit (4 MiB by default, answered in plain text) sits behind ours: set it to
+        # the same size, so `BodyLimit` (JSON 413) is the only one a request can meet.
+        max_request_body_size=max_bytes,
     )
-    app.user_middleware.insert(
-        0, Middleware(BodyLimit, max_bytes=max_request_bytes(platform.settings.max_document_bytes))
+    app.user_middleware.insert(0, Middleware(Refusals))
+    app.user_middleware.insert(0, Middleware(BodyLimit, max_bytes=max_bytes))
+    app.router.routes.append(
+        Route(AUTHORIZATION_SERVER_METADATA_PATH, authorization_server_metadata(str(auth.issuer_url)), methods=["GET"])
     )
     return app
+
+
+def authorization_server_metadata(issuer: str) -> Callable[[Request], Awaitable[Response]]:
+    """RFC 8414 metadata for the authorization server the resource metadata names: Oratio itself.
+
+    Oratio issues admin tokens out of band (`oratio admin token`), so it supports no OAuth grant:
+    `grant_types_supported` and `response_types_supported` are empty, which per RFC 8414 §2 also
+    makes the authorization and token endpoints unnecessary. An OAuth-capable client's discovery
+    (401 -> resource metadata -> this document) ends here with that answer, instead of in a 404.
+    (The resource metadata cannot simply omit the authorization server: RFC 9728 clients, the MCP
+    SDK's included, require at least one.)
+    """
+    metadata = {
+        "issuer": issuer,
+        "grant_types_supported": [],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": [],
+        "oratio_admin_tokens": (
+            "no OAuth flow: an operator mints an admin token with `oratio admin token` and the client "
+            "sends it as 'Authorization: Bearer <token>'"
+        ),
+    }
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
+
+    return endpoint
+
+
+class Refusals:
+    """Oratio's refusals raised while authenticating (429 rate limited, 503) as its JSON answers.
+
+    The SDK's auth middleware knows only "valid token" or 401; the token verifier raises the rest
+    before any response has started, and this turns them into `error_response`s.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._app(scope, receive, tracked)
+        except OratioError as exc:
+            if scope["type"] != "http" or started:
+                raise
+            await error_response(exc)(scope, receive, send)
 
 
 def max_request_bytes(max_document_bytes: int) -> int:
@@ -104,10 +175,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"error": "payload_too_large", "message": f"the request body is larger than {self._max} bytes"},
-            status_code=413,
-        )
+        too_large = error_response(PayloadTooLarge.of(self._max, "a document may be at most ~3/4 of that (base64)"))
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max:
             await too_large(scope, receive, send)

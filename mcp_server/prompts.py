@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -118,8 +119,37 @@ Today there are {len(today)} handoff notifications, {unread} of them unread:
 5. Finish with what is still open."""
 
 
+class PromptRequestChecks:
+    """Server middleware: `prompts/get` for an unknown prompt, or without a required argument, is
+    invalid params (-32602), with a message naming what is wrong.
+
+    The SDK raises a bare ValueError for both, which reaches the client as an internal error and
+    logs a traceback, as if the server were broken rather than the request.
+    """
+
+    def __init__(self, server: MCPServer) -> None:
+        self._server = server
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "prompts/get" or ctx.request_id is None:
+            return await call_next(ctx)
+        params = ctx.params or {}
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        if isinstance(name, str) and isinstance(arguments, dict):
+            prompts = {prompt.name: prompt for prompt in await self._server.list_prompts()}
+            prompt = prompts.get(name)
+            if prompt is None:
+                known = ", ".join(sorted(prompts))
+                raise MCPError(INVALID_PARAMS, f"unknown prompt {name[:80]!r}; this server has: {known}")
+            missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in arguments]
+            if missing:
+                raise MCPError(INVALID_PARAMS, f"{name} needs the argument(s): {', '.join(missing)}")
+        return await call_next(ctx)
+
+
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
+    server.middleware.append(PromptRequestChecks(server))
 
     @server.prompt(title="Design an agent from an SOP")
     async def design_agent_from_sop(

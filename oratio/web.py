@@ -20,21 +20,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_server.http import MCP_PATH, create_mcp_http_app, default_public_url
-from oratio.errors import OratioError, RateLimited, Unauthenticated
+from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
+from oratio.errors import OratioError, Unauthenticated
+from oratio.http_json import error_response
 from oratio.platform import Platform
 from schemas import Principal
 
+__all__ = ["admin_principal", "bearer_token", "create_app", "error_response", "handles_errors", "json_http_errors"]
+
 logger = logging.getLogger("oratio.web")
-
-
-def error_response(exc: OratioError) -> JSONResponse:
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = exc.retry_after_header
-    if isinstance(exc, Unauthenticated):
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
 
 def bearer_token(request: Request) -> str:
@@ -118,14 +112,11 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
             Mount("/runtime", app=runtime_app),
             # Voice calls (WS /voice/{agent_id}) and the browser page (GET /voice/client).
             Mount("/voice", app=create_voice_app(platform)),
-            # Last: the MCP app answers /mcp and /.well-known/oauth-protected-resource/mcp; JSON 404/405 otherwise.
+            # Last: the MCP app answers /mcp and its OAuth metadata (mcp_server.http.MCP_PATHS); JSON 404/405 otherwise.
             Mount("", app=_mcp_paths_only(mcp_app, [r for r in own_routes if isinstance(r, Route)])),
         ],
         lifespan=_run_lifespans(mcp_app, runtime_app),
     )
-
-
-_MCP_PATHS = (MCP_PATH, "/.well-known/oauth-protected-resource" + MCP_PATH)
 
 
 def _mcp_paths_only(mcp_app: ASGIApp, routes: Sequence[Route]) -> ASGIApp:
@@ -139,7 +130,7 @@ def _mcp_paths_only(mcp_app: ASGIApp, routes: Sequence[Route]) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.rstrip("/") in _MCP_PATHS:
+        if scope["type"] != "http" or path.rstrip("/") in MCP_PATHS:
             await mcp_app(scope, receive, send)
             return
         allowed = sorted({m for r in routes if r.methods and r.matches(scope)[0] is Match.PARTIAL for m in r.methods})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import InputRequiredResult, ToolAnnotations
+from mcp.types import InputRequiredResult
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
 from mcp_server.tools._build import start_build
+from mcp_server.tools._register import reads, tool, writes
 from oratio.store.ports import Page
 from schemas import (
     Agent,
@@ -38,15 +39,13 @@ def _agent_list(page: Page[Agent]) -> AgentList:
     return AgentList(agents=page.items, next_cursor=page.next_cursor)
 
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True)
-
 AgentId = Annotated[Identifier, Field(description="Agent id, e.g. agt_01...")]
 
 
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool()
+    @tool(server, writes("Create agent", destructive=False, idempotent=False, open_world=True))
     async def create_agent(
         spec: AgentSpec,
         ctx: Context,
@@ -78,13 +77,13 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
         return await start_build(tc, principal, ctx, wait, store)
 
-    @server.tool(annotations=READ_ONLY)
+    @tool(server, reads("Get agent"))
     async def get_agent(agent_id: AgentId) -> Agent:
         """Get one agent: its spec (SOP, configuration), status and the reason for a failed status."""
         principal = tc.principal()
         return await tc.call(lambda: platform.agents.get(principal, agent_id))
 
-    @server.tool(annotations=READ_ONLY)
+    @tool(server, reads("List agents"))
     async def list_agents(
         status: AgentStatus | None = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -95,7 +94,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.agents.list(principal, status=status, limit=limit, cursor=cursor))
         return _agent_list(page)
 
-    @server.tool()
+    @tool(server, writes("Update and rebuild agent", destructive=True, idempotent=False, open_world=True))
     async def update_agent(
         agent_id: AgentId,
         change: AgentUpdate,
@@ -115,7 +114,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
         return await start_build(tc, principal, ctx, wait, store)
 
-    @server.tool(annotations=READ_ONLY)
+    @tool(server, reads("Get agent creation records"))
     async def get_creation_records(agent_id: AgentId) -> CreationRecords:
         """How the AgentCreator built each version of an agent: stages with durations and model calls,
         the parsed SOP, every plan review verdict and the test conversations' outcomes."""
@@ -126,19 +125,19 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             return CreationRecords(records=[])
         return CreationRecords(records=await tc.call(lambda: builder.records(agent.tenant_id, agent.id)))
 
-    @server.tool()
+    @tool(server, writes("Pause agent", destructive=False, idempotent=True))
     async def pause_agent(agent_id: AgentId) -> Agent:
         """Stop an active agent from taking new conversations (resume_agent undoes it)."""
         principal = tc.principal()
         return await tc.call(lambda: platform.agents.pause(principal, agent_id))
 
-    @server.tool()
+    @tool(server, writes("Resume agent", destructive=False, idempotent=True))
     async def resume_agent(agent_id: AgentId) -> Agent:
         """Let a paused agent take conversations again."""
         principal = tc.principal()
         return await tc.call(lambda: platform.agents.resume(principal, agent_id))
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=True))
+    @tool(server, writes("Delete agent", destructive=True, idempotent=True))
     async def delete_agent(agent_id: AgentId) -> Deleted:
         """Delete an agent with its API keys and documents. Past sessions are kept. Cannot be undone."""
         principal = tc.principal()

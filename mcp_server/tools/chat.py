@@ -13,6 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
+from mcp_server.tools._register import tool, writes
 from oratio.runtime import TurnResult
 from schemas import Identifier, Limits
 
@@ -20,7 +21,7 @@ from schemas import Identifier, Limits
 def register(server: MCPServer, tc: ToolContext) -> None:
     engine = tc.platform.engine
 
-    @server.tool()
+    @tool(server, writes("Chat with agent as a test customer", destructive=False, idempotent=False, open_world=True))
     async def chat_with_agent(
         agent_id: Annotated[Identifier, Field(description="The active agent to talk to, e.g. agt_01...")],
         message: Annotated[

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
 from mcp_server.tools._build import rebuild_after_knowledge_change
+from mcp_server.tools._register import reads, tool, writes
 from oratio.store.ports import Page
 from schemas import Document, Identifier, Model
 
@@ -45,7 +45,7 @@ DocumentId = Annotated[Identifier, Field(description="Document id, e.g. doc_01..
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool(annotations=ToolAnnotations(idempotentHint=True))
+    @tool(server, writes("Upload knowledge document", destructive=True, idempotent=True))
     async def upload_document(
         agent_id: AgentId,
         document: DocumentInput,
@@ -72,7 +72,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             await rebuild_after_knowledge_change(tc, principal, agent_id)
         return stored
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List knowledge documents"))
     async def list_documents(
         agent_id: AgentId,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -83,13 +83,13 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.documents.list(principal, agent_id, limit=limit, cursor=cursor))
         return _document_list(page)
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("Get knowledge document"))
     async def get_document(document_id: DocumentId) -> Document:
         """Get one document's record: name, format, size, checksum and indexing status (not its content)."""
         principal = tc.principal()
         return await tc.call(lambda: platform.documents.get(principal, document_id))
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=True))
+    @tool(server, writes("Delete knowledge document", destructive=True, idempotent=True))
     async def delete_document(
         document_id: DocumentId,
         rebuild: Annotated[bool, Field(description="Rebuild and re-test an active agent in the background")] = True,
@@ -102,13 +102,13 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             await rebuild_after_knowledge_change(tc, principal, document.agent_id)
         return Deleted(id=document_id)
 
-    @server.tool(annotations=ToolAnnotations(idempotentHint=True))
+    @tool(server, writes("Re-index knowledge document", destructive=False, idempotent=True))
     async def reingest_document(document_id: DocumentId) -> Document:
         """Index a document again, e.g. after a temporary failure left it in `error`."""
         principal = tc.principal()
         return await tc.call(lambda: platform.documents.reingest(principal, document_id))
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("Search knowledge base"))
     async def search_knowledge(
         agent_id: AgentId,
         query: Annotated[str, Field(min_length=1, max_length=1000, description="A customer's question")],

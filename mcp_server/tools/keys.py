@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext
+from mcp_server.tools._register import reads, tool, writes
 from oratio.store.ports import Page
 from schemas import ApiKey, Identifier, MintKeyRequest, Model, Name
 
@@ -41,7 +41,7 @@ KeyId = Annotated[Identifier, Field(description="API key id, e.g. key_01... (not
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=False))
+    @tool(server, writes("Mint API key", destructive=False, idempotent=False))
     async def mint_api_key(
         agent_id: AgentId,
         name: Annotated[Name, Field(description="A label to recognise the key by, e.g. 'website widget'")],
@@ -60,7 +60,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         minted = await tc.call(lambda: platform.keys.mint(principal, request))
         return NewApiKey(key=minted.key, secret=minted.reveal())
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List API keys"))
     async def list_api_keys(
         agent_id: Annotated[Identifier | None, Field(description="Only this agent's keys; null lists all")] = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -71,7 +71,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.keys.list(principal, agent_id=agent_id, limit=limit, cursor=cursor))
         return _key_list(page)
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=True))
+    @tool(server, writes("Revoke API key", destructive=True, idempotent=True))
     async def revoke_api_key(key_id: KeyId) -> ApiKey:
         """Revoke an API key: apps using it are refused from now on. Cannot be undone; mint a new key instead."""
         principal = tc.principal()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext
+from mcp_server.tools._register import reads, tool, writes
 from oratio.store.ports import Page
 from schemas import Identifier, Model, Notification, NotificationStatus
 
@@ -28,7 +28,7 @@ NotificationId = Annotated[Identifier, Field(description="Notification id, e.g. 
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List notifications"))
     async def list_notifications(
         status: NotificationStatus | None = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -43,13 +43,13 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.notifications.list(principal, status=status, limit=limit, cursor=cursor))
         return _notification_list(page)
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=False, idempotentHint=True))
+    @tool(server, writes("Mark notification read", destructive=False, idempotent=True))
     async def mark_notification_read(notification_id: NotificationId) -> Notification:
         """Mark a notification as read. Safe to repeat; an acknowledged one stays acknowledged."""
         principal = tc.principal()
         return await tc.call(lambda: platform.notifications.mark_read(principal, notification_id))
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=False))
+    @tool(server, writes("Acknowledge handoff", destructive=False, idempotent=True))
     async def acknowledge_handoff(notification_id: NotificationId) -> Notification:
         """Take responsibility for a handoff: records that you (a person) are picking up the conversation.
 

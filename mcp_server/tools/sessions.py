@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import AwareDatetime, Field
 
 from mcp_server._context import ToolContext
+from mcp_server.tools._register import reads, tool
 from oratio.store.ports import Page
 from schemas import Channel, Identifier, Model, Session, SessionFilter, SessionStatus, SessionWithTranscript
 
@@ -31,7 +31,7 @@ Moment = Annotated[AwareDatetime | None, Field(description="ISO 8601 time with a
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List sessions"))
     async def list_sessions(
         agent_id: Annotated[Identifier | None, Field(description="Only this agent's sessions")] = None,
         status: SessionStatus | None = None,
@@ -59,14 +59,14 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.sessions.list(principal, query))
         return _session_list(page)
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List live sessions"))
     async def list_live_sessions(limit: Limit = 50, cursor: Cursor = None) -> SessionList:
         """List the conversations in progress right now (status `active`), newest first."""
         principal = tc.principal()
         page = await tc.call(lambda: platform.sessions.list_live(principal, limit=limit, cursor=cursor))
         return _session_list(page)
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("Get session with transcript"))
     async def get_session(session_id: SessionId) -> SessionWithTranscript:
         """Get one conversation with its full transcript: every turn in order, with the sources cited."""
         principal = tc.principal()

@@ -8,7 +8,6 @@ Tenancy and scopes are the services' business; errors are OratioErrors, rendered
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from oratio.dashboard import stats
 from oratio.errors import InvalidInput
+from oratio.http_json import PayloadTooLarge, parse_json
 from oratio.platform import Platform
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from oratio.store.ports import Page
@@ -227,8 +227,5 @@ async def _json_body(request: Request) -> Any:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise InvalidInput(f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise InvalidInput("the request body is not valid JSON") from None
+            raise PayloadTooLarge.of(MAX_BODY_BYTES, "the dashboard API takes small JSON bodies only")
+    return parse_json(bytes(body))

@@ -38,6 +38,7 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
+from oratio.http_json import close_reason
 from oratio.platform import Platform
 from schemas import Event, Model, Principal, Scope
 
@@ -46,7 +47,6 @@ logger = logging.getLogger("oratio.dashboard.live")
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 1013
 MAX_CLIENT_MESSAGE = 16 * 1024
-_REASON_MAX = 120  # a close reason must fit in 123 bytes
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class _Closing(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
-        self.reason = reason[:_REASON_MAX]
+        self.reason = close_reason(reason)
 
     @classmethod
     def of(cls, exc: OratioError) -> _Closing:
@@ -110,7 +110,7 @@ class DashboardFeed:
         except _Closing as closing:
             await _close(websocket, closing.code, closing.reason)
         except OratioError as exc:  # e.g. the log's backend is unavailable: the page reconnects later
-            await _close(websocket, 4000 + exc.http_status, exc.message[:_REASON_MAX])
+            await _close(websocket, 4000 + exc.http_status, exc.message)
         except WebSocketDisconnect:
             return
 
@@ -214,6 +214,6 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     logger.info("code=%d reason=%s | dashboard stream closed", code, reason)
     with anyio.move_on_after(1.0):
         try:
-            await websocket.close(code, reason)
+            await websocket.close(code, close_reason(reason))
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass

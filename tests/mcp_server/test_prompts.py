@@ -80,9 +80,22 @@ async def test_design_prompt_refuses_an_unknown_agent_type(client: Client) -> No
 
 
 async def test_design_prompt_needs_an_sop(client: Client) -> None:
-    await render_error(client, "design_agent_from_sop", {})  # the SDK refuses it (as an internal error)
+    missing = await render_error(client, "design_agent_from_sop", {})
+    assert missing.error.code == INVALID_PARAMS
+    assert missing.error.message == "design_agent_from_sop needs the argument(s): sop"
     error = await render_error(client, "design_agent_from_sop", {"sop": "   "})
     assert error.error.message == "sop is empty: paste the procedure text"
+
+
+async def test_an_unknown_prompt_is_invalid_params_without_a_traceback(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    error = await render_error(client, "no_such_prompt", {})
+
+    assert error.error.code == INVALID_PARAMS
+    assert error.error.message.startswith("unknown prompt 'no_such_prompt'")
+    assert "design_agent_from_sop" in error.error.message  # names the prompts there are
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
 
 
 def handoff(platform: Platform, principal: Principal, title: str, session_id: str | None = None) -> Notification:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -102,6 +103,43 @@ async def test_hints_say_which_tools_only_read_and_which_destroy(client: Client)
         annotations = listed[name].annotations
         assert annotations is not None and annotations.destructive_hint is False, name
     for name in ("upload_document", "mark_notification_read"):
+        annotations = listed[name].annotations
+        assert annotations is not None and annotations.idempotent_hint is True, name
+
+
+async def test_every_tool_has_a_title_all_four_hints_and_a_dedented_description(client: Client) -> None:
+    listed = await tools(client)
+
+    assert len(listed) >= len(TOOLS)
+    for name, tool in listed.items():  # every tool, so a tool added later is held to this too
+        assert tool.title, name
+        annotations = tool.annotations
+        assert annotations is not None, name
+        assert annotations.title == tool.title, name
+        hints = (
+            annotations.read_only_hint,
+            annotations.destructive_hint,
+            annotations.idempotent_hint,
+            annotations.open_world_hint,
+        )
+        assert all(isinstance(hint, bool) for hint in hints), (name, hints)
+        if annotations.read_only_hint:
+            assert (annotations.destructive_hint, annotations.idempotent_hint) == (False, True), name
+        description = tool.description or ""
+        assert description == inspect.cleandoc(description), name
+        assert not any(line.startswith(" ") for line in description.splitlines()), name
+
+
+async def test_deleting_and_revoking_are_destructive_and_model_calls_reach_the_open_world(client: Client) -> None:
+    listed = await tools(client)
+
+    for name in ("delete_agent", "delete_document", "revoke_api_key", "update_agent", "upload_document"):
+        annotations = listed[name].annotations
+        assert annotations is not None and annotations.destructive_hint is True, name
+    for name in ("create_agent", "update_agent", "chat_with_agent"):
+        annotations = listed[name].annotations
+        assert annotations is not None and annotations.open_world_hint is True, name
+    for name in ("pause_agent", "resume_agent", "delete_agent", "reingest_document"):
         annotations = listed[name].annotations
         assert annotations is not None and annotations.idempotent_hint is True, name
 

@@ -1,0 +1,79 @@
+"""What the runtime logs per invocation: one line, streamed or not, and never a traceback.
+
+The operator's logging is configured at the root (as `oratio serve` and `python -m agentcore_apps`
+do with `basicConfig`); AgentCore's app logger also writes through a handler of its own. A line is
+one record written by one handler, so a record that both handlers write counts twice.
+Streamed turns used to log OpenTelemetry's "Failed to detach context" with a traceback, several
+times per turn: the agent's generator was resumed in two tasks (see `agentcore_apps._one_task`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.agentcore_apps.conftest import World
+from tests.agentcore_apps.test_turns import say, sse_events
+
+CLIENT_LOGGERS = ("httpx", "httpcore")  # the test's own HTTP client, not the server
+
+
+class Lines(logging.Filter):
+    """Counts the records the handlers it is attached to write (a filter that lets all through)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(CLIENT_LOGGERS):
+            self.records.append(record)
+        return True
+
+    def take(self) -> list[logging.LogRecord]:
+        taken, self.records = self.records, []
+        return taken
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    """Every server log line at INFO and above: the root handler plus AgentCore's own handlers."""
+    counter = Lines()
+    root_handler = logging.StreamHandler()  # what basicConfig installs
+    root_handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    agentcore_handlers = [h for h in logging.getLogger("bedrock_agentcore.app").handlers if h.level <= logging.INFO]
+    for handler in [root_handler, *agentcore_handlers]:
+        handler.addFilter(counter)
+    root.addHandler(root_handler)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    yield counter
+    root.setLevel(previous)
+    root.removeHandler(root_handler)
+    for handler in agentcore_handlers:
+        handler.removeFilter(counter)
+
+
+def describe(records: list[logging.LogRecord]) -> list[str]:
+    return [f"{r.name} {r.levelname} {r.getMessage()}" for r in records]
+
+
+def test_each_invocation_logs_one_line_and_no_traceback(http: httpx.Client, world: World, lines: Lines) -> None:
+    assert say(http, world, "warm up").status_code == 200  # once-per-process lines (model clients) go here
+    lines.take()
+
+    streamed = sse_events(say(http, world, "where is my parcel", stream=True))
+    assert streamed[-1]["type"] == "final"
+    streamed_lines = lines.take()
+    plain = say(http, world, "hello", stream=False)
+    assert plain.status_code == 200
+    plain_lines = lines.take()
+
+    for logged in (streamed_lines, plain_lines):
+        assert len(logged) == 1, describe(logged)
+        assert not logged[0].exc_info, describe(logged)
+        assert "Failed to detach context" not in logged[0].getMessage()
