@@ -68,10 +68,11 @@ class Ingestion:
             if stop is not None and stop.is_set():
                 break
             try:
-                self.ingest(document.tenant_id, document.id)
+                outcome = self.ingest(document.tenant_id, document.id)
             except NotFound:
                 continue  # deleted meanwhile
-            count += 1
+            if outcome.status is not DocumentStatus.INGESTING:  # else interrupted: still to do next time
+                count += 1
         return count
 
     def interrupt(self) -> None:
@@ -121,6 +122,8 @@ async def resuming_in_background(ingestion: Ingestion, documents: list[Document]
         try:
             count = await anyio.to_thread.run_sync(lambda: ingestion.resume_unready(documents, stop=stop))
             logger.info("documents=%d of %d | unfinished ingestion resumed", count, len(documents))
+        except Exception:  # the task's outermost handler: a store outage must not take the server down with it
+            logger.exception("documents=%d | resuming ingestion failed; they resume at the next start", len(documents))
         finally:
             done.set()
 
@@ -133,4 +136,5 @@ async def resuming_in_background(ingestion: Ingestion, documents: list[Document]
             yield done
         finally:
             stop.set()
-            ingestion.interrupt()
+            if not done.is_set():  # still resuming: stop the extraction in progress (the server is stopping)
+                ingestion.interrupt()

@@ -151,15 +151,29 @@ def crashed_mid_ingestion(tmp_path: Path) -> tuple[Settings, Principal, list[str
     return settings, owner, ids
 
 
+class UnreadableBlobs(LocalBlobStore):
+    """A blob directory whose disk fails on read (not an Oratio error: nothing maps it)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.failed = threading.Event()
+
+    def get(self, key: str) -> bytes:
+        self.failed.set()
+        raise OSError("I/O error")
+
+
 @contextmanager
-def restarted(settings: Settings) -> Iterator[tuple[Platform, GatedKnowledge, ReadyCount]]:
+def restarted(
+    settings: Settings, blobs: LocalBlobStore | None = None
+) -> Iterator[tuple[Platform, GatedKnowledge, ReadyCount]]:
     """The platform `oratio serve` opens, with the knowledge base gated and ready statuses counted."""
     db = SqliteDatabase(settings.database_path)
     events = ReadyCount(SqliteEventLog(db), DOCUMENTS_LEFT)
     knowledge = GatedKnowledge(
         LocalKnowledgeBase(HybridIndex(settings.knowledge_path, None), pool=extraction_pool(settings))
     )
-    backends = Backends(store=SqliteRecordStore(db), events=events, blobs=LocalBlobStore(settings.blob_root))
+    backends = Backends(store=SqliteRecordStore(db), events=events, blobs=blobs or LocalBlobStore(settings.blob_root))
     try:
         yield build_services(settings, backends, knowledge), knowledge, events
     finally:
@@ -199,3 +213,17 @@ def test_stopping_mid_reingestion_leaves_the_rest_for_the_next_start(
         # The server stopped (within serving_on_loopback's bound) although ingestion was blocked.
         assert statuses(platform, owner, ids) == {DocumentStatus.INGESTING}
         assert len(platform.ingestion.unready()) == DOCUMENTS_LEFT
+
+
+def test_a_failure_while_resuming_is_logged_and_the_server_keeps_serving(
+    crashed_mid_ingestion: tuple[Settings, Principal, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, owner, ids = crashed_mid_ingestion
+    blobs = UnreadableBlobs(settings.blob_root)
+    with restarted(settings, blobs) as (platform, _, _):
+        unready = platform.ingestion.unready()
+        with serving_on_loopback(lambda port: create_app(platform, port=port, resume=unready)) as port:
+            assert blobs.failed.wait(WAIT_S)
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=WAIT_S).status_code == 200
+        assert len(platform.ingestion.unready()) == DOCUMENTS_LEFT  # left for the next start
+    assert any("resuming ingestion failed" in record.getMessage() for record in caplog.records)
