@@ -41,6 +41,7 @@ logger = logging.getLogger("oratio.knowledge")
 Extractor = Callable[[bytes, DocumentFormat], ExtractedText]
 """A module-level function (the worker imports it by name): `extract_text`, or a test's own."""
 
+_SECRET_PREFIXES: Final = ("ORATIO_", "AWS_")
 WORKER_START_TIMEOUT_S: Final = 120.0
 """How long a new worker may take to import the extraction code; not part of a document's limit."""
 
@@ -98,7 +99,9 @@ class _Worker:
         self._kill_lock = threading.Lock()
         ours, theirs = socket.socketpair()
         code = f"from oratio.knowledge.isolation import _worker_main; _worker_main({theirs.fileno()}, {memory_bytes!r})"
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # import what we import
+        # The worker parses hostile bytes: it gets no platform or cloud secrets, only our import path.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_PREFIXES)}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code],

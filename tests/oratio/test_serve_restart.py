@@ -58,10 +58,14 @@ def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path)
         agent = platform.agents.create(owner, CreateAgent(spec=AgentSpec(name="Desk", sop=SOP)))
         platform.agents.deploy(tenant.tenant_id, agent.id, AgentPlan(persona="Desk", system_prompt=SOP))
         session = platform.sessions.start(tenant.tenant_id, agent.id, Channel.TEXT)
+        faq = DocumentContent(name="faq.md", format=DocumentFormat.MARKDOWN, content=b"# FAQ\nOpen 9-5.")
+        document = platform.documents.upload(owner, agent.id, faq)
+        platform.backends.store.replace(DOCUMENTS, document.model_copy(update={"status": DocumentStatus.INGESTING}))
 
     lines = acknowledged_then_killed(SERVE, 2, args=[str(free_port())], env=env)
 
-    assert lines[0] == "after restart: 1 session(s) marked interrupted, 0 document(s) to re-ingest in the background"
+    # The document is not waited for: the server says it listens right after this line.
+    assert lines[0] == "after restart: 1 session(s) marked interrupted, 1 document(s) to re-ingest in the background"
     assert lines[1].startswith("Oratio listening on http://127.0.0.1:")
     with open_platform(settings) as platform:
         stored = platform.sessions.get(owner, session.id).session

@@ -4,11 +4,13 @@ The worker imports it by name, so it lives in a module of its own (not in a test
 whose content is `SLOW <fifo path>` opens that FIFO (the test is blocked reading it: "extraction has
 started", with no polling) and then runs a regex with catastrophic backtracking, which holds the
 GIL like the pathological inputs the issue found; `HOG` allocates far beyond the worker's memory
-limit. Anything else goes to the real `extract_text`.
+limit; `ENV` answers with the names of the ORATIO_/AWS_ variables it can see. Anything else goes to
+the real `extract_text`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from oratio.knowledge.extract import extract_text
@@ -27,6 +29,9 @@ def extract(content: bytes, fmt: DocumentFormat) -> ExtractedText:
     if content.startswith(b"HOG"):
         greedy = bytearray(1024 * 1024 * 1024)  # fine without a limit: pages are only reserved
         return extract_text(bytes(greedy[:1]), fmt)
+    if content == b"ENV":  # which secrets could a parser exploit read from the environment?
+        names = sorted(k for k in os.environ if k.startswith(("ORATIO_", "AWS_")))
+        return extract_text((" ".join(names) or "none").encode(), DocumentFormat.TEXT)
     return extract_text(content, fmt)
 
 

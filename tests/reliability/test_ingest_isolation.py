@@ -167,3 +167,14 @@ def test_refused_content_keeps_its_reason_through_the_worker(tmp_path: Path) -> 
         assert pool.chunks("ten_a", b"plain words", DocumentFormat.TEXT)[0][0].text == "plain words"
     finally:
         pool.close()
+
+
+def test_the_worker_that_parses_tenant_bytes_sees_no_platform_or_cloud_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORATIO_JWT_SECRET", "s" * 40)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-parsers")
+    pool = ExtractionPool(ExtractionLimits(timeout_s=WAIT_S), extract=slow_extract.extract)
+    try:
+        [chunk], _ = pool.chunks("ten_a", b"ENV", DocumentFormat.TEXT)
+    finally:
+        pool.close()
+    assert chunk.text == "none"
