@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     ingest_workers_per_tenant: int = Field(
         default=1, ge=1, le=64, description="Documents of one tenant extracted at once (at most ORATIO_INGEST_WORKERS)"
     )
+    ingest_queue_per_tenant: int = Field(
+        default=4, ge=0, le=1000, description="Documents of one tenant waiting for a slot; more end in error at once"
+    )
+    ingest_queue_total: int = Field(
+        default=16, ge=0, le=1000, description="Documents waiting for a slot platform-wide; more end in error at once"
+    )
     ingest_memory_mb: int = Field(
         default=2048, ge=0, le=1024 * 1024, description="Address-space limit of an extraction worker; 0: none"
     )
@@ -169,6 +175,8 @@ class Settings(BaseSettings):
                 raise ValueError("ORATIO_KNOWLEDGE=bedrock needs " + ", ".join(missing))
         if self.ingest_workers_per_tenant > self.ingest_workers:
             raise ValueError("ORATIO_INGEST_WORKERS_PER_TENANT cannot exceed ORATIO_INGEST_WORKERS")
+        if self.ingest_queue_per_tenant > self.ingest_queue_total:
+            raise ValueError("ORATIO_INGEST_QUEUE_PER_TENANT cannot exceed ORATIO_INGEST_QUEUE_TOTAL")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
         return self

@@ -202,6 +202,8 @@ def extraction_pool(settings: Settings, *, extract: Extractor = extract_text) ->
         memory_bytes=settings.ingest_memory_mb * 1024 * 1024 or None,
         workers=settings.ingest_workers,
         per_tenant=settings.ingest_workers_per_tenant,
+        queue_per_tenant=settings.ingest_queue_per_tenant,
+        queue_total=settings.ingest_queue_total,
     )
     return ExtractionPool(limits, extract=extract)
 

@@ -10,7 +10,10 @@ document fails with "extraction took longer than N s". A worker's address space 
 Concurrency is bounded twice: at most `workers` documents are extracted at once platform-wide, and
 at most `per_tenant` of them belong to one tenant (a per-tenant cap, not a fair queue). With the
 default cap below the total, one tenant uploading many slow documents leaves a slot for the others;
-its own extra documents wait for one of its slots.
+its own extra documents wait for one of its slots. Waiting holds the caller's thread (the doors run
+services in anyio's bounded thread pool), so the wait is bounded too: at most `queue_per_tenant` of a
+tenant's documents and `queue_total` documents in all wait; one more is refused at once with a reason
+(the document ends in `error` and can be re-ingested), instead of tying up the threads every door needs.
 
 Workers are fresh interpreters (never forked from a process with threads and open databases),
 started lazily and reused; a killed or crashed worker is replaced by a fresh one on the next document.
@@ -52,10 +55,14 @@ class ExtractionLimits:
     memory_bytes: int | None = 2048 * 1024 * 1024
     workers: int = 2
     per_tenant: int = 1
+    queue_per_tenant: int = 4
+    queue_total: int = 16
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0 or self.workers < 1 or not 1 <= self.per_tenant <= self.workers:
             raise ValueError("need timeout_s > 0 and 1 <= per_tenant <= workers")
+        if not 0 <= self.queue_per_tenant <= self.queue_total:
+            raise ValueError("need 0 <= queue_per_tenant <= queue_total")
 
 
 class ExtractionTimeout(ExtractionError):
@@ -157,6 +164,7 @@ class ExtractionPool:
         self._extract = extract
         self._cond = threading.Condition()
         self._busy: Counter[str] = Counter()
+        self._waiting: Counter[str] = Counter()
         self._idle: list[_Worker] = []
         self._running: set[_Worker] = set()
         self._interrupted: set[_Worker] = set()
@@ -221,13 +229,27 @@ class ExtractionPool:
 
     def _acquire(self, tenant_id: str) -> None:
         with self._cond:
-            while not self._closed and (
-                sum(self._busy.values()) >= self._limits.workers or self._busy[tenant_id] >= self._limits.per_tenant
+            if self._must_wait(tenant_id) and (
+                self._waiting[tenant_id] >= self._limits.queue_per_tenant
+                or sum(self._waiting.values()) >= self._limits.queue_total
             ):
-                self._cond.wait()
+                raise ExtractionError(
+                    "too many documents are being ingested at once; re-ingest this one when the others are done"
+                )
+            self._waiting[tenant_id] += 1
+            try:
+                while not self._closed and self._must_wait(tenant_id):
+                    self._cond.wait()
+            finally:
+                self._waiting[tenant_id] -= 1
+                if self._waiting[tenant_id] <= 0:
+                    del self._waiting[tenant_id]
             if self._closed:
                 raise IngestionInterrupted("ingestion was interrupted by a shutdown; it resumes at the next start")
             self._busy[tenant_id] += 1
+
+    def _must_wait(self, tenant_id: str) -> bool:
+        return sum(self._busy.values()) >= self._limits.workers or self._busy[tenant_id] >= self._limits.per_tenant
 
     def _take_worker(self) -> _Worker:
         with self._cond:

@@ -68,6 +68,7 @@ def test_secrets_do_not_show_in_repr() -> None:
         {"ORATIO_INGEST_WORKERS": "0"},
         {"ORATIO_INGEST_WORKERS": "2", "ORATIO_INGEST_WORKERS_PER_TENANT": "3"},
         {"ORATIO_INGEST_MEMORY_MB": "-1"},
+        {"ORATIO_INGEST_QUEUE_TOTAL": "2", "ORATIO_INGEST_QUEUE_PER_TENANT": "3"},
     ],
 )
 def test_extraction_limits_are_checked_at_start(env: dict[str, str]) -> None:

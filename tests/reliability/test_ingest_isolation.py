@@ -9,6 +9,7 @@ one tenant's slow documents must not take every extraction slot.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,6 +158,36 @@ async def test_one_tenant_cannot_take_every_extraction_slot(tmp_path: Path) -> N
         for thread in threads:
             thread.join(WAIT_S)
     assert len(a_outcomes) == 2 and all(isinstance(exc, IngestionInterrupted) for exc in a_outcomes)
+
+
+async def test_documents_waiting_for_a_slot_are_bounded_and_one_more_is_refused_at_once(tmp_path: Path) -> None:
+    limits = ExtractionLimits(timeout_s=WAIT_S, workers=1, per_tenant=1, queue_per_tenant=1, queue_total=1)
+    pool = ExtractionPool(limits, extract=slow_extract.extract)
+    running, queued, refused = fifo(tmp_path, "running"), fifo(tmp_path, "queued"), fifo(tmp_path, "refused")
+    outcomes: queue.Queue[tuple[Path, BaseException | None]] = queue.Queue()
+
+    def upload(signal: Path) -> None:
+        try:
+            pool.chunks("ten_a", slow_extract.slow_document(str(signal)), DocumentFormat.MARKDOWN)
+            outcomes.put((signal, None))
+        except OratioError as exc:
+            outcomes.put((signal, exc))
+
+    threads = [threading.Thread(target=upload, args=(signal,)) for signal in (running, queued, refused)]
+    try:
+        threads[0].start()
+        await started(running)
+        threads[1].start()
+        threads[2].start()
+        # One of the two waits for the slot; the other is refused without waiting (either order).
+        _, first = await anyio.to_thread.run_sync(lambda: outcomes.get(timeout=WAIT_S))
+        assert isinstance(first, ExtractionError) and "too many documents" in first.message
+        assert outcomes.empty()
+    finally:
+        pool.close()
+        for thread in threads:
+            thread.join(WAIT_S)
+    assert [isinstance(outcomes.get_nowait()[1], IngestionInterrupted) for _ in range(2)] == [True, True]
 
 
 def test_refused_content_keeps_its_reason_through_the_worker(tmp_path: Path) -> None:
