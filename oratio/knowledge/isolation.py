@@ -5,7 +5,8 @@ slow stalls every thread of the process, including the event loop serving conver
 cannot be stopped either. A worker process runs beside the loop and can be killed, so each document
 gets a wall-clock limit (`ExtractionLimits.timeout_s`): past it, the worker is killed and the
 document fails with "extraction took longer than N s". A worker's address space is capped too
-(`memory_bytes`, RLIMIT_AS), so a decompression bomb ends in a MemoryError, not in the OOM killer.
+(`memory_bytes`, RLIMIT_AS), so a decompression bomb ends in a MemoryError, not in the OOM killer, and
+its CPU time per document (RLIMIT_CPU), so a worker the server can no longer kill (it died) stops anyway.
 
 Concurrency is bounded twice: at most `workers` documents are extracted at once platform-wide, and
 at most `per_tenant` of them belong to one tenant (a per-tenant cap, not a fair queue). With the
@@ -22,7 +23,9 @@ started lazily and reused; a killed or crashed worker is replaced by a fresh one
 from __future__ import annotations
 
 import logging
+import math
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -46,6 +49,8 @@ Extractor = Callable[[bytes, DocumentFormat], ExtractedText]
 
 _SECRET_PREFIXES: Final = ("ORATIO_", "AWS_")
 WORKER_START_TIMEOUT_S: Final = 120.0
+CPU_MARGIN_S: Final = 5.0
+"""CPU seconds a worker may use past the document's wall-clock limit before its kernel limit ends it."""
 """How long a new worker may take to import the extraction code; not part of a document's limit."""
 
 
@@ -76,15 +81,18 @@ def _worker_main(fd: int, memory_bytes: int | None) -> None:  # pragma: no cover
     conn = Connection(fd)
     logging.getLogger().addHandler(logging.NullHandler())  # pypdf's warnings about tenant files: not for stderr
     if memory_bytes is not None:
-        import resource
-
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     conn.send(("ready",))
     while True:
         try:
-            extract, content, fmt = conn.recv()
+            extract, content, fmt, cpu_budget_s = conn.recv()
         except EOFError:
             return
+        # A backstop that needs no parent: should the server die mid-document (kill -9), this worker
+        # is not killed at the wall-clock limit, so the kernel stops it after this much CPU time.
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime + cpu_budget_s)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
         try:
             extracted = extract(content, fmt)
             outcome: tuple[Any, ...] = ("ok", chunk_text(extracted), extracted.pages)
@@ -132,10 +140,15 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def run(self, extract: Extractor, content: bytes, fmt: DocumentFormat, timeout_s: float) -> tuple[Any, ...]:
-        """The worker's outcome, or ("timeout",) after `timeout_s`, or ("died",) if the worker ended."""
+    def run(
+        self, extract: Extractor, content: bytes, fmt: DocumentFormat, timeout_s: float, *, cpu_budget_s: float
+    ) -> tuple[Any, ...]:
+        """The worker's outcome, or ("timeout",) after `timeout_s`, or ("died",) if the worker ended.
+
+        `cpu_budget_s`: the CPU time after which the worker's kernel limit ends it, even unsupervised.
+        """
         try:
-            self._conn.send((extract, content, fmt))
+            self._conn.send((extract, content, fmt, cpu_budget_s))
             if not self._conn.poll(timeout_s):
                 return ("timeout",)
             outcome: tuple[Any, ...] = self._conn.recv()
@@ -184,7 +197,8 @@ class ExtractionPool:
         worker: _Worker | None = None
         try:
             worker = self._take_worker()
-            outcome = worker.run(self._extract, content, fmt, self._limits.timeout_s)
+            timeout_s = self._limits.timeout_s
+            outcome = worker.run(self._extract, content, fmt, timeout_s, cpu_budget_s=timeout_s + CPU_MARGIN_S)
             return self._result(worker, outcome)
         finally:
             self._release(tenant_id, worker)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -26,7 +27,7 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings
 from oratio.errors import OratioError
 from oratio.knowledge.index import HybridIndex
-from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool
+from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, _Worker
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import ChunkDraft, ExtractionError, IngestionInterrupted
 from oratio.platform import Platform, build_services, extraction_pool
@@ -188,6 +189,26 @@ async def test_documents_waiting_for_a_slot_are_bounded_and_one_more_is_refused_
         for thread in threads:
             thread.join(WAIT_S)
     assert [isinstance(outcomes.get_nowait()[1], IngestionInterrupted) for _ in range(2)] == [True, True]
+
+
+async def test_a_worker_nobody_supervises_stops_at_its_cpu_budget(tmp_path: Path) -> None:
+    """What an orphaned worker does (the server was killed mid-document): the kernel's CPU limit ends it."""
+    signal = fifo(tmp_path, "orphan")
+    worker = _Worker(memory_bytes=None)
+    try:
+        slow = slow_extract.slow_document(str(signal))
+        job = partial(worker.run, slow_extract.extract, slow, DocumentFormat.MARKDOWN)
+        async with anyio.create_task_group() as group:
+            outcome: list[tuple[object, ...]] = []
+
+            async def run() -> None:
+                outcome.append(await anyio.to_thread.run_sync(lambda: job(WAIT_S * 10, cpu_budget_s=1)))
+
+            group.start_soon(run)
+            await started(signal)
+        assert outcome == [("died",)]  # the kernel's SIGXCPU, long before the wall-clock limit
+    finally:
+        worker.kill()
 
 
 def test_refused_content_keeps_its_reason_through_the_worker(tmp_path: Path) -> None:
