@@ -49,9 +49,9 @@ Extractor = Callable[[bytes, DocumentFormat], ExtractedText]
 
 _SECRET_PREFIXES: Final = ("ORATIO_", "AWS_")
 WORKER_START_TIMEOUT_S: Final = 120.0
+"""How long a new worker may take to import the extraction code; not part of a document's limit."""
 CPU_MARGIN_S: Final = 5.0
 """CPU seconds a worker may use past the document's wall-clock limit before its kernel limit ends it."""
-"""How long a new worker may take to import the extraction code; not part of a document's limit."""
 
 
 @dataclass(frozen=True)
@@ -234,8 +234,11 @@ class ExtractionPool:
             worker.kill()
             raise ExtractionTimeout(f"extraction took longer than {self._limits.timeout_s:g} s")
         if kind == "memory":
-            limit = self._limits.memory_bytes or 0
-            raise ExtractionError(f"extraction needed more than {limit // (1024 * 1024)} MiB of memory")
+            if self._limits.memory_bytes is None:
+                raise ExtractionError("extraction ran out of memory")
+            raise ExtractionError(
+                f"extraction needed more than {self._limits.memory_bytes // (1024 * 1024)} MiB of memory"
+            )
         if kind == "failed":
             logger.warning("document extraction failed with %s", outcome[1])
             raise ExtractionError("the document could not be read; check that it is a valid file of its format")
