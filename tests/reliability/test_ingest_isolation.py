@@ -21,8 +21,11 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
+from mcp_server._principal import OperatorPrincipal
+from mcp_server.server import build_server
 from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings
 from oratio.errors import OratioError
@@ -117,6 +120,25 @@ async def test_a_slow_document_neither_stalls_the_server_nor_outlives_its_limit(
         # The killed worker is replaced: the next document is extracted normally.
         fine = await anyio.to_thread.run_sync(w.upload, "fine.md", b"# Hours\nOpen 9 to 5.")
         assert (fine.status, fine.chunk_count) == (DocumentStatus.READY, 1)
+
+
+async def test_over_mcp_a_slow_upload_returns_its_error_status_with_the_reason(tmp_path: Path) -> None:
+    signal = fifo(tmp_path, "mcp-started")
+    with world(tmp_path, ingest_timeout_seconds=2) as w:
+        async with Client(build_server(w.platform, OperatorPrincipal(w.principal))) as client:
+            slow = {"name": "slow.md", "format": "markdown", "text": f"SLOW {signal}"}
+            with anyio.fail_after(WAIT_S):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(started, signal)
+                    result = await client.call_tool("upload_document", {"agent_id": w.agent_id, "document": slow})
+            fine = {"name": "fine.md", "format": "markdown", "text": "# Hours\nOpen 9 to 5."}
+            after = await client.call_tool("upload_document", {"agent_id": w.agent_id, "document": fine})
+    assert not result.is_error and result.structured_content is not None
+    assert (result.structured_content["status"], result.structured_content["status_reason"]) == (
+        "error",
+        "extraction took longer than 2 s",
+    )
+    assert after.structured_content is not None and after.structured_content["status"] == "ready"
 
 
 def test_a_document_that_needs_too_much_memory_ends_in_error_and_the_next_one_is_fine(tmp_path: Path) -> None:
