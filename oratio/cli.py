@@ -65,10 +65,12 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     platform = attach_creator(platform)
     # This process is the embedded platform: whatever a previous run left active was cut off.
     interrupted = platform.sessions.interrupt_orphans()
-    resumed = platform.ingestion.resume_unready()
-    if interrupted or resumed:
+    unready = platform.ingestion.unready()  # re-ingested in the background once the server runs
+    if interrupted or unready:
         print(
-            f"after restart: {interrupted} session(s) marked interrupted, {resumed} document(s) re-ingested", flush=True
+            f"after restart: {interrupted} session(s) marked interrupted, "
+            f"{len(unready)} document(s) to re-ingest in the background",
+            flush=True,
         )
     operator = ensure_operator_admin(platform)
     base = f"http://{args.host}:{args.port}"
@@ -85,7 +87,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     if operator.created:
         print(f"First start: created tenant {admin.tenant_id} with admin {admin.email}.", flush=True)
     print(f"Admin token ({admin.tenant_id}): {platform.access.token_for(admin)}", flush=True)
-    app = create_app(platform, host=args.host, port=args.port)
+    app = create_app(platform, host=args.host, port=args.port, resume=unready)
     sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
     sweeper.start()
     try:

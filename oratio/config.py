@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     admin_burst: int = Field(default=100, ge=1)
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    ingest_timeout_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest one document's extraction may take before it ends in error"
+    )
+    ingest_workers: int = Field(default=2, ge=1, le=64, description="Documents extracted at once, platform-wide")
+    ingest_workers_per_tenant: int = Field(
+        default=1, ge=1, le=64, description="Documents of one tenant extracted at once (at most ORATIO_INGEST_WORKERS)"
+    )
+    ingest_queue_per_tenant: int = Field(
+        default=4, ge=0, le=1000, description="Documents of one tenant waiting for a slot; more end in error at once"
+    )
+    ingest_queue_total: int = Field(
+        default=16, ge=0, le=1000, description="Documents waiting for a slot platform-wide; more end in error at once"
+    )
+    ingest_memory_mb: int = Field(
+        default=2048, ge=0, le=1024 * 1024, description="Address-space limit of an extraction worker; 0: none"
+    )
 
     knowledge: KnowledgeBackend = KnowledgeBackend.LOCAL
     embeddings: bool = Field(default=True, description="Hybrid search when the embeddings extra is installed")
@@ -157,6 +173,10 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError("ORATIO_KNOWLEDGE=bedrock needs " + ", ".join(missing))
+        if self.ingest_workers_per_tenant > self.ingest_workers:
+            raise ValueError("ORATIO_INGEST_WORKERS_PER_TENANT cannot exceed ORATIO_INGEST_WORKERS")
+        if self.ingest_queue_per_tenant > self.ingest_queue_total:
+            raise ValueError("ORATIO_INGEST_QUEUE_PER_TENANT cannot exceed ORATIO_INGEST_QUEUE_TOTAL")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
         return self

@@ -20,7 +20,9 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
 from oratio.config import BlobBackend, EmailBackend, KnowledgeBackend, Settings, StoreBackend
 from oratio.knowledge.embeddings import load_default_embedder
+from oratio.knowledge.extract import extract_text
 from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extractor
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
@@ -168,7 +170,7 @@ def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, Ev
 def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
     if settings.knowledge is KnowledgeBackend.LOCAL:
         embedder = load_default_embedder() if settings.embeddings else None
-        local = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder))
+        local = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder), pool=extraction_pool(settings))
         stack.callback(local.close)
         return local
     from oratio.knowledge.bedrock import BedrockKnowledgeBase, BedrockKnowledgeConfig
@@ -191,6 +193,19 @@ def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
     )
     stack.callback(bedrock.close)
     return bedrock
+
+
+def extraction_pool(settings: Settings, *, extract: Extractor = extract_text) -> ExtractionPool:
+    """Worker processes for extraction, within the configured limits (tests pass their own `extract`)."""
+    limits = ExtractionLimits(
+        timeout_s=settings.ingest_timeout_seconds,
+        memory_bytes=settings.ingest_memory_mb * 1024 * 1024 or None,
+        workers=settings.ingest_workers,
+        per_tenant=settings.ingest_workers_per_tenant,
+        queue_per_tenant=settings.ingest_queue_per_tenant,
+        queue_total=settings.ingest_queue_total,
+    )
+    return ExtractionPool(limits, extract=extract)
 
 
 def _open_blobs(settings: Settings) -> BlobStore:

@@ -24,7 +24,8 @@ from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
 from oratio.errors import OratioError, Unauthenticated
 from oratio.http_json import error_response
 from oratio.platform import Platform
-from schemas import Principal
+from oratio.services.ingestion import resuming_in_background
+from schemas import Document, Principal
 
 __all__ = ["admin_principal", "bearer_token", "create_app", "error_response", "handles_errors", "json_http_errors"]
 
@@ -72,11 +73,14 @@ def handles_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000) -> Starlette:
+def create_app(
+    platform: Platform, *, host: str = "127.0.0.1", port: int = 8000, resume: Sequence[Document] = ()
+) -> Starlette:
     """Oratio's HTTP app for a server bound to host:port: health, the admin API and MCP at /mcp.
 
     The public URL (`ORATIO_PUBLIC_URL`, default http://host:port) names this server in MCP's
-    auth metadata and in the Host headers `/mcp` accepts.
+    auth metadata and in the Host headers `/mcp` accepts. `resume`: documents a previous run left
+    unfinished, re-ingested in the background once the app starts (the server does not wait).
     """
     # Imported here: the runtime and the dashboard render their errors with this module's error_response.
     from agentcore_apps.app import create_runtime_app
@@ -115,7 +119,9 @@ def create_app(platform: Platform, *, host: str = "127.0.0.1", port: int = 8000)
             # Last: the MCP app answers /mcp and its OAuth metadata (mcp_server.http.MCP_PATHS); JSON 404/405 otherwise.
             Mount("", app=_mcp_paths_only(mcp_app, [r for r in own_routes if isinstance(r, Route)])),
         ],
-        lifespan=_run_lifespans(mcp_app, runtime_app),
+        lifespan=_run_lifespans(
+            mcp_app, runtime_app, background=lambda: resuming_in_background(platform.ingestion, list(resume))
+        ),
     )
 
 
@@ -145,14 +151,20 @@ def _mcp_paths_only(mcp_app: ASGIApp, routes: Sequence[Route]) -> ASGIApp:
     return app
 
 
-def _run_lifespans(*apps: Starlette) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """A lifespan that runs mounted apps' lifespans, which Starlette's Mount never enters itself."""
+def _run_lifespans(
+    *apps: Starlette, background: Callable[[], AbstractAsyncContextManager[object]]
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that runs mounted apps' lifespans, which Starlette's Mount never enters itself.
+
+    `background` is entered last, so it is stopped first, before the doors it may rely on.
+    """
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for app in apps:
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            await stack.enter_async_context(background())
             yield
 
     return lifespan

@@ -325,6 +325,9 @@ class BedrockKnowledgeBase:
                 hits.append(hit)
         return hits
 
+    def interrupt(self) -> None:
+        """Nothing to stop: Bedrock extracts and embeds on its side, after `ingest` returned."""
+
     def close(self) -> None:
         with self._guard:
             self._targets.clear()

@@ -1,4 +1,10 @@
-"""The embedded knowledge base: extract -> chunk -> hybrid index (SQLite FTS5 + dense vectors)."""
+"""The embedded knowledge base: extract -> chunk -> hybrid index (SQLite FTS5 + dense vectors).
+
+With an `ExtractionPool` (what `open_platform` builds), extraction and chunking run in a worker
+process under a per-document time and memory limit; embedding and indexing stay in the calling
+thread (onnxruntime and SQLite release the GIL). Without one they run in the calling thread, which
+only tools and tests that handle trusted documents should do.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from oratio.errors import InvalidInput
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.extract import extract_text
 from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.isolation import ExtractionPool
 from oratio.knowledge.ports import ExtractionError, IngestResult, KnowledgeHit
 from schemas import Chunk, Document
 
@@ -15,12 +22,16 @@ logger = logging.getLogger("oratio.knowledge")
 
 
 class LocalKnowledgeBase:
-    def __init__(self, index: HybridIndex) -> None:
+    def __init__(self, index: HybridIndex, *, pool: ExtractionPool | None = None) -> None:
         self._index = index
+        self._pool = pool
 
     def ingest(self, document: Document, content: bytes) -> IngestResult:
-        extracted = extract_text(content, document.format)
-        drafts = chunk_text(extracted)
+        if self._pool is not None:
+            drafts, pages = self._pool.chunks(document.tenant_id, content, document.format)
+        else:
+            extracted = extract_text(content, document.format)
+            drafts, pages = chunk_text(extracted), extracted.pages
         if not drafts:
             raise ExtractionError(f"document '{document.name}' has no text to search")
         chunks = [
@@ -41,10 +52,10 @@ class LocalKnowledgeBase:
             "tenant=%s document=%s pages=%d chunks=%d | ingested",
             document.tenant_id,
             document.id,
-            extracted.pages,
+            pages,
             len(chunks),
         )
-        return IngestResult(chunk_count=len(chunks), pages=extracted.pages)
+        return IngestResult(chunk_count=len(chunks), pages=pages)
 
     def remove(self, tenant_id: str, agent_id: str, document_id: str) -> None:
         self._index.remove_document(tenant_id, agent_id, document_id)
@@ -54,5 +65,11 @@ class LocalKnowledgeBase:
             raise InvalidInput("the search query is empty", field="query")
         return self._index.search(tenant_id, agent_id, query, k)
 
+    def interrupt(self) -> None:
+        if self._pool is not None:
+            self._pool.interrupt()
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         self._index.close()

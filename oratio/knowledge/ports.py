@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from oratio.errors import InvalidInput
+from oratio.errors import BackendUnavailable, InvalidInput
 from schemas import Chunk, Document, Source
 
 
@@ -24,6 +24,12 @@ class ExtractionError(InvalidInput):
     """
 
     code = "extraction_failed"
+
+
+class IngestionInterrupted(BackendUnavailable):
+    """The server is stopping: the document was not finished and is ingested again at the next start."""
+
+    code = "ingestion_interrupted"
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,13 @@ class KnowledgeBase(Protocol):
         """The `k` best chunks of this agent's documents for `query`, best first."""
         ...
 
+    def interrupt(self) -> None:
+        """Stop ingestion work in progress (the server is stopping); a no-op where nothing runs locally.
+
+        An interrupted `ingest` raises `IngestionInterrupted`; the document is ingested again later.
+        """
+        ...
+
     def close(self) -> None: ...
 
 
@@ -115,6 +128,7 @@ __all__ = [
     "ExtractedText",
     "ExtractionError",
     "IngestResult",
+    "IngestionInterrupted",
     "KnowledgeBase",
     "KnowledgeHit",
     "Section",

@@ -59,3 +59,19 @@ def test_bedrock_knowledge_needs_its_settings_and_takes_storage_as_json() -> Non
 def test_secrets_do_not_show_in_repr() -> None:
     secret = "s" * 40
     assert secret not in repr(load_settings({"ORATIO_JWT_SECRET": secret}))
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ORATIO_INGEST_TIMEOUT_SECONDS": "0"},
+        {"ORATIO_INGEST_WORKERS": "0"},
+        {"ORATIO_INGEST_WORKERS": "2", "ORATIO_INGEST_WORKERS_PER_TENANT": "3"},
+        {"ORATIO_INGEST_MEMORY_MB": "-1"},
+        {"ORATIO_INGEST_QUEUE_TOTAL": "2", "ORATIO_INGEST_QUEUE_PER_TENANT": "3"},
+    ],
+)
+def test_extraction_limits_are_checked_at_start(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert list(env)[-1] in caught.value.message
