@@ -23,6 +23,7 @@ from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
 from oratio.errors import ConfigError, InvalidInput, OratioError
 from oratio.models.choice import choose_model
+from oratio.models.gate import start_line
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
@@ -262,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
             print(choice.line(), file=sys.stderr, flush=True)
             settings = choice.apply(settings)
+            if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
+                print(problem, file=sys.stderr, flush=True)
         with open_platform(settings) as platform:
             code: int = args.run(platform, args)
             return code

@@ -24,6 +24,10 @@ class ModelGate:
         self._probes = probes
         self.allowed: ModelAllowList = parse_allowed(settings.models_allowed, settings.model)
 
+    @property
+    def has_platform_model(self) -> bool:
+        return self._settings.model is not None
+
     def check_choice(self, requested: str | None) -> None:
         """InvalidInput (field `model`) unless a tenant may pick `requested`."""
         self.allowed.check(requested)
@@ -52,9 +56,11 @@ class ModelGate:
 
 
 def start_line(settings: Settings) -> str | None:
-    """The one line `oratio serve` prints when the platform's model cannot run here, else None."""
+    """The one line `oratio serve` prints when the platform's model cannot run here, else None.
+
+    No model at all is already said by the model-choice line (`oratio.models.choice`)."""
     if settings.model is None:
-        return f"model problem: {NO_MODEL}; agents cannot be built or answer until one is set"
+        return None
     found = check_model(settings.model, settings)
     return None if found is None else f"model problem: {found}; agents on this model cannot be built or answer"
 

@@ -32,12 +32,12 @@ class AgentService:
         self._documents = documents
         self._models = models
 
-    def _check_model(self, requested: str | None, *, explicit: bool) -> None:
+    def _check_model(self, requested: str | None) -> None:
         """A tenant picks only an allowed model name (4xx otherwise), and one that can run here: a missing
         SDK or credential fails the request now, with the reason, not a customer's first turn."""
         self._models.check_choice(requested)
-        if requested is None and not explicit:
-            return  # the platform's model, or none: the build meets that and records it at its stage
+        if requested is None and not self._models.has_platform_model:
+            return  # no model here at all: a lent (MCP sampling) build meets that and records it at its stage
         problem = self._models.problem(requested)
         if problem is not None:
             raise ModelUnavailable(f"this agent's model cannot run on this server: {problem}")
@@ -49,7 +49,7 @@ class AgentService:
         """
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         spec = request.spec
-        self._check_model(spec.model, explicit=False)
+        self._check_model(spec.model)
         for content in request.documents:
             self._documents.check(content)
         names = [d.name.casefold() for d in request.documents]
@@ -91,7 +91,7 @@ class AgentService:
         if not fields:
             raise InvalidInput("nothing to update: give at least one field")
         if "model" in fields:
-            self._check_model(change.model, explicit=True)
+            self._check_model(change.model)
 
         def apply(agent: Agent) -> Agent:
             spec = AgentSpec.model_validate({**agent.spec.model_dump(), **fields})
