@@ -27,6 +27,7 @@ from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_lo
 from creator_agent.validator import validate_agent_source
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform
+from oratio.services.creation_owner import CreationOwners
 from schemas import (
     Agent,
     AgentPlan,
@@ -70,6 +71,7 @@ class AgentCreator:
         self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
+        self._owners = CreationOwners(platform.backends)
 
     @property
     def has_model(self) -> bool:
@@ -106,7 +108,13 @@ class AgentCreator:
             lock = self._building.setdefault((tenant_id, agent_id), threading.Lock())
         await anyio.to_thread.run_sync(lock.acquire)
         try:
-            return await self._create(tenant_id, agent_id, progress, thinking)
+            # The owner record lets a restart tell this build, if this process dies, from a live one.
+            await anyio.to_thread.run_sync(self._owners.claim, tenant_id, agent_id)
+            try:
+                return await self._create(tenant_id, agent_id, progress, thinking)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._owners.release, tenant_id, agent_id)
         finally:
             lock.release()
 

@@ -26,6 +26,7 @@ from oratio.models.choice import choose_model
 from oratio.models.gate import start_line
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
+from oratio.services.creation_owner import recover_interrupted_creations
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 from voice_bridge.demo import call, customer_voice, served_bridge, speak
 from voice_bridge.speech import load_local_speech
@@ -66,6 +67,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     platform = attach_creator(platform)
     # This process is the embedded platform: whatever a previous run left active was cut off.
     interrupted = platform.sessions.interrupt_orphans()
+    recover_interrupted_creations(platform.backends, platform.agents)  # builds a dead process left: failed
     resumed = platform.ingestion.resume_unready()
     if interrupted or resumed:
         print(

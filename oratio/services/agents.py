@@ -113,6 +113,16 @@ class AgentService:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value}, only a paused agent can be resumed")
         return self.transition(principal.tenant_id, agent_id, AgentStatus.ACTIVE, reason=None)
 
+    def note(self, tenant_id: str, agent_id: str, reason: str) -> Agent:
+        """Say why a `creating` agent is not moving on (e.g. it waits for a model); its status stays."""
+
+        def apply(agent: Agent) -> Agent:
+            if agent.status is not AgentStatus.CREATING:
+                raise InvalidState(f"agent '{agent_id}' is {agent.status.value}, not creating")
+            return agent.model_copy(update={"status_reason": reason[:2000], "updated_at": self._b.clock()})
+
+        return update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
+
     def transition(
         self,
         tenant_id: str,
