@@ -114,7 +114,12 @@ class AgentService:
         return self.transition(principal.tenant_id, agent_id, AgentStatus.ACTIVE, reason=None)
 
     def note(self, tenant_id: str, agent_id: str, reason: str) -> Agent:
-        """Say why a `creating` agent is not moving on (e.g. it waits for a model); its status stays."""
+        """Say why a `creating` agent is not moving on (e.g. it waits for a model); its status stays.
+
+        Writes only when the reason changes."""
+        current = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        if current.status is AgentStatus.CREATING and current.status_reason == reason[:2000]:
+            return current
 
         def apply(agent: Agent) -> Agent:
             if agent.status is not AgentStatus.CREATING:
