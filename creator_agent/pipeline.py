@@ -25,8 +25,9 @@ from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
 from creator_agent.validator import validate_agent_source
-from oratio.errors import ConfigError, OratioError
+from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform
+from oratio.services.creation_owner import CreationOwners
 from schemas import (
     Agent,
     AgentPlan,
@@ -70,6 +71,7 @@ class AgentCreator:
         self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
+        self._owners = CreationOwners(platform.backends)
 
     @property
     def has_model(self) -> bool:
@@ -106,7 +108,13 @@ class AgentCreator:
             lock = self._building.setdefault((tenant_id, agent_id), threading.Lock())
         await anyio.to_thread.run_sync(lock.acquire)
         try:
-            return await self._create(tenant_id, agent_id, progress, thinking)
+            # The owner record lets a restart tell this build, if this process dies, from a live one.
+            await anyio.to_thread.run_sync(self._owners.claim, tenant_id, agent_id)
+            try:
+                return await self._create(tenant_id, agent_id, progress, thinking)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._owners.release, tenant_id, agent_id)
         finally:
             lock.release()
 
@@ -154,7 +162,8 @@ class AgentCreator:
 
             await run.start(StageName.REVIEW_CODE)
             validate_agent_source(code.source)
-            players = models if thinking is None else self._serving(agent, plan)
+            # The test conversations run on the model that will serve customers, never the creator's.
+            players = self._serving(agent, plan)
             rehearsal = Rehearsal(platform.knowledge, players, time_limit_s=self._timeout)
             question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
             outcomes = await rehearsal.run(tenant_id, agent_id, agent.name, plan, derive_tests(plan, question))
@@ -175,10 +184,11 @@ class AgentCreator:
         return run.record
 
     def _serving(self, agent: Agent, plan: AgentPlan) -> ModelFactory:
-        """The model the agent will serve customers with, for its test conversations (a lent model only thinks)."""
+        """The model the agent will serve customers with, for its test conversations: the creator's model
+        (server-side or lent) only thinks, so an agent whose own model cannot work never goes active."""
         try:
             model = self._platform.engine.agent_model(agent, plan)
-        except ConfigError as exc:
+        except (ConfigError, ModelUnavailable) as exc:
             reason = f"no model to hold the test conversations: {exc.message}"
             raise CreationFailed(StageName.REVIEW_CODE, reason) from None
         return lambda: model

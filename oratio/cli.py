@@ -23,8 +23,10 @@ from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
 from oratio.errors import ConfigError, InvalidInput, OratioError
 from oratio.models.choice import choose_model
+from oratio.models.gate import start_line
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
+from oratio.services.creation_owner import recover_interrupted_creations
 from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 from voice_bridge.demo import call, customer_voice, served_bridge, speak
 from voice_bridge.speech import load_local_speech
@@ -65,6 +67,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     platform = attach_creator(platform)
     # This process is the embedded platform: whatever a previous run left active was cut off.
     interrupted = platform.sessions.interrupt_orphans()
+    recover_interrupted_creations(platform.backends, platform.agents)  # builds a dead process left: failed
     unready = platform.ingestion.unready()  # re-ingested in the background once the server runs
     if interrupted or unready:
         print(
@@ -264,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
             print(choice.line(), file=sys.stderr, flush=True)
             settings = choice.apply(settings)
+            if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
+                print(problem, file=sys.stderr, flush=True)
         with open_platform(settings) as platform:
             code: int = args.run(platform, args)
             return code

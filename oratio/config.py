@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         description="Agents' model: provider:model_id[?options] with provider bedrock, anthropic, openai, ollama, "
         "llamacpp, local or scripted; unset means not configured (an agent's own model override still works)",
     )
+    models_allowed: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Models tenants may pick for an agent, comma-separated: `name=spec` (the operator binds the "
+        "endpoint/file) or a plain spec without options; unset: ORATIO_MODEL and scripted",
+    )
     local_model_path: Path | None = Field(
         default=None, description="A GGUF file for the local provider, instead of the packaged model"
     )

@@ -95,6 +95,15 @@ class BackendUnavailable(OratioError):
     http_status = 503
 
 
+class ModelUnavailable(BackendUnavailable):
+    """The model an agent runs cannot run here (SDK or credentials missing, none configured, not allowed).
+
+    503, not 500: the request was fine and nothing of it was stored; the operator must fix the model.
+    """
+
+    code = "model_unavailable"
+
+
 __all__ = [
     "BackendUnavailable",
     "ConfigError",
@@ -102,6 +111,7 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "InvalidState",
+    "ModelUnavailable",
     "NotFound",
     "OratioError",
     "RateLimited",

@@ -25,6 +25,7 @@ from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extractor
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
+from oratio.models.gate import ModelGate
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.webhooks import WebhookPolicy, WebhookSecrets, WebhookSender, load_or_create_master_key
 from oratio.runtime import ConversationEngine, ModelFactory
@@ -92,7 +93,8 @@ def build_services(
     ingestion = Ingestion(backends, knowledge)
     documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
     notifications = NotificationService(backends)
-    agents = AgentService(backends, documents)
+    gate = ModelGate(settings)
+    agents = AgentService(backends, documents, gate)
     sessions = SessionService(backends)
     knowledge_service = KnowledgeService(backends, knowledge)
     webhooks = _webhook_sender(settings)
@@ -106,6 +108,7 @@ def build_services(
         handoffs=handoff,
         model_factory=model_factory,
         webhooks=webhooks,
+        gate=gate,
     )
     return Platform(
         settings=settings,

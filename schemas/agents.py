@@ -72,7 +72,12 @@ class AgentSpec(Model):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     text: TextConfig = Field(default_factory=TextConfig)
     handoff: HandoffConfig = Field(default_factory=HandoffConfig)
-    model: str | None = Field(default=None, max_length=200, description="Per-agent model override")
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A model name this server allows (its operator's list); unset: the platform's model. "
+        "Endpoints, files and options are operator settings, never part of an agent's spec",
+    )
     webhook_tool: WebhookTool | None = Field(default=None, description="Offers the agent the call_webhook tool")
 
 
@@ -125,5 +130,5 @@ class AgentUpdate(Model):
     voice: VoiceConfig | None = None
     text: TextConfig | None = None
     handoff: HandoffConfig | None = None
-    model: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200, description="A model name this server allows")
     webhook_tool: WebhookTool | None = None

@@ -24,6 +24,7 @@ from mcp_server.sampling import (
 )
 from oratio.errors import InvalidInput, OratioError
 from oratio.services.creation import AgentBuilder, AnswerPending
+from oratio.services.creation_owner import WAITING_FOR_MODEL
 from schemas import Agent, AgentStatus, Principal
 
 NO_MODEL = (
@@ -79,6 +80,9 @@ async def build_agent(
     builder = tc.platform.builder
     if builder is None or (not builder.has_model and not client_can_sample(ctx)):
         await ctx.report_progress(6, 6, NO_MODEL)
+        if agent.status is AgentStatus.CREATING:
+            reason = WAITING_FOR_MODEL + NO_MODEL
+            return await tc.call(lambda: tc.platform.agents.note(agent.tenant_id, agent.id, reason))
         return agent
     if not builder.has_model:
         return await _build_with_client_model(tc, agent, principal, ctx, RoundState(agent.id, []))

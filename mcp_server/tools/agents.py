@@ -12,6 +12,7 @@ from mcp_server._context import ToolContext, tool_errors
 from mcp_server.models import Deleted, DocumentInput
 from mcp_server.tools._build import start_build
 from mcp_server.tools._register import reads, tool, writes
+from oratio.errors import InvalidState
 from oratio.store.ports import Page
 from schemas import (
     Agent,
@@ -113,6 +114,25 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             return await tc.call(lambda: platform.agents.update(principal, agent_id, change))
 
         return await start_build(tc, principal, ctx, wait, store)
+
+    @tool(server, writes("Retry agent creation", destructive=False, idempotent=False, open_world=True))
+    async def retry_creation(
+        agent_id: AgentId,
+        ctx: Context,
+        wait: Annotated[bool, Field(description="Wait for the build; false returns at once")] = True,
+    ) -> Agent | InputRequiredResult:
+        """Build a `failed` agent again from its current spec, e.g. after a creation a server restart
+        interrupted. To change the spec at the same time, use update_agent instead."""
+        principal = tc.principal()
+
+        async def failed_agent() -> Agent:
+            agent = await tc.call(lambda: platform.agents.get(principal, agent_id))
+            if agent.status is not AgentStatus.FAILED:
+                with tool_errors():
+                    raise InvalidState(f"agent '{agent_id}' is {agent.status.value}; only a failed agent is retried")
+            return agent
+
+        return await start_build(tc, principal, ctx, wait, failed_agent)
 
     @tool(server, reads("Get agent creation records"))
     async def get_creation_records(agent_id: AgentId) -> CreationRecords:

@@ -21,8 +21,9 @@ from pydantic import TypeAdapter, ValidationError
 from strands.models import Model
 
 from oratio.config import Settings
-from oratio.errors import ConfigError, InvalidInput, InvalidState, NotFound
+from oratio.errors import ConfigError, InvalidInput, InvalidState, ModelUnavailable, NotFound
 from oratio.models import ModelCache, parse_model_spec
+from oratio.models.gate import ModelGate
 from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import HandoffRequester, matching_rule
 from oratio.runtime.history import conversation
@@ -103,6 +104,7 @@ class ConversationEngine:
         handoffs: HandoffRequester,
         model_factory: ModelFactory | None = None,
         webhooks: WebhookCaller | None = None,
+        gate: ModelGate | None = None,
     ) -> None:
         if settings.model is not None:
             parse_model_spec(settings.model, source="ORATIO_MODEL")  # a typo fails at start, not mid-call
@@ -114,6 +116,7 @@ class ConversationEngine:
         self._handoffs = handoffs
         self._webhooks = webhooks
         self._models: ModelFactory = model_factory or ModelCache(settings)
+        self._gate = gate or ModelGate(settings)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -227,17 +230,16 @@ class ConversationEngine:
         )
 
     def agent_model(self, agent: AgentRecord, plan: AgentPlan) -> Model:
-        """The model this agent serves customers with: the plan's, the agent's, or the platform's."""
-        return self._models(self._model_spec(agent, plan))
-
-    def _model_spec(self, agent: AgentRecord, plan: AgentPlan) -> str:
-        spec = plan.model or agent.spec.model or self._settings.model
-        if spec is None:
-            raise ConfigError(
-                "no model is configured: set ORATIO_MODEL, e.g. bedrock:<model id>, ollama:<model>, "
-                "llamacpp, or scripted for an offline demo"
-            )
-        return spec
+        """The model this agent serves customers with: the plan's, the agent's (an allowed name), or the
+        platform's. ModelUnavailable (503, with the reason) when it cannot run here, never a 500."""
+        spec = self._gate.spec_for(plan.model or agent.spec.model)
+        try:
+            return self._models(spec)
+        except ConfigError as exc:
+            problem = self._gate.problem(plan.model or agent.spec.model)
+            logger.error("agent=%s | its model cannot be built: %s", agent.id, exc.message)
+            reason = problem or "the model could not be loaded (the operator's log says why)"
+            raise ModelUnavailable(f"this agent's model cannot run on this server: {reason}") from None
 
     async def _converse(self, turn: _Turn, reply: ReplyBuilder) -> AsyncGenerator[str, None]:
         """Run the plan's agent over the restored history, streaming its text, bounded by the timeout."""

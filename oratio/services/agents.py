@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from oratio.errors import Conflict, InvalidInput, InvalidState
+from oratio.errors import Conflict, InvalidInput, InvalidState, ModelUnavailable
 from oratio.ids import new_id
+from oratio.models.gate import ModelGate
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.services.documents import DocumentService
 from oratio.store.ports import Page
@@ -26,9 +27,20 @@ from schemas import (
 
 
 class AgentService:
-    def __init__(self, backends: Backends, documents: DocumentService) -> None:
+    def __init__(self, backends: Backends, documents: DocumentService, models: ModelGate) -> None:
         self._b = backends
         self._documents = documents
+        self._models = models
+
+    def _check_model(self, requested: str | None) -> None:
+        """A tenant picks only an allowed model name (4xx otherwise), and one that can run here: a missing
+        SDK or credential fails the request now, with the reason, not a customer's first turn."""
+        self._models.check_choice(requested)
+        if requested is None and not self._models.has_platform_model:
+            return  # no model here at all: a lent (MCP sampling) build meets that and records it at its stage
+        problem = self._models.problem(requested)
+        if problem is not None:
+            raise ModelUnavailable(f"this agent's model cannot run on this server: {problem}")
 
     def create(self, principal: Principal, request: CreateAgent) -> Agent:
         """Store the agent as `creating` with its documents. The AgentCreator picks it up from here.
@@ -37,6 +49,7 @@ class AgentService:
         """
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         spec = request.spec
+        self._check_model(spec.model)
         for content in request.documents:
             self._documents.check(content)
         names = [d.name.casefold() for d in request.documents]
@@ -77,6 +90,8 @@ class AgentService:
         fields = change.model_dump(exclude_unset=True, exclude_none=True)
         if not fields:
             raise InvalidInput("nothing to update: give at least one field")
+        if "model" in fields:
+            self._check_model(change.model)
 
         def apply(agent: Agent) -> Agent:
             spec = AgentSpec.model_validate({**agent.spec.model_dump(), **fields})
@@ -97,6 +112,21 @@ class AgentService:
         if agent.status is not AgentStatus.PAUSED:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value}, only a paused agent can be resumed")
         return self.transition(principal.tenant_id, agent_id, AgentStatus.ACTIVE, reason=None)
+
+    def note(self, tenant_id: str, agent_id: str, reason: str) -> Agent:
+        """Say why a `creating` agent is not moving on (e.g. it waits for a model); its status stays.
+
+        Writes only when the reason changes."""
+        current = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        if current.status is AgentStatus.CREATING and current.status_reason == reason[:2000]:
+            return current
+
+        def apply(agent: Agent) -> Agent:
+            if agent.status is not AgentStatus.CREATING:
+                raise InvalidState(f"agent '{agent_id}' is {agent.status.value}, not creating")
+            return agent.model_copy(update={"status_reason": reason[:2000], "updated_at": self._b.clock()})
+
+        return update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
 
     def transition(
         self,

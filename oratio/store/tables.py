@@ -40,6 +40,12 @@ AGENTS: Table[Agent] = Table(
             partition=lambda a: f"{a.tenant_id}#{a.status.value}",
             sort=lambda a: a.id,
         ),
+        # Sparse, across tenants: lets a restarting server find creations a crash interrupted.
+        Index[Agent](
+            name="creating",
+            partition=lambda a: "creating" if a.status.value == "creating" else None,
+            sort=lambda a: f"{a.tenant_id}#{a.id}",
+        ),
     ),
     unique=lambda a: a.spec.name.casefold(),
 )

@@ -128,6 +128,14 @@ def test_index_follows_status_changes(record_store: RecordStore) -> None:
     assert [a.status for a in active] == [AgentStatus.ACTIVE]
 
 
+def test_the_sparse_creating_index_holds_creating_agents_of_every_tenant(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    found = record_store.query(AGENTS, "creating", index="creating").items
+    assert [(a.tenant_id, a.id) for a in found] == [(TENANT_A, agent.id)]
+    record_store.replace(AGENTS, agent.model_copy(update={"status": AgentStatus.FAILED}))
+    assert record_store.query(AGENTS, "creating", index="creating").items == []
+
+
 def test_sort_range_bounds_are_inclusive(record_store: RecordStore) -> None:
     agent_id = new_id("agent")
     sessions = [record_store.insert(SESSIONS, make_session(agent_id, minutes_ago=m)) for m in (50, 40, 30, 20)]

@@ -162,6 +162,7 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
     ToolCall("get_agent", "agent", _agent),
     ToolCall("list_agents", None, lambda _, s: {"limit": 200}),
     ToolCall("update_agent", "agent", lambda i, s: {"agent_id": i, "change": {"description": s.text[:100]}}),
+    ToolCall("retry_creation", "agent", _agent),
     ToolCall("pause_agent", "agent", _agent),
     ToolCall("resume_agent", "agent", _agent),
     ToolCall("get_creation_records", "agent", _agent),

@@ -32,7 +32,7 @@ from tests.reliability.world import new_side, reliability_platform
 CALL_TIMEOUT_S = 20.0
 ACCEPTED = re.compile(
     r"Error executing tool \w+: ("
-    r"(invalid_input|not_found|conflict|invalid_state|forbidden|unauthenticated|rate_limited): \S"
+    r"(invalid_input|not_found|conflict|invalid_state|forbidden|unauthenticated|rate_limited|model_unavailable): \S"
     r"|\d+ validation errors? for \w+Arguments"
     r")"
     r"|Unknown tool: \S",
@@ -45,6 +45,7 @@ TOOLS = (
     "get_creation_records",
     "create_agent",
     "update_agent",
+    "retry_creation",
     "pause_agent",
     "resume_agent",
     "upload_document",

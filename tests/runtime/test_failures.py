@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from oratio.errors import ConfigError, InvalidInput, InvalidState, NotFound, OratioError
+from oratio.errors import InvalidInput, InvalidState, ModelUnavailable, NotFound, OratioError
 from oratio.models import Fail, Hang, Say
 from oratio.runtime import APOLOGY, TurnResult
 from schemas import Channel, EventType, Limits, Role, SessionStatus
@@ -150,11 +150,13 @@ async def test_refused_turns_raise_typed_errors_and_store_nothing(
     assert world.model.prompts == []
 
 
-async def test_no_configured_model_is_a_config_error_before_anything_is_stored(world: World) -> None:
+async def test_no_configured_model_is_a_503_before_anything_is_stored(world: World) -> None:
     engine = engine_over(world.platform, lambda spec: world.model, model=None)
     before = len(world.events())
 
-    with pytest.raises(ConfigError, match="ORATIO_MODEL"):
+    with pytest.raises(ModelUnavailable, match="ORATIO_MODEL") as refused:
         await engine.turn_async(world.tenant_id, world.agent.id, None, "Hello", Channel.TEXT)
+
+    assert refused.value.http_status == 503
 
     assert len(world.events()) == before

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oratio.errors import ConfigError
+from oratio.errors import ConfigError, ModelUnavailable
 from oratio.platform import open_platform
 from schemas import Channel, SessionStatus
 from tests.runtime.conftest import PLAN, deployed_agent, new_principal, settings_for
@@ -37,7 +37,7 @@ def test_an_agent_may_bring_its_own_model_when_none_is_configured(tmp_path: Path
         unconfigured = deployed_agent(platform, principal, "Plain")
         own = deployed_agent(platform, principal, "Own", PLAN.model_copy(update={"model": "scripted"}))
 
-        with pytest.raises(ConfigError, match="no model is configured: set ORATIO_MODEL"):
+        with pytest.raises(ModelUnavailable, match="no model is configured on this server"):
             platform.engine.turn(principal.tenant_id, unconfigured.id, None, "Hello", Channel.TEXT)
         result = platform.engine.turn(principal.tenant_id, own.id, None, "Refunds with a receipt?", Channel.TEXT)
 
