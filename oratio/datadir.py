@@ -28,6 +28,33 @@ def private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+def make_private_dirs(path: Path) -> None:
+    """`mkdir -p` whose every new level is 0700 whatever the umask (a library user may not set one)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another writer made it meanwhile
+            continue
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is masked by the umask
+
+
+def make_private_database(path: Path) -> None:
+    """Make a SQLite database and its -wal/-shm companions the owner's only, whatever umask made them.
+
+    SQLite creates later -wal/-shm files with the database file's mode, so fixing it once suffices.
+    """
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if stat.S_IMODE(file.stat().st_mode) & ~FILE_MODE:
+                os.chmod(file, FILE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def prepare(data_dir: Path, *, create: bool) -> int:
     """Check `data_dir` is a writable directory (creating it 0700 if `create`); tighten looser modes.
 
