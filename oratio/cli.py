@@ -155,9 +155,13 @@ def holding_lease(platform: Platform, command: str) -> Iterator[None]:
         platform.leases.release()
 
 
-def _recover(platform: Platform) -> int:
-    """Interrupt active sessions whose serving process is gone (no live lease), then forget its lease."""
-    count = platform.sessions.interrupt_orphans(platform.leases.is_alive)
+def _recover(platform: Platform, *, unowned: bool = True) -> int:
+    """Interrupt active sessions whose serving process is gone (no live lease), then forget its lease.
+
+    At start also sessions no leased process owns (a previous Oratio's); on the heartbeat only those of
+    a process that held a lease and died, so a stateless runtime's sessions on a shared store are left alone.
+    """
+    count = platform.sessions.interrupt_orphans(platform.leases.is_alive, unowned=unowned)
     platform.leases.forget_expired()
     return count
 
@@ -166,7 +170,7 @@ def _announced_recovery(platform: Platform) -> Callable[[], None]:
     """The heartbeat's recovery: a process that died while this one runs has its sessions ended, said in a line."""
 
     def recover() -> None:
-        count = _recover(platform)
+        count = _recover(platform, unowned=False)
         if count:
             print(f"recovered: {count} session(s) of a stopped Oratio process marked interrupted", flush=True)
 

@@ -95,7 +95,7 @@ def build_services(
     notifications = NotificationService(backends)
     agents = AgentService(backends, documents)
     leases = LeaseService(backends, settings.lease_ttl_seconds)
-    sessions = SessionService(backends, owner=leases.owner_id)
+    sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
     knowledge_service = KnowledgeService(backends, knowledge)
     webhooks = _webhook_sender(settings)
     handoff = HandoffService(backends, sessions, notifications, _email_sender(settings), webhooks)

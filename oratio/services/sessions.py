@@ -46,10 +46,10 @@ ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionSt
 
 
 class SessionService:
-    def __init__(self, backends: Backends, owner: str | None = None) -> None:
+    def __init__(self, backends: Backends, owner: Callable[[], str | None] = lambda: None) -> None:
         self._b = backends
         self._owner = owner
-        """This process's lease owner id, stamped on the sessions it starts (see `interrupt_orphans`)."""
+        """This process's lease owner id while it holds a lease (else None), stamped on the sessions it starts."""
 
     # -- runtime side: acts for a customer whose key was already checked -------------------------
 
@@ -68,7 +68,7 @@ class SessionService:
             started_at=now,
             last_activity_at=now,
             customer=dict(customer or {}),
-            owner=self._owner,
+            owner=self._owner(),
         )
         stored = self._b.store.insert(SESSIONS, session)
         self._b.emit(tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value)
@@ -166,15 +166,18 @@ class SessionService:
     def end(self, tenant_id: str, session_id: str, reason: str = "ended") -> Session:
         return self.set_status(tenant_id, session_id, SessionStatus.COMPLETED, reason)
 
-    def interrupt_orphans(self, owner_alive: Callable[[str | None], bool] = lambda _: False) -> int:
+    def interrupt_orphans(
+        self, owner_alive: Callable[[str | None], bool] = lambda _: False, *, unowned: bool = True
+    ) -> int:
         """After a crash: mark `active` sessions whose owning process is not alive `interrupted`. Returns how many.
 
         `owner_alive` is `LeaseService.is_alive`: a session served by a running process is never touched.
         The default treats every owner as gone (a single process recovering its own previous run).
+        `unowned=False` leaves sessions no leased process started (a stateless runtime's) to a start-up.
         """
         count = 0
         for session in all_items(self._b.store, SESSIONS, "active", index="open"):
-            if owner_alive(session.owner):
+            if (session.owner is None and not unowned) or owner_alive(session.owner):
                 continue
             try:
                 self.set_status(session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted")

@@ -54,8 +54,12 @@ def test_recovery_leaves_live_owners_sessions_alone_and_ends_dead_owners(
     live.acquire()
     dead.acquire()
     ours = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)
-    theirs = SessionService(platform.backends, owner=live.owner_id).start(acme.tenant_id, agent.id, Channel.VOICE)
-    orphan = SessionService(platform.backends, owner=dead.owner_id).start(acme.tenant_id, agent.id, Channel.TEXT)
+    theirs = SessionService(platform.backends, owner=lambda: live.owner_id).start(
+        acme.tenant_id, agent.id, Channel.VOICE
+    )
+    orphan = SessionService(platform.backends, owner=lambda: dead.owner_id).start(
+        acme.tenant_id, agent.id, Channel.TEXT
+    )
     assert (ours.owner, theirs.owner) == (platform.leases.owner_id, live.owner_id)
 
     clock.advance(timedelta(seconds=TTL_S + 1))
@@ -105,3 +109,15 @@ def test_a_lease_of_a_dead_pid_on_this_host_is_not_alive_before_it_expires(platf
 
     assert not platform.leases.is_alive("own_ghost")
     assert platform.leases.is_alive("own_elsewhere")  # another host: only its expiry counts
+
+
+def test_the_heartbeat_recovery_leaves_sessions_no_leased_process_started(
+    platform: Platform, acme: Tenancy, clock: FakeClock
+) -> None:
+    """A stateless runtime on a shared store holds no lease: only a start-up recovers its sessions."""
+    agent = active_agent(platform, acme)
+    unowned = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)  # no lease held yet
+    assert unowned.owner is None
+
+    assert platform.sessions.interrupt_orphans(platform.leases.is_alive, unowned=False) == 0
+    assert platform.sessions.interrupt_orphans(platform.leases.is_alive) == 1
