@@ -208,8 +208,6 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
     from mcp_server.stdio import operator_principal, serve_stdio
 
-    if not args.tenant:
-        raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
     principal = operator_principal(platform, args.tenant, args.admin)
     platform = attach_creator(platform)
     logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
@@ -218,6 +216,14 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _check_mcp_args(args: argparse.Namespace) -> None:
+    from mcp_server.stdio import operator_of
+
+    if not args.tenant:
+        raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
+    operator_of(args.tenant)
 
 
 def load_example(directory: Path) -> CreateAgent:
@@ -481,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})
         # Everything that can be wrong with the command line is found before anything is printed.
+        if args.command == "mcp":
+            _check_mcp_args(args)
         prepare(settings.data_dir, create=args.command not in EXISTING_DATA)
         if args.command == "demo":
             args.request = load_example(args.example)
