@@ -161,7 +161,7 @@ def _recover(platform: Platform, *, unowned: bool = True) -> int:
     At start also sessions no leased process owns (a previous Oratio's); on the heartbeat only those of
     a process that held a lease and died, so a stateless runtime's sessions on a shared store are left alone.
     """
-    count = platform.sessions.interrupt_orphans(platform.leases.is_alive, unowned=unowned)
+    count = platform.sessions.interrupt_orphans(platform.leases.liveness(), unowned=unowned)
     platform.leases.forget_expired()
     return count
 

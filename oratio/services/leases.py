@@ -92,6 +92,15 @@ class LeaseService:
         lease = self._b.store.get(LEASES, "leases", owner_id)
         return lease is not None and self._live(lease)
 
+    def liveness(self) -> Callable[[str | None], bool]:
+        """`is_alive` for one recovery pass: the lease rows are read once, not once per session.
+
+        An owner missing from that read (a process that started a moment later) is looked up again,
+        so a new process's first sessions are never taken for a dead one's.
+        """
+        live = {lease.owner_id for lease in all_items(self._b.store, LEASES, "leases") if self._live(lease)}
+        return lambda owner: owner in live or self.is_alive(owner)
+
     def _live(self, lease: Lease) -> bool:
         """Unexpired, and (when it is on this host) its process still exists.
 

@@ -66,7 +66,7 @@ def test_recovery_leaves_live_owners_sessions_alone_and_ends_dead_owners(
     platform.leases.renew()
     live.renew()  # `dead` stopped renewing: killed -9
 
-    assert platform.sessions.interrupt_orphans(platform.leases.is_alive) == 1
+    assert platform.sessions.interrupt_orphans(platform.leases.liveness()) == 1
     assert platform.leases.forget_expired() == [dead.owner_id]
 
     status = {s: platform.sessions.get(acme.principal, s).session.status for s in (ours.id, theirs.id, orphan.id)}
@@ -121,3 +121,13 @@ def test_the_heartbeat_recovery_leaves_sessions_no_leased_process_started(
 
     assert platform.sessions.interrupt_orphans(platform.leases.is_alive, unowned=False) == 0
     assert platform.sessions.interrupt_orphans(platform.leases.is_alive) == 1
+
+
+def test_liveness_reads_the_leases_once_yet_sees_a_process_that_started_after(platform: Platform) -> None:
+    platform.leases.acquire()
+    alive = platform.leases.liveness()
+    newcomer = _other_process(platform)
+    newcomer.acquire()
+
+    assert alive(platform.leases.owner_id) and alive(newcomer.owner_id)
+    assert not alive(None) and not alive("own_neverseen")
