@@ -20,18 +20,23 @@ from schemas import Principal, Scope
 OPERATOR_SUBJECT = "operator"
 
 
+def operator_of(tenant_id: str) -> Principal:
+    """The tenant's operator principal; InvalidInput for a malformed id (checked before any data is opened)."""
+    if not tenant_id.startswith("ten_"):
+        raise InvalidInput(f"--tenant needs a tenant id such as ten_01...; got {tenant_id!r}", field="tenant")
+    try:
+        return Principal(tenant_id=tenant_id, subject=OPERATOR_SUBJECT, scopes=frozenset({Scope.ADMIN}))
+    except ValidationError:
+        raise InvalidInput(f"{tenant_id!r} is not a valid tenant id", field="tenant") from None
+
+
 def operator_principal(platform: Platform, tenant_id: str, admin_id: str | None = None) -> Principal:
     """The principal a stdio session acts as: the tenant's operator, or one of its admins.
 
     Raises NotFound for an unknown tenant or admin and InvalidInput for a malformed id, so the
     CLI can refuse to start with one clear line instead of serving a tenant that does not exist.
     """
-    if not tenant_id.startswith("ten_"):
-        raise InvalidInput(f"--tenant needs a tenant id such as ten_01...; got {tenant_id!r}", field="tenant")
-    try:
-        operator = Principal(tenant_id=tenant_id, subject=OPERATOR_SUBJECT, scopes=frozenset({Scope.ADMIN}))
-    except ValidationError:
-        raise InvalidInput(f"{tenant_id!r} is not a valid tenant id", field="tenant") from None
+    operator = operator_of(tenant_id)
     if not platform.tenants.tenant_exists(tenant_id):
         raise NotFound(f"tenant '{tenant_id}' was not found (create one with: oratio init)")
     if admin_id is None:

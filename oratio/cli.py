@@ -11,24 +11,30 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import anyio
+from pydantic import ValidationError
 
 from creator_agent.models import attach_creator, creator_models
 from creator_agent.pipeline import AgentCreator
 from deploy.cli import add_parser as add_deploy_parser
-from oratio.config import load_settings
-from oratio.errors import ConfigError, InvalidInput, OratioError
+from oratio.config import Settings, load_settings
+from oratio.datadir import prepare, private_umask
+from oratio.errors import ConfigError, Conflict, InvalidInput, NotFound, OratioError
 from oratio.models.choice import choose_model
 from oratio.models.gate import start_line
-from oratio.operator import ensure_operator_admin, operator_file, remember_operator
+from oratio.operator import ensure_operator_admin, operator_file, recorded_operator, remember_operator
 from oratio.platform import Platform, open_platform
 from oratio.services.creation_owner import recover_interrupted_creations
-from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
+from schemas import Agent, AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
 from voice_bridge.demo import call, customer_voice, served_bridge, speak
+from voice_bridge.settings import load_voice_settings
 from voice_bridge.speech import load_local_speech
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -41,6 +47,18 @@ FORMATS = {
 
 
 def _init(platform: Platform, args: argparse.Namespace) -> int:
+    existing = recorded_operator(platform)
+    if existing is not None:
+        # Run twice: say what is there (and give a fresh token for it) rather than make a second tenant.
+        tenant_name = platform.tenants.tenant_name(existing.tenant_id)
+        print(f"Already set up in {platform.settings.data_dir}:")
+        print(f"tenant   {existing.tenant_id}  ({tenant_name})")
+        print(f"admin    {existing.id}  ({existing.email})")
+        print(f"token    {platform.access.token_for(existing)}")
+        print(
+            "Nothing was created. List tenants with `oratio tenants`, their admins with `oratio admins --tenant ...`."
+        )
+        return 0
     tenant = platform.tenants.create_tenant(args.tenant)
     admin = platform.tenants.create_admin(tenant.tenant_id, args.email, args.name)
     if not operator_file(platform).exists():
@@ -59,53 +77,144 @@ def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+def _tenants(platform: Platform, args: argparse.Namespace) -> int:
+    """Every tenant, so an operator can find the ids `admins`, `admin token` and `mcp` take."""
+    operator = recorded_operator(platform)
+    tenants = platform.tenants.list_all()
+    if not tenants:
+        print(f"no tenants in {platform.settings.data_dir}; `oratio init` or `oratio serve` creates one")
+    for tenant in tenants:
+        mark = "  (operator)" if operator is not None and operator.tenant_id == tenant.tenant_id else ""
+        print(f"{tenant.tenant_id}  {tenant.created_at:%Y-%m-%d}  {tenant.name}{mark}")
+    return 0
+
+
+def _admins(platform: Platform, args: argparse.Namespace) -> int:
+    for admin in platform.tenants.admins_of(args.tenant):
+        print(f"{admin.id}  {admin.email}  {admin.name}")
+    print(f"mint a token: oratio admin token --tenant {args.tenant} --admin adm_...")
+    return 0
+
+
 def _serve(platform: Platform, args: argparse.Namespace) -> int:
+    """Start-up, one step a line: lease, recovery, operator, URLs (the socket is already bound), serve."""
     import uvicorn
 
     from oratio.web import create_app
 
+    listener: socket.socket = args.listener
     platform = attach_creator(platform)
-    # This process is the embedded platform: whatever a previous run left active was cut off.
-    interrupted = platform.sessions.interrupt_orphans()
+    recovered = _recover(platform)  # the lease is held already (see `holding_lease`)
     recover_interrupted_creations(platform.backends, platform.agents)  # builds a dead process left: failed
     unready = platform.ingestion.unready()  # re-ingested in the background once the server runs
-    if interrupted or unready:
+    if recovered or unready:
         print(
-            f"after restart: {interrupted} session(s) marked interrupted, "
+            f"after restart: {recovered} session(s) marked interrupted, "
             f"{len(unready)} document(s) to re-ingest in the background",
             flush=True,
         )
     operator = ensure_operator_admin(platform)
-    base = f"http://{args.host}:{args.port}"
-    print(f"Oratio listening on {base}", flush=True)
-    print(f"  dashboard               {base}/dashboard", flush=True)
-    print(f"  MCP (streamable HTTP)   {base}/mcp", flush=True)
-    print(f"  agent runtime (text)    {base}/runtime/agents/<agent_id>/invocations", flush=True)
-    print(
-        f"  voice (WebSocket)       ws://{args.host}:{args.port}/voice/<agent_id>  (page: {base}/voice/client)",
-        flush=True,
-    )
-    print(f"  health                  {base}/healthz", flush=True)
+    _print_urls(args.host, args.port)
     admin = operator.admin
     if operator.created:
         print(f"First start: created tenant {admin.tenant_id} with admin {admin.email}.", flush=True)
     print(f"Admin token ({admin.tenant_id}): {platform.access.token_for(admin)}", flush=True)
+    _print_other_tenants(platform, admin.tenant_id)
     app = create_app(platform, host=args.host, port=args.port, resume=unready)
     sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
     sweeper.start()
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        ws_max_size = load_voice_settings().websocket_message_limit()  # not uvicorn's 16 MiB per voice message
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size)).run(sockets=[listener])
     finally:
         sweeper.stop()
     return 0
+
+
+LEASED = frozenset({"serve", "demo", "mcp"})
+"""Commands that start sessions, so hold a lease: recovery elsewhere leaves their live sessions alone."""
+
+
+@contextmanager
+def holding_lease(platform: Platform, command: str) -> Iterator[None]:
+    """This process's lease, renewed by a heartbeat; `serve` also recovers dead processes' sessions on it.
+
+    `serve` says in one line when another live process already serves the data dir.
+    """
+    if command not in LEASED:
+        yield
+        return
+    others = platform.leases.others_alive()
+    platform.leases.acquire()
+    if command == "serve" and others:
+        other = others[0]
+        print(
+            f"another Oratio process already serves {platform.settings.data_dir}: pid {other.pid} on {other.host}"
+            f" ({other.owner_id}); its live sessions are left to it",
+            flush=True,
+        )
+    heartbeat = platform.leases.heartbeat(_announced_recovery(platform) if command == "serve" else (lambda: None))
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        heartbeat.stop()
+        platform.leases.release()
+
+
+def _recover(platform: Platform, *, unowned: bool = True) -> int:
+    """Interrupt active sessions whose serving process is gone (no live lease), then forget its lease.
+
+    At start also sessions no leased process owns (a previous Oratio's); on the heartbeat only those of
+    a process that held a lease and died, so a stateless runtime's sessions on a shared store are left alone.
+    """
+    count = platform.sessions.interrupt_orphans(platform.leases.liveness(), unowned=unowned)
+    platform.leases.forget_expired()
+    return count
+
+
+def _announced_recovery(platform: Platform) -> Callable[[], None]:
+    """The heartbeat's recovery: a process that died while this one runs has its sessions ended, said in a line."""
+
+    def recover() -> None:
+        count = _recover(platform, unowned=False)
+        if count:
+            print(f"recovered: {count} session(s) of a stopped Oratio process marked interrupted", flush=True)
+
+    return recover
+
+
+def _print_urls(host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    print(f"Oratio listening on {base}", flush=True)
+    print(f"  dashboard               {base}/dashboard", flush=True)
+    print(f"  MCP (streamable HTTP)   {base}/mcp", flush=True)
+    print(f"  agent runtime (text)    {base}/runtime/agents/<agent_id>/invocations", flush=True)
+    print(f"  voice (WebSocket)       ws://{host}:{port}/voice/<agent_id>  (page: {base}/voice/client)", flush=True)
+    print(f"  health                  {base}/healthz", flush=True)
+
+
+def _print_other_tenants(platform: Platform, operator_tenant: str) -> None:
+    others = [t for t in platform.tenants.list_all() if t.tenant_id != operator_tenant]
+    if others:
+        names = ", ".join(f"{t.tenant_id} ({t.name})" for t in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        print(f"Other tenants: {names}{more}; a token: oratio admins --tenant ..., then oratio admin token", flush=True)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says where Oratio listens (a taken port is one line)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
     from mcp_server.stdio import operator_principal, serve_stdio
 
-    if not args.tenant:
-        raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
     principal = operator_principal(platform, args.tenant, args.admin)
     platform = attach_creator(platform)
     logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
@@ -116,16 +225,38 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_mcp_args(args: argparse.Namespace) -> None:
+    from mcp_server.stdio import operator_of
+
+    if not args.tenant:
+        raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
+    operator_of(args.tenant)
+
+
 def load_example(directory: Path) -> CreateAgent:
-    """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents."""
-    fields = json.loads((directory / "agent.json").read_text())
-    spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
-    documents = [
-        DocumentContent(name=path.name, format=FORMATS[path.suffix], content=path.read_bytes())
-        for path in sorted((directory / "knowledge").iterdir())
-        if path.suffix in FORMATS
-    ]
-    return CreateAgent(spec=spec, documents=documents)
+    """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents.
+
+    Whatever is wrong with the folder is an InvalidInput naming it, so the CLI says it in one line.
+    """
+    try:
+        fields = json.loads((directory / "agent.json").read_text())
+        spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
+        knowledge = directory / "knowledge"
+        paths = sorted(knowledge.iterdir()) if knowledge.is_dir() else []
+        documents = [
+            DocumentContent(name=path.name, format=FORMATS[path.suffix], content=path.read_bytes())
+            for path in paths
+            if path.suffix in FORMATS
+        ]
+        return CreateAgent(spec=spec, documents=documents)
+    except OSError as exc:
+        raise InvalidInput(f"example {directory}: cannot read {exc.filename}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"example {directory}: agent.json is not JSON ({exc.msg}, line {exc.lineno})") from None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "agent"
+        raise InvalidInput(f"example {directory}: {where}: {first['msg']}") from None
 
 
 DEMO_CONVERSATION = (
@@ -141,12 +272,14 @@ def _step(number: int, text: str) -> None:
 
 
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
-    tenant = platform.tenants.create_tenant("Demo Org")
-    admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
-    principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
-    request = load_example(args.example)
-    _step(1, f"tenant {tenant.tenant_id} with admin {admin.email}; model: {platform.settings.model}")
-    agent = platform.agents.create(principal, request)
+    # The operator's tenant: the one `oratio serve` prints a token for, so the demo agent is there.
+    operator = ensure_operator_admin(platform)
+    admin = operator.admin
+    principal = Principal(tenant_id=admin.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+    request: CreateAgent = args.request  # loaded (and checked) before the platform opened
+    made = "created" if operator.created else "the one `oratio serve` shows"
+    _step(1, f"tenant {admin.tenant_id} ({made}) with admin {admin.email}; model: {platform.settings.model}")
+    agent = _create_demo_agent(platform, principal, request)
     _step(2, f"agent '{agent.name}' ({agent.id}) stored from {args.example.name}/sop.md; knowledge base:")
     for document in platform.documents.list(principal, agent.id).items:
         outcome = f"{document.chunk_count} chunks" if document.status.value == "ready" else document.status_reason
@@ -157,26 +290,53 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
 
     _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
     creator = AgentCreator(platform, creator_models(platform.settings))
-    record = anyio.run(creator.create, tenant.tenant_id, agent.id, progress)
+    record = anyio.run(creator.create, admin.tenant_id, agent.id, progress)
     if not record.succeeded:
         print(f"oratio: the agent could not be built: {record.failure}", file=sys.stderr)
         return 1
     print(f"        {len(record.tests)} test conversations passed; {record.model_calls} model calls")
     minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
-    _step(4, f"API key {minted.key.prefix}... minted for the agent (the secret is shown once, to the caller)")
+    api_key = minted.reveal()
+    _step(4, f"API key for the agent (shown once, keep it): {api_key}")
     _step(5, "a customer writes (text):")
-    session_id = _demo_text(platform, tenant.tenant_id, agent.id)
+    session_id = _demo_text(platform, admin.tenant_id, agent.id)
     _step(6, "a customer calls (voice: synthesized speech -> VAD -> Whisper -> the agent -> TTS, over the WebSocket):")
-    _demo_voice(platform, agent.id, minted.reveal())
+    _demo_voice(platform, agent.id, api_key)
     _step(7, "what the admin sees:")
     for note in platform.notifications.list(principal).items[:3]:
         print(f"        notification [{note.priority.value}] {note.title}")
     print(f"        text transcript: session {session_id} (MCP get_session, or the dashboard's History)")
+    base = _public_base(platform.settings, args.host, args.port)
     print()
-    print("Run `oratio serve`, then open http://127.0.0.1:8000/dashboard with the admin token below; talk by")
-    print(f"voice at http://127.0.0.1:8000/voice/client, by text at /runtime/agents/{agent.id}/invocations.")
-    print(f"Admin token for this tenant: {platform.access.token_for(admin)}")
+    print(f"Run `oratio serve --host {args.host} --port {args.port}`, then open {base}/dashboard with the admin token")
+    print(f"below; talk by voice at {base}/voice/client, or by text:")
+    print(f"  {_curl(base, agent.id, api_key)}")
+    print(f"Admin token for tenant {admin.tenant_id}: {platform.access.token_for(admin)}")
     return 0
+
+
+def _create_demo_agent(platform: Platform, principal: Principal, request: CreateAgent) -> Agent:
+    """Store the example agent; a rerun in the same tenant gets "<name> 2", "<name> 3", ... (names are unique)."""
+    name = request.spec.name
+    for attempt in range(1, 100):
+        spec = request.spec if attempt == 1 else request.spec.model_copy(update={"name": f"{name} {attempt}"})
+        try:
+            return platform.agents.create(principal, request.model_copy(update={"spec": spec}))
+        except Conflict:
+            continue
+    raise InvalidInput(f"the tenant already has 99 agents named '{name} N'; remove some first")
+
+
+def _public_base(settings: Settings, host: str, port: int) -> str:
+    return (settings.public_url or f"http://{host}:{port}").rstrip("/")
+
+
+def _curl(base: str, agent_id: str, api_key: str) -> str:
+    body = json.dumps({"message": DEMO_CONVERSATION[0]})
+    return (
+        f"curl -s {base}/runtime/agents/{agent_id}/invocations -H 'X-Api-Key: {api_key}'"
+        f" -H 'Content-Type: application/json' -d '{body}'"
+    )
 
 
 def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
@@ -195,13 +355,16 @@ def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
 
 
 def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
+    print("        loading the local speech models (VAD, Whisper, TTS)...", flush=True)
     try:
         speech = load_local_speech()
     except ConfigError as exc:
         print(f"        skipped: {exc.message}")
         return
+    print(f'        synthesizing the customer\'s question: "{DEMO_VOICE_QUESTION}"', flush=True)
     audio = speak(customer_voice(speech), DEMO_VOICE_QUESTION)
     with served_bridge(platform, speech) as url:
+        print(f"        calling the agent at {url}/voice/{agent_id} and waiting for its spoken reply...", flush=True)
         report = anyio.run(call, url, agent_id, api_key, audio)
     print(f"        customer (heard by Whisper): {' '.join(report.customer_said) or '(nothing)'}")
     for said in report.agent_said:
@@ -213,30 +376,89 @@ def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
     print(f"        voice session {report.session_id} ended: {report.close}; recording saved as WAV in blob storage")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes are one line on stderr and exit 2 (argparse's default prints the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text[:20]}' is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is out of range 1-65535")
+    return value
+
+
+MAX_TOKEN_TTL_S = 30 * 24 * 3600
+
+
+def _ttl(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text[:20]}' is not a number of seconds") from None
+    if not 60 <= value <= MAX_TOKEN_TTL_S:
+        raise argparse.ArgumentTypeError(f"--ttl {value} is out of range 60-{MAX_TOKEN_TTL_S} seconds")
+    return value
+
+
+def _data_dir_option() -> OneLineParser:
+    common = OneLineParser(add_help=False)
+    common.add_argument(
+        "--data-dir", type=Path, default=None, help="where Oratio keeps its data; default ORATIO_DATA_DIR or .oratio"
+    )
+    return common
+
+
+def _host_port(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("--host", default="127.0.0.1", help=f"{what} (default 127.0.0.1: this machine only)")
+    command.add_argument("--port", type=_port, default=8000, help="TCP port, 1-65535 (default 8000)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oratio", description="Create, deploy and run voice and text AI agents.")
+    parser = OneLineParser(prog="oratio", description="Create, deploy and run voice and text AI agents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the platform does")
     commands = parser.add_subparsers(dest="command", required=True)
+    data = [_data_dir_option()]
 
-    init = commands.add_parser("init", help="create a tenant and its first admin; print an admin token")
+    init = commands.add_parser(
+        "init",
+        parents=data,
+        help="create a tenant and its first admin; print an admin token (reruns say what exists)",
+    )
     init.add_argument("--tenant", default="My Org", help="organisation name")
     init.add_argument("--email", default="admin@example.com", help="first admin's email")
     init.add_argument("--name", default="Admin", help="first admin's name")
     init.set_defaults(run=_init)
 
     admin = commands.add_parser("admin", help="admin accounts").add_subparsers(dest="admin_command", required=True)
-    token = admin.add_parser("token", help="print a new admin token")
-    token.add_argument("--tenant", required=True, help="tenant id (ten_...)")
-    token.add_argument("--admin", required=True, help="admin id (adm_...)")
-    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token = admin.add_parser("token", parents=data, help="print a new admin token")
+    token.add_argument("--tenant", required=True, help="tenant id (ten_...; `oratio tenants` lists them)")
+    token.add_argument("--admin", required=True, help="admin id (adm_...; `oratio admins --tenant ...` lists them)")
+    token.add_argument("--ttl", type=_ttl, default=None, help=f"lifetime in seconds, 60-{MAX_TOKEN_TTL_S}")
     token.set_defaults(run=_admin_token)
 
-    serve = commands.add_parser("serve", help="serve Oratio over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    tenants = commands.add_parser("tenants", parents=data, help="list tenants (ids, names)")
+    tenants.set_defaults(run=_tenants)
+    admins = commands.add_parser("admins", parents=data, help="list a tenant's admins (ids, emails)")
+    admins.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+    admins.set_defaults(run=_admins)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=data,
+        help="serve Oratio over HTTP",
+        description="Serve the dashboard, MCP, the agent runtime and the voice bridge on one port. Other settings "
+        "are ORATIO_* environment variables (README, Configuration).",
+    )
+    _host_port(serve, "address to listen on")
     serve.set_defaults(run=_serve)
 
-    mcp = commands.add_parser("mcp", help="serve MCP over stdio (for Claude Desktop, Claude Code, IDEs)")
+    mcp = commands.add_parser("mcp", parents=data, help="serve MCP over stdio (for Claude Desktop, Claude Code, IDEs)")
     mcp.add_argument(
         "--tenant", default=os.environ.get("ORATIO_MCP_TENANT"), help="tenant id (ten_...); env ORATIO_MCP_TENANT"
     )
@@ -245,11 +467,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mcp.set_defaults(run=_mcp)
 
-    demo = commands.add_parser("demo", help="create the example agent from its SOP and documents")
+    demo = commands.add_parser("demo", parents=data, help="create the example agent from its SOP and documents")
     demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
+    _host_port(demo, "where `oratio serve` will listen, for the closing hints")
     demo.set_defaults(run=_demo)
     add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
     return parser
+
+
+EXISTING_DATA = frozenset({"admin", "mcp", "tenants", "admins"})
+"""Commands that read an installation and must not create one."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -257,11 +484,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
+    private_umask()  # every file this process creates (databases, WAL, blobs, keys) is the owner's only
+    settings: Settings | None = None
     try:
         if args.command == "deploy":
             deployed: int = args.deploy_run(args)
             return deployed
         settings = load_settings()
+        if args.data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": args.data_dir})
+        # Everything that can be wrong with the command line is found before anything is printed.
+        if args.command == "mcp":
+            _check_mcp_args(args)
+        prepare(settings.data_dir, create=args.command not in EXISTING_DATA)
+        if args.command == "demo":
+            args.request = load_example(args.example)
+        if args.command == "serve":
+            args.listener = bind_listener(args.host, args.port)
         if args.command in ("demo", "serve"):
             # ORATIO_MODEL > AWS credentials > a local GGUF > (demo only) the offline scripted model; said in one line.
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
@@ -269,11 +508,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = choice.apply(settings)
             if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
                 print(problem, file=sys.stderr, flush=True)
-        with open_platform(settings) as platform:
+        with open_platform(settings) as platform, holding_lease(platform, args.command):
             code: int = args.run(platform, args)
             return code
     except OratioError as exc:
-        print(f"oratio: {exc.message}", file=sys.stderr)
+        searched = ""
+        if settings is not None and args.command in EXISTING_DATA and isinstance(exc, NotFound | ConfigError):
+            searched = f" (data dir {settings.data_dir})" if str(settings.data_dir) not in exc.message else ""
+        print(f"oratio: {exc.message}{searched}", file=sys.stderr)
         return 2
 
 

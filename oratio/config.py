@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
     session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
 
+    lease_ttl_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A serving process's lease; another process recovers its sessions this long after it dies",
+    )
+
     @model_validator(mode="after")
     def _notify_needs(self) -> Settings:
         if self.email is not None and not self.email_from:

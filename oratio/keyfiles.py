@@ -11,12 +11,14 @@ import os
 import secrets
 from pathlib import Path
 
+from oratio.datadir import make_private_dirs
+
 
 def load_or_create_key(path: Path) -> str:
     """The key stored at `path`, creating a random 256-bit hex key there if there is none."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     value = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

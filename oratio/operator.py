@@ -38,16 +38,22 @@ def remember_operator(platform: Platform, admin: Admin) -> None:
     os.replace(temporary, path)
 
 
+def recorded_operator(platform: Platform) -> Admin | None:
+    """The operator admin recorded in the data directory, or None when there is none (or it is gone)."""
+    path = operator_file(platform)
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text())
+    return platform.tenants.find_admin(str(recorded["tenant_id"]), str(recorded["admin_id"]))
+
+
 def ensure_operator_admin(
     platform: Platform, *, tenant_name: str = "My Org", email: str = "admin@example.com"
 ) -> OperatorAdmin:
     """The recorded operator admin, or a new tenant and admin when the installation has none yet."""
-    path = operator_file(platform)
-    if path.exists():
-        recorded = json.loads(path.read_text())
-        found = platform.tenants.find_admin(str(recorded["tenant_id"]), str(recorded["admin_id"]))
-        if found is not None:
-            return OperatorAdmin(found, created=False)
+    found = recorded_operator(platform)
+    if found is not None:
+        return OperatorAdmin(found, created=False)
     tenant = platform.tenants.create_tenant(tenant_name)
     admin = platform.tenants.create_admin(tenant.tenant_id, email, "Admin")
     remember_operator(platform, admin)

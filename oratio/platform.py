@@ -43,6 +43,7 @@ from oratio.services.creation import AgentBuilder
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
+from oratio.services.leases import LeaseService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
 
@@ -69,6 +70,8 @@ class Platform:
     handoff: HandoffService
     session_timeouts: SessionTimeouts
     engine: ConversationEngine
+    leases: LeaseService
+    """This process's lease and the "is that process alive?" check recovery uses (docs/recovery.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -95,7 +98,8 @@ def build_services(
     notifications = NotificationService(backends)
     gate = ModelGate(settings)
     agents = AgentService(backends, documents, gate)
-    sessions = SessionService(backends)
+    leases = LeaseService(backends, settings.lease_ttl_seconds)
+    sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
     knowledge_service = KnowledgeService(backends, knowledge)
     webhooks = _webhook_sender(settings)
     handoff = HandoffService(backends, sessions, notifications, _email_sender(settings), webhooks)
@@ -132,6 +136,7 @@ def build_services(
         handoff=handoff,
         session_timeouts=SessionTimeouts(backends, settings.session_idle_seconds),
         engine=engine,
+        leases=leases,
     )
 
 

@@ -34,6 +34,9 @@ class Session(Record):
     message_count: int = Field(default=0, ge=0)
     customer: Metadata = Field(default_factory=dict)
     collected: Metadata = Field(default_factory=dict, description="What the agent recorded with collect_info")
+    owner: Identifier | None = Field(
+        default=None, description="The serving process (its lease owner id) that holds this session while active"
+    )
 
     @property
     def duration_seconds(self) -> float | None:

@@ -31,7 +31,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from oratio.errors import OratioError
     from oratio.platform import open_platform
     from voice_bridge.app import create_standalone_app
-    from voice_bridge.protocol import CONTROL_MAX_BYTES
     from voice_bridge.settings import load_voice_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -43,9 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"voice bridge: ws://{args.host}:{args.port}/voice/<agent id>, page http://{args.host}:{args.port}/voice/client"
             )
-            # The WebSocket layer refuses messages far past the bridge's own frame limit before buffering
-            # them (uvicorn's default is 16 MiB a message); up to 4x the limit the bridge says why (1009).
-            ws_max_size = 4 * max(voice.frame_max_bytes, CONTROL_MAX_BYTES)
+            ws_max_size = voice.websocket_message_limit()
             uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_max_size=ws_max_size)
     except OratioError as exc:
         print(f"oratio voice: {exc.message}", file=sys.stderr)

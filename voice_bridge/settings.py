@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.config import load_prefixed
-from voice_bridge.protocol import VoiceLimits
+from voice_bridge.protocol import CONTROL_MAX_BYTES, VoiceLimits
 
 
 class SpeechChoice(StrEnum):
@@ -43,6 +43,11 @@ class VoiceSettings(BaseSettings):
             burst_s=self.audio_burst_seconds,
             recording_max_bytes=self.recording_max_bytes,
         )
+
+    def websocket_message_limit(self) -> int:
+        """The largest WebSocket message the server layer buffers (uvicorn's default is 16 MiB a message):
+        far past the bridge's own frame limit; up to 4x that limit the bridge itself says why (1009)."""
+        return 4 * max(self.frame_max_bytes, CONTROL_MAX_BYTES)
 
 
 def load_voice_settings(env: dict[str, str] | None = None) -> VoiceSettings:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oratio.blobs.ports import BlobInfo, validate_key, validate_prefix
+from oratio.datadir import make_private_dirs
 from oratio.errors import NotFound
 
 _DATA = ".blob"
@@ -27,14 +28,14 @@ _COPY_BYTES = 1024 * 1024
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
-        self._root.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self._root)
 
     def _path(self, key: str, suffix: str) -> Path:
         return self._root / (validate_key(key) + suffix)
 
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> BlobInfo:
         data_path = self._path(key, _DATA)
-        data_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(data_path.parent)  # 0700 folders; files are mkstemp's 0600
         _atomic_write(self._path(key, _META), json.dumps({"content_type": content_type}).encode())
         _atomic_write(data_path, data)
         return BlobInfo(key=key, size=len(data), content_type=content_type)

@@ -6,7 +6,7 @@ the counter update does not happen; `message_count` is informational, the turns 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from oratio.errors import Conflict, InvalidInput, InvalidState
@@ -47,8 +47,10 @@ ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionSt
 
 
 class SessionService:
-    def __init__(self, backends: Backends) -> None:
+    def __init__(self, backends: Backends, owner: Callable[[], str | None] = lambda: None) -> None:
         self._b = backends
+        self._owner = owner
+        """This process's lease owner id while it holds a lease (else None), stamped on the sessions it starts."""
 
     # -- runtime side: acts for a customer whose key was already checked -------------------------
 
@@ -67,6 +69,7 @@ class SessionService:
             started_at=now,
             last_activity_at=now,
             customer=dict(customer or {}),
+            owner=self._owner(),
         )
         stored = self._b.store.insert(SESSIONS, session)
         self._b.emit(tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value)
@@ -164,10 +167,19 @@ class SessionService:
     def end(self, tenant_id: str, session_id: str, reason: str = "ended") -> Session:
         return self.set_status(tenant_id, session_id, SessionStatus.COMPLETED, reason)
 
-    def interrupt_orphans(self) -> int:
-        """After a crash: mark every session still `active` as `interrupted`. Returns how many."""
+    def interrupt_orphans(
+        self, owner_alive: Callable[[str | None], bool] = lambda _: False, *, unowned: bool = True
+    ) -> int:
+        """After a crash: mark `active` sessions whose owning process is not alive `interrupted`. Returns how many.
+
+        `owner_alive` is `LeaseService.is_alive`: a session served by a running process is never touched.
+        The default treats every owner as gone (a single process recovering its own previous run).
+        `unowned=False` leaves sessions no leased process started (a stateless runtime's) to a start-up.
+        """
         count = 0
         for session in all_items(self._b.store, SESSIONS, "active", index="open"):
+            if (session.owner is None and not unowned) or owner_alive(session.owner):
+                continue
             try:
                 self.set_status(session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted")
                 count += 1

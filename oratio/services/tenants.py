@@ -21,6 +21,19 @@ class TenantService:
         tenant_id = principal.tenant_id
         return require(self._b.store.get(TENANTS, tenant_id, "tenant"), "tenant", tenant_id)
 
+    def tenant_name(self, tenant_id: str) -> str:
+        """Operator only (the CLI): a tenant's name by id."""
+        return require(self._b.store.get(TENANTS, tenant_id, "tenant"), "tenant", tenant_id).name
+
+    def list_all(self) -> list[Tenant]:
+        """Operator only (`oratio tenants`): every tenant, oldest first. The one cross-tenant listing."""
+        return all_items(self._b.store, TENANTS, "tenants", index="all")
+
+    def admins_of(self, tenant_id: str) -> list[Admin]:
+        """Operator only (`oratio admins`): a tenant's admins; NotFound for an unknown tenant."""
+        require(self._b.store.get(TENANTS, tenant_id, "tenant"), "tenant", tenant_id)
+        return all_items(self._b.store, ADMINS, tenant_id)
+
     def tenant_exists(self, tenant_id: str) -> bool:
         return self._b.store.get(TENANTS, tenant_id, "tenant") is not None
 

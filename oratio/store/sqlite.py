@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from oratio.datadir import make_private_database, make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, Conflict, InvalidInput
 from oratio.store.ports import Page, R, Table
 from schemas import Event, Limits, NewEvent
@@ -73,7 +74,7 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         self._local = threading.local()
         # Re-entrant: a slot finalizer (which takes it) can run inside any code that holds it.
         self._lock = threading.RLock()
@@ -83,6 +84,7 @@ class SqliteDatabase:
         self._closed = False
         try:
             self._create_schema()
+            make_private_database(path)  # SQLite gives the -wal and -shm files the database file's mode
         except BaseException:
             self.close()
             raise

@@ -7,7 +7,7 @@ keys that start with an ISO timestamp allow time-range queries.
 from __future__ import annotations
 
 from oratio.store.ports import Index, Table
-from schemas import Admin, Agent, Document, Notification, Session, StoredApiKey, Tenant, Turn
+from schemas import Admin, Agent, Document, Lease, Notification, Session, StoredApiKey, Tenant, Turn
 
 
 def _ts_id(at: str, ident: str) -> str:
@@ -19,6 +19,10 @@ TENANTS: Table[Tenant] = Table(
     model=Tenant,
     partition=lambda t: t.tenant_id,
     sort=lambda t: "tenant",
+    indexes=(
+        # Across tenants, for the operator's `oratio tenants` listing (tenants created since it exists).
+        Index[Tenant](name="all", partition=lambda t: "tenants", sort=lambda t: t.tenant_id),
+    ),
 )
 
 ADMINS: Table[Admin] = Table(
@@ -133,6 +137,13 @@ NOTIFICATIONS: Table[Notification] = Table(
     ),
 )
 
+LEASES: Table[Lease] = Table(
+    name="leases",
+    model=Lease,
+    partition=lambda lease: "leases",  # one small partition: a few serving processes at most
+    sort=lambda lease: lease.owner_id,
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -141,7 +152,8 @@ ALL_TABLES: tuple[
     | Table[StoredApiKey]
     | Table[Session]
     | Table[Turn]
-    | Table[Notification],
+    | Table[Notification]
+    | Table[Lease],
     ...,
 ] = (
     TENANTS,
@@ -152,6 +164,7 @@ ALL_TABLES: tuple[
     SESSIONS,
     TURNS,
     NOTIFICATIONS,
+    LEASES,
 )
 
 __all__ = [
@@ -160,6 +173,7 @@ __all__ = [
     "ALL_TABLES",
     "API_KEYS",
     "DOCUMENTS",
+    "LEASES",
     "NOTIFICATIONS",
     "SESSIONS",
     "TENANTS",

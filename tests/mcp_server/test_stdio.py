@@ -100,7 +100,9 @@ def test_an_unknown_tenant_exits_2_with_one_clear_line(data_dir: Path, admin: Ad
 
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == f"oratio: tenant '{unknown}' was not found (create one with: oratio init)\n"
+    assert result.stderr == (
+        f"oratio: tenant '{unknown}' was not found (create one with: oratio init) (data dir {data_dir})\n"
+    )  # names the data dir it searched (issue 15 item 18)
 
 
 @pytest.mark.parametrize(

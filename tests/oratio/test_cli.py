@@ -77,11 +77,11 @@ def test_admin_token_for_an_unknown_admin_exits_2(capsys: pytest.CaptureFixture[
 
 
 def test_demo_stores_the_example_agent_with_its_documents(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     # Named, so the run is the same on a machine with AWS credentials or the local model installed.
     monkeypatch.setenv("ORATIO_MODEL", "scripted")
-    assert main(["demo"]) == 0
+    assert main(["demo", "--port", "8123"]) == 0
 
     captured = capsys.readouterr()
     out = captured.out
@@ -116,7 +116,18 @@ def test_demo_stores_the_example_agent_with_its_documents(
         assert platform.backends.blobs.list(f"{principal.tenant_id}/recordings/{agent.id}/")
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
-        assert f"{key.prefix}..." in out
+        (step4,) = [line for line in out.splitlines() if line.startswith("[4/7] API key")]
+        secret = step4.split()[-1]  # the whole secret, shown once (stored only as a hash)
+        assert secret.startswith(key.prefix)
+        assert platform.keys.authenticate(secret, agent.id).key_id == key.id
+    # The tenant is the one `oratio serve` will print a token for.
+    assert json.loads((data_dir / "operator.json").read_text())["tenant_id"] == principal.tenant_id
+    # A ready curl for the text runtime, and hints with the host/port given.
+    (curl,) = [line.strip() for line in out.splitlines() if line.strip().startswith("curl ")]
+    assert f"http://127.0.0.1:8123/runtime/agents/{agent.id}/invocations" in curl and secret in curl
+    assert "http://127.0.0.1:8123/dashboard" in out and ":8000" not in out
+    # Progress while the voice step loads models and waits for the call.
+    assert "loading the local speech models" in out and "waiting for its spoken reply" in out
 
 
 def test_a_bad_setting_exits_2_naming_the_variable(
@@ -132,3 +143,40 @@ def test_a_bad_setting_exits_2_naming_the_variable(
     assert "Traceback" not in captured.err + captured.out
     assert captured.out == ""
     assert not (data_dir / "oratio.db").exists()
+
+
+def test_init_run_twice_says_what_exists_and_creates_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", "--tenant", "Acme"]) == 0
+    first = _fields(capsys.readouterr().out)
+
+    assert main(["init", "--tenant", "Other"]) == 0
+
+    out = capsys.readouterr().out
+    again = _fields(out)
+    assert out.startswith("Already set up in ") and "Nothing was created" in out
+    assert (again["tenant"], again["admin"]) == (first["tenant"], first["admin"])
+    assert _principal(again["token"]).subject == first["admin"]
+    assert main(["tenants"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1  # still one tenant
+
+
+def test_tenants_and_admins_list_the_ids_an_operator_needs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["init", "--tenant", "Acme", "--email", "ops@acme.example", "--data-dir", str(elsewhere)]) == 0
+    acme = _fields(capsys.readouterr().out)
+    with open_platform(load_settings({"ORATIO_DATA_DIR": str(elsewhere)})) as platform:
+        globex = platform.tenants.create_tenant("Globex")
+        boss = platform.tenants.create_admin(globex.tenant_id, "boss@globex.example", "Boss")
+
+    assert main(["tenants", "--data-dir", str(elsewhere)]) == 0
+    listed = [line.split() for line in capsys.readouterr().out.strip().splitlines()]
+    assert [(row[0], row[2]) for row in listed] == [(acme["tenant"], "Acme"), (globex.tenant_id, "Globex")]
+    assert listed[0][-1] == "(operator)"
+
+    assert main(["admins", "--tenant", globex.tenant_id, "--data-dir", str(elsewhere)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == [boss.id, "boss@globex.example"]
+
+    assert main(["admins", "--tenant", "ten_0000000000nobody", "--data-dir", str(elsewhere)]) == 2
+    err = capsys.readouterr().err
+    assert "ten_0000000000nobody" in err and str(elsewhere) in err
