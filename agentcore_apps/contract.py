@@ -96,7 +96,8 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     errors = exc.errors(include_url=False, include_input=False)
     parts = []
     for error in errors[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
+        # A location may hold a dict key (customer details), which is tenant input of any size: cut it.
+        where = ".".join(_shown(str(p)) for p in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     first = errors[0]["loc"] if errors else ()
