@@ -21,11 +21,20 @@ from creator_agent.models import attach_creator, creator_models
 from creator_agent.pipeline import AgentCreator
 from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import load_settings
-from oratio.errors import ConfigError, InvalidInput, OratioError
+from oratio.errors import ConfigError, InvalidInput, NotFound, OratioError
 from oratio.models.choice import choose_model
 from oratio.operator import ensure_operator_admin, operator_file, remember_operator
 from oratio.platform import Platform, open_platform
-from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
+from schemas import (
+    AgentSpec,
+    Channel,
+    CreateAgent,
+    DocumentContent,
+    DocumentFormat,
+    MintKeyRequest,
+    Principal,
+    Scope,
+)
 from voice_bridge.demo import call, customer_voice, served_bridge, speak
 from voice_bridge.speech import load_local_speech
 
@@ -52,8 +61,23 @@ def _init(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
-    admin = platform.tenants.get_admin(args.tenant, args.admin)
-    print(platform.access.token_for(admin, ttl_seconds=args.ttl))
+    # A --ttl outside 1..ORATIO_JWT_MAX_TTL_SECONDS, or a disabled admin, is one line and exit 2.
+    print(platform.access.issue_admin_token(args.tenant, args.admin, ttl_seconds=args.ttl))
+    return 0
+
+
+def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
+    """`oratio admin disable|enable|revoke`: the operator acts as the tenant's admin authority."""
+    tenants = platform.tenants
+    if not tenants.tenant_exists(args.tenant):
+        raise NotFound(f"tenant '{args.tenant}' was not found in {platform.settings.data_dir}")
+    operator = Principal(tenant_id=args.tenant, subject="oratio-cli", scopes=frozenset({Scope.ADMIN}))
+    if args.admin_command == "revoke":
+        admin = tenants.revoke_admin_tokens(operator, args.admin)
+        print(f"admin {admin.id}: tokens issued before {admin.tokens_valid_after} are refused")
+    else:
+        admin = tenants.set_admin_disabled(operator, args.admin, args.admin_command == "disable")
+        print(f"admin {admin.id}: {'disabled' if admin.disabled else 'enabled'}")
     return 0
 
 
@@ -223,8 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     token = admin.add_parser("token", help="print a new admin token")
     token.add_argument("--tenant", required=True, help="tenant id (ten_...)")
     token.add_argument("--admin", required=True, help="admin id (adm_...)")
-    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.add_argument(
+        "--ttl", type=int, default=None, help="lifetime in seconds, 1 to ORATIO_JWT_MAX_TTL_SECONDS (30 days)"
+    )
     token.set_defaults(run=_admin_token)
+    for name, says in (
+        ("disable", "refuse every token of an admin, at every door, until enabled"),
+        ("enable", "let a disabled admin in again"),
+        ("revoke", "refuse every token issued to an admin so far (mint a new one with `admin token`)"),
+    ):
+        access = admin.add_parser(name, help=says)
+        access.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+        access.add_argument("--admin", required=True, help="admin id (adm_...)")
+        access.set_defaults(run=_admin_access)
 
     serve = commands.add_parser("serve", help="serve Oratio over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
