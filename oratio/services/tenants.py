@@ -66,18 +66,21 @@ class TenantService:
     def set_admin_disabled(self, principal: Principal, admin_id: str, disabled: bool) -> Admin:
         """Disable (every token refused at every door) or enable an admin of the principal's tenant.
 
-        The last enabled admin cannot be disabled, so a tenant is never locked out of itself (an
-        admin who wants to leave asks another admin, or the operator uses `oratio admin revoke`).
+        The last enabled admin holding the `admin` scope cannot be disabled, so a tenant is never
+        locked out of managing itself (its tokens can still be revoked). Two admins disabling each
+        other at the same instant could both pass this check; the operator's `oratio admin enable`
+        undoes that.
         Another tenant's admin id reads as unknown.
         """
         tenant_id = authorize(principal, Scope.ADMIN)
 
         def apply(admin: Admin) -> Admin:
             if disabled and not admin.disabled:
-                others = [a for a in all_items(self._b.store, ADMINS, tenant_id) if a.id != admin_id and not a.disabled]
-                if not others:
+                admins = all_items(self._b.store, ADMINS, tenant_id)
+                if not any(a.id != admin_id and not a.disabled and Scope.ADMIN in a.scopes for a in admins):
                     raise InvalidState(
-                        f"admin {admin_id} is the tenant's last enabled admin; enable or add another admin first"
+                        f"admin {admin_id} is the tenant's last enabled admin (with the admin scope); "
+                        "enable or add another admin first"
                     )
             return admin.model_copy(update={"disabled": disabled})
 

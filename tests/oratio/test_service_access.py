@@ -144,3 +144,9 @@ def test_token_lifetime_is_capped(platform: Platform, acme: Tenancy) -> None:
     for ttl in (0, -1, cap + 1):
         with pytest.raises(InvalidInput, match="ORATIO_JWT_MAX_TTL_SECONDS"):
             platform.access.token_for(acme.admin, ttl_seconds=ttl)
+
+
+def test_a_read_only_admin_does_not_count_as_the_one_left(platform: Platform, acme: Tenancy) -> None:
+    platform.tenants.create_admin(acme.tenant_id, "viewer@example.com", "Viewer", (Scope.AGENTS_READ,))
+    with pytest.raises(InvalidState, match="last enabled admin"):
+        platform.tenants.set_admin_disabled(acme.principal, acme.admin.id, True)
