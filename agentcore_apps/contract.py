@@ -7,9 +7,9 @@ never guesses and every bad input gets the same 4xx answer whichever door (Agent
 serve`) it came through. Nothing here does I/O.
 
 Session ids. AgentCore requires runtime session ids of 33 to 256 characters and routes every request
-carrying one id to the same microVM for the life of that session. Oratio session ids (`ses_` + 26
+carrying one id to the same microVM for the life of that session. Oratio session ids (`ses_` + 30
 characters) are shorter, so the runtime form of an Oratio session is `oratio-<session id>`
-(37 characters), which maps back without any lookup. A client may instead pick its own runtime id
+(41 characters), which maps back without any lookup. A client may instead pick its own runtime id
 (boto3's `invoke_agent_runtime` generates a UUID when none is given): the first turn then starts an
 Oratio session and `SessionBindings` remembers the pair in process memory. That memory matches
 AgentCore's own affinity (one runtime session lives in one microVM), and a client that wants to
@@ -96,7 +96,8 @@ def _invalid(exc: ValidationError) -> InvalidInput:
     errors = exc.errors(include_url=False, include_input=False)
     parts = []
     for error in errors[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
+        # A location may hold a dict key (customer details), which is tenant input of any size: cut it.
+        where = ".".join(_shown(str(p)) for p in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     first = errors[0]["loc"] if errors else ()

@@ -20,7 +20,7 @@ from mcp_server import prompts, resources
 from mcp_server._context import ToolContext
 from mcp_server._principal import PrincipalSource
 from mcp_server.live import POLL_SECONDS, LiveUpdates
-from mcp_server.tools import agents, chat, documents, keys, notifications, sessions
+from mcp_server.tools import admins, agents, chat, documents, keys, notifications, sessions
 from oratio.platform import Platform
 
 INSTRUCTIONS = """\
@@ -70,6 +70,6 @@ def build_server(
         **server_options,  # type: ignore[arg-type]
     )
     tc = ToolContext(platform=platform, principals=principals)
-    for module in (agents, documents, keys, sessions, notifications, chat, resources, prompts):
+    for module in (agents, documents, keys, sessions, notifications, chat, admins, resources, prompts):
         module.register(server, tc)
     return server

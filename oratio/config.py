@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "oratio"
     jwt_audience: str = "oratio-admin"
     jwt_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 24 * 3600)
+    jwt_max_ttl_seconds: int = Field(
+        default=30 * 24 * 3600,
+        ge=60,
+        le=366 * 24 * 3600,
+        description="Longest lifetime `oratio admin token --ttl` may give a token; at least jwt_ttl_seconds",
+    )
 
     key_rate_per_minute: float = Field(default=120, gt=0)
     key_burst: int = Field(default=30, ge=1)
@@ -192,6 +198,8 @@ class Settings(BaseSettings):
             raise ValueError("ORATIO_INGEST_QUEUE_PER_TENANT cannot exceed ORATIO_INGEST_QUEUE_TOTAL")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
+        if self.jwt_ttl_seconds > self.jwt_max_ttl_seconds:
+            raise ValueError("ORATIO_JWT_TTL_SECONDS must not be over ORATIO_JWT_MAX_TTL_SECONDS")
         return self
 
     @property

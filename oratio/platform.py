@@ -91,6 +91,7 @@ def build_services(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.jwt_ttl_seconds,
+        max_ttl_seconds=settings.jwt_max_ttl_seconds,
     )
     tenants = TenantService(backends)
     ingestion = Ingestion(backends, knowledge)

@@ -24,6 +24,7 @@ class Limits:
     DOCUMENT_BYTES_MAX = 25 * 1024 * 1024
     TURN_TEXT_MAX = 8_000
     METADATA_KEYS_MAX = 32
+    METADATA_KEY_MAX = 64
     METADATA_VALUE_MAX = 1_000
     NOTIFICATION_TEXT_MAX = 4_000
     EVENT_DATA_KEYS_MAX = 64
@@ -63,10 +64,19 @@ Email = Annotated[
 Identifier = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z]{2,4}_[0-9a-z]{1,58}$")]
 """A platform id such as `agt_01jd...`: a short type prefix, an underscore, lowercase base32."""
 
-Metadata = Annotated[
-    dict[str, Annotated[str, StringConstraints(max_length=Limits.METADATA_VALUE_MAX)]],
-    Field(max_length=Limits.METADATA_KEYS_MAX),
+MetadataKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=Limits.METADATA_KEY_MAX, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
+"""A customer-details field name: 1 to 64 characters, no control characters (it is shown to admins)."""
+
+MetadataValue = Annotated[str, StringConstraints(max_length=Limits.METADATA_VALUE_MAX)]
+
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=Limits.METADATA_KEYS_MAX)]
+"""Details a caller attaches (a customer's name, account): every size is bounded, keys included."""
+
+StoredMetadata = Annotated[dict[str, MetadataValue], Field(max_length=Limits.METADATA_KEYS_MAX)]
+"""Metadata as records hold it. Key length is checked where details come in (`Metadata`), not on
+load, so a session stored before the key limit existed still reads."""
 
 
 class Model(BaseModel):

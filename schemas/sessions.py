@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from schemas._base import Identifier, Limits, Metadata, Model, Record, UtcDatetime, utcnow
+from schemas._base import Identifier, Limits, Model, Record, StoredMetadata, UtcDatetime, utcnow
 
 
 class Channel(StrEnum):
     VOICE = "voice"
     TEXT = "text"
+
+
+class SessionOrigin(StrEnum):
+    """Who opened a session. Only the same kind of caller may continue it (see `SessionService.continued`)."""
+
+    CUSTOMER = "customer"
+    """A customer app, with the agent's API key (text runtime or voice bridge)."""
+    ADMIN_TEST = "admin_test"
+    """An admin's test chat (MCP `chat_with_agent`)."""
 
 
 class SessionStatus(StrEnum):
@@ -32,11 +42,27 @@ class Session(Record):
     ended_at: UtcDatetime | None = None
     end_reason: str | None = Field(default=None, max_length=500)
     message_count: int = Field(default=0, ge=0)
-    customer: Metadata = Field(default_factory=dict)
-    collected: Metadata = Field(default_factory=dict, description="What the agent recorded with collect_info")
+    customer: StoredMetadata = Field(default_factory=dict)
+    collected: StoredMetadata = Field(default_factory=dict, description="What the agent recorded with collect_info")
+    origin: SessionOrigin = SessionOrigin.CUSTOMER
+    tester: str | None = Field(default=None, max_length=128, description="The admin who opened a test chat")
     owner: Identifier | None = Field(
         default=None, description="The serving process (its lease owner id) that holds this session while active"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_test_chat(cls, data: Any) -> Any:
+        """Test chats stored before `origin` existed carried the admin as `customer.tester`.
+
+        Only a record without `origin` is read this way; every session written now states its origin,
+        so a customer who sends a `tester` detail gets an ordinary customer session.
+        """
+        if isinstance(data, dict) and "origin" not in data:
+            customer = data.get("customer")
+            if isinstance(customer, dict) and isinstance(customer.get("tester"), str):
+                data = {**data, "origin": SessionOrigin.ADMIN_TEST, "tester": customer["tester"][:128]}
+        return data
 
     @property
     def duration_seconds(self) -> float | None:

@@ -34,6 +34,9 @@ class Admin(Record):
     name: Name
     scopes: tuple[Scope, ...] = (Scope.ADMIN,)
     disabled: bool = False
+    """A disabled admin's tokens are refused at every door until an admin enables it again."""
+    tokens_valid_after: UtcDatetime | None = None
+    """Tokens issued (`iat`) before this moment are refused: set by `revoke_admin_tokens`."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
 
 

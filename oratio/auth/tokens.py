@@ -30,7 +30,7 @@ import jwt
 from jwt.algorithms import HMACAlgorithm
 from pydantic import ValidationError
 
-from oratio.errors import ConfigError, Forbidden, Unauthenticated
+from oratio.errors import ConfigError, Forbidden, InvalidInput, Unauthenticated
 from schemas import Principal, Scope
 
 MAX_TOKEN_BYTES = 8 * 1024
@@ -58,6 +58,8 @@ class JwtSettings:
     algorithm: str = "HS256"
     ttl_seconds: int = 3600
     leeway_seconds: int = 30
+    max_ttl_seconds: int = 30 * 24 * 3600
+    """Longest lifetime a token may be issued for (`ORATIO_JWT_MAX_TTL_SECONDS`): a leaked token dies by then."""
 
     def __post_init__(self) -> None:
         hmac = _HMAC.get(self.algorithm)
@@ -85,8 +87,25 @@ class JwtSettings:
             raise ConfigError("the JWT issuer and audience must not be empty", field="issuer")
         if self.ttl_seconds <= 0:
             raise ConfigError("the JWT lifetime (ttl_seconds) must be positive", field="ttl_seconds")
+        if self.ttl_seconds > self.max_ttl_seconds:
+            raise ConfigError(
+                f"the JWT lifetime ({self.ttl_seconds}s) is over the cap ORATIO_JWT_MAX_TTL_SECONDS "
+                f"({self.max_ttl_seconds}s)",
+                field="ttl_seconds",
+            )
         if self.leeway_seconds < 0:
             raise ConfigError("the JWT clock leeway must not be negative", field="leeway_seconds")
+
+
+def check_ttl(settings: JwtSettings, ttl_seconds: int) -> int:
+    """`ttl_seconds` if it is a lifetime a token may have (1 second to the cap), else InvalidInput."""
+    if not 0 < ttl_seconds <= settings.max_ttl_seconds:
+        raise InvalidInput(
+            f"the token lifetime must be 1 to {settings.max_ttl_seconds} seconds (ORATIO_JWT_MAX_TTL_SECONDS); "
+            f"got {ttl_seconds}",
+            field="ttl",
+        )
+    return ttl_seconds
 
 
 def _timestamp(now: datetime | None) -> int:
@@ -106,8 +125,7 @@ def issue_token(
 ) -> str:
     """A signed token for `principal`, valid from `now` for `ttl_seconds` (default from settings)."""
     ttl = settings.ttl_seconds if ttl_seconds is None else ttl_seconds
-    if ttl <= 0:
-        raise ValueError("ttl_seconds must be positive")
+    check_ttl(settings, ttl)
     issued_at = _timestamp(now)
     claims: dict[str, Any] = {
         "iss": settings.issuer,
@@ -180,8 +198,22 @@ def _scopes(claims: dict[str, Any]) -> frozenset[Scope]:
         raise Unauthenticated("token carries a scope this service does not know") from None
 
 
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token that passed every check: whom it speaks for, and when it was issued (for revocation)."""
+
+    principal: Principal
+    issued_at: int
+    """The `iat` claim, seconds since the epoch."""
+
+
 def verify_token(settings: JwtSettings, token: str, *, now: datetime | None = None) -> Principal:
     """The principal a token speaks for, or `Unauthenticated` saying briefly why not."""
+    return verify_token_claims(settings, token, now=now).principal
+
+
+def verify_token_claims(settings: JwtSettings, token: str, *, now: datetime | None = None) -> VerifiedToken:
+    """Like `verify_token`, also giving the issue time, which an admin's revocation is checked against."""
     # Counting characters is enough: a real token is ASCII, and anything else fails to decode anyway.
     if len(token) > MAX_TOKEN_BYTES:
         raise Unauthenticated("token is too large")
@@ -189,11 +221,12 @@ def verify_token(settings: JwtSettings, token: str, *, now: datetime | None = No
     _check_times(claims, _timestamp(now), settings.leeway_seconds)
     scopes = _scopes(claims)
     try:
-        return Principal(tenant_id=claims["tid"], subject=claims["sub"], scopes=scopes)
+        principal = Principal(tenant_id=claims["tid"], subject=claims["sub"], scopes=scopes)
     except ValidationError as exc:
         location = exc.errors()[0]["loc"]
         claim = "tid" if location and location[0] == "tenant_id" else "sub"
         raise Unauthenticated(f"token claim '{claim}' is not valid") from None
+    return VerifiedToken(principal=principal, issued_at=claims["iat"])
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:

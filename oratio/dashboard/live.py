@@ -18,8 +18,9 @@ show up too); a burst is read in batches without waiting. Only the token's tenan
 events of a kind the token may not read are skipped. Memory is bounded by one batch: the next batch
 is read only after the previous one was sent, and a client that does not take a frame within
 `send_timeout` is closed with 1013 ("too slow; reconnect with your last seq") rather than buffered.
-The token is checked again every `recheck_seconds`, so an expired token or a disabled admin ends
-the stream (4401).
+The token is checked again every `recheck_seconds`, so an expired token ends the stream (4401), and
+at once when the log says an admin of the tenant was disabled or had its tokens revoked (`admin.*`
+events, which are not forwarded), so such a stream ends (4401, with the reason) within one poll.
 
 Close codes: 4000 + the HTTP status of the error (4401 bad or expired token, 4403 missing scope,
 4422 bad first message, 4429 rate limited), 4408 no auth message in time, 1013 too slow.
@@ -47,6 +48,8 @@ logger = logging.getLogger("oratio.dashboard.live")
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 1013
 MAX_CLIENT_MESSAGE = 16 * 1024
+ADMIN_EVENTS = "admin."
+"""Events about admins' access: they trigger a token recheck and are not sent to the page."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,12 @@ class DashboardFeed:
                     self._p.backends.events.read, principal.tenant_id, cursor, self._s.batch
                 )
                 for event in batch:
-                    if principal.allows(scope_for(event)):
+                    if event.type.value.startswith(ADMIN_EVENTS):
+                        # An admin was disabled, enabled or had its tokens revoked: this stream's
+                        # token may be one of them, so check it now rather than at the next recheck.
+                        await self._recheck(token)
+                        checked = anyio.current_time()
+                    elif principal.allows(scope_for(event)):
                         await self._send(websocket, frame(event))
                     cursor = event.seq
                 if len(batch) < self._s.batch:

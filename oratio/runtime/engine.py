@@ -17,11 +17,10 @@ from functools import partial
 
 import anyio
 import anyio.to_thread
-from pydantic import TypeAdapter, ValidationError
 from strands.models import Model
 
 from oratio.config import Settings
-from oratio.errors import ConfigError, InvalidInput, InvalidState, ModelUnavailable, NotFound
+from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.models import ModelCache, parse_model_spec
 from oratio.models.gate import ModelGate
 from oratio.runtime.agent_run import AgentRun, stream_reply
@@ -33,7 +32,7 @@ from oratio.runtime.tools import TurnOutcome, WebhookCaller
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
-from oratio.services.sessions import ENDED
+from oratio.services.sessions import checked_customer
 from schemas import Agent as AgentRecord
 from schemas import (
     AgentPlan,
@@ -48,7 +47,6 @@ from schemas import (
     Turn,
     WebhookTool,
 )
-from schemas._base import Metadata
 
 logger = logging.getLogger("oratio.runtime")
 
@@ -61,8 +59,6 @@ HANDOFF_PENDING = (
     "\n\nA member of staff has already been asked to take over this conversation. Keep helping the "
     "customer meanwhile; if they ask, tell them someone will be with them shortly."
 )
-
-_customer = TypeAdapter(Metadata)
 
 
 @dataclass(frozen=True)
@@ -165,12 +161,12 @@ class ConversationEngine:
     async def chat_as_admin(self, principal: Principal, agent_id: str, session_id: str | None, text: str) -> TurnResult:
         """An admin talks to an active agent as a test customer (MCP `chat_with_agent`).
 
-        Test sessions are marked with the admin as `tester`, and only those can be continued here:
-        an admin may read a real customer's session but never speak in it.
+        Test sessions are marked `origin=admin_test` with the admin as `tester`, and only those can be
+        continued here: an admin may read a real customer's session but never speak in it, and no
+        customer's API key can continue a test session (`SessionService.continued`).
         """
         authorize(principal, Scope.AGENTS_WRITE)
-        customer = {"tester": principal.subject}
-        request = _Request(principal.tenant_id, agent_id, session_id, text, Channel.TEXT, customer, principal.subject)
+        request = _Request(principal.tenant_id, agent_id, session_id, text, Channel.TEXT, None, principal.subject)
         return await self._collect(request)
 
     # -- the turn -------------------------------------------------------------------------------
@@ -199,23 +195,20 @@ class ConversationEngine:
     def _begin(self, request: _Request) -> _Turn:
         """Check everything, then store the customer's turn. Runs in a worker thread (blocking I/O)."""
         text = _checked_text(request.text)
-        customer = _checked_customer(request.customer)
+        customer = checked_customer(request.customer)
         agent, artifact = self._agents.artifact(request.tenant_id, request.agent_id)
         history: list[Turn] = []
         session: Session | None = None
         if request.session_id is not None:
-            found = self._sessions.get(_runtime(request.tenant_id), request.session_id)
+            found = self._sessions.continued(
+                request.tenant_id, request.agent_id, request.session_id, as_tester=request.tester is not None
+            )
             session, history = found.session, found.turns
-            if session.agent_id != request.agent_id:
-                raise NotFound.of("session", request.session_id)
-            if request.tester is not None and session.customer.get("tester") is None:
-                raise InvalidState("only test sessions started with chat_with_agent can be continued here")
-            if session.status in ENDED:
-                ended = session.status.value
-                raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
         model = self.agent_model(agent, artifact.plan)
         if session is None:
-            session = self._sessions.start(request.tenant_id, request.agent_id, request.channel, customer)
+            session = self._sessions.start(
+                request.tenant_id, request.agent_id, request.channel, customer, tester=request.tester
+            )
         self._sessions.append_turn(request.tenant_id, session.id, Role.CUSTOMER, text)
         rule = matching_rule(artifact.plan, text)
         return _Turn(
@@ -308,11 +301,6 @@ class ConversationEngine:
         )
 
 
-def _runtime(tenant_id: str) -> Principal:
-    """The engine reads sessions as a tenant-scoped service, never with more than it needs."""
-    return Principal(tenant_id=tenant_id, subject="oratio-runtime", scopes=frozenset({Scope.SESSIONS_READ}))
-
-
 def _checked_text(text: str) -> str:
     stripped = text.strip()
     if not stripped:
@@ -320,14 +308,3 @@ def _checked_text(text: str) -> str:
     if len(stripped) > Limits.TURN_TEXT_MAX:
         raise InvalidInput(f"the message is over {Limits.TURN_TEXT_MAX} characters", field="text")
     return stripped
-
-
-def _checked_customer(customer: Mapping[str, str] | None) -> dict[str, str]:
-    try:
-        return _customer.validate_python(dict(customer or {}))
-    except ValidationError:
-        raise InvalidInput(
-            f"customer details: at most {Limits.METADATA_KEYS_MAX} entries of text up to "
-            f"{Limits.METADATA_VALUE_MAX} characters",
-            field="customer",
-        ) from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from oratio.errors import Conflict, InvalidInput, InvalidState
+from pydantic import TypeAdapter, ValidationError
+
+from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
@@ -24,11 +26,13 @@ from schemas import (
     Scope,
     Session,
     SessionFilter,
+    SessionOrigin,
     SessionStatus,
     SessionWithTranscript,
     Source,
     Turn,
 )
+from schemas._base import Limits, Metadata
 
 TURN_APPEND_ATTEMPTS = 20
 MAX_PAGES_PER_LIST = 20
@@ -45,6 +49,25 @@ class _AlreadyThere(Exception):
 
 ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionStatus.ERROR})
 
+_CUSTOMER: TypeAdapter[dict[str, str]] = TypeAdapter(Metadata)
+CUSTOMER_LIMITS = (
+    f"customer details: up to {Limits.METADATA_KEYS_MAX} fields, names of 1-{Limits.METADATA_KEY_MAX} "
+    f"characters (no control characters), values up to {Limits.METADATA_VALUE_MAX} characters"
+)
+"""Short enough (< 123 bytes) to be a WebSocket close reason whole."""
+
+
+def checked_customer(customer: Mapping[str, str] | None) -> dict[str, str]:
+    """The customer details a caller sent, within `Limits`, or InvalidInput saying what the limits are.
+
+    Checked here, where every door's new session passes (text runtime, voice bridge, test chat), so
+    no door can store an unbounded field name by forgetting a schema.
+    """
+    try:
+        return _CUSTOMER.validate_python(dict(customer or {}))
+    except (ValidationError, TypeError, ValueError):
+        raise InvalidInput(CUSTOMER_LIMITS, field="customer") from None
+
 
 class SessionService:
     def __init__(self, backends: Backends, owner: Callable[[], str | None] = lambda: None) -> None:
@@ -55,8 +78,16 @@ class SessionService:
     # -- runtime side: acts for a customer whose key was already checked -------------------------
 
     def start(
-        self, tenant_id: str, agent_id: str, channel: Channel, customer: Mapping[str, str] | None = None
+        self,
+        tenant_id: str,
+        agent_id: str,
+        channel: Channel,
+        customer: Mapping[str, str] | None = None,
+        *,
+        tester: str | None = None,
     ) -> Session:
+        """Open a session; `tester` (an admin id) marks it as that admin's test chat, which no API key continues."""
+        details = checked_customer(customer)
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
@@ -68,12 +99,37 @@ class SessionService:
             channel=channel,
             started_at=now,
             last_activity_at=now,
-            customer=dict(customer or {}),
+            customer=details,
             owner=self._owner(),
+            origin=SessionOrigin.CUSTOMER if tester is None else SessionOrigin.ADMIN_TEST,
+            tester=tester,
         )
         stored = self._b.store.insert(SESSIONS, session)
         self._b.emit(tenant_id, EventType.SESSION_STARTED, stored.id, agent_id=agent_id, channel=channel.value)
         return stored
+
+    def continued(
+        self, tenant_id: str, agent_id: str, session_id: str, *, as_tester: bool = False
+    ) -> SessionWithTranscript:
+        """The session a caller asks to go on with, and its turns, if that caller may continue it.
+
+        A customer's key never continues an admin's test chat: it gets the same NotFound as an unknown
+        id, so it learns nothing (not even that the id exists). An admin's test chat does not speak in
+        a customer's session either (it may read it, as any session); it is told so plainly, since an
+        admin of the tenant may know the session exists.
+        """
+        found = self.get(_reader(tenant_id), session_id)
+        session = found.session
+        if session.agent_id != agent_id:
+            raise NotFound.of("session", session_id)
+        if session.origin is SessionOrigin.ADMIN_TEST and not as_tester:
+            raise NotFound.of("session", session_id)
+        if as_tester and session.origin is not SessionOrigin.ADMIN_TEST:
+            raise InvalidState("only test sessions started with chat_with_agent can be continued here")
+        if session.status in ENDED:
+            ended = session.status.value
+            raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
+        return found
 
     def append_turn(
         self, tenant_id: str, session_id: str, role: Role, text: str, sources: Sequence[Source] = ()
@@ -276,6 +332,11 @@ class SessionService:
             if cursor is None:
                 break
         return False
+
+
+def _reader(tenant_id: str) -> Principal:
+    """The runtime reads a session as a tenant-scoped service, never with more than it needs."""
+    return Principal(tenant_id=tenant_id, subject="oratio-runtime", scopes=frozenset({Scope.SESSIONS_READ}))
 
 
 def _iso(moment: datetime | None, *, upper: bool = False) -> str | None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
+
+from oratio.errors import InvalidState
 from oratio.ids import new_id
-from oratio.services._common import Backends, all_items, authorize, require
+from oratio.services._common import Backends, all_items, authorize, require, update_with_retry
 from oratio.store.tables import ADMINS, TENANTS
-from schemas import Admin, Principal, Scope, Tenant
+from schemas import Admin, EventType, Principal, Scope, Tenant
+
+logger = logging.getLogger("oratio.services.tenants")
 
 
 class TenantService:
@@ -67,3 +73,59 @@ class TenantService:
     def list_admins(self, principal: Principal) -> list[Admin]:
         tenant_id = authorize(principal, Scope.ADMIN)
         return all_items(self._b.store, ADMINS, tenant_id)
+
+    # -- an admin's access: disable, enable, revoke its tokens (MCP tools and `oratio admin ...`) -------
+
+    def set_admin_disabled(self, principal: Principal, admin_id: str, disabled: bool) -> Admin:
+        """Disable (every token refused at every door) or enable an admin of the principal's tenant.
+
+        The last enabled admin holding the `admin` scope cannot be disabled, so a tenant is never
+        locked out of managing itself (its tokens can still be revoked). Two admins disabling each
+        other at the same instant could both pass this check; the operator's `oratio admin enable`
+        undoes that.
+        Another tenant's admin id reads as unknown.
+        """
+        tenant_id = authorize(principal, Scope.ADMIN)
+
+        def apply(admin: Admin) -> Admin:
+            if disabled and not admin.disabled:
+                admins = all_items(self._b.store, ADMINS, tenant_id)
+                if not any(a.id != admin_id and not a.disabled and Scope.ADMIN in a.scopes for a in admins):
+                    raise InvalidState(
+                        f"admin {admin_id} is the tenant's last enabled admin (with the admin scope); "
+                        "enable or add another admin first"
+                    )
+            return admin.model_copy(update={"disabled": disabled})
+
+        updated = update_with_retry(self._b.store, ADMINS, tenant_id, admin_id, "admin", apply)
+        event = EventType.ADMIN_DISABLED if disabled else EventType.ADMIN_ENABLED
+        self._b.emit(tenant_id, event, admin_id, by=principal.subject)
+        logger.info(
+            "tenant=%s admin=%s by=%s disabled=%s | admin access changed",
+            tenant_id,
+            admin_id,
+            principal.subject,
+            disabled,
+        )
+        return updated
+
+    def revoke_admin_tokens(self, principal: Principal, admin_id: str) -> Admin:
+        """Refuse every token issued to the admin until now; tokens minted from now on work.
+
+        `tokens_valid_after` is the next whole second, because `iat` is whole seconds: a token issued
+        earlier in this second is refused too (new ones are issued at that second, see AccessService).
+        It is read from the wall clock, not the services' clock, because that is the clock `iat` is
+        written with; a test clock set elsewhere would revoke nothing or everything.
+        """
+        tenant_id = authorize(principal, Scope.ADMIN)
+        now = datetime.now(UTC)
+        cutoff = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+
+        def apply(admin: Admin) -> Admin:
+            previous = admin.tokens_valid_after
+            return admin.model_copy(update={"tokens_valid_after": max(cutoff, previous) if previous else cutoff})
+
+        updated = update_with_retry(self._b.store, ADMINS, tenant_id, admin_id, "admin", apply)
+        self._b.emit(tenant_id, EventType.ADMIN_TOKENS_REVOKED, admin_id, by=principal.subject)
+        logger.info("tenant=%s admin=%s by=%s | admin tokens revoked", tenant_id, admin_id, principal.subject)
+        return updated

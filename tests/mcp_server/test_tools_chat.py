@@ -42,7 +42,7 @@ async def agent(client: Client, platform: Platform) -> Agent:
     return platform.agents.deploy(created.tenant_id, created.id, PLAN)
 
 
-async def test_an_admin_chats_with_an_agent_and_sees_its_sources(client: Client, agent: Agent) -> None:
+async def test_an_admin_chats_with_an_agent_and_sees_its_sources(client: Client, acme: Principal, agent: Agent) -> None:
     answer = await call_as(
         client, "chat_with_agent", {"agent_id": agent.id, "message": "How do refunds work?"}, TurnResult
     )
@@ -68,7 +68,8 @@ async def test_an_admin_chats_with_an_agent_and_sees_its_sources(client: Client,
     )
     transcript = await call_as(client, "get_session", {"session_id": answer.session_id}, SessionWithTranscript)
     assert len(transcript.turns) == 4
-    assert transcript.session.customer["tester"]
+    assert (transcript.session.origin, transcript.session.tester) == ("admin_test", acme.subject)
+    assert transcript.session.customer == {}
 
 
 async def test_chat_refuses_what_a_customer_would_be_refused(client: Client, agent: Agent) -> None:

@@ -13,8 +13,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from oratio.auth.tokens import MAX_TOKEN_BYTES, JwtSettings, issue_token, require_scope, verify_token
-from oratio.errors import ConfigError, Forbidden, Unauthenticated
+from oratio.auth.tokens import (
+    MAX_TOKEN_BYTES,
+    JwtSettings,
+    issue_token,
+    require_scope,
+    verify_token,
+    verify_token_claims,
+)
+from oratio.errors import ConfigError, Forbidden, InvalidInput, Unauthenticated
 from schemas import Principal, Scope
 
 SECRET = "s" * 16 + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"  # 66 bytes: enough for HS512
@@ -103,8 +110,22 @@ def test_default_ttl_comes_from_settings() -> None:
 def test_issue_refuses_naive_time_and_non_positive_ttl() -> None:
     with pytest.raises(ValueError):
         issue_token(SETTINGS, PRINCIPAL, now=datetime(2030, 1, 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput, match="1 to 2592000 seconds"):
         issue_token(SETTINGS, PRINCIPAL, ttl_seconds=0, now=NOW)
+
+
+def test_issue_refuses_a_lifetime_over_the_cap() -> None:
+    capped = JwtSettings(secret=SETTINGS.secret, max_ttl_seconds=3600)
+    assert verify_token(capped, issue_token(capped, PRINCIPAL, ttl_seconds=3600, now=NOW), now=NOW) == PRINCIPAL
+    with pytest.raises(InvalidInput, match="ORATIO_JWT_MAX_TTL_SECONDS"):
+        issue_token(capped, PRINCIPAL, ttl_seconds=3601, now=NOW)
+    with pytest.raises(ConfigError, match="over the cap"):
+        JwtSettings(secret=SETTINGS.secret, ttl_seconds=7200, max_ttl_seconds=3600)
+
+
+def test_verified_claims_carry_the_issue_time() -> None:
+    verified = verify_token_claims(SETTINGS, issue_token(SETTINGS, PRINCIPAL, now=NOW), now=NOW)
+    assert (verified.principal, verified.issued_at) == (PRINCIPAL, int(NOW.timestamp()))
 
 
 def test_admin_scope_roundtrips() -> None:

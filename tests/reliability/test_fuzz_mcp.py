@@ -62,6 +62,10 @@ TOOLS = (
     "mark_notification_read",
     "acknowledge_handoff",
     "chat_with_agent",
+    "list_admins",
+    "enable_admin",
+    "disable_admin",
+    "revoke_admin_tokens",
     "revoke_api_key",
     "delete_document",
     "delete_agent",
@@ -80,7 +84,7 @@ class Fuzzing:
 def fuzzing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzing]:
     with reliability_platform(tmp_path_factory.mktemp("fuzz-mcp")) as platform:
         acme, globex = new_side(platform, "Acme"), new_side(platform, "Globex")
-        ids = [acme.agent.id, acme.key_id, globex.agent.id, globex.key_id]
+        ids = [acme.agent.id, acme.key_id, globex.agent.id, globex.key_id, acme.admin.id, globex.admin.id]
         for side in (acme, globex):
             ids += [d.id for d in platform.documents.list(side.principal, side.agent.id).items]
             handed = platform.engine.turn(side.tenant_id, side.agent.id, None, "I want a person", Channel.TEXT)
