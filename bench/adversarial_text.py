@@ -13,6 +13,7 @@ tests/reliability/test_adversarial_text.py iterates, so the test and the bench c
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,8 +171,8 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "exclamations": lambda size: _repeat("!", size),
     "dot space run": _padded("a.", " ", ""),
     "sop openers": lambda size: _repeat("<sop>\n", size),
-    "fence with a space run": _padded("```", " ", "x"),
-    "tool call with a space run": _padded("<tool_call>", " ", "x"),
+    "fence with a space run": _padded("```x", " ", "y"),
+    "tool call with a space run": _padded("<tool_call>x", " ", "y"),
     "i will": lambda size: _repeat("i will ", size),
 }
 
@@ -188,9 +189,15 @@ def benign(size: int) -> str:
 
 
 def time_once(run: Callable[[str], object], text: str) -> float:
-    started = time.perf_counter()
-    run(text)
-    return time.perf_counter() - started
+    """One run's time, without a garbage collection landing in it (the machine's noise is enough)."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        run(text)
+        return time.perf_counter() - started
+    finally:
+        gc.enable()
 
 
 def _best(run: Callable[[str], object], text: str, repeats: int) -> float:
@@ -201,19 +208,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="1024,8192,65536")
     parser.add_argument("--only", default="", help="run only targets whose name contains this")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs per figure")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    print(f"sizes: {sizes}; times in ms (best of 3, 1 at the largest size); ratio = last size / previous")
+    print(f"sizes: {sizes}; ms, best of {args.repeats}; x = last size / previous (linear: the size ratio)")
     worst: tuple[float, str] = (0.0, "")
+    benign_times: dict[str, float] = {}
     for target in TARGETS:
         if args.only and args.only not in target.name:
             continue
         print(f"\n== {target.name}")
         rows = [("benign", benign), *FAMILIES.items()]
+        benign_times[target.name] = _best(target.run, benign(sizes[-1]), args.repeats)
         for family, make in rows:
-            times = [_best(target.run, make(size), 1 if size == sizes[-1] else 3) for size in sizes]
+            times = [_best(target.run, make(size), args.repeats) for size in sizes]
             growth = times[-1] / times[-2] if len(times) > 1 and times[-2] > 0 else float("nan")
-            benign_last = _best(target.run, benign(sizes[-1]), 1)
+            benign_last = benign_times[target.name]
             shown = " ".join(f"{t * 1000:9.2f}" for t in times)
             print(f"{family:34s} {shown}   x{growth:5.1f}   vs benign x{times[-1] / max(benign_last, 1e-9):6.1f}")
             if family != "benign" and times[-1] > worst[0]:
