@@ -72,14 +72,15 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def contains_phrase(text: str, phrase: str, *, whole_word: bool = True) -> bool:
+def contains_phrase(text: str, phrase: str, *, whole_word: bool = True, folded: bool = False) -> bool:
     """Whether `phrase` occurs in `text` as whole words, ignoring case ("refund" not in "refunded").
 
     With `whole_word=False` the phrase need only start a word ("refund" in "refunded"), for topic stems.
     A `str.find` loop: linear in the text for a phrase of bounded length (rule patterns are at most
-    200 characters), with no regex to backtrack.
+    200 characters), with no regex to backtrack. `folded=True` says `text` is already `casefold()`ed (a
+    caller checking many phrases folds the message once).
     """
-    haystack, needle = text.casefold(), phrase.casefold()
+    haystack, needle = (text if folded else text.casefold()), phrase.casefold()
     if not needle:
         return False
     index = haystack.find(needle)

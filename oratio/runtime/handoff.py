@@ -34,22 +34,26 @@ def rule_matches(rule: HandoffRule, text: str) -> bool:
     amount rule needs a word starting with one of its topics ("refund" in "refunded") and an amount in
     its currency above its threshold, anywhere in the message ("I want a refund. It was $250.").
     """
+    return _matches(rule, text, text.casefold())
+
+
+def _matches(rule: HandoffRule, text: str, folded: str) -> bool:
     match rule.kind:
         case "keywords":
-            return any(contains_phrase(text, phrase) for phrase in rule.patterns)
+            return any(contains_phrase(folded, phrase, folded=True) for phrase in rule.patterns)
         case "regex":
             return any(regex_search(pattern, text) for pattern in rule.patterns)
         case "amount":
             if rule.amount_over is None or rule.currency is None:
                 return False  # the schema refuses this; kept for the type checker
-            return any(contains_phrase(text, topic, whole_word=False) for topic in rule.patterns) and exceeds(
-                text, rule.amount_over, rule.currency
-            )
+            topics = (contains_phrase(folded, topic, whole_word=False, folded=True) for topic in rule.patterns)
+            return any(topics) and exceeds(text, rule.amount_over, rule.currency)
 
 
 def matching_rule(plan: AgentPlan, text: str) -> HandoffRule | None:
     """The first of the plan's handoff rules that the customer's message meets, if any."""
+    folded = text.casefold()  # once per message, not once per pattern
     for rule in plan.handoff_rules:
-        if rule_matches(rule, text):
+        if _matches(rule, text, folded):
             return rule
     return None
