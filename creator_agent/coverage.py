@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
 
+from oratio.runtime.amounts import parse_amount
+from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas.plan import HandoffRule
 
 _NON_WORD = re.compile(r"[^\w$%]+")
@@ -136,9 +141,10 @@ def rule_id(condition: str, taken: Iterable[str]) -> str:
 
 
 def regex_compiles(pattern: str) -> bool:
+    """Whether a handoff regex compiles on RE2, the engine the runtime runs it on (linear time)."""
     try:
-        re.compile(pattern, re.IGNORECASE)
-    except re.error:
+        compile_tenant_regex(pattern)
+    except PatternError:
         return False
     return True
 
@@ -149,6 +155,8 @@ def invented_capabilities(text: str) -> list[str]:
 
 
 __all__ = [
+    "Threshold",
+    "amount_example",
     "clean_list",
     "covers",
     "invented_capabilities",
@@ -157,60 +165,83 @@ __all__ = [
     "regex_compiles",
     "rule_covers",
     "rule_id",
+    "threshold_example",
+    "threshold_handoff_rule",
+    "threshold_rule",
 ]
 
 
-_THRESHOLD = re.compile(
-    r"\b(?:over|above|more than|greater than|exceeds?|exceeding)\s+\$\s?(?P<amount>\d{1,9})\b", re.I
+# "over $100", "more than 100 dollars", "exceeds €50", French "dépasse 100 $", "plus de 100 $": a comparison
+# word, then the amount (read by oratio.runtime.amounts) within the next few characters.
+_OVER = re.compile(
+    r"\b(?:over|above|more than|greater than|exceeds?|exceeding|in excess of|dépasse|dépassant|dépassent"
+    r"|plus de|supérieure? à|au-delà de)(?!\w)",
+    re.IGNORECASE,
 )
+_AMOUNT_WITHIN: Final = 40
 
 
-def greater_than(n: int) -> str:
-    """A regex for whole numbers strictly greater than `n` (no leading zeros), digit by digit."""
-    digits = str(n)
-    longer = rf"[1-9]\d{{{len(digits)},}}"  # more digits than n
-    same_length = []
-    for i, digit in enumerate(digits):
-        if digit == "9":
-            continue
-        rest = len(digits) - i - 1
-        head = digits[:i]
-        first = "1-9" if i == 0 and digit == "0" else f"{int(digit) + 1}-9"
-        same_length.append(f"{head}[{first}]" + (rf"\d{{{rest}}}" if rest else ""))
-    return "(?:" + "|".join([longer, *same_length]) + ")"
+@dataclass(frozen=True)
+class Threshold:
+    """An amount threshold named by a handoff condition: the topic stems, the amount, its currency."""
+
+    topics: list[str]
+    amount: Decimal
+    currency: str
+    start: int  # where the comparison begins in the condition
 
 
-def threshold_rule(condition: str) -> tuple[list[str], list[str]] | None:
-    """For "a refund request is over $100": regexes for the topic with an amount above the threshold.
+def _threshold(condition: str) -> tuple[Decimal, str, int] | None:
+    for comparison in _OVER.finditer(condition):
+        amount = parse_amount(condition[comparison.end() : comparison.end() + _AMOUNT_WITHIN])
+        if amount is not None:
+            return amount.value, amount.currency, comparison.start()
+    return None
 
-    Returns (regex patterns, topic phrases) or None when the condition names no dollar threshold. A
-    keyword rule would fire on every mention of the topic, so amounts are compared in the pattern.
+
+def threshold_rule(condition: str) -> Threshold | None:
+    """For "a refund request is over $100": the topic stems, 100 and USD, for an `amount` handoff rule.
+
+    None when the condition names no amount threshold or no topic before it. A keyword rule would fire
+    on every mention of the topic, so the runtime compares the amounts a customer writes instead.
     """
-    match = _THRESHOLD.search(condition)
-    if match is None:
+    found = _threshold(condition)
+    if found is None:
         return None
-    topics = [p for p in key_phrases(condition[: match.start()]) if not any(c.isdigit() for c in p)]
-    if not topics:
+    amount, currency, start = found
+    topics = [p for p in key_phrases(condition[:start]) if not any(c.isdigit() for c in p)]
+    stems = clean_list((phrase.split()[-1] for phrase in topics), 50)
+    if not stems:
         return None
-    topic = "|".join(re.escape(word) for phrase in topics for word in phrase.split()[-1:])
-    threshold = int(match["amount"])
-    above = greater_than(threshold)
-    if threshold < 1000:
-        above = rf"(?:[1-9]\d{{0,2}}(?:,\d{{3}})+|{above})"  # "$2,500": any grouped amount is >= 1,000
-    amount = rf"\$\s?{above}(?:\.\d+)?\b"
-    window = r"[^.?!\n]{0,80}"
-    return [rf"(?:{topic}){window}{amount}", rf"{amount}{window}(?:{topic})"], topics
+    return Threshold(topics=stems, amount=amount, currency=currency, start=start)
+
+
+def threshold_handoff_rule(ident: str, condition: str) -> HandoffRule | None:
+    """The `amount` rule for a threshold condition, or None when it names no threshold."""
+    threshold = threshold_rule(condition)
+    if threshold is None:
+        return None
+    return HandoffRule(
+        id=ident,
+        description=condition[:500],
+        kind="amount",
+        patterns=threshold.topics,
+        amount_over=threshold.amount,
+        currency=threshold.currency,
+    )
+
+
+def amount_example(rule: HandoffRule) -> str | None:
+    """A customer message one unit over an `amount` rule's threshold, for the rule's test conversation."""
+    if rule.kind != "amount" or rule.amount_over is None or rule.currency is None:
+        return None
+    text = f"{(rule.amount_over + 1).normalize():f}"
+    amount = f"${text}" if rule.currency == "USD" else f"{text} {rule.currency}"
+    return f"Hi. I need help with a {rule.patterns[-1]} of {amount}."
 
 
 def threshold_example(condition: str) -> str | None:
-    """A customer message just over the condition's dollar threshold, for the rule's test conversation.
-
-    "a refund request is over $100" -> "Hi. I need help with a refund request of $101." None when the
-    condition has no threshold rule (see `threshold_rule`).
-    """
-    derived = threshold_rule(condition)
-    match = _THRESHOLD.search(condition)
-    if derived is None or match is None:
-        return None
-    topic = derived[1][-1]
-    return f"Hi. I need help with a {topic} of ${int(match['amount']) + 1}."
+    """A customer message just over the condition's threshold ("a refund request is over $100" -> "... of
+    $101."), or None when the condition has no threshold rule (see `threshold_rule`)."""
+    rule = threshold_handoff_rule("example", condition)
+    return amount_example(rule) if rule is not None else None

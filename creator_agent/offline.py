@@ -16,9 +16,11 @@ from creator_agent.stages import DRAFTER_SYSTEM, PARSER_SYSTEM, REVIEWER_SYSTEM
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Prompt, Rule, ScriptedModel, Step
 
-_SOP = re.compile(r"<sop>\n(?P<sop>.*)\n</sop>", re.DOTALL)
-_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$")
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+?)\s*$")
+# SOP text is tenant input: titles and items are taken whole (`.+`) and stripped in code, since a lazy
+# `.+?` followed by `\s*$` is quadratic on a long run of spaces; the <sop> block is found with find/rfind.
+_SOP_OPEN, _SOP_CLOSE = "<sop>\n", "\n</sop>"
+_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+)$")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+)$")
 _ASK_FOR = re.compile(
     r"\bask(?:s|ing)? (?:the customer )?for (?:their|the|your|an?) (?P<what>[a-z][a-z ]{2,40}?)"
     r"(?=\s*(?:\(|,|\.|;|$| before\b| and\b| so\b))",
@@ -36,10 +38,10 @@ def sections(sop: str) -> dict[str, list[str]]:
     current = ""
     for line in sop.splitlines():
         if heading := _HEADING.match(line):
-            current = heading["title"].lower()
+            current = heading["title"].strip().lower()
             found.setdefault(current, [])
         elif item := _ITEM.match(line):
-            found.setdefault(current, []).append(item["text"])
+            found.setdefault(current, []).append(item["text"].strip())
         elif line.strip() and not found.get(current):
             found.setdefault(current, []).append(line.strip())
     return found
@@ -67,13 +69,20 @@ def parse_sop(sop: str) -> dict[str, object]:
     }
 
 
+def _sop_block(text: str) -> str:
+    """The text between the first "<sop>" line and the last "</sop>" line, or all of `text`."""
+    start, end = text.find(_SOP_OPEN), text.rfind(_SOP_CLOSE)
+    if start < 0 or end < start + len(_SOP_OPEN):
+        return text
+    return text[start + len(_SOP_OPEN) : end]
+
+
 def _creator_step(prompt: Prompt) -> Step | None:
     if prompt.tool_names:
         return None
     text = prompt.last_user_text()
     if prompt.system_prompt == PARSER_SYSTEM:
-        match = _SOP.search(text)
-        return Data(parse_sop(match["sop"] if match else text))
+        return Data(parse_sop(_sop_block(text)))
     if prompt.system_prompt == DRAFTER_SYSTEM:
         name = _NAME.search(text)
         persona = f"{name['name'] if name else 'Support'} agent"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from strands.models import Model
 
-from creator_agent.coverage import threshold_example
+from creator_agent.coverage import amount_example
 from oratio.ids import new_id
 from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import matching_rule
@@ -35,7 +35,7 @@ def derive_tests(plan: AgentPlan, knowledge_question: str | None) -> list[TestCo
     """
     tests = [TestConversation(name="a greeting does not hand off", customer_messages=[GREETING])]
     for rule in plan.handoff_rules:
-        example = f"Hi. {rule.patterns[0]}" if rule.kind == "keywords" else threshold_example(rule.description)
+        example = f"Hi. {rule.patterns[0]}" if rule.kind == "keywords" else amount_example(rule)
         if example is None:
             continue  # a hand-written regex has no canonical example; its compile check ran at deploy time
         tests.append(

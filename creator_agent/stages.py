@@ -200,7 +200,8 @@ class PlanDrafter(_Stage):
         }[spec.agent_type]
         handoff = (
             "enabled. Include the request_handoff tool and one handoff rule per condition below: "
-            "kind 'keywords' (whole words or phrases a customer would say) or 'regex' (Python, case-insensitive)."
+            "kind 'keywords' (whole words or phrases a customer would say) or 'regex' (RE2 syntax: no "
+            "look-around or backreferences; case-insensitive)."
             f"\nConditions:\n{_bullets(handoff_conditions(spec, parsed))}"
             if spec.handoff.enabled
             else "disabled. Do not include request_handoff and write no handoff rules."
@@ -297,14 +298,15 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
     conditions = handoff_conditions(spec, parsed)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for rule in drafted:
-        patterns = [p for p in rule.patterns if rule.kind == "keywords" or coverage.regex_compiles(p)]
+        patterns = [p for p in rule.patterns if rule.kind != "regex" or coverage.regex_compiles(p)]
         if not patterns:
             continue
         # Only the SOP's handoff conditions hand a customer off: a rule that checks none of them (a small
-        # model turns "always confirm the account number" into one) is dropped, and so is a keyword rule
-        # for an amount ("over $100"), which would fire on every mention; the code derives those below.
+        # model turns "always confirm the account number" into one) is dropped, and so is a keyword or regex
+        # rule for an amount ("over $100"), which would fire on every mention or miss ordinary phrasings
+        # ("500 dollars"); the code derives an `amount` rule for those below.
         covered = [c for c in conditions if coverage.rule_covers(rule, c)]
-        if not covered or (rule.kind == "keywords" and all(coverage.threshold_rule(c) for c in covered)):
+        if not covered or (rule.kind != "amount" and all(coverage.threshold_rule(c) for c in covered)):
             continue
         signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
         if signature in seen:
@@ -324,12 +326,11 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
             )
         ident = coverage.rule_id(condition, taken)
         taken.add(ident)
-        threshold = coverage.threshold_rule(condition)
-        if threshold is not None:
-            # "over $100": compare the amount in the pattern, or every mention of the topic would hand off.
-            rule = HandoffRule(id=ident, description=condition[:500], kind="regex", patterns=threshold[0])
-        else:
-            rule = HandoffRule(id=ident, description=condition[:500], kind="keywords", patterns=phrases)
+        # "over $100": the runtime compares the amounts a customer writes, or every mention of the topic
+        # would hand off.
+        rule = coverage.threshold_handoff_rule(ident, condition) or HandoffRule(
+            id=ident, description=condition[:500], kind="keywords", patterns=phrases
+        )
         kept.insert(0, rule)
     if len(kept) > limit:
         raise CreationFailed(StageName.DRAFT_PLAN, f"the plan needs more than {limit} handoff rules")

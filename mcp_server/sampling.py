@@ -24,7 +24,6 @@ can borrow its caller's model; configuring `ORATIO_MODEL` makes none of this nec
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -64,7 +63,7 @@ JSON_INSTRUCTIONS = (
     "\n\nAnswer with one JSON object and nothing else (no prose, no code fence). It must validate "
     "against this JSON schema:\n"
 )
-_FENCE = re.compile(r"^```(?:json)?\s*(?P<body>.*?)\s*```$", re.DOTALL)
+_FENCE = "```"
 
 
 def sampling_params(
@@ -84,10 +83,15 @@ def sampling_params(
 
 def parse_answer(output: type[T], text: str) -> T:
     """The client model's answer as `output`; tolerates a code fence around the JSON, nothing more."""
-    stripped = text.strip()
-    if fenced := _FENCE.match(stripped):
-        stripped = fenced["body"]
-    return output.model_validate_json(stripped)
+    return output.model_validate_json(_unfenced(text.strip()))
+
+
+def _unfenced(text: str) -> str:
+    """The body of a "```json ... ```" fence around all of `text`, else `text`. Plain string checks: the
+    regex it replaces (`\\s*(.*?)\\s*````) was quadratic on a long run of spaces in a model's answer."""
+    if len(text) < 2 * len(_FENCE) or not (text.startswith(_FENCE) and text.endswith(_FENCE)):
+        return text
+    return text[len(_FENCE) : -len(_FENCE)].removeprefix("json").strip()
 
 
 def answer_text(result: CreateMessageResult) -> str:

@@ -6,10 +6,11 @@ review and tests; `AgentService.deploy` stores it as a new artifact version and 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from schemas._base import Identifier, Model, UtcDatetime, utcnow
 
@@ -31,13 +32,35 @@ class HandoffRule(Model):
     """A deterministic handoff condition, checked in code on every customer turn.
 
     `keywords`: any pattern appears as a whole word or phrase (case-insensitive).
-    `regex`: any pattern matches (Python `re`, case-insensitive, checked for validity at deploy).
+    `regex`: any pattern matches (RE2 syntax, so matching is linear-time; case-insensitive; checked at deploy).
+    `amount`: a word starts with any pattern (a topic stem: "refund" in "refunded") and the message
+    mentions an amount in `currency` above `amount_over` ("a refund over $100"), in any sentence; amounts
+    are read by `oratio.runtime.amounts`.
+    (`pattern=` constraints here run on pydantic-core's Rust regex engine, which is linear-time too.)
     """
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     description: str = Field(min_length=3, max_length=500, description="The SOP condition this rule checks")
-    kind: Literal["keywords", "regex"]
+    kind: Literal["keywords", "regex", "amount"]
     patterns: list[Pattern] = Field(min_length=1, max_length=50)
+    amount_over: Decimal | None = Field(default=None, ge=0, le=10**15, description="`amount` rules: the threshold")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
+        default=None, description="`amount` rules: ISO 4217 code of the threshold ('$' is USD)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _threshold_only_in_amount_rules(cls, data: Any) -> Any:
+        # A model filling every field of the grammar writes some value here for other kinds too; it means nothing.
+        if isinstance(data, dict) and data.get("kind") != "amount":
+            return {key: value for key, value in data.items() if key not in ("amount_over", "currency")}
+        return data
+
+    @model_validator(mode="after")
+    def _amount_rules_have_a_threshold(self) -> HandoffRule:
+        if self.kind == "amount" and (self.amount_over is None or self.currency is None):
+            raise ValueError("amount_over and currency are required for kind 'amount'")
+        return self
 
 
 class AgentPlan(Model):

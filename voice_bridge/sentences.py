@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)(?=\S)|\n+")
+# Linear on any text: a punctuation run is entered only at its start (the look-behind) and taken whole
+# (possessive `++`), so "!!!!…" is not rescanned from each of its characters; whitespace likewise.
+_END = re.compile(r"((?<![.!?…])[.!?…]++[\"')\]]*+)(\s++)(?=\S)|\n+")
 
 
 @dataclass

@@ -19,10 +19,9 @@ from strands.types.tools import ToolResult, ToolSpec
 OPEN = "<tool_call>"
 HELD_STARTS = ("{", "`", "<tools>", "<function")
 CLOSE = "</tool_call>"
-_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)\s*```", re.DOTALL)
-_TAGS = "tools|function_call|functions"
-_WRAPPED = re.compile(rf"<(?:{_TAGS})>\s*(.*?)\s*(?:</(?:{_TAGS})>)?", re.DOTALL)
-_CALL = re.compile(re.escape(OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
+_FENCE = "```"
+_TAGS = ("tools", "function_call", "functions")
+_LANGUAGE = re.compile(r"[a-zA-Z]*")
 
 ChatMessage = dict[str, Any]
 INLINE_INTRO = "Passages from our knowledge base for that message (answer from them and name the document):"
@@ -111,12 +110,40 @@ def chat_tools(tool_specs: list[ToolSpec] | None) -> list[dict[str, Any]] | None
 def unfenced(text: str) -> str:
     """`text` without a Markdown code fence or a `<tools>` wrapper around it: the 1.5B model writes
     calls as ```json ...``` and as `<tools>{...}</tools>` (the tag its prompt lists the tools in)."""
-    stripped = text.strip()
-    for pattern in (_FENCE, _WRAPPED):
-        match = pattern.fullmatch(stripped)
-        if match:
-            stripped = match.group(1).strip()
-    return stripped
+    return _unwrapped(_unfenced_once(text.strip()))
+
+
+# Plain string checks, not `\s*(.*?)\s*` regexes: those were quadratic on a long run of spaces in the
+# model's text (which a customer can steer).
+def _unfenced_once(text: str) -> str:
+    if len(text) < 2 * len(_FENCE) or not (text.startswith(_FENCE) and text.endswith(_FENCE)):
+        return text
+    body = text[len(_FENCE) : -len(_FENCE)]
+    language = _LANGUAGE.match(body)
+    return body[language.end() if language else 0 :].strip()
+
+
+def _unwrapped(text: str) -> str:
+    opening = next((tag for tag in _TAGS if text.startswith(f"<{tag}>")), None)
+    if opening is None:
+        return text
+    body = text[len(opening) + 2 :]
+    closing = next((tag for tag in _TAGS if body.endswith(f"</{tag}>")), None)
+    if closing is not None:
+        body = body[: -(len(closing) + 3)]
+    return body.strip()
+
+
+def _call_bodies(text: str) -> list[str]:
+    """The text inside each OPEN ... CLOSE (or OPEN ... end of text), stripped."""
+    bodies: list[str] = []
+    position = text.find(OPEN)
+    while position >= 0:
+        start = position + len(OPEN)
+        end = text.find(CLOSE, start)
+        bodies.append(text[start : end if end >= 0 else len(text)].strip())
+        position = text.find(OPEN, end + len(CLOSE)) if end >= 0 else -1
+    return bodies
 
 
 def looks_like_call(text: str) -> bool:
@@ -156,7 +183,7 @@ def last_user_text(messages: Messages) -> str | None:
 def parse_calls(text: str, known: frozenset[str]) -> list[ToolCall]:
     """Every well-formed call to a known tool in `text`; a malformed or unknown one is dropped."""
     calls: list[ToolCall] = []
-    bodies = [match.group(1) for match in _CALL.finditer(text)]
+    bodies = _call_bodies(text)
     bare = unfenced(text)
     if not bodies and bare.startswith("{"):
         bodies = [bare]  # a small model sometimes forgets the tags around a bare (or fenced) call

@@ -25,6 +25,8 @@ from strands.types.event_loop import StopReason
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
+from oratio.tenant_patterns import contains_phrase
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -240,12 +242,12 @@ def _estimate(messages: Messages) -> int:
 
 def when_user_says(*phrases: str, then: Step) -> Rule:
     """A rule: if the customer's newest message contains any phrase (whole words, any case), play `then`."""
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases), re.IGNORECASE)
 
     def rule(prompt: Prompt) -> Step | None:
         if prompt.tool_outcomes():
             return None
-        return then if pattern.search(prompt.last_user_text()) else None
+        text = prompt.last_user_text()
+        return then if any(contains_phrase(text, phrase) for phrase in phrases) else None
 
     return rule
 

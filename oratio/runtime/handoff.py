@@ -8,10 +8,10 @@ handoff service (`oratio.services.handoff.HandoffService`); the engine only depe
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Protocol
 
+from oratio.runtime.amounts import exceeds
+from oratio.tenant_patterns import contains_phrase, regex_search
 from schemas import AgentPlan, HandoffRule
 
 
@@ -27,17 +27,33 @@ class HandoffRequester(Protocol):
         ...
 
 
-@lru_cache(maxsize=1024)
-def _compiled(kind: str, pattern: str) -> re.Pattern[str]:
-    if kind == "keywords":
-        # A keyword or phrase counts only as whole words: "refund" must not fire on "refunded".
-        return re.compile(rf"(?<!\w){re.escape(pattern)}(?!\w)", re.IGNORECASE)
-    return re.compile(pattern, re.IGNORECASE)
+def rule_matches(rule: HandoffRule, text: str) -> bool:
+    """Whether one rule fires on a customer's message; linear in the message whatever the rule says.
+
+    Keywords count only as whole words ("refund" does not fire on "refunded"); regexes run on RE2; an
+    amount rule needs a word starting with one of its topics ("refund" in "refunded") and an amount in
+    its currency above its threshold, anywhere in the message ("I want a refund. It was $250.").
+    """
+    return _matches(rule, text, text.casefold())
+
+
+def _matches(rule: HandoffRule, text: str, folded: str) -> bool:
+    match rule.kind:
+        case "keywords":
+            return any(contains_phrase(folded, phrase, folded=True) for phrase in rule.patterns)
+        case "regex":
+            return any(regex_search(pattern, text) for pattern in rule.patterns)
+        case "amount":
+            if rule.amount_over is None or rule.currency is None:
+                return False  # the schema refuses this; kept for the type checker
+            topics = (contains_phrase(folded, topic, whole_word=False, folded=True) for topic in rule.patterns)
+            return any(topics) and exceeds(text, rule.amount_over, rule.currency)
 
 
 def matching_rule(plan: AgentPlan, text: str) -> HandoffRule | None:
     """The first of the plan's handoff rules that the customer's message meets, if any."""
+    folded = text.casefold()  # once per message, not once per pattern
     for rule in plan.handoff_rules:
-        if any(_compiled(rule.kind, pattern).search(text) for pattern in rule.patterns):
+        if _matches(rule, text, folded):
             return rule
     return None

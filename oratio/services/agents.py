@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from oratio.errors import Conflict, InvalidInput, InvalidState, ModelUnavailable
 from oratio.ids import new_id
 from oratio.models.gate import ModelGate
@@ -11,6 +9,7 @@ from oratio.services._common import Backends, all_items, authorize, check_limit,
 from oratio.services.documents import DocumentService
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, API_KEYS
+from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas import (
     AGENT_TRANSITIONS,
     Agent,
@@ -180,8 +179,8 @@ class AgentService:
             if rule.kind == "regex":
                 for pattern in rule.patterns:
                     try:
-                        re.compile(pattern)
-                    except re.error as exc:
+                        compile_tenant_regex(pattern)
+                    except PatternError as exc:
                         raise InvalidInput(
                             f"handoff rule '{rule.id}': pattern {pattern!r} is not valid: {exc}"
                         ) from None

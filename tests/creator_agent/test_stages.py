@@ -179,7 +179,7 @@ def test_drafter_adds_missing_rules_tools_and_keyword_handoff_rules() -> None:
     assert {rule.description for rule in plan.handoff_rules} == set(spec.handoff.conditions)
     assert all(rule.patterns != ["refund ($"] for rule in plan.handoff_rules)  # the broken regex rule is gone
     refund = next(rule for rule in plan.handoff_rules if "$100" in rule.description)
-    assert refund.kind == "regex"  # an amount threshold is compared, not matched as a keyword
+    assert refund.kind == "amount"  # an amount threshold is compared, not matched as a keyword
     assert matching_rule(plan, "I want a refund of $250") is not None
     assert matching_rule(plan, "What is your refund policy?") is None
     safety = next(rule for rule in plan.handoff_rules if "sparks" in rule.description)

@@ -221,7 +221,8 @@ def test_the_grammar_schema_requires_every_field_and_drops_long_bounds() -> None
     assert all(node.get("maxItems", 0) <= LIST_GRAMMAR_MAX for node in _walk(schema))
     assert not any("title" in node or "default" in node for node in _walk(schema))
     rule = schema["$defs"]["HandoffRule"]
-    assert rule["required"] == ["id", "description", "kind", "patterns"]  # a property named `description` stays
+    # a property named `description` stays
+    assert rule["required"] == ["id", "description", "kind", "patterns", "amount_over", "currency"]
     review = grammar_schema(PlanReview.model_json_schema())
     assert json.dumps(review).count('"pattern"') == 1  # severity stays constrained
 

@@ -56,3 +56,18 @@ def test_an_invalid_rule_pattern_is_refused_before_anything_is_stored(platform: 
 
     assert platform.agents.get(acme.principal, agent.id).status is AgentStatus.CREATING
     assert platform.backends.blobs.list(f"{acme.tenant_id}/agents/") == []
+
+
+@pytest.mark.parametrize("pattern", [r"(?<!\w)refund", r"(a)\1"])
+def test_a_rule_pattern_that_needs_backtracking_is_refused_with_the_reason(
+    platform: Platform, acme: Tenancy, pattern: str
+) -> None:
+    """Tenant regexes run on RE2 (linear time on customer text); what RE2 cannot run is refused at deploy."""
+    agent = create_agent(platform, acme)
+    rule = HandoffRule(id="refund", description="big refunds", kind="regex", patterns=[pattern])
+    bad = PLAN.model_copy(update={"handoff_rules": [rule]})
+
+    with pytest.raises(InvalidInput, match="not a supported regex"):
+        platform.agents.deploy(acme.tenant_id, agent.id, bad)
+
+    assert platform.backends.blobs.list(f"{acme.tenant_id}/agents/") == []
