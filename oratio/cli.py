@@ -88,6 +88,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     app = create_app(platform, host=args.host, port=args.port)
     sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
     sweeper.start()
+    platform.outbox.start()  # delivers what an earlier run left in the outbox; closed with the platform
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:

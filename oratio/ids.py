@@ -23,6 +23,7 @@ PREFIXES = {
     "key": "key",
     "session": "ses",
     "notification": "ntf",
+    "delivery": "dlv",
 }
 
 

@@ -28,6 +28,7 @@ from schemas.creation import (
 from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, DocumentFormat, DocumentStatus
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
+from schemas.outbox import DeliveryKind, DeliveryStatus, EmailContent, OutboxDelivery, WebhookContent
 from schemas.notifications import Notification, NotificationStatus, NotificationType, Priority
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
@@ -43,6 +44,11 @@ from schemas.sessions import (
 from schemas.tenancy import Admin, Principal, Scope, Tenant
 
 __all__ = [
+    "DeliveryKind",
+    "DeliveryStatus",
+    "EmailContent",
+    "OutboxDelivery",
+    "WebhookContent",
     "WebhookTool",
     "TestOutcome",
     "TestConversation",

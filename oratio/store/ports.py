@@ -177,4 +177,15 @@ class EventLog(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["TRANSACT_MAX", "EventLog", "Index", "Insert", "Page", "RecordStore", "Replace", "Table", "Write", "check_writes"]
+__all__ = [
+    "TRANSACT_MAX",
+    "EventLog",
+    "Index",
+    "Insert",
+    "Page",
+    "RecordStore",
+    "Replace",
+    "Table",
+    "Write",
+    "check_writes",
+]

@@ -222,8 +222,7 @@ class SqliteRecordStore(_Adapter):
         check_writes(writes)
         with self._db.write() as tx:
             return [
-                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item)
-                for w in writes
+                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
             ]
 
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
@@ -300,9 +299,7 @@ def _insert(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
 def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
     stored = item.model_copy(update={"version": item.version + 1})
     pk, sk = table.partition(item), table.sort(item)
-    row = tx.execute(
-        "SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)
-    ).fetchone()
+    row = tx.execute("SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)).fetchone()
     if row is None:
         raise Conflict(f"the {table.name} record {sk!r} no longer exists")
     if row[0] != item.version:

@@ -7,7 +7,8 @@ keys that start with an ISO timestamp allow time-range queries.
 from __future__ import annotations
 
 from oratio.store.ports import Index, Table
-from schemas import Admin, Agent, Document, Notification, Session, StoredApiKey, Tenant, Turn
+from schemas import Admin, Agent, Document, Notification, OutboxDelivery, Session, StoredApiKey, Tenant, Turn
+from schemas.outbox import sortable
 
 
 def _ts_id(at: str, ident: str) -> str:
@@ -127,6 +128,27 @@ NOTIFICATIONS: Table[Notification] = Table(
     ),
 )
 
+OUTBOX: Table[OutboxDelivery] = Table(
+    name="outbox",
+    model=OutboxDelivery,
+    partition=lambda d: d.tenant_id,
+    sort=lambda d: d.id,
+    indexes=(
+        Index[OutboxDelivery](
+            name="by_status",
+            partition=lambda d: f"{d.tenant_id}#{d.status.value}",
+            sort=lambda d: d.id,
+        ),
+        # Sparse, across tenants: what the dispatcher still has to send. Grouped by tenant, then by
+        # due time, so the dispatcher can take a few rows from each tenant in turn (fairness).
+        Index[OutboxDelivery](
+            name="due",
+            partition=lambda d: "due" if d.status.value == "pending" else None,
+            sort=lambda d: f"{d.tenant_id}#{sortable(d.next_at)}#{d.id}",
+        ),
+    ),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -135,7 +157,8 @@ ALL_TABLES: tuple[
     | Table[StoredApiKey]
     | Table[Session]
     | Table[Turn]
-    | Table[Notification],
+    | Table[Notification]
+    | Table[OutboxDelivery],
     ...,
 ] = (
     TENANTS,
@@ -146,6 +169,7 @@ ALL_TABLES: tuple[
     SESSIONS,
     TURNS,
     NOTIFICATIONS,
+    OUTBOX,
 )
 
 __all__ = [
@@ -155,6 +179,7 @@ __all__ = [
     "API_KEYS",
     "DOCUMENTS",
     "NOTIFICATIONS",
+    "OUTBOX",
     "SESSIONS",
     "TENANTS",
     "TURNS",
