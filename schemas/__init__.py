@@ -28,8 +28,8 @@ from schemas.creation import (
 from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, DocumentFormat, DocumentStatus
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
-from schemas.outbox import DeliveryKind, DeliveryStatus, EmailContent, OutboxDelivery, WebhookContent
 from schemas.notifications import Notification, NotificationStatus, NotificationType, Priority
+from schemas.outbox import DeliveryKind, DeliveryStatus, EmailContent, OutboxDelivery, WebhookContent
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
     Channel,
