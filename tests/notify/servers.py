@@ -90,6 +90,7 @@ class Receiver:
         self.reply_body = b"ok"
         self._statuses: list[int] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     def url(self, path: str = "/hook", host: str = HOST) -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
@@ -101,7 +102,13 @@ class Receiver:
     def answer(self, request: Request) -> int:
         with self._lock:
             self.requests.append(request)
+            self._arrived.notify_all()
             return self._statuses.pop(0) if self._statuses else 200
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Block until at least `count` requests arrived (False after `timeout`): no sleeping in tests."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.requests) >= count, timeout)
 
 
 @contextmanager
