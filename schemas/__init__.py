@@ -29,7 +29,14 @@ from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, D
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
 from schemas.notifications import Notification, NotificationStatus, NotificationType, Priority
-from schemas.outbox import DeliveryKind, DeliveryStatus, EmailContent, OutboxDelivery, WebhookContent
+from schemas.outbox import (
+    DeliveryKind,
+    DeliveryStatus,
+    DeliveryView,
+    EmailContent,
+    OutboxDelivery,
+    WebhookContent,
+)
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
     Channel,
@@ -46,6 +53,7 @@ from schemas.tenancy import Admin, Principal, Scope, Tenant
 __all__ = [
     "DeliveryKind",
     "DeliveryStatus",
+    "DeliveryView",
     "EmailContent",
     "OutboxDelivery",
     "WebhookContent",

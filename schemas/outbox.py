@@ -64,6 +64,26 @@ class OutboxDelivery(Record):
     finished_at: UtcDatetime | None = None
 
 
+class DeliveryView(Model):
+    """What an admin sees of a delivery: where it goes (origin only, since webhook paths and queries
+    may hold the receiver's own secret), how it went, and its idempotency key."""
+
+    id: Identifier
+    kind: DeliveryKind
+    status: DeliveryStatus
+    destination: str = Field(description="Webhook origin (scheme://host:port) or email:<tenant>")
+    idempotency_key: str = Field(description="X-Oratio-Delivery header of a webhook; Message-ID of an email")
+    attempts: int
+    max_attempts: int
+    next_at: UtcDatetime | None = Field(description="When it is tried next (pending only)")
+    last_error: str | None
+    notification_id: Identifier | None
+    session_id: Identifier | None
+    agent_id: Identifier | None
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+
+
 def sortable(at: datetime) -> str:
     """A UTC timestamp as a fixed-width string, so string order is time order in index keys."""
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -24,6 +24,7 @@ from oratio.store.tables import OUTBOX
 from schemas import (
     DeliveryKind,
     DeliveryStatus,
+    DeliveryView,
     EmailContent,
     OutboxDelivery,
     Principal,
@@ -109,24 +110,24 @@ def email_delivery(
     )
 
 
-def view(delivery: OutboxDelivery) -> dict[str, Any]:
-    """What an admin sees of a delivery: no webhook path or query (they may hold the receiver's secret)."""
-    return {
-        "id": delivery.id,
-        "kind": delivery.kind.value,
-        "status": delivery.status.value,
-        "destination": delivery.destination,
-        "idempotency_key": delivery.key,
-        "attempts": delivery.attempts,
-        "max_attempts": delivery.max_attempts,
-        "next_at": delivery.next_at.isoformat() if delivery.status is DeliveryStatus.PENDING else None,
-        "last_error": delivery.last_error,
-        "notification_id": delivery.notification_id,
-        "session_id": delivery.session_id,
-        "agent_id": delivery.agent_id,
-        "created_at": delivery.created_at.isoformat(),
-        "finished_at": delivery.finished_at.isoformat() if delivery.finished_at else None,
-    }
+def view(delivery: OutboxDelivery) -> DeliveryView:
+    """What an admin sees of a delivery: no webhook path, query or payload, no email body."""
+    return DeliveryView(
+        id=delivery.id,
+        kind=delivery.kind,
+        status=delivery.status,
+        destination=delivery.destination,
+        idempotency_key=delivery.key,
+        attempts=delivery.attempts,
+        max_attempts=delivery.max_attempts,
+        next_at=delivery.next_at if delivery.status is DeliveryStatus.PENDING else None,
+        last_error=delivery.last_error,
+        notification_id=delivery.notification_id,
+        session_id=delivery.session_id,
+        agent_id=delivery.agent_id,
+        created_at=delivery.created_at,
+        finished_at=delivery.finished_at,
+    )
 
 
 class OutboxService:

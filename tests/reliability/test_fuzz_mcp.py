@@ -60,6 +60,8 @@ TOOLS = (
     "list_notifications",
     "mark_notification_read",
     "acknowledge_handoff",
+    "list_deliveries",
+    "retry_delivery",
     "chat_with_agent",
     "revoke_api_key",
     "delete_document",
