@@ -216,6 +216,8 @@ def test_the_agents_staff_get_an_email(
     assert service.flush(FLUSH_TIMEOUT_S)
 
     [mail] = smtp.received
+    [delivery] = platform.deliveries.list(acme.principal).items
+    assert mail.message["Message-ID"] == delivery.key  # the idempotency key: the same on every retry
     assert mail.rcpt_tos == STAFF
     assert mail.message["Subject"] == "[Oratio] Handoff requested: Billing Helper"
     text = mail.message.get_content()
