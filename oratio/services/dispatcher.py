@@ -81,6 +81,7 @@ class OutboxDispatcher:
         self._finished = 0
         self._quiet = False
         self._turn = 0
+        self._resume: str | None = None
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = False
@@ -187,20 +188,34 @@ class OutboxDispatcher:
         with self._state:
             self._rounds += 1
             # A send that ended during this round may have made its row due after `now` was read.
-            self._quiet = not groups and self._in_flight == 0 and self._finished == finished_before
+            self._quiet = (
+                not groups and self._in_flight == 0 and self._finished == finished_before and self._resume is None
+            )
             self._state.notify_all()
         return claimed > 0
 
     def _due(self, now: datetime) -> list[list[OutboxDelivery]]:
-        """Up to `batch_per_tenant` due rows of each tenant that has any, tenant by tenant."""
+        """Up to `batch_per_tenant` due rows of each tenant that has any, tenant by tenant.
+
+        At most `tenants_per_round` tenants are looked at per round; the next round goes on after the
+        last one (wrapping around), so with more tenants than that every one still gets its turn.
+        """
         until = sortable(now)
         groups: list[list[OutboxDelivery]] = []
-        after: str | None = None
+        seen: set[str] = set()
+        after, wrapped = self._resume, self._resume is None
+        self._resume = None
         for _ in range(self.limits.tenants_per_round):
             first = self._b.store.query(OUTBOX, "due", index="due", sort_from=after, limit=1).items
             if not first:
-                break
+                if wrapped:
+                    break
+                after, wrapped = None, True  # from the top, up to where this round began
+                continue
             tenant = first[0].tenant_id
+            if tenant in seen:
+                break
+            seen.add(tenant)
             rows = self._b.store.query(
                 OUTBOX,
                 "due",
@@ -212,6 +227,8 @@ class OutboxDispatcher:
             if rows:
                 groups.append(rows)
             after = f"{tenant}$"  # past every key of this tenant (ids use [0-9a-z_] only)
+        else:
+            self._resume = after  # the round's budget ran out: the next one goes on from here
         return groups
 
     def _has_room(self, row: OutboxDelivery) -> bool:

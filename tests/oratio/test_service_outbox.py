@@ -20,7 +20,7 @@ from oratio.services.outbox import OutboxLimits, webhook_delivery
 from oratio.store.tables import OUTBOX
 from schemas import DeliveryStatus, OutboxDelivery
 from tests.notify.servers import Receiver, webhook_receiver
-from tests.oratio.conftest import FakeClock, Tenancy
+from tests.oratio.conftest import FakeClock, Tenancy, new_tenancy
 
 WAIT_S = 30.0
 
@@ -136,3 +136,23 @@ def test_a_final_refusal_is_dead_at_once_and_only_dead_rows_are_retried(
     assert outbox.drain(WAIT_S)
     assert current(platform, gone).status is DeliveryStatus.DELIVERED
     assert [r.headers[DELIVERY_HEADER.lower()] for r in receiver.requests] == [gone.key, gone.key]
+
+
+def test_with_more_tenants_than_a_round_looks_at_every_tenant_still_gets_its_turn(
+    platform: Platform, acme: Tenancy, globex: Tenancy, receiver: Receiver, dispatchers: list[OutboxDispatcher]
+) -> None:
+    """Acme (first in key order) always has a due row: its receiver keeps failing and backoff is zero.
+    With one tenant looked at per round, the others are served only if rounds move on past acme."""
+    others = [globex, new_tenancy(platform, "Initech"), new_tenancy(platform, "Umbrella")]
+    with webhook_receiver() as failing:
+        failing.script(*[500] * 100)
+        stubborn = stored_row(platform, acme, failing.url(), max_attempts=40)
+        rows = [stored_row(platform, tenancy, receiver.url()) for tenancy in others]
+        outbox = dispatcher(platform, dispatchers, tenants_per_round=1, batch_per_tenant=1)
+        outbox.wake()
+
+        assert receiver.wait_for(len(rows), WAIT_S)
+        assert current(platform, stubborn).attempts < 20  # the others did not wait for acme to give up
+        assert outbox.drain(WAIT_S)
+
+    assert sorted(r.headers[DELIVERY_HEADER.lower()] for r in receiver.requests) == sorted(row.key for row in rows)
