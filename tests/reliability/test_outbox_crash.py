@@ -1,34 +1,42 @@
 """kill -9 mid-delivery loses no handoff alert; a repeat carries the same idempotency key.
 
-A child process (the real `open_platform` on a temporary SQLite data directory) writes handoffs
-for an agent whose webhook is a real receiver on 127.0.0.1. The receiver records each request and
-then holds it unanswered, so the child is SIGKILLed with deliveries in flight (it says so only once
-its outbox shows a claimed row). The platform is then opened again on the same directory, as a
-restarted server would be, and the receiver lets requests through. Every handoff the child
-acknowledged must reach the receiver at least once, and every repeat must carry the same
-`X-Oratio-Delivery` key, which is what the receiver deduplicates on.
+A child process (the real `open_platform` on a temporary data directory; SQLite, or DynamoDB on
+moto_server) writes handoffs for an agent whose webhook is a real receiver on 127.0.0.1. The
+receiver records each request and then holds it unanswered, so the child is SIGKILLed with
+deliveries in flight (it says so only once its outbox shows a claimed row). The platform is then
+opened again on the same store, as a restarted server would be, and the receiver lets requests
+through. Every handoff the child acknowledged must reach the receiver at least once, and every
+repeat must carry the same `X-Oratio-Delivery` key, which is what the receiver deduplicates on.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from oratio.config import load_settings
 from oratio.notify.webhooks import DELIVERY_HEADER
 from oratio.platform import open_platform
+from oratio.store.dynamodb import create_dynamodb_tables
 from schemas import DeliveryStatus, Principal, Scope
+from tests.aws import REGION, MotoServer
 from tests.crash import acknowledged_then_killed
 from tests.notify.servers import Request, webhook_receiver
 from tests.reliability.serve import clean_env
 
+_tables = itertools.count()
 HANDOFFS = 6
 RECOVERY_S = 60.0
 
 CHILD = """
 import sys, time
+import pytest
+
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from schemas import AgentSpec, AgentStatus, Channel, CreateAgent, HandoffConfig, Principal, Scope
@@ -56,8 +64,31 @@ with open_platform(load_settings()) as platform:
 """
 
 
-def test_kill_9_mid_delivery_loses_no_alert_and_repeats_keep_their_key(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)])
+def store_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The ORATIO_ settings that pick the store: SQLite in the data dir, or fresh tables on moto_server."""
+    if request.param == "sqlite":
+        return {}
+    server: MotoServer = request.getfixturevalue("moto")
+    prefix = f"crash{next(_tables)}_"
+    create_dynamodb_tables(server.client("dynamodb"), prefix)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):  # the restarted platform runs in this process
+        monkeypatch.setenv(name, "testing")
+    return {
+        "ORATIO_STORE": "dynamodb",
+        "ORATIO_AWS_ENDPOINT_URL": server.endpoint_url,
+        "ORATIO_AWS_REGION": REGION,
+        "ORATIO_DYNAMODB_TABLE_PREFIX": prefix,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def test_kill_9_mid_delivery_loses_no_alert_and_repeats_keep_their_key(
+    tmp_path: Path, store_env: dict[str, str]
+) -> None:
     env = clean_env(
+        **store_env,
         ORATIO_DATA_DIR=str(tmp_path),
         ORATIO_WEBHOOK_ALLOW_PRIVATE="true",
         ORATIO_WEBHOOK_TIMEOUT_SECONDS="2",
