@@ -121,18 +121,21 @@ class OutboxDispatcher:
         return True
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Stop claiming, let sends in flight finish for up to `timeout`; False if some were still running.
+        """Send what is due now for up to `timeout`, then stop; False if sends were still running.
 
-        Nothing is lost either way: an unfinished row stays in the store and is sent after its lease.
+        Nothing is lost either way: an unsent row stays in the store and goes out after the next start
+        (a claimed one once its lease runs out). Rows waiting for a later retry do not hold shutdown up.
         """
+        deadline = time.monotonic() + timeout
+        if self._thread is not None and not self._stopping:
+            self.drain(timeout)
         with self._state:
             self._stopping = True
             thread, pool = self._thread, self._pool
             self._state.notify_all()
         self._wake.set()
-        deadline = time.monotonic() + timeout
         if thread is not None:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         if pool is not None:
             pool.shutdown(wait=False)
         with self._state:
