@@ -85,6 +85,11 @@ class OutboxDispatcher:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = False
+        # Every store access of this dispatcher happens under the guard, and none after `close` gives
+        # up on sends still in flight: the caller closes the store next, and a SQLite connection
+        # closed under a writing thread crashes the process.
+        self._store_guard = threading.Lock()
+        self._abandoned = False
 
     def __repr__(self) -> str:
         return f"OutboxDispatcher(owner={self.owner!r}, limits={self.limits!r})"
@@ -140,6 +145,8 @@ class OutboxDispatcher:
             pool.shutdown(wait=False)
         with self._state:
             done = self._state.wait_for(lambda: self._in_flight == 0, max(0.0, deadline - time.monotonic()))
+        with self._store_guard:
+            self._abandoned = True
         if not done:
             logger.warning("outbox deliveries still in flight at shutdown; they will be retried after their lease")
         return done
@@ -165,7 +172,10 @@ class OutboxDispatcher:
         with self._state:
             finished_before = self._finished
         now = self._b.clock()
-        groups = self._due(now)
+        with self._store_guard:
+            if self._abandoned:
+                return False
+            groups = self._due(now)
         if groups:
             start = self._turn % len(groups)
             groups = groups[start:] + groups[:start]
@@ -178,7 +188,8 @@ class OutboxDispatcher:
                 row = rows[i]
                 if not self._has_room(row):
                     continue
-                mine = self._claim(row, now)
+                with self._store_guard:
+                    mine = None if self._abandoned else self._claim(row, now)
                 if mine is None:
                     continue
                 with self._state:
@@ -186,7 +197,11 @@ class OutboxDispatcher:
                     self._by_tenant[mine.tenant_id] += 1
                     self._by_destination[mine.destination] += 1
                 assert self._pool is not None
-                self._pool.submit(self._send, mine)
+                try:
+                    self._pool.submit(self._send, mine)
+                except RuntimeError:  # the pool was shut down meanwhile: the claim's lease will run out
+                    self._release(mine)
+                    return False
                 claimed += 1
         with self._state:
             self._rounds += 1
@@ -264,13 +279,17 @@ class OutboxDispatcher:
                 error, final = "unexpected error; see the platform logs", False
             self._finish(row, error, final)
         finally:
-            with self._state:
-                self._in_flight -= 1
-                self._finished += 1
-                self._by_tenant[row.tenant_id] -= 1
-                self._by_destination[row.destination] -= 1
-                self._state.notify_all()
-            self._wake.set()
+            self._release(row)
+
+    def _release(self, row: OutboxDelivery) -> None:
+        """Give back the slots a claimed row held, and wake the round thread to fill them."""
+        with self._state:
+            self._in_flight -= 1
+            self._finished += 1
+            self._by_tenant[row.tenant_id] -= 1
+            self._by_destination[row.destination] -= 1
+            self._state.notify_all()
+        self._wake.set()
 
     def _attempt(self, row: OutboxDelivery) -> tuple[str | None, bool]:
         """Send once: (None, _) if delivered, else (why, whether asking again is pointless)."""
@@ -297,6 +316,13 @@ class OutboxDispatcher:
         return None, False
 
     def _finish(self, row: OutboxDelivery, error: str | None, final: bool) -> None:
+        with self._store_guard:
+            if self._abandoned:  # shut down meanwhile: the row's lease runs out and it is sent again
+                logger.info("delivery %s finished after shutdown; its outcome is not recorded", row.id)
+                return
+            self._record(row, error, final)
+
+    def _record(self, row: OutboxDelivery, error: str | None, final: bool) -> None:
         now = self._b.clock()
         dead = error is not None and (final or row.attempts >= row.max_attempts)
         if error is None:
