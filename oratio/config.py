@@ -151,6 +151,18 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
 
+    outbox_workers: int = Field(default=8, ge=1, le=64, description="Deliveries (emails, webhooks) sent at once")
+    outbox_per_destination: int = Field(
+        default=2, ge=1, le=64, description="Deliveries at once to one webhook origin, or one tenant's email"
+    )
+    outbox_per_tenant: int = Field(default=4, ge=1, le=64, description="Deliveries at once for one tenant")
+    outbox_max_attempts: int = Field(default=6, ge=1, le=20, description="Attempts before a delivery is dead")
+    outbox_backoff_base_seconds: float = Field(default=2.0, ge=0, le=600, description="First retry delay (doubles)")
+    outbox_backoff_max_seconds: float = Field(default=900.0, ge=0, le=86400, description="Longest retry delay")
+    outbox_lease_seconds: float = Field(
+        default=120.0, ge=1, le=3600, description="A claimed delivery is retried by anyone after this (crash recovery)"
+    )
+
     session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
     session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
 

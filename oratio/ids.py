@@ -42,6 +42,7 @@ PREFIXES = {
     "session": "ses",
     "notification": "ntf",
     "owner": "own",
+    "delivery": "dlv",
 }
 
 

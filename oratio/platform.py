@@ -40,10 +40,12 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.creation import AgentBuilder
+from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
+from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
 
@@ -68,6 +70,8 @@ class Platform:
     knowledge: KnowledgeService
     ingestion: Ingestion
     handoff: HandoffService
+    outbox: OutboxDispatcher
+    deliveries: OutboxService
     session_timeouts: SessionTimeouts
     engine: ConversationEngine
     leases: LeaseService
@@ -103,7 +107,9 @@ def build_services(
     sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
     knowledge_service = KnowledgeService(backends, knowledge)
     webhooks = _webhook_sender(settings)
-    handoff = HandoffService(backends, sessions, notifications, _email_sender(settings), webhooks)
+    email = _email_sender(settings)
+    outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
+    handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,
@@ -135,6 +141,8 @@ def build_services(
         knowledge=knowledge_service,
         ingestion=ingestion,
         handoff=handoff,
+        outbox=outbox,
+        deliveries=OutboxService(backends),
         session_timeouts=SessionTimeouts(backends, settings.session_idle_seconds),
         engine=engine,
         leases=leases,
@@ -155,7 +163,7 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
             settings.knowledge.value,
         )
         platform = build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
-        stack.callback(platform.handoff.close)  # first out: queued deliveries may still write events
+        stack.callback(platform.outbox.close)  # first out: sends in flight may still write their outcome
         yield platform
 
 
@@ -262,4 +270,19 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         timeout_s=settings.webhook_timeout_seconds,
         max_attempts=settings.webhook_max_attempts,
+    )
+
+
+def _outbox_limits(settings: Settings) -> OutboxLimits:
+    return OutboxLimits(
+        workers=settings.outbox_workers,
+        per_destination=settings.outbox_per_destination,
+        per_tenant=settings.outbox_per_tenant,
+        max_attempts=settings.outbox_max_attempts,
+        backoff_base_s=settings.outbox_backoff_base_seconds,
+        backoff_max_s=settings.outbox_backoff_max_seconds,
+        # A lease shorter than one attempt would let a second process send a row still being sent.
+        lease_s=max(
+            settings.outbox_lease_seconds, 2 * max(settings.webhook_timeout_seconds, settings.smtp_timeout_seconds)
+        ),
     )

@@ -30,6 +30,14 @@ from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
 from schemas.leases import Lease
 from schemas.notifications import Notification, NotificationStatus, NotificationType, Priority
+from schemas.outbox import (
+    DeliveryKind,
+    DeliveryStatus,
+    DeliveryView,
+    EmailContent,
+    OutboxDelivery,
+    WebhookContent,
+)
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
     Channel,
@@ -46,6 +54,12 @@ from schemas.tenancy import Admin, Principal, Scope, Tenant
 
 __all__ = [
     "Lease",
+    "DeliveryKind",
+    "DeliveryStatus",
+    "DeliveryView",
+    "EmailContent",
+    "OutboxDelivery",
+    "WebhookContent",
     "WebhookTool",
     "TestOutcome",
     "TestConversation",

@@ -1,4 +1,4 @@
-"""The dashboard's JSON admin API under /api/v1: agents, sessions, notifications, API keys, stats.
+"""The dashboard's JSON admin API under /api/v1: agents, sessions, notifications, deliveries, keys, stats.
 
 A thin door: every route resolves the admin's Principal from the bearer token, validates its
 query or body against a schema with explicit limits, and calls the services in a worker thread.
@@ -21,6 +21,7 @@ from oratio.dashboard import stats
 from oratio.errors import InvalidInput
 from oratio.http_json import PayloadTooLarge, parse_json
 from oratio.platform import Platform
+from oratio.services.outbox import view
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from oratio.store.ports import Page
 from oratio.web import admin_principal, handles_errors
@@ -28,6 +29,7 @@ from schemas import (
     Agent,
     AgentStatus,
     Channel,
+    DeliveryStatus,
     Identifier,
     Limits,
     MintKeyRequest,
@@ -67,6 +69,10 @@ class NotificationQuery(PageQuery):
     status: NotificationStatus | None = None
 
 
+class DeliveryQuery(PageQuery):
+    status: DeliveryStatus | None = None
+
+
 class KeyQuery(PageQuery):
     agent_id: Identifier | None = None
 
@@ -85,6 +91,8 @@ def api_routes(platform: Platform) -> list[BaseRoute]:
         Route("/api/v1/notifications", handles_errors(api.notifications)),
         Route("/api/v1/notifications/{notification_id}/read", handles_errors(api.mark_read), methods=["POST"]),
         Route("/api/v1/notifications/{notification_id}/acknowledge", handles_errors(api.acknowledge), methods=["POST"]),
+        Route("/api/v1/deliveries", handles_errors(api.deliveries)),
+        Route("/api/v1/deliveries/{delivery_id}/retry", handles_errors(api.retry_delivery), methods=["POST"]),
         Route("/api/v1/keys", handles_errors(api.keys), methods=["GET", "POST"]),
         Route("/api/v1/keys/{key_id}/revoke", handles_errors(api.revoke), methods=["POST"]),
         Route("/api/v1/stats", handles_errors(api.stats)),
@@ -142,6 +150,19 @@ class DashboardApi:
         principal, _ = await self._begin(request, NoQuery)
         notification_id = _path_id(request, "notification_id")
         return JSONResponse(_dump(await _run(lambda: self._p.notifications.acknowledge(principal, notification_id))))
+
+    async def deliveries(self, request: Request) -> Response:
+        """Handoff emails and webhooks and how they went; `?status=dead` lists the dead letters."""
+        principal, query = await self._begin(request, DeliveryQuery)
+        page = await _run(lambda: self._p.deliveries.list(principal, status=query.status, **_paging(query)))
+        return _page(page, "deliveries", lambda d: _dump(view(d)))
+
+    async def retry_delivery(self, request: Request) -> Response:
+        principal, _ = await self._begin(request, NoQuery)
+        delivery_id = _path_id(request, "delivery_id")
+        revived = await _run(lambda: self._p.deliveries.retry(principal, delivery_id))
+        self._p.outbox.wake()
+        return JSONResponse(_dump(view(revived)))
 
     async def keys(self, request: Request) -> Response:
         if request.method == "POST":

@@ -27,9 +27,13 @@ SUBJECT_MAX = 200
 
 
 class EmailSender(Protocol):
-    """Delivers one plain-text message to the given addresses, or raises BackendUnavailable."""
+    """Delivers one plain-text message to the given addresses, or raises BackendUnavailable.
 
-    def send(self, to: list[str], subject: str, body: str) -> None: ...
+    `message_id` (an RFC 5322 Message-ID, `<id@domain>`) is the same on every retry of one
+    delivery, so mail clients and the receiving side can drop a duplicate.
+    """
+
+    def send(self, to: list[str], subject: str, body: str, *, message_id: str | None = None) -> None: ...
 
 
 def _one_line(text: str) -> str:
@@ -37,14 +41,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:SUBJECT_MAX]
 
 
-def build_message(sender: str, to: list[str], subject: str, body: str) -> EmailMessage:
+def build_message(sender: str, to: list[str], subject: str, body: str, message_id: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = _one_line(subject)
     message["Date"] = formatdate(localtime=False, usegmt=True)
     domain = sender.rpartition("@")[2].strip("> ") or None
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id or make_msgid(domain=domain)
     message.set_content(body)
     return message
 
@@ -83,10 +87,10 @@ class SmtpEmailSender:
     def __repr__(self) -> str:
         return f"SmtpEmailSender(host={self._host!r}, port={self._port}, sender={self._sender!r})"
 
-    def send(self, to: list[str], subject: str, body: str) -> None:
+    def send(self, to: list[str], subject: str, body: str, *, message_id: str | None = None) -> None:
         if not to:
             return
-        message = build_message(self._sender, to, subject, body)
+        message = build_message(self._sender, to, subject, body, message_id)
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -125,7 +129,8 @@ class SesEmailSender:
     def __repr__(self) -> str:
         return f"SesEmailSender(sender={self._sender!r})"
 
-    def send(self, to: list[str], subject: str, body: str) -> None:
+    def send(self, to: list[str], subject: str, body: str, *, message_id: str | None = None) -> None:
+        """SES `SendEmail` sets its own Message-ID, so `message_id` is not carried (SendRawEmail would)."""
         if not to:
             return
         try:

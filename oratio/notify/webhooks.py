@@ -350,6 +350,11 @@ class Delivery:
     attempts: int
 
 
+def retryable(status: int) -> bool:
+    """Whether an HTTP answer may change if asked again (5xx, 408, 429); others are final."""
+    return _retryable(status)
+
+
 def _retryable(status: int) -> bool:
     return status >= 500 or status in _RETRYABLE_STATUS
 
@@ -426,8 +431,14 @@ class WebhookSender:
         data: Mapping[str, Any],
         *,
         delivery_id: str | None = None,
+        attempts: int | None = None,
     ) -> Delivery:
-        """Post `{"id", "type", "tenant_id", "created_at", "data"}` to url. Raises WebhookRefused/WebhookFailed."""
+        """Post `{"id", "type", "tenant_id", "created_at", "data"}` to url. Raises WebhookRefused/WebhookFailed.
+
+        `attempts` overrides `max_attempts` for this call: the outbox passes 1 and schedules retries
+        itself, so a receiver that never answers holds a delivery slot for one timeout, not four.
+        """
+        max_attempts = self._max_attempts if attempts is None else max(1, attempts)
         delivery_id = delivery_id or f"whd_{uuid.uuid4().hex}"
         created_at = datetime.fromtimestamp(self._clock(), UTC).isoformat()
         envelope = {"id": delivery_id, "type": event, "tenant_id": tenant_id, "created_at": created_at, "data": data}
@@ -435,7 +446,7 @@ class WebhookSender:
         secret = self._secrets.for_tenant(tenant_id)
         origin = safe_origin(url)
         problem, last_status = "no attempt made", None
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, max_attempts + 1):
             retry_after: float | None = None
             try:
                 target = self.check(url)  # again on every attempt: DNS answers change
@@ -453,14 +464,14 @@ class WebhookSender:
                 if not _retryable(status):
                     raise WebhookFailed(f"{origin} answered {problem}; not retried", attempts=attempt, status=status)
                 retry_after = _retry_after(retry_after_header)
-            if attempt == self._max_attempts:
+            if attempt == max_attempts:
                 break
             delay = self._backoff(attempt, retry_after)
             logger.info("webhook %s to %s: %s; retry %d in %.2fs", delivery_id, origin, problem, attempt, delay)
             self._sleep(delay)
         raise WebhookFailed(
-            f"webhook to {origin} failed after {self._max_attempts} attempts (last: {problem})",
-            attempts=self._max_attempts,
+            f"webhook to {origin} failed after {max_attempts} attempts (last: {problem})",
+            attempts=max_attempts,
             status=last_status,
         )
 

@@ -34,7 +34,26 @@ class NotificationService:
         session_id: str | None = None,
     ) -> Notification:
         """Platform entry point: store a notification and emit its event."""
-        notification = Notification(
+        notification = self.new(
+            tenant_id, type_, title, body=body, priority=priority, agent_id=agent_id, session_id=session_id
+        )
+        stored = self._b.store.insert(NOTIFICATIONS, notification)
+        self.announce(stored)
+        return stored
+
+    def new(
+        self,
+        tenant_id: str,
+        type_: NotificationType,
+        title: str,
+        *,
+        body: str = "",
+        priority: Priority = Priority.NORMAL,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Notification:
+        """A notification not stored yet: for callers that store it in a transaction with more (a handoff)."""
+        return Notification(
             tenant_id=tenant_id,
             id=new_id("notification"),
             type=type_,
@@ -45,18 +64,19 @@ class NotificationService:
             session_id=session_id,
             created_at=self._b.clock(),
         )
-        stored = self._b.store.insert(NOTIFICATIONS, notification)
+
+    def announce(self, stored: Notification) -> None:
+        """Emit the event for a notification once it is stored."""
         self._b.emit(
-            tenant_id,
+            stored.tenant_id,
             EventType.NOTIFICATION_CREATED,
             stored.id,
-            type=type_.value,
-            priority=priority.value,
-            title=title,
-            agent_id=agent_id,
-            session_id=session_id,
+            type=stored.type.value,
+            priority=stored.priority.value,
+            title=stored.title,
+            agent_id=stored.agent_id,
+            session_id=stored.session_id,
         )
-        return stored
 
     def list(
         self,

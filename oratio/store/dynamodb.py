@@ -29,12 +29,12 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oratio.errors import BackendUnavailable, Conflict, InvalidInput
-from oratio.store.ports import Page, Table
+from oratio.store.ports import Insert, Page, Table, Write, check_writes
 from oratio.store.tables import ALL_TABLES
 from schemas import Event, Limits, NewEvent, Record
 
@@ -215,6 +215,11 @@ class DynamoRecordStore:
         self._prefix = prefix
 
     def insert(self, table: Table[R], item: R) -> R:
+        stored, actions, why = self._insert_actions(table, item)
+        _transact(self._client, actions, why)
+        return stored
+
+    def _insert_actions(self, table: Table[R], item: R) -> tuple[R, list[TransactWriteItemTypeDef], list[str]]:
         stored = item.model_copy(update={"version": 1})
         attrs, unique = self._encode(table, stored)
         actions = [_put(self._name(table), attrs, _ABSENT)]
@@ -222,8 +227,7 @@ class DynamoRecordStore:
         if unique is not None:
             actions.append(self._claim(table, attrs, unique))
             why.append(self._taken(table, unique))
-        _transact(self._client, actions, why)
-        return stored
+        return stored, actions, why
 
     def get(self, table: Table[R], partition: str, sort: str) -> R | None:
         raw = self._get_raw(self._name(table), {"pk": {"S": partition}, "sk": {"S": sort}})
@@ -240,6 +244,25 @@ class DynamoRecordStore:
         return record
 
     def replace(self, table: Table[R], item: R) -> R:
+        stored, actions, why = self._replace_actions(table, item)
+        _transact(self._client, actions, why)
+        return stored
+
+    def transact(self, writes: Sequence[Write]) -> list[Any]:
+        check_writes(writes)
+        stored: list[Any] = []
+        actions: list[TransactWriteItemTypeDef] = []
+        why: list[str] = []
+        for write in writes:
+            build = self._insert_actions if isinstance(write, Insert) else self._replace_actions
+            item, more, reasons = build(write.table, write.item)
+            stored.append(item)
+            actions += more
+            why += reasons
+        _transact(self._client, actions, why)
+        return stored
+
+    def _replace_actions(self, table: Table[R], item: R) -> tuple[R, list[TransactWriteItemTypeDef], list[str]]:
         key: Item = {"pk": {"S": table.partition(item)}, "sk": {"S": table.sort(item)}}
         current = self._get_raw(self._name(table), key)
         if current is None or int(current["version"]["N"]) != item.version:
@@ -257,8 +280,7 @@ class DynamoRecordStore:
             if new_unique is not None:
                 actions.append(self._claim(table, attrs, new_unique))
                 why.append(self._taken(table, new_unique))
-        _transact(self._client, actions, why)
-        return stored
+        return stored, actions, why
 
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
         key: Item = {"pk": {"S": partition}, "sk": {"S": sort}}

@@ -12,10 +12,11 @@ presented secret finds its tenant in the first place.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from oratio.errors import InvalidInput
 from schemas import Event, NewEvent, Record
 
 R = TypeVar("R", bound=Record)
@@ -60,6 +61,36 @@ class Page(Generic[R]):
     next_cursor: str | None = None
 
 
+@dataclass(frozen=True)
+class Insert(Generic[R]):
+    """A write in a `transact`: store a new record (as `RecordStore.insert`)."""
+
+    table: Table[R]
+    item: R
+
+
+@dataclass(frozen=True)
+class Replace(Generic[R]):
+    """A write in a `transact`: overwrite a record whose version is still `item.version` (as `replace`)."""
+
+    table: Table[R]
+    item: R
+
+
+Write = Insert[Any] | Replace[Any]
+TRANSACT_MAX = 25
+"""The most writes one `transact` takes (DynamoDB allows 100 items, unique markers included)."""
+
+
+def check_writes(writes: Sequence[Write]) -> None:
+    """The shared preconditions of `transact`, so every adapter refuses the same batches."""
+    if not 1 <= len(writes) <= TRANSACT_MAX:
+        raise InvalidInput(f"a transaction takes 1 to {TRANSACT_MAX} writes, not {len(writes)}")
+    keys = [(w.table.name, w.table.partition(w.item), w.table.sort(w.item)) for w in writes]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("a transaction may write each record only once")
+
+
 class RecordStore(Protocol):
     """Durable records. Every method is atomic; a returned write is durable (survives kill -9)."""
 
@@ -84,6 +115,16 @@ class RecordStore(Protocol):
 
         Returns the item with version + 1. Raises Conflict if the stored version differs, the
         record is gone, or a changed unique value is taken. Index entries follow the new values.
+        """
+        ...
+
+    def transact(self, writes: Sequence[Write]) -> list[Any]:
+        """Apply every write or none (all in one transaction); return the stored items in order.
+
+        Each write keeps its single-record semantics (Insert: Conflict if the key or unique value is
+        taken; Replace: Conflict if the version moved). This is how a record and the deliveries that
+        announce it are stored together, so a crash between the two cannot lose either. Raises
+        InvalidInput for more than TRANSACT_MAX writes, or for two writes to the same record.
         """
         ...
 
@@ -136,4 +177,15 @@ class EventLog(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["EventLog", "Index", "Page", "RecordStore", "Table"]
+__all__ = [
+    "TRANSACT_MAX",
+    "EventLog",
+    "Index",
+    "Insert",
+    "Page",
+    "RecordStore",
+    "Replace",
+    "Table",
+    "Write",
+    "check_writes",
+]

@@ -29,7 +29,7 @@ from typing import Any
 
 from oratio.datadir import make_private_database, make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, Conflict, InvalidInput
-from oratio.store.ports import Page, R, Table
+from oratio.store.ports import Insert, Page, R, Table, Write, check_writes
 from schemas import Event, Limits, NewEvent
 
 SCHEMA_VERSION = 1
@@ -198,20 +198,8 @@ class SqliteRecordStore(_Adapter):
     """`RecordStore` over the generic records table; see `oratio.store.ports` for the contract."""
 
     def insert(self, table: Table[R], item: R) -> R:
-        stored = item.model_copy(update={"version": 1})
-        pk, sk = table.partition(stored), table.sort(stored)
         with self._db.write() as tx:
-            try:
-                tx.execute(
-                    "INSERT INTO records (tbl, pk, sk, body, version) VALUES (?, ?, ?, ?, 1)",
-                    (table.name, pk, sk, stored.model_dump_json()),
-                )
-            except sqlite3.IntegrityError as exc:
-                if exc.sqlite_errorcode in _KEY_TAKEN:
-                    raise Conflict(f"a {table.name} record with key {sk!r} already exists") from exc
-                raise
-            _add_entries(tx, table, stored, pk, sk)
-        return stored
+            return _insert(tx, table, item)
 
     def get(self, table: Table[R], partition: str, sort: str) -> R | None:
         rows = self._db.fetch(
@@ -229,23 +217,15 @@ class SqliteRecordStore(_Adapter):
         return table.model.model_validate_json(rows[0][0]) if rows else None
 
     def replace(self, table: Table[R], item: R) -> R:
-        stored = item.model_copy(update={"version": item.version + 1})
-        pk, sk = table.partition(item), table.sort(item)
         with self._db.write() as tx:
-            row = tx.execute(
-                "SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)
-            ).fetchone()
-            if row is None:
-                raise Conflict(f"the {table.name} record {sk!r} no longer exists")
-            if row[0] != item.version:
-                raise Conflict(f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry")
-            tx.execute(
-                "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
-                (stored.model_dump_json(), stored.version, table.name, pk, sk),
-            )
-            _drop_entries(tx, table, pk, sk)
-            _add_entries(tx, table, stored, pk, sk)
-        return stored
+            return _replace(tx, table, item)
+
+    def transact(self, writes: Sequence[Write]) -> list[Any]:
+        check_writes(writes)
+        with self._db.write() as tx:
+            return [
+                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
+            ]
 
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
         with self._db.write() as tx:
@@ -300,6 +280,39 @@ class SqliteRecordStore(_Adapter):
         items = [table.model.model_validate_json(row[-1]) for row in page]
         next_cursor = _encode_cursor(query_id, list(page[-1][:-1])) if len(rows) > limit else None
         return Page(items=items, next_cursor=next_cursor)
+
+
+def _insert(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
+    stored = item.model_copy(update={"version": 1})
+    pk, sk = table.partition(stored), table.sort(stored)
+    try:
+        tx.execute(
+            "INSERT INTO records (tbl, pk, sk, body, version) VALUES (?, ?, ?, ?, 1)",
+            (table.name, pk, sk, stored.model_dump_json()),
+        )
+    except sqlite3.IntegrityError as exc:
+        if exc.sqlite_errorcode in _KEY_TAKEN:
+            raise Conflict(f"a {table.name} record with key {sk!r} already exists") from exc
+        raise
+    _add_entries(tx, table, stored, pk, sk)
+    return stored
+
+
+def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
+    stored = item.model_copy(update={"version": item.version + 1})
+    pk, sk = table.partition(item), table.sort(item)
+    row = tx.execute("SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)).fetchone()
+    if row is None:
+        raise Conflict(f"the {table.name} record {sk!r} no longer exists")
+    if row[0] != item.version:
+        raise Conflict(f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry")
+    tx.execute(
+        "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
+        (stored.model_dump_json(), stored.version, table.name, pk, sk),
+    )
+    _drop_entries(tx, table, pk, sk)
+    _add_entries(tx, table, stored, pk, sk)
+    return stored
 
 
 def _add_entries(tx: sqlite3.Connection, table: Table[R], item: R, pk: str, sk: str) -> None:

@@ -7,7 +7,8 @@ keys that start with an ISO timestamp allow time-range queries.
 from __future__ import annotations
 
 from oratio.store.ports import Index, Table
-from schemas import Admin, Agent, Document, Lease, Notification, Session, StoredApiKey, Tenant, Turn
+from schemas import Admin, Agent, Document, Lease, Notification, OutboxDelivery, Session, StoredApiKey, Tenant, Turn
+from schemas.outbox import sortable
 
 
 def _ts_id(at: str, ident: str) -> str:
@@ -144,6 +145,27 @@ LEASES: Table[Lease] = Table(
     sort=lambda lease: lease.owner_id,
 )
 
+OUTBOX: Table[OutboxDelivery] = Table(
+    name="outbox",
+    model=OutboxDelivery,
+    partition=lambda d: d.tenant_id,
+    sort=lambda d: d.id,
+    indexes=(
+        Index[OutboxDelivery](
+            name="by_status",
+            partition=lambda d: f"{d.tenant_id}#{d.status.value}",
+            sort=lambda d: d.id,
+        ),
+        # Sparse, across tenants: what the dispatcher still has to send. Grouped by tenant, then by
+        # due time, so the dispatcher can take a few rows from each tenant in turn (fairness).
+        Index[OutboxDelivery](
+            name="due",
+            partition=lambda d: "due" if d.status.value == "pending" else None,
+            sort=lambda d: f"{d.tenant_id}#{sortable(d.next_at)}#{d.id}",
+        ),
+    ),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -153,7 +175,8 @@ ALL_TABLES: tuple[
     | Table[Session]
     | Table[Turn]
     | Table[Notification]
-    | Table[Lease],
+    | Table[Lease]
+    | Table[OutboxDelivery],
     ...,
 ] = (
     TENANTS,
@@ -165,6 +188,7 @@ ALL_TABLES: tuple[
     TURNS,
     NOTIFICATIONS,
     LEASES,
+    OUTBOX,
 )
 
 __all__ = [
@@ -175,6 +199,7 @@ __all__ = [
     "DOCUMENTS",
     "LEASES",
     "NOTIFICATIONS",
+    "OUTBOX",
     "SESSIONS",
     "TENANTS",
     "TURNS",

@@ -9,7 +9,7 @@ import pytest
 
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
-from oratio.store.ports import RecordStore
+from oratio.store.ports import TRANSACT_MAX, Insert, RecordStore, Replace
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import Agent, AgentSpec, AgentStatus, Channel, Role, Session, SessionStatus, Turn
 
@@ -202,3 +202,47 @@ def test_concurrent_replaces_let_exactly_one_writer_win(record_store: RecordStor
     assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
     final = record_store.get(AGENTS, TENANT_A, base.id)
     assert final is not None and final.version == 2
+
+
+# -- transact: several records, all or nothing ---------------------------------------------------
+
+
+def test_transact_stores_every_write_together(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    session = make_session(agent.id)
+    active = agent.model_copy(update={"status": AgentStatus.ACTIVE})
+
+    stored = record_store.transact([Replace(AGENTS, active), Insert(SESSIONS, session)])
+
+    assert [item.version for item in stored] == [2, 1]
+    assert record_store.get(AGENTS, TENANT_A, agent.id) == stored[0]
+    assert record_store.get(SESSIONS, TENANT_A, session.id) == stored[1]
+    assert record_store.query(AGENTS, f"{TENANT_A}#active", index="by_status").items == [stored[0]]
+
+
+def test_a_failed_write_leaves_the_whole_transaction_unapplied(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    record_store.replace(AGENTS, agent.model_copy(update={"status": AgentStatus.ACTIVE}))  # agent is now stale
+    session = make_session(agent.id)
+    taken = record_store.insert(AGENTS, make_agent("Taken"))
+    renamed = make_agent("taken")  # its unique value is held by `taken`
+
+    with pytest.raises(Conflict):
+        record_store.transact([Insert(SESSIONS, session), Replace(AGENTS, agent)])
+    with pytest.raises(Conflict):
+        record_store.transact([Insert(SESSIONS, session), Insert(AGENTS, renamed)])
+
+    assert record_store.get(SESSIONS, TENANT_A, session.id) is None
+    assert record_store.get(AGENTS, TENANT_A, renamed.id) is None
+    assert record_store.get_unique(AGENTS, TENANT_A, "taken") == taken
+
+
+def test_transact_refuses_empty_oversized_and_repeated_batches(record_store: RecordStore) -> None:
+    session = make_session("agt_x")
+    with pytest.raises(InvalidInput):
+        record_store.transact([])
+    with pytest.raises(InvalidInput):
+        record_store.transact([Insert(SESSIONS, make_session("agt_x")) for _ in range(TRANSACT_MAX + 1)])
+    with pytest.raises(InvalidInput):
+        record_store.transact([Insert(SESSIONS, session), Insert(SESSIONS, session)])
+    assert record_store.query(SESSIONS, TENANT_A).items == []

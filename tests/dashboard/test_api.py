@@ -6,7 +6,9 @@ import httpx
 import pytest
 
 from oratio.ids import new_id
-from schemas import Channel, NotificationStatus, NotificationType, Role, SessionStatus
+from oratio.services.outbox import webhook_delivery
+from oratio.store.tables import OUTBOX
+from schemas import Channel, DeliveryStatus, NotificationStatus, NotificationType, Role, SessionStatus
 from tests.dashboard.conftest import HANDOFF_REASON, Dash, say, token_for
 
 ROUTES = [
@@ -14,6 +16,7 @@ ROUTES = [
     "/api/v1/sessions",
     "/api/v1/sessions/live",
     "/api/v1/notifications",
+    "/api/v1/deliveries",
     "/api/v1/keys",
     "/api/v1/stats",
 ]
@@ -218,3 +221,37 @@ def test_the_page_is_served_with_a_strict_policy(http: httpx.Client) -> None:
     assert script.headers["content-type"].startswith("text/javascript") and "innerHTML" not in script.text
     assert http.get("/dashboard/style.css").headers["content-type"].startswith("text/css")
     assert http.get("/dashboard/../pyproject.toml").status_code == 404
+
+
+def test_dead_deliveries_are_listed_and_retried_by_their_own_tenant_only(http: httpx.Client, dash: Dash) -> None:
+    platform = dash.platform
+    row = webhook_delivery(
+        platform.backends,
+        dash.acme.tenant_id,
+        "http://127.0.0.1:9/their-secret-path",
+        "handoff.requested",
+        {},
+        max_attempts=3,
+    )
+    dead = row.model_copy(update={"status": DeliveryStatus.DEAD, "attempts": 3, "last_error": "HTTP 500"})
+    platform.backends.store.insert(OUTBOX, dead)
+
+    listed = http.get("/api/v1/deliveries?status=dead", headers=dash.bearer())
+    assert listed.status_code == 200, listed.text
+    [shown] = listed.json()["deliveries"]
+    assert (shown["id"], shown["status"], shown["last_error"]) == (dead.id, "dead", "HTTP 500")
+    assert shown["destination"] == "http://127.0.0.1:9" and "their-secret-path" not in listed.text
+    assert http.get("/api/v1/deliveries", headers=dash.bearer(dash.globex_token)).json()["deliveries"] == []
+    assert_error(
+        http.post(f"/api/v1/deliveries/{dead.id}/retry", headers=dash.bearer(dash.globex_token)), 404, "not_found"
+    )
+    assert_error(http.get("/api/v1/deliveries?status=lost", headers=dash.bearer()), 422, "invalid_input", "status")
+    assert_error(http.post("/api/v1/deliveries/dlv_x!/retry", headers=dash.bearer()), 422, "invalid_input")
+
+    retried = http.post(f"/api/v1/deliveries/{dead.id}/retry", headers=dash.bearer())
+
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
+    assert platform.handoff.flush(30.0)  # refused again (a private address): dead once more, after one attempt
+    again = http.get("/api/v1/deliveries", headers=dash.bearer()).json()["deliveries"]
+    assert [(d["status"], d["attempts"]) for d in again] == [("dead", 1)]

@@ -16,8 +16,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, s
 from starlette.applications import Starlette
 
 from oratio.platform import Platform
+from oratio.services.outbox import webhook_delivery
+from oratio.store.tables import OUTBOX
 from oratio.web import create_app
-from schemas import Channel, EventType, NotificationStatus, Role
+from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
 from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say
 from tests.net import uvicorn_in_thread
@@ -205,3 +207,26 @@ def test_the_page_reconnects_after_a_server_restart_and_misses_nothing(
         )
         platform.sessions.end(tenant, session.id)
         expect(card).to_have_class("session-card ended")
+
+
+def test_an_undelivered_alert_is_shown_and_retried_from_the_page(page: Page, served: Served, dash: Dash) -> None:
+    row = webhook_delivery(
+        dash.platform.backends, dash.acme.tenant_id, "http://127.0.0.1:9/hook", "handoff.requested", {}, max_attempts=3
+    )
+    dead = row.model_copy(update={"status": DeliveryStatus.DEAD, "attempts": 3, "last_error": "HTTP 500 three times"})
+    dash.platform.backends.store.insert(OUTBOX, dead)
+    log_in(page, served, dash.token)
+
+    page.click('#tabs button[data-tab="notifications"]')
+    item = page.locator(f'.note-dead[data-delivery="{dead.id}"]')
+    expect(item).to_contain_text("webhook to http://127.0.0.1:9")
+    expect(item).to_contain_text("HTTP 500 three times")
+    shot(page, "dead-deliveries")
+    with page.expect_response(lambda r: r.url.endswith(f"/deliveries/{dead.id}/retry")) as answered:
+        item.locator("button", has_text="Retry").click()
+    assert answered.value.status == 200
+
+    # Retried: refused again (a private address), so it is dead once more, after one fresh attempt.
+    assert dash.platform.handoff.flush(WAIT_MS / 1000)
+    stored = dash.platform.backends.store.get(OUTBOX, dash.acme.tenant_id, dead.id)
+    assert stored is not None and (stored.status, stored.attempts) == (DeliveryStatus.DEAD, 1)

@@ -22,9 +22,10 @@ READ_ONLY = {
     "list_live_sessions",
     "get_session",
     "list_notifications",
+    "list_deliveries",
 }
 DESTRUCTIVE = {"delete_document", "revoke_api_key"}
-WRITES = {"upload_document", "mint_api_key", "mark_notification_read", "acknowledge_handoff"}
+WRITES = {"upload_document", "mint_api_key", "mark_notification_read", "acknowledge_handoff", "retry_delivery"}
 AGENT_TOOLS = {
     "create_agent",
     "get_agent",
@@ -76,6 +77,8 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
         "list_notifications": ({"status", "limit", "cursor"}, set()),
         "mark_notification_read": ({"notification_id"}, {"notification_id"}),
         "acknowledge_handoff": ({"notification_id"}, {"notification_id"}),
+        "list_deliveries": ({"status", "limit", "cursor"}, set()),
+        "retry_delivery": ({"delivery_id"}, {"delivery_id"}),
     }
     for name, (params, required) in expected.items():
         tool = listed[name]
@@ -166,6 +169,7 @@ async def test_errors_are_short_single_messages_without_internals(client: Client
         ("revoke_api_key", {"key_id": "key_01aaaaaaaaaaaaaaaaaaaaaaaa"}),
         ("get_session", {"session_id": "ses_01aaaaaaaaaaaaaaaaaaaaaaaa"}),
         ("acknowledge_handoff", {"notification_id": "ntf_01aaaaaaaaaaaaaaaaaaaaaaaa"}),
+        ("retry_delivery", {"delivery_id": "dlv_01aaaaaaaaaaaaaaaaaaaaaaaa"}),
     ]
 
     for name, arguments in failing:

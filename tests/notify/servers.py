@@ -13,9 +13,10 @@ import http.server
 import json
 import socket
 import ssl
+import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -32,6 +33,7 @@ from tests.aws import MotoServer
 from tests.net import free_port
 
 HOST = "127.0.0.1"
+HOLD_MAX_S = 60.0
 
 
 # -- SMTP -----------------------------------------------------------------------------------------
@@ -88,8 +90,11 @@ class Receiver:
         self.requests: list[Request] = []
         self.retry_after: str | None = None
         self.reply_body = b"ok"
+        self.hold: threading.Event | None = None
+        """When set to an Event, every request is recorded, then left unanswered until it is set."""
         self._statuses: list[int] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     def url(self, path: str = "/hook", host: str = HOST) -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
@@ -101,7 +106,24 @@ class Receiver:
     def answer(self, request: Request) -> int:
         with self._lock:
             self.requests.append(request)
+            self._arrived.notify_all()
             return self._statuses.pop(0) if self._statuses else 200
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Block until at least `count` requests arrived (False after `timeout`): no sleeping in tests."""
+        return self.wait_until(lambda requests: len(requests) >= count, timeout)
+
+    def wait_until(self, done: Callable[[list[Request]], bool], timeout: float) -> bool:
+        """Block until `done(requests so far)` holds, re-checked on each arrival; False after `timeout`."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: done(self.requests), timeout)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a held request's sender was killed: its answer has nowhere to go, as intended
+        super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -114,6 +136,8 @@ def webhook_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = receiver.answer(Request(self.path, headers, body))
+            if receiver.hold is not None:
+                receiver.hold.wait(HOLD_MAX_S)
             self.send_response(status)
             if receiver.retry_after is not None:
                 self.send_header("Retry-After", receiver.retry_after)
@@ -124,7 +148,7 @@ def webhook_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
-    server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+    server = _QuietServer((HOST, 0), Handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver = Receiver(server.server_address[1], "https" if tls else "http")

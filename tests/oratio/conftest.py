@@ -94,9 +94,11 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
             clock=clock,
         )
         knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=None))
+        built = build_services(settings, backends, knowledge)
         try:
-            yield build_services(settings, backends, knowledge)
+            yield built
         finally:
+            built.outbox.close()  # its threads must not outlive the store they poll
             knowledge.close()
             db.close()
         return
@@ -125,9 +127,11 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
     events = DynamoEventLog(dynamodb, prefix)
     backends = Backends(store=store, events=events, blobs=S3BlobStore(s3, bucket), clock=clock)
     knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=None))
+    built = build_services(settings, backends, knowledge)
     try:
-        yield build_services(settings, backends, knowledge)
+        yield built
     finally:
+        built.outbox.close()
         knowledge.close()
         store.close()
         events.close()

@@ -1,8 +1,8 @@
-"""HandoffService: once per session, the admin notification and events, email and webhook in the background.
+"""HandoffService: once per session, the admin notification and events, email and webhook via the outbox.
 
 Email goes to a real aiosmtpd server and webhooks to a real HTTP receiver, both on 127.0.0.1. The
-service delivers on worker threads; tests wait for them with `flush`, which returns as soon as the
-queue is drained.
+outbox dispatcher delivers on worker threads; tests wait for it with `flush`, which returns as soon
+as nothing is due or in flight. Backoff is zero here, so retries are due at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from oratio.notify.webhooks import DELIVERY_HEADER, EVENT_HEADER, WebhookPolicy,
 from oratio.notify.webhooks import verify_signature as verify
 from oratio.platform import Platform
 from oratio.services.handoff import HandoffService
+from oratio.services.outbox import OutboxLimits
 from schemas import (
     Agent,
     AgentSpec,
@@ -56,18 +57,6 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-class Gate:
-    """A webhook `sleep` that blocks until the test opens it, to hold a delivery mid-retry."""
-
-    def __init__(self) -> None:
-        self.waiting = threading.Event()
-        self.open = threading.Event()
-
-    def __call__(self, seconds: float) -> None:
-        self.waiting.set()
-        assert self.open.wait(FLUSH_TIMEOUT_S), "the test never opened the gate"
-
-
 def no_sleep(seconds: float) -> None:
     return None
 
@@ -97,17 +86,9 @@ def handoff(
     email: SmtpEmailSender | None = None,
     hooks: WebhookSender | None = None,
     workers: int = 2,
-    queue_size: int = 16,
 ) -> HandoffService:
-    service = HandoffService(
-        platform.backends,
-        platform.sessions,
-        platform.notifications,
-        email,
-        hooks,
-        workers=workers,
-        queue_size=queue_size,
-    )
+    limits = OutboxLimits(workers=workers, max_attempts=4, backoff_base_s=0, backoff_max_s=0)
+    service = HandoffService(platform.backends, platform.sessions, platform.notifications, email, hooks, limits=limits)
     services.append(service)
     return service
 
@@ -235,6 +216,8 @@ def test_the_agents_staff_get_an_email(
     assert service.flush(FLUSH_TIMEOUT_S)
 
     [mail] = smtp.received
+    [delivery] = platform.deliveries.list(acme.principal).items
+    assert mail.message["Message-ID"] == delivery.key  # the idempotency key: the same on every retry
     assert mail.rcpt_tos == STAFF
     assert mail.message["Subject"] == "[Oratio] Handoff requested: Billing Helper"
     text = mail.message.get_content()
@@ -260,11 +243,14 @@ def test_smtp_down_does_not_fail_the_turn_and_is_recorded(
     assert platform.sessions.get(acme.principal, session.id).session.status is SessionStatus.HANDOFF_REQUESTED
     [notification] = platform.notifications.list(acme.principal).items
     [error] = session_events(platform, acme, session.id, "error")
+    [dead] = platform.deliveries.list(acme.principal).items
     assert error.data == {
         "source": "handoff.email",
         "message": f"could not send email through SMTP {HOST}:{port} (ConnectionRefusedError)",
         "agent_id": agent.id,
         "notification_id": notification.id,
+        "delivery_id": dead.id,
+        "attempts": 4,
     }
     assert "pa55-w0rd!" not in caplog.text and "handoff email for session" in caplog.text
 
@@ -304,7 +290,8 @@ def test_the_webhook_gets_a_signed_event(
     secret = WebhookSecrets(MASTER).for_tenant(acme.tenant_id)
     assert verify(secret, request.headers["x-oratio-signature"], request.body)
     assert request.headers[EVENT_HEADER.lower()] == "handoff.requested"
-    assert request.headers[DELIVERY_HEADER.lower()] == notification.id
+    [delivery] = platform.deliveries.list(acme.principal).items
+    assert request.headers[DELIVERY_HEADER.lower()] == delivery.key == delivery.id
     envelope = json.loads(request.body)
     assert (envelope["type"], envelope["tenant_id"]) == ("handoff.requested", acme.tenant_id)
     assert envelope["data"] == {
@@ -320,49 +307,40 @@ def test_the_webhook_gets_a_signed_event(
     assert "/acme/handoffs" not in caplog.text, "URL paths may hold a receiver's own secret"
 
 
-def test_webhook_retries_run_in_the_background_and_failures_are_recorded(
+def test_webhook_retries_go_through_the_outbox_and_failures_are_recorded(
     platform: Platform, acme: Tenancy, services: list[HandoffService], receiver: Receiver
 ) -> None:
     receiver.script(*[500] * 10)
     agent = agent_with(platform, acme, notify_config(webhook_url=receiver.url()))
     session = live_session(platform, acme, agent)
-    gate = Gate()
-    service = handoff(platform, services, hooks=webhooks(gate))
+    service = handoff(platform, services, hooks=webhooks())
 
-    service.request(acme.tenant_id, session.id, REASON)  # returns while the delivery waits to retry
-
-    assert gate.waiting.wait(FLUSH_TIMEOUT_S)
-    assert not service.flush(0)
-    assert platform.sessions.get(acme.principal, session.id).session.status is SessionStatus.HANDOFF_REQUESTED
-    gate.open.set()
+    service.request(acme.tenant_id, session.id, REASON)
     assert service.flush(FLUSH_TIMEOUT_S)
-    assert len(receiver.requests) == 4
+
+    assert platform.sessions.get(acme.principal, session.id).session.status is SessionStatus.HANDOFF_REQUESTED
+    assert len(receiver.requests) == 4  # max_attempts, one request each: retries are the outbox's
+    assert len({r.headers[DELIVERY_HEADER.lower()] for r in receiver.requests}) == 1  # one idempotency key
     [error] = session_events(platform, acme, session.id, "error")
-    assert error.data["source"] == "handoff.webhook"
-    assert error.data["message"] == f"webhook to http://{HOST}:{receiver.port} failed after 4 attempts (last: HTTP 500)"
+    assert error.data["source"] == "handoff.webhook" and error.data["attempts"] == 4
+    assert error.data["message"] == f"webhook to http://{HOST}:{receiver.port} failed after 1 attempts (last: HTTP 500)"
 
 
-def test_a_full_queue_drops_the_delivery_and_records_it(
+def test_many_handoffs_are_all_delivered_none_dropped(
     platform: Platform, acme: Tenancy, services: list[HandoffService], receiver: Receiver
 ) -> None:
-    receiver.script(500)
+    """The old shared queue dropped deliveries when full; the outbox stores every one."""
     agent = agent_with(platform, acme, notify_config(webhook_url=receiver.url()))
-    first, second, third = (live_session(platform, acme, agent) for _ in range(3))
-    gate = Gate()
-    service = handoff(platform, services, hooks=webhooks(gate), workers=1, queue_size=1)
+    sessions = [live_session(platform, acme, agent) for _ in range(12)]
+    service = handoff(platform, services, hooks=webhooks(), workers=1)
 
-    service.request(acme.tenant_id, first.id, REASON)
-    assert gate.waiting.wait(FLUSH_TIMEOUT_S)  # the only worker holds the first delivery
-    service.request(acme.tenant_id, second.id, REASON)  # fills the queue
-    service.request(acme.tenant_id, third.id, REASON)  # finds it full
-
-    [dropped] = session_events(platform, acme, third.id, "error")
-    assert dropped.data["message"] == "too many deliveries queued; dropped"
-    gate.open.set()
+    for session in sessions:
+        service.request(acme.tenant_id, session.id, REASON)
     assert service.flush(FLUSH_TIMEOUT_S)
-    assert len(receiver.requests) == 3  # first: 500 then 200; second: 200
-    assert session_events(platform, acme, first.id, "error") == []
-    assert session_events(platform, acme, second.id, "error") == []
+
+    delivered = {json.loads(r.body)["data"]["session_id"] for r in receiver.requests}
+    assert delivered == {s.id for s in sessions}
+    assert all(session_events(platform, acme, s.id, "error") == [] for s in sessions)
 
 
 def test_the_platform_refuses_private_webhooks_by_default(
@@ -386,7 +364,7 @@ def test_the_platform_refuses_private_webhooks_by_default(
     )
 
 
-def test_after_close_deliveries_are_recorded_not_queued(
+def test_after_close_deliveries_wait_in_the_outbox_for_the_next_start(
     platform: Platform, acme: Tenancy, services: list[HandoffService], receiver: Receiver
 ) -> None:
     agent = agent_with(platform, acme, notify_config(webhook_url=receiver.url()))
@@ -397,5 +375,9 @@ def test_after_close_deliveries_are_recorded_not_queued(
     service.request(acme.tenant_id, session.id, REASON)
 
     assert receiver.requests == []
-    [error] = session_events(platform, acme, session.id, "error")
-    assert error.data["message"] == "the platform is shutting down"
+    [waiting] = platform.deliveries.list(acme.principal).items
+    assert waiting.status.value == "pending"
+    assert handoff(platform, services, hooks=webhooks()).flush(FLUSH_TIMEOUT_S)  # the next process
+    [request] = receiver.requests
+    assert request.headers[DELIVERY_HEADER.lower()] == waiting.key
+    assert session_events(platform, acme, session.id, "error") == []

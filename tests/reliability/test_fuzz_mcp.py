@@ -61,6 +61,8 @@ TOOLS = (
     "list_notifications",
     "mark_notification_read",
     "acknowledge_handoff",
+    "list_deliveries",
+    "retry_delivery",
     "chat_with_agent",
     "list_admins",
     "enable_admin",

@@ -378,6 +378,32 @@ async function loadNotifications() {
   const badge = $("unread-count");
   badge.textContent = String(unread);
   badge.hidden = unread === 0;
+  await loadDeadDeliveries();
+}
+
+// Handoff emails/webhooks that gave up after every retry (the outbox's dead letters), with a retry button.
+async function loadDeadDeliveries() {
+  const body = await api("/api/v1/deliveries?status=dead&limit=50");
+  const list = $("dead-deliveries");
+  clear(list);
+  for (const d of body.deliveries) {
+    const retry = el("button", { type: "button", class: "ghost", onclick: async () => {
+      try {
+        await api(`/api/v1/deliveries/${encodeURIComponent(d.id)}/retry`, { method: "POST" });
+      } catch (error) {
+        report(error);
+      }
+      await loadDeadDeliveries().catch(report);
+    } }, "Retry");
+    list.append(el("li", { class: "note note-dead", dataset: { delivery: d.id } },
+      el("div", {}, el("strong", {}, `${d.kind} to ${d.destination}`), " ", pill(d.status),
+        " ", el("span", { class: "muted" }, `${d.attempts} attempt(s)`)),
+      d.last_error ? el("p", {}, d.last_error) : null,
+      el("div", { class: "muted" }, when(d.finished_at),
+        d.session_id ? [" · session ", el("code", {}, d.session_id)] : null),
+      el("div", { class: "actions" }, retry)));
+  }
+  $("dead-box").hidden = body.deliveries.length === 0;
 }
 
 async function act(id, action) {
