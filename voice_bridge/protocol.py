@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oratio.services.sessions import CUSTOMER_LIMITS
 from schemas import Identifier
 from schemas._base import Metadata
 
@@ -118,6 +119,8 @@ def parse_start(text: str) -> StartMessage:
         return StartMessage.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["loc"] and first["loc"][0] == "customer":  # the same words as every other door
+            raise ProtocolError(Close.POLICY, CUSTOMER_LIMITS) from None
         where = ".".join(str(part) for part in first["loc"]) or "start"
         raise ProtocolError(Close.POLICY, f"bad start message: {where}: {first['msg']}") from None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from mcp_server._context import ToolContext
+from mcp_server.tools._register import reads, tool, writes
 from oratio.services.outbox import view
 from schemas import DeliveryStatus, DeliveryView, Identifier, Model
 
@@ -24,7 +24,7 @@ DeliveryId = Annotated[Identifier, Field(description="Delivery id, e.g. dlv_01..
 def register(server: MCPServer, tc: ToolContext) -> None:
     platform = tc.platform
 
-    @server.tool(annotations=ToolAnnotations(readOnlyHint=True))
+    @tool(server, reads("List alert deliveries"))
     async def list_deliveries(
         status: DeliveryStatus | None = None,
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
@@ -39,7 +39,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         page = await tc.call(lambda: platform.deliveries.list(principal, status=status, limit=limit, cursor=cursor))
         return DeliveryList(deliveries=[view(d) for d in page.items], next_cursor=page.next_cursor)
 
-    @server.tool(annotations=ToolAnnotations(destructiveHint=False))
+    @tool(server, writes("Retry a dead delivery", destructive=False, idempotent=False, open_world=True))
     async def retry_delivery(delivery_id: DeliveryId) -> DeliveryView:
         """Send a dead delivery again with a fresh set of attempts and the same idempotency key.
 
