@@ -14,7 +14,7 @@ shape (422 instead of AgentCore's 400), route the per-agent path, add the sessio
 replies and turn Starlette's plain-text 404/405 into JSON.
 
 Every refusal is a JSON body `{"error", "message", "field"?}` (an `OratioError` rendered by
-`oratio.web.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
+`oratio.http_json.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
 for a missing or bad key, 403 for a key of another agent of the same tenant, 404 for an agent the
 key's tenant does not have (another tenant's agent reads the same), 409 for an agent that is not
 active or a session that ended, 413/422 for the body, 429 (+ Retry-After) when the key's rate limit
@@ -50,12 +50,11 @@ from agentcore_apps.contract import (
 )
 from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
-from oratio.http_json import PayloadTooLarge, parse_json
+from oratio.http_json import PayloadTooLarge, error_response, json_http_errors, parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
 from oratio.store.tables import AGENTS, API_KEYS
-from oratio.web import error_response, json_http_errors
 from schemas import Channel
 
 logger = logging.getLogger("oratio.runtime.http")

@@ -145,7 +145,7 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
 
 
 def runtime_server(fixture: Fixture) -> AbstractContextManager[str]:
-    command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1"]
     return server(command, _env(fixture.data_dir), "/ping")
 
 

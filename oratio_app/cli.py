@@ -1,8 +1,12 @@
 """`oratio` command line: set up a tenant, mint admin tokens, serve HTTP or MCP over stdio, run the demo.
 
 Every command goes through the service layer via `open_platform`, exactly like the network doors.
-The CLI is the process entry point and so the composition root: it attaches the AgentCreator to the
-platform and starts the doors; nothing else in the `oratio` package imports a door.
+The CLI is part of the composition root (`oratio_app`): it attaches the AgentCreator to the platform
+and starts the doors; neither the core nor a door imports it.
+
+Start-up is import time, and `oratio mcp` is spawned by Claude Desktop and IDEs on every start, so
+this module imports only the parser's needs: each command imports its doors (and through them
+Strands, boto3, the voice stack) when it runs. `bench/cli_startup.py` times it.
 """
 
 from __future__ import annotations
@@ -14,31 +18,22 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
+from oratio_app.doors import add_parser as add_door_parser
 
-from creator_agent.models import attach_creator, creator_models
-from creator_agent.pipeline import AgentCreator
-from deploy.cli import add_parser as add_deploy_parser
-from oratio.config import load_settings
-from oratio.errors import ConfigError, InvalidInput, OratioError
-from oratio.models.choice import choose_model
-from oratio.operator import ensure_operator_admin, operator_file, remember_operator
-from oratio.platform import Platform, open_platform
-from schemas import AgentSpec, Channel, CreateAgent, DocumentContent, DocumentFormat, MintKeyRequest, Principal
-from voice_bridge.demo import call, customer_voice, served_bridge, speak
-from voice_bridge.speech import load_local_speech
+if TYPE_CHECKING:
+    from oratio.platform import Platform
+    from schemas import CreateAgent
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FORMATS = {
-    ".md": DocumentFormat.MARKDOWN,
-    ".txt": DocumentFormat.TEXT,
-    ".pdf": DocumentFormat.PDF,
-    ".html": DocumentFormat.HTML,
-}
+FORMATS = {".md": "markdown", ".txt": "text", ".pdf": "pdf", ".html": "html"}
+"""Knowledge file suffixes and their `schemas.DocumentFormat` values."""
 
 
 def _init(platform: Platform, args: argparse.Namespace) -> int:
+    from oratio.operator import operator_file, remember_operator
+
     tenant = platform.tenants.create_tenant(args.tenant)
     admin = platform.tenants.create_admin(tenant.tenant_id, args.email, args.name)
     if not operator_file(platform).exists():
@@ -60,7 +55,9 @@ def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
 def _serve(platform: Platform, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from oratio.web import create_app
+    from creator_agent.models import attach_creator
+    from oratio.operator import ensure_operator_admin
+    from oratio_app.web import create_app
 
     platform = attach_creator(platform)
     # This process is the embedded platform: whatever a previous run left active was cut off.
@@ -97,7 +94,9 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
 def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
+    from creator_agent.models import attach_creator
     from mcp_server.stdio import operator_principal, serve_stdio
+    from oratio.errors import InvalidInput
 
     if not args.tenant:
         raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
@@ -113,10 +112,12 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
 
 def load_example(directory: Path) -> CreateAgent:
     """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents."""
+    from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat
+
     fields = json.loads((directory / "agent.json").read_text())
     spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
     documents = [
-        DocumentContent(name=path.name, format=FORMATS[path.suffix], content=path.read_bytes())
+        DocumentContent(name=path.name, format=DocumentFormat(FORMATS[path.suffix]), content=path.read_bytes())
         for path in sorted((directory / "knowledge").iterdir())
         if path.suffix in FORMATS
     ]
@@ -136,6 +137,12 @@ def _step(number: int, text: str) -> None:
 
 
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
+    import anyio
+
+    from creator_agent.models import creator_models
+    from creator_agent.pipeline import AgentCreator
+    from schemas import MintKeyRequest, Principal
+
     tenant = platform.tenants.create_tenant("Demo Org")
     admin = platform.tenants.create_admin(tenant.tenant_id, "admin@demo.example", "Demo Admin")
     principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
@@ -175,6 +182,8 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
 
 
 def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
+    from schemas import Channel
+
     session_id: str | None = None
     for message in DEMO_CONVERSATION:
         result = platform.engine.turn(tenant_id, agent_id, session_id, message, Channel.TEXT)
@@ -190,6 +199,12 @@ def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
 
 
 def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
+    import anyio
+
+    from oratio.errors import ConfigError
+    from voice_bridge.demo import call, customer_voice, served_bridge, speak
+    from voice_bridge.speech import load_local_speech
+
     try:
         speech = load_local_speech()
     except ConfigError as exc:
@@ -243,22 +258,47 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create the example agent from its SOP and documents")
     demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
     demo.set_defaults(run=_demo)
-    add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
+    _add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
+    add_door_parser(commands)  # `oratio serve-door mcp|runtime|voice|creator`: one door alone
     return parser
 
 
+def _add_deploy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`oratio deploy ...`, whose module (boto3, the template) is imported only when the command runs."""
+    deploy = commands.add_parser("deploy", help="deploy Oratio to a cloud account", add_help=False)
+    deploy.add_argument("deploy_argv", nargs=argparse.REMAINDER)
+    deploy.set_defaults(deploy_run=_deploy)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from deploy.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="oratio")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    deploy_args = parser.parse_args(["deploy", *args.deploy_argv])
+    code: int = deploy_args.deploy_run(deploy_args)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from oratio.errors import OratioError
+
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
     try:
-        if args.command == "deploy":
-            deployed: int = args.deploy_run(args)
-            return deployed
+        if args.command in ("deploy", "serve-door"):
+            ran: int = args.deploy_run(args) if args.command == "deploy" else args.door_run(args)
+            return ran
+        from oratio.config import load_settings
+        from oratio.platform import open_platform
+
         settings = load_settings()
         if args.command in ("demo", "serve"):
             # ORATIO_MODEL > AWS credentials > a local GGUF > (demo only) the offline scripted model; said in one line.
+            from oratio.models.choice import choose_model
+
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
             print(choice.line(), file=sys.stderr, flush=True)
             settings = choice.apply(settings)

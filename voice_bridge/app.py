@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from oratio.errors import ConfigError, OratioError
+from oratio.http_json import json_http_errors
 from oratio.platform import Platform
-from oratio.web import json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.pacing import Clock

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, s
 from starlette.applications import Starlette
 
 from oratio.platform import Platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import Channel, EventType, NotificationStatus, Role
 from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say

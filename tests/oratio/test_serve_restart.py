@@ -11,7 +11,7 @@ from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, Principal, Scope
 from tests.crash import acknowledged_then_killed
 from tests.net import free_port
 
-SERVE = "import sys; from oratio.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
+SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
 
 
 def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path) -> None:
