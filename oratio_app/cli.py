@@ -94,14 +94,14 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
 def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
-    from creator_agent.models import attach_creator
     from mcp_server.stdio import operator_principal, serve_stdio
     from oratio.errors import InvalidInput
+    from oratio_app.creator import attach_creator_on_first_use
 
     if not args.tenant:
         raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
     principal = operator_principal(platform, args.tenant, args.admin)
-    platform = attach_creator(platform)
+    platform = attach_creator_on_first_use(platform)  # the creator (and Strands) load with the first build
     logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
     try:
         serve_stdio(platform, principal)

@@ -6,7 +6,6 @@ import logging
 
 from oratio.errors import InvalidInput
 from oratio.knowledge.chunking import chunk_text
-from oratio.knowledge.extract import extract_text
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.ports import ExtractionError, IngestResult, KnowledgeHit
 from schemas import Chunk, Document
@@ -19,6 +18,9 @@ class LocalKnowledgeBase:
         self._index = index
 
     def ingest(self, document: Document, content: bytes) -> IngestResult:
+        # Imported on first ingest: pypdf is heavy, and a process that only serves (`oratio mcp`) never needs it.
+        from oratio.knowledge.extract import extract_text
+
         extracted = extract_text(content, document.format)
         drafts = chunk_text(extracted)
         if not drafts:
