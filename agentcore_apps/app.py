@@ -3,7 +3,7 @@
 One `BedrockAgentCoreApp` answers `POST /invocations` (the agent named in the body),
 `POST /agents/{agent_id}/invocations` (the agent named in the path, for local multi-agent serving),
 `GET /ping`, and nothing else. The same object runs as an AgentCore Runtime container
-(`python -m agentcore_apps`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
+(`python -m oratio_app serve-door runtime`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
 is tested locally is what AgentCore runs.
 
 Why the AgentCore app and not a plain Starlette route: AgentCore's app runs async handlers on a
@@ -76,7 +76,7 @@ def create_runtime_app(
     )
     # AgentCore's app logger has a JSON handler of its own (request and session ids, as CloudWatch
     # expects); letting its records reach the root logger too would log every invocation twice
-    # wherever logging is configured (`oratio serve`, `python -m agentcore_apps`).
+    # wherever logging is configured (`oratio serve`, `python -m oratio_app serve-door runtime`).
     logging.getLogger("bedrock_agentcore.app").propagate = False
     app.entrypoint(runtime.invoke)
     app.add_exception_handler(HTTPException, _http_error)

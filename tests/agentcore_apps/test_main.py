@@ -1,4 +1,4 @@
-"""`python -m agentcore_apps` is the AgentCore container's command: config from ORATIO_* env, /ping, /invocations.
+"""`python -m oratio_app serve-door runtime` is the AgentCore container command: ORATIO_* config, /ping, /invocations.
 
 The process is started for real (a subprocess on a free 127.0.0.1 port, `ORATIO_MODEL=scripted`),
 awaited with a bounded poll of /ping, talked to, and stopped.

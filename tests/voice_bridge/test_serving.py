@@ -1,4 +1,4 @@
-"""Where the bridge is served: mounted at /voice by `oratio serve`, and alone by `python -m voice_bridge`."""
+"""Where the bridge is served: mounted at /voice by `oratio serve`, and alone by `serve-door voice`."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ async def test_nova_sonic_on_python_3_11_refuses_calls_saying_why(
 
 @contextmanager
 def running_bridge(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
-    """`python -m voice_bridge` on a free port over a platform with one agent: (port, agent id, key)."""
+    """`python -m oratio_app serve-door voice` on a free port over a platform with one agent: (port, agent id, key)."""
     env = {
         **os.environ,
         "ORATIO_DATA_DIR": str(tmp_path),
