@@ -3,7 +3,7 @@
 One `BedrockAgentCoreApp` answers `POST /invocations` (the agent named in the body),
 `POST /agents/{agent_id}/invocations` (the agent named in the path, for local multi-agent serving),
 `GET /ping`, and nothing else. The same object runs as an AgentCore Runtime container
-(`python -m agentcore_apps`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
+(`python -m oratio_app serve-door runtime`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
 is tested locally is what AgentCore runs.
 
 Why the AgentCore app and not a plain Starlette route: AgentCore's app runs async handlers on a
@@ -14,7 +14,7 @@ shape (422 instead of AgentCore's 400), route the per-agent path, add the sessio
 replies and turn Starlette's plain-text 404/405 into JSON.
 
 Every refusal is a JSON body `{"error", "message", "field"?}` (an `OratioError` rendered by
-`oratio.web.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
+`oratio.http_json.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
 for a missing or bad key, 403 for a key of another agent of the same tenant, 404 for an agent the
 key's tenant does not have (another tenant's agent reads the same), 409 for an agent that is not
 active or a session that ended, 413/422 for the body, 429 (+ Retry-After) when the key's rate limit
@@ -50,12 +50,11 @@ from agentcore_apps.contract import (
 )
 from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
-from oratio.http_json import PayloadTooLarge, parse_json
+from oratio.http_json import PayloadTooLarge, error_response, json_http_errors, parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
 from oratio.store.tables import AGENTS, API_KEYS
-from oratio.web import error_response, json_http_errors
 from schemas import Channel
 
 logger = logging.getLogger("oratio.runtime.http")
@@ -77,7 +76,7 @@ def create_runtime_app(
     )
     # AgentCore's app logger has a JSON handler of its own (request and session ids, as CloudWatch
     # expects); letting its records reach the root logger too would log every invocation twice
-    # wherever logging is configured (`oratio serve`, `python -m agentcore_apps`).
+    # wherever logging is configured (`oratio serve`, `python -m oratio_app serve-door runtime`).
     logging.getLogger("bedrock_agentcore.app").propagate = False
     app.entrypoint(runtime.invoke)
     app.add_exception_handler(HTTPException, _http_error)

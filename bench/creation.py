@@ -21,9 +21,9 @@ from pydantic import SecretStr
 
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator
-from oratio.cli import EXAMPLES, load_example
 from oratio.config import Settings
 from oratio.platform import open_platform
+from oratio_app.cli import EXAMPLES, load_example
 from schemas import CreateAgent, Principal, Scope
 
 

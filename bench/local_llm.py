@@ -121,7 +121,7 @@ def demo(spec: str, timeout: float) -> float | None:
         start = time.perf_counter()
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "oratio.cli", "demo"],
+                [sys.executable, "-m", "oratio_app", "demo"],
                 env=env,
                 capture_output=True,
                 text=True,

@@ -5,7 +5,7 @@ key auth and rate limiting, loading the agent and its plan, storing both turns a
 rebuilding history and running the Strands agent loop. Four measurements in one run, so the ratios
 compare like with like on the same machine:
 
-* runtime  - a real `python -m agentcore_apps` process (uvicorn, SQLite store), one JSON turn per
+* runtime  - a real `python -m oratio_app serve-door runtime` process (uvicorn, SQLite store), one JSON turn per
   request through the full HTTP path, sessions of 10 turns continued via AgentCore's session header;
 * engine   - the runtime's work without HTTP: key auth and `ConversationEngine.turn_async` in-process
   over the same store, to tell the door's cost (AgentCore app, guard, worker loop) from the store's;
@@ -145,7 +145,7 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
 
 
 def runtime_server(fixture: Fixture) -> AbstractContextManager[str]:
-    command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1"]
     return server(command, _env(fixture.data_dir), "/ping")
 
 

@@ -60,7 +60,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 STARTUP_TIMEOUT_S = 60.0
-SERVE = "import sys; from oratio.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
+SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Three measurements in one run, each against a baseline taken in the same process
   says which. The agent's model is a zero-latency ScriptedModel, so "agent" is the platform's share.
 * bridge  - the same turns through the WebSocket bridge (real uvicorn, real client, real-time
   audio): the difference to `stages` is what the bridge adds (transport, JSON, pacing, recording).
-* capacity - concurrent calls held by one `python -m voice_bridge` process with the scripted
+* capacity - concurrent calls held by one `python -m oratio_app serve-door voice` process with the scripted
   backend: every call streams real-time audio (100 ms frames) and is answered each utterance; a
   level is held when every call gets every reply and p99 voice-to-voice latency stays within twice
   the single-call figure. 127.0.0.1 only; levels and durations are bounded.
@@ -328,7 +328,7 @@ def serve_in_thread(app: ASGIApp) -> Iterator[str]:
 
 @contextmanager
 def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
-    """`python -m voice_bridge` with the scripted backend over a fresh platform: (ws base, agent id, key)."""
+    """`serve-door voice` (scripted backend) over a fresh platform: (ws base, agent id, key)."""
     env = {
         **os.environ,
         "ORATIO_DATA_DIR": str(data_dir),
@@ -344,7 +344,7 @@ def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -354,7 +354,7 @@ def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("python -m voice_bridge did not start") from None
+                    raise RuntimeError("python -m oratio_app serve-door voice did not start") from None
                 time.sleep(0.1)
         yield f"ws://127.0.0.1:{port}", agent_id, secret
     finally:
@@ -404,9 +404,7 @@ async def held_call(base: str, agent_id: str, secret: str, seconds: float, laten
 
 async def measure_capacity(levels: Sequence[int], seconds: float, data_root: Path | None) -> None:
     where = f"store in {data_root}" if data_root else "store in a temporary directory"
-    print(
-        f"concurrent calls, scripted backend in one python -m voice_bridge process ({seconds:g} s per level, {where}):"
-    )
+    print(f"concurrent calls, scripted backend in one serve-door voice process ({seconds:g} s per level, {where}):")
     with tempfile.TemporaryDirectory(dir=data_root) as tmp, bridge_process(Path(tmp)) as (base, agent_id, secret):
         single: list[float] = []
         await held_call(base, agent_id, secret, 6.0, single)

@@ -1,7 +1,7 @@
 """Voice flood: how much server memory a caller who sends audio faster than real time can take.
 
 Issue 15 (item 2): one call pushed 30 minutes of audio in seconds (+352 MiB of server memory, a
-110 MiB WAV); four calls took 1.1 GiB. This bench runs `python -m voice_bridge` (scripted backend,
+110 MiB WAV); four calls took 1.1 GiB. This bench runs `python -m oratio_app serve-door voice` (scripted backend,
 fresh platform on a temp dir) in its own process and reads that process's RSS from /proc:
 
 * baseline - one idle call held open (start, half a second of audio): the RSS every figure is against.
@@ -84,7 +84,7 @@ class Bridge:
 
 @contextmanager
 def bridge(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Bridge]:
-    """`python -m voice_bridge` (scripted backend) over a fresh platform in `data_dir`."""
+    """`python -m oratio_app serve-door voice` (scripted backend) over a fresh platform in `data_dir`."""
     env = {
         **os.environ,
         "ORATIO_DATA_DIR": str(data_dir),
@@ -102,7 +102,7 @@ def bridge(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Bridge]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -112,7 +112,7 @@ def bridge(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Bridge]:
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("python -m voice_bridge did not start") from None
+                    raise RuntimeError("python -m oratio_app serve-door voice did not start") from None
                 time.sleep(0.1)
         yield Bridge(f"ws://127.0.0.1:{port}/voice", agent_id, secret, process.pid)
     finally:

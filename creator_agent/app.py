@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from creator_agent.pipeline import AgentCreator
 from oratio.errors import Forbidden, InvalidInput, OratioError
+from oratio.http_json import bearer_token, error_response
 from oratio.platform import Platform
-from oratio.web import bearer_token, error_response
 from schemas import Identifier, Model, Scope
 
 logger = logging.getLogger("oratio.creator")

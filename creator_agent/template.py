@@ -34,7 +34,7 @@ runtime interprets, never code. The AgentCreator refuses to store a file whose s
 from its template anywhere else.
 """
 
-from agentcore_apps.__main__ import main
+from oratio_app.agent_runtime import main
 from schemas.plan import AgentPlan
 
 {DATA_NAME} = {PLAN_LITERAL}
@@ -46,7 +46,7 @@ if __name__ == "__main__":
 '''
 """Parsing the plan at import makes a corrupt artifact fail at start, not on a customer's first turn.
 
-`agentcore_apps.__main__.main` is the runtime's container entrypoint (`/invocations`, `/ping` on
+`oratio_app.agent_runtime.main` is the runtime's container entrypoint (`/invocations`, `/ping` on
 port 8080, configuration from `ORATIO_*`); it serves the deployed artifact versions from the store,
 the same plan this file carries.
 """

@@ -29,7 +29,7 @@ from schemas.plan import AgentPlan
 MAX_SOURCE_BYTES: Final = 1024 * 1024
 """1 MiB: room for the largest plan the schema allows in plain text, far less than a parser bomb needs."""
 
-ALLOWED_MODULES: Final = ("json", "schemas", "agentcore_apps", "oratio.runtime")
+ALLOWED_MODULES: Final = ("json", "schemas", "oratio_app.agent_runtime", "oratio.runtime")
 """Import roots a generated agent may name (the roots and their submodules), checked before the shape."""
 
 FORBIDDEN_NAMES: Final = frozenset(

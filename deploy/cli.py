@@ -1,6 +1,6 @@
 """`oratio deploy aws --plan | --apply`: the command line of the AWS deployment.
 
-`oratio.cli` registers the parser and calls `run`; nothing here opens the platform (a deployment
+`oratio_app.cli` registers the parser and calls `run`; nothing here opens the platform (a deployment
 needs no local data). `ORATIO_AWS_ENDPOINT_URL` points every client at another endpoint (moto_server
 in tests), exactly like the runtime adapters.
 """

@@ -7,7 +7,7 @@ or `["opentelemetry-instrument", "oratio_mcp_server.py"]`). AgentCore does not i
 dependencies must be inside the zip, built for Linux ARM64 (its microVMs are Graviton). So the zip is
 
     oratio_mcp_server.py  oratio_creator.py  oratio_agents.py   the three entry points (launchers)
-    schemas/ oratio/ creator_agent/ agentcore_apps/ mcp_server/  this checkout's packages
+    schemas/ oratio/ oratio_app/ creator_agent/ agentcore_apps/ mcp_server/  this checkout's packages
     requirements.txt                                              the pinned dependency closure
     <site-packages>                                               those dependencies (pip --target)
 
@@ -38,7 +38,7 @@ from packaging.utils import canonicalize_name
 from deploy.errors import DeployError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("schemas", "oratio", "creator_agent", "agentcore_apps", "mcp_server")
+PACKAGES = ("schemas", "oratio", "oratio_app", "creator_agent", "agentcore_apps", "mcp_server")
 DISTRIBUTION = "oratio"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 EXCLUDED = (
@@ -60,15 +60,15 @@ EXCLUDED = (
 ARM64_PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.11"
 
-# Launchers: AgentCore starts `python <entry file>`; each calls the runtime's own main with the
+# Launchers: AgentCore starts `python <entry file>`; each serves its door (`oratio_app.doors`) at the
 # address AgentCore's contract fixes (HTTP runtimes on 8080, MCP on 8000, all interfaces).
 LAUNCHERS: dict[str, str] = {
-    "oratio_mcp_server.py": "from mcp_server.__main__ import main\n\n"
-    'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8000", "--agentcore"]))\n',
-    "oratio_creator.py": "from creator_agent.__main__ import main\n\n"
-    'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8080", "--agentcore"]))\n',
-    "oratio_agents.py": "from agentcore_apps.__main__ import main\n\n"
-    'raise SystemExit(main(["--host", "0.0.0.0", "--port", "8080"]))\n',
+    "oratio_mcp_server.py": "from oratio_app.doors import main\n\n"
+    'raise SystemExit(main(["mcp", "--host", "0.0.0.0", "--port", "8000", "--agentcore"]))\n',
+    "oratio_creator.py": "from oratio_app.doors import main\n\n"
+    'raise SystemExit(main(["creator", "--host", "0.0.0.0", "--port", "8080", "--agentcore"]))\n',
+    "oratio_agents.py": "from oratio_app.doors import main\n\n"
+    'raise SystemExit(main(["runtime", "--host", "0.0.0.0", "--port", "8080"]))\n',
 }
 
 

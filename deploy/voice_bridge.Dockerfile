@@ -20,6 +20,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY oratio ./oratio
+COPY oratio_app ./oratio_app
+COPY dashboard ./dashboard
 COPY creator_agent ./creator_agent
 COPY agentcore_apps ./agentcore_apps
 COPY mcp_server ./mcp_server
@@ -32,4 +34,4 @@ RUN pip install --no-cache-dir '.[voice]'
 USER 10001
 
 EXPOSE 8090
-CMD ["python", "-m", "voice_bridge", "--host", "0.0.0.0", "--port", "8090"]
+CMD ["python", "-m", "oratio_app", "serve-door", "voice", "--host", "0.0.0.0", "--port", "8090"]

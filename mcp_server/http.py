@@ -1,6 +1,6 @@
 """Oratio's MCP server over streamable HTTP: admin bearer tokens, RFC 9728 metadata, Host checks.
 
-`oratio serve` mounts the app built here beside its own routes (see `oratio.web.create_app`), so
+`oratio serve` mounts the app built here beside its own routes (see `oratio_app.web.create_app`), so
 `/mcp` is served by the same process, on the same port, with the same admin tokens as `/api/v1`.
 
 * Auth: every request to `/mcp` must carry `Authorization: Bearer <admin token>`. The token is

@@ -24,9 +24,9 @@ can borrow its caller's model; configuring `ORATIO_MODEL` makes none of this nec
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.shared.message import ServerMessageMetadata
@@ -40,13 +40,15 @@ from mcp.types import (
 )
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel
-from strands.models import Model
-from strands.types.content import Messages
-from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolSpec
 
-from oratio.errors import ConfigError, InvalidInput
+from oratio.errors import InvalidInput
 from oratio.services.creation import AnswerPending
+
+if TYPE_CHECKING:  # Strands loads with the first build that thinks on the client (mcp_server.client_model)
+    from strands.models import Model
+    from strands.types.content import Messages
+
+    from mcp_server.client_model import ClientModel
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -135,38 +137,19 @@ class AnswerTape:
         return text
 
 
-class ClientModel(Model):
-    """A Strands model that answers structured questions from an `AnswerTape`; it holds no conversations."""
-
-    def __init__(self, tape: AnswerTape) -> None:
-        self._tape = tape
-        self.config: dict[str, Any] = {}
-
-    def update_config(self, **model_config: Any) -> None:
-        self.config.update(model_config)
-
-    def get_config(self) -> dict[str, Any]:
-        return dict(self.config)
-
-    async def structured_output(
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, T | Any], None]:
-        text = await self._tape.answer(sampling_params(output_model, prompt, system_prompt))
-        yield {"output": parse_answer(output_model, text)}
-
-    async def stream(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        raise ConfigError("the MCP client's model only thinks for the AgentCreator; it does not hold conversations")
-        yield  # pragma: no cover - makes this an async generator
-
-
 def thinking_models(tape: AnswerTape) -> Callable[[], Model]:
+    from mcp_server.client_model import ClientModel
+
     return lambda: ClientModel(tape)
+
+
+def __getattr__(name: str) -> Any:
+    """`ClientModel` (in `__all__`) from its own module, imported on first use: it subclasses Strands' Model."""
+    if name == "ClientModel":
+        from mcp_server.client_model import ClientModel
+
+        return ClientModel
+    raise AttributeError(f"module 'mcp_server.sampling' has no attribute {name!r}")
 
 
 # -- the two transports -----------------------------------------------------------------------------

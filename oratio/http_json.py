@@ -8,6 +8,9 @@ bridge share one answer to hostile input:
   a plain-text 500. Here that is an `InvalidInput` (422 JSON / close 1008) like any other bad JSON.
 * `error_response`: an `OratioError` as its JSON body, with Retry-After on 429 and WWW-Authenticate
   on 401.
+* `bearer_token`, `admin_principal`, `handles_errors`, `json_http_errors`: the admin bearer token,
+  OratioError -> JSON for a route, and Starlette's own 404/405 as JSON (moved here from
+  `oratio_app.web` so that doors need not import the module that assembles them).
 * `close_reason`: a WebSocket close reason cut to the protocol's 123 bytes of UTF-8 on a character
   boundary. A longer reason (easily reached by echoing a non-ASCII field name) makes the server's
   close fail, and the client sees the connection drop without any close frame.
@@ -16,11 +19,19 @@ bridge share one answer to hostile input:
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
-from starlette.responses import JSONResponse
+import anyio.to_thread
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from oratio.errors import InvalidInput, OratioError, RateLimited, Unauthenticated
+
+if TYPE_CHECKING:
+    from oratio.platform import Platform
+    from schemas import Principal
 
 MAX_JSON_DEPTH = 64
 """Deepest nesting (objects and arrays) accepted in a tenant's JSON; Oratio's own messages use < 10."""
@@ -103,3 +114,48 @@ def close_reason(reason: str, max_bytes: int = CLOSE_REASON_MAX_BYTES) -> str:
     ellipsis = "…".encode()
     cut = encoded[: max_bytes - len(ellipsis)]
     return cut.decode("utf-8", errors="ignore") + "…"
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an `Authorization: Bearer ...` header, or Unauthenticated."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an admin token as 'Authorization: Bearer <token>'")
+    return token.strip()
+
+
+async def admin_principal(platform: Platform, request: Request) -> Principal:
+    """The admin a request's bearer token names (401 without one, 403/401 for a bad one)."""
+    token = bearer_token(request)
+    return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+
+
+def json_http_errors(not_found: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A Starlette exception handler answering its own 404/405 as JSON, like every other Oratio refusal.
+
+    `not_found` tells the caller which endpoints the app does serve.
+    """
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        message = {404: not_found, 405: f"{request.method} is not allowed here"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
+
+    return handler
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def handles_errors(handler: Handler) -> Handler:
+    """`handler`, answering any OratioError it raises with that error's JSON body."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except OratioError as exc:
+            return error_response(exc)
+
+    return wrapped

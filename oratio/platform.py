@@ -12,8 +12,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -236,7 +234,13 @@ def _open_blobs(settings: Settings) -> BlobStore:
 
 
 def _aws_client(settings: Settings, service: str) -> Any:
-    """A boto3 client; credentials come from the standard AWS chain, never from Oratio's config."""
+    """A boto3 client; credentials come from the standard AWS chain, never from Oratio's config.
+
+    boto3 is imported here, when an AWS backend is configured: a local installation (and `oratio mcp`'s
+    start-up, which Claude Desktop waits on) never pays its import.
+    """
+    import boto3
+
     return boto3.client(
         service,  # type: ignore[call-overload]
         region_name=settings.aws_region,

@@ -1,6 +1,6 @@
 """The voice bridge as a Starlette app: `WS /{agent_id}` for calls, `GET /client` for the browser page.
 
-`oratio serve` mounts it at /voice (so calls go to `/voice/{agent_id}`), and `python -m voice_bridge`
+`oratio serve` mounts it at /voice (so calls go to `/voice/{agent_id}`), and `python -m oratio_app serve-door voice`
 serves it alone under the same paths. The speech backend is injected (tests, benchmarks) or chosen
 by `ORATIO_VOICE_BACKEND`; the local engines load on the first call, in a worker thread, so a
 server without the `voice` extra still starts and refuses calls with a close reason that says what
@@ -23,8 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from oratio.errors import ConfigError, OratioError
+from oratio.http_json import json_http_errors
 from oratio.platform import Platform
-from oratio.web import json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.pacing import Clock
@@ -143,7 +143,7 @@ def create_standalone_app(
     limits: VoiceLimits | None = None,
     clock: Clock = anyio.current_time,
 ) -> Starlette:
-    """`python -m voice_bridge`: the bridge at /voice (as under `oratio serve`) and /healthz."""
+    """`python -m oratio_app serve-door voice`: the bridge at /voice (as under `oratio serve`) and /healthz."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -1,7 +1,7 @@
 """A scripted speech backend: the real cascade over speech engines that need no models.
 
 For benchmarks and tests where the models are not the point (how many calls the bridge holds, what
-the bridge itself adds), and for `python -m voice_bridge --speech scripted` on a machine without the
+the bridge itself adds), and for `python -m oratio_app serve-door voice --speech scripted` on a machine without the
 `voice` extra. Detection is by energy, "recognition" reads the next line of a script, and speech is
 a tone whose length follows the text, so every part of the bridge (turns stored through the engine,
 pacing, barge-in, recordings) runs for real.

@@ -12,7 +12,6 @@ import logging
 
 from oratio.errors import InvalidInput
 from oratio.knowledge.chunking import chunk_text
-from oratio.knowledge.extract import extract_text
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionPool
 from oratio.knowledge.ports import ExtractionError, IngestResult, KnowledgeHit
@@ -30,6 +29,9 @@ class LocalKnowledgeBase:
         if self._pool is not None:
             drafts, pages = self._pool.chunks(document.tenant_id, content, document.format)
         else:
+            # Imported on first ingest: pypdf is heavy, and a process that only serves (`oratio mcp`) never needs it.
+            from oratio.knowledge.extract import extract_text
+
             extracted = extract_text(content, document.format)
             drafts, pages = chunk_text(extracted), extracted.pages
         if not drafts:

@@ -16,8 +16,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from oratio.errors import BackendUnavailable, ConfigError
 
 logger = logging.getLogger("oratio.notify.email")
@@ -133,6 +131,8 @@ class SesEmailSender:
         """SES `SendEmail` sets its own Message-ID, so `message_id` is not carried (SendRawEmail would)."""
         if not to:
             return
+        from botocore.exceptions import BotoCoreError, ClientError  # only SES needs botocore: a lazy import
+
         try:
             self._ses.send_email(
                 Source=self._sender,

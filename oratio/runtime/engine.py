@@ -10,25 +10,24 @@ costs the customer an apology within `turn_timeout_seconds`, never a hung reques
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-from strands.models import Model
 
 from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
-from oratio.models import ModelCache, parse_model_spec
 from oratio.models.gate import ModelGate
-from oratio.runtime.agent_run import AgentRun, stream_reply
+from oratio.models.spec import parse_model_spec
 from oratio.runtime.handoff import HandoffRequester, matching_rule
-from oratio.runtime.history import conversation
+from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.results import TurnResult
-from oratio.runtime.tools import TurnOutcome, WebhookCaller
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
@@ -48,9 +47,12 @@ from schemas import (
     WebhookTool,
 )
 
+if TYPE_CHECKING:  # Strands is imported with the first turn (agent_run), not with the engine: see outcome.py
+    from strands.models import Model
+
 logger = logging.getLogger("oratio.runtime")
 
-ModelFactory = Callable[[str], Model]
+ModelFactory = Callable[[str], "Model"]
 """Builds the model for a spec string; the default is `oratio.models.ModelCache` over the settings."""
 
 APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment."
@@ -88,6 +90,28 @@ class _Turn:
     failure: str | None = None
 
 
+class _FirstUseModelCache:
+    """`oratio.models.ModelCache`, created when the first model is built.
+
+    The cache's module imports Strands and every provider SDK; a process that never runs a turn
+    (`oratio mcp` answering `initialize`, `oratio init`) must not pay that at start.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._cache: ModelFactory | None = None
+
+    def __call__(self, spec: str) -> Model:
+        with self._lock:
+            if self._cache is None:
+                from oratio.models.factory import ModelCache
+
+                self._cache = ModelCache(self._settings)
+            cache = self._cache
+        return cache(spec)
+
+
 class ConversationEngine:
     def __init__(
         self,
@@ -111,7 +135,7 @@ class ConversationEngine:
         self._settings = settings
         self._handoffs = handoffs
         self._webhooks = webhooks
-        self._models: ModelFactory = model_factory or ModelCache(settings)
+        self._models: ModelFactory = model_factory or _FirstUseModelCache(settings)
         self._gate = gate or ModelGate(settings)
 
     # -- entry points ---------------------------------------------------------------------------
@@ -239,6 +263,9 @@ class ConversationEngine:
         system_prompt = turn.plan.system_prompt
         if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
             system_prompt += HANDOFF_PENDING
+        from oratio.runtime.agent_run import AgentRun, stream_reply  # Strands, on the first turn
+        from oratio.runtime.history import conversation
+
         history, prompt = conversation(turn.history, turn.text)
         run = AgentRun(
             plan=turn.plan,

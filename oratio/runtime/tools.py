@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from strands import tool
 from strands.types.tools import AgentTool, ToolContext
 
 from oratio.errors import OratioError
-from oratio.notify.webhooks import WebhookReply
-from oratio.runtime.results import SOURCES_MAX
+from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.services.knowledge import KnowledgeService
-from schemas import AgentPlan, Source, ToolName, WebhookTool
+from schemas import AgentPlan, ToolName, WebhookTool
 
 logger = logging.getLogger("oratio.runtime")
+
+__all__ = ["TurnOutcome", "WebhookCaller", "build_tools"]  # the outcome types live in oratio.runtime.outcome
 
 PASSAGE_CHARS = 2_000
 REASON_MAX = 500
@@ -58,39 +56,6 @@ never invent its answer if the call fails."""
 END_SESSION = """\
 End the conversation. Use it only when the customer says goodbye or confirms they need nothing \
 more; the customer receives the closing message."""
-
-
-@dataclass
-class TurnOutcome:
-    """What the tools decided during one turn. Tools may run in worker threads, hence the lock."""
-
-    sources: list[Source] = field(default_factory=list)
-    handoff_reason: str | None = None
-    end_requested: bool = False
-    collected: dict[str, str] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add_sources(self, found: list[Source]) -> None:
-        with self._lock:
-            seen = {(s.document_id, s.location, s.snippet) for s in self.sources}
-            for source in found:
-                key = (source.document_id, source.location, source.snippet)
-                if key not in seen and len(self.sources) < SOURCES_MAX:
-                    seen.add(key)
-                    self.sources.append(source)
-
-    def collect(self, name: str, value: str) -> None:
-        with self._lock:
-            self.collected[name] = value
-
-    def request_handoff(self, reason: str) -> None:
-        with self._lock:
-            if self.handoff_reason is None:
-                self.handoff_reason = reason
-
-
-class WebhookCaller(Protocol):
-    def call(self, tenant_id: str, url: str, event: str, data: Mapping[str, Any]) -> WebhookReply: ...
 
 
 def build_tools(

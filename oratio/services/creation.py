@@ -13,16 +13,17 @@ from elsewhere raises `AnswerPending`, which a builder lets through untouched.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
-
-from strands.models import Model
+from typing import TYPE_CHECKING, Protocol
 
 from schemas import CreationRecord
+
+if TYPE_CHECKING:  # no Strands at import: the platform (and `oratio mcp`) start without it
+    from strands.models import Model
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 """(stages done, stages in all, what happened): MCP progress notifications, CLI lines."""
 
-ThinkingModels = Callable[[], Model]
+ThinkingModels = Callable[[], "Model"]
 """Builds the model for one of the builder's thinking calls (a fresh one per call)."""
 
 

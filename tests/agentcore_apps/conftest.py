@@ -94,7 +94,7 @@ def serving(app: ASGIApp) -> Iterator[Served]:
 
 @contextmanager
 def serving_built(build: Callable[[int], ASGIApp]) -> Iterator[Served]:
-    """Like `serving`, for an app that must know its port (`oratio.web.create_app`)."""
+    """Like `serving`, for an app that must know its port (`oratio_app.web.create_app`)."""
     with uvicorn_in_thread(build) as port:
         yield Served(base_url=f"http://127.0.0.1:{port}")
 

@@ -1,6 +1,6 @@
 """What the runtime logs per invocation: one line, streamed or not, and never a traceback.
 
-The operator's logging is configured at the root (as `oratio serve` and `python -m agentcore_apps`
+The operator's logging is configured at the root (as `oratio serve` and `python -m oratio_app serve-door runtime`
 do with `basicConfig`); AgentCore's app logger also writes through a handler of its own. A line is
 one record written by one handler, so a record that both handlers write counts twice.
 Streamed turns used to log OpenTelemetry's "Failed to detach context" with a traceback, several

@@ -1,4 +1,4 @@
-"""`python -m agentcore_apps` is the AgentCore container's command: config from ORATIO_* env, /ping, /invocations.
+"""`python -m oratio_app serve-door runtime` is the AgentCore container command: ORATIO_* config, /ping, /invocations.
 
 The process is started for real (a subprocess on a free 127.0.0.1 port, `ORATIO_MODEL=scripted`),
 awaited with a bounded poll of /ping, talked to, and stopped.
@@ -34,7 +34,7 @@ def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)
     port = free_port()
-    command = [sys.executable, "-m", "agentcore_apps", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path / "runtime.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -62,7 +62,7 @@ def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
 def test_a_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_STORE": "postgres"}
     done = subprocess.run(
-        [sys.executable, "-m", "agentcore_apps", "--port", str(free_port())],
+        [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

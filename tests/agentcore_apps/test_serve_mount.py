@@ -6,7 +6,7 @@ import httpx
 
 from agentcore_apps.contract import SESSION_HEADER
 from oratio.platform import Platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from tests.agentcore_apps.conftest import World, serving_built
 from tests.agentcore_apps.test_refusals import assert_error
 

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from creator_agent.app import create_creator_app
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator
-from oratio.cli import EXAMPLES, load_example
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
+from oratio_app.cli import EXAMPLES, load_example
 from schemas import AgentStatus, Principal, Scope
 
 

@@ -246,7 +246,7 @@ def test_importing_the_agent_parses_its_plan_without_serving(tmp_path: Path) -> 
     path.write_bytes(code.source_bytes)
     namespace = runpy.run_path(str(path), run_name="generated_agent")
     assert namespace["PLAN"] == plan
-    from agentcore_apps.__main__ import main
+    from oratio_app.agent_runtime import main
 
     assert namespace["main"] is main
 

@@ -12,11 +12,11 @@ from pydantic import SecretStr
 
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator, load_record
-from oratio.cli import load_example
 from oratio.config import Settings
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Fail, ScriptedModel
 from oratio.platform import Platform, open_platform
+from oratio_app.cli import load_example
 from schemas import AgentStatus, Channel, NotificationType, Principal, Scope, StageName, StageStatus
 
 pytestmark = pytest.mark.anyio

@@ -88,11 +88,11 @@ VARIANTS: dict[str, tuple[str | bytes, str]] = {
         "shape_mismatch",
     ),
     "statements swapped": (
-        GOOD.replace(IMPORTS, "").replace("from agentcore_apps", IMPORTS + "from agentcore_apps"),
+        GOOD.replace(IMPORTS, "").replace("from oratio_app", IMPORTS + "from oratio_app"),
         "shape_mismatch",
     ),
     "other runtime import": (
-        GOOD.replace("from agentcore_apps.__main__ import main", "from agentcore_apps.app import main"),
+        GOOD.replace("from oratio_app.agent_runtime import main", "from oratio_app.agent_runtime import serve_door"),
         "shape_mismatch",
     ),
     "data is an expression": (with_data('"{}" + "{}"'), "shape_mismatch"),

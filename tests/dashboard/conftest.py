@@ -19,7 +19,7 @@ from strands.models import Model
 from oratio.auth.tokens import JwtSettings, issue_token
 from oratio.models import CallTool, ScriptedModel, when_user_says
 from oratio.platform import Platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import Agent, Principal, utcnow
 from tests.agentcore_apps.conftest import (
     JWT_SECRET,

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from oratio.platform import Platform
 from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
 from tests.agentcore_apps.conftest import Served, new_agent
 from tests.dashboard.conftest import Dash, say

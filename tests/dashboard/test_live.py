@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from oratio.dashboard import LiveSettings, dashboard_routes
+from dashboard import LiveSettings, dashboard_routes
 from oratio.platform import Platform
 from oratio.store.tables import ADMINS
 from schemas import Channel, Role

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.applications import Starlette
 
-from oratio.dashboard import LiveSettings, dashboard_routes
-from oratio.dashboard.live import CLOSE_TOO_SLOW
+from dashboard import LiveSettings, dashboard_routes
+from dashboard.live import CLOSE_TOO_SLOW
 from oratio.platform import Platform
 from schemas import EventType, NewEvent
 from tests.agentcore_apps.conftest import serving_built
@@ -49,7 +49,7 @@ class CloseWatcher(logging.Handler):
 
 @pytest.fixture
 def watcher() -> Iterator[CloseWatcher]:
-    logger = logging.getLogger("oratio.dashboard.live")
+    logger = logging.getLogger("dashboard.live")
     handler, level = CloseWatcher(CLOSE_TOO_SLOW), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from oratio.dashboard import stats
+from dashboard import stats
 from oratio.ids import new_id
 from schemas import Channel, Role, Session, SessionStatus, Turn, utcnow
 from tests.dashboard.conftest import Dash, say

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploy.target import Target
-from oratio.cli import main
+from oratio_app.cli import main
 from tests.aws import REGION, MotoServer
 
 _stacks = itertools.count()

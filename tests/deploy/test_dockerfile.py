@@ -30,7 +30,7 @@ def test_it_runs_the_voice_bridge_as_a_non_root_user_on_the_slim_base() -> None:
     assert users and users[-1] not in ("root", "0")
     assert [op for op, _ in instructions].index("USER") < [op for op, _ in instructions].index("CMD")
     (cmd,) = [arg for op, arg in instructions if op == "CMD"]
-    assert cmd.startswith('["python", "-m", "voice_bridge"')
+    assert cmd.startswith('["python", "-m", "oratio_app", "serve-door", "voice"')
     runs = " ".join(arg for op, arg in instructions if op == "RUN")
     assert "espeak-ng" in runs and "'.[voice]'" in runs
 

@@ -1,4 +1,4 @@
-"""`python -m mcp_server --agentcore` as AgentCore runs it: the MCP app behind `AgentCoreIngress`, bound to
+"""`serve-door mcp --agentcore` as AgentCore runs it: the MCP app behind `AgentCoreIngress`, bound to
 0.0.0.0:8000, reached with AgentCore's Host, its own JWT in Authorization, a platform-made Mcp-Session-Id,
 and Oratio's admin token in the forwarded custom header. Real uvicorn on 127.0.0.1, real MCP client."""
 

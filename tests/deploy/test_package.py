@@ -37,8 +37,8 @@ def test_the_package_holds_the_packages_launchers_and_pins(tmp_path: Path) -> No
     package = build_package(["anyio==4.6.0"], root=_checkout(tmp_path))
     names = set(package.names)
     assert set(LAUNCHERS) <= names
-    assert {"oratio/config.py", "schemas/__init__.py", "mcp_server/__main__.py", "agentcore_apps/__main__.py"} <= names
-    assert "creator_agent/__main__.py" in names
+    assert {"oratio/config.py", "schemas/__init__.py", "oratio_app/doors.py", "agentcore_apps/app.py"} <= names
+    assert "creator_agent/app.py" in names and "mcp_server/http.py" in names
     with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
         assert archive.read("requirements.txt") == b"anyio==4.6.0\n"
         assert archive.namelist() == sorted(archive.namelist())

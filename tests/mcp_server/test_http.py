@@ -1,6 +1,6 @@
 """MCP over streamable HTTP as `oratio serve` serves it: a real uvicorn on 127.0.0.1, real MCP clients.
 
-The app under test is `oratio.web.create_app`, so /mcp is checked beside /healthz and /api/v1/me,
+The app under test is `oratio_app.web.create_app`, so /mcp is checked beside /healthz and /api/v1/me,
 with the lifespan wiring, the bearer auth, the RFC 9728 metadata and the Host checks all real.
 """
 
@@ -26,7 +26,7 @@ from mcp_server.http import transport_security
 from oratio.auth.tokens import JwtSettings, issue_token
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import Admin, Principal
 from tests.net import uvicorn_in_thread
 

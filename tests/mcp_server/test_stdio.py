@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parents[2]
 SOP = "Greet the customer, answer from the knowledge base, and hand off when asked."
-COMMAND = [sys.executable, "-m", "oratio.cli"]
+COMMAND = [sys.executable, "-m", "oratio_app"]
 
 
 @pytest.fixture

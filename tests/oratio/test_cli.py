@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from oratio.cli import EXAMPLES, main
 from oratio.config import load_settings
 from oratio.platform import open_platform
+from oratio_app.cli import EXAMPLES, main
 from schemas import AgentStatus, Channel, DocumentStatus, Principal, Role, Scope, SessionFilter, SessionStatus
 
 

@@ -27,7 +27,7 @@ def oratio(
     if data_dir is not None:
         base["ORATIO_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "oratio.cli", *args],
+        [sys.executable, "-m", "oratio_app.cli", *args],
         cwd=ROOT,
         env=base | (env or {}),
         capture_output=True,

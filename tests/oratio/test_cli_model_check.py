@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from oratio import cli
 from oratio.platform import Platform
+from oratio_app import cli
 
 
 @pytest.fixture(autouse=True)

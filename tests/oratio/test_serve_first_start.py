@@ -10,8 +10,8 @@ from oratio.platform import open_platform
 from tests.crash import acknowledged_then_killed
 from tests.net import free_port
 
-SERVE = "import sys; from oratio.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
-INIT = "import sys; from oratio.cli import main; sys.exit(main(['init', '--tenant', 'Acme']))"
+SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
+INIT = "import sys; from oratio_app.cli import main; sys.exit(main(['init', '--tenant', 'Acme']))"
 
 
 def _env(data_dir: Path) -> dict[str, str]:

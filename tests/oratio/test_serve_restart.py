@@ -24,7 +24,7 @@ from oratio.services import Backends
 from oratio.store.ports import EventLog
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import DOCUMENTS
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import (
     AgentPlan,
     AgentSpec,
@@ -46,7 +46,7 @@ from tests.net import free_port
 
 SOP = "Answer politely and hand off refund requests over $100."
 
-SERVE = "import sys; from oratio.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
+SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
 
 
 def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path) -> None:

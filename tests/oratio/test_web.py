@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 
 
 @pytest.fixture

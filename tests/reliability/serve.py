@@ -27,7 +27,7 @@ SERVE = (
     "import logging, sys\n"
     "if sys.argv[2] == 'debug':\n"
     "    logging.basicConfig(level=logging.DEBUG, format='%(levelname)s %(name)s %(message)s')\n"
-    "from oratio.cli import main\n"
+    "from oratio_app.cli import main\n"
     "sys.exit(main(['serve', '--port', sys.argv[1]]))\n"
 )
 

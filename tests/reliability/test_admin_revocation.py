@@ -168,7 +168,7 @@ def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "ORATIO_EMBEDDINGS": "false",
     }
     return subprocess.run(
-        [sys.executable, "-m", "oratio.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "oratio_app.cli", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
     )
 
 

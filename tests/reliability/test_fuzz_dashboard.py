@@ -31,8 +31,8 @@ from pydantic import BaseModel
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from oratio.dashboard.api import AgentQuery, KeyQuery, NotificationQuery, PageQuery, SessionQuery
-from oratio.dashboard.live import MAX_CLIENT_MESSAGE, AuthMessage
+from dashboard.api import AgentQuery, KeyQuery, NotificationQuery, PageQuery, SessionQuery
+from dashboard.live import MAX_CLIENT_MESSAGE, AuthMessage
 from schemas import Channel, MintKeyRequest
 from tests.reliability.ledger import unknown_id
 from tests.reliability.strategies import from_schema, garbage

@@ -36,7 +36,7 @@ from oratio.knowledge.ports import ChunkDraft, ExtractionError, IngestionInterru
 from oratio.platform import Platform, build_services, extraction_pool
 from oratio.services import Backends
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import AgentSpec, CreateAgent, Document, DocumentContent, DocumentFormat, DocumentStatus, Principal, Scope
 from tests.reliability import slow_extract
 

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from tests.net import uvicorn_in_thread
 
 JWT_SECRET = "r" * 40

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from oratio.dashboard.api import MAX_BODY_BYTES
+from dashboard.api import MAX_BODY_BYTES
 from oratio.errors import InvalidInput
 from oratio.http_json import CLOSE_REASON_MAX_BYTES, MAX_JSON_DEPTH, close_reason, parse_json
 from tests.reliability.world import Served, Side, new_side, reliability_platform, serving

@@ -3,7 +3,7 @@
 Each tenant has an admin (principal and JWT), an active agent deployed with a plan, an API key for
 it, and a knowledge document. The platform is the embedded one (SQLite, local blobs, BM25), its
 conversation engine runs the offline `scripted` model (the demo's rule-following agent: "a person"
-hands off, "bye" ends), and `oratio.web.create_app` serves every HTTP door on a real uvicorn.
+hands off, "bye" ends), and `oratio_app.web.create_app` serves every HTTP door on a real uvicorn.
 Rate limits are lifted: the tests fire hundreds of calls per second on purpose.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from oratio.models import demo_model
 from oratio.platform import Platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from schemas import (
     Admin,
     Agent,

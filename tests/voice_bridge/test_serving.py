@@ -1,4 +1,4 @@
-"""Where the bridge is served: mounted at /voice by `oratio serve`, and alone by `python -m voice_bridge`."""
+"""Where the bridge is served: mounted at /voice by `oratio serve`, and alone by `serve-door voice`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from oratio.config import load_settings
 from oratio.platform import Platform, open_platform
-from oratio.web import create_app
+from oratio_app.web import create_app
 from tests.agentcore_apps.conftest import JWT_SECRET, World, mint, new_agent, new_tenancy
 from tests.net import free_port, uvicorn_in_thread, wait_for_http
 from tests.voice_bridge.client import voice_client
@@ -70,7 +70,7 @@ async def test_nova_sonic_on_python_3_11_refuses_calls_saying_why(
 
 @contextmanager
 def running_bridge(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
-    """`python -m voice_bridge` on a free port over a platform with one agent: (port, agent id, key)."""
+    """`python -m oratio_app serve-door voice` on a free port over a platform with one agent: (port, agent id, key)."""
     env = {
         **os.environ,
         "ORATIO_DATA_DIR": str(tmp_path),
@@ -84,7 +84,7 @@ def running_bridge(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)
     port = free_port()
-    command = [sys.executable, "-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
     with (tmp_path / "voice.log").open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
@@ -106,6 +106,8 @@ async def test_python_m_voice_bridge_serves_calls(tmp_path: Path) -> None:
 
 def test_a_bad_voice_setting_exits_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_VOICE_BACKEND": "telepathy"}
-    done = subprocess.run([sys.executable, "-m", "voice_bridge"], env=env, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "oratio_app", "serve-door", "voice"], env=env, capture_output=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stderr.decode().startswith("oratio voice: invalid voice configuration: ORATIO_VOICE_BACKEND")

@@ -43,7 +43,7 @@ from oratio.http_json import close_reason
 from oratio.platform import Platform
 from schemas import Event, Model, Principal, Scope
 
-logger = logging.getLogger("oratio.dashboard.live")
+logger = logging.getLogger("dashboard.live")
 
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 1013

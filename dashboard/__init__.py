@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from oratio.dashboard.api import api_routes
-from oratio.dashboard.live import DashboardFeed, LiveSettings
-from oratio.dashboard.page import page_routes
+from dashboard.api import api_routes
+from dashboard.live import DashboardFeed, LiveSettings
+from dashboard.page import page_routes
 from oratio.platform import Platform
 
 

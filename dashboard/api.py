@@ -3,7 +3,7 @@
 A thin door: every route resolves the admin's Principal from the bearer token, validates its
 query or body against a schema with explicit limits, and calls the services in a worker thread.
 Tenancy and scopes are the services' business; errors are OratioErrors, rendered as 4xx JSON by
-`oratio.web.handles_errors`. Lists are pages: `limit` (1..200) and an opaque `cursor`.
+`oratio.http_json.handles_errors`. Lists are pages: `limit` (1..200) and an opaque `cursor`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from oratio.dashboard import stats
+from dashboard import stats
 from oratio.errors import InvalidInput
-from oratio.http_json import PayloadTooLarge, parse_json
+from oratio.http_json import PayloadTooLarge, admin_principal, handles_errors, parse_json
 from oratio.platform import Platform
 from oratio.services.outbox import view
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from oratio.store.ports import Page
-from oratio.web import admin_principal, handles_errors
 from schemas import (
     Agent,
     AgentStatus,

@@ -1,76 +1,37 @@
-"""The HTTP door shared by `oratio serve`: error mapping, bearer auth and the platform's own routes.
+"""The HTTP app of `oratio serve`: the platform's own routes with every door mounted beside them.
 
-MCP is served at /mcp (`mcp_server.http`); later doors (the agent runtime, the voice bridge, the
-dashboard) mount beside these routes. Every OratioError becomes its 4xx/5xx JSON body here, with
-Retry-After on 429 and WWW-Authenticate on 401, so no door hand-writes error responses.
+MCP is served at /mcp (`mcp_server.http`); the agent runtime, the voice bridge and the dashboard
+mount beside these routes. This is composition (it imports the doors), so it lives in `oratio_app`;
+the door-neutral helpers every door shares (error mapping, bearer parsing, JSON 404/405) are in
+`oratio.http_json`, which the doors import instead of this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentcore_apps.app import create_runtime_app
+from dashboard import dashboard_routes
 from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
-from oratio.errors import OratioError, Unauthenticated
-from oratio.http_json import error_response
+from oratio.http_json import admin_principal, handles_errors
 from oratio.platform import Platform
 from oratio.services.ingestion import resuming_in_background
-from schemas import Document, Principal
+from schemas import Document
+from voice_bridge.app import create_voice_app
 
-__all__ = ["admin_principal", "bearer_token", "create_app", "error_response", "handles_errors", "json_http_errors"]
+__all__ = ["create_app"]
 
-logger = logging.getLogger("oratio.web")
-
-
-def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send an admin token as 'Authorization: Bearer <token>'")
-    return token.strip()
-
-
-async def admin_principal(platform: Platform, request: Request) -> Principal:
-    token = bearer_token(request)
-    return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
-
-
-def json_http_errors(not_found: str) -> Callable[[Request, Exception], Awaitable[Response]]:
-    """A Starlette exception handler answering its own 404/405 as JSON, like every other Oratio refusal.
-
-    `not_found` tells the caller which endpoints the app does serve.
-    """
-
-    async def handler(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-        message = {404: not_found, 405: f"{request.method} is not allowed here"}.get(exc.status_code, str(exc.detail))
-        return JSONResponse({"error": code, "message": message}, status_code=exc.status_code, headers=exc.headers)
-
-    return handler
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def handles_errors(handler: Handler) -> Handler:
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except OratioError as exc:
-            return error_response(exc)
-
-    return wrapped
+logger = logging.getLogger("oratio_app.web")
 
 
 def create_app(
@@ -82,11 +43,6 @@ def create_app(
     auth metadata and in the Host headers `/mcp` accepts. `resume`: documents a previous run left
     unfinished, re-ingested in the background once the app starts (the server does not wait).
     """
-    # Imported here: the runtime and the dashboard render their errors with this module's error_response.
-    from agentcore_apps.app import create_runtime_app
-    from oratio.dashboard import dashboard_routes
-    from voice_bridge.app import create_voice_app
-
     public_url = platform.settings.public_url or default_public_url(host, port)
     mcp_app = create_mcp_http_app(platform, public_url=public_url, host=host, port=port)
     runtime_app = create_runtime_app(platform)

@@ -1,8 +1,12 @@
 """`oratio` command line: set up a tenant, mint admin tokens, serve HTTP or MCP over stdio, run the demo.
 
 Every command goes through the service layer via `open_platform`, exactly like the network doors.
-The CLI is the process entry point and so the composition root: it attaches the AgentCreator to the
-platform and starts the doors; nothing else in the `oratio` package imports a door.
+The CLI is part of the composition root (`oratio_app`): it attaches the AgentCreator to the platform
+and starts the doors; neither the core nor a door imports it.
+
+Start-up is import time, and `oratio mcp` is spawned by Claude Desktop and IDEs on every start, so
+this module imports no door at module level: each command imports its doors (and through them
+Strands, boto3, the voice stack) when it runs. `bench/cli_startup.py` times it.
 """
 
 from __future__ import annotations
@@ -16,14 +20,11 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import anyio
 from pydantic import ValidationError
 
-from creator_agent.models import attach_creator, creator_models
-from creator_agent.pipeline import AgentCreator
-from deploy.cli import add_parser as add_deploy_parser
 from oratio.config import Settings, load_settings
 from oratio.datadir import prepare, private_umask
 from oratio.errors import ConfigError, Conflict, InvalidInput, NotFound, OratioError
@@ -32,6 +33,7 @@ from oratio.models.gate import start_line
 from oratio.operator import ensure_operator_admin, operator_file, recorded_operator, remember_operator
 from oratio.platform import Platform, open_platform
 from oratio.services.creation_owner import recover_interrupted_creations
+from oratio_app.doors import add_parser as add_door_parser
 from schemas import (
     Agent,
     AgentSpec,
@@ -43,9 +45,6 @@ from schemas import (
     Principal,
     Scope,
 )
-from voice_bridge.demo import call, customer_voice, served_bridge, speak
-from voice_bridge.settings import load_voice_settings
-from voice_bridge.speech import load_local_speech
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FORMATS = {
@@ -125,7 +124,9 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     """Start-up, one step a line: lease, recovery, operator, URLs (the socket is already bound), serve."""
     import uvicorn
 
-    from oratio.web import create_app
+    from creator_agent.models import attach_creator
+    from oratio_app.web import create_app
+    from voice_bridge.settings import load_voice_settings
 
     listener: socket.socket = args.listener
     platform = attach_creator(platform)
@@ -240,9 +241,10 @@ def bind_listener(host: str, port: int) -> socket.socket:
 def _mcp(platform: Platform, args: argparse.Namespace) -> int:
     """MCP over stdio for a local client; stdout is the protocol channel, so nothing else is printed."""
     from mcp_server.stdio import operator_principal, serve_stdio
+    from oratio_app.creator import attach_creator_on_first_use
 
     principal = operator_principal(platform, args.tenant, args.admin)
-    platform = attach_creator(platform)
+    platform = attach_creator_on_first_use(platform)  # the creator (and Strands) load with the first build
     logging.getLogger("oratio.cli").info("MCP over stdio for tenant %s as %s", principal.tenant_id, principal.subject)
     try:
         serve_stdio(platform, principal)
@@ -315,6 +317,9 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
         print(f"        [{done}/{total}] {message[:110]}", flush=True)
 
     _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
+    from creator_agent.models import creator_models
+    from creator_agent.pipeline import AgentCreator
+
     creator = AgentCreator(platform, creator_models(platform.settings))
     record = anyio.run(creator.create, admin.tenant_id, agent.id, progress)
     if not record.succeeded:
@@ -381,6 +386,9 @@ def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
 
 
 def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
+    from voice_bridge.demo import call, customer_voice, served_bridge, speak
+    from voice_bridge.speech import load_local_speech
+
     print("        loading the local speech models (VAD, Whisper, TTS)...", flush=True)
     try:
         speech = load_local_speech()
@@ -503,8 +511,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
     _host_port(demo, "where `oratio serve` will listen, for the closing hints")
     demo.set_defaults(run=_demo)
-    add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
+    _add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
+    add_door_parser(commands)  # `oratio serve-door mcp|runtime|voice|creator`: one door alone
     return parser
+
+
+def _add_deploy_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    """`oratio deploy ...`, whose module (boto3, the template) is imported only when the command runs."""
+    deploy = commands.add_parser("deploy", help="deploy Oratio to a cloud account", add_help=False)
+    deploy.add_argument("deploy_argv", nargs=argparse.REMAINDER)
+    deploy.set_defaults(deploy_run=_deploy)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from deploy.cli import add_parser
+
+    parser = argparse.ArgumentParser(prog="oratio")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    deploy_args = parser.parse_args(["deploy", *args.deploy_argv])
+    code: int = deploy_args.deploy_run(deploy_args)
+    return code
 
 
 EXISTING_DATA = frozenset({"admin", "mcp", "tenants", "admins"})
@@ -519,9 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     private_umask()  # every file this process creates (databases, WAL, blobs, keys) is the owner's only
     settings: Settings | None = None
     try:
-        if args.command == "deploy":
-            deployed: int = args.deploy_run(args)
-            return deployed
+        if args.command in ("deploy", "serve-door"):
+            ran: int = args.deploy_run(args) if args.command == "deploy" else args.door_run(args)
+            return ran
         settings = load_settings()
         if args.data_dir is not None:
             settings = settings.model_copy(update={"data_dir": args.data_dir})

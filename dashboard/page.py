@@ -35,7 +35,7 @@ HEADERS = {
 
 
 def page_routes() -> list[BaseRoute]:
-    static = files("oratio.dashboard") / "static"
+    static = files("dashboard") / "static"
     bodies = {name: (static / name).read_bytes() for name in ASSETS}
 
     def asset(name: str) -> Callable[[Request], Awaitable[Response]]:
