@@ -18,7 +18,6 @@ from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
 from oratio.config import BlobBackend, EmailBackend, KnowledgeBackend, Settings, StoreBackend
 from oratio.knowledge.embeddings import load_default_embedder
-from oratio.knowledge.extract import extract_text
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extractor
 from oratio.knowledge.local import LocalKnowledgeBase
@@ -210,8 +209,9 @@ def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
     return bedrock
 
 
-def extraction_pool(settings: Settings, *, extract: Extractor = extract_text) -> ExtractionPool:
-    """Worker processes for extraction, within the configured limits (tests pass their own `extract`)."""
+def extraction_pool(settings: Settings, *, extract: Extractor | None = None) -> ExtractionPool:
+    """Worker processes for extraction, within the configured limits (tests pass their own `extract`;
+    None is `extract_text`, imported with the first document)."""
     limits = ExtractionLimits(
         timeout_s=settings.ingest_timeout_seconds,
         memory_bytes=settings.ingest_memory_mb * 1024 * 1024 or None,

@@ -38,7 +38,6 @@ from typing import Any, Final
 
 from oratio.errors import BackendUnavailable
 from oratio.knowledge.chunking import chunk_text
-from oratio.knowledge.extract import extract_text
 from oratio.knowledge.ports import ChunkDraft, ExtractedText, ExtractionError, IngestionInterrupted
 from schemas import DocumentFormat
 
@@ -48,6 +47,14 @@ Extractor = Callable[[bytes, DocumentFormat], ExtractedText]
 """A module-level function (the worker imports it by name): `extract_text`, or a test's own."""
 
 _SECRET_PREFIXES: Final = ("ORATIO_", "AWS_")
+
+
+def _extract_text() -> Extractor:
+    from oratio.knowledge.extract import extract_text
+
+    return extract_text
+
+
 WORKER_START_TIMEOUT_S: Final = 120.0
 """How long a new worker may take to import the extraction code; not part of a document's limit."""
 CPU_MARGIN_S: Final = 5.0
@@ -172,9 +179,10 @@ class _Worker:
 class ExtractionPool:
     """Runs `extract` + `chunk_text` for one document at a time per worker, within `ExtractionLimits`."""
 
-    def __init__(self, limits: ExtractionLimits, *, extract: Extractor = extract_text) -> None:
+    def __init__(self, limits: ExtractionLimits, *, extract: Extractor | None = None) -> None:
         self._limits = limits
         self._extract = extract
+        """None: `extract_text`, imported with the first document (pypdf is heavy; `oratio mcp` may never need it)."""
         self._cond = threading.Condition()
         self._busy: Counter[str] = Counter()
         self._waiting: Counter[str] = Counter()
@@ -198,7 +206,9 @@ class ExtractionPool:
         try:
             worker = self._take_worker()
             timeout_s = self._limits.timeout_s
-            outcome = worker.run(self._extract, content, fmt, timeout_s, cpu_budget_s=timeout_s + CPU_MARGIN_S)
+            outcome = worker.run(
+                self._extract or _extract_text(), content, fmt, timeout_s, cpu_budget_s=timeout_s + CPU_MARGIN_S
+            )
             return self._result(worker, outcome)
         finally:
             self._release(tenant_id, worker)

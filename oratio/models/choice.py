@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-import botocore.session
-
 from oratio.config import Settings
 from oratio.models.gguf_files import INSTALL_HINT, PACKAGED, PackagedGguf, packaged_available
 from oratio.models.spec import parse_model_spec
@@ -66,6 +64,8 @@ def aws_region(settings: Settings) -> str | None:
     """ORATIO_AWS_REGION if set, else the region AWS's own configuration names (env or config file)."""
     if "aws_region" in settings.model_fields_set:
         return settings.aws_region
+    import botocore.session  # only when a model is chosen (serve, demo), not on every CLI start
+
     session = botocore.session.Session()
     found = os.environ.get("AWS_REGION") or session.get_config_variable("region")
     return str(found) if found else None
@@ -73,6 +73,8 @@ def aws_region(settings: Settings) -> str | None:
 
 def aws_credentials_found() -> bool:
     """Whether botocore's chain finds credentials, from files and the environment only (no network)."""
+    import botocore.session
+
     session = botocore.session.Session()
     resolver = session.get_component("credential_provider")
     for name in NO_PROBE:
