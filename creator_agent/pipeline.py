@@ -4,9 +4,13 @@ Stages run in order, each recorded (status, duration, model calls) in a `Creatio
 blob storage beside the agent's artifacts and readable through MCP. Progress goes out as
 `agent.progress` events (live views, subscriptions) and to an optional callback (MCP progress).
 
+The reviewed plan is the deployable artifact (docs/artifact.md): the plan object the review approved
+is the one the test conversations run and the one `deploy` stores, and `AgentService.deploy` records
+the sha256 of its stored bytes, which the runtime checks on every load.
+
 Provisioning goes through the service layer only. An agent that was already active keeps serving
 its old version while a new one is built, and only `AgentService.deploy` switches it; a failed
-build of a new agent leaves it `failed` and deletes the generated code, so nothing half-built is
+build of a new agent leaves it `failed` and nothing of that version stored, so nothing half-built is
 reachable.
 """
 
@@ -20,13 +24,12 @@ from pathlib import PurePosixPath
 import anyio.to_thread
 
 from creator_agent._llm import ModelFactory
-from creator_agent.codegen import generated_prefix, render_agent, store_generated
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
-from creator_agent.validator import validate_agent_source
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform
+from oratio.services.agents import artifact_key
 from oratio.services.creation_owner import CreationOwners
 from schemas import (
     Agent,
@@ -155,13 +158,7 @@ class AgentCreator:
             run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
             await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
 
-            await run.start(StageName.GENERATE_CODE)
-            code = render_agent(plan, agent_id=agent_id, version=version)
-            await anyio.to_thread.run_sync(store_generated, platform.backends.blobs, tenant_id, agent_id, version, code)
-            await run.passed(StageName.GENERATE_CODE, 0, f"agent.py sha256 {code.source_sha256[:12]}")
-
-            await run.start(StageName.REVIEW_CODE)
-            validate_agent_source(code.source)
+            await run.start(StageName.RUN_TEST_CONVERSATIONS)
             # The test conversations run on the model that will serve customers, never the creator's.
             players = self._serving(agent, plan)
             rehearsal = Rehearsal(platform.knowledge, players, time_limit_s=self._timeout)
@@ -171,12 +168,17 @@ class AgentCreator:
             failed = [o for o in outcomes if not o.passed]
             if failed:
                 names = "; ".join(f"{o.name} ({o.detail})" for o in failed)
-                raise CreationFailed(StageName.REVIEW_CODE, f"{len(failed)} of {len(outcomes)} tests failed: {names}")
-            await run.passed(StageName.REVIEW_CODE, rehearsal.model_calls, f"{len(outcomes)} tests passed")
+                reason = f"{len(failed)} of {len(outcomes)} tests failed: {names}"
+                raise CreationFailed(StageName.RUN_TEST_CONVERSATIONS, reason)
+            detail = f"{len(outcomes)} tests passed"
+            await run.passed(StageName.RUN_TEST_CONVERSATIONS, rehearsal.model_calls, detail)
 
             await run.start(StageName.DEPLOY)
-            await anyio.to_thread.run_sync(platform.agents.deploy, tenant_id, agent_id, plan)
-            await run.passed(StageName.DEPLOY, 0, f"version {version} is live")
+            # The plan the review approved and the tests ran, unchanged: deploy stores it and its sha256.
+            deployed = await anyio.to_thread.run_sync(platform.agents.deploy, tenant_id, agent_id, plan)
+            run.record = run.record.model_copy(update={"artifact_sha256": deployed.artifact_sha256})
+            sha = deployed.artifact_sha256 or ""
+            await run.passed(StageName.DEPLOY, 0, f"version {deployed.artifact_version} is live (plan sha256 {sha})")
         except CreationFailed as exc:
             await run.failed(exc.stage, exc.reason)
         except OratioError as exc:
@@ -190,7 +192,7 @@ class AgentCreator:
             model = self._platform.engine.agent_model(agent, plan)
         except (ConfigError, ModelUnavailable) as exc:
             reason = f"no model to hold the test conversations: {exc.message}"
-            raise CreationFailed(StageName.REVIEW_CODE, reason) from None
+            raise CreationFailed(StageName.RUN_TEST_CONVERSATIONS, reason) from None
         return lambda: model
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
@@ -296,8 +298,10 @@ class _Run:
             )
             logger.info("tenant=%s agent=%s version=%d | agent created", tenant, agent, record.version)
             return
-        # Nothing half-built stays reachable: drop this version's generated code.
-        for blob in platform.backends.blobs.list(generated_prefix(tenant, agent, record.version)):
+        # Nothing half-built stays reachable: drop whatever this version stored (a deploy that failed
+        # after writing its plan); no agent record points at it.
+        prefix = artifact_key(tenant, agent, record.version).rsplit("/", 1)[0] + "/"
+        for blob in platform.backends.blobs.list(prefix):
             platform.backends.blobs.delete(blob.key)
         current = platform.agents.get(
             Principal(tenant_id=tenant, subject="agent-creator", scopes=frozenset({Scope.ADMIN})), agent

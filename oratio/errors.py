@@ -95,6 +95,17 @@ class BackendUnavailable(OratioError):
     http_status = 503
 
 
+class ArtifactRejected(OratioError):
+    """The agent's stored plan is not the one that was reviewed (its sha256 differs); it is not served.
+
+    503: the customer's request was fine and nothing of it was stored; the agent is marked failed and
+    an admin must rebuild it.
+    """
+
+    code = "artifact_rejected"
+    http_status = 503
+
+
 class ModelUnavailable(BackendUnavailable):
     """The model an agent runs cannot run here (SDK or credentials missing, none configured, not allowed).
 
@@ -105,6 +116,7 @@ class ModelUnavailable(BackendUnavailable):
 
 
 __all__ = [
+    "ArtifactRejected",
     "BackendUnavailable",
     "ConfigError",
     "Conflict",

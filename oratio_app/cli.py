@@ -316,7 +316,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     async def progress(done: int, total: int, message: str) -> None:
         print(f"        [{done}/{total}] {message[:110]}", flush=True)
 
-    _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> generate agent.py -> test -> deploy")
+    _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> run test conversations -> deploy")
     from creator_agent.models import creator_models
     from creator_agent.pipeline import AgentCreator
 

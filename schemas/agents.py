@@ -99,20 +99,27 @@ class AgentStatus(StrEnum):
 AGENT_TRANSITIONS: dict[AgentStatus, frozenset[AgentStatus]] = {
     AgentStatus.CREATING: frozenset({AgentStatus.ACTIVE, AgentStatus.FAILED}),
     # active -> active: a new version deployed while the old one kept serving.
-    AgentStatus.ACTIVE: frozenset({AgentStatus.ACTIVE, AgentStatus.PAUSED, AgentStatus.CREATING}),
+    # active -> failed: its stored plan no longer matches the sha256 recorded at deploy.
+    AgentStatus.ACTIVE: frozenset({AgentStatus.ACTIVE, AgentStatus.PAUSED, AgentStatus.CREATING, AgentStatus.FAILED}),
     AgentStatus.PAUSED: frozenset({AgentStatus.ACTIVE, AgentStatus.CREATING}),
     AgentStatus.FAILED: frozenset({AgentStatus.CREATING}),
 }
 
 
 class Agent(Record):
-    """A stored agent. `artifact_version` points at the generated code that serves customers."""
+    """A stored agent. `artifact_version` points at the deployed plan that serves customers.
+
+    `artifact_sha256` is the sha256 of that plan's stored bytes, recorded when the reviewed and tested plan
+    was deployed; the runtime refuses bytes that no longer match. None only on agents deployed before it
+    was recorded: their hash is pinned on the first read (`AgentService.artifact`).
+    """
 
     id: Identifier
     spec: AgentSpec
     status: AgentStatus = AgentStatus.CREATING
     status_reason: str | None = Field(default=None, max_length=2000)
     artifact_version: int | None = Field(default=None, ge=1)
+    artifact_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 

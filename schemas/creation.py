@@ -1,7 +1,7 @@
 """The AgentCreator's typed stage inputs and outputs, and the record kept for every creation.
 
-Stages: parse the SOP -> draft a plan -> review it (at least two cycles) -> generate `agent.py` from the
-vetted template -> review the code (static checks + SOP-derived test conversations) -> deploy.
+Stages: parse the SOP -> draft a plan -> review it (at least two cycles) -> run test conversations on the
+reviewed plan -> deploy it (the plan JSON, with its sha256, is the artifact that serves; docs/artifact.md).
 """
 
 from __future__ import annotations
@@ -60,12 +60,24 @@ class TestOutcome(Model):
 
 
 class StageName(StrEnum):
+    """The stages a build runs, in order; each name says what the stage does."""
+
     PARSE_SOP = "parse_sop"
     DRAFT_PLAN = "draft_plan"
     REVIEW_PLAN = "review_plan"
+    RUN_TEST_CONVERSATIONS = "run_test_conversations"
+    DEPLOY = "deploy"
+
+
+class RetiredStage(StrEnum):
+    """Stage names that creation records written before issue 16 hold: read back as they are, never written.
+
+    `generate_code` rendered an `agent.py` nothing ran; `review_code` ran the test conversations (now
+    `run_test_conversations`). Kept as their own type so an old record still parses and says what it said.
+    """
+
     GENERATE_CODE = "generate_code"
     REVIEW_CODE = "review_code"
-    DEPLOY = "deploy"
 
 
 class StageStatus(StrEnum):
@@ -75,7 +87,7 @@ class StageStatus(StrEnum):
 
 
 class StageRecord(Model):
-    stage: StageName
+    stage: StageName | RetiredStage
     status: StageStatus
     started_at: UtcDatetime = Field(default_factory=utcnow)
     ended_at: UtcDatetime | None = None
@@ -93,6 +105,9 @@ class CreationRecord(Model):
     parsed_sop: ParsedSop | None = None
     reviews: list[PlanReview] = Field(default_factory=list)
     tests: list[TestOutcome] = Field(default_factory=list)
+    artifact_sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the deployed plan JSON, set at deploy"
+    )
     succeeded: bool | None = None
     failure: str | None = Field(default=None, max_length=4000)
     started_at: UtcDatetime = Field(default_factory=utcnow)

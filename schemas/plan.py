@@ -1,7 +1,9 @@
 """What a deployed agent runs on: the reviewed plan the AgentCreator produced, stored as data.
 
 The runtime interprets the plan; nothing in it is code. The AgentCreator (issue 6) writes it after
-review and tests; `AgentService.deploy` stores it as a new artifact version and makes the agent active.
+review and tests; `AgentService.deploy` stores it as a new artifact version, records the sha256 of the
+stored bytes on the agent, and makes the agent active. The runtime serves those bytes only if they still
+hash to that value (docs/artifact.md): the plan that was reviewed is the plan that serves.
 """
 
 from __future__ import annotations
@@ -86,7 +88,10 @@ class AgentPlan(Model):
 
 
 class DeployedArtifact(Model):
-    """One deployed version of an agent, as stored in blob storage (`{tenant}/agents/{agent}/v{n}/plan.json`)."""
+    """One deployed version of an agent, as stored in blob storage (`{tenant}/agents/{agent}/v{n}/plan.json`).
+
+    This JSON is the deployable artifact; `Agent.artifact_sha256` is the sha256 of its stored bytes.
+    """
 
     tenant_id: Identifier
     agent_id: Identifier

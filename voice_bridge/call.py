@@ -140,6 +140,9 @@ class VoiceCall:
         raise ProtocolError(Close.IDLE, f"no start message within {self._limits.start_timeout_s:g}s")
 
     def _open_session(self, grant: KeyGrant, start: StartMessage) -> str:
+        # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
+        # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
+        self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
         sessions = self._platform.sessions
         if start.session_id is None:
             return sessions.start(grant.tenant_id, grant.agent_id, Channel.VOICE, start.customer).id

@@ -3,7 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "oratio.dashboard.token";
-const STAGES = ["parse_sop", "draft_plan", "review_plan", "generate_code", "review_code", "deploy"];
+const STAGES = ["parse_sop", "draft_plan", "review_plan", "run_test_conversations", "deploy"];
 const LIVE_MAX = 24;
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
@@ -338,7 +338,7 @@ function progressBar(agent) {
   if (!step) return el("span", { class: "muted" }, "waiting for the AgentCreator…");
   const done = STAGES.indexOf(step.stage) + (step.status === "running" ? 0 : 1);
   const meter = el("meter", { min: 0, max: STAGES.length, value: Math.max(done, 0) });
-  return el("div", {}, meter, el("div", { class: "muted" }, `${step.stage.replace("_", " ")}: ${step.status}`));
+  return el("div", {}, meter, el("div", { class: "muted" }, `${step.stage.replaceAll("_", " ")}: ${step.status}`));
 }
 
 // -- notifications ------------------------------------------------------------------------------

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from oratio.errors import Conflict, InvalidInput, InvalidState, ModelUnavailable
+import hashlib
+import logging
+
+from pydantic import ValidationError
+
+from oratio.errors import ArtifactRejected, Conflict, InvalidInput, InvalidState, ModelUnavailable, NotFound
 from oratio.ids import new_id
 from oratio.models.gate import ModelGate
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
@@ -23,6 +28,8 @@ from schemas import (
     Principal,
     Scope,
 )
+
+logger = logging.getLogger("oratio.agents")
 
 
 class AgentService:
@@ -135,6 +142,7 @@ class AgentService:
         *,
         reason: str | None,
         artifact_version: int | None = None,
+        artifact_sha256: str | None = None,
     ) -> Agent:
         """Move an agent along its lifecycle (AGENT_TRANSITIONS); any other move is InvalidState.
 
@@ -152,6 +160,7 @@ class AgentService:
             }
             if artifact_version is not None:
                 update["artifact_version"] = artifact_version
+                update["artifact_sha256"] = artifact_sha256
             return agent.model_copy(update=update)
 
         updated = update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
@@ -170,10 +179,12 @@ class AgentService:
         self._b.emit(tenant_id, EventType.AGENT_DELETED, agent_id)
 
     def deploy(self, tenant_id: str, agent_id: str, plan: AgentPlan) -> Agent:
-        """Store the plan as the agent's next artifact version and make the agent active.
+        """Store the plan as the agent's next artifact version, record its sha256, make the agent active.
 
-        Called by the AgentCreator once review and tests passed. The previous version keeps serving
-        until this returns: the runtime reads `artifact_version` from the agent record.
+        Called by the AgentCreator once review and tests passed, with the plan they passed. The sha256 is
+        of the exact bytes stored, and goes into the agent record in the same write that points the agent
+        at the version, so no reader ever sees a version without its hash. The previous version keeps
+        serving until this returns: the runtime reads `artifact_version` from the agent record.
         """
         for rule in plan.handoff_rules:
             if rule.kind == "regex":
@@ -187,20 +198,81 @@ class AgentService:
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         version = (agent.artifact_version or 0) + 1
         artifact = DeployedArtifact(tenant_id=tenant_id, agent_id=agent_id, version=version, plan=plan)
-        self._b.blobs.put(
-            artifact_key(tenant_id, agent_id, version),
-            artifact.model_dump_json().encode(),
-            content_type="application/json",
+        data = artifact.model_dump_json().encode()
+        self._b.blobs.put(artifact_key(tenant_id, agent_id, version), data, content_type="application/json")
+        return self.transition(
+            tenant_id,
+            agent_id,
+            AgentStatus.ACTIVE,
+            reason=None,
+            artifact_version=version,
+            artifact_sha256=hashlib.sha256(data).hexdigest(),
         )
-        return self.transition(tenant_id, agent_id, AgentStatus.ACTIVE, reason=None, artifact_version=version)
 
     def artifact(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact]:
-        """The agent and the artifact it serves now. InvalidState if it is not taking conversations."""
+        """The agent and the artifact it serves now. InvalidState if it is not taking conversations.
+
+        The stored bytes must hash to the sha256 recorded at deploy: otherwise the agent is marked
+        `failed` with the reason and `ArtifactRejected` (503) is raised, so no customer is served a plan
+        nobody reviewed. An agent deployed before hashes were recorded has its hash pinned here, once.
+        """
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
-        raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, agent.artifact_version))
-        return agent, DeployedArtifact.model_validate_json(raw)
+        version = agent.artifact_version
+        try:
+            raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, version))
+        except NotFound:
+            raise self._reject(tenant_id, agent_id, version, f"version {version}: its stored plan is missing") from None
+        digest = hashlib.sha256(raw).hexdigest()
+        if agent.artifact_sha256 is None:
+            agent = self._pin(tenant_id, agent_id, version, digest)
+        elif digest != agent.artifact_sha256:
+            raise self._reject(
+                tenant_id,
+                agent_id,
+                version,
+                f"the stored plan of version {version} does not match the sha256 recorded when it was reviewed "
+                "and deployed, so it is not served; update the agent to rebuild it",
+            )
+        try:
+            artifact = DeployedArtifact.model_validate_json(raw)
+        except ValidationError:
+            raise self._reject(tenant_id, agent_id, version, f"version {version}: its stored plan is invalid") from None
+        if (artifact.tenant_id, artifact.agent_id, artifact.version) != (tenant_id, agent_id, version):
+            # A hash pinned on a legacy record vouches for bytes, not for whose plan they are.
+            raise self._reject(tenant_id, agent_id, version, f"the stored plan of version {version} is another agent's")
+        return agent, artifact
+
+    def _pin(self, tenant_id: str, agent_id: str, version: int, digest: str) -> Agent:
+        """Record the hash of a version deployed before hashes were recorded (trust on first read)."""
+
+        def apply(agent: Agent) -> Agent:
+            if agent.artifact_version != version or agent.artifact_sha256 is not None:
+                return agent
+            return agent.model_copy(update={"artifact_sha256": digest})
+
+        return update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
+
+    def _reject(self, tenant_id: str, agent_id: str, version: int, reason: str) -> ArtifactRejected:
+        """Mark the agent failed, unless it already moved on (another reader failed it, or a new deploy);
+        return the error for the customer, which says the agent is unavailable and not why."""
+        logger.error("tenant=%s agent=%s version=%d | artifact rejected: %s", tenant_id, agent_id, version, reason)
+        changed = False
+
+        def apply(agent: Agent) -> Agent:
+            nonlocal changed
+            changed = agent.status is AgentStatus.ACTIVE and agent.artifact_version == version
+            if not changed:
+                return agent
+            return agent.model_copy(
+                update={"status": AgentStatus.FAILED, "status_reason": reason, "updated_at": self._b.clock()}
+            )
+
+        update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
+        if changed:
+            self._b.emit(tenant_id, EventType.AGENT_STATUS, agent_id, status=AgentStatus.FAILED.value, reason=reason)
+        return ArtifactRejected(f"agent '{agent_id}' is unavailable: its deployed plan failed its integrity check")
 
 
 def artifact_key(tenant_id: str, agent_id: str, version: int) -> str:

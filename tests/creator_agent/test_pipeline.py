@@ -117,8 +117,12 @@ async def test_a_good_sop_becomes_an_active_tested_agent(platform: Platform) -> 
     assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1)
     assert load_record(platform, owner.tenant_id, agent_id, 1) == record
     assert seen[-1][0] == seen[-1][1] == len(StageName)
+    # The one artifact is the reviewed plan, and the record names its sha256 as the agent does.
     keys = [b.key for b in platform.backends.blobs.list(f"{owner.tenant_id}/agents/{agent_id}/v1/")]
-    assert any(k.endswith("agent.py") for k in keys)
+    assert keys == [f"{owner.tenant_id}/agents/{agent_id}/v1/plan.json"]
+    assert record.artifact_sha256 is not None and record.artifact_sha256 == agent.artifact_sha256
+    assert record.artifact_sha256 in record.stages[-1].detail
+    assert [m.split(":")[0] for _, _, m in seen if m.endswith("running")] == [s.value for s in StageName]
     kinds = [n.type for n in platform.notifications.list(owner).items]
     assert NotificationType.AGENT_READY in kinds
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from oratio.errors import InvalidInput, InvalidState
+from oratio.errors import ArtifactRejected, InvalidInput, InvalidState
 from oratio.platform import Platform
+from oratio.services.agents import artifact_key
 from schemas import AgentPlan, AgentStatus, HandoffRule
-from tests.oratio.conftest import Tenancy, create_agent
+from tests.oratio.conftest import Tenancy, create_agent, events
 
 PLAN = AgentPlan(persona="Acme support", system_prompt="You help Acme customers with billing and outages.")
 
@@ -71,3 +74,28 @@ def test_a_rule_pattern_that_needs_backtracking_is_refused_with_the_reason(
         platform.agents.deploy(acme.tenant_id, agent.id, bad)
 
     assert platform.backends.blobs.list(f"{acme.tenant_id}/agents/") == []
+
+
+def test_deploy_records_the_sha256_of_the_stored_plan(platform: Platform, acme: Tenancy) -> None:
+    agent = create_agent(platform, acme)
+    deployed = platform.agents.deploy(acme.tenant_id, agent.id, PLAN)
+    stored = platform.backends.blobs.get(artifact_key(acme.tenant_id, agent.id, 1))
+    assert deployed.artifact_sha256 == hashlib.sha256(stored).hexdigest()
+
+
+def test_a_plan_changed_in_storage_is_refused_and_fails_the_agent(platform: Platform, acme: Tenancy) -> None:
+    """On every backend (SQLite + local files, DynamoDB + S3 as on AgentCore): one byte changed is refused."""
+    agent = create_agent(platform, acme)
+    platform.agents.deploy(acme.tenant_id, agent.id, PLAN)
+    key = artifact_key(acme.tenant_id, agent.id, 1)
+    stored = platform.backends.blobs.get(key)
+    platform.backends.blobs.put(key, stored.replace(b"billing", b"Billing", 1), content_type="application/json")
+
+    with pytest.raises(ArtifactRejected) as refused:
+        platform.agents.artifact(acme.tenant_id, agent.id)
+
+    assert refused.value.http_status == 503
+    failed = platform.agents.get(acme.principal, agent.id)
+    assert failed.status is AgentStatus.FAILED
+    assert failed.status_reason is not None and "sha256" in failed.status_reason
+    assert ("agent.status", "failed") in [(e.type, e.data.get("status")) for e in events(platform, acme.tenant_id)]
