@@ -34,6 +34,7 @@ from mcp_server.live import Change, EventTailer, LiveUpdates, TenantBus, changes
 from mcp_server.server import build_server
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
+from oratio.services.live import EventTail, TailSettings
 from schemas import (
     Agent,
     AgentSpec,
@@ -375,7 +376,7 @@ class Collector:
 async def test_tailer_follows_only_tenants_with_listeners(platform: Platform, acme: Principal) -> None:
     globex = new_principal(platform, "Globex")
     bus = TenantBus(OperatorPrincipal(acme))
-    tailer = EventTailer(platform.backends.events, bus)
+    tailer = EventTailer(EventTail(platform.backends.events), bus)
     heard = Collector()
     bus.subscribe(heard)
     agent = make_agent(platform, acme)
@@ -462,7 +463,7 @@ async def test_tailer_survives_a_failing_read_and_stops_when_cancelled(platform:
             pass
 
     log = FlakyLog()
-    live = LiveUpdates(log, OperatorPrincipal(acme), poll_interval=POLL)
+    live = LiveUpdates(EventTail(log, TailSettings(poll_interval=POLL)), OperatorPrincipal(acme))
     heard = anyio.Event()
     live.bus.subscribe(lambda e: heard.set())
     await live.tailer.follow(acme.tenant_id)
@@ -475,7 +476,7 @@ async def test_tailer_survives_a_failing_read_and_stops_when_cancelled(platform:
 
 async def test_a_second_lifespan_takes_over_the_tailer(platform: Platform, acme: Principal) -> None:
     """In-process, each connection enters the lifespan: one tailer polls, the next takes over when it ends."""
-    live = LiveUpdates(platform.backends.events, OperatorPrincipal(acme), poll_interval=POLL)
+    live = LiveUpdates(EventTail(platform.backends.events, TailSettings(poll_interval=POLL)), OperatorPrincipal(acme))
     heard: list[ServerEvent] = []
     published = anyio.Event()
 
