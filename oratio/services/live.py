@@ -130,8 +130,10 @@ class Subscription:
         batch = await anyio.to_thread.run_sync(self._tail.events.read, self.tenant_id, self._seen, settings.batch)
         if batch:
             self._seen = batch[-1].seq
-        if len(batch) < settings.batch and self._seen >= self._tenant.cursor:
-            self._lagging = False  # caught up with the tailer: no await since the check, so nothing slips by
+        if self._seen >= self._tenant.cursor:
+            # Caught up with the tailer, which hands on everything after its cursor (and this
+            # subscription skips what it has read already). No await since the check: nothing slips by.
+            self._lagging = False
         return batch
 
     async def next_batch(self) -> list[Event]:

@@ -509,3 +509,42 @@ async def test_a_second_lifespan_takes_over_the_tailer(platform: Platform, acme:
             await published.wait()
             second[1].set()
     assert heard == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
+
+
+async def test_listeners_and_dashboard_pages_share_one_read_per_poll(platform: Platform, acme: Principal) -> None:
+    """MCP listeners and dashboard pages of a tenant are fed by one tailer: one read of its log per poll."""
+
+    class CountingLog:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
+            raise NotImplementedError
+
+        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+            self.reads += 1
+            return platform.backends.events.read(tenant_id, after, limit)
+
+        def head(self, tenant_id: str) -> int:
+            return platform.backends.events.head(tenant_id)
+
+        def close(self) -> None:  # pragma: no cover
+            pass
+
+    log = CountingLog()
+    tail = EventTail(log)
+    bus = TenantBus(OperatorPrincipal(acme))
+    tailer = EventTailer(tail, bus)
+    heard = Collector()
+    bus.subscribe(heard)
+    await tailer.follow(acme.tenant_id)
+    await tailer.follow(acme.tenant_id)
+    pages = [await tail.open(acme.tenant_id) for _ in range(3)]
+
+    agent = make_agent(platform, acme)
+    await tailer.poll()
+
+    assert log.reads == 1
+    assert heard.events == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
+    for page in pages:
+        assert [event.subject for event in await page.ready()] == [agent.id]
