@@ -211,10 +211,19 @@ class EventTailer:
         time; others wait to take over."""
         async with self._leader, anyio.create_task_group() as tasks:
             tasks.start_soon(self.tail.run)
+            failures = 0
             while True:
                 await self._arrived.wait()
                 self._arrived = anyio.Event()
-                await self.publish_ready()
+                try:
+                    await self.publish_ready()
+                    failures = 0
+                except Exception:  # a lagging stream's own read failed: keep live updates going, retry
+                    failures += 1
+                    logger.exception("catching up on the event log failed (%d in a row); retrying", failures)
+                    settings = self.tail.settings
+                    await anyio.sleep(min(settings.poll_interval * 2**failures, settings.max_backoff))
+                    self._arrived.set()
 
     async def poll(self) -> None:
         """Have the tailer read every followed tenant's log once, and publish what changed."""

@@ -123,7 +123,7 @@ class DashboardFeed:
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
                 raise _Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
             principal = await self._verify(hello.token)
-            head = await anyio.to_thread.run_sync(self._p.backends.events.head, principal.tenant_id)
+            head = await anyio.to_thread.run_sync(self._tail.events.head, principal.tenant_id)
             resumed = hello.after is not None and hello.after <= head
             cursor = hello.after if resumed and hello.after is not None else head
             await websocket.send_json({"type": "ready", "cursor": cursor, "head": head, "resumed": resumed})

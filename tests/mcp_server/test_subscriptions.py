@@ -548,3 +548,51 @@ async def test_listeners_and_dashboard_pages_share_one_read_per_poll(platform: P
     assert heard.events == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
     for page in pages:
         assert [event.subject for event in await page.ready()] == [agent.id]
+
+
+async def test_a_listener_left_behind_catches_up_even_when_its_own_read_fails(
+    platform: Platform, acme: Principal
+) -> None:
+    """A burst larger than the queue leaves the listener to read the log itself; a failing read is retried."""
+
+    class ArmedLog:
+        def __init__(self) -> None:
+            self.fail_after: int | None = None
+
+        def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
+            raise NotImplementedError
+
+        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+            if after == self.fail_after:
+                self.fail_after = None
+                raise OSError("database is locked")
+            return platform.backends.events.read(tenant_id, after, limit)
+
+        def head(self, tenant_id: str) -> int:
+            return platform.backends.events.head(tenant_id)
+
+        def close(self) -> None:  # pragma: no cover
+            pass
+
+    log = ArmedLog()
+    live = LiveUpdates(EventTail(log, TailSettings(poll_interval=POLL, queue_limit=1)), OperatorPrincipal(acme))
+    heard: list[ServerEvent] = []
+    published = anyio.Event()
+
+    def listener(event: ServerEvent) -> None:
+        heard.append(event)
+        if len(heard) == 2:
+            published.set()
+
+    live.bus.subscribe(listener)
+    await live.tailer.follow(acme.tenant_id)
+    head = platform.backends.events.head(acme.tenant_id)
+    agent = make_agent(platform, acme)
+    platform.agents.update(acme, agent.id, AgentUpdate(description="a"))
+    await live.tailer.tail.poll()  # two events, a queue of one: the listener is left behind
+    log.fail_after = head  # its own read from its cursor fails once
+    with anyio.fail_after(WAIT):
+        async with live.lifespan():
+            await published.wait()
+    assert log.fail_after is None
+    assert heard == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
