@@ -13,10 +13,12 @@ reconnect nothing is lost or repeated (the EventLog guarantees seqs only grow, f
 With `after: null`, or a cursor ahead of the log (another data directory), the stream starts at the
 head and `resumed` is false: the page then reloads its lists.
 
-The log is polled (it is shared through SQLite or DynamoDB, so events written by other processes
-show up too); a burst is read in batches without waiting. Only the token's tenant is ever read, and
-events of a kind the token may not read are skipped. Memory is bounded by one batch: the next batch
-is read only after the previous one was sent, and a client that does not take a frame within
+Events come from the platform's one tailer of the log (`oratio.services.live.EventTail`, shared with
+the MCP door): it reads the tenant's log once per poll for every open page and MCP listener, sees
+events written by other processes (the log is shared through SQLite or DynamoDB), and hands this
+stream the events after its cursor. Only the token's tenant is ever read, and events of a kind the
+token may not read are skipped (`scope_for`). A page that falls behind reads the log from its own
+cursor (the tailer's slow-subscriber policy), and a client that does not take a frame within
 `send_timeout` is closed with 1013 ("too slow; reconnect with your last seq") rather than buffered.
 The token is checked again every `recheck_seconds`, so an expired token ends the stream (4401), and
 at once when the log says an admin of the tenant was disabled or had its tokens revoked (`admin.*`
@@ -41,25 +43,23 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.platform import Platform
-from schemas import Event, Model, Principal, Scope
+from oratio.services.live import EventTail, Subscription, TailSettings, is_access_event, scope_for
+from schemas import Event, Model, Principal
 
 logger = logging.getLogger("dashboard.live")
 
 CLOSE_AUTH_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 1013
 MAX_CLIENT_MESSAGE = 16 * 1024
-ADMIN_EVENTS = "admin."
-"""Events about admins' access: they trigger a token recheck and are not sent to the page."""
 
 
 @dataclass(frozen=True)
 class LiveSettings:
-    poll_interval: float = 0.25
-    """Seconds between reads of the log once caught up: the worst-case delay of an update."""
+    poll_interval: float | None = None
+    """Seconds between reads of the log; None shares the platform's tailer (and its interval)."""
     auth_timeout: float = 10.0
     send_timeout: float = 10.0
     recheck_seconds: float = 60.0
-    batch: int = 100
 
 
 class AuthMessage(Model):
@@ -81,12 +81,6 @@ class _Closing(Exception):
         return cls(4000 + exc.http_status, exc.message)
 
 
-def scope_for(event: Event) -> Scope:
-    """The scope needed to see an event, as for the records it is about."""
-    family = event.type.value.split(".", 1)[0]
-    return Scope.SESSIONS_READ if family in ("session", "notification", "error") else Scope.AGENTS_READ
-
-
 def frame(event: Event) -> dict[str, Any]:
     return {
         "type": "event",
@@ -104,6 +98,8 @@ class DashboardFeed:
     def __init__(self, platform: Platform, settings: LiveSettings | None = None) -> None:
         self._p = platform
         self._s = settings or LiveSettings()
+        interval = self._s.poll_interval
+        self._tail = platform.live if interval is None else EventTail(platform.backends.events, TailSettings(interval))
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -127,7 +123,7 @@ class DashboardFeed:
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
                 raise _Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
             principal = await self._verify(hello.token)
-            head = await anyio.to_thread.run_sync(self._p.backends.events.head, principal.tenant_id)
+            head = await anyio.to_thread.run_sync(self._tail.events.head, principal.tenant_id)
             resumed = hello.after is not None and hello.after <= head
             cursor = hello.after if resumed and hello.after is not None else head
             await websocket.send_json({"type": "ready", "cursor": cursor, "head": head, "resumed": resumed})
@@ -146,27 +142,20 @@ class DashboardFeed:
     async def _stream(self, websocket: WebSocket, token: str, principal: Principal, cursor: int) -> None:
         ended: list[_Closing] = []
 
-        async def tail() -> None:
-            nonlocal cursor
-            checked = anyio.current_time()
+        async def forward(events: Subscription) -> None:
             while True:
-                if anyio.current_time() - checked >= self._s.recheck_seconds:
-                    await self._recheck(token)
-                    checked = anyio.current_time()
-                batch = await anyio.to_thread.run_sync(
-                    self._p.backends.events.read, principal.tenant_id, cursor, self._s.batch
-                )
-                for event in batch:
-                    if event.type.value.startswith(ADMIN_EVENTS):
+                for event in await events.next_batch():
+                    if is_access_event(event):
                         # An admin was disabled, enabled or had its tokens revoked: this stream's
                         # token may be one of them, so check it now rather than at the next recheck.
                         await self._recheck(token)
-                        checked = anyio.current_time()
                     elif principal.allows(scope_for(event)):
                         await self._send(websocket, frame(event))
-                    cursor = event.seq
-                if len(batch) < self._s.batch:
-                    await anyio.sleep(self._s.poll_interval)
+
+        async def recheck() -> None:
+            while True:
+                await anyio.sleep(self._s.recheck_seconds)
+                await self._recheck(token)
 
         async def listen() -> None:
             while True:  # nothing to say after auth; reading notices the client leaving
@@ -183,9 +172,11 @@ class DashboardFeed:
                 pass
             group.cancel_scope.cancel()
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(run, tail)
-            group.start_soon(run, listen)
+        async with self._tail.subscribe(principal.tenant_id, after=cursor) as events:
+            async with anyio.create_task_group() as group:
+                group.start_soon(run, lambda: forward(events))
+                group.start_soon(run, recheck)
+                group.start_soon(run, listen)
         if ended:
             raise ended[0]
 

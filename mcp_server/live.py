@@ -1,9 +1,11 @@
 """Live updates: `subscriptions/listen` notifications driven by the event log.
 
 Every service write appends an event to its tenant's log (`oratio.store.ports.EventLog`), whichever
-process made it: this server, `oratio serve`, a voice bridge, another `oratio mcp`. A tailer follows
-the log by cursor and publishes `ResourceUpdated(uri)` for the resources (`mcp_server.resources`)
-each event touches, so a listener hears about a change made anywhere, not only through this server:
+process made it: this server, `oratio serve`, a voice bridge, another `oratio mcp`. The platform's
+one tailer (`oratio.services.live.EventTail`, shared with the dashboard's WebSocket) follows the log
+by cursor; this module's `EventTailer` subscribes to it per followed tenant and publishes
+`ResourceUpdated(uri)` for the resources (`mcp_server.resources`) each event touches, so a listener
+hears about a change made anywhere, not only through this server:
 
     agent.*         -> oratio://agents/{id}, oratio://agents
     session.*       -> oratio://sessions/{id}, oratio://sessions/live
@@ -30,8 +32,8 @@ of the same tenant:
   A bare `ResourceUpdated` published by a tool (`ctx.notify_resource_updated`) is stamped with the
   tenant of the request publishing it, and dropped outside a request. List-changed events carry no
   data and go to every listener.
-* The tailer reads only the logs of tenants that currently have a listener: an idle server reads
-  nothing, and a tenant's log is never read on behalf of another tenant.
+* The tailer reads only the logs of tenants that currently have a listener (or an open dashboard):
+  an idle server reads nothing, and a tenant's log is never read on behalf of another tenant.
 
 So one server may serve many tenants (HTTP, where each request carries its own admin token) or one
 (stdio, the operator's tenant); the rule is the same. A stream keeps the principal it was opened
@@ -40,17 +42,18 @@ them checks the token again).
 
 Lifetime. `LiveUpdates.lifespan` runs the tailer while the MCP server's lifespan is entered (once
 per process for HTTP and stdio; once per connection for in-process clients, where a lock keeps a
-single tailer running however many connections are open). Leaving the lifespan cancels it; a read
-in flight finishes first (a worker thread cannot be interrupted). The log is polled every
-`poll_interval` seconds; a failing read is logged and retried with a bounded backoff.
+single publisher running however many connections are open, and `EventTail.run` polls once per
+event loop whoever else runs it). Leaving the lifespan cancels it; a read in flight finishes first
+(a worker thread cannot be interrupted). The log is polled every `poll_interval` seconds of the
+shared tailer; a failing read is logged and retried with a bounded backoff.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -63,18 +66,14 @@ from mcp_types import INVALID_REQUEST
 
 from mcp_server._principal import PrincipalSource
 from mcp_server.resources import AGENTS_URI, LIVE_SESSIONS_URI, NOTIFICATIONS_URI, agent_uri, session_uri
-from oratio.store.ports import EventLog
+from oratio.services.live import EventTail, Subscription, TailSettings, scope_for
 from schemas import Event, Principal, Scope
 
 logger = logging.getLogger("mcp_server.live")
 
 LISTEN_METHOD = "subscriptions/listen"
-POLL_SECONDS = 0.2
-"""How often the tailer reads the log: the worst-case delay of a notification."""
-MAX_BACKOFF_SECONDS = 5.0
-READ_BATCH = 100
-MAX_BATCHES_PER_POLL = 10
-"""A tenant with a burst of events is read 1000 at a time, so others are not starved."""
+POLL_SECONDS = TailSettings.poll_interval
+"""How often the shared tailer reads the log: the worst-case delay of a notification."""
 
 
 @dataclass(frozen=True)
@@ -86,17 +85,16 @@ class Change:
 
 
 def changes_for(event: Event) -> tuple[Change, ...]:
-    """The resources an event changes (see the module docstring for the mapping)."""
+    """The resources an event changes (see the module docstring for the mapping), each needing the
+    scope to see the event itself (`scope_for`, shared with the dashboard)."""
     family = event.type.value.split(".", 1)[0]
+    scope = scope_for(event)
     if family == "agent":
-        return (Change(agent_uri(event.subject), Scope.AGENTS_READ), Change(AGENTS_URI, Scope.AGENTS_READ))
+        return (Change(agent_uri(event.subject), scope), Change(AGENTS_URI, scope))
     if family == "session":
-        return (
-            Change(session_uri(event.subject), Scope.SESSIONS_READ),
-            Change(LIVE_SESSIONS_URI, Scope.SESSIONS_READ),
-        )
+        return (Change(session_uri(event.subject), scope), Change(LIVE_SESSIONS_URI, scope))
     if family == "notification":
-        return (Change(NOTIFICATIONS_URI, Scope.SESSIONS_READ),)
+        return (Change(NOTIFICATIONS_URI, scope),)
     return ()
 
 
@@ -165,22 +163,22 @@ class TenantBus:
 
 @dataclass
 class _Follow:
-    """One followed tenant: how many streams want it, and the last seq published."""
+    """One followed tenant: its subscription to the shared tailer, and how many streams want it."""
 
-    cursor: int
+    events: Subscription
     streams: int = 0
 
 
-@dataclass
 class EventTailer:
-    """Follows the logs of the tenants that have listeners and publishes what changed."""
+    """Publishes what changed in the tenants that have listeners, from the shared `EventTail`."""
 
-    events: EventLog
-    bus: TenantBus
-    poll_interval: float = POLL_SECONDS
-    _follows: dict[str, _Follow] = field(default_factory=dict, init=False)
-    _starting: anyio.Lock = field(default_factory=anyio.Lock, init=False)
-    _leader: anyio.Lock = field(default_factory=anyio.Lock, init=False)
+    def __init__(self, tail: EventTail, bus: TenantBus) -> None:
+        self.tail = tail
+        self.bus = bus
+        self._follows: dict[str, _Follow] = {}
+        self._starting = anyio.Lock()
+        self._leader = anyio.Lock()
+        self._arrived = anyio.Event()
 
     @property
     def tenants(self) -> frozenset[str]:
@@ -192,9 +190,12 @@ class EventTailer:
         async with self._starting:
             followed = self._follows.get(tenant_id)
             if followed is None:
-                head = await anyio.to_thread.run_sync(self.events.head, tenant_id)
-                followed = self._follows[tenant_id] = _Follow(cursor=head)
+                subscription = await self.tail.open(tenant_id, on_ready=self._notify)
+                followed = self._follows[tenant_id] = _Follow(subscription)
             followed.streams += 1
+
+    def _notify(self) -> None:
+        self._arrived.set()
 
     def unfollow(self, tenant_id: str) -> None:
         followed = self._follows.get(tenant_id)
@@ -203,47 +204,41 @@ class EventTailer:
         followed.streams -= 1
         if followed.streams <= 0:
             del self._follows[tenant_id]
+            followed.events.close()
 
     async def run(self) -> None:
-        """Poll until cancelled. Only one `run` polls at a time; others wait to take over."""
-        async with self._leader:
+        """Publish until cancelled, keeping the shared tailer polling. Only one `run` publishes at a
+        time; others wait to take over."""
+        async with self._leader, anyio.create_task_group() as tasks:
+            tasks.start_soon(self.tail.run)
             failures = 0
             while True:
+                await self._arrived.wait()
+                self._arrived = anyio.Event()
                 try:
-                    await self.poll()
+                    await self.publish_ready()
                     failures = 0
-                except Exception:  # a backend hiccup must not end live updates for good
+                except Exception:  # a lagging stream's own read failed: keep live updates going, retry
                     failures += 1
-                    logger.exception("reading the event log failed (%d in a row); retrying", failures)
-                await anyio.sleep(min(self.poll_interval * 2**failures, MAX_BACKOFF_SECONDS))
+                    logger.exception("catching up on the event log failed (%d in a row); retrying", failures)
+                    settings = self.tail.settings
+                    await anyio.sleep(min(settings.poll_interval * 2**failures, settings.max_backoff))
+                    self._arrived.set()
 
     async def poll(self) -> None:
-        """Read every followed tenant's new events once and publish the resources they changed."""
-        snapshot = dict(self._follows)
-        if not snapshot:
-            return
-        read = await anyio.to_thread.run_sync(self._read, [(t, f.cursor) for t, f in snapshot.items()])
-        for tenant_id, events in read:
-            followed = snapshot[tenant_id]
-            if not events or self._follows.get(tenant_id) is not followed:
-                continue  # nothing new, or every listener left (a new follow starts at the head)
-            followed.cursor = events[-1].seq
-            for change in _distinct(c for event in events for c in changes_for(event)):
-                await self.bus.publish_change(tenant_id, change)
+        """Have the tailer read every followed tenant's log once, and publish what changed."""
+        await self.tail.poll()
+        await self.publish_ready()
 
-    def _read(self, cursors: Sequence[tuple[str, int]]) -> list[tuple[str, list[Event]]]:
-        """In a worker thread: each tenant's events after its cursor, up to a bounded amount."""
-        read: list[tuple[str, list[Event]]] = []
-        for tenant_id, cursor in cursors:
-            events: list[Event] = []
-            for _ in range(MAX_BATCHES_PER_POLL):
-                batch = self.events.read(tenant_id, after=cursor, limit=READ_BATCH)
-                events.extend(batch)
-                if len(batch) < READ_BATCH:
+    async def publish_ready(self) -> None:
+        """Publish the resources changed by the events each followed tenant has ready."""
+        for tenant_id, followed in list(self._follows.items()):
+            while self._follows.get(tenant_id) is followed:
+                events = await followed.events.ready()
+                if not events:
                     break
-                cursor = batch[-1].seq
-            read.append((tenant_id, events))
-        return read
+                for change in _distinct(c for event in events for c in changes_for(event)):
+                    await self.bus.publish_change(tenant_id, change)
 
 
 def _distinct(changes: Iterable[Change]) -> list[Change]:
@@ -273,9 +268,9 @@ class LiveListens:
 class LiveUpdates:
     """The pieces `build_server` wires: the bus, the listen middleware and the tailer's lifespan."""
 
-    def __init__(self, events: EventLog, principals: PrincipalSource, *, poll_interval: float = POLL_SECONDS) -> None:
+    def __init__(self, tail: EventTail, principals: PrincipalSource) -> None:
         self.bus = TenantBus(principals)
-        self.tailer = EventTailer(events, self.bus, poll_interval=poll_interval)
+        self.tailer = EventTailer(tail, self.bus)
         self.middleware = LiveListens(principals, self.tailer)
 
     @asynccontextmanager

@@ -19,9 +19,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_server import prompts, resources
 from mcp_server._context import ToolContext
 from mcp_server._principal import PrincipalSource
-from mcp_server.live import POLL_SECONDS, LiveUpdates
+from mcp_server.live import LiveUpdates
 from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, sessions
 from oratio.platform import Platform
+from oratio.services.live import EventTail, TailSettings
 
 INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
@@ -37,17 +38,24 @@ def build_server(
     platform: Platform,
     principals: PrincipalSource,
     *,
-    live_poll_seconds: float = POLL_SECONDS,
+    live_poll_seconds: float | None = None,
     **server_options: object,
 ) -> MCPServer:
     """The MCP server for one transport. `server_options` go to `MCPServer` (auth, token verifier...).
 
     A `lifespan` given in `server_options` runs inside the live-updates one; `middleware` runs
     after the listen middleware. The subscription bus is always Oratio's tenant-scoped one.
+    Live updates come from the platform's shared event tailer, unless `live_poll_seconds` asks for
+    a tailer of this server's own polling at that interval (tests).
     """
     if "subscriptions" in server_options:
         raise TypeError("build_server wires its own tenant-scoped subscription bus; do not pass `subscriptions`")
-    live = LiveUpdates(platform.backends.events, principals, poll_interval=live_poll_seconds)
+    tail = (
+        platform.live
+        if live_poll_seconds is None
+        else EventTail(platform.backends.events, TailSettings(poll_interval=live_poll_seconds))
+    )
+    live = LiveUpdates(tail, principals)
     inner = cast(Lifespan | None, server_options.pop("lifespan", None))
     extra_middleware = cast(list[Any], server_options.pop("middleware", None) or [])
 

@@ -42,6 +42,7 @@ from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
+from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
@@ -73,6 +74,8 @@ class Platform:
     engine: ConversationEngine
     leases: LeaseService
     """This process's lease and the "is that process alive?" check recovery uses (docs/recovery.md)."""
+    live: EventTail
+    """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -143,6 +146,7 @@ def build_services(
         session_timeouts=SessionTimeouts(backends, settings.session_idle_seconds),
         engine=engine,
         leases=leases,
+        live=EventTail(backends.events),
     )
 
 

@@ -34,6 +34,7 @@ from mcp_server.live import Change, EventTailer, LiveUpdates, TenantBus, changes
 from mcp_server.server import build_server
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
+from oratio.services.live import EventTail, TailSettings
 from schemas import (
     Agent,
     AgentSpec,
@@ -375,7 +376,7 @@ class Collector:
 async def test_tailer_follows_only_tenants_with_listeners(platform: Platform, acme: Principal) -> None:
     globex = new_principal(platform, "Globex")
     bus = TenantBus(OperatorPrincipal(acme))
-    tailer = EventTailer(platform.backends.events, bus)
+    tailer = EventTailer(EventTail(platform.backends.events), bus)
     heard = Collector()
     bus.subscribe(heard)
     agent = make_agent(platform, acme)
@@ -462,7 +463,7 @@ async def test_tailer_survives_a_failing_read_and_stops_when_cancelled(platform:
             pass
 
     log = FlakyLog()
-    live = LiveUpdates(log, OperatorPrincipal(acme), poll_interval=POLL)
+    live = LiveUpdates(EventTail(log, TailSettings(poll_interval=POLL)), OperatorPrincipal(acme))
     heard = anyio.Event()
     live.bus.subscribe(lambda e: heard.set())
     await live.tailer.follow(acme.tenant_id)
@@ -475,7 +476,7 @@ async def test_tailer_survives_a_failing_read_and_stops_when_cancelled(platform:
 
 async def test_a_second_lifespan_takes_over_the_tailer(platform: Platform, acme: Principal) -> None:
     """In-process, each connection enters the lifespan: one tailer polls, the next takes over when it ends."""
-    live = LiveUpdates(platform.backends.events, OperatorPrincipal(acme), poll_interval=POLL)
+    live = LiveUpdates(EventTail(platform.backends.events, TailSettings(poll_interval=POLL)), OperatorPrincipal(acme))
     heard: list[ServerEvent] = []
     published = anyio.Event()
 
@@ -507,4 +508,91 @@ async def test_a_second_lifespan_takes_over_the_tailer(platform: Platform, acme:
             agent = await anyio.to_thread.run_sync(lambda: make_agent(platform, acme))
             await published.wait()
             second[1].set()
+    assert heard == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
+
+
+async def test_listeners_and_dashboard_pages_share_one_read_per_poll(platform: Platform, acme: Principal) -> None:
+    """MCP listeners and dashboard pages of a tenant are fed by one tailer: one read of its log per poll."""
+
+    class CountingLog:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
+            raise NotImplementedError
+
+        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+            self.reads += 1
+            return platform.backends.events.read(tenant_id, after, limit)
+
+        def head(self, tenant_id: str) -> int:
+            return platform.backends.events.head(tenant_id)
+
+        def close(self) -> None:  # pragma: no cover
+            pass
+
+    log = CountingLog()
+    tail = EventTail(log)
+    bus = TenantBus(OperatorPrincipal(acme))
+    tailer = EventTailer(tail, bus)
+    heard = Collector()
+    bus.subscribe(heard)
+    await tailer.follow(acme.tenant_id)
+    await tailer.follow(acme.tenant_id)
+    pages = [await tail.open(acme.tenant_id) for _ in range(3)]
+
+    agent = make_agent(platform, acme)
+    await tailer.poll()
+
+    assert log.reads == 1
+    assert heard.events == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
+    for page in pages:
+        assert [event.subject for event in await page.ready()] == [agent.id]
+
+
+async def test_a_listener_left_behind_catches_up_even_when_its_own_read_fails(
+    platform: Platform, acme: Principal
+) -> None:
+    """A burst larger than the queue leaves the listener to read the log itself; a failing read is retried."""
+
+    class ArmedLog:
+        def __init__(self) -> None:
+            self.fail_after: int | None = None
+
+        def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
+            raise NotImplementedError
+
+        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+            if after == self.fail_after:
+                self.fail_after = None
+                raise OSError("database is locked")
+            return platform.backends.events.read(tenant_id, after, limit)
+
+        def head(self, tenant_id: str) -> int:
+            return platform.backends.events.head(tenant_id)
+
+        def close(self) -> None:  # pragma: no cover
+            pass
+
+    log = ArmedLog()
+    live = LiveUpdates(EventTail(log, TailSettings(poll_interval=POLL, queue_limit=1)), OperatorPrincipal(acme))
+    heard: list[ServerEvent] = []
+    published = anyio.Event()
+
+    def listener(event: ServerEvent) -> None:
+        heard.append(event)
+        if len(heard) == 2:
+            published.set()
+
+    live.bus.subscribe(listener)
+    await live.tailer.follow(acme.tenant_id)
+    head = platform.backends.events.head(acme.tenant_id)
+    agent = make_agent(platform, acme)
+    platform.agents.update(acme, agent.id, AgentUpdate(description="a"))
+    await live.tailer.tail.poll()  # two events, a queue of one: the listener is left behind
+    log.fail_after = head  # its own read from its cursor fails once
+    with anyio.fail_after(WAIT):
+        async with live.lifespan():
+            await published.wait()
+    assert log.fail_after is None
     assert heard == [ResourceUpdated(f"oratio://agents/{agent.id}"), ResourceUpdated("oratio://agents")]
