@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from oratio.errors import Conflict, InvalidInput, InvalidState, ModelUnavailable
 from oratio.ids import new_id
 from oratio.models.gate import ModelGate
@@ -30,6 +33,7 @@ class AgentService:
         self._b = backends
         self._documents = documents
         self._models = models
+        self._plans = PlanCache()
 
     def _check_model(self, requested: str | None) -> None:
         """A tenant picks only an allowed model name (4xx otherwise), and one that can run here: a missing
@@ -192,16 +196,76 @@ class AgentService:
             artifact.model_dump_json().encode(),
             content_type="application/json",
         )
-        return self.transition(tenant_id, agent_id, AgentStatus.ACTIVE, reason=None, artifact_version=version)
+        self._plans.forget(tenant_id, agent_id)  # a racing deploy of the same version number rewrote the blob
+        deployed = self.transition(tenant_id, agent_id, AgentStatus.ACTIVE, reason=None, artifact_version=version)
+        self._plans.forget(tenant_id, agent_id)
+        return deployed
 
     def artifact(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact]:
-        """The agent and the artifact it serves now. InvalidState if it is not taking conversations."""
+        """The agent and the artifact it serves now. InvalidState if it is not taking conversations.
+
+        One record read per call: the agent record is always read (its status and `artifact_version`
+        are the truth, also for another process's deploy or pause), the artifact comes from
+        `deployed_plan`, which reads blob storage only for a version this process has not loaded yet.
+        """
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
-        raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, agent.artifact_version))
-        return agent, DeployedArtifact.model_validate_json(raw)
+        return agent, self.deployed_plan(agent)
+
+    def deployed_plan(self, agent: Agent) -> DeployedArtifact:
+        """The artifact of `agent.artifact_version`, cached per (tenant, agent, version).
+
+        A deployed version is never rewritten (a deploy stores the next version number), so the
+        version in the agent record is a sufficient cache key across processes: another process's
+        deploy bumps it and the next turn here loads the new artifact. The cache-miss path below is
+        the one place an artifact is read and parsed; checks on the artifact belong there.
+        """
+        version = agent.artifact_version
+        if version is None:
+            raise InvalidState(f"agent '{agent.id}' has no deployed artifact")
+        key = (agent.tenant_id, agent.id, version)
+        cached = self._plans.get(key)
+        if cached is not None:
+            return cached
+        raw = self._b.blobs.get(artifact_key(agent.tenant_id, agent.id, version))
+        artifact = DeployedArtifact.model_validate_json(raw)
+        self._plans.put(key, artifact)
+        return artifact
 
 
 def artifact_key(tenant_id: str, agent_id: str, version: int) -> str:
     return f"{tenant_id}/agents/{agent_id}/v{version}/plan.json"
+
+
+PLAN_CACHE_SIZE = 512
+"""Deployed artifacts kept in memory per process; a plan is a few KiB, so this is a few MiB at most."""
+
+
+class PlanCache:
+    """A small, thread-safe LRU of parsed artifacts keyed by (tenant, agent, version)."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str, int], DeployedArtifact] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int]) -> DeployedArtifact | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, int], artifact: DeployedArtifact) -> None:
+        with self._lock:
+            self._items[key] = artifact
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def forget(self, tenant_id: str, agent_id: str) -> None:
+        """Drop every cached version of one agent (called on deploy)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == tenant_id and k[1] == agent_id]:
+                del self._items[key]
