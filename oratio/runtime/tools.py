@@ -11,15 +11,17 @@ on a reply the plan already wrote (`handoff_message`, `closing_message`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from strands import tool
-from strands.types.tools import AgentTool, ToolContext
+from strands.tools.decorator import DecoratedFunctionTool, FunctionToolMetadata
+from strands.types.tools import AgentTool, ToolContext, ToolSpec
 
 from oratio.errors import OratioError
 from oratio.notify.webhooks import WebhookReply
@@ -93,6 +95,36 @@ class WebhookCaller(Protocol):
     def call(self, tenant_id: str, url: str, event: str, data: Mapping[str, Any]) -> WebhookReply: ...
 
 
+_SPECS: dict[tuple[str, str], tuple[ToolSpec, FunctionToolMetadata]] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def _bound(name: ToolName, description: str, *, context: bool = False) -> Callable[[Callable[..., Any]], AgentTool]:
+    """`strands.tool` for a catalog tool whose signature and description never change.
+
+    Turning a function into a tool (its JSON schema and pydantic input model, from the signature
+    and docstring) costs milliseconds, and every turn binds fresh closures: the schema is built
+    once per tool and reused, and only the closure is new. Never used for `call_webhook`, whose
+    description is the tenant's text.
+    """
+
+    def wrap(func: Callable[..., Any]) -> AgentTool:
+        key = (name.value, description)
+        with _SPECS_LOCK:
+            cached = _SPECS.get(key)
+        if cached is None:
+            metadata = FunctionToolMetadata(func, "tool_context" if context else None)
+            spec = metadata.extract_metadata()
+            spec["name"], spec["description"] = name.value, description
+            cached = (spec, metadata)
+            with _SPECS_LOCK:
+                _SPECS[key] = cached
+        spec, metadata = cached
+        return DecoratedFunctionTool(name.value, copy.deepcopy(spec), func, metadata)
+
+    return wrap
+
+
 def build_tools(
     plan: AgentPlan,
     knowledge: KnowledgeService,
@@ -107,7 +139,9 @@ def build_tools(
     (`webhook`): the URL always comes from the admin's spec, never from the model.
     """
 
-    @tool(name=ToolName.KNOWLEDGE_SEARCH.value, description=KNOWLEDGE_SEARCH)
+    listed = set(plan.tools)
+
+    @_bound(ToolName.KNOWLEDGE_SEARCH, KNOWLEDGE_SEARCH)
     def knowledge_search(query: str) -> dict[str, Any]:
         """Search the knowledge base.
 
@@ -134,7 +168,7 @@ def build_tools(
             ]
         }
 
-    @tool(name=ToolName.REQUEST_HANDOFF.value, description=REQUEST_HANDOFF, context=True)
+    @_bound(ToolName.REQUEST_HANDOFF, REQUEST_HANDOFF, context=True)
     def request_handoff(reason: str, tool_context: ToolContext) -> str:
         """Hand over to a human.
 
@@ -145,7 +179,7 @@ def build_tools(
         tool_context.agent.cancel(after_current_tools=True)
         return "A member of staff has been alerted and will take over."
 
-    @tool(name=ToolName.END_SESSION.value, description=END_SESSION, context=True)
+    @_bound(ToolName.END_SESSION, END_SESSION, context=True)
     def end_session(tool_context: ToolContext) -> str:
         """End the conversation."""
         outcome.end_requested = True
@@ -154,7 +188,7 @@ def build_tools(
 
     fields = {" ".join(name.casefold().split()): name for name in plan.information_to_collect}
 
-    @tool(name=ToolName.COLLECT_INFO.value, description=COLLECT_INFO)
+    @_bound(ToolName.COLLECT_INFO, COLLECT_INFO)
     def collect_info(name: str, value: str) -> str:
         """Record one piece of information the procedure asks for.
 
@@ -172,7 +206,7 @@ def build_tools(
         return f"Recorded {wanted}."
 
     catalog: dict[ToolName, AgentTool] = {}
-    if webhook is not None:
+    if webhook is not None and ToolName.CALL_WEBHOOK in listed:
         config, caller = webhook
 
         @tool(name=ToolName.CALL_WEBHOOK.value, description=f"{CALL_WEBHOOK}\n\nThis endpoint: {config.description}")
