@@ -141,7 +141,6 @@ def build_tools(
 
     listed = set(plan.tools)
 
-    @_bound(ToolName.KNOWLEDGE_SEARCH, KNOWLEDGE_SEARCH)
     def knowledge_search(query: str) -> dict[str, Any]:
         """Search the knowledge base.
 
@@ -168,7 +167,6 @@ def build_tools(
             ]
         }
 
-    @_bound(ToolName.REQUEST_HANDOFF, REQUEST_HANDOFF, context=True)
     def request_handoff(reason: str, tool_context: ToolContext) -> str:
         """Hand over to a human.
 
@@ -179,7 +177,6 @@ def build_tools(
         tool_context.agent.cancel(after_current_tools=True)
         return "A member of staff has been alerted and will take over."
 
-    @_bound(ToolName.END_SESSION, END_SESSION, context=True)
     def end_session(tool_context: ToolContext) -> str:
         """End the conversation."""
         outcome.end_requested = True
@@ -188,7 +185,6 @@ def build_tools(
 
     fields = {" ".join(name.casefold().split()): name for name in plan.information_to_collect}
 
-    @_bound(ToolName.COLLECT_INFO, COLLECT_INFO)
     def collect_info(name: str, value: str) -> str:
         """Record one piece of information the procedure asks for.
 
@@ -227,10 +223,14 @@ def build_tools(
             return {"status": reply.status, "body": reply.body[:PASSAGE_CHARS]}
 
         catalog[ToolName.CALL_WEBHOOK] = call_webhook
-    catalog |= {
-        ToolName.KNOWLEDGE_SEARCH: knowledge_search,
-        ToolName.REQUEST_HANDOFF: request_handoff,
-        ToolName.END_SESSION: end_session,
-        ToolName.COLLECT_INFO: collect_info,
+    # Only the tools the plan lists become Strands tools (the plain functions above cost nothing).
+    functions: dict[ToolName, tuple[Callable[..., Any], str, bool]] = {
+        ToolName.KNOWLEDGE_SEARCH: (knowledge_search, KNOWLEDGE_SEARCH, False),
+        ToolName.REQUEST_HANDOFF: (request_handoff, REQUEST_HANDOFF, True),
+        ToolName.END_SESSION: (end_session, END_SESSION, True),
+        ToolName.COLLECT_INFO: (collect_info, COLLECT_INFO, False),
     }
+    for name in listed & functions.keys():
+        func, description, context = functions[name]
+        catalog[name] = _bound(name, description, context=context)(func)
     return [catalog[name] for name in dict.fromkeys(plan.tools) if name in catalog]
