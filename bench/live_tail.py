@@ -37,7 +37,7 @@ import anyio
 import anyio.to_thread
 from pydantic import SecretStr
 
-import oratio.dashboard.live as after_dashboard
+import dashboard.live as after_dashboard
 from mcp_server._principal import OperatorPrincipal
 from mcp_server.live import LiveUpdates
 from oratio.config import Settings

@@ -16,8 +16,11 @@ compare like with like on the same machine:
 
 Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process. Client and
 server share the machine's cores, so absolute numbers are conservative; the ratios are the point.
-Every turn's store writes are fsynced (SQLite synchronous=FULL), so on a slow disk they dominate;
-`--data-dir` on a tmpfs takes the disk out and leaves the CPU cost.
+The store runs as the platform is configured: synchronous=NORMAL by default (a write survives
+kill -9, not power loss; docs/durability.md); `ORATIO_SQLITE_SYNCHRONOUS=full` fsyncs every commit,
+and on a slow disk those fsyncs dominate. `--data-dir` on a tmpfs takes the disk out and leaves the
+CPU cost. Last, store operations per continuing turn: the real services over the same files, with
+each port wrapped in a counter.
 
     .venv/bin/python -m bench.runtime_overhead            # about a minute on 2 cores
     .venv/bin/python -m bench.runtime_overhead --quick    # a few seconds' smoke run
@@ -36,18 +39,21 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
 if TYPE_CHECKING:
     from strands.types.content import Messages
 
+    from oratio.blobs.ports import BlobStore
     from oratio.platform import Platform
+    from oratio.store.ports import EventLog, RecordStore
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 TURNS_PER_SESSION = 10
@@ -292,6 +298,75 @@ async def measure_latencies(
             return await interleaved(paths, turns, warmup)
 
 
+class Counting:
+    """A real port (RecordStore, EventLog or BlobStore) that counts the calls made to it.
+
+    Not a mock: every call goes to the adapter underneath, so the services behave exactly as in
+    the server; only the tally is added. Counts are keyed "port.method".
+    """
+
+    def __init__(self, port: str, inner: object, tally: Counter[str]) -> None:
+        self._port = port
+        self._inner = inner
+        self._tally = tally
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if name.startswith("_") or not callable(value):
+            return value
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self._tally[f"{self._port}.{name}"] += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+COUNTED_TURNS = 8
+
+
+async def store_operations(fixture: Fixture) -> tuple[float, Counter[str]]:
+    """Store, event-log and blob operations per continuing turn: key auth plus the engine's turn.
+
+    The real services are wired over the server's own SQLite file and blob directory, with each port
+    wrapped in `Counting`; one session is started, then COUNTED_TURNS continuing turns are counted.
+    """
+    from oratio.config import load_settings
+    from oratio.platform import build_services, open_platform
+    from oratio.services import Backends
+    from schemas import Channel
+
+    env = {k: v for k, v in _env(fixture.data_dir).items() if k.startswith("ORATIO_")}
+    settings = load_settings(env)
+    tally: Counter[str] = Counter()
+    with open_platform(settings) as real:
+        b = real.backends
+        counting = Backends(
+            store=cast("RecordStore", Counting("store", b.store, tally)),
+            events=cast("EventLog", Counting("events", b.events, tally)),
+            blobs=cast("BlobStore", Counting("blobs", b.blobs, tally)),
+            clock=b.clock,
+        )
+        platform = build_services(settings, counting, real.knowledge._kb)
+        try:
+
+            async def turn(session_id: str | None, n: int) -> str:
+                grant = platform.keys.authenticate(fixture.secret, fixture.agent_id)
+                result = await platform.engine.turn_async(
+                    grant.tenant_id, fixture.agent_id, session_id, f"counted question {n}", Channel.TEXT
+                )
+                return result.session_id
+
+            session_id = await turn(None, 0)
+            session_id = await turn(session_id, 1)  # warm: the plan is cached from here on
+            tally.clear()
+            for n in range(COUNTED_TURNS):
+                session_id = await turn(session_id, n + 2)
+        finally:
+            platform.outbox.close()
+    return sum(tally.values()) / COUNTED_TURNS, tally
+
+
 async def _throughput(base: str, fixture: Fixture, sessions: int, seconds: float) -> tuple[float, Latencies]:
     """`sessions` customers talking at once, each turn waiting for the previous reply, for `seconds`.
 
@@ -346,7 +421,8 @@ def main() -> None:
     try:
         fixture = prepare(scratch)
         print(f"runtime overhead: {turns} sequential turns per path (interleaved), {seconds:g}s per concurrency level")
-        print(f"data dir {scratch} (SQLite, synchronous=FULL); {os.cpu_count()} CPUs shared by client and servers\n")
+        sync = os.environ.get("ORATIO_SQLITE_SYNCHRONOUS", "normal (the default)")
+        print(f"data dir {scratch} (SQLite, synchronous={sync}); {os.cpu_count()} CPUs shared by client and servers\n")
         with bare_server() as bare_base, runtime_server(fixture) as base:
             runtime, engine, direct, bare = asyncio.run(measure_latencies(fixture, base, bare_base, turns, warmup))
         with runtime_server(fixture) as base:  # a fresh process: no history from the latency run
@@ -369,6 +445,11 @@ def main() -> None:
                 f"{sessions:>3} concurrent sessions {rate:10.1f} turns/s"
                 f"   p50 {latencies.pct(0.5):8.2f} ms   p99 {latencies.pct(0.99):8.2f} ms"
             )
+        per_turn, tally = asyncio.run(store_operations(fixture))
+        print()
+        print(f"{'store operations per continuing turn':<36} {per_turn:8.1f}  (key auth + engine turn; target <= 4)")
+        for name, calls in sorted(tally.items()):
+            print(f"  {name:<34} {calls / COUNTED_TURNS:8.1f}")
     finally:
         if args.data_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)

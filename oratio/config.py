@@ -23,6 +23,13 @@ class StoreBackend(StrEnum):
     DYNAMODB = "dynamodb"
 
 
+class SqliteSync(StrEnum):
+    """SQLite's `synchronous` pragma in WAL mode; see docs/durability.md for what each survives."""
+
+    NORMAL = "normal"
+    FULL = "full"
+
+
 class BlobBackend(StrEnum):
     LOCAL = "local"
     S3 = "s3"
@@ -43,6 +50,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".oratio"), description="Embedded data: SQLite file, blobs, keys")
     store: StoreBackend = StoreBackend.SQLITE
+    sqlite_synchronous: SqliteSync = Field(
+        default=SqliteSync.NORMAL,
+        description="normal: acknowledged writes survive a process crash (kill -9), the last ones may be lost "
+        "on power loss; full: an fsync per commit, they survive power loss too (docs/durability.md)",
+    )
     blobs: BlobBackend = BlobBackend.LOCAL
 
     aws_region: str = "us-east-1"

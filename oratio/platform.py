@@ -172,7 +172,7 @@ def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, Ev
     if settings.store is StoreBackend.SQLITE:
         from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 
-        db = SqliteDatabase(settings.database_path)
+        db = SqliteDatabase(settings.database_path, synchronous=settings.sqlite_synchronous.value)
         stack.callback(db.close)
         return SqliteRecordStore(db), SqliteEventLog(db)
     from oratio.store.dynamodb import DynamoEventLog, DynamoRecordStore

@@ -3,7 +3,9 @@
 Every door (the AgentCore runtime, the voice bridge, the admin's MCP test chat) runs a turn through
 here, so text and voice behave alike. The store is the truth: the customer's words are stored before
 anything else happens, history is rebuilt from stored turns on every turn (nothing lives in Strands
-or in this process), and the reply is stored before it is returned. A model that fails or hangs
+or in this process), and the reply is stored before it is returned. A continuing turn reads the
+agent record, the session record and its last HISTORY_TURNS turns once each, then appends both
+turns without reading them again (`SessionService.append_next`). A model that fails or hangs
 costs the customer an apology within `turn_timeout_seconds`, never a hung request or a 500.
 """
 
@@ -25,6 +27,7 @@ from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
 from oratio.runtime.handoff import HandoffRequester, matching_rule
+from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.results import TurnResult
@@ -84,6 +87,7 @@ class _Turn:
     session: Session
     history: list[Turn]
     text: str
+    next_seq: int
     model: Model
     rule_reason: str | None = None
     outcome: TurnOutcome = field(default_factory=TurnOutcome)
@@ -225,7 +229,11 @@ class ConversationEngine:
         session: Session | None = None
         if request.session_id is not None:
             found = self._sessions.continued(
-                request.tenant_id, request.agent_id, request.session_id, as_tester=request.tester is not None
+                request.tenant_id,
+                request.agent_id,
+                request.session_id,
+                as_tester=request.tester is not None,
+                recent=HISTORY_TURNS,
             )
             session, history = found.session, found.turns
         model = self.agent_model(agent, artifact.plan)
@@ -233,7 +241,9 @@ class ConversationEngine:
             session = self._sessions.start(
                 request.tenant_id, request.agent_id, request.channel, customer, tester=request.tester
             )
-        self._sessions.append_turn(request.tenant_id, session.id, Role.CUSTOMER, text)
+        # The session and its last turn were just read: append without reading them again.
+        seq = max(session.message_count, history[-1].seq if history else 0) + 1
+        session, stored = self._sessions.append_next(session, seq, Role.CUSTOMER, text)
         rule = matching_rule(artifact.plan, text)
         return _Turn(
             tenant_id=request.tenant_id,
@@ -242,6 +252,7 @@ class ConversationEngine:
             session=session,
             history=history,
             text=text,
+            next_seq=stored.seq + 1,
             model=model,
             rule_reason=None if rule is None else f"handoff rule '{rule.id}': {rule.description}",
         )
@@ -264,7 +275,6 @@ class ConversationEngine:
         if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
             system_prompt += HANDOFF_PENDING
         from oratio.runtime.agent_run import AgentRun, stream_reply  # Strands, on the first turn
-        from oratio.runtime.history import conversation
 
         history, prompt = conversation(turn.history, turn.text)
         run = AgentRun(
@@ -314,7 +324,7 @@ class ConversationEngine:
         sources = turn.outcome.sources
         if turn.outcome.collected:
             self._sessions.record_collected(tenant_id, session.id, turn.outcome.collected)
-        self._sessions.append_turn(tenant_id, session.id, Role.AGENT, reply.text, sources)
+        self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, sources)
         ended = handoff_reason is None and turn.outcome.end_requested
         if ended:
             status = self._sessions.end(tenant_id, session.id, "ended by the agent").status

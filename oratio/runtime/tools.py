@@ -11,12 +11,16 @@ on a reply the plan already wrote (`handoff_message`, `closing_message`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from strands import tool
-from strands.types.tools import AgentTool, ToolContext
+from strands.tools.decorator import DecoratedFunctionTool, FunctionToolMetadata
+from strands.types.tools import AgentTool, ToolContext, ToolSpec
 
 from oratio.errors import OratioError
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
@@ -58,6 +62,36 @@ End the conversation. Use it only when the customer says goodbye or confirms the
 more; the customer receives the closing message."""
 
 
+_SPECS: dict[tuple[str, str], tuple[ToolSpec, FunctionToolMetadata]] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def _bound(name: ToolName, description: str, *, context: bool = False) -> Callable[[Callable[..., Any]], AgentTool]:
+    """`strands.tool` for a catalog tool whose signature and description never change.
+
+    Turning a function into a tool (its JSON schema and pydantic input model, from the signature
+    and docstring) costs milliseconds, and every turn binds fresh closures: the schema is built
+    once per tool and reused, and only the closure is new. Never used for `call_webhook`, whose
+    description is the tenant's text.
+    """
+
+    def wrap(func: Callable[..., Any]) -> AgentTool:
+        key = (name.value, description)
+        with _SPECS_LOCK:
+            cached = _SPECS.get(key)
+        if cached is None:
+            metadata = FunctionToolMetadata(func, "tool_context" if context else None)
+            spec = metadata.extract_metadata()
+            spec["name"], spec["description"] = name.value, description
+            cached = (spec, metadata)
+            with _SPECS_LOCK:
+                _SPECS[key] = cached
+        spec, metadata = cached
+        return DecoratedFunctionTool(name.value, copy.deepcopy(spec), func, metadata)
+
+    return wrap
+
+
 def build_tools(
     plan: AgentPlan,
     knowledge: KnowledgeService,
@@ -72,7 +106,8 @@ def build_tools(
     (`webhook`): the URL always comes from the admin's spec, never from the model.
     """
 
-    @tool(name=ToolName.KNOWLEDGE_SEARCH.value, description=KNOWLEDGE_SEARCH)
+    listed = set(plan.tools)
+
     def knowledge_search(query: str) -> dict[str, Any]:
         """Search the knowledge base.
 
@@ -99,7 +134,6 @@ def build_tools(
             ]
         }
 
-    @tool(name=ToolName.REQUEST_HANDOFF.value, description=REQUEST_HANDOFF, context=True)
     def request_handoff(reason: str, tool_context: ToolContext) -> str:
         """Hand over to a human.
 
@@ -110,7 +144,6 @@ def build_tools(
         tool_context.agent.cancel(after_current_tools=True)
         return "A member of staff has been alerted and will take over."
 
-    @tool(name=ToolName.END_SESSION.value, description=END_SESSION, context=True)
     def end_session(tool_context: ToolContext) -> str:
         """End the conversation."""
         outcome.end_requested = True
@@ -119,7 +152,6 @@ def build_tools(
 
     fields = {" ".join(name.casefold().split()): name for name in plan.information_to_collect}
 
-    @tool(name=ToolName.COLLECT_INFO.value, description=COLLECT_INFO)
     def collect_info(name: str, value: str) -> str:
         """Record one piece of information the procedure asks for.
 
@@ -137,7 +169,7 @@ def build_tools(
         return f"Recorded {wanted}."
 
     catalog: dict[ToolName, AgentTool] = {}
-    if webhook is not None:
+    if webhook is not None and ToolName.CALL_WEBHOOK in listed:
         config, caller = webhook
 
         @tool(name=ToolName.CALL_WEBHOOK.value, description=f"{CALL_WEBHOOK}\n\nThis endpoint: {config.description}")
@@ -158,10 +190,14 @@ def build_tools(
             return {"status": reply.status, "body": reply.body[:PASSAGE_CHARS]}
 
         catalog[ToolName.CALL_WEBHOOK] = call_webhook
-    catalog |= {
-        ToolName.KNOWLEDGE_SEARCH: knowledge_search,
-        ToolName.REQUEST_HANDOFF: request_handoff,
-        ToolName.END_SESSION: end_session,
-        ToolName.COLLECT_INFO: collect_info,
+    # Only the tools the plan lists become Strands tools (the plain functions above cost nothing).
+    functions: dict[ToolName, tuple[Callable[..., Any], str, bool]] = {
+        ToolName.KNOWLEDGE_SEARCH: (knowledge_search, KNOWLEDGE_SEARCH, False),
+        ToolName.REQUEST_HANDOFF: (request_handoff, REQUEST_HANDOFF, True),
+        ToolName.END_SESSION: (end_session, END_SESSION, True),
+        ToolName.COLLECT_INFO: (collect_info, COLLECT_INFO, False),
     }
+    for name in listed & functions.keys():
+        func, description, context = functions[name]
+        catalog[name] = _bound(name, description, context=context)(func)
     return [catalog[name] for name in dict.fromkeys(plan.tools) if name in catalog]

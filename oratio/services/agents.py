@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 
 from pydantic import ValidationError
 
@@ -37,6 +39,7 @@ class AgentService:
         self._b = backends
         self._documents = documents
         self._models = models
+        self._plans = PlanCache()
 
     def _check_model(self, requested: str | None) -> None:
         """A tenant picks only an allowed model name (4xx otherwise), and one that can run here: a missing
@@ -200,7 +203,7 @@ class AgentService:
         artifact = DeployedArtifact(tenant_id=tenant_id, agent_id=agent_id, version=version, plan=plan)
         data = artifact.model_dump_json().encode()
         self._b.blobs.put(artifact_key(tenant_id, agent_id, version), data, content_type="application/json")
-        return self.transition(
+        deployed = self.transition(
             tenant_id,
             agent_id,
             AgentStatus.ACTIVE,
@@ -208,6 +211,8 @@ class AgentService:
             artifact_version=version,
             artifact_sha256=hashlib.sha256(data).hexdigest(),
         )
+        self._plans.forget(tenant_id, agent_id)  # older versions are never served again
+        return deployed
 
     def artifact(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact]:
         """The agent and the artifact it serves now. InvalidState if it is not taking conversations.
@@ -215,11 +220,19 @@ class AgentService:
         The stored bytes must hash to the sha256 recorded at deploy: otherwise the agent is marked
         `failed` with the reason and `ArtifactRejected` (503) is raised, so no customer is served a plan
         nobody reviewed. An agent deployed before hashes were recorded has its hash pinned here, once.
+        The agent record is read on every call (its status, version and hash are the truth, also for
+        another process's deploy or pause); the verified, parsed plan is cached per (agent, version,
+        sha256), so blob storage is read and checked once per version and process, and a process serves
+        from memory exactly the bytes it verified.
         """
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
         version = agent.artifact_version
+        if agent.artifact_sha256 is not None:
+            cached = self._plans.get((tenant_id, agent_id, version, agent.artifact_sha256))
+            if cached is not None:
+                return agent, cached
         try:
             raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, version))
         except NotFound:
@@ -242,6 +255,7 @@ class AgentService:
         if (artifact.tenant_id, artifact.agent_id, artifact.version) != (tenant_id, agent_id, version):
             # A hash pinned on a legacy record vouches for bytes, not for whose plan they are.
             raise self._reject(tenant_id, agent_id, version, f"the stored plan of version {version} is another agent's")
+        self._plans.put((tenant_id, agent_id, version, digest), artifact)
         return agent, artifact
 
     def _pin(self, tenant_id: str, agent_id: str, version: int, digest: str) -> Agent:
@@ -277,3 +291,36 @@ class AgentService:
 
 def artifact_key(tenant_id: str, agent_id: str, version: int) -> str:
     return f"{tenant_id}/agents/{agent_id}/v{version}/plan.json"
+
+
+PLAN_CACHE_SIZE = 512
+"""Deployed artifacts kept in memory per process; a plan is a few KiB, so this is a few MiB at most."""
+
+
+class PlanCache:
+    """A small, thread-safe LRU of verified, parsed artifacts keyed by (tenant, agent, version, sha256)."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str, int, str], DeployedArtifact] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int, str]) -> DeployedArtifact | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, int, str], artifact: DeployedArtifact) -> None:
+        with self._lock:
+            self._items[key] = artifact
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def forget(self, tenant_id: str, agent_id: str) -> None:
+        """Drop every cached version of one agent (called on deploy)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == tenant_id and k[1] == agent_id]:
+                del self._items[key]

@@ -15,7 +15,7 @@ from oratio.auth.api_keys import (
     secret_matches,
 )
 from oratio.auth.rate_limit import RateLimiter
-from oratio.errors import Forbidden, InvalidState, Unauthenticated
+from oratio.errors import Conflict, Forbidden, InvalidState, Unauthenticated
 from oratio.ids import new_id
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Page
@@ -110,13 +110,19 @@ class KeyService:
         return KeyGrant(tenant_id=current.tenant_id, agent_id=current.key.agent_id, key_id=current.key.id)
 
     def _record_use(self, stored: StoredApiKey) -> None:
+        """Count one use. `stored` was just read, so the common case is one conditional write, no read;
+        a concurrent use of the same key (a version conflict) falls back to read-modify-write."""
+
         def apply(latest: StoredApiKey) -> StoredApiKey:
             used = latest.key.model_copy(
                 update={"last_used_at": self._b.clock(), "usage_count": latest.key.usage_count + 1}
             )
             return latest.model_copy(update={"key": used})
 
-        update_with_retry(self._b.store, API_KEYS, stored.tenant_id, stored.key.id, "key", apply)
+        try:
+            self._b.store.replace(API_KEYS, apply(stored))
+        except Conflict:
+            update_with_retry(self._b.store, API_KEYS, stored.tenant_id, stored.key.id, "key", apply)
 
 
 def _public(stored: StoredApiKey) -> ApiKey:

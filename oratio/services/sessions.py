@@ -15,7 +15,7 @@ from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.store.ports import Page
+from oratio.store.ports import Insert, Page, Replace
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import (
     AgentStatus,
@@ -35,6 +35,8 @@ from schemas import (
 from schemas._base import Limits, Metadata
 
 TURN_APPEND_ATTEMPTS = 20
+RECENT_TURNS = 100
+"""Turns `continued` returns by default: the most a runtime restores into a model's context."""
 MAX_PAGES_PER_LIST = 20
 SEARCH_TEXT_MAX = 200
 SEARCH_SCAN_MAX = 500
@@ -109,17 +111,19 @@ class SessionService:
         return stored
 
     def continued(
-        self, tenant_id: str, agent_id: str, session_id: str, *, as_tester: bool = False
+        self, tenant_id: str, agent_id: str, session_id: str, *, as_tester: bool = False, recent: int = RECENT_TURNS
     ) -> SessionWithTranscript:
-        """The session a caller asks to go on with, and its turns, if that caller may continue it.
+        """The session a caller asks to go on with, and its last `recent` turns, if that caller may continue it.
+
+        Two reads, whatever the transcript's length: the session record and one page of its newest
+        turns (a runtime sends no more than that to a model). Recordings are not listed.
 
         A customer's key never continues an admin's test chat: it gets the same NotFound as an unknown
         id, so it learns nothing (not even that the id exists). An admin's test chat does not speak in
         a customer's session either (it may read it, as any session); it is told so plainly, since an
         admin of the tenant may know the session exists.
         """
-        found = self.get(_reader(tenant_id), session_id)
-        session = found.session
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
         if session.agent_id != agent_id:
             raise NotFound.of("session", session_id)
         if session.origin is SessionOrigin.ADMIN_TEST and not as_tester:
@@ -129,7 +133,56 @@ class SessionService:
         if session.status in ENDED:
             ended = session.status.value
             raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
-        return found
+        return SessionWithTranscript(session=session, turns=self.recent_turns(tenant_id, session_id, recent))
+
+    def recent_turns(self, tenant_id: str, session_id: str, count: int = RECENT_TURNS) -> list[Turn]:
+        """The session's last `count` turns (at most one page), oldest first: one query, not the whole transcript."""
+        if count <= 0:
+            return []
+        page = self._b.store.query(
+            TURNS, f"{tenant_id}#{session_id}", descending=True, limit=min(count, Limits.PAGE_SIZE_MAX)
+        )
+        return page.items[::-1]
+
+    def append_next(
+        self,
+        session: Session,
+        seq: int,
+        role: Role,
+        text: str,
+        sources: Sequence[Source] = (),
+    ) -> tuple[Session, Turn]:
+        """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
+
+        The runtime holds the session record and its last turn's seq, so it need not read them again:
+        the turn and the session's counters are written together, on the condition that the session
+        is still the version the caller holds and `seq` is still free. If anything moved meanwhile
+        (another turn, a handoff, an ending), this falls back to `append_turn`, which reads afresh and
+        refuses an ended session, so behaviour is the same as always appending with `append_turn`.
+        Returns the stored session (for the next call) and the stored turn.
+        """
+        tenant_id, session_id = session.tenant_id, session.id
+        if session.status in ENDED:
+            raise InvalidState(f"session '{session_id}' has ended ({session.status.value})")
+        now = self._b.clock()
+        turn = Turn(
+            tenant_id=tenant_id,
+            session_id=session_id,
+            seq=seq,
+            role=role,
+            text=text,
+            sources=list(sources),
+            started_at=now,
+        )
+        counted = session.model_copy(update={"message_count": max(session.message_count, seq), "last_activity_at": now})
+        try:
+            stored, updated = self._b.store.transact([Insert(TURNS, turn), Replace(SESSIONS, counted)])
+        except Conflict:
+            stored = self.append_turn(tenant_id, session_id, role, text, sources)
+            updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+            return updated, stored
+        self._turn_event(stored)
+        return updated, stored
 
     def append_turn(
         self, tenant_id: str, session_id: str, role: Role, text: str, sources: Sequence[Source] = ()
@@ -165,16 +218,19 @@ class SessionService:
             )
 
         update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", count)
-        self._b.emit(
-            tenant_id,
-            EventType.SESSION_TURN,
-            session_id,
-            seq=seq,
-            role=role.value,
-            text=text,
-            sources=[s.model_dump(mode="json") for s in sources],
-        )
+        self._turn_event(stored)
         return stored
+
+    def _turn_event(self, turn: Turn) -> None:
+        self._b.emit(
+            turn.tenant_id,
+            EventType.SESSION_TURN,
+            turn.session_id,
+            seq=turn.seq,
+            role=turn.role.value,
+            text=turn.text,
+            sources=[s.model_dump(mode="json") for s in turn.sources],
+        )
 
     def set_status(self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None) -> Session:
         """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""

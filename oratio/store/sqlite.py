@@ -5,8 +5,12 @@ secondary-index and unique-value rows kept in side tables that are written in th
 transaction, so the SQLite store has exactly the semantics of the DynamoDB one.
 
 Durability and concurrency choices, and why:
-- WAL + `synchronous=FULL`: a commit is fsynced before `insert`/`append` returns, so an
-  acknowledged write survives kill -9 and power loss, while readers never block the writer.
+- WAL, readers never block the writer. `synchronous` is chosen by the operator
+  (`ORATIO_SQLITE_SYNCHRONOUS`, docs/durability.md): with NORMAL (the platform's default) a commit
+  is in the WAL file, in the OS's page cache, before `insert`/`append` returns, so an acknowledged
+  write survives kill -9 of the process; the WAL is fsynced at checkpoints, so the last commits
+  may be lost on power loss or an OS crash. FULL fsyncs every commit and survives those too, at
+  the cost of one fsync per write. This class defaults to FULL; the platform passes its setting.
 - Every write runs in `BEGIN IMMEDIATE`: the write lock is taken up front, so concurrent writers
   (threads or processes) queue on `busy_timeout` instead of failing on a lock upgrade, and a
   read-check-write (version check, next seq) is atomic.
@@ -57,6 +61,10 @@ _SCHEMA = (
 _KEY_TAKEN = {sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE}
 
 
+SYNCHRONOUS_MODES = {"full": "FULL", "normal": "NORMAL"}
+"""The `synchronous` pragma values this store runs with (both in WAL mode); anything else is refused."""
+
+
 class _Slot:
     """Holds one thread's connection; when the thread ends its locals die and a finalizer closes it."""
 
@@ -72,8 +80,11 @@ class SqliteDatabase:
     busy_message = "the database is busy; try again shortly"
     """What a caller hears when the lock is still held after busy_timeout (subclasses name their file)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, synchronous: str = "full") -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {sorted(SYNCHRONOUS_MODES)}, not {synchronous!r}")
         self.path = path
+        self.synchronous = synchronous
         make_private_dirs(path.parent)
         self._local = threading.local()
         # Re-entrant: a slot finalizer (which takes it) can run inside any code that holds it.
@@ -110,7 +121,7 @@ class SqliteDatabase:
             # check_same_thread=False only so close() and the finalizer may close it from elsewhere.
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS_MODES[self.synchronous]}")
             conn.execute("PRAGMA foreign_keys = ON")
             with self._lock:
                 self._connections.add(conn)

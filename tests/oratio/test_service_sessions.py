@@ -131,6 +131,49 @@ def test_concurrent_turns_get_unique_contiguous_seqs(platform: Platform, acme: T
     assert transcript.session.message_count == total
 
 
+def test_append_next_from_stale_copies_keeps_unique_contiguous_seqs(platform: Platform, acme: Tenancy) -> None:
+    """Writers that append without re-reading (as the runtime does) and race each other: every turn is
+    stored once, in each writer's order, with the counters and one event per turn."""
+    agent = active_agent(platform, acme)
+    session = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)
+    start = threading.Barrier(THREADS, timeout=JOIN_TIMEOUT_S)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        held, seq = session, 1  # each starts from the same, soon stale, copy
+        try:
+            start.wait()
+            for i in range(TURNS_PER_THREAD):
+                held, turn = platform.sessions.append_next(held, seq, Role.CUSTOMER, f"w{n} t{i}")
+                seq = turn.seq + 1
+        except BaseException as exc:  # reported by the main thread
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT_S)
+    assert not any(thread.is_alive() for thread in threads), "a writer did not finish in time"
+    assert errors == []
+
+    total = THREADS * TURNS_PER_THREAD
+    transcript = platform.sessions.get(acme.principal, session.id)
+    assert [t.seq for t in transcript.turns] == list(range(1, total + 1))
+    for n in range(THREADS):
+        mine = [t.text for t in transcript.turns if t.text.startswith(f"w{n} ")]
+        assert mine == [f"w{n} t{i}" for i in range(TURNS_PER_THREAD)]
+    assert transcript.session.message_count == total
+    turn_events = [e for e in events(platform, acme.tenant_id) if e.type.value == "session.turn"]
+    assert sorted(e.data["seq"] for e in turn_events) == list(range(1, total + 1))
+    # The runtime's read of the same session: the newest turns only, oldest first.
+    assert [t.seq for t in platform.sessions.recent_turns(acme.tenant_id, session.id, 5)] == list(
+        range(total - 4, total + 1)
+    )
+
+
 def test_handoff_then_end(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     agent = active_agent(platform, acme)
     session = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)

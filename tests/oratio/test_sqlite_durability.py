@@ -32,7 +32,7 @@ from oratio.store.sqlite import SqliteDatabase, SqliteRecordStore
 from oratio.store.tables import AGENTS
 from schemas import Agent, AgentSpec
 
-store = SqliteRecordStore(SqliteDatabase(Path(sys.argv[1])))
+store = SqliteRecordStore(SqliteDatabase(Path(sys.argv[1]), synchronous=sys.argv[2]))
 n = 0
 while True:
     agent = Agent(tenant_id={TENANT!r}, id=new_id("agent"), spec=AgentSpec(name=f"Agent {{n}}", sop={SOP!r}))
@@ -42,9 +42,11 @@ while True:
 """
 
 
-def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("synchronous", ["full", "normal"])
+def test_acknowledged_inserts_survive_sigkill(tmp_path: Path, synchronous: str) -> None:
+    """Both modes keep acknowledged writes across kill -9 (NORMAL trades only power-loss durability)."""
     db_path = tmp_path / "oratio.db"
-    acked = acknowledged_then_killed(_WRITER, ACKED, args=[str(db_path)])
+    acked = acknowledged_then_killed(_WRITER, ACKED, args=[str(db_path), synchronous])
 
     store = SqliteRecordStore(SqliteDatabase(db_path))
     try:
@@ -84,3 +86,18 @@ def test_a_file_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(ConfigError):
         SqliteDatabase(path)
+
+
+def test_synchronous_mode_is_applied_and_checked(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "oratio.db", synchronous="normal")
+    try:
+        assert db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        db.close()
+    full = SqliteDatabase(tmp_path / "oratio.db")
+    try:
+        assert full.connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, the class default
+    finally:
+        full.close()
+    with pytest.raises(ValueError, match="synchronous"):
+        SqliteDatabase(tmp_path / "oratio.db", synchronous="off")
