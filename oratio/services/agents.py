@@ -220,24 +220,22 @@ class AgentService:
         The stored bytes must hash to the sha256 recorded at deploy: otherwise the agent is marked
         `failed` with the reason and `ArtifactRejected` (503) is raised, so no customer is served a plan
         nobody reviewed. An agent deployed before hashes were recorded has its hash pinned here, once.
-        The agent record is read on every call (its status, version and hash are the truth, also for
-        another process's deploy or pause); the verified, parsed plan is cached per (agent, version,
-        sha256), so blob storage is read and checked once per version and process, and a process serves
-        from memory exactly the bytes it verified.
+        The agent record and the stored plan are read and hashed on every call (a plan changed in storage
+        is refused on the next turn, by every process); only the parsing is cached, per (agent, version,
+        sha256). That costs one blob read per turn: the price of "the reviewed artifact is the one that
+        serves" holding at every turn rather than at a process's first load.
         """
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
         version = agent.artifact_version
-        if agent.artifact_sha256 is not None:
-            cached = self._plans.get((tenant_id, agent_id, version, agent.artifact_sha256))
-            if cached is not None:
-                return agent, cached
         try:
             raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, version))
         except NotFound:
             raise self._reject(tenant_id, agent_id, version, f"version {version}: its stored plan is missing") from None
         digest = hashlib.sha256(raw).hexdigest()
+        if digest == agent.artifact_sha256 and (cached := self._plans.get((tenant_id, agent_id, version, digest))):
+            return agent, cached  # the bytes are the reviewed ones: skip parsing them again
         if agent.artifact_sha256 is None:
             agent = self._pin(tenant_id, agent_id, version, digest)
         elif digest != agent.artifact_sha256:

@@ -1,5 +1,6 @@
 """What a continuing turn costs the store: the session and its recent turns read once, the plan read
-from blob storage once per deployed version, both turns appended without reading again.
+from blob storage and checked against its reviewed sha256 (parsed once per version), both turns appended
+without reading again.
 
 The services run over the real SQLite store and blob directory, each port wrapped in a counter
 (every call goes through to the adapter), so the counts are what a server does.
@@ -78,7 +79,7 @@ def _engine(platform: Platform, model: ScriptedModel) -> Any:
     return engine_over(platform, lambda spec: model)
 
 
-async def test_a_continuing_turn_reads_session_turns_and_agent_once_and_no_plan_blob(counted: Counted) -> None:
+async def test_a_continuing_turn_reads_session_turns_agent_and_plan_once(counted: Counted) -> None:
     platform = counted.platform
     principal = new_principal(platform, "Acme")
     agent = deployed_agent(platform, principal)
@@ -95,10 +96,10 @@ async def test_a_continuing_turn_reads_session_turns_and_agent_once_and_no_plan_
     assert ops["store.get:sessions"] == 1  # was 5: continued, and a read-modify-write per appended turn
     assert ops["store.get:agents"] == 1
     assert ops["store.query:turns"] == 1  # one page of recent turns, not every turn, no "last seq" reads
-    assert ops["blobs.get"] == 0 and ops["blobs.list"] == 0  # the plan is cached, recordings are not listed
+    assert ops["blobs.get"] == 1 and ops["blobs.list"] == 0  # the plan's bytes, hashed; recordings not listed
     assert ops["store.transact"] == 2  # each turn with the session's counters, in one transaction
     assert ops["events.append"] == 2
-    assert sum(ops.values()) == 7, ops
+    assert sum(ops.values()) == 8, ops
     # Nothing was lost by not re-reading: the transcript and counters are what they always were.
     stored = platform.sessions.get(principal, first.session_id)
     assert [t.seq for t in stored.turns] == [1, 2, 3, 4, 5, 6]
