@@ -9,10 +9,12 @@ customer words left unanswered (a client that went away) are sent again with the
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from strands.types.content import ContentBlock, Message, Messages
+from typing import TYPE_CHECKING
 
 from schemas import Role, Turn
+
+if TYPE_CHECKING:  # annotations only: the engine imports this module, and Strands loads with the first turn
+    from strands.types.content import ContentBlock, Message, Messages
 
 HISTORY_TURNS = 100
 """Turns restored into the model's context; older ones stay in the transcript but are not resent."""
