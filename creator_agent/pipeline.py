@@ -27,6 +27,7 @@ from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
+from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform
 from oratio.services.agents import artifact_key
@@ -56,7 +57,7 @@ STAGES = list(StageName)
 
 def creator_principal(tenant_id: str) -> Principal:
     """The AgentCreator acts inside one tenant, as a service with admin rights there."""
-    return Principal(tenant_id=tenant_id, subject="agent-creator", scopes=frozenset({Scope.ADMIN}))
+    return service_principal(tenant_id, "agent-creator", Scope.ADMIN)
 
 
 def record_key(tenant_id: str, agent_id: str, version: int) -> str:
@@ -303,9 +304,7 @@ class _Run:
         prefix = artifact_key(tenant, agent, record.version).rsplit("/", 1)[0] + "/"
         for blob in platform.backends.blobs.list(prefix):
             platform.backends.blobs.delete(blob.key)
-        current = platform.agents.get(
-            Principal(tenant_id=tenant, subject="agent-creator", scopes=frozenset({Scope.ADMIN})), agent
-        )
+        current = platform.agents.get(creator_principal(tenant), agent)
         if current.status is AgentStatus.CREATING:
             platform.agents.transition(tenant, agent, AgentStatus.FAILED, reason=failure)
         platform.notifications.notify(

@@ -20,9 +20,10 @@ from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import matching_rule
 from oratio.runtime.history import conversation
 from oratio.runtime.reply import ReplyBuilder
+from oratio.runtime.settle import Rehearsed, settle
 from oratio.runtime.tools import TurnOutcome
 from oratio.services.knowledge import KnowledgeService
-from schemas import AgentPlan, Role, TestConversation, TestOutcome, Turn
+from schemas import AgentPlan, Role, SessionStatus, TestConversation, TestOutcome, Turn
 
 GREETING = "Hello, I have a quick question."
 
@@ -74,14 +75,16 @@ class Rehearsal:
         session_id = new_id("session")  # never stored: it only gives the in-memory turns an owner
         turns: list[Turn] = []
         handed_off = False
+        effects = Rehearsed()  # what the conversation would have done to a session; nothing is stored
+        status = SessionStatus.ACTIVE
         sourced = False
         replies: list[str] = []
         for text in test.customer_messages:
             outcome = TurnOutcome()
             reply = ReplyBuilder()
-            if matching_rule(plan, text) is not None:
-                outcome.handoff_reason = "rule"
-            else:
+            rule = matching_rule(plan, text)
+            rule_reason = None if rule is None else f"handoff rule '{rule.id}'"
+            if rule_reason is None:
                 history, prompt = conversation(turns, text)
                 run = AgentRun(
                     plan=plan,
@@ -99,9 +102,11 @@ class Rehearsal:
                     pass
                 if run.failure is not None:
                     return TestOutcome(name=test.name, passed=False, detail=f"the model failed: {run.failure}")
-            if outcome.handoff_reason is not None:
-                handed_off = True
-                reply.finish(plan.handoff_message)
+            settled = settle(effects, status, outcome, rule_reason=rule_reason)
+            status = settled.status
+            if (words := settled.final_words(plan)) is not None:
+                reply.finish(words)
+            handed_off = handed_off or settled.handoff
             sourced = sourced or bool(outcome.sources)
             replies.append(reply.text)
             seq = len(turns)

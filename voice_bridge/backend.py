@@ -19,6 +19,9 @@ from anyio.abc import ObjectReceiveStream
 
 Speaker = Literal["customer", "agent"]
 
+VOICE_SUBJECT = "oratio-voice"
+"""The service principal's subject when the bridge reads a call's session (`service_principal`)."""
+
 
 @dataclass(frozen=True)
 class Call:

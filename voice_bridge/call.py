@@ -19,13 +19,14 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
+from oratio.auth.principals import service_principal
 from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.platform import Platform
 from oratio.recordings import new_call_id, recording_key
 from oratio.services.keys import KeyGrant
-from schemas import Channel, EventType, Principal, Scope, SessionStatus
+from schemas import Channel, EventType, Scope, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
-from voice_bridge.backend import Call, SpeechBackend
+from voice_bridge.backend import VOICE_SUBJECT, Call, SpeechBackend
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.pacing import AudioPacer, Clock
 from voice_bridge.playback import Player
@@ -143,11 +144,11 @@ class VoiceCall:
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
         self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
-        sessions = self._platform.sessions
-        if start.session_id is None:
-            return sessions.start(grant.tenant_id, grant.agent_id, Channel.VOICE, start.customer).id
-        # The same rules as the text runtime: an admin's test chat reads as unknown to a key.
-        return sessions.continued(grant.tenant_id, grant.agent_id, start.session_id).session.id
+        # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
+        found = self._platform.sessions.open_or_continue(
+            grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
+        )
+        return found.session.id
 
     async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str) -> None:
         limits = self._limits
@@ -324,7 +325,7 @@ class VoiceCall:
         if outcome.status is None:
             return
         sessions = self._platform.sessions
-        reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        reader = service_principal(call.tenant_id, VOICE_SUBJECT, Scope.SESSIONS_READ)
         current = sessions.get(reader, call.session_id).session
         if current.status is not SessionStatus.ACTIVE:
             return  # handoff stays handoff_requested; an ended session stays ended

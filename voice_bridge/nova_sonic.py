@@ -35,15 +35,17 @@ from strands.bidi.types.events import (
 from strands.bidi.types.media import AudioDelta
 from strands.types.content import Messages
 
+from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError
 from oratio.platform import Platform
 from oratio.runtime import matching_rule
 from oratio.runtime.engine import HANDOFF_PENDING
 from oratio.runtime.history import to_messages
+from oratio.runtime.settle import StoredSession, settle
 from oratio.runtime.tools import TurnOutcome, build_tools
-from schemas import Agent, AgentPlan, Principal, Role, Scope, SessionStatus
+from schemas import Agent, AgentPlan, Role, Scope, SessionStatus
 from voice_bridge.audio import Resampler, resample
-from voice_bridge.backend import Call, VoiceSink
+from voice_bridge.backend import VOICE_SUBJECT, Call, VoiceSink
 from voice_bridge.settings import VoiceSettings
 
 logger = logging.getLogger("oratio.voice")
@@ -83,8 +85,8 @@ class _Conversation:
 
     plan: AgentPlan
     outcome: TurnOutcome
-    handoff_told: bool = False
-    ended: bool = False
+    status: SessionStatus
+    """The session's status as this call last settled it."""
     generation: int = 0
     """Bumped on barge-in: queued audio of an older generation is dropped, not played."""
 
@@ -99,7 +101,8 @@ class NovaSonicBackend:
         return "nova-sonic"
 
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
-        agent, plan, messages, handed_off = await anyio.to_thread.run_sync(self._load, call)
+        agent, plan, messages, status = await anyio.to_thread.run_sync(self._load, call)
+        handed_off = status is SessionStatus.HANDOFF_REQUESTED
         outcome = TurnOutcome()
         webhook = self._platform.engine.webhook_for(agent)
         tools = build_tools(plan, self._platform.knowledge, call.tenant_id, call.agent_id, outcome, webhook)
@@ -111,7 +114,7 @@ class NovaSonicBackend:
             messages=messages,
             name=agent.name,
         )
-        state = _Conversation(plan=plan, outcome=outcome, handoff_told=handed_off)
+        state = _Conversation(plan=plan, outcome=outcome, status=status)
         # Playback paces in real time, so it runs apart from the event reader, which must see a
         # barge-in at once. None in the stream is the end of a reply's audio.
         play_in, play_out = anyio.create_memory_object_stream[tuple[int, bytes | None]](PLAY_QUEUE)
@@ -142,12 +145,11 @@ class NovaSonicBackend:
             with anyio.CancelScope(shield=True):
                 await bidi.stop()
 
-    def _load(self, call: Call) -> tuple[Agent, AgentPlan, Messages, bool]:
+    def _load(self, call: Call) -> tuple[Agent, AgentPlan, Messages, SessionStatus]:
         agent, artifact = self._platform.agents.artifact(call.tenant_id, call.agent_id)
-        reader = Principal(tenant_id=call.tenant_id, subject="oratio-voice", scopes=frozenset({Scope.SESSIONS_READ}))
+        reader = service_principal(call.tenant_id, VOICE_SUBJECT, Scope.SESSIONS_READ)
         found = self._platform.sessions.get(reader, call.session_id)
-        handed_off = found.session.status is SessionStatus.HANDOFF_REQUESTED
-        return agent, artifact.plan, to_messages(found.turns), handed_off
+        return agent, artifact.plan, to_messages(found.turns), found.session.status
 
     async def _send_audio(self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent) -> None:
         resampler = Resampler(call.input_rate, MODEL_RATE)
@@ -179,10 +181,10 @@ class NovaSonicBackend:
                 await self._settle(call, sink, state)
             elif isinstance(event, BidiConnectionStopEvent):
                 await self._settle(call, sink, state)  # a handoff or end tool stopped the conversation
-                if not state.ended:
+                if state.status is not SessionStatus.COMPLETED:
                     await sink.ended("the agent handed the conversation to a person")
                 return
-            if state.ended:
+            if state.status is SessionStatus.COMPLETED:
                 return
 
     async def _transcript(
@@ -211,23 +213,11 @@ class NovaSonicBackend:
         await sink.transcript("agent", text, final=True)
 
     async def _settle(self, call: Call, sink: VoiceSink, state: _Conversation) -> None:
-        """Apply what the tools and rules decided: alert people on a handoff, end the session on end."""
-        outcome = state.outcome
-        if outcome.collected:
-            collected = dict(outcome.collected)
-            outcome.collected.clear()
-            await anyio.to_thread.run_sync(
-                self._platform.sessions.record_collected, call.tenant_id, call.session_id, collected
-            )
-        if outcome.handoff_reason is not None and not state.handoff_told:
-            state.handoff_told = True
-            await anyio.to_thread.run_sync(
-                self._platform.handoff.request, call.tenant_id, call.session_id, outcome.handoff_reason
-            )
-            await sink.handoff(outcome.handoff_reason)
-        if outcome.end_requested and outcome.handoff_reason is None and not state.ended:
-            state.ended = True
-            await anyio.to_thread.run_sync(
-                self._platform.sessions.end, call.tenant_id, call.session_id, "ended by the agent"
-            )
+        """Apply what the tools and rules decided (`oratio.runtime.settle`), then tell the caller."""
+        effects = StoredSession(self._platform.sessions, self._platform.handoff, call.tenant_id, call.session_id)
+        settled = await anyio.to_thread.run_sync(settle, effects, state.status, state.outcome)
+        state.status = settled.status
+        if settled.handoff_requested and settled.handoff_reason is not None:
+            await sink.handoff(settled.handoff_reason)
+        if settled.ended:
             await sink.ended("the agent ended the conversation")

@@ -31,6 +31,7 @@ from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.results import TurnResult
+from oratio.runtime.settle import Settlement, StoredSession, settle
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
@@ -225,22 +226,18 @@ class ConversationEngine:
         text = _checked_text(request.text)
         customer = checked_customer(request.customer)
         agent, artifact = self._agents.artifact(request.tenant_id, request.agent_id)
-        history: list[Turn] = []
-        session: Session | None = None
-        if request.session_id is not None:
-            found = self._sessions.continued(
-                request.tenant_id,
-                request.agent_id,
-                request.session_id,
-                as_tester=request.tester is not None,
-                recent=HISTORY_TURNS,
-            )
-            session, history = found.session, found.turns
+        # The model is built before a session exists: an agent whose model cannot run here starts nothing.
         model = self.agent_model(agent, artifact.plan)
-        if session is None:
-            session = self._sessions.start(
-                request.tenant_id, request.agent_id, request.channel, customer, tester=request.tester
-            )
+        found = self._sessions.open_or_continue(
+            request.tenant_id,
+            request.agent_id,
+            request.session_id,
+            request.channel,
+            customer,
+            tester=request.tester,
+            recent=HISTORY_TURNS,
+        )
+        session, history = found.session, found.turns
         # The session and its last turn were just read: append without reading them again.
         seq = max(session.message_count, history[-1].seq if history else 0) + 1
         session, stored = self._sessions.append_next(session, seq, Role.CUSTOMER, text)
@@ -307,34 +304,26 @@ class ConversationEngine:
         if turn.failure is not None:
             reason, _, detail = turn.failure.partition(": ")
             self._b.emit(tenant_id, EventType.ERROR, session.id, agent_id=turn.agent.id, reason=reason, detail=detail)
-        handoff_reason = turn.rule_reason or turn.outcome.handoff_reason
-        status = session.status
-        if handoff_reason is not None:
-            reply.finish(turn.plan.handoff_message)
-            if status is not SessionStatus.HANDOFF_REQUESTED:
-                # Marks the session and alerts people (idempotent, should two turns race here).
-                self._handoffs.request(tenant_id, session.id, handoff_reason)
-                status = SessionStatus.HANDOFF_REQUESTED
-        elif turn.outcome.end_requested:
-            reply.finish(turn.plan.closing_message)
-        elif turn.failure is not None:
-            reply.finish(APOLOGY)
-        elif not reply.text:
-            reply.finish(NO_ANSWER)
         sources = turn.outcome.sources
-        if turn.outcome.collected:
-            self._sessions.record_collected(tenant_id, session.id, turn.outcome.collected)
-        self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, sources)
-        ended = handoff_reason is None and turn.outcome.end_requested
-        if ended:
-            status = self._sessions.end(tenant_id, session.id, "ended by the agent").status
+
+        def store_reply(settlement: Settlement) -> None:
+            if (words := settlement.final_words(turn.plan)) is not None:
+                reply.finish(words)
+            elif turn.failure is not None:
+                reply.finish(APOLOGY)
+            elif not reply.text:
+                reply.finish(NO_ANSWER)
+            self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, sources)
+
+        effects = StoredSession(self._sessions, self._handoffs, tenant_id, session.id)
+        settled = settle(effects, session.status, turn.outcome, rule_reason=turn.rule_reason, store_reply=store_reply)
         return TurnResult(
             session_id=session.id,
             reply=reply.text,
             sources=sources,
-            handoff=status is SessionStatus.HANDOFF_REQUESTED,
-            ended=ended,
-            status=status,
+            handoff=settled.handoff,
+            ended=settled.ended,
+            status=settled.status,
         )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
 
+from oratio.auth.principals import service_principal
 from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import session_recordings
@@ -134,6 +135,29 @@ class SessionService:
             ended = session.status.value
             raise InvalidState(f"session '{session.id}' has ended ({ended}); send no session id to start anew")
         return SessionWithTranscript(session=session, turns=self.recent_turns(tenant_id, session_id, recent))
+
+    def open_or_continue(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        session_id: str | None,
+        channel: Channel,
+        customer: Mapping[str, str] | None = None,
+        *,
+        tester: str | None = None,
+        recent: int = RECENT_TURNS,
+    ) -> SessionWithTranscript:
+        """The one way a door opens a conversation: continue `session_id` (with its last `recent` turns) or,
+        when it is None, start a session (no turns yet).
+
+        Text, voice and the admin's test chat all come through here, so the continuation rules of
+        `continued` (a key never continues a test chat, an ended session is refused) and the start
+        rules of `start` (an active agent, checked customer details) hold for every door alike.
+        """
+        if session_id is None:
+            session = self.start(tenant_id, agent_id, channel, customer, tester=tester)
+            return SessionWithTranscript(session=session, turns=[])
+        return self.continued(tenant_id, agent_id, session_id, as_tester=tester is not None, recent=recent)
 
     def recent_turns(self, tenant_id: str, session_id: str, count: int = RECENT_TURNS) -> list[Turn]:
         """The session's last `count` turns (at most one page), oldest first: one query, not the whole transcript."""
@@ -392,7 +416,7 @@ class SessionService:
 
 def _reader(tenant_id: str) -> Principal:
     """The runtime reads a session as a tenant-scoped service, never with more than it needs."""
-    return Principal(tenant_id=tenant_id, subject="oratio-runtime", scopes=frozenset({Scope.SESSIONS_READ}))
+    return service_principal(tenant_id, "oratio-runtime", Scope.SESSIONS_READ)
 
 
 def _iso(moment: datetime | None, *, upper: bool = False) -> str | None:
