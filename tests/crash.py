@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -31,9 +31,18 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 
 def acknowledged_then_killed(
-    script: str, count: int, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    script: str,
+    count: int,
+    *,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    before_kill: Callable[[], None] | None = None,
 ) -> list[str]:
-    """Run `python -c script *args`, read `count` lines, SIGKILL it, and return those lines."""
+    """Run `python -c script *args`, read `count` lines, SIGKILL it, and return those lines.
+
+    `before_kill` runs after the lines are read and before the kill (e.g. to wait until the writer's
+    work is visibly under way outside the process).
+    """
     writer = subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=ROOT,
@@ -54,6 +63,8 @@ def acknowledged_then_killed(
                 writer.wait(timeout=LINE_TIMEOUT_S)
                 raise WriterDied(f"the writer exited early:\n{writer.stderr.read()}")
             received.append(line)
+        if before_kill is not None:
+            before_kill()
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=LINE_TIMEOUT_S)

@@ -97,7 +97,14 @@ def test_kill_9_mid_delivery_loses_no_alert_and_repeats_keep_their_key(
     )
     with webhook_receiver() as receiver:
         receiver.hold = threading.Event()
-        lines = acknowledged_then_killed(CHILD, HANDOFFS + 2, args=[receiver.url("/alerts"), str(HANDOFFS)], env=env)
+
+        def a_request_is_held() -> None:
+            # A claimed row is sent a moment later: kill only once the receiver holds a request.
+            assert receiver.wait_until(lambda requests: len(requests) >= 1, RECOVERY_S), "nothing was ever sent"
+
+        lines = acknowledged_then_killed(
+            CHILD, HANDOFFS + 2, args=[receiver.url("/alerts"), str(HANDOFFS)], env=env, before_kill=a_request_is_held
+        )
         tenant_id, admin_id = lines[0].split()
         acknowledged = set(lines[1 : HANDOFFS + 1])
         assert lines[-1] == "in flight" and len(acknowledged) == HANDOFFS
