@@ -23,8 +23,10 @@ from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extract
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.models.gate import ModelGate
+from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
-from oratio.notify.webhooks import WebhookPolicy, WebhookSecrets, WebhookSender, load_or_create_master_key
+from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
+from oratio.notify.webhooks import WebhookSender
 from oratio.runtime import ConversationEngine, ModelFactory
 from oratio.services import (
     AccessService,
