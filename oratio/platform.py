@@ -193,7 +193,8 @@ def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
         local = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder), pool=extraction_pool(settings))
         stack.callback(local.close)
         return local
-    from oratio.knowledge.bedrock import BedrockKnowledgeBase, BedrockKnowledgeConfig
+    from oratio.knowledge.bedrock.common import BedrockKnowledgeConfig
+    from oratio.knowledge.bedrock.knowledge_base import BedrockKnowledgeBase
 
     bucket = settings.bedrock_kb_bucket or settings.s3_bucket
     # Settings validation guarantees these when the backend is bedrock.
