@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from creator_agent.stages import DRAFTER_SYSTEM, PARSER_SYSTEM, REVIEWER_SYSTEM
+from creator_agent.stages.draft_plan import DRAFTER_SYSTEM
+from creator_agent.stages.parse_sop import PARSER_SYSTEM
+from creator_agent.stages.review_plan import REVIEWER_SYSTEM
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Prompt, Rule, ScriptedModel, Step
 

@@ -26,7 +26,10 @@ import anyio.to_thread
 from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
-from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, review_loop_async
+from creator_agent.stages.draft_plan import PlanDrafter
+from creator_agent.stages.parse_sop import SopParser
+from creator_agent.stages.review_loop import review_loop_async
+from creator_agent.stages.review_plan import PlanReviewer
 from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform

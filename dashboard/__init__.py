@@ -1,6 +1,6 @@
 """The live monitoring dashboard served by `oratio serve`: a page, its JSON API and its WebSocket.
 
-- `page`: `/dashboard` (index.html, app.js, style.css; vanilla JS, no build step), `/` redirects there.
+- `page`: `/dashboard` (index.html, style.css, ES modules from app.js; no build step), `/` redirects there.
 - `api`: `/api/v1/...` admin routes over the services (agents, sessions, notifications, keys, stats).
 - `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
 - `stats`: the chart figures.

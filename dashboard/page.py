@@ -1,7 +1,8 @@
-"""The page itself: index.html, app.js and style.css from the package, with a strict CSP.
+"""The page itself: index.html, its ES modules (app.js is the entry) and style.css from the package, with a strict CSP.
 
 The files ship inside the wheel (package data) and are read once when the app is built; there is
-no build step and nothing comes from a CDN. The Content-Security-Policy allows only this origin's
+no build step and nothing comes from a CDN: the browser loads the modules itself, one file each, from
+this origin (`script-src 'self'` allows exactly that). The Content-Security-Policy allows only this origin's
 own script, style and connections (`'self'` covers ws:// to the same host), no inline code, no
 framing, so injected markup could neither run nor exfiltrate; the JS also never uses innerHTML
 with data.
@@ -20,10 +21,26 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+JS = "text/javascript; charset=utf-8"
+MODULES = (
+    "app.js",
+    "api.js",
+    "dom.js",
+    "state.js",
+    "connection.js",
+    "live.js",
+    "agents.js",
+    "history.js",
+    "notifications.js",
+    "keys.js",
+    "charts.js",
+    "tabs.js",
+)
+"""The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    **dict.fromkeys(MODULES, JS),
 }
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -50,6 +67,6 @@ def page_routes() -> list[BaseRoute]:
     return [
         Route("/", home),
         Route("/dashboard", asset("index.html")),
-        Route("/dashboard/app.js", asset("app.js")),
         Route("/dashboard/style.css", asset("style.css")),
+        *(Route(f"/dashboard/{name}", asset(name)) for name in MODULES),
     ]

@@ -23,8 +23,10 @@ from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extract
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.models.gate import ModelGate
+from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
-from oratio.notify.webhooks import WebhookPolicy, WebhookSecrets, WebhookSender, load_or_create_master_key
+from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
+from oratio.notify.webhooks import WebhookSender
 from oratio.runtime import ConversationEngine, ModelFactory
 from oratio.services import (
     AccessService,
@@ -191,7 +193,8 @@ def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:
         local = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder), pool=extraction_pool(settings))
         stack.callback(local.close)
         return local
-    from oratio.knowledge.bedrock import BedrockKnowledgeBase, BedrockKnowledgeConfig
+    from oratio.knowledge.bedrock.common import BedrockKnowledgeConfig
+    from oratio.knowledge.bedrock.knowledge_base import BedrockKnowledgeBase
 
     bucket = settings.bedrock_kb_bucket or settings.s3_bucket
     # Settings validation guarantees these when the backend is bedrock.

@@ -34,8 +34,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from oratio.errors import BackendUnavailable, Conflict, OratioError
+from oratio.notify.address_policy import WebhookRefused
 from oratio.notify.email import EmailSender
-from oratio.notify.webhooks import WebhookFailed, WebhookRefused, WebhookSender, retryable
+from oratio.notify.webhooks import WebhookFailed, WebhookSender, retryable
 from oratio.services._common import Backends
 from oratio.services.outbox import OutboxLimits
 from oratio.store.tables import OUTBOX

@@ -17,7 +17,7 @@ from typing import Any
 
 from oratio.errors import InvalidState
 from oratio.ids import new_id
-from oratio.notify.webhooks import safe_origin
+from oratio.notify.address_policy import safe_origin
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Page
 from oratio.store.tables import OUTBOX

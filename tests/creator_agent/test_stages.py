@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from creator_agent.errors import CreationFailed, PlanNotApproved
-from creator_agent.stages import PlanDrafter, PlanReviewer, SopParser, check_plan, review_loop
+from creator_agent.stages.draft_plan import PlanDrafter
+from creator_agent.stages.parse_sop import SopParser
+from creator_agent.stages.review_loop import review_loop
+from creator_agent.stages.review_plan import PlanReviewer, check_plan
 from oratio.models import Data, Fail, Hang, ScriptedModel
 from oratio.runtime.handoff import matching_rule
 from schemas import AgentPlan, AgentSpec, ParsedSop, ReviewIssue, StageName, ToolName

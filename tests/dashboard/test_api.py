@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -216,9 +218,18 @@ def test_the_page_is_served_with_a_strict_policy(http: httpx.Client) -> None:
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert '<script src="/dashboard/app.js"' in page.text
-    script = http.get("/dashboard/app.js")
-    assert script.headers["content-type"].startswith("text/javascript") and "innerHTML" not in script.text
+    assert '<script src="/dashboard/app.js" type="module">' in page.text
+    # Every module the entry imports (transitively) is served from this origin as JavaScript, without innerHTML.
+    pending, seen = ["app.js"], set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        script = http.get(f"/dashboard/{name}")
+        assert script.status_code == 200, name
+        assert script.headers["content-type"].startswith("text/javascript") and "innerHTML" not in script.text
+        assert script.headers["content-security-policy"] == policy
+        pending += [m for m in re.findall(r'^import .* from "\./([a-z]+\.js)";$', script.text, re.M) if m not in seen]
+    assert {"app.js", "api.js", "dom.js", "connection.js"} <= seen
     assert http.get("/dashboard/style.css").headers["content-type"].startswith("text/css")
     assert http.get("/dashboard/../pyproject.toml").status_code == 404
 

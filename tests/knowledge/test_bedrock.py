@@ -32,11 +32,9 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 from oratio.errors import BackendUnavailable, InvalidInput
-from oratio.knowledge.bedrock import (
-    BedrockKnowledgeBase,
-    BedrockKnowledgeConfig,
-    knowledge_base_name,
-)
+from oratio.knowledge.bedrock.common import BedrockKnowledgeConfig
+from oratio.knowledge.bedrock.knowledge_base import BedrockKnowledgeBase
+from oratio.knowledge.bedrock.provisioning import knowledge_base_name
 from oratio.knowledge.ports import IngestResult, KnowledgeBase
 from schemas import Document, DocumentFormat
 from tests.aws import REGION, MotoServer

@@ -9,7 +9,7 @@ import pytest
 
 from oratio.config import EmailBackend, Settings, load_settings
 from oratio.errors import ConfigError
-from oratio.notify.webhooks import WebhookSecrets, verify_signature
+from oratio.notify.signing import WebhookSecrets, verify_signature
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, AgentStatus, Channel, CreateAgent, HandoffConfig, Principal, SessionStatus
 from tests.aws import MotoServer

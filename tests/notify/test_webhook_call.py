@@ -7,15 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from oratio.notify.webhooks import (
-    SIGNATURE_HEADER,
-    WebhookFailed,
-    WebhookPolicy,
-    WebhookRefused,
-    WebhookSecrets,
-    WebhookSender,
-    verify_signature,
-)
+from oratio.notify.address_policy import WebhookPolicy, WebhookRefused
+from oratio.notify.signing import SIGNATURE_HEADER, WebhookSecrets, verify_signature
+from oratio.notify.webhooks import WebhookFailed, WebhookSender
 from tests.net import free_port
 from tests.notify.servers import Receiver, webhook_receiver
 

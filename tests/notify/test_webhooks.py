@@ -16,24 +16,23 @@ from pathlib import Path
 import pytest
 
 from oratio.errors import ConfigError
-from oratio.notify.webhooks import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
+from oratio.notify.address_policy import (
     Resolver,
-    WebhookFailed,
     WebhookPolicy,
     WebhookRefused,
-    WebhookSecrets,
-    WebhookSender,
     check_url,
     is_public_address,
-    load_or_create_master_key,
     safe_origin,
-    signature_header,
     system_resolver,
+)
+from oratio.notify.signing import (
+    SIGNATURE_HEADER,
+    WebhookSecrets,
+    load_or_create_master_key,
+    signature_header,
     verify_signature,
 )
+from oratio.notify.webhooks import DELIVERY_HEADER, EVENT_HEADER, WebhookFailed, WebhookSender
 from tests.net import free_port
 from tests.notify.servers import Receiver, self_signed, silent_listener, webhook_receiver
 

@@ -16,9 +16,11 @@ import pytest
 
 from oratio.errors import InvalidState, NotFound
 from oratio.ids import new_id
+from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import SmtpEmailSender
-from oratio.notify.webhooks import DELIVERY_HEADER, EVENT_HEADER, WebhookPolicy, WebhookSecrets, WebhookSender
-from oratio.notify.webhooks import verify_signature as verify
+from oratio.notify.signing import WebhookSecrets
+from oratio.notify.signing import verify_signature as verify
+from oratio.notify.webhooks import DELIVERY_HEADER, EVENT_HEADER, WebhookSender
 from oratio.platform import Platform
 from oratio.services.handoff import HandoffService
 from oratio.services.outbox import OutboxLimits

@@ -13,7 +13,9 @@ from datetime import timedelta
 import pytest
 
 from oratio.errors import InvalidState
-from oratio.notify.webhooks import DELIVERY_HEADER, WebhookPolicy, WebhookSecrets, WebhookSender
+from oratio.notify.address_policy import WebhookPolicy
+from oratio.notify.signing import WebhookSecrets
+from oratio.notify.webhooks import DELIVERY_HEADER, WebhookSender
 from oratio.platform import Platform
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.outbox import OutboxLimits, webhook_delivery

@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 from bench.adversarial_text import FAMILIES, TARGETS, Target, benign
 from creator_agent import coverage, offline
 from mcp_server import sampling
-from oratio.knowledge import extract
 from oratio.knowledge.chunking import chunk_text
-from oratio.knowledge.extract import extract_text, full_text
+from oratio.knowledge.extract import extract_text, full_text, markdown
 from oratio.knowledge.ports import ExtractionError
 from oratio.models import gguf_chat
 from oratio.runtime.amounts import AMOUNT_MAX, find_amounts
@@ -97,7 +96,7 @@ def _reference_code_spans(line: str) -> list[tuple[int, int, int]]:
 @settings(max_examples=300, deadline=None)
 @given(line=st.text(alphabet="`a ", max_size=80))
 def test_code_spans_match_a_brute_force_reading(line: str) -> None:
-    assert extract._code_spans(line) == _reference_code_spans(line)
+    assert markdown._code_spans(line) == _reference_code_spans(line)
 
 
 _OLD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -108,11 +107,11 @@ _OLD_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t
 @given(line=st.text(alphabet="# \ta-|:", max_size=40))
 def test_headings_and_table_rules_read_as_the_old_patterns_did(line: str) -> None:
     old = _OLD_ATX.match(line)
-    new = extract._ATX_HEADING.match(line)
+    new = markdown._ATX_HEADING.match(line)
     assert (old is None) == (new is None)
     if old and new:
-        assert extract._atx_title(new.group(2) or "") == (old.group(2) or "")
-    assert extract._is_table_rule(line) == bool(_OLD_TABLE_RULE.match(line))
+        assert markdown._atx_title(new.group(2) or "") == (old.group(2) or "")
+    assert markdown._is_table_rule(line) == bool(_OLD_TABLE_RULE.match(line))
 
 
 def test_a_heading_with_a_long_space_run_keeps_its_words() -> None:

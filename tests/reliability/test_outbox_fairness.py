@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 
-from oratio.notify.webhooks import WebhookPolicy, WebhookSecrets, WebhookSender
+from oratio.notify.address_policy import WebhookPolicy
+from oratio.notify.signing import WebhookSecrets
+from oratio.notify.webhooks import WebhookSender
 from oratio.platform import Platform
 from oratio.services.handoff import HandoffService
 from oratio.services.outbox import OutboxLimits

@@ -28,7 +28,7 @@ import pytest
 from pydantic import SecretStr
 
 from oratio.config import Settings, load_settings
-from oratio.notify.webhooks import WebhookSecrets, verify_signature
+from oratio.notify.signing import WebhookSecrets, verify_signature
 from oratio.platform import open_platform
 from schemas import AgentSpec, CreateAgent, EventType, HandoffConfig, MintKeyRequest, Principal
 from tests.net import free_port

@@ -1,0 +1,81 @@
+"""What every stage shares: the model-call base class, the tool catalog, and the handoff conditions a plan must honour.
+
+Each stage asks a model for one typed answer, then enforces in code what the SOP and the admin's
+spec require, because models paraphrase and drop things. Each stage counts its model calls for the record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from creator_agent import coverage
+from creator_agent._llm import ModelFactory, structured_call
+from schemas.agents import AgentSpec
+from schemas.creation import ParsedSop, StageName
+from schemas.plan import AgentPlan, ToolName
+
+DEFAULT_TIMEOUT = 120.0
+"""Seconds for one model call of a stage; a creation runs in the background, not in a customer turn."""
+BLOCKING = frozenset({"blocker", "major"})
+SYSTEM_PROMPT_MAX = 20_000
+
+TOOL_CATALOG: dict[ToolName, str] = {
+    ToolName.KNOWLEDGE_SEARCH: "search the agent's knowledge base and cite the documents used",
+    ToolName.REQUEST_HANDOFF: "hand the conversation to a human member of staff, with a reason",
+    ToolName.END_SESSION: "end the conversation once the customer is done",
+    ToolName.COLLECT_INFO: "record a piece of information the SOP says to collect (from information_to_collect)",
+    ToolName.CALL_WEBHOOK: "call the organisation's own system (only when the admin configured one)",
+}
+"""The only tools a plan may use, described for the model; nothing else can run in an agent."""
+
+
+def list_limit(field: str, model: type[Any]) -> int:
+    """A list field's `max_length` from the schema, so post-processing never builds an invalid model."""
+    for meta in model.model_fields[field].metadata:
+        if (value := getattr(meta, "max_length", None)) is not None:
+            return int(value)
+    raise AssertionError(f"{model.__name__}.{field} has no max_length")  # pragma: no cover
+
+
+def catalog_text() -> str:
+    return "\n".join(f"- {tool.value}: {text}" for tool, text in TOOL_CATALOG.items())
+
+
+def bullets(items: list[str]) -> str:
+    return "\n".join(f"- {item}" for item in items) or "- (none)"
+
+
+class Stage:
+    """A model-backed stage: its factory, its per-call timeout and how many model calls it made."""
+
+    stage: StageName
+
+    def __init__(self, model_factory: ModelFactory, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._factory = model_factory
+        self._timeout = timeout
+        self.model_calls = 0
+
+    async def _ask(self, output: type[Any], prompt: str, system_prompt: str) -> Any:
+        self.model_calls += 1
+        return await structured_call(
+            stage=self.stage,
+            factory=self._factory,
+            output=output,
+            prompt=prompt,
+            system_prompt=system_prompt,
+            seconds=self._timeout,
+        )
+
+
+def handoff_conditions(spec: AgentSpec, parsed: ParsedSop) -> list[str]:
+    """The conditions a plan must check in code: the parsed ones (admin's first), only if handoff is enabled."""
+    if not spec.handoff.enabled:
+        return []
+    return coverage.clean_list(
+        [*spec.handoff.conditions, *parsed.handoff_conditions], list_limit("handoff_rules", AgentPlan)
+    )
+
+
+__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions"]

@@ -1,0 +1,186 @@
+"""Stage 2, draft the plan: `ParsedSop` -> `AgentPlan`, repaired in code so no rule, step or handoff condition is lost.
+
+Every rule and step reaches the system prompt, every handoff condition gets a rule checked in code,
+and only vetted tools are used.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from creator_agent import coverage
+from creator_agent.errors import CreationFailed
+from creator_agent.stages.base import SYSTEM_PROMPT_MAX, Stage, bullets, catalog_text, handoff_conditions, list_limit
+from schemas.agents import AgentSpec, AgentType
+from schemas.creation import ParsedSop, ReviewIssue, StageName
+from schemas.plan import AgentPlan, HandoffRule, ToolName
+
+DRAFTER_SYSTEM = (
+    "You design customer-facing AI agents that follow an SOP exactly. You write the plan the runtime "
+    "executes: a persona, a system prompt, a greeting, tools from a fixed catalog, deterministic handoff "
+    "rules, and handoff and closing messages. The agent can only do what its tools do: never let it "
+    "promise actions (refunds, cancellations, changes to accounts) that no tool performs; it explains "
+    "the policy or hands off instead."
+)
+
+
+class PlanDrafter(Stage):
+    """ParsedSop (+ review feedback) -> `AgentPlan`, repaired in code so the SOP's rules always hold."""
+
+    stage = StageName.DRAFT_PLAN
+
+    def run(self, spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> AgentPlan:
+        """Blocking form of `run_async`, for worker threads; not for code inside an event loop."""
+        return anyio.run(self.run_async, spec, parsed, feedback, backend="asyncio")
+
+    async def run_async(self, spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> AgentPlan:
+        plan: AgentPlan = await self._ask(AgentPlan, self.prompt(spec, parsed, feedback), DRAFTER_SYSTEM)
+        return self.postprocess(spec, parsed, plan)
+
+    @staticmethod
+    def prompt(spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> str:
+        channel = {
+            AgentType.VOICE: "voice: replies are spoken, so keep them short, with no markdown, lists or URLs",
+            AgentType.TEXT: "text chat",
+            AgentType.BOTH: "voice and text: replies must read well and sound natural when spoken (no markdown)",
+        }[spec.agent_type]
+        handoff = (
+            "enabled. Include the request_handoff tool and one handoff rule per condition below: "
+            "kind 'keywords' (whole words or phrases a customer would say) or 'regex' (RE2 syntax: no "
+            "look-around or backreferences; case-insensitive)."
+            f"\nConditions:\n{bullets(handoff_conditions(spec, parsed))}"
+            if spec.handoff.enabled
+            else "disabled. Do not include request_handoff and write no handoff rules."
+        )
+        parts = [
+            f"Agent name: {spec.name}\nDescription: {spec.description or '(none)'}\nChannel: {channel}",
+            f"Tool catalog (use only these):\n{catalog_text()}",
+            f"Handoff is {handoff}",
+            f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}",
+            "The system prompt must state the goals, every step in order, every must and never rule "
+            "(in the SOP's words), the information to collect, the tone, and when to hand off. Tell the "
+            "agent to answer from knowledge_search results and cite them, and to say so when it does "
+            "not know.",
+        ]
+        if spec.text.greeting:
+            parts.append(f"Greeting (use as given): {spec.text.greeting}")
+        if feedback:
+            parts.append(
+                "A reviewer found these issues in your previous draft; fix every one:\n"
+                + bullets([f"[{issue.severity}] {issue.message}" for issue in feedback])
+            )
+        parts.append(f"<sop>\n{spec.sop}\n</sop>")
+        return "\n\n".join(parts)
+
+    @staticmethod
+    def postprocess(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> AgentPlan:
+        """Enforce in code what the plan must hold, whatever the model drafted.
+
+        Every step and must/never rule appears in the system prompt (a section is appended for the
+        missing ones); request_handoff is present iff handoff is enabled; knowledge_search is always
+        present; broken regexes are dropped; every handoff condition has a rule (keyword rules derived
+        from the condition's words when the model wrote none); the admin's greeting wins.
+        """
+        rules = _repair_rules(spec, parsed, plan.handoff_rules)
+        tools = set(plan.tools) | {ToolName.KNOWLEDGE_SEARCH}
+        if spec.handoff.enabled:
+            tools.add(ToolName.REQUEST_HANDOFF)
+        else:
+            tools.discard(ToolName.REQUEST_HANDOFF)
+        # What the SOP says to collect is what collect_info may record: no more, no less.
+        collect = coverage.clean_list(parsed.information_to_collect, 30)
+        if collect:
+            tools.add(ToolName.COLLECT_INFO)
+        else:
+            tools.discard(ToolName.COLLECT_INFO)
+        # The admin configures the endpoint; the model can neither add nor remove it.
+        if spec.webhook_tool is not None:
+            tools.add(ToolName.CALL_WEBHOOK)
+        else:
+            tools.discard(ToolName.CALL_WEBHOOK)
+        system_prompt = _complete_prompt(spec, parsed, plan.system_prompt)
+        if len(system_prompt) > SYSTEM_PROMPT_MAX:
+            raise CreationFailed(
+                StageName.DRAFT_PLAN,
+                f"the system prompt with every SOP rule is over {SYSTEM_PROMPT_MAX} characters; shorten the SOP",
+            )
+        return AgentPlan(
+            persona=plan.persona,
+            system_prompt=system_prompt,
+            greeting=spec.text.greeting or plan.greeting,
+            tools=[tool for tool in ToolName if tool in tools],
+            information_to_collect=[item[:100] for item in collect],
+            handoff_rules=rules,
+            handoff_message=plan.handoff_message,
+            closing_message=plan.closing_message,
+            knowledge_k=plan.knowledge_k,
+            model=None,  # the agent's model comes from its spec or the platform, never from a model's guess
+        )
+
+
+def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
+    """The system prompt plus sections restating, verbatim, whatever it does not already contain."""
+    sections: list[str] = []
+    steps = [step for step in parsed.steps if not coverage.covers(prompt, step)]
+    if steps:
+        sections.append("## Steps (follow in order)\n" + "\n".join(f"- {step}" for step in steps))
+    rules = [f"- Always: {rule}" for rule in parsed.must_rules if not coverage.covers(prompt, rule)]
+    rules += [f"- Never: {rule}" for rule in parsed.never_rules if not coverage.covers(prompt, rule)]
+    if rules:
+        sections.append("## Rules\n" + "\n".join(rules))
+    conditions = [c for c in handoff_conditions(spec, parsed) if not coverage.covers(prompt, c)]
+    if conditions:
+        sections.append("## Hand off to a human (use request_handoff) when\n" + "\n".join(f"- {c}" for c in conditions))
+    if parsed.tone and not coverage.covers(prompt, parsed.tone):
+        sections.append(f"## Tone\n{parsed.tone}")
+    return "\n\n".join([prompt.rstrip(), *sections])
+
+
+def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]) -> list[HandoffRule]:
+    if not spec.handoff.enabled:
+        return []
+    kept: list[HandoffRule] = []
+    taken: set[str] = set()
+    conditions = handoff_conditions(spec, parsed)
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for rule in drafted:
+        patterns = [p for p in rule.patterns if rule.kind != "regex" or coverage.regex_compiles(p)]
+        if not patterns:
+            continue
+        # Only the SOP's handoff conditions hand a customer off: a rule that checks none of them (a small
+        # model turns "always confirm the account number" into one) is dropped, and so is a keyword or regex
+        # rule for an amount ("over $100"), which would fire on every mention or miss ordinary phrasings
+        # ("500 dollars"); the code derives an `amount` rule for those below.
+        covered = [c for c in conditions if coverage.rule_covers(rule, c)]
+        if not covered or (rule.kind != "amount" and all(coverage.threshold_rule(c) for c in covered)):
+            continue
+        signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
+        if signature in seen:
+            continue
+        seen.add(signature)
+        ident = rule.id if rule.id not in taken else coverage.rule_id(rule.description, taken)
+        taken.add(ident)
+        kept.append(rule.model_copy(update={"id": ident, "patterns": patterns}))
+    limit = list_limit("handoff_rules", AgentPlan)
+    for condition in conditions:
+        if any(coverage.rule_covers(rule, condition) for rule in kept):
+            continue
+        phrases = coverage.key_phrases(condition)
+        if not phrases or len(condition) < 3:
+            raise CreationFailed(
+                StageName.DRAFT_PLAN, f"no rule could be derived for the handoff condition '{condition}'; reword it"
+            )
+        ident = coverage.rule_id(condition, taken)
+        taken.add(ident)
+        # "over $100": the runtime compares the amounts a customer writes, or every mention of the topic
+        # would hand off.
+        rule = coverage.threshold_handoff_rule(ident, condition) or HandoffRule(
+            id=ident, description=condition[:500], kind="keywords", patterns=phrases
+        )
+        kept.insert(0, rule)
+    if len(kept) > limit:
+        raise CreationFailed(StageName.DRAFT_PLAN, f"the plan needs more than {limit} handoff rules")
+    return kept
+
+
+__all__ = ["DRAFTER_SYSTEM", "PlanDrafter"]

@@ -1,0 +1,61 @@
+"""The review loop: draft, review, redraft with the review's issues until approved after at least two reviews."""
+
+from __future__ import annotations
+
+import anyio
+
+from creator_agent.errors import PlanNotApproved
+from creator_agent.stages.base import BLOCKING
+from creator_agent.stages.draft_plan import PlanDrafter
+from creator_agent.stages.review_plan import PlanReviewer
+from schemas.agents import AgentSpec
+from schemas.creation import ParsedSop, PlanReview
+from schemas.plan import AgentPlan
+
+
+def review_loop(
+    spec: AgentSpec,
+    parsed: ParsedSop,
+    drafter: PlanDrafter,
+    reviewer: PlanReviewer,
+    min_cycles: int = 2,
+    max_cycles: int = 4,
+) -> tuple[AgentPlan, list[PlanReview]]:
+    """Blocking form of `review_loop_async`, for worker threads; not for code inside an event loop."""
+    return anyio.run(review_loop_async, spec, parsed, drafter, reviewer, min_cycles, max_cycles, backend="asyncio")
+
+
+async def review_loop_async(
+    spec: AgentSpec,
+    parsed: ParsedSop,
+    drafter: PlanDrafter,
+    reviewer: PlanReviewer,
+    min_cycles: int = 2,
+    max_cycles: int = 4,
+) -> tuple[AgentPlan, list[PlanReview]]:
+    """Draft, review, redraft with the review's issues, until approved after at least `min_cycles` reviews.
+
+    A first approval is never final: the plan is reviewed again (redrafted first if the review left
+    minor issues), so every deployed plan has passed two reviews. `PlanNotApproved` (a CreationFailed
+    for the review stage, carrying every review) when `max_cycles` end without approval.
+    """
+    if not 1 <= min_cycles <= max_cycles:
+        raise ValueError("need 1 <= min_cycles <= max_cycles")
+    plan = await drafter.run_async(spec, parsed, [])
+    reviews: list[PlanReview] = []
+    for cycle in range(1, max_cycles + 1):
+        review = await reviewer.run_async(spec, parsed, plan, cycle)
+        reviews.append(review)
+        if review.approved and cycle >= min_cycles:
+            return plan, reviews
+        if cycle < max_cycles and review.issues:
+            plan = await drafter.run_async(spec, parsed, list(review.issues))
+    last = reviews[-1]
+    serious = [issue.message for issue in last.issues if issue.severity in BLOCKING]
+    reason = f"the plan was not approved after {max_cycles} review cycles"
+    if serious:
+        reason += ": " + "; ".join(serious[:5])
+    raise PlanNotApproved(reason[:4000], reviews)
+
+
+__all__ = ["review_loop", "review_loop_async"]

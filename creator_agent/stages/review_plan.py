@@ -1,0 +1,117 @@
+"""Stage 3, review the plan: deterministic coverage checks plus a model review, merged into one `PlanReview`."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+
+from creator_agent import coverage
+from creator_agent.stages.base import BLOCKING, Stage, bullets, catalog_text, handoff_conditions, list_limit
+from schemas.agents import AgentSpec
+from schemas.creation import ParsedSop, PlanReview, ReviewIssue, StageName
+from schemas.plan import AgentPlan, ToolName
+
+REVIEWER_SYSTEM = (
+    "You review plans for customer-facing AI agents against their SOP, strictly. Report each problem "
+    "as an issue: 'blocker' if the agent would break an SOP rule, miss a handoff, or promise something "
+    "no tool can do; 'major' if a step, rule or required piece of information is missing or wrong; "
+    "'minor' for wording and tone. Approve only a plan with no blocker or major issue."
+)
+
+
+class PlanReviewer(Stage):
+    """Deterministic coverage checks plus a model review, merged: approved only if neither found a major issue."""
+
+    stage = StageName.REVIEW_PLAN
+
+    def run(self, spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int) -> PlanReview:
+        """Blocking form of `run_async`, for worker threads; not for code inside an event loop."""
+        return anyio.run(self.run_async, spec, parsed, plan, cycle, backend="asyncio")
+
+    async def run_async(self, spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int) -> PlanReview:
+        checked = check_plan(spec, parsed, plan)
+        prompt = self.prompt(spec, parsed, plan, cycle)
+        judged: PlanReview = await self._ask(PlanReview, prompt, REVIEWER_SYSTEM)
+        model_issues = list(judged.issues)
+        if not judged.approved and not any(issue.severity in BLOCKING for issue in model_issues):
+            model_issues.append(ReviewIssue(severity="major", message="The model reviewer did not approve the plan."))
+        return merge_reviews(cycle, checked, model_issues)
+
+    @staticmethod
+    def prompt(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int) -> str:
+        handoff = bullets(handoff_conditions(spec, parsed)) if spec.handoff.enabled else "- (handoff is disabled)"
+        return (
+            f"Review cycle {cycle}. Agent name: {spec.name}; channel: {spec.agent_type.value}.\n\n"
+            f"Tool catalog (the agent can do nothing else):\n{catalog_text()}\n\n"
+            f"Handoff conditions that must each have a rule:\n{handoff}\n\n"
+            f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}\n\n"
+            f"Plan:\n{json.dumps(plan.model_dump(mode='json'), indent=2)}\n\n"
+            f"<sop>\n{spec.sop}\n</sop>\n\n"
+            f"Answer with cycle {cycle}, approved, and the issues."
+        )
+
+
+def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[ReviewIssue]:
+    """The reviewer's deterministic checks: SOP coverage, the tool catalog, rule validity, invented capabilities."""
+    issues: list[ReviewIssue] = []
+
+    def add(severity: str, message: str) -> None:
+        issues.append(ReviewIssue(severity=severity, message=message[:1000]))
+
+    prompt = plan.system_prompt
+    for step in parsed.steps:
+        if not coverage.covers(prompt, step):
+            add("major", f"The system prompt does not include the SOP step: {step}")
+    for rule in parsed.must_rules:
+        if not coverage.covers(prompt, rule):
+            add("blocker", f"The system prompt does not include the must rule: {rule}")
+    for rule in parsed.never_rules:
+        if not coverage.covers(prompt, rule):
+            add("blocker", f"The system prompt does not include the never rule: {rule}")
+    catalog = {tool.value for tool in ToolName}
+    for tool in plan.tools:
+        if str(tool) not in catalog:
+            add("blocker", f"The tool '{tool}' is not in the vetted catalog.")
+    if ToolName.KNOWLEDGE_SEARCH not in plan.tools:
+        add("major", "The plan has no knowledge_search tool, so the agent cannot answer from the knowledge base.")
+    if spec.handoff.enabled:
+        if ToolName.REQUEST_HANDOFF not in plan.tools:
+            add("blocker", "Handoff is enabled but the plan has no request_handoff tool.")
+        for condition in handoff_conditions(spec, parsed):
+            if not any(coverage.rule_covers(rule, condition) for rule in plan.handoff_rules):
+                add("blocker", f"No handoff rule checks the condition: {condition}")
+    else:
+        if ToolName.REQUEST_HANDOFF in plan.tools:
+            add("major", "Handoff is disabled but the plan includes the request_handoff tool.")
+        if plan.handoff_rules:
+            add("major", "Handoff is disabled but the plan has handoff rules.")
+    for handoff_rule in plan.handoff_rules:
+        if handoff_rule.kind == "regex":
+            for pattern in handoff_rule.patterns:
+                if not coverage.regex_compiles(pattern):
+                    add("blocker", f"Handoff rule '{handoff_rule.id}' has an invalid regex: {pattern}")
+    texts = [prompt, plan.greeting or "", plan.handoff_message, plan.closing_message]
+    for phrase in coverage.invented_capabilities("\n".join(texts)):
+        add("major", f"The plan promises something no tool can do: '{phrase}'")
+    return issues
+
+
+def merge_reviews(cycle: int, *issue_lists: list[ReviewIssue]) -> PlanReview:
+    """One verdict from several reviewers' issues: approved iff none is a blocker or major."""
+    seen: set[tuple[str, str]] = set()
+    merged: list[ReviewIssue] = []
+    for issues in issue_lists:
+        for issue in issues:
+            key = (issue.severity, coverage.normalize(issue.message))
+            if key not in seen:
+                seen.add(key)
+                merged.append(issue)
+    rank = {"blocker": 0, "major": 1, "minor": 2}
+    merged.sort(key=lambda issue: rank[issue.severity])  # stable: the most serious survive the cap
+    merged = merged[: list_limit("issues", PlanReview)]
+    approved = not any(issue.severity in BLOCKING for issue in merged)
+    return PlanReview(cycle=cycle, approved=approved, issues=merged)
+
+
+__all__ = ["REVIEWER_SYSTEM", "PlanReviewer", "check_plan", "merge_reviews"]

@@ -1,0 +1,119 @@
+// Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
+// resumes from the last event seen.
+
+import { loadAgents, setProgress } from "./agents.js";
+import { api, reloadSoon, report } from "./api.js";
+import { loadCharts } from "./charts.js";
+import { $ } from "./dom.js";
+import { loadHistory } from "./history.js";
+import { loadKeys } from "./keys.js";
+import { addTurn, ensureCard, loadLive, setCardStatus, updateLiveCount } from "./live.js";
+import { alertHandoff, loadNotifications } from "./notifications.js";
+import { TOKEN_KEY, state } from "./state.js";
+
+export async function login(token) {
+  state.token = token;
+  const me = await api("/api/v1/me");
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("tenant-name").textContent = me.tenant.name;
+  $("login").hidden = true;
+  $("who").hidden = false;
+  $("app").hidden = false;
+  state.lastSeq = null;
+  connect();
+}
+
+export function logout(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  state.lastSeq = null;
+  if (state.reconnectTimer) clearTimeout(state.reconnectTimer);
+  if (state.ws) {
+    state.ws.onclose = null;
+    state.ws.close(1000, "logout");
+    state.ws = null;
+  }
+  setConn("off", "offline");
+  $("app").hidden = true;
+  $("who").hidden = true;
+  $("login").hidden = false;
+  $("token").value = "";
+  $("login-error").textContent = message || "";
+}
+
+function setConn(kind, text) {
+  const node = $("conn");
+  node.className = `conn conn-${kind}`;
+  node.textContent = text;
+}
+
+function connect() {
+  if (!state.token) return;
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const ws = new WebSocket(`${scheme}${location.host}/ws/dashboard`);
+  state.ws = ws;
+  setConn("wait", "connecting…");
+  ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: state.token, after: state.lastSeq }));
+  ws.onmessage = (message) => {
+    let frame;
+    try { frame = JSON.parse(message.data); } catch { return; }
+    if (frame.type === "ready") {
+      state.backoff = 500;
+      setConn("on", "live");
+      $("conn").dataset.resumed = String(frame.resumed); // resumed from our cursor, or started afresh
+      if (!frame.resumed) {
+        state.lastSeq = frame.cursor;
+        reloadAll().catch(report);
+      }
+    } else if (frame.type === "event") {
+      if (state.lastSeq !== null && frame.seq <= state.lastSeq) return; // already applied
+      state.lastSeq = frame.seq;
+      try { onEvent(frame); } catch (error) { console.error(error); }
+    }
+  };
+  ws.onclose = (event) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (event.code === 4401) {
+      logout(`Signed out: ${event.reason || "token refused"}`);
+      return;
+    }
+    setConn("off", `reconnecting in ${Math.round(state.backoff / 1000)}s`);
+    state.reconnectTimer = setTimeout(connect, state.backoff);
+    state.backoff = Math.min(state.backoff * 2, 30000);
+  };
+}
+
+function onEvent(frame) {
+  const { event, subject, data } = frame;
+  if (event.startsWith("agent.")) {
+    if (event === "agent.progress") setProgress(subject, data);
+    reloadSoon("agents", loadAgents);
+  } else if (event === "session.started") {
+    ensureCard({ id: subject, agent_id: data.agent_id, channel: data.channel, status: "active",
+      started_at: frame.at, message_count: 0 });
+    updateLiveCount();
+    reloadSoon("charts", loadCharts, 3000);
+  } else if (event === "session.turn") {
+    const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
+    addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, started_at: frame.at });
+    if (state.historySelected === subject) addTurn(state.historyDetail, { ...data, started_at: frame.at });
+    reloadSoon("charts", loadCharts, 3000);
+  } else if (event === "session.status") {
+    const card = state.cards.get(subject);
+    if (card) setCardStatus(card, data.status);
+    reloadSoon("charts", loadCharts, 3000);
+  } else if (event === "notification.created") {
+    if (data.type === "handoff") alertHandoff(subject, data);
+    reloadSoon("notifications", loadNotifications, 100);
+  } else if (event === "notification.updated") {
+    reloadSoon("notifications", loadNotifications, 100);
+  } else if (event.startsWith("key.")) {
+    reloadSoon("keys", loadKeys);
+  }
+}
+
+async function reloadAll() {
+  await loadAgents();
+  await Promise.all([loadLive(), loadNotifications(), loadKeys(), loadHistory(false), loadCharts()]);
+}

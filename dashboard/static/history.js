@@ -1,0 +1,67 @@
+// The History tab: search past sessions and read a transcript.
+
+import { ApiError, api, query } from "./api.js";
+import { $, clear, el, pill, when } from "./dom.js";
+import { addTurn } from "./live.js";
+import { agentName, state } from "./state.js";
+
+function historyParams() {
+  const from = $("h-from").value;
+  const to = $("h-to").value;
+  return {
+    q: $("h-q").value.trim(),
+    agent_id: $("h-agent").value,
+    status: $("h-status").value,
+    channel: $("h-channel").value,
+    started_after: from ? `${from}T00:00:00Z` : "",
+    started_before: to ? `${to}T23:59:59Z` : "",
+  };
+}
+
+export async function loadHistory(more) {
+  const params = { ...historyParams(), limit: "25" };
+  if (more && state.historyCursor) params.cursor = state.historyCursor;
+  $("history-error").textContent = "";
+  let body;
+  try {
+    body = await api(`/api/v1/sessions${query(params)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 401) $("history-error").textContent = error.message;
+    return;
+  }
+  const rows = $("history-rows");
+  if (!more) clear(rows);
+  for (const session of body.sessions) {
+    rows.append(el("tr", { class: "clickable", dataset: { session: session.id }, onclick: () => openSession(session.id) },
+      el("td", {}, when(session.started_at)),
+      el("td", {}, agentName(session.agent_id)),
+      el("td", {}, session.channel),
+      el("td", {}, pill(session.status)),
+      el("td", {}, String(session.message_count))));
+  }
+  if (!rows.children.length) rows.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No sessions match.")));
+  state.historyCursor = body.next_cursor;
+  $("history-more").hidden = !body.next_cursor;
+}
+
+export async function openSession(id) {
+  const full = await api(`/api/v1/sessions/${encodeURIComponent(id)}`);
+  const s = full.session;
+  const detail = $("history-detail");
+  clear(detail);
+  const transcript = el("ol", { class: "transcript tall" });
+  detail.append(...[
+    el("h3", {}, agentName(s.agent_id), " ", pill(s.status)),
+    el("div", { class: "meta" }, `${s.channel} · ${when(s.started_at)} → ${when(s.ended_at)} · `, el("code", {}, s.id)),
+    s.end_reason ? el("div", { class: "muted" }, `Ended: ${s.end_reason}`) : null,
+    Object.keys(s.collected || {}).length
+      ? el("div", { class: "muted" }, "Collected: ", Object.entries(s.collected).map(([k, v]) => `${k}=${v}`).join(", "))
+      : null,
+    (full.recordings || []).length
+      ? el("div", { class: "muted" }, `Recordings (${full.recordings.length}): `, ...full.recordings.map((key, i) => [i ? ", " : "", el("code", {}, key)]))
+      : null,
+    transcript].filter(Boolean));
+  state.historySelected = id;
+  state.historyDetail = { transcript, seqs: new Set() };
+  full.turns.forEach((turn) => addTurn(state.historyDetail, turn));
+}
