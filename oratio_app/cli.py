@@ -20,42 +20,23 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import anyio
-from pydantic import ValidationError
-
-from oratio.config import Settings, load_settings
-from oratio.datadir import prepare, private_umask
-from oratio.errors import ConfigError, Conflict, InvalidInput, NotFound, OratioError
-from oratio.models.choice import choose_model
-from oratio.models.gate import start_line
-from oratio.operator import ensure_operator_admin, operator_file, recorded_operator, remember_operator
-from oratio.platform import Platform, open_platform
-from oratio.services.creation_owner import recover_interrupted_creations
 from oratio_app.doors import add_parser as add_door_parser
-from schemas import (
-    Agent,
-    AgentSpec,
-    Channel,
-    CreateAgent,
-    DocumentContent,
-    DocumentFormat,
-    MintKeyRequest,
-    Principal,
-    Scope,
-)
+
+if TYPE_CHECKING:  # the CLI imports the platform when a command runs, so `oratio --help` stays instant
+    from oratio.config import Settings
+    from oratio.platform import Platform
+    from schemas import Agent, CreateAgent, Principal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FORMATS = {
-    ".md": DocumentFormat.MARKDOWN,
-    ".txt": DocumentFormat.TEXT,
-    ".pdf": DocumentFormat.PDF,
-    ".html": DocumentFormat.HTML,
-}
+FORMATS = {".md": "markdown", ".txt": "text", ".pdf": "pdf", ".html": "html"}
+"""Knowledge file suffixes and their `schemas.DocumentFormat` values."""
 
 
 def _init(platform: Platform, args: argparse.Namespace) -> int:
+    from oratio.operator import operator_file, recorded_operator, remember_operator
+
     existing = recorded_operator(platform)
     if existing is not None:
         # Run twice: say what is there (and give a fresh token for it) rather than make a second tenant.
@@ -88,6 +69,9 @@ def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
 
 def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
     """`oratio admin disable|enable|revoke`: the operator acts as the tenant's admin authority."""
+    from oratio.errors import NotFound
+    from schemas import Principal, Scope
+
     tenants = platform.tenants
     if not tenants.tenant_exists(args.tenant):
         raise NotFound(f"tenant '{args.tenant}' was not found in {platform.settings.data_dir}")
@@ -103,6 +87,8 @@ def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
 
 def _tenants(platform: Platform, args: argparse.Namespace) -> int:
     """Every tenant, so an operator can find the ids `admins`, `admin token` and `mcp` take."""
+    from oratio.operator import recorded_operator
+
     operator = recorded_operator(platform)
     tenants = platform.tenants.list_all()
     if not tenants:
@@ -125,6 +111,8 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     import uvicorn
 
     from creator_agent.models import attach_creator
+    from oratio.operator import ensure_operator_admin
+    from oratio.services.creation_owner import recover_interrupted_creations
     from oratio_app.web import create_app
     from voice_bridge.settings import load_voice_settings
 
@@ -231,6 +219,8 @@ def _print_other_tenants(platform: Platform, operator_tenant: str) -> None:
 
 def bind_listener(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything says where Oratio listens (a taken port is one line)."""
+    from oratio.errors import ConfigError
+
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family)
@@ -255,6 +245,7 @@ def _mcp(platform: Platform, args: argparse.Namespace) -> int:
 
 def _check_mcp_args(args: argparse.Namespace) -> None:
     from mcp_server.stdio import operator_of
+    from oratio.errors import InvalidInput
 
     if not args.tenant:
         raise InvalidInput("oratio mcp needs --tenant ten_... (or ORATIO_MCP_TENANT); `oratio init` prints one")
@@ -266,13 +257,18 @@ def load_example(directory: Path) -> CreateAgent:
 
     Whatever is wrong with the folder is an InvalidInput naming it, so the CLI says it in one line.
     """
+    from pydantic import ValidationError
+
+    from oratio.errors import InvalidInput
+    from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat
+
     try:
         fields = json.loads((directory / "agent.json").read_text())
         spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
         knowledge = directory / "knowledge"
         paths = sorted(knowledge.iterdir()) if knowledge.is_dir() else []
         documents = [
-            DocumentContent(name=path.name, format=FORMATS[path.suffix], content=path.read_bytes())
+            DocumentContent(name=path.name, format=DocumentFormat(FORMATS[path.suffix]), content=path.read_bytes())
             for path in paths
             if path.suffix in FORMATS
         ]
@@ -300,6 +296,11 @@ def _step(number: int, text: str) -> None:
 
 
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
+    import anyio
+
+    from oratio.operator import ensure_operator_admin
+    from schemas import MintKeyRequest, Principal
+
     # The operator's tenant: the one `oratio serve` prints a token for, so the demo agent is there.
     operator = ensure_operator_admin(platform)
     admin = operator.admin
@@ -348,6 +349,8 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
 
 def _create_demo_agent(platform: Platform, principal: Principal, request: CreateAgent) -> Agent:
     """Store the example agent; a rerun in the same tenant gets "<name> 2", "<name> 3", ... (names are unique)."""
+    from oratio.errors import Conflict, InvalidInput
+
     name = request.spec.name
     for attempt in range(1, 100):
         spec = request.spec if attempt == 1 else request.spec.model_copy(update={"name": f"{name} {attempt}"})
@@ -371,6 +374,8 @@ def _curl(base: str, agent_id: str, api_key: str) -> str:
 
 
 def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
+    from schemas import Channel
+
     session_id: str | None = None
     for message in DEMO_CONVERSATION:
         result = platform.engine.turn(tenant_id, agent_id, session_id, message, Channel.TEXT)
@@ -386,6 +391,9 @@ def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
 
 
 def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
+    import anyio
+
+    from oratio.errors import ConfigError
     from voice_bridge.demo import call, customer_voice, served_bridge, speak
     from voice_bridge.speech import load_local_speech
 
@@ -538,7 +546,14 @@ EXISTING_DATA = frozenset({"admin", "mcp", "tenants", "admins"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # `--help` and usage errors end here, before the platform is imported
+    from oratio.config import load_settings
+    from oratio.datadir import prepare, private_umask
+    from oratio.errors import ConfigError, NotFound, OratioError
+    from oratio.models.choice import choose_model
+    from oratio.models.gate import start_line
+    from oratio.platform import open_platform
+
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
