@@ -48,13 +48,11 @@ from agentcore_apps.contract import (
     runtime_session_id,
     session_from_runtime_id,
 )
-from oratio.auth.api_keys import hash_secret
-from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
+from oratio.errors import InvalidInput, OratioError
 from oratio.http_json import PayloadTooLarge, error_response, json_http_errors, parse_json
 from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
-from oratio.store.tables import AGENTS, API_KEYS
 from schemas import Channel
 
 logger = logging.getLogger("oratio.runtime.http")
@@ -171,17 +169,8 @@ class _Runtime:
             self._bindings.bind(tenant_id, agent_id, header, session_id)
 
     def _authenticate(self, secret: str, agent_id: str) -> KeyGrant:
-        try:
-            return self._platform.keys.authenticate(secret, agent_id)
-        except Forbidden:
-            # The key is valid but for another agent. Say 404 when the key's own tenant has no such
-            # agent (another tenant's agent reads the same: ids never leak across tenants), 403 when
-            # the agent exists and the key is simply the wrong one.
-            store = self._platform.backends.store
-            found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
-            if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
-                raise NotFound.of("agent", agent_id) from None
-            raise
+        # 404 for an agent the key's tenant lacks, 403 for another agent's key: KeyService decides.
+        return self._platform.keys.authenticate_for_agent(secret, agent_id)
 
 
 def wants_stream(accept: str | None) -> bool:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import anyio.to_thread
 from starlette.datastructures import Headers
 
-from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidState, NotFound, OratioError, RateLimited, Unauthenticated
 from oratio.platform import Platform
 from oratio.services.keys import KeyGrant
-from oratio.store.tables import AGENTS, API_KEYS
 from voice_bridge.protocol import Close, ProtocolError
 
 
@@ -30,16 +28,8 @@ async def authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGra
 
 
 def _authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
-    try:
-        return platform.keys.authenticate(secret, agent_id)
-    except Forbidden:
-        # A valid key of another agent: 4404 when its tenant has no such agent (another tenant's
-        # agent reads the same, so ids never leak), 4403 when it is simply the wrong agent's key.
-        store = platform.backends.store
-        found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
-        if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
-            raise NotFound.of("agent", agent_id) from None
-        raise
+    # 4404 for an agent the key's tenant lacks, 4403 for another agent's key: KeyService decides.
+    return platform.keys.authenticate_for_agent(secret, agent_id)
 
 
 def close_for(exc: OratioError) -> Close:
