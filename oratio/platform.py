@@ -37,6 +37,7 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.creation import AgentBuilder
+from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
@@ -76,6 +77,8 @@ class Platform:
     """This process's lease and the "is that process alive?" check recovery uses (docs/recovery.md)."""
     live: EventTail
     """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
+    creations: CreationService
+    """Creation records, progress events and build ownership: how the AgentCreator reaches data."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -147,6 +150,7 @@ def build_services(
         engine=engine,
         leases=leases,
         live=EventTail(backends.events),
+        creations=CreationService(backends),
     )
 
 
