@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from oratio.auth.rate_limit import TokenBucketLimiter
@@ -43,7 +44,7 @@ from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
-from oratio.services.live import EventTail
+from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
@@ -84,6 +85,14 @@ class Platform:
 
     def with_builder(self, builder: AgentBuilder | None) -> Platform:
         return replace(self, builder=builder)
+
+    def now(self) -> datetime:
+        """The platform's clock (a fake one in tests), so a door never reaches into `backends` for it."""
+        return self.backends.clock()
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail:
+        """The shared event-log tailer, or (tests) a tailer of the caller's own at `poll_interval` seconds."""
+        return self.live if poll_interval is None else EventTail(self.backends.events, TailSettings(poll_interval))
 
 
 def build_services(
