@@ -6,8 +6,8 @@ import anyio.to_thread
 from starlette.datastructures import Headers
 
 from oratio.errors import Forbidden, InvalidState, NotFound, OratioError, RateLimited, Unauthenticated
-from oratio.platform import Platform
 from oratio.services.keys import KeyGrant
+from voice_bridge.context import VoiceServices
 from voice_bridge.protocol import Close, ProtocolError
 
 
@@ -23,11 +23,11 @@ def key_from(headers: Headers, start_key: str | None) -> str:
     raise ProtocolError(Close.BAD_KEY, "send the agent's API key: api_key in start, or Authorization: Bearer")
 
 
-async def authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
+async def authenticate(platform: VoiceServices, secret: str, agent_id: str) -> KeyGrant:
     return await anyio.to_thread.run_sync(_authenticate, platform, secret, agent_id)
 
 
-def _authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
+def _authenticate(platform: VoiceServices, secret: str, agent_id: str) -> KeyGrant:
     # 4404 for an agent the key's tenant lacks, 4403 for another agent's key: KeyService decides.
     return platform.keys.authenticate_for_agent(secret, agent_id)
 

@@ -20,12 +20,12 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from oratio.errors import InvalidState, OratioError, Unauthenticated
-from oratio.platform import Platform
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
 from schemas import Channel, Principal, Scope, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeechBackend
+from voice_bridge.context import VoiceServices
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.pacing import AudioPacer, Clock
 from voice_bridge.playback import Player
@@ -54,7 +54,7 @@ class VoiceCall:
     def __init__(
         self,
         websocket: WebSocket,
-        platform: Platform,
+        platform: VoiceServices,
         backend: SpeechBackend,
         limits: VoiceLimits,
         agent_id: str,
