@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcore_apps._one_task import in_one_task
+from agentcore_apps.context import RuntimeServices
 from agentcore_apps.contract import (
     MAX_BODY_BYTES,
     SESSION_HEADER,
@@ -48,13 +49,10 @@ from agentcore_apps.contract import (
     runtime_session_id,
     session_from_runtime_id,
 )
-from oratio.auth.api_keys import hash_secret
-from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
+from oratio.errors import InvalidInput, OratioError
 from oratio.http_json import PayloadTooLarge, error_response, json_http_errors, parse_json
-from oratio.platform import Platform
 from oratio.runtime.results import TurnResult
 from oratio.services.keys import KeyGrant
-from oratio.store.tables import AGENTS, API_KEYS
 from schemas import Channel
 
 logger = logging.getLogger("oratio.runtime.http")
@@ -66,10 +64,11 @@ _INTERNAL = {"error": "internal_error", "message": "the agent could not answer t
 
 
 def create_runtime_app(
-    platform: Platform, *, bindings: SessionBindings | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    services: RuntimeServices, *, bindings: SessionBindings | None = None, max_body_bytes: int = MAX_BODY_BYTES
 ) -> BedrockAgentCoreApp:
-    """The runtime app over an open platform; turns run through `platform.engine`."""
-    runtime = _Runtime(platform, bindings or SessionBindings())
+    """The runtime app over the services it uses (a `Platform` will do): keys to authenticate,
+    the engine to run turns."""
+    runtime = _Runtime(services, bindings or SessionBindings())
     app = BedrockAgentCoreApp(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
@@ -84,9 +83,9 @@ def create_runtime_app(
 
 
 class _Runtime:
-    def __init__(self, platform: Platform, bindings: SessionBindings) -> None:
-        self._platform = platform
-        self._engine = platform.engine
+    def __init__(self, services: RuntimeServices, bindings: SessionBindings) -> None:
+        self._keys = services.keys
+        self._engine = services.engine
         self._bindings = bindings
 
     async def invoke(self, payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:
@@ -171,17 +170,8 @@ class _Runtime:
             self._bindings.bind(tenant_id, agent_id, header, session_id)
 
     def _authenticate(self, secret: str, agent_id: str) -> KeyGrant:
-        try:
-            return self._platform.keys.authenticate(secret, agent_id)
-        except Forbidden:
-            # The key is valid but for another agent. Say 404 when the key's own tenant has no such
-            # agent (another tenant's agent reads the same: ids never leak across tenants), 403 when
-            # the agent exists and the key is simply the wrong one.
-            store = self._platform.backends.store
-            found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
-            if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
-                raise NotFound.of("agent", agent_id) from None
-            raise
+        # 404 for an agent the key's tenant lacks, 403 for another agent's key: KeyService decides.
+        return self._keys.authenticate_for_agent(secret, agent_id)
 
 
 def wants_stream(accept: str | None) -> bool:

@@ -33,15 +33,12 @@ from creator_agent.stages.review_plan import PlanReviewer
 from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
 from oratio.platform import Platform
-from oratio.services.agents import artifact_key
-from oratio.services.creation_owner import CreationOwners
 from schemas import (
     Agent,
     AgentPlan,
     AgentStatus,
     CreationRecord,
     DocumentStatus,
-    EventType,
     NotificationType,
     Principal,
     Priority,
@@ -63,10 +60,6 @@ def creator_principal(tenant_id: str) -> Principal:
     return service_principal(tenant_id, "agent-creator", Scope.ADMIN)
 
 
-def record_key(tenant_id: str, agent_id: str, version: int) -> str:
-    return f"{tenant_id}/agents/{agent_id}/creations/v{version}.json"
-
-
 class AgentCreator:
     """Builds agents; thinks with `model_factory` (None: no server-side model, each build lends one)."""
 
@@ -78,7 +71,7 @@ class AgentCreator:
         self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
-        self._owners = CreationOwners(platform.backends)
+        self._owners = platform.creations.owners
 
     @property
     def has_model(self) -> bool:
@@ -201,12 +194,7 @@ class AgentCreator:
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first (read from blob storage)."""
-        prefix = f"{tenant_id}/agents/{agent_id}/creations/"
-        found = [
-            CreationRecord.model_validate_json(self._platform.backends.blobs.get(blob.key))
-            for blob in self._platform.backends.blobs.list(prefix)
-        ]
-        return sorted(found, key=lambda record: record.version)
+        return self._platform.creations.records(tenant_id, agent_id)
 
     def _knowledge_question(self, principal: Principal, agent_id: str) -> str | None:
         """A question the agent's documents answer: about the first ready document, by its name."""
@@ -272,8 +260,8 @@ class _Run:
     async def _announce(self, stage: StageName, status: str, detail: str = "") -> None:
         step = STAGES.index(stage) + (1 if status != "running" else 0)
         await anyio.to_thread.run_sync(
-            lambda: self._platform.backends.emit(
-                self._tenant, EventType.AGENT_PROGRESS, self._agent, stage=stage.value, status=status, detail=detail
+            lambda: self._platform.creations.progress(
+                self._tenant, self._agent, stage=stage.value, status=status, detail=detail
             )
         )
         if self._progress is not None:
@@ -286,11 +274,7 @@ class _Run:
     def _store_outcome(self, succeeded: bool, failure: str | None) -> None:
         platform, tenant, agent = self._platform, self._tenant, self._agent
         record = self.record
-        platform.backends.blobs.put(
-            record_key(tenant, agent, record.version),
-            record.model_dump_json().encode(),
-            content_type="application/json",
-        )
+        platform.creations.record(record)
         current = platform.agents.get(creator_principal(tenant), agent)
         name = current.name
         if succeeded:
@@ -304,9 +288,7 @@ class _Run:
             return
         # Nothing half-built stays reachable: drop whatever this version stored (a deploy that failed
         # after writing its plan); no agent record points at it.
-        prefix = artifact_key(tenant, agent, record.version).rsplit("/", 1)[0] + "/"
-        for blob in platform.backends.blobs.list(prefix):
-            platform.backends.blobs.delete(blob.key)
+        platform.creations.discard_version(tenant, agent, record.version)
         current = platform.agents.get(creator_principal(tenant), agent)
         if current.status is AgentStatus.CREATING:
             platform.agents.transition(tenant, agent, AgentStatus.FAILED, reason=failure)
@@ -322,4 +304,4 @@ class _Run:
 
 
 def load_record(platform: Platform, tenant_id: str, agent_id: str, version: int) -> CreationRecord:
-    return CreationRecord.model_validate_json(platform.backends.blobs.get(record_key(tenant_id, agent_id, version)))
+    return platform.creations.load(tenant_id, agent_id, version)

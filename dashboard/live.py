@@ -43,7 +43,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.platform import Platform
-from oratio.services.live import EventTail, Subscription, TailSettings, is_access_event, scope_for
+from oratio.services.live import Subscription, is_access_event, scope_for
 from schemas import Event, Model, Principal
 
 logger = logging.getLogger("dashboard.live")
@@ -98,8 +98,7 @@ class DashboardFeed:
     def __init__(self, platform: Platform, settings: LiveSettings | None = None) -> None:
         self._p = platform
         self._s = settings or LiveSettings()
-        interval = self._s.poll_interval
-        self._tail = platform.live if interval is None else EventTail(platform.backends.events, TailSettings(interval))
+        self._tail = platform.tailer(self._s.poll_interval)
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()

@@ -166,7 +166,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
     @server.prompt(title="Review today's handoffs")
     async def review_todays_handoffs() -> str:
         """Go through today's handoff requests: read each conversation, summarise, acknowledge."""
-        now = platform.backends.clock()
+        now = platform.now()
         page = await _read(tc, lambda p: platform.notifications.list(p, limit=MAX_LISTED))
         today = [n for n in page.items if n.type is NotificationType.HANDOFF and n.created_at.date() == now.date()]
         unread = sum(1 for n in today if n.status is NotificationStatus.UNREAD)

@@ -22,7 +22,6 @@ from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
 from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, sessions
 from oratio.platform import Platform
-from oratio.services.live import EventTail, TailSettings
 
 INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
@@ -50,11 +49,7 @@ def build_server(
     """
     if "subscriptions" in server_options:
         raise TypeError("build_server wires its own tenant-scoped subscription bus; do not pass `subscriptions`")
-    tail = (
-        platform.live
-        if live_poll_seconds is None
-        else EventTail(platform.backends.events, TailSettings(poll_interval=live_poll_seconds))
-    )
+    tail = platform.tailer(live_poll_seconds)
     live = LiveUpdates(tail, principals)
     inner = cast(Lifespan | None, server_options.pop("lifespan", None))
     extra_middleware = cast(list[Any], server_options.pop("middleware", None) or [])

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from oratio.auth.rate_limit import TokenBucketLimiter
@@ -39,12 +40,13 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.creation import AgentBuilder
+from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
-from oratio.services.live import EventTail
+from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
@@ -78,11 +80,21 @@ class Platform:
     """This process's lease and the "is that process alive?" check recovery uses (docs/recovery.md)."""
     live: EventTail
     """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
+    creations: CreationService
+    """Creation records, progress events and build ownership: how the AgentCreator reaches data."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
     def with_builder(self, builder: AgentBuilder | None) -> Platform:
         return replace(self, builder=builder)
+
+    def now(self) -> datetime:
+        """The platform's clock (a fake one in tests), so a door never reaches into `backends` for it."""
+        return self.backends.clock()
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail:
+        """The shared event-log tailer, or (tests) a tailer of the caller's own at `poll_interval` seconds."""
+        return self.live if poll_interval is None else EventTail(self.backends.events, TailSettings(poll_interval))
 
 
 def build_services(
@@ -149,6 +161,7 @@ def build_services(
         engine=engine,
         leases=leases,
         live=EventTail(backends.events),
+        creations=CreationService(backends),
     )
 
 

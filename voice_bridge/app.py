@@ -24,9 +24,9 @@ from starlette.websockets import WebSocket
 
 from oratio.errors import ConfigError, OratioError
 from oratio.http_json import json_http_errors
-from oratio.platform import Platform
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
+from voice_bridge.context import VoiceServices
 from voice_bridge.pacing import Clock
 from voice_bridge.protocol import Close, VoiceLimits, close_reason
 from voice_bridge.settings import SpeechChoice, VoiceSettings
@@ -37,7 +37,7 @@ logger = logging.getLogger("oratio.voice")
 class BackendProvider:
     """The call's speech backend: the injected one, or the configured one built once on first use."""
 
-    def __init__(self, platform: Platform, settings: VoiceSettings, backend: SpeechBackend | None) -> None:
+    def __init__(self, platform: VoiceServices, settings: VoiceSettings, backend: SpeechBackend | None) -> None:
         self._platform = platform
         self._settings = settings
         self._backend = backend
@@ -76,18 +76,19 @@ class BackendProvider:
 
 
 def create_voice_app(
-    platform: Platform,
+    services: VoiceServices,
     *,
     backend: SpeechBackend | None = None,
     settings: VoiceSettings | None = None,
     limits: VoiceLimits | None = None,
     clock: Clock = anyio.current_time,
 ) -> Starlette:
-    """The bridge over an open platform. `limits` overrides those from `settings` (tests use short ones);
-    `clock` paces customer audio against real time (tests pass one they set, so pacing needs no sleeps)."""
+    """The bridge over the services a call uses (a `Platform` will do). `limits` overrides those from
+    `settings` (tests use short ones); `clock` paces customer audio against real time
+    (tests pass one they set, so pacing needs no sleeps)."""
     settings = settings or VoiceSettings()
     call_limits = limits or settings.limits()
-    provider = BackendProvider(platform, settings, backend)
+    provider = BackendProvider(services, settings, backend)
 
     async def voice(websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
@@ -103,7 +104,7 @@ def create_voice_app(
             await _refuse(websocket, "the voice engines could not be loaded; see the server log")
             return
         try:
-            await VoiceCall(websocket, platform, speech, call_limits, agent_id, clock).serve()
+            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock).serve()
         except Exception:
             # The outermost handler of a call: a bug must still close the socket with a code.
             logger.exception("agent_id=%s | voice call failed", agent_id)
@@ -136,7 +137,7 @@ def client_page() -> str:
 
 
 def create_standalone_app(
-    platform: Platform,
+    services: VoiceServices,
     *,
     backend: SpeechBackend | None = None,
     settings: VoiceSettings | None = None,
@@ -148,5 +149,5 @@ def create_standalone_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    voice_app = create_voice_app(platform, backend=backend, settings=settings, limits=limits, clock=clock)
+    voice_app = create_voice_app(services, backend=backend, settings=settings, limits=limits, clock=clock)
     return Starlette(routes=[Route("/healthz", health), Mount("/voice", app=voice_app)])

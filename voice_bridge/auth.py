@@ -5,11 +5,9 @@ from __future__ import annotations
 import anyio.to_thread
 from starlette.datastructures import Headers
 
-from oratio.auth.api_keys import hash_secret
 from oratio.errors import Forbidden, InvalidState, NotFound, OratioError, RateLimited, Unauthenticated
-from oratio.platform import Platform
 from oratio.services.keys import KeyGrant
-from oratio.store.tables import AGENTS, API_KEYS
+from voice_bridge.context import VoiceServices
 from voice_bridge.protocol import Close, ProtocolError
 
 
@@ -25,21 +23,13 @@ def key_from(headers: Headers, start_key: str | None) -> str:
     raise ProtocolError(Close.BAD_KEY, "send the agent's API key: api_key in start, or Authorization: Bearer")
 
 
-async def authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
+async def authenticate(platform: VoiceServices, secret: str, agent_id: str) -> KeyGrant:
     return await anyio.to_thread.run_sync(_authenticate, platform, secret, agent_id)
 
 
-def _authenticate(platform: Platform, secret: str, agent_id: str) -> KeyGrant:
-    try:
-        return platform.keys.authenticate(secret, agent_id)
-    except Forbidden:
-        # A valid key of another agent: 4404 when its tenant has no such agent (another tenant's
-        # agent reads the same, so ids never leak), 4403 when it is simply the wrong agent's key.
-        store = platform.backends.store
-        found = store.query(API_KEYS, hash_secret(secret), index="by_hash", limit=1).items
-        if found and store.get(AGENTS, found[0].tenant_id, agent_id) is None:
-            raise NotFound.of("agent", agent_id) from None
-        raise
+def _authenticate(platform: VoiceServices, secret: str, agent_id: str) -> KeyGrant:
+    # 4404 for an agent the key's tenant lacks, 4403 for another agent's key: KeyService decides.
+    return platform.keys.authenticate_for_agent(secret, agent_id)
 
 
 def close_for(exc: OratioError) -> Close:

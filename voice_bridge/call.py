@@ -21,12 +21,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from oratio.auth.principals import service_principal
 from oratio.errors import InvalidState, OratioError, Unauthenticated
-from oratio.platform import Platform
-from oratio.recordings import new_call_id, recording_key
+from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
-from schemas import Channel, EventType, Scope, SessionStatus
+from schemas import Channel, Scope, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import VOICE_SUBJECT, Call, SpeechBackend
+from voice_bridge.context import VoiceServices
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.pacing import AudioPacer, Clock
 from voice_bridge.playback import Player
@@ -55,7 +55,7 @@ class VoiceCall:
     def __init__(
         self,
         websocket: WebSocket,
-        platform: Platform,
+        platform: VoiceServices,
         backend: SpeechBackend,
         limits: VoiceLimits,
         agent_id: str,
@@ -310,21 +310,13 @@ class VoiceCall:
         logger.info("session_id=%s code=%d | voice call ended: %s", call.session_id, outcome.code, outcome.reason)
 
     def _settle(self, call: Call, recording: Recording, outcome: Outcome) -> None:
-        backends = self._platform.backends
-        key = recording_key(call.tenant_id, call.agent_id, call.session_id, self._call_id)
+        sessions = self._platform.sessions
         with recording.wav_file() as wav:
-            backends.blobs.put_stream(key, wav, content_type="audio/wav")
-        backends.emit(
-            call.tenant_id,
-            EventType.SESSION_RECORDING,
-            call.session_id,
-            key=key,
-            seconds=round(recording.seconds, 2),
-            format="wav, 16 kHz stereo: left customer, right agent",
-        )
+            key = sessions.save_recording(
+                call.tenant_id, call.agent_id, call.session_id, self._call_id, wav, seconds=recording.seconds
+            )
         if outcome.status is None:
             return
-        sessions = self._platform.sessions
         reader = service_principal(call.tenant_id, VOICE_SUBJECT, Scope.SESSIONS_READ)
         current = sessions.get(reader, call.session_id).session
         if current.status is not SessionStatus.ACTIVE:

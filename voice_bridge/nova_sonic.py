@@ -37,7 +37,6 @@ from strands.types.content import Messages
 
 from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError
-from oratio.platform import Platform
 from oratio.runtime import matching_rule
 from oratio.runtime.engine import HANDOFF_PENDING
 from oratio.runtime.history import to_messages
@@ -46,6 +45,7 @@ from oratio.runtime.tools import TurnOutcome, build_tools
 from schemas import Agent, AgentPlan, Role, Scope, SessionStatus
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import VOICE_SUBJECT, Call, VoiceSink
+from voice_bridge.context import VoiceServices
 from voice_bridge.settings import VoiceSettings
 
 logger = logging.getLogger("oratio.voice")
@@ -92,7 +92,7 @@ class _Conversation:
 
 
 class NovaSonicBackend:
-    def __init__(self, platform: Platform, model_factory: BidiModelFactory) -> None:
+    def __init__(self, platform: VoiceServices, model_factory: BidiModelFactory) -> None:
         self._platform = platform
         self._new_model = model_factory
 

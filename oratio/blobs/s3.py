@@ -64,13 +64,16 @@ class S3BlobStore:
 
     def put_stream(self, key: str, source: BinaryIO, *, content_type: str = DEFAULT_CONTENT_TYPE) -> BlobInfo:
         validate_key(key)
+        # Measured before the upload: s3transfer closes a small (single-part) source when it is done.
         start = source.tell()
+        size = source.seek(0, 2) - start
+        source.seek(start)
         with _backend("store the object"):
             # Multipart above boto3's threshold (8 MiB): parts are read from `source` one at a time.
             self._client.upload_fileobj(
                 source, self._bucket, self._prefix + key, ExtraArgs={"ContentType": content_type}
             )
-        return BlobInfo(key=key, size=source.tell() - start, content_type=content_type)
+        return BlobInfo(key=key, size=size, content_type=content_type)
 
     def get(self, key: str) -> bytes:
         validate_key(key)

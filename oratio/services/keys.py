@@ -15,7 +15,7 @@ from oratio.auth.api_keys import (
     secret_matches,
 )
 from oratio.auth.rate_limit import RateLimiter
-from oratio.errors import Conflict, Forbidden, InvalidState, Unauthenticated
+from oratio.errors import Conflict, Forbidden, InvalidState, NotFound, Unauthenticated
 from oratio.ids import new_id
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Page
@@ -92,19 +92,41 @@ class KeyService:
         Unknown, malformed, revoked and expired keys all read the same to the caller, so the
         answer tells an attacker nothing about which keys exist.
         """
+        current = self._resolve(secret)
+        if current.key.agent_id != agent_id:
+            raise Forbidden("this API key belongs to another agent")
+        return self._grant(current)
+
+    def authenticate_for_agent(self, secret: str, agent_id: str) -> KeyGrant:
+        """`authenticate` for a door that names the agent in its path: decides 403 against 404.
+
+        A valid key of another agent gets `NotFound` when the key's own tenant has no agent
+        `agent_id` (another tenant's agent reads the same, so ids never leak across tenants) and
+        `Forbidden` when the agent exists and the key is simply another agent's. Every door answers
+        alike because the decision is made here, once.
+        """
+        current = self._resolve(secret)
+        if current.key.agent_id != agent_id:
+            if self._b.store.get(AGENTS, current.tenant_id, agent_id) is None:
+                raise NotFound.of("agent", agent_id)
+            raise Forbidden("this API key belongs to another agent")
+        return self._grant(current)
+
+    def _resolve(self, secret: str) -> StoredApiKey:
+        """The usable key a secret names, or one `Unauthenticated` for every bad key."""
         if not looks_like_api_key(secret):
             raise Unauthenticated(_BAD_KEY)
         digest = hash_secret(secret)
         found = self._b.store.query(API_KEYS, digest, index="by_hash", limit=1).items
         if not found or not secret_matches(secret, found[0].secret_hash):
             raise Unauthenticated(_BAD_KEY)
-        stored = found[0]
         # The index is eventually consistent on DynamoDB: confirm revocation on the base record.
-        current = self._b.store.get(API_KEYS, stored.tenant_id, stored.key.id)
+        current = self._b.store.get(API_KEYS, found[0].tenant_id, found[0].key.id)
         if current is None or not current.key.is_usable(self._b.clock()):
             raise Unauthenticated(_BAD_KEY)
-        if current.key.agent_id != agent_id:
-            raise Forbidden("this API key belongs to another agent")
+        return current
+
+    def _grant(self, current: StoredApiKey) -> KeyGrant:
         self._limiter.check(current.key.id)
         self._record_use(current)
         return KeyGrant(tenant_id=current.tenant_id, agent_id=current.key.agent_id, key_id=current.key.id)

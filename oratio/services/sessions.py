@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
 from oratio.auth.principals import service_principal
 from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
-from oratio.recordings import session_recordings
+from oratio.recordings import recording_key, session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Insert, Page, Replace
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
@@ -324,6 +325,26 @@ class SessionService:
         return count
 
     # -- admin side ----------------------------------------------------------------------------
+
+    def save_recording(
+        self, tenant_id: str, agent_id: str, session_id: str, call_id: str, wav: BinaryIO, *, seconds: float
+    ) -> str:
+        """Store one call's recording (streamed, never whole in memory) and announce it; returns its key.
+
+        Each call of a session keeps its own object (`oratio.recordings`), so a caller who rings back
+        never overwrites the first call. The `session.recording` event tells the dashboard where it is.
+        """
+        key = recording_key(tenant_id, agent_id, session_id, call_id)
+        self._b.blobs.put_stream(key, wav, content_type="audio/wav")
+        self._b.emit(
+            tenant_id,
+            EventType.SESSION_RECORDING,
+            session_id,
+            key=key,
+            seconds=round(seconds, 2),
+            format="wav, 16 kHz stereo: left customer, right agent",
+        )
+        return key
 
     def get(self, principal: Principal, session_id: str) -> SessionWithTranscript:
         tenant_id = authorize(principal, Scope.SESSIONS_READ)

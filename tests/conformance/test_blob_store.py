@@ -57,6 +57,16 @@ def test_unsafe_keys_are_refused(blob_store: BlobStore, key: str) -> None:
         blob_store.get(key)
 
 
+def test_put_stream_stores_a_small_object_and_reports_its_size(blob_store: BlobStore) -> None:
+    """A short call's recording (below the multipart threshold) is stored and sized like a long one."""
+    with tempfile.TemporaryFile() as source:
+        source.write(b"skipRIFF" + bytes(1000))
+        source.seek(4)
+        info = blob_store.put_stream("ten_a/recordings/agt_1/ses_1/short.wav", source, content_type="audio/wav")
+    assert info.size == 1004
+    assert blob_store.get("ten_a/recordings/agt_1/ses_1/short.wav") == b"RIFF" + bytes(1000)
+
+
 def test_put_stream_stores_what_the_source_holds_from_where_it_stands(blob_store: BlobStore) -> None:
     """A large object (a call's recording) is stored from a file, never whole in memory (issue 15, item 2)."""
     data = bytes(range(256)) * 40_000  # 10 MB: past boto3's multipart threshold

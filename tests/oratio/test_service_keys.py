@@ -84,6 +84,40 @@ def test_a_key_of_another_agent_is_forbidden(platform: Platform, acme: Tenancy, 
     assert _key(platform, acme, minted.key.id).usage_count == 0
 
 
+def test_authenticate_for_agent_says_403_for_an_existing_agent_of_the_tenant(
+    platform: Platform, acme: Tenancy, agent: Agent
+) -> None:
+    other = active_agent(platform, acme, "Sales")
+    minted = platform.keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="prod"))
+    with pytest.raises(Forbidden):
+        platform.keys.authenticate_for_agent(minted.reveal(), other.id)
+    assert _key(platform, acme, minted.key.id).usage_count == 0
+
+
+def test_authenticate_for_agent_says_404_for_an_agent_the_tenant_lacks(
+    platform: Platform, acme: Tenancy, globex: Tenancy, agent: Agent
+) -> None:
+    """Another tenant's agent reads like no agent at all: a key never learns which ids exist elsewhere."""
+    theirs = active_agent(platform, globex, "Theirs")
+    minted = platform.keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="prod"))
+    for missing in (theirs.id, new_id("agent")):
+        with pytest.raises(NotFound) as caught:
+            platform.keys.authenticate_for_agent(minted.reveal(), missing)
+        assert caught.value.http_status == 404
+    assert _key(platform, acme, minted.key.id).usage_count == 0
+
+
+def test_authenticate_for_agent_grants_its_own_agent_and_refuses_bad_keys_alike(
+    platform: Platform, acme: Tenancy, agent: Agent
+) -> None:
+    minted = platform.keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="prod"))
+    grant = platform.keys.authenticate_for_agent(minted.reveal(), agent.id)
+    assert (grant.tenant_id, grant.agent_id, grant.key_id) == (acme.tenant_id, agent.id, minted.key.id)
+    assert _key(platform, acme, minted.key.id).usage_count == 1
+    with pytest.raises(Unauthenticated, match="API key is not valid"):
+        platform.keys.authenticate_for_agent("ora_" + "x" * 40, new_id("agent"))
+
+
 def test_a_revoked_key_is_refused(platform: Platform, acme: Tenancy, agent: Agent, clock: FakeClock) -> None:
     minted = platform.keys.mint(acme.principal, MintKeyRequest(agent_id=agent.id, name="prod"))
     revoked_at = clock.advance(timedelta(hours=1))

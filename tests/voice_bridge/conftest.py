@@ -20,6 +20,7 @@ from tests.agentcore_apps.conftest import World, echo, new_world, open_test_plat
 from tests.net import uvicorn_in_thread
 from voice_bridge.app import create_standalone_app
 from voice_bridge.backend import SpeechBackend
+from voice_bridge.context import VoiceServices
 from voice_bridge.protocol import VoiceLimits
 
 STORY = (
@@ -70,7 +71,7 @@ def world(platform: Platform) -> World:
 
 @contextmanager
 def serving_voice(
-    platform: Platform, backend: SpeechBackend | None, limits: VoiceLimits = TEST_LIMITS
+    platform: VoiceServices, backend: SpeechBackend | None, limits: VoiceLimits = TEST_LIMITS
 ) -> Iterator[str]:
     """The standalone bridge under a real uvicorn; yields its ws:// base (append /voice/<agent id>)."""
     app = create_standalone_app(platform, backend=backend, limits=limits)

@@ -1,0 +1,65 @@
+"""The voice door works from the services it is given, not the whole platform (issue 16, item 2).
+
+The bridge is served over a frozen object holding only the six services `VoiceServices` names: a
+call starts and ends, and the key refusals (4401/4403/4404) come out of `KeyService` alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from oratio.platform import Platform
+from oratio.runtime import ConversationEngine
+from oratio.services import AgentService, KeyService, SessionService
+from oratio.services.handoff import HandoffService
+from oratio.services.knowledge import KnowledgeService
+from tests.agentcore_apps.conftest import World
+from tests.voice_bridge.client import voice_client
+from tests.voice_bridge.conftest import serving_voice
+from voice_bridge.scripted import scripted_backend
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass(frozen=True)
+class OnlyVoiceServices:
+    keys: KeyService
+    agents: AgentService
+    sessions: SessionService
+    engine: ConversationEngine
+    knowledge: KnowledgeService
+    handoff: HandoffService
+
+
+def narrow(platform: Platform) -> OnlyVoiceServices:
+    return OnlyVoiceServices(
+        keys=platform.keys,
+        agents=platform.agents,
+        sessions=platform.sessions,
+        engine=platform.engine,
+        knowledge=platform.knowledge,
+        handoff=platform.handoff,
+    )
+
+
+async def test_a_call_starts_and_refusals_come_from_the_key_service(platform: Platform, world: World) -> None:
+    cases = {
+        world.agent.id: "ready",
+        world.other_agent.id: 4403,
+        world.globex_agent.id: 4404,
+        "agt_" + "0" * 26: 4404,
+    }
+    heard: dict[str, object] = {}
+    with serving_voice(narrow(platform), scripted_backend(platform.engine)) as base:
+        for agent_id in cases:
+            async with voice_client(f"{base}/voice/{agent_id}") as client:
+                await client.start(world.secret)
+                if client.heard.of_type("ready"):
+                    heard[agent_id] = "ready"
+                    await client.end()
+                    await client.closed()
+                else:
+                    heard[agent_id] = (await client.closed()).close_code
+    assert heard == cases

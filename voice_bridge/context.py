@@ -1,0 +1,39 @@
+"""What the voice door may use: the services a call needs, not the whole `Platform`.
+
+A call authenticates its key (`keys`), checks the deployed agent (`agents`), opens, settles and
+records its session (`sessions`), runs turns (`engine`) and, on Nova Sonic, searches knowledge and
+requests handoffs (`knowledge`, `handoff`). A `Platform` satisfies this structurally.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from oratio.runtime import ConversationEngine
+from oratio.services import AgentService, KeyService, SessionService
+from oratio.services.handoff import HandoffService
+from oratio.services.knowledge import KnowledgeService
+
+__all__ = ["VoiceServices"]
+
+
+class VoiceServices(Protocol):
+    """The services the voice door receives (read-only: the door never rewires them)."""
+
+    @property
+    def keys(self) -> KeyService: ...
+
+    @property
+    def agents(self) -> AgentService: ...
+
+    @property
+    def sessions(self) -> SessionService: ...
+
+    @property
+    def engine(self) -> ConversationEngine: ...
+
+    @property
+    def knowledge(self) -> KnowledgeService: ...
+
+    @property
+    def handoff(self) -> HandoffService: ...
