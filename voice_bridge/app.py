@@ -23,12 +23,12 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from oratio.errors import ConfigError, OratioError
-from oratio.http_json import json_http_errors
+from oratio.http_json import close_reason, json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.context import VoiceServices
 from voice_bridge.pacing import Clock
-from voice_bridge.protocol import Close, VoiceLimits, close_reason
+from voice_bridge.protocol import Close, VoiceLimits
 from voice_bridge.settings import SpeechChoice, VoiceSettings
 
 logger = logging.getLogger("oratio.voice")

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from oratio.auth.principals import service_principal
 from oratio.errors import InvalidState, OratioError, Unauthenticated
+from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
 from schemas import Channel, Scope, SessionStatus
@@ -36,7 +37,6 @@ from voice_bridge.protocol import (
     StartMessage,
     VoiceLimits,
     check_frame,
-    close_reason,
     parse_control,
     parse_start,
 )

@@ -27,7 +27,6 @@ DEFAULT_OUTPUT_RATE = 24_000
 CONTROL_MAX_BYTES = 16 * 1024
 JSON_DEPTH_MAX = 16
 """Deepest nesting of objects/arrays in a control message (json.loads recurses: deeper input is refused first)."""
-REASON_MAX_BYTES = 123  # RFC 6455: a close frame's reason fits in 123 bytes
 
 
 class Close(IntEnum):
@@ -191,11 +190,3 @@ def json_depth(text: str) -> int:
 
 def _rates(rates: tuple[int, ...]) -> str:
     return ", ".join(str(rate) for rate in rates)
-
-
-def close_reason(reason: str) -> str:
-    """`reason` cut to what a close frame can carry."""
-    encoded = reason.encode()
-    if len(encoded) <= REASON_MAX_BYTES:
-        return reason
-    return encoded[: REASON_MAX_BYTES - 3].decode(errors="ignore") + "..."
