@@ -59,7 +59,7 @@ async def revise(
         progress,
     )
     try:
-        _still_editable(agent, base, StageName.PARSE_SOP)
+        _still_editable(agent, base, StageName.REVIEW_PLAN)
         assert base is not None  # _still_editable: an active agent has a serving version
         serving = await anyio.to_thread.run_sync(platform.plans.artifact, principal, agent_id, base)
         parsed = await anyio.to_thread.run_sync(_parsed_sop, creator, tenant_id, agent_id, base)
