@@ -9,7 +9,7 @@ strings) and replaces:
 - the value of any field or mapping key that names a secret (`password`, `api_key`, `authorization`,
   `client_secret`, `x-api-key`, `cookie`, ... see `is_secret_name`);
 - credentials inside URLs: the `user:password@` part and query parameters that name a secret
-  (`?token=`, `&sig=`, `X-Amz-Signature=`);
+  (`?token=`, `&sig=`, `X-Amz-Signature=`), and `api_key=...`/`password=...` assignments anywhere;
 - secret references (`secret://name`, `{{secret:name}}`, `${secrets.name}`): a reference says which
   vault entry holds the credential, which is already more than a reader needs;
 - credential-shaped tokens in free text: `Bearer ...`, JWTs, AWS access key ids, `sk-...`/`ghp_...`/`xox?-...`
@@ -72,6 +72,11 @@ _TOKENS = re.compile(
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,512}",
     re.IGNORECASE,
 )
+_ASSIGNED = re.compile(
+    r"(?<![A-Za-z0-9_])((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|client[_-]?secret|password|passwd)=)"
+    r"[^\s&\"'<>]{1,512}",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]{1,4096}", re.IGNORECASE)
 
 
@@ -104,7 +109,8 @@ def _redact_url(match: re.Match[str]) -> str:
 def redact_text(text: str) -> str:
     """`text` with secret references, credential-shaped tokens and URL credentials replaced (`text`
     itself when there were none)."""
-    changed = _URL.sub(_redact_url, _TOKENS.sub(REDACTED, _REFERENCE.sub(REDACTED, text)))
+    changed = _TOKENS.sub(REDACTED, _REFERENCE.sub(REDACTED, text))
+    changed = _URL.sub(_redact_url, _ASSIGNED.sub(rf"\1{REDACTED}", changed))
     return text if changed == text else changed
 
 

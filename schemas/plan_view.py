@@ -90,9 +90,8 @@ class PlanEdit(Model):
     internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] | None = Field(default=None, max_length=20)
 
     def fields(self) -> dict[str, Any]:
-        """The fields the admin gave (a null greeting included), as plan values."""
-        given = self.model_dump(mode="json", exclude_unset=True)
-        return {name: value for name, value in given.items() if value is not None or name == "greeting"}
+        """The fields the admin gave, nulls included, as plan values (only `greeting` may be null in a plan)."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class EditStarted(Model):

@@ -131,6 +131,9 @@ class PlanService:
         fields = change.fields()
         if not fields:
             raise InvalidInput("nothing to change: give at least one plan field", field="changes")
+        for name, value in fields.items():
+            if value is None and name != "greeting":
+                raise InvalidInput(f"{name} cannot be null: omit it to keep its current value", field=name)
         base = self._load(agent, current)[0].plan
         try:
             plan = AgentPlan.model_validate({**base.model_dump(mode="json"), **fields})

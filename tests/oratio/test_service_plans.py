@@ -64,6 +64,16 @@ def test_a_failed_builds_discard_leaves_every_deployed_version(platform: Platfor
     assert [v.version for v in platform.plans.versions(acme.principal, agent.id).versions] == [3, 2, 1]
 
 
+def test_a_deployed_version_is_never_discarded(platform: Platform, acme: Tenancy) -> None:
+    """A failed build in one process must not delete what a build in another deployed under the same number."""
+    agent = three_versions(platform, acme)
+
+    assert [platform.creations.discard_version(acme.tenant_id, agent.id, n) for n in (3, 2)] == [0, 0]
+
+    assert [v.version for v in platform.plans.versions(acme.principal, agent.id).versions] == [3, 2, 1]
+    assert platform.agents.artifact(acme.tenant_id, agent.id)[1].plan.greeting == "Hello from v3"
+
+
 def test_an_old_version_changed_in_storage_is_not_shown(platform: Platform, acme: Tenancy) -> None:
     agent = three_versions(platform, acme)
     key = artifact_key(acme.tenant_id, agent.id, 1)
@@ -114,6 +124,8 @@ def test_edits_are_refused_before_anything_runs(platform: Platform, acme: Tenanc
         platform.plans.edit(acme.principal, agent.id, PlanEdit(greeting="Hi"), base_version=2)
     with pytest.raises(InvalidInput, match="nothing to change"):
         platform.plans.edit(acme.principal, agent.id, PlanEdit(), None)
+    with pytest.raises(InvalidInput, match="persona cannot be null"):
+        platform.plans.edit(acme.principal, agent.id, PlanEdit(persona=None), None)
     with pytest.raises(InvalidInput, match="changes nothing"):
         platform.plans.edit(acme.principal, agent.id, PlanEdit(greeting="Hello from v3"), None)
     platform.agents.pause(acme.principal, agent.id)

@@ -110,6 +110,12 @@ def test_nothing_secret_is_left_as_it_was() -> None:
     )
 
 
+def test_assignments_lose_their_value() -> None:
+    assert redact_text("openai:gpt-4o?api_key=abc123&temperature=0 password=hunter2 passwords are private") == (
+        f"openai:gpt-4o?api_key={REDACTED}&temperature=0 password={REDACTED} passwords are private"
+    )
+
+
 @pytest.mark.parametrize(
     "name", ["password", "webhook_secret", "X-Api-Key", "Authorization", "clientSecret", "access_token", "sig"]
 )
