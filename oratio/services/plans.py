@@ -152,8 +152,8 @@ class PlanService:
     # -- reading versions -------------------------------------------------------------------------------
 
     def _version(self, agent: Agent, version: int | None) -> int:
-        if agent.artifact_version is None:
-            raise NotFound(f"agent '{agent.id}' has no deployed plan yet")
+        if agent.artifact_version is None:  # the agent exists: its own admin must not read it as unknown
+            raise InvalidState(f"agent '{agent.id}' is {agent.status.value} and has no deployed plan yet")
         number = agent.artifact_version if version is None else version
         if not 1 <= number <= agent.artifact_version:
             raise NotFound(

@@ -101,7 +101,7 @@ def test_another_tenant_and_unknown_versions_are_not_found(platform: Platform, a
     for version in (0, 4):
         with pytest.raises(NotFound, match="versions are 1 to 3"):
             platform.plans.artifact(acme.principal, agent.id, version)
-    with pytest.raises(NotFound, match="no deployed plan"):
+    with pytest.raises(InvalidState, match="no deployed plan"):
         platform.plans.view(acme.principal, create_agent(platform, acme, "Fresh").id)
 
 
