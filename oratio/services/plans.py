@@ -29,8 +29,9 @@ from schemas.plan_view import PlanDiff, PlanEdit, PlanVersion, PlanVersions, Pla
 
 __all__ = ["PendingEdit", "PlanService"]
 
-VERSIONS_SHOWN = 50
-"""Versions listed beside a plan view (newest first); `versions` pages further back."""
+VERSIONS_SHOWN = 20
+"""Versions listed beside a plan view, newest first. Each is read and hash-checked (its bytes, and for an
+older version its creation record), so the list is bounded; `versions(limit=...)` reaches further back."""
 
 
 @dataclass(frozen=True)
