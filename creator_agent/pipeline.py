@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import PurePosixPath
 
 import anyio.to_thread
@@ -26,6 +27,7 @@ import anyio.to_thread
 from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
+from creator_agent.revise import revise
 from creator_agent.stages.draft_plan import PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_loop import review_loop_async
@@ -101,9 +103,28 @@ class AgentCreator:
         test conversations then run on the model that will serve the agent's customers.
 
         Builds of one agent run one at a time (in this process): two quick updates must not both
-        claim the next version number. Builds run on different event loops (background threads),
-        hence a thread lock acquired from a worker thread.
+        claim the next version number.
         """
+        async with self._one_build(tenant_id, agent_id):
+            return await self._create(tenant_id, agent_id, progress, thinking)
+
+    async def revise(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        plan: AgentPlan,
+        progress: Progress | None = None,
+        *,
+        base_version: int | None = None,
+    ) -> CreationRecord:
+        """Review, test and deploy an admin-edited plan as a new version (`creator_agent.revise`)."""
+        async with self._one_build(tenant_id, agent_id):
+            return await revise(self, tenant_id, agent_id, plan, progress, base_version=base_version)
+
+    @asynccontextmanager
+    async def _one_build(self, tenant_id: str, agent_id: str) -> AsyncIterator[None]:
+        """Builds (creations, rebuilds, edits) of one agent run one at a time in this process. They run on
+        different event loops (background threads), hence a thread lock acquired from a worker thread."""
         with self._guard:
             lock = self._building.setdefault((tenant_id, agent_id), threading.Lock())
         await anyio.to_thread.run_sync(lock.acquire)
@@ -111,7 +132,7 @@ class AgentCreator:
             # The owner record lets a restart tell this build, if this process dies, from a live one.
             await anyio.to_thread.run_sync(self._owners.claim, tenant_id, agent_id)
             try:
-                return await self._create(tenant_id, agent_id, progress, thinking)
+                yield
             finally:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._owners.release, tenant_id, agent_id)
@@ -192,6 +213,9 @@ class AgentCreator:
             raise CreationFailed(StageName.RUN_TEST_CONVERSATIONS, reason) from None
         return lambda: model
 
+    def _start_run(self, tenant_id: str, agent_id: str, record: CreationRecord, progress: Progress | None) -> _Run:
+        return _Run(self._platform, tenant_id, agent_id, record, progress)
+
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first (read from blob storage)."""
         return self._platform.creations.records(tenant_id, agent_id)
@@ -230,6 +254,13 @@ class _Run:
         await self._announce(stage, "passed", detail)
         if stage is StageName.DEPLOY:
             await self._finish(succeeded=True, failure=None)
+
+    async def skipped(self, stage: StageName, detail: str) -> None:
+        """A stage this build does not run (an admin edit is neither parsed nor drafted), said as such."""
+        now = utcnow()
+        skipped = StageRecord(stage=stage, status=StageStatus.SKIPPED, started_at=now, ended_at=now, detail=detail)
+        self.record = self.record.model_copy(update={"stages": [*self.record.stages, skipped]})
+        await self._announce(stage, "skipped", detail)
 
     def set_calls(self, stage: StageName, model_calls: int) -> None:
         stages = [

@@ -20,13 +20,15 @@ from mcp_server import prompts, resources
 from mcp_server._context import ToolContext
 from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
-from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, sessions
+from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, plans, sessions
 from oratio.platform import Platform
 
 INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
 create_agent, add knowledge documents, mint an API key for the customer app, then watch sessions
-and handoff notifications. Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
+and handoff notifications. Read an agent's plan with get_agent_plan, change it with edit_agent_plan
+(reviewed, tested and deployed as a new version) and compare versions with diff_agent_plan.
+Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
 oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""
 
@@ -73,6 +75,18 @@ def build_server(
         **server_options,  # type: ignore[arg-type]
     )
     tc = ToolContext(platform=platform, principals=principals)
-    for module in (agents, documents, keys, sessions, notifications, deliveries, chat, admins, resources, prompts):
+    for module in (
+        agents,
+        plans,
+        documents,
+        keys,
+        sessions,
+        notifications,
+        deliveries,
+        chat,
+        admins,
+        resources,
+        prompts,
+    ):
         module.register(server, tc)
     return server

@@ -48,6 +48,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
+from oratio.services.plans import PlanService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.store.ports import EventLog, RecordStore
 
@@ -82,6 +83,8 @@ class Platform:
     """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
     creations: CreationService
     """Creation records, progress events and build ownership: how the AgentCreator reaches data."""
+    plans: PlanService
+    """Deployed plan versions for admins: read (hash-checked, redacted), diff, and edits to hand the builder."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -124,6 +127,7 @@ def build_services(
     email = _email_sender(settings)
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
+    creations = CreationService(backends)
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,
@@ -161,7 +165,8 @@ def build_services(
         engine=engine,
         leases=leases,
         live=EventTail(backends.events),
-        creations=CreationService(backends),
+        creations=creations,
+        plans=PlanService(backends, agents, creations),
     )
 
 

@@ -84,6 +84,7 @@ class StageStatus(StrEnum):
     RUNNING = "running"
     PASSED = "passed"
     FAILED = "failed"
+    SKIPPED = "skipped"  # e.g. parse/draft of an admin-edited plan (creator_agent/revise.py)
 
 
 class StageRecord(Model):

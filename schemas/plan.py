@@ -85,6 +85,15 @@ class AgentPlan(Model):
     closing_message: str = Field(default="Thank you for contacting us. Goodbye!", min_length=1, max_length=500)
     knowledge_k: int = Field(default=4, ge=1, le=10)
     model: str | None = Field(default=None, max_length=200, description="Model override for this agent")
+    # Declared as issue 17's shared contract gives them (owned by the "handoff" and "reader" items); the
+    # admin reads and edits them through the plan tools (mcp_server/tools/plans.py).
+    handoff_judgement: list[Annotated[str, StringConstraints(min_length=3, max_length=500)]] = Field(
+        default_factory=list, max_length=30, description="Handoff conditions the model judges, never keywords"
+    )
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1 language of the SOP")
+    internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, max_length=20, description="For the agent only; never quoted to customers"
+    )
 
 
 class DeployedArtifact(Model):

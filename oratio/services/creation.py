@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
-from schemas import CreationRecord
+from schemas import AgentPlan, CreationRecord
 
 if TYPE_CHECKING:  # no Strands at import: the platform (and `oratio mcp`) start without it
     from strands.models import Model
@@ -68,4 +68,20 @@ class AgentBuilder(Protocol):
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first."""
+        ...
+
+    async def revise(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        plan: AgentPlan,
+        progress: Progress | None = None,
+        *,
+        base_version: int | None = None,
+    ) -> CreationRecord:
+        """Review, test and deploy an admin-edited plan as a new version; the serving one stays on failure.
+
+        `base_version`: the version the edit was made on; if another version serves by the time the build
+        runs, the edit is refused (recorded), never deployed over a change its author did not see.
+        """
         ...

@@ -7,10 +7,15 @@ once, in the core, beside the rest of the agent's storage rules (docs/architectu
 
 from __future__ import annotations
 
+import logging
+
 from oratio.services._common import Backends
 from oratio.services.agents import artifact_key
 from oratio.services.creation_owner import CreationOwners
+from oratio.store.tables import AGENTS
 from schemas import CreationRecord, EventType
+
+logger = logging.getLogger("oratio.creation")
 
 __all__ = ["CreationService", "record_key"]
 
@@ -57,7 +62,22 @@ class CreationService:
 
     def discard_version(self, tenant_id: str, agent_id: str, version: int) -> int:
         """Delete whatever a failed build stored for `version` (e.g. a plan written before deploy failed),
-        so nothing half-built stays reachable; returns how many objects went."""
+        so nothing half-built stays reachable; returns how many objects went.
+
+        A version the agent record has reached (the serving one or an older one) is never discarded: it was
+        deployed, by this build's competitor in another process if not by this build, and every deployed
+        version stays readable (`PlanService`, diffs). Only a version past the serving one is a failed build's.
+        """
+        agent = self._b.store.get(AGENTS, tenant_id, agent_id)
+        if agent is not None and agent.artifact_version is not None and version <= agent.artifact_version:
+            logger.warning(
+                "tenant=%s agent=%s version=%d | not discarded: it is deployed (serving %d)",
+                tenant_id,
+                agent_id,
+                version,
+                agent.artifact_version,
+            )
+            return 0
         prefix = artifact_key(tenant_id, agent_id, version).rsplit("/", 1)[0] + "/"
         gone = 0
         for blob in self._b.blobs.list(prefix):

@@ -166,6 +166,13 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
     ToolCall("pause_agent", "agent", _agent),
     ToolCall("resume_agent", "agent", _agent),
     ToolCall("get_creation_records", "agent", _agent),
+    ToolCall("get_agent_plan", "agent", _agent),
+    ToolCall("diff_agent_plan", "agent", lambda i, s: {"agent_id": i, "from_version": 1}),
+    ToolCall(
+        "edit_agent_plan",
+        "agent",
+        lambda i, s: {"agent_id": i, "changes": {"closing_message": f"Goodbye {s.pick}"}, "base_version": 1},
+    ),
     ToolCall("delete_agent", "agent", _agent, _deleted, deletes=True),
     ToolCall(
         "upload_document",
