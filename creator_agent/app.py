@@ -19,10 +19,10 @@ from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from creator_agent.context import CreatorAppServices
 from creator_agent.pipeline import AgentCreator
 from oratio.errors import Forbidden, InvalidInput, OratioError
 from oratio.http_json import bearer_token, error_response
-from oratio.platform import Platform
 from schemas import Identifier, Model, Scope
 
 logger = logging.getLogger("oratio.creator")
@@ -33,7 +33,7 @@ class BuildRequest(Model):
     stream: bool = Field(default=False, description="One SSE event per stage, then the record")
 
 
-def create_creator_app(platform: Platform, creator: AgentCreator) -> BedrockAgentCoreApp:
+def create_creator_app(platform: CreatorAppServices, creator: AgentCreator) -> BedrockAgentCoreApp:
     app = BedrockAgentCoreApp()
 
     async def invoke(payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from creator_agent._llm import ModelFactory
+from creator_agent.context import AttachableServices
 from creator_agent.offline import offline_model
 from creator_agent.pipeline import AgentCreator
 from oratio.config import Settings
 from oratio.errors import ConfigError
 from oratio.models.factory import create_model
 from oratio.models.spec import parse_model_spec
-from oratio.platform import Platform
+
+S = TypeVar("S", bound=AttachableServices)
 
 
 def creator_models(settings: Settings) -> ModelFactory:
@@ -22,7 +26,10 @@ def creator_models(settings: Settings) -> ModelFactory:
     return lambda: create_model(spec, settings)
 
 
-def attach_creator(platform: Platform) -> Platform:
-    """The platform with an AgentCreator attached; with no model configured, builds need a lent model."""
+def attach_creator(platform: S) -> S:
+    """The platform (any services a builder attaches to) with an AgentCreator attached.
+
+    With no model configured, builds need a lent model. Only the composition root calls this.
+    """
     models = None if platform.settings.model is None else creator_models(platform.settings)
     return platform.with_builder(AgentCreator(platform, models))

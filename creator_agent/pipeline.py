@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 import anyio.to_thread
 
 from creator_agent._llm import ModelFactory
+from creator_agent.context import CreatorServices
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.revise import revise
@@ -34,7 +35,6 @@ from creator_agent.stages.review_loop import review_loop_async
 from creator_agent.stages.review_plan import PlanReviewer
 from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError, ModelUnavailable, OratioError
-from oratio.platform import Platform
 from schemas import (
     Agent,
     AgentPlan,
@@ -66,7 +66,7 @@ class AgentCreator:
     """Builds agents; thinks with `model_factory` (None: no server-side model, each build lends one)."""
 
     def __init__(
-        self, platform: Platform, model_factory: ModelFactory | None, *, stage_timeout_s: float | None = None
+        self, platform: CreatorServices, model_factory: ModelFactory | None, *, stage_timeout_s: float | None = None
     ) -> None:
         self._platform = platform
         self._models = model_factory
@@ -233,7 +233,12 @@ class _Run:
     """One creation in progress: keeps the record current, emits progress, finishes success or failure."""
 
     def __init__(
-        self, platform: Platform, tenant_id: str, agent_id: str, record: CreationRecord, progress: Progress | None
+        self,
+        platform: CreatorServices,
+        tenant_id: str,
+        agent_id: str,
+        record: CreationRecord,
+        progress: Progress | None,
     ) -> None:
         self._platform = platform
         self._tenant = tenant_id
@@ -334,5 +339,5 @@ class _Run:
         logger.info("tenant=%s agent=%s version=%d | creation failed: %s", tenant, agent, record.version, failure)
 
 
-def load_record(platform: Platform, tenant_id: str, agent_id: str, version: int) -> CreationRecord:
+def load_record(platform: CreatorServices, tenant_id: str, agent_id: str, version: int) -> CreationRecord:
     return platform.creations.load(tenant_id, agent_id, version)

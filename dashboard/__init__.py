@@ -11,12 +11,12 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from dashboard.api import api_routes
+from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
 from dashboard.page import page_routes
-from oratio.platform import Platform
 
 
-def dashboard_routes(platform: Platform, live: LiveSettings | None = None) -> list[BaseRoute]:
+def dashboard_routes(platform: DashboardServices, live: LiveSettings | None = None) -> list[BaseRoute]:
     return [
         *page_routes(),
         *api_routes(platform),
@@ -24,4 +24,4 @@ def dashboard_routes(platform: Platform, live: LiveSettings | None = None) -> li
     ]
 
 
-__all__ = ["DashboardFeed", "LiveSettings", "dashboard_routes"]
+__all__ = ["DashboardFeed", "DashboardServices", "LiveSettings", "dashboard_routes"]

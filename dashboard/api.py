@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import stats
+from dashboard.context import DashboardServices
 from oratio.errors import InvalidInput
 from oratio.http_json import PayloadTooLarge, admin_principal, handles_errors, parse_json
-from oratio.platform import Platform
 from oratio.services.outbox import view
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from oratio.store.ports import Page
@@ -80,7 +80,7 @@ class NoQuery(Model):
     pass
 
 
-def api_routes(platform: Platform) -> list[BaseRoute]:
+def api_routes(platform: DashboardServices) -> list[BaseRoute]:
     api = DashboardApi(platform)
     return [
         Route("/api/v1/agents", handles_errors(api.agents)),
@@ -99,7 +99,7 @@ def api_routes(platform: Platform) -> list[BaseRoute]:
 
 
 class DashboardApi:
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: DashboardServices) -> None:
         self._p = platform
 
     async def agents(self, request: Request) -> Response:

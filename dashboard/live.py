@@ -40,9 +40,9 @@ import anyio.to_thread
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from dashboard.context import DashboardServices
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
-from oratio.platform import Platform
 from oratio.services.live import Subscription, is_access_event, scope_for
 from schemas import Event, Model, Principal
 
@@ -95,7 +95,7 @@ def frame(event: Event) -> dict[str, Any]:
 class DashboardFeed:
     """`endpoint` is the WebSocket route's handler; one instance serves every connection of the app."""
 
-    def __init__(self, platform: Platform, settings: LiveSettings | None = None) -> None:
+    def __init__(self, platform: DashboardServices, settings: LiveSettings | None = None) -> None:
         self._p = platform
         self._s = settings or LiveSettings()
         self._tail = platform.tailer(self._s.poll_interval)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from oratio.platform import Platform
+from dashboard.context import DashboardServices
 from schemas import Model, NotificationType, Principal, Role, Session, SessionFilter, SessionStatus, Turn
 
 WINDOW_HOURS = 24
@@ -44,7 +44,7 @@ class DashboardStats(Model):
     truncated: bool = Field(description="True when more sessions started than MAX_SESSIONS: the newest were used")
 
 
-def collect(platform: Platform, principal: Principal, now: datetime) -> DashboardStats:
+def collect(platform: DashboardServices, principal: Principal, now: datetime) -> DashboardStats:
     """Read the window's sessions, transcripts and handoffs (blocking I/O: run in a worker thread)."""
     since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=WINDOW_HOURS - 1)
     sessions, truncated = _recent_sessions(platform, principal, since)
@@ -114,7 +114,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def _recent_sessions(platform: Platform, principal: Principal, since: datetime) -> tuple[list[Session], bool]:
+def _recent_sessions(platform: DashboardServices, principal: Principal, since: datetime) -> tuple[list[Session], bool]:
     found: list[Session] = []
     cursor: str | None = None
     while len(found) < MAX_SESSIONS:
@@ -128,7 +128,7 @@ def _recent_sessions(platform: Platform, principal: Principal, since: datetime) 
     return found, cursor is not None
 
 
-def _handed_off(platform: Platform, principal: Principal, since: datetime) -> set[str]:
+def _handed_off(platform: DashboardServices, principal: Principal, since: datetime) -> set[str]:
     """Sessions with a handoff alert in the window (a handed-off session may have ended since)."""
     ids: set[str] = set()
     cursor: str | None = None

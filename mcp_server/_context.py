@@ -1,27 +1,105 @@
-"""What every tool module gets: the platform, the caller's principal, and error translation."""
+"""What every tool module gets: the services MCP uses, the caller's principal, and error translation.
+
+The MCP door receives `McpServices`, the services its tools, resources and prompts call, not the
+whole `Platform` (no backends, leases, ingestion or session sweeper). A `Platform` satisfies it
+structurally, so the composition root (`oratio_app`) hands one over; a door module never imports
+`oratio.platform` (`tests/test_door_data_access.py`). Member names are the `Platform`'s, so tool
+code reads `tc.platform.agents` whatever the object behind it; a tool that needs another service
+adds it here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
 from mcp_server._principal import PrincipalSource
+from oratio.config import Settings
 from oratio.errors import OratioError
-from oratio.platform import Platform
+from oratio.runtime import ConversationEngine
+from oratio.services import (
+    AccessService,
+    AgentService,
+    DocumentService,
+    KeyService,
+    NotificationService,
+    SessionService,
+    TenantService,
+)
+from oratio.services.creation import AgentBuilder
+from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.knowledge import KnowledgeService
+from oratio.services.live import EventTail
+from oratio.services.outbox import OutboxService
+from oratio.services.plans import PlanService
 from schemas import Principal
 
 T = TypeVar("T")
 
+__all__ = ["McpServices", "ToolContext", "describe_validation_error", "tool_errors"]
+
+
+class McpServices(Protocol):
+    """The services the MCP door receives (read-only: the door never rewires them)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def tenants(self) -> TenantService: ...
+
+    @property
+    def access(self) -> AccessService: ...
+
+    @property
+    def agents(self) -> AgentService: ...
+
+    @property
+    def documents(self) -> DocumentService: ...
+
+    @property
+    def keys(self) -> KeyService: ...
+
+    @property
+    def sessions(self) -> SessionService: ...
+
+    @property
+    def notifications(self) -> NotificationService: ...
+
+    @property
+    def knowledge(self) -> KnowledgeService: ...
+
+    @property
+    def deliveries(self) -> OutboxService: ...
+
+    @property
+    def plans(self) -> PlanService: ...
+
+    @property
+    def outbox(self) -> OutboxDispatcher: ...
+
+    @property
+    def engine(self) -> ConversationEngine: ...
+
+    @property
+    def builder(self) -> AgentBuilder | None: ...
+
+    def now(self) -> datetime: ...
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail: ...
+
 
 @dataclass(frozen=True)
 class ToolContext:
-    platform: Platform
+    platform: McpServices
+    """The services (named `platform` as before, so tool code reads `tc.platform.agents`)."""
     principals: PrincipalSource
 
     def principal(self) -> Principal:

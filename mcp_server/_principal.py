@@ -13,9 +13,10 @@ import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
+from oratio.auth.principals import token_principal
 from oratio.errors import BackendUnavailable, OratioError, RateLimited
-from oratio.platform import Platform
-from schemas import Principal, Scope
+from oratio.services import AccessService
+from schemas import Principal
 
 TENANT_CLAIM = "tid"
 
@@ -33,11 +34,7 @@ class TokenPrincipal:
         token = get_access_token()
         if token is None or token.claims is None or token.subject is None:
             return None
-        return Principal(
-            tenant_id=str(token.claims[TENANT_CLAIM]),
-            subject=token.subject,
-            scopes=frozenset(Scope(s) for s in token.scopes),
-        )
+        return token_principal(str(token.claims[TENANT_CLAIM]), token.subject, token.scopes)
 
 
 class OperatorPrincipal:
@@ -47,15 +44,15 @@ class OperatorPrincipal:
         self._principal = principal
 
     def current(self) -> Principal | None:
-        token_principal = TokenPrincipal().current()
-        return token_principal if token_principal is not None else self._principal
+        from_token = TokenPrincipal().current()
+        return from_token if from_token is not None else self._principal
 
 
 class OratioTokenVerifier:
     """MCP `TokenVerifier` over Oratio's admin JWTs: same checks, same rate limit as every door."""
 
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
+    def __init__(self, access: AccessService) -> None:
+        self._access = access
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The token's access, or None (401) for a token that is not valid.
@@ -65,7 +62,7 @@ class OratioTokenVerifier:
         a client waits and retries instead of discarding a good token.
         """
         try:
-            principal = await anyio.to_thread.run_sync(self._platform.access.admin_principal, token)
+            principal = await anyio.to_thread.run_sync(self._access.admin_principal, token)
         except (RateLimited, BackendUnavailable):
             raise
         except OratioError:

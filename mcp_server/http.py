@@ -34,11 +34,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_server._context import McpServices
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
 from mcp_server.server import build_server
 from oratio.errors import OratioError
 from oratio.http_json import PayloadTooLarge, error_response
-from oratio.platform import Platform
 
 MCP_PATH = "/mcp"
 AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
@@ -71,7 +71,7 @@ def transport_security(public_url: str, host: str, port: int) -> TransportSecuri
     )
 
 
-def create_mcp_http_app(platform: Platform, *, public_url: str, host: str, port: int) -> Starlette:
+def create_mcp_http_app(platform: McpServices, *, public_url: str, host: str, port: int) -> Starlette:
     """The MCP server as an ASGI app serving `/mcp` and its protected-resource metadata.
 
     `public_url` is the URL clients reach Oratio at (no trailing slash, no `/mcp`); `host` and
@@ -83,7 +83,7 @@ def create_mcp_http_app(platform: Platform, *, public_url: str, host: str, port:
         resource_server_url=public_url + MCP_PATH,
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
-    server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform), auth=auth)
+    server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform.access), auth=auth)
     max_bytes = max_request_bytes(platform.settings.max_document_bytes)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,

@@ -17,11 +17,10 @@ from typing import Any, cast
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server import prompts, resources
-from mcp_server._context import ToolContext
+from mcp_server._context import McpServices, ToolContext
 from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
 from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, plans, sessions
-from oratio.platform import Platform
 
 INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
@@ -36,7 +35,7 @@ Lifespan = Callable[[MCPServer], AbstractAsyncContextManager[Any]]
 
 
 def build_server(
-    platform: Platform,
+    platform: McpServices,
     principals: PrincipalSource,
     *,
     live_poll_seconds: float | None = None,

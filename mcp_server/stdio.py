@@ -11,13 +11,14 @@ from __future__ import annotations
 import anyio
 from pydantic import ValidationError
 
+from mcp_server._context import McpServices
 from mcp_server._principal import OperatorPrincipal
 from mcp_server.server import build_server
+from oratio.auth.principals import OPERATOR_SUBJECT, admin_as_principal, local_operator
 from oratio.errors import InvalidInput, NotFound, Unauthenticated
-from oratio.platform import Platform
-from schemas import Principal, Scope
+from schemas import Principal
 
-OPERATOR_SUBJECT = "operator"
+__all__ = ["OPERATOR_SUBJECT", "operator_of", "operator_principal", "serve_stdio"]
 
 
 def operator_of(tenant_id: str) -> Principal:
@@ -25,12 +26,12 @@ def operator_of(tenant_id: str) -> Principal:
     if not tenant_id.startswith("ten_"):
         raise InvalidInput(f"--tenant needs a tenant id such as ten_01...; got {tenant_id!r}", field="tenant")
     try:
-        return Principal(tenant_id=tenant_id, subject=OPERATOR_SUBJECT, scopes=frozenset({Scope.ADMIN}))
+        return local_operator(tenant_id)
     except ValidationError:
         raise InvalidInput(f"{tenant_id!r} is not a valid tenant id", field="tenant") from None
 
 
-def operator_principal(platform: Platform, tenant_id: str, admin_id: str | None = None) -> Principal:
+def operator_principal(platform: McpServices, tenant_id: str, admin_id: str | None = None) -> Principal:
     """The principal a stdio session acts as: the tenant's operator, or one of its admins.
 
     Raises NotFound for an unknown tenant or admin and InvalidInput for a malformed id, so the
@@ -44,10 +45,10 @@ def operator_principal(platform: Platform, tenant_id: str, admin_id: str | None 
     admin = platform.tenants.get_admin(tenant_id, admin_id)
     if admin.disabled:
         raise Unauthenticated(f"admin {admin_id} is disabled")
-    return Principal(tenant_id=tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+    return admin_as_principal(admin)
 
 
-def serve_stdio(platform: Platform, principal: Principal) -> None:
+def serve_stdio(platform: McpServices, principal: Principal) -> None:
     """Serve MCP on this process's stdin/stdout until the client closes stdin."""
     server = build_server(platform, OperatorPrincipal(principal))
     anyio.run(server.run_stdio_async)

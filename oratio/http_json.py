@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio.to_thread
 from starlette.exceptions import HTTPException
@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from oratio.errors import InvalidInput, OratioError, RateLimited, Unauthenticated
 
 if TYPE_CHECKING:
-    from oratio.platform import Platform
+    from oratio.services.access import AccessService
     from schemas import Principal
 
 MAX_JSON_DEPTH = 64
@@ -125,7 +125,14 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def admin_principal(platform: Platform, request: Request) -> Principal:
+class AdminAccess(Protocol):
+    """What `admin_principal` needs of a door's services: the admin-token check (a `Platform` has it)."""
+
+    @property
+    def access(self) -> AccessService: ...
+
+
+async def admin_principal(platform: AdminAccess, request: Request) -> Principal:
     """The admin a request's bearer token names (401 without one, 403/401 for a bad one)."""
     token = bearer_token(request)
     return await anyio.to_thread.run_sync(platform.access.admin_principal, token)

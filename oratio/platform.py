@@ -1,7 +1,8 @@
 """Builds the platform from settings: picks the adapters, wires the services, owns their lifetime.
 
-This is the one place backends are chosen. Doors receive a `Platform` (through a lifespan or a
-constructor) and never build adapters themselves.
+This is the one place backends are chosen. Only the composition root (`oratio_app`) holds a whole
+`Platform`: it hands it to each door typed as that door's own context, a Protocol of the services the
+door uses (docs/architecture.md, "Door contexts"); doors never import this module or build adapters.
 """
 
 from __future__ import annotations

@@ -69,13 +69,13 @@ def _admin_token(platform: Platform, args: argparse.Namespace) -> int:
 
 def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
     """`oratio admin disable|enable|revoke`: the operator acts as the tenant's admin authority."""
+    from oratio.auth.principals import CLI_SUBJECT, local_operator
     from oratio.errors import NotFound
-    from schemas import Principal, Scope
 
     tenants = platform.tenants
     if not tenants.tenant_exists(args.tenant):
         raise NotFound(f"tenant '{args.tenant}' was not found in {platform.settings.data_dir}")
-    operator = Principal(tenant_id=args.tenant, subject="oratio-cli", scopes=frozenset({Scope.ADMIN}))
+    operator = local_operator(args.tenant, CLI_SUBJECT)
     if args.admin_command == "revoke":
         admin = tenants.revoke_admin_tokens(operator, args.admin)
         print(f"admin {admin.id}: tokens issued before {admin.tokens_valid_after} are refused")
@@ -298,13 +298,14 @@ def _step(number: int, text: str) -> None:
 def _demo(platform: Platform, args: argparse.Namespace) -> int:
     import anyio
 
+    from oratio.auth.principals import admin_as_principal
     from oratio.operator import ensure_operator_admin
-    from schemas import MintKeyRequest, Principal
+    from schemas import MintKeyRequest
 
     # The operator's tenant: the one `oratio serve` prints a token for, so the demo agent is there.
     operator = ensure_operator_admin(platform)
     admin = operator.admin
-    principal = Principal(tenant_id=admin.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+    principal = admin_as_principal(admin)
     request: CreateAgent = args.request  # loaded (and checked) before the platform opened
     made = "created" if operator.created else "the one `oratio serve` shows"
     _step(1, f"tenant {admin.tenant_id} ({made}) with admin {admin.email}; model: {platform.settings.model}")

@@ -12,7 +12,7 @@ import threading
 
 from oratio.platform import Platform
 from oratio.services.creation import AgentBuilder, Progress, ThinkingModels
-from schemas import CreationRecord
+from schemas import AgentPlan, CreationRecord
 
 
 class FirstUseCreator:
@@ -53,6 +53,17 @@ class FirstUseCreator:
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         return self._builder().records(tenant_id, agent_id)
+
+    async def revise(
+        self,
+        tenant_id: str,
+        agent_id: str,
+        plan: AgentPlan,
+        progress: Progress | None = None,
+        *,
+        base_version: int | None = None,
+    ) -> CreationRecord:
+        return await self._builder().revise(tenant_id, agent_id, plan, progress, base_version=base_version)
 
 
 def attach_creator_on_first_use(platform: Platform) -> Platform:

@@ -5,6 +5,11 @@ through the services on the platform: it imports no store adapter or table, no b
 touches `.backends`. Two imports are allowed by name, each for a reason: `oratio.store.ports.Page`
 (the page type services return) and, in `deploy` only, `oratio.store.dynamodb.table_definitions`
 (the CloudFormation template declares the same tables the adapter uses). An AST scan, nothing imported.
+
+Nor does a door import `oratio.platform` (the `Platform`, `open_platform`): each door declares the
+services it uses as a Protocol of its own (`mcp_server._context.McpServices`,
+`creator_agent.context`, `dashboard.context`, `agentcore_apps.context`, `voice_bridge.context`), and
+only the composition root (`oratio_app`) holds a whole `Platform` and hands it over.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ ALLOWED: dict[str, set[tuple[str, str]]] = {
     for door in DOORS
 }
 """Per door: the (module, name) pairs from the store it may import."""
-FORBIDDEN_MODULES = ("oratio.store", "oratio.blobs")
+FORBIDDEN_MODULES = ("oratio.store", "oratio.blobs", "oratio.platform")
 
 
 def _under(module: str, package: str) -> bool:
@@ -46,11 +51,13 @@ def data_access(source: str, allowed: set[tuple[str, str]]) -> list[str]:
                 ]
             elif node.module == "oratio":
                 found += [
-                    f"{node.lineno}: from oratio import {a.name}" for a in node.names if a.name in ("store", "blobs")
+                    f"{node.lineno}: from oratio import {a.name}"
+                    for a in node.names
+                    if a.name in ("store", "blobs", "platform")
                 ]
         elif isinstance(node, ast.Attribute) and node.attr == "backends":
             found.append(f"{node.lineno}: .backends")
-    return found
+    return sorted(found, key=lambda hit: int(hit.split(":")[0]))  # ast.walk is breadth-first
 
 
 def door_violations(root: Path) -> list[str]:
@@ -89,3 +96,21 @@ def test_deploy_alone_may_read_the_table_definitions() -> None:
     source = "from oratio.store.dynamodb import table_definitions\n"
     assert data_access(source, ALLOWED["deploy"]) == []
     assert data_access(source, ALLOWED["voice_bridge"]) == ["1: from oratio.store.dynamodb import table_definitions"]
+
+
+def test_the_scan_catches_a_door_importing_the_platform() -> None:
+    source = """
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from oratio.platform import Platform
+from oratio.platform import open_platform
+import oratio.platform
+from oratio import platform
+from oratio.http_json import admin_principal
+"""
+    assert data_access(source, ALLOWED["dashboard"]) == [
+        "4: from oratio.platform import Platform",
+        "5: from oratio.platform import open_platform",
+        "6: import oratio.platform",
+        "7: from oratio import platform",
+    ]

@@ -20,9 +20,9 @@ from websockets.exceptions import ConnectionClosed
 
 from oratio.errors import ConfigError
 from oratio.loopback import serving_on_loopback
-from oratio.platform import Platform
 from voice_bridge.app import create_voice_app
 from voice_bridge.cascade import CascadeBackend
+from voice_bridge.context import VoiceServices
 from voice_bridge.speech import LocalSpeech, TextToSpeech
 from voice_bridge.speech.audio import duration_seconds, resample_pcm16
 from voice_bridge.speech.local import TtsChoice, load_tts
@@ -52,7 +52,7 @@ class VoiceCallReport:
 
 
 @contextmanager
-def served_bridge(platform: Platform, speech: LocalSpeech) -> Iterator[str]:
+def served_bridge(platform: VoiceServices, speech: LocalSpeech) -> Iterator[str]:
     """The voice bridge over `platform` on a free 127.0.0.1 port; yields its ws:// base URL."""
     app = create_voice_app(platform, backend=CascadeBackend(speech, platform.engine))
     with serving_on_loopback(lambda port: app) as port:

@@ -8,13 +8,14 @@ a person can act on. Nothing here does I/O.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from oratio.errors import InvalidInput
+from oratio.http_json import JsonTooDeep, parse_json
 from oratio.services.sessions import CUSTOMER_LIMITS
 from schemas import Identifier
 from schemas._base import Metadata
@@ -26,7 +27,7 @@ OUTPUT_RATES = (16_000, 24_000, 44_100, 48_000)
 DEFAULT_OUTPUT_RATE = 24_000
 CONTROL_MAX_BYTES = 16 * 1024
 JSON_DEPTH_MAX = 16
-"""Deepest nesting of objects/arrays in a control message (json.loads recurses: deeper input is refused first)."""
+"""Deepest nesting of objects/arrays in a control message (checked by `oratio.http_json.parse_json`, as every door)."""
 
 
 class Close(IntEnum):
@@ -151,41 +152,16 @@ def check_frame(frame: bytes, limits: VoiceLimits) -> None:
 
 
 def _json_object(text: str, problem: str) -> dict[str, Any]:
-    if json_depth(text) > JSON_DEPTH_MAX:
-        raise ProtocolError(Close.POLICY, f"JSON nested deeper than {JSON_DEPTH_MAX} levels")
+    """`text` as a JSON object, or ProtocolError 1008: the same bounded parse as every door's JSON."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = parse_json(text, max_depth=JSON_DEPTH_MAX, what="the message")
+    except JsonTooDeep:
+        raise ProtocolError(Close.POLICY, f"JSON nested deeper than {JSON_DEPTH_MAX} levels") from None
+    except InvalidInput:
         raise ProtocolError(Close.POLICY, problem) from None
     if not isinstance(data, dict):
         raise ProtocolError(Close.POLICY, problem)
     return data
-
-
-def json_depth(text: str) -> int:
-    """The deepest nesting of `[`/`{` in `text`, outside strings: one linear pass, no recursion.
-
-    json.loads recurses once per level (RecursionError past ~1000 levels), so depth is checked first.
-    Malformed text is json.loads's to refuse; this only has to count what a parser would nest.
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _rates(rates: tuple[int, ...]) -> str:

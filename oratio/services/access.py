@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from oratio.auth.principals import admin_as_principal
 from oratio.auth.rate_limit import RateLimiter
 from oratio.auth.tokens import JwtSettings, check_ttl, issue_token, verify_token_claims
 from oratio.errors import InvalidState, Unauthenticated
@@ -31,7 +32,7 @@ class AccessService:
         """
         if ttl_seconds is not None:
             check_ttl(self._jwt, ttl_seconds)
-        principal = Principal(tenant_id=admin.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+        principal = admin_as_principal(admin)
         now = datetime.now(UTC)
         if admin.tokens_valid_after is not None and admin.tokens_valid_after > now:
             now = admin.tokens_valid_after

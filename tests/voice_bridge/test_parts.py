@@ -13,7 +13,7 @@ from tests.voice_bridge.doubles import silence, speak
 from voice_bridge.audio import Resampler, read_wav, resample, samples
 from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
 from voice_bridge.pacing import AudioPacer
-from voice_bridge.protocol import JSON_DEPTH_MAX, Close, ProtocolError, json_depth, parse_control, parse_start
+from voice_bridge.protocol import JSON_DEPTH_MAX, Close, ProtocolError, parse_control, parse_start
 from voice_bridge.recording import Recording
 from voice_bridge.scripted import EnergyVad
 from voice_bridge.sentences import SentenceSplitter
@@ -95,12 +95,22 @@ def test_start_message_errors_name_the_problem() -> None:
     assert ok.audio.sample_rate == 8000 and ok.output_sample_rate == 24_000
 
 
-def test_json_depth_counts_nesting_outside_strings() -> None:
-    assert json_depth('{"a": [1, {"b": 2}]}') == 3
-    assert json_depth('{"a": "[[[[{{{{"}') == 1
-    assert json_depth('{"a": "\\"[[[["}') == 1  # an escaped quote does not end the string
-    assert json_depth("[" * 10_000) == 10_000
-    assert json_depth("") == 0
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    """Depth is the parsed value's (`oratio.http_json.parse_json`, one check for every door), not a count of `[`."""
+    brackets = "[" * (4 * JSON_DEPTH_MAX) + "{" * (4 * JSON_DEPTH_MAX)
+    assert parse_control(json.dumps({"type": "end", "note": brackets}))["note"] == brackets
+    assert parse_control('{"type": "end", "note": "\\"[[[[[[[[[[[[[[[[[[[["}')["type"] == "end"  # escaped quote
+
+
+def test_malformed_json_is_refused_as_malformed_like_every_door() -> None:
+    """Unclosed brackets are not JSON: the reason says so (it once said "nested too deeply" for these)."""
+    for text in ("[" * (JSON_DEPTH_MAX + 1), '{"type": "end", "x": ' + "[" * 50):
+        with pytest.raises(ProtocolError) as caught:
+            parse_control(text)
+        assert (caught.value.code, caught.value.reason) == (Close.POLICY, "control messages are JSON objects")
+        with pytest.raises(ProtocolError) as caught:
+            parse_start(text)
+        assert caught.value.reason == "the first message must be a JSON start message"
 
 
 def test_control_messages_nested_past_the_bound_are_refused_before_parsing() -> None:

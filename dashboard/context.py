@@ -1,0 +1,46 @@
+"""What the dashboard door may use: the services its page API and live feed call, not the whole `Platform`.
+
+The JSON API reads agents, sessions and notifications, lists and retries deliveries (waking the
+`outbox`), and mints and revokes keys; every request and the WebSocket authenticate an admin
+(`access`); the live feed follows the shared event-log tailer (`tailer`). A `Platform` satisfies
+this structurally; the composition root (`oratio_app`) hands one over, and no door module imports
+`oratio.platform` (`tests/test_door_data_access.py`). Member names are the `Platform`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from oratio.services import AccessService, AgentService, KeyService, NotificationService, SessionService
+from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.live import EventTail
+from oratio.services.outbox import OutboxService
+
+__all__ = ["DashboardServices"]
+
+
+class DashboardServices(Protocol):
+    """The services the dashboard receives (read-only: the door never rewires them)."""
+
+    @property
+    def access(self) -> AccessService: ...
+
+    @property
+    def agents(self) -> AgentService: ...
+
+    @property
+    def sessions(self) -> SessionService: ...
+
+    @property
+    def notifications(self) -> NotificationService: ...
+
+    @property
+    def deliveries(self) -> OutboxService: ...
+
+    @property
+    def outbox(self) -> OutboxDispatcher: ...
+
+    @property
+    def keys(self) -> KeyService: ...
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail: ...
