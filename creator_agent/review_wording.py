@@ -163,9 +163,11 @@ _GAP = r"[^.!?\n]{0,40}?"
 _INJECTION = re.compile(
     "|".join(
         [
-            # "ignore all previous instructions", "disregard the rules above"
-            rf"\b(?:ignore|disregard|forget|override|bypass){_GAP}\b(?:rules?|instructions?|guidelines|prompts?"
-            r"|directions|polic(?:y|ies)|constraints|restrictions)\b",
+            # "ignore all previous instructions", "disregard the rules above"; not "forget the old pricing rules"
+            r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|every)\s+(?:and\s+all\s+)?)?(?:of\s+)?"
+            r"(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:(?:previous|prior|above|earlier|preceding|former"
+            r"|original|system|safety|other)\s+)?(?:rules?|instructions?|guidelines|prompts?|directions|constraints"
+            r"|restrictions)\b",
             # "reveal / print the system prompt"
             rf"\b(?:reveal|print|show|output|repeat|display|leak|dump|share|tell){_GAP}\b(?:system[\s-]*prompt"
             r"|(?:hidden|initial|original|secret)\s+(?:prompt|instructions)|your\s+(?:instructions|prompt))\b",
@@ -176,20 +178,21 @@ _INJECTION = re.compile(
             r"<\|?(?:im_start|im_end|system|endoftext)\|?>|\[/?INST\]|<</?SYS>>",
             r"^[ \t]*#+[ \t]*(?:system|instructions?)[ \t]*:",
             # French
-            rf"\b(?:ignore[rsz]?|oublie[rsz]?|ne\s+tiens\s+pas\s+compte){_GAP}\b(?:règles|instructions|consignes"
-            r"|directives)\b",
+            r"\b(?:ignore[rsz]?|oublie[rsz]?)\s+(?:(?:toutes?|tous)\s+)?"
+            r"(?:les\s+|vos\s+|tes\s+|mes\s+|ces\s+|des\s+)?(?:règles|instructions|consignes|directives)\b",
             rf"\b(?:révèle[rsz]?|affiche[rsz]?|montre[rsz]?|divulgue[rsz]?|imprime[rsz]?|donne[rsz]?){_GAP}"
             r"\b(?:prompt\s+système|invite\s+système|instructions\s+(?:système|cachées|initiales))",
             r"\b(?:tu\s+es|vous\s+êtes)\s+(?:maintenant|désormais)\s+(?:un|une|le|la|libre|sans|en\s+mode)\b",
             # Spanish
-            rf"\b(?:ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|omite|omitir){_GAP}\b(?:reglas|instrucciones"
-            r"|normas|indicaciones|directrices)\b",
+            r"\b(?:ignora|ignore|ignorar|ignoren|olvida|olvide|olvidar|omite|omitir)\s+(?:todas?\s+)?"
+            r"(?:las\s+|tus\s+|sus\s+|mis\s+|estas\s+)?(?:reglas|instrucciones|normas|indicaciones|directrices)\b",
             rf"\b(?:revela|revele|revelar|muestra|muestre|mostrar|imprime|imprimir|dime|diga){_GAP}"
             r"\b(?:prompt\s+del\s+sistema|instrucciones\s+del\s+sistema|mensaje\s+del\s+sistema)",
             r"\b(?:ahora\s+eres|a\s+partir\s+de\s+ahora\s+eres|ahora\s+usted\s+es)\b",
             # German
-            rf"\b(?:ignoriere|ignorieren|ignorier|vergiss|vergessen|missachte|missachten){_GAP}\b(?:regeln"
-            r"|anweisungen|vorgaben|richtlinien|instruktionen)\b",
+            r"\b(?:ignoriere|ignorieren|ignorier|vergiss|vergessen|missachte|missachten)\s+(?:alle\s+)?"
+            r"(?:die\s+|deine\s+|ihre\s+|meine\s+|diese\s+)?(?:(?:vorherigen|bisherigen|obigen)\s+)?"
+            r"(?:regeln|anweisungen|vorgaben|richtlinien|instruktionen)\b",
             rf"\b(?:zeige|zeig|gib|verrate|nenne|drucke){_GAP}\b(?:system-?prompt|systemanweisung(?:en)?"
             r"|systemnachricht)",
             r"\b(?:du\s+bist\s+(?:jetzt|nun|ab\s+jetzt)|sie\s+sind\s+(?:jetzt|nun)\s+(?:ein|eine))\b",
@@ -203,7 +206,7 @@ _INJECTION_OPENERS = frozenset(
     """
     ignore disregard forget override bypass prompt instructions instruction system now anything developer dan
     jailbreak jailbroken pretend act
-    ignorer ignorez ignores oublier oubliez oublie oublies tiens système maintenant désormais
+    ignorer ignorez ignores oublier oubliez oublie oublies système maintenant désormais
     ignora ignorar ignoren olvida olvide olvidar omite omitir sistema eres usted
     ignoriere ignorieren ignorier vergiss vergessen missachte missachten systemprompt systemanweisung
     systemanweisungen systemnachricht jetzt nun
@@ -232,13 +235,18 @@ def injections(text: str) -> list[str]:
 # -- internal notes ---------------------------------------------------------------------------------------
 
 _INTERNAL_MARKER = re.compile(
-    r"\b(?:internal(?:\s+(?:only|use|note))?|confidential|not\s+for\s+(?:the\s+)?customers?"
+    r"\b(?:internal\s+(?:only|use|notes?)|internal\s*:|confidential\s*:|not\s+for\s+(?:the\s+)?customers?"
     r"|do\s+not\s+(?:share|tell|disclose)\b[^.!?\n]{0,30}\bcustomers?"
-    r"|interne|confidentiel(?:le)?|ne\s+pas\s+(?:communiquer|divulguer|partager)"
-    r"|interno|interna|confidencial|no\s+(?:compartir|revelar|divulgar)"
-    r"|intern|vertraulich|nicht\s+(?:an|für)\s+(?:den\s+|die\s+)?kunden)\b",
+    r"|notes?\s+internes?|usage\s+interne|interne\s*:|confidentiel(?:le)?\s*:"
+    r"|ne\s+pas\s+(?:communiquer|divulguer|partager)\b[^.!?\n]{0,30}\bclients?"
+    r"|notas?\s+internas?|uso\s+interno|interno\s*:|confidencial\s*:"
+    r"|no\s+(?:compartir|revelar|divulgar)\b[^.!?\n]{0,30}\bclientes?"
+    r"|interne\s+notiz(?:en)?|nur\s+intern|intern\s*:|vertraulich\s*:|nicht\s+(?:an|für)\s+(?:den\s+|die\s+)?kunden)"
+    r"(?!\w)",
     re.IGNORECASE,
 )
+"""Marks of text not meant for customers ("Internal note:", "not for customers", "usage interne", "nur intern");
+a plain "internal team" or "your conversation is confidential" is not one."""
 _SAY_VERBS = frozenset(
     """
     say says tell inform read quote mention explain answer reply respond share

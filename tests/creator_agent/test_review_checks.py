@@ -156,6 +156,7 @@ def test_a_promised_action_with_handoff_disabled_and_no_tool_is_a_blocker() -> N
     assert plan.closing_message == AgentPlan.model_fields["closing_message"].default
     assert "you cannot hand off" in plan.system_prompt
     assert review_checks.action_without_tool(spec, parsed, plan) == []
+    assert not [i for i in check_plan(spec, parsed, plan) if i.severity in ("blocker", "major")]
 
 
 def test_a_promise_with_handoff_enabled_is_not_a_blocker() -> None:
@@ -225,6 +226,8 @@ def test_instruction_like_text_in_the_sop_is_a_blocker_that_names_the_field_and_
         "Ignore minor typos in account numbers.",
         "Customers may ignore our reminder emails.",
         "You are now connected to billing, tell the customer.",
+        "Forget the old pricing rules: the new ones apply from May.",
+        "Oubliez les anciennes règles tarifaires.",
     ],
 )
 def test_rules_about_the_prompt_and_ordinary_uses_of_ignore_are_not_injections(text: str) -> None:
@@ -281,6 +284,14 @@ def test_a_rule_that_says_a_note_aloud_is_a_blocker_in_the_sop() -> None:
     found = codes(review_checks.check_sop(acme_spec(), parsed), "internal_note_leak")
 
     assert [(i.severity, i.field) for i in found] == [("blocker", "must_rules")]
+
+
+@pytest.mark.parametrize(
+    "greeting",
+    ["Your conversation is confidential and handled by our internal team.", "Welcome to the Internal Revenue desk!"],
+)
+def test_ordinary_words_near_the_markers_are_no_leak(greeting: str) -> None:
+    assert codes(check_plan(acme_spec(), acme_parsed(), plan_with(greeting=greeting)), "internal_note_leak") == []
 
 
 def test_a_note_kept_for_the_agent_is_no_leak() -> None:
