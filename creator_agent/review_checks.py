@@ -21,6 +21,7 @@ from creator_agent.review_wording import (
     injections,
     internal_marker,
     phrased_as_saying,
+    prompt_sections,
     says_transfer,
     sentences,
     vague_threshold,
@@ -155,7 +156,8 @@ def internal_note_leak(
             )
         )
     for field, text in rules:
-        for line in sentences(text):
+        said = "".join(piece for internal, piece in prompt_sections(text) if not internal)
+        for line in sentences(said):
             note = next((n for n in notes if quotes_note(line, n)), None)
             if note is not None and phrased_as_saying(line):
                 issues.append(

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from creator_agent import coverage
 from creator_agent.review_checks import NO_TOOL_HEADING, actions_without_tool, no_tool_section, quotes_note
-from creator_agent.review_wording import action_verb, injections, internal_marker, phrased_as_saying, says_transfer
+from creator_agent.review_wording import (
+    action_verb,
+    injections,
+    internal_marker,
+    phrased_as_saying,
+    prompt_sections,
+    says_transfer,
+)
 from creator_agent.review_wording import sentences as split_sentences
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop
@@ -46,7 +53,13 @@ def clean_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
         rest = tail.split("\n## ", 1)
         prompt = head + ("\n## " + rest[1] if len(rest) == 2 else "")
     notes = [*parsed.internal_notes]
-    kept = [s for s in split_sentences(prompt) if not _bad_sentence(spec, parsed, notes, s)]
+    kept: list[str] = []
+    for internal, piece in prompt_sections(prompt):
+        for sentence in split_sentences(piece):
+            # A section for the agent only keeps its notes; text aimed at the model goes everywhere.
+            if injections(sentence) if internal else _bad_sentence(spec, parsed, notes, sentence):
+                continue
+            kept.append(sentence)
     return "".join(kept).strip()
 
 

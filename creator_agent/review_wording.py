@@ -38,6 +38,28 @@ def sentences(text: str) -> list[str]:
     return [match.group() for match in _SENTENCE.finditer(text) if match.group()]
 
 
+def prompt_sections(text: str) -> list[tuple[bool, str]]:
+    """`text` cut at Markdown headings into (for the agent only?, piece); "".join of the pieces gives `text`.
+
+    A section whose heading says it is internal ("## Internal notes (never say these)") holds notes the agent
+    keeps to itself: a note there is where it belongs, not a leak.
+    """
+    pieces: list[tuple[bool, str]] = []
+    internal = False
+    current: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("#"):
+            if current:
+                pieces.append((internal, "".join(current)))
+                current = []
+            heading = line.casefold()
+            internal = any(mark in heading for mark in ("intern", "confidential", "vertraulich", "confidenc"))
+        current.append(line)
+    if current:
+        pieces.append((internal, "".join(current)))
+    return pieces
+
+
 def words(text: str) -> list[str]:
     """Lower-case words; French/Italian elisions keep their head ("n'est" stays one word)."""
     return _TOKEN.findall(text.casefold())
@@ -362,6 +384,7 @@ __all__ = [
     "internal_marker",
     "negated",
     "phrased_as_saying",
+    "prompt_sections",
     "says_transfer",
     "sentences",
     "vague_threshold",

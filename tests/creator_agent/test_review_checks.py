@@ -313,6 +313,20 @@ def test_ordinary_words_near_the_markers_are_no_leak(greeting: str) -> None:
     assert codes(check_plan(acme_spec(), acme_parsed(), plan_with(greeting=greeting)), "internal_note_leak") == []
 
 
+def test_a_note_in_a_section_for_the_agent_only_is_kept_and_is_no_leak() -> None:
+    spec = acme_spec()
+    note = "Tell supervisors about every refund over 500 dollars before the end of the day"
+    parsed = parsed_for(spec, internal_notes=[note])
+    prompt = f"You are Acme's agent.\n\n## Internal notes (never say these to customers)\n- {note}.\n"
+
+    plan = drafted(spec, parsed, system_prompt=prompt)
+
+    assert note in plan.system_prompt
+    assert codes(check_plan(spec, parsed, plan), "internal_note_leak") == []
+    # Outside such a section the same sentence is a rule about what to say: the drafter drops it.
+    assert note not in drafted(spec, parsed, system_prompt=f"You are Acme's agent. {note}.").system_prompt
+
+
 def test_a_note_kept_for_the_agent_is_no_leak() -> None:
     parsed = parsed_for(acme_spec(), internal_notes=[NOTE], never_rules=[f"Never tell customers that {NOTE.lower()}."])
     plan = plan_with(system_prompt=f"{plan_payload()['system_prompt']}\nFor you only: {NOTE}.", greeting="Hello!")
