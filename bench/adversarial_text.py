@@ -112,6 +112,7 @@ def _reviewer(text: str) -> object:
         review_wording.phrased_as_saying(text),
         review_wording.vague_threshold(text),
         review_checks.quotes_note(text, text[:200]),
+        review_wording.prompt_sections(text),
     )
 
 
