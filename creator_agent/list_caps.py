@@ -42,7 +42,7 @@ def _cap(info: FieldInfo) -> int | None:
 
 @cache
 def lenient(output: type[T]) -> type[T]:
-    """`output` without its list caps (each field's description says the cap), or `output` if it has none."""
+    """`output` whose validation has no list caps (its JSON schema still shows them), or `output` if it has none."""
     fields: dict[str, Any] = {}
     for name, info in output.model_fields.items():
         cap = _cap(info)
@@ -51,6 +51,10 @@ def lenient(output: type[T]) -> type[T]:
         relaxed = copy.copy(info)
         relaxed.metadata = [meta for meta in info.metadata if getattr(meta, "max_length", None) is None]
         relaxed.description = f"{info.description or ''} (at most {cap} items; merge similar ones)".strip()
+        # The schema a model is shown keeps `maxItems` (a local model's grammar is bounded by it); only
+        # validation lets a longer answer through, to be folded by `fit_lists`.
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        relaxed.json_schema_extra = {**extra, "maxItems": cap}
         fields[name] = (info.annotation, relaxed)
     if not fields:
         return output

@@ -38,11 +38,12 @@ def test_a_model_returning_80_must_rules_is_merged_and_cut_with_a_note_naming_th
     assert [(i.severity, i.code, i.field) for i in issues] == [("minor", "list_over_cap", "must_rules")]
 
 
-def test_the_model_sees_the_cap_in_the_schema_description_not_as_a_hard_limit() -> None:
+def test_the_model_is_shown_the_cap_but_a_longer_answer_still_validates() -> None:
     schema = lenient(ParsedSop).model_json_schema()
 
-    assert "maxItems" not in schema["properties"]["must_rules"]
+    assert schema["properties"]["must_rules"]["maxItems"] == 50  # a local model's grammar stays bounded
     assert "at most 50 items" in schema["properties"]["must_rules"]["description"]
+    assert len(lenient(ParsedSop).model_validate({"must_rules": EIGHTY}).must_rules) == 80
     assert lenient(ParsedSop).__name__ == "ParsedSop"
 
 
