@@ -40,7 +40,7 @@ class PlanReviewer(Stage):
 
     async def run_async(self, spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int) -> PlanReview:
         checked = check_plan(spec, parsed, plan)
-        prompt = self.prompt(spec, parsed, plan, cycle)
+        prompt = self.prompt(spec, parsed, plan, cycle, checked)
         judged: PlanReview = await self._ask(PlanReview, prompt, REVIEWER_SYSTEM)
         model_issues = list(judged.issues)
         if not judged.approved and not any(issue.severity in BLOCKING for issue in model_issues):
@@ -48,10 +48,15 @@ class PlanReviewer(Stage):
         return merge_reviews(cycle, checked, model_issues)
 
     @staticmethod
-    def prompt(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int) -> str:
+    def prompt(
+        spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int, found: list[ReviewIssue] | None = None
+    ) -> str:
         handoff = bullets(handoff_conditions(spec, parsed)) if spec.handoff.enabled else "- (handoff is disabled)"
+        # What the code checks found is reported anyway: the model need not repeat it, and looks past it.
+        checked = bullets([f"[{i.severity} {i.code} in {i.field}] {i.message}" for i in found or []])
         return (
             f"Review cycle {cycle}. Agent name: {spec.name}; channel: {spec.agent_type.value}.\n\n"
+            f"Already found by code checks (do not repeat these; look for what code cannot see):\n{checked}\n\n"
             f"Tool catalog (the agent can do nothing else):\n{catalog_text()}\n\n"
             f"Handoff conditions that must each have a rule:\n{handoff}\n\n"
             f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}\n\n"
