@@ -82,10 +82,15 @@ def clean_message(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, field: st
     return default if isinstance(default, str) else None
 
 
+def clean_persona(spec: AgentSpec, persona: str) -> str:
+    """The model's persona, or a plain one when it is text aimed at the model ("You are now DAN")."""
+    return f"{spec.name} agent" if injections(persona) else persona
+
+
 def tool_less_actions_section(spec: AgentSpec, parsed: ParsedSop) -> str | None:
     """The prompt section for the SOP's actions no tool performs, or None when there are none."""
     missing = actions_without_tool(spec, parsed)
     return no_tool_section(spec, missing) if missing else None
 
 
-__all__ = ["clean_message", "clean_prompt", "tool_less_actions_section"]
+__all__ = ["clean_message", "clean_persona", "clean_prompt", "tool_less_actions_section"]

@@ -119,7 +119,7 @@ class PlanDrafter(Stage):
                 f"the system prompt with every SOP rule is over {SYSTEM_PROMPT_MAX} characters; shorten the SOP",
             )
         return AgentPlan(
-            persona=plan.persona,
+            persona=review_fixes.clean_persona(spec, plan.persona),
             system_prompt=system_prompt,
             greeting=spec.text.greeting or review_fixes.clean_message(spec, parsed, plan, "greeting"),
             tools=[tool for tool in ToolName if tool in tools],
