@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from creator_agent import coverage
+from creator_agent import coverage, review_checks, review_wording
 from creator_agent.offline import parse_sop
 from mcp_server.sampling import parse_answer
 from oratio.errors import OratioError
@@ -102,6 +102,20 @@ def _creator_text(text: str) -> object:
     )
 
 
+def _reviewer(text: str) -> object:
+    """The reviewer's wording checks (creator_agent.review_wording) on SOP or plan text."""
+    return (
+        review_wording.injections(text),
+        review_wording.says_transfer(text),
+        review_wording.action_verb(text),
+        review_wording.internal_marker(text),
+        review_wording.phrased_as_saying(text),
+        review_wording.vague_threshold(text),
+        review_checks.quotes_note(text, text[:200]),
+        review_wording.prompt_sections(text),
+    )
+
+
 def _speakable(text: str) -> object:
     from voice_bridge.speech.text import speakable  # noqa: PLC0415 (optional voice extra kept lazy)
 
@@ -119,6 +133,7 @@ TARGETS: list[Target] = [
     Target("amounts", find_amounts),
     Target("sop parsing (offline)", parse_sop),
     Target("creator coverage checks", _creator_text),
+    Target("creator reviewer checks", _reviewer),
     Target("gguf tool-call parsing", lambda text: (unfenced(text), parse_calls(text, frozenset({"end_session"})))),
     Target("mcp sampling answer", _sampling),
     Target("voice sentence splitting", _sentences),
@@ -174,6 +189,10 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "fence with a space run": _padded("```x", " ", "y"),
     "tool call with a space run": _padded("<tool_call>x", " ", "y"),
     "i will": lambda size: _repeat("i will ", size),
+    "negated injections": lambda size: "Never " + _repeat("ignore the rules ", size - 6),
+    "leads then actions": lambda size: _repeat("always ", size // 2) + _repeat("refund ", size - size // 2),
+    "transfer words": lambda size: _repeat("transfer to a human ", size),
+    "newline run": _padded("a", "\n", "# system:"),
 }
 
 

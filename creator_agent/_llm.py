@@ -19,6 +19,7 @@ from strands.types.content import Messages
 from strands.types.exceptions import ModelThrottledException
 
 from creator_agent.errors import CreationFailed
+from creator_agent.list_caps import fit_lists, lenient, schema_errors
 from oratio.errors import OratioError
 from oratio.services.creation import AnswerPending
 from schemas.creation import StageName
@@ -47,19 +48,22 @@ async def structured_call(
     """Ask a model for one `output`, within `seconds` per attempt; CreationFailed on any failure."""
     messages: Messages = [{"role": "user", "content": [{"text": prompt}]}]
     name = output.__name__
+    # The model answers into a copy of `output` without list caps; over-long lists are then merged or cut
+    # (noted in `ambiguities`) before the real schema validates, so a long SOP is never a schema error.
+    relaxed = lenient(output)
     for attempt in range(THROTTLE_RETRIES + 1):
         try:
             model = factory()
             result: T | None = None
             with anyio.fail_after(seconds):
-                async for event in model.structured_output(output, messages, system_prompt=system_prompt):
+                async for event in model.structured_output(relaxed, messages, system_prompt=system_prompt):
                     if "output" in event:
                         found = event["output"]
                         if isinstance(found, output):
                             result = found
             if result is None:
                 raise CreationFailed(stage, f"the model gave no {name}")
-            return result
+            return output.model_validate(fit_lists(result, output))
         except ModelThrottledException:
             if attempt < THROTTLE_RETRIES:
                 await anyio.sleep(THROTTLE_DELAY)
@@ -68,9 +72,7 @@ async def structured_call(
         except TimeoutError:
             raise CreationFailed(stage, f"the model gave no {name} within {seconds:g}s") from None
         except ValidationError as exc:
-            raise CreationFailed(
-                stage, f"the model's {name} did not fit the schema ({exc.error_count()} errors)"
-            ) from None
+            raise CreationFailed(stage, f"the model's {name} did not fit the schema: {schema_errors(exc)}") from None
         except (CreationFailed, AnswerPending):
             raise
         except OratioError as exc:  # e.g. ConfigError: the model spec names a provider whose SDK is missing

@@ -24,11 +24,24 @@ class ParsedSop(Model):
     handoff_conditions: list[str] = Field(default_factory=list, max_length=20)
     tone: str = Field(default="", max_length=500)
     ambiguities: list[str] = Field(default_factory=list, max_length=20)
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1: en, fr, es or de")
+    internal_notes: list[str] = Field(
+        default_factory=list, max_length=20, description="Text meant for the agent only, never quoted to customers"
+    )
+    actions: list[str] = Field(
+        default_factory=list, max_length=30, description="What the SOP tells the agent to do in a back-office system"
+    )
 
 
 class ReviewIssue(Model):
+    """One problem a reviewer found; `code` and `field` let the drafter, the record and an admin act on it."""
+
     severity: str = Field(pattern=r"^(blocker|major|minor)$")
     message: str = Field(min_length=1, max_length=1000)
+    field: str | None = Field(default=None, max_length=100, description="The plan or ParsedSop field it is about")
+    code: str | None = Field(
+        default=None, max_length=60, description="A stable id, e.g. instruction_injection (docs/creator.md)"
+    )
 
 
 class PlanReview(Model):

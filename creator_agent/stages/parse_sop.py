@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 
 from creator_agent import coverage
+from creator_agent.list_caps import cap_list, with_notes
 from creator_agent.stages.base import Stage, bullets, list_limit
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, StageName
@@ -74,19 +75,31 @@ class SopParser(Stage):
                 "the agent cannot hand conversations to a human."
             )
 
-        def clean(field: str, items: list[str]) -> list[str]:
-            kept = [item for item in items if not coverage.is_placeholder(item)]
-            return coverage.clean_list(kept, list_limit(field, ParsedSop))
+        notes: list[str] = []
 
-        return ParsedSop(
-            goals=clean("goals", parsed.goals),
-            steps=clean("steps", parsed.steps),
-            information_to_collect=clean("information_to_collect", parsed.information_to_collect),
-            must_rules=clean("must_rules", musts),
-            never_rules=clean("never_rules", nevers),
-            handoff_conditions=clean("handoff_conditions", conditions),
-            tone=" ".join(parsed.tone.split()),
-            ambiguities=clean("ambiguities", ambiguities),
+        def clean(field: str, items: list[str]) -> list[str]:
+            # Moving "Never ..." rules can push a list over its cap again: it is cut with a note, never silently.
+            kept = coverage.clean_list((item for item in items if not coverage.is_placeholder(item)), len(items))
+            kept, note = cap_list(field, kept, list_limit(field, ParsedSop), source="parser")
+            if note is not None:
+                notes.append(note)
+            return kept
+
+        lists = {
+            "goals": clean("goals", parsed.goals),
+            "steps": clean("steps", parsed.steps),
+            "information_to_collect": clean("information_to_collect", parsed.information_to_collect),
+            "must_rules": clean("must_rules", musts),
+            "never_rules": clean("never_rules", nevers),
+            "handoff_conditions": clean("handoff_conditions", conditions),
+        }
+        own = coverage.clean_list((item for item in ambiguities if not coverage.is_placeholder(item)), 10_000)
+        return parsed.model_copy(
+            update={
+                **lists,
+                "tone": " ".join(parsed.tone.split()),
+                "ambiguities": with_notes(own, notes, list_limit("ambiguities", ParsedSop), "parser"),
+            }
         )
 
 

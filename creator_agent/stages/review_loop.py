@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import anyio
 
+from creator_agent import review_checks
 from creator_agent.errors import PlanNotApproved
 from creator_agent.stages.base import BLOCKING
 from creator_agent.stages.draft_plan import PlanDrafter
 from creator_agent.stages.review_plan import PlanReviewer
 from schemas.agents import AgentSpec
-from schemas.creation import ParsedSop, PlanReview
+from schemas.creation import ParsedSop, PlanReview, ReviewIssue
 from schemas.plan import AgentPlan
 
 
@@ -37,10 +38,16 @@ async def review_loop_async(
 
     A first approval is never final: the plan is reviewed again (redrafted first if the review left
     minor issues), so every deployed plan has passed two reviews. `PlanNotApproved` (a CreationFailed
-    for the review stage, carrying every review) when `max_cycles` end without approval.
+    for the review stage, carrying every review) when `max_cycles` end without approval, or at once when
+    the SOP or the admin's settings hold a blocker no redraft can fix (`review_checks.check_sop`).
     """
     if not 1 <= min_cycles <= max_cycles:
         raise ValueError("need 1 <= min_cycles <= max_cycles")
+    blockers = [issue for issue in review_checks.check_sop(spec, parsed) if issue.severity == "blocker"]
+    if blockers:
+        verdict = PlanReview(cycle=1, approved=False, issues=blockers[:50])
+        reason = "the SOP cannot become a plan: " + "; ".join(f"{i.field}: {i.message}" for i in blockers[:5])
+        raise PlanNotApproved(reason[:4000], [verdict])
     plan = await drafter.run_async(spec, parsed, [])
     reviews: list[PlanReview] = []
     for cycle in range(1, max_cycles + 1):
@@ -51,11 +58,15 @@ async def review_loop_async(
         if cycle < max_cycles and review.issues:
             plan = await drafter.run_async(spec, parsed, list(review.issues))
     last = reviews[-1]
-    serious = [issue.message for issue in last.issues if issue.severity in BLOCKING]
+    serious = [_named(issue) for issue in last.issues if issue.severity in BLOCKING]
     reason = f"the plan was not approved after {max_cycles} review cycles"
     if serious:
         reason += ": " + "; ".join(serious[:5])
     raise PlanNotApproved(reason[:4000], reviews)
+
+
+def _named(issue: ReviewIssue) -> str:
+    return f"{issue.field}: {issue.message}" if issue.field else issue.message
 
 
 __all__ = ["review_loop", "review_loop_async"]
