@@ -20,7 +20,17 @@ from mcp_server import prompts, resources
 from mcp_server._context import ToolContext
 from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
-from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, sessions
+from mcp_server.tools import (
+    admins,
+    agents,
+    chat,
+    deliveries,
+    documents,
+    keys,
+    notifications,
+    sessions,
+    simulations,
+)
 from oratio.platform import Platform
 
 INSTRUCTIONS = """\
@@ -73,6 +83,18 @@ def build_server(
         **server_options,  # type: ignore[arg-type]
     )
     tc = ToolContext(platform=platform, principals=principals)
-    for module in (agents, documents, keys, sessions, notifications, deliveries, chat, admins, resources, prompts):
+    for module in (
+        agents,
+        documents,
+        keys,
+        sessions,
+        notifications,
+        deliveries,
+        chat,
+        admins,
+        simulations,
+        resources,
+        prompts,
+    ):
         module.register(server, tc)
     return server

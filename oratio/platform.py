@@ -49,6 +49,7 @@ from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.session_timeouts import SessionTimeouts
+from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class Platform:
     """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
     creations: CreationService
     """Creation records, progress events and build ownership: how the AgentCreator reaches data."""
+    simulations: SimulationService
+    """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -162,6 +165,12 @@ def build_services(
         leases=leases,
         live=EventTail(backends.events),
         creations=CreationService(backends),
+        simulations=SimulationService(
+            backends,
+            agents,
+            admin_scenarios_max=settings.simulation_admin_scenarios_max,
+            runs_per_minute=settings.simulation_runs_per_minute,
+        ),
     )
 
 

@@ -12,7 +12,8 @@ import threading
 
 from oratio.platform import Platform
 from oratio.services.creation import AgentBuilder, Progress, ThinkingModels
-from schemas import CreationRecord
+from schemas import AgentPlan, CreationRecord
+from schemas.simulation import SimulationReport
 
 
 class FirstUseCreator:
@@ -53,6 +54,9 @@ class FirstUseCreator:
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         return self._builder().records(tenant_id, agent_id)
+
+    async def simulate(self, tenant_id: str, agent_id: str, plan: AgentPlan, version: int) -> SimulationReport:
+        return await self._builder().simulate(tenant_id, agent_id, plan, version)
 
 
 def attach_creator_on_first_use(platform: Platform) -> Platform:

@@ -85,6 +85,14 @@ class AgentPlan(Model):
     closing_message: str = Field(default="Thank you for contacting us. Goodbye!", min_length=1, max_length=500)
     knowledge_k: int = Field(default=4, ge=1, le=10)
     model: str | None = Field(default=None, max_length=200, description="Model override for this agent")
+    # Issue 17 (contract17.md): declared here as the owners declare them, so the merge is mechanical.
+    handoff_judgement: list[Annotated[str, StringConstraints(min_length=3, max_length=500)]] = Field(
+        default_factory=list, max_length=30, description="Handoff conditions the model judges (never keywords)"
+    )
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, max_length=20, description="For the agent only; never quoted to customers"
+    )
 
 
 class DeployedArtifact(Model):

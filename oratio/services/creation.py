@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
-from schemas import CreationRecord
+from schemas import AgentPlan, CreationRecord
+from schemas.simulation import SimulationReport
 
 if TYPE_CHECKING:  # no Strands at import: the platform (and `oratio mcp`) start without it
     from strands.models import Model
@@ -68,4 +69,9 @@ class AgentBuilder(Protocol):
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first."""
+        ...
+
+    async def simulate(self, tenant_id: str, agent_id: str, plan: AgentPlan, version: int) -> SimulationReport:
+        """Run the agent's scenarios (derived from `plan` and its last parsed SOP, plus the admin's) on
+        `plan`, on the agent's serving model; returns the report (the caller stores it)."""
         ...
