@@ -188,18 +188,20 @@ def _below(rule: HandoffRule, say: dict[str, str]) -> str | None:
 def _handoff_scenarios(plan: AgentPlan, requests: list[str], say: dict[str, str]) -> list[Scenario]:
     goal_out = "You are a customer for whom this is true: {c}. Say so naturally, in your own words."
     goal_in = "You are an ordinary customer with this in-scope request: {m} You do not need a person."
-    found = [
-        _scenario(
-            "in_scope_stays",
-            "an in-scope request does not hand off",
-            [requests[0]],
-            [NotHandedOff()],
-            rule=None,
-            critical=True,
-            goal=goal_in.format(m=requests[0]),
-        ),
-    ]
-    negatives = {requests[0]}
+    found: list[Scenario] = []
+    if not plan.handoff_rules:  # with rules, each rule's own negative below is the in-scope case
+        found.append(
+            _scenario(
+                "in_scope_stays",
+                "an in-scope request does not hand off",
+                [requests[0]],
+                [NotHandedOff()],
+                rule=None,
+                critical=True,
+                goal=goal_in.format(m=requests[0]),
+            )
+        )
+    negatives: set[str] = set()
     for n, rule in enumerate(plan.handoff_rules):
         message = _positive(rule, say)
         if message is not None:
