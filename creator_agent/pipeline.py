@@ -223,7 +223,7 @@ class AgentCreator:
         try:
             serving = self._serving(agent, plan)
         except CreationFailed as exc:
-            raise ConfigError(exc.reason) from None
+            raise ModelUnavailable(exc.reason) from None
         report, _ = await simulate(self._platform, given, serving, players=self._players, time_limit_s=self._timeout)
         return report
 

@@ -104,7 +104,7 @@ _NEGATION = re.compile(
 )
 _THIRD_PERSON = (
     (re.compile(r"\bthe customer's\b", re.I), "my"),
-    (re.compile(r"\b(?:the )?customers?\b", re.I), "me"),
+    (re.compile(r"\bthe customer\b", re.I), "me"),
     (re.compile(r"\btheir\b", re.I), "my"),
 )
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
 from mcp_server.tools._register import reads, tool, writes
+from oratio.errors import InvalidState
 from schemas import Identifier, Model
 from schemas.simulation import Scenario, ScenarioId, SimulationReport
 
@@ -72,7 +72,8 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
         builder = platform.builder
         if builder is None:
-            raise ToolError("unavailable: no AgentCreator is attached to this server, so nothing can run scenarios")
+            with tool_errors():
+                raise InvalidState("no AgentCreator is attached to this server, so nothing can run scenarios")
         _, plan, found = await tc.call(lambda: platform.simulations.plan(principal, agent_id, version))
         with tool_errors(), platform.simulations.run_slot(principal.tenant_id):
             report = await builder.simulate(principal.tenant_id, agent_id, plan, found)
