@@ -17,7 +17,7 @@ from oratio.models.scripted import Data, Say, ScriptedModel, when_user_says
 from oratio.platform import Platform
 from oratio.services.simulations import report_key
 from oratio_app.cli import load_example
-from schemas import AgentStatus, Principal, Scope, StageName, StageStatus
+from schemas import AgentStatus, CreationRecord, Principal, RetiredStage, Scope, StageName, StageStatus
 from schemas.simulation import Scenario
 from tests.agentcore_apps.conftest import open_test_platform
 from tests.creator_agent.test_pipeline import APPROVED, EXAMPLE, PARSED, PLAN
@@ -137,3 +137,16 @@ async def test_the_admins_own_scenario_runs_in_the_next_build(platform: Platform
     assert record.simulation is not None
     [result] = [r for r in record.simulation.results if r.scenario_id == "outage_stays"]
     assert result.passed and result.critical
+
+
+def test_records_of_the_old_test_stage_still_read_as_they_were() -> None:
+    """`run_test_conversations` (rounds 15-16) is retired: old records parse and say what they said."""
+    old = {
+        "tenant_id": "ten_old",
+        "agent_id": "agt_old",
+        "version": 1,
+        "stages": [{"stage": "run_test_conversations", "status": "passed"}],
+    }
+    record = CreationRecord.model_validate(old)
+    assert record.stages[0].stage is RetiredStage.RUN_TEST_CONVERSATIONS
+    assert "run_test_conversations" not in {stage.value for stage in StageName}
