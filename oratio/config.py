@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         description="Server URL for the openai (OpenAI-compatible), ollama and llamacpp providers",
     )
     creator_stage_timeout_seconds: float = Field(
-        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or rehearsal turn) may take"
+        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or simulated scenario) may take"
     )
     simulation_scenarios_max: int = Field(
         default=40, ge=1, le=200, description="Scenarios one simulation run holds at most (the rest are reported unrun)"
