@@ -61,7 +61,11 @@ class SimulationService:
             raw = self._b.blobs.get(book_key(tenant_id, agent_id))
         except NotFound:
             return ScenarioBook()
-        return ScenarioBook.model_validate_json(raw)
+        try:
+            return ScenarioBook.model_validate_json(raw)
+        except ValidationError:
+            # A build must end with a reason, not a traceback, even when storage holds something odd.
+            raise InvalidState(f"the stored scenarios of agent '{agent_id}' are unreadable") from None
 
     def store_report(self, tenant_id: str, agent_id: str, report: SimulationReport) -> None:
         data = report.model_dump_json().encode()
@@ -80,6 +84,8 @@ class SimulationService:
             return SimulationReport.model_validate_json(self._b.blobs.get(report_key(tenant, agent_id, wanted)))
         except NotFound:
             pass
+        except ValidationError:
+            raise InvalidState(f"the stored simulation report of version {wanted} is unreadable") from None
         try:
             record = CreationRecord.model_validate_json(self._b.blobs.get(record_key(tenant, agent_id, wanted)))
         except NotFound:

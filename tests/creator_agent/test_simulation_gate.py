@@ -15,7 +15,7 @@ from oratio.errors import NotFound
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Say, ScriptedModel, when_user_says
 from oratio.platform import Platform
-from oratio.services.simulations import report_key
+from oratio.services.simulations import book_key, report_key
 from oratio_app.cli import load_example
 from schemas import AgentStatus, CreationRecord, Principal, RetiredStage, Scope, StageName, StageStatus
 from schemas.simulation import Scenario
@@ -150,3 +150,13 @@ def test_records_of_the_old_test_stage_still_read_as_they_were() -> None:
     record = CreationRecord.model_validate(old)
     assert record.stages[0].stage is RetiredStage.RUN_TEST_CONVERSATIONS
     assert "run_test_conversations" not in {stage.value for stage in StageName}
+
+
+async def test_an_unreadable_scenario_book_fails_the_build_with_the_reason(platform: Platform) -> None:
+    owner, agent_id = new_agent(platform)
+    platform.backends.blobs.put(book_key(owner.tenant_id, agent_id), b'{"scenarios": "nope"}')
+
+    record = await build(platform, owner, agent_id)
+
+    assert record.failure == f"simulate: the stored scenarios of agent '{agent_id}' are unreadable"
+    assert platform.agents.get(owner, agent_id).status is AgentStatus.FAILED
