@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     simulation_admin_scenarios_max: int = Field(
         default=50, ge=0, le=200, description="Scenarios an admin may add to one agent"
     )
+    simulation_run_seconds: float = Field(
+        default=900, gt=0, le=24 * 3600, description="Longest one simulation run may take; the rest fail unrun"
+    )
     simulation_runs_per_minute: float = Field(
         default=4, gt=0, le=600, description="Simulation re-runs (MCP run_simulations) per tenant per minute"
     )

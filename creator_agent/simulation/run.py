@@ -100,8 +100,12 @@ class Simulator:
         time_limit_s: float,
         customer: ModelFactory | None = None,
         judge: ModelFactory | None = None,
+        run_budget_s: float | None = None,
     ) -> None:
+        """`time_limit_s` bounds each scenario; `run_budget_s` (None: none) bounds a whole `run`, after which
+        the scenarios left fail as not run (a hung model must not hold a run for scenarios x limit)."""
         self._knowledge = knowledge
+        self._budget = run_budget_s
         self._serving = serving
         self._limit = time_limit_s
         self._customer = customer
@@ -118,7 +122,13 @@ class Simulator:
         version: int,
         notes: Sequence[str] = (),
     ) -> SimulationReport:
-        results = [await self.one(tenant_id, agent_id, agent_name, plan, s) for s in scenarios]
+        deadline = None if self._budget is None else anyio.current_time() + self._budget
+        results = []
+        for scenario in scenarios:
+            if deadline is not None and anyio.current_time() >= deadline:
+                results.append(_not_run(scenario, f"not run: the run's time budget of {self._budget:g}s ran out"))
+                continue
+            results.append(await self.one(tenant_id, agent_id, agent_name, plan, scenario))
         passed = not any(r.critical and not r.passed and r.skipped is None for r in results)
         return SimulationReport(
             version=version,
@@ -247,6 +257,12 @@ class Simulator:
             if problem is not None:
                 failures.append(problem)
         return failures
+
+
+def _not_run(scenario: Scenario, why: str) -> ScenarioResult:
+    return ScenarioResult(
+        scenario_id=scenario.id, name=scenario.name, passed=False, critical=scenario.critical, failures=[why]
+    )
 
 
 class _Conversation:

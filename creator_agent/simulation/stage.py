@@ -48,7 +48,14 @@ async def simulate(
     notes = []
     if len(ordered) > cap:
         notes.append(f"{len(ordered) - cap} scenarios over the limit of {cap} per run were not run")
-    simulator = Simulator(platform.knowledge, serving, time_limit_s=time_limit_s, customer=players, judge=players)
+    simulator = Simulator(
+        platform.knowledge,
+        serving,
+        time_limit_s=time_limit_s,
+        customer=players,
+        judge=players,
+        run_budget_s=platform.settings.simulation_run_seconds,
+    )
     report = await simulator.run(
         given.tenant_id, given.agent_id, given.agent_name, given.plan, ordered[:cap], given.version, notes
     )

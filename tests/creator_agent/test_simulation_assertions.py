@@ -225,3 +225,16 @@ async def test_simulations_store_nothing_in_the_session_tables(platform: Platfor
     await play(platform, agent, ScriptedModel(), scenario("My lawyer will call you.", kind="handed_off"))
     await play(platform, agent, ScriptedModel(rules=demo_rules()), scenario("Can I return it?", kind="cited_source"))
     assert platform.backends.store.query(SESSIONS, agent[0], limit=10).items == []
+
+
+async def test_a_run_over_its_budget_fails_the_scenarios_left_as_not_run(
+    platform: Platform, agent: tuple[str, str]
+) -> None:
+    simulator = Simulator(platform.knowledge, lambda: ScriptedModel([Hang()]), time_limit_s=0.2, run_budget_s=0.1)
+    cases = [scenario("Hello?", kind="not_handed_off"), scenario("Still there?", kind="not_handed_off")]
+
+    report = await simulator.run(agent[0], agent[1], "Desk", PLAN, cases, version=1)
+
+    first, second = report.results
+    assert not first.passed and not report.passed
+    assert not second.passed and second.skipped is None and "time budget of 0.1s ran out" in second.failures[0]
