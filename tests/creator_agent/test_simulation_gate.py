@@ -11,9 +11,11 @@ import pytest
 from strands.models import Model
 
 from creator_agent.pipeline import AgentCreator
+from creator_agent.simulation import NEEDS_MODEL
+from creator_agent.simulation.judge import CUSTOMER_SYSTEM, JUDGE_SYSTEM
 from oratio.errors import NotFound
 from oratio.models.demo import demo_rules
-from oratio.models.scripted import Data, Say, ScriptedModel, when_user_says
+from oratio.models.scripted import Data, Prompt, Say, ScriptedModel, when_user_says
 from oratio.platform import Platform
 from oratio.services.simulations import book_key, report_key
 from oratio_app.cli import load_example
@@ -160,3 +162,38 @@ async def test_an_unreadable_scenario_book_fails_the_build_with_the_reason(platf
 
     assert record.failure == f"simulate: the stored scenarios of agent '{agent_id}' are unreadable"
     assert platform.agents.get(owner, agent_id).status is AgentStatus.FAILED
+
+
+async def test_simulate_plays_judgement_conditions_with_a_model_and_lists_them_as_needing_one_offline(
+    platform: Platform,
+) -> None:
+    """`AgentCreator.simulate`, the plan-edit path: the edited plan's judgement condition is acted out by a
+    simulated customer when a model plays one; offline it is skipped, never faked by keywords."""
+    owner, agent_id = new_agent(platform)
+    await build(platform, owner, agent_id)
+    _, artifact = platform.agents.artifact(owner.tenant_id, agent_id)
+    edited = artifact.plan.model_copy(update={"handoff_judgement": ["the customer is upset"]})
+
+    def customer_and_judge(prompt: Prompt) -> Data | None:
+        if prompt.system_prompt == CUSTOMER_SYSTEM:
+            first = "first message" in prompt.last_user_text()
+            return Data({"message": "This is ridiculous, get me a human!"} if first else {"done": True})
+        if prompt.system_prompt == JUDGE_SYSTEM:
+            return Data({"holds": False, "reason": "no"})
+        return None
+
+    players = ScriptedModel(rules=[customer_and_judge])
+    offline = await AgentCreator(platform, creator_model).simulate(owner.tenant_id, agent_id, edited, 2)
+    played = await AgentCreator(platform, creator_model, players=lambda: players).simulate(
+        owner.tenant_id, agent_id, edited, 2
+    )
+
+    [skipped] = [r for r in offline.results if r.scenario_id.startswith("judged_")]
+    assert skipped.skipped == NEEDS_MODEL and offline.simulated_customer is False
+    [judged] = [r for r in played.results if r.scenario_id.startswith("judged_")]
+    assert judged.passed and judged.skipped is None and played.simulated_customer is True
+    assert judged.transcript[0].text == "This is ridiculous, get me a human!"
+    # Nothing was stored by simulate: the serving version and its report are unchanged.
+    assert platform.agents.get(owner, agent_id).artifact_version == 1
+    with pytest.raises(NotFound):
+        platform.backends.blobs.get(report_key(owner.tenant_id, agent_id, 2))
