@@ -112,9 +112,13 @@ class Scenario(Model):
         return not self.customer_messages
 
 
+TRANSCRIPT_TEXT_MAX = 2000
+"""A report keeps this much of each message: enough to read, and a report of 40 scenarios stays small."""
+
+
 class TranscriptLine(Model):
     role: Literal["customer", "agent"]
-    text: str = Field(max_length=8000)
+    text: str = Field(max_length=TRANSCRIPT_TEXT_MAX)
     tools: list[str] = Field(default_factory=list, max_length=50, description="Tools the agent called this turn")
 
 
@@ -124,7 +128,7 @@ class ScenarioResult(Model):
     passed: bool
     critical: bool
     skipped: str | None = Field(default=None, max_length=500, description="Why it did not run (e.g. needs a model)")
-    transcript: list[TranscriptLine] = Field(default_factory=list, max_length=40)
+    transcript: list[TranscriptLine] = Field(default_factory=list, max_length=20, description="At most 10 turns")
     failures: list[str] = Field(default_factory=list, max_length=20)
 
 

@@ -38,7 +38,7 @@ from oratio.runtime.settle import Rehearsed, settle
 from oratio.runtime.tools import TurnOutcome
 from oratio.services.knowledge import KnowledgeService
 from schemas import AgentPlan, Role, SessionStatus, Turn
-from schemas.simulation import Scenario, ScenarioResult, SimulationReport, TranscriptLine
+from schemas.simulation import TRANSCRIPT_TEXT_MAX, Scenario, ScenarioResult, SimulationReport, TranscriptLine
 
 NEEDS_MODEL = "needs a model: a simulated customer plays this goal; none is configured (set ORATIO_MODEL)"
 
@@ -167,7 +167,7 @@ class Simulator:
             name=scenario.name,
             passed=not failures,
             critical=scenario.critical,
-            transcript=conversation_.lines[-40:],
+            transcript=conversation_.lines[-20:],
             failures=[f[:500] for f in failures[:20]],
         )
 
@@ -281,8 +281,8 @@ class _Conversation:
         shown = agent or "(no reply)"
         self.turns.append(_turn(self._tenant, self._session, seq + 1, Role.CUSTOMER, customer))
         self.turns.append(_turn(self._tenant, self._session, seq + 2, Role.AGENT, shown))
-        self.lines.append(TranscriptLine(role="customer", text=customer[:8000]))
-        self.lines.append(TranscriptLine(role="agent", text=shown[:8000], tools=tools[:50]))
+        self.lines.append(TranscriptLine(role="customer", text=customer[:TRANSCRIPT_TEXT_MAX]))
+        self.lines.append(TranscriptLine(role="agent", text=shown[:TRANSCRIPT_TEXT_MAX], tools=tools[:50]))
 
 
 def _turn(tenant_id: str, session_id: str, seq: int, role: Role, text: str) -> Turn:
