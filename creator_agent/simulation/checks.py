@@ -128,22 +128,35 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
+def _joined(folded_words: list[str]) -> str:
+    """Words as one string with a space either side, so a phrase matches as whole words by `in`."""
+    return f" {' '.join(folded_words)} "
+
+
 def _has_phrase(folded_words: list[str], phrase: str) -> bool:
     """`phrase` as whole words in a casefolded word list (linear: one joined-string search)."""
     wanted = " ".join(words(phrase))
-    return bool(wanted) and f" {wanted} " in f" {' '.join(folded_words)} "
+    return bool(wanted) and f" {wanted} " in _joined(folded_words)
+
+
+def _phrases(markers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f" {' '.join(words(marker))} " for marker in markers)
+
+
+_REFUSALS = _phrases(REFUSAL_MARKERS)
+_REQUESTS = _phrases(REQUEST_MARKERS)
 
 
 def declined(text: str) -> bool:
     """Whether a reply declines, by the multilingual markers."""
-    found = words(text.replace("’", "'"))
-    return any(_has_phrase(found, marker) for marker in REFUSAL_MARKERS)
+    joined = _joined(words(text.replace("’", "'")))
+    return any(marker in joined for marker in _REFUSALS)
 
 
 def _stems(name: str) -> list[str]:
     """The words of a field name that must appear in a question about it, cut to a stem (5 letters)."""
     kept = [w for w in words(name) if len(w) > 2 and w not in {"the", "and", "your", "their", "for"}]
-    return [w[:5] for w in kept] or [w[:5] for w in words(name)]
+    return list(dict.fromkeys(w[:5] for w in kept or words(name)))
 
 
 def asks_for(text: str, name: str) -> bool:
@@ -155,10 +168,16 @@ def asks_for(text: str, name: str) -> bool:
         found = words(sentence)
         if not found:
             continue
-        asking = "?" in sentence or any(_has_phrase(found, marker) for marker in REQUEST_MARKERS)
-        if asking and all(any(word.startswith(stem) for word in found) for stem in stems):
+        if not all(_named(stem, found) for stem in stems):
+            continue
+        joined = _joined(found)
+        if "?" in sentence or any(marker in joined for marker in _REQUESTS):
             return True
     return False
+
+
+def _named(stem: str, found: list[str]) -> bool:
+    return any(word.startswith(stem) for word in found)
 
 
 def quotes(replies: list[str], text: str) -> bool:

@@ -58,7 +58,7 @@ _WORD = re.compile(r"\w{4,}")
 _SENTENCE = re.compile(r"\n|(?<=[.!?;])\s+")
 
 
-def _forbidden(system_prompt: str) -> list[set[str]]:
+def forbidden_stems(system_prompt: str) -> list[set[str]]:
     """The stems (first 5 letters of each word of 4+ letters) of each "Never ..." line or sentence of a prompt."""
     found = []
     for line in _SENTENCE.split(system_prompt):
@@ -74,7 +74,7 @@ def _refuse(prompt: Prompt) -> Step | None:
     if prompt.tool_outcomes():
         return None
     said = {word[:5] for word in _WORD.findall(prompt.last_user_text().casefold())}
-    for stems in _forbidden(prompt.system_prompt or ""):
+    for stems in forbidden_stems(prompt.system_prompt or ""):
         if len(stems & said) * 5 >= len(stems) * 3:
             return Say(REFUSAL)
     return None
