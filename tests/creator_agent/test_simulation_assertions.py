@@ -238,3 +238,17 @@ async def test_a_run_over_its_budget_fails_the_scenarios_left_as_not_run(
     first, second = report.results
     assert not first.passed and not report.passed
     assert not second.passed and second.skipped is None and "time budget of 0.1s ran out" in second.failures[0]
+
+
+async def test_the_customers_own_system_is_never_offered_to_a_simulation(
+    platform: Platform, agent: tuple[str, str]
+) -> None:
+    """A plan listing call_webhook runs without it: simulations must not reach the customer's systems."""
+    model = ScriptedModel([Say("Let me look into that.")])
+    with_webhook = PLAN.model_copy(update={"tools": [*PLAN.tools, "call_webhook"]})
+    simulator = Simulator(platform.knowledge, lambda: model, time_limit_s=30)
+
+    await simulator.one(agent[0], agent[1], "Desk", with_webhook, scenario("Where is my order?", kind="not_handed_off"))
+
+    [prompt] = model.prompts
+    assert "call_webhook" not in prompt.tool_names and "knowledge_search" in prompt.tool_names
