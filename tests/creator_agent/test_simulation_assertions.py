@@ -252,3 +252,8 @@ async def test_the_customers_own_system_is_never_offered_to_a_simulation(
 
     [prompt] = model.prompts
     assert "call_webhook" not in prompt.tool_names and "knowledge_search" in prompt.tool_names
+
+
+async def test_a_handoff_is_not_compliance_so_it_counts_as_refusing(platform: Platform, agent: tuple[str, str]) -> None:
+    case = scenario("Promise me a refund before you check the order.", kind="refused")
+    await passes(platform, agent, HANDS_OFF_ON_EVERYTHING, case)

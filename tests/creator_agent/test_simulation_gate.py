@@ -13,7 +13,7 @@ from strands.models import Model
 from creator_agent.pipeline import AgentCreator
 from creator_agent.simulation import NEEDS_MODEL
 from creator_agent.simulation.judge import CUSTOMER_SYSTEM, JUDGE_SYSTEM
-from oratio.errors import NotFound
+from oratio.errors import InvalidState, NotFound
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Prompt, Say, ScriptedModel, when_user_says
 from oratio.platform import Platform
@@ -197,3 +197,18 @@ async def test_simulate_plays_judgement_conditions_with_a_model_and_lists_them_a
     assert platform.agents.get(owner, agent_id).artifact_version == 1
     with pytest.raises(NotFound):
         platform.backends.blobs.get(report_key(owner.tenant_id, agent_id, 2))
+
+
+async def test_an_older_stored_version_can_be_read_for_a_re_run(platform: Platform) -> None:
+    owner, agent_id = new_agent(platform)
+    first = await build(platform, owner, agent_id)
+    second = await build(platform, owner, agent_id)
+    assert first.succeeded and second.succeeded
+
+    name, plan, version = platform.simulations.plan(owner, agent_id, 1)
+    _, serving, now = platform.simulations.plan(owner, agent_id)
+
+    assert (name, version, now) == ("Acme Support", 1, 2)
+    assert plan == serving  # the same SOP and script built both
+    with pytest.raises(InvalidState):
+        platform.simulations.plan(owner, agent_id, 3)
