@@ -23,11 +23,14 @@ from pydantic import BaseModel
 
 from creator_agent import coverage, review_checks, review_wording
 from creator_agent.offline import parse_sop
+from creator_agent.simulation import checks
+from creator_agent.simulation.derive import forbidden_act
 from mcp_server.sampling import parse_answer
 from oratio.errors import OratioError
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.extract import extract_text
 from oratio.knowledge.ports import ExtractionError
+from oratio.models.demo import forbidden_stems
 from oratio.models.gguf_chat import parse_calls, unfenced
 from oratio.runtime.amounts import find_amounts
 from oratio.runtime.handoff import matching_rule
@@ -116,6 +119,18 @@ def _reviewer(text: str) -> object:
     )
 
 
+def _simulation_checks(text: str) -> object:
+    """What a simulation reads: the agent's replies (model text), never-rules and notes (tenant text)."""
+    return (
+        checks.declined(text),
+        checks.asks_for(text, "order number"),
+        checks.asks_for(text, text[:100]),
+        checks.quotes([text], text[:1000]),
+        forbidden_act(text),
+        forbidden_stems(text),
+    )
+
+
 def _speakable(text: str) -> object:
     from voice_bridge.speech.text import speakable  # noqa: PLC0415 (optional voice extra kept lazy)
 
@@ -134,6 +149,7 @@ TARGETS: list[Target] = [
     Target("sop parsing (offline)", parse_sop),
     Target("creator coverage checks", _creator_text),
     Target("creator reviewer checks", _reviewer),
+    Target("simulation checks", _simulation_checks),
     Target("gguf tool-call parsing", lambda text: (unfenced(text), parse_calls(text, frozenset({"end_session"})))),
     Target("mcp sampling answer", _sampling),
     Target("voice sentence splitting", _sentences),

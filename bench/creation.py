@@ -2,7 +2,7 @@
 
 With the model's own time at zero, what is measured is the platform's cost of a creation: storing the
 agent and its documents, ingesting them, the stages' bookkeeping, code generation and validation, the
-rehearsal conversations through the runtime's agent loop, and deployment. Also printed: model calls
+simulated scenarios through the runtime's agent loop, and deployment. Also printed: model calls
 per creation. Baseline in the same run: ingesting the same documents alone.
 
     .venv/bin/python -m bench.creation [--runs 20]

@@ -21,6 +21,7 @@ from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.plans import PlanService
+from oratio.services.simulations import SimulationService
 
 __all__ = ["AttachableServices", "CreatorAppServices", "CreatorServices"]
 
@@ -51,6 +52,9 @@ class CreatorServices(Protocol):
 
     @property
     def plans(self) -> PlanService: ...
+
+    @property
+    def simulations(self) -> SimulationService: ...
 
 
 class AttachableServices(CreatorServices, Protocol):

@@ -27,14 +27,15 @@ import anyio.to_thread
 from creator_agent._llm import ModelFactory
 from creator_agent.context import CreatorServices
 from creator_agent.errors import CreationFailed, PlanNotApproved
-from creator_agent.rehearsal import Rehearsal, derive_tests
 from creator_agent.revise import revise
+from creator_agent.simulation.stage import SimulationInput, failure_reason, outcomes, simulate, summary
 from creator_agent.stages.draft_plan import PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_loop import review_loop_async
 from creator_agent.stages.review_plan import PlanReviewer
 from oratio.auth.principals import service_principal
-from oratio.errors import ConfigError, ModelUnavailable, OratioError
+from oratio.errors import ConfigError, ModelUnavailable, NotFound, OratioError
+from oratio.models.spec import parse_model_spec
 from schemas import (
     Agent,
     AgentPlan,
@@ -42,6 +43,7 @@ from schemas import (
     CreationRecord,
     DocumentStatus,
     NotificationType,
+    ParsedSop,
     Principal,
     Priority,
     Scope,
@@ -50,6 +52,7 @@ from schemas import (
     StageStatus,
     utcnow,
 )
+from schemas.simulation import SimulationReport
 
 logger = logging.getLogger("oratio.creator")
 
@@ -66,10 +69,18 @@ class AgentCreator:
     """Builds agents; thinks with `model_factory` (None: no server-side model, each build lends one)."""
 
     def __init__(
-        self, platform: CreatorServices, model_factory: ModelFactory | None, *, stage_timeout_s: float | None = None
+        self,
+        platform: CreatorServices,
+        model_factory: ModelFactory | None,
+        *,
+        stage_timeout_s: float | None = None,
+        players: ModelFactory | None = None,
     ) -> None:
+        """`players`: the model that plays simulated customers and judges; by default the creator's own
+        model when it is a real one (not the offline `scripted` creator), else none (scripted scenarios)."""
         self._platform = platform
         self._models = model_factory
+        self._players = players if players is not None else self._real_model(platform, model_factory)
         self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
         self._guard = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
@@ -176,20 +187,19 @@ class AgentCreator:
             run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
             await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
 
-            await run.start(StageName.RUN_TEST_CONVERSATIONS)
-            # The test conversations run on the model that will serve customers, never the creator's.
-            players = self._serving(agent, plan)
-            rehearsal = Rehearsal(platform.knowledge, players, time_limit_s=self._timeout)
+            await run.start(StageName.SIMULATE)
+            # Simulations run on the model that will serve customers, never the creator's.
             question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
-            outcomes = await rehearsal.run(tenant_id, agent_id, agent.name, plan, derive_tests(plan, question))
-            run.record = run.record.model_copy(update={"tests": outcomes})
-            failed = [o for o in outcomes if not o.passed]
-            if failed:
-                names = "; ".join(f"{o.name} ({o.detail})" for o in failed)
-                reason = f"{len(failed)} of {len(outcomes)} tests failed: {names}"
-                raise CreationFailed(StageName.RUN_TEST_CONVERSATIONS, reason)
-            detail = f"{len(outcomes)} tests passed"
-            await run.passed(StageName.RUN_TEST_CONVERSATIONS, rehearsal.model_calls, detail)
+            given = SimulationInput(tenant_id, agent_id, agent.name, plan, parsed, version, question)
+            report, calls = await simulate(
+                platform, given, self._serving(agent, plan), players=self._players, time_limit_s=self._timeout
+            )
+            run.record = run.record.model_copy(update={"tests": outcomes(report), "simulation": report})
+            if not report.passed:
+                raise CreationFailed(StageName.SIMULATE, failure_reason(report))
+            # Stored under v{n}/ before deploy: a deploy that fails drops it with the rest of the version.
+            await anyio.to_thread.run_sync(platform.simulations.store_report, tenant_id, agent_id, report)
+            await run.passed(StageName.SIMULATE, calls, summary(report))
 
             await run.start(StageName.DEPLOY)
             # The plan the review approved and the tests ran, unchanged: deploy stores it and its sha256.
@@ -209,12 +219,47 @@ class AgentCreator:
         try:
             model = self._platform.engine.agent_model(agent, plan)
         except (ConfigError, ModelUnavailable) as exc:
-            reason = f"no model to hold the test conversations: {exc.message}"
-            raise CreationFailed(StageName.RUN_TEST_CONVERSATIONS, reason) from None
+            reason = f"no model to hold the simulations: {exc.message}"
+            raise CreationFailed(StageName.SIMULATE, reason) from None
         return lambda: model
 
     def _start_run(self, tenant_id: str, agent_id: str, record: CreationRecord, progress: Progress | None) -> _Run:
         return _Run(self._platform, tenant_id, agent_id, record, progress)
+
+    @staticmethod
+    def _real_model(platform: CreatorServices, models: ModelFactory | None) -> ModelFactory | None:
+        spec = platform.settings.model
+        if models is None or spec is None or parse_model_spec(spec, source="ORATIO_MODEL").provider == "scripted":
+            return None
+        return models
+
+    async def simulate(self, tenant_id: str, agent_id: str, plan: AgentPlan, version: int) -> SimulationReport:
+        """Run the agent's scenarios on `plan` (an admin's edit, or a re-run of a stored version).
+
+        Scenarios come from `plan` and the parsed SOP of the agent's latest creation record that has
+        one, plus the admin's; the plan plays on the agent's serving model. Nothing is stored here.
+        """
+        creator = creator_principal(tenant_id)
+        agent = await anyio.to_thread.run_sync(self._platform.agents.get, creator, agent_id)
+        parsed = await anyio.to_thread.run_sync(self._parsed, tenant_id, agent_id)
+        question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
+        given = SimulationInput(tenant_id, agent_id, agent.name, plan, parsed, version, question)
+        try:
+            serving = self._serving(agent, plan)
+        except CreationFailed as exc:
+            raise ModelUnavailable(exc.reason) from None
+        report, _ = await simulate(self._platform, given, serving, players=self._players, time_limit_s=self._timeout)
+        return report
+
+    def _parsed(self, tenant_id: str, agent_id: str) -> ParsedSop:
+        try:
+            records = self._platform.creations.records(tenant_id, agent_id)
+        except NotFound:
+            records = []
+        for record in reversed(records):
+            if record.parsed_sop is not None:
+                return record.parsed_sop
+        return ParsedSop()
 
     def records(self, tenant_id: str, agent_id: str) -> list[CreationRecord]:
         """Every creation run of the agent, oldest first (read from blob storage)."""

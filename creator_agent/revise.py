@@ -21,17 +21,19 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 from creator_agent.errors import CreationFailed
-from creator_agent.rehearsal import Rehearsal, derive_tests
+from creator_agent.simulation.stage import SimulationInput, failure_reason, outcomes, simulate, summary
 from creator_agent.stages.base import BLOCKING
 from creator_agent.stages.review_plan import PlanReviewer, check_plan, merge_reviews
 from oratio.auth.principals import service_principal
 from oratio.errors import NotFound, OratioError
 from oratio.plan_diff import changed_fields
 from oratio.services.creation import Progress
-from schemas import Agent, AgentPlan, AgentStatus, CreationRecord, ParsedSop, PlanReview, Scope, StageName, TestOutcome
+from schemas import Agent, AgentPlan, AgentStatus, CreationRecord, ParsedSop, PlanReview, Scope, StageName
+from schemas.simulation import SimulationReport
 
 if TYPE_CHECKING:
     from creator_agent.pipeline import AgentCreator
+
 
 logger = logging.getLogger("oratio.creator")
 
@@ -76,16 +78,14 @@ async def revise(
             raise CreationFailed(StageName.REVIEW_PLAN, "the edited plan was not approved: " + "; ".join(serious[:5]))
         await run.passed(StageName.REVIEW_PLAN, calls, f"approved ({len(review.issues)} minor notes)")
 
-        await run.start(StageName.RUN_TEST_CONVERSATIONS)
-        outcomes, calls = await prove(creator, agent, plan)
-        run.record = run.record.model_copy(update={"tests": outcomes})
-        failed = [o for o in outcomes if not o.passed]
-        if failed:
-            names = "; ".join(f"{o.name} ({o.detail})" for o in failed)
-            raise CreationFailed(
-                StageName.RUN_TEST_CONVERSATIONS, f"{len(failed)} of {len(outcomes)} tests failed: {names}"
-            )
-        await run.passed(StageName.RUN_TEST_CONVERSATIONS, calls, f"{len(outcomes)} tests passed")
+        await run.start(StageName.SIMULATE)
+        report, calls = await prove(creator, agent, plan, parsed, run.record.version)
+        run.record = run.record.model_copy(update={"tests": outcomes(report), "simulation": report})
+        if not report.passed:
+            raise CreationFailed(StageName.SIMULATE, failure_reason(report))
+        # Stored under v{n}/ before deploy, as a creation does: a failed deploy drops it with the version.
+        await anyio.to_thread.run_sync(platform.simulations.store_report, tenant_id, agent_id, report)
+        await run.passed(StageName.SIMULATE, calls, summary(report))
 
         await run.start(StageName.DEPLOY)
         now = await anyio.to_thread.run_sync(platform.agents.get, principal, agent_id)
@@ -137,15 +137,15 @@ async def review_edit(
     return await reviewer.run_async(agent.spec, parsed, plan, 1), reviewer.model_calls
 
 
-async def prove(creator: AgentCreator, agent: Agent, plan: AgentPlan) -> tuple[list[TestOutcome], int]:
-    """The conversations an edited plan must hold before it serves, on the model that will serve it.
-
-    Today the rehearsal's SOP-derived test conversations, as `pipeline.py` runs them; the one place to swap
-    for the simulations (`AgentCreator.simulate`) when they land. Returns the outcomes and the model calls.
-    """
+async def prove(
+    creator: AgentCreator, agent: Agent, plan: AgentPlan, parsed: ParsedSop, version: int
+) -> tuple[SimulationReport, int]:
+    """The scenarios an edited plan must pass before it serves (derived from the plan and the SOP the serving
+    version was built from, plus the admin's), on the model that will serve it, as `pipeline.py` runs them.
+    Returns the report and the model calls."""
     platform = creator._platform
     principal = service_principal(agent.tenant_id, "agent-creator", Scope.ADMIN)
-    rehearsal = Rehearsal(platform.knowledge, creator._serving(agent, plan), time_limit_s=creator._timeout)
     question = await anyio.to_thread.run_sync(creator._knowledge_question, principal, agent.id)
-    outcomes = await rehearsal.run(agent.tenant_id, agent.id, agent.name, plan, derive_tests(plan, question))
-    return outcomes, rehearsal.model_calls
+    given = SimulationInput(agent.tenant_id, agent.id, agent.name, plan, parsed, version, question)
+    serving = creator._serving(agent, plan)
+    return await simulate(platform, given, serving, players=creator._players, time_limit_s=creator._timeout)

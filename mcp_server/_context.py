@@ -39,6 +39,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.simulations import SimulationService
 from schemas import Principal
 
 T = TypeVar("T")
@@ -81,6 +82,9 @@ class McpServices(Protocol):
 
     @property
     def plans(self) -> PlanService: ...
+
+    @property
+    def simulations(self) -> SimulationService: ...
 
     @property
     def outbox(self) -> OutboxDispatcher: ...

@@ -20,7 +20,18 @@ from mcp_server import prompts, resources
 from mcp_server._context import McpServices, ToolContext
 from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
-from mcp_server.tools import admins, agents, chat, deliveries, documents, keys, notifications, plans, sessions
+from mcp_server.tools import (
+    admins,
+    agents,
+    chat,
+    deliveries,
+    documents,
+    keys,
+    notifications,
+    plans,
+    sessions,
+    simulations,
+)
 
 INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
@@ -84,6 +95,7 @@ def build_server(
         deliveries,
         chat,
         admins,
+        simulations,
         resources,
         prompts,
     ):

@@ -136,7 +136,19 @@ class Settings(BaseSettings):
         description="Server URL for the openai (OpenAI-compatible), ollama and llamacpp providers",
     )
     creator_stage_timeout_seconds: float = Field(
-        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or rehearsal turn) may take"
+        default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or simulated scenario) may take"
+    )
+    simulation_scenarios_max: int = Field(
+        default=40, ge=1, le=200, description="Scenarios one simulation run holds at most (the rest are reported unrun)"
+    )
+    simulation_admin_scenarios_max: int = Field(
+        default=50, ge=0, le=200, description="Scenarios an admin may add to one agent"
+    )
+    simulation_run_seconds: float = Field(
+        default=900, gt=0, le=24 * 3600, description="Longest one simulation run may take; the rest fail unrun"
+    )
+    simulation_runs_per_minute: float = Field(
+        default=4, gt=0, le=600, description="Simulation re-runs (MCP run_simulations) per tenant per minute"
     )
     turn_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest the model may take over one turn before a fallback reply"

@@ -51,6 +51,7 @@ from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plans import PlanService
 from oratio.services.session_timeouts import SessionTimeouts
+from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class Platform:
     """Creation records, progress events and build ownership: how the AgentCreator reaches data."""
     plans: PlanService
     """Deployed plan versions for admins: read (hash-checked, redacted), diff, and edits to hand the builder."""
+    simulations: SimulationService
+    """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -168,6 +171,12 @@ def build_services(
         live=EventTail(backends.events),
         creations=creations,
         plans=PlanService(backends, agents, creations),
+        simulations=SimulationService(
+            backends,
+            agents,
+            admin_scenarios_max=settings.simulation_admin_scenarios_max,
+            runs_per_minute=settings.simulation_runs_per_minute,
+        ),
     )
 
 

@@ -318,7 +318,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     async def progress(done: int, total: int, message: str) -> None:
         print(f"        [{done}/{total}] {message[:110]}", flush=True)
 
-    _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> run test conversations -> deploy")
+    _step(3, "AgentCreator: parse SOP -> draft plan -> review (x2) -> simulate conversations -> deploy")
     from creator_agent.models import creator_models
     from creator_agent.pipeline import AgentCreator
 
@@ -327,7 +327,8 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     if not record.succeeded:
         print(f"oratio: the agent could not be built: {record.failure}", file=sys.stderr)
         return 1
-    print(f"        {len(record.tests)} test conversations passed; {record.model_calls} model calls")
+    passed = sum(test.passed for test in record.tests)
+    print(f"        {passed} of {len(record.tests)} simulated scenarios passed; {record.model_calls} model calls")
     minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="demo key"))
     api_key = minted.reveal()
     _step(4, f"API key for the agent (shown once, keep it): {api_key}")

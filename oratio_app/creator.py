@@ -13,6 +13,7 @@ import threading
 from oratio.platform import Platform
 from oratio.services.creation import AgentBuilder, Progress, ThinkingModels
 from schemas import AgentPlan, CreationRecord
+from schemas.simulation import SimulationReport
 
 
 class FirstUseCreator:
@@ -64,6 +65,9 @@ class FirstUseCreator:
         base_version: int | None = None,
     ) -> CreationRecord:
         return await self._builder().revise(tenant_id, agent_id, plan, progress, base_version=base_version)
+
+    async def simulate(self, tenant_id: str, agent_id: str, plan: AgentPlan, version: int) -> SimulationReport:
+        return await self._builder().simulate(tenant_id, agent_id, plan, version)
 
 
 def attach_creator_on_first_use(platform: Platform) -> Platform:

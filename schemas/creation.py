@@ -1,7 +1,8 @@
 """The AgentCreator's typed stage inputs and outputs, and the record kept for every creation.
 
-Stages: parse the SOP -> draft a plan -> review it (at least two cycles) -> run test conversations on the
-reviewed plan -> deploy it (the plan JSON, with its sha256, is the artifact that serves; docs/artifact.md).
+Stages: parse the SOP -> draft a plan -> review it (at least two cycles) -> simulate conversations with the
+reviewed plan (docs/creator.md, "Simulations") -> deploy it (the plan JSON, with its sha256, is the artifact
+that serves; docs/artifact.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from schemas._base import Identifier, Model, UtcDatetime, utcnow
+from schemas.simulation import SimulationReport
 
 
 class ParsedSop(Model):
@@ -78,19 +80,21 @@ class StageName(StrEnum):
     PARSE_SOP = "parse_sop"
     DRAFT_PLAN = "draft_plan"
     REVIEW_PLAN = "review_plan"
-    RUN_TEST_CONVERSATIONS = "run_test_conversations"
+    SIMULATE = "simulate"
     DEPLOY = "deploy"
 
 
 class RetiredStage(StrEnum):
     """Stage names that creation records written before issue 16 hold: read back as they are, never written.
 
-    `generate_code` rendered an `agent.py` nothing ran; `review_code` ran the test conversations (now
-    `run_test_conversations`). Kept as their own type so an old record still parses and says what it said.
+    `generate_code` rendered an `agent.py` nothing ran; `review_code` ran the test conversations (then
+    `run_test_conversations`, replaced in issue 17 by `simulate`). Kept as their own type so an old record
+    still parses and says what it said.
     """
 
     GENERATE_CODE = "generate_code"
     REVIEW_CODE = "review_code"
+    RUN_TEST_CONVERSATIONS = "run_test_conversations"
 
 
 class StageStatus(StrEnum):
@@ -118,7 +122,8 @@ class CreationRecord(Model):
     stages: list[StageRecord] = Field(default_factory=list)
     parsed_sop: ParsedSop | None = None
     reviews: list[PlanReview] = Field(default_factory=list)
-    tests: list[TestOutcome] = Field(default_factory=list)
+    tests: list[TestOutcome] = Field(default_factory=list, description="One line per simulated scenario")
+    simulation: SimulationReport | None = Field(default=None, description="The simulate stage's full report")
     artifact_sha256: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the deployed plan JSON, set at deploy"
     )

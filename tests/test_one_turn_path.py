@@ -1,7 +1,7 @@
 """One turn path, enforced from the source alone (an AST scan; nothing is imported).
 
 Text (`oratio/runtime/engine.py`), voice (`voice_bridge/call.py`, `voice_bridge/nova_sonic.py`) and the
-creator's rehearsal must settle a turn's outcome through `oratio.runtime.settle` and open sessions
+creator's simulations must settle a turn's outcome through `oratio.runtime.settle` and open sessions
 through `SessionService.open_or_continue`, and build service principals with `service_principal`. A
 door that calls the handoff service, stores collected fields, ends a session, or starts/continues a
 session itself would write the rules a second time; this scan names the file and line that does.
@@ -21,7 +21,7 @@ TURN_PATH = (
     "oratio/runtime/",
     "oratio/services/sessions.py",
     "voice_bridge/",
-    "creator_agent/rehearsal.py",
+    "creator_agent/simulation/",
     "creator_agent/pipeline.py",
 )
 """Where a hand-built `Principal(...)` is refused: the turn path and the pipeline's service identity."""

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
 import { agentName, state } from "./state.js";
 
-const STAGES = ["parse_sop", "draft_plan", "review_plan", "run_test_conversations", "deploy"];
+const STAGES = ["parse_sop", "draft_plan", "review_plan", "simulate", "deploy"];
 
 export async function loadAgents() {
   const body = await api("/api/v1/agents?limit=200");

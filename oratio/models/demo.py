@@ -2,8 +2,9 @@
 
 It lets the platform be tried end to end on a machine with no provider configured, and gives
 benchmarks a model whose cost is zero: it searches the knowledge base for every question and
-answers from the best passage with its source, hands off when a person is asked for, and ends the
-session on goodbye. It reads the knowledge tool's JSON result (see `oratio.runtime.tools`).
+answers from the best passage with its source, hands off when a person is asked for, declines a
+request that most of a "Never ..." line of its system prompt describes, and ends the session on
+goodbye. It reads the knowledge tool's JSON result (see `oratio.runtime.tools`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,34 @@ def _search(prompt: Prompt) -> Step | None:
     return CallTool("knowledge_search", {"query": question}) if question else None
 
 
+REFUSAL = "I'm sorry, I can't do that: it is against our policy. Is there anything else I can help with?"
+_NEVER_LINE = re.compile(r"^[\s*+-]*(?:never|do not|don't)\b[\s:]*", re.IGNORECASE)
+_WORD = re.compile(r"\w{4,}")
+_SENTENCE = re.compile(r"\n|(?<=[.!?;])\s+")
+
+
+def forbidden_stems(system_prompt: str) -> list[set[str]]:
+    """The stems (first 5 letters of each word of 4+ letters) of each "Never ..." line or sentence of a prompt."""
+    found = []
+    for line in _SENTENCE.split(system_prompt):
+        if match := _NEVER_LINE.match(line):
+            stems = {word[:5] for word in _WORD.findall(line[match.end() :].casefold())}
+            if len(stems) >= 2:
+                found.append(stems)
+    return found
+
+
+def _refuse(prompt: Prompt) -> Step | None:
+    """Decline when the customer's message holds at least 60% of a never-rule's words (by stem)."""
+    if prompt.tool_outcomes():
+        return None
+    said = {word[:5] for word in _WORD.findall(prompt.last_user_text().casefold())}
+    for stems in forbidden_stems(prompt.system_prompt or ""):
+        if len(stems & said) * 5 >= len(stems) * 3:
+            return Say(REFUSAL)
+    return None
+
+
 def demo_rules() -> list[Rule]:
     handoff = CallTool("request_handoff", {"reason": "the customer asked to talk to a person"})
     goodbye = CallTool("end_session", {})
@@ -61,6 +90,7 @@ def demo_rules() -> list[Rule]:
             when_user_says("human", "a person", "real person", "representative", "someone", then=handoff),
         ),
         _offered("end_session", when_user_says("bye", "goodbye", "that's all", "that is all", then=goodbye)),
+        _refuse,
         _search,
         lambda prompt: Say(FALLBACK),
     ]

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 from schemas import AgentPlan, CreationRecord
+from schemas.simulation import SimulationReport
 
 if TYPE_CHECKING:  # no Strands at import: the platform (and `oratio mcp`) start without it
     from strands.models import Model
@@ -84,4 +85,9 @@ class AgentBuilder(Protocol):
         `base_version`: the version the edit was made on; if another version serves by the time the build
         runs, the edit is refused (recorded), never deployed over a change its author did not see.
         """
+        ...
+
+    async def simulate(self, tenant_id: str, agent_id: str, plan: AgentPlan, version: int) -> SimulationReport:
+        """Run the agent's scenarios (derived from `plan` and its last parsed SOP, plus the admin's) on
+        `plan`, on the agent's serving model; returns the report (the caller stores it)."""
         ...

@@ -7,9 +7,7 @@ from decimal import Decimal
 import pytest
 
 from creator_agent.coverage import key_phrases, threshold_example, threshold_handoff_rule, threshold_rule
-from creator_agent.rehearsal import derive_tests
 from oratio.runtime.handoff import rule_matches
-from schemas import AgentPlan, HandoffRule
 
 
 @pytest.mark.parametrize(
@@ -70,24 +68,3 @@ def test_a_threshold_rule_gets_a_test_message_that_only_just_fires_it(condition:
 
 def test_a_condition_without_a_threshold_has_no_example() -> None:
     assert threshold_example("the customer mentions sparks") is None
-
-
-def test_the_rehearsal_tests_every_threshold_rule() -> None:
-    plan = AgentPlan(
-        persona="Desk agent",
-        system_prompt="You are a helpful support agent for Acme.",
-        handoff_rules=[
-            HandoffRule(
-                id="refund",
-                description="a refund request is over $100",
-                kind="amount",
-                patterns=["refund"],
-                amount_over=Decimal(100),
-                currency="USD",
-            ),
-            HandoffRule(id="custom", description="a custom regex", kind="regex", patterns=["y"]),
-        ],
-    )
-    names = [test.name for test in derive_tests(plan, None)]
-    assert any("'refund' fires" in name for name in names)
-    assert not any("'custom'" in name for name in names)

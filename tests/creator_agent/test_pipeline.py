@@ -111,15 +111,17 @@ async def test_a_good_sop_becomes_an_active_tested_agent(platform: Platform) -> 
     assert [s.stage for s in record.stages] == list(StageName)
     assert all(s.status is StageStatus.PASSED for s in record.stages)
     assert len(record.reviews) >= 2
-    assert record.tests and all(t.passed for t in record.tests)
+    assert record.tests and record.simulation is not None and record.simulation.passed
+    assert all(r.passed for r in record.simulation.results if r.critical), record.tests
     assert record.model_calls >= 4
     agent = platform.agents.get(owner, agent_id)
     assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1)
     assert load_record(platform, owner.tenant_id, agent_id, 1) == record
     assert seen[-1][0] == seen[-1][1] == len(StageName)
-    # The one artifact is the reviewed plan, and the record names its sha256 as the agent does.
+    # The one artifact is the reviewed plan (beside its simulation report), and the record names its sha256
+    # as the agent does.
     keys = [b.key for b in platform.backends.blobs.list(f"{owner.tenant_id}/agents/{agent_id}/v1/")]
-    assert keys == [f"{owner.tenant_id}/agents/{agent_id}/v1/plan.json"]
+    assert keys == [f"{owner.tenant_id}/agents/{agent_id}/v1/{name}" for name in ("plan.json", "simulations.json")]
     assert record.artifact_sha256 is not None and record.artifact_sha256 == agent.artifact_sha256
     assert record.artifact_sha256 in record.stages[-1].detail
     assert [m.split(":")[0] for _, _, m in seen if m.endswith("running")] == [s.value for s in StageName]

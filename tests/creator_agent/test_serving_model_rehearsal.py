@@ -60,7 +60,7 @@ async def test_an_agent_whose_own_model_cannot_answer_fails_at_the_rehearsal(pla
     async with Client(build_server(platform, OperatorPrincipal(principal))) as client:
         agent = await call_as(client, "create_agent", {"spec": {"name": "Desk", "sop": SOP, "model": "down"}}, Agent)
     assert agent.status is AgentStatus.FAILED and agent.artifact_version is None
-    assert agent.status_reason is not None and agent.status_reason.startswith("run_test_conversations:")
+    assert agent.status_reason is not None and agent.status_reason.startswith("simulate:")
     assert "the model failed" in agent.status_reason
     assert "127.0.0.1" not in agent.status_reason  # the operator's endpoint is not the tenant's business
 

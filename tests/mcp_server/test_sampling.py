@@ -165,7 +165,7 @@ async def test_with_no_model_to_serve_customers_the_build_fails_before_deploying
     agent = Agent.model_validate(result.structured_content)
     assert agent.status is AgentStatus.FAILED and agent.artifact_version is None
     assert agent.status_reason is not None
-    assert agent.status_reason.startswith("run_test_conversations: no model to hold")
+    assert agent.status_reason.startswith("simulate: no model to hold")
 
 
 async def test_update_agent_rebuilds_with_the_clients_model(platform: Platform, operator: Principal) -> None:
