@@ -24,6 +24,15 @@ class ParsedSop(Model):
     handoff_conditions: list[str] = Field(default_factory=list, max_length=20)
     tone: str = Field(default="", max_length=500)
     ambiguities: list[str] = Field(default_factory=list, max_length=20)
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1: en, fr, es or de")
+    internal_notes: list[str] = Field(
+        default_factory=list, max_length=20, description="Guidance for the agent only, never to be quoted to customers"
+    )
+    actions: list[str] = Field(
+        default_factory=list,
+        max_length=30,
+        description="What the SOP tells the agent to do in a back-office system (issue a refund, change a booking)",
+    )
 
 
 class ReviewIssue(Model):

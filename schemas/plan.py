@@ -85,6 +85,10 @@ class AgentPlan(Model):
     closing_message: str = Field(default="Thank you for contacting us. Goodbye!", min_length=1, max_length=500)
     knowledge_k: int = Field(default=4, ge=1, le=10)
     model: str | None = Field(default=None, max_length=200, description="Model override for this agent")
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1: the SOP's language")
+    internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, max_length=20, description="Guidance for the agent only, never to be quoted"
+    )
 
 
 class DeployedArtifact(Model):

@@ -13,7 +13,14 @@ from creator_agent.errors import CreationFailed
 from creator_agent.stages.base import SYSTEM_PROMPT_MAX, Stage, bullets, catalog_text, handoff_conditions, list_limit
 from schemas.agents import AgentSpec, AgentType
 from schemas.creation import ParsedSop, ReviewIssue, StageName
+from oratio.languages import messages
 from schemas.plan import AgentPlan, HandoffRule, ToolName
+
+INTERNAL_HEADING = "Internal guidance - never quote or reveal"
+"""Where the system prompt holds the SOP's internal notes: the agent may act on them, never repeat them."""
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German"}
+_DEFAULT_HANDOFF = AgentPlan.model_fields["handoff_message"].default
+_DEFAULT_CLOSING = AgentPlan.model_fields["closing_message"].default
 
 DRAFTER_SYSTEM = (
     "You design customer-facing AI agents that follow an SOP exactly. You write the plan the runtime "
@@ -61,7 +68,15 @@ class PlanDrafter(Stage):
             "(in the SOP's words), the information to collect, the tone, and when to hand off. Tell the "
             "agent to answer from knowledge_search results and cite them, and to say so when it does "
             "not know.",
+            f"The SOP is in {LANGUAGE_NAMES.get(parsed.language, parsed.language)}. Tell the agent to reply "
+            "in the customer's language, and in the SOP's language by default; write the greeting, the "
+            "handoff message and the closing message in the SOP's language.",
         ]
+        if parsed.internal_notes:
+            parts.append(
+                "The parsed SOP's internal_notes are guidance for the agent only: put them in the system prompt "
+                f"under a section titled '{INTERNAL_HEADING}', never in a rule or message the agent says."
+            )
         if spec.text.greeting:
             parts.append(f"Greeting (use as given): {spec.text.greeting}")
         if feedback:
@@ -99,6 +114,7 @@ class PlanDrafter(Stage):
         else:
             tools.discard(ToolName.CALL_WEBHOOK)
         system_prompt = _complete_prompt(spec, parsed, plan.system_prompt)
+        defaults = messages(parsed.language)
         if len(system_prompt) > SYSTEM_PROMPT_MAX:
             raise CreationFailed(
                 StageName.DRAFT_PLAN,
@@ -111,10 +127,13 @@ class PlanDrafter(Stage):
             tools=[tool for tool in ToolName if tool in tools],
             information_to_collect=[item[:100] for item in collect],
             handoff_rules=rules,
-            handoff_message=plan.handoff_message,
-            closing_message=plan.closing_message,
+            # A message left at the (English) schema default is said in the SOP's language.
+            handoff_message=defaults.handoff if plan.handoff_message == _DEFAULT_HANDOFF else plan.handoff_message,
+            closing_message=defaults.closing if plan.closing_message == _DEFAULT_CLOSING else plan.closing_message,
             knowledge_k=plan.knowledge_k,
             model=None,  # the agent's model comes from its spec or the platform, never from a model's guess
+            language=parsed.language,
+            internal_notes=[note[:1000] for note in parsed.internal_notes],
         )
 
 
@@ -133,7 +152,23 @@ def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
         sections.append("## Hand off to a human (use request_handoff) when\n" + "\n".join(f"- {c}" for c in conditions))
     if parsed.tone and not coverage.covers(prompt, parsed.tone):
         sections.append(f"## Tone\n{parsed.tone}")
+    name = LANGUAGE_NAMES.get(parsed.language, parsed.language)
+    language_line = f"Reply in the customer's language; when unsure, in {name}."
+    if not coverage.covers(prompt, language_line):
+        sections.append(f"## Language\n{language_line}")
+    # Last, and marked: the agent uses these but never says them (docs/creator.md).
+    body = _internal_section(prompt)
+    notes = [note for note in parsed.internal_notes if not coverage.covers(body, note)]
+    if notes:
+        lead = "" if INTERNAL_HEADING in prompt else f"## {INTERNAL_HEADING}\n"
+        sections.append(lead + "\n".join(f"- {note[:1000]}" for note in notes))
     return "\n\n".join([prompt.rstrip(), *sections])
+
+
+def _internal_section(prompt: str) -> str:
+    """The part of the prompt under the internal heading (empty when there is none)."""
+    at = prompt.find(INTERNAL_HEADING)
+    return prompt[at:] if at >= 0 else ""
 
 
 def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]) -> list[HandoffRule]:
@@ -183,4 +218,4 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
     return kept
 
 
-__all__ = ["DRAFTER_SYSTEM", "PlanDrafter"]
+__all__ = ["DRAFTER_SYSTEM", "INTERNAL_HEADING", "LANGUAGE_NAMES", "PlanDrafter"]

@@ -1,0 +1,189 @@
+"""Reading an SOP's structure without a model: what the offline (scripted) creator and post-processing rely on.
+
+An SOP written for people puts its rules under domain headings ("Baggage", "Cancellations"), in
+prose, in tables and in numbered policies, in English, French, Spanish or German. The reader walks
+the text once (`_blocks`), classifies each sentence by its words (`_classify`) and takes out handoff
+conditions, fields to collect and back-office actions (`_extract`). It reads structure and wording
+only: it cannot tell a rule that is implied, resolve a contradiction, or understand a condition;
+docs/creator.md ("What the offline parser can and cannot read") says exactly what it reads.
+
+Everything here is linear in the SOP's length (tenant text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from creator_agent.sop_reader._blocks import Block, blocks
+from creator_agent.sop_reader._classify import Kind, SectionKind, Sentence, classify, internal_marker, section_kind
+from creator_agent.sop_reader._extract import actions, fields, handoff_condition
+from creator_agent.coverage import clean_list
+from creator_agent.stages.base import list_limit
+from oratio.languages import detect
+from schemas.creation import ParsedSop
+
+TONE_MAX = 500
+"""`ParsedSop.tone`'s length."""
+
+
+@dataclass
+class SopReading:
+    """What the reader found, each list in SOP order, with the section each rule came from."""
+
+    language: str = "en"
+    goals: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    information_to_collect: list[str] = field(default_factory=list)
+    must_rules: list[tuple[str, str]] = field(default_factory=list)  # (section, rule)
+    never_rules: list[tuple[str, str]] = field(default_factory=list)
+    handoff_conditions: list[str] = field(default_factory=list)
+    tone: list[str] = field(default_factory=list)
+    internal_notes: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    facts: int = 0  # declarative prose sentences left to the knowledge base
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph: an end mark (. ! ?) followed by a space and a capital, a digit or ¿ ¡ "."""
+    found: list[str] = []
+    start = 0
+    length = len(text)
+    for index, char in enumerate(text):
+        if char in ".!?" and index + 2 < length and text[index + 1] == " ":
+            following = text[index + 2]
+            if following.isupper() or following.isdigit() or following in "¿¡\"'(":
+                found.append(text[start : index + 1].strip())
+                start = index + 2
+    found.append(text[start:].strip())
+    return [sentence for sentence in found if sentence]
+
+
+def _sentences(block: Block) -> list[str]:
+    return [block.text] if block.kind == "row" else split_sentences(block.text)
+
+
+def read_sop(sop: str) -> SopReading:
+    """The SOP's structure: rules, steps, handoff conditions, fields, tone, goals, notes, actions, language."""
+    reading = SopReading(language=detect(sop))
+    found, _ = blocks(sop)
+    # The introduction: text before any heading, or the first paragraph under the title when it comes first.
+    opening = next((i for i, b in enumerate(found) if b.kind != "comment"), -1)
+    for index, block in enumerate(found):
+        kind_of_section = "internal" if block.kind == "comment" else section_kind(block.section)
+        intro = block.before_first_heading or (
+            index == opening and block.kind == "paragraph" and kind_of_section == "domain"
+        )
+        context = block.section if kind_of_section == "domain" else ""
+        def kind_of(sentence: Sentence, block: Block = block, section: SectionKind = kind_of_section) -> Kind:
+            listed = block.kind in ("item", "row")
+            return classify(sentence, section, listed=listed, numbered=block.numbered, intro=intro)
+
+        sentences = [Sentence(text) for text in _sentences(block)]
+        kinds = [kind_of(sentence) for sentence in sentences]
+        if block.kind == "item" and len(sentences) > 1 and not _SEPARATE.intersection(kinds):
+            # One list item is one rule or step, however many sentences it has.
+            whole = Sentence(block.text)
+            sentences, kinds = [whole], [kind_of(whole)]
+        for sentence, kind in zip(sentences, kinds, strict=True):
+            _file(reading, sentence, kind, context, collecting=kind_of_section == "collect")
+    return reading
+
+
+_SEPARATE: frozenset[Kind] = frozenset({"internal", "handoff", "metadata"})
+"""Kinds a sentence keeps on its own even inside a list item: a note or a handoff must not ride on a rule."""
+
+
+def _file(reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, collecting: bool) -> None:
+    language = reading.language
+    text = sentence.text.strip()
+    if kind == "metadata":
+        return
+    if kind == "internal":
+        note = internal_marker(sentence) or text
+        reading.internal_notes.append(note)
+        return
+    if collecting and kind in ("must", "fact", "step") and len(sentence.tokens) <= 6:
+        reading.information_to_collect.append(text.rstrip("."))
+        return
+    if kind in ("must", "never", "step", "fact", "goal"):
+        reading.information_to_collect.extend(fields(sentence))
+    if kind in ("must", "never", "step"):
+        reading.actions.extend(actions(sentence, language))
+    if kind == "handoff":
+        reading.handoff_conditions.append(handoff_condition(sentence))
+    elif kind == "never":
+        reading.never_rules.append((context, text))
+    elif kind == "must":
+        reading.must_rules.append((context, text))
+    elif kind == "step":
+        reading.steps.append(text)
+    elif kind == "tone":
+        reading.tone.append(text)
+    elif kind == "goal":
+        reading.goals.append(text)
+    else:
+        reading.facts += 1
+
+
+def fit(items: list[tuple[str, str]], cap: int) -> tuple[list[str], bool]:
+    """At most `cap` entries holding every item: over the cap, a section's rules share one entry
+    ("Baggage: a; b"), then neighbouring entries are joined. True when anything was merged."""
+    if len(items) <= cap:
+        return [text for _, text in items], False
+    grouped: dict[str, list[str]] = {}
+    for section, text in items:
+        grouped.setdefault(section, []).append(text)
+    merged = [f"{section.capitalize()}: " * bool(section) + " ".join(texts) for section, texts in grouped.items()]
+    while len(merged) > cap:
+        paired = [" ".join(merged[i : i + 2]) for i in range(0, len(merged), 2)]
+        merged = paired
+    return merged, True
+
+
+def parsed_fields(reading: SopReading) -> dict[str, object]:
+    """The reading as `ParsedSop` fields, every list within its schema cap (merged, never cut, over it)."""
+    limits = {name: list_limit(name, ParsedSop) for name in ParsedSop.model_fields if name not in ("tone", "language")}
+    ambiguities: list[str] = []
+    musts, merged_musts = fit(reading.must_rules, limits["must_rules"])
+    nevers, merged_nevers = fit(reading.never_rules, limits["never_rules"])
+    for name, merged, count in (
+        ("must_rules", merged_musts, len(reading.must_rules)),
+        ("never_rules", merged_nevers, len(reading.never_rules)),
+    ):
+        if merged:
+            ambiguities.append(
+                f"{name}: the SOP has {count} such rules, over the cap of {limits[name]}; "
+                "rules of one section were merged into one entry"
+            )
+    result: dict[str, object] = {
+        "goals": _capped(reading.goals, "goals", limits, ambiguities),
+        "steps": _capped(reading.steps, "steps", limits, ambiguities),
+        "information_to_collect": _capped(
+            list(dict.fromkeys(f.casefold() for f in reading.information_to_collect)),
+            "information_to_collect",
+            limits,
+            ambiguities,
+        ),
+        "must_rules": musts,
+        "never_rules": nevers,
+        "handoff_conditions": _capped(reading.handoff_conditions, "handoff_conditions", limits, ambiguities),
+        "tone": " ".join(" ".join(reading.tone).split())[:TONE_MAX],
+        "internal_notes": _capped(reading.internal_notes, "internal_notes", limits, ambiguities),
+        "actions": _capped(list(dict.fromkeys(reading.actions)), "actions", limits, ambiguities),
+        "language": reading.language,
+    }
+    result["ambiguities"] = ambiguities[: limits["ambiguities"]]
+    return result
+
+
+def _capped(items: list[str], name: str, limits: dict[str, int], ambiguities: list[str]) -> list[str]:
+    """Up to the cap, de-duplicated; beyond it, the remainder joined into the last entry and the loss noted."""
+    kept = clean_list(items, len(items) + 1)
+    cap = limits[name]
+    if len(kept) <= cap:
+        return kept
+    ambiguities.append(f"{name}: the SOP has {len(kept)} entries, over the cap of {cap}; the last ones were joined")
+    return [*kept[: cap - 1], " ".join(kept[cap - 1 :])]
+
+
+__all__ = ["SopReading", "fit", "parsed_fields", "read_sop", "split_sentences"]

@@ -1,0 +1,156 @@
+"""What one SOP sentence is: metadata, an internal note, a handoff condition, a rule, a step, tone or a goal.
+
+Each test is a prefix check or a set lookup over the sentence's words (`_cues`), so classifying is
+linear in the sentence. The order of the tests is the reader's policy: metadata and internal notes
+first (they must never become rules), then handoff, then the force of the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from creator_agent.sop_reader import _cues as cues
+from oratio.languages import words
+
+Kind = Literal["metadata", "internal", "handoff", "never", "must", "step", "tone", "goal", "fact"]
+SectionKind = Literal["metadata", "internal", "handoff", "steps", "tone", "goals", "collect", "rules", "domain"]
+
+_DATEISH: Final = re.compile(r"[\d/.\- :]{4,}")
+METADATA_MAX_WORDS: Final = 12
+
+
+def section_kind(title: str) -> SectionKind:
+    """What a heading announces, from its words ("Escalation policy" -> handoff; "Baggage" -> domain)."""
+    padded = f" {' '.join(words(title))} "
+    for kind, phrases in cues.HEADING_KINDS.items():
+        if any(f" {phrase}" in padded for phrase in phrases):
+            return kind  # type: ignore[return-value]
+    return "domain"
+
+
+def _lead(text: str, phrases: tuple[str, ...]) -> str | None:
+    """The phrase of `phrases` that `text` (lower case) starts with, as whole words."""
+    for phrase in phrases:
+        if text.startswith(phrase) and (len(text) == len(phrase) or not text[len(phrase)].isalnum()):
+            return phrase
+    return None
+
+
+def _has_phrase(padded: str, phrases: tuple[str, ...]) -> bool:
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
+_ELIDED: Final = frozenset({"l", "d", "qu", "n", "s", "j", "c", "m", "t", "lorsqu", "jusqu"})
+
+
+def _split_elisions(tokens: list[str]) -> list[str]:
+    """French elisions as two words: "l'adresse" -> "l", "adresse" (so articles are seen as articles)."""
+    out: list[str] = []
+    for token in tokens:
+        head, apostrophe, tail = token.partition("'")
+        if apostrophe and head in _ELIDED and tail:
+            out.extend((head, tail))
+        else:
+            out.append(token)
+    return out
+
+
+@dataclass
+class Sentence:
+    """A sentence with its lower-case words, ready for the tests below."""
+
+    text: str
+    lower: str = field(init=False)
+    tokens: list[str] = field(init=False)
+    padded: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lower = " ".join(self.text.casefold().split())
+        self.tokens = _split_elisions(words(self.text))
+        self.padded = f" {' '.join(self.tokens)} "
+
+
+def is_metadata(sentence: Sentence) -> bool:
+    """ "Last updated: 2024-05-01", "Version 3", "Owner: Support Ops": about the document, not the agent."""
+    if len(sentence.tokens) > METADATA_MAX_WORDS:
+        return False
+    lead = _lead(sentence.lower, cues.METADATA_LEADS)
+    if lead is None:
+        return sentence.lower.lstrip("v").replace(".", "").isdigit()
+    rest = sentence.lower[len(lead) :].lstrip()
+    return rest.startswith(":") or _DATEISH.match(rest) is not None or rest[:1].isdigit()
+
+
+def internal_marker(sentence: Sentence) -> str | None:
+    """The sentence without its "Internal:" marker, if it carries one, or whole if it says not to share it."""
+    for marker in cues.INTERNAL_MARKERS:
+        if sentence.lower.startswith(marker):
+            return sentence.text[len(marker) :].strip(" :-") or None
+    if _has_phrase(sentence.padded, cues.INTERNAL_PHRASES):
+        return sentence.text
+    return None
+
+
+def is_handoff(sentence: Sentence) -> bool:
+    return any(t in cues.HANDOFF_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.HANDOFF_PHRASES)
+
+
+def is_never(sentence: Sentence) -> bool:
+    if sentence.lower.startswith(("n'oubliez", "no olvide", "vergessen sie nicht")):
+        return False  # "don't forget to ..." asks for something
+    if _lead(sentence.lower, cues.NEVER_LEADS) is not None:
+        return True
+    return any(t in cues.NEVER_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.NEVER_PHRASES)
+
+
+def is_must(sentence: Sentence) -> bool:
+    return any(t in cues.MUST_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.MUST_PHRASES)
+
+
+def is_imperative(sentence: Sentence) -> bool:
+    """Starts with an instruction verb ("Offer a voucher ...", "Vérifiez ...", "Bieten Sie ...")."""
+    first = sentence.tokens[:2]
+    return bool(first) and (first[0] in cues.IMPERATIVES or (len(first) == 2 and first[1] == "sie" and first[0][-2:] == "en"))
+
+
+def is_step_lead(sentence: Sentence) -> bool:
+    return _lead(sentence.lower, cues.STEP_LEADS) is not None
+
+
+def is_tone(sentence: Sentence) -> bool:
+    return any(t in cues.TONE_WORDS for t in sentence.tokens)
+
+
+def classify(sentence: Sentence, section: SectionKind, *, listed: bool, numbered: bool, intro: bool) -> Kind:
+    """The sentence's kind. `listed`: a list item or table row; `numbered`: a "1." item; `intro`: before any heading."""
+    if not sentence.tokens or section == "metadata" or is_metadata(sentence):
+        return "metadata"
+    if section == "internal" or internal_marker(sentence) is not None:
+        return "internal"
+    if section == "tone":
+        return "tone"
+    never = _lead(sentence.lower, cues.NEVER_LEADS) is not None and not sentence.lower.startswith("no olvide")
+    if (section == "handoff" or is_handoff(sentence)) and not never:
+        return "handoff"
+    if section == "goals":
+        return "goal"
+    if section == "steps" or is_step_lead(sentence):
+        return "never" if never else "step"
+    if is_never(sentence):
+        return "never"
+    if is_must(sentence):
+        return "must"
+    if numbered and is_imperative(sentence) and section != "rules":
+        return "step"
+    if is_imperative(sentence) or section == "rules" or listed:
+        return "must"
+    if is_tone(sentence) and len(sentence.tokens) <= 25:
+        return "tone"
+    if intro:
+        return "goal"
+    return "fact"
+
+
+__all__ = ["Kind", "Sentence", "SectionKind", "classify", "internal_marker", "section_kind"]
