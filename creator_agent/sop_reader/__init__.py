@@ -15,8 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from creator_agent.sop_reader._blocks import Block, blocks
-from creator_agent.sop_reader._classify import Kind, SectionKind, Sentence, classify, internal_marker, section_kind
-from creator_agent.sop_reader._extract import actions, fields, handoff_condition
+from creator_agent.sop_reader._classify import (
+    Kind,
+    SectionKind,
+    Sentence,
+    classify,
+    internal_marker,
+    is_metadata,
+    section_kind,
+)
+from creator_agent.sop_reader._extract import actions, fields, handoff_conditions
 from creator_agent.coverage import clean_list
 from creator_agent.stages.base import list_limit
 from oratio.languages import detect
@@ -24,6 +32,9 @@ from schemas.creation import ParsedSop
 
 TONE_MAX = 500
 """`ParsedSop.tone`'s length."""
+FACTS_BUDGET = 6000
+"""Characters of plain statements of policy (no must/never, no order) filed as rules: the system prompt
+holds 20,000 characters in all, and the rules with force come first."""
 
 
 @dataclass
@@ -40,7 +51,8 @@ class SopReading:
     tone: list[str] = field(default_factory=list)
     internal_notes: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
-    facts: int = 0  # declarative prose sentences left to the knowledge base
+    facts: int = 0  # statements of policy over FACTS_BUDGET, left out of the rules
+    fact_chars: int = 0
 
 
 def split_sentences(text: str) -> list[str]:
@@ -51,7 +63,7 @@ def split_sentences(text: str) -> list[str]:
     for index, char in enumerate(text):
         if char in ".!?" and index + 2 < length and text[index + 1] == " ":
             following = text[index + 2]
-            if following.isupper() or following.isdigit() or following in "¿¡\"'(":
+            if following.isupper() or following.isdigit() or following in "¿¡\"'([":
                 found.append(text[start : index + 1].strip())
                 start = index + 2
     found.append(text[start:].strip())
@@ -66,13 +78,13 @@ def read_sop(sop: str) -> SopReading:
     """The SOP's structure: rules, steps, handoff conditions, fields, tone, goals, notes, actions, language."""
     reading = SopReading(language=detect(sop))
     found, _ = blocks(sop)
-    # The introduction: text before any heading, or the first paragraph under the title when it comes first.
-    opening = next((i for i, b in enumerate(found) if b.kind != "comment"), -1)
-    for index, block in enumerate(found):
+    # The introduction: the first paragraph of prose before any section heading (the title aside).
+    introduced = False
+    for block in found:
         kind_of_section = "internal" if block.kind == "comment" else section_kind(block.section)
-        intro = block.before_first_heading or (
-            index == opening and block.kind == "paragraph" and kind_of_section == "domain"
-        )
+        intro = not introduced and block.kind == "paragraph" and block.before_first_heading
+        if intro and not is_metadata(Sentence(block.text)):
+            introduced = True
         context = block.section if kind_of_section == "domain" else ""
         def kind_of(sentence: Sentence, block: Block = block, section: SectionKind = kind_of_section) -> Kind:
             listed = block.kind in ("item", "row")
@@ -80,12 +92,18 @@ def read_sop(sop: str) -> SopReading:
 
         sentences = [Sentence(text) for text in _sentences(block)]
         kinds = [kind_of(sentence) for sentence in sentences]
+        if block.kind == "paragraph" and "internal" in kinds:
+            # "Internal: the line is 0800 ... Do not share with customers.": the whole paragraph is the note.
+            reading.internal_notes.append(" ".join(internal_marker(s) or s.text for s in sentences))
+            continue
         if block.kind == "item" and len(sentences) > 1 and not _SEPARATE.intersection(kinds):
             # One list item is one rule or step, however many sentences it has.
             whole = Sentence(block.text)
             sentences, kinds = [whole], [kind_of(whole)]
         for sentence, kind in zip(sentences, kinds, strict=True):
-            _file(reading, sentence, kind, context, collecting=kind_of_section == "collect")
+            # A row of an escalation table: its first cell is the situation, the rest says what to do.
+            cell = block.cells[0] if block.kind == "row" and block.cells else ""
+            _file(reading, sentence, kind, context, collecting=kind_of_section == "collect", first_cell=cell)
     return reading
 
 
@@ -93,7 +111,9 @@ _SEPARATE: frozenset[Kind] = frozenset({"internal", "handoff", "metadata"})
 """Kinds a sentence keeps on its own even inside a list item: a note or a handoff must not ride on a rule."""
 
 
-def _file(reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, collecting: bool) -> None:
+def _file(
+    reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, collecting: bool, first_cell: str = ""
+) -> None:
     language = reading.language
     text = sentence.text.strip()
     if kind == "metadata":
@@ -105,12 +125,12 @@ def _file(reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, 
     if collecting and kind in ("must", "fact", "step") and len(sentence.tokens) <= 6:
         reading.information_to_collect.append(text.rstrip("."))
         return
-    if kind in ("must", "never", "step", "fact", "goal"):
+    if kind in ("must", "step", "fact", "goal"):
         reading.information_to_collect.extend(fields(sentence))
-    if kind in ("must", "never", "step"):
+    if kind in ("must", "step"):
         reading.actions.extend(actions(sentence, language))
     if kind == "handoff":
-        reading.handoff_conditions.append(handoff_condition(sentence))
+        reading.handoff_conditions.extend([first_cell] if first_cell else handoff_conditions(sentence))
     elif kind == "never":
         reading.never_rules.append((context, text))
     elif kind == "must":
@@ -121,6 +141,11 @@ def _file(reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, 
         reading.tone.append(text)
     elif kind == "goal":
         reading.goals.append(text)
+    elif reading.fact_chars + len(text) <= FACTS_BUDGET:
+        # A statement of policy ("Economy Standard includes one checked bag of up to 23 kg") binds the
+        # agent too; the prompt holds them up to a budget, the rest is counted and reported.
+        reading.must_rules.append((context, text))
+        reading.fact_chars += len(text)
     else:
         reading.facts += 1
 
@@ -172,6 +197,11 @@ def parsed_fields(reading: SopReading) -> dict[str, object]:
         "actions": _capped(list(dict.fromkeys(reading.actions)), "actions", limits, ambiguities),
         "language": reading.language,
     }
+    if reading.facts:
+        ambiguities.append(
+            f"{reading.facts} plain statements of policy did not fit in the prompt's rules; "
+            "add the SOP as a knowledge document so the agent can still find them"
+        )
     result["ambiguities"] = ambiguities[: limits["ambiguities"]]
     return result
 

@@ -10,9 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from creator_agent.sop_reader._cues import INTERNAL_MARKERS
+
 BlockKind = Literal["item", "row", "paragraph", "comment"]
 
-_HEADING: Final = re.compile(r"#{1,6}[ \t]+(?P<title>\S.*)")
+_HEADING: Final = re.compile(r"(?P<level>#{1,6})[ \t]+(?P<title>\S.*)")
 # Bullets; "1." "1)" "1.1" "1.1." "a)" "a." "(a)" "(i)" "iv.": the marker, then spaces, then the text.
 _ITEM: Final = re.compile(
     r"(?P<indent>[ \t]*)(?:(?P<bullet>[-*+•])|(?P<number>\d{1,3}[.)])|(?P<outline>\d{1,3}(?:\.\d{1,3}){1,3}\.?)"
@@ -33,6 +35,7 @@ class Block:
     section: str
     numbered: bool = False  # a "1." / "1)" ordered item (not an outline number like 1.1 or a letter)
     before_first_heading: bool = False
+    cells: tuple[str, ...] = ()  # a table row's cells
 
 
 def _without_comments(sop: str) -> tuple[str, list[str]]:
@@ -97,6 +100,8 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
         heading = _HEADING.match(stripped)
         setext = not paragraph and _SETEXT.fullmatch(following) is not None and "|" not in stripped
         title = None if heading or setext else _is_title(stripped)
+        if heading and heading["level"] == "#" and not seen_heading and not found and not paragraph:
+            continue  # the document's title: what follows it is still the introduction
         if heading or setext or (title is not None and not paragraph):
             flush()
             header = None
@@ -115,11 +120,15 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             if header is None:
                 header = cells
                 continue
-            found.append(Block("row", _row_text(header, cells), section, False, not seen_heading))
+            found.append(Block("row", _row_text(header, cells), section, False, not seen_heading, tuple(cells)))
             continue
         header = None
         if item := _ITEM.match(line):
             flush()
+            if _is_list_title(item["text"], item["indent"], following):
+                section = _strip_inline(item["text"]).casefold()  # "1. Identification" over "   1.1 Ask ..."
+                seen_heading = True
+                continue
             found.append(
                 Block("item", _strip_inline(item["text"]), section, item["number"] is not None, not seen_heading)
             )
@@ -128,11 +137,30 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             last = found.pop()  # an item's continuation line
             found.append(Block("item", f"{last.text} {_strip_inline(stripped)}", last.section, last.numbered))
             continue
+        if _is_field_line(stripped) or stripped.casefold().startswith(INTERNAL_MARKERS):
+            flush()  # "Last updated: 2024-05-01", "Owner: Support": a line of its own, never joined to prose
+            paragraph.append(stripped)
+            flush()
+            continue
         paragraph.append(stripped)
     flush()
     for comment in comments:
         found.append(Block("comment", comment, section))
     return found, comments
+
+
+def _is_field_line(line: str) -> bool:
+    """A short "Key: value" line (document metadata, a label), read on its own."""
+    key, colon, value = line.partition(":")
+    return bool(colon) and 0 < len(key.split()) <= 3 and len(value.split()) <= 6 and not line.endswith((".", "!", "?"))
+
+
+def _is_list_title(text: str, indent: str, following: str) -> bool:
+    """A short item with no sentence punctuation whose next line is a more indented item: a section title."""
+    if len(text.split()) > TITLE_MAX_WORDS // 2 or any(c in text for c in ".!?:;,"):
+        return False
+    sub = _ITEM.match(following)
+    return sub is not None and len(sub["indent"].expandtabs(4)) > len(indent.expandtabs(4))
 
 
 def _row_text(header: list[str], cells: list[str]) -> str:

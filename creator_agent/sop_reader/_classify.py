@@ -109,10 +109,21 @@ def is_must(sentence: Sentence) -> bool:
     return any(t in cues.MUST_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.MUST_PHRASES)
 
 
+def _imperative_start(tokens: list[str]) -> bool:
+    first = tokens[:2]
+    return bool(first) and (
+        first[0] in cues.IMPERATIVES or (len(first) == 2 and first[1] == "sie" and first[0].endswith("en"))
+    )
+
+
 def is_imperative(sentence: Sentence) -> bool:
-    """Starts with an instruction verb ("Offer a voucher ...", "Vérifiez ...", "Bieten Sie ...")."""
-    first = sentence.tokens[:2]
-    return bool(first) and (first[0] in cues.IMPERATIVES or (len(first) == 2 and first[1] == "sie" and first[0][-2:] == "en"))
+    """Gives an order: "Offer a voucher ...", "Vérifiez ...", "Bieten Sie ...", or "When X, ask for ..."."""
+    if _imperative_start(sentence.tokens):
+        return True
+    if sentence.tokens and sentence.tokens[0] in cues.CONDITION_WORDS:
+        _, comma, rest = sentence.text.partition(",")
+        return bool(comma) and _imperative_start(words(rest))
+    return False
 
 
 def is_step_lead(sentence: Sentence) -> bool:
@@ -129,15 +140,19 @@ def classify(sentence: Sentence, section: SectionKind, *, listed: bool, numbered
         return "metadata"
     if section == "internal" or internal_marker(sentence) is not None:
         return "internal"
-    if section == "tone":
-        return "tone"
     never = _lead(sentence.lower, cues.NEVER_LEADS) is not None and not sentence.lower.startswith("no olvide")
     if (section == "handoff" or is_handoff(sentence)) and not never:
         return "handoff"
+    if section == "tone":
+        return "tone"
     if section == "goals":
         return "goal"
     if section == "steps" or is_step_lead(sentence):
         return "never" if never else "step"
+    if never:
+        return "never"
+    if sentence.tokens[0] in cues.MUST_WORDS:  # "Always quote ..., never from memory." is a must
+        return "must"
     if is_never(sentence):
         return "never"
     if is_must(sentence):
@@ -150,6 +165,7 @@ def classify(sentence: Sentence, section: SectionKind, *, listed: bool, numbered
         return "tone"
     if intro:
         return "goal"
+    # A statement of policy under a topic heading ("Economy Standard includes one checked bag").
     return "fact"
 
 

@@ -106,7 +106,7 @@ IMPERATIVES: Final = _set(
 """Verbs an SOP uses in the imperative (or infinitive, in German) to instruct the agent."""
 
 STEP_LEADS: Final = _phrases(
-    "first|firstly|then|next|after that|afterwards|finally|lastly|once|to begin|start by|"
+    "first|firstly|then|next|after that|afterwards|finally|lastly|to begin|start by|"
     "d'abord|tout d'abord|ensuite|puis|enfin|pour commencer|"
     "primero|luego|después|a continuación|finalmente|por último|para empezar|"
     "zuerst|zunächst|dann|danach|anschließend|schließlich|zum schluss"
@@ -115,7 +115,7 @@ STEP_LEADS: Final = _phrases(
 HANDOFF_WORDS: Final = _set(
     """
     escalate escalates escalated escalation transfer transfers handoff hand-off supervisor supervisors
-    manager managers specialist specialists
+    manager managers
     transférer transférez transfert escalader escaladez superviseur responsable conseiller conseillère
     transferir transfiera transfiere escalar escale supervisora gerente especialista
     weiterleiten leiten übergeben übergabe eskalieren eskalation vorgesetzten vorgesetzte teamleitung
@@ -127,6 +127,14 @@ HANDOFF_PHRASES: Final = _phrases(
     "un humano|una persona|agente humano|un asesor|einen menschen|einem menschen|einen mitarbeiter|"
     "einer mitarbeiterin|einem mitarbeiter|an einen"
 )
+HANDOFF_VERBS: Final = _set(
+    """
+    escalate transfer hand handoff route pass transférez transférer transférez-le transférez-la escaladez
+    orientez passez transfiera transfiérale transfiérala transfiere escale pase leiten leite übergeben
+    übergebe eskalieren weiterleiten
+    """
+)
+"""The verbs of a handoff sentence ("..., transfer them to a human"): where its condition clause ends."""
 CONDITION_WORDS: Final = _set("if when whenever where once si quand lorsque lorsqu cuando siempre_que wenn falls sobald")
 
 INTERNAL_MARKERS: Final = _phrases(
@@ -179,7 +187,7 @@ ACTION_OBJECTS: Final = _set(
     """
     refund refunds order orders booking bookings reservation reservations ticket tickets subscription
     subscriptions account password fee fees credit voucher vouchers replacement address payment charge
-    charges flight flights plan appointment appointments label exchange seat seats invoice delivery
+    charges flight flights plan appointment appointments label exchange seat seats invoice delivery item items
     remboursement commande commandes réservation réservations billet billets abonnement compte frais avoir
     bon colis vol vols rendez-vous facture livraison
     reembolso reembolsos pedido pedidos reserva reservas billete billetes suscripción cuenta cargo cupón
@@ -192,8 +200,8 @@ ACTION_WINDOW: Final = 4
 """An action is an action verb and its object at most this many words apart (German puts the verb last)."""
 
 COLLECT_VERBS: Final = _phrases(
-    "ask for|asks for|ask the customer for|ask the caller for|ask them for|request|collect|obtain|note down|"
-    "demander|demandez|demande|recueillir|recueillez|obtenir|obtenez|noter|notez|relever|relevez|"
+    "ask for|ask the customer for|ask the caller for|ask them for|request|collect|obtain|note down|"
+    "demander|demandez|demande|recueillir|recueillez|obtenir|obtenez|relever|relevez|"
     "pedir|pida|pide|solicitar|solicite|preguntar por|pregunte por|obtener|obtenga|anotar|anote|"
     "fragen sie nach|nach|erfragen sie|erfragen|erfassen sie|erfassen|notieren sie|notieren"
 )
@@ -206,10 +214,15 @@ COLLECT_DETERMINERS: Final = _set(
     """
 )
 COLLECT_CONNECTORS: Final = _set("of de du des d del von")
+COLLECT_AND: Final = _set("and et y und")
+"""Between two fields: "the order number and the email address"."""
+CONDITION_SPLITS: Final = (", or if ", " or if ", ", or when ", ", ou si ", " ou si ", ", o si ", " o si ", ", oder wenn ")
+"""Where one handoff sentence joins two conditions, which may be of different kinds (a phrase, a judgement)."""
 COLLECT_MAX_WORDS: Final = 4
 COLLECT_STOP: Final = _set(
     """
-    before and or so to if when from in at for with by on as then while that which after
+    before and or so to if when from in at for with by on as then while that which after printed shown
+    written given used
     avant et ou pour si quand dans avec par puis afin
     antes y o para si cuando en con por luego
     bevor und oder um wenn in mit bei dann damit fragen

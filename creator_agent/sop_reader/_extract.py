@@ -10,6 +10,7 @@ import re
 from creator_agent import coverage
 from creator_agent.sop_reader import _cues as cues
 from creator_agent.sop_reader._classify import Sentence
+from oratio.languages import stopwords
 
 
 def _first(tokens: list[str], wanted: frozenset[str]) -> int | None:
@@ -33,6 +34,17 @@ def _after_words(text: str, count: int) -> str:
     return " ".join(parts[count:])
 
 
+def handoff_conditions(sentence: Sentence) -> list[str]:
+    """The sentence's conditions: one, or two when it joins them ("asks for a person, or if they sound upset")."""
+    condition = handoff_condition(sentence)
+    lowered = condition.casefold()
+    for joint in cues.CONDITION_SPLITS:
+        at = lowered.find(joint)
+        if at > 0:
+            return [condition[:at].strip(" ,"), condition[at + len(joint) :].strip(" ,")]
+    return [condition]
+
+
 def handoff_condition(sentence: Sentence) -> str:
     """The condition of a handoff sentence, in the SOP's words.
 
@@ -50,10 +62,10 @@ def handoff_condition(sentence: Sentence) -> str:
         return text
     handoff_at = _handoff_index([t.strip("'") for t in lowered])
     if condition_at == 0:
-        # "If X, transfer ..." : X is up to the comma before the handoff verb.
-        clause = _after_words(text, 1)
-        comma = clause.find(",")
-        return clause[:comma].strip() if comma > 0 else clause
+        # "If X, or Y, transfer ..." : the condition runs up to the handoff verb, less the comma before it.
+        verb_at = next((i for i, t in enumerate(lowered) if i and t in cues.HANDOFF_VERBS), None)
+        clause = " ".join(tokens[1:verb_at]) if verb_at is not None else _after_words(text, 1)
+        return clause.rstrip(" ,;") or text
     if handoff_at is not None and handoff_at < condition_at:
         return _after_words(text, condition_at + 1) or text
     return text
@@ -76,6 +88,11 @@ def actions(sentence: Sentence, language: str = "en") -> list[str]:
         if objects:
             nearest = min(objects, key=lambda j: abs(j - index))
             start, end = min(index, nearest), max(index, nearest)
+            stop = stopwords(language)
+            # "change the delivery address": up to two more words of the object's own noun phrase.
+            limit = end + 2 if nearest > index else end
+            while end < limit and end + 1 < len(tokens) and tokens[end + 1] not in stop:
+                end += 1
             found.append(" ".join(tokens[start : end + 1]))
     return found
 
@@ -96,16 +113,35 @@ def fields(sentence: Sentence) -> list[str]:
         tokens = Sentence(clause).tokens
         for index, token in enumerate(tokens):
             for phrase in _COLLECT_BY_FIRST.get(token, ()):
-                if tokens[index : index + len(phrase)] == phrase and (what := _object(tokens, index + len(phrase))):
-                    found.append(what)
+                if tokens[index : index + len(phrase)] == phrase:
+                    found.extend(_objects(tokens, index + len(phrase)))
     return found
 
 
-def _object(tokens: list[str], start: int) -> str | None:
+_ASKED = frozenset(
+    "customer caller them passenger patient client cliente paciente kunden kunde for au al sie always "
+    "toujours siempre immer also aussi también auch".split()
+)
+
+
+def _objects(tokens: list[str], start: int) -> list[str]:
+    """Every field of "ask for the order number and the email address"."""
+    found: list[str] = []
+    while (what := _object(tokens, start)) is not None:
+        found.append(what[0])
+        start = what[1]
+        if start + 1 < len(tokens) and tokens[start] in cues.COLLECT_AND and tokens[start + 1] in cues.COLLECT_DETERMINERS:
+            start += 1
+            continue
+        break
+    return found
+
+
+def _object(tokens: list[str], start: int) -> tuple[str, int] | None:
     """The noun phrase after a collect verb: skip who is asked and a determiner, keep up to a few content words."""
     index = start
     for _ in range(3):  # "the customer for their", "au client le"
-        if index < len(tokens) and tokens[index] in ("customer", "caller", "them", "client", "cliente", "kunden", "for", "au", "al", "sie"):
+        if index < len(tokens) and tokens[index] in _ASKED:
             index += 1
     if index >= len(tokens) or tokens[index] not in cues.COLLECT_DETERMINERS:
         return None
@@ -123,7 +159,7 @@ def _object(tokens: list[str], start: int) -> str | None:
         kept.pop()
     if not kept or all(t in cues.COLLECT_CONNECTORS for t in kept):
         return None
-    return " ".join(kept)
+    return " ".join(kept), index
 
 
-__all__ = ["actions", "fields", "handoff_condition"]
+__all__ = ["actions", "fields", "handoff_condition", "handoff_conditions"]
