@@ -22,6 +22,7 @@ from creator_agent.sop_reader._classify import (
     classify,
     internal_marker,
     is_metadata,
+    is_must,
     section_kind,
 )
 from creator_agent.sop_reader._extract import actions, fields, handoff_conditions
@@ -32,9 +33,13 @@ from schemas.creation import ParsedSop
 
 TONE_MAX = 500
 """`ParsedSop.tone`'s length."""
-FACTS_BUDGET = 6000
-"""Characters of plain statements of policy (no must/never, no order) filed as rules: the system prompt
-holds 20,000 characters in all, and the rules with force come first."""
+RULES_BUDGET = 10_000
+"""Characters of never rules, steps and must rules the reading keeps: the system prompt holds 20,000 in
+all. Never rules come first, then steps, then must rules with a modal ("must", "always"), then orders,
+then plain statements of policy; what does not fit is counted in `ambiguities`, naming the field."""
+NOTES_BUDGET = 3000
+CONDITION_MAX = 300
+MIN_CONDITION_WORDS = 4
 
 
 @dataclass
@@ -51,8 +56,7 @@ class SopReading:
     tone: list[str] = field(default_factory=list)
     internal_notes: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
-    facts: int = 0  # statements of policy over FACTS_BUDGET, left out of the rules
-    fact_chars: int = 0
+    must_ranks: list[int] = field(default_factory=list)  # per must rule: 0 modal, 1 order, 2 statement
 
 
 def split_sentences(text: str) -> list[str]:
@@ -130,24 +134,28 @@ def _file(
     if kind in ("must", "step"):
         reading.actions.extend(actions(sentence, language))
     if kind == "handoff":
-        reading.handoff_conditions.extend([first_cell] if first_cell else handoff_conditions(sentence))
+        conditions = [first_cell] if first_cell else handoff_conditions(sentence)
+        kept = [c for c in conditions if len(c.split()) >= MIN_CONDITION_WORDS]
+        if not kept:  # "When you hand off, tell the passenger ...": how to hand off, not when
+            reading.must_rules.append((context, text))
+            reading.must_ranks.append(1)
+        reading.handoff_conditions.extend(c[:CONDITION_MAX] for c in kept)
     elif kind == "never":
         reading.never_rules.append((context, text))
     elif kind == "must":
         reading.must_rules.append((context, text))
+        reading.must_ranks.append(0 if is_must(sentence) else 1)
     elif kind == "step":
         reading.steps.append(text)
     elif kind == "tone":
         reading.tone.append(text)
     elif kind == "goal":
         reading.goals.append(text)
-    elif reading.fact_chars + len(text) <= FACTS_BUDGET:
-        # A statement of policy ("Economy Standard includes one checked bag of up to 23 kg") binds the
-        # agent too; the prompt holds them up to a budget, the rest is counted and reported.
-        reading.must_rules.append((context, text))
-        reading.fact_chars += len(text)
     else:
-        reading.facts += 1
+        # A statement of policy ("Economy Standard includes one checked bag of up to 23 kg") binds the
+        # agent too, after the rules with force (see `RULES_BUDGET`).
+        reading.must_rules.append((context, text))
+        reading.must_ranks.append(2)
 
 
 def fit(items: list[tuple[str, str]], cap: int) -> tuple[list[str], bool]:
@@ -165,11 +173,40 @@ def fit(items: list[tuple[str, str]], cap: int) -> tuple[list[str], bool]:
     return merged, True
 
 
+def _budgeted(reading: SopReading, ambiguities: list[str]) -> list[tuple[str, str]]:
+    """The must rules that fit in `RULES_BUDGET` after never rules and steps, best-ranked first, in SOP order."""
+    left = RULES_BUDGET - sum(len(t) for _, t in reading.never_rules) - sum(len(t) for t in reading.steps)
+    order = sorted(range(len(reading.must_rules)), key=lambda i: (reading.must_ranks[i], i))
+    chosen: set[int] = set()
+    for index in order:
+        size = len(reading.must_rules[index][1])
+        if size <= left:
+            chosen.add(index)
+            left -= size
+    dropped = len(reading.must_rules) - len(chosen)
+    if dropped:
+        ambiguities.append(
+            f"must_rules: {dropped} statements did not fit in the agent's prompt ({RULES_BUDGET} characters "
+            "of rules); add the SOP as a knowledge document so the agent can still find them"
+        )
+    return [reading.must_rules[i] for i in sorted(chosen)]
+
+
+def _within(notes: list[str], budget: int) -> list[str]:
+    kept: list[str] = []
+    for note in notes:
+        if len(note) > budget:
+            break
+        kept.append(note)
+        budget -= len(note)
+    return kept
+
+
 def parsed_fields(reading: SopReading) -> dict[str, object]:
     """The reading as `ParsedSop` fields, every list within its schema cap (merged, never cut, over it)."""
     limits = {name: list_limit(name, ParsedSop) for name in ParsedSop.model_fields if name not in ("tone", "language")}
     ambiguities: list[str] = []
-    musts, merged_musts = fit(reading.must_rules, limits["must_rules"])
+    musts, merged_musts = fit(_budgeted(reading, ambiguities), limits["must_rules"])
     nevers, merged_nevers = fit(reading.never_rules, limits["never_rules"])
     for name, merged, count in (
         ("must_rules", merged_musts, len(reading.must_rules)),
@@ -191,19 +228,24 @@ def parsed_fields(reading: SopReading) -> dict[str, object]:
         ),
         "must_rules": musts,
         "never_rules": nevers,
-        "handoff_conditions": _capped(reading.handoff_conditions, "handoff_conditions", limits, ambiguities),
+        "handoff_conditions": _first(reading.handoff_conditions, "handoff_conditions", limits, ambiguities),
         "tone": " ".join(" ".join(reading.tone).split())[:TONE_MAX],
-        "internal_notes": _capped(reading.internal_notes, "internal_notes", limits, ambiguities),
+        "internal_notes": _capped(_within(reading.internal_notes, NOTES_BUDGET), "internal_notes", limits, ambiguities),
         "actions": _capped(list(dict.fromkeys(reading.actions)), "actions", limits, ambiguities),
         "language": reading.language,
     }
-    if reading.facts:
-        ambiguities.append(
-            f"{reading.facts} plain statements of policy did not fit in the prompt's rules; "
-            "add the SOP as a knowledge document so the agent can still find them"
-        )
     result["ambiguities"] = ambiguities[: limits["ambiguities"]]
     return result
+
+
+def _first(items: list[str], name: str, limits: dict[str, int], ambiguities: list[str]) -> list[str]:
+    """Up to the cap; the rest named in `ambiguities`: joining two conditions would make one that means neither."""
+    kept = clean_list(items, len(items) + 1)
+    cap = limits[name]
+    if len(kept) > cap:
+        left_out = "; ".join(kept[cap:])
+        ambiguities.append(f"{name}: over the cap of {cap}, these were not kept: {left_out}"[:1000])
+    return kept[:cap]
 
 
 def _capped(items: list[str], name: str, limits: dict[str, int], ambiguities: list[str]) -> list[str]:

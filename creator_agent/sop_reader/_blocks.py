@@ -137,7 +137,9 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             last = found.pop()  # an item's continuation line
             found.append(Block("item", f"{last.text} {_strip_inline(stripped)}", last.section, last.numbered))
             continue
-        if _is_field_line(stripped) or stripped.casefold().startswith(INTERNAL_MARKERS):
+        if stripped.casefold().startswith(INTERNAL_MARKERS):
+            flush()  # "Internal: ..." starts a paragraph of its own (the note may run over several lines)
+        elif _is_field_line(stripped):
             flush()  # "Last updated: 2024-05-01", "Owner: Support": a line of its own, never joined to prose
             paragraph.append(stripped)
             flush()

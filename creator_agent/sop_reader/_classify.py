@@ -15,7 +15,9 @@ from creator_agent.sop_reader import _cues as cues
 from oratio.languages import words
 
 Kind = Literal["metadata", "internal", "handoff", "never", "must", "step", "tone", "goal", "fact"]
-SectionKind = Literal["metadata", "internal", "handoff", "steps", "tone", "goals", "collect", "rules", "domain"]
+SectionKind = Literal[
+    "metadata", "examples", "internal", "handoff", "steps", "tone", "goals", "collect", "rules", "domain"
+]
 
 _DATEISH: Final = re.compile(r"[\d/.\- :]{4,}")
 METADATA_MAX_WORDS: Final = 12
@@ -25,8 +27,10 @@ def section_kind(title: str) -> SectionKind:
     """What a heading announces, from its words ("Escalation policy" -> handoff; "Baggage" -> domain)."""
     padded = f" {' '.join(words(title))} "
     for kind, phrases in cues.HEADING_KINDS.items():
-        if any(f" {phrase}" in padded for phrase in phrases):
-            return kind  # type: ignore[return-value]
+        for phrase in phrases:
+            needle = f" {phrase[:-1]}" if phrase.endswith("*") else f" {phrase} "
+            if needle in padded:
+                return kind  # type: ignore[return-value]
     return "domain"
 
 
@@ -140,6 +144,8 @@ def classify(sentence: Sentence, section: SectionKind, *, listed: bool, numbered
         return "metadata"
     if section == "internal" or internal_marker(sentence) is not None:
         return "internal"
+    if section == "examples":
+        return "fact"  # worked examples and FAQs illustrate the rules; they are not rules or conditions
     never = _lead(sentence.lower, cues.NEVER_LEADS) is not None and not sentence.lower.startswith("no olvide")
     if (section == "handoff" or is_handoff(sentence)) and not never:
         return "handoff"

@@ -23,37 +23,42 @@ def _phrases(text: str) -> tuple[str, ...]:
 
 HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
     "metadata": _phrases(
-        "revision history|document control|change log|changelog|version history|historique|historial|"
-        "änderungshistorie|versionshistorie"
+        "revision history|document control|change log|changelog|version history|document history|historique|"
+        "historial|änderungshistorie|versionshistorie"
+    ),
+    "examples": _phrases(
+        "example*|worked example*|frequently asked|faq|faqs|glossary|exemple*|glossaire|foire aux questions|"
+        "ejemplo*|glosario|preguntas frecuentes|beispiel*|glossar|häufige fragen"
     ),
     "internal": _phrases(
-        "internal|staff only|agents only|for agents|note for agents|notes for agents|interne|notes internes|"
-        "interna|notas internas|intern|interne hinweise"
+        "internal|internal notes|staff only|agents only|for agents|note for agents|notes for agents|interne|"
+        "notes internes|interna|notas internas|intern|interne hinweise"
     ),
     "handoff": _phrases(
-        "escalat|handoff|hand off|hand-off|handover|transfer|when to involve|human|escalade|transfert|"
-        "escalada|transferencia|eskalation|übergabe|weiterleitung"
+        "escalat*|handoff|hand off|hand-off|handover|transfers|transfer to|when to involve|hand a conversation|human|humans|"
+        "escalade|transfert|escalada|transferencia|eskalation|übergabe|weiterleitung"
     ),
     "steps": _phrases(
-        "step|procedure|call flow|workflow|how to handle|how to|étape|procédure|déroulement|marche à suivre|"
-        "paso|procedimiento|proceso|schritt|ablauf|vorgehen|vorgehensweise"
+        "step*|procedure*|call flow|workflow|how to handle|étape*|procédure*|déroulement|marche à suivre|"
+        "paso*|procedimiento*|schritt*|ablauf|vorgehen|vorgehensweise"
     ),
-    "tone": _phrases("tone|voice and|style|manner|ton |ton|tono|estilo|tonalität|stil|kommunikation"),
+    "tone": _phrases("tone|tone of voice|style|manner|how the assistant should sound|ton|tono|estilo|tonalität|stil"),
     "goals": _phrases(
-        "goal|purpose|objective|mission|overview|introduction|about this|scope|objectif|but |finalité|"
-        "objetivo|propósito|finalidad|ziel|zweck|überblick|einleitung"
+        "goal*|purpose|objective*|mission|overview|introduction|about this|scope|objectif*|but|finalité|"
+        "objetivo*|propósito|finalidad|ziel|ziele|zweck|überblick|einleitung"
     ),
     "collect": _phrases(
         "information to collect|information to gather|details to collect|required information|what to ask|"
         "informations à recueillir|informations à demander|données à recueillir|información a recopilar|"
-        "datos a solicitar|zu erfassende|erforderliche angaben|abzufragende"
+        "datos a solicitar|zu erfassende angaben|erforderliche angaben|abzufragende daten"
     ),
     "rules": _phrases(
-        "rule|polic|guideline|requirement|do's|dos and|règle|politique|consigne|regla|política|norma|"
-        "regel|richtlinie|vorgabe"
+        "rule*|polic*|guideline*|requirement*|do's|dos and|règle*|politique*|consigne*|regla*|política*|"
+        "norma*|regel*|richtlinie*|vorgabe*"
     ),
 }
-"""Order matters: the first kind whose phrase starts a word of the heading wins ("Escalation policy" is handoff)."""
+"""Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
+matches whole words; one ending in `*` matches a word's start ("escalat*": escalation, escalating)."""
 
 # --- sentence cues ---------------------------------------------------------------------------------
 
@@ -114,18 +119,18 @@ STEP_LEADS: Final = _phrases(
 
 HANDOFF_WORDS: Final = _set(
     """
-    escalate escalates escalated escalation transfer transfers handoff hand-off supervisor supervisors
-    manager managers
+    escalate escalates escalated escalation handoff hand-off supervisor supervisors
     transférer transférez transfert escalader escaladez superviseur responsable conseiller conseillère
-    transferir transfiera transfiere escalar escale supervisora gerente especialista
+    transferir transfiera transfiere escalar escale supervisora gerente
     weiterleiten leiten übergeben übergabe eskalieren eskalation vorgesetzten vorgesetzte teamleitung
     """
 )
 HANDOFF_PHRASES: Final = _phrases(
-    "hand off|hand over|hands off|a human|human agent|a person|a real person|live agent|member of staff|"
-    "staff member|the team lead|un humain|une personne|un conseiller|un agent humain|"
-    "un humano|una persona|agente humano|un asesor|einen menschen|einem menschen|einen mitarbeiter|"
-    "einer mitarbeiterin|einem mitarbeiter|an einen"
+    "hand off|hand over|hands off|handed off|a human|human agent|to a person|for a person|with a person|"
+    "a real person|live agent|transfer to|transfer the|transfer them|transfer him|transfer her|transferred to|"
+    "a manager|the manager|un humain|à une personne|avec une personne|un conseiller|un agent humain|"
+    "un humano|con una persona|a una persona|agente humano|un asesor|einen menschen|einem menschen|"
+    "einen mitarbeiter|einer mitarbeiterin|einem mitarbeiter"
 )
 HANDOFF_VERBS: Final = _set(
     """

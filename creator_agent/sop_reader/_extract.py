@@ -62,8 +62,16 @@ def handoff_condition(sentence: Sentence) -> str:
         return text
     handoff_at = _handoff_index([t.strip("'") for t in lowered])
     if condition_at == 0:
-        # "If X, or Y, transfer ..." : the condition runs up to the handoff verb, less the comma before it.
-        verb_at = next((i for i, t in enumerate(lowered) if i and t in cues.HANDOFF_VERBS), None)
+        # "If X, or Y, transfer ...", "If X, tell them ... and hand off": the condition runs up to the
+        # handoff verb or to the comma before an order, whichever comes first.
+        verb_at = next(
+            (
+                i
+                for i, t in enumerate(lowered)
+                if i and (t in cues.HANDOFF_VERBS or (tokens[i - 1].endswith(",") and t in cues.IMPERATIVES))
+            ),
+            None,
+        )
         clause = " ".join(tokens[1:verb_at]) if verb_at is not None else _after_words(text, 1)
         return clause.rstrip(" ,;") or text
     if handoff_at is not None and handoff_at < condition_at:
