@@ -39,7 +39,7 @@ all. Never rules come first, then steps, then must rules with a modal ("must", "
 then plain statements of policy; what does not fit is counted in `ambiguities`, naming the field."""
 NOTES_BUDGET = 3000
 CONDITION_MAX = 300
-MIN_CONDITION_WORDS = 4
+MIN_CONDITION_WORDS = 2
 
 
 @dataclass

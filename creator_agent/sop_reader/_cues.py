@@ -126,7 +126,7 @@ HANDOFF_WORDS: Final = _set(
     """
 )
 HANDOFF_PHRASES: Final = _phrases(
-    "hand off|hand over|hands off|handed off|a human|human agent|to a person|for a person|with a person|"
+    "hand off|hand over|hands off|handed off|a human|to a person|for a person|with a person|"
     "a real person|live agent|transfer to|transfer the|transfer them|transfer him|transfer her|transferred to|"
     "a manager|the manager|un humain|à une personne|avec une personne|un conseiller|un agent humain|"
     "un humano|con una persona|a una persona|agente humano|un asesor|einen menschen|einem menschen|"
@@ -221,13 +221,16 @@ COLLECT_DETERMINERS: Final = _set(
 COLLECT_CONNECTORS: Final = _set("of de du des d del von")
 COLLECT_AND: Final = _set("and et y und")
 """Between two fields: "the order number and the email address"."""
-CONDITION_SPLITS: Final = (", or if ", " or if ", ", or when ", ", ou si ", " ou si ", ", o si ", " o si ", ", oder wenn ")
+CONDITION_SPLITS: Final = (
+    ", or if ", " or if ", ", or when ", ", or ", ", ou si ", " ou si ", ", ou ", ", o si ", " o si ", ", o ",
+    ", oder wenn ", ", oder ",
+)
 """Where one handoff sentence joins two conditions, which may be of different kinds (a phrase, a judgement)."""
 COLLECT_MAX_WORDS: Final = 4
 COLLECT_STOP: Final = _set(
     """
     before and or so to if when from in at for with by on as then while that which after printed shown
-    written given used
+    written given used first now again please straight
     avant et ou pour si quand dans avec par puis afin
     antes y o para si cuando en con por luego
     bevor und oder um wenn in mit bei dann damit fragen

@@ -10,7 +10,6 @@ import re
 from creator_agent import coverage
 from creator_agent.sop_reader import _cues as cues
 from creator_agent.sop_reader._classify import Sentence
-from oratio.languages import stopwords
 
 
 def _first(tokens: list[str], wanted: frozenset[str]) -> int | None:
@@ -36,13 +35,17 @@ def _after_words(text: str, count: int) -> str:
 
 def handoff_conditions(sentence: Sentence) -> list[str]:
     """The sentence's conditions: one, or two when it joins them ("asks for a person, or if they sound upset")."""
-    condition = handoff_condition(sentence)
-    lowered = condition.casefold()
+    parts = [handoff_condition(sentence)]
     for joint in cues.CONDITION_SPLITS:
-        at = lowered.find(joint)
-        if at > 0:
-            return [condition[:at].strip(" ,"), condition[at + len(joint) :].strip(" ,")]
-    return [condition]
+        split: list[str] = []
+        for part in parts:
+            lowered, start = part.casefold(), 0
+            while (at := lowered.find(joint, start)) > 0:
+                split.append(part[start:at])
+                start = at + len(joint)
+            split.append(part[start:])
+        parts = split
+    return [part.strip(" ,") for part in parts if part.strip(" ,")]
 
 
 def handoff_condition(sentence: Sentence) -> str:
@@ -96,10 +99,9 @@ def actions(sentence: Sentence, language: str = "en") -> list[str]:
         if objects:
             nearest = min(objects, key=lambda j: abs(j - index))
             start, end = min(index, nearest), max(index, nearest)
-            stop = stopwords(language)
-            # "change the delivery address": up to two more words of the object's own noun phrase.
+            # "change the delivery address": up to two more object nouns.
             limit = end + 2 if nearest > index else end
-            while end < limit and end + 1 < len(tokens) and tokens[end + 1] not in stop:
+            while end < limit and end + 1 < len(tokens) and tokens[end + 1] in cues.ACTION_OBJECTS:
                 end += 1
             found.append(" ".join(tokens[start : end + 1]))
     return found
