@@ -13,6 +13,7 @@ English this round (docs/voice.md).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -138,18 +139,18 @@ def detect(text: str) -> str:
     Linear in the text, and reads at most `DETECT_MAX_CHARS`. Short or wordless text is English.
     """
     sample = text[:DETECT_MAX_CHARS]
+    counts = Counter(words(sample))
     scores: dict[Language, float] = dict.fromkeys(LANGUAGES, 0.0)
-    for word in words(sample):
+    for word, count in counts.items():
         # "l'agent", "d'un": French elision; the article alone is the evidence.
         head = word.split("'", 1)[0] if "'" in word else word
         for language in LANGUAGES:
             if word in _STOPWORDS[language] or (head != word and head in _STOPWORDS[language]):
-                scores[language] += 1
-    hits = {language: scores[language] for language in LANGUAGES}
-    for char in sample.casefold():
-        for language, marks in _MARKS.items():
-            if char in marks:
-                scores[language] += _MARK_WEIGHT
+                scores[language] += count
+    hits = dict(scores)
+    folded = sample.casefold()
+    for language, marks in _MARKS.items():
+        scores[language] += _MARK_WEIGHT * sum(folded.count(mark) for mark in marks)
     best = max(LANGUAGES, key=lambda language: (scores[language], language == DEFAULT))
     return best if hits[best] >= _MIN_HITS else DEFAULT
 

@@ -7,7 +7,7 @@ HTML comments are found with `str.find`, so the cost is linear in the SOP whatev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from creator_agent.sop_reader._cues import INTERNAL_MARKERS
@@ -84,6 +84,7 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
     seen_heading = False
     paragraph: list[str] = []
     header: list[str] | None = None
+    extra: dict[int, list[str]] = {}  # an item's index -> its continuation lines (joined once, at the end)
 
     def flush() -> None:
         if paragraph:
@@ -134,8 +135,7 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             )
             continue
         if found and found[-1].kind == "item" and not paragraph and line[:1] in (" ", "\t"):
-            last = found.pop()  # an item's continuation line
-            found.append(Block("item", f"{last.text} {_strip_inline(stripped)}", last.section, last.numbered))
+            extra.setdefault(len(found) - 1, []).append(stripped)  # an item's continuation line
             continue
         if stripped.casefold().startswith(INTERNAL_MARKERS):
             flush()  # "Internal: ..." starts a paragraph of its own (the note may run over several lines)
@@ -146,6 +146,9 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             continue
         paragraph.append(stripped)
     flush()
+    for index, lines in extra.items():
+        item = found[index]
+        found[index] = replace(item, text=_strip_inline(" ".join([item.text, *lines])))
     for comment in comments:
         found.append(Block("comment", comment, section))
     return found, comments

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, Literal
 
 from creator_agent.sop_reader import _cues as cues
@@ -23,6 +24,7 @@ _DATEISH: Final = re.compile(r"[\d/.\- :]{4,}")
 METADATA_MAX_WORDS: Final = 12
 
 
+@lru_cache(maxsize=256)
 def section_kind(title: str) -> SectionKind:
     """What a heading announces, from its words ("Escalation policy" -> handoff; "Baggage" -> domain)."""
     padded = f" {' '.join(words(title))} "
@@ -36,14 +38,29 @@ def section_kind(title: str) -> SectionKind:
 
 def _lead(text: str, phrases: tuple[str, ...]) -> str | None:
     """The phrase of `phrases` that `text` (lower case) starts with, as whole words."""
+    if not text.startswith(phrases):
+        return None
     for phrase in phrases:
         if text.startswith(phrase) and (len(text) == len(phrase) or not text[len(phrase)].isalnum()):
             return phrase
     return None
 
 
-def _has_phrase(padded: str, phrases: tuple[str, ...]) -> bool:
-    return any(f" {phrase} " in padded for phrase in phrases)
+def _has_phrase(sentence: Sentence, phrases: tuple[str, ...]) -> bool:
+    """Whether the sentence holds one of `phrases` as whole words: only phrases whose first word it has are tried."""
+    by_first = _by_first_word(phrases)
+    return any(
+        phrase in sentence.padded for word in sentence.words_set.intersection(by_first) for phrase in by_first[word]
+    )
+
+
+@lru_cache(maxsize=32)
+def _by_first_word(phrases: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for phrase in phrases:
+        first = " ".join(words(phrase)).split(" ", 1)[0]
+        grouped.setdefault(first, []).append(f" {' '.join(_split_elisions(words(phrase)))} ")
+    return {first: tuple(group) for first, group in grouped.items()}
 
 
 _ELIDED: Final = frozenset({"l", "d", "qu", "n", "s", "j", "c", "m", "t", "lorsqu", "jusqu"})
@@ -69,11 +86,13 @@ class Sentence:
     lower: str = field(init=False)
     tokens: list[str] = field(init=False)
     padded: str = field(init=False)
+    words_set: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.lower = " ".join(self.text.casefold().split())
         self.tokens = _split_elisions(words(self.text))
         self.padded = f" {' '.join(self.tokens)} "
+        self.words_set = frozenset(self.tokens)
 
 
 def is_metadata(sentence: Sentence) -> bool:
@@ -89,16 +108,16 @@ def is_metadata(sentence: Sentence) -> bool:
 
 def internal_marker(sentence: Sentence) -> str | None:
     """The sentence without its "Internal:" marker, if it carries one, or whole if it says not to share it."""
-    for marker in cues.INTERNAL_MARKERS:
+    for marker in cues.INTERNAL_MARKERS if sentence.lower.startswith(cues.INTERNAL_MARKERS) else ():
         if sentence.lower.startswith(marker):
             return sentence.text[len(marker) :].strip(" :-") or None
-    if _has_phrase(sentence.padded, cues.INTERNAL_PHRASES):
+    if _has_phrase(sentence, cues.INTERNAL_PHRASES):
         return sentence.text
     return None
 
 
 def is_handoff(sentence: Sentence) -> bool:
-    return any(t in cues.HANDOFF_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.HANDOFF_PHRASES)
+    return any(t in cues.HANDOFF_WORDS for t in sentence.tokens) or _has_phrase(sentence, cues.HANDOFF_PHRASES)
 
 
 def is_never(sentence: Sentence) -> bool:
@@ -106,11 +125,11 @@ def is_never(sentence: Sentence) -> bool:
         return False  # "don't forget to ..." asks for something
     if _lead(sentence.lower, cues.NEVER_LEADS) is not None:
         return True
-    return any(t in cues.NEVER_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.NEVER_PHRASES)
+    return any(t in cues.NEVER_WORDS for t in sentence.tokens) or _has_phrase(sentence, cues.NEVER_PHRASES)
 
 
 def is_must(sentence: Sentence) -> bool:
-    return any(t in cues.MUST_WORDS for t in sentence.tokens) or _has_phrase(sentence.padded, cues.MUST_PHRASES)
+    return any(t in cues.MUST_WORDS for t in sentence.tokens) or _has_phrase(sentence, cues.MUST_PHRASES)
 
 
 def _imperative_start(tokens: list[str]) -> bool:

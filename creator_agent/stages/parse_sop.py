@@ -23,6 +23,10 @@ PARSER_SYSTEM = (
 )
 
 
+NOTES_CHECKED = 40
+"""Internal notes (the model's and the reader's) that rules are checked against; the plan keeps 20."""
+
+
 class SopParser(Stage):
     """SOP text -> `ParsedSop`. The admin's handoff conditions are added verbatim if the model missed any."""
 
@@ -75,10 +79,12 @@ class SopParser(Stage):
         # The reader's structure check runs on every SOP: internal notes a model filed as rules are taken
         # out (they would be quoted to customers), and notes and actions it missed are added.
         reading = read_sop(spec.sop)
-        notes = coverage.clean_list([*parsed.internal_notes, *reading.internal_notes], 1000)
+        notes = coverage.clean_list([*parsed.internal_notes, *reading.internal_notes], NOTES_CHECKED)
+        folded = [f" {coverage.normalize(note)} " for note in notes]
 
         def public(item: str) -> bool:
-            return not any(coverage.covers(item, note) or coverage.covers(note, item) for note in notes)
+            key = f" {coverage.normalize(item)} "
+            return key.strip() == "" or not any(key in note or note in key for note in folded)
 
         musts = [rule for rule in parsed.must_rules if not coverage.is_never_rule(rule) and public(rule)]
         nevers = [
