@@ -140,13 +140,19 @@ def score(sop: CorpusSop, record: CreationRecord, plan: AgentPlan | None, second
             if any(coverage.covers(r, text) for r in wrong) and not any(coverage.covers(r, text) for r in right):
                 result.rules_distorted.append(f"{text} (filed as the opposite of {polarity})")
     result.rules = (captured, len(expect["rules"]))
-    result.rules_distorted += [f"not a rule: {line}" for line in expect.get("not_rules", []) if coverage.covers(public, line)]
+    result.rules_distorted += [
+        f"not a rule: {line}" for line in expect.get("not_rules", []) if coverage.covers(public, line)
+    ]
 
     judgements: list[str] | None = getattr(plan, "handoff_judgement", None)
     handled = 0
     for condition in expect["handoff"]:
         text, kind = condition["condition"], condition["kind"]
-        rules = [r for r in plan.handoff_rules if coverage.covers(r.description, text) or coverage.covers(text, r.description)]
+        rules = [
+            r
+            for r in plan.handoff_rules
+            if coverage.covers(r.description, text) or coverage.covers(text, r.description)
+        ]
         if kind == "judgement":
             if any(r.kind in ("keywords", "regex") for r in rules):
                 result.handoff_distorted.append(f"judgement compiled into keywords: {text}")

@@ -26,6 +26,8 @@ _SOP_OPEN, _SOP_CLOSE = "<sop>\n", "\n</sop>"
 _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+)$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+)$")
 _NAME = re.compile(r"^Agent name: (?P<name>.+)$", re.MULTILINE)
+
+
 def sections(sop: str) -> dict[str, list[str]]:
     """Heading (lower case) -> its list items, or its paragraph lines when it has no list."""
     found: dict[str, list[str]] = {}

@@ -120,7 +120,10 @@ def is_supported(language: str) -> bool:
 
 
 def _known(language: str) -> Language:
-    return language if language in _STOPWORDS else DEFAULT  # type: ignore[return-value]
+    for known in LANGUAGES:
+        if known == language:
+            return known
+    return DEFAULT
 
 
 def stopwords(language: str) -> frozenset[str]:

@@ -56,9 +56,7 @@ def check_sop(sop: str) -> None:
     language = detect(sop)
     lexicon = stopwords(language) | INSTRUCTION_WORDS
     known = sum(1 for word in found if word in lexicon)
-    if not any(word in INSTRUCTION_WORDS for word in found) or known < max(
-        MIN_KNOWN, MIN_KNOWN_SHARE * len(found)
-    ):
+    if not any(word in INSTRUCTION_WORDS for word in found) or known < max(MIN_KNOWN, MIN_KNOWN_SHARE * len(found)):
         supported = ", ".join(LANGUAGES)
         raise InvalidInput(
             "the SOP holds no instruction an agent could follow (no sentence such as 'Answer questions "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from creator_agent.coverage import clean_list
 from creator_agent.sop_reader._blocks import Block, blocks
 from creator_agent.sop_reader._classify import (
     Kind,
@@ -26,7 +27,6 @@ from creator_agent.sop_reader._classify import (
     section_kind,
 )
 from creator_agent.sop_reader._extract import actions, fields, handoff_conditions
-from creator_agent.coverage import clean_list
 from creator_agent.stages.base import list_limit
 from oratio.languages import detect
 from schemas.creation import ParsedSop
@@ -90,7 +90,10 @@ def read_sop(sop: str) -> SopReading:
         if intro and not is_metadata(Sentence(block.text)):
             introduced = True
         context = block.section if kind_of_section == "domain" else ""
-        def kind_of(sentence: Sentence, block: Block = block, section: SectionKind = kind_of_section) -> Kind:
+
+        def kind_of(
+            sentence: Sentence, block: Block = block, section: SectionKind = kind_of_section, intro: bool = intro
+        ) -> Kind:
             listed = block.kind in ("item", "row")
             return classify(sentence, section, listed=listed, numbered=block.numbered, intro=intro)
 

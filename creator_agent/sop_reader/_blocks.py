@@ -147,8 +147,8 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
         paragraph.append(stripped)
     flush()
     for index, lines in extra.items():
-        item = found[index]
-        found[index] = replace(item, text=_strip_inline(" ".join([item.text, *lines])))
+        listed = found[index]
+        found[index] = replace(listed, text=_strip_inline(" ".join([listed.text, *lines])))
     for comment in comments:
         found.append(Block("comment", comment, section))
     return found, comments

@@ -35,8 +35,8 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
         "notes internes|interna|notas internas|intern|interne hinweise"
     ),
     "handoff": _phrases(
-        "escalat*|handoff|hand off|hand-off|handover|transfers|transfer to|when to involve|hand a conversation|human|humans|"
-        "escalade|transfert|escalada|transferencia|eskalation|übergabe|weiterleitung"
+        "escalat*|handoff|hand off|hand-off|handover|transfers|transfer to|when to involve|hand a conversation|"
+        "human|humans|escalade|transfert|escalada|transferencia|eskalation|übergabe|weiterleitung"
     ),
     "steps": _phrases(
         "step*|procedure*|call flow|workflow|how to handle|étape*|procédure*|déroulement|marche à suivre|"
@@ -140,7 +140,9 @@ HANDOFF_VERBS: Final = _set(
     """
 )
 """The verbs of a handoff sentence ("..., transfer them to a human"): where its condition clause ends."""
-CONDITION_WORDS: Final = _set("if when whenever where once si quand lorsque lorsqu cuando siempre_que wenn falls sobald")
+CONDITION_WORDS: Final = _set(
+    "if when whenever where once si quand lorsque lorsqu cuando siempre_que wenn falls sobald"
+)
 
 INTERNAL_MARKERS: Final = _phrases(
     "internal:|internal note:|internal only:|[internal]|(internal)|note for agents:|notes for agents:|"
@@ -222,8 +224,18 @@ COLLECT_CONNECTORS: Final = _set("of de du des d del von")
 COLLECT_AND: Final = _set("and et y und")
 """Between two fields: "the order number and the email address"."""
 CONDITION_SPLITS: Final = (
-    ", or if ", " or if ", ", or when ", ", or ", ", ou si ", " ou si ", ", ou ", ", o si ", " o si ", ", o ",
-    ", oder wenn ", ", oder ",
+    ", or if ",
+    " or if ",
+    ", or when ",
+    ", or ",
+    ", ou si ",
+    " ou si ",
+    ", ou ",
+    ", o si ",
+    " o si ",
+    ", o ",
+    ", oder wenn ",
+    ", oder ",
 )
 """Where one handoff sentence joins two conditions, which may be of different kinds (a phrase, a judgement)."""
 COLLECT_MAX_WORDS: Final = 4

@@ -140,7 +140,11 @@ def _objects(tokens: list[str], start: int) -> list[str]:
     while (what := _object(tokens, start)) is not None:
         found.append(what[0])
         start = what[1]
-        if start + 1 < len(tokens) and tokens[start] in cues.COLLECT_AND and tokens[start + 1] in cues.COLLECT_DETERMINERS:
+        if (
+            start + 1 < len(tokens)
+            and tokens[start] in cues.COLLECT_AND
+            and tokens[start + 1] in cues.COLLECT_DETERMINERS
+        ):
             start += 1
             continue
         break

@@ -13,11 +13,11 @@ from schemas.creation import ParsedSop, StageName
 PARSER_SYSTEM = (
     "You read standard operating procedures (SOPs) for customer-facing support agents and extract what "
     "they require, faithfully and completely. Quote the SOP's own wording where you can; invent nothing. "
-    "Rules are found anywhere: under headings named after topics (\"Baggage\", \"Cancellations\"), in "
+    'Rules are found anywhere: under headings named after topics ("Baggage", "Cancellations"), in '
     "prose sentences (must, always, never, only, do not; doit, jamais; debe, nunca; muss, nie), in table "
     "rows (keep the column headers with the values) and in numbered policies. Dates, versions and owners "
-    "of the document are not rules. Text meant for staff only (\"Internal:\", \"Note for agents\", \"do "
-    "not share with customers\", HTML comments) goes to internal_notes and nowhere else. When the SOP is "
+    'of the document are not rules. Text meant for staff only ("Internal:", "Note for agents", "do '
+    'not share with customers", HTML comments) goes to internal_notes and nowhere else. When the SOP is '
     "unclear, contradictory or silent on something an agent would need, say so in `ambiguities` instead "
     "of guessing."
 )

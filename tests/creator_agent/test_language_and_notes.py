@@ -24,7 +24,9 @@ def french_spec() -> AgentSpec:
 
 
 def bare_plan(**changes: object) -> AgentPlan:
-    return AgentPlan.model_validate({"persona": "Lumiere agent", "system_prompt": "Tu es l'agent de l'hôtel Lumière.", **changes})
+    return AgentPlan.model_validate(
+        {"persona": "Lumiere agent", "system_prompt": "Tu es l'agent de l'hôtel Lumière.", **changes}
+    )
 
 
 def test_the_parser_keeps_the_sops_language_and_moves_leaked_notes_out_of_the_rules() -> None:

@@ -49,20 +49,22 @@ def test_a_table_row_is_a_rule_that_keeps_its_header() -> None:
         "## Fees\n\n| Fee | Amount | When |\n| --- | --- | --- |\n| Late payment | $8 | 10 days late |\n"
         "| SIM replacement | $5 | lost SIM |\n"
     )
-    assert sop.must_rules == ["Fee Late payment: Amount $8; When 10 days late", "Fee SIM replacement: Amount $5; When lost SIM"]
+    assert sop.must_rules == [
+        "Fee Late payment: Amount $8; When 10 days late",
+        "Fee SIM replacement: Amount $5; When lost SIM",
+    ]
 
 
 def test_an_escalation_table_gives_its_situations_as_handoff_conditions() -> None:
-    sop = parsed(
-        "## Escalation\n\n| Situation | Action |\n|---|---|\n| Customer reports a stolen phone | hand off |\n"
-    )
+    sop = parsed("## Escalation\n\n| Situation | Action |\n|---|---|\n| Customer reports a stolen phone | hand off |\n")
     assert sop.handoff_conditions == ["Customer reports a stolen phone"]
 
 
 def test_numbered_policies_with_outline_letters_and_roman_numerals() -> None:
     sop = parsed(
         "1. Identification\n   1.1 Ask for the policy number first.\n   1.2 A claim may only be opened by the holder.\n"
-        "2. Exclusions\n   a) Wear and tear is not covered.\n   (i) Flood damage is only covered with the flood option.\n"
+        "2. Exclusions\n   a) Wear and tear is not covered.\n"
+        "   (i) Flood damage is only covered with the flood option.\n"
     )
     assert "A claim may only be opened by the holder." in sop.must_rules
     assert "Wear and tear is not covered." in joined(sop.must_rules + sop.never_rules)
@@ -85,7 +87,9 @@ def test_plain_prose_with_no_headings() -> None:
 
 
 def test_steps_from_ordered_lists_and_sequence_words() -> None:
-    sop = parsed("## How to help\n\n1. Greet the customer.\n2. Answer from the knowledge base.\n\nFinally, close the chat.")
+    sop = parsed(
+        "## How to help\n\n1. Greet the customer.\n2. Answer from the knowledge base.\n\nFinally, close the chat."
+    )
     assert sop.steps == ["Greet the customer.", "Answer from the knowledge base.", "Finally, close the chat."]
 
 
@@ -134,9 +138,21 @@ def test_back_office_actions_are_listed() -> None:
 @pytest.mark.parametrize(
     ("sop", "rule", "field"),
     [
-        ("Demandez le numéro de réservation. Ne promettez jamais un remboursement.", "Ne promettez jamais un remboursement.", "numéro de réservation"),
-        ("Pida siempre el nombre completo. Nunca dé un diagnóstico al paciente.", "Nunca dé un diagnóstico al paciente.", "nombre completo"),
-        ("Fragen Sie immer nach der Kundennummer. Nennen Sie nie Tarife anderer Anbieter.", "Nennen Sie nie Tarife anderer Anbieter.", "kundennummer"),
+        (
+            "Demandez le numéro de réservation. Ne promettez jamais un remboursement.",
+            "Ne promettez jamais un remboursement.",
+            "numéro de réservation",
+        ),
+        (
+            "Pida siempre el nombre completo. Nunca dé un diagnóstico al paciente.",
+            "Nunca dé un diagnóstico al paciente.",
+            "nombre completo",
+        ),
+        (
+            "Fragen Sie immer nach der Kundennummer. Nennen Sie nie Tarife anderer Anbieter.",
+            "Nennen Sie nie Tarife anderer Anbieter.",
+            "kundennummer",
+        ),
     ],
 )
 def test_french_spanish_and_german_rules_and_fields(sop: str, rule: str, field: str) -> None:
@@ -173,7 +189,9 @@ def test_handoff_sentences_anywhere_give_their_condition() -> None:
 
 
 def test_over_long_lists_are_merged_by_section_and_the_ambiguity_names_the_field() -> None:
-    sections = "\n\n".join(f"## Topic {n}\n\n" + " ".join(f"Always do thing {n}-{i}." for i in range(8)) for n in range(10))
+    sections = "\n\n".join(
+        f"## Topic {n}\n\n" + " ".join(f"Always do thing {n}-{i}." for i in range(8)) for n in range(10)
+    )
     sop = parsed(sections)
     assert len(sop.must_rules) <= 50
     assert "Always do thing 9-7." in joined(sop.must_rules)  # merged, not cut
@@ -181,7 +199,9 @@ def test_over_long_lists_are_merged_by_section_and_the_ambiguity_names_the_field
 
 
 def test_the_rules_stay_within_the_prompt_budget_and_say_what_was_left_out() -> None:
-    long = "\n\n".join(f"## Area {n}\n\n" + " ".join(f"Item {n}.{i} is available on weekdays." for i in range(40)) for n in range(20))
+    long = "\n\n".join(
+        f"## Area {n}\n\n" + " ".join(f"Item {n}.{i} is available on weekdays." for i in range(40)) for n in range(20)
+    )
     sop = parsed(long)
     assert sum(len(r) for r in sop.must_rules + sop.never_rules + sop.steps) <= RULES_BUDGET + 1000
     assert any("did not fit" in a and a.startswith("must_rules") for a in sop.ambiguities)
