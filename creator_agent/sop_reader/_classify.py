@@ -166,7 +166,10 @@ def classify(sentence: Sentence, section: SectionKind, *, listed: bool, numbered
     if section == "examples":
         return "fact"  # worked examples and FAQs illustrate the rules; they are not rules or conditions
     never = _lead(sentence.lower, cues.NEVER_LEADS) is not None and not sentence.lower.startswith("no olvide")
-    if (section == "handoff" or is_handoff(sentence)) and not never:
+    # Under an escalation heading, a list item or a sentence with a cue or an "if/when" is a condition;
+    # "Human agents work from 06:00 to 23:00." is a statement about handoffs, not one.
+    in_handoff_section = section == "handoff" and (listed or sentence.tokens[0] in cues.CONDITION_WORDS)
+    if (in_handoff_section or is_handoff(sentence)) and not never:
         return "handoff"
     if section == "tone":
         return "tone"
