@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.creator_fidelity import bench_platform, evaluate, load_corpus, score
+from oratio.languages import detect
 from schemas import AgentPlan, CreationRecord
 
 
@@ -31,3 +32,17 @@ def test_the_score_counts_what_a_plan_misses_or_leaks() -> None:
     assert result.notes_leaked == ["0800 555 0199"]
     assert "0800 555 0199" in result.rules_distorted[0]  # an internal note quoted as a rule
     assert len(result.handoff_missed) == len(sop.expect["handoff"])
+
+
+def test_the_corpus_is_as_varied_as_the_issue_asks() -> None:
+    corpus = load_corpus()
+    assert len(corpus) >= 8
+    assert {detect(sop.text) for sop in corpus} == {"en", "fr", "es", "de"}
+    assert max(sop.words for sop in corpus) > 10_000
+    for sop in corpus:
+        assert detect(sop.text) == sop.expect["language"], sop.name
+        assert sop.expect["rules"] and sop.expect["handoff"] and sop.expect["negative_probes"], sop.name
+        assert {h["kind"] for h in sop.expect["handoff"]} <= {"trigger", "judgement"}, sop.name
+    assert any(sop.expect["actions"] for sop in corpus)
+    assert any(sop.expect["internal_notes"] for sop in corpus)
+    assert any("dépasse" in h["condition"] for sop in corpus for h in sop.expect["handoff"])
