@@ -134,20 +134,27 @@ _ASKED = frozenset(
 )
 
 
+AND_WINDOW = 4
+"""How far after a field "and the ..." may start the next one ("digits of the card and the date of birth")."""
+
+
 def _objects(tokens: list[str], start: int) -> list[str]:
     """Every field of "ask for the order number and the email address"."""
     found: list[str] = []
     while (what := _object(tokens, start)) is not None:
         found.append(what[0])
-        start = what[1]
-        if (
-            start + 1 < len(tokens)
-            and tokens[start] in cues.COLLECT_AND
-            and tokens[start + 1] in cues.COLLECT_DETERMINERS
-        ):
-            start += 1
-            continue
-        break
+        # "the last four digits of the card and the customer's date of birth": a second field after "and the".
+        joint = next(
+            (
+                j
+                for j in range(what[1], min(what[1] + AND_WINDOW, len(tokens) - 1))
+                if tokens[j] in cues.COLLECT_AND and tokens[j + 1] in cues.COLLECT_DETERMINERS
+            ),
+            None,
+        )
+        if joint is None:
+            break
+        start = joint + 1
     return found
 
 

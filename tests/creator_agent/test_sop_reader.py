@@ -221,3 +221,8 @@ def test_every_corpus_sop_reads_into_a_valid_parsed_sop(path: Path) -> None:
     sop = parsed(path.read_text())
     assert sop.must_rules or sop.never_rules
     assert read_sop(path.read_text()).language == sop.language
+
+
+def test_two_fields_in_one_request_are_both_collected() -> None:
+    sop = parsed("Ask for the last four digits of the card and the customer's date of birth before anything else.")
+    assert sop.information_to_collect == ["last four digits", "date of birth"]
