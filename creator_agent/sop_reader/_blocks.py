@@ -22,6 +22,9 @@ _ITEM: Final = re.compile(
 )
 _SETEXT: Final = re.compile(r"[ \t]*(?:=+|-{3,})[ \t]*")
 _TABLE_RULE: Final = re.compile(r"[ \t|:\-]+")
+_LEAD_IN: Final = re.compile(
+    r"(?:if|when|whenever|for|before|after|si|quand|lorsque|cuando|antes|wenn|falls|bei)\b", re.I
+)
 _BOLD_TITLE: Final = re.compile(r"\*\*(?P<title>[^*]{1,80})\*\*:?")
 TITLE_MAX_WORDS: Final = 8
 
@@ -85,6 +88,7 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
     paragraph: list[str] = []
     header: list[str] | None = None
     extra: dict[int, list[str]] = {}  # an item's index -> its continuation lines (joined once, at the end)
+    lead_in = ""  # "If the customer wants a refund:" before a list: the condition each item holds under
 
     def flush() -> None:
         if paragraph:
@@ -101,11 +105,16 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
         heading = _HEADING.match(stripped)
         setext = not paragraph and _SETEXT.fullmatch(following) is not None and "|" not in stripped
         title = None if heading or setext else _is_title(stripped)
+        if title is not None and not paragraph and _LEAD_IN.match(title):
+            flush()  # "When a refund is requested:" over a list: each item is read with it
+            lead_in = f"{title}:"
+            continue
         if heading and heading["level"] == "#" and not seen_heading and not found and not paragraph:
             continue  # the document's title: what follows it is still the introduction
         if heading or setext or (title is not None and not paragraph):
             flush()
             header = None
+            lead_in = ""
             raw = heading["title"] if heading else (stripped if setext else title or "")
             section = _strip_inline(raw.strip().strip("#")).casefold()
             seen_heading = True
@@ -130,9 +139,8 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
                 section = _strip_inline(item["text"]).casefold()  # "1. Identification" over "   1.1 Ask ..."
                 seen_heading = True
                 continue
-            found.append(
-                Block("item", _strip_inline(item["text"]), section, item["number"] is not None, not seen_heading)
-            )
+            text = _strip_inline(f"{lead_in} {item['text']}" if lead_in else item["text"])
+            found.append(Block("item", text, section, item["number"] is not None, not seen_heading))
             continue
         if found and found[-1].kind == "item" and not paragraph and line[:1] in (" ", "\t"):
             extra.setdefault(len(found) - 1, []).append(stripped)  # an item's continuation line
@@ -144,6 +152,7 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
             paragraph.append(stripped)
             flush()
             continue
+        lead_in = ""  # prose after the list ends the lead-in
         paragraph.append(stripped)
     flush()
     for index, lines in extra.items():

@@ -226,3 +226,13 @@ def test_every_corpus_sop_reads_into_a_valid_parsed_sop(path: Path) -> None:
 def test_two_fields_in_one_request_are_both_collected() -> None:
     sop = parsed("Ask for the last four digits of the card and the customer's date of birth before anything else.")
     assert sop.information_to_collect == ["last four digits", "date of birth"]
+
+
+def test_a_lead_in_line_gives_its_condition_to_each_item_under_it() -> None:
+    sop = parsed(
+        "## Refunds\n\nWhen a refund is requested:\n\n- Ask for the order number.\n- Check the purchase date.\n"
+    )
+    assert sop.must_rules == [
+        "When a refund is requested: Ask for the order number.",
+        "When a refund is requested: Check the purchase date.",
+    ]
