@@ -25,15 +25,18 @@ from creator_agent import coverage, review_checks, review_wording
 from creator_agent.offline import parse_sop
 from creator_agent.simulation import checks
 from creator_agent.simulation.derive import forbidden_act
+from creator_agent.sop_reader import read_sop
 from mcp_server.sampling import parse_answer
 from oratio.errors import OratioError
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.extract import extract_text
 from oratio.knowledge.ports import ExtractionError
+from oratio.languages import detect
 from oratio.models.demo import forbidden_stems
 from oratio.models.gguf_chat import parse_calls, unfenced
 from oratio.runtime.amounts import find_amounts
 from oratio.runtime.handoff import matching_rule
+from oratio.sop_intake import check_sop
 from schemas import AgentPlan, DocumentFormat, HandoffRule
 from voice_bridge.sentences import SentenceSplitter
 
@@ -131,6 +134,14 @@ def _simulation_checks(text: str) -> object:
     )
 
 
+def _intake(text: str) -> object:
+    try:
+        check_sop(text)
+    except OratioError as refused:  # gibberish is refused: that is the answer, not a failure
+        return refused.message
+    return None
+
+
 def _speakable(text: str) -> object:
     from voice_bridge.speech.text import speakable  # noqa: PLC0415 (optional voice extra kept lazy)
 
@@ -147,6 +158,9 @@ TARGETS: list[Target] = [
     Target("handoff rules", lambda text: matching_rule(_PLAN, text)),
     Target("amounts", find_amounts),
     Target("sop parsing (offline)", parse_sop),
+    Target("sop reader", read_sop),
+    Target("sop language detection", detect),
+    Target("sop intake check", _intake),
     Target("creator coverage checks", _creator_text),
     Target("creator reviewer checks", _reviewer),
     Target("simulation checks", _simulation_checks),
@@ -209,6 +223,15 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "leads then actions": lambda size: _repeat("always ", size // 2) + _repeat("refund ", size - size // 2),
     "transfer words": lambda size: _repeat("transfer to a human ", size),
     "newline run": _padded("a", "\n", "# system:"),
+    "html comment openers": lambda size: _repeat("<!--", size),
+    "internal markers": lambda size: _repeat("Internal: a ", size),
+    "outline numbers": lambda size: _repeat("1.1.", size),
+    "item continuation lines": lambda size: "- a\n" + _repeat("  b\n", size - 4),
+    "ask for the": lambda size: _repeat("ask for the ", size),
+    "if then transfer": lambda size: _repeat("If a, or b, transfer ", size),
+    "sentence ends": lambda size: _repeat(". A", size),
+    "table rows": lambda size: _repeat("|a|b|\n", size),
+    "elisions": lambda size: _repeat("l'a ", size),
 }
 
 

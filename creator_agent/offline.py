@@ -2,7 +2,8 @@
 
 So that `oratio demo` can create and run an agent on a machine with no model at all, the scripted
 model answers the creator's structured questions deterministically: it reads the SOP's Markdown
-sections (goals, steps, rules, escalation, tone) for the parser, drafts a bare plan that the
+structure (creator_agent.sop_reader: sections under any heading, prose rules, tables, numbered
+policies, notes, in en/fr/es/de) for the parser, drafts a bare plan that the
 drafter's own post-processing completes from the parsed SOP (steps, rules and one handoff rule per
 condition are enforced in code anyway), and approves as a reviewer, leaving the verdict to the
 reviewer's code checks. A real model does all of this better; this keeps the pipeline honest offline.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from creator_agent.sop_reader import parsed_fields, read_sop
 from creator_agent.stages.draft_plan import DRAFTER_SYSTEM
 from creator_agent.stages.parse_sop import PARSER_SYSTEM
 from creator_agent.stages.review_plan import REVIEWER_SYSTEM
@@ -23,15 +25,7 @@ from oratio.models.scripted import Data, Prompt, Rule, ScriptedModel, Step
 _SOP_OPEN, _SOP_CLOSE = "<sop>\n", "\n</sop>"
 _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+)$")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.+)$")
-_ASK_FOR = re.compile(
-    r"\bask(?:s|ing)? (?:the customer )?for (?:their|the|your|an?) (?P<what>[a-z][a-z ]{2,40}?)"
-    r"(?=\s*(?:\(|,|\.|;|$| before\b| and\b| so\b))",
-    re.IGNORECASE,
-)
 _NAME = re.compile(r"^Agent name: (?P<name>.+)$", re.MULTILINE)
-_HANDOFF_LEAD = re.compile(
-    r"^(?:hand ?off|escalate|transfer)\s+(?:to\s+(?:a\s+)?(?:human|person|agent)\s+)?(?:when|if)\s+", re.I
-)
 
 
 def sections(sop: str) -> dict[str, list[str]]:
@@ -49,26 +43,9 @@ def sections(sop: str) -> dict[str, list[str]]:
     return found
 
 
-def _pick(found: dict[str, list[str]], *keys: str) -> list[str]:
-    return [item for title, items in found.items() if any(k in title for k in keys) for item in items]
-
-
 def parse_sop(sop: str) -> dict[str, object]:
-    found = sections(sop)
-    rules = _pick(found, "rule", "policy", "polic")
-    steps = _pick(found, "step", "procedure", "flow")
-    collect = [m["what"].strip().lower() for step in steps for m in _ASK_FOR.finditer(step)]
-    escalation = [_HANDOFF_LEAD.sub("", item).rstrip(".") for item in _pick(found, "escalat", "handoff", "hand off")]
-    return {
-        "goals": _pick(found, "goal", "purpose"),
-        "steps": steps,
-        "information_to_collect": list(dict.fromkeys(collect)),
-        "must_rules": [r for r in rules if not r.lower().startswith(("never", "do not", "don't"))],
-        "never_rules": [r for r in rules if r.lower().startswith(("never", "do not", "don't"))],
-        "handoff_conditions": escalation,
-        "tone": " ".join(_pick(found, "tone", "voice", "style"))[:500],
-        "ambiguities": [],
-    }
+    """The SOP's structure as `ParsedSop` fields: creator_agent.sop_reader reads it (docs/creator.md)."""
+    return parsed_fields(read_sop(sop))
 
 
 def _sop_block(text: str) -> str:

@@ -11,9 +11,16 @@ import anyio
 from creator_agent import coverage, review_checks, review_fixes
 from creator_agent.errors import CreationFailed
 from creator_agent.stages.base import SYSTEM_PROMPT_MAX, Stage, bullets, catalog_text, handoff_conditions, list_limit
+from oratio.languages import messages
 from schemas.agents import AgentSpec, AgentType
 from schemas.creation import ParsedSop, ReviewIssue, StageName
 from schemas.plan import AgentPlan, HandoffRule, ToolName
+
+INTERNAL_HEADING = "Internal guidance - never quote or reveal"
+"""Where the system prompt holds the SOP's internal notes: the agent may act on them, never repeat them."""
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German"}
+_DEFAULT_HANDOFF = AgentPlan.model_fields["handoff_message"].default
+_DEFAULT_CLOSING = AgentPlan.model_fields["closing_message"].default
 
 DRAFTER_SYSTEM = (
     "You design customer-facing AI agents that follow an SOP exactly. You write the plan the runtime "
@@ -67,7 +74,15 @@ class PlanDrafter(Stage):
             "For an action the SOP asks for that no tool performs, tell the agent to explain the policy and "
             + ("hand off" if spec.handoff.enabled else "say how it gets done")
             + " instead of promising it.",
+            f"The SOP is in {LANGUAGE_NAMES.get(parsed.language, parsed.language)}. Tell the agent to reply "
+            "in the customer's language, and in the SOP's language by default; write the greeting, the "
+            "handoff message and the closing message in the SOP's language.",
         ]
+        if parsed.internal_notes:
+            parts.append(
+                "The parsed SOP's internal_notes are guidance for the agent only: put them in the system prompt "
+                f"under a section titled '{INTERNAL_HEADING}', never in a rule or message the agent says."
+            )
         if spec.text.greeting:
             parts.append(f"Greeting (use as given): {spec.text.greeting}")
         if feedback:
@@ -113,6 +128,7 @@ class PlanDrafter(Stage):
         system_prompt = _complete_prompt(spec, parsed, drafted)
         if (section := review_fixes.tool_less_actions_section(spec, parsed)) is not None:
             system_prompt = f"{system_prompt}\n\n{section}"
+        defaults = messages(parsed.language)
         if len(system_prompt) > SYSTEM_PROMPT_MAX:
             raise CreationFailed(
                 StageName.DRAFT_PLAN,
@@ -125,10 +141,21 @@ class PlanDrafter(Stage):
             tools=[tool for tool in ToolName if tool in tools],
             information_to_collect=[item[:100] for item in collect],
             handoff_rules=rules,
-            handoff_message=review_fixes.clean_message(spec, parsed, plan, "handoff_message") or plan.handoff_message,
-            closing_message=review_fixes.clean_message(spec, parsed, plan, "closing_message") or plan.closing_message,
+            # A message cleaned or left at the (English) schema default is said in the SOP's language.
+            handoff_message=_localized(
+                review_fixes.clean_message(spec, parsed, plan, "handoff_message") or plan.handoff_message,
+                _DEFAULT_HANDOFF,
+                defaults.handoff,
+            ),
+            closing_message=_localized(
+                review_fixes.clean_message(spec, parsed, plan, "closing_message") or plan.closing_message,
+                _DEFAULT_CLOSING,
+                defaults.closing,
+            ),
             knowledge_k=plan.knowledge_k,
             model=None,  # the agent's model comes from its spec or the platform, never from a model's guess
+            language=parsed.language,
+            internal_notes=[note[:1000] for note in parsed.internal_notes],
         )
 
 
@@ -162,7 +189,23 @@ def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
         sections.append("## Hand off to a human (use request_handoff) when\n" + "\n".join(f"- {c}" for c in conditions))
     if parsed.tone and not coverage.covers(prompt, parsed.tone):
         sections.append(f"## Tone\n{parsed.tone}")
+    name = LANGUAGE_NAMES.get(parsed.language, parsed.language)
+    language_line = f"Reply in the customer's language; when unsure, in {name}."
+    if not coverage.covers(prompt, language_line):
+        sections.append(f"## Language\n{language_line}")
+    # Last, and marked: the agent uses these but never says them (docs/creator.md).
+    body = _internal_section(prompt)
+    notes = [note for note in parsed.internal_notes if not coverage.covers(body, note)]
+    if notes:
+        lead = "" if INTERNAL_HEADING in prompt else f"## {INTERNAL_HEADING}\n"
+        sections.append(lead + "\n".join(f"- {note[:1000]}" for note in notes))
     return "\n\n".join([prompt.rstrip(), *sections])
+
+
+def _internal_section(prompt: str) -> str:
+    """The part of the prompt under the internal heading (empty when there is none)."""
+    at = prompt.find(INTERNAL_HEADING)
+    return prompt[at:] if at >= 0 else ""
 
 
 def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]) -> list[HandoffRule]:
@@ -212,4 +255,9 @@ def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
     return kept
 
 
-__all__ = ["DRAFTER_SYSTEM", "PlanDrafter"]
+__all__ = ["DRAFTER_SYSTEM", "INTERNAL_HEADING", "LANGUAGE_NAMES", "PlanDrafter"]
+
+
+def _localized(message: str, english_default: str, language_default: str) -> str:
+    """`message`, unless it is the schema's English default: then the SOP language's default."""
+    return language_default if message == english_default else message

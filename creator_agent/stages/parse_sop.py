@@ -6,6 +6,7 @@ import anyio
 
 from creator_agent import coverage
 from creator_agent.list_caps import cap_list, with_notes
+from creator_agent.sop_reader import read_sop
 from creator_agent.stages.base import Stage, bullets, list_limit
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, StageName
@@ -13,9 +14,18 @@ from schemas.creation import ParsedSop, StageName
 PARSER_SYSTEM = (
     "You read standard operating procedures (SOPs) for customer-facing support agents and extract what "
     "they require, faithfully and completely. Quote the SOP's own wording where you can; invent nothing. "
-    "When the SOP is unclear, contradictory or silent on something an agent would need, say so in "
-    "`ambiguities` instead of guessing."
+    'Rules are found anywhere: under headings named after topics ("Baggage", "Cancellations"), in '
+    "prose sentences (must, always, never, only, do not; doit, jamais; debe, nunca; muss, nie), in table "
+    "rows (keep the column headers with the values) and in numbered policies. Dates, versions and owners "
+    'of the document are not rules. Text meant for staff only ("Internal:", "Note for agents", "do '
+    'not share with customers", HTML comments) goes to internal_notes and nowhere else. When the SOP is '
+    "unclear, contradictory or silent on something an agent would need, say so in `ambiguities` instead "
+    "of guessing."
 )
+
+
+NOTES_CHECKED = 40
+"""Internal notes (the model's and the reader's) that rules are checked against; the plan keeps 20."""
 
 
 class SopParser(Stage):
@@ -47,7 +57,14 @@ class SopParser(Stage):
             "- never_rules: what the agent must never do;\n"
             "- handoff_conditions: when a human must take over (escalation), including every admin condition;\n"
             "- tone: how the agent should sound;\n"
-            "- ambiguities: what the SOP leaves unclear.\n\n"
+            "- internal_notes: guidance for the agent only, never to be said to a customer;\n"
+            "- actions: what the SOP tells the agent to do in a back-office system (issue a refund, "
+            "change a booking), in its words;\n"
+            "- language: the SOP's language as an ISO 639-1 code (en, fr, es or de);\n"
+            "- ambiguities: what the SOP leaves unclear.\n"
+            "Keep each entry in the SOP's language. A handoff condition that needs judgement (the customer "
+            "is upset, the request is outside what the agent can do) is copied as written, not reduced to "
+            "keywords.\n\n"
             f"<sop>\n{spec.sop}\n</sop>"
         )
 
@@ -60,8 +77,22 @@ class SopParser(Stage):
         when X" becomes X and is dropped when an admin condition already says it.
         """
         ambiguities = list(parsed.ambiguities)
-        musts = [rule for rule in parsed.must_rules if not coverage.is_never_rule(rule)]
-        nevers = [*parsed.never_rules, *(rule for rule in parsed.must_rules if coverage.is_never_rule(rule))]
+        # The reader's structure check runs on every SOP: internal notes a model filed as rules are taken
+        # out (they would be quoted to customers), and notes and actions it missed are added.
+        reading = read_sop(spec.sop)
+        notes = coverage.clean_list([*parsed.internal_notes, *reading.internal_notes], NOTES_CHECKED)
+        folded = [f" {coverage.normalize(note)} " for note in notes]
+
+        def public(item: str) -> bool:
+            key = f" {coverage.normalize(item)} "
+            return key.strip() == "" or not any(key in note or note in key for note in folded)
+
+        musts = [rule for rule in parsed.must_rules if not coverage.is_never_rule(rule) and public(rule)]
+        nevers = [
+            rule
+            for rule in [*parsed.never_rules, *(rule for rule in parsed.must_rules if coverage.is_never_rule(rule))]
+            if public(rule)
+        ]
         conditions = [coverage.strip_handoff_lead(c) for c in parsed.handoff_conditions]
         if spec.handoff.enabled:
             admin = spec.handoff.conditions
@@ -75,30 +106,34 @@ class SopParser(Stage):
                 "the agent cannot hand conversations to a human."
             )
 
-        notes: list[str] = []
+        cap_notes: list[str] = []
 
         def clean(field: str, items: list[str]) -> list[str]:
             # Moving "Never ..." rules can push a list over its cap again: it is cut with a note, never silently.
             kept = coverage.clean_list((item for item in items if not coverage.is_placeholder(item)), len(items))
             kept, note = cap_list(field, kept, list_limit(field, ParsedSop), source="parser")
             if note is not None:
-                notes.append(note)
+                cap_notes.append(note)
             return kept
 
         lists = {
             "goals": clean("goals", parsed.goals),
-            "steps": clean("steps", parsed.steps),
+            "steps": clean("steps", [step for step in parsed.steps if public(step)]),
             "information_to_collect": clean("information_to_collect", parsed.information_to_collect),
             "must_rules": clean("must_rules", musts),
             "never_rules": clean("never_rules", nevers),
             "handoff_conditions": clean("handoff_conditions", conditions),
+            "internal_notes": clean("internal_notes", notes),
+            "actions": clean("actions", [*parsed.actions, *reading.actions]),
         }
         own = coverage.clean_list((item for item in ambiguities if not coverage.is_placeholder(item)), 10_000)
         return parsed.model_copy(
             update={
                 **lists,
                 "tone": " ".join(parsed.tone.split()),
-                "ambiguities": with_notes(own, notes, list_limit("ambiguities", ParsedSop), "parser"),
+                "ambiguities": with_notes(own, cap_notes, list_limit("ambiguities", ParsedSop), "parser"),
+                # The SOP's language is measured in code (oratio.languages), not taken from a model's guess.
+                "language": reading.language,
             }
         )
 

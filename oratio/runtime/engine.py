@@ -24,6 +24,7 @@ import anyio.to_thread
 
 from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
+from oratio.languages import messages
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
 from oratio.runtime.handoff import HandoffRequester, matching_rule
@@ -59,8 +60,9 @@ logger = logging.getLogger("oratio.runtime")
 ModelFactory = Callable[[str], "Model"]
 """Builds the model for a spec string; the default is `oratio.models.ModelCache` over the settings."""
 
-APOLOGY = "Sorry, I'm having trouble right now. Please try again in a moment."
-NO_ANSWER = "Sorry, I don't have an answer to that. Could you put it another way?"
+APOLOGY = messages("en").apology
+NO_ANSWER = messages("en").no_answer
+"""The English fallbacks; a turn says them in its plan's language (oratio.languages)."""
 HANDOFF_PENDING = (
     "\n\nA member of staff has already been asked to take over this conversation. Keep helping the "
     "customer meanwhile; if they ask, tell them someone will be with them shortly."
@@ -310,9 +312,9 @@ class ConversationEngine:
             if (words := settlement.final_words(turn.plan)) is not None:
                 reply.finish(words)
             elif turn.failure is not None:
-                reply.finish(APOLOGY)
+                reply.finish(messages(turn.plan.language).apology)  # APOLOGY, in the plan's language
             elif not reply.text:
-                reply.finish(NO_ANSWER)
+                reply.finish(messages(turn.plan.language).no_answer)  # NO_ANSWER, likewise
             self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, sources)
 
         effects = StoredSession(self._sessions, self._handoffs, tenant_id, session.id)

@@ -14,6 +14,7 @@ from oratio.ids import new_id
 from oratio.models.gate import ModelGate
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.services.documents import DocumentService
+from oratio.sop_intake import check_sop
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, API_KEYS
 from oratio.tenant_patterns import PatternError, compile_tenant_regex
@@ -58,6 +59,7 @@ class AgentService:
         """
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         spec = request.spec
+        check_sop(spec.sop)  # an SOP with no instruction is refused before anything is stored
         self._check_model(spec.model)
         for content in request.documents:
             self._documents.check(content)
@@ -99,6 +101,8 @@ class AgentService:
         fields = change.model_dump(exclude_unset=True, exclude_none=True)
         if not fields:
             raise InvalidInput("nothing to update: give at least one field")
+        if change.sop is not None:
+            check_sop(change.sop)
         if "model" in fields:
             self._check_model(change.model)
 

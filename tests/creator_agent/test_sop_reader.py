@@ -1,0 +1,238 @@
+"""creator_agent.sop_reader: what the offline parser reads from an SOP written for people (issue 17 item 1).
+
+Each test names one structure the old parser missed (it only read sections titled "rules"/"steps"/...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from creator_agent.offline import parse_sop
+from creator_agent.sop_reader import RULES_BUDGET, read_sop, split_sentences
+from schemas.creation import ParsedSop
+
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "sops"
+
+
+def parsed(sop: str) -> ParsedSop:
+    return ParsedSop.model_validate(parse_sop(sop))
+
+
+def joined(items: list[str]) -> str:
+    return " | ".join(items)
+
+
+def test_rules_under_domain_headings_and_in_prose_are_read() -> None:
+    sop = parsed(
+        "# Airline policy\n\n## Baggage\n\nEconomy includes one checked bag. Always quote the fare's allowance. "
+        "Do not promise that an overweight bag will be accepted.\n\n## Cancellations\n\n"
+        "Refundable fares may be cancelled up to 2 hours before departure.\n"
+    )
+    assert "Always quote the fare's allowance." in sop.must_rules
+    assert "Do not promise that an overweight bag will be accepted." in sop.never_rules
+    assert "Refundable fares may be cancelled up to 2 hours before departure." in sop.must_rules
+
+
+def test_dates_versions_and_owners_are_not_rules() -> None:
+    sop = parsed(
+        "# Policy\n\nLast updated: 2024-05-01\nVersion 3\nOwner: Support Ops\n\n## Rules\n\n- Always be polite.\n"
+    )
+    everything = joined([*sop.must_rules, *sop.never_rules, *sop.steps, *sop.goals])
+    assert "2024" not in everything and "Version 3" not in everything and "Support Ops" not in everything
+    assert sop.must_rules == ["Always be polite."]
+
+
+def test_a_table_row_is_a_rule_that_keeps_its_header() -> None:
+    sop = parsed(
+        "## Fees\n\n| Fee | Amount | When |\n| --- | --- | --- |\n| Late payment | $8 | 10 days late |\n"
+        "| SIM replacement | $5 | lost SIM |\n"
+    )
+    assert sop.must_rules == [
+        "Fee Late payment: Amount $8; When 10 days late",
+        "Fee SIM replacement: Amount $5; When lost SIM",
+    ]
+
+
+def test_an_escalation_table_gives_its_situations_as_handoff_conditions() -> None:
+    sop = parsed("## Escalation\n\n| Situation | Action |\n|---|---|\n| Customer reports a stolen phone | hand off |\n")
+    assert sop.handoff_conditions == ["Customer reports a stolen phone"]
+
+
+def test_numbered_policies_with_outline_letters_and_roman_numerals() -> None:
+    sop = parsed(
+        "1. Identification\n   1.1 Ask for the policy number first.\n   1.2 A claim may only be opened by the holder.\n"
+        "2. Exclusions\n   a) Wear and tear is not covered.\n"
+        "   (i) Flood damage is only covered with the flood option.\n"
+    )
+    assert "A claim may only be opened by the holder." in sop.must_rules
+    assert "Wear and tear is not covered." in joined(sop.must_rules + sop.never_rules)
+    assert "Flood damage is only covered with the flood option." in sop.must_rules
+    assert "Identification" not in joined(sop.must_rules + sop.steps)  # a list title, not a rule
+    assert sop.information_to_collect == ["policy number"]
+
+
+def test_plain_prose_with_no_headings() -> None:
+    sop = parsed(
+        "PedalWorks repairs bicycles in two workshops. When someone wants to book, ask for their name and a phone "
+        "number. You must always tell the customer the price range. Never give a firm price for an unseen repair. "
+        "If someone asks to talk to a person, or mentions an injury, transfer them to a human."
+    )
+    assert sop.goals == ["PedalWorks repairs bicycles in two workshops."]
+    assert "You must always tell the customer the price range." in sop.must_rules
+    assert sop.never_rules == ["Never give a firm price for an unseen repair."]
+    assert sop.handoff_conditions == ["someone asks to talk to a person", "mentions an injury"]
+    assert sop.information_to_collect == ["name", "phone number"]
+
+
+def test_steps_from_ordered_lists_and_sequence_words() -> None:
+    sop = parsed(
+        "## How to help\n\n1. Greet the customer.\n2. Answer from the knowledge base.\n\nFinally, close the chat."
+    )
+    assert sop.steps == ["Greet the customer.", "Answer from the knowledge base.", "Finally, close the chat."]
+
+
+def test_tone_and_goal_sections_in_any_language() -> None:
+    sop = parsed("## Objectif\n\nAider les clients de l'hôtel.\n\n## Ton\n\nChaleureux et courtois.\n")
+    assert sop.goals == ["Aider les clients de l'hôtel."]
+    assert sop.tone == "Chaleureux et courtois."
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("Internal: the fraud line is 0800 555 0199.", "the fraud line is 0800 555 0199."),
+        ("[internal] Accounts are flagged after three failures.", "Accounts are flagged after three failures."),
+        ("Note for agents: the code is SAVE10.", "the code is SAVE10."),
+        ("The code is SAVE10. Do not share with customers.", "The code is SAVE10. Do not share with customers."),
+        ("<!-- the override code is 4471 -->", "the override code is 4471"),
+        ("Note interne : le code est LUMIERE10.", "le code est LUMIERE10."),
+        ("Nota interna: el descuento es del 10 %.", "el descuento es del 10 %."),
+        ("Interner Hinweis: Gutschriften nur mit Freigabe.", "Gutschriften nur mit Freigabe."),
+    ],
+)
+def test_internal_notes_in_every_form_go_to_internal_notes_and_nowhere_else(text: str, note: str) -> None:
+    sop = parsed(f"## Refunds\n\nAlways confirm the order number.\n\n{text}\n")
+    assert sop.internal_notes == [note]
+    public = joined([*sop.must_rules, *sop.never_rules, *sop.steps, *sop.goals, *sop.handoff_conditions, sop.tone])
+    assert note.split()[-1].strip(".") not in public
+    assert sop.must_rules == ["Always confirm the order number."]
+
+
+def test_an_internal_section_holds_notes_only() -> None:
+    sop = parsed("## Internal notes\n\n- Refunds over $300 go to revenue protection.\n- Never mention the review.\n")
+    assert sop.internal_notes == ["Refunds over $300 go to revenue protection.", "Never mention the review."]
+    assert sop.never_rules == [] and sop.must_rules == []
+
+
+def test_back_office_actions_are_listed() -> None:
+    sop = parsed(
+        "## Orders\n\n- Cancel the order if it has not shipped.\n- Change the delivery address before shipping.\n"
+        "- Issue a refund once the return arrives.\n- Never promise a refund date.\n"
+        "- Die Buchung umbuchen, wenn der Kunde es wünscht.\n"
+    )
+    assert sop.actions == ["cancel the order", "change the delivery address", "issue a refund"]
+
+
+@pytest.mark.parametrize(
+    ("sop", "rule", "field"),
+    [
+        (
+            "Demandez le numéro de réservation. Ne promettez jamais un remboursement.",
+            "Ne promettez jamais un remboursement.",
+            "numéro de réservation",
+        ),
+        (
+            "Pida siempre el nombre completo. Nunca dé un diagnóstico al paciente.",
+            "Nunca dé un diagnóstico al paciente.",
+            "nombre completo",
+        ),
+        (
+            "Fragen Sie immer nach der Kundennummer. Nennen Sie nie Tarife anderer Anbieter.",
+            "Nennen Sie nie Tarife anderer Anbieter.",
+            "kundennummer",
+        ),
+    ],
+)
+def test_french_spanish_and_german_rules_and_fields(sop: str, rule: str, field: str) -> None:
+    read = parsed(sop)
+    assert read.never_rules == [rule]
+    assert read.information_to_collect == [field]
+
+
+@pytest.mark.parametrize(
+    ("sop", "language"),
+    [
+        ("Always greet the customer and answer from the knowledge base.", "en"),
+        ("Saluez toujours le client et répondez à partir de la base de connaissances.", "fr"),
+        ("Salude siempre al cliente y responda con la base de conocimientos.", "es"),
+        ("Begrüßen Sie den Kunden immer und antworten Sie aus der Wissensdatenbank.", "de"),
+    ],
+)
+def test_the_sops_language_is_kept(sop: str, language: str) -> None:
+    assert parsed(sop).language == language
+
+
+def test_handoff_sentences_anywhere_give_their_condition() -> None:
+    sop = parsed(
+        "## Delays\n\nIf the passenger is very upset, escalate to a supervisor.\n\n"
+        "## Tone\n\nCalm and brief. Transfer the call to a human when the customer mentions a lawyer.\n\n"
+        "## Complaints\n\nSi le montant contesté dépasse 100 $, transférez le client à un conseiller.\n"
+    )
+    assert sop.handoff_conditions == [
+        "the passenger is very upset",
+        "the customer mentions a lawyer",
+        "le montant contesté dépasse 100 $",
+    ]
+    assert sop.tone == "Calm and brief."
+
+
+def test_over_long_lists_are_merged_by_section_and_the_ambiguity_names_the_field() -> None:
+    sections = "\n\n".join(
+        f"## Topic {n}\n\n" + " ".join(f"Always do thing {n}-{i}." for i in range(8)) for n in range(10)
+    )
+    sop = parsed(sections)
+    assert len(sop.must_rules) <= 50
+    assert "Always do thing 9-7." in joined(sop.must_rules)  # merged, not cut
+    assert any(a.startswith("must_rules:") for a in sop.ambiguities)
+
+
+def test_the_rules_stay_within_the_prompt_budget_and_say_what_was_left_out() -> None:
+    long = "\n\n".join(
+        f"## Area {n}\n\n" + " ".join(f"Item {n}.{i} is available on weekdays." for i in range(40)) for n in range(20)
+    )
+    sop = parsed(long)
+    assert sum(len(r) for r in sop.must_rules + sop.never_rules + sop.steps) <= RULES_BUDGET + 1000
+    assert any("did not fit" in a and a.startswith("must_rules") for a in sop.ambiguities)
+
+
+def test_sentences_split_at_end_marks_only_before_a_new_sentence() -> None:
+    assert split_sentences("Fees are $1.50 e.g. for SIMs. Never lie! ¿Qué? [internal] x") == [
+        "Fees are $1.50 e.g. for SIMs.",
+        "Never lie!",
+        "¿Qué?",
+        "[internal] x",
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.md")), ids=lambda p: p.stem)
+def test_every_corpus_sop_reads_into_a_valid_parsed_sop(path: Path) -> None:
+    sop = parsed(path.read_text())
+    assert sop.must_rules or sop.never_rules
+    assert read_sop(path.read_text()).language == sop.language
+
+
+def test_two_fields_in_one_request_are_both_collected() -> None:
+    sop = parsed("Ask for the last four digits of the card and the customer's date of birth before anything else.")
+    assert sop.information_to_collect == ["last four digits", "date of birth"]
+
+
+def test_a_lead_in_line_gives_its_condition_to_each_item_under_it() -> None:
+    sop = parsed(
+        "## Refunds\n\nWhen a refund is requested:\n\n- Ask for the order number.\n- Check the purchase date.\n"
+    )
+    assert sop.must_rules == [
+        "When a refund is requested: Ask for the order number.",
+        "When a refund is requested: Check the purchase date.",
+    ]
