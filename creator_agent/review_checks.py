@@ -38,8 +38,11 @@ NOTE_RUN = 6
 NO_TOOL_HEADING = "## Actions you have no tool for"
 """The system-prompt section the drafter writes for SOP actions no tool performs (see `no_tool_section`)."""
 
-OVER_CAP = re.compile(r"^(?P<field>[a-z_]+): the (?:model|parser) gave (?P<count>\d+) items, over the cap of")
-"""How `creator_agent._llm.fit_lists` notes a list it merged or cut, in `ParsedSop.ambiguities`."""
+OVER_CAP = re.compile(
+    r"^(?P<field>[a-z_]+): (?:the (?:model|parser) gave \d+ items, |the SOP has \d+ [a-z ]{1,20}, )?over the cap of"
+)
+"""How a list that was merged or cut is noted in `ParsedSop.ambiguities`: by `creator_agent._llm.fit_lists`
+("the model gave N items, over the cap of ...") or by the offline reader ("the SOP has N such rules, ...")."""
 
 SOP_TEXT_FIELDS = ("goals", "steps", "information_to_collect", "must_rules", "never_rules", "handoff_conditions")
 CUSTOMER_MESSAGES = ("greeting", "handoff_message", "closing_message")

@@ -38,7 +38,8 @@ INSTRUCTION_WORDS: Final[frozenset[str]] = frozenset(
     registre consulte recuerde
     muss müssen soll sollen darf dürfen immer nie niemals nicht antworten beantworten helfen fragen
     erklären prüfen bestätigen begrüßen bieten leiten informieren danken verwenden nutzen bleiben
-    antworte hilf frage erkläre prüfe bestätige
+    antworte hilf frage erkläre prüfe bestätige sei seid seien zeige zeigen nenne nennen gib geben biete
+    schicke schicken verweise leite sois sé
     """.split()
 )
 """Words that give an instruction, in the four languages (modals, always/never, imperative verbs)."""

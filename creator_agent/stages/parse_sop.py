@@ -6,6 +6,7 @@ import anyio
 
 from creator_agent import coverage
 from creator_agent.list_caps import cap_list, with_notes
+from creator_agent.review_wording import phrased_as_saying
 from creator_agent.sop_reader import read_sop
 from creator_agent.stages.base import Stage, bullets, list_limit
 from schemas.agents import AgentSpec
@@ -84,8 +85,12 @@ class SopParser(Stage):
         folded = [f" {coverage.normalize(note)} " for note in notes]
 
         def public(item: str) -> bool:
+            # A note filed as a rule is taken out. A rule that tells the agent to *say* a note stays, so the
+            # reviewer blocks it (`internal_note_leak`) and the admin sees the SOP contradict itself.
             key = f" {coverage.normalize(item)} "
-            return key.strip() == "" or not any(key in note or note in key for note in folded)
+            if key.strip() == "" or phrased_as_saying(item):
+                return True
+            return not any(key in note or note in key for note in folded)
 
         musts = [rule for rule in parsed.must_rules if not coverage.is_never_rule(rule) and public(rule)]
         nevers = [

@@ -8,7 +8,7 @@ import pytest
 
 from creator_agent import review_checks
 from creator_agent.errors import PlanNotApproved
-from creator_agent.stages.draft_plan import PlanDrafter
+from creator_agent.stages.draft_plan import INTERNAL_HEADING, PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_loop import review_loop
 from creator_agent.stages.review_plan import PlanReviewer, check_plan
@@ -330,8 +330,11 @@ def test_a_note_in_a_section_for_the_agent_only_is_kept_and_is_no_leak() -> None
 
     assert note in plan.system_prompt
     assert codes(check_plan(spec, parsed, plan), "internal_note_leak") == []
-    # Outside such a section the same sentence is a rule about what to say: the drafter drops it.
-    assert note not in drafted(spec, parsed, system_prompt=f"You are Acme's agent. {note}.").system_prompt
+    # Outside such a section the same sentence is a rule about what to say: the drafter drops it, and the
+    # note is said only under the drafter's own internal-guidance section.
+    outside = drafted(spec, parsed, system_prompt=f"You are Acme's agent. {note}.").system_prompt
+    before, _, internal = outside.partition(f"## {INTERNAL_HEADING}")
+    assert note not in before and note in internal
 
 
 def test_a_note_kept_for_the_agent_is_no_leak() -> None:
