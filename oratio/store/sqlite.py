@@ -193,6 +193,11 @@ class SqliteDatabase:
 
 
 class _Adapter:
+    brief_calls = True
+    """Calls are local and short (`oratio.store.ports.calls_are_brief`): a read is tens of microseconds,
+    a commit under synchronous=NORMAL appends to the WAL without an fsync. A write may wait for another
+    process's write lock (up to the busy timeout); within this process writers queue on `_writer`."""
+
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
         self._open = True
