@@ -14,8 +14,11 @@ compare like with like on the same machine:
 * bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
   client: what HTTP itself costs.
 
-Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process. Client and
-server share the machine's cores, so absolute numbers are conservative; the ratios are the point.
+Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process (warmed up by
+a few turns first; every session's HTTP client is built before the clock starts). Client and server
+share the machine's cores, so absolute numbers are conservative; the ratios are the point. Then the
+durability check: 10 concurrent sessions against a fresh runtime, which is killed with SIGKILL mid-load;
+the store is reopened and every acknowledged turn (the customer's words and the reply) must be there.
 The store runs as the platform is configured: synchronous=NORMAL by default (a write survives
 kill -9, not power loss; docs/durability.md); `ORATIO_SQLITE_SYNCHRONOUS=full` fsyncs every commit,
 and on a slow disk those fsyncs dominate. `--data-dir` on a tmpfs takes the disk out and leaves the
