@@ -37,6 +37,7 @@ import asyncio
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,18 @@ def serve_bare(host: str, port: int) -> None:
 
     app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+_TLS: list[ssl.SSLContext] = []
+
+
+def _client(base: str, timeout: float) -> httpx.AsyncClient:
+    """An HTTP client for one session. They share one SSL context: httpx builds a new one per client
+    otherwise, loading the CA bundle each time (~20 ms idle, 100+ ms on a loaded machine, even for
+    plain http), which at 100 sessions measured the client, not the server."""
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return httpx.AsyncClient(base_url=base, timeout=timeout, verify=_TLS[0])
 
 
 class HttpTurns:
@@ -386,13 +399,13 @@ async def _throughput(
 
     Each session has its own HTTP client (one keep-alive connection): one shared httpx pool costs
     the client more CPU per request as connections grow, which on a shared machine would starve the
-    server and measure the client. The clients are built before the clock starts: building one
-    loads the CA bundle into an SSL context (~20 ms idle, over 100 ms on a loaded machine, even for
-    plain http), and 100 of them inside the window measured the client's start-up, not the server
-    (the "100 sessions: ~5 turns/s, p50 ~4 s" of issue 16: the server sat idle meanwhile).
+    server and measure the client. The clients are built before the clock starts and share one SSL
+    context (`_client`): 100 clients each loading the CA bundle inside the window measured the
+    client's start-up, not the server (the "100 sessions: ~5 turns/s, p50 ~4 s" of issue 16: py-spy
+    showed the server idle in epoll meanwhile).
     """
     times: list[float] = []
-    clients = [httpx.AsyncClient(base_url=base, timeout=60.0) for _ in range(sessions)]
+    clients = [_client(base, 60.0) for _ in range(sessions)]
     stop_at = time.perf_counter() + seconds
 
     async def session_worker(worker: int, client: httpx.AsyncClient) -> None:
@@ -434,41 +447,58 @@ class Acknowledged:
     reply: str
 
 
+KILL_AFTER_TURNS_PER_SESSION = 5
+"""The kill waits for at least this many acknowledged turns per session (and the load window), so
+the check always has acknowledged turns to look for, however slow the machine is."""
+
+
 async def _load_until_killed(
     base: str, fixture: Fixture, sessions: int, seconds: float, process: subprocess.Popen[bytes]
 ) -> list[Acknowledged]:
-    """`sessions` customers talking; after `seconds` the server gets SIGKILL mid-load. Returns every turn
-    the server acknowledged (answered 200) before it died."""
+    """`sessions` customers talking; once `seconds` have passed and every session has had a few turns
+    answered, the server gets SIGKILL mid-load. Returns every turn the server acknowledged (answered
+    200) before it died."""
     acknowledged: list[Acknowledged] = []
-    stop_at = time.perf_counter() + seconds
+    clients = [_client(base, 30.0) for _ in range(sessions)]
+    killed = False
 
     async def killer() -> None:
-        await asyncio.sleep(seconds)  # a bench, not a test: a wall-clock load window is the point
+        nonlocal killed
+        deadline = time.perf_counter() + seconds
+        # A bench, not a test: a wall-clock load window is the point; bounded by the server's own timeout.
+        while time.perf_counter() < deadline or len(acknowledged) < KILL_AFTER_TURNS_PER_SESSION * sessions:
+            await asyncio.sleep(0.05)
+            if time.perf_counter() > deadline + STARTUP_TIMEOUT:
+                break
+        killed = True
         process.kill()
 
-    async def session_worker(worker: int) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
-            n, runtime_id = 0, ""
-            while True:
-                if n % TURNS_PER_SESSION == 0:
-                    runtime_id = str(uuid.uuid4())
-                headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
-                message = f"durable worker {worker} question {n} {uuid.uuid4().hex[:8]}"
-                try:
-                    response = await client.post(
-                        "/invocations", json={"agent_id": fixture.agent_id, "message": message}, headers=headers
-                    )
-                except httpx.TransportError:
-                    if time.perf_counter() < stop_at:
-                        raise
-                    return  # the server is gone: this turn was never acknowledged
-                if response.status_code != 200:
-                    raise SystemExit(f"durability load: answered {response.status_code}: {response.text}")
-                body = response.json()
-                acknowledged.append(Acknowledged(body["session_id"], message, body["reply"]))
-                n += 1
+    async def session_worker(worker: int, client: httpx.AsyncClient) -> None:
+        n, runtime_id = 0, ""
+        while True:
+            if n % TURNS_PER_SESSION == 0:
+                runtime_id = str(uuid.uuid4())
+            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+            message = f"durable worker {worker} question {n} {uuid.uuid4().hex[:8]}"
+            try:
+                response = await client.post(
+                    "/invocations", json={"agent_id": fixture.agent_id, "message": message}, headers=headers
+                )
+            except httpx.TransportError:
+                if not killed:
+                    raise
+                return  # the server is gone: this turn was never acknowledged
+            if response.status_code != 200:
+                raise SystemExit(f"durability load: answered {response.status_code}: {response.text}")
+            body = response.json()
+            acknowledged.append(Acknowledged(body["session_id"], message, body["reply"]))
+            n += 1
 
-    await asyncio.gather(killer(), *(session_worker(w) for w in range(sessions)))
+    try:
+        await asyncio.gather(killer(), *(session_worker(w, c) for w, c in enumerate(clients)))
+    finally:
+        for client in clients:
+            await client.aclose()
     return acknowledged
 
 
