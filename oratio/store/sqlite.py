@@ -342,9 +342,35 @@ def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
         "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
         (stored.model_dump_json(), stored.version, table.name, pk, sk),
     )
-    _drop_entries(tx, table, pk, sk)
-    _add_entries(tx, table, stored, pk, sk)
+    if _stored_entries(tx, table, pk, sk) != _entries_of(table, stored):
+        _drop_entries(tx, table, pk, sk)
+        _add_entries(tx, table, stored, pk, sk)
     return stored
+
+
+def _entries_of(table: Table[R], item: R) -> tuple[set[tuple[str, str, str]], str | None]:
+    """The index rows (index, partition, sort) and the unique value `item` should have."""
+    rows = {(idx.name, ipk, idx.sort(item)) for idx in table.indexes if (ipk := idx.partition(item)) is not None}
+    return rows, table.unique(item) if table.unique is not None else None
+
+
+def _stored_entries(
+    tx: sqlite3.Connection, table: Table[R], pk: str, sk: str
+) -> tuple[set[tuple[str, str, str]], str | None]:
+    """The index rows and unique value stored for a record. A replace that changes neither (a session's
+    counters, a key's use count: most replaces) then reads them instead of deleting and re-inserting them."""
+    rows: set[tuple[str, str, str]] = set()
+    if table.indexes:
+        found = tx.execute(
+            "SELECT idx, ipk, isk FROM record_index WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)
+        ).fetchall()
+        rows = {(idx, ipk, isk) for idx, ipk, isk in found}
+    value = None
+    if table.unique is not None:
+        row = tx.execute("SELECT value FROM record_unique WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk))
+        got = row.fetchone()
+        value = None if got is None else str(got[0])
+    return rows, value
 
 
 def _add_entries(tx: sqlite3.Connection, table: Table[R], item: R, pk: str, sk: str) -> None:
