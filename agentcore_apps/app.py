@@ -106,7 +106,10 @@ class _Runtime:
     async def _invoke(self, payload: Any, request: Request) -> Response | AsyncIterator[dict[str, Any]]:
         secret = api_key_from(request.headers)
         invocation, agent_id = parse_invocation(payload, request.scope.get(_SCOPE_AGENT))
-        grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
+        # A key verified moments ago is answered from memory on this loop; otherwise a worker thread asks the store.
+        grant = self._keys.authenticate_cached(secret, agent_id)
+        if grant is None:
+            grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
         header = request.headers.get(SESSION_HEADER)
         session_id = resolve_session(self._bindings, grant.tenant_id, agent_id, header, invocation.session_id)
         stream = invocation.stream if invocation.stream is not None else wants_stream(request.headers.get("accept"))

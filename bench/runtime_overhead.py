@@ -14,8 +14,11 @@ compare like with like on the same machine:
 * bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
   client: what HTTP itself costs.
 
-Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process. Client and
-server share the machine's cores, so absolute numbers are conservative; the ratios are the point.
+Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process (warmed up by
+a few turns first; every session's HTTP client is built before the clock starts). Client and server
+share the machine's cores, so absolute numbers are conservative; the ratios are the point. Then the
+durability check: 10 concurrent sessions against a fresh runtime, which is killed with SIGKILL mid-load;
+the store is reopened and every acknowledged turn (the customer's words and the reply) must be there.
 The store runs as the platform is configured: synchronous=NORMAL by default (a write survives
 kill -9, not power loss; docs/durability.md); `ORATIO_SQLITE_SYNCHRONOUS=full` fsyncs every commit,
 and on a slow disk those fsyncs dominate. `--data-dir` on a tmpfs takes the disk out and leaves the
@@ -34,6 +37,7 @@ import asyncio
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -123,6 +127,13 @@ def _free_port() -> int:
 @contextmanager
 def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
     """Start a server process, wait (bounded) until `ping` answers, yield its base URL, stop it."""
+    with server_process(command, env, ping) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(command: list[str], env: dict[str, str], ping: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`server`, also yielding the process (so the durability check can kill it with SIGKILL)."""
     port = _free_port()
     process = subprocess.Popen(
         [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -140,7 +151,7 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise SystemExit("server did not start in time") from None
                 time.sleep(0.05)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -150,9 +161,11 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
             process.wait(timeout=10)
 
 
+RUNTIME_COMMAND = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1"]
+
+
 def runtime_server(fixture: Fixture) -> AbstractContextManager[str]:
-    command = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1"]
-    return server(command, _env(fixture.data_dir), "/ping")
+    return server(RUNTIME_COMMAND, _env(fixture.data_dir), "/ping")
 
 
 def bare_server() -> AbstractContextManager[str]:
@@ -186,6 +199,18 @@ def serve_bare(host: str, port: int) -> None:
 
     app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+_TLS: list[ssl.SSLContext] = []
+
+
+def _client(base: str, timeout: float) -> httpx.AsyncClient:
+    """An HTTP client for one session. They share one SSL context: httpx builds a new one per client
+    otherwise, loading the CA bundle each time (~20 ms idle, 100+ ms on a loaded machine, even for
+    plain http), which at 100 sessions measured the client, not the server."""
+    if not _TLS:
+        _TLS.append(ssl.create_default_context())
+    return httpx.AsyncClient(base_url=base, timeout=timeout, verify=_TLS[0])
 
 
 class HttpTurns:
@@ -367,36 +392,140 @@ async def store_operations(fixture: Fixture) -> tuple[float, Counter[str]]:
     return sum(tally.values()) / COUNTED_TURNS, tally
 
 
-async def _throughput(base: str, fixture: Fixture, sessions: int, seconds: float) -> tuple[float, Latencies]:
+async def _throughput(
+    base: str, fixture: Fixture, sessions: int, seconds: float, *, at_least: int = 0
+) -> tuple[float, Latencies]:
     """`sessions` customers talking at once, each turn waiting for the previous reply, for `seconds`.
 
     Each session has its own HTTP client (one keep-alive connection): one shared httpx pool costs
     the client more CPU per request as connections grow, which on a shared machine would starve the
-    server and measure the client.
+    server and measure the client. The clients are built before the clock starts and share one SSL
+    context (`_client`): 100 clients each loading the CA bundle inside the window measured the
+    client's start-up, not the server (the "100 sessions: ~5 turns/s, p50 ~4 s" of issue 16: py-spy
+    showed the server idle in epoll meanwhile).
     """
     times: list[float] = []
+    clients = [_client(base, 60.0) for _ in range(sessions)]
     stop_at = time.perf_counter() + seconds
 
-    async def session_worker(worker: int) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
-            n = 0
-            runtime_id = ""
-            while time.perf_counter() < stop_at:
-                if n % TURNS_PER_SESSION == 0:
-                    runtime_id = str(uuid.uuid4())
-                headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
-                body = {"agent_id": fixture.agent_id, "message": f"worker {worker} question {n}"}
-                start = time.perf_counter()
-                response = await client.post("/invocations", json=body, headers=headers)
-                if response.status_code != 200:
-                    raise SystemExit(f"{sessions} sessions: answered {response.status_code}: {response.text}")
-                times.append(time.perf_counter() - start)
-                n += 1
+    async def session_worker(worker: int, client: httpx.AsyncClient) -> None:
+        n = 0
+        runtime_id = ""
+        while time.perf_counter() < stop_at or n < at_least:
+            if n % TURNS_PER_SESSION == 0:
+                runtime_id = str(uuid.uuid4())
+            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+            body = {"agent_id": fixture.agent_id, "message": f"worker {worker} question {n}"}
+            start = time.perf_counter()
+            response = await client.post("/invocations", json=body, headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"{sessions} sessions: answered {response.status_code}: {response.text}")
+            times.append(time.perf_counter() - start)
+            n += 1
 
-    began = time.perf_counter()
-    await asyncio.gather(*(session_worker(w) for w in range(sessions)))
-    elapsed = time.perf_counter() - began
+    try:
+        began = time.perf_counter()
+        stop_at = began + seconds
+        await asyncio.gather(*(session_worker(w, c) for w, c in enumerate(clients)))
+        elapsed = time.perf_counter() - began
+    finally:
+        for client in clients:
+            await client.aclose()
     return len(times) / elapsed, Latencies(f"{sessions} sessions", times)
+
+
+async def _warm(base: str, fixture: Fixture) -> None:
+    """A few turns before a measurement: the first turn of a process imports Strands (about a second),
+    a cold start the throughput figures are not about."""
+    await _throughput(base, fixture, 1, 0.0, at_least=3)
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    session_id: str
+    message: str
+    reply: str
+
+
+KILL_AFTER_TURNS_PER_SESSION = 5
+"""The kill waits for at least this many acknowledged turns per session (and the load window), so
+the check always has acknowledged turns to look for, however slow the machine is."""
+
+
+async def _load_until_killed(
+    base: str, fixture: Fixture, sessions: int, seconds: float, process: subprocess.Popen[bytes]
+) -> list[Acknowledged]:
+    """`sessions` customers talking; once `seconds` have passed and every session has had a few turns
+    answered, the server gets SIGKILL mid-load. Returns every turn the server acknowledged (answered
+    200) before it died."""
+    acknowledged: list[Acknowledged] = []
+    clients = [_client(base, 30.0) for _ in range(sessions)]
+    killed = False
+
+    async def killer() -> None:
+        nonlocal killed
+        deadline = time.perf_counter() + seconds
+        # A bench, not a test: a wall-clock load window is the point; bounded by the server's own timeout.
+        while time.perf_counter() < deadline or len(acknowledged) < KILL_AFTER_TURNS_PER_SESSION * sessions:
+            await asyncio.sleep(0.05)
+            if time.perf_counter() > deadline + STARTUP_TIMEOUT:
+                break
+        killed = True
+        process.kill()
+
+    async def session_worker(worker: int, client: httpx.AsyncClient) -> None:
+        n, runtime_id = 0, ""
+        while True:
+            if n % TURNS_PER_SESSION == 0:
+                runtime_id = str(uuid.uuid4())
+            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+            message = f"durable worker {worker} question {n} {uuid.uuid4().hex[:8]}"
+            try:
+                response = await client.post(
+                    "/invocations", json={"agent_id": fixture.agent_id, "message": message}, headers=headers
+                )
+            except httpx.TransportError:
+                if not killed:
+                    raise
+                return  # the server is gone: this turn was never acknowledged
+            if response.status_code != 200:
+                raise SystemExit(f"durability load: answered {response.status_code}: {response.text}")
+            body = response.json()
+            acknowledged.append(Acknowledged(body["session_id"], message, body["reply"]))
+            n += 1
+
+    try:
+        await asyncio.gather(killer(), *(session_worker(w, c) for w, c in enumerate(clients)))
+    finally:
+        for client in clients:
+            await client.aclose()
+    return acknowledged
+
+
+def durable_after_kill(fixture: Fixture, sessions: int, seconds: float) -> tuple[int, int]:
+    """Run `sessions` concurrent conversations, kill -9 the runtime mid-load, reopen the store and look
+    for every acknowledged turn (the customer's words and the agent's reply). Returns (acknowledged, found)."""
+    from oratio.config import load_settings
+    from oratio.platform import open_platform
+    from schemas import Principal, Role, Scope
+
+    with server_process(RUNTIME_COMMAND, _env(fixture.data_dir), "/ping") as (base, process):
+        asyncio.run(_warm(base, fixture))
+        acknowledged = asyncio.run(_load_until_killed(base, fixture, sessions, seconds, process))
+        process.wait(timeout=10)
+    env = {k: v for k, v in _env(fixture.data_dir).items() if k.startswith("ORATIO_")}
+    found = 0
+    with open_platform(load_settings(env)) as platform:
+        transcripts: dict[str, set[tuple[Role, str]]] = {}
+        for ack in acknowledged:
+            if ack.session_id not in transcripts:
+                tenant_id = platform.keys.authenticate(fixture.secret, fixture.agent_id).tenant_id
+                reader = Principal(tenant_id=tenant_id, subject="bench", scopes=frozenset({Scope.SESSIONS_READ}))
+                turns = platform.sessions.get(reader, ack.session_id).turns
+                transcripts[ack.session_id] = {(t.role, t.text) for t in turns}
+            stored = transcripts[ack.session_id]
+            found += (Role.CUSTOMER, ack.message) in stored and (Role.AGENT, ack.reply) in stored
+    return len(acknowledged), found
 
 
 def main() -> None:
@@ -426,7 +555,9 @@ def main() -> None:
         with bare_server() as bare_base, runtime_server(fixture) as base:
             runtime, engine, direct, bare = asyncio.run(measure_latencies(fixture, base, bare_base, turns, warmup))
         with runtime_server(fixture) as base:  # a fresh process: no history from the latency run
+            asyncio.run(_warm(base, fixture))
             levels = [(n, asyncio.run(_throughput(base, fixture, n, seconds))) for n in (1, 10, 100)]
+        acknowledged, found = durable_after_kill(fixture, 10, seconds)
         for measured in (runtime, engine, direct, bare):
             print(measured.line())
         print()
@@ -445,6 +576,10 @@ def main() -> None:
                 f"{sessions:>3} concurrent sessions {rate:10.1f} turns/s"
                 f"   p50 {latencies.pct(0.5):8.2f} ms   p99 {latencies.pct(0.99):8.2f} ms"
             )
+        print(
+            f"kill -9 during 10 concurrent sessions: {found} of {acknowledged} acknowledged turns found after restart"
+            + ("" if found == acknowledged else "   <-- LOST TURNS")
+        )
         per_turn, tally = asyncio.run(store_operations(fixture))
         print()
         print(f"{'store operations per continuing turn':<36} {per_turn:8.1f}  (key auth + engine turn; target <= 4)")

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
 
     key_rate_per_minute: float = Field(default=120, gt=0)
     key_burst: int = Field(default=30, ge=1)
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a verified API key is trusted without reading the store again (0: every request "
+        "reads it); a revocation in this process applies at once, in another process within this long",
+    )
     admin_rate_per_minute: float = Field(default=600, gt=0)
     admin_burst: int = Field(default=100, ge=1)
 

@@ -157,6 +157,7 @@ def build_services(
         keys=KeyService(
             backends,
             TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
+            cache_seconds=settings.key_cache_seconds,
         ),
         sessions=sessions,
         notifications=notifications,
@@ -195,6 +196,7 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
         )
         platform = build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
         stack.callback(platform.outbox.close)  # first out: sends in flight may still write their outcome
+        stack.callback(platform.keys.flush_usage)  # before the store closes: key uses counted in memory
         yield platform
 
 

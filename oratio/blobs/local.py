@@ -26,6 +26,10 @@ _COPY_BYTES = 1024 * 1024
 
 
 class LocalBlobStore:
+    brief_calls = True
+    """Reading a small object (a deployed plan, a few KiB) is a local file read: the runtime's turn may do
+    it on its event loop (`oratio.store.ports.calls_are_brief`). Large objects are streamed off-loop."""
+
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
         make_private_dirs(self._root)

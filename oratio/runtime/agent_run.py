@@ -7,12 +7,12 @@ so a plan is tested exactly the way it will serve customers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, cast
 
-import anyio
 from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 from strands.types.content import Messages
@@ -74,13 +74,15 @@ async def stream_reply(
         name=run.agent_name,
         record_direct_tool_call=False,
     )
-    deadline = anyio.current_time() + time_limit_s
+    deadline = asyncio.get_running_loop().time() + time_limit_s
     # stream_async is an async generator (typed as an iterator); we close it on every way out.
     events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
     try:
         while True:
-            # The deadline covers the whole turn; the scope never spans a yield to our caller.
-            with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
+            # The deadline covers the whole turn; the scope never spans a yield to our caller. asyncio's
+            # own timeout (Strands runs on asyncio only): anyio's cancel scope cost ~40 us per streamed
+            # event, a tenth of a scripted turn.
+            async with asyncio.timeout_at(deadline):
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from oratio.blobs.ports import BlobStore
 from oratio.errors import Conflict, Forbidden, InvalidInput, NotFound
-from oratio.store.ports import EventLog, RecordStore, Table
+from oratio.store.ports import EventLog, RecordStore, Table, Write
 from schemas import EventType, NewEvent, Principal, Record, Scope, utcnow
 
 logger = logging.getLogger("oratio.services")
@@ -32,6 +32,21 @@ class Backends:
     def emit(self, tenant_id: str, type_: EventType, subject: str, **data: Any) -> None:
         """Append an event after the write it describes has been acknowledged."""
         self.events.append(NewEvent(tenant_id=tenant_id, type=type_, subject=subject, data=data))
+
+    def transact(self, writes: Sequence[Write], events: Sequence[NewEvent] = ()) -> list[Any]:
+        """`store.transact(writes)` and the events announcing them: in one transaction when the store can
+        append to this event log inside its own (SQLite, with the log in the same file:
+        `transact_logged`), else the writes and then the events, as `emit` after a write does (DynamoDB).
+        Either way an event is never visible before the write it describes."""
+        logged = getattr(self.store, "transact_logged", None)
+        if logged is not None:
+            stored: list[Any] | None = logged(writes, events, self.events)
+            if stored is not None:
+                return stored
+        stored = self.store.transact(writes)
+        for event in events:
+            self.events.append(event)
+        return stored
 
 
 def authorize(principal: Principal, scope: Scope) -> str:

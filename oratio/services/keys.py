@@ -1,9 +1,15 @@
-"""Agent API keys: minted once, stored as a hash, checked in constant time, rate-limited per key."""
+"""Agent API keys: minted once, stored as a hash, checked in constant time, rate-limited per key.
+
+A verified key is remembered for `cache_seconds` (`oratio.services.key_cache` says what that keeps
+and how revocation is still honoured), so a conversation's turns cost no key reads at all.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
@@ -18,6 +24,7 @@ from oratio.auth.rate_limit import RateLimiter
 from oratio.errors import Conflict, Forbidden, InvalidState, NotFound, Unauthenticated
 from oratio.ids import new_id
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
+from oratio.services.key_cache import KeyCache, Pending
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, API_KEYS
 from schemas import ApiKey, EventType, MintedKey, MintKeyRequest, Principal, Scope, StoredApiKey
@@ -35,9 +42,17 @@ class KeyGrant:
 
 
 class KeyService:
-    def __init__(self, backends: Backends, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        limiter: RateLimiter,
+        *,
+        cache_seconds: float = 0.0,
+        cache_clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._b = backends
         self._limiter = limiter
+        self._cache = KeyCache(cache_seconds, monotonic=cache_clock)
 
     def mint(self, principal: Principal, request: MintKeyRequest) -> MintedKey:
         """Create a key for one agent. The secret is in the result and nowhere else, ever."""
@@ -66,6 +81,7 @@ class KeyService:
     ) -> Page[ApiKey]:
         tenant_id = authorize(principal, Scope.AGENTS_READ)
         check_limit(limit)
+        self.flush_usage()  # counts held by this process's cache are shown up to date
         if agent_id is None:
             page = self._b.store.query(API_KEYS, tenant_id, limit=limit, cursor=cursor)
         else:
@@ -83,8 +99,34 @@ class KeyService:
             return stored.model_copy(update={"key": revoked})
 
         stored = update_with_retry(self._b.store, API_KEYS, tenant_id, key_id, "key", apply)
+        # Refused from the next request in this process; other processes refuse it once their cache
+        # entry expires (at most ORATIO_KEY_CACHE_SECONDS).
+        self._write_uses(self._cache.forget_key(key_id))
         self._b.emit(tenant_id, EventType.KEY_REVOKED, key_id, agent_id=stored.key.agent_id)
         return _public(stored)
+
+    def authenticate_cached(self, secret: str, agent_id: str) -> KeyGrant | None:
+        """The grant of a key verified less than `cache_seconds` ago, without touching the store, or None
+        when the store must be asked (`authenticate_for_agent`). Never blocks: a door calls it on its
+        event loop and goes to a worker thread only on None. Expired keys and another agent's keys are
+        refused as by `authenticate_for_agent` (which decides 403 against 404, so those return None)."""
+        if not looks_like_api_key(secret):
+            raise Unauthenticated(_BAD_KEY)
+        digest = hash_secret(secret)
+        current = self._cache.fresh(digest)
+        if current is None or current.key.agent_id != agent_id:
+            return None
+        if not current.key.is_usable(self._b.clock()):
+            self._cache.take(digest)  # its pending uses stay uncounted only if expiry raced them
+            raise Unauthenticated(_BAD_KEY)
+        self._limiter.check(current.key.id)
+        if not self._cache.count_use(digest, self._b.clock()):
+            return None  # dropped meanwhile (revoked, evicted): ask the store
+        return KeyGrant(tenant_id=current.tenant_id, agent_id=current.key.agent_id, key_id=current.key.id)
+
+    def flush_usage(self) -> None:
+        """Write the uses counted in memory to the keys' records (a no-op when the cache is off)."""
+        self._write_uses(self._cache.drain())
 
     def authenticate(self, secret: str, agent_id: str) -> KeyGrant:
         """Resolve a presented secret to its grant, or refuse with one message for every bad key.
@@ -92,6 +134,8 @@ class KeyService:
         Unknown, malformed, revoked and expired keys all read the same to the caller, so the
         answer tells an attacker nothing about which keys exist.
         """
+        if (cached := self.authenticate_cached(secret, agent_id)) is not None:
+            return cached
         current = self._resolve(secret)
         if current.key.agent_id != agent_id:
             raise Forbidden("this API key belongs to another agent")
@@ -105,6 +149,8 @@ class KeyService:
         `Forbidden` when the agent exists and the key is simply another agent's. Every door answers
         alike because the decision is made here, once.
         """
+        if (cached := self.authenticate_cached(secret, agent_id)) is not None:
+            return cached
         current = self._resolve(secret)
         if current.key.agent_id != agent_id:
             if self._b.store.get(AGENTS, current.tenant_id, agent_id) is None:
@@ -128,23 +174,32 @@ class KeyService:
 
     def _grant(self, current: StoredApiKey) -> KeyGrant:
         self._limiter.check(current.key.id)
-        self._record_use(current)
+        digest = current.secret_hash
+        earlier = self._cache.take(digest)  # uses counted since the last read are written with this one
+        stored = self._record_use(current, 1 + (earlier.uses if earlier else 0))
+        self._write_uses(self._cache.remember(digest, stored))
         return KeyGrant(tenant_id=current.tenant_id, agent_id=current.key.agent_id, key_id=current.key.id)
 
-    def _record_use(self, stored: StoredApiKey) -> None:
-        """Count one use. `stored` was just read, so the common case is one conditional write, no read;
+    def _record_use(self, stored: StoredApiKey, uses: int, at: datetime | None = None) -> StoredApiKey:
+        """Count `uses` uses. `stored` was just read, so the common case is one conditional write, no read;
         a concurrent use of the same key (a version conflict) falls back to read-modify-write."""
+        used_at = at or self._b.clock()
 
         def apply(latest: StoredApiKey) -> StoredApiKey:
-            used = latest.key.model_copy(
-                update={"last_used_at": self._b.clock(), "usage_count": latest.key.usage_count + 1}
-            )
+            used = latest.key.model_copy(update={"last_used_at": used_at, "usage_count": latest.key.usage_count + uses})
             return latest.model_copy(update={"key": used})
 
         try:
-            self._b.store.replace(API_KEYS, apply(stored))
+            return self._b.store.replace(API_KEYS, apply(stored))
         except Conflict:
-            update_with_retry(self._b.store, API_KEYS, stored.tenant_id, stored.key.id, "key", apply)
+            return update_with_retry(self._b.store, API_KEYS, stored.tenant_id, stored.key.id, "key", apply)
+
+    def _write_uses(self, pending: Sequence[Pending]) -> None:
+        for p in pending:
+            try:
+                self._record_use(p.stored, p.uses, p.last_used_at)
+            except NotFound:
+                continue  # the key was deleted meanwhile: nothing left to count on
 
 
 def _public(stored: StoredApiKey) -> ApiKey:

@@ -17,12 +17,13 @@ from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import recording_key, session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.store.ports import Insert, Page, Replace
+from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import (
     AgentStatus,
     Channel,
     EventType,
+    NewEvent,
     Principal,
     Role,
     Scope,
@@ -160,6 +161,11 @@ class SessionService:
             return SessionWithTranscript(session=session, turns=[])
         return self.continued(tenant_id, agent_id, session_id, as_tester=tester is not None, recent=recent)
 
+    def status(self, tenant_id: str, session_id: str) -> SessionStatus:
+        """The session's status now: one read of its record, never its transcript (a voice call deciding
+        how it ends needs no more). NotFound for an unknown session."""
+        return require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id).status
+
     def recent_turns(self, tenant_id: str, session_id: str, count: int = RECENT_TURNS) -> list[Turn]:
         """The session's last `count` turns (at most one page), oldest first: one query, not the whole transcript."""
         if count <= 0:
@@ -201,12 +207,13 @@ class SessionService:
         )
         counted = session.model_copy(update={"message_count": max(session.message_count, seq), "last_activity_at": now})
         try:
-            stored, updated = self._b.store.transact([Insert(TURNS, turn), Replace(SESSIONS, counted)])
+            # The turn, the session's counters and the turn's event: one commit (`Backends.transact`).
+            writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted)]
+            stored, updated = self._b.transact(writes, [_turn_event(turn)])
         except Conflict:
             stored = self.append_turn(tenant_id, session_id, role, text, sources)
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
-        self._turn_event(stored)
         return updated, stored
 
     def append_turn(
@@ -247,15 +254,7 @@ class SessionService:
         return stored
 
     def _turn_event(self, turn: Turn) -> None:
-        self._b.emit(
-            turn.tenant_id,
-            EventType.SESSION_TURN,
-            turn.session_id,
-            seq=turn.seq,
-            role=turn.role.value,
-            text=turn.text,
-            sources=[s.model_dump(mode="json") for s in turn.sources],
-        )
+        self._b.events.append(_turn_event(turn))
 
     def set_status(self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None) -> Session:
         """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""
@@ -433,6 +432,20 @@ class SessionService:
             if cursor is None:
                 break
         return False
+
+
+def _turn_event(turn: Turn) -> NewEvent:
+    return NewEvent(
+        tenant_id=turn.tenant_id,
+        type=EventType.SESSION_TURN,
+        subject=turn.session_id,
+        data={
+            "seq": turn.seq,
+            "role": turn.role.value,
+            "text": turn.text,
+            "sources": [s.model_dump(mode="json") for s in turn.sources],
+        },
+    )
 
 
 def _reader(tenant_id: str) -> Principal:

@@ -91,6 +91,14 @@ def check_writes(writes: Sequence[Write]) -> None:
         raise InvalidInput("a transaction may write each record only once")
 
 
+def calls_are_brief(port: object) -> bool:
+    """True for an adapter that says its calls finish in well under a millisecond (`brief_calls = True`:
+    embedded SQLite, the local blob directory). Code on an event loop may call such a port in place
+    instead of paying a worker-thread hop per call; a network store (DynamoDB, S3) says nothing and
+    is always called from a worker thread. Wrappers that forward attributes keep the answer."""
+    return getattr(port, "brief_calls", False) is True
+
+
 class RecordStore(Protocol):
     """Durable records. Every method is atomic; a returned write is durable (survives kill -9)."""
 
@@ -187,5 +195,6 @@ __all__ = [
     "Replace",
     "Table",
     "Write",
+    "calls_are_brief",
     "check_writes",
 ]

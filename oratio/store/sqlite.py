@@ -193,6 +193,11 @@ class SqliteDatabase:
 
 
 class _Adapter:
+    brief_calls = True
+    """Calls are local and short (`oratio.store.ports.calls_are_brief`): a read is tens of microseconds,
+    a commit under synchronous=NORMAL appends to the WAL without an fsync. A write may wait for another
+    process's write lock (up to the busy timeout); within this process writers queue on `_writer`."""
+
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
         self._open = True
@@ -237,6 +242,22 @@ class SqliteRecordStore(_Adapter):
             return [
                 _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
             ]
+
+    def transact_logged(self, writes: Sequence[Write], events: Sequence[NewEvent], log: object) -> list[Any] | None:
+        """`transact`, with `events` appended to `log` in the same SQLite transaction, when `log` is the
+        event log of this very database (the platform's default); None (nothing written) otherwise, and
+        the caller appends them itself. One commit instead of one per event, and no crash between a
+        write and the event announcing it."""
+        if getattr(log, "_db", None) is not self._db:
+            return None
+        check_writes(writes)
+        with self._db.write() as tx:
+            stored = [
+                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
+            ]
+            for event in events:
+                _append_event(tx, event)
+        return stored
 
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
         with self._db.write() as tx:
@@ -321,9 +342,35 @@ def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
         "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
         (stored.model_dump_json(), stored.version, table.name, pk, sk),
     )
-    _drop_entries(tx, table, pk, sk)
-    _add_entries(tx, table, stored, pk, sk)
+    if _stored_entries(tx, table, pk, sk) != _entries_of(table, stored):
+        _drop_entries(tx, table, pk, sk)
+        _add_entries(tx, table, stored, pk, sk)
     return stored
+
+
+def _entries_of(table: Table[R], item: R) -> tuple[set[tuple[str, str, str]], str | None]:
+    """The index rows (index, partition, sort) and the unique value `item` should have."""
+    rows = {(idx.name, ipk, idx.sort(item)) for idx in table.indexes if (ipk := idx.partition(item)) is not None}
+    return rows, table.unique(item) if table.unique is not None else None
+
+
+def _stored_entries(
+    tx: sqlite3.Connection, table: Table[R], pk: str, sk: str
+) -> tuple[set[tuple[str, str, str]], str | None]:
+    """The index rows and unique value stored for a record. A replace that changes neither (a session's
+    counters, a key's use count: most replaces) then reads them instead of deleting and re-inserting them."""
+    rows: set[tuple[str, str, str]] = set()
+    if table.indexes:
+        found = tx.execute(
+            "SELECT idx, ipk, isk FROM record_index WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)
+        ).fetchall()
+        rows = {(idx, ipk, isk) for idx, ipk, isk in found}
+    value = None
+    if table.unique is not None:
+        row = tx.execute("SELECT value FROM record_unique WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk))
+        got = row.fetchone()
+        value = None if got is None else str(got[0])
+    return rows, value
 
 
 def _add_entries(tx: sqlite3.Connection, table: Table[R], item: R, pk: str, sk: str) -> None:
@@ -378,6 +425,19 @@ def _decode_cursor(cursor: str, query_id: str, width: int) -> list[str]:
     return after
 
 
+def _append_event(tx: sqlite3.Connection, event: NewEvent) -> Event:
+    """Give the event its tenant's next seq inside the caller's write transaction (so commit order is seq order)."""
+    dumped = event.model_dump(mode="json")
+    seq = int(
+        tx.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE tenant_id = ?", (event.tenant_id,)).fetchone()[0]
+    )
+    tx.execute(
+        "INSERT INTO events (tenant_id, seq, type, subject, data, at) VALUES (?, ?, ?, ?, ?, ?)",
+        (event.tenant_id, seq, dumped["type"], event.subject, json.dumps(dumped["data"]), dumped["at"]),
+    )
+    return Event.model_validate({**dumped, "seq": seq})
+
+
 class SqliteEventLog(_Adapter):
     """`EventLog` whose seq is MAX+1 under the write lock, so commit order is seq order.
 
@@ -386,19 +446,8 @@ class SqliteEventLog(_Adapter):
     """
 
     def append(self, event: NewEvent) -> Event:
-        dumped = event.model_dump(mode="json")
-        data = json.dumps(dumped["data"])
         with self._db.write() as tx:
-            seq = int(
-                tx.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE tenant_id = ?", (event.tenant_id,)
-                ).fetchone()[0]
-            )
-            tx.execute(
-                "INSERT INTO events (tenant_id, seq, type, subject, data, at) VALUES (?, ?, ?, ?, ?, ?)",
-                (event.tenant_id, seq, dumped["type"], event.subject, data, dumped["at"]),
-            )
-        return Event.model_validate({**dumped, "seq": seq})
+            return _append_event(tx, event)
 
     def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
         if not 1 <= limit <= Limits.PAGE_SIZE_MAX:
