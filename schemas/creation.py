@@ -24,11 +24,14 @@ class ParsedSop(Model):
     handoff_conditions: list[str] = Field(default_factory=list, max_length=20)
     tone: str = Field(default="", max_length=500)
     ambiguities: list[str] = Field(default_factory=list, max_length=20)
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 
 
 class ReviewIssue(Model):
     severity: str = Field(pattern=r"^(blocker|major|minor)$")
     message: str = Field(min_length=1, max_length=1000)
+    field: str | None = None
+    code: str | None = None
 
 
 class PlanReview(Model):
