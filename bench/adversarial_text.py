@@ -22,6 +22,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from creator_agent import coverage
+from creator_agent.handoff_conditions import classify, keyword_filter
 from creator_agent.offline import parse_sop
 from mcp_server.sampling import parse_answer
 from oratio.errors import OratioError
@@ -30,7 +31,8 @@ from oratio.knowledge.extract import extract_text
 from oratio.knowledge.ports import ExtractionError
 from oratio.models.gguf_chat import parse_calls, unfenced
 from oratio.runtime.amounts import find_amounts
-from oratio.runtime.handoff import matching_rule
+from oratio.runtime.handoff import could_not_help, matching_rule
+from oratio.runtime.outcome import TurnOutcome
 from schemas import AgentPlan, DocumentFormat, HandoffRule
 from voice_bridge.sentences import SentenceSplitter
 
@@ -73,6 +75,13 @@ _PLAN = AgentPlan(
 )
 
 
+_HUMAN_PLAN = AgentPlan(
+    persona="Desk agent",
+    system_prompt="You are a helpful support agent for Acme.",
+    handoff_rules=[HandoffRule(id="person", description="asks for a person", kind="human_request")],
+)
+
+
 class _Answer(BaseModel):
     answer: str
 
@@ -94,12 +103,16 @@ def _sentences(text: str) -> object:
 
 def _creator_text(text: str) -> object:
     return (
-        coverage.key_phrases(text),
         coverage.invented_capabilities(text),
-        coverage.threshold_rule(text),
         coverage.strip_handoff_lead(text),
         coverage.normalize(text),
     )
+
+
+def _handoff_conditions(text: str) -> object:
+    # An admin's condition is at most Limits.CONDITION_MAX characters, an SOP's may be the whole SOP line:
+    # the classifier must stay linear on either.
+    return [classify(text, language) for language in ("en", "fr", "es", "de")], keyword_filter([text], "en")
 
 
 def _speakable(text: str) -> object:
@@ -119,6 +132,9 @@ TARGETS: list[Target] = [
     Target("amounts", find_amounts),
     Target("sop parsing (offline)", parse_sop),
     Target("creator coverage checks", _creator_text),
+    Target("handoff condition classifier", _handoff_conditions),
+    Target("handoff human request", lambda text: matching_rule(_HUMAN_PLAN, text)),
+    Target("could not help", lambda text: could_not_help(TurnOutcome(), text, failed=False)),
     Target("gguf tool-call parsing", lambda text: (unfenced(text), parse_calls(text, frozenset({"end_session"})))),
     Target("mcp sampling answer", _sampling),
     Target("voice sentence splitting", _sentences),
@@ -174,6 +190,12 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "fence with a space run": _padded("```x", " ", "y"),
     "tool call with a space run": _padded("<tool_call>x", " ", "y"),
     "i will": lambda size: _repeat("i will ", size),
+    "asks for fillers": lambda size: _repeat("asks for a the to with ", size),
+    "mit fillers": lambda size: _repeat("mit einem der ", size),
+    "counts without a unit": lambda size: _repeat("two failed failed ", size),
+    "comparators": lambda size: _repeat("over more than ", size),
+    "quotes": lambda size: _repeat('"a', size),
+    "says lists": lambda size: "the customer says " + _repeat("a, ", size - 18),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from creator_agent import coverage
 from creator_agent._llm import ModelFactory, structured_call
+from oratio import languages
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, StageName
 from schemas.plan import AgentPlan, ToolName
@@ -78,4 +79,9 @@ def handoff_conditions(spec: AgentSpec, parsed: ParsedSop) -> list[str]:
     )
 
 
-__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions"]
+def sop_language(spec: AgentSpec, parsed: ParsedSop) -> str:
+    """The SOP's language: the parser's, or detected from the SOP when the parser did not say."""
+    return parsed.language if "language" in parsed.model_fields_set else languages.detect(spec.sop)
+
+
+__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions", "sop_language"]
