@@ -33,6 +33,7 @@ from typing import Final, Literal
 from creator_agent import coverage
 from oratio.languages import LANGUAGES, stopwords
 from oratio.runtime.amounts import Amount, parse_amount
+from schemas import Limits
 from schemas.plan import HandoffRule
 
 TriggerKind = Literal["keywords", "amount", "human_request", "repeated_failures"]
@@ -149,6 +150,7 @@ _AMOUNT_WITHIN: Final = 40
 
 # (a) phrases the admin spells out.
 LISTED_WORDS_MAX: Final = 3
+PATTERN_MAX: Final = 200
 _EDGE_PUNCTUATION: Final = ".,;:!?\"'()[]{}«»“”„‘’ "
 _QUOTED: Final = re.compile(r"\"([^\"\n]{1,100})\"|“([^”\n]{1,100})”|«\s?([^»\n]{1,100}?)\s?»|„([^“”\n]{1,100})[“”]")
 _SAYS: Final = re.compile(
@@ -168,7 +170,9 @@ def classify(condition: str, language: str) -> Trigger | Judgement:
     trigger forms are recognised in every supported language whatever `language` says.
     """
     text = " ".join(condition.split())
-    core = coverage.strip_handoff_lead(text)
+    # Conditions are at most Limits.CONDITION_MAX characters (`stages.base.handoff_conditions` cuts parsed
+    # ones): the patterns below never read more, whatever a caller passes.
+    core = coverage.strip_handoff_lead(text[: Limits.CONDITION_MAX])
     if (amount := _amount(core, language)) is not None:
         return amount
     if _HUMAN_REQUEST.search(core):
@@ -194,10 +198,14 @@ def split_conditions(conditions: list[str], language: str) -> tuple[list[Trigger
 
 
 def keyword_filter(phrases: list[str], language: str) -> list[str]:
-    """`phrases` without stopwords of `language` (or English) and single generic words, cleaned."""
+    """`phrases` without stopwords of `language` (or English) and single generic words, cleaned.
+
+    A phrase longer than a `HandoffRule` pattern (200 characters) is no phrase a customer types: dropped."""
     dropped = stopwords(language) | stopwords("en") | GENERIC_WORDS
     kept: list[str] = []
     for phrase in phrases:
+        if len(phrase) > PATTERN_MAX:
+            continue
         # Words as a customer types them ("don't" stays whole; the runtime matches whole words, any case).
         words = [word for word in (w.strip(_EDGE_PUNCTUATION) for w in phrase.casefold().split()) if word]
         while words and words[0] in dropped:
