@@ -24,11 +24,12 @@ from creator_agent.stages.draft_plan import JUDGEMENT_HEADING, PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_plan import check_plan
 from oratio.config import Settings
-from oratio.models import Data, ScriptedModel
+from oratio.models import CallTool, Data, Prompt, Rule, Say, ScriptedModel, Step
 from oratio.platform import Platform, open_platform
 from oratio.runtime.handoff import matching_rule, rule_matches
 from oratio.runtime.tools import request_handoff_description
 from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, HandoffRule, ParsedSop, Principal, Scope
+from tests.runtime.conftest import engine_over
 
 JUDGEMENTS = [
     "transfer when the request cannot be handled with your actions",
@@ -320,6 +321,26 @@ async def test_the_offline_creator_builds_triggers_and_judgements_and_its_tests_
         owner.tenant_id, agent.id, None, "Ich möchte mit einem Menschen sprechen.", Channel.TEXT
     )
     assert person.handoff is True
+
+    # With a real model, the built plan's judgement conditions reach it in its prompt and its tool: a model
+    # that hands off exactly when both carry "the customer is upset" does so on an upset message.
+    judge = ScriptedModel(rules=[_hands_off_when_told("the customer is upset")])
+    engine = engine_over(platform, lambda spec: judge)
+    calm = await engine.turn_async(owner.tenant_id, agent.id, None, "Where is my parcel?", Channel.TEXT)
+    upset = await engine.turn_async(owner.tenant_id, agent.id, calm.session_id, "I am so upset!!", Channel.TEXT)
+    assert (calm.handoff, upset.handoff) == (False, True)
+
+
+def _hands_off_when_told(condition: str) -> Rule:
+    def rule(prompt: Prompt) -> Step | None:
+        if prompt.tool_outcomes():
+            return Say("Done.")
+        told = condition in (prompt.system_prompt or "") and condition in prompt.tool_descriptions["request_handoff"]
+        if told and "upset" in prompt.last_user_text():
+            return CallTool("request_handoff", {"reason": condition})
+        return Say("Your parcel is on its way.")
+
+    return rule
 
 
 @pytest.fixture
