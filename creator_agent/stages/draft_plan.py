@@ -154,7 +154,9 @@ def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str, judgement:
     conditions = [c for c in handoff_conditions(spec, parsed) if c not in judgement and not coverage.covers(prompt, c)]
     if conditions:
         sections.append("## Hand off to a human (use request_handoff) when\n" + "\n".join(f"- {c}" for c in conditions))
-    unstated = [c for c in judgement if not coverage.covers(prompt, c)]
+    # Listed under the heading, not merely mentioned: "never hand off when the customer is upset" must not count.
+    listed = prompt.split(JUDGEMENT_HEADING, 1)[1] if JUDGEMENT_HEADING in prompt else ""
+    unstated = [c for c in judgement if f"- {c}" not in listed]
     if unstated:
         sections.append(f"{JUDGEMENT_HEADING}\n" + "\n".join(f"- {c}" for c in unstated))
     if parsed.tone and not coverage.covers(prompt, parsed.tone):
@@ -212,7 +214,7 @@ def _repair_rules(
         raise CreationFailed(
             StageName.DRAFT_PLAN, f"more than {judgement_limit} handoff conditions need judgement (handoff_judgement)"
         )
-    return kept, [item[:500] for item in judgements]
+    return kept, [item for item in judgements if len(item) >= 3]  # each at most CONDITION_MAX (500) already
 
 
 __all__ = ["DRAFTER_SYSTEM", "PlanDrafter"]

@@ -163,7 +163,7 @@ def _handoff_condition_issues(spec: AgentSpec, parsed: ParsedSop, plan: AgentPla
     for rule in plan.handoff_rules:
         if rule.kind != "keywords":
             continue
-        generic = [p for p in rule.patterns if p not in keyword_filter([p], language)]
+        generic = [p for p in rule.patterns if not keyword_filter([p], language)]
         if generic:
             message = (
                 f"Handoff rule '{rule.id}' has keywords that are stopwords or generic words ({', '.join(generic)}): "

@@ -188,6 +188,17 @@ def test_the_triggers_still_hand_off(message: str) -> None:
     assert matching_rule(_drafted(_spec(MIXED), []), message) is not None
 
 
+def test_a_judgement_the_model_only_mentioned_is_still_listed_as_when_to_hand_off() -> None:
+    spec = _spec([JUDGEMENTS[1]])
+    parsed = SopParser.postprocess(spec, ParsedSop())
+    prompt = f"You are the Parcels agent. Never hand off just because {JUDGEMENTS[1]}."
+    draft = {"persona": "Parcels agent", "system_prompt": prompt}
+
+    plan = PlanDrafter(lambda: ScriptedModel([Data(draft)])).run(spec, parsed, [])
+
+    assert f"{JUDGEMENT_HEADING}\n- {JUDGEMENTS[1]}" in plan.system_prompt
+
+
 def test_a_handoff_disabled_spec_gets_neither_rules_nor_judgements() -> None:
     spec = AgentSpec(name="Parcels", sop="## Steps\n1. Answer from the knowledge base.\n")
     plan = _drafted(spec, [{"id": "x", "description": "the customer is upset", "kind": "keywords", "patterns": ["x"]}])
@@ -220,6 +231,14 @@ def test_the_reviewer_blocks_a_judgement_condition_compiled_into_keywords() -> N
 
     assert ("blocker", "handoff_rules", "judgement_as_keywords") in issues
     assert ("blocker", "handoff_rules", "generic_keyword") in issues
+
+
+def test_the_reviewer_blocks_only_keywords_that_say_nothing() -> None:
+    phrases = 'the customer says "cancel my contract" or "Sparks"'
+    rule = HandoffRule(id="k", description=phrases, kind="keywords", patterns=["Cancel my contract", "Sparks"])
+    assert _review(_plan([rule], []), [phrases]) == []
+    bad = rule.model_copy(update={"patterns": ["Sparks", "le", "Cannot"]})
+    assert _review(_plan([bad], []), [phrases]) == [("blocker", "handoff_rules", "generic_keyword")]
 
 
 def test_the_reviewer_blocks_a_judgement_condition_the_model_never_sees() -> None:
