@@ -44,6 +44,8 @@ class HandoffRule(Model):
     `repeated_failures`: the agent could not help on `failures_over` consecutive turns ("after two failed
     attempts"); what counts as not helping is defined in `oratio.runtime.handoff.could_not_help`.
     Conditions that need judgement ("the customer is upset") are not rules: see `AgentPlan.handoff_judgement`.
+    A keywords, regex or amount rule with no patterns never fires; the schema accepts it (a small model's
+    draft must not fail a whole creation for it), the drafter drops it and the plan reviewer blocks it.
     (`pattern=` constraints here run on pydantic-core's Rust regex engine, which is linear-time too.)
     """
 
@@ -76,8 +78,6 @@ class HandoffRule(Model):
             raise ValueError("amount_over and currency are required for kind 'amount'")
         if self.kind == "repeated_failures" and self.failures_over is None:
             raise ValueError("failures_over is required for kind 'repeated_failures'")
-        if self.kind in ("keywords", "regex", "amount") and not self.patterns:
-            raise ValueError(f"patterns must not be empty for kind '{self.kind}'")
         return self
 
 

@@ -161,6 +161,11 @@ def _handoff_condition_issues(spec: AgentSpec, parsed: ParsedSop, plan: AgentPla
                 ReviewIssue(severity="major", message=message[:1000], field="system_prompt", code="judgement_missing")
             )
     for rule in plan.handoff_rules:
+        if rule.kind in ("keywords", "regex", "amount") and not rule.patterns:
+            message = f"Handoff rule '{rule.id}' ({rule.kind}) has no patterns, so it never fires"
+            issues.append(
+                ReviewIssue(severity="blocker", message=message[:1000], field="handoff_rules", code="empty_rule")
+            )
         if rule.kind != "keywords":
             continue
         generic = [p for p in rule.patterns if not keyword_filter([p], language)]

@@ -241,6 +241,18 @@ def test_the_reviewer_blocks_only_keywords_that_say_nothing() -> None:
     assert _review(_plan([bad], []), [phrases]) == [("blocker", "handoff_rules", "generic_keyword")]
 
 
+def test_the_reviewer_blocks_a_rule_with_nothing_to_match() -> None:
+    phrases = 'the customer says "cancel my contract"'
+    empty = HandoffRule(id="k", description=phrases, kind="keywords")
+    assert _review(_plan([empty], []), [phrases]) == [("blocker", "handoff_rules", "empty_rule")]
+
+
+def test_the_drafter_drops_a_drafted_rule_with_nothing_to_match() -> None:
+    phrases = 'the customer says "cancel my contract"'
+    plan = _drafted(_spec([phrases]), [{"id": "k", "description": phrases, "kind": "keywords", "patterns": []}])
+    assert [rule.patterns for rule in plan.handoff_rules] == [["cancel my contract"]]
+
+
 def test_the_reviewer_blocks_a_judgement_condition_the_model_never_sees() -> None:
     assert _review(_plan([], []), [JUDGEMENTS[1]]) == [("blocker", "handoff_judgement", "judgement_missing")]
     unprompted = _plan([], [JUDGEMENTS[1]], prompt="You are the Parcels agent. Be brief.")
