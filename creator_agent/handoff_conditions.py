@@ -151,6 +151,7 @@ _AMOUNT_WITHIN: Final = 40
 # (a) phrases the admin spells out.
 LISTED_WORDS_MAX: Final = 3
 PATTERN_MAX: Final = 200
+_ANY_STOPWORD: Final = GENERIC_WORDS.union(*(stopwords(lang) for lang in LANGUAGES))
 _EDGE_PUNCTUATION: Final = ".,;:!?\"'()[]{}«»“”„‘’ "
 _QUOTED: Final = re.compile(r"\"([^\"\n]{1,100})\"|“([^”\n]{1,100})”|«\s?([^»\n]{1,100}?)\s?»|„([^“”\n]{1,100})[“”]")
 _SAYS: Final = re.compile(
@@ -198,7 +199,9 @@ def split_conditions(conditions: list[str], language: str) -> tuple[list[Trigger
 
 
 def keyword_filter(phrases: list[str], language: str) -> list[str]:
-    """`phrases` without stopwords of `language` (or English) and single generic words, cleaned.
+    """`phrases` without stopwords of `language` (or English) at their edges, cleaned; a phrase left with
+    only stopwords of any supported language (customers write in theirs: "le le"), generic words or one
+    short word is dropped.
 
     A phrase longer than a `HandoffRule` pattern (200 characters) is no phrase a customer types: dropped."""
     dropped = stopwords(language) | stopwords("en") | GENERIC_WORDS
@@ -212,7 +215,7 @@ def keyword_filter(phrases: list[str], language: str) -> list[str]:
             words.pop(0)
         while words and words[-1] in dropped:
             words.pop()
-        if not words or (len(words) == 1 and (words[0] in dropped or len(words[0]) < 3)):
+        if not words or all(word in _ANY_STOPWORD for word in words) or (len(words) == 1 and len(words[0]) < 3):
             continue
         kept.append(" ".join(words))
     return coverage.clean_list(kept, 50)
