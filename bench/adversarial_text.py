@@ -22,6 +22,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from creator_agent import coverage, review_checks, review_wording
+from creator_agent.handoff_conditions import classify, keyword_filter
 from creator_agent.offline import parse_sop
 from creator_agent.simulation import checks
 from creator_agent.simulation.derive import forbidden_act
@@ -35,7 +36,8 @@ from oratio.languages import detect
 from oratio.models.demo import forbidden_stems
 from oratio.models.gguf_chat import parse_calls, unfenced
 from oratio.runtime.amounts import find_amounts
-from oratio.runtime.handoff import matching_rule
+from oratio.runtime.handoff import could_not_help, matching_rule
+from oratio.runtime.outcome import TurnOutcome
 from oratio.sop_intake import check_sop
 from schemas import AgentPlan, DocumentFormat, HandoffRule
 from voice_bridge.sentences import SentenceSplitter
@@ -79,6 +81,13 @@ _PLAN = AgentPlan(
 )
 
 
+_HUMAN_PLAN = AgentPlan(
+    persona="Desk agent",
+    system_prompt="You are a helpful support agent for Acme.",
+    handoff_rules=[HandoffRule(id="person", description="asks for a person", kind="human_request")],
+)
+
+
 class _Answer(BaseModel):
     answer: str
 
@@ -100,9 +109,7 @@ def _sentences(text: str) -> object:
 
 def _creator_text(text: str) -> object:
     return (
-        coverage.key_phrases(text),
         coverage.invented_capabilities(text),
-        coverage.threshold_rule(text),
         coverage.strip_handoff_lead(text),
         coverage.normalize(text),
     )
@@ -142,6 +149,12 @@ def _intake(text: str) -> object:
     return None
 
 
+def _handoff_conditions(text: str) -> object:
+    # An admin's condition is at most Limits.CONDITION_MAX characters, an SOP's may be the whole SOP line:
+    # the classifier must stay linear on either.
+    return [classify(text, language) for language in ("en", "fr", "es", "de")], keyword_filter([text], "en")
+
+
 def _speakable(text: str) -> object:
     from voice_bridge.speech.text import speakable  # noqa: PLC0415 (optional voice extra kept lazy)
 
@@ -164,6 +177,9 @@ TARGETS: list[Target] = [
     Target("creator coverage checks", _creator_text),
     Target("creator reviewer checks", _reviewer),
     Target("simulation checks", _simulation_checks),
+    Target("handoff condition classifier", _handoff_conditions),
+    Target("handoff human request", lambda text: matching_rule(_HUMAN_PLAN, text)),
+    Target("could not help", lambda text: could_not_help(TurnOutcome(), text, failed=False)),
     Target("gguf tool-call parsing", lambda text: (unfenced(text), parse_calls(text, frozenset({"end_session"})))),
     Target("mcp sampling answer", _sampling),
     Target("voice sentence splitting", _sentences),
@@ -232,6 +248,12 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "sentence ends": lambda size: _repeat(". A", size),
     "table rows": lambda size: _repeat("|a|b|\n", size),
     "elisions": lambda size: _repeat("l'a ", size),
+    "asks for fillers": lambda size: _repeat("asks for a the to with ", size),
+    "mit fillers": lambda size: _repeat("mit einem der ", size),
+    "counts without a unit": lambda size: _repeat("two failed failed ", size),
+    "comparators": lambda size: _repeat("over more than ", size),
+    "quotes": lambda size: _repeat('"a', size),
+    "says lists": lambda size: "the customer says " + _repeat("a, ", size - 18),
 }
 
 

@@ -66,6 +66,15 @@ _STOPWORDS: Final[dict[Language, frozenset[str]]] = {
     ),
 }
 
+# More function words for keyword filtering only (`stopwords`), kept out of detection: several are shared
+# between languages ("a", "en", "me") and would blur which language a text is in.
+_FILTER_ONLY: Final[dict[Language, frozenset[str]]] = {
+    "en": frozenset("above below can't cannot doing either having hers least neither nor onto theirs whenever".split()),
+    "fr": frozenset("alors en moins ni qu ta tes ton y".split()),
+    "es": frozenset("a esas esos fue haber me menos ni nos qué te tus u ya".split()),
+    "de": frozenset("doch falls mehr seine um weniger wie wo".split()),
+}
+
 # Letters that mark one language out of the four (accents shared by several, like é, count for none).
 _MARKS: Final[dict[Language, frozenset[str]]] = {
     "fr": frozenset("çèêëîïôœùû"),
@@ -127,8 +136,9 @@ def _known(language: str) -> Language:
 
 
 def stopwords(language: str) -> frozenset[str]:
-    """Function words of `language` (lower case); an unsupported code gets English's."""
-    return _STOPWORDS[_known(language)]
+    """Function words of `language` (lower case) for filtering keywords; an unsupported code gets English's."""
+    known = _known(language)
+    return _STOPWORDS[known] | _FILTER_ONLY[known]
 
 
 def words(text: str) -> list[str]:

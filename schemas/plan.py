@@ -38,30 +38,46 @@ class HandoffRule(Model):
     `amount`: a word starts with any pattern (a topic stem: "refund" in "refunded") and the message
     mentions an amount in `currency` above `amount_over` ("a refund over $100"), in any sentence; amounts
     are read by `oratio.runtime.amounts`.
+    `human_request`: the customer explicitly asks for a person, in English, French, Spanish or German
+    ("can I talk to a human", "je veux parler à un conseiller"); `patterns` add phrases to the built-in
+    set (`oratio.runtime.handoff.HUMAN_REQUEST_PHRASES`), none means the built-in set alone.
+    `repeated_failures`: the agent could not help on `failures_over` consecutive turns ("after two failed
+    attempts"); what counts as not helping is defined in `oratio.runtime.handoff.could_not_help`.
+    Conditions that need judgement ("the customer is upset") are not rules: see `AgentPlan.handoff_judgement`.
+    A keywords, regex or amount rule with no patterns never fires; the schema accepts it (a small model's
+    draft must not fail a whole creation for it), the drafter drops it and the plan reviewer blocks it.
     (`pattern=` constraints here run on pydantic-core's Rust regex engine, which is linear-time too.)
     """
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     description: str = Field(min_length=3, max_length=500, description="The SOP condition this rule checks")
-    kind: Literal["keywords", "regex", "amount"]
-    patterns: list[Pattern] = Field(min_length=1, max_length=50)
+    kind: Literal["keywords", "regex", "amount", "human_request", "repeated_failures"]
+    patterns: list[Pattern] = Field(default_factory=list, max_length=50)
     amount_over: Decimal | None = Field(default=None, ge=0, le=10**15, description="`amount` rules: the threshold")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
         default=None, description="`amount` rules: ISO 4217 code of the threshold ('$' is USD)"
+    )
+    failures_over: int | None = Field(
+        default=None, ge=1, le=20, description="`repeated_failures` rules: consecutive turns the agent could not help"
     )
 
     @model_validator(mode="before")
     @classmethod
     def _threshold_only_in_amount_rules(cls, data: Any) -> Any:
         # A model filling every field of the grammar writes some value here for other kinds too; it means nothing.
-        if isinstance(data, dict) and data.get("kind") != "amount":
-            return {key: value for key, value in data.items() if key not in ("amount_over", "currency")}
+        if isinstance(data, dict):
+            if data.get("kind") != "amount":
+                data = {key: value for key, value in data.items() if key not in ("amount_over", "currency")}
+            if data.get("kind") != "repeated_failures":
+                data = {key: value for key, value in data.items() if key != "failures_over"}
         return data
 
     @model_validator(mode="after")
-    def _amount_rules_have_a_threshold(self) -> HandoffRule:
+    def _each_kind_has_what_it_checks(self) -> HandoffRule:
         if self.kind == "amount" and (self.amount_over is None or self.currency is None):
             raise ValueError("amount_over and currency are required for kind 'amount'")
+        if self.kind == "repeated_failures" and self.failures_over is None:
+            raise ValueError("failures_over is required for kind 'repeated_failures'")
         return self
 
 
@@ -77,6 +93,12 @@ class AgentPlan(Model):
         default_factory=list, max_length=30, description="What the agent records with collect_info (SOP fields)"
     )
     handoff_rules: list[HandoffRule] = Field(default_factory=list, max_length=50)
+    handoff_judgement: list[Annotated[str, StringConstraints(min_length=3, max_length=500)]] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Handoff conditions the model judges (in its prompt and the request_handoff tool), verbatim; "
+        "never compiled into keywords",
+    )
     handoff_message: str = Field(
         default="I'm connecting you with a member of our team, who will continue from here.",
         min_length=1,
@@ -85,11 +107,6 @@ class AgentPlan(Model):
     closing_message: str = Field(default="Thank you for contacting us. Goodbye!", min_length=1, max_length=500)
     knowledge_k: int = Field(default=4, ge=1, le=10)
     model: str | None = Field(default=None, max_length=200, description="Model override for this agent")
-    # Declared as issue 17's shared contract gives them (owned by the "handoff" and "reader" items); the
-    # admin reads and edits them through the plan tools (mcp_server/tools/plans.py).
-    handoff_judgement: list[Annotated[str, StringConstraints(min_length=3, max_length=500)]] = Field(
-        default_factory=list, max_length=30, description="Handoff conditions the model judges, never keywords"
-    )
     language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1 language of the SOP")
     internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=list, max_length=20, description="For the agent only; never quoted to customers"

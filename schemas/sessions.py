@@ -42,6 +42,12 @@ class Session(Record):
     ended_at: UtcDatetime | None = None
     end_reason: str | None = Field(default=None, max_length=500)
     message_count: int = Field(default=0, ge=0)
+    failed_turns: int = Field(
+        default=0,
+        ge=0,
+        description="Consecutive agent turns that could not help (oratio.runtime.handoff.could_not_help), "
+        "counted for repeated_failures handoff rules",
+    )
     customer: StoredMetadata = Field(default_factory=dict)
     collected: StoredMetadata = Field(default_factory=dict, description="What the agent recorded with collect_info")
     origin: SessionOrigin = SessionOrigin.CUSTOMER

@@ -10,6 +10,8 @@ from typing import Any
 
 from creator_agent import coverage
 from creator_agent._llm import ModelFactory, structured_call
+from oratio import languages
+from schemas import Limits
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, StageName
 from schemas.plan import AgentPlan, ToolName
@@ -73,9 +75,14 @@ def handoff_conditions(spec: AgentSpec, parsed: ParsedSop) -> list[str]:
     """The conditions a plan must check in code: the parsed ones (admin's first), only if handoff is enabled."""
     if not spec.handoff.enabled:
         return []
-    return coverage.clean_list(
-        [*spec.handoff.conditions, *parsed.handoff_conditions], list_limit("handoff_rules", AgentPlan)
-    )
+    # Each at most as long as an admin may write one (a rule's description and a judgement item hold it whole).
+    conditions = [*spec.handoff.conditions, *(c[: Limits.CONDITION_MAX] for c in parsed.handoff_conditions)]
+    return coverage.clean_list(conditions, list_limit("handoff_rules", AgentPlan))
 
 
-__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions"]
+def sop_language(spec: AgentSpec, parsed: ParsedSop) -> str:
+    """The SOP's language: the parser's, or detected from the SOP when the parser did not say."""
+    return parsed.language if "language" in parsed.model_fields_set else languages.detect(spec.sop)
+
+
+__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions", "sop_language"]

@@ -1,7 +1,8 @@
 """Stage 2, draft the plan: `ParsedSop` -> `AgentPlan`, repaired in code so no rule, step or handoff condition is lost.
 
-Every rule and step reaches the system prompt, every handoff condition gets a rule checked in code,
-and only vetted tools are used.
+Every rule and step reaches the system prompt, and only vetted tools are used. Every handoff
+condition is classified in code (`creator_agent.handoff_conditions`): a trigger gets a rule checked in
+code, a judgement condition goes verbatim to `handoff_judgement` and the system prompt, for the model.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ import anyio
 
 from creator_agent import coverage, review_checks, review_fixes
 from creator_agent.errors import CreationFailed
-from creator_agent.stages.base import SYSTEM_PROMPT_MAX, Stage, bullets, catalog_text, handoff_conditions, list_limit
+from creator_agent.handoff_conditions import keyword_filter, rule_id, split_conditions
+from creator_agent.stages.base import (
+    SYSTEM_PROMPT_MAX,
+    Stage,
+    bullets,
+    catalog_text,
+    handoff_conditions,
+    list_limit,
+    sop_language,
+)
 from oratio.languages import messages
 from schemas.agents import AgentSpec, AgentType
 from schemas.creation import ParsedSop, ReviewIssue, StageName
@@ -21,6 +31,8 @@ INTERNAL_HEADING = "Internal guidance - never quote or reveal"
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "de": "German"}
 _DEFAULT_HANDOFF = AgentPlan.model_fields["handoff_message"].default
 _DEFAULT_CLOSING = AgentPlan.model_fields["closing_message"].default
+JUDGEMENT_HEADING = "## Hand off with request_handoff when (your judgement):"
+"""Heads the system prompt's list of `AgentPlan.handoff_judgement`; the reviewer looks for each item."""
 
 DRAFTER_SYSTEM = (
     "You design customer-facing AI agents that follow an SOP exactly. You write the plan the runtime "
@@ -51,14 +63,19 @@ class PlanDrafter(Stage):
             AgentType.TEXT: "text chat",
             AgentType.BOTH: "voice and text: replies must read well and sound natural when spoken (no markdown)",
         }[spec.agent_type]
-        handoff = (
-            "enabled. Include the request_handoff tool and one handoff rule per condition below: "
-            "kind 'keywords' (whole words or phrases a customer would say) or 'regex' (RE2 syntax: no "
-            "look-around or backreferences; case-insensitive)."
-            f"\nConditions:\n{bullets(handoff_conditions(spec, parsed))}"
-            if spec.handoff.enabled
-            else "disabled. Do not include request_handoff and write no handoff rules."
-        )
+        if spec.handoff.enabled:
+            triggers, judgement = split_conditions(handoff_conditions(spec, parsed), sop_language(spec, parsed))
+            handoff = (
+                "enabled. Include the request_handoff tool. Conditions checked in code (the code writes their "
+                "handoff rules: amounts, explicit requests for a person, repeated failures; for phrases the "
+                "admin listed you may write a 'keywords' rule with exactly those phrases):"
+                f"\n{bullets([t.condition for t in triggers])}\n"
+                "Conditions only you can judge: copy each one verbatim into handoff_judgement and into the "
+                "system prompt as when to call request_handoff; never turn them into keywords:"
+                f"\n{bullets(judgement)}"
+            )
+        else:
+            handoff = "disabled. Do not include request_handoff and write no handoff rules."
         parts = [
             f"Agent name: {spec.name}\nDescription: {spec.description or '(none)'}\nChannel: {channel}",
             f"Tool catalog (use only these):\n{catalog_text()}",
@@ -99,13 +116,13 @@ class PlanDrafter(Stage):
 
         Every step and must/never rule appears in the system prompt (a section is appended for the
         missing ones); request_handoff is present iff handoff is enabled; knowledge_search is always
-        present; broken regexes are dropped; every handoff condition has a rule (keyword rules derived
-        from the condition's words when the model wrote none); the admin's greeting wins. What the
+        present; broken regexes are dropped; every trigger condition has its rule and every judgement
+        condition is in `handoff_judgement` and the prompt, never in a rule; the admin's greeting wins. What the
         reviewer's code checks would block is removed (`review_fixes`): text aimed at the model, transfer
         wording with handoff disabled, internal notes said aloud, promises no tool keeps; and the SOP's
         actions no tool performs get a section telling the agent to explain or hand off instead.
         """
-        rules = _repair_rules(spec, parsed, plan.handoff_rules)
+        rules, judgement = _repair_rules(spec, parsed, plan.handoff_rules)
         tools = set(plan.tools) | {ToolName.KNOWLEDGE_SEARCH}
         if spec.handoff.enabled:
             tools.add(ToolName.REQUEST_HANDOFF)
@@ -125,7 +142,7 @@ class PlanDrafter(Stage):
         drafted = review_fixes.clean_prompt(spec, parsed, plan.system_prompt) or (
             f"You are the {spec.name} agent. Follow the procedure and rules below."
         )
-        system_prompt = _complete_prompt(spec, parsed, drafted)
+        system_prompt = _complete_prompt(spec, parsed, drafted, judgement)
         if (section := review_fixes.tool_less_actions_section(spec, parsed)) is not None:
             system_prompt = f"{system_prompt}\n\n{section}"
         defaults = messages(parsed.language)
@@ -141,6 +158,7 @@ class PlanDrafter(Stage):
             tools=[tool for tool in ToolName if tool in tools],
             information_to_collect=[item[:100] for item in collect],
             handoff_rules=rules,
+            handoff_judgement=judgement,
             # A message cleaned or left at the (English) schema default is said in the SOP's language.
             handoff_message=_localized(
                 review_fixes.clean_message(spec, parsed, plan, "handoff_message") or plan.handoff_message,
@@ -166,8 +184,12 @@ def _feedback_line(issue: ReviewIssue) -> str:
     return f"[{tag}{where}] {issue.message}"
 
 
-def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
-    """The system prompt plus sections restating, verbatim, whatever it does not already contain."""
+def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str, judgement: list[str]) -> str:
+    """The system prompt plus sections restating, verbatim, whatever it does not already contain.
+
+    Judgement conditions always get their own section, worded as the runtime's request_handoff tool
+    says them: the model alone decides those, so it must see each one verbatim.
+    """
     sections: list[str] = []
     # With handoff disabled, a step or rule that says to transfer would contradict the configuration: it is
     # left out (the reviewer reports it as minor, handoff_disabled_but_transfer).
@@ -184,9 +206,14 @@ def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
     rules += [f"- Never: {rule}" for rule in parsed.never_rules if not coverage.covers(prompt, rule)]
     if rules:
         sections.append("## Rules\n" + "\n".join(rules))
-    conditions = [c for c in handoff_conditions(spec, parsed) if not coverage.covers(prompt, c)]
+    conditions = [c for c in handoff_conditions(spec, parsed) if c not in judgement and not coverage.covers(prompt, c)]
     if conditions:
         sections.append("## Hand off to a human (use request_handoff) when\n" + "\n".join(f"- {c}" for c in conditions))
+    # Listed under the heading, not merely mentioned: "never hand off when the customer is upset" must not count.
+    listed = prompt.split(JUDGEMENT_HEADING, 1)[1] if JUDGEMENT_HEADING in prompt else ""
+    unstated = [c for c in judgement if f"- {c}" not in listed]
+    if unstated:
+        sections.append(f"{JUDGEMENT_HEADING}\n" + "\n".join(f"- {c}" for c in unstated))
     if parsed.tone and not coverage.covers(prompt, parsed.tone):
         sections.append(f"## Tone\n{parsed.tone}")
     name = LANGUAGE_NAMES.get(parsed.language, parsed.language)
@@ -208,51 +235,57 @@ def _internal_section(prompt: str) -> str:
     return prompt[at:] if at >= 0 else ""
 
 
-def _repair_rules(spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]) -> list[HandoffRule]:
+def _repair_rules(
+    spec: AgentSpec, parsed: ParsedSop, drafted: list[HandoffRule]
+) -> tuple[list[HandoffRule], list[str]]:
+    """The plan's handoff rules (triggers, checked in code) and judgement conditions (for the model).
+
+    Each condition is classified in code (`creator_agent.handoff_conditions.classify`), whatever the
+    model drafted: a judgement condition never becomes a rule, and a trigger gets the rule its kind
+    calls for. A drafted rule survives only for conditions that list phrases (keywords or a regex the
+    model wrote for them), with stopwords and generic words removed from its keywords.
+    """
     if not spec.handoff.enabled:
-        return []
+        return [], []
+    language = sop_language(spec, parsed)
+    triggers, judgements = split_conditions(handoff_conditions(spec, parsed), language)
+    phrase_conditions = [t.condition for t in triggers if t.kind == "keywords"]
     kept: list[HandoffRule] = []
     taken: set[str] = set()
-    conditions = handoff_conditions(spec, parsed)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for rule in drafted:
-        patterns = [p for p in rule.patterns if rule.kind != "regex" or coverage.regex_compiles(p)]
-        if not patterns:
-            continue
-        # Only the SOP's handoff conditions hand a customer off: a rule that checks none of them (a small
-        # model turns "always confirm the account number" into one) is dropped, and so is a keyword or regex
-        # rule for an amount ("over $100"), which would fire on every mention or miss ordinary phrasings
-        # ("500 dollars"); the code derives an `amount` rule for those below.
-        covered = [c for c in conditions if coverage.rule_covers(rule, c)]
-        if not covered or (rule.kind != "amount" and all(coverage.threshold_rule(c) for c in covered)):
+        if rule.kind == "regex":
+            patterns = [p for p in rule.patterns if coverage.regex_compiles(p)]
+        elif rule.kind == "keywords":
+            patterns = keyword_filter(rule.patterns, language)
+        else:
+            continue  # amounts, person requests and failure counts are derived in code from the condition
+        # Only the SOP's phrase conditions keep a drafted rule: a rule that checks none of them (a small model
+        # turns "always confirm the account number" into one, or "cannot be handled" into keywords) is dropped.
+        if not patterns or not any(coverage.rule_covers(rule, c) for c in phrase_conditions):
             continue
         signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
         if signature in seen:
             continue
         seen.add(signature)
-        ident = rule.id if rule.id not in taken else coverage.rule_id(rule.description, taken)
+        ident = rule.id if rule.id not in taken else rule_id(rule.description, taken)
         taken.add(ident)
         kept.append(rule.model_copy(update={"id": ident, "patterns": patterns}))
     limit = list_limit("handoff_rules", AgentPlan)
-    for condition in conditions:
-        if any(coverage.rule_covers(rule, condition) for rule in kept):
+    for trigger in reversed(triggers):
+        if any(coverage.rule_covers(rule, trigger.condition) for rule in kept):
             continue
-        phrases = coverage.key_phrases(condition)
-        if not phrases or len(condition) < 3:
-            raise CreationFailed(
-                StageName.DRAFT_PLAN, f"no rule could be derived for the handoff condition '{condition}'; reword it"
-            )
-        ident = coverage.rule_id(condition, taken)
+        ident = rule_id(trigger.condition, taken)
         taken.add(ident)
-        # "over $100": the runtime compares the amounts a customer writes, or every mention of the topic
-        # would hand off.
-        rule = coverage.threshold_handoff_rule(ident, condition) or HandoffRule(
-            id=ident, description=condition[:500], kind="keywords", patterns=phrases
-        )
-        kept.insert(0, rule)
+        kept.insert(0, trigger.rule(ident))
     if len(kept) > limit:
         raise CreationFailed(StageName.DRAFT_PLAN, f"the plan needs more than {limit} handoff rules")
-    return kept
+    judgement_limit = list_limit("handoff_judgement", AgentPlan)
+    if len(judgements) > judgement_limit:
+        raise CreationFailed(
+            StageName.DRAFT_PLAN, f"more than {judgement_limit} handoff conditions need judgement (handoff_judgement)"
+        )
+    return kept, [item for item in judgements if len(item) >= 3]  # each at most CONDITION_MAX (500) already
 
 
 __all__ = ["DRAFTER_SYSTEM", "INTERNAL_HEADING", "LANGUAGE_NAMES", "PlanDrafter"]

@@ -7,7 +7,16 @@ import json
 import anyio
 
 from creator_agent import coverage, review_checks
-from creator_agent.stages.base import BLOCKING, Stage, bullets, catalog_text, handoff_conditions, list_limit
+from creator_agent.handoff_conditions import keyword_filter, split_conditions
+from creator_agent.stages.base import (
+    BLOCKING,
+    Stage,
+    bullets,
+    catalog_text,
+    handoff_conditions,
+    list_limit,
+    sop_language,
+)
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, PlanReview, ReviewIssue, StageName
 from schemas.plan import AgentPlan, ToolName
@@ -51,14 +60,23 @@ class PlanReviewer(Stage):
     def prompt(
         spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, cycle: int, found: list[ReviewIssue] | None = None
     ) -> str:
-        handoff = bullets(handoff_conditions(spec, parsed)) if spec.handoff.enabled else "- (handoff is disabled)"
+        if spec.handoff.enabled:
+            triggers, judgement = split_conditions(handoff_conditions(spec, parsed), sop_language(spec, parsed))
+            handoff = (
+                f"Handoff conditions that must each have a rule checked in code:\n"
+                f"{bullets([t.condition for t in triggers])}\n"
+                "Handoff conditions the agent's model judges (each must be in handoff_judgement and the system "
+                f"prompt, and never in a keyword rule):\n{bullets(judgement)}"
+            )
+        else:
+            handoff = "Handoff is disabled."
         # What the code checks found is reported anyway: the model need not repeat it, and looks past it.
         checked = bullets([f"[{i.severity} {i.code} in {i.field}] {i.message}" for i in found or []])
         return (
             f"Review cycle {cycle}. Agent name: {spec.name}; channel: {spec.agent_type.value}.\n\n"
             f"Already found by code checks (do not repeat these; look for what code cannot see):\n{checked}\n\n"
             f"Tool catalog (the agent can do nothing else):\n{catalog_text()}\n\n"
-            f"Handoff conditions that must each have a rule:\n{handoff}\n\n"
+            f"{handoff}\n\n"
             f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}\n\n"
             f"Plan:\n{json.dumps(plan.model_dump(mode='json'), indent=2)}\n\n"
             f"<sop>\n{spec.sop}\n</sop>\n\n"
@@ -71,7 +89,7 @@ def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[Revi
     and `review_checks` (contradictions, instruction injection, internal-note leaks, list caps)."""
     issues: list[ReviewIssue] = []
 
-    def add(severity: str, message: str, code: str, field: str) -> None:
+    def add(severity: str, message: str, code: str | None = None, field: str | None = None) -> None:
         issues.append(ReviewIssue(severity=severity, message=message[:1000], code=code, field=field))
 
     prompt = plan.system_prompt
@@ -98,9 +116,11 @@ def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[Revi
     if spec.handoff.enabled:
         if ToolName.REQUEST_HANDOFF not in plan.tools:
             add("blocker", "Handoff is enabled but the plan has no request_handoff tool.", "missing_tool", "tools")
-        for condition in handoff_conditions(spec, parsed):
-            if not any(coverage.rule_covers(rule, condition) for rule in plan.handoff_rules):
-                add("blocker", f"No handoff rule checks the condition: {condition}", "missing_handoff", "handoff_rules")
+        issues.extend(_handoff_condition_issues(spec, parsed, plan))
+    elif plan.handoff_judgement:
+        # Tools and rules listed while handoff is disabled are review_checks' (handoff_disabled_but_transfer).
+        message = "Handoff is disabled but the plan has judgement conditions."
+        add("major", message, "handoff_disabled_but_transfer", "handoff_judgement")
     for handoff_rule in plan.handoff_rules:
         if handoff_rule.kind == "regex":
             for pattern in handoff_rule.patterns:
@@ -111,6 +131,71 @@ def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[Revi
     for phrase in coverage.invented_capabilities("\n".join(texts)):
         add("major", f"The plan promises something no tool can do: '{phrase}'", "invented_capability", "system_prompt")
     return [*issues, *review_checks.check_plan_texts(spec, parsed, plan)]
+
+
+def _handoff_condition_issues(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[ReviewIssue]:
+    """Each trigger condition has a rule; each judgement condition reaches the model and no keyword list.
+
+    A judgement condition compiled into keywords or a regex ("cannot be handled" -> `cannot`, `handled`)
+    hands off in-scope requests and is a blocker; so is a keyword that is a stopword or a generic word.
+    """
+    issues: list[ReviewIssue] = []
+    language = sop_language(spec, parsed)
+    triggers, judgements = split_conditions(handoff_conditions(spec, parsed), language)
+    for trigger in triggers:
+        if not any(coverage.rule_covers(rule, trigger.condition) for rule in plan.handoff_rules):
+            issues.append(
+                ReviewIssue(
+                    severity="blocker",
+                    message=f"No handoff rule checks the condition: {trigger.condition}"[:1000],
+                    field="handoff_rules",
+                    code="handoff_condition_unchecked",
+                )
+            )
+    for condition in judgements:
+        compiled = [
+            r.id for r in plan.handoff_rules if r.kind in ("keywords", "regex") and coverage.rule_covers(r, condition)
+        ]
+        if compiled:
+            message = (
+                f"The condition '{condition}' needs judgement but handoff rule(s) {', '.join(compiled)} turn it "
+                "into keywords, which hand off in-scope requests: move it to handoff_judgement"
+            )
+            issues.append(
+                ReviewIssue(
+                    severity="blocker", message=message[:1000], field="handoff_rules", code="judgement_as_keywords"
+                )
+            )
+        if not any(coverage.covers(item, condition) for item in plan.handoff_judgement):
+            message = f"The judgement condition '{condition}' is not in handoff_judgement, so the model never sees it"
+            issues.append(
+                ReviewIssue(
+                    severity="blocker", message=message[:1000], field="handoff_judgement", code="judgement_missing"
+                )
+            )
+        elif not coverage.covers(plan.system_prompt, condition):
+            message = f"The system prompt does not say to hand off when: {condition}"
+            issues.append(
+                ReviewIssue(severity="major", message=message[:1000], field="system_prompt", code="judgement_missing")
+            )
+    for rule in plan.handoff_rules:
+        if rule.kind in ("keywords", "regex", "amount") and not rule.patterns:
+            message = f"Handoff rule '{rule.id}' ({rule.kind}) has no patterns, so it never fires"
+            issues.append(
+                ReviewIssue(severity="blocker", message=message[:1000], field="handoff_rules", code="empty_rule")
+            )
+        if rule.kind != "keywords":
+            continue
+        generic = [p for p in rule.patterns if not keyword_filter([p], language)]
+        if generic:
+            message = (
+                f"Handoff rule '{rule.id}' has keywords that are stopwords or generic words ({', '.join(generic)}): "
+                "any message containing them would hand off"
+            )
+            issues.append(
+                ReviewIssue(severity="blocker", message=message[:1000], field="handoff_rules", code="generic_keyword")
+            )
+    return issues
 
 
 def merge_reviews(cycle: int, *issue_lists: list[ReviewIssue]) -> PlanReview:

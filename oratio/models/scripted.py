@@ -84,6 +84,8 @@ class Prompt:
     messages: Messages
     system_prompt: str | None
     tool_names: tuple[str, ...]
+    tool_descriptions: dict[str, str] = field(default_factory=dict)
+    """Each offered tool's description, as the model is shown it (name -> description)."""
 
     @property
     def texts(self) -> list[tuple[str, str]]:
@@ -179,6 +181,7 @@ class ScriptedModel(Model):
             messages=messages,
             system_prompt=system_prompt,
             tool_names=tuple(spec["name"] for spec in tool_specs or ()),
+            tool_descriptions={spec["name"]: spec.get("description", "") for spec in tool_specs or ()},
         )
         self.prompts.append(prompt)
         step = self._next(prompt)

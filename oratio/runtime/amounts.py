@@ -10,8 +10,10 @@ to the caller anyway.
 Decisions, all in favour of handing off when in doubt (an unneeded handoff costs less than a missed one):
 - Only amounts with a currency count: a bare "500" may be an order number. The currency is a symbol
   or code before or after the number ("$", "US$", "USD", "€", "EUR"...) or a word after it
-  ("dollars", "bucks", "euros"...). "$" and "dollar" are read as USD, meaning the organisation's dollar;
-  "CAD", "C$", "AUD", "A$" written out are distinct currencies.
+  ("dollars", "bucks", "euros", "pesos"...). "$" and "dollar" are read as USD, meaning the organisation's
+  dollar, and "peso(s)" as MXN, meaning the organisation's peso (a threshold and a message written in
+  pesos compare; "MXN" and "pesos" are the same currency here); "CAD", "C$", "AUD", "A$" written out are
+  distinct currencies.
 - A rule in dollars does not fire on "500 euros": currencies are never converted.
 - Separators: with both "," and "." the last one is the decimal mark ("1.000,50", "1,000.50"). With
   one kind only, a separator followed by exactly three digits groups thousands ("$1,000", "1.000 €",
@@ -48,6 +50,7 @@ _CODES: Final = {
 _WORDS: Final = {
     "dollar": "USD", "dollars": "USD", "buck": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR",
     "pound": "GBP", "pounds": "GBP", "quid": "GBP", "yen": "JPY", "rupee": "INR", "rupees": "INR",
+    "dólar": "USD", "dólares": "USD", "peso": "MXN", "pesos": "MXN",
 }  # fmt: skip
 _MULTIPLIERS: Final = {
     "k": Decimal(1000), "thousand": Decimal(1000), "m": Decimal(10**6), "mn": Decimal(10**6),

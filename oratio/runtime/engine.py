@@ -28,7 +28,7 @@ from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.languages import messages
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
-from oratio.runtime.handoff import HandoffRequester, matching_rule
+from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, rule_reason
 from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.runtime.reply import ReplyBuilder
@@ -308,7 +308,7 @@ class ConversationEngine:
             text=text,
             next_seq=stored.seq + 1,
             model=model,
-            rule_reason=None if rule is None else f"handoff rule '{rule.id}': {rule.description}",
+            rule_reason=None if rule is None else rule_reason(rule),
         )
 
     def agent_model(self, agent: AgentRecord, plan: AgentPlan) -> Model:
@@ -363,6 +363,10 @@ class ConversationEngine:
             reason, _, detail = turn.failure.partition(": ")
             self._b.emit(tenant_id, EventType.ERROR, session.id, agent_id=turn.agent.id, reason=reason, detail=detail)
         sources = turn.outcome.sources
+        failures: int | None = None  # a rule decided before the model ran: the count stands
+        if turn.rule_reason is None:
+            unhelped = could_not_help(turn.outcome, reply.text, failed=turn.failure is not None)
+            failures = session.failed_turns + 1 if unhelped else 0
 
         def store_reply(settlement: Settlement) -> None:
             if (words := settlement.final_words(turn.plan)) is not None:
@@ -371,10 +375,20 @@ class ConversationEngine:
                 reply.finish(messages(turn.plan.language).apology)  # APOLOGY, in the plan's language
             elif not reply.text:
                 reply.finish(messages(turn.plan.language).no_answer)  # NO_ANSWER, likewise
-            self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, sources)
+            self._sessions.append_next(
+                session, turn.next_seq, Role.AGENT, reply.text, sources, failed_turns=settlement.failures
+            )
 
         effects = StoredSession(self._sessions, self._handoffs, tenant_id, session.id)
-        settled = settle(effects, session.status, turn.outcome, rule_reason=turn.rule_reason, store_reply=store_reply)
+        settled = settle(
+            effects,
+            session.status,
+            turn.outcome,
+            rule_reason=turn.rule_reason,
+            failures=failures,
+            plan=turn.plan,
+            store_reply=store_reply,
+        )
         return TurnResult(
             session_id=session.id,
             reply=reply.text,

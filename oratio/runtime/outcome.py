@@ -25,6 +25,9 @@ class TurnOutcome:
     handoff_reason: str | None = None
     end_requested: bool = False
     collected: dict[str, str] = field(default_factory=dict)
+    unhelpful: list[str] = field(default_factory=list)
+    """Why a tool could not help ("knowledge_search found nothing", "call_webhook failed"): see
+    `oratio.runtime.handoff.could_not_help`, which repeated_failures handoff rules count with."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_sources(self, found: list[Source]) -> None:
@@ -39,6 +42,11 @@ class TurnOutcome:
     def collect(self, name: str, value: str) -> None:
         with self._lock:
             self.collected[name] = value
+
+    def note_unhelpful(self, reason: str) -> None:
+        with self._lock:
+            if reason not in self.unhelpful:
+                self.unhelpful.append(reason)
 
     def request_handoff(self, reason: str) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from oratio.runtime import handoff as rules
 from oratio.runtime.handoff import HandoffRequester
 from oratio.runtime.outcome import TurnOutcome
 from oratio.services.sessions import ENDED, SessionService
@@ -93,6 +94,9 @@ class Settlement:
     """The session was ended by this call."""
     collected: Mapping[str, str]
     """The fields stored by this call."""
+    failures: int | None = None
+    """Consecutive turns the agent could not help, this one included (None: no model ran, the count stands);
+    whoever stores the reply keeps it with the session (`Session.failed_turns`)."""
 
     @property
     def handoff(self) -> bool:
@@ -113,15 +117,22 @@ def settle(
     outcome: TurnOutcome,
     *,
     rule_reason: str | None = None,
+    failures: int | None = None,
+    plan: AgentPlan | None = None,
     store_reply: Callable[[Settlement], None] | None = None,
 ) -> Settlement:
     """Apply what a turn decided to a session whose status the caller last saw as `status`.
 
     `rule_reason` is a handoff rule that fired on the customer's message (checked in code before any
-    model ran); it wins over the model's own handoff reason. `store_reply`, when given, is called with
+    model ran); it wins over the model's own handoff reason. `failures` is how many turns in a row the
+    agent could not help, this one included (`oratio.runtime.handoff.could_not_help`); when it reaches a
+    repeated_failures rule of `plan`, that rule hands off. `store_reply`, when given, is called with
     the settlement once the handoff and collected fields are applied and before the session is ended.
     Blocking (it stores): call from a worker thread inside an event loop.
     """
+    if rule_reason is None and plan is not None and failures is not None:
+        rule = rules.failures_rule(plan, failures)
+        rule_reason = rules.rule_reason(rule) if rule is not None else None
     handoff_reason = rule_reason or outcome.handoff_reason
     requested = False
     if handoff_reason is not None and status is not SessionStatus.HANDOFF_REQUESTED:
@@ -135,13 +146,23 @@ def settle(
         effects.record_collected(collected)
     ending = handoff_reason is None and outcome.end_requested and status not in ENDED
     settlement = Settlement(
-        status=status, handoff_reason=handoff_reason, handoff_requested=requested, ended=ending, collected=collected
+        status=status,
+        handoff_reason=handoff_reason,
+        handoff_requested=requested,
+        ended=ending,
+        collected=collected,
+        failures=failures,
     )
     if store_reply is not None:
         store_reply(settlement)
     if ending:
         status = effects.end(ENDED_BY_AGENT)
         settlement = Settlement(
-            status=status, handoff_reason=handoff_reason, handoff_requested=requested, ended=True, collected=collected
+            status=status,
+            handoff_reason=handoff_reason,
+            handoff_requested=requested,
+            ended=True,
+            collected=collected,
+            failures=failures,
         )
     return settlement

@@ -29,7 +29,8 @@ from schemas import AgentPlan, ToolName, WebhookTool
 
 logger = logging.getLogger("oratio.runtime")
 
-__all__ = ["TurnOutcome", "WebhookCaller", "build_tools"]  # the outcome types live in oratio.runtime.outcome
+# The outcome types live in oratio.runtime.outcome.
+__all__ = ["TurnOutcome", "WebhookCaller", "build_tools", "request_handoff_description"]
 
 PASSAGE_CHARS = 2_000
 REASON_MAX = 500
@@ -46,6 +47,17 @@ REQUEST_HANDOFF = """\
 Hand the conversation over to a human member of staff, who is alerted at once. Use it when the \
 customer asks for a person, when your instructions say a human must take over, or when you cannot \
 help. The customer is told that someone will continue; do not promise anything else."""
+
+JUDGEMENT_INTRO = "Also use it, in your judgement, when any of these holds:"
+
+
+def request_handoff_description(plan: AgentPlan) -> str:
+    """The request_handoff tool's description for this plan: the fixed text, then the plan's judgement
+    conditions verbatim (`AgentPlan.handoff_judgement`), which only the model can recognise."""
+    if not plan.handoff_judgement:
+        return REQUEST_HANDOFF
+    return "\n".join([REQUEST_HANDOFF, "", JUDGEMENT_INTRO, *(f"- {item}" for item in plan.handoff_judgement)])
+
 
 COLLECT_INFO = """\
 Record a piece of information the procedure asks you to collect (such as an account number), once \
@@ -72,11 +84,12 @@ def _bound(name: ToolName, description: str, *, context: bool = False) -> Callab
     Turning a function into a tool (its JSON schema and pydantic input model, from the signature
     and docstring) costs milliseconds, and every turn binds fresh closures: the schema is built
     once per tool and reused, and only the closure is new. Never used for `call_webhook`, whose
-    description is the tenant's text.
+    description is the tenant's text; request_handoff's description (which carries the plan's
+    judgement conditions) is set on the copy, so the cache holds one entry per tool, not per plan.
     """
 
     def wrap(func: Callable[..., Any]) -> AgentTool:
-        key = (name.value, description)
+        key = (name.value, description if name is not ToolName.REQUEST_HANDOFF else REQUEST_HANDOFF)
         with _SPECS_LOCK:
             cached = _SPECS.get(key)
         if cached is None:
@@ -87,7 +100,9 @@ def _bound(name: ToolName, description: str, *, context: bool = False) -> Callab
             with _SPECS_LOCK:
                 _SPECS[key] = cached
         spec, metadata = cached
-        return DecoratedFunctionTool(name.value, copy.deepcopy(spec), func, metadata)
+        spec = copy.deepcopy(spec)
+        spec["description"] = description  # request_handoff's carries the plan's judgement conditions
+        return DecoratedFunctionTool(name.value, spec, func, metadata)
 
     return wrap
 
@@ -118,9 +133,11 @@ def build_tools(
             hits = knowledge.search_for_agent(tenant_id, agent_id, query, plan.knowledge_k)
         except OratioError as exc:
             # Tell the model what went wrong (an empty query, an unreachable index) so it can recover.
+            outcome.note_unhelpful("knowledge_search failed")
             return {"passages": [], "error": exc.message}
         outcome.add_sources([hit.to_source() for hit in hits])
         if not hits:
+            outcome.note_unhelpful("knowledge_search found nothing")
             return {"passages": [], "note": "Nothing in the knowledge base matches. Say you do not know."}
         return {
             "passages": [
@@ -186,14 +203,17 @@ def build_tools(
                     tenant_id, config.url, "agent.tool_call", {"agent_id": agent_id, "payload": payload}
                 )
             except OratioError as exc:
+                outcome.note_unhelpful("call_webhook failed")
                 return {"error": f"the system could not be reached: {exc.message}"}
+            if reply.status >= 400:
+                outcome.note_unhelpful("call_webhook failed")
             return {"status": reply.status, "body": reply.body[:PASSAGE_CHARS]}
 
         catalog[ToolName.CALL_WEBHOOK] = call_webhook
     # Only the tools the plan lists become Strands tools (the plain functions above cost nothing).
     functions: dict[ToolName, tuple[Callable[..., Any], str, bool]] = {
         ToolName.KNOWLEDGE_SEARCH: (knowledge_search, KNOWLEDGE_SEARCH, False),
-        ToolName.REQUEST_HANDOFF: (request_handoff, REQUEST_HANDOFF, True),
+        ToolName.REQUEST_HANDOFF: (request_handoff, request_handoff_description(plan), True),
         ToolName.END_SESSION: (end_session, END_SESSION, True),
         ToolName.COLLECT_INFO: (collect_info, COLLECT_INFO, False),
     }

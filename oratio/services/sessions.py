@@ -182,6 +182,8 @@ class SessionService:
         role: Role,
         text: str,
         sources: Sequence[Source] = (),
+        *,
+        failed_turns: int | None = None,
     ) -> tuple[Session, Turn]:
         """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
 
@@ -190,7 +192,8 @@ class SessionService:
         is still the version the caller holds and `seq` is still free. If anything moved meanwhile
         (another turn, a handoff, an ending), this falls back to `append_turn`, which reads afresh and
         refuses an ended session, so behaviour is the same as always appending with `append_turn`.
-        Returns the stored session (for the next call) and the stored turn.
+        Returns the stored session (for the next call) and the stored turn. `failed_turns`, when given
+        (with an agent turn), is the session's new count of consecutive turns the agent could not help.
         """
         tenant_id, session_id = session.tenant_id, session.id
         if session.status in ENDED:
@@ -205,13 +208,26 @@ class SessionService:
             sources=list(sources),
             started_at=now,
         )
-        counted = session.model_copy(update={"message_count": max(session.message_count, seq), "last_activity_at": now})
+        counters: dict[str, object] = {"message_count": max(session.message_count, seq), "last_activity_at": now}
+        if failed_turns is not None:
+            counters["failed_turns"] = failed_turns
+        counted = session.model_copy(update=counters)
         try:
             # The turn, the session's counters and the turn's event: one commit (`Backends.transact`).
             writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted)]
             stored, updated = self._b.transact(writes, [_turn_event(turn)])
         except Conflict:
             stored = self.append_turn(tenant_id, session_id, role, text, sources)
+            if failed_turns is not None:
+                count = failed_turns
+                update_with_retry(
+                    self._b.store,
+                    SESSIONS,
+                    tenant_id,
+                    session_id,
+                    "session",
+                    lambda s: s.model_copy(update={"failed_turns": count}),
+                )
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored

@@ -6,8 +6,25 @@ from decimal import Decimal
 
 import pytest
 
-from creator_agent.coverage import key_phrases, threshold_example, threshold_handoff_rule, threshold_rule
+from creator_agent.coverage import amount_example
+from creator_agent.handoff_conditions import Trigger, classify
 from oratio.runtime.handoff import rule_matches
+from schemas import HandoffRule
+
+
+def threshold_rule(condition: str) -> Trigger | None:
+    found = classify(condition, "en")
+    return found if isinstance(found, Trigger) and found.kind == "amount" else None
+
+
+def threshold_handoff_rule(ident: str, condition: str) -> HandoffRule | None:
+    found = threshold_rule(condition)
+    return found.rule(ident) if found is not None else None
+
+
+def threshold_example(condition: str) -> str | None:
+    rule = threshold_handoff_rule("example", condition)
+    return amount_example(rule) if rule is not None else None
 
 
 @pytest.mark.parametrize(
@@ -25,7 +42,7 @@ from oratio.runtime.handoff import rule_matches
 def test_a_threshold_condition_fires_only_above_the_amount(message: str, hands_off: bool) -> None:
     derived = threshold_rule("a refund request is over $100")
     assert derived is not None
-    assert (derived.topics, derived.amount, derived.currency) == (["refund"], Decimal(100), "USD")
+    assert (derived.patterns, derived.amount_over, derived.currency) == (["refund"], Decimal(100), "USD")
     rule = threshold_handoff_rule("refund", "a refund request is over $100")
     assert rule is not None and rule.kind == "amount"
     assert rule_matches(rule, message) is hands_off
@@ -44,12 +61,13 @@ def test_a_threshold_condition_fires_only_above_the_amount(message: str, hands_o
 def test_thresholds_are_read_in_ordinary_phrasings(condition: str, amount: Decimal, currency: str) -> None:
     derived = threshold_rule(condition)
     assert derived is not None
-    assert (derived.amount, derived.currency) == (Decimal(amount), currency)
+    assert (derived.amount_over, derived.currency) == (Decimal(amount), currency)
 
 
 def test_conditions_without_an_amount_get_no_threshold_rule() -> None:
     assert threshold_rule("the customer mentions sparks, smoke or exposed wires") is None
-    assert key_phrases("the customer mentions sparks, smoke or exposed wires") == ["sparks", "smoke", "exposed wires"]
+    found = classify("the customer mentions sparks, smoke or exposed wires", "en")
+    assert isinstance(found, Trigger) and found.patterns == ["sparks", "smoke", "exposed wires"]
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,7 @@ async def test_read_the_plan_of_the_serving_version(admin: Client, agent: Agent)
 
     assert (view.version, view.current, view.sha256) == (1, True, agent.artifact_sha256)
     assert "Always be polite." in view.system_prompt
-    assert view.handoff_enabled and view.handoff_rules and view.handoff_rules[0].patterns
+    assert view.handoff_enabled and view.handoff_rules and view.handoff_rules[0].description
     assert view.tests and all(test.passed for test in view.tests)
     assert [v.version for v in view.versions] == [1]
 

@@ -222,7 +222,7 @@ def test_the_grammar_schema_requires_every_field_and_drops_long_bounds() -> None
     assert not any("title" in node or "default" in node for node in _walk(schema))
     rule = schema["$defs"]["HandoffRule"]
     # a property named `description` stays
-    assert rule["required"] == ["id", "description", "kind", "patterns", "amount_over", "currency"]
+    assert rule["required"] == ["id", "description", "kind", "patterns", "amount_over", "currency", "failures_over"]
     review = grammar_schema(PlanReview.model_json_schema())
     assert json.dumps(review).count('"pattern"') == 1  # severity stays constrained
 

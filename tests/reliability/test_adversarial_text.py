@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bench.adversarial_text import FAMILIES, TARGETS, Target, benign
 from creator_agent import coverage, offline
+from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter
 from mcp_server import sampling
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.extract import extract_text, full_text, markdown
@@ -28,7 +29,7 @@ from oratio.models import gguf_chat
 from oratio.runtime.amounts import AMOUNT_MAX, find_amounts
 from oratio.runtime.handoff import rule_matches
 from oratio.tenant_patterns import PatternError, compile_tenant_regex, contains_phrase
-from schemas import DocumentFormat, HandoffRule
+from schemas import DocumentFormat, HandoffRule, Limits
 from voice_bridge.sentences import SentenceSplitter
 
 SIZE = 16 * 1024  # large enough that a quadratic pattern runs for minutes and a cubic one for hours
@@ -266,3 +267,26 @@ def test_a_long_run_of_exclamation_marks_is_one_sentence() -> None:
     splitter = SentenceSplitter(max_chars=10 * SIZE)
     assert splitter.add("Wow" + "!" * SIZE + " Next") == ["Wow" + "!" * SIZE]
     assert splitter.flush() == ["Next"]
+
+
+# --- handoff conditions (issue 17 item 2): bounded reading, and no keyword a judgement smuggles in ----------
+
+
+def test_the_condition_classifier_reads_at_most_a_conditions_length() -> None:
+    """A parsed "condition" may be a whole SOP line; the classifier looks at CONDITION_MAX characters only."""
+    padding = "the customer is upset " * (Limits.CONDITION_MAX // 22 + 1)
+
+    assert isinstance(classify(padding + "and asks for a human", "en"), Judgement)
+    assert isinstance(classify("the customer asks for a human " + padding, "en"), Trigger)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(["le", "de", "the", "cannot", "handled", "customer", "el", "der", "a"]), max_size=8)
+)
+def test_a_derived_keyword_list_never_holds_only_stopwords_or_generic_words(words: list[str]) -> None:
+    for language in ("en", "fr", "es", "de"):
+        assert keyword_filter([" ".join(words)], language) == []
+        assert classify(f"the customer says {', '.join(words)}", language) == Judgement(
+            f"the customer says {', '.join(words)}".strip()
+        )

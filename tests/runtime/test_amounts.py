@@ -10,16 +10,16 @@ from decimal import Decimal
 
 import pytest
 
-from creator_agent.coverage import threshold_handoff_rule
+from creator_agent.handoff_conditions import Trigger, classify
 from oratio.runtime.amounts import AMOUNT_MAX, Amount, exceeds, find_amounts
 from oratio.runtime.handoff import matching_rule
 from schemas import AgentPlan, HandoffRule
 
 
 def _refund_rule() -> HandoffRule:
-    rule = threshold_handoff_rule("big_refund", "Hand off when a refund request is over $100.")
-    assert rule is not None
-    return rule
+    trigger = classify("Hand off when a refund request is over $100.", "en")
+    assert isinstance(trigger, Trigger) and trigger.kind == "amount"
+    return trigger.rule("big_refund")
 
 
 # (customer message, whether "a refund request is over $100" hands off)

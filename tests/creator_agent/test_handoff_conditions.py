@@ -1,0 +1,380 @@
+"""Issue 17 item 2 in the creator: triggers are checked in code, judgement conditions go to the model.
+
+On main every condition became a keyword rule: "transfer when the request cannot be handled with your
+actions" handed off any message containing "cannot" or "handled", a French condition became "le", and
+"dépasse 100 $" was not read as an amount. These tests hold the classifier, the drafter, the reviewer,
+the rehearsal and the offline creation path to the two kinds, in English, French, Spanish and German.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter
+from creator_agent.offline import offline_model
+from creator_agent.pipeline import AgentCreator
+from creator_agent.simulation.derive import derive_scenarios
+from creator_agent.stages.draft_plan import JUDGEMENT_HEADING, PlanDrafter
+from creator_agent.stages.parse_sop import SopParser
+from creator_agent.stages.review_plan import check_plan
+from oratio.config import Settings
+from oratio.models import CallTool, Data, Prompt, Rule, Say, ScriptedModel, Step
+from oratio.platform import Platform, open_platform
+from oratio.runtime.handoff import matching_rule, rule_matches
+from oratio.runtime.tools import request_handoff_description
+from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, HandoffRule, ParsedSop, Principal, Scope
+from tests.runtime.conftest import engine_over
+
+JUDGEMENTS = [
+    "transfer when the request cannot be handled with your actions",
+    "the customer is upset",
+    "la demande ne peut pas être traitée avec vos actions",
+    "si el cliente está enfadado con el servicio",
+    "wenn der Kunde verärgert ist",
+]
+IN_SCOPE_MESSAGES = [
+    "This cannot be handled online? I only want to change my delivery address.",
+    "I cannot find the tracking page; how is a late parcel handled?",
+    "Je ne trouve pas le numéro de suivi de ma commande.",
+    "Le colis de ma commande est arrivé, merci.",
+    "No encuentro el número de seguimiento de mi pedido.",
+    "Ich finde die Sendungsnummer der Bestellung nicht.",
+]
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "kind", "detail"),
+    [
+        # (a) phrases the admin spells out
+        ('the customer says "cancel my contract"', "en", "keywords", ["cancel my contract"]),
+        ("the customer mentions sparks, smoke or wires", "en", "keywords", ["sparks", "smoke", "wires"]),
+        ("le client mentionne « fuite de gaz »", "fr", "keywords", ["fuite de gaz"]),
+        ("el cliente dice „Beschwerde“ o menciona abogado", "es", "keywords", ["beschwerde"]),
+        # (b) amount thresholds: topic, comparator, amount, currency
+        ("a refund request is over $100", "en", "amount", (["refund"], Decimal(100), "USD")),
+        ("le remboursement dépasse 100 $", "fr", "amount", (["remboursement"], Decimal(100), "USD")),
+        ("un remboursement de plus de 100,50 €", "fr", "amount", (["remboursement"], Decimal("100.50"), "EUR")),
+        ("si el reembolso supera 100 €", "es", "amount", (["reembolso"], Decimal(100), "EUR")),
+        ("un reembolso de más de 500 pesos", "es", "amount", (["reembolso"], Decimal(500), "MXN")),
+        ("Erstattungen über 1.000,00 EUR", "de", "amount", (["erstattung"], Decimal(1000), "EUR")),
+        ("wenn die Erstattung 100 € übersteigt", "de", "amount", (["erstattung"], Decimal(100), "EUR")),
+        # (c) repeated failures
+        ("after two failed attempts", "en", "repeated_failures", 2),
+        ("if the customer asks three times", "en", "repeated_failures", 3),
+        ("après deux tentatives infructueuses", "fr", "repeated_failures", 2),
+        ("después de dos intentos fallidos", "es", "repeated_failures", 2),
+        ("nach zwei fehlgeschlagenen Versuchen", "de", "repeated_failures", 2),
+        ("wenn der Kunde dreimal fragt", "de", "repeated_failures", 3),
+        # (d) an explicit request for a person
+        ("the customer asks for a human or a manager", "en", "human_request", None),
+        ("the customer asks to be transferred to a supervisor", "en", "human_request", None),
+        ("le client demande à parler à un conseiller", "fr", "human_request", None),
+        ("el cliente pide hablar con una persona", "es", "human_request", None),
+        ("der Kunde möchte mit einem Menschen sprechen", "de", "human_request", None),
+    ],
+)
+def test_triggers_are_read_in_four_languages(condition: str, language: str, kind: str, detail: Any) -> None:
+    found = classify(condition, language)
+
+    assert isinstance(found, Trigger) and found.kind == kind
+    if kind == "keywords":
+        assert found.patterns == detail
+    elif kind == "amount":
+        assert (found.patterns, found.amount_over, found.currency) == detail
+    elif kind == "repeated_failures":
+        assert found.failures_over == detail
+    rule = found.rule("r")
+    assert rule.description == condition
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        *JUDGEMENTS,
+        "Escalate to a manager when the customer is upset",  # "manager" is who takes over, not who is asked for
+        "the customer says something the agent cannot handle",
+        "the customer wants a refund the policy does not allow",
+    ],
+)
+def test_everything_else_is_a_judgement_kept_verbatim(condition: str) -> None:
+    assert classify(condition, "en") == Judgement(condition)
+
+
+def test_a_derived_keyword_list_drops_the_languages_stopwords_and_generic_words() -> None:
+    assert keyword_filter(["le", "de", "cannot", "handled", "the customer", "sparks", "la fuite"], "fr") == [
+        "sparks",
+        "fuite",
+    ]
+    assert keyword_filter(["der", "die Rechnung", "kein"], "de") == ["rechnung"]
+    assert keyword_filter(["el", "del", "reembolso"], "es") == ["reembolso"]
+
+
+# -- the drafter ----------------------------------------------------------------------------------
+
+
+def _spec(conditions: list[str]) -> AgentSpec:
+    sop = "## Steps\n1. Ask for the order number.\n2. Answer from the knowledge base.\n"
+    return AgentSpec(name="Parcels", sop=sop, handoff={"enabled": True, "conditions": conditions})
+
+
+MIXED = [
+    "le client demande à parler à un conseiller",
+    "si el reembolso supera 100 €",
+    "nach zwei fehlgeschlagenen Versuchen",
+    'the customer says "cancel my contract"',
+    *JUDGEMENTS,
+]
+
+
+def _drafted(spec: AgentSpec, rules: list[dict[str, Any]]) -> AgentPlan:
+    parsed = SopParser.postprocess(spec, ParsedSop())
+    prompt = "You are the Parcels agent. Be brief."
+    draft = {"persona": "Parcels agent", "system_prompt": prompt, "handoff_rules": rules}
+    return PlanDrafter(lambda: ScriptedModel([Data(draft)])).run(spec, parsed, [])
+
+
+def test_the_drafter_writes_triggers_as_rules_and_judgements_for_the_model() -> None:
+    # What a small model drafts: every condition as keywords, French ones as "le".
+    keyworded = [
+        {"id": "cannot", "description": JUDGEMENTS[0], "kind": "keywords", "patterns": ["cannot", "handled"]},
+        {"id": "le", "description": JUDGEMENTS[2], "kind": "keywords", "patterns": ["le", "de"]},
+        {"id": "upset", "description": JUDGEMENTS[1], "kind": "regex", "patterns": ["upset|angry"]},
+        {"id": "person", "description": MIXED[0], "kind": "keywords", "patterns": ["le", "conseiller"]},
+        {"id": "contract", "description": MIXED[3], "kind": "keywords", "patterns": ["the", "cancel my contract"]},
+    ]
+    spec = _spec(MIXED)
+
+    plan = _drafted(spec, keyworded)
+
+    kinds = {rule.description: rule.kind for rule in plan.handoff_rules}
+    assert kinds == {
+        MIXED[0]: "human_request",
+        MIXED[1]: "amount",
+        MIXED[2]: "repeated_failures",
+        MIXED[3]: "keywords",
+    }
+    contract = next(rule for rule in plan.handoff_rules if rule.kind == "keywords")
+    assert contract.patterns == ["cancel my contract"]  # the model's "the" is gone
+    assert plan.handoff_judgement == JUDGEMENTS  # verbatim, in order
+    section = plan.system_prompt.split(JUDGEMENT_HEADING, 1)[1]
+    assert all(f"- {condition}" in section for condition in JUDGEMENTS)
+    assert all(condition in request_handoff_description(plan) for condition in JUDGEMENTS)
+    assert check_plan(spec, SopParser.postprocess(spec, ParsedSop()), plan) == []
+
+
+@pytest.mark.parametrize("message", IN_SCOPE_MESSAGES)
+def test_in_scope_messages_with_cannot_le_de_handled_do_not_hand_off(message: str) -> None:
+    plan = _drafted(_spec(MIXED), [])
+
+    assert matching_rule(plan, message) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Je veux parler à un conseiller.",
+        "Quiero un reembolso de 150 €",
+        "Please cancel my contract today",
+        "Ich möchte mit einem Menschen sprechen.",
+    ],
+)
+def test_the_triggers_still_hand_off(message: str) -> None:
+    assert matching_rule(_drafted(_spec(MIXED), []), message) is not None
+
+
+def test_a_judgement_the_model_only_mentioned_is_still_listed_as_when_to_hand_off() -> None:
+    spec = _spec([JUDGEMENTS[1]])
+    parsed = SopParser.postprocess(spec, ParsedSop())
+    prompt = f"You are the Parcels agent. Never hand off just because {JUDGEMENTS[1]}."
+    draft = {"persona": "Parcels agent", "system_prompt": prompt}
+
+    plan = PlanDrafter(lambda: ScriptedModel([Data(draft)])).run(spec, parsed, [])
+
+    assert f"{JUDGEMENT_HEADING}\n- {JUDGEMENTS[1]}" in plan.system_prompt
+
+
+def test_a_handoff_disabled_spec_gets_neither_rules_nor_judgements() -> None:
+    spec = AgentSpec(name="Parcels", sop="## Steps\n1. Answer from the knowledge base.\n")
+    plan = _drafted(spec, [{"id": "x", "description": "the customer is upset", "kind": "keywords", "patterns": ["x"]}])
+
+    assert (plan.handoff_rules, plan.handoff_judgement) == ([], [])
+
+
+# -- the reviewer ---------------------------------------------------------------------------------
+
+
+def _review(plan: AgentPlan, conditions: list[str]) -> list[tuple[str, str | None, str | None]]:
+    spec = _spec(conditions)
+    return [(i.severity, i.field, i.code) for i in check_plan(spec, SopParser.postprocess(spec, ParsedSop()), plan)]
+
+
+def _plan(rules: list[HandoffRule], judgement: list[str], prompt: str = "") -> AgentPlan:
+    return AgentPlan(
+        persona="Parcels agent",
+        system_prompt=prompt or "You are the Parcels agent.\n" + "\n".join(f"- {j}" for j in judgement),
+        tools=["knowledge_search", "request_handoff", "end_session"],
+        handoff_rules=rules,
+        handoff_judgement=judgement,
+    )
+
+
+def test_the_reviewer_blocks_a_judgement_condition_compiled_into_keywords() -> None:
+    cannot = HandoffRule(id="c", description=JUDGEMENTS[0], kind="keywords", patterns=["cannot", "handled"])
+
+    issues = _review(_plan([cannot], [JUDGEMENTS[0]]), [JUDGEMENTS[0]])
+
+    assert ("blocker", "handoff_rules", "judgement_as_keywords") in issues
+    assert ("blocker", "handoff_rules", "generic_keyword") in issues
+
+
+def test_the_reviewer_blocks_only_keywords_that_say_nothing() -> None:
+    phrases = 'the customer says "cancel my contract" or "Sparks"'
+    rule = HandoffRule(id="k", description=phrases, kind="keywords", patterns=["Cancel my contract", "Sparks"])
+    assert _review(_plan([rule], []), [phrases]) == []
+    bad = rule.model_copy(update={"patterns": ["Sparks", "le", "Cannot"]})
+    assert _review(_plan([bad], []), [phrases]) == [("blocker", "handoff_rules", "generic_keyword")]
+
+
+def test_the_reviewer_blocks_a_rule_with_nothing_to_match() -> None:
+    phrases = 'the customer says "cancel my contract"'
+    empty = HandoffRule(id="k", description=phrases, kind="keywords")
+    assert _review(_plan([empty], []), [phrases]) == [("blocker", "handoff_rules", "empty_rule")]
+
+
+def test_the_drafter_drops_a_drafted_rule_with_nothing_to_match() -> None:
+    phrases = 'the customer says "cancel my contract"'
+    plan = _drafted(_spec([phrases]), [{"id": "k", "description": phrases, "kind": "keywords", "patterns": []}])
+    assert [rule.patterns for rule in plan.handoff_rules] == [["cancel my contract"]]
+
+
+def test_the_reviewer_blocks_a_judgement_condition_the_model_never_sees() -> None:
+    assert _review(_plan([], []), [JUDGEMENTS[1]]) == [("blocker", "handoff_judgement", "judgement_missing")]
+    unprompted = _plan([], [JUDGEMENTS[1]], prompt="You are the Parcels agent. Be brief.")
+    assert _review(unprompted, [JUDGEMENTS[1]]) == [("major", "system_prompt", "judgement_missing")]
+
+
+def test_the_reviewer_still_blocks_a_trigger_without_its_rule() -> None:
+    assert _review(_plan([], []), [MIXED[1]]) == [("blocker", "handoff_rules", "handoff_condition_unchecked")]
+
+
+# -- the rehearsal --------------------------------------------------------------------------------
+
+
+def test_the_simulations_test_each_trigger_both_ways_and_leave_judgement_to_a_model() -> None:
+    plan = _drafted(_spec(MIXED), [])
+
+    scenarios = {scenario.id: scenario for scenario in derive_scenarios(plan, ParsedSop(), None)}
+
+    judged = [s for s in scenarios.values() if s.rule in JUDGEMENTS]
+    assert {s.rule for s in judged} == set(JUDGEMENTS)
+    assert all(s.customer_messages == [] and s.goal for s in judged)  # a simulated customer plays them, not keywords
+    quiet = [s for key, s in scenarios.items() if key.startswith("no_handoff_")]
+    assert quiet and all(not any(rule_matches(r, s.customer_messages[0]) for r in plan.handoff_rules) for s in quiet)
+    for rule in plan.handoff_rules:
+        firing = scenarios.get(f"handoff_{rule.id}")
+        if rule.kind == "repeated_failures":
+            assert firing is None  # one scripted message cannot make the agent fail twice
+        else:
+            assert firing is not None and rule_matches(rule, firing.customer_messages[0])
+
+
+# -- the offline creation path --------------------------------------------------------------------
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
+    with open_platform(settings) as opened:
+        yield opened
+
+
+OFFLINE_SOP = """# Parcels support SOP
+
+## Goal
+Help customers with their parcels.
+
+## Steps
+1. Ask the customer for their order number.
+2. Answer from the knowledge base.
+
+## Rules
+- Never share another customer's address.
+
+## Escalation
+- Transfer when the request cannot be handled with your actions.
+- Hand off to a human when the customer is upset.
+- Hand off to a human when a refund request is over $100.
+- Hand off to a human after two failed attempts.
+"""
+
+
+@pytest.mark.anyio
+async def test_the_offline_creator_builds_triggers_and_judgements_and_its_tests_pass(platform: Platform) -> None:
+    tenant = platform.tenants.create_tenant("Parcels")
+    owner = Principal(tenant_id=tenant.tenant_id, subject="owner", scopes=frozenset({Scope.ADMIN}))
+    admin = MIXED[:4] + [JUDGEMENTS[2], JUDGEMENTS[4]]
+    spec = AgentSpec(name="Parcels", sop=OFFLINE_SOP, handoff={"enabled": True, "conditions": admin})
+    agent = platform.agents.create(owner, CreateAgent(spec=spec))
+
+    record = await AgentCreator(platform, offline_model).create(owner.tenant_id, agent.id)
+
+    assert record.succeeded is True, record.failure
+    report = record.simulation
+    assert report is not None and report.passed, record.tests
+    critical = [result for result in report.results if result.critical and result.skipped is None]
+    assert critical and all(result.passed for result in critical), critical
+    assert any(result.scenario_id.startswith("no_handoff_") and result.passed for result in report.results)
+    plan = platform.agents.artifact(owner.tenant_id, agent.id)[1].plan
+    assert sorted(rule.kind for rule in plan.handoff_rules) == [
+        "amount",
+        "amount",
+        "human_request",
+        "keywords",
+        "repeated_failures",
+        "repeated_failures",
+    ]
+    assert plan.handoff_judgement == [
+        JUDGEMENTS[2],
+        JUDGEMENTS[4],
+        "the request cannot be handled with your actions",
+        "the customer is upset",
+    ]
+    # The deployed agent: an in-scope message with "cannot" stays with the agent; a German ask for a
+    # person hands off in code.
+    quiet = await platform.engine.turn_async(owner.tenant_id, agent.id, None, IN_SCOPE_MESSAGES[1], Channel.TEXT)
+    assert quiet.handoff is False
+    person = await platform.engine.turn_async(
+        owner.tenant_id, agent.id, None, "Ich möchte mit einem Menschen sprechen.", Channel.TEXT
+    )
+    assert person.handoff is True
+
+    # With a real model, the built plan's judgement conditions reach it in its prompt and its tool: a model
+    # that hands off exactly when both carry "the customer is upset" does so on an upset message.
+    judge = ScriptedModel(rules=[_hands_off_when_told("the customer is upset")])
+    engine = engine_over(platform, lambda spec: judge)
+    calm = await engine.turn_async(owner.tenant_id, agent.id, None, "Where is my parcel?", Channel.TEXT)
+    upset = await engine.turn_async(owner.tenant_id, agent.id, calm.session_id, "I am so upset!!", Channel.TEXT)
+    assert (calm.handoff, upset.handoff) == (False, True)
+
+
+def _hands_off_when_told(condition: str) -> Rule:
+    def rule(prompt: Prompt) -> Step | None:
+        if prompt.tool_outcomes():
+            return Say("Done.")
+        told = condition in (prompt.system_prompt or "") and condition in prompt.tool_descriptions["request_handoff"]
+        if told and "upset" in prompt.last_user_text():
+            return CallTool("request_handoff", {"reason": condition})
+        return Say("Your parcel is on its way.")
+
+    return rule
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
