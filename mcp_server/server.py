@@ -37,7 +37,8 @@ INSTRUCTIONS = """\
 Oratio runs voice and text AI agents for an organisation. Create an agent from an SOP with
 create_agent, add knowledge documents, mint an API key for the customer app, then watch sessions
 and handoff notifications. Read an agent's plan with get_agent_plan, change it with edit_agent_plan
-(reviewed, tested and deployed as a new version) and compare versions with diff_agent_plan.
+(reviewed, simulated and deployed as a new version) and compare versions with diff_agent_plan.
+Simulations gate every deploy: list_scenarios, add_scenario, set_scenario_critical, run_simulations.
 Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
 oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""

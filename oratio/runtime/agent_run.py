@@ -1,6 +1,6 @@
 """Running a plan's Strands agent over one customer message: the part of a turn that talks to the model.
 
-Shared by the conversation engine (which stores what happens) and the AgentCreator's rehearsal
+Shared by the conversation engine (which stores what happens) and the AgentCreator's simulations
 (which runs SOP-derived test conversations against a plan before it is deployed, storing nothing),
 so a plan is tested exactly the way it will serve customers.
 """

@@ -1,11 +1,11 @@
 """Settling a turn's outcome: the one place a handoff is requested, collected fields stored and a session ended.
 
 Text turns (`ConversationEngine`), both voice backends (cascade through the engine, Nova Sonic on its
-own event stream) and the creator's rehearsal all decide the same things during a turn: a handoff
+own event stream) and the creator's simulations all decide the same things during a turn: a handoff
 rule fired or a tool asked for a person, the agent collected fields, the agent ended the
 conversation. `settle` applies those decisions in one order with one set of rules, through a small
 `SessionEffects` port: the stored session (`StoredSession`) for real conversations, an in-memory
-record for a rehearsal, which stores nothing.
+record for a simulation, which stores nothing.
 
 The rules: a handoff wins over an end; a handoff is requested at most once per session (a session
 already `handoff_requested` is not asked again, whatever the outcome says); collected fields are
@@ -63,7 +63,7 @@ class StoredSession:
 
 @dataclass
 class Rehearsed:
-    """`SessionEffects` that store nothing: a rehearsal only needs to know what would have happened."""
+    """`SessionEffects` that store nothing: a simulation only needs to know what would have happened."""
 
     handoffs: list[str] = field(default_factory=list)
     collected: dict[str, str] = field(default_factory=dict)
