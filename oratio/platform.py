@@ -123,7 +123,12 @@ def build_services(
     documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
     notifications = NotificationService(backends)
     gate = ModelGate(settings)
-    agents = AgentService(backends, documents, gate)
+    keys = KeyService(
+        backends,
+        TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
+        cache_seconds=settings.key_cache_seconds,
+    )
+    agents = AgentService(backends, documents, keys, gate)
     leases = LeaseService(backends, settings.lease_ttl_seconds)
     sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
     knowledge_service = KnowledgeService(backends, knowledge)
@@ -154,11 +159,7 @@ def build_services(
         ),
         agents=agents,
         documents=documents,
-        keys=KeyService(
-            backends,
-            TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
-            cache_seconds=settings.key_cache_seconds,
-        ),
+        keys=keys,
         sessions=sessions,
         notifications=notifications,
         knowledge=knowledge_service,

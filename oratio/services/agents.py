@@ -12,11 +12,12 @@ from pydantic import ValidationError
 from oratio.errors import ArtifactRejected, Conflict, InvalidInput, InvalidState, ModelUnavailable, NotFound
 from oratio.ids import new_id
 from oratio.models.gate import ModelGate
-from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
+from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.services.documents import DocumentService
+from oratio.services.keys import KeyService
 from oratio.sop_intake import check_sop
 from oratio.store.ports import Page
-from oratio.store.tables import AGENTS, API_KEYS
+from oratio.store.tables import AGENTS
 from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas import (
     AGENT_TRANSITIONS,
@@ -36,9 +37,10 @@ logger = logging.getLogger("oratio.agents")
 
 
 class AgentService:
-    def __init__(self, backends: Backends, documents: DocumentService, models: ModelGate) -> None:
+    def __init__(self, backends: Backends, documents: DocumentService, keys: KeyService, models: ModelGate) -> None:
         self._b = backends
         self._documents = documents
+        self._keys = keys
         self._models = models
         self._plans = PlanCache()
 
@@ -179,8 +181,7 @@ class AgentService:
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         # Keys first: once the agent record is gone nothing must still authenticate against it.
-        for stored_key in all_items(self._b.store, API_KEYS, f"{tenant_id}#{agent_id}", index="by_agent"):
-            self._b.store.delete(API_KEYS, tenant_id, stored_key.key.id)
+        self._keys.delete_for_agent(tenant_id, agent_id)
         self._documents.delete_for_agent(tenant_id, agent_id)
         self._b.store.delete(AGENTS, tenant_id, agent_id)
         self._b.emit(tenant_id, EventType.AGENT_DELETED, agent_id)

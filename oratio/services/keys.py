@@ -23,7 +23,7 @@ from oratio.auth.api_keys import (
 from oratio.auth.rate_limit import RateLimiter
 from oratio.errors import Conflict, Forbidden, InvalidState, NotFound, Unauthenticated
 from oratio.ids import new_id
-from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
+from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.services.key_cache import KeyCache, Pending
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, API_KEYS
@@ -104,6 +104,13 @@ class KeyService:
         self._write_uses(self._cache.forget_key(key_id))
         self._b.emit(tenant_id, EventType.KEY_REVOKED, key_id, agent_id=stored.key.agent_id)
         return _public(stored)
+
+    def delete_for_agent(self, tenant_id: str, agent_id: str) -> None:
+        """Delete every key of an agent (the agent is being deleted), and forget them here at once: a cached
+        key of a deleted agent must not authenticate in this process (others: within the cache's ttl)."""
+        for stored in all_items(self._b.store, API_KEYS, f"{tenant_id}#{agent_id}", index="by_agent"):
+            self._b.store.delete(API_KEYS, tenant_id, stored.key.id)
+            self._cache.forget_key(stored.key.id)  # its pending uses go with the deleted record
 
     def authenticate_cached(self, secret: str, agent_id: str) -> KeyGrant | None:
         """The grant of a key verified less than `cache_seconds` ago, without touching the store, or None
