@@ -185,6 +185,36 @@ def classify(condition: str, language: str) -> Trigger | Judgement:
     return Judgement(condition=text)
 
 
+_OR_WORDS: Final = frozenset({"or", "ou", "o", "oder"})
+_CLAUSE_VERBS: Final = frozenset(
+    """
+    says said mentions mentioned writes types uses asks requests wants demands insists reports threatens
+    sounds seems appears is becomes gets feels
+    dit mentionne écrit demande veut exige signale menace semble paraît est devient
+    dice menciona escribe pide quiere exige informa reporta amenaza parece está es se
+    sagt erwähnt schreibt fragt verlangt bittet meldet droht wirkt scheint ist klingt
+    """.split()
+)
+"""A verb right after "or" starts a second clause of the same subject ("is very upset or says ..."), so a
+second condition: the two may be of different kinds, and a judgement must not ride along in a trigger."""
+
+
+def split_joined(condition: str) -> list[str]:
+    """`condition` cut where "or" joins two clauses ("the passenger is very upset or says they will miss a
+    connection" -> two conditions); a list of things ("a refund or an exchange") stays whole. One pass
+    over the words; each part keeps the SOP's words, and a part of fewer than two words is not cut off."""
+    words = condition.split()
+    parts: list[list[str]] = [[]]
+    for index, word in enumerate(words):
+        following = words[index + 1].casefold().strip(",;:") if index + 1 < len(words) else ""
+        joins = word.casefold().strip(",") in _OR_WORDS and following in _CLAUSE_VERBS
+        if joins and len(parts[-1]) >= 2 and len(words) - index - 1 >= 2:
+            parts.append([])
+            continue
+        parts[-1].append(word)
+    return [" ".join(part).strip(" ,;") for part in parts]
+
+
 def split_conditions(conditions: list[str], language: str) -> tuple[list[Trigger], list[str]]:
     """The triggers and the judgement conditions (verbatim) among `conditions`, each in its order."""
     triggers: list[Trigger] = []
@@ -321,4 +351,5 @@ __all__ = [
     "keyword_filter",
     "rule_id",
     "split_conditions",
+    "split_joined",
 ]

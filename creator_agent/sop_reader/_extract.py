@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from creator_agent import coverage
+from creator_agent.handoff_conditions import split_joined
 from creator_agent.sop_reader import _cues as cues
 from creator_agent.sop_reader._classify import Sentence
 
@@ -45,7 +46,9 @@ def handoff_conditions(sentence: Sentence) -> list[str]:
                 start = at + len(joint)
             split.append(part[start:])
         parts = split
-    return [part.strip(" ,") for part in parts if part.strip(" ,")]
+    # "is very upset or says they will miss a connection": two clauses, two conditions.
+    joined = [piece for part in parts for piece in split_joined(part)]
+    return [part.strip(" ,") for part in joined if part.strip(" ,")]
 
 
 def handoff_condition(sentence: Sentence) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter
+from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter, split_joined
 from creator_agent.offline import offline_model
 from creator_agent.pipeline import AgentCreator
 from creator_agent.simulation.derive import derive_scenarios
@@ -378,3 +378,50 @@ def _hands_off_when_told(condition: str) -> Rule:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+JOINED = "the passenger is very upset or says they will miss a connection"
+
+
+@pytest.mark.parametrize(
+    ("condition", "parts"),
+    [
+        (JOINED, ["the passenger is very upset", "says they will miss a connection"]),
+        (
+            "le client est très mécontent ou menace de laisser un avis",
+            ["le client est très mécontent", "menace de laisser un avis"],
+        ),
+        (
+            "el cliente está enfadado o pide hablar con una persona",
+            ["el cliente está enfadado", "pide hablar con una persona"],
+        ),
+        (
+            "der Kunde wirkt verärgert oder droht mit einer Klage",
+            ["der Kunde wirkt verärgert", "droht mit einer Klage"],
+        ),
+        # A list of things or people stays one condition.
+        ("asks for a person, a manager or a supervisor", ["asks for a person, a manager or a supervisor"]),
+        ("mentions sparks, smoke or exposed wires", ["mentions sparks, smoke or exposed wires"]),
+        ("tiene un dolor fuerte, fiebre o la cara hinchada", ["tiene un dolor fuerte, fiebre o la cara hinchada"]),
+    ],
+)
+def test_or_joining_two_clauses_makes_two_conditions(condition: str, parts: list[str]) -> None:
+    assert split_joined(condition) == parts
+
+
+def test_a_judgement_joined_to_a_trigger_is_never_compiled_into_the_triggers_keywords() -> None:
+    # skyways_airline: "If the passenger is very upset or says they will miss a connection, escalate" became
+    # one keyword rule ["miss a connection"] described as "... very upset ...": the judgement rode along.
+    spec = AgentSpec(name="SkyWays", sop="## Delays\nExplain the care we offer.\n", handoff={"enabled": True})
+    parsed = SopParser.postprocess(spec, ParsedSop(handoff_conditions=[JOINED]))
+    prompt = "You are the SkyWays agent. Be brief."
+    drafted = {"id": "connection", "description": JOINED, "kind": "keywords", "patterns": ["miss a connection"]}
+    draft = {"persona": "SkyWays agent", "system_prompt": prompt, "handoff_rules": [drafted]}
+
+    plan = PlanDrafter(lambda: ScriptedModel([Data(draft)])).run(spec, parsed, [])
+
+    assert [(rule.description, rule.kind, rule.patterns) for rule in plan.handoff_rules] == [
+        ("says they will miss a connection", "keywords", ["miss a connection"])
+    ]
+    assert plan.handoff_judgement == ["the passenger is very upset"]
+    assert check_plan(spec, parsed, plan) == []

@@ -236,3 +236,11 @@ def test_a_lead_in_line_gives_its_condition_to_each_item_under_it() -> None:
         "When a refund is requested: Ask for the order number.",
         "When a refund is requested: Check the purchase date.",
     ]
+
+
+def test_a_handoff_sentence_joining_two_clauses_with_or_gives_two_conditions() -> None:
+    sop = parsed(
+        "## Delays\nWhen a flight is delayed, explain the care we offer. If the passenger is very upset or says "
+        "they will miss a connection, escalate to a supervisor."
+    )
+    assert sop.handoff_conditions == ["the passenger is very upset", "says they will miss a connection"]
