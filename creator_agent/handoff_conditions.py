@@ -4,8 +4,9 @@ An SOP's handoff condition is either something code can check on every message, 
 of the supported languages (en/fr/es/de), or something only a reader can judge. `classify` sorts them:
 
 - a **trigger** becomes a `HandoffRule` checked before the model runs:
-  (a) phrases the admin spells out: quoted (`the customer says "cancel my contract"`) or after "the
-      customer says/mentions/uses/writes" ("mentions sparks, smoke or exposed wires") -> `keywords`;
+  (a) phrases the admin spells out: quoted (`the customer says "cancel my contract"`), after "the
+      customer says/mentions/uses/writes" ("mentions sparks, smoke or exposed wires"), or a situation
+      named after "in case of"/"en cas de"/"en caso de"/"bei" ("Bei Gasgeruch") -> `keywords`;
   (b) an amount threshold: topic + comparator + amount + currency ("a refund request is over $100",
       "le remboursement dépasse 100 $", "el reembolso supera 100 €", "Erstattungen über 100 €") -> `amount`;
   (c) repeated failures ("after two failed attempts", "if the customer asks three times",
@@ -77,6 +78,7 @@ GENERIC_WORDS: Final = frozenset(
     talking wishes wish like would help problem problems issue issues question questions thing things
     something anything everything case cases situation way time times agent handled handle cannot
     client clients cliente clientes kunde kunden demande demander pregunta fragt sagt dice dit
+    doubt doute duda zweifel zweifelsfall zweifelsfällen frage fragen probleme problemen
     """.split()
 )
 """Words that say who speaks or how, not what they said: never a handoff keyword on their own."""
@@ -105,7 +107,10 @@ _PERSON = (
 _HUMAN_REQUEST: Final = re.compile(
     rf"(?<!\w)(?:{_REACH})(?:\s+(?:{_FILLER})){{0,4}}\s+(?:{_PERSON})(?!\w|['’]s\b)"
     # German puts the verb last: "(will) mit einem Menschen sprechen".
-    rf"|(?<!\w)mit(?:\s+(?:{_FILLER})){{0,2}}\s+(?:{_PERSON})\s+(?:zu\s+)?(?:sprechen|reden)(?!\w)",
+    rf"|(?<!\w)mit(?:\s+(?:{_FILLER})){{0,2}}\s+(?:{_PERSON})\s+(?:zu\s+)?(?:sprechen|reden)(?!\w)"
+    # ... and in a "wenn" clause: "(wenn der Kunde) nach einem Menschen fragt", "einen Mitarbeiter verlangt".
+    rf"|(?<!\w)(?:{_FILLER})(?:\s+(?:{_FILLER})){{0,3}}\s+(?:{_PERSON})\s+"
+    rf"(?:fragt|fragen|verlangt|verlangen|wünscht|wünschen)(?!\w)",
     re.IGNORECASE,
 )
 
@@ -161,6 +166,13 @@ _SAYS: Final = re.compile(
     r"\s+(?P<rest>.+)$",
     re.IGNORECASE,
 )
+_SITUATION: Final = re.compile(
+    r"^(?:in\s+(?:the\s+)?case\s+of|in\s+the\s+event\s+of|en\s+cas\s+d(?:e|')|en\s+caso\s+de|"
+    r"im\s+falle?(?:\s+(?:von|eines|einer))?|bei)\s*(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+"""A condition that only names a situation ("in case of a gas leak", "en cas d'incendie", "Bei Gasgeruch"):
+the situation is what customers write about, a phrase to check (at most LISTED_WORDS_MAX words)."""
 _LIST_SPLIT: Final = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bet\b|\bo\b|\by\b|\boder\b|\bund\b)\s*", re.I)
 
 
@@ -265,11 +277,12 @@ def rule_id(condition: str, taken: Iterable[str]) -> str:
 
 
 def explicit_phrases(condition: str, language: str) -> list[str]:
-    """Phrases the condition spells out: quoted ones, else the list after "says"/"mentions" (en/fr/es/de)."""
+    """Phrases the condition spells out: quoted ones, else the list after "says"/"mentions" (en/fr/es/de),
+    else the situation a condition names after "in case of"/"bei" ("Bei Gasgeruch": a word customers use)."""
     quoted = [next(group for group in match.groups() if group) for match in _QUOTED.finditer(condition)]
     if quoted:
         return keyword_filter(quoted, language)
-    said = _SAYS.search(condition)
+    said = _SAYS.search(condition) or _SITUATION.match(condition)
     if said is None:
         return []
     rest = re.split(r"[.!?]", said["rest"].replace("(", ",").replace(")", ","), maxsplit=1)[0]

@@ -26,7 +26,7 @@ from creator_agent.sop_reader._classify import (
     is_must,
     section_kind,
 )
-from creator_agent.sop_reader._extract import actions, fields, handoff_conditions
+from creator_agent.sop_reader._extract import actions, fields, handoff_conditions, situation
 from creator_agent.stages.base import list_limit
 from oratio.languages import detect
 from schemas.creation import ParsedSop
@@ -139,7 +139,9 @@ def _file(
     if kind == "handoff":
         conditions = [first_cell] if first_cell else handoff_conditions(sentence)
         kept = [c for c in conditions if len(c.split()) >= MIN_CONDITION_WORDS]
-        if not kept:  # "When you hand off, tell the passenger ...": how to hand off, not when
+        # "When you hand off, tell the passenger ...": how to hand off, not when. "Bei Gasgeruch muss der Kunde
+        # das Haus verlassen ...; leiten Sie ... weiter": a situation, and what to do in it (a rule too).
+        if not kept or (not first_cell and situation(sentence) is not None):
             reading.must_rules.append((context, text))
             reading.must_ranks.append(1)
         reading.handoff_conditions.extend(c[:CONDITION_MAX] for c in kept)

@@ -77,6 +77,14 @@ IN_SCOPE_MESSAGES = [
         ("le client demande à parler à un conseiller", "fr", "human_request", None),
         ("el cliente pide hablar con una persona", "es", "human_request", None),
         ("der Kunde möchte mit einem Menschen sprechen", "de", "human_request", None),
+        # German puts the verb last in a "wenn" clause (stadtwerke_de missed this one)
+        ("der Kunde nach einem Menschen fragt", "de", "human_request", None),
+        ("wenn der Kunde einen Mitarbeiter verlangt", "de", "human_request", None),
+        # (a) a situation named after "in case of" / "bei": what customers write about (stadtwerke_de's Gasgeruch)
+        ("Bei Gasgeruch", "de", "keywords", ["gasgeruch"]),
+        ("in case of a gas leak or fire", "en", "keywords", ["gas leak", "fire"]),
+        ("en cas d'incendie", "fr", "keywords", ["incendie"]),
+        ("en caso de inundación", "es", "keywords", ["inundación"]),
     ],
 )
 def test_triggers_are_read_in_four_languages(condition: str, language: str, kind: str, detail: Any) -> None:
@@ -97,6 +105,10 @@ def test_triggers_are_read_in_four_languages(condition: str, language: str, kind
     "condition",
     [
         *JUDGEMENTS,
+        "In case of doubt",  # a situation lead naming nothing a customer writes
+        "Bei Fragen",
+        "bei starkem Gasgeruch im Keller des Hauses",  # more words than a phrase a customer types
+        "wenn der Kunde nach dem Tarif fragt",  # asks about something, not for someone
         "Escalate to a manager when the customer is upset",  # "manager" is who takes over, not who is asked for
         "the customer says something the agent cannot handle",
         "the customer wants a refund the policy does not allow",

@@ -244,3 +244,17 @@ def test_a_handoff_sentence_joining_two_clauses_with_or_gives_two_conditions() -
         "they will miss a connection, escalate to a supervisor."
     )
     assert sop.handoff_conditions == ["the passenger is very upset", "says they will miss a connection"]
+
+
+def test_a_handoff_sentence_that_names_a_situation_gives_it_as_the_condition_and_keeps_the_instruction() -> None:
+    sentence = (
+        "Bei Gasgeruch muss der Kunde sofort das Haus verlassen und die Notrufnummer 112 anrufen; leiten Sie das "
+        "Gespräch danach an einen Mitarbeiter weiter."
+    )
+    sop = parsed(f"## Notfälle\n{sentence} Wenn der Kunde nach einem Menschen fragt, leiten Sie ihn weiter.")
+    assert sop.handoff_conditions == ["Bei Gasgeruch", "der Kunde nach einem Menschen fragt"]
+    assert sentence in sop.must_rules  # what the customer must do is a rule, not lost in the condition
+    english = parsed("## Safety\nIn case of a gas leak, transfer the caller to a human.")
+    assert english.handoff_conditions == ["In case of a gas leak"]
+    french = parsed("## Urgences\nEn cas d'incendie, transférez l'appel à un conseiller.")
+    assert french.handoff_conditions == ["En cas d'incendie"]
