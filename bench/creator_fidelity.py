@@ -7,10 +7,12 @@ plan, and prints per SOP:
 - rules captured / missed / distorted: a fixture rule is captured when the public part of the system
   prompt holds it (the part before the internal-guidance section); distorted when it was filed with the
   wrong force (a "never" as a must) or when a line that is not a rule ("Last updated: ...") became one;
-- handoff conditions captured / missed / distorted: a trigger needs a handoff rule; a judgement must not be
-  compiled into a keyword or regex rule (distorted) and is looked for in `handoff_judgement` (or the prompt
-  before that field exists); any keyword that is a stopword of the plan's language, or a word of three
-  letters or fewer, is a distortion too;
+- handoff conditions captured / judged / missed / distorted: a trigger is captured by a handoff rule,
+  "judged" when the plan only gives it to the model (`handoff_judgement`: held, but not checked in code),
+  missed when the plan holds it nowhere; a judgement must not be compiled into a keyword or regex rule
+  (distorted) and is looked for in `handoff_judgement` (or the prompt before that field exists); any
+  keyword that is a stopword of the plan's language, or a word of three letters or fewer, is a
+  distortion too;
 - false handoffs: the fixture's in-scope messages that `oratio.runtime.handoff.matching_rule` hands off;
 - probes caught, fields, internal notes kept (and leaked into the public prompt or messages), actions;
 - simulation: from the record's `simulation` report, "passed/run" of the scenarios that ran (skipped
@@ -92,6 +94,7 @@ class Fidelity:
     rules_distorted: list[str] = field(default_factory=list)
     handoff: tuple[int, int] = (0, 0)
     handoff_missed: list[str] = field(default_factory=list)
+    handoff_judged: list[str] = field(default_factory=list)  # triggers the plan leaves to the model's judgement
     handoff_distorted: list[str] = field(default_factory=list)
     false_handoffs: list[str] = field(default_factory=list)
     probes: tuple[int, int] = (0, 0)
@@ -201,6 +204,10 @@ def score(sop: CorpusSop, record: CreationRecord, plan: AgentPlan | None, second
                 result.handoff_missed.append(text)
         elif rules:
             handled += 1
+        elif judgements is not None and coverage.covers(" ".join(judgements), text):
+            # Not lost: the plan gives it to the model to judge (the classifier found no phrase, amount,
+            # person request or count to check in code), which is weaker than a rule and counted apart.
+            result.handoff_judged.append(text)
         else:
             result.handoff_missed.append(text)
     result.handoff = (handled, len(expect["handoff"]))
@@ -287,16 +294,17 @@ def summary(results: list[Fidelity]) -> str:
 def report(model: str, results: list[Fidelity]) -> None:
     print(f"\nmodel: {model}")
     header = (
-        f"{'sop':28} {'words':>6} {'built':>5} {'rules c/m/d':>12} {'handoff c/m/d':>14} {'false':>5} "
+        f"{'sop':28} {'words':>6} {'built':>5} {'rules c/m/d':>12} {'handoff c/j/m/d':>16} {'false':>5} "
         f"{'probes':>6} {'fields':>6} {'notes':>5} {'leak':>4} {'actions':>7} {'sim':>14} {'tests':>5} {'time s':>7}"
     )
     print(header)
+    print("(handoff: c = captured, j = trigger left to the model's judgement, m = missed, d = distorted)")
     print("(sim: scenarios passed/run, c = critical failures, s = skipped as needing a model, +n = skipped otherwise)")
     for r in results:
         rules = f"{r.rules[0]}/{len(r.rules_missed)}/{len(r.rules_distorted)}"
-        handoff = f"{r.handoff[0]}/{len(r.handoff_missed)}/{len(r.handoff_distorted)}"
+        handoff = f"{r.handoff[0]}/{len(r.handoff_judged)}/{len(r.handoff_missed)}/{len(r.handoff_distorted)}"
         print(
-            f"{r.name:28} {r.words:>6} {'yes' if r.succeeded else 'NO':>5} {rules:>12} {handoff:>14} "
+            f"{r.name:28} {r.words:>6} {'yes' if r.succeeded else 'NO':>5} {rules:>12} {handoff:>16} "
             f"{len(r.false_handoffs):>5} {_ratio(r.probes):>6} {_ratio(r.fields):>6} {_ratio(r.notes):>5} "
             f"{len(r.notes_leaked):>4} {_ratio(r.actions):>7} {r.sim:>14} {_ratio(r.tests):>5} {r.seconds:>7.2f}"
         )
@@ -305,6 +313,7 @@ def report(model: str, results: list[Fidelity]) -> None:
             *(f"failed: {r.failure}" for _ in [0] if r.failure),
             *(f"missed rule: {x}" for x in r.rules_missed),
             *(f"distorted rule: {x}" for x in r.rules_distorted),
+            *(f"trigger left to the model's judgement (no rule): {x}" for x in r.handoff_judged),
             *(f"missed handoff: {x}" for x in r.handoff_missed),
             *(f"distorted handoff: {x}" for x in r.handoff_distorted),
             *(f"false handoff: {x}" for x in r.false_handoffs),

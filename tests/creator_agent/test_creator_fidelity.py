@@ -89,3 +89,17 @@ def test_the_summary_says_the_target_is_met_only_when_every_sop_meets_it() -> No
     assert "NOT MET: b (no simulation report)" in summary([met, unreported])
     distorted = Fidelity("c", 10, True, simulation=clean, handoff_distorted=["x"], false_handoffs=["y"])
     assert "c (1 distorted, 1 false handoffs)" in summary([distorted])
+
+
+def test_a_trigger_the_plan_leaves_to_the_model_is_judged_not_missed() -> None:
+    [sop] = load_corpus(only="brightline_mobile_tables")
+    plan = AgentPlan(
+        persona="Brightline agent",
+        system_prompt="Help with phones and bills.",
+        handoff_judgement=["Customer reports a stolen phone"],
+    )
+    record = CreationRecord(tenant_id="ten_1", agent_id="agt_1", version=1, succeeded=True)
+    result = score(sop, record, plan, 0.1)
+    assert result.handoff_judged == ["reports a stolen phone"]
+    assert "reports a stolen phone" not in result.handoff_missed
+    assert len(result.handoff_missed) == len(sop.expect["handoff"]) - 1
