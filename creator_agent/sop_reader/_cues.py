@@ -145,6 +145,9 @@ SITUATION_LEADS: Final = _phrases(
     "im falle einer|im fall von|bei"
 )
 """A sentence that starts with one of these names the situation it is about ("Bei Gasgeruch muss ...")."""
+ANAPHORS: Final = _set("this that it them such happened cela ça ceci esto eso ello ocurrido dies das es")
+"""Words by which a handoff sentence with no "if/when" points back at the sentence before it ("Do not argue
+about a repair that went wrong. Apologise, note what happened and hand ... to a human")."""
 CONDITION_WORDS: Final = _set(
     "if when whenever where once si quand lorsque lorsqu cuando siempre_que wenn falls sobald"
 )

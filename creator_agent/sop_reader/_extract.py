@@ -10,7 +10,7 @@ import re
 from creator_agent import coverage
 from creator_agent.handoff_conditions import split_joined
 from creator_agent.sop_reader import _cues as cues
-from creator_agent.sop_reader._classify import Sentence
+from creator_agent.sop_reader._classify import Sentence, is_imperative
 
 
 def _first(tokens: list[str], wanted: frozenset[str]) -> int | None:
@@ -107,6 +107,17 @@ def _situation(text: str, tokens: list[str]) -> str | None:
         if lead == "bei" and word[:1].isupper():
             return " ".join(tokens[: index + 1])
     return None
+
+
+def with_antecedent(sentence: Sentence, condition: str, previous: Sentence | None) -> str:
+    """`condition`, led by the sentence before when the handoff sentence has no "if/when" of its own, gives
+    an order and points back at it ("... a repair that went wrong. Apologise, note what happened and hand
+    the conversation to a human"): the situation is in the sentence before, and the model needs it to judge."""
+    if previous is None or condition != sentence.text.strip().rstrip(".!;"):
+        return condition
+    if not is_imperative(sentence) or not cues.ANAPHORS.intersection(sentence.tokens):
+        return condition
+    return f"{previous.text.strip()} {condition}"
 
 
 def situation(sentence: Sentence) -> str | None:
@@ -216,4 +227,4 @@ def _object(tokens: list[str], start: int) -> tuple[str, int] | None:
     return " ".join(kept), index
 
 
-__all__ = ["actions", "fields", "handoff_condition", "handoff_conditions", "situation"]
+__all__ = ["actions", "fields", "handoff_condition", "handoff_conditions", "situation", "with_antecedent"]

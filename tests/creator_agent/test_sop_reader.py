@@ -258,3 +258,19 @@ def test_a_handoff_sentence_that_names_a_situation_gives_it_as_the_condition_and
     assert english.handoff_conditions == ["In case of a gas leak"]
     french = parsed("## Urgences\nEn cas d'incendie, transférez l'appel à un conseiller.")
     assert french.handoff_conditions == ["En cas d'incendie"]
+
+
+def test_a_handoff_order_that_points_back_keeps_the_situation_of_the_sentence_before() -> None:
+    # pedalworks_prose: the condition ("a repair that went wrong") is in the sentence before the order.
+    sop = parsed(
+        "If a customer asks where their bike is, ask for the ticket number. Do not argue with a customer about a "
+        "repair that went wrong. Apologise, note what happened and hand the conversation to a human."
+    )
+    assert sop.handoff_conditions == [
+        "Do not argue with a customer about a repair that went wrong. Apologise, note what happened and hand the "
+        "conversation to a human"
+    ]
+    assert "Do not argue with a customer about a repair that went wrong." in sop.never_rules
+    # An order that names its own situation is left as it is.
+    own = parsed("Bikes are ready in two days. Escalate chargebacks to a human.")
+    assert own.handoff_conditions == ["Escalate chargebacks to a human"]
