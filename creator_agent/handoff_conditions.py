@@ -6,7 +6,8 @@ of the supported languages (en/fr/es/de), or something only a reader can judge. 
 - a **trigger** becomes a `HandoffRule` checked before the model runs:
   (a) phrases the admin spells out: quoted (`the customer says "cancel my contract"`), after "the
       customer says/mentions/uses/writes" ("mentions sparks, smoke or exposed wires"), or a situation
-      named after "in case of"/"en cas de"/"en caso de"/"bei" ("Bei Gasgeruch") -> `keywords`;
+      named after "in case of"/"en cas de"/"en caso de"/"bei" ("Bei Gasgeruch"), or a list of things the
+      customer has ("tiene un dolor fuerte, fiebre o la cara hinchada") -> `keywords`;
   (b) an amount threshold: topic + comparator + amount + currency ("a refund request is over $100",
       "le remboursement dépasse 100 $", "el reembolso supera 100 €", "Erstattungen über 100 €") -> `amount`;
   (c) repeated failures ("after two failed attempts", "if the customer asks three times",
@@ -173,6 +174,17 @@ _SITUATION: Final = re.compile(
 )
 """A condition that only names a situation ("in case of a gas leak", "en cas d'incendie", "Bei Gasgeruch"):
 the situation is what customers write about, a phrase to check (at most LISTED_WORDS_MAX words)."""
+_HAS: Final = re.compile(
+    r"(?<!\w)(?:has|have|suffers\s+from|tiene|tienen|presenta|presentan|sufre|padece)\s+(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+"""What a customer has, listed ("has fever, chest pain or a swollen face", "tiene un dolor fuerte, fiebre o
+la cara hinchada"): things they will name. Only a list of LISTED_MIN or more items counts."""
+LISTED_MIN: Final = 2
+_NEGATIONS: Final = frozenset(
+    "no not n't without never none nothing sin ningún ninguna ninguno nunca nada kein keine keinen keinem ohne "
+    "nicht nie pas sans aucun aucune jamais".split()
+)
 _LIST_SPLIT: Final = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bet\b|\bo\b|\by\b|\boder\b|\bund\b)\s*", re.I)
 
 
@@ -283,10 +295,15 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     if quoted:
         return keyword_filter(quoted, language)
     said = _SAYS.search(condition) or _SITUATION.match(condition)
+    listed = said is None and (said := _HAS.search(condition)) is not None
     if said is None:
         return []
     rest = re.split(r"[.!?]", said["rest"].replace("(", ",").replace(")", ","), maxsplit=1)[0]
     phrases = keyword_filter(_LIST_SPLIT.split(rest), language)
+    # After "has", only a list names things ("fever or chest pain"); one item describes ("has a question").
+    # ... and a negated one says what is absent ("has no booking reference or no email"): the model judges.
+    if listed and (len(phrases) < LISTED_MIN or _NEGATIONS.intersection(rest.casefold().split())):
+        return []
     # A listed item is a few words; a longer one describes a situation for the model to judge.
     return phrases if all(len(phrase.split()) <= LISTED_WORDS_MAX for phrase in phrases) else []
 

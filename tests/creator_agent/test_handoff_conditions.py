@@ -85,6 +85,14 @@ IN_SCOPE_MESSAGES = [
         ("in case of a gas leak or fire", "en", "keywords", ["gas leak", "fire"]),
         ("en cas d'incendie", "fr", "keywords", ["incendie"]),
         ("en caso de inundación", "es", "keywords", ["inundación"]),
+        # (a) a list of things the customer has (clinica_sonrisa_es's symptoms)
+        (
+            "el paciente tiene un dolor fuerte, fiebre o la cara hinchada",
+            "es",
+            "keywords",
+            ["dolor fuerte", "fiebre", "cara hinchada"],
+        ),
+        ("the customer has fever or chest pain", "en", "keywords", ["fever", "chest pain"]),
     ],
 )
 def test_triggers_are_read_in_four_languages(condition: str, language: str, kind: str, detail: Any) -> None:
@@ -105,6 +113,9 @@ def test_triggers_are_read_in_four_languages(condition: str, language: str, kind
     "condition",
     [
         *JUDGEMENTS,
+        "the customer has a question",  # one thing had is a description, not a list of names
+        "the caller has no booking reference or no email",  # what is absent: "email" must not hand off
+        "the customer has been waiting for more than an hour",
         "In case of doubt",  # a situation lead naming nothing a customer writes
         "Bei Fragen",
         "bei starkem Gasgeruch im Keller des Hauses",  # more words than a phrase a customer types
