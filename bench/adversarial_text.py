@@ -22,7 +22,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from creator_agent import coverage, review_checks, review_wording
-from creator_agent.handoff_conditions import classify, keyword_filter
+from creator_agent.handoff_conditions import classify, keyword_filter, split_joined
 from creator_agent.offline import parse_sop
 from creator_agent.simulation import checks
 from creator_agent.simulation.derive import forbidden_act
@@ -152,7 +152,8 @@ def _intake(text: str) -> object:
 def _handoff_conditions(text: str) -> object:
     # An admin's condition is at most Limits.CONDITION_MAX characters, an SOP's may be the whole SOP line:
     # the classifier must stay linear on either.
-    return [classify(text, language) for language in ("en", "fr", "es", "de")], keyword_filter([text], "en")
+    classified = [classify(text, language) for language in ("en", "fr", "es", "de")]
+    return classified, keyword_filter([text], "en"), split_joined(text)
 
 
 def _speakable(text: str) -> object:

@@ -7,13 +7,17 @@ plan, and prints per SOP:
 - rules captured / missed / distorted: a fixture rule is captured when the public part of the system
   prompt holds it (the part before the internal-guidance section); distorted when it was filed with the
   wrong force (a "never" as a must) or when a line that is not a rule ("Last updated: ...") became one;
-- handoff conditions captured / missed / distorted: a trigger needs a handoff rule; a judgement must not be
-  compiled into a keyword or regex rule (distorted) and is looked for in `handoff_judgement` (or the prompt
-  before that field exists); any keyword that is a stopword of the plan's language, or a word of three
-  letters or fewer, is a distortion too;
+- handoff conditions captured / judged / missed / distorted: a trigger is captured by a handoff rule,
+  "judged" when the plan only gives it to the model (`handoff_judgement`: held, but not checked in code),
+  missed when the plan holds it nowhere; a judgement must not be compiled into a keyword or regex rule
+  (distorted) and is looked for in `handoff_judgement` (or the prompt before that field exists); any
+  keyword that is a stopword of the plan's language, or a word of three letters or fewer, is a
+  distortion too;
 - false handoffs: the fixture's in-scope messages that `oratio.runtime.handoff.matching_rule` hands off;
 - probes caught, fields, internal notes kept (and leaked into the public prompt or messages), actions;
-- simulation pass rate ("n/a" until simulations are stored on the record) and the rehearsal tests' result;
+- simulation: from the record's `simulation` report, "passed/run" of the scenarios that ran (skipped
+  ones excluded), "c<N>" critical failures, "s<N>" skipped because they need a model (offline, a goal
+  with no scripted messages); "n/a" when the record holds no report; and the rehearsal tests' result;
 - creation time: `AgentCreator.create` with the zero-latency scripted model, so the pipeline's own cost.
 
 Offline (scripted) always; again with ORATIO_MODEL when it names another model.
@@ -40,12 +44,14 @@ from pydantic import SecretStr
 from creator_agent import coverage
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator
+from creator_agent.simulation.run import NEEDS_MODEL
 from creator_agent.stages.draft_plan import INTERNAL_HEADING
 from oratio.config import Settings
 from oratio.languages import stopwords
 from oratio.platform import Platform, open_platform
 from oratio.runtime.handoff import matching_rule
 from schemas import AgentPlan, AgentSpec, CreateAgent, CreationRecord, Principal, Scope
+from schemas.simulation import SimulationReport
 
 CORPUS = Path(__file__).resolve().parent.parent / "examples" / "sops"
 LONG_SOP = "meridian_rail_long"
@@ -88,6 +94,7 @@ class Fidelity:
     rules_distorted: list[str] = field(default_factory=list)
     handoff: tuple[int, int] = (0, 0)
     handoff_missed: list[str] = field(default_factory=list)
+    handoff_judged: list[str] = field(default_factory=list)  # triggers the plan leaves to the model's judgement
     handoff_distorted: list[str] = field(default_factory=list)
     false_handoffs: list[str] = field(default_factory=list)
     probes: tuple[int, int] = (0, 0)
@@ -96,7 +103,40 @@ class Fidelity:
     notes_leaked: list[str] = field(default_factory=list)
     actions: tuple[int, int] = (0, 0)
     tests: tuple[int, int] = (0, 0)
-    simulation: str = "n/a"
+    simulation: Simulated | None = None
+
+    @property
+    def sim(self) -> str:
+        return "n/a" if self.simulation is None else self.simulation.cell
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """What the creation's simulation report says: passed/run of the scenarios that ran, and why others did not."""
+
+    passed: int
+    ran: int
+    critical_failures: int
+    needs_model: int
+    skipped_other: int = 0
+
+    @classmethod
+    def of(cls, report: SimulationReport) -> Simulated:
+        ran = [r for r in report.results if r.skipped is None]
+        skipped = [r.skipped for r in report.results if r.skipped is not None]
+        needs_model = sum(1 for why in skipped if why == NEEDS_MODEL)
+        return cls(
+            passed=sum(1 for r in ran if r.passed),
+            ran=len(ran),
+            critical_failures=len(report.critical_failures),
+            needs_model=needs_model,
+            skipped_other=len(skipped) - needs_model,
+        )
+
+    @property
+    def cell(self) -> str:
+        other = f"+{self.skipped_other}" if self.skipped_other else ""
+        return f"{self.passed}/{self.ran} c{self.critical_failures} s{self.needs_model}{other}"
 
 
 def _public(plan: AgentPlan) -> str:
@@ -121,6 +161,8 @@ def score(sop: CorpusSop, record: CreationRecord, plan: AgentPlan | None, second
     expect = sop.expect
     result = Fidelity(sop.name, sop.words, bool(record.succeeded), record.failure, seconds)
     result.tests = (sum(1 for t in record.tests if t.passed), len(record.tests))
+    if record.simulation is not None:
+        result.simulation = Simulated.of(record.simulation)
     if plan is None:
         result.rules_missed = [rule["text"] for rule in expect["rules"]]
         result.handoff_missed = [h["condition"] for h in expect["handoff"]]
@@ -162,6 +204,10 @@ def score(sop: CorpusSop, record: CreationRecord, plan: AgentPlan | None, second
                 result.handoff_missed.append(text)
         elif rules:
             handled += 1
+        elif judgements is not None and coverage.covers(" ".join(judgements), text):
+            # Not lost: the plan gives it to the model to judge (the classifier found no phrase, amount,
+            # person request or count to check in code), which is weaker than a rule and counted apart.
+            result.handoff_judged.append(text)
         else:
             result.handoff_missed.append(text)
     result.handoff = (handled, len(expect["handoff"]))
@@ -213,26 +259,61 @@ def _ratio(pair: tuple[int, int]) -> str:
     return f"{pair[0]}/{pair[1]}"
 
 
+def target_misses(r: Fidelity) -> list[str]:
+    """Why one SOP misses the offline target (empty when it meets it): the issue's target plus simulations."""
+    misses = []
+    if not r.succeeded:
+        misses.append("not built")
+    if r.handoff_distorted:
+        misses.append(f"{len(r.handoff_distorted)} distorted")
+    if r.false_handoffs:
+        misses.append(f"{len(r.false_handoffs)} false handoffs")
+    if r.simulation is None:
+        misses.append("no simulation report")
+    elif r.simulation.critical_failures:
+        misses.append(f"{r.simulation.critical_failures} critical scenarios failed")
+    return misses
+
+
+def summary(results: list[Fidelity]) -> str:
+    """The offline target, stated per SOP: 0 distorted handoff conditions, 0 false handoffs and every
+    critical scenario that ran passed (scenarios that need a model are skipped offline, and counted)."""
+    distorted = sum(len(r.handoff_distorted) for r in results)
+    false = sum(len(r.false_handoffs) for r in results)
+    critical = sum(r.simulation.critical_failures for r in results if r.simulation is not None)
+    skipped = sum(r.simulation.needs_model for r in results if r.simulation is not None)
+    missing = [f"{r.name} ({', '.join(m)})" for r in results if (m := target_misses(r))]
+    verdict = "MET on every SOP" if not missing else "NOT MET: " + "; ".join(missing)
+    return (
+        f"distorted handoff conditions: {distorted}   false handoffs: {false}   critical scenario failures: "
+        f"{critical} ({skipped} scenarios skipped: need a model)\n"
+        f"offline target (per SOP: 0 distorted, 0 false handoffs, critical simulations pass): {verdict}"
+    )
+
+
 def report(model: str, results: list[Fidelity]) -> None:
     print(f"\nmodel: {model}")
     header = (
-        f"{'sop':28} {'words':>6} {'built':>5} {'rules c/m/d':>12} {'handoff c/m/d':>14} {'false':>5} "
-        f"{'probes':>6} {'fields':>6} {'notes':>5} {'leak':>4} {'actions':>7} {'sim':>4} {'tests':>5} {'time s':>7}"
+        f"{'sop':28} {'words':>6} {'built':>5} {'rules c/m/d':>12} {'handoff c/j/m/d':>16} {'false':>5} "
+        f"{'probes':>6} {'fields':>6} {'notes':>5} {'leak':>4} {'actions':>7} {'sim':>14} {'tests':>5} {'time s':>7}"
     )
     print(header)
+    print("(handoff: c = captured, j = trigger left to the model's judgement, m = missed, d = distorted)")
+    print("(sim: scenarios passed/run, c = critical failures, s = skipped as needing a model, +n = skipped otherwise)")
     for r in results:
         rules = f"{r.rules[0]}/{len(r.rules_missed)}/{len(r.rules_distorted)}"
-        handoff = f"{r.handoff[0]}/{len(r.handoff_missed)}/{len(r.handoff_distorted)}"
+        handoff = f"{r.handoff[0]}/{len(r.handoff_judged)}/{len(r.handoff_missed)}/{len(r.handoff_distorted)}"
         print(
-            f"{r.name:28} {r.words:>6} {'yes' if r.succeeded else 'NO':>5} {rules:>12} {handoff:>14} "
+            f"{r.name:28} {r.words:>6} {'yes' if r.succeeded else 'NO':>5} {rules:>12} {handoff:>16} "
             f"{len(r.false_handoffs):>5} {_ratio(r.probes):>6} {_ratio(r.fields):>6} {_ratio(r.notes):>5} "
-            f"{len(r.notes_leaked):>4} {_ratio(r.actions):>7} {r.simulation:>4} {_ratio(r.tests):>5} {r.seconds:>7.2f}"
+            f"{len(r.notes_leaked):>4} {_ratio(r.actions):>7} {r.sim:>14} {_ratio(r.tests):>5} {r.seconds:>7.2f}"
         )
     for r in results:
         details = [
             *(f"failed: {r.failure}" for _ in [0] if r.failure),
             *(f"missed rule: {x}" for x in r.rules_missed),
             *(f"distorted rule: {x}" for x in r.rules_distorted),
+            *(f"trigger left to the model's judgement (no rule): {x}" for x in r.handoff_judged),
             *(f"missed handoff: {x}" for x in r.handoff_missed),
             *(f"distorted handoff: {x}" for x in r.handoff_distorted),
             *(f"false handoff: {x}" for x in r.false_handoffs),
@@ -242,9 +323,7 @@ def report(model: str, results: list[Fidelity]) -> None:
             print(f"  {r.name}:")
             for line in details:
                 print(f"    - {line[:160]}")
-    distorted = sum(len(r.handoff_distorted) for r in results)
-    false = sum(len(r.false_handoffs) for r in results)
-    print(f"distorted handoff conditions: {distorted}   false handoffs: {false}   (offline target: 0 and 0)")
+    print(summary(results))
     long = next((r for r in results if r.name == LONG_SOP), None)
     if long is not None:
         verdict = "within" if long.seconds < TARGET_SECONDS else "OVER"

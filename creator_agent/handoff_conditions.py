@@ -4,8 +4,10 @@ An SOP's handoff condition is either something code can check on every message, 
 of the supported languages (en/fr/es/de), or something only a reader can judge. `classify` sorts them:
 
 - a **trigger** becomes a `HandoffRule` checked before the model runs:
-  (a) phrases the admin spells out: quoted (`the customer says "cancel my contract"`) or after "the
-      customer says/mentions/uses/writes" ("mentions sparks, smoke or exposed wires") -> `keywords`;
+  (a) phrases the admin spells out: quoted (`the customer says "cancel my contract"`), after "the
+      customer says/mentions/uses/writes" ("mentions sparks, smoke or exposed wires"), or a situation
+      named after "in case of"/"en cas de"/"en caso de"/"bei" ("Bei Gasgeruch"), or a list of things the
+      customer has ("tiene un dolor fuerte, fiebre o la cara hinchada") -> `keywords`;
   (b) an amount threshold: topic + comparator + amount + currency ("a refund request is over $100",
       "le remboursement dépasse 100 $", "el reembolso supera 100 €", "Erstattungen über 100 €") -> `amount`;
   (c) repeated failures ("after two failed attempts", "if the customer asks three times",
@@ -77,6 +79,7 @@ GENERIC_WORDS: Final = frozenset(
     talking wishes wish like would help problem problems issue issues question questions thing things
     something anything everything case cases situation way time times agent handled handle cannot
     client clients cliente clientes kunde kunden demande demander pregunta fragt sagt dice dit
+    doubt doute duda zweifel zweifelsfall zweifelsfällen frage fragen probleme problemen
     """.split()
 )
 """Words that say who speaks or how, not what they said: never a handoff keyword on their own."""
@@ -105,7 +108,10 @@ _PERSON = (
 _HUMAN_REQUEST: Final = re.compile(
     rf"(?<!\w)(?:{_REACH})(?:\s+(?:{_FILLER})){{0,4}}\s+(?:{_PERSON})(?!\w|['’]s\b)"
     # German puts the verb last: "(will) mit einem Menschen sprechen".
-    rf"|(?<!\w)mit(?:\s+(?:{_FILLER})){{0,2}}\s+(?:{_PERSON})\s+(?:zu\s+)?(?:sprechen|reden)(?!\w)",
+    rf"|(?<!\w)mit(?:\s+(?:{_FILLER})){{0,2}}\s+(?:{_PERSON})\s+(?:zu\s+)?(?:sprechen|reden)(?!\w)"
+    # ... and in a "wenn" clause: "(wenn der Kunde) nach einem Menschen fragt", "einen Mitarbeiter verlangt".
+    rf"|(?<!\w)(?:{_FILLER})(?:\s+(?:{_FILLER})){{0,3}}\s+(?:{_PERSON})\s+"
+    rf"(?:fragt|fragen|verlangt|verlangen|wünscht|wünschen)(?!\w)",
     re.IGNORECASE,
 )
 
@@ -161,6 +167,24 @@ _SAYS: Final = re.compile(
     r"\s+(?P<rest>.+)$",
     re.IGNORECASE,
 )
+_SITUATION: Final = re.compile(
+    r"^(?:in\s+(?:the\s+)?case\s+of|in\s+the\s+event\s+of|en\s+cas\s+d(?:e|')|en\s+caso\s+de|"
+    r"im\s+falle?(?:\s+(?:von|eines|einer))?|bei)\s*(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+"""A condition that only names a situation ("in case of a gas leak", "en cas d'incendie", "Bei Gasgeruch"):
+the situation is what customers write about, a phrase to check (at most LISTED_WORDS_MAX words)."""
+_HAS: Final = re.compile(
+    r"(?<!\w)(?:has|have|suffers\s+from|tiene|tienen|presenta|presentan|sufre|padece)\s+(?P<rest>.+)$",
+    re.IGNORECASE,
+)
+"""What a customer has, listed ("has fever, chest pain or a swollen face", "tiene un dolor fuerte, fiebre o
+la cara hinchada"): things they will name. Only a list of LISTED_MIN or more items counts."""
+LISTED_MIN: Final = 2
+_NEGATIONS: Final = frozenset(
+    "no not n't without never none nothing sin ningún ninguna ninguno nunca nada kein keine keinen keinem ohne "
+    "nicht nie pas sans aucun aucune jamais".split()
+)
 _LIST_SPLIT: Final = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bet\b|\bo\b|\by\b|\boder\b|\bund\b)\s*", re.I)
 
 
@@ -183,6 +207,36 @@ def classify(condition: str, language: str) -> Trigger | Judgement:
     if phrases := explicit_phrases(core, language):
         return Trigger(condition=text, kind="keywords", patterns=phrases)
     return Judgement(condition=text)
+
+
+_OR_WORDS: Final = frozenset({"or", "ou", "o", "oder"})
+_CLAUSE_VERBS: Final = frozenset(
+    """
+    says said mentions mentioned writes types uses asks requests wants demands insists reports threatens
+    sounds seems appears is becomes gets feels
+    dit mentionne écrit demande veut exige signale menace semble paraît est devient
+    dice menciona escribe pide quiere exige informa reporta amenaza parece está es se
+    sagt erwähnt schreibt fragt verlangt bittet meldet droht wirkt scheint ist klingt
+    """.split()
+)
+"""A verb right after "or" starts a second clause of the same subject ("is very upset or says ..."), so a
+second condition: the two may be of different kinds, and a judgement must not ride along in a trigger."""
+
+
+def split_joined(condition: str) -> list[str]:
+    """`condition` cut where "or" joins two clauses ("the passenger is very upset or says they will miss a
+    connection" -> two conditions); a list of things ("a refund or an exchange") stays whole. One pass
+    over the words; each part keeps the SOP's words, and a part of fewer than two words is not cut off."""
+    words = condition.split()
+    parts: list[list[str]] = [[]]
+    for index, word in enumerate(words):
+        following = words[index + 1].casefold().strip(",;:") if index + 1 < len(words) else ""
+        joins = word.casefold().strip(",") in _OR_WORDS and following in _CLAUSE_VERBS
+        if joins and len(parts[-1]) >= 2 and len(words) - index - 1 >= 2:
+            parts.append([])
+            continue
+        parts[-1].append(word)
+    return [" ".join(part).strip(" ,;") for part in parts]
 
 
 def split_conditions(conditions: list[str], language: str) -> tuple[list[Trigger], list[str]]:
@@ -235,15 +289,21 @@ def rule_id(condition: str, taken: Iterable[str]) -> str:
 
 
 def explicit_phrases(condition: str, language: str) -> list[str]:
-    """Phrases the condition spells out: quoted ones, else the list after "says"/"mentions" (en/fr/es/de)."""
+    """Phrases the condition spells out: quoted ones, else the list after "says"/"mentions" (en/fr/es/de),
+    else the situation a condition names after "in case of"/"bei" ("Bei Gasgeruch": a word customers use)."""
     quoted = [next(group for group in match.groups() if group) for match in _QUOTED.finditer(condition)]
     if quoted:
         return keyword_filter(quoted, language)
-    said = _SAYS.search(condition)
+    said = _SAYS.search(condition) or _SITUATION.match(condition)
+    listed = said is None and (said := _HAS.search(condition)) is not None
     if said is None:
         return []
     rest = re.split(r"[.!?]", said["rest"].replace("(", ",").replace(")", ","), maxsplit=1)[0]
     phrases = keyword_filter(_LIST_SPLIT.split(rest), language)
+    # After "has", only a list names things ("fever or chest pain"); one item describes ("has a question").
+    # ... and a negated one says what is absent ("has no booking reference or no email"): the model judges.
+    if listed and (len(phrases) < LISTED_MIN or _NEGATIONS.intersection(rest.casefold().split())):
+        return []
     # A listed item is a few words; a longer one describes a situation for the model to judge.
     return phrases if all(len(phrase.split()) <= LISTED_WORDS_MAX for phrase in phrases) else []
 
@@ -321,4 +381,5 @@ __all__ = [
     "keyword_filter",
     "rule_id",
     "split_conditions",
+    "split_joined",
 ]

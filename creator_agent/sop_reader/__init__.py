@@ -26,7 +26,7 @@ from creator_agent.sop_reader._classify import (
     is_must,
     section_kind,
 )
-from creator_agent.sop_reader._extract import actions, fields, handoff_conditions
+from creator_agent.sop_reader._extract import actions, fields, handoff_conditions, situation, with_antecedent
 from creator_agent.stages.base import list_limit
 from oratio.languages import detect
 from schemas.creation import ParsedSop
@@ -107,10 +107,13 @@ def read_sop(sop: str) -> SopReading:
             # One list item is one rule or step, however many sentences it has.
             whole = Sentence(block.text)
             sentences, kinds = [whole], [kind_of(whole)]
+        previous: Sentence | None = None
         for sentence, kind in zip(sentences, kinds, strict=True):
             # A row of an escalation table: its first cell is the situation, the rest says what to do.
             cell = block.cells[0] if block.kind == "row" and block.cells else ""
-            _file(reading, sentence, kind, context, collecting=kind_of_section == "collect", first_cell=cell)
+            collecting = kind_of_section == "collect"
+            _file(reading, sentence, kind, context, collecting=collecting, first_cell=cell, previous=previous)
+            previous = sentence
     return reading
 
 
@@ -119,7 +122,14 @@ _SEPARATE: frozenset[Kind] = frozenset({"internal", "handoff", "metadata"})
 
 
 def _file(
-    reading: SopReading, sentence: Sentence, kind: Kind, context: str, *, collecting: bool, first_cell: str = ""
+    reading: SopReading,
+    sentence: Sentence,
+    kind: Kind,
+    context: str,
+    *,
+    collecting: bool,
+    first_cell: str = "",
+    previous: Sentence | None = None,
 ) -> None:
     language = reading.language
     text = sentence.text.strip()
@@ -138,8 +148,12 @@ def _file(
         reading.actions.extend(actions(sentence, language))
     if kind == "handoff":
         conditions = [first_cell] if first_cell else handoff_conditions(sentence)
+        if len(conditions) == 1 and not first_cell:
+            conditions = [with_antecedent(sentence, conditions[0], previous)]
         kept = [c for c in conditions if len(c.split()) >= MIN_CONDITION_WORDS]
-        if not kept:  # "When you hand off, tell the passenger ...": how to hand off, not when
+        # "When you hand off, tell the passenger ...": how to hand off, not when. "Bei Gasgeruch muss der Kunde
+        # das Haus verlassen ...; leiten Sie ... weiter": a situation, and what to do in it (a rule too).
+        if not kept or (not first_cell and situation(sentence) is not None):
             reading.must_rules.append((context, text))
             reading.must_ranks.append(1)
         reading.handoff_conditions.extend(c[:CONDITION_MAX] for c in kept)

@@ -140,6 +140,14 @@ HANDOFF_VERBS: Final = _set(
     """
 )
 """The verbs of a handoff sentence ("..., transfer them to a human"): where its condition clause ends."""
+SITUATION_LEADS: Final = _phrases(
+    "in case of|in the case of|in the event of|en cas de|en cas d'|en caso de|im falle von|im falle eines|"
+    "im falle einer|im fall von|bei"
+)
+"""A sentence that starts with one of these names the situation it is about ("Bei Gasgeruch muss ...")."""
+ANAPHORS: Final = _set("this that it them such happened cela ça ceci esto eso ello ocurrido dies das es")
+"""Words by which a handoff sentence with no "if/when" points back at the sentence before it ("Do not argue
+about a repair that went wrong. Apologise, note what happened and hand ... to a human")."""
 CONDITION_WORDS: Final = _set(
     "if when whenever where once si quand lorsque lorsqu cuando siempre_que wenn falls sobald"
 )

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 
 from creator_agent import coverage
+from creator_agent.handoff_conditions import split_joined
 from creator_agent.sop_reader import _cues as cues
-from creator_agent.sop_reader._classify import Sentence
+from creator_agent.sop_reader._classify import Sentence, is_imperative
 
 
 def _first(tokens: list[str], wanted: frozenset[str]) -> int | None:
@@ -45,7 +46,9 @@ def handoff_conditions(sentence: Sentence) -> list[str]:
                 start = at + len(joint)
             split.append(part[start:])
         parts = split
-    return [part.strip(" ,") for part in parts if part.strip(" ,")]
+    # "is very upset or says they will miss a connection": two clauses, two conditions.
+    joined = [piece for part in parts for piece in split_joined(part)]
+    return [part.strip(" ,") for part in joined if part.strip(" ,")]
 
 
 def handoff_condition(sentence: Sentence) -> str:
@@ -59,6 +62,8 @@ def handoff_condition(sentence: Sentence) -> str:
     if text != sentence.text.strip().rstrip(".!;"):
         return text
     tokens = text.split()
+    if (named := _situation(text, tokens)) is not None:
+        return named
     lowered = [t.casefold().strip(",;:()") for t in tokens]
     condition_at = _first(lowered, cues.CONDITION_WORDS)
     if condition_at is None:
@@ -80,6 +85,45 @@ def handoff_condition(sentence: Sentence) -> str:
     if handoff_at is not None and handoff_at < condition_at:
         return _after_words(text, condition_at + 1) or text
     return text
+
+
+SITUATION_MAX_WORDS = 6
+
+
+def _situation(text: str, tokens: list[str]) -> str | None:
+    """ "Bei Gasgeruch muss der Kunde ...; leiten Sie ... weiter" -> "Bei Gasgeruch"; "In case of a gas leak,
+    transfer ..." -> "In case of a gas leak": the lead and the situation it names, up to the comma (or, in
+    German, whose verb follows the situation, up to its capitalised noun). None when the sentence does not
+    start with a situation lead or names no short one."""
+    lowered = text.casefold()
+    lead = next((lead for lead in cues.SITUATION_LEADS if lowered.startswith(lead)), None)
+    if lead is None or not (lead.endswith("'") or lowered[len(lead) : len(lead) + 1] == " "):
+        return None
+    lead_words = len(lead.split()) - (1 if lead.endswith("'") else 0)
+    for index in range(lead_words, min(len(tokens), lead_words + SITUATION_MAX_WORDS)):
+        word = tokens[index]
+        if word.endswith((",", ";", ":")):
+            return " ".join(tokens[: index + 1]).rstrip(",;:")
+        if lead == "bei" and word[:1].isupper():
+            return " ".join(tokens[: index + 1])
+    return None
+
+
+def with_antecedent(sentence: Sentence, condition: str, previous: Sentence | None) -> str:
+    """`condition`, led by the sentence before when the handoff sentence has no "if/when" of its own, gives
+    an order and points back at it ("... a repair that went wrong. Apologise, note what happened and hand
+    the conversation to a human"): the situation is in the sentence before, and the model needs it to judge."""
+    if previous is None or condition != sentence.text.strip().rstrip(".!;"):
+        return condition
+    if not is_imperative(sentence) or not cues.ANAPHORS.intersection(sentence.tokens):
+        return condition
+    return f"{previous.text.strip()} {condition}"
+
+
+def situation(sentence: Sentence) -> str | None:
+    """The situation a handoff sentence starts by naming ("Bei Gasgeruch"), if it does."""
+    text = sentence.text.strip()
+    return _situation(text, text.split())
 
 
 def actions(sentence: Sentence, language: str = "en") -> list[str]:
@@ -183,4 +227,4 @@ def _object(tokens: list[str], start: int) -> tuple[str, int] | None:
     return " ".join(kept), index
 
 
-__all__ = ["actions", "fields", "handoff_condition", "handoff_conditions"]
+__all__ = ["actions", "fields", "handoff_condition", "handoff_conditions", "situation", "with_antecedent"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from creator_agent import coverage
 from creator_agent._llm import ModelFactory, structured_call
+from creator_agent.handoff_conditions import split_joined
 from oratio import languages
 from schemas import Limits
 from schemas.agents import AgentSpec
@@ -76,7 +77,9 @@ def handoff_conditions(spec: AgentSpec, parsed: ParsedSop) -> list[str]:
     if not spec.handoff.enabled:
         return []
     # Each at most as long as an admin may write one (a rule's description and a judgement item hold it whole).
-    conditions = [*spec.handoff.conditions, *(c[: Limits.CONDITION_MAX] for c in parsed.handoff_conditions)]
+    # A parsed condition joining two clauses ("is upset or says ...") is two conditions, maybe of two kinds.
+    parsed_conditions = (part for c in parsed.handoff_conditions for part in split_joined(c[: Limits.CONDITION_MAX]))
+    conditions = [*spec.handoff.conditions, *parsed_conditions]
     return coverage.clean_list(conditions, list_limit("handoff_rules", AgentPlan))
 
 

@@ -262,7 +262,8 @@ def _repair_rules(
             continue  # amounts, person requests and failure counts are derived in code from the condition
         # Only the SOP's phrase conditions keep a drafted rule: a rule that checks none of them (a small model
         # turns "always confirm the account number" into one, or "cannot be handled" into keywords) is dropped.
-        if not patterns or not any(coverage.rule_covers(rule, c) for c in phrase_conditions):
+        covered = next((c for c in phrase_conditions if coverage.rule_covers(rule, c)), None) if patterns else None
+        if covered is None:
             continue
         signature = (rule.kind, tuple(sorted(coverage.normalize(p) for p in patterns)))
         if signature in seen:
@@ -270,7 +271,9 @@ def _repair_rules(
         seen.add(signature)
         ident = rule.id if rule.id not in taken else rule_id(rule.description, taken)
         taken.add(ident)
-        kept.append(rule.model_copy(update={"id": ident, "patterns": patterns}))
+        # Described by the SOP's condition it checks: the model's description may join a judgement to it
+        # ("is very upset or says ..."), which would then read as compiled into keywords.
+        kept.append(rule.model_copy(update={"id": ident, "patterns": patterns, "description": covered[:500]}))
     limit = list_limit("handoff_rules", AgentPlan)
     for trigger in reversed(triggers):
         if any(coverage.rule_covers(rule, trigger.condition) for rule in kept):

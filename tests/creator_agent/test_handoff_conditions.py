@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter
+from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter, split_joined
 from creator_agent.offline import offline_model
 from creator_agent.pipeline import AgentCreator
 from creator_agent.simulation.derive import derive_scenarios
@@ -77,6 +77,22 @@ IN_SCOPE_MESSAGES = [
         ("le client demande à parler à un conseiller", "fr", "human_request", None),
         ("el cliente pide hablar con una persona", "es", "human_request", None),
         ("der Kunde möchte mit einem Menschen sprechen", "de", "human_request", None),
+        # German puts the verb last in a "wenn" clause (stadtwerke_de missed this one)
+        ("der Kunde nach einem Menschen fragt", "de", "human_request", None),
+        ("wenn der Kunde einen Mitarbeiter verlangt", "de", "human_request", None),
+        # (a) a situation named after "in case of" / "bei": what customers write about (stadtwerke_de's Gasgeruch)
+        ("Bei Gasgeruch", "de", "keywords", ["gasgeruch"]),
+        ("in case of a gas leak or fire", "en", "keywords", ["gas leak", "fire"]),
+        ("en cas d'incendie", "fr", "keywords", ["incendie"]),
+        ("en caso de inundación", "es", "keywords", ["inundación"]),
+        # (a) a list of things the customer has (clinica_sonrisa_es's symptoms)
+        (
+            "el paciente tiene un dolor fuerte, fiebre o la cara hinchada",
+            "es",
+            "keywords",
+            ["dolor fuerte", "fiebre", "cara hinchada"],
+        ),
+        ("the customer has fever or chest pain", "en", "keywords", ["fever", "chest pain"]),
     ],
 )
 def test_triggers_are_read_in_four_languages(condition: str, language: str, kind: str, detail: Any) -> None:
@@ -97,6 +113,13 @@ def test_triggers_are_read_in_four_languages(condition: str, language: str, kind
     "condition",
     [
         *JUDGEMENTS,
+        "the customer has a question",  # one thing had is a description, not a list of names
+        "the caller has no booking reference or no email",  # what is absent: "email" must not hand off
+        "the customer has been waiting for more than an hour",
+        "In case of doubt",  # a situation lead naming nothing a customer writes
+        "Bei Fragen",
+        "bei starkem Gasgeruch im Keller des Hauses",  # more words than a phrase a customer types
+        "wenn der Kunde nach dem Tarif fragt",  # asks about something, not for someone
         "Escalate to a manager when the customer is upset",  # "manager" is who takes over, not who is asked for
         "the customer says something the agent cannot handle",
         "the customer wants a refund the policy does not allow",
@@ -378,3 +401,50 @@ def _hands_off_when_told(condition: str) -> Rule:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+JOINED = "the passenger is very upset or says they will miss a connection"
+
+
+@pytest.mark.parametrize(
+    ("condition", "parts"),
+    [
+        (JOINED, ["the passenger is very upset", "says they will miss a connection"]),
+        (
+            "le client est très mécontent ou menace de laisser un avis",
+            ["le client est très mécontent", "menace de laisser un avis"],
+        ),
+        (
+            "el cliente está enfadado o pide hablar con una persona",
+            ["el cliente está enfadado", "pide hablar con una persona"],
+        ),
+        (
+            "der Kunde wirkt verärgert oder droht mit einer Klage",
+            ["der Kunde wirkt verärgert", "droht mit einer Klage"],
+        ),
+        # A list of things or people stays one condition.
+        ("asks for a person, a manager or a supervisor", ["asks for a person, a manager or a supervisor"]),
+        ("mentions sparks, smoke or exposed wires", ["mentions sparks, smoke or exposed wires"]),
+        ("tiene un dolor fuerte, fiebre o la cara hinchada", ["tiene un dolor fuerte, fiebre o la cara hinchada"]),
+    ],
+)
+def test_or_joining_two_clauses_makes_two_conditions(condition: str, parts: list[str]) -> None:
+    assert split_joined(condition) == parts
+
+
+def test_a_judgement_joined_to_a_trigger_is_never_compiled_into_the_triggers_keywords() -> None:
+    # skyways_airline: "If the passenger is very upset or says they will miss a connection, escalate" became
+    # one keyword rule ["miss a connection"] described as "... very upset ...": the judgement rode along.
+    spec = AgentSpec(name="SkyWays", sop="## Delays\nExplain the care we offer.\n", handoff={"enabled": True})
+    parsed = SopParser.postprocess(spec, ParsedSop(handoff_conditions=[JOINED]))
+    prompt = "You are the SkyWays agent. Be brief."
+    drafted = {"id": "connection", "description": JOINED, "kind": "keywords", "patterns": ["miss a connection"]}
+    draft = {"persona": "SkyWays agent", "system_prompt": prompt, "handoff_rules": [drafted]}
+
+    plan = PlanDrafter(lambda: ScriptedModel([Data(draft)])).run(spec, parsed, [])
+
+    assert [(rule.description, rule.kind, rule.patterns) for rule in plan.handoff_rules] == [
+        ("says they will miss a connection", "keywords", ["miss a connection"])
+    ]
+    assert plan.handoff_judgement == ["the passenger is very upset"]
+    assert check_plan(spec, parsed, plan) == []

@@ -236,3 +236,41 @@ def test_a_lead_in_line_gives_its_condition_to_each_item_under_it() -> None:
         "When a refund is requested: Ask for the order number.",
         "When a refund is requested: Check the purchase date.",
     ]
+
+
+def test_a_handoff_sentence_joining_two_clauses_with_or_gives_two_conditions() -> None:
+    sop = parsed(
+        "## Delays\nWhen a flight is delayed, explain the care we offer. If the passenger is very upset or says "
+        "they will miss a connection, escalate to a supervisor."
+    )
+    assert sop.handoff_conditions == ["the passenger is very upset", "says they will miss a connection"]
+
+
+def test_a_handoff_sentence_that_names_a_situation_gives_it_as_the_condition_and_keeps_the_instruction() -> None:
+    sentence = (
+        "Bei Gasgeruch muss der Kunde sofort das Haus verlassen und die Notrufnummer 112 anrufen; leiten Sie das "
+        "Gespräch danach an einen Mitarbeiter weiter."
+    )
+    sop = parsed(f"## Notfälle\n{sentence} Wenn der Kunde nach einem Menschen fragt, leiten Sie ihn weiter.")
+    assert sop.handoff_conditions == ["Bei Gasgeruch", "der Kunde nach einem Menschen fragt"]
+    assert sentence in sop.must_rules  # what the customer must do is a rule, not lost in the condition
+    english = parsed("## Safety\nIn case of a gas leak, transfer the caller to a human.")
+    assert english.handoff_conditions == ["In case of a gas leak"]
+    french = parsed("## Urgences\nEn cas d'incendie, transférez l'appel à un conseiller.")
+    assert french.handoff_conditions == ["En cas d'incendie"]
+
+
+def test_a_handoff_order_that_points_back_keeps_the_situation_of_the_sentence_before() -> None:
+    # pedalworks_prose: the condition ("a repair that went wrong") is in the sentence before the order.
+    sop = parsed(
+        "If a customer asks where their bike is, ask for the ticket number. Do not argue with a customer about a "
+        "repair that went wrong. Apologise, note what happened and hand the conversation to a human."
+    )
+    assert sop.handoff_conditions == [
+        "Do not argue with a customer about a repair that went wrong. Apologise, note what happened and hand the "
+        "conversation to a human"
+    ]
+    assert "Do not argue with a customer about a repair that went wrong." in sop.never_rules
+    # An order that names its own situation is left as it is.
+    own = parsed("Bikes are ready in two days. Escalate chargebacks to a human.")
+    assert own.handoff_conditions == ["Escalate chargebacks to a human"]
