@@ -19,8 +19,8 @@ from _pytest.logging import LogCaptureHandler
 from agentcore_apps.app import create_runtime_app
 from oratio.platform import Platform
 from oratio_app.logs import AGENTCORE_LOGGER, configure_logging
-from tests.agentcore_apps.conftest import World
 from tests.agentcore_apps.test_turns import say, sse_events
+from tests.support.worlds import World
 
 CLIENT_LOGGERS = ("httpx", "httpcore")  # the test's own HTTP client, not the server
 

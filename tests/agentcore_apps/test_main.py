@@ -15,8 +15,9 @@ import httpx
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from tests.agentcore_apps.conftest import JWT_SECRET, mint, new_agent, new_tenancy
 from tests.net import free_port, wait_for_http
+from tests.support.platforms import JWT_SECRET
+from tests.support.tenants import mint, new_agent, new_tenancy
 
 STARTUP_TIMEOUT = 30.0
 

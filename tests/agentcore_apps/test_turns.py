@@ -23,8 +23,11 @@ from oratio.models import Fail, Hang, Prompt, Say, ScriptedModel, Step
 from oratio.platform import Platform
 from oratio.runtime import APOLOGY
 from schemas import Principal, SessionStatus
-from tests.agentcore_apps.conftest import Served, World, mint, new_agent, new_tenancy, open_test_platform, serving
 from tests.agentcore_apps.test_refusals import assert_error
+from tests.support.platforms import open_test_platform
+from tests.support.serving import Served, serving
+from tests.support.tenants import mint, new_agent, new_tenancy
+from tests.support.worlds import World
 
 REPLY_KEYS = {"session_id", "runtime_session_id", "reply", "sources", "handoff", "ended", "status"}
 CLIENT_RUNTIME_ID = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b13"  # what boto3 generates when none is given
@@ -233,7 +236,7 @@ def test_a_failure_after_the_stream_began_is_an_error_event(tmp_path: Path) -> N
         platform.sessions.end(live.tenant_id, live.id, "closed by an admin")
         return Say("Let me check that for you.")
 
-    with open_test_platform(tmp_path, model_factory=lambda spec: ScriptedModel(rules=[end_then_speak])) as platform:
+    with open_test_platform(tmp_path, models=lambda spec: ScriptedModel(rules=[end_then_speak])) as platform:
         acme = new_tenancy(platform, "Acme")
         seen.update(platform=platform, principal=acme.principal)
         agent = new_agent(platform, acme, "Support")
@@ -252,7 +255,7 @@ def test_a_failure_after_the_stream_began_is_an_error_event(tmp_path: Path) -> N
 
 def test_a_failing_model_is_an_apology_not_a_500(tmp_path: Path) -> None:
     failing = ScriptedModel(rules=[lambda prompt: Fail(RuntimeError("provider down"), text="Let me ")])
-    with open_test_platform(tmp_path, model_factory=lambda spec: failing) as platform:
+    with open_test_platform(tmp_path, models=lambda spec: failing) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)
@@ -276,7 +279,7 @@ def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None
         return Hang(text="Let me see")
 
     factory = lambda spec: ScriptedModel(rules=[hang])  # noqa: E731
-    with open_test_platform(tmp_path, model_factory=factory, turn_timeout_seconds=2) as platform:
+    with open_test_platform(tmp_path, models=factory, turn_timeout_seconds=2) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)

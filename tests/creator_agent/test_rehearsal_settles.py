@@ -3,16 +3,11 @@ says at a handoff or an ending is what a customer would hear, and nothing is sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.rehearsal import Rehearsal
-from oratio.config import Settings
 from oratio.models import CallTool, ScriptedModel
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from schemas import AgentPlan, HandoffRule, TestConversation
 
 pytestmark = pytest.mark.anyio
@@ -27,13 +22,6 @@ PLAN = AgentPlan(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings.model_validate({"data_dir": tmp_path, "jwt_secret": SecretStr("x" * 40), "embeddings": False})
-    with open_platform(settings) as opened:
-        yield opened
 
 
 async def test_an_ending_says_the_plans_closing_message_as_in_production(platform: Platform) -> None:

@@ -64,9 +64,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_platform(Settings(data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET))) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"embeddings": True}
 
 
 @contextmanager

@@ -16,8 +16,10 @@ import pytest
 from oratio.config import load_settings
 from oratio.platform import Platform, open_platform
 from oratio_app.web import create_app
-from tests.agentcore_apps.conftest import JWT_SECRET, World, mint, new_agent, new_tenancy
 from tests.net import free_port, uvicorn_in_thread, wait_for_http
+from tests.support.platforms import JWT_SECRET
+from tests.support.tenants import mint, new_agent, new_tenancy
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence
 
