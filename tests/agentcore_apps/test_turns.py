@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +268,9 @@ def test_a_failing_model_is_an_apology_not_a_500(tmp_path: Path) -> None:
     assert final["type"] == "final" and APOLOGY in final["reply"]
 
 
+TURN_TIMEOUT_S = 5
+
+
 def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None:
     """Turns run on AgentCore's worker loop, so a hung model never stalls the health check; the turn
     itself ends with an apology at the engine's turn timeout, not as a hung request."""
@@ -279,11 +281,14 @@ def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None
         return Hang(text="Let me see")
 
     factory = lambda spec: ScriptedModel(rules=[hang])  # noqa: E731
-    with open_test_platform(tmp_path, models=factory, turn_timeout_seconds=2) as platform:
+    with open_test_platform(tmp_path, models=factory, turn_timeout_seconds=TURN_TIMEOUT_S) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)
-        with serving(create_runtime_app(platform)) as served, httpx.Client(base_url=served.base_url) as http:
+        with (
+            serving(create_runtime_app(platform)) as served,
+            httpx.Client(base_url=served.base_url, timeout=TURN_TIMEOUT_S + 10) as http,
+        ):
             outcome: dict[str, httpx.Response] = {}
             body = {"agent_id": agent.id, "message": "hi"}
             turn = threading.Thread(
@@ -291,10 +296,9 @@ def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None
             )
             turn.start()
             assert in_model.wait(timeout=10), "the model was never called"
-            started = time.monotonic()
-            assert http.get("/ping", timeout=1.0).json()["status"] in ("Healthy", "HealthyBusy")
-            assert time.monotonic() - started < 1.0
-            turn.join(timeout=15)
+            assert http.get("/ping", timeout=10.0).json()["status"] in ("Healthy", "HealthyBusy")
+            assert "r" not in outcome, "the ping waited for the stuck turn"  # how fast it answers: bench/ping_busy.py
+            turn.join(timeout=TURN_TIMEOUT_S + 15)
             assert not turn.is_alive()
     reply = outcome["r"]
     assert reply.status_code == 200, reply.text
