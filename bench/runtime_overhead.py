@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
+from tests.support.processes import stop_process
+
 if TYPE_CHECKING:
     from strands.types.content import Messages
 
@@ -142,12 +144,7 @@ def server(command: list[str], env: dict[str, str], ping: str) -> Iterator[str]:
                 time.sleep(0.05)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def runtime_server(fixture: Fixture) -> AbstractContextManager[str]:
