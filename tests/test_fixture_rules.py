@@ -58,6 +58,20 @@ def test_no_test_module_imports_a_conftest() -> None:
     assert offenders == [], "shared helpers belong in tests/support, not a conftest"
 
 
+def test_no_test_module_imports_another_packages_test_module() -> None:
+    """What two packages share is support, not a test: importing another package's test module runs
+    its fixtures' imports and ties the packages together (a moved helper broke a distant package)."""
+    offenders = []
+    for path, tree in sources():
+        own = path.split("/")[1] if path.count("/") > 1 else ""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
+                parts = node.module.split(".")
+                if len(parts) == 3 and parts[2].startswith("test_") and parts[1] != own:
+                    offenders.append(f"{path}: from {node.module} import ...")
+    assert offenders == [], "move what both packages need into tests/support"
+
+
 def test_every_platform_fixture_is_built_by_the_one_family() -> None:
     offenders = []
     for path, tree in sources():
