@@ -29,10 +29,10 @@ from oratio.platform import Platform, open_platform
 from oratio_app.web import create_app
 from schemas import Admin, Principal
 from tests.net import uvicorn_in_thread
+from tests.support.platforms import JWT_SECRET
 
 pytestmark = pytest.mark.anyio
 
-JWT_SECRET = "h" * 40
 SOP = "Greet the customer, answer from the knowledge base, and hand off when asked."
 STARTUP_TIMEOUT = 10.0
 INITIALIZE = {

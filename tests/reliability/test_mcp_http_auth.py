@@ -22,7 +22,6 @@ from oratio.platform import Platform
 from oratio_app.web import create_app
 from tests.net import uvicorn_in_thread
 
-JWT_SECRET = "r" * 40
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
