@@ -16,6 +16,8 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
+BUILDERS = {"open_test_platform", "reliability_platform"}
+"""The family's builder, and the reliability tests' one over it (the demo's agent, no rate limits)."""
 SUPPORT = TESTS / "support"
 HAND_STARTED_OK = {"tests/oratio/test_service_leases.py"}
 """Starts `python -c pass` and waits for it to exit (to get the pid of a dead process): nothing to stop."""
@@ -82,7 +84,7 @@ def test_every_platform_fixture_is_built_by_the_one_family() -> None:
                 and is_fixture(node)
             ):
                 wraps = "platform" in {arg.arg for arg in node.args.args}
-                if not wraps and "open_test_platform" not in calls(node):
+                if not wraps and not calls(node) & BUILDERS:
                     offenders.append(f"{path}:{node.lineno}")
     assert offenders == [], "override platform_settings/platform_models, or build with open_test_platform"
 
