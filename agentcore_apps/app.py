@@ -73,10 +73,8 @@ def create_runtime_app(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
     )
-    # AgentCore's app logger has a JSON handler of its own (request and session ids, as CloudWatch
-    # expects); letting its records reach the root logger too would log every invocation twice
-    # wherever logging is configured (`oratio serve`, `python -m oratio_app serve-door runtime`).
-    logging.getLogger("bedrock_agentcore.app").propagate = False
+    # Logging is the process's, configured by the composition root (`oratio_app.logs`): AgentCore's
+    # records go to its own JSON handler only wherever Oratio configures logging.
     app.entrypoint(runtime.invoke)
     app.add_exception_handler(HTTPException, _http_error)
     return app

@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
+from tests.support.processes import stop_process
+
 if TYPE_CHECKING:
     from strands.types.content import Messages
 
@@ -153,12 +155,7 @@ def server_process(command: list[str], env: dict[str, str], ping: str) -> Iterat
                 time.sleep(0.05)
         yield base, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 RUNTIME_COMMAND = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1"]

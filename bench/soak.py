@@ -59,6 +59,8 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from tests.support.processes import stop_process
+
 STARTUP_TIMEOUT_S = 60.0
 SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '--port', sys.argv[1]]))"
 
@@ -388,8 +390,7 @@ def main() -> None:
         peak = max(peak, rss_end)
         events = event_head(data_dir, tenant_id) - events_start
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process(server, timeout_s=30)
 
     voice = f", voice backend {args.voice_backend}" if args.voice else ""
     print(f"soak: {mix} for {wall:.1f}s (after {args.warmup:g}s warm-up), model delay {args.delay:g}s{voice}")

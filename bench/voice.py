@@ -54,6 +54,7 @@ from oratio.platform import Platform, build_services, open_platform
 from oratio.services import Backends
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, MintKeyRequest, Principal, Scope
+from tests.support.processes import stop_process
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import read_wav, resample, samples
 from voice_bridge.backend import Call, Speaker
@@ -358,8 +359,7 @@ def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
                 time.sleep(0.1)
         yield f"ws://127.0.0.1:{port}", agent_id, secret
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_process(process, timeout_s=30)
 
 
 def tone_cycle() -> tuple[bytes, float]:

@@ -39,6 +39,7 @@ from websockets.exceptions import ConnectionClosed
 from bench.voice import provision
 from oratio.config import load_settings
 from oratio.platform import open_platform
+from tests.support.processes import stop_process
 
 RATE = 16_000
 SECOND = bytes(RATE * 2)  # one second of silence: the largest frame the bridge takes by default
@@ -116,8 +117,7 @@ def bridge(data_dir: Path, extra_env: dict[str, str]) -> Iterator[Bridge]:
                 time.sleep(0.1)
         yield Bridge(f"ws://127.0.0.1:{port}/voice", agent_id, secret, process.pid)
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        stop_process(process, timeout_s=60)
 
 
 def start_message(secret: str) -> str:

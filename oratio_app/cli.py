@@ -555,10 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from oratio.models.choice import choose_model
     from oratio.models.gate import start_line
     from oratio.platform import open_platform
+    from oratio_app.logs import configure_logging
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, "%(levelname)s %(name)s %(message)s")
     private_umask()  # every file this process creates (databases, WAL, blobs, keys) is the owner's only
     settings: Settings | None = None
     try:

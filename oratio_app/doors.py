@@ -118,8 +118,9 @@ def serve_door(args: argparse.Namespace) -> int:
     from oratio.config import load_settings
     from oratio.errors import OratioError
     from oratio.platform import open_platform
+    from oratio_app.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.INFO, "%(asctime)s %(levelname)s %(name)s %(message)s")
     options: dict[str, int] = {}
     try:
         settings = load_settings()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 import boto3
 
 from tests.net import free_port
+from tests.support.processes import running
 
 REGION = "us-east-1"
 START_TIMEOUT_S = 60.0
@@ -59,39 +58,12 @@ run_simple(host, port, serial, threaded=True, request_handler=MotoRequestHandler
 """
 
 
-def _wait_until_serving(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2):
-                return
-        except OSError:
-            # Not serving yet. Wait on the process itself (returns early if it dies), briefly.
-            try:
-                proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                pass
-    raise RuntimeError(f"moto_server did not answer within {START_TIMEOUT_S}s")
-
-
 @contextmanager
 def moto_server() -> Iterator[MotoServer]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERIAL_MOTO, "127.0.0.1", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, proc)
+    command = [sys.executable, "-c", _SERIAL_MOTO, "127.0.0.1", str(port)]
+    ready = f"{url}/moto-api/data.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    with running(command, ready_url=ready, ready_timeout_s=START_TIMEOUT_S, **quiet):
         yield MotoServer(endpoint_url=url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

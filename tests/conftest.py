@@ -1,18 +1,40 @@
-"""Fixtures shared by every test package: real backends, started and torn down by the tests."""
+"""Fixtures shared by every test package: real backends and the `platform` family, built from `tests.support`.
+
+The `platform` family: `platform` is the embedded platform (SQLite, local blobs, BM25 knowledge) on
+the test's tmp dir, opened by `tests.support.platforms.open_test_platform`. A package or a module
+changes what it is by overriding the small fixtures it is built from, never `platform` itself:
+
+- `platform_settings`: settings overrides (`{"admin_burst": 3}`), validated as in production;
+- `platform_models`: a model factory for the conversation engine (`tests.support.models`), or
+  None for the real one the settings name;
+- `platform_clock`: a clock the test moves (`clock`, a `FakeClock`), or None for the wall clock;
+- `platform_backend`: "sqlite", or "aws" for DynamoDB + S3 on the session's moto_server
+  (`tests/oratio` runs its services on both).
+
+On top of it: `acme`/`globex` (a tenant with its admin principal each) and `world` (two tenants
+with deployed agents and API keys, `tests.support.worlds.World`).
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from oratio.blobs.ports import BlobStore
+from oratio.platform import Platform
+from oratio.runtime import ModelFactory
 from oratio.store.ports import EventLog, RecordStore
 from tests.aws import MotoServer, moto_server
+from tests.support.platforms import FakeClock, open_test_platform
+from tests.support.tenants import Tenancy, new_tenancy
+from tests.support.worlds import World, new_world
 
 _unique = itertools.count()
 
@@ -86,3 +108,69 @@ def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     bucket = f"oratio-test-{next(_unique)}"
     client.create_bucket(Bucket=bucket)
     return S3BlobStore(client, bucket, prefix="data/")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def platform_settings() -> dict[str, Any]:
+    """Settings overrides for `platform` (override this fixture in a module that needs others)."""
+    return {}
+
+
+@pytest.fixture
+def platform_models() -> ModelFactory | None:
+    """The conversation engine's model factory for `platform`; None: the real one."""
+    return None
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def platform_clock() -> Callable[[], datetime] | None:
+    """The clock of `platform`'s services; None: the wall clock (override with `clock` to move it by hand)."""
+    return None
+
+
+@pytest.fixture
+def platform_backend() -> str:
+    """ "sqlite" (the embedded default) or "aws" (DynamoDB + S3 on moto_server)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def platform(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    platform_settings: dict[str, Any],
+    platform_models: ModelFactory | None,
+    platform_clock: Callable[[], datetime] | None,
+    platform_backend: str,
+) -> Iterator[Platform]:
+    moto: MotoServer | None = request.getfixturevalue("moto") if platform_backend == "aws" else None
+    with open_test_platform(
+        tmp_path, models=platform_models, clock=platform_clock, moto=moto, **platform_settings
+    ) as opened:
+        yield opened
+
+
+@pytest.fixture
+def acme(platform: Platform) -> Tenancy:
+    return new_tenancy(platform, "Acme")
+
+
+@pytest.fixture
+def globex(platform: Platform) -> Tenancy:
+    """A second tenant, to prove the first one's records are out of its reach."""
+    return new_tenancy(platform, "Globex")
+
+
+@pytest.fixture
+def world(platform: Platform) -> World:
+    return new_world(platform)

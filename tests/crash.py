@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from tests.support.processes import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 LINE_TIMEOUT_S = 60.0
 
@@ -66,10 +68,7 @@ def acknowledged_then_killed(
         if before_kill is not None:
             before_kill()
     finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(timeout=LINE_TIMEOUT_S)
-        pump.join(timeout=LINE_TIMEOUT_S)  # the pipe reaches EOF once the writer is dead
-        writer.stdout.close()
-        writer.stderr.close()
+        writer.send_signal(signal.SIGKILL)  # the test itself: nothing on the writer's side can flush
+        stop_process(writer, timeout_s=LINE_TIMEOUT_S, drain=[pump])  # reaped; its pipes at EOF, then closed
     assert writer.returncode == -signal.SIGKILL
     return received

@@ -15,8 +15,10 @@ import httpx
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from tests.agentcore_apps.conftest import JWT_SECRET, mint, new_agent, new_tenancy
-from tests.net import free_port, wait_for_http
+from tests.net import free_port
+from tests.support.platforms import JWT_SECRET
+from tests.support.processes import running
+from tests.support.tenants import mint, new_agent, new_tenancy
 
 STARTUP_TIMEOUT = 30.0
 
@@ -36,12 +38,15 @@ def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "oratio_app", "serve-door", "runtime", "--host", "127.0.0.1", "--port", str(port)]
     log = tmp_path / "runtime.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        ping = wait_for_http(f"{base}/ping", process, STARTUP_TIMEOUT)
-        assert ping.json()["status"] == "Healthy"
+    base = f"http://127.0.0.1:{port}"
+    ready = f"{base}/ping"
+    with (
+        log.open("wb") as output,
+        running(
+            command, ready_url=ready, ready_timeout_s=STARTUP_TIMEOUT, env=env, stdout=output, stderr=subprocess.STDOUT
+        ),
+    ):
+        assert httpx.get(f"{base}/ping", timeout=10.0).json()["status"] == "Healthy"
         reply = httpx.post(
             f"{base}/invocations",
             json={"agent_id": agent.id, "message": "hello"},
@@ -50,13 +55,6 @@ def test_the_container_entrypoint_serves_agents(tmp_path: Path) -> None:
         )
         assert reply.status_code == 200, reply.text
         assert reply.json()["reply"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def test_a_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:

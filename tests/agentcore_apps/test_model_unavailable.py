@@ -17,8 +17,10 @@ from oratio.models import ModelCache
 from oratio.models.check import importable
 from oratio.store.tables import SESSIONS
 from schemas import AgentSpec, CreateAgent
-from tests.agentcore_apps.conftest import PLAN, SOP, mint, new_tenancy, open_test_platform, serving
 from tests.agentcore_apps.test_refusals import assert_error, invoke
+from tests.support.platforms import open_test_platform
+from tests.support.serving import serving
+from tests.support.tenants import PLAN, SOP, mint, new_tenancy
 
 ALLOWED = "scripted,gpt=openai:gpt-4o-mini"
 
@@ -26,7 +28,7 @@ ALLOWED = "scripted,gpt=openai:gpt-4o-mini"
 def test_a_model_whose_sdk_is_missing_is_503_with_the_reason_in_json_and_sse(tmp_path: Path) -> None:
     assert not importable("openai"), "this test needs a machine without the openai SDK"
     factory = ModelCache(Settings(data_dir=tmp_path, model="scripted", models_allowed=ALLOWED))
-    with open_test_platform(tmp_path, model_factory=factory, models_allowed=ALLOWED) as platform:
+    with open_test_platform(tmp_path, models=factory, models_allowed=ALLOWED) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = platform.agents.create(acme.principal, CreateAgent(spec=AgentSpec(name="Desk", sop=SOP)))
         agent = platform.agents.deploy(acme.tenant_id, agent.id, PLAN.model_copy(update={"model": "gpt"}))

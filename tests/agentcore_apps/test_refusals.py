@@ -17,7 +17,11 @@ import pytest
 from agentcore_apps.app import create_runtime_app
 from agentcore_apps.contract import AGENTCORE_API_KEY_HEADER, MAX_BODY_BYTES, SESSION_HEADER
 from schemas import Limits
-from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform, serving
+from tests.support.models import scripted_agent
+from tests.support.platforms import open_test_platform
+from tests.support.serving import serving
+from tests.support.tenants import mint, new_agent, new_tenancy
+from tests.support.worlds import World
 
 
 def invoke(
@@ -224,7 +228,7 @@ def test_unknown_routes_and_methods_answer_json(http: httpx.Client) -> None:
 
 
 def test_a_spent_rate_limit_is_429_with_retry_after(tmp_path: Path) -> None:
-    with open_test_platform(tmp_path, key_burst=2, key_rate_per_minute=1) as platform:
+    with open_test_platform(tmp_path, models=scripted_agent, key_burst=2, key_rate_per_minute=1) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)

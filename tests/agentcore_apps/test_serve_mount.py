@@ -7,8 +7,9 @@ import httpx
 from agentcore_apps.contract import SESSION_HEADER
 from oratio.platform import Platform
 from oratio_app.web import create_app
-from tests.agentcore_apps.conftest import World, serving_built
 from tests.agentcore_apps.test_refusals import assert_error
+from tests.support.serving import serving_built
+from tests.support.worlds import World
 
 
 def test_the_runtime_answers_under_runtime_in_oratio_serve(platform: Platform, world: World) -> None:

@@ -16,7 +16,8 @@ from agentcore_apps.app import create_runtime_app
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine
 from oratio.services.keys import KeyService
-from tests.agentcore_apps.conftest import World, serving
+from tests.support.serving import serving
+from tests.support.worlds import World
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from creator_agent.app import create_creator_app
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio_app.cli import EXAMPLES, load_example
 from schemas import AgentStatus, Principal, Scope
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-    with open_platform(settings) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 def _setup(platform: Platform, name: str) -> tuple[str, str]:

@@ -8,14 +8,13 @@ runs, and is killed there: the agent is left `creating` with an owner record nam
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
@@ -29,7 +28,8 @@ from oratio.services.creation_owner import (
 )
 from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, Principal, Scope
 from tests.crash import acknowledged_then_killed
-from tests.mcp_server.conftest import call_as, call_error
+from tests.support.mcp import call_as, call_error
+from tests.support.platforms import test_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -67,15 +67,18 @@ with open_platform(settings) as platform:
 
 
 def settings_for(data_dir: Path, **fields: object) -> Settings:
-    return Settings.model_validate(
-        {"data_dir": data_dir, "jwt_secret": SecretStr("x" * 40), "embeddings": False, "model": "scripted", **fields}
-    )
+    return test_settings(data_dir, **{"model": "scripted", **fields})
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_platform(settings_for(tmp_path)) as opened:
-        yield attach_creator(opened)
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
+
+
+@pytest.fixture
+def platform(platform: Platform) -> Platform:
+    """The root platform, with the AgentCreator attached."""
+    return attach_creator(platform)
 
 
 def operator(platform: Platform, tenant_id: str) -> Principal:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator, load_record
-from oratio.config import Settings
 from oratio.models.demo import demo_rules
 from oratio.models.scripted import Data, Fail, ScriptedModel
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio_app.cli import load_example
 from schemas import AgentStatus, Channel, NotificationType, Principal, Scope, StageName, StageStatus
 
@@ -79,11 +76,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_platform(
-        Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-    ) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 def _agent(platform: Platform) -> tuple[Principal, str]:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from schemas import Agent, AgentStatus, Principal, Scope
-from tests.mcp_server.conftest import call_as
+from tests.support.mcp import call_as
 
 pytestmark = pytest.mark.anyio
 
@@ -42,16 +40,14 @@ def refused_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, refused_port: int) -> Iterator[Platform]:
-    settings = Settings(
-        data_dir=tmp_path,
-        jwt_secret=SecretStr("x" * 40),
-        embeddings=False,
-        model="scripted",
-        models_allowed=f"scripted,down=llamacpp?base_url=http://127.0.0.1:{refused_port}",
-    )
-    with open_platform(settings) as opened:
-        yield attach_creator(opened)
+def platform_settings(refused_port: int) -> dict[str, Any]:
+    return {"model": "scripted", "models_allowed": f"scripted,down=llamacpp?base_url=http://127.0.0.1:{refused_port}"}
+
+
+@pytest.fixture
+def platform(platform: Platform) -> Platform:
+    """The root platform, with the AgentCreator attached."""
+    return attach_creator(platform)
 
 
 async def test_an_agent_whose_own_model_cannot_answer_fails_at_the_rehearsal(platform: Platform) -> None:

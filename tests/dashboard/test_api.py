@@ -11,7 +11,7 @@ from oratio.ids import new_id
 from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
 from schemas import Channel, DeliveryStatus, NotificationStatus, NotificationType, Role, SessionStatus
-from tests.dashboard.conftest import HANDOFF_REASON, Dash, say, token_for
+from tests.dashboard.dash import HANDOFF_REASON, Dash, say, token_for
 
 ROUTES = [
     "/api/v1/agents",

@@ -20,9 +20,10 @@ from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
 from oratio_app.web import create_app
 from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
-from tests.agentcore_apps.conftest import Served, new_agent
-from tests.dashboard.conftest import Dash, say
+from tests.dashboard.dash import Dash, say
 from tests.net import uvicorn_in_thread
+from tests.support.serving import Served
+from tests.support.tenants import new_agent
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"

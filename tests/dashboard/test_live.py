@@ -20,8 +20,9 @@ from dashboard import LiveSettings, dashboard_routes
 from oratio.platform import Platform
 from oratio.store.tables import ADMINS
 from schemas import Channel, Role
-from tests.agentcore_apps.conftest import JWT_SECRET, Served, serving_built
-from tests.dashboard.conftest import Dash, token_for
+from tests.dashboard.dash import Dash, token_for
+from tests.support.platforms import JWT_SECRET
+from tests.support.serving import Served, serving_built
 
 pytestmark = pytest.mark.anyio
 WAIT = 15.0

@@ -23,8 +23,8 @@ from dashboard import LiveSettings, dashboard_routes
 from dashboard.live import CLOSE_TOO_SLOW
 from oratio.platform import Platform
 from schemas import EventType, NewEvent
-from tests.agentcore_apps.conftest import serving_built
-from tests.dashboard.conftest import Dash
+from tests.dashboard.dash import Dash
+from tests.support.serving import serving_built
 
 WAIT = 30.0
 EVENTS = 150

@@ -10,7 +10,7 @@ import pytest
 from dashboard import stats
 from oratio.ids import new_id
 from schemas import Channel, Role, Session, SessionStatus, Turn, utcnow
-from tests.dashboard.conftest import Dash, say
+from tests.dashboard.dash import Dash, say
 
 SINCE = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
 TENANT = "ten_stats"

@@ -13,36 +13,20 @@ import httpx
 
 from deploy.package import LAUNCHERS, build_package
 from oratio_app.doors import DOORS
-from tests.net import free_port, wait_for_http
+from tests.net import free_port
+from tests.support.processes import running
 
 
 def test_python_m_mcp_server_serves_mcp_and_refuses_a_missing_token(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "ORATIO_DATA_DIR": str(tmp_path), "ORATIO_EMBEDDINGS": "false"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "oratio_app",
-            "serve-door",
-            "mcp",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--agentcore",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp", process)
+    command = [sys.executable, "-m", "oratio_app", "serve-door", "mcp", "--host", "127.0.0.1", "--port", str(port)]
+    ready = f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+    with running(
+        [*command, "--agentcore"], ready_url=ready, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ):
         response = httpx.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=10.0)
         assert response.status_code == 401
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_bad_configuration_exits_2_with_one_line(tmp_path: Path) -> None:

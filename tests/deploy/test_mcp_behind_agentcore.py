@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,13 +14,11 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from pydantic import SecretStr
 
 from deploy.plan import CUSTOM_AUTHORIZATION
 from mcp_server.http import create_mcp_http_app, default_public_url
 from oratio.agentcore_ingress import AgentCoreIngress
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from tests.net import uvicorn_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -35,9 +32,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_platform(Settings(data_dir=tmp_path, jwt_secret=SecretStr("a" * 40))) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"embeddings": True}
 
 
 @pytest.fixture

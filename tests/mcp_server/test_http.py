@@ -29,10 +29,10 @@ from oratio.platform import Platform, open_platform
 from oratio_app.web import create_app
 from schemas import Admin, Principal
 from tests.net import uvicorn_in_thread
+from tests.support.platforms import JWT_SECRET
 
 pytestmark = pytest.mark.anyio
 
-JWT_SECRET = "h" * 40
 SOP = "Greet the customer, answer from the knowledge base, and hand off when asked."
 STARTUP_TIMEOUT = 10.0
 INITIALIZE = {
@@ -64,9 +64,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_platform(Settings(data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET))) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"embeddings": True}
 
 
 @contextmanager

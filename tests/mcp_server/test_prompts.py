@@ -16,7 +16,7 @@ from oratio.ids import new_id
 from oratio.platform import Platform
 from oratio.store.tables import NOTIFICATIONS
 from schemas import AgentSpec, CreateAgent, Notification, NotificationType, Principal, Scope
-from tests.mcp_server.conftest import SOP
+from tests.support.tenants import SOP
 
 pytestmark = pytest.mark.anyio
 

@@ -28,7 +28,7 @@ from schemas import (
     Session,
     SessionWithTranscript,
 )
-from tests.mcp_server.conftest import SOP
+from tests.support.tenants import SOP
 
 pytestmark = pytest.mark.anyio
 

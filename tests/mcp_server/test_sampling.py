@@ -8,8 +8,6 @@ request state, the AgentCreator, the SQLite platform and the scripted serving mo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +20,17 @@ from mcp.types import (
     InputRequiredResult,
     TextContent,
 )
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
 from creator_agent.models import attach_creator
 from creator_agent.offline import offline_model
 from mcp_server import OperatorPrincipal, build_server
 from mcp_server.sampling import JSON_INSTRUCTIONS, MAX_QUESTIONS, QUESTION_KEY, parse_answer
 from mcp_server.tools.agents import CreationRecords
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from schemas import Agent, AgentPlan, AgentStatus, ParsedSop, PlanReview, Principal, Scope, StageName
-from tests.mcp_server.conftest import call_as
 from tests.mcp_server.test_tools_creation import SOP
+from tests.support.mcp import call_as
 
 pytestmark = pytest.mark.anyio
 
@@ -73,11 +70,9 @@ def _title(schema: str) -> object:
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+def platform(platform: Platform) -> Platform:
     """No ORATIO_MODEL: the AgentCreator is attached but has no model of its own."""
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False)
-    with open_platform(settings) as opened:
-        yield attach_creator(opened)
+    return attach_creator(platform)
 
 
 @pytest.fixture

@@ -50,7 +50,8 @@ from schemas import (
     Role,
     Scope,
 )
-from tests.mcp_server.conftest import JWT_SECRET, SOP, new_principal
+from tests.support.platforms import JWT_SECRET
+from tests.support.tenants import SOP, new_principal
 
 pytestmark = pytest.mark.anyio
 

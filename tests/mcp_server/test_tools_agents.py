@@ -12,7 +12,8 @@ from mcp_server.tools.agents import AgentList
 from mcp_server.tools.documents import DocumentList
 from oratio.platform import Platform
 from schemas import Agent, AgentStatus, DocumentFormat, Principal
-from tests.mcp_server.conftest import SOP, call, call_as, call_error, spec
+from tests.support.mcp import call, call_as, call_error, spec
+from tests.support.tenants import SOP
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from mcp import Client
 from mcp.types import Tool
 
 from schemas import Agent
-from tests.mcp_server.conftest import call_as, call_error, spec
+from tests.support.mcp import call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

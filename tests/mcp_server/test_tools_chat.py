@@ -6,20 +6,17 @@ base for questions, hands off when a person is asked for, and ends on goodbye.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from mcp_server._principal import OperatorPrincipal
 from mcp_server.server import build_server
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.runtime import TurnResult
 from schemas import Agent, AgentPlan, Channel, Principal, Scope, SessionStatus, SessionWithTranscript
-from tests.mcp_server.conftest import JWT_SECRET, call_as, call_error, spec
+from tests.support.mcp import call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 
@@ -29,10 +26,8 @@ PLAN = AgentPlan(persona="Acme support", system_prompt="You are Acme's support a
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET), embeddings=False, model="scripted")
-    with open_platform(settings) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 @pytest.fixture

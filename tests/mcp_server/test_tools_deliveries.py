@@ -8,7 +8,8 @@ from mcp import Client
 from mcp_server.tools.deliveries import DeliveryList
 from oratio.platform import Platform
 from schemas import AgentSpec, AgentStatus, Channel, CreateAgent, DeliveryStatus, DeliveryView, HandoffConfig, Principal
-from tests.mcp_server.conftest import SOP, call_as, call_error
+from tests.support.mcp import call_as, call_error
+from tests.support.tenants import SOP
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from mcp_server.models import Deleted
 from mcp_server.tools.documents import DocumentList
 from oratio.platform import Platform
 from schemas import Agent, Document, DocumentFormat, DocumentStatus, EventType, Principal
-from tests.mcp_server.conftest import call, call_as, call_error, spec
+from tests.support.mcp import call, call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

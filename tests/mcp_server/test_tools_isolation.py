@@ -29,7 +29,7 @@ from schemas import (
     Role,
     SessionWithTranscript,
 )
-from tests.mcp_server.conftest import call, call_as, call_error, spec
+from tests.support.mcp import call, call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from oratio.auth.api_keys import hash_secret, looks_like_api_key
 from oratio.errors import Unauthenticated
 from oratio.platform import Platform
 from schemas import Agent, ApiKey
-from tests.mcp_server.conftest import call, call_as, call_error, spec
+from tests.support.mcp import call, call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

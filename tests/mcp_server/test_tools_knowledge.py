@@ -7,7 +7,7 @@ from mcp import Client
 
 from mcp_server.tools.documents import KnowledgeResults
 from schemas import Agent, Document, DocumentStatus
-from tests.mcp_server.conftest import call_as, call_error, spec
+from tests.support.mcp import call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from mcp import Client
 from mcp_server.tools.notifications import NotificationList
 from oratio.platform import Platform
 from schemas import Notification, NotificationStatus, NotificationType, Principal, Priority
-from tests.mcp_server.conftest import call_as, call_error
+from tests.support.mcp import call_as, call_error
 
 pytestmark = pytest.mark.anyio
 

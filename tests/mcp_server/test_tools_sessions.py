@@ -21,7 +21,7 @@ from schemas import (
     SessionWithTranscript,
     Source,
 )
-from tests.mcp_server.conftest import call_as, call_error, spec
+from tests.support.mcp import call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 

@@ -14,21 +14,16 @@ from oratio.errors import ModelUnavailable
 from oratio.models.check import importable
 from oratio.platform import Platform, open_platform
 from schemas import AgentSpec, AgentUpdate, CreateAgent, Principal, Scope
+from tests.support.platforms import open_test_platform
 
 SOP = "Greet the customer, answer from the knowledge base, and hand off when asked."
 
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
+    """On SQLite only, on the wall clock (not the services' family of this package)."""
     assert not importable("openai"), "these tests need a machine without the openai SDK"
-    settings = Settings(
-        data_dir=tmp_path,
-        jwt_secret=SecretStr("x" * 40),
-        embeddings=False,
-        model="scripted",
-        models_allowed="scripted,gpt=openai:gpt-4o-mini",
-    )
-    with open_platform(settings) as opened:
+    with open_test_platform(tmp_path, model="scripted", models_allowed="scripted,gpt=openai:gpt-4o-mini") as opened:
         yield opened
 
 

@@ -12,7 +12,8 @@ from oratio.errors import Forbidden, InvalidInput, InvalidState, NotFound, Unaut
 from oratio.platform import Platform
 from oratio.store.tables import ADMINS
 from schemas import EventType, Principal, Scope
-from tests.oratio.conftest import JWT_SECRET, Tenancy, narrow
+from tests.support.platforms import JWT_SECRET
+from tests.support.tenants import Tenancy, narrow
 
 
 def _jwt(

@@ -22,16 +22,8 @@ from schemas import (
     MintKeyRequest,
     TextConfig,
 )
-from tests.oratio.conftest import (
-    SOP,
-    FakeClock,
-    Tenancy,
-    active_agent,
-    create_agent,
-    doc,
-    event_types,
-    events,
-)
+from tests.support.platforms import FakeClock
+from tests.support.tenants import SOP, Tenancy, active_agent, create_agent, doc, event_types, events
 
 FAQ = doc("faq.md", b"# FAQ\nWe are open 9 to 5.")
 PRICES = doc("prices.md", b"# Prices\nBasic: 10 EUR a month.")

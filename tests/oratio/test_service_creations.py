@@ -12,7 +12,7 @@ from oratio.recordings import new_call_id
 from oratio.services.agents import artifact_key
 from oratio.services.creations import record_key
 from schemas import Channel, CreationRecord, StageName, StageRecord, StageStatus
-from tests.oratio.conftest import Tenancy, active_agent, events
+from tests.support.tenants import Tenancy, active_agent, events
 
 
 def test_records_are_stored_per_version_and_listed_oldest_first(

@@ -10,7 +10,7 @@ from oratio.errors import ArtifactRejected, InvalidInput, InvalidState
 from oratio.platform import Platform
 from oratio.services.agents import artifact_key
 from schemas import AgentPlan, AgentStatus, HandoffRule
-from tests.oratio.conftest import Tenancy, create_agent, events
+from tests.support.tenants import Tenancy, create_agent, events
 
 PLAN = AgentPlan(persona="Acme support", system_prompt="You help Acme customers with billing and outages.")
 

@@ -12,15 +12,8 @@ from oratio.ids import new_id
 from oratio.platform import Platform
 from oratio.services import DocumentService
 from schemas import DocumentFormat, DocumentStatus
-from tests.oratio.conftest import (
-    MAX_DOCUMENT_BYTES,
-    FakeClock,
-    Tenancy,
-    create_agent,
-    doc,
-    event_types,
-    events,
-)
+from tests.support.platforms import MAX_DOCUMENT_BYTES, FakeClock
+from tests.support.tenants import Tenancy, create_agent, doc, event_types, events
 
 V1 = b"# Refunds\nWithin 30 days."
 V2 = b"# Refunds\nWithin 14 days, with receipt."

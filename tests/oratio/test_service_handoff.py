@@ -39,7 +39,8 @@ from schemas import (
 )
 from tests.net import free_port
 from tests.notify.servers import HOST, Receiver, SmtpSink, smtp_server, webhook_receiver
-from tests.oratio.conftest import JWT_SECRET, SOP, Tenancy, events
+from tests.support.platforms import JWT_SECRET
+from tests.support.tenants import SOP, Tenancy, events
 
 FLUSH_TIMEOUT_S = 30.0
 MASTER = "w" * 40

@@ -13,7 +13,8 @@ from oratio.ids import new_id
 from oratio.platform import Platform
 from oratio.services import KeyService
 from schemas import Agent, ApiKey, MintKeyRequest
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent, events
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent, events
 
 
 @pytest.fixture

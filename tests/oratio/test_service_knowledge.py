@@ -9,7 +9,7 @@ from oratio.errors import InvalidInput, NotFound
 from oratio.platform import Platform
 from oratio.store.tables import DOCUMENTS
 from schemas import DocumentFormat, DocumentStatus
-from tests.oratio.conftest import Tenancy, create_agent, doc
+from tests.support.tenants import Tenancy, create_agent, doc
 
 REFUNDS = b"# Refunds\n\nRefunds are possible within 30 days of purchase with a receipt."
 REFUNDS_V2 = b"# Refunds\n\nWe no longer give refunds; store credit is offered instead."

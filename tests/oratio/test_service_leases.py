@@ -11,7 +11,8 @@ from oratio.services.leases import LeaseService
 from oratio.services.sessions import SessionService
 from oratio.store.tables import LEASES
 from schemas import Channel, Lease, SessionStatus
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent
 
 TTL_S = 30.0
 

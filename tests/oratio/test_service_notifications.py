@@ -10,7 +10,8 @@ from oratio.errors import InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.platform import Platform
 from schemas import Notification, NotificationStatus, NotificationType, Principal, Priority, Scope
-from tests.oratio.conftest import FakeClock, Tenancy, events
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, events
 
 
 def _notify(platform: Platform, tenancy: Tenancy, title: str) -> Notification:

@@ -22,7 +22,8 @@ from oratio.services.outbox import OutboxLimits, webhook_delivery
 from oratio.store.tables import OUTBOX
 from schemas import DeliveryStatus, OutboxDelivery
 from tests.notify.servers import Receiver, webhook_receiver
-from tests.oratio.conftest import FakeClock, Tenancy, new_tenancy
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, new_tenancy
 
 WAIT_S = 30.0
 

@@ -10,7 +10,8 @@ from oratio.errors import Forbidden, InvalidInput
 from oratio.platform import Platform
 from oratio.services import sessions as sessions_module
 from schemas import Channel, Role, Scope, Session, SessionFilter, SessionStatus
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent, narrow
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent, narrow
 
 
 def conversation(platform: Platform, tenancy: Tenancy, agent_id: str, clock: FakeClock, *texts: str) -> Session:

@@ -19,7 +19,8 @@ from schemas import (
     SessionStatus,
     Source,
 )
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent, create_agent, events, new_tenancy
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent, create_agent, events, new_tenancy
 
 THREADS = 4
 TURNS_PER_THREAD = 8

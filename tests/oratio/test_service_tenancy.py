@@ -26,7 +26,7 @@ from schemas import (
     SessionFilter,
     SessionStatus,
 )
-from tests.oratio.conftest import SOP, Tenancy, active_agent, doc, event_types, narrow
+from tests.support.tenants import SOP, Tenancy, active_agent, doc, event_types, narrow
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from oratio.services.session_timeouts import IdleSweeper, SessionTimeouts
 from oratio.store.ports import Page, RecordStore
 from oratio.store.tables import SESSIONS
 from schemas import Channel, Role, Session, SessionStatus
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent, events, new_tenancy
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent, events, new_tenancy
 
 IDLE = 900
 WAIT_S = 30.0

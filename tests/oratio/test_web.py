@@ -12,12 +12,13 @@ from starlette.testclient import TestClient
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from oratio_app.web import create_app
+from tests.support.platforms import open_test_platform
 
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("s" * 40), admin_burst=3, admin_rate_per_minute=1)
-    with open_platform(settings) as opened:
+    """On SQLite only, on the wall clock (not the services' family of this package)."""
+    with open_test_platform(tmp_path, embeddings=True, admin_burst=3, admin_rate_per_minute=1) as opened:
         yield opened
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import IO
 
 from tests.crash import ROOT
-from tests.net import free_port, wait_for_http
+from tests.net import free_port
+from tests.support.processes import stop_process, wait_for_http
 
 LINE_TIMEOUT_S = 60.0
 SERVE = (
@@ -93,12 +94,4 @@ def oratio_serve(env: Mapping[str, str], stderr_path: Path, *, debug: bool = Fal
         wait_for_http(f"{server.base_url}/healthz", process)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=LINE_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=LINE_TIMEOUT_S)
-        pump.join(timeout=LINE_TIMEOUT_S)
-        process.stdout.close()
+        stop_process(process, timeout_s=LINE_TIMEOUT_S, drain=[pump])

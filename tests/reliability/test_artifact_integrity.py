@@ -9,38 +9,27 @@ uvicorn and the voice bridge with a WebSocket client.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from agentcore_apps.app import create_runtime_app
 from oratio.errors import ArtifactRejected
 from oratio.platform import Platform
+from oratio.runtime import ModelFactory
 from oratio.services.agents import artifact_key
 from oratio.store.tables import AGENTS
 from schemas import AgentStatus, Channel, CreationRecord, RetiredStage, SessionFilter, StageName
-from tests.agentcore_apps.conftest import PLAN, World, new_world, open_test_platform, serving
+from tests.support.models import scripted_agent
+from tests.support.serving import serving, serving_voice
+from tests.support.tenants import PLAN
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import serving_voice
 from voice_bridge.scripted import scripted_backend
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_test_platform(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def world(platform: Platform) -> World:
-    return new_world(platform)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def platform_models() -> ModelFactory:
+    return scripted_agent
 
 
 def tamper(platform: Platform, world: World) -> None:

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from mcp.client.auth.utils import build_oauth_authorization_server_metadata_discovery_urls
 from mcp.shared.auth import ProtectedResourceMetadata
-from pydantic import SecretStr
 
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio_app.web import create_app
 from tests.net import uvicorn_in_thread
 
-JWT_SECRET = "r" * 40
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -36,12 +33,8 @@ BURST = 3
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(
-        data_dir=tmp_path, jwt_secret=SecretStr(JWT_SECRET), admin_burst=BURST, admin_rate_per_minute=0.001
-    )
-    with open_platform(settings) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"embeddings": True, "admin_burst": BURST, "admin_rate_per_minute": 0.001}
 
 
 @pytest.fixture

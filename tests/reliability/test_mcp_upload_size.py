@@ -21,10 +21,10 @@ import pytest
 from mcp_server.http import max_request_bytes
 from oratio.config import Settings
 from schemas import DocumentStatus
-from tests.knowledge.test_extract import PdfBuilder, text_page_content
 from tests.reliability.doors import tool_error
 from tests.reliability.test_tenant_isolation import mcp_over_http
 from tests.reliability.world import Served, Side, new_side, reliability_platform, serving
+from tests.support.pdfs import PdfBuilder, text_page_content
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 SDK_DEFAULT_BODY_BYTES = 4 * 1024 * 1024

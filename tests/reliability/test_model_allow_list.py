@@ -16,18 +16,17 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
-from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.models.allowed import parse_allowed
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.services._common import update_with_retry
 from oratio.store.tables import AGENTS
 from schemas import Agent, AgentStatus, Channel, Principal, Scope
-from tests.mcp_server.conftest import call_as, call_error
+from tests.support.mcp import call_as, call_error
+from tests.support.platforms import open_test_platform
 
 pytestmark = pytest.mark.anyio
 
@@ -71,14 +70,8 @@ def attacks(sock: socket.socket, tmp_path: Path) -> list[str]:
 @pytest.fixture
 def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-platform-secret")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        jwt_secret=SecretStr("x" * 40),
-        embeddings=False,
-        model="scripted",
-        models_allowed="scripted,quick=scripted?delay=0",
-    )
-    with open_platform(settings) as opened:
+    allowed = "scripted,quick=scripted?delay=0"
+    with open_test_platform(tmp_path / "data", model="scripted", models_allowed=allowed) as opened:
         yield attach_creator(opened)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.signing import WebhookSecrets
 from oratio.notify.webhooks import WebhookSender
@@ -20,7 +22,8 @@ from oratio.services.handoff import HandoffService
 from oratio.services.outbox import OutboxLimits
 from schemas import AgentSpec, AgentStatus, Channel, CreateAgent, DeliveryStatus, HandoffConfig
 from tests.notify.servers import HOST, silent_listener, webhook_receiver
-from tests.oratio.conftest import SOP, Tenancy, acme, clock, globex, platform  # noqa: F401 (fixtures)
+from tests.support.platforms import BOTH_BACKENDS, FakeClock
+from tests.support.tenants import SOP, Tenancy
 
 HANG_S = 60.0
 """Tenant A's webhook timeout: longer than the whole test, so A's deliveries hang throughout."""
@@ -28,6 +31,17 @@ BOUND_S = 30.0
 """How long B's alerts may take at most (they take well under a second when nothing blocks them)."""
 A_HANDOFFS = 24
 B_HANDOFFS = 8
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def platform_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture
+def platform_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def hand_off_many(
@@ -45,9 +59,9 @@ def hand_off_many(
 
 
 def test_a_tenant_whose_webhooks_hang_cannot_hold_up_another_tenants_alerts(
-    platform: Platform,  # noqa: F811 (fixture)
-    acme: Tenancy,  # noqa: F811 (fixture)
-    globex: Tenancy,  # noqa: F811 (fixture)
+    platform: Platform,
+    acme: Tenancy,
+    globex: Tenancy,
 ) -> None:
     hooks = WebhookSender(WebhookSecrets("w" * 40), policy=WebhookPolicy(allow_private=True), timeout_s=HANG_S)
     limits = OutboxLimits(workers=6, per_destination=2, per_tenant=4, max_attempts=3, backoff_base_s=0, backoff_max_s=0)

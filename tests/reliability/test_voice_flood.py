@@ -12,18 +12,17 @@ in real time is a clock moved by each frame's length before the frame is sent. N
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from oratio.platform import Platform
+from oratio.runtime import ModelFactory
 from schemas import SessionStatus
-from tests.agentcore_apps.conftest import World, new_world, open_test_platform
 from tests.reliability.voice_calls import LIMITS, RATE, ManualClock, assert_refused, recorded, send_frames, serving
+from tests.support.models import voice_agent
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import voice_agent
 from voice_bridge.recording import WAV_HEADER_BYTES
 
 pytestmark = pytest.mark.anyio
@@ -32,19 +31,8 @@ FLOOD_REASON = "audio arrives faster than real time (over 2s ahead); send it as 
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_test_platform(tmp_path, model_factory=voice_agent) as opened:
-        yield opened
-
-
-@pytest.fixture
-def world(platform: Platform) -> World:
-    return new_world(platform)
+def platform_models() -> ModelFactory:
+    return voice_agent
 
 
 async def test_audio_faster_than_real_time_closes_the_call_and_keeps_what_was_admitted(

@@ -10,20 +10,19 @@ before parsing (a linear scan) and `customer` is checked against the session sch
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from oratio.platform import Platform
+from oratio.runtime import ModelFactory
 from oratio.services.sessions import CUSTOMER_LIMITS
 from schemas import Channel, Limits, Role, SessionStatus
-from tests.agentcore_apps.conftest import World, new_world, open_test_platform
 from tests.reliability.voice_calls import ManualClock, assert_refused, recorded, serving
 from tests.reliability.voice_door import utterance
+from tests.support.models import voice_agent
+from tests.support.worlds import World
 from tests.voice_bridge.client import Heard, voice_client
-from tests.voice_bridge.conftest import voice_agent
 from voice_bridge.protocol import CONTROL_MAX_BYTES, JSON_DEPTH_MAX
 
 pytestmark = pytest.mark.anyio
@@ -34,19 +33,8 @@ AUDIO = {"encoding": "pcm16", "sample_rate": 16_000, "channels": 1}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    with open_test_platform(tmp_path, model_factory=voice_agent) as opened:
-        yield opened
-
-
-@pytest.fixture
-def world(platform: Platform) -> World:
-    return new_world(platform)
+def platform_models() -> ModelFactory:
+    return voice_agent
 
 
 def nested(depth: int) -> str:

@@ -13,8 +13,8 @@ from websockets.exceptions import ConnectionClosed
 
 from oratio.platform import Platform
 from schemas import SessionWithTranscript
-from tests.agentcore_apps.conftest import World
 from tests.net import uvicorn_in_thread
+from tests.support.worlds import World
 from tests.voice_bridge.client import Heard, VoiceClient
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import read_wav

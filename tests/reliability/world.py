@@ -29,8 +29,8 @@ from schemas import (
     MintKeyRequest,
     Principal,
 )
-from tests.agentcore_apps.conftest import JWT_SECRET, open_test_platform
 from tests.net import uvicorn_in_thread
+from tests.support.platforms import JWT_SECRET, open_test_platform
 
 SOP = "Greet the customer, answer from the knowledge base, and hand off when they ask for a person."
 PLAN = AgentPlan(
@@ -83,7 +83,7 @@ class Served:
 @contextmanager
 def reliability_platform(data_dir: Path, **settings: Any) -> Iterator[Platform]:
     """The embedded platform with the demo's scripted agent and no rate limits."""
-    with open_test_platform(data_dir, model_factory=lambda spec: demo_model(), **{**UNLIMITED, **settings}) as opened:
+    with open_test_platform(data_dir, models=lambda spec: demo_model(), **{**UNLIMITED, **settings}) as opened:
         yield opened
 
 

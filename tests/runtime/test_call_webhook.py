@@ -13,7 +13,7 @@ from oratio.models import CallTool, Say
 from oratio.notify.webhooks import WebhookFailed, WebhookReply
 from oratio.runtime.engine import ConversationEngine
 from schemas import AgentSpec, Channel, CreateAgent, ToolName, WebhookTool
-from tests.runtime.conftest import PLAN, SOP, World
+from tests.support.engine import PLAN, SOP, EngineWorld
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +34,7 @@ class OrderSystem:
         return WebhookReply(status=200, body=json.dumps({"status": "shipped"}))
 
 
-def engine_with(world: World, orders: OrderSystem) -> ConversationEngine:
+def engine_with(world: EngineWorld, orders: OrderSystem) -> ConversationEngine:
     return ConversationEngine(
         agents=world.platform.agents,
         sessions=world.platform.sessions,
@@ -47,14 +47,14 @@ def engine_with(world: World, orders: OrderSystem) -> ConversationEngine:
     )
 
 
-def webhook_agent(world: World, *, configured: bool = True) -> str:
+def webhook_agent(world: EngineWorld, *, configured: bool = True) -> str:
     spec = AgentSpec(name="Orders", sop=SOP, webhook_tool=ORDERS if configured else None)
     agent = world.platform.agents.create(world.principal, CreateAgent(spec=spec))
     plan = PLAN.model_copy(update={"tools": [*PLAN.tools, ToolName.CALL_WEBHOOK]})
     return world.platform.agents.deploy(world.tenant_id, agent.id, plan).id
 
 
-async def test_the_model_calls_the_admins_endpoint_and_reads_the_answer(world: World) -> None:
+async def test_the_model_calls_the_admins_endpoint_and_reads_the_answer(world: EngineWorld) -> None:
     orders = OrderSystem()
     agent_id = webhook_agent(world)
     world.model.add(CallTool("call_webhook", {"payload": {"order": "A-17"}}), Say("Your order has shipped."))
@@ -70,7 +70,7 @@ async def test_the_model_calls_the_admins_endpoint_and_reads_the_answer(world: W
     assert (answer["status"], json.loads(answer["body"])) == (200, {"status": "shipped"})
 
 
-async def test_a_failing_endpoint_is_reported_to_the_model_not_the_customer(world: World) -> None:
+async def test_a_failing_endpoint_is_reported_to_the_model_not_the_customer(world: EngineWorld) -> None:
     orders = OrderSystem(down=True)
     agent_id = webhook_agent(world)
     world.model.add(CallTool("call_webhook", {"payload": {}}), Say("Sorry, I can't check that right now."))
@@ -82,7 +82,7 @@ async def test_a_failing_endpoint_is_reported_to_the_model_not_the_customer(worl
     assert "could not be reached" in outcome.text
 
 
-async def test_without_an_admin_endpoint_the_tool_is_not_offered(world: World) -> None:
+async def test_without_an_admin_endpoint_the_tool_is_not_offered(world: EngineWorld) -> None:
     orders = OrderSystem()
     agent_id = webhook_agent(world, configured=False)
     world.model.add(Say("Hello."))

@@ -6,7 +6,7 @@ import pytest
 
 from oratio.models import CallTool, Say
 from schemas import Channel, EventType, ToolName
-from tests.runtime.conftest import PLAN, World, deployed_agent
+from tests.support.engine import PLAN, EngineWorld, deployed_agent
 
 pytestmark = pytest.mark.anyio
 
@@ -15,7 +15,7 @@ COLLECTING = PLAN.model_copy(
 )
 
 
-async def test_the_agent_records_a_listed_field_on_the_session(world: World) -> None:
+async def test_the_agent_records_a_listed_field_on_the_session(world: EngineWorld) -> None:
     agent = deployed_agent(world.platform, world.principal, "Collector", COLLECTING)
     world.model.add(CallTool("collect_info", {"name": "Account  Number", "value": " 1234 5678 "}), Say("Thanks!"))
 
@@ -28,7 +28,7 @@ async def test_the_agent_records_a_listed_field_on_the_session(world: World) -> 
     assert any(e.type is EventType.SESSION_COLLECTED and e.subject == result.session_id for e in events)
 
 
-async def test_a_field_the_plan_does_not_list_is_not_recorded(world: World) -> None:
+async def test_a_field_the_plan_does_not_list_is_not_recorded(world: EngineWorld) -> None:
     agent = deployed_agent(world.platform, world.principal, "Collector", COLLECTING)
     world.model.add(CallTool("collect_info", {"name": "credit card", "value": "4111 1111"}), Say("Okay."))
 
@@ -39,7 +39,7 @@ async def test_a_field_the_plan_does_not_list_is_not_recorded(world: World) -> N
     assert tool_result and "not one of: account number" in tool_result[0].text
 
 
-async def test_the_tool_is_only_offered_when_the_plan_has_it(world: World) -> None:
+async def test_the_tool_is_only_offered_when_the_plan_has_it(world: EngineWorld) -> None:
     world.model.add(Say("Hello."))
 
     await world.engine().turn_async(world.tenant_id, world.agent.id, None, "Hi", Channel.TEXT)

@@ -13,12 +13,13 @@ from oratio.errors import InvalidInput, InvalidState, ModelUnavailable, NotFound
 from oratio.models import Fail, Hang, Say
 from oratio.runtime import APOLOGY, TurnResult
 from schemas import Channel, EventType, Limits, Role, SessionStatus
-from tests.runtime.conftest import World, deployed_agent, engine_over, new_principal, tenant_events
+from tests.support.engine import EngineWorld, deployed_agent, engine_over
+from tests.support.tenants import events, new_principal
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_model_error_gives_the_apology_and_an_error_event(world: World) -> None:
+async def test_a_model_error_gives_the_apology_and_an_error_event(world: EngineWorld) -> None:
     world.model.add(Fail(ConnectionError("provider unreachable")))
 
     result = await world.engine().turn_async(world.tenant_id, world.agent.id, None, "Hello?", Channel.TEXT)
@@ -32,7 +33,7 @@ async def test_a_model_error_gives_the_apology_and_an_error_event(world: World) 
     assert error.data == {"agent_id": world.agent.id, "reason": "model_error", "detail": "ConnectionError"}
 
 
-async def test_a_model_failing_mid_reply_keeps_what_was_said_and_apologises(world: World) -> None:
+async def test_a_model_failing_mid_reply_keeps_what_was_said_and_apologises(world: EngineWorld) -> None:
     world.model.add(Fail(RuntimeError("stream reset"), text="Refunds are"))
     deltas: list[str] = []
     final: list[TurnResult] = []
@@ -46,7 +47,7 @@ async def test_a_model_failing_mid_reply_keeps_what_was_said_and_apologises(worl
     assert final[0].reply == f"Refunds are\n\n{APOLOGY}" == "".join(deltas)
 
 
-async def test_a_hanging_model_is_cut_off_at_the_timeout(world: World) -> None:
+async def test_a_hanging_model_is_cut_off_at_the_timeout(world: EngineWorld) -> None:
     world.model.add(Hang(text="Let me think"))
     engine = world.engine(turn_timeout_seconds=0.2)
 
@@ -73,35 +74,35 @@ class Attempt:
     watch: str | None = None
 
 
-def other_tenants_session(world: World) -> Attempt:
+def other_tenants_session(world: EngineWorld) -> Attempt:
     rival = new_principal(world.platform, "Globex")
     agent = deployed_agent(world.platform, rival)
     session = world.platform.sessions.start(rival.tenant_id, agent.id, Channel.TEXT)
     return Attempt(session_id=session.id, watch=rival.tenant_id)
 
 
-def ended_session(world: World) -> Attempt:
+def ended_session(world: EngineWorld) -> Attempt:
     session = world.platform.sessions.start(world.tenant_id, world.agent.id, Channel.TEXT)
     return Attempt(session_id=world.platform.sessions.end(world.tenant_id, session.id).id)
 
 
-def another_agents_session(world: World) -> Attempt:
+def another_agents_session(world: EngineWorld) -> Attempt:
     other = deployed_agent(world.platform, world.principal, "Sales")
     return Attempt(session_id=world.platform.sessions.start(world.tenant_id, other.id, Channel.TEXT).id)
 
 
-def paused(world: World) -> Attempt:
+def paused(world: EngineWorld) -> Attempt:
     world.platform.agents.pause(world.principal, world.agent.id)
     return Attempt()
 
 
-def paused_mid_session(world: World) -> Attempt:
+def paused_mid_session(world: EngineWorld) -> Attempt:
     session = world.platform.sessions.start(world.tenant_id, world.agent.id, Channel.TEXT)
     world.platform.agents.pause(world.principal, world.agent.id)
     return Attempt(session_id=session.id)
 
 
-def given(attempt: Attempt) -> Callable[[World], Attempt]:
+def given(attempt: Attempt) -> Callable[[EngineWorld], Attempt]:
     return lambda world: attempt
 
 
@@ -128,13 +129,13 @@ def given(attempt: Attempt) -> Callable[[World], Attempt]:
     ],
 )
 async def test_refused_turns_raise_typed_errors_and_store_nothing(
-    world: World, prepare: Callable[[World], Attempt], error: type[OratioError], message: str
+    world: EngineWorld, prepare: Callable[[EngineWorld], Attempt], error: type[OratioError], message: str
 ) -> None:
     world.model.add(Say("never said"))
     attempt = prepare(world)
     watched = [world.tenant_id] + ([attempt.watch] if attempt.watch else [])
     # Every stored change emits an event, so unmoved logs mean nothing was written.
-    before = [len(tenant_events(world.platform, tenant_id)) for tenant_id in watched]
+    before = [len(events(world.platform, tenant_id)) for tenant_id in watched]
 
     with pytest.raises(error, match=message):
         await world.engine().turn_async(
@@ -146,11 +147,11 @@ async def test_refused_turns_raise_typed_errors_and_store_nothing(
             attempt.customer,
         )
 
-    assert [len(tenant_events(world.platform, tenant_id)) for tenant_id in watched] == before
+    assert [len(events(world.platform, tenant_id)) for tenant_id in watched] == before
     assert world.model.prompts == []
 
 
-async def test_no_configured_model_is_a_503_before_anything_is_stored(world: World) -> None:
+async def test_no_configured_model_is_a_503_before_anything_is_stored(world: EngineWorld) -> None:
     engine = engine_over(world.platform, lambda spec: world.model, model=None)
     before = len(world.events())
 

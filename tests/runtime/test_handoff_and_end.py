@@ -7,12 +7,12 @@ import pytest
 from oratio.errors import InvalidState
 from oratio.models import CallTool, Say
 from schemas import Channel, EventType, NotificationType, Role, SessionStatus
-from tests.runtime.conftest import PLAN, World
+from tests.support.engine import PLAN, EngineWorld
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_handoff_rule_hands_off_before_the_model_is_asked(world: World) -> None:
+async def test_a_handoff_rule_hands_off_before_the_model_is_asked(world: EngineWorld) -> None:
     engine = world.engine()
 
     result = await engine.turn_async(
@@ -35,7 +35,7 @@ async def test_a_handoff_rule_hands_off_before_the_model_is_asked(world: World) 
     assert (alert.type, alert.session_id) == (NotificationType.HANDOFF, result.session_id)
 
 
-async def test_a_keyword_rule_needs_the_whole_word(world: World) -> None:
+async def test_a_keyword_rule_needs_the_whole_word(world: EngineWorld) -> None:
     world.model.add(Say("Happy to help."))
 
     result = await world.engine().turn_async(
@@ -45,7 +45,7 @@ async def test_a_keyword_rule_needs_the_whole_word(world: World) -> None:
     assert result.handoff is False and world.handoffs.calls == []
 
 
-async def test_the_model_can_hand_off_with_its_tool(world: World) -> None:
+async def test_the_model_can_hand_off_with_its_tool(world: EngineWorld) -> None:
     world.model.add(
         CallTool("request_handoff", {"reason": "customer wants an exception to the refund policy"}, text="One moment.")
     )
@@ -62,7 +62,7 @@ async def test_the_model_can_hand_off_with_its_tool(world: World) -> None:
     assert session.status is SessionStatus.HANDOFF_REQUESTED
 
 
-async def test_after_a_handoff_the_agent_keeps_helping_and_people_are_not_alerted_again(world: World) -> None:
+async def test_after_a_handoff_the_agent_keeps_helping_and_people_are_not_alerted_again(world: EngineWorld) -> None:
     engine = world.engine()
     first = await engine.turn_async(world.tenant_id, world.agent.id, None, "Talk to my lawyer", Channel.TEXT)
     world.model.add(Say("While you wait: refunds take 30 days."), CallTool("request_handoff", {"reason": "again"}))
@@ -77,7 +77,7 @@ async def test_after_a_handoff_the_agent_keeps_helping_and_people_are_not_alerte
     assert len(world.platform.notifications.list(world.principal).items) == 1
 
 
-async def test_end_session_completes_the_session_with_the_closing_message(world: World) -> None:
+async def test_end_session_completes_the_session_with_the_closing_message(world: EngineWorld) -> None:
     world.model.add(CallTool("end_session", {}))
     engine = world.engine()
 

@@ -10,11 +10,13 @@ import pytest
 from oratio.errors import ConfigError, ModelUnavailable
 from oratio.platform import open_platform
 from schemas import Channel, SessionStatus
-from tests.runtime.conftest import PLAN, deployed_agent, new_principal, settings_for
+from tests.support.engine import PLAN, deployed_agent
+from tests.support.platforms import test_settings
+from tests.support.tenants import new_principal
 
 
 def test_the_scripted_demo_answers_from_documents_hands_off_and_ends(tmp_path: Path) -> None:
-    with open_platform(settings_for(tmp_path, model="scripted")) as platform:
+    with open_platform(test_settings(tmp_path, model="scripted")) as platform:
         principal = new_principal(platform, "Acme")
         agent = deployed_agent(platform, principal)
         engine = platform.engine
@@ -32,7 +34,7 @@ def test_the_scripted_demo_answers_from_documents_hands_off_and_ends(tmp_path: P
 
 
 def test_an_agent_may_bring_its_own_model_when_none_is_configured(tmp_path: Path) -> None:
-    with open_platform(settings_for(tmp_path)) as platform:
+    with open_platform(test_settings(tmp_path)) as platform:
         principal = new_principal(platform, "Acme")
         unconfigured = deployed_agent(platform, principal, "Plain")
         own = deployed_agent(platform, principal, "Own", PLAN.model_copy(update={"model": "scripted"}))
@@ -46,5 +48,5 @@ def test_an_agent_may_bring_its_own_model_when_none_is_configured(tmp_path: Path
 
 def test_a_misspelt_model_setting_stops_the_platform_at_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ORATIO_MODEL: unknown model provider 'bedrok'"):
-        with open_platform(settings_for(tmp_path, model="bedrok:claude")):
+        with open_platform(test_settings(tmp_path, model="bedrok:claude")):
             pass

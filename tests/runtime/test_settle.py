@@ -9,23 +9,23 @@ from oratio.errors import InvalidState, NotFound
 from oratio.runtime.outcome import TurnOutcome
 from oratio.runtime.settle import ENDED_BY_AGENT, Rehearsed, Settlement, StoredSession, settle
 from schemas import Channel, EventType, Role, Session, SessionStatus
-from tests.runtime.conftest import PLAN, World
+from tests.support.engine import PLAN, EngineWorld
 
 
-def _session(world: World) -> tuple[Session, StoredSession]:
+def _session(world: EngineWorld) -> tuple[Session, StoredSession]:
     session = world.platform.sessions.start(world.tenant_id, world.agent.id, Channel.TEXT)
     return session, StoredSession(world.platform.sessions, world.handoffs, world.tenant_id, session.id)
 
 
-def _stored(world: World, session_id: str) -> Session:
+def _stored(world: EngineWorld, session_id: str) -> Session:
     return world.platform.sessions.get(world.principal, session_id).session
 
 
-def _count(world: World, kind: EventType) -> int:
+def _count(world: EngineWorld, kind: EventType) -> int:
     return sum(1 for event in world.events() if event.type is kind)
 
 
-def test_a_handoff_is_requested_once_even_when_asked_twice(world: World) -> None:
+def test_a_handoff_is_requested_once_even_when_asked_twice(world: EngineWorld) -> None:
     session, effects = _session(world)
     outcome = TurnOutcome()
     outcome.request_handoff("the customer asked for a person")
@@ -41,7 +41,7 @@ def test_a_handoff_is_requested_once_even_when_asked_twice(world: World) -> None
     assert first.final_words(PLAN) == second.final_words(PLAN) == PLAN.handoff_message
 
 
-def test_a_session_that_already_asked_is_not_asked_again(world: World) -> None:
+def test_a_session_that_already_asked_is_not_asked_again(world: EngineWorld) -> None:
     session, effects = _session(world)
     world.platform.handoff.request(world.tenant_id, session.id, "an earlier turn")
     outcome = TurnOutcome(handoff_reason="this turn")
@@ -52,7 +52,7 @@ def test_a_session_that_already_asked_is_not_asked_again(world: World) -> None:
     assert (settled.handoff_requested, settled.handoff, settled.handoff_reason) == (False, True, "this turn")
 
 
-def test_a_rule_wins_over_the_models_reason(world: World) -> None:
+def test_a_rule_wins_over_the_models_reason(world: EngineWorld) -> None:
     session, effects = _session(world)
 
     settled = settle(effects, session.status, TurnOutcome(handoff_reason="the model's"), rule_reason="rule 'legal'")
@@ -61,7 +61,7 @@ def test_a_rule_wins_over_the_models_reason(world: World) -> None:
     assert settled.handoff_reason == "rule 'legal'"
 
 
-def test_end_completes_the_session_after_the_reply_is_stored(world: World) -> None:
+def test_end_completes_the_session_after_the_reply_is_stored(world: EngineWorld) -> None:
     session, effects = _session(world)
     seen: list[Settlement] = []
 
@@ -84,7 +84,7 @@ def test_end_completes_the_session_after_the_reply_is_stored(world: World) -> No
     assert world.handoffs.calls == []
 
 
-def test_an_ended_session_is_not_ended_again(world: World) -> None:
+def test_an_ended_session_is_not_ended_again(world: EngineWorld) -> None:
     session, effects = _session(world)
     outcome = TurnOutcome(end_requested=True)
     first = settle(effects, session.status, outcome)
@@ -96,7 +96,7 @@ def test_an_ended_session_is_not_ended_again(world: World) -> None:
     assert len(statuses) == 1
 
 
-def test_collected_fields_are_stored_once(world: World) -> None:
+def test_collected_fields_are_stored_once(world: EngineWorld) -> None:
     session, effects = _session(world)
     outcome = TurnOutcome()
     outcome.collect("account", "12345")
@@ -111,7 +111,7 @@ def test_collected_fields_are_stored_once(world: World) -> None:
     assert (first.ended, first.handoff, first.final_words(PLAN)) == (False, False, None)
 
 
-def test_handoff_and_end_together_hand_off_and_keep_the_session_open(world: World) -> None:
+def test_handoff_and_end_together_hand_off_and_keep_the_session_open(world: EngineWorld) -> None:
     session, effects = _session(world)
     outcome = TurnOutcome(handoff_reason="a person must approve this", end_requested=True)
     outcome.collect("order", "A-1")
@@ -124,7 +124,7 @@ def test_handoff_and_end_together_hand_off_and_keep_the_session_open(world: Worl
     assert (stored.status, stored.collected) == (SessionStatus.HANDOFF_REQUESTED, {"order": "A-1"})
 
 
-def test_a_rehearsal_settles_alike_and_stores_nothing(world: World) -> None:
+def test_a_rehearsal_settles_alike_and_stores_nothing(world: EngineWorld) -> None:
     before = len(world.events())
     effects = Rehearsed()
     outcome = TurnOutcome(end_requested=True)
@@ -139,7 +139,7 @@ def test_a_rehearsal_settles_alike_and_stores_nothing(world: World) -> None:
     assert len(world.events()) == before
 
 
-def test_open_or_continue_starts_then_continues_with_recent_turns(world: World) -> None:
+def test_open_or_continue_starts_then_continues_with_recent_turns(world: EngineWorld) -> None:
     sessions = world.platform.sessions
     opened = sessions.open_or_continue(world.tenant_id, world.agent.id, None, Channel.VOICE, {"name": "Ada"})
     for text in ("one", "two", "three"):
@@ -152,7 +152,7 @@ def test_open_or_continue_starts_then_continues_with_recent_turns(world: World) 
     assert [t.text for t in again.turns] == ["two", "three"]
 
 
-def test_open_or_continue_keeps_the_continuation_rules(world: World) -> None:
+def test_open_or_continue_keeps_the_continuation_rules(world: EngineWorld) -> None:
     sessions = world.platform.sessions
     test_chat = sessions.open_or_continue(world.tenant_id, world.agent.id, None, Channel.TEXT, tester="admin-1")
     customer = sessions.open_or_continue(world.tenant_id, world.agent.id, None, Channel.TEXT)

@@ -26,7 +26,9 @@ from oratio.store.ports import EventLog, Insert, RecordStore
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import TURNS
 from schemas import AgentPlan, Channel, Role, SessionStatus, Turn
-from tests.runtime.conftest import PLAN, deployed_agent, engine_over, new_principal, settings_for
+from tests.support.engine import PLAN, deployed_agent, engine_over
+from tests.support.platforms import test_settings
+from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +59,7 @@ class Counted:
 
 @pytest.fixture
 def counted(tmp_path: Path) -> Iterator[Counted]:
-    settings = settings_for(tmp_path)
+    settings = test_settings(tmp_path)
     db = SqliteDatabase(settings.database_path, synchronous="normal")
     tally: Counter[str] = Counter()
     backends = Backends(
@@ -151,7 +153,7 @@ async def test_a_deploy_is_served_from_the_next_turn_also_by_another_process(tmp
     from oratio.platform import open_platform
 
     model = ScriptedModel(rules=[lambda prompt: Say("Hi.")])
-    with open_platform(settings_for(tmp_path)) as serving, open_platform(settings_for(tmp_path)) as deploying:
+    with open_platform(test_settings(tmp_path)) as serving, open_platform(test_settings(tmp_path)) as deploying:
         principal = new_principal(serving, "Acme")
         agent = deployed_agent(serving, principal)
         engine = _engine(serving, model)

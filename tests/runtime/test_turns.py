@@ -13,7 +13,9 @@ from oratio.models import CallTool, Say, ScriptedModel, after_tool
 from oratio.platform import open_platform
 from oratio.runtime import TurnResult
 from schemas import Channel, Limits, Role, SessionStatus, ToolName
-from tests.runtime.conftest import World, deployed_agent, engine_over, new_principal, settings_for
+from tests.support.engine import EngineWorld, deployed_agent, engine_over
+from tests.support.platforms import test_settings
+from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +25,7 @@ def cite_first_passage(result: str) -> Say:
     return Say(f"Refunds are possible within 30 days (source: {passage['document']}).")
 
 
-async def test_a_knowledge_question_gets_an_answer_citing_the_uploaded_document(world: World) -> None:
+async def test_a_knowledge_question_gets_an_answer_citing_the_uploaded_document(world: EngineWorld) -> None:
     world.model.add(
         CallTool("knowledge_search", {"query": "refund receipt"}), after_tool("knowledge_search", cite_first_passage)
     )
@@ -47,7 +49,7 @@ async def test_a_knowledge_question_gets_an_answer_citing_the_uploaded_document(
     assert transcript.session.channel is Channel.TEXT
 
 
-async def test_the_model_is_given_the_plan_prompt_and_only_the_plan_tools(world: World) -> None:
+async def test_the_model_is_given_the_plan_prompt_and_only_the_plan_tools(world: EngineWorld) -> None:
     plan = world.platform.agents.artifact(world.tenant_id, world.agent.id)[1].plan
     narrow = deployed_agent(
         world.platform, world.principal, "Narrow", plan.model_copy(update={"tools": [ToolName.END_SESSION]})
@@ -63,14 +65,14 @@ async def test_the_model_is_given_the_plan_prompt_and_only_the_plan_tools(world:
 
 async def test_history_is_restored_from_the_store_after_a_restart(tmp_path: Path) -> None:
     model = ScriptedModel([Say("Hello! How can I help?"), Say("Your order ships tomorrow.")])
-    with open_platform(settings_for(tmp_path)) as first:
+    with open_platform(test_settings(tmp_path)) as first:
         principal = new_principal(first, "Acme")
         agent = deployed_agent(first, principal)
         opened = await engine_over(first, lambda spec: model).turn_async(
             principal.tenant_id, agent.id, None, "Hi there", Channel.TEXT
         )
 
-    with open_platform(settings_for(tmp_path)) as second:
+    with open_platform(test_settings(tmp_path)) as second:
         later = await engine_over(second, lambda spec: model).turn_async(
             principal.tenant_id, agent.id, opened.session_id, "Where is my order?", Channel.TEXT
         )
@@ -84,7 +86,7 @@ async def test_history_is_restored_from_the_store_after_a_restart(tmp_path: Path
     ]
 
 
-async def test_stream_turn_yields_deltas_that_add_up_to_the_stored_reply(world: World) -> None:
+async def test_stream_turn_yields_deltas_that_add_up_to_the_stored_reply(world: EngineWorld) -> None:
     world.model.add(
         CallTool("knowledge_search", {"query": "refunds"}, text="Let me check our refund policy."),
         after_tool("knowledge_search", cite_first_passage),
@@ -109,7 +111,7 @@ async def test_stream_turn_yields_deltas_that_add_up_to_the_stored_reply(world: 
     assert stored.text == result.reply and stored.sources == result.sources
 
 
-async def test_an_overlong_answer_is_cut_to_what_a_turn_can_hold(world: World) -> None:
+async def test_an_overlong_answer_is_cut_to_what_a_turn_can_hold(world: EngineWorld) -> None:
     world.model.add(Say("word " * 3000))
     deltas: list[str] = []
 
@@ -125,7 +127,7 @@ async def test_an_overlong_answer_is_cut_to_what_a_turn_can_hold(world: World) -
     assert "".join(deltas) == reply
 
 
-async def test_turns_on_different_sessions_run_concurrently(world: World) -> None:
+async def test_turns_on_different_sessions_run_concurrently(world: EngineWorld) -> None:
     world.model = ScriptedModel(rules=[lambda prompt: Say(f"You said: {prompt.last_user_text()}")])
     engine = world.engine()
     results: dict[int, TurnResult] = {}
@@ -148,7 +150,7 @@ async def test_turns_on_different_sessions_run_concurrently(world: World) -> Non
         assert [t.text for t in turns] == [f"first {n}", f"You said: first {n}", f"second {n}", f"You said: second {n}"]
 
 
-async def test_a_stream_abandoned_mid_reply_leaves_the_customer_turn_and_a_usable_session(world: World) -> None:
+async def test_a_stream_abandoned_mid_reply_leaves_the_customer_turn_and_a_usable_session(world: EngineWorld) -> None:
     world.model.add(Say("A long answer that nobody waits for."), Say("Here again."))
     engine = world.engine()
     stream = engine.stream_turn(world.tenant_id, world.agent.id, None, "Question one", Channel.TEXT)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from oratio.platform import Platform
-from tests.agentcore_apps.conftest import World
+from tests.support.models import STORY
+from tests.support.serving import serving_voice
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import STORY, serving_voice
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.cascade import CascadeBackend
 

@@ -14,8 +14,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from oratio.platform import Platform
 from schemas import Role, SessionFilter, SessionStatus
-from tests.agentcore_apps.conftest import World
 from tests.net import uvicorn_in_thread
+from tests.support.worlds import World
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.app import create_standalone_app

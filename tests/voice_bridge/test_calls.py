@@ -9,10 +9,10 @@ import pytest
 
 from oratio.platform import Platform
 from schemas import Channel, EventType, Role, SessionStatus, SessionWithTranscript
-from tests.agentcore_apps.conftest import World
-from tests.runtime.conftest import tenant_events
+from tests.support.serving import TEST_LIMITS, serving_voice
+from tests.support.tenants import events as tenant_events
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import TEST_LIMITS, serving_voice
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav, samples
 from voice_bridge.cascade import CascadeBackend

@@ -15,9 +15,9 @@ from oratio.runtime import ConversationEngine
 from oratio.services import AgentService, KeyService, SessionService
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
-from tests.agentcore_apps.conftest import World
+from tests.support.serving import serving_voice
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import serving_voice
 from voice_bridge.scripted import scripted_backend
 
 pytestmark = pytest.mark.anyio

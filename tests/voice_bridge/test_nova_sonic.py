@@ -14,10 +14,11 @@ import pytest
 from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import AgentSpec, CreateAgent, MintKeyRequest, Role, SessionStatus, ToolName, WebhookTool
-from tests.agentcore_apps.conftest import PLAN, World
+from tests.support.serving import serving_voice
+from tests.support.tenants import PLAN
+from tests.support.worlds import World
 from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import serving_voice
 from tests.voice_bridge.doubles import silence, speak
 from voice_bridge.nova_sonic import NovaSonicBackend, nova_sonic_model_factory
 from voice_bridge.settings import VoiceSettings

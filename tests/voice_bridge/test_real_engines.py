@@ -15,9 +15,9 @@ import pytest
 from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Role
-from tests.agentcore_apps.conftest import World
+from tests.support.serving import serving_voice
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
-from tests.voice_bridge.conftest import serving_voice
 from tests.voice_bridge.doubles import silence, speak
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.speech.ports import LocalSpeech

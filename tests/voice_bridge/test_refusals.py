@@ -11,9 +11,12 @@ import pytest
 
 from oratio.platform import Platform
 from schemas import Role, SessionStatus
-from tests.agentcore_apps.conftest import World, mint, new_agent, new_tenancy, open_test_platform
+from tests.support.models import voice_agent
+from tests.support.platforms import open_test_platform
+from tests.support.serving import limits_with, serving_voice
+from tests.support.tenants import mint, new_agent, new_tenancy
+from tests.support.worlds import World
 from tests.voice_bridge.client import VoiceClient, voice_client
-from tests.voice_bridge.conftest import limits_with, serving_voice, voice_agent
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from voice_bridge.audio import read_wav
 from voice_bridge.cascade import CascadeBackend
@@ -224,7 +227,7 @@ async def test_the_key_may_come_in_a_header(platform: Platform, world: World) ->
 
 async def test_a_spent_rate_limit_closes_the_call(tmp_path: Path) -> None:
     """Each turn uses the key once, as a text turn does: past its burst the call closes with 4429."""
-    with open_test_platform(tmp_path, model_factory=voice_agent, key_burst=2, key_rate_per_minute=0.01) as platform:
+    with open_test_platform(tmp_path, models=voice_agent, key_burst=2, key_rate_per_minute=0.01) as platform:
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)

@@ -16,8 +16,11 @@ import pytest
 from oratio.config import load_settings
 from oratio.platform import Platform, open_platform
 from oratio_app.web import create_app
-from tests.agentcore_apps.conftest import JWT_SECRET, World, mint, new_agent, new_tenancy
-from tests.net import free_port, uvicorn_in_thread, wait_for_http
+from tests.net import free_port, uvicorn_in_thread
+from tests.support.platforms import JWT_SECRET
+from tests.support.processes import running
+from tests.support.tenants import mint, new_agent, new_tenancy
+from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence
 
@@ -85,18 +88,13 @@ def running_bridge(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
         secret, _ = mint(platform, acme, agent)
     port = free_port()
     command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
-    with (tmp_path / "voice.log").open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        assert wait_for_http(f"http://127.0.0.1:{port}/healthz", process).json() == {"status": "ok"}
+    ready = f"http://127.0.0.1:{port}/healthz"
+    with (
+        (tmp_path / "voice.log").open("wb") as output,
+        running(command, ready_url=ready, env=env, stdout=output, stderr=subprocess.STDOUT),
+    ):
+        assert httpx.get(ready, timeout=10.0).json() == {"status": "ok"}
         yield port, agent.id, secret
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def test_python_m_voice_bridge_serves_calls(tmp_path: Path) -> None:
