@@ -187,19 +187,7 @@ class AgentCreator:
             run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
             await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
 
-            await run.start(StageName.SIMULATE)
-            # Simulations run on the model that will serve customers, never the creator's.
-            question = await anyio.to_thread.run_sync(self._knowledge_question, creator, agent_id)
-            given = SimulationInput(tenant_id, agent_id, agent.name, plan, parsed, version, question)
-            report, calls = await simulate(
-                platform, given, self._serving(agent, plan), players=self._players, time_limit_s=self._timeout
-            )
-            run.record = run.record.model_copy(update={"tests": outcomes(report), "simulation": report})
-            if not report.passed:
-                raise CreationFailed(StageName.SIMULATE, failure_reason(report))
-            # Stored under v{n}/ before deploy: a deploy that fails drops it with the rest of the version.
-            await anyio.to_thread.run_sync(platform.simulations.store_report, tenant_id, agent_id, report)
-            await run.passed(StageName.SIMULATE, calls, summary(report))
+            await self._simulate_stage(run, agent, plan, parsed)
 
             await run.start(StageName.DEPLOY)
             # The plan the review approved and the tests ran, unchanged: deploy stores it and its sha256.
@@ -212,6 +200,24 @@ class AgentCreator:
         except OratioError as exc:
             await run.failed(run.current or StageName.PARSE_SOP, exc.message)
         return run.record
+
+    async def _simulate_stage(self, run: _Run, agent: Agent, plan: AgentPlan, parsed: ParsedSop) -> None:
+        """The `simulate` stage of a build or an admin's edit: run the scenarios, gate on the critical ones,
+        store the report under the attempted version (before deploy, so a failed deploy drops it with the
+        rest of that version). Simulations run on the model that will serve customers, never the creator's."""
+        await run.start(StageName.SIMULATE)
+        principal = creator_principal(agent.tenant_id)
+        question = await anyio.to_thread.run_sync(self._knowledge_question, principal, agent.id)
+        given = SimulationInput(agent.tenant_id, agent.id, agent.name, plan, parsed, run.record.version, question)
+        serving = self._serving(agent, plan)
+        report, calls = await simulate(
+            self._platform, given, serving, players=self._players, time_limit_s=self._timeout
+        )
+        run.record = run.record.model_copy(update={"tests": outcomes(report), "simulation": report})
+        if not report.passed:
+            raise CreationFailed(StageName.SIMULATE, failure_reason(report))
+        await anyio.to_thread.run_sync(self._platform.simulations.store_report, agent.tenant_id, agent.id, report)
+        await run.passed(StageName.SIMULATE, calls, summary(report))
 
     def _serving(self, agent: Agent, plan: AgentPlan) -> ModelFactory:
         """The model the agent will serve customers with, for its test conversations: the creator's model

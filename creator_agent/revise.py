@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 from creator_agent.errors import CreationFailed
-from creator_agent.simulation.stage import SimulationInput, failure_reason, outcomes, simulate, summary
 from creator_agent.stages.base import BLOCKING
 from creator_agent.stages.review_plan import PlanReviewer, check_plan, merge_reviews
 from oratio.auth.principals import service_principal
@@ -29,7 +28,6 @@ from oratio.errors import NotFound, OratioError
 from oratio.plan_diff import changed_fields
 from oratio.services.creation import Progress
 from schemas import Agent, AgentPlan, AgentStatus, CreationRecord, ParsedSop, PlanReview, Scope, StageName
-from schemas.simulation import SimulationReport
 
 if TYPE_CHECKING:
     from creator_agent.pipeline import AgentCreator
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("oratio.creator")
 
-__all__ = ["prove", "review_edit", "revise"]
+__all__ = ["review_edit", "revise"]
 
 
 async def revise(
@@ -78,14 +76,7 @@ async def revise(
             raise CreationFailed(StageName.REVIEW_PLAN, "the edited plan was not approved: " + "; ".join(serious[:5]))
         await run.passed(StageName.REVIEW_PLAN, calls, f"approved ({len(review.issues)} minor notes)")
 
-        await run.start(StageName.SIMULATE)
-        report, calls = await prove(creator, agent, plan, parsed, run.record.version)
-        run.record = run.record.model_copy(update={"tests": outcomes(report), "simulation": report})
-        if not report.passed:
-            raise CreationFailed(StageName.SIMULATE, failure_reason(report))
-        # Stored under v{n}/ before deploy, as a creation does: a failed deploy drops it with the version.
-        await anyio.to_thread.run_sync(platform.simulations.store_report, tenant_id, agent_id, report)
-        await run.passed(StageName.SIMULATE, calls, summary(report))
+        await creator._simulate_stage(run, agent, plan, parsed)  # the same stage a creation runs
 
         await run.start(StageName.DEPLOY)
         now = await anyio.to_thread.run_sync(platform.agents.get, principal, agent_id)
@@ -135,17 +126,3 @@ async def review_edit(
         return merge_reviews(1, check_plan(agent.spec, parsed, plan)), 0
     reviewer = PlanReviewer(models, timeout=creator._timeout)
     return await reviewer.run_async(agent.spec, parsed, plan, 1), reviewer.model_calls
-
-
-async def prove(
-    creator: AgentCreator, agent: Agent, plan: AgentPlan, parsed: ParsedSop, version: int
-) -> tuple[SimulationReport, int]:
-    """The scenarios an edited plan must pass before it serves (derived from the plan and the SOP the serving
-    version was built from, plus the admin's), on the model that will serve it, as `pipeline.py` runs them.
-    Returns the report and the model calls."""
-    platform = creator._platform
-    principal = service_principal(agent.tenant_id, "agent-creator", Scope.ADMIN)
-    question = await anyio.to_thread.run_sync(creator._knowledge_question, principal, agent.id)
-    given = SimulationInput(agent.tenant_id, agent.id, agent.name, plan, parsed, version, question)
-    serving = creator._serving(agent, plan)
-    return await simulate(platform, given, serving, players=creator._players, time_limit_s=creator._timeout)
