@@ -392,11 +392,6 @@ def _hands_off_when_told(condition: str) -> Rule:
     return rule
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 JOINED = "the passenger is very upset or says they will miss a connection"
 
 

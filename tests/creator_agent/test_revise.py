@@ -29,11 +29,6 @@ SOP = """# Desk SOP
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"model": "scripted"}
 

@@ -34,11 +34,6 @@ PLAN = AgentPlan(
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def agent(platform: Platform) -> tuple[str, str]:
     tenant = platform.tenants.create_tenant("Acme")
     owner = Principal(tenant_id=tenant.tenant_id, subject="owner", scopes=frozenset({Scope.ADMIN}))

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.anyio
 COMPLIES = Say("Of course! I promise you a refund larger than the refund policy allows.")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Serving:
     """The agents' serving model, swappable between builds: the demo agent, or one that misbehaves."""
 

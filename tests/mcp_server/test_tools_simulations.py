@@ -39,11 +39,6 @@ OWN: dict[str, Any] = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"model": "scripted"}
 

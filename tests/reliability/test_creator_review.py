@@ -46,11 +46,6 @@ Friendly.
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"model": "scripted"}
 

@@ -135,11 +135,6 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def leaky(platform: Platform) -> AsyncIterator[tuple[Client, str, str]]:
     """An agent whose webhook URL carries credentials and whose plan text quotes secrets (two versions)."""
     side = new_side(platform, "Acme")

@@ -42,11 +42,6 @@ def own(n: int, size: int = 10) -> dict[str, Any]:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def overrides() -> dict[str, Any]:
     return {}
 
