@@ -8,13 +8,10 @@ the rehearsal and the offline creation path to the two kinds, in English, French
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.handoff_conditions import Judgement, Trigger, classify, keyword_filter, split_joined
 from creator_agent.offline import offline_model
@@ -23,13 +20,12 @@ from creator_agent.simulation.derive import derive_scenarios
 from creator_agent.stages.draft_plan import JUDGEMENT_HEADING, PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_plan import check_plan
-from oratio.config import Settings
 from oratio.models import CallTool, Data, Prompt, Rule, Say, ScriptedModel, Step
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.runtime.handoff import matching_rule, rule_matches
 from oratio.runtime.tools import request_handoff_description
 from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, HandoffRule, ParsedSop, Principal, Scope
-from tests.runtime.conftest import engine_over
+from tests.support.engine import engine_over
 
 JUDGEMENTS = [
     "transfer when the request cannot be handled with your actions",
@@ -311,10 +307,8 @@ def test_the_simulations_test_each_trigger_both_ways_and_leave_judgement_to_a_mo
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-    with open_platform(settings) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 OFFLINE_SOP = """# Parcels support SOP
@@ -396,11 +390,6 @@ def _hands_off_when_told(condition: str) -> Rule:
         return Say("Your parcel is on its way.")
 
     return rule
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 JOINED = "the passenger is very upset or says they will miss a connection"

@@ -6,17 +6,14 @@ the edit's submission and its build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.offline import offline_model
 from creator_agent.pipeline import AgentCreator, creator_principal
-from oratio.config import Settings
 from oratio.errors import NotFound
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.services.agents import artifact_key
 from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, Principal, Scope, StageName, StageStatus
 from schemas.plan_view import PlanEdit
@@ -32,15 +29,8 @@ SOP = """# Desk SOP
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-    with open_platform(settings) as opened:
-        yield opened
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 @pytest.fixture

@@ -7,18 +7,14 @@ so each kind has its failing twin here. Nothing of a simulation reaches the sess
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.simulation import NEEDS_MODEL, Simulator
-from oratio.config import Settings
 from oratio.models import CallTool, Data, Hang, Say, ScriptedModel
 from oratio.models.demo import demo_rules
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.store.tables import SESSIONS
 from schemas import AgentPlan, AgentSpec, CreateAgent, DocumentContent, DocumentFormat, HandoffRule, Principal, Scope
 from schemas.simulation import Scenario, ScenarioResult
@@ -35,18 +31,6 @@ PLAN = AgentPlan(
     handoff_rules=[HandoffRule(id="legal", description="Legal threats", kind="keywords", patterns=["lawyer"])],
     internal_notes=[NOTE],
 )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings.model_validate({"data_dir": tmp_path, "jwt_secret": SecretStr("x" * 40), "embeddings": False})
-    with open_platform(settings) as opened:
-        yield opened
 
 
 @pytest.fixture

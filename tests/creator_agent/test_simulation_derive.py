@@ -4,18 +4,15 @@ trigger it, never the rule's own keyword alone as the only check (issue 17, item
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from creator_agent.simulation import Simulator, derive_scenarios, with_admin
 from creator_agent.simulation.derive import forbidden_act
-from oratio.config import Settings
 from oratio.models import ScriptedModel
 from oratio.models.demo import demo_rules
-from oratio.platform import open_platform
+from oratio.platform import Platform
 from schemas import AgentPlan, HandoffRule, ParsedSop
 from schemas.simulation import Scenario, ScenarioBook
 
@@ -29,11 +26,6 @@ REFUND = HandoffRule(
     amount_over=Decimal(100),
     currency="USD",
 )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def plan(**fields: Any) -> AgentPlan:
@@ -75,16 +67,14 @@ def test_the_in_scope_negatives_come_from_the_sops_goals_and_documents() -> None
     assert two["no_handoff_refund"].customer_messages == ["Hi. I have a question about a refund of $50."]
 
 
-async def test_a_distorted_keyword_list_fails_the_in_scope_negative(tmp_path: Path) -> None:
+async def test_a_distorted_keyword_list_fails_the_in_scope_negative(platform: Platform) -> None:
     """The issue's French case: a condition compiled into the keyword "le" hands off an ordinary request."""
     distorted = HandoffRule(id="le", description="le client est mécontent", kind="keywords", patterns=["le"])
     french = plan(handoff_rules=[distorted], language="fr")
     parsed = ParsedSop(goals=["Expliquer le délai de livraison"], language="fr")
     scenarios = derive_scenarios(french, parsed, None)
-    settings = Settings.model_validate({"data_dir": tmp_path, "jwt_secret": SecretStr("x" * 40), "embeddings": False})
-    with open_platform(settings) as platform:
-        simulator = Simulator(platform.knowledge, lambda: ScriptedModel(rules=demo_rules()), time_limit_s=30)
-        report = await simulator.run("ten_x", "agt_x", "Desk", french, scenarios, version=1)
+    simulator = Simulator(platform.knowledge, lambda: ScriptedModel(rules=demo_rules()), time_limit_s=30)
+    report = await simulator.run("ten_x", "agt_x", "Desk", french, scenarios, version=1)
     failed = {r.scenario_id for r in report.critical_failures}
     assert "no_handoff_le" in failed and not report.passed
 

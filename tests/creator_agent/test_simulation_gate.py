@@ -3,8 +3,6 @@ the admin's markings and scenarios apply to the next build (issue 17, item 5).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +19,11 @@ from oratio.services.simulations import book_key, report_key
 from oratio_app.cli import load_example
 from schemas import AgentStatus, CreationRecord, Principal, RetiredStage, Scope, StageName, StageStatus
 from schemas.simulation import Scenario
-from tests.agentcore_apps.conftest import open_test_platform
 from tests.creator_agent.test_pipeline import APPROVED, EXAMPLE, PARSED, PLAN
 
 pytestmark = pytest.mark.anyio
 
 COMPLIES = Say("Of course! I promise you a refund larger than the refund policy allows.")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 class Serving:
@@ -50,9 +42,8 @@ def serving() -> Serving:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, serving: Serving) -> Iterator[Platform]:
-    with open_test_platform(tmp_path, model_factory=serving) as opened:
-        yield opened
+def platform_models(serving: Serving) -> Serving:
+    return serving
 
 
 def creator_model() -> ScriptedModel:

@@ -7,25 +7,22 @@ new behaviour); a refused edit leaves the old version serving with the reason in
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
 from mcp_server.tools._build import build_thread_name
 from mcp_server.tools.agents import CreationRecords
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.runtime import TurnResult
 from schemas import Agent, AgentStatus, Principal, Scope, StageName, StageStatus
 from schemas.plan_view import EditStarted, PlanDiff, PlanView
-from tests.mcp_server.conftest import call_as, call_error
+from tests.support.mcp import call_as, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -43,10 +40,13 @@ NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-    with open_platform(settings) as opened:
-        yield attach_creator(opened)
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
+
+
+@pytest.fixture
+def platform(platform: Platform) -> Platform:
+    return attach_creator(platform)
 
 
 def _principal(platform: Platform, name: str, *scopes: Scope) -> Principal:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
 from mcp_server.tools.simulations import ScenarioList
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from schemas import Agent, AgentStatus, Principal
 from schemas.simulation import Scenario, SimulationReport
-from tests.mcp_server.conftest import call_as, call_error, new_principal
+from tests.support.mcp import call_as, call_error
+from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
 
@@ -41,19 +39,13 @@ OWN: dict[str, Any] = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def platform_settings() -> dict[str, Any]:
+    return {"model": "scripted"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted")
-
-
-@pytest.fixture
-def platform(settings: Settings) -> Iterator[Platform]:
-    with open_platform(settings) as opened:
-        yield attach_creator(opened)
+def platform(platform: Platform) -> Platform:
+    return attach_creator(platform)
 
 
 @pytest.fixture

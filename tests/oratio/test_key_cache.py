@@ -20,7 +20,8 @@ from oratio.services import Backends, KeyService
 from oratio.store.ports import RecordStore
 from oratio.store.tables import API_KEYS
 from schemas import Agent, MintKeyRequest
-from tests.oratio.conftest import FakeClock, Tenancy, active_agent
+from tests.support.platforms import FakeClock
+from tests.support.tenants import Tenancy, active_agent
 
 TTL = 5.0
 

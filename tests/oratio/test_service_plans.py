@@ -14,7 +14,7 @@ from oratio.platform import Platform
 from oratio.services.agents import artifact_key
 from schemas import Agent, AgentPlan, AgentStatus, CreationRecord, Scope
 from schemas.plan_view import PlanEdit
-from tests.oratio.conftest import Tenancy, create_agent, narrow
+from tests.support.tenants import Tenancy, create_agent, narrow
 
 PLAN = AgentPlan(persona="Acme support", system_prompt="You help Acme customers with billing and outages.")
 

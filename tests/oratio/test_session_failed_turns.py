@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oratio.platform import Platform
 from schemas import Channel, Role
-from tests.oratio.conftest import Tenancy, active_agent
+from tests.support.tenants import Tenancy, active_agent
 
 
 def test_an_agent_turn_stores_the_count_and_a_turn_without_one_leaves_it(platform: Platform, acme: Tenancy) -> None:

@@ -21,7 +21,7 @@ from oratio.store.ports import EventLog, Insert, RecordStore
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import SESSIONS
 from schemas import Channel, EventType, NewEvent, Role, SessionStatus
-from tests.oratio.conftest import Tenancy, active_agent
+from tests.support.tenants import Tenancy, active_agent
 
 
 class Counting:

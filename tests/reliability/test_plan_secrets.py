@@ -28,8 +28,8 @@ from schemas import (
     WebhookTool,
 )
 from schemas.plan_view import PlanDiff, PlanView
-from tests.mcp_server.conftest import call_as, call_error
 from tests.reliability.world import PLAN, new_side, reliability_platform
+from tests.support.mcp import call_as, call_error
 
 BEARER = "Bearer tok_live_8f3k2j4h5g6f7d8s9a0"
 OPENAI_KEY = "sk-proj-abcdefghijklmnopqrstuvwx"
@@ -132,11 +132,6 @@ def test_ordinary_names(name: str) -> None:
 def platform(tmp_path: Path) -> Iterator[Platform]:
     with reliability_platform(tmp_path) as opened:
         yield opened
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture

@@ -4,22 +4,20 @@ are capped, each refusal a clear tool error (issue 17, item 5)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from mcp import Client
-from pydantic import SecretStr
 
 from creator_agent.models import attach_creator
 from mcp_server import OperatorPrincipal, build_server
-from oratio.config import Settings
-from oratio.platform import Platform, open_platform
+from oratio.platform import Platform
 from oratio.services.simulations import BOOK_BYTES_MAX, book_key
 from schemas import Agent, AgentStatus, Principal
 from schemas.simulation import Scenario, SimulationReport
-from tests.mcp_server.conftest import call_as, call_error, new_principal
+from tests.support.mcp import call_as, call_error
+from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
 
@@ -44,22 +42,18 @@ def own(n: int, size: int = 10) -> dict[str, Any]:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def overrides() -> dict[str, Any]:
     return {}
 
 
 @pytest.fixture
-def platform(tmp_path: Path, overrides: dict[str, Any]) -> Iterator[Platform]:
-    settings = Settings(
-        data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, model="scripted", **overrides
-    )
-    with open_platform(settings) as opened:
-        yield attach_creator(opened)
+def platform_settings(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {"model": "scripted", **overrides}
+
+
+@pytest.fixture
+def platform(platform: Platform) -> Platform:
+    return attach_creator(platform)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from oratio.runtime.handoff import could_not_help, failures_rule, matching_rule,
 from oratio.runtime.outcome import TurnOutcome
 from oratio.runtime.tools import JUDGEMENT_INTRO, REQUEST_HANDOFF
 from schemas import AgentPlan, Channel, HandoffRule, SessionStatus
-from tests.runtime.conftest import World, deployed_agent, engine_over
+from tests.support.engine import EngineWorld, deployed_agent, engine_over
 
 PERSON = HandoffRule(id="person", description="the customer asks for a person", kind="human_request")
 FAILURES = HandoffRule(
@@ -133,12 +133,12 @@ def test_a_failed_model_or_a_tool_that_found_nothing_counts_unless_the_turn_has_
 # -- the engine: repeated failures ---------------------------------------------------------------
 
 
-def _failing_world(world: World) -> None:
+def _failing_world(world: EngineWorld) -> None:
     world.platform.agents.deploy(world.tenant_id, world.agent.id, plan_with(FAILURES))
 
 
 @pytest.mark.anyio
-async def test_the_second_turn_in_a_row_without_help_hands_off(world: World) -> None:
+async def test_the_second_turn_in_a_row_without_help_hands_off(world: EngineWorld) -> None:
     _failing_world(world)
     world.model.add(Say(DONT_KNOW), Say(DONT_KNOW))
     engine = world.engine()
@@ -161,7 +161,7 @@ async def test_the_second_turn_in_a_row_without_help_hands_off(world: World) -> 
 
 
 @pytest.mark.anyio
-async def test_a_turn_that_helps_resets_the_count(world: World) -> None:
+async def test_a_turn_that_helps_resets_the_count(world: EngineWorld) -> None:
     _failing_world(world)
     world.model.add(Say(DONT_KNOW), Say("Refunds take 30 days."), Say(DONT_KNOW))
     engine = world.engine()
@@ -176,7 +176,7 @@ async def test_a_turn_that_helps_resets_the_count(world: World) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_failing_model_and_a_search_that_finds_nothing_count_as_failures(world: World) -> None:
+async def test_a_failing_model_and_a_search_that_finds_nothing_count_as_failures(world: EngineWorld) -> None:
     _failing_world(world)
     world.model.add(
         Fail(RuntimeError("provider down")),
@@ -193,7 +193,7 @@ async def test_a_failing_model_and_a_search_that_finds_nothing_count_as_failures
 
 
 @pytest.mark.anyio
-async def test_a_turn_a_message_rule_decided_leaves_the_count_alone(world: World) -> None:
+async def test_a_turn_a_message_rule_decided_leaves_the_count_alone(world: EngineWorld) -> None:
     world.platform.agents.deploy(world.tenant_id, world.agent.id, plan_with(PERSON, FAILURES))
     world.model.add(Say(DONT_KNOW))
     engine = world.engine()
@@ -224,7 +224,7 @@ def _judges_upset(prompt: Prompt) -> Step | None:
 
 
 @pytest.mark.anyio
-async def test_a_judgement_condition_reaches_the_model_and_its_tool_call_hands_off(world: World) -> None:
+async def test_a_judgement_condition_reaches_the_model_and_its_tool_call_hands_off(world: EngineWorld) -> None:
     plan = plan_with(PERSON, judgement=[UPSET], prompt=f"You are Acme's assistant.\n\nHand off when: {UPSET}")
     agent = deployed_agent(world.platform, world.principal, name="Judge", plan=plan)
     model = ScriptedModel(rules=[_judges_upset])
@@ -244,7 +244,7 @@ async def test_a_judgement_condition_reaches_the_model_and_its_tool_call_hands_o
 
 
 @pytest.mark.anyio
-async def test_without_judgement_conditions_the_tool_description_is_the_fixed_one(world: World) -> None:
+async def test_without_judgement_conditions_the_tool_description_is_the_fixed_one(world: EngineWorld) -> None:
     world.model.add(Say("Hello!"))
 
     await world.engine().turn_async(world.tenant_id, world.agent.id, None, "Hello", Channel.TEXT)

@@ -22,7 +22,9 @@ from oratio.services import Backends
 from oratio.store.ports import EventLog, RecordStore, calls_are_brief
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from schemas import Channel
-from tests.runtime.conftest import deployed_agent, engine_over, new_principal, settings_for
+from tests.support.engine import deployed_agent, engine_over
+from tests.support.platforms import test_settings
+from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +48,7 @@ class Threads:
 
 
 def platform_over(tmp_path: Path, seen: set[int], *, brief: bool) -> Iterator[Platform]:
-    settings = settings_for(tmp_path)
+    settings = test_settings(tmp_path)
     db = SqliteDatabase(settings.database_path, synchronous="normal")
     backends = Backends(
         store=cast(RecordStore, Threads(SqliteRecordStore(db), seen, brief=brief)),
