@@ -38,8 +38,8 @@ def covers(text: str, item: str) -> bool:
 
 
 _HANDOFF_LEAD = re.compile(
-    r"^(?:always\s+)?(?:hand\s?off|escalate|transfer)\s+(?:(?:the\s+conversation\s+)?to\s+(?:a\s+)?"
-    r"(?:human|person|agent|member of staff)\s+)?(?:when|if|whenever)\s+",
+    r"^(?:always\s+)?(?:hand\s?off|escalate|transfer)\s+(?:the\s+(?:conversation|call|chat|customer)\s+)?"
+    r"(?:to\s+(?:a\s+)?(?:human|person|agent|member of staff)\s+)?(?:when|if|whenever)\s+",
     re.IGNORECASE,
 )
 _PLACEHOLDERS = frozenset({"none", "n a", "na", "nothing", "not specified", "not applicable", "unknown", "tbd"})

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from creator_agent.coverage import amount_example
+from creator_agent.coverage import amount_example, strip_handoff_lead
 from creator_agent.handoff_conditions import Trigger, classify
 from oratio.runtime.handoff import rule_matches
 from schemas import HandoffRule
@@ -86,3 +86,19 @@ def test_a_threshold_rule_gets_a_test_message_that_only_just_fires_it(condition:
 
 def test_a_condition_without_a_threshold_has_no_example() -> None:
     assert threshold_example("the customer mentions sparks") is None
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        (
+            "Transfer the conversation when the request cannot be handled with your actions",
+            "the request cannot be handled with your actions",
+        ),
+        ("Transfer the call to a human if the line drops.", "the line drops"),
+        ("Hand off to a human when a refund is over $100.", "a refund is over $100"),
+        ("Transfer funds when asked", "Transfer funds when asked"),
+    ],
+)
+def test_a_handoff_lead_is_stripped_so_the_condition_reads_alone(condition: str, kept: str) -> None:
+    assert strip_handoff_lead(condition) == kept
