@@ -70,7 +70,7 @@ _STOPWORDS: Final[dict[Language, frozenset[str]]] = {
 # between languages ("a", "en", "me") and would blur which language a text is in.
 _FILTER_ONLY: Final[dict[Language, frozenset[str]]] = {
     "en": frozenset("above below can't cannot doing either having hers least neither nor onto theirs whenever".split()),
-    "fr": frozenset("alors en moins ni qu ta tes ton y".split()),
+    "fr": frozenset("alors en moins ni qu ta tes ton y lorsqu puisqu jusqu quoiqu presqu quelqu".split()),
     "es": frozenset("a esas esos fue haber me menos ni nos qué te tus u ya".split()),
     "de": frozenset("doch falls mehr seine um weniger wie wo".split()),
 }

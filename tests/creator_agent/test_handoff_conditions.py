@@ -437,3 +437,9 @@ def test_a_judgement_joined_to_a_trigger_is_never_compiled_into_the_triggers_key
     ]
     assert plan.handoff_judgement == ["the passenger is very upset"]
     assert check_plan(spec, parsed, plan) == []
+
+
+def test_an_elided_french_conjunction_is_never_an_amount_topic() -> None:
+    found = classify("lorsqu'un remboursement dépasse 80 €", "fr")
+
+    assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == ["remboursement"]
