@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from oratio.auth.principals import service_principal
 from oratio.config import Settings
 from oratio.platform import open_platform
 from oratio_app.creator import FirstUseCreator, attach_creator_on_first_use
+from schemas import AgentSpec, CreateAgent, Scope
 
 REPO = Path(__file__).resolve().parents[2]
 SDKS = ("strands", "boto3", "botocore", "pypdf")
@@ -95,3 +97,27 @@ def test_an_engine_turn_still_runs_a_model_built_on_first_use(tmp_path: Path) ->
     assert built is not None
     cache("scripted")
     assert cache._cache is built  # one ModelCache for the engine's life
+
+
+@pytest.mark.anyio
+async def test_the_first_use_creator_edits_and_simulates_like_the_agentcreator(tmp_path: Path) -> None:
+    """`oratio mcp` attaches the first-use creator: `edit_agent_plan` and `run_simulations` go through it."""
+    settings = Settings(data_dir=tmp_path, model="scripted", embeddings=False)
+    with open_platform(settings) as platform:
+        builder = attach_creator_on_first_use(platform).builder
+        assert isinstance(builder, FirstUseCreator)
+        tenant = platform.tenants.create_tenant("Acme").tenant_id
+        owner = service_principal(tenant, "test", Scope.ADMIN)
+        sop = "Answer questions about orders from the knowledge base. Never share another customer's details."
+        agent = platform.agents.create(owner, CreateAgent(spec=AgentSpec(name="Orders", sop=sop)))
+        assert (await builder.create(tenant, agent.id)).succeeded
+        _, served = platform.agents.artifact(tenant, agent.id)
+        edited = served.plan.model_copy(update={"closing_message": "Goodbye from the orders desk."})
+
+        report = await builder.simulate(tenant, agent.id, edited, 2)
+        record = await builder.revise(tenant, agent.id, edited, base_version=1)
+
+        assert report.passed and report.results
+        assert record.succeeded, record.failure
+        _, now = platform.agents.artifact(tenant, agent.id)
+        assert (now.version, now.plan.closing_message) == (2, "Goodbye from the orders desk.")
