@@ -332,12 +332,27 @@ def _amount(condition: str, language: str) -> Trigger | None:
                 continue
             after, offset = found
             topic_end = comparison.start() - len(before) + offset
-        topics = _topics(condition[:topic_end], language)
+        topics = _topics(condition[_clause_start(condition, topic_end) : topic_end], language)
         if topics:
             return Trigger(
                 condition=condition, kind="amount", patterns=topics, amount_over=after.value, currency=after.currency
             )
     return None
+
+
+_CLAUSE_BREAK: Final = re.compile(r"[.!?;:](?=\s)|[•▪◦‣–—]")
+
+
+def _clause_start(condition: str, end: int) -> int:
+    """Where the sentence holding `condition[end]` starts: an amount's topic is in its own sentence.
+
+    A condition may carry more than one sentence (a paragraph whose lead could not be cut off, pasted
+    bullets run together); words of the others ("Gift cards are non-refundable. ... end the chat") would
+    hand off any message naming them with a large amount. "€1.500" has no space after its dot: no break."""
+    start = 0
+    for found in _CLAUSE_BREAK.finditer(condition, 0, end):
+        start = found.end()
+    return start
 
 
 def _last_amount_start(text: str) -> tuple[Amount, int] | None:

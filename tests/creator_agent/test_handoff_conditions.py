@@ -443,3 +443,19 @@ def test_an_elided_french_conjunction_is_never_an_amount_topic() -> None:
     found = classify("lorsqu'un remboursement dépasse 80 €", "fr")
 
     assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == ["remboursement"]
+
+
+def test_an_amount_topic_comes_from_the_comparators_own_sentence() -> None:
+    # Bullets pasted from a wiki run together: words of the sentences before ("card", "end", "chat") were
+    # topics, so "my card was charged €1.600" or "end this chat, €2.000 is at stake" handed off.
+    found = classify(
+        "– Gift cards are non-refundable. ▪ If the customer is abusive, end the chat and escalate to a team lead. "
+        "Refunds of more than €1.500 require manager approval",
+        "en",
+    )
+
+    assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == ["refund"]
+    rule = found.rule("refunds")
+    assert not rule_matches(rule, "My card was charged €1.600 twice")
+    assert not rule_matches(rule, "Please end the chat, I paid €2.000 already")
+    assert rule_matches(rule, "I want a refund of €2.000")
