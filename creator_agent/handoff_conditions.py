@@ -26,6 +26,7 @@ bounded length (`Limits.CONDITION_MAX`) and has no nested repetition.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -322,6 +323,10 @@ def _repeated_failures(condition: str) -> Trigger | None:
 
 
 def _amount(condition: str, language: str) -> Trigger | None:
+    # An amount's topic is in its own sentence. A condition may carry more than one (a paragraph whose
+    # lead could not be cut off, pasted bullets run together): words of the others ("Gift cards are
+    # non-refundable. ... end the chat") would hand off any message naming them with a large amount.
+    breaks = [0, *(found.end() for found in _CLAUSE_BREAK.finditer(condition))]
     for comparison in _OVER.finditer(condition):
         after = parse_amount(condition[comparison.end() : comparison.end() + _AMOUNT_WITHIN])
         topic_end = comparison.start()
@@ -332,7 +337,8 @@ def _amount(condition: str, language: str) -> Trigger | None:
                 continue
             after, offset = found
             topic_end = comparison.start() - len(before) + offset
-        topics = _topics(condition[_clause_start(condition, topic_end) : topic_end], language)
+        start = breaks[bisect.bisect_right(breaks, topic_end) - 1]  # the sentence the amount is in
+        topics = _topics(condition[start:topic_end], language)
         if topics:
             return Trigger(
                 condition=condition, kind="amount", patterns=topics, amount_over=after.value, currency=after.currency
@@ -341,18 +347,7 @@ def _amount(condition: str, language: str) -> Trigger | None:
 
 
 _CLAUSE_BREAK: Final = re.compile(r"[.!?;:](?=\s)|[•▪◦‣–—]")
-
-
-def _clause_start(condition: str, end: int) -> int:
-    """Where the sentence holding `condition[end]` starts: an amount's topic is in its own sentence.
-
-    A condition may carry more than one sentence (a paragraph whose lead could not be cut off, pasted
-    bullets run together); words of the others ("Gift cards are non-refundable. ... end the chat") would
-    hand off any message naming them with a large amount. "€1.500" has no space after its dot: no break."""
-    start = 0
-    for found in _CLAUSE_BREAK.finditer(condition, 0, end):
-        start = found.end()
-    return start
+"""Where a sentence ends inside a condition ("€1.500" has no space after its dot: no break)."""
 
 
 def _last_amount_start(text: str) -> tuple[Amount, int] | None:

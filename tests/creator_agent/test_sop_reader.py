@@ -274,3 +274,32 @@ def test_a_handoff_order_that_points_back_keeps_the_situation_of_the_sentence_be
     # An order that names its own situation is left as it is.
     own = parsed("Bikes are ready in two days. Escalate chargebacks to a human.")
     assert own.handoff_conditions == ["Escalate chargebacks to a human"]
+
+
+WIKI_PAGE = """<div class="wiki-page"><h1>Returns &amp; Exchanges</h1>
+<h2>Returns</h2>
+<ul>
+<li>• Items can be returned within 30 days with a receipt.</li>
+<li>Always check the <b>order number</b> before processing a return.</li>
+</ul>
+<p>Refunds of more than &euro;1.500 need manager approval &ndash; hand these to a human.</p>
+<p>Tell the customer to quote the <booking reference> in every email.</p>
+</div>"""
+
+
+def test_html_pasted_from_a_wiki_is_read_as_the_lines_a_reader_sees() -> None:
+    # On main the page was one paragraph: its sentences ran into one rule and one handoff condition.
+    sop = parsed(WIKI_PAGE)
+    everything = joined([*sop.must_rules, *sop.never_rules, *sop.steps, *sop.goals, *sop.handoff_conditions])
+    assert "<div" not in everything and "<li>" not in everything and "&amp;" not in everything
+    assert "Items can be returned within 30 days with a receipt." in sop.must_rules
+    assert "Always check the order number before processing a return." in sop.must_rules
+    assert sop.handoff_conditions == ["Refunds of more than €1.500 need manager approval – hand these to a human"]
+    assert "<booking reference>" in everything  # not a tag: kept as written
+
+
+@pytest.mark.parametrize("bullet", ["•", "–", "—", "▪", "◦", "‣", "►"])
+def test_odd_bullets_start_list_items(bullet: str) -> None:
+    sop = parsed(f"## Returns\n\n{bullet} Gift cards are non-refundable.\n{bullet} Never accept returns of food.\n")
+    assert sop.must_rules == ["Gift cards are non-refundable."]
+    assert sop.never_rules == ["Never accept returns of food."]
