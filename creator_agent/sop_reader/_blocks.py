@@ -170,7 +170,7 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
         header = None
         if item := _ITEM.match(line):
             flush()
-            if _is_list_title(item["text"], item["indent"], following):
+            if _is_list_title(item, following):
                 section = _strip_inline(item["text"]).casefold()  # "1. Identification" over "   1.1 Ask ..."
                 seen_heading = True
                 continue
@@ -205,12 +205,21 @@ def _is_field_line(line: str) -> bool:
     return bool(colon) and 0 < len(key.split()) <= 3 and len(value.split()) <= 6 and not line.endswith((".", "!", "?"))
 
 
-def _is_list_title(text: str, indent: str, following: str) -> bool:
-    """A short item with no sentence punctuation whose next line is a more indented item: a section title."""
+def _is_list_title(item: re.Match[str], following: str) -> bool:
+    """A short item with no sentence punctuation over a deeper one: a section title.
+
+    Deeper is more indented ("1. Identification" over "   1.1 Ask ..."), or numbered under it at the
+    same indent ("1. Accounts" over "1.1 Password resets", "1.2 MFA" over "1.2.1 Verify ...")."""
+    text, indent = item["text"], item["indent"]
     if len(text.split()) > TITLE_MAX_WORDS // 2 or any(c in text for c in ".!?:;,"):
         return False
     sub = _ITEM.match(following)
-    return sub is not None and len(sub["indent"].expandtabs(4)) > len(indent.expandtabs(4))
+    if sub is None:
+        return False
+    if len(sub["indent"].expandtabs(4)) > len(indent.expandtabs(4)):
+        return True
+    number = (item["number"] or item["outline"] or "").rstrip(".)")
+    return bool(number) and sub["outline"] is not None and sub["outline"].startswith(f"{number}.")
 
 
 def _row_text(header: list[str], cells: list[str]) -> str:

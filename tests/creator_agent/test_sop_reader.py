@@ -303,3 +303,33 @@ def test_odd_bullets_start_list_items(bullet: str) -> None:
     sop = parsed(f"## Returns\n\n{bullet} Gift cards are non-refundable.\n{bullet} Never accept returns of food.\n")
     assert sop.must_rules == ["Gift cards are non-refundable."]
     assert sop.never_rules == ["Never accept returns of food."]
+
+
+def test_outline_numbered_titles_over_deeper_numbers_are_sections_not_rules() -> None:
+    # On main "1. Accounts" over "1.1 ..." at the same indent was a must rule "Accounts".
+    sop = parsed(
+        "1. Accounts\n1.1 Password resets\n1.1.1 Verify the employee ID before resetting any password.\n"
+        "2. Hardware\n2.1 Laptops are replaced through the hardware queue.\n"
+    )
+    assert sop.must_rules == [
+        "Verify the employee ID before resetting any password.",
+        "Laptops are replaced through the hardware queue.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "Laptops that do not power on are replaced through the hardware queue.",
+        "Customers who never received their parcel get a full refund.",
+        "Orders which must not be split ship from the main warehouse.",
+    ],
+)
+def test_a_negation_in_a_relative_clause_is_no_prohibition(rule: str) -> None:
+    sop = parsed(f"## Policy\n\n- {rule}\n")
+    assert sop.must_rules == [rule] and sop.never_rules == []
+
+
+def test_a_prohibition_after_a_relative_clause_is_still_one() -> None:
+    sop = parsed("## Policy\n\n- Customers who call twice must not be charged again.\n- You do not quote prices.\n")
+    assert sop.never_rules == ["Customers who call twice must not be charged again.", "You do not quote prices."]
