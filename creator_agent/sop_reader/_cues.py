@@ -35,8 +35,10 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
         "notes internes|interna|notas internas|intern|interne hinweise"
     ),
     "handoff": _phrases(
-        "escalat*|handoff|hand off|hand-off|handover|transfers|transfer to|when to involve|hand a conversation|"
-        "human|humans|escalade|transfert|escalada|transferencia|eskalation|übergabe|weiterleitung"
+        "escalat*|handoff|hand off|hand-off|handover|transfer to|transfers to|call transfer*|transferring calls|"
+        "when to involve|hand a conversation|human|humans|escalade*|transfert vers|transfert à|transfert d'appel*|"
+        "escalada*|transferencia a|transferencia de llamada*|eskalation*|übergabe an|weiterleitung an|"
+        "weiterleitung von anrufen"
     ),
     "steps": _phrases(
         "step*|procedure*|call flow|workflow|how to handle|étape*|procédure*|déroulement|marche à suivre|"
@@ -57,7 +59,12 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
         "norma*|regel*|richtlinie*|vorgabe*"
     ),
 }
-"""Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
+"""A bare "Transfers"/"Transferencias"/"Weiterleitung" heading is not a handoff one: a bank's "Transfers" section
+holds payment rules, and every item of a handoff section is read as a handoff condition ("International
+transfers over $10,000 require a photo ID" handed off every large transfer). Those nouns count with what
+they transfer to ("Transfers to a human", "Weiterleitung an Mitarbeiter") or as call transfers.
+
+Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
 matches whole words; one ending in `*` matches a word's start ("escalat*": escalation, escalating)."""
 
 # --- sentence cues ---------------------------------------------------------------------------------

@@ -333,3 +333,20 @@ def test_a_negation_in_a_relative_clause_is_no_prohibition(rule: str) -> None:
 def test_a_prohibition_after_a_relative_clause_is_still_one() -> None:
     sop = parsed("## Policy\n\n- Customers who call twice must not be charged again.\n- You do not quote prices.\n")
     assert sop.never_rules == ["Customers who call twice must not be charged again.", "You do not quote prices."]
+
+
+def test_a_payments_transfers_section_is_no_escalation_section() -> None:
+    # On main every item under "## Transfers" was a handoff condition: "International transfers over
+    # $10,000 require a photo ID" became an amount trigger that handed off every large transfer.
+    sop = parsed(
+        "## Transfers\n\n- International transfers over $10,000 require a photo ID.\n"
+        "- Wire transfers take 2 business days.\n\n## Transfers to a human\n\n- The customer asks for a manager.\n"
+    )
+    assert sop.handoff_conditions == ["The customer asks for a manager"]
+    assert "International transfers over $10,000 require a photo ID." in sop.must_rules
+
+
+@pytest.mark.parametrize("heading", ["Eskalationen", "Escalades", "Escaladas", "Weiterleitung an Mitarbeiter"])
+def test_plural_and_german_escalation_headings_give_their_tables_situations(heading: str) -> None:
+    sop = parsed(f"## {heading}\n\n| Situation | Weiterleitung |\n| --- | --- |\n| Gasgeruch | Notdienst |\n")
+    assert sop.handoff_conditions == ["Gasgeruch"]
