@@ -305,8 +305,13 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     # ... and a negated one says what is absent ("has no booking reference or no email"): the model judges.
     if listed and (len(phrases) < LISTED_MIN or _NEGATIONS.intersection(rest.casefold().split())):
         return []
-    # A listed item is a few words; a longer one describes a situation for the model to judge.
-    return phrases if all(len(phrase.split()) <= LISTED_WORDS_MAX for phrase in phrases) else []
+    # A listed item is a few words; a longer one describes a situation for the model to judge. Articles and
+    # prepositions inside an item do not count ("dolor en el pecho" names one thing, as "chest pain" does).
+    return phrases if all(_content_words(phrase) <= LISTED_WORDS_MAX for phrase in phrases) else []
+
+
+def _content_words(phrase: str) -> int:
+    return sum(word not in _ANY_STOPWORD for word in phrase.split())
 
 
 def _repeated_failures(condition: str) -> Trigger | None:

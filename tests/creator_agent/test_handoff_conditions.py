@@ -459,3 +459,23 @@ def test_an_amount_topic_comes_from_the_comparators_own_sentence() -> None:
     assert not rule_matches(rule, "My card was charged €1.600 twice")
     assert not rule_matches(rule, "Please end the chat, I paid €2.000 already")
     assert rule_matches(rule, "I want a refund of €2.000")
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "message"),
+    [
+        (
+            "el paciente tiene dolor en el pecho, dificultad para respirar o sangrado abundante",
+            "es",
+            "Tengo dolor en el pecho desde esta mañana",
+        ),
+        ("the patient has pain in the chest or a fever", "en", "I have had pain in the chest since noon"),
+    ],
+)
+def test_listed_symptoms_with_articles_inside_are_keywords(condition: str, language: str, message: str) -> None:
+    # On main "dolor en el pecho" counted 4 words, over the 3 of a listed item: the whole list was judgement.
+    found = classify(condition, language)
+
+    assert isinstance(found, Trigger) and found.kind == "keywords"
+    assert rule_matches(found.rule("symptoms"), message)
+    assert not rule_matches(found.rule("symptoms"), "Quiero cambiar mi cita del martes")
