@@ -110,7 +110,7 @@ def internal_marker(sentence: Sentence) -> str | None:
     """The sentence without its "Internal:" marker, if it carries one, or whole if it says not to share it."""
     for marker in cues.INTERNAL_MARKERS if sentence.lower.startswith(cues.INTERNAL_MARKERS) else ():
         if sentence.lower.startswith(marker):
-            return sentence.text[len(marker) :].strip(" :-") or None
+            return sentence.text[len(marker) :].strip(" :-–—") or None
     if _has_phrase(sentence, cues.INTERNAL_PHRASES):
         return sentence.text
     return None

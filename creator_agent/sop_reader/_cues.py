@@ -164,7 +164,14 @@ INTERNAL_MARKERS: Final = _phrases(
     "agent note:|agent-only:|agents only:|staff only:|for staff:|not for customers:|"
     "note interne:|note interne :|interne:|interne :|[interne]|usage interne:|usage interne :|"
     "nota interna:|interno:|interna:|[interna]|solo para agentes:|"
-    "interner hinweis:|intern:|[intern]|nur intern:|hinweis für mitarbeiter:"
+    "interner hinweis:|intern:|[intern]|nur intern:|hinweis für mitarbeiter:|"
+    "internal -|internal –|internal —|internal only -|internal only –|internal use only:|for internal use only:|"
+    "confidential:|confidential -|confidential –|confidential —|[confidential]|(confidential)|"
+    "for staff eyes only:|staff eyes only:|for staff only:|staff note:|staff notes:|note to staff:|note to self|"
+    "nb (internal)|n.b. (internal)|note (internal)|"
+    "confidentiel:|confidentiel :|[confidentiel]|réservé au personnel:|réservé au personnel :|"
+    "confidencial:|[confidencial]|solo para el personal:|"
+    "vertraulich:|[vertraulich]|nur für mitarbeiter:"
 )
 """Line or sentence prefixes (lower case) that mark text meant for the agent only."""
 INTERNAL_PHRASES: Final = _phrases(
@@ -172,7 +179,9 @@ INTERNAL_PHRASES: Final = _phrases(
     "not to be shared with customers|never quote this|do not disclose this|for internal use only|"
     "ne pas communiquer au client|ne pas communiquer aux clients|à ne pas communiquer|usage interne|"
     "no compartir con el cliente|no compartir con los clientes|uso interno|"
-    "nicht an kunden weitergeben|nicht an den kunden weitergeben|nur für den internen gebrauch"
+    "nicht an kunden weitergeben|nicht an den kunden weitergeben|nur für den internen gebrauch|"
+    "for staff eyes only|not for customers|not for the customer|never tell customers|never tell the customer|"
+    "do not share with guests|do not share with patients|do not tell guests|do not tell patients"
 )
 
 METADATA_LEADS: Final = _phrases(

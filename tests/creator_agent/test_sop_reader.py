@@ -110,6 +110,17 @@ def test_tone_and_goal_sections_in_any_language() -> None:
         ("Note interne : le code est LUMIERE10.", "le code est LUMIERE10."),
         ("Nota interna: el descuento es del 10 %.", "el descuento es del 10 %."),
         ("Interner Hinweis: Gutschriften nur mit Freigabe.", "Gutschriften nur mit Freigabe."),
+        # Forms a hotel's and a bank's SOPs used that were must rules on main (in the prompt as rules):
+        ("Confidential: the master key code is 9981.", "the master key code is 9981."),
+        ("For staff eyes only: overbooking pays one free night.", "overbooking pays one free night."),
+        ("Note to self — call housekeeping about room 12.", "call housekeeping about room 12."),
+        ("NB (internal): VIPs are flagged with a gold star.", "VIPs are flagged with a gold star."),
+        ("Staff note: warehouse B closes at 9pm.", "warehouse B closes at 9pm."),
+        ("Internal – the fallback line is 555-0142.", "the fallback line is 555-0142."),
+        ("Vertraulich: Kulanz bis 50 €.", "Kulanz bis 50 €."),
+        ("Confidentiel : le code est 12.", "le code est 12."),
+        ("Confidencial: el código es 12.", "el código es 12."),
+        ("Late fees are waived (not for customers).", "Late fees are waived (not for customers)."),
     ],
 )
 def test_internal_notes_in_every_form_go_to_internal_notes_and_nowhere_else(text: str, note: str) -> None:
