@@ -81,9 +81,23 @@ GENERIC_WORDS: Final = frozenset(
     something anything everything case cases situation way time times agent handled handle cannot
     client clients cliente clientes kunde kunden demande demander pregunta fragt sagt dice dit
     doubt doute duda zweifel zweifelsfall zweifelsfällen frage fragen probleme problemen
+    guest guests patient patients passenger passengers tenant tenants member members employee employees
+    traveller travellers traveler travelers buyer buyers shopper shoppers subscriber subscribers holder holders
+    policyholder policyholders visitor visitors student students resident residents consumer consumers
+    passager passagers locataire locataires assuré assurée assurés abonné abonnée abonnés voyageur voyageurs
+    adhérent adhérents paciente pacientes pasajero pasajeros huésped huéspedes inquilino inquilinos socio socios
+    viajero viajeros asegurado asegurados usuario usuarios gast gäste patienten fahrgast fahrgäste mieter
+    mitglied mitglieder versicherte versicherter reisende nutzer
+    veut veulent souhaite souhaitent réclame réclament exige exigent demandent
+    pide piden pedir solicita solicitan quiere quieren exige exigen reclama reclaman
+    verlangt verlangen möchte möchten will wollen bittet bitten fordert fordern beantragt beantragen
     """.split()
 )
-"""Words that say who speaks or how, not what they said: never a handoff keyword on their own."""
+"""Words that say who speaks or how, not what they said: never a handoff keyword or amount topic on their own.
+
+Whoever the SOP serves (guest, patient, passenger, tenant...) is named in most of their messages: as an
+amount topic, "the guest asks for a refund over $200" handed off "I'm a guest, my bill is $300"; so did the
+verb of asking in "el paciente pide un reembolso de más de 200 €" ("pide" + any amount)."""
 
 # (d) an explicit request for a person: a "reach" verb, up to three filler words, a person noun.
 _REACH = (

@@ -479,3 +479,20 @@ def test_listed_symptoms_with_articles_inside_are_keywords(condition: str, langu
     assert isinstance(found, Trigger) and found.kind == "keywords"
     assert rule_matches(found.rule("symptoms"), message)
     assert not rule_matches(found.rule("symptoms"), "Quiero cambiar mi cita del martes")
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "topic"),
+    [
+        ("the guest asks for a refund over $200", "en", "refund"),
+        ("a passenger claims compensation above €600", "en", "compensation"),
+        ("le locataire demande un remboursement de plus de 200 €", "fr", "remboursement"),
+        ("el paciente pide un reembolso de más de 200 €", "es", "reembolso"),
+        ("der Fahrgast verlangt eine Erstattung über 200 €", "de", "erstattung"),
+    ],
+)
+def test_whom_the_sop_serves_is_never_an_amount_topic(condition: str, language: str, topic: str) -> None:
+    # On main "guest" was a topic: "I'm a guest here and my bill is $300" handed off.
+    found = classify(condition, language)
+
+    assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == [topic]
