@@ -91,6 +91,8 @@ GENERIC_WORDS: Final = frozenset(
     veut veulent souhaite souhaitent réclame réclament exige exigent demandent
     pide piden pedir solicita solicitan quiere quieren exige exigen reclama reclaman
     verlangt verlangen möchte möchten will wollen bittet bitten fordert fordern beantragt beantragen
+    demandé demandée demandés demandées réclamé réclamée solicitado solicitada solicitados solicitadas
+    pedido pedida verlangte verlangten beantragte beantragten gewünschte gewünschten
     """.split()
 )
 """Words that say who speaks or how, not what they said: never a handoff keyword or amount topic on their own.
@@ -200,6 +202,8 @@ _NEGATIONS: Final = frozenset(
     "no not n't without never none nothing sin ningún ninguna ninguno nunca nada kein keine keinen keinem ohne "
     "nicht nie pas sans aucun aucune jamais".split()
 )
+_ELIDED: Final = frozenset("l d qu n s j c m t lorsqu jusqu puisqu quoiqu presqu".split())
+"""French elided words: before a phrase's first word, not part of what a customer types about."""
 _LIST_SPLIT: Final = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bet\b|\bo\b|\by\b|\boder\b|\bund\b)\s*", re.I)
 
 
@@ -280,6 +284,11 @@ def keyword_filter(phrases: list[str], language: str) -> list[str]:
             continue
         # Words as a customer types them ("don't" stays whole; the runtime matches whole words, any case).
         words = [word for word in (w.strip(_EDGE_PUNCTUATION) for w in phrase.casefold().split()) if word]
+        if words:
+            # "d'inondation" -> "inondation": a customer writes "une inondation" as often ("l'", "qu'" alike).
+            head, apostrophe, tail = words[0].replace("’", "'").partition("'")
+            if apostrophe and tail and head in _ELIDED:
+                words[0] = tail
         while words and words[0] in dropped:
             words.pop(0)
         while words and words[-1] in dropped:

@@ -137,7 +137,9 @@ HANDOFF_PHRASES: Final = _phrases(
     "a real person|live agent|transfer to|transfer the|transfer them|transfer him|transfer her|transferred to|"
     "a manager|the manager|un humain|à une personne|avec une personne|un conseiller|un agent humain|"
     "un humano|con una persona|a una persona|agente humano|un asesor|einen menschen|einem menschen|"
-    "einen mitarbeiter|einer mitarbeiterin|einem mitarbeiter"
+    "einen mitarbeiter|einer mitarbeiterin|einem mitarbeiter|"
+    "passez la main|passer la main|passe la main|mettez en relation|mettre en relation|"
+    "pase la conversación|pase la llamada|pasa la conversación|pasa la llamada|pasar la conversación"
 )
 HANDOFF_VERBS: Final = _set(
     """

@@ -496,3 +496,16 @@ def test_whom_the_sop_serves_is_never_an_amount_topic(condition: str, language: 
     found = classify(condition, language)
 
     assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == [topic]
+
+
+def test_an_elided_article_is_not_part_of_a_keyword_and_a_participle_is_no_topic() -> None:
+    # On main: "d'inondation en cours" missed "Inondation en cours chez moi"; "demandée" was the topic
+    # of "l'indemnisation demandée dépasse 5 000 €" (no claim for 8 000 € handed off).
+    situation = classify("En cas d'incendie ou d'inondation en cours", "fr")
+    assert isinstance(situation, Trigger) and situation.patterns == ["incendie", "inondation en cours"]
+    assert rule_matches(situation.rule("sinistre"), "Inondation en cours chez moi")
+
+    amount = classify("l'indemnisation demandée dépasse 5 000 €", "fr")
+    assert isinstance(amount, Trigger) and amount.patterns == ["indemnisation"]
+    assert rule_matches(amount.rule("indemnisation"), "Je demande une indemnisation de 8 000 €")
+    assert not rule_matches(amount.rule("indemnisation"), "Ma demandée de 8 000 € pour la voiture")

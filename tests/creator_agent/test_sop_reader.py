@@ -361,3 +361,18 @@ def test_a_payments_transfers_section_is_no_escalation_section() -> None:
 def test_plural_and_german_escalation_headings_give_their_tables_situations(heading: str) -> None:
     sop = parsed(f"## {heading}\n\n| Situation | Weiterleitung |\n| --- | --- |\n| Gasgeruch | Notdienst |\n")
     assert sop.handoff_conditions == ["Gasgeruch"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "condition"),
+    [
+        (
+            "Si l'indemnisation demandée dépasse 5 000 €, passez la main à un gestionnaire.",
+            "l'indemnisation demandée dépasse 5 000 €",
+        ),
+        ("Si el paciente está muy enfadado, pase la conversación a recepción.", "el paciente está muy enfadado"),
+    ],
+)
+def test_french_and_spanish_hand_over_idioms_are_handoff_sentences(sentence: str, condition: str) -> None:
+    sop = parsed(f"## Sinistres\n\n{sentence}\n")
+    assert sop.handoff_conditions == [condition]
