@@ -24,6 +24,7 @@ from creator_agent.sop_reader._classify import (
     internal_marker,
     is_metadata,
     is_must,
+    is_never,
     section_kind,
 )
 from creator_agent.sop_reader._extract import actions, fields, handoff_conditions, situation, with_antecedent
@@ -160,6 +161,10 @@ def _file(
         if not kept or (not first_cell and situation(sentence) is not None):
             reading.must_rules.append((context, text))
             reading.must_ranks.append(1)
+        elif not first_cell and is_never(sentence):
+            # "If the patient asks about side effects, do not give medical advice; hand off ...": the
+            # prohibition binds until someone takes over, so the sentence is a never rule as well.
+            reading.never_rules.append((context, text))
         reading.handoff_conditions.extend(c[:CONDITION_MAX] for c in kept)
     elif kind == "never":
         reading.never_rules.append((context, text))

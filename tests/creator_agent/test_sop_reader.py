@@ -376,3 +376,25 @@ def test_plural_and_german_escalation_headings_give_their_tables_situations(head
 def test_french_and_spanish_hand_over_idioms_are_handoff_sentences(sentence: str, condition: str) -> None:
     sop = parsed(f"## Sinistres\n\n{sentence}\n")
     assert sop.handoff_conditions == [condition]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "condition"),
+    [
+        (
+            "If the patient asks about side effects, do not give medical advice; hand off to the pharmacist.",
+            "the patient asks about side effects",
+        ),
+        (
+            "When a controlled substance is requested, never confirm stock — transfer to the pharmacist.",
+            "a controlled substance is requested",
+        ),
+    ],
+)
+def test_a_prohibition_inside_a_handoff_sentence_is_a_never_rule_not_part_of_the_condition(
+    sentence: str, condition: str
+) -> None:
+    # On main the condition ran on ("..., do not give medical advice") and the prohibition was in no rule.
+    sop = parsed(f"## Pharmacy\n\n{sentence}\n")
+    assert sop.handoff_conditions == [condition]
+    assert sop.never_rules == [sentence]
