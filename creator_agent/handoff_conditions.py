@@ -318,7 +318,10 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     quoted = [next(group for group in match.groups() if group) for match in _QUOTED.finditer(condition)]
     if quoted:
         return keyword_filter(quoted, language)
-    said = _SAYS.search(condition) or _SITUATION.match(condition)
+    said = _SAYS.search(condition)
+    if said is not None and not _customer_speaks(condition[: said.start()]):
+        said = None
+    said = said or _SITUATION.match(condition)
     listed = said is None and (said := _HAS.search(condition)) is not None
     if said is None:
         return []
@@ -328,13 +331,37 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     # ... and a negated one says what is absent ("has no booking reference or no email"): the model judges.
     if listed and (len(phrases) < LISTED_MIN or _NEGATIONS.intersection(rest.casefold().split())):
         return []
-    # A listed item is a few words; a longer one describes a situation for the model to judge. Articles and
-    # prepositions inside an item do not count ("dolor en el pecho" names one thing, as "chest pain" does).
-    return phrases if all(_content_words(phrase) <= LISTED_WORDS_MAX for phrase in phrases) else []
+    # A listed item is a few words; a longer one describes a situation for the model to judge. In a list of
+    # things someone has, articles and prepositions inside an item do not count ("dolor en el pecho" names one
+    # thing, as "chest pain" does); what someone says is counted whole ("booked assistance did not arrive"
+    # describes, and as a phrase it would miss every other wording).
+    size = _content_words if listed else _words
+    return phrases if all(size(phrase) <= LISTED_WORDS_MAX for phrase in phrases) else []
+
+
+def _words(phrase: str) -> int:
+    return len(phrase.split())
 
 
 def _content_words(phrase: str) -> int:
     return sum(word not in _ANY_STOPWORD for word in phrase.split())
+
+
+_AGENT_SPEAKS: Final = frozenset(
+    """
+    assistant agent agents bot you we i should must will would can could may might shall to
+    assistant assistante agent nous doit devez dois peut pouvez va
+    asistente usted nosotros debe debes puede puedes
+    assistent assistentin wir muss müssen soll sollen kann können
+    """.split()
+)
+"""Words just before "says"/"dit"/"dice"/"sagt" that make it what the agent says ("the assistant should say so
+honestly and offer to ..."), an instruction, not the customer's words: "honestly" and "offer" were keywords."""
+
+
+def _customer_speaks(before: str) -> bool:
+    """Whether the speech verb after `before` is the customer's: no agent, modal or "to" in the 3 words before."""
+    return _AGENT_SPEAKS.isdisjoint(before[-60:].casefold().split()[-3:])
 
 
 def _repeated_failures(condition: str) -> Trigger | None:

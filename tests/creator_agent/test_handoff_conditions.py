@@ -509,3 +509,39 @@ def test_an_elided_article_is_not_part_of_a_keyword_and_a_participle_is_no_topic
     assert isinstance(amount, Trigger) and amount.patterns == ["indemnisation"]
     assert rule_matches(amount.rule("indemnisation"), "Je demande une indemnisation de 8 000 €")
     assert not rule_matches(amount.rule("indemnisation"), "Ma demandée de 8 000 € pour la voiture")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        # On main "honestly" and "offer" became keywords: "any offer for students?" handed off.
+        "a passenger asks for something no page covers, the assistant should say so honestly and offer to help",
+        "you must say sorry or apologise",
+        "l'agent doit dire désolé ou merci",
+    ],
+)
+def test_what_the_agent_says_is_no_keyword_list(condition: str) -> None:
+    assert isinstance(classify(condition, "en"), Judgement)
+
+
+@pytest.mark.parametrize(
+    ("condition", "phrase"),
+    [
+        ("le client vous dit «résilier»", "résilier"),
+        ("a passenger says they will miss a connection", "miss a connection"),
+    ],
+)
+def test_what_a_customer_says_still_is(condition: str, phrase: str) -> None:
+    found = classify(condition, "fr")
+
+    assert isinstance(found, Trigger) and found.patterns == [phrase]
+
+
+def test_what_a_customer_says_is_counted_whole_words_and_all() -> None:
+    # Articles inside count for what someone says (only a list of things someone has drops them): else
+    # "station" alone and "booked assistance did not arrive" became keywords.
+    found = classify(
+        "a passenger says that booked assistance did not arrive and they are stuck on a train or at a station", "en"
+    )
+
+    assert isinstance(found, Judgement)
