@@ -36,7 +36,8 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "handoff": _phrases(
         "escalat*|handoff|hand off|hand-off|handover|transfer to|transfers to|call transfer*|transferring calls|"
-        "when to involve|hand a conversation|human|humans|escalade*|transfert vers|transfert à|transfert d'appel*|"
+        "when to involve|hand a conversation|a human|to a human|human agent*|human support|human help|"
+        "human assistance|human takeover|humans|escalade*|transfert vers|transfert à|transfert d'appel*|"
         "escalada*|transferencia a|transferencia de llamada*|eskalation*|übergabe an|weiterleitung an|"
         "weiterleitung von anrufen"
     ),
@@ -62,7 +63,8 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
 """A bare "Transfers"/"Transferencias"/"Weiterleitung" heading is not a handoff one: a bank's "Transfers" section
 holds payment rules, and every item of a handoff section is read as a handoff condition ("International
 transfers over $10,000 require a photo ID" handed off every large transfer). Those nouns count with what
-they transfer to ("Transfers to a human", "Weiterleitung an Mitarbeiter") or as call transfers.
+they transfer to ("Transfers to a human", "Weiterleitung an Mitarbeiter") or as call transfers. Nor is a
+"Human resources" or "Human error" heading: "human" counts as a person to reach ("a human", "human agents").
 
 Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
 matches whole words; one ending in `*` matches a word's start ("escalat*": escalation, escalating)."""

@@ -357,6 +357,21 @@ def test_a_payments_transfers_section_is_no_escalation_section() -> None:
     assert "International transfers over $10,000 require a photo ID." in sop.must_rules
 
 
+@pytest.mark.parametrize("heading", ["Human Resources", "Human error in timesheets", "Transferencias", "Übergabe"])
+def test_headings_that_only_share_a_word_with_handoffs_are_domain_sections(heading: str) -> None:
+    # On main "## Human Resources" was an escalation section: "Expense claims over $500 need a receipt" became
+    # an amount trigger that handed off every large expense claim.
+    sop = parsed(f"## {heading}\n\n- Expense claims over $500 need a receipt.\n")
+    assert sop.handoff_conditions == []
+    assert sop.must_rules == ["Expense claims over $500 need a receipt."]
+
+
+@pytest.mark.parametrize("heading", ["Human agents", "Talking to a human", "When to involve a human", "Humans"])
+def test_headings_about_reaching_a_human_are_handoff_sections(heading: str) -> None:
+    sop = parsed(f"## {heading}\n\n- The employee reports harassment.\n")
+    assert sop.handoff_conditions == ["The employee reports harassment"]
+
+
 @pytest.mark.parametrize("heading", ["Eskalationen", "Escalades", "Escaladas", "Weiterleitung an Mitarbeiter"])
 def test_plural_and_german_escalation_headings_give_their_tables_situations(heading: str) -> None:
     sop = parsed(f"## {heading}\n\n| Situation | Weiterleitung |\n| --- | --- |\n| Gasgeruch | Notdienst |\n")
