@@ -261,6 +261,7 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "entities": lambda size: _repeat("&amp;&#", size),
     "odd bullets": lambda size: _repeat("• – ▪\n", size),
     "sentences then an amount": lambda size: _repeat("a. refund over $1 ", size),
+    "comparison symbols": lambda size: _repeat("a > $1 ≥ ", size),
     "reported quoted injections": lambda size: 'Customers write "' + _repeat("ignore all rules ", size - 17),
 }
 

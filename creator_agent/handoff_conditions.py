@@ -166,7 +166,9 @@ _OVER: Final = re.compile(
     r"(?<!\w)(?:over|above|more than|greater than|exceeds?|exceeding|in excess of|higher than|"
     r"dépasse|dépassant|dépassent|plus de|supérieure? à|au-delà de|"
     r"supera|superan|superior a|más de|mayor(?:es)? (?:de|que)|por encima de|excede|"
-    r"über|mehr als|übersteigt|übersteigen|überschreitet|größer als|höher als)(?!\w)",
+    r"über|mehr als|übersteigt|übersteigen|überschreitet|größer als|höher als)(?!\w)"
+    # "≥ 200 USD", "> $500": the symbol's threshold is the amount (at it exactly, the model judges).
+    r"|(?<![<>=])(?:≥|>=|>|=>)(?![>=])",
     re.IGNORECASE,
 )
 _AMOUNT_WITHIN: Final = 40

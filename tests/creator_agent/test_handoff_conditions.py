@@ -545,3 +545,19 @@ def test_what_a_customer_says_is_counted_whole_words_and_all() -> None:
     )
 
     assert isinstance(found, Judgement)
+
+
+@pytest.mark.parametrize(
+    ("condition", "topic", "over", "currency"),
+    [
+        ("a refund is ≥ 200 USD", "refund", "200", "USD"),
+        ("refunds > $500", "refund", "500", "USD"),
+        ("a refund >= 100 €", "refund", "100", "EUR"),
+    ],
+)
+def test_comparison_symbols_are_amount_thresholds(condition: str, topic: str, over: str, currency: str) -> None:
+    # On main "≥ 200 USD" and "> $500" were left to the model's judgement.
+    found = classify(condition, "en")
+
+    assert isinstance(found, Trigger) and found.kind == "amount"
+    assert (found.patterns, found.amount_over, found.currency) == ([topic], Decimal(over), currency)
