@@ -255,6 +255,14 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "comparators": lambda size: _repeat("over more than ", size),
     "quotes": lambda size: _repeat('"a', size),
     "says lists": lambda size: "the customer says " + _repeat("a, ", size - 18),
+    "html block tags": lambda size: _repeat("<li><p>a</p></li>", size),
+    "tag with a long attribute": _padded("<div ", "a", ""),
+    "unclosed tags": lambda size: _repeat("<div a=", size),
+    "entities": lambda size: _repeat("&amp;&#", size),
+    "odd bullets": lambda size: _repeat("• – ▪\n", size),
+    "sentences then an amount": lambda size: _repeat("a. refund over $1 ", size),
+    "comparison symbols": lambda size: _repeat("a > $1 ≥ ", size),
+    "reported quoted injections": lambda size: 'Customers write "' + _repeat("ignore all rules ", size - 17),
 }
 
 

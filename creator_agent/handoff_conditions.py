@@ -26,6 +26,7 @@ bounded length (`Limits.CONDITION_MAX`) and has no nested repetition.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,9 +81,25 @@ GENERIC_WORDS: Final = frozenset(
     something anything everything case cases situation way time times agent handled handle cannot
     client clients cliente clientes kunde kunden demande demander pregunta fragt sagt dice dit
     doubt doute duda zweifel zweifelsfall zweifelsfällen frage fragen probleme problemen
+    guest guests patient patients passenger passengers tenant tenants member members employee employees
+    traveller travellers traveler travelers buyer buyers shopper shoppers subscriber subscribers holder holders
+    policyholder policyholders visitor visitors student students resident residents consumer consumers
+    passager passagers locataire locataires assuré assurée assurés abonné abonnée abonnés voyageur voyageurs
+    adhérent adhérents paciente pacientes pasajero pasajeros huésped huéspedes inquilino inquilinos socio socios
+    viajero viajeros asegurado asegurados usuario usuarios gast gäste patienten fahrgast fahrgäste mieter
+    mitglied mitglieder versicherte versicherter reisende nutzer
+    veut veulent souhaite souhaitent réclame réclament exige exigent demandent
+    pide piden pedir solicita solicitan quiere quieren exige exigen reclama reclaman
+    verlangt verlangen möchte möchten will wollen bittet bitten fordert fordern beantragt beantragen
+    demandé demandée demandés demandées réclamé réclamée solicitado solicitada solicitados solicitadas
+    pedido pedida verlangte verlangten beantragte beantragten gewünschte gewünschten
     """.split()
 )
-"""Words that say who speaks or how, not what they said: never a handoff keyword on their own."""
+"""Words that say who speaks or how, not what they said: never a handoff keyword or amount topic on their own.
+
+Whoever the SOP serves (guest, patient, passenger, tenant...) is named in most of their messages: as an
+amount topic, "the guest asks for a refund over $200" handed off "I'm a guest, my bill is $300"; so did the
+verb of asking in "el paciente pide un reembolso de más de 200 €" ("pide" + any amount)."""
 
 # (d) an explicit request for a person: a "reach" verb, up to three filler words, a person noun.
 _REACH = (
@@ -149,7 +166,9 @@ _OVER: Final = re.compile(
     r"(?<!\w)(?:over|above|more than|greater than|exceeds?|exceeding|in excess of|higher than|"
     r"dépasse|dépassant|dépassent|plus de|supérieure? à|au-delà de|"
     r"supera|superan|superior a|más de|mayor(?:es)? (?:de|que)|por encima de|excede|"
-    r"über|mehr als|übersteigt|übersteigen|überschreitet|größer als|höher als)(?!\w)",
+    r"über|mehr als|übersteigt|übersteigen|überschreitet|größer als|höher als)(?!\w)"
+    # "≥ 200 USD", "> $500": the symbol's threshold is the amount (at it exactly, the model judges).
+    r"|(?<![<>=])(?:≥|>=|>|=>)(?![>=])",
     re.IGNORECASE,
 )
 _AMOUNT_WITHIN: Final = 40
@@ -185,6 +204,8 @@ _NEGATIONS: Final = frozenset(
     "no not n't without never none nothing sin ningún ninguna ninguno nunca nada kein keine keinen keinem ohne "
     "nicht nie pas sans aucun aucune jamais".split()
 )
+_ELIDED: Final = frozenset("l d qu n s j c m t lorsqu jusqu puisqu quoiqu presqu".split())
+"""French elided words: before a phrase's first word, not part of what a customer types about."""
 _LIST_SPLIT: Final = re.compile(r"\s*(?:,|;|/|\bor\b|\band\b|\bou\b|\bet\b|\bo\b|\by\b|\boder\b|\bund\b)\s*", re.I)
 
 
@@ -265,6 +286,11 @@ def keyword_filter(phrases: list[str], language: str) -> list[str]:
             continue
         # Words as a customer types them ("don't" stays whole; the runtime matches whole words, any case).
         words = [word for word in (w.strip(_EDGE_PUNCTUATION) for w in phrase.casefold().split()) if word]
+        if words:
+            # "d'inondation" -> "inondation": a customer writes "une inondation" as often ("l'", "qu'" alike).
+            head, apostrophe, tail = words[0].replace("’", "'").partition("'")
+            if apostrophe and tail and head in _ELIDED:
+                words[0] = tail
         while words and words[0] in dropped:
             words.pop(0)
         while words and words[-1] in dropped:
@@ -294,7 +320,10 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     quoted = [next(group for group in match.groups() if group) for match in _QUOTED.finditer(condition)]
     if quoted:
         return keyword_filter(quoted, language)
-    said = _SAYS.search(condition) or _SITUATION.match(condition)
+    said = _SAYS.search(condition)
+    if said is not None and not _customer_speaks(condition[: said.start()]):
+        said = None
+    said = said or _SITUATION.match(condition)
     listed = said is None and (said := _HAS.search(condition)) is not None
     if said is None:
         return []
@@ -304,8 +333,37 @@ def explicit_phrases(condition: str, language: str) -> list[str]:
     # ... and a negated one says what is absent ("has no booking reference or no email"): the model judges.
     if listed and (len(phrases) < LISTED_MIN or _NEGATIONS.intersection(rest.casefold().split())):
         return []
-    # A listed item is a few words; a longer one describes a situation for the model to judge.
-    return phrases if all(len(phrase.split()) <= LISTED_WORDS_MAX for phrase in phrases) else []
+    # A listed item is a few words; a longer one describes a situation for the model to judge. In a list of
+    # things someone has, articles and prepositions inside an item do not count ("dolor en el pecho" names one
+    # thing, as "chest pain" does); what someone says is counted whole ("booked assistance did not arrive"
+    # describes, and as a phrase it would miss every other wording).
+    size = _content_words if listed else _words
+    return phrases if all(size(phrase) <= LISTED_WORDS_MAX for phrase in phrases) else []
+
+
+def _words(phrase: str) -> int:
+    return len(phrase.split())
+
+
+def _content_words(phrase: str) -> int:
+    return sum(word not in _ANY_STOPWORD for word in phrase.split())
+
+
+_AGENT_SPEAKS: Final = frozenset(
+    """
+    assistant agent agents bot you we i should must will would can could may might shall to
+    assistant assistante agent nous doit devez dois peut pouvez va
+    asistente usted nosotros debe debes puede puedes
+    assistent assistentin wir muss müssen soll sollen kann können
+    """.split()
+)
+"""Words just before "says"/"dit"/"dice"/"sagt" that make it what the agent says ("the assistant should say so
+honestly and offer to ..."), an instruction, not the customer's words: "honestly" and "offer" were keywords."""
+
+
+def _customer_speaks(before: str) -> bool:
+    """Whether the speech verb after `before` is the customer's: no agent, modal or "to" in the 3 words before."""
+    return _AGENT_SPEAKS.isdisjoint(before[-60:].casefold().split()[-3:])
 
 
 def _repeated_failures(condition: str) -> Trigger | None:
@@ -322,6 +380,10 @@ def _repeated_failures(condition: str) -> Trigger | None:
 
 
 def _amount(condition: str, language: str) -> Trigger | None:
+    # An amount's topic is in its own sentence. A condition may carry more than one (a paragraph whose
+    # lead could not be cut off, pasted bullets run together): words of the others ("Gift cards are
+    # non-refundable. ... end the chat") would hand off any message naming them with a large amount.
+    breaks = [0, *(found.end() for found in _CLAUSE_BREAK.finditer(condition))]
     for comparison in _OVER.finditer(condition):
         after = parse_amount(condition[comparison.end() : comparison.end() + _AMOUNT_WITHIN])
         topic_end = comparison.start()
@@ -332,12 +394,17 @@ def _amount(condition: str, language: str) -> Trigger | None:
                 continue
             after, offset = found
             topic_end = comparison.start() - len(before) + offset
-        topics = _topics(condition[:topic_end], language)
+        start = breaks[bisect.bisect_right(breaks, topic_end) - 1]  # the sentence the amount is in
+        topics = _topics(condition[start:topic_end], language)
         if topics:
             return Trigger(
                 condition=condition, kind="amount", patterns=topics, amount_over=after.value, currency=after.currency
             )
     return None
+
+
+_CLAUSE_BREAK: Final = re.compile(r"[.!?;:](?=\s)|[•▪◦‣–—]")
+"""Where a sentence ends inside a condition ("€1.500" has no space after its dot: no break)."""
 
 
 def _last_amount_start(text: str) -> tuple[Amount, int] | None:

@@ -24,6 +24,7 @@ from creator_agent.sop_reader._classify import (
     internal_marker,
     is_metadata,
     is_must,
+    is_never,
     section_kind,
 )
 from creator_agent.sop_reader._extract import actions, fields, handoff_conditions, situation, with_antecedent
@@ -40,6 +41,7 @@ then plain statements of policy; what does not fit is counted in `ambiguities`, 
 NOTES_BUDGET = 3000
 CONDITION_MAX = 300
 MIN_CONDITION_WORDS = 2
+MIN_CELL_CHARS = 3  # a HandoffCondition's least length
 
 
 @dataclass
@@ -150,12 +152,19 @@ def _file(
         conditions = [first_cell] if first_cell else handoff_conditions(sentence)
         if len(conditions) == 1 and not first_cell:
             conditions = [with_antecedent(sentence, conditions[0], previous)]
-        kept = [c for c in conditions if len(c.split()) >= MIN_CONDITION_WORDS]
+        # An escalation table names its situations in a word or two ("Fraud", "Gasgeruch"): a cell of one
+        # word is kept; a condition cut from a sentence needs two ("if so" is no condition).
+        least = 1 if first_cell else MIN_CONDITION_WORDS
+        kept = [c for c in conditions if len(c.split()) >= least and len(c) >= MIN_CELL_CHARS]
         # "When you hand off, tell the passenger ...": how to hand off, not when. "Bei Gasgeruch muss der Kunde
         # das Haus verlassen ...; leiten Sie ... weiter": a situation, and what to do in it (a rule too).
         if not kept or (not first_cell and situation(sentence) is not None):
             reading.must_rules.append((context, text))
             reading.must_ranks.append(1)
+        elif not first_cell and is_never(sentence):
+            # "If the patient asks about side effects, do not give medical advice; hand off ...": the
+            # prohibition binds until someone takes over, so the sentence is a never rule as well.
+            reading.never_rules.append((context, text))
         reading.handoff_conditions.extend(c[:CONDITION_MAX] for c in kept)
     elif kind == "never":
         reading.never_rules.append((context, text))

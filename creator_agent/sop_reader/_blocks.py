@@ -6,6 +6,7 @@ HTML comments are found with `str.find`, so the cost is linear in the SOP whatev
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, replace
 from typing import Final, Literal
@@ -17,9 +18,10 @@ BlockKind = Literal["item", "row", "paragraph", "comment"]
 _HEADING: Final = re.compile(r"(?P<level>#{1,6})[ \t]+(?P<title>\S.*)")
 # Bullets; "1." "1)" "1.1" "1.1." "a)" "a." "(a)" "(i)" "iv.": the marker, then spaces, then the text.
 _ITEM: Final = re.compile(
-    r"(?P<indent>[ \t]*)(?:(?P<bullet>[-*+•])|(?P<number>\d{1,3}[.)])|(?P<outline>\d{1,3}(?:\.\d{1,3}){1,3}\.?)"
+    r"(?P<indent>[ \t]*)(?:(?P<bullet>[-*+•–—▪◦‣►▸])|(?P<number>\d{1,3}[.)])|(?P<outline>\d{1,3}(?:\.\d{1,3}){1,3}\.?)"
     r"|(?P<letter>\(?[a-zA-Z][.)])|(?P<roman>\(?[ivxIVX]{1,5}[.)]))[ \t]+(?P<text>\S.*)"
 )
+_BULLETS: Final = "•–—▪◦‣►▸"
 _SETEXT: Final = re.compile(r"[ \t]*(?:=+|-{3,})[ \t]*")
 _TABLE_RULE: Final = re.compile(r"[ \t|:\-]+")
 _LEAD_IN: Final = re.compile(
@@ -59,6 +61,38 @@ def _without_comments(sop: str) -> tuple[str, list[str]]:
     return "".join(kept), [" ".join(c.split()) for c in comments if c.strip()]
 
 
+_BREAK_TAGS: Final = frozenset(
+    "p div br hr ul ol table tbody thead tr section article header footer blockquote pre dl dt dd".split()
+)
+_INLINE_TAGS: Final = frozenset("b i u em strong span a code small sup sub font mark td th".split())
+_TAG: Final = re.compile(r"<(?P<close>/?)(?P<name>[a-zA-Z][a-zA-Z0-9]{0,9})(?:\s[^<>]{0,500})?/?>")
+
+
+def _without_html(text: str) -> str:
+    """HTML markup pasted from a wiki or an editor turned into the lines a reader sees.
+
+    Block tags end a line, `<li>` starts a list item, `<h1>`..`<h6>` a heading; inline tags go; entities
+    (`&amp;`, `&ndash;`) are decoded. Only known tag names are touched: "<booking reference>" stays.
+    Without this, a whole wiki page read as one paragraph: its sentences ran into one rule or one handoff
+    condition. The tag pattern stops at the next "<" or ">" (at most 500 characters): linear."""
+    if "<" not in text and "&" not in text:
+        return text
+
+    def replace_tag(found: re.Match[str]) -> str:
+        name = found["name"].casefold()
+        if name == "li":
+            return "\n" if found["close"] else "\n- "
+        if len(name) == 2 and name[0] == "h" and name[1] in "123456":
+            return "\n" if found["close"] else "\n" + "#" * int(name[1]) + " "
+        if name in _BREAK_TAGS:
+            return "\n"
+        if name in _INLINE_TAGS:
+            return " " if name in ("td", "th") else ""
+        return found[0]
+
+    return html.unescape(_TAG.sub(replace_tag, text)) if "<" in text else html.unescape(text)
+
+
 def _cells(line: str) -> list[str]:
     return [" ".join(cell.split()) for cell in line.strip().strip("|").split("|")]
 
@@ -81,6 +115,7 @@ def _strip_inline(text: str) -> str:
 def blocks(sop: str) -> tuple[list[Block], list[str]]:
     """The SOP's blocks in order, and the texts of its HTML comments."""
     text, comments = _without_comments(sop)
+    text = _without_html(text)
     lines = text.splitlines()
     found: list[Block] = []
     section = ""
@@ -135,11 +170,12 @@ def blocks(sop: str) -> tuple[list[Block], list[str]]:
         header = None
         if item := _ITEM.match(line):
             flush()
-            if _is_list_title(item["text"], item["indent"], following):
+            if _is_list_title(item, following):
                 section = _strip_inline(item["text"]).casefold()  # "1. Identification" over "   1.1 Ask ..."
                 seen_heading = True
                 continue
-            text = _strip_inline(f"{lead_in} {item['text']}" if lead_in else item["text"])
+            body = item["text"].lstrip(_BULLETS + " \t") or item["text"]  # "<li>• Items": one marker
+            text = _strip_inline(f"{lead_in} {body}" if lead_in else body)
             found.append(Block("item", text, section, item["number"] is not None, not seen_heading))
             continue
         if found and found[-1].kind == "item" and not paragraph and line[:1] in (" ", "\t"):
@@ -169,12 +205,21 @@ def _is_field_line(line: str) -> bool:
     return bool(colon) and 0 < len(key.split()) <= 3 and len(value.split()) <= 6 and not line.endswith((".", "!", "?"))
 
 
-def _is_list_title(text: str, indent: str, following: str) -> bool:
-    """A short item with no sentence punctuation whose next line is a more indented item: a section title."""
+def _is_list_title(item: re.Match[str], following: str) -> bool:
+    """A short item with no sentence punctuation over a deeper one: a section title.
+
+    Deeper is more indented ("1. Identification" over "   1.1 Ask ..."), or numbered under it at the
+    same indent ("1. Accounts" over "1.1 Password resets", "1.2 MFA" over "1.2.1 Verify ...")."""
+    text, indent = item["text"], item["indent"]
     if len(text.split()) > TITLE_MAX_WORDS // 2 or any(c in text for c in ".!?:;,"):
         return False
     sub = _ITEM.match(following)
-    return sub is not None and len(sub["indent"].expandtabs(4)) > len(indent.expandtabs(4))
+    if sub is None:
+        return False
+    if len(sub["indent"].expandtabs(4)) > len(indent.expandtabs(4)):
+        return True
+    number = (item["number"] or item["outline"] or "").rstrip(".)")
+    return bool(number) and sub["outline"] is not None and sub["outline"].startswith(f"{number}.")
 
 
 def _row_text(header: list[str], cells: list[str]) -> str:

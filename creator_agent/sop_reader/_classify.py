@@ -110,7 +110,7 @@ def internal_marker(sentence: Sentence) -> str | None:
     """The sentence without its "Internal:" marker, if it carries one, or whole if it says not to share it."""
     for marker in cues.INTERNAL_MARKERS if sentence.lower.startswith(cues.INTERNAL_MARKERS) else ():
         if sentence.lower.startswith(marker):
-            return sentence.text[len(marker) :].strip(" :-") or None
+            return sentence.text[len(marker) :].strip(" :-–—") or None
     if _has_phrase(sentence, cues.INTERNAL_PHRASES):
         return sentence.text
     return None
@@ -125,7 +125,30 @@ def is_never(sentence: Sentence) -> bool:
         return False  # "don't forget to ..." asks for something
     if _lead(sentence.lower, cues.NEVER_LEADS) is not None:
         return True
-    return any(t in cues.NEVER_WORDS for t in sentence.tokens) or _has_phrase(sentence, cues.NEVER_PHRASES)
+    if not _has_phrase(sentence, cues.NEVER_PHRASES) and cues.NEVER_WORDS.isdisjoint(sentence.tokens):
+        return False
+    return _forbids_outside_relative_clauses(sentence)
+
+
+_RELATIVE: Final = frozenset("that which who whom whose".split())
+"""English relative pronouns: "Laptops that do not power on are replaced", "Customers who never received
+their parcel get a refund" describe whom a rule is about; they forbid nothing."""
+
+
+def _forbids_outside_relative_clauses(sentence: Sentence) -> bool:
+    """Whether a negation cue of the sentence is not right after a relative pronoun (one pass over its words)."""
+    tokens = sentence.tokens
+    phrases = _by_first_word(cues.NEVER_PHRASES)
+    for index, token in enumerate(tokens):
+        if index and tokens[index - 1] in _RELATIVE:
+            continue
+        if token in cues.NEVER_WORDS:
+            return True
+        # Phrases are at most 4 words: only the next few words are joined, so the pass stays linear.
+        window = f" {' '.join(tokens[index : index + 5])} "
+        if any(window.startswith(phrase) for phrase in phrases.get(token, ())):
+            return True
+    return False
 
 
 def is_must(sentence: Sentence) -> bool:

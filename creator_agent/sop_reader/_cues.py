@@ -35,8 +35,11 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
         "notes internes|interna|notas internas|intern|interne hinweise"
     ),
     "handoff": _phrases(
-        "escalat*|handoff|hand off|hand-off|handover|transfers|transfer to|when to involve|hand a conversation|"
-        "human|humans|escalade|transfert|escalada|transferencia|eskalation|übergabe|weiterleitung"
+        "escalat*|handoff|hand off|hand-off|handover|transfer to|transfers to|call transfer*|transferring calls|"
+        "when to involve|hand a conversation|a human|to a human|human agent*|human support|human help|"
+        "human assistance|human takeover|humans|escalade*|transfert vers|transfert à|transfert d'appel*|"
+        "escalada*|transferencia a|transferencia de llamada*|eskalation*|übergabe an|weiterleitung an|"
+        "weiterleitung von anrufen"
     ),
     "steps": _phrases(
         "step*|procedure*|call flow|workflow|how to handle|étape*|procédure*|déroulement|marche à suivre|"
@@ -57,7 +60,13 @@ HEADING_KINDS: Final[dict[str, tuple[str, ...]]] = {
         "norma*|regel*|richtlinie*|vorgabe*"
     ),
 }
-"""Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
+"""A bare "Transfers"/"Transferencias"/"Weiterleitung" heading is not a handoff one: a bank's "Transfers" section
+holds payment rules, and every item of a handoff section is read as a handoff condition ("International
+transfers over $10,000 require a photo ID" handed off every large transfer). Those nouns count with what
+they transfer to ("Transfers to a human", "Weiterleitung an Mitarbeiter") or as call transfers. Nor is a
+"Human resources" or "Human error" heading: "human" counts as a person to reach ("a human", "human agents").
+
+Order matters: the first kind whose phrase is in the heading wins ("Escalation policy" is handoff). A phrase
 matches whole words; one ending in `*` matches a word's start ("escalat*": escalation, escalating)."""
 
 # --- sentence cues ---------------------------------------------------------------------------------
@@ -130,7 +139,9 @@ HANDOFF_PHRASES: Final = _phrases(
     "a real person|live agent|transfer to|transfer the|transfer them|transfer him|transfer her|transferred to|"
     "a manager|the manager|un humain|à une personne|avec une personne|un conseiller|un agent humain|"
     "un humano|con una persona|a una persona|agente humano|un asesor|einen menschen|einem menschen|"
-    "einen mitarbeiter|einer mitarbeiterin|einem mitarbeiter"
+    "einen mitarbeiter|einer mitarbeiterin|einem mitarbeiter|"
+    "passez la main|passer la main|passe la main|mettez en relation|mettre en relation|"
+    "pase la conversación|pase la llamada|pasa la conversación|pasa la llamada|pasar la conversación"
 )
 HANDOFF_VERBS: Final = _set(
     """
@@ -157,7 +168,14 @@ INTERNAL_MARKERS: Final = _phrases(
     "agent note:|agent-only:|agents only:|staff only:|for staff:|not for customers:|"
     "note interne:|note interne :|interne:|interne :|[interne]|usage interne:|usage interne :|"
     "nota interna:|interno:|interna:|[interna]|solo para agentes:|"
-    "interner hinweis:|intern:|[intern]|nur intern:|hinweis für mitarbeiter:"
+    "interner hinweis:|intern:|[intern]|nur intern:|hinweis für mitarbeiter:|"
+    "internal -|internal –|internal —|internal only -|internal only –|internal use only:|for internal use only:|"
+    "confidential:|confidential -|confidential –|confidential —|[confidential]|(confidential)|"
+    "for staff eyes only:|staff eyes only:|for staff only:|staff note:|staff notes:|note to staff:|note to self|"
+    "nb (internal)|n.b. (internal)|note (internal)|"
+    "confidentiel:|confidentiel :|[confidentiel]|réservé au personnel:|réservé au personnel :|"
+    "confidencial:|[confidencial]|solo para el personal:|"
+    "vertraulich:|[vertraulich]|nur für mitarbeiter:"
 )
 """Line or sentence prefixes (lower case) that mark text meant for the agent only."""
 INTERNAL_PHRASES: Final = _phrases(
@@ -165,7 +183,9 @@ INTERNAL_PHRASES: Final = _phrases(
     "not to be shared with customers|never quote this|do not disclose this|for internal use only|"
     "ne pas communiquer au client|ne pas communiquer aux clients|à ne pas communiquer|usage interne|"
     "no compartir con el cliente|no compartir con los clientes|uso interno|"
-    "nicht an kunden weitergeben|nicht an den kunden weitergeben|nur für den internen gebrauch"
+    "nicht an kunden weitergeben|nicht an den kunden weitergeben|nur für den internen gebrauch|"
+    "for staff eyes only|not for customers|not for the customer|never tell customers|never tell the customer|"
+    "do not share with guests|do not share with patients|do not tell guests|do not tell patients"
 )
 
 METADATA_LEADS: Final = _phrases(

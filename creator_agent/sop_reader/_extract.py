@@ -6,6 +6,7 @@ Word-level scans over the sentence's tokens (linear), never patterns with nested
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from creator_agent import coverage
 from creator_agent.handoff_conditions import split_joined
@@ -76,15 +77,29 @@ def handoff_condition(sentence: Sentence) -> str:
             (
                 i
                 for i, t in enumerate(lowered)
-                if i and (t in cues.HANDOFF_VERBS or (tokens[i - 1].endswith(",") and t in cues.IMPERATIVES))
+                if i
+                and (
+                    t in cues.HANDOFF_VERBS
+                    or (tokens[i - 1].endswith(",") and (t in cues.IMPERATIVES or _forbids(lowered, i)))
+                )
             ),
             None,
         )
         clause = " ".join(tokens[1:verb_at]) if verb_at is not None else _after_words(text, 1)
-        return clause.rstrip(" ,;") or text
+        return clause.rstrip(" ,;—–-") or text
     if handoff_at is not None and handoff_at < condition_at:
         return _after_words(text, condition_at + 1) or text
     return text
+
+
+_PROHIBITION_STARTS: Final = frozenset("never don't ne nunca jamás nie niemals".split())
+
+
+def _forbids(lowered: list[str], index: int) -> bool:
+    """A prohibition starts at `index` ("never confirm", "do not give"): an order, like an imperative."""
+    word = lowered[index]
+    following = lowered[index + 1] if index + 1 < len(lowered) else ""
+    return word in _PROHIBITION_STARTS or (word == "do" and following == "not") or (word == "no" and index > 1)
 
 
 SITUATION_MAX_WORDS = 6

@@ -443,3 +443,121 @@ def test_an_elided_french_conjunction_is_never_an_amount_topic() -> None:
     found = classify("lorsqu'un remboursement dépasse 80 €", "fr")
 
     assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == ["remboursement"]
+
+
+def test_an_amount_topic_comes_from_the_comparators_own_sentence() -> None:
+    # Bullets pasted from a wiki run together: words of the sentences before ("card", "end", "chat") were
+    # topics, so "my card was charged €1.600" or "end this chat, €2.000 is at stake" handed off.
+    found = classify(
+        "– Gift cards are non-refundable. ▪ If the customer is abusive, end the chat and escalate to a team lead. "
+        "Refunds of more than €1.500 require manager approval",
+        "en",
+    )
+
+    assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == ["refund"]
+    rule = found.rule("refunds")
+    assert not rule_matches(rule, "My card was charged €1.600 twice")
+    assert not rule_matches(rule, "Please end the chat, I paid €2.000 already")
+    assert rule_matches(rule, "I want a refund of €2.000")
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "message"),
+    [
+        (
+            "el paciente tiene dolor en el pecho, dificultad para respirar o sangrado abundante",
+            "es",
+            "Tengo dolor en el pecho desde esta mañana",
+        ),
+        ("the patient has pain in the chest or a fever", "en", "I have had pain in the chest since noon"),
+    ],
+)
+def test_listed_symptoms_with_articles_inside_are_keywords(condition: str, language: str, message: str) -> None:
+    # On main "dolor en el pecho" counted 4 words, over the 3 of a listed item: the whole list was judgement.
+    found = classify(condition, language)
+
+    assert isinstance(found, Trigger) and found.kind == "keywords"
+    assert rule_matches(found.rule("symptoms"), message)
+    assert not rule_matches(found.rule("symptoms"), "Quiero cambiar mi cita del martes")
+
+
+@pytest.mark.parametrize(
+    ("condition", "language", "topic"),
+    [
+        ("the guest asks for a refund over $200", "en", "refund"),
+        ("a passenger claims compensation above €600", "en", "compensation"),
+        ("le locataire demande un remboursement de plus de 200 €", "fr", "remboursement"),
+        ("el paciente pide un reembolso de más de 200 €", "es", "reembolso"),
+        ("der Fahrgast verlangt eine Erstattung über 200 €", "de", "erstattung"),
+    ],
+)
+def test_whom_the_sop_serves_is_never_an_amount_topic(condition: str, language: str, topic: str) -> None:
+    # On main "guest" was a topic: "I'm a guest here and my bill is $300" handed off.
+    found = classify(condition, language)
+
+    assert isinstance(found, Trigger) and found.kind == "amount" and found.patterns == [topic]
+
+
+def test_an_elided_article_is_not_part_of_a_keyword_and_a_participle_is_no_topic() -> None:
+    # On main: "d'inondation en cours" missed "Inondation en cours chez moi"; "demandée" was the topic
+    # of "l'indemnisation demandée dépasse 5 000 €" (no claim for 8 000 € handed off).
+    situation = classify("En cas d'incendie ou d'inondation en cours", "fr")
+    assert isinstance(situation, Trigger) and situation.patterns == ["incendie", "inondation en cours"]
+    assert rule_matches(situation.rule("sinistre"), "Inondation en cours chez moi")
+
+    amount = classify("l'indemnisation demandée dépasse 5 000 €", "fr")
+    assert isinstance(amount, Trigger) and amount.patterns == ["indemnisation"]
+    assert rule_matches(amount.rule("indemnisation"), "Je demande une indemnisation de 8 000 €")
+    assert not rule_matches(amount.rule("indemnisation"), "Ma demandée de 8 000 € pour la voiture")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        # On main "honestly" and "offer" became keywords: "any offer for students?" handed off.
+        "a passenger asks for something no page covers, the assistant should say so honestly and offer to help",
+        "you must say sorry or apologise",
+        "l'agent doit dire désolé ou merci",
+    ],
+)
+def test_what_the_agent_says_is_no_keyword_list(condition: str) -> None:
+    assert isinstance(classify(condition, "en"), Judgement)
+
+
+@pytest.mark.parametrize(
+    ("condition", "phrase"),
+    [
+        ("le client vous dit «résilier»", "résilier"),
+        ("a passenger says they will miss a connection", "miss a connection"),
+    ],
+)
+def test_what_a_customer_says_still_is(condition: str, phrase: str) -> None:
+    found = classify(condition, "fr")
+
+    assert isinstance(found, Trigger) and found.patterns == [phrase]
+
+
+def test_what_a_customer_says_is_counted_whole_words_and_all() -> None:
+    # Articles inside count for what someone says (only a list of things someone has drops them): else
+    # "station" alone and "booked assistance did not arrive" became keywords.
+    found = classify(
+        "a passenger says that booked assistance did not arrive and they are stuck on a train or at a station", "en"
+    )
+
+    assert isinstance(found, Judgement)
+
+
+@pytest.mark.parametrize(
+    ("condition", "topic", "over", "currency"),
+    [
+        ("a refund is ≥ 200 USD", "refund", "200", "USD"),
+        ("refunds > $500", "refund", "500", "USD"),
+        ("a refund >= 100 €", "refund", "100", "EUR"),
+    ],
+)
+def test_comparison_symbols_are_amount_thresholds(condition: str, topic: str, over: str, currency: str) -> None:
+    # On main "≥ 200 USD" and "> $500" were left to the model's judgement.
+    found = classify(condition, "en")
+
+    assert isinstance(found, Trigger) and found.kind == "amount"
+    assert (found.patterns, found.amount_over, found.currency) == ([topic], Decimal(over), currency)

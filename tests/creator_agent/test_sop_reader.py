@@ -110,6 +110,17 @@ def test_tone_and_goal_sections_in_any_language() -> None:
         ("Note interne : le code est LUMIERE10.", "le code est LUMIERE10."),
         ("Nota interna: el descuento es del 10 %.", "el descuento es del 10 %."),
         ("Interner Hinweis: Gutschriften nur mit Freigabe.", "Gutschriften nur mit Freigabe."),
+        # Forms a hotel's and a bank's SOPs used that were must rules on main (in the prompt as rules):
+        ("Confidential: the master key code is 9981.", "the master key code is 9981."),
+        ("For staff eyes only: overbooking pays one free night.", "overbooking pays one free night."),
+        ("Note to self — call housekeeping about room 12.", "call housekeeping about room 12."),
+        ("NB (internal): VIPs are flagged with a gold star.", "VIPs are flagged with a gold star."),
+        ("Staff note: warehouse B closes at 9pm.", "warehouse B closes at 9pm."),
+        ("Internal – the fallback line is 555-0142.", "the fallback line is 555-0142."),
+        ("Vertraulich: Kulanz bis 50 €.", "Kulanz bis 50 €."),
+        ("Confidentiel : le code est 12.", "le code est 12."),
+        ("Confidencial: el código es 12.", "el código es 12."),
+        ("Late fees are waived (not for customers).", "Late fees are waived (not for customers)."),
     ],
 )
 def test_internal_notes_in_every_form_go_to_internal_notes_and_nowhere_else(text: str, note: str) -> None:
@@ -274,3 +285,131 @@ def test_a_handoff_order_that_points_back_keeps_the_situation_of_the_sentence_be
     # An order that names its own situation is left as it is.
     own = parsed("Bikes are ready in two days. Escalate chargebacks to a human.")
     assert own.handoff_conditions == ["Escalate chargebacks to a human"]
+
+
+WIKI_PAGE = """<div class="wiki-page"><h1>Returns &amp; Exchanges</h1>
+<h2>Returns</h2>
+<ul>
+<li>• Items can be returned within 30 days with a receipt.</li>
+<li>Always check the <b>order number</b> before processing a return.</li>
+</ul>
+<p>Refunds of more than &euro;1.500 need manager approval &ndash; hand these to a human.</p>
+<p>Tell the customer to quote the <booking reference> in every email.</p>
+</div>"""
+
+
+def test_html_pasted_from_a_wiki_is_read_as_the_lines_a_reader_sees() -> None:
+    # On main the page was one paragraph: its sentences ran into one rule and one handoff condition.
+    sop = parsed(WIKI_PAGE)
+    everything = joined([*sop.must_rules, *sop.never_rules, *sop.steps, *sop.goals, *sop.handoff_conditions])
+    assert "<div" not in everything and "<li>" not in everything and "&amp;" not in everything
+    assert "Items can be returned within 30 days with a receipt." in sop.must_rules
+    assert "Always check the order number before processing a return." in sop.must_rules
+    assert sop.handoff_conditions == ["Refunds of more than €1.500 need manager approval – hand these to a human"]
+    assert "<booking reference>" in everything  # not a tag: kept as written
+
+
+@pytest.mark.parametrize("bullet", ["•", "–", "—", "▪", "◦", "‣", "►"])
+def test_odd_bullets_start_list_items(bullet: str) -> None:
+    sop = parsed(f"## Returns\n\n{bullet} Gift cards are non-refundable.\n{bullet} Never accept returns of food.\n")
+    assert sop.must_rules == ["Gift cards are non-refundable."]
+    assert sop.never_rules == ["Never accept returns of food."]
+
+
+def test_outline_numbered_titles_over_deeper_numbers_are_sections_not_rules() -> None:
+    # On main "1. Accounts" over "1.1 ..." at the same indent was a must rule "Accounts".
+    sop = parsed(
+        "1. Accounts\n1.1 Password resets\n1.1.1 Verify the employee ID before resetting any password.\n"
+        "2. Hardware\n2.1 Laptops are replaced through the hardware queue.\n"
+    )
+    assert sop.must_rules == [
+        "Verify the employee ID before resetting any password.",
+        "Laptops are replaced through the hardware queue.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "Laptops that do not power on are replaced through the hardware queue.",
+        "Customers who never received their parcel get a full refund.",
+        "Orders which must not be split ship from the main warehouse.",
+    ],
+)
+def test_a_negation_in_a_relative_clause_is_no_prohibition(rule: str) -> None:
+    sop = parsed(f"## Policy\n\n- {rule}\n")
+    assert sop.must_rules == [rule] and sop.never_rules == []
+
+
+def test_a_prohibition_after_a_relative_clause_is_still_one() -> None:
+    sop = parsed("## Policy\n\n- Customers who call twice must not be charged again.\n- You do not quote prices.\n")
+    assert sop.never_rules == ["Customers who call twice must not be charged again.", "You do not quote prices."]
+
+
+def test_a_payments_transfers_section_is_no_escalation_section() -> None:
+    # On main every item under "## Transfers" was a handoff condition: "International transfers over
+    # $10,000 require a photo ID" became an amount trigger that handed off every large transfer.
+    sop = parsed(
+        "## Transfers\n\n- International transfers over $10,000 require a photo ID.\n"
+        "- Wire transfers take 2 business days.\n\n## Transfers to a human\n\n- The customer asks for a manager.\n"
+    )
+    assert sop.handoff_conditions == ["The customer asks for a manager"]
+    assert "International transfers over $10,000 require a photo ID." in sop.must_rules
+
+
+@pytest.mark.parametrize("heading", ["Human Resources", "Human error in timesheets", "Transferencias", "Übergabe"])
+def test_headings_that_only_share_a_word_with_handoffs_are_domain_sections(heading: str) -> None:
+    # On main "## Human Resources" was an escalation section: "Expense claims over $500 need a receipt" became
+    # an amount trigger that handed off every large expense claim.
+    sop = parsed(f"## {heading}\n\n- Expense claims over $500 need a receipt.\n")
+    assert sop.handoff_conditions == []
+    assert sop.must_rules == ["Expense claims over $500 need a receipt."]
+
+
+@pytest.mark.parametrize("heading", ["Human agents", "Talking to a human", "When to involve a human", "Humans"])
+def test_headings_about_reaching_a_human_are_handoff_sections(heading: str) -> None:
+    sop = parsed(f"## {heading}\n\n- The employee reports harassment.\n")
+    assert sop.handoff_conditions == ["The employee reports harassment"]
+
+
+@pytest.mark.parametrize("heading", ["Eskalationen", "Escalades", "Escaladas", "Weiterleitung an Mitarbeiter"])
+def test_plural_and_german_escalation_headings_give_their_tables_situations(heading: str) -> None:
+    sop = parsed(f"## {heading}\n\n| Situation | Weiterleitung |\n| --- | --- |\n| Gasgeruch | Notdienst |\n")
+    assert sop.handoff_conditions == ["Gasgeruch"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "condition"),
+    [
+        (
+            "Si l'indemnisation demandée dépasse 5 000 €, passez la main à un gestionnaire.",
+            "l'indemnisation demandée dépasse 5 000 €",
+        ),
+        ("Si el paciente está muy enfadado, pase la conversación a recepción.", "el paciente está muy enfadado"),
+    ],
+)
+def test_french_and_spanish_hand_over_idioms_are_handoff_sentences(sentence: str, condition: str) -> None:
+    sop = parsed(f"## Sinistres\n\n{sentence}\n")
+    assert sop.handoff_conditions == [condition]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "condition"),
+    [
+        (
+            "If the patient asks about side effects, do not give medical advice; hand off to the pharmacist.",
+            "the patient asks about side effects",
+        ),
+        (
+            "When a controlled substance is requested, never confirm stock — transfer to the pharmacist.",
+            "a controlled substance is requested",
+        ),
+    ],
+)
+def test_a_prohibition_inside_a_handoff_sentence_is_a_never_rule_not_part_of_the_condition(
+    sentence: str, condition: str
+) -> None:
+    # On main the condition ran on ("..., do not give medical advice") and the prohibition was in no rule.
+    sop = parsed(f"## Pharmacy\n\n{sentence}\n")
+    assert sop.handoff_conditions == [condition]
+    assert sop.never_rules == [sentence]
