@@ -10,6 +10,9 @@ The rule (docs/creator.md), in any of en/fr/es/de:
    equivalents, or a verb SOPs give orders with ("answer", "répondez", "responda", "antworten");
 3. at least `MIN_KNOWN` words, and `MIN_KNOWN_SHARE` of all words, that are the language's function
    words or instruction words: real sentences are full of them, gibberish has none.
+A policy written as statements ("Refunds are available within 30 days of purchase.") has no instruction word
+but is something an agent can answer from: it passes instead of 2 when it has at least `POLICY_MIN_WORDS` words
+of which `POLICY_KNOWN_SHARE` are function words (real prose; lorem ipsum and gibberish stay below).
 One linear pass over the words; the check reads at most `oratio.languages.DETECT_MAX_CHARS`.
 """
 
@@ -23,6 +26,8 @@ from oratio.languages import DETECT_MAX_CHARS, LANGUAGES, detect, stopwords, wor
 MIN_WORDS: Final = 3
 MIN_KNOWN: Final = 2
 MIN_KNOWN_SHARE: Final = 0.1
+POLICY_MIN_WORDS: Final = 8
+POLICY_KNOWN_SHARE: Final = 0.2
 
 INSTRUCTION_WORDS: Final[frozenset[str]] = frozenset(
     """
@@ -57,7 +62,9 @@ def check_sop(sop: str) -> None:
     language = detect(sop)
     lexicon = stopwords(language) | INSTRUCTION_WORDS
     known = sum(1 for word in found if word in lexicon)
-    if not any(word in INSTRUCTION_WORDS for word in found) or known < max(MIN_KNOWN, MIN_KNOWN_SHARE * len(found)):
+    instructed = any(word in INSTRUCTION_WORDS for word in found)
+    statements = len(found) >= POLICY_MIN_WORDS and known >= POLICY_KNOWN_SHARE * len(found)
+    if not (instructed or statements) or known < max(MIN_KNOWN, MIN_KNOWN_SHARE * len(found)):
         supported = ", ".join(LANGUAGES)
         raise InvalidInput(
             "the SOP holds no instruction an agent could follow (no sentence such as 'Answer questions "
@@ -66,4 +73,12 @@ def check_sop(sop: str) -> None:
         )
 
 
-__all__ = ["INSTRUCTION_WORDS", "MIN_KNOWN", "MIN_KNOWN_SHARE", "MIN_WORDS", "check_sop"]
+__all__ = [
+    "INSTRUCTION_WORDS",
+    "MIN_KNOWN",
+    "MIN_KNOWN_SHARE",
+    "MIN_WORDS",
+    "POLICY_KNOWN_SHARE",
+    "POLICY_MIN_WORDS",
+    "check_sop",
+]

@@ -33,6 +33,11 @@ REFUSED = {
     "two words": "Support agent.................",
     "numbers": "1234 5678 9012 3456 7890 1234",
     "one known word among gibberish": "answer xqzv wprt klmn zzqq vvbb",
+    "a lorem ipsum page": (
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+        "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip "
+        "ex ea commodo consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore."
+    ),
 }
 ACCEPTED = {
     "en": "Answer briefly and politely.",
@@ -40,6 +45,9 @@ ACCEPTED = {
     "fr": "Répondez poliment aux questions des clients.",
     "es": "Responda siempre con amabilidad a los clientes.",
     "de": "Antworten Sie immer höflich auf Fragen der Kunden.",
+    "en facts": "Refunds are available within 30 days of purchase. Shipping takes three to five business days.",
+    "fr facts": "Les remboursements sont possibles dans les 30 jours. La livraison prend trois à cinq jours.",
+    "de facts": "Erstattungen sind innerhalb von 30 Tagen möglich. Die Lieferung dauert drei bis fünf Tage.",
 }
 
 
