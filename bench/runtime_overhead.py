@@ -48,10 +48,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx
 
+from tests.support.counting import Counting
 from tests.support.processes import stop_process
 
 if TYPE_CHECKING:
@@ -318,30 +319,6 @@ async def measure_latencies(
                 HttpTurns("bare Starlette JSON endpoint (HTTP)", bare_client, fixture),
             ]
             return await interleaved(paths, turns, warmup)
-
-
-class Counting:
-    """A real port (RecordStore, EventLog or BlobStore) that counts the calls made to it.
-
-    Not a mock: every call goes to the adapter underneath, so the services behave exactly as in
-    the server; only the tally is added. Counts are keyed "port.method".
-    """
-
-    def __init__(self, port: str, inner: object, tally: Counter[str]) -> None:
-        self._port = port
-        self._inner = inner
-        self._tally = tally
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if name.startswith("_") or not callable(value):
-            return value
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self._tally[f"{self._port}.{name}"] += 1
-            return value(*args, **kwargs)
-
-        return counted
 
 
 COUNTED_TURNS = 8

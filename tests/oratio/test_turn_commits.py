@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -21,32 +21,15 @@ from oratio.store.ports import EventLog, Insert, RecordStore
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import SESSIONS
 from schemas import Channel, EventType, NewEvent, Role, SessionStatus
+from tests.support.counting import Counting
 from tests.support.tenants import Tenancy, active_agent
-
-
-class Counting:
-    """A real port with every call counted (each call goes through to it)."""
-
-    def __init__(self, inner: object, tally: Counter[str], port: str) -> None:
-        self._inner, self._tally, self._port = inner, tally, port
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if name.startswith("_") or not callable(value):
-            return value
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self._tally[f"{self._port}.{name}"] += 1
-            return value(*args, **kwargs)
-
-        return counted
 
 
 def counted_sessions(platform: Platform, tally: Counter[str]) -> SessionService:
     b = platform.backends
     backends = Backends(
-        store=cast(RecordStore, Counting(b.store, tally, "store")),
-        events=cast(EventLog, Counting(b.events, tally, "events")),
+        store=cast(RecordStore, Counting("store", b.store, tally)),
+        events=cast(EventLog, Counting("events", b.events, tally)),
         blobs=b.blobs,
         clock=b.clock,
     )

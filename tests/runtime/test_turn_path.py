@@ -26,30 +26,12 @@ from oratio.store.ports import EventLog, Insert, RecordStore
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import TURNS
 from schemas import AgentPlan, Channel, Role, SessionStatus, Turn
+from tests.support.counting import Counting
 from tests.support.engine import PLAN, deployed_agent, engine_over
 from tests.support.platforms import test_settings
 from tests.support.tenants import new_principal
 
 pytestmark = pytest.mark.anyio
-
-
-class Counting:
-    """A real port that tallies its calls as "port.method[:table]" and forwards each one."""
-
-    def __init__(self, port: str, inner: object, tally: Counter[str]) -> None:
-        self._port, self._inner, self._tally = port, inner, tally
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if name.startswith("_") or not callable(value):
-            return value
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            table = getattr(args[0], "name", None) if args else None
-            self._tally[f"{self._port}.{name}" + (f":{table}" if isinstance(table, str) else "")] += 1
-            return value(*args, **kwargs)
-
-        return counted
 
 
 class Counted:
@@ -63,9 +45,9 @@ def counted(tmp_path: Path) -> Iterator[Counted]:
     db = SqliteDatabase(settings.database_path, synchronous="normal")
     tally: Counter[str] = Counter()
     backends = Backends(
-        store=cast(RecordStore, Counting("store", SqliteRecordStore(db), tally)),
-        events=cast(EventLog, Counting("events", SqliteEventLog(db), tally)),
-        blobs=cast(BlobStore, Counting("blobs", LocalBlobStore(settings.blob_root), tally)),
+        store=cast(RecordStore, Counting("store", SqliteRecordStore(db), tally, by_table=True)),
+        events=cast(EventLog, Counting("events", SqliteEventLog(db), tally, by_table=True)),
+        blobs=cast(BlobStore, Counting("blobs", LocalBlobStore(settings.blob_root), tally, by_table=True)),
     )
     knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=None))
     platform = build_services(settings, backends, knowledge)
