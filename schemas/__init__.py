@@ -52,8 +52,36 @@ from schemas.sessions import (
     Turn,
 )
 from schemas.tenancy import Admin, Principal, Scope, Tenant
+from schemas.tools import (
+    ActionMapping,
+    HttpMethod,
+    HttpTool,
+    McpServerTool,
+    McpToolSnapshot,
+    McpTransport,
+    PendingAction,
+    SecretInfo,
+    StoredSecret,
+    ToolCallRecord,
+    ToolCallStatus,
+    ToolDefinition,
+    ToolTestResult,
+)
 
 __all__ = [
+    "ActionMapping",
+    "HttpMethod",
+    "HttpTool",
+    "McpServerTool",
+    "McpToolSnapshot",
+    "McpTransport",
+    "PendingAction",
+    "SecretInfo",
+    "StoredSecret",
+    "ToolCallRecord",
+    "ToolCallStatus",
+    "ToolDefinition",
+    "ToolTestResult",
     "Lease",
     "DeliveryKind",
     "DeliveryStatus",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from schemas._base import Email, Identifier, Limits, Model, Name, Record, UtcDatetime, utcnow
 from schemas.documents import DocumentContent
+from schemas.tools import TOOLS_PER_AGENT_MAX, HttpTool, McpServerTool, ToolDefinition, check_unique_names
 
 
 class AgentType(StrEnum):
@@ -79,6 +80,16 @@ class AgentSpec(Model):
         "Endpoints, files and options are operator settings, never part of an agent's spec",
     )
     webhook_tool: WebhookTool | None = Field(default=None, description="Offers the agent the call_webhook tool")
+    tools: list[ToolDefinition] = Field(
+        default_factory=list,
+        max_length=TOOLS_PER_AGENT_MAX,
+        description="HTTP endpoints and MCP servers the agent may use to act (schemas.tools)",
+    )
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, value: list[HttpTool | McpServerTool]) -> list[HttpTool | McpServerTool]:
+        return check_unique_names(value)
 
 
 class CreateAgent(Model):
@@ -139,3 +150,9 @@ class AgentUpdate(Model):
     handoff: HandoffConfig | None = None
     model: str | None = Field(default=None, max_length=200, description="A model name this server allows")
     webhook_tool: WebhookTool | None = None
+    tools: list[ToolDefinition] | None = Field(default=None, max_length=TOOLS_PER_AGENT_MAX)
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, value: list[HttpTool | McpServerTool] | None) -> list[HttpTool | McpServerTool] | None:
+        return None if value is None else check_unique_names(value)

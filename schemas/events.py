@@ -29,6 +29,7 @@ class EventType(StrEnum):
     SESSION_STATUS = "session.status"
     SESSION_COLLECTED = "session.collected"
     SESSION_RECORDING = "session.recording"
+    SESSION_TOOL_CALL = "session.tool_call"
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

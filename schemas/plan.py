@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from schemas._base import Identifier, Model, UtcDatetime, utcnow
+from schemas.tools import TOOLS_PER_AGENT_MAX, ActionMapping, McpToolSnapshot, ToolDefinition
 
 
 class ToolName(StrEnum):
@@ -110,6 +111,17 @@ class AgentPlan(Model):
     language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="ISO 639-1 language of the SOP")
     internal_notes: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=list, max_length=20, description="For the agent only; never quoted to customers"
+    )
+    actions: list[ToolDefinition] = Field(
+        default_factory=list,
+        max_length=TOOLS_PER_AGENT_MAX,
+        description="The admin's tools as reviewed (copied from AgentSpec.tools); secrets by reference only",
+    )
+    mcp_tools: list[McpToolSnapshot] = Field(
+        default_factory=list, max_length=200, description="The allowed tools of `actions`' MCP servers, as discovered"
+    )
+    action_map: list[ActionMapping] = Field(
+        default_factory=list, max_length=30, description="Which tool carries out each action the SOP describes"
     )
 
 

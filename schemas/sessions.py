@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from schemas._base import Identifier, Limits, Model, Record, StoredMetadata, UtcDatetime, utcnow
+from schemas.tools import TOOL_CALLS_PER_TURN_MAX, PendingAction, ToolCallRecord
 
 
 class Channel(StrEnum):
@@ -55,6 +56,9 @@ class Session(Record):
     owner: Identifier | None = Field(
         default=None, description="The serving process (its lease owner id) that holds this session while active"
     )
+    pending_action: PendingAction | None = Field(
+        default=None, description="A write action held for the customer's confirmation (the confirmation gate)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +105,9 @@ class Turn(Record):
     role: Role
     text: str = Field(max_length=Limits.TURN_TEXT_MAX)
     sources: list[Source] = Field(default_factory=list, max_length=20)
+    tool_calls: list[ToolCallRecord] = Field(
+        default_factory=list, max_length=TOOL_CALLS_PER_TURN_MAX, description="Agent turns: the tools it called"
+    )
     started_at: UtcDatetime = Field(default_factory=utcnow)
     ended_at: UtcDatetime | None = None
 
