@@ -7,7 +7,7 @@ customer or a model may paste a credential into any field, so values are scanned
 * keys named like credentials (password, secret, token, api_key, ...), at any depth;
 * "Bearer ..." / "Basic ..." authorization values;
 * card numbers (13 to 19 digits, spaces or dashes allowed, passing the Luhn check);
-* long high-entropy tokens (20+ characters mixing letters and digits, about 3.5+ bits per character),
+* long high-entropy tokens (20+ characters, a run of 8+ mixing letters and digits, 3.5+ bits per character),
   which is what API keys and session tokens look like. UUIDs are identifiers and stay.
 
 One linear pass over the (already size-bounded) value; the input is not modified.
@@ -31,6 +31,7 @@ _SENSITIVE_KEY = re.compile(
 _AUTH_SCHEME = re.compile(r"\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 _CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _TOKEN = re.compile(r"[A-Za-z0-9_+/=.~-]{20,}")
+_SEPARATORS = re.compile(r"[_+/=.~-]")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -53,9 +54,12 @@ def looks_secret(token: str) -> bool:
     """A long run of letters and digits with high entropy: an API key or session token, likely."""
     if len(token) < 20 or _UUID.fullmatch(token):
         return False
-    has_letter = any(c.isalpha() for c in token)
-    has_digit = any(c.isdigit() for c in token)
-    return has_letter and has_digit and _entropy(token) >= 3.5
+    # Words and numbers joined by separators (ORDER_STATUS_2026) are names; keys mix letters and digits.
+    mixed = any(
+        len(part) >= 8 and any(c.isalpha() for c in part) and any(c.isdigit() for c in part)
+        for part in _SEPARATORS.split(token)
+    )
+    return mixed and _entropy(token) >= 3.5
 
 
 def redact_text(text: str) -> str:

@@ -227,7 +227,7 @@ _OVERRIDES = {
     "additionalProperties": _additional_properties,
     "unevaluatedProperties": _unevaluated_properties,
 }
-_ToolValidator = extend(
+_ToolValidator: Any = extend(  # type: ignore[no-untyped-call]  # jsonschema ships no type hints
     Draft202012Validator,
     validators={name: _counted(_OVERRIDES.get(name, fn)) for name, fn in Draft202012Validator.VALIDATORS.items()},
 )
