@@ -38,7 +38,7 @@ import anyio
 import anyio.to_thread
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
-from oratio.actions.schema_check import ArgumentValidator
+from oratio.actions.schema_check import URL_PLACEHOLDER, ArgumentValidator, check_http_tool
 from oratio.errors import InvalidInput, NotFound
 from oratio.http_json import parse_json
 from oratio.notify.address_policy import (
@@ -60,10 +60,11 @@ MAX_REDIRECTS: Final = 3
 RESPONSE_DEPTH_MAX: Final = 64
 SUMMARY_MAX: Final = 500
 EXCERPT_MAX: Final = 300
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
 _SECRET_REF = re.compile(SECRET_REF_PATTERN)
 _BODY_METHODS = frozenset({HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "te", "upgrade"})
+"""Set by the platform, not the admin: a tool cannot aim at another virtual host or smuggle a request."""
 
 
 class _Refused(Exception):
@@ -138,7 +139,7 @@ def render_url(template: str, arguments: Mapping[str, Any]) -> tuple[str, set[st
         used.add(name)
         return quote(_scalar(name, arguments[name]), safe="")
 
-    return template[: scheme_end + 3 + host_end] + _PLACEHOLDER.sub(fill, rest[host_end:]), used
+    return template[: scheme_end + 3 + host_end] + URL_PLACEHOLDER.sub(fill, rest[host_end:]), used
 
 
 def _query_value(value: Any) -> str | list[str]:
@@ -163,8 +164,43 @@ def prepare(tool: HttpTool, arguments: Mapping[str, Any]) -> _Prepared:
     elif rest:
         query = urlencode({k: _query_value(v) for k, v in rest.items()}, doseq=True)
         url += ("&" if "?" in url else "?") + query
-    headers.update(tool.headers)
+    headers.update({k: v for k, v in tool.headers.items() if k.lower() not in _FRAMING_HEADERS})
     return _Prepared(method=tool.method.value, url=url, headers=headers, body=body, limit=tool.max_response_bytes)
+
+
+def preview(tool: HttpTool, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """What a call would send (a dry run, `ToolTestResult.request`): secret references left unresolved.
+
+    Raises InvalidInput when the arguments cannot fill the URL.
+    """
+    try:
+        prepared = prepare(tool, arguments)
+    except _Refused as refused:
+        raise InvalidInput(refused.for_model) from None
+    return {
+        "method": prepared.method,
+        "url": prepared.url,
+        "headers": prepared.headers,
+        "body": None if prepared.body is None else json.loads(prepared.body),
+    }
+
+
+def vet_http_tool(tool: HttpTool, where: str, policy: WebhookPolicy, resolve: Resolver = system_resolver) -> None:
+    """Check a tool when an admin saves it: its schemas (`check_http_tool`) and that the address policy
+    allows its host. Raises InvalidInput naming the place. A host that does not resolve right now passes
+    (DNS may be down); every call checks again."""
+    check_http_tool(tool, where)
+    sample = URL_PLACEHOLDER.sub("x", tool.url)
+    try:
+        check_url(sample, policy, resolve)
+    except WebhookRefused as refused:
+        raise InvalidInput(f"{where}.url: {_tool_refusal(refused)}", field=f"{where}.url") from None
+    except OSError:
+        logger.info(
+            "tool=%s origin=%s | host did not resolve at save; checked again on each call",
+            tool.name,
+            safe_origin(tool.url),
+        )
 
 
 def _resolve_secrets(prepared: _Prepared, secrets: SecretResolver, tenant_id: str) -> None:
@@ -396,4 +432,4 @@ def _one_line(text: str) -> str:
     return " ".join(text[:400].split())
 
 
-__all__ = ["MAX_REDIRECTS", "HttpToolRunner", "prepare", "render_url"]
+__all__ = ["MAX_REDIRECTS", "HttpToolRunner", "prepare", "preview", "render_url", "vet_http_tool"]

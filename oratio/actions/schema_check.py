@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,7 @@ from referencing import Registry
 
 from oratio.errors import InvalidInput
 from oratio.http_json import json_depth
+from schemas import HttpTool
 from schemas.tools import ARGUMENTS_JSON_MAX
 
 PATTERN_MEMORY_MAX: Final = 8 * 1024 * 1024
@@ -52,6 +54,8 @@ DRAFT_2020_12: Final = frozenset(
 )
 SAFE_FORMATS: Final = ("date", "date-time", "time", "email", "uuid", "ipv4", "ipv6")
 
+URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+"""A URL template's placeholder (`oratio.actions.http_tool` fills them)."""
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SUBSCHEMA_ONE = (
     "additionalProperties",
@@ -157,6 +161,20 @@ def _check_node(node: dict[str, Any], path: tuple[Any, ...], where: str) -> None
                 compile_re2(key)
             except ValueError as exc:
                 raise InvalidInput(f"{_at(where, (*path, 'patternProperties'))}[{key[:60]!r}]: {exc}") from None
+
+
+def check_http_tool(tool: HttpTool, where: str) -> None:
+    """An HTTP tool's schemas, and every URL placeholder an argument the schema declares."""
+    check_tool_schema(tool.parameters, f"{where}.parameters")
+    if tool.response_schema is not None:
+        check_tool_schema(tool.response_schema, f"{where}.response_schema")
+    declared = tool.parameters.get("properties", {})
+    for name in URL_PLACEHOLDER.findall(tool.url):
+        if name not in declared:
+            raise InvalidInput(
+                f"{where}.url: the placeholder {{{name}}} is not an argument in parameters.properties",
+                field=f"{where}.url",
+            )
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -301,8 +319,10 @@ class ArgumentValidator:
 
 __all__ = [
     "SAFE_FORMATS",
+    "URL_PLACEHOLDER",
     "VALIDATION_BUDGET",
     "ArgumentValidator",
+    "check_http_tool",
     "check_tool_schema",
     "compile_re2",
 ]

@@ -9,7 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
-from oratio.actions.http_tool import HttpToolRunner
+from oratio.actions.http_tool import HttpToolRunner, preview
+from oratio.errors import InvalidInput
 from oratio.notify.address_policy import WebhookPolicy
 from schemas import ToolCallStatus
 from tests.net import free_port
@@ -163,3 +164,24 @@ async def test_a_redirect_loop_stops_after_three(server: ToolServer, runner: Htt
     outcome = await runner.run(tool_request(http_tool(server.url("/loop")), {}))
     assert outcome.status is ToolCallStatus.ERROR and "more than 3 redirects" in outcome.summary
     assert len(server.requests) == 4
+
+
+async def test_the_admin_cannot_set_framing_headers(server: ToolServer, runner: HttpToolRunner) -> None:
+    tool = http_tool(server.url("/headers"), headers={"Host": "admin.internal", "Transfer-Encoding": "chunked"})
+    outcome = await runner.run(tool_request(tool, {}))
+    assert outcome.status is ToolCallStatus.OK
+    assert outcome.content["host"] == f"127.0.0.1:{server.port}" and "transfer-encoding" not in outcome.content
+
+
+def test_a_dry_run_shows_what_would_be_sent_with_secret_references_unresolved() -> None:
+    tool = http_tool(
+        "https://orders.example.com/orders/{order_id}",
+        method="PATCH",
+        headers={"Authorization": "Bearer {{secret:ORDERS_TOKEN}}"},
+    )
+    shown = preview(tool, {"order_id": "A 1", "reason": "late"})
+    assert shown["method"] == "PATCH" and shown["url"] == "https://orders.example.com/orders/A%201"
+    assert shown["headers"]["Authorization"] == "Bearer {{secret:ORDERS_TOKEN}}"
+    assert shown["body"] == {"reason": "late"}
+    with pytest.raises(InvalidInput, match="order_id is required"):
+        preview(tool, {})

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from oratio.actions.schema_check import ArgumentValidator, check_tool_schema
+from oratio.actions.schema_check import ArgumentValidator, check_http_tool, check_tool_schema
 from oratio.errors import InvalidInput
+from schemas import HttpTool
 from schemas.tools import ARGUMENTS_JSON_MAX
 
 ORDER = {
@@ -154,3 +155,20 @@ def test_remote_formats_are_annotations_and_the_validator_cache_is_bounded() -> 
         schema = {"type": "object", "properties": {"u": {"type": "string", "format": "uri", "maxLength": 10 + i}}}
         assert validator.errors(schema, {"u": "not a uri"}) == []
     assert len(validator._cache) == 2
+
+
+def test_an_http_tool_is_checked_whole_naming_the_place() -> None:
+    tool = HttpTool(
+        name="lookup_order",
+        description="Look up an order by its id",
+        url="https://orders.example.com/orders/{order_id}/lines/{line}",
+        parameters={"type": "object", "properties": {"order_id": {"type": "string"}}},
+    )
+    with pytest.raises(InvalidInput, match=r"^tools\[2\]\.url: the placeholder \{line\} is not an argument"):
+        check_http_tool(tool, "tools[2]")
+    bad_answer = tool.model_copy(
+        update={"url": "https://orders.example.com/orders/{order_id}", "response_schema": {"pattern": "(?=x)"}}
+    )
+    with pytest.raises(InvalidInput, match=r"^tools\[2\]\.response_schema\.pattern: not a linear-time"):
+        check_http_tool(bad_answer, "tools[2]")
+    check_http_tool(bad_answer.model_copy(update={"response_schema": None}), "tools[2]")

@@ -9,9 +9,10 @@ from collections.abc import Iterator, Sequence
 import anyio
 import pytest
 
-from oratio.actions.http_tool import HttpToolRunner
+from oratio.actions.http_tool import HttpToolRunner, vet_http_tool
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.runner import PlatformActionRunner
+from oratio.errors import InvalidInput
 from oratio.notify.address_policy import WebhookPolicy
 from schemas import HttpTool, ToolCallStatus
 from tests.notify.servers import silent_listener
@@ -128,3 +129,18 @@ async def test_a_backtracking_pattern_cannot_stall_a_call_and_bad_arguments_are_
         outcome = await actions.run(tool_request(tool, {"order_id": "a" * 4000 + "!"}))
     assert outcome.status is ToolCallStatus.INVALID_ARGUMENTS and server.requests == []
     assert "a" * 100 not in outcome.summary + json.dumps(outcome.content)  # values are quoted cut short
+
+
+def test_a_tool_is_vetted_against_the_address_policy_when_saved() -> None:
+    dns = ScriptedDns({"metadata.example.com": [["169.254.169.254"]], "down.example.com": [[]]})
+    with pytest.raises(InvalidInput, match=r"^tools\[0\]\.url: tool host metadata\.example\.com resolves to a priv"):
+        vet_http_tool(http_tool("http://metadata.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
+    with pytest.raises(InvalidInput, match=r"^tools\[0\]\.url: .*http or https"):
+        vet_http_tool(
+            HttpTool.model_construct(**{**http_tool("http://x.example/a").__dict__, "url": "ftp://x.example/a"}),
+            "tools[0]",
+            WebhookPolicy(),
+            dns,
+        )
+    # A name that does not resolve right now is not refused at save: each call checks again.
+    vet_http_tool(http_tool("http://down.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
