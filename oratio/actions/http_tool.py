@@ -21,6 +21,7 @@ query or a header value.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import logging
@@ -30,12 +31,12 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urljoin
 
 import anyio
-import anyio.to_thread
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
 from oratio.actions.schema_check import URL_PLACEHOLDER, ArgumentValidator, check_http_tool
@@ -252,6 +253,8 @@ def _tool_refusal(exc: WebhookRefused) -> str:
 class HttpToolRunner:
     """Runs `HttpTool` requests: address policy, secrets, the deadline, the size cap (a `ToolRunner`).
 
+    Calls block in a pool of `threads` worker threads of its own (asyncio's executor: the doors all run
+    on asyncio); when every worker is busy a call waits in the queue and still ends at its deadline.
     `resolve` (DNS) and `tls_context` are injectable for tests; `clock` is monotonic seconds.
     """
 
@@ -271,7 +274,9 @@ class HttpToolRunner:
         self._resolve = resolve
         self._tls = tls_context or ssl.create_default_context()
         self._validator = validator or ArgumentValidator()
-        self._threads = anyio.CapacityLimiter(threads)
+        # Its own threads: a tenant's hanging endpoints must not take the event loop's default thread
+        # tokens that store calls wait on; nor a limiter bound to one loop (doors run on several).
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="oratio-tool")
         self._clock = clock
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
@@ -299,7 +304,7 @@ class HttpToolRunner:
 
         # The watchdog ends socket waits at the deadline; this bound covers what it cannot (a DNS lookup).
         with anyio.move_on_after(budget + 0.02):
-            await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self._threads)
+            await asyncio.get_running_loop().run_in_executor(self._pool, call)
         if not result:
             return self._timeout(origin, budget, started)
         answer = result[0]

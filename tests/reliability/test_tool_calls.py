@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 
 import anyio
+import anyio.to_thread
 import pytest
 
 from oratio.actions.http_tool import HttpToolRunner, vet_http_tool
@@ -144,3 +145,24 @@ def test_a_tool_is_vetted_against_the_address_policy_when_saved() -> None:
         )
     # A name that does not resolve right now is not refused at save: each call checks again.
     vet_http_tool(http_tool("http://down.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
+
+
+async def test_hanging_tools_hold_only_the_tool_threads_and_a_queued_call_still_ends_at_its_deadline(
+    server: ToolServer,
+) -> None:
+    tools = HttpToolRunner(DictSecrets({}), LOOPBACK, threads=1)
+    held = http_tool(server.url("/hang"), name="slow_tool", timeout_seconds=10)
+    queued = http_tool(server.url("/text"), timeout_seconds=0.5)
+    outcomes: list[ToolCallStatus] = []
+
+    async def hold() -> None:
+        outcomes.append((await tools.run(tool_request(held, {}))).status)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(hold)
+            assert await anyio.to_thread.run_sync(server.wait_for, 1)  # the loop's own threads are free
+            late = await tools.run(tool_request(queued, {}))
+            server.release.set()
+    assert late.status is ToolCallStatus.TIMEOUT and outcomes == [ToolCallStatus.OK]
+    assert [r.path for r in server.requests] == ["/hang"]  # the queued call never went out late
