@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import quote, urlencode, urljoin
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import anyio
 
@@ -163,6 +163,15 @@ def prepare(tool: HttpTool, arguments: Mapping[str, Any]) -> _Prepared:
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False).encode()
         headers["Content-Type"] = "application/json"
     elif rest:
+        fixed = {key for key, _ in parse_qsl(urlsplit(tool.url).query, keep_blank_values=True)}
+        clash = sorted(fixed & rest.keys())
+        if clash:
+            # A repeated key would let the model override what the admin fixed (often the last one wins).
+            raise _Refused(
+                ToolCallStatus.INVALID_ARGUMENTS,
+                f"{clash[0]} is fixed by the tool and cannot be sent as an argument",
+                f"invalid arguments: {clash[0]} is fixed by the tool",
+            )
         query = urlencode({k: _query_value(v) for k, v in rest.items()}, doseq=True)
         url += ("&" if "?" in url else "?") + query
     headers.update({k: v for k, v in tool.headers.items() if k.lower() not in _FRAMING_HEADERS})
@@ -293,12 +302,14 @@ class HttpToolRunner:
         if budget <= 0:
             return self._timeout(origin, budget, started)
         deadline = started + budget
-        result: list[_Answer | BaseException] = []
+        result: list[ToolOutcome | BaseException] = []
 
         def call() -> None:
+            # Parsing and checking the answer (up to max_response_bytes) happens here too, off the loop.
             try:
                 _resolve_secrets(prepared, self._secrets, request.tenant_id)
-                result.append(self._exchange(prepared, deadline))
+                answer = self._exchange(prepared, deadline)
+                result.append(self._answered(tool, answer, prepared.secrets, started))
             except (_Refused, WebhookRefused, OSError, http.client.HTTPException, InvalidInput, ValueError) as exc:
                 result.append(exc)
 
@@ -308,8 +319,8 @@ class HttpToolRunner:
         if not result:
             return self._timeout(origin, budget, started)
         answer = result[0]
-        if isinstance(answer, _Answer):
-            return self._answered(tool, answer, prepared.secrets, started)
+        if isinstance(answer, ToolOutcome):
+            return answer
         if isinstance(answer, _Refused):
             return self._outcome(answer.status, {"error": answer.for_model}, answer.summary, started)
         if isinstance(answer, WebhookRefused):

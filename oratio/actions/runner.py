@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import anyio.to_thread
+
 from oratio.actions import ToolOutcome, ToolRequest, ToolRunner
 from oratio.actions.limits import ToolLimits
 from oratio.actions.schema_check import ArgumentValidator
@@ -78,7 +80,8 @@ class PlatformActionRunner:
                 "no time is left in this turn to call the tool; apologise and offer to try again",
                 "timeout: no time left in the turn",
             )
-        problems = self._validator.errors(tool.parameters, dict(request.arguments))
+        # Bounded (a budget of keyword checks) but CPU all the same: off the event loop that serves calls.
+        problems = await anyio.to_thread.run_sync(self._validator.errors, tool.parameters, dict(request.arguments))
         if problems:
             return ToolOutcome(
                 status=ToolCallStatus.INVALID_ARGUMENTS,

@@ -185,3 +185,15 @@ def test_a_dry_run_shows_what_would_be_sent_with_secret_references_unresolved() 
     assert shown["body"] == {"reason": "late"}
     with pytest.raises(InvalidInput, match="order_id is required"):
         preview(tool, {})
+
+
+async def test_an_argument_cannot_override_a_query_parameter_the_admin_fixed(
+    server: ToolServer, runner: HttpToolRunner
+) -> None:
+    tool = http_tool(server.url("/orders/{order_id}?scope=read&region={region}"))
+    outcome = await runner.run(tool_request(tool, {"order_id": "A1", "region": "eu", "scope": "admin"}))
+    assert outcome.status is ToolCallStatus.INVALID_ARGUMENTS and "scope is fixed" in outcome.content["error"]
+    assert server.requests == []
+    fine = await runner.run(tool_request(tool, {"order_id": "A1", "region": "eu west", "page": 2}))
+    assert fine.status is ToolCallStatus.OK
+    assert server.requests[0].query == {"scope": ["read"], "region": ["eu west"], "page": ["2"]}
