@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from schemas import HttpTool, McpToolSnapshot
+
 REDACTED: Final = "[redacted]"
 DEPTH_MAX: Final = 32
 _SENSITIVE_KEY = re.compile(
@@ -86,9 +88,20 @@ def _redact(value: Any, depth: int) -> Any:
     return value
 
 
-def redact_arguments(sensitive: Iterable[str], arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `arguments` for records: `sensitive` top-level names and secret-looking values masked."""
-    names = set(sensitive)
+def redact_arguments(
+    sensitive: Iterable[str] | HttpTool | McpToolSnapshot, arguments: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A copy of `arguments` for records: `sensitive` top-level names and secret-looking values masked.
+
+    `sensitive` is the names, or the tool itself (an HTTP tool's `sensitive_arguments`; an MCP tool
+    has none of its own, so only the scan applies).
+    """
+    if isinstance(sensitive, HttpTool):
+        names = set(sensitive.sensitive_arguments)
+    elif isinstance(sensitive, McpToolSnapshot):
+        names = set()
+    else:
+        names = set(sensitive)
     redacted: dict[str, Any] = {}
     for key, value in arguments.items():
         if key in names or _SENSITIVE_KEY.search(key):

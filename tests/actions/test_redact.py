@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from oratio.actions.redact import REDACTED, looks_secret, redact_arguments, redact_text
+from schemas import McpToolSnapshot
+from tests.support.tool_server import http_tool
 
 
 def test_sensitive_names_and_credential_like_keys_are_masked() -> None:
@@ -42,3 +44,11 @@ def test_identifiers_that_are_not_secrets_stay() -> None:
     ):
         assert redact_text(value) == value, value
     assert looks_secret("AKIAIOSFODNN7EXAMPLE") and not looks_secret("ORDER_STATUS_LOOKUP_2026")
+
+
+def test_the_tool_itself_can_name_its_sensitive_arguments() -> None:
+    tool = http_tool("https://orders.example.com/x", sensitive_arguments=["date_of_birth"])
+    snapshot = McpToolSnapshot(server="crm", tool="find", name="crm_find")
+    arguments = {"date_of_birth": "1990-01-01", "order_id": "A1"}
+    assert redact_arguments(tool, arguments) == {"date_of_birth": REDACTED, "order_id": "A1"}
+    assert redact_arguments(snapshot, arguments) == arguments
