@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 import anyio
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
+from oratio.actions.redact import redact_text
 from oratio.actions.schema_check import URL_PLACEHOLDER, ArgumentValidator, check_http_tool
 from oratio.errors import InvalidInput, NotFound
 from oratio.http_json import parse_json
@@ -420,7 +421,7 @@ class HttpToolRunner:
             return self._outcome(
                 ToolCallStatus.ERROR,
                 {"error": f"the tool's service answered HTTP {answer.status}: {excerpt}", "status": answer.status},
-                f"error: HTTP {answer.status}: {excerpt}",
+                f"error: HTTP {answer.status}: {redact_text(excerpt)}",
                 started,
             )
         size = len(answer.body)
@@ -445,7 +446,8 @@ class HttpToolRunner:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text[:400].split())
+    """The start of an answer for the transcript, tokens and card numbers in it masked."""
+    return redact_text(" ".join(text[:400].split()))
 
 
 __all__ = ["MAX_REDIRECTS", "HttpToolRunner", "prepare", "preview", "render_url", "vet_http_tool"]

@@ -197,3 +197,10 @@ async def test_an_argument_cannot_override_a_query_parameter_the_admin_fixed(
     fine = await runner.run(tool_request(tool, {"order_id": "A1", "region": "eu west", "page": 2}))
     assert fine.status is ToolCallStatus.OK
     assert server.requests[0].query == {"scope": ["read"], "region": ["eu west"], "page": ["2"]}
+
+
+async def test_the_transcript_summary_masks_tokens_in_the_answer(server: ToolServer, runner: HttpToolRunner) -> None:
+    tool = http_tool(server.url("/headers"), headers={"X-Session": "sess_8Hq2LmZ0pR7tV4wX9yB3nC6d"})
+    outcome = await runner.run(tool_request(tool, {}))
+    assert outcome.content["x-session"] == "sess_8Hq2LmZ0pR7tV4wX9yB3nC6d"  # the model reads the answer as is
+    assert "8Hq2LmZ0pR7tV4wX9yB3nC6d" not in outcome.summary and "[redacted]" in outcome.summary
