@@ -182,6 +182,16 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
 
+    tool_calls_per_minute: float = Field(
+        default=60, gt=0, le=10_000, description="Calls one agent's tool may get per minute (per process)"
+    )
+    tool_concurrency_per_tenant: int = Field(
+        default=8, ge=1, le=256, description="A tenant's tool calls (HTTP, MCP) in flight at once (per process)"
+    )
+    tool_concurrency_per_tool: int = Field(
+        default=4, ge=1, le=256, description="One agent tool's calls in flight at once (per process)"
+    )
+
     outbox_workers: int = Field(default=8, ge=1, le=64, description="Deliveries (emails, webhooks) sent at once")
     outbox_per_destination: int = Field(
         default=2, ge=1, le=64, description="Deliveries at once to one webhook origin, or one tenant's email"

@@ -14,11 +14,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from oratio.actions import ActionRunner, SecretResolver
+from oratio.actions.http_tool import HttpToolRunner
+from oratio.actions.limits import ToolLimits, ToolLimitSettings
+from oratio.actions.runner import PlatformActionRunner
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
 from oratio.config import BlobBackend, EmailBackend, KnowledgeBackend, Settings, StoreBackend
+from oratio.errors import NotFound
 from oratio.knowledge.embeddings import load_default_embedder
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extractor
@@ -89,6 +94,8 @@ class Platform:
     """Deployed plan versions for admins: read (hash-checked, redacted), diff, and edits to hand the builder."""
     simulations: SimulationService
     """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
+    actions: ActionRunner
+    """Runs an agent's tools (HTTP endpoints; MCP servers when wired): validation, limits, address policy."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -105,11 +112,18 @@ class Platform:
 
 
 def build_services(
-    settings: Settings, backends: Backends, knowledge: KnowledgeBase, *, model_factory: ModelFactory | None = None
+    settings: Settings,
+    backends: Backends,
+    knowledge: KnowledgeBase,
+    *,
+    model_factory: ModelFactory | None = None,
+    secrets: SecretResolver | None = None,
 ) -> Platform:
     """Wire the services over already-open backends (tests use this with their own backends).
 
     `model_factory` replaces `oratio.models.create_model` for the conversation engine (tests, benchmarks).
+    `secrets` resolves `{{secret:NAME}}` in tool headers; without it no secret exists (every reference fails
+    with a clear tool error) until the secret store is wired.
     """
     jwt = JwtSettings(
         secret=settings.resolved_jwt_secret(),
@@ -179,6 +193,7 @@ def build_services(
             admin_scenarios_max=settings.simulation_admin_scenarios_max,
             runs_per_minute=settings.simulation_runs_per_minute,
         ),
+        actions=_action_runner(settings, secrets or _NoSecrets()),
     )
 
 
@@ -312,6 +327,28 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         timeout_s=settings.webhook_timeout_seconds,
         max_attempts=settings.webhook_max_attempts,
+    )
+
+
+class _NoSecrets:
+    """The resolver until a secret store is wired: no secret exists."""
+
+    def resolve(self, tenant_id: str, name: str) -> str:
+        raise NotFound(f"secret {name} is not set")
+
+
+def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
+    """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
+    return PlatformActionRunner(
+        http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
+        mcp=None,
+        limits=ToolLimits(
+            ToolLimitSettings(
+                calls_per_minute=settings.tool_calls_per_minute,
+                concurrency_per_tenant=settings.tool_concurrency_per_tenant,
+                concurrency_per_tool=settings.tool_concurrency_per_tool,
+            )
+        ),
     )
 
 

@@ -1,0 +1,328 @@
+"""Checking an admin's tool schemas, and a model's arguments against them, in bounded time.
+
+A tool's JSON Schema is written by a tenant (or imported from their OpenAPI document or MCP server)
+and then applied to what a model sends on every call. Three things make that unsafe with a stock
+validator, and each is closed here:
+
+* `pattern` and `patternProperties` are tenant regexes; jsonschema runs them on Python's
+  backtracking `re`, so `(a+)+$` and a 40-character argument would hold the GIL for minutes. Every
+  pattern must compile on RE2 (refused at save, naming the path), and validation matches them on RE2
+  (`jsonschema.validators.extend` replaces the four keywords that search with `re`).
+* `$ref`, `$id` and `$schema` can point at the network, and jsonschema by default fetches remote
+  references. Only local references (`#...`) are accepted, `$id` is refused, and validators use an
+  empty `referencing.Registry` that cannot retrieve anything.
+* Local references can still blow up (`allOf` of two references to a definition that is itself
+  `allOf` of two...). Every keyword application spends one unit of a per-call budget; a call over
+  the budget gets a clear "too complex" answer instead of a stalled turn.
+
+`format` is checked for a small safe set (date, date-time, time, email, uuid, ipv4, ipv6); other
+formats are annotations, as the 2020-12 specification allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from functools import lru_cache
+from itertools import islice
+from typing import Any, Final, Protocol
+
+import re2
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.validators import extend
+from referencing import Registry
+
+from oratio.errors import InvalidInput
+from oratio.http_json import json_depth
+from schemas import HttpTool
+from schemas.tools import ARGUMENTS_JSON_MAX
+
+PATTERN_MEMORY_MAX: Final = 8 * 1024 * 1024
+"""RE2's per-pattern budget; a pattern that needs more is refused like an unsupported one."""
+VALIDATION_BUDGET: Final = 5_000
+"""Keyword applications one validation may spend (a plain tool schema spends tens)."""
+ARGUMENTS_DEPTH_MAX: Final = 32
+ERRORS_SHOWN: Final = 5
+DRAFT_2020_12: Final = frozenset(
+    {"https://json-schema.org/draft/2020-12/schema", "https://json-schema.org/draft/2020-12/schema#"}
+)
+SAFE_FORMATS: Final = ("date", "date-time", "time", "email", "uuid", "ipv4", "ipv6")
+
+URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
+"""A URL template's placeholder (`oratio.actions.http_tool` fills them)."""
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_ONE = (
+    "additionalProperties",
+    "items",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "unevaluatedItems",
+)
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+class _Regex(Protocol):
+    def search(self, text: str) -> object | None: ...
+
+
+class _OverBudget(Exception):
+    """Raised inside jsonschema's generators when a validation spent its budget."""
+
+
+_budget: ContextVar[list[int] | None] = ContextVar("oratio_schema_budget", default=None)
+
+
+@lru_cache(maxsize=2048)
+def compile_re2(pattern: str) -> _Regex:
+    """A schema `pattern` on RE2 (case-sensitive, unanchored search as JSON Schema wants). Raises ValueError."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = PATTERN_MEMORY_MAX
+    try:
+        compiled: _Regex = re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"not a linear-time (RE2) regex: {reason}; look-around and backreferences are not") from None
+    return compiled
+
+
+def _at(where: str, path: Iterator[Any] | list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in path]
+    return ".".join([where, *parts]) if where else ".".join(parts)
+
+
+def check_tool_schema(schema: Any, where: str) -> None:
+    """Refuse a schema that is not valid draft 2020-12, has a non-RE2 pattern, or reaches outside itself.
+
+    `where` names the schema in the caller's terms ("tools[0].parameters"); the error names the place
+    inside it ("tools[0].parameters.properties.order_id.pattern: not a linear-time (RE2) regex: ...").
+    """
+    if not isinstance(schema, dict | bool):
+        raise InvalidInput(f"{where}: a JSON Schema must be an object", field=where)
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, registry=Registry())
+    problem = best_match(meta.iter_errors(schema))
+    if problem is not None:
+        place = _at(where, problem.absolute_path)
+        raise InvalidInput(f"{place}: not valid JSON Schema (draft 2020-12): {problem.message[:300]}", field=where)
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(schema, ())]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, dict):
+            continue  # true/false are schemas too
+        _check_node(node, path, where)
+        for key in _SUBSCHEMA_MAPS:
+            children = node.get(key)
+            if isinstance(children, dict):
+                stack.extend((child, (*path, key, name)) for name, child in children.items())
+        for key in _SUBSCHEMA_ONE:
+            if key in node:
+                stack.append((node[key], (*path, key)))
+        for key in _SUBSCHEMA_LISTS:
+            children = node.get(key)
+            if isinstance(children, list):
+                stack.extend((child, (*path, key, i)) for i, child in enumerate(children))
+
+
+def _check_node(node: dict[str, Any], path: tuple[Any, ...], where: str) -> None:
+    def refuse(key: Any, why: str) -> InvalidInput:
+        return InvalidInput(f"{_at(where, (*path, key))}: {why}", field=where)
+
+    for key in ("$ref", "$dynamicRef"):
+        ref = node.get(key)
+        if isinstance(ref, str) and not ref.startswith("#"):
+            raise refuse(key, f"only local references ('#/$defs/...') are allowed, not {ref[:100]!r}")
+    if "$id" in node:
+        raise refuse("$id", "$id is not supported: schemas are never fetched; use local '#/$defs/...' references")
+    dialect = node.get("$schema")
+    if dialect is not None and dialect not in DRAFT_2020_12:
+        raise refuse("$schema", "only draft 2020-12 is supported; remove $schema or use its 2020-12 URI")
+    if "unevaluatedProperties" in node:
+        raise refuse("unevaluatedProperties", "not supported; use additionalProperties")
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            compile_re2(pattern)
+        except ValueError as exc:
+            raise refuse("pattern", str(exc)) from None
+    patterns = node.get("patternProperties")
+    if isinstance(patterns, dict):
+        for key in patterns:
+            try:
+                compile_re2(key)
+            except ValueError as exc:
+                raise InvalidInput(f"{_at(where, (*path, 'patternProperties'))}[{key[:60]!r}]: {exc}") from None
+
+
+def check_http_tool(tool: HttpTool, where: str) -> None:
+    """An HTTP tool's schemas, and every URL placeholder an argument the schema declares."""
+    check_tool_schema(tool.parameters, f"{where}.parameters")
+    if tool.response_schema is not None:
+        check_tool_schema(tool.response_schema, f"{where}.response_schema")
+    declared = tool.parameters.get("properties", {})
+    for name in URL_PLACEHOLDER.findall(tool.url):
+        if name not in declared:
+            raise InvalidInput(
+                f"{where}.url: the placeholder {{{name}}} is not an argument in parameters.properties",
+                field=f"{where}.url",
+            )
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _spend() -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _OverBudget
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and compile_re2(pattern).search(instance) is None:
+        yield ValidationError(f"{_short(instance)} does not match {pattern}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        regex = compile_re2(pattern)
+        for key, value in instance.items():
+            if regex.search(key) is not None:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    properties = schema.get("properties", {})
+    regexes = [compile_re2(p) for p in schema.get("patternProperties", {})]
+    return [key for key in instance if key not in properties and not any(r.search(key) is not None for r in regexes)]
+
+
+def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    extras = _additional(instance, schema)
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        names = ", ".join(_short(e, 40) for e in sorted(extras)[:10])
+        yield ValidationError(f"unexpected properties: {names} (the tool does not take them)")
+
+
+def _unevaluated_properties(validator: Any, value: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    # Refused by check_tool_schema; a schema stored before that check fails closed.
+    yield ValidationError("the tool's schema uses unevaluatedProperties, which is not supported")
+
+
+def _counted(keyword: Any) -> Any:
+    def apply(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        _spend()
+        return keyword(validator, value, instance, schema)
+
+    return apply
+
+
+_OVERRIDES = {
+    "pattern": _pattern,
+    "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties,
+    "unevaluatedProperties": _unevaluated_properties,
+}
+_ToolValidator: Any = extend(  # type: ignore[no-untyped-call]  # jsonschema ships no type hints
+    Draft202012Validator,
+    validators={name: _counted(_OVERRIDES.get(name, fn)) for name, fn in Draft202012Validator.VALIDATORS.items()},
+)
+_FORMATS = FormatChecker(formats=SAFE_FORMATS)
+
+
+def _format_error(error: ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+    return f"{path}: {message}" if path else message
+
+
+class ArgumentValidator:
+    """Validates a call's arguments against its tool's schema; compiled validators cached by schema hash.
+
+    `errors` returns readable problems the model can act on ("order_id: 'abc' does not match ^A[0-9]+$"),
+    an empty list when the arguments are valid. Thread-safe; the cache holds at most `cache_size` schemas.
+    """
+
+    def __init__(self, *, cache_size: int = 512, budget: int = VALIDATION_BUDGET) -> None:
+        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._budget = budget
+        self._lock = threading.Lock()
+
+    def _validator(self, schema: dict[str, Any]) -> Any:
+        key = hashlib.sha256(json.dumps(schema, sort_keys=True, default=str).encode()).hexdigest()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        try:
+            check_tool_schema(schema, "the tool's schema")
+            compiled: Any = _ToolValidator(schema, registry=Registry(), format_checker=_FORMATS)
+        except InvalidInput as exc:
+            compiled = exc  # a plan stored before schemas were checked: every call is refused, saying why
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return compiled
+
+    def errors(self, schema: dict[str, Any], arguments: Any) -> list[str]:
+        if not isinstance(arguments, dict):
+            return ["the arguments must be a JSON object"]
+        if json_depth(arguments, stop_after=ARGUMENTS_DEPTH_MAX) > ARGUMENTS_DEPTH_MAX:
+            return [f"the arguments nest deeper than {ARGUMENTS_DEPTH_MAX} levels"]
+        try:
+            size = len(json.dumps(arguments, separators=(",", ":"), ensure_ascii=False))
+        except (TypeError, ValueError):
+            return ["the arguments must be plain JSON values"]
+        if size > ARGUMENTS_JSON_MAX:
+            return [f"the arguments are {size} characters of JSON; at most {ARGUMENTS_JSON_MAX} are accepted"]
+        return self.value_errors(schema, arguments)
+
+    def value_errors(self, schema: dict[str, Any], value: Any) -> list[str]:
+        """Problems of any already-bounded JSON value (a tool's answer) under `schema`, within the budget."""
+        validator = self._validator(schema)
+        if isinstance(validator, InvalidInput):
+            return [f"the tool cannot be called: {validator.message}"]
+        token = _budget.set([self._budget])
+        try:
+            found = list(islice(validator.iter_errors(value), ERRORS_SHOWN))
+        except (_OverBudget, RecursionError):
+            return ["too complex to check against the tool's schema within the platform's limits; simplify it"]
+        finally:
+            _budget.reset(token)
+        return [_format_error(e) for e in sorted(found, key=lambda e: [str(p) for p in e.absolute_path])]
+
+
+__all__ = [
+    "SAFE_FORMATS",
+    "URL_PLACEHOLDER",
+    "VALIDATION_BUDGET",
+    "ArgumentValidator",
+    "check_http_tool",
+    "check_tool_schema",
+    "compile_re2",
+]
