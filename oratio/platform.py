@@ -40,6 +40,7 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.agent_tools import ToolService
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
@@ -89,6 +90,8 @@ class Platform:
     """Deployed plan versions for admins: read (hash-checked, redacted), diff, and edits to hand the builder."""
     simulations: SimulationService
     """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
+    agent_tools: ToolService
+    """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -137,6 +140,10 @@ def build_services(
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
+    # TODO(issue 18, tasks A and B): pass actions=platform.actions and secrets=platform.secrets once merged.
+    agent_tools = ToolService(
+        agents, policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)
+    )
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,
@@ -179,6 +186,7 @@ def build_services(
             admin_scenarios_max=settings.simulation_admin_scenarios_max,
             runs_per_minute=settings.simulation_runs_per_minute,
         ),
+        agent_tools=agent_tools,
     )
 
 
