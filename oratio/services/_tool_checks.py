@@ -18,6 +18,7 @@ import re2
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError
 from jsonschema.exceptions import ValidationError as SchemaViolation
+from referencing.exceptions import Unresolvable
 
 from oratio.errors import InvalidInput
 from schemas import HttpTool
@@ -51,6 +52,19 @@ def _patterns(schema: Any, place: str) -> Iterator[tuple[str, str]]:
             stack.extend((value, f"{where}[{i}]") for i, value in enumerate(node))
 
 
+def _refs(schema: Any, place: str) -> Iterator[tuple[str, str]]:
+    stack = [(schema, place)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            for key in ("$ref", "$dynamicRef"):
+                if isinstance(node.get(key), str):
+                    yield f"{where}.{key}", node[key]
+            stack.extend((value, f"{where}.{key}") for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, f"{where}[{i}]") for i, value in enumerate(node))
+
+
 def check_schema(schema: dict[str, Any], place: str) -> None:
     """A valid draft 2020-12 schema whose regexes RE2 compiles. Raises InvalidInput naming the place."""
     try:
@@ -60,6 +74,9 @@ def check_schema(schema: dict[str, Any], place: str) -> None:
         raise InvalidInput(
             f"{place}{'.' + where if where else ''}: not a valid JSON Schema: {exc.message[:200]}", field=place
         ) from None
+    for where, ref in _refs(schema, place):
+        if not ref.startswith("#"):
+            raise InvalidInput(f"{where}: only local $refs (#/$defs/...) are allowed, not {ref[:80]!r}", field=place)
     for where, pattern in _patterns(schema, place):
         try:
             _re2(pattern)
@@ -107,11 +124,16 @@ def argument_errors(schema: dict[str, Any], arguments: Mapping[str, Any]) -> lis
     if len(json.dumps(arguments, default=str)) > ARGUMENTS_JSON_MAX:
         return [f"arguments: over {ARGUMENTS_JSON_MAX} characters of JSON"]
     found = []
-    for error in _Validator(schema).iter_errors(dict(arguments)):
-        where = ".".join(str(p) for p in error.absolute_path) or "arguments"
-        found.append(f"{where}: {error.message[:200]}")
-        if len(found) == ERRORS_SHOWN:
-            break
+    try:
+        for error in _Validator(schema).iter_errors(dict(arguments)):
+            where = ".".join(str(p) for p in error.absolute_path) or "arguments"
+            found.append(f"{where}: {error.message[:200]}")
+            if len(found) == ERRORS_SHOWN:
+                break
+    except Unresolvable:
+        return ["schema: a $ref in the tool's schema cannot be resolved; fix the schema with update_agent_tool"]
+    except RecursionError:
+        return ["schema: the tool's schema refers to itself without end; fix it with update_agent_tool"]
     return sorted(found)
 
 

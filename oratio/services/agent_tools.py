@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import anyio.to_thread
 from pydantic import TypeAdapter, ValidationError
 
 from oratio.actions import ActionRunner, ToolRequest
@@ -129,6 +130,15 @@ class ToolService:
 
         return self._agents.update(principal, agent_id, AgentUpdate(), edit_tools=edit), imported
 
+    def dry_run(self, principal: Principal, agent_id: str, name: str, arguments: Mapping[str, Any]) -> ToolTestResult:
+        """Validate sample arguments against the tool's schema and render the request it would make."""
+        authorize(principal, Scope.AGENTS_WRITE)
+        tool = self._http_tool(principal, agent_id, name)
+        errors = argument_errors(tool.parameters, arguments)
+        if errors:
+            return ToolTestResult(tool=name, valid=False, errors=errors)
+        return ToolTestResult(tool=name, valid=True, request=render_request(tool, arguments))
+
     async def test_tool(
         self,
         principal: Principal,
@@ -139,24 +149,15 @@ class ToolService:
         send: bool = False,
         confirm_write: bool = False,
     ) -> ToolTestResult:
-        """Validate sample arguments and show the request; with `send`, make the call through the ActionRunner.
+        """The dry run; with `send` and valid arguments, the call itself through the ActionRunner.
 
-        A write tool (it changes something) is sent only with confirm_write as well: a dry run must never
+        A write tool (it changes something) is sent only with confirm_write as well: a test must never
         cancel a real order by accident. Nothing of a test is stored on a session.
         """
-        authorize(principal, Scope.AGENTS_WRITE)
-        tool = _find(self.list_tools(principal, agent_id), name, agent_id)
-        if not isinstance(tool, HttpTool):
-            raise InvalidInput(
-                f"'{name}' is an MCP server; its tools are discovered and checked when the agent is built",
-                field="name",
-            )
-        errors = argument_errors(tool.parameters, arguments)
-        if errors:
-            return ToolTestResult(tool=name, valid=False, errors=errors)
-        request = render_request(tool, arguments)
-        if not send:
-            return ToolTestResult(tool=name, valid=True, request=request)
+        result = await anyio.to_thread.run_sync(lambda: self.dry_run(principal, agent_id, name, arguments))
+        if not send or not result.valid:
+            return result
+        tool = await anyio.to_thread.run_sync(lambda: self._http_tool(principal, agent_id, name))
         if tool.write and not confirm_write:
             raise InvalidInput(
                 f"'{name}' is a write action (it changes something): pass confirm_write=true to really send it",
@@ -174,15 +175,23 @@ class ToolService:
                 deadline_s=tool.timeout_seconds,
             )
         )
-        return ToolTestResult(
-            tool=name,
-            valid=True,
-            request=request,
-            sent=True,
-            status=outcome.status,
-            result=outcome.content,
-            duration_ms=outcome.duration_ms,
+        return result.model_copy(
+            update={
+                "sent": True,
+                "status": outcome.status,
+                "result": outcome.content,
+                "duration_ms": outcome.duration_ms,
+            }
         )
+
+    def _http_tool(self, principal: Principal, agent_id: str, name: str) -> HttpTool:
+        tool = _find(self.list_tools(principal, agent_id), name, agent_id)
+        if not isinstance(tool, HttpTool):
+            raise InvalidInput(
+                f"'{name}' is an MCP server; its tools are discovered and checked when the agent is built",
+                field="name",
+            )
+        return tool
 
     def _check(self, principal: Principal, tool: AgentTool) -> None:
         """Everything about one tool that needs the core; raises InvalidInput naming the field."""

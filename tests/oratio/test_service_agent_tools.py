@@ -388,3 +388,25 @@ def test_list_openapi_operations_needs_a_read_scope(tools: ToolService, acme: Te
     assert len(tools.list_openapi_operations(narrow(acme, Scope.AGENTS_READ), text)) == 4
     with pytest.raises(Forbidden):
         tools.list_openapi_operations(narrow(acme, Scope.SESSIONS_READ), text)
+
+
+def test_a_remote_ref_is_refused(tools: ToolService, acme: Tenancy, agent: Agent) -> None:
+    parameters = {"type": "object", "properties": {"a": {"$ref": "https://schemas.example/a.json"}}}
+
+    with pytest.raises(InvalidInput, match="properties.a.\\$ref: only local \\$refs"):
+        tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters))
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [("#/$defs/nope", "cannot be resolved"), ("#/properties/a", "refers to itself without end")],
+)
+async def test_a_dry_run_on_a_broken_local_ref_is_an_error_not_a_crash(
+    tools: ToolService, acme: Tenancy, agent: Agent, ref: str, expected: str
+) -> None:
+    parameters = {"type": "object", "properties": {"a": {"$ref": ref}}}
+    tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters, headers={}))
+
+    result = await tools.test_tool(acme.principal, agent.id, "get_order", {"a": 1})
+
+    assert not result.valid and expected in result.errors[0]
