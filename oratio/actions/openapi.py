@@ -324,6 +324,7 @@ def import_operations(
     by_id = {op.operation_id: op for op in operations if op.operation_id}
     tools: list[HttpTool] = []
     names: set[str] = set()
+    chosen: set[str] = set()
     for wanted in selection:
         method, _, path = wanted.strip().partition(" ")
         op = by_id.get(wanted.strip()) or by_key.get(f"{method.upper()} {path.strip()}")
@@ -331,6 +332,9 @@ def import_operations(
             raise InvalidInput(
                 f"operation '{wanted[:100]}' is not in the document; use list_openapi_operations", field="operations"
             )
+        if op.key in chosen:
+            continue  # selected twice (by operationId and by key, say): one tool
+        chosen.add(op.key)
         document.budget = 0
         tool = _tool(document, op, base_url, names)
         names.add(tool.name)
@@ -349,6 +353,13 @@ def _unique(name: str, taken: set[str]) -> str:
 def _tool(document: _Document, op: _Operation, base_url: str | None, taken: set[str]) -> HttpTool:
     arguments = _Arguments(document, op)
     arguments.parameters()
+    in_path = re.findall(r"\{([^{}]{1,100})\}", op.path)
+    undeclared = [name for name in in_path if name not in arguments.path_names]
+    if undeclared:
+        raise _error(op.place, f"path parameter '{undeclared[0][:64]}' is in the path but not declared in parameters")
+    stray = sorted(set(arguments.path_names) - set(in_path))
+    if stray:
+        raise _error(op.place, f"path parameter '{stray[0][:64]}' is declared but not in the path")
     arguments.body()
     headers = {**arguments.headers, **_security_headers(document, op)}
     url = _server_url(document, op, base_url) + op.path + arguments.query_template()
@@ -378,6 +389,7 @@ class _Arguments:
         self.properties: dict[str, Any] = {}
         self.required: list[str] = []
         self.query: list[str] = []
+        self.path_names: list[str] = []
         self.headers: dict[str, str] = {}
         self.sensitive: set[str] = set()
 
@@ -409,6 +421,8 @@ class _Arguments:
         if isinstance(param.get("description"), str) and isinstance(schema, dict) and "description" not in schema:
             schema["description"] = " ".join(param["description"].split())[:500]
         self.properties[name] = schema
+        if where == "path":
+            self.path_names.append(name)
         if isinstance(schema, dict) and schema.get("format") == "password":
             self.sensitive.add(name)
         if where == "query" and self.op.method in ("post", "put", "patch"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -410,3 +411,25 @@ async def test_a_dry_run_on_a_broken_local_ref_is_an_error_not_a_crash(
     result = await tools.test_tool(acme.principal, agent.id, "get_order", {"a": 1})
 
     assert not result.valid and expected in result.errors[0]
+
+
+def test_concurrent_changes_are_all_kept(tools: ToolService, acme: Tenancy, agent: Agent) -> None:
+    """Each change is applied to the stored tool list inside the write, so racing admins lose nothing."""
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def add(i: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            tools.add_tool(acme.principal, agent.id, lookup(name=f"tool_{i}"))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    assert sorted(t.name for t in tools.list_tools(acme.principal, agent.id)) == [f"tool_{i}" for i in range(4)]

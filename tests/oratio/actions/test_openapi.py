@@ -152,6 +152,8 @@ def test_duplicate_names_are_made_unique() -> None:
 
     tools = import_operations(json.dumps(document), ["get-order", "getOrder"])
     assert [t.name for t in tools] == ["get_order", "get_order_2"]
+    once = import_operations(json.dumps(document), ["get-order", "GET /orders/{id}", "get /orders/{id}"])
+    assert [t.name for t in once] == ["get_order"]  # one operation selected three ways
 
 
 @pytest.mark.parametrize(
@@ -190,6 +192,16 @@ def test_duplicate_names_are_made_unique() -> None:
                 requestBody={"required": True, "content": {"multipart/form-data": {"schema": {}}}}
             ),
             "paths./orders/{id}.get.requestBody.content: only application/json request bodies",
+        ),
+        (
+            lambda d: d["paths"]["/orders/{id}"]["get"]["parameters"].pop(0),
+            "paths./orders/{id}.get: path parameter 'id' is in the path but not declared in parameters",
+        ),
+        (
+            lambda d: d["paths"]["/orders/{id}"]["get"]["parameters"].append(
+                {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}}
+            ),
+            "paths./orders/{id}.get: path parameter 'shop' is declared but not in the path",
         ),
         (lambda d: d.update(openapi="4.0.0"), "openapi: expected an OpenAPI 3.0 or 3.1 version"),
         (lambda d: d.update(paths={}), "paths: the document has no paths"),
