@@ -9,11 +9,14 @@ How an operation becomes a tool:
   runner puts them in the query string; for POST/PUT/PATCH they are written into the URL template as
   `?name={name}` and so become required). An `application/json` request body's properties are
   flattened next to the parameters when it is an object whose property names do not clash with them;
-  otherwise (a clash, an array, a composition like oneOf) the whole body is one property named `body`.
+  otherwise (a clash, an array, a composition like oneOf) the whole body is one property named `body`,
+  and the arguments schema says so with `"x-oratio-request-body": "body"` (REQUEST_BODY_MARKER): the
+  HTTP runner must then send that argument's value as the request body, not `{"body": ...}`.
 - Schemas: local `$ref`s (`#/...`) are expanded inline (a cycle is refused: a schema that contains
   itself cannot be a tool's arguments) within a size budget, so a few refs that fan out cannot grow
   without bound; 3.0's `nullable` and boolean `exclusiveMinimum`/`exclusiveMaximum` become their draft
-  2020-12 forms; `example(s)`, `xml`, `externalDocs`, `discriminator` and `x-` keys are dropped.
+  2020-12 forms; `example(s)`, `xml`, `externalDocs`, `discriminator`, `$id`, `$schema`, `$comment`,
+  `$anchor` and `x-` keys are dropped.
 - Security: the operation's (else the document's) first security requirement that a header can carry
   becomes headers with `{{secret:NAME}}` placeholders (apiKey in a header, http bearer/basic, oauth2,
   openIdConnect as a bearer token); header parameters named like credentials (Authorization, X-API-Key)
@@ -48,7 +51,11 @@ REF_DEPTH_MAX: Final = 16
 """$refs nested inside one another (each expanded inline)."""
 SCHEMA_BUDGET: Final = SCHEMA_JSON_MAX * 4
 """Characters of JSON one operation's schemas may expand to before the import is refused."""
-_DROP: Final = frozenset({"example", "examples", "xml", "externalDocs", "discriminator"})
+_DROP: Final = frozenset(
+    {"example", "examples", "xml", "externalDocs", "discriminator", "$id", "$schema", "$comment", "$anchor"}
+)
+REQUEST_BODY_MARKER: Final = "x-oratio-request-body"
+"""Set (to "body") on the arguments schema of a tool whose whole request body is the `body` argument."""
 _SCHEMA_MAPS: Final = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 _SCHEMA_LISTS: Final = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_ONE: Final = frozenset(
@@ -390,6 +397,7 @@ class _Arguments:
         self.required: list[str] = []
         self.query: list[str] = []
         self.path_names: list[str] = []
+        self.body_wrapped = False
         self.headers: dict[str, str] = {}
         self.sensitive: set[str] = set()
 
@@ -506,6 +514,7 @@ class _Arguments:
         if "body" in self.properties:
             raise _error(place, "a parameter is named 'body', so the request body has no name to go under")
         self.properties["body"] = schema
+        self.body_wrapped = True
         if required:
             self.required.append("body")
 
@@ -514,6 +523,8 @@ class _Arguments:
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object", "properties": self.properties, "additionalProperties": False}
+        if self.body_wrapped:
+            schema[REQUEST_BODY_MARKER] = "body"
         if self.required:
             schema["required"] = list(dict.fromkeys(self.required))
         return schema

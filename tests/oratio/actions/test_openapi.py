@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from oratio.actions.openapi import import_operations, list_operations
+from oratio.actions.openapi import REQUEST_BODY_MARKER, import_operations, list_operations
 from oratio.errors import InvalidInput
 from schemas import HttpMethod, HttpTool
 
@@ -95,6 +95,7 @@ def test_a_body_that_clashes_with_a_parameter_goes_under_body_and_post_queries_j
         "customer": {"type": "string"},
     }
     assert adopt.parameters["required"] == ["petId", "notify", "body"]
+    assert adopt.parameters[REQUEST_BODY_MARKER] == "body"  # the runner sends `body` as the whole body
 
 
 def test_a_3_1_json_document_imports() -> None:
@@ -114,6 +115,9 @@ def test_a_3_1_json_document_imports() -> None:
     assert cancel.sensitive_arguments == ["card_pin"]  # format: password
     lines = tools["put_orders_id_lines"]  # no operationId: method and path
     assert lines.parameters["properties"]["body"]["type"] == "array"  # not an object: under body
+    assert lines.parameters[REQUEST_BODY_MARKER] == "body"
+    assert "$id" not in lines.parameters["properties"]["body"]["items"]  # never fetched: dropped with $comment
+    assert REQUEST_BODY_MARKER not in cancel.parameters  # flattened
     assert lines.parameters["properties"]["body"]["items"]["properties"]["qty"] == {
         "type": "integer",
         "exclusiveMinimum": 0,
