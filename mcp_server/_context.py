@@ -33,6 +33,7 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.agent_tools import ToolService
 from oratio.services.creation import AgentBuilder
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.knowledge import KnowledgeService
@@ -85,6 +86,9 @@ class McpServices(Protocol):
 
     @property
     def simulations(self) -> SimulationService: ...
+
+    @property
+    def agent_tools(self) -> ToolService: ...
 
     @property
     def outbox(self) -> OutboxDispatcher: ...

@@ -22,6 +22,7 @@ from mcp_server._principal import PrincipalSource
 from mcp_server.live import LiveUpdates
 from mcp_server.tools import (
     admins,
+    agent_tools,
     agents,
     chat,
     deliveries,
@@ -39,6 +40,8 @@ create_agent, add knowledge documents, mint an API key for the customer app, the
 and handoff notifications. Read an agent's plan with get_agent_plan, change it with edit_agent_plan
 (reviewed, simulated and deployed as a new version) and compare versions with diff_agent_plan.
 Simulations gate every deploy: list_scenarios, add_scenario, set_scenario_critical, run_simulations.
+Let an agent act with tools: add_agent_tool (an HTTP endpoint or an MCP server), import_openapi_tools
+(after list_openapi_operations), try one with test_agent_tool; write tools need the customer's confirmation.
 Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
 oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""
@@ -88,6 +91,7 @@ def build_server(
     tc = ToolContext(platform=platform, principals=principals)
     for module in (
         agents,
+        agent_tools,
         plans,
         documents,
         keys,

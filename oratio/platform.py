@@ -45,6 +45,7 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.agent_tools import ToolService
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
@@ -96,6 +97,8 @@ class Platform:
     """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
     actions: ActionRunner
     """Runs an agent's tools (HTTP endpoints; MCP servers when wired): validation, limits, address policy."""
+    agent_tools: ToolService
+    """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -151,6 +154,11 @@ def build_services(
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
+    actions = _action_runner(settings, secrets or _NoSecrets())
+    # TODO(issue 18, task A): pass secrets=platform.secrets once merged.
+    agent_tools = ToolService(
+        agents, policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts), actions=actions
+    )
     engine = ConversationEngine(
         agents=agents,
         sessions=sessions,
@@ -193,7 +201,8 @@ def build_services(
             admin_scenarios_max=settings.simulation_admin_scenarios_max,
             runs_per_minute=settings.simulation_runs_per_minute,
         ),
-        actions=_action_runner(settings, secrets or _NoSecrets()),
+        actions=actions,
+        agent_tools=agent_tools,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -29,11 +30,16 @@ from schemas import (
     CreateAgent,
     DeployedArtifact,
     EventType,
+    HttpTool,
+    McpServerTool,
     Principal,
     Scope,
 )
 
 logger = logging.getLogger("oratio.agents")
+
+ToolsEdit = Callable[[list[HttpTool | McpServerTool]], list[HttpTool | McpServerTool]]
+"""A change to an agent's tool list, applied to the stored list inside the update's write."""
 
 
 class AgentService:
@@ -97,11 +103,18 @@ class AgentService:
             return self._b.store.query(AGENTS, tenant_id, limit=limit, cursor=cursor)
         return self._b.store.query(AGENTS, f"{tenant_id}#{status.value}", index="by_status", limit=limit, cursor=cursor)
 
-    def update(self, principal: Principal, agent_id: str, change: AgentUpdate) -> Agent:
-        """Apply a partial spec change. Re-running the AgentCreator on it is the caller's next step."""
+    def update(
+        self, principal: Principal, agent_id: str, change: AgentUpdate, *, edit_tools: ToolsEdit | None = None
+    ) -> Agent:
+        """Apply a partial spec change. Re-running the AgentCreator on it is the caller's next step.
+
+        `edit_tools` (the ToolService's add/update/remove) computes the new tool list from the stored one
+        inside the write, so two admins changing an agent's tools at once cannot lose each other's change;
+        it may raise to refuse it (a taken name, an unknown tool).
+        """
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
         fields = change.model_dump(exclude_unset=True, exclude_none=True)
-        if not fields:
+        if not fields and edit_tools is None:
             raise InvalidInput("nothing to update: give at least one field")
         if change.sop is not None:
             check_sop(change.sop)
@@ -109,11 +122,15 @@ class AgentService:
             self._check_model(change.model)
 
         def apply(agent: Agent) -> Agent:
-            spec = AgentSpec.model_validate({**agent.spec.model_dump(), **fields})
+            data = {**agent.spec.model_dump(), **fields}
+            if edit_tools is not None:
+                data["tools"] = [tool.model_dump() for tool in edit_tools(list(agent.spec.tools))]
+            spec = AgentSpec.model_validate(data)
             return agent.model_copy(update={"spec": spec, "updated_at": self._b.clock()})
 
         updated = update_with_retry(self._b.store, AGENTS, tenant_id, agent_id, "agent", apply)
-        self._b.emit(tenant_id, EventType.AGENT_UPDATED, agent_id, fields=sorted(fields))
+        changed = set(fields) | ({"tools"} if edit_tools is not None else set())
+        self._b.emit(tenant_id, EventType.AGENT_UPDATED, agent_id, fields=sorted(changed))
         return updated
 
     def pause(self, principal: Principal, agent_id: str) -> Agent:

@@ -23,6 +23,8 @@ READ_ONLY = {
     "get_session",
     "list_notifications",
     "list_deliveries",
+    "list_agent_tools",
+    "list_openapi_operations",
 }
 DESTRUCTIVE = {"delete_document", "revoke_api_key"}
 WRITES = {"upload_document", "mint_api_key", "mark_notification_read", "acknowledge_handoff", "retry_delivery"}
@@ -35,7 +37,8 @@ AGENT_TOOLS = {
     "resume_agent",
     "delete_agent",
 }
-TOOLS = READ_ONLY | DESTRUCTIVE | WRITES | AGENT_TOOLS
+ACTION_TOOLS = {"add_agent_tool", "update_agent_tool", "remove_agent_tool", "test_agent_tool", "import_openapi_tools"}
+TOOLS = READ_ONLY | DESTRUCTIVE | WRITES | AGENT_TOOLS | ACTION_TOOLS
 
 
 async def tools(client: Client) -> dict[str, Tool]:
@@ -79,6 +82,19 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
         "acknowledge_handoff": ({"notification_id"}, {"notification_id"}),
         "list_deliveries": ({"status", "limit", "cursor"}, set()),
         "retry_delivery": ({"delivery_id"}, {"delivery_id"}),
+        "list_agent_tools": ({"agent_id"}, {"agent_id"}),
+        "add_agent_tool": ({"agent_id", "tool", "wait"}, {"agent_id", "tool"}),
+        "update_agent_tool": ({"agent_id", "name", "changes", "wait"}, {"agent_id", "name", "changes"}),
+        "remove_agent_tool": ({"agent_id", "name", "wait"}, {"agent_id", "name"}),
+        "test_agent_tool": (
+            {"agent_id", "name", "arguments", "send", "confirm_write"},
+            {"agent_id", "name", "arguments"},
+        ),
+        "list_openapi_operations": ({"spec"}, {"spec"}),
+        "import_openapi_tools": (
+            {"agent_id", "spec", "operations", "base_url", "replace", "wait"},
+            {"agent_id", "spec", "operations"},
+        ),
     }
     for name, (params, required) in expected.items():
         tool = listed[name]
@@ -136,10 +152,20 @@ async def test_every_tool_has_a_title_all_four_hints_and_a_dedented_description(
 async def test_deleting_and_revoking_are_destructive_and_model_calls_reach_the_open_world(client: Client) -> None:
     listed = await tools(client)
 
-    for name in ("delete_agent", "delete_document", "revoke_api_key", "update_agent", "upload_document"):
+    for name in (
+        "delete_agent",
+        "delete_document",
+        "revoke_api_key",
+        "update_agent",
+        "upload_document",
+        "update_agent_tool",
+        "remove_agent_tool",
+        "test_agent_tool",  # send=true makes a real call
+        "import_openapi_tools",
+    ):
         annotations = listed[name].annotations
         assert annotations is not None and annotations.destructive_hint is True, name
-    for name in ("create_agent", "update_agent", "chat_with_agent"):
+    for name in ("create_agent", "update_agent", "chat_with_agent", "add_agent_tool", "test_agent_tool"):
         annotations = listed[name].annotations
         assert annotations is not None and annotations.open_world_hint is True, name
     for name in ("pause_agent", "resume_agent", "delete_agent", "reingest_document"):

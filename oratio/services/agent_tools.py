@@ -1,0 +1,254 @@
+"""An agent's tools for admins: list, add, update, remove, dry-run, and import from OpenAPI.
+
+Tools are part of the agent's spec (`AgentSpec.tools`), so every change goes through
+`AgentService.update` (with `edit_tools`, applied to the stored list inside the write) and the door
+then rebuilds the agent through the AgentCreator exactly like an SOP change: the tools that serve are
+the reviewed ones in the plan, never the spec's latest edit.
+
+Checked at every add and update, before anything is stored: a valid draft 2020-12 schema with RE2
+regexes; a name that is unique and not a built-in's; a URL the address policy allows (the same policy
+as webhooks, so an admin learns at once that 10.0.0.5 needs ORATIO_WEBHOOK_ALLOWED_HOSTS, not at a
+customer's first call); secret references to secrets that exist; at most TOOLS_PER_AGENT_MAX tools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import anyio.to_thread
+from pydantic import TypeAdapter, ValidationError
+
+from oratio.actions import ActionRunner, ToolRequest
+from oratio.actions.openapi import OperationInfo, import_operations, list_operations
+from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
+from oratio.notify.address_policy import Resolver, WebhookPolicy, WebhookRefused, check_url, system_resolver
+from oratio.services._common import authorize
+from oratio.services._tool_checks import argument_errors, check_schema, render_request, secret_refs
+from oratio.services.agents import AgentService
+from schemas import Agent, AgentUpdate, HttpTool, McpServerTool, McpTransport, Principal, Scope, ToolTestResult
+from schemas.tools import RESERVED_TOOL_NAMES, TOOLS_PER_AGENT_MAX, ToolDefinition
+
+AgentTool = HttpTool | McpServerTool
+_TOOL: TypeAdapter[AgentTool] = TypeAdapter(ToolDefinition)
+
+
+class SecretNames(Protocol):
+    """Which secrets a tenant has (`oratio.services.secrets.SecretService`, task A)."""
+
+    def names(self, tenant_id: str) -> set[str]: ...
+
+
+class ToolService:
+    def __init__(
+        self,
+        agents: AgentService,
+        *,
+        policy: WebhookPolicy,
+        actions: ActionRunner | None = None,
+        secrets: SecretNames | None = None,
+        resolve: Resolver = system_resolver,
+    ) -> None:
+        self._agents = agents
+        self._policy = policy
+        self._actions = actions
+        self._secrets = secrets
+        self._resolve = resolve
+
+    def list_tools(self, principal: Principal, agent_id: str) -> list[AgentTool]:
+        return list(self._agents.get(principal, agent_id).spec.tools)
+
+    def add_tool(self, principal: Principal, agent_id: str, tool: AgentTool) -> Agent:
+        """Add one tool; refused if an agent tool of that name exists (update_tool changes one)."""
+        self._check(principal, tool)
+
+        def edit(tools: list[AgentTool]) -> list[AgentTool]:
+            if any(t.name == tool.name for t in tools):
+                raise Conflict(f"agent '{agent_id}' already has a tool named '{tool.name}'", field="tool.name")
+            return _at_most([*tools, tool])
+
+        return self._agents.update(principal, agent_id, AgentUpdate(), edit_tools=edit)
+
+    def update_tool(self, principal: Principal, agent_id: str, name: str, changes: Mapping[str, Any]) -> Agent:
+        """Change the named tool's fields (those given; `name` renames it); checked like a new tool."""
+        if not changes:
+            raise InvalidInput("nothing to update: give at least one field", field="changes")
+        current = _find(self.list_tools(principal, agent_id), name, agent_id)
+        merged = {**current.model_dump(), **changes}
+        try:
+            tool = _TOOL.validate_python(merged)
+        except ValidationError as exc:
+            raise _invalid(exc, "changes") from None
+        self._check(principal, tool)
+
+        def edit(tools: list[AgentTool]) -> list[AgentTool]:
+            _find(tools, name, agent_id)
+            if tool.name != name and any(t.name == tool.name for t in tools):
+                raise Conflict(f"agent '{agent_id}' already has a tool named '{tool.name}'", field="changes.name")
+            return [tool if t.name == name else t for t in tools]
+
+        return self._agents.update(principal, agent_id, AgentUpdate(), edit_tools=edit)
+
+    def remove_tool(self, principal: Principal, agent_id: str, name: str) -> Agent:
+        authorize(principal, Scope.AGENTS_WRITE)
+
+        def edit(tools: list[AgentTool]) -> list[AgentTool]:
+            _find(tools, name, agent_id)
+            return [t for t in tools if t.name != name]
+
+        return self._agents.update(principal, agent_id, AgentUpdate(), edit_tools=edit)
+
+    def list_openapi_operations(self, principal: Principal, spec_text: str) -> list[OperationInfo]:
+        authorize(principal, Scope.AGENTS_READ)
+        return list_operations(spec_text)
+
+    def import_openapi(
+        self,
+        principal: Principal,
+        agent_id: str,
+        spec_text: str,
+        operations: Sequence[str],
+        *,
+        base_url: str | None = None,
+        replace: bool = False,
+    ) -> tuple[Agent, list[HttpTool]]:
+        """Add the selected operations as tools; `replace` lets them replace same-named tools (else Conflict)."""
+        authorize(principal, Scope.AGENTS_WRITE)
+        imported = import_operations(spec_text, list(operations), base_url=base_url)
+        for tool in imported:
+            self._check(principal, tool)
+
+        def edit(tools: list[AgentTool]) -> list[AgentTool]:
+            names = {t.name for t in imported}
+            taken = sorted(names & {t.name for t in tools})
+            if taken and not replace:
+                raise Conflict(
+                    f"the agent already has tool(s) named {', '.join(taken)[:200]}; pass replace=true to replace them",
+                    field="operations",
+                )
+            return _at_most([*(t for t in tools if t.name not in names), *imported])
+
+        return self._agents.update(principal, agent_id, AgentUpdate(), edit_tools=edit), imported
+
+    def dry_run(self, principal: Principal, agent_id: str, name: str, arguments: Mapping[str, Any]) -> ToolTestResult:
+        """Validate sample arguments against the tool's schema and render the request it would make."""
+        authorize(principal, Scope.AGENTS_WRITE)
+        tool = self._http_tool(principal, agent_id, name)
+        errors = argument_errors(tool.parameters, arguments)
+        if errors:
+            return ToolTestResult(tool=name, valid=False, errors=errors)
+        return ToolTestResult(tool=name, valid=True, request=render_request(tool, arguments))
+
+    async def test_tool(
+        self,
+        principal: Principal,
+        agent_id: str,
+        name: str,
+        arguments: Mapping[str, Any],
+        *,
+        send: bool = False,
+        confirm_write: bool = False,
+    ) -> ToolTestResult:
+        """The dry run; with `send` and valid arguments, the call itself through the ActionRunner.
+
+        A write tool (it changes something) is sent only with confirm_write as well: a test must never
+        cancel a real order by accident. Nothing of a test is stored on a session.
+        """
+        result = await anyio.to_thread.run_sync(lambda: self.dry_run(principal, agent_id, name, arguments))
+        if not send or not result.valid:
+            return result
+        tool = await anyio.to_thread.run_sync(lambda: self._http_tool(principal, agent_id, name))
+        if tool.write and not confirm_write:
+            raise InvalidInput(
+                f"'{name}' is a write action (it changes something): pass confirm_write=true to really send it",
+                field="confirm_write",
+            )
+        if self._actions is None:
+            raise InvalidState("this server cannot send tool calls yet; run the test with send=false")
+        outcome = await self._actions.run(
+            ToolRequest(
+                tenant_id=principal.tenant_id,
+                agent_id=agent_id,
+                session_id=None,
+                tool=tool,
+                arguments=dict(arguments),
+                deadline_s=tool.timeout_seconds,
+            )
+        )
+        return result.model_copy(
+            update={
+                "sent": True,
+                "status": outcome.status,
+                "result": outcome.content,
+                "duration_ms": outcome.duration_ms,
+            }
+        )
+
+    def _http_tool(self, principal: Principal, agent_id: str, name: str) -> HttpTool:
+        tool = _find(self.list_tools(principal, agent_id), name, agent_id)
+        if not isinstance(tool, HttpTool):
+            raise InvalidInput(
+                f"'{name}' is an MCP server; its tools are discovered and checked when the agent is built",
+                field="name",
+            )
+        return tool
+
+    def _check(self, principal: Principal, tool: AgentTool) -> None:
+        """Everything about one tool that needs the core; raises InvalidInput naming the field."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        if tool.name in RESERVED_TOOL_NAMES:
+            raise InvalidInput(f"'{tool.name}' is a built-in tool's name; pick another", field="tool.name")
+        if isinstance(tool, HttpTool):
+            check_schema(tool.parameters, f"tool '{tool.name}'.parameters")
+            if tool.response_schema is not None:
+                check_schema(tool.response_schema, f"tool '{tool.name}'.response_schema")
+            self._check_url(tool.name, tool.url)
+            needed = secret_refs(tool.headers)
+        else:
+            if tool.transport is McpTransport.HTTP and tool.url is not None:
+                self._check_url(tool.name, tool.url)
+            # TODO(issue 18, task C): a stdio server must be in the operator's registry (ORATIO_MCP_STDIO_SERVERS).
+            needed = {tool.bearer_secret} if tool.bearer_secret else set()
+        # TODO(issue 18, task A): wire Platform.secrets (SecretService.names) in build_services.
+        if needed and self._secrets is not None:
+            missing = sorted(needed - self._secrets.names(tenant_id))
+            if missing:
+                raise InvalidInput(
+                    f"tool '{tool.name}' refers to secret(s) not set: {', '.join(missing)[:200]}; "
+                    "store them with set_secret first",
+                    field="tool.headers",
+                )
+
+    def _check_url(self, name: str, url: str) -> None:
+        try:
+            check_url(url, self._policy, self._resolve)
+        except WebhookRefused as exc:
+            message = exc.message.replace("webhook URL", "URL").replace("webhook host", "host")
+            raise InvalidInput(
+                f"tool '{name}': url refused by the address policy (the same as for webhooks): {message}",
+                field="tool.url",
+            ) from None
+        except OSError:
+            raise InvalidInput(
+                f"tool '{name}': url's host does not resolve from this server; check the name", field="tool.url"
+            ) from None
+
+
+def _find(tools: Sequence[AgentTool], name: str, agent_id: str) -> AgentTool:
+    for tool in tools:
+        if tool.name == name:
+            return tool
+    raise NotFound(f"agent '{agent_id}' has no tool named '{name[:64]}'")
+
+
+def _at_most(tools: list[AgentTool]) -> list[AgentTool]:
+    if len(tools) > TOOLS_PER_AGENT_MAX:
+        raise InvalidInput(f"an agent has at most {TOOLS_PER_AGENT_MAX} tools; remove some first", field="tools")
+    return tools
+
+
+def _invalid(exc: ValidationError, field: str) -> InvalidInput:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or field
+    more = len(exc.errors()) - 1
+    return InvalidInput(f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else ""), field=field)
