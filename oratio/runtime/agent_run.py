@@ -17,6 +17,8 @@ from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 from strands.types.content import Messages
 
+from oratio.runtime.action_tools import action_tools
+from oratio.runtime.action_turn import ActionTurn
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.tools import TurnOutcome, WebhookCaller, build_tools
 from oratio.services.knowledge import KnowledgeService
@@ -42,6 +44,8 @@ class AgentRun:
     agent_name: str
     outcome: TurnOutcome
     webhook: tuple[WebhookTool, WebhookCaller] | None = None
+    actions: ActionTurn | None = None
+    """The agent's own tools (`AgentPlan.actions`) for this turn, with the confirmation gate; None: not offered."""
     failure: str | None = None
 
 
@@ -65,7 +69,10 @@ async def stream_reply(
     agent = Agent(
         model=run.model,
         messages=history,
-        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook)],
+        tools=[
+            *build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook),
+            *(action_tools(run.actions) if run.actions is not None else ()),
+        ],
         system_prompt=system_prompt,
         callback_handler=None,  # no printing to stdout; we read the event stream ourselves
         # A strategy keeps per-invocation state, so each agent gets its own.
