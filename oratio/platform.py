@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from oratio.actions import ActionRunner
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -105,11 +106,17 @@ class Platform:
 
 
 def build_services(
-    settings: Settings, backends: Backends, knowledge: KnowledgeBase, *, model_factory: ModelFactory | None = None
+    settings: Settings,
+    backends: Backends,
+    knowledge: KnowledgeBase,
+    *,
+    model_factory: ModelFactory | None = None,
+    actions: ActionRunner | None = None,
 ) -> Platform:
     """Wire the services over already-open backends (tests use this with their own backends).
 
     `model_factory` replaces `oratio.models.create_model` for the conversation engine (tests, benchmarks).
+    `actions` runs the agents' own tools (`AgentPlan.actions`) in conversations; None: they are not offered.
     """
     jwt = JwtSettings(
         secret=settings.resolved_jwt_secret(),
@@ -147,6 +154,7 @@ def build_services(
         model_factory=model_factory,
         webhooks=webhooks,
         gate=gate,
+        actions=actions,
     )
     return Platform(
         settings=settings,

@@ -288,28 +288,29 @@ class ActionTurn:
         left = self.deadline - asyncio.get_running_loop().time()
         return left - min(self.reserve_s, max(left, 0) / 4)
 
-    async def settle_held(self, verdict: Verdict, action: PendingAction) -> tuple[str, Any] | None:
+    async def settle_held(self, verdict: Verdict, action: PendingAction) -> tuple[str, Any, ToolCallStatus] | None:
         """Rule 2, once the customer answered `action`: run it on CONFIRM, record the verdict otherwise.
 
-        Returns (call id, what the model reads) for a confirmed or declined action, to put in the
+        Returns (call id, what the model reads, status) for a confirmed or declined action, to put in the
         model's messages as the last toolUse/toolResult; None when the customer said something else.
         """
         found = self.actions.get(action.tool)
         tool = found.tool if found is not None else None
         call_id = f"confirmed_{secrets.token_hex(8)}"
         if verdict is Verdict.CONFIRM:
+            self.gate.approved = None  # it runs here, once; the same call again gets this outcome (`ran`)
             if found is None:
                 outcome = _failed(ToolCallStatus.REFUSED, f"{action.tool} is no longer offered; nothing was done", 0)
             else:
                 outcome = await self.run(found, action.arguments)
                 self.ran[f"{action.tool}:{canonical(action.arguments)}"] = outcome
             self._record_named(action.tool, tool, call_id, action.arguments, outcome, write=True, confirmed=True)
-            return call_id, outcome.content
+            return call_id, outcome.content, outcome.status
         status = ToolCallStatus.DECLINED if verdict is Verdict.DECLINE else ToolCallStatus.NOT_CONFIRMED
         summary = "the customer said no" if verdict is Verdict.DECLINE else "the customer did not confirm"
         outcome = ToolOutcome(status, {"status": status.value, "note": DECLINED_NOTE}, summary, 0)
         self._record_named(action.tool, tool, call_id, action.arguments, outcome, write=True)
-        return (call_id, outcome.content) if verdict is Verdict.DECLINE else None
+        return (call_id, outcome.content, status) if verdict is Verdict.DECLINE else None
 
     def _record(
         self, action: Action, call_id: str, arguments: Mapping[str, Any], outcome: ToolOutcome, confirmed: bool = False

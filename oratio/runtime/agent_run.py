@@ -57,6 +57,7 @@ async def stream_reply(
     *,
     time_limit_s: float,
     system_prompt: str,
+    deadline: float | None = None,
 ) -> AsyncGenerator[str, None]:
     """Run the agent over `history` + `prompt`, streaming text deltas, bounded by `time_limit_s`.
 
@@ -64,7 +65,8 @@ async def stream_reply(
     is why this takes a number rather than running under the caller's `fail_after`.
 
     A timeout or model failure is recorded on `run.failure` (never raised): the caller decides what
-    the customer hears.
+    the customer hears. `deadline` (the event loop's time), when given, is when the turn that began
+    `time_limit_s` earlier must end (a confirmed action may have run before the model).
     """
     agent = Agent(
         model=run.model,
@@ -81,7 +83,8 @@ async def stream_reply(
         name=run.agent_name,
         record_direct_tool_call=False,
     )
-    deadline = asyncio.get_running_loop().time() + time_limit_s
+    if deadline is None:
+        deadline = asyncio.get_running_loop().time() + time_limit_s
     # stream_async is an async generator (typed as an iterator); we close it on every way out.
     events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
     try:
