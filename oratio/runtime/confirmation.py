@@ -252,14 +252,17 @@ class Gate:
             proposed_in_turn=turn_seq,
         )
         self.pending = action
+        self.approved = None  # a new proposal supersedes what the customer confirmed before it
         return action
 
     def customer_said(self, text: str, language: str) -> Verdict:
         """Rule 2: the customer's next message settles the held action, whatever it says.
 
         CONFIRM moves it to `approved` (run it now); DECLINE and OTHER drop it. With nothing held,
-        OTHER and no change.
+        OTHER. Either way an earlier confirmation not yet acted on lapses: a yes counts for the message after
+        the statement only.
         """
+        self.approved = None
         if self.pending is None:
             return Verdict.OTHER
         verdict = is_confirmation(text, language)

@@ -166,6 +166,11 @@ class ConversationEngine:
         """Store calls are made on the turn's own loop (see `_open`); else each block goes to a worker thread."""
         self._quick_specs: set[str] = set()
 
+    @property
+    def actions(self) -> ActionRunner | None:
+        """The runner of the agents' own tools, for the voice bridge's speech-to-speech backend."""
+        return self._actions
+
     # -- entry points ---------------------------------------------------------------------------
 
     def turn(

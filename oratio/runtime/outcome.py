@@ -59,6 +59,12 @@ class TurnOutcome:
             self.tool_calls.append(record)
             return True
 
+    def take_tool_calls(self) -> list[ToolCallRecord]:
+        """The records so far, cleared (a voice call stores them with each agent turn as it comes)."""
+        with self._lock:
+            taken, self.tool_calls = self.tool_calls, []
+            return taken
+
     @property
     def tool_calls_left(self) -> int:
         with self._lock:

@@ -294,7 +294,24 @@ class SessionService:
 
         update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", count)
         self._turn_event(stored)
+        for event in _tool_call_events(session, stored):
+            self._b.events.append(event)
         return stored
+
+    def hold_action(self, tenant_id: str, session_id: str, action: PendingAction | None) -> Session:
+        """Set (or clear, with None) the session's held write action outside a turn's commit.
+
+        The text engine moves it with its turns (`append_next`); a speech-to-speech call, whose turns
+        are stored as transcripts complete, keeps it here as the confirmation gate moves.
+        """
+        return update_with_retry(
+            self._b.store,
+            SESSIONS,
+            tenant_id,
+            session_id,
+            "session",
+            lambda s: s.model_copy(update={"pending_action": action}),
+        )
 
     def _turn_event(self, turn: Turn) -> None:
         self._b.events.append(_turn_event(turn))

@@ -152,6 +152,23 @@ def test_gate_drops_the_action_on_anything_but_yes(text: str, verdict: Verdict) 
     assert not gate.may_run("cancel_order", {"order_id": "A123"})
 
 
+def test_a_new_proposal_supersedes_an_earlier_confirmation() -> None:
+    gate = Gate()
+    gate.propose(CANCEL, "call-1", {"order_id": "A123"}, "en", 2)
+    gate.customer_said("yes", "en")
+    gate.propose(CANCEL, "call-2", {"order_id": "B456"}, "en", 4)
+    assert not gate.may_run("cancel_order", {"order_id": "A123"})
+    assert not gate.may_run("cancel_order", {"order_id": "B456"})
+
+
+def test_a_confirmation_lapses_with_the_next_message() -> None:
+    gate = Gate()
+    gate.propose(CANCEL, "call-1", {"order_id": "A123"}, "en", 2)
+    gate.customer_said("yes", "en")
+    gate.customer_said("and another thing", "en")
+    assert not gate.may_run("cancel_order", {"order_id": "A123"})
+
+
 def test_gate_with_nothing_held_ignores_a_yes() -> None:
     gate = Gate()
     assert gate.customer_said("yes", "en") is Verdict.OTHER
