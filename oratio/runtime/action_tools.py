@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from strands.tools.tools import PythonAgentTool
+from strands.types.content import ContentBlock, Messages
 from strands.types.tools import AgentTool, ToolResult, ToolSpec, ToolUse
 
-from oratio.runtime.action_turn import SUCCESS_STATUSES, Action, ActionTurn, tool_result_text
+from oratio.runtime.action_turn import SUCCESS_STATUSES, Action, ActionTurn, Settled, tool_result_text
 from schemas import ToolCallStatus
 
 
@@ -42,4 +43,22 @@ def tool_result(call_id: str, content: Any, status: ToolCallStatus) -> ToolResul
     }
 
 
-__all__ = ["action_tools", "tool_result"]
+def settled_messages(said: list[ContentBlock], settled: Settled) -> Messages:
+    """The end of the model's prompt after the customer settled a held action (rule 2 of the gate): their
+    words, then the action as a toolUse and its outcome as the toolResult, so the model tells them how
+    it went. Shared by the engine and the creator's simulations."""
+    use: ContentBlock = {"toolUse": {"toolUseId": settled.call_id, "name": settled.tool, "input": settled.arguments}}
+    ok = settled.status in (ToolCallStatus.OK, ToolCallStatus.DECLINED)
+    result: ToolResult = {
+        "toolUseId": settled.call_id,
+        "status": "success" if ok else "error",
+        "content": [{"text": tool_result_text(settled.content)}],
+    }
+    return [
+        {"role": "user", "content": said},
+        {"role": "assistant", "content": [use]},
+        {"role": "user", "content": [{"toolResult": result}]},
+    ]
+
+
+__all__ = ["action_tools", "settled_messages", "tool_result"]

@@ -64,6 +64,18 @@ QUIET_STATUSES: Final = SUCCESS_STATUSES | {ToolCallStatus.DECLINED, ToolCallSta
 
 
 @dataclass(frozen=True)
+class Settled:
+    """A held action the customer's message settled, as the model must hear it before answering."""
+
+    call_id: str
+    """A fresh id for the toolUse/toolResult pair (the held call's own id is already in the history)."""
+    tool: str
+    arguments: dict[str, Any]
+    content: Any
+    status: ToolCallStatus
+
+
+@dataclass(frozen=True)
 class Action:
     """One tool the model may call: what it sees (`spec`) and what runs (`tool`, with its MCP `server`)."""
 
@@ -288,11 +300,11 @@ class ActionTurn:
         left = self.deadline - asyncio.get_running_loop().time()
         return left - min(self.reserve_s, max(left, 0) / 4)
 
-    async def settle_held(self, verdict: Verdict, action: PendingAction) -> tuple[str, Any, ToolCallStatus] | None:
+    async def settle_held(self, verdict: Verdict, action: PendingAction) -> Settled | None:
         """Rule 2, once the customer answered `action`: run it on CONFIRM, record the verdict otherwise.
 
-        Returns (call id, what the model reads, status) for a confirmed or declined action, to put in the
-        model's messages as the last toolUse/toolResult; None when the customer said something else.
+        Returns the outcome of a confirmed or declined action, for the model's messages as the last
+        toolUse/toolResult (`action_tools.settled_messages`); None when the customer said something else.
         """
         found = self.actions.get(action.tool)
         tool = found.tool if found is not None else None
@@ -305,12 +317,14 @@ class ActionTurn:
                 outcome = await self.run(found, action.arguments)
                 self.ran[f"{action.tool}:{canonical(action.arguments)}"] = outcome
             self._record_named(action.tool, tool, call_id, action.arguments, outcome, write=True, confirmed=True)
-            return call_id, outcome.content, outcome.status
+            return Settled(call_id, action.tool, dict(action.arguments), outcome.content, outcome.status)
         status = ToolCallStatus.DECLINED if verdict is Verdict.DECLINE else ToolCallStatus.NOT_CONFIRMED
         summary = "the customer said no" if verdict is Verdict.DECLINE else "the customer did not confirm"
         outcome = ToolOutcome(status, {"status": status.value, "note": DECLINED_NOTE}, summary, 0)
         self._record_named(action.tool, tool, call_id, action.arguments, outcome, write=True)
-        return (call_id, outcome.content, status) if verdict is Verdict.DECLINE else None
+        if verdict is not Verdict.DECLINE:
+            return None
+        return Settled(call_id, action.tool, dict(action.arguments), outcome.content, status)
 
     def _record(
         self, action: Action, call_id: str, arguments: Mapping[str, Any], outcome: ToolOutcome, confirmed: bool = False
@@ -365,6 +379,7 @@ __all__ = [
     "SUCCESS_STATUSES",
     "Action",
     "ActionTurn",
+    "Settled",
     "argument_problems",
     "catalog",
     "redact_arguments",

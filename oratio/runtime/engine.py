@@ -29,7 +29,7 @@ from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.languages import messages
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
-from oratio.runtime.action_turn import ActionTurn, catalog, tool_result_text
+from oratio.runtime.action_turn import ActionTurn, Settled, catalog
 from oratio.runtime.confirmation import Gate, Verdict
 from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, rule_reason
 from oratio.runtime.history import HISTORY_TURNS, conversation
@@ -55,7 +55,6 @@ from schemas import (
     Scope,
     Session,
     SessionStatus,
-    ToolCallStatus,
     Turn,
     WebhookTool,
 )
@@ -243,9 +242,9 @@ class ConversationEngine:
         deadline = anyio.current_time() + self._settings.turn_timeout_seconds
         if turn.actions is not None:
             turn.actions.deadline = deadline
-        prelude = await self._settle_held(turn)
+        settled = await self._settle_held(turn)
         if turn.rule_reason is None:
-            async with aclosing(self._converse(turn, reply, deadline, prelude)) as deltas:
+            async with aclosing(self._converse(turn, reply, deadline, settled)) as deltas:
                 async for delta in deltas:
                     yield delta
         if self._inline:
@@ -369,54 +368,31 @@ class ConversationEngine:
             reason = problem or "the model could not be loaded (the operator's log says why)"
             raise ModelUnavailable(f"this agent's model cannot run on this server: {reason}") from None
 
-    async def _settle_held(self, turn: _Turn) -> list[Message] | None:
+    async def _settle_held(self, turn: _Turn) -> Settled | None:
         """Rule 2 of the gate: run a confirmed action (exactly its held arguments) or record the verdict.
 
-        Returns the messages that end the model's prompt when it must hear how the action went (a
-        confirmed or declined action: the call and its result as the last toolUse/toolResult).
+        Returns what the model must hear before it answers (a confirmed or declined action).
         """
         if turn.held is None or turn.actions is None:
             return None
         verdict, action = turn.held
-        settled = await turn.actions.settle_held(verdict, action)
-        if settled is None:
-            return None
-        call_id, content, status = settled
-        failed = status not in (ToolCallStatus.OK, ToolCallStatus.DECLINED)
-        return [
-            {
-                "role": "assistant",
-                "content": [{"toolUse": {"toolUseId": call_id, "name": action.tool, "input": action.arguments}}],
-            },
-            {
-                "role": "user",
-                "content": [
-                    {
-                        "toolResult": {
-                            "toolUseId": call_id,
-                            "status": "error" if failed else "success",
-                            "content": [{"text": tool_result_text(content)}],
-                        }
-                    }
-                ],
-            },
-        ]
+        return await turn.actions.settle_held(verdict, action)
 
     async def _converse(
-        self, turn: _Turn, reply: ReplyBuilder, deadline: float, prelude: list[Message] | None = None
+        self, turn: _Turn, reply: ReplyBuilder, deadline: float, settled: Settled | None = None
     ) -> AsyncGenerator[str, None]:
         """Run the plan's agent over the restored history, streaming its text, bounded by the timeout."""
         system_prompt = turn.plan.system_prompt
         if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
             system_prompt += HANDOFF_PENDING
-        from oratio.runtime.agent_run import AgentRun, stream_reply  # Strands, on the first turn
+        from oratio.runtime.action_tools import settled_messages  # Strands, on the first turn
+        from oratio.runtime.agent_run import AgentRun, stream_reply
 
         history, text = conversation(turn.history, turn.text, tools=turn.actions is not None)
         prompt: list[Message] | list[ContentBlock] = text
-        if prelude is not None:
+        if settled is not None:
             # The customer's yes (or no), the held call and its result: the model tells them the outcome.
-            said: Message = {"role": "user", "content": text}
-            prompt = [said, *prelude]
+            prompt = settled_messages(text, settled)
         run = AgentRun(
             plan=turn.plan,
             model=turn.model,
