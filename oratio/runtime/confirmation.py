@@ -45,6 +45,9 @@ ARGUMENTS_SHOWN_MAX: Final = 8
 MASK: Final = "[hidden]"
 
 _TOKEN = re.compile(r"[\w']+")
+_FOREIGN = re.compile(r"[^\w\s.,!;:'\u2019\-]")
+"""Anything but words, spaces and plain punctuation (a question mark, an emoji, a zero-width or control
+character) makes a message OTHER: nothing hidden can ride along with a yes."""
 _PHRASE_WORDS_MAX: Final = 4
 
 
@@ -106,10 +109,11 @@ def _negated(token: str) -> bool:
 def is_confirmation(text: str, language: str) -> Verdict:
     """Whether `text` explicitly confirms (CONFIRM), explicitly declines (DECLINE), or neither (OTHER).
 
-    Only the plan's `language` and English count. A question mark, a digit, a word outside the yes/no and
-    politeness lists, or a yes together with a negation make it OTHER.
+    Only the plan's `language` and English count. A question mark or any character but letters, digits,
+    spaces and plain punctuation, a digit, a word outside the yes/no and politeness lists, or a yes
+    together with a negation make it OTHER.
     """
-    if len(text) > CONFIRM_TEXT_MAX or "?" in text or "¿" in text:
+    if len(text) > CONFIRM_TEXT_MAX or _FOREIGN.search(text) is not None:
         return Verdict.OTHER
     tokens = _tokens(text)
     if not tokens or len(tokens) > CONFIRM_WORDS_MAX:
