@@ -165,9 +165,10 @@ def argument_problems(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, 
     if len(canonical(arguments)) > ARGUMENTS_JSON_MAX:
         return [f"the arguments are over {ARGUMENTS_JSON_MAX} characters of JSON"]
     schema = tool.parameters
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    assert isinstance(properties, dict)
-    problems = [f"{name}: required" for name in schema.get("required", []) if name not in arguments]
+    found, required = schema.get("properties"), schema.get("required")
+    properties: dict[str, Any] = found if isinstance(found, dict) else {}
+    names = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
+    problems = [f"{name}: required" for name in names if name not in arguments]
     if schema.get("additionalProperties") is False:
         problems += [f"{name}: not an argument of this tool" for name in arguments if name not in properties]
     for name, value in arguments.items():
@@ -293,6 +294,14 @@ class ActionTurn:
         except OratioError as exc:  # a runner should return data; a platform error still reaches the model
             took = (time.perf_counter() - began) * 1000
             return _failed(ToolCallStatus.ERROR, f"{action.name} failed: {exc.message[:200]}", took)
+        except Exception as exc:
+            # The outermost handler of one call to a tenant's system: whatever a runner lets through, the
+            # customer still gets an answer (never a 500), and the model an error it can act on.
+            logger.warning(
+                "agent_id=%s tool=%s error=%s | tool runner failed", self.agent_id, action.name, type(exc).__name__
+            )
+            took = (time.perf_counter() - began) * 1000
+            return _failed(ToolCallStatus.ERROR, f"{action.name} failed; tell the customer it cannot be done now", took)
 
     def _left(self) -> float | None:
         if self.deadline is None:

@@ -9,7 +9,7 @@ import pytest
 from oratio.actions import ToolOutcome, ToolRequest
 from oratio.models import CallTool, Say, after_tool
 from oratio.runtime import TurnResult
-from oratio.runtime.action_turn import ActionTurn, catalog
+from oratio.runtime.action_turn import ActionTurn, argument_problems, catalog
 from oratio.runtime.outcome import TurnOutcome
 from schemas import AgentPlan, Channel, HttpTool, McpServerTool, McpToolSnapshot, ToolCallStatus
 from schemas.tools import TOOL_CALLS_PER_TURN_MAX
@@ -136,3 +136,34 @@ async def test_without_a_runner_the_agents_tools_are_not_offered(world: EngineWo
     world.model.add(Say("Hello."))
     await engine.turn_async(world.tenant_id, agent.id, None, "hi", Channel.TEXT)
     assert {"lookup_order", "cancel_order"} <= set(world.model.prompts[-1].tool_names)
+
+
+class Broken:
+    """An ActionRunner with a bug: it raises instead of returning an outcome."""
+
+    async def run(self, request: ToolRequest) -> ToolOutcome:
+        raise KeyError("a bug in the runner")
+
+
+async def test_a_runner_that_raises_on_a_confirmed_action_still_leaves_the_customer_an_answer(
+    world: EngineWorld,
+) -> None:
+    agent = deployed_agent(world.platform, world.principal, "Orders", plan_with_tools(BASE))
+    engine = engine_over(world.platform, lambda spec: world.model, actions=Broken())
+    world.model.add(CallTool("cancel_order", {"order_id": "A123", "reason": "late"}), Say("Shall I?"))
+    first = await engine.turn_async(world.tenant_id, agent.id, None, "cancel A123", Channel.TEXT)
+    world.model.add(after_tool("cancel_order", lambda text: Say(text)))
+    second = await engine.turn_async(world.tenant_id, agent.id, first.session_id, "yes", Channel.TEXT)
+    assert "cannot be done now" in second.reply
+    [call] = world.platform.sessions.get(world.principal, first.session_id).turns[-1].tool_calls
+    assert (call.status, call.confirmed) == (ToolCallStatus.ERROR, True)
+
+
+def test_argument_checks_survive_an_odd_schema() -> None:
+    tool = HttpTool(
+        name="odd_tool",
+        description="A tool whose schema is unusual.",
+        url=BASE + "/odd",
+        parameters={"type": "object", "properties": [], "required": [{"not": "a name"}, "id"]},
+    )
+    assert argument_problems(tool, {"x": 1}) == ["id: required"]
