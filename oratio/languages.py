@@ -94,6 +94,11 @@ class Messages:
     closing: str
     no_answer: str
     apology: str
+    confirm_intro: str
+    """The confirmation gate's statement: "{action}" is the tool's description, "{details}" its arguments."""
+    confirm_with: str
+    confirm_and: str
+    confirm_question: str
 
 
 _MESSAGES: Final[dict[Language, Messages]] = {
@@ -102,24 +107,40 @@ _MESSAGES: Final[dict[Language, Messages]] = {
         closing="Thank you for contacting us. Goodbye!",
         no_answer="Sorry, I don't have an answer to that. Could you put it another way?",
         apology="Sorry, I'm having trouble right now. Please try again in a moment.",
+        confirm_intro="To confirm: I will {action}{details}.",
+        confirm_with="with",
+        confirm_and="and",
+        confirm_question="Shall I go ahead? Please answer yes or no.",
     ),
     "fr": Messages(
         handoff="Je vous mets en relation avec un membre de notre équipe, qui prendra le relais.",
         closing="Merci de nous avoir contactés. Au revoir !",
         no_answer="Désolé, je n'ai pas de réponse à cela. Pourriez-vous reformuler votre question ?",
         apology="Désolé, je rencontre un problème pour le moment. Veuillez réessayer dans un instant.",
+        confirm_intro="Pour confirmer : je vais {action}{details}.",
+        confirm_with="avec",
+        confirm_and="et",
+        confirm_question="Dois-je continuer ? Répondez par oui ou par non.",
     ),
     "es": Messages(
         handoff="Le pongo en contacto con un miembro de nuestro equipo, que continuará desde aquí.",
         closing="Gracias por contactarnos. ¡Adiós!",
         no_answer="Lo siento, no tengo una respuesta para eso. ¿Podría decirlo de otra manera?",
         apology="Lo siento, tengo problemas en este momento. Inténtelo de nuevo en un instante.",
+        confirm_intro="Para confirmar: voy a {action}{details}.",
+        confirm_with="con",
+        confirm_and="y",
+        confirm_question="¿Procedo? Responda sí o no, por favor.",
     ),
     "de": Messages(
         handoff="Ich verbinde Sie mit einem Mitglied unseres Teams, das das Gespräch übernimmt.",
         closing="Vielen Dank für Ihre Nachricht. Auf Wiedersehen!",
         no_answer="Entschuldigung, darauf habe ich keine Antwort. Könnten Sie es anders formulieren?",
         apology="Entschuldigung, gerade gibt es ein Problem. Bitte versuchen Sie es gleich noch einmal.",
+        confirm_intro="Zur Bestätigung: Ich werde {action}{details}.",
+        confirm_with="mit",
+        confirm_and="und",
+        confirm_question="Soll ich fortfahren? Bitte antworten Sie mit Ja oder Nein.",
     ),
 }
 

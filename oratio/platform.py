@@ -121,12 +121,14 @@ def build_services(
     *,
     model_factory: ModelFactory | None = None,
     secrets: SecretResolver | None = None,
+    actions: ActionRunner | None = None,
 ) -> Platform:
     """Wire the services over already-open backends (tests use this with their own backends).
 
     `model_factory` replaces `oratio.models.create_model` for the conversation engine (tests, benchmarks).
     `secrets` resolves `{{secret:NAME}}` in tool headers; without it no secret exists (every reference fails
     with a clear tool error) until the secret store is wired.
+    `actions` replaces the platform's tool runner (tests); by default tools run through `_action_runner`.
     """
     jwt = JwtSettings(
         secret=settings.resolved_jwt_secret(),
@@ -154,7 +156,7 @@ def build_services(
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
-    actions = _action_runner(settings, secrets or _NoSecrets())
+    actions = actions or _action_runner(settings, secrets or _NoSecrets())
     # TODO(issue 18, task A): pass secrets=platform.secrets once merged.
     agent_tools = ToolService(
         agents, policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts), actions=actions
@@ -169,6 +171,7 @@ def build_services(
         model_factory=model_factory,
         webhooks=webhooks,
         gate=gate,
+        actions=actions,
     )
     return Platform(
         settings=settings,

@@ -17,6 +17,8 @@ from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 from strands.types.content import Messages
 
+from oratio.runtime.action_tools import action_tools
+from oratio.runtime.action_turn import ActionTurn
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.tools import TurnOutcome, WebhookCaller, build_tools
 from oratio.services.knowledge import KnowledgeService
@@ -42,6 +44,8 @@ class AgentRun:
     agent_name: str
     outcome: TurnOutcome
     webhook: tuple[WebhookTool, WebhookCaller] | None = None
+    actions: ActionTurn | None = None
+    """The agent's own tools (`AgentPlan.actions`) for this turn, with the confirmation gate; None: not offered."""
     failure: str | None = None
 
 
@@ -53,6 +57,7 @@ async def stream_reply(
     *,
     time_limit_s: float,
     system_prompt: str,
+    deadline: float | None = None,
 ) -> AsyncGenerator[str, None]:
     """Run the agent over `history` + `prompt`, streaming text deltas, bounded by `time_limit_s`.
 
@@ -60,12 +65,16 @@ async def stream_reply(
     is why this takes a number rather than running under the caller's `fail_after`.
 
     A timeout or model failure is recorded on `run.failure` (never raised): the caller decides what
-    the customer hears.
+    the customer hears. `deadline` (the event loop's time), when given, is when the turn that began
+    `time_limit_s` earlier must end (a confirmed action may have run before the model).
     """
     agent = Agent(
         model=run.model,
         messages=history,
-        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook)],
+        tools=[
+            *build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook),
+            *(action_tools(run.actions) if run.actions is not None else ()),
+        ],
         system_prompt=system_prompt,
         callback_handler=None,  # no printing to stdout; we read the event stream ourselves
         # A strategy keeps per-invocation state, so each agent gets its own.
@@ -74,7 +83,8 @@ async def stream_reply(
         name=run.agent_name,
         record_direct_tool_call=False,
     )
-    deadline = asyncio.get_running_loop().time() + time_limit_s
+    if deadline is None:
+        deadline = asyncio.get_running_loop().time() + time_limit_s
     # stream_async is an async generator (typed as an iterator); we close it on every way out.
     events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
     try:

@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from oratio.actions import ActionRunner
 from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.languages import messages
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
+from oratio.runtime.action_turn import ActionTurn, Settled, catalog
+from oratio.runtime.confirmation import Gate, Verdict
 from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, rule_reason
 from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
@@ -37,7 +40,7 @@ from oratio.runtime.settle import Settlement, StoredSession, settle
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
-from oratio.services.sessions import checked_customer
+from oratio.services.sessions import KEEP, checked_customer
 from oratio.store.ports import calls_are_brief
 from schemas import Agent as AgentRecord
 from schemas import (
@@ -46,6 +49,7 @@ from schemas import (
     DeployedArtifact,
     EventType,
     Limits,
+    PendingAction,
     Principal,
     Role,
     Scope,
@@ -57,6 +61,7 @@ from schemas import (
 
 if TYPE_CHECKING:  # Strands is imported with the first turn (agent_run), not with the engine: see outcome.py
     from strands.models import Model
+    from strands.types.content import ContentBlock, Message
 
 logger = logging.getLogger("oratio.runtime")
 
@@ -101,6 +106,9 @@ class _Turn:
     rule_reason: str | None = None
     outcome: TurnOutcome = field(default_factory=TurnOutcome)
     failure: str | None = None
+    held: tuple[Verdict, PendingAction] | None = None
+    """The write action the session held when this message came, and what the message said to it."""
+    actions: ActionTurn | None = None
 
 
 class _FirstUseModelCache:
@@ -138,6 +146,7 @@ class ConversationEngine:
         model_factory: ModelFactory | None = None,
         webhooks: WebhookCaller | None = None,
         gate: ModelGate | None = None,
+        actions: ActionRunner | None = None,
     ) -> None:
         if settings.model is not None:
             parse_model_spec(settings.model, source="ORATIO_MODEL")  # a typo fails at start, not mid-call
@@ -150,9 +159,16 @@ class ConversationEngine:
         self._webhooks = webhooks
         self._models: ModelFactory = model_factory or _FirstUseModelCache(settings)
         self._gate = gate or ModelGate(settings)
+        self._actions = actions
+        """Runs the agents' own tools (`AgentPlan.actions`); None: those tools are not offered."""
         self._inline = all(calls_are_brief(port) for port in (backends.store, backends.events, backends.blobs))
         """Store calls are made on the turn's own loop (see `_open`); else each block goes to a worker thread."""
         self._quick_specs: set[str] = set()
+
+    @property
+    def actions(self) -> ActionRunner | None:
+        """The runner of the agents' own tools, for the voice bridge's speech-to-speech backend."""
+        return self._actions
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -223,8 +239,12 @@ class ConversationEngine:
     async def _run(self, request: _Request) -> AsyncGenerator[str | TurnResult, None]:
         turn = await self._open(request)
         reply = ReplyBuilder()
+        deadline = anyio.current_time() + self._settings.turn_timeout_seconds
+        if turn.actions is not None:
+            turn.actions.deadline = deadline
+        settled = await self._settle_held(turn)
         if turn.rule_reason is None:
-            async with aclosing(self._converse(turn, reply)) as deltas:
+            async with aclosing(self._converse(turn, reply, deadline, settled)) as deltas:
                 async for delta in deltas:
                     yield delta
         if self._inline:
@@ -295,10 +315,32 @@ class ConversationEngine:
             recent=HISTORY_TURNS,
         )
         session, history = found.session, found.turns
+        rule = matching_rule(artifact.plan, text)
+        # The confirmation gate, rule 2: the customer's message settles a held write action before any
+        # model runs, and the customer's turn clears it in the same commit (it can run at most once).
+        gate, held = Gate(pending=session.pending_action), session.pending_action
+        verdict = Verdict.OTHER
+        if held is not None:
+            verdict = gate.customer_said(text, artifact.plan.language) if rule is None else Verdict.OTHER
+            gate.approved = held if verdict is Verdict.CONFIRM else None
         # The session and its last turn were just read: append without reading them again.
         seq = max(session.message_count, history[-1].seq if history else 0) + 1
-        session, stored = self._sessions.append_next(session, seq, Role.CUSTOMER, text)
-        rule = matching_rule(artifact.plan, text)
+        session, stored = self._sessions.append_next(
+            session, seq, Role.CUSTOMER, text, pending_action=None if held is not None else KEEP
+        )
+        outcome, actions = TurnOutcome(), None
+        if self._actions is not None and (artifact.plan.actions or held is not None):
+            actions = ActionTurn(
+                runner=self._actions,
+                actions=catalog(artifact.plan, agent.artifact_sha256),
+                tenant_id=request.tenant_id,
+                agent_id=agent.id,
+                session_id=session.id,
+                language=artifact.plan.language,
+                turn_seq=stored.seq + 1,
+                outcome=outcome,
+                gate=gate,
+            )
         return _Turn(
             tenant_id=request.tenant_id,
             agent=agent,
@@ -309,6 +351,9 @@ class ConversationEngine:
             next_seq=stored.seq + 1,
             model=model,
             rule_reason=None if rule is None else rule_reason(rule),
+            held=None if held is None else (verdict, held),
+            actions=actions,
+            outcome=outcome,
         )
 
     def agent_model(self, agent: AgentRecord, plan: AgentPlan) -> Model:
@@ -323,14 +368,31 @@ class ConversationEngine:
             reason = problem or "the model could not be loaded (the operator's log says why)"
             raise ModelUnavailable(f"this agent's model cannot run on this server: {reason}") from None
 
-    async def _converse(self, turn: _Turn, reply: ReplyBuilder) -> AsyncGenerator[str, None]:
+    async def _settle_held(self, turn: _Turn) -> Settled | None:
+        """Rule 2 of the gate: run a confirmed action (exactly its held arguments) or record the verdict.
+
+        Returns what the model must hear before it answers (a confirmed or declined action).
+        """
+        if turn.held is None or turn.actions is None:
+            return None
+        verdict, action = turn.held
+        return await turn.actions.settle_held(verdict, action)
+
+    async def _converse(
+        self, turn: _Turn, reply: ReplyBuilder, deadline: float, settled: Settled | None = None
+    ) -> AsyncGenerator[str, None]:
         """Run the plan's agent over the restored history, streaming its text, bounded by the timeout."""
         system_prompt = turn.plan.system_prompt
         if turn.session.status is SessionStatus.HANDOFF_REQUESTED:
             system_prompt += HANDOFF_PENDING
-        from oratio.runtime.agent_run import AgentRun, stream_reply  # Strands, on the first turn
+        from oratio.runtime.action_tools import settled_messages  # Strands, on the first turn
+        from oratio.runtime.agent_run import AgentRun, stream_reply
 
-        history, prompt = conversation(turn.history, turn.text)
+        history, text = conversation(turn.history, turn.text, tools=turn.actions is not None)
+        prompt: list[Message] | list[ContentBlock] = text
+        if settled is not None:
+            # The customer's yes (or no), the held call and its result: the model tells them the outcome.
+            prompt = settled_messages(text, settled)
         run = AgentRun(
             plan=turn.plan,
             model=turn.model,
@@ -340,9 +402,12 @@ class ConversationEngine:
             agent_name=turn.agent.name,
             outcome=turn.outcome,
             webhook=self.webhook_for(turn.agent),
+            actions=turn.actions,
         )
         limit = self._settings.turn_timeout_seconds
-        deltas = stream_reply(run, history, prompt, reply, time_limit_s=limit, system_prompt=system_prompt)
+        deltas = stream_reply(
+            run, history, prompt, reply, time_limit_s=limit, system_prompt=system_prompt, deadline=deadline
+        )
         async with aclosing(deltas) as streamed:
             async for delta in streamed:
                 yield delta
@@ -368,15 +433,30 @@ class ConversationEngine:
             unhelped = could_not_help(turn.outcome, reply.text, failed=turn.failure is not None)
             failures = session.failed_turns + 1 if unhelped else 0
 
+        proposed = turn.actions.gate.pending if turn.actions is not None else None
+
         def store_reply(settlement: Settlement) -> None:
+            held: PendingAction | None = None
             if (words := settlement.final_words(turn.plan)) is not None:
                 reply.finish(words)
             elif turn.failure is not None:
                 reply.finish(messages(turn.plan.language).apology)  # APOLOGY, in the plan's language
+            elif proposed is not None:
+                # Rule 1: the customer hears, in words rendered in code, exactly what would run.
+                held = proposed
+                if proposed.statement not in reply.text:
+                    reply.finish(proposed.statement)
             elif not reply.text:
                 reply.finish(messages(turn.plan.language).no_answer)  # NO_ANSWER, likewise
             self._sessions.append_next(
-                session, turn.next_seq, Role.AGENT, reply.text, sources, failed_turns=settlement.failures
+                session,
+                turn.next_seq,
+                Role.AGENT,
+                reply.text,
+                sources,
+                failed_turns=settlement.failures,
+                tool_calls=turn.outcome.tool_calls,
+                pending_action=held if turn.actions is not None else KEEP,
             )
 
         effects = StoredSession(self._sessions, self._handoffs, tenant_id, session.id)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from oratio.notify.webhooks import WebhookReply
 from oratio.runtime.results import SOURCES_MAX
-from schemas import Source
+from schemas import Source, ToolCallRecord
+from schemas.tools import TOOL_CALLS_PER_TURN_MAX
 
 
 @dataclass
@@ -28,6 +29,8 @@ class TurnOutcome:
     unhelpful: list[str] = field(default_factory=list)
     """Why a tool could not help ("knowledge_search found nothing", "call_webhook failed"): see
     `oratio.runtime.handoff.could_not_help`, which repeated_failures handoff rules count with."""
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    """The agent's tools called in this turn (`oratio.runtime.action_tools`), stored on the agent's turn."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_sources(self, found: list[Source]) -> None:
@@ -47,6 +50,25 @@ class TurnOutcome:
         with self._lock:
             if reason not in self.unhelpful:
                 self.unhelpful.append(reason)
+
+    def add_tool_call(self, record: ToolCallRecord) -> bool:
+        """Keep one call's record; False (not kept) once TOOL_CALLS_PER_TURN_MAX are."""
+        with self._lock:
+            if len(self.tool_calls) >= TOOL_CALLS_PER_TURN_MAX:
+                return False
+            self.tool_calls.append(record)
+            return True
+
+    def take_tool_calls(self) -> list[ToolCallRecord]:
+        """The records so far, cleared (a voice call stores them with each agent turn as it comes)."""
+        with self._lock:
+            taken, self.tool_calls = self.tool_calls, []
+            return taken
+
+    @property
+    def tool_calls_left(self) -> int:
+        with self._lock:
+            return TOOL_CALLS_PER_TURN_MAX - len(self.tool_calls)
 
     def request_handoff(self, reason: str) -> None:
         with self._lock:

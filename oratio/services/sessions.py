@@ -24,6 +24,7 @@ from schemas import (
     Channel,
     EventType,
     NewEvent,
+    PendingAction,
     Principal,
     Role,
     Scope,
@@ -33,6 +34,7 @@ from schemas import (
     SessionStatus,
     SessionWithTranscript,
     Source,
+    ToolCallRecord,
     Turn,
 )
 from schemas._base import Limits, Metadata
@@ -46,6 +48,13 @@ SEARCH_SCAN_MAX = 500
 """Sessions whose transcripts one `search` call reads at most; the caller pages on with the cursor."""
 SEARCH_TURNS_MAX = 1000
 """Turns of one session that search reads; a longer transcript is searched in its first 1000 turns."""
+
+
+class Keep:
+    """`append_next(pending_action=KEEP)`: leave the session's held write action as it is."""
+
+
+KEEP = Keep()
 
 
 class _AlreadyThere(Exception):
@@ -184,6 +193,8 @@ class SessionService:
         sources: Sequence[Source] = (),
         *,
         failed_turns: int | None = None,
+        tool_calls: Sequence[ToolCallRecord] = (),
+        pending_action: PendingAction | None | Keep = KEEP,
     ) -> tuple[Session, Turn]:
         """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
 
@@ -194,6 +205,9 @@ class SessionService:
         refuses an ended session, so behaviour is the same as always appending with `append_turn`.
         Returns the stored session (for the next call) and the stored turn. `failed_turns`, when given
         (with an agent turn), is the session's new count of consecutive turns the agent could not help.
+        `tool_calls` (an agent turn) are stored on the turn and announced as `session.tool_call` events in
+        the same commit; `pending_action` (unless KEEP) replaces the session's held write action, also in
+        the same commit: the confirmation gate's state moves with the turn that moved it.
         """
         tenant_id, session_id = session.tenant_id, session.id
         if session.status in ENDED:
@@ -206,34 +220,46 @@ class SessionService:
             role=role,
             text=text,
             sources=list(sources),
+            tool_calls=list(tool_calls),
             started_at=now,
         )
-        counters: dict[str, object] = {"message_count": max(session.message_count, seq), "last_activity_at": now}
+        changes: dict[str, object] = {}
         if failed_turns is not None:
-            counters["failed_turns"] = failed_turns
-        counted = session.model_copy(update=counters)
+            changes["failed_turns"] = failed_turns
+        if not isinstance(pending_action, Keep):
+            changes["pending_action"] = pending_action
+        counters: dict[str, object] = {"message_count": max(session.message_count, seq), "last_activity_at": now}
+        counted = session.model_copy(update={**counters, **changes})
         try:
-            # The turn, the session's counters and the turn's event: one commit (`Backends.transact`).
+            # The turn, the session's counters and the turn's events: one commit (`Backends.transact`).
             writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted)]
-            stored, updated = self._b.transact(writes, [_turn_event(turn)])
+            stored, updated = self._b.transact(writes, [_turn_event(turn), *_tool_call_events(session, turn)])
         except Conflict:
-            stored = self.append_turn(tenant_id, session_id, role, text, sources)
-            if failed_turns is not None:
-                count = failed_turns
+            stored = self.append_turn(tenant_id, session_id, role, text, sources, tool_calls=tool_calls)
+            if changes:
                 update_with_retry(
                     self._b.store,
                     SESSIONS,
                     tenant_id,
                     session_id,
                     "session",
-                    lambda s: s.model_copy(update={"failed_turns": count}),
+                    lambda s: s.model_copy(update=changes),
                 )
+            for event in _tool_call_events(session, stored):
+                self._b.events.append(event)
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored
 
     def append_turn(
-        self, tenant_id: str, session_id: str, role: Role, text: str, sources: Sequence[Source] = ()
+        self,
+        tenant_id: str,
+        session_id: str,
+        role: Role,
+        text: str,
+        sources: Sequence[Source] = (),
+        *,
+        tool_calls: Sequence[ToolCallRecord] = (),
     ) -> Turn:
         """Durably add a turn with the session's next seq; returns once it is stored."""
         session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
@@ -250,6 +276,7 @@ class SessionService:
                 role=role,
                 text=text,
                 sources=list(sources),
+                tool_calls=list(tool_calls),
                 started_at=self._b.clock(),
             )
             try:
@@ -267,7 +294,24 @@ class SessionService:
 
         update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", count)
         self._turn_event(stored)
+        for event in _tool_call_events(session, stored):
+            self._b.events.append(event)
         return stored
+
+    def hold_action(self, tenant_id: str, session_id: str, action: PendingAction | None) -> Session:
+        """Set (or clear, with None) the session's held write action outside a turn's commit.
+
+        The text engine moves it with its turns (`append_next`); a speech-to-speech call, whose turns
+        are stored as transcripts complete, keeps it here as the confirmation gate moves.
+        """
+        return update_with_retry(
+            self._b.store,
+            SESSIONS,
+            tenant_id,
+            session_id,
+            "session",
+            lambda s: s.model_copy(update={"pending_action": action}),
+        )
 
     def _turn_event(self, turn: Turn) -> None:
         self._b.events.append(_turn_event(turn))
@@ -462,6 +506,28 @@ def _turn_event(turn: Turn) -> NewEvent:
             "sources": [s.model_dump(mode="json") for s in turn.sources],
         },
     )
+
+
+def _tool_call_events(session: Session, turn: Turn) -> list[NewEvent]:
+    """One `session.tool_call` per call: what ran, how it went, never its arguments or result."""
+    return [
+        NewEvent(
+            tenant_id=turn.tenant_id,
+            type=EventType.SESSION_TOOL_CALL,
+            subject=turn.session_id,
+            data={
+                "session_id": turn.session_id,
+                "agent_id": session.agent_id,
+                "call_id": call.id,
+                "name": call.name,
+                "status": call.status.value,
+                "duration_ms": call.duration_ms,
+                "write": call.write,
+                "confirmed": call.confirmed,
+            },
+        )
+        for call in turn.tool_calls
+    ]
 
 
 def _reader(tenant_id: str) -> Principal:

@@ -4,7 +4,9 @@ handoff rule, a scripted model the test writes, and the real handoff service wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from oratio.actions import ActionRunner
 from oratio.models import ScriptedModel
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine, HandoffRequester, ModelFactory
@@ -65,7 +67,7 @@ class EngineWorld:
     def tenant_id(self) -> str:
         return self.principal.tenant_id
 
-    def engine(self, **settings: object) -> ConversationEngine:
+    def engine(self, **settings: Any) -> ConversationEngine:
         """A fresh engine (as after a restart) whose every model is `self.model`."""
         return engine_over(self.platform, lambda spec: self.model, self.handoffs, **settings)
 
@@ -74,9 +76,15 @@ class EngineWorld:
 
 
 def engine_over(
-    platform: Platform, models: ModelFactory, handoffs: HandoffRequester | None = None, **settings: object
+    platform: Platform,
+    models: ModelFactory,
+    handoffs: HandoffRequester | None = None,
+    *,
+    actions: ActionRunner | None = None,
+    **settings: object,
 ) -> ConversationEngine:
-    """An engine over the platform's services, as `build_services` makes one, with the given models.
+    """An engine over the platform's services, as `build_services` makes one, with the given models
+    (and `actions`, the runner of the agents' own tools).
 
     The settings name a model (`scripted`) because the engine asks its factory for the configured one.
     """
@@ -88,6 +96,7 @@ def engine_over(
         settings=platform.settings.model_copy(update={"model": "scripted", **settings}),
         handoffs=handoffs or platform.handoff,
         model_factory=models,
+        actions=actions,
     )
 
 
