@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 import re2
@@ -103,6 +104,7 @@ def pick_tool(text: str, tools: dict[str, str], schemas: dict[str, dict[str, Any
     return scored[0][1]
 
 
+@lru_cache(maxsize=256)
 def _case_sensitive(pattern: str) -> Any:
     options = re2.Options()
     options.log_errors = False
@@ -110,6 +112,7 @@ def _case_sensitive(pattern: str) -> Any:
     return re2.compile(pattern, options)
 
 
+@lru_cache(maxsize=256)
 def _search_pattern(pattern: str) -> Any:
     """`pattern` without its anchors, case-insensitive: finds candidates inside a sentence."""
     core = pattern.removeprefix("^").removeprefix("\\A")
