@@ -120,7 +120,8 @@ def describe_call(call: ToolCallRecord) -> str:
     if call.status.value == "awaiting_confirmation":
         status += ": nothing ran yet"
     took = f" in {call.duration_ms:.0f} ms" if call.duration_ms is not None and call.status.value == "ok" else ""
-    summary = f" - {' '.join(call.summary.split())[:160]}" if call.summary and call.status.value != "ok" else ""
+    quiet = call.status.value in ("ok", "awaiting_confirmation")
+    summary = f" - {' '.join(call.summary.split())[:160]}" if call.summary and not quiet else ""
     return f"tool {call.name} {arguments[:120]} -> {status}{took}{summary}"
 
 

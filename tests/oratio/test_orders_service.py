@@ -7,6 +7,9 @@ cancellation, a return refused outside the 30-day window) with real HTTP statuse
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +25,9 @@ from oratio_app.cli import DEMO_CONVERSATION, EXAMPLES, load_example
 from oratio_app.example_demo import conversation, example_service, resolve_example
 from oratio_app.orders_service import OrderBook, orders_app
 from schemas import HttpMethod, HttpTool
+from tests.net import free_port
 from tests.support.platforms import test_settings
+from tests.support.processes import running
 
 TODAY = date(2026, 12, 3)
 ORDERS_DESK = EXAMPLES / "orders_desk"
@@ -171,3 +176,17 @@ def test_an_example_without_a_service_is_left_as_it_is(tmp_path: Path) -> None:
 
     with example_service(EXAMPLES / "acme_support", request, settings) as (same, unchanged, origin):
         assert (same, unchanged, origin) == (request, settings, None)
+
+
+def test_the_service_runs_alone_for_talking_to_the_agent_after_the_demo(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "oratio_app.orders_service", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/orders/A1002"
+
+    with (
+        (tmp_path / "service.log").open("wb") as log,
+        running(command, ready_url=url, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)),
+    ):
+        assert httpx.get(url, timeout=10).json()["status"] == "processing"
+
+    assert "orders service on http://127.0.0.1:" in (tmp_path / "service.log").read_text()
