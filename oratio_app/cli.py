@@ -336,7 +336,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     api_key = minted.reveal()
     _step(4, f"API key for the agent (shown once, keep it): {api_key}")
     _step(5, "a customer writes (text):")
-    messages = conversation(args.example, DEMO_CONVERSATION)
+    messages: tuple[str, ...] = args.conversation  # read (and checked) before the platform opened
     session_id = play_text(platform, principal, agent.id, messages)
     _step(6, "a customer calls (voice: synthesized speech -> VAD -> Whisper -> the agent -> TTS, over the WebSocket):")
     if agent.spec.agent_type.value == "text":
@@ -582,6 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             args.example = resolve_example(args.example, EXAMPLES)
             args.request = load_example(args.example)
+            args.conversation = conversation(args.example, DEMO_CONVERSATION)
         if args.command == "serve":
             args.listener = bind_listener(args.host, args.port)
         if args.command in ("demo", "serve"):

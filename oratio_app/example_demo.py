@@ -51,22 +51,38 @@ def resolve_example(given: Path, examples: Path) -> Path:
     return given
 
 
+def _read_json(path: Path) -> Any:
+    from oratio.errors import InvalidInput
+
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise InvalidInput(f"example {path.parent}: cannot read {path.name}: {exc.strerror}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(f"example {path.parent}: {path.name} is not JSON ({str(exc)[:120]})") from None
+
+
 def read_tools(directory: Path) -> list[Any] | None:
     """tools.json (a list of tool definitions, checked by `AgentSpec`), or None when the example has none."""
     path = directory / "tools.json"
     if not path.exists():
         return None
-    tools = json.loads(path.read_text())
+    tools = _read_json(path)
     return tools if isinstance(tools, list) else [tools]  # anything but a list is refused by the spec's check
 
 
 def conversation(directory: Path, default: tuple[str, ...]) -> tuple[str, ...]:
-    """The messages demo.json lists, or `default`."""
+    """The customer messages demo.json lists (`{"conversation": [...]}`), or `default` without one."""
+    from oratio.errors import InvalidInput
+
     path = directory / "demo.json"
     if not path.exists():
         return default
-    messages = json.loads(path.read_text()).get("conversation", [])
-    return tuple(str(message) for message in messages) or default
+    found = _read_json(path)
+    messages = found.get("conversation") if isinstance(found, dict) else None
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, str) and m.strip() for m in messages):
+        raise InvalidInput(f'example {directory}: demo.json needs "conversation": a list of customer messages')
+    return tuple(messages)
 
 
 @contextmanager

@@ -335,9 +335,21 @@ def report(name: str, result: str) -> Step:
         return Say(_sentence(f"I'm sorry, that did not go through: {reason}"))
     if isinstance(answer.get("message"), str) and answer["message"].strip():
         return Say(_sentence(answer["message"]))
-    fields = [(key, _scalar(value)) for key, value in answer.items() if isinstance(key, str)]
-    shown = [f"{_words(key)}: {value}" for key, value in fields if value][:FIELDS_SHOWN]
-    return Say(_sentence(f"Here is what I found: {'; '.join(shown)}" if shown else "The request went through"))
+    return Say(_found(answer))
+
+
+def _found(answer: dict[str, Any]) -> str:
+    """A record as words: "Order A1001 is shipped." when it has an id and a status, then its other fields."""
+    fields = {key: text for key, value in answer.items() if isinstance(key, str) and (text := _scalar(value))}
+    id_key = next((key for key in fields if key == "id" or key.endswith("_id")), None)
+    lead = ""
+    if id_key is not None and "status" in fields:
+        subject = _words(id_key.removesuffix("id")).strip().capitalize() or "It"
+        lead = f"{subject} {fields.pop(id_key)} is {_words(fields.pop('status'))}. "
+    shown = [f"{_words(key)}: {value}" for key, value in fields.items()][:FIELDS_SHOWN]
+    if not shown:
+        return _sentence(lead or "The request went through")
+    return lead + _sentence(("Details: " if lead else "Here is what I found: ") + "; ".join(shown))
 
 
 def report_action(prompt: Prompt) -> Step | None:

@@ -119,7 +119,7 @@ async def test_a_lookup_is_called_and_its_answer_reported_in_a_sentence() -> Non
     reply = await reply_of(agent, "Hi, where is my order A1001?")
 
     assert calls == [("lookup_order", {"order_id": "A1001"})]
-    assert reply == "Here is what I found: order id: A1001; status: shipped; carrier: UPS; items: Rain jacket."
+    assert reply == "Order A1001 is shipped. Details: carrier: UPS; items: Rain jacket."
     assert model.prompts[0].tool_schemas["lookup_order"] == SCHEMAS["lookup_order"]
 
 
@@ -143,6 +143,8 @@ async def test_a_write_held_for_confirmation_adds_nothing_to_the_statement_the_e
             "I'm sorry, that did not go through: A1003 was delivered 40 days ago; returns close at 30.",
         ),
         ({"status": "declined", "note": "Nothing was done."}, DECLINED),
+        ({"return_id": "R-1", "status": "return_started"}, "Return R-1 is return started."),
+        ({"count": 2, "open": True}, "Here is what I found: count: 2; open: yes."),
     ],
 )
 async def test_the_answer_of_a_write_action_is_reported(answer: dict[str, Any], said: str) -> None:

@@ -85,7 +85,7 @@ def test_the_orders_desk_demo_looks_up_acts_after_yes_and_shows_a_refusal(
 
     out = capsys.readouterr().out
     assert 'tool lookup_order {"order_id": "A1001"} -> ok' in out
-    assert "status: shipped" in out
+    assert "agent:    Order A1001 is shipped. Details:" in out
     assert 'tool cancel_order {"order_id": "A1002"} -> awaiting_confirmation: nothing ran yet' in out
     assert "Shall I go ahead?" in out
     assert 'tool cancel_order {"order_id": "A1002"} -> ok, confirmed by the customer' in out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from oratio.errors import InvalidInput
 from oratio.loopback import serving_on_loopback
 from oratio.notify.address_policy import WebhookPolicy
 from oratio_app import example_demo
@@ -190,3 +192,25 @@ def test_the_service_runs_alone_for_talking_to_the_agent_after_the_demo(tmp_path
         assert httpx.get(url, timeout=10).json()["status"] == "processing"
 
     assert "orders service on http://127.0.0.1:" in (tmp_path / "service.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("tools.json", "[{", "tools.json is not JSON"),
+        ("tools.json", '[{"name": "lookup_order"}]', "tools.0"),
+        ("demo.json", "{", "demo.json is not JSON"),
+        ("demo.json", '{"conversation": "hi"}', 'demo.json needs "conversation"'),
+        ("demo.json", '{"conversation": [""]}', 'demo.json needs "conversation"'),
+    ],
+)
+def test_a_broken_example_file_is_one_clear_error_naming_it(tmp_path: Path, name: str, content: str, says: str) -> None:
+    example = tmp_path / "orders_desk"
+    shutil.copytree(ORDERS_DESK, example)
+    (example / name).write_text(content)
+
+    with pytest.raises(InvalidInput) as refused:
+        load_example(example)
+        conversation(example, DEMO_CONVERSATION)
+
+    assert says in refused.value.message and str(example) in refused.value.message
