@@ -28,7 +28,12 @@ from schemas import AgentStatus, Channel, HttpTool, Role, SessionFilter, ToolCal
 
 
 def _acting_engine_merged() -> bool:
-    modules = ("oratio.runtime.action_tools", "oratio.runtime.confirmation", "oratio.actions.runner")
+    modules = (
+        "oratio.actions.runner",  # B: the ActionRunner
+        "oratio.runtime.action_tools",  # E: the agent's tools offered, writes held by the gate
+        "oratio.runtime.confirmation",
+        "creator_agent.action_plan",  # G: the plan carries the spec's tools
+    )
     return all(importlib.util.find_spec(name) is not None for name in modules)
 
 
