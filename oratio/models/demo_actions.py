@@ -12,8 +12,9 @@ show what acting looks like, so the demo model:
   a required argument it cannot find is asked for instead of calling, and the answer to that
   question is read together with the message that asked;
 - reports the tool's answer in a plain sentence (`report`): the answer's own message, or its fields,
-  or the error; a write action held for confirmation (`awaiting_confirmation`) adds nothing, because
-  the engine appends the statement the customer confirms.
+  or the error ("I'm sorry, I was unable to do that: <the service's reason>", worded so the creator's
+  simulations recognise a refusal); a write action held for confirmation (`awaiting_confirmation`)
+  adds nothing, because the engine appends the statement the customer confirms.
 
 Everything here reads tenant and customer text, so it is linear in it: word scans, and RE2 for patterns.
 """
@@ -332,7 +333,7 @@ def report(name: str, result: str) -> Step:
     if "error" in answer:
         error = answer["error"]
         reason = _inner_reason(error) if isinstance(error, str) else _scalar(error) or "no reason given"
-        return Say(_sentence(f"I'm sorry, that did not go through: {reason}"))
+        return Say(_sentence(f"I'm sorry, I was unable to do that: {reason}"))
     if isinstance(answer.get("message"), str) and answer["message"].strip():
         return Say(_sentence(answer["message"]))
     return Say(_found(answer))

@@ -140,7 +140,7 @@ async def test_a_write_held_for_confirmation_adds_nothing_to_the_statement_the_e
         ({"message": "Order A1002 is cancelled; nothing will be charged."}, "Order A1002 is cancelled; nothing"),
         (
             {"error": 'the tool answered HTTP 409: {"error": "A1003 was delivered 40 days ago; returns close at 30"}'},
-            "I'm sorry, that did not go through: A1003 was delivered 40 days ago; returns close at 30.",
+            "I'm sorry, I was unable to do that: A1003 was delivered 40 days ago; returns close at 30.",
         ),
         ({"status": "declined", "note": "Nothing was done."}, DECLINED),
         ({"return_id": "R-1", "status": "return_started"}, "Return R-1 is return started."),

@@ -95,7 +95,7 @@ def test_the_orders_desk_demo_looks_up_acts_after_yes_and_shows_a_refusal(
     assert "Shall I go ahead?" in out
     assert 'tool cancel_order {"order_id": "A1002"} -> ok, confirmed by the customer' in out
     assert "Order A1002 is cancelled" in out
-    assert "that did not go through: Order A1003 was delivered 40 days ago" in out
+    assert "I was unable to do that: Order A1003 was delivered 40 days ago" in out
     assert DECLINED in out
     # What the service saw: the confirmed cancellation only; the refused and the declined return changed nothing.
     assert book.orders["A1002"].status == "cancelled"
