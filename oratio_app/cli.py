@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from oratio_app.doors import add_parser as add_door_parser
+from oratio_app.example_demo import conversation, example_service, play_text, read_tools, resolve_example
 
 if TYPE_CHECKING:  # the CLI imports the platform when a command runs, so `oratio --help` stays instant
     from oratio.config import Settings
@@ -253,7 +254,7 @@ def _check_mcp_args(args: argparse.Namespace) -> None:
 
 
 def load_example(directory: Path) -> CreateAgent:
-    """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents.
+    """An example agent folder: agent.json (spec fields), sop.md, knowledge/* documents, tools.json (optional).
 
     Whatever is wrong with the folder is an InvalidInput naming it, so the CLI says it in one line.
     """
@@ -264,6 +265,8 @@ def load_example(directory: Path) -> CreateAgent:
 
     try:
         fields = json.loads((directory / "agent.json").read_text())
+        tools = read_tools(directory)
+        fields = fields if tools is None else {**fields, "tools": tools}
         spec = AgentSpec.model_validate({**fields, "sop": (directory / "sop.md").read_text()})
         knowledge = directory / "knowledge"
         paths = sorted(knowledge.iterdir()) if knowledge.is_dir() else []
@@ -276,7 +279,7 @@ def load_example(directory: Path) -> CreateAgent:
     except OSError as exc:
         raise InvalidInput(f"example {directory}: cannot read {exc.filename}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"example {directory}: agent.json is not JSON ({exc.msg}, line {exc.lineno})") from None
+        raise InvalidInput(f"example {directory}: a JSON file is not JSON ({exc.msg}, line {exc.lineno})") from None
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "agent"
@@ -333,9 +336,13 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     api_key = minted.reveal()
     _step(4, f"API key for the agent (shown once, keep it): {api_key}")
     _step(5, "a customer writes (text):")
-    session_id = _demo_text(platform, admin.tenant_id, agent.id)
+    messages: tuple[str, ...] = args.conversation  # read (and checked) before the platform opened
+    session_id = play_text(platform, principal, agent.id, messages)
     _step(6, "a customer calls (voice: synthesized speech -> VAD -> Whisper -> the agent -> TTS, over the WebSocket):")
-    _demo_voice(platform, agent.id, api_key)
+    if agent.spec.agent_type.value == "text":
+        print("        skipped: this example is a text agent")
+    else:
+        _demo_voice(platform, agent.id, api_key)
     _step(7, "what the admin sees:")
     for note in platform.notifications.list(principal).items[:3]:
         print(f"        notification [{note.priority.value}] {note.title}")
@@ -344,7 +351,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     print()
     print(f"Run `oratio serve --host {args.host} --port {args.port}`, then open {base}/dashboard with the admin token")
     print(f"below; talk by voice at {base}/voice/client, or by text:")
-    print(f"  {_curl(base, agent.id, api_key)}")
+    print(f"  {_curl(base, agent.id, api_key, messages[0])}")
     print(f"Admin token for tenant {admin.tenant_id}: {platform.access.token_for(admin)}")
     return 0
 
@@ -367,29 +374,12 @@ def _public_base(settings: Settings, host: str, port: int) -> str:
     return (settings.public_url or f"http://{host}:{port}").rstrip("/")
 
 
-def _curl(base: str, agent_id: str, api_key: str) -> str:
-    body = json.dumps({"message": DEMO_CONVERSATION[0]})
+def _curl(base: str, agent_id: str, api_key: str, message: str) -> str:
+    body = json.dumps({"message": message})
     return (
         f"curl -s {base}/runtime/agents/{agent_id}/invocations -H 'X-Api-Key: {api_key}'"
         f" -H 'Content-Type: application/json' -d '{body}'"
     )
-
-
-def _demo_text(platform: Platform, tenant_id: str, agent_id: str) -> str | None:
-    from schemas import Channel
-
-    session_id: str | None = None
-    for message in DEMO_CONVERSATION:
-        result = platform.engine.turn(tenant_id, agent_id, session_id, message, Channel.TEXT)
-        session_id = result.session_id
-        print(f"        customer: {message}")
-        print(f"        agent:    {' '.join(result.reply.split())[:160]}")
-        if result.sources:
-            cited = ", ".join(f"{s.document_name} ({s.location or 'top'})" for s in result.sources[:2])
-            print(f"                  sources: {cited}")
-        if result.handoff:
-            print("                  -> handed off to a human (session status: handoff_requested)")
-    return session_id
 
 
 def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
@@ -518,7 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.set_defaults(run=_mcp)
 
     demo = commands.add_parser("demo", parents=data, help="create the example agent from its SOP and documents")
-    demo.add_argument("--example", type=Path, default=EXAMPLES / "acme_support", help="example agent folder")
+    demo.add_argument(
+        "--example",
+        type=Path,
+        default=EXAMPLES / "acme_support",
+        help="example agent folder, or a bundled example's name (acme_support, orders_desk)",
+    )
     _host_port(demo, "where `oratio serve` will listen, for the closing hints")
     demo.set_defaults(run=_demo)
     _add_deploy_parser(commands)  # `oratio deploy aws --plan|--apply`: needs no local platform
@@ -541,6 +536,19 @@ def _deploy(args: argparse.Namespace) -> int:
     deploy_args = parser.parse_args(["deploy", *args.deploy_argv])
     code: int = deploy_args.deploy_run(deploy_args)
     return code
+
+
+@contextmanager
+def _served_example(args: argparse.Namespace, settings: Settings) -> Iterator[Settings]:
+    """`oratio demo` of an example whose tools call its own service: that service runs for the whole demo."""
+    if args.command != "demo":
+        yield settings
+        return
+    with example_service(args.example, args.request, settings) as (request, served, origin):
+        if origin is not None:
+            print(f"{args.example.name}: the service its tools call runs on {origin}", flush=True)
+        args.request = request
+        yield served
 
 
 EXISTING_DATA = frozenset({"admin", "mcp", "tenants", "admins"})
@@ -572,7 +580,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_mcp_args(args)
         prepare(settings.data_dir, create=args.command not in EXISTING_DATA)
         if args.command == "demo":
+            args.example = resolve_example(args.example, EXAMPLES)
             args.request = load_example(args.example)
+            args.conversation = conversation(args.example, DEMO_CONVERSATION)
         if args.command == "serve":
             args.listener = bind_listener(args.host, args.port)
         if args.command in ("demo", "serve"):
@@ -582,7 +592,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = choice.apply(settings)
             if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
                 print(problem, file=sys.stderr, flush=True)
-        with open_platform(settings) as platform, holding_lease(platform, args.command):
+        with (
+            _served_example(args, settings) as settings,
+            open_platform(settings) as platform,
+            holding_lease(platform, args.command),
+        ):
             code: int = args.run(platform, args)
             return code
     except OratioError as exc:

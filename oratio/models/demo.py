@@ -4,7 +4,9 @@ It lets the platform be tried end to end on a machine with no provider configure
 benchmarks a model whose cost is zero: it searches the knowledge base for every question and
 answers from the best passage with its source, hands off when a person is asked for, declines a
 request that most of a "Never ..." line of its system prompt describes, and ends the session on
-goodbye. It reads the knowledge tool's JSON result (see `oratio.runtime.tools`).
+goodbye. It reads the knowledge tool's JSON result (see `oratio.runtime.tools`). Given an admin's
+tools (an order lookup, a return), it calls the one the customer's message is about with arguments
+read from the message, and reports the answer (`oratio.models.demo_actions`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 
+from oratio.models.demo_actions import act, declined, report_action
 from oratio.models.scripted import CallTool, Prompt, Rule, Say, ScriptedModel, Step, after_tool, when_user_says
 
 NOT_FOUND = "I couldn't find that in our documents. Would you like me to connect you with a member of our team?"
@@ -85,12 +88,15 @@ def demo_rules() -> list[Rule]:
     goodbye = CallTool("end_session", {})
     return [
         after_tool("knowledge_search", _cite),
+        report_action,
         _offered(
             "request_handoff",
             when_user_says("human", "a person", "real person", "representative", "someone", then=handoff),
         ),
         _offered("end_session", when_user_says("bye", "goodbye", "that's all", "that is all", then=goodbye)),
+        declined,
         _refuse,
+        act,
         _search,
         lambda prompt: Say(FALLBACK),
     ]

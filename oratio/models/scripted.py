@@ -86,6 +86,8 @@ class Prompt:
     tool_names: tuple[str, ...]
     tool_descriptions: dict[str, str] = field(default_factory=dict)
     """Each offered tool's description, as the model is shown it (name -> description)."""
+    tool_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each offered tool's JSON Schema of its arguments (`inputSchema.json` of its spec; name -> schema)."""
 
     @property
     def texts(self) -> list[tuple[str, str]]:
@@ -115,9 +117,24 @@ class Prompt:
         for block in self.messages[-1]["content"]:
             if "toolResult" in block:
                 result = block["toolResult"]
-                text = "".join(item.get("text", "") for item in result["content"])
+                text = "".join(_result_text(item) for item in result["content"])
                 outcomes.append(ToolOutcome(name=names.get(result["toolUseId"], ""), text=text))
         return outcomes
+
+
+def _result_text(item: Any) -> str:
+    """A tool result item as text: its text, or its JSON (a tool may answer `{"json": ...}`)."""
+    if "text" in item:
+        return str(item["text"])
+    if "json" in item:
+        return json.dumps(item["json"])
+    return ""
+
+
+def _input_schema(spec: ToolSpec) -> dict[str, Any]:
+    schema = spec.get("inputSchema", {})
+    inner = schema.get("json") if isinstance(schema, dict) else None
+    return inner if isinstance(inner, dict) else {}
 
 
 Rule = Callable[[Prompt], Step | None]
@@ -182,6 +199,7 @@ class ScriptedModel(Model):
             system_prompt=system_prompt,
             tool_names=tuple(spec["name"] for spec in tool_specs or ()),
             tool_descriptions={spec["name"]: spec.get("description", "") for spec in tool_specs or ()},
+            tool_schemas={spec["name"]: _input_schema(spec) for spec in tool_specs or ()},
         )
         self.prompts.append(prompt)
         step = self._next(prompt)
