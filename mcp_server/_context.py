@@ -39,6 +39,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.secrets import SecretService
 from oratio.services.simulations import SimulationService
 from schemas import Principal
 
@@ -85,6 +86,9 @@ class McpServices(Protocol):
 
     @property
     def simulations(self) -> SimulationService: ...
+
+    @property
+    def secrets(self) -> SecretService: ...
 
     @property
     def outbox(self) -> OutboxDispatcher: ...

@@ -29,6 +29,7 @@ from mcp_server.tools import (
     keys,
     notifications,
     plans,
+    secrets,
     sessions,
     simulations,
 )
@@ -41,7 +42,8 @@ and handoff notifications. Read an agent's plan with get_agent_plan, change it w
 Simulations gate every deploy: list_scenarios, add_scenario, set_scenario_critical, run_simulations.
 Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
-oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""
+oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen.
+Secrets for tool headers (set_secret, list_secrets, delete_secret) are write-only: values are never shown."""
 
 Lifespan = Callable[[MCPServer], AbstractAsyncContextManager[Any]]
 
@@ -91,6 +93,7 @@ def build_server(
         plans,
         documents,
         keys,
+        secrets,
         sessions,
         notifications,
         deliveries,

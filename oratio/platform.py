@@ -7,6 +7,7 @@ door uses (docs/architecture.md, "Door contexts"); doors never import this modul
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,6 +31,8 @@ from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
 from oratio.notify.webhooks import WebhookSender
 from oratio.runtime import ConversationEngine, ModelFactory
+from oratio.secrets import LocalCipher, SecretCipher, UnconfiguredCipher
+from oratio.secrets.cipher import load_or_create_secrets_key
 from oratio.services import (
     AccessService,
     AgentService,
@@ -50,6 +53,7 @@ from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.secrets import SecretService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
@@ -89,6 +93,8 @@ class Platform:
     """Deployed plan versions for admins: read (hash-checked, redacted), diff, and edits to hand the builder."""
     simulations: SimulationService
     """Simulation reports per version, admin scenarios and markings, the re-run bounds (docs/creator.md)."""
+    secrets: SecretService
+    """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -179,6 +185,7 @@ def build_services(
             admin_scenarios_max=settings.simulation_admin_scenarios_max,
             runs_per_minute=settings.simulation_runs_per_minute,
         ),
+        secrets=SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max),
     )
 
 
@@ -284,6 +291,21 @@ def _aws_client(settings: Settings, service: str) -> Any:
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
     )
+
+
+def secret_cipher(settings: Settings) -> SecretCipher:
+    """KMS when a key is configured; else the configured key; else (SQLite only) a key file in the data
+    dir, created on the first secret. DynamoDB without either is refused at use: its data dir is scratch
+    (a key file there would differ per process and vanish on restart, taking every secret with it)."""
+    if settings.kms_key_id:
+        from oratio.secrets.kms import KmsEnvelopeCipher
+
+        return KmsEnvelopeCipher(_aws_client(settings, "kms"), settings.kms_key_id)
+    if settings.secrets_key is not None:
+        return LocalCipher(base64.b64decode(settings.secrets_key.get_secret_value().strip()))
+    if settings.store is StoreBackend.SQLITE:
+        return LocalCipher(lambda: load_or_create_secrets_key(settings.data_dir))
+    return UnconfiguredCipher()
 
 
 def _email_sender(settings: Settings) -> EmailSender | None:
