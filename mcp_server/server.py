@@ -84,7 +84,7 @@ def build_server(
         version="0.1.0",
         lifespan=lifespan,
         subscriptions=live.bus,
-        middleware=[live.middleware, *extra_middleware],
+        middleware=[live.middleware, secrets.SecretArgumentGuard(), *extra_middleware],
         **server_options,  # type: ignore[arg-type]
     )
     tc = ToolContext(platform=platform, principals=principals)

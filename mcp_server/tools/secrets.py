@@ -2,14 +2,19 @@
 
 Write-only by design: `set_secret` takes the value and answers with the name and dates, and nothing
 reads a value back through MCP. The value parameter is a plain string (its size is checked by the
-service), so a refused value is described, never quoted back in a validation error.
+service, whose errors never quote it). The SDK's own argument validation quotes what it refuses (a
+missing `name` quotes the whole arguments object, value included), so `SecretArgumentGuard` checks
+the shape of `set_secret`'s arguments first and refuses a bad one by field name only.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 from pydantic import Field
 
 from mcp_server._context import ToolContext
@@ -25,6 +30,27 @@ SecretNameArg = Annotated[
         "refers to it as {{secret:ORDERS_API_TOKEN}}",
     ),
 ]
+
+
+SECRET_TOOLS = {"set_secret": ("name", "value")}
+"""Tools whose arguments carry a secret value: name -> their (string) parameters, all required."""
+
+
+class SecretArgumentGuard:
+    """Server middleware: a secret-carrying tool call with arguments of the wrong shape is refused here,
+    naming the parameters, before the SDK's validation could quote the arguments back."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params: Mapping[str, Any] = ctx.params or {}
+        if ctx.method != "tools/call" or params.get("name") not in SECRET_TOOLS:
+            return await call_next(ctx)
+        expected = SECRET_TOOLS[params["name"]]
+        arguments = params.get("arguments")
+        if isinstance(arguments, Mapping) and all(isinstance(arguments.get(k), str) for k in expected):
+            return await call_next(ctx)
+        names = " and ".join(f"`{k}`" for k in expected)
+        text = f"invalid_input: {params['name']} takes {names}, each a string (the value is not shown here)"
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 class SecretList(Model):

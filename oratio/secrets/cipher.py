@@ -74,15 +74,15 @@ class LocalCipher:
     """AES-256-GCM under one key; the key is loaded on first use (a key file is created only when needed)."""
 
     def __init__(self, key: bytes | Callable[[], bytes]) -> None:
-        self._load = (lambda: key) if isinstance(key, bytes) else key
-        self._key: bytes | None = None
+        self._key: bytes | None = key if isinstance(key, bytes) else None
+        self._load: Callable[[], bytes] | None = None if isinstance(key, bytes) else key
 
     def _aead(self) -> tuple[AESGCM, str]:
         if self._key is None:
-            key = self._load()
-            if len(key) != KEY_BYTES:
-                raise CipherError("the secrets key is not 32 bytes: check ORATIO_SECRETS_KEY")
-            self._key = key
+            assert self._load is not None  # one of the two is always set
+            self._key = self._load()
+        if len(self._key) != KEY_BYTES:
+            raise CipherError("the secrets key is not 32 bytes: check ORATIO_SECRETS_KEY")
         return AESGCM(self._key), fingerprint(self._key)
 
     def encrypt(self, tenant_id: str, name: str, plaintext: bytes) -> tuple[bytes, str]:

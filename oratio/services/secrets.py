@@ -88,9 +88,8 @@ class SecretService:
                         ),
                     )
                 else:
-                    stored = self._b.store.replace(
-                        SECRETS, current.model_copy(update={"ciphertext": ciphertext, "key_id": key_id, "updated_at": now})
-                    )
+                    update = {"ciphertext": ciphertext, "key_id": key_id, "updated_at": now}
+                    stored = self._b.store.replace(SECRETS, current.model_copy(update=update))
             except Conflict:
                 continue  # set at the same moment by another admin: read again, the last write wins
             self._b.emit(tenant_id, EventType.SECRET_SET, name, name=name, created=current is None)
