@@ -2,8 +2,8 @@
 
 | role | assumed by | tables | blobs (under BlobPrefix) | other |
 | --- | --- | --- | --- | --- |
-| McpServerRole | AgentCore | read + write all | read + write | knowledge sources, KB mgmt, model, SES, key: wrap+unwrap |
-| CreatorRole | AgentCore | read + write all | read + write | knowledge sources, KB mgmt, model, key: unwrap |
+| McpServerRole | AgentCore | read+write all | read+write | knowledge sources, KB mgmt, model, SES, key: wrap+unwrap |
+| CreatorRole | AgentCore | read+write all | read+write | knowledge sources, KB mgmt, model, key: unwrap |
 | AgentsRole | AgentCore | read all; write `RUNTIME_WRITES` | read `*/agents/*` | KB retrieve, model, SES, key: unwrap |
 | VoiceBridgeRole | ECS task | as AgentsRole | as AgentsRole | speech model, recordings (write), key: unwrap |
 | KnowledgeBaseRole | Bedrock | - | - | read knowledge sources, embedding model, vector index |
