@@ -138,15 +138,11 @@ def _secrets_key_arn() -> Json | str:
 
 def _secrets(actions: list[str]) -> Json:
     """Use of the secrets key, only with Oratio's encryption context (tenant and secret name)."""
-    return _statement(
-        "Secrets",
-        actions,
-        [_secrets_key_arn()],
-        **{
-            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": SECRET_CONTEXT_KEYS},
-            "Null": {"kms:EncryptionContextKeys": "false"},
-        },
-    )
+    condition: dict[str, Json] = {
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": SECRET_CONTEXT_KEYS},
+        "Null": {"kms:EncryptionContextKeys": "false"},
+    }
+    return _statement("Secrets", actions, [_secrets_key_arn()], **condition)
 
 
 def _agentcore_basics() -> list[Json]:
