@@ -49,7 +49,8 @@ class SecretArgumentGuard:
         if isinstance(arguments, Mapping) and all(isinstance(arguments.get(k), str) for k in expected):
             return await call_next(ctx)
         names = " and ".join(f"`{k}`" for k in expected)
-        text = f"invalid_input: {params['name']} takes {names}, each a string (the value is not shown here)"
+        tool_name = params["name"]
+        text = f"Error executing tool {tool_name}: invalid_input: {tool_name} takes {names}, each a string"
         return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 

@@ -76,7 +76,10 @@ TOOLS = (
     "enable_admin",
     "disable_admin",
     "revoke_admin_tokens",
+    "set_secret",
+    "list_secrets",
     "revoke_api_key",
+    "delete_secret",
     "delete_document",
     "delete_agent",
 )
