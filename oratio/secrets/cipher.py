@@ -8,8 +8,6 @@ under another key gets a clear "set it again" error rather than an authenticatio
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 from collections.abc import Callable
@@ -48,17 +46,6 @@ class SecretCipher(Protocol):
 def associated_data(tenant_id: str, name: str) -> bytes:
     """What binds a ciphertext to its place. NUL-separated: neither part can contain a NUL."""
     return b"oratio-secret\x00" + tenant_id.encode() + b"\x00" + name.encode()
-
-
-def parse_key(encoded: str) -> bytes:
-    """A base64 key of exactly 32 bytes (ORATIO_SECRETS_KEY); ValueError without echoing it."""
-    try:
-        key = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("ORATIO_SECRETS_KEY must be base64 (try: openssl rand -base64 32)") from None
-    if len(key) != KEY_BYTES:
-        raise ValueError(f"ORATIO_SECRETS_KEY must decode to {KEY_BYTES} bytes (try: openssl rand -base64 32)")
-    return key
 
 
 def load_or_create_secrets_key(data_dir: Path) -> bytes:

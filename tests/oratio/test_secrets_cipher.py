@@ -13,8 +13,12 @@ import pytest
 from oratio.config import load_settings
 from oratio.errors import ConfigError
 from oratio.secrets import CipherError, LocalCipher, load_or_create_secrets_key
+from oratio.secrets.cipher import fingerprint
 from oratio.secrets.kms import KmsEnvelopeCipher
+from oratio.store.tables import SECRETS
 from tests.aws import MotoServer
+from tests.support.platforms import open_test_platform
+from tests.support.tenants import new_tenancy
 
 KEY = os.urandom(32)
 VALUE = b"sk_live_0123456789-marker"
@@ -95,3 +99,22 @@ def test_kms_errors_name_the_secret_and_the_aws_code_only(moto: MotoServer) -> N
 
     with pytest.raises(CipherError, match=r"KMS could not make a key for secret 'ORDERS_TOKEN' \(\w+\)"):
         cipher.encrypt("ten_a", "ORDERS_TOKEN", VALUE)
+
+
+def test_the_platform_uses_oratio_secrets_key_else_a_key_file_it_makes_on_the_first_secret(tmp_path: Path) -> None:
+    configured = tmp_path / "configured"
+    with open_test_platform(configured, secrets_key=base64.b64encode(KEY).decode()) as platform:
+        acme = new_tenancy(platform, "Acme")
+        platform.secrets.put(acme.principal, "TOKEN", VALUE.decode())
+        stored = platform.backends.store.get(SECRETS, acme.tenant_id, "TOKEN")
+        assert stored is not None and stored.key_id == fingerprint(KEY)
+    assert not (configured / "secrets.key").exists()
+
+    generated = tmp_path / "generated"
+    with open_test_platform(generated) as platform:
+        acme = new_tenancy(platform, "Acme")
+        assert not (generated / "secrets.key").exists()
+        platform.secrets.put(acme.principal, "TOKEN", VALUE.decode())
+    assert stat.S_IMODE((generated / "secrets.key").stat().st_mode) == 0o600
+    with open_test_platform(generated) as platform:  # restarted: the same key opens it
+        assert platform.secrets.resolve(acme.tenant_id, "TOKEN") == VALUE.decode()
