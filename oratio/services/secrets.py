@@ -15,9 +15,11 @@ Why these rules:
 from __future__ import annotations
 
 import base64
+import builtins
 import binascii
 import logging
 import re
+from collections.abc import Iterable
 
 from oratio.errors import Conflict, InvalidInput, NotFound
 from oratio.secrets.cipher import CipherError, SecretCipher
@@ -113,9 +115,10 @@ class SecretService:
         logger.info("tenant_id=%s secret=%s | secret deleted", tenant_id, name)
         return info(current)
 
-    def exists(self, tenant_id: str, name: str) -> bool:
-        """For checks at the time a tool is added (a header naming a secret that is not set)."""
-        return self._b.store.get(SECRETS, tenant_id, name) is not None
+    def missing(self, tenant_id: str, names: Iterable[str]) -> builtins.list[str]:
+        """Which of `names` are not set, sorted: for the check when a tool is added or a plan deployed
+        (a header or an MCP server naming a secret nobody set gets an error naming it)."""
+        return sorted({n for n in names if self._b.store.get(SECRETS, tenant_id, n) is None})
 
     def resolve(self, tenant_id: str, name: str) -> str:
         """The plain value, for an outbound call only. NotFound names the secret; never logged."""

@@ -49,6 +49,13 @@ def test_set_list_resolve_replace_delete(platform: Platform, acme: Tenancy, cloc
         platform.secrets.delete(acme.principal, "ORDERS_TOKEN")
 
 
+def test_missing_names_the_references_nobody_set(platform: Platform, acme: Tenancy, globex: Tenancy) -> None:
+    platform.secrets.put(acme.principal, "ORDERS_TOKEN", VALUE)
+
+    assert platform.secrets.missing(acme.tenant_id, ["ORDERS_TOKEN", "CRM_KEY", "CRM_KEY"]) == ["CRM_KEY"]
+    assert platform.secrets.missing(globex.tenant_id, ["ORDERS_TOKEN"]) == ["ORDERS_TOKEN"]
+
+
 def test_the_stored_record_holds_ciphertext_only(platform: Platform, acme: Tenancy) -> None:
     platform.secrets.put(acme.principal, "ORDERS_TOKEN", VALUE)
 
