@@ -15,8 +15,8 @@ Why these rules:
 from __future__ import annotations
 
 import base64
-import builtins
 import binascii
+import builtins
 import logging
 import re
 from collections.abc import Iterable
