@@ -1,4 +1,4 @@
-"""Chart figures for the dashboard: sessions per hour, handoff rate, average turn latency.
+"""Chart figures for the dashboard: sessions per hour, handoff rate, average turn latency, tool calls.
 
 Computed on request from the tenant's own sessions, transcripts and notifications, read through the
 services with the admin's principal, so the charts can never show another tenant's numbers. The
@@ -8,6 +8,11 @@ sessions (and MAX_NOTIFICATIONS notifications) are read; `truncated` says when t
 Turn latency is derived from what the transcript already records: a customer turn is stored before
 the agent runs and the agent's reply is stored once it is complete, so the gap between a customer
 turn and the agent turn right after it is how long the customer waited for the whole reply.
+
+Tool calls are counted from the agent turns' `tool_calls` (the transcript's record of each call), in
+the hour each call started. A failure is a call that was attempted or asked for and did not work
+(error, timeout, invalid arguments, refused by the platform); a write action held for confirmation,
+declined or not confirmed by the customer is the gate working, not a failure.
 """
 
 from __future__ import annotations
@@ -19,11 +24,20 @@ from pydantic import Field
 
 from dashboard.context import DashboardServices
 from schemas import Model, NotificationType, Principal, Role, Session, SessionFilter, SessionStatus, Turn
+from schemas.tools import ToolCallStatus
 
 WINDOW_HOURS = 24
 MAX_SESSIONS = 500
 MAX_NOTIFICATIONS = 1000
 PAGE = 200
+NOT_FAILURES = frozenset(
+    {
+        ToolCallStatus.OK,
+        ToolCallStatus.AWAITING_CONFIRMATION,
+        ToolCallStatus.DECLINED,
+        ToolCallStatus.NOT_CONFIRMED,
+    }
+)
 
 
 class HourStats(Model):
@@ -31,6 +45,8 @@ class HourStats(Model):
     sessions: int = Field(ge=0)
     handoffs: int = Field(ge=0)
     avg_latency_ms: float | None = Field(description="Mean customer-to-reply time of agent turns in this hour")
+    tool_calls: int = Field(default=0, ge=0, description="Tool calls started in this hour")
+    tool_failures: int = Field(default=0, ge=0, description="Of those, the ones that failed (see NOT_FAILURES)")
 
 
 class DashboardStats(Model):
@@ -41,6 +57,8 @@ class DashboardStats(Model):
     handoffs: int
     handoff_rate: float | None = Field(description="Sessions handed off / sessions started in the window")
     avg_latency_ms: float | None
+    tool_calls: int = 0
+    tool_failures: int = 0
     truncated: bool = Field(description="True when more sessions started than MAX_SESSIONS: the newest were used")
 
 
@@ -67,6 +85,8 @@ def aggregate(
     started = [0] * WINDOW_HOURS
     handoffs = [0] * WINDOW_HOURS
     latencies: list[list[float]] = [[] for _ in range(WINDOW_HOURS)]
+    calls = [0] * WINDOW_HOURS
+    failures = [0] * WINDOW_HOURS
     for session in sessions:
         hour = _hour(since, session.started_at)
         if hour is None:
@@ -74,15 +94,23 @@ def aggregate(
         started[hour] += 1
         if session.id in handoff_ids or session.status is SessionStatus.HANDOFF_REQUESTED:
             handoffs[hour] += 1
-        for waited_ms, at in _latencies(transcripts.get(session.id, ())):
+        transcript = transcripts.get(session.id, ())
+        for waited_ms, at in _latencies(transcript):
             if (turn_hour := _hour(since, at)) is not None:
                 latencies[turn_hour].append(waited_ms)
+        for turn in transcript:
+            for call in turn.tool_calls:
+                if (call_hour := _hour(since, call.started_at)) is not None:
+                    calls[call_hour] += 1
+                    failures[call_hour] += call.status not in NOT_FAILURES
     hours = [
         HourStats(
             start=since + timedelta(hours=i),
             sessions=started[i],
             handoffs=handoffs[i],
             avg_latency_ms=_mean(latencies[i]),
+            tool_calls=calls[i],
+            tool_failures=failures[i],
         )
         for i in range(WINDOW_HOURS)
     ]
@@ -95,6 +123,8 @@ def aggregate(
         handoffs=handed,
         handoff_rate=handed / total if total else None,
         avg_latency_ms=_mean([ms for hour in latencies for ms in hour]),
+        tool_calls=sum(calls),
+        tool_failures=sum(failures),
         truncated=truncated,
     )
 

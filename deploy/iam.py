@@ -2,11 +2,13 @@
 
 | role | assumed by | tables | blobs (under BlobPrefix) | other |
 | --- | --- | --- | --- | --- |
-| McpServerRole | AgentCore | read + write all | read + write | knowledge sources, KB management, model, SES |
-| CreatorRole | AgentCore | read + write all | read + write | knowledge sources, KB management, model |
-| AgentsRole | AgentCore | read all; write `RUNTIME_WRITES` | read `*/agents/*` | KB retrieve, model, SES |
-| VoiceBridgeRole | ECS task | as AgentsRole | as AgentsRole | speech model, recordings (write) |
+| McpServerRole | AgentCore | read+write all | read+write | knowledge sources, KB mgmt, model, SES, key: wrap+unwrap |
+| CreatorRole | AgentCore | read+write all | read+write | knowledge sources, KB mgmt, model, key: unwrap |
+| AgentsRole | AgentCore | read all; write `RUNTIME_WRITES` | read `*/agents/*` | KB retrieve, model, SES, key: unwrap |
+| VoiceBridgeRole | ECS task | as AgentsRole | as AgentsRole | speech model, recordings (write), key: unwrap |
 | KnowledgeBaseRole | Bedrock | - | - | read knowledge sources, embedding model, vector index |
+
+"key" is the secrets KMS key (`SecretsKey`), used only with Oratio's encryption context.
 
 A statement may name `*` as its resource only for actions that AWS does not scope to a resource;
 those are listed in `WILDCARD_ACTIONS` with the reason, and a test holds every policy to that list.
@@ -126,6 +128,23 @@ def _email() -> Json:
     }
 
 
+SECRET_CONTEXT_KEYS = ["oratio:tenant", "oratio:secret"]
+"""The EncryptionContext keys `oratio.secrets.kms` binds every wrapped data key to."""
+
+
+def _secrets_key_arn() -> Json | str:
+    return {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+
+
+def _secrets(actions: list[str]) -> Json:
+    """Use of the secrets key, only with Oratio's encryption context (tenant and secret name)."""
+    condition: dict[str, Json] = {
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": SECRET_CONTEXT_KEYS},
+        "Null": {"kms:EncryptionContextKeys": "false"},
+    }
+    return _statement("Secrets", actions, [_secrets_key_arn()], **condition)
+
+
 def _agentcore_basics() -> list[Json]:
     """What every AgentCore runtime needs: its logs, traces, metrics, and its own code package."""
     logs = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/bedrock-agentcore/runtimes/*"
@@ -212,19 +231,19 @@ def runtime_roles() -> list[RuntimeRole]:
         RuntimeRole(
             "McpServerRole",
             AGENTCORE,
-            (*_agentcore_basics(), *_platform_grants(), _email()),
+            (*_agentcore_basics(), *_platform_grants(), _email(), _secrets(["kms:GenerateDataKey", "kms:Decrypt"])),
             "Oratio MCP server (AgentCore Runtime)",
         ),
         RuntimeRole(
             "CreatorRole",
             AGENTCORE,
-            (*_agentcore_basics(), *_platform_grants()),
+            (*_agentcore_basics(), *_platform_grants(), _secrets(["kms:Decrypt"])),
             "Oratio AgentCreator (AgentCore Runtime)",
         ),
         RuntimeRole(
             "AgentsRole",
             AGENTCORE,
-            (*_agentcore_basics(), *_conversation_grants()),
+            (*_agentcore_basics(), *_conversation_grants(), _secrets(["kms:Decrypt"])),
             "Oratio customer agents (AgentCore Runtime)",
         ),
         RuntimeRole(
@@ -232,6 +251,7 @@ def runtime_roles() -> list[RuntimeRole]:
             ECS_TASKS,
             (
                 *_conversation_grants(),
+                _secrets(["kms:Decrypt"]),
                 # InvokeModelWithBidirectionalStream is authorised as bedrock:InvokeModel.
                 _models("VoiceModelId", ["bedrock:InvokeModel"], "Speech"),
                 _objects("RecordingsBucket", "*", ["s3:PutObject"], "WriteRecordings"),

@@ -161,6 +161,7 @@ def runtime_environment(target: Target, observed: Observed) -> dict[str, str]:
         "ORATIO_MODEL": target.model,
         "ORATIO_DATA_DIR": "/tmp/oratio",  # scratch only: nothing durable lives in a microVM
         "ORATIO_EMBEDDINGS": "false",
+        "ORATIO_KMS_KEY_ID": out.get("SecretsKeyArn", _PENDING.format("SecretsKeyArn")),
     }
     for variable, name in SECRETS.items():
         env[variable] = observed.secrets.get(name, _PENDING.format(f"secret {target.stack}/{name}"))

@@ -11,6 +11,7 @@ Why it is generated rather than hand-written:
 
 What it makes: the tables (PITR, SSE, streams as the code says), three buckets (blobs: documents and
 generated agent code plus deployment packages, versioned; knowledge: Bedrock KB sources; recordings),
+the KMS key that wraps tenant secrets (retained, rotated),
 all with SSE, public access blocked and a TLS-only policy; one role per runtime; a Cognito user pool
 for AgentCore's inbound JWT auth unless an existing OIDC issuer is given; and the SES sender identity.
 The keys the runtimes share (admin tokens, webhook signing) are Secrets Manager secrets that
@@ -202,6 +203,37 @@ def _identity() -> Json:
     }
 
 
+def _secrets_key() -> Json:
+    """The KMS key that wraps tenant secrets' data keys (`oratio.secrets.kms`, ORATIO_KMS_KEY_ID).
+
+    Retained with the tables: deleting it would make every stored secret unreadable. The key policy
+    delegates to IAM (the account root), so the runtime roles' own grants (`deploy.iam`) decide who
+    may wrap and unwrap; rotation is on (KMS keeps old key material to decrypt what it sealed)."""
+    return {
+        "SecretsKey": {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": "Oratio: wraps the data keys of tenant secrets (envelope encryption)",
+                "EnableKeyRotation": True,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersThroughIam",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        }
+    }
+
+
 def _parameters() -> Json:
     return {
         "TablePrefix": {
@@ -265,6 +297,7 @@ def _outputs() -> Json:
         "BlobPrefix": {"Value": {"Ref": "BlobPrefix"}},
         "KnowledgeBucket": {"Value": {"Ref": "KnowledgeBucket"}},
         "RecordingsBucket": {"Value": {"Ref": "RecordingsBucket"}},
+        "SecretsKeyArn": {"Value": {"Fn::GetAtt": ["SecretsKey", "Arn"]}},
         "DiscoveryUrl": {"Value": {"Fn::If": ["CreateUserPool", cognito_url, {"Ref": "OidcDiscoveryUrl"}]}},
         "AllowedClients": {
             "Value": {
@@ -286,7 +319,7 @@ def _outputs() -> Json:
 
 
 def build_template() -> Json:
-    resources: Json = {**_tables(), **_buckets(), **_identity()}
+    resources: Json = {**_tables(), **_buckets(), **_identity(), **_secrets_key()}
     for role in runtime_roles():
         resources[role.logical_id] = role.resource()
     return {

@@ -40,6 +40,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.secrets import SecretService
 from oratio.services.simulations import SimulationService
 from schemas import Principal
 
@@ -89,6 +90,9 @@ class McpServices(Protocol):
 
     @property
     def agent_tools(self) -> ToolService: ...
+
+    @property
+    def secrets(self) -> SecretService: ...
 
     @property
     def outbox(self) -> OutboxDispatcher: ...

@@ -30,6 +30,7 @@ from mcp_server.tools import (
     keys,
     notifications,
     plans,
+    secrets,
     sessions,
     simulations,
 )
@@ -44,7 +45,8 @@ Let an agent act with tools: add_agent_tool (an HTTP endpoint or an MCP server),
 (after list_openapi_operations), try one with test_agent_tool; write tools need the customer's confirmation.
 Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
-oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen."""
+oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen.
+Secrets for tool headers (set_secret, list_secrets, delete_secret) are write-only: values are never shown."""
 
 Lifespan = Callable[[MCPServer], AbstractAsyncContextManager[Any]]
 
@@ -85,7 +87,7 @@ def build_server(
         version="0.1.0",
         lifespan=lifespan,
         subscriptions=live.bus,
-        middleware=[live.middleware, *extra_middleware],
+        middleware=[live.middleware, secrets.SecretArgumentGuard(), *extra_middleware],
         **server_options,  # type: ignore[arg-type]
     )
     tc = ToolContext(platform=platform, principals=principals)
@@ -95,6 +97,7 @@ def build_server(
         plans,
         documents,
         keys,
+        secrets,
         sessions,
         notifications,
         deliveries,

@@ -7,6 +7,8 @@ they never appear in reprs or logs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -173,6 +175,19 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="Platform key tenant signing secrets derive from; generated into data_dir if unset"
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts tenant secrets (base64 of 32 bytes); generated into data_dir if unset "
+        "on the SQLite store. Unused when ORATIO_KMS_KEY_ID is set",
+    )
+    kms_key_id: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="AWS KMS key (id, ARN or alias) that wraps tenant secrets (envelope encryption); "
+        "the DynamoDB store needs it or ORATIO_SECRETS_KEY",
+    )
+    secrets_per_tenant_max: int = Field(default=100, ge=1, le=10_000, description="Secrets one tenant may store")
+
     webhook_allow_private: bool = Field(
         default=False, description="Let webhooks reach private/loopback/link-local addresses (development only)"
     )
@@ -224,6 +239,8 @@ class Settings(BaseSettings):
             raise ValueError("ORATIO_SMTP_USERNAME and ORATIO_SMTP_PASSWORD go together")
         if self.smtp_username is not None and not self.smtp_starttls:
             raise ValueError("ORATIO_SMTP_USERNAME needs ORATIO_SMTP_STARTTLS=true, or the password travels in clear")
+        if self.secrets_key is not None and not _is_key_32(self.secrets_key.get_secret_value()):
+            raise ValueError("ORATIO_SECRETS_KEY must be base64 of 32 bytes (try: openssl rand -base64 32)")
         if self.webhook_secret is not None and len(self.webhook_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_WEBHOOK_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
         return self
@@ -276,6 +293,13 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return load_or_create_key(self.data_dir / "jwt.key")
+
+
+def _is_key_32(encoded: str) -> bool:
+    try:
+        return len(base64.b64decode(encoded.strip(), validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:

@@ -7,6 +7,7 @@ door uses (docs/architecture.md, "Door contexts"); doors never import this modul
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,7 +24,6 @@ from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
 from oratio.config import BlobBackend, EmailBackend, KnowledgeBackend, Settings, StoreBackend
-from oratio.errors import NotFound
 from oratio.knowledge.embeddings import load_default_embedder
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extractor
@@ -35,6 +35,8 @@ from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
 from oratio.notify.webhooks import WebhookSender
 from oratio.runtime import ConversationEngine, ModelFactory
+from oratio.secrets import LocalCipher, SecretCipher, UnconfiguredCipher
+from oratio.secrets.cipher import load_or_create_secrets_key
 from oratio.services import (
     AccessService,
     AgentService,
@@ -56,6 +58,7 @@ from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.secrets import SecretService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
@@ -99,6 +102,8 @@ class Platform:
     """Runs an agent's tools (HTTP endpoints; MCP servers when wired): validation, limits, address policy."""
     agent_tools: ToolService
     """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
+    secrets: SecretService
+    """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -126,8 +131,7 @@ def build_services(
     """Wire the services over already-open backends (tests use this with their own backends).
 
     `model_factory` replaces `oratio.models.create_model` for the conversation engine (tests, benchmarks).
-    `secrets` resolves `{{secret:NAME}}` in tool headers; without it no secret exists (every reference fails
-    with a clear tool error) until the secret store is wired.
+    `secrets` replaces the tenant secret store as the tools' resolver of `{{secret:NAME}}` (tests).
     `actions` replaces the platform's tool runner (tests); by default tools run through `_action_runner`.
     """
     jwt = JwtSettings(
@@ -156,10 +160,13 @@ def build_services(
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
-    actions = actions or _action_runner(settings, secrets or _NoSecrets())
-    # TODO(issue 18, task A): pass secrets=platform.secrets once merged.
+    secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
+    actions = actions or _action_runner(settings, secrets or secret_service)
     agent_tools = ToolService(
-        agents, policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts), actions=actions
+        agents,
+        policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
+        actions=actions,
+        secrets=secret_service,
     )
     engine = ConversationEngine(
         agents=agents,
@@ -206,6 +213,7 @@ def build_services(
         ),
         actions=actions,
         agent_tools=agent_tools,
+        secrets=secret_service,
     )
 
 
@@ -313,6 +321,21 @@ def _aws_client(settings: Settings, service: str) -> Any:
     )
 
 
+def secret_cipher(settings: Settings) -> SecretCipher:
+    """KMS when a key is configured; else the configured key; else (SQLite only) a key file in the data
+    dir, created on the first secret. DynamoDB without either is refused at use: its data dir is scratch
+    (a key file there would differ per process and vanish on restart, taking every secret with it)."""
+    if settings.kms_key_id:
+        from oratio.secrets.kms import KmsEnvelopeCipher
+
+        return KmsEnvelopeCipher(_aws_client(settings, "kms"), settings.kms_key_id)
+    if settings.secrets_key is not None:
+        return LocalCipher(base64.b64decode(settings.secrets_key.get_secret_value().strip()))
+    if settings.store is StoreBackend.SQLITE:
+        return LocalCipher(lambda: load_or_create_secrets_key(settings.data_dir))
+    return UnconfiguredCipher()
+
+
 def _email_sender(settings: Settings) -> EmailSender | None:
     if settings.email is None:
         return None
@@ -340,13 +363,6 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
         timeout_s=settings.webhook_timeout_seconds,
         max_attempts=settings.webhook_max_attempts,
     )
-
-
-class _NoSecrets:
-    """The resolver until a secret store is wired: no secret exists."""
-
-    def resolve(self, tenant_id: str, name: str) -> str:
-        raise NotFound(f"secret {name} is not set")
 
 
 def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:

@@ -54,6 +54,8 @@ export async function loadCharts() {
   chart($("chart-sessions"), stats.hours, (h) => h.sessions, (v) => String(Math.round(v)), "bar");
   chart($("chart-handoffs"), stats.hours, (h) => (h.sessions ? h.handoffs / h.sessions : null), pct, "bar", 1);
   chart($("chart-latency"), stats.hours, (h) => h.avg_latency_ms, ms, "line");
+  chart($("chart-tools"), stats.hours, (h) => h.tool_calls, (v) => String(Math.round(v)), "bar");
+  chart($("chart-tool-failures"), stats.hours, (h) => h.tool_failures, (v) => String(Math.round(v)), "bar");
   const figures = $("figures");
   clear(figures);
   figures.append(
@@ -61,7 +63,10 @@ export async function loadCharts() {
     el("div", { class: "figure card" }, el("span", {}, "Handoff rate"),
       el("strong", {}, stats.handoff_rate === null ? "—" : pct(stats.handoff_rate))),
     el("div", { class: "figure card" }, el("span", {}, "Avg turn latency"),
-      el("strong", {}, stats.avg_latency_ms === null ? "—" : ms(stats.avg_latency_ms))));
+      el("strong", {}, stats.avg_latency_ms === null ? "—" : ms(stats.avg_latency_ms))),
+    el("div", { class: "figure card", id: "figure-tools" }, el("span", {}, "Tool calls (24 h)"),
+      el("strong", {}, String(stats.tool_calls)),
+      el("small", { class: stats.tool_failures ? "bad" : "muted" }, ` ${stats.tool_failures} failed`)));
   $("charts-note").textContent = stats.truncated
     ? "Busy day: the figures use the newest sessions only (a capped number per request)."
     : "";

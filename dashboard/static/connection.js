@@ -7,7 +7,7 @@ import { loadCharts } from "./charts.js";
 import { $ } from "./dom.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
-import { addTurn, ensureCard, loadLive, setCardStatus, updateLiveCount } from "./live.js";
+import { addToolCall, addTurn, ensureCard, loadLive, setCardStatus, updateLiveCount } from "./live.js";
 import { alertHandoff, loadNotifications } from "./notifications.js";
 import { TOKEN_KEY, state } from "./state.js";
 
@@ -98,6 +98,11 @@ function onEvent(frame) {
     const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
     addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, started_at: frame.at });
     if (state.historySelected === subject) addTurn(state.historyDetail, { ...data, started_at: frame.at });
+    reloadSoon("charts", loadCharts, 3000);
+  } else if (event === "session.tool_call") {
+    const card = ensureCard({ id: subject, agent_id: data.agent_id, channel: "", status: "active", started_at: frame.at });
+    addToolCall(card, data, frame.at);
+    if (state.historySelected === subject) addToolCall(state.historyDetail, data, frame.at);
     reloadSoon("charts", loadCharts, 3000);
   } else if (event === "session.status") {
     const card = state.cards.get(subject);

@@ -62,6 +62,6 @@ export async function openSession(id) {
       : null,
     transcript].filter(Boolean));
   state.historySelected = id;
-  state.historyDetail = { transcript, seqs: new Set() };
+  state.historyDetail = { transcript, seqs: new Set(), calls: new Map() };
   full.turns.forEach((turn) => addTurn(state.historyDetail, turn));
 }

@@ -38,7 +38,7 @@ export function ensureCard(session) {
     el("div", { class: "meta" }, `${session.channel || "text"} · started ${timeOf(session.started_at)} · `,
       el("code", {}, session.id)),
     transcript);
-  card = { id: session.id, node, title, status, transcript, seqs: new Set(), agentId: session.agent_id };
+  card = { id: session.id, node, title, status, transcript, seqs: new Set(), calls: new Map(), agentId: session.agent_id };
   state.cards.set(session.id, card);
   const grid = $("live-sessions");
   grid.prepend(node);
@@ -65,17 +65,58 @@ export function updateLiveCount() {
   $("live-count").textContent = String(live);
 }
 
+// A tool call is shown as the transcript records it (ToolCallRecord: arguments already redacted) or,
+// live, as its `session.tool_call` event says (no arguments, no result). Statuses that are not
+// failures: ok, and the confirmation gate holding, declined or dropping a write action.
+const NOT_FAILURES = new Set(["ok", "awaiting_confirmation", "declined", "not_confirmed"]);
+
+export function toolCall(call) {
+  const args = call.arguments && Object.keys(call.arguments).length ? JSON.stringify(call.arguments) : null;
+  const failed = !NOT_FAILURES.has(call.status);
+  return el("div", { class: `tool-call${failed ? " tool-failed" : ""}${call.write ? " tool-write" : ""}`,
+    dataset: { call: call.id || call.call_id } },
+  el("span", { class: "tool-name" }, "tool ", el("code", {}, call.name)),
+  " ", pill(call.status),
+  call.write ? el("span", { class: "pill pill-write" }, call.confirmed ? "write · confirmed" : "write · not confirmed") : null,
+  typeof call.duration_ms === "number" ? el("small", { class: "tool-ms" }, ` ${Math.round(call.duration_ms)} ms`) : null,
+  args ? el("code", { class: "tool-args" }, args) : null,
+  call.summary ? el("small", { class: "tool-summary" }, call.summary) : null);
+}
+
+// Live: one line per call id, updated in place (held, then confirmed and run), until the agent's turn
+// with the recorded calls arrives and replaces them.
+export function addToolCall(target, data, at) {
+  if (!target || !data.call_id) return;
+  const known = target.calls.get(data.call_id);
+  if (known && known.recorded) return;
+  const line = el("li", { class: "turn turn-tool", dataset: { call: data.call_id } },
+    el("span", { class: "who" }, "tool call ", el("time", {}, timeOf(at))),
+    toolCall(data));
+  if (known) known.node.replaceWith(line);
+  else target.transcript.append(line);
+  target.calls.set(data.call_id, { node: line, recorded: false });
+  target.transcript.scrollTop = target.transcript.scrollHeight;
+}
+
 // Turns are kept in seq order and applied once, whichever of the fetch and the event comes first.
 export function addTurn(target, turn) {
   if (!target || target.seqs.has(turn.seq)) return;
   target.seqs.add(turn.seq);
+  if (!target.calls) target.calls = new Map();
+  const calls = turn.tool_calls || [];
+  for (const call of calls) {
+    const live = target.calls.get(call.id);
+    if (live && !live.recorded) live.node.remove();
+  }
   const item = el("li", { class: `turn turn-${turn.role}`, dataset: { seq: turn.seq } },
     el("span", { class: "who" }, turn.role, " ", el("time", {}, timeOf(turn.started_at))),
+    calls.length ? el("div", { class: "tool-calls" }, calls.map(toolCall)) : null,
     el("p", {}, turn.text),
     (turn.sources || []).length
       ? el("small", { class: "sources" }, "Sources: ",
         turn.sources.map((s) => `${s.document_name}${s.location ? ` (${s.location})` : ""}`).join("; "))
       : null);
+  for (const call of calls) target.calls.set(call.id, { node: item, recorded: true });
   const after = [...target.transcript.children].find((li) => Number(li.dataset.seq) > turn.seq);
   target.transcript.insertBefore(item, after || null);
   target.transcript.scrollTop = target.transcript.scrollHeight;

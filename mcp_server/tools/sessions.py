@@ -68,6 +68,8 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
     @tool(server, reads("Get session with transcript"))
     async def get_session(session_id: SessionId) -> SessionWithTranscript:
-        """Get one conversation with its full transcript: every turn in order, with the sources cited."""
+        """Get one conversation with its full transcript: every turn in order, with the sources cited and,
+        on agent turns, the tools it called (name, arguments with sensitive ones redacted, status, duration,
+        result summary; write actions say whether the customer confirmed them)."""
         principal = tc.principal()
         return await tc.call(lambda: platform.sessions.get(principal, session_id))

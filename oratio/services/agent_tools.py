@@ -13,7 +13,7 @@ customer's first call); secret references to secrets that exist; at most TOOLS_P
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -36,7 +36,7 @@ _TOOL: TypeAdapter[AgentTool] = TypeAdapter(ToolDefinition)
 class SecretNames(Protocol):
     """Which secrets a tenant has (`oratio.services.secrets.SecretService`, task A)."""
 
-    def names(self, tenant_id: str) -> set[str]: ...
+    def missing(self, tenant_id: str, names: Iterable[str]) -> list[str]: ...
 
 
 class ToolService:
@@ -211,7 +211,7 @@ class ToolService:
             needed = {tool.bearer_secret} if tool.bearer_secret else set()
         # TODO(issue 18, task A): wire Platform.secrets (SecretService.names) in build_services.
         if needed and self._secrets is not None:
-            missing = sorted(needed - self._secrets.names(tenant_id))
+            missing = self._secrets.missing(tenant_id, needed)
             if missing:
                 raise InvalidInput(
                     f"tool '{tool.name}' refers to secret(s) not set: {', '.join(missing)[:200]}; "

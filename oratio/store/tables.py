@@ -9,6 +9,7 @@ from __future__ import annotations
 from oratio.store.ports import Index, Table
 from schemas import Admin, Agent, Document, Lease, Notification, OutboxDelivery, Session, StoredApiKey, Tenant, Turn
 from schemas.outbox import sortable
+from schemas.tools import StoredSecret
 
 
 def _ts_id(at: str, ident: str) -> str:
@@ -166,6 +167,13 @@ OUTBOX: Table[OutboxDelivery] = Table(
     ),
 )
 
+SECRETS: Table[StoredSecret] = Table(
+    name="secrets",
+    model=StoredSecret,
+    partition=lambda s: s.tenant_id,
+    sort=lambda s: s.name,  # names are unique per tenant by key: setting a name again replaces it
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -176,7 +184,8 @@ ALL_TABLES: tuple[
     | Table[Turn]
     | Table[Notification]
     | Table[Lease]
-    | Table[OutboxDelivery],
+    | Table[OutboxDelivery]
+    | Table[StoredSecret],
     ...,
 ] = (
     TENANTS,
@@ -189,6 +198,7 @@ ALL_TABLES: tuple[
     NOTIFICATIONS,
     LEASES,
     OUTBOX,
+    SECRETS,
 )
 
 __all__ = [
@@ -200,6 +210,7 @@ __all__ = [
     "LEASES",
     "NOTIFICATIONS",
     "OUTBOX",
+    "SECRETS",
     "SESSIONS",
     "TENANTS",
     "TURNS",

@@ -20,10 +20,12 @@ from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
 from oratio_app.web import create_app
 from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
+from schemas.tools import ToolCallStatus
 from tests.dashboard.dash import Dash, say
 from tests.net import uvicorn_in_thread
 from tests.support.serving import Served
 from tests.support.tenants import new_agent
+from tests.support.tool_calls import call, store_agent_turn
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -231,3 +233,50 @@ def test_an_undelivered_alert_is_shown_and_retried_from_the_page(page: Page, ser
     assert dash.platform.handoff.flush(WAIT_MS / 1000)
     stored = dash.platform.backends.store.get(OUTBOX, dash.acme.tenant_id, dead.id)
     assert stored is not None and (stored.status, stored.attempts) == (DeliveryStatus.DEAD, 1)
+
+
+def test_tool_calls_show_live_in_the_transcript_and_in_the_charts(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    log_in(page, served, dash.token)
+    session_id = str(say(http, dash, "Cancel order A123 please")["session_id"])
+    card = page.locator(f'.session-card[data-session="{session_id}"]')
+    expect(card.locator(".turn-customer p")).to_have_text("Cancel order A123 please")
+
+    lookup = call(
+        "call_1",
+        "lookup_order",
+        arguments={"order_id": "A123", "card": "[redacted]"},
+        duration_ms=12.0,
+        summary="shipped",
+    )
+    cancel = call("call_2", "cancel_order", ToolCallStatus.TIMEOUT, write=True, confirmed=True, duration_ms=10_000.0)
+    store_agent_turn(dash.platform, dash.acme.tenant_id, session_id, [lookup, cancel], "Sorry, that did not work.")
+
+    live = card.locator(".turn-tool")  # from the session.tool_call events: name, status, write, duration
+    expect(live).to_have_count(2)
+    expect(live.nth(0)).to_contain_text("lookup_order")
+    expect(live.nth(1).locator(".tool-call.tool-failed.tool-write")).to_contain_text("timeout")
+    expect(live.nth(1)).to_contain_text("write · confirmed")
+    expect(live.nth(1)).to_contain_text("10000 ms")
+    shot(page, "tool-calls-live")
+
+    page.click('#tabs button[data-tab="history"]')
+    page.click("#history-form button[type=submit]")  # the list was read at log-in, before this session
+    page.locator(f'#history-rows tr[data-session="{session_id}"]').click()
+    recorded = page.locator("#history-detail .turn-agent .tool-call")
+    expect(recorded).to_have_count(2)
+    expect(recorded.nth(0).locator(".tool-args")).to_have_text('{"order_id":"A123","card":"[redacted]"}')
+    expect(recorded.nth(0).locator(".tool-summary")).to_have_text("shipped")
+    expect(recorded.nth(1).locator(".pill").first).to_have_text("timeout")
+    shot(page, "tool-calls-history")
+
+    page.click('#tabs button[data-tab="charts"]')
+    expect(page.locator("#figure-tools")).to_have_text("Tool calls (24 h)2 1 failed")
+    expect(page.locator("#chart-tools svg rect.bar").first).to_be_attached()
+    expect(page.locator("#chart-tool-failures svg rect.bar").first).to_be_attached()
+    shot(page, "tool-calls-charts")
+    assert problems == []

@@ -210,6 +210,7 @@ def _observed() -> Observed:
             "DiscoveryUrl": ISSUER,
             "AllowedClients": "svc,adm",
             "BlobBucket": "oratio-blobs-123456789012-us-east-1",
+            "SecretsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         },
         secrets={"jwt": "j" * 64, "webhooks": "w" * 64},
     )

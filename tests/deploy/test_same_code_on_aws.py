@@ -3,6 +3,7 @@ gives its runtimes, runs on the tables and bucket the stack created (moto_server
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,14 @@ def test_the_runtime_environment_opens_a_working_platform_on_the_stack(
         assert platform.access.admin_principal(platform.access.token_for(admin)).tenant_id == tenant.tenant_id
         assert [a.id for a in platform.agents.list(principal).items] == [agent.id]
         assert platform.backends.events.head(tenant.tenant_id) >= 1
+        # Tenant secrets are wrapped by the stack's KMS key (ORATIO_KMS_KEY_ID from its outputs).
+        platform.secrets.put(principal, "ORDERS_TOKEN", "same-code-secret")
+        assert platform.secrets.resolve(tenant.tenant_id, "ORDERS_TOKEN") == "same-code-secret"
 
+    assert env["ORATIO_KMS_KEY_ID"].startswith("arn:aws:kms:")
+    [stored] = moto.client("dynamodb").scan(TableName="samecode_secrets")["Items"]
+    assert json.loads(stored["body"]["S"])["key_id"] == env["ORATIO_KMS_KEY_ID"]
+    assert "same-code-secret" not in str(stored)
     items = moto.client("dynamodb").scan(TableName="samecode_agents")["Items"]
     assert [item["sk"]["S"] for item in items] == [agent.id]
     objects = moto.client("s3").list_objects_v2(Bucket=env["ORATIO_S3_BUCKET"], Prefix="data/")["Contents"]

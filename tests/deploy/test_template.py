@@ -181,3 +181,25 @@ def test_moto_validates_the_template(moto: MotoServer) -> None:
     assert out["Description"] == build_template()["Description"]
     with pytest.raises(moto.client("cloudformation").exceptions.ClientError):
         moto.client("cloudformation").validate_template(TemplateBody=render()[:-10])
+
+
+def test_the_secrets_key_is_retained_rotated_and_only_runtimes_use_it_with_oratios_context() -> None:
+    template = build_template()
+    key = template["Resources"]["SecretsKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["DeletionPolicy"] == "Retain"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert template["Outputs"]["SecretsKeyArn"] == {"Value": {"Fn::GetAtt": ["SecretsKey", "Arn"]}}
+
+    expected = {
+        "McpServerRole": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "CreatorRole": ["kms:Decrypt"],
+        "AgentsRole": ["kms:Decrypt"],
+        "VoiceBridgeRole": ["kms:Decrypt"],
+    }
+    for role, actions in expected.items():
+        [grant] = [s for s in _statements(role) if s["Sid"] == "Secrets"]
+        assert grant["Action"] == actions, role
+        assert grant["Resource"] == [{"Fn::GetAtt": ["SecretsKey", "Arn"]}], role
+        keys = grant["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
+        assert keys == ["oratio:tenant", "oratio:secret"], role
+    assert not [s for s in _statements("KnowledgeBaseRole") if any(a.startswith("kms:") for a in s["Action"])]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,8 @@ def resolve(host: str, port: int) -> Sequence[str]:
 
 
 class Secrets:
-    def names(self, tenant_id: str) -> set[str]:
-        return {"SHOP_TOKEN", "BEARER_AUTH"}
+    def missing(self, tenant_id: str, names: Iterable[str]) -> list[str]:
+        return sorted(set(names) - {"SHOP_TOKEN", "BEARER_AUTH"})
 
 
 class RecordingRunner:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ class Secrets:
     def __init__(self, names: set[str]) -> None:
         self._names = names
 
-    def names(self, tenant_id: str) -> set[str]:
-        return set(self._names)
+    def missing(self, tenant_id: str, names: Iterable[str]) -> list[str]:
+        return sorted(set(names) - self._names)
 
 
 class RecordingRunner:

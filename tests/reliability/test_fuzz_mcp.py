@@ -83,7 +83,10 @@ TOOLS = (
     "list_openapi_operations",
     "import_openapi_tools",
     "remove_agent_tool",
+    "set_secret",
+    "list_secrets",
     "revoke_api_key",
+    "delete_secret",
     "delete_document",
     "delete_agent",
 )
