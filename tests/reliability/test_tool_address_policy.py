@@ -49,7 +49,7 @@ async def test_an_inside_address_is_refused_as_a_tool(admin: Client, url: str) -
 
     text = await call_error(admin, "add_agent_tool", {"agent_id": agent.id, "tool": tool(url)})
 
-    assert "url refused by the address policy" in text or "does not resolve" in text, text
+    assert ".url: refused by the address policy" in text or "does not resolve" in text, text
     mcp = {"kind": "mcp", "name": "crm", "url": url, "allowed_tools": ["find"]}
     assert "address policy" in await call_error(admin, "add_agent_tool", {"agent_id": agent.id, "tool": mcp})
 
