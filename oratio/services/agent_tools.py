@@ -61,6 +61,12 @@ class ToolService:
         self._resolve = resolve
         self._validator = ArgumentValidator()
 
+    def check_tools(self, principal: Principal, tools: Sequence[AgentTool]) -> None:
+        """The checks of add_tool for tools given whole (`create_agent`'s spec, `update_agent`'s change):
+        one check for every door that saves a tool. Raises InvalidInput naming the tool and field."""
+        for tool in tools:
+            self._check(principal, tool)
+
     def list_tools(self, principal: Principal, agent_id: str) -> list[AgentTool]:
         return list(self._agents.get(principal, agent_id).spec.tools)
 
@@ -121,8 +127,7 @@ class ToolService:
         """Add the selected operations as tools; `replace` lets them replace same-named tools (else Conflict)."""
         authorize(principal, Scope.AGENTS_WRITE)
         imported = import_operations(spec_text, list(operations), base_url=base_url)
-        for tool in imported:
-            self._check(principal, tool)
+        self.check_tools(principal, imported)
 
         def edit(tools: list[AgentTool]) -> list[AgentTool]:
             names = {t.name for t in imported}
