@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import logging
 import re
 import socket
 import ssl
@@ -57,8 +56,6 @@ from oratio.notify.address_policy import (
 )
 from schemas import HttpTool, ToolCallStatus
 from schemas.tools import SECRET_REF_PATTERN, HttpMethod
-
-logger = logging.getLogger("oratio.actions.http")
 
 USER_AGENT: Final = "Oratio-Tools/1"
 MAX_REDIRECTS: Final = 3
