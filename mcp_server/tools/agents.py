@@ -72,6 +72,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         async def store() -> Agent:
             with tool_errors():
                 request = CreateAgent(spec=spec, documents=[d.to_content() for d in documents])
+            await tc.call(lambda: platform.agent_tools.check_tools(principal, spec.tools))
             agent = await tc.call(lambda: platform.agents.create(principal, request))
             await ctx.report_progress(0, 6, f"stored agent {agent.id} with {len(documents)} document(s)")
             return agent
@@ -111,6 +112,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         principal = tc.principal()
 
         async def store() -> Agent:
+            await tc.call(lambda: platform.agent_tools.check_tools(principal, change.tools or []))
             return await tc.call(lambda: platform.agents.update(principal, agent_id, change))
 
         return await start_build(tc, principal, ctx, wait, store)

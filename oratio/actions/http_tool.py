@@ -3,7 +3,10 @@
 The request is built from the tool definition, never from the model: scheme and host come from the
 admin's URL template; the model's top-level arguments fill `{name}` placeholders (percent-encoded,
 so a value cannot add a path segment or a query) and the rest go in the query string (GET, DELETE)
-or as a JSON object body (POST, PUT, PATCH). Header values may name the tenant's secrets
+or as a JSON object body (POST, PUT, PATCH); a tool whose arguments schema names one argument as the
+whole body (`"x-oratio-request-body": "body"`, REQUEST_BODY_MARKER, set by the OpenAPI import for an
+array or clashing body) sends that argument's value as the JSON body, and any other unused arguments
+in the query string. Header values may name the tenant's secrets
 (`{{secret:NAME}}`), resolved at call time and never written anywhere.
 
 Every hop goes through the webhooks' address policy (`oratio.notify.address_policy`): the host is
@@ -24,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import logging
 import re
 import socket
 import ssl
@@ -39,8 +41,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 import anyio
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
-from oratio.actions.redact import redact_text
-from oratio.actions.schema_check import URL_PLACEHOLDER, ArgumentValidator, check_http_tool
+from oratio.actions.redact import redact_arguments, redact_text
+from oratio.actions.schema_check import REQUEST_BODY_MARKER, URL_PLACEHOLDER, ArgumentValidator, check_http_tool
 from oratio.errors import InvalidInput, NotFound
 from oratio.http_json import parse_json
 from oratio.notify.address_policy import (
@@ -54,8 +56,6 @@ from oratio.notify.address_policy import (
 )
 from schemas import HttpTool, ToolCallStatus
 from schemas.tools import SECRET_REF_PATTERN, HttpMethod
-
-logger = logging.getLogger("oratio.actions.http")
 
 USER_AGENT: Final = "Oratio-Tools/1"
 MAX_REDIRECTS: Final = 3
@@ -160,10 +160,17 @@ def prepare(tool: HttpTool, arguments: Mapping[str, Any]) -> _Prepared:
     rest = {k: v for k, v in arguments.items() if k not in used and v is not None}
     body: bytes | None = None
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json, text/*;q=0.5"}
-    if tool.method in _BODY_METHODS:
+    whole = tool.parameters.get(REQUEST_BODY_MARKER)
+    if isinstance(whole, str):
+        # The admin's (imported) schema says this argument is the body itself, e.g. a JSON array.
+        if whole in rest:
+            body = json.dumps(rest.pop(whole), separators=(",", ":"), ensure_ascii=False).encode()
+    elif tool.method in _BODY_METHODS:
         body = json.dumps(rest, separators=(",", ":"), ensure_ascii=False).encode()
+        rest = {}
+    if body is not None:
         headers["Content-Type"] = "application/json"
-    elif rest:
+    if rest:
         fixed = {key for key, _ in parse_qsl(urlsplit(tool.url).query, keep_blank_values=True)}
         clash = sorted(fixed & rest.keys())
         if clash:
@@ -180,14 +187,17 @@ def prepare(tool: HttpTool, arguments: Mapping[str, Any]) -> _Prepared:
 
 
 def preview(tool: HttpTool, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """What a call would send (a dry run, `ToolTestResult.request`): secret references left unresolved.
+    """What a call would send (a dry run, `ToolTestResult.request`), built by the same `prepare` as a call.
 
-    Raises InvalidInput when the arguments cannot fill the URL.
+    Secret references stay unresolved (`{{secret:NAME}}`: a dry run never reads a secret), and the
+    admin's sensitive arguments and secret-looking values show as "[redacted]" (`redact_arguments`).
+    Raises InvalidInput when the arguments cannot fill the request (a URL placeholder missing, a
+    fixed query parameter overridden).
     """
     try:
-        prepared = prepare(tool, arguments)
+        prepared = prepare(tool, redact_arguments(tool, arguments))
     except _Refused as refused:
-        raise InvalidInput(refused.for_model) from None
+        raise InvalidInput(refused.for_model, field="arguments") from None
     return {
         "method": prepared.method,
         "url": prepared.url,
@@ -196,22 +206,40 @@ def preview(tool: HttpTool, arguments: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def vet_http_tool(tool: HttpTool, where: str, policy: WebhookPolicy, resolve: Resolver = system_resolver) -> None:
-    """Check a tool when an admin saves it: its schemas (`check_http_tool`) and that the address policy
-    allows its host. Raises InvalidInput naming the place. A host that does not resolve right now passes
-    (DNS may be down); every call checks again."""
-    check_http_tool(tool, where)
-    sample = URL_PLACEHOLDER.sub("x", tool.url)
+def secret_refs(headers: Mapping[str, str]) -> set[str]:
+    """The secret names a tool's header values refer to (`{{secret:NAME}}`): they must exist at save."""
+    return {match.group(1) for value in headers.values() for match in _SECRET_REF.finditer(value)}
+
+
+def vet_url(url: str, where: str, policy: WebhookPolicy, resolve: Resolver = system_resolver) -> None:
+    """Check a tool's (or MCP server's) URL template when an admin saves it; raises InvalidInput naming `where.url`.
+
+    The same address policy as webhooks, and the host must resolve now: an admin who typed a wrong name
+    learns it at save, not at a customer's first call. Every call checks again (DNS answers change).
+    """
+    sample = URL_PLACEHOLDER.sub("x", url)
     try:
         check_url(sample, policy, resolve)
     except WebhookRefused as refused:
-        raise InvalidInput(f"{where}.url: {_tool_refusal(refused)}", field=f"{where}.url") from None
+        raise InvalidInput(
+            f"{where}.url: refused by the address policy (the same as for webhooks): {_tool_refusal(refused)}",
+            field=f"{where}.url",
+        ) from None
     except OSError:
-        logger.info(
-            "tool=%s origin=%s | host did not resolve at save; checked again on each call",
-            tool.name,
-            safe_origin(tool.url),
-        )
+        host = urlsplit(sample).hostname or "?"
+        raise InvalidInput(
+            f"{where}.url: the host {host[:100]} does not resolve from this server; check the name",
+            field=f"{where}.url",
+        ) from None
+
+
+def vet_http_tool(tool: HttpTool, where: str, policy: WebhookPolicy, resolve: Resolver = system_resolver) -> None:
+    """Check a tool when an admin saves it: its schemas (`check_http_tool`) and its URL (`vet_url`).
+
+    Raises InvalidInput naming the place.
+    """
+    check_http_tool(tool, where)
+    vet_url(tool.url, where, policy, resolve)
 
 
 def _resolve_secrets(prepared: _Prepared, secrets: SecretResolver, tenant_id: str) -> None:
@@ -450,4 +478,13 @@ def _one_line(text: str) -> str:
     return redact_text(" ".join(text[:400].split()))
 
 
-__all__ = ["MAX_REDIRECTS", "HttpToolRunner", "prepare", "preview", "render_url", "vet_http_tool"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "HttpToolRunner",
+    "prepare",
+    "preview",
+    "render_url",
+    "secret_refs",
+    "vet_http_tool",
+    "vet_url",
+]

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError
 
 from oratio.actions._document import DOCUMENT_BYTES_MAX, load_document
+from oratio.actions.schema_check import REQUEST_BODY_MARKER, SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, SUBSCHEMA_ONE
 from oratio.errors import InvalidInput
 from schemas import HttpTool, Model
 from schemas.tools import RESERVED_TOOL_NAMES, SCHEMA_JSON_MAX, TOOLS_PER_AGENT_MAX, HttpMethod
@@ -53,24 +54,6 @@ SCHEMA_BUDGET: Final = SCHEMA_JSON_MAX * 4
 """Characters of JSON one operation's schemas may expand to before the import is refused."""
 _DROP: Final = frozenset(
     {"example", "examples", "xml", "externalDocs", "discriminator", "$id", "$schema", "$comment", "$anchor"}
-)
-REQUEST_BODY_MARKER: Final = "x-oratio-request-body"
-"""Set (to "body") on the arguments schema of a tool whose whole request body is the `body` argument."""
-_SCHEMA_MAPS: Final = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
-_SCHEMA_LISTS: Final = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
-_SCHEMA_ONE: Final = frozenset(
-    {
-        "items",
-        "additionalProperties",
-        "not",
-        "contains",
-        "if",
-        "then",
-        "else",
-        "propertyNames",
-        "unevaluatedItems",
-        "unevaluatedProperties",
-    }
 )
 _CREDENTIAL_HEADERS: Final = frozenset(
     {"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "x-api-token"}
@@ -240,9 +223,9 @@ class _Document:
                 continue
             self._spend(len(key) + 3, place)
             where = f"{place}.{key}"
-            if key in _SCHEMA_MAPS and isinstance(value, dict):
+            if key in SUBSCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {name: self.schema(sub, f"{where}.{name}", stack) for name, sub in value.items()}
-            elif key in _SCHEMA_LISTS or key in _SCHEMA_ONE:
+            elif key in SUBSCHEMA_LISTS or key in SUBSCHEMA_ONE:
                 out[key] = self.schema(value, where, stack)
             else:
                 out[key] = self._data(value, where)

@@ -37,6 +37,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import extend
 from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from oratio.errors import InvalidInput
 from oratio.http_json import json_depth
@@ -56,8 +58,12 @@ SAFE_FORMATS: Final = ("date", "date-time", "time", "email", "uuid", "ipv4", "ip
 
 URL_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
 """A URL template's placeholder (`oratio.actions.http_tool` fills them)."""
-_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SUBSCHEMA_ONE = (
+REQUEST_BODY_MARKER: Final = "x-oratio-request-body"
+"""On an arguments schema: the name of the one argument whose value is the whole JSON request body
+(the OpenAPI import sets it to "body" for an array body or one whose fields clash with parameters)."""
+SUBSCHEMA_MAPS: Final = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+"""Keywords whose value maps names to subschemas (the schema walks here and in `openapi` use these)."""
+SUBSCHEMA_ONE: Final = (
     "additionalProperties",
     "items",
     "contains",
@@ -67,8 +73,11 @@ _SUBSCHEMA_ONE = (
     "else",
     "propertyNames",
     "unevaluatedItems",
+    "unevaluatedProperties",
 )
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+"""Keywords whose value is one subschema."""
+SUBSCHEMA_LISTS: Final = ("allOf", "anyOf", "oneOf", "prefixItems")
+"""Keywords whose value is a list of subschemas."""
 
 
 class _Regex(Protocol):
@@ -92,7 +101,9 @@ def compile_re2(pattern: str) -> _Regex:
         compiled: _Regex = re2.compile(pattern, options)
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"not a linear-time (RE2) regex: {reason}; look-around and backreferences are not") from None
+        raise ValueError(
+            f"not a linear-time (RE2) regex: {reason}; look-around and backreferences are not supported"
+        ) from None
     return compiled
 
 
@@ -114,23 +125,43 @@ def check_tool_schema(schema: Any, where: str) -> None:
     if problem is not None:
         place = _at(where, problem.absolute_path)
         raise InvalidInput(f"{place}: not valid JSON Schema (draft 2020-12): {problem.message[:300]}", field=where)
+    resolver = Registry().with_resource(_ROOT, DRAFT202012.create_resource(schema)).resolver(_ROOT)
     stack: list[tuple[Any, tuple[Any, ...]]] = [(schema, ())]
     while stack:
         node, path = stack.pop()
         if not isinstance(node, dict):
             continue  # true/false are schemas too
         _check_node(node, path, where)
-        for key in _SUBSCHEMA_MAPS:
+        _check_refs(node, path, where, resolver)
+        for key in SUBSCHEMA_MAPS:
             children = node.get(key)
             if isinstance(children, dict):
                 stack.extend((child, (*path, key, name)) for name, child in children.items())
-        for key in _SUBSCHEMA_ONE:
+        for key in SUBSCHEMA_ONE:
             if key in node:
                 stack.append((node[key], (*path, key)))
-        for key in _SUBSCHEMA_LISTS:
+        for key in SUBSCHEMA_LISTS:
             children = node.get(key)
             if isinstance(children, list):
                 stack.extend((child, (*path, key, i)) for i, child in enumerate(children))
+
+
+_ROOT: Final = "urn:oratio:tool-schema"
+
+
+def _check_refs(node: dict[str, Any], path: tuple[Any, ...], where: str, resolver: Any) -> None:
+    """A local reference must point at something in the schema: a broken one is refused at save,
+    not found by the first customer whose call the validator cannot check."""
+    for key in ("$ref", "$dynamicRef"):
+        ref = node.get(key)
+        if isinstance(ref, str) and ref.startswith("#"):
+            try:
+                resolver.lookup(ref)
+            except Unresolvable:
+                raise InvalidInput(
+                    f"{_at(where, (*path, key))}: {ref[:100]!r} does not point at anything in this schema",
+                    field=where,
+                ) from None
 
 
 def _check_node(node: dict[str, Any], path: tuple[Any, ...], where: str) -> None:
@@ -160,7 +191,9 @@ def _check_node(node: dict[str, Any], path: tuple[Any, ...], where: str) -> None
             try:
                 compile_re2(key)
             except ValueError as exc:
-                raise InvalidInput(f"{_at(where, (*path, 'patternProperties'))}[{key[:60]!r}]: {exc}") from None
+                raise InvalidInput(
+                    f"{_at(where, (*path, 'patternProperties'))}[{key[:60]!r}]: {exc}", field=where
+                ) from None
 
 
 def check_http_tool(tool: HttpTool, where: str) -> None:
@@ -169,12 +202,20 @@ def check_http_tool(tool: HttpTool, where: str) -> None:
     if tool.response_schema is not None:
         check_tool_schema(tool.response_schema, f"{where}.response_schema")
     declared = tool.parameters.get("properties", {})
-    for name in URL_PLACEHOLDER.findall(tool.url):
+    placeholders = URL_PLACEHOLDER.findall(tool.url)
+    for name in placeholders:
         if name not in declared:
             raise InvalidInput(
                 f"{where}.url: the placeholder {{{name}}} is not an argument in parameters.properties",
                 field=f"{where}.url",
             )
+    body = tool.parameters.get(REQUEST_BODY_MARKER)
+    if body is not None and (not isinstance(body, str) or body not in declared or body in placeholders):
+        raise InvalidInput(
+            f"{where}.parameters.{REQUEST_BODY_MARKER}: must name an argument in parameters.properties "
+            "that is not a URL placeholder (its value is sent as the whole request body)",
+            field=f"{where}.parameters",
+        )
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -318,7 +359,11 @@ class ArgumentValidator:
 
 
 __all__ = [
+    "REQUEST_BODY_MARKER",
     "SAFE_FORMATS",
+    "SUBSCHEMA_LISTS",
+    "SUBSCHEMA_MAPS",
+    "SUBSCHEMA_ONE",
     "URL_PLACEHOLDER",
     "VALIDATION_BUDGET",
     "ArgumentValidator",

@@ -5,10 +5,14 @@ Tools are part of the agent's spec (`AgentSpec.tools`), so every change goes thr
 then rebuilds the agent through the AgentCreator exactly like an SOP change: the tools that serve are
 the reviewed ones in the plan, never the spec's latest edit.
 
-Checked at every add and update, before anything is stored: a valid draft 2020-12 schema with RE2
-regexes; a name that is unique and not a built-in's; a URL the address policy allows (the same policy
-as webhooks, so an admin learns at once that 10.0.0.5 needs ORATIO_WEBHOOK_ALLOWED_HOSTS, not at a
-customer's first call); secret references to secrets that exist; at most TOOLS_PER_AGENT_MAX tools.
+Checked at every add and update, before anything is stored, by the same code the runner trusts
+(`oratio.actions.http_tool.vet_http_tool`): a valid draft 2020-12 schema with RE2 regexes and local
+references that resolve, URL placeholders that are declared arguments, a URL the address policy allows
+whose host resolves (the same policy as webhooks, so an admin learns at once that 10.0.0.5 needs
+ORATIO_WEBHOOK_ALLOWED_HOSTS or that a name is mistyped, not at a customer's first call); here too: a
+name that is unique and not a built-in's, secret references to secrets that exist, at most
+TOOLS_PER_AGENT_MAX tools. A dry run validates with the runner's `ArgumentValidator` and shows the
+runner's own request (`preview`).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import anyio.to_thread
 from pydantic import TypeAdapter, ValidationError
 
 from oratio.actions import ActionRunner, ToolRequest
+from oratio.actions.http_tool import preview, secret_refs, vet_http_tool, vet_url
 from oratio.actions.openapi import OperationInfo, import_operations, list_operations
+from oratio.actions.schema_check import ArgumentValidator
 from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
-from oratio.notify.address_policy import Resolver, WebhookPolicy, WebhookRefused, check_url, system_resolver
+from oratio.notify.address_policy import Resolver, WebhookPolicy, system_resolver
 from oratio.services._common import authorize
-from oratio.services._tool_checks import argument_errors, check_schema, render_request, secret_refs
 from oratio.services.agents import AgentService
 from schemas import Agent, AgentUpdate, HttpTool, McpServerTool, McpTransport, Principal, Scope, ToolTestResult
 from schemas.tools import RESERVED_TOOL_NAMES, TOOLS_PER_AGENT_MAX, ToolDefinition
@@ -54,6 +59,13 @@ class ToolService:
         self._actions = actions
         self._secrets = secrets
         self._resolve = resolve
+        self._validator = ArgumentValidator()
+
+    def check_tools(self, principal: Principal, tools: Sequence[AgentTool]) -> None:
+        """The checks of add_tool for tools given whole (`create_agent`'s spec, `update_agent`'s change):
+        one check for every door that saves a tool. Raises InvalidInput naming the tool and field."""
+        for tool in tools:
+            self._check(principal, tool)
 
     def list_tools(self, principal: Principal, agent_id: str) -> list[AgentTool]:
         return list(self._agents.get(principal, agent_id).spec.tools)
@@ -115,8 +127,7 @@ class ToolService:
         """Add the selected operations as tools; `replace` lets them replace same-named tools (else Conflict)."""
         authorize(principal, Scope.AGENTS_WRITE)
         imported = import_operations(spec_text, list(operations), base_url=base_url)
-        for tool in imported:
-            self._check(principal, tool)
+        self.check_tools(principal, imported)
 
         def edit(tools: list[AgentTool]) -> list[AgentTool]:
             names = {t.name for t in imported}
@@ -134,10 +145,14 @@ class ToolService:
         """Validate sample arguments against the tool's schema and render the request it would make."""
         authorize(principal, Scope.AGENTS_WRITE)
         tool = self._http_tool(principal, agent_id, name)
-        errors = argument_errors(tool.parameters, arguments)
+        errors = self._validator.errors(tool.parameters, dict(arguments))
         if errors:
             return ToolTestResult(tool=name, valid=False, errors=errors)
-        return ToolTestResult(tool=name, valid=True, request=render_request(tool, arguments))
+        try:
+            request = preview(tool, arguments)
+        except InvalidInput as exc:  # valid for the schema, but cannot fill the request (a fixed query key)
+            return ToolTestResult(tool=name, valid=False, errors=[exc.message])
+        return ToolTestResult(tool=name, valid=True, request=request)
 
     async def test_tool(
         self,
@@ -196,19 +211,17 @@ class ToolService:
     def _check(self, principal: Principal, tool: AgentTool) -> None:
         """Everything about one tool that needs the core; raises InvalidInput naming the field."""
         tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        where = f"tool '{tool.name}'"
         if tool.name in RESERVED_TOOL_NAMES:
-            raise InvalidInput(f"'{tool.name}' is a built-in tool's name; pick another", field="tool.name")
+            raise InvalidInput(f"'{tool.name}' is a built-in tool's name; pick another", field=f"{where}.name")
         if isinstance(tool, HttpTool):
-            check_schema(tool.parameters, f"tool '{tool.name}'.parameters")
-            if tool.response_schema is not None:
-                check_schema(tool.response_schema, f"tool '{tool.name}'.response_schema")
-            self._check_url(tool.name, tool.url)
-            needed = secret_refs(tool.headers)
+            vet_http_tool(tool, where, self._policy, self._resolve)
+            needed, field = secret_refs(tool.headers), f"{where}.headers"
         else:
             if tool.transport is McpTransport.HTTP and tool.url is not None:
-                self._check_url(tool.name, tool.url)
+                vet_url(tool.url, where, self._policy, self._resolve)
             # TODO(issue 18, task C): a stdio server must be in the operator's registry (ORATIO_MCP_STDIO_SERVERS).
-            needed = {tool.bearer_secret} if tool.bearer_secret else set()
+            needed, field = {tool.bearer_secret} if tool.bearer_secret else set(), f"{where}.bearer_secret"
         # TODO(issue 18, task A): wire Platform.secrets (SecretService.names) in build_services.
         if needed and self._secrets is not None:
             missing = self._secrets.missing(tenant_id, needed)
@@ -216,22 +229,8 @@ class ToolService:
                 raise InvalidInput(
                     f"tool '{tool.name}' refers to secret(s) not set: {', '.join(missing)[:200]}; "
                     "store them with set_secret first",
-                    field="tool.headers",
+                    field=field,
                 )
-
-    def _check_url(self, name: str, url: str) -> None:
-        try:
-            check_url(url, self._policy, self._resolve)
-        except WebhookRefused as exc:
-            message = exc.message.replace("webhook URL", "URL").replace("webhook host", "host")
-            raise InvalidInput(
-                f"tool '{name}': url refused by the address policy (the same as for webhooks): {message}",
-                field="tool.url",
-            ) from None
-        except OSError:
-            raise InvalidInput(
-                f"tool '{name}': url's host does not resolve from this server; check the name", field="tool.url"
-            ) from None
 
 
 def _find(tools: Sequence[AgentTool], name: str, agent_id: str) -> AgentTool:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
 from oratio.actions.http_tool import HttpToolRunner, preview
+from oratio.actions.openapi import import_operations
+from oratio.actions.schema_check import REQUEST_BODY_MARKER, check_http_tool
 from oratio.errors import InvalidInput
 from oratio.notify.address_policy import WebhookPolicy
-from schemas import ToolCallStatus
+from schemas import HttpTool, ToolCallStatus
 from tests.net import free_port
 from tests.support.tool_server import DictSecrets, ToolServer, http_tool, tool_request, tool_server
 
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.anyio
 
 TOKEN = "tok_9f8E7d6C5b4A3z2Y1x0W"
 LOOPBACK = WebhookPolicy.of(False, "127.0.0.1")
+CORPUS = Path(__file__).parent / "openapi_corpus"
 
 
 @pytest.fixture
@@ -204,3 +208,64 @@ async def test_the_transcript_summary_masks_tokens_in_the_answer(server: ToolSer
     outcome = await runner.run(tool_request(tool, {}))
     assert outcome.content["x-session"] == "sess_8Hq2LmZ0pR7tV4wX9yB3nC6d"  # the model reads the answer as is
     assert "8Hq2LmZ0pR7tV4wX9yB3nC6d" not in outcome.summary and "[redacted]" in outcome.summary
+
+
+def imported(document: str, operation: str, url: str) -> HttpTool:
+    """An operation imported from the OpenAPI corpus, pointed at the loopback service (on-premise)."""
+    [tool] = import_operations((CORPUS / document).read_text(), [operation])
+    return tool.model_copy(update={"url": url, "headers": {}})
+
+
+async def test_an_imported_array_body_is_sent_as_the_whole_body_and_the_preview_shows_the_same(
+    server: ToolServer, runner: HttpToolRunner
+) -> None:
+    tool = imported("orders31.json", "PUT /orders/{id}/lines", server.url("/returns?order={id}"))
+    assert tool.parameters[REQUEST_BODY_MARKER] == "body"
+    check_http_tool(tool, "tools[0]")
+    lines = [{"sku": "K-1", "qty": 2}, {"sku": "K-2", "qty": 1}]
+    arguments = {"id": "A1", "body": lines}
+
+    with anyio.fail_after(10):
+        outcome = await runner.run(tool_request(tool, arguments))
+
+    assert outcome.status is ToolCallStatus.OK and outcome.content == {"received": lines}
+    [seen] = server.requests
+    assert (seen.method, seen.query, json.loads(seen.body)) == ("PUT", {"order": ["A1"]}, lines)
+    assert seen.headers["content-type"] == "application/json"
+    shown = preview(tool, arguments)
+    assert (shown["method"], shown["body"]) == ("PUT", lines)
+    assert shown["url"] == server.url("/returns?order=A1")
+
+
+async def test_an_imported_body_that_clashes_with_a_parameter_is_sent_unwrapped(
+    server: ToolServer, runner: HttpToolRunner
+) -> None:
+    tool = imported("petstore30.yaml", "adoptPet", server.url("/returns?pet={petId}&notify={notify}"))
+    body = {"petId": "p-in-body", "customer": "c-7"}
+
+    with anyio.fail_after(10):
+        outcome = await runner.run(tool_request(tool, {"petId": "p-9", "notify": True, "body": body}))
+
+    assert outcome.status is ToolCallStatus.OK
+    [seen] = server.requests
+    assert json.loads(seen.body) == body  # not {"body": {...}}
+    assert seen.query == {"pet": ["p-9"], "notify": ["true"]}
+    assert preview(tool, {"petId": "p-9", "notify": True, "body": body})["body"] == body
+
+
+async def test_a_marked_body_left_out_sends_no_body_and_other_arguments_go_in_the_query(
+    server: ToolServer, runner: HttpToolRunner
+) -> None:
+    parameters = {
+        "type": "object",
+        "properties": {"body": {"type": "array"}, "dry_run": {"type": "boolean"}},
+        REQUEST_BODY_MARKER: "body",
+    }
+    tool = http_tool(server.url("/returns"), method="PATCH", parameters=parameters)
+
+    with anyio.fail_after(10):
+        await runner.run(tool_request(tool, {"dry_run": True}))
+
+    [seen] = server.requests
+    assert (seen.body, seen.query) == (b"", {"dry_run": ["true"]})
+    assert "content-type" not in seen.headers

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from oratio.actions.schema_check import ArgumentValidator, check_http_tool, check_tool_schema
+from oratio.actions.schema_check import REQUEST_BODY_MARKER, ArgumentValidator, check_http_tool, check_tool_schema
 from oratio.errors import InvalidInput
 from schemas import HttpTool
 from schemas.tools import ARGUMENTS_JSON_MAX
@@ -172,3 +172,34 @@ def test_an_http_tool_is_checked_whole_naming_the_place() -> None:
     with pytest.raises(InvalidInput, match=r"^tools\[2\]\.response_schema\.pattern: not a linear-time"):
         check_http_tool(bad_answer, "tools[2]")
     check_http_tool(bad_answer.model_copy(update={"response_schema": None}), "tools[2]")
+
+
+@pytest.mark.parametrize("marker", ["nope", "order_id", 3])
+def test_the_request_body_marker_must_name_an_argument_that_is_not_in_the_url(marker: object) -> None:
+    tool = HttpTool(
+        name="add_lines",
+        description="Add lines to an order",
+        method="PUT",
+        url="https://orders.example.com/orders/{order_id}/lines",
+        parameters={
+            "type": "object",
+            "properties": {"order_id": {"type": "string"}, "body": {"type": "array"}},
+            REQUEST_BODY_MARKER: marker,
+        },
+    )
+    with pytest.raises(InvalidInput, match=r"^tools\[1\]\.parameters\.x-oratio-request-body: must name an argument"):
+        check_http_tool(tool, "tools[1]")
+    fine = tool.parameters | {REQUEST_BODY_MARKER: "body"}
+    check_http_tool(tool.model_copy(update={"parameters": fine}), "tools[1]")
+
+
+def test_a_local_ref_must_point_inside_the_schema() -> None:
+    schema = {"type": "object", "$defs": {"id": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/nope"}}}
+    with pytest.raises(InvalidInput, match=r"^p\.properties\.a\.\$ref: '#/\$defs/nope' does not point at anything"):
+        check_tool_schema(schema, "p")
+    check_tool_schema(schema | {"properties": {"a": {"$ref": "#/$defs/id"}}}, "p")
+    stored = ArgumentValidator().errors(schema, {"a": "x"})  # a tool stored before the check fails closed
+    assert stored == [
+        "the tool cannot be called: the tool's schema.properties.a.$ref: '#/$defs/nope' does not point at anything "
+        "in this schema"
+    ]

@@ -22,7 +22,7 @@ from tests.support.mcp import call, call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
 
-CORPUS = Path(__file__).parent.parent / "oratio" / "actions" / "openapi_corpus"
+CORPUS = Path(__file__).parent.parent / "actions" / "openapi_corpus"
 LOOKUP = {
     "name": "get_order",
     "description": "Look up an order by its id: status and delivery date",
@@ -137,7 +137,7 @@ async def test_errors_name_the_field(admin: Client) -> None:
         (
             "add_agent_tool",
             {"agent_id": agent.id, "tool": {**CANCEL, "url": "http://127.0.0.1/orders"}},
-            "invalid_input: tool 'cancel_order': url refused by the address policy",
+            "invalid_input: tool 'cancel_order'.url: refused by the address policy",
         ),
         (
             "add_agent_tool",
@@ -186,11 +186,16 @@ async def test_test_agent_tool_dry_run_and_send(admin: Client, runner: Recording
     assert dry.request == {
         "method": "POST",
         "url": "https://api.shop.example/orders/A123/cancel",
-        "json": {},
-        "headers": {"Authorization": "Bearer [secret SHOP_TOKEN]"},
+        "headers": {
+            "User-Agent": "Oratio-Tools/1",
+            "Accept": "application/json, text/*;q=0.5",
+            "Content-Type": "application/json",
+            "Authorization": "Bearer {{secret:SHOP_TOKEN}}",
+        },
+        "body": {},
     }
     invalid = await call_as(admin, "test_agent_tool", {**arguments, "arguments": {"order_id": "nope"}}, ToolTestResult)
-    assert not invalid.valid and invalid.errors == ["order_id: does not match the pattern '^A[0-9]{3}$'"]
+    assert not invalid.valid and invalid.errors == ["order_id: 'nope' does not match ^A[0-9]{3}$"]
     refused = await call_error(admin, "test_agent_tool", {**arguments, "send": True})
     assert "write action" in refused and "confirm_write=true" in refused
     assert runner.requests == []

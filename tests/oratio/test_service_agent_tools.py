@@ -19,7 +19,7 @@ from tests.support.tenants import Tenancy, create_agent, events, narrow
 
 pytestmark = pytest.mark.anyio
 
-CORPUS = Path(__file__).parent / "actions" / "openapi_corpus"
+CORPUS = Path(__file__).parent.parent / "actions" / "openapi_corpus"
 ADDRESSES = {"api.shop.example": ["93.184.215.14"], "internal.shop.example": ["10.0.0.5"]}
 
 
@@ -146,15 +146,15 @@ def test_a_name_is_unique_and_never_a_builtins(tools: ToolService, acme: Tenancy
     [
         (
             {"type": "object", "properties": {"a": {"type": "nope"}}},
-            "tool 'get_order'.parameters.properties.a.type: not a valid JSON Schema",
+            "tool 'get_order'.parameters.properties.a.type: not valid JSON Schema (draft 2020-12)",
         ),
         (
             {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(?=a)b"}}},
-            "tool 'get_order'.parameters.properties.a.pattern: '^(?=a)b' is not a regex RE2 runs",
+            "tool 'get_order'.parameters.properties.a.pattern: not a linear-time (RE2) regex",
         ),
         (
             {"type": "object", "patternProperties": {"(a)\\1": {}}},
-            "tool 'get_order'.parameters.patternProperties: '(a)\\\\1' is not a regex RE2 runs",
+            "tool 'get_order'.parameters.patternProperties['(a)\\\\1']: not a linear-time (RE2) regex",
         ),
     ],
 )
@@ -164,6 +164,7 @@ def test_a_schema_is_checked_naming_the_place(
     with pytest.raises(InvalidInput) as caught:
         tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters))
     assert caught.value.message.startswith(expected)
+    assert caught.value.field == "tool 'get_order'.parameters"
     assert tools.list_tools(acme.principal, agent.id) == []
 
 
@@ -171,13 +172,15 @@ def test_the_address_policy_applies_at_add_time(platform: Platform, acme: Tenanc
     tools = service(platform)
 
     for url, reason in [
-        ("http://127.0.0.1:8080/orders", "resolves to a private or reserved address"),
-        ("https://internal.shop.example/orders", "resolves to a private or reserved address"),
-        ("https://nowhere.shop.example/orders", "does not resolve"),
+        ("http://127.0.0.1:8080/orders", "refused by the address policy (the same as for webhooks): tool host 127"),
+        ("https://internal.shop.example/orders", "tool host internal.shop.example resolves to a private or reserved"),
+        # Decided: a host that does not resolve is refused at save (the admin learns now, not at a call).
+        ("https://nowhere.shop.example/orders", "the host nowhere.shop.example does not resolve from this server"),
     ]:
         with pytest.raises(InvalidInput) as caught:
             tools.add_tool(acme.principal, agent.id, lookup(url=url))
-        assert reason in caught.value.message and caught.value.field == "tool.url"
+        assert caught.value.message.startswith("tool 'get_order'.url: ") and reason in caught.value.message
+        assert caught.value.field == "tool 'get_order'.url"
         assert "webhook" not in caught.value.message.split("(the same as for webhooks)")[-1]
     server = McpServerTool(name="crm", url="http://10.1.2.3/mcp", allowed_tools=["find_customer"])
     with pytest.raises(InvalidInput, match="address policy"):
@@ -254,7 +257,7 @@ def test_scopes_and_tenants(tools: ToolService, acme: Tenancy, globex: Tenancy, 
         tools.remove_tool(globex.principal, agent.id, "get_order")
 
 
-async def test_a_dry_run_validates_and_renders_with_secrets_masked(
+async def test_a_dry_run_validates_and_shows_the_runners_request_with_secrets_unread(
     tools: ToolService, runner: RecordingRunner, acme: Tenancy, agent: Agent
 ) -> None:
     tools.add_tool(acme.principal, agent.id, lookup())
@@ -266,8 +269,13 @@ async def test_a_dry_run_validates_and_renders_with_secrets_masked(
     assert (result.valid, result.sent, result.errors) == (True, False, [])
     assert result.request == {
         "method": "GET",
-        "url": "https://api.shop.example/orders/A123?verbose=true&pin=%5Bredacted%5D",
-        "headers": {"Authorization": "Bearer [secret SHOP_TOKEN]"},
+        "url": "https://api.shop.example/orders/A123?verbose=true&pin=%5Bredacted%5D",  # pin is sensitive
+        "headers": {
+            "User-Agent": "Oratio-Tools/1",
+            "Accept": "application/json, text/*;q=0.5",
+            "Authorization": "Bearer {{secret:SHOP_TOKEN}}",  # the reference, never the value
+        },
+        "body": None,
     }
     assert runner.requests == []
 
@@ -279,8 +287,8 @@ async def test_a_dry_run_reports_every_invalid_argument(tools: ToolService, acme
 
     assert not result.valid and result.request is None and not result.sent
     assert result.errors == [
-        "arguments: unexpected argument(s): colour",
-        "order_id: does not match the pattern '^A[0-9]{3}$'",
+        "unexpected properties: 'colour' (the tool does not take them)",
+        "order_id: 'B1' does not match ^A[0-9]{3}$",
     ]
 
 
@@ -308,7 +316,7 @@ async def test_a_write_tool_is_sent_only_with_confirm_write(
     tools.add_tool(acme.principal, agent.id, cancel())
 
     dry = await tools.test_tool(acme.principal, agent.id, "cancel_order", {"order_id": "A123"})
-    assert dry.request is not None and dry.request["json"] == {} and dry.request["method"] == "POST"
+    assert dry.request is not None and dry.request["body"] == {} and dry.request["method"] == "POST"
     with pytest.raises(InvalidInput, match="write action .* confirm_write=true"):
         await tools.test_tool(acme.principal, agent.id, "cancel_order", {"order_id": "A123"}, send=True)
     assert runner.requests == []
@@ -394,23 +402,56 @@ def test_list_openapi_operations_needs_a_read_scope(tools: ToolService, acme: Te
 def test_a_remote_ref_is_refused(tools: ToolService, acme: Tenancy, agent: Agent) -> None:
     parameters = {"type": "object", "properties": {"a": {"$ref": "https://schemas.example/a.json"}}}
 
-    with pytest.raises(InvalidInput, match="properties.a.\\$ref: only local \\$refs"):
+    with pytest.raises(InvalidInput, match="properties.a.\\$ref: only local references"):
         tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters))
+
+
+def test_a_local_ref_that_points_nowhere_is_refused_at_save(tools: ToolService, acme: Tenancy, agent: Agent) -> None:
+    parameters = {"type": "object", "properties": {"a": {"$ref": "#/$defs/nope"}}}
+
+    with pytest.raises(InvalidInput) as caught:
+        tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters, headers={}))
+
+    assert caught.value.message == (
+        "tool 'get_order'.parameters.properties.a.$ref: '#/$defs/nope' does not point at anything in this schema"
+    )
+    assert tools.list_tools(acme.principal, agent.id) == []
 
 
 @pytest.mark.parametrize(
     ("ref", "expected"),
-    [("#/$defs/nope", "cannot be resolved"), ("#/properties/a", "refers to itself without end")],
+    [
+        ("#/$defs/nope", "the tool cannot be called: the tool's schema.properties.a.$ref: '#/$defs/nope' does not"),
+        ("#/properties/a", "too complex to check against the tool's schema"),
+    ],
 )
 async def test_a_dry_run_on_a_broken_local_ref_is_an_error_not_a_crash(
-    tools: ToolService, acme: Tenancy, agent: Agent, ref: str, expected: str
+    tools: ToolService, platform: Platform, acme: Tenancy, agent: Agent, ref: str, expected: str
 ) -> None:
     parameters = {"type": "object", "properties": {"a": {"$ref": ref}}}
-    tools.add_tool(acme.principal, agent.id, lookup(parameters=parameters, headers={}))
+    # Stored without the ToolService's check (a spec written before it), so the dry run meets it.
+    platform.agents.update(acme.principal, agent.id, AgentUpdate(tools=[lookup(parameters=parameters, headers={})]))
 
     result = await tools.test_tool(acme.principal, agent.id, "get_order", {"a": 1})
 
-    assert not result.valid and expected in result.errors[0]
+    assert not result.valid and result.errors[0].startswith(expected)
+
+
+async def test_a_dry_run_that_cannot_fill_the_request_is_invalid_not_an_error(
+    tools: ToolService, acme: Tenancy, agent: Agent
+) -> None:
+    parameters = {"type": "object", "properties": {"order_id": {"type": "string"}, "scope": {"type": "string"}}}
+    tools.add_tool(
+        acme.principal,
+        agent.id,
+        lookup(url="https://api.shop.example/orders/{order_id}?scope=read", parameters=parameters),
+    )
+
+    missing = await tools.test_tool(acme.principal, agent.id, "get_order", {})
+    fixed = await tools.test_tool(acme.principal, agent.id, "get_order", {"order_id": "A1", "scope": "admin"})
+
+    assert (missing.valid, missing.errors) == (False, ["order_id is required (it goes in the URL)"])
+    assert (fixed.valid, fixed.errors) == (False, ["scope is fixed by the tool and cannot be sent as an argument"])
 
 
 def test_concurrent_changes_are_all_kept(tools: ToolService, acme: Tenancy, agent: Agent) -> None:

@@ -11,7 +11,7 @@ from oratio.actions._document import DEPTH_MAX, DOCUMENT_BYTES_MAX, NODES_MAX
 from oratio.actions.openapi import SCHEMA_BUDGET, import_operations, list_operations
 from oratio.errors import InvalidInput
 
-CORPUS = Path(__file__).parent.parent / "oratio" / "actions" / "openapi_corpus"
+CORPUS = Path(__file__).parent.parent / "actions" / "openapi_corpus"
 
 
 def refused(text: str, selection: list[str] | None = None) -> str:

@@ -49,7 +49,7 @@ async def test_an_inside_address_is_refused_as_a_tool(admin: Client, url: str) -
 
     text = await call_error(admin, "add_agent_tool", {"agent_id": agent.id, "tool": tool(url)})
 
-    assert "url refused by the address policy" in text or "does not resolve" in text, text
+    assert ".url: refused by the address policy" in text or "does not resolve" in text, text
     mcp = {"kind": "mcp", "name": "crm", "url": url, "allowed_tools": ["find"]}
     assert "address policy" in await call_error(admin, "add_agent_tool", {"agent_id": agent.id, "tool": mcp})
 
@@ -81,3 +81,23 @@ async def test_a_change_or_an_import_cannot_move_a_tool_inside(
         assert "address policy" in await call_error(admin, "import_openapi_tools", arguments)
     stored = platform.agents.get(acme.principal, agent.id).spec.tools
     assert [t.url for t in stored] == ["https://93.184.215.14/orders/{order_id}"]
+
+
+async def test_create_agent_and_update_agent_check_their_tools_like_add(
+    admin: Client, platform: Platform, acme: Tenancy
+) -> None:
+    """Tools given whole (AgentSpec.tools, AgentUpdate.tools) pass the same check as add_agent_tool."""
+    created = await call_error(
+        admin, "create_agent", {"spec": spec(name="Inside", tools=[tool("http://169.254.169.254/latest")])}
+    )
+    assert "tool 'get_order'.url: refused by the address policy" in created, created
+    assert [a.spec.name for a in platform.agents.list(acme.principal).items] == []
+
+    agent = await call_as(admin, "create_agent", {"spec": spec()}, Agent)
+    for tools in (
+        [tool("http://10.0.0.5/orders")],
+        [{"kind": "mcp", "name": "crm", "url": "http://[::1]/mcp", "allowed_tools": ["find"]}],
+    ):
+        changed = await call_error(admin, "update_agent", {"agent_id": agent.id, "change": {"tools": tools}})
+        assert "refused by the address policy" in changed, changed
+    assert platform.agents.get(acme.principal, agent.id).spec.tools == []

@@ -134,7 +134,11 @@ async def test_a_backtracking_pattern_cannot_stall_a_call_and_bad_arguments_are_
 
 def test_a_tool_is_vetted_against_the_address_policy_when_saved() -> None:
     dns = ScriptedDns({"metadata.example.com": [["169.254.169.254"]], "down.example.com": [[]]})
-    with pytest.raises(InvalidInput, match=r"^tools\[0\]\.url: tool host metadata\.example\.com resolves to a priv"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^tools\[0\]\.url: refused by the address policy \(the same as for webhooks\): tool host "
+        r"metadata\.example\.com resolves to a priv",
+    ):
         vet_http_tool(http_tool("http://metadata.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
     with pytest.raises(InvalidInput, match=r"^tools\[0\]\.url: .*http or https"):
         vet_http_tool(
@@ -143,8 +147,11 @@ def test_a_tool_is_vetted_against_the_address_policy_when_saved() -> None:
             WebhookPolicy(),
             dns,
         )
-    # A name that does not resolve right now is not refused at save: each call checks again.
-    vet_http_tool(http_tool("http://down.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
+    # Decided (issue 18, D2): a name that does not resolve is refused at save, so the admin learns of a typo
+    # now rather than at a customer's first call (each call still checks again: DNS answers change).
+    with pytest.raises(InvalidInput, match=r"^tools\[0\]\.url: the host down\.example\.com does not resolve") as caught:
+        vet_http_tool(http_tool("http://down.example.com/orders/{order_id}"), "tools[0]", WebhookPolicy(), dns)
+    assert caught.value.field == "tools[0].url"
 
 
 async def test_hanging_tools_hold_only_the_tool_threads_and_a_queued_call_still_ends_at_its_deadline(

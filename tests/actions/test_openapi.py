@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from oratio.actions.openapi import REQUEST_BODY_MARKER, import_operations, list_operations
+from oratio.actions.openapi import import_operations, list_operations
+from oratio.actions.schema_check import REQUEST_BODY_MARKER
 from oratio.errors import InvalidInput
 from schemas import HttpMethod, HttpTool
 
