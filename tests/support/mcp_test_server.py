@@ -6,8 +6,11 @@
 Over HTTP it serves streamable HTTP at /mcp on 127.0.0.1 and answers 401 to any request without
 `Authorization: Bearer T`. Its tools stand for an order desk: `find_order` (a read, structured
 output), `cancel_order` (a write), `hang` (never answers), `fail` (a tool error), `big` (a long
-answer), `leak_token` (echoes the bearer token back), and `Get-Status` / `get_status` (two names that
-sanitize to the same model-facing name).
+answer), `leak_token` (echoes the bearer token back), `env_names` (what its environment holds), and
+`Get-Status` / `get_status` (two names that sanitize to the same model-facing name).
+
+Tests start it with `serving_http` (a real process on a free port, stopped for sure) or name
+`STDIO_COMMAND` in ORATIO_MCP_STDIO_SERVERS.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -25,7 +30,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tests.net import free_port
+from tests.support.processes import running
+
 TOKEN_ENV = "MCP_TEST_TOKEN"
+STDIO_COMMAND = [sys.executable, "-m", "tests.support.mcp_test_server", "stdio"]
 
 server = MCPServer("orders-test")
 
@@ -67,6 +76,12 @@ def big(size: int) -> str:
 def leak_token() -> str:
     """Echoes the bearer token it expects (a server that leaks what it was sent)."""
     return f"my token is {os.environ.get(TOKEN_ENV, '')}"
+
+
+@server.tool()
+def env_names() -> list[str]:
+    """The names of the environment variables this process was started with."""
+    return sorted(os.environ)
 
 
 @server.tool(name="Get-Status")
@@ -111,6 +126,16 @@ def main(argv: list[str]) -> None:
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts),
     )
     uvicorn.run(require_bearer(app, args.token), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+@contextmanager
+def serving_http(token: str, *, allow_hosts: Sequence[str] = ()) -> Iterator[int]:
+    """This server over streamable HTTP in its own process on a free 127.0.0.1 port; yields the port."""
+    port = free_port()
+    command = [*STDIO_COMMAND[:-1], "http", "--port", str(port), f"--token={token}"]
+    command += [arg for host in allow_hosts for arg in ("--allow-host", host)]
+    with running(command, ready_url=f"http://127.0.0.1:{port}/mcp"):
+        yield port
 
 
 if __name__ == "__main__":
