@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
+import httpx2
 from mcp import Client
 from mcp.types import (
     AudioContent,
@@ -42,6 +43,7 @@ from mcp.types import (
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
 from oratio.actions.mcp_connect import (
+    EraMemo,
     McpRefused,
     McpUnavailable,
     ResponseTooLarge,
@@ -90,6 +92,9 @@ class McpToolRunner:
         self._policy = policy
         self._stdio = dict(stdio_servers)
         self._resolve = resolve
+        self._tls = httpx2.create_ssl_context()
+        """One TLS context (certificates checked against the server's name) for every connection."""
+        self._memo = EraMemo()
 
     def _open(self, server: McpServerTool, bearer: str | None, max_bytes: int) -> Any:
         return open_client(
@@ -98,6 +103,8 @@ class McpToolRunner:
             policy=self._policy,
             stdio_servers=self._stdio,
             max_bytes=max_bytes,
+            tls=self._tls,
+            memo=self._memo,
             resolve=self._resolve,
         )
 

@@ -17,8 +17,10 @@ registered (ORATIO_MCP_STDIO_SERVERS), never a command, and the process gets a m
 
 from __future__ import annotations
 
+import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +28,7 @@ import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import DiscoverResult
 
 from oratio.actions import SecretResolver
 from oratio.config import McpStdioServer
@@ -57,6 +60,30 @@ class McpUnavailable(BackendUnavailable):
     """The server did not answer as an MCP server should (down, slow, broken, too much data)."""
 
     code = "mcp_server_unavailable"
+
+
+class EraMemo:
+    """How each server last negotiated (modern version + its discover result, or legacy), so the next
+    connection skips the `server/discover` probe: one round trip less per call. Bounded, oldest out;
+    plain data, so it is safe to share across event loops. A connection that fails forgets its entry.
+    """
+
+    def __init__(self, size: int = 1000) -> None:
+        self._size = size
+        self._known: OrderedDict[str, tuple[str, DiscoverResult | None]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[str, DiscoverResult | None]:
+        return self._known.get(key, ("auto", None))
+
+    def learn(self, key: str, client: Client) -> None:
+        discovered = client.session.discover_result
+        self._known[key] = ("legacy", None) if discovered is None else (client.protocol_version, discovered)
+        self._known.move_to_end(key)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._known.pop(key, None)
 
 
 class ResponseTooLarge(httpx2.TransportError):
@@ -92,10 +119,13 @@ class _Budget:
 class PinnedTransport(httpx2.AsyncBaseTransport):
     """Sends every request to the vetted `target` address, and nowhere else; caps the bytes read back."""
 
-    def __init__(self, target: Target, *, max_bytes: int) -> None:
+    def __init__(self, target: Target, *, max_bytes: int, tls: ssl.SSLContext | None = None) -> None:
         self._target = target
         self._budget = _Budget(max_bytes)
-        self._inner = httpx2.AsyncHTTPTransport(trust_env=False, retries=0)
+        # Building a TLS context reads the CA bundle (~100 ms): callers share one (`tls`).
+        self._inner = httpx2.AsyncHTTPTransport(
+            verify=tls if tls is not None else httpx2.create_ssl_context(), trust_env=False, retries=0
+        )
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
@@ -145,6 +175,8 @@ async def open_client(
     policy: WebhookPolicy,
     stdio_servers: Mapping[str, McpStdioServer],
     max_bytes: int,
+    tls: ssl.SSLContext | None = None,
+    memo: EraMemo | None = None,
     resolve: Resolver = system_resolver,
 ) -> AsyncIterator[Client]:
     """A connected `mcp.Client` for `server`, closed on exit. Raises McpRefused before connecting.
@@ -158,22 +190,38 @@ async def open_client(
         if spec is None:
             raise McpRefused(f"no MCP server named '{server.server}' is registered by the operator")
         params = StdioServerParameters(command=spec.command[0], args=spec.command[1:], env=dict(spec.env))
-        async with Client(stdio_client(params), cache=None) as client:
+        async with _connected(stdio_client(params), f"stdio:{server.server}", memo) as client:
             yield client
         return
 
     assert server.url is not None  # McpServerTool guarantees it for http
     headers: dict[str, Any] = {} if bearer is None else {"Authorization": f"Bearer {bearer}"}
     target = await vet_url(server.url, policy, resolve)
-    transport = PinnedTransport(target, max_bytes=RESPONSE_BUDGET_FACTOR * max_bytes + RESPONSE_OVERHEAD_BYTES)
+    transport = PinnedTransport(target, max_bytes=RESPONSE_BUDGET_FACTOR * max_bytes + RESPONSE_OVERHEAD_BYTES, tls=tls)
     timeout = httpx2.Timeout(server.timeout_seconds)
     async with (
         httpx2.AsyncClient(
             transport=transport, headers=headers, timeout=timeout, follow_redirects=False, trust_env=False
         ) as http,
-        Client(streamable_http_client(server.url, http_client=http), cache=None) as client,
+        _connected(streamable_http_client(server.url, http_client=http), server.url, memo) as client,
     ):
         yield client
+
+
+@asynccontextmanager
+async def _connected(
+    transport: AbstractAsyncContextManager[Any], key: str, memo: EraMemo | None
+) -> AsyncIterator[Client]:
+    mode, prior = memo.get(key) if memo is not None else ("auto", None)
+    try:
+        async with Client(transport, cache=None, mode=mode, prior_discover=prior) as client:
+            if memo is not None and mode == "auto":
+                memo.learn(key, client)
+            yield client
+    except BaseException:
+        if memo is not None:
+            memo.forget(key)
+        raise
 
 
 def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

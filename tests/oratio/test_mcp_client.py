@@ -13,7 +13,7 @@ import pytest
 
 from oratio.actions import ToolOutcome, ToolRequest
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner, model_tool_name
-from oratio.actions.mcp_connect import McpUnavailable
+from oratio.actions.mcp_connect import EraMemo, McpUnavailable, open_client
 from oratio.config import McpStdioServer, load_settings
 from oratio.errors import ConfigError, InvalidInput, NotFound
 from oratio.notify.address_policy import WebhookPolicy
@@ -235,3 +235,36 @@ def test_the_stdio_registry_setting_is_checked_at_start() -> None:
         load_settings({"ORATIO_MCP_STDIO_SERVERS": json.dumps({"orders": {"command": []}})})
     with pytest.raises(ConfigError, match="ORATIO_MCP_STDIO_SERVERS"):
         load_settings({"ORATIO_MCP_STDIO_SERVERS": "not json"})
+
+
+async def test_the_next_connection_skips_the_era_probe_and_still_works(port: int) -> None:
+    definition = server(port)
+    assert definition.url is not None
+    memo = EraMemo()
+    policy = WebhookPolicy(allow_private=True)
+    with anyio.fail_after(BOUND_S):
+        async with open_client(definition, bearer=TOKEN, policy=policy, stdio_servers={}, max_bytes=1000, memo=memo):
+            pass
+        mode, discovered = memo.get(definition.url)
+        assert mode != "auto" and discovered is not None  # the test server speaks the modern protocol
+        async with open_client(
+            definition, bearer=TOKEN, policy=policy, stdio_servers={}, max_bytes=1000, memo=memo
+        ) as client:
+            result = await client.call_tool("find_order", {"order_id": "C3"})
+    assert result.structured_content == {"order_id": "C3", "status": "shipped", "delivery": "2026-12-10"}
+
+
+async def test_a_connection_that_fails_forgets_what_was_learned(port: int) -> None:
+    definition = server(port)
+    assert definition.url is not None
+    memo = EraMemo()
+    policy = WebhookPolicy(allow_private=True)
+    with anyio.fail_after(BOUND_S):
+        async with open_client(definition, bearer=TOKEN, policy=policy, stdio_servers={}, max_bytes=1000, memo=memo):
+            pass
+        with pytest.raises(Exception):  # noqa: B017 - whatever the mcp client raises for a 401
+            async with open_client(
+                definition, bearer="wrong", policy=policy, stdio_servers={}, max_bytes=1000, memo=memo
+            ) as client:
+                await client.call_tool("find_order", {"order_id": "C3"})
+    assert memo.get(definition.url) == ("auto", None)

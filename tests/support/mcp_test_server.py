@@ -36,64 +36,60 @@ from tests.support.processes import running
 TOKEN_ENV = "MCP_TEST_TOKEN"
 STDIO_COMMAND = [sys.executable, "-m", "tests.support.mcp_test_server", "stdio"]
 
-server = MCPServer("orders-test")
 
+def build_server() -> MCPServer:
+    """The server and its tools (built on demand: MCPServer() configures logging, which importers must not get)."""
+    server = MCPServer("orders-test", log_level="WARNING")
 
-@server.tool()
-def find_order(order_id: str) -> dict[str, str]:
-    """Look up an order by its id: its status and delivery date."""
-    if order_id == "A404":
-        raise ToolError(f"no order {order_id}")
-    return {"order_id": order_id, "status": "shipped", "delivery": "2026-12-10"}
+    @server.tool()
+    def find_order(order_id: str) -> dict[str, str]:
+        """Look up an order by its id: its status and delivery date."""
+        if order_id == "A404":
+            raise ToolError(f"no order {order_id}")
+        return {"order_id": order_id, "status": "shipped", "delivery": "2026-12-10"}
 
+    @server.tool()
+    def cancel_order(order_id: str, reason: str) -> str:
+        """Cancel an order that has not shipped yet."""
+        return f"order {order_id} cancelled ({reason})"
 
-@server.tool()
-def cancel_order(order_id: str, reason: str) -> str:
-    """Cancel an order that has not shipped yet."""
-    return f"order {order_id} cancelled ({reason})"
+    @server.tool()
+    async def hang() -> str:
+        """Never answers (a server that hangs)."""
+        await anyio.sleep_forever()
+        return "unreachable"
 
+    @server.tool()
+    def fail() -> str:
+        """Always fails with a tool error."""
+        raise ToolError("the order system is down, try again in an hour")
 
-@server.tool()
-async def hang() -> str:
-    """Never answers (a server that hangs)."""
-    await anyio.sleep_forever()
-    return "unreachable"
+    @server.tool()
+    def big(size: int) -> str:
+        """Answers `size` characters."""
+        return "x" * size
 
+    @server.tool()
+    def leak_token() -> str:
+        """Echoes the bearer token it expects (a server that leaks what it was sent)."""
+        return f"my token is {os.environ.get(TOKEN_ENV, '')}"
 
-@server.tool()
-def fail() -> str:
-    """Always fails with a tool error."""
-    raise ToolError("the order system is down, try again in an hour")
+    @server.tool()
+    def env_names() -> list[str]:
+        """The names of the environment variables this process was started with."""
+        return sorted(os.environ)
 
+    @server.tool(name="Get-Status")
+    def get_status_dashed() -> str:
+        """Status, dashed name."""
+        return "ok"
 
-@server.tool()
-def big(size: int) -> str:
-    """Answers `size` characters."""
-    return "x" * size
+    @server.tool(name="get_status")
+    def get_status() -> str:
+        """Status, underscored name."""
+        return "ok"
 
-
-@server.tool()
-def leak_token() -> str:
-    """Echoes the bearer token it expects (a server that leaks what it was sent)."""
-    return f"my token is {os.environ.get(TOKEN_ENV, '')}"
-
-
-@server.tool()
-def env_names() -> list[str]:
-    """The names of the environment variables this process was started with."""
-    return sorted(os.environ)
-
-
-@server.tool(name="Get-Status")
-def get_status_dashed() -> str:
-    """Status, dashed name."""
-    return "ok"
-
-
-@server.tool(name="get_status")
-def get_status() -> str:
-    """Status, underscored name."""
-    return "ok"
+    return server
 
 
 def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
@@ -116,6 +112,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--token", default="")
     parser.add_argument("--allow-host", action="append", default=[])
     args = parser.parse_args(argv)
+    server = build_server()
     if args.transport == "stdio":
         server.run("stdio")
         return
