@@ -202,11 +202,18 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+
     mcp_stdio_servers: Json[dict[McpServerName, McpStdioServer]] = Field(
         default_factory=dict,
         description='MCP servers agents may use over stdio, as JSON: {"name": {"command": [...], "env": {...}}}',
     )
-    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+    mcp_stdio_max_processes: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="stdio MCP server processes at once (a call starts one); calls beyond are refused until one ends",
+    )
 
     outbox_workers: int = Field(default=8, ge=1, le=64, description="Deliveries (emails, webhooks) sent at once")
     outbox_per_destination: int = Field(

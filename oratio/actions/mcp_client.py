@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -42,15 +44,8 @@ from mcp.types import (
 )
 
 from oratio.actions import SecretResolver, ToolOutcome, ToolRequest
-from oratio.actions.mcp_connect import (
-    EraMemo,
-    McpRefused,
-    McpUnavailable,
-    ResponseTooLarge,
-    caused_by,
-    open_client,
-    read_bearer,
-)
+from oratio.actions.mcp_connect import EraMemo, caused_by, open_client, read_bearer
+from oratio.actions.mcp_errors import McpRefused, McpUnavailable, ResponseTooLarge
 from oratio.config import McpStdioServer, Settings
 from oratio.errors import InvalidInput
 from oratio.notify.address_policy import Resolver, WebhookPolicy, safe_origin, system_resolver
@@ -86,11 +81,15 @@ class McpToolRunner:
         secrets: SecretResolver | None,
         policy: WebhookPolicy,
         stdio_servers: Mapping[str, McpStdioServer],
+        stdio_max_processes: int = 8,
         resolve: Resolver = system_resolver,
     ) -> None:
         self._secrets = secrets
         self._policy = policy
         self._stdio = dict(stdio_servers)
+        # A thread semaphore, never waited on: it works whichever event loop the call runs on, and a
+        # call beyond the cap is refused at once rather than queued past the turn's deadline.
+        self._stdio_slots = threading.BoundedSemaphore(stdio_max_processes)
         self._resolve = resolve
         self._tls = httpx2.create_ssl_context()
         """One TLS context (certificates checked against the server's name) for every connection."""
@@ -108,11 +107,33 @@ class McpToolRunner:
             resolve=self._resolve,
         )
 
+    @contextmanager
+    def _process_slot(self, server: McpServerTool) -> Iterator[bool]:
+        """For a stdio server: whether a process may start now (held until the call ends). HTTP: always."""
+        if server.transport is not McpTransport.STDIO:
+            yield True
+            return
+        if not self._stdio_slots.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._stdio_slots.release()
+
     async def run(self, request: ToolRequest) -> ToolOutcome:
         started = time.perf_counter()
         tool, server = request.tool, request.server
         if not isinstance(tool, McpToolSnapshot) or server is None or server.name != tool.server:
             return _outcome(ToolCallStatus.REFUSED, "this is not an MCP tool of this agent", started)
+        with self._process_slot(server) as free:
+            if not free:
+                return _outcome(ToolCallStatus.REFUSED, "too many tool calls are running; try again shortly", started)
+            return await self._run(request, tool, server, started)
+
+    async def _run(
+        self, request: ToolRequest, tool: McpToolSnapshot, server: McpServerTool, started: float
+    ) -> ToolOutcome:
         limit = server.timeout_seconds
         if request.deadline_s is not None:
             limit = max(0.0, min(limit, request.deadline_s))
@@ -155,7 +176,9 @@ class McpToolRunner:
         Raises InvalidInput (naming the tool or setting at fault), McpRefused, or McpUnavailable.
         """
         try:
-            with anyio.fail_after(server.timeout_seconds):
+            with self._process_slot(server) as free, anyio.fail_after(server.timeout_seconds):
+                if not free:
+                    raise McpUnavailable("too many local MCP servers are running; try again shortly")
                 bearer = read_bearer(self._secrets, tenant_id, server)
                 async with self._open(server, bearer, DISCOVERY_MAX_BYTES) as client:
                     listed = await _list_allowed(client, set(server.allowed_tools))
@@ -163,7 +186,7 @@ class McpToolRunner:
             raise McpUnavailable(
                 f"the MCP server {_where(server)} did not list its tools within {server.timeout_seconds:g} seconds"
             ) from None
-        except InvalidInput:
+        except (InvalidInput, McpUnavailable):
             raise
         except Exception as exc:  # boundary: any failure of the tenant's server is one clear error to the admin
             logger.info(
@@ -309,4 +332,5 @@ def build_mcp_runner(settings: Settings, secrets: SecretResolver | None) -> McpT
         secrets=secrets,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         stdio_servers=settings.mcp_stdio_servers,
+        stdio_max_processes=settings.mcp_stdio_max_processes,
     )

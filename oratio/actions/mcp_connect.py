@@ -26,13 +26,14 @@ from typing import Any
 import anyio.to_thread
 import httpx2
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import DiscoverResult
 
 from oratio.actions import SecretResolver
+from oratio.actions.mcp_errors import McpRefused, McpUnavailable, ResponseTooLarge
+from oratio.actions.mcp_stdio import stdio_transport
 from oratio.config import McpStdioServer
-from oratio.errors import BackendUnavailable, InvalidInput, NotFound
+from oratio.errors import NotFound
 from oratio.notify.address_policy import (
     Resolver,
     Target,
@@ -48,18 +49,6 @@ RESPONSE_OVERHEAD_BYTES = 64_000
 """Room for the JSON-RPC envelope and the handshake beside a result of `max_response_bytes`."""
 RESPONSE_BUDGET_FACTOR = 4
 """A result travels twice (text and structured content), JSON-escaped: read up to 4x the cap, then cut it."""
-
-
-class McpRefused(InvalidInput):
-    """The server may not be used: a private address, an unregistered stdio name, a missing secret."""
-
-    code = "mcp_server_refused"
-
-
-class McpUnavailable(BackendUnavailable):
-    """The server did not answer as an MCP server should (down, slow, broken, too much data)."""
-
-    code = "mcp_server_unavailable"
 
 
 class EraMemo:
@@ -84,10 +73,6 @@ class EraMemo:
 
     def forget(self, key: str) -> None:
         self._known.pop(key, None)
-
-
-class ResponseTooLarge(httpx2.TransportError):
-    """The server sent more bytes than one call may bring back."""
 
 
 class _CappedStream(httpx2.AsyncByteStream):
@@ -189,8 +174,9 @@ async def open_client(
         spec = stdio_servers.get(server.server or "")
         if spec is None:
             raise McpRefused(f"no MCP server named '{server.server}' is registered by the operator")
-        params = StdioServerParameters(command=spec.command[0], args=spec.command[1:], env=dict(spec.env))
-        async with _connected(stdio_client(params), f"stdio:{server.server}", memo) as client:
+        budget = RESPONSE_BUDGET_FACTOR * max_bytes + RESPONSE_OVERHEAD_BYTES
+        pipes = stdio_transport(spec.command, dict(spec.env), max_line_bytes=budget)
+        async with _connected(pipes, f"stdio:{server.server}", memo) as client:
             yield client
         return
 

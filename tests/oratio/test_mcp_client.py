@@ -13,7 +13,8 @@ import pytest
 
 from oratio.actions import ToolOutcome, ToolRequest
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner, model_tool_name
-from oratio.actions.mcp_connect import EraMemo, McpUnavailable, open_client
+from oratio.actions.mcp_connect import EraMemo, open_client
+from oratio.actions.mcp_errors import McpUnavailable
 from oratio.config import McpStdioServer, load_settings
 from oratio.errors import ConfigError, InvalidInput, NotFound
 from oratio.notify.address_policy import WebhookPolicy

@@ -9,8 +9,10 @@ registered, started with a minimal environment; what a server may send back is b
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +23,8 @@ from starlette.types import Receive, Scope, Send
 
 from oratio.actions import ToolOutcome, ToolRequest
 from oratio.actions.mcp_client import McpToolRunner, model_tool_name
-from oratio.actions.mcp_connect import McpRefused, PinnedTransport
+from oratio.actions.mcp_connect import PinnedTransport
+from oratio.actions.mcp_errors import McpRefused
 from oratio.config import McpStdioServer
 from oratio.notify.address_policy import Target, WebhookPolicy, WebhookRefused
 from schemas import McpServerTool, McpToolSnapshot, McpTransport, ToolCallStatus
@@ -178,3 +181,60 @@ async def test_a_stdio_server_does_not_inherit_the_platforms_secrets(monkeypatch
     names = json.dumps(outcome.content)
     assert "ORDERS_REGION" in names and "PATH" in names
     assert "ORATIO_JWT_SECRET" not in names and "AWS_SECRET_ACCESS_KEY" not in names
+
+
+async def test_stdio_processes_are_capped_and_a_hang_is_cut() -> None:
+    server = McpServerTool(
+        name="local",
+        transport=McpTransport.STDIO,
+        server="orders",
+        allowed_tools=["hang", "find_order"],
+        timeout_seconds=1,
+    )
+    run = McpToolRunner(
+        secrets=None,
+        policy=DEFAULT_POLICY,
+        stdio_servers={"orders": McpStdioServer(command=STDIO_COMMAND)},
+        stdio_max_processes=1,
+    )
+    outcomes: list[ToolOutcome] = []
+
+    async def hanging() -> None:
+        outcomes.append(await call(run, server, "hang"))
+
+    patient = server.model_copy(update={"timeout_seconds": 20.0})
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(hanging)
+        await anyio.wait_all_tasks_blocked()  # the hanging call holds the one process slot
+        refused = await call(run, patient, "find_order", order_id="A1")
+    assert refused.status is ToolCallStatus.REFUSED
+    assert "try again shortly" in refused.content["error"]
+    [hung] = outcomes
+    assert hung.status is ToolCallStatus.TIMEOUT  # cut at the timeout, its process killed, its slot given back:
+    assert (await call(run, patient, "find_order", order_id="A1")).status is ToolCallStatus.OK
+
+
+async def test_a_stdio_server_that_hangs_is_killed_and_reaped(tmp_path: Path) -> None:
+    # 8 s: room for the server process to start (about 1 s here) and reach the tool, which then hangs.
+    server = McpServerTool(
+        name="local", transport=McpTransport.STDIO, server="orders", allowed_tools=["hang"], timeout_seconds=8
+    )
+    pid_file = tmp_path / "pid"
+    outcome = await call(runner(orders=McpStdioServer(command=STDIO_COMMAND)), server, "hang", pid_file=str(pid_file))
+    assert outcome.status is ToolCallStatus.TIMEOUT
+    with pytest.raises(ProcessLookupError):  # killed and reaped: not even a zombie is left
+        os.kill(int(pid_file.read_text()), 0)
+
+
+async def test_a_stdio_line_over_the_cap_ends_the_call(tmp_path: Path) -> None:
+    server = McpServerTool(
+        name="local",
+        transport=McpTransport.STDIO,
+        server="orders",
+        allowed_tools=["big"],
+        timeout_seconds=20,
+        max_response_bytes=1000,
+    )
+    outcome = await call(runner(orders=McpStdioServer(command=STDIO_COMMAND)), server, "big", size=2_000_000)
+    assert outcome.status is ToolCallStatus.ERROR
+    assert "far over 1000 bytes" in outcome.content["error"]

@@ -54,8 +54,10 @@ def build_server() -> MCPServer:
         return f"order {order_id} cancelled ({reason})"
 
     @server.tool()
-    async def hang() -> str:
-        """Never answers (a server that hangs)."""
+    async def hang(pid_file: str = "") -> str:
+        """Never answers (a server that hangs); writes its process id to `pid_file` first, if given."""
+        if pid_file:
+            await anyio.Path(pid_file).write_text(str(os.getpid()))
         await anyio.sleep_forever()
         return "unreachable"
 
