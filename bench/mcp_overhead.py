@@ -7,7 +7,7 @@ Against the real test MCP server (tests/support/mcp_test_server.py) on loopback:
 - runner: the same call through `McpToolRunner.run` (vet the URL, connect pinned, call, close);
   its p50 minus "mcp alone" is what Oratio adds, minus the baseline what connecting per call costs;
 - hang: `hang` with a 0.5 s timeout, how far past 0.5 s the outcome comes back;
-- with `--stdio`: the same call over stdio, a process started per call.
+- with `--stdio N`: the same call over stdio (a process started per call), and a stdio hang cut.
 
     .venv/bin/python -m bench.mcp_overhead [--calls 200] [--hangs 5] [--stdio 5]
 """
@@ -33,6 +33,8 @@ from schemas import McpServerTool, McpToolSnapshot, McpTransport, ToolCallStatus
 from tests.support.mcp_test_server import STDIO_COMMAND, serving_http
 
 HANG_TIMEOUT_S = 0.5
+STDIO_HANG_TIMEOUT_S = 5.0
+"""Room for the server process to start and reach the tool before it hangs."""
 
 
 class Token:
@@ -78,23 +80,28 @@ async def bench(port: int, token: str, args: argparse.Namespace) -> None:
         assert (await runner.run(lookup)).status is ToolCallStatus.OK
 
     headers = {"Authorization": f"Bearer {token}"}
+    baseline: list[float] = []
+    raw: list[float] = []
+    per_call: list[float] = []
     async with (
         httpx2.AsyncClient(headers=headers) as http,
         Client(streamable_http_client(url, http_client=http), cache=None) as client,
     ):
-        await client.call_tool("find_order", {"order_id": "A1"})  # warm up
-        baseline = await timed(args.calls, lambda: client.call_tool("find_order", {"order_id": "A1"}))
 
-    async with httpx2.AsyncClient(headers=headers) as http:
+        async def open_session() -> None:
+            await client.call_tool("find_order", {"order_id": "A1"})
 
         async def fresh_connection() -> None:
-            async with Client(streamable_http_client(url, http_client=http), cache=None) as client:
-                await client.call_tool("find_order", {"order_id": "A1"})
+            async with Client(streamable_http_client(url, http_client=http), cache=None) as fresh:
+                await fresh.call_tool("find_order", {"order_id": "A1"})
 
-        await fresh_connection()  # warm up
-        raw = await timed(args.calls, fresh_connection)
-    await through_runner()  # warm up
-    per_call = await timed(args.calls, through_runner)
+        for call in (open_session, fresh_connection, through_runner):
+            await call()  # warm up
+        # Interleaved, so a busy machine slows the three alike.
+        for _ in range(args.calls):
+            baseline += await timed(1, open_session)
+            raw += await timed(1, fresh_connection)
+            per_call += await timed(1, through_runner)
 
     hang = request(server.model_copy(update={"timeout_seconds": HANG_TIMEOUT_S}), "hang", {})
     late = [t - HANG_TIMEOUT_S * 1000 for t in await timed(args.hangs, lambda: runner.run(hang))]
@@ -117,6 +124,9 @@ async def bench(port: int, token: str, args: argparse.Namespace) -> None:
         )
         stdio_lookup = request(stdio, "find_order", {"order_id": "A1"})
         print(row("runner: stdio, a process per call", await timed(args.stdio, lambda: runner.run(stdio_lookup))))
+        stdio_hang = request(stdio.model_copy(update={"timeout_seconds": STDIO_HANG_TIMEOUT_S}), "hang", {})
+        late = [t - STDIO_HANG_TIMEOUT_S * 1000 for t in await timed(args.stdio, lambda: runner.run(stdio_hang))]
+        print(row(f"stdio hang cut: past its {STDIO_HANG_TIMEOUT_S:g}s timeout", late))
 
 
 def main() -> None:
