@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -82,8 +83,11 @@ class McpToolRunner:
         policy: WebhookPolicy,
         stdio_servers: Mapping[str, McpStdioServer],
         stdio_max_processes: int = 8,
+        tls: ssl.SSLContext | None = None,
         resolve: Resolver = system_resolver,
     ) -> None:
+        """`tls`: whom to trust for https servers (default: the system's CAs, or SSL_CERT_FILE); tests
+        and private CAs pass their own. `resolve` is the name resolver the address policy checks."""
         self._secrets = secrets
         self._policy = policy
         self._stdio = dict(stdio_servers)
@@ -91,7 +95,7 @@ class McpToolRunner:
         # call beyond the cap is refused at once rather than queued past the turn's deadline.
         self._stdio_slots = threading.BoundedSemaphore(stdio_max_processes)
         self._resolve = resolve
-        self._tls = httpx2.create_ssl_context()
+        self._tls = tls if tls is not None else httpx2.create_ssl_context()
         """One TLS context (certificates checked against the server's name) for every connection."""
         self._memo = EraMemo()
 

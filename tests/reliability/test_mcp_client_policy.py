@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from oratio.config import McpStdioServer
 from oratio.notify.address_policy import Target, WebhookPolicy, WebhookRefused
 from schemas import McpServerTool, McpToolSnapshot, McpTransport, ToolCallStatus
 from tests.net import uvicorn_in_thread
-from tests.support.mcp_test_server import STDIO_COMMAND, serving_http
+from tests.support.mcp_test_server import STDIO_COMMAND, issue_certificate, serving_http
 
 pytestmark = pytest.mark.anyio
 
@@ -238,3 +239,28 @@ async def test_a_stdio_line_over_the_cap_ends_the_call(tmp_path: Path) -> None:
     outcome = await call(runner(orders=McpStdioServer(command=STDIO_COMMAND)), server, "big", size=2_000_000)
     assert outcome.status is ToolCallStatus.ERROR
     assert "far over 1000 bytes" in outcome.content["error"]
+
+
+async def test_https_goes_to_the_vetted_address_and_checks_the_certificate_against_the_name(tmp_path: Path) -> None:
+    ca, cert, key = issue_certificate(tmp_path, "orders.internal")
+    token = secrets.token_urlsafe(16)
+
+    class Token:
+        def resolve(self, tenant_id: str, name: str) -> str:
+            return token
+
+    run = McpToolRunner(
+        secrets=Token(),
+        policy=WebhookPolicy.of(False, "orders.internal,billing.internal"),
+        stdio_servers={},
+        tls=ssl.create_default_context(cafile=str(ca)),
+        resolve=lambda host, port: ["127.0.0.1"],
+    )
+    with serving_http(token, allow_hosts=["orders.internal", "billing.internal"], tls=(cert, key)) as port:
+        good = definition(f"https://orders.internal:{port}/mcp", bearer_secret="ORDERS_TOKEN")
+        ok = await call(run, good, order_id="A1")
+        # Same address, another name: the certificate does not name it, so nothing is sent.
+        wrong = definition(f"https://billing.internal:{port}/mcp", bearer_secret="ORDERS_TOKEN")
+        refused = await call(run, wrong, order_id="A1")
+    assert ok.status is ToolCallStatus.OK, ok.content
+    assert refused.status is ToolCallStatus.ERROR

@@ -16,14 +16,21 @@ Tests start it with `serving_http` (a real process on a free port, stopped for s
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
@@ -31,7 +38,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.net import free_port
-from tests.support.processes import running
+from tests.support.processes import running, wait_until_ready
 
 TOKEN_ENV = "MCP_TEST_TOKEN"
 STDIO_COMMAND = [sys.executable, "-m", "tests.support.mcp_test_server", "stdio"]
@@ -113,6 +120,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="")
     parser.add_argument("--allow-host", action="append", default=[])
+    parser.add_argument("--certfile", help="serve https with this certificate (PEM) and --keyfile")
+    parser.add_argument("--keyfile")
     args = parser.parse_args(argv)
     server = build_server()
     if args.transport == "stdio":
@@ -124,17 +133,67 @@ def main(argv: list[str]) -> None:
         host="127.0.0.1",
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts),
     )
-    uvicorn.run(require_bearer(app, args.token), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(
+        require_bearer(app, args.token),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+    )
 
 
 @contextmanager
-def serving_http(token: str, *, allow_hosts: Sequence[str] = ()) -> Iterator[int]:
-    """This server over streamable HTTP in its own process on a free 127.0.0.1 port; yields the port."""
+def serving_http(token: str, *, allow_hosts: Sequence[str] = (), tls: tuple[Path, Path] | None = None) -> Iterator[int]:
+    """This server over streamable HTTP in its own process on a free 127.0.0.1 port; yields the port.
+
+    `tls`: (certificate, key) PEM files to serve https instead.
+    """
     port = free_port()
     command = [*STDIO_COMMAND[:-1], "http", "--port", str(port), f"--token={token}"]
     command += [arg for host in allow_hosts for arg in ("--allow-host", host)]
-    with running(command, ready_url=f"http://127.0.0.1:{port}/mcp"):
+    if tls is None:
+        with running(command, ready_url=f"http://127.0.0.1:{port}/mcp"):
+            yield port
+        return
+    command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+    with running(command) as process:
+        # Readiness only: any TLS answer will do, the certificate is checked by the test itself.
+        wait_until_ready(lambda: httpx.get(f"https://127.0.0.1:{port}/mcp", verify=False), process, what="https")
         yield port
+
+
+def issue_certificate(directory: Path, host: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a certificate for `host` it signed: (ca, cert, key) PEM files in `directory`."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def build(
+        subject: str, issuer: str, key: ec.EllipticCurvePrivateKey, signer: ec.EllipticCurvePrivateKey, *, ca: bool
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("oratio test CA", "oratio test CA", ca_key, ca_key, ca=True)
+    cert = build(host, "oratio test CA", key, ca_key, ca=False)
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return paths
 
 
 if __name__ == "__main__":
