@@ -105,7 +105,7 @@ async def _write(process: Process, messages: anyio.abc.ObjectReceiveStream[Sessi
 
 async def _stop(process: Process, grace_s: float) -> None:
     """Close stdin, wait up to `grace_s` for the server to exit, then kill its process group and reap it."""
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
     with suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
         await process.stdin.aclose()
     if grace_s > 0:
@@ -114,7 +114,7 @@ async def _stop(process: Process, grace_s: float) -> None:
     if process.returncode is None:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # its own session: the server and anything it started
-        with anyio.move_on_after(REAP_S):
-            await process.wait()
-    with suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-        await process.stdout.aclose()
+    # Closes the pipes and the subprocess transport (left open, it fails when collected after the loop
+    # closes) and reaps the process.
+    with anyio.move_on_after(REAP_S):
+        await process.aclose()
