@@ -204,8 +204,8 @@ class Settings(BaseSettings):
 
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
 
-    mcp_stdio_servers: Json[dict[McpServerName, McpStdioServer]] = Field(
-        default_factory=dict,
+    mcp_stdio_servers: Json[dict[McpServerName, McpStdioServer]] | None = Field(
+        default=None,
         description='MCP servers agents may use over stdio, as JSON: {"name": {"command": [...], "env": {...}}}',
     )
     mcp_stdio_max_processes: int = Field(

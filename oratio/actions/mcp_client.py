@@ -335,6 +335,6 @@ def build_mcp_runner(settings: Settings, secrets: SecretResolver | None) -> McpT
     return McpToolRunner(
         secrets=secrets,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
-        stdio_servers=settings.mcp_stdio_servers,
+        stdio_servers=settings.mcp_stdio_servers or {},
         stdio_max_processes=settings.mcp_stdio_max_processes,
     )

@@ -269,3 +269,8 @@ async def test_a_connection_that_fails_forgets_what_was_learned(port: int) -> No
             ) as client:
                 await client.call_tool("find_order", {"order_id": "C3"})
     assert memo.get(definition.url) == ("auto", None)
+
+
+def test_no_stdio_servers_are_registered_by_default() -> None:
+    assert load_settings({}).mcp_stdio_servers is None
+    assert load_settings({}).mcp_stdio_max_processes == 8
