@@ -11,13 +11,14 @@ redirect, and a 3xx ends the call as an error). Proxies from the environment are
 proxy would connect to the name on our behalf. The bytes a server may send back are capped.
 
 stdio servers are programs, which only the operator may choose: a tenant names one the operator
-registered (ORATIO_MCP_STDIO_SERVERS), never a command, and the process gets a minimal environment
-(mcp's default: PATH, HOME, ...) plus the operator's `env`, so our own secrets do not reach it.
+registered (ORATIO_MCP_STDIO_SERVERS), never a command; `mcp_stdio` starts it per call with a
+minimal environment, a line cap, and a kill at the deadline.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -60,19 +61,24 @@ class EraMemo:
     def __init__(self, size: int = 1000) -> None:
         self._size = size
         self._known: OrderedDict[str, tuple[str, DiscoverResult | None]] = OrderedDict()
+        self._lock = threading.Lock()  # event loops in several threads (AgentCore's worker loop) share it
 
     def get(self, key: str) -> tuple[str, DiscoverResult | None]:
-        return self._known.get(key, ("auto", None))
+        with self._lock:
+            return self._known.get(key, ("auto", None))
 
     def learn(self, key: str, client: Client) -> None:
         discovered = client.session.discover_result
-        self._known[key] = ("legacy", None) if discovered is None else (client.protocol_version, discovered)
-        self._known.move_to_end(key)
-        while len(self._known) > self._size:
-            self._known.popitem(last=False)
+        era = ("legacy", None) if discovered is None else (client.protocol_version, discovered)
+        with self._lock:
+            self._known[key] = era
+            self._known.move_to_end(key)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
 
     def forget(self, key: str) -> None:
-        self._known.pop(key, None)
+        with self._lock:
+            self._known.pop(key, None)
 
 
 class _CappedStream(httpx2.AsyncByteStream):
