@@ -9,6 +9,7 @@ registered, started with a minimal environment; what a server may send back is b
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import ssl
@@ -264,3 +265,25 @@ async def test_https_goes_to_the_vetted_address_and_checks_the_certificate_again
         refused = await call(run, wrong, order_id="A1")
     assert ok.status is ToolCallStatus.OK, ok.content
     assert refused.status is ToolCallStatus.ERROR
+
+
+async def test_the_bearer_secret_is_in_no_log_record(caplog: pytest.LogCaptureFixture) -> None:
+    token = secrets.token_urlsafe(24)
+
+    class Token:
+        def resolve(self, tenant_id: str, name: str) -> str:
+            return token
+
+    run = McpToolRunner(secrets=Token(), policy=WebhookPolicy(allow_private=True), stdio_servers={})
+    caplog.set_level(logging.DEBUG)  # every logger, httpx2/httpcore2 and mcp included
+    with serving_http(token) as port:
+        server = definition(
+            f"http://127.0.0.1:{port}/mcp", bearer_secret="ORDERS_TOKEN", allowed_tools=["find_order", "fail"]
+        )
+        with anyio.fail_after(BOUND_S):
+            await run.discover(TENANT, server)
+        outcomes = [await call(run, server, order_id="A1"), await call(run, server, "fail")]
+    assert [o.status for o in outcomes] == [ToolCallStatus.OK, ToolCallStatus.ERROR]
+    assert {r.name.split(".")[0] for r in caplog.records} >= {"httpcore2", "httpx2"}  # the client was heard
+    for record in caplog.records:
+        assert token not in record.getMessage() and token not in str(record.__dict__)
