@@ -68,8 +68,11 @@ class EraMemo:
             return self._known.get(key, ("auto", None))
 
     def learn(self, key: str, client: Client) -> None:
+        """What a connection negotiated in "auto" mode."""
         discovered = client.session.discover_result
-        era = ("legacy", None) if discovered is None else (client.protocol_version, discovered)
+        self.remember(key, ("legacy", None) if discovered is None else (client.protocol_version, discovered))
+
+    def remember(self, key: str, era: tuple[str, DiscoverResult | None]) -> None:
         with self._lock:
             self._known[key] = era
             self._known.move_to_end(key)

@@ -274,3 +274,18 @@ async def test_a_connection_that_fails_forgets_what_was_learned(port: int) -> No
 def test_no_stdio_servers_are_registered_by_default() -> None:
     assert load_settings({}).mcp_stdio_servers is None
     assert load_settings({}).mcp_stdio_max_processes == 8
+
+
+async def test_a_server_remembered_as_legacy_is_spoken_to_with_the_initialize_handshake(port: int) -> None:
+    definition = server(port)
+    assert definition.url is not None
+    memo = EraMemo()
+    memo.remember(definition.url, ("legacy", None))  # as if the server had answered the probe like a 2025 server
+    policy = WebhookPolicy(allow_private=True)
+    with anyio.fail_after(BOUND_S):
+        async with open_client(
+            definition, bearer=TOKEN, policy=policy, stdio_servers={}, max_bytes=1000, memo=memo
+        ) as client:
+            result = await client.call_tool("find_order", {"order_id": "L1"})
+            assert client.session.initialize_result is not None
+    assert result.structured_content is not None and result.structured_content["order_id"] == "L1"
