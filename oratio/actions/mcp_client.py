@@ -143,16 +143,12 @@ class McpToolRunner:
             limit = max(0.0, min(limit, request.deadline_s))
         where = _where(server)
         bearer: str | None = None
+        result: CallToolResult | None = None
         try:
-            with anyio.fail_after(limit):
+            with anyio.move_on_after(limit):
                 bearer = read_bearer(self._secrets, request.tenant_id, server)
                 async with self._open(server, bearer, server.max_response_bytes) as client:
                     result = await client.call_tool(tool.tool, dict(request.arguments))
-        except TimeoutError:
-            logger.info("tenant_id=%s tool=%s server=%s | MCP call timed out", request.tenant_id, tool.name, where)
-            return _outcome(
-                ToolCallStatus.TIMEOUT, f"the tool did not answer within {limit:g} seconds; try again later", started
-            )
         except McpRefused as exc:
             return _outcome(ToolCallStatus.REFUSED, exc.message, started)
         except McpUnavailable as exc:
@@ -172,6 +168,15 @@ class McpToolRunner:
                 type(exc).__name__,
             )
             return _outcome(ToolCallStatus.ERROR, "the tool's server could not be reached or answered badly", started)
+        if result is None:
+            # Cut at the deadline. Whether the tool acted is unknown, so nothing invites a blind retry.
+            logger.info("tenant_id=%s tool=%s server=%s | MCP call timed out", request.tenant_id, tool.name, where)
+            return _outcome(
+                ToolCallStatus.TIMEOUT,
+                f"the tool did not answer within {limit:g} seconds; whether it did anything is unknown",
+                started,
+            )
+        # An answer that came before the deadline counts even if closing the connection ran over it.
         return _result_outcome(result, server.max_response_bytes, started, bearer)
 
     async def discover(self, tenant_id: str, server: McpServerTool) -> list[McpToolSnapshot]:

@@ -7,9 +7,9 @@ writes one endless line could fill our memory. This transport speaks the same fr
 (newline-delimited JSON-RPC) with:
 
 - a cap on one line (`max_line_bytes`): past it the call fails with ResponseTooLarge;
-- a shutdown that closes stdin and gives the server `grace_s` to exit when the call ended normally,
-  and none when it was cancelled (timeout), then kills the server's whole process group (it runs in
-  its own session) and reaps it, all within a small bound;
+- a shutdown that closes stdin and gives the server `grace_s` to exit when the call ended normally
+  (never past the caller's deadline), and none when it was cancelled (timeout), then kills the
+  server's whole process group (it runs in its own session) and reaps it, all within a small bound;
 - mcp's minimal inherited environment (PATH, HOME, ...) plus the operator's `env`, so our own
   secrets (ORATIO_*, AWS_*) never reach the server.
 """
@@ -61,8 +61,10 @@ async def stdio_transport(
                 for stream in (read_stream, write_stream, read_writer, write_reader):
                     stream.close()
     finally:
+        # The grace never runs past the caller's deadline (read here: inside the shield it is infinite).
+        left = max(0.0, anyio.current_effective_deadline() - anyio.current_time())
         with anyio.CancelScope(shield=True):
-            await _stop(process, 0.0 if cancelled else grace_s)
+            await _stop(process, 0.0 if cancelled else min(grace_s, left))
 
 
 async def _read(

@@ -180,13 +180,13 @@ async def test_a_server_that_echoes_the_token_gets_it_masked(port: int) -> None:
 async def test_a_hanging_tool_is_cut_at_the_server_timeout(port: int) -> None:
     outcome = await call(runner(), server(port, timeout_seconds=0.5), "hang")
     assert outcome.status is ToolCallStatus.TIMEOUT
-    assert "0.5 seconds" in outcome.content["error"]
+    assert "0.5 seconds" in outcome.content["error"] and "unknown" in outcome.content["error"]
 
 
 async def test_a_hanging_tool_is_cut_at_the_turn_deadline_when_that_comes_first(port: int) -> None:
     outcome = await call(runner(), server(port, timeout_seconds=30), "hang", deadline_s=0.5)
     assert outcome.status is ToolCallStatus.TIMEOUT
-    assert "0.5 seconds" in outcome.content["error"]
+    assert "0.5 seconds" in outcome.content["error"] and "unknown" in outcome.content["error"]
 
 
 async def test_a_server_that_is_down_is_an_error_outcome() -> None:
