@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from oratio.actions import ToolOutcome, ToolRequest
+from oratio.actions import ToolOutcome, ToolRequest, ToolRunner
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner, model_tool_name
 from oratio.actions.mcp_connect import EraMemo, open_client
 from oratio.actions.mcp_errors import McpUnavailable
@@ -289,3 +289,8 @@ async def test_a_server_remembered_as_legacy_is_spoken_to_with_the_initialize_ha
             result = await client.call_tool("find_order", {"order_id": "L1"})
             assert client.session.initialize_result is not None
     assert result.structured_content is not None and result.structured_content["order_id"] == "L1"
+
+
+def test_the_runner_is_a_tool_runner() -> None:
+    run: ToolRunner = runner()  # mypy checks the seam (oratio.actions.ToolRunner); this line runs it
+    assert callable(run.run)
