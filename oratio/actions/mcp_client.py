@@ -252,8 +252,8 @@ def snapshots(server: McpServerTool, listed: Mapping[str, Tool]) -> list[McpTool
             check_json_size(schema, limit=SCHEMA_JSON_MAX, what="its input schema")
         except ValueError as exc:
             raise InvalidInput(f"the MCP tool {tool_name!r} of '{server.name}' cannot be used: {exc}") from None
-        # TODO(lead, issue 18 B): also call oratio.actions.schema_check.check_tool_schema(schema) here
-        # (draft 2020-12, RE2-safe patterns) once task B's module is merged; it is not on this branch.
+        # TODO(lead, issue 18 B): B's schema_check is on main, not on this branch; once merged add
+        # check_tool_schema(schema, f"{server.name}.{tool_name}.inputSchema") (draft 2020-12, RE2 patterns).
         description = (tool.description or tool.title or "")[:DESCRIPTION_MAX]
         result.append(
             McpToolSnapshot(
