@@ -11,9 +11,9 @@ import base64
 import binascii
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, Json, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, SecretStr, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.errors import ConfigError
@@ -45,6 +45,27 @@ class KnowledgeBackend(StrEnum):
 class EmailBackend(StrEnum):
     SMTP = "smtp"
     SES = "ses"
+
+
+class McpStdioServer(BaseModel):
+    """An MCP server the operator installed, started over stdio when an agent calls one of its tools.
+
+    Tenants name it (`McpServerTool.server`), never give a command: running a program is the
+    operator's decision. `env` is added to a minimal inherited environment (PATH, HOME, ...), so
+    the platform's own secrets never reach the server process.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    command: list[Annotated[str, StringConstraints(min_length=1, max_length=4096)]] = Field(
+        min_length=1, max_length=64, description="The program and its arguments"
+    )
+    env: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")], str] = Field(
+        default_factory=dict, max_length=64
+    )
+
+
+McpServerName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 class Settings(BaseSettings):
@@ -195,6 +216,7 @@ class Settings(BaseSettings):
         default="", max_length=4000, description="Comma-separated hosts exempt from the private-address check"
     )
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     webhook_max_attempts: int = Field(default=4, ge=1, le=10)
 
     tool_calls_per_minute: float = Field(
@@ -205,6 +227,16 @@ class Settings(BaseSettings):
     )
     tool_concurrency_per_tool: int = Field(
         default=4, ge=1, le=256, description="One agent tool's calls in flight at once (per process)"
+    )
+    mcp_stdio_servers: Json[dict[McpServerName, McpStdioServer]] | None = Field(
+        default=None,
+        description='MCP servers agents may use over stdio, as JSON: {"name": {"command": [...], "env": {...}}}',
+    )
+    mcp_stdio_max_processes: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="stdio MCP server processes at once (a call starts one); calls beyond are refused until one ends",
     )
 
     outbox_workers: int = Field(default=8, ge=1, le=64, description="Deliveries (emails, webhooks) sent at once")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
+from oratio.actions.mcp_client import build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
@@ -369,7 +370,7 @@ def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
     """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
-        mcp=None,
+        mcp=build_mcp_runner(settings, secrets),
         limits=ToolLimits(
             ToolLimitSettings(
                 calls_per_minute=settings.tool_calls_per_minute,
