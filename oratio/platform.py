@@ -18,6 +18,7 @@ from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.runner import PlatformActionRunner
+from oratio.actions.schema_check import ArgumentValidator
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -156,7 +157,8 @@ def build_services(
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
-    actions = actions or _action_runner(settings, secrets or _NoSecrets())
+    validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
+    actions = actions or _action_runner(settings, secrets or _NoSecrets(), validator)
     # TODO(issue 18, task A): pass secrets=platform.secrets once merged.
     agent_tools = ToolService(
         agents, policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts), actions=actions
@@ -172,6 +174,7 @@ def build_services(
         webhooks=webhooks,
         gate=gate,
         actions=actions,
+        validator=validator,
     )
     return Platform(
         settings=settings,
@@ -349,7 +352,7 @@ class _NoSecrets:
         raise NotFound(f"secret {name} is not set")
 
 
-def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
+def _action_runner(settings: Settings, secrets: SecretResolver, validator: ArgumentValidator) -> ActionRunner:
     """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
@@ -361,6 +364,7 @@ def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
                 concurrency_per_tool=settings.tool_concurrency_per_tool,
             )
         ),
+        validator=validator,
     )
 
 
