@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from oratio.actions import ActionRunner, ToolOutcome, ToolRequest
+from oratio.actions.openapi import REQUEST_BODY_MARKER, import_operations
 from oratio.models import CallTool, Prompt, Say, ScriptedModel, Step, after_tool
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from schemas import Channel, EventType, Role, ToolCallStatus, Turn
 from tests.support.actions import LOOPBACK_TOOLS, base_url, cancels, lookups, plan_with_tools
+from tests.support.engine import engine_over
 from tests.support.platforms import open_test_platform
 from tests.support.tenants import Tenancy, events, mint, new_agent, new_tenancy
 from tests.support.tool_server import ToolServer, tool_server
@@ -172,9 +176,7 @@ def test_a_no_drops_the_action_and_the_model_is_told_nothing_was_done(
     assert declined.status is ToolCallStatus.DECLINED and not declined.confirmed
 
 
-def test_anything_but_an_explicit_yes_drops_the_action(
-    desk: Desk, model: ScriptedModel, service: ToolServer
-) -> None:
+def test_anything_but_an_explicit_yes_drops_the_action(desk: Desk, model: ScriptedModel, service: ToolServer) -> None:
     model.add(CANCEL_A123, Say("Sure."))
     session_id = desk.say("cancel order A123, damaged")["session_id"]
     model.add(Say("Of course, what else?"))
@@ -242,3 +244,71 @@ def test_a_held_action_survives_a_restart(tmp_path: Path) -> None:
             after = second.engine.turn(tenancy.tenant_id, agent.id, result.session_id, "yes", Channel.TEXT)
         assert cancels(service) == [("/orders/A123/cancel", {"reason": "damaged"})]
         assert "cancelled" in after.reply
+
+
+RETURNS_API = {
+    "openapi": "3.1.0",
+    "info": {"title": "Returns", "version": "1"},
+    "paths": {
+        "/returns": {
+            "post": {
+                "operationId": "createReturn",
+                "summary": "Open a return for some items of an order.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"sku": {"type": "string"}, "qty": {"type": "integer"}},
+                                    "required": ["sku", "qty"],
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "opened"}},
+            }
+        }
+    },
+}
+
+
+@dataclass
+class Recorder:
+    """The platform's real ActionRunner, keeping what the engine asked of it (a recorder, not a stand-in)."""
+
+    inner: ActionRunner
+    requests: list[ToolRequest] = field(default_factory=list)
+
+    async def run(self, request: ToolRequest) -> ToolOutcome:
+        self.requests.append(request)
+        return await self.inner.run(request)
+
+
+def test_an_imported_tool_whose_body_is_one_argument_reaches_the_runner_as_imported(
+    platform: Platform, acme: Tenancy, model: ScriptedModel, service: ToolServer
+) -> None:
+    """The engine holds, confirms and hands over the `body` argument and the REQUEST_BODY_MARKER untouched:
+    how the runner puts that argument on the wire is the HTTP runner's (`oratio.actions.http_tool`)."""
+    [tool] = import_operations(json.dumps(RETURNS_API), ["createReturn"], base_url=base_url(service))
+    assert tool.write and tool.parameters[REQUEST_BODY_MARKER] == "body"
+    plan = plan_with_tools(base_url(service)).model_copy(update={"actions": [tool]})
+    agent = new_agent(platform, acme, "Returns", plan=plan)
+    runner = Recorder(platform.actions)
+    engine = engine_over(platform, lambda spec: model, actions=runner)
+    items = [{"sku": "X1", "qty": 2}]
+    model.add(CallTool(tool.name, {"body": items}), Say("I can open that return."))
+    first = engine.turn(acme.tenant_id, agent.id, None, "return two X1 please", Channel.TEXT)
+    assert first.reply.endswith("Shall I go ahead? Please answer yes or no.") and runner.requests == []
+    model.add(after_tool(tool.name, tell))
+    engine.turn(acme.tenant_id, agent.id, first.session_id, "yes", Channel.TEXT)
+    [request] = runner.requests
+    assert request.tool == tool and request.tool.parameters[REQUEST_BODY_MARKER] == "body"
+    assert dict(request.arguments) == {"body": items}
+    [(method, path)] = [(r.method, r.path) for r in service.requests]
+    assert (method, path) == ("POST", "/returns")
+    [ran] = platform.sessions.get(acme.principal, first.session_id).turns[-1].tool_calls
+    assert (ran.status, ran.confirmed, ran.arguments) == (ToolCallStatus.OK, True, {"body": items})
