@@ -20,6 +20,7 @@ from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.mcp_client import build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
+from oratio.actions.schema_check import ArgumentValidator
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -162,7 +163,8 @@ def build_services(
     handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
     creations = CreationService(backends)
     secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
-    actions = actions or _action_runner(settings, secrets or secret_service)
+    validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
+    actions = actions or _action_runner(settings, secrets or secret_service, validator)
     agent_tools = ToolService(
         agents,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
@@ -180,6 +182,7 @@ def build_services(
         webhooks=webhooks,
         gate=gate,
         actions=actions,
+        validator=validator,
     )
     return Platform(
         settings=settings,
@@ -366,7 +369,7 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
     )
 
 
-def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
+def _action_runner(settings: Settings, secrets: SecretResolver, validator: ArgumentValidator) -> ActionRunner:
     """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
@@ -378,6 +381,7 @@ def _action_runner(settings: Settings, secrets: SecretResolver) -> ActionRunner:
                 concurrency_per_tool=settings.tool_concurrency_per_tool,
             )
         ),
+        validator=validator,
     )
 
 

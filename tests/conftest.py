@@ -8,6 +8,7 @@ changes what it is by overriding the small fixtures it is built from, never `pla
 - `platform_models`: a model factory for the conversation engine (`tests.support.models`), or
   None for the real one the settings name;
 - `platform_clock`: a clock the test moves (`clock`, a `FakeClock`), or None for the wall clock;
+- `platform_secrets`: what resolves `{{secret:NAME}}` in tool headers (`DictSecrets`), or None;
 - `platform_backend`: "sqlite", or "aws" for DynamoDB + S3 on the session's moto_server
   (`tests/oratio` runs its services on both).
 
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from oratio.actions import SecretResolver
 from oratio.blobs.ports import BlobStore
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
@@ -139,6 +141,12 @@ def platform_clock() -> Callable[[], datetime] | None:
 
 
 @pytest.fixture
+def platform_secrets() -> SecretResolver | None:
+    """What resolves `{{secret:NAME}}` in `platform`'s tool headers (a `DictSecrets`); None: no secret exists."""
+    return None
+
+
+@pytest.fixture
 def platform_backend() -> str:
     """ "sqlite" (the embedded default) or "aws" (DynamoDB + S3 on moto_server)."""
     return "sqlite"
@@ -152,10 +160,11 @@ def platform(
     platform_models: ModelFactory | None,
     platform_clock: Callable[[], datetime] | None,
     platform_backend: str,
+    platform_secrets: SecretResolver | None,
 ) -> Iterator[Platform]:
     moto: MotoServer | None = request.getfixturevalue("moto") if platform_backend == "aws" else None
     with open_test_platform(
-        tmp_path, models=platform_models, clock=platform_clock, moto=moto, **platform_settings
+        tmp_path, models=platform_models, clock=platform_clock, moto=moto, secrets=platform_secrets, **platform_settings
     ) as opened:
         yield opened
 

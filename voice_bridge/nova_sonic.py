@@ -131,6 +131,7 @@ class NovaSonicBackend:
                 language=plan.language,
                 turn_seq=session.message_count + 1,
                 outcome=outcome,
+                validator=self._platform.engine.validator,
                 gate=Gate(pending=session.pending_action),
             )
             tools = [*tools, *action_tools(actions)]

@@ -83,17 +83,7 @@ class PlatformActionRunner:
         # Bounded (a budget of keyword checks) but CPU all the same: off the event loop that serves calls.
         problems = await anyio.to_thread.run_sync(self._validator.errors, tool.parameters, dict(request.arguments))
         if problems:
-            return ToolOutcome(
-                status=ToolCallStatus.INVALID_ARGUMENTS,
-                content={
-                    "error": "the arguments do not match the tool's schema; fix them and call the tool again "
-                    "(ask the customer for anything missing)",
-                    "problems": problems,
-                },
-                # The problems quote argument values; the transcript keeps only where they were.
-                summary="invalid arguments: " + "; ".join(p.split(":", 1)[0] for p in problems)[:450],
-                duration_ms=0.0,
-            )
+            return invalid_arguments(problems)
         if isinstance(tool, McpToolSnapshot) and self._mcp is None:
             return _refusal(
                 ToolCallStatus.REFUSED,
@@ -113,8 +103,24 @@ class PlatformActionRunner:
             return await self._mcp.run(request)
 
 
+def invalid_arguments(problems: list[str]) -> ToolOutcome:
+    """The outcome for arguments the tool's schema refuses (`ArgumentValidator.errors`), here and at the
+    confirmation gate (which checks before holding a write): the model reads the problems, the
+    transcript only where they were (the problems quote argument values)."""
+    return ToolOutcome(
+        status=ToolCallStatus.INVALID_ARGUMENTS,
+        content={
+            "error": "the arguments do not match the tool's schema; fix them and call the tool again "
+            "(ask the customer for anything missing)",
+            "problems": problems,
+        },
+        summary="invalid arguments: " + "; ".join(p.split(":", 1)[0] for p in problems)[:450],
+        duration_ms=0.0,
+    )
+
+
 def _refusal(status: ToolCallStatus, for_model: str, summary: str) -> ToolOutcome:
     return ToolOutcome(status=status, content={"error": for_model}, summary=summary[:500], duration_ms=0.0)
 
 
-__all__ = ["PlatformActionRunner"]
+__all__ = ["PlatformActionRunner", "invalid_arguments"]

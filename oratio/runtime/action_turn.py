@@ -28,11 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import re2
-
 from oratio.actions import ActionRunner, ToolOutcome, ToolRequest
+from oratio.actions.redact import REDACTED, redact_arguments
+from oratio.actions.runner import invalid_arguments
+from oratio.actions.schema_check import ArgumentValidator
 from oratio.errors import OratioError
-from oratio.redaction import REDACTED, redact_text
+from oratio.redaction import redact_text
 from oratio.runtime.confirmation import Gate, Verdict, canonical, same_arguments
 from oratio.runtime.outcome import TurnOutcome
 from schemas import (
@@ -131,84 +132,6 @@ def _spec(name: str, description: str, parameters: dict[str, Any]) -> dict[str, 
     return {"name": name, "description": description[:2000], "inputSchema": {"json": parameters}}
 
 
-# -- argument checks (a minimal stand-in for task B's oratio.actions.schema_check) --------------------
-
-_TYPES: Final[dict[str, tuple[type, ...]]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-    "null": (type(None),),
-}
-
-
-def _type_ok(value: Any, wanted: Any) -> bool:
-    names = wanted if isinstance(wanted, list) else [wanted]
-    for name in names:
-        kinds = _TYPES.get(name) if isinstance(name, str) else None
-        if kinds is None:
-            return True  # a type this stand-in does not know: the runner checks fully
-        if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
-            return True
-    return False
-
-
-def argument_problems(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, Any]) -> list[str]:
-    """Why `arguments` do not fit the tool's schema at the top level (empty when they do), at most three.
-
-    Required names, each property's type, `enum` and `pattern` (RE2: linear time); the ActionRunner
-    validates fully before anything runs. Enough that a write action with arguments the schema
-    refuses never becomes pending.
-    """
-    if len(canonical(arguments)) > ARGUMENTS_JSON_MAX:
-        return [f"the arguments are over {ARGUMENTS_JSON_MAX} characters of JSON"]
-    schema = tool.parameters
-    found, required = schema.get("properties"), schema.get("required")
-    properties: dict[str, Any] = found if isinstance(found, dict) else {}
-    names = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
-    problems = [f"{name}: required" for name in names if name not in arguments]
-    if schema.get("additionalProperties") is False:
-        problems += [f"{name}: not an argument of this tool" for name in arguments if name not in properties]
-    for name, value in arguments.items():
-        rule = properties.get(name)
-        if not isinstance(rule, dict):
-            continue
-        if "type" in rule and not _type_ok(value, rule["type"]):
-            problems.append(f"{name}: must be of type {rule['type']}")
-        elif isinstance(rule.get("enum"), list) and value not in rule["enum"]:
-            problems.append(f"{name}: must be one of {json.dumps(rule['enum'])[:100]}")
-        elif isinstance(value, str) and isinstance(rule.get("pattern"), str):
-            try:
-                matched = re2.search(rule["pattern"], value) is not None
-            except re2.error:
-                matched = False
-            if not matched:
-                problems.append(f"{name}: does not match the pattern {rule['pattern'][:60]}")
-    return [problem[:200] for problem in problems[:3]]
-
-
-def redact_arguments(tool: HttpTool | McpToolSnapshot | None, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The arguments as a record may keep them: sensitive ones and secret-shaped values masked.
-
-    A minimal stand-in for task B's `oratio.actions.redact.redact_arguments` (same signature).
-    """
-    hidden = set(tool.sensitive_arguments) if isinstance(tool, HttpTool) else set()
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact_text(value)
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(item) for item in value]
-        return value
-
-    redacted = {name: REDACTED if name in hidden else clean(value) for name, value in arguments.items()}
-    return redacted if len(canonical(redacted)) <= ARGUMENTS_JSON_MAX else {"arguments": REDACTED}
-
-
 # -- one turn's calls ------------------------------------------------------------------------------
 
 
@@ -228,6 +151,9 @@ class ActionTurn:
     language: str
     turn_seq: int
     outcome: TurnOutcome
+    validator: ArgumentValidator = field(default_factory=ArgumentValidator)
+    """The platform's, shared with its ActionRunner (`ConversationEngine.validator`), so a schema compiles
+    once: the gate refuses arguments exactly as the runner would, before anything is held."""
     gate: Gate = field(default_factory=Gate)
     deadline: float | None = None
     reserve_s: float = RESERVE_S
@@ -257,9 +183,11 @@ class ActionTurn:
             self.ran[key] = outcome
             self._record(action, call_id, arguments, outcome, confirmed=True)
             return outcome.content, outcome.status
-        problems = argument_problems(action.tool, arguments)
-        if problems:  # invalid arguments never become pending
-            outcome = _failed(ToolCallStatus.INVALID_ARGUMENTS, "invalid arguments: " + "; ".join(problems), 0.0)
+        # Invalid arguments never become pending. Bounded (a budget of keyword checks) but CPU all the
+        # same: off the event loop, as in the runner.
+        problems = await asyncio.to_thread(self.validator.errors, action.tool.parameters, arguments)
+        if problems:
+            outcome = invalid_arguments(problems)
             self._record(action, call_id, arguments, outcome)
             return outcome.content, outcome.status
         held = self.gate.pending
@@ -356,7 +284,7 @@ class ActionTurn:
         record = ToolCallRecord(
             id=call_id[:64] or f"call_{secrets.token_hex(8)}",
             name=name,
-            arguments=redact_arguments(tool, arguments),
+            arguments=_recorded_arguments(tool, arguments),
             status=outcome.status,
             write=write,
             confirmed=confirmed,
@@ -375,6 +303,13 @@ class ActionTurn:
         )
 
 
+def _recorded_arguments(tool: HttpTool | McpToolSnapshot | None, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments as a record keeps them (`redact_arguments`), or one marker when even redacted they are
+    over the record's bound (a model may send anything; the record must still be written)."""
+    redacted = redact_arguments(() if tool is None else tool, arguments)
+    return redacted if len(canonical(redacted)) <= ARGUMENTS_JSON_MAX else {"arguments": REDACTED}
+
+
 def _failed(status: ToolCallStatus, message: str, duration_ms: float) -> ToolOutcome:
     return ToolOutcome(status, {"error": message}, message[:SUMMARY_MAX], duration_ms)
 
@@ -389,8 +324,6 @@ __all__ = [
     "Action",
     "ActionTurn",
     "Settled",
-    "argument_problems",
     "catalog",
-    "redact_arguments",
     "tool_result_text",
 ]

@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 
 from oratio.actions import ActionRunner
+from oratio.actions.schema_check import ArgumentValidator
 from oratio.config import Settings
 from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
 from oratio.languages import messages
@@ -147,6 +148,7 @@ class ConversationEngine:
         webhooks: WebhookCaller | None = None,
         gate: ModelGate | None = None,
         actions: ActionRunner | None = None,
+        validator: ArgumentValidator | None = None,
     ) -> None:
         if settings.model is not None:
             parse_model_spec(settings.model, source="ORATIO_MODEL")  # a typo fails at start, not mid-call
@@ -161,6 +163,8 @@ class ConversationEngine:
         self._gate = gate or ModelGate(settings)
         self._actions = actions
         """Runs the agents' own tools (`AgentPlan.actions`); None: those tools are not offered."""
+        self._validator = validator or ArgumentValidator()
+        """Checks a write's arguments before the gate holds it: the platform passes its runner's own."""
         self._inline = all(calls_are_brief(port) for port in (backends.store, backends.events, backends.blobs))
         """Store calls are made on the turn's own loop (see `_open`); else each block goes to a worker thread."""
         self._quick_specs: set[str] = set()
@@ -169,6 +173,11 @@ class ConversationEngine:
     def actions(self) -> ActionRunner | None:
         """The runner of the agents' own tools, for the voice bridge's speech-to-speech backend."""
         return self._actions
+
+    @property
+    def validator(self) -> ArgumentValidator:
+        """The tool-argument validator the gate uses (the ActionRunner's, when the platform wired both)."""
+        return self._validator
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -339,6 +348,7 @@ class ConversationEngine:
                 language=artifact.plan.language,
                 turn_seq=stored.seq + 1,
                 outcome=outcome,
+                validator=self._validator,
                 gate=gate,
             )
         return _Turn(

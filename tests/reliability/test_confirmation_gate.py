@@ -9,20 +9,28 @@ In every case nothing runs, and the classifier answers in one pass over at most 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oratio.actions import ToolOutcome, ToolRequest
 from oratio.models import CallTool, Say
 from oratio.platform import Platform
 from oratio.runtime.confirmation import CONFIRM_TEXT_MAX, Verdict, is_confirmation
 from schemas import Channel, ToolCallStatus
-from tests.support.actions import plan_with_tools
+from tests.support.actions import LOOPBACK_TOOLS, base_url, cancels, plan_with_tools
 from tests.support.engine import EngineWorld, deployed_agent, engine_over, new_engine_world
+from tests.support.tool_server import ToolServer, tool_server
 
 CANCEL = {"order_id": "A123", "reason": "damaged"}
+
+
+@pytest.fixture
+def platform_settings() -> dict[str, Any]:
+    return LOOPBACK_TOOLS
 
 
 @pytest.fixture
@@ -30,15 +38,10 @@ def desk(platform: Platform) -> EngineWorld:
     return new_engine_world(platform)
 
 
-class Recording:
-    """An ActionRunner that records what it was asked to run (and pretends it worked)."""
-
-    def __init__(self) -> None:
-        self.ran: list[ToolRequest] = []
-
-    async def run(self, request: ToolRequest) -> ToolOutcome:
-        self.ran.append(request)
-        return ToolOutcome(ToolCallStatus.OK, {"done": True}, "done", 1.0)
+@pytest.fixture
+def service() -> Iterator[ToolServer]:
+    with tool_server() as running:
+        yield running
 
 
 @pytest.mark.parametrize(
@@ -75,9 +78,11 @@ def test_huge_input_is_refused_without_reading_it() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_model_insisting_on_a_write_never_gets_it_run_without_a_yes(desk: EngineWorld) -> None:
-    agent = deployed_agent(desk.platform, desk.principal, "Orders", plan_with_tools("http://127.0.0.1:9"))
-    runner = Recording()
+async def test_a_model_insisting_on_a_write_never_gets_it_run_without_a_yes(
+    desk: EngineWorld, service: ToolServer
+) -> None:
+    agent = deployed_agent(desk.platform, desk.principal, "Orders", plan_with_tools(base_url(service)))
+    runner = desk.platform.actions
     engine = engine_over(desk.platform, lambda spec: desk.model, actions=runner)
     # Turn 1: the model calls the write three times in one turn: held once, never run.
     desk.model.add(CallTool("cancel_order", CANCEL), CallTool("cancel_order", CANCEL), CallTool("cancel_order", CANCEL))
@@ -91,7 +96,7 @@ async def test_a_model_insisting_on_a_write_never_gets_it_run_without_a_yes(desk
         again = engine_over(desk.platform, lambda spec: desk.model, actions=runner)
         desk.model.add(Say("OK."))
         await again.turn_async(desk.tenant_id, agent.id, first.session_id, "yes but later", Channel.TEXT)
-    assert runner.ran == []
+    assert service.requests == [] and cancels(service) == []
     # The statement the customer saw is the engine's, whatever the model claimed.
     assert first.reply.endswith("Shall I go ahead? Please answer yes or no.")
     session = desk.platform.sessions.get(desk.principal, first.session_id)

@@ -97,6 +97,7 @@ def engine_over(
         handoffs=handoffs or platform.handoff,
         model_factory=models,
         actions=actions,
+        validator=platform.engine.validator,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from oratio.actions import SecretResolver
 from oratio.config import BlobBackend, Settings, StoreBackend
 from oratio.knowledge.embeddings import load_default_embedder
 from oratio.knowledge.index import HybridIndex
@@ -74,6 +75,7 @@ def open_test_platform(
     models: ModelFactory | None = None,
     clock: Callable[[], datetime] | None = None,
     moto: MotoServer | None = None,
+    secrets: SecretResolver | None = None,
     **overrides: Any,
 ) -> Iterator[Platform]:
     """A platform on `data_dir` with `overrides` applied to `test_settings`, closed on exit.
@@ -81,7 +83,7 @@ def open_test_platform(
     `models` replaces the model factory of the conversation engine (then the settings name the
     `scripted` model unless overridden: the engine asks its factory for the configured model);
     `clock` replaces the wall clock; `moto` puts records on DynamoDB and blobs on S3 there, each
-    platform under its own table prefix and bucket.
+    platform under its own table prefix and bucket; `secrets` resolves `{{secret:NAME}}` in tool headers.
     """
     if models is not None:
         overrides = {"model": "scripted", **overrides}
@@ -96,7 +98,7 @@ def open_test_platform(
             **overrides,
         }
     settings = test_settings(data_dir, **overrides)
-    if models is None and clock is None and moto is None:
+    if models is None and clock is None and moto is None and secrets is None:
         with open_platform(settings) as opened:
             yield opened
         return
@@ -105,7 +107,7 @@ def open_test_platform(
         embedder = load_default_embedder() if settings.embeddings else None
         knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=embedder))
         stack.callback(knowledge.close)
-        platform = build_services(settings, backends, knowledge, model_factory=models)
+        platform = build_services(settings, backends, knowledge, model_factory=models, secrets=secrets)
         stack.callback(platform.outbox.close)  # first out: its threads must not outlive the store they poll
         yield platform
 

@@ -3,6 +3,7 @@
 Routes (everything is recorded in `requests`, inspected after the call returned):
 
 * `GET /orders/{id}` -> 200 JSON `{"order_id": id, "status": "shipped", "query": {...}}`
+* `POST /orders/{id}/cancel` -> 200 JSON `{"order_id": id, "cancelled": true, "received": <the JSON body>}`
 * `POST|PUT|PATCH /returns` -> 201 JSON `{"received": <the JSON body>}`
 * `GET /headers` -> 200 JSON of the request's headers (an endpoint that echoes credentials)
 * `GET /big?n=N` -> N bytes of text; `GET /text` -> plain text; `GET /badjson` -> broken JSON
@@ -104,6 +105,9 @@ def tool_server() -> Iterator[ToolServer]:
                 self.send_header("Location", server_state.redirects[path])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+            elif path.startswith("/orders/") and path.endswith("/cancel") and self.command == "POST":
+                order = path.removeprefix("/orders/").removesuffix("/cancel")
+                self._json(200, {"order_id": order, "cancelled": True, "received": json.loads(body or b"null")})
             elif path.startswith("/orders/"):
                 self._json(200, {"order_id": path.removeprefix("/orders/"), "status": "shipped", "query": seen.query})
             elif path == "/returns":

@@ -3,15 +3,15 @@
 Cascade: the caller's words go through the text engine, so a write is held, the statement is spoken,
 and a spoken "yes" runs it. Nova Sonic (scripted BidiModel): the statement goes to the model to speak,
 the caller's transcript is checked, and the model's repeated call runs only if it is exactly the
-confirmed one. The tools are served by a real loopback HTTP service through
-`tests.support.actions.UrllibActionRunner` (a TEST DOUBLE for task B's runner).
+confirmed one. The tools are served by a real loopback HTTP service through the platform's own
+ActionRunner (the settings let it reach 127.0.0.1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from functools import partial
+from typing import Any
 
 import pytest
 
@@ -19,9 +19,9 @@ from oratio.models import CallTool, Say, ScriptedModel, after_tool
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from schemas import Agent, AgentSpec, CreateAgent, MintKeyRequest, Role, ToolCallStatus
-from tests.support.actions import OrdersService, UrllibActionRunner, orders_service, plan_with_tools
-from tests.support.engine import engine_over
+from tests.support.actions import LOOPBACK_TOOLS, base_url, cancels, plan_with_tools
 from tests.support.serving import serving_voice
+from tests.support.tool_server import ToolServer, tool_server
 from tests.support.worlds import World
 from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.client import Heard, voice_client
@@ -49,26 +49,26 @@ def platform_models(model: ScriptedModel) -> ModelFactory:
 
 
 @pytest.fixture
-def service() -> Iterator[OrdersService]:
-    with orders_service() as running:
-        yield running
+def platform_settings() -> dict[str, Any]:
+    return LOOPBACK_TOOLS
 
 
 @pytest.fixture
-def platform(platform: Platform, model: ScriptedModel) -> Platform:
-    return replace(platform, engine=engine_over(platform, lambda spec: model, actions=UrllibActionRunner()))
+def service() -> Iterator[ToolServer]:
+    with tool_server() as running:
+        yield running
 
 
-def orders_agent(platform: Platform, world: World, service: OrdersService) -> tuple[Agent, str]:
+def orders_agent(platform: Platform, world: World, service: ToolServer) -> tuple[Agent, str]:
     spec = AgentSpec(name="Orders", sop="Look up and cancel orders when asked.")
     agent = platform.agents.create(world.acme.principal, CreateAgent(spec=spec))
-    agent = platform.agents.deploy(world.acme.tenant_id, agent.id, plan_with_tools(service.base_url))
+    agent = platform.agents.deploy(world.acme.tenant_id, agent.id, plan_with_tools(base_url(service)))
     key = platform.keys.mint(world.acme.principal, MintKeyRequest(agent_id=agent.id, name="voice"))
     return agent, key.reveal()
 
 
 async def test_cascade_holds_a_write_speaks_the_statement_and_runs_it_on_a_spoken_yes(
-    platform: Platform, world: World, model: ScriptedModel, service: OrdersService
+    platform: Platform, world: World, model: ScriptedModel, service: ToolServer
 ) -> None:
     agent, secret = orders_agent(platform, world, service)
     model.add(
@@ -80,13 +80,13 @@ async def test_cascade_holds_a_write_speaks_the_statement_and_runs_it_on_a_spoke
             session_id = (await client.start(secret))["session_id"]
             await client.send_audio(speak("Cancel order A123, it is damaged.") + silence(1.0))
             await client.until(lambda h: len(h.transcripts("agent")) == 1)
-            assert service.cancels() == []  # held: nothing ran yet
+            assert cancels(service) == []  # held: nothing ran yet
             await client.send_audio(speak("Yes please.") + silence(1.0))
             await client.until(lambda h: len(h.transcripts("agent")) == 2)
             await client.end()
             heard = await client.closed()
     assert heard.transcripts("agent")[0] == f"I can do that.\n\n{STATEMENT}"
-    assert service.cancels() == [("/orders/A123/cancel", {"reason": "damaged"})]
+    assert cancels(service) == [("/orders/A123/cancel", {"reason": "damaged"})]
     found = platform.sessions.get(world.acme.principal, session_id)
     agent_turns = [t for t in found.turns if t.role is Role.AGENT]
     assert [c.status for c in agent_turns[0].tool_calls] == [ToolCallStatus.AWAITING_CONFIRMATION]
@@ -111,7 +111,7 @@ async def nova_call(platform: Platform, agent: Agent, secret: str, model: Script
 
 
 async def test_nova_sonic_runs_a_write_only_when_the_caller_confirmed_exactly_that_call(
-    platform: Platform, world: World, service: OrdersService
+    platform: Platform, world: World, service: ToolServer
 ) -> None:
     agent, secret = orders_agent(platform, world, service)
     model = ScriptedBidiModel(
@@ -125,7 +125,7 @@ async def test_nova_sonic_runs_a_write_only_when_the_caller_confirmed_exactly_th
     held, ran = model.tool_results
     assert '"awaiting_confirmation"' in held.content[0]["text"] and STATEMENT in held.content[0]["text"]
     assert '"cancelled": true' in ran.content[0]["text"]
-    assert service.cancels() == [("/orders/A123/cancel", {"reason": "damaged"})]
+    assert cancels(service) == [("/orders/A123/cancel", {"reason": "damaged"})]
     found = platform.sessions.get(world.acme.principal, session_id)
     calls = [c for t in found.turns for c in t.tool_calls]
     assert [(c.status, c.confirmed) for c in calls] == [
@@ -136,7 +136,7 @@ async def test_nova_sonic_runs_a_write_only_when_the_caller_confirmed_exactly_th
 
 
 async def test_nova_sonic_never_runs_a_write_the_caller_did_not_confirm(
-    platform: Platform, world: World, service: OrdersService
+    platform: Platform, world: World, service: ToolServer
 ) -> None:
     agent, secret = orders_agent(platform, world, service)
     other = {"order_id": "B456", "reason": "damaged"}
@@ -150,7 +150,7 @@ async def test_nova_sonic_never_runs_a_write_the_caller_did_not_confirm(
         ]
     )
     session_id = await nova_call(platform, agent, secret, model, ["Cancel order A123.", "No.", "Yes."])
-    assert service.cancels() == []
+    assert cancels(service) == []
     found = platform.sessions.get(world.acme.principal, session_id)
     statuses = [c.status for t in found.turns for c in t.tool_calls]
     assert ToolCallStatus.DECLINED in statuses and ToolCallStatus.OK not in statuses
