@@ -8,7 +8,7 @@ compare like with like on the same machine:
 * runtime  - a real `python -m oratio_app serve-door runtime` process (uvicorn, SQLite store), one JSON turn per
   request through the full HTTP path, sessions of 10 turns continued via AgentCore's session header;
 * engine   - the runtime's work without HTTP: key auth and `ConversationEngine.turn_async` in-process
-  over the same store, to tell the door's cost (AgentCore app, guard, worker loop) from the store's;
+  over the same store, to tell the door's cost (AgentCore app, guard) from the store's;
 * direct   - the same Strands agent (same model, prompt, tools and history length) called in-process,
   no HTTP and no store: the floor a turn cannot go below;
 * bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
