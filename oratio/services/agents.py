@@ -15,7 +15,7 @@ from oratio.services.documents import DocumentService
 from oratio.services.keys import KeyService
 from oratio.services.plan_cache import PlanCache
 from oratio.sop_intake import check_sop
-from oratio.store.ports import Page
+from oratio.store.ports import Page, Unchanged
 from oratio.store.tables import AGENTS
 from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas import (
@@ -227,6 +227,28 @@ class AgentService:
         self._plans.forget(tenant_id, agent_id)  # older versions are never served again
         return deployed
 
+    def serving(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact, Unchanged[Agent] | None]:
+        """`artifact`, for a conversation turn that stores what it does in one commit: with the condition it
+        must carry there, when it has one.
+
+        When this process served the agent before and the plan that record names was checked less than
+        `ORATIO_PLAN_RECHECK_SECONDS` ago, neither the record nor the plan is read: the turn is stored
+        only if the record is still that version (`Unchanged`), so a pause, an edit or a new deploy
+        made anywhere refuses the turn before anything is stored (`SessionService.append_next` raises
+        `RecordMoved`; call `forget` and this again). Otherwise this is `artifact`, and no condition.
+        """
+        known = self._plans.remembered(tenant_id, agent_id)
+        if known is not None and known.artifact_version is not None and known.artifact_sha256 is not None:
+            fresh = self._plans.fresh((tenant_id, agent_id, known.artifact_version, known.artifact_sha256))
+            if fresh is not None:
+                return known, fresh, Unchanged(AGENTS, known)
+        agent, artifact = self.artifact(tenant_id, agent_id)
+        return agent, artifact, None
+
+    def forget(self, tenant_id: str, agent_id: str) -> None:
+        """Drop what this process remembers of the agent (its record moved elsewhere)."""
+        self._plans.forget(tenant_id, agent_id)
+
     def artifact(self, tenant_id: str, agent_id: str, *, recheck: bool = False) -> tuple[Agent, DeployedArtifact]:
         """The agent and the artifact it serves now. InvalidState if it is not taking conversations.
 
@@ -247,6 +269,7 @@ class AgentService:
         if agent.artifact_sha256 is not None and not recheck:
             fresh = self._plans.fresh((tenant_id, agent_id, version, agent.artifact_sha256))
             if fresh is not None:
+                self._plans.remember(agent)
                 return agent, fresh  # the record still names these bytes, checked moments ago
         try:
             raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, version))
@@ -255,6 +278,7 @@ class AgentService:
         digest = hashlib.sha256(raw).hexdigest()
         if digest == agent.artifact_sha256 and (cached := self._plans.get((tenant_id, agent_id, version, digest))):
             self._plans.put((tenant_id, agent_id, version, digest), cached)  # checked again just now
+            self._plans.remember(agent)
             return agent, cached  # the bytes are the reviewed ones: skip parsing them again
         if agent.artifact_sha256 is None:
             agent = self._pin(tenant_id, agent_id, version, digest)
@@ -274,6 +298,7 @@ class AgentService:
             # A hash pinned on a legacy record vouches for bytes, not for whose plan they are.
             raise self._reject(tenant_id, agent_id, version, f"the stored plan of version {version} is another agent's")
         self._plans.put((tenant_id, agent_id, version, digest), artifact)
+        self._plans.remember(agent)
         return agent, artifact
 
     def _pin(self, tenant_id: str, agent_id: str, version: int, digest: str) -> Agent:

@@ -16,6 +16,11 @@ What holds, and how:
   of at the very next turn; `recheck_seconds=0` reads and hashes them on every turn, as before.
 * Parsing: an entry past its recheck is still used when its bytes hash the same (no parse again).
 * Memory: at most `size` plans (least recently used dropped first); a plan is a few KiB.
+
+It also remembers the last agent record each plan was served for (`remember`, `remembered`), so a
+conversation's next turn need not read the record either: that turn's commit carries the condition
+that the record is still that version (`oratio.store.ports.Unchanged`), so a pause, an edit or a new
+deploy made anywhere still applies at the very next turn (`AgentService.serving`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from schemas import DeployedArtifact
+from schemas import Agent, DeployedArtifact
 
 PLAN_CACHE_SIZE = 512
 """Deployed artifacts kept in memory per process; a plan is a few KiB, so this is a few MiB at most."""
@@ -48,7 +53,21 @@ class PlanCache:
         self._recheck = recheck_seconds
         self._now = monotonic
         self._items: OrderedDict[PlanKey, tuple[DeployedArtifact, float]] = OrderedDict()
+        self._records: OrderedDict[tuple[str, str], Agent] = OrderedDict()
         self._lock = threading.Lock()
+
+    def remember(self, agent: Agent) -> None:
+        """The agent record a plan was just served for (read from the store on this call)."""
+        with self._lock:
+            self._records[(agent.tenant_id, agent.id)] = agent
+            self._records.move_to_end((agent.tenant_id, agent.id))
+            while len(self._records) > self._size:
+                self._records.popitem(last=False)
+
+    def remembered(self, tenant_id: str, agent_id: str) -> Agent | None:
+        """The agent record last remembered, only to be used under an `Unchanged` condition."""
+        with self._lock:
+            return self._records.get((tenant_id, agent_id))
 
     def fresh(self, key: PlanKey) -> DeployedArtifact | None:
         """The artifact if its bytes were hashed and matched less than `recheck_seconds` ago, else None."""
@@ -79,7 +98,8 @@ class PlanCache:
                 self._items.popitem(last=False)
 
     def forget(self, tenant_id: str, agent_id: str) -> None:
-        """Drop every cached version of one agent (called on deploy)."""
+        """Drop every cached version of one agent, and its remembered record (on deploy, or a record that moved)."""
         with self._lock:
+            self._records.pop((tenant_id, agent_id), None)
             for key in [k for k in self._items if k[0] == tenant_id and k[1] == agent_id]:
                 del self._items[key]

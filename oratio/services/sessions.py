@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -17,7 +17,7 @@ from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import recording_key, session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.store.ports import Insert, Page, Replace, Write
+from oratio.store.ports import Insert, Page, Replace, Unchanged, Write
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import (
     AgentStatus,
@@ -46,6 +46,10 @@ SEARCH_SCAN_MAX = 500
 """Sessions whose transcripts one `search` call reads at most; the caller pages on with the cursor."""
 SEARCH_TURNS_MAX = 1000
 """Turns of one session that search reads; a longer transcript is searched in its first 1000 turns."""
+
+
+class RecordMoved(Conflict):
+    """`append_next(unchanged=...)`: a record the turn was checked against moved; nothing was stored."""
 
 
 class _AlreadyThere(Exception):
@@ -184,6 +188,7 @@ class SessionService:
         sources: Sequence[Source] = (),
         *,
         failed_turns: int | None = None,
+        unchanged: Sequence[Unchanged[Any]] = (),
     ) -> tuple[Session, Turn]:
         """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
 
@@ -194,6 +199,9 @@ class SessionService:
         refuses an ended session, so behaviour is the same as always appending with `append_turn`.
         Returns the stored session (for the next call) and the stored turn. `failed_turns`, when given
         (with an agent turn), is the session's new count of consecutive turns the agent could not help.
+        `unchanged` are records the turn was checked against (the agent, read in an earlier turn): it is
+        stored only while they are still those versions, in the same commit; RecordMoved, with nothing
+        stored, when one moved.
         """
         tenant_id, session_id = session.tenant_id, session.id
         if session.status in ENDED:
@@ -214,9 +222,11 @@ class SessionService:
         counted = session.model_copy(update=counters)
         try:
             # The turn, the session's counters and the turn's event: one commit (`Backends.transact`).
-            writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted)]
-            stored, updated = self._b.transact(writes, [_turn_event(turn)])
+            writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted), *unchanged]
+            stored, updated, *_ = self._b.transact(writes, [_turn_event(turn)])
         except Conflict:
+            if any(self._moved(record) for record in unchanged):
+                raise RecordMoved("a record this turn was checked against changed; check it again") from None
             stored = self.append_turn(tenant_id, session_id, role, text, sources)
             if failed_turns is not None:
                 count = failed_turns
@@ -231,6 +241,11 @@ class SessionService:
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored
+
+    def _moved(self, condition: Unchanged[Any]) -> bool:
+        table, item = condition.table, condition.item
+        current = self._b.store.get(table, table.partition(item), table.sort(item))
+        return current is None or current.version != item.version
 
     def append_turn(
         self, tenant_id: str, session_id: str, role: Role, text: str, sources: Sequence[Source] = ()
