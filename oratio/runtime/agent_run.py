@@ -104,7 +104,7 @@ class Deadline:
     """One timer for a whole streamed run: `next(events)` raises TimeoutError once `when` (loop time) passes.
 
     Why not `asyncio.timeout_at` around each `anext`: a scripted turn streams ~45 events, and arming
-    and cancelling a timer per event cost ~0.85 ms of a ~6.5 ms turn (bench/runtime_overhead.py).
+    and cancelling a timer per event cost ~0.4 ms of the engine's ~5 ms (bench/runtime_overhead.py).
     Why not one scope around the loop: a cancel scope must not span a yield to our caller (the
     cancellation would land in the caller's code). So one timer is armed once; when it fires while
     we wait on `events` it cancels this task there, and the cancellation becomes TimeoutError (as
