@@ -96,6 +96,10 @@ class _ServingLoopApp(BedrockAgentCoreApp):
     (tests/agentcore_apps/test_turns.py, bench/ping_busy.py).
     """
 
+    def _takes_context(self, handler: Any) -> bool:
+        # AgentCore inspects the handler's signature on every request (~0.08 ms); Oratio's takes the context.
+        return isinstance(getattr(handler, "__self__", None), _Runtime) or bool(super()._takes_context(handler))
+
     async def _invoke_handler(self, handler: Any, request_context: Any, takes_context: bool, payload: Any) -> Any:
         if not isinstance(getattr(handler, "__self__", None), _Runtime):  # only Oratio's own entrypoint
             return await super()._invoke_handler(handler, request_context, takes_context, payload)
