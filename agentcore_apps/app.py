@@ -6,12 +6,15 @@ One `BedrockAgentCoreApp` answers `POST /invocations` (the agent named in the bo
 (`python -m oratio_app serve-door runtime`, port 8080) and inside `oratio serve` (mounted at `/runtime`), so what
 is tested locally is what AgentCore runs.
 
-Why the AgentCore app and not a plain Starlette route: AgentCore's app runs async handlers on a
-worker loop of their own, bridges async generators to SSE, and keeps `/ping` answering while turns
-run; re-implementing that would drift from the service. What it does not do, `RuntimeGuard` (ASGI
-middleware in front of it) does: bound the body (413), refuse malformed JSON with Oratio's error
-shape (422 instead of AgentCore's 400), route the per-agent path, add the session header to SSE
-replies and turn Starlette's plain-text 404/405 into JSON.
+Why the AgentCore app and not a plain Starlette route: AgentCore's app owns the contract (its
+request context, `/ping` and its busy status, async generators bridged to SSE); re-implementing that
+would drift from the service. One thing is changed: Oratio's entrypoint is awaited on the serving
+loop rather than on AgentCore's worker loop (`_ServingLoopApp`), because a turn never blocks its
+loop and the thread hop was a seventh of a scripted turn; `/ping` still answers while turns wait.
+What it does not do, `RuntimeGuard` (ASGI middleware in front of it) does: bound the body (413),
+refuse malformed JSON with Oratio's error shape (422 instead of AgentCore's 400), route the
+per-agent path, add the session header to SSE replies and turn Starlette's plain-text 404/405
+into JSON.
 
 Every refusal is a JSON body `{"error", "message", "field"?}` (an `OratioError` rendered by
 `oratio.http_json.error_response`, so every Oratio door answers alike): 401 (+ WWW-Authenticate)
@@ -69,7 +72,7 @@ def create_runtime_app(
     """The runtime app over the services it uses (a `Platform` will do): keys to authenticate,
     the engine to run turns."""
     runtime = _Runtime(services, bindings or SessionBindings())
-    app = BedrockAgentCoreApp(
+    app = _ServingLoopApp(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
     )
@@ -80,6 +83,29 @@ def create_runtime_app(
     return app
 
 
+class _ServingLoopApp(BedrockAgentCoreApp):
+    """AgentCore's app, with the async entrypoint awaited on the loop that serves the request.
+
+    AgentCore hands an async handler to a worker loop in a thread of its own, so a handler that
+    blocks its loop cannot stall `/ping`. Oratio's handler never blocks a loop (store calls are brief
+    SQLite ones or go to worker threads, the model is awaited), and the hop cost every turn two
+    cross-thread wake-ups plus a GIL hand-off between two busy loops: ~1.4 ms of a ~10 ms scripted
+    turn idle, and under load it capped turns per second (bench/runtime_overhead.py). A streamed
+    reply is then an async generator Starlette drains on this loop too, instead of AgentCore's
+    thread-pool bridge. `/ping` still answers while turns wait on a model
+    (tests/agentcore_apps/test_turns.py, bench/ping_busy.py).
+    """
+
+    def _takes_context(self, handler: Any) -> bool:
+        # AgentCore inspects the handler's signature on every request (~0.08 ms); Oratio's takes the context.
+        return isinstance(getattr(handler, "__self__", None), _Runtime) or bool(super()._takes_context(handler))
+
+    async def _invoke_handler(self, handler: Any, request_context: Any, takes_context: bool, payload: Any) -> Any:
+        if not isinstance(getattr(handler, "__self__", None), _Runtime):  # only Oratio's own entrypoint
+            return await super()._invoke_handler(handler, request_context, takes_context, payload)
+        return await handler(payload, request_context)
+
+
 class _Runtime:
     def __init__(self, services: RuntimeServices, bindings: SessionBindings) -> None:
         self._keys = services.keys
@@ -87,7 +113,9 @@ class _Runtime:
         self._bindings = bindings
 
     async def invoke(self, payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:
-        """AgentCore's entrypoint. Runs on AgentCore's worker loop; blocking calls go to worker threads."""
+        """AgentCore's entrypoint. Runs on the serving loop (`_ServingLoopApp`): nothing here may block it,
+        so a key the cache cannot answer is checked in a worker thread, and the engine keeps its store
+        calls brief or off the loop."""
         request = context.request
         if not isinstance(request, Request):  # AgentCore failed building its context (it logged why)
             return JSONResponse(_INTERNAL, status_code=500)
@@ -294,7 +322,8 @@ _http_error = json_http_errors("no such endpoint: POST /invocations or /agents/{
 
 @asynccontextmanager
 async def _stop_worker_loop_on_exit(app: Any) -> AsyncIterator[None]:
-    """Stop AgentCore's worker loop at shutdown so a stopped server leaves no idle thread behind."""
+    """Stop AgentCore's worker loop at shutdown, if anything started it, so a stopped server leaves no idle
+    thread behind (Oratio's entrypoint does not use it: `_ServingLoopApp`)."""
     yield
     loop = getattr(app, "_worker_loop", None)
     if loop is not None and loop.is_running():

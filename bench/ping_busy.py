@@ -1,6 +1,6 @@
 """The runtime's health check while turns are stuck in the model, next to the same check idle (one run).
 
-AgentCore's proxy polls `GET /ping`; turns run on AgentCore's worker loop, so a hung model must not
+AgentCore's proxy polls `GET /ping`; turns await their model on the serving loop, so a hung model must not
 stall it. tests/agentcore_apps/test_turns.py checks the behaviour (the ping answers before the
 stuck turn ends); this prints how fast: p50/p99 of `--pings` sequential pings with no turn in flight
 (the baseline), then with `--stuck` turns hanging in the model.

@@ -8,7 +8,7 @@ compare like with like on the same machine:
 * runtime  - a real `python -m oratio_app serve-door runtime` process (uvicorn, SQLite store), one JSON turn per
   request through the full HTTP path, sessions of 10 turns continued via AgentCore's session header;
 * engine   - the runtime's work without HTTP: key auth and `ConversationEngine.turn_async` in-process
-  over the same store, to tell the door's cost (AgentCore app, guard, worker loop) from the store's;
+  over the same store, to tell the door's cost (AgentCore app, guard) from the store's;
 * direct   - the same Strands agent (same model, prompt, tools and history length) called in-process,
   no HTTP and no store: the floor a turn cannot go below;
 * bare     - a bare Starlette JSON endpoint in its own uvicorn process, called with the same HTTP
@@ -16,7 +16,11 @@ compare like with like on the same machine:
 
 Then turns per second at 1, 10 and 100 concurrent sessions against the runtime process (warmed up by
 a few turns first; every session's HTTP client is built before the clock starts). Client and server
-share the machine's cores, so absolute numbers are conservative; the ratios are the point. Then the
+share the machine's cores, so absolute numbers are conservative; the ratios are the point. httpx
+costs ~3 ms of CPU per request, so with it even the bare endpoint holds under ~300 turns/s at 10
+sessions on two cores: the 10-session level is measured again with a raw keep-alive HTTP/1.1 client
+(`_RawSession`, tens of microseconds a request) against the bare endpoint and the runtime, each
+printed with the server process's CPU per turn: that is the server's figure. Then the
 durability check: 10 concurrent sessions against a fresh runtime, which is killed with SIGKILL mid-load;
 the store is reopened and every acknowledged turn (the customer's words and the reply) must be there.
 The store runs as the platform is configured: synchronous=NORMAL by default (a write survives
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -408,6 +413,97 @@ async def _throughput(
     return len(times) / elapsed, Latencies(f"{sessions} sessions", times)
 
 
+class _RawSession:
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for these JSON turns.
+
+    httpx costs ~3 ms of CPU per request here, and client and server share the machine's two cores:
+    at 10 sessions the bare Starlette endpoint itself tops out near 290 turns/s with httpx, so an
+    httpx figure cannot show a server reaching 300. This client costs a few tens of microseconds a
+    request, so its figure is the server's (the bare endpoint is measured with it too, as the ceiling).
+    """
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self._host, self._port = host, int(port)
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        lines = [f"POST {path} HTTP/1.1", f"Host: {self._host}:{self._port}", "Content-Type: application/json"]
+        lines += [f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self._reader.readexactly(length)
+
+    async def aclose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()
+
+
+async def _raw_throughput(base: str, fixture: Fixture, sessions: int, seconds: float) -> tuple[float, Latencies]:
+    """`_throughput` with `_RawSession` clients: what the server holds when the client costs next to nothing."""
+    times: list[float] = []
+    clients = [_RawSession(base) for _ in range(sessions)]
+
+    async def session_worker(worker: int, client: _RawSession) -> None:
+        n, runtime_id = 0, ""
+        while time.perf_counter() < stop_at:
+            if n % TURNS_PER_SESSION == 0:
+                runtime_id = str(uuid.uuid4())
+            headers = {"X-Api-Key": fixture.secret, SESSION_HEADER: runtime_id}
+            body = json.dumps({"agent_id": fixture.agent_id, "message": f"worker {worker} question {n}"}).encode()
+            start = time.perf_counter()
+            status, answer = await client.post("/invocations", body, headers)
+            if status != 200:
+                raise SystemExit(f"{sessions} sessions (raw client): answered {status}: {answer[:200]!r}")
+            times.append(time.perf_counter() - start)
+            n += 1
+
+    stop_at = time.perf_counter() + seconds
+    try:
+        began = time.perf_counter()
+        stop_at = began + seconds
+        await asyncio.gather(*(session_worker(w, c) for w, c in enumerate(clients)))
+        elapsed = time.perf_counter() - began
+    finally:
+        for client in clients:
+            await client.aclose()
+    return len(times) / elapsed, Latencies(f"{sessions} sessions (raw client)", times)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc), to print the server's CPU per turn."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_levels(fixture: Fixture, seconds: float) -> list[tuple[str, float, Latencies, float]]:
+    """10 sessions with the raw client against the bare endpoint and a fresh runtime:
+    (label, turns/s, latencies, server CPU ms per turn)."""
+    out: list[tuple[str, float, Latencies, float]] = []
+    bare_command = [sys.executable, "-m", "bench.runtime_overhead", "--serve-bare", "--host", "127.0.0.1"]
+    for label, command, env, ping in (
+        ("bare Starlette endpoint", bare_command, dict(os.environ), "/ping"),
+        ("Oratio runtime", RUNTIME_COMMAND, _env(fixture.data_dir), "/ping"),
+    ):
+        with server_process(command, env, ping) as (base, process):
+            asyncio.run(_warm(base, fixture) if label == "Oratio runtime" else asyncio.sleep(0))
+            before = _cpu_seconds(process.pid)
+            rate, latencies = asyncio.run(_raw_throughput(base, fixture, 10, seconds))
+            cpu_ms = (_cpu_seconds(process.pid) - before) * 1000 / max(1, len(latencies.seconds))
+            out.append((label, rate, latencies, cpu_ms))
+    return out
+
+
 async def _warm(base: str, fixture: Fixture) -> None:
     """A few turns before a measurement: the first turn of a process imports Strands (about a second),
     a cold start the throughput figures are not about."""
@@ -531,6 +627,7 @@ def main() -> None:
         with runtime_server(fixture) as base:  # a fresh process: no history from the latency run
             asyncio.run(_warm(base, fixture))
             levels = [(n, asyncio.run(_throughput(base, fixture, n, seconds))) for n in (1, 10, 100)]
+        raw = raw_levels(fixture, seconds)
         acknowledged, found = durable_after_kill(fixture, 10, seconds)
         for measured in (runtime, engine, direct, bare):
             print(measured.line())
@@ -549,6 +646,11 @@ def main() -> None:
             print(
                 f"{sessions:>3} concurrent sessions {rate:10.1f} turns/s"
                 f"   p50 {latencies.pct(0.5):8.2f} ms   p99 {latencies.pct(0.99):8.2f} ms"
+            )
+        for label, rate, latencies, cpu_ms in raw:
+            print(
+                f" 10 sessions, raw client, {label:<24} {rate:8.1f} turns/s   p50 {latencies.pct(0.5):8.2f} ms"
+                f"   server CPU {cpu_ms:5.2f} ms/turn"
             )
         print(
             f"kill -9 during 10 concurrent sessions: {found} of {acknowledged} acknowledged turns found after restart"

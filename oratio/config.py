@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted without reading the store again (0: every request "
         "reads it); a revocation in this process applies at once, in another process within this long",
     )
+    plan_recheck_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a deployed plan whose stored bytes matched the sha256 recorded at review is served "
+        "from memory before they are read and hashed again (0: on every turn); changed bytes are never served, "
+        "and are refused and fail the agent at the next check",
+    )
     admin_rate_per_minute: float = Field(default=600, gt=0)
     admin_burst: int = Field(default=100, ge=1)
 

@@ -59,6 +59,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
+from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
 from oratio.services.session_timeouts import SessionTimeouts
@@ -153,7 +154,8 @@ def build_services(
         TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
         cache_seconds=settings.key_cache_seconds,
     )
-    agents = AgentService(backends, documents, keys, gate)
+    plans = PlanCache(recheck_seconds=settings.plan_recheck_seconds)
+    agents = AgentService(backends, documents, keys, gate, plans=plans)
     leases = LeaseService(backends, settings.lease_ttl_seconds)
     sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
     knowledge_service = KnowledgeService(backends, knowledge)

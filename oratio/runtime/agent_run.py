@@ -83,20 +83,15 @@ async def stream_reply(
         name=run.agent_name,
         record_direct_tool_call=False,
     )
-    if deadline is None:
-        deadline = asyncio.get_running_loop().time() + time_limit_s
+    timer = Deadline(deadline if deadline is not None else asyncio.get_running_loop().time() + time_limit_s)
     # stream_async is an async generator (typed as an iterator); we close it on every way out.
     events = cast(AsyncGenerator[dict[str, Any], None], agent.stream_async(prompt, limits={"turns": AGENT_CYCLES}))
     try:
         while True:
-            # The deadline covers the whole turn; the scope never spans a yield to our caller. asyncio's
-            # own timeout (Strands runs on asyncio only): anyio's cancel scope cost ~40 us per streamed
-            # event, a tenth of a scripted turn.
-            async with asyncio.timeout_at(deadline):
-                try:
-                    event = await anext(events)
-                except StopAsyncIteration:
-                    return
+            try:
+                event = await timer.next(events)  # the deadline covers the whole turn
+            except StopAsyncIteration:
+                return
             if "data" in event:
                 if delta := reply.add(str(event["data"])):
                     yield delta
@@ -110,4 +105,60 @@ async def stream_reply(
         logger.warning("agent_id=%s error=%s | model failed", run.agent_id, type(exc).__name__, exc_info=True)
         run.failure = f"model_error: {type(exc).__name__}"
     finally:
+        timer.close()
         await events.aclose()
+
+
+class Deadline:
+    """One timer for a whole streamed run: `next(events)` raises TimeoutError once `when` (loop time) passes.
+
+    Why not `asyncio.timeout_at` around each `anext`: a scripted turn streams ~45 events, and arming
+    and cancelling a timer per event cost ~0.4 ms of the engine's ~5 ms (bench/runtime_overhead.py).
+    Why not one scope around the loop: a cancel scope must not span a yield to our caller (the
+    cancellation would land in the caller's code). So one timer is armed once; when it fires while
+    we wait on `events` it cancels this task there, and the cancellation becomes TimeoutError (as
+    `asyncio.timeout` does, leaving any outer cancellation alone); when it fires while our caller
+    holds the stream, the next `next` raises TimeoutError before waiting again.
+    """
+
+    def __init__(self, when: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # Strands runs on asyncio; a deadline belongs to the task that streams
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._waiting = False
+        self._fired = False
+        self._cancelled_by_us = False
+        self._timer = asyncio.get_running_loop().call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._fired = True
+        if self._waiting:
+            self._cancelled_by_us = True
+            self._task.cancel()
+
+    async def next(self, events: AsyncGenerator[dict[str, Any], None]) -> dict[str, Any]:
+        """The next event (StopAsyncIteration at the end), or TimeoutError past the deadline."""
+        if self._fired:
+            raise TimeoutError
+        self._waiting = True
+        try:
+            return await anext(events)
+        except asyncio.CancelledError:
+            if self._cancelled_by_us:
+                self._cancelled_by_us = False
+                if self._task.uncancel() <= self._cancelling:
+                    raise TimeoutError from None
+            raise  # someone else cancelled this task too: theirs wins
+        finally:
+            self._waiting = False
+            if self._cancelled_by_us:  # the stream swallowed our cancellation: take it back (the deadline holds)
+                self._cancelled_by_us = False
+                self._task.uncancel()
+
+    @property
+    def expired(self) -> bool:
+        return self._fired
+
+    def close(self) -> None:
+        self._timer.cancel()

@@ -4,9 +4,12 @@ Every door (the AgentCore runtime, the voice bridge, the admin's MCP test chat) 
 here, so text and voice behave alike. The store is the truth: the customer's words are stored before
 anything else happens, history is rebuilt from stored turns on every turn (nothing lives in Strands
 or in this process), and the reply is stored before it is returned. A continuing turn reads the
-agent record, the session record and its last HISTORY_TURNS turns once each, then appends both
-turns without reading them again (`SessionService.append_next`). A model that fails or hangs
-costs the customer an apology within `turn_timeout_seconds`, never a hung request or a 500.
+session record and its last HISTORY_TURNS turns once each, then appends both turns without reading
+them again (`SessionService.append_next`). The agent record and its plan are read too, unless this
+process served them moments ago: then the customer's turn is stored only while the record is still
+that version, a condition in the same commit (`AgentService.serving`), so a pause applies at once.
+A model that fails or hangs costs the customer an apology within `turn_timeout_seconds`, never a
+hung request or a 500.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
@@ -41,8 +44,8 @@ from oratio.runtime.settle import Settlement, StoredSession, settle
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
-from oratio.services.sessions import KEEP, checked_customer
-from oratio.store.ports import calls_are_brief
+from oratio.services.sessions import KEEP, RecordMoved, checked_customer
+from oratio.store.ports import Unchanged, calls_are_brief
 from schemas import Agent as AgentRecord
 from schemas import (
     AgentPlan,
@@ -246,7 +249,11 @@ class ConversationEngine:
         return result
 
     async def _run(self, request: _Request) -> AsyncGenerator[str | TurnResult, None]:
-        turn = await self._open(request)
+        try:
+            turn = await self._open(request)
+        except RecordMoved:  # the agent this process remembered changed elsewhere: read it afresh (nothing stored)
+            self._agents.forget(request.tenant_id, request.agent_id)
+            turn = await self._open(request)
         reply = ReplyBuilder()
         deadline = anyio.current_time() + self._settings.turn_timeout_seconds
         if turn.actions is not None:
@@ -275,13 +282,13 @@ class ConversationEngine:
         """
         if not self._inline:
             return await anyio.to_thread.run_sync(self._begin, request)
-        agent, artifact, text, customer = self._load(request)
+        agent, artifact, text, customer, checked = self._load(request)
         spec = self._gate.spec_for(artifact.plan.model or agent.spec.model)
         if spec in self._quick_specs:
             model = self.agent_model(agent, artifact.plan)
         else:
             model = await anyio.to_thread.run_sync(self._timed_model, spec, agent, artifact.plan)
-        return self._start(request, agent, artifact, text, customer, model)
+        return self._start(request, agent, artifact, text, customer, model, checked)
 
     def _timed_model(self, spec: str, agent: AgentRecord, plan: AgentPlan) -> Model:
         began = time.perf_counter()
@@ -290,19 +297,22 @@ class ConversationEngine:
             self._quick_specs.add(spec)
         return model
 
-    def _load(self, request: _Request) -> tuple[AgentRecord, DeployedArtifact, str, dict[str, str]]:
-        """The checked input and the agent's verified plan (refusals raise here, before anything is stored)."""
+    def _load(
+        self, request: _Request
+    ) -> tuple[AgentRecord, DeployedArtifact, str, dict[str, str], Sequence[Unchanged[AgentRecord]]]:
+        """The checked input and the agent's verified plan (refusals raise here, before anything is stored),
+        and the condition the customer's turn is stored under when the agent record came from memory."""
         text = _checked_text(request.text)
         customer = checked_customer(request.customer)
-        agent, artifact = self._agents.artifact(request.tenant_id, request.agent_id)
-        return agent, artifact, text, customer
+        agent, artifact, checked = self._agents.serving(request.tenant_id, request.agent_id)
+        return agent, artifact, text, customer, () if checked is None else (checked,)
 
     def _begin(self, request: _Request) -> _Turn:
         """Check everything, then store the customer's turn. Blocking I/O: a worker thread's, or `_open`'s."""
-        agent, artifact, text, customer = self._load(request)
+        agent, artifact, text, customer, checked = self._load(request)
         # The model is built before a session exists: an agent whose model cannot run here starts nothing.
         model = self.agent_model(agent, artifact.plan)
-        return self._start(request, agent, artifact, text, customer, model)
+        return self._start(request, agent, artifact, text, customer, model, checked)
 
     def _start(
         self,
@@ -312,8 +322,9 @@ class ConversationEngine:
         text: str,
         customer: dict[str, str],
         model: Model,
+        checked: Sequence[Unchanged[AgentRecord]] = (),
     ) -> _Turn:
-        """Open or continue the session and store the customer's turn."""
+        """Open or continue the session and store the customer's turn (only while `checked` still stands)."""
         found = self._sessions.open_or_continue(
             request.tenant_id,
             request.agent_id,
@@ -335,7 +346,7 @@ class ConversationEngine:
         # The session and its last turn were just read: append without reading them again.
         seq = max(session.message_count, history[-1].seq if history else 0) + 1
         session, stored = self._sessions.append_next(
-            session, seq, Role.CUSTOMER, text, pending_action=None if held is not None else KEEP
+            session, seq, Role.CUSTOMER, text, pending_action=None if held is not None else KEEP, unchanged=checked
         )
         outcome, actions = TurnOutcome(), None
         if self._actions is not None and (artifact.plan.actions or held is not None):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -16,8 +14,9 @@ from oratio.models.gate import ModelGate
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.services.documents import DocumentService
 from oratio.services.keys import KeyService
+from oratio.services.plan_cache import PlanCache
 from oratio.sop_intake import check_sop
-from oratio.store.ports import Page
+from oratio.store.ports import Page, Unchanged
 from oratio.store.tables import AGENTS
 from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas import (
@@ -43,12 +42,21 @@ ToolsEdit = Callable[[list[HttpTool | McpServerTool]], list[HttpTool | McpServer
 
 
 class AgentService:
-    def __init__(self, backends: Backends, documents: DocumentService, keys: KeyService, models: ModelGate) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        documents: DocumentService,
+        keys: KeyService,
+        models: ModelGate,
+        *,
+        plans: PlanCache | None = None,
+    ) -> None:
         self._b = backends
         self._documents = documents
         self._keys = keys
         self._models = models
-        self._plans = PlanCache()
+        self._plans = plans or PlanCache()
+        """Verified plans; with `recheck_seconds` > 0 a turn reads no blob while its plan's check is fresh."""
 
     def _check_model(self, requested: str | None) -> None:
         """A tenant picks only an allowed model name (4xx otherwise), and one that can run here: a missing
@@ -236,27 +244,58 @@ class AgentService:
         self._plans.forget(tenant_id, agent_id)  # older versions are never served again
         return deployed
 
-    def artifact(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact]:
+    def serving(self, tenant_id: str, agent_id: str) -> tuple[Agent, DeployedArtifact, Unchanged[Agent] | None]:
+        """`artifact`, for a conversation turn that stores what it does in one commit: with the condition it
+        must carry there, when it has one.
+
+        When this process served the agent before and the plan that record names was checked less than
+        `ORATIO_PLAN_RECHECK_SECONDS` ago, neither the record nor the plan is read: the turn is stored
+        only if the record is still that version (`Unchanged`), so a pause, an edit or a new deploy
+        made anywhere refuses the turn before anything is stored (`SessionService.append_next` raises
+        `RecordMoved`; call `forget` and this again). Otherwise this is `artifact`, and no condition.
+        """
+        known = self._plans.remembered(tenant_id, agent_id)
+        if known is not None and known.artifact_version is not None and known.artifact_sha256 is not None:
+            fresh = self._plans.fresh((tenant_id, agent_id, known.artifact_version, known.artifact_sha256))
+            if fresh is not None:
+                return known, fresh, Unchanged(AGENTS, known)
+        agent, artifact = self.artifact(tenant_id, agent_id)
+        return agent, artifact, None
+
+    def forget(self, tenant_id: str, agent_id: str) -> None:
+        """Drop what this process remembers of the agent (its record moved elsewhere)."""
+        self._plans.forget(tenant_id, agent_id)
+
+    def artifact(self, tenant_id: str, agent_id: str, *, recheck: bool = False) -> tuple[Agent, DeployedArtifact]:
         """The agent and the artifact it serves now. InvalidState if it is not taking conversations.
 
         The stored bytes must hash to the sha256 recorded at deploy: otherwise the agent is marked
         `failed` with the reason and `ArtifactRejected` (503) is raised, so no customer is served a plan
         nobody reviewed. An agent deployed before hashes were recorded has its hash pinned here, once.
-        The agent record and the stored plan are read and hashed on every call (a plan changed in storage
-        is refused on the next turn, by every process); only the parsing is cached, per (agent, version,
-        sha256). That costs one blob read per turn: the price of "the reviewed artifact is the one that
-        serves" holding at every turn rather than at a process's first load.
+        The agent record is read on every call (a pause or a new deploy applies at once, in every
+        process). The plan it names is served from memory while its bytes were read, hashed and matched
+        less than `ORATIO_PLAN_RECHECK_SECONDS` ago (`oratio.services.plan_cache`): the reviewed plan is
+        the one that serves, and bytes changed in storage are refused at the next recheck, never served.
+        With 0, or `recheck=True` (an admin reading or simulating the serving plan), the stored plan is
+        read and hashed on this call.
         """
         agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
         if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
             raise InvalidState(f"agent '{agent_id}' is {agent.status.value} and is not taking conversations")
         version = agent.artifact_version
+        if agent.artifact_sha256 is not None and not recheck:
+            fresh = self._plans.fresh((tenant_id, agent_id, version, agent.artifact_sha256))
+            if fresh is not None:
+                self._plans.remember(agent)
+                return agent, fresh  # the record still names these bytes, checked moments ago
         try:
             raw = self._b.blobs.get(artifact_key(tenant_id, agent_id, version))
         except NotFound:
             raise self._reject(tenant_id, agent_id, version, f"version {version}: its stored plan is missing") from None
         digest = hashlib.sha256(raw).hexdigest()
         if digest == agent.artifact_sha256 and (cached := self._plans.get((tenant_id, agent_id, version, digest))):
+            self._plans.put((tenant_id, agent_id, version, digest), cached)  # checked again just now
+            self._plans.remember(agent)
             return agent, cached  # the bytes are the reviewed ones: skip parsing them again
         if agent.artifact_sha256 is None:
             agent = self._pin(tenant_id, agent_id, version, digest)
@@ -276,6 +315,7 @@ class AgentService:
             # A hash pinned on a legacy record vouches for bytes, not for whose plan they are.
             raise self._reject(tenant_id, agent_id, version, f"the stored plan of version {version} is another agent's")
         self._plans.put((tenant_id, agent_id, version, digest), artifact)
+        self._plans.remember(agent)
         return agent, artifact
 
     def _pin(self, tenant_id: str, agent_id: str, version: int, digest: str) -> Agent:
@@ -311,36 +351,3 @@ class AgentService:
 
 def artifact_key(tenant_id: str, agent_id: str, version: int) -> str:
     return f"{tenant_id}/agents/{agent_id}/v{version}/plan.json"
-
-
-PLAN_CACHE_SIZE = 512
-"""Deployed artifacts kept in memory per process; a plan is a few KiB, so this is a few MiB at most."""
-
-
-class PlanCache:
-    """A small, thread-safe LRU of verified, parsed artifacts keyed by (tenant, agent, version, sha256)."""
-
-    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str, int, str], DeployedArtifact] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, int, str]) -> DeployedArtifact | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, str, int, str], artifact: DeployedArtifact) -> None:
-        with self._lock:
-            self._items[key] = artifact
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def forget(self, tenant_id: str, agent_id: str) -> None:
-        """Drop every cached version of one agent (called on deploy)."""
-        with self._lock:
-            for key in [k for k in self._items if k[0] == tenant_id and k[1] == agent_id]:
-                del self._items[key]

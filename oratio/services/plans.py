@@ -179,7 +179,7 @@ class PlanService:
     def _load(self, agent: Agent, version: int) -> tuple[DeployedArtifact, str]:
         """The version's artifact and the sha256 of its stored bytes, once they passed their check."""
         if version == agent.artifact_version and agent.status is AgentStatus.ACTIVE:
-            serving, artifact = self._agents.artifact(agent.tenant_id, agent.id)  # the runtime's own check
+            serving, artifact = self._agents.artifact(agent.tenant_id, agent.id, recheck=True)  # the runtime's check
             if serving.artifact_version == version and serving.artifact_sha256 is not None:
                 return artifact, serving.artifact_sha256
             agent = serving  # a new version was deployed meanwhile: check this one as an older version

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -17,7 +17,7 @@ from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.recordings import recording_key, session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.store.ports import Insert, Page, Replace, Write
+from oratio.store.ports import Insert, Page, Replace, Unchanged, Write
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import (
     AgentStatus,
@@ -55,6 +55,10 @@ class Keep:
 
 
 KEEP = Keep()
+
+
+class RecordMoved(Conflict):
+    """`append_next(unchanged=...)`: a record the turn was checked against moved; nothing was stored."""
 
 
 class _AlreadyThere(Exception):
@@ -195,6 +199,7 @@ class SessionService:
         failed_turns: int | None = None,
         tool_calls: Sequence[ToolCallRecord] = (),
         pending_action: PendingAction | None | Keep = KEEP,
+        unchanged: Sequence[Unchanged[Any]] = (),
     ) -> tuple[Session, Turn]:
         """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
 
@@ -208,6 +213,9 @@ class SessionService:
         `tool_calls` (an agent turn) are stored on the turn and announced as `session.tool_call` events in
         the same commit; `pending_action` (unless KEEP) replaces the session's held write action, also in
         the same commit: the confirmation gate's state moves with the turn that moved it.
+        `unchanged` are records the turn was checked against (the agent, read in an earlier turn): it is
+        stored only while they are still those versions, in the same commit; RecordMoved, with nothing
+        stored, when one moved.
         """
         tenant_id, session_id = session.tenant_id, session.id
         if session.status in ENDED:
@@ -231,10 +239,12 @@ class SessionService:
         counters: dict[str, object] = {"message_count": max(session.message_count, seq), "last_activity_at": now}
         counted = session.model_copy(update={**counters, **changes})
         try:
-            # The turn, the session's counters and the turn's events: one commit (`Backends.transact`).
-            writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted)]
-            stored, updated = self._b.transact(writes, [_turn_event(turn), *_tool_call_events(session, turn)])
+            # The turn, the session's counters, the turn's events and the records it was checked against: one commit.
+            writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted), *unchanged]
+            stored, updated, *_ = self._b.transact(writes, [_turn_event(turn), *_tool_call_events(session, turn)])
         except Conflict:
+            if any(self._moved(record) for record in unchanged):
+                raise RecordMoved("a record this turn was checked against changed; check it again") from None
             stored = self.append_turn(tenant_id, session_id, role, text, sources, tool_calls=tool_calls)
             if changes:
                 update_with_retry(
@@ -250,6 +260,11 @@ class SessionService:
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored
+
+    def _moved(self, condition: Unchanged[Any]) -> bool:
+        table, item = condition.table, condition.item
+        current = self._b.store.get(table, table.partition(item), table.sort(item))
+        return current is None or current.version != item.version
 
     def append_turn(
         self,

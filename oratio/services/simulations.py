@@ -135,7 +135,7 @@ class SimulationService:
         """(agent name, plan, version) to re-run: the serving version by default, or a stored older one."""
         agent = self._agents.get(principal, agent_id)
         if version is None or version == agent.artifact_version:
-            serving, artifact = self._agents.artifact(agent.tenant_id, agent_id)
+            serving, artifact = self._agents.artifact(agent.tenant_id, agent_id, recheck=True)
             return serving.name, artifact.plan, artifact.version
         if agent.artifact_version is None or not 1 <= version <= agent.artifact_version:
             raise InvalidState(f"agent '{agent_id}' has no deployed version {version}")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oratio.errors import BackendUnavailable, Conflict, InvalidInput
-from oratio.store.ports import Insert, Page, Table, Write, check_writes
+from oratio.store.ports import Insert, Page, Table, Unchanged, Write, check_writes
 from oratio.store.tables import ALL_TABLES
 from schemas import Event, Limits, NewEvent, Record
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
         AttributeDefinitionTypeDef,
         AttributeValueTypeDef,
+        ConditionCheckTypeDef,
         CreateTableInputTypeDef,
         DeleteTypeDef,
         KeySchemaElementTypeDef,
@@ -254,6 +255,11 @@ class DynamoRecordStore:
         actions: list[TransactWriteItemTypeDef] = []
         why: list[str] = []
         for write in writes:
+            if isinstance(write, Unchanged):
+                stored.append(write.item)
+                actions.append(self._unchanged_action(write.table, write.item))
+                why.append(_STALE)
+                continue
             build = self._insert_actions if isinstance(write, Insert) else self._replace_actions
             item, more, reasons = build(write.table, write.item)
             stored.append(item)
@@ -261,6 +267,18 @@ class DynamoRecordStore:
             why += reasons
         _transact(self._client, actions, why)
         return stored
+
+    def _unchanged_action(self, table: Table[R], item: R) -> TransactWriteItemTypeDef:
+        """A ConditionCheck: the record is still at `item.version` (no read first; the condition decides)."""
+        key: Item = {"pk": {"S": table.partition(item)}, "sk": {"S": table.sort(item)}}
+        check: ConditionCheckTypeDef = {
+            "TableName": self._name(table),
+            "Key": key,
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": _NAMES["#v"]},
+            "ExpressionAttributeValues": {":v": {"N": str(item.version)}},
+        }
+        return {"ConditionCheck": check}
 
     def _replace_actions(self, table: Table[R], item: R) -> tuple[R, list[TransactWriteItemTypeDef], list[str]]:
         key: Item = {"pk": {"S": table.partition(item)}, "sk": {"S": table.sort(item)}}

@@ -77,7 +77,20 @@ class Replace(Generic[R]):
     item: R
 
 
-Write = Insert[Any] | Replace[Any]
+@dataclass(frozen=True)
+class Unchanged(Generic[R]):
+    """A condition in a `transact`: the stored record is still at `item.version`; nothing is written to it.
+
+    How a write is made on the condition that another record has not moved since it was read, in the
+    same commit (a conversation turn stored only if the agent it was checked against is still the
+    version that was checked). Conflict, and nothing applied, if the record moved or is gone.
+    """
+
+    table: Table[R]
+    item: R
+
+
+Write = Insert[Any] | Replace[Any] | Unchanged[Any]
 TRANSACT_MAX = 25
 """The most writes one `transact` takes (DynamoDB allows 100 items, unique markers included)."""
 
@@ -130,7 +143,8 @@ class RecordStore(Protocol):
         """Apply every write or none (all in one transaction); return the stored items in order.
 
         Each write keeps its single-record semantics (Insert: Conflict if the key or unique value is
-        taken; Replace: Conflict if the version moved). This is how a record and the deliveries that
+        taken; Replace: Conflict if the version moved; Unchanged: Conflict if the version moved, and
+        the record is returned as given). This is how a record and the deliveries that
         announce it are stored together, so a crash between the two cannot lose either. Raises
         InvalidInput for more than TRANSACT_MAX writes, or for two writes to the same record.
         """
@@ -194,6 +208,7 @@ __all__ = [
     "RecordStore",
     "Replace",
     "Table",
+    "Unchanged",
     "Write",
     "calls_are_brief",
     "check_writes",

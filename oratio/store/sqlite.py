@@ -33,7 +33,7 @@ from typing import Any
 
 from oratio.datadir import make_private_database, make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, Conflict, InvalidInput
-from oratio.store.ports import Insert, Page, R, Table, Write, check_writes
+from oratio.store.ports import Insert, Page, R, Table, Unchanged, Write, check_writes
 from schemas import Event, Limits, NewEvent
 
 SCHEMA_VERSION = 1
@@ -239,9 +239,7 @@ class SqliteRecordStore(_Adapter):
     def transact(self, writes: Sequence[Write]) -> list[Any]:
         check_writes(writes)
         with self._db.write() as tx:
-            return [
-                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
-            ]
+            return [_apply(tx, w) for w in writes]
 
     def transact_logged(self, writes: Sequence[Write], events: Sequence[NewEvent], log: object) -> list[Any] | None:
         """`transact`, with `events` appended to `log` in the same SQLite transaction, when `log` is the
@@ -252,9 +250,7 @@ class SqliteRecordStore(_Adapter):
             return None
         check_writes(writes)
         with self._db.write() as tx:
-            stored = [
-                _insert(tx, w.table, w.item) if isinstance(w, Insert) else _replace(tx, w.table, w.item) for w in writes
-            ]
+            stored = [_apply(tx, w) for w in writes]
             for event in events:
                 _append_event(tx, event)
         return stored
@@ -314,6 +310,25 @@ class SqliteRecordStore(_Adapter):
         return Page(items=items, next_cursor=next_cursor)
 
 
+def _apply(tx: sqlite3.Connection, write: Write) -> Any:
+    if isinstance(write, Insert):
+        return _insert(tx, write.table, write.item)
+    if isinstance(write, Unchanged):
+        _version_is(tx, write.table, write.item)
+        return write.item
+    return _replace(tx, write.table, write.item)
+
+
+def _version_is(tx: sqlite3.Connection, table: Table[R], item: R) -> None:
+    """Conflict unless the stored record is still at `item.version`."""
+    pk, sk = table.partition(item), table.sort(item)
+    row = tx.execute("SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)).fetchone()
+    if row is None:
+        raise Conflict(f"the {table.name} record {sk!r} no longer exists")
+    if row[0] != item.version:
+        raise Conflict(f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry")
+
+
 def _insert(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
     stored = item.model_copy(update={"version": 1})
     pk, sk = table.partition(stored), table.sort(stored)
@@ -333,11 +348,7 @@ def _insert(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
 def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
     stored = item.model_copy(update={"version": item.version + 1})
     pk, sk = table.partition(item), table.sort(item)
-    row = tx.execute("SELECT version FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)).fetchone()
-    if row is None:
-        raise Conflict(f"the {table.name} record {sk!r} no longer exists")
-    if row[0] != item.version:
-        raise Conflict(f"the {table.name} record {sk!r} was changed meanwhile; read it again and retry")
+    _version_is(tx, table, item)
     tx.execute(
         "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
         (stored.model_dump_json(), stored.version, table.name, pk, sk),

@@ -272,8 +272,9 @@ TURN_TIMEOUT_S = 5
 
 
 def test_ping_answers_while_a_turn_is_stuck_in_the_model(tmp_path: Path) -> None:
-    """Turns run on AgentCore's worker loop, so a hung model never stalls the health check; the turn
-    itself ends with an apology at the engine's turn timeout, not as a hung request."""
+    """A turn waiting on its model never stalls the health check (turns await the model on the serving
+    loop, test_serving_loop.py, and a wait yields that loop); the turn itself ends with an apology at
+    the engine's turn timeout, not as a hung request."""
     in_model = threading.Event()
 
     def hang(prompt: Prompt) -> Step:

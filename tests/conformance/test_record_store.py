@@ -9,7 +9,7 @@ import pytest
 
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
-from oratio.store.ports import TRANSACT_MAX, Insert, RecordStore, Replace
+from oratio.store.ports import TRANSACT_MAX, Insert, RecordStore, Replace, Unchanged
 from oratio.store.tables import AGENTS, SESSIONS, TURNS
 from schemas import Agent, AgentSpec, AgentStatus, Channel, Role, Session, SessionStatus, Turn
 
@@ -246,3 +246,29 @@ def test_transact_refuses_empty_oversized_and_repeated_batches(record_store: Rec
     with pytest.raises(InvalidInput):
         record_store.transact([Insert(SESSIONS, session), Insert(SESSIONS, session)])
     assert record_store.query(SESSIONS, TENANT_A).items == []
+
+
+def test_an_unchanged_condition_lets_the_writes_through_while_the_record_stands(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    session = make_session(agent.id)
+
+    stored = record_store.transact([Insert(SESSIONS, session), Unchanged(AGENTS, agent)])
+
+    assert stored[1] == agent  # returned as given; nothing written to it
+    assert record_store.get(AGENTS, TENANT_A, agent.id) == agent
+    assert record_store.get(SESSIONS, TENANT_A, session.id) == stored[0]
+
+
+def test_an_unchanged_condition_on_a_moved_or_gone_record_applies_nothing(record_store: RecordStore) -> None:
+    agent = record_store.insert(AGENTS, make_agent())
+    record_store.replace(AGENTS, agent.model_copy(update={"status": AgentStatus.ACTIVE}))  # `agent` is now stale
+    gone = record_store.insert(AGENTS, make_agent("Gone"))
+    record_store.delete(AGENTS, TENANT_A, gone.id)
+    session = make_session(agent.id)
+
+    with pytest.raises(Conflict):
+        record_store.transact([Insert(SESSIONS, session), Unchanged(AGENTS, agent)])
+    with pytest.raises(Conflict):
+        record_store.transact([Unchanged(AGENTS, gone), Insert(SESSIONS, session)])
+
+    assert record_store.get(SESSIONS, TENANT_A, session.id) is None

@@ -5,9 +5,16 @@ changed in blob storage afterwards makes the runtime refuse the agent (503 `arti
 HTTP, close 1011 on a voice call) before any session is opened, and marks the agent `failed` with the
 reason, so an admin sees why and rebuilds it. Crossed over real sockets: the AgentCore runtime app under
 uvicorn and the voice bridge with a WebSocket client.
+
+These tests run with `plan_recheck_seconds=0`: the stored bytes are read and hashed on every load, so a
+change is refused at the very next request. With the default window (5 s) a plan checked moments ago
+is served from memory (the reviewed bytes, never the changed ones) and the change is refused at the
+next recheck: test_plan_recheck.py.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +37,11 @@ from voice_bridge.scripted import scripted_backend
 @pytest.fixture
 def platform_models() -> ModelFactory:
     return scripted_agent
+
+
+@pytest.fixture
+def platform_settings() -> dict[str, Any]:
+    return {"plan_recheck_seconds": 0}
 
 
 def tamper(platform: Platform, world: World) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
+from oratio.errors import InvalidState
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.models import Say, ScriptedModel
@@ -24,7 +25,7 @@ from oratio.platform import Platform, build_services
 from oratio.services import Backends
 from oratio.store.ports import EventLog, Insert, RecordStore
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
-from oratio.store.tables import TURNS
+from oratio.store.tables import AGENTS, TURNS
 from schemas import AgentPlan, Channel, Role, SessionStatus, Turn
 from tests.support.counting import Counting
 from tests.support.engine import PLAN, deployed_agent, engine_over
@@ -63,7 +64,9 @@ def _engine(platform: Platform, model: ScriptedModel) -> Any:
     return engine_over(platform, lambda spec: model)
 
 
-async def test_a_continuing_turn_reads_session_turns_agent_and_plan_once(counted: Counted) -> None:
+async def test_a_continuing_turn_reads_the_session_and_its_turns_once_and_the_agent_not_at_all(
+    counted: Counted,
+) -> None:
     platform = counted.platform
     principal = new_principal(platform, "Acme")
     agent = deployed_agent(platform, principal)
@@ -78,13 +81,15 @@ async def test_a_continuing_turn_reads_session_turns_agent_and_plan_once(counted
     ops = counted.tally
     assert result.reply == "Noted."
     assert ops["store.get:sessions"] == 1  # was 5: continued, and a read-modify-write per appended turn
-    assert ops["store.get:agents"] == 1
+    # The agent record and plan served the last turn; the customer's turn is stored only while the record
+    # is still that version (a condition in its commit), and the plan's bytes were hashed moments ago.
+    assert ops["store.get:agents"] == 0  # was 1
     assert ops["store.query:turns"] == 1  # one page of recent turns, not every turn, no "last seq" reads
-    assert ops["blobs.get"] == 1 and ops["blobs.list"] == 0  # the plan's bytes, hashed; recordings not listed
+    assert ops["blobs.get"] == 0 and ops["blobs.list"] == 0  # was 1: the plan's bytes; recordings not listed
     # Each turn with the session's counters and its event, in one transaction (the log is in the same file).
     assert ops["store.transact_logged"] == 2 and ops["store.transact"] == 0
     assert ops["events.append"] == 0
-    assert sum(ops.values()) == 6, ops
+    assert sum(ops.values()) == 4, ops
     # Nothing was lost by not re-reading: the transcript and counters are what they always were.
     stored = platform.sessions.get(principal, first.session_id)
     assert [t.seq for t in stored.turns] == [1, 2, 3, 4, 5, 6]
@@ -152,6 +157,54 @@ async def test_a_deploy_is_served_from_the_next_turn_also_by_another_process(tmp
         serving.agents.deploy(principal.tenant_id, agent.id, own)
         await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "once more", Channel.TEXT)
         assert model.prompts[-1].system_prompt == "You are Acme's third."
+
+
+async def test_a_pause_by_another_process_refuses_the_next_turn_and_stores_nothing(tmp_path: Path) -> None:
+    """The serving process answers the agent record from memory, under a condition in the turn's commit: a
+    pause made elsewhere fails that condition, the record is read afresh, and the turn is refused."""
+    from oratio.platform import open_platform
+
+    model = ScriptedModel(rules=[lambda prompt: Say("Hi.")])
+    with open_platform(test_settings(tmp_path)) as serving, open_platform(test_settings(tmp_path)) as admin:
+        principal = new_principal(serving, "Acme")
+        agent = deployed_agent(serving, principal)
+        engine = _engine(serving, model)
+        first = await engine.turn_async(principal.tenant_id, agent.id, None, "hello", Channel.TEXT)
+        await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "again", Channel.TEXT)
+
+        admin.agents.pause(principal, agent.id)
+        with pytest.raises(InvalidState, match="paused"):
+            await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "still there?", Channel.TEXT)
+        assert [t.text for t in serving.sessions.get(principal, first.session_id).turns] == [
+            "hello",
+            "Hi.",
+            "again",
+            "Hi.",
+        ]
+
+        admin.agents.resume(principal, agent.id)
+        later = await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "back?", Channel.TEXT)
+        assert later.reply == "Hi."
+
+
+async def test_an_edit_by_another_process_is_served_from_the_next_turn(tmp_path: Path) -> None:
+    from oratio.platform import open_platform
+
+    model = ScriptedModel(rules=[lambda prompt: Say("Hi.")])
+    with open_platform(test_settings(tmp_path)) as serving, open_platform(test_settings(tmp_path)) as admin:
+        principal = new_principal(serving, "Acme")
+        agent = deployed_agent(serving, principal)
+        engine = _engine(serving, model)
+        first = await engine.turn_async(principal.tenant_id, agent.id, None, "hello", Channel.TEXT)
+        await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "again", Channel.TEXT)
+        record = admin.backends.store.get(AGENTS, principal.tenant_id, agent.id)
+        assert record is not None
+        admin.backends.store.replace(AGENTS, record.model_copy(update={"status_reason": "edited elsewhere"}))
+
+        result = await engine.turn_async(principal.tenant_id, agent.id, first.session_id, "third", Channel.TEXT)
+        assert result.reply == "Hi."
+        remembered, _, _ = serving.agents.serving(principal.tenant_id, agent.id)
+        assert remembered.status_reason == "edited elsewhere"  # read afresh when the condition failed
 
 
 async def test_an_append_after_the_session_moved_on_reads_afresh_and_keeps_order(counted: Counted) -> None:
