@@ -24,6 +24,7 @@ from pathlib import PurePosixPath
 
 import anyio.to_thread
 
+from creator_agent import review_checks
 from creator_agent._llm import ModelFactory
 from creator_agent.action_plan import ToolDiscovery
 from creator_agent.context import CreatorServices
@@ -199,7 +200,12 @@ class AgentCreator:
                 raise
             run.record = run.record.model_copy(update={"reviews": reviews})
             run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
-            await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
+            reviewed = f"approved after {len(reviews)} reviews"
+            if handed := review_checks.actions_without_tool(agent.spec, parsed, plan.action_map or None):
+                # Shown to the admin: in the stage detail (progress, the record) and the agent-ready notification.
+                run.notes.append(f"SOP actions no tool carries out, handled by handoff: {'; '.join(handed)}"[:1000])
+                reviewed += f"; {run.notes[-1]}"
+            await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, reviewed)
 
             await self._simulate_stage(run, agent, plan, parsed)
 
@@ -346,6 +352,8 @@ class _Run:
         self.record = record
         self._progress = progress
         self.current: StageName | None = None
+        self.notes: list[str] = []
+        """What the admin should know about a build that succeeds (e.g. SOP actions left to handoff)."""
 
     async def start(self, stage: StageName) -> None:
         self.current = stage
@@ -418,6 +426,7 @@ class _Run:
                 tenant,
                 NotificationType.AGENT_READY,
                 f"Agent '{name}' is live (version {record.version})",
+                body="\n".join(self.notes),
                 agent_id=agent,
             )
             logger.info("tenant=%s agent=%s version=%d | agent created", tenant, agent, record.version)

@@ -15,8 +15,10 @@ from schemas import (
     AgentStatus,
     AgentUpdate,
     CreateAgent,
+    HttpTool,
     McpServerTool,
     McpToolSnapshot,
+    NotificationType,
     Principal,
     Scope,
     StageName,
@@ -143,3 +145,22 @@ async def test_a_tool_change_rebuilds_the_agent_with_the_new_tools(platform: Pla
     assert [tool.name for tool in plan.actions] == ["get_order", "cancel_order"]
     assert ActionMapping(action="cancel the order", tool="cancel_order") in plan.action_map
     assert "cancel_order" in plan.system_prompt
+
+
+async def test_the_admin_sees_the_tools_and_the_actions_left_to_handoff(platform: Platform) -> None:
+    owner, agent_id = _agent(platform, [get_order(), cancel_order()])
+
+    record = await AgentCreator(platform, creator_models(platform.settings)).create(owner.tenant_id, agent_id)
+
+    assert record.succeeded is True, record.failure
+    left = "SOP actions no tool carries out, handled by handoff: issue a refund"
+    review = next(stage for stage in record.stages if stage.stage is StageName.REVIEW_PLAN)
+    assert left in review.detail
+    ready = [n for n in platform.notifications.list(owner).items if n.type is NotificationType.AGENT_READY]
+    assert [n.body for n in ready] == [left]
+    view = platform.plans.view(owner, agent_id)
+    assert [tool.name for tool in view.actions] == ["get_order", "cancel_order"]
+    assert ActionMapping(action="issue a refund", tool=None) in view.action_map
+    cancel = view.actions[1]
+    assert isinstance(cancel, HttpTool) and cancel.headers == {"Authorization": "[redacted]"}
+    assert any(i.code == "action_without_tool" and i.field == "actions" for i in view.review_issues)
