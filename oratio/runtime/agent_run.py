@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 from strands.types.content import Messages
+from strands.types.tools import AgentTool
 
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.tools import TurnOutcome, WebhookCaller, build_tools
@@ -43,6 +44,9 @@ class AgentRun:
     outcome: TurnOutcome
     webhook: tuple[WebhookTool, WebhookCaller] | None = None
     failure: str | None = None
+    extra_tools: Sequence[AgentTool] = ()
+    """More tools for this run (the AgentCreator's simulations: the admin's tools on a sandbox, until the
+    engine's own action tools take an ActionRunner)."""
 
 
 async def stream_reply(
@@ -65,7 +69,10 @@ async def stream_reply(
     agent = Agent(
         model=run.model,
         messages=history,
-        tools=[*build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook)],
+        tools=[
+            *build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook),
+            *run.extra_tools,
+        ],
         system_prompt=system_prompt,
         callback_handler=None,  # no printing to stdout; we read the event stream ourselves
         # A strategy keeps per-invocation state, so each agent gets its own.
