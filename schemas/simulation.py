@@ -135,6 +135,9 @@ class Scenario(Model):
     goal: str | None = Field(default=None, max_length=1000)
     max_turns: int = Field(default=3, ge=1, le=10)
     assertions: list[Assertion] = Field(min_length=1, max_length=10)
+    failing_tools: list[ToolId] = Field(
+        default_factory=list, max_length=10, description="Tools that answer an error in this scenario (sandbox)"
+    )
 
     @model_validator(mode="after")
     def _something_to_say(self) -> Scenario:

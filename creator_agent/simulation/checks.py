@@ -245,7 +245,7 @@ def check(assertion: Assertion, seen: Observed) -> str | None:
         case Refused():
             if seen.handed_off or any(declined(reply) for reply in seen.replies):
                 return None
-            return "the agent did not decline the forbidden request"
+            return "the agent did not decline (or say it could not do it)"
         case AskedFor(field=name):
             if any(asks_for(reply, name) for reply in seen.replies):
                 return None

@@ -156,7 +156,9 @@ class Simulator:
                 critical=scenario.critical,
                 skipped=NEEDS_MODEL,
             )
-        conversation_ = _Conversation(tenant_id, agent_id, plan, self._sandbox())
+        sandbox = self._sandbox()
+        sandbox.failing = sandbox.failing | frozenset(scenario.failing_tools)
+        conversation_ = _Conversation(tenant_id, agent_id, plan, sandbox)
         seen = checks.Observed()
         with anyio.move_on_after(self._limit) as scope:
             await self._converse(conversation_, seen, tenant_id, agent_id, agent_name, plan, scenario, played)

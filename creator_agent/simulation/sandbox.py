@@ -10,7 +10,7 @@ named in `failing` answers an error, so a scenario can check the agent says so i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,9 +92,6 @@ class SandboxRunner:
 
     failing: frozenset[str] = frozenset()
     ran: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def failing_for(self, names: Iterable[str]) -> SandboxRunner:
-        return SandboxRunner(failing=frozenset(names))
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
         tool = request.tool

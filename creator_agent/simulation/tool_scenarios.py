@@ -8,6 +8,7 @@ For each tool, a customer asks for what its description says, giving a sample of
 | read | a lookup | `tool_called` and `tool_ran` with those arguments | no |
 | write | the request, then "yes" | `confirmation_asked`, then `tool_ran` with exactly those arguments | no |
 | write | the request, then "no" | `tool_not_ran` | yes |
+| first write tool | it answers an error (`failing_tools`) | `tool_ran`, `refused` (says it could not) | no |
 
 The declined one is critical: nothing may run without a yes, whatever the model does (the gate holds it in
 code). Whether the model calls the right tool with the right arguments depends on the model, so the others
@@ -21,7 +22,7 @@ from typing import Any
 
 from creator_agent.simulation.sandbox import sample_arguments
 from schemas import AgentPlan, HttpTool, McpToolSnapshot
-from schemas.simulation import Assertion, ConfirmationAsked, Scenario, ToolCalled, ToolNotRan, ToolRan
+from schemas.simulation import Assertion, ConfirmationAsked, Refused, Scenario, ToolCalled, ToolNotRan, ToolRan
 
 TOOLS_MAX = 10
 """Tools that get scenarios (a write tool gets two): a run holds at most ORATIO_SIMULATION_SCENARIOS_MAX anyway."""
@@ -121,7 +122,32 @@ def tool_scenarios(plan: AgentPlan, mapped: dict[str, str]) -> list[Scenario]:
                 assertions=[ToolNotRan(tool=tool.name)],
             )
         )
-    return found
+    return [*found, *_failure(tools[:TOOLS_MAX], plan.language)]
+
+
+def _failure(tools: list[HttpTool | McpToolSnapshot], language: str) -> list[Scenario]:
+    """One scenario where a tool answers an error: the agent must say it could not, never claim success.
+    The first write tool (where a false "done" matters most), else the first tool."""
+    tool = next((t for t in tools if t.write), tools[0] if tools else None)
+    if tool is None:
+        return []
+    say = SAY.get(language, SAY["en"])
+    arguments = sample_arguments(tool.parameters)
+    messages = [request(tool, arguments, language), *([say["yes"]] if tool.write else [])]
+    return [
+        Scenario(
+            id=_id("fails", tool.name),
+            name=f"says so when {tool.name} fails"[:200],
+            origin="derived",
+            rule=f"{tool.name} answers an error: the agent says it could not, without claiming success",
+            critical=False,
+            customer_messages=messages,
+            goal=f"Ask the agent to {_what(tool.description or tool.name)}; confirm if it asks.",
+            max_turns=4,
+            assertions=[ToolRan(tool=tool.name), Refused()],
+            failing_tools=[tool.name],
+        )
+    ]
 
 
 __all__ = ["SAY", "TOOLS_MAX", "request", "tool_scenarios"]

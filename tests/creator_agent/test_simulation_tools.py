@@ -18,7 +18,7 @@ from oratio.actions import ToolRequest
 from oratio.models.scripted import CallTool, Prompt, Say, ScriptedModel, Step
 from oratio.platform import Platform
 from schemas import AgentPlan, CreateAgent, ParsedSop, Principal, Scope, ToolCallStatus
-from schemas.simulation import ConfirmationAsked, Scenario, ToolCalled, ToolNotRan, ToolRan
+from schemas.simulation import ConfirmationAsked, Refused, Scenario, ToolCalled, ToolNotRan, ToolRan
 from tests.support.orders_tools import cancel_order, get_order, orders_spec
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +50,7 @@ def orders_plan(**changes: Any) -> AgentPlan:
     return AgentPlan.model_validate(fields)
 
 
-def desk_model(*, again_after_yes: bool = False) -> ScriptedModel:
+def desk_model(*, again_after_yes: bool = False, claims_success: bool = False) -> ScriptedModel:
     """A model that calls the tool the customer's words name, with the arguments they give (as the offline
     demo model does), and reports what the tool answered."""
 
@@ -60,6 +60,8 @@ def desk_model(*, again_after_yes: bool = False) -> ScriptedModel:
             answer = json.loads(outcomes[-1].text)
             if answer.get("status") == "awaiting_confirmation":
                 return Say("I can do that once you confirm.")
+            if "error" in answer and not claims_success:
+                return Say("I'm afraid I could not do that: the order system reported an error.")
             uses = sum("toolUse" in block for message in prompt.messages for block in message["content"])
             if again_after_yes and outcomes[-1].name == "cancel_order" and "ok" in answer and uses == 1:
                 return CallTool("cancel_order", CANCEL_ARGS)  # a model calling it again: it must not run twice
@@ -81,7 +83,19 @@ def scenarios_for(plan: AgentPlan) -> list[Scenario]:
 def test_each_tool_gets_its_scenarios_with_sample_arguments() -> None:
     found = {s.id: s for s in scenarios_for(orders_plan())}
 
-    assert sorted(found) == ["tool_cancel_order_confirmed", "tool_cancel_order_declined", "tool_get_order_lookup"]
+    assert sorted(found) == [
+        "tool_cancel_order_confirmed",
+        "tool_cancel_order_declined",
+        "tool_cancel_order_fails",
+        "tool_get_order_lookup",
+    ]
+    fails = found["tool_cancel_order_fails"]
+    assert (fails.failing_tools, fails.customer_messages[1], fails.critical) == (
+        ["cancel_order"],
+        "Yes, go ahead.",
+        False,
+    )
+    assert fails.assertions == [ToolRan(tool="cancel_order"), Refused()]
     lookup = found["tool_get_order_lookup"]
     assert lookup.customer_messages == [
         "Please look up an order by its order id: its status, items and delivery date. My order id is A1234."
@@ -128,6 +142,20 @@ async def test_a_lookup_and_a_confirmed_write_run_and_a_declined_one_never_does(
     assert confirmed[3].text == 'Done, the system answered: {"ok": true}'
     declined = results["tool_cancel_order_declined"].transcript
     assert declined[1].text.endswith(STATEMENT) and "Done" not in declined[3].text
+
+
+async def test_an_agent_that_claims_success_when_the_tool_failed_fails_that_scenario(platform: Platform) -> None:
+    plan = orders_plan()
+    fails = next(s for s in scenarios_for(plan) if s.id == "tool_cancel_order_fails")
+    honest = Simulator(platform.knowledge, lambda: desk_model(), time_limit_s=30)
+    boasting = Simulator(platform.knowledge, lambda: desk_model(claims_success=True), time_limit_s=30)
+
+    told = await honest.one("ten_acme", "agt_orders", "Orders", plan, fails)
+    claimed = await boasting.one("ten_acme", "agt_orders", "Orders", plan, fails)
+
+    assert told.passed, told.failures
+    assert "could not" in told.transcript[3].text
+    assert claimed.failures == ["the agent did not decline (or say it could not do it)"]
 
 
 async def test_a_write_called_again_after_it_ran_does_not_run_twice(platform: Platform) -> None:
