@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from oratio import languages
@@ -65,10 +66,12 @@ def tools_of(plan: AgentPlan) -> list[PlanTool]:
     return plan_tools(plan.actions, plan.mcp_tools)
 
 
-def _stem_list(text: str, language: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def _stem_list(text: str, language: str) -> tuple[str, ...]:
+    """The text's content words, stemmed; cached, as one build compares every action with every tool."""
     stop = languages.stopwords(language) | languages.stopwords("en")
     found = languages.words(text.replace("_", " "))
-    return [word[:STEM] for word in found if word not in stop and word not in _GENERIC]
+    return tuple(word[:STEM] for word in found if word not in stop and word not in _GENERIC)
 
 
 def _stems(text: str, language: str) -> set[str]:

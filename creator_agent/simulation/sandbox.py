@@ -20,6 +20,13 @@ from schemas.tools import SCHEMA_DEPTH_MAX, HttpTool
 
 FAILURE = {"error": "the service answered 503 (sandbox: this tool is set to fail); nothing was done"}
 _SAMPLES: dict[str, Any] = {"string": "sample", "integer": 1, "number": 1, "boolean": True, "null": None}
+_FORMATS = {
+    "email": "customer@example.com",
+    "date": "2026-01-15",
+    "date-time": "2026-01-15T10:00:00Z",
+    "uri": "https://example.com",
+    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+}
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -44,6 +51,8 @@ def sample(schema: Mapping[str, Any] | None, depth: int = 0) -> Any:
         return schema["default"]
     kind = schema.get("type")
     kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind == "string" and schema.get("format") in _FORMATS:
+        return _FORMATS[schema["format"]]
     if kind == "object" or (kind is None and isinstance(schema.get("properties"), Mapping)):
         properties = schema.get("properties")
         if not isinstance(properties, Mapping):

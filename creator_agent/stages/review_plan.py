@@ -18,6 +18,7 @@ from creator_agent.stages.base import (
     list_limit,
     sop_language,
 )
+from oratio.redaction import redact
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, PlanReview, ReviewIssue, StageName
 from schemas.plan import AgentPlan, ToolName
@@ -79,7 +80,8 @@ class PlanReviewer(Stage):
             f"Tool catalog (the agent can do nothing else):\n{catalog_text()}\n\n"
             f"{handoff}\n\n"
             f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}\n\n"
-            f"Plan:\n{json.dumps(plan.model_dump(mode='json'), indent=2)}\n\n"
+            # Redacted: a credential pasted where code cannot recognise it must not reach a model either.
+            f"Plan:\n{json.dumps(redact(plan).model_dump(mode='json'), indent=2)}\n\n"
             f"<sop>\n{spec.sop}\n</sop>\n\n"
             f"Answer with cycle {cycle}, approved, and the issues."
         )

@@ -180,3 +180,13 @@ def test_discovered_mcp_tools_are_in_the_plan_the_prompt_and_the_mapping() -> No
     assert ActionMapping(action="cancel the order", tool="crm_add_note") in plan.action_map
     assert "crm_add_note (changes something" in plan.system_prompt
     assert issues(spec, plan, "unknown_action_tool") == []
+
+
+def test_the_model_reviewer_reads_the_tools_redacted() -> None:
+    spec = orders_spec()
+    plan = drafted(spec)
+
+    prompt = PlanReviewer.prompt(spec, parsed_for(spec), plan, 1)
+
+    assert '"name": "cancel_order"' in prompt
+    assert "{{secret:ORDERS_TOKEN}}" not in prompt and '"Authorization": "[redacted]"' in prompt

@@ -241,3 +241,9 @@ async def test_a_build_runs_the_tool_scenarios_and_the_declined_one_gates(platfo
     ran = {r.scenario_id: r for r in record.simulation.results}
     assert {"tool_get_order_lookup", "tool_cancel_order_confirmed", "tool_cancel_order_declined"} <= set(ran)
     assert ran["tool_cancel_order_declined"].critical and ran["tool_cancel_order_declined"].passed
+
+
+def test_samples_follow_string_formats() -> None:
+    schema = {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}, "required": ["email"]}
+
+    assert sample_arguments(schema) == {"email": "customer@example.com"}
