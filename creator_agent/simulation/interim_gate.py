@@ -76,9 +76,8 @@ def statement(description: str, arguments: Mapping[str, Any]) -> str:
     what = description.strip().split(". ", 1)[0].rstrip(".")
     what = what[:1].lower() + what[1:]
     details = " and ".join(f"{name.replace('_', ' ')} {value}" for name, value in arguments.items())
-    return (
-        f"To confirm: I will {what}{f' with {details}' if details else ''}. Shall I go ahead? Please answer yes or no."
-    )
+    said = f"To confirm: I will {what[:300]}{f' with {details[:1500]}' if details else ''}."
+    return f"{said} Shall I go ahead? Please answer yes or no."
 
 
 @dataclass

@@ -190,3 +190,14 @@ def test_the_model_reviewer_reads_the_tools_redacted() -> None:
 
     assert '"name": "cancel_order"' in prompt
     assert "{{secret:ORDERS_TOKEN}}" not in prompt and '"Authorization": "[redacted]"' in prompt
+
+
+def test_a_drafting_model_is_shown_the_tools_and_asked_for_the_mapping() -> None:
+    spec = orders_spec()
+
+    prompt = PlanDrafter.prompt(spec, parsed_for(spec), [])
+
+    assert "- cancel_order (write): Cancel an order that has not shipped yet." in prompt
+    assert "- get_order (read): Look up an order" in prompt
+    assert "In action_map, map each SOP action" in prompt
+    assert "{{secret:" not in prompt  # descriptions only: no headers, no URLs
