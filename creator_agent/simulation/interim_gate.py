@@ -11,10 +11,15 @@ the contract's gate semantics (docs/creator.md, "Tool scenarios"):
    arguments are never held.
 2. The customer's next message, before the model runs: an explicit confirmation runs exactly the held
    arguments through the ActionRunner, and the model gets that call and its result as the last
-   toolUse/toolResult; anything else drops the held call, and the model is told nothing was done.
+   toolUse/toolResult; an explicit no drops it and the model gets the call with "nothing was done";
+   anything else drops it and the model runs normally.
 3. Within a turn, the same write tool with the same arguments after it ran returns the same outcome.
 
-After the merge, `Simulator` hands its `SandboxRunner` to the engine's own tools and this file goes.
+After the merge, `ActionDesk` keeps its three methods (the `Simulator` calls only those) over the engine's
+pieces: a `confirmation.Gate` kept for the conversation; per turn `settle` = `gate.customer_said` then
+`ActionTurn.settle_held` and `action_tools.settled_messages`, `tools` = `action_tools(ActionTurn(runner=the
+sandbox, actions=catalog(plan), ...))`, `finish` = the engine's statement append; this file's classifier
+and statement go.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ AWAITING = {
     "status": "awaiting_confirmation",
     "note": "Nothing has been done yet. Tell the customer exactly what will happen and ask them to answer yes or no.",
 }
-NOT_DONE = "[The action you proposed was not done: the customer did not confirm it. Do not say it was done.]"
+DECLINED = "The customer said no. Nothing was done. Ask whether there is anything else."
 
 
 def _normal(text: str) -> str:
@@ -122,10 +127,13 @@ class ActionDesk:
         held, self.held = self.held, None
         if held is None:
             return prompt
-        if not is_confirmation(text):
-            return [{"text": NOT_DONE}, *prompt]
-        content = await self._run(held.tool, held.arguments)
-        self._ran_now[(held.tool, json.dumps(held.arguments, sort_keys=True))] = content
+        if is_confirmation(text):
+            content = await self._run(held.tool, held.arguments)
+            self._ran_now[(held.tool, json.dumps(held.arguments, sort_keys=True))] = content
+        elif is_decline(text):
+            content = {"status": "declined", "note": DECLINED}  # the model hears that nothing was done
+        else:
+            return prompt  # anything else: the held action is dropped and the model runs normally
         use: ContentBlock = {"toolUse": {"toolUseId": held.call_id, "name": held.tool, "input": held.arguments}}
         if history and history[-1]["role"] == "assistant":
             history[-1] = {"role": "assistant", "content": [*history[-1]["content"], use]}

@@ -60,6 +60,8 @@ def desk_model(*, again_after_yes: bool = False, claims_success: bool = False) -
             answer = json.loads(outcomes[-1].text)
             if answer.get("status") == "awaiting_confirmation":
                 return Say("I can do that once you confirm.")
+            if answer.get("status") == "declined":
+                return Say("All right, nothing was changed.")
             if "error" in answer and not claims_success:
                 return Say("I'm afraid I could not do that: the order system reported an error.")
             uses = sum("toolUse" in block for message in prompt.messages for block in message["content"])
@@ -141,7 +143,8 @@ async def test_a_lookup_and_a_confirmed_write_run_and_a_declined_one_never_does(
     # After "yes", the model got the call and its result (the sandbox's {"ok": true}) and said so.
     assert confirmed[3].text == 'Done, the system answered: {"ok": true}'
     declined = results["tool_cancel_order_declined"].transcript
-    assert declined[1].text.endswith(STATEMENT) and "Done" not in declined[3].text
+    # After "no", the model heard that nothing was done.
+    assert declined[1].text.endswith(STATEMENT) and declined[3].text == "All right, nothing was changed."
 
 
 async def test_an_agent_that_claims_success_when_the_tool_failed_fails_that_scenario(platform: Platform) -> None:
