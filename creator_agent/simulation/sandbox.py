@@ -3,18 +3,21 @@
 A simulation must not cancel a real order. `SandboxRunner` implements `oratio.actions.ActionRunner`:
 it checks the arguments against the tool's schema (required fields, top-level types and enums; the
 platform's own runner does the full JSON Schema check), then answers with a sample built from the tool's
-`response_schema` (its `examples`, `enum`, `default`, else a value of its type), or `{"ok": true}`. It
+`response_schema` (its `examples`, `enum`, `default`, a value of its `format`, a word of its description
+its `pattern` accepts, else a value of its type), or `{"ok": true}`. It
 records every call it ran, so a scenario can assert that exactly the confirmed arguments ran. A tool
 named in `failing` answers an error, so a scenario can check the agent says so instead of claiming success.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from oratio.actions import ToolOutcome, ToolRequest
+from oratio.tenant_patterns import PatternError, compile_tenant_regex
 from schemas import ToolCallStatus
 from schemas.tools import SCHEMA_DEPTH_MAX, HttpTool
 
@@ -27,6 +30,7 @@ _FORMATS = {
     "uri": "https://example.com",
     "uuid": "123e4567-e89b-12d3-a456-426614174000",
 }
+_TOKEN = re.compile(r"[\w.@+-]{1,64}")
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -35,6 +39,23 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
 }
+
+
+def _from_description(pattern: str, description: Any) -> str | None:
+    """A value the pattern accepts, taken from the property's description ("The order id, like A1001").
+
+    The pattern is the tenant's: it runs on RE2 (linear time), and one RE2 refuses gives no value.
+    """
+    if not isinstance(description, str):
+        return None
+    try:
+        whole = compile_tenant_regex(f"^(?:{pattern})$")
+    except PatternError:
+        return None
+    for token in _TOKEN.findall(description[:1000])[:50]:
+        if whole.search(token) is not None:
+            return str(token)
+    return None
 
 
 def sample(schema: Mapping[str, Any] | None, depth: int = 0) -> Any:
@@ -53,6 +74,8 @@ def sample(schema: Mapping[str, Any] | None, depth: int = 0) -> Any:
     kind = kind[0] if isinstance(kind, list) and kind else kind
     if kind == "string" and schema.get("format") in _FORMATS:
         return _FORMATS[schema["format"]]
+    if kind == "string" and isinstance(schema.get("pattern"), str):
+        return _from_description(schema["pattern"], schema.get("description")) or "sample"
     if kind == "object" or (kind is None and isinstance(schema.get("properties"), Mapping)):
         properties = schema.get("properties")
         if not isinstance(properties, Mapping):

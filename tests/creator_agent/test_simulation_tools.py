@@ -250,3 +250,13 @@ def test_samples_follow_string_formats() -> None:
     schema = {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}, "required": ["email"]}
 
     assert sample_arguments(schema) == {"email": "customer@example.com"}
+
+
+def test_a_patterned_string_takes_a_word_of_its_description_the_pattern_accepts() -> None:
+    order_id = {"type": "string", "pattern": "^A[0-9]{4}$", "description": "The order id, like A1001"}
+    hostile = {"type": "string", "pattern": "(a+)+$", "description": "a" * 5000 + "!"}
+    look_around = {"type": "string", "pattern": "(?=x)y", "description": "y"}
+
+    assert sample(order_id) == "A1001"
+    assert sample(hostile) == "a" * 64  # on RE2: linear in the text, whatever the pattern
+    assert sample(look_around) == "sample"  # a pattern RE2 refuses gives no value
