@@ -131,7 +131,9 @@ def map_actions(
     names = {tool.name for tool in tools}
     given = {item.action: item.tool for item in proposed if item.tool is None or item.tool in names}
     mapped = []
-    for action in actions:
+    for action in (item.strip() for item in actions):
+        if not action:
+            continue
         tool = given[action] if action in given else best_tool(action, tools, language)
         mapped.append(ActionMapping(action=action[:500], tool=tool))
     return mapped[:30]

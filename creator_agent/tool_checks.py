@@ -27,7 +27,7 @@ _SCHEMES = frozenset({"bearer", "basic", "token", "apikey", "api-key", "digest"}
 """Authorization schemes: the word before a credential, not a credential."""
 
 
-def _literal_credential(header: str, value: str) -> bool:
+def literal_credential(header: str, value: str) -> bool:
     """Whether a header value carries a credential outside `{{secret:...}}` references."""
     rest = _REFERENCE.sub(" ", value)
     if redact_text(rest) != rest:  # credential-shaped: Bearer tokens, JWTs, sk-..., AWS key ids, key=value
@@ -44,7 +44,7 @@ def literal_secrets(spec: AgentSpec) -> list[ReviewIssue]:
     for tool in spec.tools:
         if not isinstance(tool, HttpTool):
             continue
-        places = [f"header '{name}'" for name, value in tool.headers.items() if _literal_credential(name, value)]
+        places = [f"header '{name}'" for name, value in tool.headers.items() if literal_credential(name, value)]
         if redact_text(_REFERENCE.sub(" ", tool.url)) != _REFERENCE.sub(" ", tool.url):
             places.append("URL")
         for place in places:
@@ -91,4 +91,4 @@ def action_map_issues(plan: AgentPlan) -> list[ReviewIssue]:
     return issues
 
 
-__all__ = ["action_map_issues", "literal_secrets", "unmapped_actions"]
+__all__ = ["action_map_issues", "literal_credential", "literal_secrets", "unmapped_actions"]
