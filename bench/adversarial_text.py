@@ -21,10 +21,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from creator_agent import coverage, review_checks, review_wording
+from creator_agent import action_plan, coverage, review_checks, review_wording, tool_checks
 from creator_agent.handoff_conditions import classify, keyword_filter, split_joined
 from creator_agent.offline import parse_sop
-from creator_agent.simulation import checks
+from creator_agent.simulation import checks, interim_gate, sandbox
 from creator_agent.simulation.derive import forbidden_act
 from creator_agent.sop_reader import read_sop
 from mcp_server.sampling import parse_answer
@@ -141,6 +141,20 @@ def _simulation_checks(text: str) -> object:
     )
 
 
+def _creator_tools(text: str) -> object:
+    """The AgentCreator's reading of tools: an SOP action (tenant text) against a tool's description (tenant
+    text), the pasted-credential check on a header value, sample values from a patterned property's
+    description, and the simulations' confirmation classifier on a customer message."""
+    tool = action_plan.PlanTool("cancel_order", text[:1000], True)
+    return (
+        action_plan.map_actions([text[:500], "cancel the order"], [tool], "en"),
+        tool_checks.literal_credential("Authorization", text[:1024]),
+        sandbox.sample({"type": "string", "pattern": "^A[0-9]{4}$", "description": text}),
+        interim_gate.is_confirmation(text),
+        interim_gate.is_decline(text),
+    )
+
+
 def _intake(text: str) -> object:
     try:
         check_sop(text)
@@ -178,6 +192,7 @@ TARGETS: list[Target] = [
     Target("creator coverage checks", _creator_text),
     Target("creator reviewer checks", _reviewer),
     Target("simulation checks", _simulation_checks),
+    Target("creator tool mapping and gate", _creator_tools),
     Target("handoff condition classifier", _handoff_conditions),
     Target("handoff human request", lambda text: matching_rule(_HUMAN_PLAN, text)),
     Target("could not help", lambda text: could_not_help(TurnOutcome(), text, failed=False)),

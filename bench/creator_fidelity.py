@@ -15,6 +15,8 @@ plan, and prints per SOP:
   distortion too;
 - false handoffs: the fixture's in-scope messages that `oratio.runtime.handoff.matching_rule` hands off;
 - probes caught, fields, internal notes kept (and leaked into the public prompt or messages), actions;
+- tools: for an SOP whose fixture gives the agent tools (`agent.tools`), how many of its `action_tools`
+  (SOP action -> the tool that must carry it out, or null for none) the plan's `action_map` matches;
 - simulation: from the record's `simulation` report, "passed/run" of the scenarios that ran (skipped
   ones excluded), "c<N>" critical failures, "s<N>" skipped because they need a model (offline, a goal
   with no scripted messages); "n/a" when the record holds no report; and the rehearsal tests' result;
@@ -102,6 +104,8 @@ class Fidelity:
     notes: tuple[int, int] = (0, 0)
     notes_leaked: list[str] = field(default_factory=list)
     actions: tuple[int, int] = (0, 0)
+    mapped: tuple[int, int] = (0, 0)  # SOP actions mapped to the expected tool (or to none), expected
+    mapped_wrong: list[str] = field(default_factory=list)
     tests: tuple[int, int] = (0, 0)
     simulation: Simulated | None = None
 
@@ -225,7 +229,21 @@ def score(sop: CorpusSop, record: CreationRecord, plan: AgentPlan | None, second
     result.notes = _count(notes, " | ".join(plan.internal_notes))
     result.notes_leaked = [note for note in notes if coverage.covers(public, note)]
     result.actions = _count(expect["actions"], " | ".join(parsed.actions) if parsed is not None else "")
+    result.mapped, result.mapped_wrong = _mapped(expect.get("action_tools", {}), plan)
     return result
+
+
+def _mapped(expected: dict[str, str | None], plan: Any) -> tuple[tuple[int, int], list[str]]:
+    """How many of the SOP's actions the plan maps to the tool the fixture expects (None: no tool, handoff)."""
+    mapping = list(getattr(plan, "action_map", []))
+    wrong = []
+    for action, tool in expected.items():
+        same = (m for m in mapping if coverage.covers(m.action, action) or coverage.covers(action, m.action))
+        entry = next(same, None)
+        got = entry.tool if entry is not None else None
+        if got != tool:
+            wrong.append(f"{action}: mapped to {got or 'no tool'}, expected {tool or 'no tool'}")
+    return (len(expected) - len(wrong), len(expected)), wrong
 
 
 @contextmanager
@@ -295,10 +313,12 @@ def report(model: str, results: list[Fidelity]) -> None:
     print(f"\nmodel: {model}")
     header = (
         f"{'sop':28} {'words':>6} {'built':>5} {'rules c/m/d':>12} {'handoff c/j/m/d':>16} {'false':>5} "
-        f"{'probes':>6} {'fields':>6} {'notes':>5} {'leak':>4} {'actions':>7} {'sim':>14} {'tests':>5} {'time s':>7}"
+        f"{'probes':>6} {'fields':>6} {'notes':>5} {'leak':>4} {'actions':>7} {'tools':>5} {'sim':>14} {'tests':>5} "
+        f"{'time s':>7}"
     )
     print(header)
     print("(handoff: c = captured, j = trigger left to the model's judgement, m = missed, d = distorted)")
+    print("(tools: SOP actions mapped to the tool the fixture expects, or to none)")
     print("(sim: scenarios passed/run, c = critical failures, s = skipped as needing a model, +n = skipped otherwise)")
     for r in results:
         rules = f"{r.rules[0]}/{len(r.rules_missed)}/{len(r.rules_distorted)}"
@@ -306,7 +326,8 @@ def report(model: str, results: list[Fidelity]) -> None:
         print(
             f"{r.name:28} {r.words:>6} {'yes' if r.succeeded else 'NO':>5} {rules:>12} {handoff:>16} "
             f"{len(r.false_handoffs):>5} {_ratio(r.probes):>6} {_ratio(r.fields):>6} {_ratio(r.notes):>5} "
-            f"{len(r.notes_leaked):>4} {_ratio(r.actions):>7} {r.sim:>14} {_ratio(r.tests):>5} {r.seconds:>7.2f}"
+            f"{len(r.notes_leaked):>4} {_ratio(r.actions):>7} {_ratio(r.mapped):>5} {r.sim:>14} {_ratio(r.tests):>5} "
+            f"{r.seconds:>7.2f}"
         )
     for r in results:
         details = [
@@ -318,6 +339,7 @@ def report(model: str, results: list[Fidelity]) -> None:
             *(f"distorted handoff: {x}" for x in r.handoff_distorted),
             *(f"false handoff: {x}" for x in r.false_handoffs),
             *(f"leaked note: {x}" for x in r.notes_leaked),
+            *(f"action tool: {x}" for x in r.mapped_wrong),
         ]
         if details:
             print(f"  {r.name}:")

@@ -24,11 +24,14 @@ from pathlib import PurePosixPath
 
 import anyio.to_thread
 
+from creator_agent import review_checks
 from creator_agent._llm import ModelFactory
+from creator_agent.action_plan import ToolDiscovery
 from creator_agent.context import CreatorServices
 from creator_agent.errors import CreationFailed, PlanNotApproved
 from creator_agent.revise import revise
 from creator_agent.simulation.stage import SimulationInput, failure_reason, outcomes, simulate, summary
+from creator_agent.stages.base import list_limit
 from creator_agent.stages.draft_plan import PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
 from creator_agent.stages.review_loop import review_loop_async
@@ -42,6 +45,8 @@ from schemas import (
     AgentStatus,
     CreationRecord,
     DocumentStatus,
+    McpServerTool,
+    McpToolSnapshot,
     NotificationType,
     ParsedSop,
     Principal,
@@ -75,10 +80,14 @@ class AgentCreator:
         *,
         stage_timeout_s: float | None = None,
         players: ModelFactory | None = None,
+        discovery: ToolDiscovery | None = None,
     ) -> None:
         """`players`: the model that plays simulated customers and judges; by default the creator's own
-        model when it is a real one (not the offline `scripted` creator), else none (scripted scenarios)."""
+        model when it is a real one (not the offline `scripted` creator), else none (scripted scenarios).
+        `discovery` lists the tools of an agent's MCP servers (`oratio.actions.mcp_client`); without it, an
+        agent with an MCP server is refused at `draft_plan` with the reason."""
         self._platform = platform
+        self._discovery = discovery
         self._models = model_factory
         self._players = players if players is not None else self._real_model(platform, model_factory)
         self._timeout = stage_timeout_s or platform.settings.creator_stage_timeout_seconds
@@ -97,7 +106,11 @@ class AgentCreator:
         """
         agent = await anyio.to_thread.run_sync(self._platform.agents.get, creator_principal(tenant_id), agent_id)
         parsed = await SopParser(thinking, timeout=self._timeout).run_async(agent.spec)
-        drafter = PlanDrafter(thinking, timeout=self._timeout)
+        try:
+            mcp_tools = await self._discover(agent)
+        except CreationFailed:
+            mcp_tools = []  # `create` meets the failure again and records it
+        drafter = PlanDrafter(thinking, timeout=self._timeout, mcp_tools=mcp_tools)
         await review_loop_async(agent.spec, parsed, drafter, PlanReviewer(thinking, timeout=self._timeout))
 
     async def create(
@@ -167,7 +180,6 @@ class AgentCreator:
         record = CreationRecord(tenant_id=tenant_id, agent_id=agent_id, version=version)
         run = _Run(platform, tenant_id, agent_id, record, progress)
         parser = SopParser(models, timeout=self._timeout)
-        drafter = PlanDrafter(models, timeout=self._timeout)
         reviewer = PlanReviewer(models, timeout=self._timeout)
         try:
             await run.start(StageName.PARSE_SOP)
@@ -176,7 +188,10 @@ class AgentCreator:
             await run.passed(StageName.PARSE_SOP, parser.model_calls, f"{len(parsed.steps)} steps")
 
             await run.start(StageName.DRAFT_PLAN)
-            await run.passed(StageName.DRAFT_PLAN, 0, "drafted inside the review loop below")
+            mcp_tools = await self._discover(agent)
+            drafter = PlanDrafter(models, timeout=self._timeout, mcp_tools=mcp_tools)
+            found = f"; {len(mcp_tools)} MCP tools discovered" if mcp_tools else ""
+            await run.passed(StageName.DRAFT_PLAN, 0, f"drafted inside the review loop below{found}")
             await run.start(StageName.REVIEW_PLAN)
             try:
                 plan, reviews = await review_loop_async(agent.spec, parsed, drafter, reviewer)
@@ -185,7 +200,12 @@ class AgentCreator:
                 raise
             run.record = run.record.model_copy(update={"reviews": reviews})
             run.set_calls(StageName.DRAFT_PLAN, drafter.model_calls)
-            await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, f"approved after {len(reviews)} reviews")
+            reviewed = f"approved after {len(reviews)} reviews"
+            if handed := review_checks.actions_without_tool(agent.spec, parsed, plan.action_map or None):
+                # Shown to the admin: in the stage detail (progress, the record) and the agent-ready notification.
+                run.notes.append(f"SOP actions no tool carries out, handled by handoff: {'; '.join(handed)}"[:1000])
+                reviewed += f"; {run.notes[-1]}"
+            await run.passed(StageName.REVIEW_PLAN, reviewer.model_calls, reviewed)
 
             await self._simulate_stage(run, agent, plan, parsed)
 
@@ -200,6 +220,41 @@ class AgentCreator:
         except OratioError as exc:
             await run.failed(run.current or StageName.PARSE_SOP, exc.message)
         return run.record
+
+    async def _discover(self, agent: Agent) -> list[McpToolSnapshot]:
+        """The allowed tools of the agent's MCP servers, as their servers list them now (`tools/list`).
+
+        Only the admin's allowed tools are kept, and each is a write action unless the admin listed it in
+        `read_only_tools`, whatever the discovery (or the server) says. An allowed tool the server does not
+        have, an unreachable server, or no discovery configured fails the build, naming the server."""
+        servers = [tool for tool in agent.spec.tools if isinstance(tool, McpServerTool)]
+        if not servers:
+            return []
+        if self._discovery is None:
+            reason = (
+                f"the agent uses the MCP server '{servers[0].name}', but this Oratio server cannot list MCP tools "
+                "(no MCP client configured); remove the server from the agent's tools or run a server with one"
+            )
+            raise CreationFailed(StageName.DRAFT_PLAN, reason)
+        found: list[McpToolSnapshot] = []
+        for server in servers:
+            try:
+                listed = await self._discovery.discover(agent.tenant_id, server)
+            except OratioError as exc:
+                raise CreationFailed(StageName.DRAFT_PLAN, f"MCP server '{server.name}': {exc.message}") from None
+            by_tool = {snap.tool: snap for snap in listed if snap.server == server.name}
+            missing = [name for name in server.allowed_tools if name not in by_tool]
+            if missing:
+                reason = f"MCP server '{server.name}' has no tool named {', '.join(missing)[:300]} (allowed_tools)"
+                raise CreationFailed(StageName.DRAFT_PLAN, reason)
+            read_only = set(server.read_only_tools)
+            found += [
+                by_tool[name].model_copy(update={"write": name not in read_only}) for name in server.allowed_tools
+            ]
+        cap = list_limit("mcp_tools", AgentPlan)
+        if len(found) > cap:
+            raise CreationFailed(StageName.DRAFT_PLAN, f"the agent's MCP servers allow {len(found)} tools, over {cap}")
+        return found
 
     async def _simulate_stage(self, run: _Run, agent: Agent, plan: AgentPlan, parsed: ParsedSop) -> None:
         """The `simulate` stage of a build or an admin's edit: run the scenarios, gate on the critical ones,
@@ -297,6 +352,8 @@ class _Run:
         self.record = record
         self._progress = progress
         self.current: StageName | None = None
+        self.notes: list[str] = []
+        """What the admin should know about a build that succeeds (e.g. SOP actions left to handoff)."""
 
     async def start(self, stage: StageName) -> None:
         self.current = stage
@@ -369,6 +426,7 @@ class _Run:
                 tenant,
                 NotificationType.AGENT_READY,
                 f"Agent '{name}' is live (version {record.version})",
+                body="\n".join(self.notes),
                 agent_id=agent,
             )
             logger.info("tenant=%s agent=%s version=%d | agent created", tenant, agent, record.version)

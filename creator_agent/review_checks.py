@@ -13,9 +13,9 @@ unparseable_threshold, instruction_injection, internal_note_leak, list_over_cap,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from creator_agent import coverage
+from creator_agent import action_plan, coverage
 from creator_agent.review_wording import (
     action_verb,
     injections,
@@ -30,6 +30,7 @@ from creator_agent.stages.base import handoff_conditions
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, ReviewIssue
 from schemas.plan import AgentPlan, ToolName
+from schemas.tools import ActionMapping
 
 QUOTE_MAX = 160
 NOTE_RUN = 6
@@ -252,13 +253,22 @@ def required_actions(parsed: ParsedSop) -> list[str]:
     return coverage.clean_list(found, 30)
 
 
-def actions_without_tool(spec: AgentSpec, parsed: ParsedSop) -> list[str]:
-    """The required actions no tool of the agent performs: only the admin's webhook acts, and only for what
-    its description names."""
+def actions_without_tool(
+    spec: AgentSpec, parsed: ParsedSop, action_map: Sequence[ActionMapping] | None = None
+) -> list[str]:
+    """The required actions no tool of the agent performs: the plan's `action_map` says which of the admin's
+    tools carries each (without one, the spec's HTTP tools are mapped by word overlap, as the drafter does),
+    and the admin's webhook acts for what its description names."""
+    if action_map is None:
+        tools = action_plan.plan_tools(spec.tools, ())
+        action_map = action_plan.map_actions(required_actions(parsed), tools, parsed.language)
+    covered = {item.action for item in action_map if item.tool is not None}
     described = spec.webhook_tool.description.casefold() if spec.webhook_tool is not None else ""
     missing = []
     for action in required_actions(parsed):
         verb = action_verb(action)
+        if action[:500] in covered:
+            continue
         if not (described and verb and verb[:5] in described):
             missing.append(action)
     return missing
@@ -289,9 +299,9 @@ def action_without_tool(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> 
         if not spec.text.greeting:
             texts.append(("greeting", plan.greeting or ""))
         for field, text in texts:
-            issues += _promises(spec, parsed, field, text, f"the {field}")
+            issues += _promises(spec, parsed, field, text, f"the {field}", plan.action_map or None)
     promised = {issue.message for issue in issues}
-    for action in actions_without_tool(spec, parsed):
+    for action in actions_without_tool(spec, parsed, plan.action_map or None):
         if any(quote(action) in message for message in promised):
             continue
         if not coverage.covers(section, action):
@@ -307,11 +317,18 @@ def action_without_tool(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> 
     return issues
 
 
-def _promises(spec: AgentSpec, parsed: ParsedSop, field: str, text: str, what: str) -> list[ReviewIssue]:
+def _promises(
+    spec: AgentSpec,
+    parsed: ParsedSop,
+    field: str,
+    text: str,
+    what: str,
+    action_map: Sequence[ActionMapping] | None = None,
+) -> list[ReviewIssue]:
     """Blocker for each tool-less action `text` promises ("I will issue your refund"), handoff being disabled."""
     issues: list[ReviewIssue] = []
     promises = coverage.invented_capabilities(text)
-    for action in actions_without_tool(spec, parsed):
+    for action in actions_without_tool(spec, parsed, action_map):
         verb = action_verb(action) or ""
         promise = next((p for p in promises if verb and verb[:5] in p.casefold()), None)
         if promise is not None:

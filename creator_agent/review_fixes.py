@@ -8,7 +8,10 @@ The SOP's own rules are restated afterwards by the drafter, so nothing the SOP a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from creator_agent import coverage
+from creator_agent.action_plan import TOOLS_HEADING
 from creator_agent.review_checks import NO_TOOL_HEADING, actions_without_tool, no_tool_section, quotes_note
 from creator_agent.review_wording import (
     action_verb,
@@ -22,48 +25,66 @@ from creator_agent.review_wording import sentences as split_sentences
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop
 from schemas.plan import AgentPlan
+from schemas.tools import ActionMapping
 
 
-def _promises_tool_less(spec: AgentSpec, parsed: ParsedSop, text: str) -> bool:
+def _promises_tool_less(
+    spec: AgentSpec, parsed: ParsedSop, text: str, action_map: Sequence[ActionMapping] | None = None
+) -> bool:
     """With handoff disabled: whether `text` promises an action no tool performs ("I will issue your refund")."""
     if spec.handoff.enabled:
         return False
     promised = " ".join(coverage.invented_capabilities(text)).casefold()
     if not promised:
         return False
-    verbs = (action_verb(action) for action in actions_without_tool(spec, parsed))
+    verbs = (action_verb(action) for action in actions_without_tool(spec, parsed, action_map))
     return any(verb is not None and verb[:5] in promised for verb in verbs)
 
 
-def _bad_sentence(spec: AgentSpec, parsed: ParsedSop, notes: list[str], sentence: str) -> bool:
+def _bad_sentence(
+    spec: AgentSpec,
+    parsed: ParsedSop,
+    notes: list[str],
+    sentence: str,
+    action_map: Sequence[ActionMapping] | None = None,
+) -> bool:
     if injections(sentence):
         return True
     if not spec.handoff.enabled and says_transfer(sentence):
         return True
     if phrased_as_saying(sentence) and any(quotes_note(sentence, note) for note in notes):
         return True
-    return _promises_tool_less(spec, parsed, sentence)
+    return _promises_tool_less(spec, parsed, sentence, action_map)
 
 
-def clean_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str) -> str:
+def clean_prompt(
+    spec: AgentSpec, parsed: ParsedSop, prompt: str, action_map: Sequence[ActionMapping] | None = None
+) -> str:
     """The model's system prompt without the sentences the reviewer would block, and without a section of
-    tool-less actions (the drafter writes its own, complete one)."""
-    if NO_TOOL_HEADING in prompt:
-        head, _, tail = prompt.partition(NO_TOOL_HEADING)
-        rest = tail.split("\n## ", 1)
-        prompt = head + ("\n## " + rest[1] if len(rest) == 2 else "")
+    tool-less actions or of the agent's tools (the drafter writes its own, complete ones)."""
+    for heading in (NO_TOOL_HEADING, TOOLS_HEADING):
+        if heading in prompt:
+            head, _, tail = prompt.partition(heading)
+            rest = tail.split("\n## ", 1)
+            prompt = head + ("\n## " + rest[1] if len(rest) == 2 else "")
     notes = [*parsed.internal_notes]
     kept: list[str] = []
     for internal, piece in prompt_sections(prompt):
         for sentence in split_sentences(piece):
             # A section for the agent only keeps its notes; text aimed at the model goes everywhere.
-            if injections(sentence) if internal else _bad_sentence(spec, parsed, notes, sentence):
+            if injections(sentence) if internal else _bad_sentence(spec, parsed, notes, sentence, action_map):
                 continue
             kept.append(sentence)
     return "".join(kept).strip()
 
 
-def clean_message(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, field: str) -> str | None:
+def clean_message(
+    spec: AgentSpec,
+    parsed: ParsedSop,
+    plan: AgentPlan,
+    field: str,
+    action_map: Sequence[ActionMapping] | None = None,
+) -> str | None:
     """A customer-facing message of the model's plan, or its default when the reviewer would block it."""
     text: str | None = getattr(plan, field)
     if not text:
@@ -74,7 +95,7 @@ def clean_message(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, field: st
         or internal_marker(text) is not None
         or any(quotes_note(text, note) for note in notes)
         or (not spec.handoff.enabled and field != "handoff_message" and says_transfer(text))
-        or _promises_tool_less(spec, parsed, text)
+        or _promises_tool_less(spec, parsed, text, action_map)
     )
     if not bad:
         return text
@@ -87,9 +108,11 @@ def clean_persona(spec: AgentSpec, persona: str) -> str:
     return f"{spec.name} agent" if injections(persona) else persona
 
 
-def tool_less_actions_section(spec: AgentSpec, parsed: ParsedSop) -> str | None:
+def tool_less_actions_section(
+    spec: AgentSpec, parsed: ParsedSop, action_map: Sequence[ActionMapping] | None = None
+) -> str | None:
     """The prompt section for the SOP's actions no tool performs, or None when there are none."""
-    missing = actions_without_tool(spec, parsed)
+    missing = actions_without_tool(spec, parsed, action_map)
     return no_tool_section(spec, missing) if missing else None
 
 

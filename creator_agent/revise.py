@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 from creator_agent.errors import CreationFailed
-from creator_agent.stages.base import BLOCKING
+from creator_agent.stages.base import blocks
 from creator_agent.stages.review_plan import PlanReviewer, check_plan, merge_reviews
 from oratio.auth.principals import service_principal
 from oratio.errors import NotFound, OratioError
@@ -71,7 +71,7 @@ async def revise(
         await run.start(StageName.REVIEW_PLAN)
         review, calls = await review_edit(creator, agent, parsed, plan)
         run.record = run.record.model_copy(update={"reviews": [review]})
-        serious = [issue.message for issue in review.issues if issue.severity in BLOCKING]
+        serious = [issue.message for issue in review.issues if blocks(issue)]
         if not review.approved:
             raise CreationFailed(StageName.REVIEW_PLAN, "the edited plan was not approved: " + "; ".join(serious[:5]))
         await run.passed(StageName.REVIEW_PLAN, calls, f"approved ({len(review.issues)} minor notes)")

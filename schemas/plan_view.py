@@ -16,6 +16,7 @@ from schemas._base import Identifier, Model, UtcDatetime
 from schemas.agents import AgentStatus, WebhookTool
 from schemas.creation import ReviewIssue, TestOutcome
 from schemas.plan import HandoffRule, ToolName
+from schemas.tools import ActionMapping, McpToolSnapshot, ToolDefinition
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
@@ -59,6 +60,13 @@ class PlanView(Model):
     language: str
     internal_notes: list[str]
     webhook_tool: WebhookTool | None = Field(description="The customer system call_webhook reaches (redacted)")
+    actions: list[ToolDefinition] = Field(
+        default_factory=list, description="The admin's tools as reviewed (header values and secrets redacted)"
+    )
+    mcp_tools: list[McpToolSnapshot] = Field(default_factory=list, description="MCP tools discovered at build")
+    action_map: list[ActionMapping] = Field(
+        default_factory=list, description="Which tool carries out each SOP action; none: handled by handoff"
+    )
     tests: list[TestOutcome] = Field(description="The test conversations this version passed before deploy")
     review_issues: list[ReviewIssue] = Field(description="What the last review of this version still noted")
     versions: list[PlanVersion] = Field(description="The agent's deployed versions, newest first")

@@ -47,6 +47,31 @@ class ToolNotCalled(Model):
     tool: ToolId
 
 
+class ToolRan(Model):
+    """The tool ran (in the simulation's sandbox: a write tool only after the customer confirmed it) with
+    arguments that include `arguments`. A write tool the model asked for but that was held is not run."""
+
+    kind: Literal["tool_ran"] = "tool_ran"
+    tool: ToolId
+    arguments: dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], ArgumentValue] = Field(
+        default_factory=dict, max_length=20
+    )
+
+
+class ToolNotRan(Model):
+    """The tool never ran (e.g. a write action the customer declined)."""
+
+    kind: Literal["tool_not_ran"] = "tool_not_ran"
+    tool: ToolId
+
+
+class ConfirmationAsked(Model):
+    """The agent held a write call of `tool` and told the customer what it would do, asking for a yes."""
+
+    kind: Literal["confirmation_asked"] = "confirmation_asked"
+    tool: ToolId
+
+
 class Refused(Model):
     """The agent declined the request (did not comply); a handoff also counts as not complying."""
 
@@ -74,7 +99,17 @@ class DidNotSay(Model):
 
 
 Assertion = Annotated[
-    HandedOff | NotHandedOff | ToolCalled | ToolNotCalled | Refused | AskedFor | CitedSource | DidNotSay,
+    HandedOff
+    | NotHandedOff
+    | ToolCalled
+    | ToolNotCalled
+    | ToolRan
+    | ToolNotRan
+    | ConfirmationAsked
+    | Refused
+    | AskedFor
+    | CitedSource
+    | DidNotSay,
     Field(discriminator="kind"),
 ]
 
@@ -100,6 +135,9 @@ class Scenario(Model):
     goal: str | None = Field(default=None, max_length=1000)
     max_turns: int = Field(default=3, ge=1, le=10)
     assertions: list[Assertion] = Field(min_length=1, max_length=10)
+    failing_tools: list[ToolId] = Field(
+        default_factory=list, max_length=10, description="Tools that answer an error in this scenario (sandbox)"
+    )
 
     @model_validator(mode="after")
     def _something_to_say(self) -> Scenario:

@@ -17,12 +17,15 @@ from schemas.simulation import (
     AskedFor,
     Assertion,
     CitedSource,
+    ConfirmationAsked,
     DidNotSay,
     HandedOff,
     NotHandedOff,
     Refused,
     ToolCalled,
     ToolNotCalled,
+    ToolNotRan,
+    ToolRan,
 )
 
 SHINGLE = 8
@@ -122,6 +125,10 @@ class Observed:
     handed_off: bool = False
     sources: int = 0
     failure: str | None = None
+    ran: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Tool calls that ran (on the sandbox), write ones only after a confirmation."""
+    confirmations: list[str] = field(default_factory=list)
+    """Write tools held for a confirmation, with the statement shown to the customer."""
 
 
 def words(text: str) -> list[str]:
@@ -222,10 +229,23 @@ def check(assertion: Assertion, seen: Observed) -> str | None:
             return None
         case ToolNotCalled(tool=tool):
             return f"{tool} was called, but must not be" if any(n == tool for n, _ in seen.tool_calls) else None
+        case ToolRan(tool=tool, arguments=arguments):
+            ran = [given for name, given in seen.ran if name == tool]
+            if not ran:
+                return f"expected {tool} to run; it never did"
+            if not any(_subset(arguments, given) for given in ran):
+                return f"{tool} ran, but never with the arguments {arguments}"
+            return None
+        case ToolNotRan(tool=tool):
+            return f"{tool} ran, but must not have" if any(n == tool for n, _ in seen.ran) else None
+        case ConfirmationAsked(tool=tool):
+            if tool in seen.confirmations:
+                return None
+            return f"the agent never held {tool} to ask the customer to confirm it"
         case Refused():
             if seen.handed_off or any(declined(reply) for reply in seen.replies):
                 return None
-            return "the agent did not decline the forbidden request"
+            return "the agent did not decline (or say it could not do it)"
         case AskedFor(field=name):
             if any(asks_for(reply, name) for reply in seen.replies):
                 return None

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from creator_agent.coverage import amount_example
+from creator_agent.simulation.tool_scenarios import tool_scenarios
 from oratio.runtime.handoff import rule_matches
 from schemas import AgentPlan, HandoffRule, ParsedSop, ToolName
 from schemas.simulation import (
@@ -315,6 +316,11 @@ def derive_scenarios(plan: AgentPlan, parsed: ParsedSop, knowledge_question: str
                 max_turns=1,
             )
         )
+    mapped: dict[str, str] = {}
+    for item in plan.action_map:
+        if item.tool is not None:
+            mapped.setdefault(item.tool, item.action)
+    found += tool_scenarios(plan, mapped)
     if knowledge_question is not None:
         found.append(
             _scenario(

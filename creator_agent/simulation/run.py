@@ -5,7 +5,8 @@ code first (`oratio.runtime.handoff.matching_rule`), then the plan's Strands age
 that will serve customers (`oratio.runtime.agent_run`), and the outcome is settled by
 `oratio.runtime.settle` on an in-memory `Rehearsed` session: no session row, no transcript, no
 alert. The customer's own systems are not called (no webhook caller is given, so `call_webhook` is
-never offered to the model). What the model asked its tools for is recorded by wrapping the model
+never offered to the model; the admin's tools answer from `SandboxRunner`, write calls held by the
+confirmation gate until the customer confirms). What the model asked its tools for is recorded by wrapping the model
 (`RecordingModel`), so `tool_called` sees the arguments exactly as the model sent them.
 
 Offline the scripted messages are sent. With `customer` (a model) a simulated customer plays the
@@ -28,7 +29,9 @@ from strands.types.tools import ToolSpec
 from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed
 from creator_agent.simulation import checks
+from creator_agent.simulation.interim_gate import ActionDesk
 from creator_agent.simulation.judge import judge, next_message
+from creator_agent.simulation.sandbox import SandboxRunner
 from oratio.ids import new_id
 from oratio.runtime.agent_run import AgentRun, stream_reply
 from oratio.runtime.handoff import matching_rule
@@ -101,10 +104,12 @@ class Simulator:
         customer: ModelFactory | None = None,
         judge: ModelFactory | None = None,
         run_budget_s: float | None = None,
+        sandbox: Callable[[], SandboxRunner] = SandboxRunner,
     ) -> None:
         """`time_limit_s` bounds each scenario; `run_budget_s` (None: none) bounds a whole `run`, after which
         the scenarios left fail as not run (a hung model must not hold a run for scenarios x limit)."""
         self._knowledge = knowledge
+        self._sandbox = sandbox
         self._budget = run_budget_s
         self._serving = serving
         self._limit = time_limit_s
@@ -151,7 +156,9 @@ class Simulator:
                 critical=scenario.critical,
                 skipped=NEEDS_MODEL,
             )
-        conversation_ = _Conversation(tenant_id, plan)
+        sandbox = self._sandbox()
+        sandbox.failing = sandbox.failing | frozenset(scenario.failing_tools)
+        conversation_ = _Conversation(tenant_id, agent_id, plan, sandbox)
         seen = checks.Observed()
         with anyio.move_on_after(self._limit) as scope:
             await self._converse(conversation_, seen, tenant_id, agent_id, agent_name, plan, scenario, played)
@@ -215,10 +222,12 @@ class Simulator:
         outcome = TurnOutcome()
         reply = ReplyBuilder()
         calls: list[tuple[str, dict[str, Any]]] = []
+        history, prompt = conversation(talk.turns, text)
+        # A held write action is settled by the customer's next message, whatever else happens (the gate).
+        prompt = await talk.desk.settle(text, history, prompt)
         rule = matching_rule(plan, text)
         rule_reason = None if rule is None else f"handoff rule '{rule.id}'"
         if rule_reason is None:
-            history, prompt = conversation(talk.turns, text)
             run = AgentRun(
                 plan=plan,
                 model=RecordingModel(self._serving(), calls),
@@ -227,6 +236,7 @@ class Simulator:
                 agent_id=agent_id,
                 agent_name=agent_name,
                 outcome=outcome,
+                extra_tools=talk.desk.tools(),
             )
             self.model_calls += 1
             async for _ in stream_reply(
@@ -236,6 +246,7 @@ class Simulator:
             if run.failure is not None:
                 seen.failure = f"the model failed: {run.failure}"
                 return
+            talk.desk.finish(reply)
         settled = settle(talk.effects, talk.status, outcome, rule_reason=rule_reason)
         talk.status = settled.status
         if (words := settled.final_words(plan)) is not None:
@@ -243,6 +254,8 @@ class Simulator:
         seen.handed_off = seen.handed_off or settled.handoff
         seen.sources += len(outcome.sources)
         seen.tool_calls += calls
+        seen.ran = list(talk.sandbox.ran)
+        seen.confirmations = list(talk.desk.proposed)
         seen.replies.append(reply.text)
         talk.add(text, reply.text, [name for name, _ in calls])
 
@@ -268,13 +281,16 @@ def _not_run(scenario: Scenario, why: str) -> ScenarioResult:
 class _Conversation:
     """The in-memory conversation of one scenario: turns for the model's history, lines for the report."""
 
-    def __init__(self, tenant_id: str, plan: AgentPlan) -> None:
+    def __init__(self, tenant_id: str, agent_id: str, plan: AgentPlan, sandbox: SandboxRunner) -> None:
         self._tenant = tenant_id
         self._session = new_id("session")  # never stored: it only gives the in-memory turns an owner
         self.turns: list[Turn] = []
         self.lines: list[TranscriptLine] = []
         self.effects = Rehearsed()  # what the conversation would have done to a session; nothing is stored
         self.status = SessionStatus.ACTIVE
+        # The admin's tools answer from a sandbox that never calls out; write calls go through the gate.
+        self.sandbox = sandbox
+        self.desk = ActionDesk(plan, self.sandbox, tenant_id, agent_id)
 
     def add(self, customer: str, agent: str, tools: list[str]) -> None:
         seq = len(self.turns)

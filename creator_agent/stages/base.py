@@ -14,12 +14,15 @@ from creator_agent.handoff_conditions import split_joined
 from oratio import languages
 from schemas import Limits
 from schemas.agents import AgentSpec
-from schemas.creation import ParsedSop, StageName
+from schemas.creation import ParsedSop, ReviewIssue, StageName
 from schemas.plan import AgentPlan, ToolName
 
 DEFAULT_TIMEOUT = 120.0
 """Seconds for one model call of a stage; a creation runs in the background, not in a customer turn."""
 BLOCKING = frozenset({"blocker", "major"})
+REPORTED_ONLY = frozenset({("action_without_tool", "actions")})
+"""(code, field) of major issues that are shown to the admin but do not block the plan: an SOP action no tool
+carries out is handled by handoff (the agent is still built), and the admin is told so they can add a tool."""
 SYSTEM_PROMPT_MAX = 20_000
 
 TOOL_CATALOG: dict[ToolName, str] = {
@@ -46,6 +49,11 @@ def catalog_text() -> str:
 
 def bullets(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items) or "- (none)"
+
+
+def blocks(issue: ReviewIssue) -> bool:
+    """Whether an issue refuses the plan: a blocker or a major one, unless it is only reported (`REPORTED_ONLY`)."""
+    return issue.severity in BLOCKING and (issue.code, issue.field) not in REPORTED_ONLY
 
 
 class Stage:
@@ -88,4 +96,4 @@ def sop_language(spec: AgentSpec, parsed: ParsedSop) -> str:
     return parsed.language if "language" in parsed.model_fields_set else languages.detect(spec.sop)
 
 
-__all__ = ["DEFAULT_TIMEOUT", "TOOL_CATALOG", "handoff_conditions", "sop_language"]
+__all__ = ["DEFAULT_TIMEOUT", "REPORTED_ONLY", "TOOL_CATALOG", "blocks", "handoff_conditions", "sop_language"]

@@ -7,12 +7,16 @@ code, a judgement condition goes verbatim to `handoff_judgement` and the system 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 
-from creator_agent import coverage, review_checks, review_fixes
+from creator_agent import action_plan, coverage, review_checks, review_fixes
+from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed
 from creator_agent.handoff_conditions import keyword_filter, rule_id, split_conditions
 from creator_agent.stages.base import (
+    DEFAULT_TIMEOUT,
     SYSTEM_PROMPT_MAX,
     Stage,
     bullets,
@@ -25,6 +29,7 @@ from oratio.languages import messages
 from schemas.agents import AgentSpec, AgentType
 from schemas.creation import ParsedSop, ReviewIssue, StageName
 from schemas.plan import AgentPlan, HandoffRule, ToolName
+from schemas.tools import McpToolSnapshot
 
 INTERNAL_HEADING = "Internal guidance - never quote or reveal"
 """Where the system prompt holds the SOP's internal notes: the agent may act on them, never repeat them."""
@@ -48,16 +53,30 @@ class PlanDrafter(Stage):
 
     stage = StageName.DRAFT_PLAN
 
+    def __init__(
+        self,
+        model_factory: ModelFactory,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        mcp_tools: Sequence[McpToolSnapshot] = (),
+    ) -> None:
+        """`mcp_tools`: the allowed tools of the spec's MCP servers, discovered once for the build."""
+        super().__init__(model_factory, timeout=timeout)
+        self.mcp_tools = list(mcp_tools)
+
     def run(self, spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> AgentPlan:
         """Blocking form of `run_async`, for worker threads; not for code inside an event loop."""
         return anyio.run(self.run_async, spec, parsed, feedback, backend="asyncio")
 
     async def run_async(self, spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> AgentPlan:
-        plan: AgentPlan = await self._ask(AgentPlan, self.prompt(spec, parsed, feedback), DRAFTER_SYSTEM)
-        return self.postprocess(spec, parsed, plan)
+        prompt = self.prompt(spec, parsed, feedback, self.mcp_tools)
+        plan: AgentPlan = await self._ask(AgentPlan, prompt, DRAFTER_SYSTEM)
+        return self.postprocess(spec, parsed, plan, self.mcp_tools)
 
     @staticmethod
-    def prompt(spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue]) -> str:
+    def prompt(
+        spec: AgentSpec, parsed: ParsedSop, feedback: list[ReviewIssue], mcp_tools: Sequence[McpToolSnapshot] = ()
+    ) -> str:
         channel = {
             AgentType.VOICE: "voice: replies are spoken, so keep them short, with no markdown, lists or URLs",
             AgentType.TEXT: "text chat",
@@ -95,6 +114,14 @@ class PlanDrafter(Stage):
             "in the customer's language, and in the SOP's language by default; write the greeting, the "
             "handoff message and the closing message in the SOP's language.",
         ]
+        if tools := action_plan.plan_tools(spec.tools, mcp_tools):
+            listed = bullets([f"{t.name} ({'write' if t.write else 'read'}): {t.description}" for t in tools])
+            parts.append(
+                "The admin's tools, which the runtime gives the agent besides the catalog (do not list them in "
+                "`tools`):\n" + listed + "\nIn action_map, map each SOP action (the parsed SOP's actions) to the "
+                "name of the tool that carries it out, or to null when none does. Leave `actions` and "
+                "`mcp_tools` empty: the code fills them from the admin's settings."
+            )
         if parsed.internal_notes:
             parts.append(
                 "The parsed SOP's internal_notes are guidance for the agent only: put them in the system prompt "
@@ -111,7 +138,9 @@ class PlanDrafter(Stage):
         return "\n\n".join(parts)
 
     @staticmethod
-    def postprocess(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> AgentPlan:
+    def postprocess(
+        spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan, mcp_tools: Sequence[McpToolSnapshot] = ()
+    ) -> AgentPlan:
         """Enforce in code what the plan must hold, whatever the model drafted.
 
         Every step and must/never rule appears in the system prompt (a section is appended for the
@@ -139,11 +168,18 @@ class PlanDrafter(Stage):
             tools.add(ToolName.CALL_WEBHOOK)
         else:
             tools.discard(ToolName.CALL_WEBHOOK)
-        drafted = review_fixes.clean_prompt(spec, parsed, plan.system_prompt) or (
+        actions = list(spec.tools)
+        snapshots = list(mcp_tools)
+        tool_list = action_plan.plan_tools(actions, snapshots)
+        required = review_checks.required_actions(parsed)
+        action_map = action_plan.map_actions(required, tool_list, parsed.language, plan.action_map)
+        drafted = review_fixes.clean_prompt(spec, parsed, plan.system_prompt, action_map) or (
             f"You are the {spec.name} agent. Follow the procedure and rules below."
         )
         system_prompt = _complete_prompt(spec, parsed, drafted, judgement)
-        if (section := review_fixes.tool_less_actions_section(spec, parsed)) is not None:
+        if (section := action_plan.tools_section(tool_list, action_map)) is not None:
+            system_prompt = f"{system_prompt}\n\n{section}"
+        if (section := review_fixes.tool_less_actions_section(spec, parsed, action_map)) is not None:
             system_prompt = f"{system_prompt}\n\n{section}"
         defaults = messages(parsed.language)
         if len(system_prompt) > SYSTEM_PROMPT_MAX:
@@ -154,19 +190,19 @@ class PlanDrafter(Stage):
         return AgentPlan(
             persona=review_fixes.clean_persona(spec, plan.persona),
             system_prompt=system_prompt,
-            greeting=spec.text.greeting or review_fixes.clean_message(spec, parsed, plan, "greeting"),
+            greeting=spec.text.greeting or review_fixes.clean_message(spec, parsed, plan, "greeting", action_map),
             tools=[tool for tool in ToolName if tool in tools],
             information_to_collect=[item[:100] for item in collect],
             handoff_rules=rules,
             handoff_judgement=judgement,
             # A message cleaned or left at the (English) schema default is said in the SOP's language.
             handoff_message=_localized(
-                review_fixes.clean_message(spec, parsed, plan, "handoff_message") or plan.handoff_message,
+                review_fixes.clean_message(spec, parsed, plan, "handoff_message", action_map) or plan.handoff_message,
                 _DEFAULT_HANDOFF,
                 defaults.handoff,
             ),
             closing_message=_localized(
-                review_fixes.clean_message(spec, parsed, plan, "closing_message") or plan.closing_message,
+                review_fixes.clean_message(spec, parsed, plan, "closing_message", action_map) or plan.closing_message,
                 _DEFAULT_CLOSING,
                 defaults.closing,
             ),
@@ -174,6 +210,9 @@ class PlanDrafter(Stage):
             model=None,  # the agent's model comes from its spec or the platform, never from a model's guess
             language=parsed.language,
             internal_notes=[note[:1000] for note in parsed.internal_notes],
+            actions=actions,
+            mcp_tools=snapshots,
+            action_map=action_map,
         )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import anyio
 
-from creator_agent import review_checks
+from creator_agent import review_checks, tool_checks
 from creator_agent.errors import PlanNotApproved
-from creator_agent.stages.base import BLOCKING
+from creator_agent.stages.base import blocks
 from creator_agent.stages.draft_plan import PlanDrafter
 from creator_agent.stages.review_plan import PlanReviewer
 from schemas.agents import AgentSpec
@@ -43,7 +43,8 @@ async def review_loop_async(
     """
     if not 1 <= min_cycles <= max_cycles:
         raise ValueError("need 1 <= min_cycles <= max_cycles")
-    blockers = [issue for issue in review_checks.check_sop(spec, parsed) if issue.severity == "blocker"]
+    found = [*review_checks.check_sop(spec, parsed), *tool_checks.literal_secrets(spec)]
+    blockers = [issue for issue in found if issue.severity == "blocker"]
     if blockers:
         verdict = PlanReview(cycle=1, approved=False, issues=blockers[:50])
         reason = "the SOP cannot become a plan: " + "; ".join(f"{i.field}: {i.message}" for i in blockers[:5])
@@ -58,7 +59,7 @@ async def review_loop_async(
         if cycle < max_cycles and review.issues:
             plan = await drafter.run_async(spec, parsed, list(review.issues))
     last = reviews[-1]
-    serious = [_named(issue) for issue in last.issues if issue.severity in BLOCKING]
+    serious = [_named(issue) for issue in last.issues if blocks(issue)]
     reason = f"the plan was not approved after {max_cycles} review cycles"
     if serious:
         reason += ": " + "; ".join(serious[:5])

@@ -6,17 +6,19 @@ import json
 
 import anyio
 
-from creator_agent import coverage, review_checks
+from creator_agent import coverage, review_checks, tool_checks
 from creator_agent.handoff_conditions import keyword_filter, split_conditions
 from creator_agent.stages.base import (
     BLOCKING,
     Stage,
+    blocks,
     bullets,
     catalog_text,
     handoff_conditions,
     list_limit,
     sop_language,
 )
+from oratio.redaction import redact
 from schemas.agents import AgentSpec
 from schemas.creation import ParsedSop, PlanReview, ReviewIssue, StageName
 from schemas.plan import AgentPlan, ToolName
@@ -78,7 +80,8 @@ class PlanReviewer(Stage):
             f"Tool catalog (the agent can do nothing else):\n{catalog_text()}\n\n"
             f"{handoff}\n\n"
             f"Parsed SOP:\n{parsed.model_dump_json(indent=2)}\n\n"
-            f"Plan:\n{json.dumps(plan.model_dump(mode='json'), indent=2)}\n\n"
+            # Redacted: a credential pasted where code cannot recognise it must not reach a model either.
+            f"Plan:\n{json.dumps(redact(plan).model_dump(mode='json'), indent=2)}\n\n"
             f"<sop>\n{spec.sop}\n</sop>\n\n"
             f"Answer with cycle {cycle}, approved, and the issues."
         )
@@ -86,7 +89,8 @@ class PlanReviewer(Stage):
 
 def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[ReviewIssue]:
     """The reviewer's deterministic checks: SOP coverage, the tool catalog, rule validity, invented capabilities,
-    and `review_checks` (contradictions, instruction injection, internal-note leaks, list caps)."""
+    `review_checks` (contradictions, instruction injection, internal-note leaks, list caps) and `tool_checks`
+    (credentials pasted into tools, SOP actions no tool carries out, write actions on tools not marked write)."""
     issues: list[ReviewIssue] = []
 
     def add(severity: str, message: str, code: str | None = None, field: str | None = None) -> None:
@@ -130,7 +134,12 @@ def check_plan(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[Revi
     texts = [prompt, plan.greeting or "", plan.handoff_message, plan.closing_message]
     for phrase in coverage.invented_capabilities("\n".join(texts)):
         add("major", f"The plan promises something no tool can do: '{phrase}'", "invented_capability", "system_prompt")
-    return [*issues, *review_checks.check_plan_texts(spec, parsed, plan)]
+    tools = [
+        *tool_checks.literal_secrets(spec),
+        *tool_checks.action_map_issues(plan),
+        *tool_checks.unmapped_actions(spec, parsed, plan),
+    ]
+    return [*issues, *review_checks.check_plan_texts(spec, parsed, plan), *tools]
 
 
 def _handoff_condition_issues(spec: AgentSpec, parsed: ParsedSop, plan: AgentPlan) -> list[ReviewIssue]:
@@ -211,7 +220,7 @@ def merge_reviews(cycle: int, *issue_lists: list[ReviewIssue]) -> PlanReview:
     rank = {"blocker": 0, "major": 1, "minor": 2}
     merged.sort(key=lambda issue: rank[issue.severity])  # stable: the most serious survive the cap
     merged = merged[: list_limit("issues", PlanReview)]
-    approved = not any(issue.severity in BLOCKING for issue in merged)
+    approved = not any(blocks(issue) for issue in merged)
     return PlanReview(cycle=cycle, approved=approved, issues=merged)
 
 
