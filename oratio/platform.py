@@ -49,6 +49,7 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.agent_tools import ToolService
+from oratio.services.analysis import AnalysisService, plan_lookup
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
@@ -105,6 +106,8 @@ class Platform:
     """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
     secrets: SecretService
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
+    analyses: AnalysisService
+    """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -118,6 +121,12 @@ class Platform:
     def tailer(self, poll_interval: float | None = None) -> EventTail:
         """The shared event-log tailer, or (tests) a tailer of the caller's own at `poll_interval` seconds."""
         return self.live if poll_interval is None else EventTail(self.backends.events, TailSettings(poll_interval))
+
+    def sweep_sessions(self) -> None:
+        """One round of the session sweeper: end idle sessions, then analyse ended ones (in that order,
+        so a session the round ended is analysed in the same round)."""
+        self.session_timeouts.expire_idle()
+        self.analyses.run_pending()
 
 
 def build_services(
@@ -215,6 +224,13 @@ def build_services(
         actions=actions,
         agent_tools=agent_tools,
         secrets=secret_service,
+        analyses=AnalysisService(
+            backends,
+            plan_lookup(agents.artifact),
+            webhooks_on=webhooks is not None,
+            max_attempts=outbox.limits.max_attempts,
+            wake=outbox.wake,
+        ),
     )
 
 

@@ -59,6 +59,12 @@ class Session(Record):
     pending_action: PendingAction | None = Field(
         default=None, description="A write action held for the customer's confirmation (the confirmation gate)"
     )
+    handoff_reason: str | None = Field(
+        default=None, max_length=500, description="Why a handoff was requested, if one was (kept after it ends)"
+    )
+    analysed: bool = Field(
+        default=False, description="Its post-call analysis is stored (oratio.services.analysis); ended sessions only"
+    )
 
     @model_validator(mode="before")
     @classmethod
