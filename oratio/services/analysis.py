@@ -121,10 +121,12 @@ class AnalysisService:
     # -- the admin side --------------------------------------------------------------------------
 
     def get(self, principal: Principal, session_id: str) -> SessionAnalysis:
-        """The stored analysis of a session; NotFound while it is live or not yet analysed."""
+        """The stored analysis of a session; NotFound (saying so) while it is live or not yet analysed, and
+        the same NotFound as any unknown id for a session of another tenant."""
         tenant_id = authorize(principal, Scope.SESSIONS_READ)
         found = self._b.store.get(ANALYSES, tenant_id, session_id)
         if found is None:
+            require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             raise NotFound(f"session '{session_id}' has no analysis yet (it is live, or ended moments ago)")
         return found
 
