@@ -227,6 +227,7 @@ def build_services(
         analyses=AnalysisService(
             backends,
             plan_lookup(agents.artifact),
+            sessions=sessions.list,
             webhooks_on=webhooks is not None,
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import AwareDatetime, Field
 
 from mcp_server._context import ToolContext
 from mcp_server.tools._register import reads, tool
+from oratio.services.analysis import SessionExport
 from oratio.store.ports import Page
 from schemas import Channel, Identifier, Model, Session, SessionFilter, SessionStatus, SessionWithTranscript
 from schemas.analysis import Outcome, SessionAnalysis
@@ -90,3 +91,21 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         A live session, or one that ended moments ago, has none yet: try again after the next sweep."""
         principal = tc.principal()
         return await tc.call(lambda: platform.analyses.get(principal, session_id))
+
+    @tool(server, reads("Export sessions"))
+    async def export_sessions(
+        started_after: Annotated[AwareDatetime, Field(description="Start of the window (ISO 8601 with a timezone)")],
+        started_before: Annotated[AwareDatetime, Field(description="End of the window (ISO 8601 with a timezone)")],
+        format: Literal["csv", "json"] = "csv",
+        agent_id: Annotated[Identifier | None, Field(description="Only this agent's sessions")] = None,
+        outcome: Annotated[Outcome | None, Field(description="Only sessions analysed with this outcome")] = None,
+    ) -> SessionExport:
+        """Export the sessions started in a window (at most 31 days; at most 1000 sessions, newest first;
+        `truncated` says when there were more) with their post-call analysis: one row per session with its
+        outcome, sentiment, summary, handoff reason, tool counts and collected fields, as CSV (spreadsheet
+        formulas neutralised) or JSON, in `content`."""
+        principal = tc.principal()
+        query = SessionFilter(
+            agent_id=agent_id, outcome=outcome, started_after=started_after, started_before=started_before
+        )
+        return await tc.call(lambda: platform.analyses.export(principal, query, format))

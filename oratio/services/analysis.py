@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from oratio.analysis import ANALYSIS_TURNS_MAX, analyse
-from oratio.errors import Conflict, NotFound, OratioError
+from oratio.analysis.export import ExportFormat, render
+from oratio.errors import Conflict, InvalidInput, NotFound, OratioError
 from oratio.services._common import Backends, authorize, check_limit, require
 from oratio.services.outbox import webhook_delivery
 from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import AGENTS, ANALYSES, OUTBOX, SESSIONS, TURNS
-from schemas import AgentPlan, EventType, OutboxDelivery, Principal, Scope, Session, Turn
+from schemas import AgentPlan, EventType, Model, OutboxDelivery, Principal, Scope, Session, SessionFilter, Turn
 from schemas.analysis import Outcome, SessionAnalysis
 
 logger = logging.getLogger("oratio.services.analysis")
@@ -33,8 +35,21 @@ ENDED_EVENT = "session.ended"
 SWEEP_BATCH = 100
 """Sessions one `run_pending` call analyses at most; the next sweep takes the rest."""
 TURN_PAGE = 200
+EXPORT_DAYS_MAX = 31
+"""The widest window one export covers: an admin exports a month at a time."""
+EXPORT_ROWS_MAX = 1000
+"""Sessions one export holds at most (newest first); `truncated` says when the window held more."""
+
+
+class SessionExport(Model):
+    format: str
+    content: str
+    count: int
+    truncated: bool
+
 
 PlanLookup = Callable[[str, str], AgentPlan | None]
+SessionLister = Callable[[Principal, SessionFilter], Page[Session]]
 
 
 class AnalysisService:
@@ -43,12 +58,14 @@ class AnalysisService:
         backends: Backends,
         plan_for: PlanLookup,
         *,
+        sessions: SessionLister | None = None,
         webhooks_on: bool = False,
         max_attempts: int = 6,
         wake: Callable[[], None] = lambda: None,
     ) -> None:
         self._b = backends
         self._plan_for = plan_for
+        self._sessions = sessions
         self._webhooks_on = webhooks_on
         self._attempts = max_attempts
         self._wake = wake
@@ -144,6 +161,31 @@ class AnalysisService:
             return self._b.store.query(ANALYSES, tenant_id, descending=True, limit=limit, cursor=cursor)
         partition = f"{tenant_id}#{outcome.value}"
         return self._b.store.query(ANALYSES, partition, index="by_outcome", descending=True, limit=limit, cursor=cursor)
+
+    def export(self, principal: Principal, query: SessionFilter, fmt: ExportFormat) -> SessionExport:
+        """The sessions `query` finds in a bounded window (both ends required, at most EXPORT_DAYS_MAX days),
+        newest first, at most EXPORT_ROWS_MAX, with their analyses, as CSV or JSON."""
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        if query.started_after is None or query.started_before is None:
+            raise InvalidInput("an export needs both started_after and started_before", field="started_after")
+        if query.started_before - query.started_after > timedelta(days=EXPORT_DAYS_MAX):
+            raise InvalidInput(f"an export covers at most {EXPORT_DAYS_MAX} days", field="started_before")
+        if self._sessions is None:
+            raise InvalidInput("exports are not available here", field="format")
+        found: list[Session] = []
+        cursor: str | None = None
+        for _ in range(EXPORT_ROWS_MAX // 10):  # bounded even when few sessions match per page
+            want = min(200, EXPORT_ROWS_MAX - len(found))
+            page = self._sessions(principal, query.model_copy(update={"limit": want, "cursor": cursor}))
+            found.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None or len(found) >= EXPORT_ROWS_MAX:
+                break
+        analyses = {
+            s.id: a for s in found if s.analysed and (a := self._b.store.get(ANALYSES, tenant_id, s.id)) is not None
+        }
+        content = render(found, analyses, fmt)
+        return SessionExport(format=fmt, content=content, count=len(found), truncated=cursor is not None)
 
 
 def plan_lookup(artifact: Callable[[str, str], Any]) -> PlanLookup:

@@ -22,6 +22,7 @@ READ_ONLY = {
     "list_live_sessions",
     "get_session",
     "get_session_analysis",
+    "export_sessions",
     "list_notifications",
     "list_deliveries",
     "list_agent_tools",
@@ -79,6 +80,10 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
         "list_live_sessions": ({"limit", "cursor"}, set()),
         "get_session": ({"session_id"}, {"session_id"}),
         "get_session_analysis": ({"session_id"}, {"session_id"}),
+        "export_sessions": (
+            {"started_after", "started_before", "format", "agent_id", "outcome"},
+            {"started_after", "started_before"},
+        ),
         "list_notifications": ({"status", "limit", "cursor"}, set()),
         "mark_notification_read": ({"notification_id"}, {"notification_id"}),
         "acknowledge_handoff": ({"notification_id"}, {"notification_id"}),
