@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from oratio import models
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
@@ -31,6 +32,7 @@ from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extract
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.models.gate import ModelGate
+from oratio.models.spec import parse_model_spec
 from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
@@ -68,6 +70,7 @@ from oratio.store.ports import EventLog, RecordStore
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from strands.models import Model
 
 logger = logging.getLogger("oratio.platform")
 
@@ -228,11 +231,21 @@ def build_services(
             backends,
             plan_lookup(agents.artifact),
             sessions=sessions.list,
+            model=_analysis_model(settings),
             webhooks_on=webhooks is not None,
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
         ),
     )
+
+
+def _analysis_model(settings: Settings) -> Callable[[], Model] | None:
+    """The platform's model for post-call analysis (as the AgentCreator builds it: a fresh one per call),
+    or None offline: no model configured, or the `scripted` one (it has no script to analyse with)."""
+    spec = settings.model
+    if spec is None or parse_model_spec(spec, source="ORATIO_MODEL").provider == "scripted":
+        return None
+    return lambda: models.create_model(spec, settings)
 
 
 @contextmanager

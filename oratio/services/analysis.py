@@ -8,7 +8,8 @@ the session's own status and `analysed` flag: no extra write on any turn); `run_
 index and, per session, writes in ONE transaction the analysis, the session's `analysed` flag and
 (when the agent has a webhook) the `session.ended` outbox delivery. A crash before the commit leaves
 the session in the index to be analysed again; after it, nothing is repeated: idempotent and
-resumable. The analysis is the offline `rules` one (`oratio.analysis`).
+resumable. The analysis is the offline `rules` one (`oratio.analysis.rules`); with a model configured
+the model rewrites its summary and sentiment (`oratio.analysis.model`), falling back to the rules.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oratio.analysis import ANALYSIS_TURNS_MAX, analyse
 from oratio.analysis.export import ExportFormat, render
+from oratio.analysis.model import DEFAULT_SECONDS, with_model
 from oratio.errors import Conflict, InvalidInput, NotFound, OratioError
 from oratio.services._common import Backends, authorize, check_limit, require
 from oratio.services.outbox import webhook_delivery
@@ -27,6 +29,9 @@ from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import AGENTS, ANALYSES, OUTBOX, SESSIONS, TURNS
 from schemas import AgentPlan, EventType, Model, OutboxDelivery, Principal, Scope, Session, SessionFilter, Turn
 from schemas.analysis import Outcome, SessionAnalysis
+
+if TYPE_CHECKING:
+    from strands.models import Model as StrandsModel
 
 logger = logging.getLogger("oratio.services.analysis")
 
@@ -59,6 +64,8 @@ class AnalysisService:
         plan_for: PlanLookup,
         *,
         sessions: SessionLister | None = None,
+        model: Callable[[], StrandsModel] | None = None,
+        model_seconds: float = DEFAULT_SECONDS,
         webhooks_on: bool = False,
         max_attempts: int = 6,
         wake: Callable[[], None] = lambda: None,
@@ -66,6 +73,9 @@ class AnalysisService:
         self._b = backends
         self._plan_for = plan_for
         self._sessions = sessions
+        self._model = model
+        """The platform's model (a fresh one per call), when one is configured: it writes the summary."""
+        self._model_seconds = model_seconds
         self._webhooks_on = webhooks_on
         self._attempts = max_attempts
         self._wake = wake
@@ -88,7 +98,10 @@ class AnalysisService:
         session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
         if session.ended_at is None or session.analysed:
             return False
-        analysis = analyse(session, self._turns(session), self._plan_for(tenant_id, session.agent_id), self._b.clock())
+        turns = self._turns(session)
+        analysis = analyse(session, turns, self._plan_for(tenant_id, session.agent_id), self._b.clock())
+        if self._model is not None:
+            analysis = with_model(analysis, turns, self._model, seconds=self._model_seconds)
         writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True}))]
         existing = self._b.store.get(ANALYSES, tenant_id, session_id)
         if existing is None:
