@@ -13,6 +13,7 @@ function historyParams() {
     agent_id: $("h-agent").value,
     status: $("h-status").value,
     channel: $("h-channel").value,
+    outcome: $("h-outcome").value,
     started_after: from ? `${from}T00:00:00Z` : "",
     started_before: to ? `${to}T23:59:59Z` : "",
   };

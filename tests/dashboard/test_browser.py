@@ -303,6 +303,10 @@ def test_history_shows_a_finished_sessions_analysis_and_the_charts_its_rates(
     expect(block).to_contain_text("rule-based (offline)")
     expect(block).to_contain_text('The customer asked: "Thanks, my parcel arrived, great"')
     shot(page, "history-analysis")
+    page.select_option("#h-outcome", "handed_off")
+    page.click("#history-form button[type=submit]")
+    expect(page.locator("#history-rows tr")).to_have_count(1)
+    expect(page.locator(f'#history-rows tr[data-session="{handed["session_id"]}"]')).to_have_count(1)
 
     page.click('#tabs button[data-tab="charts"]')
     expect(page.locator("#figure-resolution")).to_have_text("Resolution rate50% of 2 analysed")

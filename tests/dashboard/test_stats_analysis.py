@@ -81,3 +81,7 @@ def test_the_stats_route_shows_the_analysed_sessions(http: httpx.Client, dash: D
     assert detail["analysis"]["outcome"] == "handed_off" and detail["analysis"]["method"] == "rules"
     theirs = http.get("/api/v1/stats", headers=dash.bearer(dash.globex_token)).json()
     assert (theirs["analysed"], theirs["top_handoff_reasons"]) == (0, [])
+    by_outcome = http.get("/api/v1/sessions?outcome=handed_off", headers=dash.bearer()).json()
+    assert [s["id"] for s in by_outcome["sessions"]] == [handed["session_id"]]
+    refused = http.get("/api/v1/sessions?outcome=happy", headers=dash.bearer())
+    assert refused.status_code == 422 and "outcome" in refused.text

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from oratio.analysis import ANALYSIS_TURNS_MAX, analyse, decide_outcome
-from oratio.analysis.export import render
 from oratio.runtime.handoff import rule_reason
 from schemas import AgentPlan, Channel, HandoffRule, Role, Session, SessionStatus, Turn
 from schemas.analysis import CheckKind, Outcome, Sentiment
@@ -148,13 +144,3 @@ def test_without_a_plan_there_are_no_sop_checks_and_long_transcripts_are_bounded
     analysis = analyse(session(), long, None, START)
     assert (analysis.sop, analysis.turns) == ([], ANALYSIS_TURNS_MAX)
     assert len(analysis.summary) <= 2000
-
-
-def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() -> None:
-    hostile = session(end_reason="=cmd|' /C calc'!A0", collected={"note": "+1"})
-    analysis = analyse(hostile, CHAT, PLAN, START)
-    [header, line] = list(csv.reader(io.StringIO(render([hostile], {hostile.id: analysis}, "csv"))))
-    cells = dict(zip(header, line, strict=True))
-    assert cells["end_reason"] == "'=cmd|' /C calc'!A0"
-    assert cells["outcome"] == "resolved" and cells["sentiment_score"] == str(analysis.sentiment_score)
-    assert json.loads(render([hostile], {}, "json"))[0]["end_reason"] == "=cmd|' /C calc'!A0"  # JSON is data
