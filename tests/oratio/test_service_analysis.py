@@ -204,3 +204,16 @@ def test_when_the_model_fails_hangs_or_answers_badly_the_rules_analysis_stands(
     analysis = platform.analyses.get(acme.principal, session.id)
     assert (analysis.method, analysis.sentiment.value) == ("rules", "positive")
     assert analysis.summary.startswith("Text session, 1 customer message(s).")
+
+
+def test_sessions_a_restart_interrupted_are_analysed_as_failed(platform: Platform, acme: Tenancy) -> None:
+    agent = new_agent(platform, acme, "Support", plan=PLAN)
+    orphan = chat(platform, acme, agent.id, "are you there?")
+    assert platform.sessions.interrupt_orphans() == 1
+
+    assert platform.analyses.run_pending() == 1
+    analysis = platform.analyses.get(acme.principal, orphan.id)
+    assert (analysis.outcome, analysis.summary.endswith("Outcome: failed (platform restarted).")) == (
+        Outcome.FAILED,
+        True,
+    )
