@@ -39,6 +39,7 @@ from schemas import (
     SessionStatus,
     utcnow,
 )
+from schemas.analysis import Outcome
 
 MAX_BODY_BYTES = 16 * 1024
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class SessionQuery(PageQuery):
     channel: Channel | None = None
     started_after: AwareDatetime | None = None
     started_before: AwareDatetime | None = None
+    outcome: Outcome | None = None
     q: str | None = Field(default=None, max_length=SEARCH_TEXT_MAX, description="Text the transcript contains")
 
 

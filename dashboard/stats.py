@@ -9,6 +9,10 @@ Turn latency is derived from what the transcript already records: a customer tur
 the agent runs and the agent's reply is stored once it is complete, so the gap between a customer
 turn and the agent turn right after it is how long the customer waited for the whole reply.
 
+Post-call figures come from the sessions' analyses (read with their transcripts): the resolution rate
+is resolved / analysed sessions; top handoff reasons count the sessions' recorded handoff reasons;
+average handling time is the mean duration of the window's ended sessions.
+
 Tool calls are counted from the agent turns' `tool_calls` (the transcript's record of each call), in
 the hour each call started. A failure is a call that was attempted or asked for and did not work
 (error, timeout, invalid arguments, refused by the platform); a write action held for confirmation,
@@ -17,6 +21,7 @@ declined or not confirmed by the customer is the gate working, not a failure.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -24,12 +29,14 @@ from pydantic import Field
 
 from dashboard.context import DashboardServices
 from schemas import Model, NotificationType, Principal, Role, Session, SessionFilter, SessionStatus, Turn
+from schemas.analysis import Outcome, SessionAnalysis
 from schemas.tools import ToolCallStatus
 
 WINDOW_HOURS = 24
 MAX_SESSIONS = 500
 MAX_NOTIFICATIONS = 1000
 PAGE = 200
+TOP_REASONS = 5
 NOT_FAILURES = frozenset(
     {
         ToolCallStatus.OK,
@@ -60,15 +67,22 @@ class DashboardStats(Model):
     tool_calls: int = 0
     tool_failures: int = 0
     truncated: bool = Field(description="True when more sessions started than MAX_SESSIONS: the newest were used")
+    analysed: int = Field(default=0, description="Sessions of the window with a post-call analysis")
+    outcomes: dict[str, int] = Field(default_factory=dict, description="Analysed sessions per outcome")
+    resolution_rate: float | None = Field(default=None, description="Resolved / analysed sessions")
+    top_handoff_reasons: list[tuple[str, int]] = Field(default_factory=list, description="Most frequent first")
+    avg_handling_s: float | None = Field(default=None, description="Mean duration of the window's ended sessions")
 
 
 def collect(platform: DashboardServices, principal: Principal, now: datetime) -> DashboardStats:
     """Read the window's sessions, transcripts and handoffs (blocking I/O: run in a worker thread)."""
     since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=WINDOW_HOURS - 1)
     sessions, truncated = _recent_sessions(platform, principal, since)
-    transcripts = {s.id: platform.sessions.get(principal, s.id).turns for s in sessions}
+    reads = {s.id: platform.sessions.get(principal, s.id) for s in sessions}
+    transcripts = {ident: read.turns for ident, read in reads.items()}
+    analyses = {ident: read.analysis for ident, read in reads.items() if read.analysis is not None}
     handed_off = _handed_off(platform, principal, since)
-    return aggregate(since, now, sessions, transcripts, handed_off, truncated=truncated)
+    return aggregate(since, now, sessions, transcripts, handed_off, truncated=truncated, analyses=analyses)
 
 
 def aggregate(
@@ -79,6 +93,7 @@ def aggregate(
     handed_off: Iterable[str],
     *,
     truncated: bool = False,
+    analyses: Mapping[str, SessionAnalysis] | None = None,
 ) -> DashboardStats:
     """The figures, from records already read. Hours run from `since`; later-than-window data is ignored."""
     handoff_ids = set(handed_off)
@@ -126,7 +141,22 @@ def aggregate(
         tool_calls=sum(calls),
         tool_failures=sum(failures),
         truncated=truncated,
+        **_post_call([s for s in sessions if _hour(since, s.started_at) is not None], analyses or {}),
     )
+
+
+def _post_call(sessions: Sequence[Session], analyses: Mapping[str, SessionAnalysis]) -> dict[str, object]:
+    outcomes = Counter(analyses[s.id].outcome.value for s in sessions if s.id in analyses)
+    analysed = sum(outcomes.values())
+    reasons = Counter(s.handoff_reason for s in sessions if s.handoff_reason)
+    durations = [d for s in sessions if (d := s.duration_seconds) is not None]
+    return {
+        "analysed": analysed,
+        "outcomes": dict(outcomes),
+        "resolution_rate": outcomes[Outcome.RESOLVED.value] / analysed if analysed else None,
+        "top_handoff_reasons": reasons.most_common(TOP_REASONS),
+        "avg_handling_s": _mean(durations),
+    }
 
 
 def _latencies(turns: Sequence[Turn]) -> Iterable[tuple[float, datetime]]:

@@ -34,6 +34,7 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.agent_tools import ToolService
+from oratio.services.analysis import AnalysisService
 from oratio.services.creation import AgentBuilder
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.knowledge import KnowledgeService
@@ -72,6 +73,9 @@ class McpServices(Protocol):
 
     @property
     def sessions(self) -> SessionService: ...
+
+    @property
+    def analyses(self) -> AnalysisService: ...
 
     @property
     def notifications(self) -> NotificationService: ...

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from oratio import models
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
@@ -32,6 +33,7 @@ from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extract
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.models.gate import ModelGate
+from oratio.models.spec import parse_model_spec
 from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
@@ -50,6 +52,7 @@ from oratio.services import (
     TenantService,
 )
 from oratio.services.agent_tools import ToolService
+from oratio.services.analysis import AnalysisService, plan_lookup
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
@@ -69,6 +72,7 @@ from oratio.store.ports import EventLog, RecordStore
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from strands.models import Model
 
 logger = logging.getLogger("oratio.platform")
 
@@ -107,6 +111,8 @@ class Platform:
     """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
     secrets: SecretService
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
+    analyses: AnalysisService
+    """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -120,6 +126,12 @@ class Platform:
     def tailer(self, poll_interval: float | None = None) -> EventTail:
         """The shared event-log tailer, or (tests) a tailer of the caller's own at `poll_interval` seconds."""
         return self.live if poll_interval is None else EventTail(self.backends.events, TailSettings(poll_interval))
+
+    def sweep_sessions(self) -> None:
+        """One round of the session sweeper: end idle sessions, then analyse ended ones (in that order,
+        so a session the round ended is analysed in the same round)."""
+        self.session_timeouts.expire_idle()
+        self.analyses.run_pending()
 
 
 def build_services(
@@ -220,7 +232,25 @@ def build_services(
         actions=actions,
         agent_tools=agent_tools,
         secrets=secret_service,
+        analyses=AnalysisService(
+            backends,
+            plan_lookup(agents.artifact),
+            sessions=sessions.list,
+            model=_analysis_model(settings),
+            webhooks_on=webhooks is not None,
+            max_attempts=outbox.limits.max_attempts,
+            wake=outbox.wake,
+        ),
     )
+
+
+def _analysis_model(settings: Settings) -> Callable[[], Model] | None:
+    """The platform's model for post-call analysis (as the AgentCreator builds it: a fresh one per call),
+    or None offline: no model configured, or the `scripted` one (it has no script to analyse with)."""
+    spec = settings.model
+    if spec is None or parse_model_spec(spec, source="ORATIO_MODEL").provider == "scripted":
+        return None
+    return lambda: models.create_model(spec, settings)
 
 
 @contextmanager

@@ -114,6 +114,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     from creator_agent.models import attach_creator
     from oratio.operator import ensure_operator_admin
     from oratio.services.creation_owner import recover_interrupted_creations
+    from oratio.services.session_timeouts import IdleSweeper
     from oratio_app.web import create_app
     from voice_bridge.settings import load_voice_settings
 
@@ -136,7 +137,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     print(f"Admin token ({admin.tenant_id}): {platform.access.token_for(admin)}", flush=True)
     _print_other_tenants(platform, admin.tenant_id)
     app = create_app(platform, host=args.host, port=args.port, resume=unready)
-    sweeper = platform.session_timeouts.sweeper(platform.settings.session_sweep_seconds)
+    sweeper = IdleSweeper(platform.sweep_sessions, platform.settings.session_sweep_seconds)
     sweeper.start()
     platform.outbox.start()  # delivers what an earlier run left in the outbox; closed with the platform
     try:

@@ -33,6 +33,8 @@ class EventType(StrEnum):
     SESSION_COLLECTED = "session.collected"
     SESSION_RECORDING = "session.recording"
     SESSION_TOOL_CALL = "session.tool_call"
+    SESSION_ANALYSED = "session.analysed"
+    """An ended session's analysis is stored; data: {"outcome"} (read it with get_session_analysis)."""
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from schemas._base import Identifier, Limits, Model, Record, StoredMetadata, UtcDatetime, utcnow
+from schemas.analysis import Outcome, SessionAnalysis
 from schemas.tools import TOOL_CALLS_PER_TURN_MAX, PendingAction, ToolCallRecord
 
 
@@ -58,6 +59,12 @@ class Session(Record):
     )
     pending_action: PendingAction | None = Field(
         default=None, description="A write action held for the customer's confirmation (the confirmation gate)"
+    )
+    handoff_reason: str | None = Field(
+        default=None, max_length=500, description="Why a handoff was requested, if one was (kept after it ends)"
+    )
+    analysed: bool = Field(
+        default=False, description="Its post-call analysis is stored (oratio.services.analysis); ended sessions only"
     )
 
     @model_validator(mode="before")
@@ -118,6 +125,7 @@ class SessionFilter(Model):
     channel: Channel | None = None
     started_after: UtcDatetime | None = None
     started_before: UtcDatetime | None = None
+    outcome: Outcome | None = Field(default=None, description="Only ended sessions analysed with this outcome")
     limit: int = Field(default=50, ge=1, le=Limits.PAGE_SIZE_MAX)
     cursor: str | None = Field(default=None, max_length=512)
 
@@ -128,4 +136,7 @@ class SessionWithTranscript(Model):
     recordings: list[str] = Field(
         default_factory=list,
         description="Blob keys of the session's call recordings (WAV), one per voice call, oldest first",
+    )
+    analysis: SessionAnalysis | None = Field(
+        default=None, description="The post-call analysis, once the session has ended and been analysed"
     )

@@ -66,7 +66,16 @@ export async function loadCharts() {
       el("strong", {}, stats.avg_latency_ms === null ? "—" : ms(stats.avg_latency_ms))),
     el("div", { class: "figure card", id: "figure-tools" }, el("span", {}, "Tool calls (24 h)"),
       el("strong", {}, String(stats.tool_calls)),
-      el("small", { class: stats.tool_failures ? "bad" : "muted" }, ` ${stats.tool_failures} failed`)));
+      el("small", { class: stats.tool_failures ? "bad" : "muted" }, ` ${stats.tool_failures} failed`)),
+    el("div", { class: "figure card", id: "figure-resolution" }, el("span", {}, "Resolution rate"),
+      el("strong", {}, stats.resolution_rate === null ? "—" : pct(stats.resolution_rate)),
+      el("small", { class: "muted" }, ` of ${stats.analysed} analysed`)),
+    el("div", { class: "figure card" }, el("span", {}, "Avg handling time"),
+      el("strong", {}, stats.avg_handling_s === null ? "—" : `${Math.round(stats.avg_handling_s)} s`)),
+    el("div", { class: "figure card", id: "figure-reasons" }, el("span", {}, "Top handoff reasons"),
+      ...(stats.top_handoff_reasons.length
+        ? stats.top_handoff_reasons.map(([reason, n]) => el("small", {}, `${n} × ${reason}`))
+        : [el("small", { class: "muted" }, "none")])));
   $("charts-note").textContent = stats.truncated
     ? "Busy day: the figures use the newest sessions only (a capped number per request)."
     : "";

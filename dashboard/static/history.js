@@ -13,6 +13,7 @@ function historyParams() {
     agent_id: $("h-agent").value,
     status: $("h-status").value,
     channel: $("h-channel").value,
+    outcome: $("h-outcome").value,
     started_after: from ? `${from}T00:00:00Z` : "",
     started_before: to ? `${to}T23:59:59Z` : "",
   };
@@ -57,6 +58,7 @@ export async function openSession(id) {
     Object.keys(s.collected || {}).length
       ? el("div", { class: "muted" }, "Collected: ", Object.entries(s.collected).map(([k, v]) => `${k}=${v}`).join(", "))
       : null,
+    full.analysis ? analysisBlock(full.analysis) : null,
     (full.recordings || []).length
       ? el("div", { class: "muted" }, `Recordings (${full.recordings.length}): `, ...full.recordings.map((key, i) => [i ? ", " : "", el("code", {}, key)]))
       : null,
@@ -64,4 +66,17 @@ export async function openSession(id) {
   state.historySelected = id;
   state.historyDetail = { transcript, seqs: new Set(), calls: new Map() };
   full.turns.forEach((turn) => addTurn(state.historyDetail, turn));
+}
+
+// The post-call analysis: outcome, sentiment, summary and the SOP checks with their evidence turn.
+function analysisBlock(a) {
+  const checks = a.sop.map((c) => el("li", { class: c.met ? "" : "muted" },
+    `${c.met ? "✓" : "·"} ${c.kind === "collect" ? "collected" : "rule"} ${c.name}`,
+    c.evidence_seq ? ` (turn ${c.evidence_seq})` : ""));
+  return el("div", { class: "analysis card", id: "history-analysis" },
+    el("div", {}, pill(a.outcome), ` sentiment ${a.sentiment} (${a.sentiment_score}) · `,
+      el("small", { class: "muted" }, a.method === "model" ? "model-written" : "rule-based (offline)")),
+    el("p", {}, a.summary),
+    a.tools.calls ? el("div", { class: "muted" }, `Tools: ${a.tools.calls} call(s), ${a.tools.failures} failed, ${a.tools.writes_confirmed} confirmed write(s)`) : null,
+    checks.length ? el("ul", { class: "checks" }, ...checks) : null);
 }

@@ -95,7 +95,11 @@ class HandoffService:
             notification = self._notification(session, agent, reason)
             deliveries = self._deliveries(agent, session, notification, reason) if agent is not None else []
             moved = session.model_copy(
-                update={"status": SessionStatus.HANDOFF_REQUESTED, "last_activity_at": self._b.clock()}
+                update={
+                    "status": SessionStatus.HANDOFF_REQUESTED,
+                    "last_activity_at": self._b.clock(),
+                    "handoff_reason": reason[:500],
+                }
             )
             writes: list[Write] = [Replace(SESSIONS, moved), Insert(NOTIFICATIONS, notification)]
             writes += [Insert(OUTBOX, delivery) for delivery in deliveries]

@@ -18,7 +18,7 @@ from oratio.ids import new_id
 from oratio.recordings import recording_key, session_recordings
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Insert, Page, Replace, Unchanged, Write
-from oratio.store.tables import AGENTS, SESSIONS, TURNS
+from oratio.store.tables import AGENTS, ANALYSES, SESSIONS, TURNS
 from schemas import (
     AgentStatus,
     Channel,
@@ -425,7 +425,8 @@ class SessionService:
         session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
         turns = all_items(self._b.store, TURNS, f"{tenant_id}#{session_id}")
         recordings = session_recordings(self._b.blobs, tenant_id, session.agent_id, session_id)
-        return SessionWithTranscript(session=session, turns=turns, recordings=recordings)
+        analysis = self._b.store.get(ANALYSES, tenant_id, session_id) if session.analysed else None
+        return SessionWithTranscript(session=session, turns=turns, recordings=recordings, analysis=analysis)
 
     def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
         return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))
@@ -438,6 +439,8 @@ class SessionService:
             raise InvalidInput("started_after is later than started_before", field="started_after")
         sort_from = _iso(query.started_after)
         sort_to = _iso(query.started_before, upper=True)
+        if query.outcome is not None:
+            return self._list_by_outcome(tenant_id, query)
         if query.agent_id is not None:
             partition, index = f"{tenant_id}#{query.agent_id}", "by_agent"
         elif query.status is not None:
@@ -445,14 +448,7 @@ class SessionService:
         else:
             partition, index, sort_from, sort_to = tenant_id, None, None, None
 
-        def wanted(s: Session) -> bool:
-            return (
-                (query.status is None or s.status is query.status)
-                and (query.channel is None or s.channel is query.channel)
-                and (query.started_after is None or s.started_at >= query.started_after)
-                and (query.started_before is None or s.started_at <= query.started_before)
-            )
-
+        wanted = _matcher(query)
         found: list[Session] = []
         cursor = query.cursor
         for _ in range(MAX_PAGES_PER_LIST):
@@ -467,6 +463,26 @@ class SessionService:
                 cursor=cursor,
             )
             found.extend(s for s in page.items if wanted(s))
+            cursor = page.next_cursor
+            if cursor is None or len(found) >= query.limit:
+                break
+        return Page(items=found, next_cursor=cursor)
+
+    def _list_by_outcome(self, tenant_id: str, query: SessionFilter) -> Page[Session]:
+        """Ended sessions analysed with `query.outcome`, newest first (the analyses' outcome index), each
+        read and held to the query's other filters: at most `limit` session reads per page."""
+        wanted = _matcher(query)
+        found: list[Session] = []
+        cursor = query.cursor
+        partition = f"{tenant_id}#{query.outcome.value if query.outcome else ''}"
+        for _ in range(MAX_PAGES_PER_LIST):
+            page = self._b.store.query(
+                ANALYSES, partition, index="by_outcome", descending=True, limit=query.limit - len(found), cursor=cursor
+            )
+            for analysis in page.items:
+                session = self._b.store.get(SESSIONS, tenant_id, analysis.id)
+                if session is not None and wanted(session):
+                    found.append(session)
             cursor = page.next_cursor
             if cursor is None or len(found) >= query.limit:
                 break
@@ -543,6 +559,21 @@ def _tool_call_events(session: Session, turn: Turn) -> list[NewEvent]:
         )
         for call in turn.tool_calls
     ]
+
+
+def _matcher(query: SessionFilter) -> Callable[[Session], bool]:
+    """The query's filters on one session (the index narrows by one of them; this checks them all)."""
+
+    def wanted(s: Session) -> bool:
+        return (
+            (query.agent_id is None or s.agent_id == query.agent_id)
+            and (query.status is None or s.status is query.status)
+            and (query.channel is None or s.channel is query.channel)
+            and (query.started_after is None or s.started_at >= query.started_after)
+            and (query.started_before is None or s.started_at <= query.started_before)
+        )
+
+    return wanted
 
 
 def _reader(tenant_id: str) -> Principal:

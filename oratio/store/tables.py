@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from oratio.store.ports import Index, Table
 from schemas import Admin, Agent, Document, Lease, Notification, OutboxDelivery, Session, StoredApiKey, Tenant, Turn
+from schemas.analysis import SessionAnalysis
 from schemas.outbox import sortable
 from schemas.tools import StoredSecret
 
@@ -115,6 +116,27 @@ SESSIONS: Table[Session] = Table(
             partition=lambda s: "active" if s.status.value == "active" else None,
             sort=lambda s: f"{s.tenant_id}#{s.id}",
         ),
+        # Sparse, across tenants: ended sessions whose post-call analysis is not stored yet
+        # (oratio.services.analysis). Entered by the write that ends a session, left by the analysis.
+        Index[Session](
+            name="unanalysed",
+            partition=lambda s: "unanalysed" if s.ended_at is not None and not s.analysed else None,
+            sort=lambda s: f"{s.tenant_id}#{s.id}",
+        ),
+    ),
+)
+
+ANALYSES: Table[SessionAnalysis] = Table(
+    name="analyses",
+    model=SessionAnalysis,
+    partition=lambda a: a.tenant_id,
+    sort=lambda a: a.id,  # the session's id: one analysis per session
+    indexes=(
+        Index[SessionAnalysis](
+            name="by_outcome",
+            partition=lambda a: f"{a.tenant_id}#{a.outcome.value}",
+            sort=lambda a: a.id,
+        ),
     ),
 )
 
@@ -185,7 +207,8 @@ ALL_TABLES: tuple[
     | Table[Notification]
     | Table[Lease]
     | Table[OutboxDelivery]
-    | Table[StoredSecret],
+    | Table[StoredSecret]
+    | Table[SessionAnalysis],
     ...,
 ] = (
     TENANTS,
@@ -199,12 +222,14 @@ ALL_TABLES: tuple[
     LEASES,
     OUTBOX,
     SECRETS,
+    ANALYSES,
 )
 
 __all__ = [
     "ADMINS",
     "AGENTS",
     "ALL_TABLES",
+    "ANALYSES",
     "API_KEYS",
     "DOCUMENTS",
     "LEASES",

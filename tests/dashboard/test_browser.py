@@ -280,3 +280,36 @@ def test_tool_calls_show_live_in_the_transcript_and_in_the_charts(
     expect(page.locator("#chart-tool-failures svg rect.bar").first).to_be_attached()
     shot(page, "tool-calls-charts")
     assert problems == []
+
+
+def test_history_shows_a_finished_sessions_analysis_and_the_charts_its_rates(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    first = say(http, dash, "Thanks, my parcel arrived, great")
+    dash.platform.sessions.end(dash.acme.tenant_id, str(first["session_id"]), "ended by the agent")
+    handed = say(http, dash, "get me a person")
+    dash.platform.sessions.end(dash.acme.tenant_id, str(handed["session_id"]), "closed by a human")
+    assert dash.platform.analyses.run_pending() == 2
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    log_in(page, served, dash.token)
+
+    page.click('#tabs button[data-tab="history"]')
+    page.locator(f'#history-rows tr[data-session="{first["session_id"]}"]').click()
+    block = page.locator("#history-analysis")
+    expect(block.locator(".pill")).to_have_text("resolved")
+    expect(block).to_contain_text("sentiment positive")
+    expect(block).to_contain_text("rule-based (offline)")
+    expect(block).to_contain_text('The customer asked: "Thanks, my parcel arrived, great"')
+    shot(page, "history-analysis")
+    page.select_option("#h-outcome", "handed_off")
+    page.click("#history-form button[type=submit]")
+    expect(page.locator("#history-rows tr")).to_have_count(1)
+    expect(page.locator(f'#history-rows tr[data-session="{handed["session_id"]}"]')).to_have_count(1)
+
+    page.click('#tabs button[data-tab="charts"]')
+    expect(page.locator("#figure-resolution")).to_have_text("Resolution rate50% of 2 analysed")
+    expect(page.locator("#figure-reasons")).to_contain_text("1 × ")
+    shot(page, "charts-analysis")
+    assert problems == []
