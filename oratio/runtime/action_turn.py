@@ -33,7 +33,7 @@ import re2
 from oratio.actions import ActionRunner, ToolOutcome, ToolRequest
 from oratio.errors import OratioError
 from oratio.redaction import REDACTED, redact_text
-from oratio.runtime.confirmation import Gate, Verdict, canonical, same_arguments
+from oratio.runtime.confirmation import Gate, Verdict, canonical, same_arguments, tool_digest
 from oratio.runtime.outcome import TurnOutcome
 from schemas import (
     AgentPlan,
@@ -58,6 +58,10 @@ AWAITING_NOTE: Final = (
     "Do not say it is done. Wait for the customer's answer; the action runs only if they say yes."
 )
 DECLINED_NOTE: Final = "The customer said no. Nothing was done. Ask whether there is anything else."
+CHANGED_NOTE: Final = (
+    "{tool} was changed by the administrator after the customer was asked; nothing was done. "
+    "If it is still wanted, call the tool again so the customer can confirm the new action."
+)
 SUCCESS_STATUSES: Final = frozenset({ToolCallStatus.OK, ToolCallStatus.AWAITING_CONFIRMATION})
 QUIET_STATUSES: Final = SUCCESS_STATUSES | {ToolCallStatus.DECLINED, ToolCallStatus.NOT_CONFIRMED}
 """Statuses that are not the tool failing the customer (see `could_not_help`)."""
@@ -253,7 +257,7 @@ class ActionTurn:
             return done.content, done.status  # rule 3: it ran in this turn; it never runs twice
         approved = self.gate.take_approved(action.name, arguments)
         if approved is not None:  # rule 4 (Nova Sonic): the caller confirmed exactly this call
-            outcome = await self.run(action, arguments)
+            outcome = await self.run(action, arguments) if _unchanged(action, approved) else _changed(action.name)
             self.ran[key] = outcome
             self._record(action, call_id, arguments, outcome, confirmed=True)
             return outcome.content, outcome.status
@@ -264,7 +268,7 @@ class ActionTurn:
             return outcome.content, outcome.status
         held = self.gate.pending
         if held is None or held.tool != action.name or not same_arguments(held.arguments, arguments):
-            held = self.gate.propose(action.tool, call_id, arguments, self.language, self.turn_seq)
+            held = self.gate.propose(action.tool, call_id, arguments, self.language, self.turn_seq, action.server)
             note = "held for the customer's confirmation"
             self._record(action, call_id, arguments, ToolOutcome(ToolCallStatus.AWAITING_CONFIRMATION, None, note, 0))
         awaiting = {"status": "awaiting_confirmation", "note": AWAITING_NOTE.format(statement=held.statement)}
@@ -322,6 +326,8 @@ class ActionTurn:
             self.gate.approved = None  # it runs here, once; the same call again gets this outcome (`ran`)
             if found is None:
                 outcome = _failed(ToolCallStatus.REFUSED, f"{action.tool} is no longer offered; nothing was done", 0)
+            elif not _unchanged(found, action):
+                outcome = _changed(action.tool)
             else:
                 outcome = await self.run(found, action.arguments)
                 self.ran[f"{action.tool}:{canonical(action.arguments)}"] = outcome
@@ -373,6 +379,15 @@ class ActionTurn:
             outcome.status.value,
             record.duration_ms or 0,
         )
+
+
+def _unchanged(action: Action, held: PendingAction) -> bool:
+    """The tool is defined as it was when the customer was asked (a held action without a digest: no)."""
+    return held.tool_digest is not None and held.tool_digest == tool_digest(action.tool, action.server)
+
+
+def _changed(name: str) -> ToolOutcome:
+    return _failed(ToolCallStatus.REFUSED, CHANGED_NOTE.format(tool=name), 0)
 
 
 def _failed(status: ToolCallStatus, message: str, duration_ms: float) -> ToolOutcome:

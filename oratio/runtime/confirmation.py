@@ -17,6 +17,7 @@ in the message (one regex pass, a bounded phrase lookup per word) and reads at m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from oratio.languages import messages
-from schemas import HttpTool, McpToolSnapshot, PendingAction
+from schemas import HttpTool, McpServerTool, McpToolSnapshot, PendingAction
 
 
 class Verdict(StrEnum):
@@ -216,6 +217,18 @@ def render_statement(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, A
 # -- the gate --------------------------------------------------------------------------------------
 
 
+def tool_digest(tool: HttpTool | McpToolSnapshot, server: McpServerTool | None = None) -> str:
+    """sha256 of what a call to `tool` would do (its definition, and its MCP server's), for `PendingAction`.
+
+    A yes answers the statement the customer heard about the tool as it was; if the admin changed the
+    tool meanwhile (its URL, schema, write flag, server), the held call must not run under the new one.
+    """
+    parts = [tool.model_dump_json()]
+    if server is not None:
+        parts.append(server.model_dump_json())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def same_arguments(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Equal as JSON (key order does not matter)."""
     return canonical(a) == canonical(b)
@@ -246,6 +259,7 @@ class Gate:
         arguments: Mapping[str, Any],
         language: str,
         turn_seq: int,
+        server: McpServerTool | None = None,
     ) -> PendingAction:
         """Rule 1: hold a write call (nothing runs) and say in code what would happen."""
         action = PendingAction(
@@ -254,6 +268,7 @@ class Gate:
             arguments=dict(arguments),
             statement=render_statement(tool, arguments, language),
             proposed_in_turn=turn_seq,
+            tool_digest=tool_digest(tool, server),
         )
         self.pending = action
         self.approved = None  # a new proposal supersedes what the customer confirmed before it
@@ -295,4 +310,5 @@ __all__ = [
     "is_confirmation",
     "render_statement",
     "same_arguments",
+    "tool_digest",
 ]
