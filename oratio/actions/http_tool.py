@@ -440,10 +440,7 @@ class HttpToolRunner:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _answered(self, tool: HttpTool, answer: _Answer, secrets: list[str], started: float) -> ToolOutcome:
-        text = answer.body.decode("utf-8", errors="replace")
-        for secret in secrets:
-            if len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")  # an endpoint that echoes our headers
+        text = scrub_secrets(answer.body.decode("utf-8", errors="replace"), secrets, cut=answer.cut)
         if answer.status >= 400:
             excerpt = " ".join(text[:EXCERPT_MAX].split())
             return self._outcome(
@@ -473,6 +470,36 @@ class HttpToolRunner:
         return self._outcome(ToolCallStatus.OK, content, summary, started)
 
 
+def scrub_secrets(text: str, secrets: list[str], *, cut: bool) -> str:
+    """An answer with the secrets this call sent masked (an endpoint that echoes our headers).
+
+    Each secret is looked for as sent and as a JSON string would carry it (an echo in JSON escapes a
+    quote, a backslash or a non-ASCII letter). When the answer was cut at `max_response_bytes`, a cut
+    that falls inside a secret leaves its first characters at the very end: those are masked too, else
+    a model could choose arguments that move the cut and read a secret piece by piece.
+    """
+    for secret in secrets:
+        if len(secret) < 4:
+            continue
+        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        for form in forms:
+            text = text.replace(form, "[redacted]")
+        if cut:
+            for form in forms:
+                text = _mask_cut_tail(text, form)
+    return text
+
+
+def _mask_cut_tail(text: str, secret: str) -> str:
+    """`text` with a trailing start of `secret` (a proper prefix, cut off by the size cap) masked."""
+    at = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+    while at >= 0:
+        if secret.startswith(text[at:]):
+            return text[:at] + "[redacted]"
+        at = text.find(secret[0], at + 1)
+    return text
+
+
 def _one_line(text: str) -> str:
     """The start of an answer for the transcript, tokens and card numbers in it masked."""
     return redact_text(" ".join(text[:400].split()))
@@ -484,6 +511,7 @@ __all__ = [
     "prepare",
     "preview",
     "render_url",
+    "scrub_secrets",
     "secret_refs",
     "vet_http_tool",
     "vet_url",
