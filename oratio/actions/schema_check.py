@@ -42,6 +42,7 @@ from referencing.jsonschema import DRAFT202012
 
 from oratio.errors import InvalidInput
 from oratio.http_json import json_depth
+from oratio.redaction import is_secret_name
 from schemas import HttpTool
 from schemas.tools import ARGUMENTS_JSON_MAX, SECRET_REF_PATTERN
 
@@ -211,6 +212,13 @@ def check_http_tool(tool: HttpTool, where: str) -> None:
             )
     for header, value in tool.headers.items():
         _check_secret_refs(value, f"{where}.headers.{header}")
+        if is_secret_name(header) and _REF.search(value) is None and value.strip():
+            # A pasted token would sit in the spec, the plan and every tool listing in clear text.
+            raise InvalidInput(
+                f"{where}.headers.{header}: a credential goes in a secret, not in the tool: store it with "
+                "set_secret (e.g. ORDERS_API_TOKEN) and write the value as 'Bearer {{secret:ORDERS_API_TOKEN}}'",
+                field=f"{where}.headers.{header}",
+            )
     body = tool.parameters.get(REQUEST_BODY_MARKER)
     if body is not None and (not isinstance(body, str) or body not in declared or body in placeholders):
         raise InvalidInput(
