@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -114,7 +115,12 @@ def is_confirmation(text: str, language: str) -> Verdict:
     spaces and plain punctuation, a digit, a word outside the yes/no and politeness lists, or a yes
     together with a negation make it OTHER.
     """
-    if len(text) > CONFIRM_TEXT_MAX or _FOREIGN.search(text) is not None:
+    if len(text) > CONFIRM_TEXT_MAX:
+        return Verdict.OTHER
+    # Composed form (NFC) only: a keyboard or a speech engine that sends "sí" as s, i, U+0301 still means
+    # sí. Not NFKC: look-alikes (fullwidth, mathematical letters) stay words outside the lists.
+    text = unicodedata.normalize("NFC", text)
+    if _FOREIGN.search(text) is not None:
         return Verdict.OTHER
     tokens = _tokens(text)
     if not tokens or len(tokens) > CONFIRM_WORDS_MAX:
