@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ from oratio.notify.address_policy import WebhookPolicy
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine
 from oratio.runtime.action_turn import catalog
+from oratio.runtime.confirmation import Verdict, is_confirmation
 from oratio.services.agent_tools import ToolService
 from oratio.services.sessions import SessionService
 from schemas import Agent, AgentPlan, Channel, HttpTool, McpServerTool, McpToolSnapshot, Principal, ToolCallStatus
@@ -276,6 +278,20 @@ async def test_invalid_or_huge_write_arguments_never_become_pending(desk: Engine
     session = desk.platform.sessions.get(desk.principal, result.session_id)
     assert session.session.pending_action is None
     assert set(_statuses(desk, result.session_id)) == {ToolCallStatus.INVALID_ARGUMENTS}
+
+
+@pytest.mark.parametrize(("text", "language"), [("sí", "es"), ("bestätige", "de"), ("oui, c'est ça", "fr")])
+def test_a_yes_typed_in_decomposed_unicode_still_confirms(text: str, language: str) -> None:
+    """A keyboard or speech engine sending "sí" as s, i, U+0301 (NFD): the customer said yes."""
+    assert is_confirmation(unicodedata.normalize("NFD", text), language) is Verdict.CONFIRM
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ｙｅｓ", "𝐲𝐞𝐬", "ye\u00ads", "yes\u202e", "y", "k", "confirm order", "oui", "yes\u0338", "yes\ufe0f"],
+)
+def test_look_alikes_and_fragments_of_a_yes_are_not_a_yes(text: str) -> None:
+    assert is_confirmation(text, "en") is not Verdict.CONFIRM
 
 
 # -- the HTTP runner against a hostile endpoint, model or customer ----------------------------------
