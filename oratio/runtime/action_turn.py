@@ -33,7 +33,7 @@ import re2
 from oratio.actions import ActionRunner, ToolOutcome, ToolRequest
 from oratio.errors import OratioError
 from oratio.redaction import REDACTED, redact_text
-from oratio.runtime.confirmation import Gate, Verdict, canonical, same_arguments, tool_digest
+from oratio.runtime.confirmation import Gate, Verdict, canonical, same_arguments, tool_digest, unstatable
 from oratio.runtime.outcome import TurnOutcome
 from schemas import (
     AgentPlan,
@@ -278,7 +278,9 @@ class ActionTurn:
             self._record(action, call_id, arguments, outcome, confirmed=True)
             return outcome.content, outcome.status
         problems = argument_problems(action.tool, arguments)
-        if problems:  # invalid arguments never become pending
+        if not problems and (reason := unstatable(action.tool, arguments, self.language)) is not None:
+            problems = [reason]
+        if problems:  # invalid arguments (or ones the customer could not be told in full) never become pending
             outcome = _failed(ToolCallStatus.INVALID_ARGUMENTS, "invalid arguments: " + "; ".join(problems), 0.0)
             self._record(action, call_id, arguments, outcome)
             return outcome.content, outcome.status

@@ -220,6 +220,23 @@ def render_statement(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, A
     return f"{intro} {lines.confirm_question}"
 
 
+def unstatable(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, Any], language: str) -> str | None:
+    """Why the statement could not show the customer every argument of this write (None when it can).
+
+    The customer confirms what they were told. A call with more than ARGUMENTS_SHOWN_MAX arguments, or
+    whose statement would be cut at STATEMENT_MAX, would run with arguments the customer never heard
+    (a model could put `"refund_to": "..."` ninth); such a call is never held: the model is told why.
+    """
+    if len(arguments) > ARGUMENTS_SHOWN_MAX:
+        return (
+            f"a write action is stated to the customer with every argument: pass at most {ARGUMENTS_SHOWN_MAX} "
+            "(leave out optional ones)"
+        )
+    if render_statement(tool, arguments, language).find("… " + messages(language).confirm_question) >= 0:
+        return "the arguments are too long to state to the customer; shorten them"
+    return None
+
+
 # -- the gate --------------------------------------------------------------------------------------
 
 
@@ -317,4 +334,5 @@ __all__ = [
     "render_statement",
     "same_arguments",
     "tool_digest",
+    "unstatable",
 ]
