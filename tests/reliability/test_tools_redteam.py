@@ -294,6 +294,24 @@ def test_look_alikes_and_fragments_of_a_yes_are_not_a_yes(text: str) -> None:
     assert is_confirmation(text, "en") is not Verdict.CONFIRM
 
 
+async def test_a_write_never_runs_with_an_argument_the_customer_was_not_told(desk: EngineWorld) -> None:
+    """Attack: the model pads a write with innocuous arguments so that a ninth one ("refund_to") falls
+    past what the statement shows, or makes the statement so long it is cut. Neither is held."""
+    runner = Recording()
+    agent = deployed_agent(desk.platform, desk.principal, "Orders", plan_with_tools("http://127.0.0.1:9"))
+    engine = engine_over(desk.platform, lambda spec: desk.model, actions=runner)
+    padded = {**CANCEL, **{f"note{i}": "ok" for i in range(6)}, "refund_to": "XX00 ATTACKER"}
+    long = {**CANCEL, **{f"detail{i}": "w" * 79 for i in range(6)}}
+    desk.model.add(CallTool("cancel_order", padded), CallTool("cancel_order", long), Say("Sorry."))
+    with anyio.fail_after(30):
+        result = await engine.turn_async(desk.tenant_id, agent.id, None, "cancel A123", Channel.TEXT)
+        assert desk.platform.sessions.get(desk.principal, result.session_id).session.pending_action is None
+        assert _statuses(desk, result.session_id) == [ToolCallStatus.INVALID_ARGUMENTS] * 2
+        desk.model.add(Say("OK."))
+        await engine.turn_async(desk.tenant_id, agent.id, result.session_id, "yes", Channel.TEXT)
+    assert runner.ran == [] and "XX00" not in result.reply
+
+
 # -- the HTTP runner against a hostile endpoint, model or customer ----------------------------------
 
 
