@@ -20,6 +20,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from dashboard import stats
 from mcp_server import OperatorPrincipal, build_server
 from oratio.actions import ToolOutcome, ToolRequest
 from oratio.actions.http_tool import HttpToolRunner
@@ -35,7 +36,17 @@ from oratio.runtime.action_turn import catalog
 from oratio.runtime.confirmation import Verdict, is_confirmation
 from oratio.services.agent_tools import ToolService
 from oratio.services.sessions import SessionService
-from schemas import Agent, AgentPlan, Channel, HttpTool, McpServerTool, McpToolSnapshot, Principal, ToolCallStatus
+from schemas import (
+    Agent,
+    AgentPlan,
+    Channel,
+    HttpTool,
+    McpServerTool,
+    McpToolSnapshot,
+    Principal,
+    ToolCallStatus,
+    utcnow,
+)
 from tests.support.actions import plan_with_tools
 from tests.support.engine import EngineWorld, deployed_agent, engine_over, new_engine_world
 from tests.support.mcp import call, call_as, call_error, spec
@@ -612,3 +623,16 @@ async def test_an_openapi_document_whose_servers_point_at_the_metadata_service_i
         assert "address policy" in error
         tools = await call(admin, "list_agent_tools", {"agent_id": agent.id})
         assert tools["tools"] == []
+
+
+async def test_tool_calls_count_only_in_their_own_tenants_charts(desk: EngineWorld) -> None:
+    runner = Recording()
+    agent_id, session_id, engine = await _propose(desk, plan_with_tools("http://127.0.0.1:9"), runner)
+    desk.model.add(CallTool("lookup_order", {"order_id": "B222"}), Say("Hmm."))
+    with anyio.fail_after(30):
+        await engine.turn_async(desk.tenant_id, agent_id, session_id, "and order B222?", Channel.TEXT)
+    other = new_principal(desk.platform, "Globex", "owner@example.com")
+    mine = stats.collect(desk.platform, desk.principal, utcnow())
+    theirs = stats.collect(desk.platform, other, utcnow())
+    assert mine.tool_calls >= 2
+    assert (theirs.tool_calls, theirs.tool_failures, theirs.sessions) == (0, 0, 0)
