@@ -315,7 +315,11 @@ class HttpToolRunner:
         # Its own threads: a tenant's hanging endpoints must not take the event loop's default thread
         # tokens that store calls wait on; nor a limiter bound to one loop (doors run on several).
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="oratio-tool")
+        self._threads = threads
         self._clock = clock
+        self._lock = threading.Lock()
+        self._pooled = 0
+        self._by_tenant: dict[str, int] = {}
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
         tool = request.tool
@@ -344,7 +348,7 @@ class HttpToolRunner:
 
         # The watchdog ends socket waits at the deadline; this bound covers what it cannot (a DNS lookup).
         with anyio.move_on_after(budget + 0.02):
-            await asyncio.get_running_loop().run_in_executor(self._pool, call)
+            await self._submit(request.tenant_id, call)
         if not result:
             return self._timeout(origin, budget, started)
         answer = result[0]
@@ -372,6 +376,50 @@ class HttpToolRunner:
             f"error: {origin}: {what}",
             started,
         )
+
+    def _submit(self, tenant_id: str, call: Callable[[], None]) -> asyncio.Future[None]:
+        """Run `call` on a tool thread. A tenant never waits behind other tenants' hanging calls.
+
+        The pool is shared; when it is full, a call of a tenant holding fewer than half of its threads
+        gets a thread of its own (each tenant's calls are capped by `ToolLimits`, and every thread ends
+        at its call's deadline), while a tenant that fills the pool itself queues behind its own calls.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            held = self._by_tenant.get(tenant_id, 0)
+            overflow = self._pooled >= self._threads and held < max(1, self._threads // 2)
+            self._by_tenant[tenant_id] = held + 1
+            self._pooled += 0 if overflow else 1
+
+        def counted() -> None:
+            try:
+                call()
+            finally:
+                with self._lock:
+                    left = self._by_tenant.pop(tenant_id, 1) - 1
+                    if left:
+                        self._by_tenant[tenant_id] = left
+                    self._pooled -= 0 if overflow else 1
+
+        if not overflow:
+            return loop.run_in_executor(self._pool, counted)
+        future: asyncio.Future[None] = loop.create_future()
+
+        def finish() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def own_thread() -> None:
+            try:
+                counted()
+            finally:
+                try:
+                    loop.call_soon_threadsafe(finish)
+                except RuntimeError:
+                    pass  # the caller's loop has closed: nobody is waiting
+
+        threading.Thread(target=own_thread, name="oratio-tool-overflow", daemon=True).start()
+        return future
 
     def _outcome(self, status: ToolCallStatus, content: Any, summary: str, started: float) -> ToolOutcome:
         elapsed = max(0.0, (self._clock() - started) * 1000)
