@@ -447,6 +447,27 @@ async def test_one_tenants_hanging_tool_does_not_stall_another_tenants_calls(ser
     assert statuses.count("refused") == 2 and statuses.count("ok") == 3
 
 
+async def test_other_tenants_filling_the_tool_threads_do_not_make_a_tenant_wait(server: ToolServer) -> None:
+    """Attack: tenants whose endpoints hang (each within its own concurrency cap) fill every shared tool
+    thread; a third tenant's lookup must still go out at once, not queue until its deadline."""
+    tools = HttpToolRunner(DictSecrets({}), LOOPBACK, threads=2)
+    hang = http_tool(server.url("/hang"), timeout_seconds=30)
+    lookup = http_tool(server.url("/orders/{order_id}"), timeout_seconds=5)
+    held: list[ToolCallStatus] = []
+
+    async def hold(tenant: str) -> None:
+        held.append((await tools.run(tool_request(hang, {}, tenant=tenant))).status)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(hold, "acme")
+            group.start_soon(hold, "globex")
+            assert await anyio.to_thread.run_sync(server.wait_for, 2)
+            third = await tools.run(tool_request(lookup, {"order_id": "A1"}, tenant="initech"))
+            server.release.set()
+    assert third.status is ToolCallStatus.OK and held == [ToolCallStatus.OK] * 2
+
+
 # -- schemas an admin (or an MCP server) writes ------------------------------------------------------
 
 
