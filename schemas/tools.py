@@ -268,6 +268,12 @@ class PendingAction(Model):
     statement: str = Field(min_length=1, max_length=2000)
     proposed_at: UtcDatetime = Field(default_factory=utcnow)
     proposed_in_turn: int = Field(ge=1, description="seq of the agent turn that asked for confirmation")
+    tool_digest: str | None = Field(
+        default=None,
+        max_length=64,
+        description="sha256 of the tool's definition when it was proposed: a tool the admin changed since "
+        "(URL, schema, write flag, MCP server) does not run on a yes given to the old one",
+    )
 
     @field_validator("arguments")
     @classmethod

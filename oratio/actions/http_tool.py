@@ -315,7 +315,11 @@ class HttpToolRunner:
         # Its own threads: a tenant's hanging endpoints must not take the event loop's default thread
         # tokens that store calls wait on; nor a limiter bound to one loop (doors run on several).
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="oratio-tool")
+        self._threads = threads
         self._clock = clock
+        self._lock = threading.Lock()
+        self._pooled = 0
+        self._by_tenant: dict[str, int] = {}
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
         tool = request.tool
@@ -344,7 +348,7 @@ class HttpToolRunner:
 
         # The watchdog ends socket waits at the deadline; this bound covers what it cannot (a DNS lookup).
         with anyio.move_on_after(budget + 0.02):
-            await asyncio.get_running_loop().run_in_executor(self._pool, call)
+            await self._submit(request.tenant_id, call)
         if not result:
             return self._timeout(origin, budget, started)
         answer = result[0]
@@ -372,6 +376,50 @@ class HttpToolRunner:
             f"error: {origin}: {what}",
             started,
         )
+
+    def _submit(self, tenant_id: str, call: Callable[[], None]) -> asyncio.Future[None]:
+        """Run `call` on a tool thread. A tenant never waits behind other tenants' hanging calls.
+
+        The pool is shared; when it is full, a call of a tenant holding fewer than half of its threads
+        gets a thread of its own (each tenant's calls are capped by `ToolLimits`, and every thread ends
+        at its call's deadline), while a tenant that fills the pool itself queues behind its own calls.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            held = self._by_tenant.get(tenant_id, 0)
+            overflow = self._pooled >= self._threads and held < max(1, self._threads // 2)
+            self._by_tenant[tenant_id] = held + 1
+            self._pooled += 0 if overflow else 1
+
+        def counted() -> None:
+            try:
+                call()
+            finally:
+                with self._lock:
+                    left = self._by_tenant.pop(tenant_id, 1) - 1
+                    if left:
+                        self._by_tenant[tenant_id] = left
+                    self._pooled -= 0 if overflow else 1
+
+        if not overflow:
+            return loop.run_in_executor(self._pool, counted)
+        future: asyncio.Future[None] = loop.create_future()
+
+        def finish() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        def own_thread() -> None:
+            try:
+                counted()
+            finally:
+                try:
+                    loop.call_soon_threadsafe(finish)
+                except RuntimeError:
+                    pass  # the caller's loop has closed: nobody is waiting
+
+        threading.Thread(target=own_thread, name="oratio-tool-overflow", daemon=True).start()
+        return future
 
     def _outcome(self, status: ToolCallStatus, content: Any, summary: str, started: float) -> ToolOutcome:
         elapsed = max(0.0, (self._clock() - started) * 1000)
@@ -440,10 +488,7 @@ class HttpToolRunner:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _answered(self, tool: HttpTool, answer: _Answer, secrets: list[str], started: float) -> ToolOutcome:
-        text = answer.body.decode("utf-8", errors="replace")
-        for secret in secrets:
-            if len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")  # an endpoint that echoes our headers
+        text = scrub_secrets(answer.body.decode("utf-8", errors="replace"), secrets, cut=answer.cut)
         if answer.status >= 400:
             excerpt = " ".join(text[:EXCERPT_MAX].split())
             return self._outcome(
@@ -473,6 +518,36 @@ class HttpToolRunner:
         return self._outcome(ToolCallStatus.OK, content, summary, started)
 
 
+def scrub_secrets(text: str, secrets: list[str], *, cut: bool) -> str:
+    """An answer with the secrets this call sent masked (an endpoint that echoes our headers).
+
+    Each secret is looked for as sent and as a JSON string would carry it (an echo in JSON escapes a
+    quote, a backslash or a non-ASCII letter). When the answer was cut at `max_response_bytes`, a cut
+    that falls inside a secret leaves its first characters at the very end: those are masked too, else
+    a model could choose arguments that move the cut and read a secret piece by piece.
+    """
+    for secret in secrets:
+        if len(secret) < 4:
+            continue
+        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        for form in forms:
+            text = text.replace(form, "[redacted]")
+        if cut:
+            for form in forms:
+                text = _mask_cut_tail(text, form)
+    return text
+
+
+def _mask_cut_tail(text: str, secret: str) -> str:
+    """`text` with a trailing start of `secret` (a proper prefix, cut off by the size cap) masked."""
+    at = text.find(secret[0], max(0, len(text) - len(secret) + 1))
+    while at >= 0:
+        if secret.startswith(text[at:]):
+            return text[:at] + "[redacted]"
+        at = text.find(secret[0], at + 1)
+    return text
+
+
 def _one_line(text: str) -> str:
     """The start of an answer for the transcript, tokens and card numbers in it masked."""
     return redact_text(" ".join(text[:400].split()))
@@ -484,6 +559,7 @@ __all__ = [
     "prepare",
     "preview",
     "render_url",
+    "scrub_secrets",
     "secret_refs",
     "vet_http_tool",
     "vet_url",

@@ -42,8 +42,9 @@ from referencing.jsonschema import DRAFT202012
 
 from oratio.errors import InvalidInput
 from oratio.http_json import json_depth
+from oratio.redaction import is_secret_name
 from schemas import HttpTool
-from schemas.tools import ARGUMENTS_JSON_MAX
+from schemas.tools import ARGUMENTS_JSON_MAX, SECRET_REF_PATTERN
 
 PATTERN_MEMORY_MAX: Final = 8 * 1024 * 1024
 """RE2's per-pattern budget; a pattern that needs more is refused like an unsupported one."""
@@ -209,6 +210,15 @@ def check_http_tool(tool: HttpTool, where: str) -> None:
                 f"{where}.url: the placeholder {{{name}}} is not an argument in parameters.properties",
                 field=f"{where}.url",
             )
+    for header, value in tool.headers.items():
+        _check_secret_refs(value, f"{where}.headers.{header}")
+        if is_secret_name(header) and _REF.search(value) is None and value.strip():
+            # A pasted token would sit in the spec, the plan and every tool listing in clear text.
+            raise InvalidInput(
+                f"{where}.headers.{header}: a credential goes in a secret, not in the tool: store it with "
+                "set_secret (e.g. ORDERS_API_TOKEN) and write the value as 'Bearer {{secret:ORDERS_API_TOKEN}}'",
+                field=f"{where}.headers.{header}",
+            )
     body = tool.parameters.get(REQUEST_BODY_MARKER)
     if body is not None and (not isinstance(body, str) or body not in declared or body in placeholders):
         raise InvalidInput(
@@ -216,6 +226,26 @@ def check_http_tool(tool: HttpTool, where: str) -> None:
             "that is not a URL placeholder (its value is sent as the whole request body)",
             field=f"{where}.parameters",
         )
+
+
+_REF_OPENING = re.compile(r"\{\{")
+_REF = re.compile(SECRET_REF_PATTERN)
+
+
+def _check_secret_refs(value: str, where: str) -> None:
+    """Every `{{` in a header value opens a well-formed `{{secret:NAME}}`.
+
+    A near miss (`{{secret:api_key}}`, `{{ secret:KEY }}`, `{{secrets:KEY}}`) is not resolved at call
+    time: it would be sent as literal text, the endpoint would answer 401 and the admin would not know
+    why. Refused when the tool is saved, naming the header and the expected form.
+    """
+    for opening in _REF_OPENING.finditer(value):
+        if _REF.match(value, opening.start()) is None:
+            raise InvalidInput(
+                f"{where}: '{{{{' at character {opening.start()} does not open a secret reference; write "
+                "{{secret:NAME}} with NAME in capitals, digits and _ (as set_secret stores it)",
+                field=where,
+            )
 
 
 # -- validation ---------------------------------------------------------------------------------

@@ -17,15 +17,17 @@ in the message (one regex pass, a bounded phrase lookup per word) and reads at m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
 from oratio.languages import messages
-from schemas import HttpTool, McpToolSnapshot, PendingAction
+from schemas import HttpTool, McpServerTool, McpToolSnapshot, PendingAction
 
 
 class Verdict(StrEnum):
@@ -113,7 +115,12 @@ def is_confirmation(text: str, language: str) -> Verdict:
     spaces and plain punctuation, a digit, a word outside the yes/no and politeness lists, or a yes
     together with a negation make it OTHER.
     """
-    if len(text) > CONFIRM_TEXT_MAX or _FOREIGN.search(text) is not None:
+    if len(text) > CONFIRM_TEXT_MAX:
+        return Verdict.OTHER
+    # Composed form (NFC) only: a keyboard or a speech engine that sends "sí" as s, i, U+0301 still means
+    # sí. Not NFKC: look-alikes (fullwidth, mathematical letters) stay words outside the lists.
+    text = unicodedata.normalize("NFC", text)
+    if _FOREIGN.search(text) is not None:
         return Verdict.OTHER
     tokens = _tokens(text)
     if not tokens or len(tokens) > CONFIRM_WORDS_MAX:
@@ -213,7 +220,36 @@ def render_statement(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, A
     return f"{intro} {lines.confirm_question}"
 
 
+def unstatable(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, Any], language: str) -> str | None:
+    """Why the statement could not show the customer every argument of this write (None when it can).
+
+    The customer confirms what they were told. A call with more than ARGUMENTS_SHOWN_MAX arguments, or
+    whose statement would be cut at STATEMENT_MAX, would run with arguments the customer never heard
+    (a model could put `"refund_to": "..."` ninth); such a call is never held: the model is told why.
+    """
+    if len(arguments) > ARGUMENTS_SHOWN_MAX:
+        return (
+            f"a write action is stated to the customer with every argument: pass at most {ARGUMENTS_SHOWN_MAX} "
+            "(leave out optional ones)"
+        )
+    if render_statement(tool, arguments, language).find("… " + messages(language).confirm_question) >= 0:
+        return "the arguments are too long to state to the customer; shorten them"
+    return None
+
+
 # -- the gate --------------------------------------------------------------------------------------
+
+
+def tool_digest(tool: HttpTool | McpToolSnapshot, server: McpServerTool | None = None) -> str:
+    """sha256 of what a call to `tool` would do (its definition, and its MCP server's), for `PendingAction`.
+
+    A yes answers the statement the customer heard about the tool as it was; if the admin changed the
+    tool meanwhile (its URL, schema, write flag, server), the held call must not run under the new one.
+    """
+    parts = [tool.model_dump_json()]
+    if server is not None:
+        parts.append(server.model_dump_json())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def same_arguments(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -246,6 +282,7 @@ class Gate:
         arguments: Mapping[str, Any],
         language: str,
         turn_seq: int,
+        server: McpServerTool | None = None,
     ) -> PendingAction:
         """Rule 1: hold a write call (nothing runs) and say in code what would happen."""
         action = PendingAction(
@@ -254,6 +291,7 @@ class Gate:
             arguments=dict(arguments),
             statement=render_statement(tool, arguments, language),
             proposed_in_turn=turn_seq,
+            tool_digest=tool_digest(tool, server),
         )
         self.pending = action
         self.approved = None  # a new proposal supersedes what the customer confirmed before it
@@ -295,4 +333,6 @@ __all__ = [
     "is_confirmation",
     "render_statement",
     "same_arguments",
+    "tool_digest",
+    "unstatable",
 ]

@@ -348,6 +348,11 @@ class ConversationEngine:
         session, stored = self._sessions.append_next(
             session, seq, Role.CUSTOMER, text, pending_action=None if held is not None else KEEP, unchanged=checked
         )
+        if held is not None and stored.seq != seq:
+            # Another turn of this session was stored between our read and our write (two "yes" sent at
+            # once, from two tabs or two processes): that turn settled the held action; this one must not
+            # run it a second time. Nothing is settled here.
+            held, verdict, gate = None, Verdict.OTHER, Gate()
         outcome, actions = TurnOutcome(), None
         if self._actions is not None and (artifact.plan.actions or held is not None):
             actions = ActionTurn(
