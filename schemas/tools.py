@@ -15,7 +15,6 @@ names its bearer secret; the values live encrypted in the tenant's secret store 
 from __future__ import annotations
 
 import json
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -126,18 +125,6 @@ class HttpTool(Model):
     def _not_builtin(cls, value: str) -> str:
         if value in RESERVED_TOOL_NAMES:
             raise ValueError(f"'{value}' is a built-in tool's name")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _secret_refs_well_formed(cls, value: dict[str, str]) -> dict[str, str]:
-        # A reference that does not match (lowercase, a space) would otherwise be sent as literal text.
-        for header, text in value.items():
-            if text.count("{{secret:") != len(re.findall(SECRET_REF_PATTERN, text)):
-                raise ValueError(
-                    f"header {header}: a secret reference is written {{{{secret:NAME}}}} with NAME in capitals, "
-                    "digits and underscores"
-                )
         return value
 
 

@@ -203,17 +203,3 @@ def test_a_local_ref_must_point_inside_the_schema() -> None:
         "the tool cannot be called: the tool's schema.properties.a.$ref: '#/$defs/nope' does not point at anything "
         "in this schema"
     ]
-
-
-def test_a_malformed_secret_reference_is_refused_not_sent_as_text() -> None:
-    """`{{secret:orders_token}}` (lowercase) used to pass and reach the endpoint as literal text."""
-    from pydantic import ValidationError
-
-    from schemas import HttpTool
-
-    for header in ("Bearer {{secret:orders_token}}", "Bearer {{secret: ORDERS}}", "{{secret:A}} {{secret:b}}"):
-        with pytest.raises(ValidationError, match="secret reference is written"):
-            HttpTool(name="lookup", description="Look up an order", url="https://a.example/o", headers={"X": header})
-    assert HttpTool(
-        name="lookup", description="Look up an order", url="https://a.example/o", headers={"X": "{{secret:AB_1}}"}
-    ).headers == {"X": "{{secret:AB_1}}"}
