@@ -36,6 +36,7 @@ from oratio.services import (
 from oratio.services.agent_tools import ToolService
 from oratio.services.creation import AgentBuilder
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
@@ -78,6 +79,9 @@ class McpServices(Protocol):
 
     @property
     def knowledge(self) -> KnowledgeService: ...
+
+    @property
+    def handoff(self) -> HandoffService: ...
 
     @property
     def deliveries(self) -> OutboxService: ...

@@ -41,7 +41,11 @@ from schemas.outbox import (
 )
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
+    HANDOFF_OPEN,
+    HANDOFF_TRANSITIONS,
     Channel,
+    Handoff,
+    HandoffState,
     Role,
     Session,
     SessionFilter,
@@ -138,6 +142,10 @@ __all__ = [
     "Record",
     "Role",
     "Scope",
+    "HANDOFF_OPEN",
+    "HANDOFF_TRANSITIONS",
+    "Handoff",
+    "HandoffState",
     "Session",
     "SessionFilter",
     "SessionOrigin",

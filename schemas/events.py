@@ -33,6 +33,8 @@ class EventType(StrEnum):
     SESSION_COLLECTED = "session.collected"
     SESSION_RECORDING = "session.recording"
     SESSION_TOOL_CALL = "session.tool_call"
+    SESSION_HANDOFF = "session.handoff"
+    """A handoff moved along its lifecycle; data: {"state", "by", "at", "reason", "status"}."""
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from oratio.errors import Conflict, InvalidState, OratioError
+from oratio.errors import Conflict, InvalidState, NotFound, OratioError
 from oratio.notify.email import EmailSender
 from oratio.notify.webhooks import WebhookSender
 from oratio.services._common import UPDATE_ATTEMPTS, Backends, require
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.handoff_lifecycle import HandoffLifecycle
 from oratio.services.notifications import NotificationService
 from oratio.services.outbox import OutboxLimits, email_delivery, webhook_delivery
 from oratio.services.sessions import ENDED, SessionService
@@ -34,10 +35,13 @@ from schemas import (
     Channel,
     EmailContent,
     EventType,
+    Handoff,
+    HandoffState,
     Limits,
     Notification,
     NotificationType,
     OutboxDelivery,
+    Principal,
     Priority,
     Session,
     SessionStatus,
@@ -73,6 +77,7 @@ class HandoffService:
         self._email_on = email is not None
         self._webhooks_on = webhooks is not None
         self.outbox = outbox or OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=limits)
+        self._lifecycle = HandoffLifecycle(backends, self._acknowledge_notification_of)
 
     # -- the request, on the customer's turn ------------------------------------------------------
 
@@ -94,8 +99,16 @@ class HandoffService:
             agent = self._b.store.get(AGENTS, tenant_id, session.agent_id)
             notification = self._notification(session, agent, reason)
             deliveries = self._deliveries(agent, session, notification, reason) if agent is not None else []
+            now = self._b.clock()
+            handoff = Handoff(
+                state=HandoffState.REQUESTED,
+                reason=reason,
+                requested_at=now,
+                notification_id=notification.id,
+                pause=agent.spec.handoff.pause_on_handoff if agent is not None else True,
+            )
             moved = session.model_copy(
-                update={"status": SessionStatus.HANDOFF_REQUESTED, "last_activity_at": self._b.clock()}
+                update={"status": SessionStatus.HANDOFF_REQUESTED, "last_activity_at": now, "handoff": handoff}
             )
             writes: list[Write] = [Replace(SESSIONS, moved), Insert(NOTIFICATIONS, notification)]
             writes += [Insert(OUTBOX, delivery) for delivery in deliveries]
@@ -111,6 +124,17 @@ class HandoffService:
             raise Conflict(f"session '{session_id}' is being changed by others; try again")
         self._b.emit(
             tenant_id, EventType.SESSION_STATUS, session_id, status=SessionStatus.HANDOFF_REQUESTED.value, reason=reason
+        )
+        self._b.emit(
+            tenant_id,
+            EventType.SESSION_HANDOFF,
+            session_id,
+            state=HandoffState.REQUESTED.value,
+            by=None,
+            at=now.isoformat(),
+            reason=reason,
+            status=SessionStatus.HANDOFF_REQUESTED.value,
+            agent_id=session.agent_id,
         )
         self._notifications.announce(stored[1])
         if deliveries:
@@ -163,6 +187,52 @@ class HandoffService:
                 )
             )
         return rows
+
+    # -- the lifecycle, for admins (HANDOFF_TRANSITIONS) -----------------------------------------
+
+    def acknowledge(self, principal: Principal, session_id: str) -> Session:
+        """A person is picking the conversation up; its handoff notification is acknowledged with it."""
+        return self._lifecycle.move(principal, session_id, HandoffState.ACKNOWLEDGED)
+
+    def take_over(self, principal: Principal, session_id: str) -> Session:
+        """A person has the conversation now: the agent stops replying (any live session, asked or not)."""
+        return self._lifecycle.move(principal, session_id, HandoffState.TAKEN_OVER)
+
+    def return_to_agent(self, principal: Principal, session_id: str) -> Session:
+        """The agent replies again, with the whole conversation (the person's part included) as history."""
+        return self._lifecycle.move(principal, session_id, HandoffState.RETURNED)
+
+    def close_session(self, principal: Principal, session_id: str) -> Session:
+        """The person ends the conversation: the session is `completed`, "closed by <who>"."""
+        return self._lifecycle.move(principal, session_id, HandoffState.CLOSED)
+
+    def acknowledge_notification(self, principal: Principal, notification_id: str) -> Notification:
+        """Acknowledge a notification; a handoff's also moves its session's handoff to `acknowledged`.
+
+        The notification's rules decide (acknowledging twice is refused, naming who did). The session
+        moves only if this notification is its current handoff's and that handoff is still `requested`.
+        """
+        notification = self._notifications.acknowledge(principal, notification_id)
+        if notification.type is not NotificationType.HANDOFF or notification.session_id is None:
+            return notification
+        session = self._b.store.get(SESSIONS, notification.tenant_id, notification.session_id)
+        handoff = session.handoff if session is not None else None
+        if handoff is not None and handoff.notification_id == notification.id:
+            if handoff.state is HandoffState.REQUESTED and session is not None and session.status not in ENDED:
+                try:
+                    self._lifecycle.move(principal, session.id, HandoffState.ACKNOWLEDGED)
+                except (InvalidState, NotFound) as exc:  # moved on meanwhile (taken over, closed): nothing to do
+                    logger.info("session %s handoff not acknowledged: %s", session.id, exc.message)
+        return notification
+
+    def _acknowledge_notification_of(self, principal: Principal, session: Session) -> None:
+        notification_id = session.handoff.notification_id if session.handoff is not None else None
+        if notification_id is None:
+            return
+        try:
+            self._notifications.acknowledge(principal, notification_id)
+        except (InvalidState, NotFound):
+            pass  # acknowledged already (the notification was the door), or deleted: the session's move stands
 
     # -- background delivery ----------------------------------------------------------------------
 
