@@ -6,12 +6,15 @@ The customer's turns are stored for the person; the plan's handoff message is sa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from oratio.models import Say
+from oratio.models import Say, ScriptedModel
 from oratio.platform import Platform
 from schemas import AgentSpec, Channel, CreateAgent, HandoffConfig, HandoffState, Role, SessionStatus
-from tests.support.engine import PLAN, SOP, EngineWorld, engine_over
+from tests.support.engine import PLAN, SOP, EngineWorld, engine_over, new_engine_world
+from tests.support.platforms import open_test_platform
 
 pytestmark = pytest.mark.anyio
 
@@ -96,3 +99,41 @@ async def test_an_agent_that_does_not_pause_keeps_helping_until_a_person_takes_o
 
     assert waiting.reply == "While you wait: refunds take 30 days." and not waiting.paused
     assert taken.paused and len(world.model.prompts) == 1
+
+
+async def test_no_customer_turn_is_lost_or_answered_twice_across_take_over_restart_and_return(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedModel()
+    with open_test_platform(tmp_path, models=lambda spec: model) as before:
+        world = new_engine_world(before)
+        world.model = model
+        engine = world.engine()
+        first = await engine.turn_async(world.tenant_id, world.agent.id, None, "Get me a lawyer", Channel.TEXT)
+        session_id = first.session_id
+        before.handoff.take_over(world.principal, session_id)
+        await engine.turn_async(world.tenant_id, world.agent.id, session_id, "Are you there?", Channel.TEXT)
+
+    with open_test_platform(tmp_path, models=lambda spec: model) as after:  # the server restarted
+        engine = engine_over(after, lambda spec: model)
+        during = await engine.turn_async(world.tenant_id, world.agent.id, session_id, "Order 42", Channel.TEXT)
+        after.handoff.return_to_agent(world.principal, session_id)
+        model.add(Say("Order 42 ships today."))
+        back = await engine.turn_async(world.tenant_id, world.agent.id, session_id, "Well?", Channel.TEXT)
+        turns = after.sessions.get(world.principal, session_id).turns
+
+    assert during.paused and during.reply == "" and not back.paused
+    who = world.principal.subject
+    assert [(t.role, t.text) for t in turns] == [
+        (Role.CUSTOMER, "Get me a lawyer"),
+        (Role.AGENT, PLAN.handoff_message),
+        (Role.SYSTEM, f"Handoff taken over by {who}."),
+        (Role.CUSTOMER, "Are you there?"),
+        (Role.CUSTOMER, "Order 42"),
+        (Role.SYSTEM, f"Handoff returned to the agent by {who}."),
+        (Role.CUSTOMER, "Well?"),
+        (Role.AGENT, "Order 42 ships today."),
+    ]
+    assert [t.seq for t in turns] == list(range(1, 9))
+    [prompt] = model.prompts  # one model run, after the return, that saw every paused turn
+    assert "Are you there?" in str(prompt.messages) and "Order 42" in str(prompt.messages)
