@@ -67,7 +67,8 @@ def test_the_whole_lifecycle_is_in_the_transcript_and_the_event_log(platform: Pl
         (Role.SYSTEM, f"Handoff taken over by {who}."),
         (Role.SYSTEM, f"Handoff returned to the agent by {who}."),
     ]
-    logged = [(e.data["state"], e.data["by"]) for e in events(platform, acme.tenant_id) if e.type is EventType.SESSION_HANDOFF]
+    handoff_events = [e for e in events(platform, acme.tenant_id) if e.type is EventType.SESSION_HANDOFF]
+    logged = [(e.data["state"], e.data["by"]) for e in handoff_events]
     assert logged == [("requested", None), ("acknowledged", who), ("taken_over", who), ("returned", who)]
     [notification] = platform.notifications.list(acme.principal).items
     assert notification.status is NotificationStatus.ACKNOWLEDGED  # acknowledging the session acknowledged it
