@@ -77,6 +77,9 @@ class Handoff(Model):
     finished_by: str | None = Field(default=None, max_length=128, description="Who returned or closed it")
     finished_at: UtcDatetime | None = None
     notification_id: Identifier | None = None
+    escalated_at: UtcDatetime | None = Field(
+        default=None, description="When the unacknowledged handoff was escalated (email/webhook), once"
+    )
     pause: bool = Field(default=True, description="The agent's `pause_on_handoff` when the handoff began")
 
 

@@ -17,6 +17,8 @@ tells people; the other, and any later one, does nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from oratio.errors import Conflict, InvalidState, NotFound, OratioError
@@ -27,9 +29,10 @@ from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff_lifecycle import HandoffLifecycle
 from oratio.services.notifications import NotificationService
 from oratio.services.outbox import OutboxLimits, email_delivery, webhook_delivery
+from oratio.services.session_timeouts import IdleSweeper
 from oratio.services.sessions import ENDED, SessionService
 from oratio.store.ports import Insert, Replace, Write
-from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS
+from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS, TENANTS
 from schemas import (
     Agent,
     Channel,
@@ -50,6 +53,8 @@ from schemas import (
 logger = logging.getLogger("oratio.services.handoff")
 
 WEBHOOK_EVENT = "handoff.requested"
+ESCALATION_EVENT = "handoff.escalated"
+SWEEP_PAGE = 200
 REASON_MAX = 1000
 
 
@@ -233,6 +238,105 @@ class HandoffService:
             self._notifications.acknowledge(principal, notification_id)
         except (InvalidState, NotFound):
             pass  # acknowledged already (the notification was the door), or deleted: the session's move stands
+
+    # -- escalation: nobody acknowledged in time (the sweeper of `oratio serve`) -------------------
+
+    def escalate_due(self, now: datetime | None = None) -> int:
+        """Escalate every handoff still `requested` after its agent's `escalate_after_seconds`; returns how many.
+
+        Once per handoff: `Handoff.escalated_at` is set in the same transaction as the outbox rows,
+        conditional on the session's version, so of two replicas sweeping at once exactly one sends,
+        and a handoff acknowledged meanwhile is not escalated. Tenants are walked through their
+        cross-tenant index and each tenant's handed-off sessions through `by_status`.
+        """
+        now = self._b.clock() if now is None else now
+        escalated = 0
+        for tenant_id in self._tenant_ids():
+            cursor: str | None = None
+            while True:
+                page = self._b.store.query(
+                    SESSIONS, f"{tenant_id}#{SessionStatus.HANDOFF_REQUESTED.value}", index="by_status",
+                    limit=SWEEP_PAGE, cursor=cursor,
+                )  # fmt: skip
+                escalated += sum(1 for session in page.items if self._escalate(session, now))
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        if escalated:
+            logger.info("escalated %d unacknowledged handoff(s)", escalated)
+            self.outbox.wake()
+        return escalated
+
+    def escalation_sweeper(self, interval_s: float) -> IdleSweeper:
+        return IdleSweeper(self.escalate_due, interval_s)
+
+    def _tenant_ids(self) -> Iterator[str]:
+        cursor: str | None = None
+        while True:
+            page = self._b.store.query(TENANTS, "tenants", index="all", limit=SWEEP_PAGE, cursor=cursor)
+            yield from (tenant.tenant_id for tenant in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    def _escalate(self, session: Session, now: datetime) -> bool:
+        handoff = session.handoff
+        if handoff is None or handoff.state is not HandoffState.REQUESTED or handoff.escalated_at is not None:
+            return False
+        agent = self._b.store.get(AGENTS, session.tenant_id, session.agent_id)
+        if agent is None:
+            return False
+        after = agent.spec.handoff.escalate_after_seconds
+        if now - handoff.requested_at < timedelta(seconds=after):
+            return False
+        reason = f"not acknowledged after {after // 60} min {after % 60} s: {handoff.reason}"
+        about: dict[str, Any] = {"notification_id": handoff.notification_id, "session_id": session.id}
+        deliveries = self._alerts(agent, session, reason, ESCALATION_EVENT, "Handoff NOT acknowledged", about)
+        marked = session.model_copy(update={"handoff": handoff.model_copy(update={"escalated_at": now})})
+        try:
+            self._b.store.transact([Replace(SESSIONS, marked), *(Insert(OUTBOX, d) for d in deliveries)])
+        except Conflict:
+            return False  # acknowledged, taken over or escalated by another replica meanwhile
+        self._b.emit(
+            session.tenant_id,
+            EventType.SESSION_HANDOFF,
+            session.id,
+            state=HandoffState.REQUESTED.value,
+            by=None,
+            at=now.isoformat(),
+            reason=reason,
+            status=session.status.value,
+            agent_id=session.agent_id,
+            escalated=True,
+        )
+        return True
+
+    def _alerts(
+        self, agent: Agent, session: Session, reason: str, event: str, subject: str, about: dict[str, Any]
+    ) -> list[OutboxDelivery]:
+        config, tenant_id, attempts = agent.spec.handoff, session.tenant_id, self.outbox.limits.max_attempts
+        about = {**about, "agent_id": agent.id}
+        rows: list[OutboxDelivery] = []
+        if config.notify_emails and self._email_on:
+            content = EmailContent(
+                to=list(config.notify_emails),
+                subject=f"[Oratio] {subject}: {agent.name}"[:200],
+                body=_body(session, agent.name, reason),
+            )
+            rows.append(email_delivery(self._b, tenant_id, content, max_attempts=attempts, **about))
+        if config.webhook_url and self._webhooks_on:
+            data = {
+                "session_id": session.id,
+                "agent_id": agent.id,
+                "agent_name": agent.name,
+                "channel": session.channel.value,
+                "reason": reason,
+                "notification_id": about.get("notification_id"),
+            }
+            rows.append(
+                webhook_delivery(self._b, tenant_id, config.webhook_url, event, data, max_attempts=attempts, **about)
+            )
+        return rows
 
     # -- background delivery ----------------------------------------------------------------------
 
