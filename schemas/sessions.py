@@ -64,6 +64,22 @@ HANDOFF_OPEN: frozenset[HandoffState] = frozenset(
 """States in which a person has (or is about to have) the conversation: a pausing agent stays quiet."""
 
 
+class BriefLine(Model):
+    role: str = Field(max_length=16)
+    text: str = Field(max_length=400)
+
+
+class HandoffBrief(Model):
+    """What the person taking over needs first: why, the conversation so far, what was collected and done."""
+
+    why: str = Field(max_length=1000, description="The rule (id and description) or the model's reason")
+    first_request: str = Field(default="", max_length=400, description="The customer's first message")
+    recent: list[BriefLine] = Field(default_factory=list, max_length=6, description="The last exchanges")
+    collected: StoredMetadata = Field(default_factory=dict, description="Fields the agent collected")
+    tools_called: list[str] = Field(default_factory=list, max_length=20, description="Tool names, with status")
+    written_by: str = Field(default="extractive", max_length=32, description="extractive (offline) or a model")
+
+
 class Handoff(Model):
     """A session's handoff to a person: kept on the session record, so the turn path reads it for free."""
 
@@ -77,6 +93,7 @@ class Handoff(Model):
     finished_by: str | None = Field(default=None, max_length=128, description="Who returned or closed it")
     finished_at: UtcDatetime | None = None
     notification_id: Identifier | None = None
+    brief: HandoffBrief | None = None
     escalated_at: UtcDatetime | None = Field(
         default=None, description="When the unacknowledged handoff was escalated (email/webhook), once"
     )

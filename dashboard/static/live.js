@@ -82,6 +82,8 @@ export function setCardHandoff(card, handoff) {
     const by = handoff.by || handoff.finished_by || handoff.taken_over_by || handoff.acknowledged_by;
     card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), by ? el("small", {}, ` by ${by}`) : null);
   }
+  if (handoff && handoff.brief) card.brief = handoff.brief;  // events carry no brief: keep the loaded one
+  if (card.brief) card.handoff.append(briefOf(card.brief));
   if (card.node.classList.contains("ended")) return;
   for (const move of MOVES[state] || []) {
     card.handoff.append(el("button", { type: "button", class: "ghost", dataset: { move },
@@ -89,6 +91,17 @@ export function setCardHandoff(card, handoff) {
         .then((session) => { setCardStatus(card, session.status); setCardHandoff(card, session.handoff); })
         .catch(report) }, LABELS[move]));
   }
+}
+
+// The warm brief (HandoffBrief): why, the first request, collected fields, tools called, last exchanges.
+function briefOf(brief) {
+  const collected = Object.entries(brief.collected || {}).map(([k, v]) => `${k}=${v}`).join(", ");
+  return el("details", { class: "brief" }, el("summary", {}, "Brief"),
+    el("p", {}, `Why: ${brief.why}`),
+    el("p", {}, `First request: ${brief.first_request || "(none)"}`),
+    collected ? el("p", {}, `Collected: ${collected}`) : null,
+    (brief.tools_called || []).length ? el("p", {}, `Tools called: ${brief.tools_called.join(", ")}`) : null,
+    el("ol", {}, (brief.recent || []).map((line) => el("li", {}, `${line.role}: ${line.text}`))));
 }
 
 export function updateLiveCount() {

@@ -26,19 +26,21 @@ from oratio.notify.email import EmailSender
 from oratio.notify.webhooks import WebhookSender
 from oratio.services._common import UPDATE_ATTEMPTS, Backends, require
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.handoff_brief import brief_text, extractive_brief
 from oratio.services.handoff_lifecycle import HandoffLifecycle
 from oratio.services.notifications import NotificationService
 from oratio.services.outbox import OutboxLimits, email_delivery, webhook_delivery
 from oratio.services.session_timeouts import IdleSweeper
 from oratio.services.sessions import ENDED, SessionService
 from oratio.store.ports import Insert, Replace, Write
-from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS, TENANTS
+from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS, TENANTS, TURNS
 from schemas import (
     Agent,
     Channel,
     EmailContent,
     EventType,
     Handoff,
+    HandoffBrief,
     HandoffState,
     Limits,
     Notification,
@@ -48,6 +50,7 @@ from schemas import (
     Priority,
     Session,
     SessionStatus,
+    Turn,
 )
 
 logger = logging.getLogger("oratio.services.handoff")
@@ -55,6 +58,7 @@ logger = logging.getLogger("oratio.services.handoff")
 WEBHOOK_EVENT = "handoff.requested"
 ESCALATION_EVENT = "handoff.escalated"
 SWEEP_PAGE = 200
+BRIEF_TURNS = 100
 REASON_MAX = 1000
 
 
@@ -94,6 +98,7 @@ class HandoffService:
         session when they give up.
         """
         reason = " ".join(reason.split())[:REASON_MAX] or "no reason given"
+        turns: list[Turn] | None = None
         for _ in range(UPDATE_ATTEMPTS):
             session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             if session.status is SessionStatus.HANDOFF_REQUESTED:
@@ -101,15 +106,20 @@ class HandoffService:
                 return
             if session.status in ENDED:
                 raise InvalidState(f"session '{session_id}' has already ended ({session.status.value})")
+            if turns is None:  # one page of the newest turns, once: the brief never reads the whole transcript
+                page = self._b.store.query(TURNS, f"{tenant_id}#{session_id}", descending=True, limit=BRIEF_TURNS)
+                turns = page.items[::-1]
+            brief = extractive_brief(reason, turns, session.collected)
             agent = self._b.store.get(AGENTS, tenant_id, session.agent_id)
-            notification = self._notification(session, agent, reason)
-            deliveries = self._deliveries(agent, session, notification, reason) if agent is not None else []
+            notification = self._notification(session, agent, reason, brief)
+            deliveries = self._deliveries(agent, session, notification, reason, brief) if agent is not None else []
             now = self._b.clock()
             handoff = Handoff(
                 state=HandoffState.REQUESTED,
                 reason=reason,
                 requested_at=now,
                 notification_id=notification.id,
+                brief=brief,
                 pause=agent.spec.handoff.pause_on_handoff if agent is not None else True,
             )
             moved = session.model_copy(
@@ -147,7 +157,7 @@ class HandoffService:
         if agent is not None:
             self._record_unconfigured(agent, session, notification)
 
-    def _notification(self, session: Session, agent: Agent | None, reason: str) -> Notification:
+    def _notification(self, session: Session, agent: Agent | None, reason: str, brief: HandoffBrief) -> Notification:
         agent_name = agent.name if agent is not None else "(deleted agent)"
         # A caller on a voice line is holding on right now; a chat customer can wait a little.
         priority = Priority.URGENT if session.channel is Channel.VOICE else Priority.HIGH
@@ -155,14 +165,14 @@ class HandoffService:
             session.tenant_id,
             NotificationType.HANDOFF,
             f"Handoff requested: {agent_name}"[:200],
-            body=_body(session, agent_name, reason)[: Limits.NOTIFICATION_TEXT_MAX],
+            body=_body(session, agent_name, reason, brief)[: Limits.NOTIFICATION_TEXT_MAX],
             priority=priority,
             agent_id=session.agent_id,
             session_id=session.id,
         )
 
     def _deliveries(
-        self, agent: Agent, session: Session, notification: Notification, reason: str
+        self, agent: Agent, session: Session, notification: Notification, reason: str, brief: HandoffBrief
     ) -> list[OutboxDelivery]:
         config = agent.spec.handoff
         tenant_id = session.tenant_id
@@ -173,7 +183,7 @@ class HandoffService:
             content = EmailContent(
                 to=list(config.notify_emails),
                 subject=f"[Oratio] Handoff requested: {agent.name}"[:200],
-                body=_body(session, agent.name, reason),
+                body=_body(session, agent.name, reason, brief),
             )
             rows.append(email_delivery(self._b, tenant_id, content, max_attempts=attempts, **about))
         if config.webhook_url and self._webhooks_on:
@@ -185,6 +195,7 @@ class HandoffService:
                 "reason": reason,
                 "notification_id": notification.id,
                 "priority": notification.priority.value,
+                "brief": brief.model_dump(mode="json"),
             }
             rows.append(
                 webhook_delivery(
@@ -321,7 +332,7 @@ class HandoffService:
             content = EmailContent(
                 to=list(config.notify_emails),
                 subject=f"[Oratio] {subject}: {agent.name}"[:200],
-                body=_body(session, agent.name, reason),
+                body=_body(session, agent.name, reason, session.handoff.brief if session.handoff else None),
             )
             rows.append(email_delivery(self._b, tenant_id, content, max_attempts=attempts, **about))
         if config.webhook_url and self._webhooks_on:
@@ -373,7 +384,8 @@ class HandoffService:
             logger.error("could not record the unsent handoff %s: %s", kind, exc.message)
 
 
-def _body(session: Session, agent_name: str, reason: str) -> str:
+def _body(session: Session, agent_name: str, reason: str, brief: HandoffBrief | None = None) -> str:
+    brief_lines = ["", "Brief:", brief_text(brief)] if brief is not None else []
     return "\n".join(
         [
             f"A conversation with agent {agent_name} asks for a human.",
@@ -385,5 +397,6 @@ def _body(session: Session, agent_name: str, reason: str) -> str:
             f"Started: {session.started_at.isoformat()}",
             "",
             "Open the session in the Oratio console to read the transcript and take over.",
+            *brief_lines,
         ]
     )

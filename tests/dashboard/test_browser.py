@@ -107,6 +107,7 @@ def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_th
     expect(card.locator(".handoff-bar .pill")).to_have_text("handoff acknowledged")
     card.locator('.handoff-bar button[data-move="take-over"]').click()
     expect(card.locator(".handoff-bar .pill")).to_have_text("handoff taken over")
+    expect(card.locator(".handoff-bar details.brief")).to_contain_text("First request: Where is my order?")
     paused = say(http, dash, "Hello? Is anyone there?", str(first["session_id"]))
     assert paused["paused"] is True
     expect(card.locator(".turn-customer")).to_have_count(3)
