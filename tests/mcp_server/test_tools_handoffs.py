@@ -5,9 +5,24 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
+from mcp_server.live import Change, changes_for
+from mcp_server.resources import session_uri
 from oratio.platform import Platform
-from schemas import Agent, AgentStatus, Channel, HandoffState, Notification, Principal, Role, Session, SessionStatus
+from schemas import (
+    Agent,
+    AgentStatus,
+    Channel,
+    EventType,
+    HandoffState,
+    Notification,
+    Principal,
+    Role,
+    Scope,
+    Session,
+    SessionStatus,
+)
 from tests.support.mcp import call_as, call_error, spec
+from tests.support.tenants import events
 
 pytestmark = pytest.mark.anyio
 
@@ -66,3 +81,14 @@ async def test_returning_a_session_that_asked_for_no_one_says_so(client: Client,
         "Error executing tool return_session_to_agent: invalid_state: "
         "this session has no open handoff to mark returned to the agent"
     )
+
+
+async def test_a_handoff_move_updates_the_session_resource_subscribers_follow(
+    client: Client, platform: Platform, acme: Principal, handed_off: Session
+) -> None:
+    await call_as(client, "take_over_session", {"session_id": handed_off.id}, Session)
+
+    [*_, moved] = [e for e in events(platform, acme.tenant_id) if e.type is EventType.SESSION_HANDOFF]
+
+    assert moved.data["state"] == "taken_over" and moved.data["by"] == acme.subject
+    assert Change(session_uri(handed_off.id), Scope.SESSIONS_READ) in changes_for(moved)
