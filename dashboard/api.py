@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from dashboard import stats
 from dashboard.context import DashboardServices
-from oratio.errors import InvalidInput
+from oratio.errors import InvalidInput, NotFound
 from oratio.http_json import PayloadTooLarge, admin_principal, handles_errors, parse_json
 from oratio.services.outbox import view
 from oratio.services.sessions import SEARCH_TEXT_MAX
@@ -35,6 +35,7 @@ from schemas import (
     Model,
     NotificationStatus,
     Principal,
+    Session,
     SessionFilter,
     SessionStatus,
     utcnow,
@@ -89,6 +90,7 @@ def api_routes(platform: DashboardServices) -> list[BaseRoute]:
         Route("/api/v1/sessions", handles_errors(api.sessions)),
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
         Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
+        Route("/api/v1/sessions/{session_id}/handoff/{move}", handles_errors(api.move_handoff), methods=["POST"]),
         Route("/api/v1/notifications", handles_errors(api.notifications)),
         Route("/api/v1/notifications/{notification_id}/read", handles_errors(api.mark_read), methods=["POST"]),
         Route("/api/v1/notifications/{notification_id}/acknowledge", handles_errors(api.acknowledge), methods=["POST"]),
@@ -150,7 +152,24 @@ class DashboardApi:
     async def acknowledge(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
         notification_id = _path_id(request, "notification_id")
-        return JSONResponse(_dump(await _run(lambda: self._p.notifications.acknowledge(principal, notification_id))))
+        acknowledge = self._p.handoff.acknowledge_notification  # a handoff's also moves its live card
+        return JSONResponse(_dump(await _run(lambda: acknowledge(principal, notification_id))))
+
+    async def move_handoff(self, request: Request) -> Response:
+        """The live card's buttons: acknowledge, take-over, return, close (HandoffService, as MCP's tools)."""
+        principal, _ = await self._begin(request, NoQuery)
+        session_id = _path_id(request, "session_id")
+        handoff = self._p.handoff
+        moves: dict[str, Callable[[Principal, str], Session]] = {
+            "acknowledge": handoff.acknowledge,
+            "take-over": handoff.take_over,
+            "return": handoff.return_to_agent,
+            "close": handoff.close_session,
+        }
+        move = moves.get(request.path_params["move"])
+        if move is None:
+            raise NotFound(f"no such handoff action; use one of {', '.join(moves)}")
+        return JSONResponse(_dump(await _run(lambda: move(principal, session_id))))
 
     async def deliveries(self, request: Request) -> Response:
         """Handoff emails and webhooks and how they went; `?status=dead` lists the dead letters."""

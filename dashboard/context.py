@@ -13,6 +13,7 @@ from typing import Protocol
 
 from oratio.services import AccessService, AgentService, KeyService, NotificationService, SessionService
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
 
@@ -33,6 +34,9 @@ class DashboardServices(Protocol):
 
     @property
     def notifications(self) -> NotificationService: ...
+
+    @property
+    def handoff(self) -> HandoffService: ...
 
     @property
     def deliveries(self) -> OutboxService: ...

@@ -37,6 +37,7 @@ from oratio.services.agent_tools import ToolService
 from oratio.services.analysis import AnalysisService
 from oratio.services.creation import AgentBuilder
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
@@ -82,6 +83,9 @@ class McpServices(Protocol):
 
     @property
     def knowledge(self) -> KnowledgeService: ...
+
+    @property
+    def handoff(self) -> HandoffService: ...
 
     @property
     def deliveries(self) -> OutboxService: ...

@@ -139,12 +139,15 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     app = create_app(platform, host=args.host, port=args.port, resume=unready)
     sweeper = IdleSweeper(platform.sweep_sessions, platform.settings.session_sweep_seconds)
     sweeper.start()
+    escalations = platform.handoff.escalation_sweeper(platform.settings.session_sweep_seconds)
+    escalations.start()  # unacknowledged handoffs: email/webhook once (docs/handoff.md)
     platform.outbox.start()  # delivers what an earlier run left in the outbox; closed with the platform
     try:
         ws_max_size = load_voice_settings().websocket_message_limit()  # not uvicorn's 16 MiB per voice message
         uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size)).run(sockets=[listener])
     finally:
         sweeper.stop()
+        escalations.stop()
     return 0
 
 

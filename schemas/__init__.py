@@ -41,7 +41,13 @@ from schemas.outbox import (
 )
 from schemas.plan import AgentPlan, DeployedArtifact, HandoffRule, ToolName
 from schemas.sessions import (
+    HANDOFF_OPEN,
+    HANDOFF_TRANSITIONS,
+    BriefLine,
     Channel,
+    Handoff,
+    HandoffBrief,
+    HandoffState,
     Role,
     Session,
     SessionFilter,
@@ -138,6 +144,12 @@ __all__ = [
     "Record",
     "Role",
     "Scope",
+    "HANDOFF_OPEN",
+    "HANDOFF_TRANSITIONS",
+    "BriefLine",
+    "Handoff",
+    "HandoffBrief",
+    "HandoffState",
     "Session",
     "SessionFilter",
     "SessionOrigin",

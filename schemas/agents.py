@@ -46,6 +46,18 @@ class HandoffConfig(Model):
     conditions: list[Condition] = Field(default_factory=list, max_length=Limits.CONDITIONS_MAX)
     notify_emails: list[Email] = Field(default_factory=list, max_length=10)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    pause_on_handoff: bool = Field(
+        default=True,
+        description="After a handoff is requested and while a person has the conversation, the agent does not "
+        "reply: customer turns are stored for the person, and the customer hears the plan's handoff message now "
+        "and then (`reminder_every`)",
+    )
+    reminder_every: int = Field(
+        default=3, ge=1, le=100, description="While paused, the handoff message is said at most once per N turns"
+    )
+    escalate_after_seconds: int = Field(
+        default=300, ge=30, le=86400, description="An unacknowledged handoff is escalated after this long"
+    )
 
     @model_validator(mode="after")
     def _conditions_need_enabled(self) -> HandoffConfig:

@@ -35,6 +35,8 @@ class EventType(StrEnum):
     SESSION_TOOL_CALL = "session.tool_call"
     SESSION_ANALYSED = "session.analysed"
     """An ended session's analysis is stored; data: {"outcome"} (read it with get_session_analysis)."""
+    SESSION_HANDOFF = "session.handoff"
+    """A handoff moved along its lifecycle; data: {"state", "by", "at", "reason", "status"}."""
     NOTIFICATION_CREATED = "notification.created"
     NOTIFICATION_UPDATED = "notification.updated"
     ERROR = "error"

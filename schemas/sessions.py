@@ -34,6 +34,73 @@ class SessionStatus(StrEnum):
     ERROR = "error"
 
 
+class HandoffState(StrEnum):
+    """Where a handoff is in its lifecycle (`HANDOFF_TRANSITIONS`)."""
+
+    REQUESTED = "requested"
+    ACKNOWLEDGED = "acknowledged"
+    TAKEN_OVER = "taken_over"
+    RETURNED = "returned"
+    """Given back to the agent: it replies again (the session is `active`)."""
+    CLOSED = "closed"
+    """The human ended the conversation (the session is `completed`)."""
+
+
+# The lifecycle as data: HandoffService refuses any other move with InvalidState. A taken-over
+# handoff need not have been acknowledged first (an admin may step in at once), and an admin may
+# take over a live session that never asked (the handoff then starts as taken_over).
+HANDOFF_TRANSITIONS: dict[HandoffState, frozenset[HandoffState]] = {
+    HandoffState.REQUESTED: frozenset(
+        {HandoffState.ACKNOWLEDGED, HandoffState.TAKEN_OVER, HandoffState.RETURNED, HandoffState.CLOSED}
+    ),
+    HandoffState.ACKNOWLEDGED: frozenset({HandoffState.TAKEN_OVER, HandoffState.RETURNED, HandoffState.CLOSED}),
+    HandoffState.TAKEN_OVER: frozenset({HandoffState.RETURNED, HandoffState.CLOSED}),
+    HandoffState.RETURNED: frozenset(),
+    HandoffState.CLOSED: frozenset(),
+}
+
+HANDOFF_OPEN: frozenset[HandoffState] = frozenset(
+    {HandoffState.REQUESTED, HandoffState.ACKNOWLEDGED, HandoffState.TAKEN_OVER}
+)
+"""States in which a person has (or is about to have) the conversation: a pausing agent stays quiet."""
+
+
+class BriefLine(Model):
+    role: str = Field(max_length=16)
+    text: str = Field(max_length=400)
+
+
+class HandoffBrief(Model):
+    """What the person taking over needs first: why, the conversation so far, what was collected and done."""
+
+    why: str = Field(max_length=1000, description="The rule (id and description) or the model's reason")
+    first_request: str = Field(default="", max_length=400, description="The customer's first message")
+    recent: list[BriefLine] = Field(default_factory=list, max_length=6, description="The last exchanges")
+    collected: StoredMetadata = Field(default_factory=dict, description="Fields the agent collected")
+    tools_called: list[str] = Field(default_factory=list, max_length=20, description="Tool names, with status")
+    written_by: str = Field(default="extractive", max_length=32, description="extractive (offline) or a model")
+
+
+class Handoff(Model):
+    """A session's handoff to a person: kept on the session record, so the turn path reads it for free."""
+
+    state: HandoffState
+    reason: str = Field(default="", max_length=1000)
+    requested_at: UtcDatetime
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    acknowledged_at: UtcDatetime | None = None
+    taken_over_by: str | None = Field(default=None, max_length=128)
+    taken_over_at: UtcDatetime | None = None
+    finished_by: str | None = Field(default=None, max_length=128, description="Who returned or closed it")
+    finished_at: UtcDatetime | None = None
+    notification_id: Identifier | None = None
+    brief: HandoffBrief | None = None
+    escalated_at: UtcDatetime | None = Field(
+        default=None, description="When the unacknowledged handoff was escalated (email/webhook), once"
+    )
+    pause: bool = Field(default=True, description="The agent's `pause_on_handoff` when the handoff began")
+
+
 class Session(Record):
     id: Identifier
     agent_id: Identifier
@@ -66,6 +133,15 @@ class Session(Record):
     analysed: bool = Field(
         default=False, description="Its post-call analysis is stored (oratio.services.analysis); ended sessions only"
     )
+    handoff: Handoff | None = Field(default=None, description="The latest handoff to a person, if any")
+
+    @property
+    def paused(self) -> bool:
+        """The agent must not reply: a person has taken the conversation over, or a handoff is waiting for one
+        and the agent pauses on handoff (`HandoffConfig.pause_on_handoff`, recorded as `Handoff.pause`)."""
+        if self.handoff is None or self.handoff.state not in HANDOFF_OPEN:
+            return False
+        return self.handoff.pause or self.handoff.state is HandoffState.TAKEN_OVER
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,8 @@ class Scope(StrEnum):
     AGENTS_READ = "agents:read"
     AGENTS_WRITE = "agents:write"
     SESSIONS_READ = "sessions:read"
+    SESSIONS_WRITE = "sessions:write"
+    """Take over, return or close a customer's conversation."""
     KEYS_WRITE = "keys:write"
 
 

@@ -7,7 +7,7 @@ import { loadCharts } from "./charts.js";
 import { $ } from "./dom.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
-import { addToolCall, addTurn, ensureCard, loadLive, setCardStatus, updateLiveCount } from "./live.js";
+import { addToolCall, addTurn, ensureCard, loadLive, setCardHandoff, setCardStatus, updateLiveCount } from "./live.js";
 import { alertHandoff, loadNotifications } from "./notifications.js";
 import { TOKEN_KEY, state } from "./state.js";
 
@@ -104,6 +104,12 @@ function onEvent(frame) {
     addToolCall(card, data, frame.at);
     if (state.historySelected === subject) addToolCall(state.historyDetail, data, frame.at);
     reloadSoon("charts", loadCharts, 3000);
+  } else if (event === "session.handoff") {
+    const card = state.cards.get(subject);
+    if (card) {
+      setCardStatus(card, data.status);
+      setCardHandoff(card, data);
+    }
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
     if (card) setCardStatus(card, data.status);

@@ -14,6 +14,7 @@ export async function loadLive() {
   for (const session of live) {
     const card = ensureCard(session);
     setCardStatus(card, session.status);
+    setCardHandoff(card, session.handoff);
     api(`/api/v1/sessions/${encodeURIComponent(session.id)}`)
       .then((full) => full.turns.forEach((turn) => addTurn(card, turn)))
       .catch(report);
@@ -33,12 +34,14 @@ export function ensureCard(session) {
   const title = el("strong", {}, session.agent_id ? agentName(session.agent_id) : "Session");
   const status = el("span", {}, pill(session.status || "active"));
   const transcript = el("ol", { class: "transcript" });
+  const handoff = el("div", { class: "handoff-bar" });
   const node = el("article", { class: "session-card", dataset: { session: session.id } },
     el("header", {}, title, status),
+    handoff,
     el("div", { class: "meta" }, `${session.channel || "text"} · started ${timeOf(session.started_at)} · `,
       el("code", {}, session.id)),
     transcript);
-  card = { id: session.id, node, title, status, transcript, seqs: new Set(), calls: new Map(), agentId: session.agent_id };
+  card = { id: session.id, node, title, status, handoff, transcript, seqs: new Set(), calls: new Map(), agentId: session.agent_id };
   state.cards.set(session.id, card);
   const grid = $("live-sessions");
   grid.prepend(node);
@@ -57,6 +60,48 @@ export function setCardStatus(card, status) {
   card.node.classList.toggle("ended", ENDED.has(status));
   card.node.classList.toggle("handoff", status === "handoff_requested");
   updateLiveCount();
+}
+
+// The handoff's state on the card (Session.handoff, or a `session.handoff` event) and the buttons
+// its state allows (HANDOFF_TRANSITIONS); each button calls the same service as the MCP tools.
+const MOVES = {
+  none: ["take-over"],
+  requested: ["acknowledge", "take-over", "return", "close"],
+  acknowledged: ["take-over", "return", "close"],
+  taken_over: ["return", "close"],
+  returned: ["take-over"],
+  closed: [],
+};
+const LABELS = { acknowledge: "Acknowledge", "take-over": "Take over", return: "Return to agent", close: "Close" };
+
+export function setCardHandoff(card, handoff) {
+  if (!card.handoff) return;
+  clear(card.handoff);
+  const state = handoff ? handoff.state : "none";
+  if (handoff) {
+    const by = handoff.by || handoff.finished_by || handoff.taken_over_by || handoff.acknowledged_by;
+    card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), by ? el("small", {}, ` by ${by}`) : null);
+  }
+  if (handoff && handoff.brief) card.brief = handoff.brief;  // events carry no brief: keep the loaded one
+  if (card.brief) card.handoff.append(briefOf(card.brief));
+  if (card.node.classList.contains("ended")) return;
+  for (const move of MOVES[state] || []) {
+    card.handoff.append(el("button", { type: "button", class: "ghost", dataset: { move },
+      onclick: () => api(`/api/v1/sessions/${encodeURIComponent(card.id)}/handoff/${move}`, { method: "POST" })
+        .then((session) => { setCardStatus(card, session.status); setCardHandoff(card, session.handoff); })
+        .catch(report) }, LABELS[move]));
+  }
+}
+
+// The warm brief (HandoffBrief): why, the first request, collected fields, tools called, last exchanges.
+function briefOf(brief) {
+  const collected = Object.entries(brief.collected || {}).map(([k, v]) => `${k}=${v}`).join(", ");
+  return el("details", { class: "brief" }, el("summary", {}, "Brief"),
+    el("p", {}, `Why: ${brief.why}`),
+    el("p", {}, `First request: ${brief.first_request || "(none)"}`),
+    collected ? el("p", {}, `Collected: ${collected}`) : null,
+    (brief.tools_called || []).length ? el("p", {}, `Tools called: ${brief.tools_called.join(", ")}`) : null,
+    el("ol", {}, (brief.recent || []).map((line) => el("li", {}, `${line.role}: ${line.text}`))));
 }
 
 export function updateLiveCount() {

@@ -48,14 +48,3 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         """Mark a notification as read. Safe to repeat; an acknowledged one stays acknowledged."""
         principal = tc.principal()
         return await tc.call(lambda: platform.notifications.mark_read(principal, notification_id))
-
-    @tool(server, writes("Acknowledge handoff", destructive=False, idempotent=True))
-    async def acknowledge_handoff(notification_id: NotificationId) -> Notification:
-        """Take responsibility for a handoff: records that you (a person) are picking up the conversation.
-
-        Use it on a `handoff` notification once someone is taking over; it works on any
-        notification type. Refused if the notification was already acknowledged, and the error
-        says by whom, so two people never pick up the same customer.
-        """
-        principal = tc.principal()
-        return await tc.call(lambda: platform.notifications.acknowledge(principal, notification_id))

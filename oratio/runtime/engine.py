@@ -35,7 +35,7 @@ from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
 from oratio.runtime.action_turn import ActionTurn, Settled, catalog
 from oratio.runtime.confirmation import Gate, Verdict
-from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, rule_reason
+from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, reminder_due, rule_reason
 from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
 from oratio.runtime.reply import ReplyBuilder
@@ -255,6 +255,16 @@ class ConversationEngine:
             self._agents.forget(request.tenant_id, request.agent_id)
             turn = await self._open(request)
         reply = ReplyBuilder()
+        if turn.session.paused:
+            # A person has this conversation: the customer's turn is stored (by _open), no model runs.
+            if self._inline:
+                result = self._paused(turn, reply)
+            else:
+                result = await anyio.to_thread.run_sync(self._paused, turn, reply)
+            if tail := reply.pending_tail():
+                yield tail
+            yield result
+            return
         deadline = anyio.current_time() + self._settings.turn_timeout_seconds
         if turn.actions is not None:
             turn.actions.deadline = deadline
@@ -438,6 +448,20 @@ class ConversationEngine:
             async for delta in streamed:
                 yield delta
         turn.failure = run.failure
+
+    def _paused(self, turn: _Turn, reply: ReplyBuilder) -> TurnResult:
+        """A paused session's turn: the plan's handoff message, at most once per `reminder_every` turns.
+
+        The customer's turn is already stored; a held write action was cleared with it and does not run.
+        Nothing else is written, so the person who has the conversation answers this turn, and after
+        `return_session_to_agent` the agent sees it in its history.
+        """
+        session = turn.session
+        every = turn.agent.spec.handoff.reminder_every
+        if reminder_due(turn.history, turn.plan.handoff_message, every):
+            reply.finish(turn.plan.handoff_message)
+            session, _ = self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text)
+        return TurnResult(session_id=session.id, reply=reply.text, handoff=True, status=session.status, paused=True)
 
     def webhook_for(self, agent: AgentRecord) -> tuple[WebhookTool, WebhookCaller] | None:
         """The agent's `call_webhook` configuration and the platform's caller, when the admin set one up."""

@@ -13,12 +13,13 @@ webhook) lives behind `HandoffRequester`, implemented by the handoff service
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from oratio.runtime.amounts import exceeds
 from oratio.runtime.outcome import TurnOutcome
 from oratio.tenant_patterns import contains_phrase, regex_search
-from schemas import AgentPlan, HandoffRule
+from schemas import AgentPlan, HandoffRule, Role, Turn
 
 
 class HandoffRequester(Protocol):
@@ -141,6 +142,23 @@ def could_not_help(outcome: TurnOutcome, reply: str, *, failed: bool) -> bool:
     return any(contains_phrase(folded, phrase, folded=True) for phrase in DONT_KNOW_PHRASES)
 
 
+def reminder_due(history: Sequence[Turn], message: str, every: int) -> bool:
+    """Whether a paused session's customer hears `message` (the plan's handoff message) on this turn.
+
+    `history` is the transcript before this turn. Walking back, the customer turns since the agent
+    last said `message` are counted; it is said again once `every` turns (this one included) have
+    gone by without it. Any other agent words (a reply before the handoff) end the walk: the first
+    turn of a pause hears it. Bounded by the history page the turn already read.
+    """
+    unanswered = 1  # this turn
+    for past in reversed(history):
+        if past.role is Role.AGENT:
+            return past.text != message or unanswered >= every
+        if past.role is Role.CUSTOMER:
+            unanswered += 1
+    return True
+
+
 def rule_reason(rule: HandoffRule) -> str:
     """What the handoff service records as the reason a rule handed a session off."""
     return f"handoff rule '{rule.id}': {rule.description}"
@@ -153,6 +171,7 @@ __all__ = [
     "could_not_help",
     "failures_rule",
     "matching_rule",
+    "reminder_due",
     "rule_matches",
     "rule_reason",
 ]

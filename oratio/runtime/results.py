@@ -19,3 +19,8 @@ class TurnResult(Model):
     handoff: bool = Field(default=False, description="A human has been asked to take over this session")
     ended: bool = Field(default=False, description="The session is over; a new message starts a new session")
     status: SessionStatus
+    paused: bool = Field(
+        default=False,
+        description="A person has this conversation: the agent did not answer (the reply is empty or the plan's "
+        "handoff message); the person's answer comes from them",
+    )

@@ -28,7 +28,7 @@ from tests.support.serving import Served, serving
 from tests.support.tenants import mint, new_agent, new_tenancy
 from tests.support.worlds import World
 
-REPLY_KEYS = {"session_id", "runtime_session_id", "reply", "sources", "handoff", "ended", "status"}
+REPLY_KEYS = {"session_id", "runtime_session_id", "reply", "sources", "handoff", "ended", "status", "paused"}
 CLIENT_RUNTIME_ID = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b13"  # what boto3 generates when none is given
 
 

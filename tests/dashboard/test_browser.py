@@ -85,7 +85,8 @@ def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_th
     say(http, dash, "I need a human, please", str(first["session_id"]))
     expect(page.locator(".toast")).to_contain_text("Handoff requested")
     expect(card).to_have_class("session-card handoff")
-    expect(card.locator(".pill")).to_have_text("handoff requested")
+    expect(card.locator("header .pill")).to_have_text("handoff requested")
+    expect(card.locator(".handoff-bar .pill")).to_have_text("handoff requested")
     expect(card.locator(".turn")).to_have_count(4)
     expect(page.locator("#unread-count")).to_have_text("1")
     shot(page, "live")
@@ -101,6 +102,19 @@ def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_th
     [stored] = dash.platform.notifications.list(dash.acme.principal).items
     assert stored.status is NotificationStatus.ACKNOWLEDGED
     assert stored.acknowledged_by == dash.acme.principal.subject
+
+    page.click('#tabs button[data-tab="live"]')  # Acknowledge changed the live card (by its event)
+    expect(card.locator(".handoff-bar .pill")).to_have_text("handoff acknowledged")
+    card.locator('.handoff-bar button[data-move="take-over"]').click()
+    expect(card.locator(".handoff-bar .pill")).to_have_text("handoff taken over")
+    expect(card.locator(".handoff-bar details.brief")).to_contain_text("First request: Where is my order?")
+    paused = say(http, dash, "Hello? Is anyone there?", str(first["session_id"]))
+    assert paused["paused"] is True
+    expect(card.locator(".turn-customer")).to_have_count(3)
+    card.locator('.handoff-bar button[data-move="return"]').click()
+    expect(card.locator(".handoff-bar .pill")).to_have_text("handoff returned")
+    expect(card.locator("header .pill")).to_have_text("active")
+    shot(page, "handoff")
 
     assert problems == []
 

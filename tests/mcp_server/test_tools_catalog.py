@@ -28,8 +28,16 @@ READ_ONLY = {
     "list_agent_tools",
     "list_openapi_operations",
 }
-DESTRUCTIVE = {"delete_document", "revoke_api_key"}
-WRITES = {"upload_document", "mint_api_key", "mark_notification_read", "acknowledge_handoff", "retry_delivery"}
+DESTRUCTIVE = {"delete_document", "revoke_api_key", "close_session"}
+WRITES = {
+    "upload_document",
+    "mint_api_key",
+    "mark_notification_read",
+    "acknowledge_handoff",
+    "retry_delivery",
+    "take_over_session",
+    "return_session_to_agent",
+}
 AGENT_TOOLS = {
     "create_agent",
     "get_agent",
@@ -87,6 +95,9 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
         "list_notifications": ({"status", "limit", "cursor"}, set()),
         "mark_notification_read": ({"notification_id"}, {"notification_id"}),
         "acknowledge_handoff": ({"notification_id"}, {"notification_id"}),
+        "take_over_session": ({"session_id"}, {"session_id"}),
+        "return_session_to_agent": ({"session_id"}, {"session_id"}),
+        "close_session": ({"session_id"}, {"session_id"}),
         "list_deliveries": ({"status", "limit", "cursor"}, set()),
         "retry_delivery": ({"delivery_id"}, {"delivery_id"}),
         "list_agent_tools": ({"agent_id"}, {"agent_id"}),

@@ -297,6 +297,8 @@ def test_the_webhook_gets_a_signed_event(
     assert request.headers[DELIVERY_HEADER.lower()] == delivery.key == delivery.id
     envelope = json.loads(request.body)
     assert (envelope["type"], envelope["tenant_id"]) == ("handoff.requested", acme.tenant_id)
+    brief = envelope["data"].pop("brief")  # the warm brief: tests/oratio/test_handoff_brief.py
+    assert (brief["why"], brief["written_by"]) == (REASON, "extractive")
     assert envelope["data"] == {
         "session_id": session.id,
         "agent_id": agent.id,

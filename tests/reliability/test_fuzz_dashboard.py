@@ -53,6 +53,10 @@ BY_ID = (
     ("POST", "/api/v1/notifications/{}/read"),
     ("POST", "/api/v1/notifications/{}/acknowledge"),
     ("POST", "/api/v1/keys/{}/revoke"),
+    ("POST", "/api/v1/sessions/{}/handoff/acknowledge"),
+    ("POST", "/api/v1/sessions/{}/handoff/take-over"),
+    ("POST", "/api/v1/sessions/{}/handoff/return"),
+    ("POST", "/api/v1/sessions/{}/handoff/close"),
 )
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from oratio.errors import InvalidState
 from oratio.models import CallTool, Say
-from schemas import Channel, EventType, NotificationType, Role, SessionStatus
-from tests.support.engine import PLAN, EngineWorld
+from schemas import AgentSpec, Channel, CreateAgent, EventType, HandoffConfig, NotificationType, Role, SessionStatus
+from tests.support.engine import PLAN, SOP, EngineWorld
 
 pytestmark = pytest.mark.anyio
 
@@ -62,13 +62,19 @@ async def test_the_model_can_hand_off_with_its_tool(world: EngineWorld) -> None:
     assert session.status is SessionStatus.HANDOFF_REQUESTED
 
 
-async def test_after_a_handoff_the_agent_keeps_helping_and_people_are_not_alerted_again(world: EngineWorld) -> None:
+async def test_after_a_handoff_an_agent_that_does_not_pause_keeps_helping_and_people_are_not_alerted_again(
+    world: EngineWorld,
+) -> None:
+    # pause_on_handoff (the default) keeps the agent quiet instead: tests/runtime/test_handoff_pause.py
+    spec = AgentSpec(name="Chatty", sop=SOP, handoff=HandoffConfig(pause_on_handoff=False))
+    agent = world.platform.agents.create(world.principal, CreateAgent(spec=spec))
+    agent_id = world.platform.agents.deploy(world.tenant_id, agent.id, PLAN).id
     engine = world.engine()
-    first = await engine.turn_async(world.tenant_id, world.agent.id, None, "Talk to my lawyer", Channel.TEXT)
+    first = await engine.turn_async(world.tenant_id, agent_id, None, "Talk to my lawyer", Channel.TEXT)
     world.model.add(Say("While you wait: refunds take 30 days."), CallTool("request_handoff", {"reason": "again"}))
 
-    waiting = await engine.turn_async(world.tenant_id, world.agent.id, first.session_id, "Refunds?", Channel.TEXT)
-    again = await engine.turn_async(world.tenant_id, world.agent.id, first.session_id, "Hurry up", Channel.TEXT)
+    waiting = await engine.turn_async(world.tenant_id, agent_id, first.session_id, "Refunds?", Channel.TEXT)
+    again = await engine.turn_async(world.tenant_id, agent_id, first.session_id, "Hurry up", Channel.TEXT)
 
     assert waiting.reply == "While you wait: refunds take 30 days." and waiting.handoff is True
     assert "already been asked to take over" in (world.model.prompts[0].system_prompt or "")
