@@ -15,7 +15,7 @@ from tests.support.platforms import test_settings
 from tests.support.tenants import new_principal
 
 
-def test_the_scripted_demo_answers_from_documents_hands_off_and_ends(tmp_path: Path) -> None:
+def test_the_scripted_demo_answers_from_documents_hands_off_and_then_waits_for_the_person(tmp_path: Path) -> None:
     with open_platform(test_settings(tmp_path, model="scripted")) as platform:
         principal = new_principal(platform, "Acme")
         agent = deployed_agent(platform, principal)
@@ -30,7 +30,8 @@ def test_the_scripted_demo_answers_from_documents_hands_off_and_ends(tmp_path: P
     )
     assert [s.document_name for s in answer.sources] == ["refunds.md"]
     assert (handoff.reply, handoff.status) == (PLAN.handoff_message, SessionStatus.HANDOFF_REQUESTED)
-    assert (goodbye.reply, goodbye.ended, goodbye.status) == (PLAN.closing_message, True, SessionStatus.COMPLETED)
+    # The agent pauses on handoff (the default): the customer's words are kept for the person, and no model answers.
+    assert (goodbye.reply, goodbye.paused, goodbye.status) == ("", True, SessionStatus.HANDOFF_REQUESTED)
 
 
 def test_an_agent_may_bring_its_own_model_when_none_is_configured(tmp_path: Path) -> None:
