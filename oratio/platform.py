@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
-from oratio.actions.mcp_client import build_mcp_runner
+from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
 from oratio.auth.rate_limit import TokenBucketLimiter
@@ -107,6 +107,9 @@ class Platform:
     """An agent's tools for admins: add, update, remove, dry-run, import OpenAPI (docs/tools.md)."""
     secrets: SecretService
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
+    mcp: McpToolRunner
+    """The MCP client `actions` dispatches `kind="mcp"` tools to: one instance (its stdio process bound and
+    address policy), also the AgentCreator's discovery of an MCP server's tools (`discovery=`)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -166,7 +169,8 @@ def build_services(
     creations = CreationService(backends)
     secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
     validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
-    actions = actions or _action_runner(settings, secrets or secret_service, validator)
+    mcp = build_mcp_runner(settings, secrets or secret_service)
+    actions = actions or _action_runner(settings, secrets or secret_service, validator, mcp)
     agent_tools = ToolService(
         agents,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
@@ -220,6 +224,7 @@ def build_services(
         actions=actions,
         agent_tools=agent_tools,
         secrets=secret_service,
+        mcp=mcp,
     )
 
 
@@ -371,11 +376,13 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
     )
 
 
-def _action_runner(settings: Settings, secrets: SecretResolver, validator: ArgumentValidator) -> ActionRunner:
+def _action_runner(
+    settings: Settings, secrets: SecretResolver, validator: ArgumentValidator, mcp: McpToolRunner
+) -> ActionRunner:
     """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
-        mcp=build_mcp_runner(settings, secrets),
+        mcp=mcp,
         limits=ToolLimits(
             ToolLimitSettings(
                 calls_per_minute=settings.tool_calls_per_minute,
