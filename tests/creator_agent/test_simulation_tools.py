@@ -253,3 +253,25 @@ def test_a_patterned_string_takes_a_word_of_its_description_the_pattern_accepts(
     assert sample(order_id) == "A1001"
     assert sample(hostile) == "a" * 64  # on RE2: linear in the text, whatever the pattern
     assert sample(look_around) == "sample"  # a pattern RE2 refuses gives no value
+
+
+async def test_the_next_turn_of_a_simulation_shows_the_model_the_calls_of_the_turn_before(platform: Platform) -> None:
+    # As a stored conversation does (the agent turn keeps its tool calls): the engine's history, not just text.
+    model = desk_model()
+    lookup = Scenario(
+        id="lookup_then_thanks",
+        name="A lookup, then a thank-you",
+        customer_messages=["Please look up an order A1234.", "thanks"],
+        assertions=[ToolRan(tool="get_order", arguments={"order_id": "A1234"})],
+    )
+
+    result = await Simulator(platform.knowledge, lambda: model, time_limit_s=30).one(
+        "ten_acme", "agt_orders", "Orders", orders_plan(), lookup
+    )
+
+    assert result.passed, result.failures
+    later = model.prompts[-1]
+    uses = [b["toolUse"] for m in later.messages for b in m["content"] if "toolUse" in b]
+    results = [b["toolResult"] for m in later.messages for b in m["content"] if "toolResult" in b]
+    assert [(u["name"], u["input"]) for u in uses] == [("get_order", {"order_id": "A1234"})]
+    assert [r["toolUseId"] for r in results] == [uses[0]["toolUseId"]]
