@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from creator_agent import action_plan, coverage, review_checks, review_wording, tool_checks
 from creator_agent.handoff_conditions import classify, keyword_filter, split_joined
 from creator_agent.offline import parse_sop
-from creator_agent.simulation import checks, interim_gate, sandbox
+from creator_agent.simulation import checks, sandbox
 from creator_agent.simulation.derive import forbidden_act
 from creator_agent.sop_reader import read_sop
 from mcp_server.sampling import parse_answer
@@ -144,14 +144,12 @@ def _simulation_checks(text: str) -> object:
 def _creator_tools(text: str) -> object:
     """The AgentCreator's reading of tools: an SOP action (tenant text) against a tool's description (tenant
     text), the pasted-credential check on a header value, sample values from a patterned property's
-    description, and the simulations' confirmation classifier on a customer message."""
+    description (the confirmation classifier is the engine's, benched with the runtime)."""
     tool = action_plan.PlanTool("cancel_order", text[:1000], True)
     return (
         action_plan.map_actions([text[:500], "cancel the order"], [tool], "en"),
         tool_checks.literal_credential("Authorization", text[:1024]),
         sandbox.sample({"type": "string", "pattern": "^A[0-9]{4}$", "description": text}),
-        interim_gate.is_confirmation(text),
-        interim_gate.is_decline(text),
     )
 
 

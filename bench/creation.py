@@ -37,7 +37,7 @@ def main() -> None:
         with open_platform(settings) as platform:
             tenant = platform.tenants.create_tenant("Bench")
             owner = Principal(tenant_id=tenant.tenant_id, subject="bench", scopes=frozenset({Scope.ADMIN}))
-            creator = AgentCreator(platform, creator_models(settings))
+            creator = AgentCreator(platform, creator_models(settings), discovery=platform.mcp)
             ingest_only: list[float] = []
             full: list[float] = []
             calls: list[int] = []

@@ -254,7 +254,7 @@ def bench_platform(model: str) -> Iterator[tuple[Platform, AgentCreator, Princip
         with open_platform(settings) as platform:
             tenant = platform.tenants.create_tenant("Fidelity")
             owner = Principal(tenant_id=tenant.tenant_id, subject="bench", scopes=frozenset({Scope.ADMIN}))
-            yield platform, AgentCreator(platform, creator_models(settings)), owner
+            yield platform, AgentCreator(platform, creator_models(settings), discovery=platform.mcp), owner
 
 
 def evaluate(platform: Platform, creator: AgentCreator, owner: Principal, sop: CorpusSop) -> Fidelity:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol, Self
 
+from creator_agent.action_plan import ToolDiscovery
 from oratio.config import Settings
 from oratio.runtime import ConversationEngine
 from oratio.services import AccessService, AgentService, DocumentService, NotificationService
@@ -58,7 +59,11 @@ class CreatorServices(Protocol):
 
 
 class AttachableServices(CreatorServices, Protocol):
-    """Services a builder can be attached to: `with_builder` returns the same services with it."""
+    """Services a builder can be attached to: `with_builder` returns the same services with it; `mcp` is the
+    platform's one MCP client, which the attached AgentCreator discovers an agent's MCP tools with."""
+
+    @property
+    def mcp(self) -> ToolDiscovery: ...
 
     def with_builder(self, builder: AgentBuilder | None) -> Self: ...
 

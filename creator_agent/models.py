@@ -32,4 +32,4 @@ def attach_creator(platform: S) -> S:
     With no model configured, builds need a lent model. Only the composition root calls this.
     """
     models = None if platform.settings.model is None else creator_models(platform.settings)
-    return platform.with_builder(AgentCreator(platform, models))
+    return platform.with_builder(AgentCreator(platform, models, discovery=platform.mcp))

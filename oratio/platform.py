@@ -19,7 +19,7 @@ from oratio import models
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
-from oratio.actions.mcp_client import build_mcp_runner
+from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
 from oratio.auth.rate_limit import TokenBucketLimiter
@@ -113,6 +113,9 @@ class Platform:
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     analyses: AnalysisService
     """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
+    mcp: McpToolRunner
+    """The MCP client `actions` dispatches `kind="mcp"` tools to: one instance (its stdio process bound and
+    address policy), also the AgentCreator's discovery of an MCP server's tools (`discovery=`)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
 
@@ -178,7 +181,8 @@ def build_services(
     creations = CreationService(backends)
     secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
     validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
-    actions = actions or _action_runner(settings, secrets or secret_service, validator)
+    mcp = build_mcp_runner(settings, secrets or secret_service)
+    actions = actions or _action_runner(settings, secrets or secret_service, validator, mcp)
     agent_tools = ToolService(
         agents,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
@@ -241,6 +245,7 @@ def build_services(
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
         ),
+        mcp=mcp,
     )
 
 
@@ -401,11 +406,13 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
     )
 
 
-def _action_runner(settings: Settings, secrets: SecretResolver, validator: ArgumentValidator) -> ActionRunner:
+def _action_runner(
+    settings: Settings, secrets: SecretResolver, validator: ArgumentValidator, mcp: McpToolRunner
+) -> ActionRunner:
     """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
-        mcp=build_mcp_runner(settings, secrets),
+        mcp=mcp,
         limits=ToolLimits(
             ToolLimitSettings(
                 calls_per_minute=settings.tool_calls_per_minute,

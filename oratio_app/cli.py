@@ -329,7 +329,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     from creator_agent.models import creator_models
     from creator_agent.pipeline import AgentCreator
 
-    creator = AgentCreator(platform, creator_models(platform.settings))
+    creator = AgentCreator(platform, creator_models(platform.settings), discovery=platform.mcp)
     record = anyio.run(creator.create, admin.tenant_id, agent.id, progress)
     if not record.succeeded:
         print(f"oratio: the agent could not be built: {record.failure}", file=sys.stderr)

@@ -66,7 +66,9 @@ def _creator_app(platform: Platform, args: argparse.Namespace) -> ASGIApp:
     from creator_agent.models import creator_models
     from creator_agent.pipeline import AgentCreator
 
-    return create_creator_app(platform, AgentCreator(platform, creator_models(platform.settings)))
+    # The platform's one MCP client discovers an agent's MCP tools (the runner that later calls them).
+    creator = AgentCreator(platform, creator_models(platform.settings), discovery=platform.mcp)
+    return create_creator_app(platform, creator)
 
 
 def _voice_app(platform: Platform, args: argparse.Namespace) -> ASGIApp:

@@ -5,9 +5,11 @@ code first (`oratio.runtime.handoff.matching_rule`), then the plan's Strands age
 that will serve customers (`oratio.runtime.agent_run`), and the outcome is settled by
 `oratio.runtime.settle` on an in-memory `Rehearsed` session: no session row, no transcript, no
 alert. The customer's own systems are not called (no webhook caller is given, so `call_webhook` is
-never offered to the model; the admin's tools answer from `SandboxRunner`, write calls held by the
-confirmation gate until the customer confirms). What the model asked its tools for is recorded by wrapping the model
-(`RecordingModel`), so `tool_called` sees the arguments exactly as the model sent them.
+never offered to the model; the admin's tools answer from `SandboxRunner` through the engine's own
+`ActionTurn`, write calls held by its confirmation `Gate` until the customer confirms, the confirmed
+call reaching the model through `settled_messages`, as in a customer's turn). What the model asked its
+tools for is recorded by wrapping the model (`RecordingModel`), so `tool_called` sees
+the arguments exactly as the model sent them.
 
 Offline the scripted messages are sent. With `customer` (a model) a simulated customer plays the
 scenario's persona and goal for up to `max_turns` turns, and `judge` decides the wording assertions
@@ -29,18 +31,20 @@ from strands.types.tools import ToolSpec
 from creator_agent._llm import ModelFactory
 from creator_agent.errors import CreationFailed
 from creator_agent.simulation import checks
-from creator_agent.simulation.interim_gate import ActionDesk
 from creator_agent.simulation.judge import judge, next_message
 from creator_agent.simulation.sandbox import SandboxRunner
 from oratio.ids import new_id
+from oratio.runtime.action_tools import settled_messages
+from oratio.runtime.action_turn import ActionTurn, catalog
 from oratio.runtime.agent_run import AgentRun, stream_reply
+from oratio.runtime.confirmation import Gate, Verdict
 from oratio.runtime.handoff import matching_rule
 from oratio.runtime.history import conversation
 from oratio.runtime.reply import ReplyBuilder
 from oratio.runtime.settle import Rehearsed, settle
 from oratio.runtime.tools import TurnOutcome
 from oratio.services.knowledge import KnowledgeService
-from schemas import AgentPlan, Role, SessionStatus, Turn
+from schemas import AgentPlan, Role, SessionStatus, ToolCallRecord, ToolCallStatus, Turn
 from schemas.simulation import TRANSCRIPT_TEXT_MAX, Scenario, ScenarioResult, SimulationReport, TranscriptLine
 
 NEEDS_MODEL = "needs a model: a simulated customer plays this goal; none is configured (set ORATIO_MODEL)"
@@ -222,11 +226,29 @@ class Simulator:
         outcome = TurnOutcome()
         reply = ReplyBuilder()
         calls: list[tuple[str, dict[str, Any]]] = []
-        history, prompt = conversation(talk.turns, text)
-        # A held write action is settled by the customer's next message, whatever else happens (the gate).
-        prompt = await talk.desk.settle(text, history, prompt)
         rule = matching_rule(plan, text)
         rule_reason = None if rule is None else f"handoff rule '{rule.id}'"
+        # The engine's gate, rule 2: the customer's message settles a held write action before any model
+        # runs (a handoff rule that matches drops it), exactly as `ConversationEngine` does.
+        held = talk.gate.pending
+        verdict = Verdict.OTHER
+        if held is not None:
+            verdict = talk.gate.customer_said(text, plan.language) if rule is None else Verdict.OTHER
+            talk.gate.pending, talk.gate.approved = None, held if verdict is Verdict.CONFIRM else None
+        actions = ActionTurn(
+            runner=talk.sandbox,
+            actions=talk.actions,
+            tenant_id=tenant_id,
+            agent_id=agent_id,
+            session_id=None,
+            language=plan.language,
+            turn_seq=len(talk.turns) + 2,
+            outcome=outcome,
+            gate=talk.gate,
+        )
+        settled_ = None if held is None else await actions.settle_held(verdict, held)
+        history, said = conversation(talk.turns, text, tools=True)
+        prompt: Any = said if settled_ is None else settled_messages(said, settled_)
         if rule_reason is None:
             run = AgentRun(
                 plan=plan,
@@ -236,7 +258,7 @@ class Simulator:
                 agent_id=agent_id,
                 agent_name=agent_name,
                 outcome=outcome,
-                extra_tools=talk.desk.tools(),
+                actions=actions,
             )
             self.model_calls += 1
             async for _ in stream_reply(
@@ -246,18 +268,22 @@ class Simulator:
             if run.failure is not None:
                 seen.failure = f"the model failed: {run.failure}"
                 return
-            talk.desk.finish(reply)
         settled = settle(talk.effects, talk.status, outcome, rule_reason=rule_reason)
         talk.status = settled.status
+        proposed = talk.gate.pending
         if (words := settled.final_words(plan)) is not None:
             reply.finish(words)
+            talk.gate.pending = None  # as in the engine: a reply that ends the turn this way holds nothing
+        elif proposed is not None and proposed.statement not in reply.text:
+            reply.finish(proposed.statement)  # rule 1: the customer hears, rendered in code, what would run
+        talk.proposed += [c.name for c in outcome.tool_calls if c.status is ToolCallStatus.AWAITING_CONFIRMATION]
         seen.handed_off = seen.handed_off or settled.handoff
         seen.sources += len(outcome.sources)
         seen.tool_calls += calls
         seen.ran = list(talk.sandbox.ran)
-        seen.confirmations = list(talk.desk.proposed)
+        seen.confirmations = list(talk.proposed)
         seen.replies.append(reply.text)
-        talk.add(text, reply.text, [name for name, _ in calls])
+        talk.add(text, reply.text, [name for name, _ in calls], outcome.tool_calls)
 
     async def _decide(self, scenario: Scenario, seen: checks.Observed, lines: list[TranscriptLine]) -> list[str]:
         failures = []
@@ -290,13 +316,21 @@ class _Conversation:
         self.status = SessionStatus.ACTIVE
         # The admin's tools answer from a sandbox that never calls out; write calls go through the gate.
         self.sandbox = sandbox
-        self.desk = ActionDesk(plan, self.sandbox, tenant_id, agent_id)
+        self.actions = catalog(plan)
+        self.gate = Gate()  # the conversation's held write action, as `Session.pending_action` keeps it
+        self.proposed: list[str] = []
+        """Write tools held for a confirmation whose statement the customer was shown."""
 
-    def add(self, customer: str, agent: str, tools: list[str]) -> None:
+    def add(self, customer: str, agent: str, tools: list[str], calls: Sequence[ToolCallRecord] = ()) -> None:
         seq = len(self.turns)
         shown = agent or "(no reply)"
         self.turns.append(_turn(self._tenant, self._session, seq + 1, Role.CUSTOMER, customer))
-        self.turns.append(_turn(self._tenant, self._session, seq + 2, Role.AGENT, shown))
+        # The agent's turn keeps its tool calls, as a stored turn does: the model's history shows them.
+        self.turns.append(
+            _turn(self._tenant, self._session, seq + 2, Role.AGENT, shown).model_copy(
+                update={"tool_calls": list(calls)}
+            )
+        )
         self.lines.append(TranscriptLine(role="customer", text=customer[:TRANSCRIPT_TEXT_MAX]))
         self.lines.append(TranscriptLine(role="agent", text=shown[:TRANSCRIPT_TEXT_MAX], tools=tools[:50]))
 

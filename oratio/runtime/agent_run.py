@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, cast
 
 from strands import Agent, ModelRetryStrategy
 from strands.models import Model
 from strands.types.content import Messages
-from strands.types.tools import AgentTool
 
 from oratio.runtime.action_tools import action_tools
 from oratio.runtime.action_turn import ActionTurn
@@ -48,9 +47,6 @@ class AgentRun:
     actions: ActionTurn | None = None
     """The agent's own tools (`AgentPlan.actions`) for this turn, with the confirmation gate; None: not offered."""
     failure: str | None = None
-    extra_tools: Sequence[AgentTool] = ()
-    """More tools for this run (the AgentCreator's simulations: the admin's tools on a sandbox, until the
-    engine's own action tools take an ActionRunner)."""
 
 
 async def stream_reply(
@@ -78,7 +74,6 @@ async def stream_reply(
         tools=[
             *build_tools(run.plan, run.knowledge, run.tenant_id, run.agent_id, run.outcome, run.webhook),
             *(action_tools(run.actions) if run.actions is not None else ()),
-            *run.extra_tools,
         ],
         system_prompt=system_prompt,
         callback_handler=None,  # no printing to stdout; we read the event stream ourselves

@@ -11,7 +11,6 @@ import pytest
 from creator_agent.models import creator_models
 from creator_agent.pipeline import AgentCreator
 from creator_agent.simulation.derive import derive_scenarios
-from creator_agent.simulation.interim_gate import is_confirmation, is_decline
 from creator_agent.simulation.run import Simulator
 from creator_agent.simulation.sandbox import SandboxRunner, sample, sample_arguments
 from oratio.actions import ToolRequest
@@ -64,7 +63,13 @@ def desk_model(*, again_after_yes: bool = False, claims_success: bool = False) -
                 return Say("All right, nothing was changed.")
             if "error" in answer and not claims_success:
                 return Say("I'm afraid I could not do that: the order system reported an error.")
-            uses = sum("toolUse" in block for message in prompt.messages for block in message["content"])
+            # The tool calls of this turn: after the customer's last words (the history shows earlier turns' calls).
+            said = max(
+                i
+                for i, m in enumerate(prompt.messages)
+                if m["role"] == "user" and any("text" in b for b in m["content"])
+            )
+            uses = sum("toolUse" in block for message in prompt.messages[said:] for block in message["content"])
             if again_after_yes and outcomes[-1].name == "cancel_order" and "ok" in answer and uses == 1:
                 return CallTool("cancel_order", CANCEL_ARGS)  # a model calling it again: it must not run twice
             return Say(f"Done, the system answered: {outcomes[-1].text}")
@@ -198,18 +203,6 @@ async def test_a_model_that_never_asks_fails_the_reported_scenario_but_not_the_d
     assert report.passed  # only the declined scenario is critical
 
 
-@pytest.mark.parametrize("text", ["yes", "Yes, go ahead.", "OK!", "oui", "Oui, allez-y.", "Sí, adelante.", "ja bitte"])
-def test_explicit_confirmations(text: str) -> None:
-    assert is_confirmation(text) and not is_decline(text)
-
-
-@pytest.mark.parametrize(
-    "text", ["no", "No, don't.", "Non.", "Nein, danke", "yes but change the address first", "maybe"]
-)
-def test_anything_else_is_not_a_confirmation(text: str) -> None:
-    assert not is_confirmation(text)
-
-
 async def test_the_sandbox_answers_a_sample_validates_and_records_without_calling_out() -> None:
     sandbox = SandboxRunner()
     lookup = get_order()
@@ -260,3 +253,25 @@ def test_a_patterned_string_takes_a_word_of_its_description_the_pattern_accepts(
     assert sample(order_id) == "A1001"
     assert sample(hostile) == "a" * 64  # on RE2: linear in the text, whatever the pattern
     assert sample(look_around) == "sample"  # a pattern RE2 refuses gives no value
+
+
+async def test_the_next_turn_of_a_simulation_shows_the_model_the_calls_of_the_turn_before(platform: Platform) -> None:
+    # As a stored conversation does (the agent turn keeps its tool calls): the engine's history, not just text.
+    model = desk_model()
+    lookup = Scenario(
+        id="lookup_then_thanks",
+        name="A lookup, then a thank-you",
+        customer_messages=["Please look up an order A1234.", "thanks"],
+        assertions=[ToolRan(tool="get_order", arguments={"order_id": "A1234"})],
+    )
+
+    result = await Simulator(platform.knowledge, lambda: model, time_limit_s=30).one(
+        "ten_acme", "agt_orders", "Orders", orders_plan(), lookup
+    )
+
+    assert result.passed, result.failures
+    later = model.prompts[-1]
+    uses = [b["toolUse"] for m in later.messages for b in m["content"] if "toolUse" in b]
+    results = [b["toolResult"] for m in later.messages for b in m["content"] if "toolResult" in b]
+    assert [(u["name"], u["input"]) for u in uses] == [("get_order", {"order_id": "A1234"})]
+    assert [r["toolUseId"] for r in results] == [uses[0]["toolUseId"]]

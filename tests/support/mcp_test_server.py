@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,8 @@ from tests.net import free_port
 from tests.support.processes import running, wait_until_ready
 
 TOKEN_ENV = "MCP_TEST_TOKEN"
+JOURNAL_ENV = "MCP_TEST_JOURNAL"
+"""A file the order tools append one JSON line per call to ({"tool", "arguments"}): what ran on the server."""
 STDIO_COMMAND = [sys.executable, "-m", "tests.support.mcp_test_server", "stdio"]
 
 
@@ -53,11 +56,13 @@ def build_server() -> MCPServer:
         """Look up an order by its id: its status and delivery date."""
         if order_id == "A404":
             raise ToolError(f"no order {order_id}")
+        _journal("find_order", order_id=order_id)
         return {"order_id": order_id, "status": "shipped", "delivery": "2026-12-10"}
 
     @server.tool()
     def cancel_order(order_id: str, reason: str) -> str:
         """Cancel an order that has not shipped yet."""
+        _journal("cancel_order", order_id=order_id, reason=reason)
         return f"order {order_id} cancelled ({reason})"
 
     @server.tool()
@@ -101,6 +106,19 @@ def build_server() -> MCPServer:
     return server
 
 
+def _journal(tool: str, **arguments: str) -> None:
+    if path := os.environ.get(JOURNAL_ENV):
+        with open(path, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps({"tool": tool, "arguments": arguments}) + "\n")
+
+
+def journal(path: Path) -> list[dict[str, Any]]:
+    """The calls the server's order tools ran (`serving_http(journal=path)`), in order."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def require_bearer(app: ASGIApp, token: str) -> ASGIApp:
     """401 for any HTTP request without the right bearer token (the lifespan passes)."""
     expected = f"Bearer {token}".encode()
@@ -120,6 +138,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="")
     parser.add_argument("--allow-host", action="append", default=[])
+    parser.add_argument("--journal", default="", help="append each order tool call to this file (JSON lines)")
     parser.add_argument("--certfile", help="serve https with this certificate (PEM) and --keyfile")
     parser.add_argument("--keyfile")
     args = parser.parse_args(argv)
@@ -128,6 +147,8 @@ def main(argv: list[str]) -> None:
         server.run("stdio")
         return
     os.environ[TOKEN_ENV] = args.token
+    if args.journal:
+        os.environ[JOURNAL_ENV] = args.journal
     hosts = ["127.0.0.1:*", "localhost:*", *(f"{name}:*" for name in args.allow_host)]
     app: Any = server.streamable_http_app(
         host="127.0.0.1",
@@ -144,13 +165,21 @@ def main(argv: list[str]) -> None:
 
 
 @contextmanager
-def serving_http(token: str, *, allow_hosts: Sequence[str] = (), tls: tuple[Path, Path] | None = None) -> Iterator[int]:
+def serving_http(
+    token: str,
+    *,
+    allow_hosts: Sequence[str] = (),
+    tls: tuple[Path, Path] | None = None,
+    journal: Path | None = None,
+) -> Iterator[int]:
     """This server over streamable HTTP in its own process on a free 127.0.0.1 port; yields the port.
 
-    `tls`: (certificate, key) PEM files to serve https instead.
+    `tls`: (certificate, key) PEM files to serve https instead. `journal`: a file the order tools record
+    their calls in (read it with `journal(path)`).
     """
     port = free_port()
     command = [*STDIO_COMMAND[:-1], "http", "--port", str(port), f"--token={token}"]
+    command += [] if journal is None else [f"--journal={journal}"]
     command += [arg for host in allow_hosts for arg in ("--allow-host", host)]
     if tls is None:
         with running(command, ready_url=f"http://127.0.0.1:{port}/mcp"):
