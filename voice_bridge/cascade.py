@@ -124,7 +124,8 @@ class CascadeBackend:
                     result = await self._turn(call, text, sink, reply)
                 finally:
                     state.reply = None
-                await sink.transcript("agent", result.reply, final=True)
+                if result.reply:  # a paused turn (a person has the conversation) says nothing
+                    await sink.transcript("agent", result.reply, final=True)
                 if result.handoff and not state.handoff_told:
                     state.handoff_told = True
                     await sink.handoff("the agent asked a person to take over")
