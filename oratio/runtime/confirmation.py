@@ -42,7 +42,7 @@ CONFIRM_WORDS_MAX: Final = 12
 STATEMENT_MAX: Final = 500
 """A statement fits the reply's reserved ending (`oratio.runtime.reply.ENDING_MAX`)."""
 ACTION_CHARS_MAX: Final = 160
-VALUE_CHARS_MAX: Final = 80
+VALUE_CHARS_MAX: Final = 200
 ARGUMENTS_SHOWN_MAX: Final = 8
 MASK: Final = "[hidden]"
 
@@ -174,6 +174,12 @@ def _action(tool: HttpTool | McpToolSnapshot, language: str) -> str:
 
 
 def _value(value: Any) -> str:
+    shown = _shown(value)
+    return shown if len(shown) <= VALUE_CHARS_MAX else shown[: VALUE_CHARS_MAX - 1] + "…"
+
+
+def _shown(value: Any) -> str:
+    """A value as the statement says it, before any cut (`unstatable` refuses a write whose value would be cut)."""
     if isinstance(value, str):
         shown = " ".join(value.split())
     elif isinstance(value, bool) or value is None:
@@ -184,7 +190,7 @@ def _value(value: Any) -> str:
         shown = ", ".join(str(item) for item in value)
     else:
         shown = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return shown if len(shown) <= VALUE_CHARS_MAX else shown[: VALUE_CHARS_MAX - 1] + "…"
+    return shown
 
 
 def sensitive_names(tool: HttpTool | McpToolSnapshot) -> frozenset[str]:
@@ -231,6 +237,12 @@ def unstatable(tool: HttpTool | McpToolSnapshot, arguments: Mapping[str, Any], l
         return (
             f"a write action is stated to the customer with every argument: pass at most {ARGUMENTS_SHOWN_MAX} "
             "(leave out optional ones)"
+        )
+    hidden = sensitive_names(tool)
+    if any(len(_shown(value)) > VALUE_CHARS_MAX for name, value in arguments.items() if name not in hidden):
+        return (
+            "each argument of a write action is stated to the customer in full: "
+            f"keep each under {VALUE_CHARS_MAX} characters"
         )
     if render_statement(tool, arguments, language).find("… " + messages(language).confirm_question) >= 0:
         return "the arguments are too long to state to the customer; shorten them"

@@ -173,3 +173,21 @@ def test_gate_with_nothing_held_ignores_a_yes() -> None:
     gate = Gate()
     assert gate.customer_said("yes", "en") is Verdict.OTHER
     assert not gate.may_run("cancel_order", {})
+
+
+def test_a_write_whose_value_the_statement_would_cut_is_never_stated() -> None:
+    """The customer confirms what they heard: a value cut short ("refund to account 12…") is not statable."""
+    from oratio.runtime.confirmation import VALUE_CHARS_MAX, unstatable
+    from schemas import HttpTool
+
+    tool = HttpTool(
+        name="refund",
+        description="Refund an order.",
+        url="https://a.example/r",
+        method="POST",
+        write=True,
+        sensitive_arguments=["card"],
+    )
+    assert unstatable(tool, {"order_id": "A1", "note": "x" * VALUE_CHARS_MAX}, "en") is None
+    assert "in full" in (unstatable(tool, {"order_id": "A1", "note": "x" * (VALUE_CHARS_MAX + 1)}, "en") or "")
+    assert unstatable(tool, {"order_id": "A1", "card": "4" * 300}, "en") is None  # hidden anyway: never stated
