@@ -10,7 +10,9 @@ show what acting looks like, so the demo model:
   `pattern` takes the first match in the message (RE2: the pattern is the tenant's, the message the
   customer's), an `enum` the value the message names, a number or integer the number it holds;
   a required argument it cannot find is asked for instead of calling, and the answer to that
-  question is read together with the message that asked;
+  question is read together with the message that asked; a string with neither is read only where
+  the customer names it and states it ("my order number is NW-10422", "email: x@y.z"), see
+  `oratio.models.demo_labels`;
 - reports the tool's answer in a plain sentence (`report`): the answer's own message, or its fields,
   or the error ("I'm sorry, I was unable to do that: <the service's reason>", worded so the creator's
   simulations recognise a refusal); a write action held for confirmation (`awaiting_confirmation`)
@@ -29,6 +31,7 @@ from typing import Any, Final
 
 import re2
 
+from oratio.models.demo_labels import by_label
 from oratio.models.scripted import CallTool, Prompt, Say, Step
 from oratio.tenant_patterns import PATTERN_MEMORY_MAX, contains_phrase
 from schemas.tools import RESERVED_TOOL_NAMES
@@ -190,7 +193,9 @@ def fill_arguments(schema: dict[str, Any], text: str) -> tuple[dict[str, Any], l
     """The arguments the message gives by the schema, and the labels of the required ones it does not.
 
     Patterns and enums are read first, so a number inside an order id is not taken as a quantity.
-    A free-text string (no pattern, no enum) is never guessed: if required, it is asked for.
+    A free-text string (no pattern, no enum) is never guessed: it is read only where the customer
+    names it and states its value (`by_label`), outside the spans other arguments took; if required
+    and not stated, it is asked for.
     """
     text = text[:TEXT_MAX]
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
@@ -208,6 +213,11 @@ def fill_arguments(schema: dict[str, Any], text: str) -> tuple[dict[str, Any], l
             continue
         if value is not None:
             arguments[name] = value
+    for name, prop in props.items():
+        if name not in arguments and "string" in _types(prop) and "enum" not in prop and "pattern" not in prop:
+            stated = by_label(name, prop, text, taken)
+            if stated is not None and _fits_length(stated, prop):
+                arguments[name] = stated
     for name, prop in props.items():
         kinds = _types(prop)
         if name not in arguments and kinds & {"integer", "number"} and "enum" not in prop:
