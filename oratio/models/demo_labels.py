@@ -134,12 +134,22 @@ def _plausible(value: str, email: bool) -> bool:
     return bool(first) and first[0].casefold().rstrip(_TRAILING) not in _NOT_VALUES and (not email or "@" in value)
 
 
+def _id_like(value: str) -> bool:
+    return any(char.isdigit() or char.isupper() or char in "@#/_-" for char in value)
+
+
 def by_label(name: str, prop: dict[str, Any], text: str, taken: list[tuple[int, int]]) -> str | None:
-    """The value the customer states for a free-text string argument, or None; its span joins `taken`."""
+    """The value the customer states for a free-text string argument, or None; its span joins `taken`.
+
+    A single-token value that looks like an identifier (a digit, a capital, @ # / _ -) wins over a
+    plain word stated earlier: a customer who repeats the tool's description ("order number: status,
+    items...") and then says "My order number is NW-10422" means NW-10422.
+    """
     folded = text.casefold()
     if len(folded) != len(text):
         return None  # a casefold that changes lengths (ß -> ss) would shift every index; nothing is read
     free, email = _free_text(name, prop), prop.get("format") == "email"
+    found: list[tuple[str, int, int]] = []
     for label in labels(name, prop):
         at = folded.find(label)
         while at >= 0:
@@ -149,10 +159,15 @@ def by_label(name: str, prop: dict[str, Any], text: str, taken: list[tuple[int, 
             if start is not None and start < len(text):
                 value, stop = (_clause if free else _token)(text, start)
                 if _plausible(value, email) and not any(s < stop and start < e for s, e in taken):
-                    taken.append((start, stop))
-                    return value
+                    found.append((value, start, stop))
+                    if free or _id_like(value):
+                        break  # the first clause, or the first identifier, is the answer: no more scanning
             at = folded.find(label, end)
-    return None
+    if not found:
+        return None
+    value, start, stop = next((item for item in found if free or _id_like(item[0])), found[0])
+    taken.append((start, stop))
+    return value
 
 
 __all__ = ["CLAUSE_MAX", "by_label", "labels"]

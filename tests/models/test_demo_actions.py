@@ -277,3 +277,8 @@ def test_a_tool_whose_order_number_has_no_pattern_is_called_with_what_the_custom
     message = "Where is my parcel? My order number is NW-10422."
     assert pick_tool(message, tools, schemas) == "look_up_order"
     assert fill_arguments(schemas["look_up_order"], message) == ({"order_number": "NW-10422"}, [])
+
+
+def test_a_stated_identifier_wins_over_a_word_after_the_label_in_a_repeated_description() -> None:
+    message = "Please look up an order by its order number: status, items and shipping. My order number is NW-10422."
+    assert fill_arguments(FREE, message)[0] == {"order_number": "NW-10422"}
