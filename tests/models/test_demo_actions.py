@@ -282,3 +282,31 @@ def test_a_tool_whose_order_number_has_no_pattern_is_called_with_what_the_custom
 def test_a_stated_identifier_wins_over_a_word_after_the_label_in_a_repeated_description() -> None:
     message = "Please look up an order by its order number: status, items and shipping. My order number is NW-10422."
     assert fill_arguments(FREE, message)[0] == {"order_number": "NW-10422"}
+
+
+async def test_a_stated_order_number_completes_the_call_and_the_agents_own_words_are_never_read() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+    schema = {"type": "object", "properties": {"order_number": {"type": "string"}}, "required": ["order_number"]}
+    get_order: ToolSpec = {
+        "name": "get_order",
+        "description": "Look up an order by its order number: status, items and shipping.",
+        "inputSchema": {"json": schema},
+    }
+
+    def run(tool_use: ToolUse, **_: Any) -> ToolResult:
+        calls.append(("get_order", dict(tool_use["input"])))
+        text = json.dumps({"order_number": tool_use["input"]["order_number"], "status": "shipped"})
+        return {"toolUseId": tool_use["toolUseId"], "status": "success", "content": [{"text": text}]}
+
+    history: Messages = [
+        {"role": "user", "content": [{"text": "Hello"}]},
+        {"role": "assistant", "content": [{"text": "Hi! An example: the order number is NW-99999."}]},
+    ]
+    tool = PythonAgentTool("get_order", get_order, run)
+    agent = Agent(model=demo_model(), tools=[tool], messages=history, callback_handler=None)
+
+    asked = await reply_of(agent, "Please look up my order.")
+    assert calls == [] and asked == "I can help with that (get order). Please tell me the order number."
+
+    await reply_of(agent, "Sure, order number: NW-10422.")
+    assert calls == [("get_order", {"order_number": "NW-10422"})]
