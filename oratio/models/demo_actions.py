@@ -59,6 +59,18 @@ _STOP = frozenset(
 )  # fmt: skip
 
 
+def head(text: str) -> str:
+    """The first `TEXT_MAX` characters, cut at a space when longer: a value is read whole or not at all.
+
+    A hard cut could end inside "NW-10422" and call the tool with "NW-1"; a message of more than
+    `TEXT_MAX` characters with no space at all states nothing readable and gives "".
+    """
+    if len(text) <= TEXT_MAX:
+        return text
+    cut = max(text.rfind(" ", 0, TEXT_MAX + 1), text.rfind("\n", 0, TEXT_MAX + 1))
+    return text[:cut] if cut > 0 else ""
+
+
 def _stems(text: str) -> set[str]:
     """The first five letters of each word of four or more letters, minus common filler words."""
     return {word[:5] for word in _WORD.findall(text.casefold()) if word not in _STOP}
@@ -90,7 +102,7 @@ def pick_tool(text: str, tools: dict[str, str], schemas: dict[str, dict[str, Any
     holds for a tool's arguments (an order id its `pattern` finds) counts as one shared word. Real
     means a word of the name, or two signals from the description and the values.
     """
-    text = text[:TEXT_MAX]
+    text = head(text)
     said = _stems(text)
     named = {name: _stems(_words(name)) for name in tools}
     described = {name: _stems(description) - named[name] for name, description in tools.items()}
@@ -197,7 +209,7 @@ def fill_arguments(schema: dict[str, Any], text: str) -> tuple[dict[str, Any], l
     names it and states its value (`by_label`), outside the spans other arguments took; if required
     and not stated, it is asked for.
     """
-    text = text[:TEXT_MAX]
+    text = head(text)
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     props: dict[str, dict[str, Any]] = {
         name: prop for name, prop in (properties or {}).items() if isinstance(name, str) and isinstance(prop, dict)
@@ -263,10 +275,10 @@ def choose(prompt: Prompt) -> Choice | None:
     tools = action_tools(prompt)
     if not tools or prompt.tool_outcomes():
         return None
-    text = prompt.last_user_text()[:TEXT_MAX]
+    text = head(prompt.last_user_text())
     name = pick_tool(text, {tool: prompt.tool_descriptions.get(tool, "") for tool in tools}, prompt.tool_schemas)
     if name is None and (name := _asked_for(prompt)) is not None:
-        text = f"{_previous_customer_text(prompt)[:TEXT_MAX]}\n{text}"  # the answer to the question we asked
+        text = f"{head(_previous_customer_text(prompt))}\n{text}"  # the answer to the question we asked
     if name is None:
         return None
     arguments, missing = fill_arguments(prompt.tool_schemas.get(name, {}), text)

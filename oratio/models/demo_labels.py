@@ -150,7 +150,9 @@ def by_label(name: str, prop: dict[str, Any], text: str, taken: list[tuple[int, 
         return None  # a casefold that changes lengths (ß -> ss) would shift every index; nothing is read
     free, email = _free_text(name, prop), prop.get("format") == "email"
     found: list[tuple[str, int, int]] = []
-    for label in labels(name, prop):
+    names = labels(name, prop)
+    label_words = {word for label in names for word in label.split()}
+    for label in names:
         at = folded.find(label)
         while at >= 0:
             end = at + len(label)
@@ -158,7 +160,8 @@ def by_label(name: str, prop: dict[str, Any], text: str, taken: list[tuple[int, 
             start = _after_connector(text, end) if bounded else None
             if start is not None and start < len(text):
                 value, stop = (_clause if free else _token)(text, start)
-                if _plausible(value, email) and not any(s < stop and start < e for s, e in taken):
+                restated = value.split()[0].casefold() in label_words if value else False  # "order number: order"
+                if not restated and _plausible(value, email) and not any(s < stop and start < e for s, e in taken):
                     found.append((value, start, stop))
                     if free or _id_like(value):
                         break  # the first clause, or the first identifier, is the answer: no more scanning

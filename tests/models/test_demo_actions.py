@@ -310,3 +310,11 @@ async def test_a_stated_order_number_completes_the_call_and_the_agents_own_words
 
     await reply_of(agent, "Sure, order number: NW-10422.")
     assert calls == [("get_order", {"order_number": "NW-10422"})]
+
+
+def test_a_value_cut_by_the_read_bound_is_not_read_and_a_restated_label_is_not_a_value() -> None:
+    # the bound (4,000 characters) falls inside NW-10422: a hard cut would call the tool with "NW-1"
+    message = "word " * 795 + "My order number is NW-10422."
+    assert len(message[:4000].rsplit(" ", 1)[-1]) < len("NW-10422")
+    assert "order_number" not in fill_arguments(FREE, message)[0]
+    assert "order_number" not in fill_arguments(FREE, "order number: " * 300)[0]
