@@ -41,6 +41,8 @@ _NOT_VALUES: Final = frozenset(
         "something", "nothing", "blank", "mine", "yours", "fake", "real", "valid", "listed", "shown",
     }
 )  # fmt: skip
+_VAGUE: Final = frozenset({"it", "this", "that", "these", "those", "value", "one", "thing", "must", "be", "should"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
@@ -62,9 +64,17 @@ def _noun_phrase(description: str) -> str:
     return " ".join(phrase)
 
 
+def _name_words(name: str) -> list[str]:
+    """A property name in words: "order_number", "order-number" and "orderNumber" are "order number"."""
+    return _words(_CAMEL.sub(" ", name[:CLAUSE_MAX]).replace("_", " ").replace("-", " "))
+
+
 def labels(name: str, prop: dict[str, Any]) -> list[str]:
-    """How a customer may name the argument, most specific first: "order number", "email", ..."""
-    found = [" ".join(_words(name.replace("_", " ").replace("-", " ")))]
+    """How a customer may name the argument, most specific first: "order number", "email", ...
+
+    A label of pronouns and fillers only ("it", from a description "It is ...") names nothing.
+    """
+    found = [" ".join(_name_words(name))]
     first, _, rest = found[0].partition(" ")
     if first in {"customer", "user", "caller", "client"} and rest:
         found.append(rest)  # "customer_email" is "my email"
@@ -72,12 +82,12 @@ def labels(name: str, prop: dict[str, Any]) -> list[str]:
         text = prop.get(key)
         if isinstance(text, str):
             found.append(" ".join(_words(text)[:LABEL_WORDS_MAX]) if key == "title" else _noun_phrase(text))
-    unique = [label for label in dict.fromkeys(found) if label]
+    unique = [label for label in dict.fromkeys(found) if set(label.split()) - _VAGUE]
     return sorted(unique, key=len, reverse=True)[:LABELS_MAX]
 
 
 def _free_text(name: str, prop: dict[str, Any]) -> bool:
-    said = set(_words(name.replace("_", " ").replace("-", " ")))
+    said = set(_name_words(name))
     for label in labels(name, prop):
         said.update(label.split())
     return bool(said & _FREE_TEXT_WORDS) and "email" not in said

@@ -318,3 +318,14 @@ def test_a_value_cut_by_the_read_bound_is_not_read_and_a_restated_label_is_not_a
     assert len(message[:4000].rsplit(" ", 1)[-1]) < len("NW-10422")
     assert "order_number" not in fill_arguments(FREE, message)[0]
     assert "order_number" not in fill_arguments(FREE, "order number: " * 300)[0]
+
+
+def test_a_camel_case_name_is_a_label_and_a_pronoun_description_is_not() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "orderNumber": {"type": "string"},
+            "note": {"type": "string", "description": "It is shown to staff."},
+        },
+    }
+    assert fill_arguments(schema, "Order number: NW-3, and it is urgent.")[0] == {"orderNumber": "NW-3"}
