@@ -10,7 +10,9 @@ show what acting looks like, so the demo model:
   `pattern` takes the first match in the message (RE2: the pattern is the tenant's, the message the
   customer's), an `enum` the value the message names, a number or integer the number it holds;
   a required argument it cannot find is asked for instead of calling, and the answer to that
-  question is read together with the message that asked;
+  question is read together with the message that asked; a string with neither is read only where
+  the customer names it and states it ("my order number is NW-10422", "email: x@y.z"), see
+  `oratio.models.demo_labels`;
 - reports the tool's answer in a plain sentence (`report`): the answer's own message, or its fields,
   or the error ("I'm sorry, I was unable to do that: <the service's reason>", worded so the creator's
   simulations recognise a refusal); a write action held for confirmation (`awaiting_confirmation`)
@@ -29,6 +31,7 @@ from typing import Any, Final
 
 import re2
 
+from oratio.models.demo_labels import by_label
 from oratio.models.scripted import CallTool, Prompt, Say, Step
 from oratio.tenant_patterns import PATTERN_MEMORY_MAX, contains_phrase
 from schemas.tools import RESERVED_TOOL_NAMES
@@ -54,6 +57,18 @@ _STOP = frozenset(
         "your", "their", "what", "when", "which", "into", "been", "being", "does", "some", "tool", "tools",
     }
 )  # fmt: skip
+
+
+def head(text: str) -> str:
+    """The first `TEXT_MAX` characters, cut at a space when longer: a value is read whole or not at all.
+
+    A hard cut could end inside "NW-10422" and call the tool with "NW-1"; a message of more than
+    `TEXT_MAX` characters with no space at all states nothing readable and gives "".
+    """
+    if len(text) <= TEXT_MAX:
+        return text
+    cut = max(text.rfind(" ", 0, TEXT_MAX + 1), text.rfind("\n", 0, TEXT_MAX + 1))
+    return text[:cut] if cut > 0 else ""
 
 
 def _stems(text: str) -> set[str]:
@@ -87,7 +102,7 @@ def pick_tool(text: str, tools: dict[str, str], schemas: dict[str, dict[str, Any
     holds for a tool's arguments (an order id its `pattern` finds) counts as one shared word. Real
     means a word of the name, or two signals from the description and the values.
     """
-    text = text[:TEXT_MAX]
+    text = head(text)
     said = _stems(text)
     named = {name: _stems(_words(name)) for name in tools}
     described = {name: _stems(description) - named[name] for name, description in tools.items()}
@@ -190,9 +205,11 @@ def fill_arguments(schema: dict[str, Any], text: str) -> tuple[dict[str, Any], l
     """The arguments the message gives by the schema, and the labels of the required ones it does not.
 
     Patterns and enums are read first, so a number inside an order id is not taken as a quantity.
-    A free-text string (no pattern, no enum) is never guessed: if required, it is asked for.
+    A free-text string (no pattern, no enum) is never guessed: it is read only where the customer
+    names it and states its value (`by_label`), outside the spans other arguments took; if required
+    and not stated, it is asked for.
     """
-    text = text[:TEXT_MAX]
+    text = head(text)
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     props: dict[str, dict[str, Any]] = {
         name: prop for name, prop in (properties or {}).items() if isinstance(name, str) and isinstance(prop, dict)
@@ -208,6 +225,11 @@ def fill_arguments(schema: dict[str, Any], text: str) -> tuple[dict[str, Any], l
             continue
         if value is not None:
             arguments[name] = value
+    for name, prop in props.items():
+        if name not in arguments and "string" in _types(prop) and "enum" not in prop and "pattern" not in prop:
+            stated = by_label(name, prop, text, taken)
+            if stated is not None and _fits_length(stated, prop):
+                arguments[name] = stated
     for name, prop in props.items():
         kinds = _types(prop)
         if name not in arguments and kinds & {"integer", "number"} and "enum" not in prop:
@@ -253,10 +275,10 @@ def choose(prompt: Prompt) -> Choice | None:
     tools = action_tools(prompt)
     if not tools or prompt.tool_outcomes():
         return None
-    text = prompt.last_user_text()[:TEXT_MAX]
+    text = head(prompt.last_user_text())
     name = pick_tool(text, {tool: prompt.tool_descriptions.get(tool, "") for tool in tools}, prompt.tool_schemas)
     if name is None and (name := _asked_for(prompt)) is not None:
-        text = f"{_previous_customer_text(prompt)[:TEXT_MAX]}\n{text}"  # the answer to the question we asked
+        text = f"{head(_previous_customer_text(prompt))}\n{text}"  # the answer to the question we asked
     if name is None:
         return None
     arguments, missing = fill_arguments(prompt.tool_schemas.get(name, {}), text)

@@ -200,3 +200,132 @@ async def test_a_plain_no_to_the_statement_is_answered_with_nothing_done() -> No
 
     text = "".join(e["contentBlockDelta"]["delta"].get("text", "") for e in events if "contentBlockDelta" in e)
     assert text == DECLINED
+
+
+FREE = {
+    "type": "object",
+    "properties": {
+        "order_number": {"type": "string", "description": "The customer's order number, as on the receipt."},
+        "customer_email": {"type": "string", "format": "email"},
+        "address": {"type": "string", "description": "Where the parcel goes."},
+        "quantity": {"type": "integer"},
+    },
+    "required": ["order_number"],
+}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("My order number is NW-10422.", {"order_number": "NW-10422"}),
+        ("my email: x@y.z", {"customer_email": "x@y.z"}),
+        (
+            "Hi, order number: NW-7 please, and my email is a.b@shop.example.",
+            {"order_number": "NW-7", "customer_email": "a.b@shop.example"},
+        ),
+        ("The order number, it's 55 - send 3.", {"order_number": "55", "quantity": 3}),
+        (
+            "My address is 12 High Street, Leeds LS1 4AB. Order number = NW-1",
+            {"address": "12 High Street, Leeds LS1 4AB", "order_number": "NW-1"},
+        ),
+    ],
+)  # fmt: skip
+def test_a_free_text_argument_the_customer_names_and_states_is_filled(message: str, expected: dict[str, Any]) -> None:
+    assert fill_arguments(FREE, message)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "What is my order number?",
+        "I lost my order number",
+        "my order number is wrong",
+        "Where do I find the order number? It is NW-10422",  # the value is in another sentence
+        "my order number.\nIs NW-10422 late?",
+        "my email is broken, write to x@y.z",
+    ],
+)
+def test_a_mere_mention_or_a_value_in_another_sentence_fills_nothing(message: str) -> None:
+    arguments, missing = fill_arguments(FREE, message)
+    assert "order_number" not in arguments and "customer_email" not in arguments
+    assert missing == ["order number"]
+
+
+def test_a_free_text_clause_stops_at_the_sentence_end_and_is_bounded() -> None:
+    arguments = fill_arguments(FREE, "My address is 4 Elm Road! Order number: NW-2.")[0]
+    assert arguments == {"address": "4 Elm Road", "order_number": "NW-2"}
+    long = fill_arguments(FREE, "My address is " + "Long Street " * 40)[0]["address"]
+    assert len(long) <= 200 and long.split()[-1] in {"Long", "Street"}  # cut at a word, not inside one
+
+
+def test_a_stated_value_is_not_taken_from_another_arguments_span() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "ticket": {"type": "string", "pattern": "^T-[0-9]+$"},
+            "reference": {"type": "string", "description": "The reference"},
+        },
+    }
+    # the pattern took T-5; "reference is" then points at that same span and fills nothing
+    assert fill_arguments(schema, "my reference is T-5")[0] == {"ticket": "T-5"}
+
+
+def test_a_tool_whose_order_number_has_no_pattern_is_called_with_what_the_customer_states() -> None:
+    tools = {"look_up_order": "Look up an order's status by its order number"}
+    schema = {"type": "object", "properties": {"order_number": {"type": "string"}}, "required": ["order_number"]}
+    schemas: dict[str, dict[str, Any]] = {"look_up_order": schema}
+    message = "Where is my parcel? My order number is NW-10422."
+    assert pick_tool(message, tools, schemas) == "look_up_order"
+    assert fill_arguments(schemas["look_up_order"], message) == ({"order_number": "NW-10422"}, [])
+
+
+def test_a_stated_identifier_wins_over_a_word_after_the_label_in_a_repeated_description() -> None:
+    message = "Please look up an order by its order number: status, items and shipping. My order number is NW-10422."
+    assert fill_arguments(FREE, message)[0] == {"order_number": "NW-10422"}
+
+
+async def test_a_stated_order_number_completes_the_call_and_the_agents_own_words_are_never_read() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+    schema = {"type": "object", "properties": {"order_number": {"type": "string"}}, "required": ["order_number"]}
+    get_order: ToolSpec = {
+        "name": "get_order",
+        "description": "Look up an order by its order number: status, items and shipping.",
+        "inputSchema": {"json": schema},
+    }
+
+    def run(tool_use: ToolUse, **_: Any) -> ToolResult:
+        calls.append(("get_order", dict(tool_use["input"])))
+        text = json.dumps({"order_number": tool_use["input"]["order_number"], "status": "shipped"})
+        return {"toolUseId": tool_use["toolUseId"], "status": "success", "content": [{"text": text}]}
+
+    history: Messages = [
+        {"role": "user", "content": [{"text": "Hello"}]},
+        {"role": "assistant", "content": [{"text": "Hi! An example: the order number is NW-99999."}]},
+    ]
+    tool = PythonAgentTool("get_order", get_order, run)
+    agent = Agent(model=demo_model(), tools=[tool], messages=history, callback_handler=None)
+
+    asked = await reply_of(agent, "Please look up my order.")
+    assert calls == [] and asked == "I can help with that (get order). Please tell me the order number."
+
+    await reply_of(agent, "Sure, order number: NW-10422.")
+    assert calls == [("get_order", {"order_number": "NW-10422"})]
+
+
+def test_a_value_cut_by_the_read_bound_is_not_read_and_a_restated_label_is_not_a_value() -> None:
+    # the bound (4,000 characters) falls inside NW-10422: a hard cut would call the tool with "NW-1"
+    message = "word " * 795 + "My order number is NW-10422."
+    assert len(message[:4000].rsplit(" ", 1)[-1]) < len("NW-10422")
+    assert "order_number" not in fill_arguments(FREE, message)[0]
+    assert "order_number" not in fill_arguments(FREE, "order number: " * 300)[0]
+
+
+def test_a_camel_case_name_is_a_label_and_a_pronoun_description_is_not() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "orderNumber": {"type": "string"},
+            "note": {"type": "string", "description": "It is shown to staff."},
+        },
+    }
+    assert fill_arguments(schema, "Order number: NW-3, and it is urgent.")[0] == {"orderNumber": "NW-3"}
