@@ -287,7 +287,7 @@ async def test_a_dry_run_reports_every_invalid_argument(tools: ToolService, acme
 
     assert not result.valid and result.request is None and not result.sent
     assert result.errors == [
-        "unexpected properties: 'colour' (the tool does not take them)",
+        "unexpected arguments: 'colour'; the tool takes only the arguments its schema declares (retry without them)",
         "order_id: 'B1' does not match ^A[0-9]{3}$",
     ]
 
