@@ -14,9 +14,11 @@ is resolved / analysed sessions; top handoff reasons count the sessions' recorde
 average handling time is the mean duration of the window's ended sessions.
 
 Tool calls are counted from the agent turns' `tool_calls` (the transcript's record of each call), in
-the hour each call started. A failure is a call that was attempted or asked for and did not work
-(error, timeout, invalid arguments, refused by the platform); a write action held for confirmation,
-declined or not confirmed by the customer is the gate working, not a failure.
+the hour each call started. A tool call is one that ran or was asked for and failed; a failure is one
+that did not work (error, timeout, invalid arguments, refused by the platform). The confirmation
+gate's records (a write held for confirmation, then declined or not confirmed) are steps of the gate,
+not calls: nothing ran. So a confirmed write, recorded once as `awaiting_confirmation` and once more
+when it ran, counts as one call, and a declined one as none.
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ MAX_SESSIONS = 500
 MAX_NOTIFICATIONS = 1000
 PAGE = 200
 TOP_REASONS = 5
-NOT_FAILURES = frozenset(
+GATE_STEPS = frozenset(
     {
-        ToolCallStatus.OK,
         ToolCallStatus.AWAITING_CONFIRMATION,
         ToolCallStatus.DECLINED,
         ToolCallStatus.NOT_CONFIRMED,
     }
 )
+"""Records of the confirmation gate, not calls: nothing ran (the confirmed run has its own record)."""
 
 
 class HourStats(Model):
@@ -52,8 +54,8 @@ class HourStats(Model):
     sessions: int = Field(ge=0)
     handoffs: int = Field(ge=0)
     avg_latency_ms: float | None = Field(description="Mean customer-to-reply time of agent turns in this hour")
-    tool_calls: int = Field(default=0, ge=0, description="Tool calls started in this hour")
-    tool_failures: int = Field(default=0, ge=0, description="Of those, the ones that failed (see NOT_FAILURES)")
+    tool_calls: int = Field(default=0, ge=0, description="Tool calls started in this hour (see GATE_STEPS)")
+    tool_failures: int = Field(default=0, ge=0, description="Of those, the ones that did not end OK")
 
 
 class DashboardStats(Model):
@@ -115,9 +117,11 @@ def aggregate(
                 latencies[turn_hour].append(waited_ms)
         for turn in transcript:
             for call in turn.tool_calls:
+                if call.status in GATE_STEPS:
+                    continue
                 if (call_hour := _hour(since, call.started_at)) is not None:
                     calls[call_hour] += 1
-                    failures[call_hour] += call.status not in NOT_FAILURES
+                    failures[call_hour] += call.status is not ToolCallStatus.OK
     hours = [
         HourStats(
             start=since + timedelta(hours=i),

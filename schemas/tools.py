@@ -101,10 +101,25 @@ class HttpTool(Model):
     timeout_seconds: float = Field(default=10.0, ge=0.5, le=30.0)
     max_response_bytes: int = Field(default=64_000, ge=1_000, le=1_000_000)
     response_schema: dict[str, Any] | None = Field(default=None, description="JSON Schema the answer should match")
-    write: bool = Field(default=False, description="Changes something: needs the customer's confirmation")
+    write: bool = Field(
+        default=False,
+        description="Changes something: needs the customer's confirmation (default: true unless the method is GET)",
+    )
     sensitive_arguments: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default_factory=list, max_length=20
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _write_by_method(cls, data: Any) -> Any:
+        """A tool that does not say `write` is a write unless it is a GET: a forgotten flag on a POST that
+        cancels orders must cost a confirmation question, not run unasked. An explicit `write: false`
+        is the admin's choice and is kept (a POST search endpoint, say)."""
+        if isinstance(data, dict) and data.get("write") is None:
+            method = data.get("method", HttpMethod.GET)
+            method = method.upper() if isinstance(method, str) else method
+            return {**data, "write": method != HttpMethod.GET}
+        return data
 
     @field_validator("parameters", "response_schema")
     @classmethod

@@ -329,11 +329,45 @@ def _format_error(error: ValidationError) -> str:
     return f"{path}: {message}" if path else message
 
 
+def undeclared_arguments(schema: Any, arguments: Mapping[str, Any]) -> list[str]:
+    """Top-level argument names the schema does not declare, sorted; empty when it allows more.
+
+    Why: a JSON Schema object is open by default, so a model (or a prompt injection steering it) could
+    add `"role": "admin"` to any call and the HTTP runner would send it as a query or body field - mass
+    assignment, on read tools that need no confirmation. Arguments are therefore closed unless the
+    admin opens them on purpose: `additionalProperties` present and not false, or `patternProperties`.
+    Declared means in `properties` at the top, or in the `properties` of a top-level `allOf`/`anyOf`/
+    `oneOf` branch (a composed schema still declares its fields). Not a `_ToolValidator` keyword: the
+    rule is about tool arguments, not about every schema (a response schema stays standard).
+    """
+    if not isinstance(schema, dict):
+        return []  # `true` allows anything explicitly; `false` refuses everything through validation
+    extra = schema.get("additionalProperties")
+    if ("additionalProperties" in schema and extra is not False) or "patternProperties" in schema:
+        return []
+    declared: set[str] = set()
+    for node in [schema, *_branches(schema)]:
+        properties = node.get("properties") if isinstance(node, dict) else None
+        if isinstance(properties, dict):
+            declared.update(properties)
+    return sorted(name for name in arguments if name not in declared)
+
+
+def _branches(schema: Mapping[str, Any]) -> list[Any]:
+    found: list[Any] = []
+    for key in ("allOf", "anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list):
+            found.extend(branches)
+    return found
+
+
 class ArgumentValidator:
     """Validates a call's arguments against its tool's schema; compiled validators cached by schema hash.
 
     `errors` returns readable problems the model can act on ("order_id: 'abc' does not match ^A[0-9]+$"),
-    an empty list when the arguments are valid. Thread-safe; the cache holds at most `cache_size` schemas.
+    an empty list when the arguments are valid. Arguments the schema does not declare are refused (see
+    `undeclared_arguments`). Thread-safe; the cache holds at most `cache_size` schemas.
     """
 
     def __init__(self, *, cache_size: int = 512, budget: int = VALIDATION_BUDGET) -> None:
@@ -371,7 +405,23 @@ class ArgumentValidator:
             return ["the arguments must be plain JSON values"]
         if size > ARGUMENTS_JSON_MAX:
             return [f"the arguments are {size} characters of JSON; at most {ARGUMENTS_JSON_MAX} are accepted"]
-        return self.value_errors(schema, arguments)
+        stored = self._validator(schema)
+        if isinstance(stored, InvalidInput):  # the schema itself is the problem: say that, not the arguments
+            return [f"the tool cannot be called: {stored.message}"]
+        undeclared = undeclared_arguments(schema, arguments)
+        if not undeclared:
+            return self.value_errors(schema, arguments)
+        names = ", ".join(_short(name, 40) for name in undeclared[:10])
+        more = f" (and {len(undeclared) - 10} more)" if len(undeclared) > 10 else ""
+        refused = (
+            f"unexpected arguments: {names}{more}; the tool takes only the arguments its schema declares "
+            "(retry without them)"
+        )
+        # The rest is still checked, so one retry can fix everything; the undeclared names are left out
+        # of that check so a closed schema does not report them twice.
+        unknown = set(undeclared)
+        declared_only = {name: value for name, value in arguments.items() if name not in unknown}
+        return [refused, *self.value_errors(schema, declared_only)][:ERRORS_SHOWN]
 
     def value_errors(self, schema: dict[str, Any], value: Any) -> list[str]:
         """Problems of any already-bounded JSON value (a tool's answer) under `schema`, within the budget."""
@@ -400,4 +450,5 @@ __all__ = [
     "check_http_tool",
     "check_tool_schema",
     "compile_re2",
+    "undeclared_arguments",
 ]

@@ -87,6 +87,10 @@ class ToolService:
             raise InvalidInput("nothing to update: give at least one field", field="changes")
         current = _find(self.list_tools(principal, agent_id), name, agent_id)
         merged = {**current.model_dump(), **changes}
+        if "method" in changes and "write" not in changes and merged.get("write") is False:
+            # A read tool moved to POST/PUT/PATCH/DELETE takes the new method's default (a write); a stored
+            # `false` is not the admin's choice about a method they have only just set.
+            merged.pop("write")
         try:
             tool = _TOOL.validate_python(merged)
         except ValidationError as exc:

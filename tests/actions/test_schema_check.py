@@ -103,7 +103,7 @@ def test_arguments_get_errors_the_model_can_act_on() -> None:
     assert "order_id: 'abc' does not match ^[A-Z][0-9]{3}$" in errors
     assert "when: '2026-13-45' is not a 'date'" in errors
     assert any(e.startswith("quantity: 0 is less than the minimum of 1") for e in errors)
-    assert any("unexpected properties: 'x'" in e for e in errors)
+    assert errors[0].startswith("unexpected arguments: 'x'")
     assert ArgumentValidator().errors(ORDER, {}) == ["'order_id' is a required property"]
     assert ArgumentValidator().errors(ORDER, {"order_id": "A123", "when": "2026-12-03", "quantity": 2}) == []
 

@@ -81,10 +81,30 @@ def test_aggregate_counts_calls_in_the_hour_they_started_and_only_real_failures(
     figures = stats.aggregate(since, since + timedelta(hours=24), [first, second], transcripts, [])
 
     failing = {ToolCallStatus.ERROR, ToolCallStatus.TIMEOUT, ToolCallStatus.INVALID_ARGUMENTS, ToolCallStatus.REFUSED}
-    assert set(statuses) - stats.NOT_FAILURES == failing
-    assert (figures.hours[0].tool_calls, figures.hours[0].tool_failures) == (len(statuses), len(failing))
+    assert set(statuses) - stats.GATE_STEPS - {ToolCallStatus.OK} == failing
+    counted = len(failing) + 1  # the failures and OK; the gate's steps are not calls
+    assert (figures.hours[0].tool_calls, figures.hours[0].tool_failures) == (counted, len(failing))
     assert (figures.hours[2].tool_calls, figures.hours[2].tool_failures) == (1, 1)
-    assert (figures.tool_calls, figures.tool_failures) == (len(statuses) + 1, len(failing) + 1)
+    assert (figures.tool_calls, figures.tool_failures) == (counted + 1, len(failing) + 1)
+
+
+def test_a_confirmed_write_is_one_call_and_a_declined_one_none() -> None:
+    """The gate records a write twice when it is confirmed (held, then run) and once when it is declined
+    or dropped: the charts count the run, not the question."""
+    since = datetime(2030, 1, 1, tzinfo=UTC)
+    s = session(since + timedelta(minutes=1))
+    at = since + timedelta(minutes=2)
+    held = call("w1", "cancel_order", ToolCallStatus.AWAITING_CONFIRMATION, at=at, write=True)
+    ran = call("w1", "cancel_order", ToolCallStatus.OK, at=at + timedelta(minutes=1), write=True, confirmed=True)
+    asked_again = call("w2", "cancel_order", ToolCallStatus.AWAITING_CONFIRMATION, at=at, write=True)
+    declined = call("w2", "cancel_order", ToolCallStatus.DECLINED, at=at + timedelta(minutes=1), write=True)
+    dropped = call("w3", "cancel_order", ToolCallStatus.NOT_CONFIRMED, at=at, write=True)
+    transcript = [agent_turn(s, [held]), agent_turn(s, [ran]), agent_turn(s, [asked_again, declined, dropped])]
+
+    figures = stats.aggregate(since, since + timedelta(hours=24), [s], {s.id: transcript}, [])
+
+    assert (figures.tool_calls, figures.tool_failures) == (1, 0)
+    assert (figures.hours[0].tool_calls, figures.hours[0].tool_failures) == (1, 0)
 
 
 @pytest.mark.anyio

@@ -211,6 +211,17 @@ def test_at_most_thirty_tools(tools: ToolService, platform: Platform, acme: Tena
         tools.add_tool(acme.principal, agent.id, lookup(name="one_more"))
 
 
+def test_moving_a_read_tool_to_post_makes_it_a_write_unless_write_is_given(
+    tools: ToolService, acme: Tenancy, agent: Agent
+) -> None:
+    tools.add_tool(acme.principal, agent.id, lookup())
+
+    [moved] = tools.update_tool(acme.principal, agent.id, "get_order", {"method": "POST"}).spec.tools
+    assert isinstance(moved, HttpTool) and moved.write is True
+    [kept] = tools.update_tool(acme.principal, agent.id, "get_order", {"method": "PUT", "write": False}).spec.tools
+    assert isinstance(kept, HttpTool) and kept.write is False
+
+
 def test_update_tool_changes_the_fields_given(tools: ToolService, acme: Tenancy, agent: Agent) -> None:
     tools.add_tool(acme.principal, agent.id, lookup())
     tools.add_tool(acme.principal, agent.id, cancel())
@@ -287,7 +298,7 @@ async def test_a_dry_run_reports_every_invalid_argument(tools: ToolService, acme
 
     assert not result.valid and result.request is None and not result.sent
     assert result.errors == [
-        "unexpected properties: 'colour' (the tool does not take them)",
+        "unexpected arguments: 'colour'; the tool takes only the arguments its schema declares (retry without them)",
         "order_id: 'B1' does not match ^A[0-9]{3}$",
     ]
 

@@ -117,7 +117,13 @@ async def test_mcp_tools_are_writes_unless_the_admin_lists_them_read_only(platfo
         mcp_tools=[
             McpToolSnapshot(server="shop", tool="get_order", name="shop_get_order", write=False),
             # The server says refund is read-only; only the admin's list counts.
-            McpToolSnapshot(server="shop", tool="refund", name="shop_refund", write=False),
+            McpToolSnapshot(
+                server="shop",
+                tool="refund",
+                name="shop_refund",
+                write=False,
+                parameters={"type": "object", "properties": {"amount": {"type": "number"}}},
+            ),
             McpToolSnapshot(server="shop", tool="delete_all", name="shop_delete_all", write=False),  # not allowed
             McpToolSnapshot(server="gone", tool="x", name="gone_x", write=False),  # its server left the plan
         ],
