@@ -61,6 +61,8 @@ TOOLS = (
     "list_sessions",
     "list_live_sessions",
     "get_session",
+    "get_session_analysis",
+    "export_sessions",
     "list_notifications",
     "mark_notification_read",
     "acknowledge_handoff",
