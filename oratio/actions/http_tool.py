@@ -28,7 +28,6 @@ import asyncio
 import http.client
 import json
 import re
-import socket
 import ssl
 import threading
 import time
@@ -51,6 +50,7 @@ from oratio.notify.address_policy import (
     WebhookPolicy,
     WebhookRefused,
     check_url,
+    describe_failure,
     safe_origin,
     system_resolver,
 )
@@ -270,20 +270,6 @@ def _resolve_secrets(prepared: _Prepared, secrets: SecretResolver, tenant_id: st
         prepared.headers[name] = resolved
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "host name did not resolve"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return "TLS certificate did not verify"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset"
-    return type(exc).__name__
-
-
 def _tool_refusal(exc: WebhookRefused) -> str:
     return str(exc).replace("webhook URL", "tool URL").replace("webhook host", "tool host").replace("webhook", "tool")
 
@@ -369,7 +355,7 @@ class HttpToolRunner:
             )
         if isinstance(answer, TimeoutError):
             return self._timeout(origin, budget, started)
-        what = _describe(answer)
+        what = describe_failure(answer)
         return self._outcome(
             ToolCallStatus.ERROR,
             {"error": f"the tool's service could not be reached ({what}); apologise and offer another way"},

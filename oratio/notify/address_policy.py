@@ -192,3 +192,18 @@ class PinnedConnection(http.client.HTTPConnection):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
             except OSError:
                 pass  # already closed
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A failed outbound request in words for errors and logs (webhooks, agents' tools): never the URL."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host name did not resolve"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "TLS certificate did not verify"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    return type(exc).__name__

@@ -13,7 +13,6 @@ import http.client
 import json
 import logging
 import random as _random
-import socket
 import ssl
 import threading
 import time
@@ -30,6 +29,7 @@ from oratio.notify.address_policy import (
     Target,
     WebhookPolicy,
     check_url,
+    describe_failure,
     safe_origin,
     system_resolver,
 )
@@ -85,16 +85,6 @@ def retryable(status: int) -> bool:
 
 def _retryable(status: int) -> bool:
     return status >= 500 or status in _RETRYABLE_STATUS
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return "host name did not resolve"
-    return type(exc).__name__
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -183,7 +173,7 @@ class WebhookSender:
                 problem = f"{origin} presented a TLS certificate that did not verify"
                 raise WebhookFailed(problem, attempts=attempt) from None
             except (OSError, http.client.HTTPException) as exc:
-                problem, last_status = _describe(exc), None
+                problem, last_status = describe_failure(exc), None
             else:
                 if 200 <= status < 300:
                     logger.info("webhook %s delivered to %s (attempt %d)", delivery_id, origin, attempt)
@@ -228,7 +218,7 @@ class WebhookSender:
         except ssl.SSLCertVerificationError:
             raise WebhookFailed(f"{origin} presented a TLS certificate that did not verify", attempts=1) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise WebhookFailed(f"{origin}: {_describe(exc)}", attempts=1) from None
+            raise WebhookFailed(f"{origin}: {describe_failure(exc)}", attempts=1) from None
         return WebhookReply(status=status, body=answer.decode("utf-8", errors="replace"))
 
     def _post(self, target: Target, event: str, delivery_id: str, secret: str, body: bytes) -> tuple[int, str | None]:
