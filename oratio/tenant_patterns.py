@@ -24,7 +24,11 @@ PATTERN_MEMORY_MAX: Final = 8 * 1024 * 1024  # RE2's per-pattern DFA budget; lar
 
 
 class PatternError(ValueError):
-    """A tenant regex RE2 cannot compile; the message says why (one line, no traceback)."""
+    """A tenant regex RE2 cannot compile; the message says why (one line, no traceback), `reason` is RE2's words."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class TenantRegex(Protocol):
@@ -40,15 +44,23 @@ def compile_tenant_regex(pattern: str) -> TenantRegex:
 
 @lru_cache(maxsize=1024)
 def _compile(pattern: str) -> TenantRegex:
+    return compile_on_re2(pattern, case_sensitive=False)
+
+
+def compile_on_re2(pattern: str, *, case_sensitive: bool) -> TenantRegex:
+    """Any tenant-written pattern (handoff rules, tool schemas' `pattern`s) on RE2 within PATTERN_MEMORY_MAX;
+    raises PatternError with RE2's reason."""
     options = re2.Options()
-    options.case_sensitive = False
+    options.case_sensitive = case_sensitive
     options.log_errors = False  # RE2 would print each refused pattern to stderr
     options.max_mem = PATTERN_MEMORY_MAX
     try:
         compiled: TenantRegex = re2.compile(pattern, options)
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise PatternError(f"not a supported regex ({reason}); look-around and backreferences are not") from None
+        raise PatternError(
+            f"not a supported regex ({reason}); look-around and backreferences are not", reason
+        ) from None
     return compiled
 
 
@@ -96,6 +108,7 @@ def contains_phrase(text: str, phrase: str, *, whole_word: bool = True, folded: 
 
 __all__ = [
     "PATTERN_MEMORY_MAX",
+    "compile_on_re2",
     "PatternError",
     "TenantRegex",
     "compile_tenant_regex",

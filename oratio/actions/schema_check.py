@@ -30,9 +30,8 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-import re2
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import extend
@@ -43,11 +42,10 @@ from referencing.jsonschema import DRAFT202012
 from oratio.errors import InvalidInput
 from oratio.http_json import json_depth
 from oratio.redaction import is_secret_name
+from oratio.tenant_patterns import PatternError, TenantRegex, compile_on_re2
 from schemas import HttpTool
 from schemas.tools import ARGUMENTS_JSON_MAX, SECRET_REF_PATTERN
 
-PATTERN_MEMORY_MAX: Final = 8 * 1024 * 1024
-"""RE2's per-pattern budget; a pattern that needs more is refused like an unsupported one."""
 VALIDATION_BUDGET: Final = 5_000
 """Keyword applications one validation may spend (a plain tool schema spends tens)."""
 ARGUMENTS_DEPTH_MAX: Final = 32
@@ -81,10 +79,6 @@ SUBSCHEMA_LISTS: Final = ("allOf", "anyOf", "oneOf", "prefixItems")
 """Keywords whose value is a list of subschemas."""
 
 
-class _Regex(Protocol):
-    def search(self, text: str) -> object | None: ...
-
-
 class _OverBudget(Exception):
     """Raised inside jsonschema's generators when a validation spent its budget."""
 
@@ -93,19 +87,14 @@ _budget: ContextVar[list[int] | None] = ContextVar("oratio_schema_budget", defau
 
 
 @lru_cache(maxsize=2048)
-def compile_re2(pattern: str) -> _Regex:
+def compile_re2(pattern: str) -> TenantRegex:
     """A schema `pattern` on RE2 (case-sensitive, unanchored search as JSON Schema wants). Raises ValueError."""
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = PATTERN_MEMORY_MAX
     try:
-        compiled: _Regex = re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return compile_on_re2(pattern, case_sensitive=True)
+    except PatternError as exc:
         raise ValueError(
-            f"not a linear-time (RE2) regex: {reason}; look-around and backreferences are not supported"
+            f"not a linear-time (RE2) regex: {exc.reason}; look-around and backreferences are not supported"
         ) from None
-    return compiled
 
 
 def _at(where: str, path: Iterator[Any] | list[Any] | tuple[Any, ...]) -> str:

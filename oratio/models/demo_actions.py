@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-import re2
-
 from oratio.models.demo_labels import by_label
 from oratio.models.scripted import CallTool, Prompt, Say, Step
-from oratio.tenant_patterns import PATTERN_MEMORY_MAX, contains_phrase
+from oratio.tenant_patterns import PatternError, compile_on_re2, contains_phrase
 from schemas.tools import RESERVED_TOOL_NAMES
 
 TEXT_MAX: Final = 4_000
@@ -122,10 +120,7 @@ def pick_tool(text: str, tools: dict[str, str], schemas: dict[str, dict[str, Any
 
 @lru_cache(maxsize=256)
 def _case_sensitive(pattern: str) -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = PATTERN_MEMORY_MAX
-    return re2.compile(pattern, options)
+    return compile_on_re2(pattern, case_sensitive=True)
 
 
 @lru_cache(maxsize=256)
@@ -135,11 +130,7 @@ def _search_pattern(pattern: str) -> Any:
     if core.endswith("$") and not core.endswith("\\$"):
         core = core[:-1]
     core = core.removesuffix("\\z")
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False
-    options.max_mem = PATTERN_MEMORY_MAX
-    return re2.compile(core, options)
+    return compile_on_re2(core, case_sensitive=False)
 
 
 def _fits_length(value: str, prop: dict[str, Any]) -> bool:
@@ -151,7 +142,7 @@ def _by_pattern(pattern: str, prop: dict[str, Any], text: str, taken: list[tuple
     """The first whole-word match of the pattern in the text (its case fixed to what the pattern accepts)."""
     try:
         finder, check = _search_pattern(pattern), _case_sensitive(pattern)
-    except re2.error:
+    except PatternError:
         return None  # a pattern RE2 refuses is never run; the argument is asked for instead
     for match in finder.finditer(text):
         start, end = match.start(), match.end()
