@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oratio.errors import BackendUnavailable, ConfigError, InvalidInput
+from oratio.knowledge.fusion import RRF_K, fuse
 from oratio.knowledge.ports import Embedder, KnowledgeHit
 from oratio.store.sqlite import SqliteDatabase
 from schemas import Chunk, Limits
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 INDEX_SCHEMA_VERSION = 1
-RRF_K = 60  # the constant of Cormack et al.; damps the weight of the very first ranks
 CANDIDATES = 50  # how deep each ranking goes before fusion
 K_MAX = 50
 QUERY_TERMS_MAX = 64
@@ -213,14 +213,7 @@ class HybridIndex:
         with self._db.read() as conn:
             lexical = _bm25(conn, tenant_id, agent_id, query, CANDIDATES)
             dense = self._dense(conn, tenant_id, agent_id, query_vector, CANDIDATES) if query_vector is not None else []
-            fused: dict[int, float] = {}
-            best_rank: dict[int, int] = {}
-            for ranking in ([chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]):
-                for rank, chunk_id in enumerate(ranking, start=1):
-                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-                    best_rank[chunk_id] = min(best_rank.get(chunk_id, rank), rank)
-            order = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], best_rank[chunk_id], chunk_id))[:k]
-            return _hits(conn, tenant_id, agent_id, [(chunk_id, fused[chunk_id]) for chunk_id in order])
+            return _hits(conn, tenant_id, agent_id, fuse(lexical, dense, k))
 
     def search_bm25(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]:
         """BM25 only; score = -bm25() (higher is better). For comparisons with `search`."""
