@@ -168,6 +168,8 @@ class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"
+    HUMAN = "human"
+    """A person of the tenant speaking to the customer after taking the session over (`Turn.author` says who)."""
 
 
 class Source(Model):
@@ -193,6 +195,9 @@ class Turn(Record):
     )
     started_at: UtcDatetime = Field(default_factory=utcnow)
     ended_at: UtcDatetime | None = None
+    author: str | None = Field(
+        default=None, max_length=128, description="Human turns: the admin (principal subject) who wrote or spoke it"
+    )
 
 
 class SessionFilter(Model):

@@ -219,6 +219,10 @@ class HandoffService:
         """A person has the conversation now: the agent stops replying (any live session, asked or not)."""
         return self._lifecycle.move(principal, session_id, HandoffState.TAKEN_OVER)
 
+    def say(self, principal: Principal, session_id: str, text: str) -> Turn:
+        """A message from the person who took the session over, to the customer (a `human` turn)."""
+        return self._lifecycle.say(principal, session_id, text)
+
     def return_to_agent(self, principal: Principal, session_id: str) -> Session:
         """The agent replies again, with the whole conversation (the person's part included) as history."""
         return self._lifecycle.move(principal, session_id, HandoffState.RETURNED)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from oratio.errors import Conflict, InvalidState
+from oratio.errors import Conflict, InvalidInput, InvalidState
 from oratio.services._common import UPDATE_ATTEMPTS, Backends, authorize, require
 from oratio.services.sessions import ENDED
 from oratio.store.ports import Insert, Replace, Write
@@ -28,6 +28,7 @@ from schemas import (
     EventType,
     Handoff,
     HandoffState,
+    Limits,
     NewEvent,
     Principal,
     Role,
@@ -127,6 +128,59 @@ class HandoffLifecycle:
         if to is HandoffState.ACKNOWLEDGED:
             self._on_acknowledged(principal, stored_session)
         result: Session = stored_session
+        return result
+
+    def say(self, principal: Principal, session_id: str, text: str) -> Turn:
+        """The person who took the session over says `text` to the customer; returns the stored turn.
+
+        Only while the handoff is `taken_over` (InvalidState otherwise: take the session over first), by
+        anyone with `sessions:write` in the tenant. Written like a move: the human turn (`Role.HUMAN`,
+        `author` = the principal's subject) and its `session.turn` event in one transaction, conditional on
+        the session's version and the turn's seq, so it interleaves with the customer's turns without loss.
+        Delivery to the customer's channel follows that event (text: the runtime's receive path; voice: the
+        bridge speaks it).
+        """
+        tenant_id = authorize(principal, Scope.SESSIONS_WRITE)
+        text = text.strip()
+        if not text:
+            raise InvalidInput("the message is empty")
+        if len(text) > Limits.TURN_TEXT_MAX:
+            raise InvalidInput(f"the message is longer than {Limits.TURN_TEXT_MAX} characters")
+        for _ in range(UPDATE_ATTEMPTS):
+            session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+            if session.status in ENDED:
+                raise InvalidState(f"session '{session_id}' has already ended ({session.status.value})")
+            if session.handoff is None or session.handoff.state is not HandoffState.TAKEN_OVER:
+                raise InvalidState("take the session over before sending it messages")
+            now = self._b.clock()
+            last = self._b.store.query(TURNS, f"{tenant_id}#{session_id}", descending=True, limit=1).items
+            seq = max(session.message_count, last[0].seq if last else 0) + 1
+            turn = Turn(
+                tenant_id=tenant_id,
+                session_id=session_id,
+                seq=seq,
+                role=Role.HUMAN,
+                text=text,
+                author=principal.subject,
+                started_at=now,
+                ended_at=now,
+            )
+            updated = session.model_copy(update={"message_count": seq, "last_activity_at": now})
+            event = NewEvent(
+                tenant_id=tenant_id,
+                type=EventType.SESSION_TURN,
+                subject=session_id,
+                data={"seq": seq, "role": Role.HUMAN.value, "text": text, "author": principal.subject, "sources": []},
+            )
+            try:
+                _, stored = self._b.transact([Replace(SESSIONS, updated), Insert(TURNS, turn)], [event])
+            except Conflict:
+                continue
+            break
+        else:
+            raise Conflict(f"session '{session_id}' is being changed by others; try again")
+        logger.info("session=%s human message seq=%s by=%s", session_id, seq, principal.subject)
+        result: Turn = stored
         return result
 
 

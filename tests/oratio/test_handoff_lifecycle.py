@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from oratio.errors import Forbidden, InvalidState, NotFound
+from oratio.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from oratio.platform import Platform
 from schemas import (
     HANDOFF_TRANSITIONS,
@@ -144,3 +144,24 @@ def test_taking_over_needs_the_sessions_write_scope_and_the_tenant(
         platform.handoff.take_over(globex.principal, session.id)
     acked = platform.handoff.acknowledge(reader, session.id)  # a reader may pick up the alert
     assert acked.handoff is not None and acked.handoff.state is HandoffState.ACKNOWLEDGED
+
+
+def test_the_person_who_took_over_speaks_as_a_human_turn(platform: Platform, acme: Tenancy) -> None:
+    session = _handed_off(platform, acme)
+    with pytest.raises(InvalidState, match="take the session over"):
+        platform.handoff.say(acme.principal, session.id, "Hello, I am Dana")
+    platform.handoff.take_over(acme.principal, session.id)
+
+    turn = platform.handoff.say(acme.principal, session.id, "  Hello, I am Dana  ")
+
+    assert (turn.role, turn.text, turn.author) == (Role.HUMAN, "Hello, I am Dana", acme.principal.subject)
+    assert _transcript(platform, acme, session.id)[-1] == (Role.HUMAN, "Hello, I am Dana")
+    [said] = [
+        e for e in events(platform, acme.tenant_id) if e.type is EventType.SESSION_TURN and e.data["role"] == "human"
+    ]
+    assert (said.subject, said.data["seq"], said.data["author"]) == (session.id, turn.seq, acme.principal.subject)
+    with pytest.raises(InvalidInput, match="empty"):
+        platform.handoff.say(acme.principal, session.id, "   ")
+    platform.handoff.return_to_agent(acme.principal, session.id)
+    with pytest.raises(InvalidState, match="take the session over"):
+        platform.handoff.say(acme.principal, session.id, "still here?")
