@@ -202,6 +202,8 @@ def build_services(
         actions=actions,
         validator=validator,
     )
+    live = EventTail(backends.events)
+    backends.appended.listen(live.nudge)  # this process's writes reach its live subscribers at once
     return Platform(
         settings=settings,
         backends=backends,
@@ -224,7 +226,7 @@ def build_services(
         session_timeouts=SessionTimeouts(backends, settings.session_idle_seconds),
         engine=engine,
         leases=leases,
-        live=EventTail(backends.events),
+        live=live,
         creations=creations,
         plans=PlanService(backends, agents, creations),
         simulations=SimulationService(

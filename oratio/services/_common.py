@@ -20,6 +20,26 @@ R = TypeVar("R", bound=Record)
 UPDATE_ATTEMPTS = 20
 
 
+class AppendSignal:
+    """Tells this process's listeners that it has just appended events to a tenant's log.
+
+    The live tailer (`oratio.services.live.EventTail.nudge`) listens so that an event written here
+    reaches a subscriber at once instead of at its next poll; events written by other processes are
+    still found by polling. A listener is called on the writer's thread, after the write is visible,
+    and must be quick and never raise (it only schedules a wake-up).
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[str], None]] = []
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self, tenant_id: str) -> None:
+        for listener in self._listeners:
+            listener(tenant_id)
+
+
 @dataclass(frozen=True)
 class Backends:
     """The ports a service needs, injected once at start (see `oratio.platform`)."""
@@ -28,10 +48,17 @@ class Backends:
     events: EventLog
     blobs: BlobStore
     clock: Callable[[], datetime] = field(default=utcnow)
+    appended: AppendSignal = field(default_factory=AppendSignal)
+    """Called with the tenant after every append made through `emit`, `append` or `transact`."""
 
     def emit(self, tenant_id: str, type_: EventType, subject: str, **data: Any) -> None:
         """Append an event after the write it describes has been acknowledged."""
-        self.events.append(NewEvent(tenant_id=tenant_id, type=type_, subject=subject, data=data))
+        self.append(NewEvent(tenant_id=tenant_id, type=type_, subject=subject, data=data))
+
+    def append(self, event: NewEvent) -> None:
+        """Append one event (and tell this process's live listeners)."""
+        self.events.append(event)
+        self.appended(event.tenant_id)
 
     def transact(self, writes: Sequence[Write], events: Sequence[NewEvent] = ()) -> list[Any]:
         """`store.transact(writes)` and the events announcing them: in one transaction when the store can
@@ -42,10 +69,12 @@ class Backends:
         if logged is not None:
             stored: list[Any] | None = logged(writes, events, self.events)
             if stored is not None:
+                for tenant_id in {event.tenant_id for event in events}:
+                    self.appended(tenant_id)
                 return stored
         stored = self.store.transact(writes)
         for event in events:
-            self.events.append(event)
+            self.append(event)
         return stored
 
 

@@ -17,6 +17,9 @@ tenant's subscribers, whichever door they belong to.
   per subscriber stays bounded, and a fast subscriber never waits for a slow one. (A replay from an
   old cursor is the same path: the subscription starts lagging.) Doors add their own policy on top:
   the dashboard closes a page that does not take a frame within its send timeout.
+* Nudged by this process's writes. `nudge(tenant_id)` (wired to `Backends.appended` by the platform)
+  wakes each event loop's poller that follows the tenant, so an event this process writes reaches its
+  subscribers without waiting for the poll interval; events of other processes are found by polling.
 * One poller per event loop. `run()` polls until cancelled; the first caller on an event loop polls
   and later callers wait to take over when it leaves (so a per-connection `run`, as the dashboard and
   in-process MCP connections do, still polls once per tenant). State is kept per event loop, since
@@ -27,7 +30,9 @@ tenant's subscribers, whichever door they belong to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -82,6 +87,12 @@ class _LoopState:
     tenants: dict[str, _Tenant] = field(default_factory=dict)
     poller: anyio.Lock = field(default_factory=anyio.Lock)
     runners: int = 0
+    nudged: anyio.Event = field(default_factory=anyio.Event)
+    """Set (on the loop) when this process wrote an event of a followed tenant: poll now."""
+    loop: asyncio.AbstractEventLoop | None = None
+    """The polling loop, to reach it from a writer's thread (asyncio only; otherwise polls only)."""
+    nudge_pending: bool = False
+    """A wake-up is already scheduled on the loop: a burst of writes schedules one."""
 
 
 class Subscription:
@@ -251,23 +262,54 @@ class EventTail:
             del self._loops[key]
 
     async def run(self) -> None:
-        """Poll until cancelled. Only one `run` per event loop polls; the others wait to take over."""
+        """Poll until cancelled. Only one `run` per event loop polls; the others wait to take over.
+
+        Between polls it waits `poll_interval`, or less when `nudge` says this process wrote an event
+        of a followed tenant (after read failures it backs off and ignores nudges).
+        """
         key, state = self._state()
         state.runners += 1
         try:
             async with state.poller:
+                state.loop = _running_asyncio_loop()
                 failures = 0
                 while True:
+                    # Re-armed before the read, so a write made during the read wakes the next wait.
+                    state.nudged = anyio.Event()
+                    state.nudge_pending = False
                     try:
                         await self.poll()
                         failures = 0
                     except Exception:  # a backend hiccup must not end live updates for good
                         failures += 1
                         logger.exception("reading the event log failed (%d in a row); retrying", failures)
-                    await anyio.sleep(min(self.settings.poll_interval * 2**failures, self.settings.max_backoff))
+                    delay = min(self.settings.poll_interval * 2**failures, self.settings.max_backoff)
+                    if failures:
+                        await anyio.sleep(delay)
+                        continue
+                    with anyio.move_on_after(delay):
+                        await state.nudged.wait()
         finally:
+            state.loop = None
             state.runners -= 1
             self._forget_if_idle(key, state)
+
+    def nudge(self, tenant_id: str) -> None:
+        """This process appended events for `tenant_id`: wake every poller following it. Thread-safe and
+        cheap (a dictionary lookup per event loop; at most one scheduled wake-up per loop and poll)."""
+        for state in list(self._loops.values()):
+            loop = state.loop
+            if loop is None or state.nudge_pending or tenant_id not in state.tenants:
+                continue
+            state.nudge_pending = True
+            event = state.nudged
+            try:
+                if _on_loop_thread(loop):
+                    event.set()
+                else:
+                    loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the loop closed meanwhile: nothing to wake
+                continue
 
     async def poll(self) -> None:
         """Read every followed tenant's new events once (on this event loop) and fan them out."""
@@ -300,3 +342,15 @@ class EventTail:
                 cursor = batch[-1].seq
             read.append((tenant_id, events))
         return read
+
+
+def _running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # another anyio backend: polling alone
+        return None
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    thread_id = getattr(loop, "_thread_id", None)
+    return thread_id == threading.get_ident()

@@ -256,7 +256,7 @@ class SessionService:
                     lambda s: s.model_copy(update=changes),
                 )
             for event in _tool_call_events(session, stored):
-                self._b.events.append(event)
+                self._b.append(event)
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored
@@ -310,7 +310,7 @@ class SessionService:
         update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", count)
         self._turn_event(stored)
         for event in _tool_call_events(session, stored):
-            self._b.events.append(event)
+            self._b.append(event)
         return stored
 
     def hold_action(self, tenant_id: str, session_id: str, action: PendingAction | None) -> Session:
@@ -329,7 +329,7 @@ class SessionService:
         )
 
     def _turn_event(self, turn: Turn) -> None:
-        self._b.events.append(_turn_event(turn))
+        self._b.append(_turn_event(turn))
 
     def set_status(self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None = None) -> Session:
         """Move a session on: ended sessions stay ended; handoff can be requested once it is live."""
