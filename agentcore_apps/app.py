@@ -39,6 +39,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from agentcore_apps._one_task import in_one_task
 from agentcore_apps.context import RuntimeServices
@@ -52,6 +53,8 @@ from agentcore_apps.contract import (
     runtime_session_id,
     session_from_runtime_id,
 )
+from agentcore_apps.receive import Receivers, is_receive, page_body, parse_receive, receive_session, wait_for_feed
+from agentcore_apps.ws import serve_customer
 from oratio.errors import InvalidInput, OratioError
 from oratio.http_json import PayloadTooLarge, error_response, json_http_errors, parse_json
 from oratio.runtime.results import TurnResult
@@ -79,6 +82,8 @@ def create_runtime_app(
     # Logging is the process's, configured by the composition root (`oratio_app.logs`): AgentCore's
     # records go to its own JSON handler only wherever Oratio configures logging.
     app.entrypoint(runtime.invoke)
+    app.websocket(runtime.websocket)
+    app.state.receivers = runtime.receivers  # the per-tenant bound on waiting receivers (tests read it)
     app.add_exception_handler(HTTPException, _http_error)
     return app
 
@@ -108,9 +113,11 @@ class _ServingLoopApp(BedrockAgentCoreApp):
 
 class _Runtime:
     def __init__(self, services: RuntimeServices, bindings: SessionBindings) -> None:
+        self._services = services
         self._keys = services.keys
         self._engine = services.engine
         self._bindings = bindings
+        self.receivers = Receivers(services.settings.receive_waits_per_tenant)
 
     async def invoke(self, payload: Any, context: RequestContext) -> Response | AsyncIterator[dict[str, Any]]:
         """AgentCore's entrypoint. Runs on the serving loop (`_ServingLoopApp`): nothing here may block it,
@@ -131,6 +138,8 @@ class _Runtime:
 
     async def _invoke(self, payload: Any, request: Request) -> Response | AsyncIterator[dict[str, Any]]:
         secret = api_key_from(request.headers)
+        if is_receive(payload):
+            return await self._receive(payload, request, secret)
         invocation, agent_id = parse_invocation(payload, request.scope.get(_SCOPE_AGENT))
         # A key verified moments ago is answered from memory on this loop; otherwise a worker thread asks the store.
         grant = self._keys.authenticate_cached(secret, agent_id)
@@ -160,6 +169,32 @@ class _Runtime:
             extra[SESSION_HEADER] = known
         request.scope[_SCOPE_HEADERS] = extra
         return self._sse(first, events, grant.tenant_id, agent_id, header)
+
+    async def websocket(self, websocket: WebSocket, context: RequestContext) -> None:
+        """AgentCore's `/ws`: a customer's conversation with the replies it did not ask for pushed
+        (agentcore_apps.ws documents the protocol and its close codes)."""
+        await serve_customer(self._services, self._bindings, self.receivers, websocket)
+
+    async def _receive(self, payload: Any, request: Request, secret: str) -> Response:
+        """`{"action": "receive", ...}`: the session's customer-visible turns after a cursor, waited for
+        (agentcore_apps.receive). Same key rules as a turn; another tenant's or agent's session is 404."""
+        receive, agent_id = parse_receive(payload, request.scope.get(_SCOPE_AGENT))
+        grant = await self.authenticate(secret, agent_id)
+        header = request.headers.get(SESSION_HEADER)
+        session_id = receive_session(self._bindings, grant.tenant_id, agent_id, header, receive)
+        with self.receivers.slot(grant.tenant_id):
+            page = await wait_for_feed(
+                self._services, grant.tenant_id, agent_id, session_id, receive.after, receive.wait_seconds
+            )
+        return JSONResponse(page_body(page), headers={"Cache-Control": "no-store"})
+
+    async def authenticate(self, secret: str, agent_id: str) -> KeyGrant:
+        """The key's grant for this agent: from memory on the loop when verified moments ago, else asked
+        of the store in a worker thread (KeyService decides 401/403/404 and spends the rate limit)."""
+        grant = self._keys.authenticate_cached(secret, agent_id)
+        if grant is None:
+            grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
+        return grant
 
     async def _sse(
         self,

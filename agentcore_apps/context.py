@@ -1,16 +1,22 @@
-"""What the AgentCore runtime door may use: two services, not the whole `Platform`.
+"""What the AgentCore runtime door may use: a few services, not the whole `Platform`.
 
-The door authenticates a key (`keys`, which decides 401/403/404) and runs a turn (`engine`); it
-has no other way to data. A `Platform` satisfies this structurally, and so does any frozen object
-with these two attributes, so a test (or another composition) can hand the door exactly these.
+The door authenticates a key (`keys`, which decides 401/403/404), runs a turn (`engine`), and
+delivers what the customer did not ask for (a person's messages after a takeover, the agent's after
+a return): `feed` reads the session's customer-visible turns after a cursor and `tailer()` (the
+platform's one event-log tailer, nudged by this process's writes) says when to read again. It has
+no other way to data. A `Platform` satisfies this structurally, and so does any object with these
+attributes, so a test (or another composition) can hand the door exactly these.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from oratio.config import Settings
 from oratio.runtime import ConversationEngine
+from oratio.services.customer_feed import CustomerFeed
 from oratio.services.keys import KeyService
+from oratio.services.live import EventTail
 
 __all__ = ["RuntimeServices"]
 
@@ -19,7 +25,15 @@ class RuntimeServices(Protocol):
     """The services the runtime door receives (read-only: the door never rewires them)."""
 
     @property
+    def settings(self) -> Settings: ...
+
+    @property
     def keys(self) -> KeyService: ...
 
     @property
     def engine(self) -> ConversationEngine: ...
+
+    @property
+    def feed(self) -> CustomerFeed: ...
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail: ...

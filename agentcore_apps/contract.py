@@ -74,7 +74,7 @@ def parse_invocation(payload: Any, path_agent_id: str | None) -> tuple[Invocatio
     try:
         invocation = Invocation.model_validate(payload)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid_input(exc) from None
     if not invocation.message.strip():
         raise InvalidInput("message is empty", field="message")
     if path_agent_id is not None:
@@ -92,7 +92,8 @@ def parse_invocation(payload: Any, path_agent_id: str | None) -> tuple[Invocatio
     return invocation, invocation.agent_id
 
 
-def _invalid(exc: ValidationError) -> InvalidInput:
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """A validation failure as one InvalidInput naming at most five problems (input never echoed whole)."""
     errors = exc.errors(include_url=False, include_input=False)
     parts = []
     for error in errors[:5]:

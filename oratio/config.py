@@ -259,6 +259,13 @@ class Settings(BaseSettings):
         default=120.0, ge=1, le=3600, description="A claimed delivery is retried by anyone after this (crash recovery)"
     )
 
+    receive_waits_per_tenant: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Customer receivers open at once per tenant and process: long-poll waits plus /ws connections "
+        "(beyond it: 429 + Retry-After, or /ws close 1013)",
+    )
     session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
     session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
 

@@ -55,6 +55,7 @@ from oratio.services.agent_tools import ToolService
 from oratio.services.analysis import AnalysisService, plan_lookup
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
+from oratio.services.customer_feed import CustomerFeed
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion
@@ -97,6 +98,8 @@ class Platform:
     engine: ConversationEngine
     leases: LeaseService
     """This process's lease and the "is that process alive?" check recovery uses (docs/recovery.md)."""
+    feed: CustomerFeed
+    """What a customer's text channel sees of its session after a cursor (the runtime's receive path)."""
     live: EventTail
     """The one tailer of the event log that the live doors (dashboard WebSocket, MCP listens) share."""
     creations: CreationService
@@ -227,6 +230,7 @@ def build_services(
         engine=engine,
         leases=leases,
         live=live,
+        feed=CustomerFeed(backends),
         creations=creations,
         plans=PlanService(backends, agents, creations),
         simulations=SimulationService(

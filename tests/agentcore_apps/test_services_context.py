@@ -1,7 +1,8 @@
-"""The runtime door works from the two services it is given, not the whole platform (issue 16, item 2).
+"""The runtime door works from the services it is given, not the whole platform (issue 16, item 2).
 
-The app is built over a frozen object holding only `keys` and `engine`: every decision a customer
-can see (a turn, 401, 403, 404) must come out of those two, so none of it can reach the store.
+The app is built over a frozen object holding only `keys` and `engine` (and, for the receive path
+of issue 19, `feed`, `tailer` and `settings`): every decision a customer can see (a turn, 401, 403,
+404) must come out of those, so none of it can reach the store.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import httpx
 import pytest
 
 from agentcore_apps.app import create_runtime_app
+from oratio.config import Settings
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine
+from oratio.services.customer_feed import CustomerFeed
 from oratio.services.keys import KeyService
+from oratio.services.live import EventTail
 from tests.support.serving import serving
 from tests.support.worlds import World
 
@@ -24,11 +28,25 @@ from tests.support.worlds import World
 class OnlyKeysAndEngine:
     keys: KeyService
     engine: ConversationEngine
+    feed: CustomerFeed
+    live: EventTail
+    settings: Settings
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail:
+        return self.live
 
 
 @pytest.fixture
 def narrow_http(platform: Platform) -> Iterator[httpx.Client]:
-    app = create_runtime_app(OnlyKeysAndEngine(keys=platform.keys, engine=platform.engine))
+    app = create_runtime_app(
+        OnlyKeysAndEngine(
+            keys=platform.keys,
+            engine=platform.engine,
+            feed=platform.feed,
+            live=platform.live,
+            settings=platform.settings,
+        )
+    )
     with serving(app) as served, httpx.Client(base_url=served.base_url, timeout=10.0) as client:
         yield client
 
