@@ -112,7 +112,7 @@ async def test_a_conversation_over_the_socket_with_a_person_in_the_middle(
 
 
 def platform_handoff_message(frames: list[dict[str, Any]]) -> str:
-    return next(f["text"] for f in frames if f["type"] == "item")
+    return str(next(f["text"] for f in frames if f["type"] == "item"))
 
 
 async def test_a_reconnecting_customer_gets_what_it_missed_from_its_cursor(
