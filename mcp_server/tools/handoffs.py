@@ -1,4 +1,4 @@
-"""Handoff tools: a person acknowledges, takes over, returns or closes a customer's conversation.
+"""Handoff tools: a person acknowledges, takes over, speaks in, returns or closes a customer's conversation.
 
 Each moves the session's handoff along `schemas.HANDOFF_TRANSITIONS` through `HandoffService` (the
 dashboard's buttons call the same service); a move the table does not allow is a tool error that
@@ -14,9 +14,17 @@ from pydantic import Field
 
 from mcp_server._context import ToolContext
 from mcp_server.tools._register import tool, writes
-from schemas import Identifier, Notification, Session
+from schemas import Identifier, Limits, Notification, Session, Turn
 
 SessionId = Annotated[Identifier, Field(description="Session id, e.g. ses_01...")]
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=Limits.TURN_TEXT_MAX,
+        description="What to say to the customer, as you would type it in a chat (at most 8,000 characters)",
+    ),
+]
 NotificationId = Annotated[Identifier, Field(description="Notification id, e.g. ntf_01...")]
 
 
@@ -45,6 +53,18 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         """
         principal = tc.principal()
         return await tc.call(lambda: handoff.take_over(principal, session_id))
+
+    @tool(server, writes("Send human message", destructive=False, idempotent=False))
+    async def send_human_message(session_id: SessionId, text: MessageText) -> Turn:
+        """Say something to the customer of a session you have taken over (`take_over_session` first).
+
+        The message reaches the customer on their channel at once (a text customer's open `/ws` or
+        waiting receive; a voice caller hears it spoken) and is stored in the transcript as a `human`
+        turn with you as its author. Refused while the session is not taken over, once it has ended,
+        or for an empty message or one over 8,000 characters.
+        """
+        principal = tc.principal()
+        return await tc.call(lambda: handoff.say(principal, session_id, text))
 
     @tool(server, writes("Return session to agent", destructive=False, idempotent=False))
     async def return_session_to_agent(session_id: SessionId) -> Session:

@@ -36,6 +36,7 @@ WRITES = {
     "acknowledge_handoff",
     "retry_delivery",
     "take_over_session",
+    "send_human_message",
     "return_session_to_agent",
 }
 AGENT_TOOLS = {
@@ -96,6 +97,7 @@ async def test_input_schemas_name_the_parameters(client: Client) -> None:
         "mark_notification_read": ({"notification_id"}, {"notification_id"}),
         "acknowledge_handoff": ({"notification_id"}, {"notification_id"}),
         "take_over_session": ({"session_id"}, {"session_id"}),
+        "send_human_message": ({"session_id", "text"}, {"session_id", "text"}),
         "return_session_to_agent": ({"session_id"}, {"session_id"}),
         "close_session": ({"session_id"}, {"session_id"}),
         "list_deliveries": ({"status", "limit", "cursor"}, set()),

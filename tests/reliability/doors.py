@@ -198,6 +198,7 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
     ToolCall("mark_notification_read", "notification", lambda i, s: {"notification_id": i}),
     ToolCall("acknowledge_handoff", "notification", lambda i, s: {"notification_id": i}),
     ToolCall("take_over_session", "session", lambda i, s: {"session_id": i}),
+    ToolCall("send_human_message", "session", lambda i, s: {"session_id": i, "text": "A person here."}),
     ToolCall("return_session_to_agent", "session", lambda i, s: {"session_id": i}),
     ToolCall("close_session", "session", lambda i, s: {"session_id": i}),
     ToolCall("chat_with_agent", "agent", _chat_arguments, _chatted),

@@ -67,6 +67,7 @@ TOOLS = (
     "mark_notification_read",
     "acknowledge_handoff",
     "take_over_session",
+    "send_human_message",
     "return_session_to_agent",
     "list_deliveries",
     "retry_delivery",
