@@ -83,6 +83,12 @@ class NoQuery(Model):
     pass
 
 
+class HumanMessage(Model):
+    """The body of `POST /api/v1/sessions/{id}/messages`: what the person says to the customer."""
+
+    text: str = Field(min_length=1, max_length=Limits.TURN_TEXT_MAX)
+
+
 def api_routes(platform: DashboardServices) -> list[BaseRoute]:
     api = DashboardApi(platform)
     return [
@@ -91,6 +97,7 @@ def api_routes(platform: DashboardServices) -> list[BaseRoute]:
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
         Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
         Route("/api/v1/sessions/{session_id}/handoff/{move}", handles_errors(api.move_handoff), methods=["POST"]),
+        Route("/api/v1/sessions/{session_id}/messages", handles_errors(api.send_message), methods=["POST"]),
         Route("/api/v1/notifications", handles_errors(api.notifications)),
         Route("/api/v1/notifications/{notification_id}/read", handles_errors(api.mark_read), methods=["POST"]),
         Route("/api/v1/notifications/{notification_id}/acknowledge", handles_errors(api.acknowledge), methods=["POST"]),
@@ -170,6 +177,15 @@ class DashboardApi:
         if move is None:
             raise NotFound(f"no such handoff action; use one of {', '.join(moves)}")
         return JSONResponse(_dump(await _run(lambda: move(principal, session_id))))
+
+    async def send_message(self, request: Request) -> Response:
+        """The live card's compose box: the person who took the session over speaks to its customer
+        (`HandoffService.say`, as MCP's `send_human_message`); answers the stored human turn, 201."""
+        principal, _ = await self._begin(request, NoQuery)
+        session_id = _path_id(request, "session_id")
+        message = _parse(HumanMessage, await _json_body(request))
+        turn = await _run(lambda: self._p.handoff.say(principal, session_id, message.text))
+        return JSONResponse(_dump(turn), status_code=201)
 
     async def deliveries(self, request: Request) -> Response:
         """Handoff emails and webhooks and how they went; `?status=dead` lists the dead letters."""

@@ -96,7 +96,8 @@ function onEvent(frame) {
     reloadSoon("charts", loadCharts, 3000);
   } else if (event === "session.turn") {
     const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
-    addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, started_at: frame.at });
+    addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, author: data.author,
+      started_at: frame.at });
     if (state.historySelected === subject) addTurn(state.historyDetail, { ...data, started_at: frame.at });
     reloadSoon("charts", loadCharts, 3000);
   } else if (event === "session.tool_call") {

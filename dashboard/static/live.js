@@ -84,13 +84,48 @@ export function setCardHandoff(card, handoff) {
   }
   if (handoff && handoff.brief) card.brief = handoff.brief;  // events carry no brief: keep the loaded one
   if (card.brief) card.handoff.append(briefOf(card.brief));
-  if (card.node.classList.contains("ended")) return;
+  if (card.node.classList.contains("ended")) { setCompose(card, false); return; }
   for (const move of MOVES[state] || []) {
     card.handoff.append(el("button", { type: "button", class: "ghost", dataset: { move },
       onclick: () => api(`/api/v1/sessions/${encodeURIComponent(card.id)}/handoff/${move}`, { method: "POST" })
         .then((session) => { setCardStatus(card, session.status); setCardHandoff(card, session.handoff); })
         .catch(report) }, LABELS[move]));
   }
+  setCompose(card, state === "taken_over");
+}
+
+// The compose box of a taken-over session: what the person types reaches the customer on their
+// channel (POST /api/v1/sessions/{id}/messages, HandoffService.say, as MCP's send_human_message).
+function setCompose(card, open) {
+  if (!open) {
+    if (card.compose) { card.compose.remove(); card.compose = null; }
+    return;
+  }
+  if (card.compose) return;
+  const input = el("textarea", { rows: 2, maxlength: 8000, placeholder: "Write to the customer…", "aria-label": "Message to the customer" });
+  const send = el("button", { type: "submit" }, "Send");
+  const form = el("form", { class: "compose" }, input, send);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    send.disabled = true;
+    api(`/api/v1/sessions/${encodeURIComponent(card.id)}/messages`, { method: "POST", body: { text } })
+      .then((turn) => { addTurn(card, turn); input.value = ""; })
+      .catch(report)
+      .finally(() => { send.disabled = false; input.focus(); });
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+  card.compose = form;
+  card.transcript.after(form);
+}
+
+// Who spoke a turn: a person of the team is shown with their name (Turn.author), never as the agent.
+function speaker(turn) {
+  if (turn.role === "human") return `team · ${turn.author || "a person"}`;
+  return turn.role;
 }
 
 // The warm brief (HandoffBrief): why, the first request, collected fields, tools called, last exchanges.
@@ -154,7 +189,7 @@ export function addTurn(target, turn) {
     if (live && !live.recorded) live.node.remove();
   }
   const item = el("li", { class: `turn turn-${turn.role}`, dataset: { seq: turn.seq } },
-    el("span", { class: "who" }, turn.role, " ", el("time", {}, timeOf(turn.started_at))),
+    el("span", { class: "who" }, speaker(turn), " ", el("time", {}, timeOf(turn.started_at))),
     calls.length ? el("div", { class: "tool-calls" }, calls.map(toolCall)) : null,
     el("p", {}, turn.text),
     (turn.sources || []).length
