@@ -70,6 +70,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/sessions?q=refund"),
     Endpoint("GET", "/api/v1/sessions/live", recorded=_sessions),
     Endpoint("GET", "/api/v1/sessions/{}", "session"),
+    Endpoint("POST", "/api/v1/sessions/{}/messages", "session", body=lambda i, s: {"text": "A person here."}),
     Endpoint("GET", "/api/v1/notifications", recorded=_notifications),
     Endpoint("POST", "/api/v1/notifications/{}/read", "notification"),
     Endpoint("POST", "/api/v1/notifications/{}/acknowledge", "notification"),

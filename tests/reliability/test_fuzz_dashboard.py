@@ -57,6 +57,7 @@ BY_ID = (
     ("POST", "/api/v1/sessions/{}/handoff/take-over"),
     ("POST", "/api/v1/sessions/{}/handoff/return"),
     ("POST", "/api/v1/sessions/{}/handoff/close"),
+    ("POST", "/api/v1/sessions/{}/messages"),
 )
 
 
