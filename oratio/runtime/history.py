@@ -5,6 +5,14 @@ survives restarts and moves between processes. Providers want user and assistant
 alternate and to open with the user, so runs of one role are merged and a leading agent turn is dropped;
 customer words left unanswered (a client that went away) are sent again with the new message.
 
+A person's turns (`Role.HUMAN`, written while they had the conversation taken over) are the
+business's side of the conversation too: they come back as assistant words prefixed
+`HUMAN_PREFIX` ("[a team member said] ..."), so that after `return_session_to_agent` the model
+knows what the customer was already told, does not repeat or contradict it, and does not take it
+for its own words. The customer's turns the person answered are followed by that answer, so the
+model does not answer them again; customer words nobody answered before the return are the
+"unanswered" ones above and reach the model with the customer's next message.
+
 An agent turn's tool calls (`Turn.tool_calls`) come back as toolUse/toolResult blocks before its
 words, so the model remembers what it looked up and what it asked the customer to confirm. They are
 the stored records: redacted arguments and a summary of at most 500 characters, never the full result.
@@ -24,7 +32,10 @@ if TYPE_CHECKING:  # annotations only: the engine imports this module, and Stran
 HISTORY_TURNS = 100
 """Turns restored into the model's context; older ones stay in the transcript but are not resent."""
 
-_ROLES = {Role.CUSTOMER: "user", Role.AGENT: "assistant"}
+_ROLES = {Role.CUSTOMER: "user", Role.AGENT: "assistant", Role.HUMAN: "assistant"}
+
+HUMAN_PREFIX = "[a team member said] "
+"""Marks a person's words in the model's history (see the module doc)."""
 
 
 def to_messages(turns: Sequence[Turn], limit: int = HISTORY_TURNS, *, tools: bool = True) -> Messages:
@@ -39,7 +50,8 @@ def to_messages(turns: Sequence[Turn], limit: int = HISTORY_TURNS, *, tools: boo
         if tools and role == "assistant" and turn.tool_calls:
             _add(messages, "assistant", [_tool_use(turn.seq, call) for call in turn.tool_calls])
             _add(messages, "user", [_tool_result(turn.seq, call) for call in turn.tool_calls])
-        _add(messages, role, [{"text": turn.text}])
+        text = HUMAN_PREFIX + turn.text if turn.role is Role.HUMAN else turn.text
+        _add(messages, role, [{"text": text}])
     return messages
 
 
