@@ -272,27 +272,32 @@ class EventTail:
         try:
             async with state.poller:
                 state.loop = _running_asyncio_loop()
-                failures = 0
-                while True:
-                    # Re-armed before the read, so a write made during the read wakes the next wait.
-                    state.nudged = anyio.Event()
-                    state.nudge_pending = False
-                    try:
-                        await self.poll()
-                        failures = 0
-                    except Exception:  # a backend hiccup must not end live updates for good
-                        failures += 1
-                        logger.exception("reading the event log failed (%d in a row); retrying", failures)
-                    delay = min(self.settings.poll_interval * 2**failures, self.settings.max_backoff)
-                    if failures:
-                        await anyio.sleep(delay)
-                        continue
-                    with anyio.move_on_after(delay):
-                        await state.nudged.wait()
+                try:
+                    await self._poll_until_cancelled(state)
+                finally:
+                    state.loop = None  # only the runner polling clears it (a waiting one may be cancelled)
         finally:
-            state.loop = None
             state.runners -= 1
             self._forget_if_idle(key, state)
+
+    async def _poll_until_cancelled(self, state: _LoopState) -> None:
+        failures = 0
+        while True:
+            # Re-armed before the read, so a write made during the read wakes the next wait.
+            state.nudged = anyio.Event()
+            state.nudge_pending = False
+            try:
+                await self.poll()
+                failures = 0
+            except Exception:  # a backend hiccup must not end live updates for good
+                failures += 1
+                logger.exception("reading the event log failed (%d in a row); retrying", failures)
+            delay = min(self.settings.poll_interval * 2**failures, self.settings.max_backoff)
+            if failures:
+                await anyio.sleep(delay)
+                continue
+            with anyio.move_on_after(delay):
+                await state.nudged.wait()
 
     def nudge(self, tenant_id: str) -> None:
         """This process appended events for `tenant_id`: wake every poller following it. Thread-safe and
