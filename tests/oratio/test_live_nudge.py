@@ -86,3 +86,15 @@ async def test_the_platform_wires_its_writes_to_its_tailer(platform: Platform, a
         with anyio.fail_after(WAIT):
             events = await subscription.next_batch()
     assert [(e.type, e.subject) for e in events] == [(EventType.SESSION_STARTED, session.id)]
+
+
+async def test_a_waiting_runner_that_leaves_does_not_unhook_the_polling_one(backends: Backends) -> None:
+    tail = EventTail(backends.events, HOURLY)
+    backends.appended.listen(tail.nudge)
+    async with tail.subscribe(ACME) as first:
+        async with tail.subscribe(ACME) as second:  # its runner waits for the first's poller lock
+            backends.append(_event())
+            assert await _next(second) == [1]
+            assert await _next(first) == [1]
+        backends.append(_event())
+        assert await _next(first) == [2]
