@@ -51,6 +51,7 @@ export function ensureCard(session) {
     last.remove();
   }
   $("live-empty").hidden = true;
+  setCardHandoff(card, session.handoff || null);  // a session seen first by its event can be taken over too
   return card;
 }
 
