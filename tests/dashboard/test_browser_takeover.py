@@ -57,4 +57,12 @@ def test_a_person_writes_to_the_customer_from_the_live_card(
     card.locator('.handoff-bar button[data-move="return"]').click()
     expect(card.locator(".handoff-bar .pill")).to_have_text("handoff returned")
     expect(card.locator("form.compose")).to_have_count(0)
+
+    page.click('#tabs button[data-tab="history"]')  # the History transcript marks who spoke too
+    page.click("#history-form button[type=submit]")
+    page.locator(f'#history-rows tr[data-session="{session_id}"]').click()
+    detail = page.locator("#history-detail .turn-human")
+    expect(detail).to_have_count(2)
+    expect(detail.first.locator(".who")).to_contain_text(f"team · {dash.acme.principal.subject}")
+    shot(page, "takeover-history")
     assert problems == []
