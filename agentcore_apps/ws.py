@@ -48,6 +48,7 @@ from agentcore_apps.contract import (
     api_key_from,
     invalid_input,
     resolve_session,
+    session_from_runtime_id,
 )
 from agentcore_apps.receive import Receivers, is_about
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError, RateLimited, Unauthenticated
@@ -122,6 +123,7 @@ class CustomerSocket:
         self._session_id: str | None = None
         self._known = anyio.Event()
         self._closing: tuple[int, str] | None = None
+        self._header: str | None = None
 
     async def serve(self) -> None:
         await self._ws.accept()
@@ -167,6 +169,7 @@ class CustomerSocket:
         secret = api_key_from(self._ws.headers)
         grant = await self._authenticate(secret, connect.agent_id)
         header = self._ws.headers.get(SESSION_HEADER)
+        self._header = header
         session_id = resolve_session(self._bindings, grant.tenant_id, connect.agent_id, header, connect.session_id)
         if session_id is not None:
             page = await anyio.to_thread.run_sync(
@@ -217,6 +220,9 @@ class CustomerSocket:
             await self._send({"type": "error", "status": exc.http_status, **exc.to_dict()})
             return
         self._known_session(result.session_id)
+        if self._header is not None and session_from_runtime_id(self._header) is None:
+            # A client-chosen runtime session id names this session from now on, as on /invocations.
+            self._bindings.bind(grant.tenant_id, agent_id, self._header, result.session_id)
         await self._flush(grant.tenant_id, agent_id)
         await self._send(_done(result))
         if result.ended:

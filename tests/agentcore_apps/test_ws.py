@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -217,3 +218,23 @@ async def test_turns_beyond_the_keys_rate_are_refused_in_frames_and_the_socket_s
 
     assert [f["type"] for f in frames] == ["done"] * 5 + ["error"] * 2
     assert frames[-1]["status"] == 429 and frames[-1]["error"] == "rate_limited"
+
+
+async def test_a_client_chosen_runtime_session_id_names_the_session_for_receive(served: Served, world: World) -> None:
+    runtime_id = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b13"
+    url = _url(served, agent_id=world.agent.id)
+    headers = {"X-Api-Key": world.secret, "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": runtime_id}
+    async with connect(url, additional_headers=headers) as ws:
+        await _frame(ws)
+        await _say(ws, "hello")
+        session_id = (await _until(ws, "done"))[-1]["session_id"]
+
+    async with httpx.AsyncClient(base_url=served.base_url) as http:
+        page = await http.post(
+            "/invocations",
+            json={"action": "receive", "agent_id": world.agent.id, "wait_seconds": 0},
+            headers=headers,
+        )
+
+    assert page.status_code == 200, page.text
+    assert page.json()["session_id"] == session_id
