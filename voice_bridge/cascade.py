@@ -74,6 +74,12 @@ class CascadeBackend:
     def name(self) -> str:
         return self._name
 
+    async def speak_text(self, text: str, rate: int) -> bytes:
+        """A person's words in the agent's voice (`SpeaksText`), synthesised off the event loop."""
+        tts = self._speech.tts
+        pcm = await anyio.to_thread.run_sync(tts.synthesize, text)
+        return resample(pcm, tts.sample_rate, rate)
+
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         state = _CallState()
         send, receive = anyio.create_memory_object_stream[Utterance](UTTERANCE_QUEUE)

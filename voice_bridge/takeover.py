@@ -1,0 +1,162 @@
+"""A person takes a voice call over: the agent's speech stops, the person's words reach the caller.
+
+The handoff lifecycle is the platform's (`HandoffService`); this module is how a call in progress
+follows it. Each call follows its session's events through the platform's `EventTail` (the same
+tailer the dashboard and MCP use), so a take over, a return or a typed message made anywhere (the
+dashboard in another process, an MCP tool) reaches the call within one poll:
+
+* `session.handoff` taken_over: the agent's audio is cut at once (playback flushed, like barge-in;
+  the caller is told `interrupted`) and held from then on, so the rest of a reply already being
+  written is not spoken (its text is still stored). The engine is paused by the platform: no reply.
+* `session.turn` role human: the text is spoken to the caller with the call's own TTS voice
+  (backends that have one: `SpeaksText`), after a `transcript` with role `human`.
+* `session.handoff` returned: agent audio flows again; the agent answers the next utterance.
+* `session.handoff` closed: the call ends normally (the session is already completed).
+
+The person's microphone (voice_bridge.listen) plays to the caller through the same player, paced in
+real time. A message typed on the listen socket is stored through `HandoffService.say` and spoken at
+once, without waiting for its event; the event is then recognised and not spoken twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from oratio.services.live import EventTail
+from schemas import Event, EventType, HandoffState, Principal, Role, Turn
+from voice_bridge.audio import SAMPLE_BYTES, Resampler
+from voice_bridge.backend import SpeaksText
+from voice_bridge.monitor import LiveCall
+from voice_bridge.outcome import Ended, Outcome
+from voice_bridge.playback import Player
+from voice_bridge.protocol import Close
+from voice_bridge.sink import BridgeSink
+
+logger = logging.getLogger("oratio.voice")
+
+Say = Callable[[Principal, str, str], Turn]
+"""`HandoffService.say(principal, session_id, text)`: stores the human turn (blocking; run in a thread)."""
+SpokenObserver = Callable[[str], None]
+"""Called with the text of a human message as its first audio is sent (bench/takeover_voice.py)."""
+
+
+class Takeover:
+    """One call's side of a takeover (see the module doc)."""
+
+    def __init__(
+        self,
+        live: LiveCall,
+        player: Player,
+        sink: BridgeSink,
+        send_json: Callable[[dict[str, Any]], Awaitable[None]],
+        voice: SpeaksText | None,
+        say: Say,
+    ) -> None:
+        self._live = live
+        self._player = player
+        self._sink = sink
+        self._send_json = send_json
+        self._voice = voice
+        self._say = say
+        self._speaking = anyio.Lock()
+        self._pending: Counter[str] = Counter()
+        self._talk: Resampler | None = None
+
+    @property
+    def active(self) -> bool:
+        """A person has the call: agent audio is held, and the silence limit does not run."""
+        return self._live.taken_over
+
+    async def follow(self, tail: EventTail) -> None:
+        """Follow the session's events until cancelled; raises Ended when a person closes the session."""
+        async with tail.subscribe(self._live.tenant_id) as events:
+            while True:
+                for event in await events.next_batch():
+                    if event.subject == self._live.session_id:
+                        await self.on_event(event)
+
+    async def on_event(self, event: Event) -> None:
+        data = event.data
+        if event.type is EventType.SESSION_HANDOFF:
+            state = data.get("state")
+            if state == HandoffState.TAKEN_OVER.value:
+                await self.take_over(str(data.get("by") or "a person"))
+            elif state == HandoffState.RETURNED.value:
+                await self.give_back()
+            elif state == HandoffState.CLOSED.value:
+                await self.give_back(tell=False)
+                raise Ended(Outcome(Close.NORMAL, "a person closed the conversation"))
+        elif event.type is EventType.SESSION_TURN and data.get("role") == Role.HUMAN.value:
+            text = str(data.get("text") or "")
+            if self._pending[text] > 0:
+                self._pending[text] -= 1  # typed on a listen socket: already spoken (or about to be)
+                return
+            await self.speak(text, str(data.get("author") or ""))
+
+    async def take_over(self, by: str) -> None:
+        """Cut the agent's audio now and hold it; idempotent (the event and a listen socket may both say so)."""
+        if self._live.taken_over:
+            return
+        self._live.taken_over = True
+        self._live.taken_over_now.set()
+        self._sink.held = True
+        if self._player.flush():
+            await self._send_json({"type": "interrupted"})
+        await self._send_json({"type": "taken_over", "by": by})
+        self._live.tell({"type": "taken_over", "by": by})
+        logger.info("session_id=%s by=%s | voice call taken over", self._live.session_id, by)
+
+    async def give_back(self, *, tell: bool = True) -> None:
+        if not self._live.taken_over:
+            return
+        self._live.taken_over = False
+        self._live.taken_over_now = anyio.Event()
+        self._sink.held = False
+        self._talk = None
+        if tell:
+            await self._send_json({"type": "returned"})
+            self._live.tell({"type": "returned"})
+        logger.info("session_id=%s | voice call returned to the agent", self._live.session_id)
+
+    async def say(self, principal: Principal, text: str) -> Turn:
+        """Store `text` as the person's turn (HandoffService.say: its checks, its errors) and speak it now."""
+        key = text.strip()
+        self._pending[key] += 1
+        try:
+            turn = await anyio.to_thread.run_sync(self._say, principal, self._live.session_id, text)
+        except BaseException:
+            self._pending[key] -= 1
+            raise
+        await self.take_over(principal.subject)  # it was (say checks): do not wait for the event
+        await self.speak(turn.text, principal.subject)
+        return turn
+
+    async def speak(self, text: str, author: str) -> None:
+        """The person's words to the caller: the transcript line, then the call's TTS voice."""
+        if not text:
+            return
+        async with self._speaking:
+            await self._send_json({"type": "transcript", "role": "human", "text": text, "final": True})
+            if self._voice is None:
+                return  # a backend without a separate TTS (Nova Sonic): the caller's page shows the text
+            pcm = await self._voice.speak_text(text, self._live.output_rate)
+            await self._send_json({"type": "human_audio_start"})
+            await self._player.play(pcm[: len(pcm) - len(pcm) % SAMPLE_BYTES])
+            await self._send_json({"type": "human_audio_end"})
+
+    async def talk(self, rate: int) -> None:
+        """The person starts talking from a microphone at `rate` (the caller must be taken over)."""
+        self._talk = Resampler(rate, self._live.output_rate)
+
+    async def human_audio(self, pcm16: bytes) -> bool:
+        """One microphone frame to the caller, paced in real time; False once the call is not taken over."""
+        if not self._live.taken_over or self._talk is None:
+            return False
+        await self._player.play(self._talk.feed(pcm16))
+        return True
