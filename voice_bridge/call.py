@@ -64,7 +64,7 @@ class VoiceCall:
         registry: CallRegistry | None = None,
     ) -> None:
         self._ws = websocket
-        self._registry = registry or CallRegistry()
+        self._registry = registry if registry is not None else CallRegistry()
         self._live: LiveCall | None = None
         self._takeover: Takeover | None = None
         self._clock = clock
@@ -160,6 +160,15 @@ class VoiceCall:
         return found.session.id, handoff is not None and handoff.state is HandoffState.TAKEN_OVER
 
     async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool) -> None:
+        # Registered before `ready`: an admin told the session id finds the call at once.
+        rates = (start.audio.sample_rate, start.output_sample_rate)
+        with self._registry.serving(grant.tenant_id, grant.agent_id, session_id, *rates) as live:
+            self._live = live
+            await self._run_call(grant, secret, start, session_id, taken_over, live)
+
+    async def _run_call(
+        self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool, live: LiveCall
+    ) -> None:
         limits = self._limits
         output_rate = start.output_sample_rate
         recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s, limits.recording_max_bytes)
@@ -167,6 +176,8 @@ class VoiceCall:
         pacer = AudioPacer(start.audio.sample_rate, limits.burst_s, self._clock)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
         sink = BridgeSink(self, player)
+        voice = self._backend if isinstance(self._backend, SpeaksText) else None
+        self._takeover = live.control = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
 
         async def before_turn() -> None:
             try:
@@ -204,20 +215,13 @@ class VoiceCall:
         logger.info("session_id=%s backend=%s | voice call started", session_id, self._backend.name)
         # Whatever happens below, the recording so far is saved and the session settled.
         outcome = Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
-        with self._registry.serving(
-            grant.tenant_id, grant.agent_id, session_id, start.audio.sample_rate, output_rate
-        ) as live:
-            self._live = live
-            voice = self._backend if isinstance(self._backend, SpeaksText) else None
-            self._takeover = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
-            live.control = self._takeover
-            if taken_over:
-                await self._takeover.take_over("a person")
-            try:
-                outcome = await self._converse(call, recording, pacer, player, sink)
-            finally:
-                live.end(outcome.reason)
-                await self._finish(call, recording, outcome)
+        if taken_over:
+            await self._takeover.take_over("a person")
+        try:
+            outcome = await self._converse(call, recording, pacer, player, sink)
+        finally:
+            live.end(outcome.reason)
+            await self._finish(call, recording, outcome)
 
     async def _converse(
         self, call: Call, recording: Recording, pacer: AudioPacer, player: Player, sink: BridgeSink

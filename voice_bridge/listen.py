@@ -21,6 +21,7 @@ reason. A listener that does not take its audio in time is dropped (1013) withou
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,15 +143,21 @@ class ListenDoor:
                 "can_talk": principal.allows(Scope.SESSIONS_WRITE),
             }
         )
-        async with anyio.create_task_group() as tasks:
+        ended: list[Exception] = []
 
-            async def pump() -> None:
-                await self._pump(websocket, listener)
-                tasks.cancel_scope.cancel()
-
-            tasks.start_soon(pump)
-            await self._read(websocket, principal, call)
+        async def run(task: Callable[[], Awaitable[None]]) -> None:
+            # The first of the two to finish decides how the socket closes; the other is cancelled.
+            try:
+                await task()
+            except (_Closing, ProtocolError, WebSocketDisconnect) as exc:
+                ended.append(exc)
             tasks.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run, lambda: self._pump(websocket, listener))
+            tasks.start_soon(run, lambda: self._read(websocket, principal, call))
+        if ended:
+            raise ended[0]
 
     async def _pump(self, websocket: WebSocket, listener: Listener) -> None:
         """The call's audio and news to the admin, until the call ends or the admin falls behind."""
