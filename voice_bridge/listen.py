@@ -58,6 +58,8 @@ class ListenSettings:
     """A listener that does not take one frame within this is dropped (1013)."""
     talk_wait_s: float = 3.0
     """How long `talk` waits for the take over's event to reach this call (the dashboard's button just moved it)."""
+    close_timeout_s: float = 5.0
+    """How long the close frame may wait behind audio a stalled listener has not read; then the socket is dropped."""
 
 
 class ListenMessage(Model):
@@ -105,9 +107,9 @@ class ListenDoor:
             except TooManyListeners as exc:
                 raise _Closing(int(Close.RATE_LIMITED), str(exc)) from None
         except _Closing as closing:
-            await _close(websocket, closing.code, closing.reason)
+            await _close(websocket, closing.code, closing.reason, self._s.close_timeout_s)
         except ProtocolError as exc:
-            await _close(websocket, int(exc.code), exc.reason)
+            await _close(websocket, int(exc.code), exc.reason, self._s.close_timeout_s)
         except WebSocketDisconnect:
             return
 
@@ -247,9 +249,9 @@ async def _receive_text(websocket: WebSocket) -> str:
     return str(text)
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close(websocket: WebSocket, code: int, reason: str, within_s: float) -> None:
     logger.info("code=%d reason=%s | listen socket closed", code, reason)
-    with anyio.move_on_after(1.0):
+    with anyio.move_on_after(within_s):
         try:
             await websocket.close(code, close_reason(reason))
         except (WebSocketDisconnect, RuntimeError, OSError):
