@@ -36,14 +36,13 @@ from voice_bridge.monitor import LiveCall
 from voice_bridge.outcome import Ended, Outcome
 from voice_bridge.playback import Player
 from voice_bridge.protocol import Close
+from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.sink import BridgeSink
 
 logger = logging.getLogger("oratio.voice")
 
 Say = Callable[[Principal, str, str], Turn]
 """`HandoffService.say(principal, session_id, text)`: stores the human turn (blocking; run in a thread)."""
-SpokenObserver = Callable[[str], None]
-"""Called with the text of a human message as its first audio is sent (bench/takeover_voice.py)."""
 
 
 class Takeover:
@@ -143,12 +142,31 @@ class Takeover:
             return
         async with self._speaking:
             await self._send_json({"type": "transcript", "role": "human", "text": text, "final": True})
-            if self._voice is None:
+            voice = self._voice
+            if voice is None:
                 return  # a backend without a separate TTS (Nova Sonic): the caller's page shows the text
-            pcm = await self._voice.speak_text(text, self._live.output_rate)
-            await self._send_json({"type": "human_audio_start"})
-            await self._player.play(pcm[: len(pcm) - len(pcm) % SAMPLE_BYTES])
-            await self._send_json({"type": "human_audio_end"})
+            splitter = SentenceSplitter()
+            sentences = [*splitter.add(text), *splitter.flush()]
+            # Sentence by sentence, the next synthesised while one plays: the first audio waits for one
+            # sentence only, as an agent's reply does (voice_bridge.cascade).
+            send, receive = anyio.create_memory_object_stream[bytes](1)
+
+            async def synthesise() -> None:
+                async with send:
+                    for sentence in sentences:
+                        await send.send(await voice.speak_text(sentence, self._live.output_rate))
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(synthesise)
+                first = True
+                async with receive:
+                    async for pcm in receive:
+                        if first:
+                            await self._send_json({"type": "human_audio_start"})
+                            first = False
+                        await self._player.play(pcm[: len(pcm) - len(pcm) % SAMPLE_BYTES])
+            if not first:
+                await self._send_json({"type": "human_audio_end"})
 
     async def talk(self, rate: int) -> None:
         """The person starts talking from a microphone at `rate` (the caller must be taken over)."""
