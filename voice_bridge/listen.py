@@ -228,7 +228,7 @@ class ListenDoor:
             await call.taken_over_now.wait()
         if not call.taken_over or call.control is None:
             return _error(4409, "take the call over before talking")
-        await call.control.talk(int(rate))
+        await call.control.talk(principal, int(rate))
         logger.info("session_id=%s subject=%s | talking to the caller", call.session_id, principal.subject)
         return {"type": "talking", "sample_rate": rate}
 

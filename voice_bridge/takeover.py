@@ -23,26 +23,44 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
 
+from oratio.errors import OratioError
 from oratio.services.live import EventTail
 from schemas import Event, EventType, HandoffState, Principal, Role, Turn
 from voice_bridge.audio import SAMPLE_BYTES, Resampler
 from voice_bridge.backend import SpeaksText
+from voice_bridge.endpointing import Endpointer, Utterance
 from voice_bridge.monitor import LiveCall
 from voice_bridge.outcome import Ended, Outcome
 from voice_bridge.playback import Player
 from voice_bridge.protocol import Close
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.sink import BridgeSink
+from voice_bridge.speech.ports import INPUT_RATE
 
 logger = logging.getLogger("oratio.voice")
 
 Say = Callable[[Principal, str, str], Turn]
 """`HandoffService.say(principal, session_id, text)`: stores the human turn (blocking; run in a thread)."""
+
+UTTERANCE_MAX_S = 30.0
+"""A person's utterance is cut here for recognition."""
+HEARD_QUEUE = 4
+"""A person's utterances waiting for recognition; past it one is dropped (logged); the caller still hears it."""
+
+
+@runtime_checkable
+class HearsSpeech(Protocol):
+    """A backend that can cut and recognise a person's microphone audio (the cascade), so what the person
+    says into the call is in the transcript as their turn, like what they type."""
+
+    def new_endpointer(self, max_s: float) -> Endpointer: ...
+
+    async def transcribe_speech(self, pcm16: bytes) -> str: ...
 
 
 class Takeover:
@@ -66,6 +84,13 @@ class Takeover:
         self._speaking = anyio.Lock()
         self._pending: Counter[str] = Counter()
         self._talk: Resampler | None = None
+        self._hearing = voice if isinstance(voice, HearsSpeech) else None
+        self._heard: Resampler | None = None
+        self._endpointer: Endpointer | None = None
+        self._talker: Principal | None = None
+        self._utterances, self._to_transcribe = anyio.create_memory_object_stream[tuple[Principal, Utterance]](
+            HEARD_QUEUE
+        )
 
     @property
     def active(self) -> bool:
@@ -74,11 +99,13 @@ class Takeover:
 
     async def follow(self, tail: EventTail) -> None:
         """Follow the session's events until cancelled; raises Ended when a person closes the session."""
-        async with tail.subscribe(self._live.tenant_id) as events:
-            while True:
-                for event in await events.next_batch():
-                    if event.subject == self._live.session_id:
-                        await self.on_event(event)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._transcribe_heard)
+            async with tail.subscribe(self._live.tenant_id) as events:
+                while True:
+                    for event in await events.next_batch():
+                        if event.subject == self._live.session_id:
+                            await self.on_event(event)
 
     async def on_event(self, event: Event) -> None:
         data = event.data
@@ -168,13 +195,49 @@ class Takeover:
             if not first:
                 await self._send_json({"type": "human_audio_end"})
 
-    async def talk(self, rate: int) -> None:
-        """The person starts talking from a microphone at `rate` (the caller must be taken over)."""
+    async def talk(self, principal: Principal, rate: int) -> None:
+        """`principal` starts talking from a microphone at `rate` (the caller must be taken over)."""
         self._talk = Resampler(rate, self._live.output_rate)
+        self._talker = principal
+        if self._hearing is not None:
+            self._heard = Resampler(rate, INPUT_RATE)
+            self._endpointer = self._hearing.new_endpointer(UTTERANCE_MAX_S)
 
     async def human_audio(self, pcm16: bytes) -> bool:
-        """One microphone frame to the caller, paced in real time; False once the call is not taken over."""
+        """One microphone frame to the caller, paced in real time; False once the call is not taken over.
+
+        With a backend that `HearsSpeech`, the frame is also cut into utterances, each recognised (by
+        another task, so the caller's audio never waits on a model) and stored as the person's turn."""
         if not self._live.taken_over or self._talk is None:
             return False
         await self._player.play(self._talk.feed(pcm16))
+        endpointer, heard, talker = self._endpointer, self._heard, self._talker
+        if endpointer is not None and heard is not None and talker is not None:
+            for boundary in await anyio.to_thread.run_sync(endpointer.feed, heard.feed(pcm16)):
+                if isinstance(boundary, Utterance):
+                    try:
+                        self._utterances.send_nowait((talker, boundary))
+                    except anyio.WouldBlock:
+                        logger.warning(
+                            "session_id=%s | a person's utterance was not transcribed", self._live.session_id
+                        )
         return True
+
+    async def _transcribe_heard(self) -> None:
+        """What the person said, as their turn in the transcript (HandoffService.say), not spoken again."""
+        hearing = self._hearing
+        async with self._to_transcribe:
+            async for principal, utterance in self._to_transcribe:
+                if hearing is None:
+                    continue
+                text = await hearing.transcribe_speech(utterance.pcm16)
+                if not text or not self._live.taken_over:
+                    continue
+                self._pending[text] += 1
+                try:
+                    await anyio.to_thread.run_sync(self._say, principal, self._live.session_id, text)
+                except OratioError as exc:
+                    self._pending[text] -= 1
+                    logger.info("session_id=%s | a person's words were not stored: %s", self._live.session_id, exc)
+                    continue
+                await self._send_json({"type": "transcript", "role": "human", "text": text, "final": True})

@@ -142,7 +142,9 @@ async def test_after_return_the_agent_answers_again(platform: Platform, world: W
 
 
 async def test_the_admin_talks_from_a_microphone_and_the_caller_hears_it(platform: Platform, world: World) -> None:
-    backend = scripted_backend(platform.engine)
+    # The scripted recognition "hears" the admin's one utterance as this line.
+    words = "Hello, I am Ana from support"
+    backend = scripted_backend(platform.engine, [words])
     principal = world.acme.principal
     token = token_for(platform, principal)
     with serving_voice(platform, backend) as base:
@@ -154,18 +156,24 @@ async def test_the_admin_talks_from_a_microphone_and_the_caller_hears_it(platfor
                 await admin.send_json({"type": "talk", "sample_rate": RATE})
                 talking = await admin.until(lambda h: bool(h.of_type("talking") or h.of_type("error")))
                 assert talking == {"type": "talking", "sample_rate": RATE}
-                voice = tone(1.0, hz=330.0)
+                voice = tone(1.0, hz=330.0) + bytes(RATE * 2)  # an utterance, then the pause that ends it
                 for at in range(0, len(voice), 640):
                     await admin.ws.send(voice[at : at + 640])
                 await caller.until(lambda h: len(h.audio) >= OUT_BYTES_PER_S * 0.9)
+                await caller.until(lambda h: h.transcripts("human") == [words])
                 await admin.until(lambda h: len(h.channels[3]) >= RATE * 2 * 0.9)
             await caller.end()
             heard = await caller.closed()
             overheard = admin.heard
     assert "taken_over" in kinds(heard)
-    assert rms(bytes(heard.audio)) > LOUD  # the person's voice, at the caller's rate
-    assert rms(bytes(overheard.channels[3])) > LOUD  # and the listener hears it on the human channel
+    loud = bytes(heard.audio[: OUT_BYTES_PER_S // 2])
+    assert rms(loud) > LOUD  # the person's voice, at the caller's rate
+    assert rms(bytes(overheard.channels[3][:RATE])) > LOUD  # and the listener hears it on the human channel
     assert overheard.channels[2] == bytearray()
+    # What the person said is in the transcript as their turn, and was not spoken again by the TTS.
+    assert "human_audio_start" not in kinds(heard)
+    turns = platform.sessions.get(principal, session_id).turns
+    assert [(t.text, t.author) for t in turns if t.role is Role.HUMAN] == [(words, principal.subject)]
 
 
 async def test_talking_needs_the_call_taken_over(platform: Platform, world: World) -> None:
