@@ -30,7 +30,7 @@ import anyio.to_thread
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import InvalidInput, OratioError
+from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from schemas import Model, Principal, Scope
 from voice_bridge.context import VoiceServices
@@ -58,6 +58,9 @@ class ListenSettings:
     """A listener that does not take one frame within this is dropped (1013)."""
     talk_wait_s: float = 3.0
     """How long `talk` waits for the take over's event to reach this call (the dashboard's button just moved it)."""
+    recheck_s: float = 30.0
+    """The token is checked again this often (and before every `say` and `talk`): a disabled admin, or one
+    whose tokens were revoked, stops hearing the call within this bound (4401)."""
     close_timeout_s: float = 5.0
     """How long the close frame may wait behind audio a stalled listener has not read; then the socket is dropped."""
 
@@ -97,13 +100,13 @@ class ListenDoor:
         session_id = websocket.path_params["session_id"]
         await websocket.accept()
         try:
-            principal = await self._authenticate(websocket)
+            token, principal = await self._authenticate(websocket)
             call = self._calls.find(principal.tenant_id, session_id)
             if call is None:
                 raise _Closing(int(Close.NOT_FOUND), f"no call in progress for session '{session_id[:64]}'")
             try:
                 with call.listener(principal.subject) as listener:
-                    await self._serve(websocket, principal, call, listener)
+                    await self._serve(websocket, token, principal, call, listener)
             except TooManyListeners as exc:
                 raise _Closing(int(Close.RATE_LIMITED), str(exc)) from None
         except _Closing as closing:
@@ -113,7 +116,7 @@ class ListenDoor:
         except WebSocketDisconnect:
             return
 
-    async def _authenticate(self, websocket: WebSocket) -> Principal:
+    async def _authenticate(self, websocket: WebSocket) -> tuple[str, Principal]:
         with anyio.move_on_after(self._s.auth_timeout_s):
             text = await _receive_text(websocket)
             try:
@@ -130,10 +133,12 @@ class ListenDoor:
                 raise _Closing.of(exc) from None
             if not principal.allows(Scope.SESSIONS_READ):
                 raise _Closing(4403, "listening to a call needs the 'sessions:read' scope")
-            return principal
+            return hello.token, principal
         raise _Closing(int(Close.IDLE), f"send the listen message within {self._s.auth_timeout_s:g}s")
 
-    async def _serve(self, websocket: WebSocket, principal: Principal, call: LiveCall, listener: Listener) -> None:
+    async def _serve(
+        self, websocket: WebSocket, token: str, principal: Principal, call: LiveCall, listener: Listener
+    ) -> None:
         await websocket.send_json(
             {
                 "type": "listening",
@@ -157,7 +162,8 @@ class ListenDoor:
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(run, lambda: self._pump(websocket, listener))
-            tasks.start_soon(run, lambda: self._read(websocket, principal, call))
+            tasks.start_soon(run, lambda: self._read(websocket, token, principal, call))
+            tasks.start_soon(run, lambda: self._recheck_every(token))
         if ended:
             raise ended[0]
 
@@ -180,7 +186,21 @@ class ListenDoor:
             raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up with the call's audio; listen again")
         raise _Closing(int(Close.NORMAL), ended)
 
-    async def _read(self, websocket: WebSocket, principal: Principal, call: LiveCall) -> None:
+    async def _recheck_every(self, token: str) -> None:
+        while True:
+            await anyio.sleep(self._s.recheck_s)
+            await self._recheck(token)
+
+    async def _recheck(self, token: str) -> None:
+        """4401 once the token no longer opens the door (expired, revoked, admin disabled)."""
+        try:
+            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
+        except Unauthenticated as exc:
+            raise _Closing.of(exc) from None
+        except OratioError:
+            return  # rate limited or a backend hiccup: keep listening, check again later
+
+    async def _read(self, websocket: WebSocket, token: str, principal: Principal, call: LiveCall) -> None:
         talking = False
         while True:
             message = await websocket.receive()
@@ -197,6 +217,8 @@ class ListenDoor:
                 continue
             data = parse_control_object(message.get("text") or "")
             kind = data.get("type")
+            if kind in ("say", "talk"):
+                await self._recheck(token)
             if kind == "say":
                 await websocket.send_json(await self._say(principal, call, data))
             elif kind == "talk":

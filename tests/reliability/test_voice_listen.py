@@ -298,3 +298,24 @@ async def test_a_listener_that_stops_reading_never_slows_the_call(platform: Plat
     assert heard.close_code == 1000
     assert (code, reason) == (1013, "too slow to keep up with the call's audio; listen again")
     assert audio < RATE * 2 * 150  # it was dropped before it had the call's audio
+
+
+async def test_a_revoked_admin_stops_hearing_the_call(platform: Platform, world: World) -> None:
+    bob = platform.tenants.create_admin(world.acme.tenant_id, "bob@acme.example", "Bob")
+    token, other = platform.access.token_for(bob), platform.access.token_for(bob)
+    with serving_voice(platform, scripted_backend(platform.engine), listen=ListenSettings(recheck_s=0.2)) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as caller:
+            session_id = (await caller.start(world.secret))["session_id"]
+            url = f"{base}/voice/calls/{session_id}/listen"
+            async with listen_client(url) as idle, listen_client(url) as speaking:
+                await idle.listen(token)
+                await speaking.listen(other)
+                await anyio.to_thread.run_sync(platform.tenants.revoke_admin_tokens, world.acme.principal, bob.id)
+                await speaking.send_json({"type": "say", "text": "hello"})  # checked again before it is said
+                cut_off = await idle.closed()
+                refused = await speaking.closed()
+            await caller.end()
+            await caller.closed()
+    for heard in (cut_off, refused):
+        assert (heard.close_code, heard.close_reason) == (4401, "token was revoked; ask for a new one")
+    assert [t for t in platform.sessions.get(world.acme.principal, session_id).turns if t.role.value == "human"] == []
