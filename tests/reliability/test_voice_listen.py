@@ -18,11 +18,16 @@ import anyio
 import anyio.to_thread
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as sync_connect
 
 from oratio.auth.tokens import JwtSettings, issue_token
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from schemas import Limits, Scope
+from tests.reliability.strategies import garbage
 from tests.support.models import voice_agent
 from tests.support.platforms import JWT_SECRET
 from tests.support.serving import limits_with, serving_voice
@@ -319,3 +324,66 @@ async def test_a_revoked_admin_stops_hearing_the_call(platform: Platform, world:
     for heard in (cut_off, refused):
         assert (heard.close_code, heard.close_reason) == (4401, "token was revoked; ask for a new one")
     assert [t for t in platform.sessions.get(world.acme.principal, session_id).turns if t.role.value == "human"] == []
+
+
+LISTEN_CODES = {1000, 1003, 1008, 1009, 4401, 4403, 4404, 4408, 4409, 4422, 4429}
+
+
+def listen_frames() -> st.SearchStrategy[str | bytes]:
+    kinds = st.sampled_from(["say", "talk", "listen", "end", "hangup"])
+    text = st.text(max_size=40) | st.integers(min_value=0, max_value=5_000).map(lambda n: "x" * n)
+    return (
+        st.builds(lambda k, t: json.dumps({"type": k, "text": t}), kinds, text)
+        | st.builds(lambda r: json.dumps({"type": "talk", "sample_rate": r}), garbage)
+        | garbage.map(json.dumps)
+        | st.text(max_size=60)
+        | st.integers(min_value=1, max_value=7_000).map(lambda n: "[" * n + "]" * n)
+        | st.binary(max_size=2_000)
+        | st.integers(min_value=1, max_value=40_000).map(bytes)
+    )
+
+
+def test_every_listen_connection_ends_clearly_and_the_call_goes_on(platform: Platform, world: World) -> None:
+    """Fuzzed: an admin's listen socket with any first message and any frames after it, on one live call
+    (taken over, so `say` and `talk` really act). Each connection is refused or closed with a documented
+    code (never 1011, never dropped), and the call is alive and answered after all of them."""
+    token = token_for(platform, world.acme.principal)
+    limits = limits_with(idle_timeout_s=600.0, silence_timeout_s=600.0)
+    listen = ListenSettings(auth_timeout_s=1.0, talk_wait_s=0.1)
+    with serving_voice(platform, scripted_backend(platform.engine), limits, listen=listen) as base:
+        with sync_connect(f"{base}/voice/{world.agent.id}", open_timeout=10, max_size=2**24) as caller:
+            caller.send(json.dumps({"type": "start", "api_key": world.secret, "audio": {"sample_rate": RATE}}))
+            session_id = json.loads(caller.recv(timeout=10))["session_id"]
+            platform.handoff.take_over(world.acme.principal, session_id)
+            url = f"{base}/voice/calls/{session_id}/listen"
+            first = st.just(json.dumps({"type": "listen", "token": token})) | listen_frames()
+
+            @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+            @given(first=first, frames=st.lists(listen_frames(), max_size=4))
+            def one(first: str | bytes, frames: list[str | bytes]) -> None:
+                with sync_connect(url, open_timeout=10, max_size=2**24) as admin:
+                    code: int | None = None
+                    try:
+                        admin.send(first)
+                        for frame in frames:
+                            admin.send(frame)
+                        admin.send(json.dumps({"type": "say", "text": ""}))  # answered if still open
+                        while True:
+                            message = admin.recv(timeout=10)
+                            if isinstance(message, str) and json.loads(message)["type"] in ("said", "error"):
+                                break
+                    except ConnectionClosed as closed:
+                        assert closed.rcvd is not None, "dropped without a close frame"
+                        code = closed.rcvd.code
+                        assert len(closed.rcvd.reason.encode()) <= 123
+                    assert code is None or code in LISTEN_CODES, (code, first, frames)
+
+            one()
+            # The call is still up: the customer speaks and is heard (paused, so no agent reply).
+            for at in range(0, len(utterance()), 640):
+                caller.send(utterance()[at : at + 640])
+            while True:
+                message = caller.recv(timeout=20)
+                if isinstance(message, str) and json.loads(message).get("role") == "customer":
+                    break
+            caller.send(json.dumps({"type": "end"}))
