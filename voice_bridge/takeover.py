@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 import anyio
 import anyio.to_thread
 
-from oratio.errors import OratioError
+from oratio.errors import OratioError, RateLimited
 from oratio.services.live import EventTail
 from schemas import Event, EventType, HandoffState, Principal, Role, Turn
 from voice_bridge.audio import SAMPLE_BYTES, Resampler
@@ -47,6 +47,8 @@ logger = logging.getLogger("oratio.voice")
 Say = Callable[[Principal, str, str], Turn]
 """`HandoffService.say(principal, session_id, text)`: stores the human turn (blocking; run in a thread)."""
 
+SPEECH_QUEUE = 16
+"""A person's messages waiting to be spoken; a `say` past it is refused (4429), events wait their turn."""
 UTTERANCE_MAX_S = 30.0
 """A person's utterance is cut here for recognition."""
 HEARD_QUEUE = 4
@@ -88,6 +90,7 @@ class Takeover:
         self._heard: Resampler | None = None
         self._endpointer: Endpointer | None = None
         self._talker: Principal | None = None
+        self._speech_queue, self._speech_queued = anyio.create_memory_object_stream[str](SPEECH_QUEUE)
         self._utterances, self._to_transcribe = anyio.create_memory_object_stream[tuple[Principal, Utterance]](
             HEARD_QUEUE
         )
@@ -101,6 +104,7 @@ class Takeover:
         """Follow the session's events until cancelled; raises Ended when a person closes the session."""
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._transcribe_heard)
+            tasks.start_soon(self._speak_queued)
             async with tail.subscribe(self._live.tenant_id) as events:
                 while True:
                     for event in await events.next_batch():
@@ -123,7 +127,7 @@ class Takeover:
             if self._pending[text] > 0:
                 self._pending[text] -= 1  # typed on a listen socket: already spoken (or about to be)
                 return
-            await self.speak(text, str(data.get("author") or ""))
+            await self._queue_speech(text)
 
     async def take_over(self, by: str) -> None:
         """Cut the agent's audio now and hold it; idempotent (the event and a listen socket may both say so)."""
@@ -151,7 +155,12 @@ class Takeover:
         logger.info("session_id=%s | voice call returned to the agent", self._live.session_id)
 
     async def say(self, principal: Principal, text: str) -> Turn:
-        """Store `text` as the person's turn (HandoffService.say: its checks, its errors) and speak it now."""
+        """Store `text` as the person's turn (HandoffService.say: its checks, its errors) and have it spoken now.
+
+        The speech is the call's own task (`_speak_queued`), not the listen socket's: an admin who leaves
+        (or is dropped as too slow) right after typing does not cut their message off mid-sentence."""
+        if self._speech_queue.statistics().current_buffer_used >= SPEECH_QUEUE:
+            raise RateLimited(f"{SPEECH_QUEUE} messages are already waiting to be spoken", retry_after=1.0)
         key = text.strip()
         self._pending[key] += 1
         try:
@@ -160,10 +169,18 @@ class Takeover:
             self._pending[key] -= 1
             raise
         await self.take_over(principal.subject)  # it was (say checks): do not wait for the event
-        await self.speak(turn.text, principal.subject)
+        await self._queue_speech(turn.text)
         return turn
 
-    async def speak(self, text: str, author: str) -> None:
+    async def _queue_speech(self, text: str) -> None:
+        await self._speech_queue.send(text)
+
+    async def _speak_queued(self) -> None:
+        async with self._speech_queued:
+            async for text in self._speech_queued:
+                await self.speak(text)
+
+    async def speak(self, text: str) -> None:
         """The person's words to the caller: the transcript line, then the call's TTS voice."""
         if not text:
             return

@@ -119,6 +119,28 @@ async def test_taking_over_cuts_the_agent_and_a_typed_message_is_spoken(platform
     assert [t.text for t in turns if t.role is Role.AGENT] == [STORY]  # the cut reply is still in the transcript
 
 
+async def test_a_message_is_spoken_whole_when_its_admin_leaves_at_once(platform: Platform, world: World) -> None:
+    backend = scripted_backend(platform.engine, seconds_per_char=0.02)
+    principal = world.acme.principal
+    typed = "One moment please, I am looking into it."
+    with serving_voice(platform, backend) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as caller:
+            session_id = (await caller.start(world.secret))["session_id"]
+            await anyio.to_thread.run_sync(platform.handoff.take_over, principal, session_id)
+            await caller.until(lambda h: "taken_over" in kinds(h))
+            async with listen_client(listen_url(base, session_id)) as admin:
+                await admin.listen(token_for(platform, principal))
+                await admin.send_json({"type": "say", "text": typed})
+                # and leaves at once, while it is being spoken (listeners hear it on channel 3)
+                await admin.until(lambda h: len(h.channels[3]) > 0)
+            # The admin's socket is gone; the caller still hears the whole message.
+            await caller.until(lambda h: "human_audio_end" in kinds(h))
+            await caller.end()
+            heard = await caller.closed()
+    start, end = heard.audio_at_first("human_audio_start"), heard.audio_at_first("human_audio_end")
+    assert end - start >= len(typed) * 0.02 * OUT_BYTES_PER_S * 0.95
+
+
 async def test_after_return_the_agent_answers_again(platform: Platform, world: World) -> None:
     backend = scripted_backend(platform.engine, ["Are you there", "Thanks"])
     principal = world.acme.principal
