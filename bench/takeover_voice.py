@@ -42,6 +42,8 @@ from voice_bridge.cascade import CascadeBackend
 from voice_bridge.protocol import VoiceLimits
 
 TARGET_S = 0.5
+STEP_S = 120.0
+"""Bound on one message's round trip: a lost message fails the run instead of hanging it."""
 LIMITS = VoiceLimits(burst_s=600.0, idle_timeout_s=600.0, silence_timeout_s=600.0, call_max_s=3600.0)
 
 
@@ -59,6 +61,11 @@ async def first_audio(caller: ClientConnection, started: str) -> float:
                 return time.perf_counter()
         elif json.loads(frame)["type"] == started:
             seen = True
+
+
+async def drain(listener: ClientConnection) -> None:
+    async for _ in listener:
+        pass
 
 
 async def until(caller: ClientConnection, kind: str) -> None:
@@ -92,9 +99,14 @@ async def run(count: int) -> int:
                 baseline = await agent_turns(caller, marks, count)
                 await anyio.to_thread.run_sync(platform.handoff.take_over, principal, session_id)
                 await until(caller, "taken_over")
-                async with connect(f"{base}/voice/calls/{session_id}/listen", max_size=2**24) as listener:
+                async with (
+                    connect(f"{base}/voice/calls/{session_id}/listen", max_size=2**24) as listener,
+                    anyio.create_task_group() as tasks,
+                ):
                     await listener.send(json.dumps({"type": "listen", "token": token}))
+                    tasks.start_soon(drain, listener)  # an admin hears the call meanwhile, as on the dashboard
                     listen = await listen_path(caller, listener, count)
+                    tasks.cancel_scope.cancel()
                 event = await event_path(caller, platform, principal, session_id, count)
                 await caller.send(json.dumps({"type": "end"}))
     print(f"\n  {'path':<10} {'p50':>10} {'p90':>10} {'max':>10}")
@@ -116,7 +128,8 @@ async def agent_turns(caller: ClientConnection, marks: dict[str, float], count: 
         marks.pop("first_sentence", None)
         for at in range(0, len(audio), 3200):
             await caller.send(audio[at : at + 3200])
-        heard = await first_audio(caller, "agent_audio_start")
+        with anyio.fail_after(STEP_S):
+            heard = await first_audio(caller, "agent_audio_start")
         times.append(heard - marks["first_sentence"])
         await until(caller, "agent_audio_end")
     return times
@@ -127,8 +140,9 @@ async def listen_path(caller: ClientConnection, listener: ClientConnection, coun
     for _ in range(count):
         began = time.perf_counter()
         await listener.send(json.dumps({"type": "say", "text": MESSAGE}))
-        times.append(await first_audio(caller, "human_audio_start") - began)
-        await until(caller, "human_audio_end")
+        with anyio.fail_after(STEP_S):
+            times.append(await first_audio(caller, "human_audio_start") - began)
+            await until(caller, "human_audio_end")
     return times
 
 
@@ -139,11 +153,12 @@ async def event_path(
     for _ in range(count):
         text = MESSAGE
         began = time.perf_counter()
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(anyio.to_thread.run_sync, platform.handoff.say, principal, session_id, text)
-            heard = await first_audio(caller, "human_audio_start")
-        times.append(heard - began)
-        await until(caller, "human_audio_end")
+        with anyio.fail_after(STEP_S):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(anyio.to_thread.run_sync, platform.handoff.say, principal, session_id, text)
+                heard = await first_audio(caller, "human_audio_start")
+            times.append(heard - began)
+            await until(caller, "human_audio_end")
     return times
 
 
