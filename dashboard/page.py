@@ -35,6 +35,8 @@ MODULES = (
     "keys.js",
     "charts.js",
     "tabs.js",
+    "voice.js",
+    "capture.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {

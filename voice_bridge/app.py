@@ -1,4 +1,5 @@
-"""The voice bridge as a Starlette app: `WS /{agent_id}` for calls, `GET /client` for the browser page.
+"""The voice bridge as a Starlette app: `WS /{agent_id}` for calls, `GET /client` for the browser page,
+`WS /calls/{session_id}/listen` for an admin listening to (and taking over) a call in progress.
 
 `oratio serve` mounts it at /voice (so calls go to `/voice/{agent_id}`), and `python -m oratio_app serve-door voice`
 serves it alone under the same paths. The speech backend is injected (tests, benchmarks) or chosen
@@ -27,6 +28,8 @@ from oratio.http_json import close_reason, json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.context import VoiceServices
+from voice_bridge.listen import ListenDoor, ListenSettings
+from voice_bridge.monitor import CallRegistry, MonitorLimits
 from voice_bridge.pacing import Clock
 from voice_bridge.protocol import Close, VoiceLimits
 from voice_bridge.settings import SpeechChoice, VoiceSettings
@@ -82,13 +85,17 @@ def create_voice_app(
     settings: VoiceSettings | None = None,
     limits: VoiceLimits | None = None,
     clock: Clock = anyio.current_time,
+    monitor: MonitorLimits | None = None,
+    listen: ListenSettings | None = None,
 ) -> Starlette:
     """The bridge over the services a call uses (a `Platform` will do). `limits` overrides those from
     `settings` (tests use short ones); `clock` paces customer audio against real time
-    (tests pass one they set, so pacing needs no sleeps)."""
+    (tests pass one they set, so pacing needs no sleeps). `monitor` and `listen` bound listen-in."""
     settings = settings or VoiceSettings()
     call_limits = limits or settings.limits()
     provider = BackendProvider(services, settings, backend)
+    registry = CallRegistry(monitor or settings.monitor_limits())
+    listen_door = ListenDoor(services, registry, call_limits, listen)
 
     async def voice(websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
@@ -104,7 +111,7 @@ def create_voice_app(
             await _refuse(websocket, "the voice engines could not be loaded; see the server log")
             return
         try:
-            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock).serve()
+            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock, registry).serve()
         except Exception:
             # The outermost handler of a call: a bug must still close the socket with a code.
             logger.exception("agent_id=%s | voice call failed", agent_id)
@@ -116,6 +123,8 @@ def create_voice_app(
 
     routes: list[BaseRoute] = [
         Route("/client", client),
+        # An admin listens to (and may take over) a call in progress in this process: voice_bridge.listen.
+        WebSocketRoute("/calls/{session_id}/listen", listen_door.endpoint),
         WebSocketRoute("/{agent_id}", voice),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
@@ -143,11 +152,15 @@ def create_standalone_app(
     settings: VoiceSettings | None = None,
     limits: VoiceLimits | None = None,
     clock: Clock = anyio.current_time,
+    monitor: MonitorLimits | None = None,
+    listen: ListenSettings | None = None,
 ) -> Starlette:
     """`python -m oratio_app serve-door voice`: the bridge at /voice (as under `oratio serve`) and /healthz."""
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    voice_app = create_voice_app(services, backend=backend, settings=settings, limits=limits, clock=clock)
+    voice_app = create_voice_app(
+        services, backend=backend, settings=settings, limits=limits, clock=clock, monitor=monitor, listen=listen
+    )
     return Starlette(routes=[Route("/healthz", health), Mount("/voice", app=voice_app)])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from anyio.abc import ObjectReceiveStream
 
@@ -83,4 +83,14 @@ class SpeechBackend(Protocol):
         ...
 
 
-__all__ = ["Call", "Speaker", "SpeechBackend", "VoiceSink"]
+@runtime_checkable
+class SpeaksText(Protocol):
+    """A backend with a text-to-speech voice of its own (the cascade): a person's typed words are spoken
+    to the caller in the agent's voice when a call is taken over. Nova Sonic has none (speech-to-speech)."""
+
+    async def speak_text(self, text: str, rate: int) -> bytes:
+        """`text` as PCM16 mono at `rate`."""
+        ...
+
+
+__all__ = ["Call", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink"]

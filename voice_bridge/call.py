@@ -23,10 +23,11 @@ from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
-from schemas import Channel, SessionStatus
+from schemas import Channel, HandoffState, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
-from voice_bridge.backend import Call, SpeechBackend
+from voice_bridge.backend import Call, SpeaksText, SpeechBackend
 from voice_bridge.context import VoiceServices
+from voice_bridge.monitor import CallRegistry, LiveCall
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.pacing import AudioPacer, Clock
 from voice_bridge.playback import Player
@@ -41,6 +42,7 @@ from voice_bridge.protocol import (
 )
 from voice_bridge.recording import Recording
 from voice_bridge.sink import BridgeSink
+from voice_bridge.takeover import Takeover
 
 logger = logging.getLogger("oratio.voice")
 
@@ -59,8 +61,12 @@ class VoiceCall:
         limits: VoiceLimits,
         agent_id: str,
         clock: Clock = anyio.current_time,
+        registry: CallRegistry | None = None,
     ) -> None:
         self._ws = websocket
+        self._registry = registry if registry is not None else CallRegistry()
+        self._live: LiveCall | None = None
+        self._takeover: Takeover | None = None
         self._clock = clock
         self._platform = platform
         self._backend = backend
@@ -79,6 +85,8 @@ class VoiceCall:
         await self._send({"type": "websocket.send", "text": json.dumps(message)})
 
     async def send_audio(self, pcm16: bytes) -> None:
+        if self._live is not None:
+            self._live.call_audio(pcm16)
         await self._send({"type": "websocket.send", "bytes": pcm16})
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -108,7 +116,7 @@ class VoiceCall:
             start = await self._read_start()
             secret = key_from(self._ws.headers, start.api_key)
             grant = await authenticate(self._platform, secret, self._agent_id)
-            session_id = await anyio.to_thread.run_sync(self._open_session, grant, start)
+            session_id, taken_over = await anyio.to_thread.run_sync(self._open_session, grant, start)
         except ProtocolError as exc:
             await self._refuse(exc.code, exc.reason)
             return
@@ -122,7 +130,7 @@ class VoiceCall:
             return
         except _TRANSPORT_GONE:
             return
-        await self._run(grant, secret, start, session_id)
+        await self._run(grant, secret, start, session_id, taken_over)
 
     async def _refuse(self, code: Close, reason: str) -> None:
         logger.info("agent_id=%s code=%d | voice call refused: %s", self._agent_id, code, reason)
@@ -139,7 +147,8 @@ class VoiceCall:
             return parse_start(message["text"])
         raise ProtocolError(Close.IDLE, f"no start message within {self._limits.start_timeout_s:g}s")
 
-    def _open_session(self, grant: KeyGrant, start: StartMessage) -> str:
+    def _open_session(self, grant: KeyGrant, start: StartMessage) -> tuple[str, bool]:
+        """The session's id, and whether a person has it taken over already (a call resumed mid-takeover)."""
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
         self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
@@ -147,9 +156,19 @@ class VoiceCall:
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
         )
-        return found.session.id
+        handoff = found.session.handoff
+        return found.session.id, handoff is not None and handoff.state is HandoffState.TAKEN_OVER
 
-    async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str) -> None:
+    async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool) -> None:
+        # Registered before `ready`: an admin told the session id finds the call at once.
+        rates = (start.audio.sample_rate, start.output_sample_rate)
+        with self._registry.serving(grant.tenant_id, grant.agent_id, session_id, *rates) as live:
+            self._live = live
+            await self._run_call(grant, secret, start, session_id, taken_over, live)
+
+    async def _run_call(
+        self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool, live: LiveCall
+    ) -> None:
         limits = self._limits
         output_rate = start.output_sample_rate
         recording = Recording(start.audio.sample_rate, output_rate, limits.call_max_s, limits.recording_max_bytes)
@@ -157,6 +176,8 @@ class VoiceCall:
         pacer = AudioPacer(start.audio.sample_rate, limits.burst_s, self._clock)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
         sink = BridgeSink(self, player)
+        voice = self._backend if isinstance(self._backend, SpeaksText) else None
+        self._takeover = live.control = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
 
         async def before_turn() -> None:
             try:
@@ -194,9 +215,12 @@ class VoiceCall:
         logger.info("session_id=%s backend=%s | voice call started", session_id, self._backend.name)
         # Whatever happens below, the recording so far is saved and the session settled.
         outcome = Outcome(Close.INTERNAL, "the voice service failed; try again", SessionStatus.ERROR)
+        if taken_over:
+            await self._takeover.take_over("a person")
         try:
             outcome = await self._converse(call, recording, pacer, player, sink)
         finally:
+            live.end(outcome.reason)
             await self._finish(call, recording, outcome)
 
     async def _converse(
@@ -212,6 +236,7 @@ class VoiceCall:
                     tasks.start_soon(self._receive, recording, pacer, audio_in)
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
+                    tasks.start_soon(self._follow_handoff)
         except* Ended as group:
             outcome = first_outcome(group)
         if outcome is None:
@@ -238,6 +263,11 @@ class VoiceCall:
         # The backend stopped because the audio ended: the receiver decides the outcome.
         await anyio.sleep_forever()
 
+    async def _follow_handoff(self) -> None:
+        """Take overs, returns and a person's messages, from the session's events (voice_bridge.takeover)."""
+        assert self._takeover is not None
+        await self._takeover.follow(self._platform.tailer())
+
     async def _receive(self, recording: Recording, pacer: AudioPacer, audio: ObjectSendStream[bytes]) -> None:
         async with audio:
             while True:
@@ -256,6 +286,8 @@ class VoiceCall:
                         pacer.admit(frame)
                         self._last_frame_at = anyio.current_time()
                         recording.customer(frame)
+                        if self._live is not None:
+                            self._live.customer_audio(frame)
                         await audio.send(frame)
                         if recording.full:
                             reason = f"the call reached its recording limit of {recording.max_bytes} bytes"
@@ -276,7 +308,7 @@ class VoiceCall:
         busy_at = anyio.current_time()
         while True:
             now = anyio.current_time()
-            if player.playing() or self._in_reply:
+            if player.playing() or self._in_reply or (self._takeover is not None and self._takeover.active):
                 busy_at = now
             frames = max(self._last_frame_at, busy_at)
             if now - frames >= limits.idle_timeout_s:

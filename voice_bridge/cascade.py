@@ -74,6 +74,21 @@ class CascadeBackend:
     def name(self) -> str:
         return self._name
 
+    def new_endpointer(self, max_s: float) -> Endpointer:
+        """Cuts a person's microphone audio (16 kHz) into utterances, as the customer's is (`HearsSpeech`)."""
+        return Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=max_s))
+
+    async def transcribe_speech(self, pcm16: bytes) -> str:
+        """A person's utterance (16 kHz) as text, off the event loop (`HearsSpeech`)."""
+        text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, pcm16)
+        return text.strip()
+
+    async def speak_text(self, text: str, rate: int) -> bytes:
+        """A person's words in the agent's voice (`SpeaksText`), synthesised off the event loop."""
+        tts = self._speech.tts
+        pcm = await anyio.to_thread.run_sync(tts.synthesize, text)
+        return resample(pcm, tts.sample_rate, rate)
+
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         state = _CallState()
         send, receive = anyio.create_memory_object_stream[Utterance](UTTERANCE_QUEUE)

@@ -2,7 +2,9 @@
 
 A call authenticates its key (`keys`), checks the deployed agent (`agents`), opens, settles and
 records its session (`sessions`), runs turns (`engine`) and, on Nova Sonic, searches knowledge and
-requests handoffs (`knowledge`, `handoff`). A `Platform` satisfies this structurally.
+requests handoffs (`knowledge`, `handoff`). A call follows its session's events (`tailer`) so a person
+can take it over, and an admin's listen socket is authenticated like the dashboard's (`access`).
+A `Platform` satisfies this structurally.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from oratio.runtime import ConversationEngine
-from oratio.services import AgentService, KeyService, SessionService
+from oratio.services import AccessService, AgentService, KeyService, SessionService
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
+from oratio.services.live import EventTail
 
 __all__ = ["VoiceServices"]
 
@@ -37,3 +40,8 @@ class VoiceServices(Protocol):
 
     @property
     def handoff(self) -> HandoffService: ...
+
+    @property
+    def access(self) -> AccessService: ...
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail: ...

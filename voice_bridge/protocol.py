@@ -134,11 +134,16 @@ def _check_audio(audio: dict[str, Any]) -> None:
         raise ProtocolError(Close.UNSUPPORTED, f"audio.sample_rate must be one of {_rates(SAMPLE_RATES)}")
 
 
-def parse_control(text: str) -> dict[str, Any]:
-    """A control message after `start`: only `{"type": "end"}` is defined."""
+def parse_control_object(text: str) -> dict[str, Any]:
+    """Any control message as a JSON object (bounded size and depth), or ProtocolError; the type is the caller's."""
     if len(text.encode()) > CONTROL_MAX_BYTES:
         raise ProtocolError(Close.TOO_BIG, f"control messages are at most {CONTROL_MAX_BYTES} bytes")
-    data = _json_object(text, "control messages are JSON objects")
+    return _json_object(text, "control messages are JSON objects")
+
+
+def parse_control(text: str) -> dict[str, Any]:
+    """A control message after `start`: only `{"type": "end"}` is defined."""
+    data = parse_control_object(text)
     if data.get("type") != "end":
         raise ProtocolError(Close.POLICY, f"unknown message type {str(data.get('type'))[:40]!r}; send audio or end")
     return data

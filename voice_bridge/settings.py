@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.config import load_prefixed
+from voice_bridge.monitor import MonitorLimits
 from voice_bridge.protocol import CONTROL_MAX_BYTES, VoiceLimits
 
 
@@ -31,6 +32,12 @@ class VoiceSettings(BaseSettings):
     call_max_seconds: float = Field(default=VoiceLimits.call_max_s, ge=10, le=4 * 3600)
     audio_burst_seconds: float = Field(default=VoiceLimits.burst_s, ge=0.1, le=60)
     recording_max_bytes: int = Field(default=VoiceLimits.recording_max_bytes, ge=64_000, le=4 * 1024**3)
+    listen_queue_frames: int = Field(default=MonitorLimits.queue_frames, ge=10, le=10_000)
+    listeners_max: int = Field(default=MonitorLimits.listeners_max, ge=1, le=100)
+
+    def monitor_limits(self) -> MonitorLimits:
+        """Listen-in: frames queued per listener before it is dropped, listeners per call."""
+        return MonitorLimits(queue_frames=self.listen_queue_frames, listeners_max=self.listeners_max)
 
     def limits(self) -> VoiceLimits:
         return VoiceLimits(

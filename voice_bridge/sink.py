@@ -27,6 +27,8 @@ class BridgeSink:
         self._player = player
         self._speaking = False
         self.ended_reason: str | None = None
+        self.held = False
+        """A person took the call over: the agent's words and audio are not sent (voice_bridge.takeover)."""
 
     async def speech_started(self) -> bool:
         self._call.heard_speech()
@@ -41,9 +43,13 @@ class BridgeSink:
             self._call.replying(True)
         if role == "agent" and final:
             self._call.replying(False)
+        if role == "agent" and self.held:
+            return
         await self._call.send_json({"type": "transcript", "role": role, "text": text, "final": final})
 
     async def agent_audio(self, pcm16: bytes) -> None:
+        if self.held:
+            return
         if not self._speaking:
             self._speaking = True
             await self._call.send_json({"type": "agent_audio_start"})

@@ -3,6 +3,7 @@
 import { api, report } from "./api.js";
 import { $, clear, el, pill, timeOf } from "./dom.js";
 import { agentName, state } from "./state.js";
+import { attachVoice } from "./voice.js";
 
 const LIVE_MAX = 24;
 
@@ -29,6 +30,7 @@ export function ensureCard(session) {
       card.agentId = session.agent_id;
       card.title.textContent = agentName(session.agent_id);
     }
+    attachVoice(card, session);  // a card made from a turn event learns its channel later
     return card;
   }
   const title = el("strong", {}, session.agent_id ? agentName(session.agent_id) : "Session");
@@ -43,6 +45,7 @@ export function ensureCard(session) {
     transcript);
   card = { id: session.id, node, title, status, handoff, transcript, seqs: new Set(), calls: new Map(), agentId: session.agent_id };
   state.cards.set(session.id, card);
+  attachVoice(card, session);  // Listen / Talk / Type on a voice call (voice.js)
   const grid = $("live-sessions");
   grid.prepend(node);
   while (grid.children.length > LIVE_MAX) {

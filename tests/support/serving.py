@@ -14,6 +14,8 @@ from tests.net import uvicorn_in_thread
 from voice_bridge.app import create_standalone_app
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.context import VoiceServices
+from voice_bridge.listen import ListenSettings
+from voice_bridge.monitor import MonitorLimits
 from voice_bridge.protocol import VoiceLimits
 
 TEST_BURST_S = 600.0
@@ -52,9 +54,15 @@ def limits_with(**changes: Any) -> VoiceLimits:
 
 @contextmanager
 def serving_voice(
-    platform: VoiceServices, backend: SpeechBackend | None, limits: VoiceLimits = TEST_LIMITS
+    platform: VoiceServices,
+    backend: SpeechBackend | None,
+    limits: VoiceLimits = TEST_LIMITS,
+    *,
+    monitor: MonitorLimits | None = None,
+    listen: ListenSettings | None = None,
 ) -> Iterator[str]:
-    """The standalone voice bridge; yields its ws:// base (append /voice/<agent id>)."""
-    app = create_standalone_app(platform, backend=backend, limits=limits)
+    """The standalone voice bridge; yields its ws:// base (append /voice/<agent id>, or
+    /voice/calls/<session id>/listen for an admin's listen socket)."""
+    app = create_standalone_app(platform, backend=backend, limits=limits, monitor=monitor, listen=listen)
     with uvicorn_in_thread(lambda port: app) as port:
         yield f"ws://127.0.0.1:{port}"

@@ -21,6 +21,8 @@ class Heard:
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     audio: bytearray = field(default_factory=bytearray)
+    audio_at: list[int] = field(default_factory=list)
+    """len(audio) when each message arrived: what was heard before and after a message."""
     close_code: int | None = None
     close_reason: str = ""
 
@@ -29,6 +31,10 @@ class Heard:
 
     def transcripts(self, role: str, *, final: bool = True) -> list[str]:
         return [m["text"] for m in self.of_type("transcript") if m["role"] == role and m["final"] is final]
+
+    def audio_at_first(self, kind: str) -> int:
+        """Audio bytes heard before the first message of `kind`."""
+        return next(self.audio_at[i] for i, m in enumerate(self.messages) if m["type"] == kind)
 
 
 class VoiceClient:
@@ -64,6 +70,7 @@ class VoiceClient:
             self.heard.audio += message
         else:
             self.heard.messages.append(json.loads(message))
+            self.heard.audio_at.append(len(self.heard.audio))
         return True
 
     async def until(self, done: Callable[[Heard], bool], within_s: float = 20.0) -> dict[str, Any]:
@@ -83,3 +90,63 @@ class VoiceClient:
 async def voice_client(url: str, headers: dict[str, str] | None = None) -> AsyncIterator[VoiceClient]:
     async with connect(url, additional_headers=headers, max_size=2**22, open_timeout=10) as ws:
         yield VoiceClient(ws)
+
+
+@dataclass
+class Overheard:
+    """What a listen socket got: control messages, audio per channel (1 customer, 2 agent, 3 human), the close."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    channels: dict[int, bytearray] = field(default_factory=lambda: {1: bytearray(), 2: bytearray(), 3: bytearray()})
+    close_code: int | None = None
+    close_reason: str = ""
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+
+class ListenClient:
+    """An admin's listen socket (`/voice/calls/{session_id}/listen`)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.heard = Overheard()
+
+    async def listen(self, token: str) -> dict[str, Any]:
+        await self.ws.send(json.dumps({"type": "listen", "token": token}))
+        return await self.until(lambda h: bool(h.of_type("listening")) or h.close_code is not None)
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def receive_one(self) -> bool:
+        try:
+            message = await self.ws.recv()
+        except ConnectionClosed as closed:
+            if closed.rcvd is not None:
+                self.heard.close_code, self.heard.close_reason = closed.rcvd.code, closed.rcvd.reason
+            else:
+                self.heard.close_code = 1006
+            return False
+        if isinstance(message, bytes):
+            self.heard.channels[message[0]] += message[2:]
+        else:
+            self.heard.messages.append(json.loads(message))
+        return True
+
+    async def until(self, done: Callable[[Overheard], bool], within_s: float = 20.0) -> dict[str, Any]:
+        with anyio.fail_after(within_s):
+            while not done(self.heard):
+                if not await self.receive_one():
+                    break
+        return self.heard.messages[-1] if self.heard.messages else {}
+
+    async def closed(self, within_s: float = 20.0) -> Overheard:
+        await self.until(lambda h: h.close_code is not None, within_s)
+        return self.heard
+
+
+@asynccontextmanager
+async def listen_client(url: str, **options: Any) -> AsyncIterator[ListenClient]:
+    async with connect(url, max_size=2**22, open_timeout=10, **options) as ws:
+        yield ListenClient(ws)

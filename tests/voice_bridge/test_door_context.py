@@ -1,6 +1,6 @@
 """The voice door works from the services it is given, not the whole platform (issue 16, item 2).
 
-The bridge is served over a frozen object holding only the six services `VoiceServices` names: a
+The bridge is served over a frozen object holding only the services `VoiceServices` names: a
 call starts and ends, and the key refusals (4401/4403/4404) come out of `KeyService` alone.
 """
 
@@ -12,9 +12,10 @@ import pytest
 
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine
-from oratio.services import AgentService, KeyService, SessionService
+from oratio.services import AccessService, AgentService, KeyService, SessionService
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
+from oratio.services.live import EventTail
 from tests.support.serving import serving_voice
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
@@ -31,6 +32,11 @@ class OnlyVoiceServices:
     engine: ConversationEngine
     knowledge: KnowledgeService
     handoff: HandoffService
+    access: AccessService
+    live: EventTail
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail:
+        return self.live
 
 
 def narrow(platform: Platform) -> OnlyVoiceServices:
@@ -41,6 +47,8 @@ def narrow(platform: Platform) -> OnlyVoiceServices:
         engine=platform.engine,
         knowledge=platform.knowledge,
         handoff=platform.handoff,
+        access=platform.access,
+        live=platform.live,
     )
 
 
