@@ -68,13 +68,13 @@ def words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.casefold()) if len(w) >= 4 and w not in STOPWORDS}
 
 
-def applies(scenario: Scenario, customer: Sequence[Turn]) -> int | None:
-    """The seq of the first customer message about what `scenario` is about, or None."""
+def applies(scenario: Scenario, customer: Sequence[tuple[int, set[str]]]) -> int | None:
+    """The seq of the first customer message (seq, its words) about what `scenario` is about, or None."""
     topic = words(" ".join([scenario.name, scenario.rule or "", scenario.goal or "", *scenario.customer_messages]))
     if not topic:
         return None
     need = min(OVERLAP_MIN, len(topic))
-    return next((t.seq for t in customer if len(topic & words(t.text)) >= need), None)
+    return next((seq for seq, said in customer if len(topic & said) >= need), None)
 
 
 def _runs(text: str) -> set[tuple[str, ...]]:
@@ -141,7 +141,7 @@ def check_assertion(assertion: Assertion, session: Session, turns: Sequence[Turn
 
 def scenario_checks(session: Session, turns: Sequence[Turn], scenarios: Sequence[Scenario]) -> list[SopCheck]:
     """One `scenario` check per scenario (at most SCENARIOS_MAX), judged by the rules above."""
-    customer = [t for t in turns if t.role is Role.CUSTOMER]
+    customer = [(t.seq, words(t.text)) for t in turns if t.role is Role.CUSTOMER]  # once, not per scenario
     checks: list[SopCheck] = []
     for scenario in scenarios[:SCENARIOS_MAX]:
         about = scenario.goal or scenario.rule or scenario.name
