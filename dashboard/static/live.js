@@ -80,7 +80,7 @@ export function setCardHandoff(card, handoff) {
   const state = handoff ? handoff.state : "none";
   if (handoff) {
     const by = handoff.by || handoff.finished_by || handoff.taken_over_by || handoff.acknowledged_by;
-    card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), by ? el("small", {}, ` by ${by}`) : null);
+    card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), ...(by ? [el("small", {}, ` by ${by}`)] : []));
   }
   if (handoff && handoff.brief) card.brief = handoff.brief;  // a model brief comes in a `session.handoff` event; others keep the loaded one
   if (card.brief) card.handoff.append(briefOf(card.brief));

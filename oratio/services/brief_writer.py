@@ -36,7 +36,7 @@ from oratio.services.handoff_brief import brief_text
 from oratio.services.outbox import webhook_delivery
 from oratio.store.ports import Insert, Replace, Write
 from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS, TURNS
-from schemas import EventType, HandoffBrief, Limits, Model, OutboxDelivery, Session, Turn
+from schemas import EventType, Handoff, HandoffBrief, HandoffState, Limits, Model, OutboxDelivery, Session, Turn
 
 logger = logging.getLogger("oratio.services.brief_writer")
 
@@ -233,7 +233,7 @@ class BriefWriter:
             EventType.SESSION_HANDOFF,
             job.session_id,
             state=handoff.state.value,
-            by=None,
+            by=_who(handoff),
             at=self._b.clock().isoformat(),
             reason=handoff.reason,
             status=session.status.value,
@@ -274,6 +274,16 @@ class BriefWriter:
             session_id=session.id,
             agent_id=session.agent_id,
         )
+
+
+def _who(handoff: Handoff) -> str | None:
+    """Who moved the handoff to its current state (the live card shows it with the state)."""
+    return {
+        HandoffState.ACKNOWLEDGED: handoff.acknowledged_by,
+        HandoffState.TAKEN_OVER: handoff.taken_over_by,
+        HandoffState.RETURNED: handoff.finished_by,
+        HandoffState.CLOSED: handoff.finished_by,
+    }.get(handoff.state)
 
 
 def _current_brief(session: Session, job: BriefJob) -> HandoffBrief | None:
