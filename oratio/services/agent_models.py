@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from oratio.errors import OratioError
 from oratio.models.gate import ModelGate
@@ -20,6 +21,9 @@ from oratio.models.spec import parse_model_spec
 if TYPE_CHECKING:
     from strands.models import Model
 
+WRITER_MAX_TOKENS = 2048
+"""The most a brief or an analysis may generate (the spec's own `max_tokens` if lower): the answer schemas
+cap every field, this caps what the provider bills and the time a local model spends."""
 OFFLINE_PROVIDERS = frozenset({"scripted"})
 """Providers that cannot write prose about a conversation: the demo/scripted model plays rules."""
 
@@ -42,6 +46,15 @@ def writer_name(spec: str) -> str:
     return (parsed.provider if parsed.model_id is None else f"{parsed.provider}:{parsed.model_id}")[:200]
 
 
+def capped_spec(spec: str, max_tokens: int = WRITER_MAX_TOKENS) -> str:
+    """`spec` with `max_tokens` at most `max_tokens` (every provider but `scripted` takes the option)."""
+    head, _, query = spec.partition("?")
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "max_tokens"]
+    given = parse_model_spec(spec).option("max_tokens")
+    cap = min(int(given), max_tokens) if isinstance(given, int) else max_tokens
+    return f"{head}?{urlencode([*pairs, ('max_tokens', str(cap))])}"
+
+
 def agent_models(artifact: Callable[[str, str], Any], gate: ModelGate, build: Callable[[str], Model]) -> ModelLookup:
     """A lookup over `AgentService.artifact`, the platform's model gate and a spec -> model builder."""
 
@@ -54,9 +67,18 @@ def agent_models(artifact: Callable[[str, str], Any], gate: ModelGate, build: Ca
             return None
         if provider in OFFLINE_PROVIDERS:
             return None
-        return WriterModel(writer_name(spec), lambda: build(spec))
+        capped = capped_spec(spec)
+        return WriterModel(writer_name(spec), lambda: build(capped))
 
     return lookup
 
 
-__all__ = ["OFFLINE_PROVIDERS", "ModelLookup", "WriterModel", "agent_models", "writer_name"]
+__all__ = [
+    "OFFLINE_PROVIDERS",
+    "WRITER_MAX_TOKENS",
+    "capped_spec",
+    "ModelLookup",
+    "WriterModel",
+    "agent_models",
+    "writer_name",
+]
