@@ -56,4 +56,6 @@ def brief_text(brief: HandoffBrief) -> str:
     if brief.recent:
         lines.append("Last exchanges:")
         lines += [f"  {line.role}: {line.text}" for line in brief.recent]
+    written = "extractive (quoted from the conversation; no model wrote it)"
+    lines.append(f"Brief written by: {written if brief.written_by == 'extractive' else brief.written_by}")
     return "\n".join(lines)

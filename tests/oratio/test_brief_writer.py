@@ -91,6 +91,7 @@ def test_the_agents_model_writes_the_brief_after_the_turn_has_returned(
     assert f"Summary (llamacpp): {WRITTEN['summary']}" in notification.body
     assert notification.body.startswith("A conversation with agent Support asks for a human.")
     assert notification.body.count("Brief:") == 1
+    assert notification.body.endswith("Brief written by: llamacpp")
 
 
 def test_the_transcript_reaches_the_model_delimited_as_data(
@@ -218,4 +219,6 @@ class TestOffline:
 
         brief = stored_brief(platform, acme, result.session_id)
         assert (brief.written_by, brief.summary) == ("extractive", "")
+        [notification] = platform.notifications.list(acme.principal).items
+        assert "Brief written by: extractive (quoted from the conversation; no model wrote it)" in notification.body
         assert len(handoff_events(platform, acme, result.session_id)) == 1
