@@ -2,7 +2,9 @@
 
 A `SessionAnalysis` is written once a session has ended (`oratio.services.analysis`), in its own
 record keyed by the session's id, so the turn path never writes it and reading a session stays one
-get. `method` says who wrote it: `rules` (offline, extractive) or `model`.
+get. `method` says how it was written: `rules` (offline, extractive) or `model`; `written_by` says by
+what (`rules`, or the model's id). The SOP checks cover the plan's rules, its fields to collect and the
+agent's simulation scenarios (docs/analysis.md).
 """
 
 from __future__ import annotations
