@@ -33,7 +33,6 @@ from oratio.knowledge.isolation import ExtractionLimits, ExtractionPool, Extract
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.knowledge.ports import KnowledgeBase
 from oratio.models.gate import ModelGate
-from oratio.models.spec import parse_model_spec
 from oratio.notify.address_policy import WebhookPolicy
 from oratio.notify.email import EmailSender, SesEmailSender, SmtpEmailSender
 from oratio.notify.signing import WebhookSecrets, load_or_create_master_key
@@ -51,8 +50,10 @@ from oratio.services import (
     SessionService,
     TenantService,
 )
+from oratio.services.agent_models import agent_models
 from oratio.services.agent_tools import ToolService
 from oratio.services.analysis import AnalysisService, plan_lookup
+from oratio.services.brief_writer import BriefWriter
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.customer_feed import CustomerFeed
@@ -180,7 +181,15 @@ def build_services(
     webhooks = _webhook_sender(settings)
     email = _email_sender(settings)
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
-    handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox)
+    writer_models = agent_models(agents.artifact, gate, model_factory or _fresh_model(settings))
+    briefs = BriefWriter(
+        backends,
+        writer_models,
+        webhooks_on=webhooks is not None,
+        max_attempts=outbox.limits.max_attempts,
+        wake=outbox.wake,
+    )
+    handoff = HandoffService(backends, sessions, notifications, email, webhooks, outbox=outbox, briefs=briefs)
     creations = CreationService(backends)
     secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
     validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
@@ -191,6 +200,12 @@ def build_services(
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         actions=actions,
         secrets=secret_service,
+    )
+    simulations = SimulationService(
+        backends,
+        agents,
+        admin_scenarios_max=settings.simulation_admin_scenarios_max,
+        runs_per_minute=settings.simulation_runs_per_minute,
     )
     engine = ConversationEngine(
         agents=agents,
@@ -233,12 +248,7 @@ def build_services(
         feed=CustomerFeed(backends),
         creations=creations,
         plans=PlanService(backends, agents, creations),
-        simulations=SimulationService(
-            backends,
-            agents,
-            admin_scenarios_max=settings.simulation_admin_scenarios_max,
-            runs_per_minute=settings.simulation_runs_per_minute,
-        ),
+        simulations=simulations,
         actions=actions,
         agent_tools=agent_tools,
         secrets=secret_service,
@@ -246,7 +256,8 @@ def build_services(
             backends,
             plan_lookup(agents.artifact),
             sessions=sessions.list,
-            model=_analysis_model(settings),
+            models=writer_models,
+            scenarios=simulations.held_to,
             webhooks_on=webhooks is not None,
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
@@ -255,13 +266,10 @@ def build_services(
     )
 
 
-def _analysis_model(settings: Settings) -> Callable[[], Model] | None:
-    """The platform's model for post-call analysis (as the AgentCreator builds it: a fresh one per call),
-    or None offline: no model configured, or the `scripted` one (it has no script to analyse with)."""
-    spec = settings.model
-    if spec is None or parse_model_spec(spec, source="ORATIO_MODEL").provider == "scripted":
-        return None
-    return lambda: models.create_model(spec, settings)
+def _fresh_model(settings: Settings) -> Callable[[str], Model]:
+    """A spec -> model builder for the brief and the analysis (as the AgentCreator builds one: a fresh one
+    per call, so no provider client is shared with another thread's event loop)."""
+    return lambda spec: models.create_model(spec, settings)
 
 
 @contextmanager
@@ -279,6 +287,7 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
         )
         platform = build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
         stack.callback(platform.outbox.close)  # first out: sends in flight may still write their outcome
+        stack.callback(platform.handoff.close_briefs)  # before the outbox: a brief being stored may add a delivery
         stack.callback(platform.keys.flush_usage)  # before the store closes: key uses counted in memory
         yield platform
 

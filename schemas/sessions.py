@@ -78,7 +78,12 @@ class HandoffBrief(Model):
     recent: list[BriefLine] = Field(default_factory=list, max_length=6, description="The last exchanges")
     collected: StoredMetadata = Field(default_factory=dict, description="Fields the agent collected")
     tools_called: list[str] = Field(default_factory=list, max_length=20, description="Tool names, with status")
-    written_by: str = Field(default="extractive", max_length=32, description="extractive (offline) or a model")
+    summary: str = Field(
+        default="", max_length=1500, description="The conversation so far in a few sentences (model-written only)"
+    )
+    written_by: str = Field(
+        default="extractive", max_length=200, description="`extractive` (offline) or the model id that wrote it"
+    )
 
 
 class Handoff(Model):

@@ -70,13 +70,18 @@ export async function openSession(id) {
 
 // The post-call analysis: outcome, sentiment, summary and the SOP checks with their evidence turn.
 function analysisBlock(a) {
+  const KINDS = { collect: "collected", scenario: "scenario", handoff_rule: "rule" };
   const checks = a.sop.map((c) => el("li", { class: c.met ? "" : "muted" },
-    `${c.met ? "✓" : "·"} ${c.kind === "collect" ? "collected" : "rule"} ${c.name}`,
-    c.evidence_seq ? ` (turn ${c.evidence_seq})` : ""));
+    `${c.met ? "✓" : c.applies === false ? "–" : "·"} ${KINDS[c.kind] || c.kind} ${c.name}`,
+    c.evidence_seq ? ` (turn ${c.evidence_seq})` : "",
+    c.judged_by === "model" ? el("small", { class: "muted" }, " · judged by the model") : null,
+    c.note ? el("small", { class: "muted" }, ` · ${c.note}`) : null));
+  const extracted = Object.entries(a.extracted || {}).map(([k, v]) => `${k}=${v}`).join(", ");
   return el("div", { class: "analysis card", id: "history-analysis" },
     el("div", {}, pill(a.outcome), ` sentiment ${a.sentiment} (${a.sentiment_score}) · `,
-      el("small", { class: "muted" }, a.method === "model" ? "model-written" : "rule-based (offline)")),
+      el("small", { class: "muted" }, a.method === "model" ? `model-written (${a.written_by})` : "rule-based (offline)")),
     el("p", {}, a.summary),
+    extracted ? el("div", { class: "muted" }, `Read from the conversation: ${extracted}`) : null,
     a.tools.calls ? el("div", { class: "muted" }, `Tools: ${a.tools.calls} call(s), ${a.tools.failures} failed, ${a.tools.writes_confirmed} confirmed write(s)`) : null,
     checks.length ? el("ul", { class: "checks" }, ...checks) : null);
 }

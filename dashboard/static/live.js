@@ -84,9 +84,9 @@ export function setCardHandoff(card, handoff) {
   const state = handoff ? handoff.state : "none";
   if (handoff) {
     const by = handoff.by || handoff.finished_by || handoff.taken_over_by || handoff.acknowledged_by;
-    card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), by ? el("small", {}, ` by ${by}`) : null);
+    card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), ...(by ? [el("small", {}, ` by ${by}`)] : []));
   }
-  if (handoff && handoff.brief) card.brief = handoff.brief;  // events carry no brief: keep the loaded one
+  if (handoff && handoff.brief) card.brief = handoff.brief;  // a model brief comes in a `session.handoff` event; others keep the loaded one
   if (card.brief) card.handoff.append(briefOf(card.brief));
   if (card.node.classList.contains("ended")) { setCompose(card, false); return; }
   for (const move of MOVES[state] || []) {
@@ -137,6 +137,8 @@ function briefOf(brief) {
   const collected = Object.entries(brief.collected || {}).map(([k, v]) => `${k}=${v}`).join(", ");
   return el("details", { class: "brief" }, el("summary", {}, "Brief"),
     el("p", {}, `Why: ${brief.why}`),
+    brief.summary ? el("p", {}, `Summary: ${brief.summary}`) : null,
+    el("p", {}, el("small", { class: "muted" }, brief.written_by === "extractive" ? "extractive (no model)" : `written by ${brief.written_by}`)),
     el("p", {}, `First request: ${brief.first_request || "(none)"}`),
     collected ? el("p", {}, `Collected: ${collected}`) : null,
     (brief.tools_called || []).length ? el("p", {}, `Tools called: ${brief.tools_called.join(", ")}`) : null,

@@ -85,9 +85,11 @@ def register(server: MCPServer, tc: ToolContext) -> None:
     @tool(server, reads("Get session analysis"))
     async def get_session_analysis(session_id: SessionId) -> SessionAnalysis:
         """Get the post-call analysis of an ended conversation: a summary, the outcome (resolved, handed_off,
-        abandoned, failed), which plan rules it met with the evidence turn (seq), the fields collected,
-        customer sentiment (positive/neutral/negative with a score from -1 to 1), tool calls (counts,
-        failures, confirmed writes) and `method` (`rules`: offline and extractive; `model`: model-written).
+        abandoned, failed), which plan rules and simulation scenarios it met with the evidence turn (seq;
+        a scenario with applies=false was about something else), the fields collected (and `extracted`:
+        plan fields the model read from the transcript), customer sentiment (positive/neutral/negative
+        with a score from -1 to 1), tool calls (counts, failures, confirmed writes), `method` (`rules`:
+        offline and extractive; `model`: model-written) and `written_by` (`rules` or the model's id).
         A live session, or one that ended moments ago, has none yet: try again after the next sweep."""
         principal = tc.principal()
         return await tc.call(lambda: platform.analyses.get(principal, session_id))

@@ -29,6 +29,7 @@ COLUMNS = (
     "messages",
     "outcome",
     "method",
+    "written_by",
     "sentiment",
     "sentiment_score",
     "handoff_reason",
@@ -38,6 +39,7 @@ COLUMNS = (
     "writes_confirmed",
     "summary",
     "collected",
+    "extracted",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,6 +58,7 @@ def row(session: Session, analysis: SessionAnalysis | None) -> dict[str, Any]:
         "messages": session.message_count,
         "outcome": a.outcome.value if a else None,
         "method": a.method if a else None,
+        "written_by": a.written_by if a else None,
         "sentiment": a.sentiment.value if a else None,
         "sentiment_score": a.sentiment_score if a else None,
         "handoff_reason": a.handoff_reason if a else session.handoff_reason,
@@ -65,6 +68,7 @@ def row(session: Session, analysis: SessionAnalysis | None) -> dict[str, Any]:
         "writes_confirmed": a.tools.writes_confirmed if a else None,
         "summary": a.summary if a else None,
         "collected": dict(session.collected),
+        "extracted": dict(a.extracted) if a else {},
     }
 
 

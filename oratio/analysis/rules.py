@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from oratio.analysis.outcome import decide_outcome
+from oratio.analysis.scenarios import scenario_checks
 from oratio.runtime.handoff import rule_matches, rule_reason
 from schemas import AgentPlan, Role, Session, Turn
 from schemas.analysis import (
+    CHECKS_MAX,
     SUMMARY_MAX,
     CheckKind,
     Outcome,
@@ -26,6 +28,7 @@ from schemas.analysis import (
     SopCheck,
     ToolUsage,
 )
+from schemas.simulation import Scenario
 from schemas.tools import ToolCallStatus
 
 ANALYSIS_TURNS_MAX = 1000
@@ -50,9 +53,18 @@ FAILED_STATUSES = frozenset(
 )
 
 
-def analyse(session: Session, turns: Sequence[Turn], plan: AgentPlan | None, now: datetime) -> SessionAnalysis:
-    """The `rules` analysis of an ended `session` from its first turns and the plan it ran on (if still known)."""
+def analyse(
+    session: Session,
+    turns: Sequence[Turn],
+    plan: AgentPlan | None,
+    now: datetime,
+    scenarios: Sequence[Scenario] = (),
+) -> SessionAnalysis:
+    """The `rules` analysis of an ended `session` from its first turns, the plan it ran on (if still known)
+    and the simulation scenarios the agent is held to."""
     turns = list(turns[:ANALYSIS_TURNS_MAX])
+    checks = sop_checks(session, turns, plan) if plan is not None else []
+    checks += scenario_checks(session, turns, scenarios)
     outcome = decide_outcome(session, turns)
     score = sentiment_score(turns)
     return SessionAnalysis(
@@ -63,7 +75,7 @@ def analyse(session: Session, turns: Sequence[Turn], plan: AgentPlan | None, now
         outcome=outcome,
         summary=summarise(session, turns, outcome),
         handoff_reason=session.handoff_reason,
-        sop=sop_checks(session, turns, plan) if plan is not None else [],
+        sop=checks[:CHECKS_MAX],
         collected=dict(session.collected),
         sentiment=sentiment_label(score),
         sentiment_score=score,

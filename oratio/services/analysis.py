@@ -8,8 +8,10 @@ the session's own status and `analysed` flag: no extra write on any turn); `run_
 index and, per session, writes in ONE transaction the analysis, the session's `analysed` flag and
 (when the agent has a webhook) the `session.ended` outbox delivery. A crash before the commit leaves
 the session in the index to be analysed again; after it, nothing is repeated: idempotent and
-resumable. The analysis is the offline `rules` one (`oratio.analysis.rules`); with a model configured
-the model rewrites its summary and sentiment (`oratio.analysis.model`), falling back to the rules.
+resumable. The analysis is the offline `rules` one (`oratio.analysis.rules`, with the agent's
+simulation scenarios judged by `oratio.analysis.scenarios`); when the agent's model can write
+(`oratio.services.agent_models`) it writes the summary, sentiment, outcome, scenario verdicts and
+extracted fields (`oratio.analysis.model`), falling back to the rules on any failure.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from oratio.analysis.export import ExportFormat, render
 from oratio.analysis.model import DEFAULT_SECONDS, with_model
 from oratio.errors import Conflict, InvalidInput, NotFound, OratioError
 from oratio.services._common import Backends, authorize, check_limit, require
+from oratio.services.agent_models import ModelLookup, WriterModel
 from oratio.services.outbox import webhook_delivery
 from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import AGENTS, ANALYSES, OUTBOX, SESSIONS, TURNS
 from schemas import AgentPlan, EventType, Model, OutboxDelivery, Principal, Scope, Session, SessionFilter, Turn
 from schemas.analysis import Outcome, SessionAnalysis
+from schemas.simulation import Scenario
 
 if TYPE_CHECKING:
     from strands.models import Model as StrandsModel
@@ -54,6 +58,7 @@ class SessionExport(Model):
 
 
 PlanLookup = Callable[[str, str], AgentPlan | None]
+ScenarioLookup = Callable[[str, str], list[Scenario]]
 SessionLister = Callable[[Principal, SessionFilter], Page[Session]]
 
 
@@ -65,6 +70,8 @@ class AnalysisService:
         *,
         sessions: SessionLister | None = None,
         model: Callable[[], StrandsModel] | None = None,
+        models: ModelLookup | None = None,
+        scenarios: ScenarioLookup | None = None,
         model_seconds: float = DEFAULT_SECONDS,
         webhooks_on: bool = False,
         max_attempts: int = 6,
@@ -73,8 +80,12 @@ class AnalysisService:
         self._b = backends
         self._plan_for = plan_for
         self._sessions = sessions
-        self._model = model
-        """The platform's model (a fresh one per call), when one is configured: it writes the summary."""
+        if model is not None:
+            fixed = WriterModel("model", model)
+            models = lambda tenant_id, agent_id: fixed  # noqa: E731 (one model for every agent: tests, tools)
+        self._models = models
+        """The agent's writer model (its own, a fresh one per call), None offline: the rules write alone."""
+        self._scenarios = scenarios
         self._model_seconds = model_seconds
         self._webhooks_on = webhooks_on
         self._attempts = max_attempts
@@ -99,9 +110,21 @@ class AnalysisService:
         if session.ended_at is None or session.analysed:
             return False
         turns = self._turns(session)
-        analysis = analyse(session, turns, self._plan_for(tenant_id, session.agent_id), self._b.clock())
-        if self._model is not None:
-            analysis = with_model(analysis, turns, self._model, seconds=self._model_seconds)
+        plan = self._plan_for(tenant_id, session.agent_id)
+        scenarios = self._held_to(tenant_id, session.agent_id)
+        analysis = analyse(session, turns, plan, self._b.clock(), scenarios)
+        writer = self._models(tenant_id, session.agent_id) if self._models is not None else None
+        if writer is not None:
+            fields = plan.information_to_collect if plan is not None else []
+            analysis = with_model(
+                analysis,
+                turns,
+                writer.build,
+                seconds=self._model_seconds,
+                name=writer.name,
+                scenarios=scenarios,
+                fields=fields,
+            )
         writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True}))]
         existing = self._b.store.get(ANALYSES, tenant_id, session_id)
         if existing is None:
@@ -117,6 +140,15 @@ class AnalysisService:
         if delivery is not None:
             self._wake()
         return True
+
+    def _held_to(self, tenant_id: str, agent_id: str) -> list[Scenario]:
+        if self._scenarios is None:
+            return []
+        try:
+            return self._scenarios(tenant_id, agent_id)
+        except OratioError as exc:  # the blob store down: judge the plan's rules alone this time
+            logger.warning("agent_id=%s error=%s | scenarios not read; the analysis goes without", agent_id, exc)
+            return []
 
     def _turns(self, session: Session) -> list[Turn]:
         turns: list[Turn] = []

@@ -25,6 +25,7 @@ from oratio.errors import Conflict, InvalidState, NotFound, OratioError
 from oratio.notify.email import EmailSender
 from oratio.notify.webhooks import WebhookSender
 from oratio.services._common import UPDATE_ATTEMPTS, Backends, require
+from oratio.services.brief_writer import BriefJob, BriefWriter
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff_brief import brief_text, extractive_brief
 from oratio.services.handoff_lifecycle import HandoffLifecycle
@@ -79,8 +80,11 @@ class HandoffService:
         *,
         outbox: OutboxDispatcher | None = None,
         limits: OutboxLimits | None = None,
+        briefs: BriefWriter | None = None,
     ) -> None:
         self._b = backends
+        self.briefs = briefs
+        """Writes the model brief after the turn (when the agent's model can); None: briefs stay extractive."""
         self._sessions = sessions
         self._notifications = notifications
         self._email_on = email is not None
@@ -161,6 +165,8 @@ class HandoffService:
             self.outbox.wake()
         if agent is not None:
             self._record_unconfigured(agent, session, notification)
+        if self.briefs is not None:  # a put on a queue: the model writes after this turn has returned
+            self.briefs.submit(BriefJob(tenant_id, session_id, session.agent_id, now))
 
     def _notification(self, session: Session, agent: Agent | None, reason: str, brief: HandoffBrief) -> Notification:
         agent_name = agent.name if agent is not None else "(deleted agent)"
@@ -363,6 +369,11 @@ class HandoffService:
     def flush(self, timeout: float) -> bool:
         """Wait until nothing is due and nothing is being sent (tests; shutdown). False on timeout."""
         return self.outbox.drain(timeout)
+
+    def close_briefs(self, timeout: float = 5.0) -> None:
+        """Stop the brief writer (briefs not written yet stay extractive)."""
+        if self.briefs is not None:
+            self.briefs.close(timeout)
 
     def close(self, timeout: float = 10.0) -> bool:
         """Stop the dispatcher; rows not sent yet stay stored and go out after the next start."""

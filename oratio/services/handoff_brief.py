@@ -3,8 +3,9 @@
 Extractive and offline: the customer's first message, the last exchanges, the session's collected
 fields and the tools the agent called, each clipped, from the one page of recent turns the handoff
 reads (never the whole transcript), so it costs the same for a long conversation as for a short one.
-A model-written summary (when a model is configured, off the turn path) is not built yet; `written_by`
-says which kind a brief is.
+When the agent's model can write, `oratio.services.brief_writer` replaces this brief after the turn
+with one that adds a model-written `why` and `summary` (the facts here kept); `written_by` says which
+kind a brief is: `extractive`, or the model's id.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def extractive_brief(why: str, turns: Sequence[Turn], collected: Mapping[str, st
 
 def brief_text(brief: HandoffBrief) -> str:
     """The brief as plain lines, for the notification and the email."""
-    lines = [f"Why: {brief.why}", f"First request: {brief.first_request or '(none)'}"]
+    lines = [f"Why: {brief.why}"]
+    if brief.summary:
+        lines.append(f"Summary ({brief.written_by}): {brief.summary}")
+    lines.append(f"First request: {brief.first_request or '(none)'}")
     if brief.collected:
         lines.append("Collected: " + ", ".join(f"{k}={v}" for k, v in sorted(brief.collected.items())))
     if brief.tools_called:
@@ -52,4 +56,6 @@ def brief_text(brief: HandoffBrief) -> str:
     if brief.recent:
         lines.append("Last exchanges:")
         lines += [f"  {line.role}: {line.text}" for line in brief.recent]
+    written = "extractive (quoted from the conversation; no model wrote it)"
+    lines.append(f"Brief written by: {written if brief.written_by == 'extractive' else brief.written_by}")
     return "\n".join(lines)

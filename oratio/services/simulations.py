@@ -24,6 +24,7 @@ from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.services._common import Backends, authorize
 from oratio.services.agents import AgentService, artifact_key
 from oratio.services.creations import record_key
+from oratio.store.tables import AGENTS
 from schemas import AgentPlan, CreationRecord, DeployedArtifact, Principal, Scope
 from schemas.simulation import Scenario, ScenarioBook, SimulationReport
 
@@ -66,6 +67,24 @@ class SimulationService:
         except ValidationError:
             # A build must end with a reason, not a traceback, even when storage holds something odd.
             raise InvalidState(f"the stored scenarios of agent '{agent_id}' are unreadable") from None
+
+    def held_to(self, tenant_id: str, agent_id: str) -> list[Scenario]:
+        """The scenarios the agent's serving version is held to (for the post-call analysis): those its
+        last simulation ran, then the admin's not among them; [] when none are stored or readable."""
+        agent = self._b.store.get(AGENTS, tenant_id, agent_id)
+        ran: list[Scenario] = []
+        if agent is not None and agent.artifact_version is not None:
+            try:
+                raw = self._b.blobs.get(report_key(tenant_id, agent_id, agent.artifact_version))
+                ran = SimulationReport.model_validate_json(raw).scenarios
+            except (NotFound, ValidationError):
+                ran = []  # never simulated, or unreadable: the analysis judges what it has
+        try:
+            book = self.book(tenant_id, agent_id)
+        except InvalidState:
+            book = ScenarioBook()
+        ids = {s.id for s in ran}
+        return [*ran, *(s for s in book.scenarios if s.id not in ids)]
 
     def store_report(self, tenant_id: str, agent_id: str, report: SimulationReport) -> None:
         data = report.model_dump_json().encode()

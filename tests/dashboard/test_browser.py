@@ -16,6 +16,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, s
 from starlette.applications import Starlette
 
 from oratio.platform import Platform
+from oratio.runtime import ModelFactory
+from oratio.services.brief_writer import SYSTEM_PROMPT as BRIEF_PROMPT
 from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
 from oratio_app.web import create_app
@@ -23,6 +25,7 @@ from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
 from schemas.tools import ToolCallStatus
 from tests.dashboard.dash import Dash, say
 from tests.net import uvicorn_in_thread
+from tests.support.models import HeldAnswer
 from tests.support.serving import Served
 from tests.support.tenants import new_agent
 from tests.support.tool_calls import call, store_agent_turn
@@ -327,3 +330,41 @@ def test_history_shows_a_finished_sessions_analysis_and_the_charts_its_rates(
     expect(page.locator("#figure-reasons")).to_contain_text("1 × ")
     shot(page, "charts-analysis")
     assert problems == []
+
+
+class TestModelBrief:
+    """With a model that writes, the live card's brief is replaced by the model's when it is ready."""
+
+    @pytest.fixture
+    def held(self) -> HeldAnswer:
+        return HeldAnswer(BRIEF_PROMPT, {"why": "The customer wants a person.", "summary": "Order 7 is late."})
+
+    @pytest.fixture
+    def platform_settings(self) -> dict[str, object]:
+        return {"model": "llamacpp"}  # a model that writes; the factory below answers for it
+
+    @pytest.fixture
+    def platform_models(self, held: HeldAnswer) -> ModelFactory:
+        return held.agent
+
+    def test_the_live_card_gets_the_model_brief_when_it_is_written(
+        self, page: Page, served: Served, http: httpx.Client, dash: Dash, held: HeldAnswer
+    ) -> None:
+        log_in(page, served, dash.token)
+        first = say(http, dash, "Where is my order 7?")
+        say(http, dash, "I need a human, please", str(first["session_id"]))
+        card = page.locator(f'.session-card[data-session="{first["session_id"]}"]')
+        brief = card.locator(".handoff-bar details.brief")
+        expect(card.locator(".handoff-bar .pill")).to_have_text("handoff requested")
+        card.locator('.handoff-bar button[data-move="acknowledge"]').click()  # the card loads the stored brief
+        expect(brief).to_contain_text("extractive (no model)")
+
+        assert held.asked.wait(WAIT_MS / 1000)
+        held.release.set()
+
+        expect(brief).to_contain_text("Summary: Order 7 is late.")
+        expect(brief).to_contain_text("written by llamacpp")
+        expect(card.locator(".handoff-bar")).to_contain_text(f"handoff acknowledged by {dash.acme.principal.subject}")
+        expect(card.locator(".handoff-bar")).not_to_contain_text("null")
+        brief.locator("summary").click()
+        shot(page, "model-brief")

@@ -156,6 +156,9 @@ def test_the_session_ended_webhook_carries_the_analysis_through_the_outbox(
         "description": "Legal threats",
         "met": True,
         "evidence_seq": 1,
+        "applies": True,
+        "judged_by": "rules",
+        "note": "",
     }
 
 

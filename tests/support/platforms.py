@@ -109,6 +109,7 @@ def open_test_platform(
         stack.callback(knowledge.close)
         platform = build_services(settings, backends, knowledge, model_factory=models, secrets=secrets)
         stack.callback(platform.outbox.close)  # first out: its threads must not outlive the store they poll
+        stack.callback(platform.handoff.close_briefs)  # the brief writer's thread too, before the outbox
         yield platform
 
 
