@@ -428,6 +428,13 @@ class SessionService:
         analysis = self._b.store.get(ANALYSES, tenant_id, session_id) if session.analysed else None
         return SessionWithTranscript(session=session, turns=turns, recordings=recordings, analysis=analysis)
 
+    def recent(self, principal: Principal, session_id: str, count: int) -> SessionWithTranscript:
+        """The session and only its last `count` turns (at most one page), oldest first: what a follower of a
+        live conversation reads again on every change, at the cost of one query however long the call."""
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+        return SessionWithTranscript(session=session, turns=self.recent_turns(tenant_id, session_id, count))
+
     def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
         return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))
 
