@@ -177,7 +177,12 @@ class SessionService:
     def status(self, tenant_id: str, session_id: str) -> SessionStatus:
         """The session's status now: one read of its record, never its transcript (a voice call deciding
         how it ends needs no more). NotFound for an unknown session."""
-        return require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id).status
+        return self.record(tenant_id, session_id).status
+
+    def record(self, tenant_id: str, session_id: str) -> Session:
+        """The session record now (status, handoff, `paused`), without its transcript: one read, cheap enough
+        for a voice call to check on every caller utterance whether a person has the conversation."""
+        return require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
 
     def recent_turns(self, tenant_id: str, session_id: str, count: int = RECENT_TURNS) -> list[Turn]:
         """The session's last `count` turns (at most one page), oldest first: one query, not the whole transcript."""
