@@ -38,7 +38,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import anyio
@@ -150,6 +150,8 @@ class _Conversation:
     mode: Mode = Mode.TALKING
     connected: bool = True
     """The model's connection is open (audio sent while it restarts is dropped: the caller hears nothing then)."""
+    link: anyio.Lock = field(default_factory=anyio.Lock)
+    """Held while a frame is sent and while the connection restarts, so no frame reaches a stopped model."""
 
 
 class NovaSonicBackend:
@@ -247,7 +249,9 @@ class NovaSonicBackend:
         async for frame in audio:
             pcm = resampler.feed(frame)
             if pcm and state.connected:
-                await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
+                async with state.link:
+                    if state.connected:
+                        await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
 
     async def _restart(
         self,
@@ -262,8 +266,9 @@ class NovaSonicBackend:
         state.generation += 1
         await playback.send((state.generation, None))  # close the interrupted reply's audio for the client
         state.connected = False
-        await bidi.stop()
-        await bidi.start()
+        async with state.link:
+            await bidi.stop()
+            await bidi.start()
         state.connected = True
         if announce:
             state.mode = Mode.ANNOUNCING
