@@ -21,7 +21,8 @@ person took the conversation over). The call stays open for the person, and the 
   That one reply is played and stored as the agent's turn ("announcing").
 * Then, while paused ("quiet"), the caller's words are still transcribed and stored as customer
   turns, but the model's replies are neither played nor stored, and its tool calls change nothing
-  (a handoff or end it asks for is not applied: the person decides).
+  (a handoff or end it asks for is not applied: the person decides). As on text, the handoff message
+  is said again once `HandoffConfig.reminder_every` caller turns went by without it.
 * At each caller utterance the session record is read again (one read): once the person returns the
   session to the agent, the model's next reply is played and stored again; if they closed it, the
   call ends.
@@ -150,6 +151,11 @@ class _Conversation:
     mode: Mode = Mode.TALKING
     connected: bool = True
     """The model's connection is open (audio sent while it restarts is dropped: the caller hears nothing then)."""
+    reminder_every: int = 3
+    """While paused, the handoff message is said again once this many caller turns went by without it
+    (`HandoffConfig.reminder_every`, as the text engine's `reminder_due`)."""
+    unanswered: int = 0
+    """Caller turns since the handoff message was last said."""
     link: anyio.Lock = field(default_factory=anyio.Lock)
     """Held while a frame is sent and while the connection restarts, so no frame reaches a stopped model."""
 
@@ -194,7 +200,14 @@ class NovaSonicBackend:
             messages=to_messages(turns, tools=actions is not None),
             name=agent.name,
         )
-        state = _Conversation(plan=plan, outcome=outcome, status=status, actions=actions, held=session.pending_action)
+        state = _Conversation(
+            plan=plan,
+            outcome=outcome,
+            status=status,
+            actions=actions,
+            held=session.pending_action,
+            reminder_every=agent.spec.handoff.reminder_every,
+        )
         if session.paused:
             state.mode = Mode.QUIET  # the caller rejoined a conversation a person has
 
@@ -271,7 +284,7 @@ class NovaSonicBackend:
             await bidi.start()
         state.connected = True
         if announce:
-            state.mode = Mode.ANNOUNCING
+            state.mode, state.unanswered = Mode.ANNOUNCING, 0
             await bidi.send(ANNOUNCE.format(message=state.plan.handoff_message))
 
     @staticmethod
@@ -366,8 +379,10 @@ class NovaSonicBackend:
                 return Next.DONE
             await sink.transcript("customer", text, final=True)
             if state.mode is not Mode.TALKING:
-                if session.paused:
-                    return None  # the person answers; the customer's turn is stored for them
+                if session.paused:  # the person answers; the customer's turn is stored for them
+                    state.unanswered += 1
+                    remind = state.mode is Mode.QUIET and state.unanswered >= state.reminder_every
+                    return Next.RESTART if remind else None
                 state.mode, state.status = Mode.TALKING, session.status  # given back: the agent speaks again
             elif session.paused:
                 return Next.RESTART  # taken over at will: the agent says the handoff message, then is quiet

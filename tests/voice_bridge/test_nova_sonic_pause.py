@@ -14,12 +14,14 @@ import pytest
 
 from oratio.platform import Platform
 from schemas import (
+    Agent,
     AgentSpec,
     CreateAgent,
     HandoffConfig,
     HandoffRule,
     HandoffState,
     MintKeyRequest,
+    Principal,
     Role,
     SessionStatus,
 )
@@ -172,12 +174,50 @@ async def test_a_person_taking_over_at_will_silences_the_agent_and_its_tools(pla
     assert found.session.status is SessionStatus.COMPLETED  # the caller hung up after the return
 
 
-async def test_without_pause_on_handoff_the_handoff_tool_ends_the_call_as_before(platform: Platform) -> None:
-    principal = new_tenancy(platform, "Initech").principal
-    spec = AgentSpec(name="NoPause", sop=SOP, handoff=HandoffConfig(enabled=True, pause_on_handoff=False))
+def agent_with(platform: Platform, name: str, handoff: HandoffConfig) -> tuple[Principal, Agent, str]:
+    """A deployed agent of a new tenant with this handoff configuration, and an API key for it."""
+    principal = new_tenancy(platform, name).principal
+    spec = AgentSpec(name=name, sop=SOP, handoff=handoff)
     agent = platform.agents.create(principal, CreateAgent(spec=spec))
     platform.agents.deploy(principal.tenant_id, agent.id, PLAN)
     secret = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="voice")).reveal()
+    return principal, agent, secret
+
+
+async def test_while_nobody_has_taken_over_the_message_is_repeated_every_few_turns(platform: Platform) -> None:
+    principal, agent, secret = agent_with(platform, "Waiting", HandoffConfig(enabled=True, reminder_every=2))
+    model = ScriptedBidiModel(
+        [
+            HUMAN_TOOL,
+            BidiStep(heard="Hello?", say="Quiet reply one."),
+            BidiStep(heard="Anyone?", say="Quiet reply two."),
+        ]
+    )
+    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
+        async with voice_client(f"{base}/voice/{agent.id}") as client:
+            session_id = (await client.start(secret))["session_id"]
+            await say(client, "Get me a human.")
+            await client.until(lambda h: agent_said(h, HANDOFF_MESSAGE))
+            await say(client, "Hello?")
+            await client.until(lambda h: "Hello?" in h.transcripts("customer"))
+            await say(client, "Anyone?")
+            await client.until(lambda h: h.transcripts("agent").count(HANDOFF_MESSAGE) == 2)
+            await client.end()
+            heard = await client.closed()
+
+    assert heard.transcripts("agent") == [HANDOFF_MESSAGE, HANDOFF_MESSAGE]
+    found = platform.sessions.get(principal, session_id).turns
+    assert [(t.role, t.text) for t in found if t.role is not Role.SYSTEM] == [
+        (Role.CUSTOMER, "Get me a human"),
+        (Role.AGENT, HANDOFF_MESSAGE),
+        (Role.CUSTOMER, "Hello?"),
+        (Role.CUSTOMER, "Anyone?"),
+        (Role.AGENT, HANDOFF_MESSAGE),
+    ]
+
+
+async def test_without_pause_on_handoff_the_handoff_tool_ends_the_call_as_before(platform: Platform) -> None:
+    principal, agent, secret = agent_with(platform, "Initech", HandoffConfig(enabled=True, pause_on_handoff=False))
     model = ScriptedBidiModel([HUMAN_TOOL])
     with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
         async with voice_client(f"{base}/voice/{agent.id}") as client:
