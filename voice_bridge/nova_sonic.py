@@ -283,6 +283,7 @@ class NovaSonicBackend:
             await bidi.stop()
             await bidi.start()
         state.connected = True
+        self._forget(state)  # settled already, or decided by a reply nobody heard
         if announce:
             state.mode, state.unanswered = Mode.ANNOUNCING, 0
             await bidi.send(ANNOUNCE.format(message=state.plan.handoff_message))
