@@ -16,6 +16,7 @@ from oratio.platform import Platform
 from schemas import (
     Agent,
     AgentSpec,
+    Channel,
     CreateAgent,
     HandoffConfig,
     HandoffRule,
@@ -229,3 +230,32 @@ async def test_without_pause_on_handoff_the_handoff_tool_ends_the_call_as_before
     assert heard.transcripts("agent") == []
     assert model.connections == 1
     assert platform.sessions.get(principal, session_id).session.status is SessionStatus.HANDOFF_REQUESTED
+
+
+async def test_a_caller_rejoining_a_conversation_a_person_has_hears_the_agent_only_after_the_return(
+    platform: Platform, world: World
+) -> None:
+    principal = world.acme.principal
+    session = platform.sessions.start(world.acme.tenant_id, world.agent.id, Channel.VOICE)
+    platform.handoff.take_over(principal, session.id)
+    model = ScriptedBidiModel(
+        [BidiStep(heard="Hello?", say="A reply nobody hears."), BidiStep(heard="Back?", say="I'm back.")]
+    )
+    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            await client.start(world.secret, session_id=session.id)
+            await say(client, "Hello?")
+            await client.until(lambda h: "Hello?" in h.transcripts("customer"))
+            await anyio.to_thread.run_sync(lambda: platform.handoff.return_to_agent(principal, session.id))
+            await say(client, "Back?")
+            await client.until(lambda h: agent_said(h, "I'm back."))
+            await client.end()
+            heard = await client.closed()
+
+    assert heard.transcripts("agent") == ["I'm back."]
+    assert model.connections == 1  # quiet from the start: nothing to interrupt, nothing announced
+    assert turns(platform, world, session.id) == [
+        (Role.CUSTOMER, "Hello?"),
+        (Role.CUSTOMER, "Back?"),
+        (Role.AGENT, "I'm back."),
+    ]
