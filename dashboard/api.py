@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dashboard import stats
+from dashboard import export, stats
 from dashboard.context import DashboardServices
 from oratio.errors import InvalidInput, NotFound
 from oratio.http_json import PayloadTooLarge, admin_principal, handles_errors, parse_json
@@ -95,6 +95,7 @@ def api_routes(platform: DashboardServices) -> list[BaseRoute]:
         Route("/api/v1/agents", handles_errors(api.agents)),
         Route("/api/v1/sessions", handles_errors(api.sessions)),
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
+        Route("/api/v1/sessions/export", handles_errors(api.export_sessions)),
         Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
         Route("/api/v1/sessions/{session_id}/handoff/{move}", handles_errors(api.move_handoff), methods=["POST"]),
         Route("/api/v1/sessions/{session_id}/messages", handles_errors(api.send_message), methods=["POST"]),
@@ -128,6 +129,13 @@ class DashboardApi:
         else:
             page = await _run(lambda: self._p.sessions.list(principal, found))
         return _page(page, "sessions", _dump)
+
+    async def export_sessions(self, request: Request) -> Response:
+        """History's filters as a CSV or JSON download (`dashboard.export`)."""
+        principal, query = await self._begin(request, export.ExportQuery)
+        found = query.session_filter()
+        made = await _run(lambda: self._p.analyses.export(principal, found, query.format))
+        return export.download(query, found, made.content, made.count, made.truncated)
 
     async def live_sessions(self, request: Request) -> Response:
         """Conversations in progress: `active` ones and those waiting for a person (`handoff_requested`)."""

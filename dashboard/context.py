@@ -1,8 +1,9 @@
 """What the dashboard door may use: the services its page API and live feed call, not the whole `Platform`.
 
 The JSON API reads agents, sessions and notifications, lists and retries deliveries (waking the
-`outbox`), and mints and revokes keys; every request and the WebSocket authenticate an admin
-(`access`); the live feed follows the shared event-log tailer (`tailer`). A `Platform` satisfies
+`outbox`), mints and revokes keys, and exports sessions with their analyses (`analyses`); every
+request and the WebSocket authenticate an admin (`access`); the live feed follows the shared
+event-log tailer (`tailer`). A `Platform` satisfies
 this structurally; the composition root (`oratio_app`) hands one over, and no door module imports
 `oratio.platform` (`tests/test_door_data_access.py`). Member names are the `Platform`'s.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from oratio.services import AccessService, AgentService, KeyService, NotificationService, SessionService
+from oratio.services.analysis import AnalysisService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
@@ -37,6 +39,9 @@ class DashboardServices(Protocol):
 
     @property
     def handoff(self) -> HandoffService: ...
+
+    @property
+    def analyses(self) -> AnalysisService: ...
 
     @property
     def deliveries(self) -> OutboxService: ...

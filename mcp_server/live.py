@@ -8,7 +8,7 @@ by cursor; this module's `EventTailer` subscribes to it per followed tenant and 
 hears about a change made anywhere, not only through this server:
 
     agent.*         -> oratio://agents/{id}, oratio://agents
-    session.*       -> oratio://sessions/{id}, oratio://sessions/live
+    session.*       -> oratio://sessions/{id}, oratio://sessions/{id}/events, oratio://sessions/live
     notification.*  -> oratio://notifications
 
 Documents, keys and errors have no resource, so their events publish nothing. Events are level
@@ -65,7 +65,14 @@ from mcp.shared.subscriptions import ResourceUpdated, ServerEvent
 from mcp_types import INVALID_REQUEST
 
 from mcp_server._principal import PrincipalSource
-from mcp_server.resources import AGENTS_URI, LIVE_SESSIONS_URI, NOTIFICATIONS_URI, agent_uri, session_uri
+from mcp_server.resources import (
+    AGENTS_URI,
+    LIVE_SESSIONS_URI,
+    NOTIFICATIONS_URI,
+    agent_uri,
+    session_events_uri,
+    session_uri,
+)
 from oratio.services.live import EventTail, Subscription, TailSettings, scope_for
 from schemas import Event, Principal, Scope
 
@@ -92,7 +99,11 @@ def changes_for(event: Event) -> tuple[Change, ...]:
     if family == "agent":
         return (Change(agent_uri(event.subject), scope), Change(AGENTS_URI, scope))
     if family == "session":
-        return (Change(session_uri(event.subject), scope), Change(LIVE_SESSIONS_URI, scope))
+        return (
+            Change(session_uri(event.subject), scope),
+            Change(session_events_uri(event.subject), scope),
+            Change(LIVE_SESSIONS_URI, scope),
+        )
     if family == "notification":
         return (Change(NOTIFICATIONS_URI, scope),)
     return ()

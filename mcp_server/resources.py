@@ -6,6 +6,7 @@
 | `oratio://agents/{agent_id}`   | one agent: spec, status, status reason                   |
 | `oratio://sessions/live`       | sessions in progress (newest first)                      |
 | `oratio://sessions/{id}`       | one session with its transcript                          |
+| `oratio://sessions/{id}/events`| one session's state and its last turns, to follow it live |
 | `oratio://notifications`       | unread notifications, then the most recent of any status |
 
 Every read is scoped to the caller's tenant (`ToolContext.principal()`): the URIs are the same for
@@ -29,7 +30,7 @@ from pydantic import Field
 
 from mcp_server._context import ToolContext
 from oratio.errors import NotFound, OratioError
-from schemas import Agent, Model, Notification, NotificationStatus, Principal, Session
+from schemas import Agent, Model, Notification, NotificationStatus, Principal, Session, Turn
 
 T = TypeVar("T")
 
@@ -40,6 +41,9 @@ NOTIFICATIONS_URI = "oratio://notifications"
 LIST_LIMIT = 200
 """Lists are snapshots of at most this many records; `truncated` says there are more (use the tools to page)."""
 RECENT_NOTIFICATIONS = 20
+EVENTS_TURNS = 50
+"""Turns `oratio://sessions/{id}/events` carries: the tail of the conversation, read in one query however long
+the call; the whole transcript is `oratio://sessions/{id}`."""
 
 
 def agent_uri(agent_id: str) -> str:
@@ -50,6 +54,10 @@ def session_uri(session_id: str) -> str:
     return f"oratio://sessions/{session_id}"
 
 
+def session_events_uri(session_id: str) -> str:
+    return f"{session_uri(session_id)}/events"
+
+
 class AgentsView(Model):
     agents: list[Agent]
     truncated: bool = Field(description="More agents exist than are listed here; page with the list_agents tool")
@@ -58,6 +66,14 @@ class AgentsView(Model):
 class LiveSessionsView(Model):
     sessions: list[Session]
     truncated: bool = Field(description="More live sessions exist; page with the list_live_sessions tool")
+
+
+class SessionEventsView(Model):
+    """A live conversation as a follower sees it: read again on each `resources/updated` of its URI."""
+
+    session: Session = Field(description="Status, handoff state (requested, acknowledged, taken over...), paused")
+    turns: list[Turn] = Field(description=f"The last {EVENTS_TURNS} turns at most, oldest first, each with its seq")
+    earlier_turns: bool = Field(description="Turns before these exist: read oratio://sessions/{id} for all of them")
 
 
 class NotificationsView(Model):
@@ -125,3 +141,11 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         """One customer conversation with its full transcript, turn by turn."""
         found = await read(tc, lambda p: platform.sessions.get(p, session_id))
         return found.model_dump_json()
+
+    @server.resource(session_events_uri("{session_id}"), name="session_events", title="Session events", mime_type=JSON)
+    async def session_events(session_id: str) -> str:
+        """Follow one conversation live: its state and last turns (customer, agent, human), re-read on each
+        update notification. Listen on this URI to hear of every new turn and handoff move."""
+        found = await read(tc, lambda p: platform.sessions.recent(p, session_id, EVENTS_TURNS))
+        earlier = bool(found.turns) and found.turns[0].seq > 1
+        return SessionEventsView(session=found.session, turns=found.turns, earlier_turns=earlier).model_dump_json()

@@ -46,7 +46,8 @@ Let an agent act with tools: add_agent_tool (an HTTP endpoint or an MCP server),
 (after list_openapi_operations), try one with test_agent_tool; write tools need the customer's confirmation.
 Ids carry a prefix: agt_ agents, doc_ documents, key_ API keys,
 ses_ sessions, ntf_ notifications, dlv_ deliveries. Resources (oratio://agents/{id}, oratio://sessions/{id},
-oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen.
+oratio://sessions/live, oratio://notifications) can be watched with subscriptions/listen; to follow one
+conversation live (new turns, handoff moves), listen on and re-read oratio://sessions/{id}/events.
 Secrets for tool headers (set_secret, list_secrets, delete_secret) are write-only: values are never shown."""
 
 Lifespan = Callable[[MCPServer], AbstractAsyncContextManager[Any]]

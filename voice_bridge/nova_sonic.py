@@ -12,6 +12,21 @@ kept on the session too (`SessionService.hold_action`), so it survives the call.
 complete, so a voice session reads like a text one. Nova Sonic detects barge-in itself; the bridge
 flushes playback on its signal exactly as for the cascade.
 
+Pause on handoff (`Session.paused`: a handoff was requested and the agent pauses on handoff, or a
+person took the conversation over). The call stays open for the person, and the agent goes quiet:
+
+* When the call sees the pause begin (the handoff tool, a handoff rule on the caller's words, or a
+  person taking over, noticed at the caller's next utterance), the model's connection is restarted,
+  which drops the reply it was composing, and the model is told to say the plan's handoff message.
+  That one reply is played and stored as the agent's turn ("announcing").
+* Then, while paused ("quiet"), the caller's words are still transcribed and stored as customer
+  turns, but the model's replies are neither played nor stored, and its tool calls change nothing
+  (a handoff or end it asks for is not applied: the person decides). As on text, the handoff message
+  is said again once `HandoffConfig.reminder_every` caller turns went by without it.
+* At each caller utterance the session record is read again (one read): once the person returns the
+  session to the agent, the model's next reply is played and stored again; if they closed it, the
+  call ends.
+
 `BedrockNovaSonicModel` needs Python 3.12+ (strands' own check); on 3.11 choosing this backend is a
 ConfigError at the first call. The adapter itself is plain `BidiModel`/`BidiAgent` code, so it is
 tested on any Python with a scripted bidi model (tests/voice_bridge/test_nova_sonic.py).
@@ -22,8 +37,10 @@ from __future__ import annotations
 import base64
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from enum import Enum
 
 import anyio
 import anyio.to_thread
@@ -35,10 +52,12 @@ from strands.bidi.types.events import (
     BidiAudioStopEvent,
     BidiBargeInEvent,
     BidiConnectionStopEvent,
+    BidiOutputEvent,
     BidiResponseStopEvent,
     BidiTranscriptBlockEvent,
 )
 from strands.bidi.types.media import AudioDelta
+from strands.hooks import BeforeToolCallEvent
 
 from oratio.auth.principals import service_principal
 from oratio.errors import ConfigError
@@ -63,6 +82,34 @@ MODEL_RATE = 16_000
 
 PLAY_QUEUE = 1024
 BidiModelFactory = Callable[[], BidiModel]
+
+ANNOUNCE = (
+    "A member of staff is taking over this conversation. Say exactly the following to the caller, "
+    "word for word, and nothing else:\n{message}"
+)
+"""What the model is told when the session pauses: the plan's handoff message is on the last line."""
+PAUSED_TOOL = "A member of staff has this conversation now: tools are unavailable until they hand it back."
+
+
+class Mode(Enum):
+    """Whether the model's replies reach the caller."""
+
+    TALKING = "talking"
+    ANNOUNCING = "announcing"
+    """The session paused: the model's next reply (the handoff message) is played, then it goes quiet."""
+    QUIET = "quiet"
+    """A person has the conversation: the model's replies are neither played nor stored."""
+
+
+class Next(Enum):
+    """How one connection to the model ended."""
+
+    DONE = "done"
+    """The call is over (the customer hung up, or the agent or a person ended the conversation)."""
+    RESTART = "restart"
+    """The session paused: restart the connection and have the model say the handoff message."""
+    RECONNECT = "reconnect"
+    """The model stopped itself while paused (a tool): a new connection, still quiet."""
 
 
 def nova_sonic_model_factory(settings: VoiceSettings) -> BidiModelFactory:
@@ -101,6 +148,16 @@ class _Conversation:
     """The agent's own tools for this call, with its confirmation gate; None: not offered."""
     held: PendingAction | None = None
     """The held write action as last stored on the session."""
+    mode: Mode = Mode.TALKING
+    connected: bool = True
+    """The model's connection is open (audio sent while it restarts is dropped: the caller hears nothing then)."""
+    reminder_every: int = 3
+    """While paused, the handoff message is said again once this many caller turns went by without it
+    (`HandoffConfig.reminder_every`, as the text engine's `reminder_due`)."""
+    unanswered: int = 0
+    """Caller turns since the handoff message was last said."""
+    link: anyio.Lock = field(default_factory=anyio.Lock)
+    """Held while a frame is sent and while the connection restarts, so no frame reaches a stopped model."""
 
 
 class NovaSonicBackend:
@@ -143,7 +200,24 @@ class NovaSonicBackend:
             messages=to_messages(turns, tools=actions is not None),
             name=agent.name,
         )
-        state = _Conversation(plan=plan, outcome=outcome, status=status, actions=actions, held=session.pending_action)
+        state = _Conversation(
+            plan=plan,
+            outcome=outcome,
+            status=status,
+            actions=actions,
+            held=session.pending_action,
+            reminder_every=agent.spec.handoff.reminder_every,
+        )
+        if session.paused:
+            state.mode = Mode.QUIET  # the caller rejoined a conversation a person has
+
+        def refuse_tools_while_paused(event: BeforeToolCallEvent) -> None:
+            """While a person has the conversation the model's tools do nothing (no search, no write,
+            no handoff or end): the person decides."""
+            if state.mode is not Mode.TALKING:
+                event.cancel_tool = PAUSED_TOOL
+
+        bidi.add_hook(refuse_tools_while_paused, BeforeToolCallEvent)
         # Playback paces in real time, so it runs apart from the event reader, which must see a
         # barge-in at once. None in the stream is the end of a reply's audio.
         play_in, play_out = anyio.create_memory_object_stream[tuple[int, bytes | None]](PLAY_QUEUE)
@@ -153,7 +227,8 @@ class NovaSonicBackend:
 
                 async def listen() -> None:
                     async with play_in:
-                        await self._receive(call, bidi, sink, state, play_in)
+                        while (after := await self._receive(call, bidi, sink, state, play_in)) is not Next.DONE:
+                            await self._restart(bidi, state, play_in, announce=after is Next.RESTART)
                     tasks.cancel_scope.cancel()
 
                 async def play() -> None:
@@ -168,7 +243,7 @@ class NovaSonicBackend:
 
                 tasks.start_soon(listen)
                 tasks.start_soon(play)
-                await self._send_audio(call, audio, bidi)
+                await self._send_audio(call, audio, bidi, state)
                 tasks.cancel_scope.cancel()  # the customer ended the call
         finally:
             with anyio.CancelScope(shield=True):
@@ -180,12 +255,49 @@ class NovaSonicBackend:
         found = self._platform.sessions.get(reader, call.session_id)
         return agent, artifact.plan, found.session, found.turns
 
-    async def _send_audio(self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent) -> None:
+    async def _send_audio(
+        self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent, state: _Conversation
+    ) -> None:
         resampler = Resampler(call.input_rate, MODEL_RATE)
         async for frame in audio:
             pcm = resampler.feed(frame)
-            if pcm:
-                await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
+            if pcm and state.connected:
+                async with state.link:
+                    if state.connected:
+                        await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
+
+    async def _restart(
+        self,
+        bidi: BidiAgent,
+        state: _Conversation,
+        playback: ObjectSendStream[tuple[int, bytes | None]],
+        *,
+        announce: bool,
+    ) -> None:
+        """A new connection to the model: the reply it was composing is gone and queued audio of it is
+        dropped; with `announce`, the model is told to say the plan's handoff message (`Mode.ANNOUNCING`)."""
+        state.generation += 1
+        await playback.send((state.generation, None))  # close the interrupted reply's audio for the client
+        state.connected = False
+        async with state.link:
+            await bidi.stop()
+            await bidi.start()
+        state.connected = True
+        self._forget(state)  # settled already, or decided by a reply nobody heard
+        if announce:
+            state.mode, state.unanswered = Mode.ANNOUNCING, 0
+            await bidi.send(ANNOUNCE.format(message=state.plan.handoff_message))
+
+    @staticmethod
+    def _forget(state: _Conversation) -> None:
+        """Drop what the model's tools decided while it was not the one talking to the caller (the tools
+        are refused then, `_refuse_tools_while_paused`; this clears whatever a call in flight left)."""
+        outcome = state.outcome
+        outcome.handoff_reason, outcome.end_requested = None, False
+        outcome.sources.clear()
+        outcome.collected.clear()
+        outcome.unhelpful.clear()
+        outcome.take_tool_calls()
 
     async def _receive(
         self,
@@ -194,47 +306,95 @@ class NovaSonicBackend:
         sink: VoiceSink,
         state: _Conversation,
         playback: ObjectSendStream[tuple[int, bytes | None]],
-    ) -> None:
-        async for event in bidi.receive():
+    ) -> Next:
+        async with aclosing(bidi.receive()) as events:
+            return await self._events(call, events, sink, state, playback)
+
+    async def _events(
+        self,
+        call: Call,
+        events: AsyncIterator[BidiOutputEvent],
+        sink: VoiceSink,
+        state: _Conversation,
+        playback: ObjectSendStream[tuple[int, bytes | None]],
+    ) -> Next:
+        async for event in events:
+            quiet = state.mode is Mode.QUIET
             if isinstance(event, BidiAudioDeltaEvent):
-                pcm = base64.b64decode(event.audio)
-                await playback.send((state.generation, resample(pcm, event.sample_rate, call.output_rate)))
+                if not quiet:
+                    pcm = base64.b64decode(event.audio)
+                    await playback.send((state.generation, resample(pcm, event.sample_rate, call.output_rate)))
             elif isinstance(event, BidiAudioStopEvent):
-                await playback.send((state.generation, None))
+                if not quiet:
+                    await playback.send((state.generation, None))
             elif isinstance(event, BidiBargeInEvent):
                 state.generation += 1
                 await sink.speech_started()
             elif isinstance(event, BidiTranscriptBlockEvent):
-                await self._transcript(call, event, sink, state)
+                if (after := await self._transcript(call, event, sink, state)) is not None:
+                    return after
             elif isinstance(event, BidiResponseStopEvent):
-                await self._settle(call, sink, state)
+                if state.mode is Mode.ANNOUNCING:
+                    state.mode = Mode.QUIET  # the handoff message is said: quiet from now on
+                elif quiet:
+                    self._forget(state)
+                elif (after := await self._settle(call, sink, state)) is not None:
+                    return after
             elif isinstance(event, BidiConnectionStopEvent):
-                await self._settle(call, sink, state)  # a handoff or end tool stopped the conversation
+                # A handoff or end tool stopped the conversation.
+                if state.mode is not Mode.TALKING:  # a tool while paused decides nothing: stay, quiet
+                    self._forget(state)
+                    state.mode = Mode.QUIET
+                    return Next.RECONNECT
+                if (after := await self._settle(call, sink, state)) is not None:
+                    return after
                 if state.status is not SessionStatus.COMPLETED:
                     await sink.ended("the agent handed the conversation to a person")
-                return
+                return Next.DONE
             if state.status is SessionStatus.COMPLETED:
-                return
+                return Next.DONE
+        return Next.DONE
 
     async def _transcript(
         self, call: Call, event: BidiTranscriptBlockEvent, sink: VoiceSink, state: _Conversation
-    ) -> None:
+    ) -> Next | None:
+        """Store a final transcript as a turn (the model's only when it reaches the caller); RESTART when
+        the caller's words find the session newly paused (a rule handed it off, or a person took it over)."""
         text = event.transcript.strip()
         if not text:
-            return
+            return None
         sessions = self._platform.sessions
         if event.role == "user":
             await call.before_turn()
-            stored = await anyio.to_thread.run_sync(
-                sessions.append_turn, call.tenant_id, call.session_id, Role.CUSTOMER, text
-            )
+
+            def store_customer() -> tuple[Turn | None, Session]:
+                session = sessions.record(call.tenant_id, call.session_id)
+                if session.status is SessionStatus.COMPLETED:
+                    return None, session
+                return sessions.append_turn(call.tenant_id, call.session_id, Role.CUSTOMER, text), session
+
+            stored, session = await anyio.to_thread.run_sync(store_customer)
+            if stored is None:  # a person closed the conversation
+                state.status = session.status
+                await sink.ended("a member of staff closed the conversation")
+                return Next.DONE
             await sink.transcript("customer", text, final=True)
+            if state.mode is not Mode.TALKING:
+                if session.paused:  # the person answers; the customer's turn is stored for them
+                    state.unanswered += 1
+                    remind = state.mode is Mode.QUIET and state.unanswered >= state.reminder_every
+                    return Next.RESTART if remind else None
+                state.mode, state.status = Mode.TALKING, session.status  # given back: the agent speaks again
+            elif session.paused:
+                return Next.RESTART  # taken over at will: the agent says the handoff message, then is quiet
             await self._caller_said(call, state, text, stored.seq)
             rule = matching_rule(state.plan, text)
             if rule is not None:
                 state.outcome.request_handoff(f"handoff rule '{rule.id}': {rule.description}")
-                await self._settle(call, sink, state)
-            return
+                return await self._settle(call, sink, state)
+            return None
+        if state.mode is Mode.QUIET:
+            return None  # neither played nor stored: a person has the conversation
         sources = list(state.outcome.sources)
         state.outcome.sources.clear()
         tool_calls = state.outcome.take_tool_calls()
@@ -245,6 +405,7 @@ class NovaSonicBackend:
         await anyio.to_thread.run_sync(store)
         await self._keep_held(call, state)
         await sink.transcript("agent", text, final=True)
+        return None
 
     async def _caller_said(self, call: Call, state: _Conversation, text: str, seq: int) -> None:
         """Rule 4 of the gate: the caller's final transcript settles a held write action. A yes lets the
@@ -268,13 +429,21 @@ class NovaSonicBackend:
         sessions = self._platform.sessions
         await anyio.to_thread.run_sync(sessions.hold_action, call.tenant_id, call.session_id, state.held)
 
-    async def _settle(self, call: Call, sink: VoiceSink, state: _Conversation) -> None:
-        """Apply what the tools and rules decided (`oratio.runtime.settle`), then tell the caller."""
+    async def _settle(self, call: Call, sink: VoiceSink, state: _Conversation) -> Next | None:
+        """Apply what the tools and rules decided (`oratio.runtime.settle`), then tell the caller. RESTART
+        when a handoff paused the session (the agent pauses on handoff): the agent must go quiet."""
         await self._keep_held(call, state)
-        effects = StoredSession(self._platform.sessions, self._platform.handoff, call.tenant_id, call.session_id)
+        sessions = self._platform.sessions
+        effects = StoredSession(sessions, self._platform.handoff, call.tenant_id, call.session_id)
         settled = await anyio.to_thread.run_sync(settle, effects, state.status, state.outcome)
         state.status = settled.status
         if settled.handoff_requested and settled.handoff_reason is not None:
             await sink.handoff(settled.handoff_reason)
         if settled.ended:
             await sink.ended("the agent ended the conversation")
+            return Next.DONE
+        if settled.handoff_requested:
+            session = await anyio.to_thread.run_sync(sessions.record, call.tenant_id, call.session_id)
+            if session.paused:
+                return Next.RESTART
+        return None

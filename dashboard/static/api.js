@@ -35,6 +35,15 @@ export async function api(path, options = {}) {
   return body;
 }
 
+// A file from the API (an export): the raw response, with the same token and error handling as `api`.
+export async function fetchFile(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store" });
+  if (response.ok) return response;
+  const body = await response.json().catch(() => null);
+  if (response.status === 401) unauthorized("Your token was refused or has expired. Sign in again.");
+  throw new ApiError(response.status, body);
+}
+
 export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value) search.set(key, value);

@@ -5,7 +5,7 @@
 import { ApiError, onUnauthorized } from "./api.js";
 import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
-import { loadHistory } from "./history.js";
+import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
 import { enableSound } from "./notifications.js";
 import { TOKEN_KEY } from "./state.js";
@@ -29,6 +29,8 @@ function start() {
   $("logout").addEventListener("click", () => logout(""));
   $("history-form").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
   $("history-more").addEventListener("click", () => loadHistory(true));
+  $("history-export-csv").addEventListener("click", () => exportHistory("csv"));
+  $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;

@@ -1,6 +1,6 @@
 // The History tab: search past sessions and read a transcript.
 
-import { ApiError, api, query } from "./api.js";
+import { ApiError, api, fetchFile, query } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
 import { addTurn } from "./live.js";
 import { agentName, state } from "./state.js";
@@ -43,6 +43,35 @@ export async function loadHistory(more) {
   if (!rows.children.length) rows.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No sessions match.")));
   state.historyCursor = body.next_cursor;
   $("history-more").hidden = !body.next_cursor;
+}
+
+// Download what the filters find (not the transcript search) as CSV or JSON: at most 31 days and 1000
+// sessions, newest first; the note says how many rows the file holds and whether more matched.
+export async function exportHistory(format) {
+  const { q, ...filters } = historyParams();
+  const note = $("history-export-note");
+  $("history-error").textContent = "";
+  note.textContent = "";
+  if (q) {
+    $("history-error").textContent = "Exports cannot filter on transcript text: clear the search to export.";
+    return;
+  }
+  let response;
+  try {
+    response = await fetchFile(`/api/v1/sessions/export${query({ ...filters, format })}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 401) $("history-error").textContent = error.message;
+    return;
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : `sessions.${format}` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  const count = response.headers.get("X-Oratio-Export-Count");
+  const more = response.headers.get("X-Oratio-Export-Truncated") === "true";
+  note.textContent = `Exported ${count} session(s)${more ? " — more matched: narrow the dates to export the rest" : ""}.`;
 }
 
 export async function openSession(id) {

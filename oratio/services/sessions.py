@@ -177,7 +177,12 @@ class SessionService:
     def status(self, tenant_id: str, session_id: str) -> SessionStatus:
         """The session's status now: one read of its record, never its transcript (a voice call deciding
         how it ends needs no more). NotFound for an unknown session."""
-        return require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id).status
+        return self.record(tenant_id, session_id).status
+
+    def record(self, tenant_id: str, session_id: str) -> Session:
+        """The session record now (status, handoff, `paused`), without its transcript: one read, cheap enough
+        for a voice call to check on every caller utterance whether a person has the conversation."""
+        return require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
 
     def recent_turns(self, tenant_id: str, session_id: str, count: int = RECENT_TURNS) -> list[Turn]:
         """The session's last `count` turns (at most one page), oldest first: one query, not the whole transcript."""
@@ -427,6 +432,13 @@ class SessionService:
         recordings = session_recordings(self._b.blobs, tenant_id, session.agent_id, session_id)
         analysis = self._b.store.get(ANALYSES, tenant_id, session_id) if session.analysed else None
         return SessionWithTranscript(session=session, turns=turns, recordings=recordings, analysis=analysis)
+
+    def recent(self, principal: Principal, session_id: str, count: int) -> SessionWithTranscript:
+        """The session and only its last `count` turns (at most one page), oldest first: what a follower of a
+        live conversation reads again on every change, at the cost of one query however long the call."""
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+        return SessionWithTranscript(session=session, turns=self.recent_turns(tenant_id, session_id, count))
 
     def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
         return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))

@@ -21,6 +21,7 @@ ROUTES = [
     "/api/v1/deliveries",
     "/api/v1/keys",
     "/api/v1/stats",
+    "/api/v1/sessions/export",
 ]
 
 

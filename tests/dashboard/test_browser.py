@@ -7,6 +7,7 @@ WebSocket. Screenshots go to test-artifacts/dashboard/ (gitignored) for a person
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,6 +197,38 @@ def test_a_wrong_token_stays_on_the_login_form(page: Page, served: Served) -> No
     page.click("#login-form button[type=submit]")
     expect(page.locator("#login-error")).to_contain_text("refused")
     expect(page.locator("#app")).to_be_hidden()
+
+
+def test_history_exports_what_its_filters_find_as_a_download(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    resolved = say(http, dash, "hello")
+    dash.platform.sessions.end(dash.acme.tenant_id, str(resolved["session_id"]), "ended by the agent")
+    handed = say(http, dash, "get me a person")
+    dash.platform.sessions.end(dash.acme.tenant_id, str(handed["session_id"]), "closed by a human")
+    assert dash.platform.analyses.run_pending() == 2
+    log_in(page, served, dash.token)
+    page.click('#tabs button[data-tab="history"]')
+
+    page.select_option("#h-outcome", "handed_off")
+    with page.expect_download() as csv_download:
+        page.click("#history-export-csv")
+    saved = csv_download.value
+    assert saved.suggested_filename.startswith("oratio-sessions-") and saved.suggested_filename.endswith(".csv")
+    text = Path(saved.path()).read_text(encoding="utf-8")
+    assert str(handed["session_id"]) in text and str(resolved["session_id"]) not in text
+    expect(page.locator("#history-export-note")).to_have_text("Exported 1 session(s).")
+
+    page.select_option("#h-outcome", "")
+    with page.expect_download() as json_download:
+        page.click("#history-export-json")
+    rows = json.loads(Path(json_download.value.path()).read_text(encoding="utf-8"))
+    assert {row["session_id"] for row in rows} == {str(resolved["session_id"]), str(handed["session_id"])}
+
+    page.fill("#h-q", "person")
+    page.click("#history-export-csv")
+    expect(page.locator("#history-error")).to_contain_text("clear the search to export")
+    shot(page, "history-export")
 
 
 def test_the_page_reconnects_after_a_server_restart_and_misses_nothing(

@@ -66,7 +66,11 @@ async def test_resources_and_templates_are_listed(client: Client) -> None:
     assert set(resources) == {"oratio://agents", "oratio://sessions/live", "oratio://notifications"}
     assert all(r.mime_type == "application/json" and r.description for r in resources.values())
     templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
-    assert templates == {"oratio://agents/{agent_id}", "oratio://sessions/{session_id}"}
+    assert templates == {
+        "oratio://agents/{agent_id}",
+        "oratio://sessions/{session_id}",
+        "oratio://sessions/{session_id}/events",
+    }
 
 
 async def test_agent_reads_back_as_the_stored_agent(client: Client, platform: Platform, acme: Principal) -> None:

@@ -357,6 +357,7 @@ def test_events_map_to_resource_uris() -> None:
     )
     assert changes_for(event(EventType.SESSION_TURN, "ses_1")) == (
         Change("oratio://sessions/ses_1", Scope.SESSIONS_READ),
+        Change("oratio://sessions/ses_1/events", Scope.SESSIONS_READ),
         Change("oratio://sessions/live", Scope.SESSIONS_READ),
     )
     assert changes_for(event(EventType.NOTIFICATION_UPDATED, "ntf_1")) == (

@@ -50,13 +50,21 @@ class Received:
 class SmtpSink:
     port: int
     received: list[Received] = field(default_factory=list)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         content = envelope.content.replace(b"\r\n", b"\n")  # wire line endings, read as text
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        with self._arrived:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self._arrived.notify_all()
         return "250 OK"
+
+    def wait_until(self, done: Callable[[list[Received]], bool], timeout: float) -> bool:
+        """Block until `done(mail so far)` holds, re-checked on each arrival; False after `timeout` (no sleeps)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: done(self.received), timeout)
 
 
 @contextmanager

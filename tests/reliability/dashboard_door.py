@@ -79,6 +79,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/keys", "agent", body=lambda i, s: {"agent_id": i, "name": "dash"}, recorded=_minted),
     Endpoint("POST", "/api/v1/keys/{}/revoke", "key", recorded=_revoked, revokes=True),
     Endpoint("GET", "/api/v1/stats"),
+    Endpoint("GET", "/api/v1/sessions/export?format=json"),
 )
 
 

@@ -208,6 +208,7 @@ TOOL_CALLS: tuple[ToolCall, ...] = (
 RESOURCES: tuple[tuple[str | None, str], ...] = (
     ("agent", "oratio://agents/{}"),
     ("session", "oratio://sessions/{}"),
+    ("session", "oratio://sessions/{}/events"),
     (None, "oratio://agents"),
     (None, "oratio://sessions/live"),
     (None, "oratio://notifications"),

@@ -4,7 +4,9 @@ It listens to the audio it is sent (by energy: loud frames, then `quiet_bytes` o
 utterance), and answers each utterance with the next step: the customer's transcript, then either
 a spoken reply (an assistant transcript and a tone) or a tool call, which BidiAgent runs (the
 deployed plan's real tools) and answers with a tool result. Loud audio while it is speaking is a
-barge-in, reported the way Nova Sonic reports one.
+barge-in, reported the way Nova Sonic reports one. Text the application sends (`BidiAgent.send(str)`)
+is an instruction it obeys by saying the text's last line, as Nova Sonic does with a text prompt.
+Each `start` is a new connection: whatever the last one had queued is gone.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from strands.bidi.types.events import (
     BidiTranscriptStopEvent,
 )
 from strands.bidi.types.media import AudioDelta
-from strands.types.content import Messages
+from strands.types.content import Messages, TextBlock
 from strands.types.tools import ToolResultBlock, ToolSpec
 
 from voice_bridge.audio import rms
@@ -62,6 +64,8 @@ class ScriptedBidiModel(BidiModel):
         self._pending_tool: BidiStep | None = None
         self.started_with: dict[str, Any] = {}
         self.tool_results: list[ToolResultBlock] = []
+        self.instructions: list[str] = []
+        self.connections = 0
 
     def update_config(self, **model_config: Any) -> None:
         return None
@@ -76,6 +80,9 @@ class ScriptedBidiModel(BidiModel):
         messages: Messages | None = None,
         **kwargs: Any,
     ) -> None:
+        self.connections += 1
+        self._events = asyncio.Queue()
+        self._loud, self._quiet, self._speaking, self._pending_tool = False, 0, False, None
         self.started_with = {
             "system_prompt": system_prompt,
             "tools": sorted(spec["name"] for spec in tools or []),
@@ -92,6 +99,13 @@ class ScriptedBidiModel(BidiModel):
     async def send(self, content: BidiMessage | BidiContentDelta) -> None:
         if isinstance(content, AudioDelta):
             await self._hear(content.source.get("bytes", b""))
+            return
+        texts = [block.text for block in content.content if isinstance(block, TextBlock)]
+        if texts:
+            self.instructions.extend(texts)
+            await self._events.put(BidiResponseStartEvent(response_id="r"))
+            await self._say(BidiStep(heard="", say=texts[-1].splitlines()[-1]))
+            await self._events.put(BidiResponseStopEvent(response_id="r"))
             return
         for block in content.content:
             if isinstance(block, ToolResultBlock):

@@ -62,20 +62,6 @@ async def test_turns_come_from_the_deployed_agent_and_are_stored(platform: Platf
     assert found.session.status is SessionStatus.COMPLETED
 
 
-async def test_the_handoff_tool_hands_off_and_ends_the_call(platform: Platform, world: World) -> None:
-    step = BidiStep(heard="Get me a human", tool="request_handoff", tool_input={"reason": "asked for a human"})
-    model = ScriptedBidiModel([step])
-    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
-        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
-            session_id = (await client.start(world.secret))["session_id"]
-            await client.send_audio(speak("Get me a human.") + silence(0.6))
-            heard = await client.closed()
-    assert heard.of_type("handoff")[0]["reason"] == "asked for a human"
-    assert heard.close_code == 1000
-    session = platform.sessions.get(world.acme.principal, session_id).session
-    assert session.status is SessionStatus.HANDOFF_REQUESTED
-
-
 async def test_barge_in_from_the_model_flushes_playback(platform: Platform, world: World) -> None:
     model = ScriptedBidiModel(
         [BidiStep(heard="Tell me everything", say="Well, it is a long story.", say_seconds=8.0), BidiStep("Stop")]
