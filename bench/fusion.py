@@ -41,7 +41,7 @@ from bench.ir_metrics import Scores, evaluate
 from bench.knowledge import AGENT, TENANT, chunks_of, debian_version, doc_id, faq_drafts
 from bench.pydocs import DEBIAN_PACKAGE, QaCollection, faq_collection, find_docs_root
 from oratio.knowledge.embeddings import load_default_embedder
-from oratio.knowledge.fusion import DENSE_WEIGHT, RELEVANCE_FLOOR, fuse, rrf
+from oratio.knowledge.fusion import AGREED_COSINE_MIN, AGREED_SCORE, DENSE_WEIGHT, RELEVANCE_FLOOR, fuse, rrf
 from oratio.knowledge.index import CANDIDATES, HybridIndex
 from oratio.knowledge.ports import KnowledgeHit
 
@@ -323,6 +323,16 @@ def run(docs_root: Path, workdir: Path) -> None:
         "kept: share of answerable questions whose answer is in the top 10 that keep it over the floor"
         f" ({found}/{len(held)} held-out answers are in the top 10); refused: share of unanswerable questions"
         " left with no hit at all; silenced: share of answerable questions left with no hit at all"
+    )
+
+    def agreed(q: str) -> bool:
+        lexical, dense = candidates.lists[q]
+        return bool(lexical and dense) and lexical[0][0] == dense[0][0] and dense[0][1] >= AGREED_COSINE_MIN
+
+    print(
+        f"agreement (both rankings put one chunk first, cosine >= {AGREED_COSINE_MIN}: scored at least"
+        f" {AGREED_SCORE}): {sum(map(agreed, negative_ids))}/{len(negative_ids)} unanswerable questions,"
+        f" {sum(map(agreed, collection.queries))}/{len(collection.queries)} answerable ones"
     )
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
 

@@ -20,6 +20,12 @@ questions and reported on the other):
   floor (`RELEVANCE_FLOOR`, applied by the knowledge service before hits reach the model) compares with.
 - A chunk in the lexical list only has a cosine below every chunk of the dense list: it is given the
   list's lowest cosine (an upper bound on its own). A chunk in the dense list only gets 0 from BM25.
+- Agreement: a chunk *both* rankings put first, with a cosine of at least `AGREED_COSINE_MIN`, scores at
+  least `AGREED_SCORE`, over the default floor. An exact code or name ("E-7731" alone) is what BM25 is
+  for, and the embedder scores it low (cosine 0.33 for the chunk that holds it): without this, the floor
+  would drop the one chunk that answers. Two independent rankings agreeing is rare by chance: 1 of the 60
+  unanswerable bench questions, with a cosine of 0.21; half of the answerable ones. The lift never
+  changes the order (that chunk already has the best cosine and the best BM25).
 - With no dense list (no embedder, or no vectors stored) the score is BM25 / best BM25: the order is
   BM25's, and the score has no absolute meaning, so no floor is applied there (see `KnowledgeService`).
 """
@@ -34,6 +40,12 @@ DENSE_WEIGHT = 0.97
 
 RELEVANCE_FLOOR = 0.36
 """Fused score under which a hit is taken for noise (default of ORATIO_KNOWLEDGE_FLOOR); tuned by `bench/fusion.py`."""
+
+AGREED_SCORE = 0.5
+"""The least score of a chunk both rankings put first (see the module docstring)."""
+
+AGREED_COSINE_MIN = 0.25
+"""...as long as its cosine is at least this: agreement on a chunk the embedder finds unrelated is chance."""
 
 RRF_K = 60  # the constant of Cormack et al. for `rrf`, kept as the baseline the bench compares with
 
@@ -65,6 +77,9 @@ def fuse(lexical: Ranked, dense: Ranked, k: int, *, dense_weight: float = DENSE_
             chunk_id: dense_weight * cosines.get(chunk_id, unseen_cosine) + lexical_share * words.get(chunk_id, 0.0)
             for chunk_id in best_rank
         }
+        agreed = lexical[0][0] if lexical and lexical[0][0] == dense[0][0] else None
+        if agreed is not None and cosines[agreed] >= AGREED_COSINE_MIN:
+            fused[agreed] = max(fused[agreed], AGREED_SCORE)
     order = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], best_rank[chunk_id], chunk_id))[:k]
     return [(chunk_id, fused[chunk_id]) for chunk_id in order]
 
@@ -99,4 +114,4 @@ def _finite(score: float) -> float:
     return score if math.isfinite(score) else 0.0
 
 
-__all__ = ["DENSE_WEIGHT", "RELEVANCE_FLOOR", "RRF_K", "Ranked", "fuse", "rrf"]
+__all__ = ["AGREED_COSINE_MIN", "AGREED_SCORE", "DENSE_WEIGHT", "RELEVANCE_FLOOR", "RRF_K", "Ranked", "fuse", "rrf"]

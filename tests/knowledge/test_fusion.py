@@ -8,10 +8,23 @@ noise from an answer) except where there is no dense list at all.
 from __future__ import annotations
 
 import math
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
-from oratio.knowledge.fusion import DENSE_WEIGHT, RRF_K, fuse, rrf
+from oratio.knowledge.fusion import (
+    AGREED_COSINE_MIN,
+    AGREED_SCORE,
+    DENSE_WEIGHT,
+    RELEVANCE_FLOOR,
+    RRF_K,
+    fuse,
+    rrf,
+)
+from oratio.knowledge.index import HybridIndex
+from oratio.knowledge.ports import Embedder
+from schemas import Chunk
 
 # BM25 likes 1 then 2 then 3; the embedder likes 2 then 1 then 4 (4 has no shared word).
 LEXICAL = [(1, 12.0), (2, 6.0), (3, 3.0)]
@@ -100,3 +113,49 @@ def test_equal_weight_rrf_is_the_rule_before() -> None:
     assert fused[1] == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 2))
     assert fused[4] == pytest.approx(1 / (RRF_K + 3))
     assert order(rrf(LEXICAL, DENSE, 4, dense_weight=1.0))[:3] == [2, 1, 4]
+
+
+def test_a_chunk_both_rankings_put_first_scores_at_least_the_agreed_score() -> None:
+    """An exact code: BM25's best by far, the embedder's best by little, with a low cosine."""
+    fused = fuse([(5, 8.0), (6, 1.0)], [(5, 0.33), (6, 0.31)], 2)
+    assert fused[0] == (5, AGREED_SCORE)
+    assert fused[1][1] == pytest.approx(DENSE_WEIGHT * 0.31 + (1 - DENSE_WEIGHT) * 1.0 / 8.0)  # no lift
+
+
+def test_agreement_on_a_chunk_the_embedder_finds_unrelated_lifts_nothing() -> None:
+    cosine = AGREED_COSINE_MIN - 0.05
+    [(chunk_id, score)] = fuse([(5, 8.0)], [(5, cosine)], 1)
+    assert chunk_id == 5
+    assert score == pytest.approx(DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT))
+    assert score < RELEVANCE_FLOOR
+
+
+def test_an_exact_error_code_clears_the_floor_though_its_cosine_does_not(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the embeddings extra is not installed")
+    from oratio.knowledge.embeddings import MiniLmEmbedder
+
+    embedder: Embedder = MiniLmEmbedder()
+    texts = [
+        "Refunds: ask for a refund within 30 days and we reimburse the price.",
+        "Shipping takes 3 to 5 business days inside the EU.",
+        "Error code E-7731 means the pump is blocked; clean the filter.",
+    ]
+    chunks = [
+        Chunk(
+            tenant_id="ten_aaaa",
+            agent_id="agt_aaaa",
+            document_id="doc_manual",
+            ordinal=n,
+            text=text,
+            location=f"page {n + 1}",
+            start_offset=0,
+            end_offset=len(text),
+        )
+        for n, text in enumerate(texts)
+    ]
+    with closing(HybridIndex(tmp_path / "knowledge.db", embedder)) as index:
+        index.replace_document("ten_aaaa", "agt_aaaa", "doc_manual", "manual.md", chunks)
+        [dense] = index.search_dense("ten_aaaa", "agt_aaaa", "E-7731", k=1)
+        [hybrid] = index.search("ten_aaaa", "agt_aaaa", "E-7731", k=1)
+    assert dense.chunk.ordinal == hybrid.chunk.ordinal == 2
+    assert AGREED_COSINE_MIN <= dense.score < RELEVANCE_FLOOR <= hybrid.score
