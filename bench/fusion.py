@@ -325,6 +325,16 @@ def run(docs_root: Path, workdir: Path) -> None:
         " left with no hit at all; silenced: share of answerable questions left with no hit at all"
     )
 
+    # Cost of the fusion step itself, per search (two lists of up to 50), beside the rule before.
+    per_call: dict[str, float] = {}
+    for label, rule in (("RRF (the rule before)", weighted_rrf(0.5)), ("convex (shipped)", convex(DENSE_WEIGHT))):
+        start = time.perf_counter()
+        for _ in range(20):
+            for q in held:
+                rule(*candidates.lists[q])
+        per_call[label] = (time.perf_counter() - start) / (20 * len(held)) * 1e6
+    print("fusion cost per search: " + ", ".join(f"{label} {us:.0f} us" for label, us in per_call.items()))
+
     def agreed(q: str) -> bool:
         lexical, dense = candidates.lists[q]
         return bool(lexical and dense) and lexical[0][0] == dense[0][0] and dense[0][1] >= AGREED_COSINE_MIN
