@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.errors import ConfigError
 from oratio.keyfiles import load_or_create_key
+from oratio.knowledge.fusion import RELEVANCE_FLOOR
 
 
 class StoreBackend(StrEnum):
@@ -137,6 +138,13 @@ class Settings(BaseSettings):
 
     knowledge: KnowledgeBackend = KnowledgeBackend.LOCAL
     embeddings: bool = Field(default=True, description="Hybrid search when the embeddings extra is installed")
+    knowledge_floor: float = Field(
+        default=RELEVANCE_FLOOR,
+        ge=0.0,
+        le=1.0,
+        description="Hybrid search hits scoring under this are left out of the agent's context and sources, so it "
+        "says it does not know instead of citing noise; 0: no floor. Applies to the local index with embeddings",
+    )
     bedrock_kb_bucket: str | None = Field(default=None, description="Bucket for Bedrock KB sources; default s3_bucket")
     bedrock_kb_role_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
     bedrock_embedding_model_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:bedrock:.+$")

@@ -177,7 +177,7 @@ def build_services(
     agents = AgentService(backends, documents, keys, gate, plans=plans)
     leases = LeaseService(backends, settings.lease_ttl_seconds)
     sessions = SessionService(backends, owner=lambda: leases.owner_id if leases.held else None)
-    knowledge_service = KnowledgeService(backends, knowledge)
+    knowledge_service = KnowledgeService(backends, knowledge, relevance_floor=_relevance_floor(settings, knowledge))
     webhooks = _webhook_sender(settings)
     email = _email_sender(settings)
     outbox = OutboxDispatcher(backends, email=email, webhooks=webhooks, limits=_outbox_limits(settings))
@@ -307,6 +307,13 @@ def _open_records(settings: Settings, stack: ExitStack) -> tuple[RecordStore, Ev
     stack.callback(store.close)
     stack.callback(events.close)
     return store, events
+
+
+def _relevance_floor(settings: Settings, knowledge: KnowledgeBase) -> float:
+    """ORATIO_KNOWLEDGE_FLOOR where a hit's score means relevance (the local index with embeddings), else 0."""
+    if isinstance(knowledge, LocalKnowledgeBase) and knowledge.scores_are_relevance:
+        return settings.knowledge_floor
+    return 0.0
 
 
 def _open_knowledge(settings: Settings, stack: ExitStack) -> KnowledgeBase:

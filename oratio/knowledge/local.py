@@ -25,6 +25,12 @@ class LocalKnowledgeBase:
         self._index = index
         self._pool = pool
 
+    @property
+    def scores_are_relevance(self) -> bool:
+        """Whether a hit's score says how relevant it is (the fused score carries the cosine), so a floor
+        may apply to it; BM25-only scores only rank (`oratio.knowledge.fusion`)."""
+        return self._index.embedder is not None
+
     def ingest(self, document: Document, content: bytes) -> IngestResult:
         if self._pool is not None:
             drafts, pages = self._pool.chunks(document.tenant_id, content, document.format)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from oratio.errors import InvalidInput
+from oratio.knowledge.fusion import AGREED_SCORE, DENSE_WEIGHT
 from oratio.knowledge.index import HybridIndex, fts_query
 from oratio.knowledge.ports import Embedder, KnowledgeHit
 from schemas import Chunk
@@ -161,14 +162,19 @@ def test_k_bounds_the_hits_and_they_come_best_first(index: HybridIndex) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-def test_the_score_is_the_reciprocal_rank_fusion_of_both_rankings(local_embedder: Embedder, tmp_path: Path) -> None:
+def test_the_score_is_the_weighted_fusion_of_the_cosine_and_the_best_bm25(
+    local_embedder: Embedder, tmp_path: Path
+) -> None:
     index = HybridIndex(tmp_path / "knowledge.db", local_embedder)
     try:
         load_corpus(index)
         query = "SKU-4471 warranty"
         assert first(index.search_bm25(TENANT, AGENT, query)) == first(index.search_dense(TENANT, AGENT, query))
+        cosine = index.search_dense(TENANT, AGENT, query)[0].score
         top = index.search(TENANT, AGENT, query)[0]
-        assert top.score == pytest.approx(2 / (60 + 1))  # first in both lists, RRF k=60
+        # First in both lists: its cosine, plus the whole BM25 share (its BM25 is the query's best),
+        # and at least the score of an agreement.
+        assert top.score == pytest.approx(max(DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * 1.0, AGREED_SCORE))
     finally:
         index.close()
 
