@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,9 @@ class Snapshot:
     searcher: tantivy.Searcher | None
     vectors: VectorGraph | None  # None: no embedder
     nbytes: int  # what it holds in memory (the vector graph), for the cache's budget
+    # usearch's Python binding is not documented as safe for concurrent searches of one graph from
+    # several threads (per-thread search contexts are its own); a sub-millisecond lock is the cheap answer.
+    graph_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def bm25(self, words: Sequence[str], n: int) -> list[tuple[int, float]]:
         """The `n` best chunk ids for any of `words` (plain letters and digits), BM25 score descending."""
@@ -92,7 +96,8 @@ class Snapshot:
         """Up to `n` chunk ids near `query` (approximate: the caller re-scores them exactly)."""
         if self.vectors is None or len(self.vectors) == 0:
             return []
-        matches = self.vectors.search(query, min(n, len(self.vectors)))
+        with self.graph_lock:
+            matches = self.vectors.search(query, min(n, len(self.vectors)))
         return [int(key) for key in matches.keys]
 
 

@@ -413,12 +413,12 @@ def _check(query: str, k: int) -> None:
 
 
 def _scope(tenant_id: str, agent_id: str) -> str:
-    """One FTS token per (tenant, agent): letters and digits only, so unicode61 keeps it whole."""
+    """One name per (tenant, agent): the agent's structures directory (and the `scope` column of v1 files)."""
     return "s" + hashlib.sha256(f"{tenant_id}\x00{agent_id}".encode()).hexdigest()[:24]
 
 
-# Function words that appear in nearly every chunk: OR-ing them makes FTS5 score most rows (the
-# benchmark's 100k-chunk BM25 latency) while adding almost nothing to the ranking.
+# Function words that appear in nearly every chunk: OR-ing them makes BM25 score most rows (the
+# cost of a search grows with their postings) while adding almost nothing to the ranking.
 STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from had has have how i if in is it its me my no not of "
     "on or our so than that the their them then there these they this to was we were what when where which "
