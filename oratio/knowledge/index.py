@@ -1,38 +1,47 @@
 """The embedded knowledge index: chunks in their own SQLite file, searched by BM25 and by meaning, fused.
 
 Why this shape:
-- BM25 (SQLite FTS5) finds exact words, names and codes ("SKU-4471"); dense vectors find paraphrases
-  ("money back" for "refund"). Neither is enough alone, so both rankings are fused with Reciprocal
-  Rank Fusion, which needs no score calibration between them. Without an embedder (the optional extra
-  is not installed), or for chunks stored without a vector, search is BM25 only.
-- A file of its own: the index is derived data (rebuildable from the stored documents) with a schema
-  of its own; it follows the record store's SQLite rules (WAL, one connection per thread,
-  `BEGIN IMMEDIATE` writes) by reusing `SqliteDatabase`.
-- Tenancy: every query filters on (tenant_id, agent_id). The FTS side also matches a per-agent scope
-  token, so a keyword search costs the agent's postings rather than every tenant's.
-- User text never reaches FTS5 as syntax: the query is cut into words, each is quoted, and they are
-  OR-ed, so `"`, `NEAR(` or `*` are plain (or no) words.
-- Dense search is a numpy dot product over the agent's vectors, held in memory per (tenant, agent).
-  Writes bump a per-agent version row in the same transaction; a search compares it with the cached
-  matrix's, so writes by other instances or processes are seen at the next search.
-- A search reads in one transaction: the version, the vectors, the BM25 rows and the chunk rows come
-  from one snapshot, so a concurrent `replace_document` is seen entirely or not at all.
+- BM25 finds exact words, names and codes ("SKU-4471"); dense vectors find paraphrases ("money back"
+  for "refund"). Neither is enough alone, so both rankings are fused (`oratio.knowledge.fusion`).
+  Without an embedder (the optional extra is not installed), or for chunks stored without a vector,
+  search is BM25 only.
+- The chunks table in SQLite is the source of truth (WAL, one connection per thread, `BEGIN IMMEDIATE`
+  writes, by reusing `SqliteDatabase`). The search structures are derived from it, per (tenant, agent),
+  in a directory beside the file (`oratio.knowledge.agent_index`: tantivy for BM25 with this agent's
+  own statistics, a usearch HNSW graph for vectors), updated in the write's transaction and rebuilt
+  from the chunks table when they are lost or stale.
+- Generations, not guesses: every write draws a new random token for the agent in the same
+  transaction as its chunks; the structures carry the token of the state they hold. A search uses
+  them only when their token is its snapshot's; otherwise it takes the write lock, and rebuilds them
+  if they are still not current (a crash between the two commits, a deleted directory, a failed
+  commit). Writers of every thread and process are serialised by SQLite's write lock, so the files
+  have one writer at a time; readers never wait on a writer.
+- A search reads in one transaction: the token, the chunk rows and the exact vectors of the dense
+  candidates come from one snapshot, and the structures are that snapshot's generation, so a
+  concurrent `replace_document` is seen entirely or not at all.
+- Tenancy: each (tenant, agent) has structures of its own, and every chunk row a search returns or
+  re-scores is read with its tenant and agent checked again.
+- User text never reaches a query parser as syntax: the query is cut into words (letters and digits),
+  each is quoted, so `"`, `NEAR(`, `AND` or `*` are plain (or no) words.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import secrets
 import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from oratio.datadir import make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, InvalidInput
+from oratio.knowledge.agent_index import AgentFiles, Row, Snapshot
 from oratio.knowledge.fusion import RRF_K, fuse
 from oratio.knowledge.ports import Embedder, KnowledgeHit
 from oratio.store.sqlite import SqliteDatabase
@@ -42,14 +51,16 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-INDEX_SCHEMA_VERSION = 1
+logger = logging.getLogger("oratio.knowledge")
+
+INDEX_SCHEMA_VERSION = 2  # 2: the search structures left SQLite (FTS5 dropped), agents got a generation token
 CANDIDATES = 50  # how deep each ranking goes before fusion
 K_MAX = 50
 QUERY_TERMS_MAX = 64
-CACHE_BYTES = 256 * 1024 * 1024  # 1k chunks of 384 floats take 1.5 MB
+CACHE_BYTES = 512 * 1024 * 1024  # open agents' vector graphs (about 85 MB per 100k chunks of 384 dimensions)
 
 _SCHEMA = (
-    # AUTOINCREMENT: ids are never reused, so a cached id can never name another chunk.
+    # AUTOINCREMENT: ids are never reused, so an id in a search structure can never name another chunk.
     """CREATE TABLE IF NOT EXISTS chunks (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, document_id TEXT NOT NULL,
@@ -57,22 +68,18 @@ _SCHEMA = (
         start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
         embedding BLOB, model_id TEXT, scope TEXT NOT NULL,
         UNIQUE (tenant_id, agent_id, document_id, ordinal))""",
-    # External content: the text is stored once, in `chunks`; the triggers keep the FTS index in step.
-    """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-        text, scope, content='chunks', content_rowid='id', tokenize='porter unicode61')""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts (rowid, text, scope) VALUES (new.id, new.text, new.scope); END""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts (chunks_fts, rowid, text, scope) VALUES ('delete', old.id, old.text, old.scope); END""",
-    """CREATE TRIGGER IF NOT EXISTS chunks_fts_update AFTER UPDATE ON chunks BEGIN
-        INSERT INTO chunks_fts (chunks_fts, rowid, text, scope) VALUES ('delete', old.id, old.text, old.scope);
-        INSERT INTO chunks_fts (rowid, text, scope) VALUES (new.id, new.text, new.scope); END""",
     """CREATE TABLE IF NOT EXISTS agent_versions (
         tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, version INTEGER NOT NULL,
         PRIMARY KEY (tenant_id, agent_id)) WITHOUT ROWID""",
 )
+_FROM_V1 = (
+    "DROP TRIGGER IF EXISTS chunks_fts_insert",
+    "DROP TRIGGER IF EXISTS chunks_fts_delete",
+    "DROP TRIGGER IF EXISTS chunks_fts_update",
+    "DROP TABLE IF EXISTS chunks_fts",
+)
 _CHUNK_COLUMNS = "c.id, c.document_id, c.document_name, c.ordinal, c.text, c.location, c.start_offset, c.end_offset"
-_WORD = re.compile(r"[^\W_]+")  # letters and digits: what the unicode61 tokenizer keeps
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: what the tokenizer keeps
 
 
 class _IndexDatabase(SqliteDatabase):
@@ -89,13 +96,20 @@ class _IndexDatabase(SqliteDatabase):
                 raise ConfigError(
                     f"{self.path} has index schema version {found}, newer than this Oratio ({INDEX_SCHEMA_VERSION})"
                 )
-            try:
-                for statement in _SCHEMA:
+            for statement in _SCHEMA:
+                tx.execute(statement)
+            if found < 2:
+                for statement in _FROM_V1:
                     tx.execute(statement)
-            except sqlite3.OperationalError as exc:
-                if "fts5" in str(exc):
-                    raise ConfigError("this Python's SQLite has no FTS5; the knowledge index needs it") from exc
-                raise
+                columns = {row[1] for row in tx.execute("PRAGMA table_info(agent_versions)")}
+                if "token" not in columns:
+                    tx.execute("ALTER TABLE agent_versions ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+                # Every agent with chunks gets a generation; its structures are built at its first search.
+                tx.execute(
+                    "INSERT OR IGNORE INTO agent_versions (tenant_id, agent_id, version, token)"
+                    " SELECT DISTINCT tenant_id, agent_id, 1, '' FROM chunks"
+                )
+                tx.execute("UPDATE agent_versions SET token = lower(hex(randomblob(12))) WHERE token = ''")
             tx.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
 
     @contextmanager
@@ -111,26 +125,19 @@ class _IndexDatabase(SqliteDatabase):
                     conn.execute("COMMIT")
 
 
-@dataclass(frozen=True)
-class _Vectors:
-    """One agent's vectors for one model, as of `version` of the agent's chunks."""
-
-    version: int
-    ids: NDArray[np.int64]
-    matrix: NDArray[np.float32]  # (len(ids), dimensions), rows L2-normalised
-
-
 class HybridIndex:
     """Chunks of every tenant's agents in one SQLite file, searched per (tenant, agent).
 
-    Thread-safe; several instances (or processes) may use the same file.
+    Thread-safe; several instances (or processes) may use the same file and its structures directory.
     """
 
     def __init__(self, path: Path, embedder: Embedder | None, *, cache_bytes: int = CACHE_BYTES) -> None:
         self._db = _IndexDatabase(path)
         self._embedder = embedder
-        # Least recently searched agents' vectors go first once their total passes `cache_bytes`.
-        self._cache: OrderedDict[tuple[str, str], _Vectors] = OrderedDict()
+        self._root = path.with_name(path.name + ".search")
+        make_private_dirs(self._root)
+        # Least recently searched agents' snapshots go first once their total passes `cache_bytes`.
+        self._cache: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cache_lock = threading.Lock()
 
@@ -146,7 +153,7 @@ class HybridIndex:
         """Make `chunks` the document's only chunks, atomically. Idempotent.
 
         The chunks are embedded first, outside the transaction: a failure there leaves the previous
-        version searchable, and the write lock is held only for the inserts.
+        version searchable, and the write lock is held only for the inserts and the structures' update.
         """
         for chunk in chunks:
             if (chunk.tenant_id, chunk.agent_id, chunk.document_id) != (tenant_id, agent_id, document_id):
@@ -177,6 +184,7 @@ class HybridIndex:
             for chunk, blob in zip(chunks, blobs, strict=True)
         ]
         with self._db.write() as tx:
+            removed = _document_ids(tx, tenant_id, agent_id, document_id)
             tx.execute(
                 "DELETE FROM chunks WHERE tenant_id = ? AND agent_id = ? AND document_id = ?",
                 (tenant_id, agent_id, document_id),
@@ -186,19 +194,52 @@ class HybridIndex:
                 " start_offset, end_offset, embedding, model_id, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            _bump_version(tx, tenant_id, agent_id)
-        self._forget(tenant_id, agent_id)
+            added = _document_ids(tx, tenant_id, agent_id, document_id)
+            by_ordinal = {chunk.ordinal: (chunk, blob) for chunk, blob in zip(chunks, blobs, strict=True)}
+            fresh = [
+                self._row(chunk_id, document_id, by_ordinal[ordinal][0].text, by_ordinal[ordinal][1], model_id)
+                for chunk_id, ordinal in added
+            ]
+            snapshot = self._advance(tx, tenant_id, agent_id, document_id, [i for i, _ in removed], fresh)
+        self._remember(tenant_id, agent_id, snapshot)  # committed: this process's next search starts warm
 
     def remove_document(self, tenant_id: str, agent_id: str, document_id: str) -> None:
         """Forget the document's chunks; a no-op if it has none."""
         with self._db.write() as tx:
-            cur = tx.execute(
+            removed = _document_ids(tx, tenant_id, agent_id, document_id)
+            if not removed:
+                return
+            tx.execute(
                 "DELETE FROM chunks WHERE tenant_id = ? AND agent_id = ? AND document_id = ?",
                 (tenant_id, agent_id, document_id),
             )
-            if cur.rowcount > 0:
-                _bump_version(tx, tenant_id, agent_id)
+            snapshot = self._advance(tx, tenant_id, agent_id, document_id, [i for i, _ in removed], [])
+        self._remember(tenant_id, agent_id, snapshot)
+
+    def _advance(
+        self,
+        tx: sqlite3.Connection,
+        tenant_id: str,
+        agent_id: str,
+        document_id: str,
+        removed: list[int],
+        added: list[Row],
+    ) -> Snapshot:
+        """Inside the write: a new generation token, and the structures moved to it (or rebuilt).
+
+        The structures commit before SQLite does. If SQLite's commit then fails, they hold a token the
+        chunks table never had, and the next search rebuilds them.
+        """
+        before = _token(tx, tenant_id, agent_id)
+        after = _bump_version(tx, tenant_id, agent_id)
         self._forget(tenant_id, agent_id)
+        files = self._files(tenant_id, agent_id)
+        snapshot = files.update(before, after, document_id, removed, added) if before else None
+        if snapshot is None:
+            if before:
+                logger.info("tenant=%s agent=%s | search structures rebuilt from the chunks", tenant_id, agent_id)
+            snapshot = files.rebuild(after, self._all_rows(tx, tenant_id, agent_id))
+        return snapshot
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -207,19 +248,21 @@ class HybridIndex:
         return int(rows[0][0])
 
     def search(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]:
-        """The `k` best chunks for `query`: BM25 and dense rankings fused by RRF; score = fused score."""
+        """The `k` best chunks for `query`: BM25 and dense rankings fused; score = fused score."""
         _check(query, k)
         query_vector = self._query_vector(query)
-        with self._db.read() as conn:
-            lexical = _bm25(conn, tenant_id, agent_id, query, CANDIDATES)
-            dense = self._dense(conn, tenant_id, agent_id, query_vector, CANDIDATES) if query_vector is not None else []
+        words = query_words(query)
+        with self._reading(tenant_id, agent_id) as (conn, snapshot):
+            lexical = snapshot.bm25(words, CANDIDATES)
+            dense = self._dense(conn, snapshot, tenant_id, agent_id, query_vector, CANDIDATES)
             return _hits(conn, tenant_id, agent_id, fuse(lexical, dense, k))
 
     def search_bm25(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]:
-        """BM25 only; score = -bm25() (higher is better). For comparisons with `search`."""
+        """BM25 only (this agent's statistics); score = BM25 (higher is better). For comparisons with `search`."""
         _check(query, k)
-        with self._db.read() as conn:
-            return _hits(conn, tenant_id, agent_id, _bm25(conn, tenant_id, agent_id, query, k))
+        words = query_words(query)
+        with self._reading(tenant_id, agent_id) as (conn, snapshot):
+            return _hits(conn, tenant_id, agent_id, snapshot.bm25(words, k))
 
     def search_dense(self, tenant_id: str, agent_id: str, query: str, k: int = 5) -> list[KnowledgeHit]:
         """Dense only; score = cosine similarity. Empty without an embedder. For comparisons with `search`."""
@@ -227,13 +270,91 @@ class HybridIndex:
         query_vector = self._query_vector(query)
         if query_vector is None:
             return []
-        with self._db.read() as conn:
-            return _hits(conn, tenant_id, agent_id, self._dense(conn, tenant_id, agent_id, query_vector, k))
+        with self._reading(tenant_id, agent_id) as (conn, snapshot):
+            return _hits(conn, tenant_id, agent_id, self._dense(conn, snapshot, tenant_id, agent_id, query_vector, k))
 
     def close(self) -> None:
         with self._cache_lock:
             self._cache.clear()
         self._db.close()
+
+    # -- generations ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self, tenant_id: str, agent_id: str) -> Iterator[tuple[sqlite3.Connection, Snapshot]]:
+        """A read transaction and the agent's structures at its generation (repaired first if need be)."""
+        for _ in range(3):
+            with self._db.read() as conn:
+                token = _token(conn, tenant_id, agent_id)
+                snapshot = self._current(tenant_id, agent_id, token)
+                if snapshot is not None:
+                    yield conn, snapshot
+                    return
+            self._repair(tenant_id, agent_id)
+        raise BackendUnavailable("the knowledge index is being rewritten; try again shortly")
+
+    def _current(self, tenant_id: str, agent_id: str, token: str) -> Snapshot | None:
+        key = (tenant_id, agent_id)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None and cached.token == token:
+                self._cache.move_to_end(key)
+                return cached
+        if not token:
+            return _EMPTY
+        snapshot = self._files(tenant_id, agent_id).open(token)
+        if snapshot is not None:
+            self._remember(tenant_id, agent_id, snapshot)
+        return snapshot
+
+    def _repair(self, tenant_id: str, agent_id: str) -> None:
+        """Under the write lock (no writer can move the generation meanwhile): rebuild what is not current."""
+        with self._db.write() as tx:
+            token = _token(tx, tenant_id, agent_id)
+            if not token:
+                return
+            files = self._files(tenant_id, agent_id)
+            snapshot = files.open(token)
+            if snapshot is None:
+                logger.info("tenant=%s agent=%s | search structures rebuilt from the chunks", tenant_id, agent_id)
+                snapshot = files.rebuild(token, self._all_rows(tx, tenant_id, agent_id))
+        self._remember(tenant_id, agent_id, snapshot)
+
+    def _remember(self, tenant_id: str, agent_id: str, snapshot: Snapshot) -> None:
+        key = (tenant_id, agent_id)
+        with self._cache_lock:
+            self._cache[key] = snapshot
+            self._cache.move_to_end(key)
+            total = sum(s.nbytes for s in self._cache.values())
+            while total > self._cache_bytes and len(self._cache) > 1:
+                total -= self._cache.popitem(last=False)[1].nbytes
+
+    def _forget(self, tenant_id: str, agent_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop((tenant_id, agent_id), None)
+
+    def _files(self, tenant_id: str, agent_id: str) -> AgentFiles:
+        embedder = self._embedder
+        return AgentFiles(
+            self._root / _scope(tenant_id, agent_id),
+            embedder.model_id if embedder is not None else None,
+            embedder.dimensions if embedder is not None else None,
+        )
+
+    def _row(self, chunk_id: int, document_id: str, text: str, blob: bytes | None, model_id: str | None) -> Row:
+        vector = None
+        if blob is not None and self._embedder is not None and model_id == self._embedder.model_id:
+            vector = _vector(blob, self._embedder.dimensions)
+        return Row(chunk_id, document_id, text, vector)
+
+    def _all_rows(self, tx: sqlite3.Connection, tenant_id: str, agent_id: str) -> Iterator[Row]:
+        cursor = tx.execute(
+            "SELECT id, document_id, text, embedding, model_id FROM chunks WHERE tenant_id = ? AND agent_id = ?"
+            " ORDER BY id",
+            (tenant_id, agent_id),
+        )
+        for chunk_id, document_id, text, blob, model_id in cursor:
+            yield self._row(int(chunk_id), document_id, text, blob, model_id)
 
     # -- dense side -----------------------------------------------------------------------------
 
@@ -249,59 +370,37 @@ class HybridIndex:
         return row
 
     def _dense(
-        self, conn: sqlite3.Connection, tenant_id: str, agent_id: str, query_vector: NDArray[np.float32], n: int
+        self,
+        conn: sqlite3.Connection,
+        snapshot: Snapshot,
+        tenant_id: str,
+        agent_id: str,
+        query_vector: NDArray[np.float32] | None,
+        n: int,
     ) -> list[tuple[int, float]]:
-        import numpy as np
-
-        vectors = self._vectors(conn, tenant_id, agent_id)
-        if vectors is None or len(vectors.ids) == 0:
+        """The graph's `n` nearest chunks, re-scored with their exact float vectors (cosine), best first."""
+        if query_vector is None or self._embedder is None:
             return []
-        scores = vectors.matrix @ query_vector
-        if len(scores) > n:
-            top = np.argpartition(-scores, n)[:n]
-        else:
-            top = np.arange(len(scores))
-        top = top[np.lexsort((vectors.ids[top], -scores[top]))]  # best first, ties by id
-        return [(int(vectors.ids[i]), float(scores[i])) for i in top]
-
-    def _vectors(self, conn: sqlite3.Connection, tenant_id: str, agent_id: str) -> _Vectors | None:
-        """The agent's vectors as of the reading transaction's snapshot, from the cache when still current."""
-        assert self._embedder is not None
+        # Twice as deep as asked: int8 quantisation blurs near-ties, the exact re-score below settles them.
+        candidates = snapshot.nearest(query_vector, 2 * n)
+        if not candidates:
+            return []
         import numpy as np
 
-        row = conn.execute(
-            "SELECT version FROM agent_versions WHERE tenant_id = ? AND agent_id = ?", (tenant_id, agent_id)
-        ).fetchone()
-        version = int(row[0]) if row else 0
-        key = (tenant_id, agent_id)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None and cached.version == version:
-                self._cache.move_to_end(key)
-                return cached
-        dims = self._embedder.dimensions
         rows = conn.execute(
-            "SELECT id, embedding FROM chunks WHERE tenant_id = ? AND agent_id = ? AND model_id = ?"
-            " AND embedding IS NOT NULL ORDER BY id",
-            (tenant_id, agent_id, self._embedder.model_id),
+            f"SELECT id, embedding FROM chunks WHERE id IN ({', '.join('?' * len(candidates))})"
+            " AND +tenant_id = ? AND +agent_id = ? AND +model_id = ?",
+            [*candidates, tenant_id, agent_id, self._embedder.model_id],
         ).fetchall()
-        rows = [(chunk_id, blob) for chunk_id, blob in rows if len(blob) == dims * 4]
-        ids = np.fromiter((chunk_id for chunk_id, _ in rows), dtype=np.int64, count=len(rows))
+        dims = self._embedder.dimensions
+        rows = [(chunk_id, blob) for chunk_id, blob in rows if blob is not None and len(blob) == dims * 4]
+        if not rows:
+            return []
         matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<f4").reshape(len(rows), dims)
-        vectors = _Vectors(version=version, ids=ids, matrix=matrix.astype(np.float32, copy=False))
-        with self._cache_lock:
-            current = self._cache.get(key)
-            if current is None or current.version <= version:  # never replace a newer snapshot's
-                self._cache[key] = vectors
-                self._cache.move_to_end(key)
-                total = sum(v.matrix.nbytes for v in self._cache.values())
-                while total > self._cache_bytes and len(self._cache) > 1:
-                    total -= self._cache.popitem(last=False)[1].matrix.nbytes
-        return vectors
-
-    def _forget(self, tenant_id: str, agent_id: str) -> None:
-        with self._cache_lock:
-            self._cache.pop((tenant_id, agent_id), None)
+        scores = matrix @ query_vector
+        ranked = [(int(chunk_id), float(score)) for (chunk_id, _), score in zip(rows, scores, strict=True)]
+        ranked.sort(key=lambda pair: (-pair[1], pair[0]))  # best first, ties by id
+        return ranked[:n]
 
 
 def _check(query: str, k: int) -> None:
@@ -314,12 +413,12 @@ def _check(query: str, k: int) -> None:
 
 
 def _scope(tenant_id: str, agent_id: str) -> str:
-    """One FTS token per (tenant, agent): letters and digits only, so unicode61 keeps it whole."""
+    """One name per (tenant, agent): the agent's structures directory (and the `scope` column of v1 files)."""
     return "s" + hashlib.sha256(f"{tenant_id}\x00{agent_id}".encode()).hexdigest()[:24]
 
 
-# Function words that appear in nearly every chunk: OR-ing them makes FTS5 score most rows (the
-# benchmark's 100k-chunk BM25 latency) while adding almost nothing to the ranking.
+# Function words that appear in nearly every chunk: OR-ing them makes BM25 score most rows (the
+# cost of a search grows with their postings) while adding almost nothing to the ranking.
 STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from had has have how i if in is it its me my no not of "
     "on or our so than that the their them then there these they this to was we were what when where which "
@@ -327,31 +426,15 @@ STOPWORDS = frozenset(
 )
 
 
-def fts_query(text: str, scope: str) -> str | None:
-    """An FTS5 query matching any word of `text` in this scope, or None if `text` has no words.
+def query_words(text: str) -> list[str]:
+    """The words of `text` a BM25 query looks for: letters and digits, lowercased, deduplicated, at most 64.
 
-    Each word is quoted (a word has no quote in it), so FTS5 operators in user text are inert.
-    Stopwords are dropped unless the query has nothing else.
+    Stopwords are dropped unless the query has nothing else. The caller quotes each word, so query
+    syntax in user text is inert.
     """
     words = list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))
     terms = [word for word in words if word not in STOPWORDS] or words
-    terms = terms[:QUERY_TERMS_MAX]
-    if not terms:
-        return None
-    return f'scope : "{scope}" AND text : (' + " OR ".join(f'"{term}"' for term in terms) + ")"
-
-
-def _bm25(conn: sqlite3.Connection, tenant_id: str, agent_id: str, query: str, n: int) -> list[tuple[int, float]]:
-    match = fts_query(query, _scope(tenant_id, agent_id))
-    if match is None:
-        return []
-    # Weight 0 for the scope column: the scope token filters but does not score.
-    rows = conn.execute(
-        "SELECT c.id, bm25(chunks_fts, 1.0, 0.0) AS s FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid"
-        " WHERE chunks_fts MATCH ? AND c.tenant_id = ? AND c.agent_id = ? ORDER BY s, c.id LIMIT ?",
-        (match, tenant_id, agent_id, n),
-    ).fetchall()
-    return [(int(chunk_id), -float(score)) for chunk_id, score in rows]
+    return terms[:QUERY_TERMS_MAX]
 
 
 def _hits(
@@ -397,12 +480,43 @@ def _embed_blobs(embedder: Embedder, texts: list[str]) -> list[bytes]:
     return [row.astype("<f4").tobytes() for row in matrix]
 
 
-def _bump_version(tx: sqlite3.Connection, tenant_id: str, agent_id: str) -> None:
+def _bump_version(tx: sqlite3.Connection, tenant_id: str, agent_id: str) -> str:
+    """A new generation for the agent; the token is random, so a rolled-back write's is never seen again."""
+    token = secrets.token_hex(12)
     tx.execute(
-        "INSERT INTO agent_versions (tenant_id, agent_id, version) VALUES (?, ?, 1)"
-        " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET version = version + 1",
-        (tenant_id, agent_id),
+        "INSERT INTO agent_versions (tenant_id, agent_id, version, token) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET version = version + 1, token = excluded.token",
+        (tenant_id, agent_id, token),
     )
+    return token
 
 
-__all__ = ["CANDIDATES", "K_MAX", "RRF_K", "HybridIndex", "fts_query"]
+def _token(conn: sqlite3.Connection, tenant_id: str, agent_id: str) -> str:
+    """The agent's generation token; empty for an agent that never had a chunk."""
+    row = conn.execute(
+        "SELECT token FROM agent_versions WHERE tenant_id = ? AND agent_id = ?", (tenant_id, agent_id)
+    ).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _document_ids(tx: sqlite3.Connection, tenant_id: str, agent_id: str, document_id: str) -> list[tuple[int, int]]:
+    """(chunk id, ordinal) of the document's chunks."""
+    rows = tx.execute(
+        "SELECT id, ordinal FROM chunks WHERE tenant_id = ? AND agent_id = ? AND document_id = ?",
+        (tenant_id, agent_id, document_id),
+    ).fetchall()
+    return [(int(chunk_id), int(ordinal)) for chunk_id, ordinal in rows]
+
+
+def _vector(blob: bytes, dimensions: int) -> NDArray[np.float32] | None:
+    if len(blob) != dimensions * 4:
+        return None
+    import numpy as np
+
+    vector: NDArray[np.float32] = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    return vector
+
+
+_EMPTY = Snapshot("", None, None, None, 0)  # an agent that never had a chunk: nothing to open
+
+__all__ = ["CANDIDATES", "K_MAX", "RRF_K", "HybridIndex", "query_words"]

@@ -18,7 +18,7 @@ import pytest
 
 from oratio.errors import InvalidInput
 from oratio.knowledge.fusion import AGREED_SCORE, DENSE_WEIGHT
-from oratio.knowledge.index import HybridIndex, fts_query
+from oratio.knowledge.index import HybridIndex, query_words
 from oratio.knowledge.ports import Embedder, KnowledgeHit
 from schemas import Chunk
 
@@ -328,11 +328,11 @@ def test_fts_syntax_in_a_query_is_inert(index: HybridIndex, query: str) -> None:
     assert index.count(TENANT, AGENT) == len(FAQ) + len(MANUAL)
 
 
-def test_the_fts_query_quotes_every_word() -> None:
-    assert fts_query('NEAR(refund "x" *', "sabc") == 'scope : "sabc" AND text : ("near" OR "refund" OR "x")'
-    assert fts_query('" * ( ^', "sabc") is None
-    query = fts_query(" ".join(f"w{i}" for i in range(500)), "sabc")
-    assert query is not None and query.count('"') == 2 * 65  # the scope and at most 64 words
+def test_the_query_keeps_only_words_and_at_most_64() -> None:
+    assert query_words('NEAR(refund "x" * AND') == ["near", "refund", "x"]  # "and" is a stopword
+    assert query_words('" * ( ^') == []
+    assert query_words("the and of") == ["the", "and", "of"]  # only stopwords: kept
+    assert len(query_words(" ".join(f"w{i}" for i in range(500)))) == 64
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t"])
@@ -437,7 +437,7 @@ def test_a_tiny_vector_cache_still_gives_every_agent_its_own_results(tmp_path: P
 # -- the file -----------------------------------------------------------------------------------
 
 
-def test_the_file_has_the_documented_tables_and_the_fts_index_follows_the_chunks(
+def test_the_file_has_the_documented_tables_and_the_structures_sit_beside_it(
     index: HybridIndex, tmp_path: Path
 ) -> None:
     load_corpus(index)
@@ -448,12 +448,13 @@ def test_the_file_has_the_documented_tables_and_the_fts_index_follows_the_chunks
         columns = [row[1] for row in conn.execute("PRAGMA table_info(chunks)")]
         embedded = conn.execute("SELECT COUNT(*) FROM chunks WHERE embedding IS NOT NULL").fetchone()[0]
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        # rank 1: compare the FTS index with the chunks table too; raises if they are out of step
-        conn.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"tenant_id", "agent_id", "document_id", "document_name", "ordinal", "text", "location"} <= set(columns)
     assert {"start_offset", "end_offset", "embedding", "model_id"} <= set(columns)
     assert embedded == (0 if index.embedder is None else len(FAQ) + len(MANUAL))
     assert mode == "wal"
+    assert "chunks_fts" not in tables  # BM25 left SQLite for the per-agent structures
+    assert len(list((tmp_path / "knowledge.db.search").iterdir())) == 1  # one agent, one directory
 
 
 def test_bm25_search_works_without_numpy(tmp_path: Path) -> None:
