@@ -125,6 +125,17 @@ class Settings(BaseSettings):
     ingest_workers_per_tenant: int = Field(
         default=1, ge=1, le=64, description="Documents of one tenant extracted at once (at most ORATIO_INGEST_WORKERS)"
     )
+    ingest_background: bool = Field(
+        default=True,
+        description="Index uploaded documents in background workers (the upload returns `ingesting` at once);"
+        " false: the upload waits for its document to be indexed (scripts)",
+    )
+    ingest_attempts_max: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Ingestion runs of a document the server may stop during (restart, crash) before it ends in error",
+    )
     ingest_queue_per_tenant: int = Field(
         default=4, ge=0, le=1000, description="Documents of one tenant waiting for a slot; more end in error at once"
     )

@@ -42,6 +42,13 @@ class Document(Record):
     status: DocumentStatus = DocumentStatus.PENDING
     status_reason: str | None = Field(default=None, max_length=2000)
     chunk_count: int = Field(default=0, ge=0)
+    # Progress of the ingestion in flight (chunks embedded of the document's total); both 0 before the
+    # document is chunked and once it is ready or in error (then `chunk_count` holds the outcome).
+    chunks_done: int = Field(default=0, ge=0)
+    chunks_total: int = Field(default=0, ge=0)
+    # Ingestion runs started for the current content without finishing; past the configured bound
+    # (a document whose ingestion keeps stopping the server) it ends in `error` instead of looping.
+    ingest_attempts: int = Field(default=0, ge=0)
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from oratio.errors import ConfigError
 from oratio.knowledge.ports import Embedder
+from oratio.knowledge.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,6 +119,7 @@ class MiniLmEmbedder:
         # Batches of similar lengths pad little; attention cost grows with the padded length. Small
         # batches (8) measured faster than 32 on CPU: the attention scores of a large batch leave the cache.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        done = 0
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
             width = max(len(encodings[i].ids) for i in rows)
@@ -135,6 +137,8 @@ class MiniLmEmbedder:
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.clip(norms, 1e-12, None)
+            done += len(rows)
+            report(done, len(texts))  # a document's ingestion shows chunks embedded of total
         return out
 
     def _load(self) -> _Loaded:

@@ -2,8 +2,9 @@
 
 Uploading a document with the name of an existing one replaces it (same id, new content), and
 uploading identical content again changes nothing: re-running an upload script is always safe.
-Every stored version is ingested into the agent's knowledge base right away (`Ingestion`), and the
-outcome (ready, or error with a reason) is on the document record.
+Every stored version is ingested into the agent's knowledge base (`Ingestion`): the upload returns the
+record as `ingesting` and background workers index it (or, configured inline, the upload waits for it);
+progress and the outcome (ready, or error with a reason) are on the document record.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.services.ingestion import Ingestion
+from oratio.services.ingestion import Ingestion, fresh_fields
 from oratio.store.ports import Page
 from oratio.store.tables import AGENTS, DOCUMENTS
 from schemas import (
@@ -57,7 +58,7 @@ class DocumentService:
         if existing is not None and existing.sha256 == digest and existing.format is content.format:
             if existing.status in (DocumentStatus.READY, DocumentStatus.INGESTING) or self._ingestion is None:
                 return existing
-            return self._ingestion.ingest(tenant_id, existing.id)  # same content, earlier attempt failed
+            return self._ingestion.restart(tenant_id, existing.id)  # same content, earlier attempt failed
         if existing is None:
             self._check_count(tenant_id, agent_id)
         doc_id = existing.id if existing is not None else new_id("document")
@@ -75,6 +76,7 @@ class DocumentService:
                 size_bytes=len(content.content),
                 sha256=digest,
                 blob_key=blob_key,
+                status=DocumentStatus.INGESTING if self._ingestion is not None else DocumentStatus.PENDING,
                 created_at=now,
                 updated_at=now,
             )
@@ -93,10 +95,9 @@ class DocumentService:
                     "size_bytes": len(content.content),
                     "sha256": digest,
                     "blob_key": blob_key,
-                    "status": DocumentStatus.PENDING,
-                    "status_reason": None,
+                    **fresh_fields(now),
+                    "status": DocumentStatus.INGESTING if self._ingestion is not None else DocumentStatus.PENDING,
                     "chunk_count": 0,
-                    "updated_at": now,
                 }
             )
 
@@ -109,7 +110,7 @@ class DocumentService:
     def _ingested(self, document: Document) -> Document:
         if self._ingestion is None:
             return document
-        return self._ingestion.ingest(document.tenant_id, document.id)
+        return self._ingestion.start(document)
 
     def reingest(self, principal: Principal, document_id: str) -> Document:
         """Ingest a document again, e.g. after a backend outage left it in `error`."""
@@ -117,7 +118,7 @@ class DocumentService:
         document = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
         if self._ingestion is None:
             return document
-        return self._ingestion.ingest(tenant_id, document_id)
+        return self._ingestion.restart(tenant_id, document_id)
 
     def _check_count(self, tenant_id: str, agent_id: str) -> None:
         page = self._b.store.query(
