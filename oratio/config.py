@@ -187,6 +187,13 @@ class Settings(BaseSettings):
     creator_stage_timeout_seconds: float = Field(
         default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or simulated scenario) may take"
     )
+    creation_documents_wait_seconds: float = Field(
+        default=600,
+        ge=0,
+        le=24 * 3600,
+        description="How long the AgentCreator waits for an agent's documents to be indexed before its test"
+        " conversations (they then run on the documents ready so far)",
+    )
     simulation_scenarios_max: int = Field(
         default=40, ge=1, le=200, description="Scenarios one simulation run holds at most (the rest are reported unrun)"
     )

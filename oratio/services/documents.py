@@ -120,6 +120,16 @@ class DocumentService:
             return document
         return self._ingestion.restart(tenant_id, document_id)
 
+    def wait_settled(self, principal: Principal, agent_id: str, timeout: float) -> list[Document]:
+        """Wait (at most `timeout` s) until no document of the agent is being ingested; returns those still are.
+
+        For callers that need the agent's knowledge complete (the AgentCreator's test conversations).
+        """
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        if self._ingestion is None:
+            return []
+        return self._ingestion.wait_settled(tenant_id, agent_id, timeout)
+
     def _check_count(self, tenant_id: str, agent_id: str) -> None:
         page = self._b.store.query(
             DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=Limits.DOCUMENTS_PER_AGENT_MAX
