@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.errors import ConfigError
 from oratio.keyfiles import load_or_create_key
+from schemas import Limits
 
 
 class StoreBackend(StrEnum):
@@ -118,6 +119,15 @@ class Settings(BaseSettings):
     admin_burst: int = Field(default=100, ge=1)
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    documents_per_agent_max: int = Field(
+        default=Limits.DOCUMENTS_PER_AGENT_MAX, ge=1, le=100_000, description="Documents one agent may hold"
+    )
+    document_bytes_per_agent_max: int = Field(
+        default=5 * 1024**3, ge=1024, description="Bytes of documents one agent may hold (all its documents together)"
+    )
+    document_bytes_per_tenant_max: int = Field(
+        default=20 * 1024**3, ge=1024, description="Bytes of documents one tenant may hold (all its agents together)"
+    )
     ingest_timeout_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Longest one document's extraction may take before it ends in error"
     )

@@ -56,6 +56,7 @@ from oratio.services.analysis import AnalysisService, plan_lookup
 from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.document_totals import DocumentLimits
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion, IngestionSettings
 from oratio.services.knowledge import KnowledgeService
@@ -170,7 +171,16 @@ def build_services(
             attempts_max=settings.ingest_attempts_max,
         ),
     )
-    documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
+    documents = DocumentService(
+        backends,
+        max_bytes=settings.max_document_bytes,
+        ingestion=ingestion,
+        limits=DocumentLimits(
+            documents_per_agent=settings.documents_per_agent_max,
+            bytes_per_agent=settings.document_bytes_per_agent_max,
+            bytes_per_tenant=settings.document_bytes_per_tenant_max,
+        ),
+    )
     notifications = NotificationService(backends)
     gate = ModelGate(settings)
     keys = KeyService(

@@ -53,6 +53,19 @@ class Document(Record):
     updated_at: UtcDatetime = Field(default_factory=utcnow)
 
 
+class DocumentTotals(Record):
+    """How many documents, and how many bytes of them, an agent holds (`scope` is its id) or a whole
+    tenant holds (`scope` is `TENANT_SCOPE`): the document limits are checked against these counters,
+    written in the same transaction as the document, so an upload never counts an agent's documents."""
+
+    scope: str = Field(min_length=1, max_length=64)
+    documents: int = Field(default=0, ge=0)
+    bytes: int = Field(default=0, ge=0)
+
+
+TENANT_SCOPE = "tenant"
+
+
 class DocumentContent(Model):
     """A document as uploaded. Content arrives as bytes; the door decodes text or base64."""
 
