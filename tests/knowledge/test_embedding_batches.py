@@ -61,8 +61,6 @@ def test_progress_is_reported_after_each_batch() -> None:
         ([3] * 5, 2, 2048, [[0, 1], [2, 3], [4]]),  # at most `most` sequences
     ],
 )
-def test_batches_fit_the_token_budget(
-    lengths: list[int], most: int, tokens: int, expected: list[list[int]]
-) -> None:
+def test_batches_fit_the_token_budget(lengths: list[int], most: int, tokens: int, expected: list[list[int]]) -> None:
     order = list(range(len(lengths)))
     assert list(embeddings._batches(lengths, order, most, tokens)) == expected
