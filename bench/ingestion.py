@@ -188,7 +188,10 @@ def document_ops(count: int) -> None:
                 call()
                 timings.append((label, time.perf_counter() - start))
 
-            timed("first upload (counts once)", lambda: platform.documents.upload(owner, agent.id, _doc("a.md", tiny)))
+            timed(
+                "first upload (counts once; imports)",
+                lambda: platform.documents.upload(owner, agent.id, _doc("a.md", tiny)),
+            )
             timed("upload (counters)", lambda: platform.documents.upload(owner, agent.id, _doc("b.md", tiny)))
             cursor = platform.documents.list(owner, agent.id, limit=200).next_cursor
             timed("list a page of 200", lambda: platform.documents.list(owner, agent.id, limit=200, cursor=cursor))
