@@ -211,6 +211,14 @@ class Ingestion:
             self.ingest(tenant_id, document_id)
         except NotFound:
             pass  # deleted while it waited
+        except Exception:  # a worker job's outermost handler: a bug or a disk error must not leave it `ingesting`
+            logger.exception("tenant=%s document=%s | ingestion failed unexpectedly", tenant_id, document_id)
+            try:
+                current = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
+                reason = "ingestion failed on the server (logged); re-ingest the document to try again"
+                self._finish(current, DocumentStatus.ERROR, reason)
+            except Exception:  # the store itself is failing: the record stays `ingesting` for the next start
+                logger.exception("tenant=%s document=%s | failure not recorded", tenant_id, document_id)
 
     def _begin(self, tenant_id: str, document_id: str) -> Document:
         """Count this run and mark the record `ingesting`; past `attempts_max` runs, `error` instead."""

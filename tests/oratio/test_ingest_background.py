@@ -143,6 +143,27 @@ def test_a_bad_document_ends_in_error_with_its_reason(platform: Platform, acme: 
         ingestion.close()
 
 
+class BrokenKnowledgeBase(GatedKnowledgeBase):
+    """A knowledge base with a bug: `ingest` raises something no error handler expects."""
+
+    def ingest(self, document: Document, content: bytes) -> IngestResult:
+        raise RuntimeError("a bug")
+
+
+def test_an_unexpected_failure_ends_in_error_not_ingesting_forever(platform: Platform, acme: Tenancy) -> None:
+    agent = create_agent(platform, acme)
+    ingestion, documents = background(platform, BrokenKnowledgeBase(platform.ingestion.knowledge))
+    try:
+        uploaded = documents.upload(acme.principal, agent.id, doc("refunds.md", REFUNDS))
+        assert ingestion.wait_idle(WAIT_S)
+
+        failed = record(platform, uploaded)
+        assert failed.status is DocumentStatus.ERROR
+        assert failed.status_reason == "ingestion failed on the server (logged); re-ingest the document to try again"
+    finally:
+        ingestion.close()
+
+
 def test_a_restart_resumes_documents_left_ingesting(platform: Platform, acme: Tenancy) -> None:
     agent = create_agent(platform, acme)
     # A service without ingestion stores documents that nothing indexed: what a crash leaves behind.
