@@ -327,7 +327,15 @@ class AgentCreator:
         return self._platform.creations.records(tenant_id, agent_id)
 
     def _knowledge_question(self, principal: Principal, agent_id: str) -> str | None:
-        """A question the agent's documents answer: about the first ready document, by its name."""
+        """A question the agent's documents answer: about the first ready document, by its name.
+
+        Documents are indexed in the background after an upload: the test conversations wait for them
+        first (bounded), so an agent created with its documents is tested on its whole knowledge.
+        """
+        wait = self._platform.settings.creation_documents_wait_seconds
+        left = self._platform.documents.wait_settled(principal, agent_id, wait)
+        if left:
+            logger.warning("agent=%s documents=%d | still being indexed; tested without them", agent_id, len(left))
         for document in self._platform.documents.list(principal, agent_id, limit=200).items:
             if document.status is DocumentStatus.READY:
                 topic = PurePosixPath(document.name).stem.replace("_", " ").replace("-", " ")

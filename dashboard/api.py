@@ -1,4 +1,5 @@
-"""The dashboard's JSON admin API under /api/v1: agents, sessions, notifications, deliveries, keys, stats.
+"""The dashboard's JSON admin API under /api/v1: agents and their documents, sessions, notifications,
+deliveries, keys, stats.
 
 A thin door: every route resolves the admin's Principal from the bearer token, validates its
 query or body against a schema with explicit limits, and calls the services in a worker thread.
@@ -29,6 +30,8 @@ from schemas import (
     AgentStatus,
     Channel,
     DeliveryStatus,
+    Document,
+    DocumentStatus,
     Identifier,
     Limits,
     MintKeyRequest,
@@ -93,6 +96,7 @@ def api_routes(platform: DashboardServices) -> list[BaseRoute]:
     api = DashboardApi(platform)
     return [
         Route("/api/v1/agents", handles_errors(api.agents)),
+        Route("/api/v1/agents/{agent_id}/documents", handles_errors(api.documents)),
         Route("/api/v1/sessions", handles_errors(api.sessions)),
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
         Route("/api/v1/sessions/export", handles_errors(api.export_sessions)),
@@ -118,6 +122,13 @@ class DashboardApi:
         principal, query = await self._begin(request, AgentQuery)
         page = await _run(lambda: self._p.agents.list(principal, status=query.status, **_paging(query)))
         return _page(page, "agents", agent_summary)
+
+    async def documents(self, request: Request) -> Response:
+        """An agent's knowledge documents by page, with their indexing status and progress."""
+        principal, query = await self._begin(request, PageQuery)
+        agent_id = _path_id(request, "agent_id")
+        page = await _run(lambda: self._p.documents.list(principal, agent_id, **_paging(query)))
+        return _page(page, "documents", document_summary)
 
     async def sessions(self, request: Request) -> Response:
         principal, query = await self._begin(request, SessionQuery)
@@ -250,6 +261,26 @@ def agent_summary(agent: Agent) -> dict[str, Any]:
         "artifact_version": agent.artifact_version,
         "created_at": agent.created_at.isoformat(),
         "updated_at": agent.updated_at.isoformat(),
+    }
+
+
+def document_summary(document: Document) -> dict[str, Any]:
+    """A document as the knowledge tab shows it: `progress` is chunks embedded of total while `ingesting`."""
+    progress = (
+        {"done": document.chunks_done, "total": document.chunks_total}
+        if document.status is DocumentStatus.INGESTING and document.chunks_total
+        else None
+    )
+    return {
+        "id": document.id,
+        "name": document.name,
+        "format": document.format.value,
+        "size_bytes": document.size_bytes,
+        "status": document.status.value,
+        "status_reason": document.status_reason,
+        "chunk_count": document.chunk_count,
+        "progress": progress,
+        "updated_at": document.updated_at.isoformat(),
     }
 
 

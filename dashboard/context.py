@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from oratio.services import AccessService, AgentService, KeyService, NotificationService, SessionService
+from oratio.services import (
+    AccessService,
+    AgentService,
+    DocumentService,
+    KeyService,
+    NotificationService,
+    SessionService,
+)
 from oratio.services.analysis import AnalysisService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
@@ -30,6 +37,9 @@ class DashboardServices(Protocol):
 
     @property
     def agents(self) -> AgentService: ...
+
+    @property
+    def documents(self) -> DocumentService: ...
 
     @property
     def sessions(self) -> SessionService: ...

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from oratio.errors import ConfigError
 from oratio.keyfiles import load_or_create_key
 from oratio.knowledge.fusion import RELEVANCE_FLOOR
+from schemas import Limits
 
 
 class StoreBackend(StrEnum):
@@ -119,12 +120,32 @@ class Settings(BaseSettings):
     admin_burst: int = Field(default=100, ge=1)
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    documents_per_agent_max: int = Field(
+        default=Limits.DOCUMENTS_PER_AGENT_MAX, ge=1, le=100_000, description="Documents one agent may hold"
+    )
+    document_bytes_per_agent_max: int = Field(
+        default=5 * 1024**3, ge=1024, description="Bytes of documents one agent may hold (all its documents together)"
+    )
+    document_bytes_per_tenant_max: int = Field(
+        default=20 * 1024**3, ge=1024, description="Bytes of documents one tenant may hold (all its agents together)"
+    )
     ingest_timeout_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Longest one document's extraction may take before it ends in error"
     )
     ingest_workers: int = Field(default=2, ge=1, le=64, description="Documents extracted at once, platform-wide")
     ingest_workers_per_tenant: int = Field(
         default=1, ge=1, le=64, description="Documents of one tenant extracted at once (at most ORATIO_INGEST_WORKERS)"
+    )
+    ingest_background: bool = Field(
+        default=True,
+        description="Index uploaded documents in background workers (the upload returns `ingesting` at once);"
+        " false: the upload waits for its document to be indexed (scripts)",
+    )
+    ingest_attempts_max: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Ingestion runs of a document the server may stop during (restart, crash) before it ends in error",
     )
     ingest_queue_per_tenant: int = Field(
         default=4, ge=0, le=1000, description="Documents of one tenant waiting for a slot; more end in error at once"
@@ -183,6 +204,13 @@ class Settings(BaseSettings):
     )
     creator_stage_timeout_seconds: float = Field(
         default=120.0, gt=0, le=3600, description="Longest one AgentCreator model call (or simulated scenario) may take"
+    )
+    creation_documents_wait_seconds: float = Field(
+        default=600,
+        ge=0,
+        le=24 * 3600,
+        description="How long the AgentCreator waits for an agent's documents to be indexed before its test"
+        " conversations (they then run on the documents ready so far)",
     )
     simulation_scenarios_max: int = Field(
         default=40, ge=1, le=200, description="Scenarios one simulation run holds at most (the rest are reported unrun)"

@@ -58,8 +58,9 @@ from oratio.services.creation import AgentBuilder
 from oratio.services.creations import CreationService
 from oratio.services.customer_feed import CustomerFeed
 from oratio.services.dispatcher import OutboxDispatcher
+from oratio.services.document_totals import DocumentLimits
 from oratio.services.handoff import HandoffService
-from oratio.services.ingestion import Ingestion
+from oratio.services.ingestion import Ingestion, IngestionSettings
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
@@ -164,8 +165,26 @@ def build_services(
         max_ttl_seconds=settings.jwt_max_ttl_seconds,
     )
     tenants = TenantService(backends)
-    ingestion = Ingestion(backends, knowledge)
-    documents = DocumentService(backends, max_bytes=settings.max_document_bytes, ingestion=ingestion)
+    ingestion = Ingestion(
+        backends,
+        knowledge,
+        IngestionSettings(
+            background=settings.ingest_background,
+            workers=settings.ingest_workers,
+            per_tenant=settings.ingest_workers_per_tenant,
+            attempts_max=settings.ingest_attempts_max,
+        ),
+    )
+    documents = DocumentService(
+        backends,
+        max_bytes=settings.max_document_bytes,
+        ingestion=ingestion,
+        limits=DocumentLimits(
+            documents_per_agent=settings.documents_per_agent_max,
+            bytes_per_agent=settings.document_bytes_per_agent_max,
+            bytes_per_tenant=settings.document_bytes_per_tenant_max,
+        ),
+    )
     notifications = NotificationService(backends)
     gate = ModelGate(settings)
     keys = KeyService(
@@ -286,6 +305,7 @@ def open_platform(settings: Settings) -> Iterator[Platform]:
             settings.knowledge.value,
         )
         platform = build_services(settings, Backends(store=store, events=events, blobs=blobs), knowledge)
+        stack.callback(platform.ingestion.close)  # before the store and index close: workers may still write
         stack.callback(platform.outbox.close)  # first out: sends in flight may still write their outcome
         stack.callback(platform.handoff.close_briefs)  # before the outbox: a brief being stored may add a delivery
         stack.callback(platform.keys.flush_usage)  # before the store closes: key uses counted in memory

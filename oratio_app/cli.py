@@ -318,6 +318,8 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     _step(1, f"tenant {admin.tenant_id} ({made}) with admin {admin.email}; model: {platform.settings.model}")
     agent = _create_demo_agent(platform, principal, request)
     _step(2, f"agent '{agent.name}' ({agent.id}) stored from {args.example.name}/sop.md; knowledge base:")
+    # Documents are indexed in the background: show their outcome, not `ingesting`.
+    platform.documents.wait_settled(principal, agent.id, platform.settings.creation_documents_wait_seconds)
     for document in platform.documents.list(principal, agent.id).items:
         outcome = f"{document.chunk_count} chunks" if document.status.value == "ready" else document.status_reason
         print(f"        {document.name:<24} {document.status.value:<8} {outcome}")

@@ -26,7 +26,16 @@ from schemas.creation import (
     TestConversation,
     TestOutcome,
 )
-from schemas.documents import CONTENT_TYPES, Chunk, Document, DocumentContent, DocumentFormat, DocumentStatus
+from schemas.documents import (
+    CONTENT_TYPES,
+    TENANT_SCOPE,
+    Chunk,
+    Document,
+    DocumentContent,
+    DocumentFormat,
+    DocumentStatus,
+    DocumentTotals,
+)
 from schemas.events import Event, EventType, NewEvent
 from schemas.keys import ApiKey, MintedKey, MintKeyRequest, StoredApiKey
 from schemas.leases import Lease
@@ -126,6 +135,8 @@ __all__ = [
     "DocumentFormat",
     "DocumentStatus",
     "DocumentContent",
+    "DocumentTotals",
+    "TENANT_SCOPE",
     "Event",
     "EventType",
     "HandoffConfig",

@@ -20,7 +20,8 @@ class Limits:
     SOP_MAX = 100_000
     CONDITION_MAX = 500
     CONDITIONS_MAX = 20
-    DOCUMENTS_PER_AGENT_MAX = 200
+    DOCUMENTS_PER_AGENT_MAX = 10_000
+    DOCUMENTS_PER_REQUEST_MAX = 200  # documents given inline with one create_agent request (upload the rest)
     DOCUMENT_BYTES_MAX = 25 * 1024 * 1024
     TURN_TEXT_MAX = 8_000
     METADATA_KEYS_MAX = 32

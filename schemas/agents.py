@@ -108,7 +108,7 @@ class CreateAgent(Model):
     """A creation request: the spec plus the knowledge-base documents to start with."""
 
     spec: AgentSpec
-    documents: list[DocumentContent] = Field(default_factory=list, max_length=Limits.DOCUMENTS_PER_AGENT_MAX)
+    documents: list[DocumentContent] = Field(default_factory=list, max_length=Limits.DOCUMENTS_PER_REQUEST_MAX)
 
 
 class AgentStatus(StrEnum):

@@ -42,8 +42,28 @@ class Document(Record):
     status: DocumentStatus = DocumentStatus.PENDING
     status_reason: str | None = Field(default=None, max_length=2000)
     chunk_count: int = Field(default=0, ge=0)
+    # Progress of the ingestion in flight (chunks embedded of the document's total); both 0 before the
+    # document is chunked and once it is ready or in error (then `chunk_count` holds the outcome).
+    chunks_done: int = Field(default=0, ge=0)
+    chunks_total: int = Field(default=0, ge=0)
+    # Ingestion runs started for the current content without finishing; past the configured bound
+    # (a document whose ingestion keeps stopping the server) it ends in `error` instead of looping.
+    ingest_attempts: int = Field(default=0, ge=0)
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class DocumentTotals(Record):
+    """How many documents, and how many bytes of them, an agent holds (`scope` is its id) or a whole
+    tenant holds (`scope` is `TENANT_SCOPE`): the document limits are checked against these counters,
+    written in the same transaction as the document, so an upload never counts an agent's documents."""
+
+    scope: str = Field(min_length=1, max_length=64)
+    documents: int = Field(default=0, ge=0)
+    bytes: int = Field(default=0, ge=0)
+
+
+TENANT_SCOPE = "tenant"
 
 
 class DocumentContent(Model):

@@ -54,7 +54,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             list[DocumentInput],
             Field(
                 description="Knowledge-base documents the agent answers from",
-                max_length=Limits.DOCUMENTS_PER_AGENT_MAX,
+                max_length=Limits.DOCUMENTS_PER_REQUEST_MAX,
             ),
         ] = [],  # noqa: B006 - pydantic copies defaults; a tuple would change the JSON schema
         wait: Annotated[bool, Field(description="Wait for the AgentCreator to finish; false returns at once")] = True,

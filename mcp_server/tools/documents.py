@@ -57,10 +57,12 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
         Give Markdown, plain text or HTML as `text` and PDFs as `base64`. A document with the name
         of an existing one replaces it (same id, new content); uploading identical content again
-        changes nothing, so repeating an upload is safe. The document is indexed right away: the
-        returned record is `ready` (with its chunk count) or `error` with the reason (encrypted or
-        scanned PDF, binary file, not UTF-8 text, ...); fix the file and upload it again. An active
-        agent answers from the new document at once and is rebuilt and re-tested in the background.
+        changes nothing, so repeating an upload is safe. The document is indexed in the background:
+        the returned record is `ingesting`; get_document or list_documents show its progress
+        (`chunks_done` of `chunks_total`), then `ready` (with its chunk count) or `error` with the
+        reason (encrypted or scanned PDF, binary file, not UTF-8 text, ...); fix the file and upload it
+        again. Search finds the document once it is `ready` (a replaced one's previous version until
+        then). An active agent is rebuilt and re-tested in the background once its documents are indexed.
         """
         principal = tc.principal()
         with tool_errors():
@@ -78,14 +80,14 @@ def register(server: MCPServer, tc: ToolContext) -> None:
         limit: Annotated[int, Field(ge=1, le=200)] = 50,
         cursor: str | None = None,
     ) -> DocumentList:
-        """List an agent's knowledge-base documents (names, formats, sizes, indexing status)."""
+        """List an agent's knowledge-base documents (names, formats, sizes, indexing status and progress), by page."""
         principal = tc.principal()
         page = await tc.call(lambda: platform.documents.list(principal, agent_id, limit=limit, cursor=cursor))
         return _document_list(page)
 
     @tool(server, reads("Get knowledge document"))
     async def get_document(document_id: DocumentId) -> Document:
-        """Get one document's record: name, format, size, checksum and indexing status (not its content)."""
+        """Get one document's record: name, format, size, checksum, indexing status and progress (not its content)."""
         principal = tc.principal()
         return await tc.call(lambda: platform.documents.get(principal, document_id))
 
@@ -104,7 +106,7 @@ def register(server: MCPServer, tc: ToolContext) -> None:
 
     @tool(server, writes("Re-index knowledge document", destructive=False, idempotent=True))
     async def reingest_document(document_id: DocumentId) -> Document:
-        """Index a document again, e.g. after a temporary failure left it in `error`."""
+        """Index a document again, e.g. after a temporary failure left it in `error` (returns it `ingesting`)."""
         principal = tc.principal()
         return await tc.call(lambda: platform.documents.reingest(principal, document_id))
 

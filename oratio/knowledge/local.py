@@ -15,6 +15,7 @@ from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.isolation import ExtractionPool
 from oratio.knowledge.ports import ExtractionError, IngestResult, KnowledgeHit
+from oratio.knowledge.progress import report
 from schemas import Chunk, Document
 
 logger = logging.getLogger("oratio.knowledge")
@@ -42,6 +43,7 @@ class LocalKnowledgeBase:
             drafts, pages = chunk_text(extracted), extracted.pages
         if not drafts:
             raise ExtractionError(f"document '{document.name}' has no text to search")
+        report(0, len(drafts))  # the total is known now; the embedder reports each batch done
         chunks = [
             Chunk(
                 tenant_id=document.tenant_id,

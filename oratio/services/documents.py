@@ -2,19 +2,22 @@
 
 Uploading a document with the name of an existing one replaces it (same id, new content), and
 uploading identical content again changes nothing: re-running an upload script is always safe.
-Every stored version is ingested into the agent's knowledge base right away (`Ingestion`), and the
-outcome (ready, or error with a reason) is on the document record.
+Every stored version is ingested into the agent's knowledge base (`Ingestion`): the upload returns the
+record as `ingesting` and background workers index it (or, configured inline, the upload waits for it);
+progress and the outcome (ready, or error with a reason) are on the document record.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
-from oratio.errors import Conflict, InvalidInput
+from oratio.errors import Conflict, InvalidInput, NotFound
 from oratio.ids import new_id
-from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
-from oratio.services.ingestion import Ingestion
-from oratio.store.ports import Page
+from oratio.services._common import Backends, all_items, authorize, check_limit, require
+from oratio.services.document_totals import ATTEMPTS, DocumentLimits, DocumentTotalsBook
+from oratio.services.ingestion import Ingestion, fresh_fields
+from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import AGENTS, DOCUMENTS
 from schemas import (
     CONTENT_TYPES,
@@ -30,11 +33,17 @@ from schemas import (
 
 class DocumentService:
     def __init__(
-        self, backends: Backends, *, max_bytes: int = Limits.DOCUMENT_BYTES_MAX, ingestion: Ingestion | None = None
+        self,
+        backends: Backends,
+        *,
+        max_bytes: int = Limits.DOCUMENT_BYTES_MAX,
+        ingestion: Ingestion | None = None,
+        limits: DocumentLimits | None = None,
     ) -> None:
         self._b = backends
         self._max_bytes = max_bytes
         self._ingestion = ingestion
+        self._totals = DocumentTotalsBook(backends, limits or DocumentLimits())
 
     def check(self, content: DocumentContent) -> None:
         """Refuse a document before anything is stored, so a bad one never leaves a partial write."""
@@ -57,9 +66,9 @@ class DocumentService:
         if existing is not None and existing.sha256 == digest and existing.format is content.format:
             if existing.status in (DocumentStatus.READY, DocumentStatus.INGESTING) or self._ingestion is None:
                 return existing
-            return self._ingestion.ingest(tenant_id, existing.id)  # same content, earlier attempt failed
+            return self._ingestion.restart(tenant_id, existing.id)  # same content, earlier attempt failed
         if existing is None:
-            self._check_count(tenant_id, agent_id)
+            self._totals.writes(tenant_id, agent_id, 1, len(content.content))  # refused before the blob is written
         doc_id = existing.id if existing is not None else new_id("document")
         # Content-addressed key: the old blob stays readable until the record points elsewhere.
         blob_key = f"{tenant_id}/documents/{agent_id}/{doc_id}/{digest}"
@@ -75,14 +84,15 @@ class DocumentService:
                 size_bytes=len(content.content),
                 sha256=digest,
                 blob_key=blob_key,
+                status=DocumentStatus.INGESTING if self._ingestion is not None else DocumentStatus.PENDING,
                 created_at=now,
                 updated_at=now,
             )
             try:
-                stored = self._b.store.insert(DOCUMENTS, document)
-            except Conflict:
+                stored = self._insert_counted(document)
+            except (Conflict, InvalidInput):
                 self._b.blobs.delete(blob_key)
-                raise Conflict(f"document '{content.name}' is being uploaded concurrently; try again") from None
+                raise
             self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name)
             return self._ingested(stored)
 
@@ -93,14 +103,18 @@ class DocumentService:
                     "size_bytes": len(content.content),
                     "sha256": digest,
                     "blob_key": blob_key,
-                    "status": DocumentStatus.PENDING,
-                    "status_reason": None,
+                    **fresh_fields(now),
+                    "status": DocumentStatus.INGESTING if self._ingestion is not None else DocumentStatus.PENDING,
                     "chunk_count": 0,
-                    "updated_at": now,
                 }
             )
 
-        stored = update_with_retry(self._b.store, DOCUMENTS, tenant_id, doc_id, "document", replace)
+        try:
+            stored = self._replace_counted(tenant_id, doc_id, replace)
+        except (Conflict, InvalidInput, NotFound):
+            if existing.blob_key != blob_key:  # the same key is the live version's blob: keep it
+                self._b.blobs.delete(blob_key)
+            raise
         if existing.blob_key != blob_key:
             self._b.blobs.delete(existing.blob_key)
         self._b.emit(tenant_id, EventType.DOCUMENT_ADDED, doc_id, agent_id=agent_id, name=content.name, replaced=True)
@@ -109,7 +123,7 @@ class DocumentService:
     def _ingested(self, document: Document) -> Document:
         if self._ingestion is None:
             return document
-        return self._ingestion.ingest(document.tenant_id, document.id)
+        return self._ingestion.start(document)
 
     def reingest(self, principal: Principal, document_id: str) -> Document:
         """Ingest a document again, e.g. after a backend outage left it in `error`."""
@@ -117,14 +131,44 @@ class DocumentService:
         document = require(self._b.store.get(DOCUMENTS, tenant_id, document_id), "document", document_id)
         if self._ingestion is None:
             return document
-        return self._ingestion.ingest(tenant_id, document_id)
+        return self._ingestion.restart(tenant_id, document_id)
 
-    def _check_count(self, tenant_id: str, agent_id: str) -> None:
-        page = self._b.store.query(
-            DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent", limit=Limits.DOCUMENTS_PER_AGENT_MAX
-        )
-        if len(page.items) >= Limits.DOCUMENTS_PER_AGENT_MAX:
-            raise InvalidInput(f"an agent can have at most {Limits.DOCUMENTS_PER_AGENT_MAX} documents")
+    def wait_settled(self, principal: Principal, agent_id: str, timeout: float) -> list[Document]:
+        """Wait (at most `timeout` s) until no document of the agent is being ingested; returns those still are.
+
+        For callers that need the agent's knowledge complete (the AgentCreator's test conversations).
+        """
+        tenant_id = authorize(principal, Scope.AGENTS_READ)
+        if self._ingestion is None:
+            return []
+        return self._ingestion.wait_settled(tenant_id, agent_id, timeout)
+
+    def _insert_counted(self, document: Document) -> Document:
+        """Store a new document with the agent's and tenant's counters moved in the same transaction."""
+        for _ in range(ATTEMPTS):
+            writes: list[Write] = [Insert(DOCUMENTS, document)]
+            writes += self._totals.writes(document.tenant_id, document.agent_id, 1, document.size_bytes)
+            try:
+                stored: Document = self._b.store.transact(writes)[0]
+                return stored
+            except Conflict:
+                if self._by_name(document.tenant_id, document.agent_id, document.name) is not None:
+                    raise Conflict(f"document '{document.name}' is being uploaded concurrently; try again") from None
+        raise Conflict(f"document '{document.name}' could not be stored: too many concurrent uploads; try again")
+
+    def _replace_counted(self, tenant_id: str, doc_id: str, change: Callable[[Document], Document]) -> Document:
+        """Replace a document's content with its size change counted in the same transaction."""
+        for _ in range(ATTEMPTS):
+            current = require(self._b.store.get(DOCUMENTS, tenant_id, doc_id), "document", doc_id)
+            updated = change(current)
+            writes: list[Write] = [Replace(DOCUMENTS, updated)]
+            writes += self._totals.writes(tenant_id, current.agent_id, 0, updated.size_bytes - current.size_bytes)
+            try:
+                stored: Document = self._b.store.transact(writes)[0]
+                return stored
+            except Conflict:
+                continue
+        raise Conflict(f"document '{doc_id}' is being changed by others; try again")
 
     def find(self, principal: Principal, agent_id: str, name: str) -> Document | None:
         """The agent's document with this name (names match case-insensitively), or None."""
@@ -157,13 +201,16 @@ class DocumentService:
     def delete_for_agent(self, tenant_id: str, agent_id: str) -> None:
         """Cascade from an agent's deletion: every document of the agent, with its chunks and blob."""
         for document in all_items(self._b.store, DOCUMENTS, f"{tenant_id}#{agent_id}", index="by_agent"):
-            self._delete(document)
+            self._delete(document, counted=False)
+        self._totals.forget_agent(tenant_id, agent_id)  # once for all, not one counter write per document
 
-    def _delete(self, document: Document) -> None:
+    def _delete(self, document: Document, *, counted: bool = True) -> None:
         # Chunks first: a crash after this leaves a record the admin can delete again, never an
-        # unlisted document that is still searchable.
+        # unlisted document that is still searchable. Counters last: a crash before leaves them high.
         if self._ingestion is not None:
             self._ingestion.forget(document)
-        self._b.store.delete(DOCUMENTS, document.tenant_id, document.id)
+        deleted = self._b.store.delete(DOCUMENTS, document.tenant_id, document.id)
         self._b.blobs.delete(document.blob_key)
+        if deleted and counted:
+            self._totals.release(document.tenant_id, document.agent_id, 1, document.size_bytes)
         self._b.emit(document.tenant_id, EventType.DOCUMENT_DELETED, document.id, agent_id=document.agent_id)

@@ -7,7 +7,19 @@ keys that start with an ISO timestamp allow time-range queries.
 from __future__ import annotations
 
 from oratio.store.ports import Index, Table
-from schemas import Admin, Agent, Document, Lease, Notification, OutboxDelivery, Session, StoredApiKey, Tenant, Turn
+from schemas import (
+    Admin,
+    Agent,
+    Document,
+    DocumentTotals,
+    Lease,
+    Notification,
+    OutboxDelivery,
+    Session,
+    StoredApiKey,
+    Tenant,
+    Turn,
+)
 from schemas.analysis import SessionAnalysis
 from schemas.outbox import sortable
 from schemas.tools import StoredSecret
@@ -76,6 +88,14 @@ DOCUMENTS: Table[Document] = Table(
         ),
     ),
     unique=lambda d: f"{d.agent_id}#{d.name.casefold()}",
+)
+
+# Counters the document limits are checked against: one per agent (sort: its id), one per tenant.
+DOCUMENT_TOTALS: Table[DocumentTotals] = Table(
+    name="document_totals",
+    model=DocumentTotals,
+    partition=lambda t: t.tenant_id,
+    sort=lambda t: t.scope,
 )
 
 API_KEYS: Table[StoredApiKey] = Table(
@@ -201,6 +221,7 @@ ALL_TABLES: tuple[
     | Table[Admin]
     | Table[Agent]
     | Table[Document]
+    | Table[DocumentTotals]
     | Table[StoredApiKey]
     | Table[Session]
     | Table[Turn]
@@ -215,6 +236,7 @@ ALL_TABLES: tuple[
     ADMINS,
     AGENTS,
     DOCUMENTS,
+    DOCUMENT_TOTALS,
     API_KEYS,
     SESSIONS,
     TURNS,
@@ -232,6 +254,7 @@ __all__ = [
     "ANALYSES",
     "API_KEYS",
     "DOCUMENTS",
+    "DOCUMENT_TOTALS",
     "LEASES",
     "NOTIFICATIONS",
     "OUTBOX",

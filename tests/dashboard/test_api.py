@@ -9,12 +9,14 @@ import pytest
 
 from oratio.ids import new_id
 from oratio.services.outbox import webhook_delivery
-from oratio.store.tables import OUTBOX
-from schemas import Channel, DeliveryStatus, NotificationStatus, NotificationType, Role, SessionStatus
+from oratio.store.tables import DOCUMENTS, OUTBOX
+from schemas import Channel, DeliveryStatus, DocumentStatus, NotificationStatus, NotificationType, Role, SessionStatus
 from tests.dashboard.dash import HANDOFF_REASON, Dash, say, token_for
+from tests.support.tenants import doc
 
 ROUTES = [
     "/api/v1/agents",
+    "/api/v1/agents/{agent}/documents",
     "/api/v1/sessions",
     "/api/v1/sessions/live",
     "/api/v1/notifications",
@@ -34,6 +36,7 @@ def assert_error(response: httpx.Response, status: int, code: str, fragment: str
 
 @pytest.mark.parametrize("path", ROUTES)
 def test_every_route_needs_a_valid_unexpired_admin_token(http: httpx.Client, dash: Dash, path: str) -> None:
+    path = path.format(agent=dash.agent.id)
     assert_error(http.get(path), 401, "unauthenticated", "Bearer")
     assert_error(http.get(path, headers=dash.bearer("not-a-jwt")), 401, "unauthenticated")
     expired = token_for(dash.platform, dash.acme.principal, expired=True)
@@ -51,6 +54,31 @@ def test_agents_are_the_tenants_own_with_status_and_no_sop(http: httpx.Client, d
     assert [a["id"] for a in globex["agents"]] == [dash.globex_agent.id]
     creating = http.get("/api/v1/agents?status=creating", headers=dash.bearer()).json()
     assert creating["agents"] == []
+
+
+def test_an_agents_documents_by_page_with_their_indexing_progress(http: httpx.Client, dash: Dash) -> None:
+    principal = dash.acme.principal
+    for n in range(3):
+        dash.platform.documents.upload(principal, dash.agent.id, doc(f"policy-{n}.md", b"# Policy\nText."))
+    [held] = [d for d in dash.platform.documents.list(principal, dash.agent.id).items if d.name == "policy-1.md"]
+    # What a document mid-ingestion looks like on its record (the background worker writes it so).
+    dash.platform.backends.store.replace(
+        DOCUMENTS, held.model_copy(update={"status": DocumentStatus.INGESTING, "chunks_done": 40, "chunks_total": 300})
+    )
+    path = f"/api/v1/agents/{dash.agent.id}/documents"
+
+    first = http.get(f"{path}?limit=2", headers=dash.bearer()).json()
+    rest = http.get(f"{path}?limit=2&cursor={first['next_cursor']}", headers=dash.bearer()).json()
+
+    listed = first["documents"] + rest["documents"]
+    assert rest["next_cursor"] is None and len(first["documents"]) == 2
+    assert [(d["name"], d["status"], d["progress"]) for d in listed] == [
+        ("policy-0.md", "ready", None),
+        ("policy-1.md", "ingesting", {"done": 40, "total": 300}),
+        ("policy-2.md", "ready", None),
+    ]
+    other = http.get(f"/api/v1/agents/{dash.globex_agent.id}/documents", headers=dash.bearer())
+    assert_error(other, 404, "not_found")
 
 
 def test_sessions_filters_search_and_transcripts(http: httpx.Client, dash: Dash) -> None:

@@ -140,7 +140,8 @@ DOCUMENTS_LEFT = 3
 @pytest.fixture
 def crashed_mid_ingestion(tmp_path: Path) -> tuple[Settings, Principal, list[str]]:
     """A data dir whose documents a crash left `ingesting`, with nothing of them in the index."""
-    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False)
+    # Inline ingestion, so each upload is finished before the test rewinds it to what a crash leaves.
+    settings = Settings(data_dir=tmp_path, jwt_secret=SecretStr("x" * 40), embeddings=False, ingest_background=False)
     with open_platform(settings) as platform:
         tenant = platform.tenants.create_tenant("Acme")
         owner = Principal(tenant_id=tenant.tenant_id, subject="operator", scopes=frozenset({Scope.ADMIN}))
@@ -178,9 +179,11 @@ def restarted(
         LocalKnowledgeBase(HybridIndex(settings.knowledge_path, None), pool=extraction_pool(settings))
     )
     backends = Backends(store=SqliteRecordStore(db), events=events, blobs=blobs or LocalBlobStore(settings.blob_root))
+    platform = build_services(settings, backends, knowledge)
     try:
-        yield build_services(settings, backends, knowledge), knowledge, events
+        yield platform, knowledge, events
     finally:
+        platform.ingestion.close()
         knowledge.close()
         db.close()
 
@@ -189,11 +192,12 @@ def statuses(platform: Platform, owner: Principal, ids: list[str]) -> set[Docume
     return {platform.documents.get(owner, document_id).status for document_id in ids}
 
 
+@pytest.mark.parametrize("workers", [True, False], ids=["ingest-workers", "inline-resume"])
 def test_serve_answers_at_once_and_reingests_unfinished_documents_in_the_background(
-    crashed_mid_ingestion: tuple[Settings, Principal, list[str]],
+    crashed_mid_ingestion: tuple[Settings, Principal, list[str]], workers: bool
 ) -> None:
     settings, owner, ids = crashed_mid_ingestion
-    with restarted(settings) as (platform, knowledge, events):
+    with restarted(settings.model_copy(update={"ingest_background": workers})) as (platform, knowledge, events):
         unready = platform.ingestion.unready()
         assert len(unready) == DOCUMENTS_LEFT
         with serving_on_loopback(lambda port: create_app(platform, port=port, resume=unready)) as port:
@@ -206,11 +210,12 @@ def test_serve_answers_at_once_and_reingests_unfinished_documents_in_the_backgro
         assert platform.ingestion.unready() == []
 
 
+@pytest.mark.parametrize("workers", [True, False], ids=["ingest-workers", "inline-resume"])
 def test_stopping_mid_reingestion_leaves_the_rest_for_the_next_start(
-    crashed_mid_ingestion: tuple[Settings, Principal, list[str]],
+    crashed_mid_ingestion: tuple[Settings, Principal, list[str]], workers: bool
 ) -> None:
     settings, owner, ids = crashed_mid_ingestion
-    with restarted(settings) as (platform, _, _):
+    with restarted(settings.model_copy(update={"ingest_background": workers})) as (platform, _, _):
         unready = platform.ingestion.unready()
         with serving_on_loopback(lambda port: create_app(platform, port=port, resume=unready)) as port:
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=WAIT_S).status_code == 200

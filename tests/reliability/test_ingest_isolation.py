@@ -64,7 +64,8 @@ class World:
 def world(tmp_path: Path, **limits: object) -> Iterator[World]:
     """A platform on SQLite whose extraction worker runs `slow_extract.extract`."""
     fields: dict[str, object] = {"data_dir": tmp_path, "jwt_secret": SecretStr("x" * 40), "embeddings": False}
-    settings = Settings.model_validate(fields | limits)
+    # Inline ingestion: these tests read each upload's outcome from the upload itself.
+    settings = Settings.model_validate(fields | {"ingest_background": False} | limits)
     db = SqliteDatabase(settings.database_path)
     backends = Backends(
         store=SqliteRecordStore(db), events=SqliteEventLog(db), blobs=LocalBlobStore(settings.blob_root)

@@ -60,8 +60,15 @@ class FakeClock:
 
 def test_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test platform: its data in `data_dir`, the test JWT secret, BM25-only knowledge
-    (no embedding model to load) unless `embeddings=True`; `overrides` are validated as in production."""
-    fields: dict[str, Any] = {"data_dir": data_dir, "jwt_secret": SecretStr(JWT_SECRET), "embeddings": False}
+    (no embedding model to load) unless `embeddings=True`, documents ingested inline (in the upload) unless
+    `ingest_background=True`; `overrides` are validated as in production."""
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "jwt_secret": SecretStr(JWT_SECRET),
+        "embeddings": False,
+        # An upload returns its outcome, as most tests assert it; background ingestion is tested on its own.
+        "ingest_background": False,
+    }
     return Settings.model_validate({**fields, **overrides})
 
 
@@ -108,6 +115,7 @@ def open_test_platform(
         knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=embedder))
         stack.callback(knowledge.close)
         platform = build_services(settings, backends, knowledge, model_factory=models, secrets=secrets)
+        stack.callback(platform.ingestion.close)  # its workers must not outlive the store and index either
         stack.callback(platform.outbox.close)  # first out: its threads must not outlive the store they poll
         stack.callback(platform.handoff.close_briefs)  # the brief writer's thread too, before the outbox
         yield platform
