@@ -264,14 +264,14 @@ class Whisper:
 
     def transcribe_trimmed(self, audio: Audio) -> str:
         """The encoder run on a window of max(10 s, utterance + 1 s) instead of 30 s; then the same decoding,
-        bounded to TOKENS_PER_SECOND of audio.
+        bounded to WHISPER_TOKENS_PER_SECOND of audio.
 
         Whisper was trained on 30 s windows only. With a window of the utterance + 1 s, a 1.5 s question
         came back repeated a dozen times (the decoder loops when the window ends soon after the speech);
         from 10 s up it was right. The token bound cuts any loop that remains short.
         """
         encoded = self.model.model.encode(self.features(audio, trimmed_frames(audio)), to_cpu=False)
-        bound = min(224, len(self._prompt) + int(audio.size / INPUT_RATE * TOKENS_PER_SECOND) + 10)
+        bound = min(224, int(audio.size / INPUT_RATE * WHISPER_TOKENS_PER_SECOND) + 20)
         result = self.model.model.generate(encoded, [self._prompt], beam_size=2, max_length=bound)
         return str(self._tokenizer.decode(result[0].sequences_ids[0])).strip()
 
@@ -281,7 +281,9 @@ def trimmed_frames(audio: Audio) -> int:
     return min(3000, max(1000, (audio.size // HOP + 100) // 2 * 2))
 
 
-TOKENS_PER_SECOND = 6.5
+TOKENS_PER_SECOND = 6.5  # Moonshine's bound on its decoding, as its own transcriber sets it
+# CTranslate2's max_length for Whisper: 6.5 a second plus 10 cut a 5.5 s question (26 tokens) at 22.
+WHISPER_TOKENS_PER_SECOND = 12
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
@@ -293,7 +295,7 @@ class Plan:
     turn_repeats: int
 
 
-FULL = Plan(repeats=7, turn_repeats=20)
+FULL = Plan(repeats=5, turn_repeats=20)
 QUICK = Plan(repeats=2, turn_repeats=3)
 
 
@@ -432,6 +434,26 @@ def bench_smart_turn(model: bytes, plan: Plan, voices: dict[str, TextToSpeech], 
     )
 
 
+def bench_text_turn(voices: dict[str, TextToSpeech]) -> None:
+    """A text signal for the same question: does the speculative transcript of the audio so far end a sentence?
+
+    Whisper writes punctuation; a finished question should end in . ? or !, a cut one should not. If that
+    holds, the transcript made at the first pause is itself an end-of-turn signal, free of charge.
+    """
+    print("\n1b. Whisper (trimmed window) on the same clips: does the transcript end a sentence?")
+    whisper = Whisper("int8", 1)
+    right = total = 0
+    for name, tts in voices.items():
+        for sentence, word in TURN_SENTENCES:
+            whole = whisper.transcribe_trimmed(np.concatenate([speech16(tts, sentence), silence(FIRST_PAUSE_S)]))
+            cut = whisper.transcribe_trimmed(np.concatenate([cut_after(tts, sentence, word), silence(FIRST_PAUSE_S)]))
+            ends = [t.rstrip().endswith((".", "?", "!")) and not t.rstrip().endswith("...") for t in (whole, cut)]
+            right += ends[0] + (not ends[1])
+            total += 2
+            print(f"  {name:<16} finished '{whole}' | cut '{cut}'")
+    print(f'  sentence-final punctuation ("..." is not) right: finished ends one, cut does not: {right}/{total}')
+
+
 def bench_whisper(plan: Plan, clips: list[tuple[str, Audio]], stages: Stages) -> None:
     print("\n2. Whisper tiny.en (faster-whisper/CTranslate2, beam 2) on Piper speech, each clip + 200 ms of silence")
     for compute_type in ("int8", "float32"):
@@ -529,6 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--wheels", type=Path, help="directory holding the pipecat-ai and moonshine-cpp wheels")
     parser.add_argument("--quick", action="store_true", help="few repeats (smoke run)")
+    parser.add_argument("--text-turn-only", action="store_true", help="only section 1b (transcript punctuation)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     print(f"voice spike: {plan.repeats} runs per STT figure, {os.cpu_count()} CPUs, load average {load_average()}")
@@ -550,6 +573,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "espeak en-us 150": EspeakTextToSpeech(voice="en-us", words_per_minute=150),
         "espeak en-gb 190": EspeakTextToSpeech(voice="en-gb", words_per_minute=190),
     }
+    if args.text_turn_only:
+        bench_text_turn(voices)
+        return 0
     clips = [(text, speech16(piper, text)) for text in UTTERANCES]
     print("clips: " + ", ".join(f"{a.size / INPUT_RATE:.1f} s" for _, a in clips))
 
@@ -558,6 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n1. Smart Turn: skipped (no --wheels with " + SMART_TURN_WHEEL + ")")
     else:
         bench_smart_turn(smart_turn, plan, voices, stages)
+    bench_text_turn(voices)
     bench_whisper(plan, clips, stages)
     if moonshine is None:
         print("\n3. Moonshine: skipped (no --wheels with " + MOONSHINE_WHEEL + ")")
