@@ -11,6 +11,7 @@ from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import EspeakTts, espeak_speech, silence, speak
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.spoken import cardinal, ordinal, spoken, year
+from voice_bridge.spoken import speak as speak_reply
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,23 @@ async def test_the_cascade_speaks_the_spoken_form_and_keeps_the_written_reply(pl
     assert heard.transcripts("agent") == [written]
     turns = platform.sessions.get(world.acme.principal, session_id).turns
     assert turns[-1].text == written
+
+
+class _RecordingTts:
+    sample_rate = 16_000
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def synthesize(self, text: str) -> bytes:
+        self.calls.append(text)
+        return b"\x01\x00" * len(text)
+
+
+def test_a_sentence_with_nothing_to_say_is_not_synthesised() -> None:
+    tts = _RecordingTts()
+    assert speak_reply(tts, "(source: Refund policy.md, Refunds > Window)") == b""
+    assert speak_reply(tts, "|---|---|") == b""
+    assert tts.calls == []
+    assert speak_reply(tts, "It costs $3.") == b"\x01\x00" * len("It costs three dollars.")
+    assert tts.calls == ["It costs three dollars."]
