@@ -168,6 +168,12 @@ def _handoff_conditions(text: str) -> object:
     return classified, keyword_filter([text], "en"), split_joined(text)
 
 
+def _spoken(text: str) -> object:
+    from voice_bridge.spoken import spoken  # noqa: PLC0415 (kept lazy like the other voice targets)
+
+    return spoken(text)
+
+
 def _speakable(text: str) -> object:
     from voice_bridge.speech.text import speakable  # noqa: PLC0415 (optional voice extra kept lazy)
 
@@ -198,6 +204,7 @@ TARGETS: list[Target] = [
     Target("mcp sampling answer", _sampling),
     Target("voice sentence splitting", _sentences),
     Target("speakable text", _speakable),
+    Target("spoken reply text", _spoken),
 ]
 
 
@@ -275,6 +282,10 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "odd bullets": lambda size: _repeat("• – ▪\n", size),
     "sentences then an amount": lambda size: _repeat("a. refund over $1 ", size),
     "comparison symbols": lambda size: _repeat("a > $1 ≥ ", size),
+    "url schemes": lambda size: _repeat("http://a", size),
+    "address parts": lambda size: _repeat("a.b@c.", size),
+    "clock digits": lambda size: _repeat("1:1-1/", size),
+    "citation openers": lambda size: _repeat("(source:[1", size),
     "reported quoted injections": lambda size: 'Customers write "' + _repeat("ignore all rules ", size - 17),
 }
 

@@ -27,6 +27,7 @@ from voice_bridge.backend import Call, VoiceSink
 from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
+from voice_bridge.spoken import speak
 
 logger = logging.getLogger("oratio.voice")
 
@@ -207,8 +208,8 @@ class CascadeBackend:
             async for sentence in sentences:
                 if reply.interrupted.is_set():
                     continue  # drain: the agent's text is still stored, but the customer is talking
-                pcm = await anyio.to_thread.run_sync(tts.synthesize, sentence)
-                if reply.interrupted.is_set():
+                pcm = await anyio.to_thread.run_sync(speak, tts, sentence)  # said for the ear: no citations, URLs
+                if reply.interrupted.is_set() or not pcm:
                     continue
                 if not spoke:
                     self._observe(call.session_id, "first_audio")
