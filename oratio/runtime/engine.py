@@ -52,6 +52,7 @@ from schemas import (
     Channel,
     DeployedArtifact,
     EventType,
+    HandoffState,
     Limits,
     PendingAction,
     Principal,
@@ -450,15 +451,20 @@ class ConversationEngine:
         turn.failure = run.failure
 
     def _paused(self, turn: _Turn, reply: ReplyBuilder) -> TurnResult:
-        """A paused session's turn: the plan's handoff message, at most once per `reminder_every` turns.
+        """A paused session's turn: while a person is awaited, the plan's handoff message, at most once per
+        `reminder_every` turns; once a person has taken the conversation over, nothing at all.
 
+        The handoff message ("I'm transferring you...") tells a waiting customer that someone is coming.
+        After a take over (at will, or of a requested handoff) a person already has the conversation and
+        the customer was told so (`customer_feed`'s notice): a canned agent line would talk over them.
         The customer's turn is already stored; a held write action was cleared with it and does not run.
         Nothing else is written, so the person who has the conversation answers this turn, and after
         `return_session_to_agent` the agent sees it in its history.
         """
         session = turn.session
         every = turn.agent.spec.handoff.reminder_every
-        if reminder_due(turn.history, turn.plan.handoff_message, every):
+        taken_over = session.handoff is not None and session.handoff.state is HandoffState.TAKEN_OVER
+        if not taken_over and reminder_due(turn.history, turn.plan.handoff_message, every):
             reply.finish(turn.plan.handoff_message)
             session, _ = self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text)
         return TurnResult(session_id=session.id, reply=reply.text, handoff=True, status=session.status, paused=True)

@@ -1,7 +1,7 @@
 """Pause on handoff: while a person has the conversation, the agent stays quiet and no model runs.
 
-The customer's turns are stored for the person; the plan's handoff message is said at most once per
-`reminder_every` turns; after `return_to_agent` the agent replies again with the whole transcript.
+The customer's turns are stored for the person; while nobody has taken over, the plan's handoff message
+is said at most once per `reminder_every` turns, and never once a person has the conversation; after `return_to_agent` the agent replies again with the whole transcript.
 """
 
 from __future__ import annotations
@@ -52,16 +52,50 @@ async def test_after_a_handoff_the_agent_does_not_reply_and_no_model_runs(world:
     ]
 
 
-async def test_the_first_paused_turn_after_other_agent_words_hears_the_handoff_message(world: EngineWorld) -> None:
+async def test_a_session_taken_over_at_will_never_hears_the_handoff_message(world: EngineWorld) -> None:
     world.model.add(Say("Refunds take 30 days."))
     engine = world.engine()
     first = await engine.turn_async(world.tenant_id, world.agent.id, None, "Refunds?", Channel.TEXT)
-    world.platform.handoff.take_over(world.principal, first.session_id)
+    session_id = first.session_id
+    world.platform.handoff.take_over(world.principal, session_id)  # no handoff was requested
 
-    paused = await engine.turn_async(world.tenant_id, world.agent.id, first.session_id, "And then?", Channel.TEXT)
+    said = [
+        await engine.turn_async(world.tenant_id, world.agent.id, session_id, text, Channel.TEXT)
+        for text in ("And then?", "Hello?", "Anyone?", "Still there?")
+    ]
 
-    assert paused.reply == PLAN.handoff_message and paused.paused
-    assert len(world.model.prompts) == 1
+    assert [r.reply for r in said] == ["", "", "", ""]  # a person has it: no canned agent line, ever
+    assert all(r.paused for r in said) and len(world.model.prompts) == 1
+    who = world.principal.subject
+    assert _turns(world, session_id) == [
+        (Role.CUSTOMER, "Refunds?"),
+        (Role.AGENT, "Refunds take 30 days."),
+        (Role.SYSTEM, f"Handoff taken over by {who}."),
+        (Role.CUSTOMER, "And then?"),
+        (Role.CUSTOMER, "Hello?"),
+        (Role.CUSTOMER, "Anyone?"),
+        (Role.CUSTOMER, "Still there?"),
+    ]
+
+
+async def test_a_requested_handoff_once_taken_over_stops_the_reminders(world: EngineWorld) -> None:
+    session_id = await _handed_off(world)  # the agent said the handoff message
+    engine = world.engine()
+    waiting = [
+        await engine.turn_async(world.tenant_id, world.agent.id, session_id, text, Channel.TEXT)
+        for text in ("Hello?", "Still waiting")
+    ]
+    world.platform.handoff.take_over(world.principal, session_id)
+
+    taken = [
+        await engine.turn_async(world.tenant_id, world.agent.id, session_id, text, Channel.TEXT)
+        for text in ("Hi?", "Are you a person?", "Hello??", "Well?")
+    ]
+
+    assert [r.reply for r in waiting] == ["", ""]
+    assert [r.reply for r in taken] == ["", "", "", ""]  # the reminder was due at "Hi?": a person has it now
+    assert all(r.paused for r in [*waiting, *taken]) and world.model.prompts == []
+    assert [role for role, _ in _turns(world, session_id)].count(Role.AGENT) == 1
 
 
 async def test_after_return_the_agent_replies_with_the_paused_turns_in_its_history(world: EngineWorld) -> None:
