@@ -110,7 +110,8 @@ def test_no_customer_turn_is_lost_or_answered_twice_across_takeover_restart_and_
         "Thanks, that's all",
     ]  # each stored once, in order, across the restart
     assert [t.seq for t in turns] == list(range(1, len(turns) + 1))
-    agent_answers = [t.text for t in turns if t.role is Role.AGENT and t.text != platform_handoff_message(turns)]
+    agent_answers = [t.text for t in turns if t.role is Role.AGENT]
+    # a person had it: no canned handoff message in between, only the agent's two real answers
     assert agent_answers == ["Hi! How can I help?", "Glad it is sorted. Anything else?"]
     assert len(model.prompts) == 2  # the model ran for the first turn and the one after the return, once each
     returned_prompt = model.prompts[-1]
@@ -124,8 +125,3 @@ def test_no_customer_turn_is_lost_or_answered_twice_across_takeover_restart_and_
     assert seqs == sorted(set(seqs))  # nothing received twice
     assert customer.items[-1]["text"] == "Glad it is sorted. Anything else?"
 
-
-def platform_handoff_message(turns: list[Any]) -> str:
-    """The plan's handoff message (a canned notice, not an answer), as the first paused turn stored it."""
-    taken = next(t.seq for t in turns if t.role is Role.SYSTEM)
-    return str(next((t.text for t in turns if t.role is Role.AGENT and t.seq > taken), ""))
