@@ -36,6 +36,8 @@ class Call:
     customer: dict[str, str] | None = None
     utterance_max_s: float = 30.0
     """A customer utterance longer than this is cut there and answered."""
+    voice: SpeaksText | None = None
+    """The call's own voice from `VoicesPerCall.new_voice` (Nova Sonic), for `run` to connect; else None."""
 
 
 class VoiceSink(Protocol):
@@ -86,11 +88,22 @@ class SpeechBackend(Protocol):
 @runtime_checkable
 class SpeaksText(Protocol):
     """A backend with a text-to-speech voice of its own (the cascade): a person's typed words are spoken
-    to the caller in the agent's voice when a call is taken over. Nova Sonic has none (speech-to-speech)."""
+    to the caller in the agent's voice when a call is taken over. Nova Sonic has none of its own: its calls
+    speak through the call's model (`VoicesPerCall`)."""
 
     async def speak_text(self, text: str, rate: int) -> bytes:
         """`text` as PCM16 mono at `rate`."""
         ...
 
 
-__all__ = ["Call", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink"]
+@runtime_checkable
+class VoicesPerCall(Protocol):
+    """A backend whose only voice is each call's own model connection (Nova Sonic, speech-to-speech): a
+    person's typed words are spoken by that call's model, so each call gets its own voice."""
+
+    def new_voice(self) -> SpeaksText:
+        """A voice for one call, given to `run` as `Call.voice` (it speaks once `run` has connected it)."""
+        ...
+
+
+__all__ = ["Call", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink", "VoicesPerCall"]

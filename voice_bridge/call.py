@@ -25,7 +25,7 @@ from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
 from schemas import Channel, HandoffState, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
-from voice_bridge.backend import Call, SpeaksText, SpeechBackend
+from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
 from voice_bridge.context import VoiceServices
 from voice_bridge.monitor import CallRegistry, LiveCall
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
@@ -176,7 +176,8 @@ class VoiceCall:
         pacer = AudioPacer(start.audio.sample_rate, limits.burst_s, self._clock)
         player = Player(self.send_audio, output_rate, limits.playback_lead_s, recording)
         sink = BridgeSink(self, player)
-        voice = self._backend if isinstance(self._backend, SpeaksText) else None
+        own_voice = self._backend.new_voice() if isinstance(self._backend, VoicesPerCall) else None
+        voice: SpeaksText | None = self._backend if isinstance(self._backend, SpeaksText) else own_voice
         self._takeover = live.control = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
 
         async def before_turn() -> None:
@@ -194,6 +195,7 @@ class VoiceCall:
             before_turn=before_turn,
             customer=start.customer,
             utterance_max_s=limits.utterance_max_s,
+            voice=own_voice,
         )
         await self.send_json(
             {

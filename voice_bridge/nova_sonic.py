@@ -23,6 +23,12 @@ person took the conversation over). The call stays open for the person, and the 
   turns, but the model's replies are neither played nor stored, and its tool calls change nothing
   (a handoff or end it asks for is not applied: the person decides). As on text, the handoff message
   is said again once `HandoffConfig.reminder_every` caller turns went by without it.
+* A person who takes the call over (rather than a handoff being requested) gets no announcement: the
+  connection is restarted to drop the reply in progress and the agent is quiet at once; the
+  reminders are for a caller still waiting for someone.
+* While a person has the call, their typed messages are said by this call's model through the same
+  "say exactly" instruction (`voice_bridge.nova_voice`): its audio is handed to the takeover, which
+  plays it as the person's words; it is not stored as the agent's turn.
 * At each caller utterance the session record is read again (one read): once the person returns the
   session to the agent, the model's next reply is played and stored again; if they closed it, the
   call ends.
@@ -69,10 +75,11 @@ from oratio.runtime.engine import HANDOFF_PENDING
 from oratio.runtime.history import to_messages
 from oratio.runtime.settle import StoredSession, settle
 from oratio.runtime.tools import TurnOutcome, build_tools
-from schemas import Agent, AgentPlan, PendingAction, Role, Scope, Session, SessionStatus, Turn
+from schemas import Agent, AgentPlan, HandoffState, PendingAction, Role, Scope, Session, SessionStatus, Turn
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import VOICE_SUBJECT, Call, VoiceSink
 from voice_bridge.context import VoiceServices
+from voice_bridge.nova_voice import SaysExactly
 from voice_bridge.settings import VoiceSettings
 
 logger = logging.getLogger("oratio.voice")
@@ -156,6 +163,8 @@ class _Conversation:
     (`HandoffConfig.reminder_every`, as the text engine's `reminder_due`)."""
     unanswered: int = 0
     """Caller turns since the handoff message was last said."""
+    voice: SaysExactly | None = None
+    """The call's voice for a person's typed words (`voice_bridge.nova_voice`); None: not offered."""
     link: anyio.Lock = field(default_factory=anyio.Lock)
     """Held while a frame is sent and while the connection restarts, so no frame reaches a stopped model."""
 
@@ -168,6 +177,10 @@ class NovaSonicBackend:
     @property
     def name(self) -> str:
         return "nova-sonic"
+
+    def new_voice(self) -> SaysExactly:
+        """`VoicesPerCall`: a person's typed words are said by the call's own model (voice_bridge.nova_voice)."""
+        return SaysExactly()
 
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         agent, plan, session, turns = await anyio.to_thread.run_sync(self._load, call)
@@ -207,6 +220,7 @@ class NovaSonicBackend:
             actions=actions,
             held=session.pending_action,
             reminder_every=agent.spec.handoff.reminder_every,
+            voice=call.voice if isinstance(call.voice, SaysExactly) else None,
         )
         if session.paused:
             state.mode = Mode.QUIET  # the caller rejoined a conversation a person has
@@ -214,7 +228,7 @@ class NovaSonicBackend:
         def refuse_tools_while_paused(event: BeforeToolCallEvent) -> None:
             """While a person has the conversation the model's tools do nothing (no search, no write,
             no handoff or end): the person decides."""
-            if state.mode is not Mode.TALKING:
+            if state.mode is not Mode.TALKING or _relaying(state):
                 event.cancel_tool = PAUSED_TOOL
 
         bidi.add_hook(refuse_tools_while_paused, BeforeToolCallEvent)
@@ -222,6 +236,15 @@ class NovaSonicBackend:
         # barge-in at once. None in the stream is the end of a reply's audio.
         play_in, play_out = anyio.create_memory_object_stream[tuple[int, bytes | None]](PLAY_QUEUE)
         await bidi.start()
+
+        async def instruct(text: str) -> None:
+            """An instruction on the open connection (dropped while it restarts: the relay then times out)."""
+            async with state.link:
+                if state.connected:
+                    await bidi.send(text)
+
+        if state.voice is not None:
+            state.voice.connect(instruct)
         try:
             async with anyio.create_task_group() as tasks:
 
@@ -246,6 +269,8 @@ class NovaSonicBackend:
                 await self._send_audio(call, audio, bidi, state)
                 tasks.cancel_scope.cancel()  # the customer ended the call
         finally:
+            if state.voice is not None:
+                state.voice.disconnect()
             with anyio.CancelScope(shield=True):
                 await bidi.stop()
 
@@ -278,6 +303,8 @@ class NovaSonicBackend:
         dropped; with `announce`, the model is told to say the plan's handoff message (`Mode.ANNOUNCING`)."""
         state.generation += 1
         await playback.send((state.generation, None))  # close the interrupted reply's audio for the client
+        if state.voice is not None:
+            state.voice.finish()  # a person's sentence being said is cut: what was said of it is played
         state.connected = False
         async with state.link:
             await bidi.stop()
@@ -320,12 +347,15 @@ class NovaSonicBackend:
     ) -> Next:
         async for event in events:
             quiet = state.mode is Mode.QUIET
+            relayed = state.voice.current if state.voice is not None else None
             if isinstance(event, BidiAudioDeltaEvent):
-                if not quiet:
+                if relayed is not None:  # a person's words: the takeover plays them (voice_bridge.nova_voice)
+                    relayed.add(base64.b64decode(event.audio), event.sample_rate)
+                elif not quiet:
                     pcm = base64.b64decode(event.audio)
                     await playback.send((state.generation, resample(pcm, event.sample_rate, call.output_rate)))
             elif isinstance(event, BidiAudioStopEvent):
-                if not quiet:
+                if relayed is None and not quiet:
                     await playback.send((state.generation, None))
             elif isinstance(event, BidiBargeInEvent):
                 state.generation += 1
@@ -334,7 +364,11 @@ class NovaSonicBackend:
                 if (after := await self._transcript(call, event, sink, state)) is not None:
                     return after
             elif isinstance(event, BidiResponseStopEvent):
-                if state.mode is Mode.ANNOUNCING:
+                if relayed is not None:
+                    if relayed.pcm:  # the answer to the "say exactly" (an earlier reply's end has no audio)
+                        assert state.voice is not None
+                        state.voice.finish()
+                elif state.mode is Mode.ANNOUNCING:
                     state.mode = Mode.QUIET  # the handoff message is said: quiet from now on
                 elif quiet:
                     self._forget(state)
@@ -383,18 +417,21 @@ class NovaSonicBackend:
                 if session.paused:  # the person answers; the customer's turn is stored for them
                     state.unanswered += 1
                     remind = state.mode is Mode.QUIET and state.unanswered >= state.reminder_every
-                    return Next.RESTART if remind else None
+                    return Next.RESTART if remind and not _taken_over(session) else None
                 state.mode, state.status = Mode.TALKING, session.status  # given back: the agent speaks again
             elif session.paused:
-                return Next.RESTART  # taken over at will: the agent says the handoff message, then is quiet
+                if _taken_over(session):  # a person has it: drop the reply in progress, announce nothing
+                    state.mode = Mode.QUIET
+                    return Next.RECONNECT
+                return Next.RESTART  # a handoff is waiting: the agent says the handoff message, then is quiet
             await self._caller_said(call, state, text, stored.seq)
             rule = matching_rule(state.plan, text)
             if rule is not None:
                 state.outcome.request_handoff(f"handoff rule '{rule.id}': {rule.description}")
                 return await self._settle(call, sink, state)
             return None
-        if state.mode is Mode.QUIET:
-            return None  # neither played nor stored: a person has the conversation
+        if state.mode is Mode.QUIET or _relaying(state):
+            return None  # neither played nor stored: a person has the conversation (or is speaking through it)
         sources = list(state.outcome.sources)
         state.outcome.sources.clear()
         tool_calls = state.outcome.take_tool_calls()
@@ -447,3 +484,13 @@ class NovaSonicBackend:
             if session.paused:
                 return Next.RESTART
         return None
+
+
+def _taken_over(session: Session) -> bool:
+    """A person has the conversation (not merely asked for): the handoff message is not said then."""
+    return session.handoff is not None and session.handoff.state is HandoffState.TAKEN_OVER
+
+
+def _relaying(state: _Conversation) -> bool:
+    """The model is saying a person's words (voice_bridge.nova_voice): not the agent's turn, no tools."""
+    return state.voice is not None and state.voice.current is not None

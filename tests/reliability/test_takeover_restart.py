@@ -124,4 +124,3 @@ def test_no_customer_turn_is_lost_or_answered_twice_across_takeover_restart_and_
     seqs = [i["seq"] for i in customer.items]
     assert seqs == sorted(set(seqs))  # nothing received twice
     assert customer.items[-1]["text"] == "Glad it is sorted. Anything else?"
-
