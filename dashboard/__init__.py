@@ -16,9 +16,12 @@ from dashboard.live import DashboardFeed, LiveSettings
 from dashboard.page import page_routes
 
 
-def dashboard_routes(platform: DashboardServices, live: LiveSettings | None = None) -> list[BaseRoute]:
+def dashboard_routes(
+    platform: DashboardServices, live: LiveSettings | None = None, *, voice_url: str | None = None
+) -> list[BaseRoute]:
+    """`voice_url`: `ORATIO_VOICE_PUBLIC_URL`, a voice bridge the page reaches on another origin."""
     return [
-        *page_routes(),
+        *page_routes(voice_url),
         *api_routes(platform),
         WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live).endpoint),
     ]

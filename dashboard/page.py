@@ -3,13 +3,16 @@
 The files ship inside the wheel (package data) and are read once when the app is built; there is
 no build step and nothing comes from a CDN: the browser loads the modules itself, one file each, from
 this origin (`script-src 'self'` allows exactly that). The Content-Security-Policy allows only this origin's
-own script, style and connections (`'self'` covers ws:// to the same host), no inline code, no
-framing, so injected markup could neither run nor exfiltrate; the JS also never uses innerHTML
+own script, style and connections (`'self'` covers ws:// to the same host; plus the voice bridge's origin
+when `ORATIO_VOICE_PUBLIC_URL` puts it elsewhere), no inline code, no framing, so injected markup could
+neither run nor exfiltrate; the JS also never uses innerHTML
 with data.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 
@@ -18,9 +21,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{voice}; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+VOICE_URL = re.compile(r"^(wss?|https?)://([A-Za-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9._~/-]*)?$")
+"""`ORATIO_VOICE_PUBLIC_URL` (oratio.config checks the same): nothing that could end a CSP directive or an
+attribute (no quote, space, semicolon or comma) can get into the header or the page."""
 JS = "text/javascript; charset=utf-8"
 MODULES = (
     "app.js",
@@ -45,21 +51,46 @@ ASSETS = {
     **dict.fromkeys(MODULES, JS),
 }
 HEADERS = {
-    "Content-Security-Policy": CSP,
+    "Content-Security-Policy": CSP.format(voice=""),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-cache",
 }
+VOICE_META = b'<meta charset="utf-8">'
 
 
-def page_routes() -> list[BaseRoute]:
+def voice_bridge_at(url: str | None) -> tuple[str, str]:
+    """Where the page's Listen/Talk/Type connect: (the WebSocket base the page adds `/voice/calls/...` to, the
+    origin its CSP's connect-src allows); ("", "") for the page's own origin (`oratio serve` mounts the bridge).
+
+    A standalone bridge (`serve-door voice`) on another host or port is named by `ORATIO_VOICE_PUBLIC_URL`;
+    http(s) is taken for ws(s), which is what the browser opens."""
+    if not url:
+        return "", ""
+    found = VOICE_URL.fullmatch(url)  # not match: `$` would let a trailing newline through
+    if found is None:
+        raise ValueError(f"not a voice bridge URL (ws://, wss://, http:// or https://, host, optional path): {url!r}")
+    scheme, host, path = found.group(1), found.group(2), found.group(3) or ""
+    scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    return f"{scheme}://{host}{path.rstrip('/')}", f"{scheme}://{host}"
+
+
+def page_routes(voice_url: str | None = None) -> list[BaseRoute]:
+    """The page; `voice_url` (`ORATIO_VOICE_PUBLIC_URL`) points its voice bar at a bridge on another origin."""
     static = files("dashboard") / "static"
     bodies = {name: (static / name).read_bytes() for name in ASSETS}
+    headers = dict(HEADERS)
+    base, origin = voice_bridge_at(voice_url)
+    if base:
+        # The page reads it from a meta tag (no inline script: the CSP forbids it); the value is URL-safe.
+        meta = f'<meta name="oratio-voice-url" content="{html.escape(base)}">'.encode()
+        bodies["index.html"] = bodies["index.html"].replace(VOICE_META, VOICE_META + b"\n  " + meta, 1)
+        headers["Content-Security-Policy"] = CSP.format(voice=f" {origin}")
 
     def asset(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve(request: Request) -> Response:
-            return Response(bodies[name], media_type=ASSETS[name], headers=HEADERS)
+            return Response(bodies[name], media_type=ASSETS[name], headers=headers)
 
         return serve
 

@@ -178,6 +178,14 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="URL clients reach `oratio serve` at (MCP auth metadata, allowed Host); default http://host:port",
     )
+    voice_public_url: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^(wss?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        description="Where the dashboard page reaches the voice bridge for Listen/Talk/Type (a standalone "
+        "`serve-door voice`), e.g. wss://voice.example.com:8765; the page adds /voice/calls/...; allowed in the "
+        "page's CSP; default: the dashboard's own origin (`oratio serve` mounts the bridge at /voice)",
+    )
 
     model: str | None = Field(
         default=None,

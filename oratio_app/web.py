@@ -63,7 +63,8 @@ def create_app(
     own_routes = [
         Route("/healthz", health),
         Route("/api/v1/me", handles_errors(me)),
-        *dashboard_routes(platform),  # /dashboard, /api/v1/..., /ws/dashboard
+        # /dashboard, /api/v1/..., /ws/dashboard
+        *dashboard_routes(platform, voice_url=platform.settings.voice_public_url),
     ]
     return Starlette(
         routes=[

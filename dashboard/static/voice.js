@@ -1,6 +1,7 @@
 // Listen / Talk / Type on a voice call's live card, through the voice bridge's listen socket
 // (WS /voice/calls/{session}/listen, docs/handoff.md "Voice: listen-in and takeover"). The bridge is
-// mounted on this origin by `oratio serve`, so the page's CSP (connect-src 'self') allows it.
+// mounted on this origin by `oratio serve`, so the page's CSP (connect-src 'self') allows it; a standalone
+// bridge elsewhere is named by ORATIO_VOICE_PUBLIC_URL (bridgeBase), and the CSP then allows its origin.
 //
 // Listen: both sides of the call arrive as PCM16 at the bridge's 16 kHz, each binary frame starting
 // with its channel (1 customer, 2 agent, 3 human) and a zero byte; each channel is scheduled
@@ -40,13 +41,20 @@ export function attachVoice(card, session) {
   card.node.insertBefore(el("div", { class: "voice-bar" }, listenButton, talkButton, typeForm, status), card.transcript);
 }
 
+// The bridge's base URL: ORATIO_VOICE_PUBLIC_URL (a standalone `serve-door voice`, given to the page in a
+// meta tag and allowed by its CSP), else this origin, where `oratio serve` mounts the bridge at /voice.
+function bridgeBase() {
+  const configured = document.querySelector('meta[name="oratio-voice-url"]')?.content;
+  if (configured) return configured;
+  return `${location.protocol === "https:" ? "wss://" : "ws://"}${location.host}`;
+}
+
 function listen(card, setStatus) {
   const voice = card.voice;
   if (voice.ws) return voice.ready;
   voice.ctx = new AudioContext({ sampleRate: RATE });
   voice.heads = {};
-  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const ws = new WebSocket(`${scheme}${location.host}/voice/calls/${encodeURIComponent(card.id)}/listen`);
+  const ws = new WebSocket(`${bridgeBase()}/voice/calls/${encodeURIComponent(card.id)}/listen`);
   ws.binaryType = "arraybuffer";
   voice.ws = ws;
   voice.listenButton.textContent = "Stop listening";
