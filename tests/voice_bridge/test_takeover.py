@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from oratio.platform import Platform
-from schemas import Role
+from schemas import Event, EventType, Role
 from tests.support.models import STORY
 from tests.support.serving import serving_voice
 from tests.support.tenants import token_for
@@ -43,6 +43,10 @@ def utterance() -> bytes:
 
 def listen_url(base: str, session_id: str) -> str:
     return f"{base}/voice/calls/{session_id}/listen"
+
+
+def customer_turn(event: Event, session_id: str) -> bool:
+    return event.type is EventType.SESSION_TURN and event.subject == session_id and event.data.get("role") == "customer"
 
 
 def kinds(heard: Heard) -> list[str]:
@@ -149,7 +153,13 @@ async def test_after_return_the_agent_answers_again(platform: Platform, world: W
             session_id = (await caller.start(world.secret))["session_id"]
             await anyio.to_thread.run_sync(platform.handoff.take_over, principal, session_id)
             await caller.until(lambda h: "taken_over" in kinds(h))
-            await caller.send_audio(utterance())
+            # The return waits until the paused turn is stored: the caller's transcript line comes before the
+            # engine's turn, and a return before that turn reads the session would rightly let the agent answer.
+            async with platform.tailer(0.02).subscribe(world.acme.tenant_id) as events:
+                await caller.send_audio(utterance())
+                with anyio.fail_after(10):
+                    while not any(customer_turn(event, session_id) for event in await events.next_batch()):
+                        pass
             await caller.until(lambda h: h.transcripts("customer") == ["Are you there"])
             await anyio.to_thread.run_sync(platform.handoff.return_to_agent, principal, session_id)
             await caller.until(lambda h: "returned" in kinds(h))
@@ -157,8 +167,9 @@ async def test_after_return_the_agent_answers_again(platform: Platform, world: W
             await caller.until(lambda h: "agent_audio_end" in kinds(h))
             await caller.end()
             heard = await caller.closed()
-    # The paused utterance got no answer; the one after the return did, out loud.
-    assert heard.transcripts("agent") == ["You said: Thanks. Anything else?"]
+    # The paused utterance got no answer (not even the canned handoff message: a person had the call); the one
+    # after the return did, out loud, with the words nobody answered before it (the echo model repeats both).
+    assert heard.transcripts("agent") == ["You said: Are you there Thanks. Anything else?"]
     assert heard.audio_at_first("returned") == 0
     assert rms(bytes(heard.audio)) > LOUD
 
