@@ -1,7 +1,8 @@
 """Pause on handoff: while a person has the conversation, the agent stays quiet and no model runs.
 
 The customer's turns are stored for the person; while nobody has taken over, the plan's handoff message
-is said at most once per `reminder_every` turns, and never once a person has the conversation; after `return_to_agent` the agent replies again with the whole transcript.
+is said at most once per `reminder_every` turns, and never once a person has the conversation; after
+`return_to_agent` the agent replies again with the whole transcript.
 """
 
 from __future__ import annotations
