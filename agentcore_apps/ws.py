@@ -14,12 +14,13 @@ sends turns as `{"type": "message", "text": ..., "customer"?: {...}}` (the same 
 * `{"type": "error", "status", "error", "message"}` for a turn refused (rate limit 429, paused agent 409...);
   the connection stays open.
 
-Closes (code, reason of at most 123 bytes): 4400 bad connect parameters, 4401 missing or bad key
-(also when it is revoked while connected), 4403 another agent's key, 4404 unknown agent or session
-(another tenant's or agent's reads the same), 1007 a frame that is not a JSON object of a known
-type, 1009 a frame over `MAX_FRAME_BYTES`, 1013 too many receivers for the tenant (retry later), 4408 no message within
-`Settings.receive_first_message_seconds` of connecting without a session (its receiver slot is freed),
-1000 the session ended (after its last items), 1011 a failure of Oratio itself.
+Closes (code, reason of at most 123 bytes): 4400 bad connect parameters (an `after` past the
+session's last turn too), 4401 missing or bad key (also when it is revoked while connected), 4403
+another agent's key, 4404 unknown agent or session (another tenant's or agent's reads the same),
+4408 no message within `Settings.receive_first_message_seconds` of connecting without a session
+(its receiver slot is freed), 1007 a frame that is not a JSON object of a known type, 1009 a frame
+over `MAX_FRAME_BYTES`, 1013 too many receivers for the tenant (retry later), 1000 the session
+ended (after its last items), 1011 a failure of Oratio itself.
 
 Limits: a frame is at most `MAX_FRAME_BYTES`; every turn spends the key's rate limit as a
 `/invocations` turn does (refused with an `error` frame); one turn runs at a time per connection;
