@@ -9,7 +9,8 @@ runtime serves both over the same wait (`wait_for_feed`): this long-poll, and th
 
 is answered with the session's customer-visible turns after `after` (`oratio.services.customer_feed`)
 as soon as one exists, or an empty list and the same cursor when `wait_seconds` pass. The session
-may also be named by AgentCore's session header, as for a turn.
+may also be named by AgentCore's session header, as for a turn. An `after` past the session's last
+turn was never returned by a page and would hide every later turn: it is refused (422, `field: after`).
 
 How it waits: it subscribes to the tenant's events on the platform's one tailer (which a write of
 this process nudges at once; another process's write is seen at its next poll), reads the feed

@@ -14,11 +14,13 @@ sends turns as `{"type": "message", "text": ..., "customer"?: {...}}` (the same 
 * `{"type": "error", "status", "error", "message"}` for a turn refused (rate limit 429, paused agent 409...);
   the connection stays open.
 
-Closes (code, reason of at most 123 bytes): 4400 bad connect parameters, 4401 missing or bad key
-(also when it is revoked while connected), 4403 another agent's key, 4404 unknown agent or session
-(another tenant's or agent's reads the same), 1007 a frame that is not a JSON object of a known
-type, 1009 a frame over `MAX_FRAME_BYTES`, 1013 too many receivers for the tenant (retry later),
-1000 the session ended (after its last items), 1011 a failure of Oratio itself.
+Closes (code, reason of at most 123 bytes): 4400 bad connect parameters (an `after` past the
+session's last turn too), 4401 missing or bad key (also when it is revoked while connected), 4403
+another agent's key, 4404 unknown agent or session (another tenant's or agent's reads the same),
+4408 no message within `Settings.receive_first_message_seconds` of connecting without a session
+(its receiver slot is freed), 1007 a frame that is not a JSON object of a known type, 1009 a frame
+over `MAX_FRAME_BYTES`, 1013 too many receivers for the tenant (retry later), 1000 the session
+ended (after its last items), 1011 a failure of Oratio itself.
 
 Limits: a frame is at most `MAX_FRAME_BYTES`; every turn spends the key's rate limit as a
 `/invocations` turn does (refused with an `error` frame); one turn runs at a time per connection;
@@ -66,6 +68,7 @@ MAX_FRAME_BYTES = 16 * 1024
 CLOSE_BAD_REQUEST = 4400
 CLOSE_BAD_KEY = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_IDLE = 4408
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_FRAME = 1007
 CLOSE_TOO_BIG = 1009
@@ -124,6 +127,7 @@ class CustomerSocket:
         self._known = anyio.Event()
         self._closing: tuple[int, str] | None = None
         self._header: str | None = None
+        self._turning = False
 
     async def serve(self) -> None:
         await self._ws.accept()
@@ -207,7 +211,11 @@ class CustomerSocket:
             except RateLimited as exc:
                 await self._send({"type": "error", "status": exc.http_status, **exc.to_dict()})
                 continue
-            await self._turn(grant, agent_id, say)
+            self._turning = True  # a first turn still running is not idleness (see `_push`)
+            try:
+                await self._turn(grant, agent_id, say)
+            finally:
+                self._turning = False
 
     async def _turn(self, grant: KeyGrant, agent_id: str, say: Say) -> None:
         try:
@@ -231,7 +239,15 @@ class CustomerSocket:
     async def _push(self, grant: KeyGrant, agent_id: str) -> None:
         """Follow the tenant's events; flush whenever one is about this session. Ends (closing the
         connection) when the session ends or its feed is refused."""
-        await self._known.wait()
+        patience = self._s.settings.receive_first_message_seconds
+        while not self._known.is_set():
+            with anyio.move_on_after(patience):
+                await self._known.wait()
+            if not self._known.is_set() and not self._turning:
+                # Nothing to follow, ever, unless the customer speaks: a socket left open by a careless client
+                # (one per page view) would hold the tenant's receiver slots until none is left for anyone.
+                self._closing = self._closing or (CLOSE_IDLE, f"no message in {patience:g} s; connect again to talk")
+                return
         session_id = self._session_id
         assert session_id is not None
         async with self._s.tailer().subscribe(grant.tenant_id) as subscription:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -43,6 +43,7 @@ from schemas import (
     SessionStatus,
     utcnow,
 )
+from schemas._base import UtcDatetime
 from schemas.analysis import Outcome
 
 MAX_BODY_BYTES = 16 * 1024
@@ -64,8 +65,8 @@ class SessionQuery(PageQuery):
     agent_id: Identifier | None = None
     status: SessionStatus | None = None
     channel: Channel | None = None
-    started_after: AwareDatetime | None = None
-    started_before: AwareDatetime | None = None
+    started_after: UtcDatetime | None = None  # UtcDatetime: a time out of range once in UTC is a 422
+    started_before: UtcDatetime | None = None
     outcome: Outcome | None = None
     q: str | None = Field(default=None, max_length=SEARCH_TEXT_MAX, description="Text the transcript contains")
 

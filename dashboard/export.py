@@ -12,16 +12,17 @@ Transcript search (`q`) is History's other filter; an export cannot apply it, so
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from oratio.errors import InvalidInput
 from oratio.services.analysis import EXPORT_DAYS_MAX, EXPORT_ROWS_MAX
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from schemas import Channel, Identifier, Model, SessionFilter, SessionStatus, utcnow
+from schemas._base import UtcDatetime
 from schemas.analysis import Outcome
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -39,8 +40,8 @@ class ExportQuery(Model):
     status: SessionStatus | None = None
     channel: Channel | None = None
     outcome: Outcome | None = None
-    started_after: AwareDatetime | None = None
-    started_before: AwareDatetime | None = None
+    started_after: UtcDatetime | None = None  # UtcDatetime: a time out of range once in UTC is a 422
+    started_before: UtcDatetime | None = None
     q: str | None = Field(default=None, max_length=SEARCH_TEXT_MAX)
 
     def session_filter(self) -> SessionFilter:
@@ -48,7 +49,10 @@ class ExportQuery(Model):
         if self.q is not None and self.q.strip():
             raise InvalidInput("an export cannot filter on transcript text: clear the search to export", field="q")
         before = self.started_before or utcnow()
-        after = self.started_after or before - timedelta(days=EXPORT_DAYS_MAX)
+        # Never earlier than datetime's own minimum: a To in the year 1 must not overflow into a 500.
+        earliest = datetime.min.replace(tzinfo=UTC)
+        span = timedelta(days=EXPORT_DAYS_MAX)
+        after = self.started_after or (before - span if before - earliest > span else earliest)
         if after > before:
             raise InvalidInput("started_after is later than started_before", field="started_after")
         fields = self.model_dump(include={"agent_id", "status", "channel", "outcome"})
@@ -58,7 +62,7 @@ class ExportQuery(Model):
 def download(query: ExportQuery, found: SessionFilter, content: str, count: int, truncated: bool) -> Response:
     """The export as an attachment named after its window, with its row count and truncation stated."""
     assert found.started_after is not None and found.started_before is not None  # set by `session_filter`
-    window = f"{found.started_after:%Y%m%d}-{found.started_before:%Y%m%d}"
+    window = f"{_day(found.started_after)}-{_day(found.started_before)}"
     headers = {
         "Content-Disposition": f'attachment; filename="oratio-sessions-{window}.{query.format}"',
         COUNT_HEADER: str(count),
@@ -66,3 +70,8 @@ def download(query: ExportQuery, found: SessionFilter, content: str, count: int,
         "Cache-Control": "no-store",
     }
     return Response(content, media_type=MEDIA_TYPES[query.format], headers=headers)
+
+
+def _day(moment: datetime) -> str:
+    """YYYYMMDD with a four-digit year always (`%Y` prints year 1 as "1" on glibc)."""
+    return f"{moment.year:04d}{moment:%m%d}"

@@ -310,6 +310,13 @@ class Settings(BaseSettings):
         description="Customer receivers open at once per tenant and process: long-poll waits plus /ws connections "
         "(beyond it: 429 + Retry-After, or /ws close 1013)",
     )
+    receive_first_message_seconds: float = Field(
+        default=900.0,
+        ge=1,
+        le=86400,
+        description="A /ws connection that has sent no message (so has no session to follow) is closed 4408 after "
+        "this, giving its receiver slot back (a connected session is ended, and closed, when idle instead)",
+    )
     session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
     session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
 

@@ -71,6 +71,8 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH, what: str 
         raise InvalidInput(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise JsonTooDeep(_too_deep(what, max_depth)) from None
+    except ValueError:  # after JSONDecodeError (a subclass): an integer past Python's 4,300-digit conversion limit
+        raise InvalidInput(f"{what} has a number with too many digits") from None
     if json_depth(value, stop_after=max_depth) > max_depth:
         raise JsonTooDeep(_too_deep(what, max_depth))
     return value

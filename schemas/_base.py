@@ -40,7 +40,10 @@ def utcnow() -> datetime:
 def _require_aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a timezone (UTC)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-10:00: past datetime's range once in UTC (not a ValueError)
+        raise ValueError("timestamp out of range (years 1 to 9999 in UTC)") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_require_aware)]

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from oratio.errors import NotFound
+from oratio.errors import InvalidInput, NotFound
 from oratio.services._common import Backends
 from oratio.services.sessions import ENDED
 from oratio.store.tables import SESSIONS, TURNS
@@ -80,6 +80,8 @@ class CustomerFeed:
         turns = self._b.store.query(
             TURNS, f"{tenant_id}#{session_id}", sort_from=f"{max(after, 0) + 1:010d}", limit=FEED_PAGE
         ).items
+        if not turns and after > 0:
+            self._check_cursor(tenant_id, session_id, after)
         items = [item for item in map(visible, turns) if item is not None]
         cursor = max(after, turns[-1].seq) if turns else max(after, 0)
         handoff = session.handoff
@@ -91,6 +93,18 @@ class CustomerFeed:
             ended=session.status in ENDED and len(turns) < FEED_PAGE,
             with_person=handoff is not None and handoff.state is HandoffState.TAKEN_OVER,
         )
+
+    def _check_cursor(self, tenant_id: str, session_id: str, after: int) -> None:
+        """Refuse a cursor past the session's last turn. Such a cursor was never given out (a page's
+        cursor is a seq read, and seqs only grow), and following it would hide every later turn:
+        the customer would silently never see a reply again."""
+        last = self._b.store.query(TURNS, f"{tenant_id}#{session_id}", descending=True, limit=1).items
+        last_seq = last[0].seq if last else 0
+        if after > last_seq:
+            raise InvalidInput(
+                f"after is past this session's last turn ({last_seq}): send back a cursor this session returned",
+                field="after",
+            )
 
 
 def visible(turn: Turn) -> FeedItem | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oratio.errors import NotFound
+from oratio.errors import InvalidInput, NotFound
 from oratio.platform import Platform
 from oratio.services.customer_feed import FEED_PAGE
 from schemas import Channel, Role
@@ -45,11 +45,13 @@ def test_the_cursor_moves_past_turns_the_customer_does_not_see(platform: Platfor
 
     first = platform.feed.page(acme.tenant_id, agent.id, session.id, 0)
     second = platform.feed.page(acme.tenant_id, agent.id, session.id, first.cursor)
-    beyond = platform.feed.page(acme.tenant_id, agent.id, session.id, 10_000)
+    at_end = platform.feed.page(acme.tenant_id, agent.id, session.id, second.cursor)
 
     assert (first.items, first.cursor) == ([], FEED_PAGE)
     assert (second.items, second.cursor) == ([], FEED_PAGE + 5)
-    assert (beyond.items, beyond.cursor) == ([], 10_000)
+    assert (at_end.items, at_end.cursor) == ([], FEED_PAGE + 5)
+    with pytest.raises(InvalidInput, match="past this session's last turn"):  # never given out: refused, not followed
+        platform.feed.page(acme.tenant_id, agent.id, session.id, 10_000)
 
 
 def test_another_agents_or_tenants_session_is_not_found(platform: Platform, acme: Tenancy, globex: Tenancy) -> None:
