@@ -145,7 +145,7 @@ class AgentFiles:
         vectors, delta = None, None
         if self._model is not None:
             assert self._dimensions is not None
-            delta = deltas.load(self._delta_path(token), self._dimensions)
+            delta = deltas.load(self._delta_path(token), token, self._dimensions)
             if delta is None:  # none written since the graph was saved at this very generation
                 delta = deltas.empty(token, self._dimensions)
             path = self._vector_path(delta.base)
@@ -259,7 +259,7 @@ class AgentFiles:
                 os.replace(partial, path)
             else:
                 keep.add(self._delta_path(after))
-                deltas.save(self._delta_path(after), delta)
+                deltas.save(self._delta_path(after), after, delta)
             # Older generations go; a reader that mapped one keeps its mapping until it lets go.
             for old in [*self.directory.glob("vectors-*.usearch"), *self.directory.glob("delta-*.bin")]:
                 if old not in keep:

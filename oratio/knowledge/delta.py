@@ -7,8 +7,9 @@ in a file of its own per generation, rewritten whole (it is small: it is merged 
 holds `MERGE_ROWS` entries). A search asks the graph, drops the tombstoned ids, and scores the delta's
 rows exactly (a matrix product over at most `MERGE_ROWS` rows: tens of microseconds).
 
-The file names its generation (`delta-<model>-<token>.bin`) and the graph it applies to (the token in
-the graph file's name), and ends with a BLAKE2b digest of everything before it: a torn, truncated or
+The file names its generation (`delta-<model>-<token>.bin`, and again inside, so a file renamed or
+restored to another generation's name is refused) and the graph it applies to (the token in the graph
+file's name), and ends with a BLAKE2b digest of everything before it: a torn, truncated or
 foreign file does not parse, so it is never served; the caller rebuilds from the chunks table.
 """
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 MERGE_ROWS = 4096  # tombstones + added rows past which a write merges the delta into the graph
 _MAGIC = b"ORATIO-DELTA-1\n"
-_HEADER = struct.Struct("<32sIQQ")  # graph token (ascii, padded), dimensions, tombstones, added rows
+_HEADER = struct.Struct("<32s32sIQQ")  # generation, graph token (ascii, padded), dimensions, tombstones, rows
 _DIGEST = 32
 
 
@@ -94,15 +95,15 @@ def unit(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     return scaled
 
 
-def save(path: Path, delta: Delta) -> None:
-    """Write `delta` to `path` atomically (a partial file renamed over it), owner-only."""
+def save(path: Path, token: str, delta: Delta) -> None:
+    """Write `delta`, generation `token`'s, to `path` atomically (a partial file renamed over it), owner-only."""
     import numpy as np
 
     rows, dimensions = delta.vectors.shape
     body = b"".join(
         [
             _MAGIC,
-            _HEADER.pack(delta.base.encode("ascii"), dimensions, len(delta.removed), rows),
+            _HEADER.pack(token.encode("ascii"), delta.base.encode("ascii"), dimensions, len(delta.removed), rows),
             np.asarray(sorted(delta.removed), dtype="<u8").tobytes(),
             delta.keys.astype("<u8").tobytes(),
             delta.vectors.astype("<f4").tobytes(),
@@ -115,8 +116,8 @@ def save(path: Path, delta: Delta) -> None:
     os.replace(partial, path)
 
 
-def load(path: Path, dimensions: int) -> Delta | None:
-    """The delta in `path`, or None if it is missing, torn, foreign or of other dimensions."""
+def load(path: Path, token: str, dimensions: int) -> Delta | None:
+    """Generation `token`'s delta in `path`, or None if it is missing, torn, foreign or of other dimensions."""
     import numpy as np
 
     try:
@@ -128,8 +129,10 @@ def load(path: Path, dimensions: int) -> Delta | None:
         return None
     if hashlib.blake2b(body, digest_size=_DIGEST).digest() != digest:
         return None
-    base_raw, dims, removed, rows = _HEADER.unpack_from(body, len(_MAGIC))
+    token_raw, base_raw, dims, removed, rows = _HEADER.unpack_from(body, len(_MAGIC))
     offset = len(_MAGIC) + _HEADER.size
+    if token_raw.rstrip(b"\x00") != token.encode("ascii", errors="replace"):
+        return None
     if dims != dimensions or len(body) != offset + 8 * removed + 8 * rows + 4 * rows * dims:
         return None
     tombstones = np.frombuffer(body, dtype="<u8", count=removed, offset=offset)
