@@ -136,7 +136,7 @@ FULL = Plan(
     repeats=3,
     tenant=(10, 100_000),
 )
-QUICK = Plan(pages=20, embed_chunks=40, pdf_pages=25, sizes=(1_000,), faq_entries=25, repeats=1, tenant=(2, 300))
+QUICK = Plan(pages=8, embed_chunks=16, pdf_pages=10, sizes=(500,), faq_entries=12, repeats=1, tenant=(2, 200))
 
 
 # --- embedders ------------------------------------------------------------------------------------
