@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import zlib
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -66,6 +67,7 @@ K = 10
 PDF_PAGES_PER_FILE = 25
 MODES = ("bm25", "dense", "hybrid")
 OLD_COMMIT = "53bf986"  # the last commit whose index was SQLite FTS5 + numpy brute force
+MAIN_COMMIT = "a88252a"  # tantivy + usearch, the whole vector graph rewritten on every write (no delta file)
 BULK_CHUNKS = 1_000  # latency indexes are filled with documents of about this many chunks (see build_sized_index)
 
 
@@ -91,12 +93,31 @@ class Index(Protocol):
 IndexFactory = Callable[[Path, Embedder | None], Index]
 
 
-def old_index_factory(workdir: Path) -> IndexFactory | None:
-    """The index of OLD_COMMIT, loaded from git into a module of its own (None outside a git checkout)."""
+def old_index_factory(workdir: Path, commit: str = OLD_COMMIT) -> IndexFactory | None:
+    """The index of `commit`, loaded from git into modules of its own (None outside a git checkout).
+
+    `index.py` and, where the commit has one, `agent_index.py` (its import rewired to the loaded copy).
+    """
+    name = f"bench_knowledge_{commit}"
+    source = _git_show(commit, "oratio/knowledge/index.py")
+    if source is None:
+        return None
+    structures = _git_show(commit, "oratio/knowledge/agent_index.py")
+    if structures is not None:
+        _load_module(workdir, f"{name}_agent_index", structures)
+        source = source.replace("from oratio.knowledge.agent_index import", f"from {name}_agent_index import")
+    module = _load_module(workdir, name, source)
+    if module is None:
+        return None
+    factory: IndexFactory = module.HybridIndex
+    return factory
+
+
+def _git_show(commit: str, path: str) -> str | None:
     repo = Path(__file__).resolve().parent.parent
     try:
-        source = subprocess.run(
-            ["git", "-C", str(repo), "show", f"{OLD_COMMIT}:oratio/knowledge/index.py"],
+        return subprocess.run(
+            ["git", "-C", str(repo), "show", f"{commit}:{path}"],
             capture_output=True,
             text=True,
             check=True,
@@ -104,16 +125,18 @@ def old_index_factory(workdir: Path) -> IndexFactory | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    path = workdir / "old_index.py"
+
+
+def _load_module(workdir: Path, name: str, source: str) -> types.ModuleType | None:
+    path = workdir / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("bench_old_knowledge_index", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    factory: IndexFactory = module.HybridIndex
-    return factory
+    return module
 
 
 @dataclass(frozen=True)
@@ -371,12 +394,12 @@ def limit(collection: QaCollection, entries: int | None) -> QaCollection:
 
 @dataclass(frozen=True)
 class Latency:
-    impl: str  # "today" or "before" (OLD_COMMIT)
+    impl: str  # "today", "main" (MAIN_COMMIT) or "before" (OLD_COMMIT)
     size: int
     filler_copies: float  # how many times the documentation's chunks are used, on average
     build_seconds: float
-    write_ms: float  # replacing one page-sized document at this size (median of 3)
-    first_search_ms: float  # the hybrid (or BM25) search right after that write (median of 3)
+    write_ms: list[float]  # replacing one page-sized document at this size, WRITES times
+    first_search_ms: list[float]  # the hybrid (or BM25) search right after each of those writes
     samples_ms: dict[str, list[float]]  # mode -> one sample per search
     memory_mb: float  # vectors/graphs held in memory
     disk_mb: float  # the chunks file and the search structures beside it
@@ -436,11 +459,14 @@ def measure_latency(index: Index, embedded: bool, queries: list[str], repeats: i
     return samples
 
 
-def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple[float, float]:
-    """Median ms of replacing a page-sized document, and of the first search after it."""
+WRITES = 7  # page writes measured per index (median and worst printed)
+
+
+def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple[list[float], list[float]]:
+    """Ms of replacing a page-sized document, and of the first search after it, for each of WRITES writes."""
     writes, firsts = [], []
     search = index.search if embedded else index.search_bm25
-    for n in range(3):
+    for n in range(WRITES):
         name = f"doc_written{n}"
         start = time.perf_counter()
         index.replace_document(TENANT, AGENT, name, page.name, chunks_of(name, page.drafts))
@@ -449,7 +475,7 @@ def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple
         end = time.perf_counter()
         writes.append((middle - start) * 1000)
         firsts.append((end - middle) * 1000)
-    return percentile(writes, 50), percentile(firsts, 50)
+    return writes, firsts
 
 
 def dense_recall(index: Index, db: Path, queries: list[str], vectors: dict[str, list[float]]) -> float | None:
@@ -578,7 +604,9 @@ def print_latency(results: list[Latency], real_chunks: int, embedding_ms: list[f
             )
         recall = f"; dense recall@10 vs exact {result.recall:.3f}" if result.recall is not None else ""
         print(
-            f"{'':>19}write of one page ({result.write_ms:.0f} ms), then first search {result.first_search_ms:.1f} ms;"
+            f"{'':>19}write of one page p50 {percentile(result.write_ms, 50):.0f} ms (worst"
+            f" {max(result.write_ms):.0f} of {len(result.write_ms)}), then first search p50"
+            f" {percentile(result.first_search_ms, 50):.1f} ms (worst {max(result.first_search_ms):.1f});"
             f" memory {result.memory_mb:.0f} MB, disk {result.disk_mb:.0f} MB{recall}"
         )
         print(
@@ -682,12 +710,13 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bo
             pdf = ingest_pages(pdfs, index, DocumentFormat.PDF)
         print_ingestion(html, embedded, pdf, len(pdfs), model)
 
-    old = old_index_factory(workdir)
     impls: list[tuple[str, IndexFactory]] = [("today", HybridIndex)]
-    if old is None:
-        print(f"(the index of {OLD_COMMIT} could not be read from git: only today's is measured)")
-    else:
-        impls.append(("before", old))
+    for impl, commit in (("main", MAIN_COMMIT), ("before", OLD_COMMIT)):
+        old = old_index_factory(workdir, commit)
+        if old is None:
+            print(f"(the index of {commit} could not be read from git: it is not measured)")
+        else:
+            impls.append((impl, old))
 
     # Quality: the FAQ answers in their own index, every chunk embedded for real; recall of the ANN there too.
     drafts = faq_drafts(collection)
