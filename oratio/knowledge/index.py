@@ -8,8 +8,9 @@ Why this shape:
 - The chunks table in SQLite is the source of truth (WAL, one connection per thread, `BEGIN IMMEDIATE`
   writes, by reusing `SqliteDatabase`). The search structures are derived from it, per (tenant, agent),
   in a directory beside the file (`oratio.knowledge.agent_index`: tantivy for BM25 with this agent's
-  own statistics, a usearch HNSW graph for vectors), updated in the write's transaction and rebuilt
-  from the chunks table when they are lost or stale.
+  own statistics, a usearch HNSW graph for vectors with a small delta file of the latest writes
+  beside it), updated in the write's transaction and rebuilt from the chunks table when they are
+  lost or stale.
 - Generations, not guesses: every write draws a new random token for the agent in the same
   transaction as its chunks; the structures carry the token of the state they hold. A search uses
   them only when their token is its snapshot's; otherwise it takes the write lock, and rebuilds them
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from oratio.datadir import make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, InvalidInput
 from oratio.knowledge.agent_index import AgentFiles, Row, Snapshot
-from oratio.knowledge.fusion import RRF_K, fuse
+from oratio.knowledge.fusion import fuse
 from oratio.knowledge.ports import Embedder, KnowledgeHit
 from oratio.store.sqlite import SqliteDatabase
 from schemas import Chunk, Limits
@@ -519,4 +520,4 @@ def _vector(blob: bytes, dimensions: int) -> NDArray[np.float32] | None:
 
 _EMPTY = Snapshot("", None, None, None, 0)  # an agent that never had a chunk: nothing to open
 
-__all__ = ["CANDIDATES", "K_MAX", "RRF_K", "HybridIndex", "query_words"]
+__all__ = ["CANDIDATES", "K_MAX", "HybridIndex", "query_words"]
