@@ -260,9 +260,9 @@ class HybridIndex:
         """
         before = _token(tx, tenant_id, agent_id)
         after = _bump_version(tx, tenant_id, agent_id)
-        self._forget(tenant_id, agent_id)
+        cached = self._forget(tenant_id, agent_id)
         files = self._files(tenant_id, agent_id)
-        snapshot = files.update(before, after, document_id, removed, added) if before else None
+        snapshot = files.update(before, after, document_id, removed, added, cached) if before else None
         if snapshot is None:
             if before:
                 logger.info("tenant=%s agent=%s | search structures rebuilt from the chunks", tenant_id, agent_id)
@@ -357,9 +357,10 @@ class HybridIndex:
             while total > self._cache_bytes and len(self._cache) > 1:
                 total -= self._cache.popitem(last=False)[1].nbytes
 
-    def _forget(self, tenant_id: str, agent_id: str) -> None:
+    def _forget(self, tenant_id: str, agent_id: str) -> Snapshot | None:
+        """Drop the agent's snapshot from the cache; the one dropped, if any."""
         with self._cache_lock:
-            self._cache.pop((tenant_id, agent_id), None)
+            return self._cache.pop((tenant_id, agent_id), None)
 
     def _files(self, tenant_id: str, agent_id: str) -> AgentFiles:
         embedder = self._embedder

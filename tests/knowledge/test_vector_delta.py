@@ -214,3 +214,21 @@ class _Opened:
 
     def __exit__(self, *exc: object) -> None:
         self._index.close()
+
+
+def test_a_delta_lost_under_a_warm_instance_is_not_written_on_top_of(
+    db: Path, index: HybridIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The next write does not trust this process's snapshot once the files it came from are gone."""
+    load_corpus(index)
+    index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", RETURNS))
+    assert first(index.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)  # warm
+    (delta,) = delta_files(db)
+    delta.unlink()
+    caplog.set_level(logging.INFO, logger="oratio.knowledge")
+    texts = ["Loyalty points are credited a day after delivery."]
+    index.replace_document(TENANT, AGENT, "doc_points", "points.md", chunks(TENANT, AGENT, "doc_points", texts))
+    assert REBUILT in caplog.text
+    with _Opened(db) as reader:
+        assert first(reader.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
+        assert first(reader.search_dense(TENANT, AGENT, "loyalty points credited delivery")) == ("doc_points", 0)
