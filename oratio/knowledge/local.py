@@ -1,4 +1,4 @@
-"""The embedded knowledge base: extract -> chunk -> hybrid index (SQLite FTS5 + dense vectors).
+"""The embedded knowledge base: extract -> chunk -> hybrid index (tantivy BM25 + usearch vectors, fused).
 
 With an `ExtractionPool` (what `open_platform` builds), extraction and chunking run in a worker
 process under a per-document time and memory limit; embedding and indexing stay in the calling

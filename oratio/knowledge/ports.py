@@ -1,9 +1,10 @@
 """Knowledge-base seams: text extraction, chunking, embedding and the searchable index.
 
-Two implementations sit behind `KnowledgeBase`: the embedded default (extract -> chunk -> SQLite FTS5
-+ dense vectors, fused) and Amazon Bedrock Knowledge Bases (the raw file goes to S3; Bedrock extracts,
-chunks and embeds). So the Protocol is at the document level: `ingest` takes the stored document and its
-bytes, and each backend decides how to make it searchable.
+Two implementations sit behind `KnowledgeBase`: the embedded default (extract -> chunk -> chunks in
+SQLite, searched by a per-agent tantivy BM25 index and usearch HNSW vectors, weighted fusion) and
+Amazon Bedrock Knowledge Bases (the raw file goes to S3; Bedrock extracts, chunks and embeds). So the
+Protocol is at the document level: `ingest` takes the stored document and its bytes, and each backend
+decides how to make it searchable.
 """
 
 from __future__ import annotations
