@@ -85,6 +85,16 @@ class CascadeBackend:
     def name(self) -> str:
         return self._name
 
+    @property
+    def speculate_pause_s(self) -> float | None:
+        """The pause that starts a speculative transcription; None when the backend does not speculate."""
+        return self._speculate_pause_s
+
+    @property
+    def stt(self) -> object:
+        """The speech-to-text engine (for tests and benches to inspect its settings)."""
+        return self._speech.stt
+
     def new_endpointer(self, max_s: float) -> Endpointer:
         """Cuts a person's microphone audio (16 kHz) into utterances, as the customer's is (`HearsSpeech`)."""
         return Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=max_s, pause_s=None))

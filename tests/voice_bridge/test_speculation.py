@@ -14,6 +14,7 @@ import anyio
 import numpy as np
 import pytest
 
+from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Channel
 from tests.support.worlds import World
@@ -24,6 +25,7 @@ from voice_bridge.backend import Call, Speaker
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.scripted import EnergyVad
+from voice_bridge.settings import load_voice_settings
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech, SttWindow
 
 pytestmark = pytest.mark.anyio
@@ -63,6 +65,28 @@ class CountingStt:
     def transcribe(self, pcm16: bytes) -> str:
         self.calls += 1
         return self._stt.transcribe(pcm16)
+
+
+def test_the_window_and_speculation_are_settings(platform: Platform) -> None:
+    from voice_bridge.app import BackendProvider
+
+    defaults = load_voice_settings({})
+    assert (defaults.stt_window, defaults.speculate, defaults.speculate_pause_seconds) == (
+        SttWindow.TRIMMED,
+        True,
+        0.2,
+    )
+    today = load_voice_settings({"ORATIO_VOICE_STT_WINDOW": "full", "ORATIO_VOICE_SPECULATE": "false"})
+    try:
+        backend = BackendProvider(platform, today, None)._build()
+    except ConfigError as exc:
+        pytest.skip(exc.message)
+    assert isinstance(backend, CascadeBackend) and backend.speculate_pause_s is None
+    assert getattr(backend.stt, "window", None) is SttWindow.FULL
+    for bad in ({"ORATIO_VOICE_STT_WINDOW": "5s"}, {"ORATIO_VOICE_SPECULATE_PAUSE_SECONDS": "0"}):
+        with pytest.raises(ConfigError) as caught:
+            load_voice_settings(bad)
+        assert next(iter(bad)) in caught.value.message
 
 
 # ---- item 1: the trimmed window -------------------------------------------------------------------------
