@@ -7,9 +7,11 @@ Two pipelines, run alternately in the same process so the shared machine's load 
 
 Each call speaks one question ten times (Piper, the cascade's own voice, fed in real time, 1.5 s of silence after
 each) and waits for the whole reply; the agent is the zero-latency ScriptedModel. Printed per pipeline: the
-wall-time split per stage (p50), the total p50/p95, turn 1 beside turn 10, and the CPU time of each engine per
-turn (measured in the worker thread that ran it): on a loaded machine wall time includes waiting for a core,
-while an engine's CPU time is what its wall time is on an idle one.
+wall-time split per stage (p50), the total p50/p95, turn 1 beside turn 10, what speculation did, and the CPU
+time per turn while each engine ran: on a loaded machine wall time includes waiting for a core, CPU time does
+not. Whisper and Piper compute in their own native thread pools, which the calling thread's clock does not see,
+so it is the process's CPU time (`time.process_time`) across each call: it includes the listener's VAD running
+meanwhile (~10 ms a second of audio), and TTS counts every sentence of the reply, not only the first.
 
     .venv/bin/python -m bench.voice --turns-only            # ~12 minutes
     .venv/bin/python -m bench.voice --turns-only --quick    # ~1 minute
@@ -41,6 +43,7 @@ QUESTIONS = [
     " says it left the warehouse, but nothing has changed since then. Can you tell me where it is and when"
     " I can expect it?",
 ]
+SPECULATION = ("started", "skipped", "reused", "discarded")
 STAGES = [
     ("utterance_end", "VAD endpoint (hangover)"),
     ("transcribed", "speech-to-text (after endpoint)"),
@@ -51,7 +54,7 @@ STAGES = [
 
 @dataclass
 class Meter:
-    """CPU seconds each engine spent, summed over worker threads (`time.thread_time` around each call)."""
+    """Process CPU seconds across each engine's calls (`time.process_time`: native thread pools included)."""
 
     cpu: dict[str, float] = field(default_factory=lambda: {"vad": 0.0, "stt": 0.0, "tts": 0.0})
     stt_calls: int = 0
@@ -66,11 +69,11 @@ class MeteredStt:
 
     def transcribe(self, pcm16: bytes) -> str:
         setattr(self._stt, "window", self._window)  # noqa: B010 - the one loaded model, switched per pipeline
-        began = time.thread_time()
+        began = time.process_time()
         try:
             return self._stt.transcribe(pcm16)
         finally:
-            self._meter.cpu["stt"] += time.thread_time() - began
+            self._meter.cpu["stt"] += time.process_time() - began
             self._meter.stt_calls += 1
 
 
@@ -83,11 +86,11 @@ class MeteredVad:
         return self._vad.frame_samples
 
     def speech_probability(self, frame: bytes) -> float:
-        began = time.thread_time()
+        began = time.process_time()
         try:
             return self._vad.speech_probability(frame)
         finally:
-            self._meter.cpu["vad"] += time.thread_time() - began
+            self._meter.cpu["vad"] += time.process_time() - began
 
     def reset(self) -> None:
         self._vad.reset()
@@ -102,11 +105,11 @@ class MeteredTts:
         return self._tts.sample_rate
 
     def synthesize(self, text: str) -> bytes:
-        began = time.thread_time()
+        began = time.process_time()
         try:
             return self._tts.synthesize(text)
         finally:
-            self._meter.cpu["tts"] += time.thread_time() - began
+            self._meter.cpu["tts"] += time.process_time() - began
 
 
 @dataclass
@@ -129,6 +132,7 @@ class Pipeline:
     window: SttWindow
     speculate_pause_s: float | None
     turns: list[Turn] = field(default_factory=list)
+    speculation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPECULATION, 0))
 
 
 class TurnSink:
@@ -220,6 +224,8 @@ async def one_call(
                 after = meter.snapshot()
                 sink.turn.cpu = {k: after[k] - before[k] for k in after}
                 pipeline.turns.append(sink.turn)
+    for key in SPECULATION:
+        pipeline.speculation[key] += getattr(backend.speculation, key)
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -254,6 +260,8 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
             print(f"  {'CPU per turn, ' + engine:<34} p50 {ms(pct(cpu, 0.5))}   p95 {ms(pct(cpu, 0.95))}")
         calls = [t.cpu["stt_calls"] for t in done]
         print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
+        if pipeline.speculate_pause_s is not None:
+            print(f"  {'speculative jobs':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.speculation.items()))
 
 
 async def measure_turns(platform: Platform, speech: LocalSpeech, ids: tuple[str, str], *, quick: bool) -> None:
