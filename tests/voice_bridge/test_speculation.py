@@ -43,6 +43,16 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
+def word_edits(a: list[str], b: list[str]) -> int:
+    """Word-level edit distance (substitutions, insertions, deletions)."""
+    row = list(range(len(b) + 1))
+    for i, word in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
+    return row[-1]
+
+
 def voiced(speech: LocalSpeech, text: str) -> bytes:
     """`text` in the cascade's own voice at 16 kHz, with the synthesiser's quiet ends cut off."""
     pcm = resample(speech.tts.synthesize(text), speech.tts.sample_rate, INPUT_RATE)
@@ -102,7 +112,8 @@ def test_the_trimmed_window_hears_what_the_full_window_hears(speech: LocalSpeech
         stt.window = SttWindow.FULL  # type: ignore[attr-defined]
         full = stt.transcribe(audio)
         stt.window = SttWindow.TRIMMED  # type: ignore[attr-defined]
-        assert words(trimmed) == words(full), (trimmed, full)
+        # Identical in every run so far; Piper is not deterministic, so one word of slack keeps it from flaking.
+        assert word_edits(words(trimmed), words(full)) <= 1, (trimmed, full)
         assert len(words(trimmed)) >= len(words(question)) - 2  # every clause heard, not a loop or a cut
 
 
@@ -210,7 +221,10 @@ async def test_the_speculative_transcript_is_reused_when_the_turn_ends(
     assert heard.replies == turns and stats.reused == turns
     assert counting.calls == stats.started  # no utterance was transcribed a second time
     expected = words(speech.stt.transcribe(question + silence(0.6)))  # as if transcribed at the end
-    assert [words(said) for said in heard.customer] == [expected] * turns
+    # Equivalent, not byte-equal: each turn's audio meets the 32 ms VAD frames at another offset, so the
+    # utterance's first and last milliseconds differ and tiny.en may hear "you" for "your" in one turn.
+    assert len(heard.customer) == turns
+    assert all(word_edits(words(said), expected) <= 1 for said in heard.customer), (heard.customer, expected)
 
 
 async def test_speech_after_the_pause_discards_the_speculative_text(
