@@ -1,6 +1,11 @@
 """Voice bridge latency and capacity: where the time goes between the customer's last word and the reply.
 
-Three measurements in one run, each against a baseline taken in the same process:
+Four measurements in one run, each against a baseline taken in the same process:
+
+* turns   - today's cascade (30 s Whisper window, transcription after the hangover) beside issue 21's
+  (trimmed window, speculative transcription at the first 0.2 s pause): end of speech -> first agent audio
+  p50/p95 for 2-12 s questions, ten turns a call, turn 1 beside turn 10, stages and CPU per engine
+  (`bench/voice_turns.py`; real engines only).
 
 * stages  - voice-to-voice latency (end of customer speech to the first reply audio), split into
   the VAD endpoint (the hangover), speech-to-text, the agent's first sentence and the first TTS
@@ -18,6 +23,7 @@ Three measurements in one run, each against a baseline taken in the same process
     .venv/bin/python -m bench.voice            # about two minutes on 2 cores
     .venv/bin/python -m bench.voice --quick    # a smoke run
     .venv/bin/python -m bench.voice --capacity-only --data-dir /dev/shm   # the store on tmpfs: CPU only
+    .venv/bin/python -m bench.voice --turns-only [--quick]   # today's pipeline beside issue 21's
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 
+from bench.voice_turns import measure_turns
 from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings, load_settings
 from oratio.knowledge.index import HybridIndex
@@ -321,6 +328,17 @@ async def measure_latency(turns: int) -> float:
         return pct(bridge_total, 0.5)
 
 
+async def compare_pipelines(*, quick: bool) -> None:
+    speech, label = engines()
+    if not label.startswith("real"):
+        print("turns: skipped (the real speech engines are not installed: pip install 'oratio[voice]')\n")
+        return
+    print("today's cascade beside issue 21's (backend called directly, real engines, zero-latency agent):")
+    with tempfile.TemporaryDirectory() as tmp, bench_platform(Path(tmp)) as (platform, tenant_id, agent_id, _):
+        await measure_turns(platform, speech, (tenant_id, agent_id), quick=quick)
+    print()
+
+
 @contextmanager
 def serve_in_thread(app: ASGIApp) -> Iterator[str]:
     with serving_on_loopback(lambda port: app) as port:
@@ -445,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data-dir", type=Path, help="where the capacity run's store lives (e.g. /dev/shm: no fsync cost)"
     )
     parser.add_argument("--capacity-only", action="store_true", help="skip the latency measurements")
+    parser.add_argument("--turns-only", action="store_true", help="only today's pipeline beside issue 21's")
     args = parser.parse_args(argv)
     turns = 2 if args.quick else 8
     levels = [5, 20] if args.quick else [10, 25, 50, 100, 150]
@@ -452,6 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def run() -> None:
         if not args.capacity_only:
+            await compare_pipelines(quick=args.quick)
+            if args.turns_only:
+                return
             await measure_latency(turns)
         await measure_capacity(levels, seconds, args.data_dir)
 

@@ -74,8 +74,9 @@ class BackendProvider:
                 "the local speech engines are not installed: pip install 'oratio[voice]' "
                 "(or set ORATIO_VOICE_BACKEND=nova-sonic)"
             ) from exc
-        speech = load_local_speech()
-        return CascadeBackend(speech, engine)
+        speech = load_local_speech(stt_window=self._settings.stt_window)
+        pause_s = self._settings.speculate_pause_seconds if self._settings.speculate else None
+        return CascadeBackend(speech, engine, speculate_pause_s=pause_s)
 
 
 def create_voice_app(

@@ -6,6 +6,10 @@ utterances (`Endpointer`); it never waits on a model, so speech over the agent i
 (`engine.stream_turn`, which stores both sides as they happen). Within a turn a speaker task turns
 each complete sentence into audio while the agent is still writing the next, so the first audio
 starts after one sentence, not after the whole reply. The engines block, so they run in worker threads.
+
+With `speculate_pause_s` set (0.2 s in the bridge's settings), the listener also starts transcribing at
+the first short pause of an utterance and the responder reuses that text when the turn ends with no more
+speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-text.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from typing import cast
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
 from oratio.runtime import ConversationEngine, TurnResult
 from schemas import Channel
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import Call, VoiceSink
-from voice_bridge.endpointing import EndpointConfig, Endpointer, SpeechStart, Utterance
+from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.sentences import SentenceSplitter
+from voice_bridge.speculation import SpeculationStats, Speculator
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
 from voice_bridge.spoken import speak
 
@@ -33,7 +38,8 @@ logger = logging.getLogger("oratio.voice")
 
 StageObserver = Callable[[str, str], None]
 """Called with (session id, stage) as a turn passes each stage: utterance_end, transcribed,
-first_sentence, first_audio. bench/voice.py times them; nothing else needs to."""
+first_sentence, first_audio; and "speculated" when a speculative transcription finishes.
+bench/voice.py times them; tests wait on "speculated"; nothing else needs to."""
 
 UTTERANCE_QUEUE = 4
 
@@ -49,6 +55,7 @@ class _Reply:
 class _CallState:
     reply: _Reply | None = None
     handoff_told: bool = False
+    speculator: Speculator | None = None
 
     def interrupt(self) -> None:
         if self.reply is not None:
@@ -64,8 +71,11 @@ class CascadeBackend:
         endpoint: EndpointConfig | None = None,
         observer: StageObserver | None = None,
         name: str = "cascade",
+        speculate_pause_s: float | None = None,
     ) -> None:
         self._speech = speech
+        self._speculate_pause_s = speculate_pause_s
+        self.speculation = SpeculationStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
         self._observe = observer or (lambda session_id, stage: None)
@@ -75,9 +85,19 @@ class CascadeBackend:
     def name(self) -> str:
         return self._name
 
+    @property
+    def speculate_pause_s(self) -> float | None:
+        """The pause that starts a speculative transcription; None when the backend does not speculate."""
+        return self._speculate_pause_s
+
+    @property
+    def stt(self) -> object:
+        """The speech-to-text engine (for tests and benches to inspect its settings)."""
+        return self._speech.stt
+
     def new_endpointer(self, max_s: float) -> Endpointer:
         """Cuts a person's microphone audio (16 kHz) into utterances, as the customer's is (`HearsSpeech`)."""
-        return Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=max_s))
+        return Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=max_s, pause_s=None))
 
     async def transcribe_speech(self, pcm16: bytes) -> str:
         """A person's utterance (16 kHz) as text, off the event loop (`HearsSpeech`)."""
@@ -92,6 +112,14 @@ class CascadeBackend:
 
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         state = _CallState()
+        async with anyio.create_task_group() as background:  # speculative jobs; they end with the call
+            state.speculator = self._speculator(call, background)
+            await self._converse(call, audio, sink, state)
+            background.cancel_scope.cancel()  # a job still running is not waited for by anyone now
+
+    async def _converse(
+        self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink, state: _CallState
+    ) -> None:
         send, receive = anyio.create_memory_object_stream[Utterance](UTTERANCE_QUEUE)
         async with anyio.create_task_group() as tasks:
 
@@ -102,6 +130,16 @@ class CascadeBackend:
             tasks.start_soon(respond)
             await self._listen(call, audio, sink, send, state)
 
+    def _speculator(self, call: Call, tasks: TaskGroup) -> Speculator | None:
+        if self._speculate_pause_s is None:
+            return None
+        return Speculator(
+            tasks,
+            self._speech.stt.transcribe,
+            self.speculation,
+            on_done=lambda: self._observe(call.session_id, "speculated"),
+        )
+
     async def _listen(
         self,
         call: Call,
@@ -111,7 +149,10 @@ class CascadeBackend:
         state: _CallState,
     ) -> None:
         resampler = Resampler(call.input_rate, INPUT_RATE)
-        endpointer = Endpointer(self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s))
+        pause_s = self._speculate_pause_s if state.speculator is not None else None
+        endpointer = Endpointer(
+            self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
+        )
         async with utterances:
             async for frame in audio:
                 boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
@@ -119,6 +160,9 @@ class CascadeBackend:
                     if isinstance(boundary, SpeechStart):
                         if await sink.speech_started() or state.reply is not None:
                             state.interrupt()
+                    elif isinstance(boundary, Pause):
+                        if state.speculator is not None:
+                            state.speculator.start(boundary)
                     else:
                         self._observe(call.session_id, "utterance_end")
                         await utterances.send(boundary)
@@ -131,7 +175,7 @@ class CascadeBackend:
         """Answer utterances in order; True when the agent ended the conversation."""
         async with utterances:
             async for utterance in utterances:
-                text = await self._transcribe(call, utterance)
+                text = await self._transcribe(call, utterance, state.speculator)
                 if not text:
                     continue  # a cough, a door: nothing to answer
                 await sink.transcript("customer", text, final=True)
@@ -150,13 +194,17 @@ class CascadeBackend:
                     return True
         return False
 
-    async def _transcribe(self, call: Call, utterance: Utterance) -> str:
+    async def _transcribe(self, call: Call, utterance: Utterance, speculator: Speculator | None) -> str:
         """The utterance's words, with the caller's key re-checked meanwhile (it costs a store write,
-        hidden behind recognition): a key revoked mid-call stops the call before the next turn."""
+        hidden behind recognition): a key revoked mid-call stops the call before the next turn.
+        A speculative transcript that heard the whole utterance is used instead of a new one."""
         words: list[str] = []
 
         async def recognise() -> None:
-            words.append(await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16))
+            text = await speculator.take(utterance) if speculator is not None else None
+            if text is None:
+                text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)
+            words.append(text)
             self._observe(call.session_id, "transcribed")
 
         async def check_key() -> None:

@@ -3,6 +3,12 @@
 Speech starts after `start_frames` consecutive speech frames (one noisy frame is not a word); an
 utterance ends after `hangover_s` of non-speech (people pause mid-sentence) or at `max_s`. A little
 audio from before the start (`preroll_s`) is kept so the recogniser hears the first syllable.
+
+With `pause_s` set, the first `pause_s` of non-speech inside an utterance is reported too (`Pause`, with
+the audio so far), so the cascade can start transcribing before the hangover has run out (speculative
+transcription, issue 21). The `Utterance` then says, in `paused_at`, how much of it had been heard at
+the pause that ended it: when that equals a `Pause`'s length, no speech came after that pause and a
+transcript of the `Pause`'s audio stands for the whole utterance.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ class EndpointConfig:
     hangover_s: float = 0.6
     preroll_s: float = 0.2
     max_s: float = 30.0
+    pause_s: float | None = None  # report a Pause after this much non-speech; None: never
 
 
 @dataclass(frozen=True)
@@ -28,14 +35,27 @@ class SpeechStart:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """A short pause inside utterance number `seq`: its PCM16 so far (speech may still resume)."""
+
+    pcm16: bytes
+    seq: int
+
+
+@dataclass(frozen=True)
 class Utterance:
-    """One utterance of PCM16 at INPUT_RATE, and whether `max_s` cut it."""
+    """One utterance of PCM16 at INPUT_RATE, and whether `max_s` cut it.
+
+    `seq` numbers the endpointer's utterances; `paused_at` is the length of the `Pause` of this utterance
+    that no speech followed (None when there was none)."""
 
     pcm16: bytes
     cut: bool = False
+    seq: int = 0
+    paused_at: int | None = None
 
 
-Boundary = SpeechStart | Utterance
+Boundary = SpeechStart | Pause | Utterance
 
 
 @dataclass
@@ -48,6 +68,8 @@ class Endpointer:
     _in_speech: bool = False
     _run: int = 0
     _quiet: int = 0
+    _seq: int = 0
+    _paused_at: int | None = None
 
     @property
     def frame_bytes(self) -> int:
@@ -85,14 +107,22 @@ class Endpointer:
             return [SpeechStart()]
         self._speech += frame
         self._quiet = 0 if is_speech else self._quiet + 1
+        if is_speech:
+            self._paused_at = None  # speech resumed: a transcript of the pause no longer covers the utterance
         if self._quiet * frame_s >= self.config.hangover_s:
             return [self._finish(cut=False)]
         if len(self._speech) / 2 / INPUT_RATE >= self.config.max_s:
             return [self._finish(cut=True)]
+        pause_s = self.config.pause_s
+        if pause_s is not None and self._paused_at is None and self._quiet and self._quiet * frame_s >= pause_s:
+            self._paused_at = len(self._speech)
+            return [Pause(bytes(self._speech), self._seq)]
         return []
 
     def _finish(self, *, cut: bool) -> Utterance:
-        utterance = Utterance(bytes(self._speech), cut=cut)
+        utterance = Utterance(bytes(self._speech), cut=cut, seq=self._seq, paused_at=self._paused_at)
+        self._seq += 1
+        self._paused_at = None
         self._speech = bytearray()
         self._in_speech, self._run, self._quiet = False, 0, 0
         self.vad.reset()

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from oratio.config import load_prefixed
 from voice_bridge.monitor import MonitorLimits
 from voice_bridge.protocol import CONTROL_MAX_BYTES, VoiceLimits
+from voice_bridge.speech.ports import SttWindow
 
 
 class SpeechChoice(StrEnum):
@@ -34,6 +35,11 @@ class VoiceSettings(BaseSettings):
     recording_max_bytes: int = Field(default=VoiceLimits.recording_max_bytes, ge=64_000, le=4 * 1024**3)
     listen_queue_frames: int = Field(default=MonitorLimits.queue_frames, ge=10, le=10_000)
     listeners_max: int = Field(default=MonitorLimits.listeners_max, ge=1, le=100)
+    stt_window: SttWindow = Field(
+        default=SttWindow.TRIMMED, description="Whisper's encoder window: trimmed (10 s floor) or full (30 s)"
+    )
+    speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
+    speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
 
     def monitor_limits(self) -> MonitorLimits:
         """Listen-in: frames queued per listener before it is dropped, listeners per call."""

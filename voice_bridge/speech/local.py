@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from oratio.errors import ConfigError
 from voice_bridge.speech.pinned import VOICE_EXTRA, installed
-from voice_bridge.speech.ports import LocalSpeech, TextToSpeech
+from voice_bridge.speech.ports import LocalSpeech, SttWindow, TextToSpeech
 
 logger = logging.getLogger("voice_bridge.speech")
 
@@ -34,7 +34,12 @@ class TtsChoice(StrEnum):
 
 
 def load_local_speech(
-    *, tts: TtsChoice = TtsChoice.AUTO, stt_threads: int = 2, stt_workers: int = 1, beam_size: int = 2
+    *,
+    tts: TtsChoice = TtsChoice.AUTO,
+    stt_threads: int = 2,
+    stt_workers: int = 1,
+    beam_size: int = 2,
+    stt_window: SttWindow = SttWindow.TRIMMED,
 ) -> LocalSpeech:
     """Verify and load the VAD, STT and TTS engines (a few seconds; call once at start, share the result)."""
     missing = [module for module in STT_VAD_MODULES if not installed(module)]
@@ -47,7 +52,7 @@ def load_local_speech(
     from voice_bridge.speech.whisper import WhisperSpeechToText
 
     vad_model = SileroVadModel.load()
-    stt = WhisperSpeechToText(beam_size=beam_size, cpu_threads=stt_threads, num_workers=stt_workers)
+    stt = WhisperSpeechToText(beam_size=beam_size, cpu_threads=stt_threads, num_workers=stt_workers, window=stt_window)
     voice = load_tts(TtsChoice(tts))
     logger.info("vad=silero stt=whisper-tiny.en tts_rate=%d | local speech ready", voice.sample_rate)
     return LocalSpeech(new_vad=vad_model.new_detector, stt=stt, tts=voice)

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 INPUT_RATE = 16_000
 """Sample rate of audio given to voice activity detection and speech-to-text."""
+
+
+class SttWindow(StrEnum):
+    """How much audio Whisper's encoder reads: `trimmed` max(10 s, utterance + 1 s), or the `full` 30 s."""
+
+    TRIMMED = "trimmed"
+    FULL = "full"
 
 
 class VoiceActivityDetector(Protocol):
@@ -59,4 +67,4 @@ class LocalSpeech:
     tts: TextToSpeech
 
 
-__all__ = ["INPUT_RATE", "LocalSpeech", "SpeechToText", "TextToSpeech", "VoiceActivityDetector"]
+__all__ = ["INPUT_RATE", "LocalSpeech", "SpeechToText", "SttWindow", "TextToSpeech", "VoiceActivityDetector"]

@@ -17,20 +17,33 @@ a replica is free, and the GIL is released while they run. The defaults (1 worke
 2-core machine: concurrent calls are served one after another at full speed, rather than side by side at
 half speed each. On bigger machines raise `num_workers` (memory grows by one replica of activations each;
 the int8 weights are shared).
+
+Window (issue 21): Whisper's encoder reads a fixed 30 s window whatever the utterance's length, ~750 ms of
+CPU for a 1.5 s question on this 2-core machine. `SttWindow.TRIMMED` (the default) runs the encoder on
+max(10 s, utterance + 1 s) of mel frames instead (CTranslate2's `encode` takes a shorter input) and bounds
+decoding to 12 tokens a second of audio + 20: 214-593 ms instead of 833-1301 ms at equal WER in the spike
+(docs/voice-latency.md). Shorter windows make Whisper loop ("How do I..." sixteen times), so the floor is
+10 s, and a result that still looks like a loop (it filled the token bound, or it compresses like one,
+Whisper's own 2.4 gzip-ratio test) is decoded again on the full window. `SttWindow.FULL` is today's path,
+kept for comparison (bench/voice.py) and as a switch (`ORATIO_VOICE_STT_WINDOW=full`).
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
 
 from oratio.errors import InvalidInput
 from voice_bridge.speech.audio import pcm16_to_float
 from voice_bridge.speech.pinned import package_dir, verify
-from voice_bridge.speech.ports import INPUT_RATE
+from voice_bridge.speech.ports import INPUT_RATE, SttWindow
 
 logger = logging.getLogger("voice_bridge.speech")
 
@@ -43,6 +56,26 @@ MODEL_FILES_SHA256 = {
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
+
+
+HOP = 160  # samples per mel frame at 16 kHz
+MIN_WINDOW_FRAMES = 1000  # 10 s: below it Whisper repeats itself (docs/voice-latency.md)
+FULL_WINDOW_FRAMES = 3000  # the 30 s window Whisper was trained on
+TOKENS_PER_SECOND = 12  # decoding bound; 6.5 a second cut a 5.5 s question short in the spike
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own test for a looping decode
+NO_SPEECH_PROB = 0.6  # with AVG_LOGPROB_FLOOR: faster-whisper's defaults for "nothing was said"
+AVG_LOGPROB_FLOOR = -1.0
+
+
+def trimmed_frames(samples: int) -> int:
+    """Mel frames of the trimmed window for `samples` of audio: max(10 s, audio + 1 s), even, at most 30 s."""
+    return min(FULL_WINDOW_FRAMES, max(MIN_WINDOW_FRAMES, (samples // HOP + 100) // 2 * 2))
+
+
+def looks_looped(text: str) -> bool:
+    """True when `text` compresses like a repetition loop (Whisper's gzip-ratio test, linear time)."""
+    raw = text.encode()
+    return len(raw) > 40 and len(raw) / len(zlib.compress(raw)) > MAX_COMPRESSION_RATIO
 
 
 def default_model_dir() -> Path:
@@ -60,6 +93,7 @@ class WhisperSpeechToText:
         beam_size: int = 2,
         cpu_threads: int = 2,
         num_workers: int = 1,
+        window: SttWindow = SttWindow.TRIMMED,
     ) -> None:
         if beam_size < 1 or cpu_threads < 1 or num_workers < 1:
             raise ValueError("beam_size, cpu_threads and num_workers must each be at least 1")
@@ -67,6 +101,8 @@ class WhisperSpeechToText:
         for name, digest in (files_sha256 or MODEL_FILES_SHA256).items():
             verify(directory / name, digest, f"Whisper model ({name})")
         self._beam_size = beam_size
+        self.window = window
+        self.fallbacks = 0  # trimmed decodes that looked looped and were redone on the full window
         self._model = WhisperModel(
             str(directory),
             device="cpu",
@@ -75,13 +111,17 @@ class WhisperSpeechToText:
             num_workers=num_workers,
             local_files_only=True,
         )
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
+        self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
+        self._suppress = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
         logger.info(
-            "stt=%s path=%s beam=%d workers=%d threads=%d | loaded",
+            "stt=%s path=%s beam=%d workers=%d threads=%d window=%s | loaded",
             MODEL_ID,
             directory,
             beam_size,
             num_workers,
             cpu_threads,
+            window,
         )
 
     def transcribe(self, pcm16: bytes) -> str:
@@ -95,6 +135,41 @@ class WhisperSpeechToText:
         samples = pcm16_to_float(pcm16)
         if not samples.size or not np.any(samples):
             return ""
+        if self.window is SttWindow.TRIMMED and trimmed_frames(samples.size) < FULL_WINDOW_FRAMES:
+            text, looped = self._transcribe_trimmed(samples)
+            if not looped:
+                return text
+            self.fallbacks += 1
+            logger.info("stt=%s chars=%d | trimmed window looked looped; decoding the full window", MODEL_ID, len(text))
+        return self._transcribe_full(samples)
+
+    def _transcribe_trimmed(self, samples: np.ndarray) -> tuple[str, bool]:
+        """One decode on the trimmed window; the text and whether it looks like a loop."""
+        frames = trimmed_frames(samples.size)
+        mel = self._model.feature_extractor(samples)[:, :frames]
+        mel = np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+        encoded = self._model.model.encode(features, to_cpu=False)
+        new_tokens = int(samples.size / INPUT_RATE * TOKENS_PER_SECOND) + 20
+        bound = min(self._model.max_length, len(self._prompt) + new_tokens)
+        result = self._model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=self._beam_size,
+            max_length=bound,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # length_penalty 1, as faster-whisper
+        if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < AVG_LOGPROB_FLOOR:
+            return "", False  # faster-whisper drops such a segment: noise, not words
+        text = str(self._tokenizer.decode(tokens)).strip()
+        return text, len(tokens) >= new_tokens or looks_looped(text)
+
+    def _transcribe_full(self, samples: np.ndarray) -> str:
         segments, _info = self._model.transcribe(
             samples,
             language="en",
@@ -108,4 +183,13 @@ class WhisperSpeechToText:
         return " ".join(text for segment in segments if (text := segment.text.strip()))
 
 
-__all__ = ["MAX_UTTERANCE_SECONDS", "MODEL_FILES_SHA256", "MODEL_ID", "WhisperSpeechToText", "default_model_dir"]
+__all__ = [
+    "MAX_UTTERANCE_SECONDS",
+    "MODEL_FILES_SHA256",
+    "MODEL_ID",
+    "SttWindow",
+    "WhisperSpeechToText",
+    "default_model_dir",
+    "looks_looped",
+    "trimmed_frames",
+]

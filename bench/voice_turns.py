@@ -1,0 +1,287 @@
+"""Today's cascade beside the issue-21 one: end of speech -> first agent audio over 2-12 s questions, ten turns a call.
+
+Two pipelines, run alternately in the same process so the shared machine's load falls on both alike:
+
+* today  - Whisper's fixed 30 s window, transcription after the VAD hangover (`SttWindow.FULL`, no speculation);
+* issue 21 - the trimmed window and speculative transcription at the first 0.2 s pause (the bridge's defaults).
+
+Each call speaks one question ten times (Piper, the cascade's own voice, fed in real time, 1.5 s of silence after
+each) and waits for the whole reply; the agent is the zero-latency ScriptedModel. Printed per pipeline: the
+wall-time split per stage (p50), the total p50/p95, turn 1 beside turn 10, what speculation did, and the CPU
+time per turn while each engine ran: on a loaded machine wall time includes waiting for a core, CPU time does
+not. Whisper and Piper compute in their own native thread pools, which the calling thread's clock does not see,
+so it is the process's CPU time (`time.process_time`) across each call: it includes the listener's VAD running
+meanwhile (~10 ms a second of audio), and TTS counts every sentence of the reply, not only the first.
+
+    .venv/bin/python -m bench.voice --turns-only            # ~12 minutes
+    .venv/bin/python -m bench.voice --turns-only --quick    # ~1 minute
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import anyio
+import numpy as np
+
+from oratio.platform import Platform
+from schemas import Channel
+from voice_bridge.audio import resample, samples
+from voice_bridge.backend import Call
+from voice_bridge.cascade import CascadeBackend
+from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech, SpeechToText, SttWindow, VoiceActivityDetector
+
+QUESTIONS = [
+    "What are your opening hours on Saturday?",
+    "My card was charged twice for the same order last week, can you refund one of the payments?",
+    "I would like to change the delivery address of my parcel, because I am moving next week to another city"
+    " and nobody will be at the old address.",
+    "I ordered a blue jacket in size medium three weeks ago and it still has not arrived. The tracking page"
+    " says it left the warehouse, but nothing has changed since then. Can you tell me where it is and when"
+    " I can expect it?",
+]
+SPECULATION = ("started", "skipped", "reused", "discarded")
+STAGES = [
+    ("utterance_end", "VAD endpoint (hangover)"),
+    ("transcribed", "speech-to-text (after endpoint)"),
+    ("first_sentence", "agent's first sentence"),
+    ("first_audio", "TTS first audio"),
+]
+
+
+@dataclass
+class Meter:
+    """Process CPU seconds across each engine's calls (`time.process_time`: native thread pools included)."""
+
+    cpu: dict[str, float] = field(default_factory=lambda: {"vad": 0.0, "stt": 0.0, "tts": 0.0})
+    stt_calls: int = 0
+
+    def snapshot(self) -> dict[str, float]:
+        return {**self.cpu, "stt_calls": float(self.stt_calls)}
+
+
+class MeteredStt:
+    def __init__(self, stt: SpeechToText, meter: Meter, window: SttWindow) -> None:
+        self._stt, self._meter, self._window = stt, meter, window
+
+    def transcribe(self, pcm16: bytes) -> str:
+        setattr(self._stt, "window", self._window)  # noqa: B010 - the one loaded model, switched per pipeline
+        began = time.process_time()
+        try:
+            return self._stt.transcribe(pcm16)
+        finally:
+            self._meter.cpu["stt"] += time.process_time() - began
+            self._meter.stt_calls += 1
+
+
+class MeteredVad:
+    def __init__(self, vad: VoiceActivityDetector, meter: Meter) -> None:
+        self._vad, self._meter = vad, meter
+
+    @property
+    def frame_samples(self) -> int:
+        return self._vad.frame_samples
+
+    def speech_probability(self, frame: bytes) -> float:
+        began = time.process_time()
+        try:
+            return self._vad.speech_probability(frame)
+        finally:
+            self._meter.cpu["vad"] += time.process_time() - began
+
+    def reset(self) -> None:
+        self._vad.reset()
+
+
+class MeteredTts:
+    def __init__(self, speech: LocalSpeech, meter: Meter) -> None:
+        self._tts, self._meter = speech.tts, meter
+
+    @property
+    def sample_rate(self) -> int:
+        return self._tts.sample_rate
+
+    def synthesize(self, text: str) -> bytes:
+        began = time.process_time()
+        try:
+            return self._tts.synthesize(text)
+        finally:
+            self._meter.cpu["tts"] += time.process_time() - began
+
+
+@dataclass
+class Turn:
+    clip: int
+    number: int
+    speech_end: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    first_audio: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return (self.first_audio or float("nan")) - self.speech_end
+
+
+@dataclass
+class Pipeline:
+    name: str
+    window: SttWindow
+    speculate_pause_s: float | None
+    turns: list[Turn] = field(default_factory=list)
+    speculation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPECULATION, 0))
+
+
+class TurnSink:
+    """A VoiceSink for one turn at a time: notes the first reply audio; `done` at the agent's final text."""
+
+    def __init__(self) -> None:
+        self.turn = Turn(0, 0)
+        self.done = anyio.Event()
+
+    async def speech_started(self) -> bool:
+        return False
+
+    async def transcript(self, role: str, text: str, *, final: bool) -> None:
+        if role == "agent" and final:
+            self.done.set()
+
+    async def agent_audio(self, pcm16: bytes) -> None:
+        if self.turn.first_audio is None:
+            self.turn.first_audio = time.monotonic()
+
+    async def agent_audio_end(self) -> None:
+        return None
+
+    async def handoff(self, reason: str) -> None:
+        return None
+
+    async def ended(self, reason: str) -> None:
+        return None
+
+
+def clip(speech: LocalSpeech, text: str) -> tuple[bytes, float]:
+    """`text` in the cascade's voice at 16 kHz (quiet ends cut), then 1.5 s of silence; and its speech length."""
+    pcm = resample(speech.tts.synthesize(text), speech.tts.sample_rate, INPUT_RATE)
+    loud = np.where(np.abs(samples(pcm).astype(int)) > 500)[0]
+    voiced = pcm[2 * int(loud[0]) : 2 * (int(loud[-1]) + 1)]
+    return voiced + bytes(int(1.5 * INPUT_RATE) * 2), len(voiced) / 2 / INPUT_RATE
+
+
+async def one_call(
+    platform: Platform,
+    speech: LocalSpeech,
+    ids: tuple[str, str],
+    pipeline: Pipeline,
+    audio: tuple[bytes, float],
+    clip_no: int,
+    turns: int,
+) -> None:
+    """One call of `turns` turns of the same question through `pipeline`, each turn's marks kept."""
+    meter = Meter()
+
+    def new_vad() -> VoiceActivityDetector:
+        return MeteredVad(speech.new_vad(), meter)
+
+    metered = LocalSpeech(
+        new_vad=new_vad, stt=MeteredStt(speech.stt, meter, pipeline.window), tts=MeteredTts(speech, meter)
+    )
+    sink = TurnSink()
+
+    def observe(session_id: str, stage: str) -> None:
+        sink.turn.stages.setdefault(stage, time.monotonic())
+
+    backend = CascadeBackend(metered, platform.engine, observer=observe, speculate_pause_s=pipeline.speculate_pause_s)
+    tenant_id, agent_id = ids
+    session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
+
+    async def key_ok() -> None:
+        return None
+
+    call = Call(tenant_id, agent_id, session.id, INPUT_RATE, 24_000, key_ok)
+    pcm, speech_s = audio
+    frame = int(0.02 * INPUT_RATE) * 2
+    send, receive = anyio.create_memory_object_stream[bytes](1024)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(backend.run, call, receive, sink)
+        async with send:
+            for number in range(1, turns + 1):
+                sink.turn, sink.done = Turn(clip_no, number), anyio.Event()
+                before = meter.snapshot()
+                start = time.monotonic()
+                for n, offset in enumerate(range(0, len(pcm), frame)):
+                    await send.send(pcm[offset : offset + frame])
+                    if not sink.turn.speech_end and (offset + frame) / 2 / INPUT_RATE >= speech_s:
+                        sink.turn.speech_end = time.monotonic()
+                    delay = start + (n + 1) * 0.02 - time.monotonic()
+                    if delay > 0:
+                        await anyio.sleep(delay)
+                with anyio.fail_after(120):
+                    await sink.done.wait()
+                after = meter.snapshot()
+                sink.turn.cpu = {k: after[k] - before[k] for k in after}
+                pipeline.turns.append(sink.turn)
+    for key in SPECULATION:
+        pipeline.speculation[key] += getattr(backend.speculation, key)
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(v for v in values if not np.isnan(v))
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.0f} ms"
+
+
+def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) -> None:
+    for pipeline in pipelines:
+        done = pipeline.turns
+        print(f"\n{pipeline.name}  ({len(done)} turns)")
+        previous = "speech_end"
+        for stage, title in STAGES:
+            spans = [t.stages[stage] - t.stages.get(previous, t.speech_end) for t in done if stage in t.stages]
+            print(f"  {title:<34} p50 {ms(pct(spans, 0.5))}")
+            previous = stage
+        totals = [t.total for t in done]
+        print(f"  {'total: speech end -> first audio':<34} p50 {ms(pct(totals, 0.5))}   p95 {ms(pct(totals, 0.95))}")
+        first = [t.total for t in done if t.number == 1]
+        last = [t.total for t in done if t.number == turns]
+        title = f"turn 1 / turn {turns} (p50 over questions)"
+        print(f"  {title:<34} {ms(pct(first, 0.5))} / {ms(pct(last, 0.5))}")
+        for number, seconds in enumerate(lengths):
+            mine = [t.total for t in done if t.clip == number]
+            print(f"  {f'{seconds:4.1f} s question':<34} p50 {ms(pct(mine, 0.5))}   p95 {ms(pct(mine, 0.95))}")
+        for engine in ("vad", "stt", "tts"):
+            cpu = [t.cpu[engine] for t in done]
+            print(f"  {'CPU per turn, ' + engine:<34} p50 {ms(pct(cpu, 0.5))}   p95 {ms(pct(cpu, 0.95))}")
+        calls = [t.cpu["stt_calls"] for t in done]
+        print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
+        if pipeline.speculate_pause_s is not None:
+            print(f"  {'speculative jobs':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.speculation.items()))
+
+
+async def measure_turns(platform: Platform, speech: LocalSpeech, ids: tuple[str, str], *, quick: bool) -> None:
+    turns = 3 if quick else 10
+    questions = QUESTIONS[::3] if quick else QUESTIONS
+    audios = [clip(speech, text) for text in questions]
+    lengths = [seconds for _, seconds in audios]
+    pipelines = [
+        Pipeline("today: 30 s window, transcribe after the hangover", SttWindow.FULL, None),
+        Pipeline("issue 21: trimmed window + speculative transcription at 0.2 s", SttWindow.TRIMMED, 0.2),
+    ]
+    print(
+        f"questions of {', '.join(f'{s:.1f}' for s in lengths)} s (Piper), {turns} turns a call, fed in real time;"
+        f" load average before: {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
+    for number, audio in enumerate(audios):
+        for pipeline in pipelines:  # alternate, so load changes fall on both
+            await one_call(platform, speech, ids, pipeline, audio, number, turns)
+    report(pipelines, lengths, turns)
+    print(f"\nload average after: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+
+__all__ = ["measure_turns"]
