@@ -34,6 +34,8 @@ class VoiceSettings(BaseSettings):
     recording_max_bytes: int = Field(default=VoiceLimits.recording_max_bytes, ge=64_000, le=4 * 1024**3)
     listen_queue_frames: int = Field(default=MonitorLimits.queue_frames, ge=10, le=10_000)
     listeners_max: int = Field(default=MonitorLimits.listeners_max, ge=1, le=100)
+    greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
+    """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
 
     def monitor_limits(self) -> MonitorLimits:
         """Listen-in: frames queued per listener before it is dropped, listeners per call."""
