@@ -95,7 +95,7 @@ async def test_the_caller_talking_over_the_greeting_stops_it(platform: Platform,
     assert len([c for c in speech.tts.calls if c.startswith("This is sentence")]) < 6
 
 
-def test_the_cache_keeps_the_most_recently_used_entries_only() -> None:
+def test_the_cache_keeps_the_most_recently_used_sentences_only() -> None:
     cache = GreetingCache(max_entries=2)
     keys = [GreetingKey("t", "a", version, "cascade", 16_000) for version in (1, 2, 3)]
     cache.put(keys[0], "one", b"1")
@@ -104,7 +104,7 @@ def test_the_cache_keeps_the_most_recently_used_entries_only() -> None:
     cache.put(keys[2], "three", b"3")
     assert (cache.get(keys[0], "one"), cache.get(keys[1], "two"), cache.get(keys[2], "three")) == (b"1", None, b"3")
     assert len(cache) == 2
-    assert cache.get(keys[0], "changed text") is None  # a different text under the same key is not served
+    assert cache.get(keys[0], "another sentence") is None
     off = GreetingCache(max_entries=0)
     off.put(keys[0], "one", b"1")
     assert off.get(keys[0], "one") is None
