@@ -23,7 +23,7 @@ from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
-from schemas import Channel, HandoffState, SessionStatus
+from schemas import Channel, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeaksText, SpeechBackend
 from voice_bridge.context import VoiceServices
@@ -157,12 +157,13 @@ class VoiceCall:
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
         _, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
-        if artifact.plan.greeting:
-            self._greeting = (artifact.version, artifact.plan.greeting)
         # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
         )
+        if artifact.plan.greeting and not found.turns:
+            # A new conversation is greeted; a call resumed after some words were said is not, again.
+            self._greeting = (artifact.version, artifact.plan.greeting)
         handoff = found.session.handoff
         return found.session.id, handoff is not None and handoff.state is HandoffState.TAKEN_OVER
 
@@ -280,6 +281,9 @@ class VoiceCall:
         version, text = self._greeting
         key = GreetingKey(call.tenant_id, call.agent_id, version, self._backend.name, call.output_rate)
         try:
+            # Stored as the agent's first turn: the transcript, the dashboard and the model all see it.
+            append = self._platform.sessions.append_turn
+            await anyio.to_thread.run_sync(append, call.tenant_id, call.session_id, Role.AGENT, text)
             await speak_greeting(text, key, self._backend, sink, self._greetings)
         except Exception:
             # A voice that fails on the greeting must not end the call: the caller can still speak.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oratio.platform import Platform
+from schemas import Channel, Role, SessionFilter
 from tests.support.serving import serving_voice
 from tests.support.worlds import World
 from tests.voice_bridge.client import Heard, voice_client
@@ -43,6 +44,24 @@ async def test_the_greeting_is_the_first_thing_the_caller_hears(platform: Platfo
     assert len(heard.audio) > 16_000 * 2  # over a second of speech at 16 kHz
     # Synthesised a sentence at a time: the first is played while the second is made.
     assert speech.tts.calls == ["Hello, this is Acme support.", "How can I help you today?"]
+    [session] = platform.sessions.list(world.acme.principal, SessionFilter(agent_id=world.agent.id)).items
+    turns = platform.sessions.get(world.acme.principal, session.id).turns
+    assert [(t.role, t.text) for t in turns] == [(Role.AGENT, GREETING)]
+
+
+async def test_a_continued_conversation_is_not_greeted_again(platform: Platform, world: World) -> None:
+    deploy_greeting(platform, world, GREETING)
+    first = await platform.engine.turn_async(world.acme.tenant_id, world.agent.id, None, "typed first", Channel.VOICE)
+    speech = espeak_speech([])
+    assert isinstance(speech.tts, EspeakTts)
+    with serving_voice(platform, CascadeBackend(speech, platform.engine)) as base:
+        async with voice_client(f"{base}/voice/{world.agent.id}") as client:
+            await client.start(world.secret, session_id=first.session_id)
+            await client.end()
+            heard = await client.closed()
+    assert heard.transcripts("agent") == [] and len(heard.audio) == 0 and speech.tts.calls == []
+    turns = platform.sessions.get(world.acme.principal, first.session_id).turns
+    assert [t.text for t in turns][:1] == ["typed first"]
 
 
 async def test_a_second_call_to_the_same_version_plays_the_cached_greeting(platform: Platform, world: World) -> None:
