@@ -245,7 +245,7 @@ class VoiceCall:
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
                     tasks.start_soon(self._follow_handoff)
-                    if greet:
+                    if greet and self._greeting is not None:
                         tasks.start_soon(self._greet, call, sink)
         except* Ended as group:
             outcome = first_outcome(group)
