@@ -28,6 +28,7 @@ from oratio.http_json import close_reason, json_http_errors
 from voice_bridge.backend import SpeechBackend
 from voice_bridge.call import VoiceCall
 from voice_bridge.context import VoiceServices
+from voice_bridge.greeting import GreetingCache
 from voice_bridge.listen import ListenDoor, ListenSettings
 from voice_bridge.monitor import CallRegistry, MonitorLimits
 from voice_bridge.pacing import Clock
@@ -97,6 +98,7 @@ def create_voice_app(
     provider = BackendProvider(services, settings, backend)
     registry = CallRegistry(monitor or settings.monitor_limits())
     listen_door = ListenDoor(services, registry, call_limits, listen)
+    greetings = GreetingCache(settings.greeting_cache_entries)
 
     async def voice(websocket: WebSocket) -> None:
         agent_id = websocket.path_params["agent_id"]
@@ -112,7 +114,7 @@ def create_voice_app(
             await _refuse(websocket, "the voice engines could not be loaded; see the server log")
             return
         try:
-            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock, registry).serve()
+            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock, registry, greetings).serve()
         except Exception:
             # The outermost handler of a call: a bug must still close the socket with a code.
             logger.exception("agent_id=%s | voice call failed", agent_id)
@@ -120,10 +122,18 @@ def create_voice_app(
                 await websocket.close(code=int(Close.INTERNAL), reason="the voice service failed; try again")
 
     async def client(request: Request) -> Response:
-        return HTMLResponse(client_page(), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(client_page(), headers=PAGE_HEADERS)
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        media_type = CLIENT_ASSETS.get(name)
+        if media_type is None:
+            raise HTTPException(404)
+        return Response(static_text(name), media_type=media_type, headers=PAGE_HEADERS)
 
     routes: list[BaseRoute] = [
         Route("/client", client),
+        Route("/client/{name}", asset),
         # An admin listens to (and may take over) a call in progress in this process: voice_bridge.listen.
         WebSocketRoute("/calls/{session_id}/listen", listen_door.endpoint),
         WebSocketRoute("/{agent_id}", voice),
@@ -142,8 +152,31 @@ async def _refuse(websocket: WebSocket, message: str) -> None:
     await websocket.close(code=int(Close.INTERNAL), reason=close_reason(message))
 
 
+CLIENT_ASSETS = {
+    "client.js": "text/javascript",
+    "capture.js": "text/javascript",
+    "client.css": "text/css",
+}
+"""The page's own files, by name (a fixed list: no path from the request reaches the file system)."""
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    # No inline script or style runs: only the page's own files, and WebSockets to this host.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def static_text(name: str) -> str:
+    return resources.files("voice_bridge").joinpath(f"static/{name}").read_text(encoding="utf-8")
+
+
 def client_page() -> str:
-    return resources.files("voice_bridge").joinpath("static/client.html").read_text(encoding="utf-8")
+    return static_text("client.html")
 
 
 def create_standalone_app(

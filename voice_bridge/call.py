@@ -23,10 +23,11 @@ from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
-from schemas import Channel, HandoffState, SessionStatus
+from schemas import Channel, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
 from voice_bridge.context import VoiceServices
+from voice_bridge.greeting import GreetingCache, GreetingKey, speak_greeting
 from voice_bridge.monitor import CallRegistry, LiveCall
 from voice_bridge.outcome import Ended, Outcome, backend_outcome, first_outcome
 from voice_bridge.pacing import AudioPacer, Clock
@@ -62,8 +63,12 @@ class VoiceCall:
         agent_id: str,
         clock: Clock = anyio.current_time,
         registry: CallRegistry | None = None,
+        greetings: GreetingCache | None = None,
     ) -> None:
         self._ws = websocket
+        self._greetings = greetings
+        self._greeting: tuple[int, str] | None = None
+        """The deployed version and its plan's greeting, read at `start` (voice_bridge.greeting)."""
         self._registry = registry if registry is not None else CallRegistry()
         self._live: LiveCall | None = None
         self._takeover: Takeover | None = None
@@ -151,11 +156,14 @@ class VoiceCall:
         """The session's id, and whether a person has it taken over already (a call resumed mid-takeover)."""
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
-        self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
+        _, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
         # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
         )
+        if artifact.plan.greeting and not found.turns:
+            # A new conversation is greeted; a call resumed after some words were said is not, again.
+            self._greeting = (artifact.version, artifact.plan.greeting)
         handoff = found.session.handoff
         return found.session.id, handoff is not None and handoff.state is HandoffState.TAKEN_OVER
 
@@ -220,13 +228,13 @@ class VoiceCall:
         if taken_over:
             await self._takeover.take_over("a person")
         try:
-            outcome = await self._converse(call, recording, pacer, player, sink)
+            outcome = await self._converse(call, recording, pacer, player, sink, greet=not taken_over)
         finally:
             live.end(outcome.reason)
             await self._finish(call, recording, outcome)
 
     async def _converse(
-        self, call: Call, recording: Recording, pacer: AudioPacer, player: Player, sink: BridgeSink
+        self, call: Call, recording: Recording, pacer: AudioPacer, player: Player, sink: BridgeSink, *, greet: bool
     ) -> Outcome:
         now = anyio.current_time()
         self._last_frame_at = self._last_speech_at = now
@@ -239,6 +247,8 @@ class VoiceCall:
                     tasks.start_soon(self._watch, player)
                     tasks.start_soon(self._converse_backend, call, audio_out, sink, player)
                     tasks.start_soon(self._follow_handoff)
+                    if greet and self._greeting is not None:
+                        tasks.start_soon(self._greet, call, sink)
         except* Ended as group:
             outcome = first_outcome(group)
         if outcome is None:
@@ -264,6 +274,22 @@ class VoiceCall:
             raise Ended(Outcome(Close.NORMAL, sink.ended_reason))
         # The backend stopped because the audio ended: the receiver decides the outcome.
         await anyio.sleep_forever()
+
+    async def _greet(self, call: Call, sink: BridgeSink) -> None:
+        """The plan's greeting, at once (voice_bridge.greeting); only with a voice of the bridge's own
+        (`SpeaksText`): a speech-to-speech backend (Nova Sonic) speaks for itself."""
+        if self._greeting is None or not isinstance(self._backend, SpeaksText):
+            return
+        version, text = self._greeting
+        key = GreetingKey(call.tenant_id, call.agent_id, version, self._backend.name, call.output_rate)
+        try:
+            # Stored as the agent's first turn: the transcript, the dashboard and the model all see it.
+            append = self._platform.sessions.append_turn
+            await anyio.to_thread.run_sync(append, call.tenant_id, call.session_id, Role.AGENT, text)
+            await speak_greeting(text, key, self._backend, sink, self._greetings)
+        except Exception:
+            # A voice that fails on the greeting must not end the call: the caller can still speak.
+            logger.exception("session_id=%s | the greeting could not be spoken", call.session_id)
 
     async def _follow_handoff(self) -> None:
         """Take overs, returns and a person's messages, from the session's events (voice_bridge.takeover)."""

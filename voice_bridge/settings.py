@@ -40,6 +40,8 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
+    """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
 
     def monitor_limits(self) -> MonitorLimits:
         """Listen-in: frames queued per listener before it is dropped, listeners per call."""

@@ -27,6 +27,8 @@ class BridgeSink:
         self._player = player
         self._speaking = False
         self.ended_reason: str | None = None
+        self.interruptions = 0
+        """Barge-ins so far: a greeting being synthesised stops when this changes (voice_bridge.greeting)."""
         self.held = False
         """A person took the call over: the agent's words and audio are not sent (voice_bridge.takeover)."""
 
@@ -34,6 +36,7 @@ class BridgeSink:
         self._call.heard_speech()
         if not self._player.flush():
             return False
+        self.interruptions += 1
         self._speaking = False
         await self._call.send_json({"type": "interrupted"})
         return True

@@ -53,7 +53,18 @@ async def test_oratio_serve_serves_voice_calls_and_the_page(
     with uvicorn_in_thread(build) as port:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             page = await http.get("/voice/client")
-            assert page.status_code == 200 and "getUserMedia" in page.text
+            assert page.status_code == 200 and '<script src="client/client.js"' in page.text
+            # No inline script runs on the page: only its own files, which it is served with.
+            assert "script-src 'self'" in page.headers["content-security-policy"]
+            assert "<script>" not in page.text
+            script = await http.get("/voice/client/client.js")
+            assert script.status_code == 200 and "getUserMedia" in script.text
+            assert script.headers["content-type"].startswith("text/javascript")
+            assert (await http.get("/voice/client/capture.js")).status_code == 200
+            assert (await http.get("/voice/client/client.css")).headers["content-type"].startswith("text/css")
+            for name in ("app.py", "..%2Fapp.py", "client.html", "../../pyproject.toml"):
+                missing = await http.get(f"/voice/client/{name}")
+                assert missing.status_code == 404 and missing.json()["error"] == "not_found", name
             assert (await http.get("/healthz")).json() == {"status": "ok"}
         await scripted_call(f"ws://127.0.0.1:{port}", world.agent.id, world.secret)
 
