@@ -9,8 +9,8 @@ import pytest
 from oratio.errors import InvalidInput
 from oratio.knowledge.index import HybridIndex
 from schemas import Chunk
-from tests.knowledge.test_index import AGENT, FAQ, MANUAL, OTHER_AGENT, TENANT, chunks, load_corpus
 from tests.support.embedders import WordHashEmbedder
+from tests.support.knowledge_corpus import AGENT, FAQ, MANUAL, OTHER_AGENT, TENANT, chunks, load_corpus
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import AGENT, FAQ, MANUAL, TENANT, chunks, first, load_corpus
 from tests.support.embedders import WordHashEmbedder
+from tests.support.knowledge_corpus import AGENT, FAQ, MANUAL, TENANT, chunks, first, load_corpus
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 
@@ -129,7 +129,7 @@ def test_another_process_writes_and_this_one_sees_it_at_its_next_search(db: Path
     code = f"""
 from pathlib import Path
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import chunks
+from tests.support.knowledge_corpus import chunks
 from tests.support.embedders import WordHashEmbedder
 index = HybridIndex(Path({str(db)!r}), WordHashEmbedder())
 texts = ["Loyalty points are credited a day after delivery."]

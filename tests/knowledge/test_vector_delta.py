@@ -20,8 +20,8 @@ import pytest
 from oratio.knowledge import agent_index
 from oratio.knowledge import delta as deltas
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import AGENT, TENANT, chunks, first, load_corpus
 from tests.support.embedders import WordHashEmbedder
+from tests.support.knowledge_corpus import AGENT, TENANT, chunks, first, load_corpus
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 
@@ -155,7 +155,7 @@ def test_another_processs_delta_write_is_seen_here_and_its_removal_too(db: Path,
     code = f"""
 from pathlib import Path
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import chunks
+from tests.support.knowledge_corpus import chunks
 from tests.support.embedders import WordHashEmbedder
 index = HybridIndex(Path({str(db)!r}), WordHashEmbedder())
 texts = ["Loyalty points are credited a day after delivery."]

@@ -18,8 +18,8 @@ import pytest
 
 from oratio.knowledge import delta as deltas
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import AGENT, OTHER_AGENT, TENANT, chunks, load_corpus
 from tests.support.embedders import WordHashEmbedder
+from tests.support.knowledge_corpus import AGENT, OTHER_AGENT, TENANT, chunks, load_corpus
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 

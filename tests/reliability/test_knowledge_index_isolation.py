@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from oratio.knowledge.index import HybridIndex
-from tests.knowledge.test_index import AGENT, OTHER_AGENT, OTHER_TENANT, TENANT, chunks, load_corpus
 from tests.support.embedders import WordHashEmbedder
+from tests.support.knowledge_corpus import AGENT, OTHER_AGENT, OTHER_TENANT, TENANT, chunks, load_corpus
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 
