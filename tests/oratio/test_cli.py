@@ -111,8 +111,9 @@ def test_demo_stores_the_example_agent_with_its_documents(
         (call,) = platform.sessions.list(principal, SessionFilter(channel=Channel.VOICE)).items
         assert call.status is SessionStatus.COMPLETED
         turns = platform.sessions.get(principal, call.id).turns
-        assert [t.role for t in turns] == [Role.CUSTOMER, Role.AGENT]
-        assert "refund policy for a long outage" in turns[0].text.lower() and turns[1].text
+        # The call opens with the plan's greeting (an agent turn), then the caller's question and its answer.
+        assert [t.role for t in turns] == [Role.AGENT, Role.CUSTOMER, Role.AGENT]
+        assert "refund policy for a long outage" in turns[1].text.lower() and turns[2].text
         assert platform.backends.blobs.list(f"{principal.tenant_id}/recordings/{agent.id}/")
         (key,) = platform.keys.list(principal, agent_id=agent.id).items
         assert key.name == "demo key"
