@@ -93,7 +93,8 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
     report = VoiceCallReport()
     audio = bytearray()
     output_rate = INPUT_RATE
-    hung_up = False
+    hung_up = answered = False
+    reply_audio = bytearray()  # the agent's audio after the customer was heard (the greeting plays before)
     spoken_at = time.perf_counter()
     start: dict[str, Any] = {
         "type": "start",
@@ -108,8 +109,10 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
                 while True:
                     message = await ws.recv()
                     if isinstance(message, bytes):
-                        if not audio:
+                        if report.customer_said and not reply_audio:
                             report.first_audio_after_s = time.perf_counter() - spoken_at
+                        if report.customer_said:
+                            reply_audio += message
                         audio += message
                         continue
                     event = json.loads(message)
@@ -120,11 +123,14 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
                         await send_as_spoken(ws.send, pcm16)
                         spoken_at = time.perf_counter()
                     elif kind == "transcript" and event["final"]:
-                        said = report.customer_said if event["role"] == "customer" else report.agent_said
-                        said.append(event["text"])
+                        if event["role"] == "customer":
+                            report.customer_said.append(event["text"])
+                        else:
+                            report.agent_said.append(event["text"])
+                            answered = bool(report.customer_said)  # not the greeting, which comes first
                     elif kind == "handoff":
                         report.handoff = True
-                    if audio and report.agent_said and not hung_up:
+                    if reply_audio and answered and not hung_up:
                         # The reply is written and its audio has begun: enough for a demo (playback is
                         # paced in real time, so waiting for all of it would take as long as it speaks).
                         hung_up = True
@@ -134,7 +140,7 @@ async def call(base_url: str, agent_id: str, api_key: str, pcm16: bytes) -> Voic
             except ConnectionClosed as closed:
                 if closed.rcvd is not None and not report.close:
                     report.close = f"{closed.rcvd.code} {closed.rcvd.reason}"
-    report.agent_audio_s = duration_seconds(bytes(audio), output_rate)
+    report.agent_audio_s = duration_seconds(bytes(reply_audio), output_rate)
     return report
 
 

@@ -51,7 +51,8 @@ SERVE = "import sys; from oratio_app.cli import main; sys.exit(main(['serve', '-
 
 def test_serve_marks_sessions_a_crash_left_active_as_interrupted(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORATIO_")} | {"ORATIO_DATA_DIR": str(tmp_path)}
-    settings = load_settings({"ORATIO_DATA_DIR": str(tmp_path)})
+    # Uploads wait for their document here, so no background worker can finish it after it is marked `ingesting`.
+    settings = load_settings({"ORATIO_DATA_DIR": str(tmp_path), "ORATIO_INGEST_BACKGROUND": "false"})
     with open_platform(settings) as platform:
         tenant = platform.tenants.create_tenant("Acme")
         owner = Principal(tenant_id=tenant.tenant_id, subject="operator", scopes=frozenset({Scope.ADMIN}))
