@@ -232,6 +232,9 @@ class VoiceCall:
         finally:
             live.end(outcome.reason)
             await self._finish(call, recording, outcome)
+        # Closed once the session is settled: a caller who reconnects at once, or an admin who returns the
+        # session the moment the socket closes, never races the ended call's status write.
+        await self.close(outcome.code, outcome.reason)
 
     async def _converse(
         self, call: Call, recording: Recording, pacer: AudioPacer, player: Player, sink: BridgeSink, *, greet: bool
@@ -259,7 +262,6 @@ class VoiceCall:
             await self.send_json({"type": "ended", "reason": outcome.reason})
         elif not outcome.client_gone:
             await self.send_json({"type": "error", "code": int(outcome.code), "message": outcome.reason})
-        await self.close(outcome.code, outcome.reason)
         return outcome
 
     async def _converse_backend(

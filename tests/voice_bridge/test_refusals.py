@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from oratio.platform import Platform
 from schemas import Role, SessionStatus
@@ -182,7 +183,10 @@ async def keep_sending_silence_until_closed(client: VoiceClient) -> tuple[int | 
     """Send 20 ms of silence whenever 20 ms pass without a message from the server, until it closes."""
     with anyio.fail_after(10):
         while client.heard.close_code is None:
-            await client.ws.send(silence(0.02))
+            try:
+                await client.ws.send(silence(0.02))
+            except ConnectionClosed:
+                pass  # the close frame arrived while sending: `receive_one` records it
             with anyio.move_on_after(0.02):
                 await client.receive_one()
     return client.heard.close_code, client.heard.close_reason

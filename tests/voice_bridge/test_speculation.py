@@ -112,8 +112,12 @@ def test_the_trimmed_window_hears_what_the_full_window_hears(speech: LocalSpeech
         stt.window = SttWindow.FULL  # type: ignore[attr-defined]
         full = stt.transcribe(audio)
         stt.window = SttWindow.TRIMMED  # type: ignore[attr-defined]
-        # Identical in every run so far; Piper is not deterministic, so one word of slack keeps it from flaking.
-        assert word_edits(words(trimmed), words(full)) <= 1, (trimmed, full)
+        # Judged against what was said, not against each other: the windows may differ in spelling out the same
+        # words ("I'm" / "I am"), but the trimmed one must not hear worse than the full one (a tenth of the words
+        # of slack, at least one: Piper is not deterministic).
+        said = words(question)
+        slack = max(1, len(said) // 10)
+        assert word_edits(words(trimmed), said) <= word_edits(words(full), said) + slack, (trimmed, full)
         assert len(words(trimmed)) >= len(words(question)) - 2  # every clause heard, not a loop or a cut
 
 
