@@ -9,6 +9,7 @@ from schemas.agents import (
     AgentType,
     AgentUpdate,
     CreateAgent,
+    EndOfTurn,
     HandoffConfig,
     TextConfig,
     VoiceConfig,
@@ -172,5 +173,6 @@ __all__ = [
     "TextConfig",
     "Turn",
     "VoiceConfig",
+    "EndOfTurn",
     "utcnow",
 ]

@@ -18,6 +18,18 @@ class AgentType(StrEnum):
     BOTH = "both"
 
 
+class EndOfTurn(StrEnum):
+    """How the local cascade decides the customer has finished speaking (docs/voice-latency.md).
+
+    `silence` waits for the VAD's hangover; `smart_turn` also asks the Smart Turn model at the first short
+    pause, so a finished sentence ends the turn early and a mid-sentence pause does not (a silence ceiling
+    still ends the turn whatever the model says).
+    """
+
+    SILENCE = "silence"
+    SMART_TURN = "smart_turn"
+
+
 class VoiceConfig(Model):
     """How a voice agent sounds and listens."""
 
@@ -25,6 +37,11 @@ class VoiceConfig(Model):
     language: str = Field(default="en-US", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     speaking_rate: float = Field(default=1.0, ge=0.5, le=2.0)
     barge_in: bool = True
+    ignore_backchannels: bool = Field(
+        default=True,
+        description='While the agent speaks, short acknowledgements ("mhmm", "okay", "uh-huh") do not interrupt it',
+    )
+    end_of_turn: EndOfTurn = EndOfTurn.SILENCE
     max_call_seconds: int = Field(default=1800, ge=30, le=4 * 3600)
 
 
