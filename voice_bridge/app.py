@@ -1,5 +1,6 @@
 """The voice bridge as a Starlette app: `WS /{agent_id}` for calls, `GET /client` for the browser page,
-`WS /calls/{session_id}/listen` for an admin listening to (and taking over) a call in progress.
+`WS /calls/{session_id}/listen` for an admin listening to (and taking over) a call in progress, and phone
+calls through Twilio (`POST /twilio/{tenant_id}/{agent_id}/incoming`, `WS /twilio/stream`: voice_bridge.twilio_door).
 
 `oratio serve` mounts it at /voice (so calls go to `/voice/{agent_id}`), and `python -m oratio_app serve-door voice`
 serves it alone under the same paths. The speech backend is injected (tests, benchmarks) or chosen
@@ -11,6 +12,7 @@ to install.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from importlib import resources
 
@@ -26,7 +28,7 @@ from starlette.websockets import WebSocket
 from oratio.errors import ConfigError, OratioError
 from oratio.http_json import close_reason, json_http_errors
 from voice_bridge.backend import SpeechBackend
-from voice_bridge.call import VoiceCall
+from voice_bridge.call import Admission, CallSocket, VoiceCall
 from voice_bridge.context import VoiceServices
 from voice_bridge.greeting import GreetingCache
 from voice_bridge.listen import ListenDoor, ListenSettings
@@ -34,6 +36,7 @@ from voice_bridge.monitor import CallRegistry, MonitorLimits
 from voice_bridge.pacing import Clock
 from voice_bridge.protocol import Close, VoiceLimits
 from voice_bridge.settings import SpeechChoice, VoiceSettings
+from voice_bridge.twilio_door import PhoneDoor
 
 logger = logging.getLogger("oratio.voice")
 
@@ -100,26 +103,32 @@ def create_voice_app(
     listen_door = ListenDoor(services, registry, call_limits, listen)
     greetings = GreetingCache(settings.greeting_cache_entries)
 
-    async def voice(websocket: WebSocket) -> None:
-        agent_id = websocket.path_params["agent_id"]
+    async def run_call(socket: CallSocket, agent_id: str, admission: Admission | None = None) -> None:
+        """One call over `socket` (a WebSocket, or the phone door's transport), on the configured backend."""
         try:
             speech = await provider.get()
         except OratioError as exc:
             logger.error("voice backend unavailable: %s", exc.message)
-            await _refuse(websocket, exc.message)
+            await _refuse(socket, exc.message)
             return
         except Exception:
             # The outermost handler of engine loading: model files and native libraries fail in any way.
             logger.exception("voice backend failed to load")
-            await _refuse(websocket, "the voice engines could not be loaded; see the server log")
+            await _refuse(socket, "the voice engines could not be loaded; see the server log")
             return
+        call = VoiceCall(socket, services, speech, call_limits, agent_id, clock, registry, greetings, admission)
         try:
-            await VoiceCall(websocket, services, speech, call_limits, agent_id, clock, registry, greetings).serve()
+            await call.serve()
         except Exception:
             # The outermost handler of a call: a bug must still close the socket with a code.
             logger.exception("agent_id=%s | voice call failed", agent_id)
             with contextlib.suppress(RuntimeError):
-                await websocket.close(code=int(Close.INTERNAL), reason="the voice service failed; try again")
+                await socket.close(code=int(Close.INTERNAL), reason="the voice service failed; try again")
+
+    async def voice(websocket: WebSocket) -> None:
+        await run_call(websocket, websocket.path_params["agent_id"])
+
+    phone = PhoneDoor(services, run_call, settings.phone_limits(), call_limits)
 
     async def client(request: Request) -> Response:
         return HTMLResponse(client_page(), headers=PAGE_HEADERS)
@@ -136,6 +145,9 @@ def create_voice_app(
         Route("/client/{name}", asset),
         # An admin listens to (and may take over) a call in progress in this process: voice_bridge.listen.
         WebSocketRoute("/calls/{session_id}/listen", listen_door.endpoint),
+        # Phone calls through Twilio Media Streams: voice_bridge.twilio_door, docs/phone.md.
+        Route("/twilio/{tenant_id}/{agent_id}/incoming", phone.incoming, methods=["POST"]),
+        WebSocketRoute("/twilio/stream", phone.stream),
         WebSocketRoute("/{agent_id}", voice),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
@@ -146,9 +158,10 @@ _http_error = json_http_errors(
 )
 
 
-async def _refuse(websocket: WebSocket, message: str) -> None:
+async def _refuse(websocket: CallSocket, message: str) -> None:
     await websocket.accept()
-    await websocket.send_json({"type": "error", "code": int(Close.INTERNAL), "message": message})
+    error = {"type": "error", "code": int(Close.INTERNAL), "message": message}
+    await websocket.send({"type": "websocket.send", "text": json.dumps(error)})
     await websocket.close(code=int(Close.INTERNAL), reason=close_reason(message))
 
 

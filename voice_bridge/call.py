@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from pydantic import ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+from starlette.datastructures import Headers
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
 from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
-from oratio.services.keys import KeyGrant
 from schemas import Channel, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
@@ -53,10 +55,42 @@ WATCH_S = 0.25
 _TRANSPORT_GONE = (WebSocketDisconnect, WebSocketDisconnected)
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """Who a call is for, and the check run before each of its turns (raises to stop the call)."""
+
+    tenant_id: str
+    agent_id: str
+    before_turn: Callable[[], Awaitable[None]]
+
+
+class CallSocket(Protocol):
+    """What a call reads and writes: a Starlette WebSocket, or a transport adapter that speaks another
+    protocol on one (voice_bridge.twilio_stream.TwilioTransport)."""
+
+    @property
+    def headers(self) -> Headers: ...
+
+    async def accept(self) -> None: ...
+
+    async def receive(self) -> MutableMapping[str, Any]: ...
+
+    async def send(self, message: MutableMapping[str, Any]) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class Admission(Protocol):
+    """How a call is admitted from its `start`: an API key (the default), or a signed ticket (the phone door,
+    voice_bridge.twilio_stream). Raises ProtocolError or OratioError to refuse the call."""
+
+    async def __call__(self, start: StartMessage) -> Admitted: ...
+
+
 class VoiceCall:
     def __init__(
         self,
-        websocket: WebSocket,
+        websocket: CallSocket,
         platform: VoiceServices,
         backend: SpeechBackend,
         limits: VoiceLimits,
@@ -64,8 +98,10 @@ class VoiceCall:
         clock: Clock = anyio.current_time,
         registry: CallRegistry | None = None,
         greetings: GreetingCache | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._ws = websocket
+        self._admission: Admission = admission or self._key_admission
         self._greetings = greetings
         self._greeting: tuple[int, str] | None = None
         """The deployed version and its plan's greeting, read at `start` (voice_bridge.greeting)."""
@@ -119,8 +155,7 @@ class VoiceCall:
         await self._ws.accept()
         try:
             start = await self._read_start()
-            secret = key_from(self._ws.headers, start.api_key)
-            grant = await authenticate(self._platform, secret, self._agent_id)
+            grant = await self._admission(start)
             session_id, taken_over = await anyio.to_thread.run_sync(self._open_session, grant, start)
         except ProtocolError as exc:
             await self._refuse(exc.code, exc.reason)
@@ -135,7 +170,20 @@ class VoiceCall:
             return
         except _TRANSPORT_GONE:
             return
-        await self._run(grant, secret, start, session_id, taken_over)
+        await self._run(grant, start, session_id, taken_over)
+
+    async def _key_admission(self, start: StartMessage) -> Admitted:
+        """The agent's API key (a header, or `api_key` in `start`), re-checked before every turn."""
+        secret = key_from(self._ws.headers, start.api_key)
+        grant = await authenticate(self._platform, secret, self._agent_id)
+
+        async def before_turn() -> None:
+            try:
+                await authenticate(self._platform, secret, self._agent_id)
+            except Unauthenticated:
+                raise ProtocolError(Close.FORBIDDEN, "the API key was revoked during the call") from None
+
+        return Admitted(grant.tenant_id, grant.agent_id, before_turn)
 
     async def _refuse(self, code: Close, reason: str) -> None:
         logger.info("agent_id=%s code=%d | voice call refused: %s", self._agent_id, code, reason)
@@ -152,7 +200,7 @@ class VoiceCall:
             return parse_start(message["text"])
         raise ProtocolError(Close.IDLE, f"no start message within {self._limits.start_timeout_s:g}s")
 
-    def _open_session(self, grant: KeyGrant, start: StartMessage) -> tuple[str, bool]:
+    def _open_session(self, grant: Admitted, start: StartMessage) -> tuple[str, bool]:
         """The session's id, and whether a person has it taken over already (a call resumed mid-takeover)."""
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
@@ -167,15 +215,15 @@ class VoiceCall:
         handoff = found.session.handoff
         return found.session.id, handoff is not None and handoff.state is HandoffState.TAKEN_OVER
 
-    async def _run(self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool) -> None:
+    async def _run(self, grant: Admitted, start: StartMessage, session_id: str, taken_over: bool) -> None:
         # Registered before `ready`: an admin told the session id finds the call at once.
         rates = (start.audio.sample_rate, start.output_sample_rate)
         with self._registry.serving(grant.tenant_id, grant.agent_id, session_id, *rates) as live:
             self._live = live
-            await self._run_call(grant, secret, start, session_id, taken_over, live)
+            await self._run_call(grant, start, session_id, taken_over, live)
 
     async def _run_call(
-        self, grant: KeyGrant, secret: str, start: StartMessage, session_id: str, taken_over: bool, live: LiveCall
+        self, grant: Admitted, start: StartMessage, session_id: str, taken_over: bool, live: LiveCall
     ) -> None:
         limits = self._limits
         output_rate = start.output_sample_rate
@@ -188,19 +236,13 @@ class VoiceCall:
         voice: SpeaksText | None = self._backend if isinstance(self._backend, SpeaksText) else own_voice
         self._takeover = live.control = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
 
-        async def before_turn() -> None:
-            try:
-                await authenticate(self._platform, secret, self._agent_id)
-            except Unauthenticated:
-                raise ProtocolError(Close.FORBIDDEN, "the API key was revoked during the call") from None
-
         call = Call(
             tenant_id=grant.tenant_id,
             agent_id=grant.agent_id,
             session_id=session_id,
             input_rate=start.audio.sample_rate,
             output_rate=output_rate,
-            before_turn=before_turn,
+            before_turn=grant.before_turn,
             customer=start.customer,
             utterance_max_s=limits.utterance_max_s,
             voice=own_voice,
@@ -305,6 +347,8 @@ class VoiceCall:
                     message = await self._ws.receive()
                 except _TRANSPORT_GONE:
                     message = {"type": "websocket.disconnect", "code": 1006}
+                except ProtocolError as exc:  # a transport adapter's own refusal (voice_bridge.twilio_stream)
+                    raise Ended(Outcome(exc.code, exc.reason, SessionStatus.INTERRUPTED)) from None
                 if message["type"] == "websocket.disconnect":
                     outcome = Outcome(
                         Close.NORMAL, "the customer hung up without end", SessionStatus.INTERRUPTED, client_gone=True

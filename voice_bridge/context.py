@@ -3,7 +3,9 @@
 A call authenticates its key (`keys`), checks the deployed agent (`agents`), opens, settles and
 records its session (`sessions`), runs turns (`engine`) and, on Nova Sonic, searches knowledge and
 requests handoffs (`knowledge`, `handoff`). A call follows its session's events (`tailer`) so a person
-can take it over, and an admin's listen socket is authenticated like the dashboard's (`access`).
+can take it over, and an admin's listen socket is authenticated like the dashboard's (`access`). The phone
+door (voice_bridge.twilio_door) checks a webhook's signature with the tenant's Twilio auth token (`secrets`)
+against the public URL, and signs stream tickets with a key derived from the platform's secret (`settings`).
 A `Platform` satisfies this structurally.
 """
 
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from oratio.config import Settings
 from oratio.runtime import ConversationEngine
 from oratio.services import AccessService, AgentService, KeyService, SessionService
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
+from oratio.services.secrets import SecretService
 
 __all__ = ["VoiceServices"]
 
@@ -43,5 +47,11 @@ class VoiceServices(Protocol):
 
     @property
     def access(self) -> AccessService: ...
+
+    @property
+    def secrets(self) -> SecretService: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

@@ -11,6 +11,7 @@ from oratio.config import load_prefixed
 from voice_bridge.monitor import MonitorLimits
 from voice_bridge.protocol import CONTROL_MAX_BYTES, VoiceLimits
 from voice_bridge.speech.ports import SttWindow
+from voice_bridge.twilio_stream import PhoneLimits
 
 
 class SpeechChoice(StrEnum):
@@ -42,6 +43,24 @@ class VoiceSettings(BaseSettings):
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
     greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
     """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
+    phone_ticket_seconds: float = Field(default=60.0, ge=5, le=600)
+    """How long the stream ticket a Twilio webhook answer carries stays valid (it is also single use)."""
+    phone_calls_per_minute: float = Field(default=60.0, gt=0, le=100_000)
+    """Incoming-call webhooks answered per agent per minute (after a burst of `phone_calls_burst`); then 429."""
+    phone_calls_burst: int = Field(default=20, ge=1, le=100_000)
+    phone_calls_max: int = Field(default=100, ge=1, le=100_000)
+    """Phone calls this process serves at once; the webhook answers busy (TwiML <Reject>) beyond it."""
+    phone_media_max_bytes: int = Field(default=8_000, ge=160, le=64_000)
+    """Largest mu-law payload of one Twilio `media` message (8000 bytes is 1 s; Twilio sends 160, 20 ms)."""
+
+    def phone_limits(self) -> PhoneLimits:
+        return PhoneLimits(
+            ticket_s=self.phone_ticket_seconds,
+            calls_per_minute=self.phone_calls_per_minute,
+            calls_burst=self.phone_calls_burst,
+            calls_max=self.phone_calls_max,
+            media_max_bytes=self.phone_media_max_bytes,
+        )
 
     def monitor_limits(self) -> MonitorLimits:
         """Listen-in: frames queued per listener before it is dropped, listeners per call."""

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from oratio.config import Settings
 from oratio.platform import Platform
 from oratio.runtime import ConversationEngine
 from oratio.services import AccessService, AgentService, KeyService, SessionService
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
+from oratio.services.secrets import SecretService
 from tests.support.serving import serving_voice
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
@@ -33,6 +35,8 @@ class OnlyVoiceServices:
     knowledge: KnowledgeService
     handoff: HandoffService
     access: AccessService
+    secrets: SecretService
+    settings: Settings
     live: EventTail
 
     def tailer(self, poll_interval: float | None = None) -> EventTail:
@@ -48,6 +52,8 @@ def narrow(platform: Platform) -> OnlyVoiceServices:
         knowledge=platform.knowledge,
         handoff=platform.handoff,
         access=platform.access,
+        secrets=platform.secrets,
+        settings=platform.settings,
         live=platform.live,
     )
 
