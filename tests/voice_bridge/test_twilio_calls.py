@@ -128,3 +128,28 @@ async def test_speaking_over_the_agent_on_the_phone_sends_clear(platform: Platfo
         (Role.AGENT, STORY),  # stored as written, though not all of it was heard
         (Role.CUSTOMER, "Stop please"),
     ]
+
+
+async def test_the_caller_hears_the_plans_greeting_before_saying_anything(platform: Platform, world: World) -> None:
+    agent = voice_agent_for(platform, world.acme)
+    _, artifact = platform.agents.artifact(world.acme.tenant_id, agent.id)
+    greeting = "Hello, this is Acme support. How can I help you today?"
+    platform.agents.deploy(world.acme.tenant_id, agent.id, artifact.plan.model_copy(update={"greeting": greeting}))
+    call_sid = new_call_sid()
+    with serving_voice(platform, CascadeBackend(espeak_speech([]), platform.engine)) as base:
+        answer = await post_incoming(
+            http_of(base), webhook_path(world.acme.tenant_id, agent.id), incoming_params(call_sid)
+        )
+        _, ticket = stream_of(answer.text)
+        async with twilio_stream(f"{base}/voice/twilio/stream", call_sid) as phone:
+            await phone.begin(ticket)
+            # Nothing is said on the line: the greeting arrives, then the mark that ends the reply.
+            await phone.until(lambda r: bool(r.of("mark")))
+            await phone.hang_up()
+            heard = await phone.closed()
+
+    assert heard.kinds()[0] == "media" and heard.kinds().index("mark") > 1
+    assert len(heard.audio) > PHONE * 2  # over a second of speech at 8 kHz
+    [session] = platform.sessions.list(world.acme.principal, SessionFilter(agent_id=agent.id)).items
+    turns = platform.sessions.get(world.acme.principal, session.id).turns
+    assert [(t.role, t.text) for t in turns] == [(Role.AGENT, greeting)]
