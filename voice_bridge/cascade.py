@@ -221,7 +221,8 @@ class CascadeBackend:
                 return True  # the reply ended meanwhile: nothing was interrupted, the words are a turn
             del state.heard[utterance.seq]
             self.backchannels.resumed += 1
-            logger.info("session_id=%s heard=%r | backchannel: the agent goes on", call.session_id, text[:40])
+            words = len(text.split())  # the customer's words stay out of the logs, as in every turn
+            logger.info("session_id=%s words=%d | backchannel: the agent goes on", call.session_id, words)
             self._observe(call.session_id, "backchannel")
             return False
         self.backchannels.said_something += 1
