@@ -38,6 +38,8 @@ class Call:
     """A customer utterance longer than this is cut there and answered."""
     voice: SpeaksText | None = None
     """The call's own voice from `VoicesPerCall.new_voice` (Nova Sonic), for `run` to connect; else None."""
+    ignore_backchannels: bool = True
+    """The agent's `VoiceConfig.ignore_backchannels`: "mhmm" over agent audio does not interrupt it."""
 
 
 class VoiceSink(Protocol):
@@ -66,6 +68,25 @@ class VoiceSink(Protocol):
 
     async def ended(self, reason: str) -> None:
         """The agent ended the conversation (the session is already ended); the call closes after playback."""
+        ...
+
+
+@runtime_checkable
+class PausesAgentAudio(Protocol):
+    """A sink that can pause agent audio without dropping it (the bridge's): what lets a backend hear a
+    backchannel ("mhmm") out before deciding it was not an interruption (voice_bridge.backchannel). With a
+    sink without it, every customer speech over agent audio is a barge-in (`VoiceSink.speech_started`)."""
+
+    async def pause_agent_audio(self) -> bool:
+        """The customer began speaking: stop sending agent audio now and keep the rest. True when a reply
+        was being spoken (between two of its sentences too); False, nothing paused, when none was (its
+        last audio may still be playing: that is a barge-in as before)."""
+        ...
+
+    async def resume_agent_audio(self, heard: str) -> bool:
+        """That speech was only `heard` (a backchannel): agent audio goes on where it paused. False when
+        the reply had sent all its audio meanwhile: nothing goes on, and `heard` is an ordinary turn. A real
+        interruption calls `speech_started` instead, which drops the paused audio."""
         ...
 
 
@@ -106,4 +127,4 @@ class VoicesPerCall(Protocol):
         ...
 
 
-__all__ = ["Call", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink", "VoicesPerCall"]
+__all__ = ["Call", "PausesAgentAudio", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink", "VoicesPerCall"]

@@ -104,6 +104,8 @@ class VoiceCall:
         self._admission: Admission = admission or self._key_admission
         self._greetings = greetings
         self._greeting: tuple[int, str] | None = None
+        self._ignore_backchannels = True
+        """The agent's `VoiceConfig.ignore_backchannels`, read at `start`."""
         """The deployed version and its plan's greeting, read at `start` (voice_bridge.greeting)."""
         self._registry = registry if registry is not None else CallRegistry()
         self._live: LiveCall | None = None
@@ -204,7 +206,8 @@ class VoiceCall:
         """The session's id, and whether a person has it taken over already (a call resumed mid-takeover)."""
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
-        _, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
+        agent, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
+        self._ignore_backchannels = agent.spec.voice.ignore_backchannels
         # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
@@ -246,6 +249,7 @@ class VoiceCall:
             customer=start.customer,
             utterance_max_s=limits.utterance_max_s,
             voice=own_voice,
+            ignore_backchannels=self._ignore_backchannels,
         )
         await self.send_json(
             {

@@ -10,6 +10,11 @@ starts after one sentence, not after the whole reply. The engines block, so they
 With `speculate_pause_s` set (0.2 s in the bridge's settings), the listener also starts transcribing at
 the first short pause of an utterance and the responder reuses that text when the turn ends with no more
 speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-text.
+
+With the agent's `ignore_backchannels` (and a sink that can pause: `PausesAgentAudio`), customer speech
+over agent audio first only pauses it. Speech that goes on past `BACKCHANNEL_MAX_S` interrupts at once;
+shorter speech is transcribed when it ends: a backchannel ("mhmm", "okay") resumes the agent where it
+paused and is no turn, anything else interrupts and is the next turn (voice_bridge.backchannel).
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from typing import cast
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
+from anyio.abc import ObjectReceiveStream, TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
 
 from oratio.runtime import ConversationEngine, TurnResult
 from schemas import Channel
 from voice_bridge.audio import Resampler, resample
-from voice_bridge.backend import Call, VoiceSink
+from voice_bridge.backchannel import BACKCHANNEL_MAX_S, BackchannelStats, is_backchannel
+from voice_bridge.backend import Call, PausesAgentAudio, VoiceSink
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator
@@ -38,7 +45,8 @@ logger = logging.getLogger("oratio.voice")
 
 StageObserver = Callable[[str, str], None]
 """Called with (session id, stage) as a turn passes each stage: utterance_end, transcribed,
-first_sentence, first_audio; and "speculated" when a speculative transcription finishes.
+first_sentence, first_audio; "speculated" when a speculative transcription finishes; "paused",
+"backchannel" and "interrupted" as speech over agent audio pauses it, resumes it or interrupts it.
 bench/voice.py times them; tests wait on "speculated"; nothing else needs to."""
 
 UTTERANCE_QUEUE = 4
@@ -56,6 +64,10 @@ class _CallState:
     reply: _Reply | None = None
     handoff_told: bool = False
     speculator: Speculator | None = None
+    paused: bool = False
+    """Agent audio is paused by customer speech not yet judged a backchannel or an interruption."""
+    heard: dict[int, str] = field(default_factory=dict)
+    """Utterances (by seq) already transcribed to judge them: the responder does not transcribe them again."""
 
     def interrupt(self) -> None:
         if self.reply is not None:
@@ -72,8 +84,11 @@ class CascadeBackend:
         observer: StageObserver | None = None,
         name: str = "cascade",
         speculate_pause_s: float | None = None,
+        backchannel_max_s: float = BACKCHANNEL_MAX_S,
     ) -> None:
         self._speech = speech
+        self._backchannel_max_s = backchannel_max_s
+        self.backchannels = BackchannelStats()
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
         self._engine = engine
@@ -145,7 +160,7 @@ class CascadeBackend:
         call: Call,
         audio: ObjectReceiveStream[bytes],
         sink: VoiceSink,
-        utterances: ObjectSendStream[Utterance],
+        utterances: MemoryObjectSendStream[Utterance],
         state: _CallState,
     ) -> None:
         resampler = Resampler(call.input_rate, INPUT_RATE)
@@ -158,6 +173,9 @@ class CascadeBackend:
                 boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
+                        waiting = utterances.statistics().current_buffer_used
+                        if not waiting and await self._pause_for_speech(call, sink, state):
+                            continue
                         if await sink.speech_started() or state.reply is not None:
                             state.interrupt()
                     elif isinstance(boundary, Pause):
@@ -165,9 +183,58 @@ class CascadeBackend:
                             state.speculator.start(boundary)
                     else:
                         self._observe(call.session_id, "utterance_end")
+                        if state.paused and not await self._judge_paused(call, boundary, sink, state):
+                            continue  # a backchannel: the agent goes on, nothing to answer
                         await utterances.send(boundary)
+                if state.paused and endpointer.voiced_s > self._backchannel_max_s:
+                    self.backchannels.too_long += 1
+                    await self._interrupt_paused(call, sink, state)
             if (last := endpointer.flush()) is not None:
                 await utterances.send(last)
+
+    async def _pause_for_speech(self, call: Call, sink: VoiceSink, state: _CallState) -> bool:
+        """At the onset of customer speech: True when it paused agent audio to be judged later, False
+        when it is handled as a barge-in at once (backchannels not ignored, or no agent audio playing).
+        Speech while an earlier utterance still waits for its answer is never paused for: the customer
+        is still taking their turn, not acknowledging the agent's (the listener checks that)."""
+        if not call.ignore_backchannels or not isinstance(sink, PausesAgentAudio):
+            return False
+        if not await sink.pause_agent_audio():
+            return False
+        state.paused = True
+        self.backchannels.paused += 1
+        self._observe(call.session_id, "paused")
+        return True
+
+    async def _judge_paused(self, call: Call, utterance: Utterance, sink: VoiceSink, state: _CallState) -> bool:
+        """Speech that paused the agent has ended: True when it is a turn (the reply is interrupted), False
+        when it was a backchannel (the agent resumes; not stored, not answered). Transcribed off the event
+        loop; the listener waits for it, its frames queue meanwhile (the agent is paused, nothing is missed)."""
+        text = await state.speculator.take(utterance) if state.speculator is not None else None
+        if text is None:
+            text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)
+        text = text.strip()
+        state.heard[utterance.seq] = text
+        if is_backchannel(text) and isinstance(sink, PausesAgentAudio):
+            state.paused = False
+            if not await sink.resume_agent_audio(text):
+                return True  # the reply ended meanwhile: nothing was interrupted, the words are a turn
+            del state.heard[utterance.seq]
+            self.backchannels.resumed += 1
+            words = len(text.split())  # the customer's words stay out of the logs, as in every turn
+            logger.info("session_id=%s words=%d | backchannel: the agent goes on", call.session_id, words)
+            self._observe(call.session_id, "backchannel")
+            return False
+        self.backchannels.said_something += 1
+        await self._interrupt_paused(call, sink, state)
+        return True
+
+    async def _interrupt_paused(self, call: Call, sink: VoiceSink, state: _CallState) -> None:
+        """The paused reply is dropped as on any barge-in: the client flushes, the speaker stops."""
+        state.paused = False
+        self._observe(call.session_id, "interrupted")
+        await sink.speech_started()
+        state.interrupt()
 
     async def _respond(
         self, call: Call, utterances: ObjectReceiveStream[Utterance], sink: VoiceSink, state: _CallState
@@ -175,7 +242,7 @@ class CascadeBackend:
         """Answer utterances in order; True when the agent ended the conversation."""
         async with utterances:
             async for utterance in utterances:
-                text = await self._transcribe(call, utterance, state.speculator)
+                text = await self._transcribe(call, utterance, state.speculator, state.heard.pop(utterance.seq, None))
                 if not text:
                     continue  # a cough, a door: nothing to answer
                 await sink.transcript("customer", text, final=True)
@@ -194,14 +261,19 @@ class CascadeBackend:
                     return True
         return False
 
-    async def _transcribe(self, call: Call, utterance: Utterance, speculator: Speculator | None) -> str:
+    async def _transcribe(
+        self, call: Call, utterance: Utterance, speculator: Speculator | None, heard: str | None = None
+    ) -> str:
         """The utterance's words, with the caller's key re-checked meanwhile (it costs a store write,
         hidden behind recognition): a key revoked mid-call stops the call before the next turn.
-        A speculative transcript that heard the whole utterance is used instead of a new one."""
+        A speculative transcript that heard the whole utterance is used instead of a new one, and so is
+        the text `heard` when judging it as a backchannel (`_judge_paused`)."""
         words: list[str] = []
 
         async def recognise() -> None:
-            text = await speculator.take(utterance) if speculator is not None else None
+            text = heard
+            if text is None and speculator is not None:
+                text = await speculator.take(utterance)
             if text is None:
                 text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)
             words.append(text)

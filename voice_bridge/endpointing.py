@@ -70,6 +70,7 @@ class Endpointer:
     _quiet: int = 0
     _seq: int = 0
     _paused_at: int | None = None
+    _onset: int = 0  # where in `_speech` the first speech frame of the utterance in progress begins
 
     @property
     def frame_bytes(self) -> int:
@@ -78,6 +79,14 @@ class Endpointer:
     @property
     def speaking(self) -> bool:
         return self._in_speech
+
+    @property
+    def voiced_s(self) -> float:
+        """Seconds from the first to the last speech frame of the utterance in progress (0 between
+        utterances): speech over the agent that lasts longer than a backchannel interrupts it at once."""
+        if not self._in_speech:
+            return 0.0
+        return max(0, len(self._speech) - self._quiet * self.frame_bytes - self._onset) / 2 / INPUT_RATE
 
     def feed(self, pcm16: bytes) -> list[Boundary]:
         """Audio at INPUT_RATE in any size; the boundaries it completes, in order."""
@@ -103,6 +112,7 @@ class Endpointer:
                 return []
             self._in_speech, self._quiet = True, 0
             self._speech = bytearray(b"".join(self._preroll))
+            self._onset = len(self._speech) - self.config.start_frames * self.frame_bytes
             self._preroll.clear()
             return [SpeechStart()]
         self._speech += frame

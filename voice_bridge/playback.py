@@ -3,6 +3,9 @@
 Agent audio is sent at most `lead_s` ahead of the moment it will be heard, so that on barge-in
 the bridge can stop at once and the client has only that much to flush. The player also knows
 whether agent audio is playing right now, which is what makes customer speech a barge-in.
+
+`pause` stops sending at once but keeps the rest (customer speech that may be only "mhmm":
+voice_bridge.backchannel); `resume` goes on from the next unsent chunk, `flush` drops it.
 """
 
 from __future__ import annotations
@@ -30,10 +33,27 @@ class Player:
         self._chunk_bytes = int(rate * CHUNK_S) * SAMPLE_BYTES
         self._sent_until = 0.0  # anyio clock time at which the audio sent so far ends playing
         self._flushed = anyio.Event()
+        self._paused = False
+        self._unpaused = anyio.Event()  # set by resume and flush: a paused `play` looks again
         self.last_audio_at = 0.0
 
     def playing(self) -> bool:
-        return anyio.current_time() < self._sent_until
+        """Agent audio is being heard now, or is paused mid-reply."""
+        return self._paused or anyio.current_time() < self._sent_until
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Send no more agent audio until `resume` or `flush`; what is unsent is kept."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Go on sending from where `pause` stopped (paced again from now)."""
+        self._paused = False
+        self._unpaused.set()
+        self._unpaused = anyio.Event()
 
     async def play(self, pcm16: bytes) -> None:
         """Send `pcm16`, pacing; returns early (dropping the rest) if `flush` is called meanwhile."""
@@ -44,6 +64,8 @@ class Player:
             if wait > 0:
                 with anyio.move_on_after(wait):
                     await flushed.wait()
+            while self._paused and not flushed.is_set():
+                await self._unpaused.wait()
             if flushed.is_set():
                 return
             await self._send(chunk)
@@ -55,8 +77,11 @@ class Player:
     def flush(self) -> bool:
         """Stop playback now; True if audio was playing (the client must drop what it buffered)."""
         was_playing = self.playing()
+        self._paused = False
         self._flushed.set()
         self._flushed = anyio.Event()
+        self._unpaused.set()
+        self._unpaused = anyio.Event()
         self._sent_until = anyio.current_time()
         return was_playing
 

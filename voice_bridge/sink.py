@@ -41,6 +41,22 @@ class BridgeSink:
         await self._call.send_json({"type": "interrupted"})
         return True
 
+    async def pause_agent_audio(self) -> bool:
+        """Customer speech over agent audio that may be a backchannel: the player stops sending, keeps the rest."""
+        self._call.heard_speech()
+        if not self._speaking:
+            return False  # no reply mid-way (its last sentence may still play): a barge-in as ever
+        self._player.pause()
+        return True
+
+    async def resume_agent_audio(self, heard: str) -> bool:
+        """It was a backchannel: the client is told (it is not a turn) and agent audio goes on."""
+        self._player.resume()
+        if not self._speaking:
+            return False  # the reply had sent all its audio: nothing goes on, the words are a turn
+        await self._call.send_json({"type": "backchannel", "text": heard})
+        return True
+
     async def transcript(self, role: Speaker, text: str, *, final: bool) -> None:
         if role == "customer" and final:
             self._call.replying(True)

@@ -18,11 +18,12 @@ from voice_bridge.speech.ports import LocalSpeech, VoiceActivityDetector
 ESPEAK_RATE = 22_050
 
 
-def speak(text: str, rate: int = 16_000) -> bytes:
-    """`text` spoken by espeak-ng, as PCM16 mono at `rate`."""
+def speak(text: str, rate: int = 16_000, *, voice: str | None = None) -> bytes:
+    """`text` spoken by espeak-ng (its default voice, or `voice`: "en-us"), as PCM16 mono at `rate`."""
     espeak = require_program("espeak-ng")
-    wav = subprocess.run([espeak, "--stdout", "-s", "170", text], check=True, capture_output=True, timeout=30).stdout
-    pcm, source_rate, _ = read_wav(wav)
+    choice = ["-v", voice] if voice else []
+    done = subprocess.run([espeak, "--stdout", "-s", "170", *choice, text], check=True, capture_output=True, timeout=30)
+    pcm, source_rate, _ = read_wav(done.stdout)
     return resample(pcm, source_rate, rate)
 
 
