@@ -136,7 +136,10 @@ def test_the_first_words_are_not_lost_while_the_socket_opens(platform: Platform,
             page.get_by_role("button", name="Start call").click()
             said = page.locator(".turn.customer .text")
             expect(said).to_have_count(1, timeout=60_000)
-            assert said.inner_text().lower().startswith("hello"), said.inner_text()
+            # Whisper sometimes writes the greeting word as "below": what matters is that a word came before
+            # "I need" (a lost second of audio would start the transcript at "I need" or later).
+            heard = re.findall(r"[a-z']+", said.inner_text().lower())
+            assert "need" in heard and heard.index("need") >= 2, said.inner_text()
             assert int(page.locator("body").get_attribute("data-buffered-ms") or 0) > 500
             page.get_by_role("button", name="End call").click()
         finally:
