@@ -309,7 +309,9 @@ class SignInService:
         # The token rides in the fragment: browsers never send it to a server, a log or a Referer.
         link = f"{base_url.rstrip('/')}/dashboard#{purpose.value}={token}"
         if self.email_on:
-            content = EmailContent(to=[email], subject=_SUBJECTS[purpose], body=_body(purpose, link, now + ttl))
+            content = EmailContent(
+                to=[email], subject=_SUBJECTS[purpose], body=_body(purpose, link, now + ttl), sensitive=True
+            )
             writes.append(Insert(OUTBOX, email_delivery(self._b, tenant_id, content, max_attempts=self._max_attempts)))
         return link
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from oratio.platform import Platform
 from oratio_app import cli
@@ -160,11 +162,13 @@ def test_the_live_websocket_accepts_the_session_cookie_from_our_own_page_only(
     with closing(browser):
         cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
     ws_url = served.base_url.replace("http://", "ws://") + "/ws/dashboard"
-    with connect(ws_url, additional_headers={"Cookie": cookie}, origin=served.base_url, open_timeout=10) as ws:
+    with connect(ws_url, additional_headers={"Cookie": cookie}, origin=Origin(served.base_url), open_timeout=10) as ws:
         ws.send(json.dumps({"type": "auth", "after": None}))
         assert json.loads(ws.recv(timeout=10))["type"] == "ready"
-    with connect(ws_url, additional_headers={"Cookie": cookie}, origin="http://evil.example", open_timeout=10) as ws:
+    with connect(
+        ws_url, additional_headers={"Cookie": cookie}, origin=Origin("http://evil.example"), open_timeout=10
+    ) as ws:
         ws.send(json.dumps({"type": "auth", "after": None}))
-        with pytest.raises(Exception) as closed:
+        with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
-        assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 4403  # type: ignore[attr-defined]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
