@@ -46,7 +46,7 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dashboard.context import DashboardServices
-from dashboard.credentials import check_origin, session_from_cookie
+from dashboard.credentials import check_origin, session_from_cookie, session_secret
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.services.live import Subscription, is_access_event, scope_for
@@ -146,6 +146,8 @@ class DashboardFeed:
         """How this stream's admin is checked, at open and again later: its token, or its session cookie."""
         if token is not None:
             return lambda: self._p.access.admin_principal(token)
+        if session_secret(websocket) is None:
+            raise _Closing.of(InvalidInput("first message must be auth: token: required (no session cookie either)"))
         try:
             check_origin(websocket, self._public_url, required=True)
         except OratioError as exc:

@@ -3,7 +3,7 @@
 | route | who | does |
 | --- | --- | --- |
 | `POST sign-in` `{email, password}` | anyone | a session cookie; 401 (alike for an unknown email); 429 + Retry-After |
-| `GET session` | cookie | the person and the CSRF token the page sends as `X-CSRF-Token` |
+| `GET session` | cookie | the person and the CSRF token the page sends as `X-CSRF-Token`; `signed_in: false` |
 | `POST sign-out` · `sign-out-everywhere` | cookie | ends this session · every session of the person |
 | `POST accept` · `reset` `{token, password}` | a link | sets the password (the link works once), signs in |
 | `POST forgot` `{email}` | anyone | 202 whatever the email; a reset link by email if it signs in |
@@ -102,12 +102,20 @@ class SignInDoor:
         return self._signed_in(request, signed)
 
     async def session(self, request: Request) -> Response:
+        """Who is signed in here: `{"signed_in": false}` (200, so the page's first look is no error) when
+        nobody is, or the cookie's session has ended (the cookie is then cleared)."""
         secret = session_secret(request)
+        nobody = JSONResponse({"signed_in": False}, headers={"Cache-Control": "no-store"})
         if secret is None:
-            raise Unauthenticated("not signed in")
-        principal, session = await anyio.to_thread.run_sync(self._p.signin.principal, secret)
+            return nobody
+        try:
+            principal, session = await anyio.to_thread.run_sync(self._p.signin.principal, secret)
+        except Unauthenticated:
+            clear_session_cookie(nobody)
+            return nobody
         return JSONResponse(
             {
+                "signed_in": True,
                 "tenant_id": principal.tenant_id,
                 "subject": principal.subject,
                 "email": session.email,
@@ -186,6 +194,7 @@ class SignInDoor:
     def _signed_in(self, request: Request, signed: SignedIn) -> Response:
         response = JSONResponse(
             {
+                "signed_in": True,
                 "tenant_id": signed.principal.tenant_id,
                 "subject": signed.principal.subject,
                 "email": signed.session.email,

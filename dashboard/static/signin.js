@@ -70,12 +70,14 @@ export async function setPassword(event) {
   }
 }
 
-// A cookie from an earlier visit: resume that session (GET /api/v1/auth/session answers 401 if there is none).
+// A cookie from an earlier visit: resume that session (GET /api/v1/auth/session says `signed_in: false`
+// when there is none, or it has ended).
 export async function resume() {
   try {
-    const session = await fetch("/api/v1/auth/session", { cache: "no-store" });
-    if (!session.ok) return false;
-    await startSession(await session.json());
+    const answer = await fetch("/api/v1/auth/session", { cache: "no-store" });
+    const session = answer.ok ? await answer.json() : null;
+    if (!session || !session.signed_in) return false;
+    await startSession(session);
     return true;
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);

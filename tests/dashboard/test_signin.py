@@ -125,6 +125,7 @@ def test_sign_out_ends_one_session_and_sign_out_everywhere_ends_them_all(
         out = json_post(laptop, "/api/v1/auth/sign-out", {}, laptop_csrf)
         assert out.status_code == 204
         assert laptop.get("/api/v1/agents").status_code == 401
+        assert laptop.get("/api/v1/auth/session").json() == {"signed_in": False}  # what the page asks first
         assert phone.get("/api/v1/agents").status_code == 200  # only the laptop signed out
 
         everywhere = json_post(phone, "/api/v1/auth/sign-out-everywhere", {}, phone_csrf)
