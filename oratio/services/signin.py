@@ -31,8 +31,8 @@ from pydantic import TypeAdapter, ValidationError
 from oratio.auth.lockout import FailureLockout
 from oratio.auth.passwords import Passwords, check_password
 from oratio.auth.principals import admin_as_principal
-from oratio.auth.rate_limit import RateLimiter
-from oratio.errors import Conflict, InvalidInput, InvalidState, Unauthenticated
+from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
+from oratio.errors import Conflict, InvalidInput, InvalidState, RateLimited, Unauthenticated
 from oratio.services._common import Backends, authorize, update_with_retry
 from oratio.services.outbox import email_delivery
 from oratio.services.tenants import TenantService
@@ -49,6 +49,8 @@ SECRET_MAX = 128
 """A presented cookie or link token longer than this is refused before it is hashed."""
 TOUCH_EVERY = timedelta(minutes=1)
 """A session's `last_seen_at` is written at most this often (one store write per minute per browser)."""
+RESETS_PER_HOUR = 3
+"""Reset emails one address receives at most per hour, however often a stranger asks."""
 REFUSED = "email or password is not right"
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 LINK_REFUSED = "this link is not valid: it has expired or was already used; ask for a new one"
@@ -104,6 +106,7 @@ class SignInService:
         accounts: FailureLockout,
         clients: FailureLockout,
         limiter: RateLimiter,
+        resets: RateLimiter | None = None,
         email_on: bool,
         max_attempts: int,
         wake: Callable[[], None] | None = None,
@@ -115,6 +118,7 @@ class SignInService:
         self._accounts = accounts
         self._clients = clients
         self._limiter = limiter
+        self._resets = resets or TokenBucketLimiter(rate_per_minute=RESETS_PER_HOUR / 60, burst=RESETS_PER_HOUR)
         self.email_on = email_on
         self._max_attempts = max_attempts
         self._wake = wake
@@ -164,6 +168,11 @@ class SignInService:
             return
         admin = self._tenants.find_admin(login.tenant_id, login.admin_id)
         if admin is None or admin.disabled:
+            return
+        try:
+            self._resets.check(address)  # a stranger cannot fill a person's inbox (or the store) with links
+        except RateLimited:
+            logger.info("tenant=%s admin=%s | reset link not sent: too many asked", login.tenant_id, login.admin_id)
             return
         writes: list[Write] = []
         self._link(writes, login.tenant_id, address, login.admin_id, LinkPurpose.RESET, base_url)

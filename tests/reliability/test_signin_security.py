@@ -285,3 +285,15 @@ def test_no_password_cookie_or_link_is_stored_in_the_clear(
     for table, body in rows:
         records.text(f"record in {table}", body)
     records.assert_clean()
+
+
+def test_asking_for_reset_links_again_and_again_sends_a_few_only(
+    served: Served, http: httpx.Client, platform: Platform, acme: Tenancy, smtp: SmtpSink
+) -> None:
+    person(http, platform, acme, smtp)
+    for _ in range(10):
+        assert json_post(http, "/api/v1/auth/forgot", {"email": PERSON}).status_code == 202  # the same answer
+    link_sent_to(smtp, PERSON, "reset", count=3)  # RESETS_PER_HOUR
+    assert platform.outbox.drain(10.0)
+    resets = [m for m in smtp.received if "Reset" in str(m.message["Subject"])]
+    assert len(resets) == 3
