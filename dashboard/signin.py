@@ -151,8 +151,9 @@ class SignInDoor:
 
     async def forgot(self, request: Request) -> Response:
         body = await self._stranger(request, ForgotBody)
-        base = self._base_url(request)
-        await anyio.to_thread.run_sync(self._p.signin.request_reset, body.email, base)
+        if self._public_url:  # never a link built from a stranger's Host header (it would point at their site)
+            base = self._public_url.rstrip("/")
+            await anyio.to_thread.run_sync(self._p.signin.request_reset, body.email, base)
         return JSONResponse({"message": "if this email signs in here, a reset link is on its way"}, status_code=202)
 
     async def invite(self, request: Request) -> Response:
