@@ -142,9 +142,10 @@ class Platform:
 
     def sweep_sessions(self) -> None:
         """One round of the session sweeper: end idle sessions, then analyse ended ones (in that order,
-        so a session the round ended is analysed in the same round)."""
+        so a session the round ended is analysed in the same round); then drop ended dashboard sign-ins."""
         self.session_timeouts.expire_idle()
         self.analyses.run_pending()
+        self.signin.sweep()  # browser sessions and sign-in links past their end
 
 
 def build_services(

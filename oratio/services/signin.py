@@ -40,6 +40,7 @@ from oratio.store.ports import Insert, Replace, Write
 from oratio.store.tables import BROWSER_SESSIONS, LOGINS, OUTBOX, SIGNIN_LINKS
 from schemas import Admin, EmailContent, Principal, Scope
 from schemas._base import Email
+from schemas.outbox import sortable
 from schemas.signin import BrowserSession, LinkPurpose, Login, SignInLink
 
 logger = logging.getLogger("oratio.services.signin")
@@ -266,6 +267,17 @@ class SignInService:
         update_with_retry(self._b.store, LOGINS, "logins", session.email, "login", apply)
         self.sign_out(secret)
         logger.info("tenant=%s admin=%s | signed out everywhere", principal.tenant_id, principal.subject)
+
+    def sweep(self, limit: int = 200) -> int:
+        """Delete up to `limit` browser sessions and links past their absolute end (the session sweeper
+        calls this each round), so neither table grows with sign-ins over time. Returns how many went."""
+        until = f"{sortable(self._b.clock())}#~"
+        store = self._b.store
+        sessions = store.query(BROWSER_SESSIONS, "browser_sessions", index="by_expiry", sort_to=until, limit=limit)
+        links = store.query(SIGNIN_LINKS, "signin_links", index="by_expiry", sort_to=until, limit=limit)
+        gone = sum(store.delete(BROWSER_SESSIONS, "browser_sessions", s.id_hash) for s in sessions.items)
+        gone += sum(store.delete(SIGNIN_LINKS, "signin_links", link.token_hash) for link in links.items)
+        return gone
 
     # -- internals -------------------------------------------------------------------------------
 

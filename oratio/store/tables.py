@@ -231,6 +231,14 @@ BROWSER_SESSIONS: Table[BrowserSession] = Table(
     model=BrowserSession,
     partition=lambda s: "browser_sessions",
     sort=lambda s: s.id_hash,
+    # By absolute end: how the sweep finds ended sessions to delete (the table stays bounded).
+    indexes=(
+        Index[BrowserSession](
+            name="by_expiry",
+            partition=lambda s: "browser_sessions",
+            sort=lambda s: f"{sortable(s.expires_at)}#{s.id_hash}",
+        ),
+    ),
 )
 
 SIGNIN_LINKS: Table[SignInLink] = Table(
@@ -238,6 +246,13 @@ SIGNIN_LINKS: Table[SignInLink] = Table(
     model=SignInLink,
     partition=lambda link: "signin_links",
     sort=lambda link: link.token_hash,
+    indexes=(
+        Index[SignInLink](
+            name="by_expiry",
+            partition=lambda link: "signin_links",
+            sort=lambda link: f"{sortable(link.expires_at)}#{link.token_hash}",
+        ),
+    ),
 )
 
 ALL_TABLES: tuple[

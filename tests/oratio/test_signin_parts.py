@@ -4,6 +4,7 @@ and hashes, a link used by two requests at once, and an email shared across orga
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from oratio.auth.passwords import Passwords
 from oratio.auth.principals import local_operator
 from oratio.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from oratio.platform import Platform
+from oratio.store.tables import BROWSER_SESSIONS, SIGNIN_LINKS
 from schemas.signin import LinkPurpose
+from tests.support.platforms import FakeClock
 from tests.support.tenants import Tenancy
 
 PASSWORD = "correct horse battery staple"
@@ -106,3 +109,21 @@ def test_an_email_signs_in_to_one_organisation(platform: Platform, acme: Tenancy
     platform.signin.invite(local_operator(acme.tenant_id), "pat@acme.example", "Pat", "http://x")
     with pytest.raises(Conflict):
         platform.signin.invite(local_operator(globex.tenant_id), "Pat@Acme.example", "Pat", "http://x")
+
+
+def test_the_sweep_deletes_sessions_and_links_past_their_end(
+    platform: Platform, acme: Tenancy, clock: FakeClock
+) -> None:
+    made = platform.signin.invite(local_operator(acme.tenant_id), "pat@acme.example", "Pat", "http://x")
+    signed = platform.signin.accept(made.link.rsplit("=", 1)[1], PASSWORD, LinkPurpose.INVITE)
+    platform.signin.invite(local_operator(acme.tenant_id), "sam@acme.example", "Sam", "http://x")
+    assert platform.signin.sweep() == 0  # nothing has ended yet
+    clock.advance(timedelta(seconds=platform.settings.signin_session_max_seconds + 1))
+    assert platform.signin.sweep() == 1  # the session (the unused link lasts longer)
+    with pytest.raises(Unauthenticated):
+        platform.signin.principal(signed.secret)
+    clock.advance(timedelta(seconds=platform.settings.signin_invite_ttl_seconds))
+    platform.sweep_sessions()  # the sweeper's round includes it
+    assert platform.signin.sweep() == 0
+    assert platform.backends.store.query(SIGNIN_LINKS, "signin_links").items == []
+    assert platform.backends.store.query(BROWSER_SESSIONS, "browser_sessions").items == []
