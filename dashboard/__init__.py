@@ -4,6 +4,7 @@
 - `api`: `/api/v1/...` admin routes over the services (agents, sessions, notifications, keys, stats).
 - `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
 - `stats`: the chart figures.
+- `signin`, `credentials`: people signing in (cookie sessions with CSRF checks) beside bearer admin JWTs.
 """
 
 from __future__ import annotations
@@ -14,16 +15,25 @@ from dashboard.api import api_routes
 from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
 from dashboard.page import page_routes
+from dashboard.signin import signin_routes
 
 
 def dashboard_routes(
-    platform: DashboardServices, live: LiveSettings | None = None, *, voice_url: str | None = None
+    platform: DashboardServices,
+    live: LiveSettings | None = None,
+    *,
+    voice_url: str | None = None,
+    public_url: str | None = None,
 ) -> list[BaseRoute]:
-    """`voice_url`: `ORATIO_VOICE_PUBLIC_URL`, a voice bridge the page reaches on another origin."""
+    """`voice_url`: `ORATIO_VOICE_PUBLIC_URL`, a voice bridge the page reaches on another origin.
+    `public_url`: where this server is reached (`oratio serve` always passes it): the base of invitation and
+    reset links (never the request's Host header, which a stranger asking for a reset link controls) and an
+    origin the CSRF check accepts."""
     return [
         *page_routes(voice_url),
-        *api_routes(platform),
-        WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live).endpoint),
+        *signin_routes(platform, public_url),
+        *api_routes(platform, public_url),
+        WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live, public_url=public_url).endpoint),
     ]
 
 

@@ -1,7 +1,8 @@
 """The dashboard's JSON admin API under /api/v1: agents and their documents, sessions, notifications,
 deliveries, keys, stats.
 
-A thin door: every route resolves the admin's Principal from the bearer token, validates its
+A thin door: every route resolves the admin's Principal from the bearer token or the signed-in person's
+cookie (with CSRF checks on every POST, `dashboard.credentials`), validates its
 query or body against a schema with explicit limits, and calls the services in a worker thread.
 Tenancy and scopes are the services' business; errors are OratioErrors, rendered as 4xx JSON by
 `oratio.http_json.handles_errors`. Lists are pages: `limit` (1..200) and an opaque `cursor`.
@@ -20,8 +21,9 @@ from starlette.routing import BaseRoute, Route
 
 from dashboard import export, stats
 from dashboard.context import DashboardServices
+from dashboard.credentials import request_principal
 from oratio.errors import InvalidInput, NotFound
-from oratio.http_json import PayloadTooLarge, admin_principal, handles_errors, parse_json
+from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
 from oratio.services.outbox import view
 from oratio.services.sessions import SEARCH_TEXT_MAX
 from oratio.store.ports import Page
@@ -93,8 +95,8 @@ class HumanMessage(Model):
     text: str = Field(min_length=1, max_length=Limits.TURN_TEXT_MAX)
 
 
-def api_routes(platform: DashboardServices) -> list[BaseRoute]:
-    api = DashboardApi(platform)
+def api_routes(platform: DashboardServices, public_url: str | None = None) -> list[BaseRoute]:
+    api = DashboardApi(platform, public_url)
     return [
         Route("/api/v1/agents", handles_errors(api.agents)),
         Route("/api/v1/agents/{agent_id}/documents", handles_errors(api.documents)),
@@ -116,8 +118,9 @@ def api_routes(platform: DashboardServices) -> list[BaseRoute]:
 
 
 class DashboardApi:
-    def __init__(self, platform: DashboardServices) -> None:
+    def __init__(self, platform: DashboardServices, public_url: str | None = None) -> None:
         self._p = platform
+        self._public_url = public_url
 
     async def agents(self, request: Request) -> Response:
         principal, query = await self._begin(request, AgentQuery)
@@ -243,7 +246,7 @@ class DashboardApi:
 
     async def _begin(self, request: Request, query: type[M]) -> tuple[Principal, M]:
         """Authenticate first (a bad token is 401 whatever the query), then validate the query string."""
-        principal = await admin_principal(self._p, request)
+        principal = await request_principal(self._p, request, self._public_url)
         params = request.query_params
         repeated = sorted({k for k in params if len(params.getlist(k)) > 1})
         if repeated:

@@ -2,7 +2,8 @@
 
 The JSON API reads agents, sessions and notifications, lists and retries deliveries (waking the
 `outbox`), mints and revokes keys, and exports sessions with their analyses (`analyses`); every
-request and the WebSocket authenticate an admin (`access`); the live feed follows the shared
+request and the WebSocket authenticate an admin (`access` for bearer tokens, `signin` for people's
+cookie sessions); the live feed follows the shared
 event-log tailer (`tailer`). A `Platform` satisfies
 this structurally; the composition root (`oratio_app`) hands one over, and no door module imports
 `oratio.platform` (`tests/test_door_data_access.py`). Member names are the `Platform`'s.
@@ -25,6 +26,7 @@ from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
+from oratio.services.signin import SignInService
 
 __all__ = ["DashboardServices"]
 
@@ -61,5 +63,8 @@ class DashboardServices(Protocol):
 
     @property
     def keys(self) -> KeyService: ...
+
+    @property
+    def signin(self) -> SignInService: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

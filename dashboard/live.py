@@ -3,6 +3,7 @@
 Protocol (JSON text frames):
 
     client -> {"type": "auth", "token": "<admin JWT>", "after": <last seq seen, or null>}
+    client -> {"type": "auth", "after": ...}     (no token: the signed-in person's session cookie)
     server -> {"type": "ready", "cursor": C, "head": H, "resumed": true|false}
     server -> {"type": "event", "seq": N, "event": "session.turn", "subject": "ses_...", "data": {...}, "at": "..."}
 
@@ -24,6 +25,10 @@ The token is checked again every `recheck_seconds`, so an expired token ends the
 at once when the log says an admin of the tenant was disabled or had its tokens revoked (`admin.*`
 events, which are not forwarded), so such a stream ends (4401, with the reason) within one poll.
 
+Without a token the handshake's session cookie is used (`dashboard.credentials`): a browser sends it with
+a WebSocket opened by any site, so such a connection must come from our own origin (its `Origin` header,
+4403 otherwise), and the session is checked again on the same schedule as a token.
+
 Close codes: 4000 + the HTTP status of the error (4401 bad or expired token, 4403 missing scope,
 4422 bad first message, 4429 rate limited), 4408 no auth message in time, 1013 too slow.
 """
@@ -41,6 +46,7 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dashboard.context import DashboardServices
+from dashboard.credentials import check_origin, session_from_cookie, session_secret
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.services.live import Subscription, is_access_event, scope_for
@@ -64,7 +70,7 @@ class LiveSettings:
 
 class AuthMessage(Model):
     type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=8192)
+    token: str | None = Field(default=None, min_length=1, max_length=8192)
     after: int | None = Field(default=None, ge=0, strict=True)
 
 
@@ -95,16 +101,19 @@ def frame(event: Event) -> dict[str, Any]:
 class DashboardFeed:
     """`endpoint` is the WebSocket route's handler; one instance serves every connection of the app."""
 
-    def __init__(self, platform: DashboardServices, settings: LiveSettings | None = None) -> None:
+    def __init__(
+        self, platform: DashboardServices, settings: LiveSettings | None = None, *, public_url: str | None = None
+    ) -> None:
         self._p = platform
+        self._public_url = public_url
         self._s = settings or LiveSettings()
         self._tail = platform.tailer(self._s.poll_interval)
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
         try:
-            token, principal, cursor = await self._authenticate(websocket)
-            await self._stream(websocket, token, principal, cursor)
+            check, principal, cursor = await self._authenticate(websocket)
+            await self._stream(websocket, check, principal, cursor)
         except _Closing as closing:
             await _close(websocket, closing.code, closing.reason)
         except OratioError as exc:  # e.g. the log's backend is unavailable: the page reconnects later
@@ -112,7 +121,7 @@ class DashboardFeed:
         except WebSocketDisconnect:
             return
 
-    async def _authenticate(self, websocket: WebSocket) -> tuple[str, Principal, int]:
+    async def _authenticate(self, websocket: WebSocket) -> tuple[Callable[[], Principal], Principal, int]:
         with anyio.move_on_after(self._s.auth_timeout):
             text = await _receive_text(websocket)
             try:
@@ -121,7 +130,8 @@ class DashboardFeed:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
                 raise _Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
-            principal = await self._verify(hello.token)
+            check = self._credential(websocket, hello.token)
+            principal = await self._verify(check)
             head = await anyio.to_thread.run_sync(self._tail.events.head, principal.tenant_id)
             resumed = hello.after is not None and hello.after <= head
             cursor = hello.after if resumed and hello.after is not None else head
@@ -129,16 +139,30 @@ class DashboardFeed:
             logger.info(
                 "tenant=%s subject=%s after=%s | dashboard stream open", principal.tenant_id, principal.subject, cursor
             )
-            return hello.token, principal, cursor
+            return check, principal, cursor
         raise _Closing(CLOSE_AUTH_TIMEOUT, f"send the auth message within {self._s.auth_timeout:g}s")
 
-    async def _verify(self, token: str) -> Principal:
+    def _credential(self, websocket: WebSocket, token: str | None) -> Callable[[], Principal]:
+        """How this stream's admin is checked, at open and again later: its token, or its session cookie."""
+        if token is not None:
+            return lambda: self._p.access.admin_principal(token)
+        if session_secret(websocket) is None:
+            raise _Closing.of(InvalidInput("first message must be auth: token: required (no session cookie either)"))
         try:
-            return await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
+            check_origin(websocket, self._public_url, required=True)
+        except OratioError as exc:
+            raise _Closing.of(exc) from None
+        return lambda: session_from_cookie(self._p, websocket)
+
+    async def _verify(self, check: Callable[[], Principal]) -> Principal:
+        try:
+            return await anyio.to_thread.run_sync(check)
         except OratioError as exc:
             raise _Closing.of(exc) from None
 
-    async def _stream(self, websocket: WebSocket, token: str, principal: Principal, cursor: int) -> None:
+    async def _stream(
+        self, websocket: WebSocket, check: Callable[[], Principal], principal: Principal, cursor: int
+    ) -> None:
         ended: list[_Closing] = []
 
         async def forward(events: Subscription) -> None:
@@ -147,14 +171,14 @@ class DashboardFeed:
                     if is_access_event(event):
                         # An admin was disabled, enabled or had its tokens revoked: this stream's
                         # token may be one of them, so check it now rather than at the next recheck.
-                        await self._recheck(token)
+                        await self._recheck(check)
                     elif principal.allows(scope_for(event)):
                         await self._send(websocket, frame(event))
 
         async def recheck() -> None:
             while True:
                 await anyio.sleep(self._s.recheck_seconds)
-                await self._recheck(token)
+                await self._recheck(check)
 
         async def listen() -> None:
             while True:  # nothing to say after auth; reading notices the client leaving
@@ -187,9 +211,9 @@ class DashboardFeed:
         except TimeoutError:
             raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
 
-    async def _recheck(self, token: str) -> None:
+    async def _recheck(self, check: Callable[[], Principal]) -> None:
         try:
-            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
+            await anyio.to_thread.run_sync(check)
         except Unauthenticated as exc:
             raise _Closing.of(exc) from None
         except OratioError:

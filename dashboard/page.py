@@ -43,6 +43,8 @@ MODULES = (
     "tabs.js",
     "voice.js",
     "capture.js",
+    "signin.js",
+    "account.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {

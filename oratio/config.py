@@ -119,6 +119,32 @@ class Settings(BaseSettings):
     admin_rate_per_minute: float = Field(default=600, gt=0)
     admin_burst: int = Field(default=100, ge=1)
 
+    # Dashboard sign-in on the embedded default (oratio.services.signin, docs/dashboard.md).
+    signin_session_idle_seconds: int = Field(
+        default=2 * 3600, ge=60, le=30 * 24 * 3600, description="A browser session unused this long is signed out"
+    )
+    signin_session_max_seconds: int = Field(
+        default=24 * 3600, ge=60, le=90 * 24 * 3600, description="A browser session ends this long after sign-in"
+    )
+    signin_invite_ttl_seconds: int = Field(
+        default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600, description="How long an invitation link works"
+    )
+    signin_reset_ttl_seconds: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="How long a password reset link works"
+    )
+    signin_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed sign-ins for one email before it is locked out"
+    )
+    signin_ip_max_failures: int = Field(
+        default=30, ge=1, le=100_000, description="Failed sign-ins from one client address before it is locked out"
+    )
+    signin_lockout_seconds: int = Field(
+        default=900, ge=1, le=24 * 3600, description="How long a lockout lasts (also the window failures count in)"
+    )
+    password_memory_kib: int = Field(
+        default=64 * 1024, ge=8 * 1024, le=1024 * 1024, description="argon2id memory cost per password hash"
+    )
+
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
     documents_per_agent_max: int = Field(
         default=Limits.DOCUMENTS_PER_AGENT_MAX, ge=1, le=100_000, description="Documents one agent may hold"

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from oratio import models
@@ -22,6 +22,8 @@ from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
+from oratio.auth.lockout import FailureLockout
+from oratio.auth.passwords import Passwords
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -69,6 +71,7 @@ from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
 from oratio.services.session_timeouts import SessionTimeouts
+from oratio.services.signin import SignInService, SignInSettings
 from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
 
@@ -118,6 +121,8 @@ class Platform:
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     analyses: AnalysisService
     """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
+    signin: SignInService
+    """People signing in to the dashboard with email and password: invitations, resets, browser sessions."""
     mcp: McpToolRunner
     """The MCP client `actions` dispatches `kind="mcp"` tools to: one instance (its stdio process bound and
     address policy), also the AgentCreator's discovery of an MCP server's tools (`discovery=`)."""
@@ -137,9 +142,10 @@ class Platform:
 
     def sweep_sessions(self) -> None:
         """One round of the session sweeper: end idle sessions, then analyse ended ones (in that order,
-        so a session the round ended is analysed in the same round)."""
+        so a session the round ended is analysed in the same round); then drop ended dashboard sign-ins."""
         self.session_timeouts.expire_idle()
         self.analyses.run_pending()
+        self.signin.sweep()  # browser sessions and sign-in links past their end
 
 
 def build_services(
@@ -281,7 +287,31 @@ def build_services(
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
         ),
+        signin=_signin(settings, backends, tenants, email_on=email is not None, outbox=outbox),
         mcp=mcp,
+    )
+
+
+def _signin(
+    settings: Settings, backends: Backends, tenants: TenantService, *, email_on: bool, outbox: OutboxDispatcher
+) -> SignInService:
+    lockout = settings.signin_lockout_seconds
+    return SignInService(
+        backends,
+        tenants,
+        Passwords(memory_kib=settings.password_memory_kib),
+        SignInSettings(
+            idle=timedelta(seconds=settings.signin_session_idle_seconds),
+            absolute=timedelta(seconds=settings.signin_session_max_seconds),
+            invite_ttl=timedelta(seconds=settings.signin_invite_ttl_seconds),
+            reset_ttl=timedelta(seconds=settings.signin_reset_ttl_seconds),
+        ),
+        accounts=FailureLockout(settings.signin_max_failures, lockout, lockout),
+        clients=FailureLockout(settings.signin_ip_max_failures, lockout, lockout),
+        limiter=TokenBucketLimiter(rate_per_minute=settings.admin_rate_per_minute, burst=settings.admin_burst),
+        email_on=email_on,
+        max_attempts=outbox.limits.max_attempts,
+        wake=outbox.wake,
     )
 
 

@@ -22,8 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_apps.app import create_runtime_app
 from dashboard import dashboard_routes
+from dashboard.credentials import request_principal
 from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
-from oratio.http_json import admin_principal, handles_errors
+from oratio.http_json import handles_errors
 from oratio.platform import Platform
 from oratio.services.ingestion import resuming_in_background
 from schemas import Document
@@ -51,7 +52,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def me(request: Request) -> Response:
-        principal = await admin_principal(platform, request)
+        principal = await request_principal(platform, request, public_url)
         tenant = await anyio.to_thread.run_sync(platform.tenants.get_tenant, principal)
         body: dict[str, Any] = {
             "tenant": {"id": tenant.tenant_id, "name": tenant.name},
@@ -64,7 +65,7 @@ def create_app(
         Route("/healthz", health),
         Route("/api/v1/me", handles_errors(me)),
         # /dashboard, /api/v1/..., /ws/dashboard
-        *dashboard_routes(platform, voice_url=platform.settings.voice_public_url),
+        *dashboard_routes(platform, voice_url=platform.settings.voice_public_url, public_url=public_url),
     ]
     return Starlette(
         routes=[

@@ -33,6 +33,9 @@ class EmailContent(Model):
     to: list[str] = Field(min_length=1, max_length=20)
     subject: str = Field(max_length=200)
     body: str = Field(max_length=20_000)
+    sensitive: bool = False
+    """The body holds a single-use secret (a sign-in link): the outbox blanks it once the email is
+    delivered or dead, so the store keeps the link only while it is waiting to be sent."""
 
 
 class WebhookContent(Model):

@@ -1,5 +1,6 @@
-// HTTP to the dashboard API with the admin token; a refused token signs the page out (through the
-// handler the entry module registers, so this module depends on no view).
+// HTTP to the dashboard API with the admin token or the signed-in person's cookie (then every POST carries
+// the session's CSRF token); a refusal signs the page out (through the handler the entry module registers,
+// so this module depends on no view).
 
 import { state } from "./state.js";
 
@@ -17,8 +18,13 @@ export class ApiError extends Error {
   }
 }
 
+function credentials(method) {
+  if (state.token) return { Authorization: `Bearer ${state.token}` };
+  return method !== "GET" && state.csrf ? { "X-CSRF-Token": state.csrf } : {};
+}
+
 export async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${state.token}` };
+  const headers = credentials(options.method || "GET");
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method: options.method || "GET",
@@ -28,7 +34,7 @@ export async function api(path, options = {}) {
   });
   const body = await response.json().catch(() => null);
   if (response.status === 401) {
-    unauthorized("Your token was refused or has expired. Sign in again.");
+    unauthorized("You were signed out (expired or refused). Sign in again.");
     throw new ApiError(401, body);
   }
   if (!response.ok) throw new ApiError(response.status, body);
@@ -37,11 +43,33 @@ export async function api(path, options = {}) {
 
 // A file from the API (an export): the raw response, with the same token and error handling as `api`.
 export async function fetchFile(path) {
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store" });
+  const response = await fetch(path, { headers: credentials("GET"), cache: "no-store" });
   if (response.ok) return response;
   const body = await response.json().catch(() => null);
-  if (response.status === 401) unauthorized("Your token was refused or has expired. Sign in again.");
+  if (response.status === 401) unauthorized("You were signed out (expired or refused). Sign in again.");
   throw new ApiError(response.status, body);
+}
+
+// Requests made before anyone is signed in (sign-in, links, forgotten password): JSON only, no credentials.
+export async function publicPost(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    cache: "no-store",
+  });
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, answer);
+  return answer;
+}
+
+// A token for the voice bridge's listen socket, which may be on another origin (no cookie goes there): the
+// pasted token, or for a person signed in with a password one minted for 15 minutes (the listen socket's
+// recheck ends it then; Listen again for another).
+export async function listenToken() {
+  if (state.token) return state.token;
+  const minted = await api("/api/v1/auth/token", { method: "POST", body: { ttl_seconds: 900 } });
+  return minted.token;
 }
 
 export function query(params) {

@@ -1,17 +1,20 @@
 // Oratio dashboard: vanilla JS in ES modules, no build step (the page's CSP, script-src 'self', allows
 // modules from this origin only). This entry module wires the page's controls to the modules.
-// The admin token lives in sessionStorage (this tab only).
+// A person signs in with email and password (an HttpOnly session cookie); a pasted admin token still works
+// and lives in sessionStorage (this tab only).
 
+import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
 import { ApiError, onUnauthorized } from "./api.js";
 import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
 import { enableSound } from "./notifications.js";
+import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
 import { TOKEN_KEY } from "./state.js";
 import { showTab } from "./tabs.js";
 
-function start() {
+async function start() {
   $("tabs").addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (button) showTab(button.dataset.tab);
@@ -37,10 +40,19 @@ function start() {
     $("secret-value").textContent = "";
   });
   $("secret-copy").addEventListener("click", () => navigator.clipboard.writeText($("secret-value").textContent));
+  $("signin-form").addEventListener("submit", (event) => { enableSound(); signIn(event); });
+  $("signin-forgot").addEventListener("click", forgot);
+  $("link-form").addEventListener("submit", setPassword);
+  $("token-form").addEventListener("submit", mintToken);
+  $("token-dismiss").addEventListener("click", dismissToken);
+  $("token-copy").addEventListener("click", () => navigator.clipboard.writeText($("token-value").textContent));
+  $("invite-form").addEventListener("submit", invite);
+  $("signout-everywhere").addEventListener("click", signOutEverywhere);
+  if (followLink()) return;
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
     login(saved).catch(() => logout(""));
-  } else {
+  } else if (!(await resume())) {
     $("login").hidden = false;
   }
 }

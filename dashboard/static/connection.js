@@ -13,19 +13,45 @@ import { TOKEN_KEY, state } from "./state.js";
 
 export async function login(token) {
   state.token = token;
+  state.session = false;
   const me = await api("/api/v1/me");
   sessionStorage.setItem(TOKEN_KEY, token);
+  open(me);
+}
+
+// Signed in with email and password: the HttpOnly cookie authenticates; `signedIn` is the answer of
+// sign-in, accept, reset or GET /api/v1/auth/session (the person and the session's CSRF token).
+export async function startSession(signedIn) {
+  state.token = null;
+  state.session = true;
+  state.csrf = signedIn.csrf_token;
+  state.email = signedIn.email;
+  const me = await api("/api/v1/me");
+  open(me);
+}
+
+function open(me) {
   $("tenant-name").textContent = me.tenant.name;
+  $("who-email").textContent = state.email || "";
   $("login").hidden = true;
+  $("link-page").hidden = true;
   $("who").hidden = false;
   $("app").hidden = false;
+  $("tab-account").hidden = !state.session;
   state.lastSeq = null;
   connect();
 }
 
+// Sign out: a password session ends on the server too (the cookie is cleared), a pasted token is forgotten.
 export function logout(message) {
+  if (state.session && state.csrf && !message) {
+    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": state.csrf } }).catch(() => {});
+  }
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
+  state.session = false;
+  state.csrf = null;
+  state.email = null;
   state.lastSeq = null;
   if (state.reconnectTimer) clearTimeout(state.reconnectTimer);
   if (state.ws) {
@@ -48,12 +74,15 @@ function setConn(kind, text) {
 }
 
 function connect() {
-  if (!state.token) return;
+  if (!state.token && !state.session) return;
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const ws = new WebSocket(`${scheme}${location.host}/ws/dashboard`);
   state.ws = ws;
   setConn("wait", "connecting…");
-  ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: state.token, after: state.lastSeq }));
+  // Signed in with a password, the handshake's cookie authenticates (the server checks the page's origin).
+  ws.onopen = () => ws.send(JSON.stringify(state.token
+    ? { type: "auth", token: state.token, after: state.lastSeq }
+    : { type: "auth", after: state.lastSeq }));
   ws.onmessage = (message) => {
     let frame;
     try { frame = JSON.parse(message.data); } catch { return; }

@@ -3,7 +3,10 @@
 export const TOKEN_KEY = "oratio.dashboard.token";
 
 export const state = {
-  token: null,
+  token: null, // a pasted admin JWT (sessionStorage), or null when signed in with a password (HttpOnly cookie)
+  session: false, // signed in with email and password: the cookie goes with every request to this origin
+  csrf: null, // that session's CSRF token, sent as X-CSRF-Token on every POST
+  email: null,
   ws: null,
   lastSeq: null,
   backoff: 500,

@@ -11,7 +11,7 @@
 // downsamples the mic to the bridge's rate, and the worklet's samples go out in 20 ms PCM16 frames.
 // Type: takes over the same way and sends `say`; the bridge stores the human turn and speaks it.
 
-import { api, report } from "./api.js";
+import { api, listenToken, report } from "./api.js";
 import { el } from "./dom.js";
 import { state } from "./state.js";
 
@@ -60,7 +60,10 @@ function listen(card, setStatus) {
   voice.listenButton.textContent = "Stop listening";
   setStatus("connecting to the call…");
   voice.ready = new Promise((resolve, reject) => {
-    ws.onopen = () => ws.send(JSON.stringify({ type: "listen", token: state.token }));
+    ws.onopen = () => listenToken().then(
+      (token) => ws.send(JSON.stringify({ type: "listen", token })),
+      (error) => { setStatus(error.message); ws.close(); },
+    );
     ws.onmessage = (message) => {
       if (typeof message.data !== "string") { play(card, message.data); return; }
       let frame;

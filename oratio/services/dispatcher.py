@@ -43,6 +43,7 @@ from oratio.store.tables import OUTBOX
 from schemas import DeliveryKind, DeliveryStatus, EventType, OutboxDelivery
 from schemas.outbox import sortable
 
+SCRUBBED = "[removed once sent: it held a single-use sign-in link]"
 logger = logging.getLogger("oratio.services.dispatcher")
 
 IDLE_POLL_S = 1.0
@@ -332,6 +333,8 @@ class OutboxDispatcher:
             update = {"status": DeliveryStatus.DEAD, "finished_at": now, "last_error": error[:500]}
         else:
             update = {"next_at": now + timedelta(seconds=self._backoff(row.attempts)), "last_error": error[:500]}
+        if row.email is not None and row.email.sensitive and (error is None or dead):
+            update["email"] = row.email.model_copy(update={"body": SCRUBBED})
         try:
             self._b.store.replace(OUTBOX, row.model_copy(update={**update, "claimed_by": None}))
         except Conflict:

@@ -22,6 +22,7 @@ from schemas import (
 )
 from schemas.analysis import SessionAnalysis
 from schemas.outbox import sortable
+from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
 
 
@@ -216,6 +217,44 @@ SECRETS: Table[StoredSecret] = Table(
     sort=lambda s: s.name,  # names are unique per tenant by key: setting a name again replaces it
 )
 
+# Sign-in on the embedded default (oratio.services.signin). Across tenants by design: the sign-in form
+# has only an email, a cookie only a random id, a link only a random token; each finds its tenant here.
+LOGINS: Table[Login] = Table(
+    name="logins",
+    model=Login,
+    partition=lambda login: "logins",
+    sort=lambda login: login.email.casefold(),
+)
+
+BROWSER_SESSIONS: Table[BrowserSession] = Table(
+    name="browser_sessions",
+    model=BrowserSession,
+    partition=lambda s: "browser_sessions",
+    sort=lambda s: s.id_hash,
+    # By absolute end: how the sweep finds ended sessions to delete (the table stays bounded).
+    indexes=(
+        Index[BrowserSession](
+            name="by_expiry",
+            partition=lambda s: "browser_sessions",
+            sort=lambda s: f"{sortable(s.expires_at)}#{s.id_hash}",
+        ),
+    ),
+)
+
+SIGNIN_LINKS: Table[SignInLink] = Table(
+    name="signin_links",
+    model=SignInLink,
+    partition=lambda link: "signin_links",
+    sort=lambda link: link.token_hash,
+    indexes=(
+        Index[SignInLink](
+            name="by_expiry",
+            partition=lambda link: "signin_links",
+            sort=lambda link: f"{sortable(link.expires_at)}#{link.token_hash}",
+        ),
+    ),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -229,7 +268,10 @@ ALL_TABLES: tuple[
     | Table[Lease]
     | Table[OutboxDelivery]
     | Table[StoredSecret]
-    | Table[SessionAnalysis],
+    | Table[SessionAnalysis]
+    | Table[Login]
+    | Table[BrowserSession]
+    | Table[SignInLink],
     ...,
 ] = (
     TENANTS,
@@ -245,6 +287,9 @@ ALL_TABLES: tuple[
     OUTBOX,
     SECRETS,
     ANALYSES,
+    LOGINS,
+    BROWSER_SESSIONS,
+    SIGNIN_LINKS,
 )
 
 __all__ = [
@@ -253,13 +298,16 @@ __all__ = [
     "ALL_TABLES",
     "ANALYSES",
     "API_KEYS",
+    "BROWSER_SESSIONS",
     "DOCUMENTS",
     "DOCUMENT_TOTALS",
     "LEASES",
+    "LOGINS",
     "NOTIFICATIONS",
     "OUTBOX",
     "SECRETS",
     "SESSIONS",
+    "SIGNIN_LINKS",
     "TENANTS",
     "TURNS",
 ]

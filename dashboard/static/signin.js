@@ -1,0 +1,88 @@
+// Signing in with email and password, following an emailed invitation or reset link, asking for a reset.
+// The session lives in an HttpOnly cookie the script never sees; the link's token arrives in the URL
+// fragment (never sent to a server or a log) and is removed from the address bar at once.
+
+import { ApiError, publicPost } from "./api.js";
+import { startSession } from "./connection.js";
+import { $ } from "./dom.js";
+
+const LINK = /^#(invite|reset)=([A-Za-z0-9_-]{16,128})$/;
+
+function say(id, error) {
+  $(id).textContent = error instanceof ApiError || error instanceof Error ? error.message : String(error || "");
+}
+
+export async function signIn(event) {
+  event.preventDefault();
+  say("signin-error", "");
+  try {
+    const answer = await publicPost("/api/v1/auth/sign-in", {
+      email: $("signin-email").value.trim(),
+      password: $("signin-password").value,
+    });
+    $("signin-password").value = "";
+    await startSession(answer);
+  } catch (error) {
+    say("signin-error", error);
+  }
+}
+
+export async function forgot() {
+  say("signin-error", "");
+  const email = $("signin-email").value.trim();
+  if (!email) { say("signin-error", "Type your email first, then ask for a reset link."); return; }
+  try {
+    const answer = await publicPost("/api/v1/auth/forgot", { email });
+    $("signin-note").textContent = answer.message;
+  } catch (error) {
+    say("signin-error", error);
+  }
+}
+
+// An invitation or reset link: show the set-password form instead of the sign-in form. True if shown.
+export function followLink() {
+  const found = LINK.exec(location.hash);
+  if (!found) return false;
+  history.replaceState(null, "", location.pathname); // the token leaves the address bar and the history
+  const [, purpose, token] = found;
+  $("link-title").textContent = purpose === "invite" ? "Welcome: choose your password" : "Choose a new password";
+  $("link-form").dataset.purpose = purpose;
+  $("link-form").dataset.token = token;
+  $("link-page").hidden = false;
+  $("login").hidden = true;
+  return true;
+}
+
+export async function setPassword(event) {
+  event.preventDefault();
+  say("link-error", "");
+  const form = $("link-form");
+  const password = $("link-password").value;
+  if (password !== $("link-repeat").value) { say("link-error", "The two passwords differ."); return; }
+  const path = form.dataset.purpose === "invite" ? "/api/v1/auth/accept" : "/api/v1/auth/reset";
+  try {
+    const answer = await publicPost(path, { token: form.dataset.token, password });
+    $("link-password").value = "";
+    $("link-repeat").value = "";
+    await startSession(answer);
+  } catch (error) {
+    say("link-error", error);
+  }
+}
+
+// A cookie from an earlier visit: resume that session (GET /api/v1/auth/session says `signed_in: false`
+// when there is none, or it has ended).
+export async function resume() {
+  try {
+    const answer = await fetch("/api/v1/auth/session", { cache: "no-store" });
+    const session = answer.ok ? await answer.json() : null;
+    if (!session || !session.signed_in) return false;
+    await startSession(session);
+    return true;
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    return false;
+  }
+}
+
+
