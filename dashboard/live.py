@@ -41,8 +41,8 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dashboard.context import DashboardServices
-from oratio.errors import InvalidInput, OratioError, Unauthenticated
-from oratio.http_json import Closing, close_websocket, receive_text
+from oratio.errors import InvalidInput, OratioError
+from oratio.http_json import Closing, close_websocket, receive_text, recheck_admin
 from oratio.services.live import Subscription, is_access_event, scope_for
 from schemas import Event, Model, Principal
 
@@ -134,14 +134,14 @@ class DashboardFeed:
                     if is_access_event(event):
                         # An admin was disabled, enabled or had its tokens revoked: this stream's
                         # token may be one of them, so check it now rather than at the next recheck.
-                        await self._recheck(token)
+                        await recheck_admin(self._p, token)
                     elif principal.allows(scope_for(event)):
                         await self._send(websocket, frame(event))
 
         async def recheck() -> None:
             while True:
                 await anyio.sleep(self._s.recheck_seconds)
-                await self._recheck(token)
+                await recheck_admin(self._p, token)
 
         async def listen() -> None:
             while True:  # nothing to say after auth; reading notices the client leaving
@@ -173,14 +173,6 @@ class DashboardFeed:
                 await websocket.send_json(message)
         except TimeoutError:
             raise Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
-
-    async def _recheck(self, token: str) -> None:
-        try:
-            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
-        except Unauthenticated as exc:
-            raise Closing.of(exc) from None
-        except OratioError:
-            return  # rate limited or a backend hiccup: keep streaming, check again later
 
 
 async def _receive_text(websocket: WebSocket) -> str:

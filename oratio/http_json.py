@@ -14,9 +14,9 @@ bridge share one answer to hostile input:
 * `close_reason`: a WebSocket close reason cut to the protocol's 123 bytes of UTF-8 on a character
   boundary. A longer reason (easily reached by echoing a non-ASCII field name) makes the server's
   close fail, and the client sees the connection drop without any close frame.
-* `Closing`, `receive_text`, `close_websocket`: a WebSocket door's bounded read of one text frame
-  and its close with a reason (the dashboard's live stream and the voice bridge's listen-in read
-  their JSON control messages alike, and used to carry a copy each).
+* `Closing`, `receive_text`, `close_websocket`, `recheck_admin`: a WebSocket door's bounded read of
+  one text frame, its close with a reason, and the periodic re-check of an admin's token (the
+  dashboard's live stream and the voice bridge's listen-in do these alike, and carried a copy each).
 """
 
 from __future__ import annotations
@@ -188,6 +188,20 @@ async def admin_principal(platform: AdminAccess, request: Request) -> Principal:
     """The admin a request's bearer token names (401 without one, 403/401 for a bad one)."""
     token = bearer_token(request)
     return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+
+
+async def recheck_admin(platform: AdminAccess, token: str) -> None:
+    """Closing (4401) once `token` no longer opens the door: expired, revoked, its admin disabled.
+
+    A long-lived admin socket checks its token again now and then; a refusal that is not about the
+    token (rate limited, the store briefly unavailable) keeps the socket open until the next check.
+    """
+    try:
+        await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+    except Unauthenticated as exc:
+        raise Closing.of(exc) from None
+    except OratioError:
+        return
 
 
 def json_http_errors(not_found: str) -> Callable[[Request, Exception], Awaitable[Response]]:

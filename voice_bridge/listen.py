@@ -30,8 +30,8 @@ import anyio.to_thread
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import InvalidInput, OratioError, Unauthenticated
-from oratio.http_json import Closing, close_websocket, receive_text
+from oratio.errors import InvalidInput, OratioError
+from oratio.http_json import Closing, close_websocket, receive_text, recheck_admin
 from schemas import Model, Principal, Scope
 from voice_bridge.context import VoiceServices
 from voice_bridge.monitor import CHANNELS, LISTEN_RATE, CallRegistry, Listener, LiveCall, TooManyListeners
@@ -180,16 +180,7 @@ class ListenDoor:
     async def _recheck_every(self, token: str) -> None:
         while True:
             await anyio.sleep(self._s.recheck_s)
-            await self._recheck(token)
-
-    async def _recheck(self, token: str) -> None:
-        """4401 once the token no longer opens the door (expired, revoked, admin disabled)."""
-        try:
-            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
-        except Unauthenticated as exc:
-            raise Closing.of(exc) from None
-        except OratioError:
-            return  # rate limited or a backend hiccup: keep listening, check again later
+            await recheck_admin(self._p, token)
 
     async def _read(self, websocket: WebSocket, token: str, principal: Principal, call: LiveCall) -> None:
         talking = False
@@ -209,7 +200,7 @@ class ListenDoor:
             data = parse_control_object(message.get("text") or "")
             kind = data.get("type")
             if kind in ("say", "talk"):
-                await self._recheck(token)
+                await recheck_admin(self._p, token)
             if kind == "say":
                 await websocket.send_json(await self._say(principal, call, data))
             elif kind == "talk":

@@ -1,5 +1,6 @@
-"""`oratio.http_json`'s WebSocket helpers, the one read-a-control-frame and close-with-a-reason that the
-dashboard's live stream and the voice bridge's listen-in share, through a real Starlette socket."""
+"""`oratio.http_json`'s WebSocket helpers, the one read-a-control-frame, close-with-a-reason and token re-check
+that the dashboard's live stream and the voice bridge's listen-in share, through a real Starlette socket and
+the test platform's real access service."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from starlette.routing import WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import Unauthenticated
-from oratio.http_json import CLOSE_REASON_MAX_BYTES, Closing, close_websocket, receive_text
+from oratio.errors import RateLimited, Unauthenticated
+from oratio.http_json import CLOSE_REASON_MAX_BYTES, Closing, close_websocket, receive_text, recheck_admin
+from oratio.platform import Platform
+from tests.support.tenants import Tenancy, token_for
 
 LIMIT = 32
 log = logging.getLogger("tests.websocket_helpers")
@@ -72,3 +75,22 @@ def test_closing_of_a_refusal_is_4000_plus_its_status() -> None:
     closing = Closing.of(Unauthenticated("token expired"))
     assert (closing.code, closing.reason) == (4401, "token expired")
     assert len(Closing(4422, "ü" * 100).reason.encode()) <= CLOSE_REASON_MAX_BYTES
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("platform_settings", [{"admin_burst": 1, "admin_rate_per_minute": 1}])
+async def test_recheck_admin_closes_for_a_dead_token_and_lets_a_rate_limit_pass(
+    platform: Platform, acme: Tenancy
+) -> None:
+    token = token_for(platform, acme.principal)
+    await recheck_admin(platform, token)  # valid: nothing to say (and the burst of one is spent)
+    await recheck_admin(platform, token)  # rate limited: not about the token, the socket stays open
+    with pytest.raises(RateLimited):
+        platform.access.admin_principal(token)  # (it was: the limiter is still empty)
+    with pytest.raises(Closing) as expired:
+        await recheck_admin(platform, token_for(platform, acme.principal, expired=True))
+    platform.tenants.revoke_admin_tokens(acme.principal, acme.principal.subject)
+    with pytest.raises(Closing) as revoked:
+        await recheck_admin(platform, token)
+    assert expired.value.code == 4401 and revoked.value.code == 4401
+    assert "revoked" in revoked.value.reason
