@@ -19,6 +19,7 @@ from pathlib import Path
 
 from strands.models import Model
 
+from bench.stats import percentile
 from oratio.models import CallTool, Data, Prompt, ScriptedModel, Step, when_user_says
 from oratio.services.brief_writer import SYSTEM_PROMPT
 from schemas import Channel
@@ -56,8 +57,7 @@ def run(turns: int, model_seconds: float | None) -> tuple[list[float], float]:
 
 
 def row(name: str, times: list[float]) -> str:
-    cuts = statistics.quantiles(times, n=100) if len(times) > 1 else [times[0]] * 99
-    return f"{name:44} {statistics.median(times):9.2f} {cuts[89]:9.2f} {cuts[98]:9.2f}"
+    return f"{name:44} {statistics.median(times):9.2f} {percentile(times, 90):9.2f} {percentile(times, 99):9.2f}"
 
 
 def main() -> None:

@@ -117,19 +117,6 @@ def evaluate(run: Mapping[str, Sequence[str]], qrels: Mapping[str, Qrels], k: in
     )
 
 
-def percentile(samples: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) of `samples`, linear between closest ranks (numpy's default)."""
-    if not samples:
-        raise ValueError("percentile of no samples")
-    if not 0.0 <= q <= 100.0:
-        raise ValueError("q must be between 0 and 100")
-    ordered = sorted(samples)
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def _check_k(k: int) -> None:
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -141,7 +128,6 @@ __all__ = [
     "dcg",
     "evaluate",
     "ndcg_at_k",
-    "percentile",
     "recall_at_k",
     "reciprocal_rank_at_k",
     "relevant",

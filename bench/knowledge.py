@@ -52,8 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from bench.ir_metrics import Scores, evaluate, percentile
+from bench.ir_metrics import Scores, evaluate
 from bench.pydocs import DEBIAN_PACKAGE, QaCollection, corpus_pages, faq_collection, find_docs_root
+from bench.stats import percentile
 from bench.textpdf import paginate, text_pdf
 from oratio.knowledge.chunking import chunk_text
 from oratio.knowledge.embeddings import load_default_embedder

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.ir_metrics import percentile
 from bench.knowledge import MAIN_COMMIT, WRITES, old_index_factory
+from bench.stats import percentile
 from oratio.knowledge.index import HybridIndex
 from schemas import Chunk
 

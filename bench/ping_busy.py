@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from agentcore_apps.app import create_runtime_app
+from bench.stats import percentile
 from oratio.models import Hang, Prompt, ScriptedModel, Step
 from tests.support.platforms import open_test_platform
 from tests.support.serving import serving
@@ -39,7 +40,7 @@ def pings(http: httpx.Client, count: int) -> list[float]:
 
 
 def row(name: str, times: list[float]) -> str:
-    p99 = statistics.quantiles(times, n=100)[98]
+    p99 = percentile(times, 99)
     return f"{name:34} {statistics.median(times):8.2f} {p99:8.2f}"
 
 

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 import httpx
 
+from bench.stats import percentile
 from tests.support.counting import Counting
 from tests.support.processes import stop_process
 
@@ -86,11 +87,11 @@ class Latencies:
     seconds: list[float]
 
     def pct(self, q: float) -> float:
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        """The q-th percentile (0-100) in milliseconds."""
+        return percentile(self.seconds, q) * 1000
 
     def line(self) -> str:
-        return f"{self.label:<36} p50 {self.pct(0.5):8.2f} ms   p99 {self.pct(0.99):8.2f} ms   (n={len(self.seconds)})"
+        return f"{self.label:<36} p50 {self.pct(50):8.2f} ms   p99 {self.pct(99):8.2f} ms   (n={len(self.seconds)})"
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -632,11 +633,11 @@ def main() -> None:
         for measured in (runtime, engine, direct, bare):
             print(measured.line())
         print()
-        platform_ms = runtime.pct(0.5) - direct.pct(0.5) - bare.pct(0.5)
-        door_ms = runtime.pct(0.5) - engine.pct(0.5) - bare.pct(0.5)
+        platform_ms = runtime.pct(50) - direct.pct(50) - bare.pct(50)
+        door_ms = runtime.pct(50) - engine.pct(50) - bare.pct(50)
         print(f"{'platform overhead p50':<36} {platform_ms:8.2f} ms  (runtime - direct - bare)")
         print(f"{'  of which the AgentCore door':<36} {door_ms:8.2f} ms  (runtime - engine - bare)")
-        for q, name in ((0.5, "p50"), (0.99, "p99")):
+        for q, name in ((50, "p50"), (99, "p99")):
             print(
                 f"{'ratio ' + name:<36} runtime/direct {runtime.pct(q) / direct.pct(q):6.1f}x"
                 f"   runtime/bare {runtime.pct(q) / bare.pct(q):6.1f}x"
@@ -645,11 +646,11 @@ def main() -> None:
         for sessions, (rate, latencies) in levels:
             print(
                 f"{sessions:>3} concurrent sessions {rate:10.1f} turns/s"
-                f"   p50 {latencies.pct(0.5):8.2f} ms   p99 {latencies.pct(0.99):8.2f} ms"
+                f"   p50 {latencies.pct(50):8.2f} ms   p99 {latencies.pct(99):8.2f} ms"
             )
         for label, rate, latencies, cpu_ms in raw:
             print(
-                f" 10 sessions, raw client, {label:<24} {rate:8.1f} turns/s   p50 {latencies.pct(0.5):8.2f} ms"
+                f" 10 sessions, raw client, {label:<24} {rate:8.1f} turns/s   p50 {latencies.pct(50):8.2f} ms"
                 f"   server CPU {cpu_ms:5.2f} ms/turn"
             )
         print(

@@ -59,6 +59,7 @@ import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from bench.stats import percentile_or_nan
 from tests.support.processes import stop_process
 
 STARTUP_TIMEOUT_S = 60.0
@@ -339,11 +340,6 @@ async def load(
         return records, peak, time.monotonic() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sessions", type=int, default=10, help="concurrent text sessions")
@@ -400,7 +396,8 @@ def main() -> None:
         mean = statistics.fmean(lat) if lat else float("nan")
         print(
             f"  {name:<6} turns {len(lat):>6}  ({len(lat) / wall:7.1f}/s)  errors {errors} {record.errors or ''}\n"
-            f"         latency p50 {percentile(lat, 0.5) * 1000:7.1f} ms  p99 {percentile(lat, 0.99) * 1000:7.1f} ms  "
+            f"         latency p50 {percentile_or_nan(lat, 50) * 1000:7.1f} ms"
+            f"  p99 {percentile_or_nan(lat, 99) * 1000:7.1f} ms  "
             f"max {max(lat, default=float('nan')) * 1000:7.1f} ms  mean {mean * 1000:7.1f} ms"
         )
     mib = 1024 * 1024

@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.stats import percentile
 from oratio.platform import Platform
 from oratio_app.web import create_app
 from tests.support.models import scripted_agent
@@ -40,7 +41,7 @@ WAIT_S = 20.0
 
 
 def row(name: str, times: list[float]) -> str:
-    p99 = statistics.quantiles(times, n=100)[98]
+    p99 = percentile(times, 99)
     return f"{name:52} {len(times):5d} {statistics.median(times):9.2f} {p99:9.2f}"
 
 
@@ -157,13 +158,9 @@ async def run(platform: Platform, base_url: str, count: int) -> None:
     print(row("baseline: /ws, nudge off (poll every 0.2 s)", unnudged))
     print(row("baseline: plain /invocations turn round trip", turns))
     print(
-        f"target: p99 <= 200 ms -> /ws {'met' if _p99(ws) <= 200 else 'MISSED'}, "
-        f"long-poll {'met' if _p99(poll) <= 200 else 'MISSED'}"
+        f"target: p99 <= 200 ms -> /ws {'met' if percentile(ws, 99) <= 200 else 'MISSED'}, "
+        f"long-poll {'met' if percentile(poll, 99) <= 200 else 'MISSED'}"
     )
-
-
-def _p99(times: list[float]) -> float:
-    return statistics.quantiles(times, n=100)[98]
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import http.client
 import statistics
 import time
 
+from bench.stats import percentile
 from oratio.actions.http_tool import HttpToolRunner
 from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.runner import PlatformActionRunner
@@ -50,10 +51,6 @@ def bare_call(server: ToolServer) -> float:
     finally:
         connection.close()
     return (time.perf_counter() - started) * 1000
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 async def overhead(server: ToolServer, actions: PlatformActionRunner, calls: int) -> tuple[list[float], list[float]]:

@@ -49,6 +49,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 
+from bench.stats import percentile_or_nan
 from bench.voice_turns import measure_turns
 from oratio.blobs.local import LocalBlobStore
 from oratio.config import Settings, load_settings
@@ -275,13 +276,8 @@ def print_stages(turns: Sequence[Marks], names: Sequence[tuple[str, str]]) -> No
     previous = "speech_end"
     for stage, title in names:
         spans = [m.stages[stage] - m.stages.get(previous, m.speech_end) for m in turns if stage in m.stages]
-        print(f"  {title:<28} {ms(pct(spans, 0.5))}")
+        print(f"  {title:<28} {ms(percentile_or_nan(spans, 50))}")
         previous = stage
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def ms(seconds: float) -> str:
@@ -316,16 +312,17 @@ async def measure_latency(turns: int) -> float:
         print("voice-to-voice latency by stage, backend called directly (median of", turns, "turns):")
         print_stages(direct, names)
         direct_total = [(m.first_audio or 0.0) - m.speech_end for m in direct]
-        print(f"  {'total: speech end -> audio':<28} {ms(pct(direct_total, 0.5))}\n")
+        print(f"  {'total: speech end -> audio':<28} {ms(percentile_or_nan(direct_total, 50))}\n")
 
         bridge_total = [(m.first_audio or 0.0) - m.speech_end for m in bridged]
-        added = pct([b - d for b, d in zip(bridge_total, direct_total, strict=True)], 0.5)
+        added = percentile_or_nan([b - d for b, d in zip(bridge_total, direct_total, strict=True)], 50)
         print("through the bridge (WebSocket, 20 ms frames, pacing, recording):")
         print_stages(bridged, names)
-        print(f"  {'total: speech end -> audio':<28} {ms(pct(bridge_total, 0.5))}   p99 {ms(pct(bridge_total, 0.99))}")
-        ratio = pct(bridge_total, 0.5) / pct(direct_total, 0.5)
+        bridge_p50 = percentile_or_nan(bridge_total, 50)
+        print(f"  {'total: speech end -> audio':<28} {ms(bridge_p50)}   p99 {ms(percentile_or_nan(bridge_total, 99))}")
+        ratio = bridge_p50 / percentile_or_nan(direct_total, 50)
         print(f"  {'added by the bridge':<28} {ms(added)}   (median of paired turns; {ratio:.2f}x direct)\n")
-        return pct(bridge_total, 0.5)
+        return bridge_p50
 
 
 async def compare_pipelines(*, quick: bool) -> None:
@@ -426,7 +423,7 @@ async def measure_capacity(levels: Sequence[int], seconds: float, data_root: Pat
     with tempfile.TemporaryDirectory(dir=data_root) as tmp, bridge_process(Path(tmp)) as (base, agent_id, secret):
         single: list[float] = []
         await held_call(base, agent_id, secret, 6.0, single)
-        baseline = pct(single, 0.5)
+        baseline = percentile_or_nan(single, 50)
         print(f"  1 call: voice-to-voice p50 {ms(baseline)} (baseline)")
         held = answered_all = 0
         for level in levels:
@@ -442,13 +439,13 @@ async def measure_capacity(levels: Sequence[int], seconds: float, data_root: Pat
                     for _ in range(level):
                         tasks.start_soon(one)
             got = sum(counts)
-            p99 = pct(latencies, 0.99)
+            p99 = percentile_or_nan(latencies, 99)
             if got == expected:
                 answered_all = level
                 if p99 <= 2 * baseline:
                     held = level
             print(
-                f"  {level:4d} calls: answered {got}/{expected}, p50 {ms(pct(latencies, 0.5))}, "
+                f"  {level:4d} calls: answered {got}/{expected}, p50 {ms(percentile_or_nan(latencies, 50))}, "
                 f"p99 {ms(p99)} ({p99 / baseline:.2f}x the single call)"
             )
             if got < expected:

@@ -52,6 +52,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from numpy.typing import NDArray
 
+from bench.stats import percentile
 from voice_bridge.speech.audio import pcm16_to_float, resample
 from voice_bridge.speech.espeak import EspeakTextToSpeech
 from voice_bridge.speech.piper import PiperTextToSpeech
@@ -299,11 +300,6 @@ FULL = Plan(repeats=5, turn_repeats=20)
 QUICK = Plan(repeats=2, turn_repeats=3)
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(np.ceil(q / 100 * len(ordered))) - 1))]
-
-
 class Runs(list[float]):
     """Wall times of the runs (the list), and the process CPU time of each (`cpu`).
 
@@ -328,9 +324,9 @@ def timed(action: Callable[[], object], repeats: int) -> Runs:
 
 
 def ms(values: Sequence[float]) -> str:
-    text = f"p50 {pct(values, 50) * 1000:6.0f} ms  p95 {pct(values, 95) * 1000:6.0f} ms"
+    text = f"p50 {percentile(values, 50) * 1000:6.0f} ms  p95 {percentile(values, 95) * 1000:6.0f} ms"
     if isinstance(values, Runs):
-        text += f" (cpu p50 {pct(values.cpu, 50) * 1000:5.0f})"
+        text += f" (cpu p50 {percentile(values.cpu, 50) * 1000:5.0f})"
     return text
 
 
@@ -538,8 +534,8 @@ def timeline(stages: Stages, lengths: Sequence[float]) -> None:
             figures = []
             for kind in ("wall", "cpu"):
                 for q in (50, 95):
-                    side = max(pct(r if kind == "wall" else r.cpu, q) for r in parallel)
-                    figures.append(wait + side + pct(piper if kind == "wall" else piper.cpu, q))
+                    side = max(percentile(r if kind == "wall" else r.cpu, q) for r in parallel)
+                    figures.append(wait + side + percentile(piper if kind == "wall" else piper.cpu, q))
             verdict = "meets" if figures[2] <= TARGET_P50_S and figures[3] <= TARGET_P95_S else "misses"
             print(
                 f"  {seconds:3d} s  {label:<44} measured p50 {figures[0] * 1000:5.0f} p95 {figures[1] * 1000:5.0f}"

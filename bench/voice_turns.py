@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import anyio
 import numpy as np
 
+from bench.stats import percentile_or_nan
 from oratio.platform import Platform
 from schemas import Channel
 from voice_bridge.audio import resample, samples
@@ -228,13 +229,12 @@ async def one_call(
         pipeline.speculation[key] += getattr(backend.speculation, key)
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(v for v in values if not np.isnan(v))
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:6.0f} ms"
+
+
+def p50_p95(values: Sequence[float]) -> str:
+    return f"p50 {ms(percentile_or_nan(values, 50))}   p95 {ms(percentile_or_nan(values, 95))}"
 
 
 def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) -> None:
@@ -244,20 +244,20 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
         previous = "speech_end"
         for stage, title in STAGES:
             spans = [t.stages[stage] - t.stages.get(previous, t.speech_end) for t in done if stage in t.stages]
-            print(f"  {title:<34} p50 {ms(pct(spans, 0.5))}")
+            print(f"  {title:<34} p50 {ms(percentile_or_nan(spans, 50))}")
             previous = stage
         totals = [t.total for t in done]
-        print(f"  {'total: speech end -> first audio':<34} p50 {ms(pct(totals, 0.5))}   p95 {ms(pct(totals, 0.95))}")
+        print(f"  {'total: speech end -> first audio':<34} {p50_p95(totals)}")
         first = [t.total for t in done if t.number == 1]
         last = [t.total for t in done if t.number == turns]
         title = f"turn 1 / turn {turns} (p50 over questions)"
-        print(f"  {title:<34} {ms(pct(first, 0.5))} / {ms(pct(last, 0.5))}")
+        print(f"  {title:<34} {ms(percentile_or_nan(first, 50))} / {ms(percentile_or_nan(last, 50))}")
         for number, seconds in enumerate(lengths):
             mine = [t.total for t in done if t.clip == number]
-            print(f"  {f'{seconds:4.1f} s question':<34} p50 {ms(pct(mine, 0.5))}   p95 {ms(pct(mine, 0.95))}")
+            print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}")
         for engine in ("vad", "stt", "tts"):
             cpu = [t.cpu[engine] for t in done]
-            print(f"  {'CPU per turn, ' + engine:<34} p50 {ms(pct(cpu, 0.5))}   p95 {ms(pct(cpu, 0.95))}")
+            print(f"  {'CPU per turn, ' + engine:<34} {p50_p95(cpu)}")
         calls = [t.cpu["stt_calls"] for t in done]
         print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
         if pipeline.speculate_pause_s is not None:

@@ -48,7 +48,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dashboard.context import DashboardServices
 from dashboard.credentials import check_origin, session_from_cookie, session_secret
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
-from oratio.http_json import close_reason
+from oratio.http_json import Closing, close_websocket, receive_text
 from oratio.services.live import Subscription, is_access_event, scope_for
 from schemas import Event, Model, Principal
 
@@ -72,19 +72,6 @@ class AuthMessage(Model):
     type: Literal["auth"]
     token: str | None = Field(default=None, min_length=1, max_length=8192)
     after: int | None = Field(default=None, ge=0, strict=True)
-
-
-class _Closing(Exception):
-    """Ends the stream with a close code; internal to this module."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = close_reason(reason)
-
-    @classmethod
-    def of(cls, exc: OratioError) -> _Closing:
-        return cls(4000 + exc.http_status, exc.message)
 
 
 def frame(event: Event) -> dict[str, Any]:
@@ -114,7 +101,7 @@ class DashboardFeed:
         try:
             check, principal, cursor = await self._authenticate(websocket)
             await self._stream(websocket, check, principal, cursor)
-        except _Closing as closing:
+        except Closing as closing:
             await _close(websocket, closing.code, closing.reason)
         except OratioError as exc:  # e.g. the log's backend is unavailable: the page reconnects later
             await _close(websocket, 4000 + exc.http_status, exc.message)
@@ -129,7 +116,7 @@ class DashboardFeed:
             except ValidationError as exc:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
-                raise _Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
+                raise Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
             check = self._credential(websocket, hello.token)
             principal = await self._verify(check)
             head = await anyio.to_thread.run_sync(self._tail.events.head, principal.tenant_id)
@@ -140,30 +127,30 @@ class DashboardFeed:
                 "tenant=%s subject=%s after=%s | dashboard stream open", principal.tenant_id, principal.subject, cursor
             )
             return check, principal, cursor
-        raise _Closing(CLOSE_AUTH_TIMEOUT, f"send the auth message within {self._s.auth_timeout:g}s")
+        raise Closing(CLOSE_AUTH_TIMEOUT, f"send the auth message within {self._s.auth_timeout:g}s")
 
     def _credential(self, websocket: WebSocket, token: str | None) -> Callable[[], Principal]:
         """How this stream's admin is checked, at open and again later: its token, or its session cookie."""
         if token is not None:
             return lambda: self._p.access.admin_principal(token)
         if session_secret(websocket) is None:
-            raise _Closing.of(InvalidInput("first message must be auth: token: required (no session cookie either)"))
+            raise Closing.of(InvalidInput("first message must be auth: token: required (no session cookie either)"))
         try:
             check_origin(websocket, self._public_url, required=True)
         except OratioError as exc:
-            raise _Closing.of(exc) from None
+            raise Closing.of(exc) from None
         return lambda: session_from_cookie(self._p, websocket)
 
     async def _verify(self, check: Callable[[], Principal]) -> Principal:
         try:
             return await anyio.to_thread.run_sync(check)
         except OratioError as exc:
-            raise _Closing.of(exc) from None
+            raise Closing.of(exc) from None
 
     async def _stream(
         self, websocket: WebSocket, check: Callable[[], Principal], principal: Principal, cursor: int
     ) -> None:
-        ended: list[_Closing] = []
+        ended: list[Closing] = []
 
         async def forward(events: Subscription) -> None:
             while True:
@@ -187,10 +174,10 @@ class DashboardFeed:
         async def run(task: Callable[[], Awaitable[None]]) -> None:
             try:
                 await task()
-            except _Closing as closing:
+            except Closing as closing:
                 ended.append(closing)
             except OratioError as exc:
-                ended.append(_Closing.of(exc))
+                ended.append(Closing.of(exc))
             except WebSocketDisconnect:
                 pass
             group.cancel_scope.cancel()
@@ -209,33 +196,22 @@ class DashboardFeed:
             with anyio.fail_after(self._s.send_timeout):
                 await websocket.send_json(message)
         except TimeoutError:
-            raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
+            raise Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
 
     async def _recheck(self, check: Callable[[], Principal]) -> None:
         try:
             await anyio.to_thread.run_sync(check)
         except Unauthenticated as exc:
-            raise _Closing.of(exc) from None
+            raise Closing.of(exc) from None
         except OratioError:
             return  # rate limited or a backend hiccup: keep streaming, check again later
 
 
 async def _receive_text(websocket: WebSocket) -> str:
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(int(message.get("code", 1000)))
-    text = message.get("text")
-    if text is None:
-        raise _Closing.of(InvalidInput("send JSON text frames, not binary"))
-    if len(text) > MAX_CLIENT_MESSAGE:
-        raise _Closing.of(InvalidInput(f"messages are limited to {MAX_CLIENT_MESSAGE} characters"))
-    return str(text)
+    return await receive_text(
+        websocket, max_chars=MAX_CLIENT_MESSAGE, binary_advice="send JSON text frames, not binary"
+    )
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    logger.info("code=%d reason=%s | dashboard stream closed", code, reason)
-    with anyio.move_on_after(1.0):
-        try:
-            await websocket.close(code, close_reason(reason))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass
+    await close_websocket(websocket, code, reason, within_s=1.0, log=logger, what="dashboard stream")

@@ -14,18 +14,24 @@ bridge share one answer to hostile input:
 * `close_reason`: a WebSocket close reason cut to the protocol's 123 bytes of UTF-8 on a character
   boundary. A longer reason (easily reached by echoing a non-ASCII field name) makes the server's
   close fail, and the client sees the connection drop without any close frame.
+* `Closing`, `receive_text`, `close_websocket`, `recheck_admin`: a WebSocket door's bounded read of
+  one text frame, its close with a reason, and the periodic re-check of an admin's token (the
+  dashboard's live stream and the voice bridge's listen-in do these alike, and carried a copy each).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
 import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from oratio.errors import InvalidInput, OratioError, RateLimited, Unauthenticated
 
@@ -118,6 +124,50 @@ def close_reason(reason: str, max_bytes: int = CLOSE_REASON_MAX_BYTES) -> str:
     return cut.decode("utf-8", errors="ignore") + "…"
 
 
+class Closing(Exception):
+    """Ends a WebSocket with a close code and a reason (already cut to fit a close frame)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = close_reason(reason)
+
+    @classmethod
+    def of(cls, exc: OratioError) -> Closing:
+        """The close for a refusal: 4000 + its HTTP status, its message as the reason."""
+        return cls(4000 + exc.http_status, exc.message)
+
+
+async def receive_text(websocket: WebSocket, *, max_chars: int, binary_advice: str) -> str:
+    """The next text frame, at most `max_chars` characters.
+
+    WebSocketDisconnect when the client has gone; Closing (4422) for a binary frame (`binary_advice`
+    says what to send instead) or a longer one, so a client cannot make the door hold or parse more.
+    """
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(int(message.get("code", 1000)))
+    text = message.get("text")
+    if text is None:
+        raise Closing.of(InvalidInput(binary_advice))
+    if len(text) > max_chars:
+        raise Closing.of(InvalidInput(f"messages are limited to {max_chars} characters"))
+    return str(text)
+
+
+async def close_websocket(
+    websocket: WebSocket, code: int, reason: str, *, within_s: float, log: logging.Logger, what: str
+) -> None:
+    """Close with `code` and `reason`, giving up after `within_s` (a client that reads nothing cannot
+    hold the close) and saying nothing when the client has already gone."""
+    log.info("code=%d reason=%s | %s closed", code, reason, what)
+    with anyio.move_on_after(within_s):
+        try:
+            await websocket.close(code, close_reason(reason))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+
+
 def bearer_token(request: Request) -> str:
     """The token of an `Authorization: Bearer ...` header, or Unauthenticated."""
     header = request.headers.get("authorization", "")
@@ -138,6 +188,20 @@ async def admin_principal(platform: AdminAccess, request: Request) -> Principal:
     """The admin a request's bearer token names (401 without one, 403/401 for a bad one)."""
     token = bearer_token(request)
     return await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+
+
+async def recheck_admin(platform: AdminAccess, token: str) -> None:
+    """Closing (4401) once `token` no longer opens the door: expired, revoked, its admin disabled.
+
+    A long-lived admin socket checks its token again now and then; a refusal that is not about the
+    token (rate limited, the store briefly unavailable) keeps the socket open until the next check.
+    """
+    try:
+        await anyio.to_thread.run_sync(platform.access.admin_principal, token)
+    except Unauthenticated as exc:
+        raise Closing.of(exc) from None
+    except OratioError:
+        return
 
 
 def json_http_errors(not_found: str) -> Callable[[Request, Exception], Awaitable[Response]]:

@@ -30,8 +30,8 @@ import anyio.to_thread
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import InvalidInput, OratioError, Unauthenticated
-from oratio.http_json import close_reason
+from oratio.errors import InvalidInput, OratioError
+from oratio.http_json import Closing, close_websocket, receive_text, recheck_admin
 from schemas import Model, Principal, Scope
 from voice_bridge.context import VoiceServices
 from voice_bridge.monitor import CHANNELS, LISTEN_RATE, CallRegistry, Listener, LiveCall, TooManyListeners
@@ -70,17 +70,6 @@ class ListenMessage(Model):
     token: str = Field(min_length=1, max_length=8192)
 
 
-class _Closing(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = close_reason(reason)
-
-    @classmethod
-    def of(cls, exc: OratioError) -> _Closing:
-        return cls(4000 + exc.http_status, exc.message)
-
-
 class ListenDoor:
     """The listen socket's handler; one instance serves every listener of the bridge."""
 
@@ -103,13 +92,13 @@ class ListenDoor:
             token, principal = await self._authenticate(websocket)
             call = self._calls.find(principal.tenant_id, session_id)
             if call is None:
-                raise _Closing(int(Close.NOT_FOUND), f"no call in progress for session '{session_id[:64]}'")
+                raise Closing(int(Close.NOT_FOUND), f"no call in progress for session '{session_id[:64]}'")
             try:
                 with call.listener(principal.subject) as listener:
                     await self._serve(websocket, token, principal, call, listener)
             except TooManyListeners as exc:
-                raise _Closing(int(Close.RATE_LIMITED), str(exc)) from None
-        except _Closing as closing:
+                raise Closing(int(Close.RATE_LIMITED), str(exc)) from None
+        except Closing as closing:
             await _close(websocket, closing.code, closing.reason, self._s.close_timeout_s)
         except ProtocolError as exc:
             await _close(websocket, int(exc.code), exc.reason, self._s.close_timeout_s)
@@ -118,23 +107,25 @@ class ListenDoor:
 
     async def _authenticate(self, websocket: WebSocket) -> tuple[str, Principal]:
         with anyio.move_on_after(self._s.auth_timeout_s):
-            text = await _receive_text(websocket)
+            text = await receive_text(
+                websocket, max_chars=CONTROL_MAX_BYTES, binary_advice="send the JSON listen message first, not binary"
+            )
             try:
                 hello = ListenMessage.model_validate_json(text)
             except ValidationError as exc:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
-                raise _Closing.of(InvalidInput(f"first message must be listen: {where}: {problem['msg']}")) from None
+                raise Closing.of(InvalidInput(f"first message must be listen: {where}: {problem['msg']}")) from None
             if hello.type != "listen":
-                raise _Closing.of(InvalidInput('first message must be {"type": "listen", "token": ...}'))
+                raise Closing.of(InvalidInput('first message must be {"type": "listen", "token": ...}'))
             try:
                 principal: Principal = await anyio.to_thread.run_sync(self._p.access.admin_principal, hello.token)
             except OratioError as exc:
-                raise _Closing.of(exc) from None
+                raise Closing.of(exc) from None
             if not principal.allows(Scope.SESSIONS_READ):
-                raise _Closing(4403, "listening to a call needs the 'sessions:read' scope")
+                raise Closing(4403, "listening to a call needs the 'sessions:read' scope")
             return hello.token, principal
-        raise _Closing(int(Close.IDLE), f"send the listen message within {self._s.auth_timeout_s:g}s")
+        raise Closing(int(Close.IDLE), f"send the listen message within {self._s.auth_timeout_s:g}s")
 
     async def _serve(
         self, websocket: WebSocket, token: str, principal: Principal, call: LiveCall, listener: Listener
@@ -156,7 +147,7 @@ class ListenDoor:
             # The first of the two to finish decides how the socket closes; the other is cancelled.
             try:
                 await task()
-            except (_Closing, ProtocolError, WebSocketDisconnect) as exc:
+            except (Closing, ProtocolError, WebSocketDisconnect) as exc:
                 ended.append(exc)
             tasks.cancel_scope.cancel()
 
@@ -183,22 +174,13 @@ class ListenDoor:
                 listener.drop()
                 break
         if listener.dropped:
-            raise _Closing(CLOSE_TOO_SLOW, "too slow to keep up with the call's audio; listen again")
-        raise _Closing(int(Close.NORMAL), ended)
+            raise Closing(CLOSE_TOO_SLOW, "too slow to keep up with the call's audio; listen again")
+        raise Closing(int(Close.NORMAL), ended)
 
     async def _recheck_every(self, token: str) -> None:
         while True:
             await anyio.sleep(self._s.recheck_s)
-            await self._recheck(token)
-
-    async def _recheck(self, token: str) -> None:
-        """4401 once the token no longer opens the door (expired, revoked, admin disabled)."""
-        try:
-            await anyio.to_thread.run_sync(self._p.access.admin_principal, token)
-        except Unauthenticated as exc:
-            raise _Closing.of(exc) from None
-        except OratioError:
-            return  # rate limited or a backend hiccup: keep listening, check again later
+            await recheck_admin(self._p, token)
 
     async def _read(self, websocket: WebSocket, token: str, principal: Principal, call: LiveCall) -> None:
         talking = False
@@ -209,7 +191,7 @@ class ListenDoor:
             frame = message.get("bytes")
             if frame is not None:
                 if not talking:
-                    raise _Closing(int(Close.POLICY), 'send {"type": "talk"} (after taking the call over) before audio')
+                    raise Closing(int(Close.POLICY), 'send {"type": "talk"} (after taking the call over) before audio')
                 check_frame(frame, self._limits)
                 if call.control is None or not await call.control.human_audio(frame):
                     talking = False
@@ -218,7 +200,7 @@ class ListenDoor:
             data = parse_control_object(message.get("text") or "")
             kind = data.get("type")
             if kind in ("say", "talk"):
-                await self._recheck(token)
+                await recheck_admin(self._p, token)
             if kind == "say":
                 await websocket.send_json(await self._say(principal, call, data))
             elif kind == "talk":
@@ -226,7 +208,7 @@ class ListenDoor:
                 talking = reply["type"] == "talking"
                 await websocket.send_json(reply)
             else:
-                raise _Closing(int(Close.POLICY), f"unknown message type {str(kind)[:40]!r}; send say or talk")
+                raise Closing(int(Close.POLICY), f"unknown message type {str(kind)[:40]!r}; send say or talk")
 
     async def _say(self, principal: Principal, call: LiveCall, data: dict[str, Any]) -> dict[str, Any]:
         text = data.get("text")
@@ -259,22 +241,5 @@ def _error(code: int, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message}
 
 
-async def _receive_text(websocket: WebSocket) -> str:
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(int(message.get("code", 1000)))
-    text = message.get("text")
-    if text is None:
-        raise _Closing.of(InvalidInput("send the JSON listen message first, not binary"))
-    if len(text) > CONTROL_MAX_BYTES:
-        raise _Closing.of(InvalidInput(f"messages are limited to {CONTROL_MAX_BYTES} characters"))
-    return str(text)
-
-
 async def _close(websocket: WebSocket, code: int, reason: str, within_s: float) -> None:
-    logger.info("code=%d reason=%s | listen socket closed", code, reason)
-    with anyio.move_on_after(within_s):
-        try:
-            await websocket.close(code, close_reason(reason))
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass
+    await close_websocket(websocket, code, reason, within_s=within_s, log=logger, what="listen socket")

@@ -27,9 +27,9 @@ from oratio.analysis.model import DEFAULT_SECONDS, with_model
 from oratio.errors import Conflict, InvalidInput, NotFound, OratioError
 from oratio.services._common import Backends, authorize, check_limit, require
 from oratio.services.agent_models import ModelLookup, WriterModel
-from oratio.services.outbox import webhook_delivery
+from oratio.services.outbox import session_webhook
 from oratio.store.ports import Insert, Page, Replace, Write
-from oratio.store.tables import AGENTS, ANALYSES, OUTBOX, SESSIONS, TURNS
+from oratio.store.tables import ANALYSES, OUTBOX, SESSIONS, TURNS
 from schemas import AgentPlan, EventType, Model, OutboxDelivery, Principal, Scope, Session, SessionFilter, Turn
 from schemas.analysis import Outcome, SessionAnalysis
 from schemas.simulation import Scenario
@@ -164,21 +164,8 @@ class AnalysisService:
     def _delivery(self, session: Session, analysis: SessionAnalysis) -> OutboxDelivery | None:
         if not self._webhooks_on:
             return None
-        agent = self._b.store.get(AGENTS, session.tenant_id, session.agent_id)
-        url = agent.spec.handoff.webhook_url if agent is not None else None
-        if url is None:
-            return None
         data = {"session_id": session.id, "agent_id": session.agent_id, "analysis": analysis.model_dump(mode="json")}
-        return webhook_delivery(
-            self._b,
-            session.tenant_id,
-            url,
-            ENDED_EVENT,
-            data,
-            max_attempts=self._attempts,
-            session_id=session.id,
-            agent_id=session.agent_id,
-        )
+        return session_webhook(self._b, session, ENDED_EVENT, data, max_attempts=self._attempts)
 
     # -- the admin side --------------------------------------------------------------------------
 

@@ -33,9 +33,9 @@ from oratio.models.ask import ask_structured, data_block
 from oratio.services._common import UPDATE_ATTEMPTS, Backends
 from oratio.services.agent_models import ModelLookup, WriterModel
 from oratio.services.handoff_brief import brief_text
-from oratio.services.outbox import webhook_delivery
+from oratio.services.outbox import session_webhook
 from oratio.store.ports import Insert, Replace, Write
-from oratio.store.tables import AGENTS, NOTIFICATIONS, OUTBOX, SESSIONS, TURNS
+from oratio.store.tables import NOTIFICATIONS, OUTBOX, SESSIONS, TURNS
 from schemas import EventType, Handoff, HandoffBrief, HandoffState, Limits, Model, OutboxDelivery, Session, Turn
 
 logger = logging.getLogger("oratio.services.brief_writer")
@@ -255,10 +255,6 @@ class BriefWriter:
     def _delivery(self, session: Session, brief: HandoffBrief) -> OutboxDelivery | None:
         if not self._webhooks_on:
             return None
-        agent = self._b.store.get(AGENTS, session.tenant_id, session.agent_id)
-        url = agent.spec.handoff.webhook_url if agent is not None else None
-        if url is None:
-            return None
         notification_id = session.handoff.notification_id if session.handoff is not None else None
         data = {
             "session_id": session.id,
@@ -266,16 +262,8 @@ class BriefWriter:
             "notification_id": notification_id,
             "brief": brief.model_dump(mode="json"),
         }
-        return webhook_delivery(
-            self._b,
-            session.tenant_id,
-            url,
-            BRIEF_EVENT,
-            data,
-            max_attempts=self._attempts,
-            notification_id=notification_id,
-            session_id=session.id,
-            agent_id=session.agent_id,
+        return session_webhook(
+            self._b, session, BRIEF_EVENT, data, max_attempts=self._attempts, notification_id=notification_id
         )
 
 

@@ -185,35 +185,9 @@ class HandoffService:
     def _deliveries(
         self, agent: Agent, session: Session, notification: Notification, reason: str, brief: HandoffBrief
     ) -> list[OutboxDelivery]:
-        config = agent.spec.handoff
-        tenant_id = session.tenant_id
-        attempts = self.outbox.limits.max_attempts
-        about: dict[str, Any] = {"notification_id": notification.id, "session_id": session.id, "agent_id": agent.id}
-        rows: list[OutboxDelivery] = []
-        if config.notify_emails and self._email_on:
-            content = EmailContent(
-                to=list(config.notify_emails),
-                subject=f"[Oratio] Handoff requested: {agent.name}"[:200],
-                body=_body(session, agent.name, reason, brief),
-            )
-            rows.append(email_delivery(self._b, tenant_id, content, max_attempts=attempts, **about))
-        if config.webhook_url and self._webhooks_on:
-            data = {
-                "session_id": session.id,
-                "agent_id": agent.id,
-                "agent_name": agent.name,
-                "channel": session.channel.value,
-                "reason": reason,
-                "notification_id": notification.id,
-                "priority": notification.priority.value,
-                "brief": brief.model_dump(mode="json"),
-            }
-            rows.append(
-                webhook_delivery(
-                    self._b, tenant_id, config.webhook_url, WEBHOOK_EVENT, data, max_attempts=attempts, **about
-                )
-            )
-        return rows
+        about: dict[str, Any] = {"notification_id": notification.id, "session_id": session.id}
+        more = {"priority": notification.priority.value, "brief": brief.model_dump(mode="json")}
+        return self._alerts(agent, session, reason, WEBHOOK_EVENT, "Handoff requested", about, brief=brief, more=more)
 
     # -- the lifecycle, for admins (HANDOFF_TRANSITIONS) -----------------------------------------
 
@@ -338,16 +312,29 @@ class HandoffService:
         return True
 
     def _alerts(
-        self, agent: Agent, session: Session, reason: str, event: str, subject: str, about: dict[str, Any]
+        self,
+        agent: Agent,
+        session: Session,
+        reason: str,
+        event: str,
+        subject: str,
+        about: dict[str, Any],
+        *,
+        brief: HandoffBrief | None = None,
+        more: dict[str, Any] | None = None,
     ) -> list[OutboxDelivery]:
+        """The email and webhook rows of a handoff alert (its request, or its escalation), as the agent's
+        handoff config asks. `brief` goes in the email (default: the session's); `more` joins the webhook data."""
         config, tenant_id, attempts = agent.spec.handoff, session.tenant_id, self.outbox.limits.max_attempts
         about = {**about, "agent_id": agent.id}
         rows: list[OutboxDelivery] = []
         if config.notify_emails and self._email_on:
+            if brief is None and session.handoff is not None:
+                brief = session.handoff.brief
             content = EmailContent(
                 to=list(config.notify_emails),
                 subject=f"[Oratio] {subject}: {agent.name}"[:200],
-                body=_body(session, agent.name, reason, session.handoff.brief if session.handoff else None),
+                body=_body(session, agent.name, reason, brief),
             )
             rows.append(email_delivery(self._b, tenant_id, content, max_attempts=attempts, **about))
         if config.webhook_url and self._webhooks_on:
@@ -358,6 +345,7 @@ class HandoffService:
                 "channel": session.channel.value,
                 "reason": reason,
                 "notification_id": about.get("notification_id"),
+                **(more or {}),
             }
             rows.append(
                 webhook_delivery(self._b, tenant_id, config.webhook_url, event, data, max_attempts=attempts, **about)

@@ -20,7 +20,7 @@ from oratio.ids import new_id
 from oratio.notify.address_policy import safe_origin
 from oratio.services._common import Backends, authorize, check_limit, require, update_with_retry
 from oratio.store.ports import Page
-from oratio.store.tables import OUTBOX
+from oratio.store.tables import AGENTS, OUTBOX
 from schemas import (
     DeliveryKind,
     DeliveryStatus,
@@ -29,6 +29,7 @@ from schemas import (
     OutboxDelivery,
     Principal,
     Scope,
+    Session,
     WebhookContent,
 )
 
@@ -79,6 +80,34 @@ def webhook_delivery(
         max_attempts=max_attempts,
         next_at=backends.clock(),
         created_at=backends.clock(),
+    )
+
+
+def session_webhook(
+    backends: Backends,
+    session: Session,
+    event: str,
+    data: dict[str, Any],
+    *,
+    max_attempts: int,
+    notification_id: str | None = None,
+) -> OutboxDelivery | None:
+    """A pending webhook row about `session`, to its agent's webhook URL; None when the agent has none
+    (or is gone). Post-call analysis and the written handoff brief both announce a session this way."""
+    agent = backends.store.get(AGENTS, session.tenant_id, session.agent_id)
+    url = agent.spec.handoff.webhook_url if agent is not None else None
+    if url is None:
+        return None
+    return webhook_delivery(
+        backends,
+        session.tenant_id,
+        url,
+        event,
+        data,
+        max_attempts=max_attempts,
+        notification_id=notification_id,
+        session_id=session.id,
+        agent_id=session.agent_id,
     )
 
 

@@ -7,71 +7,26 @@ each once and in seq order; refusals close with the documented codes and reasons
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
 
 from agentcore_apps.ws import MAX_FRAME_BYTES
 from oratio.platform import Platform
+from tests.support.runtime_ws import close_of, customer_socket, frames_until, next_frame, say, ws_url
 from tests.support.serving import Served
 from tests.support.worlds import World
 
 pytestmark = pytest.mark.anyio
 
-WAIT = 15.0
-
 
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"key_burst": 6, "key_rate_per_minute": 1}
-
-
-def _url(served: Served, **query: str) -> str:
-    params = "&".join(f"{k}={v}" for k, v in query.items())
-    return served.base_url.replace("http://", "ws://") + "/ws" + (f"?{params}" if params else "")
-
-
-@asynccontextmanager
-async def _customer(served: Served, key: str | None, **query: str) -> AsyncIterator[ClientConnection]:
-    headers = {"X-Api-Key": key} if key is not None else {}
-    async with connect(_url(served, **query), additional_headers=headers, max_size=2**20) as ws:
-        yield ws
-
-
-async def _frame(ws: ClientConnection) -> dict[str, Any]:
-    with anyio.fail_after(WAIT):
-        frame: dict[str, Any] = json.loads(await ws.recv())
-    return frame
-
-
-async def _until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:
-    """Frames up to and including the first of type `kind`."""
-    frames = [await _frame(ws)]
-    while frames[-1]["type"] != kind:
-        frames.append(await _frame(ws))
-    return frames
-
-
-async def _closed(ws: ClientConnection) -> tuple[int, str]:
-    with anyio.fail_after(WAIT):
-        try:
-            while True:
-                await ws.recv()
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None
-            return closed.rcvd.code, closed.rcvd.reason
-
-
-async def _say(ws: ClientConnection, text: str) -> None:
-    await ws.send(json.dumps({"type": "message", "text": text}))
 
 
 def _items(frames: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -83,21 +38,21 @@ async def test_a_conversation_over_the_socket_with_a_person_in_the_middle(
 ) -> None:
     principal = world.acme.principal
     seqs: list[int] = []
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        ready = await _frame(ws)
-        await _say(ws, "hello")
-        first = await _until(ws, "done")
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        ready = await next_frame(ws)
+        await say(ws, "hello")
+        first = await frames_until(ws, "done")
         session_id = first[-1]["session_id"]
         await anyio.to_thread.run_sync(lambda: platform.handoff.take_over(principal, session_id))
-        joined = await _until(ws, "item")
+        joined = await frames_until(ws, "item")
         await anyio.to_thread.run_sync(lambda: platform.handoff.say(principal, session_id, "Hi, Sam here."))
-        human = await _until(ws, "item")
-        await _say(ws, "thanks Sam")
-        paused = await _until(ws, "done")
+        human = await frames_until(ws, "item")
+        await say(ws, "thanks Sam")
+        paused = await frames_until(ws, "done")
         await anyio.to_thread.run_sync(lambda: platform.handoff.return_to_agent(principal, session_id))
-        back = await _until(ws, "item")
-        await _say(ws, "one more thing")
-        last = await _until(ws, "done")
+        back = await frames_until(ws, "item")
+        await say(ws, "one more thing")
+        last = await frames_until(ws, "done")
         for frames in (first, joined, human, paused, back, last):
             seqs += [f["seq"] for f in frames if f["type"] == "item"]
 
@@ -117,16 +72,16 @@ async def test_a_reconnecting_customer_gets_what_it_missed_from_its_cursor(
     served: Served, platform: Platform, world: World
 ) -> None:
     principal = world.acme.principal
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        await _frame(ws)
-        await _say(ws, "hello")
-        session_id = (await _until(ws, "done"))[-1]["session_id"]
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        await next_frame(ws)
+        await say(ws, "hello")
+        session_id = (await frames_until(ws, "done"))[-1]["session_id"]
     platform.handoff.take_over(principal, session_id)
     platform.handoff.say(principal, session_id, "Are you still there?")
 
-    async with _customer(served, world.secret, agent_id=world.agent.id, session_id=session_id, after="2") as ws:
-        ready = await _frame(ws)
-        missed = [await _frame(ws), await _frame(ws)]
+    async with customer_socket(served, world.secret, agent_id=world.agent.id, session_id=session_id, after="2") as ws:
+        ready = await next_frame(ws)
+        missed = [await next_frame(ws), await next_frame(ws)]
 
     assert (ready["session_id"], ready["cursor"]) == (session_id, 2)
     assert _items(missed) == [
@@ -138,15 +93,15 @@ async def test_a_reconnecting_customer_gets_what_it_missed_from_its_cursor(
 async def test_closing_the_session_tells_the_customer_and_closes_the_socket(
     served: Served, platform: Platform, world: World
 ) -> None:
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        await _frame(ws)
-        await _say(ws, "hello")
-        session_id = (await _until(ws, "done"))[-1]["session_id"]
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        await next_frame(ws)
+        await say(ws, "hello")
+        session_id = (await frames_until(ws, "done"))[-1]["session_id"]
         await anyio.to_thread.run_sync(lambda: platform.handoff.take_over(world.acme.principal, session_id))
-        await _until(ws, "item")
+        await frames_until(ws, "item")
         await anyio.to_thread.run_sync(lambda: platform.handoff.close_session(world.acme.principal, session_id))
-        notice = await _until(ws, "item")
-        code, reason = await _closed(ws)
+        notice = await frames_until(ws, "item")
+        code, reason = await close_of(ws)
 
     assert _items(notice) == [("notice", "This conversation has been closed.")]
     assert (code, reason) == (1000, "the session has ended")
@@ -168,20 +123,22 @@ async def test_a_bad_connection_is_closed_with_its_code_and_reason(
 ) -> None:
     names = {"AGENT": world.agent.id, "OTHER": world.other_agent.id, "SECRET": world.secret}
     query = {k: names.get(v, v) for k, v in query.items()}
-    async with _customer(served, names.get(key, key) if key else None, **query) as ws:
-        closed = await _closed(ws)
+    async with customer_socket(served, names.get(key, key) if key else None, **query) as ws:
+        closed = await close_of(ws)
 
     assert closed[0] == code and says in closed[1] and len(closed[1].encode()) <= 123
 
 
 async def test_another_tenants_session_reads_as_unknown(served: Served, world: World) -> None:
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        await _frame(ws)
-        await _say(ws, "hello")
-        session_id = (await _until(ws, "done"))[-1]["session_id"]
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        await next_frame(ws)
+        await say(ws, "hello")
+        session_id = (await frames_until(ws, "done"))[-1]["session_id"]
 
-    async with _customer(served, world.globex_secret, agent_id=world.globex_agent.id, session_id=session_id) as ws:
-        assert await _closed(ws) == (4404, f"session '{session_id}' was not found")
+    async with customer_socket(
+        served, world.globex_secret, agent_id=world.globex_agent.id, session_id=session_id
+    ) as ws:
+        assert await close_of(ws) == (4404, f"session '{session_id}' was not found")
 
 
 @pytest.mark.parametrize(
@@ -195,10 +152,10 @@ async def test_another_tenants_session_reads_as_unknown(served: Served, world: W
     ],
 )
 async def test_a_bad_frame_closes_with_its_code(served: Served, world: World, frame: str, code: int, says: str) -> None:
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        await _frame(ws)
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        await next_frame(ws)
         await ws.send(frame)
-        closed = await _closed(ws)
+        closed = await close_of(ws)
 
     assert closed[0] == code and says in closed[1], closed
 
@@ -206,12 +163,12 @@ async def test_a_bad_frame_closes_with_its_code(served: Served, world: World, fr
 async def test_turns_beyond_the_keys_rate_are_refused_in_frames_and_the_socket_stays(
     served: Served, world: World
 ) -> None:
-    async with _customer(served, world.secret, agent_id=world.agent.id) as ws:
-        await _frame(ws)
+    async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+        await next_frame(ws)
         frames: list[dict[str, Any]] = []
         for n in range(7):  # the connect spent one of the burst of 6
-            await _say(ws, f"message {n}")
-            frames.append((await _until(ws, "error" if n >= 5 else "done"))[-1])
+            await say(ws, f"message {n}")
+            frames.append((await frames_until(ws, "error" if n >= 5 else "done"))[-1])
 
     assert [f["type"] for f in frames] == ["done"] * 5 + ["error"] * 2
     assert frames[-1]["status"] == 429 and frames[-1]["error"] == "rate_limited"
@@ -219,12 +176,11 @@ async def test_turns_beyond_the_keys_rate_are_refused_in_frames_and_the_socket_s
 
 async def test_a_client_chosen_runtime_session_id_names_the_session_for_receive(served: Served, world: World) -> None:
     runtime_id = "3f2b8c1e-9d4a-4e7b-8a61-0c5d2e9f7b13"
-    url = _url(served, agent_id=world.agent.id)
     headers = {"X-Api-Key": world.secret, "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": runtime_id}
-    async with connect(url, additional_headers=headers) as ws:
-        await _frame(ws)
-        await _say(ws, "hello")
-        session_id = (await _until(ws, "done"))[-1]["session_id"]
+    async with connect(ws_url(served, agent_id=world.agent.id), additional_headers=headers) as ws:
+        await next_frame(ws)
+        await say(ws, "hello")
+        session_id = (await frames_until(ws, "done"))[-1]["session_id"]
 
     async with httpx.AsyncClient(base_url=served.base_url) as http:
         page = await http.post(

@@ -10,7 +10,6 @@ from bench.ir_metrics import (
     dcg,
     evaluate,
     ndcg_at_k,
-    percentile,
     recall_at_k,
     reciprocal_rank_at_k,
     unique_ranking,
@@ -108,17 +107,3 @@ def test_evaluate_means_over_judged_queries() -> None:
 def test_evaluate_needs_a_judged_query() -> None:
     with pytest.raises(ValueError, match="no query"):
         evaluate({"q": ["a"]}, {"q": {"a": 0}})
-
-
-def test_percentile_interpolates_like_numpy() -> None:
-    samples = [4.0, 1.0, 3.0, 2.0]
-    assert percentile(samples, 50) == pytest.approx(2.5)
-    # position 3 * 0.99 = 2.97 -> 3 + 0.97 * (4 - 3)
-    assert percentile(samples, 99) == pytest.approx(3.97)
-    assert percentile(samples, 0) == 1.0
-    assert percentile(samples, 100) == 4.0
-    assert percentile([7.0], 99) == 7.0
-    with pytest.raises(ValueError):
-        percentile([], 50)
-    with pytest.raises(ValueError):
-        percentile(samples, 101)

@@ -17,33 +17,21 @@ from pathlib import Path
 import pytest
 
 from oratio.knowledge.index import HybridIndex
-from tests.support.embedders import WordHashEmbedder
-from tests.support.knowledge_corpus import AGENT, FAQ, MANUAL, TENANT, chunks, first, load_corpus
+from tests.support.knowledge_corpus import AGENT, FAQ, MANUAL, RETURNS, TENANT, chunks, first, load_corpus
+from tests.support.knowledge_files import REBUILT, agent_dir, knowledge_db, opened_index, structures
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
-
-REBUILT = "search structures rebuilt"
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "knowledge.db"
+    return knowledge_db(tmp_path)
 
 
 @pytest.fixture
 def index(db: Path) -> Iterator[HybridIndex]:
-    opened = HybridIndex(db, WordHashEmbedder())
-    yield opened
-    opened.close()
-
-
-def structures(db: Path) -> Path:
-    return db.with_name(db.name + ".search")
-
-
-def agent_dir(db: Path) -> Path:
-    (only,) = list(structures(db).iterdir())
-    return only
+    with opened_index(db) as opened:
+        yield opened
 
 
 def results(index: HybridIndex, query: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
@@ -57,7 +45,7 @@ def test_the_structures_are_persisted_beside_the_file_and_serve_a_new_instance(d
     before = results(index, "refund within 30 days")
     assert (agent_dir(db) / "lexicon").is_dir()
     assert len(list(agent_dir(db).glob("vectors-*.usearch"))) == 1  # older generations' files are gone
-    with _opened(db) as reader:
+    with opened_index(db) as reader:
         assert results(reader, "refund within 30 days") == before
 
 
@@ -66,8 +54,7 @@ def test_writes_move_the_structures_without_a_rebuild(
 ) -> None:
     load_corpus(index)
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    returns = ["Send the parcel back with the returns label to get your money back."]
-    index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", returns))
+    index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", RETURNS))
     assert first(index.search_bm25(TENANT, AGENT, "parcel label")) == ("doc_returns", 0)
     assert first(index.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
     index.remove_document(TENANT, AGENT, "doc_faq")
@@ -86,7 +73,7 @@ def test_lost_structures_are_rebuilt_from_the_chunks(
     assert structures(db).is_dir()
     shutil.rmtree(structures(db))
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    with _opened(db) as reopened:
+    with opened_index(db) as reopened:
         assert results(reopened, "clean the lens") == before
         assert reopened.count(TENANT, AGENT) == len(FAQ) + len(MANUAL)
     assert REBUILT in caplog.text
@@ -99,7 +86,7 @@ def test_a_torn_vector_file_is_rebuilt(db: Path, index: HybridIndex, caplog: pyt
     (vectors,) = agent_dir(db).glob("vectors-*.usearch")
     vectors.write_bytes(vectors.read_bytes()[:100])
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    with _opened(db) as reopened:
+    with opened_index(db) as reopened:
         assert results(reopened, "password security link") == before
     assert REBUILT in caplog.text
 
@@ -153,7 +140,7 @@ def test_a_file_of_the_fts5_schema_is_upgraded_and_its_chunks_stay_searchable(db
         )
         conn.execute("INSERT INTO agent_versions VALUES (?, ?, 1)", (TENANT, AGENT))
         conn.execute("PRAGMA user_version = 1")
-    with _opened(db) as upgraded:
+    with opened_index(db) as upgraded:
         assert first(upgraded.search_bm25(TENANT, AGENT, "opening hours")) == ("doc_old", 0)
     with sqlite3.connect(db) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
@@ -177,16 +164,3 @@ CREATE TABLE agent_versions (
     tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, version INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, agent_id)) WITHOUT ROWID;
 """
-
-
-class _opened:  # noqa: N801 - reads as a function at the call site
-    """`with _opened(db) as index`: a second instance on the same file, closed at the end."""
-
-    def __init__(self, db: Path) -> None:
-        self._index = HybridIndex(db, WordHashEmbedder())
-
-    def __enter__(self) -> HybridIndex:
-        return self._index
-
-    def __exit__(self, *exc: object) -> None:
-        self._index.close()

@@ -21,41 +21,21 @@ from oratio.knowledge import agent_index
 from oratio.knowledge import delta as deltas
 from oratio.knowledge.index import HybridIndex
 from tests.support.embedders import WordHashEmbedder
-from tests.support.knowledge_corpus import AGENT, TENANT, chunks, first, load_corpus
+from tests.support.knowledge_corpus import AGENT, RETURNS, TENANT, chunks, first, load_corpus
+from tests.support.knowledge_files import REBUILT, delta_files, dense, graphs, knowledge_db, opened_index
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
-
-REBUILT = "search structures rebuilt"
-RETURNS = ["Send the parcel back with the returns label to get your money back."]
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "knowledge.db"
+    return knowledge_db(tmp_path)
 
 
 @pytest.fixture
 def index(db: Path) -> Iterator[HybridIndex]:
-    opened = HybridIndex(db, WordHashEmbedder())
-    yield opened
-    opened.close()
-
-
-def agent_dir(db: Path) -> Path:
-    (only,) = list(db.with_name(db.name + ".search").iterdir())
-    return only
-
-
-def graphs(db: Path) -> list[Path]:
-    return sorted(agent_dir(db).glob("vectors-*.usearch"))
-
-
-def delta_files(db: Path) -> list[Path]:
-    return sorted(agent_dir(db).glob("delta-*.bin"))
-
-
-def dense(index: HybridIndex, query: str, k: int = 50) -> list[tuple[str, int]]:
-    return [(h.chunk.document_id, h.chunk.ordinal) for h in index.search_dense(TENANT, AGENT, query, k)]
+    with opened_index(db) as opened:
+        yield opened
 
 
 def test_a_write_leaves_the_graph_file_alone_and_writes_a_delta(db: Path, index: HybridIndex) -> None:
@@ -67,7 +47,7 @@ def test_a_write_leaves_the_graph_file_alone_and_writes_a_delta(db: Path, index:
     assert (graph.stat().st_mtime_ns, graph.stat().st_ino) == stamp
     (delta,) = delta_files(db)  # older generations' deltas are gone
     assert first(index.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
-    with _Opened(db) as reader:
+    with opened_index(db) as reader:
         assert first(reader.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
     assert delta.exists()
 
@@ -79,8 +59,8 @@ def test_a_removed_chunk_still_in_the_graph_is_never_served(
     index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", RETURNS))
     index.remove_document(TENANT, AGENT, "doc_faq")  # doc_faq was in the first write: it is in the graph
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    with _Opened(db) as reader:  # a new instance reads the graph and the delta from disk
-        served = dense(reader, "refund password delivery returns lens", 50)
+    with opened_index(db) as reader:  # a new instance reads the graph and the delta from disk
+        served = dense(reader, "refund password delivery returns lens")
     assert served and all(document != "doc_faq" for document, _ in served)
     assert REBUILT not in caplog.text
     (delta,) = delta_files(db)
@@ -95,7 +75,7 @@ def test_a_lost_delta_is_detected_and_rebuilt(db: Path, index: HybridIndex, capl
     (delta,) = delta_files(db)
     delta.unlink()
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    with _Opened(db) as reopened:
+    with opened_index(db) as reopened:
         assert dense(reopened, "returns label parcel") == before
     assert REBUILT in caplog.text
 
@@ -118,7 +98,7 @@ def test_a_torn_delta_is_detected_and_rebuilt(
         data = bytearray()
     delta.write_bytes(bytes(data))
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    with _Opened(db) as reopened:
+    with opened_index(db) as reopened:
         assert dense(reopened, "returns label parcel") == before
     assert REBUILT in caplog.text
 
@@ -137,7 +117,7 @@ def test_the_delta_is_merged_into_a_new_graph_past_its_bound(
     assert merged != [graph] and len(merged) == 1  # a new graph at a later generation; the old one is gone
     index.remove_document(TENANT, AGENT, "doc_faq")
     served = dense(index, "parcel returns label locker refund")
-    with _Opened(db) as reader:
+    with opened_index(db) as reader:
         assert dense(reader, "parcel returns label locker refund") == served
     assert REBUILT not in caplog.text
     assert {document for document, _ in served} >= {"doc_0", "doc_1", "doc_2", "doc_3"}
@@ -145,7 +125,7 @@ def test_the_delta_is_merged_into_a_new_graph_past_its_bound(
     # The same chunks rebuilt from scratch serve the same chunks (order by exact cosine, ties by id).
     for path in [*graphs(db), *delta_files(db)]:
         path.unlink()
-    with _Opened(db) as rebuilt:
+    with opened_index(db) as rebuilt:
         assert dense(rebuilt, "parcel returns label locker refund") == served
 
 
@@ -168,7 +148,7 @@ index.close()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert graphs(db) == [graph]  # the other process wrote deltas only
     assert first(index.search_dense(TENANT, AGENT, "loyalty points credited delivery")) == ("doc_points", 0)
-    assert all(document != "doc_faq" for document, _ in dense(index, "refund password delivery", 50))
+    assert all(document != "doc_faq" for document, _ in dense(index, "refund password delivery"))
 
 
 def test_tombstones_crowding_the_graphs_first_answers_do_not_shrink_the_results(
@@ -183,7 +163,7 @@ def test_tombstones_crowding_the_graphs_first_answers_do_not_shrink_the_results(
     monkeypatch.setattr(agent_index, "MERGE_ROWS", 4096)
     index.remove_document(TENANT, AGENT, "doc_near")  # 30 tombstones, the nearest answers of the graph
     assert delta_files(db)
-    served = dense(index, "parcel returns label", 10)
+    served = dense(index, "parcel returns label", k=10)
     assert len(served) == 10 and all(document == "doc_far" for document, _ in served)
 
 
@@ -205,17 +185,6 @@ def test_a_delta_round_trips_and_its_search_is_exact(tmp_path: Path) -> None:
     assert 100 not in later.keys.tolist() and later.removed == {5, 6}
 
 
-class _Opened:
-    def __init__(self, db: Path) -> None:
-        self._index = HybridIndex(db, WordHashEmbedder())
-
-    def __enter__(self) -> HybridIndex:
-        return self._index
-
-    def __exit__(self, *exc: object) -> None:
-        self._index.close()
-
-
 def test_a_delta_lost_under_a_warm_instance_is_not_written_on_top_of(
     db: Path, index: HybridIndex, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -229,6 +198,6 @@ def test_a_delta_lost_under_a_warm_instance_is_not_written_on_top_of(
     texts = ["Loyalty points are credited a day after delivery."]
     index.replace_document(TENANT, AGENT, "doc_points", "points.md", chunks(TENANT, AGENT, "doc_points", texts))
     assert REBUILT in caplog.text
-    with _Opened(db) as reader:
+    with opened_index(db) as reader:
         assert first(reader.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
         assert first(reader.search_dense(TENANT, AGENT, "loyalty points credited delivery")) == ("doc_points", 0)

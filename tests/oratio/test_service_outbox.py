@@ -18,12 +18,12 @@ from oratio.notify.signing import WebhookSecrets
 from oratio.notify.webhooks import DELIVERY_HEADER, WebhookSender
 from oratio.platform import Platform
 from oratio.services.dispatcher import OutboxDispatcher
-from oratio.services.outbox import OutboxLimits, webhook_delivery
+from oratio.services.outbox import OutboxLimits, session_webhook, webhook_delivery
 from oratio.store.tables import OUTBOX
-from schemas import DeliveryStatus, OutboxDelivery
+from schemas import AgentUpdate, Channel, DeliveryStatus, HandoffConfig, OutboxDelivery, Session
 from tests.notify.servers import Receiver, webhook_receiver
 from tests.support.platforms import FakeClock
-from tests.support.tenants import Tenancy, new_tenancy
+from tests.support.tenants import Tenancy, new_agent, new_tenancy
 
 WAIT_S = 30.0
 
@@ -159,3 +159,24 @@ def test_with_more_tenants_than_a_round_looks_at_every_tenant_still_gets_its_tur
         assert outbox.drain(WAIT_S)
 
     assert sorted(r.headers[DELIVERY_HEADER.lower()] for r in receiver.requests) == sorted(row.key for row in rows)
+
+
+def test_a_session_webhook_goes_to_its_agents_url_or_nowhere(platform: Platform, acme: Tenancy) -> None:
+    """The row post-call analysis and the handoff brief write: the agent's URL, or none without one."""
+    with_url, without = new_agent(platform, acme, "Hooked"), new_agent(platform, acme, "Quiet")
+    hook = HandoffConfig(webhook_url="https://hooks.example.com/oratio?token=secret")
+    platform.agents.update(acme.principal, with_url.id, AgentUpdate(handoff=hook))
+
+    def about(agent_id: str) -> Session:
+        return Session(tenant_id=acme.tenant_id, id="ses_1234", agent_id=agent_id, channel=Channel.TEXT)
+
+    row = session_webhook(
+        platform.backends, about(with_url.id), "handoff.brief", {"k": 1}, max_attempts=3, notification_id="ntf_1"
+    )
+    assert row is not None and row.webhook is not None
+    assert (row.webhook.url, row.webhook.event, row.webhook.data) == (hook.webhook_url, "handoff.brief", {"k": 1})
+    assert (row.session_id, row.agent_id, row.notification_id) == ("ses_1234", with_url.id, "ntf_1")
+    assert row.destination == "https://hooks.example.com"  # the origin only: no token in the admin's list
+    assert row.max_attempts == 3 and row.status is DeliveryStatus.PENDING
+    assert session_webhook(platform.backends, about(without.id), "session.ended", {}, max_attempts=3) is None
+    assert session_webhook(platform.backends, about("agt_gone"), "session.ended", {}, max_attempts=3) is None

@@ -18,38 +18,21 @@ import pytest
 
 from oratio.knowledge import delta as deltas
 from oratio.knowledge.index import HybridIndex
-from tests.support.embedders import WordHashEmbedder
-from tests.support.knowledge_corpus import AGENT, OTHER_AGENT, TENANT, chunks, load_corpus
+from tests.support.knowledge_corpus import AGENT, OTHER_AGENT, RETURNS, TENANT, chunks, load_corpus
+from tests.support.knowledge_files import REBUILT, agent_dirs, delta_in, dense, knowledge_db, opened_index
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
-
-REBUILT = "search structures rebuilt"
-RETURNS = ["Send the parcel back with the returns label to get your money back."]
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "knowledge.db"
+    return knowledge_db(tmp_path)
 
 
 @pytest.fixture
 def index(db: Path) -> Iterator[HybridIndex]:
-    opened = HybridIndex(db, WordHashEmbedder())
-    yield opened
-    opened.close()
-
-
-def dense(index: HybridIndex, agent: str, query: str) -> list[tuple[str, int]]:
-    return [(h.chunk.document_id, h.chunk.ordinal) for h in index.search_dense(TENANT, agent, query, 50)]
-
-
-def delta_of(db: Path, agent_dir: Path) -> Path:
-    (only,) = agent_dir.glob("delta-*.bin")
-    return only
-
-
-def agent_dirs(db: Path) -> list[Path]:
-    return sorted(db.with_name(db.name + ".search").iterdir())
+    with opened_index(db) as opened:
+        yield opened
 
 
 def forged(token: str, dimensions: int, removed: int, rows: int, payload: bytes) -> bytes:
@@ -77,18 +60,15 @@ def test_another_agents_delta_copied_over_this_ones_is_not_served(
         load_corpus(index, TENANT, agent)
         written = chunks(TENANT, agent, "doc_returns", RETURNS)
         index.replace_document(TENANT, agent, "doc_returns", "returns.md", written)
-    mine = dense(index, AGENT, "returns label parcel")
+    mine = dense(index, "returns label parcel", agent=AGENT)
     index.close()
     first, second = agent_dirs(db)
     # The other agent's delta under this generation's name: its digest is valid, its graph is not ours.
-    delta_of(db, first).write_bytes(delta_of(db, second).read_bytes())
+    delta_in(first).write_bytes(delta_in(second).read_bytes())
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    reopened = HybridIndex(db, WordHashEmbedder())
-    try:
-        assert dense(reopened, AGENT, "returns label parcel") == mine
-        assert dense(reopened, OTHER_AGENT, "returns label parcel") == mine
-    finally:
-        reopened.close()
+    with opened_index(db) as reopened:
+        assert dense(reopened, "returns label parcel", agent=AGENT) == mine
+        assert dense(reopened, "returns label parcel", agent=OTHER_AGENT) == mine
     assert REBUILT in caplog.text
 
 
@@ -99,17 +79,14 @@ def test_a_stale_delta_of_an_older_generation_is_not_served(
     load_corpus(index)
     index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", RETURNS))
     (directory,) = agent_dirs(db)
-    old = delta_of(db, directory).read_bytes()
+    old = delta_in(directory).read_bytes()
     index.remove_document(TENANT, AGENT, "doc_returns")
-    expected = dense(index, AGENT, "returns label parcel")
+    expected = dense(index, "returns label parcel", agent=AGENT)
     assert all(document != "doc_returns" for document, _ in expected)
     index.close()
-    delta_of(db, directory).write_bytes(old)  # the older delta (doc_returns still in it) at today's name
+    delta_in(directory).write_bytes(old)  # the older delta (doc_returns still in it) at today's name
     caplog.set_level(logging.INFO, logger="oratio.knowledge")
-    reopened = HybridIndex(db, WordHashEmbedder())
-    try:
-        served = dense(reopened, AGENT, "returns label parcel")
-    finally:
-        reopened.close()
+    with opened_index(db) as reopened:
+        served = dense(reopened, "returns label parcel", agent=AGENT)
     assert all(document != "doc_returns" for document, _ in served)
     assert REBUILT in caplog.text

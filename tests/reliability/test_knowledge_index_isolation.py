@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from oratio.knowledge.index import HybridIndex
-from tests.support.embedders import WordHashEmbedder
 from tests.support.knowledge_corpus import AGENT, OTHER_AGENT, OTHER_TENANT, TENANT, chunks, load_corpus
+from tests.support.knowledge_files import knowledge_db, opened_index, structures
 
 pytest.importorskip("usearch", reason="the embeddings extra is not installed")
 
@@ -25,14 +25,13 @@ SECRET = "Vault code of the other tenant: zebra-orchid-4471."
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    return tmp_path / "knowledge.db"
+    return knowledge_db(tmp_path)
 
 
 @pytest.fixture
 def index(db: Path) -> Iterator[HybridIndex]:
-    opened = HybridIndex(db, WordHashEmbedder())
-    yield opened
-    opened.close()
+    with opened_index(db) as opened:
+        yield opened
 
 
 def scores(index: HybridIndex, tenant: str, agent: str, query: str) -> list[tuple[str, int, float]]:
@@ -41,7 +40,7 @@ def scores(index: HybridIndex, tenant: str, agent: str, query: str) -> list[tupl
 
 def agent_dir(db: Path, index: HybridIndex, tenant: str, agent: str) -> Path:
     """The directory of (tenant, agent): the one that appears when only that agent is written."""
-    return db.with_name(db.name + ".search") / index._files(tenant, agent).directory.name
+    return structures(db) / index._files(tenant, agent).directory.name
 
 
 def test_another_tenants_documents_do_not_change_this_tenants_bm25_scores(index: HybridIndex) -> None:
@@ -63,7 +62,7 @@ def test_another_agents_structures_put_in_place_are_never_served(db: Path, index
     assert mine.is_dir() and theirs.is_dir()
     shutil.rmtree(mine)
     shutil.copytree(theirs, mine)  # a swapped or restored directory: its generation token is not this agent's
-    with _Reopened(db) as reopened:
+    with opened_index(db) as reopened:
         for search in (reopened.search, reopened.search_bm25, reopened.search_dense):
             assert all(h.chunk.tenant_id == TENANT for h in search(TENANT, AGENT, "vault code zebra orchid", 50))
         assert scores(reopened, TENANT, AGENT, "refund") == before
@@ -76,19 +75,8 @@ def test_a_lost_directory_is_rebuilt_from_this_agents_chunks_only(db: Path, inde
     )
     index.close()
     shutil.rmtree(db.with_name(db.name + ".search"))
-    with _Reopened(db) as reopened:
+    with opened_index(db) as reopened:
         for search in (reopened.search, reopened.search_bm25, reopened.search_dense):
             hits = search(TENANT, AGENT, "vault code zebra orchid", 50)
             assert all(h.chunk.tenant_id == TENANT and h.chunk.document_id != "doc_vault" for h in hits)
         assert [h.chunk.text for h in reopened.search_bm25(OTHER_TENANT, AGENT, "zebra orchid")] == [SECRET]
-
-
-class _Reopened:
-    def __init__(self, db: Path) -> None:
-        self._index = HybridIndex(db, WordHashEmbedder())
-
-    def __enter__(self) -> HybridIndex:
-        return self._index
-
-    def __exit__(self, *exc: object) -> None:
-        self._index.close()

@@ -10,14 +10,10 @@ runs. (A connection holds its slot from its `ready` frame: the test waits on tha
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from agentcore_apps.app import create_runtime_app
 from agentcore_apps.ws import MAX_FRAME_BYTES
@@ -25,12 +21,11 @@ from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from schemas import SessionFilter
 from tests.support.models import scripted_agent
-from tests.support.serving import Served, serving
+from tests.support.runtime_ws import close_of, customer_socket, ready
+from tests.support.serving import serving
 from tests.support.worlds import World
 
 pytestmark = pytest.mark.anyio
-
-WAIT = 15.0
 
 
 @pytest.fixture
@@ -43,28 +38,6 @@ def platform_settings() -> dict[str, Any]:
     return {"receive_waits_per_tenant": 1}
 
 
-def _ws(served: Served, key: str, agent_id: str) -> Any:
-    url = served.base_url.replace("http://", "ws://") + f"/ws?agent_id={agent_id}"
-    return connect(url, additional_headers={"X-Api-Key": key})
-
-
-async def _ready(ws: ClientConnection) -> dict[str, Any]:
-    with anyio.fail_after(WAIT):
-        frame: dict[str, Any] = json.loads(await ws.recv())
-    assert frame["type"] == "ready", frame
-    return frame
-
-
-async def _close_of(ws: ClientConnection) -> tuple[int, str]:
-    with anyio.fail_after(WAIT):
-        try:
-            while True:
-                await ws.recv()
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None
-            return closed.rcvd.code, closed.rcvd.reason
-
-
 async def test_receivers_beyond_the_bound_are_refused_and_slots_come_back(platform: Platform, world: World) -> None:
     with serving(create_runtime_app(platform)) as served:
         async with httpx.AsyncClient(base_url=served.base_url, timeout=30.0) as http:
@@ -73,13 +46,13 @@ async def test_receivers_beyond_the_bound_are_refused_and_slots_come_back(platfo
             )
             session_id = turn.json()["session_id"]
             receive = {"action": "receive", "agent_id": world.agent.id, "session_id": session_id, "wait_seconds": 0}
-            async with _ws(served, world.secret, world.agent.id) as holder:
-                await _ready(holder)
+            async with customer_socket(served, world.secret, agent_id=world.agent.id) as holder:
+                await ready(holder)
                 refused = await http.post("/invocations", json=receive, headers={"X-Api-Key": world.secret})
-                async with _ws(served, world.secret, world.agent.id) as second:
-                    second_closed = await _close_of(second)
-                async with _ws(served, world.globex_secret, world.globex_agent.id) as other_tenant:
-                    await _ready(other_tenant)
+                async with customer_socket(served, world.secret, agent_id=world.agent.id) as second:
+                    second_closed = await close_of(second)
+                async with customer_socket(served, world.globex_secret, agent_id=world.globex_agent.id) as other_tenant:
+                    await ready(other_tenant)
             freed = await http.post("/invocations", json=receive, headers={"X-Api-Key": world.secret})
 
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
@@ -102,10 +75,10 @@ async def test_hostile_frames_close_before_any_turn_runs(
     platform: Platform, world: World, frame: str | bytes, code: int
 ) -> None:
     with serving(create_runtime_app(platform)) as served:
-        async with _ws(served, world.secret, world.agent.id) as ws:
-            await _ready(ws)
+        async with customer_socket(served, world.secret, agent_id=world.agent.id) as ws:
+            await ready(ws)
             await ws.send(frame)
-            closed = await _close_of(ws)
+            closed = await close_of(ws)
 
     assert closed[0] == code and len(closed[1].encode()) <= 123
     assert platform.sessions.list(world.acme.principal, SessionFilter()).items == []

@@ -10,25 +10,18 @@ reason, and the cursor of the last turn itself is still fine.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import anyio
 import httpx
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 from agentcore_apps.app import create_runtime_app
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from tests.support.models import scripted_agent
-from tests.support.serving import Served, serving
+from tests.support.runtime_ws import customer_socket, frames_until_closed
+from tests.support.serving import serving
 from tests.support.worlds import World
 
 pytestmark = pytest.mark.anyio
-
-WAIT = 15.0
 
 
 @pytest.fixture
@@ -71,27 +64,17 @@ async def test_a_receive_past_the_last_turn_is_refused(platform: Platform, world
     assert f"last turn ({cursor})" in beyond.json()["message"]
 
 
-async def _frames_until_closed(served: Served, query: str, key: str) -> tuple[list[dict[str, Any]], int, str]:
-    url = served.base_url.replace("http://", "ws://") + "/ws?" + query
-    frames: list[dict[str, Any]] = []
-    async with connect(url, additional_headers={"X-Api-Key": key}) as ws:
-        with anyio.fail_after(WAIT):
-            try:
-                while True:
-                    frames.append(json.loads(await ws.recv()))
-            except ConnectionClosed as closed:
-                assert closed.rcvd is not None
-                return frames, closed.rcvd.code, closed.rcvd.reason
-
-
 async def test_a_websocket_connecting_past_the_last_turn_is_closed_with_the_reason(
     platform: Platform, world: World
 ) -> None:
     with serving(create_runtime_app(platform)) as served:
         async with httpx.AsyncClient(base_url=served.base_url, timeout=30.0) as http:
             session_id, cursor = await _started(http, world)
-        query = f"agent_id={world.agent.id}&session_id={session_id}&after={cursor + 1000}"
-        frames, code, reason = await _frames_until_closed(served, query, world.secret)
+        past = str(cursor + 1000)
+        async with customer_socket(
+            served, world.secret, agent_id=world.agent.id, session_id=session_id, after=past
+        ) as ws:
+            frames, code, reason = await frames_until_closed(ws)
 
     assert frames == []  # not even `ready`: nothing would ever have followed it
     assert code == 4400 and "after is past" in reason and len(reason.encode()) <= 123

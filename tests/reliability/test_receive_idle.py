@@ -11,24 +11,19 @@ session's: swept when idle).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import anyio
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from agentcore_apps.app import create_runtime_app
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from tests.support.models import scripted_agent
-from tests.support.serving import Served, serving
+from tests.support.runtime_ws import close_of, customer_socket, next_frame, ready, say
+from tests.support.serving import serving
 from tests.support.worlds import World
 
 pytestmark = pytest.mark.anyio
-
-WAIT = 15.0
 
 
 @pytest.fixture
@@ -41,34 +36,13 @@ def platform_settings() -> dict[str, Any]:
     return {"receive_waits_per_tenant": 1, "receive_first_message_seconds": 1.0}
 
 
-def _ws(served: Served, key: str, agent_id: str) -> Any:
-    url = served.base_url.replace("http://", "ws://") + f"/ws?agent_id={agent_id}"
-    return connect(url, additional_headers={"X-Api-Key": key})
-
-
-async def _frame(ws: ClientConnection) -> dict[str, Any]:
-    with anyio.fail_after(WAIT):
-        frame: dict[str, Any] = json.loads(await ws.recv())
-    return frame
-
-
-async def _close_of(ws: ClientConnection) -> tuple[int, str]:
-    with anyio.fail_after(WAIT):
-        try:
-            while True:
-                await ws.recv()
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None
-            return closed.rcvd.code, closed.rcvd.reason
-
-
 async def test_a_silent_connection_is_closed_and_its_slot_comes_back(platform: Platform, world: World) -> None:
     with serving(create_runtime_app(platform)) as served:
-        async with _ws(served, world.secret, world.agent.id) as silent:
-            assert (await _frame(silent))["type"] == "ready"
-            closed = await _close_of(silent)
-        async with _ws(served, world.secret, world.agent.id) as next_customer:
-            ready = await _frame(next_customer)  # the only slot (receive_waits_per_tenant=1) is free again
+        async with customer_socket(served, world.secret, agent_id=world.agent.id) as silent:
+            assert (await next_frame(silent))["type"] == "ready"
+            closed = await close_of(silent)
+        async with customer_socket(served, world.secret, agent_id=world.agent.id) as next_customer:
+            ready = await next_frame(next_customer)  # the only slot (receive_waits_per_tenant=1) is free again
 
     assert closed[0] == 4408 and "no message in 1 s" in closed[1] and len(closed[1].encode()) <= 123
     assert ready["type"] == "ready"
@@ -76,15 +50,15 @@ async def test_a_silent_connection_is_closed_and_its_slot_comes_back(platform: P
 
 async def test_a_connection_that_spoke_keeps_following_its_session(platform: Platform, world: World) -> None:
     with serving(create_runtime_app(platform)) as served:
-        async with _ws(served, world.secret, world.agent.id) as customer:
-            assert (await _frame(customer))["type"] == "ready"
-            await customer.send(json.dumps({"type": "message", "text": "hi"}))
-            item, done = await _frame(customer), await _frame(customer)
+        async with customer_socket(served, world.secret, agent_id=world.agent.id) as customer:
+            await ready(customer)
+            await say(customer, "hi")
+            item, done = await next_frame(customer), await next_frame(customer)
             session_id = done["session_id"]
             platform.handoff.take_over(world.acme.principal, session_id)
-            notice = await _frame(customer)
+            notice = await next_frame(customer)
             platform.handoff.say(world.acme.principal, session_id, "Sam here, let me look.")
-            human = await _frame(customer)
+            human = await next_frame(customer)
 
     assert (item["type"], done["type"], notice["role"]) == ("item", "done", "notice")
     assert (human["type"], human["role"], human["text"]) == ("item", "human", "Sam here, let me look.")

@@ -22,6 +22,8 @@ MANUAL = [
     "Clean the lens with a dry microfiber cloth; never use solvents.",
     "Our support team answers by phone on weekdays from 9:00 to 17:00.",
 ]
+RETURNS = ["Send the parcel back with the returns label to get your money back."]
+"""A third document, written after the corpus (a write that lands in a delta, not the graph)."""
 
 
 def chunks(tenant: str, agent: str, document: str, texts: Sequence[str]) -> list[Chunk]:
