@@ -17,6 +17,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from anyio.abc import ObjectReceiveStream
 
+from schemas import EndOfTurn
+
 Speaker = Literal["customer", "agent"]
 
 VOICE_SUBJECT = "oratio-voice"
@@ -38,6 +40,8 @@ class Call:
     """A customer utterance longer than this is cut there and answered."""
     voice: SpeaksText | None = None
     """The call's own voice from `VoicesPerCall.new_voice` (Nova Sonic), for `run` to connect; else None."""
+    end_of_turn: EndOfTurn = EndOfTurn.SILENCE
+    """The agent's `VoiceConfig.end_of_turn`: how the cascade decides the customer has finished."""
 
 
 class VoiceSink(Protocol):

@@ -23,7 +23,7 @@ from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from oratio.services.keys import KeyGrant
-from schemas import Channel, HandoffState, Role, SessionStatus
+from schemas import Channel, EndOfTurn, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
 from voice_bridge.context import VoiceServices
@@ -68,6 +68,8 @@ class VoiceCall:
         self._ws = websocket
         self._greetings = greetings
         self._greeting: tuple[int, str] | None = None
+        self._end_of_turn = EndOfTurn.SILENCE
+        """The agent's `VoiceConfig.end_of_turn`, read at `start` with its deployed plan."""
         """The deployed version and its plan's greeting, read at `start` (voice_bridge.greeting)."""
         self._registry = registry if registry is not None else CallRegistry()
         self._live: LiveCall | None = None
@@ -156,7 +158,8 @@ class VoiceCall:
         """The session's id, and whether a person has it taken over already (a call resumed mid-takeover)."""
         # The deployed plan is loaded (and its sha256 checked) before a session exists: a call to an agent
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
-        _, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
+        agent, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
+        self._end_of_turn = agent.spec.voice.end_of_turn
         # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
@@ -204,6 +207,7 @@ class VoiceCall:
             customer=start.customer,
             utterance_max_s=limits.utterance_max_s,
             voice=own_voice,
+            end_of_turn=self._end_of_turn,
         )
         await self.send_json(
             {

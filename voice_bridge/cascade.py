@@ -10,6 +10,10 @@ starts after one sentence, not after the whole reply. The engines block, so they
 With `speculate_pause_s` set (0.2 s in the bridge's settings), the listener also starts transcribing at
 the first short pause of an utterance and the responder reuses that text when the turn ends with no more
 speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-text.
+
+A call whose agent is set to `end_of_turn=smart_turn` (`Call.end_of_turn`) also asks the Smart Turn model
+at that pause, and ends the turn there when it says the customer has finished; its hangover becomes the
+silence ceiling (`voice_bridge.turn.taker`). Silence-only endpointing stays the default.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
 from oratio.runtime import ConversationEngine, TurnResult
-from schemas import Channel
+from schemas import Channel, EndOfTurn
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import Call, VoiceSink
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
@@ -33,6 +37,8 @@ from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
 from voice_bridge.spoken import speak
+from voice_bridge.turn.source import smart_turn_loader
+from voice_bridge.turn.taker import ProbabilitySource, SmartTurnPolicy, TurnStats, TurnTaker
 
 logger = logging.getLogger("oratio.voice")
 
@@ -56,6 +62,7 @@ class _CallState:
     reply: _Reply | None = None
     handoff_told: bool = False
     speculator: Speculator | None = None
+    background: TaskGroup | None = None
 
     def interrupt(self) -> None:
         if self.reply is not None:
@@ -72,8 +79,20 @@ class CascadeBackend:
         observer: StageObserver | None = None,
         name: str = "cascade",
         speculate_pause_s: float | None = None,
+        smart_turn: SmartTurnPolicy | None = None,
+        turn_model: Callable[[], ProbabilitySource] | None = None,
+        turn_workers: int = 2,
     ) -> None:
+        """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
+        agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls."""
         self._speech = speech
+        self._smart_turn = smart_turn or SmartTurnPolicy(pause_s=speculate_pause_s or SmartTurnPolicy.pause_s)
+        self._load_turn_model = turn_model or smart_turn_loader()
+        self._turn_model: ProbabilitySource | None = None
+        self._turn_loading = anyio.Lock()
+        self._turn_workers = turn_workers
+        self._turn_limiter: anyio.CapacityLimiter | None = None
+        self.turns = TurnStats()
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
         self._engine = engine
@@ -114,6 +133,7 @@ class CascadeBackend:
         state = _CallState()
         async with anyio.create_task_group() as background:  # speculative jobs; they end with the call
             state.speculator = self._speculator(call, background)
+            state.background = background
             await self._converse(call, audio, sink, state)
             background.cancel_scope.cancel()  # a job still running is not waited for by anyone now
 
@@ -150,12 +170,19 @@ class CascadeBackend:
     ) -> None:
         resampler = Resampler(call.input_rate, INPUT_RATE)
         pause_s = self._speculate_pause_s if state.speculator is not None else None
-        endpointer = Endpointer(
-            self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
-        )
+        endpoint = replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
+        probability = await self._smart_turn_model() if call.end_of_turn is EndOfTurn.SMART_TURN else None
+        if probability is not None:  # the model is asked at the pause; the hangover becomes the ceiling
+            endpoint = replace(endpoint, pause_s=self._smart_turn.pause_s, hangover_s=self._smart_turn.ceiling_s)
+        endpointer = Endpointer(self._speech.new_vad(), endpoint)
+        turns = self._turn_taker(call, state, endpointer, utterances, probability)
         async with utterances:
             async for frame in audio:
-                boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
+                pcm16 = resampler.feed(frame)
+                if turns is not None:
+                    boundaries = await turns.feed(pcm16)
+                else:
+                    boundaries = await anyio.to_thread.run_sync(endpointer.feed, pcm16)
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         if await sink.speech_started() or state.reply is not None:
@@ -163,11 +190,46 @@ class CascadeBackend:
                     elif isinstance(boundary, Pause):
                         if state.speculator is not None:
                             state.speculator.start(boundary)
+                        if turns is not None:
+                            turns.pause(boundary)
                     else:
                         self._observe(call.session_id, "utterance_end")
                         await utterances.send(boundary)
+            if turns is not None:
+                await turns.close()
             if (last := endpointer.flush()) is not None:
                 await utterances.send(last)
+
+    async def _smart_turn_model(self) -> ProbabilitySource:
+        """The end-of-turn model, loaded once off the event loop (ConfigError, naming the install command,
+        when its file is missing or not the pinned one: the call closes with it)."""
+        async with self._turn_loading:
+            if self._turn_model is None:
+                self._turn_model = await anyio.to_thread.run_sync(self._load_turn_model)
+            return self._turn_model
+
+    def _turn_taker(
+        self,
+        call: Call,
+        state: _CallState,
+        endpointer: Endpointer,
+        utterances: ObjectSendStream[Utterance],
+        probability: ProbabilitySource | None,
+    ) -> TurnTaker | None:
+        if probability is None or state.background is None:
+            return None
+        if self._turn_limiter is None:
+            self._turn_limiter = anyio.CapacityLimiter(self._turn_workers)
+        return TurnTaker(
+            state.background,
+            endpointer,
+            utterances,
+            probability,
+            self._smart_turn,
+            self.turns,
+            self._turn_limiter,
+            on_end=lambda: self._observe(call.session_id, "utterance_end"),
+        )
 
     async def _respond(
         self, call: Call, utterances: ObjectReceiveStream[Utterance], sink: VoiceSink, state: _CallState

@@ -10,10 +10,13 @@ downloaded: `read_model` reads the file and refuses it unless its SHA-256 is the
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
 from oratio.errors import ConfigError
+
+logger = logging.getLogger("oratio.voice")
 
 SMART_TURN_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 MODEL_NAME = "smart-turn-v3.2-cpu.onnx"
@@ -33,25 +36,22 @@ def read_model(path: Path | None = None) -> bytes:
     """The model's bytes from `path` (default: `default_model_path()`), checked against the pinned SHA-256.
 
     ConfigError when the file is missing (naming the install command), too big, or not the pinned file.
+    The message may reach a caller (a call's close reason), so it names no path; the log does.
     """
     where = path or default_model_path()
     try:
         size = where.stat().st_size
-    except FileNotFoundError:
-        raise ConfigError(
-            f"the Smart Turn model is not installed at {where}; run `{INSTALL_COMMAND}` (scripts/bootstrap does)"
-        ) from None
     except OSError as exc:
-        raise ConfigError(f"the Smart Turn model at {where} cannot be read: {exc.strerror}") from None
+        logger.error("path=%s error=%s | the Smart Turn model cannot be read", where, exc)
+        raise ConfigError(f"the Smart Turn model is not installed; run `{INSTALL_COMMAND}`") from None
     if size > MODEL_MAX_BYTES:
-        raise ConfigError(f"{where} is {size} bytes, not the Smart Turn v3.2 model; refused")
+        logger.error("path=%s size=%d | not the Smart Turn model: too big", where, size)
+        raise ConfigError(f"the Smart Turn model file is not the pinned v3.2 file; refused (`{INSTALL_COMMAND}`)")
     data = where.read_bytes()
     found = hashlib.sha256(data).hexdigest()
     if found != SMART_TURN_SHA256:
-        raise ConfigError(
-            f"{where} has sha256 {found[:16]}..., not the pinned Smart Turn v3.2 file; refused."
-            f" Reinstall it with `{INSTALL_COMMAND}`"
-        )
+        logger.error("path=%s sha256=%s | not the pinned Smart Turn model; refused", where, found)
+        raise ConfigError(f"the Smart Turn model file is not the pinned v3.2 file; refused (`{INSTALL_COMMAND}`)")
     return data
 
 
