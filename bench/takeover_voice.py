@@ -36,7 +36,8 @@ import anyio
 import anyio.to_thread
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.voice import bench_platform, customer_audio, engines, ms, pct, serve_in_thread
+from bench.stats import percentile_or_nan as pctl
+from bench.voice import bench_platform, customer_audio, engines, ms, serve_in_thread
 from oratio.platform import Platform
 from schemas import Principal
 from voice_bridge.app import create_standalone_app
@@ -117,10 +118,10 @@ async def run(count: int, espeak: bool) -> int:
                 await caller.send(json.dumps({"type": "end"}))
     print(f"\n  {'path':<10} {'p50':>10} {'p90':>10} {'max':>10}")
     for name, values in (("baseline", baseline), ("listen", listen), ("event", event)):
-        print(f"  {name:<10} {ms(pct(values, 0.5))} {ms(pct(values, 0.9))} {ms(max(values))}")
-    print(f"\n  listen - baseline p50: {ms(pct(listen, 0.5) - pct(baseline, 0.5))}")
-    print(f"  event  - baseline p50: {ms(pct(event, 0.5) - pct(baseline, 0.5))} (includes the tail poll)")
-    worst = max(pct(listen, 0.5), pct(event, 0.5))
+        print(f"  {name:<10} {ms(pctl(values, 50))} {ms(pctl(values, 90))} {ms(max(values))}")
+    print(f"\n  listen - baseline p50: {ms(pctl(listen, 50) - pctl(baseline, 50))}")
+    print(f"  event  - baseline p50: {ms(pctl(event, 50) - pctl(baseline, 50))} (includes the tail poll)")
+    worst = max(pctl(listen, 50), pctl(event, 50))
     verdict = "meets" if worst <= TARGET_S else "MISSES"
     print(f"  target <= {TARGET_S * 1000:.0f} ms p50: {verdict} (worst path p50 {ms(worst).strip()})")
     return 0 if worst <= TARGET_S else 1

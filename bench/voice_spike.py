@@ -14,7 +14,7 @@ What is measured (every figure a median (p50) and p95 of `repeats` runs, all in 
 ratios compare like with like; the machine is shared, so its load average is printed with the figures):
 
 1. Smart Turn v3.2 (pipecat-ai 1.14.0, `smart-turn-v3.2-cpu.onnx`, BSD-2-Clause): its Whisper-style
-   log-mel features, computed here with numpy (`turn_features`, parameters matched to pipecat's), and its
+   log-mel features (`voice_bridge.turn.features.turn_features`, parameters matched to pipecat's), and its
    inference, on 1-8 s inputs, with 1 and 2 onnxruntime threads. Then whether it behaves: the end-of-turn
    probability for finished sentences and for the same sentences cut mid-way, spoken by Piper and by
    espeak-ng voices at two speeds, each followed by 200 ms of silence (what the model would be given at the
@@ -58,6 +58,7 @@ from voice_bridge.speech.espeak import EspeakTextToSpeech
 from voice_bridge.speech.piper import PiperTextToSpeech
 from voice_bridge.speech.ports import INPUT_RATE, TextToSpeech
 from voice_bridge.speech.whisper import WhisperSpeechToText, default_model_dir
+from voice_bridge.turn.features import HOP, turn_features
 
 Audio = NDArray[np.float32]
 
@@ -97,52 +98,7 @@ TURN_SENTENCES = (
 
 # ---- 1. Smart Turn: features and inference ------------------------------------------------------------------
 
-N_FFT, HOP, N_MELS, WINDOW_S = 400, 160, 80, 8
-
-
-def _slaney_mel(freq: NDArray[np.float64]) -> NDArray[np.float64]:
-    log_step = 27.0 / np.log(6.4)
-    return np.where(freq >= 1000.0, 15.0 + np.log(np.maximum(freq, 1e-9) / 1000.0) * log_step, 3.0 * freq / 200.0)
-
-
-def _slaney_hz(mel: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.where(mel >= 15.0, 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27.0), 200.0 * mel / 3.0)
-
-
-def _mel_filters() -> NDArray[np.float64]:
-    """(N_MELS, N_FFT//2+1) Slaney-scale, area-normalised triangles from 0 Hz to 8 kHz (Whisper's bank)."""
-    bins = np.linspace(0.0, INPUT_RATE / 2, N_FFT // 2 + 1)
-    edges = _slaney_hz(np.linspace(_slaney_mel(np.array(0.0)), _slaney_mel(np.array(INPUT_RATE / 2.0)), N_MELS + 2))
-    rising = (bins[None, :] - edges[:-2, None]) / (edges[1:-1] - edges[:-2])[:, None]
-    falling = (edges[2:, None] - bins[None, :]) / (edges[2:] - edges[1:-1])[:, None]
-    triangles = np.maximum(0.0, np.minimum(rising, falling))
-    return triangles * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-
-
-_MELS = _mel_filters()
-_HANN = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic, as torch.hann_window
-
-
-def turn_features(audio: Audio) -> NDArray[np.float32]:
-    """Smart Turn v3's input for 16 kHz audio: (80, 800) Whisper log-mels of the LAST 8 s.
-
-    Shorter audio is zero-padded at the START (the model reads the end of the turn at a fixed place);
-    the padded window is normalised to zero mean and unit variance before the spectrogram; frames are
-    centred (reflect padding), the last frame is dropped, values are clamped to 8 below the maximum in
-    log10 units and scaled as (x + 4) / 4. These are pipecat 1.14.0's parameters (its vendored
-    transformers WhisperFeatureExtractor with chunk_length=8); the spike checks the probabilities behave.
-    """
-    size = WINDOW_S * INPUT_RATE
-    x = np.asarray(audio[-size:], dtype=np.float32)
-    x = np.pad(x, (size - x.size, 0))
-    x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
-    padded = np.pad(x.astype(np.float64), N_FFT // 2, mode="reflect")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    power = np.abs(np.fft.rfft(frames * _HANN, axis=-1)) ** 2
-    log_mel = np.log10(np.maximum(1e-10, _MELS @ power.T))[:, :-1]
-    log_mel = np.maximum(log_mel, log_mel.max() - 8.0)
-    scaled: NDArray[np.float32] = ((log_mel + 4.0) / 4.0).astype(np.float32)
-    return scaled
+# The features are the product's own (voice_bridge/turn/features.py, ported from this spike).
 
 
 class SmartTurn:

@@ -3,7 +3,10 @@
 Two pipelines, run alternately in the same process so the shared machine's load falls on both alike:
 
 * today  - Whisper's fixed 30 s window, transcription after the VAD hangover (`SttWindow.FULL`, no speculation);
-* issue 21 - the trimmed window and speculative transcription at the first 0.2 s pause (the bridge's defaults).
+* issue 21 - the trimmed window and speculative transcription at the first 0.2 s pause (the bridge's defaults);
+* smart_turn - the same, for an agent set to `end_of_turn=smart_turn`: Smart Turn v3.2 asked at that pause ends
+  the turn there when it says finished, else the 1.2 s silence ceiling does (when the model is installed:
+  `python -m voice_bridge.turn.fetch`; otherwise the run says it is skipped).
 
 Each call speaks one question ten times (Piper, the cascade's own voice, fed in real time, 1.5 s of silence after
 each) and waits for the whole reply; the agent is the zero-latency ScriptedModel. Printed per pipeline: the
@@ -28,12 +31,15 @@ import anyio
 import numpy as np
 
 from bench.stats import percentile_or_nan
+from oratio.errors import ConfigError
 from oratio.platform import Platform
-from schemas import Channel
+from schemas import Channel, EndOfTurn
 from voice_bridge.audio import resample, samples
 from voice_bridge.backend import Call
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech, SpeechToText, SttWindow, VoiceActivityDetector
+from voice_bridge.turn.source import smart_turn_loader
+from voice_bridge.turn.taker import ProbabilitySource
 
 QUESTIONS = [
     "What are your opening hours on Saturday?",
@@ -45,8 +51,9 @@ QUESTIONS = [
     " I can expect it?",
 ]
 SPECULATION = ("started", "skipped", "reused", "discarded")
+TURN_TAKING = ("asked", "ended", "waited", "late", "replaced", "failed")
 STAGES = [
-    ("utterance_end", "VAD endpoint (hangover)"),
+    ("utterance_end", "endpoint (hangover / Smart Turn)"),
     ("transcribed", "speech-to-text (after endpoint)"),
     ("first_sentence", "agent's first sentence"),
     ("first_audio", "TTS first audio"),
@@ -57,7 +64,7 @@ STAGES = [
 class Meter:
     """Process CPU seconds across each engine's calls (`time.process_time`: native thread pools included)."""
 
-    cpu: dict[str, float] = field(default_factory=lambda: {"vad": 0.0, "stt": 0.0, "tts": 0.0})
+    cpu: dict[str, float] = field(default_factory=lambda: {"vad": 0.0, "stt": 0.0, "tts": 0.0, "turn": 0.0})
     stt_calls: int = 0
 
     def snapshot(self) -> dict[str, float]:
@@ -76,6 +83,20 @@ class MeteredStt:
         finally:
             self._meter.cpu["stt"] += time.process_time() - began
             self._meter.stt_calls += 1
+
+
+class MeteredTurn:
+    """The Smart Turn model's probability, its process CPU time counted (features + onnxruntime inference)."""
+
+    def __init__(self, probability: ProbabilitySource, meter: Meter) -> None:
+        self._probability, self._meter = probability, meter
+
+    def __call__(self, pcm16: bytes) -> float:
+        began = time.process_time()
+        try:
+            return self._probability(pcm16)
+        finally:
+            self._meter.cpu["turn"] += time.process_time() - began
 
 
 class MeteredVad:
@@ -134,6 +155,9 @@ class Pipeline:
     speculate_pause_s: float | None
     turns: list[Turn] = field(default_factory=list)
     speculation: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPECULATION, 0))
+    end_of_turn: EndOfTurn = EndOfTurn.SILENCE
+    turn_model: ProbabilitySource | None = None  # loaded once, shared by the pipeline's calls
+    turn_taking: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TURN_TAKING, 0))
 
 
 class TurnSink:
@@ -195,14 +219,22 @@ async def one_call(
     def observe(session_id: str, stage: str) -> None:
         sink.turn.stages.setdefault(stage, time.monotonic())
 
-    backend = CascadeBackend(metered, platform.engine, observer=observe, speculate_pause_s=pipeline.speculate_pause_s)
+    model = pipeline.turn_model
+    turn_model = MeteredTurn(model, meter) if model is not None else None
+    backend = CascadeBackend(
+        metered,
+        platform.engine,
+        observer=observe,
+        speculate_pause_s=pipeline.speculate_pause_s,
+        turn_model=(lambda: turn_model) if turn_model is not None else None,
+    )
     tenant_id, agent_id = ids
     session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
 
     async def key_ok() -> None:
         return None
 
-    call = Call(tenant_id, agent_id, session.id, INPUT_RATE, 24_000, key_ok)
+    call = Call(tenant_id, agent_id, session.id, INPUT_RATE, 24_000, key_ok, end_of_turn=pipeline.end_of_turn)
     pcm, speech_s = audio
     frame = int(0.02 * INPUT_RATE) * 2
     send, receive = anyio.create_memory_object_stream[bytes](1024)
@@ -227,6 +259,8 @@ async def one_call(
                 pipeline.turns.append(sink.turn)
     for key in SPECULATION:
         pipeline.speculation[key] += getattr(backend.speculation, key)
+    for key in TURN_TAKING:
+        pipeline.turn_taking[key] += getattr(backend.turns, key)
 
 
 def ms(seconds: float) -> str:
@@ -255,13 +289,17 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
         for number, seconds in enumerate(lengths):
             mine = [t.total for t in done if t.clip == number]
             print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}")
-        for engine in ("vad", "stt", "tts"):
+        for engine in ("vad", "stt", "tts", "turn"):
+            if engine == "turn" and pipeline.end_of_turn is EndOfTurn.SILENCE:
+                continue
             cpu = [t.cpu[engine] for t in done]
             print(f"  {'CPU per turn, ' + engine:<34} {p50_p95(cpu)}")
         calls = [t.cpu["stt_calls"] for t in done]
         print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
         if pipeline.speculate_pause_s is not None:
             print(f"  {'speculative jobs':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.speculation.items()))
+        if pipeline.end_of_turn is EndOfTurn.SMART_TURN:
+            print(f"  {'Smart Turn':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.turn_taking.items()))
 
 
 async def measure_turns(platform: Platform, speech: LocalSpeech, ids: tuple[str, str], *, quick: bool) -> None:
@@ -273,6 +311,20 @@ async def measure_turns(platform: Platform, speech: LocalSpeech, ids: tuple[str,
         Pipeline("today: 30 s window, transcribe after the hangover", SttWindow.FULL, None),
         Pipeline("issue 21: trimmed window + speculative transcription at 0.2 s", SttWindow.TRIMMED, 0.2),
     ]
+    try:
+        smart_turn = smart_turn_loader()()
+    except ConfigError as exc:
+        print(f"smart_turn pipeline skipped: {exc.message}")
+    else:
+        pipelines.append(
+            Pipeline(
+                "smart_turn: issue 21 + Smart Turn at 0.2 s, 1.2 s ceiling",
+                SttWindow.TRIMMED,
+                0.2,
+                end_of_turn=EndOfTurn.SMART_TURN,
+                turn_model=smart_turn,
+            )
+        )
     print(
         f"questions of {', '.join(f'{s:.1f}' for s in lengths)} s (Piper), {turns} turns a call, fed in real time;"
         f" load average before: {', '.join(f'{v:.1f}' for v in os.getloadavg())}"

@@ -36,6 +36,7 @@ from voice_bridge.monitor import CallRegistry, MonitorLimits
 from voice_bridge.pacing import Clock
 from voice_bridge.protocol import Close, VoiceLimits
 from voice_bridge.settings import SpeechChoice, VoiceSettings
+from voice_bridge.turn.source import smart_turn_loader
 from voice_bridge.twilio_door import PhoneDoor
 
 logger = logging.getLogger("oratio.voice")
@@ -80,7 +81,14 @@ class BackendProvider:
             ) from exc
         speech = load_local_speech(stt_window=self._settings.stt_window)
         pause_s = self._settings.speculate_pause_seconds if self._settings.speculate else None
-        return CascadeBackend(speech, engine, speculate_pause_s=pause_s)
+        return CascadeBackend(
+            speech,
+            engine,
+            speculate_pause_s=pause_s,
+            smart_turn=self._settings.smart_turn_policy(),
+            turn_model=smart_turn_loader(self._settings.smart_turn_model),
+            turn_workers=self._settings.smart_turn_workers,
+        )
 
 
 def create_voice_app(

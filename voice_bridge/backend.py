@@ -17,6 +17,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from anyio.abc import ObjectReceiveStream
 
+from schemas import EndOfTurn
+
 Speaker = Literal["customer", "agent"]
 
 VOICE_SUBJECT = "oratio-voice"
@@ -40,6 +42,8 @@ class Call:
     """The call's own voice from `VoicesPerCall.new_voice` (Nova Sonic), for `run` to connect; else None."""
     ignore_backchannels: bool = True
     """The agent's `VoiceConfig.ignore_backchannels`: "mhmm" over agent audio does not interrupt it."""
+    end_of_turn: EndOfTurn = EndOfTurn.SILENCE
+    """The agent's `VoiceConfig.end_of_turn`: how the cascade decides the customer has finished."""
 
 
 class VoiceSink(Protocol):

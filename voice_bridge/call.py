@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 from oratio.errors import InvalidState, OratioError, Unauthenticated
 from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
-from schemas import Channel, HandoffState, Role, SessionStatus
+from schemas import Channel, EndOfTurn, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
 from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
 from voice_bridge.context import VoiceServices
@@ -106,6 +106,8 @@ class VoiceCall:
         self._greeting: tuple[int, str] | None = None
         self._ignore_backchannels = True
         """The agent's `VoiceConfig.ignore_backchannels`, read at `start`."""
+        self._end_of_turn = EndOfTurn.SILENCE
+        """The agent's `VoiceConfig.end_of_turn`, read at `start` with its deployed plan."""
         """The deployed version and its plan's greeting, read at `start` (voice_bridge.greeting)."""
         self._registry = registry if registry is not None else CallRegistry()
         self._live: LiveCall | None = None
@@ -208,6 +210,7 @@ class VoiceCall:
         # whose plan is not the reviewed one is refused at `start`, not after the customer has spoken.
         agent, artifact = self._platform.agents.artifact(grant.tenant_id, grant.agent_id)
         self._ignore_backchannels = agent.spec.voice.ignore_backchannels
+        self._end_of_turn = agent.spec.voice.end_of_turn
         # The same path and rules as the text runtime: an admin's test chat reads as unknown to a key.
         found = self._platform.sessions.open_or_continue(
             grant.tenant_id, grant.agent_id, start.session_id, Channel.VOICE, start.customer
@@ -250,6 +253,7 @@ class VoiceCall:
             utterance_max_s=limits.utterance_max_s,
             voice=own_voice,
             ignore_backchannels=self._ignore_backchannels,
+            end_of_turn=self._end_of_turn,
         )
         await self.send_json(
             {

@@ -15,6 +15,12 @@ With the agent's `ignore_backchannels` (and a sink that can pause: `PausesAgentA
 over agent audio first only pauses it. Speech that goes on past `BACKCHANNEL_MAX_S` interrupts at once;
 shorter speech is transcribed when it ends: a backchannel ("mhmm", "okay") resumes the agent where it
 paused and is no turn, anything else interrupts and is the next turn (voice_bridge.backchannel).
+
+A call whose agent is set to `end_of_turn=smart_turn` (`Call.end_of_turn`) also asks the Smart Turn model
+at that pause, and ends the turn there when it says the customer has finished; its hangover becomes the
+silence ceiling (`voice_bridge.turn.taker`). Silence-only endpointing stays the default. With Smart Turn,
+speech over agent audio interrupts as before (backchannels are not judged: the model may end such a turn
+itself, past the judge).
 """
 
 from __future__ import annotations
@@ -27,11 +33,11 @@ from typing import cast
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream, TaskGroup
+from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from oratio.runtime import ConversationEngine, TurnResult
-from schemas import Channel
+from schemas import Channel, EndOfTurn
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backchannel import BACKCHANNEL_MAX_S, BackchannelStats, is_backchannel
 from voice_bridge.backend import Call, PausesAgentAudio, VoiceSink
@@ -40,6 +46,8 @@ from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
 from voice_bridge.spoken import speak
+from voice_bridge.turn.source import smart_turn_loader
+from voice_bridge.turn.taker import ProbabilitySource, SmartTurnPolicy, TurnStats, TurnTaker
 
 logger = logging.getLogger("oratio.voice")
 
@@ -68,6 +76,7 @@ class _CallState:
     """Agent audio is paused by customer speech not yet judged a backchannel or an interruption."""
     heard: dict[int, str] = field(default_factory=dict)
     """Utterances (by seq) already transcribed to judge them: the responder does not transcribe them again."""
+    background: TaskGroup | None = None
 
     def interrupt(self) -> None:
         if self.reply is not None:
@@ -85,10 +94,22 @@ class CascadeBackend:
         name: str = "cascade",
         speculate_pause_s: float | None = None,
         backchannel_max_s: float = BACKCHANNEL_MAX_S,
+        smart_turn: SmartTurnPolicy | None = None,
+        turn_model: Callable[[], ProbabilitySource] | None = None,
+        turn_workers: int = 2,
     ) -> None:
+        """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
+        agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls."""
         self._speech = speech
         self._backchannel_max_s = backchannel_max_s
         self.backchannels = BackchannelStats()
+        self._smart_turn = smart_turn or SmartTurnPolicy(pause_s=speculate_pause_s or SmartTurnPolicy.pause_s)
+        self._load_turn_model = turn_model or smart_turn_loader()
+        self._turn_model: ProbabilitySource | None = None
+        self._turn_loading = anyio.Lock()
+        self._turn_workers = turn_workers
+        self._turn_limiter: anyio.CapacityLimiter | None = None
+        self.turns = TurnStats()
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
         self._engine = engine
@@ -129,6 +150,7 @@ class CascadeBackend:
         state = _CallState()
         async with anyio.create_task_group() as background:  # speculative jobs; they end with the call
             state.speculator = self._speculator(call, background)
+            state.background = background
             await self._converse(call, audio, sink, state)
             background.cancel_scope.cancel()  # a job still running is not waited for by anyone now
 
@@ -165,22 +187,32 @@ class CascadeBackend:
     ) -> None:
         resampler = Resampler(call.input_rate, INPUT_RATE)
         pause_s = self._speculate_pause_s if state.speculator is not None else None
-        endpointer = Endpointer(
-            self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
-        )
+        endpoint = replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
+        probability = await self._smart_turn_model() if call.end_of_turn is EndOfTurn.SMART_TURN else None
+        if probability is not None:  # the model is asked at the pause; the hangover becomes the ceiling
+            endpoint = replace(endpoint, pause_s=self._smart_turn.pause_s, hangover_s=self._smart_turn.ceiling_s)
+        endpointer = Endpointer(self._speech.new_vad(), endpoint)
+        turns = self._turn_taker(call, state, endpointer, utterances, probability)
         async with utterances:
             async for frame in audio:
-                boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
+                pcm16 = resampler.feed(frame)
+                if turns is not None:
+                    boundaries = await turns.feed(pcm16)
+                else:
+                    boundaries = await anyio.to_thread.run_sync(endpointer.feed, pcm16)
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         waiting = utterances.statistics().current_buffer_used
-                        if not waiting and await self._pause_for_speech(call, sink, state):
+                        # With Smart Turn the model may end a turn itself, past the backchannel judge: no pause.
+                        if not waiting and turns is None and await self._pause_for_speech(call, sink, state):
                             continue
                         if await sink.speech_started() or state.reply is not None:
                             state.interrupt()
                     elif isinstance(boundary, Pause):
                         if state.speculator is not None:
                             state.speculator.start(boundary)
+                        if turns is not None:
+                            turns.pause(boundary)
                     else:
                         self._observe(call.session_id, "utterance_end")
                         if state.paused and not await self._judge_paused(call, boundary, sink, state):
@@ -189,6 +221,8 @@ class CascadeBackend:
                 if state.paused and endpointer.voiced_s > self._backchannel_max_s:
                     self.backchannels.too_long += 1
                     await self._interrupt_paused(call, sink, state)
+            if turns is not None:
+                await turns.close()
             if (last := endpointer.flush()) is not None:
                 await utterances.send(last)
 
@@ -235,6 +269,37 @@ class CascadeBackend:
         self._observe(call.session_id, "interrupted")
         await sink.speech_started()
         state.interrupt()
+
+    async def _smart_turn_model(self) -> ProbabilitySource:
+        """The end-of-turn model, loaded once off the event loop (ConfigError, naming the install command,
+        when its file is missing or not the pinned one: the call closes with it)."""
+        async with self._turn_loading:
+            if self._turn_model is None:
+                self._turn_model = await anyio.to_thread.run_sync(self._load_turn_model)
+            return self._turn_model
+
+    def _turn_taker(
+        self,
+        call: Call,
+        state: _CallState,
+        endpointer: Endpointer,
+        utterances: ObjectSendStream[Utterance],
+        probability: ProbabilitySource | None,
+    ) -> TurnTaker | None:
+        if probability is None or state.background is None:
+            return None
+        if self._turn_limiter is None:
+            self._turn_limiter = anyio.CapacityLimiter(self._turn_workers)
+        return TurnTaker(
+            state.background,
+            endpointer,
+            utterances,
+            probability,
+            self._smart_turn,
+            self.turns,
+            self._turn_limiter,
+            on_end=lambda: self._observe(call.session_id, "utterance_end"),
+        )
 
     async def _respond(
         self, call: Call, utterances: ObjectReceiveStream[Utterance], sink: VoiceSink, state: _CallState

@@ -9,6 +9,9 @@ the audio so far), so the cascade can start transcribing before the hangover has
 transcription, issue 21). The `Utterance` then says, in `paused_at`, how much of it had been heard at
 the pause that ended it: when that equals a `Pause`'s length, no speech came after that pause and a
 transcript of the `Pause`'s audio stands for the whole utterance.
+
+`end_at(pause)` ends the utterance at such a pause, before the hangover, when something other than
+silence says the turn is over (Smart Turn, `voice_bridge.turn.taker`); then the hangover is the ceiling.
 """
 
 from __future__ import annotations
@@ -137,6 +140,15 @@ class Endpointer:
         self._in_speech, self._run, self._quiet = False, 0, 0
         self.vad.reset()
         return utterance
+
+    def end_at(self, pause: Pause) -> Utterance | None:
+        """End the utterance now if it is still `pause`'s and no speech came after that pause; else None.
+
+        Not thread-safe against `feed`: the caller serialises the two (`TurnTaker` holds one lock for both).
+        """
+        if not self._in_speech or pause.seq != self._seq or self._paused_at != len(pause.pcm16):
+            return None
+        return self._finish(cut=False)
 
     def flush(self) -> Utterance | None:
         """At the end of the call: the utterance in progress, if any."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,7 @@ from oratio.config import load_prefixed
 from voice_bridge.monitor import MonitorLimits
 from voice_bridge.protocol import CONTROL_MAX_BYTES, VoiceLimits
 from voice_bridge.speech.ports import SttWindow
+from voice_bridge.turn.taker import SmartTurnPolicy
 from voice_bridge.twilio_stream import PhoneLimits
 
 
@@ -41,6 +43,16 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    smart_turn_model: Path | None = Field(
+        default=None, description="The Smart Turn v3.2 ONNX file; default ~/.cache/oratio/models (fetch installs it)"
+    )
+    smart_turn_threshold: float = Field(
+        default=SmartTurnPolicy.threshold, ge=0, le=1, description="End-of-turn probability that ends a turn at a pause"
+    )
+    smart_turn_ceiling_seconds: float = Field(
+        default=SmartTurnPolicy.ceiling_s, ge=0.3, le=10, description="Silence that ends a smart_turn turn regardless"
+    )
+    smart_turn_workers: int = Field(default=2, ge=1, le=64, description="Smart Turn runs at once, across calls")
     greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
     """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
     phone_ticket_seconds: float = Field(default=60.0, ge=5, le=600)
@@ -60,6 +72,14 @@ class VoiceSettings(BaseSettings):
             calls_burst=self.phone_calls_burst,
             calls_max=self.phone_calls_max,
             media_max_bytes=self.phone_media_max_bytes,
+        )
+
+    def smart_turn_policy(self) -> SmartTurnPolicy:
+        """End of turn for agents set to smart_turn: asked at the speculation pause (0.2 s by default)."""
+        return SmartTurnPolicy(
+            threshold=self.smart_turn_threshold,
+            ceiling_s=self.smart_turn_ceiling_seconds,
+            pause_s=min(self.speculate_pause_seconds, self.smart_turn_ceiling_seconds / 2),
         )
 
     def monitor_limits(self) -> MonitorLimits:
