@@ -226,9 +226,11 @@ async def test_the_speculative_transcript_is_reused_when_the_turn_ends(
     assert counting.calls == stats.started  # no utterance was transcribed a second time
     expected = words(speech.stt.transcribe(question + silence(0.6)))  # as if transcribed at the end
     # Equivalent, not byte-equal: each turn's audio meets the 32 ms VAD frames at another offset, so the
-    # utterance's first and last milliseconds differ and tiny.en may hear "you" for "your" in one turn.
+    # utterance's first and last milliseconds differ and tiny.en may hear "you" for "your" and "ours" for
+    # "hours" in one turn (seen under load). Two words of slack in seven; a transcript of only part of the
+    # question (what a speculation before the end would give) misses at least three.
     assert len(heard.customer) == turns
-    assert all(word_edits(words(said), expected) <= 1 for said in heard.customer), (heard.customer, expected)
+    assert all(word_edits(words(said), expected) <= 2 for said in heard.customer), (heard.customer, expected)
 
 
 async def test_speech_after_the_pause_discards_the_speculative_text(
