@@ -36,7 +36,8 @@ import anyio
 import anyio.to_thread
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.voice import bench_platform, customer_audio, engines, ms, pct, serve_in_thread
+from bench.voice import bench_platform, customer_audio, engines, serve_in_thread
+from bench.voice_capacity import ms, pct
 from oratio.platform import Platform
 from schemas import Principal
 from voice_bridge.app import create_standalone_app
