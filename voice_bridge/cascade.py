@@ -28,6 +28,7 @@ from oratio.runtime import ConversationEngine, TurnResult
 from schemas import Channel
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import Call, VoiceSink
+from voice_bridge.detection import DetectionStats, Detector, take_waiting
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator
@@ -76,6 +77,7 @@ class CascadeBackend:
         self._speech = speech
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
+        self.detection = DetectionStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
         self._observe = observer or (lambda session_id, stage: None)
@@ -153,9 +155,10 @@ class CascadeBackend:
         endpointer = Endpointer(
             self._speech.new_vad(), replace(self._endpoint, max_s=call.utterance_max_s, pause_s=pause_s)
         )
+        detector = Detector(endpointer, self.detection, on_loop=self._speech.vad_on_loop)
         async with utterances:
             async for frame in audio:
-                boundaries = await anyio.to_thread.run_sync(endpointer.feed, resampler.feed(frame))
+                boundaries = await detector.feed(resampler.feed(take_waiting(frame, audio)))
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         if await sink.speech_started() or state.reply is not None:

@@ -79,6 +79,10 @@ class Endpointer:
     def speaking(self) -> bool:
         return self._in_speech
 
+    def completes_frame(self, size: int) -> bool:
+        """Whether `size` more bytes complete at least one detector frame (else `feed` only buffers them)."""
+        return len(self._pending) + size >= self.frame_bytes
+
     def feed(self, pcm16: bytes) -> list[Boundary]:
         """Audio at INPUT_RATE in any size; the boundaries it completes, in order."""
         self._pending += pcm16
