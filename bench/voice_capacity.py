@@ -8,8 +8,10 @@ turn stored); this process is the callers, over real WebSockets on 127.0.0.1.
 Each call streams real-time audio in 100 ms frames: 0.6 s of tone (an utterance), 1.4 s of silence, again
 and again. Its latency is from the end of the tone to the first binary frame of the reply to THAT utterance
 (the first audio after the server's transcript of it), so a late reply is never mistaken for the previous
-one's tail. Calls start spread evenly over one 2 s cycle, as independent callers are (`--in-step` starts them
-together: every turn of every call at the same instant, the worst case).
+one's tail. A reply with no audio 1.4 s after the tone is cut by the caller's next utterance (barge-in, as
+the bridge should): it counts as unanswered, slower than any answered one in the percentiles. Calls start
+spread evenly over one 2 s cycle, as independent callers are (`--in-step` starts them together: every turn
+of every call at the same instant, the worst case).
 
 Per level it prints p50/p99, p99 over the single call's p50 (the ratio the target is judged on), RSS per
 call (the server's peak RSS during the level minus its RSS after the single-call baseline, over the calls),
@@ -142,6 +144,7 @@ class CallResult:
     latencies: list[float] = field(default_factory=list)
     asked: int = 0
     connected: bool = False
+    closed: str = ""
 
 
 async def held_call(bridge: Bridge, cycles: int, delay_s: float, result: CallResult) -> None:
@@ -192,6 +195,9 @@ async def held_call(bridge: Bridge, cycles: int, delay_s: float, result: CallRes
                 for event in answered.values():
                     await event.wait()
             tasks.cancel_scope.cancel()
+        if ws.close_code is not None:
+            result.closed = f"{ws.close_code} {ws.close_reason}"
+            return
         await ws.send(json.dumps({"type": "end"}))
 
 
@@ -208,6 +214,10 @@ class Level:
     @property
     def answered(self) -> int:
         return len(self.latencies)
+
+    def pct(self, q: float) -> float:
+        """A percentile counting every unanswered utterance as slower than any answered one (inf)."""
+        return pct(self.latencies + [float("inf")] * (self.asked - self.answered), q)
 
 
 async def run_level(bridge: Bridge, calls: int, cycles: int, *, in_step: bool) -> Level:
@@ -259,13 +269,13 @@ async def measure_capacity(
         held = 0
         for calls in levels:
             level = await run_level(bridge, calls, cycles, in_step=in_step)
-            p99 = pct(level.latencies, 0.99)
+            p99 = level.pct(0.99)
             ratio = p99 / baseline
             if level.answered == level.asked and ratio <= 2.0:
                 held = calls
             call_seconds = calls * cycles * CYCLE_S
             print(
-                f"  {calls:4d} calls: answered {level.answered}/{level.asked}, p50 {ms(pct(level.latencies, 0.5))}, "
+                f"  {calls:4d} calls: answered {level.answered}/{level.asked}, p50 {ms(level.pct(0.5))}, "
                 f"p99 {ms(p99)} ({ratio:.2f}x), RSS {(level.peak_rss_mb - base_rss) / calls * 1024:5.0f} KB a call, "
                 f"CPU {level.cpu_s / call_seconds * 1000:.1f} ms per call-second "
                 f"({level.cpu_s / level.held_s:.2f} cores; load {os.getloadavg()[0]:.1f})"

@@ -40,6 +40,11 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    websocket_compression: bool = Field(
+        default=False,
+        description="permessage-deflate on voice sockets: off, since PCM audio hardly compresses and deflating "
+        "every 50 ms chunk cost the bridge ~10% of its loop under load; on for links where bytes cost more than CPU",
+    )
     greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
     """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
 
