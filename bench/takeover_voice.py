@@ -37,7 +37,8 @@ import anyio.to_thread
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.stats import percentile_or_nan as pctl
-from bench.voice import bench_platform, customer_audio, engines, ms, serve_in_thread
+from bench.voice import bench_platform, customer_audio, engines, serve_in_thread
+from bench.voice_capacity import ms
 from oratio.platform import Platform
 from schemas import Principal
 from voice_bridge.app import create_standalone_app

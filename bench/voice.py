@@ -31,11 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -50,19 +47,19 @@ from starlette.types import ASGIApp
 from websockets.asyncio.client import connect
 
 from bench.stats import percentile_or_nan
+from bench.voice_capacity import measure_capacity, ms, provision
 from bench.voice_turns import measure_turns
 from oratio.blobs.local import LocalBlobStore
-from oratio.config import Settings, load_settings
+from oratio.config import Settings
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.loopback import serving_on_loopback
 from oratio.models import Say, ScriptedModel
 from oratio.models.scripted import Prompt, Step
-from oratio.platform import Platform, build_services, open_platform
+from oratio.platform import Platform, build_services
 from oratio.services import Backends
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
-from schemas import AgentPlan, AgentSpec, Channel, CreateAgent, MintKeyRequest, Principal, Scope
-from tests.support.processes import stop_process
+from schemas import Channel
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import read_wav, resample, samples
 from voice_bridge.backend import Call, Speaker
@@ -74,7 +71,6 @@ RATE = 16_000
 FRAME_S = 0.02
 REPLY_WAIT_S = 10.0
 QUESTION = "What are your opening hours on Saturday?"
-PLAN = AgentPlan(persona="Ava", system_prompt="You are Ava, a friendly support agent for Acme. Answer briefly.")
 
 
 def echo(prompt: Prompt) -> Step:
@@ -142,18 +138,6 @@ def bench_platform(data_dir: Path) -> Iterator[tuple[Platform, str, str, str]]:
         platform.handoff.close()
         knowledge.close()
         db.close()
-
-
-def provision(platform: Platform) -> tuple[str, str, str]:
-    tenant = platform.tenants.create_tenant("Bench")
-    admin = platform.tenants.create_admin(tenant.tenant_id, "ops@bench.example", "Ops")
-    principal = Principal(tenant_id=tenant.tenant_id, subject=admin.id, scopes=frozenset({Scope.ADMIN}))
-    agent = platform.agents.create(
-        principal, CreateAgent(spec=AgentSpec(name="Bench", sop="Answer the customer briefly and politely."))
-    )
-    platform.agents.deploy(tenant.tenant_id, agent.id, PLAN)
-    minted = platform.keys.mint(principal, MintKeyRequest(agent_id=agent.id, name="bench"))
-    return tenant.tenant_id, agent.id, minted.reveal()
 
 
 StageLog = dict[str, dict[str, float]]
@@ -280,10 +264,6 @@ def print_stages(turns: Sequence[Marks], names: Sequence[tuple[str, str]]) -> No
         previous = stage
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.0f} ms"
-
-
 async def measure_latency(turns: int) -> float:
     speech, label = engines()
     audio, end_s = customer_audio()
@@ -342,117 +322,6 @@ def serve_in_thread(app: ASGIApp) -> Iterator[str]:
         yield f"ws://127.0.0.1:{port}"
 
 
-@contextmanager
-def bridge_process(data_dir: Path) -> Iterator[tuple[str, str, str]]:
-    """`serve-door voice` (scripted backend) over a fresh platform: (ws base, agent id, key)."""
-    env = {
-        **os.environ,
-        "ORATIO_DATA_DIR": str(data_dir),
-        "ORATIO_JWT_SECRET": "b" * 40,
-        "ORATIO_EMBEDDINGS": "false",
-        "ORATIO_MODEL": "scripted",
-        "ORATIO_VOICE_BACKEND": "scripted",
-        "ORATIO_KEY_RATE_PER_MINUTE": "100000",
-        "ORATIO_KEY_BURST": "100000",
-    }
-    with open_platform(load_settings({k: v for k, v in env.items() if k.startswith("ORATIO_")})) as platform:
-        _, agent_id, secret = provision(platform)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("python -m oratio_app serve-door voice did not start") from None
-                time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}", agent_id, secret
-    finally:
-        stop_process(process, timeout_s=30)
-
-
-def tone_cycle() -> tuple[bytes, float]:
-    """0.6 s of tone (an utterance for the energy VAD), then 1.4 s of silence."""
-    t = np.arange(int(0.6 * RATE)) / RATE
-    tone = (4000 * np.sin(2 * np.pi * 220 * t)).astype("<i2").tobytes()
-    return tone + bytes(int(1.4 * RATE) * 2), 0.6
-
-
-async def held_call(base: str, agent_id: str, secret: str, seconds: float, latencies: list[float]) -> int:
-    """One call for `seconds`: an utterance every 2 s, each awaited; returns how many were answered with audio."""
-    audio, end_s = tone_cycle()
-    answered = 0
-    start = {"type": "start", "api_key": secret, "audio": {"encoding": "pcm16", "sample_rate": RATE, "channels": 1}}
-    async with connect(f"{base}/voice/{agent_id}", max_size=2**22, open_timeout=30) as ws:
-        await ws.send(json.dumps(start))
-        if json.loads(await ws.recv())["type"] != "ready":
-            return 0
-        marks = Marks()
-        replied = anyio.Event()
-
-        async def listen() -> None:
-            nonlocal answered
-            async for message in ws:
-                if isinstance(message, bytes) and marks.first_audio is None and marks.speech_end:
-                    marks.first_audio = time.monotonic()
-                    latencies.append(marks.first_audio - marks.speech_end)
-                    answered += 1
-                    replied.set()
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(listen)
-            for _ in range(max(1, int(seconds / 2))):
-                marks, replied = Marks(), anyio.Event()
-                await feed_real_time(ws.send, audio, end_s, marks, 0.1)
-                with anyio.move_on_after(REPLY_WAIT_S):  # a late reply still counts, within a bound
-                    await replied.wait()
-            tasks.cancel_scope.cancel()
-        await ws.send(json.dumps({"type": "end"}))
-    return answered
-
-
-async def measure_capacity(levels: Sequence[int], seconds: float, data_root: Path | None) -> None:
-    where = f"store in {data_root}" if data_root else "store in a temporary directory"
-    print(f"concurrent calls, scripted backend in one serve-door voice process ({seconds:g} s per level, {where}):")
-    with tempfile.TemporaryDirectory(dir=data_root) as tmp, bridge_process(Path(tmp)) as (base, agent_id, secret):
-        single: list[float] = []
-        await held_call(base, agent_id, secret, 6.0, single)
-        baseline = percentile_or_nan(single, 50)
-        print(f"  1 call: voice-to-voice p50 {ms(baseline)} (baseline)")
-        held = answered_all = 0
-        for level in levels:
-            latencies: list[float] = []
-            expected = level * max(1, int(seconds / 2))
-            counts: list[int] = []
-            with anyio.move_on_after(seconds * 4):
-                async with anyio.create_task_group() as tasks:
-
-                    async def one(counts: list[int] = counts, latencies: list[float] = latencies) -> None:
-                        counts.append(await held_call(base, agent_id, secret, seconds, latencies))
-
-                    for _ in range(level):
-                        tasks.start_soon(one)
-            got = sum(counts)
-            p99 = percentile_or_nan(latencies, 99)
-            if got == expected:
-                answered_all = level
-                if p99 <= 2 * baseline:
-                    held = level
-            print(
-                f"  {level:4d} calls: answered {got}/{expected}, p50 {ms(percentile_or_nan(latencies, 50))}, "
-                f"p99 {ms(p99)} ({p99 / baseline:.2f}x the single call)"
-            )
-            if got < expected:
-                break
-        print(f"  held with p99 within 2x the single call: {held} calls; all utterances answered: {answered_all} calls")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.voice", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer turns, two small levels")
@@ -461,10 +330,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--capacity-only", action="store_true", help="skip the latency measurements")
     parser.add_argument("--turns-only", action="store_true", help="only today's pipeline beside issue 21's")
+    parser.add_argument("--levels", type=int, nargs="+", help="concurrent calls to try (default 25 50 100 150)")
+    parser.add_argument("--seconds", type=float, help="how long each call of a level lasts (default 12)")
+    parser.add_argument("--in-step", action="store_true", help="capacity: every call's turns at the same instant")
     args = parser.parse_args(argv)
     turns = 2 if args.quick else 8
-    levels = [5, 20] if args.quick else [10, 25, 50, 100, 150]
-    seconds = 4.0 if args.quick else 10.0
+    levels = args.levels or ([5, 20] if args.quick else [25, 50, 100, 150])
+    seconds = args.seconds or (4.0 if args.quick else 12.0)
 
     async def run() -> None:
         if not args.capacity_only:
@@ -472,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.turns_only:
                 return
             await measure_latency(turns)
-        await measure_capacity(levels, seconds, args.data_dir)
+        await measure_capacity(levels, seconds, args.data_dir, in_step=args.in_step)
 
     asyncio.run(run())
     return 0

@@ -36,7 +36,7 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.voice import provision
+from bench.voice_capacity import provision
 from oratio.config import load_settings
 from oratio.platform import open_platform
 from tests.support.processes import stop_process

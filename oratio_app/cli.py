@@ -166,8 +166,11 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     escalations.start()  # unacknowledged handoffs: email/webhook once (docs/handoff.md)
     platform.outbox.start()  # delivers what an earlier run left in the outbox; closed with the platform
     try:
-        ws_max_size = load_voice_settings().websocket_message_limit()  # not uvicorn's 16 MiB per voice message
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size)).run(sockets=[listener])
+        voice = load_voice_settings()
+        ws_max_size = voice.websocket_message_limit()  # not uvicorn's 16 MiB per voice message
+        deflate = voice.websocket_compression  # off by default: PCM audio hardly compresses (voice_bridge.settings)
+        config = uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size, ws_per_message_deflate=deflate)
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         sweeper.stop()
         escalations.stop()

@@ -123,7 +123,7 @@ def serve_door(args: argparse.Namespace) -> int:
     from oratio_app.logs import configure_logging
 
     configure_logging(logging.INFO, "%(asctime)s %(levelname)s %(name)s %(message)s")
-    options: dict[str, int] = {}
+    options: dict[str, int | bool] = {}
     try:
         settings = load_settings()
         if args.door == "voice":
@@ -131,6 +131,7 @@ def serve_door(args: argparse.Namespace) -> int:
 
             args.voice = load_voice_settings()
             options["ws_max_size"] = args.voice.websocket_message_limit()  # not uvicorn's 16 MiB a message
+            options["ws_per_message_deflate"] = args.voice.websocket_compression  # audio hardly compresses
         with open_platform(settings) as platform:
             app = door.build(platform, args)
             served = AgentCoreIngress(app, args.host, args.port) if args.agentcore else app

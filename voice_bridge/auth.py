@@ -24,6 +24,11 @@ def key_from(headers: Headers, start_key: str | None) -> str:
 
 
 async def authenticate(platform: VoiceServices, secret: str, agent_id: str) -> KeyGrant:
+    """The key's grant: from memory on the event loop when it was verified lately (every turn re-checks
+    it, and a thread hop a turn cost more than the check), else from the store in a worker thread."""
+    grant = platform.keys.authenticate_cached(secret, agent_id)  # never blocks; refuses as the store would
+    if grant is not None:
+        return grant
     return await anyio.to_thread.run_sync(_authenticate, platform, secret, agent_id)
 
 

@@ -41,6 +41,7 @@ from schemas import Channel, EndOfTurn
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backchannel import BACKCHANNEL_MAX_S, BackchannelStats, is_backchannel
 from voice_bridge.backend import Call, PausesAgentAudio, VoiceSink
+from voice_bridge.detection import DetectionStats, Detector, take_waiting
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator
@@ -112,6 +113,7 @@ class CascadeBackend:
         self.turns = TurnStats()
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
+        self.detection = DetectionStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
         self._observe = observer or (lambda session_id, stage: None)
@@ -193,13 +195,14 @@ class CascadeBackend:
             endpoint = replace(endpoint, pause_s=self._smart_turn.pause_s, hangover_s=self._smart_turn.ceiling_s)
         endpointer = Endpointer(self._speech.new_vad(), endpoint)
         turns = self._turn_taker(call, state, endpointer, utterances, probability)
+        detector = Detector(endpointer, self.detection, on_loop=self._speech.vad_on_loop)
         async with utterances:
             async for frame in audio:
-                pcm16 = resampler.feed(frame)
+                pcm16 = resampler.feed(take_waiting(frame, audio))
                 if turns is not None:
                     boundaries = await turns.feed(pcm16)
                 else:
-                    boundaries = await anyio.to_thread.run_sync(endpointer.feed, pcm16)
+                    boundaries = await detector.feed(pcm16)
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         waiting = utterances.statistics().current_buffer_used

@@ -91,6 +91,10 @@ class Endpointer:
             return 0.0
         return max(0, len(self._speech) - self._quiet * self.frame_bytes - self._onset) / 2 / INPUT_RATE
 
+    def completes_frame(self, size: int) -> bool:
+        """Whether `size` more bytes complete at least one detector frame (else `feed` only buffers them)."""
+        return len(self._pending) + size >= self.frame_bytes
+
     def feed(self, pcm16: bytes) -> list[Boundary]:
         """Audio at INPUT_RATE in any size; the boundaries it completes, in order."""
         self._pending += pcm16

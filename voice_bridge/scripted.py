@@ -81,7 +81,8 @@ def scripted_speech(script: Sequence[str] = (), *, seconds_per_char: float = 0.0
     def new_vad() -> VoiceActivityDetector:
         return EnergyVad()
 
-    return LocalSpeech(new_vad=new_vad, stt=ScriptedStt(list(script)), tts=ToneTts(seconds_per_char=seconds_per_char))
+    tts = ToneTts(seconds_per_char=seconds_per_char)
+    return LocalSpeech(new_vad=new_vad, stt=ScriptedStt(list(script)), tts=tts, vad_on_loop=True)
 
 
 def scripted_backend(

@@ -53,6 +53,11 @@ class VoiceSettings(BaseSettings):
         default=SmartTurnPolicy.ceiling_s, ge=0.3, le=10, description="Silence that ends a smart_turn turn regardless"
     )
     smart_turn_workers: int = Field(default=2, ge=1, le=64, description="Smart Turn runs at once, across calls")
+    websocket_compression: bool = Field(
+        default=False,
+        description="permessage-deflate on voice sockets: off, since PCM audio hardly compresses and deflating "
+        "every 50 ms chunk cost the bridge ~10% of its loop under load; on for links where bytes cost more than CPU",
+    )
     greeting_cache_entries: int = Field(default=256, ge=0, le=100_000)
     """Synthesised greetings kept per process (one per agent version and voice; 0 turns the cache off)."""
     phone_ticket_seconds: float = Field(default=60.0, ge=5, le=600)

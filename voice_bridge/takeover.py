@@ -105,7 +105,8 @@ class Takeover:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._transcribe_heard)
             tasks.start_soon(self._speak_queued)
-            async with tail.subscribe(self._live.tenant_id) as events:
+            # Only this call's session wakes it: many calls of one tenant are not each woken by every call's turns.
+            async with tail.subscribe(self._live.tenant_id, subject=self._live.session_id) as events:
                 while True:
                     for event in await events.next_batch():
                         if event.subject == self._live.session_id:

@@ -219,3 +219,42 @@ async def test_a_failing_read_is_retried(log: CountingLog) -> None:
         written = write(log, ACME, 1)
         assert await drain(subscriber, written[-1]) == written
     assert flaky.failed
+
+
+def write_about(log: CountingLog, subject: str) -> int:
+    return log.append(NewEvent(tenant_id=ACME, type=EventType.SESSION_TURN, subject=subject)).seq
+
+
+async def test_a_subscription_to_one_subject_is_fed_and_woken_only_by_its_events(log: CountingLog) -> None:
+    tail = EventTail(log)
+    woken: list[str] = []
+    mine = await tail.open(ACME, subject="ses_a", on_ready=lambda: woken.append("ses_a"))
+    everything = await tail.open(ACME)
+    others = [write_about(log, "ses_b") for _ in range(3)]
+    await tail.poll()
+    assert woken == [] and await mine.ready() == []  # a hundred calls are not woken by each other's turns
+    assert seqs(await everything.ready()) == others
+
+    own = [write_about(log, "ses_a"), write_about(log, "ses_b"), write_about(log, "ses_a")]
+    await tail.poll()
+    assert woken == ["ses_a"]
+    assert seqs(await mine.ready()) == [own[0], own[2]]
+    assert mine.cursor == own[-1]
+
+
+async def test_a_lagging_subject_subscription_reads_past_other_subjects(log: CountingLog) -> None:
+    tail = EventTail(log, TailSettings(batch=2))
+    await tail.open(ACME)  # the tenant is followed from the head
+    wanted = []
+    for n in range(6):
+        write_about(log, "ses_b")
+        if n % 3 == 2:
+            wanted.append(write_about(log, "ses_a"))
+    await tail.poll()
+    resumed = await tail.open(ACME, after=0, subject="ses_a")  # replays from the log, two events a read
+    assert resumed.lagging
+    taken: list[int] = []
+    with anyio.fail_after(WAIT):
+        while len(taken) < len(wanted):
+            taken += seqs(await resumed.next_batch())
+    assert taken == wanted and not resumed.lagging

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from websockets.asyncio.client import connect
 
 from oratio.config import load_settings
 from oratio.platform import Platform, open_platform
@@ -23,6 +24,7 @@ from tests.support.tenants import mint, new_agent, new_tenancy
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence
+from voice_bridge.settings import load_voice_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -111,6 +113,15 @@ def running_bridge(tmp_path: Path) -> Iterator[tuple[int, str, str]]:
 async def test_python_m_voice_bridge_serves_calls(tmp_path: Path) -> None:
     with running_bridge(tmp_path) as (port, agent_id, secret):
         await scripted_call(f"ws://127.0.0.1:{port}", agent_id, secret)
+
+
+async def test_voice_sockets_are_not_deflated_unless_configured(tmp_path: Path) -> None:
+    assert load_voice_settings({}).websocket_compression is False
+    assert load_voice_settings({"ORATIO_VOICE_WEBSOCKET_COMPRESSION": "true"}).websocket_compression is True
+    with running_bridge(tmp_path) as (port, agent_id, _):
+        async with connect(f"ws://127.0.0.1:{port}/voice/{agent_id}") as ws:  # the client offers permessage-deflate
+            assert ws.response is not None
+            assert "permessage-deflate" not in ws.response.headers.get("Sec-WebSocket-Extensions", "")
 
 
 def test_a_bad_voice_setting_exits_with_one_line(tmp_path: Path) -> None:

@@ -60,11 +60,14 @@ class LocalSpeech:
     """The three engines of the offline cascade, loaded once per process and shared by its calls.
 
     Detectors carry per-stream state, so each call gets its own from `new_vad` (sharing the loaded model).
+    `vad_on_loop`: the detector costs microseconds a frame (an energy threshold), so it runs on the event
+    loop; a model (Silero) runs in a worker thread (voice_bridge.detection).
     """
 
     new_vad: Callable[[], VoiceActivityDetector]
     stt: SpeechToText
     tts: TextToSpeech
+    vad_on_loop: bool = False
 
 
 __all__ = ["INPUT_RATE", "LocalSpeech", "SpeechToText", "SttWindow", "TextToSpeech", "VoiceActivityDetector"]
