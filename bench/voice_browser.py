@@ -115,6 +115,7 @@ class Bridge:
     agent_id: str
     secret: str
     stage_file: Path
+    pid: int
 
     def stages(self, session_id: str) -> list[tuple[str, float]]:
         lines = [json.loads(line) for line in self.stage_file.read_text(encoding="utf-8").splitlines()]
@@ -133,7 +134,7 @@ def bridge_process(work: Path) -> Iterator[Bridge]:
         if not line:
             raise RuntimeError("the bridge process did not start")
         info = json.loads(line)
-        yield Bridge(info["port"], info["agent_id"], info["secret"], stage_file)
+        yield Bridge(info["port"], info["agent_id"], info["secret"], stage_file, process.pid)
     finally:
         stop_process(process, timeout_s=30)
 
@@ -178,6 +179,7 @@ class Turn:
     speech_end: float  # wall-clock seconds
     heard: float | None
     stages: dict[str, float] = field(default_factory=dict)
+    speculated: int = 0
 
     @property
     def total(self) -> float:
@@ -185,7 +187,10 @@ class Turn:
 
 
 def attach_stages(turns: list[Turn], events: list[tuple[str, float]]) -> None:
-    """Each turn's bridge stages: the first of each stage, in order, after the turn's end of speech."""
+    """Each turn's bridge stages: the first of each stage, in order, after the turn's end of speech.
+    Also how many speculative transcriptions finished in the call (the bridge starts one at each short pause)."""
+    if turns:
+        turns[0].speculated = sum(1 for name, _ in events if name == "speculated")
     for turn in turns:
         after = turn.speech_end - 0.05
         for stage, _ in STAGES[:-1]:
@@ -272,6 +277,8 @@ def browser_call(bridge: Bridge, audio: CallAudio, question: int, work: Path) ->
                 timeout=duration_ms + 30_000,
             )
             marks: dict[str, Any] = page.evaluate(READ_MARKS)
+            cpu = browser_cpu_s(bridge.pid)
+            print(f"  browser call: Chromium + Playwright CPU {cpu:.1f} s over {duration_ms / 1000:.0f} s of audio")
             page.get_by_role("button", name="End call").click()
         finally:
             browser.close()
@@ -280,9 +287,35 @@ def browser_call(bridge: Bridge, audio: CallAudio, question: int, work: Path) ->
         Turn(question, n + 1, (origin + end) / 1000, (origin + first) / 1000)
         for n, (end, (first, _)) in enumerate(zip(marks["speechEnd"], marks["firstAudio"], strict=True))
     ]
+    output = [detail.get("output_ms", 0) for _, detail in marks["firstAudio"]]
+    print(f"  browser call: audio output latency the browser reports (not in the figures): {max(output)} ms")
     session_id = marks["status"].rsplit("session ", 1)[-1].rstrip(")")
     attach_stages(result, bridge.stages(session_id))
     return result
+
+
+def browser_cpu_s(bridge_pid: int) -> float:
+    """CPU seconds used so far by this process's descendants other than the bridge: Playwright and Chromium.
+
+    On this machine the caller's browser shares the two cores with the bridge (a real caller's does not)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [c for c in children.get(os.getpid(), []) if c != bridge_pid]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
 
 
 # --- the report --------------------------------------------------------------------------------------------
@@ -307,18 +340,20 @@ def report(name: str, done: Sequence[Turn], lengths: Sequence[float], turns: int
     for number, seconds in enumerate(lengths):
         mine = [t.total for t in done if t.question == number and t.heard is not None]
         print(f"  {f'{seconds:4.1f} s question':<34} p50 {ms(pct(mine, 0.5))}   p95 {ms(pct(mine, 0.95))}")
+    jobs = sum(t.speculated for t in done) / max(1, len(done))
+    print(f"  {'speculative transcriptions a turn':<34} {jobs:.2f}  (1.00: every pause was the end of the turn)")
 
 
 def load() -> str:
     return ", ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def run(*, quick: bool) -> None:
+def run(*, quick: bool, turns: int = 10, questions: Sequence[int] = range(len(QUESTIONS))) -> None:
     if not shutil.which("chromium"):
         print("browser: skipped (no chromium on PATH)")
         return
-    turns = 3 if quick else 10
-    texts = QUESTIONS[::3] if quick else QUESTIONS
+    turns = 3 if quick else turns
+    texts = QUESTIONS[::3] if quick else [QUESTIONS[n] for n in questions]
     clips = piper_clips(texts)
     lengths = [len(c) / 2 / RATE for c in clips]
     print(
@@ -343,12 +378,16 @@ def run(*, quick: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.voice_browser", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="two questions, three turns a call")
+    parser.add_argument("--turns", type=int, default=10, help="turns a call (default 10)")
+    parser.add_argument(
+        "--questions", default="0,1,2,3", help="which of bench/voice_turns.py's questions (1.8-11 s), e.g. 0,3"
+    )
     parser.add_argument("--serve", type=Path, metavar="STAGE_FILE", help="(internal) run the bridge process")
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve)
     else:
-        run(quick=args.quick)
+        run(quick=args.quick, turns=args.turns, questions=[int(n) for n in args.questions.split(",")])
     return 0
 
 

@@ -95,7 +95,9 @@ function markTurn(heardAt, latency) {
   // The timing hook (docs/voice.md, bench/voice_browser.py): one pair of User Timing marks a reply, on the
   // page's own clock: `oratio:speech-end` at the last voiced microphone frame, `oratio:first-audio` when the
   // reply's first audio is heard (scheduled start). Read-only for the page, one pair per turn, nothing sent.
-  const turn = { turn: latencies.length + 1, latency_ms: latency };
+  // `output_ms`: what the browser says its output adds after that (not in the figure: fake devices report ~0).
+  const output = ((ctx && ctx.baseLatency) || 0) + ((ctx && ctx.outputLatency) || 0);
+  const turn = { turn: latencies.length + 1, latency_ms: latency, output_ms: Math.round(output * 1000) };
   performance.mark("oratio:speech-end", { startTime: lastVoiceAt, detail: turn });
   performance.mark("oratio:first-audio", { startTime: Math.max(0, heardAt), detail: turn });
 }
