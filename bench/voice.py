@@ -24,6 +24,9 @@ Four measurements in one run, each against a baseline taken in the same process:
     .venv/bin/python -m bench.voice --quick    # a smoke run
     .venv/bin/python -m bench.voice --capacity-only --data-dir /dev/shm   # the store on tmpfs: CPU only
     .venv/bin/python -m bench.voice --turns-only [--quick]   # today's pipeline beside issue 21's
+
+Through the browser page (headless Chromium, fake microphone, the page's timing marks) beside the WebSocket
+figure of the same clips: `bench/voice_browser.py` (`python -m bench.voice_browser [--quick]`).
 """
 
 from __future__ import annotations
@@ -124,13 +127,15 @@ def customer_audio() -> tuple[bytes, float]:
 
 
 @contextmanager
-def bench_platform(data_dir: Path) -> Iterator[tuple[Platform, str, str, str]]:
+def bench_platform(
+    data_dir: Path, rules: Sequence[Callable[[Prompt], Step]] = (echo,)
+) -> Iterator[tuple[Platform, str, str, str]]:
     """The embedded platform with an agent whose model answers at once: (platform, tenant, agent id, key)."""
     config = Settings(data_dir=data_dir, jwt_secret=SecretStr("b" * 40), embeddings=False, model="scripted")
     db = SqliteDatabase(config.database_path)
     backends = Backends(store=SqliteRecordStore(db), events=SqliteEventLog(db), blobs=LocalBlobStore(config.blob_root))
     knowledge = LocalKnowledgeBase(HybridIndex(config.knowledge_path, embedder=None))
-    platform = build_services(config, backends, knowledge, model_factory=lambda spec: ScriptedModel(rules=[echo]))
+    platform = build_services(config, backends, knowledge, model_factory=lambda spec: ScriptedModel(rules=list(rules)))
     try:
         tenant_id, agent_id, secret = provision(platform)
         yield platform, tenant_id, agent_id, secret

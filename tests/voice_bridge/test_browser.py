@@ -144,3 +144,36 @@ def test_the_first_words_are_not_lost_while_the_socket_opens(platform: Platform,
             page.get_by_role("button", name="End call").click()
         finally:
             browser.close()
+
+
+READ_MARKS = """() => ["oratio:speech-end", "oratio:first-audio"].map(
+  (name) => performance.getEntriesByName(name).map((m) => ({ at: m.startTime, detail: m.detail })))"""
+
+
+def test_the_timing_hook_marks_the_first_audio_after_the_end_of_speech(
+    platform: Platform, world: World, tmp_path: Path
+) -> None:
+    """bench/voice_browser.py reads the page's User Timing marks: one reply gives one `oratio:speech-end` and
+    one later `oratio:first-audio`, carrying the latency the page shows, so the bench cannot measure nothing."""
+    require_program("chromium")
+    capture = tmp_path / "customer.wav"
+    capture.write_bytes(wav_bytes(silence(0.5) + speak("Hello, I need my invoice please.") + silence(3.0), 16_000))
+    backend = CascadeBackend(espeak_speech(["I need my invoice"]), platform.engine)
+    app = create_standalone_app(platform, backend=backend)
+    with uvicorn_in_thread(lambda port: app) as port, sync_playwright() as playwright:
+        browser = launch(playwright, capture)
+        try:
+            page = open_page(browser, port, world)
+            assert page.evaluate(READ_MARKS) == [[], []]
+            page.get_by_role("button", name="Start call").click()
+            reply = page.locator(".turn.agent")
+            expect(reply.locator(".latency")).to_have_text(re.compile(r"^\d+ ms$"), timeout=30_000)
+            [[speech_end], [first_audio]] = page.evaluate(READ_MARKS)
+            shown = int(page.locator("body").get_attribute("data-latencies") or "")
+            assert speech_end["at"] > 0 and first_audio["at"] > speech_end["at"]
+            assert first_audio["detail"] == speech_end["detail"]
+            assert first_audio["detail"]["turn"] == 1 and first_audio["detail"]["latency_ms"] == shown
+            assert abs(round(first_audio["at"] - speech_end["at"]) - shown) <= 1
+            page.get_by_role("button", name="End call").click()
+        finally:
+            browser.close()

@@ -91,6 +91,17 @@ function showLatency(ms) {
   }
 }
 
+function markTurn(heardAt, latency) {
+  // The timing hook (docs/voice.md, bench/voice_browser.py): one pair of User Timing marks a reply, on the
+  // page's own clock: `oratio:speech-end` at the last voiced microphone frame, `oratio:first-audio` when the
+  // reply's first audio is heard (scheduled start). Read-only for the page, one pair per turn, nothing sent.
+  // `output_ms`: what the browser says its output adds after that (not in the figure: fake devices report ~0).
+  const output = ((ctx && ctx.baseLatency) || 0) + ((ctx && ctx.outputLatency) || 0);
+  const turn = { turn: latencies.length + 1, latency_ms: latency, output_ms: Math.round(output * 1000) };
+  performance.mark("oratio:speech-end", { startTime: lastVoiceAt, detail: turn });
+  performance.mark("oratio:first-audio", { startTime: Math.max(0, heardAt), detail: turn });
+}
+
 function rms(samples) {
   let sum = 0;
   for (let i = 0; i < samples.length; i++) sum += samples[i] * samples[i];
@@ -149,7 +160,9 @@ function play(buffer) {
     // Heard when it starts playing: now, plus whatever is still queued before it.
     measuring = false;
     const heardAt = performance.now() + (playAt - ctx.currentTime) * 1000;
-    showLatency(Math.max(0, Math.round(heardAt - lastVoiceAt)));
+    const latency = Math.max(0, Math.round(heardAt - lastVoiceAt));
+    markTurn(heardAt, latency);
+    showLatency(latency);
     latencyFor = null;
   }
   src.start(playAt);
