@@ -63,10 +63,10 @@ BASELINE_COMMIT = "53bf986"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def old_embeddings() -> ModuleType:
-    """The embedder module as it was at BASELINE_COMMIT, loaded under its own name."""
+def old_embeddings(commit: str = BASELINE_COMMIT) -> ModuleType:
+    """The embedder module as it was at `commit`, loaded under its own name."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:oratio/knowledge/embeddings.py"],
+        ["git", "-C", str(ROOT), "show", f"{commit}:oratio/knowledge/embeddings.py"],
         check=True,
         capture_output=True,
         text=True,
