@@ -25,7 +25,7 @@ from pydantic import AnyUrl
 from oratio.platform import Platform
 from oratio_app.web import create_app
 from tests.net import uvicorn_in_thread
-from tests.support.oauth import REDIRECT_URI, Browser, MemoryStorage, person
+from tests.support.oauth import HIDDEN, REDIRECT_URI, Browser, MemoryStorage, person
 from tests.support.platforms import FakeClock
 from tests.support.signin import PASSWORD, signed_in
 from tests.support.tenants import Tenancy
@@ -342,3 +342,30 @@ def test_consent_needs_the_csrf_token_and_deny_sends_access_denied(base_url: str
         denied = Browser(base_url, email, approve=False).consent(f"{base_url}/authorize?{urlencode(query)}")
 
     assert parse_qs(urlsplit(denied).query) == {"error": ["access_denied"], "state": ["s2"]}
+
+
+def test_the_consent_page_asks_a_stranger_to_sign_in_and_refuses_another_sites_post(base_url: str, email: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=10.0) as http:
+        client = registered(http)
+        query = {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": pkce()[1],
+            "code_challenge_method": "S256",
+        }
+        consent_url = http.get(f"/authorize?{urlencode(query)}").headers["location"]
+        stranger = http.get(consent_url)
+        assert stranger.status_code == 401 and "Sign in" in stranger.text
+
+    browser, _ = signed_in(base_url, email)
+    try:
+        page = browser.get(consent_url)
+        fields = dict(HIDDEN.findall(page.text))
+        cross_site = browser.post(
+            "/oauth/consent", data={**fields, "decision": "approve"}, headers={"Origin": "https://evil.example"}
+        )
+        assert cross_site.status_code == 403, cross_site.text
+        assert page.headers["x-frame-options"] == "DENY"
+    finally:
+        browser.close()
