@@ -149,6 +149,7 @@ class Platform:
         self.session_timeouts.expire_idle()
         self.analyses.run_pending()
         self.signin.sweep()  # browser sessions and sign-in links past their end
+        self.oauth.sweep()  # OAuth consent requests, codes and tokens past their expiry
 
 
 def build_services(

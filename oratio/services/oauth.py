@@ -35,6 +35,7 @@ from oratio.store.ports import Insert, Replace, Table
 from oratio.store.tables import OAUTH_CLIENTS, OAUTH_CODES, OAUTH_REQUESTS, OAUTH_TOKENS
 from schemas import Principal
 from schemas.oauth import OAUTH_TENANT, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
+from schemas.outbox import sortable
 
 logger = logging.getLogger("oratio.services.oauth")
 R = TypeVar("R", OAuthRequest, OAuthCode, OAuthToken)
@@ -281,6 +282,19 @@ class OAuthService:
             cursor = page.next_cursor
             if cursor is None:
                 return revoked
+
+    def sweep(self, limit: int = 200) -> int:
+        """Delete up to `limit` consent requests, codes and tokens past their expiry (the session sweeper calls
+        this each round), so none of the tables grows with sign-ins over time. Returns how many went."""
+        until = f"{sortable(self._b.clock())}#~"
+        store = self._b.store
+        requests = store.query(OAUTH_REQUESTS, "oauth_requests", index="by_expiry", sort_to=until, limit=limit)
+        codes = store.query(OAUTH_CODES, "oauth_codes", index="by_expiry", sort_to=until, limit=limit)
+        tokens = store.query(OAUTH_TOKENS, "oauth_tokens", index="by_expiry", sort_to=until, limit=limit)
+        gone = sum(store.delete(OAUTH_REQUESTS, "oauth_requests", r.id_hash) for r in requests.items)
+        gone += sum(store.delete(OAUTH_CODES, "oauth_codes", c.code_hash) for c in codes.items)
+        gone += sum(store.delete(OAUTH_TOKENS, "oauth_tokens", t.token_hash) for t in tokens.items)
+        return gone
 
     def _tokens(self, grant: OAuthCode | OAuthToken, family: str) -> tuple[Issued, list[Insert[OAuthToken]]]:
         now = self._b.clock()

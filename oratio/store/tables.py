@@ -268,6 +268,14 @@ OAUTH_REQUESTS: Table[OAuthRequest] = Table(
     model=OAuthRequest,
     partition=lambda r: "oauth_requests",
     sort=lambda r: r.id_hash,
+    # By expiry: how the sweep finds requests nobody answered (the table stays bounded).
+    indexes=(
+        Index[OAuthRequest](
+            name="by_expiry",
+            partition=lambda r: "oauth_requests",
+            sort=lambda r: f"{sortable(r.expires_at)}#{r.id_hash}",
+        ),
+    ),
 )
 
 OAUTH_CODES: Table[OAuthCode] = Table(
@@ -275,6 +283,13 @@ OAUTH_CODES: Table[OAuthCode] = Table(
     model=OAuthCode,
     partition=lambda c: "oauth_codes",
     sort=lambda c: c.code_hash,
+    indexes=(
+        Index[OAuthCode](
+            name="by_expiry",
+            partition=lambda c: "oauth_codes",
+            sort=lambda c: f"{sortable(c.expires_at)}#{c.code_hash}",
+        ),
+    ),
 )
 
 OAUTH_TOKENS: Table[OAuthToken] = Table(
@@ -283,7 +298,14 @@ OAUTH_TOKENS: Table[OAuthToken] = Table(
     partition=lambda t: "oauth_tokens",
     sort=lambda t: t.token_hash,
     # Every token of one consent, so revoking one revokes them all.
-    indexes=(Index[OAuthToken](name="by_family", partition=lambda t: t.family, sort=lambda t: t.token_hash),),
+    indexes=(
+        Index[OAuthToken](name="by_family", partition=lambda t: t.family, sort=lambda t: t.token_hash),
+        Index[OAuthToken](
+            name="by_expiry",
+            partition=lambda t: "oauth_tokens",
+            sort=lambda t: f"{sortable(t.expires_at)}#{t.token_hash}",
+        ),
+    ),
 )
 
 ALL_TABLES: tuple[

@@ -161,3 +161,25 @@ def test_the_number_of_clients_is_capped(platform: Platform) -> None:
 
     with pytest.raises(InvalidInput, match="no more clients"):
         platform.oauth.register("cid-3", "Tool", [URI], "{}")
+
+
+def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
+    platform: Platform, acme: Tenancy, clock: FakeClock
+) -> None:
+    consent(platform, acme.principal)  # an access and a refresh token
+    platform.oauth.start(
+        "cid-1",
+        scopes=[],
+        code_challenge=CHALLENGE,
+        redirect_uri=URI,
+        redirect_uri_explicit=True,
+        state=None,
+        resource=RESOURCE,
+    )  # a request nobody answers
+    clock.advance(timedelta(seconds=901))
+
+    assert platform.oauth.sweep() == 3  # the used code, the access token, the unanswered request
+    assert len(platform.backends.store.query(OAUTH_TOKENS, "oauth_tokens").items) == 1  # the refresh token lives on
+    clock.advance(timedelta(days=31))
+    platform.sweep_sessions()
+    assert platform.backends.store.query(OAUTH_TOKENS, "oauth_tokens").items == []
