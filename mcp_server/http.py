@@ -122,7 +122,7 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
     """The SDK's authorization server (metadata, register, authorize, token, revoke) over `OAuthService`.
 
     Registration is open (RFC 7591, as MCP clients expect) but bounded: per-address rate limit
-    (`RegistrationLimit`), a cap on clients and redirect-URI checks in the service.
+    (`AddressLimit`, also on authorize), a cap on clients and redirect-URI checks in the service.
     """
     settings = platform.settings
     routes = create_auth_routes(
@@ -131,28 +131,44 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
         client_registration_options=ClientRegistrationOptions(enabled=True),
         revocation_options=RevocationOptions(enabled=True),
     )
-    limiter = TokenBucketLimiter(
-        rate_per_minute=settings.oauth_register_per_minute, burst=settings.oauth_register_burst
-    )
+    limits = {
+        # Registration stores a client; authorize stores a consent request: both bounded per address.
+        REGISTRATION_PATH: AddressLimit.of(settings.oauth_register_per_minute, settings.oauth_register_burst),
+        AUTHORIZATION_PATH: AddressLimit.of(settings.oauth_authorize_per_minute, settings.oauth_authorize_burst),
+    }
     return [
-        Route(r.path, RegistrationLimit(r.app, limiter), methods=r.methods) if r.path == REGISTRATION_PATH else r
+        Route(r.path, limits[r.path].wrap(r.app), methods=r.methods) if r.path in limits else r
         for r in routes
         if isinstance(r, Route)
     ]
 
 
-class RegistrationLimit:
-    """429 (JSON, Retry-After) for an address registering clients faster than the configured rate."""
+class AddressLimit:
+    """429 (JSON, Retry-After) for a client address calling an endpoint faster than the configured rate."""
+
+    def __init__(self, limiter: TokenBucketLimiter) -> None:
+        self._limiter = limiter
+
+    @classmethod
+    def of(cls, per_minute: float, burst: int) -> AddressLimit:
+        return cls(TokenBucketLimiter(rate_per_minute=per_minute, burst=burst))
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        return _Limited(app, self._limiter)
+
+
+class _Limited:
+    """An ASGI app (a class, so Starlette's `Route` does not wrap it as a request handler)."""
 
     def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter) -> None:
         self._app = app
         self._limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
+        if scope["type"] == "http" and scope.get("method") in ("GET", "POST"):
             client = scope.get("client")
             try:
-                self._limiter.check(f"register:{client[0] if client else '?'}")
+                self._limiter.check(client[0] if client else "?")
             except RateLimited as exc:
                 await error_response(exc)(scope, receive, send)
                 return

@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=10_000, description="Client registrations per minute from one address"
     )
     oauth_register_burst: int = Field(default=5, ge=1, le=10_000, description="Registrations one address may burst")
+    oauth_authorize_per_minute: float = Field(
+        default=30.0, gt=0, le=10_000, description="Authorization requests per minute from one address"
+    )
+    oauth_authorize_burst: int = Field(
+        default=30, ge=1, le=10_000, description="Authorization requests one address may burst"
+    )
     password_memory_kib: int = Field(
         default=64 * 1024, ge=8 * 1024, le=1024 * 1024, description="argon2id memory cost per password hash"
     )

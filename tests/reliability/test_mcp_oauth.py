@@ -37,6 +37,7 @@ INITIALIZE = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
+AUTHORIZE_BURST = 8
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
 
 
@@ -47,7 +48,13 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
-    return {"password_memory_kib": 8 * 1024, "oauth_register_burst": 3, "oauth_register_per_minute": 0.001}
+    return {
+        "password_memory_kib": 8 * 1024,
+        "oauth_register_burst": 3,
+        "oauth_register_per_minute": 0.001,
+        "oauth_authorize_burst": AUTHORIZE_BURST,
+        "oauth_authorize_per_minute": 0.001,
+    }
 
 
 @pytest.fixture
@@ -234,11 +241,22 @@ def test_registration_refuses_redirect_uris_that_are_not_https_or_loopback(base_
     assert answer.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
 
 
-def test_registration_is_rate_limited_per_address(base_url: str) -> None:
+def test_registration_and_authorization_are_rate_limited_per_address(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=10.0) as http:
         answers = [register(http).status_code for _ in range(4)]
+        client = Registered("x", "y")
+        query = {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": pkce()[1],
+            "code_challenge_method": "S256",
+        }
+        authorizations = [http.get(f"/authorize?{urlencode(query)}") for _ in range(AUTHORIZE_BURST + 1)]
 
     assert answers == [201, 201, 201, 429]
+    assert [a.status_code for a in authorizations] == [400] * AUTHORIZE_BURST + [429]
+    assert authorizations[-1].json()["error"] == "rate_limited" and "retry-after" in authorizations[-1].headers
 
 
 def test_a_token_is_accepted_by_mcp_and_only_for_its_own_resource(
