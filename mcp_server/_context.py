@@ -40,6 +40,7 @@ from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
+from oratio.services.oauth import OAuthService
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
@@ -62,6 +63,9 @@ class McpServices(Protocol):
 
     @property
     def access(self) -> AccessService: ...
+
+    @property
+    def oauth(self) -> OAuthService: ...
 
     @property
     def agents(self) -> AgentService: ...

@@ -16,6 +16,7 @@ from mcp.server.auth.provider import AccessToken
 from oratio.auth.principals import token_principal
 from oratio.errors import BackendUnavailable, OratioError, RateLimited
 from oratio.services import AccessService
+from oratio.services.oauth import ACCESS_PREFIX, OAuthService
 from schemas import Principal
 
 TENANT_CLAIM = "tid"
@@ -49,10 +50,13 @@ class OperatorPrincipal:
 
 
 class OratioTokenVerifier:
-    """MCP `TokenVerifier` over Oratio's admin JWTs: same checks, same rate limit as every door."""
+    """MCP `TokenVerifier` over Oratio's admin JWTs and OAuth access tokens: same checks, same rate limit
+    as every door. An OAuth token (`oat_...`) is accepted only for `resource`, the /mcp URL it was issued for."""
 
-    def __init__(self, access: AccessService) -> None:
+    def __init__(self, access: AccessService, oauth: OAuthService | None = None, resource: str = "") -> None:
         self._access = access
+        self._oauth = oauth
+        self._resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The token's access, or None (401) for a token that is not valid.
@@ -62,7 +66,7 @@ class OratioTokenVerifier:
         a client waits and retries instead of discarding a good token.
         """
         try:
-            principal = await anyio.to_thread.run_sync(self._access.admin_principal, token)
+            principal = await anyio.to_thread.run_sync(self._principal, token)
         except (RateLimited, BackendUnavailable):
             raise
         except OratioError:
@@ -74,3 +78,10 @@ class OratioTokenVerifier:
             scopes=sorted(s.value for s in principal.scopes),
             claims={TENANT_CLAIM: principal.tenant_id},
         )
+
+    def _principal(self, token: str) -> Principal:
+        if self._oauth is not None and token.startswith(ACCESS_PREFIX):
+            principal = self._oauth.access(token, self._resource)
+            self._access.check_rate(principal)
+            return principal
+        return self._access.admin_principal(token)

@@ -6,9 +6,11 @@
 * Auth: every request to `/mcp` must carry `Authorization: Bearer <admin token>`. The token is
   verified by `OratioTokenVerifier` (signature, expiry, admin still enabled, rate limit); a missing
   or bad one gets 401 with `WWW-Authenticate: Bearer ..., resource_metadata="<url>"` pointing at
-  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer;
-  its RFC 8414 metadata (`/.well-known/oauth-authorization-server`) offers no OAuth grant: tokens
-  are minted out of band. A valid token over the rate limit gets 429 with Retry-After, not 401.
+  `/.well-known/oauth-protected-resource/mcp` (RFC 9728), which names Oratio itself as the issuer.
+  Oratio is that authorization server (`authorization_server_routes`, the SDK's handlers over
+  `oratio.services.oauth`): an MCP client registers, sends the person through the dashboard's consent
+  page, and gets short-lived access tokens bound to /mcp, accepted beside admin JWTs.
+  A valid token over the rate limit gets 429 with Retry-After, not 401.
 * Bodies: at most one document at `ORATIO_MAX_DOCUMENT_BYTES` base64-encoded plus 1 MiB (JSON 413
   past it); the SDK's own, smaller default limit is raised to the same size.
 * DNS rebinding: the Host header must name this server: the public URL's host, or the bound
@@ -22,27 +24,42 @@ The returned app's lifespan runs the MCP session manager: a parent app that moun
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from mcp.server.auth.settings import AuthSettings
+from mcp.server.auth.routes import (
+    AUTHORIZATION_PATH,
+    REGISTRATION_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+    create_auth_routes,
+)
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server._context import McpServices
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
+from mcp_server.oauth import OratioOAuthProvider
 from mcp_server.server import build_server
-from oratio.errors import OratioError
+from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.errors import OratioError, RateLimited
 from oratio.http_json import PayloadTooLarge, error_response
 
 MCP_PATH = "/mcp"
 AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
-MCP_PATHS = (MCP_PATH, "/.well-known/oauth-protected-resource" + MCP_PATH, AUTHORIZATION_SERVER_METADATA_PATH)
+MCP_PATHS = (
+    MCP_PATH,
+    "/.well-known/oauth-protected-resource" + MCP_PATH,
+    AUTHORIZATION_SERVER_METADATA_PATH,
+    AUTHORIZATION_PATH,
+    TOKEN_PATH,
+    REGISTRATION_PATH,
+    REVOCATION_PATH,
+)
 """The paths the MCP app answers when mounted at the root beside other routes."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -83,7 +100,9 @@ def create_mcp_http_app(platform: McpServices, *, public_url: str, host: str, po
         resource_server_url=public_url + MCP_PATH,
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
-    server = build_server(platform, TokenPrincipal(), token_verifier=OratioTokenVerifier(platform.access), auth=auth)
+    resource = public_url + MCP_PATH
+    verifier = OratioTokenVerifier(platform.access, platform.oauth, resource)
+    server = build_server(platform, TokenPrincipal(), token_verifier=verifier, auth=auth)
     max_bytes = max_request_bytes(platform.settings.max_document_bytes)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -95,37 +114,65 @@ def create_mcp_http_app(platform: McpServices, *, public_url: str, host: str, po
     )
     app.user_middleware.insert(0, Middleware(Refusals))
     app.user_middleware.insert(0, Middleware(BodyLimit, max_bytes=max_bytes))
-    app.router.routes.append(
-        Route(AUTHORIZATION_SERVER_METADATA_PATH, authorization_server_metadata(str(auth.issuer_url)), methods=["GET"])
-    )
+    app.router.routes.extend(authorization_server_routes(platform, issuer=auth.issuer_url, resource=resource))
     return app
 
 
-def authorization_server_metadata(issuer: str) -> Callable[[Request], Awaitable[Response]]:
-    """RFC 8414 metadata for the authorization server the resource metadata names: Oratio itself.
+def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, resource: str) -> list[Route]:
+    """The SDK's authorization server (metadata, register, authorize, token, revoke) over `OAuthService`.
 
-    Oratio issues admin tokens out of band (`oratio admin token`), so it supports no OAuth grant:
-    `grant_types_supported` and `response_types_supported` are empty, which per RFC 8414 §2 also
-    makes the authorization and token endpoints unnecessary. An OAuth-capable client's discovery
-    (401 -> resource metadata -> this document) ends here with that answer, instead of in a 404.
-    (The resource metadata cannot simply omit the authorization server: RFC 9728 clients, the MCP
-    SDK's included, require at least one.)
+    Registration is open (RFC 7591, as MCP clients expect) but bounded: per-address rate limit
+    (`AddressLimit`, also on authorize), a cap on clients and redirect-URI checks in the service.
     """
-    metadata = {
-        "issuer": issuer,
-        "grant_types_supported": [],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": [],
-        "oratio_admin_tokens": (
-            "no OAuth flow: an operator mints an admin token with `oratio admin token` and the client "
-            "sends it as 'Authorization: Bearer <token>'"
-        ),
+    settings = platform.settings
+    routes = create_auth_routes(
+        OratioOAuthProvider(platform.oauth, public_url=str(issuer), resource=resource),
+        issuer_url=issuer,  # as `AuthSettings` keeps it: no trailing slash (RFC 8414 compares exactly)
+        client_registration_options=ClientRegistrationOptions(enabled=True),
+        revocation_options=RevocationOptions(enabled=True),
+    )
+    limits = {
+        # Registration stores a client; authorize stores a consent request: both bounded per address.
+        REGISTRATION_PATH: AddressLimit.of(settings.oauth_register_per_minute, settings.oauth_register_burst),
+        AUTHORIZATION_PATH: AddressLimit.of(settings.oauth_authorize_per_minute, settings.oauth_authorize_burst),
     }
+    return [
+        Route(r.path, limits[r.path].wrap(r.app), methods=r.methods) if r.path in limits else r
+        for r in routes
+        if isinstance(r, Route)
+    ]
 
-    async def endpoint(request: Request) -> Response:
-        return JSONResponse(metadata, headers={"Access-Control-Allow-Origin": "*"})
 
-    return endpoint
+class AddressLimit:
+    """429 (JSON, Retry-After) for a client address calling an endpoint faster than the configured rate."""
+
+    def __init__(self, limiter: TokenBucketLimiter) -> None:
+        self._limiter = limiter
+
+    @classmethod
+    def of(cls, per_minute: float, burst: int) -> AddressLimit:
+        return cls(TokenBucketLimiter(rate_per_minute=per_minute, burst=burst))
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        return _Limited(app, self._limiter)
+
+
+class _Limited:
+    """An ASGI app (a class, so Starlette's `Route` does not wrap it as a request handler)."""
+
+    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter) -> None:
+        self._app = app
+        self._limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "POST"):
+            client = scope.get("client")
+            try:
+                self._limiter.check(client[0] if client else "?")
+            except RateLimited as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 class Refusals:

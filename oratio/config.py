@@ -141,6 +141,29 @@ class Settings(BaseSettings):
     signin_lockout_seconds: int = Field(
         default=900, ge=1, le=24 * 3600, description="How long a lockout lasts (also the window failures count in)"
     )
+    # MCP clients signing in like people (OAuth 2.1 + PKCE, oratio.services.oauth, docs/mcp-oauth.md).
+    oauth_access_ttl_seconds: int = Field(
+        default=900, ge=60, le=24 * 3600, description="How long an OAuth access token for /mcp works"
+    )
+    oauth_refresh_ttl_seconds: int = Field(
+        default=30 * 24 * 3600, ge=3600, le=365 * 24 * 3600, description="How long an OAuth refresh token works"
+    )
+    oauth_code_ttl_seconds: int = Field(
+        default=120, ge=10, le=600, description="How long an authorization code (and a consent request) works"
+    )
+    oauth_max_clients: int = Field(
+        default=1000, ge=1, le=100_000, description="Dynamically registered OAuth clients at most"
+    )
+    oauth_register_per_minute: float = Field(
+        default=5.0, gt=0, le=10_000, description="Client registrations per minute from one address"
+    )
+    oauth_register_burst: int = Field(default=5, ge=1, le=10_000, description="Registrations one address may burst")
+    oauth_authorize_per_minute: float = Field(
+        default=30.0, gt=0, le=10_000, description="Authorization requests per minute from one address"
+    )
+    oauth_authorize_burst: int = Field(
+        default=30, ge=1, le=10_000, description="Authorization requests one address may burst"
+    )
     password_memory_kib: int = Field(
         default=64 * 1024, ge=8 * 1024, le=1024 * 1024, description="argon2id memory cost per password hash"
     )

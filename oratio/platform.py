@@ -66,6 +66,7 @@ from oratio.services.ingestion import Ingestion, IngestionSettings
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
+from oratio.services.oauth import OAuthService, OAuthSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
@@ -121,6 +122,8 @@ class Platform:
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     analyses: AnalysisService
     """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
+    oauth: OAuthService
+    """The OAuth authorization server's state for MCP clients that sign in like people (docs/mcp-oauth.md)."""
     signin: SignInService
     """People signing in to the dashboard with email and password: invitations, resets, browser sessions."""
     mcp: McpToolRunner
@@ -146,6 +149,7 @@ class Platform:
         self.session_timeouts.expire_idle()
         self.analyses.run_pending()
         self.signin.sweep()  # browser sessions and sign-in links past their end
+        self.oauth.sweep()  # OAuth consent requests, codes and tokens past their expiry
 
 
 def build_services(
@@ -288,6 +292,16 @@ def build_services(
             wake=outbox.wake,
         ),
         signin=_signin(settings, backends, tenants, email_on=email is not None, outbox=outbox),
+        oauth=OAuthService(
+            backends,
+            tenants,
+            OAuthSettings(
+                access_ttl=timedelta(seconds=settings.oauth_access_ttl_seconds),
+                refresh_ttl=timedelta(seconds=settings.oauth_refresh_ttl_seconds),
+                code_ttl=timedelta(seconds=settings.oauth_code_ttl_seconds),
+                max_clients=settings.oauth_max_clients,
+            ),
+        ),
         mcp=mcp,
     )
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_apps.app import create_runtime_app
 from dashboard import dashboard_routes
+from dashboard.consent import consent_routes
 from dashboard.credentials import request_principal
 from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
 from oratio.http_json import handles_errors
@@ -66,6 +67,8 @@ def create_app(
         Route("/api/v1/me", handles_errors(me)),
         # /dashboard, /api/v1/..., /ws/dashboard
         *dashboard_routes(platform, voice_url=platform.settings.voice_public_url, public_url=public_url),
+        # The consent page MCP clients' OAuth sign-in sends a person to (mcp_server.oauth).
+        *consent_routes(platform, public_url),
     ]
     return Starlette(
         routes=[

@@ -61,8 +61,12 @@ class AccessService:
                 raise Unauthenticated("token was revoked; ask for a new one")
         elif not self._tenants.tenant_exists(principal.tenant_id):
             raise Unauthenticated("token's tenant does not exist")
-        self._limiter.check(f"{principal.tenant_id}:{principal.subject}")
+        self.check_rate(principal)
         return principal
+
+    def check_rate(self, principal: Principal) -> None:
+        """The per-admin rate limit every credential of that admin shares (JWT or OAuth token); RateLimited past it."""
+        self._limiter.check(f"{principal.tenant_id}:{principal.subject}")
 
 
 def _seconds(moment: datetime) -> int:

@@ -21,6 +21,7 @@ from schemas import (
     Turn,
 )
 from schemas.analysis import SessionAnalysis
+from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken
 from schemas.outbox import sortable
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
@@ -255,6 +256,58 @@ SIGNIN_LINKS: Table[SignInLink] = Table(
     ),
 )
 
+OAUTH_CLIENTS: Table[OAuthClient] = Table(
+    name="oauth_clients",
+    model=OAuthClient,
+    partition=lambda c: "oauth_clients",
+    sort=lambda c: c.client_id,
+)
+
+OAUTH_REQUESTS: Table[OAuthRequest] = Table(
+    name="oauth_requests",
+    model=OAuthRequest,
+    partition=lambda r: "oauth_requests",
+    sort=lambda r: r.id_hash,
+    # By expiry: how the sweep finds requests nobody answered (the table stays bounded).
+    indexes=(
+        Index[OAuthRequest](
+            name="by_expiry",
+            partition=lambda r: "oauth_requests",
+            sort=lambda r: f"{sortable(r.expires_at)}#{r.id_hash}",
+        ),
+    ),
+)
+
+OAUTH_CODES: Table[OAuthCode] = Table(
+    name="oauth_codes",
+    model=OAuthCode,
+    partition=lambda c: "oauth_codes",
+    sort=lambda c: c.code_hash,
+    indexes=(
+        Index[OAuthCode](
+            name="by_expiry",
+            partition=lambda c: "oauth_codes",
+            sort=lambda c: f"{sortable(c.expires_at)}#{c.code_hash}",
+        ),
+    ),
+)
+
+OAUTH_TOKENS: Table[OAuthToken] = Table(
+    name="oauth_tokens",
+    model=OAuthToken,
+    partition=lambda t: "oauth_tokens",
+    sort=lambda t: t.token_hash,
+    # Every token of one consent, so revoking one revokes them all.
+    indexes=(
+        Index[OAuthToken](name="by_family", partition=lambda t: t.family, sort=lambda t: t.token_hash),
+        Index[OAuthToken](
+            name="by_expiry",
+            partition=lambda t: "oauth_tokens",
+            sort=lambda t: f"{sortable(t.expires_at)}#{t.token_hash}",
+        ),
+    ),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -271,7 +324,11 @@ ALL_TABLES: tuple[
     | Table[SessionAnalysis]
     | Table[Login]
     | Table[BrowserSession]
-    | Table[SignInLink],
+    | Table[SignInLink]
+    | Table[OAuthClient]
+    | Table[OAuthRequest]
+    | Table[OAuthCode]
+    | Table[OAuthToken],
     ...,
 ] = (
     TENANTS,
@@ -290,6 +347,10 @@ ALL_TABLES: tuple[
     LOGINS,
     BROWSER_SESSIONS,
     SIGNIN_LINKS,
+    OAUTH_CLIENTS,
+    OAUTH_REQUESTS,
+    OAUTH_CODES,
+    OAUTH_TOKENS,
 )
 
 __all__ = [
@@ -304,6 +365,10 @@ __all__ = [
     "LEASES",
     "LOGINS",
     "NOTIFICATIONS",
+    "OAUTH_CLIENTS",
+    "OAUTH_CODES",
+    "OAUTH_REQUESTS",
+    "OAUTH_TOKENS",
     "OUTBOX",
     "SECRETS",
     "SESSIONS",

@@ -4,7 +4,7 @@
   token; now it gets 429 with Retry-After (and the JSON body every Oratio refusal has).
 * The protected-resource metadata names Oratio as the authorization server; its RFC 8414 metadata
   used to be a 404, leaving OAuth-capable clients in a discovery that could not succeed. Now the
-  whole chain answers over HTTP, ending in a document that says no OAuth grant is offered.
+  whole chain answers over HTTP, ending in the authorization server's metadata (issue 22 item 6).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_an_admin_over_the_rate_limit_gets_429_with_retry_after_not_401(platform
     assert httpx.Response(429, content=body).json()["error"] == "rate_limited"
 
 
-def test_the_oauth_discovery_chain_ends_in_metadata_that_offers_no_grant(base_url: str) -> None:
+def test_the_oauth_discovery_chain_ends_in_metadata_that_offers_the_code_grant(base_url: str) -> None:
     with httpx.Client(timeout=10.0) as http:
         challenge = http.post(f"{base_url}/mcp", json=INITIALIZE, headers=MCP_HEADERS)
         assert challenge.status_code == 401
@@ -84,6 +84,9 @@ def test_the_oauth_discovery_chain_ends_in_metadata_that_offers_no_grant(base_ur
         document = server.json()
 
     assert document["issuer"] == issuer  # RFC 8414 §3.3: the issuer matches the URL it was found by
-    assert document["grant_types_supported"] == [] and document["response_types_supported"] == []
-    assert "authorization_endpoint" not in document and "token_endpoint" not in document
-    assert "oratio admin token" in document["oratio_admin_tokens"]
+    # Issue 22 item 6: Oratio is an authorization server (docs/mcp-oauth.md), PKCE S256 only.
+    assert "authorization_code" in document["grant_types_supported"] and document["response_types_supported"] == [
+        "code"
+    ]
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert document["authorization_endpoint"] == f"{base_url}/authorize"

@@ -1,0 +1,327 @@
+"""The OAuth authorization server's state and decisions, for MCP clients that sign in like people.
+
+Why it is shaped this way (docs/mcp-oauth.md):
+
+* The MCP door adapts this service to the MCP SDK's `OAuthAuthorizationServerProvider`; the dashboard
+  door shows the consent page. Neither stores anything itself, so the rules live here once, and the
+  state is in the `RecordStore` (SQLite now, DynamoDB through the same Protocol).
+* Every secret (a consent request's id, a code, an access or refresh token) is a random 256-bit value
+  stored as its SHA-256, so a copy of the store lets nobody use one.
+* Single use is an optimistic write: a code or a refresh token is marked `used` by a versioned replace,
+  so two exchanges at once cannot both succeed. A second use of a refresh token (a stolen copy being
+  replayed) revokes its whole family.
+* An access token is bound to one resource (RFC 8707): it is accepted only where it was issued for.
+* A token acts as the person who consented, with that person's scopes, and stops working when the
+  person is disabled, exactly like their own admin JWT would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from ipaddress import ip_address
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from oratio.auth.principals import token_principal
+from oratio.errors import Conflict, InvalidInput, Unauthenticated
+from oratio.services._common import Backends
+from oratio.services.tenants import TenantService
+from oratio.store.ports import Insert, Replace, Table
+from oratio.store.tables import OAUTH_CLIENTS, OAUTH_CODES, OAUTH_REQUESTS, OAUTH_TOKENS
+from schemas import Principal
+from schemas.oauth import OAUTH_TENANT, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
+from schemas.outbox import sortable
+
+logger = logging.getLogger("oratio.services.oauth")
+R = TypeVar("R", OAuthRequest, OAuthCode, OAuthToken)
+
+CONSENT_PATH = "/oauth/consent"
+"""Where the authorization endpoint sends a person (the dashboard serves it; the MCP door links to it)."""
+SECRET_MAX = 128
+"""A presented code or token longer than this is refused before it is hashed."""
+ACCESS_PREFIX = "oat_"
+"""Access tokens start with this, so /mcp tells them from admin JWTs without trying both."""
+REFRESH_PREFIX = "ort_"
+MAX_REDIRECT_URIS = 5
+TOKEN_REFUSED = "the token is not valid: it has expired, was revoked, or is for another resource"
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    access_ttl: timedelta = timedelta(minutes=15)
+    refresh_ttl: timedelta = timedelta(days=30)
+    code_ttl: timedelta = timedelta(minutes=2)
+    max_clients: int = 1000
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Tokens handed to a client once (never stored in the clear)."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scopes: list[str]
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_redirect_uri(uri: str) -> None:
+    """https anywhere, or http to a loopback address only (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2)."""
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.hostname:
+        raise InvalidInput(f"redirect URI {uri[:100]!r} must be absolute and have no fragment")
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return
+    raise InvalidInput(f"redirect URI {uri[:100]!r} must be https, or http to 127.0.0.1/[::1]/localhost")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OAuthService:
+    def __init__(self, backends: Backends, tenants: TenantService, settings: OAuthSettings) -> None:
+        self._b = backends
+        self._tenants = tenants
+        self._s = settings
+
+    def now(self) -> datetime:
+        return self._b.clock()
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def register(self, client_id: str, name: str, redirect_uris: Sequence[str], metadata: str) -> OAuthClient:
+        """Store a dynamically registered client: redirect URIs checked, the number of clients capped."""
+        if not 1 <= len(redirect_uris) <= MAX_REDIRECT_URIS:
+            raise InvalidInput(f"a client has 1 to {MAX_REDIRECT_URIS} redirect URIs")
+        for uri in redirect_uris:
+            check_redirect_uri(uri)
+        if self._client_count(self._s.max_clients + 1) >= self._s.max_clients:
+            raise InvalidInput(f"this server takes no more clients (at most {self._s.max_clients})")
+        client = OAuthClient(
+            tenant_id=OAUTH_TENANT, client_id=client_id, name=name[:200], metadata=metadata, created_at=self._b.clock()
+        )
+        stored = self._b.store.insert(OAUTH_CLIENTS, client)
+        logger.info("client=%s | oauth client registered", client_id)
+        return stored
+
+    def client(self, client_id: str) -> OAuthClient | None:
+        if not 1 <= len(client_id) <= 64:
+            return None
+        return self._b.store.get(OAUTH_CLIENTS, "oauth_clients", client_id)
+
+    def _client_count(self, up_to: int) -> int:
+        count, cursor = 0, None
+        while count < up_to:
+            page = self._b.store.query(OAUTH_CLIENTS, "oauth_clients", limit=100, cursor=cursor)
+            count += len(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return count
+
+    # -- consent --------------------------------------------------------------------------------
+
+    def start(
+        self,
+        client_id: str,
+        *,
+        scopes: Sequence[str],
+        code_challenge: str,
+        redirect_uri: str,
+        redirect_uri_explicit: bool,
+        state: str | None,
+        resource: str,
+    ) -> str:
+        """Hold an authorization request until the person consents; returns the request's id (for the page URL)."""
+        secret = secrets.token_urlsafe(32)
+        request = OAuthRequest(
+            tenant_id=OAUTH_TENANT,
+            id_hash=digest(secret),
+            client_id=client_id,
+            scopes=list(scopes),
+            code_challenge=code_challenge,
+            redirect_uri=redirect_uri,
+            redirect_uri_explicit=redirect_uri_explicit,
+            state=state,
+            resource=resource,
+            expires_at=self._b.clock() + self._s.code_ttl * 5,
+        )
+        self._b.store.insert(OAUTH_REQUESTS, request)
+        return secret
+
+    def pending(self, request_id: str) -> tuple[OAuthRequest, OAuthClient]:
+        """The request a consent page shows, and its client; Unauthenticated once it has expired or been answered."""
+        request = self._get(OAUTH_REQUESTS, "oauth_requests", request_id)
+        client = None if request is None else self.client(request.client_id)
+        if request is None or client is None or request.expires_at <= self._b.clock():
+            raise Unauthenticated("this sign-in request has expired or was answered; start again from the client")
+        return request, client
+
+    def answer(self, request_id: str, principal: Principal, *, approve: bool) -> tuple[OAuthRequest, str | None]:
+        """The person's answer: the request is used up either way; approving issues a code (returned once)."""
+        request, _ = self.pending(request_id)
+        if not self._b.store.delete(OAUTH_REQUESTS, "oauth_requests", request.id_hash):
+            raise Unauthenticated("this sign-in request was already answered")
+        if not approve:
+            return request, None
+        code = secrets.token_urlsafe(32)
+        granted = sorted({s.value for s in principal.scopes})
+        self._b.store.insert(
+            OAUTH_CODES,
+            OAuthCode(
+                tenant_id=principal.tenant_id,
+                code_hash=digest(code),
+                client_id=request.client_id,
+                admin_id=principal.subject,
+                scopes=granted,
+                resource=request.resource,
+                expires_at=self._b.clock() + self._s.code_ttl,
+                code_challenge=request.code_challenge,
+                redirect_uri=request.redirect_uri,
+                redirect_uri_explicit=request.redirect_uri_explicit,
+            ),
+        )
+        logger.info(
+            "tenant=%s admin=%s client=%s | oauth consent given",
+            principal.tenant_id,
+            principal.subject,
+            request.client_id,
+        )
+        return request, code
+
+    # -- codes and tokens -----------------------------------------------------------------------
+
+    def code(self, client_id: str, code: str) -> OAuthCode | None:
+        """An unused code issued to this client (expiry is the caller's check, so it can say so)."""
+        found = self._get(OAUTH_CODES, "oauth_codes", code)
+        if found is None or found.used or found.client_id != client_id:
+            return None
+        return found
+
+    def exchange_code(self, code: OAuthCode) -> Issued:
+        """Use the code up (once, whoever races) and issue the first access and refresh tokens."""
+        if code.expires_at <= self._b.clock():
+            raise Unauthenticated("authorization code has expired")
+        family = digest(secrets.token_urlsafe(32))
+        issued, writes = self._tokens(code, family)
+        try:
+            self._b.store.transact([Replace(OAUTH_CODES, code.model_copy(update={"used": True})), *writes])
+        except Conflict:
+            raise Unauthenticated("authorization code was already used") from None
+        return issued
+
+    def refresh_token(self, client_id: str, token: str) -> OAuthToken | None:
+        found = self._get(OAUTH_TOKENS, "oauth_tokens", token)
+        if found is None or found.kind != "refresh" or found.client_id != client_id or found.revoked:
+            return None
+        if found.used:
+            self.revoke_family(found.family)  # a replayed refresh token: someone holds a copy
+            return None
+        if found.expires_at <= self._b.clock():
+            return None
+        return found
+
+    def rotate(self, refresh: OAuthToken, scopes: Sequence[str]) -> Issued:
+        """Use the refresh token up and issue a new pair (scopes may only narrow)."""
+        narrowed = [s for s in refresh.scopes if not scopes or s in scopes]
+        issued, writes = self._tokens(refresh.model_copy(update={"scopes": narrowed}), refresh.family)
+        try:
+            self._b.store.transact([Replace(OAUTH_TOKENS, refresh.model_copy(update={"used": True})), *writes])
+        except Conflict:
+            raise Unauthenticated("refresh token was already used") from None
+        return issued
+
+    def access(self, token: str, resource: str) -> Principal:
+        """The person an access token acts for at `resource`, or Unauthenticated."""
+        found = self._get(OAUTH_TOKENS, "oauth_tokens", token)
+        if (
+            found is None
+            or found.kind != "access"
+            or found.revoked
+            or found.expires_at <= self._b.clock()
+            or found.resource != resource
+        ):
+            raise Unauthenticated(TOKEN_REFUSED)
+        admin = self._tenants.find_admin(found.tenant_id, found.admin_id)
+        if admin is None or admin.disabled:
+            raise Unauthenticated("token's admin no longer has access")
+        # The person's scopes today, narrowed to those consented to: a demoted admin's token shrinks with them.
+        return token_principal(admin.tenant_id, admin.id, [s.value for s in admin.scopes if s.value in found.scopes])
+
+    def token(self, token: str) -> OAuthToken | None:
+        return self._get(OAUTH_TOKENS, "oauth_tokens", token)
+
+    def revoke_family(self, family: str) -> int:
+        """Revoke every token of one consent; returns how many were revoked."""
+        revoked, cursor = 0, None
+        while True:
+            page = self._b.store.query(OAUTH_TOKENS, family, index="by_family", limit=100, cursor=cursor)
+            for found in page.items:
+                if not found.revoked:
+                    try:
+                        self._b.store.replace(OAUTH_TOKENS, found.model_copy(update={"revoked": True}))
+                        revoked += 1
+                    except Conflict:
+                        pass  # moved meanwhile (used or revoked): revoked by whoever moved it, or next sweep
+            cursor = page.next_cursor
+            if cursor is None:
+                return revoked
+
+    def sweep(self, limit: int = 200) -> int:
+        """Delete up to `limit` consent requests, codes and tokens past their expiry (the session sweeper calls
+        this each round), so none of the tables grows with sign-ins over time. Returns how many went."""
+        until = f"{sortable(self._b.clock())}#~"
+        store = self._b.store
+        requests = store.query(OAUTH_REQUESTS, "oauth_requests", index="by_expiry", sort_to=until, limit=limit)
+        codes = store.query(OAUTH_CODES, "oauth_codes", index="by_expiry", sort_to=until, limit=limit)
+        tokens = store.query(OAUTH_TOKENS, "oauth_tokens", index="by_expiry", sort_to=until, limit=limit)
+        gone = sum(store.delete(OAUTH_REQUESTS, "oauth_requests", r.id_hash) for r in requests.items)
+        gone += sum(store.delete(OAUTH_CODES, "oauth_codes", c.code_hash) for c in codes.items)
+        gone += sum(store.delete(OAUTH_TOKENS, "oauth_tokens", t.token_hash) for t in tokens.items)
+        return gone
+
+    def _tokens(self, grant: OAuthCode | OAuthToken, family: str) -> tuple[Issued, list[Insert[OAuthToken]]]:
+        now = self._b.clock()
+        access = ACCESS_PREFIX + secrets.token_urlsafe(32)
+        refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        common = {
+            "tenant_id": grant.tenant_id,
+            "client_id": grant.client_id,
+            "admin_id": grant.admin_id,
+            "scopes": list(grant.scopes),
+            "resource": grant.resource,
+            "family": family,
+        }
+        writes = [
+            Insert(
+                OAUTH_TOKENS,
+                OAuthToken(token_hash=digest(access), kind="access", expires_at=now + self._s.access_ttl, **common),
+            ),
+            Insert(
+                OAUTH_TOKENS,
+                OAuthToken(token_hash=digest(refresh), kind="refresh", expires_at=now + self._s.refresh_ttl, **common),
+            ),
+        ]
+        issued = Issued(access, refresh, int(self._s.access_ttl.total_seconds()), list(grant.scopes))
+        return issued, writes
+
+    def _get(self, table: Table[R], partition: str, secret: str) -> R | None:
+        if not 1 <= len(secret) <= SECRET_MAX:
+            return None
+        return self._b.store.get(table, partition, digest(secret))

@@ -1,0 +1,70 @@
+"""OAuth records for MCP clients that sign in like people (issue 22 item 6, docs/mcp-oauth.md).
+
+Nothing here holds a usable secret: authorization codes, access tokens, refresh tokens and pending
+consent requests are stored as their SHA-256 (the record's key), so a copy of the store lets nobody
+use them. Records that are not tenant data (a registered client) carry the fixed `OAUTH_TENANT`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from schemas._base import Identifier, Record, UtcDatetime
+
+OAUTH_TENANT = "oau_platform"
+"""`tenant_id` of records that belong to no tenant yet (a client, a pending consent request)."""
+HASH = r"^[0-9a-f]{64}$"
+
+
+class OAuthClient(Record):
+    """A dynamically registered client (RFC 7591). `metadata` is the SDK's client information as JSON."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=200)
+    metadata: str = Field(max_length=16 * 1024)
+    created_at: UtcDatetime
+
+
+class OAuthGrantFields(Record):
+    """What a code, an access token and a refresh token all carry: who, for which client and resource."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    admin_id: Identifier
+    scopes: list[str] = Field(default_factory=list, max_length=32)
+    resource: str = Field(max_length=2048)
+    expires_at: UtcDatetime
+
+
+class OAuthRequest(Record):
+    """An authorization request waiting for the person's consent, keyed by its id's SHA-256."""
+
+    id_hash: str = Field(pattern=HASH)
+    client_id: str = Field(min_length=1, max_length=64)
+    scopes: list[str] = Field(default_factory=list, max_length=32)
+    code_challenge: str = Field(min_length=43, max_length=128)
+    redirect_uri: str = Field(max_length=2048)
+    redirect_uri_explicit: bool
+    state: str | None = Field(default=None, max_length=1024)
+    resource: str = Field(max_length=2048)
+    expires_at: UtcDatetime
+
+
+class OAuthCode(OAuthGrantFields):
+    """An authorization code (single use: `used` is set by a versioned write when it is exchanged)."""
+
+    code_hash: str = Field(pattern=HASH)
+    code_challenge: str = Field(min_length=43, max_length=128)
+    redirect_uri: str = Field(max_length=2048)
+    redirect_uri_explicit: bool
+    used: bool = False
+
+
+class OAuthToken(OAuthGrantFields):
+    """An access or refresh token. A refresh token is single use (rotated); `family` ties every token
+    descended from one consent together, so revoking one revokes the family."""
+
+    token_hash: str = Field(pattern=HASH)
+    kind: str = Field(pattern=r"^(access|refresh)$")
+    family: str = Field(pattern=HASH)
+    used: bool = False
+    revoked: bool = False
