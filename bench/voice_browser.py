@@ -47,7 +47,8 @@ import numpy as np
 import uvicorn
 from websockets.asyncio.client import connect
 
-from bench.voice import bench_platform, pct
+from bench.stats import percentile_or_nan as pctl
+from bench.voice import bench_platform
 from bench.voice_turns import QUESTIONS
 from oratio.models import Say
 from oratio.models.scripted import Prompt, Step
@@ -330,16 +331,16 @@ def report(name: str, done: Sequence[Turn], lengths: Sequence[float], turns: int
     previous = ""
     for stage, title in STAGES:
         spans = [t.stages[stage] - t.stages.get(previous, t.speech_end) for t in done if stage in t.stages]
-        print(f"  {title:<34} p50 {ms(pct(spans, 0.5))}   p95 {ms(pct(spans, 0.95))}")
+        print(f"  {title:<34} p50 {ms(pctl(spans, 50))}   p95 {ms(pctl(spans, 95))}")
         previous = stage
     totals = [t.total for t in done if t.heard is not None]
-    print(f"  {'total: speech end -> first audio':<34} p50 {ms(pct(totals, 0.5))}   p95 {ms(pct(totals, 0.95))}")
+    print(f"  {'total: speech end -> first audio':<34} p50 {ms(pctl(totals, 50))}   p95 {ms(pctl(totals, 95))}")
     first = [t.total for t in done if t.number == 1]
     last = [t.total for t in done if t.number == turns]
-    print(f"  {f'turn 1 / turn {turns} (p50 over questions)':<34} {ms(pct(first, 0.5))} / {ms(pct(last, 0.5))}")
+    print(f"  {f'turn 1 / turn {turns} (p50 over questions)':<34} {ms(pctl(first, 50))} / {ms(pctl(last, 50))}")
     for number, seconds in enumerate(lengths):
         mine = [t.total for t in done if t.question == number and t.heard is not None]
-        print(f"  {f'{seconds:4.1f} s question':<34} p50 {ms(pct(mine, 0.5))}   p95 {ms(pct(mine, 0.95))}")
+        print(f"  {f'{seconds:4.1f} s question':<34} p50 {ms(pctl(mine, 50))}   p95 {ms(pctl(mine, 95))}")
     jobs = sum(t.speculated for t in done) / max(1, len(done))
     print(f"  {'speculative transcriptions a turn':<34} {jobs:.2f}  (1.00: every pause was the end of the turn)")
 
@@ -371,7 +372,7 @@ def run(*, quick: bool, turns: int = 10, questions: Sequence[int] = range(len(QU
     report("WebSocket client (baseline: the same clips, same bridge, same run)", websocket, lengths, turns)
     report("browser page (headless Chromium, fake microphone, the page's own marks)", browser, lengths, turns)
     paired = [b.total - w.total for b, w in zip(browser, websocket, strict=False) if b.heard and w.heard]
-    print(f"\n  browser minus WebSocket, paired turns: p50 {ms(pct(paired, 0.5))}")
+    print(f"\n  browser minus WebSocket, paired turns: p50 {ms(pctl(paired, 50))}")
     print(f"load average after: {load()}")
 
 
