@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dashboard import export, stats
+from dashboard import export, recording, stats
 from dashboard.context import DashboardServices
 from dashboard.credentials import request_principal
 from oratio.errors import InvalidInput, NotFound
@@ -104,6 +104,7 @@ def api_routes(platform: DashboardServices, public_url: str | None = None) -> li
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
         Route("/api/v1/sessions/export", handles_errors(api.export_sessions)),
         Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
+        Route("/api/v1/sessions/{session_id}/recordings/{index:int}", handles_errors(api.recording)),
         Route("/api/v1/sessions/{session_id}/handoff/{move}", handles_errors(api.move_handoff), methods=["POST"]),
         Route("/api/v1/sessions/{session_id}/messages", handles_errors(api.send_message), methods=["POST"]),
         Route("/api/v1/notifications", handles_errors(api.notifications)),
@@ -168,6 +169,14 @@ class DashboardApi:
         session_id = _path_id(request, "session_id")
         found = await _run(lambda: self._p.sessions.get(principal, session_id))
         return JSONResponse(_dump(found))
+
+    async def recording(self, request: Request) -> Response:
+        """The session's n-th call recording (0 = oldest) for the session page's player, with Range for seeking."""
+        principal, _ = await self._begin(request, NoQuery)
+        session_id = _path_id(request, "session_id")
+        index = int(request.path_params["index"])
+        _, data = await _run(lambda: self._p.sessions.recording(principal, session_id, index))
+        return recording.audio_response(data, request.headers.get("range"))
 
     async def notifications(self, request: Request) -> Response:
         principal, query = await self._begin(request, NotificationQuery)

@@ -433,6 +433,22 @@ class SessionService:
         analysis = self._b.store.get(ANALYSES, tenant_id, session_id) if session.analysed else None
         return SessionWithTranscript(session=session, turns=turns, recordings=recordings, analysis=analysis)
 
+    def recording(self, principal: Principal, session_id: str, index: int) -> tuple[str, bytes]:
+        """The session's `index`-th recording (0 = oldest) as (key, WAV bytes), for the dashboard's player.
+
+        The key is found from the session the principal's tenant owns, never taken from the caller, so an
+        admin can only ever play recordings of their own tenant's sessions; any miss is a NotFound.
+        """
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+        keys = session_recordings(self._b.blobs, tenant_id, session.agent_id, session_id)
+        if not 0 <= index < len(keys):
+            raise NotFound(f"session '{session_id}' has no recording {index}")
+        try:
+            return keys[index], self._b.blobs.get(keys[index])
+        except NotFound:  # deleted between the listing and the read; the blob's message would name the key
+            raise NotFound(f"session '{session_id}' has no recording {index}") from None
+
     def recent(self, principal: Principal, session_id: str, count: int) -> SessionWithTranscript:
         """The session and only its last `count` turns (at most one page), oldest first: what a follower of a
         live conversation reads again on every change, at the cost of one query however long the call."""
