@@ -21,7 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{voice}; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'{voice}; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 VOICE_URL = re.compile(r"^(wss?|https?)://([A-Za-z0-9.-]+(?::[0-9]{1,5})?)(/[A-Za-z0-9._~/-]*)?$")
@@ -37,6 +38,7 @@ MODULES = (
     "live.js",
     "agents.js",
     "history.js",
+    "session.js",
     "notifications.js",
     "keys.js",
     "charts.js",

@@ -4,14 +4,15 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
-import { ApiError, onUnauthorized } from "./api.js";
+import { ApiError, onUnauthorized, report } from "./api.js";
 import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
+import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
 import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
-import { TOKEN_KEY } from "./state.js";
+import { TOKEN_KEY, state } from "./state.js";
 import { showTab } from "./tabs.js";
 
 async function start() {
@@ -32,6 +33,14 @@ async function start() {
   $("logout").addEventListener("click", () => logout(""));
   $("history-form").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
   $("history-more").addEventListener("click", () => loadHistory(true));
+  // A History row or a Live card's Open button shows that session's page.
+  for (const list of [$("history-rows"), $("live-sessions")]) {
+    list.addEventListener("click", (event) => {
+      const target = event.target.closest("[data-open]");
+      if (target) showSession(target.dataset.open);
+    });
+  }
+  $("session-back").addEventListener("click", () => showTab(state.tab));
   $("history-export-csv").addEventListener("click", () => exportHistory("csv"));
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
@@ -55,6 +64,15 @@ async function start() {
   } else if (!(await resume())) {
     $("login").hidden = false;
   }
+}
+
+function showSession(id) {
+  $("session-error").textContent = "";
+  showTab("session");
+  openSession(id).catch((error) => {
+    if (!(error instanceof ApiError && error.status === 401)) $("session-error").textContent = error.message;
+    report(error);
+  });
 }
 
 onUnauthorized(logout);

@@ -123,6 +123,7 @@ function onEvent(frame) {
       started_at: frame.at, message_count: 0 });
     updateLiveCount();
     reloadSoon("charts", loadCharts, 3000);
+    historyChanged();
   } else if (event === "session.turn") {
     const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
     addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, author: data.author,
@@ -144,6 +145,7 @@ function onEvent(frame) {
     const card = state.cards.get(subject);
     if (card) setCardStatus(card, data.status);
     reloadSoon("charts", loadCharts, 3000);
+    historyChanged();
   } else if (event === "notification.created") {
     if (data.type === "handoff") alertHandoff(subject, data);
     reloadSoon("notifications", loadNotifications, 100);
@@ -152,6 +154,11 @@ function onEvent(frame) {
   } else if (event.startsWith("key.")) {
     reloadSoon("keys", loadKeys);
   }
+}
+
+// History is live while its tab is open: a session starting or changing status reloads its first page.
+function historyChanged() {
+  if (!$("panel-history").hidden) reloadSoon("history", () => loadHistory(false), 300);
 }
 
 async function reloadAll() {

@@ -1,8 +1,7 @@
-// The History tab: search past sessions and read a transcript.
+// The History tab: search past sessions (a row opens its session page, session.js), export them.
 
 import { ApiError, api, fetchFile, query } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
-import { addTurn } from "./live.js";
 import { agentName, state } from "./state.js";
 
 function historyParams() {
@@ -33,7 +32,8 @@ export async function loadHistory(more) {
   const rows = $("history-rows");
   if (!more) clear(rows);
   for (const session of body.sessions) {
-    rows.append(el("tr", { class: "clickable", dataset: { session: session.id }, onclick: () => openSession(session.id) },
+    // A click opens the session page (app.js listens on the table: this module knows no other view).
+    rows.append(el("tr", { class: "clickable", dataset: { session: session.id, open: session.id } },
       el("td", {}, when(session.started_at)),
       el("td", {}, agentName(session.agent_id)),
       el("td", {}, session.channel),
@@ -72,45 +72,4 @@ export async function exportHistory(format) {
   const count = response.headers.get("X-Oratio-Export-Count");
   const more = response.headers.get("X-Oratio-Export-Truncated") === "true";
   note.textContent = `Exported ${count} session(s)${more ? " — more matched: narrow the dates to export the rest" : ""}.`;
-}
-
-export async function openSession(id) {
-  const full = await api(`/api/v1/sessions/${encodeURIComponent(id)}`);
-  const s = full.session;
-  const detail = $("history-detail");
-  clear(detail);
-  const transcript = el("ol", { class: "transcript tall" });
-  detail.append(...[
-    el("h3", {}, agentName(s.agent_id), " ", pill(s.status)),
-    el("div", { class: "meta" }, `${s.channel} · ${when(s.started_at)} → ${when(s.ended_at)} · `, el("code", {}, s.id)),
-    s.end_reason ? el("div", { class: "muted" }, `Ended: ${s.end_reason}`) : null,
-    Object.keys(s.collected || {}).length
-      ? el("div", { class: "muted" }, "Collected: ", Object.entries(s.collected).map(([k, v]) => `${k}=${v}`).join(", "))
-      : null,
-    full.analysis ? analysisBlock(full.analysis) : null,
-    (full.recordings || []).length
-      ? el("div", { class: "muted" }, `Recordings (${full.recordings.length}): `, ...full.recordings.map((key, i) => [i ? ", " : "", el("code", {}, key)]))
-      : null,
-    transcript].filter(Boolean));
-  state.historySelected = id;
-  state.historyDetail = { transcript, seqs: new Set(), calls: new Map() };
-  full.turns.forEach((turn) => addTurn(state.historyDetail, turn));
-}
-
-// The post-call analysis: outcome, sentiment, summary and the SOP checks with their evidence turn.
-function analysisBlock(a) {
-  const KINDS = { collect: "collected", scenario: "scenario", handoff_rule: "rule" };
-  const checks = a.sop.map((c) => el("li", { class: c.met ? "" : "muted" },
-    `${c.met ? "✓" : c.applies === false ? "–" : "·"} ${KINDS[c.kind] || c.kind} ${c.name}`,
-    c.evidence_seq ? ` (turn ${c.evidence_seq})` : "",
-    c.judged_by === "model" ? el("small", { class: "muted" }, " · judged by the model") : null,
-    c.note ? el("small", { class: "muted" }, ` · ${c.note}`) : null));
-  const extracted = Object.entries(a.extracted || {}).map(([k, v]) => `${k}=${v}`).join(", ");
-  return el("div", { class: "analysis card", id: "history-analysis" },
-    el("div", {}, pill(a.outcome), ` sentiment ${a.sentiment} (${a.sentiment_score}) · `,
-      el("small", { class: "muted" }, a.method === "model" ? `model-written (${a.written_by})` : "rule-based (offline)")),
-    el("p", {}, a.summary),
-    extracted ? el("div", { class: "muted" }, `Read from the conversation: ${extracted}`) : null,
-    a.tools.calls ? el("div", { class: "muted" }, `Tools: ${a.tools.calls} call(s), ${a.tools.failures} failed, ${a.tools.writes_confirmed} confirmed write(s)`) : null,
-    checks.length ? el("ul", { class: "checks" }, ...checks) : null);
 }

@@ -3,17 +3,22 @@
 import { api, report } from "./api.js";
 import { $, clear, el, pill, timeOf } from "./dom.js";
 import { agentName, state } from "./state.js";
-import { attachVoice } from "./voice.js";
+import { attachVoice, detachVoice } from "./voice.js";
 
 const LIVE_MAX = 24;
 
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
+// Sessions seen ending on this page: a late event about one (a turn, a tool call) never brings its card back.
+const gone = new Set();
+
 export async function loadLive() {
   const body = await api("/api/v1/sessions/live?limit=20");
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {
+    if (ENDED.has(session.status)) continue;
     const card = ensureCard(session);
+    if (!card) continue;
     setCardStatus(card, session.status);
     setCardHandoff(card, session.handoff);
     api(`/api/v1/sessions/${encodeURIComponent(session.id)}`)
@@ -23,8 +28,10 @@ export async function loadLive() {
   updateLiveCount();
 }
 
+// The session's card, made when first seen; null for a session that ended (Live shows only live ones).
 export function ensureCard(session) {
   let card = state.cards.get(session.id);
+  if (!card && gone.has(session.id)) return null;
   if (card) {
     if (session.agent_id && !card.agentId) {
       card.agentId = session.agent_id;
@@ -38,7 +45,8 @@ export function ensureCard(session) {
   const transcript = el("ol", { class: "transcript" });
   const handoff = el("div", { class: "handoff-bar" });
   const node = el("article", { class: "session-card", dataset: { session: session.id } },
-    el("header", {}, title, status),
+    el("header", {}, title, status,
+      el("button", { type: "button", class: "ghost open-session", dataset: { open: session.id } }, "Open")),
     handoff,
     el("div", { class: "meta" }, `${session.channel || "text"} · started ${timeOf(session.started_at)} · `,
       el("code", {}, session.id)),
@@ -59,10 +67,22 @@ export function ensureCard(session) {
 }
 
 export function setCardStatus(card, status) {
+  if (ENDED.has(status)) { dropCard(card); return; }
   clear(card.status);
   card.status.append(pill(status));
   card.node.classList.toggle("ended", ENDED.has(status));
   card.node.classList.toggle("handoff", status === "handoff_requested");
+  updateLiveCount();
+}
+
+// An ended session (completed, interrupted, error; a closed handoff completes it) leaves the Live tab;
+// History and its session page keep it.
+export function dropCard(card) {
+  gone.add(card.id);
+  detachVoice(card);
+  card.node.remove();
+  state.cards.delete(card.id);
+  $("live-empty").hidden = state.cards.size > 0;
   updateLiveCount();
 }
 
@@ -79,7 +99,8 @@ const MOVES = {
 const LABELS = { acknowledge: "Acknowledge", "take-over": "Take over", return: "Return to agent", close: "Close" };
 
 export function setCardHandoff(card, handoff) {
-  if (!card.handoff) return;
+  if (!card.handoff || gone.has(card.id)) return;
+  if (handoff && handoff.state === "closed") { dropCard(card); return; }
   clear(card.handoff);
   const state = handoff ? handoff.state : "none";
   if (handoff) {
@@ -133,7 +154,7 @@ function speaker(turn) {
 }
 
 // The warm brief (HandoffBrief): why, the first request, collected fields, tools called, last exchanges.
-function briefOf(brief) {
+export function briefOf(brief) {
   const collected = Object.entries(brief.collected || {}).map(([k, v]) => `${k}=${v}`).join(", ");
   return el("details", { class: "brief" }, el("summary", {}, "Brief"),
     el("p", {}, `Why: ${brief.why}`),

@@ -3,7 +3,7 @@
 
 import { api, report } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
-import { openSession } from "./history.js";
+import { openSession } from "./session.js";
 import { state } from "./state.js";
 import { showTab } from "./tabs.js";
 
@@ -21,7 +21,7 @@ export async function loadNotifications() {
     if (note.session_id) {
       const sessionId = note.session_id;
       actions.append(el("button", { type: "button", class: "ghost",
-        onclick: () => { showTab("history"); openSession(sessionId).catch(report); } }, "Transcript"));
+        onclick: () => { showTab("session"); openSession(sessionId).catch(report); } }, "Transcript"));
     }
     if (note.status !== "acknowledged") {
       actions.append(el("button", { type: "button", class: "ack", onclick: () => act(note.id, "acknowledge") },

@@ -15,7 +15,8 @@ export const state = {
   progress: new Map(),
   cards: new Map(),
   historyCursor: null,
-  historySelected: null,
+  historySelected: null, // the session the session page shows (live turns are added to it)
+  tab: "live", // the tab shown last, where the session page's Back button returns
   audio: null,
   reloadTimers: new Map(),
 };

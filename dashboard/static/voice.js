@@ -193,6 +193,11 @@ function stopMic(voice) {
   voice.talkButton.textContent = "Talk";
 }
 
+// The session ended and its card leaves the Live tab: stop listening and talking, close the audio.
+export function detachVoice(card) {
+  if (card.voice) stop(card);
+}
+
 function stop(card, close = true) {
   const voice = card.voice;
   stopMic(voice);
