@@ -353,6 +353,7 @@ def test_history_shows_a_finished_sessions_analysis_and_the_charts_its_rates(
     expect(block).to_contain_text("rule-based (offline)")
     expect(block).to_contain_text('The customer asked: "Thanks, my parcel arrived, great"')
     shot(page, "history-analysis")
+    page.click("#session-back")  # the row opened the session page; back to the list
     page.select_option("#h-outcome", "handed_off")
     page.click("#history-form button[type=submit]")
     expect(page.locator("#history-rows tr")).to_have_count(1)
