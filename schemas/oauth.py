@@ -68,3 +68,21 @@ class OAuthToken(OAuthGrantFields):
     family: str = Field(pattern=HASH)
     used: bool = False
     revoked: bool = False
+
+
+class ServiceAccount(Record):
+    """A machine client of one tenant (client-credentials grant, RFC 6749 §4.4). Its `client_id` is
+    `<tenant_id>.<id>`, so the token endpoint finds it with one keyed read in its tenant; its secret is a
+    random 256-bit value stored as its SHA-256 only (shown once, when it is created)."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=16)
+    secret_hash: str = Field(pattern=HASH)
+    created_by: str = Field(min_length=1, max_length=128)
+    created_at: UtcDatetime
+    revoked: bool = False
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.tenant_id}.{self.id}"
