@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from schemas._base import Identifier, Record, UtcDatetime
+from schemas._base import Identifier, Model, Record, UtcDatetime
 
 OAUTH_TENANT = "oau_platform"
 """`tenant_id` of records that belong to no tenant yet (a client, a pending consent request)."""
@@ -86,3 +86,25 @@ class ServiceAccount(Record):
     @property
     def client_id(self) -> str:
         return f"{self.tenant_id}.{self.id}"
+
+
+class ServiceAccountView(Model):
+    """An account as admins see it: never its secret (nor the secret's hash)."""
+
+    id: str
+    client_id: str
+    name: str
+    scopes: list[str]
+    created_by: str
+    revoked: bool
+
+    @classmethod
+    def of(cls, account: ServiceAccount) -> ServiceAccountView:
+        return cls(
+            id=account.id,
+            client_id=account.client_id,
+            name=account.name,
+            scopes=account.scopes,
+            created_by=account.created_by,
+            revoked=account.revoked,
+        )

@@ -15,29 +15,7 @@ from pydantic import Field
 from mcp_server._context import ToolContext
 from mcp_server.tools._register import reads, tool, writes
 from schemas import Identifier, Model, Scope
-from schemas.oauth import ServiceAccount
-
-
-class ServiceAccountView(Model):
-    """An account as admins see it: never its secret (nor the secret's hash)."""
-
-    id: str
-    client_id: str
-    name: str
-    scopes: list[str]
-    created_by: str
-    revoked: bool
-
-    @classmethod
-    def of(cls, account: ServiceAccount) -> ServiceAccountView:
-        return cls(
-            id=account.id,
-            client_id=account.client_id,
-            name=account.name,
-            scopes=account.scopes,
-            created_by=account.created_by,
-            revoked=account.revoked,
-        )
+from schemas.oauth import ServiceAccountView
 
 
 class CreatedServiceAccount(Model):

@@ -213,3 +213,29 @@ def test_other_grants_still_reach_the_sdk_handler(http: httpx.Client) -> None:
     assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
     oversized = http.post("/token", data={"grant_type": "client_credentials", "pad": "x" * 10_000})
     assert oversized.status_code == 413
+
+
+def test_the_dashboard_api_creates_lists_and_revokes_accounts(
+    http: httpx.Client, platform: Platform, acme: Tenancy, globex: Tenancy
+) -> None:
+    mine = {"Authorization": f"Bearer {platform.access.token_for(acme.admin)}"}
+    theirs = {"Authorization": f"Bearer {platform.access.token_for(globex.admin)}"}
+    made = http.post("/api/v1/service-accounts", json={"name": "Bot", "scopes": ["agents:read"]}, headers=mine)
+    assert made.status_code == 201, made.text
+    account, secret = made.json()["service_account"], made.json()["client_secret"]
+    assert token(http, account["client_id"], secret).status_code == 200
+
+    listed = http.get("/api/v1/service-accounts", headers=mine)
+    assert [a["id"] for a in listed.json()["service_accounts"]] == [account["id"]] and secret not in listed.text
+    assert http.get("/api/v1/service-accounts", headers=theirs).json()["service_accounts"] == []
+    assert http.post(f"/api/v1/service-accounts/{account['id']}/revoke", headers=theirs).status_code == 404
+
+    for bad in ({"name": "Bot", "scopes": ["root"]}, {"name": "", "scopes": ["admin"]}, {"name": "Bot"}, [1]):
+        refused = http.post("/api/v1/service-accounts", json=bad, headers=mine)
+        assert 400 <= refused.status_code < 500 and "error" in refused.json(), refused.text
+    assert http.post("/api/v1/service-accounts", json={"name": "Bot", "scopes": ["admin"]}).status_code == 401
+    assert http.post("/api/v1/service-accounts/nope!/revoke", headers=mine).status_code == 422
+
+    revoked = http.post(f"/api/v1/service-accounts/{account['id']}/revoke", headers=mine)
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
+    assert token(http, account["client_id"], secret).status_code == 401
