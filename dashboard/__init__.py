@@ -15,6 +15,7 @@ from dashboard.api import api_routes
 from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
 from dashboard.page import page_routes
+from dashboard.service_accounts import service_account_routes
 from dashboard.signin import signin_routes
 
 
@@ -33,6 +34,7 @@ def dashboard_routes(
         *page_routes(voice_url),
         *signin_routes(platform, public_url),
         *api_routes(platform, public_url),
+        *service_account_routes(platform, public_url),
         WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live, public_url=public_url).endpoint),
     ]
 

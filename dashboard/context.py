@@ -26,6 +26,7 @@ from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
+from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.signin import SignInService
 
 __all__ = ["DashboardServices"]
@@ -66,5 +67,8 @@ class DashboardServices(Protocol):
 
     @property
     def signin(self) -> SignInService: ...
+
+    @property
+    def service_accounts(self) -> ServiceAccountService: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

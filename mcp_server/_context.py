@@ -44,6 +44,7 @@ from oratio.services.oauth import OAuthService
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
+from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.simulations import SimulationService
 from schemas import Principal
 
@@ -66,6 +67,9 @@ class McpServices(Protocol):
 
     @property
     def oauth(self) -> OAuthService: ...
+
+    @property
+    def service_accounts(self) -> ServiceAccountService: ...
 
     @property
     def agents(self) -> AgentService: ...

@@ -17,6 +17,8 @@ from oratio.auth.principals import token_principal
 from oratio.errors import BackendUnavailable, OratioError, RateLimited
 from oratio.services import AccessService
 from oratio.services.oauth import ACCESS_PREFIX, OAuthService
+from oratio.services.service_accounts import ACCESS_PREFIX as SERVICE_PREFIX
+from oratio.services.service_accounts import ServiceAccountService
 from schemas import Principal
 
 TENANT_CLAIM = "tid"
@@ -53,10 +55,17 @@ class OratioTokenVerifier:
     """MCP `TokenVerifier` over Oratio's admin JWTs and OAuth access tokens: same checks, same rate limit
     as every door. An OAuth token (`oat_...`) is accepted only for `resource`, the /mcp URL it was issued for."""
 
-    def __init__(self, access: AccessService, oauth: OAuthService | None = None, resource: str = "") -> None:
+    def __init__(
+        self,
+        access: AccessService,
+        oauth: OAuthService | None = None,
+        resource: str = "",
+        service_accounts: ServiceAccountService | None = None,
+    ) -> None:
         self._access = access
         self._oauth = oauth
         self._resource = resource
+        self._service_accounts = service_accounts
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The token's access, or None (401) for a token that is not valid.
@@ -83,5 +92,9 @@ class OratioTokenVerifier:
         if self._oauth is not None and token.startswith(ACCESS_PREFIX):
             principal = self._oauth.access(token, self._resource)
             self._access.check_rate(principal)
+            return principal
+        if self._service_accounts is not None and token.startswith(SERVICE_PREFIX):
+            principal = self._service_accounts.access(token, self._resource)
+            self._access.check_rate(principal)  # per account, like an admin's tokens
             return principal
         return self._access.admin_principal(token)

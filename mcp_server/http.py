@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server._context import McpServices
 from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
+from mcp_server.client_credentials import ClientCredentials, metadata_route
 from mcp_server.oauth import OratioOAuthProvider
 from mcp_server.server import build_server
 from oratio.auth.rate_limit import TokenBucketLimiter
@@ -101,7 +102,7 @@ def create_mcp_http_app(platform: McpServices, *, public_url: str, host: str, po
         required_scopes=None,  # scopes are enforced per call by the service layer, like every other door
     )
     resource = public_url + MCP_PATH
-    verifier = OratioTokenVerifier(platform.access, platform.oauth, resource)
+    verifier = OratioTokenVerifier(platform.access, platform.oauth, resource, platform.service_accounts)
     server = build_server(platform, TokenPrincipal(), token_verifier=verifier, auth=auth)
     max_bytes = max_request_bytes(platform.settings.max_document_bytes)
     app = server.streamable_http_app(
@@ -136,8 +137,26 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
         REGISTRATION_PATH: AddressLimit.of(settings.oauth_register_per_minute, settings.oauth_register_burst),
         AUTHORIZATION_PATH: AddressLimit.of(settings.oauth_authorize_per_minute, settings.oauth_authorize_burst),
     }
+    # Service accounts (machine clients): the client-credentials grant in front of the SDK's token
+    # handler, rate limited per client_id, and listed in the metadata (mcp_server.client_credentials).
+    credentials = ClientCredentials.of(
+        platform.service_accounts,
+        resource=resource,
+        limiter=TokenBucketLimiter(
+            rate_per_minute=settings.oauth_client_credentials_per_minute,
+            burst=settings.oauth_client_credentials_burst,
+        ),
+    )
+    replaced = {
+        AUTHORIZATION_SERVER_METADATA_PATH: lambda r: metadata_route(issuer, r.path),
+        TOKEN_PATH: lambda r: Route(r.path, credentials(r.app), methods=r.methods),
+    }
     return [
-        Route(r.path, limits[r.path].wrap(r.app), methods=r.methods) if r.path in limits else r
+        Route(r.path, limits[r.path].wrap(r.app), methods=r.methods)
+        if r.path in limits
+        else replaced[r.path](r)
+        if r.path in replaced
+        else r
         for r in routes
         if isinstance(r, Route)
     ]

@@ -32,6 +32,7 @@ from mcp_server.tools import (
     notifications,
     plans,
     secrets,
+    service_accounts,
     sessions,
     simulations,
 )
@@ -106,6 +107,7 @@ def build_server(
         deliveries,
         chat,
         admins,
+        service_accounts,
         simulations,
         resources,
         prompts,

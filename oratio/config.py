@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     oauth_authorize_burst: int = Field(
         default=30, ge=1, le=10_000, description="Authorization requests one address may burst"
     )
+    oauth_client_credentials_per_minute: float = Field(
+        default=10.0, gt=0, le=10_000, description="client_credentials token requests per minute per client_id"
+    )
+    oauth_client_credentials_burst: int = Field(
+        default=10, ge=1, le=10_000, description="client_credentials token requests one client_id may burst"
+    )
     password_memory_kib: int = Field(
         default=64 * 1024, ge=8 * 1024, le=1024 * 1024, description="argon2id memory cost per password hash"
     )

@@ -43,6 +43,7 @@ PREFIXES = {
     "notification": "ntf",
     "owner": "own",
     "delivery": "dlv",
+    "service_account": "svc",
 }
 
 

@@ -71,6 +71,7 @@ from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
+from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.services.signin import SignInService, SignInSettings
 from oratio.services.simulations import SimulationService
@@ -124,6 +125,8 @@ class Platform:
     """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
     oauth: OAuthService
     """The OAuth authorization server's state for MCP clients that sign in like people (docs/mcp-oauth.md)."""
+    service_accounts: ServiceAccountService
+    """Machine clients of a tenant with client-credentials tokens for /mcp (docs/mcp-oauth.md)."""
     signin: SignInService
     """People signing in to the dashboard with email and password: invitations, resets, browser sessions."""
     mcp: McpToolRunner
@@ -302,6 +305,7 @@ def build_services(
                 max_clients=settings.oauth_max_clients,
             ),
         ),
+        service_accounts=ServiceAccountService(backends, timedelta(seconds=settings.oauth_access_ttl_seconds)),
         mcp=mcp,
     )
 

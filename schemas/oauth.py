@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from schemas._base import Identifier, Record, UtcDatetime
+from schemas._base import Identifier, Model, Record, UtcDatetime
 
 OAUTH_TENANT = "oau_platform"
 """`tenant_id` of records that belong to no tenant yet (a client, a pending consent request)."""
@@ -68,3 +68,43 @@ class OAuthToken(OAuthGrantFields):
     family: str = Field(pattern=HASH)
     used: bool = False
     revoked: bool = False
+
+
+class ServiceAccount(Record):
+    """A machine client of one tenant (client-credentials grant, RFC 6749 §4.4). Its `client_id` is
+    `<tenant_id>.<id>`, so the token endpoint finds it with one keyed read in its tenant; its secret is a
+    random 256-bit value stored as its SHA-256 only (shown once, when it is created)."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=16)
+    secret_hash: str = Field(pattern=HASH)
+    created_by: str = Field(min_length=1, max_length=128)
+    created_at: UtcDatetime
+    revoked: bool = False
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.tenant_id}.{self.id}"
+
+
+class ServiceAccountView(Model):
+    """An account as admins see it: never its secret (nor the secret's hash)."""
+
+    id: str
+    client_id: str
+    name: str
+    scopes: list[str]
+    created_by: str
+    revoked: bool
+
+    @classmethod
+    def of(cls, account: ServiceAccount) -> ServiceAccountView:
+        return cls(
+            id=account.id,
+            client_id=account.client_id,
+            name=account.name,
+            scopes=account.scopes,
+            created_by=account.created_by,
+            revoked=account.revoked,
+        )

@@ -21,7 +21,7 @@ from schemas import (
     Turn,
 )
 from schemas.analysis import SessionAnalysis
-from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken
+from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
@@ -308,6 +308,13 @@ OAUTH_TOKENS: Table[OAuthToken] = Table(
     ),
 )
 
+SERVICE_ACCOUNTS: Table[ServiceAccount] = Table(
+    name="service_accounts",
+    model=ServiceAccount,
+    partition=lambda a: a.tenant_id,  # every read names the tenant: another tenant's account is not there
+    sort=lambda a: a.id,
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -328,7 +335,8 @@ ALL_TABLES: tuple[
     | Table[OAuthClient]
     | Table[OAuthRequest]
     | Table[OAuthCode]
-    | Table[OAuthToken],
+    | Table[OAuthToken]
+    | Table[ServiceAccount],
     ...,
 ] = (
     TENANTS,
@@ -351,6 +359,7 @@ ALL_TABLES: tuple[
     OAUTH_REQUESTS,
     OAUTH_CODES,
     OAUTH_TOKENS,
+    SERVICE_ACCOUNTS,
 )
 
 __all__ = [
@@ -371,6 +380,7 @@ __all__ = [
     "OAUTH_TOKENS",
     "OUTBOX",
     "SECRETS",
+    "SERVICE_ACCOUNTS",
     "SESSIONS",
     "SIGNIN_LINKS",
     "TENANTS",

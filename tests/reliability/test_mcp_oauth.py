@@ -180,7 +180,8 @@ def test_the_metadata_offers_the_code_grant_with_s256_pkce(base_url: str) -> Non
 
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["registration_endpoint"] == f"{base_url}/register"
-    assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    # client_credentials is for service accounts (tests/reliability/test_mcp_service_accounts.py).
+    assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
     assert document["revocation_endpoint"] == f"{base_url}/revoke"
 
 
