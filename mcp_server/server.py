@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, cast
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 
 from mcp_server import prompts, resources
 from mcp_server._context import McpServices, ToolContext
@@ -84,6 +84,11 @@ def build_server(
                 async with inner(server) as state:
                     yield state
 
+    # Sealed request state (sampling rounds) must open on any replica and after a restart, so the
+    # key ring is configuration, never the SDK's per-process default.
+    server_options.setdefault(
+        "request_state_security", RequestStateSecurity(keys=platform.settings.resolved_request_state_keys())
+    )
     server = MCPServer(
         name="oratio",
         instructions=INSTRUCTIONS,

@@ -21,6 +21,9 @@ from oratio.keyfiles import load_or_create_key
 from oratio.knowledge.fusion import RELEVANCE_FLOOR
 from schemas import Limits
 
+REQUEST_STATE_KEY_MIN_BYTES = 32
+"""The MCP SDK's floor for a request-state key (it stretches each with HKDF)."""
+
 
 class StoreBackend(StrEnum):
     SQLITE = "sqlite"
@@ -314,6 +317,18 @@ class Settings(BaseSettings):
         description="AWS KMS key (id, ARN or alias) that wraps tenant secrets (envelope encryption); "
         "the DynamoDB store needs it or ORATIO_SECRETS_KEY",
     )
+    mcp_request_state_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated key ring (each >= 32 bytes, newest first) that seals MCP request state "
+        "between input rounds; generated into data_dir if unset. Replicas must share it",
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Serving processes sharing this data (docs/aws.md, scale-out); over 1 refuses state that "
+        "lives in one process or on one disk",
+    )
     secrets_per_tenant_max: int = Field(default=100, ge=1, le=10_000, description="Secrets one tenant may store")
 
     webhook_allow_private: bool = Field(
@@ -399,6 +414,22 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _replicas_share_state(self) -> Settings:
+        if self.mcp_request_state_keys is not None:
+            ring = self.mcp_request_state_keys.get_secret_value().split(",")
+            if any(len(key.strip().encode()) < REQUEST_STATE_KEY_MIN_BYTES for key in ring):
+                raise ValueError(
+                    f"ORATIO_MCP_REQUEST_STATE_KEYS: each key must be at least {REQUEST_STATE_KEY_MIN_BYTES} bytes "
+                    "(try: openssl rand -hex 32)"
+                )
+        problems = single_process_settings(self)
+        if problems:
+            raise ValueError(
+                f"ORATIO_REPLICAS={self.replicas} needs state every replica shares: " + "; ".join(problems)
+            )
+        return self
+
+    @model_validator(mode="after")
     def _backend_needs(self) -> Settings:
         if self.blobs is BlobBackend.S3 and not self.s3_bucket:
             raise ValueError("ORATIO_BLOBS=s3 needs ORATIO_S3_BUCKET")
@@ -446,6 +477,44 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return load_or_create_key(self.data_dir / "jwt.key")
+
+    def resolved_request_state_keys(self) -> list[str]:
+        """The MCP request-state key ring: configured (newest first), else one key generated into the data dir.
+
+        A sampling build's state is sealed by one process and opened by whichever serves the next
+        round, so the key must outlive a restart and be the same on every replica.
+        """
+        if self.mcp_request_state_keys is not None:
+            return [key.strip() for key in self.mcp_request_state_keys.get_secret_value().split(",")]
+        return [load_or_create_key(self.data_dir / "mcp-request-state.key")]
+
+
+def single_process_settings(settings: Settings) -> list[str]:
+    """What in `settings` is only right for one serving process, when `ORATIO_REPLICAS` says there are more.
+
+    Each of these would otherwise be made per process (a key generated into a data dir, a SQLite file,
+    a local index), so replicas would disagree on tokens, signatures, sealed MCP state or data
+    without any error until a customer hit the wrong replica. Empty for a single process.
+    """
+    if settings.replicas <= 1:
+        return []
+    problems: list[str] = []
+    if settings.store is StoreBackend.SQLITE:
+        problems.append("ORATIO_STORE=dynamodb (SQLite is one file on one disk)")
+    if settings.blobs is BlobBackend.LOCAL:
+        problems.append("ORATIO_BLOBS=s3 (local blobs are one disk)")
+    if settings.knowledge is KnowledgeBackend.LOCAL:
+        problems.append("ORATIO_KNOWLEDGE=bedrock (the local search index is single-node)")
+    for name, value in (
+        ("ORATIO_JWT_SECRET", settings.jwt_secret),
+        ("ORATIO_WEBHOOK_SECRET", settings.webhook_secret),
+        ("ORATIO_MCP_REQUEST_STATE_KEYS", settings.mcp_request_state_keys),
+    ):
+        if value is None:
+            problems.append(f"{name} set (it is generated per data dir otherwise)")
+    if settings.secrets_key is None and settings.kms_key_id is None:
+        problems.append("ORATIO_KMS_KEY_ID or ORATIO_SECRETS_KEY set (tenant secrets are sealed with it)")
+    return problems
 
 
 def _is_key_32(encoded: str) -> bool:

@@ -8,13 +8,15 @@ request state, the AgentCreator, the SQLite platform and the scripted serving mo
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp import Client
 from mcp.client.context import ClientRequestContext
+from mcp.server.mcpserver import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    CreateMessageRequest,
     CreateMessageRequestParams,
     CreateMessageResult,
     InputRequiredResult,
@@ -203,3 +205,44 @@ async def test_a_runaway_build_stops_asking(platform: Platform, operator: Princi
     agent = Agent.model_validate(result.structured_content)
     assert agent.status is AgentStatus.FAILED and len(llm.questions) <= MAX_QUESTIONS
     assert agent.status_reason is not None and agent.status_reason.startswith("review_plan:")
+
+
+async def _first_round(server: Any, llm: ClientLLM) -> tuple[str, CreateMessageResult]:
+    """One input round on `server`: the sealed state and the client's answer to its question."""
+    async with Client(server, sampling_callback=llm) as client:
+        first = await client.session.call_tool("create_agent", {"spec": SPEC}, allow_input_required=True)
+    assert isinstance(first, InputRequiredResult) and first.request_state is not None and first.input_requests
+    question = first.input_requests[QUESTION_KEY]
+    assert isinstance(question, CreateMessageRequest)
+    return first.request_state, await llm(cast(Any, None), question.params)
+
+
+async def test_a_round_sealed_by_one_replica_continues_on_another(platform: Platform, operator: Principal) -> None:
+    """Replicas (or a restarted process) share the key ring, so the next round may land anywhere."""
+    llm = ClientLLM()
+    state, answer = await _first_round(build_server(platform, OperatorPrincipal(operator)), llm)
+    other_replica = build_server(platform, OperatorPrincipal(operator))
+    async with Client(other_replica, sampling_callback=llm) as client:
+        second = await client.session.call_tool(
+            "create_agent",
+            {"spec": SPEC},
+            input_responses={QUESTION_KEY: answer},
+            request_state=state,
+            allow_input_required=True,
+        )
+    assert isinstance(second, InputRequiredResult) and second.input_requests  # the answer was accepted
+    question = second.input_requests[QUESTION_KEY]
+    assert isinstance(question, CreateMessageRequest) and (question.params.metadata or {}).get("schema") == "AgentPlan"
+
+
+async def test_a_round_sealed_under_another_key_ring_is_refused(platform: Platform, operator: Principal) -> None:
+    llm = ClientLLM()
+    state, answer = await _first_round(build_server(platform, OperatorPrincipal(operator)), llm)
+    stranger = build_server(
+        platform, OperatorPrincipal(operator), request_state_security=RequestStateSecurity(keys=["k" * 32])
+    )
+    async with Client(stranger, sampling_callback=llm) as client:
+        with pytest.raises(MCPError, match="requestState"):
+            await client.session.call_tool(
+                "create_agent", {"spec": SPEC}, input_responses={QUESTION_KEY: answer}, request_state=state
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,57 @@ def test_extraction_limits_are_checked_at_start(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     assert list(env)[-1] in caught.value.message
+
+
+SHARED_REPLICA_STATE = {
+    "ORATIO_STORE": "dynamodb",
+    "ORATIO_BLOBS": "s3",
+    "ORATIO_S3_BUCKET": "oratio-data",
+    "ORATIO_KNOWLEDGE": "bedrock",
+    "ORATIO_BEDROCK_KB_ROLE_ARN": "arn:aws:iam::123456789012:role/oratio-kb",
+    "ORATIO_BEDROCK_EMBEDDING_MODEL_ARN": TITAN,
+    "ORATIO_BEDROCK_KB_STORAGE": json.dumps({"type": "S3_VECTORS"}),
+    "ORATIO_JWT_SECRET": "j" * 32,
+    "ORATIO_WEBHOOK_SECRET": "w" * 32,
+    "ORATIO_MCP_REQUEST_STATE_KEYS": "r" * 32 + "," + "o" * 32,
+    "ORATIO_KMS_KEY_ID": "alias/oratio",
+}
+
+
+def test_replicas_start_when_every_piece_of_state_is_shared() -> None:
+    settings = load_settings({**SHARED_REPLICA_STATE, "ORATIO_REPLICAS": "3"})
+    assert settings.replicas == 3
+    assert settings.resolved_request_state_keys() == ["r" * 32, "o" * 32]
+
+
+@pytest.mark.parametrize(
+    ("dropped", "named"),
+    [
+        ("ORATIO_STORE", "ORATIO_STORE=dynamodb"),
+        ("ORATIO_BLOBS", "ORATIO_BLOBS=s3"),
+        ("ORATIO_KNOWLEDGE", "ORATIO_KNOWLEDGE=bedrock"),
+        ("ORATIO_JWT_SECRET", "ORATIO_JWT_SECRET"),
+        ("ORATIO_WEBHOOK_SECRET", "ORATIO_WEBHOOK_SECRET"),
+        ("ORATIO_MCP_REQUEST_STATE_KEYS", "ORATIO_MCP_REQUEST_STATE_KEYS"),
+        ("ORATIO_KMS_KEY_ID", "ORATIO_KMS_KEY_ID or ORATIO_SECRETS_KEY"),
+    ],
+)
+def test_replicas_refuse_state_that_lives_in_one_process(dropped: str, named: str) -> None:
+    env = {key: value for key, value in SHARED_REPLICA_STATE.items() if key != dropped}
+    assert load_settings(env).replicas == 1  # one process is fine with it
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**env, "ORATIO_REPLICAS": "2"})
+    assert named in caught.value.message and "ORATIO_REPLICAS=2" in caught.value.message
+
+
+def test_the_default_is_one_replica_with_everything_generated_locally(tmp_path: Path) -> None:
+    settings = load_settings({"ORATIO_DATA_DIR": str(tmp_path)})
+    (key,) = settings.resolved_request_state_keys()
+    assert len(key) == 64 and settings.resolved_request_state_keys() == [key]  # kept across calls and restarts
+    assert (tmp_path / "mcp-request-state.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_short_request_state_key_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"ORATIO_MCP_REQUEST_STATE_KEYS": "k" * 32 + ",tooshort-secret"})
+    assert "ORATIO_MCP_REQUEST_STATE_KEYS" in caught.value.message and "tooshort" not in caught.value.message
