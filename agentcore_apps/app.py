@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from agentcore_apps._one_task import in_one_task
+from agentcore_apps.bindings import DurableBindings
 from agentcore_apps.context import RuntimeServices
 from agentcore_apps.contract import (
     MAX_BODY_BYTES,
@@ -51,7 +52,6 @@ from agentcore_apps.contract import (
     parse_invocation,
     resolve_session,
     runtime_session_id,
-    session_from_runtime_id,
 )
 from agentcore_apps.receive import Receivers, is_receive, page_body, parse_receive, receive_session, wait_for_feed
 from agentcore_apps.ws import serve_customer
@@ -74,7 +74,7 @@ def create_runtime_app(
 ) -> BedrockAgentCoreApp:
     """The runtime app over the services it uses (a `Platform` will do): keys to authenticate,
     the engine to run turns."""
-    runtime = _Runtime(services, bindings or SessionBindings())
+    runtime = _Runtime(services, DurableBindings(bindings or SessionBindings(), services.runtime_sessions))
     app = _ServingLoopApp(
         middleware=[Middleware(RuntimeGuard, max_body_bytes=max_body_bytes)],
         lifespan=_stop_worker_loop_on_exit,
@@ -112,7 +112,7 @@ class _ServingLoopApp(BedrockAgentCoreApp):
 
 
 class _Runtime:
-    def __init__(self, services: RuntimeServices, bindings: SessionBindings) -> None:
+    def __init__(self, services: RuntimeServices, bindings: DurableBindings) -> None:
         self._services = services
         self._keys = services.keys
         self._engine = services.engine
@@ -146,12 +146,13 @@ class _Runtime:
         if grant is None:
             grant = await anyio.to_thread.run_sync(self._authenticate, secret, agent_id)
         header = request.headers.get(SESSION_HEADER)
-        session_id = resolve_session(self._bindings, grant.tenant_id, agent_id, header, invocation.session_id)
+        await self._bindings.load(grant.tenant_id, agent_id, header)
+        session_id = resolve_session(self._bindings.memory, grant.tenant_id, agent_id, header, invocation.session_id)
         stream = invocation.stream if invocation.stream is not None else wants_stream(request.headers.get("accept"))
         turn = (grant.tenant_id, agent_id, session_id, invocation.message, Channel.TEXT, invocation.customer)
         if not stream:
             result = await self._engine.turn_async(*turn)
-            self._remember(grant.tenant_id, agent_id, header, result.session_id)
+            await self._bindings.remember(grant.tenant_id, agent_id, header, result.session_id)
             body = result_body(result)
             return JSONResponse(body, headers={SESSION_HEADER: header or body["runtime_session_id"]})
         events = in_one_task(self._engine.stream_turn(*turn))  # one task, one OTel context (see _one_task)
@@ -181,7 +182,8 @@ class _Runtime:
         receive, agent_id = parse_receive(payload, request.scope.get(_SCOPE_AGENT))
         grant = await self.authenticate(secret, agent_id)
         header = request.headers.get(SESSION_HEADER)
-        session_id = receive_session(self._bindings, grant.tenant_id, agent_id, header, receive)
+        await self._bindings.load(grant.tenant_id, agent_id, header)
+        session_id = receive_session(self._bindings.memory, grant.tenant_id, agent_id, header, receive)
         with self.receivers.slot(grant.tenant_id):
             page = await wait_for_feed(
                 self._services, grant.tenant_id, agent_id, session_id, receive.after, receive.wait_seconds
@@ -213,7 +215,7 @@ class _Runtime:
         try:
             while True:
                 if isinstance(item, TurnResult):
-                    self._remember(tenant_id, agent_id, header, item.session_id)
+                    await self._bindings.remember(tenant_id, agent_id, header, item.session_id)
                     yield {"type": "final", **result_body(item)}
                 else:
                     yield {"type": "delta", "text": item}
@@ -228,10 +230,6 @@ class _Runtime:
             yield {"type": "error", "status": 500, **_INTERNAL}
         finally:
             await _close(events)
-
-    def _remember(self, tenant_id: str, agent_id: str, header: str | None, session_id: str) -> None:
-        if header is not None and session_from_runtime_id(header) is None:
-            self._bindings.bind(tenant_id, agent_id, header, session_id)
 
     def _authenticate(self, secret: str, agent_id: str) -> KeyGrant:
         # 404 for an agent the key's tenant lacks, 403 for another agent's key: KeyService decides.

@@ -17,6 +17,7 @@ from oratio.runtime import ConversationEngine
 from oratio.services.customer_feed import CustomerFeed
 from oratio.services.keys import KeyService
 from oratio.services.live import EventTail
+from oratio.services.runtime_sessions import RuntimeSessionAliases
 
 __all__ = ["RuntimeServices"]
 
@@ -35,5 +36,8 @@ class RuntimeServices(Protocol):
 
     @property
     def feed(self) -> CustomerFeed: ...
+
+    @property
+    def runtime_sessions(self) -> RuntimeSessionAliases: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

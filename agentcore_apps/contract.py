@@ -11,9 +11,9 @@ carrying one id to the same microVM for the life of that session. Oratio session
 characters) are shorter, so the runtime form of an Oratio session is `oratio-<session id>`
 (41 characters), which maps back without any lookup. A client may instead pick its own runtime id
 (boto3's `invoke_agent_runtime` generates a UUID when none is given): the first turn then starts an
-Oratio session and `SessionBindings` remembers the pair in process memory. That memory matches
-AgentCore's own affinity (one runtime session lives in one microVM), and a client that wants to
-resume after the process or session ended sends the `oratio-...` form or `session_id` in the body.
+Oratio session and the pair is stored (`oratio.services.runtime_sessions`, first bind wins), with
+`SessionBindings` as the process-memory cache in front (`agentcore_apps.bindings`), so the id keeps
+naming that session on another replica, a new microVM or after a restart, for AgentCore's 8 hours.
 """
 
 from __future__ import annotations
@@ -149,13 +149,12 @@ def session_from_runtime_id(value: str) -> str | None:
 
 
 class SessionBindings:
-    """Client-chosen runtime session id -> Oratio session id, per tenant and agent, in process memory.
+    """Client-chosen runtime session id -> Oratio session id, per tenant and agent: the memory cache.
 
     Bounded (least recently used entries go first) and expiring (AgentCore ends a runtime session
-    after 8 hours at most), so a flood of fresh ids cannot grow memory. Losing an entry only means
-    that runtime id's next turn starts a new Oratio session. Thread-safe. Two first turns racing on
-    one fresh runtime id each start a session and the later one keeps the id; a client that sends
-    its turns one after another, as a conversation does, never sees this.
+    after 8 hours at most), so a flood of fresh ids cannot grow memory. Losing an entry only costs a
+    store read (`agentcore_apps.bindings.DurableBindings`). Thread-safe. Two first turns racing on
+    one fresh runtime id each start a session; the first stored binding names it from then on.
     """
 
     def __init__(

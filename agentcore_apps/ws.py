@@ -42,15 +42,14 @@ import anyio.to_thread
 from pydantic import Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from agentcore_apps.bindings import DurableBindings
 from agentcore_apps.context import RuntimeServices
 from agentcore_apps.contract import (
     SESSION_HEADER,
     Message,
-    SessionBindings,
     api_key_from,
     invalid_input,
     resolve_session,
-    session_from_runtime_id,
 )
 from agentcore_apps.receive import Receivers, is_about
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError, RateLimited, Unauthenticated
@@ -113,7 +112,7 @@ class CustomerSocket:
     def __init__(
         self,
         services: RuntimeServices,
-        bindings: SessionBindings,
+        bindings: DurableBindings,
         receivers: Receivers,
         websocket: WebSocket,
     ) -> None:
@@ -174,7 +173,10 @@ class CustomerSocket:
         grant = await self._authenticate(secret, connect.agent_id)
         header = self._ws.headers.get(SESSION_HEADER)
         self._header = header
-        session_id = resolve_session(self._bindings, grant.tenant_id, connect.agent_id, header, connect.session_id)
+        await self._bindings.load(grant.tenant_id, connect.agent_id, header)
+        session_id = resolve_session(
+            self._bindings.memory, grant.tenant_id, connect.agent_id, header, connect.session_id
+        )
         if session_id is not None:
             page = await anyio.to_thread.run_sync(
                 self._s.feed.page, grant.tenant_id, connect.agent_id, session_id, connect.after
@@ -228,9 +230,8 @@ class CustomerSocket:
             await self._send({"type": "error", "status": exc.http_status, **exc.to_dict()})
             return
         self._known_session(result.session_id)
-        if self._header is not None and session_from_runtime_id(self._header) is None:
-            # A client-chosen runtime session id names this session from now on, as on /invocations.
-            self._bindings.bind(grant.tenant_id, agent_id, self._header, result.session_id)
+        # A client-chosen runtime session id names this session from now on, as on /invocations.
+        await self._bindings.remember(grant.tenant_id, agent_id, self._header, result.session_id)
         await self._flush(grant.tenant_id, agent_id)
         await self._send(_done(result))
         if result.ended:
@@ -313,7 +314,7 @@ def _done(result: TurnResult) -> dict[str, Any]:
 
 
 async def serve_customer(
-    services: RuntimeServices, bindings: SessionBindings, receivers: Receivers, websocket: WebSocket
+    services: RuntimeServices, bindings: DurableBindings, receivers: Receivers, websocket: WebSocket
 ) -> None:
     """AgentCore's `@app.websocket` handler body (see the module doc for the protocol)."""
     try:

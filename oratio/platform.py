@@ -70,6 +70,7 @@ from oratio.services.oauth import OAuthService, OAuthSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
+from oratio.services.runtime_sessions import RuntimeSessionAliases
 from oratio.services.secrets import SecretService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.session_timeouts import SessionTimeouts
@@ -127,6 +128,8 @@ class Platform:
     """The OAuth authorization server's state for MCP clients that sign in like people (docs/mcp-oauth.md)."""
     service_accounts: ServiceAccountService
     """Machine clients of a tenant with client-credentials tokens for /mcp (docs/mcp-oauth.md)."""
+    runtime_sessions: RuntimeSessionAliases
+    """Client-chosen AgentCore runtime session ids and the Oratio sessions they continue (any replica)."""
     signin: SignInService
     """People signing in to the dashboard with email and password: invitations, resets, browser sessions."""
     mcp: McpToolRunner
@@ -153,6 +156,7 @@ class Platform:
         self.analyses.run_pending()
         self.signin.sweep()  # browser sessions and sign-in links past their end
         self.oauth.sweep()  # OAuth consent requests, codes and tokens past their expiry
+        self.runtime_sessions.sweep()  # client-chosen runtime session ids past AgentCore's 8 hours
 
 
 def build_services(
@@ -306,6 +310,7 @@ def build_services(
             ),
         ),
         service_accounts=ServiceAccountService(backends, timedelta(seconds=settings.oauth_access_ttl_seconds)),
+        runtime_sessions=RuntimeSessionAliases(backends),
         mcp=mcp,
     )
 

@@ -6,6 +6,8 @@ keys that start with an ISO timestamp allow time-range queries.
 
 from __future__ import annotations
 
+import hashlib
+
 from oratio.store.ports import Index, Table
 from schemas import (
     Admin,
@@ -23,6 +25,7 @@ from schemas import (
 from schemas.analysis import SessionAnalysis
 from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
+from schemas.runtime_sessions import RuntimeSessionAlias
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
 
@@ -315,6 +318,30 @@ SERVICE_ACCOUNTS: Table[ServiceAccount] = Table(
     sort=lambda a: a.id,
 )
 
+RUNTIME_SESSION_EXPIRY_BUCKETS = 8
+"""The expiry index is spread over this many partitions, so a busy runtime never writes one hot key."""
+
+
+def runtime_expiry_bucket(alias: RuntimeSessionAlias) -> str:
+    """The expiry-index partition of an alias (stable: a hash of its key, never Python's salted hash)."""
+    digest = hashlib.sha256(f"{alias.tenant_id}#{alias.agent_id}#{alias.runtime_id}".encode()).digest()
+    return f"runtime_sessions#{digest[0] % RUNTIME_SESSION_EXPIRY_BUCKETS}"
+
+
+RUNTIME_SESSIONS: Table[RuntimeSessionAlias] = Table(
+    name="runtime_sessions",
+    model=RuntimeSessionAlias,
+    partition=lambda a: a.tenant_id,
+    sort=lambda a: f"{a.agent_id}#{a.runtime_id}",
+    indexes=(
+        Index[RuntimeSessionAlias](
+            name="by_expiry",
+            partition=runtime_expiry_bucket,
+            sort=lambda a: f"{sortable(a.expires_at)}#{a.tenant_id}#{a.agent_id}#{a.runtime_id}",
+        ),
+    ),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -336,7 +363,8 @@ ALL_TABLES: tuple[
     | Table[OAuthRequest]
     | Table[OAuthCode]
     | Table[OAuthToken]
-    | Table[ServiceAccount],
+    | Table[ServiceAccount]
+    | Table[RuntimeSessionAlias],
     ...,
 ] = (
     TENANTS,
@@ -360,6 +388,7 @@ ALL_TABLES: tuple[
     OAUTH_CODES,
     OAUTH_TOKENS,
     SERVICE_ACCOUNTS,
+    RUNTIME_SESSIONS,
 )
 
 __all__ = [
@@ -379,6 +408,7 @@ __all__ = [
     "OAUTH_REQUESTS",
     "OAUTH_TOKENS",
     "OUTBOX",
+    "RUNTIME_SESSIONS",
     "SECRETS",
     "SERVICE_ACCOUNTS",
     "SESSIONS",

@@ -1,7 +1,8 @@
 """The runtime door works from the services it is given, not the whole platform (issue 16, item 2).
 
 The app is built over a frozen object holding only `keys` and `engine` (and, for the receive path
-of issue 19, `feed`, `tailer` and `settings`): every decision a customer can see (a turn, 401, 403,
+of issue 19, `feed`, `tailer` and `settings`; for client-chosen runtime session ids across replicas,
+`runtime_sessions`): every decision a customer can see (a turn, 401, 403,
 404) must come out of those, so none of it can reach the store.
 """
 
@@ -20,6 +21,7 @@ from oratio.runtime import ConversationEngine
 from oratio.services.customer_feed import CustomerFeed
 from oratio.services.keys import KeyService
 from oratio.services.live import EventTail
+from oratio.services.runtime_sessions import RuntimeSessionAliases
 from tests.support.serving import serving
 from tests.support.worlds import World
 
@@ -31,6 +33,7 @@ class OnlyKeysAndEngine:
     feed: CustomerFeed
     live: EventTail
     settings: Settings
+    runtime_sessions: RuntimeSessionAliases
 
     def tailer(self, poll_interval: float | None = None) -> EventTail:
         return self.live
@@ -45,6 +48,7 @@ def narrow_http(platform: Platform) -> Iterator[httpx.Client]:
             feed=platform.feed,
             live=platform.live,
             settings=platform.settings,
+            runtime_sessions=platform.runtime_sessions,
         )
     )
     with serving(app) as served, httpx.Client(base_url=served.base_url, timeout=10.0) as client:

@@ -126,6 +126,20 @@ def test_the_oratio_form_of_the_session_id_needs_no_memory(platform: Platform, w
     assert again.headers[SESSION_HEADER] == runtime_id
 
 
+def test_a_client_chosen_id_continues_its_session_on_another_replica(platform: Platform, world: World) -> None:
+    """Two runtime apps (replicas, or a restart) over one store: the id's binding is stored, not in memory."""
+    headers = {SESSION_HEADER: CLIENT_RUNTIME_ID}
+    with serving(create_runtime_app(platform)) as one, httpx.Client(base_url=one.base_url) as http:
+        first = say(http, world, "my order is 1234", headers=headers)
+    with serving(create_runtime_app(platform)) as two, httpx.Client(base_url=two.base_url) as http:
+        again = say(http, world, "any news?", headers=headers)
+        streamed = say(http, world, "thanks", headers=headers, stream=True)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["session_id"] == first.json()["session_id"]
+    assert sse_events(streamed)[-1]["session_id"] == first.json()["session_id"]
+    assert again.headers[SESSION_HEADER] == CLIENT_RUNTIME_ID
+
+
 def test_without_any_session_id_every_turn_starts_a_session(http: httpx.Client, world: World) -> None:
     assert say(http, world, "a").json()["session_id"] != say(http, world, "b").json()["session_id"]
 
