@@ -35,7 +35,7 @@ class Playback(Protocol):
 
     async def push(self, pcm16: bytes) -> None: ...
 
-    def end_reply(self) -> None: ...
+    async def end_reply(self) -> None: ...
 
     def drop(self) -> None: ...
 
@@ -72,7 +72,7 @@ class AgentPlayback:
             self._bytes += len(chunk)
         self._wake()
 
-    def end_reply(self) -> None:
+    async def end_reply(self) -> None:
         """The reply has no more audio: the sink is told once what was queued before it has been sent."""
         self._queue.append(_END)
         self._wake()

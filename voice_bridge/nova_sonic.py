@@ -257,7 +257,7 @@ class NovaSonicBackend:
         dropped; with `announce`, the model is told to say the plan's handoff message (`Mode.ANNOUNCING`),
         which is stored and shown as written."""
         playback.drop()
-        playback.end_reply()  # close the interrupted reply's audio for the client
+        await playback.end_reply()  # close the interrupted reply's audio for the client
         if state.voice is not None:
             state.voice.finish()  # a person's sentence being said is cut: what was said of it is played
         state.connected = False
@@ -285,7 +285,7 @@ class NovaSonicBackend:
         assert state.farewell is not None
         words, reason = state.farewell
         playback.drop()
-        playback.end_reply()
+        await playback.end_reply()
         state.connected = False
         async with state.link:
             await bidi.stop()
@@ -334,7 +334,7 @@ class NovaSonicBackend:
                     await playback.push(resample(pcm, event.sample_rate, call.output_rate))
             elif isinstance(event, BidiAudioStopEvent):
                 if relayed is None and not quiet:
-                    playback.end_reply()
+                    await playback.end_reply()
             elif isinstance(event, BidiBargeInEvent):
                 playback.drop()  # before the flush: nothing queued may follow the `interrupted` message
                 await sink.speech_started()
