@@ -131,4 +131,14 @@ class VoicesPerCall(Protocol):
         ...
 
 
-__all__ = ["Call", "PausesAgentAudio", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink", "VoicesPerCall"]
+@runtime_checkable
+class Greets(Protocol):
+    """A call's own voice that can also say the plan's greeting (Nova Sonic's: the model is told it is the
+    call's start, not a person speaking through it)."""
+
+    def greeter(self) -> SpeaksText:
+        """This voice, for the greeting's sentences."""
+        ...
+
+
+__all__ = ["Call", "Greets", "PausesAgentAudio", "Speaker", "SpeaksText", "SpeechBackend", "VoiceSink", "VoicesPerCall"]

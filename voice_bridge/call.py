@@ -27,7 +27,7 @@ from oratio.http_json import close_reason
 from oratio.recordings import new_call_id
 from schemas import Channel, EndOfTurn, HandoffState, Role, SessionStatus
 from voice_bridge.auth import authenticate, close_for, key_from
-from voice_bridge.backend import Call, SpeaksText, SpeechBackend, VoicesPerCall
+from voice_bridge.backend import Call, Greets, SpeaksText, SpeechBackend, VoicesPerCall
 from voice_bridge.context import VoiceServices
 from voice_bridge.greeting import GreetingCache, GreetingKey, speak_greeting
 from voice_bridge.monitor import CallRegistry, LiveCall
@@ -104,6 +104,8 @@ class VoiceCall:
         self._admission: Admission = admission or self._key_admission
         self._greetings = greetings
         self._greeting: tuple[int, str] | None = None
+        self._greeter: SpeaksText | None = None
+        """The voice that says the greeting: the backend's own (cascade), or the call's (Nova Sonic)."""
         self._ignore_backchannels = True
         """The agent's `VoiceConfig.ignore_backchannels`, read at `start`."""
         self._end_of_turn = EndOfTurn.SILENCE
@@ -240,6 +242,7 @@ class VoiceCall:
         sink = BridgeSink(self, player)
         own_voice = self._backend.new_voice() if isinstance(self._backend, VoicesPerCall) else None
         voice: SpeaksText | None = self._backend if isinstance(self._backend, SpeaksText) else own_voice
+        self._greeter = own_voice.greeter() if isinstance(own_voice, Greets) else voice
         self._takeover = live.control = Takeover(live, player, sink, self.send_json, voice, self._platform.handoff.say)
 
         call = Call(
@@ -328,9 +331,10 @@ class VoiceCall:
         await anyio.sleep_forever()
 
     async def _greet(self, call: Call, sink: BridgeSink) -> None:
-        """The plan's greeting, at once (voice_bridge.greeting); only with a voice of the bridge's own
-        (`SpeaksText`): a speech-to-speech backend (Nova Sonic) speaks for itself."""
-        if self._greeting is None or not isinstance(self._backend, SpeaksText):
+        """The plan's greeting, at once (voice_bridge.greeting), cached alike for every backend: said by the
+        backend's voice (cascade), or by the call's own model (Nova Sonic, `Greets`)."""
+        voice = self._greeter
+        if self._greeting is None or voice is None:
             return
         version, text = self._greeting
         key = GreetingKey(call.tenant_id, call.agent_id, version, self._backend.name, call.output_rate)
@@ -338,7 +342,7 @@ class VoiceCall:
             # Stored as the agent's first turn: the transcript, the dashboard and the model all see it.
             append = self._platform.sessions.append_turn
             await anyio.to_thread.run_sync(append, call.tenant_id, call.session_id, Role.AGENT, text)
-            await speak_greeting(text, key, self._backend, sink, self._greetings)
+            await speak_greeting(text, key, voice, sink, self._greetings)
         except Exception:
             # A voice that fails on the greeting must not end the call: the caller can still speak.
             logger.exception("session_id=%s | the greeting could not be spoken", call.session_id)

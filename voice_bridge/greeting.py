@@ -80,7 +80,7 @@ async def speak_greeting(
         pcm = cache.get(key, sentence) if cache is not None else None
         if pcm is None:
             pcm = await voice.speak_text(sentence, key.rate)
-            if cache is not None:
+            if cache is not None and pcm:  # a voice that said nothing (a model not connected) is not kept
                 cache.put(key, sentence, pcm)
         if sink.interruptions != interruptions:
             break  # the caller spoke over it: the rest is not played

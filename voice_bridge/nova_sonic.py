@@ -8,9 +8,17 @@ handoff rules are checked on every customer transcript.
 The gate on voice (rule 4): a write call is held and the model told to speak the statement; the
 caller's next final transcript is checked with `is_confirmation`; the model must then call the tool
 again, and it runs only with the very tool and arguments the caller confirmed. The held action is
-kept on the session too (`SessionService.hold_action`), so it survives the call. Transcripts are stored as turns as they
-complete, so a voice session reads like a text one. Nova Sonic detects barge-in itself; the bridge
-flushes playback on its signal exactly as for the cascade.
+kept on the session too (`SessionService.hold_action`), so it survives the call. A tool call runs only once
+the bridge has handled the caller's words before it (`nova_state.ToolOrder`): a "yes" is always settled by
+the gate before the repeated call looks at it. Transcripts are stored as turns as they complete, so a voice
+session reads like a text one. Nova Sonic detects barge-in itself; the bridge then drops the agent audio it
+had queued (`nova_playback`) and flushes playback exactly as for the cascade (`interrupted`).
+
+The plan's fixed words are said as on the cascade: the greeting at the start (the bridge, through the
+call's voice, `nova_voice`), and the handoff or closing message before the call ends (a handoff without
+pause, or the end): the connection is restarted, dropping the reply being composed, the model is told to say
+the message (in its spoken form, `nova_prompts`), the written message is stored and shown as the agent's
+turn, and the call ends once its audio has played. The model is asked to write for the ear (`VOICE_STYLE`).
 
 Pause on handoff (`Session.paused`: a handoff was requested and the agent pauses on handoff, or a
 person took the conversation over). The call stays open for the person, and the agent goes quiet:
@@ -45,12 +53,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from enum import Enum
+from typing import Final
 
 import anyio
 import anyio.to_thread
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import ObjectReceiveStream
 from strands.bidi import BidiAgent
 from strands.bidi.models import BidiModel
 from strands.bidi.types.events import (
@@ -60,6 +67,7 @@ from strands.bidi.types.events import (
     BidiConnectionStopEvent,
     BidiOutputEvent,
     BidiResponseStopEvent,
+    BidiToolUseBlocksEvent,
     BidiTranscriptBlockEvent,
 )
 from strands.bidi.types.media import AudioDelta
@@ -73,12 +81,15 @@ from oratio.runtime.action_turn import ActionTurn, catalog
 from oratio.runtime.confirmation import Gate, Verdict
 from oratio.runtime.engine import HANDOFF_PENDING
 from oratio.runtime.history import to_messages
-from oratio.runtime.settle import StoredSession, settle
+from oratio.runtime.settle import Settlement, StoredSession, settle
 from oratio.runtime.tools import TurnOutcome, build_tools
-from schemas import Agent, AgentPlan, HandoffState, PendingAction, Role, Scope, Session, SessionStatus, Turn
+from schemas import Agent, AgentPlan, HandoffState, Role, Scope, Session, SessionStatus, Turn
 from voice_bridge.audio import Resampler, resample
 from voice_bridge.backend import VOICE_SUBJECT, Call, VoiceSink
 from voice_bridge.context import VoiceServices
+from voice_bridge.nova_playback import AgentPlayback, Playback
+from voice_bridge.nova_prompts import ANNOUNCE, FAREWELL, PAUSED_TOOL, VOICE_STYLE, say_exactly
+from voice_bridge.nova_state import Conversation, Mode, Next, relaying
 from voice_bridge.nova_voice import SaysExactly
 from voice_bridge.settings import VoiceSettings
 
@@ -86,37 +97,15 @@ logger = logging.getLogger("oratio.voice")
 
 MODEL_RATE = 16_000
 """Rate of audio sent to the model (Nova Sonic takes 8, 16 or 24 kHz)."""
+FAREWELL_TIMEOUT_S: Final = 15.0
+"""The call ends this long after the model was told its last words, said or not (a stuck model must not hold it)."""
 
-PLAY_QUEUE = 1024
 BidiModelFactory = Callable[[], BidiModel]
+PlaybackFactory = Callable[[VoiceSink, int], Playback]
+"""The call's agent-audio queue, given the sink and the output rate (`AgentPlayback`)."""
 
-ANNOUNCE = (
-    "A member of staff is taking over this conversation. Say exactly the following to the caller, "
-    "word for word, and nothing else:\n{message}"
-)
-"""What the model is told when the session pauses: the plan's handoff message is on the last line."""
-PAUSED_TOOL = "A member of staff has this conversation now: tools are unavailable until they hand it back."
-
-
-class Mode(Enum):
-    """Whether the model's replies reach the caller."""
-
-    TALKING = "talking"
-    ANNOUNCING = "announcing"
-    """The session paused: the model's next reply (the handoff message) is played, then it goes quiet."""
-    QUIET = "quiet"
-    """A person has the conversation: the model's replies are neither played nor stored."""
-
-
-class Next(Enum):
-    """How one connection to the model ended."""
-
-    DONE = "done"
-    """The call is over (the customer hung up, or the agent or a person ended the conversation)."""
-    RESTART = "restart"
-    """The session paused: restart the connection and have the model say the handoff message."""
-    RECONNECT = "reconnect"
-    """The model stopped itself while paused (a tool): a new connection, still quiet."""
+ENDED_BY_AGENT = "the agent ended the conversation"
+HANDED_OFF = "the agent handed the conversation to a person"
 
 
 def nova_sonic_model_factory(settings: VoiceSettings) -> BidiModelFactory:
@@ -141,38 +130,13 @@ def nova_sonic_model_factory(settings: VoiceSettings) -> BidiModelFactory:
     return build
 
 
-@dataclass
-class _Conversation:
-    """What one call's bidi conversation decided so far."""
-
-    plan: AgentPlan
-    outcome: TurnOutcome
-    status: SessionStatus
-    """The session's status as this call last settled it."""
-    generation: int = 0
-    """Bumped on barge-in: queued audio of an older generation is dropped, not played."""
-    actions: ActionTurn | None = None
-    """The agent's own tools for this call, with its confirmation gate; None: not offered."""
-    held: PendingAction | None = None
-    """The held write action as last stored on the session."""
-    mode: Mode = Mode.TALKING
-    connected: bool = True
-    """The model's connection is open (audio sent while it restarts is dropped: the caller hears nothing then)."""
-    reminder_every: int = 3
-    """While paused, the handoff message is said again once this many caller turns went by without it
-    (`HandoffConfig.reminder_every`, as the text engine's `reminder_due`)."""
-    unanswered: int = 0
-    """Caller turns since the handoff message was last said."""
-    voice: SaysExactly | None = None
-    """The call's voice for a person's typed words (`voice_bridge.nova_voice`); None: not offered."""
-    link: anyio.Lock = field(default_factory=anyio.Lock)
-    """Held while a frame is sent and while the connection restarts, so no frame reaches a stopped model."""
-
-
 class NovaSonicBackend:
-    def __init__(self, platform: VoiceServices, model_factory: BidiModelFactory) -> None:
+    def __init__(
+        self, platform: VoiceServices, model_factory: BidiModelFactory, playback: PlaybackFactory = AgentPlayback
+    ) -> None:
         self._platform = platform
         self._new_model = model_factory
+        self._new_playback = playback
 
     @property
     def name(self) -> str:
@@ -205,7 +169,7 @@ class NovaSonicBackend:
                 gate=Gate(pending=session.pending_action),
             )
             tools = [*tools, *action_tools(actions)]
-        system_prompt = plan.system_prompt + (HANDOFF_PENDING if handed_off else "")
+        system_prompt = plan.system_prompt + (HANDOFF_PENDING if handed_off else "") + VOICE_STYLE
         bidi = BidiAgent(
             model=self._new_model(),
             tools=list(tools),
@@ -213,7 +177,7 @@ class NovaSonicBackend:
             messages=to_messages(turns, tools=actions is not None),
             name=agent.name,
         )
-        state = _Conversation(
+        state = Conversation(
             plan=plan,
             outcome=outcome,
             status=status,
@@ -225,16 +189,17 @@ class NovaSonicBackend:
         if session.paused:
             state.mode = Mode.QUIET  # the caller rejoined a conversation a person has
 
-        def refuse_tools_while_paused(event: BeforeToolCallEvent) -> None:
-            """While a person has the conversation the model's tools do nothing (no search, no write,
-            no handoff or end): the person decides."""
-            if state.mode is not Mode.TALKING or _relaying(state):
+        async def in_order(event: BeforeToolCallEvent) -> None:
+            """A tool call waits until the caller's words before it are handled (`nova_state.ToolOrder`); while
+            a person has the conversation (or the call is ending) the model's tools do nothing: no search, no
+            write, no handoff or end."""
+            await state.tool_order.wait(str(event.tool_use.get("toolUseId", "")))
+            if state.mode is not Mode.TALKING or relaying(state):
                 event.cancel_tool = PAUSED_TOOL
 
-        bidi.add_hook(refuse_tools_while_paused, BeforeToolCallEvent)
-        # Playback paces in real time, so it runs apart from the event reader, which must see a
-        # barge-in at once. None in the stream is the end of a reply's audio.
-        play_in, play_out = anyio.create_memory_object_stream[tuple[int, bytes | None]](PLAY_QUEUE)
+        bidi.add_hook(in_order, BeforeToolCallEvent)
+        # Playback paces in real time, so it runs apart from the event reader, which must see a barge-in at once.
+        playback = self._new_playback(sink, call.output_rate)
         await bidi.start()
 
         async def instruct(text: str) -> None:
@@ -249,23 +214,16 @@ class NovaSonicBackend:
             async with anyio.create_task_group() as tasks:
 
                 async def listen() -> None:
-                    async with play_in:
-                        while (after := await self._receive(call, bidi, sink, state, play_in)) is not Next.DONE:
-                            await self._restart(bidi, state, play_in, announce=after is Next.RESTART)
+                    while (after := await self._receive(call, bidi, sink, state, playback)) is not Next.DONE:
+                        if after is Next.FAREWELL:
+                            await self._farewell(call, bidi, sink, state, playback)
+                            await playback.drained()  # the last words are played before the call ends
+                            break
+                        await self._restart(call, bidi, sink, state, playback, announce=after is Next.RESTART)
                     tasks.cancel_scope.cancel()
 
-                async def play() -> None:
-                    async with play_out:
-                        async for generation, pcm in play_out:
-                            if generation != state.generation:
-                                continue
-                            if pcm is None:
-                                await sink.agent_audio_end()
-                            else:
-                                await sink.agent_audio(pcm)
-
                 tasks.start_soon(listen)
-                tasks.start_soon(play)
+                tasks.start_soon(playback.run)
                 await self._send_audio(call, audio, bidi, state)
                 tasks.cancel_scope.cancel()  # the customer ended the call
         finally:
@@ -281,28 +239,25 @@ class NovaSonicBackend:
         return agent, artifact.plan, found.session, found.turns
 
     async def _send_audio(
-        self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent, state: _Conversation
+        self, call: Call, audio: ObjectReceiveStream[bytes], bidi: BidiAgent, state: Conversation
     ) -> None:
         resampler = Resampler(call.input_rate, MODEL_RATE)
         async for frame in audio:
             pcm = resampler.feed(frame)
-            if pcm and state.connected:
+            # While the last words are said the model hears nothing more: the conversation is over.
+            if pcm and state.connected and state.mode is not Mode.FAREWELL:
                 async with state.link:
                     if state.connected:
                         await bidi.send(AudioDelta(format="pcm", source={"bytes": pcm}))
 
     async def _restart(
-        self,
-        bidi: BidiAgent,
-        state: _Conversation,
-        playback: ObjectSendStream[tuple[int, bytes | None]],
-        *,
-        announce: bool,
+        self, call: Call, bidi: BidiAgent, sink: VoiceSink, state: Conversation, playback: Playback, *, announce: bool
     ) -> None:
         """A new connection to the model: the reply it was composing is gone and queued audio of it is
-        dropped; with `announce`, the model is told to say the plan's handoff message (`Mode.ANNOUNCING`)."""
-        state.generation += 1
-        await playback.send((state.generation, None))  # close the interrupted reply's audio for the client
+        dropped; with `announce`, the model is told to say the plan's handoff message (`Mode.ANNOUNCING`),
+        which is stored and shown as written."""
+        playback.drop()
+        await playback.end_reply()  # close the interrupted reply's audio for the client
         if state.voice is not None:
             state.voice.finish()  # a person's sentence being said is cut: what was said of it is played
         state.connected = False
@@ -313,12 +268,40 @@ class NovaSonicBackend:
         self._forget(state)  # settled already, or decided by a reply nobody heard
         if announce:
             state.mode, state.unanswered = Mode.ANNOUNCING, 0
-            await bidi.send(ANNOUNCE.format(message=state.plan.handoff_message))
+            message = state.plan.handoff_message
+            await anyio.to_thread.run_sync(self._store_agent, call, message)
+            await sink.transcript("agent", message, final=True)
+            await bidi.send(say_exactly(ANNOUNCE, message))
+
+    def _store_agent(self, call: Call, text: str) -> None:
+        """One of the plan's fixed messages, stored as the agent's turn as written (not as the model said it)."""
+        self._platform.sessions.append_turn(call.tenant_id, call.session_id, Role.AGENT, text)
+
+    async def _farewell(
+        self, call: Call, bidi: BidiAgent, sink: VoiceSink, state: Conversation, playback: Playback
+    ) -> None:
+        """The plan's last words (already stored and shown), said by the model on a new connection, then the
+        call ends (`sink.ended`). Bounded: a model that does not finish them does not hold the call open."""
+        assert state.farewell is not None
+        words, reason = state.farewell
+        playback.drop()
+        await playback.end_reply()
+        state.connected = False
+        async with state.link:
+            await bidi.stop()
+            await bidi.start()
+        state.connected = True
+        self._forget(state)
+        state.mode = Mode.FAREWELL
+        with anyio.move_on_after(FAREWELL_TIMEOUT_S):
+            await bidi.send(say_exactly(FAREWELL, words))
+            await self._receive(call, bidi, sink, state, playback)
+        await sink.ended(reason)
 
     @staticmethod
-    def _forget(state: _Conversation) -> None:
+    def _forget(state: Conversation) -> None:
         """Drop what the model's tools decided while it was not the one talking to the caller (the tools
-        are refused then, `_refuse_tools_while_paused`; this clears whatever a call in flight left)."""
+        are refused then, `in_order`; this clears whatever a call in flight left)."""
         outcome = state.outcome
         outcome.handoff_reason, outcome.end_requested = None, False
         outcome.sources.clear()
@@ -327,12 +310,7 @@ class NovaSonicBackend:
         outcome.take_tool_calls()
 
     async def _receive(
-        self,
-        call: Call,
-        bidi: BidiAgent,
-        sink: VoiceSink,
-        state: _Conversation,
-        playback: ObjectSendStream[tuple[int, bytes | None]],
+        self, call: Call, bidi: BidiAgent, sink: VoiceSink, state: Conversation, playback: Playback
     ) -> Next:
         async with aclosing(bidi.receive()) as events:
             return await self._events(call, events, sink, state, playback)
@@ -342,24 +320,27 @@ class NovaSonicBackend:
         call: Call,
         events: AsyncIterator[BidiOutputEvent],
         sink: VoiceSink,
-        state: _Conversation,
-        playback: ObjectSendStream[tuple[int, bytes | None]],
+        state: Conversation,
+        playback: Playback,
     ) -> Next:
         async for event in events:
             quiet = state.mode is Mode.QUIET
             relayed = state.voice.current if state.voice is not None else None
             if isinstance(event, BidiAudioDeltaEvent):
-                if relayed is not None:  # a person's words: the takeover plays them (voice_bridge.nova_voice)
+                if relayed is not None:  # a person's words (or the greeting): the bridge plays them
                     relayed.add(base64.b64decode(event.audio), event.sample_rate)
                 elif not quiet:
                     pcm = base64.b64decode(event.audio)
-                    await playback.send((state.generation, resample(pcm, event.sample_rate, call.output_rate)))
+                    await playback.push(resample(pcm, event.sample_rate, call.output_rate))
             elif isinstance(event, BidiAudioStopEvent):
                 if relayed is None and not quiet:
-                    await playback.send((state.generation, None))
+                    await playback.end_reply()
             elif isinstance(event, BidiBargeInEvent):
-                state.generation += 1
+                playback.drop()  # before the flush: nothing queued may follow the `interrupted` message
                 await sink.speech_started()
+            elif isinstance(event, BidiToolUseBlocksEvent):
+                # Every event before this tool use is handled: its call may look at the gate now.
+                state.tool_order.reached(str(use.get("toolUseId", "")) for use in event.tool_uses)
             elif isinstance(event, BidiTranscriptBlockEvent):
                 if (after := await self._transcript(call, event, sink, state)) is not None:
                     return after
@@ -368,6 +349,8 @@ class NovaSonicBackend:
                     if relayed.pcm:  # the answer to the "say exactly" (an earlier reply's end has no audio)
                         assert state.voice is not None
                         state.voice.finish()
+                elif state.mode is Mode.FAREWELL:
+                    return Next.DONE  # the last words are said
                 elif state.mode is Mode.ANNOUNCING:
                     state.mode = Mode.QUIET  # the handoff message is said: quiet from now on
                 elif quiet:
@@ -376,6 +359,8 @@ class NovaSonicBackend:
                     return after
             elif isinstance(event, BidiConnectionStopEvent):
                 # A handoff or end tool stopped the conversation.
+                if state.mode is Mode.FAREWELL:
+                    return Next.DONE
                 if state.mode is not Mode.TALKING:  # a tool while paused decides nothing: stay, quiet
                     self._forget(state)
                     state.mode = Mode.QUIET
@@ -383,14 +368,14 @@ class NovaSonicBackend:
                 if (after := await self._settle(call, sink, state)) is not None:
                     return after
                 if state.status is not SessionStatus.COMPLETED:
-                    await sink.ended("the agent handed the conversation to a person")
+                    await sink.ended(HANDED_OFF)
                 return Next.DONE
-            if state.status is SessionStatus.COMPLETED:
+            if state.status is SessionStatus.COMPLETED and state.mode is not Mode.FAREWELL:
                 return Next.DONE
         return Next.DONE
 
     async def _transcript(
-        self, call: Call, event: BidiTranscriptBlockEvent, sink: VoiceSink, state: _Conversation
+        self, call: Call, event: BidiTranscriptBlockEvent, sink: VoiceSink, state: Conversation
     ) -> Next | None:
         """Store a final transcript as a turn (the model's only when it reaches the caller); RESTART when
         the caller's words find the session newly paused (a rule handed it off, or a person took it over)."""
@@ -399,6 +384,8 @@ class NovaSonicBackend:
             return None
         sessions = self._platform.sessions
         if event.role == "user":
+            if state.mode is Mode.FAREWELL:
+                return None  # the conversation is over: words heard before the model stopped listening
             await call.before_turn()
 
             def store_customer() -> tuple[Turn | None, Session]:
@@ -430,8 +417,10 @@ class NovaSonicBackend:
                 state.outcome.request_handoff(f"handoff rule '{rule.id}': {rule.description}")
                 return await self._settle(call, sink, state)
             return None
-        if state.mode is Mode.QUIET or _relaying(state):
-            return None  # neither played nor stored: a person has the conversation (or is speaking through it)
+        if state.mode in (Mode.QUIET, Mode.ANNOUNCING, Mode.FAREWELL) or relaying(state):
+            # Quiet: a person has the conversation (or is speaking through it). Announcing or saying goodbye:
+            # the plan's written words are already stored and shown; this is only how the model said them.
+            return None
         sources = list(state.outcome.sources)
         state.outcome.sources.clear()
         tool_calls = state.outcome.take_tool_calls()
@@ -444,7 +433,7 @@ class NovaSonicBackend:
         await sink.transcript("agent", text, final=True)
         return None
 
-    async def _caller_said(self, call: Call, state: _Conversation, text: str, seq: int) -> None:
+    async def _caller_said(self, call: Call, state: Conversation, text: str, seq: int) -> None:
         """Rule 4 of the gate: the caller's final transcript settles a held write action. A yes lets the
         model's next call of exactly that tool with exactly those arguments run; anything else drops it."""
         actions = state.actions
@@ -458,7 +447,7 @@ class NovaSonicBackend:
             await actions.settle_held(verdict, held)  # records declined / not_confirmed; nothing runs
         await self._keep_held(call, state)
 
-    async def _keep_held(self, call: Call, state: _Conversation) -> None:
+    async def _keep_held(self, call: Call, state: Conversation) -> None:
         """Store the gate's held action on the session when it changed (a proposal, or a settled one)."""
         if state.actions is None or state.actions.gate.pending == state.held:
             return
@@ -466,31 +455,45 @@ class NovaSonicBackend:
         sessions = self._platform.sessions
         await anyio.to_thread.run_sync(sessions.hold_action, call.tenant_id, call.session_id, state.held)
 
-    async def _settle(self, call: Call, sink: VoiceSink, state: _Conversation) -> Next | None:
+    async def _settle(self, call: Call, sink: VoiceSink, state: Conversation) -> Next | None:
         """Apply what the tools and rules decided (`oratio.runtime.settle`), then tell the caller. RESTART
-        when a handoff paused the session (the agent pauses on handoff): the agent must go quiet."""
+        when a handoff paused the session (the agent pauses on handoff): the agent must go quiet. FAREWELL
+        when the call ends on a handoff without pause, or the end: the plan's message is stored (before the
+        session ends, as on text) and shown now, and said before the call closes."""
         await self._keep_held(call, state)
         sessions = self._platform.sessions
         effects = StoredSession(sessions, self._platform.handoff, call.tenant_id, call.session_id)
-        settled = await anyio.to_thread.run_sync(settle, effects, state.status, state.outcome)
+        plan = state.plan
+
+        def store_goodbye(settlement: Settlement) -> None:
+            if settlement.ended:
+                self._store_agent(call, plan.closing_message)
+
+        def settle_turn() -> Settlement:
+            return settle(effects, state.status, state.outcome, store_reply=store_goodbye)
+
+        settled = await anyio.to_thread.run_sync(settle_turn)
         state.status = settled.status
         if settled.handoff_requested and settled.handoff_reason is not None:
             await sink.handoff(settled.handoff_reason)
         if settled.ended:
-            await sink.ended("the agent ended the conversation")
-            return Next.DONE
-        if settled.handoff_requested:
+            return await self._say_last(sink, state, plan.closing_message, ENDED_BY_AGENT)
+        if settled.handoff_reason is not None:
             session = await anyio.to_thread.run_sync(sessions.record, call.tenant_id, call.session_id)
             if session.paused:
                 return Next.RESTART
+            await anyio.to_thread.run_sync(self._store_agent, call, plan.handoff_message)
+            return await self._say_last(sink, state, plan.handoff_message, HANDED_OFF)
         return None
+
+    @staticmethod
+    async def _say_last(sink: VoiceSink, state: Conversation, words: str, reason: str) -> Next:
+        """The call ends on `words` (stored already): shown now, said on a new connection (`_farewell`)."""
+        await sink.transcript("agent", words, final=True)
+        state.farewell = (words, reason)
+        return Next.FAREWELL
 
 
 def _taken_over(session: Session) -> bool:
     """A person has the conversation (not merely asked for): the handoff message is not said then."""
     return session.handoff is not None and session.handoff.state is HandoffState.TAKEN_OVER
-
-
-def _relaying(state: _Conversation) -> bool:
-    """The model is saying a person's words (voice_bridge.nova_voice): not the agent's turn, no tools."""
-    return state.voice is not None and state.voice.current is not None

@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 import anyio
 
 from voice_bridge.audio import resample
+from voice_bridge.nova_prompts import GREET, RELAY, say_exactly
 
-SAY_EXACTLY = (
-    "A member of staff is speaking to the caller through you. Say exactly the following to the caller, "
-    "word for word, and nothing else:\n{message}"
-)
-"""The person's sentence is on the last line (one line: its whitespace is collapsed)."""
 RELAY_TIMEOUT_S = 15.0
 """A sentence the model has not finished saying by then is played as far as it got (a stuck model
 must not hold the person's later messages forever)."""
@@ -49,16 +45,23 @@ class SaysExactly:
 
     def __init__(self) -> None:
         self._send: Send | None = None
+        self._connected = anyio.Event()
         self._lock = anyio.Lock()
         self.current: Relayed | None = None
         """The sentence being said: the backend routes the model's audio here instead of to the caller."""
 
     def connect(self, send: Send) -> None:
         self._send = send
+        self._connected.set()
 
     def disconnect(self) -> None:
         self._send = None
+        self._connected = anyio.Event()
         self.finish()
+
+    def greeter(self) -> Saying:
+        """This voice saying the plan's greeting (the call's first words), a sentence at a time."""
+        return Saying(self, GREET)
 
     def finish(self) -> None:
         """The model's answer ended (or its connection did): hand over what was collected."""
@@ -67,14 +70,20 @@ class SaysExactly:
 
     async def speak_text(self, text: str, rate: int) -> bytes:
         """`text` said by the call's model, as PCM16 at `rate`; empty when the model is not connected."""
+        return await self.say(text, rate, RELAY)
+
+    async def say(self, text: str, rate: int, template: str) -> bytes:
+        """`text` said by the call's model on `template`'s instruction; waits (bounded) for the connection,
+        which a call's first words (the greeting) may come before."""
         async with self._lock:  # one sentence at a time: each answer is told apart by order
+            with anyio.move_on_after(RELAY_TIMEOUT_S):
+                await self._connected.wait()
             send = self._send
-            message = " ".join(text.split())
-            if send is None or not message:
+            if send is None or not text.strip():
                 return b""
             relayed = self.current = Relayed(rate)
             try:
-                await send(SAY_EXACTLY.format(message=message))
+                await send(say_exactly(template, text))
                 with anyio.move_on_after(RELAY_TIMEOUT_S):
                     await relayed.done.wait()
             finally:
@@ -82,4 +91,15 @@ class SaysExactly:
             return bytes(relayed.pcm)
 
 
-__all__ = ["RELAY_TIMEOUT_S", "SAY_EXACTLY", "Relayed", "SaysExactly"]
+@dataclass(frozen=True)
+class Saying:
+    """A `SpeaksText` that has the call's model say text on one instruction (the greeting's)."""
+
+    says: SaysExactly
+    template: str
+
+    async def speak_text(self, text: str, rate: int) -> bytes:
+        return await self.says.say(text, rate, self.template)
+
+
+__all__ = ["RELAY_TIMEOUT_S", "Relayed", "SaysExactly", "Saying"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import time
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,11 @@ class BidiStep:
     tool: str | None = None
     tool_input: dict[str, Any] = field(default_factory=dict)
     say_seconds: float = 0.5
+    delta_s: float | None = None
+    """Send the reply's audio in pieces this long (as Nova Sonic does), not in one piece."""
+    response_start: bool = True
+    """False: the tool use follows the caller's transcript with no event between them (no response start),
+    so strands starts the tool while the bridge is still handling the transcript."""
 
 
 class ScriptedBidiModel(BidiModel):
@@ -66,6 +72,10 @@ class ScriptedBidiModel(BidiModel):
         self.tool_results: list[ToolResultBlock] = []
         self.instructions: list[str] = []
         self.connections = 0
+        self.spoke = asyncio.Event()
+        """Set once a reply's audio is all queued (its barge-in can come from then on)."""
+        self.barged_in_at: list[float] = []
+        """time.perf_counter() of each barge-in the model reported."""
 
     def update_config(self, **model_config: Any) -> None:
         return None
@@ -119,6 +129,7 @@ class ScriptedBidiModel(BidiModel):
         if rms(pcm) > 500:
             if not self._loud and self._speaking:
                 self._speaking = False
+                self.barged_in_at.append(time.perf_counter())
                 await self._events.put(BidiBargeInEvent())
             self._loud, self._quiet = True, 0
             return
@@ -135,7 +146,8 @@ class ScriptedBidiModel(BidiModel):
         await self._events.put(BidiTranscriptStartEvent("user", heard))
         await self._events.put(BidiTranscriptDeltaEvent(step.heard, "user", heard))
         await self._events.put(BidiTranscriptStopEvent("user", heard))
-        await self._events.put(BidiResponseStartEvent(response_id="r"))
+        if step.response_start:
+            await self._events.put(BidiResponseStartEvent(response_id="r"))
         if step.tool is not None:
             self._pending_tool = step
             use = {"toolUseId": f"t{next(self._ids)}", "name": step.tool, "input": step.tool_input}
@@ -154,7 +166,10 @@ class ScriptedBidiModel(BidiModel):
         await self._events.put(BidiAudioStartEvent(audio))
         t = np.arange(int(step.say_seconds * OUTPUT_RATE)) / OUTPUT_RATE
         tone = (3000 * np.sin(2 * np.pi * 330.0 * t)).astype("<i2").tobytes()
-        encoded = base64.b64encode(tone).decode()
-        await self._events.put(BidiAudioDeltaEvent(encoded, "pcm", OUTPUT_RATE, 1, audio))
+        piece = len(tone) if step.delta_s is None else int(step.delta_s * OUTPUT_RATE) * 2
+        for start in range(0, len(tone), piece):
+            encoded = base64.b64encode(tone[start : start + piece]).decode()
+            await self._events.put(BidiAudioDeltaEvent(encoded, "pcm", OUTPUT_RATE, 1, audio))
         await self._events.put(BidiAudioStopEvent(audio))
         self._speaking = True
+        self.spoke.set()

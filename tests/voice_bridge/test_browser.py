@@ -20,11 +20,13 @@ from schemas import Role, SessionFilter, SessionStatus
 from tests.net import uvicorn_in_thread
 from tests.support.worlds import World
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
+from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
 from tests.voice_bridge.test_real_engines import real_speech
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import wav_bytes
 from voice_bridge.cascade import CascadeBackend
+from voice_bridge.nova_sonic import NovaSonicBackend
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -175,5 +177,37 @@ def test_the_timing_hook_marks_the_first_audio_after_the_end_of_speech(
             assert first_audio["detail"]["turn"] == 1 and first_audio["detail"]["latency_ms"] == shown
             assert abs(round(first_audio["at"] - speech_end["at"]) - shown) <= 1
             page.get_by_role("button", name="End call").click()
+        finally:
+            browser.close()
+
+
+def test_an_agent_turn_cut_by_barge_in_is_tagged_interrupted_on_nova_sonic(
+    platform: Platform, world: World, tmp_path: Path
+) -> None:
+    """The caller asks, then speaks over the long reply (a scripted Nova Sonic model hears it and reports the
+    barge-in): the page flushes the audio and tags that agent turn "interrupted"; the next one is not."""
+    require_program("chromium")
+    capture = tmp_path / "customer.wav"
+    said = silence(0.5) + speak("Tell me everything.") + silence(2.0) + speak("Stop.") + silence(4.0)
+    capture.write_bytes(wav_bytes(said, 16_000))
+    model = ScriptedBidiModel(
+        [
+            BidiStep(heard="Tell me everything", say="Well, it is a long story.", say_seconds=30.0, delta_s=0.04),
+            BidiStep(heard="Stop", say="Sure, what else?"),
+        ]
+    )
+    app = create_standalone_app(platform, backend=NovaSonicBackend(platform, lambda: model))
+    with uvicorn_in_thread(lambda port: app) as port, sync_playwright() as playwright:
+        browser = launch(playwright, capture)
+        try:
+            page = open_page(browser, port, world)
+            page.locator("#key").press("Enter")
+            long_reply = page.locator(".turn.agent", has_text="Well, it is a long story.")
+            expect(long_reply.locator(".interrupted")).to_have_text("interrupted", timeout=30_000)
+            answer = page.locator(".turn.agent", has_text="Sure, what else?")
+            expect(answer).to_be_visible(timeout=30_000)
+            expect(answer.locator(".interrupted")).to_have_count(0)
+            assert page.evaluate("window.__csp") == []
+            page.keyboard.press("Escape")
         finally:
             browser.close()

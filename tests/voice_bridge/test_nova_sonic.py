@@ -20,6 +20,7 @@ from tests.support.worlds import World
 from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence, speak
+from voice_bridge.nova_prompts import VOICE_STYLE
 from voice_bridge.nova_sonic import NovaSonicBackend, nova_sonic_model_factory
 from voice_bridge.settings import VoiceSettings
 
@@ -45,8 +46,8 @@ async def test_turns_come_from_the_deployed_agent_and_are_stored(platform: Platf
             await client.end()
             heard = await client.closed()
 
-    # The plan's own prompt and vetted tools, not a separate voice prompt.
-    assert model.started_with["system_prompt"] == PLAN.system_prompt
+    # The plan's own prompt (asked to write for the ear, as the cascade rewrites for it) and vetted tools.
+    assert model.started_with["system_prompt"] == PLAN.system_prompt + VOICE_STYLE
     assert model.started_with["tools"] == ["end_session", "knowledge_search", "request_handoff"]
     [searched] = model.tool_results
     assert searched.status == "success"

@@ -222,21 +222,6 @@ async def test_while_nobody_has_taken_over_the_message_is_repeated_every_few_tur
     ]
 
 
-async def test_without_pause_on_handoff_the_handoff_tool_ends_the_call_as_before(platform: Platform) -> None:
-    principal, agent, secret = agent_with(platform, "Initech", HandoffConfig(enabled=True, pause_on_handoff=False))
-    model = ScriptedBidiModel([HUMAN_TOOL])
-    with serving_voice(platform, NovaSonicBackend(platform, lambda: model)) as base:
-        async with voice_client(f"{base}/voice/{agent.id}") as client:
-            session_id = (await client.start(secret))["session_id"]
-            await say(client, "Get me a human.")
-            heard = await client.closed()
-    assert heard.of_type("handoff")[0]["reason"] == "asked for a human"
-    assert heard.close_code == 1000
-    assert heard.transcripts("agent") == []
-    assert model.connections == 1
-    assert platform.sessions.get(principal, session_id).session.status is SessionStatus.HANDOFF_REQUESTED
-
-
 async def test_a_caller_rejoining_a_conversation_a_person_has_hears_the_agent_only_after_the_return(
     platform: Platform, world: World
 ) -> None:

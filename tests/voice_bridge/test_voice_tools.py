@@ -156,3 +156,34 @@ async def test_nova_sonic_never_runs_a_write_the_caller_did_not_confirm(
     assert ToolCallStatus.DECLINED in statuses and ToolCallStatus.OK not in statuses
     # The last proposal is held on the session, for the caller's next words (or the next call).
     assert found.session.pending_action is not None and found.session.pending_action.arguments == other
+
+
+async def test_nova_sonic_runs_a_confirmed_write_once_when_the_tool_call_follows_the_yes_at_once(
+    platform: Platform, world: World, service: ToolServer
+) -> None:
+    """The model's repeated call comes straight after the caller's "yes", with no event between them, so strands
+    starts the tool while the bridge is still storing that transcript: the call waits for the gate to hear the
+    yes (it ran zero times before: held again, then lost). Asked once more in a later turn, it does not run again."""
+    agent, secret = orders_agent(platform, world, service)
+    model = ScriptedBidiModel(
+        [
+            BidiStep(heard="Cancel order A123, it is damaged", tool="cancel_order", tool_input=CANCEL, say=STATEMENT),
+            BidiStep(
+                heard="Yes please", tool="cancel_order", tool_input=CANCEL, say="It is cancelled.", response_start=False
+            ),
+            BidiStep(heard="Did it work", tool="cancel_order", tool_input=CANCEL, say="Shall I?", response_start=False),
+        ]
+    )
+    lines = ["Cancel order A123, it is damaged.", "Yes please.", "Did it work?"]
+    session_id = await nova_call(platform, agent, secret, model, lines)
+    assert cancels(service) == [("/orders/A123/cancel", {"reason": "damaged"})]
+    held, ran, again = model.tool_results
+    assert '"cancelled": true' in ran.content[0]["text"]
+    assert '"awaiting_confirmation"' in again.content[0]["text"]  # a new proposal, not a second run
+    found = platform.sessions.get(world.acme.principal, session_id)
+    calls = [c for t in found.turns for c in t.tool_calls]
+    assert [(c.status, c.confirmed) for c in calls] == [
+        (ToolCallStatus.AWAITING_CONFIRMATION, False),
+        (ToolCallStatus.OK, True),
+        (ToolCallStatus.AWAITING_CONFIRMATION, False),
+    ]

@@ -91,6 +91,19 @@ function showLatency(ms) {
   }
 }
 
+function markInterrupted() {
+  // The agent turn the caller spoke over (the one being spoken) gets an "interrupted" tag; its text stays
+  // as the agent wrote it, as it is stored.
+  const turns = document.querySelectorAll(".turn.agent");
+  const div = partial || turns[turns.length - 1];
+  if (!div || div.querySelector(".interrupted")) return;
+  const tag = document.createElement("span");
+  tag.className = "interrupted";
+  tag.title = "you spoke over this reply";
+  tag.textContent = "interrupted";
+  div.querySelector(".who").appendChild(tag);
+}
+
 function markTurn(heardAt, latency) {
   // The timing hook (docs/voice.md, bench/voice_browser.py): one pair of User Timing marks a reply, on the
   // page's own clock: `oratio:speech-end` at the last voiced microphone frame, `oratio:first-audio` when the
@@ -195,7 +208,7 @@ function onMessage(event) {
       setState("speaking");
       break;
     case "agent_audio_end": setState("listening"); break;
-    case "interrupted": flush(); measuring = false; setState("listening"); break;
+    case "interrupted": flush(); markInterrupted(); measuring = false; setState("listening"); break;
     case "handoff": note("A member of staff has been asked to take over."); break;
     case "taken_over": flush(); setState("human"); note("A member of staff has joined the call."); break;
     case "returned": setState("listening"); note("The agent is back."); break;
