@@ -73,6 +73,8 @@ _ABSENT = "attribute_not_exists(#pk)"
 _RETRIES = 50
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.2
+TTL_ATTRIBUTE = "expires_at"
+"""The TTL attribute (epoch seconds) of every table whose `Table.expires` is set (`expiring_tables`)."""
 # DynamoDB refuses items over 400 KB; refuse earlier, with a message the caller can act on.
 _BODY_MAX_BYTES = 380_000
 
@@ -91,6 +93,12 @@ def table_definitions(prefix: str) -> list[CreateTableInputTypeDef]:
     definitions.append(_definition(f"{prefix}{EVENTS}", sort_type="N", stream=True))
     definitions.append(_definition(f"{prefix}{EVENT_HEADS}", sort_type=None))
     return definitions
+
+
+def expiring_tables(prefix: str) -> list[str]:
+    """The tables with a TTL on `TTL_ATTRIBUTE` (CreateTable cannot say so: it is a separate call,
+    and a separate CloudFormation property)."""
+    return [f"{prefix}{table.name}" for table in ALL_TABLES if table.expires is not None]
 
 
 def _definition(
@@ -147,6 +155,13 @@ def create_dynamodb_tables(client: DynamoDBClient, prefix: str) -> None:
         waiter = client.get_waiter("table_exists")
         for definition in definitions:
             waiter.wait(TableName=definition["TableName"], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+        for name in expiring_tables(prefix):
+            ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+                continue
+            client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+            )
 
 
 @contextmanager
@@ -410,6 +425,8 @@ class DynamoRecordStore:
         unique = table.unique(item) if table.unique is not None else None
         if unique is not None:
             attrs["unique_value"] = {"S": unique}
+        if table.expires is not None:
+            attrs[TTL_ATTRIBUTE] = {"N": str(int(table.expires(item).timestamp()) + 1)}
         return attrs, unique
 
     def _claim(self, table: Table[R], attrs: Item, value: str) -> TransactWriteItemTypeDef:
@@ -531,4 +548,11 @@ class DynamoEventLog:
         """Nothing to release: the client belongs to whoever made it."""
 
 
-__all__ = ["DynamoEventLog", "DynamoRecordStore", "create_dynamodb_tables", "table_definitions"]
+__all__ = [
+    "TTL_ATTRIBUTE",
+    "DynamoEventLog",
+    "DynamoRecordStore",
+    "create_dynamodb_tables",
+    "expiring_tables",
+    "table_definitions",
+]

@@ -21,8 +21,10 @@ from schemas import (
     Turn,
 )
 from schemas.analysis import SessionAnalysis
+from schemas.leases import DutyLease
 from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
+from schemas.rate_limits import RateBucket
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
 
@@ -190,6 +192,25 @@ LEASES: Table[Lease] = Table(
     sort=lambda lease: lease.owner_id,
 )
 
+DUTIES: Table[DutyLease] = Table(
+    name="duties",
+    model=DutyLease,
+    partition=lambda duty: "duties",  # one small partition: a handful of named periodic duties
+    sort=lambda duty: duty.name,
+)
+
+RATE_BUCKET_SHARDS = 32
+"""Partitions per limiter scope: spreads a busy limiter's writes over DynamoDB partitions, and lets the
+SQLite sweep find every bucket of a scope by querying each shard."""
+
+RATE_BUCKETS: Table[RateBucket] = Table(
+    name="rate_buckets",
+    model=RateBucket,
+    partition=lambda b: f"{b.scope}#{b.shard}",
+    sort=lambda b: b.key_hash,
+    expires=lambda b: b.expires_at,
+)
+
 OUTBOX: Table[OutboxDelivery] = Table(
     name="outbox",
     model=OutboxDelivery,
@@ -336,7 +357,9 @@ ALL_TABLES: tuple[
     | Table[OAuthRequest]
     | Table[OAuthCode]
     | Table[OAuthToken]
-    | Table[ServiceAccount],
+    | Table[ServiceAccount]
+    | Table[DutyLease]
+    | Table[RateBucket],
     ...,
 ] = (
     TENANTS,
@@ -360,6 +383,8 @@ ALL_TABLES: tuple[
     OAUTH_CODES,
     OAUTH_TOKENS,
     SERVICE_ACCOUNTS,
+    DUTIES,
+    RATE_BUCKETS,
 )
 
 __all__ = [
@@ -371,6 +396,7 @@ __all__ = [
     "BROWSER_SESSIONS",
     "DOCUMENTS",
     "DOCUMENT_TOTALS",
+    "DUTIES",
     "LEASES",
     "LOGINS",
     "NOTIFICATIONS",
@@ -379,6 +405,8 @@ __all__ = [
     "OAUTH_REQUESTS",
     "OAUTH_TOKENS",
     "OUTBOX",
+    "RATE_BUCKETS",
+    "RATE_BUCKET_SHARDS",
     "SECRETS",
     "SERVICE_ACCOUNTS",
     "SESSIONS",

@@ -1,0 +1,192 @@
+"""Rate limits every replica shares: token buckets kept in the record store (ORATIO_RATE_LIMIT_STATE=store).
+
+`TokenBucketLimiter` (oratio.auth.rate_limit) keeps its buckets in process memory, so N replicas
+admit N times the configured rate. `StoreRateLimiter` keeps the same bucket (same `rate_per_minute`,
+`burst`, same `RateLimited` with the seconds to wait) in one `RATE_BUCKETS` row per key, taken with a
+conditional write on the row's version: two replicas that read the same bucket cannot both take its
+last token, the loser reads it again. So the admitted rate is the configured one however many
+processes check it (bench/scaleout_rate.py measures it), at the price of a read and a conditional
+write per admitted request; a refused one costs a read, and nothing at all while this process
+already knows the bucket is empty (`_empty_until`: nobody can refill it faster than the clock).
+
+Rows stay bounded: a row is worth keeping only until its bucket is full again (`expires_at`); DynamoDB's
+TTL deletes it some time after, and `RateLimits.sweep` deletes expired rows on SQLite. Time is the
+platform's wall clock (epoch seconds), the one clock replicas share; a replica whose clock is behind
+never drains a bucket (elapsed time is never negative).
+
+`RateLimits` is what the platform and the doors ask for a limiter: memory or store by the setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
+from oratio.config import RateLimitState
+from oratio.errors import ConfigError, Conflict, RateLimited
+from oratio.services._common import Backends
+from oratio.store.ports import calls_are_brief
+from oratio.store.tables import RATE_BUCKET_SHARDS, RATE_BUCKETS
+from schemas.rate_limits import RateBucket
+
+logger = logging.getLogger("oratio.rate_limits")
+
+_EPSILON = 1e-6
+TAKE_ATTEMPTS = 16
+"""Conditional writes tried per check before answering 429: each lost race means another replica took a
+token, so a key this contended is at its limit anyway."""
+_EMPTY_KEYS_MAX = 10_000
+
+
+class StoreRateLimiter:
+    """`RateLimiter` over `RATE_BUCKETS`: `burst` at once per key, refilled at `rate_per_minute`, shared."""
+
+    def __init__(
+        self,
+        backends: Backends,
+        scope: str,
+        rate_per_minute: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not (math.isfinite(rate_per_minute) and rate_per_minute > 0):
+            raise ConfigError("rate_per_minute must be a positive number", field="rate_per_minute")
+        if burst < 1:
+            raise ConfigError("burst must be at least 1", field="burst")
+        self._b = backends
+        self.brief_calls = calls_are_brief(backends.store)
+        """On embedded SQLite a check may run on an event loop; on DynamoDB it goes to a worker thread."""
+        self.scope = scope
+        self.rate_per_minute = rate_per_minute
+        self._per_second = rate_per_minute / 60.0
+        self.burst = burst
+        self._clock = clock or (lambda: backends.clock().timestamp())
+        self._empty_until: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        """Take one token from `key`'s shared bucket, or raise `RateLimited` (Retry-After) taking nothing."""
+        key_hash = hashlib.sha256(f"{self.scope}\0{key}".encode()).hexdigest()[:32]
+        self._refuse_if_known_empty(key_hash)
+        shard = int(key_hash[:8], 16) % RATE_BUCKET_SHARDS
+        for _ in range(TAKE_ATTEMPTS):
+            now = self._clock()
+            row = self._b.store.get(RATE_BUCKETS, f"{self.scope}#{shard}", key_hash)
+            tokens = self._refilled(row, now)
+            if tokens < 1.0 - _EPSILON:
+                self._refuse(key_hash, now, (1.0 - tokens) / self._per_second)
+            left = max(0.0, tokens - 1.0)
+            try:
+                if row is None:
+                    self._b.store.insert(RATE_BUCKETS, self._bucket(shard, key_hash, left, now))
+                else:
+                    self._b.store.replace(RATE_BUCKETS, self._bucket(shard, key_hash, left, now, row.version))
+            except Conflict:
+                continue  # another replica took from this bucket meanwhile: read it again
+            return
+        logger.info("scope=%s | bucket contended past %d attempts: refused", self.scope, TAKE_ATTEMPTS)
+        self._refuse(key_hash, None, 1.0 / self._per_second)
+
+    def _refilled(self, row: RateBucket | None, now: float) -> float:
+        if row is None:
+            return float(self.burst)
+        elapsed = max(0.0, now - row.at)  # a replica whose clock is behind never drains a bucket
+        return min(float(self.burst), row.tokens + elapsed * self._per_second)
+
+    def _bucket(self, shard: int, key_hash: str, tokens: float, now: float, version: int = 0) -> RateBucket:
+        full_at = now + (self.burst - tokens) / self._per_second
+        return RateBucket(
+            scope=self.scope,
+            shard=shard,
+            key_hash=key_hash,
+            tokens=tokens,
+            at=now,
+            expires_at=datetime.fromtimestamp(full_at, UTC),
+            version=version,
+        )
+
+    def _refuse_if_known_empty(self, key_hash: str) -> None:
+        """Answer from memory while this process knows the shared bucket holds no token: free 429s."""
+        with self._lock:
+            until = self._empty_until.get(key_hash)
+        if until is None:
+            return
+        now = self._clock()
+        if now < until:
+            self._raise(until - now)
+        with self._lock:
+            self._empty_until.pop(key_hash, None)
+
+    def _refuse(self, key_hash: str, now: float | None, wait: float) -> None:
+        if now is not None:
+            with self._lock:
+                self._empty_until[key_hash] = now + wait
+                self._empty_until.move_to_end(key_hash)
+                while len(self._empty_until) > _EMPTY_KEYS_MAX:
+                    self._empty_until.popitem(last=False)
+        self._raise(wait)
+
+    def _raise(self, wait: float) -> None:
+        raise RateLimited(
+            f"rate limit of {self.rate_per_minute:g} requests per minute exceeded; "
+            f"retry in {max(1, math.ceil(wait - _EPSILON))} s",
+            retry_after=wait,
+        )
+
+
+class RateLimits:
+    """Hands out the platform's limiters, in memory or in the store (`state`), one per named scope.
+
+    A scope names one limit (`keys`, `admins`, `signin`, ...): buckets of different scopes never mix,
+    and the SQLite sweep finds the rows of every scope this process made.
+    """
+
+    def __init__(self, backends: Backends, state: RateLimitState = RateLimitState.MEMORY) -> None:
+        self._b = backends
+        self.state = state
+        self._scopes: dict[str, StoreRateLimiter] = {}
+
+    def limiter(self, scope: str, rate_per_minute: float, burst: int) -> RateLimiter:
+        """A limiter of `burst` at once and `rate_per_minute` per key; shared across replicas when state=store."""
+        if self.state is RateLimitState.MEMORY:
+            return TokenBucketLimiter(rate_per_minute=rate_per_minute, burst=burst)
+        made = self._scopes.get(scope)
+        if made is not None:
+            if (made.rate_per_minute, made.burst) != (rate_per_minute, burst):
+                raise ConfigError(f"rate limit scope {scope!r} is taken by another limit: they would share buckets")
+            return made  # the same limit asked for again (a door's app built twice): the same buckets
+        made = self._scopes[scope] = StoreRateLimiter(self._b, scope, rate_per_minute, burst)
+        return made
+
+    def sweep(self, limit: int = 1000) -> int:
+        """Delete up to `limit` bucket rows past their expiry (full again: as good as absent); returns how many.
+
+        On DynamoDB the table's TTL deletes them as well; this keeps SQLite's rows bounded by the keys
+        seen within a refill time. Run by the session sweep duty (once across replicas).
+        """
+        now = self._b.clock()
+        deleted = 0
+        for scope in sorted(self._scopes):
+            for shard in range(RATE_BUCKET_SHARDS):
+                cursor: str | None = None
+                while deleted < limit:
+                    page = self._b.store.query(RATE_BUCKETS, f"{scope}#{shard}", limit=200, cursor=cursor)
+                    for row in page.items:
+                        # A take racing this delete finds the bucket full again: at most one token more,
+                        # on a key that was idle a whole refill time.
+                        if row.expires_at <= now and deleted < limit:
+                            deleted += self._b.store.delete(RATE_BUCKETS, f"{scope}#{shard}", row.key_hash)
+                    cursor = page.next_cursor
+                    if cursor is None:
+                        break
+        return deleted
+
+
+__all__ = ["TAKE_ATTEMPTS", "RateLimitState", "RateLimits", "StoreRateLimiter"]
