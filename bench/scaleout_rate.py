@@ -98,7 +98,21 @@ def _us(samples: list[float]) -> str:
 
 
 def dynamo_limiters(moto: MotoServer, blobs: Path, rate: float, burst: int) -> list[RateLimiter]:
-    create_dynamodb_tables(moto.client("dynamodb"), "bench_")
+    client = moto.client("dynamodb")
+    create_dynamodb_tables(client, "bench_")
+    key = {"pk": {"S": "probe"}, "sk": {"S": "probe"}}
+    item = {**key, "version": {"N": "1"}, "body": {"S": "{}"}}
+    probes: dict[str, Callable[[], object]] = {
+        "GetItem": lambda: client.get_item(TableName="bench_rate_buckets", Key=key, ConsistentRead=True),
+        "PutItem": lambda: client.put_item(TableName="bench_rate_buckets", Item=item),
+    }
+    for name, call in probes.items():
+        samples: list[float] = []
+        for _ in range(30):
+            began = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - began)
+        print(f"  (moto_server alone, one client: {name} median {_us(samples)})")
     return [_store_limiter(_dynamo(moto, blobs), rate, burst) for _ in range(REPLICAS)]
 
 
@@ -145,7 +159,8 @@ def main() -> None:
         ]
         print(f"{REPLICAS} replicas, one key, {args.seconds:g} s each, configured {args.rate:g}/min burst {args.burst}")
         for label, build in runs:
-            tallies, elapsed = hammer(build(), args.seconds)
+            limiters = build()
+            tallies, elapsed = hammer(limiters, args.seconds)
             report(label, tallies, elapsed, rate_per_s, args.burst)
 
 

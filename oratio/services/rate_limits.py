@@ -3,11 +3,13 @@
 `TokenBucketLimiter` (oratio.auth.rate_limit) keeps its buckets in process memory, so N replicas
 admit N times the configured rate. `StoreRateLimiter` keeps the same bucket (same `rate_per_minute`,
 `burst`, same `RateLimited` with the seconds to wait) in one `RATE_BUCKETS` row per key, taken with a
-conditional write on the row's version: two replicas that read the same bucket cannot both take its
-last token, the loser reads it again. So the admitted rate is the configured one however many
-processes check it (bench/scaleout_rate.py measures it), at the price of a read and a conditional
-write per admitted request; a refused one costs a read, and nothing at all while this process
-already knows the bucket is empty (`_empty_until`: nobody can refill it faster than the clock).
+conditional write on the row's version (`RecordStore.compare_and_set`): two replicas that saw the same
+bucket cannot both take its last token, the loser reads it again. So the admitted rate is the
+configured one however many processes check it (bench/scaleout_rate.py measures it). Each process
+keeps the last row it saw of a key (`_seen`), so an admitted request costs one conditional write
+when no other replica took from the bucket since, a read more when one did; a refusal costs nothing
+while the row this process last saw holds no token (a newer row can only hold fewer: replicas only
+take, and only the clock refills).
 
 Rows stay bounded: a row is worth keeping only until its bucket is full again (`expires_at`); DynamoDB's
 TTL deletes it some time after, and `RateLimits.sweep` deletes expired rows on SQLite. Time is the
@@ -41,7 +43,7 @@ _EPSILON = 1e-6
 TAKE_ATTEMPTS = 16
 """Conditional writes tried per check before answering 429: each lost race means another replica took a
 token, so a key this contended is at its limit anyway."""
-_EMPTY_KEYS_MAX = 10_000
+_SEEN_KEYS_MAX = 10_000
 
 
 class StoreRateLimiter:
@@ -68,31 +70,44 @@ class StoreRateLimiter:
         self._per_second = rate_per_minute / 60.0
         self.burst = burst
         self._clock = clock or (lambda: backends.clock().timestamp())
-        self._empty_until: OrderedDict[str, float] = OrderedDict()
+        self._seen: OrderedDict[str, RateBucket | None] = OrderedDict()
         self._lock = threading.Lock()
 
     def check(self, key: str) -> None:
         """Take one token from `key`'s shared bucket, or raise `RateLimited` (Retry-After) taking nothing."""
         key_hash = hashlib.sha256(f"{self.scope}\0{key}".encode()).hexdigest()[:32]
-        self._refuse_if_known_empty(key_hash)
-        shard = int(key_hash[:8], 16) % RATE_BUCKET_SHARDS
+        partition = f"{self.scope}#{int(key_hash[:8], 16) % RATE_BUCKET_SHARDS}"
+        with self._lock:
+            known = key_hash in self._seen
+            row = self._seen.get(key_hash)
+        if not known:
+            row = self._b.store.get(RATE_BUCKETS, partition, key_hash)
         for _ in range(TAKE_ATTEMPTS):
             now = self._clock()
-            row = self._b.store.get(RATE_BUCKETS, f"{self.scope}#{shard}", key_hash)
             tokens = self._refilled(row, now)
             if tokens < 1.0 - _EPSILON:
-                self._refuse(key_hash, now, (1.0 - tokens) / self._per_second)
-            left = max(0.0, tokens - 1.0)
+                self._remember(key_hash, row)
+                self._raise((1.0 - tokens) / self._per_second)
+            taken = self._bucket(partition, key_hash, max(0.0, tokens - 1.0), now, row.version if row else 0)
             try:
-                if row is None:
-                    self._b.store.insert(RATE_BUCKETS, self._bucket(shard, key_hash, left, now))
-                else:
-                    self._b.store.replace(RATE_BUCKETS, self._bucket(shard, key_hash, left, now, row.version))
-            except Conflict:
-                continue  # another replica took from this bucket meanwhile: read it again
+                stored = self._b.store.compare_and_set(RATE_BUCKETS, taken)
+            except Conflict:  # another replica took from this bucket since we saw it: read it again
+                row = self._b.store.get(RATE_BUCKETS, partition, key_hash)
+                continue
+            self._remember(key_hash, stored)
             return
         logger.info("scope=%s | bucket contended past %d attempts: refused", self.scope, TAKE_ATTEMPTS)
-        self._refuse(key_hash, None, 1.0 / self._per_second)
+        self._remember(key_hash, row)
+        self._raise(1.0 / self._per_second)
+
+    def _remember(self, key_hash: str, row: RateBucket | None) -> None:
+        """Keep the last row seen of a key: the next check writes on it without reading first, and refuses
+        from it while it holds no token (a newer row can only hold fewer: replicas take, only time refills)."""
+        with self._lock:
+            self._seen[key_hash] = row
+            self._seen.move_to_end(key_hash)
+            while len(self._seen) > _SEEN_KEYS_MAX:
+                self._seen.popitem(last=False)
 
     def _refilled(self, row: RateBucket | None, now: float) -> float:
         if row is None:
@@ -100,38 +115,17 @@ class StoreRateLimiter:
         elapsed = max(0.0, now - row.at)  # a replica whose clock is behind never drains a bucket
         return min(float(self.burst), row.tokens + elapsed * self._per_second)
 
-    def _bucket(self, shard: int, key_hash: str, tokens: float, now: float, version: int = 0) -> RateBucket:
+    def _bucket(self, partition: str, key_hash: str, tokens: float, now: float, version: int) -> RateBucket:
         full_at = now + (self.burst - tokens) / self._per_second
         return RateBucket(
             scope=self.scope,
-            shard=shard,
+            shard=int(partition.rsplit("#", 1)[1]),
             key_hash=key_hash,
             tokens=tokens,
             at=now,
             expires_at=datetime.fromtimestamp(full_at, UTC),
             version=version,
         )
-
-    def _refuse_if_known_empty(self, key_hash: str) -> None:
-        """Answer from memory while this process knows the shared bucket holds no token: free 429s."""
-        with self._lock:
-            until = self._empty_until.get(key_hash)
-        if until is None:
-            return
-        now = self._clock()
-        if now < until:
-            self._raise(until - now)
-        with self._lock:
-            self._empty_until.pop(key_hash, None)
-
-    def _refuse(self, key_hash: str, now: float | None, wait: float) -> None:
-        if now is not None:
-            with self._lock:
-                self._empty_until[key_hash] = now + wait
-                self._empty_until.move_to_end(key_hash)
-                while len(self._empty_until) > _EMPTY_KEYS_MAX:
-                    self._empty_until.popitem(last=False)
-        self._raise(wait)
 
     def _raise(self, wait: float) -> None:
         raise RateLimited(

@@ -264,6 +264,19 @@ class DynamoRecordStore:
         _transact(self._client, actions, why)
         return stored
 
+    def compare_and_set(self, table: Table[R], item: R) -> R:
+        """One PutItem conditioned on the version (or on absence): no read, no transaction."""
+        if table.unique is not None:
+            raise InvalidInput(f"compare_and_set does not serve {table.name}: it has a unique value")
+        stored = item.model_copy(update={"version": item.version + 1})
+        attrs, _ = self._encode(table, stored)
+        put = _put(self._name(table), attrs, _ABSENT) if item.version == 0 else None
+        if put is None:
+            put = _put(self._name(table), attrs, "#v = :v", {":v": {"N": str(item.version)}})
+        with _backend("save the change", [_STALE]):
+            self._client.put_item(**put["Put"])
+        return stored
+
     def transact(self, writes: Sequence[Write]) -> list[Any]:
         check_writes(writes)
         stored: list[Any] = []

@@ -146,6 +146,15 @@ class RecordStore(Protocol):
         """
         ...
 
+    def compare_and_set(self, table: Table[R], item: R) -> R:
+        """Store `item` if the stored record's version is `item.version`, or if no record is stored and
+        `item.version` is 0; return it with version + 1. One conditional write, no read first: for hot
+        records written by several processes (shared rate buckets), where `replace`'s extra read is the
+        cost. Raises Conflict if the version moved (or a record appeared); InvalidInput for a table with
+        a unique value (its marker needs a transaction: use insert/replace).
+        """
+        ...
+
     def transact(self, writes: Sequence[Write]) -> list[Any]:
         """Apply every write or none (all in one transaction); return the stored items in order.
 
