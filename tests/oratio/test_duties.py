@@ -7,7 +7,7 @@ owner id. The clock is the test's, so "the holder stopped renewing a TTL ago" is
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,8 +127,12 @@ def test_the_platform_sweep_ends_an_idle_session_from_one_replica_only(
         {s.duty.name: s for s in replica.duty_sweepers()}["session_sweep"].duty for replica in (platform, peer)
     )
     ended: list[int] = []
-    for duty, replica in ((ours, platform), (theirs, peer)):
-        duty.guard(lambda replica=replica: ended.append(replica.session_timeouts.expire_idle()))()
+
+    def sweep(replica: Platform) -> Callable[[], None]:
+        return lambda: ended.append(replica.session_timeouts.expire_idle())
+
+    ours.guard(sweep(platform))()
+    theirs.guard(sweep(peer))()
     assert ended == [1]  # the peer skipped the sweep: not even a read of the sessions
     assert platform.sessions.get(acme.principal, session.id).session.status is SessionStatus.COMPLETED
 
