@@ -22,7 +22,6 @@ from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
-from oratio.auth.lockout import FailureLockout
 from oratio.auth.passwords import Passwords
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -348,8 +347,8 @@ def _signin(
             invite_ttl=timedelta(seconds=settings.signin_invite_ttl_seconds),
             reset_ttl=timedelta(seconds=settings.signin_reset_ttl_seconds),
         ),
-        accounts=FailureLockout(settings.signin_max_failures, lockout, lockout),
-        clients=FailureLockout(settings.signin_ip_max_failures, lockout, lockout),
+        accounts=rate_limits.lockout("signin_accounts", settings.signin_max_failures, lockout, lockout),
+        clients=rate_limits.lockout("signin_clients", settings.signin_ip_max_failures, lockout, lockout),
         limiter=rate_limits.limiter("signin", settings.admin_rate_per_minute, settings.admin_burst),
         resets=rate_limits.limiter("signin_resets", RESETS_PER_HOUR / 60, RESETS_PER_HOUR),
         email_on=email_on,

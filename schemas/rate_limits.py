@@ -23,3 +23,20 @@ class RateBucket(Record):
     tokens: float = Field(ge=0)
     at: float = Field(description="Epoch seconds of the last take")
     expires_at: UtcDatetime
+
+
+class FailureCount(Record):
+    """Failed sign-ins of one key (an email, a client address) in one lockout (`scope`), shared by replicas.
+
+    `failures` counted since `first_at` (epoch seconds); `locked_until` while locked out. `expires_at` is
+    when the row stops mattering (window passed, lock over): DynamoDB's TTL and the sweep delete it then.
+    """
+
+    tenant_id: Identifier = PLATFORM_TENANT
+    scope: str = Field(min_length=1, max_length=64)
+    shard: int = Field(ge=0)
+    key_hash: str = Field(min_length=1, max_length=64)
+    failures: int = Field(ge=0)
+    first_at: float
+    locked_until: float = 0.0
+    expires_at: UtcDatetime

@@ -28,16 +28,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from oratio.auth.lockout import FailureLockout, Lockout
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
 from oratio.config import RateLimitState
 from oratio.errors import ConfigError, Conflict, RateLimited
 from oratio.services._common import Backends
-from oratio.store.ports import calls_are_brief
-from oratio.store.tables import RATE_BUCKET_SHARDS, RATE_BUCKETS
-from schemas.rate_limits import RateBucket
+from oratio.services.lockouts import StoreFailureLockout
+from oratio.store.ports import Table, calls_are_brief
+from oratio.store.tables import FAILURE_COUNTS, RATE_BUCKET_SHARDS, RATE_BUCKETS
+from schemas.rate_limits import FailureCount, RateBucket
 
 logger = logging.getLogger("oratio.rate_limits")
+_Row = TypeVar("_Row", RateBucket, FailureCount)
 
 _EPSILON = 1e-6
 TAKE_ATTEMPTS = 16
@@ -146,6 +150,7 @@ class RateLimits:
         self._b = backends
         self.state = state
         self._scopes: dict[str, StoreRateLimiter] = {}
+        self._lockout_scopes: set[str] = set()
 
     def limiter(self, scope: str, rate_per_minute: float, burst: int) -> RateLimiter:
         """A limiter of `burst` at once and `rate_per_minute` per key; shared across replicas when state=store."""
@@ -159,24 +164,35 @@ class RateLimits:
         made = self._scopes[scope] = StoreRateLimiter(self._b, scope, rate_per_minute, burst)
         return made
 
-    def sweep(self, limit: int = 1000) -> int:
-        """Delete up to `limit` bucket rows past their expiry (full again: as good as absent); returns how many.
+    def lockout(self, scope: str, max_failures: int, window_s: float, lockout_s: float) -> Lockout:
+        """Failed sign-ins counted per key and locked out past `max_failures`: per process, or in the store."""
+        if self.state is RateLimitState.MEMORY:
+            return FailureLockout(max_failures, window_s, lockout_s)
+        self._lockout_scopes.add(scope)
+        return StoreFailureLockout(self._b, scope, max_failures, window_s, lockout_s)
 
-        On DynamoDB the table's TTL deletes them as well; this keeps SQLite's rows bounded by the keys
-        seen within a refill time. Run by the session sweep duty (once across replicas).
+    def sweep(self, limit: int = 1000) -> int:
+        """Delete up to `limit` rows past their expiry (buckets full again, failure counts over); returns how many.
+
+        On DynamoDB the tables' TTL deletes them as well; this keeps SQLite's rows bounded by the keys
+        seen within a refill time (a lockout window). Run by the session sweep duty (once across replicas).
         """
+        deleted = self._sweep(RATE_BUCKETS, sorted(self._scopes), limit)
+        return deleted + self._sweep(FAILURE_COUNTS, sorted(self._lockout_scopes), limit - deleted)
+
+    def _sweep(self, table: Table[_Row], scopes: list[str], limit: int) -> int:
         now = self._b.clock()
         deleted = 0
-        for scope in sorted(self._scopes):
+        for scope in scopes:
             for shard in range(RATE_BUCKET_SHARDS):
                 cursor: str | None = None
                 while deleted < limit:
-                    page = self._b.store.query(RATE_BUCKETS, f"{scope}#{shard}", limit=200, cursor=cursor)
+                    page = self._b.store.query(table, f"{scope}#{shard}", limit=200, cursor=cursor)
                     for row in page.items:
                         # A take racing this delete finds the bucket full again: at most one token more,
                         # on a key that was idle a whole refill time.
                         if row.expires_at <= now and deleted < limit:
-                            deleted += self._b.store.delete(RATE_BUCKETS, f"{scope}#{shard}", row.key_hash)
+                            deleted += self._b.store.delete(table, f"{scope}#{shard}", row.key_hash)
                     cursor = page.next_cursor
                     if cursor is None:
                         break

@@ -24,7 +24,7 @@ from schemas.analysis import SessionAnalysis
 from schemas.leases import DutyLease
 from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
-from schemas.rate_limits import RateBucket
+from schemas.rate_limits import FailureCount, RateBucket
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
 
@@ -211,6 +211,14 @@ RATE_BUCKETS: Table[RateBucket] = Table(
     expires=lambda b: b.expires_at,
 )
 
+FAILURE_COUNTS: Table[FailureCount] = Table(
+    name="failure_counts",
+    model=FailureCount,
+    partition=lambda c: f"{c.scope}#{c.shard}",
+    sort=lambda c: c.key_hash,
+    expires=lambda c: c.expires_at,
+)
+
 OUTBOX: Table[OutboxDelivery] = Table(
     name="outbox",
     model=OutboxDelivery,
@@ -359,7 +367,8 @@ ALL_TABLES: tuple[
     | Table[OAuthToken]
     | Table[ServiceAccount]
     | Table[DutyLease]
-    | Table[RateBucket],
+    | Table[RateBucket]
+    | Table[FailureCount],
     ...,
 ] = (
     TENANTS,
@@ -385,6 +394,7 @@ ALL_TABLES: tuple[
     SERVICE_ACCOUNTS,
     DUTIES,
     RATE_BUCKETS,
+    FAILURE_COUNTS,
 )
 
 __all__ = [
@@ -397,6 +407,7 @@ __all__ = [
     "DOCUMENTS",
     "DOCUMENT_TOTALS",
     "DUTIES",
+    "FAILURE_COUNTS",
     "LEASES",
     "LOGINS",
     "NOTIFICATIONS",

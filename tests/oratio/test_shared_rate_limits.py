@@ -16,7 +16,7 @@ import pytest
 
 from oratio.blobs.local import LocalBlobStore
 from oratio.config import RateLimitState
-from oratio.errors import RateLimited
+from oratio.errors import RateLimited, Unauthenticated
 from oratio.platform import Platform
 from oratio.services import Backends
 from oratio.services.rate_limits import RateLimits, StoreRateLimiter
@@ -40,6 +40,8 @@ def platform_settings() -> dict[str, Any]:
         "admin_rate_per_minute": 60,
         "key_burst": BURST,
         "key_rate_per_minute": 60,
+        "signin_max_failures": 3,
+        "password_memory_kib": 8192,
     }
 
 
@@ -184,3 +186,22 @@ def _backends(client: Any, prefix: str, tmp_path: Path) -> Backends:
         events=DynamoEventLog(client, prefix),
         blobs=LocalBlobStore(tmp_path / "blobs"),
     )
+
+
+def test_failed_sign_ins_on_any_replica_count_toward_one_lockout(
+    platform: Platform, peer: Platform, clock: FakeClock
+) -> None:
+    """Behind N replicas a password guesser gets the configured tries per lockout, not N times them."""
+    failures = platform.settings.signin_max_failures
+    for replica in ([platform, peer] * failures)[:failures]:  # alternating replicas, up to the limit
+        with pytest.raises(Unauthenticated):
+            replica.signin.sign_in("nobody@acme.example", "wrong password", "203.0.113.7")
+    for replica in (platform, peer):
+        with pytest.raises(RateLimited) as locked:
+            replica.signin.sign_in("nobody@acme.example", "wrong password", "203.0.113.7")
+        assert locked.value.retry_after is not None and locked.value.retry_after > 0
+    clock.advance(timedelta(seconds=platform.settings.signin_lockout_seconds + 1))
+    with pytest.raises(Unauthenticated):  # the lock is over: a wrong password is a plain refusal again
+        peer.signin.sign_in("nobody@acme.example", "wrong password", "203.0.113.7")
+    clock.advance(timedelta(seconds=platform.settings.signin_lockout_seconds + 1))
+    assert platform.rate_limits.sweep() == 2  # the email's and the address's counts, over: deleted
