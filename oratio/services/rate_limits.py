@@ -106,7 +106,8 @@ class StoreRateLimiter:
 
     def _remember(self, key_hash: str, row: RateBucket | None) -> None:
         """Keep the last row seen of a key: the next check writes on it without reading first, and refuses
-        from it while it holds no token (a newer row can only hold fewer: replicas take, only time refills)."""
+        from it while it holds no token (a newer row can only hold fewer: replicas take, only time refills;
+        with replicas' clocks apart, it may hold a little more, so a refusal lasts up to that skew longer)."""
         with self._lock:
             self._seen[key_hash] = row
             self._seen.move_to_end(key_hash)
