@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.iam import runtime_roles
-from oratio.store.dynamodb import table_definitions
+from oratio.store.dynamodb import TTL_ATTRIBUTE, expiring_tables, table_definitions
 
 TEMPLATE_PATH = Path(__file__).with_name("oratio.template.json")
 DESCRIPTION = "Oratio: DynamoDB tables, S3 buckets, runtime roles, Cognito inbound auth, SES identity"
@@ -47,6 +47,7 @@ def bucket_name(kind: str) -> Json:
 
 def _tables() -> Json:
     resources: Json = {}
+    expiring = set(expiring_tables(""))
     for definition in table_definitions(""):
         name = definition["TableName"]
         properties: Json = {
@@ -68,6 +69,8 @@ def _tables() -> Json:
             ]
         if "StreamSpecification" in definition:  # CloudFormation has no StreamEnabled key
             properties["StreamSpecification"] = {"StreamViewType": definition["StreamSpecification"]["StreamViewType"]}
+        if name in expiring:  # rows that stop mattering (rate buckets): AWS deletes them after expiry
+            properties["TimeToLiveSpecification"] = {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
         resources[table_logical_id(name)] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",

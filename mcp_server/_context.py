@@ -43,6 +43,7 @@ from oratio.services.live import EventTail
 from oratio.services.oauth import OAuthService
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
+from oratio.services.rate_limits import RateLimits
 from oratio.services.secrets import SecretService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.simulations import SimulationService
@@ -100,6 +101,9 @@ class McpServices(Protocol):
 
     @property
     def plans(self) -> PlanService: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
 
     @property
     def simulations(self) -> SimulationService: ...

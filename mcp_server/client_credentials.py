@@ -25,7 +25,7 @@ from pydantic import AnyHttpUrl
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.auth.rate_limit import RateLimiter, check_on_loop
 from oratio.errors import BackendUnavailable, Forbidden, RateLimited, Unauthenticated
 from oratio.http_json import error_response
 from oratio.services.service_accounts import CLIENT_REFUSED, ServiceAccountService
@@ -49,14 +49,12 @@ class ClientCredentials:
 
     @classmethod
     def of(
-        cls, accounts: ServiceAccountService, *, resource: str, limiter: TokenBucketLimiter
+        cls, accounts: ServiceAccountService, *, resource: str, limiter: RateLimiter
     ) -> Callable[[ASGIApp], ClientCredentials]:
         """A factory that puts the grant in front of a given SDK token app."""
         return lambda sdk: cls(sdk, accounts, resource=resource, limiter=limiter)
 
-    def __init__(
-        self, sdk: ASGIApp, accounts: ServiceAccountService, *, resource: str, limiter: TokenBucketLimiter
-    ) -> None:
+    def __init__(self, sdk: ASGIApp, accounts: ServiceAccountService, *, resource: str, limiter: RateLimiter) -> None:
         self._sdk = sdk
         self._accounts = accounts
         self._resource = resource
@@ -87,7 +85,7 @@ class ClientCredentials:
             await _oauth_error(send, 400, "invalid_target", f"this server issues tokens for {self._resource} only")
             return
         try:
-            self._limiter.check(client_id[:160])
+            await check_on_loop(self._limiter, client_id[:160])
         except RateLimited as exc:
             await error_response(exc)(scope, _replay(b""), send)
             return

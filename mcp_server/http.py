@@ -46,7 +46,7 @@ from mcp_server._principal import OratioTokenVerifier, TokenPrincipal
 from mcp_server.client_credentials import ClientCredentials, metadata_route
 from mcp_server.oauth import OratioOAuthProvider
 from mcp_server.server import build_server
-from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.auth.rate_limit import RateLimiter, check_on_loop
 from oratio.errors import OratioError, RateLimited
 from oratio.http_json import PayloadTooLarge, error_response
 
@@ -134,17 +134,24 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
     )
     limits = {
         # Registration stores a client; authorize stores a consent request: both bounded per address.
-        REGISTRATION_PATH: AddressLimit.of(settings.oauth_register_per_minute, settings.oauth_register_burst),
-        AUTHORIZATION_PATH: AddressLimit.of(settings.oauth_authorize_per_minute, settings.oauth_authorize_burst),
+        REGISTRATION_PATH: AddressLimit(
+            platform.rate_limits.limiter(
+                "oauth_register", settings.oauth_register_per_minute, settings.oauth_register_burst
+            )
+        ),
+        AUTHORIZATION_PATH: AddressLimit(
+            platform.rate_limits.limiter(
+                "oauth_authorize", settings.oauth_authorize_per_minute, settings.oauth_authorize_burst
+            )
+        ),
     }
     # Service accounts (machine clients): the client-credentials grant in front of the SDK's token
     # handler, rate limited per client_id, and listed in the metadata (mcp_server.client_credentials).
     credentials = ClientCredentials.of(
         platform.service_accounts,
         resource=resource,
-        limiter=TokenBucketLimiter(
-            rate_per_minute=settings.oauth_client_credentials_per_minute,
-            burst=settings.oauth_client_credentials_burst,
+        limiter=platform.rate_limits.limiter(
+            "client_credentials", settings.oauth_client_credentials_per_minute, settings.oauth_client_credentials_burst
         ),
     )
     replaced = {
@@ -165,12 +172,8 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
 class AddressLimit:
     """429 (JSON, Retry-After) for a client address calling an endpoint faster than the configured rate."""
 
-    def __init__(self, limiter: TokenBucketLimiter) -> None:
+    def __init__(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
-
-    @classmethod
-    def of(cls, per_minute: float, burst: int) -> AddressLimit:
-        return cls(TokenBucketLimiter(rate_per_minute=per_minute, burst=burst))
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         return _Limited(app, self._limiter)
@@ -179,7 +182,7 @@ class AddressLimit:
 class _Limited:
     """An ASGI app (a class, so Starlette's `Route` does not wrap it as a request handler)."""
 
-    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self._app = app
         self._limiter = limiter
 
@@ -187,7 +190,7 @@ class _Limited:
         if scope["type"] == "http" and scope.get("method") in ("GET", "POST"):
             client = scope.get("client")
             try:
-                self._limiter.check(client[0] if client else "?")
+                await check_on_loop(self._limiter, client[0] if client else "?")
             except RateLimited as exc:
                 await error_response(exc)(scope, receive, send)
                 return

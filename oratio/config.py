@@ -30,6 +30,15 @@ class StoreBackend(StrEnum):
     DYNAMODB = "dynamodb"
 
 
+class RateLimitState(StrEnum):
+    """Where rate-limit buckets live (ORATIO_RATE_LIMIT_STATE; oratio.services.rate_limits)."""
+
+    MEMORY = "memory"
+    """In each process: exact for one process; N replicas admit N times the rate."""
+    STORE = "store"
+    """In the record store: one budget per key across every replica (what multi-replica deployments use)."""
+
+
 class SqliteSync(StrEnum):
     """SQLite's `synchronous` pragma in WAL mode; see docs/durability.md for what each survives."""
 
@@ -102,6 +111,11 @@ class Settings(BaseSettings):
         description="Longest lifetime `oratio admin token --ttl` may give a token; at least jwt_ttl_seconds",
     )
 
+    rate_limit_state: RateLimitState = Field(
+        default=RateLimitState.MEMORY,
+        description="Where rate limits count: memory (per process) or store (one budget across replicas, "
+        "a read and a conditional write per admitted request)",
+    )
     key_rate_per_minute: float = Field(default=120, gt=0)
     key_burst: int = Field(default=30, ge=1)
     key_cache_seconds: float = Field(
@@ -505,6 +519,8 @@ def single_process_settings(settings: Settings) -> list[str]:
         problems.append("ORATIO_BLOBS=s3 (local blobs are one disk)")
     if settings.knowledge is KnowledgeBackend.LOCAL:
         problems.append("ORATIO_KNOWLEDGE=bedrock (the local search index is single-node)")
+    if settings.rate_limit_state is RateLimitState.MEMORY:
+        problems.append("ORATIO_RATE_LIMIT_STATE=store (in memory, each replica allows the whole rate)")
     for name, value in (
         ("ORATIO_JWT_SECRET", settings.jwt_secret),
         ("ORATIO_WEBHOOK_SECRET", settings.webhook_secret),

@@ -22,9 +22,7 @@ from oratio.actions.limits import ToolLimits, ToolLimitSettings
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
-from oratio.auth.lockout import FailureLockout
 from oratio.auth.passwords import Passwords
-from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
 from oratio.blobs.ports import BlobStore
@@ -61,6 +59,7 @@ from oratio.services.creations import CreationService
 from oratio.services.customer_feed import CustomerFeed
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.document_totals import DocumentLimits
+from oratio.services.duties import DutySweeper
 from oratio.services.handoff import HandoffService
 from oratio.services.ingestion import Ingestion, IngestionSettings
 from oratio.services.knowledge import KnowledgeService
@@ -70,11 +69,12 @@ from oratio.services.oauth import OAuthService, OAuthSettings
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
+from oratio.services.rate_limits import RateLimits
 from oratio.services.runtime_sessions import RuntimeSessionAliases
 from oratio.services.secrets import SecretService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.session_timeouts import SessionTimeouts
-from oratio.services.signin import SignInService, SignInSettings
+from oratio.services.signin import RESETS_PER_HOUR, SignInService, SignInSettings
 from oratio.services.simulations import SimulationService
 from oratio.store.ports import EventLog, RecordStore
 
@@ -132,6 +132,8 @@ class Platform:
     """Client-chosen AgentCore runtime session ids and the Oratio sessions they continue (any replica)."""
     signin: SignInService
     """People signing in to the dashboard with email and password: invitations, resets, browser sessions."""
+    rate_limits: RateLimits
+    """Where limiters come from: per process, or shared across replicas in the store (ORATIO_RATE_LIMIT_STATE)."""
     mcp: McpToolRunner
     """The MCP client `actions` dispatches `kind="mcp"` tools to: one instance (its stdio process bound and
     address policy), also the AgentCreator's discovery of an MCP server's tools (`discovery=`)."""
@@ -157,6 +159,21 @@ class Platform:
         self.signin.sweep()  # browser sessions and sign-in links past their end
         self.oauth.sweep()  # OAuth consent requests, codes and tokens past their expiry
         self.runtime_sessions.sweep()  # client-chosen runtime session ids past AgentCore's 8 hours
+        self.rate_limits.sweep()  # shared rate buckets full again (SQLite; DynamoDB's TTL does it too)
+
+    def duty_sweepers(self) -> list[DutySweeper]:
+        """The periodic jobs of `oratio serve`, each run by one replica at a time (oratio.services.duties).
+
+        A duty is held for three sweep intervals from its holder's last run: another replica takes the
+        job over that long after the holder stops, hangs or is killed (at once after a clean stop).
+        """
+        interval = self.settings.session_sweep_seconds
+        ttl = 3 * interval
+        return [
+            DutySweeper(self.leases.duty("session_sweep", ttl), self.sweep_sessions, interval),
+            # Unacknowledged handoffs: email/webhook once (docs/handoff.md).
+            DutySweeper(self.leases.duty("handoff_escalation", ttl), self.handoff.escalate_due, interval),
+        ]
 
 
 def build_services(
@@ -204,9 +221,10 @@ def build_services(
     )
     notifications = NotificationService(backends)
     gate = ModelGate(settings)
+    rate_limits = RateLimits(backends, settings.rate_limit_state)
     keys = KeyService(
         backends,
-        TokenBucketLimiter(rate_per_minute=settings.key_rate_per_minute, burst=settings.key_burst),
+        rate_limits.limiter("keys", settings.key_rate_per_minute, settings.key_burst),
         cache_seconds=settings.key_cache_seconds,
     )
     plans = PlanCache(recheck_seconds=settings.plan_recheck_seconds)
@@ -263,9 +281,7 @@ def build_services(
         backends=backends,
         tenants=tenants,
         access=AccessService(
-            jwt,
-            tenants,
-            TokenBucketLimiter(rate_per_minute=settings.admin_rate_per_minute, burst=settings.admin_burst),
+            jwt, tenants, rate_limits.limiter("admins", settings.admin_rate_per_minute, settings.admin_burst)
         ),
         agents=agents,
         documents=documents,
@@ -298,7 +314,7 @@ def build_services(
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
         ),
-        signin=_signin(settings, backends, tenants, email_on=email is not None, outbox=outbox),
+        signin=_signin(settings, backends, tenants, rate_limits, email_on=email is not None, outbox=outbox),
         oauth=OAuthService(
             backends,
             tenants,
@@ -311,12 +327,19 @@ def build_services(
         ),
         service_accounts=ServiceAccountService(backends, timedelta(seconds=settings.oauth_access_ttl_seconds)),
         runtime_sessions=RuntimeSessionAliases(backends),
+        rate_limits=rate_limits,
         mcp=mcp,
     )
 
 
 def _signin(
-    settings: Settings, backends: Backends, tenants: TenantService, *, email_on: bool, outbox: OutboxDispatcher
+    settings: Settings,
+    backends: Backends,
+    tenants: TenantService,
+    rate_limits: RateLimits,
+    *,
+    email_on: bool,
+    outbox: OutboxDispatcher,
 ) -> SignInService:
     lockout = settings.signin_lockout_seconds
     return SignInService(
@@ -329,9 +352,10 @@ def _signin(
             invite_ttl=timedelta(seconds=settings.signin_invite_ttl_seconds),
             reset_ttl=timedelta(seconds=settings.signin_reset_ttl_seconds),
         ),
-        accounts=FailureLockout(settings.signin_max_failures, lockout, lockout),
-        clients=FailureLockout(settings.signin_ip_max_failures, lockout, lockout),
-        limiter=TokenBucketLimiter(rate_per_minute=settings.admin_rate_per_minute, burst=settings.admin_burst),
+        accounts=rate_limits.lockout("signin_accounts", settings.signin_max_failures, lockout, lockout),
+        clients=rate_limits.lockout("signin_clients", settings.signin_ip_max_failures, lockout, lockout),
+        limiter=rate_limits.limiter("signin", settings.admin_rate_per_minute, settings.admin_burst),
+        resets=rate_limits.limiter("signin_resets", RESETS_PER_HOUR / 60, RESETS_PER_HOUR),
         email_on=email_on,
         max_attempts=outbox.limits.max_attempts,
         wake=outbox.wake,

@@ -137,7 +137,6 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     from creator_agent.models import attach_creator
     from oratio.operator import ensure_operator_admin
     from oratio.services.creation_owner import recover_interrupted_creations
-    from oratio.services.session_timeouts import IdleSweeper
     from oratio_app.web import create_app
     from voice_bridge.settings import load_voice_settings
 
@@ -160,10 +159,10 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     print(f"Admin token ({admin.tenant_id}): {platform.access.token_for(admin)}", flush=True)
     _print_other_tenants(platform, admin.tenant_id)
     app = create_app(platform, host=args.host, port=args.port, resume=unready)
-    sweeper = IdleSweeper(platform.sweep_sessions, platform.settings.session_sweep_seconds)
-    sweeper.start()
-    escalations = platform.handoff.escalation_sweeper(platform.settings.session_sweep_seconds)
-    escalations.start()  # unacknowledged handoffs: email/webhook once (docs/handoff.md)
+    # The session sweep and the escalation check, each run by one replica at a time (a duty lease).
+    sweepers = platform.duty_sweepers()
+    for sweeper in sweepers:
+        sweeper.start()
     platform.outbox.start()  # delivers what an earlier run left in the outbox; closed with the platform
     try:
         voice = load_voice_settings()
@@ -172,8 +171,8 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
         config = uvicorn.Config(app, log_level="warning", ws_max_size=ws_max_size, ws_per_message_deflate=deflate)
         uvicorn.Server(config).run(sockets=[listener])
     finally:
-        sweeper.stop()
-        escalations.stop()
+        for sweeper in sweepers:
+            sweeper.stop()
     return 0
 
 
@@ -199,12 +198,18 @@ def holding_lease(platform: Platform, command: str) -> Iterator[None]:
             f" ({other.owner_id}); its live sessions are left to it",
             flush=True,
         )
-    heartbeat = platform.leases.heartbeat(_announced_recovery(platform) if command == "serve" else (lambda: None))
+    # Recovery of dead processes' sessions runs in one replica at a time: a duty held for one lease TTL.
+    recovery = platform.leases.duty("recovery", platform.leases.ttl.total_seconds())
+    heartbeat = platform.leases.heartbeat(
+        recovery.guard(_announced_recovery(platform)) if command == "serve" else (lambda: None)
+    )
     heartbeat.start()
     try:
         yield
     finally:
         heartbeat.stop()
+        if command == "serve":
+            recovery.release()
         platform.leases.release()
 
 

@@ -19,3 +19,16 @@ class Lease(Record):
     host: str = Field(max_length=255)
     started_at: UtcDatetime
     expires_at: UtcDatetime
+
+
+class DutyLease(Record):
+    """Who runs a periodic duty (the session sweep, the handoff escalation check) until `expires_at`.
+
+    One row per duty name. The holder renews it each time it runs the duty; every other process
+    skips the duty while the row is unexpired and takes it over (a conditional write) after that.
+    """
+
+    tenant_id: Identifier = PLATFORM_TENANT
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    holder: Identifier
+    expires_at: UtcDatetime

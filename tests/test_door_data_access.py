@@ -4,7 +4,8 @@ A door (MCP, AgentCore, voice, creator, deploy, dashboard) reaches records, blob
 through the services on the platform: it imports no store adapter or table, no blob store, and never
 touches `.backends`. Two imports are allowed by name, each for a reason: `oratio.store.ports.Page`
 (the page type services return) and, in `deploy` only, `oratio.store.dynamodb.table_definitions`
-(the CloudFormation template declares the same tables the adapter uses). An AST scan, nothing imported.
+with `expiring_tables` and `TTL_ATTRIBUTE` (the CloudFormation template declares the same tables, and
+the same TTLs, the adapter uses). An AST scan, nothing imported.
 
 Nor does a door import `oratio.platform` (the `Platform`, `open_platform`): each door declares the
 services it uses as a Protocol of its own (`mcp_server._context.McpServices`,
@@ -21,7 +22,11 @@ from tests.test_layers import DOORS, ROOT
 
 ALLOWED: dict[str, set[tuple[str, str]]] = {
     door: {("oratio.store.ports", "Page")}
-    | ({("oratio.store.dynamodb", "table_definitions")} if door == "deploy" else set())
+    | (
+        {("oratio.store.dynamodb", name) for name in ("table_definitions", "expiring_tables", "TTL_ATTRIBUTE")}
+        if door == "deploy"
+        else set()
+    )
     for door in DOORS
 }
 """Per door: the (module, name) pairs from the store it may import."""

@@ -16,9 +16,21 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 from oratio.auth.rate_limit import Clock
 from oratio.errors import RateLimited
+
+
+class Lockout(Protocol):
+    """What sign-in needs of a lockout: this process's `FailureLockout`, or the store's shared one
+    (`oratio.services.lockouts.StoreFailureLockout`, ORATIO_RATE_LIMIT_STATE=store)."""
+
+    def check(self, key: str) -> None: ...
+
+    def failed(self, key: str) -> None: ...
+
+    def succeeded(self, key: str) -> None: ...
 
 
 @dataclass

@@ -26,6 +26,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
+import anyio.to_thread
+
 from oratio.errors import ConfigError, RateLimited
 
 _EPSILON = 1e-6
@@ -44,6 +46,15 @@ class RateLimiter(Protocol):
         ...
 
 
+async def check_on_loop(limiter: RateLimiter, key: str) -> None:
+    """`limiter.check(key)` from an event loop: in place when the limiter says its calls are brief (memory,
+    embedded SQLite), else in a worker thread (a limiter shared in DynamoDB makes a network call)."""
+    if getattr(limiter, "brief_calls", False) is True:
+        limiter.check(key)
+    else:
+        await anyio.to_thread.run_sync(limiter.check, key)
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -52,6 +63,9 @@ class _Bucket:
 
 class TokenBucketLimiter:
     """Allows `burst` requests at once per key, refilled at `rate_per_minute`. Thread-safe."""
+
+    brief_calls = True
+    """`check` never blocks (memory only): code on an event loop may call it in place (`calls_are_brief`)."""
 
     def __init__(
         self,

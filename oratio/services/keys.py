@@ -25,7 +25,7 @@ from oratio.errors import Conflict, Forbidden, InvalidState, NotFound, Unauthent
 from oratio.ids import new_id
 from oratio.services._common import Backends, all_items, authorize, check_limit, require, update_with_retry
 from oratio.services.key_cache import KeyCache, Pending
-from oratio.store.ports import Page
+from oratio.store.ports import Page, calls_are_brief
 from oratio.store.tables import AGENTS, API_KEYS
 from schemas import ApiKey, EventType, MintedKey, MintKeyRequest, Principal, Scope, StoredApiKey
 
@@ -116,7 +116,11 @@ class KeyService:
         """The grant of a key verified less than `cache_seconds` ago, without touching the store, or None
         when the store must be asked (`authenticate_for_agent`). Never blocks: a door calls it on its
         event loop and goes to a worker thread only on None. Expired keys and another agent's keys are
-        refused as by `authenticate_for_agent` (which decides 403 against 404, so those return None)."""
+        refused as by `authenticate_for_agent` (which decides 403 against 404, so those return None).
+        With a rate limiter that blocks (shared in a network store), None: the door's worker thread checks it."""
+        return self._cached(secret, agent_id, may_block=False)
+
+    def _cached(self, secret: str, agent_id: str, *, may_block: bool) -> KeyGrant | None:
         if not looks_like_api_key(secret):
             raise Unauthenticated(_BAD_KEY)
         digest = hash_secret(secret)
@@ -126,6 +130,8 @@ class KeyService:
         if not current.key.is_usable(self._b.clock()):
             self._cache.take(digest)  # its pending uses stay uncounted only if expiry raced them
             raise Unauthenticated(_BAD_KEY)
+        if not (may_block or calls_are_brief(self._limiter)):
+            return None
         self._limiter.check(current.key.id)
         if not self._cache.count_use(digest, self._b.clock()):
             return None  # dropped meanwhile (revoked, evicted): ask the store
@@ -141,7 +147,7 @@ class KeyService:
         Unknown, malformed, revoked and expired keys all read the same to the caller, so the
         answer tells an attacker nothing about which keys exist.
         """
-        if (cached := self.authenticate_cached(secret, agent_id)) is not None:
+        if (cached := self._cached(secret, agent_id, may_block=True)) is not None:
             return cached
         current = self._resolve(secret)
         if current.key.agent_id != agent_id:
@@ -156,7 +162,7 @@ class KeyService:
         `Forbidden` when the agent exists and the key is simply another agent's. Every door answers
         alike because the decision is made here, once.
         """
-        if (cached := self.authenticate_cached(secret, agent_id)) is not None:
+        if (cached := self._cached(secret, agent_id, may_block=True)) is not None:
             return cached
         current = self._resolve(secret)
         if current.key.agent_id != agent_id:

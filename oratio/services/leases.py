@@ -24,6 +24,7 @@ from datetime import timedelta
 from oratio.errors import Conflict
 from oratio.ids import new_id
 from oratio.services._common import Backends, all_items
+from oratio.services.duties import Duty
 from oratio.store.tables import LEASES
 from schemas import Lease
 
@@ -129,6 +130,10 @@ class LeaseService:
                 self._b.store.delete(LEASES, "leases", lease.owner_id)
                 gone.append(lease.owner_id)
         return gone
+
+    def duty(self, name: str, ttl_seconds: float) -> Duty:
+        """The named periodic duty (oratio.services.duties) as this process, `owner_id`, claims it."""
+        return Duty(self._b, name, self.owner_id, ttl_seconds)
 
     def heartbeat(self, recover: Callable[[], object], interval_s: float | None = None) -> Heartbeat:
         """A thread that renews the lease and then runs `recover`, every third of the TTL by default."""

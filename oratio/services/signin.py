@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
-from oratio.auth.lockout import FailureLockout
+from oratio.auth.lockout import Lockout
 from oratio.auth.passwords import Passwords, check_password
 from oratio.auth.principals import admin_as_principal
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
@@ -104,8 +104,8 @@ class SignInService:
         passwords: Passwords,
         settings: SignInSettings,
         *,
-        accounts: FailureLockout,
-        clients: FailureLockout,
+        accounts: Lockout,
+        clients: Lockout,
         limiter: RateLimiter,
         resets: RateLimiter | None = None,
         email_on: bool,

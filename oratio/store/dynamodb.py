@@ -12,7 +12,10 @@ Why the shapes below:
   transaction that collided with another) is a `Conflict`, never a crash, because to the caller it
   is the same thing as losing a race.
 - The event log keeps a per-tenant head counter. An append moves the head from N to N+1 and puts
-  event N+1 in one transaction, so event N is committed before N+1 can be written. A reader first
+  event N+1 in one transaction, so event N is committed before N+1 can be written. Appends of one
+  tenant waiting at the same moment in this process go in one transaction (N to N+k, k events:
+  `oratio.store.group_commit`), so the counter item caps a tenant at up to 99 events per round trip
+  rather than one. A reader first
   reads the head (GetItem is serializable with transactions) and only asks for seqs up to it, so it
   can never observe N+1 while N is still in flight: "seen N" implies "nothing below N appears later".
 
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oratio.errors import BackendUnavailable, Conflict, InvalidInput
+from oratio.store.group_commit import GroupCommit
 from oratio.store.ports import Insert, Page, Table, Unchanged, Write, check_writes
 from oratio.store.tables import ALL_TABLES
 from schemas import Event, Limits, NewEvent, Record
@@ -73,6 +77,12 @@ _ABSENT = "attribute_not_exists(#pk)"
 _RETRIES = 50
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.2
+_EVENTS_PER_COMMIT = 99
+"""Events per append transaction: DynamoDB takes 100 items in one, and the head counter is one of them."""
+_TRANSACTION_MAX_BYTES = 3_000_000
+"""Event bodies per append transaction (DynamoDB allows 4 MB per transaction; keys and overhead aside)."""
+TTL_ATTRIBUTE = "expires_at"
+"""The TTL attribute (epoch seconds) of every table whose `Table.expires` is set (`expiring_tables`)."""
 # DynamoDB refuses items over 400 KB; refuse earlier, with a message the caller can act on.
 _BODY_MAX_BYTES = 380_000
 
@@ -91,6 +101,12 @@ def table_definitions(prefix: str) -> list[CreateTableInputTypeDef]:
     definitions.append(_definition(f"{prefix}{EVENTS}", sort_type="N", stream=True))
     definitions.append(_definition(f"{prefix}{EVENT_HEADS}", sort_type=None))
     return definitions
+
+
+def expiring_tables(prefix: str) -> list[str]:
+    """The tables with a TTL on `TTL_ATTRIBUTE` (CreateTable cannot say so: it is a separate call,
+    and a separate CloudFormation property)."""
+    return [f"{prefix}{table.name}" for table in ALL_TABLES if table.expires is not None]
 
 
 def _definition(
@@ -147,6 +163,13 @@ def create_dynamodb_tables(client: DynamoDBClient, prefix: str) -> None:
         waiter = client.get_waiter("table_exists")
         for definition in definitions:
             waiter.wait(TableName=definition["TableName"], WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+        for name in expiring_tables(prefix):
+            ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+                continue
+            client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+            )
 
 
 @contextmanager
@@ -247,6 +270,19 @@ class DynamoRecordStore:
     def replace(self, table: Table[R], item: R) -> R:
         stored, actions, why = self._replace_actions(table, item)
         _transact(self._client, actions, why)
+        return stored
+
+    def compare_and_set(self, table: Table[R], item: R) -> R:
+        """One PutItem conditioned on the version (or on absence): no read, no transaction."""
+        if table.unique is not None:
+            raise InvalidInput(f"compare_and_set does not serve {table.name}: it has a unique value")
+        stored = item.model_copy(update={"version": item.version + 1})
+        attrs, _ = self._encode(table, stored)
+        put = _put(self._name(table), attrs, _ABSENT) if item.version == 0 else None
+        if put is None:
+            put = _put(self._name(table), attrs, "#v = :v", {":v": {"N": str(item.version)}})
+        with _backend("save the change", [_STALE]):
+            self._client.put_item(**put["Put"])
         return stored
 
     def transact(self, writes: Sequence[Write]) -> list[Any]:
@@ -410,6 +446,8 @@ class DynamoRecordStore:
         unique = table.unique(item) if table.unique is not None else None
         if unique is not None:
             attrs["unique_value"] = {"S": unique}
+        if table.expires is not None:
+            attrs[TTL_ATTRIBUTE] = {"N": str(int(table.expires(item).timestamp()) + 1)}
         return attrs, unique
 
     def _claim(self, table: Table[R], attrs: Item, value: str) -> TransactWriteItemTypeDef:
@@ -460,12 +498,32 @@ class DynamoEventLog:
         self._client = client
         self._events = f"{prefix}{EVENTS}"
         self._heads = f"{prefix}{EVENT_HEADS}"
+        # Appends of one tenant waiting at the same moment share one transaction (see group_commit).
+        self.appends: GroupCommit[NewEvent, Event] = GroupCommit(self._append_batch, _EVENTS_PER_COMMIT)
 
     def append(self, event: NewEvent) -> Event:
-        tenant: AttributeValueTypeDef = {"S": event.tenant_id}
+        return self.appends.submit(event.tenant_id, event)
+
+    def _append_batch(self, tenant_id: str, events: list[NewEvent]) -> list[Event]:
+        """Commit `events` in order, each transaction within DynamoDB's item and size limits."""
+        stored: list[Event] = []
+        chunk: list[NewEvent] = []
+        size = 0
+        for event in events:
+            body = len(event.model_dump_json())
+            if chunk and size + body > _TRANSACTION_MAX_BYTES:
+                stored += self._append_chunk(tenant_id, chunk)
+                chunk, size = [], 0
+            chunk.append(event)
+            size += body
+        return stored + self._append_chunk(tenant_id, chunk)
+
+    def _append_chunk(self, tenant_id: str, events: list[NewEvent]) -> list[Event]:
+        """Move the head from N to N+k and put events N+1..N+k in one transaction: all visible, or none."""
+        tenant: AttributeValueTypeDef = {"S": tenant_id}
         for attempt in range(_RETRIES):
-            head = self.head(event.tenant_id)
-            stored = Event.model_validate({**event.model_dump(), "seq": head + 1})
+            head = self.head(tenant_id)
+            stored = [Event.model_validate({**e.model_dump(), "seq": head + 1 + i}) for i, e in enumerate(events)]
             move_head: TransactWriteItemTypeDef = {
                 "Update": {
                     "TableName": self._heads,
@@ -473,18 +531,20 @@ class DynamoEventLog:
                     "UpdateExpression": "SET #head = :next",
                     "ConditionExpression": "#head = :head" if head else "attribute_not_exists(#head)",
                     "ExpressionAttributeNames": {"#head": "head"},
-                    "ExpressionAttributeValues": {":next": {"N": str(head + 1)}}
+                    "ExpressionAttributeValues": {":next": {"N": str(head + len(events))}}
                     | ({":head": {"N": str(head)}} if head else {}),
                 }
             }
-            event_item: Item = {
-                "pk": tenant,
-                "sk": {"N": str(head + 1)},
-                "body": {"S": stored.model_dump_json()},
-            }
-            put_event = _put(self._events, event_item, _ABSENT)
+            puts = [
+                _put(
+                    self._events,
+                    {"pk": tenant, "sk": {"N": str(event.seq)}, "body": {"S": event.model_dump_json()}},
+                    _ABSENT,
+                )
+                for event in stored
+            ]
             try:
-                _transact(self._client, [move_head, put_event], ())
+                _transact(self._client, [move_head, *puts], ())
             except Conflict:
                 _backoff(attempt)  # another writer took seq head + 1: read the head again
                 continue
@@ -531,4 +591,11 @@ class DynamoEventLog:
         """Nothing to release: the client belongs to whoever made it."""
 
 
-__all__ = ["DynamoEventLog", "DynamoRecordStore", "create_dynamodb_tables", "table_definitions"]
+__all__ = [
+    "TTL_ATTRIBUTE",
+    "DynamoEventLog",
+    "DynamoRecordStore",
+    "create_dynamodb_tables",
+    "expiring_tables",
+    "table_definitions",
+]

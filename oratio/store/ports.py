@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from oratio.errors import InvalidInput
@@ -45,6 +46,12 @@ class Table(Generic[R]):
     sort: Callable[[R], str]
     indexes: tuple[Index[R], ...] = ()
     unique: Callable[[R], str | None] | None = None
+    expires: Callable[[R], datetime] | None = None
+    """When a record stops mattering, for a table whose rows would otherwise pile up (rate buckets).
+
+    DynamoDB writes it as the table's TTL attribute (`expires_at`, epoch seconds), so AWS deletes the
+    row some time after; readers must still treat a row past its expiry as absent. SQLite keeps no
+    such attribute: the service that owns the table deletes expired rows on its sweep."""
 
     def index(self, name: str) -> Index[R]:
         for candidate in self.indexes:
@@ -136,6 +143,15 @@ class RecordStore(Protocol):
 
         Returns the item with version + 1. Raises Conflict if the stored version differs, the
         record is gone, or a changed unique value is taken. Index entries follow the new values.
+        """
+        ...
+
+    def compare_and_set(self, table: Table[R], item: R) -> R:
+        """Store `item` if the stored record's version is `item.version`, or if no record is stored and
+        `item.version` is 0; return it with version + 1. One conditional write, no read first: for hot
+        records written by several processes (shared rate buckets), where `replace`'s extra read is the
+        cost. Raises Conflict if the version moved (or a record appeared); InvalidInput for a table with
+        a unique value (its marker needs a transaction: use insert/replace).
         """
         ...
 

@@ -236,6 +236,12 @@ class SqliteRecordStore(_Adapter):
         with self._db.write() as tx:
             return _replace(tx, table, item)
 
+    def compare_and_set(self, table: Table[R], item: R) -> R:
+        if table.unique is not None:
+            raise InvalidInput(f"compare_and_set does not serve {table.name}: it has a unique value")
+        with self._db.write() as tx:
+            return _insert(tx, table, item) if item.version == 0 else _replace(tx, table, item)
+
     def transact(self, writes: Sequence[Write]) -> list[Any]:
         check_writes(writes)
         with self._db.write() as tx:

@@ -23,8 +23,10 @@ from schemas import (
     Turn,
 )
 from schemas.analysis import SessionAnalysis
+from schemas.leases import DutyLease
 from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
+from schemas.rate_limits import FailureCount, RateBucket
 from schemas.runtime_sessions import RuntimeSessionAlias
 from schemas.signin import BrowserSession, Login, SignInLink
 from schemas.tools import StoredSecret
@@ -193,6 +195,33 @@ LEASES: Table[Lease] = Table(
     sort=lambda lease: lease.owner_id,
 )
 
+DUTIES: Table[DutyLease] = Table(
+    name="duties",
+    model=DutyLease,
+    partition=lambda duty: "duties",  # one small partition: a handful of named periodic duties
+    sort=lambda duty: duty.name,
+)
+
+RATE_BUCKET_SHARDS = 32
+"""Partitions per limiter scope: spreads a busy limiter's writes over DynamoDB partitions, and lets the
+SQLite sweep find every bucket of a scope by querying each shard."""
+
+RATE_BUCKETS: Table[RateBucket] = Table(
+    name="rate_buckets",
+    model=RateBucket,
+    partition=lambda b: f"{b.scope}#{b.shard}",
+    sort=lambda b: b.key_hash,
+    expires=lambda b: b.expires_at,
+)
+
+FAILURE_COUNTS: Table[FailureCount] = Table(
+    name="failure_counts",
+    model=FailureCount,
+    partition=lambda c: f"{c.scope}#{c.shard}",
+    sort=lambda c: c.key_hash,
+    expires=lambda c: c.expires_at,
+)
+
 OUTBOX: Table[OutboxDelivery] = Table(
     name="outbox",
     model=OutboxDelivery,
@@ -333,6 +362,7 @@ RUNTIME_SESSIONS: Table[RuntimeSessionAlias] = Table(
     model=RuntimeSessionAlias,
     partition=lambda a: a.tenant_id,
     sort=lambda a: f"{a.agent_id}#{a.runtime_id}",
+    expires=lambda a: a.expires_at,  # DynamoDB's TTL deletes them too; the sweeper does on SQLite
     indexes=(
         Index[RuntimeSessionAlias](
             name="by_expiry",
@@ -364,7 +394,10 @@ ALL_TABLES: tuple[
     | Table[OAuthCode]
     | Table[OAuthToken]
     | Table[ServiceAccount]
-    | Table[RuntimeSessionAlias],
+    | Table[RuntimeSessionAlias]
+    | Table[DutyLease]
+    | Table[RateBucket]
+    | Table[FailureCount],
     ...,
 ] = (
     TENANTS,
@@ -389,6 +422,9 @@ ALL_TABLES: tuple[
     OAUTH_TOKENS,
     SERVICE_ACCOUNTS,
     RUNTIME_SESSIONS,
+    DUTIES,
+    RATE_BUCKETS,
+    FAILURE_COUNTS,
 )
 
 __all__ = [
@@ -400,6 +436,8 @@ __all__ = [
     "BROWSER_SESSIONS",
     "DOCUMENTS",
     "DOCUMENT_TOTALS",
+    "DUTIES",
+    "FAILURE_COUNTS",
     "LEASES",
     "LOGINS",
     "NOTIFICATIONS",
@@ -408,6 +446,8 @@ __all__ = [
     "OAUTH_REQUESTS",
     "OAUTH_TOKENS",
     "OUTBOX",
+    "RATE_BUCKETS",
+    "RATE_BUCKET_SHARDS",
     "RUNTIME_SESSIONS",
     "SECRETS",
     "SERVICE_ACCOUNTS",

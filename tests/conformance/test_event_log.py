@@ -69,3 +69,24 @@ def test_concurrent_writers_and_a_tailing_reader_lose_and_repeat_nothing(event_l
     reader.join(timeout=60)
     assert [e.seq for e in seen] == list(range(1, total + 1))
     assert sorted(e.data["n"] for e in seen) == sorted(w * 100 + i for w in range(writers) for i in range(per_writer))
+
+
+def test_each_writers_events_keep_their_order_among_concurrent_writers(event_log: EventLog) -> None:
+    """A session's events come from one writer at a time: however appends are grouped, its order holds."""
+    writers, per_writer = 6, 10
+    barrier = threading.Barrier(writers)
+
+    def write(w: int) -> None:
+        barrier.wait()
+        for i in range(per_writer):
+            event_log.append(event(TENANT_A, w * 100 + i))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    logged = event_log.read(TENANT_A, limit=writers * per_writer)
+    assert [e.seq for e in logged] == list(range(1, writers * per_writer + 1))
+    for w in range(writers):
+        assert [e.data["n"] for e in logged if e.data["n"] // 100 == w] == [w * 100 + i for i in range(per_writer)]

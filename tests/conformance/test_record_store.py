@@ -10,8 +10,9 @@ import pytest
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
 from oratio.store.ports import TRANSACT_MAX, Insert, RecordStore, Replace, Unchanged
-from oratio.store.tables import AGENTS, SESSIONS, TURNS
+from oratio.store.tables import AGENTS, RATE_BUCKETS, SESSIONS, TURNS
 from schemas import Agent, AgentSpec, AgentStatus, Channel, Role, Session, SessionStatus, Turn
+from schemas.rate_limits import RateBucket
 
 TENANT_A = "ten_aaaa"
 TENANT_B = "ten_bbbb"
@@ -272,3 +273,48 @@ def test_an_unchanged_condition_on_a_moved_or_gone_record_applies_nothing(record
         record_store.transact([Unchanged(AGENTS, gone), Insert(SESSIONS, session)])
 
     assert record_store.get(SESSIONS, TENANT_A, session.id) is None
+
+
+def _bucket(tokens: float, version: int = 0) -> RateBucket:
+    expires = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    return RateBucket(scope="keys", shard=3, key_hash="abc", tokens=tokens, at=1.0, expires_at=expires, version=version)
+
+
+def test_compare_and_set_writes_on_the_expected_version_only(record_store: RecordStore) -> None:
+    first = record_store.compare_and_set(RATE_BUCKETS, _bucket(5))  # version 0: absent expected
+    assert first.version == 1
+    with pytest.raises(Conflict):
+        record_store.compare_and_set(RATE_BUCKETS, _bucket(4))  # absent expected, but it is there
+    second = record_store.compare_and_set(RATE_BUCKETS, first.model_copy(update={"tokens": 4.0}))
+    assert second.version == 2
+    with pytest.raises(Conflict):
+        record_store.compare_and_set(RATE_BUCKETS, first.model_copy(update={"tokens": 3.0}))  # stale version
+    assert record_store.get(RATE_BUCKETS, "keys#3", "abc") == second
+    record_store.delete(RATE_BUCKETS, "keys#3", "abc")
+    with pytest.raises(Conflict):
+        record_store.compare_and_set(RATE_BUCKETS, second)  # gone: not the version it expected
+    with pytest.raises(InvalidInput):
+        record_store.compare_and_set(AGENTS, make_agent())  # a unique name needs a transaction
+
+
+def test_concurrent_compare_and_set_on_one_version_has_one_winner(record_store: RecordStore) -> None:
+    base = record_store.compare_and_set(RATE_BUCKETS, _bucket(10))
+    barrier = threading.Barrier(4)
+    won: list[int] = []
+
+    def take(i: int) -> None:
+        barrier.wait()
+        try:
+            record_store.compare_and_set(RATE_BUCKETS, base.model_copy(update={"tokens": float(i)}))
+        except Conflict:
+            return
+        won.append(i)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(won) == 1
+    stored = record_store.get(RATE_BUCKETS, "keys#3", "abc")
+    assert stored is not None and stored.version == 2 and stored.tokens == won[0]

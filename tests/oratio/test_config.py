@@ -90,6 +90,7 @@ SHARED_REPLICA_STATE = {
     "ORATIO_WEBHOOK_SECRET": "w" * 32,
     "ORATIO_MCP_REQUEST_STATE_KEYS": "r" * 32 + "," + "o" * 32,
     "ORATIO_KMS_KEY_ID": "alias/oratio",
+    "ORATIO_RATE_LIMIT_STATE": "store",
 }
 
 
@@ -109,6 +110,7 @@ def test_replicas_start_when_every_piece_of_state_is_shared() -> None:
         ("ORATIO_WEBHOOK_SECRET", "ORATIO_WEBHOOK_SECRET"),
         ("ORATIO_MCP_REQUEST_STATE_KEYS", "ORATIO_MCP_REQUEST_STATE_KEYS"),
         ("ORATIO_KMS_KEY_ID", "ORATIO_KMS_KEY_ID or ORATIO_SECRETS_KEY"),
+        ("ORATIO_RATE_LIMIT_STATE", "ORATIO_RATE_LIMIT_STATE=store"),
     ],
 )
 def test_replicas_refuse_state_that_lives_in_one_process(dropped: str, named: str) -> None:
