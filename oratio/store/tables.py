@@ -24,6 +24,7 @@ from schemas.analysis import SessionAnalysis
 from schemas.oauth import OAuthClient, OAuthCode, OAuthRequest, OAuthToken, ServiceAccount
 from schemas.outbox import sortable
 from schemas.signin import BrowserSession, Login, SignInLink
+from schemas.stats import StatDay
 from schemas.tools import StoredSecret
 
 
@@ -315,6 +316,15 @@ SERVICE_ACCOUNTS: Table[ServiceAccount] = Table(
     sort=lambda a: a.id,
 )
 
+# A tenant's chart figures per day: one partition per scope (every agent, or one agent), sorted by day,
+# so a range is one query of at most ORATIO_STATS_MAX_DAYS records (oratio.services.stats).
+STAT_DAYS: Table[StatDay] = Table(
+    name="stat_days",
+    model=StatDay,
+    partition=lambda d: f"{d.tenant_id}#{d.scope}",
+    sort=lambda d: d.day.isoformat(),
+)
+
 ALL_TABLES: tuple[
     Table[Tenant]
     | Table[Admin]
@@ -336,7 +346,8 @@ ALL_TABLES: tuple[
     | Table[OAuthRequest]
     | Table[OAuthCode]
     | Table[OAuthToken]
-    | Table[ServiceAccount],
+    | Table[ServiceAccount]
+    | Table[StatDay],
     ...,
 ] = (
     TENANTS,
@@ -360,6 +371,7 @@ ALL_TABLES: tuple[
     OAUTH_CODES,
     OAUTH_TOKENS,
     SERVICE_ACCOUNTS,
+    STAT_DAYS,
 )
 
 __all__ = [
@@ -383,6 +395,7 @@ __all__ = [
     "SERVICE_ACCOUNTS",
     "SESSIONS",
     "SIGNIN_LINKS",
+    "STAT_DAYS",
     "TENANTS",
     "TURNS",
 ]
