@@ -28,6 +28,7 @@ from oratio.services.live import EventTail
 from oratio.services.outbox import OutboxService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.signin import SignInService
+from oratio.services.stats import StatsService
 
 __all__ = ["DashboardServices"]
 
@@ -55,6 +56,9 @@ class DashboardServices(Protocol):
 
     @property
     def analyses(self) -> AnalysisService: ...
+
+    @property
+    def stats(self) -> StatsService: ...
 
     @property
     def deliveries(self) -> OutboxService: ...
