@@ -5,6 +5,7 @@
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
+import { watchChartControls } from "./charts.js";
 import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
@@ -20,6 +21,7 @@ async function start() {
     const button = event.target.closest("button");
     if (button) showTab(button.dataset.tab);
   });
+  watchChartControls(report);
   // Browsers allow sound only after a user gesture: the first click anywhere (e.g. Sign in) enables the cue.
   document.addEventListener("click", enableSound);
   $("login-form").addEventListener("submit", (event) => {
