@@ -37,7 +37,8 @@ def bucket(ms: float) -> int:
 
 def bucket_value(index: int) -> float:
     """The bucket's geometric middle: within RATIO**0.5 (4%) of any latency in it."""
-    return round(RATIO ** (index + 0.5), 1)
+    value: float = RATIO ** (index + 0.5)
+    return round(value, 1)
 
 
 def percentile(histogram: Mapping[str, int], q: float) -> float | None:

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from oratio.analysis.daily import add_histograms, fold, latency_figures
-from oratio.errors import InvalidInput
+from oratio.errors import Conflict, InvalidInput
 from oratio.services._common import Backends, authorize, require
 from oratio.store.ports import Insert, Replace, Write
-from oratio.store.tables import AGENTS, SESSIONS, STAT_DAYS
-from schemas import Principal, Scope, Session, Turn
+from oratio.store.tables import AGENTS, SESSIONS, STAT_DAYS, TURNS
+from schemas import Principal, Role, Scope, Session, Turn
 from schemas.analysis import Outcome, SessionAnalysis
 from schemas.stats import (
     ALL_AGENTS,
@@ -36,6 +36,8 @@ from schemas.stats import (
 )
 
 TOP = 5
+LATEST_TURNS = 4
+"""Turns read back to find the latest agent turn (a person's message may follow it)."""
 PAGE = 100
 RANGE_DAYS = {StatsRange.TODAY: 1, StatsRange.WEEK: 7, StatsRange.MONTH: 30}
 
@@ -65,6 +67,25 @@ class StatsService:
     def __init__(self, backends: Backends, *, max_days: int) -> None:
         self._b = backends
         self._max_days = max_days
+
+    def record_latency(self, tenant_id: str, session_id: str, latency_ms: float) -> bool:
+        """Record on the session's latest agent turn how long the customer waited for its first audio.
+
+        Called by the voice bridge once a reply has started playing: the turn was stored when its text was
+        complete, usually before or around the first audio, so the latency is written to it afterwards (one
+        write per voice turn). False when there is no such turn, it already has one, or it moved meanwhile;
+        the figure is then missing from the charts, never wrong."""
+        if latency_ms < 0:
+            raise InvalidInput("a latency is not negative", field="latency_ms")
+        recent = self._b.store.query(TURNS, f"{tenant_id}#{session_id}", descending=True, limit=LATEST_TURNS)
+        turn = next((t for t in recent.items if t.role is Role.AGENT), None)
+        if turn is None or turn.latency_ms is not None:
+            return False
+        try:
+            self._b.store.replace(TURNS, turn.model_copy(update={"latency_ms": round(latency_ms, 1)}))
+        except Conflict:
+            return False
+        return True
 
     def span(self, query: StatsQuery) -> tuple[date, date]:
         """The query's first and last day (UTC, both included), or InvalidInput saying what is wrong."""
