@@ -10,6 +10,7 @@ import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
+import { watchServiceAccounts } from "./machines.js";
 import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
 import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
@@ -22,6 +23,7 @@ async function start() {
     if (button) showTab(button.dataset.tab);
   });
   watchChartControls(report);
+  watchServiceAccounts();
   // Browsers allow sound only after a user gesture: the first click anywhere (e.g. Sign in) enables the cue.
   document.addEventListener("click", enableSound);
   $("login-form").addEventListener("submit", (event) => {

@@ -1,0 +1,71 @@
+"""Headless Chromium: a signed-in person creates a service account on the Account tab, sees its secret once,
+the account's client-credentials token works, and revoking it in the page refuses the next token."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Dialog, Page, Response, expect
+
+from tests.dashboard.dash import Dash
+from tests.dashboard.test_browser import browser, page, shot
+from tests.support.serving import Served
+from tests.support.signin import PASSWORD
+
+__all__ = ["browser", "page"]
+
+
+def client_token(http: httpx.Client, client_id: str, secret: str, served: Served) -> httpx.Response:
+    return http.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "resource": served.url("/mcp"),
+        },
+    )
+
+
+def test_a_person_creates_and_revokes_a_service_account(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400:
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+    invitation = dash.platform.signin.invite(dash.acme.principal, "robin@acme.example", "Robin", served.base_url)
+    page.goto(invitation.link)
+    page.fill("#link-password", PASSWORD)
+    page.fill("#link-repeat", PASSWORD)
+    page.click("#link-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("live")
+
+    page.click("#tab-account")
+    expect(page.locator("#sa-empty")).to_be_visible()
+    page.fill("#sa-name", "Billing bot")
+    page.check('#sa-form input[value="sessions:write"]')
+    page.click("#sa-form button[type=submit]")
+    expect(page.locator("#sa-secret")).to_be_visible()
+    client_id = page.locator("#sa-client-id").text_content() or ""
+    secret = page.locator("#sa-secret-value").text_content() or ""
+    row = page.locator("#sa-rows tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(2)).to_have_text("agents:read, sessions:read, sessions:write")
+    shot(page, "service-accounts")
+    assert client_token(http, client_id, secret, served).status_code == 200
+    page.click("#sa-dismiss")
+    expect(page.locator("#sa-secret-value")).to_have_text("")
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Revoke Billing bot").click()
+    expect(row.locator(".pill")).to_have_text("revoked")
+    assert client_token(http, client_id, secret, served).status_code in (400, 401)
+    assert problems == []
