@@ -301,6 +301,15 @@ OAUTH_TOKENS: Table[OAuthToken] = Table(
     # Every token of one consent, so revoking one revokes them all.
     indexes=(
         Index[OAuthToken](name="by_family", partition=lambda t: t.family, sort=lambda t: t.token_hash),
+        # Sparse: a person's live consents (each family's current refresh token), for the Account tab's
+        # list of authorised clients. Left when the token is used (rotated: its successor enters) or revoked.
+        Index[OAuthToken](
+            name="by_admin",
+            partition=lambda t: (
+                f"{t.tenant_id}#{t.admin_id}" if t.kind == "refresh" and not (t.used or t.revoked) else None
+            ),
+            sort=lambda t: f"{t.family}#{t.token_hash}",
+        ),
         Index[OAuthToken](
             name="by_expiry",
             partition=lambda t: "oauth_tokens",

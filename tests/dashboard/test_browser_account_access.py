@@ -1,13 +1,16 @@
-"""Headless Chromium: a signed-in person creates a service account on the Account tab, sees its secret once,
-the account's client-credentials token works, and revoking it in the page refuses the next token."""
+"""Headless Chromium, the Account tab: a signed-in person creates a service account (its secret shown once,
+its client-credentials token works, revoking it refuses the next one), and sees and revokes the MCP clients
+they authorised."""
 
 from __future__ import annotations
 
 import httpx
 from playwright.sync_api import Dialog, Page, Response, expect
 
+from schemas import Principal
 from tests.dashboard.dash import Dash
 from tests.dashboard.test_browser import browser, page, shot
+from tests.oratio.test_oauth_service import RESOURCE, consent
 from tests.support.serving import Served
 from tests.support.signin import PASSWORD
 
@@ -26,9 +29,7 @@ def client_token(http: httpx.Client, client_id: str, secret: str, served: Served
     )
 
 
-def test_a_person_creates_and_revokes_a_service_account(
-    page: Page, served: Served, http: httpx.Client, dash: Dash
-) -> None:
+def watch(page: Page) -> list[str]:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -38,12 +39,26 @@ def test_a_person_creates_and_revokes_a_service_account(
             problems.append(f"{response.status} {response.url}")
 
     page.on("response", on_response)
+    return problems
+
+
+def sign_in_invited(page: Page, served: Served, dash: Dash) -> Principal:
+    """Robin, invited by Acme's admin, chooses a password in the page; Robin's principal."""
     invitation = dash.platform.signin.invite(dash.acme.principal, "robin@acme.example", "Robin", served.base_url)
     page.goto(invitation.link)
     page.fill("#link-password", PASSWORD)
     page.fill("#link-repeat", PASSWORD)
     page.click("#link-form button[type=submit]")
     expect(page.locator("#conn")).to_have_text("live")
+    admin = invitation.admin
+    return Principal(tenant_id=admin.tenant_id, subject=admin.id, scopes=frozenset(admin.scopes))
+
+
+def test_a_person_creates_and_revokes_a_service_account(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    problems = watch(page)
+    sign_in_invited(page, served, dash)
 
     page.click("#tab-account")
     expect(page.locator("#sa-empty")).to_be_visible()
@@ -69,3 +84,27 @@ def test_a_person_creates_and_revokes_a_service_account(
     expect(row.locator(".pill")).to_have_text("revoked")
     assert client_token(http, client_id, secret, served).status_code in (400, 401)
     assert problems == []
+
+
+def test_a_person_sees_and_revokes_the_mcp_clients_they_authorised(page: Page, served: Served, dash: Dash) -> None:
+    problems = watch(page)
+    robin = sign_in_invited(page, served, dash)
+    claude = consent(dash.platform, robin, "cid-claude")
+    consent(dash.platform, dash.acme.principal, "cid-other")  # the other admin's: not Robin's to see
+
+    page.click("#tab-account")
+    rows = page.locator("#ac-rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.locator("td").nth(2)).to_have_text(RESOURCE)
+    shot(page, "authorised-clients")
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Revoke Tool").click()
+    expect(rows).to_have_count(0)
+    expect(page.locator("#ac-empty")).to_be_visible()
+    assert dash.platform.oauth.authorised(robin) == []
+    assert [c.client_id for c in dash.platform.oauth.authorised(dash.acme.principal)] == ["cid-other"]
+    assert claude.access_token and problems == []
