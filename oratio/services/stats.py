@@ -161,7 +161,7 @@ def _report(
     series: list[DayFigures] = []
     for offset in range((until - since).days + 1):
         day = since + timedelta(days=offset)
-        found = by_day.get(day) or StatDay(tenant_id="ten_none", scope=ALL_AGENTS, day=day)
+        found = by_day.get(day) or _NO_DAY
         outcomes.update(found.outcomes)
         reasons.update(found.handoff_reasons)
         failing.update(found.failing_tools)
@@ -199,6 +199,10 @@ def _report(
         has_sessions=has_sessions,
         reads=reads,
     )
+
+
+_NO_DAY = StatDay(tenant_id="ten_none", scope=ALL_AGENTS, day=date(2000, 1, 1))
+"""A day nobody's session started on: every figure zero (only its figures are read, never its key)."""
 
 
 def _rate(part: int, whole: int) -> float | None:
