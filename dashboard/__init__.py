@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from dashboard.api import api_routes
+from dashboard.authorised_clients import authorised_client_routes
 from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
 from dashboard.page import page_routes
@@ -35,6 +36,7 @@ def dashboard_routes(
         *signin_routes(platform, public_url),
         *api_routes(platform, public_url),
         *service_account_routes(platform, public_url),
+        *authorised_client_routes(platform, public_url),
         WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live, public_url=public_url).endpoint),
     ]
 

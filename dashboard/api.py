@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dashboard import export, recording, stats
+from dashboard import export, recording
 from dashboard.context import DashboardServices
 from dashboard.credentials import request_principal
 from oratio.errors import InvalidInput, NotFound
@@ -43,10 +43,10 @@ from schemas import (
     Session,
     SessionFilter,
     SessionStatus,
-    utcnow,
 )
 from schemas._base import UtcDatetime
 from schemas.analysis import Outcome
+from schemas.stats import StatsQuery
 
 MAX_BODY_BYTES = 16 * 1024
 T = TypeVar("T")
@@ -249,9 +249,8 @@ class DashboardApi:
         return JSONResponse(_dump(await _run(lambda: self._p.keys.revoke(principal, key_id))))
 
     async def stats(self, request: Request) -> Response:
-        principal, _ = await self._begin(request, NoQuery)
-        figures = await _run(lambda: stats.collect(self._p, principal, utcnow()))
-        return JSONResponse(_dump(figures))
+        principal, query = await self._begin(request, StatsQuery)
+        return JSONResponse(_dump(await _run(lambda: self._p.stats.report(principal, query))))
 
     async def _begin(self, request: Request, query: type[M]) -> tuple[Principal, M]:
         """Authenticate first (a bad token is 401 whatever the query), then validate the query string."""

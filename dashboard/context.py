@@ -25,9 +25,11 @@ from oratio.services.analysis import AnalysisService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
+from oratio.services.oauth import OAuthService
 from oratio.services.outbox import OutboxService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.signin import SignInService
+from oratio.services.stats import StatsService
 
 __all__ = ["DashboardServices"]
 
@@ -57,6 +59,9 @@ class DashboardServices(Protocol):
     def analyses(self) -> AnalysisService: ...
 
     @property
+    def stats(self) -> StatsService: ...
+
+    @property
     def deliveries(self) -> OutboxService: ...
 
     @property
@@ -70,5 +75,8 @@ class DashboardServices(Protocol):
 
     @property
     def service_accounts(self) -> ServiceAccountService: ...
+
+    @property
+    def oauth(self) -> OAuthService: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

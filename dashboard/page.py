@@ -47,6 +47,7 @@ MODULES = (
     "capture.js",
     "signin.js",
     "account.js",
+    "machines.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {

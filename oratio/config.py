@@ -403,6 +403,9 @@ class Settings(BaseSettings):
     )
     session_idle_seconds: int = Field(default=900, ge=30, description="End sessions idle this long (completed)")
     session_sweep_seconds: float = Field(default=60.0, gt=0, le=3600, description="How often idle sessions are swept")
+    stats_max_days: int = Field(
+        default=92, ge=1, le=366, description="The widest range of days one /api/v1/stats report covers"
+    )
 
     lease_ttl_seconds: float = Field(
         default=30.0,

@@ -76,6 +76,7 @@ from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.session_timeouts import SessionTimeouts
 from oratio.services.signin import RESETS_PER_HOUR, SignInService, SignInSettings
 from oratio.services.simulations import SimulationService
+from oratio.services.stats import StatsService
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class Platform:
     """Tenant secrets: write-only for admins; `resolve` (a `SecretResolver`) for the tool runners' outbound calls."""
     analyses: AnalysisService
     """Post-call analysis of ended sessions, written by the session sweep off the turn path (docs/analysis.md)."""
+    stats: StatsService
+    """Chart figures over a range of days, from the daily totals the analysis keeps (docs/charts.md)."""
     oauth: OAuthService
     """The OAuth authorization server's state for MCP clients that sign in like people (docs/mcp-oauth.md)."""
     service_accounts: ServiceAccountService
@@ -314,6 +317,7 @@ def build_services(
             max_attempts=outbox.limits.max_attempts,
             wake=outbox.wake,
         ),
+        stats=StatsService(backends, max_days=settings.stats_max_days),
         signin=_signin(settings, backends, tenants, rate_limits, email_on=email is not None, outbox=outbox),
         oauth=OAuthService(
             backends,

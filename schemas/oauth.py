@@ -108,3 +108,14 @@ class ServiceAccountView(Model):
             created_by=account.created_by,
             revoked=account.revoked,
         )
+
+
+class AuthorisedClient(Model):
+    """An MCP client a person has signed in to Oratio with (one consent), as the Account tab lists it."""
+
+    consent: str = Field(description="The consent's id (its token family): what revoking names")
+    client_id: str
+    client_name: str
+    scopes: list[str]
+    resource: str
+    expires_at: UtcDatetime = Field(description="When its refresh token expires, unless it is used before")

@@ -203,6 +203,12 @@ class Turn(Record):
     author: str | None = Field(
         default=None, max_length=128, description="Human turns: the admin (principal subject) who wrote or spoke it"
     )
+    latency_ms: float | None = Field(
+        default=None,
+        ge=0,
+        description="Agent turns of a voice call: end of the customer's speech to the first audio of this reply "
+        "(text turns derive theirs from the stored times: request to reply)",
+    )
 
 
 class SessionFilter(Model):

@@ -44,6 +44,8 @@ class Call:
     """The agent's `VoiceConfig.ignore_backchannels`: "mhmm" over agent audio does not interrupt it."""
     end_of_turn: EndOfTurn = EndOfTurn.SILENCE
     """The agent's `VoiceConfig.end_of_turn`: how the cascade decides the customer has finished."""
+    record_latency: Callable[[float], Awaitable[None]] | None = None
+    """Stores a reply's latency (ms, end of the customer's turn to its first audio) on its agent turn."""
 
 
 class VoiceSink(Protocol):

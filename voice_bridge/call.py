@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import anyio
@@ -230,6 +231,11 @@ class VoiceCall:
             self._live = live
             await self._run_call(grant, start, session_id, taken_over, live)
 
+    async def _record_latency(self, tenant_id: str, session_id: str, latency_ms: float) -> None:
+        """One reply's latency onto its agent turn, off the loop (a store write)."""
+        record = self._platform.stats.record_latency
+        await anyio.to_thread.run_sync(record, tenant_id, session_id, latency_ms)
+
     async def _run_call(
         self, grant: Admitted, start: StartMessage, session_id: str, taken_over: bool, live: LiveCall
     ) -> None:
@@ -257,6 +263,7 @@ class VoiceCall:
             voice=own_voice,
             ignore_backchannels=self._ignore_backchannels,
             end_of_turn=self._end_of_turn,
+            record_latency=partial(self._record_latency, grant.tenant_id, session_id),
         )
         await self.send_json(
             {

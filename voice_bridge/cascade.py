@@ -36,6 +36,7 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
+from oratio.errors import OratioError
 from oratio.runtime import ConversationEngine, TurnResult
 from schemas import Channel, EndOfTurn
 from voice_bridge.audio import Resampler, resample
@@ -66,6 +67,8 @@ class _Reply:
     """The reply being spoken; `interrupted` is set by barge-in and read by the speaker."""
 
     interrupted: anyio.Event = field(default_factory=anyio.Event)
+    ended_at: float | None = None
+    """When the customer's utterance it answers ended (the loop's clock): where its latency starts."""
 
 
 @dataclass
@@ -76,6 +79,8 @@ class _CallState:
     paused: bool = False
     """Agent audio is paused by customer speech not yet judged a backchannel or an interruption."""
     heard: dict[int, str] = field(default_factory=dict)
+    ended_at: dict[int, float] = field(default_factory=dict)
+    """When each utterance waiting for an answer ended (by seq, the loop's clock): its latency's start."""
     """Utterances (by seq) already transcribed to judge them: the responder does not transcribe them again."""
     background: TaskGroup | None = None
 
@@ -218,8 +223,10 @@ class CascadeBackend:
                             turns.pause(boundary)
                     else:
                         self._observe(call.session_id, "utterance_end")
+                        ended = anyio.current_time()
                         if state.paused and not await self._judge_paused(call, boundary, sink, state):
                             continue  # a backchannel: the agent goes on, nothing to answer
+                        state.ended_at[boundary.seq] = ended
                         await utterances.send(boundary)
                 if state.paused and endpointer.voiced_s > self._backchannel_max_s:
                     self.backchannels.too_long += 1
@@ -310,11 +317,12 @@ class CascadeBackend:
         """Answer utterances in order; True when the agent ended the conversation."""
         async with utterances:
             async for utterance in utterances:
+                ended = state.ended_at.pop(utterance.seq, None)
                 text = await self._transcribe(call, utterance, state.speculator, state.heard.pop(utterance.seq, None))
                 if not text:
                     continue  # a cough, a door: nothing to answer
                 await sink.transcript("customer", text, final=True)
-                reply = state.reply = _Reply()
+                reply = state.reply = _Reply(ended_at=ended)
                 try:
                     result = await self._turn(call, text, sink, reply)
                 finally:
@@ -328,6 +336,15 @@ class CascadeBackend:
                     await sink.ended("the agent ended the conversation")
                     return True
         return False
+
+    async def _record_latency(self, call: Call, latency_ms: float) -> None:
+        """The reply's latency onto its turn; a store that fails loses the figure, never the call."""
+        if call.record_latency is None:
+            return
+        try:
+            await call.record_latency(latency_ms)
+        except OratioError as exc:
+            logger.warning("session_id=%s error=%s | turn latency not recorded", call.session_id, exc)
 
     async def _transcribe(
         self, call: Call, utterance: Utterance, speculator: Speculator | None, heard: str | None = None
@@ -392,6 +409,7 @@ class CascadeBackend:
     async def _speak(self, call: Call, sentences: ObjectReceiveStream[str], sink: VoiceSink, reply: _Reply) -> None:
         tts = self._speech.tts
         spoke = False
+        first_audio_at = 0.0
         async with sentences:
             async for sentence in sentences:
                 if reply.interrupted.is_set():
@@ -400,9 +418,13 @@ class CascadeBackend:
                 if reply.interrupted.is_set() or not pcm:
                     continue
                 if not spoke:
+                    first_audio_at = anyio.current_time()
                     self._observe(call.session_id, "first_audio")
                     spoke = True
                 await sink.transcript("agent", sentence, final=False)
                 await sink.agent_audio(resample(pcm, tts.sample_rate, call.output_rate))
         if spoke and not reply.interrupted.is_set():
+            # The stream is over, so the agent turn is stored: its latency goes onto it before the end marker.
+            if reply.ended_at is not None:
+                await self._record_latency(call, (first_audio_at - reply.ended_at) * 1000)
             await sink.agent_audio_end()

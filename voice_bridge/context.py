@@ -6,6 +6,7 @@ requests handoffs (`knowledge`, `handoff`). A call follows its session's events 
 can take it over, and an admin's listen socket is authenticated like the dashboard's (`access`). The phone
 door (voice_bridge.twilio_door) checks a webhook's signature with the tenant's Twilio auth token (`secrets`)
 against the public URL, and signs stream tickets with a key derived from the platform's secret (`settings`).
+The cascade records each reply's end-of-speech-to-first-audio latency on its turn (`stats`).
 A `Platform` satisfies this structurally.
 """
 
@@ -20,6 +21,7 @@ from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.secrets import SecretService
+from oratio.services.stats import StatsService
 
 __all__ = ["VoiceServices"]
 
@@ -53,5 +55,8 @@ class VoiceServices(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def stats(self) -> StatsService: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

@@ -5,10 +5,12 @@
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
+import { watchChartControls } from "./charts.js";
 import { login, logout } from "./connection.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
+import { watchServiceAccounts } from "./machines.js";
 import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
 import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
@@ -20,6 +22,8 @@ async function start() {
     const button = event.target.closest("button");
     if (button) showTab(button.dataset.tab);
   });
+  watchChartControls(report);
+  watchServiceAccounts();
   // Browsers allow sound only after a user gesture: the first click anywhere (e.g. Sign in) enables the cue.
   document.addEventListener("click", enableSound);
   $("login-form").addEventListener("submit", (event) => {

@@ -1,9 +1,15 @@
-// The Charts tab: the last 24 hours as inline SVG (no chart library, nothing from a CDN).
+// The Charts tab: a range's figures from GET /api/v1/stats as inline SVG (no chart library, nothing from a
+// CDN). Every chart is a <figure> whose SVG is labelled by its caption and has the same numbers as a table
+// (under "Show as table") for screen readers and keyboard users. Links of the form #charts?agent=ID open the
+// tab filtered to that agent (the agent page links here).
 
 import { api } from "./api.js";
 import { $, clear, el } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+const pct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100)}%`);
+const ms = (v) => (v === null || v === undefined ? "—" : `${Math.round(v)} ms`);
+const count = (v) => String(Math.round(v));
 
 function svg(tag, attrs, text) {
   const node = document.createElementNS(SVG, tag);
@@ -12,71 +18,194 @@ function svg(tag, attrs, text) {
   return node;
 }
 
-function chart(container, hours, value, format, kind, fixedMax) {
-  clear(container);
+// A chart as a figure: caption, the SVG (role img, named by the caption) and a table of the same rows.
+function figure(id, caption, rows, headers, plot) {
+  const captionId = `${id}-caption`;
+  plot.setAttribute("role", "img");
+  plot.setAttribute("aria-labelledby", captionId);
+  const table = el("table", { class: "chart-table" },
+    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, ...rows.map((row) => el("tr", {}, ...row.map((cell, i) =>
+      i === 0 ? el("th", { scope: "row" }, cell) : el("td", {}, cell))))));
+  return el("figure", { class: "card", id },
+    el("figcaption", { id: captionId }, caption), plot,
+    el("details", {}, el("summary", {}, "Show as table"), table));
+}
+
+// Vertical bars, one per item ({label, value}); labels on every nth bar so they never overlap.
+function columns(items, format) {
   const width = 480, height = 180, left = 40, bottom = 22, top = 10;
-  const values = hours.map(value);
-  const max = fixedMax || Math.max(1, ...values.filter((v) => v !== null));
-  const step = (width - left - 8) / hours.length;
-  const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
+  const max = Math.max(1, ...items.map((i) => i.value || 0));
+  const step = (width - left - 8) / Math.max(1, items.length);
+  const every = Math.max(1, Math.ceil(items.length / 8));
+  const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart" });
   const y = (v) => height - bottom - (v / max) * (height - bottom - top);
   plot.append(svg("line", { x1: left, y1: height - bottom, x2: width, y2: height - bottom, class: "axis" }));
   plot.append(svg("text", { x: left - 4, y: top + 8, class: "tick", "text-anchor": "end" }, format(max)));
   plot.append(svg("text", { x: left - 4, y: height - bottom, class: "tick", "text-anchor": "end" }, "0"));
-  const points = [];
-  hours.forEach((hour, i) => {
-    const v = values[i];
+  items.forEach((item, i) => {
     const x = left + i * step;
-    if (i % 6 === 0) {
-      plot.append(svg("text", { x: x + step / 2, y: height - 6, class: "tick", "text-anchor": "middle" },
-        hour.start.slice(11, 13) + "h"));
+    if (i % every === 0) {
+      plot.append(svg("text", { x: x + step / 2, y: height - 6, class: "tick", "text-anchor": "middle" }, item.label));
     }
-    if (v === null || (kind === "bar" && v === 0)) return;
-    if (kind === "bar") {
-      const bar = svg("rect", { x: x + 1, y: y(v), width: Math.max(1, step - 2), height: height - bottom - y(v), class: "bar" });
-      bar.append(svg("title", {}, `${hour.start.slice(11, 16)}: ${format(v)}`));
-      plot.append(bar);
-    } else {
-      points.push(`${x + step / 2},${y(v)}`);
-      const dot = svg("circle", { cx: x + step / 2, cy: y(v), r: 3, class: "dot" });
-      dot.append(svg("title", {}, `${hour.start.slice(11, 16)}: ${format(v)}`));
-      plot.append(dot);
-    }
+    if (!item.value) return;
+    const bar = svg("rect", { x: x + 1, y: y(item.value), width: Math.max(1, step - 2), height: height - bottom - y(item.value), class: "bar" });
+    bar.append(svg("title", {}, `${item.label}: ${format(item.value)}`));
+    plot.append(bar);
   });
-  if (points.length > 1) plot.prepend(svg("polyline", { points: points.join(" "), class: "line" }));
-  container.append(plot);
+  return plot;
+}
+
+// Horizontal bars with their names and values written out (reasons, latency percentiles).
+function rows(items, format) {
+  const width = 480, line = 26, labelWidth = 190;
+  const height = Math.max(1, items.length) * line + 6;
+  const max = Math.max(1, ...items.map((i) => i.value || 0));
+  const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart" });
+  items.forEach((item, i) => {
+    const y = 4 + i * line;
+    const label = item.label.length > 26 ? `${item.label.slice(0, 25)}…` : item.label;
+    plot.append(svg("text", { x: 0, y: y + 15, class: "tick label" }, label));
+    const w = item.value ? Math.max(2, ((width - labelWidth - 70) * item.value) / max) : 0;
+    const bar = svg("rect", { x: labelWidth, y, width: w, height: line - 8, class: `bar ${item.kind || ""}` });
+    bar.append(svg("title", {}, `${item.label}: ${format(item.value)}`));
+    plot.append(bar);
+    plot.append(svg("text", { x: labelWidth + w + 6, y: y + 15, class: "tick" }, item.value === null ? "no turns" : format(item.value)));
+  });
+  return plot;
+}
+
+function card(id, label, value, note) {
+  return el("div", { class: "figure card", id }, el("span", {}, label), el("strong", {}, value),
+    note ? el("small", { class: "muted" }, note) : null);
+}
+
+// What to do next when there is nothing to chart: create an agent, test-chat it, or widen the range.
+function emptyState(stats) {
+  if (!stats.has_agents) {
+    return el("div", { class: "empty-state card" },
+      el("p", {}, "No agents yet, so there is nothing to chart."),
+      el("button", { type: "button", onclick: () => $("tabs").querySelector('button[data-tab="agents"]').click() },
+        "Create your first agent"));
+  }
+  if (!stats.has_sessions) {
+    return el("div", { class: "empty-state card" },
+      el("p", {}, "No conversations yet. Test-chat your agent from the Agents tab (or connect a customer app with an API key); "
+        + "its figures appear here once the conversation ends."),
+      el("button", { type: "button", onclick: () => $("tabs").querySelector('button[data-tab="agents"]').click() },
+        "Go to your agents"));
+  }
+  if (!stats.conversations) {
+    return el("div", { class: "empty-state card" },
+      el("p", {}, "No finished conversations in this range. Conversations count once they end (live ones are on the "
+        + "Live tab); pick a wider range to see earlier ones."));
+  }
+  return null;
+}
+
+function linkedAgent() {
+  const match = /^#charts\?(.*)$/.exec(location.hash);
+  return match ? new URLSearchParams(match[1]).get("agent") : null;
+}
+
+async function loadAgentFilter() {
+  const select = $("charts-agent");
+  const body = await api("/api/v1/agents?limit=200");
+  const keep = select.value;
+  clear(select);
+  select.append(el("option", { value: "" }, "All agents"));
+  for (const agent of body.agents) select.append(el("option", { value: agent.id }, agent.name));
+  select.value = keep;
+}
+
+function query() {
+  const params = new URLSearchParams();
+  const range = $("charts-range").value;
+  if (range === "custom") {
+    if ($("charts-since").value) params.set("since", $("charts-since").value);
+    if ($("charts-until").value) params.set("until", $("charts-until").value);
+  } else {
+    params.set("range", range);
+  }
+  if ($("charts-agent").value) params.set("agent_id", $("charts-agent").value);
+  return params.toString();
+}
+
+// Opens the Charts tab when the address is a #charts link (on load, after sign-in, on hashchange).
+export function openChartsLink() {
+  if (!location.hash.startsWith("#charts") || $("app").hidden) return;
+  $("tabs").querySelector('button[data-tab="charts"]').click();
 }
 
 export async function loadCharts() {
-  const stats = await api("/api/v1/stats");
-  const pct = (v) => `${Math.round(v * 100)}%`;
-  const ms = (v) => `${Math.round(v)} ms`;
-  chart($("chart-sessions"), stats.hours, (h) => h.sessions, (v) => String(Math.round(v)), "bar");
-  chart($("chart-handoffs"), stats.hours, (h) => (h.sessions ? h.handoffs / h.sessions : null), pct, "bar", 1);
-  chart($("chart-latency"), stats.hours, (h) => h.avg_latency_ms, ms, "line");
-  chart($("chart-tools"), stats.hours, (h) => h.tool_calls, (v) => String(Math.round(v)), "bar");
-  chart($("chart-tool-failures"), stats.hours, (h) => h.tool_failures, (v) => String(Math.round(v)), "bar");
+  if ($("panel-charts").hidden) return;  // live events ask for a reload; only a shown tab reads
+  await loadAgentFilter();  // each time: an agent created since is in the filter
+  const linked = linkedAgent();
+  if (linked !== null && [...$("charts-agent").options].some((o) => o.value === linked)) $("charts-agent").value = linked;
+  $("charts-custom").hidden = $("charts-range").value !== "custom";
+  const stats = await api(`/api/v1/stats?${query()}`);
+  render(stats);
+}
+
+function render(stats) {
   const figures = $("figures");
+  const charts = $("charts");
   clear(figures);
+  clear(charts);
+  const span = stats.since === stats.until ? stats.since : `${stats.since} to ${stats.until}`;
+  $("charts-note").textContent = `${span} (UTC days). Conversations count on the day they started, once they have ended.`;
+  const empty = emptyState(stats);
+  if (empty) {
+    figures.append(empty);
+    return;
+  }
+  const failed = stats.tool_failures ? `${stats.tool_failures} failed` : "none failed";
   figures.append(
-    el("div", { class: "figure card" }, el("span", {}, "Sessions (24 h)"), el("strong", {}, String(stats.sessions))),
-    el("div", { class: "figure card" }, el("span", {}, "Handoff rate"),
-      el("strong", {}, stats.handoff_rate === null ? "—" : pct(stats.handoff_rate))),
-    el("div", { class: "figure card" }, el("span", {}, "Avg turn latency"),
-      el("strong", {}, stats.avg_latency_ms === null ? "—" : ms(stats.avg_latency_ms))),
-    el("div", { class: "figure card", id: "figure-tools" }, el("span", {}, "Tool calls (24 h)"),
-      el("strong", {}, String(stats.tool_calls)),
-      el("small", { class: stats.tool_failures ? "bad" : "muted" }, ` ${stats.tool_failures} failed`)),
-    el("div", { class: "figure card", id: "figure-resolution" }, el("span", {}, "Resolution rate"),
-      el("strong", {}, stats.resolution_rate === null ? "—" : pct(stats.resolution_rate)),
-      el("small", { class: "muted" }, ` of ${stats.analysed} analysed`)),
-    el("div", { class: "figure card" }, el("span", {}, "Avg handling time"),
-      el("strong", {}, stats.avg_handling_s === null ? "—" : `${Math.round(stats.avg_handling_s)} s`)),
-    el("div", { class: "figure card", id: "figure-reasons" }, el("span", {}, "Top handoff reasons"),
-      ...(stats.top_handoff_reasons.length
-        ? stats.top_handoff_reasons.map(([reason, n]) => el("small", {}, `${n} × ${reason}`))
-        : [el("small", { class: "muted" }, "none")])));
-  $("charts-note").textContent = stats.truncated
-    ? "Busy day: the figures use the newest sessions only (a capped number per request)."
-    : "";
+    card("figure-conversations", "Conversations", count(stats.conversations)),
+    card("figure-resolution", "Resolution rate", pct(stats.resolution_rate)),
+    card("figure-handoffs", "Handoff rate", pct(stats.handoff_rate)),
+    card("figure-handling", "Avg handling time", stats.avg_handling_s === null ? "—" : `${Math.round(stats.avg_handling_s)} s`),
+    card("figure-tools", "Tool calls", count(stats.tool_calls), failed));
+  const day = (d) => d.day.slice(5);
+  charts.append(
+    figure("chart-conversations", "Conversations per day", stats.days.map((d) => [d.day, count(d.conversations)]),
+      ["Day", "Conversations"], columns(stats.days.map((d) => ({ label: day(d), value: d.conversations })), count)),
+    figure("chart-handoff-rate", "Handoff rate per day", stats.days.map((d) => [d.day, d.conversations ? pct(d.handoffs / d.conversations) : "—"]),
+      ["Day", "Handoff rate"], columns(stats.days.map((d) => ({ label: day(d), value: d.conversations ? d.handoffs / d.conversations : 0 })), pct)),
+    figure("chart-latency", "Reply latency by channel (text: request to reply; voice: end of speech to first audio)",
+      stats.latency.map((l) => [l.channel, ms(l.p50_ms), ms(l.p95_ms), count(l.turns)]),
+      ["Channel", "p50", "p95", "Turns"],
+      rows(stats.latency.flatMap((l) => [
+        { label: `${l.channel} p50`, value: l.p50_ms, kind: "p50" },
+        { label: `${l.channel} p95`, value: l.p95_ms, kind: "p95" },
+      ]), ms)),
+    figure("chart-reasons", "Top handoff reasons", stats.top_handoff_reasons.map((r) => [r.name, count(r.count)]),
+      ["Reason", "Handoffs"], stats.top_handoff_reasons.length
+        ? rows(stats.top_handoff_reasons.map((r) => ({ label: r.name, value: r.count })), count)
+        : el("p", { class: "muted" }, "No handoffs in this range.")),
+    figure("chart-tool-failures", "Tool-call failures per day (error, timeout, invalid, refused)",
+      stats.days.map((d) => [d.day, count(d.tool_calls), count(d.tool_failures)]), ["Day", "Tool calls", "Failures"],
+      columns(stats.days.map((d) => ({ label: day(d), value: d.tool_failures })), count)));
+  if (stats.top_failing_tools.length) {
+    charts.append(figure("chart-failing-tools", "Tools that failed most", stats.top_failing_tools.map((t) => [t.name, count(t.count)]),
+      ["Tool", "Failures"], rows(stats.top_failing_tools.map((t) => ({ label: t.name, value: t.count })), count)));
+  }
+}
+
+export function watchChartControls(onError) {
+  const reload = () => loadCharts().catch(onError);
+  $("charts-range").addEventListener("change", () => {
+    $("charts-custom").hidden = $("charts-range").value !== "custom";
+    if ($("charts-range").value !== "custom") reload();
+  });
+  $("charts-custom").addEventListener("submit", (event) => {
+    event.preventDefault();
+    reload();
+  });
+  $("charts-agent").addEventListener("change", () => {
+    const agent = $("charts-agent").value;
+    history.replaceState(null, "", agent ? `#charts?agent=${encodeURIComponent(agent)}` : "#charts");
+    reload();
+  });
+  window.addEventListener("hashchange", openChartsLink);
 }

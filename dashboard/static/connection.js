@@ -3,7 +3,7 @@
 
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
-import { loadCharts } from "./charts.js";
+import { loadCharts, openChartsLink } from "./charts.js";
 import { $ } from "./dom.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
@@ -40,6 +40,7 @@ function open(me) {
   $("tab-account").hidden = !state.session;
   state.lastSeq = null;
   connect();
+  openChartsLink();
 }
 
 // Sign out: a password session ends on the server too (the cookie is cleared), a pasted token is forgotten.
@@ -122,19 +123,16 @@ function onEvent(frame) {
     ensureCard({ id: subject, agent_id: data.agent_id, channel: data.channel, status: "active",
       started_at: frame.at, message_count: 0 });
     updateLiveCount();
-    reloadSoon("charts", loadCharts, 3000);
     historyChanged();
   } else if (event === "session.turn") {
     const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
     addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, author: data.author,
       started_at: frame.at });
     if (state.historySelected === subject) addTurn(state.historyDetail, { ...data, started_at: frame.at });
-    reloadSoon("charts", loadCharts, 3000);
   } else if (event === "session.tool_call") {
     const card = ensureCard({ id: subject, agent_id: data.agent_id, channel: "", status: "active", started_at: frame.at });
     addToolCall(card, data, frame.at);
     if (state.historySelected === subject) addToolCall(state.historyDetail, data, frame.at);
-    reloadSoon("charts", loadCharts, 3000);
   } else if (event === "session.handoff") {
     const card = state.cards.get(subject);
     if (card) {
@@ -144,8 +142,9 @@ function onEvent(frame) {
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
     if (card) setCardStatus(card, data.status);
-    reloadSoon("charts", loadCharts, 3000);
     historyChanged();
+  } else if (event === "session.analysed") {
+    reloadSoon("charts", loadCharts, 1000);  // the figures change when an ended session is analysed
   } else if (event === "notification.created") {
     if (data.type === "handoff") alertHandoff(subject, data);
     reloadSoon("notifications", loadNotifications, 100);

@@ -5,6 +5,7 @@ import { report } from "./api.js";
 import { loadCharts } from "./charts.js";
 import { $ } from "./dom.js";
 import { loadHistory } from "./history.js";
+import { loadAccessLists } from "./machines.js";
 import { state } from "./state.js";
 
 export function showTab(name) {
@@ -14,4 +15,5 @@ export function showTab(name) {
   if (name !== "session") state.historySelected = null;  // the live feed stops writing to a closed page
   if (name === "charts") loadCharts().catch(report);
   if (name === "history") loadHistory(false).catch(report);
+  if (name === "account") loadAccessLists().catch(report);
 }

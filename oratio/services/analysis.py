@@ -6,7 +6,8 @@ a process may die between the end and the analysis. Instead an ended session tha
 analysed sits in the sparse `unanalysed` index of the sessions table (computed by the store from
 the session's own status and `analysed` flag: no extra write on any turn); `run_pending` reads that
 index and, per session, writes in ONE transaction the analysis, the session's `analysed` flag and
-(when the agent has a webhook) the `session.ended` outbox delivery. A crash before the commit leaves
+(when the agent has a webhook) the `session.ended` outbox delivery, and folds the session into its
+day's chart totals (`oratio.services.stats.day_writes`: the tenant's and the agent's). A crash before the commit leaves
 the session in the index to be analysed again; after it, nothing is repeated: idempotent and
 resumable. The analysis is the offline `rules` one (`oratio.analysis.rules`, with the agent's
 simulation scenarios judged by `oratio.analysis.scenarios`); when the agent's model can write
@@ -28,6 +29,7 @@ from oratio.errors import Conflict, InvalidInput, NotFound, OratioError
 from oratio.services._common import Backends, authorize, check_limit, require
 from oratio.services.agent_models import ModelLookup, WriterModel
 from oratio.services.outbox import session_webhook
+from oratio.services.stats import day_writes
 from oratio.store.ports import Insert, Page, Replace, Write
 from oratio.store.tables import ANALYSES, OUTBOX, SESSIONS, TURNS
 from schemas import AgentPlan, EventType, Model, OutboxDelivery, Principal, Scope, Session, SessionFilter, Turn
@@ -44,6 +46,8 @@ ENDED_EVENT = "session.ended"
 SWEEP_BATCH = 100
 """Sessions one `run_pending` call analyses at most; the next sweep takes the rest."""
 TURN_PAGE = 200
+STORE_ATTEMPTS = 3
+"""Commits tried per session: the day's totals are shared by every session of that day."""
 EXPORT_DAYS_MAX = 31
 """The widest window one export covers: an admin exports a month at a time."""
 EXPORT_ROWS_MAX = 1000
@@ -125,16 +129,24 @@ class AnalysisService:
                 scenarios=scenarios,
                 fields=fields,
             )
-        writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True}))]
-        existing = self._b.store.get(ANALYSES, tenant_id, session_id)
-        if existing is None:
-            writes.append(Insert(ANALYSES, analysis))
         delivery = self._delivery(session, analysis)
-        if delivery is not None:
-            writes.append(Insert(OUTBOX, delivery))
-        try:
-            self._b.transact(writes)
-        except Conflict:
+        for attempt in range(STORE_ATTEMPTS):
+            if attempt:  # a day's totals moved under us (another worker's session): read again, once more
+                session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
+                if session.analysed:
+                    return False
+            writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True}))]
+            if self._b.store.get(ANALYSES, tenant_id, session_id) is None:
+                writes.append(Insert(ANALYSES, analysis))
+            if delivery is not None:
+                writes.append(Insert(OUTBOX, delivery))
+            writes += day_writes(self._b, session, turns, analysis)
+            try:
+                self._b.transact(writes)
+                break
+            except Conflict:
+                continue
+        else:
             return False  # the session moved or another worker stored it: the next sweep looks again
         self._b.emit(tenant_id, EventType.SESSION_ANALYSED, session_id, outcome=analysis.outcome.value)
         if delivery is not None:

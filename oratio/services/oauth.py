@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,13 +29,13 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from oratio.auth.principals import token_principal
-from oratio.errors import Conflict, InvalidInput, Unauthenticated
+from oratio.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from oratio.services._common import Backends
 from oratio.services.tenants import TenantService
 from oratio.store.ports import Insert, Replace, Table
 from oratio.store.tables import OAUTH_CLIENTS, OAUTH_CODES, OAUTH_REQUESTS, OAUTH_TOKENS
 from schemas import Principal
-from schemas.oauth import OAUTH_TENANT, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
+from schemas.oauth import HASH, OAUTH_TENANT, AuthorisedClient, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
 from schemas.outbox import sortable
 
 logger = logging.getLogger("oratio.services.oauth")
@@ -48,6 +49,8 @@ ACCESS_PREFIX = "oat_"
 """Access tokens start with this, so /mcp tells them from admin JWTs without trying both."""
 REFRESH_PREFIX = "ort_"
 MAX_REDIRECT_URIS = 5
+AUTHORISED_MAX = 100
+"""Consents one person's list shows at most (each is one client signed in once)."""
 TOKEN_REFUSED = "the token is not valid: it has expired, was revoked, or is for another resource"
 
 
@@ -282,6 +285,45 @@ class OAuthService:
             cursor = page.next_cursor
             if cursor is None:
                 return revoked
+
+    # -- a person's authorised clients -------------------------------------------------------------
+
+    def authorised(self, principal: Principal) -> list[AuthorisedClient]:
+        """The clients the principal's person has consented to and not revoked (live refresh tokens), newest
+        consent first, at most AUTHORISED_MAX."""
+        page = self._b.store.query(
+            OAUTH_TOKENS, f"{principal.tenant_id}#{principal.subject}", index="by_admin", limit=AUTHORISED_MAX
+        )
+        now = self._b.clock()
+        found = [t for t in page.items if t.expires_at > now]
+        names = {t.client_id: self.client(t.client_id) for t in found}
+        return [
+            AuthorisedClient(
+                consent=t.family,
+                client_id=t.client_id,
+                client_name=(client.name if (client := names[t.client_id]) is not None else t.client_id),
+                scopes=t.scopes,
+                resource=t.resource,
+                expires_at=t.expires_at,
+            )
+            for t in sorted(found, key=lambda t: t.expires_at, reverse=True)
+        ]
+
+    def revoke_authorised(self, principal: Principal, consent: str) -> int:
+        """Revoke one of the principal's own consents (every token of it); NotFound for any other id, another
+        person's or another tenant's included, so an id reveals nothing."""
+        mine = (
+            self._b.store.query(OAUTH_TOKENS, consent, index="by_family", limit=1).items
+            if re.fullmatch(HASH, consent)
+            else []
+        )
+        if not mine or (mine[0].tenant_id, mine[0].admin_id) != (principal.tenant_id, principal.subject):
+            raise NotFound(f"authorised client '{consent[:80]}' not found")
+        revoked = self.revoke_family(consent)
+        logger.info(
+            "tenant=%s admin=%s | oauth consent revoked (%d tokens)", principal.tenant_id, principal.subject, revoked
+        )
+        return revoked
 
     def sweep(self, limit: int = 200) -> int:
         """Delete up to `limit` consent requests, codes and tokens past their expiry (the session sweeper calls

@@ -29,6 +29,7 @@ from schemas.outbox import sortable
 from schemas.rate_limits import FailureCount, RateBucket
 from schemas.runtime_sessions import RuntimeSessionAlias
 from schemas.signin import BrowserSession, Login, SignInLink
+from schemas.stats import StatDay
 from schemas.tools import StoredSecret
 
 
@@ -332,6 +333,15 @@ OAUTH_TOKENS: Table[OAuthToken] = Table(
     # Every token of one consent, so revoking one revokes them all.
     indexes=(
         Index[OAuthToken](name="by_family", partition=lambda t: t.family, sort=lambda t: t.token_hash),
+        # Sparse: a person's live consents (each family's current refresh token), for the Account tab's
+        # list of authorised clients. Left when the token is used (rotated: its successor enters) or revoked.
+        Index[OAuthToken](
+            name="by_admin",
+            partition=lambda t: (
+                f"{t.tenant_id}#{t.admin_id}" if t.kind == "refresh" and not (t.used or t.revoked) else None
+            ),
+            sort=lambda t: f"{t.family}#{t.token_hash}",
+        ),
         Index[OAuthToken](
             name="by_expiry",
             partition=lambda t: "oauth_tokens",
@@ -370,6 +380,13 @@ RUNTIME_SESSIONS: Table[RuntimeSessionAlias] = Table(
             sort=lambda a: f"{sortable(a.expires_at)}#{a.tenant_id}#{a.agent_id}#{a.runtime_id}",
         ),
     ),
+# A tenant's chart figures per day: one partition per scope (every agent, or one agent), sorted by day,
+# so a range is one query of at most ORATIO_STATS_MAX_DAYS records (oratio.services.stats).
+STAT_DAYS: Table[StatDay] = Table(
+    name="stat_days",
+    model=StatDay,
+    partition=lambda d: f"{d.tenant_id}#{d.scope}",
+    sort=lambda d: d.day.isoformat(),
 )
 
 ALL_TABLES: tuple[
@@ -397,7 +414,8 @@ ALL_TABLES: tuple[
     | Table[RuntimeSessionAlias]
     | Table[DutyLease]
     | Table[RateBucket]
-    | Table[FailureCount],
+    | Table[FailureCount]
+    | Table[StatDay],
     ...,
 ] = (
     TENANTS,
@@ -425,6 +443,7 @@ ALL_TABLES: tuple[
     DUTIES,
     RATE_BUCKETS,
     FAILURE_COUNTS,
+    STAT_DAYS,
 )
 
 __all__ = [
@@ -453,6 +472,7 @@ __all__ = [
     "SERVICE_ACCOUNTS",
     "SESSIONS",
     "SIGNIN_LINKS",
+    "STAT_DAYS",
     "TENANTS",
     "TURNS",
 ]

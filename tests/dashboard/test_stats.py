@@ -66,16 +66,24 @@ def test_aggregate_of_nothing_has_no_rates() -> None:
 def test_the_stats_route_reads_only_the_tenants_own_sessions(http: httpx.Client, dash: Dash) -> None:
     first = say(http, dash, "hello")
     say(http, dash, "and again", str(first["session_id"]))
-    say(http, dash, "get me a person")
-    dash.platform.engine.turn(dash.globex.tenant_id, dash.globex_agent.id, None, "hi", Channel.TEXT)
+    handed = say(http, dash, "get me a person")
+    theirs_turn = dash.platform.engine.turn(dash.globex.tenant_id, dash.globex_agent.id, None, "hi", Channel.TEXT)
+    for tenant, session_id in (
+        (dash.acme.tenant_id, str(first["session_id"])),
+        (dash.acme.tenant_id, str(handed["session_id"])),
+        (dash.globex.tenant_id, theirs_turn.session_id),
+    ):
+        dash.platform.sessions.end(tenant, session_id, "ended by the agent")
+    assert dash.platform.analyses.run_pending() == 3
 
-    figures = http.get("/api/v1/stats", headers=dash.bearer()).json()
+    figures = http.get("/api/v1/stats?range=today", headers=dash.bearer()).json()
 
-    assert (figures["sessions"], figures["handoffs"], figures["handoff_rate"]) == (2, 1, 0.5)
-    assert figures["avg_latency_ms"] is not None and figures["avg_latency_ms"] >= 0
-    assert len(figures["hours"]) == 24 and sum(h["sessions"] for h in figures["hours"]) == 2
-    theirs = http.get("/api/v1/stats", headers=dash.bearer(dash.globex_token)).json()
-    assert (theirs["sessions"], theirs["handoffs"]) == (1, 0)
+    assert (figures["conversations"], figures["handoff_rate"]) == (2, 0.5)
+    [text, _] = figures["latency"]
+    assert text["turns"] == 3 and text["p50_ms"] is not None and text["p50_ms"] >= 0
+    assert len(figures["days"]) == 1 and figures["days"][0]["conversations"] == 2
+    theirs = http.get("/api/v1/stats?range=today", headers=dash.bearer(dash.globex_token)).json()
+    assert (theirs["conversations"], theirs["handoff_rate"]) == (1, 0)
 
 
 def test_collection_is_capped_and_says_so(dash: Dash, monkeypatch: pytest.MonkeyPatch) -> None:

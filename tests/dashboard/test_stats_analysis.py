@@ -73,14 +73,14 @@ def test_the_stats_route_shows_the_analysed_sessions(http: httpx.Client, dash: D
 
     figures = http.get("/api/v1/stats", headers=dash.bearer()).json()
 
-    assert (figures["analysed"], figures["resolution_rate"]) == (2, 0.5)
+    assert (figures["conversations"], figures["resolution_rate"]) == (2, 0.5)
     assert figures["outcomes"] == {"resolved": 1, "handed_off": 1}
-    assert figures["top_handoff_reasons"] == [[HANDOFF_REASON, 1]]
+    assert figures["top_handoff_reasons"] == [{"name": HANDOFF_REASON, "count": 1}]
     assert figures["avg_handling_s"] is not None
     detail = http.get(f"/api/v1/sessions/{handed['session_id']}", headers=dash.bearer()).json()
     assert detail["analysis"]["outcome"] == "handed_off" and detail["analysis"]["method"] == "rules"
     theirs = http.get("/api/v1/stats", headers=dash.bearer(dash.globex_token)).json()
-    assert (theirs["analysed"], theirs["top_handoff_reasons"]) == (0, [])
+    assert (theirs["conversations"], theirs["top_handoff_reasons"]) == (0, [])
     by_outcome = http.get("/api/v1/sessions?outcome=handed_off", headers=dash.bearer()).json()
     assert [s["id"] for s in by_outcome["sessions"]] == [handed["session_id"]]
     refused = http.get("/api/v1/sessions?outcome=happy", headers=dash.bearer())

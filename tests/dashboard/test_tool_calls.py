@@ -52,12 +52,14 @@ def test_the_transcript_shows_each_call_with_its_redacted_arguments(http: httpx.
 def test_stats_count_tool_calls_and_failures(http: httpx.Client, dash: Dash) -> None:
     session_id = str(say(http, dash, "where is my order A123?")["session_id"])
     store_agent_turn(dash.platform, dash.acme.tenant_id, session_id, [LOOKUP, CANCEL, TIMED_OUT])
+    dash.platform.sessions.end(dash.acme.tenant_id, session_id, "ended by the agent")
+    assert dash.platform.analyses.run_pending() == 1
 
     figures = http.get("/api/v1/stats", headers=dash.bearer()).json()
 
     assert (figures["tool_calls"], figures["tool_failures"]) == (3, 1)
-    assert sum(h["tool_calls"] for h in figures["hours"]) == 3
-    assert sum(h["tool_failures"] for h in figures["hours"]) == 1
+    assert sum(d["tool_calls"] for d in figures["days"]) == 3
+    assert sum(d["tool_failures"] for d in figures["days"]) == 1
     theirs = http.get("/api/v1/stats", headers=dash.bearer(dash.globex_token)).json()
     assert (theirs["tool_calls"], theirs["tool_failures"]) == (0, 0)
 
