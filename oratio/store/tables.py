@@ -380,6 +380,8 @@ RUNTIME_SESSIONS: Table[RuntimeSessionAlias] = Table(
             sort=lambda a: f"{sortable(a.expires_at)}#{a.tenant_id}#{a.agent_id}#{a.runtime_id}",
         ),
     ),
+)
+
 # A tenant's chart figures per day: one partition per scope (every agent, or one agent), sorted by day,
 # so a range is one query of at most ORATIO_STATS_MAX_DAYS records (oratio.services.stats).
 STAT_DAYS: Table[StatDay] = Table(
