@@ -95,7 +95,9 @@ def agent_access_routes(
 ) -> list[BaseRoute]:
     """`chat_limiter`: one bucket per tenant for the test chat (default: an API key's rate and burst)."""
     settings = platform.settings
-    limiter = chat_limiter or TokenBucketLimiter(settings.key_rate_per_minute, settings.key_burst)
+    limiter = chat_limiter  # not `or`: an empty TokenBucketLimiter has len() 0, so it is falsy
+    if limiter is None:
+        limiter = TokenBucketLimiter(settings.key_rate_per_minute, settings.key_burst)
     api = _AgentAccessApi(platform, public_url, limiter)
     base = "/api/v1/agents/{agent_id}"
     return [
@@ -136,6 +138,7 @@ class _AgentAccessApi:
         keys = self._p.keys
 
         def revoke() -> Response:
+            self._p.agents.get(principal, agent_id)  # another tenant's agent: 404 as the agent, like every route
             cursor: str | None = None
             for _ in range(KEY_PAGES_SEARCHED):
                 page = keys.list(principal, agent_id=agent_id, limit=Limits.PAGE_SIZE_MAX, cursor=cursor)

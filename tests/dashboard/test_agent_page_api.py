@@ -9,12 +9,16 @@ background thread the route starts; the tests wait for it with a bound.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from creator_agent.models import attach_creator
+from dashboard.agent_access import agent_access_routes
+from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from tests.dashboard.built_agents import SETTINGS, Built, new_built, wait_for_builds, with_password
@@ -69,7 +73,19 @@ def _edit(http: httpx.Client, built: Built, changes: dict[str, Any], base: int |
     return http.post(f"{_agent(built)}/plan", json={"changes": changes, "base_version": base})
 
 
-def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+class Answer(Protocol):
+    """An HTTP answer of httpx or of Starlette's TestClient."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+def _error(response: Answer, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     assert body["message"]
@@ -162,9 +178,11 @@ def test_another_tenants_agent_is_not_found_through_every_route(http: httpx.Clie
         ("GET", f"{agent}/tools", None),
         ("POST", f"{agent}/chat", {"message": "hello"}),
     ]:
-        _error(http.request(method, path, json=body), 404)
-    # Acme's own key is not revoked through Globex's agent either, nor Globex's through Acme's.
-    _error(http.post(f"/api/v1/agents/{built.globex_agent.id}/keys/{built.key_id}/revoke"), 404)
+        refused = _error(http.request(method, path, json=body), 404)
+        assert f"agent '{built.agent.id}' was not found" in refused["message"], (method, path)  # the service's
+    # Acme's own key is not revoked through Globex's agent either.
+    revoked = _error(http.post(f"/api/v1/agents/{built.globex_agent.id}/keys/{built.key_id}/revoke"), 404)
+    assert "has no key" in revoked["message"]
     assert built.platform.agents.get(built.acme.principal, built.agent.id).status.value == "active"
 
 
@@ -178,7 +196,7 @@ def test_keys_of_this_agent_are_minted_once_listed_and_revoked(acme: httpx.Clien
     revoked = acme.post(f"{_agent(built)}/keys/{key['id']}/revoke")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
     _error(acme.post(f"{_agent(built)}/keys/{key['id']}/revoke"), 409)
-    _error(acme.post(f"{_agent(built)}/keys/key_unknown/revoke"), 404)
+    assert "has no key" in _error(acme.post(f"{_agent(built)}/keys/key_unknown/revoke"), 404)["message"]
 
 
 def test_secrets_are_names_only_and_values_never_come_back(acme: httpx.Client, built: Built) -> None:
@@ -204,6 +222,21 @@ def test_the_test_chat_talks_to_the_agent_and_continues_its_session(acme: httpx.
     assert session.agent_id == built.agent.id and session.tester == built.acme.principal.subject
 
 
+def test_the_test_chat_is_rate_limited_per_tenant(platform: Platform, built: Built) -> None:
+    limiter = TokenBucketLimiter(rate_per_minute=1, burst=1, clock=lambda: 0.0)
+    app = Starlette(routes=agent_access_routes(platform, chat_limiter=limiter))
+    with TestClient(app, headers=built.bearer()) as client:
+        assert client.post(f"{_agent(built)}/chat", json={"message": "Hello"}).status_code == 200
+        refused = _error(client.post(f"{_agent(built)}/chat", json={"message": "Hello again"}), 429)
+        assert "rate limit" in refused["message"]
+        globex = client.post(
+            f"/api/v1/agents/{built.globex_agent.id}/chat",
+            json={"message": "Hello"},
+            headers=built.bearer(built.globex_token),
+        )
+        assert globex.status_code == 200  # another tenant's budget is its own
+
+
 def test_simulations_show_the_last_report_and_run_again(acme: httpx.Client, built: Built) -> None:
     found = acme.get(f"{_agent(built)}/simulations").json()
     assert found["report"]["version"] == 1 and found["scenarios"]
@@ -217,7 +250,7 @@ def test_a_signed_in_persons_writes_need_the_csrf_token(person: tuple[httpx.Clie
     client, csrf = person
     agent = _agent(built)
     assert client.get(agent).status_code == 200  # reads need no token
-    for path, body in [
+    writes: list[tuple[str, dict[str, Any]]] = [
         (f"{agent}/plan", {"changes": {"closing_message": NEW_CLOSING}}),
         (f"{agent}/versions/1/restore", {}),
         (f"{agent}/pause", {}),
@@ -226,7 +259,8 @@ def test_a_signed_in_persons_writes_need_the_csrf_token(person: tuple[httpx.Clie
         (f"{agent}/chat", {"message": "hello"}),
         (f"{agent}/simulations", {}),
         ("/api/v1/secrets", {"name": "ORDERS_TOKEN", "value": "v"}),
-    ]:
+    ]
+    for path, body in writes:
         _error(json_post(client, path, body), 403)  # no X-CSRF-Token
         _error(json_post(client, path, body, csrf="wrong"), 403)
     _error(client.delete(f"{agent}/tools/anything", headers={"Origin": str(client.base_url).rstrip("/")}), 403)
