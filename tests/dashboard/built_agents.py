@@ -8,6 +8,7 @@ tests' handoff agent: the AgentCreator's test conversations must pass on it befo
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import anyio
@@ -54,7 +55,9 @@ def build_agent(platform: Platform, tenancy: Tenancy, name: str) -> Agent:
     spec = AgentSpec(name=name, sop=SOP, handoff={"enabled": True, "conditions": ["the customer asks for a manager"]})
     created = platform.agents.create(tenancy.principal, CreateAgent(spec=spec))
     assert platform.builder is not None
-    record = anyio.run(platform.builder.create, tenancy.tenant_id, created.id)
+    # On a thread of its own: a test with a browser already runs playwright's event loop on this one.
+    with ThreadPoolExecutor(1) as pool:
+        record = pool.submit(anyio.run, platform.builder.create, tenancy.tenant_id, created.id).result(BUILD_WAIT_S)
     assert record.succeeded, record.failure
     agent = platform.agents.get(tenancy.principal, created.id)
     assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1)
