@@ -15,7 +15,7 @@ import anyio
 
 from oratio.auth.principals import local_operator
 from oratio.platform import Platform
-from schemas import Agent, AgentSpec, AgentStatus, CreateAgent
+from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, CreationRecord
 from schemas.signin import LinkPurpose
 from tests.support.tenants import Tenancy, mint, new_tenancy, token_for
 
@@ -56,8 +56,13 @@ def build_agent(platform: Platform, tenancy: Tenancy, name: str) -> Agent:
     created = platform.agents.create(tenancy.principal, CreateAgent(spec=spec))
     assert platform.builder is not None
     # On a thread of its own: a test with a browser already runs playwright's event loop on this one.
+    builder = platform.builder
+
+    def build() -> CreationRecord:
+        return anyio.run(builder.create, tenancy.tenant_id, created.id)
+
     with ThreadPoolExecutor(1) as pool:
-        record = pool.submit(anyio.run, platform.builder.create, tenancy.tenant_id, created.id).result(BUILD_WAIT_S)
+        record = pool.submit(build).result(BUILD_WAIT_S)
     assert record.succeeded, record.failure
     agent = platform.agents.get(tenancy.principal, created.id)
     assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1)
