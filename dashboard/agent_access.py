@@ -12,6 +12,9 @@
   continue it, and the admin's own authentication (cookie with CSRF, or bearer) guards it. Each tenant's
   test turns are rate-limited like one API key (`ORATIO_KEY_RATE_PER_MINUTE`, `ORATIO_KEY_BURST`), since
   each runs the agent's model.
+- Test call: `POST /api/v1/agents/{id}/test-call` mints the key the voice bridge's client page needs (it
+  speaks the customer's protocol), for a day at most, revoking the agent's earlier test-call keys; the page
+  passes it in the client page's URL fragment, which no server or log sees.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from oratio.services import AgentService, KeyService
 from oratio.services.agent_tools import ToolService
 from oratio.services.creation import AgentBuilder
 from oratio.services.secrets import SecretService
-from schemas import Identifier, Limits, MintKeyRequest, Model
+from schemas import AgentStatus, AgentType, Identifier, Limits, MintKeyRequest, Model
 from schemas._base import Name
 from schemas.tools import SECRET_VALUE_MAX
 
@@ -43,6 +46,8 @@ MAX_SECRET_BODY = SECRET_VALUE_MAX * 2 + 1024
 """A secret's value (JSON-escaped, so up to twice as long) and its name."""
 KEY_PAGES_SEARCHED = 50
 """Pages of the agent's keys looked through for the key to revoke (200 each)."""
+TEST_CALL_KEY = "dashboard test call"
+"""The name of the keys the page mints for its test calls; minting one revokes the agent's earlier ones."""
 NO_BUILDER = "this server has no AgentCreator attached, so the agent cannot be rebuilt without the tool here"
 
 
@@ -106,6 +111,7 @@ def agent_access_routes(
         Route(f"{base}/tools", handles_errors(api.tools), methods=["GET"]),
         Route(f"{base}/tools/{{name}}", handles_errors(api.remove_tool), methods=["DELETE"]),
         Route(f"{base}/chat", handles_errors(api.chat), methods=["POST"]),
+        Route(f"{base}/test-call", handles_errors(api.test_call), methods=["POST"]),
         Route("/api/v1/secrets", handles_errors(api.secrets), methods=["GET", "POST"]),
         Route("/api/v1/secrets/{name}", handles_errors(api.delete_secret), methods=["DELETE"]),
     ]
@@ -178,6 +184,32 @@ class _AgentAccessApi:
         self._limiter.check(f"test-chat:{principal.tenant_id}")
         result = await self._p.engine.chat_as_admin(principal, agent_id, said.session_id, said.message)
         return JSONResponse(http.dump(result))
+
+    async def test_call(self, request: Request) -> Response:
+        """A key for one test call from the voice bridge's client page, which speaks only the customer's
+        protocol (an agent key). It lives a day at most (the shortest key there is), and minting the next
+        revokes the agent's earlier test-call keys, so at most one is ever live; it shows in the key list.
+        Rate-limited with the test chat."""
+        principal = await http.principal(self._p, request, self._public_url)
+        agent_id = http.path_id(request, "agent_id")
+        self._limiter.check(f"test-chat:{principal.tenant_id}")
+        keys = self._p.keys
+
+        def mint() -> str:
+            agent = self._p.agents.get(principal, agent_id)
+            if agent.status is not AgentStatus.ACTIVE:
+                raise InvalidState(f"agent '{agent_id}' is {agent.status.value}; only an active agent takes calls")
+            if agent.spec.agent_type is AgentType.TEXT:
+                raise InvalidState(f"agent '{agent_id}' is a text agent; make it a voice (or both) agent to call it")
+            page = keys.list(principal, agent_id=agent_id, limit=Limits.PAGE_SIZE_MAX)
+            for key in page.items:
+                if key.name == TEST_CALL_KEY and key.revoked_at is None:
+                    keys.revoke(principal, key.id)
+            wanted = MintKeyRequest(agent_id=agent_id, name=TEST_CALL_KEY, ttl_days=1)
+            return keys.mint(principal, wanted).reveal()
+
+        secret = await http.run(mint)
+        return JSONResponse({"agent_id": agent_id, "secret": secret, "client": "/voice/client"}, status_code=201)
 
     async def secrets(self, request: Request) -> Response:
         principal = await http.principal(self._p, request, self._public_url)

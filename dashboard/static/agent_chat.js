@@ -27,8 +27,26 @@ export function renderChat(card, data) {
   });
   const reset = el("button", { type: "button", class: "ghost", onclick: () => { chat.sessionId = null; chat.turns = []; log.replaceChildren(); } },
     "New conversation");
+  const voice = data.agent.spec.agent_type !== "text"
+    ? el("button", { type: "button", class: "ghost", id: "test-call", onclick: () => testCall(error) }, "Test call (voice)")
+    : null;
   card.append(el("p", { class: "muted" }, "Talk to the agent as a customer would. Handoffs alert your team as real ones do."),
-    log, form, el("div", { class: "row" }, reset), error);
+    log, form, el("div", { class: "row" }, reset, voice), error);
+}
+
+// A test call opens the voice bridge's client page in a new tab with a key minted for it (a day at most; the
+// next test call revokes it). The key travels in the URL fragment, which is never sent to a server.
+async function testCall(error) {
+  error.textContent = "";
+  try {
+    const minted = await api(agentPath("/test-call"), { method: "POST" });
+    const meta = document.querySelector('meta[name="oratio-voice-url"]');
+    const origin = meta ? meta.content.replace(/^ws/, "http") : "";
+    const fragment = new URLSearchParams({ agent: minted.agent_id, key: minted.secret });
+    window.open(`${origin}${minted.client}#${fragment}`, "_blank", "noopener");
+  } catch (problem) {
+    showError(error, problem);
+  }
 }
 
 function turnView(turn) {

@@ -9,6 +9,7 @@ background thread the route starts; the tests wait for it with a bound.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -17,10 +18,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from creator_agent.models import attach_creator
-from dashboard.agent_access import agent_access_routes
+from dashboard.agent_access import TEST_CALL_KEY, agent_access_routes
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
+from schemas import AgentType, AgentUpdate
 from tests.dashboard.built_agents import SETTINGS, Built, new_built, wait_for_builds, with_password
 from tests.support.serving import Served
 from tests.support.signin import json_post, signed_in
@@ -235,6 +237,24 @@ def test_the_test_chat_is_rate_limited_per_tenant(platform: Platform, built: Bui
             headers=built.bearer(built.globex_token),
         )
         assert globex.status_code == 200  # another tenant's budget is its own
+
+
+def test_a_test_call_key_is_minted_for_a_day_and_replaces_the_last_one(acme: httpx.Client, built: Built) -> None:
+    path = f"{_agent(built)}/test-call"
+    _error(acme.post(path), 409)  # a text agent takes no calls
+    built.platform.agents.update(built.acme.principal, built.agent.id, AgentUpdate(agent_type=AgentType.BOTH))
+    first = acme.post(path)
+    assert first.status_code == 201, first.text
+    assert (first.json()["agent_id"], first.json()["client"]) == (built.agent.id, "/voice/client")
+    second = acme.post(path).json()["secret"]
+    keys = {k["prefix"]: k for k in acme.get(f"{_agent(built)}/keys").json()["keys"] if k["name"] == TEST_CALL_KEY}
+    assert len(keys) == 2
+    [old] = [k for p, k in keys.items() if first.json()["secret"].startswith(p)]
+    [new] = [k for p, k in keys.items() if second.startswith(p)]
+    assert old["revoked_at"] and not new["revoked_at"]
+    assert new["expires_at"] and new["expires_at"] < (datetime.now(UTC) + timedelta(days=1, minutes=1)).isoformat()
+    assert built.platform.keys.authenticate_for_agent(second, built.agent.id).agent_id == built.agent.id
+    _error(acme.post(f"/api/v1/agents/{built.globex_agent.id}/test-call"), 404)
 
 
 def test_simulations_show_the_last_report_and_run_again(acme: httpx.Client, built: Built) -> None:

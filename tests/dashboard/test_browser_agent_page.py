@@ -16,6 +16,7 @@ from playwright.sync_api import Dialog, Page, expect
 from creator_agent.models import attach_creator
 from oratio.platform import Platform
 from oratio.runtime import ModelFactory
+from schemas import AgentType, AgentUpdate
 from tests.dashboard.built_agents import SETTINGS, Built, new_built
 from tests.dashboard.test_browser import browser, log_in, page, shot
 from tests.support.serving import Served
@@ -56,6 +57,8 @@ def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Serve
         dialog.accept()
 
     page.on("dialog", accept)
+    both = AgentUpdate(agent_type=AgentType.BOTH)  # a voice agent too, so the page offers a test call
+    built.platform.agents.update(built.acme.principal, built.agent.id, both)
     log_in(page, served, built.token)
     page.click('#tabs button[data-tab="agents"]')
     page.locator(f'#agent-rows button[data-open-agent="{built.agent.id}"]').click()
@@ -90,6 +93,16 @@ def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Serve
     expect(page.locator("#chat-log .turn-agent")).to_have_count(1)
     expect(page.locator("#chat-log .turn-agent p")).not_to_be_empty()
     shot(page, "agent-page-chat")
+
+    with page.expect_popup() as opened:  # the voice bridge's client page, its key in the URL fragment
+        page.click("#test-call")
+    call = opened.value
+    call.wait_for_load_state()
+    assert call.url.startswith(served.url("/voice/client#"))
+    expect(call.locator("#agent")).to_have_value(built.agent.id)
+    expect(call.locator("#key")).not_to_have_value("")
+    shot(call, "agent-page-test-call")
+    call.close()
     sessions = built.platform.sessions.list_live(built.acme.principal, limit=10).items
     assert [s.agent_id for s in sessions if s.tester] == [built.agent.id]
     assert problems == [] and failed == []
