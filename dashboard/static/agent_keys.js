@@ -33,7 +33,7 @@ async function load(rows, error, id) {
       rows.append(el("tr", { dataset: { key: key.id } },
         el("td", {}, key.name), el("td", {}, el("code", {}, `${key.prefix}…`)), el("td", {}, when(key.last_used_at)),
         el("td", {}, pill(revoked ? "revoked" : expired ? "expired" : "active")),
-        el("td", {}, revoked ? null : el("button", { type: "button", class: "danger", onclick: () => revoke(key, rows, error) }, "Revoke"))));
+        el("td", {}, revoked ? null : el("button", { type: "button", class: "danger", "aria-label": `Revoke ${key.name}`, onclick: () => revoke(key, rows, error) }, "Revoke"))));
     }
   } catch (problem) {
     showError(error, problem);

@@ -36,6 +36,8 @@ export async function openAgent(id) {
   $("agent-page").append(el("p", { class: "muted" }, "Loading…"));
   try {
     await refresh();
+    const heading = $("agent-name");
+    if (heading) heading.focus();  // keyboard and screen-reader users land on the page they opened
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) say(error.message);
     report(error);
@@ -87,7 +89,7 @@ function header(data) {
   const serving = agent.artifact_version ? `version ${agent.artifact_version} serving` : "nothing deployed yet";
   return el("div", { class: "agent-head" },
     el("div", {},
-      el("h2", { id: "agent-name" }, agent.name),
+      el("h2", { id: "agent-name", tabindex: -1 }, agent.name),
       el("div", { class: "meta" }, pill(agent.status), " ", el("span", { id: "agent-serving" }, serving), " · ",
         el("code", {}, agent.id)),
       agent.status_reason ? el("p", { class: "muted" }, agent.status_reason) : null,

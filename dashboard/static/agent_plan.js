@@ -35,7 +35,8 @@ function sectionView(section, plan, editable, status) {
   const canEdit = status === "active" && fields.some((name) => editable.has(name));
   box.append(el("div", { class: "plan-section-head" },
     el("h4", {}, section.title),
-    canEdit ? el("button", { type: "button", class: "ghost", onclick: () => editSection(box, section, plan, editable) }, "Edit") : null));
+    canEdit ? el("button", { type: "button", class: "ghost", "aria-label": `Edit ${section.title}`,
+      onclick: () => editSection(box, section, plan, editable) }, "Edit") : null));
   const list = el("dl", { class: "plan-fields" });
   for (const name of fields) list.append(el("dt", {}, LABELS[name] || name), el("dd", { dataset: { field: name } }, show(plan[name])));
   box.append(list);

@@ -28,7 +28,7 @@ async function loadTools(list, error, id, canRemove) {
       el("strong", {}, tool.name), " ", el("span", { class: "muted" }, tool.kind === "mcp" ? `MCP ${tool.url || tool.server || ""}` : `${tool.method} ${tool.url}`),
       tool.write ? el("span", { class: "pill pill-write" }, "write") : null,
       el("div", { class: "muted" }, tool.description || ""),
-      canRemove ? el("button", { type: "button", class: "danger", onclick: () => remove(tool.name, error) }, "Remove") : null))));
+      canRemove ? el("button", { type: "button", class: "danger", "aria-label": `Remove ${tool.name}`, onclick: () => remove(tool.name, error) }, "Remove") : null))));
   } catch (problem) {
     showError(error, problem);
   }
@@ -77,7 +77,7 @@ async function loadSecrets(rows, error) {
     for (const secret of found.secrets) {
       rows.append(el("li", { dataset: { secret: secret.name } }, el("code", {}, secret.name),
         el("span", { class: "muted" }, ` · set ${when(secret.updated_at)} `),
-        el("button", { type: "button", class: "danger", onclick: () => drop(secret.name, rows, error) }, "Delete")));
+        el("button", { type: "button", class: "danger", "aria-label": `Delete ${secret.name}`, onclick: () => drop(secret.name, rows, error) }, "Delete")));
     }
   } catch (problem) {
     showError(error, problem);

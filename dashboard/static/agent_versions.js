@@ -27,7 +27,7 @@ export function renderVersions(card, data) {
         version.current ? null : el("button", { type: "button", class: "ghost", dataset: { diff: version.version },
           onclick: () => showDiff(diff, error, version.version, current) }, `Diff with v${current}`),
         version.current || data.agent.status !== "active" ? null : el("button", { type: "button", class: "danger",
-          dataset: { restore: version.version }, onclick: () => restore(error, version.version, current) }, "Restore")))));
+          dataset: { restore: version.version }, "aria-label": `Restore version ${version.version}`, onclick: () => restore(error, version.version, current) }, "Restore")))));
   }
   card.append(el("table", { class: "table" },
     el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Deployed (UTC)"), el("th", {}, "sha256"), el("th", {}, ""))),

@@ -24,6 +24,9 @@ from tests.support.serving import Served
 __all__ = ["browser", "page"]  # the fixtures, shared with test_browser
 
 NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
+FITS = """() => Array.from(document.querySelectorAll('#panel-agent *'))
+  .every((node) => node.getBoundingClientRect().right <= window.innerWidth + 1)"""
+"""The agent page's own elements end within the viewport (the tab bar above it is not the page's)."""
 
 
 @pytest.fixture
@@ -105,4 +108,9 @@ def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Serve
     call.close()
     sessions = built.platform.sessions.list_live(built.acme.principal, limit=10).items
     assert [s.agent_id for s in sessions if s.tester] == [built.agent.id]
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing of the page wider than the screen
+    expect(page.locator("#agent-name")).to_be_visible()
+    assert page.evaluate(FITS), "an element of the agent page is wider than a phone's screen"
+    shot(page, "agent-page-phone")
     assert problems == [] and failed == []
