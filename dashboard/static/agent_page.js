@@ -16,7 +16,7 @@ import { showTab } from "./tabs.js";
 const POLL_MS = 1000;
 const POLL_MAX = 300;
 
-export const page = { agentId: null, data: null, polling: false };
+export const page = { agentId: null, data: null, polling: false, eventTimer: null };
 
 // The Agents tab's rows open the page (a button in each row, so the keyboard reaches it too).
 export function installAgentPage() {
@@ -76,6 +76,27 @@ export async function refresh() {
     grid.append(card);
     render(card, data);
   }
+}
+
+// A live event about an agent (status, progress, update from anywhere, MCP included): the open page reads it
+// again. Only the header is redrawn while a section is being edited or a chat message typed, so nothing the
+// admin is writing is lost; the whole page otherwise (a new version serves, say).
+export function agentEvent(agentId) {
+  if (agentId !== page.agentId || page.polling || page.eventTimer) return;
+  page.eventTimer = setTimeout(() => {
+    page.eventTimer = null;
+    redraw().catch((error) => showError(null, error));
+  }, 300);
+}
+
+async function redraw() {
+  const id = page.agentId;
+  const busy = document.querySelector("#agent-page form.plan-edit") || ($("chat-input") && $("chat-input").value);
+  if (!busy) { await refresh(); return; }
+  const data = await api(agentPath());
+  if (id !== page.agentId) return;
+  const old = document.querySelector("#agent-page .agent-head");
+  if (old) old.replaceWith(header(data));
 }
 
 function header(data) {

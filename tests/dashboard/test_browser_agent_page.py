@@ -106,6 +106,12 @@ def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Serve
     expect(call.locator("#key")).not_to_have_value("")
     shot(call, "agent-page-test-call")
     call.close()
+
+    built.platform.agents.pause(built.acme.principal, built.agent.id)  # elsewhere (MCP, say): the page follows live
+    expect(page.locator(".agent-head .pill")).to_have_text("paused")
+    page.click("#agent-toggle")  # Resume, from the page
+    expect(page.locator(".agent-head .pill")).to_have_text("active")
+    expect(page.locator("#agent-toggle")).to_have_text("Pause")
     sessions = built.platform.sessions.list_live(built.acme.principal, limit=10).items
     assert [s.agent_id for s in sessions if s.tester] == [built.agent.id]
 
