@@ -11,9 +11,10 @@ person with the CSRF checks on writes); bad ids, versions and bodies are 422, an
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -31,6 +32,8 @@ from oratio.services.plans import PendingEdit, PlanService
 from oratio.services.simulations import SimulationService
 from schemas import Agent, Model
 from schemas.plan_view import EditStarted, PlanEdit, PlanView
+
+logger = logging.getLogger("dashboard.agent_page")
 
 MAX_EDIT_BYTES = 64 * 1024
 """An edit carries at most the plan's editable fields: a 20,000-character prompt and bounded lists."""
@@ -213,6 +216,9 @@ class _AgentPageApi:
         try:
             record = self._p.creations.load(agent.tenant_id, agent.id, (agent.artifact_version or 0) + 1)
         except NotFound:
+            return None
+        except ValidationError:  # a record this version cannot read: the page shows the agent without it
+            logger.warning("tenant=%s agent=%s | unreadable creation record", agent.tenant_id, agent.id)
             return None
         stage = record.stages[-1] if record.stages else None
         return {
