@@ -4,6 +4,7 @@
 - `api`: `/api/v1/...` admin routes over the services (agents, sessions, notifications, keys, stats).
 - `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
 - `stats`: the chart figures.
+- `agent_page`, `agent_access`: the agent page's API (plan, versions, simulations, keys, tools, test chat).
 - `signin`, `credentials`: people signing in (cookie sessions with CSRF checks) beside bearer admin JWTs.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, WebSocketRoute
 
+from dashboard.agent_access import agent_access_routes
+from dashboard.agent_page import agent_page_routes
 from dashboard.api import api_routes
 from dashboard.authorised_clients import authorised_client_routes
 from dashboard.context import DashboardServices
@@ -35,6 +38,8 @@ def dashboard_routes(
         *page_routes(voice_url),
         *signin_routes(platform, public_url),
         *api_routes(platform, public_url),
+        *agent_page_routes(platform, public_url),
+        *agent_access_routes(platform, public_url),
         *service_account_routes(platform, public_url),
         *authorised_client_routes(platform, public_url),
         WebSocketRoute("/ws/dashboard", DashboardFeed(platform, live, public_url=public_url).endpoint),

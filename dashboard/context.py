@@ -3,7 +3,8 @@
 The JSON API reads agents, sessions and notifications, lists and retries deliveries (waking the
 `outbox`), mints and revokes keys, and exports sessions with their analyses (`analyses`); every
 request and the WebSocket authenticate an admin (`access` for bearer tokens, `signin` for people's
-cookie sessions); the live feed follows the shared
+cookie sessions); the agent page reads and edits plans, runs simulations, rebuilds
+(`builder`) and test-chats (`engine`); the live feed follows the shared
 event-log tailer (`tailer`). A `Platform` satisfies
 this structurally; the composition root (`oratio_app`) hands one over, and no door module imports
 `oratio.platform` (`tests/test_door_data_access.py`). Member names are the `Platform`'s.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from oratio.config import Settings
+from oratio.runtime import ConversationEngine
 from oratio.services import (
     AccessService,
     AgentService,
@@ -21,14 +24,20 @@ from oratio.services import (
     NotificationService,
     SessionService,
 )
+from oratio.services.agent_tools import ToolService
 from oratio.services.analysis import AnalysisService
+from oratio.services.creation import AgentBuilder
+from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
 from oratio.services.oauth import OAuthService
 from oratio.services.outbox import OutboxService
+from oratio.services.plans import PlanService
+from oratio.services.secrets import SecretService
 from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.signin import SignInService
+from oratio.services.simulations import SimulationService
 from oratio.services.stats import StatsService
 
 __all__ = ["DashboardServices"]
@@ -78,5 +87,29 @@ class DashboardServices(Protocol):
 
     @property
     def oauth(self) -> OAuthService: ...
+    # The agent page (`dashboard.agent_page`, `dashboard.agent_access`).
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def plans(self) -> PlanService: ...
+
+    @property
+    def creations(self) -> CreationService: ...
+
+    @property
+    def simulations(self) -> SimulationService: ...
+
+    @property
+    def agent_tools(self) -> ToolService: ...
+
+    @property
+    def secrets(self) -> SecretService: ...
+
+    @property
+    def engine(self) -> ConversationEngine: ...
+
+    @property
+    def builder(self) -> AgentBuilder | None: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

@@ -48,11 +48,20 @@ MODULES = (
     "signin.js",
     "account.js",
     "machines.js",
+    "agent_page.js",
+    "agent_plan.js",
+    "agent_versions.js",
+    "agent_chat.js",
+    "agent_sims.js",
+    "agent_docs.js",
+    "agent_keys.js",
+    "agent_tools.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    "agent_page.css": "text/css; charset=utf-8",
     **dict.fromkeys(MODULES, JS),
 }
 HEADERS = {
@@ -106,5 +115,6 @@ def page_routes(voice_url: str | None = None) -> list[BaseRoute]:
         Route("/", home),
         Route("/dashboard", asset("index.html")),
         Route("/dashboard/style.css", asset("style.css")),
+        Route("/dashboard/agent_page.css", asset("agent_page.css")),
         *(Route(f"/dashboard/{name}", asset(name)) for name in MODULES),
     ]

@@ -13,7 +13,8 @@ export async function loadAgents() {
   clear(rows);
   for (const agent of body.agents) {
     rows.append(el("tr", { dataset: { agent: agent.id } },
-      el("td", {}, el("strong", {}, agent.name), el("br"), el("code", { class: "muted" }, agent.id)),
+      el("td", {}, el("button", { type: "button", class: "link", dataset: { openAgent: agent.id } }, el("strong", {}, agent.name)),
+        el("br"), el("code", { class: "muted" }, agent.id)),
       el("td", {}, agent.agent_type),
       el("td", {}, pill(agent.status), agent.status_reason ? el("div", { class: "muted" }, agent.status_reason) : null),
       el("td", { class: "progress-cell" }, progressBar(agent)),

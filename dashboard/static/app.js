@@ -4,6 +4,7 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
+import { installAgentPage } from "./agent_page.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout } from "./connection.js";
@@ -48,6 +49,7 @@ async function start() {
   $("history-export-csv").addEventListener("click", () => exportHistory("csv"));
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
+  installAgentPage();
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;
     $("secret-value").textContent = "";

@@ -1,6 +1,7 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
+import { agentEvent } from "./agent_page.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
@@ -119,6 +120,7 @@ function onEvent(frame) {
   if (event.startsWith("agent.")) {
     if (event === "agent.progress") setProgress(subject, data);
     reloadSoon("agents", loadAgents);
+    agentEvent(subject);
   } else if (event === "session.started") {
     ensureCard({ id: subject, agent_id: data.agent_id, channel: data.channel, status: "active",
       started_at: frame.at, message_count: 0 });

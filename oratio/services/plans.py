@@ -153,6 +153,33 @@ class PlanService:
             )
         return PendingEdit(agent=agent, base_version=current, plan=plan, changed=changed)
 
+    def restore(self, principal: Principal, agent_id: str, version: int, base_version: int | None) -> PendingEdit:
+        """An edit that brings back older `version` whole, as stored (hash-checked, not the redacted view).
+
+        It is an edit like any other: the AgentCreator reviews and tests it again (the tools, secrets or
+        model allowed then may be gone) and deploys it as a NEW version, so the history only grows.
+        Refused as `edit` refuses, and for the version that serves already or one that holds its values."""
+        authorize(principal, Scope.AGENTS_WRITE)
+        agent = self._agents.get(principal, agent_id)
+        if agent.status is not AgentStatus.ACTIVE or agent.artifact_version is None:
+            raise InvalidState(_not_editable(agent))
+        current = agent.artifact_version
+        if base_version is not None and base_version != current:
+            raise Conflict(
+                f"the plan changed: version {current} serves now, not version {base_version}; reload and try again",
+                field="base_version",
+            )
+        number = self._version(agent, version)
+        if number == current:
+            raise InvalidInput(f"version {number} is the one serving now; pick an older version", field="version")
+        plan = self._load(agent, number)[0].plan
+        changed = changed_fields(self._load(agent, current)[0].plan, plan)
+        if not changed:
+            raise InvalidInput(
+                f"version {number} holds the same plan as version {current}, which serves now", field="version"
+            )
+        return PendingEdit(agent=agent, base_version=current, plan=plan, changed=changed)
+
     # -- reading versions -------------------------------------------------------------------------------
 
     def _version(self, agent: Agent, version: int | None) -> int:

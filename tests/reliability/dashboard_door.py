@@ -80,6 +80,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/v1/keys/{}/revoke", "key", recorded=_revoked, revokes=True),
     Endpoint("GET", "/api/v1/stats"),
     Endpoint("GET", "/api/v1/sessions/export?format=json"),
+    # The agent page's reads (dashboard.agent_page, dashboard.agent_access).
+    Endpoint("GET", "/api/v1/agents/{}", "agent"),
+    Endpoint("GET", "/api/v1/agents/{}/versions", "agent"),
+    Endpoint("GET", "/api/v1/agents/{}/versions/1/diff/1", "agent"),
+    Endpoint("GET", "/api/v1/agents/{}/simulations", "agent"),
+    Endpoint("GET", "/api/v1/agents/{}/keys", "agent"),
+    Endpoint("GET", "/api/v1/agents/{}/tools", "agent"),
 )
 
 

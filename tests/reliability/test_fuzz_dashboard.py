@@ -58,6 +58,18 @@ BY_ID = (
     ("POST", "/api/v1/sessions/{}/handoff/return"),
     ("POST", "/api/v1/sessions/{}/handoff/close"),
     ("POST", "/api/v1/sessions/{}/messages"),
+    # The agent page (dashboard.agent_page, dashboard.agent_access).
+    ("GET", "/api/v1/agents/{}"),
+    ("GET", "/api/v1/agents/{}/versions"),
+    ("GET", "/api/v1/agents/{}/versions/1/diff/1"),
+    ("GET", "/api/v1/agents/{}/simulations"),
+    ("GET", "/api/v1/agents/{}/keys"),
+    ("GET", "/api/v1/agents/{}/tools"),
+    ("POST", "/api/v1/agents/{}/plan"),
+    ("POST", "/api/v1/agents/{}/versions/1/restore"),
+    ("POST", "/api/v1/agents/{}/chat"),
+    ("POST", "/api/v1/agents/{}/pause"),
+    ("POST", "/api/v1/agents/{}/resume"),
 )
 
 
