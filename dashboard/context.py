@@ -22,6 +22,8 @@ from oratio.services import (
     SessionService,
 )
 from oratio.services.analysis import AnalysisService
+from oratio.services.creation import AgentBuilder
+from oratio.services.creations import CreationService
 from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
@@ -43,6 +45,12 @@ class DashboardServices(Protocol):
 
     @property
     def documents(self) -> DocumentService: ...
+
+    @property
+    def creations(self) -> CreationService: ...  # a build's record and owner, for the progress view
+
+    @property
+    def builder(self) -> AgentBuilder | None: ...  # starts builds of agents created in the page
 
     @property
     def sessions(self) -> SessionService: ...
