@@ -47,6 +47,9 @@ MODULES = (
     "capture.js",
     "signin.js",
     "account.js",
+    "create.js",
+    "creation.js",
+    "markdown.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {
