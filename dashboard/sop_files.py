@@ -98,6 +98,7 @@ def _paragraphs(xml: bytes) -> str:
     text: list[str] = []
     style = ""
     listed = False
+    size = 0
     try:
         for event, element in iterparse(io.BytesIO(xml), events=("start", "end")):
             tag = element.tag
@@ -117,7 +118,13 @@ def _paragraphs(xml: bytes) -> str:
                 listed = True
             elif tag == _W + "p":
                 lines.append(_line("".join(text), style, listed))
+                size += len(lines[-1]) + 2
                 element.clear()  # the walk keeps memory flat: a paragraph's nodes go once it is read
+                if size > Limits.SOP_MAX:  # no need to read the rest of a document already too long
+                    raise InvalidInput(
+                        f"the .docx holds more than {Limits.SOP_MAX} characters of text; an SOP is at most that",
+                        field="file",
+                    )
     except ParseError as exc:
         raise InvalidInput(f"the .docx body is not well-formed XML ({exc})", field="file") from None
     return "\n".join(_squeezed(lines))

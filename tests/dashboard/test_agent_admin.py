@@ -211,6 +211,8 @@ def test_an_sop_file_becomes_editor_text(http: httpx.Client, dash: Dash) -> None
     laughs = '<!DOCTYPE lolz [<!ENTITY lol "lol">]>'
     assert_error(read("desk.docx", docx(paragraph("&lol;"), doctype=laughs)), 422, "invalid_input", "DTD")
     assert_error(read("desk.docx", docx("<w:p>")), 422, "invalid_input", "not well-formed")
+    long_word = docx(paragraph("Always answer politely. " * 40) * 200)
+    assert_error(read("long.docx", long_word), 422, "invalid_input", "more than 100000 characters")
     assert_error(read("desk.odt", b"x"), 422, "invalid_input", "an SOP file is one of")
     assert_error(read("desk.txt", b"\x00\x01\x02binary"), 422, "extraction_failed", "binary")
     assert_error(read("desk.txt", b"a" * 100_001), 422, "invalid_input", "at most 100000")
