@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import FilePayload, Page, Response, expect
 
 from creator_agent.models import attach_creator
 from oratio.platform import Platform
@@ -81,10 +81,8 @@ def test_a_person_creates_an_agent_with_a_document_and_watches_it_go_live(
     page.click("#new-agent")
     expect(page.locator("#c-model option")).to_have_count(2)  # platform default + the allow-list's `scripted`
     page.fill("#c-name", "Desk")
-    page.set_input_files(
-        "#c-sop-file",
-        files=[{"name": "desk.docx", "mimeType": "application/octet-stream", "buffer": sop_docx()}],
-    )
+    word: FilePayload = {"name": "desk.docx", "mimeType": "application/octet-stream", "buffer": sop_docx()}
+    page.set_input_files("#c-sop-file", files=[word])
     expect(page.locator("#c-sop-note")).to_contain_text("Loaded desk.docx (docx)")
     expect(page.locator("#c-preview h1")).to_have_text("Desk SOP")
     expect(page.locator("#c-preview ul li").first).to_have_text("Greet the customer.")
