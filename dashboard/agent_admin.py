@@ -221,8 +221,7 @@ class AgentAdmin:
     def _progress(self, agent: Agent) -> dict[str, Any]:
         """The agent's state for the progress view: the latest creation record's stages (every stage listed,
         `pending` until it starts), review findings and test outcomes."""
-        records = self._p.creations.records(agent.tenant_id, agent.id)
-        record = records[-1] if records else None
+        record = self._p.creations.latest(agent.tenant_id, agent.id)
         return {
             "agent": agent_summary(agent),
             "state": _state(agent, record, self._building(agent) if agent.status is AgentStatus.CREATING else False),

@@ -44,3 +44,15 @@ async def test_the_stored_record_shows_each_stage_while_the_build_runs(platform:
     assert [outcome for _, _, outcome in seen[:-1]] == [None] * (len(seen) - 1)
     stored = platform.creations.records(acme.tenant_id, agent.id)
     assert [(r.version, r.succeeded) for r in stored] == [(1, True)]  # the running record was replaced, not added
+
+
+def test_latest_is_the_newest_version_by_number_and_per_tenant(
+    platform: Platform, acme: Tenancy, globex: Tenancy
+) -> None:
+    agent = create_agent(platform, acme, "Desk")
+    assert platform.creations.latest(acme.tenant_id, agent.id) is None
+    for version in (2, 10, 9):
+        platform.creations.record(CreationRecord(tenant_id=acme.tenant_id, agent_id=agent.id, version=version))
+    latest = platform.creations.latest(acme.tenant_id, agent.id)
+    assert latest is not None and latest.version == 10  # by number: v10 sorts before v9 as text
+    assert platform.creations.latest(globex.tenant_id, agent.id) is None
