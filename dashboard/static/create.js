@@ -24,6 +24,7 @@ export async function openCreate() {
     fill($("c-model"), options.platform_model ? [["", "Platform default"], ...models] : models);
     resetHandoff();
   }
+  if (!options.can_build) say("This server has no model to build agents with (ORATIO_MODEL is not set): the agent will be stored and wait for one.");
   $("c-name").focus();
 }
 

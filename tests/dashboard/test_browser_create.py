@@ -28,7 +28,8 @@ HOURS = "# Opening hours\n\nWe are open 9 to 5 on weekdays."
 
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
-    return {"model": "scripted", "password_memory_kib": 8 * 1024}
+    # Documents are indexed in the background, as in production: the page shows them go from ingesting to ready.
+    return {"model": "scripted", "password_memory_kib": 8 * 1024, "ingest_background": True}
 
 
 @pytest.fixture
