@@ -224,7 +224,7 @@ class AgentAdmin:
         record = self._p.creations.latest(agent.tenant_id, agent.id)
         return {
             "agent": agent_summary(agent),
-            "state": _state(agent, record, self._building(agent) if agent.status is AgentStatus.CREATING else False),
+            "state": _state(agent, record, self._building(agent)),
             "version": record.version if record else None,
             "stages": _stages(record),
             "reviews": [review.model_dump(mode="json") for review in record.reviews] if record else [],
@@ -240,14 +240,19 @@ class AgentAdmin:
 
 
 def _state(agent: Agent, record: CreationRecord | None, building: bool) -> str:
-    """live, paused, failed, building, or waiting (stored, no build running: not started or no model)."""
+    """live, paused, failed, building, or waiting (stored, no build running: not started or no model).
+
+    A build whose record is still open is `building` whatever the agent's status: deploy makes the agent
+    active a moment before the record says the deploy stage passed, and a rebuild runs on a live agent."""
+    if building and (record is None or record.succeeded is None):
+        return "building"
     if agent.status is AgentStatus.ACTIVE:
         return "live"
     if agent.status is AgentStatus.PAUSED:
         return "paused"
     if agent.status is AgentStatus.FAILED:
         return "failed"
-    return "building" if building or (record is not None and record.succeeded is None) else "waiting"
+    return "building" if building else "waiting"
 
 
 def _stages(record: CreationRecord | None) -> list[dict[str, Any]]:

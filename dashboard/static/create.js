@@ -65,14 +65,16 @@ function resetHandoff() {
   $("c-handoff-pause").checked = h.pause_on_handoff;
 }
 
+// Typing re-renders the preview at most every 80 ms (a timer, not requestAnimationFrame, which a hidden or
+// throttled page may never run).
 function schedulePreview() {
   if (previewFrame) return;
-  previewFrame = requestAnimationFrame(() => {
+  previewFrame = setTimeout(() => {
     previewFrame = 0;
     const preview = $("c-preview");
     clear(preview);
     preview.append(renderMarkdown($("c-sop").value));
-  });
+  }, 80);
 }
 
 async function readSopFile() {

@@ -121,3 +121,23 @@ def test_a_person_creates_an_agent_with_a_document_and_watches_it_go_live(
     assert desk.spec.agent_type.value == "both" and desk.spec.handoff.enabled
     assert "Greet the customer." in desk.spec.sop
     assert problems == []
+
+
+def test_the_form_fits_a_phone_width_screen(page: Page, served: Served, dash: Dash) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(served.url("/dashboard"))
+    page.fill("#token", dash.token)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("live")
+    page.click("button[data-tab=agents]")
+    page.click("#new-agent")
+    page.fill("#c-sop", "# Steps\n1. Greet the customer.")
+    expect(page.locator("#c-preview ol li")).to_have_text("Greet the customer.")
+    # The form's own elements stay on the screen (the tab bar above is the page's, not this form's).
+    past = page.evaluate(
+        """() => [...document.querySelectorAll("#panel-create *")]
+            .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 1)
+            .map((node) => `${node.tagName}#${node.id}`)"""
+    )
+    shot(page, "create-3-phone")
+    assert past == [], f"past the right edge of a 390 px screen: {past}"
