@@ -411,11 +411,17 @@ class _Run:
 
     async def _announce(self, stage: StageName, status: str, detail: str = "") -> None:
         step = STAGES.index(stage) + (1 if status != "running" else 0)
-        await anyio.to_thread.run_sync(
-            lambda: self._platform.creations.progress(
+        record = self.record
+
+        def publish() -> None:
+            # The record as it stands (`succeeded` still None) is stored first: a page opened or reloaded mid-build
+            # reads the stages so far from it, from any process; the event then wakes the live views.
+            self._platform.creations.record(record)
+            self._platform.creations.progress(
                 self._tenant, self._agent, stage=stage.value, status=status, detail=detail
             )
-        )
+
+        await anyio.to_thread.run_sync(publish)
         if self._progress is not None:
             await self._progress(step, len(STAGES), f"{stage.value}: {status}{' - ' + detail if detail else ''}")
 

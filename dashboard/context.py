@@ -56,6 +56,12 @@ class DashboardServices(Protocol):
     def documents(self) -> DocumentService: ...
 
     @property
+    def creations(self) -> CreationService: ...  # a build's record and owner, for the progress view
+
+    @property
+    def builder(self) -> AgentBuilder | None: ...  # starts builds of agents created in the page
+
+    @property
     def sessions(self) -> SessionService: ...
 
     @property
@@ -95,9 +101,6 @@ class DashboardServices(Protocol):
     def plans(self) -> PlanService: ...
 
     @property
-    def creations(self) -> CreationService: ...
-
-    @property
     def simulations(self) -> SimulationService: ...
 
     @property
@@ -108,8 +111,5 @@ class DashboardServices(Protocol):
 
     @property
     def engine(self) -> ConversationEngine: ...
-
-    @property
-    def builder(self) -> AgentBuilder | None: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

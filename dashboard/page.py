@@ -56,6 +56,9 @@ MODULES = (
     "agent_docs.js",
     "agent_keys.js",
     "agent_tools.js",
+    "create.js",
+    "creation.js",
+    "markdown.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {

@@ -192,6 +192,14 @@ class Settings(BaseSettings):
     )
 
     max_document_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=25 * 1024 * 1024)
+    dashboard_agent_body_bytes: int = Field(
+        default=26 * 1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body the dashboard's agent-creation routes read (a document or SOP file"
+        " upload with its multipart framing; JSON bodies stop at 512 KiB whatever this says); a larger body is"
+        " refused with 413 before it is read",
+    )
     documents_per_agent_max: int = Field(
         default=Limits.DOCUMENTS_PER_AGENT_MAX, ge=1, le=100_000, description="Documents one agent may hold"
     )

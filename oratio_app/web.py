@@ -21,7 +21,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentcore_apps.app import create_runtime_app
-from dashboard import dashboard_routes
+from dashboard import AgentAdminSettings, dashboard_routes
 from dashboard.consent import consent_routes
 from dashboard.credentials import request_principal
 from mcp_server.http import MCP_PATHS, create_mcp_http_app, default_public_url
@@ -66,7 +66,12 @@ def create_app(
         Route("/healthz", health),
         Route("/api/v1/me", handles_errors(me)),
         # /dashboard, /api/v1/..., /ws/dashboard
-        *dashboard_routes(platform, voice_url=platform.settings.voice_public_url, public_url=public_url),
+        *dashboard_routes(
+            platform,
+            voice_url=platform.settings.voice_public_url,
+            public_url=public_url,
+            agent_admin=AgentAdminSettings(body_bytes=platform.settings.dashboard_agent_body_bytes),
+        ),
         # The consent page MCP clients' OAuth sign-in sends a person to (mcp_server.oauth).
         *consent_routes(platform, public_url),
     ]

@@ -41,6 +41,15 @@ export async function api(path, options = {}) {
   return body;
 }
 
+// A multipart upload (one file in `form`, a FormData): the browser sets the boundary; same credentials and errors.
+export async function apiForm(path, form) {
+  const response = await fetch(path, { method: "POST", headers: credentials("POST"), body: form, cache: "no-store" });
+  const body = await response.json().catch(() => null);
+  if (response.status === 401) unauthorized("You were signed out (expired or refused). Sign in again.");
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
 // A file from the API (an export): the raw response, with the same token and error handling as `api`.
 export async function fetchFile(path) {
   const response = await fetch(path, { headers: credentials("GET"), cache: "no-store" });

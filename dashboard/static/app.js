@@ -8,6 +8,8 @@ import { installAgentPage } from "./agent_page.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout } from "./connection.js";
+import { wireCreate } from "./create.js";
+import { resumeCreation, wireCreation } from "./creation.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
@@ -63,11 +65,15 @@ async function start() {
   $("token-copy").addEventListener("click", () => navigator.clipboard.writeText($("token-value").textContent));
   $("invite-form").addEventListener("submit", invite);
   $("signout-everywhere").addEventListener("click", signOutEverywhere);
+  wireCreate();
+  wireCreation();
   if (followLink()) return;
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
-    login(saved).catch(() => logout(""));
-  } else if (!(await resume())) {
+    login(saved).then(resumeCreation, () => logout(""));
+  } else if (await resume()) {
+    resumeCreation();
+  } else {
     $("login").hidden = false;
   }
 }

@@ -6,10 +6,8 @@ With no server-side model the caller's own model thinks for the build (MCP sampl
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Callable
 
-import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import InputRequiredResult
 
@@ -23,7 +21,8 @@ from mcp_server.sampling import (
     uses_input_rounds,
 )
 from oratio.errors import InvalidInput, OratioError
-from oratio.services.creation import AgentBuilder, AnswerPending
+from oratio.services.creation import AnswerPending, start_in_background
+from oratio.services.creation import build_thread_name as build_thread_name  # re-exported: tools and tests use it
 from oratio.services.creation_owner import WAITING_FOR_MODEL
 from schemas import Agent, AgentStatus, Principal
 
@@ -31,18 +30,6 @@ NO_MODEL = (
     "no model is configured on the server (set ORATIO_MODEL) and this MCP client offers no sampling, "
     "so nobody can draft the plan; the agent is stored as it is. Set ORATIO_MODEL and call update_agent."
 )
-
-
-def build_thread_name(agent_id: str) -> str:
-    return f"build-{agent_id}"
-
-
-def start_in_background(builder: AgentBuilder, tenant_id: str, agent_id: str) -> None:
-    """Run a build on its own thread and event loop, so it outlives the request that asked for it."""
-    thread = threading.Thread(
-        target=anyio.run, args=(builder.create, tenant_id, agent_id), name=build_thread_name(agent_id), daemon=True
-    )
-    thread.start()
 
 
 def continuing_round(ctx: Context) -> RoundState | None:

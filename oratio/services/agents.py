@@ -68,6 +68,12 @@ class AgentService:
         if problem is not None:
             raise ModelUnavailable(f"this agent's model cannot run on this server: {problem}")
 
+    def model_choices(self, principal: Principal) -> tuple[list[str], bool]:
+        """The model names a tenant may put in a spec (the operator's allow-list, never their endpoints), and
+        whether leaving `model` unset picks a platform model: what a creation form offers."""
+        authorize(principal, Scope.AGENTS_READ)
+        return self._models.allowed.names, self._models.has_platform_model
+
     def create(self, principal: Principal, request: CreateAgent) -> Agent:
         """Store the agent as `creating` with its documents. The AgentCreator picks it up from here.
 
@@ -92,6 +98,18 @@ class AgentService:
         for content in request.documents:
             self._documents.store_for_agent(tenant_id, stored.id, content)
         return stored
+
+    def buildable(self, principal: Principal, agent_id: str) -> Agent:
+        """The agent, if this admin may start its build now: write scope, and `creating` (stored, not built yet)
+        or `failed` (built again from its current spec). A live agent is rebuilt by changing it (`update`)."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        agent = require(self._b.store.get(AGENTS, tenant_id, agent_id), "agent", agent_id)
+        if agent.status not in (AgentStatus.CREATING, AgentStatus.FAILED):
+            raise InvalidState(
+                f"agent '{agent_id}' is {agent.status.value}; only an agent being created or a failed one is built"
+                " from here (change a live agent to rebuild it)"
+            )
+        return agent
 
     def get(self, principal: Principal, agent_id: str) -> Agent:
         tenant_id = authorize(principal, Scope.AGENTS_READ)

@@ -12,8 +12,11 @@ from elsewhere raises `AnswerPending`, which a builder lets through untouched.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
+
+import anyio
 
 from schemas import AgentPlan, CreationRecord
 from schemas.simulation import SimulationReport
@@ -91,3 +94,19 @@ class AgentBuilder(Protocol):
         """Run the agent's scenarios (derived from `plan` and its last parsed SOP, plus the admin's) on
         `plan`, on the agent's serving model; returns the report (the caller stores it)."""
         ...
+
+
+def build_thread_name(agent_id: str) -> str:
+    """The name of the thread a background build of `agent_id` runs on (tests wait for it by name)."""
+    return f"build-{agent_id}"
+
+
+def start_in_background(builder: AgentBuilder, tenant_id: str, agent_id: str) -> None:
+    """Run a build on its own thread and event loop, so it outlives the request that asked for it.
+
+    One place for every door that starts builds (MCP tools, the dashboard): the build's progress is on the
+    event log and in its creation record, not on the request."""
+    thread = threading.Thread(
+        target=anyio.run, args=(builder.create, tenant_id, agent_id), name=build_thread_name(agent_id), daemon=True
+    )
+    thread.start()

@@ -56,6 +56,20 @@ class CreationService:
         ]
         return sorted(found, key=lambda record: record.version)
 
+    def latest(self, tenant_id: str, agent_id: str) -> CreationRecord | None:
+        """The record of the agent's newest creation run (the one in progress, while a build runs), or None.
+
+        One blob read however many versions the agent has: a progress view polls this every second."""
+        prefix = _records_prefix(tenant_id, agent_id)
+        versions: list[tuple[int, str]] = []
+        for blob in self._b.blobs.list(prefix):
+            name = blob.key[len(prefix) :]
+            if name.startswith("v") and name.endswith(".json") and name[1:-5].isdigit():
+                versions.append((int(name[1:-5]), blob.key))
+        if not versions:
+            return None
+        return CreationRecord.model_validate_json(self._b.blobs.get(max(versions)[1]))
+
     def progress(self, tenant_id: str, agent_id: str, *, stage: str, status: str, detail: str = "") -> None:
         """Announce a stage's progress on the tenant's event log (dashboards and MCP listens follow it)."""
         self._b.emit(tenant_id, EventType.AGENT_PROGRESS, agent_id, stage=stage, status=status, detail=detail)

@@ -1,0 +1,190 @@
+// The New agent form: name, SOP (editor with a live Markdown preview, or read from a .md/.txt/.docx/.pdf file),
+// channels, voice, model (the operator's allow-list), handoff settings and knowledge documents dropped on the
+// page. Submitting stores the agent without building it, uploads each document (its status shown as it goes),
+// then starts the build and opens the progress view (creation.js), so the build is tested on the documents.
+
+import { ApiError, api, apiForm, report } from "./api.js";
+import { $, clear, el, pill } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+import { showCreation } from "./creation.js";
+import { showTab } from "./tabs.js";
+
+let options = null;
+let documents = []; // { file, status, reason }
+let previewFrame = 0;
+
+export async function openCreate() {
+  showTab("create");
+  say("");
+  if (!options) {
+    options = await api("/api/v1/agent-options");
+    fill($("c-voice"), options.voices.map((v) => [v, v]));
+    fill($("c-language"), options.languages.map((l) => [l, l]));
+    const models = options.models.map((m) => [m, m]);
+    fill($("c-model"), options.platform_model ? [["", "Platform default"], ...models] : models);
+    resetHandoff();
+  }
+  if (!options.can_build) say("This server has no model to build agents with (ORATIO_MODEL is not set): the agent will be stored and wait for one.");
+  $("c-name").focus();
+}
+
+export function wireCreate() {
+  $("new-agent").addEventListener("click", () => openCreate().catch(fail));
+  $("c-cancel").addEventListener("click", () => showTab("agents"));
+  $("c-sop").addEventListener("input", schedulePreview);
+  $("c-sop-file").addEventListener("change", () => readSopFile().catch(fail));
+  $("c-docs").addEventListener("change", () => { addDocuments($("c-docs").files); $("c-docs").value = ""; });
+  const drop = $("c-drop");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    addDocuments(event.dataTransfer.files);
+  });
+  $("c-doc-list").addEventListener("click", (event) => {
+    const button = event.target.closest("[data-remove]");
+    if (!button) return;
+    documents.splice(Number(button.dataset.remove), 1);
+    renderDocuments();
+  });
+  $("create-form").addEventListener("submit", (event) => { event.preventDefault(); submit().catch(fail); });
+}
+
+function fill(select, pairs) {
+  clear(select);
+  for (const [value, label] of pairs) select.append(el("option", { value }, label));
+}
+
+function resetHandoff() {
+  const h = options.handoff;
+  $("c-handoff-enabled").checked = h.enabled;
+  $("c-handoff-conditions").value = h.conditions.join("\n");
+  $("c-handoff-emails").value = h.notify_emails.join(", ");
+  $("c-handoff-escalate").value = h.escalate_after_seconds;
+  $("c-handoff-pause").checked = h.pause_on_handoff;
+}
+
+// Typing re-renders the preview at most every 80 ms (a timer, not requestAnimationFrame, which a hidden or
+// throttled page may never run).
+function schedulePreview() {
+  if (previewFrame) return;
+  previewFrame = setTimeout(() => {
+    previewFrame = 0;
+    const preview = $("c-preview");
+    clear(preview);
+    preview.append(renderMarkdown($("c-sop").value));
+  }, 80);
+}
+
+async function readSopFile() {
+  const file = $("c-sop-file").files[0];
+  if (!file) return;
+  $("c-sop-note").textContent = `Reading ${file.name}…`;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    const answer = await apiForm("/api/v1/sop-text", form);
+    $("c-sop").value = answer.text;
+    $("c-sop-note").textContent = `Loaded ${answer.name} (${answer.format}); edit it below.`;
+    schedulePreview();
+  } catch (error) {
+    $("c-sop-note").textContent = "";
+    throw error;
+  } finally {
+    $("c-sop-file").value = "";
+  }
+}
+
+function addDocuments(files) {
+  for (const file of files) {
+    const suffix = file.name.includes(".") ? `.${file.name.split(".").pop().toLowerCase()}` : "";
+    let reason = "";
+    if (!options.document_suffixes.includes(suffix)) reason = `not a document type the agent reads (${options.document_suffixes.join(", ")})`;
+    else if (file.size > options.upload_bytes_max) reason = `larger than this server's upload limit (${options.upload_bytes_max} bytes)`;
+    documents.push({ file, status: reason ? "error" : "queued", reason });
+  }
+  renderDocuments();
+}
+
+function renderDocuments() {
+  const list = $("c-doc-list");
+  clear(list);
+  documents.forEach((doc, index) => {
+    list.append(el("li", { dataset: { doc: doc.file.name } },
+      el("span", {}, doc.file.name), pill(doc.status),
+      doc.reason ? el("span", { class: "muted" }, doc.reason) : null,
+      doc.status === "queued" || doc.status === "error"
+        ? el("button", { type: "button", class: "ghost", dataset: { remove: index }, "aria-label": `Remove ${doc.file.name}` }, "Remove")
+        : null));
+  });
+}
+
+function body() {
+  const channels = [];
+  if ($("c-ch-text").checked) channels.push("text");
+  if ($("c-ch-voice").checked) channels.push("voice");
+  const lines = (text, separator) => text.split(separator).map((item) => item.trim()).filter(Boolean);
+  return {
+    name: $("c-name").value.trim(),
+    sop: $("c-sop").value,
+    channels,
+    voice: { voice: $("c-voice").value, language: $("c-language").value },
+    greeting: $("c-greeting").value.trim() || null,
+    model: $("c-model").value || null,
+    handoff: {
+      enabled: $("c-handoff-enabled").checked,
+      conditions: lines($("c-handoff-conditions").value, "\n"),
+      notify_emails: lines($("c-handoff-emails").value, ","),
+      escalate_after_seconds: Number($("c-handoff-escalate").value) || options.handoff.escalate_after_seconds,
+      pause_on_handoff: $("c-handoff-pause").checked,
+    },
+    build: false,
+  };
+}
+
+async function submit() {
+  say("");
+  const usable = documents.filter((doc) => doc.status === "queued");
+  if (documents.some((doc) => doc.status === "error")) {
+    say("Remove the documents marked error first.");
+    return;
+  }
+  $("c-submit").disabled = true;
+  try {
+    const agent = await api("/api/v1/agents", { method: "POST", body: body() });
+    for (const doc of usable) {
+      doc.status = "uploading";
+      renderDocuments();
+      const form = new FormData();
+      form.append("file", doc.file, doc.file.name);
+      try {
+        const stored = await apiForm(`/api/v1/agents/${encodeURIComponent(agent.id)}/documents`, form);
+        doc.status = stored.status;
+        doc.reason = stored.status_reason || "";
+      } catch (error) {
+        doc.status = "error";
+        doc.reason = error.message;
+      }
+      renderDocuments();
+    }
+    await api(`/api/v1/agents/${encodeURIComponent(agent.id)}/creation`, { method: "POST" });
+    documents = [];
+    renderDocuments();
+    $("create-form").reset();
+    clear($("c-preview"));
+    resetHandoff();
+    showCreation(agent.id);
+  } finally {
+    $("c-submit").disabled = false;
+  }
+}
+
+function say(message) {
+  $("c-error").textContent = message;
+}
+
+function fail(error) {
+  if (!(error instanceof ApiError && error.status === 401)) say(error.message);
+  report(error);
+}
