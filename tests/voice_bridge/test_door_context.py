@@ -18,6 +18,7 @@ from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
 from oratio.services.secrets import SecretService
+from oratio.services.stats import StatsService
 from tests.support.serving import serving_voice
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
@@ -36,6 +37,7 @@ class OnlyVoiceServices:
     handoff: HandoffService
     access: AccessService
     secrets: SecretService
+    stats: StatsService
     settings: Settings
     live: EventTail
 
@@ -53,6 +55,7 @@ def narrow(platform: Platform) -> OnlyVoiceServices:
         handoff=platform.handoff,
         access=platform.access,
         secrets=platform.secrets,
+        stats=platform.stats,
         settings=platform.settings,
         live=platform.live,
     )
