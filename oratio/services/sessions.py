@@ -394,11 +394,20 @@ class SessionService:
             return None
 
     def _move(
-        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None, *, once: bool
+        self,
+        tenant_id: str,
+        session_id: str,
+        status: SessionStatus,
+        reason: str | None,
+        *,
+        once: bool,
+        owned_by: str | None | Keep = KEEP,
     ) -> Session:
         def apply(s: Session) -> Session:
             if once and s.status is status:
                 raise _AlreadyThere
+            if not isinstance(owned_by, Keep) and (s.owner != owned_by or s.status is not SessionStatus.ACTIVE):
+                raise _AlreadyThere  # another process took the session over since it was read: it is live
             if s.status in ENDED:
                 raise InvalidState(f"session '{session_id}' has already ended ({s.status.value})")
             update: dict[str, object] = {"status": status, "last_activity_at": self._b.clock()}
@@ -431,15 +440,25 @@ class SessionService:
         `owner_alive` is `LeaseService.is_alive`: a session served by a running process is never touched.
         The default treats every owner as gone (a single process recovering its own previous run).
         `unowned=False` leaves sessions no leased process started (a stateless runtime's) to a start-up.
+        The owner is checked again in the compare-and-set itself: a session a live replica took over between
+        the read and the write (its next turn, `append_next(take=...)`, makes that replica its owner) is left
+        alone, so no process ever ends a session another live process serves.
         """
         count = 0
         for session in all_items(self._b.store, SESSIONS, "active", index="open"):
             if (session.owner is None and not unowned) or owner_alive(session.owner):
                 continue
             try:
-                self.set_status(session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted")
+                self._move(
+                    session.tenant_id,
+                    session.id,
+                    SessionStatus.INTERRUPTED,
+                    "platform restarted",
+                    once=False,
+                    owned_by=session.owner,
+                )
                 count += 1
-            except InvalidState:
+            except (InvalidState, _AlreadyThere):
                 continue
         return count
 

@@ -32,8 +32,9 @@ from tests.reliability.serve import Server, clean_env, oratio_serve
 from tests.support.platforms import JWT_SECRET, open_test_platform
 
 REPLICAS = 3
-LEASE_TTL_S = 3.0
-"""Short, so a killed replica's sessions are recovered within a test's patience (a heartbeat a second)."""
+LEASE_TTL_S = 10.0
+"""Short, so a killed replica's sessions are recovered within a test's patience (a heartbeat every ~3 s), yet
+long enough that a replica starved of CPU on a shared machine still renews its lease in time."""
 READY_TIMEOUT_S = 90.0
 """Bounds a replica's start: three start at once on a machine whose two cores are shared."""
 PROXY_TIMEOUT_S = 10.0
