@@ -33,9 +33,7 @@ async def say(http: httpx.AsyncClient, world: World, message: str, session_id: s
     body: dict[str, Any] = {"message": message}
     if session_id is not None:
         body["session_id"] = session_id
-    return await http.post(
-        f"/runtime/agents/{world.agent.id}/invocations", json=body, headers={"X-Api-Key": world.key}
-    )
+    return await http.post(f"/runtime/agents/{world.agent.id}/invocations", json=body, headers={"X-Api-Key": world.key})
 
 
 def transcript(platform: Platform, world: World, session_id: str) -> list[Turn]:

@@ -144,6 +144,11 @@ class Replica:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def close(self) -> None:
+        """Stop it (SIGTERM, bounded; reaped) if it runs: the cluster's exit, whatever happened."""
+        self._stack.close()
+        self.server = None
+
     @property
     def pid(self) -> int:
         assert self.server is not None, f"replica {self.index} is not running"
@@ -189,14 +194,11 @@ class Cluster:
         replica = self.replicas[index]
         assert replica.server is not None, f"replica {index} is not running"
         replica.server.kill()
-        replica._stack.close()  # reaps the process and closes its pipes
-        replica.server = None
+        replica.close()  # reaps the process and closes its pipes
 
     def stop(self, index: int) -> None:
         """A clean stop (SIGTERM): its lease is released."""
-        replica = self.replicas[index]
-        replica._stack.close()
-        replica.server = None
+        self.replicas[index].close()
 
     def owner_of(self, index: int) -> str:
         """Replica `index`'s lease owner id (what it stamps on the sessions it serves)."""
@@ -214,22 +216,22 @@ def replica_env(
     moto: MotoServer, data_dir: Path, prefix: str, bucket: str, settings: Mapping[str, str]
 ) -> dict[str, str]:
     """A replica's environment: the shared store and bucket, its own data dir, the test's `settings` on top."""
-    shared = dict(
-        ORATIO_DATA_DIR=str(data_dir),
-        ORATIO_STORE="dynamodb",
-        ORATIO_BLOBS="s3",
-        ORATIO_AWS_ENDPOINT_URL=moto.endpoint_url,
-        ORATIO_AWS_REGION=REGION,
-        ORATIO_DYNAMODB_TABLE_PREFIX=prefix,
-        ORATIO_S3_BUCKET=bucket,
-        ORATIO_JWT_SECRET=JWT_SECRET,
-        ORATIO_EMBEDDINGS="false",
-        ORATIO_MODEL="scripted",
-        ORATIO_LEASE_TTL_SECONDS=str(LEASE_TTL_S),
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-    )
+    shared = {
+        "ORATIO_DATA_DIR": str(data_dir),
+        "ORATIO_STORE": "dynamodb",
+        "ORATIO_BLOBS": "s3",
+        "ORATIO_AWS_ENDPOINT_URL": moto.endpoint_url,
+        "ORATIO_AWS_REGION": REGION,
+        "ORATIO_DYNAMODB_TABLE_PREFIX": prefix,
+        "ORATIO_S3_BUCKET": bucket,
+        "ORATIO_JWT_SECRET": JWT_SECRET,
+        "ORATIO_EMBEDDINGS": "false",
+        "ORATIO_MODEL": "scripted",
+        "ORATIO_LEASE_TTL_SECONDS": str(LEASE_TTL_S),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
     return clean_env(**{**shared, **settings})
 
 
@@ -261,6 +263,6 @@ def cluster(root: Path, count: int = REPLICAS, **settings: str) -> Iterator[Clus
         stack.callback(proxy.stop)
         built = Cluster(moto, platform, replicas, proxy)
         for replica in replicas:
-            stack.callback(lambda r=replica: r._stack.close())
+            stack.callback(replica.close)
         built.start_all()
         yield built
