@@ -135,7 +135,11 @@ class _Turn:
 
 
 class _Locked(Exception):
-    """Another turn of the session holds its lock: `_open` waits and reads the session again."""
+    """Another turn of the session holds its lock: `_open` waits for it and reads the session again."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
 
 
 class _FirstUseModelCache:
@@ -346,8 +350,21 @@ class ConversationEngine:
                         retry_after=BUSY_RETRY_AFTER_S,
                     ) from None
                 if isinstance(refused, _Locked):  # a lost race (TurnContended) reads again at once
-                    await anyio.sleep(min(pause, deadline - now))
-                    pause = min(pause * 2, LAST_POLL_S)
+                    pause = await self._wait_unlocked(request, refused.session_id, deadline, pause)
+
+    async def _wait_unlocked(self, request: _Request, session_id: str, deadline: float, pause: float) -> float:
+        """Wait until the session's lock is cleared or lapsed (or the deadline comes), reading only its record
+        (one get a poll, not the turns `_open_once` reads); the next pause."""
+        while (now := anyio.current_time()) < deadline:
+            await anyio.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, LAST_POLL_S)
+            if self._inline:
+                session = self._sessions.record(request.tenant_id, session_id)
+            else:
+                session = await anyio.to_thread.run_sync(self._sessions.record, request.tenant_id, session_id)
+            if session.turn_lock is None or session.turn_lock.until <= self._b.clock():
+                break
+        return pause
 
     async def _open_once(self, request: _Request) -> _Turn:
         """`_begin`, on this loop when the backends' calls are brief and the model is already built.
@@ -413,8 +430,9 @@ class ConversationEngine:
             recent=HISTORY_TURNS,
         )
         session, history = found.session, found.turns
+        # Another turn runs: wait for it. A lock past its `until` was left by a dead process: it is taken over.
         if session.turn_lock is not None and session.turn_lock.until > self._b.clock():
-            raise _Locked  # another turn runs; a lock past its `until` was left by a dead process: taken over
+            raise _Locked(session.id)
         lock = self._sessions.new_turn_lock(self._settings.turn_lock_s)
         rule = matching_rule(artifact.plan, text)
         # The confirmation gate, rule 2: the customer's message settles a held write action before any

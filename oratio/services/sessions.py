@@ -69,7 +69,8 @@ class TurnContended(Conflict):
 
 
 class _AlreadyThere(Exception):
-    """Raised inside `set_status_once`'s compare-and-set to leave the session untouched."""
+    """Raised inside a compare-and-set to leave the session untouched (`set_status_once`, `release_turn`,
+    `interrupt_orphans`)."""
 
 
 ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionStatus.ERROR})
