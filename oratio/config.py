@@ -315,6 +315,20 @@ class Settings(BaseSettings):
     turn_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Longest the model may take over one turn before a fallback reply"
     )
+    turn_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="How long a message waits for its session's running turn (maybe on another replica) to end "
+        "before it is refused with 409 session_busy and Retry-After; 0 refuses at once",
+    )
+    turn_lock_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="When a session's turn lock lapses if its process died mid-turn; must be over "
+        "ORATIO_TURN_TIMEOUT_SECONDS (unset: that timeout plus 30 s)",
+    )
 
     email: EmailBackend | None = Field(default=None, description="How handoff emails go out: smtp, ses, or unset")
     email_from: str | None = Field(default=None, max_length=254, description="Sender address of platform email")
@@ -477,9 +491,19 @@ class Settings(BaseSettings):
             raise ValueError("ORATIO_INGEST_QUEUE_PER_TENANT cannot exceed ORATIO_INGEST_QUEUE_TOTAL")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_JWT_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
+        if self.turn_lock_seconds is not None and self.turn_lock_seconds <= self.turn_timeout_seconds:
+            raise ValueError(
+                "ORATIO_TURN_LOCK_SECONDS must be greater than ORATIO_TURN_TIMEOUT_SECONDS "
+                f"({self.turn_timeout_seconds:g}), or a slow turn's lock would lapse while it still runs"
+            )
         if self.jwt_ttl_seconds > self.jwt_max_ttl_seconds:
             raise ValueError("ORATIO_JWT_TTL_SECONDS must not be over ORATIO_JWT_MAX_TTL_SECONDS")
         return self
+
+    @property
+    def turn_lock_s(self) -> float:
+        """How long a turn holds its session's lock at most: `turn_lock_seconds`, or the turn timeout plus 30 s."""
+        return self.turn_lock_seconds if self.turn_lock_seconds is not None else self.turn_timeout_seconds + 30.0
 
     @property
     def database_path(self) -> Path:

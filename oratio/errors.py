@@ -81,6 +81,24 @@ class RateLimited(OratioError):
         return str(max(1, int(-(-self.retry_after // 1))))
 
 
+class Busy(OratioError):
+    """Another turn of the same session is running (on this process or another replica) and did not end
+    within `ORATIO_TURN_WAIT_SECONDS`: nothing of this message was stored. 409 with Retry-After; sending
+    it again after that many seconds is safe."""
+
+    code = "session_busy"
+    http_status = 409
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_header(self) -> str:
+        """Whole seconds, rounded up, at least 1 (as `RateLimited`)."""
+        return str(max(1, int(-(-self.retry_after // 1))))
+
+
 class ConfigError(OratioError):
     """Configuration is missing or wrong; raised at start, before any request is served."""
 
@@ -118,6 +136,7 @@ class ModelUnavailable(BackendUnavailable):
 __all__ = [
     "ArtifactRejected",
     "BackendUnavailable",
+    "Busy",
     "ConfigError",
     "Conflict",
     "Forbidden",

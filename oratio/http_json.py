@@ -6,8 +6,8 @@ bridge share one answer to hostile input:
 * `parse_json`: a tenant's JSON, nested at most `MAX_JSON_DEPTH` levels. Python's parser recurses
   once per level, so a body of a few KB of `[` raised RecursionError, which every door turned into
   a plain-text 500. Here that is an `InvalidInput` (422 JSON / close 1008) like any other bad JSON.
-* `error_response`: an `OratioError` as its JSON body, with Retry-After on 429 and WWW-Authenticate
-  on 401.
+* `error_response`: an `OratioError` as its JSON body, with Retry-After on 429 and on a busy session's
+  409, and WWW-Authenticate on 401.
 * `bearer_token`, `admin_principal`, `handles_errors`, `json_http_errors`: the admin bearer token,
   OratioError -> JSON for a route, and Starlette's own 404/405 as JSON (moved here from
   `oratio_app.web` so that doors need not import the module that assembles them).
@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import InvalidInput, OratioError, RateLimited, Unauthenticated
+from oratio.errors import Busy, InvalidInput, OratioError, RateLimited, Unauthenticated
 
 if TYPE_CHECKING:
     from oratio.services.access import AccessService
@@ -107,7 +107,7 @@ def _too_deep(what: str, max_depth: int) -> str:
 def error_response(exc: OratioError) -> JSONResponse:
     """The JSON answer for a refusal: `{"error", "message", ...}` with its status and headers."""
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Busy):
         headers["Retry-After"] = exc.retry_after_header
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'

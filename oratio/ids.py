@@ -44,6 +44,7 @@ PREFIXES = {
     "owner": "own",
     "delivery": "dlv",
     "service_account": "svc",
+    "turn": "trn",
 }
 
 

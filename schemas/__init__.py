@@ -66,6 +66,7 @@ from schemas.sessions import (
     SessionWithTranscript,
     Source,
     Turn,
+    TurnLock,
 )
 from schemas.tenancy import Admin, Principal, Scope, Tenant
 from schemas.tools import (
@@ -172,6 +173,7 @@ __all__ = [
     "Tenant",
     "TextConfig",
     "Turn",
+    "TurnLock",
     "VoiceConfig",
     "EndOfTurn",
     "utcnow",

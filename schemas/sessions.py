@@ -106,6 +106,20 @@ class Handoff(Model):
     pause: bool = Field(default=True, description="The agent's `pause_on_handoff` when the handoff began")
 
 
+class TurnLock(Model):
+    """Which turn of a session is running now, held on the session row itself (a conditional write).
+
+    Several processes serve one store (replicas behind a load balancer), so two messages of one session
+    can reach two processes at once; the engine takes this lock with the customer's turn and clears it
+    with the agent's, so a session's turns never interleave. A lock whose `until` has passed was left by
+    a process that died mid-turn and may be taken over.
+    """
+
+    owner: str = Field(max_length=128, description="The serving process that runs the turn (its lease owner id)")
+    token: Identifier = Field(description="This turn's own id: only the turn that took the lock clears it")
+    until: UtcDatetime = Field(description="When the lock lapses if its turn never clears it (a killed process)")
+
+
 class Session(Record):
     id: Identifier
     agent_id: Identifier
@@ -139,6 +153,9 @@ class Session(Record):
         default=False, description="Its post-call analysis is stored (oratio.services.analysis); ended sessions only"
     )
     handoff: Handoff | None = Field(default=None, description="The latest handoff to a person, if any")
+    turn_lock: TurnLock | None = Field(
+        default=None, description="The turn running now, if one is (the engine serialises a session's turns)"
+    )
 
     @property
     def paused(self) -> bool:

@@ -10,6 +10,12 @@ process served them moments ago: then the customer's turn is stored only while t
 that version, a condition in the same commit (`AgentService.serving`), so a pause applies at once.
 A model that fails or hangs costs the customer an apology within `turn_timeout_seconds`, never a
 hung request or a 500.
+
+A session's turns never interleave, even across replicas sharing one store: the customer's turn takes
+the session's turn lock in its own commit (`Session.turn_lock`, conditional on the version read) and the
+agent's turn clears it in its own, so the lock costs no write of its own on the common path. A second
+message of the same session waits up to `turn_wait_seconds` for it, then gets Busy (409, Retry-After);
+a lock whose process died mid-turn lapses after `turn_lock_s`. See docs/runtime.md.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import anyio.to_thread
 from oratio.actions import ActionRunner
 from oratio.actions.schema_check import ArgumentValidator
 from oratio.config import Settings
-from oratio.errors import ConfigError, InvalidInput, ModelUnavailable
+from oratio.errors import Busy, ConfigError, InvalidInput, ModelUnavailable, OratioError
 from oratio.languages import messages
 from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
@@ -44,7 +50,7 @@ from oratio.runtime.settle import Settlement, StoredSession, settle
 from oratio.services import AgentService, Backends, SessionService
 from oratio.services._common import authorize
 from oratio.services.knowledge import KnowledgeService
-from oratio.services.sessions import KEEP, RecordMoved, checked_customer
+from oratio.services.sessions import KEEP, RecordMoved, TurnContended, checked_customer
 from oratio.store.ports import Unchanged, calls_are_brief
 from schemas import Agent as AgentRecord
 from schemas import (
@@ -61,6 +67,7 @@ from schemas import (
     Session,
     SessionStatus,
     Turn,
+    TurnLock,
     WebhookTool,
 )
 
@@ -79,6 +86,13 @@ INLINE_BUILD_S = 0.002
 APOLOGY = messages("en").apology
 NO_ANSWER = messages("en").no_answer
 """The English fallbacks; a turn says them in its plan's language (oratio.languages)."""
+FIRST_POLL_S = 0.02
+LAST_POLL_S = 0.25
+"""How often a message waiting for its session's running turn reads the session again: from 20 ms, doubling
+up to 250 ms, so a short turn is followed at once and a long one costs a few reads a second."""
+BUSY_RETRY_AFTER_S = 1.0
+"""The Retry-After of a busy session's 409: turns mostly end within seconds."""
+
 HANDOFF_PENDING = (
     "\n\nA member of staff has already been asked to take over this conversation. Keep helping the "
     "customer meanwhile; if they ask, tell them someone will be with them shortly."
@@ -114,6 +128,18 @@ class _Turn:
     held: tuple[Verdict, PendingAction] | None = None
     """The write action the session held when this message came, and what the message said to it."""
     actions: ActionTurn | None = None
+    lock: TurnLock | None = None
+    """The session's turn lock this turn took with the customer's words (`SessionService.append_next(take=)`)."""
+    released: bool = False
+    """The lock was cleared with the agent's turn; else `_run` clears it on its way out."""
+
+
+class _Locked(Exception):
+    """Another turn of the session holds its lock: `_open` waits for it and reads the session again."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
 
 
 class _FirstUseModelCache:
@@ -255,6 +281,28 @@ class ConversationEngine:
         except RecordMoved:  # the agent this process remembered changed elsewhere: read it afresh (nothing stored)
             self._agents.forget(request.tenant_id, request.agent_id)
             turn = await self._open(request)
+        try:
+            async with aclosing(self._locked_run(turn)) as items:
+                async for item in items:
+                    yield item
+        finally:
+            if turn.lock is not None and not turn.released:
+                with anyio.CancelScope(shield=True):  # a client gone (cancelled) still frees the session
+                    await self._release(turn.tenant_id, turn.session.id, turn.lock)
+
+    async def _release(self, tenant_id: str, session_id: str, lock: TurnLock) -> None:
+        """Clear a turn's lock that no agent turn cleared. A store that fails here is logged, not raised over
+        the turn's own outcome: the lock lapses by itself after `turn_lock_s`."""
+        try:
+            if self._inline:
+                self._sessions.release_turn(tenant_id, session_id, lock)
+            else:
+                await anyio.to_thread.run_sync(self._sessions.release_turn, tenant_id, session_id, lock)
+        except OratioError as exc:
+            logger.warning("session=%s | its turn lock could not be cleared (it lapses): %s", session_id, exc.message)
+
+    async def _locked_run(self, turn: _Turn) -> AsyncGenerator[str | TurnResult, None]:
+        """The turn once its customer's words are stored and its session's lock is held."""
         reply = ReplyBuilder()
         if turn.session.paused:
             # A person has this conversation: the customer's turn is stored (by _open), no model runs.
@@ -283,6 +331,42 @@ class ConversationEngine:
         yield result
 
     async def _open(self, request: _Request) -> _Turn:
+        """`_open_once`, again while another turn of the session holds its lock (on this process or another
+        replica), until it is free or `turn_wait_seconds` have passed: then Busy (409, Retry-After), with
+        nothing of this message stored. The wait reads the session record a few times a second, no more."""
+        deadline: float | None = None
+        pause = FIRST_POLL_S
+        while True:
+            try:
+                return await self._open_once(request)
+            except (_Locked, TurnContended) as refused:
+                now = anyio.current_time()
+                if deadline is None:
+                    deadline = now + self._settings.turn_wait_seconds
+                if now >= deadline:
+                    raise Busy(
+                        f"session '{request.session_id}' is answering another message; "
+                        f"send this one again in {BUSY_RETRY_AFTER_S:g} s",
+                        retry_after=BUSY_RETRY_AFTER_S,
+                    ) from None
+                if isinstance(refused, _Locked):  # a lost race (TurnContended) reads again at once
+                    pause = await self._wait_unlocked(request, refused.session_id, deadline, pause)
+
+    async def _wait_unlocked(self, request: _Request, session_id: str, deadline: float, pause: float) -> float:
+        """Wait until the session's lock is cleared or lapsed (or the deadline comes), reading only its record
+        (one get a poll, not the turns `_open_once` reads); the next pause."""
+        while (now := anyio.current_time()) < deadline:
+            await anyio.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, LAST_POLL_S)
+            if self._inline:
+                session = self._sessions.record(request.tenant_id, session_id)
+            else:
+                session = await anyio.to_thread.run_sync(self._sessions.record, request.tenant_id, session_id)
+            if session.turn_lock is None or session.turn_lock.until <= self._b.clock():
+                break
+        return pause
+
+    async def _open_once(self, request: _Request) -> _Turn:
         """`_begin`, on this loop when the backends' calls are brief and the model is already built.
 
         With embedded SQLite and local blobs a turn's reads and commits take well under a millisecond
@@ -346,6 +430,10 @@ class ConversationEngine:
             recent=HISTORY_TURNS,
         )
         session, history = found.session, found.turns
+        # Another turn runs: wait for it. A lock past its `until` was left by a dead process: it is taken over.
+        if session.turn_lock is not None and session.turn_lock.until > self._b.clock():
+            raise _Locked(session.id)
+        lock = self._sessions.new_turn_lock(self._settings.turn_lock_s)
         rule = matching_rule(artifact.plan, text)
         # The confirmation gate, rule 2: the customer's message settles a held write action before any
         # model runs, and the customer's turn clears it in the same commit (it can run at most once).
@@ -356,14 +444,14 @@ class ConversationEngine:
             gate.approved = held if verdict is Verdict.CONFIRM else None
         # The session and its last turn were just read: append without reading them again.
         seq = max(session.message_count, history[-1].seq if history else 0) + 1
+        # The customer's turn takes the session's turn lock in the same commit, conditional on the version
+        # read: another turn stored meanwhile (two "yes" sent at once, from two tabs or two replicas) makes
+        # this TurnContended with nothing stored, and `_open` reads again and waits, so a held action is
+        # settled by exactly one turn and no two turns of a session interleave.
+        pending = None if held is not None else KEEP
         session, stored = self._sessions.append_next(
-            session, seq, Role.CUSTOMER, text, pending_action=None if held is not None else KEEP, unchanged=checked
+            session, seq, Role.CUSTOMER, text, pending_action=pending, unchanged=checked, take=lock
         )
-        if held is not None and stored.seq != seq:
-            # Another turn of this session was stored between our read and our write (two "yes" sent at
-            # once, from two tabs or two processes): that turn settled the held action; this one must not
-            # run it a second time. Nothing is settled here.
-            held, verdict, gate = None, Verdict.OTHER, Gate()
         outcome, actions = TurnOutcome(), None
         if self._actions is not None and (artifact.plan.actions or held is not None):
             actions = ActionTurn(
@@ -391,6 +479,7 @@ class ConversationEngine:
             held=None if held is None else (verdict, held),
             actions=actions,
             outcome=outcome,
+            lock=lock,
         )
 
     def agent_model(self, agent: AgentRecord, plan: AgentPlan) -> Model:
@@ -466,7 +555,8 @@ class ConversationEngine:
         taken_over = session.handoff is not None and session.handoff.state is HandoffState.TAKEN_OVER
         if not taken_over and reminder_due(turn.history, turn.plan.handoff_message, every):
             reply.finish(turn.plan.handoff_message)
-            session, _ = self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text)
+            session, _ = self._sessions.append_next(session, turn.next_seq, Role.AGENT, reply.text, release=turn.lock)
+            turn.released = True
         return TurnResult(session_id=session.id, reply=reply.text, handoff=True, status=session.status, paused=True)
 
     def webhook_for(self, agent: AgentRecord) -> tuple[WebhookTool, WebhookCaller] | None:
@@ -513,7 +603,9 @@ class ConversationEngine:
                 failed_turns=settlement.failures,
                 tool_calls=turn.outcome.tool_calls,
                 pending_action=held if turn.actions is not None else KEEP,
+                release=turn.lock,
             )
+            turn.released = True
 
         effects = StoredSession(self._sessions, self._handoffs, tenant_id, session.id)
         settled = settle(

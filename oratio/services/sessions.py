@@ -6,8 +6,9 @@ the counter update does not happen; `message_count` is informational, the turns 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from pydantic import TypeAdapter, ValidationError
@@ -36,6 +37,7 @@ from schemas import (
     Source,
     ToolCallRecord,
     Turn,
+    TurnLock,
 )
 from schemas._base import Limits, Metadata
 
@@ -61,8 +63,14 @@ class RecordMoved(Conflict):
     """`append_next(unchanged=...)`: a record the turn was checked against moved; nothing was stored."""
 
 
+class TurnContended(Conflict):
+    """`append_next(take=...)`: the session moved since it was read (another turn took it, say); nothing was
+    stored. The engine reads the session again and waits for the lock it will then see."""
+
+
 class _AlreadyThere(Exception):
-    """Raised inside `set_status_once`'s compare-and-set to leave the session untouched."""
+    """Raised inside a compare-and-set to leave the session untouched (`set_status_once`, `release_turn`,
+    `interrupt_orphans`)."""
 
 
 ENDED = frozenset({SessionStatus.COMPLETED, SessionStatus.INTERRUPTED, SessionStatus.ERROR})
@@ -205,6 +213,8 @@ class SessionService:
         tool_calls: Sequence[ToolCallRecord] = (),
         pending_action: PendingAction | None | Keep = KEEP,
         unchanged: Sequence[Unchanged[Any]] = (),
+        take: TurnLock | None = None,
+        release: TurnLock | None = None,
     ) -> tuple[Session, Turn]:
         """Add turn `seq` to a session the caller has just read (or written): one transaction, no reads.
 
@@ -221,6 +231,12 @@ class SessionService:
         `unchanged` are records the turn was checked against (the agent, read in an earlier turn): it is
         stored only while they are still those versions, in the same commit; RecordMoved, with nothing
         stored, when one moved.
+        `take` (the customer's turn) sets the session's turn lock in the same commit, which is conditional
+        on the version read, so of two processes that read the session unlocked at once only one takes it;
+        the other gets TurnContended with nothing stored (no fallback: it must read afresh and wait). The
+        session's `owner` becomes this process, which now serves it (crash recovery follows the last turn).
+        `release` (the agent's turn) clears that lock in the same commit: taking and releasing cost no
+        write of their own.
         """
         tenant_id, session_id = session.tenant_id, session.id
         if session.status in ENDED:
@@ -242,7 +258,12 @@ class SessionService:
         if not isinstance(pending_action, Keep):
             changes["pending_action"] = pending_action
         counters: dict[str, object] = {"message_count": max(session.message_count, seq), "last_activity_at": now}
-        counted = session.model_copy(update={**counters, **changes})
+        locking: dict[str, object] = {}
+        if take is not None:
+            locking = {"turn_lock": take, "owner": self._owner() or session.owner}
+        elif release is not None:
+            locking = {"turn_lock": None}
+        counted = session.model_copy(update={**counters, **changes, **locking})
         try:
             # The turn, the session's counters, the turn's events and the records it was checked against: one commit.
             writes: list[Write] = [Insert(TURNS, turn), Replace(SESSIONS, counted), *unchanged]
@@ -250,21 +271,41 @@ class SessionService:
         except Conflict:
             if any(self._moved(record) for record in unchanged):
                 raise RecordMoved("a record this turn was checked against changed; check it again") from None
+            if take is not None:
+                raise TurnContended(f"session '{session_id}' moved since it was read; read it again") from None
             stored = self.append_turn(tenant_id, session_id, role, text, sources, tool_calls=tool_calls)
-            if changes:
-                update_with_retry(
-                    self._b.store,
-                    SESSIONS,
-                    tenant_id,
-                    session_id,
-                    "session",
-                    lambda s: s.model_copy(update=changes),
-                )
+            if changes or release is not None:
+
+                def apply(s: Session) -> Session:
+                    mine = release is not None and s.turn_lock is not None and s.turn_lock.token == release.token
+                    return s.model_copy(update={**changes, **({"turn_lock": None} if mine else {})})
+
+                update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", apply)
             for event in _tool_call_events(session, stored):
                 self._b.append(event)
             updated = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
             return updated, stored
         return updated, stored
+
+    def new_turn_lock(self, seconds: float) -> TurnLock:
+        """A lock for a turn about to start here, lapsing `seconds` from now (`append_next(take=...)` takes it)."""
+        owner = self._owner() or f"unleased-{os.getpid()}"
+        return TurnLock(owner=owner, token=new_id("turn"), until=self._b.clock() + timedelta(seconds=seconds))
+
+    def release_turn(self, tenant_id: str, session_id: str, lock: TurnLock) -> None:
+        """Clear the session's turn lock if `lock` still holds it: a turn that ended without storing an agent
+        turn (a paused session, a client gone mid-stream, a failure) frees its session for the next at once.
+        Another turn's lock (ours lapsed and was taken over) is left alone; a session gone is nothing to free."""
+
+        def apply(s: Session) -> Session:
+            if s.turn_lock is None or s.turn_lock.token != lock.token:
+                raise _AlreadyThere
+            return s.model_copy(update={"turn_lock": None})
+
+        try:
+            update_with_retry(self._b.store, SESSIONS, tenant_id, session_id, "session", apply)
+        except (_AlreadyThere, NotFound):
+            return
 
     def _moved(self, condition: Unchanged[Any]) -> bool:
         table, item = condition.table, condition.item
@@ -354,11 +395,20 @@ class SessionService:
             return None
 
     def _move(
-        self, tenant_id: str, session_id: str, status: SessionStatus, reason: str | None, *, once: bool
+        self,
+        tenant_id: str,
+        session_id: str,
+        status: SessionStatus,
+        reason: str | None,
+        *,
+        once: bool,
+        owned_by: str | None | Keep = KEEP,
     ) -> Session:
         def apply(s: Session) -> Session:
             if once and s.status is status:
                 raise _AlreadyThere
+            if not isinstance(owned_by, Keep) and (s.owner != owned_by or s.status is not SessionStatus.ACTIVE):
+                raise _AlreadyThere  # another process took the session over since it was read: it is live
             if s.status in ENDED:
                 raise InvalidState(f"session '{session_id}' has already ended ({s.status.value})")
             update: dict[str, object] = {"status": status, "last_activity_at": self._b.clock()}
@@ -391,15 +441,25 @@ class SessionService:
         `owner_alive` is `LeaseService.is_alive`: a session served by a running process is never touched.
         The default treats every owner as gone (a single process recovering its own previous run).
         `unowned=False` leaves sessions no leased process started (a stateless runtime's) to a start-up.
+        The owner is checked again in the compare-and-set itself: a session a live replica took over between
+        the read and the write (its next turn, `append_next(take=...)`, makes that replica its owner) is left
+        alone, so no process ever ends a session another live process serves.
         """
         count = 0
         for session in all_items(self._b.store, SESSIONS, "active", index="open"):
             if (session.owner is None and not unowned) or owner_alive(session.owner):
                 continue
             try:
-                self.set_status(session.tenant_id, session.id, SessionStatus.INTERRUPTED, "platform restarted")
+                self._move(
+                    session.tenant_id,
+                    session.id,
+                    SessionStatus.INTERRUPTED,
+                    "platform restarted",
+                    once=False,
+                    owned_by=session.owner,
+                )
                 count += 1
-            except InvalidState:
+            except (InvalidState, _AlreadyThere):
                 continue
         return count
 

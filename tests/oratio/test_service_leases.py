@@ -10,7 +10,7 @@ from oratio.platform import Platform
 from oratio.services.leases import LeaseService
 from oratio.services.sessions import SessionService
 from oratio.store.tables import LEASES
-from schemas import Channel, Lease, SessionStatus
+from schemas import Channel, Lease, Role, SessionStatus
 from tests.support.platforms import FakeClock
 from tests.support.tenants import Tenancy, active_agent
 
@@ -132,3 +132,30 @@ def test_liveness_reads_the_leases_once_yet_sees_a_process_that_started_after(pl
 
     assert alive(platform.leases.owner_id) and alive(newcomer.owner_id)
     assert not alive(None) and not alive("own_neverseen")
+
+
+def test_recovery_leaves_a_dead_owners_session_that_a_live_replica_took_over_meanwhile(
+    platform: Platform, acme: Tenancy
+) -> None:
+    """Recovery reads a session owned by a dead process; before it writes, a live replica's next turn of that
+    session makes the live replica its owner (`append_next(take=...)`). The write must not end it."""
+    agent = active_agent(platform, acme)
+    dead, live = _other_process(platform), _other_process(platform)
+    live.acquire()
+    orphan = SessionService(platform.backends, owner=lambda: dead.owner_id).start(
+        acme.tenant_id, agent.id, Channel.TEXT
+    )
+    replica = SessionService(platform.backends, owner=lambda: live.owner_id)
+    lock = replica.new_turn_lock(60.0)
+
+    def dead_but_taken_over(owner: str | None) -> bool:
+        if owner == dead.owner_id:  # between recovery's read and its write, the live replica runs a turn
+            current = replica.record(acme.tenant_id, orphan.id)
+            replica.append_next(current, 1, Role.CUSTOMER, "still there?", take=lock)
+            return False
+        return live.is_alive(owner)
+
+    assert platform.sessions.interrupt_orphans(dead_but_taken_over) == 0
+
+    session = platform.sessions.record(acme.tenant_id, orphan.id)
+    assert (session.status, session.owner) == (SessionStatus.ACTIVE, live.owner_id)

@@ -21,7 +21,7 @@ from typing import IO
 
 from tests.crash import ROOT
 from tests.net import free_port
-from tests.support.processes import stop_process, wait_for_http
+from tests.support.processes import READY_TIMEOUT_S, stop_process, wait_for_http
 
 LINE_TIMEOUT_S = 60.0
 SERVE = (
@@ -65,6 +65,10 @@ class Server:
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Poll /healthz until it answers (bounded; fails at once if the process exits first)."""
+        wait_for_http(f"{self.base_url}/healthz", self.process, timeout_s)
+
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
     for line in stream:
@@ -73,9 +77,13 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 
 @contextmanager
-def oratio_serve(env: Mapping[str, str], stderr_path: Path, *, debug: bool = False) -> Iterator[Server]:
-    """`oratio serve` on a free port, answering /healthz before this yields; stopped (or reaped) on exit."""
-    port = free_port()
+def oratio_serve(
+    env: Mapping[str, str], stderr_path: Path, *, debug: bool = False, port: int | None = None, wait: bool = True
+) -> Iterator[Server]:
+    """`oratio serve` on a free port (or `port`, to restart a server where its clients will find it),
+    answering /healthz before this yields (unless `wait` is False: then `Server.wait_ready` is the
+    caller's); stopped (or reaped) on exit."""
+    port = port or free_port()
     with stderr_path.open("a") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-c", SERVE, str(port), "debug" if debug else "quiet"],
@@ -91,7 +99,8 @@ def oratio_serve(env: Mapping[str, str], stderr_path: Path, *, debug: bool = Fal
     pump.start()
     server = Server(process, port, stderr_path, lines)
     try:
-        wait_for_http(f"{server.base_url}/healthz", process)
+        if wait:
+            server.wait_ready()
         yield server
     finally:
         stop_process(process, timeout_s=LINE_TIMEOUT_S, drain=[pump])
