@@ -30,13 +30,24 @@ logger = logging.getLogger("oratio.duties")
 class Duty:
     """One named duty as seen by one process (`holder`): `claim` it before each run, `release` on stop."""
 
-    def __init__(self, backends: Backends, name: str, holder: str, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        backends: Backends,
+        name: str,
+        holder: str,
+        ttl_seconds: float,
+        holder_dead: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`holder_dead` (`LeaseService.known_dead`) lets a claim take over at once from a holder whose
+        process is known dead (killed -9 on this host, or its lease expired), instead of waiting out `ttl`:
+        a duty such as recovery then runs within the lease time of a crash, not a duty TTL later."""
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         self._b = backends
         self.name = name
         self.holder = holder
         self.ttl = timedelta(seconds=ttl_seconds)
+        self._holder_dead_check = holder_dead
 
     def claim(self) -> bool:
         """True if this process holds the duty for the next `ttl` (taken, renewed or taken over); False
@@ -46,7 +57,7 @@ class Duty:
         try:
             if current is None:
                 self._b.store.insert(DUTIES, DutyLease(name=self.name, holder=self.holder, expires_at=now + self.ttl))
-            elif current.holder == self.holder or current.expires_at <= now:
+            elif current.holder == self.holder or current.expires_at <= now or self._holder_dead(current.holder):
                 if current.holder != self.holder:
                     logger.info("duty=%s holder=%s | taking over from %s", self.name, self.holder, current.holder)
                 self._b.store.replace(
@@ -57,6 +68,9 @@ class Duty:
         except Conflict:
             return False  # another process claimed it between our read and our write
         return True
+
+    def _holder_dead(self, holder: str) -> bool:
+        return self._holder_dead_check is not None and self._holder_dead_check(holder)
 
     def holder_now(self) -> str | None:
         """Who holds the duty right now (None: nobody, or an expired claim)."""

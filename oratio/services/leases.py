@@ -93,6 +93,14 @@ class LeaseService:
         lease = self._b.store.get(LEASES, "leases", owner_id)
         return lease is not None and self._live(lease)
 
+    def known_dead(self, owner_id: str) -> bool:
+        """True only when `owner_id` has a lease row that is no longer live (expired, or its process is gone
+        on this host). No row proves nothing (a process that never took a lease, or one already forgotten)."""
+        if owner_id == self.owner_id:
+            return False
+        lease = self._b.store.get(LEASES, "leases", owner_id)
+        return lease is not None and not self._live(lease)
+
     def liveness(self) -> Callable[[str | None], bool]:
         """`is_alive` for one recovery pass: the lease rows are read once, not once per session.
 
@@ -133,7 +141,7 @@ class LeaseService:
 
     def duty(self, name: str, ttl_seconds: float) -> Duty:
         """The named periodic duty (oratio.services.duties) as this process, `owner_id`, claims it."""
-        return Duty(self._b, name, self.owner_id, ttl_seconds)
+        return Duty(self._b, name, self.owner_id, ttl_seconds, holder_dead=self.known_dead)
 
     def heartbeat(self, recover: Callable[[], object], interval_s: float | None = None) -> Heartbeat:
         """A thread that renews the lease and then runs `recover`, every third of the TTL by default."""

@@ -143,3 +143,19 @@ def test_serve_wires_a_duty_for_each_periodic_job(platform: Platform) -> None:
     assert all(
         s.duty.ttl > timedelta(seconds=platform.settings.session_sweep_seconds) for s in platform.duty_sweepers()
     )
+
+
+def test_a_duty_whose_holder_process_is_dead_is_taken_over_at_once(
+    platform: Platform, peer: Platform, clock: FakeClock
+) -> None:
+    """A killed holder's lease says it is dead (expired here) long before its duty's TTL runs out: recovery and
+    the sweeps move within the lease time of a crash, not a duty TTL later."""
+    platform.leases.acquire()
+    peer.leases.acquire()
+    ours, theirs = platform.leases.duty("recovery", 10 * TTL_S), peer.leases.duty("recovery", 10 * TTL_S)
+    assert ours.claim()
+    assert not theirs.claim()  # the holder's lease is live: it keeps its duty
+    clock.advance(platform.leases.ttl + timedelta(seconds=1))  # the holder was killed: no lease renewal
+    peer.leases.renew()
+    assert theirs.claim()
+    assert theirs.holder_now() == peer.leases.owner_id
