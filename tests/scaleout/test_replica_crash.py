@@ -40,10 +40,10 @@ BEFORE_KILL = 8
 RUN_S = 180.0
 """Bounds the whole load, a guard against a hang: ~25 s on a loaded 2-core machine, 90+ s when it is overloaded."""
 VICTIM = 0
-RECOVERY_BOUND_S = 1.5 * LEASE_TTL_S
-"""Recovery within the lease time: the dead replica's pid is gone at once (same host), but when it held the
-recovery duty (one replica recovers for all), that claim lapses one TTL after its last beat and a survivor
-takes it at its next heartbeat (a third of a TTL later)."""
+RECOVERY_BOUND_S = LEASE_TTL_S
+"""Recovery within the lease time: the dead replica's pid is gone at once (same host), and when it held the
+recovery duty (one replica recovers for all) a survivor takes the duty over at its next heartbeat (a third
+of a TTL later), since the holder's lease is known dead (`LeaseService.known_dead`)."""
 
 
 class Load:
