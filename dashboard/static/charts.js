@@ -18,7 +18,10 @@ function chart(container, hours, value, format, kind, fixedMax) {
   const values = hours.map(value);
   const max = fixedMax || Math.max(1, ...values.filter((v) => v !== null));
   const step = (width - left - 8) / hours.length;
-  const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
+  // role=img needs a name: the figure's caption and the largest value (each bar's <title> holds its own).
+  const caption = container.closest("figure")?.querySelector("figcaption")?.textContent || "Chart";
+  const plot = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img",
+    "aria-label": `${caption}: highest ${format(max)}` });
   const y = (v) => height - bottom - (v / max) * (height - bottom - top);
   plot.append(svg("line", { x1: left, y1: height - bottom, x2: width, y2: height - bottom, class: "axis" }));
   plot.append(svg("text", { x: left - 4, y: top + 8, class: "tick", "text-anchor": "end" }, format(max)));

@@ -42,11 +42,18 @@ function open(me) {
   connect();
 }
 
-// Sign out: a password session ends on the server too (the cookie is cleared), a pasted token is forgotten.
-export function logout(message) {
-  if (state.session && state.csrf && !message) {
-    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": state.csrf } }).catch(() => {});
+// The Log out button: a password session ends on the server first (the cookie is cleared), then the page shows
+// the sign-in form; a reload before the answer would have resumed the session (and cancelled the request).
+export async function signOut() {
+  if (state.session && state.csrf) {
+    await fetch("/api/v1/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": state.csrf }, keepalive: true })
+      .catch(() => {});
   }
+  logout("");
+}
+
+// The page signed out (a pasted token is forgotten); `message` says why when the server ended it.
+export function logout(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.session = false;
