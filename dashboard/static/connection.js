@@ -129,19 +129,19 @@ function onEvent(frame) {
     ensureCard({ id: subject, agent_id: data.agent_id, channel: data.channel, status: "active",
       started_at: frame.at, message_count: 0 });
     updateLiveCount();
-    reloadSoon("charts", loadCharts, 3000);
+    chartsChanged();
     historyChanged();
   } else if (event === "session.turn") {
     const card = ensureCard({ id: subject, agent_id: "", channel: "", status: "active", started_at: frame.at });
     addTurn(card, { seq: data.seq, role: data.role, text: data.text, sources: data.sources, author: data.author,
       started_at: frame.at });
     if (state.historySelected === subject) addTurn(state.historyDetail, { ...data, started_at: frame.at });
-    reloadSoon("charts", loadCharts, 3000);
+    chartsChanged();
   } else if (event === "session.tool_call") {
     const card = ensureCard({ id: subject, agent_id: data.agent_id, channel: "", status: "active", started_at: frame.at });
     addToolCall(card, data, frame.at);
     if (state.historySelected === subject) addToolCall(state.historyDetail, data, frame.at);
-    reloadSoon("charts", loadCharts, 3000);
+    chartsChanged();
   } else if (event === "session.handoff") {
     const card = state.cards.get(subject);
     if (card) {
@@ -151,7 +151,7 @@ function onEvent(frame) {
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
     if (card) setCardStatus(card, data.status);
-    reloadSoon("charts", loadCharts, 3000);
+    chartsChanged();
     historyChanged();
   } else if (event === "notification.created") {
     if (data.type === "handoff") alertHandoff(subject, data);
@@ -168,7 +168,18 @@ function historyChanged() {
   if (!$("panel-history").hidden) reloadSoon("history", () => loadHistory(false), 300);
 }
 
+// History and Charts are the heavy reads (a page of sessions, a day of transcripts): they load when their tab is
+// shown (tabs.js), not at sign-in, so the other views paint sooner; a reconnect reloads the one shown.
 async function reloadAll() {
   await loadAgents();
-  await Promise.all([loadLive(), loadNotifications(), loadKeys(), loadHistory(false), loadCharts()]);
+  await Promise.all([loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
+}
+
+async function historyShown() {
+  if (!$("panel-history").hidden) await loadHistory(false);
+}
+
+// The charts follow the events only while their tab is shown (each reload reads a day of transcripts).
+function chartsChanged(delay = 3000) {
+  if (!$("panel-charts").hidden) reloadSoon("charts", loadCharts, delay);
 }
