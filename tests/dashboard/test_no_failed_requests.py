@@ -69,7 +69,7 @@ def test_normal_use_of_every_view_makes_no_failing_request(
     page.click("#history-form button[type=submit]")
     page.locator(f'#history-rows tr[data-session="{ended}"] button[data-open]').click()
     expect(page.locator("#history-analysis")).to_be_visible()
-    page.wait_for_function("document.querySelector('#session-recordings audio').duration > 0.4")  # streamed
+    page.wait_for_function("() => document.querySelector('#session-recordings audio').duration > 0.4")  # streamed
     page.click("#session-back")
     page.fill("#h-q", "")  # an export filters on fields, not transcript text
     page.select_option("#h-outcome", "resolved")
