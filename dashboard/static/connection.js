@@ -145,12 +145,16 @@ function onEvent(frame) {
   } else if (event === "session.handoff") {
     const card = state.cards.get(subject);
     if (card) {
+      card.eventSeq = frame.seq;  // loadLive's older snapshot will not overwrite it
       setCardStatus(card, data.status);
       setCardHandoff(card, data);
     }
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
-    if (card) setCardStatus(card, data.status);
+    if (card) {
+      card.eventSeq = frame.seq;
+      setCardStatus(card, data.status);
+    }
     chartsChanged();
     historyChanged();
   } else if (event === "notification.created") {
