@@ -11,9 +11,10 @@ with data.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib.resources import files
 
 from starlette.requests import Request
@@ -74,7 +75,11 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-cache",
 }
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""Files under /dashboard/v/<version>/: the version is a hash of every file, so a URL's bytes never change."""
 VOICE_META = b'<meta charset="utf-8">'
+ENTRY = b'<script src="/dashboard/app.js" type="module"></script>'
+STYLE = b'<link rel="stylesheet" href="/dashboard/style.css">'
 
 
 def voice_bridge_at(url: str | None) -> tuple[str, str]:
@@ -93,8 +98,30 @@ def voice_bridge_at(url: str | None) -> tuple[str, str]:
     return f"{scheme}://{host}{path.rstrip('/')}", f"{scheme}://{host}"
 
 
+def version_of(bodies: Mapping[str, bytes]) -> str:
+    """A short hash of every file the page is made of: it names the directory the page loads them from."""
+    digest = hashlib.sha256()
+    for name in sorted(bodies):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(bodies[name]).digest())
+    return digest.hexdigest()[:16]
+
+
+def versioned_page(index: bytes, version: str) -> bytes:
+    """index.html loading its style and modules from /dashboard/v/<version>/ (relative imports follow), with a
+    modulepreload link per module so the browser fetches them all at once instead of import by import."""
+    prefix = f"/dashboard/v/{version}/"
+    preload = b"".join(f'\n  <link rel="modulepreload" href="{prefix}{name}">'.encode() for name in MODULES[1:])
+    index = index.replace(ENTRY, ENTRY.replace(b"/dashboard/", prefix.encode()) + preload, 1)
+    return index.replace(STYLE, STYLE.replace(b"/dashboard/", prefix.encode()), 1)
+
+
 def page_routes(voice_url: str | None = None) -> list[BaseRoute]:
-    """The page; `voice_url` (`ORATIO_VOICE_PUBLIC_URL`) points its voice bar at a bridge on another origin."""
+    """The page; `voice_url` (`ORATIO_VOICE_PUBLIC_URL`) points its voice bar at a bridge on another origin.
+
+    Caching: /dashboard (the HTML) is revalidated on every visit (`no-cache`, an ETag: a 304 when unchanged);
+    it loads the files from /dashboard/v/<version>/, cached for good (`immutable`), so a returning admin's
+    browser asks the server for the HTML only. An upgrade changes the version, hence the URLs. The same files
+    stay at /dashboard/<name> (revalidated, with ETags) for anything that links them there."""
     static = files("dashboard") / "static"
     bodies = {name: (static / name).read_bytes() for name in ASSETS}
     headers = dict(HEADERS)
@@ -104,20 +131,30 @@ def page_routes(voice_url: str | None = None) -> list[BaseRoute]:
         meta = f'<meta name="oratio-voice-url" content="{html.escape(base)}">'.encode()
         bodies["index.html"] = bodies["index.html"].replace(VOICE_META, VOICE_META + b"\n  " + meta, 1)
         headers["Content-Security-Policy"] = CSP.format(voice=f" {origin}")
+    version = version_of(bodies)
+    page = versioned_page(bodies["index.html"], version)
+    etags = {name: f'"{hashlib.sha256(body).hexdigest()[:32]}"' for name, body in {**bodies, "": page}.items()}
 
-    def asset(name: str) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
-            return Response(bodies[name], media_type=ASSETS[name], headers=headers)
+    def serve(body: bytes, name: str, etag: str, cache: str) -> Callable[[Request], Awaitable[Response]]:
+        sent = {**headers, "ETag": etag, "Cache-Control": cache}
 
-        return serve
+        async def answer(request: Request) -> Response:
+            if etag in request.headers.get("if-none-match", ""):
+                return Response(status_code=304, headers=sent)
+            return Response(body, media_type=ASSETS[name], headers=sent)
+
+        return answer
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/dashboard", status_code=307)
 
+    files_ = ("style.css", "agent_page.css", *MODULES)
     return [
         Route("/", home),
-        Route("/dashboard", asset("index.html")),
-        Route("/dashboard/style.css", asset("style.css")),
-        Route("/dashboard/agent_page.css", asset("agent_page.css")),
-        *(Route(f"/dashboard/{name}", asset(name)) for name in MODULES),
+        Route("/dashboard", serve(page, "index.html", etags[""], "no-cache")),
+        *(Route(f"/dashboard/{name}", serve(bodies[name], name, etags[name], "no-cache")) for name in files_),
+        *(
+            Route(f"/dashboard/v/{version}/{name}", serve(bodies[name], name, etags[name], IMMUTABLE))
+            for name in files_
+        ),
     ]

@@ -7,7 +7,7 @@ import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js
 import { installAgentPage } from "./agent_page.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
-import { login, logout } from "./connection.js";
+import { login, logout, signOut } from "./connection.js";
 import { wireCreate } from "./create.js";
 import { resumeCreation, wireCreation } from "./creation.js";
 import { $ } from "./dom.js";
@@ -37,7 +37,7 @@ async function start() {
       if (!(error instanceof ApiError && error.status === 401)) $("login-error").textContent = error.message;
     });
   });
-  $("logout").addEventListener("click", () => logout(""));
+  $("logout").addEventListener("click", () => signOut());
   $("history-form").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
   $("history-more").addEventListener("click", () => loadHistory(true));
   // A History row or a Live card's Open button shows that session's page.

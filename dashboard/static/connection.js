@@ -44,11 +44,18 @@ function open(me) {
   openChartsLink();
 }
 
-// Sign out: a password session ends on the server too (the cookie is cleared), a pasted token is forgotten.
-export function logout(message) {
-  if (state.session && state.csrf && !message) {
-    fetch("/api/v1/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": state.csrf } }).catch(() => {});
+// The Log out button: a password session ends on the server first (the cookie is cleared), then the page shows
+// the sign-in form; a reload before the answer would have resumed the session (and cancelled the request).
+export async function signOut() {
+  if (state.session && state.csrf) {
+    await fetch("/api/v1/auth/sign-out", { method: "POST", headers: { "X-CSRF-Token": state.csrf }, keepalive: true })
+      .catch(() => {});
   }
+  logout("");
+}
+
+// The page signed out (a pasted token is forgotten); `message` says why when the server ended it.
+export function logout(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.session = false;
@@ -138,12 +145,16 @@ function onEvent(frame) {
   } else if (event === "session.handoff") {
     const card = state.cards.get(subject);
     if (card) {
+      card.eventSeq = frame.seq;  // loadLive's older snapshot will not overwrite it
       setCardStatus(card, data.status);
       setCardHandoff(card, data);
     }
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
-    if (card) setCardStatus(card, data.status);
+    if (card) {
+      card.eventSeq = frame.seq;
+      setCardStatus(card, data.status);
+    }
     historyChanged();
   } else if (event === "session.analysed") {
     reloadSoon("charts", loadCharts, 1000);  // the figures change when an ended session is analysed
@@ -162,7 +173,18 @@ function historyChanged() {
   if (!$("panel-history").hidden) reloadSoon("history", () => loadHistory(false), 300);
 }
 
+// History and Charts are the heavy reads (a page of sessions, a day of transcripts): they load when their tab is
+// shown (tabs.js), not at sign-in, so the other views paint sooner; a reconnect reloads the one shown.
 async function reloadAll() {
   await loadAgents();
-  await Promise.all([loadLive(), loadNotifications(), loadKeys(), loadHistory(false), loadCharts()]);
+  await Promise.all([loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
+}
+
+async function historyShown() {
+  if (!$("panel-history").hidden) await loadHistory(false);
+}
+
+// The charts follow the events only while their tab is shown (each reload reads a day of transcripts).
+function chartsChanged(delay = 3000) {
+  if (!$("panel-charts").hidden) reloadSoon("charts", loadCharts, delay);
 }

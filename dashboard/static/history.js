@@ -33,8 +33,11 @@ export async function loadHistory(more) {
   if (!more) clear(rows);
   for (const session of body.sessions) {
     // A click opens the session page (app.js listens on the table: this module knows no other view).
+    // The row's first cell is a button, so the keyboard and screen readers reach what a click on the row does.
     rows.append(el("tr", { class: "clickable", dataset: { session: session.id, open: session.id } },
-      el("td", {}, when(session.started_at)),
+      el("td", {}, el("button", { type: "button", class: "link", dataset: { open: session.id },
+        "aria-label": `Open the session of ${when(session.started_at)}, ${agentName(session.agent_id)}` },
+      when(session.started_at))),
       el("td", {}, agentName(session.agent_id)),
       el("td", {}, session.channel),
       el("td", {}, pill(session.status)),

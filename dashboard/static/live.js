@@ -13,14 +13,18 @@ const ENDED = new Set(["completed", "interrupted", "error"]);
 const gone = new Set();
 
 export async function loadLive() {
+  const asked = state.lastSeq ?? 0;
   const body = await api("/api/v1/sessions/live?limit=20");
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {
     if (ENDED.has(session.status)) continue;
     const card = ensureCard(session);
     if (!card) continue;
-    setCardStatus(card, session.status);
-    setCardHandoff(card, session.handoff);
+    // An event that arrived while this list was read is at least as new: the list must not undo it.
+    if (!(card.eventSeq > asked)) {
+      setCardStatus(card, session.status);
+      setCardHandoff(card, session.handoff);
+    }
     api(`/api/v1/sessions/${encodeURIComponent(session.id)}`)
       .then((full) => full.turns.forEach((turn) => addTurn(card, turn)))
       .catch(report);

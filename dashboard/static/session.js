@@ -14,7 +14,7 @@ export async function openSession(id) {
   clear(detail);
   const transcript = el("ol", { class: "transcript tall" });
   detail.append(...[
-    el("h3", {}, agentName(s.agent_id), " ", pill(s.status)),
+    el("h2", {}, agentName(s.agent_id), " ", pill(s.status)),
     el("div", { class: "meta" }, `${s.channel} · ${when(s.started_at)} → ${when(s.ended_at)} · `, el("code", {}, s.id)),
     s.end_reason ? el("div", { class: "muted" }, `Ended: ${s.end_reason}`) : null,
     Object.keys(s.collected || {}).length
@@ -24,7 +24,7 @@ export async function openSession(id) {
     full.analysis ? analysisBlock(full.analysis) : el("p", { class: "muted", id: "history-analysis-none" },
       s.status === "active" || s.status === "handoff_requested" ? "Analysis: after the session ends." : "Analysis: not written yet."),
     recordingsBlock(s.id, full.recordings || []),
-    el("h4", {}, "Transcript"),
+    el("h3", {}, "Transcript"),
     transcript].filter(Boolean));
   state.historySelected = id;
   state.historyDetail = { transcript, seqs: new Set(), calls: new Map() };
@@ -66,7 +66,7 @@ function recordingsBlock(id, keys) {
     });
     return el("div", {}, load, audio);
   });
-  return el("div", { class: "recordings", id: "session-recordings" }, el("h4", {}, `Recordings (${keys.length})`), ...players);
+  return el("div", { class: "recordings", id: "session-recordings" }, el("h3", {}, `Recordings (${keys.length})`), ...players);
 }
 
 // The post-call analysis: outcome, sentiment, summary and the SOP checks with their evidence turn.

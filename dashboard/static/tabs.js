@@ -9,7 +9,12 @@ import { loadAccessLists } from "./machines.js";
 import { state } from "./state.js";
 
 export function showTab(name) {
-  for (const button of $("tabs").querySelectorAll("button")) button.classList.toggle("active", button.dataset.tab === name);
+  for (const button of $("tabs").querySelectorAll("button")) {
+    const active = button.dataset.tab === name;
+    button.classList.toggle("active", active);
+    if (active) button.setAttribute("aria-current", "page");  // screen readers say which tab is shown
+    else button.removeAttribute("aria-current");
+  }
   for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== `panel-${name}`;
   if (name !== "session") state.tab = name;
   if (name !== "session") state.historySelected = null;  // the live feed stops writing to a closed page

@@ -154,7 +154,7 @@ def test_history_agents_keys_and_charts(page: Page, served: Served, http: httpx.
     expect(page.locator("#history-rows tr")).to_have_count(1)
     page.locator("#history-rows tr").click()
     expect(page.locator("#history-detail .turn")).to_have_count(4)
-    expect(page.locator("#history-detail h3 .pill")).to_have_text("completed")
+    expect(page.locator("#history-detail h2 .pill")).to_have_text("completed")
     shot(page, "history")
 
     page.click('#tabs button[data-tab="keys"]')

@@ -1,0 +1,51 @@
+"""How the page's files are cached: the HTML is revalidated on every visit (an ETag, 304 when unchanged) and
+loads its style and modules from /dashboard/v/<version>/, cached for good, with a modulepreload link per module
+(so the browser fetches them at once rather than import by import); a returning admin's browser asks for the
+HTML only. The version is a hash of the files: changed files, new URLs."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from dashboard.page import MODULES, page_routes, version_of, versioned_page
+
+VERSIONED = re.compile(r'src="/dashboard/v/([0-9a-f]{16})/app\.js"')
+
+
+def test_the_html_is_revalidated_and_the_files_it_loads_are_immutable(http: httpx.Client) -> None:
+    page = http.get("/dashboard")
+    assert page.headers["cache-control"] == "no-cache"
+    etag = page.headers["etag"]
+    again = http.get("/dashboard", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert "content-security-policy" in again.headers
+
+    found = VERSIONED.search(page.text)
+    assert found is not None, page.text[:400]
+    prefix = f"/dashboard/v/{found.group(1)}/"
+    preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page.text)
+    assert preloaded == [f"{prefix}{name}" for name in MODULES[1:]]
+    assert f'<link rel="stylesheet" href="{prefix}style.css">' in page.text
+    for path in [f"{prefix}app.js", f"{prefix}style.css", *preloaded]:
+        served = http.get(path)
+        assert served.status_code == 200, path
+        assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert served.content == http.get(path.replace(prefix, "/dashboard/")).content  # the same bytes
+        assert http.get(path, headers={"If-None-Match": served.headers["etag"]}).status_code == 304
+    assert http.get("/dashboard/v/0000000000000000/app.js").status_code == 404  # only the current version
+
+
+def test_the_version_changes_with_any_file() -> None:
+    files = {"index.html": b"<html>", "app.js": b"export {};", "style.css": b""}
+    first = version_of(files)
+    assert version_of({**files, "style.css": b"body {}"}) != first
+    assert version_of(dict(reversed(list(files.items())))) == first
+    entry = b'<script src="/dashboard/app.js" type="module"></script>'
+    assert versioned_page(entry, first).startswith(f'<script src="/dashboard/v/{first}/app.js"'.encode())
+
+
+def test_a_voice_url_is_in_the_versioned_page_too() -> None:
+    routes = {getattr(route, "path", ""): route for route in page_routes("wss://voice.example.com")}
+    assert any(path.startswith("/dashboard/v/") for path in routes)
