@@ -34,6 +34,7 @@ from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from oratio.store.ports import EventLog, RecordStore
 from tests.aws import MotoServer, moto_server
+from tests.support.embedders import session_embedder
 from tests.support.platforms import FakeClock, open_test_platform
 from tests.support.tenants import Tenancy, new_tenancy
 from tests.support.worlds import World, new_world
@@ -45,6 +46,16 @@ _unique = itertools.count()
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_embedding_model() -> Iterator[None]:
+    """Every platform `open_platform` opens in this process embeds with the session's model
+    (`tests.support.embedders.session_embedder`), as `open_test_platform`'s own wiring does: a model
+    load per test platform was seconds each in every module with `embeddings=True`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("oratio.platform.load_default_embedder", session_embedder)
+        yield
 
 
 @pytest.fixture(scope="session")
