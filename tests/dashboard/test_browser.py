@@ -36,10 +36,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 WAIT_MS = 15_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """One Chromium for the module (a launch is seconds); each test gets its own context (`page`): no
-    cookie, storage or cache of one test reaches another."""
     chromium = require_program("chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
