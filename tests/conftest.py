@@ -34,6 +34,8 @@ from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from oratio.store.ports import EventLog, RecordStore
 from tests.aws import MotoServer, moto_server
+from tests.support.embedders import session_embedder
+from tests.support.mcp_tools import tool_registrations_once
 from tests.support.platforms import FakeClock, open_test_platform
 from tests.support.tenants import Tenancy, new_tenancy
 from tests.support.worlds import World, new_world
@@ -45,6 +47,24 @@ _unique = itertools.count()
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_embedding_model() -> Iterator[None]:
+    """Every platform `open_platform` opens in this process embeds with the session's model
+    (`tests.support.embedders.session_embedder`), as `open_test_platform`'s own wiring does: a model
+    load per test platform was seconds each in every module with `embeddings=True`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("oratio.platform.load_default_embedder", session_embedder)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mcp_tools_derived_once() -> Iterator[None]:
+    """Every MCP server built in this process reuses what the SDK derived from a tool's signature the first
+    time (`tests.support.mcp_tools`): building one was ~0.3 s of CPU, paid by every MCP client and app."""
+    with tool_registrations_once():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ costs and the answer's timing says nothing about which emails exist.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -35,7 +36,7 @@ class Passwords:
     def __post_init__(self) -> None:
         hasher = PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib, parallelism=self.parallelism)
         object.__setattr__(self, "_hasher", hasher)
-        object.__setattr__(self, "_dummy", hasher.hash("oratio-dummy-password-for-unknown-emails"))
+        object.__setattr__(self, "_dummy", _dummy_hash(self.time_cost, self.memory_kib, self.parallelism))
 
     def hash(self, password: str) -> str:
         """The PHC string to store; InvalidInput for a password outside the policy."""
@@ -61,6 +62,14 @@ class Passwords:
 
     def needs_rehash(self, stored: str) -> bool:
         return self._hasher.check_needs_rehash(stored)
+
+
+@functools.cache
+def _dummy_hash(time_cost: int, memory_kib: int, parallelism: int) -> str:
+    """The dummy's PHC string at these costs, hashed once per process: it only has to cost a real
+    verification, and a hash is ~0.2 s of CPU that every `Passwords` (every platform opened) used to pay."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    return hasher.hash("oratio-dummy-password-for-unknown-emails")
 
 
 def check_password(password: str) -> str:

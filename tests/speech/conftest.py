@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.speech import session_speech
 from tests.system import require_program
 from voice_bridge.speech.espeak import EspeakTextToSpeech
-from voice_bridge.speech.local import load_local_speech
 from voice_bridge.speech.piper import PiperTextToSpeech
 from voice_bridge.speech.ports import LocalSpeech
 from voice_bridge.speech.silero import SileroVadModel
@@ -17,7 +17,7 @@ from voice_bridge.speech.whisper import WhisperSpeechToText
 def local_speech() -> LocalSpeech:
     """The cascade as the bridge loads it (Piper installed by the dev extra, so Piper speaks)."""
     require_program("espeak-ng")
-    return load_local_speech()
+    return session_speech()  # the one `load_local_speech()` of the session (tests.support.speech)
 
 
 @pytest.fixture(scope="session")

@@ -21,13 +21,13 @@ from pydantic import SecretStr
 
 from oratio.actions import SecretResolver
 from oratio.config import BlobBackend, Settings, StoreBackend
-from oratio.knowledge.embeddings import load_default_embedder
 from oratio.knowledge.index import HybridIndex
 from oratio.knowledge.local import LocalKnowledgeBase
 from oratio.platform import Platform, build_services, open_platform
 from oratio.runtime import ModelFactory
 from oratio.services import Backends
 from tests.aws import MotoServer
+from tests.support.embedders import session_embedder
 
 JWT_SECRET = "x" * 40
 """The admin-token secret of every test platform (tests mint and check tokens with it)."""
@@ -111,7 +111,7 @@ def open_test_platform(
         return
     with ExitStack() as stack:
         backends = _backends(settings, stack, moto, clock)
-        embedder = load_default_embedder() if settings.embeddings else None
+        embedder = session_embedder() if settings.embeddings else None
         knowledge = LocalKnowledgeBase(HybridIndex(settings.knowledge_path, embedder=embedder))
         stack.callback(knowledge.close)
         platform = build_services(settings, backends, knowledge, model_factory=models, secrets=secrets)

@@ -16,6 +16,7 @@ from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Role
 from tests.support.serving import serving_voice
+from tests.support.speech import session_speech
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence, speak
@@ -27,11 +28,11 @@ pytestmark = pytest.mark.anyio
 
 def real_speech() -> LocalSpeech:
     try:
-        local = importlib.import_module("voice_bridge.speech.local")
+        importlib.import_module("voice_bridge.speech.local")  # absent from this checkout: skip
     except ImportError:
         pytest.skip("voice_bridge.speech.local (the speech engines) is not part of this checkout")
     try:
-        speech: LocalSpeech = local.load_local_speech()
+        speech: LocalSpeech = session_speech()  # one load per session, shared (tests.support.speech)
     except ConfigError as exc:
         if os.environ.get("CI"):
             pytest.fail(exc.message)
