@@ -50,9 +50,7 @@ async def _customer(url: str, agent_id: str, key: str, stop_at: float, latencies
             if session_id is not None:
                 body["session_id"] = session_id
             started = time.perf_counter()
-            answer = await http.post(
-                f"/runtime/agents/{agent_id}/invocations", json=body, headers={"X-Api-Key": key}
-            )
+            answer = await http.post(f"/runtime/agents/{agent_id}/invocations", json=body, headers={"X-Api-Key": key})
             if answer.status_code == 200:
                 latencies.append((time.perf_counter() - started) * 1000)
                 session_id = answer.json()["session_id"]
@@ -154,7 +152,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as root, cluster(Path(root), count=count, **NO_LIMITS) as running:
             rate, latencies = _turns(running, args.customers, args.seconds)
             rows.append(
-                (f"{count} replica{'s' if count > 1 else ''}", rate, percentile(latencies, 50), percentile(latencies, 95))
+                (
+                    f"{count} replica{'s' if count > 1 else ''}",
+                    rate,
+                    percentile(latencies, 50),
+                    percentile(latencies, 95),
+                )
             )
             if count == args.replicas[-1]:
                 ceiling = _store_ceiling(running.moto, args.customers, args.seconds)
