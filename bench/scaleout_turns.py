@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -81,15 +82,19 @@ def _turns(running: Cluster, customers: int, seconds: float) -> tuple[float, lis
     return total / (time.monotonic() - started), latencies
 
 
-def _store_ceiling(moto: MotoServer, threads: int, seconds: float) -> float:
-    """Turn-shaped DynamoDB work per second on this moto_server: GetItem, Query, 2x TransactWriteItems."""
-    client = boto3.client(
+def _dynamodb(moto: MotoServer) -> Any:
+    return boto3.client(
         "dynamodb",
         endpoint_url=moto.endpoint_url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def _store_ceiling(moto: MotoServer, threads: int, seconds: float) -> float:
+    """Turn-shaped DynamoDB work per second on this moto_server: GetItem, Query, 2x TransactWriteItems."""
+    client = _dynamodb(moto)
     table = "bench_ceiling"
     client.create_table(
         TableName=table,
@@ -104,13 +109,7 @@ def _store_ceiling(moto: MotoServer, threads: int, seconds: float) -> float:
     counts = [0] * threads
 
     def work(index: int) -> None:
-        own = boto3.client(
-            "dynamodb",
-            endpoint_url=moto.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        own = _dynamodb(moto)
         pk = {"S": f"session-{index}"}
         seq = 0
         while time.monotonic() < stop_at:

@@ -31,9 +31,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import uploads
+from dashboard.agent_http import path_id
 from dashboard.api import NoQuery, agent_summary, document_summary
 from dashboard.api import _parse as parse_model
-from dashboard.api import _path_id as path_id
 from dashboard.context import DashboardServices
 from dashboard.credentials import request_principal
 from dashboard.sop_files import SOP_SUFFIXES, sop_text

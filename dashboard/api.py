@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import export, recording
+from dashboard.agent_http import path_id
 from dashboard.context import DashboardServices
 from dashboard.credentials import request_principal
 from oratio.errors import InvalidInput, NotFound
@@ -51,7 +52,6 @@ from schemas.stats import StatsQuery
 MAX_BODY_BYTES = 16 * 1024
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-_identifier: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
 class PageQuery(Model):
@@ -131,7 +131,7 @@ class DashboardApi:
     async def documents(self, request: Request) -> Response:
         """An agent's knowledge documents by page, with their indexing status and progress."""
         principal, query = await self._begin(request, PageQuery)
-        agent_id = _path_id(request, "agent_id")
+        agent_id = path_id(request, "agent_id")
         page = await _run(lambda: self._p.documents.list(principal, agent_id, **_paging(query)))
         return _page(page, "documents", document_summary)
 
@@ -166,14 +166,14 @@ class DashboardApi:
 
     async def session(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
-        session_id = _path_id(request, "session_id")
+        session_id = path_id(request, "session_id")
         found = await _run(lambda: self._p.sessions.get(principal, session_id))
         return JSONResponse(_dump(found))
 
     async def recording(self, request: Request) -> Response:
         """The session's n-th call recording (0 = oldest) for the session page's player, with Range for seeking."""
         principal, _ = await self._begin(request, NoQuery)
-        session_id = _path_id(request, "session_id")
+        session_id = path_id(request, "session_id")
         index = int(request.path_params["index"])
         _, data = await _run(lambda: self._p.sessions.recording(principal, session_id, index))
         return recording.audio_response(data, request.headers.get("range"))
@@ -185,19 +185,19 @@ class DashboardApi:
 
     async def mark_read(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
-        notification_id = _path_id(request, "notification_id")
+        notification_id = path_id(request, "notification_id")
         return JSONResponse(_dump(await _run(lambda: self._p.notifications.mark_read(principal, notification_id))))
 
     async def acknowledge(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
-        notification_id = _path_id(request, "notification_id")
+        notification_id = path_id(request, "notification_id")
         acknowledge = self._p.handoff.acknowledge_notification  # a handoff's also moves its live card
         return JSONResponse(_dump(await _run(lambda: acknowledge(principal, notification_id))))
 
     async def move_handoff(self, request: Request) -> Response:
         """The live card's buttons: acknowledge, take-over, return, close (HandoffService, as MCP's tools)."""
         principal, _ = await self._begin(request, NoQuery)
-        session_id = _path_id(request, "session_id")
+        session_id = path_id(request, "session_id")
         handoff = self._p.handoff
         moves: dict[str, Callable[[Principal, str], Session]] = {
             "acknowledge": handoff.acknowledge,
@@ -214,7 +214,7 @@ class DashboardApi:
         """The live card's compose box: the person who took the session over speaks to its customer
         (`HandoffService.say`, as MCP's `send_human_message`); answers the stored human turn, 201."""
         principal, _ = await self._begin(request, NoQuery)
-        session_id = _path_id(request, "session_id")
+        session_id = path_id(request, "session_id")
         message = _parse(HumanMessage, await _json_body(request))
         turn = await _run(lambda: self._p.handoff.say(principal, session_id, message.text))
         return JSONResponse(_dump(turn), status_code=201)
@@ -227,7 +227,7 @@ class DashboardApi:
 
     async def retry_delivery(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
-        delivery_id = _path_id(request, "delivery_id")
+        delivery_id = path_id(request, "delivery_id")
         revived = await _run(lambda: self._p.deliveries.retry(principal, delivery_id))
         self._p.outbox.wake()
         return JSONResponse(_dump(view(revived)))
@@ -245,7 +245,7 @@ class DashboardApi:
 
     async def revoke(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
-        key_id = _path_id(request, "key_id")
+        key_id = path_id(request, "key_id")
         return JSONResponse(_dump(await _run(lambda: self._p.keys.revoke(principal, key_id))))
 
     async def stats(self, request: Request) -> Response:
@@ -319,14 +319,6 @@ def _parse(model: type[M], data: Any) -> M:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None
         raise InvalidInput(f"{field or 'input'}: {first['msg']}", field=field) from None
-
-
-def _path_id(request: Request, name: str) -> str:
-    value = str(request.path_params[name])
-    try:
-        return _identifier.validate_python(value)
-    except ValidationError:
-        raise InvalidInput(f"'{value[:80]}' is not a valid id", field=name) from None
 
 
 async def _json_body(request: Request) -> Any:

@@ -67,9 +67,8 @@ class Forbidden(OratioError):
     http_status = 403
 
 
-class RateLimited(OratioError):
-    code = "rate_limited"
-    http_status = 429
+class RetryLater(OratioError):
+    """A refusal that says when trying again will work: `retry_after` seconds (the HTTP Retry-After header)."""
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
@@ -81,22 +80,18 @@ class RateLimited(OratioError):
         return str(max(1, int(-(-self.retry_after // 1))))
 
 
-class Busy(OratioError):
+class RateLimited(RetryLater):
+    code = "rate_limited"
+    http_status = 429
+
+
+class Busy(RetryLater):
     """Another turn of the same session is running (on this process or another replica) and did not end
     within `ORATIO_TURN_WAIT_SECONDS`: nothing of this message was stored. 409 with Retry-After; sending
     it again after that many seconds is safe."""
 
     code = "session_busy"
     http_status = 409
-
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    @property
-    def retry_after_header(self) -> str:
-        """Whole seconds, rounded up, at least 1 (as `RateLimited`)."""
-        return str(max(1, int(-(-self.retry_after // 1))))
 
 
 class ConfigError(OratioError):
@@ -146,5 +141,6 @@ __all__ = [
     "NotFound",
     "OratioError",
     "RateLimited",
+    "RetryLater",
     "Unauthenticated",
 ]

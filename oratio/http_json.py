@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.errors import Busy, InvalidInput, OratioError, RateLimited, Unauthenticated
+from oratio.errors import InvalidInput, OratioError, RetryLater, Unauthenticated
 
 if TYPE_CHECKING:
     from oratio.services.access import AccessService
@@ -107,7 +107,7 @@ def _too_deep(what: str, max_depth: int) -> str:
 def error_response(exc: OratioError) -> JSONResponse:
     """The JSON answer for a refusal: `{"error", "message", ...}` with its status and headers."""
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited | Busy):
+    if isinstance(exc, RetryLater):
         headers["Retry-After"] = exc.retry_after_header
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'
