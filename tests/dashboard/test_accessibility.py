@@ -94,7 +94,7 @@ def views(ended: str, live: str) -> list[tuple[str, Callable[[Page], None]]]:
 
     def charts(page: Page) -> None:
         tab("charts")(page)
-        expect(page.locator("#chart-sessions svg")).to_be_attached()
+        expect(page.locator("#chart-conversations svg")).to_be_attached()
 
     return [
         ("live", live_tab),

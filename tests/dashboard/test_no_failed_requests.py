@@ -99,7 +99,7 @@ def test_normal_use_of_every_view_makes_no_failing_request(
     expect(page.locator("#key-rows tr", has_text="kiosk").locator(".pill")).to_have_text("revoked")
 
     page.click('#tabs button[data-tab="charts"]')
-    expect(page.locator("#chart-sessions svg")).to_be_attached()
+    expect(page.locator("#chart-conversations svg")).to_be_attached()
 
     page.click('#tabs button[data-tab="account"]')
     page.click("#token-form button[type=submit]")
