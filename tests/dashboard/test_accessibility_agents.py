@@ -1,13 +1,13 @@
 """The dashboard's agent-building views, in headless Chromium at 1280 and 375 px: the New agent form, the creation
-progress view (building, then live) and the agent page (its plan, a section being edited, versions with a diff,
-the test chat, keys, tests) meet the same bar as every other view (test_accessibility): no axe-core violation of
-any impact, no sideways scrolling, every control reachable with the Tab key. And an admin's normal use of them
-(create an agent and watch it build, edit, diff, restore, test-chat, pause, follow the Charts link) makes no
-request that fails.
+progress view (building, then live) and the agent page (its plan, a section being edited, versions with a diff, the
+test chat, keys, tests) and the agent's Charts meet the same bar as every other view (test_accessibility): no
+axe-core violation of any impact, no sideways scrolling, every control reachable with the Tab key. And an admin's
+normal use of them (create an agent and watch it build, edit, diff, test-chat, follow the Charts link, restore,
+pause) makes no request that fails.
 
 They live apart from test_accessibility because they need another platform: the offline AgentCreator on the
-`scripted` model (its test conversations must pass before a version deploys), not the handoff agent.
-Screenshots go to test-artifacts/dashboard/a11y-<view>-<width>.png.
+`scripted` model (its test conversations must pass before a version deploys), not the handoff agent. Screenshots go
+to test-artifacts/dashboard/a11y-<view>-<width>.png.
 """
 
 from __future__ import annotations
@@ -95,6 +95,12 @@ def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:
         page.click("#chat-form button[type=submit]")
         expect(page.locator("#chat-log .turn-agent p")).not_to_be_empty()
 
+    def agent_charts(page: Page) -> None:
+        page.get_by_role("link", name="Charts for this agent").click()
+        expect(page.locator("#panel-charts")).to_be_visible()
+        expect(page.locator("#charts-agent")).to_have_value(built.agent.id)
+        expect(page.locator("#figures > *").first).to_be_visible()
+
     return [
         ("new-agent", create_form),
         ("creation-building", creating),
@@ -103,6 +109,7 @@ def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:
         ("agent-plan-edit", plan_edit),
         ("agent-diff", versions_diff),
         ("agent-chat", chat),
+        ("agent-charts", agent_charts),
     ]
 
 
@@ -157,16 +164,14 @@ def test_normal_use_of_the_agent_building_views_makes_no_failing_request(
         sign_in(page, served, PERSON)
         for _, show in views(built):
             show(page)
+        page.click('#tabs button[data-tab="agents"]')
+        page.locator(f'#agent-rows button[data-open-agent="{built.agent.id}"]').click()
         page.locator('#agent-versions button[data-restore="1"]').click()
         expect(page.locator("#agent-serving")).to_have_text("version 3 serving", timeout=BUILD_MS)
         page.click("#agent-toggle")  # Pause, then Resume
         expect(page.locator(".agent-head .pill")).to_have_text("paused")
         page.click("#agent-toggle")
         expect(page.locator(".agent-head .pill")).to_have_text("active")
-        page.get_by_role("link", name="Charts for this agent").click()  # the agent's charts
-        expect(page.locator("#panel-charts")).to_be_visible()
-        expect(page.locator("#charts-agent")).to_have_value(built.agent.id)
-        expect(page.locator("#figures")).not_to_be_empty()
         page.click('#tabs button[data-tab="agents"]')
         expect(page.locator("#agent-rows tr")).to_have_count(2)
         shot(page, "no-failed-requests-agents")
