@@ -16,7 +16,7 @@ export function renderKeys(card, data) {
   const form = el("form", { class: "row" }, name, ttl, el("button", { type: "submit" }, "Mint key"));
   form.addEventListener("submit", (event) => { event.preventDefault(); mint(name, ttl, secret, rows, error); });
   card.append(form, secret, el("table", { class: "table" },
-    el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "Prefix"), el("th", {}, "Last used"), el("th", {}, "State"), el("th", {}, ""))),
+    el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "Prefix"), el("th", {}, "Last used"), el("th", {}, "State"), el("th", {}, el("span", { class: "visually-hidden" }, "Actions")))),
     rows), error);
   load(rows, error, data.agent.id);
 }

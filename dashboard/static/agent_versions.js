@@ -30,7 +30,7 @@ export function renderVersions(card, data) {
           dataset: { restore: version.version }, "aria-label": `Restore version ${version.version}`, onclick: () => restore(error, version.version, current) }, "Restore")))));
   }
   card.append(el("table", { class: "table" },
-    el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Deployed (UTC)"), el("th", {}, "sha256"), el("th", {}, ""))),
+    el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Deployed (UTC)"), el("th", {}, "sha256"), el("th", {}, el("span", { class: "visually-hidden" }, "Actions")))),
     rows));
   card.append(compare(versions, diff, error), error, diff);
 }

@@ -3,10 +3,12 @@ violation of any impact (issue 22 asks for none serious or critical; the views m
 scrolling, and every control reachable with the Tab key.
 
 The views are the ones the page has: signed out, the sign-in form and the set-password page of an emailed link;
-signed in with a password (so the Account tab shows), the Live, History, Agents, Notifications, API keys, Charts
-and Account tabs and a session's page. The data makes each view non-empty: a live session in handoff (its
-buttons and brief), an ended one with its analysis, a notification, a key, a draft agent, tool calls.
-Screenshots go to test-artifacts/dashboard/a11y-<view>-<width>.png.
+signed in with a password (so the Account tab shows), the Live, History, Agents, Notifications, API keys, Charts and
+Account tabs and a session's page. The Charts tab is checked with its figures (a chart's table open) and in its
+empty state (a range with no conversations). The agent-building views (New agent, creation, the agent page) are in
+test_accessibility_agents, on a platform with the AgentCreator. The data makes each view non-empty: a live session
+in handoff (its buttons and brief), an ended one with its analysis, a notification, a key, a draft agent, tool
+calls. Screenshots go to test-artifacts/dashboard/a11y-<view>-<width>.png.
 """
 
 from __future__ import annotations
@@ -94,7 +96,15 @@ def views(ended: str, live: str) -> list[tuple[str, Callable[[Page], None]]]:
 
     def charts(page: Page) -> None:
         tab("charts")(page)
-        expect(page.locator("#chart-sessions svg")).to_be_attached()
+        expect(page.locator("#chart-conversations svg")).to_be_attached()
+        page.locator("#chart-conversations summary").click()  # a chart's table, opened
+
+    def charts_empty(page: Page) -> None:
+        page.select_option("#charts-range", "custom")
+        page.fill("#charts-since", "2020-01-01")
+        page.fill("#charts-until", "2020-01-03")
+        page.click("#charts-custom button[type=submit]")
+        expect(page.locator("#figures .empty-state")).to_contain_text("No finished conversations in this range")
 
     return [
         ("live", live_tab),
@@ -104,6 +114,7 @@ def views(ended: str, live: str) -> list[tuple[str, Callable[[Page], None]]]:
         ("notifications", notifications),
         ("keys", tab("keys")),
         ("charts", charts),
+        ("charts-empty", charts_empty),
         ("account", tab("account")),
     ]
 

@@ -1,10 +1,11 @@
-"""In headless Chromium, an admin's normal use of every view makes no request that fails: no answer >= 400
-and no request the browser gave up on, from the first load signed out to signing out.
+"""In headless Chromium, an admin's normal use of every view makes no request that fails: no answer >= 400 and no
+request the browser gave up on, from the first load signed out to signing out.
 
-The walk: open the page signed out, sign in with a password, watch a conversation arrive live and take it
-over, search History and open a session, come back, look at Agents, acknowledge a notification, mint and
-revoke a key, read the Charts, mint an MCP token on Account, sign out. Every response the page receives
-(documents, modules, API calls, the recording) is recorded by a listener on the page.
+The walk: open the page signed out, sign in with a password, watch a conversation arrive live and take it over,
+search History and open a session, come back, look at Agents, acknowledge a notification, mint and revoke a key,
+read the Charts (another range, one agent, an empty range), mint an MCP token on Account, sign out. Every response
+the page receives (documents, modules, API calls, the recording) is recorded by a listener on the page. The
+agent-building views (New agent, creation, the agent page) have their walk in test_accessibility_agents.
 """
 
 from __future__ import annotations
@@ -99,7 +100,16 @@ def test_normal_use_of_every_view_makes_no_failing_request(
     expect(page.locator("#key-rows tr", has_text="kiosk").locator(".pill")).to_have_text("revoked")
 
     page.click('#tabs button[data-tab="charts"]')
-    expect(page.locator("#chart-sessions svg")).to_be_attached()
+    expect(page.locator("#chart-conversations svg")).to_be_attached()
+    page.select_option("#charts-range", "30d")
+    expect(page.locator("#chart-conversations table tbody tr")).to_have_count(30)
+    page.select_option("#charts-agent", dash.agent.id)
+    expect(page.locator("#figure-conversations strong")).to_have_text("1")
+    page.select_option("#charts-range", "custom")
+    page.fill("#charts-since", "2020-01-01")
+    page.fill("#charts-until", "2020-01-03")
+    page.click("#charts-custom button[type=submit]")
+    expect(page.locator("#figures .empty-state")).to_contain_text("No finished conversations in this range")
 
     page.click('#tabs button[data-tab="account"]')
     page.click("#token-form button[type=submit]")
