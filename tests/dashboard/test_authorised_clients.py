@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.dashboard.dash import Dash
-from tests.oratio.test_oauth_service import consent
+from tests.support.oauth import consent
 
 
 def test_an_admin_lists_and_revokes_only_their_own_clients(http: httpx.Client, dash: Dash) -> None:

@@ -10,7 +10,7 @@ from playwright.sync_api import Dialog, Page, Response, expect
 from schemas import Principal
 from tests.dashboard.dash import Dash
 from tests.dashboard.test_browser import browser, page, shot
-from tests.oratio.test_oauth_service import RESOURCE, consent
+from tests.support.oauth import RESOURCE, consent
 from tests.support.serving import Served
 from tests.support.signin import PASSWORD
 

@@ -9,7 +9,7 @@ import pytest
 from oratio.errors import NotFound, Unauthenticated
 from oratio.platform import Platform
 from schemas import Principal, Scope
-from tests.oratio.test_oauth_service import RESOURCE, consent
+from tests.support.oauth import RESOURCE, consent
 from tests.support.tenants import Tenancy
 
 

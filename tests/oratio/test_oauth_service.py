@@ -10,39 +10,16 @@ import pytest
 
 from oratio.errors import InvalidInput, Unauthenticated
 from oratio.platform import Platform
-from oratio.services.oauth import Issued
 from oratio.store.tables import OAUTH_TOKENS
 from schemas import Principal, Scope
+from tests.support.oauth import CHALLENGE, RESOURCE, URI, consent
 from tests.support.platforms import MAX_DOCUMENT_BYTES, FakeClock
 from tests.support.tenants import Tenancy
-
-URI = "http://127.0.0.1:4000/cb"
-CHALLENGE = "c" * 43
-RESOURCE = "https://oratio.example/mcp"
 
 
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"max_document_bytes": MAX_DOCUMENT_BYTES, "oauth_max_clients": 2}
-
-
-def consent(platform: Platform, principal: Principal, client_id: str = "cid-1", resource: str = RESOURCE) -> Issued:
-    if platform.oauth.client(client_id) is None:
-        platform.oauth.register(client_id, "Tool", [URI], "{}")
-    request = platform.oauth.start(
-        client_id,
-        scopes=[],
-        code_challenge=CHALLENGE,
-        redirect_uri=URI,
-        redirect_uri_explicit=True,
-        state="s",
-        resource=resource,
-    )
-    _, code = platform.oauth.answer(request, principal, approve=True)
-    assert code is not None
-    found = platform.oauth.code(client_id, code)
-    assert found is not None
-    return platform.oauth.exchange_code(found)
 
 
 def test_the_access_token_acts_as_the_person_for_its_resource_only(platform: Platform, acme: Tenancy) -> None:

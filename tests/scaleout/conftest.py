@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from schemas import Agent
+from tests.scaleout.world import World
 from tests.support.replicas import Cluster, cluster
-from tests.support.tenants import Tenancy, mint, new_agent, new_tenancy
+from tests.support.tenants import mint, new_agent, new_tenancy
 
 MODEL = "scripted?delay=0.02"
 """The demo agent, a little slow (20 ms between streamed chunks), so concurrent turns really overlap."""
@@ -24,17 +23,6 @@ MODEL = "scripted?delay=0.02"
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with cluster(tmp_path_factory.mktemp("replicas"), ORATIO_MODEL=MODEL) as running:
         yield running
-
-
-@dataclass(frozen=True)
-class World:
-    tenancy: Tenancy
-    agent: Agent
-    key: str
-
-    @property
-    def tenant_id(self) -> str:
-        return self.tenancy.tenant_id
 
 
 _tenants = itertools.count(1)

@@ -13,7 +13,7 @@ from oratio.platform import Platform
 from oratio.services._common import all_items
 from oratio.store.tables import TURNS
 from schemas import Role, Turn
-from tests.scaleout.conftest import World
+from tests.scaleout.world import World
 from tests.support.replicas import Cluster
 
 TURN_TIMEOUT_S = 30.0

@@ -12,8 +12,8 @@ import anyio
 import pytest
 
 from schemas import EventType, SessionStatus
-from tests.scaleout.conftest import World
 from tests.scaleout.customers import customer, say, transcript
+from tests.scaleout.world import World
 from tests.support.replicas import Cluster
 from tests.support.tenants import events
 

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from schemas import EventType
-from tests.scaleout.conftest import World
+from tests.scaleout.world import World
 from tests.support.replicas import Cluster
 from tests.support.tenants import events, token_for
 

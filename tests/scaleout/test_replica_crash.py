@@ -28,8 +28,8 @@ import pytest
 from oratio.services._common import all_items
 from oratio.store.tables import SESSIONS
 from schemas import Session, SessionStatus
-from tests.scaleout.conftest import World
 from tests.scaleout.customers import customer, say, transcript
+from tests.scaleout.world import World
 from tests.support.replicas import LEASE_TTL_S, Cluster
 
 pytestmark = pytest.mark.anyio

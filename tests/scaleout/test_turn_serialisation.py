@@ -11,8 +11,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from tests.scaleout.conftest import World
 from tests.scaleout.customers import assert_pairs, customer, say, transcript
+from tests.scaleout.world import World
 from tests.support.replicas import Cluster
 
 pytestmark = pytest.mark.anyio

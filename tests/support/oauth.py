@@ -11,12 +11,39 @@ from mcp.client.auth import TokenStorage
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthToken
 
 from oratio.platform import Platform
+from oratio.services.oauth import Issued
+from schemas import Principal
 from schemas.signin import LinkPurpose
 from tests.support.signin import LINK, PASSWORD, signed_in
 from tests.support.tenants import Tenancy
 
 REDIRECT_URI = "http://127.0.0.1:3999/callback"
 HIDDEN = re.compile(r'<input type="hidden" name="(request|csrf_token)" value="([^"]*)">')
+
+
+URI = "http://127.0.0.1:4000/cb"
+CHALLENGE = "c" * 43
+RESOURCE = "https://oratio.example/mcp"
+
+
+def consent(platform: Platform, principal: Principal, client_id: str = "cid-1", resource: str = RESOURCE) -> Issued:
+    """A person's approved consent for `client_id` on `resource`, exchanged: its access and refresh tokens."""
+    if platform.oauth.client(client_id) is None:
+        platform.oauth.register(client_id, "Tool", [URI], "{}")
+    request = platform.oauth.start(
+        client_id,
+        scopes=[],
+        code_challenge=CHALLENGE,
+        redirect_uri=URI,
+        redirect_uri_explicit=True,
+        state="s",
+        resource=resource,
+    )
+    _, code = platform.oauth.answer(request, principal, approve=True)
+    assert code is not None
+    found = platform.oauth.code(client_id, code)
+    assert found is not None
+    return platform.oauth.exchange_code(found)
 
 
 def person(platform: Platform, tenancy: Tenancy, email: str) -> str:
