@@ -78,7 +78,7 @@ def test_admin_rate_limit_answers_429_with_retry_after(platform: Platform) -> No
         ("GET", "/nope", 404, "not_found", None),
         ("DELETE", "/healthz", 405, "method_not_allowed", "GET, HEAD"),
         ("POST", "/api/v1/me", 405, "method_not_allowed", "GET, HEAD"),
-        ("DELETE", "/api/v1/agents", 405, "method_not_allowed", "GET, HEAD"),
+        ("DELETE", "/api/v1/agents", 405, "method_not_allowed", "GET, HEAD, POST"),
         ("POST", "/api/v1/stats", 405, "method_not_allowed", "GET, HEAD"),
         ("PUT", "/api/v1/keys", 405, "method_not_allowed", "GET, HEAD, POST"),
         ("GET", "/api/v1/keys/key_x/revoke", 405, "method_not_allowed", "POST"),
