@@ -111,14 +111,28 @@ export function setCardHandoff(card, handoff) {
     const by = handoff.by || handoff.finished_by || handoff.taken_over_by || handoff.acknowledged_by;
     card.handoff.append(pill(`handoff ${state.replace("_", " ")}`), ...(by ? [el("small", {}, ` by ${by}`)] : []));
   }
+  card.handoffShown = handoff;
   if (handoff && handoff.brief) card.brief = handoff.brief;  // a model brief comes in a `session.handoff` event; others keep the loaded one
   if (card.brief) card.handoff.append(briefOf(card.brief));
   if (card.node.classList.contains("ended")) { setCompose(card, false); return; }
   for (const move of MOVES[state] || []) {
     card.handoff.append(el("button", { type: "button", class: "ghost", dataset: { move },
-      onclick: () => api(`/api/v1/sessions/${encodeURIComponent(card.id)}/handoff/${move}`, { method: "POST" })
-        .then((session) => { setCardStatus(card, session.status); setCardHandoff(card, session.handoff); })
-        .catch(report) }, LABELS[move]));
+      onclick: () => {
+        // The answer is the session as the move left it; an event applied meanwhile (the move's own, or a model's
+        // brief written just after) is newer, so the answer must not put the card back to an older state.
+        const seen = card.eventSeq;
+        api(`/api/v1/sessions/${encodeURIComponent(card.id)}/handoff/${move}`, { method: "POST" })
+          .then((session) => {
+            if (card.eventSeq === seen) {
+              setCardStatus(card, session.status);
+              setCardHandoff(card, session.handoff);
+            } else if (!card.brief && session.handoff && session.handoff.brief) {
+              card.brief = session.handoff.brief;  // events carry no extractive brief: keep their state, add it
+              setCardHandoff(card, card.handoffShown);
+            }
+          })
+          .catch(report);
+      } }, LABELS[move]));
   }
   setCompose(card, state === "taken_over");
 }
