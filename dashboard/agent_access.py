@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
 from dashboard.credentials import SignInAccess
-from dashboard.plan_builds import start_rebuild
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
 from oratio.config import Settings
 from oratio.errors import InvalidInput, InvalidState, NotFound
@@ -36,7 +35,7 @@ from oratio.http_json import handles_errors
 from oratio.runtime import ConversationEngine
 from oratio.services import AgentService, KeyService
 from oratio.services.agent_tools import ToolService
-from oratio.services.creation import AgentBuilder
+from oratio.services.creation import AgentBuilder, start_in_background
 from oratio.services.secrets import SecretService
 from schemas import AgentStatus, AgentType, Identifier, Limits, MintKeyRequest, Model
 from schemas._base import Name
@@ -174,7 +173,7 @@ class _AgentAccessApi:
         if builder is None:
             raise InvalidState(NO_BUILDER)
         agent = await http.run(lambda: self._p.agent_tools.remove_tool(principal, agent_id, name))
-        start_rebuild(builder, agent.tenant_id, agent.id)
+        start_in_background(builder, agent.tenant_id, agent.id)
         return JSONResponse({"agent_id": agent.id, "removed": name, "status": "building"}, status_code=202)
 
     async def chat(self, request: Request) -> Response:

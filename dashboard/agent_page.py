@@ -4,9 +4,10 @@ pause and resume. Its keys, tools, secrets and test chat are in `dashboard.agent
 The same services as MCP's tools (`get_agent_plan`, `edit_agent_plan`, `diff_agent_plan`, `run_simulations`,
 `pause_agent`...), so tenancy, scopes and the lifecycle are decided once, in the core. An edit or a restore
 is checked by `PlanService` before anything runs, answered 202 at once, and reviewed, tested and deployed as
-a new version by the AgentCreator on its own thread (`dashboard.plan_builds`); the page follows it through
-`build` in `GET /api/v1/agents/{id}`. Every route authenticates an admin (bearer token, or the signed-in
-person with the CSRF checks on writes); bad ids, versions and bodies are 422, another tenant's agent 404.
+a new version by the AgentCreator on its own thread (`start_revision_in_background`, shared with MCP); the
+page follows it through `build` in `GET /api/v1/agents/{id}`. Every route authenticates an admin (bearer
+token, or the signed-in person with the CSRF checks on writes); bad ids, versions and bodies are 422,
+another tenant's agent 404.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
 from dashboard.credentials import SignInAccess
-from dashboard.plan_builds import start_revision
 from oratio.errors import InvalidState, NotFound
 from oratio.http_json import handles_errors
 from oratio.redaction import redact
 from oratio.services import AgentService
-from oratio.services.creation import AgentBuilder
+from oratio.services.creation import AgentBuilder, start_revision_in_background
 from oratio.services.creations import CreationService
 from oratio.services.plans import PendingEdit, PlanService
 from oratio.services.simulations import SimulationService
@@ -200,7 +200,7 @@ class _AgentPageApi:
         return builder
 
     def _started(self, builder: AgentBuilder, edit: PendingEdit, restored: int | None = None) -> Response:
-        start_revision(builder, edit)
+        start_revision_in_background(builder, edit)
         started = EditStarted(
             agent_id=edit.agent.id,
             base_version=edit.base_version,

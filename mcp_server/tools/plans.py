@@ -8,20 +8,15 @@ like `update_agent`; the version that serves keeps serving until the edit passes
 
 from __future__ import annotations
 
-import functools
-import threading
 from typing import Annotated
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from mcp_server._context import ToolContext, tool_errors
-from mcp_server.tools._build import build_thread_name
 from mcp_server.tools._register import reads, tool, writes
 from oratio.errors import InvalidState
-from oratio.services.creation import AgentBuilder
-from oratio.services.plans import PendingEdit
+from oratio.services.creation import start_revision_in_background
 from schemas import Identifier
 from schemas.plan_view import EditStarted, PlanDiff, PlanEdit, PlanView
 
@@ -29,18 +24,6 @@ AgentId = Annotated[Identifier, Field(description="Agent id, e.g. agt_01...")]
 Version = Annotated[int, Field(ge=1, le=1_000_000)]
 
 NO_BUILDER = "this server has no AgentCreator attached, so an edited plan cannot be reviewed and deployed here"
-
-
-def start_revision_in_background(builder: AgentBuilder, edit: PendingEdit) -> None:
-    """Run the edit's review, tests and deploy on their own thread and loop, outliving the request."""
-    revise = functools.partial(builder.revise, base_version=edit.base_version)
-    thread = threading.Thread(
-        target=anyio.run,
-        args=(revise, edit.agent.tenant_id, edit.agent.id, edit.plan),
-        name=build_thread_name(edit.agent.id),
-        daemon=True,
-    )
-    thread.start()
 
 
 def register(server: MCPServer, tc: ToolContext) -> None:

@@ -12,6 +12,7 @@ from elsewhere raises `AnswerPending`, which a builder lets through untouched.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +24,8 @@ from schemas.simulation import SimulationReport
 
 if TYPE_CHECKING:  # no Strands at import: the platform (and `oratio mcp`) start without it
     from strands.models import Model
+
+    from oratio.services.plans import PendingEdit
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 """(stages done, stages in all, what happened): MCP progress notifications, CLI lines."""
@@ -108,5 +111,18 @@ def start_in_background(builder: AgentBuilder, tenant_id: str, agent_id: str) ->
     event log and in its creation record, not on the request."""
     thread = threading.Thread(
         target=anyio.run, args=(builder.create, tenant_id, agent_id), name=build_thread_name(agent_id), daemon=True
+    )
+    thread.start()
+
+
+def start_revision_in_background(builder: AgentBuilder, edit: PendingEdit) -> None:
+    """Review, test and deploy `edit` on its own thread and loop, as the version after its base (refused there
+    if another came first); like `start_in_background`, it outlives the request that asked for it."""
+    revise = functools.partial(builder.revise, base_version=edit.base_version)
+    thread = threading.Thread(
+        target=anyio.run,
+        args=(revise, edit.agent.tenant_id, edit.agent.id, edit.plan),
+        name=build_thread_name(edit.agent.id),
+        daemon=True,
     )
     thread.start()
