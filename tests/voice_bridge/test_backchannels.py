@@ -181,12 +181,14 @@ async def test_a_real_interruption_stops_the_agent_before_its_words_are_known_an
 
     kinds = [m["type"] for m in heard.messages]
     assert "interrupted" in kinds and "backchannel" not in kinds
-    # Longer than a backchannel: interrupted by its length (too_long), after the pause. When frames reach the
-    # listener in one burst (a loaded machine), the utterance's end can be seen in the same pass as its length,
-    # before the interruption is: both orders are the same decision.
+    # Longer than a backchannel: interrupted after the pause, never resumed. Usually by its length (too_long)
+    # while it is still being spoken; when frames reach the listener in one burst (a loaded machine), the
+    # utterance's end is seen in the same pass, before its length is checked, and its words interrupt instead
+    # (said_something). Both are the same decision, in either order.
     assert stages.seen[:2] == ["utterance_end", "paused"]
     assert sorted(stages.seen[2:4]) == ["interrupted", "utterance_end"]
-    assert backend.backchannels.too_long == 1
+    assert backend.backchannels.too_long + backend.backchannels.said_something == 1
+    assert backend.backchannels.resumed == 0
     spoken = heard.transcripts("agent", final=False)
     assert SENTENCES[-1] not in spoken
     question = heard.transcripts("customer")[1].lower()
