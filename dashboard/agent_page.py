@@ -167,7 +167,7 @@ class _AgentPageApi:
         if request.method == "POST":
             builder = self._builder()
             _, plan, version = await http.run(lambda: sims.plan(principal, agent_id, None))
-            with sims.run_slot(principal.tenant_id):
+            async with sims.run_slot(principal.tenant_id):
                 report = await builder.simulate(principal.tenant_id, agent_id, plan, version)
             await http.run(lambda: sims.store_report(principal.tenant_id, agent_id, report))
             return JSONResponse({"report": http.dump(report)}, status_code=201)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from oratio import models
 from oratio.actions import ActionRunner, SecretResolver
 from oratio.actions.http_tool import HttpToolRunner
-from oratio.actions.limits import ToolLimits, ToolLimitSettings
+from oratio.actions.limits import ToolLimits, ToolLimitSettings, burst
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
@@ -251,18 +251,19 @@ def build_services(
     secret_service = SecretService(backends, secret_cipher(settings), per_tenant_max=settings.secrets_per_tenant_max)
     validator = ArgumentValidator()  # one cache of compiled tool schemas for the runner and the gate
     mcp = build_mcp_runner(settings, secrets or secret_service)
-    actions = actions or _action_runner(settings, secrets or secret_service, validator, mcp)
+    actions = actions or _action_runner(settings, secrets or secret_service, validator, mcp, rate_limits)
     agent_tools = ToolService(
         agents,
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         actions=actions,
         secrets=secret_service,
     )
+    runs = settings.simulation_runs_per_minute
     simulations = SimulationService(
         backends,
         agents,
         admin_scenarios_max=settings.simulation_admin_scenarios_max,
-        runs_per_minute=settings.simulation_runs_per_minute,
+        runs=rate_limits.limiter("simulation_runs", runs, max(1, int(runs))),
     )
     engine = ConversationEngine(
         agents=agents,
@@ -530,19 +531,23 @@ def _webhook_sender(settings: Settings) -> WebhookSender:
 
 
 def _action_runner(
-    settings: Settings, secrets: SecretResolver, validator: ArgumentValidator, mcp: McpToolRunner
+    settings: Settings,
+    secrets: SecretResolver,
+    validator: ArgumentValidator,
+    mcp: McpToolRunner,
+    rate_limits: RateLimits,
 ) -> ActionRunner:
-    """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS)."""
+    """Tools reach the same destinations as webhooks (ORATIO_WEBHOOK_ALLOW_PRIVATE / _ALLOWED_HOSTS); their
+    calls per minute are counted where every limit is (ORATIO_RATE_LIMIT_STATE), their concurrency per process."""
+    limits = ToolLimitSettings(
+        calls_per_minute=settings.tool_calls_per_minute,
+        concurrency_per_tenant=settings.tool_concurrency_per_tenant,
+        concurrency_per_tool=settings.tool_concurrency_per_tool,
+    )
     return PlatformActionRunner(
         http=HttpToolRunner(secrets, WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts)),
         mcp=mcp,
-        limits=ToolLimits(
-            ToolLimitSettings(
-                calls_per_minute=settings.tool_calls_per_minute,
-                concurrency_per_tenant=settings.tool_concurrency_per_tenant,
-                concurrency_per_tool=settings.tool_concurrency_per_tool,
-            )
-        ),
+        limits=ToolLimits(limits, rate=rate_limits.limiter("tool_calls", limits.calls_per_minute, burst(limits))),
         validator=validator,
     )
 

@@ -6,7 +6,8 @@ requests handoffs (`knowledge`, `handoff`). A call follows its session's events 
 can take it over, and an admin's listen socket is authenticated like the dashboard's (`access`). The phone
 door (voice_bridge.twilio_door) checks a webhook's signature with the tenant's Twilio auth token (`secrets`)
 against the public URL, and signs stream tickets with a key derived from the platform's secret (`settings`).
-The cascade records each reply's end-of-speech-to-first-audio latency on its turn (`stats`).
+The cascade records each reply's end-of-speech-to-first-audio latency on its turn (`stats`). The phone
+webhook's rate is counted where the platform's limits are (`rate_limits`: per process, or in the store).
 A `Platform` satisfies this structurally.
 """
 
@@ -20,6 +21,7 @@ from oratio.services import AccessService, AgentService, KeyService, SessionServ
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
+from oratio.services.rate_limits import RateLimits
 from oratio.services.secrets import SecretService
 from oratio.services.stats import StatsService
 
@@ -58,5 +60,8 @@ class VoiceServices(Protocol):
 
     @property
     def stats(self) -> StatsService: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...

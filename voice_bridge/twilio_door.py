@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.auth.rate_limit import RateLimiter, check_on_loop
 from oratio.errors import Forbidden, InvalidInput, NotFound, OratioError
 from oratio.http_json import PayloadTooLarge, close_reason, error_response
 from schemas import AgentType
@@ -81,9 +81,16 @@ class PhoneDoor:
         self._call_limits = call_limits
         self._clock = clock
         self._book = TicketBook(max(1_000, limits.calls_max * 10), clock)
-        self._limiter = TokenBucketLimiter(limits.calls_per_minute, limits.calls_burst)
         self.active = 0
         """Phone calls being served by this process now."""
+
+    @functools.cached_property
+    def _limiter(self) -> RateLimiter:
+        """Webhooks per (tenant, agent), shared by every replica when ORATIO_RATE_LIMIT_STATE=store (scope
+        `phone_calls`): behind N replicas a caller or a forger gets the configured rate, not N times it."""
+        return self._services.rate_limits.limiter(
+            "phone_calls", self._limits.calls_per_minute, self._limits.calls_burst
+        )
 
     @functools.cached_property
     def tickets(self) -> Tickets:
@@ -107,7 +114,7 @@ class PhoneDoor:
             raise NotFound("phone calls are not configured on this server (ORATIO_VOICE_PUBLIC_URL)")
         if not (_ID.fullmatch(tenant_id) and _ID.fullmatch(agent_id)):
             raise Forbidden(BAD_SIGNATURE)
-        self._limiter.check(f"{tenant_id}/{agent_id}")  # before any secret is read or HMAC computed
+        await check_on_loop(self._limiter, f"{tenant_id}/{agent_id}")  # before any secret is read or HMAC computed
         params = await _form(request)
         url = _http(public) + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         presented = request.headers.get(SIGNATURE_HEADER, "")

@@ -75,8 +75,9 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             with tool_errors():
                 raise InvalidState("no AgentCreator is attached to this server, so nothing can run scenarios")
         _, plan, found = await tc.call(lambda: platform.simulations.plan(principal, agent_id, version))
-        with tool_errors(), platform.simulations.run_slot(principal.tenant_id):
-            report = await builder.simulate(principal.tenant_id, agent_id, plan, found)
+        with tool_errors():
+            async with platform.simulations.run_slot(principal.tenant_id):
+                report = await builder.simulate(principal.tenant_id, agent_id, plan, found)
         await tc.call(lambda: platform.simulations.store_report(principal.tenant_id, agent_id, report))
         return report
 

@@ -90,7 +90,7 @@ class PlatformActionRunner:
                 "this tool is not available on this platform; tell the customer the action is unavailable",
                 "refused: MCP tools are not enabled on this platform",
             )
-        admitted = self._limits.admit(request.tenant_id, request.agent_id, tool.name)
+        admitted = await self._limits.admit_on_loop(request.tenant_id, request.agent_id, tool.name)
         if isinstance(admitted, str):
             return _refusal(ToolCallStatus.REFUSED, admitted, f"refused: {admitted}")
         with admitted:

@@ -8,18 +8,21 @@ agent's scenario book (admin scenarios + markings) at `{tenant}/agents/{agent}/s
 bounded in count (`ORATIO_SIMULATION_ADMIN_SCENARIOS_MAX`) and size (`BOOK_BYTES_MAX`).
 
 Re-runs cost model calls, so each tenant gets one run at a time in this process and a token bucket
-of `ORATIO_SIMULATION_RUNS_PER_MINUTE`.
+of `ORATIO_SIMULATION_RUNS_PER_MINUTE`, counted where the platform's limits are (`runs`: per process, or
+shared by every replica in the store with ORATIO_RATE_LIMIT_STATE=store). The one-at-a-time guard stays
+per process: a run lasts minutes with no bound to set a claim's expiry by, so across N replicas a tenant
+may have up to N runs at once, all within the one shared rate.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import ValidationError
 
-from oratio.auth.rate_limit import TokenBucketLimiter
+from oratio.auth.rate_limit import RateLimiter, check_on_loop
 from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.services._common import Backends, authorize
 from oratio.services.agents import AgentService, artifact_key
@@ -44,12 +47,13 @@ def book_key(tenant_id: str, agent_id: str) -> str:
 
 class SimulationService:
     def __init__(
-        self, backends: Backends, agents: AgentService, *, admin_scenarios_max: int, runs_per_minute: float
+        self, backends: Backends, agents: AgentService, *, admin_scenarios_max: int, runs: RateLimiter
     ) -> None:
+        """`runs` counts each tenant's re-runs (`RateLimits.limiter`, scope `simulation_runs`)."""
         self._b = backends
         self._agents = agents
         self._max = admin_scenarios_max
-        self._limiter = TokenBucketLimiter(rate_per_minute=runs_per_minute, burst=max(1, int(runs_per_minute)))
+        self._limiter = runs
         self._guard = threading.Lock()
         self._running: set[str] = set()
         self._books = threading.Lock()  # read-modify-write of scenario books, in this process
@@ -165,14 +169,21 @@ class SimulationService:
             raise NotFound(f"version {version} of agent '{agent_id}' is not stored", field="version") from None
         return agent.name, stored.plan, version
 
-    @contextmanager
-    def run_slot(self, tenant_id: str) -> Iterator[None]:
-        """One re-run per tenant at a time, within the tenant's rate: Conflict or RateLimited otherwise."""
+    @asynccontextmanager
+    async def run_slot(self, tenant_id: str) -> AsyncIterator[None]:
+        """One re-run per tenant at a time, within the tenant's rate: Conflict or RateLimited otherwise.
+
+        Async because the rate may be shared in DynamoDB: its check is a round trip, made off the loop."""
         with self._guard:
             if tenant_id in self._running:
                 raise Conflict("a simulation run is already in progress for this organisation; wait for its report")
-            self._limiter.check(tenant_id)
             self._running.add(tenant_id)
+        try:
+            await check_on_loop(self._limiter, tenant_id)
+        except BaseException:
+            with self._guard:
+                self._running.discard(tenant_id)
+            raise
         try:
             yield
         finally:

@@ -131,7 +131,7 @@ async def test_re_runs_are_rate_limited_per_tenant(client: Client, rival: Client
 
 
 async def test_one_re_run_per_tenant_at_a_time(platform: Platform, client: Client, agent: Agent) -> None:
-    with platform.simulations.run_slot(agent.tenant_id):  # a run in progress
+    async with platform.simulations.run_slot(agent.tenant_id):  # a run in progress
         error = await call_error(client, "run_simulations", {"agent_id": agent.id})
     assert "conflict: a simulation run is already in progress" in error
     await call_as(client, "run_simulations", {"agent_id": agent.id}, SimulationReport)  # the slot is free again

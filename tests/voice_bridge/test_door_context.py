@@ -17,6 +17,7 @@ from oratio.services import AccessService, AgentService, KeyService, SessionServ
 from oratio.services.handoff import HandoffService
 from oratio.services.knowledge import KnowledgeService
 from oratio.services.live import EventTail
+from oratio.services.rate_limits import RateLimits
 from oratio.services.secrets import SecretService
 from oratio.services.stats import StatsService
 from tests.support.serving import serving_voice
@@ -38,6 +39,7 @@ class OnlyVoiceServices:
     access: AccessService
     secrets: SecretService
     stats: StatsService
+    rate_limits: RateLimits
     settings: Settings
     live: EventTail
 
@@ -56,6 +58,7 @@ def narrow(platform: Platform) -> OnlyVoiceServices:
         access=platform.access,
         secrets=platform.secrets,
         stats=platform.stats,
+        rate_limits=platform.rate_limits,
         settings=platform.settings,
         live=platform.live,
     )
