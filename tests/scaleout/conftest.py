@@ -17,11 +17,13 @@ from tests.support.tenants import mint, new_agent, new_tenancy
 
 MODEL = "scripted?delay=0.02"
 """The demo agent, a little slow (20 ms between streamed chunks), so concurrent turns really overlap."""
+VOICE = "scripted"
+"""Voice calls through the real cascade over model-free engines (energy VAD, scripted STT, tone TTS)."""
 
 
 @pytest.fixture(scope="package")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with cluster(tmp_path_factory.mktemp("replicas"), ORATIO_MODEL=MODEL) as running:
+    with cluster(tmp_path_factory.mktemp("replicas"), ORATIO_MODEL=MODEL, ORATIO_VOICE_BACKEND=VOICE) as running:
         yield running
 
 

@@ -251,16 +251,20 @@ def cluster(root: Path, count: int = REPLICAS, **settings: str) -> Iterator[Clus
             open_test_platform(root / "test", moto=moto, dynamodb_table_prefix=prefix, s3_bucket=bucket)
         )
         ensure_operator_admin(platform)
+        ports = [free_port() for _ in range(count)]
+        proxy = RoundRobinProxy(ports)
+        proxy.start()
+        stack.callback(proxy.stop)
+        # Clients reach the replicas at the proxy, as at a load balancer: the URL MCP's DNS-rebinding
+        # protection allows (Host) and its auth metadata names.
+        shared = {"ORATIO_PUBLIC_URL": f"http://127.0.0.1:{proxy.port}", **settings}
         replicas = []
-        for index in range(count):
+        for index, port in enumerate(ports):
             data_dir = root / f"replica-{index}"
             data_dir.mkdir(parents=True)
             shutil.copy(operator_file(platform), data_dir / operator_file(platform).name)
-            env = replica_env(moto, data_dir, prefix, bucket, settings)
-            replicas.append(Replica(index, free_port(), data_dir, env, root / f"replica-{index}.stderr"))
-        proxy = RoundRobinProxy([replica.port for replica in replicas])
-        proxy.start()
-        stack.callback(proxy.stop)
+            env = replica_env(moto, data_dir, prefix, bucket, shared)
+            replicas.append(Replica(index, port, data_dir, env, root / f"replica-{index}.stderr"))
         built = Cluster(moto, platform, replicas, proxy)
         for replica in replicas:
             stack.callback(replica.close)
