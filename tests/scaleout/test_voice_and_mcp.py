@@ -114,31 +114,33 @@ class Load:
     async def caller(self) -> None:
         url = self.replicas.url.replace("http://", "ws://") + f"/voice/{self.agent.id}"
         while not self.stopping:
+            step = ["connect"]
             try:
                 with anyio.fail_after(CALL_S):
-                    answered = await self._call(url)
+                    await self._call(url, step)
             except (OSError, WebSocketException, TimeoutError) as exc:  # cut off with the killed replica
-                self.failures[f"call: {type(exc).__name__}"] += 1
-                continue
-            if answered is not None:
-                self.calls.append(answered)
-                self._acknowledged()
+                self.failures[f"call at {step[0]}: {type(exc).__name__}"] += 1
 
-    async def _call(self, url: str) -> Answered | None:
+    async def _call(self, url: str, step: list[str]) -> None:
+        """One call; `step[0]` says where it is (for the failure count). Acknowledged once the answer is heard."""
         async with voice_client(url) as client:
+            step[0] = "start"
             ready = await client.start(self.key)
             if ready.get("type") != "ready":
                 self.failures[f"call refused: {client.heard.close_code} {client.heard.close_reason}"] += 1
-                return None
+                return
+            step[0] = "speak"
             await client.send_audio(UTTERANCE)
             await client.until(lambda h: answer_of(h) is not None or h.close_code is not None, CALL_S)
             heard = answer_of(client.heard)
             if heard is None:
                 self.failures[f"call cut: {client.heard.close_code}"] += 1
-                return None
+                return
+            self.calls.append(Answered(ready["session_id"], *heard))
+            self._acknowledged()
+            step[0] = "end"
             await client.end()
             await client.closed(CALL_S)
-        return Answered(ready["session_id"], *heard)
 
     async def admin(self) -> None:
         while not self.stopping:
