@@ -179,12 +179,7 @@ class SimulationService:
                 raise Conflict("a simulation run is already in progress for this organisation; wait for its report")
             self._running.add(tenant_id)
         try:
-            await check_on_loop(self._limiter, tenant_id)
-        except BaseException:
-            with self._guard:
-                self._running.discard(tenant_id)
-            raise
-        try:
+            await check_on_loop(self._limiter, tenant_id)  # taken while the tenant's slot is held: one at a time
             yield
         finally:
             with self._guard:
