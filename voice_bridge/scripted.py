@@ -47,7 +47,8 @@ class EnergyVad:
         frames = samples(pcm16[:whole]).reshape(-1, ENERGY_FRAME)
         wide = frames.astype(np.int64)
         levels = np.sqrt(np.einsum("ij,ij->i", wide, wide) / ENERGY_FRAME)
-        return np.where(levels >= self.threshold, 1.0, 0.0).tolist()
+        scores: list[float] = np.where(levels >= self.threshold, 1.0, 0.0).tolist()
+        return scores
 
     def reset(self) -> None:
         return None
