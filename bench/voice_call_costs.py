@@ -5,8 +5,8 @@ machine says as much about the neighbours as about the bridge. These are the per
 process CPU time (`time.process_time`: all threads), each beside the way it was done before, in one run:
 
 * detection - one 100 ms frame of customer audio through the endpointer with the energy detector: before,
-  a worker-thread hop per frame and the float RMS; now, on the loop with the integer RMS
-  (voice_bridge.detection, voice_bridge.audio.rms);
+  a worker-thread hop per frame and the float RMS; now, on the loop with the integer RMS, a piece's whole
+  frames scored in one numpy pass (voice_bridge.detection, voice_bridge.audio.rms, `ScoresFrames`);
 * events    - one session event in a process holding 100 calls of one tenant: before, every call's
   subscription was queued and woken for it; now only the call whose session it is (EventTail `subject`);
 * key check - the per-turn re-check of the caller's key: before, a worker-thread hop; now, a key verified

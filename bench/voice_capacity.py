@@ -24,6 +24,7 @@ baseline is measured first, in the same run, after one warm-up call.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -32,8 +33,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -85,10 +87,12 @@ class Bridge:
 
 
 @contextmanager
-def bridge_process(data_dir: Path) -> Iterator[Bridge]:
-    """`serve-door voice` (scripted backend) over a fresh platform."""
+def bridge_process(data_dir: Path, code: Path | None = None) -> Iterator[Bridge]:
+    """`serve-door voice` (scripted backend) over a fresh platform; `code`: the checkout it runs from
+    (another worktree, for a before/after run), else this one."""
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(code)} if code is not None else {}),
         "ORATIO_DATA_DIR": str(data_dir),
         "ORATIO_JWT_SECRET": "b" * 40,
         "ORATIO_EMBEDDINGS": "false",
@@ -103,7 +107,7 @@ def bridge_process(data_dir: Path) -> Iterator[Bridge]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "oratio_app", "serve-door", "voice", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -249,37 +253,104 @@ async def run_level(bridge: Bridge, calls: int, cycles: int, *, in_step: bool) -
     )
 
 
+@dataclass
+class Server:
+    """One bridge under test: its label, its single-call baseline and its RSS after it."""
+
+    label: str
+    bridge: Bridge
+    baseline: float = float("nan")
+    base_rss: float = float("nan")
+    held: int = 0
+
+
+async def measure_baseline(server: Server, cycles: int) -> None:
+    bridge = server.bridge
+    await run_level(bridge, 1, 2, in_step=True)  # warm-up: first-use caches, imports
+    single = await run_level(bridge, 1, max(cycles, 10), in_step=True)
+    server.base_rss = rss_mb(bridge.pid)
+    server.baseline = pct(single.latencies, 0.5)
+    print(
+        f"  {server.label}{1:4d} call : p50 {ms(server.baseline)}  p99 {ms(pct(single.latencies, 0.99))}  (the "
+        f"baseline; server RSS {server.base_rss:.0f} MB, CPU {single.cpu_s / single.held_s * 1000:.1f} ms per "
+        "call-second)"
+    )
+
+
+async def measure_level(server: Server, calls: int, cycles: int, *, in_step: bool) -> bool:
+    """One level on one server, printed; False when under 90% of its utterances were answered."""
+    level = await run_level(server.bridge, calls, cycles, in_step=in_step)
+    p99 = level.pct(0.99)
+    ratio = p99 / server.baseline
+    if level.answered == level.asked and ratio <= 2.0:
+        server.held = max(server.held, calls)
+    call_seconds = calls * cycles * CYCLE_S
+    print(
+        f"  {server.label}{calls:4d} calls: answered {level.answered}/{level.asked}, p50 {ms(level.pct(0.5))}, "
+        f"p99 {ms(p99)} ({ratio:.2f}x), RSS {(level.peak_rss_mb - server.base_rss) / calls * 1024:5.0f} KB a call, "
+        f"CPU {level.cpu_s / call_seconds * 1000:.1f} ms per call-second "
+        f"({level.cpu_s / level.held_s:.2f} cores; load {os.getloadavg()[0]:.1f})"
+    )
+    return level.answered >= level.asked * 0.9
+
+
 async def measure_capacity(
-    levels: Sequence[int], seconds: float, data_root: Path | None, *, in_step: bool = False
+    levels: Sequence[int],
+    seconds: float,
+    data_root: Path | None,
+    *,
+    in_step: bool = False,
+    compare_with: Path | None = None,
 ) -> None:
+    """The levels on this checkout's bridge; with `compare_with` (another checkout: the code before a change),
+    on that one's too, level by level in turn, so both meet the same load on a shared machine."""
     cycles = max(2, int(seconds / CYCLE_S))
     where = f"store in {data_root}" if data_root else "store in a temporary directory"
     phase = "all in step" if in_step else f"starts spread over one {CYCLE_S:g} s cycle"
     print(f"concurrent calls, scripted backend in one serve-door voice process ({cycles} utterances a call):")
     print(f"  {phase}; {where}")
-    with tempfile.TemporaryDirectory(dir=data_root) as tmp, bridge_process(Path(tmp)) as bridge:
-        await run_level(bridge, 1, 2, in_step=True)  # warm-up: first-use caches, imports
-        single = await run_level(bridge, 1, max(cycles, 10), in_step=True)
-        base_rss = rss_mb(bridge.pid)
-        baseline = pct(single.latencies, 0.5)
-        print(
-            f"  {1:4d} call : p50 {ms(baseline)}  p99 {ms(pct(single.latencies, 0.99))}  (the baseline; "
-            f"server RSS {base_rss:.0f} MB, CPU {single.cpu_s / single.held_s * 1000:.1f} ms per call-second)"
-        )
-        held = 0
+    codes: list[tuple[str, Path | None]] = [("", None)]
+    if compare_with is not None:
+        codes = [("before ", compare_with), ("after  ", None)]
+        print(f"  before: {compare_with}; after: this checkout")
+    with ExitStack() as stack:
+        servers = []
+        for label, code in codes:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=data_root)))
+            servers.append(Server(label, stack.enter_context(bridge_process(tmp, code))))
+        for server in servers:
+            await measure_baseline(server, cycles)
+        running = list(servers)
         for calls in levels:
-            level = await run_level(bridge, calls, cycles, in_step=in_step)
-            p99 = level.pct(0.99)
-            ratio = p99 / baseline
-            if level.answered == level.asked and ratio <= 2.0:
-                held = calls
-            call_seconds = calls * cycles * CYCLE_S
-            print(
-                f"  {calls:4d} calls: answered {level.answered}/{level.asked}, p50 {ms(level.pct(0.5))}, "
-                f"p99 {ms(p99)} ({ratio:.2f}x), RSS {(level.peak_rss_mb - base_rss) / calls * 1024:5.0f} KB a call, "
-                f"CPU {level.cpu_s / call_seconds * 1000:.1f} ms per call-second "
-                f"({level.cpu_s / level.held_s:.2f} cores; load {os.getloadavg()[0]:.1f})"
-            )
-            if level.answered < level.asked * 0.9:
+            running = [server for server in running if await measure_level(server, calls, cycles, in_step=in_step)]
+            if not running:
                 break
-        print(f"  held with every reply and p99 within 2x the single call's p50: {held} calls")
+        for server in servers:
+            print(f"  {server.label}held with every reply and p99 within 2x the single call's p50: {server.held} calls")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.voice_capacity", description=__doc__.split("\n")[0])
+    parser.add_argument("--levels", type=int, nargs="+", default=[20, 50, 100], help="concurrent calls to try")
+    parser.add_argument("--seconds", type=float, default=12.0, help="how long each call of a level lasts")
+    parser.add_argument("--in-step", action="store_true", help="every call's turns at the same instant")
+    parser.add_argument("--data-dir", type=Path, help="where the stores live (e.g. /dev/shm: no fsync cost)")
+    parser.add_argument(
+        "--compare-with", type=Path, help="another checkout (a worktree of the code before): both measured in turn"
+    )
+    args = parser.parse_args(argv)
+    anyio.run(
+        partial(
+            measure_capacity,
+            args.levels,
+            args.seconds,
+            args.data_dir,
+            in_step=args.in_step,
+            compare_with=args.compare_with.resolve() if args.compare_with else None,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

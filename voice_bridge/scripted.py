@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from oratio.runtime import ConversationEngine
-from voice_bridge.audio import rms
+from voice_bridge.audio import rms, samples
 from voice_bridge.cascade import CascadeBackend, StageObserver
 from voice_bridge.endpointing import EndpointConfig
 from voice_bridge.speech.ports import LocalSpeech, VoiceActivityDetector
@@ -36,6 +36,19 @@ class EnergyVad:
 
     def speech_probability(self, frame: bytes) -> float:
         return 1.0 if rms(frame) >= self.threshold else 0.0
+
+    def speech_probabilities(self, pcm16: bytes) -> list[float]:
+        """`speech_probability` of each whole frame, in one pass (`ScoresFrames`): the same exact integer
+        sums of squares as `rms`, so the same answers, at one numpy call per piece instead of one per frame.
+        A subclass that judges frames its own way (`speech_probability` overridden) is asked frame by frame."""
+        whole = len(pcm16) - len(pcm16) % (ENERGY_FRAME * 2)
+        if type(self).speech_probability is not EnergyVad.speech_probability:
+            return [self.speech_probability(pcm16[i : i + ENERGY_FRAME * 2]) for i in range(0, whole, ENERGY_FRAME * 2)]
+        frames = samples(pcm16[:whole]).reshape(-1, ENERGY_FRAME)
+        wide = frames.astype(np.int64)
+        levels = np.sqrt(np.einsum("ij,ij->i", wide, wide) / ENERGY_FRAME)
+        scores: list[float] = np.where(levels >= self.threshold, 1.0, 0.0).tolist()
+        return scores
 
     def reset(self) -> None:
         return None

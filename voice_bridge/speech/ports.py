@@ -7,10 +7,10 @@ at which rate its audio comes out, so no engine needs to know the customer's for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 INPUT_RATE = 16_000
 """Sample rate of audio given to voice activity detection and speech-to-text."""
@@ -36,6 +36,17 @@ class VoiceActivityDetector(Protocol):
         ...
 
     def reset(self) -> None: ...
+
+
+@runtime_checkable
+class ScoresFrames(Protocol):
+    """A detector whose probability for a frame depends on that frame alone (no state, `reset` does
+    nothing): it may score many frames in one pass. The endpointer then asks once per piece of audio,
+    not once per frame (the energy detector: one numpy call per 100 ms frame instead of five)."""
+
+    def speech_probabilities(self, pcm16: bytes) -> Sequence[float]:
+        """`speech_probability` of each whole frame of `pcm16` (a multiple of `frame_samples` samples), in order."""
+        ...
 
 
 class SpeechToText(Protocol):
@@ -70,4 +81,12 @@ class LocalSpeech:
     vad_on_loop: bool = False
 
 
-__all__ = ["INPUT_RATE", "LocalSpeech", "SpeechToText", "SttWindow", "TextToSpeech", "VoiceActivityDetector"]
+__all__ = [
+    "INPUT_RATE",
+    "LocalSpeech",
+    "ScoresFrames",
+    "SpeechToText",
+    "SttWindow",
+    "TextToSpeech",
+    "VoiceActivityDetector",
+]
