@@ -125,13 +125,13 @@ class DashboardFeed:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
                 raise Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
-            check = self._credential(websocket, hello.token)
-            principal = await self._verify(check)
             log = self._tail.events
             try:
                 after = None if hello.after is None else EventCursor.parse(hello.after, log.shards)
             except InvalidInput as exc:
                 raise Closing.of(exc) from None
+            check = self._credential(websocket, hello.token)
+            principal = await self._verify(check)
             head = await anyio.to_thread.run_sync(log.head, principal.tenant_id)
             resumed = after is not None and head.covers(after)
             cursor = after if resumed and after is not None else head
