@@ -88,6 +88,8 @@ EVENT_SHARDS = 8
 """Shards of each tenant's event log (each with its own head counter). Fixed: a session's shard is
 its subject's hash modulo this, and client cursors carry one position per shard."""
 _SHARDS_MAX = 64
+_KNOWN_HEADS_MAX = 10_000
+"""Shard heads a process remembers (tenants x shards it appended to) before it forgets them all."""
 _EVENTS_PER_COMMIT = 99
 """Events per append transaction: DynamoDB takes 100 items in one, and the head counter is one of them."""
 _TRANSACTION_MAX_BYTES = 3_000_000
@@ -581,6 +583,8 @@ class DynamoEventLog:
                 if known is None:
                     _backoff(attempt)  # another writer took seq head + 1: read the head again
                 continue  # (a remembered head went stale: read it at once)
+            if len(self._known_heads) >= _KNOWN_HEADS_MAX:
+                self._known_heads.clear()  # only hints: a forgotten head is read again
             self._known_heads[partition] = head + len(events)
             return stored
         raise Conflict("too many concurrent writers to this tenant's event log; retry")
