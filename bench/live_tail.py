@@ -43,6 +43,7 @@ from mcp_server.live import LiveUpdates
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from oratio.services.live import EventTail
+from oratio.store.ports import EventCursor
 from schemas import Event, EventType, NewEvent, Principal, Scope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,18 +56,19 @@ class CountingLog:
 
     def __init__(self, platform: Platform) -> None:
         self._log = platform.backends.events
+        self.shards = self._log.shards
         self._lock = threading.Lock()
         self.reads = 0
 
     def append(self, event: NewEvent) -> Event:
         return self._log.append(event)
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
         with self._lock:
             self.reads += 1
         return self._log.read(tenant_id, after, limit)
 
-    def head(self, tenant_id: str) -> int:
+    def head(self, tenant_id: str) -> EventCursor:
         return self._log.head(tenant_id)
 
     def close(self) -> None:

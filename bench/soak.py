@@ -287,7 +287,8 @@ def event_head(data_dir: Path, tenant_id: str) -> int:
 
     db = SqliteDatabase(data_dir / "oratio.db")
     try:
-        return SqliteEventLog(db).head(tenant_id)
+        (head,) = SqliteEventLog(db).head(tenant_id).positions  # one shard on SQLite
+        return head
     finally:
         db.close()
 

@@ -2,17 +2,23 @@
 
 Protocol (JSON text frames):
 
-    client -> {"type": "auth", "token": "<admin JWT>", "after": <last seq seen, or null>}
+    client -> {"type": "auth", "token": "<admin JWT>", "after": <last cursor seen, or null>}
     client -> {"type": "auth", "after": ...}     (no token: the signed-in person's session cookie)
     server -> {"type": "ready", "cursor": C, "head": H, "resumed": true|false}
-    server -> {"type": "event", "seq": N, "event": "session.turn", "subject": "ses_...", "data": {...}, "at": "..."}
+    server -> {"type": "event", "cursor": C, "seq": N, "event": "session.turn", "subject": "ses_...",
+               "data": {...}, "at": "..."}
 
 The token travels in the first message, never in the URL (URLs end up in logs and history), and a
-browser cannot set headers on a WebSocket. With `after` the server replays every event with seq >
-after and goes on live: the page keeps the last seq it saw and reconnects with it, so across a
-reconnect nothing is lost or repeated (the EventLog guarantees seqs only grow, from any process).
-With `after: null`, or a cursor ahead of the log (another data directory), the stream starts at the
-head and `resumed` is false: the page then reloads its lists.
+browser cannot set headers on a WebSocket. Cursors are opaque strings (`EventCursor.token`: one
+position per shard of the tenant's log; a plain number, as cursors were before shards, is still
+taken). Each event frame carries the cursor just past it. With `after` the server replays every
+event after that cursor and goes on live: the page keeps the last cursor it got and reconnects with
+it, so across a reconnect nothing is lost or repeated (within a shard seqs only grow, from any
+process). With `after: null`, or a cursor ahead of the log (another data directory), the stream
+starts at the head and `resumed` is false: the page then reloads its lists. A cursor this log did
+not issue closes the stream with 4422 asking to subscribe again without one. Events of different
+sessions may arrive in either order; one session's arrive in order. `seq` is the event's place in
+its shard, not a tenant-wide order.
 
 Events come from the platform's one tailer of the log (`oratio.services.live.EventTail`, shared with
 the MCP door): it reads the tenant's log once per poll for every open page and MCP listener, sees
@@ -38,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -49,7 +55,7 @@ from dashboard.context import DashboardServices
 from dashboard.credentials import check_origin, session_from_cookie, session_secret
 from oratio.errors import InvalidInput, OratioError, Unauthenticated
 from oratio.http_json import Closing, close_websocket, receive_text
-from oratio.services.live import Subscription, is_access_event, scope_for
+from oratio.services.live import EventCursor, Subscription, is_access_event, scope_for
 from schemas import Event, Model, Principal
 
 logger = logging.getLogger("dashboard.live")
@@ -71,12 +77,14 @@ class LiveSettings:
 class AuthMessage(Model):
     type: Literal["auth"]
     token: str | None = Field(default=None, min_length=1, max_length=8192)
-    after: int | None = Field(default=None, ge=0, strict=True)
+    after: Annotated[int, Field(ge=0, strict=True)] | Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
 
-def frame(event: Event) -> dict[str, Any]:
+def frame(event: Event, cursor: EventCursor) -> dict[str, Any]:
+    """An event frame; `cursor` is the stream's position just past this event (what the page resumes from)."""
     return {
         "type": "event",
+        "cursor": cursor.token(),
         "seq": event.seq,
         "event": event.type.value,
         "subject": event.subject,
@@ -108,7 +116,7 @@ class DashboardFeed:
         except WebSocketDisconnect:
             return
 
-    async def _authenticate(self, websocket: WebSocket) -> tuple[Callable[[], Principal], Principal, int]:
+    async def _authenticate(self, websocket: WebSocket) -> tuple[Callable[[], Principal], Principal, EventCursor]:
         with anyio.move_on_after(self._s.auth_timeout):
             text = await _receive_text(websocket)
             try:
@@ -117,14 +125,24 @@ class DashboardFeed:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"]) or "message"
                 raise Closing.of(InvalidInput(f"first message must be auth: {where}: {problem['msg']}")) from None
+            log = self._tail.events
+            try:
+                after = None if hello.after is None else EventCursor.parse(hello.after, log.shards)
+            except InvalidInput as exc:
+                raise Closing.of(exc) from None
             check = self._credential(websocket, hello.token)
             principal = await self._verify(check)
-            head = await anyio.to_thread.run_sync(self._tail.events.head, principal.tenant_id)
-            resumed = hello.after is not None and hello.after <= head
-            cursor = hello.after if resumed and hello.after is not None else head
-            await websocket.send_json({"type": "ready", "cursor": cursor, "head": head, "resumed": resumed})
+            head = await anyio.to_thread.run_sync(log.head, principal.tenant_id)
+            resumed = after is not None and head.covers(after)
+            cursor = after if resumed and after is not None else head
+            await websocket.send_json(
+                {"type": "ready", "cursor": cursor.token(), "head": head.token(), "resumed": resumed}
+            )
             logger.info(
-                "tenant=%s subject=%s after=%s | dashboard stream open", principal.tenant_id, principal.subject, cursor
+                "tenant=%s subject=%s after=%s | dashboard stream open",
+                principal.tenant_id,
+                principal.subject,
+                cursor.token(),
             )
             return check, principal, cursor
         raise Closing(CLOSE_AUTH_TIMEOUT, f"send the auth message within {self._s.auth_timeout:g}s")
@@ -148,19 +166,21 @@ class DashboardFeed:
             raise Closing.of(exc) from None
 
     async def _stream(
-        self, websocket: WebSocket, check: Callable[[], Principal], principal: Principal, cursor: int
+        self, websocket: WebSocket, check: Callable[[], Principal], principal: Principal, cursor: EventCursor
     ) -> None:
         ended: list[Closing] = []
 
         async def forward(events: Subscription) -> None:
+            position = cursor
             while True:
                 for event in await events.next_batch():
+                    position = position.advanced((event,))
                     if is_access_event(event):
                         # An admin was disabled, enabled or had its tokens revoked: this stream's
                         # token may be one of them, so check it now rather than at the next recheck.
                         await self._recheck(check)
                     elif principal.allows(scope_for(event)):
-                        await self._send(websocket, frame(event))
+                        await self._send(websocket, frame(event, position))
 
         async def recheck() -> None:
             while True:
@@ -196,7 +216,7 @@ class DashboardFeed:
             with anyio.fail_after(self._s.send_timeout):
                 await websocket.send_json(message)
         except TimeoutError:
-            raise Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last seq") from None
+            raise Closing(CLOSE_TOO_SLOW, "too slow to keep up; reconnect with your last cursor") from None
 
     async def _recheck(self, check: Callable[[], Principal]) -> None:
         try:

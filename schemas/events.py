@@ -53,6 +53,13 @@ class NewEvent(Model):
 
 
 class Event(NewEvent):
-    """A logged event. `seq` is the tenant's cursor: strictly increasing, no gaps visible out of order."""
+    """A logged event: its place is (`shard`, `seq`).
+
+    A tenant's log is split into shards (one on SQLite; a fixed number on DynamoDB) and an event's
+    shard is chosen by its subject, so one record's events (a session's) are in one shard, in order.
+    `seq` counts within the shard: strictly increasing, no gap ever visible out of order. Order across
+    shards is not defined; a tenant-wide reader follows a cursor with one position per shard.
+    """
 
     seq: int = Field(ge=1)
+    shard: int = Field(default=0, ge=0)

@@ -39,7 +39,7 @@ function open(me) {
   $("who").hidden = false;
   $("app").hidden = false;
   $("tab-account").hidden = !state.session;
-  state.lastSeq = null;
+  state.lastCursor = null;
   connect();
   openChartsLink();
 }
@@ -61,7 +61,7 @@ export function logout(message) {
   state.session = false;
   state.csrf = null;
   state.email = null;
-  state.lastSeq = null;
+  state.lastCursor = null;
   if (state.reconnectTimer) clearTimeout(state.reconnectTimer);
   if (state.ws) {
     state.ws.onclose = null;
@@ -90,9 +90,10 @@ function connect() {
   setConn("wait", "connecting…");
   // Signed in with a password, the handshake's cookie authenticates (the server checks the page's origin).
   ws.onopen = () => ws.send(JSON.stringify(state.token
-    ? { type: "auth", token: state.token, after: state.lastSeq }
-    : { type: "auth", after: state.lastSeq }));
+    ? { type: "auth", token: state.token, after: state.lastCursor }
+    : { type: "auth", after: state.lastCursor }));
   ws.onmessage = (message) => {
+    if (state.ws !== ws) return; // a socket this page has left
     let frame;
     try { frame = JSON.parse(message.data); } catch { return; }
     if (frame.type === "ready") {
@@ -100,12 +101,13 @@ function connect() {
       setConn("on", "live");
       $("conn").dataset.resumed = String(frame.resumed); // resumed from our cursor, or started afresh
       if (!frame.resumed) {
-        state.lastSeq = frame.cursor;
+        state.lastCursor = frame.cursor;
         reloadAll().catch(report);
       }
     } else if (frame.type === "event") {
-      if (state.lastSeq !== null && frame.seq <= state.lastSeq) return; // already applied
-      state.lastSeq = frame.seq;
+      // The server sends each event once per stream and resumes after our cursor: nothing is repeated.
+      state.lastCursor = frame.cursor;
+      state.applied += 1;
       try { onEvent(frame); } catch (error) { console.error(error); }
     }
   };
@@ -145,14 +147,14 @@ function onEvent(frame) {
   } else if (event === "session.handoff") {
     const card = state.cards.get(subject);
     if (card) {
-      card.eventSeq = frame.seq;  // loadLive's older snapshot will not overwrite it
+      card.eventSeq = state.applied;  // loadLive's older snapshot will not overwrite it
       setCardStatus(card, data.status);
       setCardHandoff(card, data);
     }
   } else if (event === "session.status") {
     const card = state.cards.get(subject);
     if (card) {
-      card.eventSeq = frame.seq;
+      card.eventSeq = state.applied;
       setCardStatus(card, data.status);
     }
     historyChanged();

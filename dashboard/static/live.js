@@ -13,7 +13,7 @@ const ENDED = new Set(["completed", "interrupted", "error"]);
 const gone = new Set();
 
 export async function loadLive() {
-  const asked = state.lastSeq ?? 0;
+  const asked = state.applied;
   const body = await api("/api/v1/sessions/live?limit=20");
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {

@@ -8,7 +8,8 @@ export const state = {
   csrf: null, // that session's CSRF token, sent as X-CSRF-Token on every POST
   email: null,
   ws: null,
-  lastSeq: null,
+  lastCursor: null, // the live stream's opaque cursor: the page resumes from it after a reconnect
+  applied: 0, // events applied on this page, counted: which of two changes to a card is newer (cursors are opaque)
   backoff: 500,
   reconnectTimer: null,
   agents: new Map(),

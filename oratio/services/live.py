@@ -8,8 +8,10 @@ tenant's subscribers, whichever door they belong to.
 
 * Per tenant. A tenant is read only while it has a subscriber, and only its own subscribers get its
   events: the log is never read on behalf of another tenant, and an idle process reads nothing.
-* Cursors. A subscription starts after a seq of its choosing (`after`, or the log's head). Seqs
-  only grow, so a page reconnecting with the last seq it saw gets exactly what it missed.
+* Cursors. A subscription starts after a cursor of its choosing (`after`, or the log's head). A
+  cursor holds the last seq seen in each shard of the tenant's log (`EventCursor`); seqs only grow
+  within a shard, so a page reconnecting with the last cursor it saw gets exactly what it missed.
+  Events of different shards (different sessions) may reach a subscriber in either order.
 * Bounded queues, slow consumers. The tailer never waits for a subscriber: each has a queue of at
   most `queue_limit` events. A subscriber whose queue would overflow stops being fed ("lagging")
   and, once it has taken what is queued, reads the log itself from its own cursor, one `batch` at a
@@ -46,7 +48,8 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from oratio.store.ports import EventLog
+from oratio.store.event_cursor import EventCursor as EventCursor  # re-exported: the doors resume by it
+from oratio.store.ports import EventLog, cursor_of
 from schemas import Event, Scope
 
 logger = logging.getLogger("oratio.services.live")
@@ -81,8 +84,8 @@ class TailSettings:
 
 @dataclass(eq=False)
 class _Tenant:
-    cursor: int
-    """The last seq the tailer has read (and fanned out) for this tenant."""
+    cursor: EventCursor
+    """The last seq per shard the tailer has read (and fanned out) for this tenant."""
     subscribers: set[Subscription] = field(default_factory=set)
 
 
@@ -108,7 +111,7 @@ class Subscription:
         loop: anyio.lowlevel.EventLoopToken,
         tenant_id: str,
         tenant: _Tenant,
-        after: int,
+        after: EventCursor,
         on_ready: Callable[[], None] | None,
         subject: str | None = None,
     ) -> None:
@@ -119,14 +122,14 @@ class Subscription:
         self._tenant = tenant
         self._seen = after
         self._queue: deque[Event] = deque()
-        self._lagging = after < tenant.cursor
+        self._lagging = not after.covers(tenant.cursor)
         self._wakeup = anyio.Event()
         self._on_ready = on_ready
         self._closed = False
 
     @property
-    def cursor(self) -> int:
-        """The last seq this subscription has taken in (queued or read)."""
+    def cursor(self) -> EventCursor:
+        """The last seq per shard this subscription has taken in (queued or read)."""
         return self._seen
 
     @property
@@ -145,9 +148,8 @@ class Subscription:
             return []
         settings = self._tail.settings
         batch = await anyio.to_thread.run_sync(self._tail.events.read, self.tenant_id, self._seen, settings.batch)
-        if batch:
-            self._seen = batch[-1].seq
-        if self._seen >= self._tenant.cursor:
+        self._seen = self._seen.advanced(batch)
+        if self._seen.covers(self._tenant.cursor):
             # Caught up with the tailer, which hands on everything after its cursor (and this
             # subscription skips what it has read already). No await since the check: nothing slips by.
             self._lagging = False
@@ -181,21 +183,21 @@ class Subscription:
         self._tail._leave(self)
 
     def _offer(self, events: Sequence[Event]) -> None:
-        """Called by the tailer with a tenant's new events, in seq order."""
+        """Called by the tailer with a tenant's new events, each shard's in seq order."""
         if not self._lagging:
-            fresh = [event for event in events if event.seq > self._seen]
+            fresh = [event for event in events if not self._seen.has_seen(event)]
             if not fresh:
                 return
             mine = self._mine(fresh)
             if not mine:
-                self._seen = fresh[-1].seq  # none of them is this subscriber's: taken in, not woken
+                self._seen = self._seen.advanced(fresh)  # none of them is this subscriber's: taken in, not woken
                 return
             if len(self._queue) + len(mine) > self._tail.settings.queue_limit:
                 self._lagging = True  # keep what is queued; the rest is read from the log later
                 logger.info("tenant=%s cursor=%d | slow subscriber left to catch up", self.tenant_id, self._seen)
             else:
                 self._queue.extend(mine)
-                self._seen = fresh[-1].seq
+                self._seen = self._seen.advanced(fresh)
         self._wake()
 
     def _wake(self) -> None:
@@ -229,27 +231,31 @@ class EventTail:
     async def open(
         self,
         tenant_id: str,
-        after: int | None = None,
+        after: EventCursor | int | None = None,
         *,
         on_ready: Callable[[], None] | None = None,
         subject: str | None = None,
     ) -> Subscription:
         """Subscribe to a tenant's events after `after` (the log's head when None). Close it when done.
 
+        An int is an old single-number cursor (`EventCursor.legacy`); a cursor of another layout than
+        the log's is refused (InvalidInput).
+
         Nothing polls for it unless `run()` is running on this event loop (see `subscribe`).
         `on_ready` is called (on the event loop) whenever new events may be available. With `subject`,
         only the events about that record (`Event.subject`) are queued, and only they wake it.
         """
+        start = None if after is None else cursor_of(after, self.events.shards)
         key, state = self._state()
         tenant = state.tenants.get(tenant_id)
-        if tenant is None or after is None:
+        if tenant is None or start is None:
             head = await anyio.to_thread.run_sync(self.events.head, tenant_id)
             tenant = state.tenants.get(tenant_id)  # another subscriber may have started it meanwhile
             if tenant is None:
                 tenant = state.tenants[tenant_id] = _Tenant(cursor=head)
-            if after is None:
-                after = head
-        subscription = Subscription(self, key, tenant_id, tenant, after, on_ready, subject)
+            if start is None:
+                start = head
+        subscription = Subscription(self, key, tenant_id, tenant, start, on_ready, subject)
         tenant.subscribers.add(subscription)
         return subscription
 
@@ -257,7 +263,7 @@ class EventTail:
     async def subscribe(
         self,
         tenant_id: str,
-        after: int | None = None,
+        after: EventCursor | int | None = None,
         *,
         on_ready: Callable[[], None] | None = None,
         subject: str | None = None,
@@ -356,13 +362,12 @@ class EventTail:
             tenant = snapshot[tenant_id]
             if state.tenants.get(tenant_id) is not tenant:
                 continue  # every subscriber left meanwhile
-            if events:
-                tenant.cursor = max(tenant.cursor, events[-1].seq)
+            tenant.cursor = tenant.cursor.advanced(events)
             for subscription in list(tenant.subscribers):
                 if events or subscription.lagging:
                     subscription._offer(events)
 
-    def _read(self, cursors: Sequence[tuple[str, int]]) -> list[tuple[str, list[Event]]]:
+    def _read(self, cursors: Sequence[tuple[str, EventCursor]]) -> list[tuple[str, list[Event]]]:
         """In a worker thread: each tenant's events after its cursor, up to a bounded amount."""
         read: list[tuple[str, list[Event]]] = []
         limit = self.settings.batch
@@ -373,7 +378,7 @@ class EventTail:
                 events.extend(batch)
                 if len(batch) < limit:
                     break
-                cursor = batch[-1].seq
+                cursor = cursor.advanced(batch)
             read.append((tenant_id, events))
         return read
 

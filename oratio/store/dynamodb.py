@@ -11,13 +11,17 @@ Why the shapes below:
 - Optimistic concurrency is a condition on the stored `version` attribute; a failed condition (or a
   transaction that collided with another) is a `Conflict`, never a crash, because to the caller it
   is the same thing as losing a race.
-- The event log keeps a per-tenant head counter. An append moves the head from N to N+1 and puts
-  event N+1 in one transaction, so event N is committed before N+1 can be written. Appends of one
-  tenant waiting at the same moment in this process go in one transaction (N to N+k, k events:
-  `oratio.store.group_commit`), so the counter item caps a tenant at up to 99 events per round trip
-  rather than one. A reader first
-  reads the head (GetItem is serializable with transactions) and only asks for seqs up to it, so it
-  can never observe N+1 while N is still in flight: "seen N" implies "nothing below N appears later".
+- The event log splits each tenant's log into `EVENT_SHARDS` shards, an event's shard chosen by its
+  subject (so a session's events are in one shard, in order), and keeps a head counter per shard. An
+  append moves its shard's head from N to N+1 and puts event N+1 in one transaction, so event N is
+  committed before N+1 can be written. Appends of one shard waiting at the same moment in this
+  process go in one transaction (N to N+k, k events: `oratio.store.group_commit`), so a counter item
+  caps its shard at up to 99 events per round trip, and a tenant's sessions spread over the shards
+  append in parallel. A reader first reads the heads (one consistent BatchGetItem; each GetItem is
+  serializable with transactions) and only asks each shard for seqs up to its head, so it can never
+  observe N+1 of a shard while N is still in flight: "seen N" implies "nothing below N appears later"
+  in that shard. Shard 0 keeps the key the single-counter log had (the tenant id), so events and
+  cursors from before shards are shard 0's.
 
 `table_definitions` is the single source of the physical schema: `create_dynamodb_tables` uses it
 for development and tests, and the CloudFormation template is meant to be generated from it.
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
+import itertools
 import json
 import random
 import time
@@ -37,8 +43,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oratio.errors import BackendUnavailable, Conflict, InvalidInput
+from oratio.store.event_cursor import EventCursor
 from oratio.store.group_commit import GroupCommit
-from oratio.store.ports import Insert, Page, Table, Unchanged, Write, check_writes
+from oratio.store.ports import Insert, Page, Table, Unchanged, Write, check_writes, cursor_of, shard_of
 from oratio.store.tables import ALL_TABLES
 from schemas import Event, Limits, NewEvent, Record
 
@@ -77,6 +84,12 @@ _ABSENT = "attribute_not_exists(#pk)"
 _RETRIES = 50
 _BACKOFF_BASE_S = 0.005
 _BACKOFF_CAP_S = 0.2
+EVENT_SHARDS = 8
+"""Shards of each tenant's event log (each with its own head counter). Fixed: a session's shard is
+its subject's hash modulo this, and client cursors carry one position per shard."""
+_SHARDS_MAX = 64
+_KNOWN_HEADS_MAX = 10_000
+"""Shard heads a process remembers (tenants x shards it appended to) before it forgets them all."""
 _EVENTS_PER_COMMIT = 99
 """Events per append transaction: DynamoDB takes 100 items in one, and the head counter is one of them."""
 _TRANSACTION_MAX_BYTES = 3_000_000
@@ -492,42 +505,62 @@ def _decode_cursor(cursor: str, fingerprint: str, key_names: Sequence[str], pk: 
 
 
 class DynamoEventLog:
-    """`EventLog` on DynamoDB: a head counter per tenant plus one item per event (see module doc)."""
+    """`EventLog` on DynamoDB: per tenant, `shards` head counters plus one item per event (see module doc)."""
 
-    def __init__(self, client: DynamoDBClient, prefix: str) -> None:
+    def __init__(self, client: DynamoDBClient, prefix: str, *, shards: int = EVENT_SHARDS) -> None:
+        if not 1 <= shards <= _SHARDS_MAX:
+            raise ValueError(f"an event log has 1 to {_SHARDS_MAX} shards, not {shards}")
         self._client = client
         self._events = f"{prefix}{EVENTS}"
         self._heads = f"{prefix}{EVENT_HEADS}"
-        # Appends of one tenant waiting at the same moment share one transaction (see group_commit).
+        self.shards = shards
+        # Appends of one shard waiting at the same moment share one transaction (see group_commit).
         self.appends: GroupCommit[NewEvent, Event] = GroupCommit(self._append_batch, _EVENTS_PER_COMMIT)
+        self.conflicts = 0
+        """Append transactions lost to another writer of the same shard and retried (for benchmarks)."""
+        self._known_heads: dict[str, int] = {}
+        """Each shard's head after this process's last commit to it: the next commit's condition, without
+        reading the head first (one round trip, not two, while no other replica appends to the shard).
+        Only ever a head that was committed, and heads only grow: a stale one fails the condition and
+        the head is read again. Written only by the shard's group-commit leader (one at a time)."""
+
+    def _partition(self, tenant_id: str, shard: int) -> str:
+        """Shard 0 is the tenant id itself (the single-counter log's key); tenant ids never hold '#'."""
+        return tenant_id if shard == 0 else f"{tenant_id}#{shard}"
 
     def append(self, event: NewEvent) -> Event:
-        return self.appends.submit(event.tenant_id, event)
+        shard = shard_of(event.subject, self.shards)
+        return self.appends.submit(self._partition(event.tenant_id, shard), event)
 
-    def _append_batch(self, tenant_id: str, events: list[NewEvent]) -> list[Event]:
-        """Commit `events` in order, each transaction within DynamoDB's item and size limits."""
+    def _append_batch(self, partition: str, events: list[NewEvent]) -> list[Event]:
+        """Commit `events` (all of one shard) in order, each transaction within DynamoDB's item and size limits."""
         stored: list[Event] = []
         chunk: list[NewEvent] = []
         size = 0
         for event in events:
             body = len(event.model_dump_json())
             if chunk and size + body > _TRANSACTION_MAX_BYTES:
-                stored += self._append_chunk(tenant_id, chunk)
+                stored += self._append_chunk(partition, chunk)
                 chunk, size = [], 0
             chunk.append(event)
             size += body
-        return stored + self._append_chunk(tenant_id, chunk)
+        return stored + self._append_chunk(partition, chunk)
 
-    def _append_chunk(self, tenant_id: str, events: list[NewEvent]) -> list[Event]:
-        """Move the head from N to N+k and put events N+1..N+k in one transaction: all visible, or none."""
-        tenant: AttributeValueTypeDef = {"S": tenant_id}
+    def _append_chunk(self, partition: str, events: list[NewEvent]) -> list[Event]:
+        """Move the shard's head from N to N+k and put its events N+1..N+k in one transaction: all visible, or none."""
+        key: AttributeValueTypeDef = {"S": partition}
+        shard = shard_of(events[0].subject, self.shards)
         for attempt in range(_RETRIES):
-            head = self.head(tenant_id)
-            stored = [Event.model_validate({**e.model_dump(), "seq": head + 1 + i}) for i, e in enumerate(events)]
+            known = self._known_heads.pop(partition, None)
+            head = known if known is not None else self._shard_head(partition)
+            stored = [
+                Event.model_validate({**e.model_dump(), "seq": head + 1 + i, "shard": shard})
+                for i, e in enumerate(events)
+            ]
             move_head: TransactWriteItemTypeDef = {
                 "Update": {
                     "TableName": self._heads,
-                    "Key": {"pk": tenant},
+                    "Key": {"pk": key},
                     "UpdateExpression": "SET #head = :next",
                     "ConditionExpression": "#head = :head" if head else "attribute_not_exists(#head)",
                     "ExpressionAttributeNames": {"#head": "head"},
@@ -538,7 +571,7 @@ class DynamoEventLog:
             puts = [
                 _put(
                     self._events,
-                    {"pk": tenant, "sk": {"N": str(event.seq)}, "body": {"S": event.model_dump_json()}},
+                    {"pk": key, "sk": {"N": str(event.seq)}, "body": {"S": event.model_dump_json()}},
                     _ABSENT,
                 )
                 for event in stored
@@ -546,17 +579,34 @@ class DynamoEventLog:
             try:
                 _transact(self._client, [move_head, *puts], ())
             except Conflict:
-                _backoff(attempt)  # another writer took seq head + 1: read the head again
-                continue
+                self.conflicts += 1  # not exact under threads: a figure for benchmarks, not a guarantee
+                if known is None:
+                    _backoff(attempt)  # another writer took seq head + 1: read the head again
+                continue  # (a remembered head went stale: read it at once)
+            if len(self._known_heads) >= _KNOWN_HEADS_MAX:
+                self._known_heads.clear()  # only hints: a forgotten head is read again
+            self._known_heads[partition] = head + len(events)
             return stored
         raise Conflict("too many concurrent writers to this tenant's event log; retry")
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
         if limit < 1:
             raise InvalidInput("limit must be at least 1", field="limit")
-        after = max(after, 0)
-        # Every seq up to the head was committed before the head moved past it: ask for no more.
-        last = min(self.head(tenant_id), after + limit)
+        cursor = cursor_of(after, self.shards)
+        heads = self.head(tenant_id).positions
+        # Each shard: every seq up to its head was committed before the head moved past it, so ask for
+        # no more. Then merge the shards by time, each shard's events kept in seq order, and keep a
+        # prefix of `limit`: each shard's part of it is a prefix of what follows its position.
+        shards = [
+            self._read_shard(
+                tenant_id, shard, cursor.positions[shard], min(heads[shard], cursor.positions[shard] + limit)
+            )
+            for shard in range(self.shards)
+            if heads[shard] > cursor.positions[shard]
+        ]
+        return list(itertools.islice(heapq.merge(*shards, key=lambda event: event.at), limit))
+
+    def _read_shard(self, tenant_id: str, shard: int, after: int, last: int) -> list[Event]:
         events: list[Event] = []
         start: Item | None = None
         while len(events) < last - after:
@@ -565,7 +615,7 @@ class DynamoEventLog:
                 "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
                 "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
                 "ExpressionAttributeValues": {
-                    ":pk": {"S": tenant_id},
+                    ":pk": {"S": self._partition(tenant_id, shard)},
                     ":lo": {"N": str(after + 1)},
                     ":hi": {"N": str(last)},
                 },
@@ -575,15 +625,32 @@ class DynamoEventLog:
                 request["ExclusiveStartKey"] = start
             with _backend("read events"):
                 out = self._client.query(**request)
+            # Events stored before shards have no `shard` in their body: they are shard 0's.
             events += [Event.model_validate_json(raw["body"]["S"]) for raw in out["Items"]]
             start = out.get("LastEvaluatedKey")
             if start is None:  # the 1 MB page limit did not cut this read short
                 break
         return events
 
-    def head(self, tenant_id: str) -> int:
+    def head(self, tenant_id: str) -> EventCursor:
+        """Every shard's head in one consistent BatchGetItem (a shard never written to is at 0)."""
+        partitions = {self._partition(tenant_id, shard): shard for shard in range(self.shards)}
+        positions = [0] * self.shards
+        keys: list[Item] = [{"pk": {"S": partition}} for partition in partitions]
+        for _ in range(_RETRIES):
+            with _backend("read the event log"):
+                out = self._client.batch_get_item(RequestItems={self._heads: {"Keys": keys, "ConsistentRead": True}})
+            for item in out.get("Responses", {}).get(self._heads, []):
+                positions[partitions[str(item["pk"]["S"])]] = int(item["head"]["N"])
+            left = out.get("UnprocessedKeys", {}).get(self._heads)
+            keys = list(left["Keys"]) if left is not None else []
+            if not keys:
+                return EventCursor(tuple(positions))
+        raise BackendUnavailable("the event log's heads could not be read (throttled); retry")
+
+    def _shard_head(self, partition: str) -> int:
         with _backend("read the event log"):
-            out = self._client.get_item(TableName=self._heads, Key={"pk": {"S": tenant_id}}, ConsistentRead=True)
+            out = self._client.get_item(TableName=self._heads, Key={"pk": {"S": partition}}, ConsistentRead=True)
         item = out.get("Item")
         return int(item["head"]["N"]) if item is not None else 0
 
@@ -593,6 +660,7 @@ class DynamoEventLog:
 
 __all__ = [
     "TTL_ATTRIBUTE",
+    "EVENT_SHARDS",
     "DynamoEventLog",
     "DynamoRecordStore",
     "create_dynamodb_tables",

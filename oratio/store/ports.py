@@ -12,12 +12,14 @@ presented secret finds its tenant in the first place.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from oratio.errors import InvalidInput
+from oratio.store.event_cursor import EventCursor
 from schemas import Event, NewEvent, Record
 
 R = TypeVar("R", bound=Record)
@@ -193,30 +195,53 @@ class RecordStore(Protocol):
 
 
 class EventLog(Protocol):
-    """Append-only, per-tenant ordered log. Readers tail it by cursor (the last `seq` they saw).
+    """Append-only, per-tenant log, split into `shards` shards each ordered by its own `seq`.
 
-    The guarantee live views rely on: once a reader has seen seq N, no event with seq < N can
-    appear later. So "read everything after my cursor" never loses or repeats an event, from any
-    process, across reconnects.
+    An event's shard is chosen by its subject (`shard_of`), so one record's events (a session's) are in
+    one shard and keep their order. Readers tail the log with an `EventCursor` (the last seq seen per
+    shard). The guarantee live views rely on: once a reader has seen seq N of a shard, no event of that
+    shard with seq < N can appear later. So "read everything after my cursor" never loses or repeats an
+    event, from any process, across reconnects. Order across shards is not defined.
     """
 
+    shards: int
+    """How many shards each tenant's log has (1 on SQLite). Fixed for the life of the store."""
+
     def append(self, event: NewEvent) -> Event:
-        """Give the event the tenant's next seq (starting at 1) and store it durably."""
+        """Give the event its shard's next seq (starting at 1) and store it durably."""
         ...
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
-        """Events with seq > after, oldest first, at most `limit`."""
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
+        """At most `limit` events after the cursor; each shard's in seq order, a prefix of what follows
+        its position (so `after.advanced(read)` is where the next read starts). An int is an old
+        single-number cursor (`EventCursor.legacy`)."""
         ...
 
-    def head(self, tenant_id: str) -> int:
-        """The tenant's last seq, 0 if it has none: where a new subscriber starts."""
+    def head(self, tenant_id: str) -> EventCursor:
+        """Every shard's last seq (0 where it has none): where a new subscriber starts."""
         ...
 
     def close(self) -> None: ...
 
 
+def shard_of(subject: str, shards: int) -> int:
+    """The shard of a subject's events: stable across processes and releases (not Python's `hash`)."""
+    if shards == 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(subject.encode()).digest()[:8], "big") % shards
+
+
+def cursor_of(after: EventCursor | int, shards: int) -> EventCursor:
+    """A read's `after` as a cursor of this log, refusing one of another layout."""
+    cursor = EventCursor.legacy(after, shards) if isinstance(after, int) else after
+    if cursor.shards != shards:
+        raise InvalidInput(f"this cursor has {cursor.shards} positions; the log has {shards} shards", field="after")
+    return cursor
+
+
 __all__ = [
     "TRANSACT_MAX",
+    "EventCursor",
     "EventLog",
     "Index",
     "Insert",
@@ -228,4 +253,6 @@ __all__ = [
     "Write",
     "calls_are_brief",
     "check_writes",
+    "cursor_of",
+    "shard_of",
 ]

@@ -33,7 +33,8 @@ from typing import Any
 
 from oratio.datadir import make_private_database, make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, Conflict, InvalidInput
-from oratio.store.ports import Insert, Page, R, Table, Unchanged, Write, check_writes
+from oratio.store.event_cursor import EventCursor
+from oratio.store.ports import Insert, Page, R, Table, Unchanged, Write, check_writes, cursor_of
 from schemas import Event, Limits, NewEvent
 
 SCHEMA_VERSION = 1
@@ -460,27 +461,31 @@ class SqliteEventLog(_Adapter):
 
     Because SQLite has one writer at a time and a reader sees only committed rows, an event with
     seq N is visible before any event with seq > N can be: tailing readers never see a gap filled.
+    One shard: with one writer at a time, more shards would add nothing but cursor width.
     """
+
+    shards = 1
 
     def append(self, event: NewEvent) -> Event:
         with self._db.write() as tx:
             return _append_event(tx, event)
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
         if not 1 <= limit <= Limits.PAGE_SIZE_MAX:
             raise InvalidInput(f"limit must be between 1 and {Limits.PAGE_SIZE_MAX}", field="limit")
+        (position,) = cursor_of(after, self.shards).positions
         rows = self._db.fetch(
             "SELECT seq, type, subject, data, at FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (tenant_id, after, limit),
+            (tenant_id, position, limit),
         )
         return [
             Event(tenant_id=tenant_id, seq=seq, type=kind, subject=subject, data=json.loads(data), at=at)
             for seq, kind, subject, data, at in rows
         ]
 
-    def head(self, tenant_id: str) -> int:
+    def head(self, tenant_id: str) -> EventCursor:
         rows = self._db.fetch("SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ?", (tenant_id,))
-        return int(rows[0][0])
+        return EventCursor((int(rows[0][0]),))
 
 
 __all__ = ["SCHEMA_VERSION", "SqliteDatabase", "SqliteEventLog", "SqliteRecordStore"]

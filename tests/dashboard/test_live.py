@@ -39,7 +39,9 @@ def ws_url(served: Served) -> str:
 
 
 @asynccontextmanager
-async def feed(served: Served, token: str, after: int | None = None) -> AsyncIterator[tuple[ClientConnection, Frame]]:
+async def feed(
+    served: Served, token: str, after: int | str | None = None
+) -> AsyncIterator[tuple[ClientConnection, Frame]]:
     """An authenticated stream and its `ready` frame."""
     async with connect(ws_url(served)) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token, "after": after}))
@@ -90,7 +92,8 @@ async def test_a_bad_or_expired_token_is_closed_with_4401(served: Served, dash: 
         json.dumps({"type": "hello"}),
         json.dumps({"type": "auth", "after": 3}),
         json.dumps({"type": "auth", "token": "t", "after": -1}),
-        json.dumps({"type": "auth", "token": "t", "after": "3"}),
+        json.dumps({"type": "auth", "token": "t", "after": "not-a-cursor"}),
+        json.dumps({"type": "auth", "token": "t", "after": 3.5}),
         b"\x00binary",
         "x" * 20_000,
     ],
@@ -115,35 +118,43 @@ async def test_no_auth_message_in_time_is_closed_with_4408(platform: Platform, d
 async def test_replay_after_a_cursor_loses_and_repeats_nothing_across_a_reconnect(served: Served, dash: Dash) -> None:
     p, tenant = dash.platform, dash.acme.tenant_id
     async with feed(served, dash.token) as (ws, ready):
-        assert ready["resumed"] is False and ready["cursor"] == ready["head"] == p.backends.events.head(tenant)
-        start = ready["cursor"]
+        head = p.backends.events.head(tenant)
+        assert ready["resumed"] is False and ready["cursor"] == ready["head"] == head.token()
+        (start,) = head.positions  # one shard on SQLite: seqs are the tenant's order
         session = await in_thread(lambda: p.sessions.start(tenant, dash.agent.id, Channel.TEXT))
         await in_thread(lambda: p.sessions.append_turn(tenant, session.id, Role.CUSTOMER, "first words"))
         seen = await until(ws, lambda f: f["event"] == "session.turn")
     assert [f["event"] for f in seen] == ["session.started", "session.turn"]
     assert seen[1]["subject"] == session.id and seen[1]["data"]["text"] == "first words"
 
-    # While the page is away, more happens; it comes back with the last seq it saw.
+    # While the page is away, more happens; it comes back with the last cursor it got.
     def replies() -> None:
         for n in range(5):
             p.sessions.append_turn(tenant, session.id, Role.AGENT, f"reply {n}")
 
     await in_thread(replies)
-    async with feed(served, dash.token, after=seen[-1]["seq"]) as (ws, ready):
-        assert ready["resumed"] is True and ready["cursor"] == seen[-1]["seq"]
+    async with feed(served, dash.token, after=seen[-1]["cursor"]) as (ws, ready):
+        assert ready["resumed"] is True and ready["cursor"] == seen[-1]["cursor"]
         await in_thread(lambda: p.sessions.end(tenant, session.id))
         seen += await until(ws, lambda f: f["event"] == "session.status")
 
     seqs = [f["seq"] for f in seen]
-    assert seqs == list(range(start + 1, p.backends.events.head(tenant) + 1))
+    assert seqs == list(range(start + 1, p.backends.events.head(tenant).positions[0] + 1))
     turns = [f["data"]["text"] for f in seen if f["event"] == "session.turn"]
     assert turns == ["first words"] + [f"reply {n}" for n in range(5)]
 
 
 async def test_a_cursor_ahead_of_the_log_starts_at_the_head(served: Served, dash: Dash) -> None:
     head = dash.platform.backends.events.head(dash.acme.tenant_id)
-    async with feed(served, dash.token, after=head + 1000) as (_, ready):
-        assert (ready["resumed"], ready["cursor"]) == (False, head)
+    async with feed(served, dash.token, after=head.positions[0] + 1000) as (_, ready):  # an old number cursor
+        assert (ready["resumed"], ready["cursor"]) == (False, head.token())
+
+
+async def test_a_cursor_this_log_did_not_issue_asks_the_page_to_subscribe_again(served: Served, dash: Dash) -> None:
+    async with connect(ws_url(served)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": dash.token, "after": "v1.MS4yLjM"}))  # three shards
+        code, reason = await closed_with(ws)
+    assert code == 4422 and "subscribe again" in reason
 
 
 WRITER = """

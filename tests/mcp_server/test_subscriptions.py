@@ -35,6 +35,7 @@ from mcp_server.server import build_server
 from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from oratio.services.live import EventTail, TailSettings
+from oratio.store.ports import EventCursor
 from schemas import (
     Agent,
     AgentSpec,
@@ -449,16 +450,18 @@ async def test_tailer_survives_a_failing_read_and_stops_when_cancelled(platform:
         def __init__(self) -> None:
             self.reads = 0
 
+        shards = 1  # the platform's SQLite log
+
         def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
             raise NotImplementedError
 
-        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
             self.reads += 1
             if self.reads == 1:
                 raise OSError("database is locked")
             return platform.backends.events.read(tenant_id, after, limit)
 
-        def head(self, tenant_id: str) -> int:
+        def head(self, tenant_id: str) -> EventCursor:
             return platform.backends.events.head(tenant_id)
 
         def close(self) -> None:  # pragma: no cover
@@ -520,14 +523,16 @@ async def test_listeners_and_dashboard_pages_share_one_read_per_poll(platform: P
         def __init__(self) -> None:
             self.reads = 0
 
+        shards = 1  # the platform's SQLite log
+
         def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
             raise NotImplementedError
 
-        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
             self.reads += 1
             return platform.backends.events.read(tenant_id, after, limit)
 
-        def head(self, tenant_id: str) -> int:
+        def head(self, tenant_id: str) -> EventCursor:
             return platform.backends.events.head(tenant_id)
 
         def close(self) -> None:  # pragma: no cover
@@ -559,18 +564,20 @@ async def test_a_listener_left_behind_catches_up_even_when_its_own_read_fails(
 
     class ArmedLog:
         def __init__(self) -> None:
-            self.fail_after: int | None = None
+            self.fail_after: EventCursor | None = None
+
+        shards = 1  # the platform's SQLite log
 
         def append(self, new: NewEvent) -> Event:  # pragma: no cover - the tailer never writes
             raise NotImplementedError
 
-        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
             if after == self.fail_after:
                 self.fail_after = None
                 raise OSError("database is locked")
             return platform.backends.events.read(tenant_id, after, limit)
 
-        def head(self, tenant_id: str) -> int:
+        def head(self, tenant_id: str) -> EventCursor:
             return platform.backends.events.head(tenant_id)
 
         def close(self) -> None:  # pragma: no cover

@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from oratio.services.live import EventTail, Subscription, TailSettings, is_access_event, scope_for
+from oratio.store.ports import EventCursor
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog
 from schemas import Event, EventType, NewEvent, Scope
 
@@ -29,18 +30,19 @@ class CountingLog:
 
     def __init__(self, log: SqliteEventLog) -> None:
         self._log = log
+        self.shards = log.shards
         self._lock = threading.Lock()
         self.reads: dict[str, int] = {}
 
     def append(self, event: NewEvent) -> Event:
         return self._log.append(event)
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
         with self._lock:
             self.reads[tenant_id] = self.reads.get(tenant_id, 0) + 1
         return self._log.read(tenant_id, after, limit)
 
-    def head(self, tenant_id: str) -> int:
+    def head(self, tenant_id: str) -> EventCursor:
         return self._log.head(tenant_id)
 
     def close(self) -> None:
@@ -207,7 +209,7 @@ async def test_pollers_on_one_loop_take_over_from_each_other(log: CountingLog) -
 
 async def test_a_failing_read_is_retried(log: CountingLog) -> None:
     class Flaky(CountingLog):
-        def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
             if not getattr(self, "failed", False):
                 self.failed = True
                 raise OSError("database is locked")
@@ -239,7 +241,7 @@ async def test_a_subscription_to_one_subject_is_fed_and_woken_only_by_its_events
     await tail.poll()
     assert woken == ["ses_a"]
     assert seqs(await mine.ready()) == [own[0], own[2]]
-    assert mine.cursor == own[-1]
+    assert mine.cursor == EventCursor((own[-1],))  # one shard on SQLite
 
 
 async def test_a_lagging_subject_subscription_reads_past_other_subjects(log: CountingLog) -> None:

@@ -21,7 +21,7 @@ from oratio.knowledge.ports import IngestionInterrupted, IngestResult, Knowledge
 from oratio.loopback import serving_on_loopback
 from oratio.platform import Platform, build_services, extraction_pool, open_platform
 from oratio.services import Backends
-from oratio.store.ports import EventLog
+from oratio.store.ports import EventCursor, EventLog
 from oratio.store.sqlite import SqliteDatabase, SqliteEventLog, SqliteRecordStore
 from oratio.store.tables import DOCUMENTS
 from oratio_app.web import create_app
@@ -112,6 +112,7 @@ class ReadyCount:
 
     def __init__(self, inner: EventLog, expected: int) -> None:
         self.inner = inner
+        self.shards = inner.shards
         self.all_ready = threading.Event()
         self._left = expected
         self._lock = threading.Lock()
@@ -125,10 +126,10 @@ class ReadyCount:
                     self.all_ready.set()
         return logged
 
-    def read(self, tenant_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+    def read(self, tenant_id: str, after: EventCursor | int = 0, limit: int = 100) -> list[Event]:
         return self.inner.read(tenant_id, after, limit)
 
-    def head(self, tenant_id: str) -> int:
+    def head(self, tenant_id: str) -> EventCursor:
         return self.inner.head(tenant_id)
 
     def close(self) -> None:

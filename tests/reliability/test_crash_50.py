@@ -52,7 +52,7 @@ class Subscriber:
     def __init__(self, log: SqliteEventLog, tenant_id: str) -> None:
         self._log = log
         self._tenant = tenant_id
-        self.start = log.head(tenant_id)
+        (self.start,) = log.head(tenant_id).positions  # one shard on SQLite: seqs are the tenant's order
         self.seen: list[Event] = []
 
     @property

@@ -2,7 +2,8 @@
 
 The dashboard's WebSocket is opened on replica 0 itself; three customers talk to replicas 1 and 2 only
 (alternately, on new connections). Replica 0 writes none of these events: it finds them in the shared
-event log (DynamoDB), and hands them over in the log's order, each session's turns in seq order.
+event log (DynamoDB, sharded by session), and hands each over once, each session's turns in seq order
+and each shard's events in the shard's order, without a gap.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from oratio.store.ports import EventCursor, shard_of
 from schemas import EventType
 from tests.scaleout.world import World
 from tests.support.replicas import Cluster
@@ -64,13 +66,20 @@ async def test_a_dashboard_on_one_replica_sees_turns_stored_by_the_others_in_ord
                 assert frame["type"] == "event", frame
                 seen.append(frame)
 
-    seqs = [frame["seq"] for frame in seen]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    log = replicas.platform.backends.events
+    start = EventCursor.parse(ready["cursor"], log.shards)
+    per_shard: dict[int, list[int]] = defaultdict(list)
+    for frame in seen:
+        per_shard[shard_of(frame["subject"], log.shards)].append(frame["seq"])
+    for shard, shard_seqs in per_shard.items():  # each shard: every event after the cursor, once, in order
+        first = start.positions[shard] + 1
+        assert shard_seqs == list(range(first, first + len(shard_seqs))), shard
     per_session: dict[str, list[int]] = defaultdict(list)
     for frame in seen:
         if frame["event"] == EventType.SESSION_TURN.value:
             per_session[frame["subject"]].append(frame["data"]["seq"])
     assert sorted(per_session.values()) == [list(range(1, 2 * TURNS + 1))] * SESSIONS
-    # What the dashboard was given is the log itself, in the log's order.
-    logged = [e.seq for e in events(replicas.platform, world.tenant_id) if e.seq in set(seqs)]
-    assert logged == seqs
+    # What the dashboard was given is the log itself, each shard in the log's order.
+    given = [(shard_of(frame["subject"], log.shards), frame["seq"], frame["event"]) for frame in seen]
+    logged = {(e.shard, e.seq): e.type.value for e in events(replicas.platform, world.tenant_id)}
+    assert all(logged.get((shard, seq)) == kind for shard, seq, kind in given)

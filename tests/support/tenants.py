@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from oratio.auth.tokens import JwtSettings, issue_token
 from oratio.platform import Platform
+from oratio.store.ports import EventCursor
 from schemas import (
     Admin,
     Agent,
@@ -105,9 +106,12 @@ def token_for(platform: Platform, principal: Principal, *, expired: bool = False
 
 def events(platform: Platform, tenant_id: str) -> list[Event]:
     """The tenant's whole event log, oldest first, read page by page as a subscriber would."""
+    log = platform.backends.events
     found: list[Event] = []
-    while page := platform.backends.events.read(tenant_id, after=found[-1].seq if found else 0):
+    cursor = EventCursor.start(log.shards)
+    while page := log.read(tenant_id, after=cursor):
         found.extend(page)
+        cursor = cursor.advanced(page)
     return found
 
 
