@@ -143,13 +143,19 @@ def test_a_tool_mcp_would_refuse_is_refused_by_the_creation_form_and_stores_noth
     assert acme.get("/api/v1/agents").json()["agents"] == before
 
 
-def test_malformed_tool_lists_in_the_creation_form_are_422(acme: httpx.Client, built: Built) -> None:
+def test_malformed_tool_lists_in_the_creation_form_are_422_naming_the_tool(acme: httpx.Client, built: Built) -> None:
     twice = _refused(acme.post("/api/v1/agents", json=_form(tools=[lookup(), lookup()])), 422)
-    assert "tools" in twice["field"]
-    assert _refused(acme.post("/api/v1/agents", json=_form(tools=[{"name": "x"}])), 422)["field"].startswith("tools")
+    assert "two tools are named 'get_order'" in twice["message"]
+    no_url = _refused(
+        acme.post(
+            "/api/v1/agents", json=_form(tools=[{"name": "lookup", "description": "Look up an order by its id"}])
+        ),
+        422,
+    )
+    assert no_url["field"] == "tools.0.url"
     _refused(acme.post("/api/v1/agents", json=_form(tools="get_order")), 422)
     many = [lookup(name=f"tool_{n}") for n in range(31)]
-    _refused(acme.post("/api/v1/agents", json=_form(tools=many)), 422)
+    _refused(acme.post("/api/v1/agents", json=_form(tools=many)), 422, "30")
     mcp = {"kind": "mcp", "name": "desk", "description": "A desk MCP server", "url": "https://mcp.example.com/mcp"}
     _refused(acme.post("/api/v1/agents", json=_form(tools=[mcp])), 422)  # the form declares HTTP tools only
     assert [a["name"] for a in acme.get("/api/v1/agents").json()["agents"]] == ["Desk"]
