@@ -57,7 +57,7 @@ export function wireCreate() {
 
 function addTool() {
   const editor = toolEditor(`c-tool-${++toolCount}`);
-  const remove = el("button", { type: "button", class: "ghost", "aria-label": `Remove tool ${tools.length + 1}` }, "Remove this tool");
+  const remove = el("button", { type: "button", class: "ghost", "aria-label": `Remove tool ${toolCount}` }, "Remove this tool");
   remove.addEventListener("click", () => {
     tools = tools.filter((tool) => tool !== editor);
     editor.node.remove();
