@@ -5,9 +5,11 @@ Routes (all under /api/v1, an admin's bearer token or signed-in session, CSRF-ch
 dashboard route, `dashboard.credentials`; bodies read within `ORATIO_DASHBOARD_AGENT_BODY_BYTES`):
 
 * `GET  /agent-options`: channels, voices, languages, the model names the operator allows, handoff defaults.
-* `POST /agents`: the agent's name, SOP, channels, voice, model and handoff settings -> stored `creating`
-  (`AgentService.create`, as MCP's `create_agent`), then built in the background unless `build` is false
-  (the page first uploads the documents, then starts the build, so the test conversations see them).
+* `POST /agents`: the agent's name, SOP, channels, voice, model, handoff settings and HTTP tools -> stored
+  `creating` (`AgentService.create`, as MCP's `create_agent`; the tools first pass `ToolService.check_tools`,
+  the checks of MCP's `add_agent_tool`: schema, address policy, secrets by name), then built in the background
+  unless `build` is false (the page first uploads the documents, then starts the build, so the test
+  conversations see them).
 * `POST /agents/{id}/documents`: one file (multipart) through `DocumentService.upload` and its limits;
   per-document status is `GET /agents/{id}/documents` (`dashboard.api`).
 * `POST /sop-text`: an uploaded .md/.txt/.docx/.pdf SOP as text for the editor (`dashboard.sop_files`).
@@ -52,18 +54,21 @@ from schemas import (
     DocumentContent,
     DocumentFormat,
     HandoffConfig,
+    HttpTool,
     Limits,
     Model,
     Principal,
     StageName,
     VoiceConfig,
 )
+from schemas.tools import TOOLS_PER_AGENT_MAX
 
 __all__ = ["AgentAdminSettings", "NewAgent", "agent_admin_routes"]
 
 T = TypeVar("T")
-JSON_BYTES_MAX: Final = 512 * 1024
-"""A creation's JSON: an SOP of at most 100,000 characters (up to 4 bytes each in UTF-8, escaped) and settings."""
+JSON_BYTES_MAX: Final = 1024 * 1024
+"""A creation's JSON: an SOP of at most 100,000 characters (up to 4 bytes each in UTF-8, escaped), settings, and
+up to 30 tools whose schemas are at most 16,000 characters each."""
 DOCUMENT_SUFFIXES: Final = {
     ".pdf": DocumentFormat.PDF,
     ".md": DocumentFormat.MARKDOWN,
@@ -103,6 +108,11 @@ class NewAgent(Model):
     greeting: str | None = Field(default=None, max_length=500)
     model: str | None = Field(default=None, max_length=200)
     handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    tools: list[HttpTool] = Field(
+        default_factory=list,
+        max_length=TOOLS_PER_AGENT_MAX,
+        description="HTTP tools, as MCP's add_agent_tool takes them (secrets as {{secret:NAME}} references)",
+    )
     build: bool = Field(default=True, description="Start the build now; false: documents are uploaded first")
 
     def spec(self) -> AgentSpec:
@@ -117,6 +127,7 @@ class NewAgent(Model):
             "text": {"greeting": self.greeting or None},
             "handoff": self.handoff,
             "model": self.model or None,
+            "tools": self.tools,
         }
         return parse_model(AgentSpec, fields)
 
@@ -162,10 +173,14 @@ class AgentAdmin:
         )
 
     async def create(self, request: Request) -> Response:
-        """Store the agent `creating` (201) and, unless `build` is false, start its build in the background."""
+        """Store the agent `creating` (201) and, unless `build` is false, start its build in the background.
+
+        Its tools are checked first by the tool service (the one check of every door that saves a tool), so a
+        tool MCP would refuse (a private address, a pasted token, a missing secret) stores nothing here either."""
         principal = await self._principal(request)
         form = parse_model(NewAgent, await uploads.json_body(request, min(JSON_BYTES_MAX, self._settings.body_bytes)))
         create = CreateAgent(spec=form.spec())
+        await _run(lambda: self._p.agent_tools.check_tools(principal, create.spec.tools))
         agent = await _run(lambda: self._p.agents.create(principal, create))
         if form.build:
             agent = await self._start(agent)

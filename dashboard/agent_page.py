@@ -1,13 +1,13 @@
-"""The agent page's API: one agent, its plan by section, versions and diffs, edits, restores, simulations,
-pause and resume. Its keys, tools, secrets and test chat are in `dashboard.agent_access`.
+"""The agent page's API: one agent, its plan by section, versions and diffs, edits, restores, simulations and
+the admin's own scenarios, pause and resume. Its keys, tools, secrets and test chat are in `dashboard.agent_access`.
 
-The same services as MCP's tools (`get_agent_plan`, `edit_agent_plan`, `diff_agent_plan`, `run_simulations`,
-`pause_agent`...), so tenancy, scopes and the lifecycle are decided once, in the core. An edit or a restore
-is checked by `PlanService` before anything runs, answered 202 at once, and reviewed, tested and deployed as
-a new version by the AgentCreator on its own thread (`start_revision_in_background`, shared with MCP); the
-page follows it through `build` in `GET /api/v1/agents/{id}`. Every route authenticates an admin (bearer
-token, or the signed-in person with the CSRF checks on writes); bad ids, versions and bodies are 422,
-another tenant's agent 404.
+The same services as MCP's tools (`get_agent_plan`, `edit_agent_plan`, `diff_agent_plan`, `add_scenario`,
+`run_simulations`, `pause_agent`...), so tenancy, scopes and the lifecycle are decided once, in the core. An
+edit or a restore is checked by `PlanService` before anything runs, answered 202 at once, and reviewed, tested
+and deployed as a new version by the AgentCreator on its own thread (`start_revision_in_background`, shared
+with MCP); the page follows it through `build` in `GET /api/v1/agents/{id}`. Every route authenticates an
+admin (bearer token, or the signed-in person with the CSRF checks on writes); bad ids, versions and bodies
+are 422, another tenant's agent 404.
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ from oratio.services.plans import PendingEdit, PlanService
 from oratio.services.simulations import SimulationService
 from schemas import Agent, Model
 from schemas.plan_view import EditStarted, PlanEdit, PlanView
+from schemas.simulation import Scenario
 
 logger = logging.getLogger("dashboard.agent_page")
 
 MAX_EDIT_BYTES = 64 * 1024
 """An edit carries at most the plan's editable fields: a 20,000-character prompt and bounded lists."""
+MAX_SCENARIO_BYTES = 64 * 1024
+"""A scenario: at most 10 customer messages of 2,000 characters, a goal, a persona and 10 assertions."""
 NO_BUILDER = "this server has no AgentCreator attached, so an edited plan cannot be reviewed and deployed here"
 
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -78,6 +81,12 @@ class PlanChange(Model):
     base_version: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
+class NewScenario(Model):
+    """The body of `POST /api/v1/agents/{id}/scenarios`: one scenario of the admin's, as MCP's `add_scenario`."""
+
+    scenario: Scenario
+
+
 class RestoreBody(Model):
     """The body of `POST .../versions/{n}/restore`: the version the admin saw serving (optional)."""
 
@@ -94,6 +103,7 @@ def agent_page_routes(platform: AgentPageAccess, public_url: str | None = None) 
         Route(f"{base}/versions/{{version}}/restore", handles_errors(api.restore), methods=["POST"]),
         Route(f"{base}/plan", handles_errors(api.edit), methods=["POST"]),
         Route(f"{base}/simulations", handles_errors(api.simulations), methods=["GET", "POST"]),
+        Route(f"{base}/scenarios", handles_errors(api.add_scenario), methods=["POST"]),
         Route(f"{base}/pause", handles_errors(api.pause), methods=["POST"]),
         Route(f"{base}/resume", handles_errors(api.resume), methods=["POST"]),
     ]
@@ -182,6 +192,15 @@ class _AgentPageApi:
             return {"report": report, "scenarios": scenarios}
 
         return JSONResponse(await http.run(latest))
+
+    async def add_scenario(self, request: Request) -> Response:
+        """Add a scenario of the admin's (201): held from the next build or run on (`SimulationService.add`,
+        as MCP's `add_scenario`: a taken id is 409, a full book 422)."""
+        principal = await http.principal(self._p, request, self._public_url)
+        agent_id = http.path_id(request, "agent_id")
+        new = await http.body(request, NewScenario, MAX_SCENARIO_BYTES)
+        added = await http.run(lambda: self._p.simulations.add(principal, agent_id, new.scenario))
+        return JSONResponse(http.dump(added), status_code=201)
 
     async def pause(self, request: Request) -> Response:
         principal = await http.principal(self._p, request, self._public_url)

@@ -60,6 +60,8 @@ MODULES = (
     "create.js",
     "creation.js",
     "markdown.js",
+    "route.js",
+    "tool_form.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
 ASSETS = {

@@ -1,6 +1,7 @@
 // The agent page: opened from the Agents tab, it shows one agent (status, pause/resume, a link to its charts)
 // and its sections, each a module of its own: plan, versions, test chat, simulations, documents, keys,
-// tools and secrets. An edit, a restore or a tool removal starts a build; the page follows it (`followBuild`).
+// tools and secrets. An edit, a restore or a tool change starts a build; the page follows it (`followBuild`).
+// The Agents tab's rows open it through its address, #agent/<id> (route.js), so a reload and Back keep it.
 
 import { ApiError, api, report } from "./api.js";
 import { renderChat } from "./agent_chat.js";
@@ -17,15 +18,6 @@ const POLL_MS = 1000;
 const POLL_MAX = 300;
 
 export const page = { agentId: null, data: null, polling: false, eventTimer: null };
-
-// The Agents tab's rows open the page (a button in each row, so the keyboard reaches it too).
-export function installAgentPage() {
-  $("agent-rows").addEventListener("click", (event) => {
-    const target = event.target.closest("[data-open-agent]");
-    if (target) openAgent(target.dataset.openAgent);
-  });
-  $("agent-back").addEventListener("click", () => { page.agentId = null; showTab("agents"); });
-}
 
 export async function openAgent(id) {
   page.agentId = id;
@@ -79,8 +71,8 @@ export async function refresh() {
 }
 
 // A live event about an agent (status, progress, update from anywhere, MCP included): the open page reads it
-// again. Only the header is redrawn while a section is being edited or a chat message typed, so nothing the
-// admin is writing is lost; the whole page otherwise (a new version serves, say).
+// again. Only the header is redrawn while a section is being edited, a form is open or a chat message typed, so
+// nothing the admin is writing is lost; the whole page otherwise (a new version serves, say).
 export function agentEvent(agentId) {
   if (agentId !== page.agentId || page.polling || page.eventTimer) return;
   page.eventTimer = setTimeout(() => {
@@ -91,7 +83,8 @@ export function agentEvent(agentId) {
 
 async function redraw() {
   const id = page.agentId;
-  const busy = document.querySelector("#agent-page form.plan-edit") || ($("chat-input") && $("chat-input").value);
+  // An open form (a plan section, Add a tool, Scenarios) or a message being typed: only the header is redrawn.
+  const busy = document.querySelector("#agent-page form.plan-edit, #agent-page details[open]") || ($("chat-input") && $("chat-input").value);
   if (!busy) { await refresh(); return; }
   const data = await api(agentPath());
   if (id !== page.agentId) return;

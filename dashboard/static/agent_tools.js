@@ -1,18 +1,45 @@
 // The tools section of the agent page: the agent's HTTP and MCP tools (header values show secret
-// references, never values) with Remove, which rebuilds the agent; and the organisation's secrets, by name
+// references, never values) with Remove, and Add a tool (tool_form.js; POST .../tools, the server's checks
+// are MCP's add_agent_tool's), each of which rebuilds the agent; and the organisation's secrets, by name
 // only: a value is set or replaced here and never shown again.
 
 import { api } from "./api.js";
 import { agentPath, followBuild, lastAttempt, page, showError } from "./agent_page.js";
 import { clear, el, when } from "./dom.js";
+import { toolEditor } from "./tool_form.js";
 
 export function renderTools(card, data) {
   card.id = "agent-tools";
   card.append(el("h3", {}, "Tools"));
   const list = el("div", {}, el("p", { class: "muted" }, "Loading…"));
   const error = el("p", { class: "error", role: "alert" });
-  card.append(list, error, el("h4", {}, "Secrets"), secretsBox());
-  loadTools(list, error, data.agent.id, data.agent.status === "active");
+  const active = data.agent.status === "active";
+  card.append(list, error, active ? addBox() : null, el("h4", {}, "Secrets"), secretsBox());
+  loadTools(list, error, data.agent.id, active);
+}
+
+// Add a tool: the agent is rebuilt with it (reviewed and tested); the current version serves meanwhile.
+function addBox() {
+  const editor = toolEditor("tool-new");
+  const error = el("p", { class: "error", role: "alert", id: "tool-new-error" });
+  const submit = el("button", { type: "submit" }, "Add the tool and rebuild");
+  const form = el("form", { id: "tool-add", class: "tool-add", novalidate: true }, editor.node, el("div", { class: "row" }, submit), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const before = lastAttempt();
+    const attempted = (page.data.agent.artifact_version || 0) + 1;
+    submit.disabled = true;
+    try {
+      await api(agentPath("/tools"), { method: "POST", body: { tool: editor.read() } });
+      await followBuild(attempted, before);
+    } catch (problem) {
+      showError(error, problem);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return el("details", { class: "tool-add-box" }, el("summary", {}, "Add a tool"), form);
 }
 
 async function loadTools(list, error, id, canRemove) {

@@ -4,18 +4,18 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
-import { installAgentPage } from "./agent_page.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout, signOut } from "./connection.js";
 import { wireCreate } from "./create.js";
-import { resumeCreation, wireCreation } from "./creation.js";
+import { wireCreation } from "./creation.js";
 import { $ } from "./dom.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
 import { watchServiceAccounts } from "./machines.js";
 import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
+import { leaveView, watchRoutes } from "./route.js";
 import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
 import { TOKEN_KEY, state } from "./state.js";
 import { showTab } from "./tabs.js";
@@ -23,7 +23,9 @@ import { showTab } from "./tabs.js";
 async function start() {
   $("tabs").addEventListener("click", (event) => {
     const button = event.target.closest("button");
-    if (button) showTab(button.dataset.tab);
+    if (!button) return;
+    leaveView();
+    showTab(button.dataset.tab);
   });
   watchChartControls(report);
   watchServiceAccounts();
@@ -51,7 +53,7 @@ async function start() {
   $("history-export-csv").addEventListener("click", () => exportHistory("csv"));
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
-  installAgentPage();
+  watchRoutes();
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;
     $("secret-value").textContent = "";
@@ -70,10 +72,8 @@ async function start() {
   if (followLink()) return;
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
-    login(saved).then(resumeCreation, () => logout(""));
-  } else if (await resume()) {
-    resumeCreation();
-  } else {
+    login(saved).catch(() => logout(""));
+  } else if (!(await resume())) {
     $("login").hidden = false;
   }
 }

@@ -8,6 +8,7 @@ import { loadCharts, openChartsLink } from "./charts.js";
 import { $ } from "./dom.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
+import { openRoute } from "./route.js";
 import { addToolCall, addTurn, ensureCard, loadLive, setCardHandoff, setCardStatus, updateLiveCount } from "./live.js";
 import { alertHandoff, loadNotifications } from "./notifications.js";
 import { TOKEN_KEY, state } from "./state.js";
@@ -42,6 +43,7 @@ function open(me) {
   state.lastCursor = null;
   connect();
   openChartsLink();
+  openRoute();  // a reload (or a link) of an agent page or a build's progress reopens it
 }
 
 // The Log out button: a password session ends on the server first (the cookie is cleared), then the page shows

@@ -1,6 +1,6 @@
 // The New agent form: name, SOP (editor with a live Markdown preview, or read from a .md/.txt/.docx/.pdf file),
-// channels, voice, model (the operator's allow-list), handoff settings and knowledge documents dropped on the
-// page. Submitting stores the agent without building it, uploads each document (its status shown as it goes),
+// channels, voice, model (the operator's allow-list), handoff settings, HTTP tools (tool_form.js; checked by the
+// server as MCP's add_agent_tool, so a refused tool stores nothing) and knowledge documents dropped on the page. Submitting stores the agent without building it, uploads each document (its status shown as it goes),
 // then starts the build and opens the progress view (creation.js), so the build is tested on the documents.
 
 import { ApiError, api, apiForm, report } from "./api.js";
@@ -8,10 +8,13 @@ import { $, clear, el, pill } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { showCreation } from "./creation.js";
 import { showTab } from "./tabs.js";
+import { toolEditor } from "./tool_form.js";
 
 let options = null;
 let documents = []; // { file, status, reason }
 let previewFrame = 0;
+let tools = []; // { node, read } per tool editor
+let toolCount = 0; // ids stay unique as editors come and go
 
 export async function openCreate() {
   showTab("create");
@@ -48,7 +51,26 @@ export function wireCreate() {
     documents.splice(Number(button.dataset.remove), 1);
     renderDocuments();
   });
+  $("c-add-tool").addEventListener("click", addTool);
   $("create-form").addEventListener("submit", (event) => { event.preventDefault(); submit().catch(fail); });
+}
+
+function addTool() {
+  const editor = toolEditor(`c-tool-${++toolCount}`);
+  const remove = el("button", { type: "button", class: "ghost", "aria-label": `Remove tool ${toolCount}` }, "Remove this tool");
+  remove.addEventListener("click", () => {
+    tools = tools.filter((tool) => tool !== editor);
+    editor.node.remove();
+  });
+  editor.node.append(remove);
+  tools.push(editor);
+  $("c-tool-list").append(editor.node);
+  editor.node.querySelector("input").focus();
+}
+
+function clearTools() {
+  tools = [];
+  clear($("c-tool-list"));
 }
 
 function fill(select, pairs) {
@@ -139,6 +161,7 @@ function body() {
       escalate_after_seconds: Number($("c-handoff-escalate").value) || options.handoff.escalate_after_seconds,
       pause_on_handoff: $("c-handoff-pause").checked,
     },
+    tools: tools.map((tool) => tool.read()),
     build: false,
   };
 }
@@ -171,6 +194,7 @@ async function submit() {
     await api(`/api/v1/agents/${encodeURIComponent(agent.id)}/creation`, { method: "POST" });
     documents = [];
     renderDocuments();
+    clearTools();
     $("create-form").reset();
     clear($("c-preview"));
     resetHandoff();

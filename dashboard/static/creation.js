@@ -1,13 +1,13 @@
 // The live creation progress view: the AgentCreator's stages, each document's indexing status, the plan
 // reviews' findings and the test conversations, refreshed every second until the agent is live or failed.
-// The agent's id is in the address (#creation=agt_...), and the server keeps the build's record current at
-// every stage, so a reload (or another admin opening the link) shows the build where it is.
+// The agent's id is in the address (#creation=agt_..., route.js), and the server keeps the build's record current
+// at every stage, so a reload (or another admin opening the link) shows the build where it is.
 
 import { ApiError, api, report } from "./api.js";
 import { $, clear, el, pill } from "./dom.js";
 import { showTab } from "./tabs.js";
 
-const HASH = /^#creation=([A-Za-z0-9_-]{1,64})$/;
+const HASH = /^#creation[=/]([A-Za-z0-9_-]{1,64})$/;
 const POLL_MS = 1000;
 const HEADLINES = {
   waiting: "Stored; the build has not started.",
@@ -23,15 +23,17 @@ export function wireCreation() {
   $("creation-start").addEventListener("click", () => start().catch(fail));
 }
 
-// After sign-in: reopen the progress view the address names, if any (a reload in the middle of a build).
-export function resumeCreation() {
-  const found = HASH.exec(location.hash);
-  if (found) showCreation(found[1]);
+// The agent whose build the view shows (route.js compares it with the address).
+export function shownCreation() {
+  return shown;
 }
 
+// Show the build of `agentId`; the address names it (a new history entry unless it already does, in either form).
 export function showCreation(agentId) {
   shown = agentId;
-  history.replaceState(null, "", `${location.pathname}#creation=${agentId}`);
+  const found = HASH.exec(location.hash);
+  if (!found || found[1] !== agentId) history.pushState(null, "", `${location.pathname}#creation=${agentId}`);
+  $("creation-open").href = `#agent/${encodeURIComponent(agentId)}`;
   $("creation-error").textContent = "";
   showTab("creation");
   refresh().catch(fail);
@@ -41,7 +43,7 @@ async function refresh() {
   if (timer) clearTimeout(timer);
   timer = null;
   const agentId = shown;
-  if (!agentId || $("panel-creation").hidden) return leave();
+  if (!agentId || $("panel-creation").hidden) return;  // left for another view: its address is that view's
   const id = encodeURIComponent(agentId);
   const [progress, docs] = await Promise.all([
     api(`/api/v1/agents/${id}/creation`),
@@ -51,10 +53,6 @@ async function refresh() {
   render(progress, docs.documents);
   const settled = docs.documents.every((doc) => doc.status !== "ingesting");
   if (progress.state === "building" || progress.state === "waiting" || !settled) timer = setTimeout(() => refresh().catch(fail), POLL_MS);
-}
-
-function leave() {
-  if (HASH.test(location.hash)) history.replaceState(null, "", location.pathname);
 }
 
 function render(progress, docs) {

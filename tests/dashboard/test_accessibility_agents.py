@@ -12,6 +12,7 @@ to test-artifacts/dashboard/a11y-<view>-<width>.png.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -64,10 +65,18 @@ def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:
         page.fill("#c-sop", NEW_SOP)
         expect(page.locator("#c-preview h1")).to_have_text("Desk SOP")
 
+    def create_form_tool(page: Page) -> None:
+        page.click("#c-add-tool")
+        expect(page.locator("#c-tool-1-url")).to_be_visible()
+
     def creating(page: Page) -> None:
+        page.locator("#c-tool-list button", has_text="Remove this tool").click()  # the agent is built without it
         page.click("#c-submit")
         expect(page.locator("#panel-creation")).to_be_visible()
         expect(page.locator("#creation-stages li").first).to_be_visible()
+        # Past the first answer, which may come before the build thread owns the build ("waiting", with Start
+        # the build shown): the view checked is the one that stays.
+        expect(page.locator("#creation-state .pill")).to_have_text(re.compile("^(building|live)$"), timeout=BUILD_MS)
 
     def created(page: Page) -> None:
         expect(page.locator("#creation-state .pill")).to_have_text("live", timeout=BUILD_MS)
@@ -78,6 +87,12 @@ def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:
         expect(page.locator("#agent-serving")).to_have_text("version 1 serving")
         expect(page.locator("#agent-sims")).to_contain_text("scenarios passed")
         expect(page.locator("#agent-keys tbody tr")).to_have_count(1)
+
+    def agent_forms(page: Page) -> None:
+        page.click("#agent-tools details.tool-add-box summary")
+        page.click("#agent-sims details.scenarios summary")
+        expect(page.locator("#tool-new-url")).to_be_visible()
+        expect(page.locator("#scenario-name")).to_be_visible()
 
     def plan_edit(page: Page) -> None:
         page.locator('#agent-plan .plan-section[data-section="closing"] button').click()
@@ -103,9 +118,11 @@ def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:
 
     return [
         ("new-agent", create_form),
+        ("new-agent-tool", create_form_tool),
         ("creation-building", creating),
         ("creation-live", created),
         ("agent-page", agent_page),
+        ("agent-forms", agent_forms),
         ("agent-plan-edit", plan_edit),
         ("agent-diff", versions_diff),
         ("agent-chat", chat),

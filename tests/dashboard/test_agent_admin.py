@@ -115,7 +115,7 @@ def test_create_builds_at_once_by_default(http: httpx.Client, dash: Dash) -> Non
         ({"name": ""}, 422, "invalid_input", "name"),
         ({"handoff": {"enabled": True, "escalate_after_seconds": 5}}, 422, "invalid_input", "escalate_after_seconds"),
         ({"voice": {"language": "klingon"}}, 422, "invalid_input", "language"),
-        ({"tools": []}, 422, "invalid_input", "tools"),
+        ({"tools": [{"name": "get_order"}]}, 422, "invalid_input", "tools"),  # a tool lacking its URL
     ],
 )
 def test_bad_forms_are_refused_with_the_field_named(
