@@ -48,22 +48,18 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from bench.paint_seed import EMAIL, seed
 from bench.stats import percentile_or_nan as pctl
 from oratio.platform import Platform
 from oratio_app.web import create_app
-from schemas import Channel, Role
 from tests.net import uvicorn_in_thread
 from tests.support.models import handoff_agent
-from tests.support.oauth import person
 from tests.support.platforms import open_test_platform
 from tests.support.signin import PASSWORD
-from tests.support.tenants import mint, new_agent, new_tenancy
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 
 TARGET_MS = 300.0
-LIVE = 20
 BASELINE = 100
-EMAIL = "bench@acme.example"
 VIEWS = {
     "live": ("live", "#live-sessions .session-card .turn"),
     "history": ("history", "#history-rows tr[data-session]"),
@@ -103,28 +99,6 @@ class Store:
     platform: Platform
     sessions: int
     seeded_s: float
-
-
-def seed(platform: Platform, sessions: int) -> float:
-    """`sessions` sessions through the services (LIVE of them still open); seconds it took."""
-    started = time.perf_counter()
-    acme = new_tenancy(platform, "Acme")
-    agent = new_agent(platform, acme, "Support")
-    for name in ("Billing", "Returns"):
-        new_agent(platform, acme, name)
-    mint(platform, acme, agent)
-    mint(platform, acme, agent, "kiosk")
-    person(platform, acme, EMAIL)
-    tenant = acme.tenant_id
-    for i in range(sessions):
-        session = platform.sessions.start(tenant, agent.id, Channel.VOICE if i % 5 == 0 else Channel.TEXT)
-        platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, f"Where is my order {i}?")
-        platform.sessions.append_turn(tenant, session.id, Role.AGENT, f"Order {i} ships tomorrow.")
-        if i % 10 == 0:
-            platform.handoff.request(tenant, session.id, "the customer asked for a person")
-        if i < sessions - LIVE:
-            platform.sessions.end(tenant, session.id, "ended by the agent")
-    return time.perf_counter() - started
 
 
 @contextmanager
