@@ -18,13 +18,11 @@ const POLL_MAX = 300;
 
 export const page = { agentId: null, data: null, polling: false, eventTimer: null };
 
-// The Agents tab's rows open the page (a button in each row, so the keyboard reaches it too).
-export function installAgentPage() {
-  $("agent-rows").addEventListener("click", (event) => {
-    const target = event.target.closest("[data-open-agent]");
-    if (target) openAgent(target.dataset.openAgent);
-  });
-  $("agent-back").addEventListener("click", () => { page.agentId = null; showTab("agents"); });
+// The Agents tab's rows open the page (a button in each row, so the keyboard reaches it too; agent_entry.js wires them).
+// The agent page's Back button (wired by agent_entry.js, which loads this module when it is first needed).
+export function leaveAgent() {
+  page.agentId = null;
+  showTab("agents");
 }
 
 export async function openAgent(id) {

@@ -4,7 +4,7 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
-import { installAgentPage } from "./agent_page.js";
+import { installAgentPage } from "./agent_entry.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout, signOut } from "./connection.js";

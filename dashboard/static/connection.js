@@ -1,7 +1,7 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
-import { agentEvent } from "./agent_page.js";
+import { agentEvent } from "./agent_entry.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
