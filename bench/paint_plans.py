@@ -86,7 +86,8 @@ def report(found: list[Plan]) -> None:
         mine = [p for p in found if p.path == path]
         scans = [step for p in mine for step in p.scans]
         steps = sorted({step for p in mine for step in p.steps})
-        verdict = f"FULL SCAN: {'; '.join(scans)}" if scans else "index-backed"
+        refused = [step for p in mine for step in p.steps if step.startswith("answered")]
+        verdict = f"FULL SCAN: {'; '.join(scans)}" if scans else "not planned" if refused else "index-backed"
         print(f"  {path:<44} {len(mine):3} statements  {verdict}")
         for step in steps:
             print(f"      {step}")

@@ -94,7 +94,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 """Files under /dashboard/v/<version>/: the version is a hash of every file, so a URL's bytes never change."""
 VOICE_META = b'<meta charset="utf-8">'
 ENTRY = b'<script src="/dashboard/app.js" type="module"></script>'
-STYLES = (b'<link rel="stylesheet" href="/dashboard/style.css">', b'<link rel="stylesheet" href="/dashboard/agent_page.css">')
+STYLES = (
+    b'<link rel="stylesheet" href="/dashboard/style.css">',
+    b'<link rel="stylesheet" href="/dashboard/agent_page.css">',
+)
 """The page's stylesheets, both loaded from the versioned directory: an unversioned one was revalidated on every
 load, a round trip that held the modules (they wait for the stylesheets) and so every view's first paint."""
 
