@@ -1,10 +1,10 @@
 """First meaningful paint of each dashboard view in headless Chromium, with 10k sessions in the store.
 
 Issue 22's target: each page's first meaningful paint <= 300 ms on this machine with 10k sessions in the store.
-The store is the embedded default (SQLite, local blobs), seeded through the services: sessions started, a
-customer and an agent turn, ended (every tenth handed off, so there are notifications), and LIVE sessions
-still open. `oratio serve`'s app (`oratio_app.web.create_app`) runs under uvicorn in this process; the
-browser signs in with a password (cookie), as an admin does.
+The store is the embedded default (SQLite, local blobs), seeded in bulk (`bench.paint_seed`): sessions with
+a customer and an agent turn, ended and analysed (every tenth handed off, so there are notifications), and
+LIVE sessions still open (through the services). `oratio serve`'s app (`oratio_app.web.create_app`) runs under
+uvicorn in this process; the browser signs in with a password (cookie), as an admin does.
 
 What "meaningful" means per view: the element that shows the view's data is visible. One load per figure: a
 script Chromium adds before the page's own (it needs no change to the page) clicks the view's tab on the first
@@ -28,9 +28,11 @@ The baseline, in the same run and the same process: a store with BASELINE sessio
     .venv/bin/python -m bench.dashboard_paint --store /tmp/paint   # 10k sessions, 15 warm loads per view
     .venv/bin/python -m bench.dashboard_paint --quick              # 2k sessions, 5 warm loads per view
 
-Seeding 10k sessions through the services takes ~10 minutes on a busy 2-core machine: `--store DIR` keeps the
-seeded stores and reuses them (`--seed-only` seeds and stops). Sessions are seeded "now": after a day the
-Charts' 24-hour window is empty, so reseed for figures comparable with the ones in the report.
+Seeding 10k sessions takes seconds (through the services, one call per turn, it took ~8 minutes): `--store DIR`
+keeps the seeded stores and reuses them (`--seed-only` seeds and stops). Each run also prints where each view's
+time goes (`bench.paint_timeline`) and the query plans of the first-paint reads (`bench.paint_plans`). Sessions
+are seeded "now": after a day the Charts' 24-hour window is empty, so reseed for figures comparable with the ones
+in the report.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Store:
 @contextmanager
 def store(root: Path, sessions: int) -> Iterator[Store]:
     """The platform on `root`, seeded with `sessions` unless an earlier run did (its marker file says so:
-    seeding 10k sessions through the services takes minutes on a busy machine; `--store` keeps them)."""
+    `--store` keeps them between runs)."""
     marker = root / f"seeded-{sessions}"
     # The bench loads the dashboard ~60 times a minute, far above one admin: the admin rate limit would answer
     # 429s and time those instead of the page.
