@@ -1,10 +1,10 @@
 """First meaningful paint of each dashboard view in headless Chromium, with 10k sessions in the store.
 
 Issue 22's target: each page's first meaningful paint <= 300 ms on this machine with 10k sessions in the store.
-The store is the embedded default (SQLite, local blobs), seeded through the services: sessions started, a
-customer and an agent turn, ended (every tenth handed off, so there are notifications), and LIVE sessions
-still open. `oratio serve`'s app (`oratio_app.web.create_app`) runs under uvicorn in this process; the
-browser signs in with a password (cookie), as an admin does.
+The store is the embedded default (SQLite, local blobs), seeded in bulk (`bench.paint_seed`): sessions with
+a customer and an agent turn, ended and analysed (every tenth handed off, so there are notifications), and
+LIVE sessions still open (through the services). `oratio serve`'s app (`oratio_app.web.create_app`) runs under
+uvicorn in this process; the browser signs in with a password (cookie), as an admin does.
 
 What "meaningful" means per view: the element that shows the view's data is visible. One load per figure: a
 script Chromium adds before the page's own (it needs no change to the page) clicks the view's tab on the first
@@ -16,7 +16,7 @@ frame the signed-in page shows, as the fastest admin would, and notes the frame 
     agents         an agent row                            #agent-rows tr
     notifications  a notification                          #notes li
     keys           a key row                               #key-rows tr
-    charts         the sessions chart                      #chart-sessions svg
+    charts         the conversations chart                 #chart-conversations svg
     account        the MCP-token form                      #token-form
 
 A figure is ms from navigation start (the request for /dashboard) to that frame: the HTML, the modules, the
@@ -28,9 +28,11 @@ The baseline, in the same run and the same process: a store with BASELINE sessio
     .venv/bin/python -m bench.dashboard_paint --store /tmp/paint   # 10k sessions, 15 warm loads per view
     .venv/bin/python -m bench.dashboard_paint --quick              # 2k sessions, 5 warm loads per view
 
-Seeding 10k sessions through the services takes ~10 minutes on a busy 2-core machine: `--store DIR` keeps the
-seeded stores and reuses them (`--seed-only` seeds and stops). Sessions are seeded "now": after a day the
-Charts' 24-hour window is empty, so reseed for figures comparable with the ones in the report.
+Seeding 10k sessions takes seconds (through the services, one call per turn, it took ~8 minutes): `--store DIR`
+keeps the seeded stores and reuses them (`--seed-only` seeds and stops). Each run also prints where each view's
+time goes (`bench.paint_timeline`) and the query plans of the first-paint reads (`bench.paint_plans`). Sessions
+are seeded "now": after a day the Charts' 24-hour window is empty, so reseed for figures comparable with the ones
+in the report.
 """
 
 from __future__ import annotations
@@ -39,31 +41,29 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from bench.paint_plans import Plan, plans
+from bench.paint_plans import report as plan_report
+from bench.paint_seed import EMAIL, seed
+from bench.paint_timeline import COLLECT, FIELDS, WS_HOOK, split
 from bench.stats import percentile_or_nan as pctl
 from oratio.platform import Platform
 from oratio_app.web import create_app
-from schemas import Channel, Role
 from tests.net import uvicorn_in_thread
 from tests.support.models import handoff_agent
-from tests.support.oauth import person
 from tests.support.platforms import open_test_platform
 from tests.support.signin import PASSWORD
-from tests.support.tenants import mint, new_agent, new_tenancy
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 
 TARGET_MS = 300.0
-LIVE = 20
 BASELINE = 100
-EMAIL = "bench@acme.example"
 VIEWS = {
     "live": ("live", "#live-sessions .session-card .turn"),
     "history": ("history", "#history-rows tr[data-session]"),
@@ -71,7 +71,7 @@ VIEWS = {
     "agents": ("agents", "#agent-rows tr"),
     "notifications": ("notifications", "#notes li"),
     "keys": ("keys", "#key-rows tr"),
-    "charts": ("charts", "#chart-sessions svg"),
+    "charts": ("charts", "#chart-conversations svg"),
     "account": ("account", "#token-form"),
 }
 """Each view: the tab an admin clicks, and the element that shows its data (visible)."""
@@ -82,6 +82,7 @@ WATCH = """(() => {
   const look = () => {
     const app = document.getElementById("app");
     if (!clicked && app && !app.hidden) {
+      window.__shown = performance.now();
       document.querySelector(`#tabs button[data-tab="${tab}"]`).click();
       clicked = true;
     }
@@ -105,32 +106,10 @@ class Store:
     seeded_s: float
 
 
-def seed(platform: Platform, sessions: int) -> float:
-    """`sessions` sessions through the services (LIVE of them still open); seconds it took."""
-    started = time.perf_counter()
-    acme = new_tenancy(platform, "Acme")
-    agent = new_agent(platform, acme, "Support")
-    for name in ("Billing", "Returns"):
-        new_agent(platform, acme, name)
-    mint(platform, acme, agent)
-    mint(platform, acme, agent, "kiosk")
-    person(platform, acme, EMAIL)
-    tenant = acme.tenant_id
-    for i in range(sessions):
-        session = platform.sessions.start(tenant, agent.id, Channel.VOICE if i % 5 == 0 else Channel.TEXT)
-        platform.sessions.append_turn(tenant, session.id, Role.CUSTOMER, f"Where is my order {i}?")
-        platform.sessions.append_turn(tenant, session.id, Role.AGENT, f"Order {i} ships tomorrow.")
-        if i % 10 == 0:
-            platform.handoff.request(tenant, session.id, "the customer asked for a person")
-        if i < sessions - LIVE:
-            platform.sessions.end(tenant, session.id, "ended by the agent")
-    return time.perf_counter() - started
-
-
 @contextmanager
 def store(root: Path, sessions: int) -> Iterator[Store]:
     """The platform on `root`, seeded with `sessions` unless an earlier run did (its marker file says so:
-    seeding 10k sessions through the services takes minutes on a busy machine; `--store` keeps them)."""
+    `--store` keeps them between runs)."""
     marker = root / f"seeded-{sessions}"
     # The bench loads the dashboard ~60 times a minute, far above one admin: the admin rate limit would answer
     # 429s and time those instead of the page.
@@ -159,52 +138,77 @@ def signed_in(browser: Browser, base: str) -> dict[str, Any]:
     return state
 
 
-def load_once(context: BrowserContext, base: str, view: str) -> float:
-    """One load of the dashboard, clicking through to `view` at once: ms from navigation start to its paint."""
+def load_once(context: BrowserContext, base: str, view: str) -> tuple[float, dict[str, float]]:
+    """One load of the dashboard, clicking through to `view` at once: ms from navigation start to its paint,
+    and where that time went (`bench.paint_timeline.split`)."""
     tab, selector = VIEWS[view]
     page = context.new_page()
     try:
+        page.add_init_script(WS_HOOK)
         page.add_init_script(WATCH % json.dumps([tab, selector, view == "session"]))
         page.goto(f"{base}/dashboard", wait_until="commit")
         page.wait_for_function("() => window.__paint !== undefined", timeout=60_000)
-        return float(page.evaluate("window.__paint"))
+        timeline = page.evaluate(COLLECT)
+        return float(timeline["paint"]), split(timeline)
     finally:
         page.close()
 
 
-def measure(browser: Browser, platform: Platform, loads: int) -> dict[str, dict[str, list[float]]]:
-    """Warm and cold loads against `platform` served by `oratio serve`'s app: {mode: {view: [ms, ...]}}."""
-    figures: dict[str, dict[str, list[float]]] = {"warm": {}, "cold": {}}
+@dataclass
+class Figures:
+    """Paint ms per mode ("warm", "cold") and view, and the warm loads' splits per view and FIELDS."""
+
+    paint: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {"warm": {}, "cold": {}})
+    parts: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    plans: list[Plan] = field(default_factory=list)
+
+    def add(self, mode: str, view: str, load: tuple[float, dict[str, float]]) -> None:
+        self.paint[mode].setdefault(view, []).append(load[0])
+        if mode == "warm":
+            for name, ms in load[1].items():
+                self.parts.setdefault(view, {}).setdefault(name, []).append(ms)
+
+
+def measure(browser: Browser, platform: Platform, loads: int) -> Figures:
+    """Warm and cold loads against `platform` served by `oratio serve`'s app."""
+    figures = Figures()
     with uvicorn_in_thread(lambda port: create_app(platform, host="127.0.0.1", port=port)) as port:
         base = f"http://127.0.0.1:{port}"
         state = signed_in(browser, base)
+        figures.plans = plans(base, {c["name"]: c["value"] for c in state["cookies"]})
         warm = browser.new_context(storage_state=state)  # type: ignore[arg-type]
         try:
             load_once(warm, base, "live")  # fills the HTTP cache; not counted
             for _ in range(loads):
                 for view in VIEWS:
-                    figures["warm"].setdefault(view, []).append(load_once(warm, base, view))
+                    figures.add("warm", view, load_once(warm, base, view))
         finally:
             warm.close()
         for _ in range(max(1, loads // 2)):
             for view in VIEWS:
                 cold = browser.new_context(storage_state=state)  # type: ignore[arg-type]
                 try:
-                    figures["cold"].setdefault(view, []).append(load_once(cold, base, view))
+                    figures.add("cold", view, load_once(cold, base, view))
                 finally:
                     cold.close()
     return figures
 
 
-def report(label: str, seeded: Store, figures: dict[str, dict[str, list[float]]]) -> None:
+def report(label: str, seeded: Store, figures: Figures) -> None:
     load = os.getloadavg()[0]
     print(f"\n== {label}: {seeded.sessions} sessions (seeded in {seeded.seeded_s:.0f} s); load average {load:.1f} ==")
     print(f"{'view':<14} {'warm p50':>9} {'warm p95':>9} {'cold p50':>9} {'cold p95':>9}  target {TARGET_MS:.0f} ms")
     for view in VIEWS:
-        warm, cold = figures["warm"].get(view, []), figures["cold"].get(view, [])
+        warm, cold = figures.paint["warm"].get(view, []), figures.paint["cold"].get(view, [])
         w50, w95, c50, c95 = pctl(warm, 50), pctl(warm, 95), pctl(cold, 50), pctl(cold, 95)
         verdict = "meets" if max(w95, c95) <= TARGET_MS else "p50 only" if max(w50, c50) <= TARGET_MS else "misses"
         print(f"{view:<14} {w50:9.0f} {w95:9.0f} {c50:9.0f} {c95:9.0f}  {verdict}")
+    print("\nwhere a warm load's time goes (p50 of each part, ms; api/chain are counts; bench.paint_timeline)")
+    print(f"{'view':<14}" + "".join(f"{name:>8}" for name in FIELDS))
+    for view in VIEWS:
+        parts = figures.parts.get(view, {})
+        print(f"{view:<14}" + "".join(f"{pctl(parts.get(name, []), 50):8.0f}" for name in FIELDS))
+    plan_report(figures.plans)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ from schemas import (
     Session,
     SessionFilter,
     SessionStatus,
+    SessionWithTranscript,
 )
 from schemas._base import UtcDatetime
 from schemas.analysis import Outcome
@@ -71,6 +72,14 @@ class SessionQuery(PageQuery):
     started_before: UtcDatetime | None = None
     outcome: Outcome | None = None
     q: str | None = Field(default=None, max_length=SEARCH_TEXT_MAX, description="Text the transcript contains")
+
+
+LIVE_TURNS_MAX = 50
+"""The most turns `GET /api/v1/sessions/live?turns=N` returns per session (a live card shows the latest)."""
+
+
+class LiveQuery(PageQuery):
+    turns: int = Field(default=0, ge=0, le=LIVE_TURNS_MAX, description="Each session's last N turns, oldest first")
 
 
 class NotificationQuery(PageQuery):
@@ -154,15 +163,23 @@ class DashboardApi:
         return export.download(query, found, made.content, made.count, made.truncated)
 
     async def live_sessions(self, request: Request) -> Response:
-        """Conversations in progress: `active` ones and those waiting for a person (`handoff_requested`)."""
-        principal, query = await self._begin(request, PageQuery)
+        """Conversations in progress: `active` ones and those waiting for a person (`handoff_requested`).
 
-        def both() -> list[Any]:
+        With `turns=N` each session comes with its last N turns (`turns`, oldest first): the Live tab's cards
+        are filled from this one answer rather than one request per card (each of them a round trip the first
+        paint waited for). Each such session is read again with its turns, so a card's status and transcript
+        are one snapshot."""
+        principal, query = await self._begin(request, LiveQuery)
+
+        def both() -> list[dict[str, Any]]:
             waiting = SessionFilter(status=SessionStatus.HANDOFF_REQUESTED, limit=query.limit)
             handed = self._p.sessions.list(principal, waiting).items
-            return handed + self._p.sessions.list_live(principal, limit=query.limit).items
+            found = handed + self._p.sessions.list_live(principal, limit=query.limit).items
+            if not query.turns:
+                return [_dump(s) for s in found]
+            return [_with_turns(self._p.sessions.recent(principal, s.id, query.turns)) for s in found]
 
-        return JSONResponse({"sessions": [_dump(s) for s in await _run(both)]})
+        return JSONResponse({"sessions": await _run(both)})
 
     async def session(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)
@@ -302,6 +319,11 @@ async def _run(call: Callable[[], T]) -> T:
 
 def _paging(query: PageQuery) -> dict[str, Any]:
     return {"limit": query.limit, "cursor": query.cursor}
+
+
+def _with_turns(read: SessionWithTranscript) -> dict[str, Any]:
+    """A session as the live list shows it, with the turns read with it."""
+    return {**_dump(read.session), "turns": [_dump(turn) for turn in read.turns]}
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from oratio.services.service_accounts import ServiceAccountService
 from oratio.services.signin import SignInService
 from oratio.services.simulations import SimulationService
 from oratio.services.stats import StatsService
+from oratio.services.tenants import TenantService
 
 __all__ = ["DashboardServices"]
 
@@ -48,6 +49,9 @@ class DashboardServices(Protocol):
 
     @property
     def access(self) -> AccessService: ...
+
+    @property
+    def tenants(self) -> TenantService: ...  # the sign-in check's answer names the tenant (dashboard.signin)
 
     @property
     def agents(self) -> AgentService: ...

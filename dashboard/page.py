@@ -62,8 +62,23 @@ MODULES = (
     "markdown.js",
     "route.js",
     "tool_form.js",
+    "agent_entry.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
+LAZY = frozenset(
+    {
+        "agent_page.js",
+        "agent_plan.js",
+        "agent_versions.js",
+        "agent_chat.js",
+        "agent_sims.js",
+        "agent_docs.js",
+        "agent_keys.js",
+        "agent_tools.js",
+    }
+)
+"""Modules not preloaded: the agent page, imported (agent_entry.js) when an agent is opened or the browser is idle
+after the first paint. Fetching and compiling them was part of every view's first paint."""
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
@@ -81,7 +96,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 """Files under /dashboard/v/<version>/: the version is a hash of every file, so a URL's bytes never change."""
 VOICE_META = b'<meta charset="utf-8">'
 ENTRY = b'<script src="/dashboard/app.js" type="module"></script>'
-STYLE = b'<link rel="stylesheet" href="/dashboard/style.css">'
+STYLES = (
+    b'<link rel="stylesheet" href="/dashboard/style.css">',
+    b'<link rel="stylesheet" href="/dashboard/agent_page.css">',
+)
+"""The page's stylesheets, both loaded from the versioned directory: an unversioned one was revalidated on every
+load, a round trip that held the modules (they wait for the stylesheets) and so every view's first paint."""
 
 
 def voice_bridge_at(url: str | None) -> tuple[str, str]:
@@ -112,9 +132,12 @@ def versioned_page(index: bytes, version: str) -> bytes:
     """index.html loading its style and modules from /dashboard/v/<version>/ (relative imports follow), with a
     modulepreload link per module so the browser fetches them all at once instead of import by import."""
     prefix = f"/dashboard/v/{version}/"
-    preload = b"".join(f'\n  <link rel="modulepreload" href="{prefix}{name}">'.encode() for name in MODULES[1:])
+    eager = [name for name in MODULES[1:] if name not in LAZY]
+    preload = b"".join(f'\n  <link rel="modulepreload" href="{prefix}{name}">'.encode() for name in eager)
     index = index.replace(ENTRY, ENTRY.replace(b"/dashboard/", prefix.encode()) + preload, 1)
-    return index.replace(STYLE, STYLE.replace(b"/dashboard/", prefix.encode()), 1)
+    for style in STYLES:
+        index = index.replace(style, style.replace(b"/dashboard/", prefix.encode()), 1)
+    return index
 
 
 def page_routes(voice_url: str | None = None) -> list[BaseRoute]:

@@ -3,7 +3,7 @@
 | route | who | does |
 | --- | --- | --- |
 | `POST sign-in` `{email, password}` | anyone | a session cookie; 401 (alike for an unknown email); 429 + Retry-After |
-| `GET session` | cookie | the person and the CSRF token the page sends as `X-CSRF-Token`; `signed_in: false` |
+| `GET session` | cookie | the person, the CSRF token (sent as `X-CSRF-Token`), tenant, cursor; `signed_in: false` |
 | `POST sign-out` · `sign-out-everywhere` | cookie | ends this session · every session of the person |
 | `POST accept` · `reset` `{token, password}` | a link | sets the password (the link works once), signs in |
 | `POST forgot` `{email}` | anyone | 202 whatever the email; a reset link by email if it signs in |
@@ -12,12 +12,17 @@
 
 The routes a stranger may call (sign-in, accept, reset, forgot) refuse a page of another origin and take
 JSON only (a cross-site HTML form cannot send it), so nobody can sign a browser into an account of theirs.
+
+A signed-in answer (sign-in, accept, reset, session) also says what `GET /api/v1/me` says (`tenant`, `scopes`) and
+`cursor`, the tenant's event-log head read before the answer: the page shows itself and reads its lists at once,
+then follows the live feed from that cursor (so nothing written after the lists were read is missed), instead of
+three round trips in sequence (session, /me, the socket's `ready`) before its first list request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 from pydantic import Field, ValidationError
@@ -38,8 +43,10 @@ from dashboard.credentials import (
 from oratio.auth.passwords import PASSWORD_MAX
 from oratio.errors import InvalidInput, InvalidState, Unauthenticated
 from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
+from oratio.services.live import EventTail
 from oratio.services.signin import SECRET_MAX, SignedIn, csrf_token
-from schemas import Model, Name
+from oratio.services.tenants import TenantService
+from schemas import Model, Name, Principal
 from schemas.signin import LinkPurpose
 
 MAX_BODY_BYTES = 4 * 1024
@@ -72,7 +79,16 @@ class MintBody(Model):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def signin_routes(platform: SignInAccess, public_url: str | None = None) -> list[BaseRoute]:
+class SignInDoorAccess(SignInAccess, Protocol):
+    """What the sign-in routes use: sign-in and access, and for a signed-in answer the tenant and its log's head."""
+
+    @property
+    def tenants(self) -> TenantService: ...
+
+    def tailer(self, poll_interval: float | None = None) -> EventTail: ...
+
+
+def signin_routes(platform: SignInDoorAccess, public_url: str | None = None) -> list[BaseRoute]:
     door = SignInDoor(platform, public_url)
     posts: dict[str, Handler] = {
         "sign-in": door.sign_in,
@@ -91,7 +107,7 @@ def signin_routes(platform: SignInAccess, public_url: str | None = None) -> list
 
 
 class SignInDoor:
-    def __init__(self, platform: SignInAccess, public_url: str | None) -> None:
+    def __init__(self, platform: SignInDoorAccess, public_url: str | None) -> None:
         self._p = platform
         self._public_url = public_url
 
@@ -99,7 +115,7 @@ class SignInDoor:
         body = await self._stranger(request, SignInBody)
         client = request.client.host if request.client else "unknown"
         signed = await anyio.to_thread.run_sync(self._p.signin.sign_in, body.email, body.password, client)
-        return self._signed_in(request, signed)
+        return await self._signed_in(request, signed)
 
     async def session(self, request: Request) -> Response:
         """Who is signed in here: `{"signed_in": false}` (200, so the page's first look is no error) when
@@ -121,9 +137,21 @@ class SignInDoor:
                 "email": session.email,
                 "expires_at": session.expires_at.isoformat(),
                 "csrf_token": csrf_token(secret),
+                **await anyio.to_thread.run_sync(self._who, principal),
             },
             headers={"Cache-Control": "no-store"},
         )
+
+    def _who(self, principal: Principal) -> dict[str, Any]:
+        """What /api/v1/me says (the tenant, the scopes) and the tenant's event-log head, read now: the page reads
+        its lists after this answer and follows the live feed from `cursor`, so it misses no later event."""
+        cursor = self._p.tailer().events.head(principal.tenant_id)
+        tenant = self._p.tenants.get_tenant(principal)
+        return {
+            "tenant": {"id": tenant.tenant_id, "name": tenant.name},
+            "scopes": sorted(s.value for s in principal.scopes),
+            "cursor": cursor.token(),
+        }
 
     async def sign_out(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)  # CSRF: no other site signs a person out
@@ -183,7 +211,7 @@ class SignInDoor:
     async def _follow(self, request: Request, purpose: LinkPurpose) -> Response:
         body = await self._stranger(request, LinkBody)
         signed = await anyio.to_thread.run_sync(self._p.signin.accept, body.token, body.password, purpose)
-        return self._signed_in(request, signed)
+        return await self._signed_in(request, signed)
 
     async def _stranger(self, request: Request, model: type[Any]) -> Any:
         """A request from someone not signed in: only from our own page, only JSON."""
@@ -192,7 +220,8 @@ class SignInDoor:
             raise InvalidInput("send JSON (Content-Type: application/json)", field="content-type")
         return _parse(model, await _json_body(request))
 
-    def _signed_in(self, request: Request, signed: SignedIn) -> Response:
+    async def _signed_in(self, request: Request, signed: SignedIn) -> Response:
+        who = await anyio.to_thread.run_sync(self._who, signed.principal)
         response = JSONResponse(
             {
                 "signed_in": True,
@@ -201,6 +230,7 @@ class SignInDoor:
                 "email": signed.session.email,
                 "expires_at": signed.session.expires_at.isoformat(),
                 "csrf_token": csrf_token(signed.secret),
+                **who,
             },
             headers={"Cache-Control": "no-store"},
         )

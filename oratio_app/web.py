@@ -54,11 +54,15 @@ def create_app(
 
     async def me(request: Request) -> Response:
         principal = await request_principal(platform, request, public_url)
+        # The event log's head, read before the answer: the dashboard reads its lists after it and follows the
+        # live feed from this cursor (as after GET /api/v1/auth/session), so it misses no later event.
+        cursor = await anyio.to_thread.run_sync(platform.tailer().events.head, principal.tenant_id)
         tenant = await anyio.to_thread.run_sync(platform.tenants.get_tenant, principal)
         body: dict[str, Any] = {
             "tenant": {"id": tenant.tenant_id, "name": tenant.name},
             "subject": principal.subject,
             "scopes": sorted(s.value for s in principal.scopes),
+            "cursor": cursor.token(),
         }
         return JSONResponse(body)
 

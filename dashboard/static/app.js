@@ -4,6 +4,7 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
+import { preloadAgentPage } from "./agent_entry.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout, signOut } from "./connection.js";
@@ -54,6 +55,7 @@ async function start() {
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
   watchRoutes();
+  preloadAgentPage();
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;
     $("secret-value").textContent = "";

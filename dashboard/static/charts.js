@@ -139,12 +139,18 @@ export function openChartsLink() {
 
 export async function loadCharts() {
   if ($("panel-charts").hidden) return;  // live events ask for a reload; only a shown tab reads
-  await loadAgentFilter();  // each time: an agent created since is in the filter
   const linked = linkedAgent();
-  if (linked !== null && [...$("charts-agent").options].some((o) => o.value === linked)) $("charts-agent").value = linked;
   $("charts-custom").hidden = $("charts-range").value !== "custom";
-  const stats = await api(`/api/v1/stats?${query()}`);
-  render(stats);
+  if (linked === null) {
+    // The agent filter (each time: an agent created since is in it) and the figures of the filter's choice, read at
+    // once: two round trips in sequence were most of this tab's first paint.
+    const [stats] = await Promise.all([api(`/api/v1/stats?${query()}`), loadAgentFilter()]);
+    render(stats);
+    return;
+  }
+  await loadAgentFilter();  // a #charts link's agent is chosen once the filter lists it
+  if ([...$("charts-agent").options].some((o) => o.value === linked)) $("charts-agent").value = linked;
+  render(await api(`/api/v1/stats?${query()}`));
 }
 
 function render(stats) {

@@ -1,7 +1,7 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
-import { agentEvent } from "./agent_page.js";
+import { agentEvent } from "./agent_entry.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
@@ -28,8 +28,8 @@ export async function startSession(signedIn) {
   state.session = true;
   state.csrf = signedIn.csrf_token;
   state.email = signedIn.email;
-  const me = await api("/api/v1/me");
-  open(me);
+  // The sign-in answer says what /api/v1/me says (and the event cursor): no second round trip before the page shows.
+  open(signedIn.tenant ? signedIn : await api("/api/v1/me"));
 }
 
 function open(me) {
@@ -40,8 +40,12 @@ function open(me) {
   $("who").hidden = false;
   $("app").hidden = false;
   $("tab-account").hidden = !state.session;
-  state.lastCursor = null;
+  // With the event log's head read before this answer, the lists are read now, beside the socket's handshake, and
+  // the socket replays every event after that head: nothing written after the lists were read is missed. Without
+  // one (an older server), the socket's `ready` starts the reads as before.
+  state.lastCursor = typeof me.cursor === "string" ? me.cursor : null;
   connect();
+  if (state.lastCursor !== null) reloadAll().catch(report);
   openChartsLink();
   openRoute();  // a reload (or a link) of an agent page or a build's progress reopens it
 }
@@ -179,9 +183,9 @@ function historyChanged() {
 
 // History and Charts are the heavy reads (a page of sessions, a day of transcripts): they load when their tab is
 // shown (tabs.js), not at sign-in, so the other views paint sooner; a reconnect reloads the one shown.
+// All at once: agent names arrive when they do (loadAgents renames the cards and rows drawn before).
 async function reloadAll() {
-  await loadAgents();
-  await Promise.all([loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
+  await Promise.all([loadAgents(), loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
 }
 
 async function historyShown() {

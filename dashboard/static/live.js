@@ -6,6 +6,7 @@ import { agentName, state } from "./state.js";
 import { attachVoice, detachVoice } from "./voice.js";
 
 const LIVE_MAX = 24;
+const LIVE_TURNS = 20;  // a card's transcript as the list brings it; the session page has the whole of it
 
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
@@ -14,7 +15,8 @@ const gone = new Set();
 
 export async function loadLive() {
   const asked = state.applied;
-  const body = await api("/api/v1/sessions/live?limit=20");
+  // Each session comes with its last turns: one request fills every card (not one more per card).
+  const body = await api(`/api/v1/sessions/live?limit=20&turns=${LIVE_TURNS}`);
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {
     if (ENDED.has(session.status)) continue;
@@ -25,9 +27,7 @@ export async function loadLive() {
       setCardStatus(card, session.status);
       setCardHandoff(card, session.handoff);
     }
-    api(`/api/v1/sessions/${encodeURIComponent(session.id)}`)
-      .then((full) => full.turns.forEach((turn) => addTurn(card, turn)))
-      .catch(report);
+    for (const turn of session.turns || []) addTurn(card, turn);
   }
   updateLiveCount();
 }

@@ -1,15 +1,21 @@
 // Deep links to the agent views, so a reload, a shared link and the browser's Back and Forward keep the admin
 // where they were: #agent/<id> is the agent page, #creation=<id> (or #creation/<id>) the build's progress view.
 // Opening either view pushes its address (one history entry per view); leaving it for a tab pushes the bare
-// page address. `hashchange` (Back, Forward, a pasted link) opens the view the address names.
+// page address. `hashchange` (Back, Forward, a pasted link) opens the view the address names. The agent page
+// itself loads on demand (agent_entry.js), so opening it waits for its module.
 
-import { openAgent, page } from "./agent_page.js";
+import { agentPage, forgetAgent } from "./agent_entry.js";
+import { report } from "./api.js";
 import { showCreation, shownCreation } from "./creation.js";
 import { $ } from "./dom.js";
 import { showTab } from "./tabs.js";
 
 const AGENT = /^#agent\/([A-Za-z0-9_-]{1,64})$/;
 const CREATION = /^#creation[=/]([A-Za-z0-9_-]{1,64})$/;
+
+function openAgent(id) {
+  agentPage().then((view) => view.openAgent(id)).catch(report);
+}
 
 export function agentLink(id) {
   return `#agent/${encodeURIComponent(id)}`;
@@ -36,11 +42,14 @@ export function openRoute() {
   const agent = AGENT.exec(location.hash);
   const creation = CREATION.exec(location.hash);
   if (agent) {
-    if ($("panel-agent").hidden || page.agentId !== agent[1]) openAgent(agent[1]);
+    const id = agent[1];
+    agentPage().then((view) => {
+      if ($("panel-agent").hidden || view.page.agentId !== id) view.openAgent(id);
+    }).catch(report);
   } else if (creation) {
     if ($("panel-creation").hidden || shownCreation() !== creation[1]) showCreation(creation[1]);
   } else if (!$("panel-agent").hidden || !$("panel-creation").hidden) {
-    page.agentId = null;
+    forgetAgent();
     showTab("agents");
   }
 }
@@ -54,7 +63,7 @@ export function watchRoutes() {
     if (target) goToAgent(target.dataset.openAgent);
   });
   $("agent-back").addEventListener("click", () => {
-    page.agentId = null;
+    forgetAgent();
     leaveView();
     showTab("agents");
   });

@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from dashboard.page import MODULES, page_routes, version_of, versioned_page
+from dashboard.page import LAZY, MODULES, page_routes, version_of, versioned_page
 
 VERSIONED = re.compile(r'src="/dashboard/v/([0-9a-f]{16})/app\.js"')
 
@@ -26,9 +26,12 @@ def test_the_html_is_revalidated_and_the_files_it_loads_are_immutable(http: http
     assert found is not None, page.text[:400]
     prefix = f"/dashboard/v/{found.group(1)}/"
     preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page.text)
-    assert preloaded == [f"{prefix}{name}" for name in MODULES[1:]]
+    assert preloaded == [f"{prefix}{name}" for name in MODULES[1:] if name not in LAZY]
+    assert "agent_page.js" in LAZY and "agent_entry.js" not in LAZY  # the agent page loads when opened
     assert f'<link rel="stylesheet" href="{prefix}style.css">' in page.text
-    for path in [f"{prefix}app.js", f"{prefix}style.css", *preloaded]:
+    assert f'<link rel="stylesheet" href="{prefix}agent_page.css">' in page.text  # no revalidation per load
+    lazy = [f"{prefix}{name}" for name in sorted(LAZY)]
+    for path in [f"{prefix}app.js", f"{prefix}style.css", f"{prefix}agent_page.css", *preloaded, *lazy]:
         served = http.get(path)
         assert served.status_code == 200, path
         assert served.headers["cache-control"] == "public, max-age=31536000, immutable"

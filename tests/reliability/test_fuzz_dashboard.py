@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from dashboard.api import AgentQuery, KeyQuery, NotificationQuery, PageQuery, SessionQuery
+from dashboard.api import AgentQuery, KeyQuery, LiveQuery, NotificationQuery, SessionQuery
 from dashboard.live import MAX_CLIENT_MESSAGE, AuthMessage
 from schemas import Channel, MintKeyRequest
 from tests.reliability.ledger import unknown_id
@@ -43,7 +43,7 @@ WS_CODES = {4401, 4403, 4422, 4429}
 QUERIES: tuple[tuple[str, type[BaseModel] | None], ...] = (
     ("/api/v1/agents", AgentQuery),
     ("/api/v1/sessions", SessionQuery),
-    ("/api/v1/sessions/live", PageQuery),
+    ("/api/v1/sessions/live", LiveQuery),
     ("/api/v1/notifications", NotificationQuery),
     ("/api/v1/keys", KeyQuery),
     ("/api/v1/stats", None),
