@@ -84,6 +84,16 @@ class Endpointer:
         return self._in_speech
 
     @property
+    def seq(self) -> int:
+        """The number of the utterance in progress (or of the next one, between utterances)."""
+        return self._seq
+
+    @property
+    def paused_at(self) -> int | None:
+        """The length of the utterance in progress at its last reported `Pause`, while no speech came after it."""
+        return self._paused_at
+
+    @property
     def voiced_s(self) -> float:
         """Seconds from the first to the last speech frame of the utterance in progress (0 between
         utterances): speech over the agent that lasts longer than a backchannel interrupts it at once."""

@@ -60,11 +60,14 @@ class Speculator:
         transcribe: Callable[[bytes], str],
         stats: SpeculationStats,
         on_done: Callable[[], None] = lambda: None,
+        on_text: Callable[[int, int, str], None] = lambda seq, length, text: None,
     ) -> None:
+        """`on_text(seq, length, text)` hears each job's text as it is ready (the preemptive reply starts there)."""
         self._tasks = tasks
         self._transcribe = transcribe
         self._stats = stats
         self._on_done = on_done
+        self._on_text = on_text
         self._job: _Job | None = None
 
     def start(self, pause: Pause) -> None:
@@ -85,6 +88,8 @@ class Speculator:
         finally:
             job.done.set()
             self._on_done()
+        if job.text is not None and self._job is job:
+            self._on_text(job.seq, job.length, job.text)
 
     async def take(self, utterance: Utterance) -> str | None:
         """The text for `utterance` if a job heard all its speech; else None (transcribe it as usual)."""
