@@ -88,6 +88,7 @@ class BackendProvider:
             smart_turn=self._settings.smart_turn_policy(),
             turn_model=smart_turn_loader(self._settings.smart_turn_model),
             turn_workers=self._settings.smart_turn_workers,
+            preempt=self._settings.preempt,
         )
 
 

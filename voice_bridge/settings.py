@@ -43,6 +43,11 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    preempt: bool = Field(
+        default=True,
+        description="draft the reply and synthesise its first sentence at the speculation pause, play it if the "
+        "turn is confirmed with the same words (needs speculate; the draft costs one more model call a turn)",
+    )
     smart_turn_model: Path | None = Field(
         default=None, description="The Smart Turn v3.2 ONNX file; default ~/.cache/oratio/models (fetch installs it)"
     )
