@@ -89,6 +89,7 @@ class BackendProvider:
             turn_model=smart_turn_loader(self._settings.smart_turn_model),
             turn_workers=self._settings.smart_turn_workers,
             preempt=self._settings.preempt,
+            text_signal_s=self._settings.text_signal_seconds,
         )
 
 

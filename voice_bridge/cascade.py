@@ -13,6 +13,8 @@ speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-t
 that text is drafted into a reply (stored nowhere) and its first sentence synthesised and held; a turn
 confirmed with the same words plays it at once if the committed turn says that sentence, and speech that
 resumes throws it away (`voice_bridge.preemption`): the hangover then hides TTS as well.
+With `text_signal_s` (off by default), a speculative transcript that ends a sentence ends the turn after that
+much silence instead of the whole hangover, which stays the ceiling (silence endpointing only).
 
 With the agent's `ignore_backchannels` (and a sink that can pause: `PausesAgentAudio`), customer speech
 over agent audio first only pauses it. Speech that goes on past `BACKCHANNEL_MAX_S` interrupts at once;
@@ -49,7 +51,7 @@ from voice_bridge.detection import DetectionStats, Detector, take_waiting
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
 from voice_bridge.preemption import HeldReply, PreemptionStats, Preemptor, settle
 from voice_bridge.sentences import SentenceSplitter
-from voice_bridge.speculation import SpeculationStats, Speculator
+from voice_bridge.speculation import SpeculationStats, Speculator, ends_a_sentence
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
 from voice_bridge.spoken import speak
 from voice_bridge.turn.source import smart_turn_loader
@@ -86,6 +88,8 @@ class _CallState:
     preemptor: Preemptor | None = None
     responding: bool = False
     """The responder is answering an utterance: no preemptive reply is drafted meanwhile."""
+    sentence_end: tuple[int, int] | None = None
+    """(seq, pause length) of the pause whose speculative transcript ended a sentence (the text signal)."""
     paused: bool = False
     """Agent audio is paused by customer speech not yet judged a backchannel or an interruption."""
     heard: dict[int, str] = field(default_factory=dict)
@@ -114,10 +118,12 @@ class CascadeBackend:
         turn_model: Callable[[], ProbabilitySource] | None = None,
         turn_workers: int = 2,
         preempt: bool = False,
+        text_signal_s: float | None = None,
     ) -> None:
         """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
         agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls.
-        `preempt` drafts and synthesises the reply at the speculation pause (only with `speculate_pause_s`)."""
+        `preempt` drafts and synthesises the reply at the speculation pause (only with `speculate_pause_s`);
+        `text_signal_s` ends a turn after that much silence when the speculative text ends a sentence."""
         self._speech = speech
         self._backchannel_max_s = backchannel_max_s
         self.backchannels = BackchannelStats()
@@ -132,6 +138,7 @@ class CascadeBackend:
         self.speculation = SpeculationStats()
         self._preempt = preempt and speculate_pause_s is not None
         self.preemption = PreemptionStats()
+        self._text_signal_s = text_signal_s if speculate_pause_s is not None else None
         self.detection = DetectionStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
@@ -193,6 +200,11 @@ class CascadeBackend:
         if self._speculate_pause_s is None:
             return None
 
+        def heard(seq: int, length: int, text: str) -> None:
+            if self._text_signal_s is not None and ends_a_sentence(text):
+                state.sentence_end = (seq, length)
+            preempt(seq, length, text)
+
         def preempt(seq: int, length: int, text: str) -> None:
             # Only while nothing is being answered: a draft must not race a turn of the same call.
             if state.preemptor is not None and state.reply is None and not state.responding and not state.ended_at:
@@ -203,7 +215,7 @@ class CascadeBackend:
             self._speech.stt.transcribe,
             self.speculation,
             on_done=lambda: self._observe(call.session_id, "speculated"),
-            on_text=preempt,
+            on_text=heard,
         )
 
     def _preemptor(self, call: Call, tasks: TaskGroup) -> Preemptor | None:
@@ -245,6 +257,8 @@ class CascadeBackend:
                     boundaries = await turns.feed(pcm16)
                 else:
                     boundaries = await detector.feed(pcm16)
+                    if (early := self._end_on_text(state, endpointer)) is not None:
+                        boundaries = [*boundaries, early]
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         waiting = utterances.statistics().current_buffer_used
@@ -488,6 +502,20 @@ class CascadeBackend:
         pcm = await held.audio_for(sentence)
         settle(self.preemption, held, played=pcm is not None)
         return pcm
+
+    def _end_on_text(self, state: _CallState, endpointer: Endpointer) -> Utterance | None:
+        """The text signal: the utterance ended now, when its speculative transcript closed a sentence, no
+        speech came since, and `text_signal_s` of silence have passed (the hangover remains the ceiling)."""
+        if self._text_signal_s is None or state.sentence_end is None:
+            return None
+        if endpointer.quiet_s < self._text_signal_s:
+            return None
+        seq, length = state.sentence_end
+        state.sentence_end = None
+        early = endpointer.end_paused(seq, length)
+        if early is not None:
+            self.speculation.ended_early += 1
+        return early
 
 
 def _drop_if_resumed(preemptor: Preemptor, endpointer: Endpointer) -> None:
