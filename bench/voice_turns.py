@@ -317,10 +317,18 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
 
 
 async def measure_turns(
-    platform: Platform, speech: LocalSpeech, ids: tuple[str, str], *, quick: bool, smart_turn: bool = True
+    platform: Platform,
+    speech: LocalSpeech,
+    ids: tuple[str, str],
+    *,
+    quick: bool,
+    smart_turn: bool = True,
+    since_main: bool = False,
+    pick: Sequence[int] | None = None,
 ) -> None:
+    """`since_main` leaves out the 30 s window pipeline (main's default is issue 21's); `pick` chooses questions."""
     turns = 3 if quick else 10
-    questions = QUESTIONS[::3] if quick else QUESTIONS
+    questions = [QUESTIONS[i] for i in pick] if pick else QUESTIONS[::3] if quick else QUESTIONS
     audios = [clip(speech, text) for text in questions]
     lengths = [seconds for _, seconds in audios]
     pipelines = [
@@ -335,6 +343,8 @@ async def measure_turns(
             text_signal_s=0.35,
         ),
     ]
+    if since_main:
+        pipelines = pipelines[1:]
     try:
         model = smart_turn_loader()() if smart_turn else None
     except ConfigError as exc:
