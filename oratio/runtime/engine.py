@@ -279,7 +279,10 @@ class ConversationEngine:
         """`_begin` without the store write: the session's last turns read, no lock taken. Blocking I/O."""
         assert request.session_id is not None
         agent, artifact, text, _, _ = self._load(request)
-        found = self._sessions.continued(request.tenant_id, agent.id, request.session_id, recent=HISTORY_TURNS)
+        # With a session id this only reads (the session and its last turns), as the committed turn will.
+        found = self._sessions.open_or_continue(
+            request.tenant_id, agent.id, request.session_id, request.channel, recent=HISTORY_TURNS
+        )
         acts = bool(artifact.plan.actions) or self.webhook_for(agent) is not None
         if not may_draft(found.session, artifact.plan, text, acts=acts, now=self._b.clock()):
             return None
