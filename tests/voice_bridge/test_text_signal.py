@@ -74,9 +74,11 @@ async def test_a_finished_sentence_ends_the_turn_before_the_hangover(
         return None
 
     call = Call(world.acme.tenant_id, world.agent.id, session.id, INPUT_RATE, OUTPUT_RATE, key_ok)
-    # 0.3 s of quiet: the pause is heard and transcribed; then 0.1 s more once the transcript is in. 0.4 s in
-    # all, under the 0.6 s hangover: only the text signal (0.35 s) can end this turn.
-    parts = [silence(0.5) + voiced(speech, "What are your opening hours on Saturday?") + silence(0.3), silence(0.1)]
+    # 0.35 s of quiet: the 0.2 s pause is heard and transcribed; then 0.15 s more once the transcript is in.
+    # 0.5 s in all, under the 0.6 s hangover (with room for the VAD's lag of a frame or two at the end of
+    # speech): only the text signal (0.35 s) can end this turn.
+    question = voiced(speech, "What are your opening hours on Saturday?")
+    parts = [silence(0.5) + question + silence(0.35), silence(0.15)]
     send, receive = anyio.create_memory_object_stream[bytes](4096)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(backend.run, call, receive, sink)
