@@ -22,6 +22,8 @@ meanwhile (~10 ms a second of audio), and TTS counts every sentence of the reply
 
     .venv/bin/python -m bench.voice --turns-only            # ~12 minutes
     .venv/bin/python -m bench.voice --turns-only --quick    # ~1 minute
+    .venv/bin/python -m bench.voice --turns-only --since-main --no-smart-turn --questions 0,1,3
+        # main's pipeline beside the preemptive ones only (docs/voice-latency.md, section 8)
 """
 
 from __future__ import annotations
