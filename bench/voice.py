@@ -310,14 +310,24 @@ async def measure_latency(turns: int) -> float:
         return bridge_p50
 
 
-async def compare_pipelines(*, quick: bool) -> None:
+async def compare_pipelines(
+    *, quick: bool, smart_turn: bool = True, since_main: bool = False, pick: Sequence[int] | None = None
+) -> None:
     speech, label = engines()
     if not label.startswith("real"):
         print("turns: skipped (the real speech engines are not installed: pip install 'oratio[voice]')\n")
         return
     print("today's cascade beside issue 21's (backend called directly, real engines, zero-latency agent):")
     with tempfile.TemporaryDirectory() as tmp, bench_platform(Path(tmp)) as (platform, tenant_id, agent_id, _):
-        await measure_turns(platform, speech, (tenant_id, agent_id), quick=quick)
+        await measure_turns(
+            platform,
+            speech,
+            (tenant_id, agent_id),
+            quick=quick,
+            smart_turn=smart_turn,
+            since_main=since_main,
+            pick=pick,
+        )
     print()
 
 
@@ -335,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--capacity-only", action="store_true", help="skip the latency measurements")
     parser.add_argument("--turns-only", action="store_true", help="only today's pipeline beside issue 21's")
+    parser.add_argument("--no-smart-turn", action="store_true", help="turns: leave out the smart_turn pipeline")
+    parser.add_argument("--since-main", action="store_true", help="turns: leave out the 30 s window pipeline")
+    parser.add_argument("--questions", help="turns: which questions, e.g. 0,1,3 (default all; --quick 0,3)")
     parser.add_argument("--levels", type=int, nargs="+", help="concurrent calls to try (default 25 50 100 150)")
     parser.add_argument("--seconds", type=float, help="how long each call of a level lasts (default 12)")
     parser.add_argument("--in-step", action="store_true", help="capacity: every call's turns at the same instant")
@@ -345,7 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def run() -> None:
         if not args.capacity_only:
-            await compare_pipelines(quick=args.quick)
+            pick = [int(n) for n in args.questions.split(",")] if args.questions else None
+            await compare_pipelines(
+                quick=args.quick, smart_turn=not args.no_smart_turn, since_main=args.since_main, pick=pick
+            )
             if args.turns_only:
                 return
             await measure_latency(turns)

@@ -4,9 +4,13 @@ Two pipelines, run alternately in the same process so the shared machine's load 
 
 * today  - Whisper's fixed 30 s window, transcription after the VAD hangover (`SttWindow.FULL`, no speculation);
 * issue 21 - the trimmed window and speculative transcription at the first 0.2 s pause (the bridge's defaults);
-* smart_turn - the same, for an agent set to `end_of_turn=smart_turn`: Smart Turn v3.2 asked at that pause ends
-  the turn there when it says finished, else the 1.2 s silence ceiling does (when the model is installed:
-  `python -m voice_bridge.turn.fetch`; otherwise the run says it is skipped).
+* preemptive - issue 21 plus the preemptive reply (`ORATIO_VOICE_PREEMPT=true`; off by default): the reply drafted and its
+  first sentence synthesised at that pause, played at once when the turn is confirmed;
+* preemptive + text signal - the same, and a speculative transcript that ends a sentence ends the turn after
+  0.35 s of silence instead of the 0.6 s hangover (`ORATIO_VOICE_TEXT_SIGNAL_SECONDS`, off by default);
+* smart_turn - issue 21 (no preemption), for an agent set to `end_of_turn=smart_turn`: Smart Turn v3.2 asked at
+  that pause ends the turn there when it says finished, else the 1.2 s silence ceiling does (when the model is
+  installed: `python -m voice_bridge.turn.fetch`; otherwise the run says it is skipped; `--no-smart-turn` skips it).
 
 Each call speaks one question ten times (Piper, the cascade's own voice, fed in real time, 1.5 s of silence after
 each) and waits for the whole reply; the agent is the zero-latency ScriptedModel. Printed per pipeline: the
@@ -18,6 +22,8 @@ meanwhile (~10 ms a second of audio), and TTS counts every sentence of the reply
 
     .venv/bin/python -m bench.voice --turns-only            # ~12 minutes
     .venv/bin/python -m bench.voice --turns-only --quick    # ~1 minute
+    .venv/bin/python -m bench.voice --turns-only --since-main --no-smart-turn --questions 0,1,3
+        # main's pipeline beside the preemptive ones only (docs/voice-latency.md, section 9)
 """
 
 from __future__ import annotations
@@ -50,7 +56,8 @@ QUESTIONS = [
     " says it left the warehouse, but nothing has changed since then. Can you tell me where it is and when"
     " I can expect it?",
 ]
-SPECULATION = ("started", "skipped", "reused", "discarded")
+SPECULATION = ("started", "skipped", "reused", "discarded", "ended_early")
+PREEMPTION = ("started", "declined", "held", "played", "missed", "discarded")
 TURN_TAKING = ("asked", "ended", "waited", "late", "replaced", "failed")
 STAGES = [
     ("utterance_end", "endpoint (hangover / Smart Turn)"),
@@ -158,6 +165,9 @@ class Pipeline:
     end_of_turn: EndOfTurn = EndOfTurn.SILENCE
     turn_model: ProbabilitySource | None = None  # loaded once, shared by the pipeline's calls
     turn_taking: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TURN_TAKING, 0))
+    preempt: bool = False
+    text_signal_s: float | None = None
+    preemption: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PREEMPTION, 0))
 
 
 class TurnSink:
@@ -227,6 +237,8 @@ async def one_call(
         observer=observe,
         speculate_pause_s=pipeline.speculate_pause_s,
         turn_model=(lambda: turn_model) if turn_model is not None else None,
+        preempt=pipeline.preempt,
+        text_signal_s=pipeline.text_signal_s,
     )
     tenant_id, agent_id = ids
     session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
@@ -261,6 +273,8 @@ async def one_call(
         pipeline.speculation[key] += getattr(backend.speculation, key)
     for key in TURN_TAKING:
         pipeline.turn_taking[key] += getattr(backend.turns, key)
+    for key in PREEMPTION:
+        pipeline.preemption[key] += getattr(backend.preemption, key)
 
 
 def ms(seconds: float) -> str:
@@ -298,33 +312,56 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
         print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
         if pipeline.speculate_pause_s is not None:
             print(f"  {'speculative jobs':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.speculation.items()))
+        if pipeline.preempt:
+            print(f"  {'preemptive replies':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.preemption.items()))
         if pipeline.end_of_turn is EndOfTurn.SMART_TURN:
             print(f"  {'Smart Turn':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.turn_taking.items()))
 
 
-async def measure_turns(platform: Platform, speech: LocalSpeech, ids: tuple[str, str], *, quick: bool) -> None:
+async def measure_turns(
+    platform: Platform,
+    speech: LocalSpeech,
+    ids: tuple[str, str],
+    *,
+    quick: bool,
+    smart_turn: bool = True,
+    since_main: bool = False,
+    pick: Sequence[int] | None = None,
+) -> None:
+    """`since_main` leaves out the 30 s window pipeline (main's default is issue 21's); `pick` chooses questions."""
     turns = 3 if quick else 10
-    questions = QUESTIONS[::3] if quick else QUESTIONS
+    questions = [QUESTIONS[i] for i in pick] if pick else QUESTIONS[::3] if quick else QUESTIONS
     audios = [clip(speech, text) for text in questions]
     lengths = [seconds for _, seconds in audios]
     pipelines = [
         Pipeline("today: 30 s window, transcribe after the hangover", SttWindow.FULL, None),
         Pipeline("issue 21: trimmed window + speculative transcription at 0.2 s", SttWindow.TRIMMED, 0.2),
+        Pipeline("preemptive: issue 21 + reply drafted and synthesised at 0.2 s", SttWindow.TRIMMED, 0.2, preempt=True),
+        Pipeline(
+            "preemptive + text signal: a closed sentence ends the turn at 0.35 s",
+            SttWindow.TRIMMED,
+            0.2,
+            preempt=True,
+            text_signal_s=0.35,
+        ),
     ]
+    if since_main:
+        pipelines = pipelines[1:]
     try:
-        smart_turn = smart_turn_loader()()
+        model = smart_turn_loader()() if smart_turn else None
     except ConfigError as exc:
         print(f"smart_turn pipeline skipped: {exc.message}")
     else:
-        pipelines.append(
-            Pipeline(
-                "smart_turn: issue 21 + Smart Turn at 0.2 s, 1.2 s ceiling",
-                SttWindow.TRIMMED,
-                0.2,
-                end_of_turn=EndOfTurn.SMART_TURN,
-                turn_model=smart_turn,
+        if model is not None:
+            pipelines.append(
+                Pipeline(
+                    "smart_turn: issue 21 + Smart Turn at 0.2 s, 1.2 s ceiling",
+                    SttWindow.TRIMMED,
+                    0.2,
+                    end_of_turn=EndOfTurn.SMART_TURN,
+                    turn_model=model,
+                )
             )
-        )
     print(
         f"questions of {', '.join(f'{s:.1f}' for s in lengths)} s (Piper), {turns} turns a call, fed in real time;"
         f" load average before: {', '.join(f'{v:.1f}' for v in os.getloadavg())}"

@@ -88,6 +88,8 @@ class BackendProvider:
             smart_turn=self._settings.smart_turn_policy(),
             turn_model=smart_turn_loader(self._settings.smart_turn_model),
             turn_workers=self._settings.smart_turn_workers,
+            preempt=self._settings.preempt,
+            text_signal_s=self._settings.text_signal_seconds,
         )
 
 

@@ -9,7 +9,12 @@ starts after one sentence, not after the whole reply. The engines block, so they
 
 With `speculate_pause_s` set (0.2 s in the bridge's settings), the listener also starts transcribing at
 the first short pause of an utterance and the responder reuses that text when the turn ends with no more
-speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-text.
+speech (`voice_bridge.speculation`): the hangover then hides most of speech-to-text. With `preempt` too,
+that text is drafted into a reply (stored nowhere) and its first sentence synthesised and held; a turn
+confirmed with the same words plays it at once if the committed turn says that sentence, and speech that
+resumes throws it away (`voice_bridge.preemption`): the hangover then hides TTS as well.
+With `text_signal_s` (off by default), a speculative transcript that ends a sentence ends the turn after that
+much silence instead of the whole hangover, which stays the ceiling (silence endpointing only).
 
 With the agent's `ignore_backchannels` (and a sink that can pause: `PausesAgentAudio`), customer speech
 over agent audio first only pauses it. Speech that goes on past `BACKCHANNEL_MAX_S` interrupts at once;
@@ -44,8 +49,9 @@ from voice_bridge.backchannel import BACKCHANNEL_MAX_S, BackchannelStats, is_bac
 from voice_bridge.backend import Call, PausesAgentAudio, VoiceSink
 from voice_bridge.detection import DetectionStats, Detector, take_waiting
 from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechStart, Utterance
+from voice_bridge.preemption import HeldReply, PreemptionStats, Preemptor, settle
 from voice_bridge.sentences import SentenceSplitter
-from voice_bridge.speculation import SpeculationStats, Speculator
+from voice_bridge.speculation import SpeculationStats, Speculator, ends_a_sentence
 from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
 from voice_bridge.spoken import speak
 from voice_bridge.turn.source import smart_turn_loader
@@ -55,7 +61,8 @@ logger = logging.getLogger("oratio.voice")
 
 StageObserver = Callable[[str, str], None]
 """Called with (session id, stage) as a turn passes each stage: utterance_end, transcribed,
-first_sentence, first_audio; "speculated" when a speculative transcription finishes; "paused",
+first_sentence, first_audio; "speculated" when a speculative transcription finishes, "preempted" when a
+preemptive reply's first sentence is synthesised and held; "paused",
 "backchannel" and "interrupted" as speech over agent audio pauses it, resumes it or interrupts it.
 bench/voice.py times them; tests wait on "speculated"; nothing else needs to."""
 
@@ -69,6 +76,8 @@ class _Reply:
     interrupted: anyio.Event = field(default_factory=anyio.Event)
     ended_at: float | None = None
     """When the customer's utterance it answers ended (the loop's clock): where its latency starts."""
+    held: HeldReply | None = None
+    """The preemptive reply claimed for this turn: its audio stands for the first sentence if it is the same."""
 
 
 @dataclass
@@ -76,6 +85,11 @@ class _CallState:
     reply: _Reply | None = None
     handoff_told: bool = False
     speculator: Speculator | None = None
+    preemptor: Preemptor | None = None
+    responding: bool = False
+    """The responder is answering an utterance: no preemptive reply is drafted meanwhile."""
+    sentence_end: tuple[int, int] | None = None
+    """(seq, pause length) of the pause whose speculative transcript ended a sentence (the text signal)."""
     paused: bool = False
     """Agent audio is paused by customer speech not yet judged a backchannel or an interruption."""
     heard: dict[int, str] = field(default_factory=dict)
@@ -103,9 +117,13 @@ class CascadeBackend:
         smart_turn: SmartTurnPolicy | None = None,
         turn_model: Callable[[], ProbabilitySource] | None = None,
         turn_workers: int = 2,
+        preempt: bool = False,
+        text_signal_s: float | None = None,
     ) -> None:
         """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
-        agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls."""
+        agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls.
+        `preempt` drafts and synthesises the reply at the speculation pause (only with `speculate_pause_s`);
+        `text_signal_s` ends a turn after that much silence when the speculative text ends a sentence."""
         self._speech = speech
         self._backchannel_max_s = backchannel_max_s
         self.backchannels = BackchannelStats()
@@ -118,6 +136,9 @@ class CascadeBackend:
         self.turns = TurnStats()
         self._speculate_pause_s = speculate_pause_s
         self.speculation = SpeculationStats()
+        self._preempt = preempt and speculate_pause_s is not None
+        self.preemption = PreemptionStats()
+        self._text_signal_s = text_signal_s if speculate_pause_s is not None else None
         self.detection = DetectionStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
@@ -156,7 +177,8 @@ class CascadeBackend:
     async def run(self, call: Call, audio: ObjectReceiveStream[bytes], sink: VoiceSink) -> None:
         state = _CallState()
         async with anyio.create_task_group() as background:  # speculative jobs; they end with the call
-            state.speculator = self._speculator(call, background)
+            state.preemptor = self._preemptor(call, background)
+            state.speculator = self._speculator(call, background, state)
             state.background = background
             await self._converse(call, audio, sink, state)
             background.cancel_scope.cancel()  # a job still running is not waited for by anyone now
@@ -174,14 +196,41 @@ class CascadeBackend:
             tasks.start_soon(respond)
             await self._listen(call, audio, sink, send, state)
 
-    def _speculator(self, call: Call, tasks: TaskGroup) -> Speculator | None:
+    def _speculator(self, call: Call, tasks: TaskGroup, state: _CallState) -> Speculator | None:
         if self._speculate_pause_s is None:
             return None
+
+        def heard(seq: int, length: int, text: str) -> None:
+            if self._text_signal_s is not None and ends_a_sentence(text):
+                state.sentence_end = (seq, length)
+            preempt(seq, length, text)
+
+        def preempt(seq: int, length: int, text: str) -> None:
+            # Only while nothing is being answered: a draft must not race a turn of the same call.
+            if state.preemptor is not None and state.reply is None and not state.responding and not state.ended_at:
+                state.preemptor.start(seq, length, text)
+
         return Speculator(
             tasks,
             self._speech.stt.transcribe,
             self.speculation,
             on_done=lambda: self._observe(call.session_id, "speculated"),
+            on_text=heard,
+        )
+
+    def _preemptor(self, call: Call, tasks: TaskGroup) -> Preemptor | None:
+        if not self._preempt:
+            return None
+        tts = self._speech.tts
+
+        async def draft(text: str) -> str | None:
+            return await self._engine.draft_reply(call.tenant_id, call.agent_id, call.session_id, text)
+
+        async def synthesise(sentence: str) -> bytes:
+            return await anyio.to_thread.run_sync(speak, tts, sentence)
+
+        return Preemptor(
+            tasks, draft, synthesise, self.preemption, on_held=lambda: self._observe(call.session_id, "preempted")
         )
 
     async def _listen(
@@ -208,6 +257,8 @@ class CascadeBackend:
                     boundaries = await turns.feed(pcm16)
                 else:
                     boundaries = await detector.feed(pcm16)
+                    if (early := self._end_on_text(state, endpointer)) is not None:
+                        boundaries = [*boundaries, early]
                 for boundary in boundaries:
                     if isinstance(boundary, SpeechStart):
                         waiting = utterances.statistics().current_buffer_used
@@ -217,6 +268,8 @@ class CascadeBackend:
                         if await sink.speech_started() or state.reply is not None:
                             state.interrupt()
                     elif isinstance(boundary, Pause):
+                        if state.preemptor is not None:
+                            state.preemptor.drop()  # a newer pause: its own speculation drafts afresh
                         if state.speculator is not None:
                             state.speculator.start(boundary)
                         if turns is not None:
@@ -228,6 +281,8 @@ class CascadeBackend:
                             continue  # a backchannel: the agent goes on, nothing to answer
                         state.ended_at[boundary.seq] = ended
                         await utterances.send(boundary)
+                if state.preemptor is not None:
+                    _drop_if_resumed(state.preemptor, endpointer)
                 if state.paused and endpointer.voiced_s > self._backchannel_max_s:
                     self.backchannels.too_long += 1
                     await self._interrupt_paused(call, sink, state)
@@ -317,16 +372,22 @@ class CascadeBackend:
         """Answer utterances in order; True when the agent ended the conversation."""
         async with utterances:
             async for utterance in utterances:
-                ended = state.ended_at.pop(utterance.seq, None)
-                text = await self._transcribe(call, utterance, state.speculator, state.heard.pop(utterance.seq, None))
-                if not text:
-                    continue  # a cough, a door: nothing to answer
-                await sink.transcript("customer", text, final=True)
-                reply = state.reply = _Reply(ended_at=ended)
+                state.responding = True
                 try:
-                    result = await self._turn(call, text, sink, reply)
+                    ended = state.ended_at.pop(utterance.seq, None)
+                    heard = state.heard.pop(utterance.seq, None)
+                    text = await self._transcribe(call, utterance, state.speculator, heard)
+                    held = state.preemptor.claim(utterance, text) if state.preemptor is not None else None
+                    if not text:
+                        continue  # a cough, a door: nothing to answer
+                    await sink.transcript("customer", text, final=True)
+                    reply = state.reply = _Reply(ended_at=ended, held=held)
+                    try:
+                        result = await self._turn(call, text, sink, reply)
+                    finally:
+                        state.reply = None
                 finally:
-                    state.reply = None
+                    state.responding = False
                 if result.reply:  # a paused turn (a person has the conversation) says nothing
                     await sink.transcript("agent", result.reply, final=True)
                 if result.handoff and not state.handoff_told:
@@ -414,7 +475,9 @@ class CascadeBackend:
             async for sentence in sentences:
                 if reply.interrupted.is_set():
                     continue  # drain: the agent's text is still stored, but the customer is talking
-                pcm = await anyio.to_thread.run_sync(speak, tts, sentence)  # said for the ear: no citations, URLs
+                pcm = await self._held_audio(reply, sentence)
+                if pcm is None:
+                    pcm = await anyio.to_thread.run_sync(speak, tts, sentence)  # for the ear: no citations, URLs
                 if reply.interrupted.is_set() or not pcm:
                     continue
                 if not spoke:
@@ -423,8 +486,40 @@ class CascadeBackend:
                     spoke = True
                 await sink.transcript("agent", sentence, final=False)
                 await sink.agent_audio(resample(pcm, tts.sample_rate, call.output_rate))
+        if reply.held is not None:  # interrupted, or nothing said: the held audio goes unplayed
+            settle(self.preemption, reply.held, played=False)
         if spoke and not reply.interrupted.is_set():
             # The stream is over, so the agent turn is stored: its latency goes onto it before the end marker.
             if reply.ended_at is not None:
                 await self._record_latency(call, (first_audio_at - reply.ended_at) * 1000)
             await sink.agent_audio_end()
+
+    async def _held_audio(self, reply: _Reply, sentence: str) -> bytes | None:
+        """For the reply's first sentence: the preemptive reply's audio when it drafted this very sentence."""
+        held, reply.held = reply.held, None
+        if held is None:
+            return None
+        pcm = await held.audio_for(sentence)
+        settle(self.preemption, held, played=pcm is not None)
+        return pcm
+
+    def _end_on_text(self, state: _CallState, endpointer: Endpointer) -> Utterance | None:
+        """The text signal: the utterance ended now, when its speculative transcript closed a sentence, no
+        speech came since, and `text_signal_s` of silence have passed (the hangover remains the ceiling)."""
+        if self._text_signal_s is None or state.sentence_end is None:
+            return None
+        if endpointer.quiet_s < self._text_signal_s:
+            return None
+        seq, length = state.sentence_end
+        state.sentence_end = None
+        early = endpointer.end_paused(seq, length)
+        if early is not None:
+            self.speculation.ended_early += 1
+        return early
+
+
+def _drop_if_resumed(preemptor: Preemptor, endpointer: Endpointer) -> None:
+    """Speech resumed after the pause the held reply was drafted at: it will not be this turn's reply."""
+    job = preemptor.job
+    if job is not None and job.seq == endpointer.seq and endpointer.speaking and endpointer.paused_at != job.length:
+        preemptor.drop()

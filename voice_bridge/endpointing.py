@@ -11,7 +11,8 @@ the pause that ended it: when that equals a `Pause`'s length, no speech came aft
 transcript of the `Pause`'s audio stands for the whole utterance.
 
 `end_at(pause)` ends the utterance at such a pause, before the hangover, when something other than
-silence says the turn is over (Smart Turn, `voice_bridge.turn.taker`); then the hangover is the ceiling.
+silence says the turn is over (Smart Turn, `voice_bridge.turn.taker`, or the speculative transcript ending
+a sentence, the cascade's text signal); then the hangover is the ceiling.
 """
 
 from __future__ import annotations
@@ -99,6 +100,21 @@ class Endpointer:
         return self._in_speech
 
     @property
+    def seq(self) -> int:
+        """The number of the utterance in progress (or of the next one, between utterances)."""
+        return self._seq
+
+    @property
+    def paused_at(self) -> int | None:
+        """The length of the utterance in progress at its last reported `Pause`, while no speech came after it."""
+        return self._paused_at
+
+    @property
+    def quiet_s(self) -> float:
+        """Seconds of non-speech since the last speech frame of the utterance in progress."""
+        return self._quiet * self.vad.frame_samples / INPUT_RATE
+
+    @property
     def voiced_s(self) -> float:
         """Seconds from the first to the last speech frame of the utterance in progress (0 between
         utterances): speech over the agent that lasts longer than a backchannel interrupts it at once."""
@@ -171,7 +187,12 @@ class Endpointer:
 
         Not thread-safe against `feed`: the caller serialises the two (`TurnTaker` holds one lock for both).
         """
-        if not self._in_speech or pause.seq != self._seq or self._paused_at != len(pause.pcm16):
+        return self.end_paused(pause.seq, len(pause.pcm16))
+
+    def end_paused(self, seq: int, length: int) -> Utterance | None:
+        """`end_at` by the pause's number and length: None unless utterance `seq` is in progress and no speech
+        came after its pause of `length` bytes. Not thread-safe against `feed` either."""
+        if not self._in_speech or seq != self._seq or self._paused_at != length:
             return None
         return self._finish(cut=False)
 

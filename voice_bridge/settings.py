@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from oratio.config import load_prefixed
@@ -43,6 +43,20 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    preempt: bool = Field(
+        default=False,
+        description="draft the reply and synthesise its first sentence at the speculation pause, play it if the "
+        "turn is confirmed with the same words (needs speculate). Off by default, as LiveKit's preemptive "
+        "generation is: a draft is one more model call a turn (and one per mid-sentence pause), and a sampling "
+        "model seldom says the same first sentence twice, so it pays most for deterministic agents",
+    )
+    text_signal_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        lt=0.6,
+        description="off by default: when the speculative transcript ends a sentence, end the turn after this much "
+        "silence instead of the 0.6 s hangover (which stays the ceiling); must be longer than the speculation pause",
+    )
     smart_turn_model: Path | None = Field(
         default=None, description="The Smart Turn v3.2 ONNX file; default ~/.cache/oratio/models (fetch installs it)"
     )
@@ -69,6 +83,17 @@ class VoiceSettings(BaseSettings):
     """Phone calls this process serves at once; the webhook answers busy (TwiML <Reject>) beyond it."""
     phone_media_max_bytes: int = Field(default=8_000, ge=160, le=64_000)
     """Largest mu-law payload of one Twilio `media` message (8000 bytes is 1 s; Twilio sends 160, 20 ms)."""
+
+    @model_validator(mode="after")
+    def _text_signal_after_the_pause(self) -> VoiceSettings:
+        signal = self.text_signal_seconds
+        if signal is not None and (not self.speculate or signal <= self.speculate_pause_seconds):
+            raise ValueError(
+                f"ORATIO_VOICE_TEXT_SIGNAL_SECONDS ({signal:g}) needs ORATIO_VOICE_SPECULATE on and must be longer "
+                f"than ORATIO_VOICE_SPECULATE_PAUSE_SECONDS ({self.speculate_pause_seconds:g}): the signal is the "
+                "transcript of that pause"
+            )
+        return self
 
     def phone_limits(self) -> PhoneLimits:
         return PhoneLimits(

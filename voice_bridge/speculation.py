@@ -40,6 +40,7 @@ class SpeculationStats:
     skipped: int = 0  # pauses with a job already running: no second job
     reused: int = 0  # utterances answered with a job's text, not transcribed again
     discarded: int = 0  # jobs whose text was not used (speech resumed, or a later utterance)
+    ended_early: int = 0  # turns ended by the text signal (the job's text closed a sentence), before the hangover
 
 
 @dataclass
@@ -60,11 +61,14 @@ class Speculator:
         transcribe: Callable[[bytes], str],
         stats: SpeculationStats,
         on_done: Callable[[], None] = lambda: None,
+        on_text: Callable[[int, int, str], None] = lambda seq, length, text: None,
     ) -> None:
+        """`on_text(seq, length, text)` hears each job's text as it is ready (the preemptive reply starts there)."""
         self._tasks = tasks
         self._transcribe = transcribe
         self._stats = stats
         self._on_done = on_done
+        self._on_text = on_text
         self._job: _Job | None = None
 
     def start(self, pause: Pause) -> None:
@@ -85,6 +89,8 @@ class Speculator:
         finally:
             job.done.set()
             self._on_done()
+        if job.text is not None and self._job is job:
+            self._on_text(job.seq, job.length, job.text)
 
     async def take(self, utterance: Utterance) -> str | None:
         """The text for `utterance` if a job heard all its speech; else None (transcribe it as usual)."""
@@ -107,3 +113,13 @@ class Speculator:
         if self._job is not None and not self._job.claimed:
             self._stats.discarded += 1
         self._job = None
+
+
+def ends_a_sentence(text: str) -> bool:
+    """Whether a speculative transcript reads as a finished sentence (`.`, `?`, `!`; not a trailing "...").
+
+    A cheap vote, not a detector: Whisper closes most cut phrases with a full stop too (the spike: 25-29 of
+    40 right on synthetic speech), so it only shortens the wait, within the hangover (the cascade's text
+    signal, off by default)."""
+    end = text.rstrip()
+    return end.endswith((".", "?", "!")) and not end.endswith(("...", "\u2026"))

@@ -41,6 +41,7 @@ from oratio.models.gate import ModelGate
 from oratio.models.spec import parse_model_spec
 from oratio.runtime.action_turn import ActionTurn, Settled, catalog
 from oratio.runtime.confirmation import Gate, Verdict
+from oratio.runtime.draft import drafted_cleanly, may_draft
 from oratio.runtime.handoff import HandoffRequester, could_not_help, matching_rule, reminder_due, rule_reason
 from oratio.runtime.history import HISTORY_TURNS, conversation
 from oratio.runtime.outcome import TurnOutcome, WebhookCaller
@@ -252,6 +253,41 @@ class ConversationEngine:
         stops early (a client gone) leaves the customer's turn stored and the agent's unsaid.
         """
         return self._run(_Request(tenant_id, agent_id, session_id, text, channel, customer))
+
+    async def draft_reply(self, tenant_id: str, agent_id: str, session_id: str, text: str) -> str | None:
+        """The reply the agent would likely give to `text` now, with nothing stored, sent or done.
+
+        For the voice bridge's preemptive reply: drafted while the customer may still be speaking, held,
+        and used only if the committed turn (`stream_turn`) says the same words. None where a draft could
+        have an effect or would not be the committed turn's words (`oratio.runtime.draft`), and on any
+        refusal: the committed turn reports those. The draft's model call costs what a turn's does."""
+        request = _Request(tenant_id, agent_id, session_id, text, Channel.VOICE, None)
+        try:
+            turn = await anyio.to_thread.run_sync(self._draft_turn, request)
+        except OratioError:
+            return None
+        if turn is None:
+            return None
+        reply = ReplyBuilder()
+        deadline = anyio.current_time() + self._settings.turn_timeout_seconds
+        async with aclosing(self._converse(turn, reply, deadline)) as deltas:
+            async for _ in deltas:
+                pass
+        return reply.text if reply.text and drafted_cleanly(turn.outcome, turn.failure) else None
+
+    def _draft_turn(self, request: _Request) -> _Turn | None:
+        """`_begin` without the store write: the session's last turns read, no lock taken. Blocking I/O."""
+        assert request.session_id is not None
+        agent, artifact, text, _, _ = self._load(request)
+        # With a session id this only reads (the session and its last turns), as the committed turn will.
+        found = self._sessions.open_or_continue(
+            request.tenant_id, agent.id, request.session_id, request.channel, recent=HISTORY_TURNS
+        )
+        acts = bool(artifact.plan.actions) or self.webhook_for(agent) is not None
+        if not may_draft(found.session, artifact.plan, text, acts=acts, now=self._b.clock()):
+            return None
+        model = self.agent_model(agent, artifact.plan)
+        return _Turn(request.tenant_id, agent, artifact.plan, found.session, found.turns, text, 0, model)
 
     async def chat_as_admin(self, principal: Principal, agent_id: str, session_id: str | None, text: str) -> TurnResult:
         """An admin talks to an active agent as a test customer (MCP `chat_with_agent`).

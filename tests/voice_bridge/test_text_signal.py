@@ -1,0 +1,95 @@
+"""Issue 21: the text signal - a speculative transcript that ends a sentence ends the turn before the hangover.
+
+Real engines (Silero VAD, Whisper tiny.en, Piper speaking the customer's part). The call is fed less silence
+than the hangover, so the turn can only end by the text signal; the test waits (bounded) on the speculative
+transcript before the last few frames, so the outcome never depends on how fast Whisper ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+import pytest
+
+from oratio.errors import ConfigError
+from oratio.platform import Platform
+from schemas import Channel
+from tests.support.worlds import World
+from tests.voice_bridge.doubles import silence
+from tests.voice_bridge.test_preemption import OUTPUT_RATE, Played
+from tests.voice_bridge.test_real_engines import real_speech
+from tests.voice_bridge.test_speculation import voiced
+from voice_bridge.backend import Call
+from voice_bridge.cascade import CascadeBackend
+from voice_bridge.settings import load_voice_settings
+from voice_bridge.speculation import ends_a_sentence
+from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def speech() -> LocalSpeech:
+    return real_speech()
+
+
+def test_what_reads_as_a_finished_sentence() -> None:
+    assert ends_a_sentence("What are your opening hours on Saturday?")
+    assert ends_a_sentence("My card was charged twice. ")
+    assert not ends_a_sentence("I would like to change the...")
+    assert not ends_a_sentence("I would like to change the\u2026")
+    assert not ends_a_sentence("I would like to change the")
+
+
+def test_the_text_signal_is_off_by_default_and_checked() -> None:
+    assert load_voice_settings({}).text_signal_seconds is None
+    assert load_voice_settings({"ORATIO_VOICE_TEXT_SIGNAL_SECONDS": "0.35"}).text_signal_seconds == 0.35
+    for bad in ("0.15", "0.6", "nope"):
+        with pytest.raises(ConfigError) as caught:
+            load_voice_settings({"ORATIO_VOICE_TEXT_SIGNAL_SECONDS": bad})
+        assert "ORATIO_VOICE_TEXT_SIGNAL_SECONDS" in caught.value.message
+    with pytest.raises(ConfigError):
+        load_voice_settings({"ORATIO_VOICE_TEXT_SIGNAL_SECONDS": "0.35", "ORATIO_VOICE_SPECULATE": "false"})
+
+
+@dataclass
+class Speculated:
+    done: anyio.Event = field(default_factory=anyio.Event)
+
+    def __call__(self, session_id: str, stage: str) -> None:
+        if stage == "speculated":
+            self.done.set()
+
+
+async def test_a_finished_sentence_ends_the_turn_before_the_hangover(
+    platform: Platform, world: World, speech: LocalSpeech
+) -> None:
+    speculated = Speculated()
+    backend = CascadeBackend(speech, platform.engine, observer=speculated, speculate_pause_s=0.2, text_signal_s=0.35)
+    sink = Played()
+    session = platform.sessions.start(world.acme.tenant_id, world.agent.id, Channel.VOICE)
+
+    async def key_ok() -> None:
+        return None
+
+    call = Call(world.acme.tenant_id, world.agent.id, session.id, INPUT_RATE, OUTPUT_RATE, key_ok)
+    # 0.35 s of quiet: the 0.2 s pause is heard and transcribed; then 0.15 s more once the transcript is in.
+    # 0.5 s in all, under the 0.6 s hangover (with room for the VAD's lag of a frame or two at the end of
+    # speech): only the text signal (0.35 s) can end this turn.
+    question = voiced(speech, "What are your opening hours on Saturday?")
+    parts = [silence(0.5) + question + silence(0.35), silence(0.15)]
+    send, receive = anyio.create_memory_object_stream[bytes](4096)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(backend.run, call, receive, sink)
+        async with send:
+            for part, event in zip(parts, (speculated.done, sink.replied), strict=True):
+                for offset in range(0, len(part), 640):
+                    await send.send(part[offset : offset + 640])
+                with anyio.fail_after(120):
+                    await event.wait()
+    assert backend.speculation.ended_early == 1
+    assert backend.speculation.reused == 1
+    [said] = sink.customer
+    assert "saturday" in said.lower()
+    assert len(sink.agent) == 1
