@@ -19,6 +19,9 @@ let toolCount = 0; // ids stay unique as editors come and go
 export async function openCreate() {
   showTab("create");
   say("");
+  // Focus first, before the options are read: moving it after they arrive would take it from a field the admin
+  // has already started typing in (their words then went into the Name).
+  $("c-name").focus();
   if (!options) {
     options = await api("/api/v1/agent-options");
     fill($("c-voice"), options.voices.map((v) => [v, v]));
@@ -28,7 +31,6 @@ export async function openCreate() {
     resetHandoff();
   }
   if (!options.can_build) say("This server has no model to build agents with (ORATIO_MODEL is not set): the agent will be stored and wait for one.");
-  $("c-name").focus();
 }
 
 export function wireCreate() {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import FilePayload, Page, Response, expect
+from playwright.sync_api import FilePayload, Page, Response, Route, expect
 
 from creator_agent.models import attach_creator
 from oratio.platform import Platform
@@ -141,3 +141,26 @@ def test_the_form_fits_a_phone_width_screen(page: Page, served: Served, dash: Da
     )
     shot(page, "create-3-phone")
     assert past == [], f"past the right edge of a 390 px screen: {past}"
+
+
+def test_typing_before_the_form_options_arrive_stays_in_the_field_typed_in(
+    page: Page, served: Served, dash: Dash
+) -> None:
+    # The form's options (voices, models) are held back until the admin has started writing the SOP: when they
+    # arrive, the focus must stay where the admin is typing (it used to jump to Name, taking the next words).
+    held: list[Route] = []
+    page.route("**/api/v1/agent-options", lambda route: held.append(route))
+    page.goto(served.url("/dashboard"))
+    page.fill("#token", dash.token)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_text("live")
+    page.click("button[data-tab=agents]")
+    with page.expect_request("**/api/v1/agent-options"):
+        page.click("#new-agent")
+    page.fill("#c-sop", "# Steps\n1. Greet the customer.\n")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#c-voice option")).not_to_have_count(0)  # the options arrived
+    page.keyboard.type("2. Answer questions.")
+    expect(page.locator("#c-sop")).to_have_value("# Steps\n1. Greet the customer.\n2. Answer questions.")
+    expect(page.locator("#c-name")).to_have_value("")
