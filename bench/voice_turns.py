@@ -4,8 +4,8 @@ Two pipelines, run alternately in the same process so the shared machine's load 
 
 * today  - Whisper's fixed 30 s window, transcription after the VAD hangover (`SttWindow.FULL`, no speculation);
 * issue 21 - the trimmed window and speculative transcription at the first 0.2 s pause (the bridge's defaults);
-* preemptive - issue 21 plus the preemptive reply (`ORATIO_VOICE_PREEMPT=true`; off by default): the reply drafted and its
-  first sentence synthesised at that pause, played at once when the turn is confirmed;
+* preemptive - issue 21 plus the preemptive reply (`ORATIO_VOICE_PREEMPT=true`; off by default): the reply
+  drafted and its first sentence synthesised at that pause, played at once when the turn is confirmed;
 * preemptive + text signal - the same, and a speculative transcript that ends a sentence ends the turn after
   0.35 s of silence instead of the 0.6 s hangover (`ORATIO_VOICE_TEXT_SIGNAL_SECONDS`, off by default);
 * smart_turn - issue 21 (no preemption), for an agent set to `end_of_turn=smart_turn`: Smart Turn v3.2 asked at
