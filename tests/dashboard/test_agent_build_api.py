@@ -16,13 +16,22 @@ from typing import Any
 import httpx
 import pytest
 
-from creator_agent.models import attach_creator
-from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from tests.dashboard.agent_admin_support import join_build
-from tests.dashboard.built_agents import SETTINGS, SOP, Built, new_built, wait_for_builds, with_password
+from tests.dashboard.built_agents import (
+    SETTINGS,
+    SOP,
+    Built,
+    acme,
+    built,
+    platform,
+    platform_models,
+    wait_for_builds,
+    with_password,
+)
 from tests.support.actions import LOOPBACK_TOOLS
 from tests.support.signin import json_post, signed_in
+
+__all__ = ["acme", "built", "platform", "platform_models"]  # the fixtures of built_agents
 
 TOOL_URL = "http://127.0.0.1:9/orders/{order_id}"
 """A loopback address the operator allowed (`ORATIO_WEBHOOK_ALLOWED_HOSTS`, `LOOPBACK_TOOLS`); never called here."""
@@ -57,27 +66,6 @@ SCENARIO: dict[str, Any] = {
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {**SETTINGS, **LOOPBACK_TOOLS}
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None  # the platform's own scripted model, which the AgentCreator's test conversations pass on
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
-
-
-@pytest.fixture
-def acme(http: httpx.Client, built: Built) -> httpx.Client:
-    http.headers.update(built.bearer())
-    return http
 
 
 def _agent(built: Built) -> str:
