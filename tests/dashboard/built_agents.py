@@ -3,8 +3,8 @@ built (so each has a reviewed, tested, deployed plan, version 1), and waiting fo
 
 The fixtures a test module of them imports (and lists in its `__all__`, as test_browser's `browser` and `page`
 are): `platform_settings`, `platform_models` and `platform` give the offline AgentCreator's platform, `built`
-the two tenants, and `acme` the HTTP client with Acme's admin token. A module that needs other settings
-defines its own `platform_settings` instead of importing this one.
+the two tenants, `acme` the HTTP client with Acme's admin token, and `person` Pat of Acme signed in. A module
+that needs other settings defines its own `platform_settings` instead of importing this one.
 
 The conversation model is the platform's own `scripted` one (as MCP's plan tests use), not the dashboard
 tests' handoff agent: the AgentCreator's test conversations must pass on it before a version deploys.
@@ -13,6 +13,7 @@ tests' handoff agent: the AgentCreator's test conversations must pass on it befo
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from oratio.platform import Platform
 from oratio.runtime import ModelFactory
 from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, CreationRecord
 from schemas.signin import LinkPurpose
+from tests.support.serving import Served
+from tests.support.signin import signed_in
 from tests.support.tenants import Tenancy, mint, new_tenancy, token_for
 
 SOP = """# Desk SOP
@@ -137,3 +140,14 @@ def built(platform: Platform) -> Built:
 def acme(http: httpx.Client, built: Built) -> httpx.Client:
     http.headers.update(built.bearer())
     return http
+
+
+@pytest.fixture
+def person(served: Served, built: Built) -> Iterator[tuple[httpx.Client, str]]:
+    """Pat of Acme, signed in with a password: (a cookie client, its CSRF token)."""
+    with_password(built.platform, built.acme, "pat@acme.example")
+    client, csrf = signed_in(served.base_url, "pat@acme.example")
+    try:
+        yield client, csrf
+    finally:
+        client.close()

@@ -8,12 +8,10 @@ background thread the route starts; the tests wait for it with a bound.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -25,29 +23,18 @@ from tests.dashboard.built_agents import (
     Built,
     acme,
     built,
+    person,
     platform,
     platform_models,
     platform_settings,
     wait_for_builds,
-    with_password,
 )
-from tests.support.serving import Served
-from tests.support.signin import json_post, signed_in
+from tests.support.signin import json_post
 
-__all__ = ["acme", "built", "platform", "platform_models", "platform_settings"]  # the fixtures of built_agents
+# The fixtures of built_agents.
+__all__ = ["acme", "built", "person", "platform", "platform_models", "platform_settings"]
 
 NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
-
-
-@pytest.fixture
-def person(served: Served, built: Built) -> Iterator[tuple[httpx.Client, str]]:
-    """Pat of Acme, signed in with a password: (a cookie client, its CSRF token)."""
-    with_password(built.platform, built.acme, "pat@acme.example")
-    client, csrf = signed_in(served.base_url, "pat@acme.example")
-    try:
-        yield client, csrf
-    finally:
-        client.close()
 
 
 def _agent(built: Built) -> str:
