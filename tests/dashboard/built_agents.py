@@ -1,6 +1,11 @@
 """What the agent page's tests share: a platform with the offline AgentCreator, two tenants whose agents it
 built (so each has a reviewed, tested, deployed plan, version 1), and waiting for a background build.
 
+The fixtures a test module of them imports (and lists in its `__all__`, as test_browser's `browser` and `page`
+are): `platform_settings`, `platform_models` and `platform` give the offline AgentCreator's platform, `built`
+the two tenants, `acme` the HTTP client with Acme's admin token, and `person` Pat of Acme signed in. A module
+that needs other settings defines its own `platform_settings` instead of importing this one.
+
 The conversation model is the platform's own `scripted` one (as MCP's plan tests use), not the dashboard
 tests' handoff agent: the AgentCreator's test conversations must pass on it before a version deploys.
 """
@@ -8,15 +13,23 @@ tests' handoff agent: the AgentCreator's test conversations must pass on it befo
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
+import httpx
+import pytest
 
+from creator_agent.models import attach_creator
 from oratio.auth.principals import local_operator
 from oratio.platform import Platform
+from oratio.runtime import ModelFactory
 from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, CreationRecord
 from schemas.signin import LinkPurpose
+from tests.support.serving import Served
+from tests.support.signin import signed_in
 from tests.support.tenants import Tenancy, mint, new_tenancy, token_for
 
 SOP = """# Desk SOP
@@ -101,3 +114,40 @@ def wait_for_builds(agent_id: str) -> None:
         if thread.name == f"build-{agent_id}":
             thread.join(BUILD_WAIT_S)
             assert not thread.is_alive(), f"the build of {agent_id} did not finish in {BUILD_WAIT_S} s"
+
+
+@pytest.fixture
+def platform_settings() -> dict[str, Any]:
+    return dict(SETTINGS)
+
+
+@pytest.fixture
+def platform_models() -> ModelFactory | None:
+    return None  # the platform's own scripted model, which the AgentCreator's test conversations pass on
+
+
+@pytest.fixture
+def platform(platform: Platform) -> Platform:
+    return attach_creator(platform)
+
+
+@pytest.fixture
+def built(platform: Platform) -> Built:
+    return new_built(platform)
+
+
+@pytest.fixture
+def acme(http: httpx.Client, built: Built) -> httpx.Client:
+    http.headers.update(built.bearer())
+    return http
+
+
+@pytest.fixture
+def person(served: Served, built: Built) -> Iterator[tuple[httpx.Client, str]]:
+    """Pat of Acme, signed in with a password: (a cookie client, its CSRF token)."""
+    with_password(built.platform, built.acme, "pat@acme.example")
+    client, csrf = signed_in(served.base_url, "pat@acme.example")
+    try:
+        yield client, csrf
+    finally:
+        client.close()

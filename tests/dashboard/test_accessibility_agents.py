@@ -14,44 +14,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, Request, Response, expect
 
-from creator_agent.models import attach_creator
-from oratio.platform import Platform
-from oratio.runtime import ModelFactory
-from tests.dashboard.built_agents import SETTINGS, Built, new_built, with_password
+from tests.dashboard.built_agents import Built, built, platform, platform_models, platform_settings, with_password
 from tests.dashboard.test_accessibility import PERSON, WIDTHS, checked, sign_in, tab
 from tests.dashboard.test_browser import WAIT_MS, browser, shot
 from tests.support.serving import Served
 
-__all__ = ["browser"]
+__all__ = ["browser", "built", "platform", "platform_models", "platform_settings"]  # the fixtures
 
 BUILD_MS = 120_000
 NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
 NEW_SOP = "# Desk SOP\n## Steps\n1. Greet the customer.\n## Rules\n- Always be polite.\n"
-
-
-@pytest.fixture
-def platform_settings() -> dict[str, Any]:
-    return dict(SETTINGS)
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
 
 
 def views(built: Built) -> list[tuple[str, Callable[[Page], None]]]:

@@ -9,14 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from creator_agent.models import attach_creator
 from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from tests.dashboard.agent_admin_support import SOP, docx, join_build, paragraph, person
+from tests.dashboard.built_agents import platform, platform_models
 from tests.dashboard.dash import Dash
 from tests.dashboard.test_api import assert_error
 from tests.support.pdfs import make_pdf
 from tests.support.serving import Served
+
+__all__ = ["platform", "platform_models"]  # the fixtures of built_agents
 
 BODY_CAP = 256 * 1024
 MD = "text/markdown"
@@ -25,16 +26,6 @@ MD = "text/markdown"
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {"model": "scripted", "password_memory_kib": 8 * 1024, "dashboard_agent_body_bytes": BODY_CAP}
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None  # the creator's own scripted models, as `oratio serve` with ORATIO_MODEL=scripted
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
 
 
 def form(**changes: Any) -> dict[str, Any]:

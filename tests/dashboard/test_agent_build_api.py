@@ -10,19 +10,27 @@ it with a bound, and read outcomes (the serving version, the stored tools), neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from creator_agent.models import attach_creator
-from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from tests.dashboard.agent_admin_support import join_build
-from tests.dashboard.built_agents import SETTINGS, SOP, Built, new_built, wait_for_builds, with_password
+from tests.dashboard.built_agents import (
+    SETTINGS,
+    SOP,
+    Built,
+    acme,
+    built,
+    person,
+    platform,
+    platform_models,
+    wait_for_builds,
+)
 from tests.support.actions import LOOPBACK_TOOLS
-from tests.support.signin import json_post, signed_in
+from tests.support.signin import json_post
+
+__all__ = ["acme", "built", "person", "platform", "platform_models"]  # the fixtures of built_agents
 
 TOOL_URL = "http://127.0.0.1:9/orders/{order_id}"
 """A loopback address the operator allowed (`ORATIO_WEBHOOK_ALLOWED_HOSTS`, `LOOPBACK_TOOLS`); never called here."""
@@ -57,27 +65,6 @@ SCENARIO: dict[str, Any] = {
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {**SETTINGS, **LOOPBACK_TOOLS}
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None  # the platform's own scripted model, which the AgentCreator's test conversations pass on
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
-
-
-@pytest.fixture
-def acme(http: httpx.Client, built: Built) -> httpx.Client:
-    http.headers.update(built.bearer())
-    return http
 
 
 def _agent(built: Built) -> str:
@@ -263,16 +250,6 @@ def test_another_tenants_agent_takes_no_tool_and_no_scenario(http: httpx.Client,
     own = http.post(f"/api/v1/agents/{built.globex_agent.id}/scenarios", json={"scenario": SCENARIO})
     assert own.status_code == 201, own.text
     assert "asks_for_a_manager" not in [s.id for s in built.platform.simulations.scenarios(acme, built.agent.id)]
-
-
-@pytest.fixture
-def person(served: Any, built: Built) -> Iterator[tuple[httpx.Client, str]]:
-    with_password(built.platform, built.acme, "pat@acme.example")
-    client, csrf = signed_in(served.base_url, "pat@acme.example")
-    try:
-        yield client, csrf
-    finally:
-        client.close()
 
 
 def test_a_signed_in_persons_new_writes_need_the_csrf_token(person: tuple[httpx.Client, str], built: Built) -> None:

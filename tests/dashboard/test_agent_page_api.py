@@ -8,63 +8,33 @@ background thread the route starts; the tests wait for it with a bound.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from creator_agent.models import attach_creator
 from dashboard.agent_access import TEST_CALL_KEY, agent_access_routes
 from oratio.auth.rate_limit import TokenBucketLimiter
 from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from schemas import AgentType, AgentUpdate
-from tests.dashboard.built_agents import SETTINGS, Built, new_built, wait_for_builds, with_password
-from tests.support.serving import Served
-from tests.support.signin import json_post, signed_in
+from tests.dashboard.built_agents import (
+    Built,
+    acme,
+    built,
+    person,
+    platform,
+    platform_models,
+    platform_settings,
+    wait_for_builds,
+)
+from tests.support.signin import json_post
+
+# The fixtures of built_agents.
+__all__ = ["acme", "built", "person", "platform", "platform_models", "platform_settings"]
 
 NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
-
-
-@pytest.fixture
-def platform_settings() -> dict[str, Any]:
-    return dict(SETTINGS)
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None  # the platform's own scripted model, which the AgentCreator's test conversations pass on
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
-
-
-@pytest.fixture
-def acme(http: httpx.Client, built: Built) -> httpx.Client:
-    http.headers.update(built.bearer())
-    return http
-
-
-@pytest.fixture
-def person(served: Served, built: Built) -> Iterator[tuple[httpx.Client, str]]:
-    """Pat of Acme, signed in with a password: (a cookie client, its CSRF token)."""
-    with_password(built.platform, built.acme, "pat@acme.example")
-    client, csrf = signed_in(served.base_url, "pat@acme.example")
-    try:
-        yield client, csrf
-    finally:
-        client.close()
 
 
 def _agent(built: Built) -> str:

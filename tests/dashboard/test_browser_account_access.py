@@ -5,10 +5,11 @@ they authorised."""
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Dialog, Page, Response, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from schemas import Principal
 from tests.dashboard.dash import Dash
+from tests.dashboard.page_problems import watch
 from tests.dashboard.test_browser import browser, page, shot
 from tests.support.oauth import RESOURCE, consent
 from tests.support.serving import Served
@@ -27,19 +28,6 @@ def client_token(http: httpx.Client, client_id: str, secret: str, served: Served
             "resource": served.url("/mcp"),
         },
     )
-
-
-def watch(page: Page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
-    def on_response(response: Response) -> None:
-        if response.status >= 400:
-            problems.append(f"{response.status} {response.url}")
-
-    page.on("response", on_response)
-    return problems
 
 
 def sign_in_invited(page: Page, served: Served, dash: Dash) -> Principal:

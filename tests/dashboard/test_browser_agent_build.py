@@ -16,15 +16,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, Response, expect
 
-from creator_agent.models import attach_creator
-from oratio.platform import Platform
-from oratio.runtime import ModelFactory
-from tests.dashboard.built_agents import SETTINGS, SOP, Built, new_built
+from tests.dashboard.built_agents import SETTINGS, SOP, Built, built, platform, platform_models
 from tests.dashboard.test_browser import browser, log_in, page, shot
 from tests.support.actions import LOOPBACK_TOOLS
 from tests.support.serving import Served
 
-__all__ = ["browser", "page"]  # the fixtures, shared with test_browser
+__all__ = ["browser", "built", "page", "platform", "platform_models"]  # the fixtures
 
 BUILD_MS = 120_000
 SERVER_MS = 60_000
@@ -35,21 +32,6 @@ HOURS = b"# Opening hours\n\nThe Desk is open from 7 in the morning to 11 at nig
 @pytest.fixture
 def platform_settings() -> dict[str, Any]:
     return {**SETTINGS, **LOOPBACK_TOOLS}
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
 
 
 def watch(page: Page, allowed: str | None = None, reason: str = "") -> list[str]:

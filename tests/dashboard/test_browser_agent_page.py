@@ -8,45 +8,19 @@ test-artifacts/dashboard/.
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from creator_agent.models import attach_creator
-from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from schemas import AgentType, AgentUpdate
-from tests.dashboard.built_agents import SETTINGS, Built, new_built
+from tests.dashboard.built_agents import Built, built, platform, platform_models, platform_settings
 from tests.dashboard.test_browser import browser, log_in, page, shot
 from tests.support.serving import Served
 
-__all__ = ["browser", "page"]  # the fixtures, shared with test_browser
+__all__ = ["browser", "built", "page", "platform", "platform_models", "platform_settings"]  # the fixtures
 
 NEW_CLOSING = "Thanks for visiting the Desk, see you soon!"
 FITS = """() => Array.from(document.querySelectorAll('#panel-agent *'))
   .every((node) => node.getBoundingClientRect().right <= window.innerWidth + 1)"""
 """The agent page's own elements end within the viewport (the tab bar above it is not the page's)."""
-
-
-@pytest.fixture
-def platform_settings() -> dict[str, Any]:
-    return dict(SETTINGS)
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
-
-
-@pytest.fixture
-def built(platform: Platform) -> Built:
-    return new_built(platform)
 
 
 def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Served, built: Built) -> None:

@@ -4,28 +4,15 @@ filter a `#charts?agent=ID` link sets, and a table behind every chart; no reques
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Page, expect
 
 from tests.dashboard.dash import HANDOFF_REASON, Dash, say
+from tests.dashboard.page_problems import watch
 from tests.dashboard.test_browser import browser, log_in, page, shot
 from tests.support.serving import Served
 from tests.support.tenants import new_agent, new_tenancy, token_for
 
 __all__ = ["browser", "page"]  # the fixtures, shared with test_browser
-
-
-def watch(page: Page) -> list[str]:
-    """Console errors, page errors and failed responses, collected while the test runs."""
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
-    def on_response(response: Response) -> None:
-        if response.status >= 400:
-            problems.append(f"{response.status} {response.url}")
-
-    page.on("response", on_response)
-    return problems
 
 
 def test_a_new_tenant_is_told_to_create_an_agent_then_to_test_chat_it(page: Page, served: Served, dash: Dash) -> None:

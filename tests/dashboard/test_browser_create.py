@@ -10,17 +10,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, Response, Route, expect
 
-from creator_agent.models import attach_creator
 from oratio.platform import Platform
-from oratio.runtime import ModelFactory
 from schemas.signin import LinkPurpose
 from tests.dashboard.agent_admin_support import docx, paragraph
+from tests.dashboard.built_agents import platform, platform_models
 from tests.dashboard.dash import Dash
 from tests.dashboard.test_browser import browser, page, shot
 from tests.support.serving import Served
 from tests.support.signin import LINK, PASSWORD
 
-__all__ = ["browser", "page"]
+__all__ = ["browser", "page", "platform", "platform_models"]  # the fixtures
 
 PERSON = "robin@acme.example"
 HOURS = "# Opening hours\n\nWe are open 9 to 5 on weekdays."
@@ -30,16 +29,6 @@ HOURS = "# Opening hours\n\nWe are open 9 to 5 on weekdays."
 def platform_settings() -> dict[str, Any]:
     # Documents are indexed in the background, as in production: the page shows them go from ingesting to ready.
     return {"model": "scripted", "password_memory_kib": 8 * 1024, "ingest_background": True}
-
-
-@pytest.fixture
-def platform_models() -> ModelFactory | None:
-    return None
-
-
-@pytest.fixture
-def platform(platform: Platform) -> Platform:
-    return attach_creator(platform)
 
 
 def sop_docx() -> bytes:
