@@ -110,33 +110,34 @@ class StatsBackfill:
         return self.progress
 
     def fold_day(self, tenant_id: str, agent_id: str, day: date) -> int:
-        """Fold and mark the unmarked analysed sessions of one agent's day; returns how many were folded."""
+        """Fold and mark the unmarked analysed sessions of one agent's day; returns how many were folded.
+
+        The day and its sessions are read once and committed chunk by chunk, each commit carrying the day
+        record it left behind into the next; only a conflict (a concurrent fold) reads the day again."""
         folded = 0
-        for _ in range(ATTEMPTS * 50):  # a commit per chunk, each retried on conflict; bounded all the same
-            agent_key = f"{tenant_id}#{agent_id}"
-            agent_day = self._b.store.get(STAT_DAYS, agent_key, day.isoformat())  # BEFORE the sessions: see above
+        for _ in range(ATTEMPTS):
+            agent_day = self._b.store.get(STAT_DAYS, f"{tenant_id}#{agent_id}", day.isoformat())  # BEFORE sessions
             sessions = self._day_sessions(tenant_id, agent_id, day)
             unmarked = [s for s in sessions if _unfolded(s)]
-            if not unmarked:
-                return folded
             marked = sum(1 for s in sessions if s.analysed and s.folded)
             counted = agent_day.conversations if agent_day is not None else 0
             analyses = {s.id: self._b.store.get(ANALYSES, tenant_id, s.id) for s in unmarked}
-            ready = [s for s in unmarked if analyses[s.id] is not None]
-            if not ready:
-                return folded  # analysed without an analysis record: nothing to count it by
-            ready.sort(key=lambda s: (_created(analyses[s.id]), s.id))
-            # The unmarked sessions the fold already counted: the most recently analysed ones.
+            # Analysed without an analysis record: nothing to count it by, so it is left as it is.
+            ready = sorted((s for s in unmarked if analyses[s.id] is not None), key=lambda s: _order(s, analyses))
+            # The unmarked sessions the fold already counted: the most recently analysed ones (the end of `ready`).
             in_totals = max(0, min(len(ready), counted - marked))
-            chunk = ready[:CHUNK]
-            to_fold = [s for i, s in enumerate(chunk) if i < len(ready) - in_totals]
             try:
-                self._commit(tenant_id, agent_id, day, agent_day, chunk, to_fold, analyses)
+                while ready:
+                    chunk = ready[:CHUNK]
+                    to_fold = chunk[: max(0, len(ready) - in_totals)]
+                    agent_day = self._commit(tenant_id, agent_id, day, agent_day, chunk, to_fold, analyses)
+                    ready = ready[CHUNK:]
+                    folded += len(to_fold)
+                    self.progress.folded += len(to_fold)
+                    self.progress.marked += len(chunk)
             except Conflict:
                 continue  # a concurrent fold or session write: read the day again
-            folded += len(to_fold)
-            self.progress.folded += len(to_fold)
-            self.progress.marked += len(chunk)
+            return folded
         raise Conflict(f"stats backfill of {agent_id} on {day} kept conflicting")
 
     def _commit(
@@ -148,20 +149,25 @@ class StatsBackfill:
         chunk: list[Session],
         to_fold: list[Session],
         analyses: dict[str, SessionAnalysis | None],
-    ) -> None:
+    ) -> StatDay | None:
+        """Mark `chunk` and fold `to_fold` in one commit conditional on `agent_day`; returns the day as stored."""
         writes: list[Write] = [Replace(SESSIONS, s.model_copy(update={"folded": True})) for s in chunk]
         if to_fold:
             tenant_day = self._b.store.get(STAT_DAYS, f"{tenant_id}#{ALL_AGENTS}", day.isoformat())
-            for scope, stored in ((agent_id, agent_day), (ALL_AGENTS, tenant_day)):
-                totals = stored or StatDay(tenant_id=tenant_id, scope=scope, day=day)
-                for session in to_fold:
-                    analysis = analyses[session.id]
+            folds = [(s, self._turns(s), analyses[s.id]) for s in to_fold]
+            for scope, before in ((agent_id, agent_day), (ALL_AGENTS, tenant_day)):
+                totals = before or StatDay(tenant_id=tenant_id, scope=scope, day=day)
+                for session, turns, analysis in folds:
                     assert analysis is not None  # only sessions with an analysis are in `ready`
-                    totals = fold(totals, session, self._turns(session), analysis)
-                writes.append(Replace(STAT_DAYS, totals) if stored is not None else Insert(STAT_DAYS, totals))
+                    totals = fold(totals, session, turns, analysis)
+                writes.append(Replace(STAT_DAYS, totals) if before is not None else Insert(STAT_DAYS, totals))
         elif agent_day is not None:
             writes.append(Unchanged(STAT_DAYS, agent_day))  # marks only: still on the count we read
-        self._b.store.transact(writes)
+        stored = self._b.store.transact(writes)
+        if to_fold:
+            new_day: StatDay = stored[len(chunk)]  # the agent's day: the first write after the sessions
+            return new_day
+        return agent_day
 
     def _day_sessions(self, tenant_id: str, agent_id: str, day: date) -> list[Session]:
         start = datetime.combine(day, time(), tzinfo=UTC)
@@ -199,8 +205,10 @@ def _unfolded(session: Session) -> bool:
     return session.analysed and session.ended_at is not None and session.folded is None
 
 
-def _created(analysis: SessionAnalysis | None) -> datetime:
-    return analysis.created_at if analysis is not None else datetime.min.replace(tzinfo=UTC)
+def _order(session: Session, analyses: dict[str, SessionAnalysis | None]) -> tuple[datetime, str]:
+    """Oldest analysis first (a session without one is never in `ready`; it would sort first)."""
+    analysis = analyses[session.id]
+    return (analysis.created_at if analysis is not None else datetime.min.replace(tzinfo=UTC), session.id)
 
 
 __all__ = ["BackfillProgress", "StatsBackfill"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from oratio.platform import Platform
+from oratio.services import stats_backfill
 from oratio.services.stats_backfill import StatsBackfill
 from oratio.store.tables import SESSIONS, STAT_DAYS
 from oratio_app.cli import main
@@ -77,9 +78,10 @@ def upgraded(platform: Platform, acme: Tenancy, globex: Tenancy, clock: FakeCloc
 
 
 def test_the_backfill_folds_old_sessions_once_per_tenant(
-    platform: Platform, acme: Tenancy, globex: Tenancy, clock: FakeClock
+    platform: Platform, acme: Tenancy, globex: Tenancy, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent_id = upgraded(platform, acme, globex, clock)
+    monkeypatch.setattr(stats_backfill, "CHUNK", 2)  # commits of old only, old and marker-less, marker-less only
 
     progress = StatsBackfill(platform.backends, batch=2).run_all()  # small steps: several runs, one result
 
