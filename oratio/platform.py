@@ -77,6 +77,7 @@ from oratio.services.session_timeouts import SessionTimeouts
 from oratio.services.signin import RESETS_PER_HOUR, SignInService, SignInSettings
 from oratio.services.simulations import SimulationService
 from oratio.services.stats import StatsService
+from oratio.services.stats_backfill import StatsBackfill
 from oratio.store.ports import EventLog, RecordStore
 
 if TYPE_CHECKING:
@@ -176,6 +177,9 @@ class Platform:
             DutySweeper(self.leases.duty("session_sweep", ttl), self.sweep_sessions, interval),
             # Unacknowledged handoffs: email/webhook once (docs/handoff.md).
             DutySweeper(self.leases.duty("handoff_escalation", ttl), self.handoff.escalate_due, interval),
+            # Sessions analysed before the chart totals existed: folded once, a bounded batch a tick,
+            # then a no-op for the rest of the process (oratio.services.stats_backfill).
+            DutySweeper(self.leases.duty("stats_backfill", ttl), StatsBackfill(self.backends).run, interval),
         ]
 
 

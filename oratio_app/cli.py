@@ -109,6 +109,15 @@ def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_backfill_stats(platform: Platform, args: argparse.Namespace) -> int:
+    """`oratio admin backfill-stats`: fold sessions analysed before the chart totals existed (once each)."""
+    from oratio.services.stats_backfill import StatsBackfill
+
+    progress = StatsBackfill(platform.backends).run_all()
+    print(f"stats backfill: {progress.folded} sessions folded into the charts, {progress.marked} marked")
+    return 0
+
+
 def _tenants(platform: Platform, args: argparse.Namespace) -> int:
     """Every tenant, so an operator can find the ids `admins`, `admin token` and `mcp` take."""
     from oratio.operator import recorded_operator
@@ -524,6 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--tenant", required=True, help="tenant id (ten_...)")
     invite.add_argument("--name", default=None, help="their name (default: the email's local part)")
     invite.set_defaults(run=_admin_invite)
+
+    backfill = admin.add_parser(
+        "backfill-stats", parents=data, help="count sessions analysed before the charts' daily totals existed"
+    )
+    backfill.set_defaults(run=_admin_backfill_stats)
 
     tenants = commands.add_parser("tenants", parents=data, help="list tenants (ids, names)")
     tenants.set_defaults(run=_tenants)

@@ -152,6 +152,13 @@ class Session(Record):
     analysed: bool = Field(
         default=False, description="Its post-call analysis is stored (oratio.services.analysis); ended sessions only"
     )
+    folded: bool | None = Field(
+        default=None,
+        description=(
+            "True once the session is counted in its day's chart totals (written with them, in one "
+            "transaction); None on a record stored before this marker existed (oratio.services.stats_backfill)"
+        ),
+    )
     handoff: Handoff | None = Field(default=None, description="The latest handoff to a person, if any")
     turn_lock: TurnLock | None = Field(
         default=None, description="The turn running now, if one is (the engine serialises a session's turns)"

@@ -135,7 +135,7 @@ class AnalysisService:
                 session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
                 if session.analysed:
                     return False
-            writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True}))]
+            writes: list[Write] = [Replace(SESSIONS, session.model_copy(update={"analysed": True, "folded": True}))]
             if self._b.store.get(ANALYSES, tenant_id, session_id) is None:
                 writes.append(Insert(ANALYSES, analysis))
             if delivery is not None:

@@ -106,7 +106,12 @@ class DutySweeper:
 
     def __init__(self, duty: Duty, job: Callable[[], object], interval_s: float) -> None:
         self.duty = duty
-        self._sweeper = IdleSweeper(duty.guard(job), interval_s)
+        self._tick = duty.guard(job)
+        self._sweeper = IdleSweeper(self._tick, interval_s)
+
+    def run_once(self) -> None:
+        """One tick as the loop runs it (the job if the duty is held): how a test drives it without a thread."""
+        self._tick()
 
     def start(self) -> None:
         self._sweeper.start()

@@ -139,7 +139,7 @@ def test_the_platform_sweep_ends_an_idle_session_from_one_replica_only(
 
 def test_serve_wires_a_duty_for_each_periodic_job(platform: Platform) -> None:
     names = [sweeper.duty.name for sweeper in platform.duty_sweepers()]
-    assert names == ["session_sweep", "handoff_escalation"]
+    assert names == ["session_sweep", "handoff_escalation", "stats_backfill"]
     assert all(
         s.duty.ttl > timedelta(seconds=platform.settings.session_sweep_seconds) for s in platform.duty_sweepers()
     )
