@@ -3,9 +3,10 @@
 Why a queue of its own: an upload returns as soon as its document is stored, and the slow part
 (extraction, chunking, embedding) runs here, off the request path. Two bounds keep that fair:
 at most `workers` documents are ingested at once in the process, and at most `per_tenant` of them
-belong to one tenant. Tenants take turns (round robin over the tenants with work waiting), so a
-tenant that queued a thousand documents gets one slot while another tenant's single document
-takes the next free one, instead of waiting behind the thousand.
+belong to one tenant. Tenants take turns: the next document is the waiting tenant's that was served
+longest ago (one never served, or idle since, first; ties in arrival order), so a tenant that queued a
+thousand documents gets one slot while another tenant's single document takes the next free one,
+instead of waiting behind the thousand, also when the thousand arrive while the first is running.
 
 The queue holds ids only; the document record is the durable state. A process that stops with
 documents queued leaves them `ingesting` in the store, and the next start queues them again
@@ -39,6 +40,8 @@ class IngestQueue:
         self._waiting: OrderedDict[str, deque[str]] = OrderedDict()  # tenant -> document ids, tenants in turn order
         self._running: Counter[str] = Counter()  # tenant -> documents being ingested
         self._running_ids: set[str] = set()
+        self._turn = 0
+        self._served: dict[str, int] = {}  # tenant -> the turn it last started a document; kept while it has work
         self._threads: list[threading.Thread] = []
         self._closed = False
 
@@ -75,23 +78,34 @@ class IngestQueue:
             self._lock.notify_all()
 
     def _next(self) -> tuple[str, str] | None:
-        """The next (tenant, document) in turn, or None to stop. Called with the lock held."""
+        """The next (tenant, document) in turn, or None to stop. Called with the lock held.
+
+        The turn order is when each tenant was last served, not where it sits in `_waiting`: a tenant whose
+        queue emptied as its document started, then refilled, would otherwise be back in line before a
+        tenant that arrived a moment later and has had no turn at all."""
         while True:
             if self._closed:
                 return None
-            for tenant_id, waiting in self._waiting.items():
+            best: tuple[int, str, str] | None = None
+            for tenant_id, waiting in self._waiting.items():  # arrival order breaks ties
                 if self._running[tenant_id] >= self._per_tenant:
                     continue
-                for document_id in waiting:
-                    if document_id not in self._running_ids:  # the same document twice at once would race
-                        waiting.remove(document_id)
-                        # This tenant goes to the back of the turn order; an emptied queue leaves it.
-                        self._waiting.move_to_end(tenant_id)
-                        if not waiting:
-                            del self._waiting[tenant_id]
-                        self._running[tenant_id] += 1
-                        self._running_ids.add(document_id)
-                        return tenant_id, document_id
+                # The same document twice at once would race: one queued again while it runs waits.
+                document_id = next((d for d in waiting if d not in self._running_ids), None)
+                served = self._served.get(tenant_id, -1)
+                if document_id is not None and (best is None or served < best[0]):
+                    best = (served, tenant_id, document_id)
+            if best is not None:
+                _, tenant_id, document_id = best
+                waiting = self._waiting[tenant_id]
+                waiting.remove(document_id)
+                if not waiting:
+                    del self._waiting[tenant_id]
+                self._turn += 1
+                self._served[tenant_id] = self._turn
+                self._running[tenant_id] += 1
+                self._running_ids.add(document_id)
+                return tenant_id, document_id
             self._lock.wait()
 
     def _work(self) -> None:
@@ -110,6 +124,8 @@ class IngestQueue:
                     self._running[tenant_id] -= 1
                     if not self._running[tenant_id]:
                         del self._running[tenant_id]
+                        if tenant_id not in self._waiting:
+                            self._served.pop(tenant_id, None)  # idle: its next document is a first turn again
                     self._running_ids.discard(document_id)
                     self._lock.notify_all()
 

@@ -40,6 +40,23 @@ def test_tenants_take_turns_so_one_big_upload_does_not_starve_another() -> None:
     assert jobs.started == ["a1", "b1", "a2", "a3", "a4"]  # tenant b's one document right after a's first
 
 
+def test_a_tenant_that_refills_its_queue_while_served_waits_for_a_tenant_not_yet_served() -> None:
+    # a1 starts before the rest arrive: tenant a's queue empties, then refills; b, arriving after, has had no
+    # turn yet, so b1 goes before a2 (it used to go after all of a's, as if a had never been served).
+    jobs = Jobs("a1")
+    queue = IngestQueue(jobs, workers=1, per_tenant=1)
+    queue.submit("ten_a", "a1")
+    assert jobs.running["a1"].wait(WAIT_S)
+    for document in ("a2", "a3"):
+        queue.submit("ten_a", document)
+    queue.submit("ten_b", "b1")
+
+    jobs.gates["a1"].set()
+
+    assert queue.wait_idle(WAIT_S)
+    assert jobs.started == ["a1", "b1", "a2", "a3"]
+
+
 def test_a_tenant_holds_at_most_its_share_of_the_workers() -> None:
     jobs = Jobs("a1", "b1")
     queue = IngestQueue(jobs, workers=2, per_tenant=1)
