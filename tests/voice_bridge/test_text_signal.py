@@ -91,5 +91,7 @@ async def test_a_finished_sentence_ends_the_turn_before_the_hangover(
     assert backend.speculation.ended_early == 1
     assert backend.speculation.reused == 1
     [said] = sink.customer
-    assert "saturday" in said.lower()
+    # tiny.en's words vary with where the audio was cut ("Saturday" once came out "setter day"): what this
+    # test is about is that the reused transcript ended a sentence, so the text signal could end the turn.
+    assert ends_a_sentence(said) and "hours" in said.lower()
     assert len(sink.agent) == 1
