@@ -54,6 +54,20 @@ EXPORT_ROWS_MAX = 1000
 """Sessions one export holds at most (newest first); `truncated` says when the window held more."""
 
 
+def analysed_turns(backends: Backends, session: Session) -> list[Turn]:
+    """The turns an analysis reads (the first ANALYSIS_TURNS_MAX): the analysis and the chart backfill fold the
+    same turns, so a session backfilled into its day counts as the analysis would have counted it."""
+    turns: list[Turn] = []
+    cursor: str | None = None
+    while len(turns) < ANALYSIS_TURNS_MAX:
+        page = backends.store.query(TURNS, f"{session.tenant_id}#{session.id}", limit=TURN_PAGE, cursor=cursor)
+        turns.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return turns[:ANALYSIS_TURNS_MAX]
+
+
 class SessionExport(Model):
     format: str
     content: str
@@ -113,7 +127,7 @@ class AnalysisService:
         session = require(self._b.store.get(SESSIONS, tenant_id, session_id), "session", session_id)
         if session.ended_at is None or session.analysed:
             return False
-        turns = self._turns(session)
+        turns = analysed_turns(self._b, session)
         plan = self._plan_for(tenant_id, session.agent_id)
         scenarios = self._held_to(tenant_id, session.agent_id)
         analysis = analyse(session, turns, plan, self._b.clock(), scenarios)
@@ -161,17 +175,6 @@ class AnalysisService:
         except OratioError as exc:  # the blob store down: judge the plan's rules alone this time
             logger.warning("agent_id=%s error=%s | scenarios not read; the analysis goes without", agent_id, exc)
             return []
-
-    def _turns(self, session: Session) -> list[Turn]:
-        turns: list[Turn] = []
-        cursor: str | None = None
-        while len(turns) < ANALYSIS_TURNS_MAX:
-            page = self._b.store.query(TURNS, f"{session.tenant_id}#{session.id}", limit=TURN_PAGE, cursor=cursor)
-            turns.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return turns[:ANALYSIS_TURNS_MAX]
 
     def _delivery(self, session: Session, analysis: SessionAnalysis) -> OutboxDelivery | None:
         if not self._webhooks_on:

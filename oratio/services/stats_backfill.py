@@ -26,13 +26,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from oratio.analysis import ANALYSIS_TURNS_MAX
 from oratio.analysis.daily import fold
 from oratio.errors import Conflict, OratioError
 from oratio.services._common import Backends, all_items
+from oratio.services.analysis import analysed_turns
 from oratio.store.ports import Insert, Replace, Unchanged, Write
-from oratio.store.tables import ANALYSES, SESSIONS, STAT_DAYS, TENANTS, TURNS
-from schemas import Session, Turn
+from oratio.store.tables import ANALYSES, SESSIONS, STAT_DAYS, TENANTS
+from schemas import Session
 from schemas.analysis import SessionAnalysis
 from schemas.stats import ALL_AGENTS, StatDay
 
@@ -45,7 +45,6 @@ BATCH = 200
 ATTEMPTS = 5
 """Commits tried per chunk: a concurrent fold of the same day moves its version."""
 PAGE = 100
-TURN_PAGE = 200
 
 
 @dataclass
@@ -154,7 +153,7 @@ class StatsBackfill:
         writes: list[Write] = [Replace(SESSIONS, s.model_copy(update={"folded": True})) for s in chunk]
         if to_fold:
             tenant_day = self._b.store.get(STAT_DAYS, f"{tenant_id}#{ALL_AGENTS}", day.isoformat())
-            folds = [(s, self._turns(s), analyses[s.id]) for s in to_fold]
+            folds = [(s, analysed_turns(self._b, s), analyses[s.id]) for s in to_fold]
             for scope, before in ((agent_id, agent_day), (ALL_AGENTS, tenant_day)):
                 totals = before or StatDay(tenant_id=tenant_id, scope=scope, day=day)
                 for session, turns, analysis in folds:
@@ -187,17 +186,6 @@ class StatsBackfill:
             cursor = page.next_cursor
             if cursor is None:
                 return sessions
-
-    def _turns(self, session: Session) -> list[Turn]:
-        turns: list[Turn] = []
-        cursor: str | None = None
-        while len(turns) < ANALYSIS_TURNS_MAX:
-            page = self._b.store.query(TURNS, f"{session.tenant_id}#{session.id}", limit=TURN_PAGE, cursor=cursor)
-            turns.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        return turns[:ANALYSIS_TURNS_MAX]
 
 
 def _unfolded(session: Session) -> bool:
