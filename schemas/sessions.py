@@ -190,14 +190,13 @@ class Session(Record):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        """The schema of the fields, not of `_outward`'s `Any`; its serialization form (what an MCP tool's
-        output schema is) without `INTERNAL`, as no outward dump holds them."""
+        """The schema of the fields, not of `_outward`'s `Any`, without `INTERNAL` in either mode: a JSON schema
+        describes sessions as the outside sees them (an MCP tool's output schema is the validation one)."""
         fields = {key: value for key, value in core_schema.items() if key != "serialization"}
         schema = handler(fields)  # type: ignore[arg-type]  # the same core schema, minus the wrap serializer
-        if handler.mode == "serialization":
-            properties = handler.resolve_ref_schema(schema).get("properties", {})
-            for name in cls.INTERNAL:
-                properties.pop(name, None)
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        for name in cls.INTERNAL:
+            properties.pop(name, None)
         return schema
 
     @property
