@@ -193,7 +193,7 @@ class Session(Record):
         """The schema of the fields, not of `_outward`'s `Any`, without `INTERNAL` in either mode: a JSON schema
         describes sessions as the outside sees them (an MCP tool's output schema is the validation one)."""
         fields = {key: value for key, value in core_schema.items() if key != "serialization"}
-        schema = handler(fields)  # type: ignore[arg-type]  # the same core schema, minus the wrap serializer
+        schema = handler(fields)  # the same core schema, minus the wrap serializer
         properties = handler.resolve_ref_schema(schema).get("properties", {})
         for name in cls.INTERNAL:
             properties.pop(name, None)

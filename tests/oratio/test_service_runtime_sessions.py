@@ -71,9 +71,9 @@ class RebindsBeforeDelete:
     """The platform's real store, with another replica's rebind run at the one moment a timed race could hit:
     after the sweep read the expired binding, just before its delete. Every call goes to the store underneath."""
 
-    def __init__(self, inner: RecordStore, rebind: Callable[[], None]) -> None:
+    def __init__(self, inner: RecordStore, rebind: Callable[[], object]) -> None:
         self._inner = inner
-        self._rebind: Callable[[], None] | None = rebind
+        self._rebind: Callable[[], object] | None = rebind
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._inner, name)

@@ -79,10 +79,10 @@ async def test_a_build_on_the_clients_model_spreads_over_replicas_and_survives_a
     tenancy = new_tenancy(platform, "Sampler")
     token = token_for(platform, tenancy.principal)
     llm = KillsMidBuild(modelless)
-    progress: list[str] = []
+    messages: list[str] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
 
     routed_before = list(modelless.proxy.routed)
     limits = httpx2.Limits(max_keepalive_connections=0)  # a new connection per request: the proxy spreads them
@@ -106,7 +106,7 @@ async def test_a_build_on_the_clients_model_spreads_over_replicas_and_survives_a
     assert (agent.status, agent.artifact_version) == (AgentStatus.ACTIVE, 1), agent.status_reason
     asked: list[Any] = [q.metadata["schema"] for q in llm.questions if q.metadata]
     assert asked[:3] == ["ParsedSop", "AgentPlan", "PlanReview"] and asked.count("PlanReview") >= 2
-    assert sum("asking your model question" in m for m in progress) == len(asked)  # one question per round
+    assert sum("asking your model question" in m for m in messages) == len(asked)  # one question per round
     stored = platform.agents.get(tenancy.principal, agent.id)
     assert (stored.status, stored.artifact_version) == (AgentStatus.ACTIVE, 1)
     assert [a.name for a in platform.agents.list(tenancy.principal).items] == [SPEC["name"]]
