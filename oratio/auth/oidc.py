@@ -251,7 +251,7 @@ class OidcIssuer:
         issuer = body.get("issuer")
         if issuer != url.removesuffix(DISCOVERY_SUFFIX):
             raise BackendUnavailable("the sign-in issuer's discovery document names another issuer; refused")
-        endpoints = {}
+        endpoints: dict[str, str] = {}
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             endpoints[name] = _endpoint(body.get(name), name)
         end_session = body.get("end_session_endpoint")
