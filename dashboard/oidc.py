@@ -95,6 +95,7 @@ class OidcDoor:
         oidc = self._configured()
         query = request.query_params
         cookie = request.cookies.get(SECURE_FLOW_COOKIE) or request.cookies.get(FLOW_COOKIE)
+        response: Response
         try:
             if "error" in query:
                 reason = query.get("error", "")[:60]

@@ -6,6 +6,8 @@ that would weaken the check (another issuer, only symmetric algorithms, plain-ht
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from oratio.auth.oidc import IssuerSettings, OidcIssuer
 from oratio.errors import BackendUnavailable, Unauthenticated
@@ -84,19 +87,23 @@ def test_tampered_expired_foreign_and_replayed_tokens_are_refused(
 
 
 def test_forged_algorithms_and_unknown_keys_are_refused(verifier: OidcIssuer, good_token: str) -> None:
-    header = jwt.get_unverified_header(good_token)
     claims = jwt.decode(good_token, options={"verify_signature": False})
-    jwks = httpx.get(verifier.discovery().jwks_uri).json()
-    public = json.dumps(jwks["keys"][0]).encode()
+    (published,) = httpx.get(verifier.discovery().jwks_uri).json()["keys"]
+    # The issuer's own key id, if it names one (this issuer signs with its one key and names none).
+    same_kid = {"kid": published["kid"]} if "kid" in published else {}
+    pem = jwt.PyJWK(published).key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     # HS256 keyed with the issuer's public key (algorithm confusion), and no signature at all.
-    refused(verifier, jwt.encode(claims, public, algorithm="HS256", headers={"kid": header["kid"]}))
-    refused(verifier, f"{_b64({'alg': 'none', 'kid': header['kid']})}.{_b64(claims)}.")
-    # RS256 with a key of our own under the issuer's kid, and under a kid it never published.
+    signing = f"{_b64({'alg': 'HS256', 'typ': 'JWT', **same_kid})}.{_b64(claims)}"
+    mac = hmac.new(pem, signing.encode(), hashlib.sha256).digest()
+    refused(verifier, f"{signing}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}")
+    refused(verifier, f"{_b64({'alg': 'none', **same_kid})}.{_b64(claims)}.")
+    # RS256 with a key of our own, as the issuer's key, and under a kid it never published.
     ours = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    refused(verifier, jwt.encode(claims, ours, algorithm="RS256", headers={"kid": header["kid"]}))
+    refused(verifier, jwt.encode(claims, ours, algorithm="RS256", headers=same_kid))
     refused(verifier, jwt.encode(claims, ours, algorithm="RS256", headers={"kid": "not-published"}))
     refused(verifier, "not a token at all")
     refused(verifier, "x" * 20_000)
+    assert verifier.verify(good_token, NONCE).email == ACME_PERSON  # and the real one still passes
 
 
 def _discovery_from(document: dict[str, Any]) -> OidcIssuer:
