@@ -26,7 +26,15 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from dashboard.credentials import SignInAccess, is_secure, set_session_cookie
-from oratio.errors import BackendUnavailable, Forbidden, InvalidInput, NotFound, OratioError, Unauthenticated
+from oratio.errors import (
+    BackendUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OratioError,
+    RateLimited,
+    Unauthenticated,
+)
 from oratio.http_json import handles_errors
 from oratio.services.oidc_signin import FLOW_TTL, OidcSignIn
 
@@ -100,8 +108,9 @@ class OidcDoor:
             if "error" in query:
                 reason = query.get("error", "")[:60]
                 raise Unauthenticated(f"{oidc.name} did not sign you in ({reason}); start again")
+            client = request.client.host if request.client else "unknown"
             signed = await anyio.to_thread.run_sync(
-                oidc.finish, query.get("code"), query.get("state"), cookie, self._callback(request)
+                oidc.finish, query.get("code"), query.get("state"), cookie, self._callback(request), client
             )
         except OratioError as exc:
             response = _refusal(exc, oidc.name)
@@ -129,6 +138,7 @@ class OidcDoor:
 
 
 _STATUS: dict[type[OratioError], int] = {
+    RateLimited: 429,
     InvalidInput: 400,
     Unauthenticated: 401,
     Forbidden: 403,
@@ -144,9 +154,10 @@ def _refusal(error: OratioError, issuer: str) -> HTMLResponse:
         f'<h1>Sign-in with {html.escape(issuer)} refused</h1><p id="oidc-refusal">{html.escape(str(error))}</p>'
         '<p><a href="/dashboard">Back to the sign-in page</a></p></div></main></body></html>'
     )
-    return HTMLResponse(
-        body, status_code=status, headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"}
-    )
+    headers = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = error.retry_after_header
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 __all__ = ["CALLBACK", "FLOW_COOKIE", "OidcDoorAccess", "oidc_routes"]

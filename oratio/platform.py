@@ -67,7 +67,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.oauth import OAuthService, OAuthSettings
-from oratio.services.oidc_signin import OidcSignIn
+from oratio.services.oidc_signin import CALLBACKS_BURST, CALLBACKS_PER_MINUTE, OidcSignIn
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
@@ -329,7 +329,7 @@ def build_services(
         ),
         stats=StatsService(backends, max_days=settings.stats_max_days),
         signin=signin,
-        oidc=_oidc(settings, backends, signin),
+        oidc=_oidc(settings, backends, signin, rate_limits),
         oauth=OAuthService(
             backends,
             tenants,
@@ -347,7 +347,7 @@ def build_services(
     )
 
 
-def _oidc(settings: Settings, backends: Backends, signin: SignInService) -> OidcSignIn | None:
+def _oidc(settings: Settings, backends: Backends, signin: SignInService, rate_limits: RateLimits) -> OidcSignIn | None:
     if settings.oidc_discovery_url is None or settings.oidc_client_id is None:
         return None
     secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret is not None else None
@@ -355,7 +355,8 @@ def _oidc(settings: Settings, backends: Backends, signin: SignInService) -> Oidc
         IssuerSettings(settings.oidc_discovery_url, settings.oidc_client_id, secret, settings.oidc_name),
         backends.clock,
     )
-    return OidcSignIn(issuer, signin, backends.clock, passwords=settings.signin_passwords)
+    limiter = rate_limits.limiter("oidc_callbacks", CALLBACKS_PER_MINUTE, CALLBACKS_BURST)
+    return OidcSignIn(issuer, signin, backends.clock, passwords=settings.signin_passwords, limiter=limiter)
 
 
 def _signin(

@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from oratio.auth.oidc import OidcIssuer, Pkce, check_code
+from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
 from oratio.errors import InvalidInput
 from oratio.services.signin import SignedIn, SignInService
 
 FLOW_TTL = timedelta(minutes=10)
 """How long a started sign-in may take at the issuer (its cookie's lifetime, also checked here)."""
+CALLBACKS_PER_MINUTE = 20.0
+CALLBACKS_BURST = 20
 FLOW_REFUSED = "this sign-in was already used, has expired or was started in another browser; start again"
 
 
@@ -38,11 +41,18 @@ class Started:
 
 class OidcSignIn:
     def __init__(
-        self, issuer: OidcIssuer, signin: SignInService, clock: Callable[[], datetime], *, passwords: bool
+        self,
+        issuer: OidcIssuer,
+        signin: SignInService,
+        clock: Callable[[], datetime],
+        *,
+        passwords: bool,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.issuer = issuer
         self._signin = signin
         self._clock = clock
+        self._limiter = limiter or TokenBucketLimiter(rate_per_minute=CALLBACKS_PER_MINUTE, burst=CALLBACKS_BURST)
         self.passwords = passwords
         """Whether email + password sign-in stays on beside the issuer (ORATIO_SIGNIN_PASSWORDS)."""
 
@@ -56,8 +66,14 @@ class OidcSignIn:
         cookie = f"v1.{issued}.{flow.state}.{flow.nonce}.{flow.verifier}"
         return Started(redirect=self.issuer.authorization_url(flow, redirect_uri), cookie=cookie)
 
-    def finish(self, code: str | None, state: str | None, cookie: str | None, redirect_uri: str) -> SignedIn:
-        """The signed-in person for the issuer's answer, checked against this browser's flow cookie."""
+    def finish(
+        self, code: str | None, state: str | None, cookie: str | None, redirect_uri: str, client: str = "unknown"
+    ) -> SignedIn:
+        """The signed-in person for the issuer's answer, checked against this browser's flow cookie.
+
+        Each client address has a budget of callbacks (`RateLimited` past it): a callback may cost a call to the
+        issuer's token endpoint and its keys, so a stranger cannot make this server call the issuer at will."""
+        self._limiter.check(f"ip:{client}")
         code, state = check_code(code, state)
         flow = self._flow(cookie)
         if flow is None or not hmac.compare_digest(flow.state.encode(), state.encode("utf-8", "replace")):
@@ -80,4 +96,4 @@ class OidcSignIn:
         return Pkce(state=parts[2], nonce=parts[3], verifier=parts[4])
 
 
-__all__ = ["FLOW_REFUSED", "FLOW_TTL", "OidcSignIn", "Started"]
+__all__ = ["CALLBACKS_BURST", "CALLBACKS_PER_MINUTE", "FLOW_REFUSED", "FLOW_TTL", "OidcSignIn", "Started"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from oratio.platform import Platform
-from oratio.services.oidc_signin import FLOW_REFUSED
+from oratio.services.oidc_signin import CALLBACKS_BURST, FLOW_REFUSED
 from oratio.services.signin import NOT_AN_ADMIN
 from tests.dashboard.dash import Dash
 from tests.support.oidc import (
@@ -169,3 +169,12 @@ def test_password_sign_in_can_be_turned_off(served: Served, platform: Platform, 
         assert json_post(browser, "/api/v1/auth/forgot", {"email": ACME_PERSON}).status_code == 403
         landed = sign_in_at_issuer(browser, str(at_issuer(browser).url), ACME_PERSON)
         assert landed.status_code == 200 and browser.get("/api/v1/auth/session").json()["signed_in"] is True
+
+
+def test_callbacks_from_one_address_are_bounded(served: Served) -> None:
+    """Each callback may cost a call to the issuer: past its budget an address gets 429 with Retry-After."""
+    with browser_for(served) as browser:
+        answers = [browser.get("/api/v1/auth/oidc/callback?code=c&state=s") for _ in range(CALLBACKS_BURST + 1)]
+    assert [a.status_code for a in answers[:CALLBACKS_BURST]] == [400] * CALLBACKS_BURST
+    assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) >= 1
+    assert "text/html" in answers[-1].headers["content-type"]
