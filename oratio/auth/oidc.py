@@ -48,6 +48,7 @@ TIMEOUT_S = 10.0
 LEEWAY = timedelta(seconds=60)
 """Clock skew allowed between the issuer and this server on `exp` and `iat`."""
 DISCOVERY_TTL = timedelta(hours=1)
+RETRY_AFTER_FAILURE = timedelta(seconds=30)
 JWKS_REFRESH_MIN = timedelta(minutes=1)
 """An unknown `kid` refetches the JWKS (key rotation), at most this often: a stream of forged `kid`s
 cannot make this server hammer the issuer."""
@@ -118,6 +119,7 @@ class OidcIssuer:
         self._http = httpx.Client(timeout=TIMEOUT_S, follow_redirects=False, transport=transport)
         self._lock = threading.Lock()
         self._discovery: tuple[datetime, Discovery] | None = None
+        self._failed: tuple[datetime, BackendUnavailable] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._keys_at: datetime | None = None
 
@@ -234,13 +236,23 @@ class OidcIssuer:
     # -- the issuer's documents -------------------------------------------------------------------
 
     def discovery(self) -> Discovery:
+        """The issuer's discovery document, fetched at most once an hour; after a failure, the same refusal for
+        `RETRY_AFTER_FAILURE` without asking again, so sign-in pages opened while the issuer is down do not each
+        hold a thread for the whole timeout."""
         now = self._clock()
         with self._lock:
             if self._discovery is not None and now - self._discovery[0] < DISCOVERY_TTL:
                 return self._discovery[1]
-        found = self._fetch_discovery()
+            if self._failed is not None and now - self._failed[0] < RETRY_AFTER_FAILURE:
+                raise BackendUnavailable(self._failed[1].message)
+        try:
+            found = self._fetch_discovery()
+        except BackendUnavailable as exc:
+            with self._lock:
+                self._failed = (now, exc)
+            raise
         with self._lock:
-            self._discovery = (now, found)
+            self._discovery, self._failed = (now, found), None
         return found
 
     def _fetch_discovery(self) -> Discovery:

@@ -136,3 +136,23 @@ def test_a_discovery_document_that_would_weaken_the_check_is_refused(change: dic
     assert _discovery_from(GOOD_DOCUMENT).discovery().algorithms == ("RS256",)
     with pytest.raises(BackendUnavailable):
         _discovery_from({**GOOD_DOCUMENT, **change}).discovery()
+
+
+def test_an_unreachable_issuer_is_asked_again_only_after_a_pause() -> None:
+    asked: list[str] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(503)
+
+    clock = Clock()
+    url = "https://issuer.example/.well-known/openid-configuration"
+    issuer = OidcIssuer(IssuerSettings(url, CLIENT_ID), clock, transport=httpx.MockTransport(down))
+    for _ in range(3):
+        with pytest.raises(BackendUnavailable):
+            issuer.discovery()
+    assert len(asked) == 1  # one request, three refusals
+    clock.now += timedelta(seconds=31)
+    with pytest.raises(BackendUnavailable):
+        issuer.discovery()
+    assert len(asked) == 2
