@@ -79,7 +79,7 @@ class OidcSignIn:
         if flow is None or not hmac.compare_digest(flow.state.encode(), state.encode("utf-8", "replace")):
             raise InvalidInput(FLOW_REFUSED, field="state")
         identity = self.issuer.exchange(code, flow, redirect_uri)
-        return self._signin.sign_in_verified(identity.email, self.name)
+        return self._signin.sign_in_verified(identity.email, self.name, f"{identity.issuer}\0{identity.subject}")
 
     def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
         return self.issuer.end_session_url(post_logout_redirect_uri)

@@ -58,6 +58,10 @@ NOT_AN_ADMIN = (
     "you signed in with your organisation's account, but this email is not an admin of any organisation here; "
     "ask an admin to invite you (oratio admin invite)"
 )
+ANOTHER_ACCOUNT = (
+    "this email signs in here with another account of your organisation's sign-in; ask an admin "
+    "(the login must be removed and invited again to move it to a new account)"
+)
 LINK_REFUSED = "this link is not valid: it has expired or was already used; ask for a new one"
 
 
@@ -230,11 +234,12 @@ class SignInService:
         logger.info("tenant=%s admin=%s | signed in", login.tenant_id, login.admin_id)
         return self._open(login)
 
-    def sign_in_verified(self, email: str, issuer: str) -> SignedIn:
+    def sign_in_verified(self, email: str, issuer: str, subject: str) -> SignedIn:
         """A new session for a person whose email an OIDC issuer has just vouched for
         (`oratio.services.oidc_signin`): the same login, admin and session as the password path, so
-        everything after (CSRF, expiry, sign out everywhere) is the same. Forbidden with a clear reason
-        when the email is no admin here or the admin is disabled."""
+        everything after (CSRF, expiry, sign out everywhere) is the same. `subject` is the issuer's
+        `iss` and `sub`: the first sign-in binds the login to it, later ones must match. Forbidden with a
+        clear reason when the email is no admin here, the admin is disabled or another account claims it."""
         address = email.strip().casefold()[:254]
         login = self._b.store.get(LOGINS, "logins", address) if address else None
         admin = self._tenants.find_admin(login.tenant_id, login.admin_id) if login is not None else None
@@ -243,6 +248,20 @@ class SignInService:
             raise Forbidden(NOT_AN_ADMIN)
         if admin.disabled:
             raise Forbidden("your access was removed; ask an admin")
+        bound = digest(subject)
+        if not login.issuer_subject:
+            try:
+                login = self._b.store.replace(LOGINS, login.model_copy(update={"issuer_subject": bound}))
+            except Conflict:
+                login = self._b.store.get(LOGINS, "logins", address) or login  # bound at the same moment: check it
+        if not hmac.compare_digest(login.issuer_subject, bound):
+            logger.warning(
+                "tenant=%s admin=%s issuer=%s | issuer sign-in refused: another account",
+                login.tenant_id,
+                admin.id,
+                issuer,
+            )
+            raise Forbidden(ANOTHER_ACCOUNT)
         logger.info("tenant=%s admin=%s issuer=%s | signed in with the issuer", login.tenant_id, admin.id, issuer)
         return self._open(login)
 

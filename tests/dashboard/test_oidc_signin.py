@@ -178,3 +178,22 @@ def test_callbacks_from_one_address_are_bounded(served: Served) -> None:
     assert [a.status_code for a in answers[:CALLBACKS_BURST]] == [400] * CALLBACKS_BURST
     assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) >= 1
     assert "text/html" in answers[-1].headers["content-type"]
+
+
+def test_an_email_stays_with_the_issuer_account_that_first_signed_in_with_it(
+    served: Served, platform: Platform, dash: Dash, issuer: str
+) -> None:
+    """An issuer may give an email to another account later (a re-created user, a renamed one): that account
+    does not inherit the login, which stays bound to the first `iss` + `sub` that used it."""
+    admit(platform, dash)
+    with browser_for(served) as first:
+        assert sign_in_at_issuer(first, str(at_issuer(first).url), ACME_PERSON).status_code == 200
+    impostor = {"email": ACME_PERSON, "email_verified": True}
+    assert httpx.put(f"{issuer}/users/someone-else", json=impostor, timeout=30.0).status_code == 204
+    with browser_for(served) as other:
+        refused = sign_in_at_issuer(other, str(at_issuer(other).url), "someone-else")
+        assert refused.status_code == 403 and "signs in here with another account" in refused.text
+        assert other.get("/api/v1/auth/session").json() == {"signed_in": False}
+    with browser_for(served) as again:  # the first account still gets in
+        assert sign_in_at_issuer(again, str(at_issuer(again).url), ACME_PERSON).status_code == 200
+        assert again.get("/api/v1/auth/session").json()["tenant_id"] == dash.acme.tenant_id
