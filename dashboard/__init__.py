@@ -7,6 +7,7 @@
 - `stats`: the chart figures.
 - `agent_page`, `agent_access`: the agent page's API (plan, versions, simulations, keys, tools, test chat).
 - `signin`, `credentials`: people signing in (cookie sessions with CSRF checks) beside bearer admin JWTs.
+- `oidc`: people signing in through the configured OIDC issuer (Cognito on AWS), into the same cookie session.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dashboard.api import api_routes
 from dashboard.authorised_clients import authorised_client_routes
 from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
+from dashboard.oidc import oidc_routes
 from dashboard.page import page_routes
 from dashboard.service_accounts import service_account_routes
 from dashboard.signin import signin_routes
@@ -40,6 +42,7 @@ def dashboard_routes(
     return [
         *page_routes(voice_url),
         *signin_routes(platform, public_url),
+        *oidc_routes(platform, public_url),
         *api_routes(platform, public_url),
         *agent_page_routes(platform, public_url),
         *agent_access_routes(platform, public_url),

@@ -41,9 +41,10 @@ from dashboard.credentials import (
     set_session_cookie,
 )
 from oratio.auth.passwords import PASSWORD_MAX
-from oratio.errors import InvalidInput, InvalidState, Unauthenticated
+from oratio.errors import Forbidden, InvalidInput, InvalidState, Unauthenticated
 from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
 from oratio.services.live import EventTail
+from oratio.services.oidc_signin import OidcSignIn
 from oratio.services.signin import SECRET_MAX, SignedIn, csrf_token
 from oratio.services.tenants import TenantService
 from schemas import Model, Name, Principal
@@ -86,6 +87,9 @@ class SignInDoorAccess(SignInAccess, Protocol):
     def tenants(self) -> TenantService: ...
 
     def tailer(self, poll_interval: float | None = None) -> EventTail: ...
+
+    @property
+    def oidc(self) -> OidcSignIn | None: ...
 
 
 def signin_routes(platform: SignInDoorAccess, public_url: str | None = None) -> list[BaseRoute]:
@@ -214,7 +218,11 @@ class SignInDoor:
         return await self._signed_in(request, signed)
 
     async def _stranger(self, request: Request, model: type[Any]) -> Any:
-        """A request from someone not signed in: only from our own page, only JSON."""
+        """A request from someone not signed in: only from our own page, only JSON; and only while passwords
+        sign people in here (`ORATIO_SIGNIN_PASSWORDS=false` leaves the OIDC issuer the only way in)."""
+        oidc = self._p.oidc
+        if oidc is not None and not oidc.passwords:
+            raise Forbidden(f"password sign-in is turned off here; sign in with {oidc.name}")
         check_origin(request, self._public_url, required=False)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             raise InvalidInput("send JSON (Content-Type: application/json)", field="content-type")
