@@ -254,4 +254,6 @@ def _invalid(exc: ValidationError, field: str) -> InvalidInput:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or field
     more = len(exc.errors()) - 1
-    return InvalidInput(f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else ""), field=field)
+    message = f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else "")
+    # The field names the tool's field (`changes.url`), so a form can show the reason beside it.
+    return InvalidInput(message, field=f"{field}.{where}" if where != field else field)
