@@ -24,7 +24,8 @@ export function toolEditor(prefix) {
     const problem = el("span", { class: "error field-error", id: id(`${name}-error`), role: "alert" });
     problems.set(name, problem);
     control.setAttribute("aria-describedby", problem.id);
-    return el("label", { for: id(name), class: "tool-field" }, label, control, problem);
+    // The reason sits under the control, outside its label: it describes the field, it does not name it.
+    return el("div", { class: "tool-field" }, el("label", { for: id(name) }, label), control, problem);
   };
   const name = el("input", { id: id("name"), required: true, maxlength: 64, autocomplete: "off", placeholder: "get_order" });
   const description = el("input", { id: id("description"), required: true, maxlength: 1000, placeholder: "Look up an order by its id" });
