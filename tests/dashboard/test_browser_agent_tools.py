@@ -174,20 +174,30 @@ def test_the_build_view_follows_the_events_and_never_polls(page: Page, served: S
     assert problems == []
 
 
-def test_a_live_redraw_leaves_the_field_the_admin_types_in(page: Page, served: Served, built: Built) -> None:
+def test_a_live_redraw_leaves_the_focus_and_the_words_of_the_admin_where_they_are(
+    page: Page, served: Served, built: Built
+) -> None:
     problems = watch(page)
     page.add_init_script(COUNT_READS)
     page.clock.install()
-    open_agent_page(page, served, built)
+    log_in(page, served, built.token)
+    page.click("button[data-tab=agents]")
+    row = page.locator(f'#agent-rows tr[data-agent="{built.agent.id}"]')
+    row.locator("button[data-open-agent]").focus()
+    built.platform.agents.pause(built.acme.principal, built.agent.id)  # elsewhere (MCP, say): the rows redraw
+    expect(row.locator(".pill")).to_have_text("paused", timeout=SERVER_MS)
+    expect(row.locator("button[data-open-agent]")).to_be_focused()  # a keyboard user is still on Desk's row
+    page.keyboard.press("Enter")
+    expect(page.locator("#agent-name")).to_have_text("Desk")
+
     page.locator("#secret-name").click()
     page.keyboard.type("ORDERS")
-    built.platform.agents.pause(built.acme.principal, built.agent.id)  # elsewhere (MCP, say): the page redraws
-    expect(page.locator(".agent-head .pill")).to_have_text("paused", timeout=SERVER_MS)
-    expect(page.locator("#agent-toggle")).to_have_text("Resume")
+    built.platform.agents.resume(built.acme.principal, built.agent.id)  # the agent page redraws
+    expect(page.locator(".agent-head .pill")).to_have_text("active", timeout=SERVER_MS)
+    expect(page.locator("#agent-toggle")).to_have_text("Pause")
     page.keyboard.type("_TOKEN")
-    expect(page.locator("#secret-name")).to_have_value("ORDERS_TOKEN")
+    expect(page.locator("#secret-name")).to_have_value("ORDERS_TOKEN")  # the words typed before and after the redraw
     expect(page.locator("#secret-name")).to_be_focused()
-    expect(page.locator("#agent-keys")).to_be_visible()  # the other sections were drawn again
     before = reads(page, "agent")
     page.clock.run_for(10_000)  # and nothing polls the agent meanwhile
     assert reads(page, "agent") == before
