@@ -151,11 +151,14 @@ def test_bad_edits_and_trials_are_clear_4xx_that_change_nothing(http: httpx.Clie
 
 def test_try_it_shows_the_request_and_sent_for_real_what_came_back(acme: httpx.Client, built: Built) -> None:
     with tool_server() as server:
-        _given(built, lookup(server.url("/orders/{order_id}"), sensitive_arguments=["note"]))
+        schema = lookup().parameters
+        noted = {**schema, "properties": {**schema["properties"], "note": {"type": "string"}}}
+        _given(built, lookup(server.url("/orders/{order_id}"), parameters=noted, sensitive_arguments=["note"]))
         test = f"{_tools(built)}/get_order/test"
         dry = acme.post(test, json={"arguments": {"order_id": "A123", "note": "card 4111"}})
         assert dry.status_code == 200, dry.text
         request = dry.json()["request"]
+        assert request is not None, dry.json()["errors"]
         assert (dry.json()["valid"], dry.json()["sent"]) == (True, False)
         assert request["method"] == "GET" and request["url"].startswith(server.url("/orders/A123"))
         assert "4111" not in dry.text  # a sensitive argument is redacted in what the page shows
