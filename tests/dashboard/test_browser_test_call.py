@@ -81,7 +81,7 @@ def test_a_test_call_from_the_agent_page_is_answered_and_listed_in_history(
             log_in(page, served, built.token)
             page.click("button[data-tab=agents]")
             page.locator(f'#agent-rows button[data-open-agent="{built.agent.id}"]').click()
-            expect(page.locator("#agent-name")).to_have_text("Desk")
+            expect(page.locator("#agent-name")).to_have_text("Desk", timeout=CALL_MS)
 
             with page.expect_popup() as opened:
                 page.click("#test-call")
@@ -91,19 +91,19 @@ def test_a_test_call_from_the_agent_page_is_answered_and_listed_in_history(
             assert call.url.startswith(f"{bridge.base_url}/voice/client#")
             call.get_by_role("button", name="Start call").click()
             said = call.locator(".turn.customer .text")
-            expect(said).to_have_text(re.compile(r"opening hour.*saturday", re.IGNORECASE))
+            expect(said).to_have_text(re.compile(r"opening hour.*saturday", re.IGNORECASE), timeout=CALL_MS)
             reply = call.locator(".turn.agent:not(.partial) .text")
-            expect(reply).not_to_be_empty()
+            expect(reply).not_to_be_empty(timeout=CALL_MS)
             answer = reply.first.inner_text()
             shot(call, "test-call-transcript")
             call.get_by_role("button", name="End call").click()
-            expect(call.locator("#status")).to_have_text("Call ended.")
+            expect(call.locator("#status")).to_have_text("Call ended.", timeout=CALL_MS)
 
             listed = platform.sessions.list(built.acme.principal, SessionFilter(agent_id=built.agent.id)).items
             [session] = [s for s in listed if s.channel is Channel.VOICE]
             page.click("button[data-tab=history]")
             row = page.locator(f'#history-rows tr[data-session="{session.id}"]')
-            expect(row).to_contain_text("Desk")
+            expect(row).to_contain_text("Desk", timeout=CALL_MS)
             expect(row).to_contain_text("voice")
             shot(page, "test-call-history")
             assert problems == []
