@@ -253,10 +253,10 @@ def _at_most(tools: list[AgentTool]) -> list[AgentTool]:
 def _invalid(exc: ValidationError, field: str) -> InvalidInput:
     first = exc.errors()[0]
     loc = [str(p) for p in first["loc"]]
-    if loc[:1] in (["http"], ["mcp"]):
-        loc = loc[1:]  # the union's tag, not a field the admin wrote
-    where = ".".join(loc)
+    where = ".".join(loc) or field
     more = len(exc.errors()) - 1
-    message = f"{field}.{where or 'tool'}: {first['msg']}" + (f" (and {more} more)" if more else "")
-    # The field names the tool's field (`changes.url`), so a form can show the reason beside it.
-    return InvalidInput(message, field=f"{field}.{where}" if where else field)
+    message = f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else "")
+    # The field names the tool's own field (`changes.url`, without the union's tag), so a form can show the
+    # reason beside it.
+    named = loc[1:] if loc[:1] in (["http"], ["mcp"]) else loc
+    return InvalidInput(message, field=".".join([field, *named]))
