@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from schemas import AgentSpec, CreateAgent, CreationRecord, StageName, StageRecord, StageStatus
+from schemas import AgentSpec, CreateAgent, CreationRecord, HttpTool, StageName, StageRecord, StageStatus
 from tests.dashboard.built_agents import SETTINGS, SOP, Built, built, platform, platform_models
 from tests.dashboard.test_agent_tools_api import lookup
 from tests.dashboard.test_browser import browser, log_in, page, shot
@@ -132,6 +132,7 @@ def test_a_tool_is_tried_edited_and_removed_from_the_agent_page(page: Page, serv
         expect(page.locator("#agent-serving")).to_have_text("version 2 serving", timeout=BUILD_MS)
         expect(item.locator(".pill-write")).to_have_text("write")
         [stored] = built.platform.agent_tools.list_tools(built.acme.principal, built.agent.id)
+        assert isinstance(stored, HttpTool)
         assert (stored.timeout_seconds, stored.write, stored.sensitive_arguments) == (5.0, True, ["order_id"])
 
         item.get_by_role("button", name="Remove get_order").click()  # after the confirm (accepted)
