@@ -32,7 +32,7 @@ export function renderVersions(card, data) {
   card.append(el("table", { class: "table" },
     el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Deployed (UTC)"), el("th", {}, "sha256"), el("th", {}, el("span", { class: "visually-hidden" }, "Actions")))),
     rows));
-  card.append(compare(versions, diff, error), error, diff);
+  card.append(...[compare(versions, diff, error), error, diff].filter(Boolean));  // append(null) writes "null"
 }
 
 function compare(versions, diff, error) {
