@@ -36,12 +36,13 @@ def test_json_and_streamed_turns_run_on_the_serving_loop(tmp_path: Path) -> None
         acme = new_tenancy(platform, "Acme")
         agent = new_agent(platform, acme, "Support")
         secret, _ = mint(platform, acme, agent)
+        earlier = set(threading.enumerate())  # another test in this process may have started one of its own
         with serving(create_runtime_app(platform)) as served, httpx.Client(base_url=served.base_url) as http:
             headers = {"X-Api-Key": secret}
             plain = http.post("/invocations", json={"agent_id": agent.id, "message": "hi"}, headers=headers)
             body = {"agent_id": agent.id, "message": "hi again", "stream": True}
             streamed = http.post("/invocations", json=body, headers=headers)
-            serving_threads = {t.name for t in threading.enumerate()}
+            serving_threads = {t.name for t in set(threading.enumerate()) - earlier}
     assert plain.status_code == 200, plain.text
     assert plain.json()["reply"] == "Here to help."
     assert sse_events(streamed)[-1]["reply"] == "Here to help."
