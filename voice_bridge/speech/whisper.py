@@ -26,12 +26,18 @@ decoding to 12 tokens a second of audio + 20: 214-593 ms instead of 833-1301 ms 
 10 s, and a result that still looks like a loop (it filled the token bound, or it compresses like one,
 Whisper's own 2.4 gzip-ratio test) is decoded again on the full window. `SttWindow.FULL` is today's path,
 kept for comparison (bench/voice.py) and as a switch (`ORATIO_VOICE_STT_WINDOW=full`).
+
+Prompt (issue 21, stretches): `transcribe_after(pcm16, prompt)` decodes the audio as the continuation of
+`prompt`, the words committed just before it (Whisper's "previous text" slot, the way it conditions one
+30 s segment on the last). Only its last `PROMPT_TOKENS` tokens go in: enough for casing and punctuation
+across the cut, and the decoder reads them in one pass, so the cost stays small and bounded.
 """
 
 from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import ctranslate2
@@ -65,6 +71,7 @@ TOKENS_PER_SECOND = 12  # decoding bound; 6.5 a second cut a 5.5 s question shor
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own test for a looping decode
 NO_SPEECH_PROB = 0.6  # with AVG_LOGPROB_FLOOR: faster-whisper's defaults for "nothing was said"
 AVG_LOGPROB_FLOOR = -1.0
+PROMPT_TOKENS = 64  # of the committed text before the audio, at most (faster-whisper allows up to 223)
 
 
 def trimmed_frames(samples: int) -> int:
@@ -125,6 +132,14 @@ class WhisperSpeechToText:
         )
 
     def transcribe(self, pcm16: bytes) -> str:
+        return self._transcribe(pcm16, [])
+
+    def transcribe_after(self, pcm16: bytes, prompt: str) -> str:
+        """The words in `pcm16`, heard as what follows `prompt` (the words said just before it)."""
+        previous = self._tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:] if prompt.strip() else []
+        return self._transcribe(pcm16, previous)
+
+    def _transcribe(self, pcm16: bytes, previous: list[int]) -> str:
         if len(pcm16) % 2:
             raise InvalidInput(f"audio is PCM16, an even number of bytes; got {len(pcm16)}", field="audio")
         seconds = len(pcm16) / 2 / INPUT_RATE
@@ -136,25 +151,32 @@ class WhisperSpeechToText:
         if not samples.size or not np.any(samples):
             return ""
         if self.window is SttWindow.TRIMMED and trimmed_frames(samples.size) < FULL_WINDOW_FRAMES:
-            text, looped = self._transcribe_trimmed(samples)
+            text, looped = (
+                self._transcribe_trimmed(samples, previous) if previous else self._transcribe_trimmed(samples)
+            )
             if not looped:
                 return text
             self.fallbacks += 1
             logger.info("stt=%s chars=%d | trimmed window looked looped; decoding the full window", MODEL_ID, len(text))
-        return self._transcribe_full(samples)
+        return self._transcribe_full(samples, previous)
 
-    def _transcribe_trimmed(self, samples: np.ndarray) -> tuple[str, bool]:
-        """One decode on the trimmed window; the text and whether it looks like a loop."""
+    def _transcribe_trimmed(self, samples: np.ndarray, previous: Sequence[int] = ()) -> tuple[str, bool]:
+        """One decode on the trimmed window (after the `previous` tokens); the text and whether it looks like a loop."""
         frames = trimmed_frames(samples.size)
         mel = self._model.feature_extractor(samples)[:, :frames]
         mel = np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         encoded = self._model.model.encode(features, to_cpu=False)
         new_tokens = int(samples.size / INPUT_RATE * TOKENS_PER_SECOND) + 20
-        bound = min(self._model.max_length, len(self._prompt) + new_tokens)
+        prompt = (
+            self._model.get_prompt(self._tokenizer, list(previous), without_timestamps=True)
+            if previous
+            else self._prompt
+        )
+        bound = min(self._model.max_length, len(prompt) + new_tokens)
         result = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self._beam_size,
             max_length=bound,
             return_scores=True,
@@ -169,10 +191,11 @@ class WhisperSpeechToText:
         text = str(self._tokenizer.decode(tokens)).strip()
         return text, len(tokens) >= new_tokens or looks_looped(text)
 
-    def _transcribe_full(self, samples: np.ndarray) -> str:
+    def _transcribe_full(self, samples: np.ndarray, previous: list[int]) -> str:
         segments, _info = self._model.transcribe(
             samples,
             language="en",
+            initial_prompt=previous or None,
             beam_size=self._beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
