@@ -71,8 +71,9 @@ def stretched(
     final = utterance.paused_at or len(utterance.pcm16)
     texts: list[str] = []
     base = 0
-    for at in pauses if s is not None else ():
-        if at < final and at - base >= s * INPUT_RATE * 2:
+    stretch_bytes = int(s * INPUT_RATE) * 2 if s is not None else None
+    for at in pauses:
+        if stretch_bytes is not None and at < final and at - base >= stretch_bytes:
             text, _ = recognise(speech, utterance.pcm16[base:at], " ".join(texts) if prompt else "")
             texts.append(text)
             base = at

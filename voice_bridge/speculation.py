@@ -64,7 +64,6 @@ class _Stretches:
     seq: int
     base: int = 0  # bytes of the utterance committed; its tail starts here
     texts: list[str] = field(default_factory=list)
-    pieces: int = 0  # stretches committed (an empty one, a cough, adds no text)
     failed: bool = False  # a stretch failed: the utterance is transcribed whole at its end
 
     @property
@@ -141,7 +140,7 @@ class Speculator:
                 self._commit(job)  # before `done`: whoever waits for the job reads the committed prefix
             job.done.set()
             self._on_done()
-        if job.text is not None and self._job is job:
+        if job.text and self._job is job:
             self._on_text(job.seq, job.length, _join(before, job.text))
 
     def _recognise(self, pcm16: bytes, prompt: str) -> str:
@@ -154,12 +153,13 @@ class Speculator:
         stretches = job.stretches
         job.claimed = True
         if job.text is None:  # the utterance is transcribed whole at its end; no more stretches for it
-            stretches.failed, stretches.base, stretches.texts, stretches.pieces = True, 0, [], 0
+            stretches.failed, stretches.base, stretches.texts = True, 0, []
             return
-        if job.text:
-            stretches.texts.append(job.text)
+        if not job.text:  # nothing heard (noise, or Whisper's no-speech rule): the audio stays for the next piece
+            self._stats.discarded += 1
+            return
+        stretches.texts.append(job.text)
         stretches.base = job.length
-        stretches.pieces += 1
         self._stats.committed += 1
 
     async def hear(self, utterance: Utterance) -> str:
@@ -185,20 +185,20 @@ class Speculator:
             tail = ""  # the last stretch ended at the pause that ended the turn: its job heard the rest
             self._stats.reused += 1
         else:
-            reused = await self._reuse(job, utterance)
+            reused = await self._reuse(job, utterance, base)
             tail = reused if reused is not None else await self._recognise_now(utterance.pcm16[base:], prefix)
-        if stretches.pieces + (1 if base != utterance.paused_at else 0) >= 2:
+        if len(stretches.texts) + (base != utterance.paused_at) >= 2:
             self._stats.stretched += 1
         return _join(prefix, tail)
 
     async def _recognise_now(self, pcm16: bytes, prompt: str) -> str:
         return (await anyio.to_thread.run_sync(self._recognise, pcm16, prompt)).strip()
 
-    async def _reuse(self, job: _Job | None, utterance: Utterance) -> str | None:
-        """The text of `job` (this utterance's latest) if it heard all the speech since the last boundary."""
+    async def _reuse(self, job: _Job | None, utterance: Utterance, base: int) -> str | None:
+        """The text of `job` (this utterance's latest) if it heard all the speech since the boundary `base`."""
         if job is None:
             return None
-        if job.commit or job.length != utterance.paused_at:
+        if job.commit or job.length != utterance.paused_at or job.base != base:
             if not job.claimed:  # speech resumed after its pause
                 job.claimed = True
                 self._stats.discarded += 1

@@ -221,18 +221,21 @@ async def test_speech_resuming_inside_a_stretch_job_loses_and_repeats_nothing(
 
 async def test_another_calls_stretches_never_mix_in(platform: Platform, world: World, speech: LocalSpeech) -> None:
     """Two calls (two tenants) on one backend at once, each committing stretches: each hears its own words."""
-    observe, _ = stages()
-    backend = CascadeBackend(speech, platform.engine, observer=observe, speculate_pause_s=0.2, stretch_s=STRETCH_S)
+    backend = CascadeBackend(speech, platform.engine, speculate_pause_s=0.2, stretch_s=STRETCH_S)
     acme_words = (FIRST, SECOND)
     globex_words = ("The tracking page says my parcel left the warehouse", "but nothing has changed since Monday")
     calls = [
         ((world.acme.tenant_id, world.agent.id), acme_words, Heard()),
         ((world.globex.tenant_id, world.globex_agent.id), globex_words, Heard()),
     ]
+
+    async def speak(tenant_agent: tuple[str, str], one: str, two: str, heard: Heard) -> None:
+        audio = silence(0.5) + voiced(speech, one) + silence(0.35) + voiced(speech, two) + silence(1.5)
+        await one_call(platform, tenant_agent, backend, [audio], heard, lambda: heard.replied)
+
     async with anyio.create_task_group() as tasks:
         for tenant_agent, (one, two), heard in calls:
-            audio = silence(0.5) + voiced(speech, one) + silence(0.35) + voiced(speech, two) + silence(1.5)
-            tasks.start_soon(one_call, platform, tenant_agent, backend, [audio], heard, lambda h=heard: h.replied)
+            tasks.start_soon(speak, tenant_agent, one, two, heard)
     assert backend.speculation.committed >= 2
     for _, (one, two), heard in calls:
         [said] = heard.customer
