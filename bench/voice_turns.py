@@ -359,6 +359,10 @@ def report_accuracy(pipelines: Sequence[Pipeline], questions: Sequence[str]) -> 
             print(f"    {count}x {text}")
 
 
+def _stt(turn: Turn) -> bool:
+    return "transcribed" in turn.stages and "utterance_end" in turn.stages
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:6.0f} ms"
 
@@ -384,7 +388,9 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
         print(f"  {title:<34} {ms(percentile_or_nan(first, 50))} / {ms(percentile_or_nan(last, 50))}")
         for number, seconds in enumerate(lengths):
             mine = [t.total for t in done if t.clip == number]
-            print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}")
+            stt = [t.stages["transcribed"] - t.stages["utterance_end"] for t in done if t.clip == number and _stt(t)]
+            stt_p50 = ms(percentile_or_nan(stt, 50))
+            print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}   speech-to-text after endpoint p50 {stt_p50}")
         for engine in ("vad", "stt", "tts", "turn"):
             if engine == "turn" and pipeline.end_of_turn is EndOfTurn.SILENCE:
                 continue
