@@ -118,11 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{'':<12} {'WER':>6} {'same as whole':>14} {'pieces':>7}   last piece CPU p50 (ms) by question: {heads}")
     for name, _, _ in configs:
         mine = results[name]
-        cpu = "".join(f"{statistics.median(mine.last_cpu[n]) * 1000:8.0f}" for n in range(len(questions)))
-        same = f"{mine.same}/{runs}"
-        print(
-            f"{name:<12} {statistics.fmean(mine.errors):6.3f} {same:>14} {statistics.fmean(mine.pieces):7.2f}   {cpu}"
-        )
+        by_question = "".join(f"{statistics.median(mine.last_cpu[n]) * 1000:8.0f}" for n in range(len(questions)))
+        same, mean_pieces = f"{mine.same}/{runs}", statistics.fmean(mine.pieces)
+        print(f"{name:<12} {statistics.fmean(mine.errors):6.3f} {same:>14} {mean_pieces:7.2f}   {by_question}")
     print(f"load average after: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     return 0
 

@@ -151,9 +151,7 @@ class WhisperSpeechToText:
         if not samples.size or not np.any(samples):
             return ""
         if self.window is SttWindow.TRIMMED and trimmed_frames(samples.size) < FULL_WINDOW_FRAMES:
-            text, looped = (
-                self._transcribe_trimmed(samples, previous) if previous else self._transcribe_trimmed(samples)
-            )
+            text, looped = self._transcribe_trimmed(samples, previous)
             if not looped:
                 return text
             self.fallbacks += 1
