@@ -269,3 +269,20 @@ async def test_a_failed_stretch_falls_back_to_the_whole_utterance() -> None:
             text = await speculator.hear(utterance)
     assert text == f"{len(stretch + tail)} bytes"  # the whole utterance, not a tail after a lost stretch
     assert (stats.committed, stats.fell_back, calls) == (0, 1, [len(stretch), len(stretch + tail)])
+
+
+def test_a_prompted_decode_that_repeats_itself_is_redone_without_the_prompt(speech: LocalSpeech) -> None:
+    """Seen with the real prompt ("But nothing has changed since Monday." twice); forced here."""
+    from voice_bridge.speech.whisper import WhisperSpeechToText, repeats_a_sentence
+
+    twice = "But nothing has changed since Monday. But nothing has changed since Monday."
+    assert repeats_a_sentence(twice) and not repeats_a_sentence("Hello? Hello? " + SECOND)
+
+    class Repeating(WhisperSpeechToText):
+        def _transcribe(self, pcm16: bytes, previous: list[int]) -> str:
+            return twice if previous else super()._transcribe(pcm16, previous)
+
+    stt = Repeating(cpu_threads=1)
+    audio = voiced(speech, SECOND) + silence(0.6)
+    heard = stt.transcribe_after(audio, FIRST)
+    assert stt.unprompted == 1 and heard == stt.transcribe(audio)
