@@ -311,7 +311,14 @@ async def measure_latency(turns: int) -> float:
 
 
 async def compare_pipelines(
-    *, quick: bool, smart_turn: bool = True, since_main: bool = False, pick: Sequence[int] | None = None
+    *,
+    quick: bool,
+    smart_turn: bool = True,
+    since_main: bool = False,
+    pick: Sequence[int] | None = None,
+    stretch_s: float | None = None,
+    turns: int | None = None,
+    stretch_prompted: bool = False,
 ) -> None:
     speech, label = engines()
     if not label.startswith("real"):
@@ -327,6 +334,9 @@ async def compare_pipelines(
             smart_turn=smart_turn,
             since_main=since_main,
             pick=pick,
+            stretch_s=stretch_s,
+            turns=turns,
+            stretch_prompted=stretch_prompted,
         )
     print()
 
@@ -348,6 +358,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-smart-turn", action="store_true", help="turns: leave out the smart_turn pipeline")
     parser.add_argument("--since-main", action="store_true", help="turns: leave out the 30 s window pipeline")
     parser.add_argument("--questions", help="turns: which questions, e.g. 0,1,3 (default all; --quick 0,3)")
+    parser.add_argument(
+        "--stretch", type=float, nargs="?", const=3.0, help="turns: issue 21 beside stretches of this many s (3)"
+    )
+    parser.add_argument("--stretch-prompted", action="store_true", help="turns: --stretch also with the prompt")
+    parser.add_argument("--turns", type=int, help="turns: turns a call (default 10; --quick 3)")
     parser.add_argument("--levels", type=int, nargs="+", help="concurrent calls to try (default 25 50 100 150)")
     parser.add_argument("--seconds", type=float, help="how long each call of a level lasts (default 12)")
     parser.add_argument("--in-step", action="store_true", help="capacity: every call's turns at the same instant")
@@ -360,7 +375,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.capacity_only:
             pick = [int(n) for n in args.questions.split(",")] if args.questions else None
             await compare_pipelines(
-                quick=args.quick, smart_turn=not args.no_smart_turn, since_main=args.since_main, pick=pick
+                quick=args.quick,
+                smart_turn=not args.no_smart_turn,
+                since_main=args.since_main,
+                pick=pick,
+                stretch_s=args.stretch,
+                turns=args.turns,
+                stretch_prompted=args.stretch_prompted,
             )
             if args.turns_only:
                 return

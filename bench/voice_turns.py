@@ -11,6 +11,12 @@ Two pipelines, run alternately in the same process so the shared machine's load 
 * smart_turn - issue 21 (no preemption), for an agent set to `end_of_turn=smart_turn`: Smart Turn v3.2 asked at
   that pause ends the turn there when it says finished, else the 1.2 s silence ceiling does (when the model is
   installed: `python -m voice_bridge.turn.fetch`; otherwise the run says it is skipped; `--no-smart-turn` skips it).
+* stretches (`--stretch [SECONDS]`: these pipelines only, beside issue 21 without stretches) - issue 21 plus
+  stretches: a pause that closes at least SECONDS (3 s) of audio since the last committed boundary commits its
+  transcript, and the end of the turn transcribes only the rest (`ORATIO_VOICE_STT_STRETCH_SECONDS`); with
+  `--stretch-prompted` also with the committed text as Whisper's prompt (`ORATIO_VOICE_STT_STRETCH_PROMPT`).
+  The run first prints where Silero finds the 0.2 s pauses of each question, and per pipeline the word error
+  rate of the customer's transcripts against the words said and how often they match the whole-utterance pass.
 
 Each call speaks one question ten times (Piper, the cascade's own voice, fed in real time, 1.5 s of silence after
 each) and waits for the whole reply; the agent is the zero-latency ScriptedModel. Printed per pipeline: the
@@ -24,14 +30,19 @@ meanwhile (~10 ms a second of audio), and TTS counts every sentence of the reply
     .venv/bin/python -m bench.voice --turns-only --quick    # ~1 minute
     .venv/bin/python -m bench.voice --turns-only --since-main --no-smart-turn --questions 0,1,3
         # main's pipeline beside the preemptive ones only (docs/voice-latency.md, section 9)
+    .venv/bin/python -m bench.voice --turns-only --stretch [--quick] [--turns 5]
+        # issue 21 beside stretches, with and without the prompt (docs/voice-latency.md, section 10)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import anyio
 import numpy as np
@@ -43,7 +54,15 @@ from schemas import Channel, EndOfTurn
 from voice_bridge.audio import resample, samples
 from voice_bridge.backend import Call
 from voice_bridge.cascade import CascadeBackend
-from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech, SpeechToText, SttWindow, VoiceActivityDetector
+from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause
+from voice_bridge.speech.ports import (
+    INPUT_RATE,
+    LocalSpeech,
+    SpeechToText,
+    SttWindow,
+    TranscribesAfter,
+    VoiceActivityDetector,
+)
 from voice_bridge.turn.source import smart_turn_loader
 from voice_bridge.turn.taker import ProbabilitySource
 
@@ -56,7 +75,7 @@ QUESTIONS = [
     " says it left the warehouse, but nothing has changed since then. Can you tell me where it is and when"
     " I can expect it?",
 ]
-SPECULATION = ("started", "skipped", "reused", "discarded", "ended_early")
+SPECULATION = ("started", "skipped", "reused", "discarded", "ended_early", "committed", "stretched", "fell_back")
 PREEMPTION = ("started", "declined", "held", "played", "missed", "discarded")
 TURN_TAKING = ("asked", "ended", "waited", "late", "replaced", "failed")
 STAGES = [
@@ -87,6 +106,16 @@ class MeteredStt:
         began = time.process_time()
         try:
             return self._stt.transcribe(pcm16)
+        finally:
+            self._meter.cpu["stt"] += time.process_time() - began
+            self._meter.stt_calls += 1
+
+    def transcribe_after(self, pcm16: bytes, prompt: str) -> str:
+        """The prompted recognition stretches use (`TranscribesAfter`), metered alike."""
+        setattr(self._stt, "window", self._window)  # noqa: B010
+        began = time.process_time()
+        try:
+            return cast(TranscribesAfter, self._stt).transcribe_after(pcm16, prompt)
         finally:
             self._meter.cpu["stt"] += time.process_time() - began
             self._meter.stt_calls += 1
@@ -149,6 +178,7 @@ class Turn:
     stages: dict[str, float] = field(default_factory=dict)
     first_audio: float | None = None
     cpu: dict[str, float] = field(default_factory=dict)
+    heard: str = ""  # the customer's transcript, as the cascade passed it to the agent
 
     @property
     def total(self) -> float:
@@ -168,6 +198,8 @@ class Pipeline:
     preempt: bool = False
     text_signal_s: float | None = None
     preemption: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PREEMPTION, 0))
+    stretch_s: float | None = None
+    stretch_prompt: bool = True
 
 
 class TurnSink:
@@ -181,6 +213,8 @@ class TurnSink:
         return False
 
     async def transcript(self, role: str, text: str, *, final: bool) -> None:
+        if role == "customer" and final:
+            self.turn.heard = text
         if role == "agent" and final:
             self.done.set()
 
@@ -239,6 +273,8 @@ async def one_call(
         turn_model=(lambda: turn_model) if turn_model is not None else None,
         preempt=pipeline.preempt,
         text_signal_s=pipeline.text_signal_s,
+        stretch_s=pipeline.stretch_s,
+        stretch_prompt=pipeline.stretch_prompt,
     )
     tenant_id, agent_id = ids
     session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
@@ -277,6 +313,56 @@ async def one_call(
         pipeline.preemption[key] += getattr(backend.preemption, key)
 
 
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_errors(reference: str, heard: str) -> int:
+    """Word-level edit distance (case and punctuation ignored)."""
+    ref, hyp = words(reference), words(heard)
+    row = list(range(len(hyp) + 1))
+    for i, said in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (said != other))
+    return row[-1]
+
+
+def pauses(speech: LocalSpeech, pcm: bytes, pause_s: float = 0.2) -> list[float]:
+    """Where Silero and the endpointer find `pause_s` pauses in a clip (seconds of utterance at each)."""
+    endpointer = Endpointer(speech.new_vad(), EndpointConfig(pause_s=pause_s))
+    found = endpointer.feed(pcm)
+    return [len(b.pcm16) / 2 / INPUT_RATE for b in found if isinstance(b, Pause)]
+
+
+def report_accuracy(pipelines: Sequence[Pipeline], questions: Sequence[str]) -> None:
+    """WER of each pipeline's transcripts against the words said, and agreement with the whole-utterance pass
+    (the first pipeline's most common words for the question)."""
+    print("\ntranscripts: WER against the words said (mean over turns) / same words as the whole-utterance pass")
+    whole = pipelines[0]
+    for number, question in enumerate(questions):
+        usual = Counter(" ".join(words(t.heard)) for t in whole.turns if t.clip == number).most_common(1)
+        reference = usual[0][0] if usual else ""
+        row = []
+        for pipeline in pipelines:
+            mine = [t for t in pipeline.turns if t.clip == number]
+            if not mine:
+                continue
+            errors = sum(word_errors(question, t.heard) for t in mine) / len(mine) / max(1, len(words(question)))
+            same = sum(" ".join(words(t.heard)) == reference for t in mine)
+            row.append(f"{errors:5.3f} / {same}/{len(mine)}")
+        print(f"  question {number} ({len(words(question))} words): " + "   |   ".join(row))
+    for pipeline in pipelines:
+        samples_heard = Counter(t.heard for t in pipeline.turns).most_common(len(questions))
+        print(f"  {pipeline.name}:")
+        for text, count in samples_heard:
+            print(f"    {count}x {text}")
+
+
+def _stt(turn: Turn) -> bool:
+    return "transcribed" in turn.stages and "utterance_end" in turn.stages
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:6.0f} ms"
 
@@ -302,7 +388,9 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
         print(f"  {title:<34} {ms(percentile_or_nan(first, 50))} / {ms(percentile_or_nan(last, 50))}")
         for number, seconds in enumerate(lengths):
             mine = [t.total for t in done if t.clip == number]
-            print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}")
+            stt = [t.stages["transcribed"] - t.stages["utterance_end"] for t in done if t.clip == number and _stt(t)]
+            stt_p50 = ms(percentile_or_nan(stt, 50))
+            print(f"  {f'{seconds:4.1f} s question':<34} {p50_p95(mine)}   speech-to-text after endpoint p50 {stt_p50}")
         for engine in ("vad", "stt", "tts", "turn"):
             if engine == "turn" and pipeline.end_of_turn is EndOfTurn.SILENCE:
                 continue
@@ -327,9 +415,14 @@ async def measure_turns(
     smart_turn: bool = True,
     since_main: bool = False,
     pick: Sequence[int] | None = None,
+    stretch_s: float | None = None,
+    turns: int | None = None,
+    stretch_prompted: bool = False,
 ) -> None:
-    """`since_main` leaves out the 30 s window pipeline (main's default is issue 21's); `pick` chooses questions."""
-    turns = 3 if quick else 10
+    """`since_main` leaves out the 30 s window pipeline (main's default is issue 21's); `pick` chooses questions;
+    `stretch_s` runs issue 21 beside its stretches only (also prompted with `stretch_prompted`);
+    `turns` per call."""
+    turns = turns or (3 if quick else 10)
     questions = [QUESTIONS[i] for i in pick] if pick else QUESTIONS[::3] if quick else QUESTIONS
     audios = [clip(speech, text) for text in questions]
     lengths = [seconds for _, seconds in audios]
@@ -347,6 +440,20 @@ async def measure_turns(
     ]
     if since_main:
         pipelines = pipelines[1:]
+    if stretch_s is not None:
+        smart_turn = False
+        pipelines = [
+            Pipeline("issue 21: trimmed window + speculative transcription at 0.2 s", SttWindow.TRIMMED, 0.2),
+            Pipeline(
+                f"stretches: issue 21 + stretches of {stretch_s:g} s", SttWindow.TRIMMED, 0.2, stretch_prompt=False
+            ),
+            Pipeline(f"stretches of {stretch_s:g} s, prompted", SttWindow.TRIMMED, 0.2),
+        ][: 3 if stretch_prompted else 2]
+        for pipeline in pipelines[1:]:
+            pipeline.stretch_s = stretch_s
+        for question, (pcm, seconds) in zip(questions, audios, strict=True):
+            found = ", ".join(f"{at:.1f}" for at in pauses(speech, pcm))
+            print(f"{seconds:4.1f} s question, 0.2 s pauses at [{found}] s: {question[:60]}...")
     try:
         model = smart_turn_loader()() if smart_turn else None
     except ConfigError as exc:
@@ -370,6 +477,8 @@ async def measure_turns(
         for pipeline in pipelines:  # alternate, so load changes fall on both
             await one_call(platform, speech, ids, pipeline, audio, number, turns)
     report(pipelines, lengths, turns)
+    if stretch_s is not None:
+        report_accuracy(pipelines, questions)
     print(f"\nload average after: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

@@ -90,6 +90,8 @@ class BackendProvider:
             turn_workers=self._settings.smart_turn_workers,
             preempt=self._settings.preempt,
             text_signal_s=self._settings.text_signal_seconds,
+            stretch_s=self._settings.stretch_s(),
+            stretch_prompt=self._settings.stt_stretch_prompt,
         )
 
 

@@ -15,6 +15,9 @@ confirmed with the same words plays it at once if the committed turn says that s
 resumes throws it away (`voice_bridge.preemption`): the hangover then hides TTS as well.
 With `text_signal_s` (off by default), a speculative transcript that ends a sentence ends the turn after that
 much silence instead of the whole hangover, which stays the ceiling (silence endpointing only).
+With `stretch_s` too, a pause that closes at least that much audio since the last committed boundary commits
+its transcript as the utterance's prefix (a stretch), so the end of a long turn transcribes only what came
+after the last such pause, prompted with the prefix (`voice_bridge.speculation`, docs/voice-latency.md).
 
 With the agent's `ignore_backchannels` (and a sink that can pause: `PausesAgentAudio`), customer speech
 over agent audio first only pauses it. Speech that goes on past `BACKCHANNEL_MAX_S` interrupts at once;
@@ -52,7 +55,7 @@ from voice_bridge.endpointing import EndpointConfig, Endpointer, Pause, SpeechSt
 from voice_bridge.preemption import HeldReply, PreemptionStats, Preemptor, settle
 from voice_bridge.sentences import SentenceSplitter
 from voice_bridge.speculation import SpeculationStats, Speculator, ends_a_sentence
-from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech
+from voice_bridge.speech.ports import INPUT_RATE, LocalSpeech, TranscribesAfter
 from voice_bridge.spoken import speak
 from voice_bridge.turn.source import smart_turn_loader
 from voice_bridge.turn.taker import ProbabilitySource, SmartTurnPolicy, TurnStats, TurnTaker
@@ -119,11 +122,17 @@ class CascadeBackend:
         turn_workers: int = 2,
         preempt: bool = False,
         text_signal_s: float | None = None,
+        stretch_s: float | None = None,
+        stretch_prompt: bool = False,
     ) -> None:
         """`smart_turn` and `turn_model` (a blocking loader, run once, on the first smart_turn call) serve
         agents set to `end_of_turn=smart_turn`; `turn_workers` bounds the model runs at once across calls.
         `preempt` drafts and synthesises the reply at the speculation pause (only with `speculate_pause_s`);
-        `text_signal_s` ends a turn after that much silence when the speculative text ends a sentence."""
+        `text_signal_s` ends a turn after that much silence when the speculative text ends a sentence.
+        `stretch_s` (only with `speculate_pause_s`) commits a pause's transcript once that much audio has come
+        since the last commit; `stretch_prompt` gives the committed text to the recogniser as its prompt."""
+        if stretch_s is not None and stretch_s <= 0:
+            raise ValueError("stretch_s must be positive (None: no stretches)")
         self._speech = speech
         self._backchannel_max_s = backchannel_max_s
         self.backchannels = BackchannelStats()
@@ -139,6 +148,8 @@ class CascadeBackend:
         self._preempt = preempt and speculate_pause_s is not None
         self.preemption = PreemptionStats()
         self._text_signal_s = text_signal_s if speculate_pause_s is not None else None
+        self._stretch_bytes = int(stretch_s * INPUT_RATE) * 2 if stretch_s is not None else None
+        self._stretch_prompt = stretch_prompt
         self.detection = DetectionStats()
         self._engine = engine
         self._endpoint = endpoint or EndpointConfig()
@@ -210,12 +221,16 @@ class CascadeBackend:
             if state.preemptor is not None and state.reply is None and not state.responding and not state.ended_at:
                 state.preemptor.start(seq, length, text)
 
+        stt = self._speech.stt
+        prompted = self._stretch_bytes is not None and self._stretch_prompt and isinstance(stt, TranscribesAfter)
         return Speculator(
             tasks,
-            self._speech.stt.transcribe,
+            stt.transcribe,
             self.speculation,
             on_done=lambda: self._observe(call.session_id, "speculated"),
             on_text=heard,
+            stretch_bytes=self._stretch_bytes,
+            transcribe_after=cast(TranscribesAfter, stt).transcribe_after if prompted else None,
         )
 
     def _preemptor(self, call: Call, tasks: TaskGroup) -> Preemptor | None:
@@ -309,10 +324,10 @@ class CascadeBackend:
         """Speech that paused the agent has ended: True when it is a turn (the reply is interrupted), False
         when it was a backchannel (the agent resumes; not stored, not answered). Transcribed off the event
         loop; the listener waits for it, its frames queue meanwhile (the agent is paused, nothing is missed)."""
-        text = await state.speculator.take(utterance) if state.speculator is not None else None
-        if text is None:
-            text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)
-        text = text.strip()
+        if state.speculator is not None:
+            text = await state.speculator.hear(utterance)
+        else:
+            text = (await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)).strip()
         state.heard[utterance.seq] = text
         if is_backchannel(text) and isinstance(sink, PausesAgentAudio):
             state.paused = False
@@ -412,14 +427,15 @@ class CascadeBackend:
     ) -> str:
         """The utterance's words, with the caller's key re-checked meanwhile (it costs a store write,
         hidden behind recognition): a key revoked mid-call stops the call before the next turn.
-        A speculative transcript that heard the whole utterance is used instead of a new one, and so is
-        the text `heard` when judging it as a backchannel (`_judge_paused`)."""
+        With speculation the speculator hears it (a speculative transcript that heard the whole utterance is
+        used instead of a new one; committed stretches leave only the tail to transcribe), and the text
+        `heard` when judging it as a backchannel (`_judge_paused`) is used as it is."""
         words: list[str] = []
 
         async def recognise() -> None:
             text = heard
             if text is None and speculator is not None:
-                text = await speculator.take(utterance)
+                text = await speculator.hear(utterance)
             if text is None:
                 text = await anyio.to_thread.run_sync(self._speech.stt.transcribe, utterance.pcm16)
             words.append(text)

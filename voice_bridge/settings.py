@@ -15,6 +15,11 @@ from voice_bridge.speech.ports import SttWindow
 from voice_bridge.turn.taker import SmartTurnPolicy
 from voice_bridge.twilio_stream import PhoneLimits
 
+STRETCH_DEFAULT_S = 3.0
+"""Stretches are committed at pauses once this much audio has come since the last (docs/voice-latency.md,
+section 10: shorter questions keep the single pass)."""
+STRETCH_MIN_S = 1.0
+
 
 class SpeechChoice(StrEnum):
     CASCADE = "cascade"
@@ -43,6 +48,20 @@ class VoiceSettings(BaseSettings):
     )
     speculate: bool = Field(default=True, description="transcribe at the first short pause, reuse it at turn end")
     speculate_pause_seconds: float = Field(default=0.2, ge=0.05, le=5)
+    stt_stretch_seconds: float = Field(
+        default=STRETCH_DEFAULT_S,
+        ge=0,
+        le=60,
+        description="0 turns stretches off; else, with speculate on, a pause that closes at least this much audio "
+        "since the last committed boundary commits its transcript as the utterance's prefix, and the end of the "
+        "turn transcribes only the rest. At least 1 s: Whisper needs some context for a piece",
+    )
+    stt_stretch_prompt: bool = Field(
+        default=False,
+        description="give the committed stretches' text to Whisper as the prompt of what follows. Off by default: "
+        "it did not lower the word error rate measurably, and a prompted decode now and then repeats itself "
+        "(caught and decoded again, at the cost of a second decode)",
+    )
     preempt: bool = Field(
         default=False,
         description="draft the reply and synthesise its first sentence at the speculation pause, play it if the "
@@ -83,6 +102,20 @@ class VoiceSettings(BaseSettings):
     """Phone calls this process serves at once; the webhook answers busy (TwiML <Reject>) beyond it."""
     phone_media_max_bytes: int = Field(default=8_000, ge=160, le=64_000)
     """Largest mu-law payload of one Twilio `media` message (8000 bytes is 1 s; Twilio sends 160, 20 ms)."""
+
+    @model_validator(mode="after")
+    def _stretches_long_enough(self) -> VoiceSettings:
+        stretch = self.stt_stretch_seconds
+        if 0 < stretch < STRETCH_MIN_S:
+            raise ValueError(
+                f"ORATIO_VOICE_STT_STRETCH_SECONDS ({stretch:g}) must be 0 (off) or at least {STRETCH_MIN_S:g}: "
+                "Whisper mishears pieces shorter than that"
+            )
+        return self
+
+    def stretch_s(self) -> float | None:
+        """The stretch length the cascade commits at, or None: off (0), or no speculation to take it from."""
+        return self.stt_stretch_seconds if self.speculate and self.stt_stretch_seconds > 0 else None
 
     @model_validator(mode="after")
     def _text_signal_after_the_pause(self) -> VoiceSettings:

@@ -7,7 +7,7 @@ which path the cascade took is read from its counters, never from timing.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import anyio
@@ -134,7 +134,7 @@ def test_a_looped_trimmed_decode_is_redone_on_the_full_window(speech: LocalSpeec
     assert not looks_looped(QUESTIONS[2])
 
     class Looping(WhisperSpeechToText):
-        def _transcribe_trimmed(self, pcm: np.ndarray) -> tuple[str, bool]:
+        def _transcribe_trimmed(self, pcm: np.ndarray, previous: Sequence[int] = ()) -> tuple[str, bool]:
             return "How do I? " * 16, True
 
     stt = Looping(cpu_threads=1)

@@ -55,6 +55,16 @@ class SpeechToText(Protocol):
         ...
 
 
+@runtime_checkable
+class TranscribesAfter(Protocol):
+    """A recogniser that can hear audio as the continuation of words said just before it (Whisper's prompt):
+    the cascade's stretches give it their committed text, for casing and punctuation across the cut."""
+
+    def transcribe_after(self, pcm16: bytes, prompt: str) -> str:
+        """`transcribe(pcm16)`, conditioned on `prompt` (the words before it; not part of the result)."""
+        ...
+
+
 class TextToSpeech(Protocol):
     @property
     def sample_rate(self) -> int:
@@ -88,5 +98,6 @@ __all__ = [
     "SpeechToText",
     "SttWindow",
     "TextToSpeech",
+    "TranscribesAfter",
     "VoiceActivityDetector",
 ]

@@ -26,12 +26,20 @@ decoding to 12 tokens a second of audio + 20: 214-593 ms instead of 833-1301 ms 
 10 s, and a result that still looks like a loop (it filled the token bound, or it compresses like one,
 Whisper's own 2.4 gzip-ratio test) is decoded again on the full window. `SttWindow.FULL` is today's path,
 kept for comparison (bench/voice.py) and as a switch (`ORATIO_VOICE_STT_WINDOW=full`).
+
+Prompt (issue 21, stretches): `transcribe_after(pcm16, prompt)` decodes the audio as the continuation of
+`prompt`, the words committed just before it (Whisper's "previous text" slot, the way it conditions one
+30 s segment on the last). Only its last `PROMPT_TOKENS` tokens go in: enough for casing and punctuation
+across the cut, and the decoder reads them in one pass, so the cost stays small and bounded.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import ctranslate2
@@ -65,6 +73,7 @@ TOKENS_PER_SECOND = 12  # decoding bound; 6.5 a second cut a 5.5 s question shor
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own test for a looping decode
 NO_SPEECH_PROB = 0.6  # with AVG_LOGPROB_FLOOR: faster-whisper's defaults for "nothing was said"
 AVG_LOGPROB_FLOOR = -1.0
+PROMPT_TOKENS = 64  # of the committed text before the audio, at most (faster-whisper allows up to 223)
 
 
 def trimmed_frames(samples: int) -> int:
@@ -76,6 +85,12 @@ def looks_looped(text: str) -> bool:
     """True when `text` compresses like a repetition loop (Whisper's gzip-ratio test, linear time)."""
     raw = text.encode()
     return len(raw) > 40 and len(raw) / len(zlib.compress(raw)) > MAX_COMPRESSION_RATIO
+
+
+def repeats_a_sentence(text: str) -> bool:
+    """True when a sentence of three words or more comes twice in a row in `text` (linear time)."""
+    sentences = [" ".join(re.findall(r"[a-z0-9']+", part.lower())) for part in re.split(r"(?<=[.?!])\s+", text)]
+    return any(a == b and a.count(" ") >= 2 for a, b in itertools.pairwise(sentences))
 
 
 def default_model_dir() -> Path:
@@ -103,6 +118,7 @@ class WhisperSpeechToText:
         self._beam_size = beam_size
         self.window = window
         self.fallbacks = 0  # trimmed decodes that looked looped and were redone on the full window
+        self.unprompted = 0  # prompted decodes that repeated a sentence and were redone without the prompt
         self._model = WhisperModel(
             str(directory),
             device="cpu",
@@ -125,6 +141,23 @@ class WhisperSpeechToText:
         )
 
     def transcribe(self, pcm16: bytes) -> str:
+        return self._transcribe(pcm16, [])
+
+    def transcribe_after(self, pcm16: bytes, prompt: str) -> str:
+        """The words in `pcm16`, heard as what follows `prompt` (the words said just before it). A prompted
+        decode now and then says its words twice ("But nothing has changed. But nothing has changed."); such
+        a result is decoded again without the prompt (`unprompted` counts them)."""
+        previous = self._tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:] if prompt.strip() else []
+        text = self._transcribe(pcm16, previous)
+        if previous and repeats_a_sentence(text):
+            self.unprompted += 1
+            logger.info(
+                "stt=%s chars=%d | a prompted decode repeated itself; decoding without the prompt", MODEL_ID, len(text)
+            )
+            return self._transcribe(pcm16, [])
+        return text
+
+    def _transcribe(self, pcm16: bytes, previous: list[int]) -> str:
         if len(pcm16) % 2:
             raise InvalidInput(f"audio is PCM16, an even number of bytes; got {len(pcm16)}", field="audio")
         seconds = len(pcm16) / 2 / INPUT_RATE
@@ -136,25 +169,30 @@ class WhisperSpeechToText:
         if not samples.size or not np.any(samples):
             return ""
         if self.window is SttWindow.TRIMMED and trimmed_frames(samples.size) < FULL_WINDOW_FRAMES:
-            text, looped = self._transcribe_trimmed(samples)
+            text, looped = self._transcribe_trimmed(samples, previous)
             if not looped:
                 return text
             self.fallbacks += 1
             logger.info("stt=%s chars=%d | trimmed window looked looped; decoding the full window", MODEL_ID, len(text))
-        return self._transcribe_full(samples)
+        return self._transcribe_full(samples, previous)
 
-    def _transcribe_trimmed(self, samples: np.ndarray) -> tuple[str, bool]:
-        """One decode on the trimmed window; the text and whether it looks like a loop."""
+    def _transcribe_trimmed(self, samples: np.ndarray, previous: Sequence[int] = ()) -> tuple[str, bool]:
+        """One decode on the trimmed window (after the `previous` tokens); the text and whether it looks like a loop."""
         frames = trimmed_frames(samples.size)
         mel = self._model.feature_extractor(samples)[:, :frames]
         mel = np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         encoded = self._model.model.encode(features, to_cpu=False)
         new_tokens = int(samples.size / INPUT_RATE * TOKENS_PER_SECOND) + 20
-        bound = min(self._model.max_length, len(self._prompt) + new_tokens)
+        prompt = (
+            self._model.get_prompt(self._tokenizer, list(previous), without_timestamps=True)
+            if previous
+            else self._prompt
+        )
+        bound = min(self._model.max_length, len(prompt) + new_tokens)
         result = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self._beam_size,
             max_length=bound,
             return_scores=True,
@@ -169,10 +207,11 @@ class WhisperSpeechToText:
         text = str(self._tokenizer.decode(tokens)).strip()
         return text, len(tokens) >= new_tokens or looks_looped(text)
 
-    def _transcribe_full(self, samples: np.ndarray) -> str:
+    def _transcribe_full(self, samples: np.ndarray, previous: list[int]) -> str:
         segments, _info = self._model.transcribe(
             samples,
             language="en",
+            initial_prompt=previous or None,
             beam_size=self._beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -191,5 +230,6 @@ __all__ = [
     "WhisperSpeechToText",
     "default_model_dir",
     "looks_looped",
+    "repeats_a_sentence",
     "trimmed_frames",
 ]
