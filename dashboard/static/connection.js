@@ -6,12 +6,13 @@ import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
 import { $ } from "./dom.js";
+import { TOKEN_KEY, dropEarly } from "./early.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
 import { openRoute } from "./route.js";
 import { addToolCall, addTurn, ensureCard, loadLive, setCardHandoff, setCardStatus, updateLiveCount } from "./live.js";
 import { alertHandoff, loadNotifications } from "./notifications.js";
-import { TOKEN_KEY, state } from "./state.js";
+import { state } from "./state.js";
 
 export async function login(token) {
   state.token = token;
@@ -22,7 +23,8 @@ export async function login(token) {
 }
 
 // Signed in with email and password: the HttpOnly cookie authenticates; `signedIn` is the answer of
-// sign-in, accept, reset or GET /api/v1/auth/session (the person and the session's CSRF token).
+// sign-in, accept, reset or GET /api/v1/auth/session, or the one the HTML carried (early.js): the person and the
+// session's CSRF token.
 export async function startSession(signedIn) {
   state.token = null;
   state.session = true;
@@ -62,6 +64,7 @@ export async function signOut() {
 
 // The page signed out (a pasted token is forgotten); `message` says why when the server ended it.
 export function logout(message) {
+  dropEarly();
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.session = false;

@@ -2,11 +2,11 @@
 
 import { api, report } from "./api.js";
 import { $, clear, el, pill, timeOf } from "./dom.js";
+import { READS } from "./early.js";
 import { agentName, state } from "./state.js";
 import { attachVoice, detachVoice } from "./voice.js";
 
 const LIVE_MAX = 24;
-const LIVE_TURNS = 20;  // a card's transcript as the list brings it; the session page has the whole of it
 
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
@@ -15,8 +15,9 @@ const gone = new Set();
 
 export async function loadLive() {
   const asked = state.applied;
-  // Each session comes with its last turns: one request fills every card (not one more per card).
-  const body = await api(`/api/v1/sessions/live?limit=20&turns=${LIVE_TURNS}`);
+  // Each session comes with its last 20 turns (READS.live): one request fills every card (not one more per card);
+  // the session page has the whole transcript.
+  const body = await api(READS.live);
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {
     if (ENDED.has(session.status)) continue;
