@@ -4,7 +4,6 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
-import { preloadAgentPage } from "./agent_entry.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
 import { login, logout, signOut, startSession } from "./connection.js";
@@ -56,7 +55,6 @@ async function start() {
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
   watchRoutes();
-  preloadAgentPage();
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;
     $("secret-value").textContent = "";

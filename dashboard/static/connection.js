@@ -1,7 +1,7 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
-import { agentEvent } from "./agent_entry.js";
+import { agentEvent, preloadAgentPage } from "./agent_entry.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
@@ -187,8 +187,11 @@ function historyChanged() {
 // History and Charts are the heavy reads (a page of sessions, a day of transcripts): they load when their tab is
 // shown (tabs.js), not at sign-in, so the other views paint sooner; a reconnect reloads the one shown.
 // All at once: agent names arrive when they do (loadAgents renames the cards and rows drawn before).
+// Then, the lists drawn, the agent page's modules load when the browser is next idle: idle before (waiting for these
+// answers), it compiled them just as they arrived.
 async function reloadAll() {
   await Promise.all([loadAgents(), loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
+  preloadAgentPage();
 }
 
 async function historyShown() {

@@ -221,7 +221,21 @@ export function addToolCall(target, data, at) {
   if (known) known.node.replaceWith(line);
   else target.transcript.append(line);
   target.calls.set(data.call_id, { node: line, recorded: false });
-  target.transcript.scrollTop = target.transcript.scrollHeight;
+  scrollToEnd(target.transcript);
+}
+
+// A transcript keeps its last line in view: scrolled once per frame, not once per line. Reading scrollHeight lays
+// the page out at once; per turn of a 20-card list that was most of the Live tab's render time.
+const unscrolled = new Set();
+
+function scrollToEnd(transcript) {
+  if (unscrolled.size === 0) {
+    requestAnimationFrame(() => {
+      for (const node of unscrolled) node.scrollTop = node.scrollHeight;
+      unscrolled.clear();
+    });
+  }
+  unscrolled.add(transcript);
 }
 
 // Turns are kept in seq order and applied once, whichever of the fetch and the event comes first.
@@ -245,5 +259,5 @@ export function addTurn(target, turn) {
   for (const call of calls) target.calls.set(call.id, { node: item, recorded: true });
   const after = [...target.transcript.children].find((li) => Number(li.dataset.seq) > turn.seq);
   target.transcript.insertBefore(item, after || null);
-  target.transcript.scrollTop = target.transcript.scrollHeight;
+  scrollToEnd(target.transcript);
 }
