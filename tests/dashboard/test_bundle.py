@@ -29,7 +29,7 @@ def test_modules_keep_their_scope_and_order_and_lazy_ones_share_them() -> None:
     assert text.count("const fail") == 2  # each in its own function scope, no clash
     assert "export const x = m_b.x;" in text and "export const Thing = m_b.Thing;" in text
     assert "export const f" not in text  # only what the lazy modules use is exported
-    assert "from \"./b.js\"" not in text and "\nexport function" not in text
+    assert 'from "./b.js"' not in text and "\nexport function" not in text
     lazy = built.lazy["lazy.js"].decode()
     assert lazy.startswith('import { x, Thing } from "./bundle.js";\nimport { early } from "./ext.js";\n')
 
