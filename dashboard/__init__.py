@@ -5,8 +5,10 @@
 - `agent_admin`: creating an agent from the page (options, creation, documents, SOP files, build progress).
 - `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
 - `stats`: the chart figures.
-- `agent_page`, `agent_access`: the agent page's API (plan, versions, simulations, keys, tools, test chat).
+- `agent_page`, `agent_access`, `agent_tools`: the agent page's API (plan, versions, simulations, keys, test chat;
+  tools: list, add, edit, remove, try).
 - `signin`, `credentials`: people signing in (cookie sessions with CSRF checks) beside bearer admin JWTs.
+- `oidc`: people signing in through the configured OIDC issuer (Cognito on AWS), into the same cookie session.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dashboard.api import api_routes
 from dashboard.authorised_clients import authorised_client_routes
 from dashboard.context import DashboardServices
 from dashboard.live import DashboardFeed, LiveSettings
+from dashboard.oidc import oidc_routes
 from dashboard.page import page_routes
 from dashboard.service_accounts import service_account_routes
 from dashboard.signin import signin_routes
@@ -40,6 +43,7 @@ def dashboard_routes(
     return [
         *page_routes(voice_url, platform),
         *signin_routes(platform, public_url),
+        *oidc_routes(platform, public_url),
         *api_routes(platform, public_url),
         *agent_page_routes(platform, public_url),
         *agent_access_routes(platform, public_url),

@@ -2,10 +2,8 @@
 
 - Keys: `GET|POST /api/v1/agents/{id}/keys`, `POST .../keys/{key_id}/revoke`; a minted secret is in the
   201 answer only, and a key of another agent is not revoked through this agent's page (404).
-- Tools: `GET /api/v1/agents/{id}/tools`; `POST .../tools` `{tool}` (an HTTP tool, checked by
-  `ToolService.add_tool` exactly as MCP's `add_agent_tool`: schema, address policy, secrets by name) and
-  `DELETE .../tools/{name}`, each of which rebuilds the agent as MCP's tools do (the serving version serves
-  until the rebuild passes).
+- Tools: list, add, edit, remove and try one (`dashboard.agent_tools`, MCP's tool tools through the same
+  `ToolService`); a test that really sends draws from the test chat's rate limit below.
 - Secrets: `GET|POST /api/v1/secrets`, `DELETE /api/v1/secrets/{name}`: names and dates only; a value goes
   in and never comes back out.
 - Test chat: `POST /api/v1/agents/{id}/chat` talks to the agent as a test customer through the conversation
@@ -29,17 +27,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
+from dashboard.agent_tools import agent_tool_routes
 from dashboard.credentials import SignInAccess
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
 from oratio.config import Settings
-from oratio.errors import InvalidInput, InvalidState, NotFound
+from oratio.errors import InvalidState, NotFound
 from oratio.http_json import handles_errors
 from oratio.runtime import ConversationEngine
 from oratio.services import AgentService, KeyService
 from oratio.services.agent_tools import ToolService
-from oratio.services.creation import AgentBuilder, start_in_background
+from oratio.services.creation import AgentBuilder
 from oratio.services.secrets import SecretService
-from schemas import AgentStatus, AgentType, HttpTool, Identifier, Limits, MintKeyRequest, Model
+from schemas import AgentStatus, AgentType, Identifier, Limits, MintKeyRequest, Model
 from schemas._base import Name
 from schemas.tools import SECRET_VALUE_MAX
 
@@ -49,9 +48,6 @@ KEY_PAGES_SEARCHED = 50
 """Pages of the agent's keys looked through for the key to revoke (200 each)."""
 TEST_CALL_KEY = "dashboard test call"
 """The name of the keys the page mints for its test calls; minting one revokes the agent's earlier ones."""
-NO_BUILDER = "this server has no AgentCreator attached, so the agent cannot be rebuilt with its tools changed here"
-MAX_TOOL_BODY = 64 * 1024
-"""One HTTP tool: a schema of at most 16,000 characters (JSON-escaped), a response schema, headers, a description."""
 
 
 class AgentAccessServices(SignInAccess, Protocol):
@@ -86,12 +82,6 @@ class NewKey(Model):
     ttl_days: int | None = Field(default=None, ge=1, le=3650)
 
 
-class NewTool(Model):
-    """The body of `POST /api/v1/agents/{id}/tools`: one HTTP tool, as MCP's `add_agent_tool` takes it."""
-
-    tool: HttpTool
-
-
 class NewSecret(Model):
     name: str = Field(min_length=1, max_length=64, description="Checked by SecretService (its message says the rule)")
     value: str = Field(min_length=1, max_length=SECRET_VALUE_MAX)
@@ -117,12 +107,11 @@ def agent_access_routes(
     return [
         Route(f"{base}/keys", handles_errors(api.keys), methods=["GET", "POST"]),
         Route(f"{base}/keys/{{key_id}}/revoke", handles_errors(api.revoke_key), methods=["POST"]),
-        Route(f"{base}/tools", handles_errors(api.tools), methods=["GET", "POST"]),
-        Route(f"{base}/tools/{{name}}", handles_errors(api.remove_tool), methods=["DELETE"]),
         Route(f"{base}/chat", handles_errors(api.chat), methods=["POST"]),
         Route(f"{base}/test-call", handles_errors(api.test_call), methods=["POST"]),
         Route("/api/v1/secrets", handles_errors(api.secrets), methods=["GET", "POST"]),
         Route("/api/v1/secrets/{name}", handles_errors(api.delete_secret), methods=["DELETE"]),
+        *agent_tool_routes(platform, public_url, limiter),
     ]
 
 
@@ -165,39 +154,6 @@ class _AgentAccessApi:
             raise NotFound(f"agent '{agent_id}' has no key '{key_id}'", field="key_id")
 
         return await http.run(revoke)
-
-    async def tools(self, request: Request) -> Response:
-        """GET: the agent's tools. POST: add one and rebuild the agent: 202, the rebuild runs on (the page
-        follows `build`); a tool the service refuses stores nothing and starts nothing (422, 409 for a name
-        the agent has)."""
-        principal = await http.principal(self._p, request, self._public_url)
-        agent_id = http.path_id(request, "agent_id")
-        if request.method == "POST":
-            new = await http.body(request, NewTool, MAX_TOOL_BODY)
-            builder = self._builder()
-            agent = await http.run(lambda: self._p.agent_tools.add_tool(principal, agent_id, new.tool))
-            start_in_background(builder, agent.tenant_id, agent.id)
-            return JSONResponse({"agent_id": agent.id, "added": new.tool.name, "status": "building"}, status_code=202)
-        tools = await http.run(lambda: self._p.agent_tools.list_tools(principal, agent_id))
-        return JSONResponse({"agent_id": agent_id, "tools": [http.dump(t) for t in tools]})
-
-    async def remove_tool(self, request: Request) -> Response:
-        """Take the tool away and rebuild the agent: 202, the rebuild runs on (the page follows `build`)."""
-        principal = await http.principal(self._p, request, self._public_url)
-        agent_id = http.path_id(request, "agent_id")
-        name = str(request.path_params["name"])
-        if not 1 <= len(name) <= 64:
-            raise InvalidInput("a tool's name is 1 to 64 characters", field="name")
-        builder = self._builder()
-        agent = await http.run(lambda: self._p.agent_tools.remove_tool(principal, agent_id, name))
-        start_in_background(builder, agent.tenant_id, agent.id)
-        return JSONResponse({"agent_id": agent.id, "removed": name, "status": "building"}, status_code=202)
-
-    def _builder(self) -> AgentBuilder:
-        builder = self._p.builder
-        if builder is None:
-            raise InvalidState(NO_BUILDER)
-        return builder
 
     async def chat(self, request: Request) -> Response:
         principal = await http.principal(self._p, request, self._public_url)

@@ -167,19 +167,11 @@ class DashboardApi:
 
         With `turns=N` each session comes with its last N turns (`turns`, oldest first): the Live tab's cards
         are filled from this one answer rather than one request per card (each of them a round trip the first
-        paint waited for). Each such session is read again with its turns, so a card's status and transcript
-        are one snapshot."""
+        paint waited for). `SessionService.live` reads them in a bounded number of queries."""
         principal, query = await self._begin(request, LiveQuery)
-
-        def both() -> list[dict[str, Any]]:
-            waiting = SessionFilter(status=SessionStatus.HANDOFF_REQUESTED, limit=query.limit)
-            handed = self._p.sessions.list(principal, waiting).items
-            found = handed + self._p.sessions.list_live(principal, limit=query.limit).items
-            if not query.turns:
-                return [_dump(s) for s in found]
-            return [_with_turns(self._p.sessions.recent(principal, s.id, query.turns)) for s in found]
-
-        return JSONResponse({"sessions": await _run(both)})
+        found = await _run(lambda: self._p.sessions.live(principal, limit=query.limit, turns=query.turns))
+        shown = [_with_turns(read) if query.turns else _dump(read.session) for read in found]
+        return JSONResponse({"sessions": shown})
 
     async def session(self, request: Request) -> Response:
         principal, _ = await self._begin(request, NoQuery)

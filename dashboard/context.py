@@ -32,6 +32,7 @@ from oratio.services.dispatcher import OutboxDispatcher
 from oratio.services.handoff import HandoffService
 from oratio.services.live import EventTail
 from oratio.services.oauth import OAuthService
+from oratio.services.oidc_signin import OidcSignIn
 from oratio.services.outbox import OutboxService
 from oratio.services.plans import PlanService
 from oratio.services.secrets import SecretService
@@ -91,6 +92,9 @@ class DashboardServices(Protocol):
 
     @property
     def signin(self) -> SignInService: ...
+
+    @property
+    def oidc(self) -> OidcSignIn | None: ...  # sign-in through the configured OIDC issuer (dashboard.oidc)
 
     @property
     def service_accounts(self) -> ServiceAccountService: ...

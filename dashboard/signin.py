@@ -25,7 +25,7 @@ from another site, whose navigation carries no SameSite=Strict cookie).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 from pydantic import Field, ValidationError
@@ -44,8 +44,9 @@ from dashboard.credentials import (
 )
 from dashboard.signed_in import SignedInAccess, signed_in_answer
 from oratio.auth.passwords import PASSWORD_MAX
-from oratio.errors import InvalidInput, InvalidState, Unauthenticated
+from oratio.errors import Forbidden, InvalidInput, InvalidState, Unauthenticated
 from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
+from oratio.services.oidc_signin import OidcSignIn
 from oratio.services.signin import SECRET_MAX, SignedIn
 from schemas import Model, Name
 from schemas.signin import LinkPurpose
@@ -80,7 +81,14 @@ class MintBody(Model):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def signin_routes(platform: SignedInAccess, public_url: str | None = None) -> list[BaseRoute]:
+class SignInDoorAccess(SignedInAccess, Protocol):
+    """What the sign-in routes use: what a signed-in answer reads (`dashboard.signed_in`) and the OIDC sign-in."""
+
+    @property
+    def oidc(self) -> OidcSignIn | None: ...
+
+
+def signin_routes(platform: SignInDoorAccess, public_url: str | None = None) -> list[BaseRoute]:
     door = SignInDoor(platform, public_url)
     posts: dict[str, Handler] = {
         "sign-in": door.sign_in,
@@ -99,7 +107,7 @@ def signin_routes(platform: SignedInAccess, public_url: str | None = None) -> li
 
 
 class SignInDoor:
-    def __init__(self, platform: SignedInAccess, public_url: str | None) -> None:
+    def __init__(self, platform: SignInDoorAccess, public_url: str | None) -> None:
         self._p = platform
         self._public_url = public_url
 
@@ -185,7 +193,11 @@ class SignInDoor:
         return await self._signed_in(request, signed)
 
     async def _stranger(self, request: Request, model: type[Any]) -> Any:
-        """A request from someone not signed in: only from our own page, only JSON."""
+        """A request from someone not signed in: only from our own page, only JSON; and only while passwords
+        sign people in here (`ORATIO_SIGNIN_PASSWORDS=false` leaves the OIDC issuer the only way in)."""
+        oidc = self._p.oidc
+        if oidc is not None and not oidc.passwords:
+            raise Forbidden(f"password sign-in is turned off here; sign in with {oidc.name}")
         check_origin(request, self._public_url, required=False)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             raise InvalidInput("send JSON (Content-Type: application/json)", field="content-type")

@@ -15,14 +15,23 @@ import re
 import secrets as random_secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
 from deploy.errors import DeployError
 from deploy.package import Package
-from deploy.plan import PENDING_MARK, RUNTIMES, Action, endpoint_url, observe, plan, runtime_name
+from deploy.plan import (
+    PENDING_MARK,
+    RUNTIMES,
+    Action,
+    dashboard_environment,
+    endpoint_url,
+    observe,
+    plan,
+    runtime_name,
+)
 from deploy.target import AwsClients, Target
 from deploy.template import render
 
@@ -47,6 +56,8 @@ class Endpoint:
 class Outcome:
     actions: list[Action]
     endpoints: list[Endpoint]
+    dashboard: dict[str, str] = field(default_factory=dict)
+    """The dashboard's sign-in settings (`deploy.plan.dashboard_environment`); empty without --dashboard-url."""
 
 
 def _fail(what: str, exc: ClientError) -> DeployError:
@@ -185,7 +196,7 @@ def apply(
         arn = str(detail["agentRuntimeArn"])
         endpoints.append(Endpoint(action.name, spec.protocol, arn, endpoint_url(target.region, arn)))
     logger.info("stack=%s runtimes=%d | deployed", target.stack, len(endpoints))
-    return Outcome(done, endpoints)
+    return Outcome(done, endpoints, dashboard_environment(target, observed))
 
 
 __all__ = ["Endpoint", "Outcome", "apply"]

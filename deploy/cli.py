@@ -40,6 +40,14 @@ def add_parser(commands: Any) -> None:
     aws.add_argument("--sender-email", default="", help="SES identity for handoff emails")
     aws.add_argument("--oidc-discovery-url", default="", help="existing OIDC issuer instead of a new Cognito pool")
     aws.add_argument("--oidc-clients", default="", help="comma-separated client ids allowed from that issuer")
+    aws.add_argument(
+        "--dashboard-url",
+        default="",
+        help="https URL people open the dashboard at: a Cognito client with its callback, and its sign-in settings",
+    )
+    aws.add_argument(
+        "--oidc-dashboard-client", default="", help="with --oidc-discovery-url: the dashboard's client id there"
+    )
     aws.add_argument("--kb-storage", type=Path, help="JSON file: Bedrock KB storageConfiguration (S3 Vectors index)")
     aws.add_argument("--code-bucket", help="existing bucket for code packages (default: the stack's blob bucket)")
     aws.add_argument("--no-dependencies", action="store_true", help="package Oratio's code only (no pip download)")
@@ -62,6 +70,8 @@ def target_from(args: argparse.Namespace) -> Target:
         sender_email=args.sender_email,
         oidc_discovery_url=args.oidc_discovery_url,
         oidc_clients=args.oidc_clients,
+        dashboard_url=args.dashboard_url,
+        oidc_dashboard_client=args.oidc_dashboard_client,
         knowledge_storage=storage,
         code_bucket=args.code_bucket,
     )
@@ -91,6 +101,10 @@ def run(args: argparse.Namespace, clients: AwsClients | None = None) -> int:
         print("  " + endpoint.line())
     print("MCP clients send 'X-Amzn-Bedrock-AgentCore-Runtime-Custom-Authorization: Bearer <Oratio admin token>'")
     print("and 'Authorization: Bearer <token from the OIDC issuer>' (see docs/aws.md, Inbound auth).")
+    if outcome.dashboard:
+        print("dashboard sign-in settings (for `oratio serve` at --dashboard-url, beside the runtimes' settings):")
+        for name, value in outcome.dashboard.items():
+            print(f"  {name}={value}")
     return 0
 
 

@@ -180,6 +180,28 @@ def runtime_environment(target: Target, observed: Observed) -> dict[str, str]:
     return env
 
 
+def dashboard_environment(target: Target, observed: Observed) -> dict[str, str]:
+    """The sign-in settings of the dashboard (`oratio serve` behind TLS at `--dashboard-url`), beside the runtime
+    settings above: people sign in through the stack's Cognito pool (its dashboard client) or `--oidc-discovery-url`'s
+    issuer, and only there (ORATIO_SIGNIN_PASSWORDS=false: Cognito owns passwords, lockout and MFA). Nothing
+    secret: the Cognito client is public (PKCE). Empty without `--dashboard-url`."""
+    if not target.dashboard_url:
+        return {}
+    out = observed.outputs
+    own_issuer = bool(target.oidc_discovery_url)
+    return {
+        "ORATIO_PUBLIC_URL": target.dashboard_url,
+        "ORATIO_OIDC_DISCOVERY_URL": out.get(
+            "DiscoveryUrl", target.oidc_discovery_url or _PENDING.format("DiscoveryUrl")
+        ),
+        "ORATIO_OIDC_CLIENT_ID": target.oidc_dashboard_client
+        if own_issuer
+        else out.get("DashboardClientId", _PENDING.format("DashboardClientId")),
+        "ORATIO_OIDC_NAME": "your organisation" if own_issuer else "Cognito",
+        "ORATIO_SIGNIN_PASSWORDS": "false",
+    }
+
+
 def runtime_request(target: Target, observed: Observed, spec: RuntimeSpec, package: Package) -> dict[str, Any]:
     """The create_agent_runtime arguments for one runtime (update takes the same minus the name)."""
     out = observed.outputs

@@ -20,6 +20,8 @@ from deploy.errors import DeployError
 
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 TABLE_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{0,64}$")  # as ORATIO_DYNAMODB_TABLE_PREFIX
+DASHBOARD_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*$")
+"""--dashboard-url: the template's DashboardUrl parameter (and Cognito's callback URL) is built on it."""
 DEFAULT_MODEL_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
 ENDPOINT_ENV = "ORATIO_AWS_ENDPOINT_URL"
 
@@ -60,6 +62,8 @@ class Target:
     sender_email: str = ""
     oidc_discovery_url: str = ""
     oidc_clients: str = ""
+    dashboard_url: str = ""  # where people open the dashboard (ORATIO_PUBLIC_URL of `oratio serve`); "" none
+    oidc_dashboard_client: str = ""  # the dashboard's client id at --oidc-discovery-url's issuer
     knowledge_storage: str | None = None  # ORATIO_BEDROCK_KB_STORAGE JSON; None keeps knowledge local
     embedding_model_id: str = "amazon.titan-embed-text-v2:0"
     code_bucket: str | None = None  # an existing bucket for packages instead of the stack's blob bucket
@@ -77,6 +81,18 @@ class Target:
             raise DeployError("--oidc-discovery-url and --oidc-clients go together (or leave both out for Cognito)")
         if self.oidc_discovery_url and not self.oidc_discovery_url.startswith("https://"):
             raise DeployError("--oidc-discovery-url must be an https URL ending in /.well-known/openid-configuration")
+        if self.dashboard_url and not DASHBOARD_URL.match(self.dashboard_url):
+            raise DeployError(
+                "--dashboard-url must be the https URL people open the dashboard at, without a trailing '/', "
+                "query or fragment (e.g. https://oratio.acme.example); Cognito accepts only https callbacks"
+            )
+        if self.oidc_dashboard_client and not (self.oidc_discovery_url and self.dashboard_url):
+            raise DeployError("--oidc-dashboard-client needs --oidc-discovery-url and --dashboard-url")
+        if self.oidc_discovery_url and self.dashboard_url and not self.oidc_dashboard_client:
+            raise DeployError(
+                "--dashboard-url with your own issuer needs --oidc-dashboard-client: the dashboard's client id "
+                "there, registered with the callback <dashboard-url>/api/v1/auth/oidc/callback"
+            )
 
     @property
     def runtime_prefix(self) -> str:
@@ -95,6 +111,7 @@ class Target:
             "SenderEmail": self.sender_email,
             "OidcDiscoveryUrl": self.oidc_discovery_url,
             "OidcAllowedClients": self.oidc_clients,
+            "DashboardUrl": self.dashboard_url,
             "ModelId": self.model_id,
             "EmbeddingModelId": self.embedding_model_id,
         }

@@ -198,6 +198,28 @@ def _identity() -> Json:
                 "PreventUserExistenceErrors": "ENABLED",
             },
         },
+        # People opening the dashboard (`oratio serve` at --dashboard-url): the authorization-code flow with PKCE
+        # through the hosted UI (dashboard.oidc). A public client: PKCE binds the code to the browser's sign-in and
+        # the dashboard holds no Cognito secret.
+        "DashboardClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Condition": "CreateDashboardClient",
+            "Properties": {
+                "UserPoolId": {"Ref": "UserPool"},
+                "ClientName": "oratio-dashboard",
+                "GenerateSecret": False,
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthFlows": ["code"],
+                "AllowedOAuthScopes": ["openid", "email"],
+                "SupportedIdentityProviders": ["COGNITO"],
+                "CallbackURLs": [{"Fn::Sub": "${DashboardUrl}/api/v1/auth/oidc/callback"}],
+                "LogoutURLs": [{"Fn::Sub": "${DashboardUrl}/dashboard"}],
+                "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+                "PreventUserExistenceErrors": "ENABLED",
+                "IdTokenValidity": 60,
+                "TokenValidityUnits": {"IdToken": "minutes"},
+            },
+        },
         "SenderIdentity": {
             "Type": "AWS::SES::EmailIdentity",
             "Condition": "HasSender",
@@ -286,6 +308,13 @@ def _parameters() -> Json:
             "Default": "",
             "Description": "Comma-separated client ids AgentCore accepts from that issuer (its tokens' client_id)",
         },
+        "DashboardUrl": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*)?$",
+            "Description": "Where people open the dashboard (ORATIO_PUBLIC_URL); with the Cognito pool, its "
+            "dashboard client's callback (empty: no dashboard client)",
+        },
         "RecordingDays": {"Type": "Number", "Default": 30, "MinValue": 1, "Description": "Days recordings are kept"},
     }
 
@@ -311,6 +340,7 @@ def _outputs() -> Json:
                 ]
             }
         },
+        "DashboardClientId": {"Condition": "CreateDashboardClient", "Value": {"Ref": "DashboardClient"}},
         "TokenUrl": {
             "Condition": "CreateUserPool",
             "Value": {"Fn::Sub": "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com/oauth2/token"},
@@ -332,6 +362,12 @@ def build_template() -> Json:
         "Conditions": {
             "CreateUserPool": {"Fn::Equals": [{"Ref": "OidcDiscoveryUrl"}, ""]},
             "HasSender": {"Fn::Not": [{"Fn::Equals": [{"Ref": "SenderEmail"}, ""]}]},
+            "CreateDashboardClient": {
+                "Fn::And": [
+                    {"Condition": "CreateUserPool"},
+                    {"Fn::Not": [{"Fn::Equals": [{"Ref": "DashboardUrl"}, ""]}]},
+                ]
+            },
         },
         "Resources": resources,
         "Outputs": _outputs(),

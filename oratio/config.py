@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, Json, SecretStr, StringConstraints, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oratio.auth.oidc import DISCOVERY_SUFFIX, is_issuer_url
 from oratio.errors import ConfigError
 from oratio.keyfiles import load_or_create_key
 from oratio.knowledge.fusion import RELEVANCE_FLOOR
@@ -157,6 +158,32 @@ class Settings(BaseSettings):
     )
     signin_lockout_seconds: int = Field(
         default=900, ge=1, le=24 * 3600, description="How long a lockout lasts (also the window failures count in)"
+    )
+    # People signing in through an OIDC issuer (Cognito on AWS, or another; oratio.services.oidc_signin).
+    oidc_discovery_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The issuer people sign in to the dashboard with: its https URL ending in "
+        "/.well-known/openid-configuration (http only on a loopback host); unset: email and password only",
+    )
+    oidc_client_id: str | None = Field(
+        default=None,
+        pattern=r"^[\x21-\x7e]{1,256}$",
+        description="The dashboard's client id at that issuer; its callback URL is "
+        "{ORATIO_PUBLIC_URL}/api/v1/auth/oidc/callback",
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="That client's secret (client_secret_basic); unset for a public client (PKCE only)"
+    )
+    oidc_name: str = Field(
+        default="your organisation",
+        pattern=r"^[^<>&\"'\x00-\x1f]{1,40}$",
+        description='The issuer\'s name on the sign-in button ("Sign in with <name>")',
+    )
+    signin_passwords: bool = Field(
+        default=True,
+        description="Email + password sign-in to the dashboard; false (only with ORATIO_OIDC_DISCOVERY_URL) "
+        "leaves the issuer as the only way in",
     )
     # MCP clients signing in like people (OAuth 2.1 + PKCE, oratio.services.oauth, docs/mcp-oauth.md).
     oauth_access_ttl_seconds: int = Field(
@@ -450,6 +477,25 @@ class Settings(BaseSettings):
             raise ValueError("ORATIO_SECRETS_KEY must be base64 of 32 bytes (try: openssl rand -base64 32)")
         if self.webhook_secret is not None and len(self.webhook_secret.get_secret_value().encode()) < 32:
             raise ValueError("ORATIO_WEBHOOK_SECRET must be at least 32 bytes (try: openssl rand -hex 32)")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_needs(self) -> Settings:
+        if (self.oidc_discovery_url is None) != (self.oidc_client_id is None):
+            raise ValueError("ORATIO_OIDC_DISCOVERY_URL and ORATIO_OIDC_CLIENT_ID go together")
+        if self.oidc_client_secret is not None and self.oidc_client_id is None:
+            raise ValueError("ORATIO_OIDC_CLIENT_SECRET needs ORATIO_OIDC_DISCOVERY_URL and ORATIO_OIDC_CLIENT_ID")
+        url = self.oidc_discovery_url
+        if url is not None and (not is_issuer_url(url) or not url.endswith(DISCOVERY_SUFFIX)):
+            raise ValueError(
+                "ORATIO_OIDC_DISCOVERY_URL must be an https URL ending in /.well-known/openid-configuration "
+                "(http only for 127.0.0.1 or localhost)"
+            )
+        if not self.signin_passwords and url is None:
+            raise ValueError(
+                "ORATIO_SIGNIN_PASSWORDS=false needs ORATIO_OIDC_DISCOVERY_URL, "
+                "or nobody could sign in to the dashboard"
+            )
         return self
 
     @model_validator(mode="after")

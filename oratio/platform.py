@@ -22,6 +22,7 @@ from oratio.actions.limits import ToolLimits, ToolLimitSettings, burst
 from oratio.actions.mcp_client import McpToolRunner, build_mcp_runner
 from oratio.actions.runner import PlatformActionRunner
 from oratio.actions.schema_check import ArgumentValidator
+from oratio.auth.oidc import IssuerSettings, OidcIssuer
 from oratio.auth.passwords import Passwords
 from oratio.auth.tokens import JwtSettings
 from oratio.blobs.local import LocalBlobStore
@@ -66,6 +67,7 @@ from oratio.services.knowledge import KnowledgeService
 from oratio.services.leases import LeaseService
 from oratio.services.live import EventTail, TailSettings
 from oratio.services.oauth import OAuthService, OAuthSettings
+from oratio.services.oidc_signin import CALLBACKS_BURST, CALLBACKS_PER_MINUTE, OidcSignIn
 from oratio.services.outbox import OutboxLimits, OutboxService
 from oratio.services.plan_cache import PlanCache
 from oratio.services.plans import PlanService
@@ -143,6 +145,8 @@ class Platform:
     address policy), also the AgentCreator's discovery of an MCP server's tools (`discovery=`)."""
     builder: AgentBuilder | None = None
     """The AgentCreator, attached by the process entry point (the core does not import it)."""
+    oidc: OidcSignIn | None = None
+    """People signing in to the dashboard through the configured OIDC issuer (ORATIO_OIDC_*); None without one."""
 
     def with_builder(self, builder: AgentBuilder | None) -> Platform:
         return replace(self, builder=builder)
@@ -284,6 +288,7 @@ def build_services(
     )
     live = EventTail(backends.events)
     backends.appended.listen(live.nudge)  # this process's writes reach its live subscribers at once
+    signin = _signin(settings, backends, tenants, rate_limits, email_on=email is not None, outbox=outbox)
     return Platform(
         settings=settings,
         backends=backends,
@@ -323,7 +328,8 @@ def build_services(
             wake=outbox.wake,
         ),
         stats=StatsService(backends, max_days=settings.stats_max_days),
-        signin=_signin(settings, backends, tenants, rate_limits, email_on=email is not None, outbox=outbox),
+        signin=signin,
+        oidc=_oidc(settings, backends, signin, rate_limits),
         oauth=OAuthService(
             backends,
             tenants,
@@ -339,6 +345,18 @@ def build_services(
         rate_limits=rate_limits,
         mcp=mcp,
     )
+
+
+def _oidc(settings: Settings, backends: Backends, signin: SignInService, rate_limits: RateLimits) -> OidcSignIn | None:
+    if settings.oidc_discovery_url is None or settings.oidc_client_id is None:
+        return None
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret is not None else None
+    issuer = OidcIssuer(
+        IssuerSettings(settings.oidc_discovery_url, settings.oidc_client_id, secret, settings.oidc_name),
+        backends.clock,
+    )
+    limiter = rate_limits.limiter("oidc_callbacks", CALLBACKS_PER_MINUTE, CALLBACKS_BURST)
+    return OidcSignIn(issuer, signin, backends.clock, passwords=settings.signin_passwords, limiter=limiter)
 
 
 def _signin(

@@ -1,6 +1,6 @@
 """Oratio's shared language: pydantic models with no I/O and no framework imports."""
 
-from schemas._base import Identifier, Limits, Model, Name, Record, utcnow
+from schemas._base import STORE_CONTEXT, Identifier, Limits, Model, Name, Record, utcnow
 from schemas.agents import (
     AGENT_TRANSITIONS,
     Agent,
@@ -86,6 +86,7 @@ from schemas.tools import (
 )
 
 __all__ = [
+    "STORE_CONTEXT",
     "ActionMapping",
     "HttpMethod",
     "HttpTool",

@@ -89,6 +89,19 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+STORE_CONTEXT: dict[str, bool] = {"store": True}
+"""The serialization context every record store dumps records with (`model_dump_json(context=...)`).
+
+A record may hold fields that are the platform's own bookkeeping (a session's turn lock names a
+serving process and a turn token); they are written to the store, yet left out of every other dump
+(`Session`'s serializer), so no door can show them by forgetting to remove them."""
+
+
+def for_store(context: object) -> bool:
+    """True when a dump is the store's own (`STORE_CONTEXT`): internal fields are kept."""
+    return isinstance(context, dict) and context.get("store") is True
+
+
 class Record(Model):
     """A stored record. `version` is bumped by the store on every write (optimistic concurrency)."""
 

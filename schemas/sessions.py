@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import (
+    Field,
+    GetJsonSchemaHandler,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from schemas._base import Identifier, Limits, Model, Record, StoredMetadata, UtcDatetime, utcnow
+from schemas._base import Identifier, Limits, Model, Record, StoredMetadata, UtcDatetime, for_store, utcnow
 from schemas.analysis import Outcome, SessionAnalysis
 from schemas.tools import TOOL_CALLS_PER_TURN_MAX, PendingAction, ToolCallRecord
 
@@ -161,8 +170,34 @@ class Session(Record):
     )
     handoff: Handoff | None = Field(default=None, description="The latest handoff to a person, if any")
     turn_lock: TurnLock | None = Field(
-        default=None, description="The turn running now, if one is (the engine serialises a session's turns)"
+        default=None,
+        description="The turn running now, if one is (the engine serialises a session's turns); stored only",
     )
+
+    INTERNAL: ClassVar[frozenset[str]] = frozenset({"turn_lock"})
+    """Fields only the store sees: the turn lock names a serving process and a turn token, which mean nothing
+    to an admin and must not be shown (MCP tools, the dashboard's API and live feed, the runtime)."""
+
+    @model_serializer(mode="wrap")
+    def _outward(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        """Every dump but the store's (`schemas._base.STORE_CONTEXT`) leaves `INTERNAL` out: fail closed, so
+        a door that dumps a session, or a model holding one, cannot leak them by forgetting to drop them."""
+        dumped = handler(self)
+        if isinstance(dumped, dict) and not for_store(info.context):
+            for name in self.INTERNAL:
+                dumped.pop(name, None)
+        return dumped
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The schema of the fields, not of `_outward`'s `Any`, without `INTERNAL` in either mode: a JSON schema
+        describes sessions as the outside sees them (an MCP tool's output schema is the validation one)."""
+        fields = {key: value for key, value in core_schema.items() if key != "serialization"}
+        schema = handler(fields)  # the same core schema, minus the wrap serializer
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        for name in cls.INTERNAL:
+            properties.pop(name, None)
+        return schema
 
     @property
     def paused(self) -> bool:

@@ -26,6 +26,10 @@ class Login(Record):
     sessions_valid_after: UtcDatetime | None = None
     """Browser sessions created before this moment are refused: "sign out everywhere" and a password change."""
     created_at: UtcDatetime = Field(default_factory=utcnow)
+    issuer_subject: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    """SHA-256 of the OIDC issuer and `sub` that first signed in with this email (empty until then); later
+    sign-ins through the issuer must be that same account, so an email the issuer hands to someone else later
+    does not open this login (`oratio.services.signin.SignInService.sign_in_verified`)."""
 
 
 class BrowserSession(Record):

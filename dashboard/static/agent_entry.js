@@ -24,7 +24,13 @@ export function forgetAgent() {
   if (loading) loading.then((view) => { view.page.agentId = null; }).catch(report);
 }
 
-// A live event about an agent: only an open agent page (so a loaded one) redraws.
-export function agentEvent(agentId) {
-  if (loading) loading.then((view) => view.agentEvent(agentId)).catch(report);
+// A live event about an agent: only an open agent page (so a loaded one) redraws; `kind` "progress" (a build's
+// stage) redraws its header only.
+export function agentEvent(agentId, kind = "") {
+  if (loading) loading.then((view) => view.agentEvent(agentId, kind)).catch(report);
+}
+
+// The live socket is (re)connected: an open agent page reads its agent once (events keep it current after).
+export function agentResync() {
+  if (loading) loading.then((view) => { if (view.page.agentId) view.agentEvent(view.page.agentId); }).catch(report);
 }

@@ -1,6 +1,8 @@
 // The agent page: opened from the Agents tab, it shows one agent (status, pause/resume, a link to its charts)
 // and its sections, each a module of its own: plan, versions, test chat, simulations, documents, keys,
-// tools and secrets. An edit, a restore or a tool change starts a build; the page follows it (`followBuild`).
+// tools and secrets. An edit, a restore or a tool change starts a build; the page follows it through the live
+// WebSocket's events (connection.js -> agentEvent), never by polling: a stage's progress redraws the header, a
+// new status, a change or the build's outcome every section the admin is not writing in.
 // The Agents tab's rows open it through its address, #agent/<id> (route.js), so a reload and Back keep it.
 
 import { ApiError, api, report } from "./api.js";
@@ -14,10 +16,10 @@ import { renderVersions } from "./agent_versions.js";
 import { $, clear, el, pill } from "./dom.js";
 import { showTab } from "./tabs.js";
 
-const POLL_MS = 1000;
-const POLL_MAX = 300;
+const EVENT_READ_MS = 300;  // a burst of events (a stage passed, the next started) makes one read
+const SECTIONS = [renderPlan, renderVersions, renderChat, renderSimulations, renderDocuments, renderKeys, renderTools];
 
-export const page = { agentId: null, data: null, polling: false, eventTimer: null };
+export const page = { agentId: null, data: null, eventTimer: null, whole: false };
 
 export async function openAgent(id) {
   page.agentId = id;
@@ -62,34 +64,58 @@ export async function refresh() {
   root.append(header(data));
   const grid = el("div", { class: "agent-grid" });
   root.append(grid);
-  const sections = [renderPlan, renderVersions, renderChat, renderSimulations, renderDocuments, renderKeys, renderTools];
-  for (const render of sections) {
-    const card = el("section", { class: "card agent-card" });
-    grid.append(card);
-    render(card, data);
-  }
+  for (const render of SECTIONS) grid.append(section(render, data));
 }
 
-// A live event about an agent (status, progress, update from anywhere, MCP included): the open page reads it
-// again. Only the header is redrawn while a section is being edited, a form is open or a chat message typed, so
-// nothing the admin is writing is lost; the whole page otherwise (a new version serves, say).
-export function agentEvent(agentId) {
-  if (agentId !== page.agentId || page.polling || page.eventTimer) return;
+function section(render, data) {
+  const card = el("section", { class: "card agent-card" });
+  render(card, data);
+  return card;
+}
+
+// A live event about an agent (its status, a build's progress or outcome, a change from anywhere, MCP included):
+// the open page reads it again, once for a burst. `kind` "progress" (a build's stage) redraws the header only;
+// anything else also redraws every section the admin is not writing in (see `busy`).
+export function agentEvent(agentId, kind = "") {
+  if (agentId !== page.agentId) return;
+  if (kind !== "progress") page.whole = true;
+  if (page.eventTimer) return;
   page.eventTimer = setTimeout(() => {
     page.eventTimer = null;
-    redraw().catch((error) => showError(null, error));
-  }, 300);
+    const whole = page.whole;
+    page.whole = false;
+    redraw(whole).catch((error) => showError(null, error));
+  }, EVENT_READ_MS);
 }
 
-async function redraw() {
+async function redraw(whole) {
   const id = page.agentId;
-  // An open form (a plan section, Add a tool, Scenarios) or a message being typed: only the header is redrawn.
-  const busy = document.querySelector("#agent-page form.plan-edit, #agent-page details[open]") || ($("chat-input") && $("chat-input").value);
-  if (!busy) { await refresh(); return; }
   const data = await api(agentPath());
-  if (id !== page.agentId) return;
+  if (id !== page.agentId || $("panel-agent").hidden) return;
+  page.data = data;
   const old = document.querySelector("#agent-page .agent-head");
-  if (old) old.replaceWith(header(data));
+  if (!old) return;  // the page has not drawn yet: its first read draws it
+  old.replaceWith(header(data));
+  if (!whole) return;
+  const cards = document.querySelectorAll("#agent-page .agent-grid > .agent-card");
+  SECTIONS.forEach((render, i) => {
+    if (cards[i] && !busy(cards[i])) cards[i].replaceWith(section(render, data));
+  });
+}
+
+const TYPING = new Set(["text", "search", "url", "email", "password", "number", "tel", ""]);
+
+// A section the admin is writing in is not redrawn under them: a form open in it (a plan section's edit, a tool's
+// Edit or Try it, Add a tool, a scenario), the focus in one of its fields, or words typed and not yet sent (a
+// chat message). Redrawing it would drop what they typed and move the focus off the field they type in.
+function busy(card) {
+  if (card.querySelector("form.plan-edit, details[open], [data-keep]")) return true;
+  const active = document.activeElement;
+  if (active && card.contains(active) && (active.matches("textarea, select") || (active.matches("input") && TYPING.has(active.type)))) {
+    return true;
+  }
+  return Array.from(card.querySelectorAll("input, textarea")).some((field) =>
+    (field.tagName === "TEXTAREA" || TYPING.has(field.type)) && field.value !== field.defaultValue);
 }
 
 function header(data) {
@@ -137,29 +163,8 @@ async function pauseOrResume(paused) {
   }
 }
 
-// After a write that starts a build of version `attempted`: read the agent until that version serves or its
-// build failed (a failure recorded before this build started, `before`, does not count), bounded.
-export async function followBuild(attempted, before) {
-  if (page.polling) return;
-  page.polling = true;
-  const id = page.agentId;
-  try {
-    for (let i = 0; i < POLL_MAX && id === page.agentId; i++) {
-      await refresh();
-      const agent = page.data.agent;
-      const build = page.data.build;
-      if ((agent.artifact_version || 0) >= attempted) return;
-      if (build && build.version === attempted && build.succeeded === false && build.started_at !== before) return;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  } catch (error) {
-    showError(null, error);
-  } finally {
-    page.polling = false;
-  }
-}
-
-// The started_at of the last build attempt shown, to tell a new failure from an old one.
-export function lastAttempt() {
-  return page.data && page.data.build ? page.data.build.started_at : null;
+// After a write that started a build: the page drawn afresh (the form that was sent closes, the build shows in
+// the header); the build's events then keep it current until its version serves or it fails.
+export async function followBuild() {
+  await refresh();
 }

@@ -3,7 +3,7 @@
 // version it was read from). The AgentCreator reviews, tests and deploys the edit as a new version.
 
 import { api } from "./api.js";
-import { agentPath, followBuild, lastAttempt, showError } from "./agent_page.js";
+import { agentPath, followBuild, showError } from "./agent_page.js";
 import { clear, el } from "./dom.js";
 
 const LABELS = {
@@ -111,10 +111,9 @@ async function save(form, names, plan, error) {
     return;
   }
   if (!Object.keys(changes).length) { error.textContent = "Nothing changed."; return; }
-  const before = lastAttempt();
   try {
-    const started = await api(agentPath("/plan"), { method: "POST", body: { changes, base_version: plan.version } });
-    await followBuild(started.attempted_version, before);
+    await api(agentPath("/plan"), { method: "POST", body: { changes, base_version: plan.version } });
+    await followBuild();
   } catch (problem) {
     showError(error, problem);
   }

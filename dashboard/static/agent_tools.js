@@ -1,10 +1,14 @@
-// The tools section of the agent page: the agent's HTTP and MCP tools (header values show secret
-// references, never values) with Remove, and Add a tool (tool_form.js; POST .../tools, the server's checks
-// are MCP's add_agent_tool's), each of which rebuilds the agent; and the organisation's secrets, by name
-// only: a value is set or replaced here and never shown again.
+// The tools section of the agent page: the agent's HTTP and MCP tools (header values show secret references,
+// never values), each with Edit (the Add form, filled with the stored tool: its timeout, response cap, sensitive
+// arguments and write flag too; PATCH .../tools/{name}, MCP's update_agent_tool), Try it (POST .../tools/{name}/test,
+// MCP's test_agent_tool: a dry run shows the request the agent would send; Send for real makes the call through
+// the platform's action runner and address policy, a write tool only after a confirm) and Remove (after a confirm);
+// and Add a tool (tool_form.js; POST .../tools). Add, Edit and Remove rebuild the agent; the page follows the build's
+// events. The organisation's secrets, by name only: a value is set or replaced here and never shown again.
+// A refused change shows the server's reason beside the field it names.
 
 import { api } from "./api.js";
-import { agentPath, followBuild, lastAttempt, page, showError } from "./agent_page.js";
+import { agentPath, followBuild, page, showError } from "./agent_page.js";
 import { clear, el, when } from "./dom.js";
 import { toolEditor } from "./tool_form.js";
 
@@ -12,7 +16,7 @@ export function renderTools(card, data) {
   card.id = "agent-tools";
   card.append(el("h3", {}, "Tools"));
   const list = el("div", {}, el("p", { class: "muted" }, "Loading…"));
-  const error = el("p", { class: "error", role: "alert" });
+  const error = el("p", { class: "error", role: "alert", id: "tool-list-error" });
   const active = data.agent.status === "active";
   card.append(list, error, active ? addBox() : null, el("h4", {}, "Secrets"), secretsBox());
   loadTools(list, error, data.agent.id, active);
@@ -24,25 +28,29 @@ function addBox() {
   const error = el("p", { class: "error", role: "alert", id: "tool-new-error" });
   const submit = el("button", { type: "submit" }, "Add the tool and rebuild");
   const form = el("form", { id: "tool-add", class: "tool-add", novalidate: true }, editor.node, el("div", { class: "row" }, submit), error);
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    error.textContent = "";
-    const before = lastAttempt();
-    const attempted = (page.data.agent.artifact_version || 0) + 1;
-    submit.disabled = true;
-    try {
-      await api(agentPath("/tools"), { method: "POST", body: { tool: editor.read() } });
-      await followBuild(attempted, before);
-    } catch (problem) {
-      showError(error, problem);
-    } finally {
-      submit.disabled = false;
-    }
+    send(editor, error, submit, () => api(agentPath("/tools"), { method: "POST", body: { tool: editor.read() } }));
   });
   return el("details", { class: "tool-add-box" }, el("summary", {}, "Add a tool"), form);
 }
 
-async function loadTools(list, error, id, canRemove) {
+// A tool's Add or Edit sent: the page is drawn afresh once the server took it (the build then follows); a refusal
+// is shown beside the field it names, or under the form.
+async function send(editor, error, submit, write) {
+  error.textContent = "";
+  submit.disabled = true;
+  try {
+    await write();
+    await followBuild();
+  } catch (problem) {
+    if (!editor.showProblem(problem)) showError(error, problem);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function loadTools(list, error, id, canChange) {
   try {
     const found = await api(agentPath("/tools"));
     if (page.agentId !== id) return;
@@ -51,23 +59,136 @@ async function loadTools(list, error, id, canRemove) {
       list.append(el("p", { class: "muted" }, "No tools of your own: the agent searches its knowledge and hands off."));
       return;
     }
-    list.append(el("ul", { class: "tool-list" }, found.tools.map((tool) => el("li", { dataset: { tool: tool.name } },
-      el("strong", {}, tool.name), " ", el("span", { class: "muted" }, tool.kind === "mcp" ? `MCP ${tool.url || tool.server || ""}` : `${tool.method} ${tool.url}`),
-      tool.write ? el("span", { class: "pill pill-write" }, "write") : null,
-      el("div", { class: "muted" }, tool.description || ""),
-      canRemove ? el("button", { type: "button", class: "danger", "aria-label": `Remove ${tool.name}`, onclick: () => remove(tool.name, error) }, "Remove") : null))));
+    list.append(el("ul", { class: "tool-list" }, found.tools.map((tool) => toolItem(tool, error, canChange))));
   } catch (problem) {
     showError(error, problem);
   }
 }
 
+function toolItem(tool, error, canChange) {
+  const http = tool.kind !== "mcp";
+  const panel = el("div", { class: "tool-panel" });
+  const open = (make) => {
+    const shown = panel.firstChild && panel.firstChild.dataset.panel;
+    clear(panel);
+    const next = make();
+    if (shown === next.dataset.panel) return;  // the same button again closes it
+    panel.append(next);
+    const first = next.querySelector("input, textarea");
+    if (first) first.focus();
+  };
+  const actions = canChange ? el("div", { class: "row" },
+    http ? el("button", { type: "button", class: "ghost", "aria-label": `Edit ${tool.name}`, dataset: { edit: tool.name },
+      onclick: () => open(() => editForm(tool, panel)) }, "Edit") : null,
+    http ? el("button", { type: "button", class: "ghost", "aria-label": `Try ${tool.name}`, dataset: { try: tool.name },
+      onclick: () => open(() => tryForm(tool)) }, "Try it") : null,
+    el("button", { type: "button", class: "danger", "aria-label": `Remove ${tool.name}`, onclick: () => remove(tool.name, error) }, "Remove"))
+    : null;
+  return el("li", { dataset: { tool: tool.name } },
+    el("strong", {}, tool.name), " ", el("span", { class: "muted" }, http ? `${tool.method} ${tool.url}` : `MCP ${tool.url || tool.server || ""}`),
+    tool.write ? el("span", { class: "pill pill-write" }, "write") : null,
+    el("div", { class: "muted" }, tool.description || ""),
+    actions, panel);
+}
+
+// Edit: the Add form filled with the stored tool; saving sends it whole (a rename included) and rebuilds.
+function editForm(tool, panel) {
+  const editor = toolEditor(`tool-edit-${tool.name}`);
+  editor.fill(tool);
+  const error = el("p", { class: "error", role: "alert" });
+  const submit = el("button", { type: "submit" }, "Save and rebuild");
+  const cancel = el("button", { type: "button", class: "ghost", onclick: () => clear(panel) }, "Cancel");
+  const form = el("form", { class: "tool-edit", novalidate: true, dataset: { keep: "edit", panel: "edit" },
+    "aria-label": `Edit ${tool.name}` }, editor.node, el("div", { class: "row" }, submit, cancel), error);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(editor, error, submit, () => api(agentPath(`/tools/${encodeURIComponent(tool.name)}`), {
+      method: "PATCH", body: { changes: editor.read() },
+    }));
+  });
+  return form;
+}
+
+// Try it: sample arguments (filled from the schema's properties), a dry run or a real call; the answer shows the
+// request (secrets as references, sensitive arguments redacted) and what came back or what was wrong.
+function tryForm(tool) {
+  const prefix = `tool-try-${tool.name}`;
+  const args = el("textarea", { id: `${prefix}-arguments`, rows: 4, class: "mono", spellcheck: "false", "aria-describedby": `${prefix}-error` });
+  args.value = JSON.stringify(sample(tool.parameters), null, 2);
+  const error = el("p", { class: "error", role: "alert", id: `${prefix}-error` });
+  const out = el("pre", { class: "tool-try-result", id: `${prefix}-result`, role: "status" });
+  const dry = el("button", { type: "submit" }, "Dry run");
+  const real = el("button", { type: "button", class: tool.write ? "danger" : "ghost" }, "Send for real");
+  const form = el("form", { class: "tool-try", novalidate: true, dataset: { keep: "try", panel: "try" }, "aria-label": `Try ${tool.name}` },
+    el("label", { for: args.id, class: "tool-field" }, "Arguments (JSON, as the agent's model would send them)", args),
+    el("div", { class: "row" }, dry, real), error, out);
+  const run = async (sendIt) => {
+    error.textContent = "";
+    args.removeAttribute("aria-invalid");
+    let argumentsValue;
+    try {
+      argumentsValue = JSON.parse(args.value || "{}");
+    } catch (problem) {
+      error.textContent = `The arguments are not valid JSON: ${problem.message}`;
+      args.setAttribute("aria-invalid", "true");
+      return;
+    }
+    const confirmWrite = sendIt && tool.write;
+    if (confirmWrite && !confirm(`"${tool.name}" changes something: really send this call?`)) return;
+    dry.disabled = real.disabled = true;
+    try {
+      const result = await api(agentPath(`/tools/${encodeURIComponent(tool.name)}/test`), {
+        method: "POST", body: { arguments: argumentsValue, send: sendIt, confirm_write: confirmWrite },
+      });
+      out.textContent = describe(result);
+      if (!result.valid) args.setAttribute("aria-invalid", "true");
+    } catch (problem) {
+      out.textContent = "";
+      showError(error, problem);
+      args.setAttribute("aria-invalid", "true");
+    } finally {
+      dry.disabled = real.disabled = false;
+    }
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); run(false); });
+  real.addEventListener("click", () => run(true));
+  return form;
+}
+
+// An example of the arguments: each property of the schema with a value of its type (its example or default, if any).
+function sample(schema) {
+  const found = {};
+  const properties = (schema && schema.properties) || {};
+  for (const [name, property] of Object.entries(properties).slice(0, 50)) {
+    if (property.examples && property.examples.length) found[name] = property.examples[0];
+    else if (property.default !== undefined) found[name] = property.default;
+    else found[name] = { integer: 0, number: 0, boolean: false, array: [], object: {} }[property.type] ?? "";
+  }
+  return found;
+}
+
+function describe(result) {
+  const lines = [];
+  if (!result.valid) lines.push("Not sent: the arguments do not fit the tool.", ...result.errors.map((e) => `- ${e}`));
+  if (result.request) {
+    const request = result.request;
+    lines.push(`${result.sent ? "Sent" : "Would send"}: ${request.method} ${request.url}`);
+    for (const [name, value] of Object.entries(request.headers || {})) lines.push(`${name}: ${value}`);
+    if (request.body !== null && request.body !== undefined) lines.push(JSON.stringify(request.body, null, 2));
+  }
+  if (result.sent) {
+    lines.push("", `Answer: ${result.status}${result.duration_ms !== null ? ` in ${Math.round(result.duration_ms)} ms` : ""}`);
+    lines.push(typeof result.result === "string" ? result.result : JSON.stringify(result.result, null, 2));
+  }
+  return lines.join("\n");
+}
+
 async function remove(name, error) {
   if (!confirm(`Remove the tool "${name}"? The agent is rebuilt without it; the current version serves meanwhile.`)) return;
-  const before = lastAttempt();
-  const attempted = (page.data.agent.artifact_version || 0) + 1;
+  error.textContent = "";
   try {
     await api(agentPath(`/tools/${encodeURIComponent(name)}`), { method: "DELETE" });
-    await followBuild(attempted, before);
+    await followBuild();
   } catch (problem) {
     showError(error, problem);
   }

@@ -3,7 +3,7 @@
 // the same review and tests as an edit.
 
 import { api } from "./api.js";
-import { agentPath, followBuild, lastAttempt, showError } from "./agent_page.js";
+import { agentPath, followBuild, showError } from "./agent_page.js";
 import { clear, el, when } from "./dom.js";
 
 export function renderVersions(card, data) {
@@ -32,7 +32,7 @@ export function renderVersions(card, data) {
   card.append(el("table", { class: "table" },
     el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Deployed (UTC)"), el("th", {}, "sha256"), el("th", {}, el("span", { class: "visually-hidden" }, "Actions")))),
     rows));
-  card.append(compare(versions, diff, error), error, diff);
+  card.append(...[compare(versions, diff, error), error, diff].filter(Boolean));  // append(null) writes "null"
 }
 
 function compare(versions, diff, error) {
@@ -87,12 +87,11 @@ function text(value) {
 async function restore(error, version, current) {
   if (!confirm(`Restore version ${version}? It is reviewed and tested again, then deployed as a new version.`)) return;
   error.textContent = "";
-  const before = lastAttempt();
   try {
-    const started = await api(agentPath(`/versions/${encodeURIComponent(version)}/restore`), {
+    await api(agentPath(`/versions/${encodeURIComponent(version)}/restore`), {
       method: "POST", body: { base_version: current },
     });
-    await followBuild(started.attempted_version, before);
+    await followBuild();
   } catch (problem) {
     showError(error, problem);
   }

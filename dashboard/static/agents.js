@@ -11,6 +11,8 @@ export async function loadAgents() {
   const body = await api(READS.agents);
   state.agents = new Map(body.agents.map((agent) => [agent.id, agent]));
   const rows = $("agent-rows");
+  // Every agent event redraws the rows: a keyboard user on an agent's button keeps the focus there, not on the page.
+  const focused = rows.contains(document.activeElement) ? document.activeElement.dataset.openAgent : null;
   clear(rows);
   for (const agent of body.agents) {
     rows.append(el("tr", { dataset: { agent: agent.id } },
@@ -20,6 +22,10 @@ export async function loadAgents() {
       el("td", {}, pill(agent.status), agent.status_reason ? el("div", { class: "muted" }, agent.status_reason) : null),
       el("td", { class: "progress-cell" }, progressBar(agent)),
       el("td", {}, when(agent.updated_at))));
+  }
+  if (focused) {
+    const again = rows.querySelector(`[data-open-agent="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
   }
   for (const select of [$("h-agent"), $("k-agent")]) {
     const keep = select.value;

@@ -16,6 +16,7 @@ export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.message) || `request failed (${status})`);
     this.status = status;
+    this.field = (body && typeof body.field === "string") ? body.field : null;  // the input it names, if one
   }
 }
 

@@ -17,7 +17,7 @@ import { watchServiceAccounts } from "./machines.js";
 import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
 import { leaveView, watchRoutes } from "./route.js";
-import { followLink, forgot, resume, setPassword, signIn } from "./signin.js";
+import { followLink, forgot, resume, setPassword, showMethods, signIn, signInWithIssuer } from "./signin.js";
 import { state } from "./state.js";
 import { showTab } from "./tabs.js";
 
@@ -40,7 +40,7 @@ async function start() {
       if (!(error instanceof ApiError && error.status === 401)) $("login-error").textContent = error.message;
     });
   });
-  $("logout").addEventListener("click", () => signOut());
+  $("logout").addEventListener("click", () => signOut().then(() => showMethods(true)));
   $("history-form").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
   $("history-more").addEventListener("click", () => loadHistory(true));
   // A History row or a Live card's Open button shows that session's page.
@@ -62,6 +62,7 @@ async function start() {
   $("secret-copy").addEventListener("click", () => navigator.clipboard.writeText($("secret-value").textContent));
   $("signin-form").addEventListener("submit", (event) => { enableSound(); signIn(event); });
   $("signin-forgot").addEventListener("click", forgot);
+  $("signin-oidc").addEventListener("click", signInWithIssuer);
   $("link-form").addEventListener("submit", setPassword);
   $("token-form").addEventListener("submit", mintToken);
   $("token-dismiss").addEventListener("click", dismissToken);
@@ -78,6 +79,7 @@ async function start() {
     await startSession(signedIn); // the HTML said who is signed in: no sign-in request before the lists
   } else if (!(await resume())) {
     $("login").hidden = false;
+    await showMethods();
   }
 }
 
@@ -90,5 +92,8 @@ function showSession(id) {
   });
 }
 
-onUnauthorized(logout);
+onUnauthorized((message) => {
+  logout(message);
+  showMethods().catch(report);
+});
 document.addEventListener("DOMContentLoaded", start);

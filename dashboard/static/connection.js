@@ -1,10 +1,11 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
-import { agentEvent, preloadAgentPage } from "./agent_entry.js";
+import { agentEvent, agentResync, preloadAgentPage } from "./agent_entry.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
+import { creationEvent, creationResync } from "./creation.js";
 import { $ } from "./dom.js";
 import { TOKEN_KEY, dropEarly } from "./early.js";
 import { loadHistory } from "./history.js";
@@ -113,6 +114,9 @@ function connect() {
         state.lastCursor = frame.cursor;
         reloadAll().catch(report);
       }
+      // The open build view and agent page read once on every (re)connect; events keep them current after.
+      creationResync();
+      agentResync();
     } else if (frame.type === "event") {
       // The server sends each event once per stream and resumes after our cursor: nothing is repeated.
       state.lastCursor = frame.cursor;
@@ -138,7 +142,10 @@ function onEvent(frame) {
   if (event.startsWith("agent.")) {
     if (event === "agent.progress") setProgress(subject, data);
     reloadSoon("agents", loadAgents);
-    agentEvent(subject);
+    agentEvent(subject, event === "agent.progress" ? "progress" : "");
+    creationEvent(subject);
+  } else if (event.startsWith("document.")) {
+    creationEvent(data.agent_id);  // a document's indexing, shown by the build's view
   } else if (event === "session.started") {
     ensureCard({ id: subject, agent_id: data.agent_id, channel: data.channel, status: "active",
       started_at: frame.at, message_count: 0 });
@@ -172,6 +179,10 @@ function onEvent(frame) {
   } else if (event === "notification.created") {
     if (data.type === "handoff") alertHandoff(subject, data);
     reloadSoon("notifications", loadNotifications, 100);
+    if (data.agent_id && String(data.type).startsWith("agent_")) {  // a build's outcome is noted after its last progress event: the views read it then
+      agentEvent(data.agent_id);
+      creationEvent(data.agent_id);
+    }
   } else if (event === "notification.updated") {
     reloadSoon("notifications", loadNotifications, 100);
   } else if (event.startsWith("key.")) {

@@ -1,14 +1,17 @@
 // The live creation progress view: the AgentCreator's stages, each document's indexing status, the plan
-// reviews' findings and the test conversations, refreshed every second until the agent is live or failed.
+// reviews' findings and the test conversations. It follows the live WebSocket the page already holds
+// (connection.js): the view reads the build once when it opens and once after every (re)connect, then again
+// only when an event is about its agent (a stage's progress, a status, a document's indexing, the build's
+// notification), a burst of them coalesced into one read. It never polls.
 // The agent's id is in the address (#creation=agt_..., route.js), and the server keeps the build's record current
 // at every stage, so a reload (or another admin opening the link) shows the build where it is.
 
-import { ApiError, api, report } from "./api.js";
+import { ApiError, api, reloadSoon, report } from "./api.js";
 import { $, clear, el, pill } from "./dom.js";
 import { showTab } from "./tabs.js";
 
 const HASH = /^#creation[=/]([A-Za-z0-9_-]{1,64})$/;
-const POLL_MS = 1000;
+const EVENT_READ_MS = 100;  // events of one moment (a stage passed, the next started) make one read
 const HEADLINES = {
   waiting: "Stored; the build has not started.",
   building: "The AgentCreator is building this agent…",
@@ -17,7 +20,7 @@ const HEADLINES = {
   paused: "Paused.",
 };
 let shown = null;
-let timer = null;
+let reads = 0;  // reads started: only the newest one's answer is drawn (two can overlap)
 
 export function wireCreation() {
   $("creation-start").addEventListener("click", () => start().catch(fail));
@@ -39,20 +42,29 @@ export function showCreation(agentId) {
   refresh().catch(fail);
 }
 
+// An event about `agentId` (its build's progress or status, one of its documents, its build's notification):
+// the open view reads the build again.
+export function creationEvent(agentId) {
+  if (agentId && agentId === shown && !$("panel-creation").hidden) reloadSoon("creation", refresh, EVENT_READ_MS);
+}
+
+// The live socket is (re)connected: events written while it was down may not all be replayed (a fresh start), so
+// the open view reads the build once.
+export function creationResync() {
+  if (shown && !$("panel-creation").hidden) refresh().catch(fail);
+}
+
 async function refresh() {
-  if (timer) clearTimeout(timer);
-  timer = null;
   const agentId = shown;
   if (!agentId || $("panel-creation").hidden) return;  // left for another view: its address is that view's
+  const read = ++reads;
   const id = encodeURIComponent(agentId);
   const [progress, docs] = await Promise.all([
     api(`/api/v1/agents/${id}/creation`),
     api(`/api/v1/agents/${id}/documents?limit=200`),
   ]);
-  if (agentId !== shown) return;
+  if (agentId !== shown || read !== reads) return;  // another build was opened, or a newer read is on its way
   render(progress, docs.documents);
-  const settled = docs.documents.every((doc) => doc.status !== "ingesting");
-  if (progress.state === "building" || progress.state === "waiting" || !settled) timer = setTimeout(() => refresh().catch(fail), POLL_MS);
 }
 
 function render(progress, docs) {

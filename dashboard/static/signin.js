@@ -86,3 +86,38 @@ export async function resume() {
 }
 
 
+
+// How people sign in here (GET /api/v1/auth/methods): with the configured OIDC issuer (Cognito on AWS) the page
+// shows "Sign in with <issuer>", which goes through the server's /api/v1/auth/oidc/start (code flow with PKCE) and
+// comes back signed in with the same cookie session as a password; with passwords turned off, the password form
+// is hidden. After Log out, the issuer's own sign-out page is offered when it has one.
+export async function showMethods(signedOut = false) {
+  let methods;
+  try {
+    const answer = await fetch("/api/v1/auth/methods", { cache: "no-store" });
+    methods = answer.ok ? await answer.json() : null;
+  } catch (error) {
+    console.error(error);
+    return;
+  }
+  if (!methods || !methods.oidc) return;
+  const oidc = methods.oidc;
+  $("signin-oidc").textContent = `Sign in with ${oidc.name}`;
+  $("signin-oidc").dataset.start = oidc.start;
+  $("oidc-card").hidden = false;
+  $("signin-title").textContent = "Or sign in with a password";
+  $("signin-form").hidden = !methods.password;
+  const link = $("signout-oidc-link");
+  if (signedOut && typeof oidc.end_session_url === "string" && /^https?:\/\//.test(oidc.end_session_url)) {
+    link.href = oidc.end_session_url;
+    link.textContent = `Also sign out of ${oidc.name}`;
+    $("signout-oidc").hidden = false;
+  } else {
+    $("signout-oidc").hidden = true;
+  }
+}
+
+export function signInWithIssuer() {
+  const start = $("signin-oidc").dataset.start;
+  if (start && start.startsWith("/api/v1/auth/oidc/")) location.assign(start);
+}

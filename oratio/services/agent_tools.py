@@ -252,6 +252,11 @@ def _at_most(tools: list[AgentTool]) -> list[AgentTool]:
 
 def _invalid(exc: ValidationError, field: str) -> InvalidInput:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or field
+    loc = [str(p) for p in first["loc"]]
+    where = ".".join(loc) or field
     more = len(exc.errors()) - 1
-    return InvalidInput(f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else ""), field=field)
+    message = f"{field}.{where}: {first['msg']}" + (f" (and {more} more)" if more else "")
+    # The field names the tool's own field (`changes.url`, without the union's tag), so a form can show the
+    # reason beside it.
+    named = loc[1:] if loc[:1] in (["http"], ["mcp"]) else loc
+    return InvalidInput(message, field=".".join([field, *named]))

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from oratio.errors import Conflict
 from oratio.services._common import Backends
+from oratio.store.ports import DeleteOutcome
 from oratio.store.tables import RUNTIME_SESSION_EXPIRY_BUCKETS, RUNTIME_SESSIONS
 from schemas.outbox import sortable
 from schemas.runtime_sessions import RuntimeSessionAlias
@@ -63,7 +64,12 @@ class RuntimeSessionAliases:
         raise Conflict("this runtime session id is being bound by another request; retry")
 
     def sweep(self, limit: int = 200) -> int:
-        """Delete up to `limit` expired bindings per expiry bucket (the session sweeper calls this)."""
+        """Delete up to `limit` expired bindings per expiry bucket (the session sweeper calls this).
+
+        Each delete is conditional on the binding still being the one read (`delete_unchanged`): a
+        replica may rebind the id between the query and the delete (and on DynamoDB the expiry index
+        may still show a row rebound a moment ago), and a delete by key would drop that live binding,
+        so the conversation's next message would start a new session. Returns how many were deleted."""
         until = f"{sortable(self._b.clock())}#~"
         gone = 0
         for bucket in range(RUNTIME_SESSION_EXPIRY_BUCKETS):
@@ -71,5 +77,6 @@ class RuntimeSessionAliases:
                 RUNTIME_SESSIONS, f"runtime_sessions#{bucket}", index="by_expiry", sort_to=until, limit=limit
             )
             for alias in page.items:
-                gone += self._b.store.delete(RUNTIME_SESSIONS, alias.tenant_id, f"{alias.agent_id}#{alias.runtime_id}")
+                if self._b.store.delete_unchanged(RUNTIME_SESSIONS, alias) is DeleteOutcome.DELETED:
+                    gone += 1
         return gone

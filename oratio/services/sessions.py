@@ -519,6 +519,25 @@ class SessionService:
     def list_live(self, principal: Principal, *, limit: int = 50, cursor: str | None = None) -> Page[Session]:
         return self.list(principal, SessionFilter(status=SessionStatus.ACTIVE, limit=limit, cursor=cursor))
 
+    def live(self, principal: Principal, *, limit: int = 50, turns: int = 0) -> list[SessionWithTranscript]:
+        """Conversations in progress for the Live tab: those waiting for a person, then the active ones (up to
+        `limit` of each), each with its last `turns` turns, oldest first (none when `turns` is 0).
+
+        Two listing queries, then one turns query per session: a session listed is not read again unless its
+        turns show it moved since (a turn past its `message_count`), so a card's status and transcript still
+        agree, and twenty cards cost about 22 queries, not 2 + 2 x 20 (each session re-read with its turns).
+        """
+        tenant_id = authorize(principal, Scope.SESSIONS_READ)
+        waiting = self.list(principal, SessionFilter(status=SessionStatus.HANDOFF_REQUESTED, limit=limit)).items
+        found = waiting + self.list_live(principal, limit=limit).items
+        shown: list[SessionWithTranscript] = []
+        for session in found:
+            recent = self.recent_turns(tenant_id, session.id, turns)
+            if recent and recent[-1].seq > session.message_count:  # a turn landed since the listing
+                session = self._b.store.get(SESSIONS, tenant_id, session.id) or session
+            shown.append(SessionWithTranscript(session=session, turns=recent))
+        return shown
+
     def list(self, principal: Principal, query: SessionFilter) -> Page[Session]:
         """Newest first. Uses the narrowest index, then filters the rest page by page."""
         tenant_id = authorize(principal, Scope.SESSIONS_READ)

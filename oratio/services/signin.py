@@ -32,7 +32,7 @@ from oratio.auth.lockout import Lockout
 from oratio.auth.passwords import Passwords, check_password
 from oratio.auth.principals import admin_as_principal
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
-from oratio.errors import Conflict, InvalidInput, InvalidState, RateLimited, Unauthenticated
+from oratio.errors import Conflict, Forbidden, InvalidInput, InvalidState, RateLimited, Unauthenticated
 from oratio.services._common import Backends, authorize, update_with_retry
 from oratio.services.outbox import email_delivery
 from oratio.services.tenants import TenantService
@@ -54,6 +54,14 @@ RESETS_PER_HOUR = 3
 """Reset emails one address receives at most per hour, however often a stranger asks."""
 REFUSED = "email or password is not right"
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
+NOT_AN_ADMIN = (
+    "you signed in with your organisation's account, but this email is not an admin of any organisation here; "
+    "ask an admin to invite you (oratio admin invite)"
+)
+ANOTHER_ACCOUNT = (
+    "this email signs in here with another account of your organisation's sign-in; ask an admin "
+    "(the login must be removed and invited again to move it to a new account)"
+)
 LINK_REFUSED = "this link is not valid: it has expired or was already used; ask for a new one"
 
 
@@ -224,6 +232,37 @@ class SignInService:
         if self._passwords.needs_rehash(login.password_hash):
             self._rehash(login, password)
         logger.info("tenant=%s admin=%s | signed in", login.tenant_id, login.admin_id)
+        return self._open(login)
+
+    def sign_in_verified(self, email: str, issuer: str, subject: str) -> SignedIn:
+        """A new session for a person whose email an OIDC issuer has just vouched for
+        (`oratio.services.oidc_signin`): the same login, admin and session as the password path, so
+        everything after (CSRF, expiry, sign out everywhere) is the same. `subject` is the issuer's
+        `iss` and `sub`: the first sign-in binds the login to it, later ones must match. Forbidden with a
+        clear reason when the email is no admin here, the admin is disabled or another account claims it."""
+        address = email.strip().casefold()[:254]
+        login = self._b.store.get(LOGINS, "logins", address) if address else None
+        admin = self._tenants.find_admin(login.tenant_id, login.admin_id) if login is not None else None
+        if login is None or admin is None:
+            logger.info("issuer=%s | issuer sign-in refused: no admin has this email", issuer)
+            raise Forbidden(NOT_AN_ADMIN)
+        if admin.disabled:
+            raise Forbidden("your access was removed; ask an admin")
+        bound = digest(subject)
+        if not login.issuer_subject:
+            try:
+                login = self._b.store.replace(LOGINS, login.model_copy(update={"issuer_subject": bound}))
+            except Conflict:
+                login = self._b.store.get(LOGINS, "logins", address) or login  # bound at the same moment: check it
+        if not hmac.compare_digest(login.issuer_subject, bound):
+            logger.warning(
+                "tenant=%s admin=%s issuer=%s | issuer sign-in refused: another account",
+                login.tenant_id,
+                admin.id,
+                issuer,
+            )
+            raise Forbidden(ANOTHER_ACCOUNT)
+        logger.info("tenant=%s admin=%s issuer=%s | signed in with the issuer", login.tenant_id, admin.id, issuer)
         return self._open(login)
 
     def principal(self, secret: str) -> tuple[Principal, BrowserSession]:

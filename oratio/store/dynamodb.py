@@ -45,9 +45,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from oratio.errors import BackendUnavailable, Conflict, InvalidInput
 from oratio.store.event_cursor import EventCursor
 from oratio.store.group_commit import GroupCommit
-from oratio.store.ports import Insert, Page, Table, Unchanged, Write, check_writes, cursor_of, shard_of
+from oratio.store.ports import (
+    DeleteOutcome,
+    Insert,
+    Page,
+    Table,
+    Unchanged,
+    Write,
+    check_writes,
+    cursor_of,
+    expiry_second,
+    shard_of,
+)
 from oratio.store.tables import ALL_TABLES
-from schemas import Event, Limits, NewEvent, Record
+from schemas import STORE_CONTEXT, Event, Limits, NewEvent, Record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -217,6 +228,17 @@ def _raise_for(exc: ClientError, action: str, why: Sequence[str]) -> NoReturn:
     raise BackendUnavailable(f"the database could not {action} ({code or 'unknown error'}); retry shortly") from exc
 
 
+def _condition_failed(exc: Conflict) -> bool:
+    """Whether a Conflict from `_backend` was a failed condition (not a collision with another transaction)."""
+    cause = exc.__cause__
+    if not isinstance(cause, ClientError):
+        return False
+    reasons = [reason.get("Code") for reason in cause.response.get("CancellationReasons", [])]
+    return "ConditionalCheckFailed" in reasons or cause.response.get("Error", {}).get("Code") == (
+        "ConditionalCheckFailedException"
+    )
+
+
 def _transact(client: DynamoDBClient, actions: list[TransactWriteItemTypeDef], why: Sequence[str]) -> None:
     with _backend("save the change", why):
         client.transact_write_items(TransactItems=actions)
@@ -366,6 +388,43 @@ class DynamoRecordStore:
             return True
         raise Conflict("the record kept changing while it was being deleted; retry")
 
+    def delete_unchanged(self, table: Table[R], item: R) -> DeleteOutcome:
+        """One transaction: the Delete conditioned on `version` (and the TTL attribute, `expires_at`, for an
+        expiring table) plus the unique marker's release. A failed condition is read back once, to tell
+        ABSENT from CONDITION_FAILED; a transaction that collided with another is retried."""
+        key: Item = {"pk": {"S": table.partition(item)}, "sk": {"S": table.sort(item)}}
+        condition = "#v = :v"
+        names = {"#v": _NAMES["#v"]}
+        values: Item = {":v": {"N": str(item.version)}}
+        expiry = expiry_second(table, item)
+        if expiry is not None:  # `_encode` writes it as the second after the expiry
+            condition += " AND #exp = :exp"
+            names["#exp"] = TTL_ATTRIBUTE
+            values[":exp"] = {"N": str(expiry + 1)}
+        delete: DeleteTypeDef = {
+            "TableName": self._name(table),
+            "Key": key,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        actions: list[TransactWriteItemTypeDef] = [{"Delete": delete}]
+        unique = table.unique(item) if table.unique is not None else None
+        if unique is not None:
+            actions.append(self._release(table, key, unique))
+        for attempt in range(_RETRIES):
+            try:
+                with _backend("delete a record"):
+                    self._client.transact_write_items(TransactItems=actions)
+            except Conflict as exc:
+                if _condition_failed(exc):
+                    found = self._get_raw(self._name(table), key)
+                    return DeleteOutcome.ABSENT if found is None else DeleteOutcome.CONDITION_FAILED
+                _backoff(attempt)  # collided with another transaction on the item: try again
+                continue
+            return DeleteOutcome.DELETED
+        raise Conflict("the record kept changing while it was being deleted; retry")
+
     def query(
         self,
         table: Table[R],
@@ -442,7 +501,7 @@ class DynamoRecordStore:
         return f"{value!r} is already taken in {table.name}; choose another"
 
     def _encode(self, table: Table[R], item: R) -> tuple[Item, str | None]:
-        body = item.model_dump_json()
+        body = item.model_dump_json(context=STORE_CONTEXT)
         if len(body.encode()) > _BODY_MAX_BYTES:
             raise InvalidInput(f"the {table.name} record is too large to store ({len(body)} characters)")
         attrs: Item = {

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from oratio.errors import InvalidInput
@@ -104,6 +105,22 @@ TRANSACT_MAX = 25
 """The most writes one `transact` takes (DynamoDB allows 100 items, unique markers included)."""
 
 
+class DeleteOutcome(StrEnum):
+    """What `RecordStore.delete_unchanged` did: a typed answer, since losing its race is not an error."""
+
+    DELETED = "deleted"
+    ABSENT = "absent"
+    """Nothing was stored at the key (deleted by someone else since the read)."""
+    CONDITION_FAILED = "condition_failed"
+    """The stored record is not the one read (written again, or deleted and stored anew): it stays."""
+
+
+def expiry_second(table: Table[R], item: R) -> int | None:
+    """The record's expiry in whole epoch seconds (what DynamoDB's TTL attribute holds), or None for a table
+    without `expires`: the second attribute `delete_unchanged` compares, the same on every adapter."""
+    return None if table.expires is None else int(table.expires(item).timestamp())
+
+
 def check_writes(writes: Sequence[Write]) -> None:
     """The shared preconditions of `transact`, so every adapter refuses the same batches."""
     if not 1 <= len(writes) <= TRANSACT_MAX:
@@ -170,6 +187,18 @@ class RecordStore(Protocol):
 
     def delete(self, table: Table[R], partition: str, sort: str) -> bool:
         """Remove the record, its index entries and its unique value; False if it was absent."""
+        ...
+
+    def delete_unchanged(self, table: Table[R], item: R) -> DeleteOutcome:
+        """Remove the record at `item`'s key only if it is still the record read: its `version` still
+        equals `item.version` and, for a table with `expires`, its expiry is still `item`'s (to the second).
+
+        For a sweep that deletes what it read as expired: a plain `delete` by key would also drop a record
+        written again between the read and the delete (an alias rebound by another replica). Version alone
+        cannot tell a record deleted and stored anew (it starts again at 1); the rows that are (expiring
+        ones) have a later expiry. Index entries and the unique value go with the record. Never raises
+        Conflict for a lost race: it answers CONDITION_FAILED (or ABSENT) and leaves what is stored.
+        """
         ...
 
     def query(
@@ -241,6 +270,7 @@ def cursor_of(after: EventCursor | int, shards: int) -> EventCursor:
 
 __all__ = [
     "TRANSACT_MAX",
+    "DeleteOutcome",
     "EventCursor",
     "EventLog",
     "Index",
@@ -254,5 +284,6 @@ __all__ = [
     "calls_are_brief",
     "check_writes",
     "cursor_of",
+    "expiry_second",
     "shard_of",
 ]

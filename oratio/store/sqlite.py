@@ -34,8 +34,19 @@ from typing import Any
 from oratio.datadir import make_private_database, make_private_dirs
 from oratio.errors import BackendUnavailable, ConfigError, Conflict, InvalidInput
 from oratio.store.event_cursor import EventCursor
-from oratio.store.ports import Insert, Page, R, Table, Unchanged, Write, check_writes, cursor_of
-from schemas import Event, Limits, NewEvent
+from oratio.store.ports import (
+    DeleteOutcome,
+    Insert,
+    Page,
+    R,
+    Table,
+    Unchanged,
+    Write,
+    check_writes,
+    cursor_of,
+    expiry_second,
+)
+from schemas import STORE_CONTEXT, Event, Limits, NewEvent
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
@@ -268,6 +279,25 @@ class SqliteRecordStore(_Adapter):
             cur = tx.execute("DELETE FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, partition, sort))
             return cur.rowcount > 0
 
+    def delete_unchanged(self, table: Table[R], item: R) -> DeleteOutcome:
+        """Read and delete under one write lock, so nothing can land between the check and the delete."""
+        pk, sk = table.partition(item), table.sort(item)
+        with self._db.write() as tx:
+            row = tx.execute(
+                "SELECT version, body FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk)
+            ).fetchone()
+            if row is None:
+                return DeleteOutcome.ABSENT
+            if row[0] != item.version:
+                return DeleteOutcome.CONDITION_FAILED
+            if table.expires is not None:
+                stored = table.model.model_validate_json(row[1])
+                if expiry_second(table, stored) != expiry_second(table, item):
+                    return DeleteOutcome.CONDITION_FAILED
+            _drop_entries(tx, table, pk, sk)
+            tx.execute("DELETE FROM records WHERE tbl = ? AND pk = ? AND sk = ?", (table.name, pk, sk))
+            return DeleteOutcome.DELETED
+
     def query(
         self,
         table: Table[R],
@@ -342,7 +372,7 @@ def _insert(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
     try:
         tx.execute(
             "INSERT INTO records (tbl, pk, sk, body, version) VALUES (?, ?, ?, ?, 1)",
-            (table.name, pk, sk, stored.model_dump_json()),
+            (table.name, pk, sk, stored.model_dump_json(context=STORE_CONTEXT)),
         )
     except sqlite3.IntegrityError as exc:
         if exc.sqlite_errorcode in _KEY_TAKEN:
@@ -358,7 +388,7 @@ def _replace(tx: sqlite3.Connection, table: Table[R], item: R) -> R:
     _version_is(tx, table, item)
     tx.execute(
         "UPDATE records SET body = ?, version = ? WHERE tbl = ? AND pk = ? AND sk = ?",
-        (stored.model_dump_json(), stored.version, table.name, pk, sk),
+        (stored.model_dump_json(context=STORE_CONTEXT), stored.version, table.name, pk, sk),
     )
     if _stored_entries(tx, table, pk, sk) != _entries_of(table, stored):
         _drop_entries(tx, table, pk, sk)

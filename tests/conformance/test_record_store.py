@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import pytest
 
 from oratio.errors import Conflict, InvalidInput
 from oratio.ids import new_id
-from oratio.store.ports import TRANSACT_MAX, Insert, RecordStore, Replace, Unchanged
-from oratio.store.tables import AGENTS, RATE_BUCKETS, SESSIONS, TURNS
+from oratio.store.ports import TRANSACT_MAX, DeleteOutcome, Insert, RecordStore, Replace, Unchanged
+from oratio.store.tables import AGENTS, RATE_BUCKETS, RUNTIME_SESSIONS, SESSIONS, TURNS, runtime_expiry_bucket
 from schemas import Agent, AgentSpec, AgentStatus, Channel, Role, Session, SessionStatus, Turn
 from schemas.rate_limits import RateBucket
+from schemas.runtime_sessions import RuntimeSessionAlias
+from schemas.sessions import TurnLock
 
 TENANT_A = "ten_aaaa"
 TENANT_B = "ten_bbbb"
@@ -100,6 +103,71 @@ def test_delete_removes_record_index_entries_and_unique_value(record_store: Reco
     assert record_store.get(AGENTS, TENANT_A, agent.id) is None
     assert record_store.query(AGENTS, f"{TENANT_A}#creating", index="by_status").items == []
     record_store.insert(AGENTS, make_agent("Support"))
+
+
+def make_alias(session_id: str, expires_at: datetime) -> RuntimeSessionAlias:
+    """A record of an expiring table (`Table.expires`) with an index: what `delete_unchanged` sweeps."""
+    return RuntimeSessionAlias(
+        tenant_id=TENANT_A,
+        agent_id="agt_a",
+        runtime_id="client-chosen-id",
+        session_id=session_id,
+        created_at=expires_at - timedelta(hours=8),
+        expires_at=expires_at,
+    )
+
+
+EXPIRED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+MODES: tuple[Literal["validation"], Literal["serialization"]] = ("validation", "serialization")
+
+
+def test_delete_unchanged_removes_the_record_read_with_its_index_entries(record_store: RecordStore) -> None:
+    read = record_store.insert(RUNTIME_SESSIONS, make_alias("ses_old", EXPIRED))
+    assert record_store.delete_unchanged(RUNTIME_SESSIONS, read) is DeleteOutcome.DELETED
+    assert record_store.get(RUNTIME_SESSIONS, TENANT_A, "agt_a#client-chosen-id") is None
+    assert record_store.query(RUNTIME_SESSIONS, runtime_expiry_bucket(read), index="by_expiry").items == []
+    assert record_store.delete_unchanged(RUNTIME_SESSIONS, read) is DeleteOutcome.ABSENT
+
+
+def test_delete_unchanged_leaves_a_record_written_again_since_the_read(record_store: RecordStore) -> None:
+    read = record_store.insert(RUNTIME_SESSIONS, make_alias("ses_old", EXPIRED))
+    rebound = record_store.replace(
+        RUNTIME_SESSIONS, read.model_copy(update={"session_id": "ses_new", "expires_at": EXPIRED + timedelta(hours=8)})
+    )
+    assert record_store.delete_unchanged(RUNTIME_SESSIONS, read) is DeleteOutcome.CONDITION_FAILED
+    assert record_store.get(RUNTIME_SESSIONS, TENANT_A, "agt_a#client-chosen-id") == rebound
+
+
+def test_delete_unchanged_leaves_a_record_deleted_and_stored_anew_at_the_same_version(
+    record_store: RecordStore,
+) -> None:
+    """Version 1 again, so only the expiry tells the new row from the one read."""
+    read = record_store.insert(RUNTIME_SESSIONS, make_alias("ses_old", EXPIRED))
+    assert record_store.delete(RUNTIME_SESSIONS, TENANT_A, "agt_a#client-chosen-id")
+    anew = record_store.insert(RUNTIME_SESSIONS, make_alias("ses_new", EXPIRED + timedelta(hours=8)))
+    assert anew.version == read.version
+    assert record_store.delete_unchanged(RUNTIME_SESSIONS, read) is DeleteOutcome.CONDITION_FAILED
+    assert record_store.get(RUNTIME_SESSIONS, TENANT_A, "agt_a#client-chosen-id") == anew
+
+
+def test_delete_unchanged_frees_the_unique_value_and_refuses_a_moved_version(record_store: RecordStore) -> None:
+    read = record_store.insert(AGENTS, make_agent("Support"))
+    moved = record_store.replace(AGENTS, read.model_copy(update={"status": AgentStatus.ACTIVE}))
+    assert record_store.delete_unchanged(AGENTS, read) is DeleteOutcome.CONDITION_FAILED
+    assert record_store.get_unique(AGENTS, TENANT_A, "support") == moved
+    assert record_store.delete_unchanged(AGENTS, moved) is DeleteOutcome.DELETED
+    assert record_store.get_unique(AGENTS, TENANT_A, "support") is None
+    record_store.insert(AGENTS, make_agent("Support"))  # the name is free again
+
+
+def test_a_sessions_turn_lock_is_stored_yet_left_out_of_every_other_dump(record_store: RecordStore) -> None:
+    """The lock names a serving process and a turn token: the store keeps it, no outward JSON shows it."""
+    lock = TurnLock(owner="own_replica1", token="trn_token", until=EXPIRED)
+    session = record_store.insert(SESSIONS, make_session("agt_a").model_copy(update={"turn_lock": lock}))
+    stored = record_store.get(SESSIONS, TENANT_A, session.id)
+    assert stored is not None and stored.turn_lock == lock
+    assert "turn_lock" not in stored.model_dump(mode="json") and "trn_token" not in stored.model_dump_json()
+    assert all("turn_lock" not in Session.model_json_schema(mode=mode)["properties"] for mode in MODES)
 
 
 def test_query_pages_through_everything_once_in_order(record_store: RecordStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -9,8 +10,9 @@ import pytest
 
 from oratio.ids import new_id
 from oratio.services.outbox import webhook_delivery
-from oratio.store.tables import DOCUMENTS, OUTBOX
+from oratio.store.tables import DOCUMENTS, OUTBOX, SESSIONS
 from schemas import Channel, DeliveryStatus, DocumentStatus, NotificationStatus, NotificationType, Role, SessionStatus
+from schemas.sessions import TurnLock
 from tests.dashboard.dash import HANDOFF_REASON, Dash, say, token_for
 from tests.support.tenants import doc
 
@@ -295,3 +297,20 @@ def test_dead_deliveries_are_listed_and_retried_by_their_own_tenant_only(http: h
     assert platform.handoff.flush(30.0)  # refused again (a private address): dead once more, after one attempt
     again = http.get("/api/v1/deliveries", headers=dash.bearer()).json()["deliveries"]
     assert [(d["status"], d["attempts"]) for d in again] == [("dead", 1)]
+
+
+def test_a_sessions_turn_lock_is_in_no_answer_of_the_api(http: httpx.Client, dash: Dash) -> None:
+    """Mid-turn a session holds a lock naming the serving process and the turn's token: internal ids."""
+    said = say(http, dash, "Where is my parcel?")
+    assert "turn_lock" not in json.dumps(said)  # the runtime's own answer
+    session_id = str(said["session_id"])
+    session = dash.platform.sessions.record(dash.acme.tenant_id, session_id)
+    lock = TurnLock(owner="own_replica_internal", token="trn_internal", until=session.last_activity_at)
+    dash.platform.backends.store.replace(SESSIONS, session.model_copy(update={"turn_lock": lock}))
+
+    for path in [f"/api/v1/sessions/{session_id}", "/api/v1/sessions", "/api/v1/sessions/live?turns=2"]:
+        response = http.get(path, headers=dash.bearer())
+        assert response.status_code == 200, response.text
+        assert session_id in response.text, path
+        for internal in ("turn_lock", "trn_internal", "own_replica_internal"):
+            assert internal not in response.text, (path, internal)

@@ -7,7 +7,6 @@ request state, the AgentCreator, the SQLite platform and the scripted serving mo
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 import pytest
@@ -22,53 +21,17 @@ from mcp.types import (
     InputRequiredResult,
     TextContent,
 )
-from pydantic import BaseModel
 
 from creator_agent.models import attach_creator
-from creator_agent.offline import offline_model
 from mcp_server import OperatorPrincipal, build_server
-from mcp_server.sampling import JSON_INSTRUCTIONS, MAX_QUESTIONS, QUESTION_KEY, parse_answer
+from mcp_server.sampling import MAX_QUESTIONS, QUESTION_KEY, parse_answer
 from mcp_server.tools.agents import CreationRecords
 from oratio.platform import Platform
-from schemas import Agent, AgentPlan, AgentStatus, ParsedSop, PlanReview, Principal, Scope, StageName
-from tests.mcp_server.test_tools_creation import SOP
+from schemas import Agent, AgentStatus, PlanReview, Principal, Scope, StageName
 from tests.support.mcp import call_as
+from tests.support.sampling import SOP, SPEC, ClientLLM
 
 pytestmark = pytest.mark.anyio
-
-SPEC: dict[str, Any] = {
-    "name": "Desk",
-    "sop": SOP,
-    "model": "scripted",
-    "handoff": {"enabled": True, "conditions": ["the customer asks for a manager"]},
-}
-SCHEMAS: dict[str, type[BaseModel]] = {"ParsedSop": ParsedSop, "AgentPlan": AgentPlan, "PlanReview": PlanReview}
-
-
-class ClientLLM:
-    """The MCP client's model: answers Oratio's questions as the offline creator would, in JSON text."""
-
-    def __init__(self, *, garble: bool = False) -> None:
-        self.questions: list[CreateMessageRequestParams] = []
-        self._garble = garble
-
-    async def __call__(self, context: ClientRequestContext, params: CreateMessageRequestParams) -> CreateMessageResult:
-        self.questions.append(params)
-        assert params.system_prompt is not None and JSON_INSTRUCTIONS in params.system_prompt
-        system, _, schema = params.system_prompt.partition(JSON_INSTRUCTIONS)
-        output = SCHEMAS[str(_title(schema))]
-        assert isinstance(params.messages[0].content, TextContent)
-        messages: Any = [{"role": "user", "content": [{"text": params.messages[0].content.text}]}]
-        answer: BaseModel | None = None
-        async for event in offline_model().structured_output(output, messages, system_prompt=system):
-            answer = event["output"]
-        assert answer is not None
-        text = "I think the plan is fine." if self._garble else f"```json\n{answer.model_dump_json()}\n```"
-        return CreateMessageResult(role="assistant", content=TextContent(type="text", text=text), model="client-llm")
-
-
-def _title(schema: str) -> object:
-    return json.loads(schema)["title"]
 
 
 @pytest.fixture

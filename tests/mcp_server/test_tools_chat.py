@@ -6,16 +6,20 @@ base for questions, hands off when a person is asked for, and ends on goodbye.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import TextContent
 
 from mcp_server._principal import OperatorPrincipal
 from mcp_server.server import build_server
 from oratio.platform import Platform
 from oratio.runtime import TurnResult
+from oratio.store.tables import SESSIONS
 from schemas import Agent, AgentPlan, Channel, Principal, Scope, SessionStatus, SessionWithTranscript
+from schemas.sessions import TurnLock
 from tests.support.mcp import call_as, call_error, spec
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +104,28 @@ async def test_a_read_only_token_cannot_chat(platform: Platform, acme: Principal
         error = await call_error(connected, "chat_with_agent", {"agent_id": agent.id, "message": "Hi"})
 
     assert error == f"{FAILED}forbidden: this token lacks the 'agents:write' scope"
+
+
+async def test_a_sessions_turn_lock_is_in_no_tool_answer_nor_schema(
+    client: Client, platform: Platform, acme: Principal, agent: Agent
+) -> None:
+    """Mid-turn a session holds a lock naming the serving process and the turn's token: internal ids."""
+    answer = await call_as(client, "chat_with_agent", {"agent_id": agent.id, "message": "Hello"}, TurnResult)
+    store = platform.backends.store
+    session = platform.sessions.record(acme.tenant_id, answer.session_id)
+    lock = TurnLock(owner="own_replica_internal", token="trn_internal", until=session.last_activity_at)
+    store.replace(SESSIONS, session.model_copy(update={"turn_lock": lock}))
+
+    for tool, arguments in [("get_session", {"session_id": answer.session_id}), ("list_sessions", {})]:
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+        shown = json.dumps(result.structured_content) + "".join(
+            block.text for block in result.content if isinstance(block, TextContent)
+        )
+        assert answer.session_id in shown
+        assert "turn_lock" not in shown and "trn_internal" not in shown and "own_replica_internal" not in shown
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert "turn_lock" not in json.dumps(tools["get_session"].output_schema)
+    assert "turn_lock" not in json.dumps(tools["list_sessions"].output_schema)
+    stored = platform.sessions.record(acme.tenant_id, answer.session_id)
+    assert stored.turn_lock == lock  # the store keeps it: the engine needs it

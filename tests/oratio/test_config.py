@@ -132,3 +132,30 @@ def test_a_short_request_state_key_is_refused_without_echoing_it() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"ORATIO_MCP_REQUEST_STATE_KEYS": "k" * 32 + ",tooshort-secret"})
     assert "ORATIO_MCP_REQUEST_STATE_KEYS" in caught.value.message and "tooshort" not in caught.value.message
+
+
+OIDC = {
+    "ORATIO_OIDC_DISCOVERY_URL": "https://issuer.example/.well-known/openid-configuration",
+    "ORATIO_OIDC_CLIENT_ID": "dashboard",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"ORATIO_OIDC_CLIENT_ID": "dashboard"}, "go together"),
+        ({**OIDC, "ORATIO_OIDC_DISCOVERY_URL": "http://issuer.example/.well-known/openid-configuration"}, "https"),
+        ({**OIDC, "ORATIO_OIDC_DISCOVERY_URL": "https://issuer.example/"}, "ending in /.well-known"),
+        ({"ORATIO_SIGNIN_PASSWORDS": "false"}, "nobody could sign in"),
+        ({**OIDC, "ORATIO_OIDC_NAME": "<script>"}, "ORATIO_OIDC_NAME"),
+        ({"ORATIO_OIDC_CLIENT_SECRET": "s3cret-value-here"}, "needs ORATIO_OIDC_DISCOVERY_URL"),
+    ],
+)
+def test_oidc_sign_in_settings_are_checked_and_the_secret_never_shows(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert says in caught.value.message and "s3cret" not in caught.value.message
+    settings = load_settings({**OIDC, "ORATIO_OIDC_CLIENT_SECRET": "s3cret-value-here", "ORATIO_SIGNIN_PASSWORDS": "0"})
+    assert "s3cret" not in repr(settings) and settings.signin_passwords is False
+    local = "http://127.0.0.1:9400/.well-known/openid-configuration"  # a developer's issuer on loopback
+    assert load_settings({**OIDC, "ORATIO_OIDC_DISCOVERY_URL": local}).oidc_discovery_url == local

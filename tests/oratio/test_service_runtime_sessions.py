@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any, cast
 
 from oratio.platform import Platform
 from oratio.services.runtime_sessions import ALIAS_TTL, RuntimeSessionAliases
+from oratio.store.ports import RecordStore
 from oratio.store.tables import RUNTIME_SESSIONS
 from tests.support.platforms import FakeClock
 
@@ -61,3 +65,39 @@ def test_an_expired_binding_is_forgotten_rebound_and_swept(platform: Platform, c
     clock.advance(ALIAS_TTL + timedelta(seconds=1))
     platform.sweep_sessions()
     assert platform.backends.store.get(RUNTIME_SESSIONS, "ten_a", f"agt_a#{RUNTIME_ID}") is None
+
+
+class RebindsBeforeDelete:
+    """The platform's real store, with another replica's rebind run at the one moment a timed race could hit:
+    after the sweep read the expired binding, just before its delete. Every call goes to the store underneath."""
+
+    def __init__(self, inner: RecordStore, rebind: Callable[[], object]) -> None:
+        self._inner = inner
+        self._rebind: Callable[[], object] | None = rebind
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._inner, name)
+        if name not in ("delete", "delete_unchanged"):
+            return found
+
+        def deleting(*args: Any, **kwargs: Any) -> Any:
+            rebind, self._rebind = self._rebind, None
+            if rebind is not None:
+                rebind()
+            return found(*args, **kwargs)
+
+        return deleting
+
+
+def test_a_binding_rebound_between_the_sweeps_read_and_its_delete_is_kept(platform: Platform, clock: FakeClock) -> None:
+    aliases = platform.runtime_sessions
+    aliases.bind("ten_a", "agt_a", RUNTIME_ID, "ses_old")
+    clock.advance(ALIAS_TTL + timedelta(seconds=1))
+    other_replica = RuntimeSessionAliases(platform.backends)
+    rebinding = RebindsBeforeDelete(
+        platform.backends.store, lambda: other_replica.bind("ten_a", "agt_a", RUNTIME_ID, "ses_new")
+    )
+    sweeper = RuntimeSessionAliases(replace(platform.backends, store=cast(RecordStore, rebinding)))
+
+    assert sweeper.sweep() == 0  # what it read as expired was rebound before its delete: nothing to delete
+    assert aliases.get("ten_a", "agt_a", RUNTIME_ID) == "ses_new"  # the conversation goes on in its session

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
 from oratio.errors import InvalidInput, InvalidState, NotFound
 from oratio.ids import new_id
 from oratio.platform import Platform
+from oratio.services.sessions import SessionService
+from oratio.store.ports import RecordStore
 from schemas import (
     AgentStatus,
     Channel,
@@ -19,6 +24,7 @@ from schemas import (
     SessionStatus,
     Source,
 )
+from tests.support.counting import Counting
 from tests.support.platforms import FakeClock
 from tests.support.tenants import Tenancy, active_agent, create_agent, events, new_tenancy
 
@@ -353,3 +359,34 @@ def test_interrupt_orphans_marks_active_sessions_of_every_tenant(
     assert platform.sessions.list_live(acme.principal).items == []
     assert platform.sessions.list_live(globex.principal).items == []
     assert platform.sessions.interrupt_orphans() == 0
+
+
+LIVE_CARDS = 5
+
+
+def test_the_live_list_with_turns_costs_two_listings_and_one_query_per_session(
+    platform: Platform, acme: Tenancy
+) -> None:
+    """The Live tab's one request: a bounded number of queries (the store's calls counted), not a re-read of
+    every session beside its turns."""
+    agent = active_agent(platform, acme)
+    listed: list[str] = []
+    for _ in range(LIVE_CARDS):
+        session = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)
+        for seq, role in [(1, Role.CUSTOMER), (2, Role.AGENT), (3, Role.CUSTOMER)]:
+            session, _ = platform.sessions.append_next(session, seq, role, f"message {seq}")
+        listed.append(session.id)
+    handed = platform.sessions.start(acme.tenant_id, agent.id, Channel.TEXT)
+    platform.sessions.set_status(acme.tenant_id, handed.id, SessionStatus.HANDOFF_REQUESTED, "asked for a person")
+    tally: Counter[str] = Counter()
+    store = cast(RecordStore, Counting("store", platform.backends.store, tally))
+    counted = SessionService(replace(platform.backends, store=store))
+
+    live = counted.live(acme.principal, limit=50, turns=2)
+
+    assert [read.session.id for read in live][0] == handed.id  # waiting for a person first
+    assert sorted(read.session.id for read in live[1:]) == sorted(listed)
+    assert all([(t.seq, t.text) for t in read.turns] == [(2, "message 2"), (3, "message 3")] for read in live[1:])
+    assert (tally["store.query"], tally["store.get"]) == (2 + LIVE_CARDS + 1, 0)
+    plain = counted.live(acme.principal, limit=50)
+    assert [read.turns for read in plain] == [[]] * (LIVE_CARDS + 1)

@@ -58,7 +58,7 @@ BY_ID = (
     ("POST", "/api/v1/sessions/{}/handoff/return"),
     ("POST", "/api/v1/sessions/{}/handoff/close"),
     ("POST", "/api/v1/sessions/{}/messages"),
-    # The agent page (dashboard.agent_page, dashboard.agent_access).
+    # The agent page (dashboard.agent_page, dashboard.agent_access, dashboard.agent_tools).
     ("GET", "/api/v1/agents/{}"),
     ("GET", "/api/v1/agents/{}/versions"),
     ("GET", "/api/v1/agents/{}/versions/1/diff/1"),
@@ -70,6 +70,10 @@ BY_ID = (
     ("POST", "/api/v1/agents/{}/chat"),
     ("POST", "/api/v1/agents/{}/pause"),
     ("POST", "/api/v1/agents/{}/resume"),
+    # Its tool routes (dashboard.agent_tools): the agents have no tool, so a body is read and then 404.
+    ("PATCH", "/api/v1/agents/{}/tools/get_order"),
+    ("POST", "/api/v1/agents/{}/tools/get_order/test"),
+    ("DELETE", "/api/v1/agents/{}/tools/get_order"),
 )
 
 

@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,8 @@ READY_TIMEOUT_S = 90.0
 """Bounds a replica's start: three start at once on a machine whose two cores are shared."""
 PROXY_TIMEOUT_S = 10.0
 """Bounds the proxy's start and stop (its loop runs in a thread of the test process)."""
+REQUEST_STATE_KEY = "replicas-share-this-request-state-key-0123456789"
+"""The cluster's `ORATIO_MCP_REQUEST_STATE_KEYS` (at least 32 bytes)."""
 _PIPE_CHUNK = 64 * 1024
 
 
@@ -213,9 +215,15 @@ class Cluster:
 
 
 def replica_env(
-    moto: MotoServer, data_dir: Path, prefix: str, bucket: str, settings: Mapping[str, str]
+    moto: MotoServer,
+    data_dir: Path,
+    prefix: str,
+    bucket: str,
+    settings: Mapping[str, str],
+    unset: Collection[str] = (),
 ) -> dict[str, str]:
-    """A replica's environment: the shared store and bucket, its own data dir, the test's `settings` on top."""
+    """A replica's environment: the shared store and bucket, its own data dir, the test's `settings` on top,
+    without the variables named in `unset` (e.g. ORATIO_MODEL, for a cluster with no model of its own)."""
     shared = {
         "ORATIO_DATA_DIR": str(data_dir),
         "ORATIO_STORE": "dynamodb",
@@ -231,15 +239,20 @@ def replica_env(
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
+        # Every replica seals MCP request state (the rounds of a build on the client's model) with the same
+        # ring, as ORATIO_REPLICAS > 1 requires, so a round sealed by one replica opens on any other.
+        "ORATIO_MCP_REQUEST_STATE_KEYS": REQUEST_STATE_KEY,
     }
-    return clean_env(**{**shared, **settings})
+    merged = {name: value for name, value in {**shared, **settings}.items() if name not in unset}
+    return clean_env(**merged)
 
 
 @contextmanager
-def cluster(root: Path, count: int = REPLICAS, **settings: str) -> Iterator[Cluster]:
+def cluster(root: Path, count: int = REPLICAS, unset: Collection[str] = (), **settings: str) -> Iterator[Cluster]:
     """`count` replicas of `oratio serve` on one moto_server, behind a round-robin proxy, all answering.
 
-    `settings` are ORATIO_* variables every replica gets (e.g. `ORATIO_MODEL="scripted?delay=0.05"`).
+    `settings` are ORATIO_* variables every replica gets (e.g. `ORATIO_MODEL="scripted?delay=0.05"`); `unset`
+    names variables no replica gets (`("ORATIO_MODEL",)`: no server-side model, builds think on MCP sampling).
     The tables, the bucket and the operator's tenant are made once, by the test's platform, before any
     replica starts: replicas share the operator file, as replicas of one installation share configuration.
     """
@@ -263,7 +276,7 @@ def cluster(root: Path, count: int = REPLICAS, **settings: str) -> Iterator[Clus
             data_dir = root / f"replica-{index}"
             data_dir.mkdir(parents=True)
             shutil.copy(operator_file(platform), data_dir / operator_file(platform).name)
-            env = replica_env(moto, data_dir, prefix, bucket, shared)
+            env = replica_env(moto, data_dir, prefix, bucket, shared, unset)
             replicas.append(Replica(index, port, data_dir, env, root / f"replica-{index}.stderr"))
         built = Cluster(moto, platform, replicas, proxy)
         for replica in replicas:
