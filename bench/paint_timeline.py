@@ -7,7 +7,7 @@ start, time to first byte = the server's time on loopback, end). From them, per 
 
     html      navigation start to the HTML's last byte
     scripts   the HTML's last byte to DOMContentLoaded (module fetches, parse and run)
-    signin    DOMContentLoaded to the signed-in page shown (the sign-in check and /api/v1/me)
+    signin    DOMContentLoaded to the signed-in page shown (the sign-in check, when the HTML does not carry it)
     ws        navigation start to the live socket's first frame (its `ready`), if before the paint
     api       API requests made before the paint
     chain     the longest run of API requests each started after the previous one ended (round trips in

@@ -16,7 +16,10 @@ JSON only (a cross-site HTML form cannot send it), so nobody can sign a browser 
 A signed-in answer (sign-in, accept, reset, session) also says what `GET /api/v1/me` says (`tenant`, `scopes`) and
 `cursor`, the tenant's event-log head read before the answer: the page shows itself and reads its lists at once,
 then follows the live feed from that cursor (so nothing written after the lists were read is missed), instead of
-three round trips in sequence (session, /me, the socket's `ready`) before its first list request.
+three round trips in sequence (session, /me, the socket's `ready`) before its first list request. The answer is
+built in `dashboard.signed_in`; the `/dashboard` HTML carries the same for a request with a valid session cookie,
+so a returning admin's page makes no sign-in request at all (`GET session` stays for the rest: a link followed
+from another site, whose navigation carries no SameSite=Strict cookie).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard.credentials import (
-    SignInAccess,
     check_origin,
     clear_session_cookie,
     is_secure,
@@ -40,14 +42,13 @@ from dashboard.credentials import (
     session_secret,
     set_session_cookie,
 )
+from dashboard.signed_in import SignedInAccess, signed_in_answer
 from oratio.auth.passwords import PASSWORD_MAX
 from oratio.errors import Forbidden, InvalidInput, InvalidState, Unauthenticated
 from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
-from oratio.services.live import EventTail
 from oratio.services.oidc_signin import OidcSignIn
-from oratio.services.signin import SECRET_MAX, SignedIn, csrf_token
-from oratio.services.tenants import TenantService
-from schemas import Model, Name, Principal
+from oratio.services.signin import SECRET_MAX, SignedIn
+from schemas import Model, Name
 from schemas.signin import LinkPurpose
 
 MAX_BODY_BYTES = 4 * 1024
@@ -80,13 +81,8 @@ class MintBody(Model):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class SignInDoorAccess(SignInAccess, Protocol):
-    """What the sign-in routes use: sign-in and access, and for a signed-in answer the tenant and its log's head."""
-
-    @property
-    def tenants(self) -> TenantService: ...
-
-    def tailer(self, poll_interval: float | None = None) -> EventTail: ...
+class SignInDoorAccess(SignedInAccess, Protocol):
+    """What the sign-in routes use: what a signed-in answer reads (`dashboard.signed_in`) and the OIDC sign-in."""
 
     @property
     def oidc(self) -> OidcSignIn | None: ...
@@ -133,29 +129,8 @@ class SignInDoor:
         except Unauthenticated:
             clear_session_cookie(nobody)
             return nobody
-        return JSONResponse(
-            {
-                "signed_in": True,
-                "tenant_id": principal.tenant_id,
-                "subject": principal.subject,
-                "email": session.email,
-                "expires_at": session.expires_at.isoformat(),
-                "csrf_token": csrf_token(secret),
-                **await anyio.to_thread.run_sync(self._who, principal),
-            },
-            headers={"Cache-Control": "no-store"},
-        )
-
-    def _who(self, principal: Principal) -> dict[str, Any]:
-        """What /api/v1/me says (the tenant, the scopes) and the tenant's event-log head, read now: the page reads
-        its lists after this answer and follows the live feed from `cursor`, so it misses no later event."""
-        cursor = self._p.tailer().events.head(principal.tenant_id)
-        tenant = self._p.tenants.get_tenant(principal)
-        return {
-            "tenant": {"id": tenant.tenant_id, "name": tenant.name},
-            "scopes": sorted(s.value for s in principal.scopes),
-            "cursor": cursor.token(),
-        }
+        answer = await anyio.to_thread.run_sync(signed_in_answer, self._p, principal, session, secret)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     async def sign_out(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)  # CSRF: no other site signs a person out
@@ -229,19 +204,10 @@ class SignInDoor:
         return _parse(model, await _json_body(request))
 
     async def _signed_in(self, request: Request, signed: SignedIn) -> Response:
-        who = await anyio.to_thread.run_sync(self._who, signed.principal)
-        response = JSONResponse(
-            {
-                "signed_in": True,
-                "tenant_id": signed.principal.tenant_id,
-                "subject": signed.principal.subject,
-                "email": signed.session.email,
-                "expires_at": signed.session.expires_at.isoformat(),
-                "csrf_token": csrf_token(signed.secret),
-                **who,
-            },
-            headers={"Cache-Control": "no-store"},
+        answer = await anyio.to_thread.run_sync(
+            signed_in_answer, self._p, signed.principal, signed.session, signed.secret
         )
+        response = JSONResponse(answer, headers={"Cache-Control": "no-store"})
         max_age = int((signed.session.expires_at - signed.session.created_at).total_seconds())
         set_session_cookie(response, signed.secret, max_age, secure=is_secure(request, self._public_url))
         return response

@@ -12,7 +12,8 @@ export function agentPage() {
   return loading;
 }
 
-// After the first paint, when the browser is idle: the page is then ready before the admin clicks an agent.
+// After the first paint (connection.js, once the lists are drawn), when the browser is idle: the page is then ready
+// before the admin clicks an agent.
 export function preloadAgentPage() {
   const idle = window.requestIdleCallback || ((run) => setTimeout(run, 1000));
   idle(() => agentPage().catch(report), { timeout: 5000 });

@@ -2,12 +2,13 @@
 
 import { api } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
+import { READS } from "./early.js";
 import { agentName, state } from "./state.js";
 
 const STAGES = ["parse_sop", "draft_plan", "review_plan", "simulate", "deploy"];
 
 export async function loadAgents() {
-  const body = await api("/api/v1/agents?limit=200");
+  const body = await api(READS.agents);
   state.agents = new Map(body.agents.map((agent) => [agent.id, agent]));
   const rows = $("agent-rows");
   // Every agent event redraws the rows: a keyboard user on an agent's button keeps the focus there, not on the page.

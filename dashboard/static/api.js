@@ -2,6 +2,7 @@
 // the session's CSRF token); a refusal signs the page out (through the handler the entry module registers,
 // so this module depends on no view).
 
+import { takeEarly } from "./early.js";
 import { state } from "./state.js";
 
 let unauthorized = () => {};
@@ -25,14 +26,17 @@ function credentials(method) {
 }
 
 export async function api(path, options = {}) {
-  const headers = credentials(options.method || "GET");
+  const method = options.method || "GET";
+  const headers = credentials(method);
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method: options.method || "GET",
+  // A first read early.js started (signed in with a cookie, as this page is then) answers once; others are asked.
+  const early = method === "GET" && !state.token ? takeEarly(path) : undefined;
+  const response = await (early || fetch(path, {
+    method,
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     cache: "no-store",
-  });
+  }));
   const body = await response.json().catch(() => null);
   if (response.status === 401) {
     unauthorized("You were signed out (expired or refused). Sign in again.");

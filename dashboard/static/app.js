@@ -4,13 +4,13 @@
 // and lives in sessionStorage (this tab only).
 
 import { dismissToken, invite, mintToken, signOutEverywhere } from "./account.js";
-import { preloadAgentPage } from "./agent_entry.js";
 import { ApiError, onUnauthorized, report } from "./api.js";
 import { watchChartControls } from "./charts.js";
-import { login, logout, signOut } from "./connection.js";
+import { login, logout, signOut, startSession } from "./connection.js";
 import { wireCreate } from "./create.js";
 import { wireCreation } from "./creation.js";
 import { $ } from "./dom.js";
+import { TOKEN_KEY, signedIn } from "./early.js";
 import { exportHistory, loadHistory } from "./history.js";
 import { mintKey } from "./keys.js";
 import { watchServiceAccounts } from "./machines.js";
@@ -18,7 +18,7 @@ import { openSession } from "./session.js";
 import { enableSound } from "./notifications.js";
 import { leaveView, watchRoutes } from "./route.js";
 import { followLink, forgot, resume, setPassword, showMethods, signIn, signInWithIssuer } from "./signin.js";
-import { TOKEN_KEY, state } from "./state.js";
+import { state } from "./state.js";
 import { showTab } from "./tabs.js";
 
 async function start() {
@@ -55,7 +55,6 @@ async function start() {
   $("history-export-json").addEventListener("click", () => exportHistory("json"));
   $("mint-form").addEventListener("submit", mintKey);
   watchRoutes();
-  preloadAgentPage();
   $("secret-dismiss").addEventListener("click", () => {
     $("secret-box").hidden = true;
     $("secret-value").textContent = "";
@@ -76,6 +75,8 @@ async function start() {
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) {
     login(saved).catch(() => logout(""));
+  } else if (signedIn) {
+    await startSession(signedIn); // the HTML said who is signed in: no sign-in request before the lists
   } else if (!(await resume())) {
     $("login").hidden = false;
     await showMethods();

@@ -1,18 +1,19 @@
 // Signing in and out, and the live WebSocket: events are applied once, in order, and a reconnect
 // resumes from the last event seen.
 
-import { agentEvent, agentResync } from "./agent_entry.js";
+import { agentEvent, agentResync, preloadAgentPage } from "./agent_entry.js";
 import { loadAgents, setProgress } from "./agents.js";
 import { api, reloadSoon, report } from "./api.js";
 import { loadCharts, openChartsLink } from "./charts.js";
 import { creationEvent, creationResync } from "./creation.js";
 import { $ } from "./dom.js";
+import { TOKEN_KEY, dropEarly } from "./early.js";
 import { loadHistory } from "./history.js";
 import { loadKeys } from "./keys.js";
 import { openRoute } from "./route.js";
 import { addToolCall, addTurn, ensureCard, loadLive, setCardHandoff, setCardStatus, updateLiveCount } from "./live.js";
 import { alertHandoff, loadNotifications } from "./notifications.js";
-import { TOKEN_KEY, state } from "./state.js";
+import { state } from "./state.js";
 
 export async function login(token) {
   state.token = token;
@@ -23,7 +24,8 @@ export async function login(token) {
 }
 
 // Signed in with email and password: the HttpOnly cookie authenticates; `signedIn` is the answer of
-// sign-in, accept, reset or GET /api/v1/auth/session (the person and the session's CSRF token).
+// sign-in, accept, reset or GET /api/v1/auth/session, or the one the HTML carried (early.js): the person and the
+// session's CSRF token.
 export async function startSession(signedIn) {
   state.token = null;
   state.session = true;
@@ -63,6 +65,7 @@ export async function signOut() {
 
 // The page signed out (a pasted token is forgotten); `message` says why when the server ended it.
 export function logout(message) {
+  dropEarly();
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.session = false;
@@ -195,8 +198,11 @@ function historyChanged() {
 // History and Charts are the heavy reads (a page of sessions, a day of transcripts): they load when their tab is
 // shown (tabs.js), not at sign-in, so the other views paint sooner; a reconnect reloads the one shown.
 // All at once: agent names arrive when they do (loadAgents renames the cards and rows drawn before).
+// Then, the lists drawn, the agent page's modules load when the browser is next idle: idle before (waiting for these
+// answers), it compiled them just as they arrived.
 async function reloadAll() {
   await Promise.all([loadAgents(), loadLive(), loadNotifications(), loadKeys(), historyShown(), chartsChanged(0)]);
+  preloadAgentPage();
 }
 
 async function historyShown() {

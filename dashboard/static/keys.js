@@ -2,10 +2,11 @@
 
 import { ApiError, api, report } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
+import { READS } from "./early.js";
 import { agentName } from "./state.js";
 
 export async function loadKeys() {
-  const body = await api("/api/v1/keys?limit=200");
+  const body = await api(READS.keys);
   const rows = $("key-rows");
   clear(rows);
   for (const key of body.keys) {

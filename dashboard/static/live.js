@@ -2,11 +2,11 @@
 
 import { api, report } from "./api.js";
 import { $, clear, el, pill, timeOf } from "./dom.js";
+import { READS } from "./early.js";
 import { agentName, state } from "./state.js";
 import { attachVoice, detachVoice } from "./voice.js";
 
 const LIVE_MAX = 24;
-const LIVE_TURNS = 20;  // a card's transcript as the list brings it; the session page has the whole of it
 
 const ENDED = new Set(["completed", "interrupted", "error"]);
 
@@ -15,8 +15,9 @@ const gone = new Set();
 
 export async function loadLive() {
   const asked = state.applied;
-  // Each session comes with its last turns: one request fills every card (not one more per card).
-  const body = await api(`/api/v1/sessions/live?limit=20&turns=${LIVE_TURNS}`);
+  // Each session comes with its last 20 turns (READS.live): one request fills every card (not one more per card);
+  // the session page has the whole transcript.
+  const body = await api(READS.live);
   const live = body.sessions.slice(0, LIVE_MAX);
   for (const session of live) {
     if (ENDED.has(session.status)) continue;
@@ -220,7 +221,21 @@ export function addToolCall(target, data, at) {
   if (known) known.node.replaceWith(line);
   else target.transcript.append(line);
   target.calls.set(data.call_id, { node: line, recorded: false });
-  target.transcript.scrollTop = target.transcript.scrollHeight;
+  scrollToEnd(target.transcript);
+}
+
+// A transcript keeps its last line in view: scrolled once per frame, not once per line. Reading scrollHeight lays
+// the page out at once; per turn of a 20-card list that was most of the Live tab's render time.
+const unscrolled = new Set();
+
+function scrollToEnd(transcript) {
+  if (unscrolled.size === 0) {
+    requestAnimationFrame(() => {
+      for (const node of unscrolled) node.scrollTop = node.scrollHeight;
+      unscrolled.clear();
+    });
+  }
+  unscrolled.add(transcript);
 }
 
 // Turns are kept in seq order and applied once, whichever of the fetch and the event comes first.
@@ -244,5 +259,5 @@ export function addTurn(target, turn) {
   for (const call of calls) target.calls.set(call.id, { node: item, recorded: true });
   const after = [...target.transcript.children].find((li) => Number(li.dataset.seq) > turn.seq);
   target.transcript.insertBefore(item, after || null);
-  target.transcript.scrollTop = target.transcript.scrollHeight;
+  scrollToEnd(target.transcript);
 }

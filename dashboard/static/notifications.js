@@ -3,12 +3,13 @@
 
 import { api, report } from "./api.js";
 import { $, clear, el, pill, when } from "./dom.js";
+import { READS } from "./early.js";
 import { openSession } from "./session.js";
 import { state } from "./state.js";
 import { showTab } from "./tabs.js";
 
 export async function loadNotifications() {
-  const body = await api("/api/v1/notifications?limit=50");
+  const body = await api(READS.notifications);
   const list = $("notes");
   clear(list);
   let unread = 0;

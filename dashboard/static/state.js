@@ -1,7 +1,5 @@
 // The page's one mutable state, shared by the modules, and what it answers (an agent's name).
 
-export const TOKEN_KEY = "oratio.dashboard.token";
-
 export const state = {
   token: null, // a pasted admin JWT (sessionStorage), or null when signed in with a password (HttpOnly cookie)
   session: false, // signed in with email and password: the cookie goes with every request to this origin

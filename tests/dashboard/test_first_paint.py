@@ -124,7 +124,7 @@ def test_live_cards_fill_from_one_request_and_then_follow_the_feed(
     expect(page.locator(f'.session-card[data-session="{ids[0]}"] .turn')).to_have_count(4, timeout=WAIT_MS)
     expect(page.locator("#conn")).to_have_text("live", timeout=WAIT_MS)
 
-    page.reload()  # a returning admin: the cookie's session is resumed (GET /api/v1/auth/session)
+    page.reload()  # a returning admin: the HTML carries the cookie's signed-in answer (test_signed_in_page)
     for session_id in ids:
         expect(page.locator(f'.session-card[data-session="{session_id}"] .turn')).not_to_have_count(0, timeout=WAIT_MS)
     expect(page.locator(f'.session-card[data-session="{ids[0]}"] .turn')).to_have_count(4, timeout=WAIT_MS)
