@@ -91,14 +91,21 @@ export async function resume() {
 // shows "Sign in with <issuer>", which goes through the server's /api/v1/auth/oidc/start (code flow with PKCE) and
 // comes back signed in with the same cookie session as a password; with passwords turned off, the password form
 // is hidden. After Log out, the issuer's own sign-out page is offered when it has one.
+// The methods are asked once per page: they are the operator's configuration and do not change under it, and a
+// sign-out followed by a 401 would otherwise ask twice. `data-methods` on the form says the answer is in.
+let methodsAnswer = null;
+
 export async function showMethods(signedOut = false) {
   let methods;
   try {
-    const answer = await fetch("/api/v1/auth/methods", { cache: "no-store" });
-    methods = answer.ok ? await answer.json() : null;
+    methodsAnswer ??= fetch("/api/v1/auth/methods", { cache: "no-store" }).then((answer) => (answer.ok ? answer.json() : null));
+    methods = await methodsAnswer;
   } catch (error) {
+    methodsAnswer = null;
     console.error(error);
     return;
+  } finally {
+    $("signin-form").dataset.methods = "shown";
   }
   if (!methods || !methods.oidc) return;
   const oidc = methods.oidc;

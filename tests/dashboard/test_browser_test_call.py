@@ -25,9 +25,9 @@ from schemas import AgentType, AgentUpdate, Channel, Role, SessionFilter
 from tests.dashboard.built_agents import Built, built, platform, platform_models, platform_settings
 from tests.dashboard.test_browser import log_in, shot
 from tests.support.serving import Served, serving_built
+from tests.support.speech import real_speech
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 from tests.voice_bridge.doubles import silence
-from tests.voice_bridge.test_real_engines import real_speech
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import wav_bytes
 from voice_bridge.cascade import CascadeBackend

@@ -16,10 +16,10 @@ from oratio.platform import Platform
 from schemas import AgentUpdate, Role, VoiceConfig
 from tests.support.models import STORY
 from tests.support.serving import serving_voice
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.client import Heard, voice_client
 from tests.voice_bridge.doubles import silence, speak
-from tests.voice_bridge.test_real_engines import real_speech
 from voice_bridge.backchannel import BACKCHANNEL_WORDS_MAX, is_backchannel
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.endpointing import Endpointer, SpeechStart, Utterance

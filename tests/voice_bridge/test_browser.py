@@ -18,11 +18,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from oratio.platform import Platform
 from schemas import Role, SessionFilter, SessionStatus
 from tests.net import uvicorn_in_thread
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.system import HEADLESS_CHROMIUM_ARGS, require_program
 from tests.voice_bridge.bidi_double import BidiStep, ScriptedBidiModel
 from tests.voice_bridge.doubles import espeak_speech, silence, speak
-from tests.voice_bridge.test_real_engines import real_speech
 from voice_bridge.app import create_standalone_app
 from voice_bridge.audio import wav_bytes
 from voice_bridge.cascade import CascadeBackend

@@ -15,9 +15,9 @@ import pytest
 
 from oratio.platform import Platform
 from schemas import Channel, Role
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.doubles import silence
-from tests.voice_bridge.test_real_engines import real_speech
 from tests.voice_bridge.test_speculation import voiced, words
 from voice_bridge.audio import resample
 from voice_bridge.backend import Call, Speaker

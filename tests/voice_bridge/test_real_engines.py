@@ -7,37 +7,18 @@ CI, like a missing Debian program.
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import pytest
 
-from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Role
 from tests.support.serving import serving_voice
-from tests.support.speech import session_speech
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.client import voice_client
 from tests.voice_bridge.doubles import silence, speak
 from voice_bridge.cascade import CascadeBackend
-from voice_bridge.speech.ports import LocalSpeech
 
 pytestmark = pytest.mark.anyio
-
-
-def real_speech() -> LocalSpeech:
-    try:
-        importlib.import_module("voice_bridge.speech.local")  # absent from this checkout: skip
-    except ImportError:
-        pytest.skip("voice_bridge.speech.local (the speech engines) is not part of this checkout")
-    try:
-        speech: LocalSpeech = session_speech()  # one load per session, shared (tests.support.speech)
-    except ConfigError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(exc.message)
-        pytest.skip(exc.message)
-    return speech
 
 
 async def test_a_spoken_question_through_the_real_engines(platform: Platform, world: World) -> None:

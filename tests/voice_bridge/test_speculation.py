@@ -17,9 +17,9 @@ import pytest
 from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Channel
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.doubles import silence, speak
-from tests.voice_bridge.test_real_engines import real_speech
 from voice_bridge.audio import resample, samples
 from voice_bridge.backend import Call, Speaker
 from voice_bridge.cascade import CascadeBackend

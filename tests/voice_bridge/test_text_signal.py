@@ -15,10 +15,10 @@ import pytest
 from oratio.errors import ConfigError
 from oratio.platform import Platform
 from schemas import Channel
+from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.doubles import silence
 from tests.voice_bridge.test_preemption import OUTPUT_RATE, Played
-from tests.voice_bridge.test_real_engines import real_speech
 from tests.voice_bridge.test_speculation import voiced
 from voice_bridge.backend import Call
 from voice_bridge.cascade import CascadeBackend
