@@ -373,8 +373,15 @@ def p50_p95(values: Sequence[float]) -> str:
 
 def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) -> None:
     for pipeline in pipelines:
-        done = pipeline.turns
-        print(f"\n{pipeline.name}  ({len(done)} turns)")
+        # A reply whose first audio came before the question ended is not a latency: the turn was cut off
+        # mid-question (Smart Turn taking a pause between sentences for the end), or it is the late answer to a
+        # cut-off part landing in the next turn. Those are counted, and left out of every figure below.
+        done = [t for t in pipeline.turns if not t.total < 0]
+        early = len(pipeline.turns) - len(done)
+        print(f"\n{pipeline.name}  ({len(pipeline.turns)} turns)")
+        if early:
+            clips = sorted({f"{lengths[t.clip]:.1f} s" for t in pipeline.turns if t.total < 0})
+            print(f"  ANSWERED BEFORE THE QUESTION ENDED (cut off): {early} turns, on the {', '.join(clips)} questions")
         previous = "speech_end"
         for stage, title in STAGES:
             spans = [t.stages[stage] - t.stages.get(previous, t.speech_end) for t in done if stage in t.stages]
@@ -397,7 +404,7 @@ def report(pipelines: Sequence[Pipeline], lengths: Sequence[float], turns: int) 
             cpu = [t.cpu[engine] for t in done]
             print(f"  {'CPU per turn, ' + engine:<34} {p50_p95(cpu)}")
         calls = [t.cpu["stt_calls"] for t in done]
-        print(f"  {'transcriptions per turn':<34} mean {sum(calls) / len(calls):.2f}")
+        print(f"  {'transcriptions per turn':<34} mean {sum(calls) / max(len(calls), 1):.2f}")
         if pipeline.speculate_pause_s is not None:
             print(f"  {'speculative jobs':<34} " + ", ".join(f"{k} {v}" for k, v in pipeline.speculation.items()))
         if pipeline.preempt:
