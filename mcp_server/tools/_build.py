@@ -32,6 +32,12 @@ NO_MODEL = (
 )
 
 
+WAITING_FOR_CLIENT = (
+    "the MCP client's model is answering the AgentCreator's question {number} (sampling); "
+    "if that client went away, call update_agent to build again"
+)
+
+
 def continuing_round(ctx: Context) -> RoundState | None:
     """The state of an input round in progress, if this call is a client's retry with answers."""
     state = RoundState.decode(ctx.request_state)
@@ -93,6 +99,12 @@ async def _build_with_client_model(
         except AnswerPending as pending:
             done = len(state.answers)
             await ctx.report_progress(done, done + 1, f"asking your model question {done + 1} (plan drafting/review)")
+            # Between rounds no process owns the build; the note tells crash recovery on any replica that the
+            # build waits on the client (a person may take minutes to approve a sampling request), not a dead one.
+            # (A rebuild of an active agent keeps serving its current version meanwhile: nothing to note.)
+            if agent.status is AgentStatus.CREATING:
+                reason = WAITING_FOR_MODEL + WAITING_FOR_CLIENT.format(number=done + 1)
+                await tc.call(lambda: tc.platform.agents.note(agent.tenant_id, agent.id, reason))
             return state.ask(pending.question)
         except OratioError:
             pass  # the build below meets the same failure and records it on the agent

@@ -7,6 +7,8 @@ request state, the AgentCreator, the SQLite platform and the scripted serving mo
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -27,6 +29,7 @@ from mcp_server import OperatorPrincipal, build_server
 from mcp_server.sampling import MAX_QUESTIONS, QUESTION_KEY, parse_answer
 from mcp_server.tools.agents import CreationRecords
 from oratio.platform import Platform
+from oratio.services.creation_owner import WAITING_FOR_MODEL, recover_interrupted_creations
 from schemas import Agent, AgentStatus, PlanReview, Principal, Scope, StageName
 from tests.support.mcp import call_as
 from tests.support.sampling import SOP, SPEC, ClientLLM
@@ -88,6 +91,21 @@ async def test_each_round_asks_exactly_one_question_and_seals_the_answers(
     assert isinstance(first, InputRequiredResult)
     assert first.input_requests is not None and list(first.input_requests) == [QUESTION_KEY]
     assert first.request_state is not None and "answers" not in first.request_state  # sealed, not readable
+
+
+async def test_a_build_between_rounds_is_waiting_not_interrupted(platform: Platform, operator: Principal) -> None:
+    """No process owns a sampling build between its rounds; crash recovery on any replica, however late, must
+    leave it for the client's next round rather than fail it as a build whose process died."""
+    async with connect(platform, operator, ClientLLM()) as client:
+        first = await client.session.call_tool("create_agent", {"spec": SPEC}, allow_input_required=True)
+    assert isinstance(first, InputRequiredResult)
+    [agent] = platform.agents.list(operator).items
+    assert agent.status is AgentStatus.CREATING
+    assert (agent.status_reason or "").startswith(WAITING_FOR_MODEL) and "question 1" in (agent.status_reason or "")
+    later = replace(platform.backends, clock=lambda: agent.updated_at + timedelta(hours=1))
+
+    assert recover_interrupted_creations(later, platform.agents) == 0
+    assert platform.agents.get(operator, agent.id).status is AgentStatus.CREATING
 
 
 async def test_a_client_without_sampling_leaves_the_agent_stored_and_says_why(
