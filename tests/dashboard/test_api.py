@@ -249,7 +249,8 @@ def test_the_page_is_served_with_a_strict_policy(http: httpx.Client) -> None:
     assert "default-src 'none'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert re.search(r'<script src="/dashboard/v/[0-9a-f]{16}/app\.js" type="module">', page.text)
+    # The page loads app.js and its imports as one bundle (dashboard/bundle.py) from a versioned URL.
+    assert re.search(r'<script src="/dashboard/v/[0-9a-f]{16}/bundle\.js" type="module">', page.text)
     # Every module the entry imports (transitively) is served from this origin as JavaScript, without innerHTML.
     pending, seen = ["app.js"], set()
     while pending:
