@@ -220,7 +220,7 @@ async def test_the_speculative_transcript_is_reused_when_the_turn_ends(
         return heard.replied
 
     parts = [silence(0.5) + question + silence(1.5)] * turns
-    await converse_into(platform, world, backend, parts, heard, *[replied] * turns)
+    await converse_into(platform, (world.acme.tenant_id, world.agent.id), backend, parts, heard, *[replied] * turns)
     stats = backend.speculation
     assert heard.replies == turns and stats.reused == turns
     assert counting.calls == stats.started  # no utterance was transcribed a second time
@@ -248,7 +248,15 @@ async def test_speech_after_the_pause_discards_the_speculative_text(
     # "My card was charged twice" ... 0.35 s ... "for the same order": the turn goes on after the pause.
     first = silence(0.5) + voiced(speech, "My card was charged twice") + silence(0.35)
     second = voiced(speech, "for the same order last week.") + silence(1.5)
-    await converse_into(platform, world, backend, [first, second], heard, lambda: speculated, lambda: heard.replied)
+    await converse_into(
+        platform,
+        (world.acme.tenant_id, world.agent.id),
+        backend,
+        [first, second],
+        heard,
+        lambda: speculated,
+        lambda: heard.replied,
+    )
     stats = backend.speculation
     assert heard.replies == 1
     assert stats.discarded >= 1  # the text of "My card was charged twice" was not the answer
@@ -259,19 +267,20 @@ async def test_speech_after_the_pause_discards_the_speculative_text(
 
 async def converse_into(
     platform: Platform,
-    world: World,
+    tenant_agent: tuple[str, str],
     backend: CascadeBackend,
     parts: list[bytes],
     heard: Heard,
     *waits: Callable[[], anyio.Event],
 ) -> None:
-    """One call straight into the backend: after each part, wait (bounded) on the matching event."""
-    session = platform.sessions.start(world.acme.tenant_id, world.agent.id, Channel.VOICE)
+    """One call of `tenant_agent` straight into the backend: after each part, wait (bounded) on its event."""
+    tenant_id, agent_id = tenant_agent
+    session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
 
     async def key_ok() -> None:
         return None
 
-    call = Call(world.acme.tenant_id, world.agent.id, session.id, INPUT_RATE, 24_000, key_ok)
+    call = Call(tenant_id, agent_id, session.id, INPUT_RATE, 24_000, key_ok)
     send, receive = anyio.create_memory_object_stream[bytes](1024)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(backend.run, call, receive, heard)

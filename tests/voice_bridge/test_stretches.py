@@ -18,12 +18,10 @@ import pytest
 
 from oratio.errors import ConfigError
 from oratio.platform import Platform
-from schemas import Channel
 from tests.support.speech import real_speech
 from tests.support.worlds import World
 from tests.voice_bridge.doubles import silence
-from tests.voice_bridge.test_speculation import Heard, voiced, word_edits, words
-from voice_bridge.backend import Call
+from tests.voice_bridge.test_speculation import Heard, converse_into, voiced, word_edits, words
 from voice_bridge.cascade import CascadeBackend
 from voice_bridge.endpointing import Pause, Utterance
 from voice_bridge.settings import STRETCH_DEFAULT_S, load_voice_settings
@@ -81,34 +79,6 @@ def stages(*names: str) -> tuple[Callable[[str, str], None], dict[str, anyio.Eve
     return observe, events
 
 
-async def one_call(
-    platform: Platform,
-    tenant_agent: tuple[str, str],
-    backend: CascadeBackend,
-    parts: list[bytes],
-    heard: Heard,
-    *waits: Callable[[], anyio.Event],
-) -> None:
-    """One call of `tenant_agent` straight into the backend: after each part, wait (bounded) on its event."""
-    tenant_id, agent_id = tenant_agent
-    session = platform.sessions.start(tenant_id, agent_id, Channel.VOICE)
-
-    async def key_ok() -> None:
-        return None
-
-    call = Call(tenant_id, agent_id, session.id, INPUT_RATE, 24_000, key_ok)
-    send, receive = anyio.create_memory_object_stream[bytes](1024)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(backend.run, call, receive, heard)
-        async with send:
-            for part, wait in zip(parts, waits, strict=True):
-                event = wait()  # taken before the audio goes in: the event may fire while it is sent
-                for offset in range(0, len(part), 640):  # 20 ms frames, as fast as the listener takes them
-                    await send.send(part[offset : offset + 640])
-                with anyio.fail_after(120):
-                    await event.wait()
-
-
 def heard_once(said: str, text: str) -> None:
     """`text` is `said`, give or take tiny.en's spelling of a few words (it hears Piper's "I ordered a" as "in
     order to" now and then, stretches or not), with none of the distinctive words lost or said twice."""
@@ -142,7 +112,7 @@ async def test_a_long_question_with_a_pause_is_transcribed_in_two_stretches(
     heard = Heard()
     first = silence(0.5) + voiced(speech, FIRST) + silence(0.35)
     second = voiced(speech, SECOND) + silence(1.5)
-    await one_call(
+    await converse_into(
         platform,
         (world.acme.tenant_id, world.agent.id),
         backend,
@@ -169,7 +139,7 @@ async def test_a_short_question_still_takes_one_pass(platform: Platform, world: 
     )
     heard = Heard()
     question = "What are your opening hours on Saturday?"
-    await one_call(
+    await converse_into(
         platform,
         (world.acme.tenant_id, world.agent.id),
         backend,
@@ -209,7 +179,9 @@ async def test_speech_resuming_inside_a_stretch_job_loses_and_repeats_nothing(
     heard = Heard()
     audio = silence(0.5) + voiced(speech, FIRST) + silence(0.35) + voiced(speech, SECOND) + silence(1.5)
     try:
-        await one_call(platform, (world.acme.tenant_id, world.agent.id), backend, [audio], heard, lambda: heard.replied)
+        await converse_into(
+            platform, (world.acme.tenant_id, world.agent.id), backend, [audio], heard, lambda: heard.replied
+        )
     finally:
         gate.set()
     stats = backend.speculation
@@ -233,7 +205,7 @@ async def test_another_calls_stretches_never_mix_in(platform: Platform, world: W
 
     async def speak(tenant_agent: tuple[str, str], one: str, two: str, heard: Heard) -> None:
         audio = silence(0.5) + voiced(speech, one) + silence(0.35) + voiced(speech, two) + silence(1.5)
-        await one_call(platform, tenant_agent, backend, [audio], heard, lambda: heard.replied)
+        await converse_into(platform, tenant_agent, backend, [audio], heard, lambda: heard.replied)
 
     async with anyio.create_task_group() as tasks:
         for tenant_agent, (one, two), heard in calls:
