@@ -74,11 +74,13 @@ async def test_a_finished_sentence_ends_the_turn_before_the_hangover(
         return None
 
     call = Call(world.acme.tenant_id, world.agent.id, session.id, INPUT_RATE, OUTPUT_RATE, key_ok)
-    # 0.35 s of quiet: the 0.2 s pause is heard and transcribed; then 0.15 s more once the transcript is in.
-    # 0.5 s in all, under the 0.6 s hangover (with room for the VAD's lag of a frame or two at the end of
-    # speech): only the text signal (0.35 s) can end this turn.
+    # 0.45 s of quiet: the 0.2 s pause is heard and transcribed (frames go in faster than Whisper runs, so the
+    # transcript is not in yet and the 0.6 s hangover is not reached, whatever the VAD's lag at the end of
+    # Piper's varying speech, up to 0.25 s). Then, once the transcript is in, 1 s more: the text signal ends the
+    # turn at 0.35 s of quiet, before the hangover would at 0.6 s; without it the hangover ends the turn and
+    # `ended_early` stays 0. (With 0.15 s more, as before, a lag over 0.15 s left the turn open: a CI timeout.)
     question = voiced(speech, "What are your opening hours on Saturday?")
-    parts = [silence(0.5) + question + silence(0.35), silence(0.15)]
+    parts = [silence(0.5) + question + silence(0.45), silence(1.0)]
     send, receive = anyio.create_memory_object_stream[bytes](4096)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(backend.run, call, receive, sink)
