@@ -118,15 +118,14 @@ async function loadAgentFilter() {
   select.value = keep;
 }
 
-function query() {
-  const params = new URLSearchParams();
-  const range = $("charts-range").value;
-  if (range === "custom") {
-    if ($("charts-since").value) params.set("since", $("charts-since").value);
-    if ($("charts-until").value) params.set("until", $("charts-until").value);
-  } else {
-    params.set("range", range);
-  }
+// The range the figures show. A live reload (an ended session was analysed) asks again for this range, never for
+// what the custom form holds at that moment: a half-typed range ("From" filled, "To" not yet) is not the admin's
+// choice until they press Show, and reading it would ask for a range the server refuses.
+let shown = { range: "7d" };
+let latestLoad = 0;  // a load that answers after a newer one began draws nothing: the newer one is the admin's view
+
+function query(range) {
+  const params = new URLSearchParams(range);
   if ($("charts-agent").value) params.set("agent_id", $("charts-agent").value);
   return params.toString();
 }
@@ -139,18 +138,20 @@ export function openChartsLink() {
 
 export async function loadCharts() {
   if ($("panel-charts").hidden) return;  // live events ask for a reload; only a shown tab reads
+  const load = ++latestLoad;
   const linked = linkedAgent();
   $("charts-custom").hidden = $("charts-range").value !== "custom";
   if (linked === null) {
     // The agent filter (each time: an agent created since is in it) and the figures of the filter's choice, read at
     // once: two round trips in sequence were most of this tab's first paint.
-    const [stats] = await Promise.all([api(`/api/v1/stats?${query()}`), loadAgentFilter()]);
-    render(stats);
+    const [stats] = await Promise.all([api(`/api/v1/stats?${query(shown)}`), loadAgentFilter()]);
+    if (load === latestLoad) render(stats);
     return;
   }
   await loadAgentFilter();  // a #charts link's agent is chosen once the filter lists it
   if ([...$("charts-agent").options].some((o) => o.value === linked)) $("charts-agent").value = linked;
-  render(await api(`/api/v1/stats?${query()}`));
+  const stats = await api(`/api/v1/stats?${query(shown)}`);
+  if (load === latestLoad) render(stats);
 }
 
 function render(stats) {
@@ -200,13 +201,27 @@ function render(stats) {
 
 export function watchChartControls(onError) {
   const reload = () => loadCharts().catch(onError);
+  // The admin's choice is the shown range at once (a load already under way must not put an older one back); a
+  // range the server refuses is not kept, so the next live reload asks for the one before it.
+  const choose = (range) => {
+    const before = shown;
+    shown = range;
+    loadCharts().catch((error) => {
+      if (shown === range) shown = before;
+      onError(error);
+    });
+  };
   $("charts-range").addEventListener("change", () => {
-    $("charts-custom").hidden = $("charts-range").value !== "custom";
-    if ($("charts-range").value !== "custom") reload();
+    const range = $("charts-range").value;
+    $("charts-custom").hidden = range !== "custom";
+    if (range !== "custom") choose({ range });
   });
   $("charts-custom").addEventListener("submit", (event) => {
     event.preventDefault();
-    reload();
+    const range = {};
+    if ($("charts-since").value) range.since = $("charts-since").value;
+    if ($("charts-until").value) range.until = $("charts-until").value;
+    choose(range);
   });
   $("charts-agent").addEventListener("change", () => {
     const agent = $("charts-agent").value;
