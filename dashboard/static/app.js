@@ -11,7 +11,7 @@ import { wireCreate } from "./create.js";
 import { wireCreation } from "./creation.js";
 import { $ } from "./dom.js";
 import { TOKEN_KEY, signedIn } from "./early.js";
-import { exportHistory, loadHistory } from "./history.js";
+import { exportHistory, loadHistory, searchHistory } from "./history.js";
 import { mintKey } from "./keys.js";
 import { watchServiceAccounts } from "./machines.js";
 import { openSession } from "./session.js";
@@ -41,7 +41,7 @@ async function start() {
     });
   });
   $("logout").addEventListener("click", () => signOut().then(() => showMethods(true)));
-  $("history-form").addEventListener("submit", (event) => { event.preventDefault(); loadHistory(false); });
+  $("history-form").addEventListener("submit", (event) => { event.preventDefault(); searchHistory(); });
   $("history-more").addEventListener("click", () => loadHistory(true));
   // A History row or a Live card's Open button shows that session's page.
   for (const list of [$("history-rows"), $("live-sessions")]) {

@@ -5,6 +5,7 @@
 
 import { api } from "./api.js";
 import { $, clear, el } from "./dom.js";
+import { state } from "./state.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const pct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100)}%`);
@@ -118,11 +119,17 @@ async function loadAgentFilter() {
   select.value = keep;
 }
 
-// The range the figures show. A live reload (an ended session was analysed) asks again for this range, never for
-// what the custom form holds at that moment: a half-typed range ("From" filled, "To" not yet) is not the admin's
-// choice until they press Show, and reading it would ask for a range the server refuses.
-let shown = { range: "7d" };
 let latestLoad = 0;  // a load that answers after a newer one began draws nothing: the newer one is the admin's view
+
+// What the controls say: the range the figures show when nothing was chosen on this page yet (after sign-in).
+function formRange() {
+  const range = $("charts-range").value;
+  if (range !== "custom") return { range };
+  const custom = {};
+  if ($("charts-since").value) custom.since = $("charts-since").value;
+  if ($("charts-until").value) custom.until = $("charts-until").value;
+  return custom;
+}
 
 function query(range) {
   const params = new URLSearchParams(range);
@@ -139,18 +146,19 @@ export function openChartsLink() {
 export async function loadCharts() {
   if ($("panel-charts").hidden) return;  // live events ask for a reload; only a shown tab reads
   const load = ++latestLoad;
+  state.chartsRange ??= formRange();
   const linked = linkedAgent();
   $("charts-custom").hidden = $("charts-range").value !== "custom";
   if (linked === null) {
     // The agent filter (each time: an agent created since is in it) and the figures of the filter's choice, read at
     // once: two round trips in sequence were most of this tab's first paint.
-    const [stats] = await Promise.all([api(`/api/v1/stats?${query(shown)}`), loadAgentFilter()]);
+    const [stats] = await Promise.all([api(`/api/v1/stats?${query(state.chartsRange)}`), loadAgentFilter()]);
     if (load === latestLoad) render(stats);
     return;
   }
   await loadAgentFilter();  // a #charts link's agent is chosen once the filter lists it
   if ([...$("charts-agent").options].some((o) => o.value === linked)) $("charts-agent").value = linked;
-  const stats = await api(`/api/v1/stats?${query(shown)}`);
+  const stats = await api(`/api/v1/stats?${query(state.chartsRange)}`);
   if (load === latestLoad) render(stats);
 }
 
@@ -201,13 +209,15 @@ function render(stats) {
 
 export function watchChartControls(onError) {
   const reload = () => loadCharts().catch(onError);
+  // The range the figures show is state.chartsRange: a live reload (an ended session was analysed) asks again for it,
+  // never for what the custom form holds at that moment ("From" filled, "To" not yet: a range the server refuses).
   // The admin's choice is the shown range at once (a load already under way must not put an older one back); a
   // range the server refuses is not kept, so the next live reload asks for the one before it.
   const choose = (range) => {
-    const before = shown;
-    shown = range;
+    const before = state.chartsRange;
+    state.chartsRange = range;
     loadCharts().catch((error) => {
-      if (shown === range) shown = before;
+      if (state.chartsRange === range) state.chartsRange = before;
       onError(error);
     });
   };
@@ -218,10 +228,7 @@ export function watchChartControls(onError) {
   });
   $("charts-custom").addEventListener("submit", (event) => {
     event.preventDefault();
-    const range = {};
-    if ($("charts-since").value) range.since = $("charts-since").value;
-    if ($("charts-until").value) range.until = $("charts-until").value;
-    choose(range);
+    choose(formRange());
   });
   $("charts-agent").addEventListener("change", () => {
     const agent = $("charts-agent").value;

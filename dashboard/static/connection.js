@@ -72,6 +72,8 @@ export function logout(message) {
   state.csrf = null;
   state.email = null;
   state.lastCursor = null;
+  state.historyFilters = null;
+  state.chartsRange = null;
   if (state.reconnectTimer) clearTimeout(state.reconnectTimer);
   if (state.ws) {
     state.ws.onclose = null;

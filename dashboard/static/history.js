@@ -18,8 +18,17 @@ function historyParams() {
   };
 }
 
+// The Search button: the form becomes the filters the rows show (state.historyFilters). Live reloads and "Load more"
+// ask with those: a search half typed is not the admin's choice yet, and a cursor only means something for the query
+// that made it.
+export function searchHistory() {
+  state.historyFilters = historyParams();
+  return loadHistory(false);
+}
+
 export async function loadHistory(more) {
-  const params = { ...historyParams(), limit: "25" };
+  state.historyFilters ??= historyParams();
+  const params = { ...state.historyFilters, limit: "25" };
   if (more && state.historyCursor) params.cursor = state.historyCursor;
   $("history-error").textContent = "";
   let body;

@@ -14,6 +14,10 @@ export const state = {
   progress: new Map(),
   cards: new Map(),
   historyCursor: null,
+  // What History and Charts show: live reloads and "Load more" ask again for these, never for a form half filled in
+  // (the admin's choice is what they submitted). Forgotten at sign-out: the next person starts from the form.
+  historyFilters: null,
+  chartsRange: null,
   historySelected: null, // the session the session page shows (live turns are added to it)
   tab: "live", // the tab shown last, where the session page's Back button returns
   audio: null,

@@ -65,6 +65,30 @@ def test_an_ended_session_leaves_live_and_history_shows_new_sessions_without_a_r
     assert problems == []
 
 
+def test_history_keeps_its_searched_filters_while_new_ones_are_half_typed(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    """A live reload and "Load more" ask with the filters the rows show, not with a search the admin is still typing
+    (it is their choice once they press Search)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    first = str(say(http, dash, "hello")["session_id"])
+    log_in(page, served, dash.token)
+    page.click('#tabs button[data-tab="history"]')
+    expect(page.locator(f'#history-rows tr[data-session="{first}"]')).to_have_count(1)
+
+    page.fill("#h-q", "no transcript says this")  # typed, not searched
+    second = str(say(http, dash, "another question")["session_id"])  # a live reload while the search is half typed
+    expect(page.locator(f'#history-rows tr[data-session="{second}"]')).to_have_count(1)
+    expect(page.locator(f'#history-rows tr[data-session="{first}"]')).to_have_count(1)
+    expect(page.locator("#h-q")).to_have_value("no transcript says this")  # what they typed stays
+
+    page.click("#history-form button[type=submit]")  # now it is their choice
+    expect(page.locator("#history-rows")).to_contain_text("No sessions match.")
+    assert problems == []
+
+
 def test_the_session_page_shows_transcript_tools_brief_analysis_latency_and_recording(
     page: Page, served: Served, http: httpx.Client, dash: Dash
 ) -> None:
