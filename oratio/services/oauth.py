@@ -17,7 +17,6 @@ Why it is shaped this way (docs/mcp-oauth.md):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
@@ -28,6 +27,7 @@ from ipaddress import ip_address
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from oratio.auth.api_keys import hash_secret
 from oratio.auth.principals import token_principal
 from oratio.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from oratio.services._common import Backends
@@ -70,10 +70,6 @@ class Issued:
     refresh_token: str
     expires_in: int
     scopes: list[str]
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def check_redirect_uri(uri: str) -> None:
@@ -155,7 +151,7 @@ class OAuthService:
         secret = secrets.token_urlsafe(32)
         request = OAuthRequest(
             tenant_id=OAUTH_TENANT,
-            id_hash=digest(secret),
+            id_hash=hash_secret(secret),
             client_id=client_id,
             scopes=list(scopes),
             code_challenge=code_challenge,
@@ -189,7 +185,7 @@ class OAuthService:
             OAUTH_CODES,
             OAuthCode(
                 tenant_id=principal.tenant_id,
-                code_hash=digest(code),
+                code_hash=hash_secret(code),
                 client_id=request.client_id,
                 admin_id=principal.subject,
                 scopes=granted,
@@ -221,7 +217,7 @@ class OAuthService:
         """Use the code up (once, whoever races) and issue the first access and refresh tokens."""
         if code.expires_at <= self._b.clock():
             raise Unauthenticated("authorization code has expired")
-        family = digest(secrets.token_urlsafe(32))
+        family = hash_secret(secrets.token_urlsafe(32))
         issued, writes = self._tokens(code, family)
         try:
             self._b.store.transact([Replace(OAUTH_CODES, code.model_copy(update={"used": True})), *writes])
@@ -353,11 +349,15 @@ class OAuthService:
         writes = [
             Insert(
                 OAUTH_TOKENS,
-                OAuthToken(token_hash=digest(access), kind="access", expires_at=now + self._s.access_ttl, **common),
+                OAuthToken(
+                    token_hash=hash_secret(access), kind="access", expires_at=now + self._s.access_ttl, **common
+                ),
             ),
             Insert(
                 OAUTH_TOKENS,
-                OAuthToken(token_hash=digest(refresh), kind="refresh", expires_at=now + self._s.refresh_ttl, **common),
+                OAuthToken(
+                    token_hash=hash_secret(refresh), kind="refresh", expires_at=now + self._s.refresh_ttl, **common
+                ),
             ),
         ]
         issued = Issued(access, refresh, int(self._s.access_ttl.total_seconds()), list(grant.scopes))
@@ -366,4 +366,4 @@ class OAuthService:
     def _get(self, table: Table[R], partition: str, secret: str) -> R | None:
         if not 1 <= len(secret) <= SECRET_MAX:
             return None
-        return self._b.store.get(table, partition, digest(secret))
+        return self._b.store.get(table, partition, hash_secret(secret))

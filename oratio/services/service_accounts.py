@@ -23,12 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from oratio.auth.api_keys import hash_secret
 from oratio.auth.principals import token_principal
 from oratio.auth.tokens import require_scope
 from oratio.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from oratio.ids import new_id
 from oratio.services._common import Backends
-from oratio.services.oauth import SECRET_MAX, TOKEN_REFUSED, digest
+from oratio.services.oauth import SECRET_MAX, TOKEN_REFUSED
 from oratio.store.tables import OAUTH_TOKENS, SERVICE_ACCOUNTS
 from schemas import Principal, Scope
 from schemas.oauth import OAuthToken, ServiceAccount
@@ -84,7 +85,7 @@ class ServiceAccountService:
             id=new_id("service_account"),
             name=name,
             scopes=sorted(s.value for s in wanted),
-            secret_hash=digest(secret),
+            secret_hash=hash_secret(secret),
             created_by=principal.subject,
             created_at=self._b.clock(),
         )
@@ -121,7 +122,7 @@ class ServiceAccountService:
             account is None
             or account.revoked
             or not 1 <= len(client_secret) <= SECRET_MAX
-            or not hmac.compare_digest(account.secret_hash, digest(client_secret))
+            or not hmac.compare_digest(account.secret_hash, hash_secret(client_secret))
         ):
             raise Unauthenticated(CLIENT_REFUSED)
         return account
@@ -149,13 +150,13 @@ class ServiceAccountService:
             OAUTH_TOKENS,
             OAuthToken(
                 tenant_id=account.tenant_id,
-                token_hash=digest(token),
+                token_hash=hash_secret(token),
                 kind="access",
                 client_id=account.client_id[:64],
                 admin_id=account.id,
                 scopes=granted,
                 resource=resource,
-                family=digest(account.client_id),
+                family=hash_secret(account.client_id),
                 expires_at=self._b.clock() + self._ttl,
             ),
         )
@@ -167,7 +168,7 @@ class ServiceAccountService:
         found = (
             None
             if not 1 <= len(token) <= SECRET_MAX
-            else self._b.store.get(OAUTH_TOKENS, "oauth_tokens", digest(token))
+            else self._b.store.get(OAUTH_TOKENS, "oauth_tokens", hash_secret(token))
         )
         if (
             found is None

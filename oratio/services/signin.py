@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
+from oratio.auth.api_keys import hash_secret
 from oratio.auth.lockout import Lockout
 from oratio.auth.passwords import Passwords, check_password
 from oratio.auth.principals import admin_as_principal
@@ -88,10 +89,6 @@ class Invitation:
     link: str
     """The link itself, for the operator's CLI when no email is configured; never shown in the dashboard."""
     emailed: bool
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def csrf_token(secret: str) -> str:
@@ -248,7 +245,7 @@ class SignInService:
             raise Forbidden(NOT_AN_ADMIN)
         if admin.disabled:
             raise Forbidden("your access was removed; ask an admin")
-        bound = digest(subject)
+        bound = hash_secret(subject)
         if not login.issuer_subject:
             try:
                 login = self._b.store.replace(LOGINS, login.model_copy(update={"issuer_subject": bound}))
@@ -293,7 +290,7 @@ class SignInService:
     def sign_out(self, secret: str) -> None:
         """End this browser's session (nothing happens for an unknown one)."""
         if 0 < len(secret) <= SECRET_MAX:
-            self._b.store.delete(BROWSER_SESSIONS, "browser_sessions", digest(secret))
+            self._b.store.delete(BROWSER_SESSIONS, "browser_sessions", hash_secret(secret))
 
     def sign_out_everywhere(self, secret: str) -> None:
         """End every session of the person this cookie belongs to, this one included."""
@@ -325,7 +322,7 @@ class SignInService:
         secret = secrets.token_urlsafe(SECRET_BYTES)
         session = BrowserSession(
             tenant_id=login.tenant_id,
-            id_hash=digest(secret),
+            id_hash=hash_secret(secret),
             admin_id=login.admin_id,
             email=login.email,
             created_at=now,
@@ -339,12 +336,12 @@ class SignInService:
     def _session(self, secret: str) -> BrowserSession | None:
         if not 0 < len(secret) <= SECRET_MAX:
             return None
-        return self._b.store.get(BROWSER_SESSIONS, "browser_sessions", digest(secret))
+        return self._b.store.get(BROWSER_SESSIONS, "browser_sessions", hash_secret(secret))
 
     def _find_link(self, token: str) -> SignInLink | None:
         if not 0 < len(token) <= SECRET_MAX:
             return None
-        return self._b.store.get(SIGNIN_LINKS, "signin_links", digest(token))
+        return self._b.store.get(SIGNIN_LINKS, "signin_links", hash_secret(token))
 
     def _link(
         self, writes: list[Write], tenant_id: str, email: str, admin_id: str, purpose: LinkPurpose, base_url: str
@@ -357,7 +354,7 @@ class SignInService:
                 SIGNIN_LINKS,
                 SignInLink(
                     tenant_id=tenant_id,
-                    token_hash=digest(token),
+                    token_hash=hash_secret(token),
                     purpose=purpose,
                     email=email,
                     admin_id=admin_id,
@@ -407,4 +404,4 @@ def _email(email: str) -> str:
         raise InvalidInput("not an email address", field="email") from None
 
 
-__all__ = ["Invitation", "SignInService", "SignInSettings", "SignedIn", "csrf_matches", "csrf_token", "digest"]
+__all__ = ["Invitation", "SignInService", "SignInSettings", "SignedIn", "csrf_matches", "csrf_token"]

@@ -17,7 +17,7 @@ from playwright.sync_api import Dialog, Page, Request, expect
 
 from dashboard.credentials import COOKIE
 from dashboard.signed_in import data_block
-from oratio.services.signin import digest
+from oratio.auth.api_keys import hash_secret
 from oratio.store.tables import BROWSER_SESSIONS
 from tests.dashboard.dash import Dash, say
 from tests.dashboard.test_browser import browser, page
@@ -96,7 +96,7 @@ def test_the_page_carries_the_answer_for_a_valid_cookie_only(served: Served, htt
         assert embedded(dashboard(http, refused)) is None
     store = dash.platform.backends.store
     expiring, _ = sign_in(served, EMAIL)
-    session = store.get(BROWSER_SESSIONS, "browser_sessions", digest(expiring))
+    session = store.get(BROWSER_SESSIONS, "browser_sessions", hash_secret(expiring))
     assert session is not None
     store.replace(BROWSER_SESSIONS, session.model_copy(update={"expires_at": datetime.now(UTC) - timedelta(1)}))
     expired = dashboard(http, expiring)
