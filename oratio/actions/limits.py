@@ -93,12 +93,8 @@ class ToolLimits:
             return admitted
         try:
             await check_on_loop(self._rate, admitted.tool_key)
-        except RateLimited as limited:
-            admitted.release()
-            return self._over_rate(tool, limited)
-        except BaseException:
-            admitted.release()
-            raise
+        except BaseException as failed:
+            return self._refuse(admitted, tool, failed)
         return admitted
 
     def admit(self, tenant_id: str, agent_id: str, tool: str) -> ToolLease | str:
@@ -107,16 +103,17 @@ class ToolLimits:
             return admitted
         try:
             self._rate.check(admitted.tool_key)
-        except RateLimited as limited:
-            admitted.release()
-            return self._over_rate(tool, limited)
-        except BaseException:
-            admitted.release()
-            raise
+        except BaseException as failed:
+            return self._refuse(admitted, tool, failed)
         return admitted
 
-    def _over_rate(self, tool: str, limited: RateLimited) -> str:
-        wait = max(1, math.ceil(limited.retry_after or 1))
+    def _refuse(self, admitted: ToolLease, tool: str, failed: BaseException) -> str:
+        """The slots back whatever stopped the rate check; over the rate is a refusal to tell the model, anything
+        else (the shared limiter's store down, a cancellation) goes on up."""
+        admitted.release()
+        if not isinstance(failed, RateLimited):
+            raise failed
+        wait = max(1, math.ceil(failed.retry_after or 1))
         return (
             f"{tool} may be called at most {self._settings.calls_per_minute:g} times a minute; "
             f"ask the customer to try again in {wait} seconds"
