@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
+from dashboard.agent_openapi import agent_openapi_routes
 from dashboard.agent_tools import agent_tool_routes
 from dashboard.credentials import SignInAccess
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
@@ -112,6 +113,7 @@ def agent_access_routes(
         Route("/api/v1/secrets", handles_errors(api.secrets), methods=["GET", "POST"]),
         Route("/api/v1/secrets/{name}", handles_errors(api.delete_secret), methods=["DELETE"]),
         *agent_tool_routes(platform, public_url, limiter),
+        *agent_openapi_routes(platform, public_url),
     ]
 
 
