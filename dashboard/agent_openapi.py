@@ -99,11 +99,13 @@ class _OpenApi:
         principal = await http.principal(self._p, request, self._public_url)
         agent_id = http.path_id(request, "agent_id")
         chosen = await http.body(request, OpenApiImport, MAX_OPENAPI_BODY)
+        tools = self._p.agent_tools
+        await http.run(lambda: tools.list_tools(principal, agent_id))  # another tenant's agent: 404 before all else
         builder = self._p.builder
         if builder is None:
             raise InvalidState(NO_BUILDER)
         agent, imported = await http.run(
-            lambda: self._p.agent_tools.import_openapi(
+            lambda: tools.import_openapi(
                 principal,
                 agent_id,
                 chosen.spec,
