@@ -2,8 +2,9 @@
 // list its operations (POST .../openapi/operations, MCP's list_openapi_operations: the server parses it, never this
 // page), tick the ones wanted and import them as tools in one go (POST .../openapi/import, MCP's
 // import_openapi_tools), which rebuilds the agent. Each operation shows its method, path, summary, whether it is a
-// write (the customer confirms it first) and the tool name it gets; a name the agent has already is marked. A bad
-// document's reason goes beside the document field; a refused import's under the list.
+// write (the customer confirms it first) and the tool name it gets; a name the agent has already is marked (an
+// import of it is refused unless "Replace" is ticked). A bad document's reason goes beside the document field; a
+// refused import's under the list.
 
 import { ApiError, api } from "./api.js";
 import { agentPath, followBuild, showError } from "./agent_page.js";
@@ -17,6 +18,7 @@ export function openapiBox() {
   const file = el("input", { id: "openapi-file", type: "file", accept: ".json,.yaml,.yml,application/json,application/yaml" });
   const baseUrl = el("input", { id: "openapi-base-url", maxlength: 2048, inputmode: "url", autocomplete: "off",
     placeholder: "https://api.example.com/v2" });
+  const replace = el("input", { id: "openapi-replace", type: "checkbox" });
   const specError = el("span", { class: "error field-error", id: "openapi-spec-error", role: "alert" });
   const listButton = el("button", { type: "submit" }, "List operations");
   const operations = el("div", { id: "openapi-operations" });
@@ -27,7 +29,9 @@ export function openapiBox() {
     el("div", { class: "tool-field" }, el("label", { for: file.id }, "Or read it from a file (at most 2 MB)"), file),
     el("div", { class: "tool-field" }, el("label", { for: baseUrl.id }, "Base URL (optional: overrides the document's servers)"), baseUrl),
     el("div", { class: "row" }, listButton),
-    operations, el("div", { class: "row" }, importButton), importError);
+    operations,
+    el("label", { class: "inline", for: replace.id }, replace, " Replace my tools of the same names (else a taken name is refused)"),
+    el("div", { class: "row" }, importButton), importError);
   let listed = "";  // the document the list was made from: the import sends that one
 
   const fieldProblem = (message) => {
@@ -85,7 +89,8 @@ export function openapiBox() {
     importButton.disabled = true;
     try {
       await api(agentPath("/openapi/import"), {
-        method: "POST", body: { spec: listed, operations: ticked, base_url: baseUrl.value.trim() || null },
+        method: "POST",
+        body: { spec: listed, operations: ticked, base_url: baseUrl.value.trim() || null, replace: replace.checked },
       });
       await followBuild();
     } catch (problem) {
