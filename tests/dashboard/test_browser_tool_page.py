@@ -1,4 +1,4 @@
-"""In headless Chromium: the agent page finishes tools (issue 22). An OpenAPI document pasted into the tools
+"""In headless Chromium: the agent page finishes tools (issue 22). An OpenAPI document pasted or picked in the tools
 section lists its operations, the ticked ones are imported as tools (a rebuild); an MCP server tool is checked
 (its tools listed by the real server) and edited; the New agent form shows a refused tool's reason beside that
 tool's field, with the focus there and every word typed kept.
@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
+from oratio.actions._document import DOCUMENT_BYTES_MAX
 from schemas import McpServerTool
 from tests.dashboard.built_agents import SETTINGS, SOP, Built, built, platform, platform_models
 from tests.dashboard.test_agent_mcp_tool_api import TOKEN, given_server, mcp_port, orders_server
@@ -67,7 +68,13 @@ def test_an_openapi_document_is_listed_ticked_and_imported(page: Page, served: S
     expect(spec).to_have_attribute("aria-invalid", "true")
     expect(spec).to_be_focused()
 
-    spec.fill(ORDERS_API)
+    big = b"# " + b"x" * DOCUMENT_BYTES_MAX
+    page.set_input_files("#openapi-file", FilePayload(name="huge.yaml", mimeType="application/yaml", buffer=big))
+    expect(page.locator("#openapi-spec-error")).to_contain_text(f"at most {DOCUMENT_BYTES_MAX}")  # not even read
+    expect(spec).to_have_value("openapi: [unclosed")
+    picked = FilePayload(name="orders.yaml", mimeType="application/yaml", buffer=ORDERS_API.encode())
+    page.set_input_files("#openapi-file", picked)  # or pasted: the file's text goes into the field
+    expect(spec).to_have_value(ORDERS_API)
     page.get_by_role("button", name="List operations").click()
     rows = page.locator("#openapi-operations li")
     expect(rows).to_have_count(2)
