@@ -5,8 +5,8 @@
 - `agent_admin`: creating an agent from the page (options, creation, documents, SOP files, build progress).
 - `live`: `/ws/dashboard`, the tenant's event log replayed from a cursor and tailed.
 - `stats`: the chart figures.
-- `agent_page`, `agent_access`, `agent_tools`: the agent page's API (plan, versions, simulations, keys, test chat;
-  tools: list, add, edit, remove, try).
+- `agent_page`, `agent_access`, `agent_tools`, `agent_openapi`: the agent page's API (plan, versions, simulations,
+  keys, test chat; tools: list, add, edit, remove, try, import from an OpenAPI document).
 - `signin`, `credentials`: people signing in (cookie sessions with CSRF checks) beside bearer admin JWTs.
 - `oidc`: people signing in through the configured OIDC issuer (Cognito on AWS), into the same cookie session.
 """

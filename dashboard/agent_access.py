@@ -3,7 +3,8 @@
 - Keys: `GET|POST /api/v1/agents/{id}/keys`, `POST .../keys/{key_id}/revoke`; a minted secret is in the
   201 answer only, and a key of another agent is not revoked through this agent's page (404).
 - Tools: list, add, edit, remove and try one (`dashboard.agent_tools`, MCP's tool tools through the same
-  `ToolService`); a test that really sends draws from the test chat's rate limit below.
+  `ToolService`); a test that really sends (an MCP server's check too) draws from the test chat's rate limit
+  below. OpenAPI import: list a document's operations, import the ticked ones (`dashboard.agent_openapi`).
 - Secrets: `GET|POST /api/v1/secrets`, `DELETE /api/v1/secrets/{name}`: names and dates only; a value goes
   in and never comes back out.
 - Test chat: `POST /api/v1/agents/{id}/chat` talks to the agent as a test customer through the conversation
@@ -27,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
+from dashboard.agent_openapi import agent_openapi_routes
 from dashboard.agent_tools import agent_tool_routes
 from dashboard.credentials import SignInAccess
 from oratio.auth.rate_limit import RateLimiter, TokenBucketLimiter
@@ -112,6 +114,7 @@ def agent_access_routes(
         Route("/api/v1/secrets", handles_errors(api.secrets), methods=["GET", "POST"]),
         Route("/api/v1/secrets/{name}", handles_errors(api.delete_secret), methods=["DELETE"]),
         *agent_tool_routes(platform, public_url, limiter),
+        *agent_openapi_routes(platform, public_url),
     ]
 
 

@@ -75,6 +75,8 @@ MODULES = (
     "markdown.js",
     "route.js",
     "tool_form.js",
+    "mcp_tool_form.js",
+    "agent_openapi.js",
     "agent_entry.js",
 )
 """The page's ES modules, each served at /dashboard/<name>; a module not listed here is not served."""
@@ -94,6 +96,8 @@ LAZY = frozenset(
         "agent_docs.js",
         "agent_keys.js",
         "agent_tools.js",
+        "mcp_tool_form.js",
+        "agent_openapi.js",
     }
 )
 """Modules not in the bundle: the agent page, imported (agent_entry.js) when an agent is opened or the browser is idle

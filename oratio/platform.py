@@ -265,6 +265,7 @@ def build_services(
         policy=WebhookPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_hosts),
         actions=actions,
         secrets=secret_service,
+        discovery=mcp,
     )
     runs = settings.simulation_runs_per_minute
     simulations = SimulationService(

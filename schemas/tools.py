@@ -312,6 +312,9 @@ class ToolTestResult(Model):
     status: ToolCallStatus | None = None
     result: Any = None
     duration_ms: float | None = None
+    discovered: list[McpToolSnapshot] | None = Field(
+        default=None, description="An MCP server's test: its allowed tools as listed, with their input schemas"
+    )
 
 
 __all__ = [

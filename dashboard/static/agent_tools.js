@@ -1,16 +1,19 @@
 // The tools section of the agent page: the agent's HTTP and MCP tools (header values show secret references,
 // never values), each with Edit (the Add form, filled with the stored tool: its timeout, response cap, sensitive
-// arguments and write flag too; PATCH .../tools/{name}, MCP's update_agent_tool), Try it (POST .../tools/{name}/test,
-// MCP's test_agent_tool: a dry run shows the request the agent would send; Send for real makes the call through
-// the platform's action runner and address policy, a write tool only after a confirm) and Remove (after a confirm);
-// and Add a tool (tool_form.js; POST .../tools). Add, Edit and Remove rebuild the agent; the page follows the build's
-// events. The organisation's secrets, by name only: a value is set or replaced here and never shown again.
-// A refused change shows the server's reason beside the field it names.
+// arguments and write flag too; an MCP server's own fields, mcp_tool_form.js; PATCH .../tools/{name}, MCP's
+// update_agent_tool), Try it (POST .../tools/{name}/test, MCP's test_agent_tool: a dry run shows the request the
+// agent would send; Send for real makes the call through the platform's action runner and address policy, a write
+// tool only after a confirm; an MCP server is checked by listing its tools) and Remove (after a confirm); Add a tool
+// (tool_form.js; POST .../tools) and Import from OpenAPI (agent_openapi.js). Add, Edit, Remove and an import rebuild
+// the agent; the page follows the build's events. The organisation's secrets, by name only: a value is set or
+// replaced here and never shown again. A refused change shows the server's reason beside the field it names.
 
 import { api } from "./api.js";
 import { agentPath, followBuild, page, showError } from "./agent_page.js";
 import { clear, el, when } from "./dom.js";
 import { toolEditor } from "./tool_form.js";
+import { mcpEditor, mcpTryForm } from "./mcp_tool_form.js";
+import { openapiBox } from "./agent_openapi.js";
 
 export function renderTools(card, data) {
   card.id = "agent-tools";
@@ -18,7 +21,7 @@ export function renderTools(card, data) {
   const list = el("div", {}, el("p", { class: "muted" }, "Loading…"));
   const error = el("p", { class: "error", role: "alert", id: "tool-list-error" });
   const active = data.agent.status === "active";
-  card.append(list, error, active ? addBox() : null, el("h4", {}, "Secrets"), secretsBox());
+  card.append(list, error, active ? addBox() : null, active ? openapiBox() : null, el("h4", {}, "Secrets"), secretsBox());
   loadTools(list, error, data.agent.id, active);
 }
 
@@ -78,10 +81,10 @@ function toolItem(tool, error, canChange) {
     if (first) first.focus();
   };
   const actions = canChange ? el("div", { class: "row" },
-    http ? el("button", { type: "button", class: "ghost", "aria-label": `Edit ${tool.name}`, dataset: { edit: tool.name },
-      onclick: () => open(() => editForm(tool, panel)) }, "Edit") : null,
-    http ? el("button", { type: "button", class: "ghost", "aria-label": `Try ${tool.name}`, dataset: { try: tool.name },
-      onclick: () => open(() => tryForm(tool)) }, "Try it") : null,
+    el("button", { type: "button", class: "ghost", "aria-label": `Edit ${tool.name}`, dataset: { edit: tool.name },
+      onclick: () => open(() => editForm(tool, panel)) }, "Edit"),
+    el("button", { type: "button", class: "ghost", "aria-label": `Try ${tool.name}`, dataset: { try: tool.name },
+      onclick: () => open(() => (http ? tryForm(tool) : mcpTryForm(tool))) }, "Try it"),
     el("button", { type: "button", class: "danger", "aria-label": `Remove ${tool.name}`, onclick: () => remove(tool.name, error) }, "Remove"))
     : null;
   return el("li", { dataset: { tool: tool.name } },
@@ -91,10 +94,17 @@ function toolItem(tool, error, canChange) {
     actions, panel);
 }
 
-// Edit: the Add form filled with the stored tool; saving sends it whole (a rename included) and rebuilds.
+// Edit: the Add form filled with the stored tool (an MCP server's own form for one); saving sends it whole (a rename
+// included) and rebuilds.
 function editForm(tool, panel) {
-  const editor = toolEditor(`tool-edit-${tool.name}`);
-  editor.fill(tool);
+  const prefix = `tool-edit-${tool.name}`;
+  let editor;
+  if (tool.kind === "mcp") {
+    editor = mcpEditor(prefix, tool);
+  } else {
+    editor = toolEditor(prefix);
+    editor.fill(tool);
+  }
   const error = el("p", { class: "error", role: "alert" });
   const submit = el("button", { type: "submit" }, "Save and rebuild");
   const cancel = el("button", { type: "button", class: "ghost", onclick: () => clear(panel) }, "Cancel");

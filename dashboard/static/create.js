@@ -2,6 +2,8 @@
 // channels, voice, model (the operator's allow-list), handoff settings, HTTP tools (tool_form.js; checked by the
 // server as MCP's add_agent_tool, so a refused tool stores nothing) and knowledge documents dropped on the page. Submitting stores the agent without building it, uploads each document (its status shown as it goes),
 // then starts the build and opens the progress view (creation.js), so the build is tested on the documents.
+// A refused tool's reason goes beside the field it names in that tool's editor (the server names it by position,
+// `tools.1.url`, or by name, `tool 'get_order'.url`), with the focus there; nothing the admin typed is cleared.
 
 import { ApiError, api, apiForm, report } from "./api.js";
 import { $, clear, el, pill } from "./dom.js";
@@ -163,7 +165,14 @@ function body() {
       escalate_after_seconds: Number($("c-handoff-escalate").value) || options.handoff.escalate_after_seconds,
       pause_on_handoff: $("c-handoff-pause").checked,
     },
-    tools: tools.map((tool) => tool.read()),
+    tools: tools.map((tool) => {
+      try {
+        return tool.read();
+      } catch (error) {
+        error.editor = tool;  // read() found it (the arguments are not JSON): shown in that editor
+        throw error;
+      }
+    }),
     build: false,
   };
 }
@@ -201,9 +210,22 @@ async function submit() {
     clear($("c-preview"));
     resetHandoff();
     showCreation(agent.id);
+  } catch (error) {
+    const editor = error.editor || toolNamed(error.field);
+    if (!editor || !editor.showProblem(error)) throw error;
   } finally {
     $("c-submit").disabled = false;
   }
+}
+
+// The tool editor a server's field names: `tools.1.url` by its position in the list sent, `tool 'get_order'.url`
+// by its name (the editor whose Name field holds it); null when the field is not one tool's.
+function toolNamed(field) {
+  if (!field) return null;
+  const byIndex = /^tools\.(\d+)\./.exec(field);
+  if (byIndex) return tools[Number(byIndex[1])] || null;
+  const byName = /^tool '([^']*)'\./.exec(field);
+  return byName ? tools.find((tool) => tool.toolName() === byName[1]) || null : null;
 }
 
 function say(message) {

@@ -14,7 +14,7 @@ const EXAMPLE_SCHEMA = `{
   "required": ["order_id"]
 }`;
 // The server's field (`tool.url`, `changes.timeout_seconds`, `tool 'get_order'.headers.X-Key`) -> the control.
-const FIELD = /^(?:tool '[^']*'|tool|changes|tools\.\d+)\.([a-z_]+)/;
+export const FIELD = /^(?:tool '[^']*'|tool|changes|tools\.\d+)\.([a-z_]+)/;
 
 // `prefix` makes the ids (and so the labels) of this editor unique on the page.
 export function toolEditor(prefix) {
@@ -129,5 +129,7 @@ export function toolEditor(prefix) {
     }
   }
 
-  return { node, read, fill, showProblem, clearProblems };
+  const toolName = () => name.value.trim();
+
+  return { node, read, fill, showProblem, clearProblems, toolName };
 }

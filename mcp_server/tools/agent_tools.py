@@ -119,11 +119,13 @@ def register(server: MCPServer, tc: ToolContext) -> None:
             bool, Field(description="Needed with send=true for a write tool: the call really changes something")
         ] = False,
     ) -> ToolTestResult:
-        """Try one of an agent's HTTP tools with sample arguments.
+        """Try one of an agent's tools: an HTTP tool with sample arguments, or an MCP server (no arguments).
 
         A dry run (the default) checks the arguments against the tool's schema and shows the request it
         would send, with secrets masked. send=true makes the call and shows what came back; for a write
         tool it also needs confirm_write=true, since the call is real (a test order gets cancelled).
+        For an MCP server, send=true lists its tools as a build would (address policy, bearer secret,
+        timeout) and shows each allowed tool with its input schema (`discovered`), or why it cannot be used.
         """
         principal = tc.principal()
         with tool_errors():

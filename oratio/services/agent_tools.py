@@ -13,6 +13,12 @@ ORATIO_WEBHOOK_ALLOWED_HOSTS or that a name is mistyped, not at a customer's fir
 name that is unique and not a built-in's, secret references to secrets that exist, at most
 TOOLS_PER_AGENT_MAX tools. A dry run validates with the runner's `ArgumentValidator` and shows the
 runner's own request (`preview`).
+
+An MCP server tool has no arguments of its own to try: its test is the AgentCreator's discovery
+(`McpDiscovery`, the platform's `McpToolRunner`): a dry run says what would be asked of whom, a send
+connects through the same address policy, bearer secret, timeout and byte cap as a build does, lists
+the server's tools and checks that every allowed one is there with a usable input schema, so an admin
+learns of a mistyped tool name or a dead server before the rebuild does.
 """
 
 from __future__ import annotations
@@ -25,13 +31,25 @@ from pydantic import TypeAdapter, ValidationError
 
 from oratio.actions import ActionRunner, ToolRequest
 from oratio.actions.http_tool import preview, secret_refs, vet_http_tool, vet_url
+from oratio.actions.mcp_errors import McpUnavailable
 from oratio.actions.openapi import OperationInfo, import_operations, list_operations
 from oratio.actions.schema_check import ArgumentValidator
 from oratio.errors import Conflict, InvalidInput, InvalidState, NotFound
 from oratio.notify.address_policy import Resolver, WebhookPolicy, system_resolver
 from oratio.services._common import authorize
 from oratio.services.agents import AgentService
-from schemas import Agent, AgentUpdate, HttpTool, McpServerTool, McpTransport, Principal, Scope, ToolTestResult
+from schemas import (
+    Agent,
+    AgentUpdate,
+    HttpTool,
+    McpServerTool,
+    McpToolSnapshot,
+    McpTransport,
+    Principal,
+    Scope,
+    ToolCallStatus,
+    ToolTestResult,
+)
 from schemas.tools import RESERVED_TOOL_NAMES, TOOLS_PER_AGENT_MAX, ToolDefinition
 
 AgentTool = HttpTool | McpServerTool
@@ -44,6 +62,15 @@ class SecretNames(Protocol):
     def missing(self, tenant_id: str, names: Iterable[str]) -> list[str]: ...
 
 
+class McpDiscovery(Protocol):
+    """Lists an MCP server's allowed tools as a build would (`oratio.actions.mcp_client.McpToolRunner`).
+
+    Raises InvalidInput (a refused address, a missing secret, an allowed tool the server lacks) or
+    McpUnavailable (down, slow, too much data)."""
+
+    async def discover(self, tenant_id: str, server: McpServerTool) -> list[McpToolSnapshot]: ...
+
+
 class ToolService:
     def __init__(
         self,
@@ -53,8 +80,11 @@ class ToolService:
         actions: ActionRunner | None = None,
         secrets: SecretNames | None = None,
         resolve: Resolver = system_resolver,
+        discovery: McpDiscovery | None = None,
     ) -> None:
+        """`discovery`: how an MCP server tool is tried (None: a send is refused as not possible here)."""
         self._agents = agents
+        self._discovery = discovery
         self._policy = policy
         self._actions = actions
         self._secrets = secrets
@@ -171,8 +201,13 @@ class ToolService:
         """The dry run; with `send` and valid arguments, the call itself through the ActionRunner.
 
         A write tool (it changes something) is sent only with confirm_write as well: a test must never
-        cancel a real order by accident. Nothing of a test is stored on a session.
+        cancel a real order by accident. Nothing of a test is stored on a session. An MCP server tool is
+        checked instead (`try_server`); it takes no arguments.
         """
+        authorize(principal, Scope.AGENTS_WRITE)
+        found = await anyio.to_thread.run_sync(lambda: _find(self.list_tools(principal, agent_id), name, agent_id))
+        if isinstance(found, McpServerTool):
+            return await self.try_server(principal, found, send=send)
         result = await anyio.to_thread.run_sync(lambda: self.dry_run(principal, agent_id, name, arguments))
         if not send or not result.valid:
             return result
@@ -201,6 +236,30 @@ class ToolService:
                 "result": outcome.content,
                 "duration_ms": outcome.duration_ms,
             }
+        )
+
+    async def try_server(self, principal: Principal, server: McpServerTool, *, send: bool) -> ToolTestResult:
+        """An MCP server tool's test: without `send`, what would be asked (tools/list) of which server;
+        with it, the discovery a build runs. A refusal or a server that fails is the answer (`status`
+        error, `errors` saying why), not an exception: the admin asked whether the server works."""
+        tenant_id = authorize(principal, Scope.AGENTS_WRITE)
+        where = server.url if server.url is not None else f"stdio:{server.server}"
+        headers = {"Authorization": f"Bearer {{{{secret:{server.bearer_secret}}}}}"} if server.bearer_secret else {}
+        request = {"method": "MCP tools/list", "url": where, "headers": headers, "body": None}
+        result = ToolTestResult(tool=server.name, valid=True, request=request)
+        if not send:
+            return result
+        if self._discovery is None:
+            raise InvalidState("this server cannot reach MCP servers yet; run the test with send=false")
+        try:
+            found = await self._discovery.discover(tenant_id, server)
+        except (InvalidInput, McpUnavailable) as exc:
+            return result.model_copy(
+                update={"sent": True, "status": ToolCallStatus.ERROR, "errors": [exc.message], "result": None}
+            )
+        listed = [{"tool": s.tool, "name": s.name, "write": s.write, "description": s.description} for s in found]
+        return result.model_copy(
+            update={"sent": True, "status": ToolCallStatus.OK, "result": {"tools": listed}, "discovered": found}
         )
 
     def _http_tool(self, principal: Principal, agent_id: str, name: str) -> HttpTool:

@@ -70,7 +70,9 @@ def test_the_new_agent_form_declares_a_tool_the_built_agent_has(page: Page, serv
     page.click("#c-add-tool")
     fill_tool(page, "c-tool-1", "http://10.0.0.5/orders/{order_id}")
     page.click("#c-submit")
-    expect(page.locator("#c-error")).to_contain_text("address policy", timeout=SERVER_MS)  # the server's reason
+    # The server's reason, beside the field it names (`tool 'get_order'.url`), with the focus there.
+    expect(page.locator("#c-tool-1-url-error")).to_contain_text("address policy", timeout=SERVER_MS)
+    expect(page.locator("#c-tool-1-url")).to_be_focused()
     assert [a.name for a in built.platform.agents.list(built.acme.principal).items] == ["Desk"]
 
     page.fill("#c-tool-1-url", TOOL_URL)

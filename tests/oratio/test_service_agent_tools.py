@@ -349,8 +349,14 @@ async def test_send_without_a_runner_and_mcp_tools_are_clear_errors(
 
     with pytest.raises(InvalidState, match="send=false"):
         await tools.test_tool(acme.principal, agent.id, "get_order", {"order_id": "A123"}, send=True)
-    with pytest.raises(InvalidInput, match="MCP server"):
-        await tools.test_tool(acme.principal, agent.id, "crm", {})
+    dry = await tools.test_tool(acme.principal, agent.id, "crm", {})  # an MCP server: what would be asked of whom
+    assert (dry.valid, dry.sent, dry.request) == (
+        True,
+        False,
+        {"method": "MCP tools/list", "url": "https://api.shop.example/mcp", "headers": {}, "body": None},
+    )
+    with pytest.raises(InvalidState, match="cannot reach MCP servers"):  # no discovery attached
+        await tools.test_tool(acme.principal, agent.id, "crm", {}, send=True)
     with pytest.raises(NotFound):
         await tools.test_tool(acme.principal, agent.id, "nope", {})
 

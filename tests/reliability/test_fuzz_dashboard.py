@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from dashboard.agent_openapi import OpenApiImport
 from dashboard.api import AgentQuery, KeyQuery, LiveQuery, NotificationQuery, SessionQuery
 from dashboard.live import MAX_CLIENT_MESSAGE, AuthMessage
 from schemas import Channel, MintKeyRequest
@@ -74,6 +75,9 @@ BY_ID = (
     ("PATCH", "/api/v1/agents/{}/tools/get_order"),
     ("POST", "/api/v1/agents/{}/tools/get_order/test"),
     ("DELETE", "/api/v1/agents/{}/tools/get_order"),
+    # Its OpenAPI import (dashboard.agent_openapi): a body drawn from anything, for agents of both tenants.
+    ("POST", "/api/v1/agents/{}/openapi/operations"),
+    ("POST", "/api/v1/agents/{}/openapi/import"),
 )
 
 
@@ -169,6 +173,51 @@ async def first_messages(ws_base: str, frames: list[str | bytes]) -> tuple[dict[
                     return ready, 1006, ""
                 return ready, closed.rcvd.code, closed.rcvd.reason
             raise AssertionError(f"{frames}: the server closed without a close frame")
+
+
+DOCUMENT_PIECES = st.sampled_from(
+    [
+        "openapi: 3.1.0\n",
+        "openapi: '3.0.3'\n",
+        "info: {title: t, version: '1'}\n",
+        "paths:\n  /a/{id}:\n    get:\n      parameters: [{name: id, in: path, required: true}]\n",
+        "      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\n",
+        "components: {schemas: {A: {$ref: '#/components/schemas/A'}}}\n",
+        "servers: [{url: 'http://10.0.0.5'}]\n",
+        "a: &x [1]\nb: *x\n",
+        "!!python/object:os.system x\n",
+        '{"openapi": "3.1.0", "paths": {"/x": {"post": {}}}}',
+        "[" * 200,
+    ]
+)
+"""Pieces of OpenAPI-ish documents (real keys, refs that cycle, aliases, tags, deep nesting) to join at random."""
+
+
+def test_openapi_import_answers_every_document_clearly(dashboard: tuple[Target, str, list[str]]) -> None:
+    """The agent page's OpenAPI routes with bodies from their own model (valid or bent), documents stitched
+    from pieces, or anything at all, for agents of both tenants: every answer is below 500 and clear."""
+    target, _, ids = dashboard
+    schema = OpenApiImport.model_json_schema()
+    documents = st.lists(DOCUMENT_PIECES | st.text(max_size=60), max_size=8).map("".join)
+    stitched = st.tuples(documents, st.lists(st.text(max_size=30), max_size=3)).map(
+        lambda d: {"spec": d[0], "operations": d[1] or ["GET /a/{id}"]}
+    )
+    body = from_schema(schema, ids=ids, valid=True) | from_schema(schema, ids=ids) | stitched | garbage
+    agents = st.sampled_from([target.acme.agent.id, target.globex.agent.id])
+    statuses: set[int] = set()
+
+    @given(body=body, agent=agents, route=st.sampled_from(["operations", "import"]), only_spec=st.booleans())
+    @FUZZ
+    def run(body: Any, agent: str, route: str, only_spec: bool) -> None:
+        if only_spec and isinstance(body, dict) and "spec" in body:
+            body = {"spec": body["spec"]}  # the listing's own body: a document and nothing else
+        headers = {"Authorization": f"Bearer {target.acme.token}"}
+        response = target.http.post(f"/api/v1/agents/{agent}/openapi/{route}", json=body, headers=headers)
+        assert_clear(response, f"POST {route} {json.dumps(body)[:200]}")
+        statuses.add(response.status_code)
+
+    run()
+    assert {404, 422} <= statuses, statuses
 
 
 def test_dashboard_socket_answers_every_first_message(dashboard: tuple[Target, str, list[str]]) -> None:
