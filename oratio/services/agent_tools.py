@@ -168,7 +168,9 @@ class ToolService:
             taken = sorted(names & {t.name for t in tools})
             if taken and not replace:
                 raise Conflict(
-                    f"the agent already has tool(s) named {', '.join(taken)[:200]}; pass replace=true to replace them",
+                    f"the agent already has tool(s) named {', '.join(taken)[:200]}; import again with replace on "
+                    "to overwrite them (MCP: replace=true; the agent page: its Replace box), or leave those "
+                    "operations out",
                     field="operations",
                 )
             return _at_most([*(t for t in tools if t.name not in names), *imported])

@@ -234,7 +234,7 @@ async def test_openapi_list_then_import(admin: Client) -> None:
         "import_openapi_tools",
         {"agent_id": agent.id, "spec": text, "operations": ["get-order"], "base_url": "https://api.shop.example"},
     )
-    assert "pass replace=true" in again
+    assert "replace=true" in again
     replaced = await call_as(
         admin,
         "import_openapi_tools",

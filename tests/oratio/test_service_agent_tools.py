@@ -378,7 +378,7 @@ def test_import_openapi_conflicts_unless_replace(tools: ToolService, acme: Tenan
     text = (CORPUS / "orders31.json").read_text()
     tools.add_tool(acme.principal, agent.id, lookup())
 
-    with pytest.raises(Conflict, match="already has tool\\(s\\) named get_order; pass replace=true"):
+    with pytest.raises(Conflict, match="already has tool\\(s\\) named get_order; import again with replace on"):
         tools.import_openapi(acme.principal, agent.id, text, ["get-order"], base_url="https://api.shop.example/v2")
     assert tools.list_tools(acme.principal, agent.id) == [lookup()]
 
