@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from dashboard import agent_http as http
 from dashboard.credentials import SignInAccess
-from oratio.actions._document import DOCUMENT_BYTES_MAX
+from oratio.actions.openapi import DOCUMENT_BYTES_MAX
 from oratio.errors import InvalidState
 from oratio.http_json import handles_errors
 from oratio.services.agent_tools import ToolService

@@ -41,7 +41,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError
 
-from oratio.actions._document import DOCUMENT_BYTES_MAX, load_document
+from oratio.actions._document import DOCUMENT_BYTES_MAX as DOCUMENT_BYTES_MAX  # the limit, public here
+from oratio.actions._document import load_document
 from oratio.actions.schema_check import REQUEST_BODY_MARKER, SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, SUBSCHEMA_ONE
 from oratio.errors import InvalidInput
 from schemas import HttpTool, Model
