@@ -340,7 +340,7 @@ class RuntimeDoor:
             body["session_id"] = step.theirs.pick("session", step.pick) or unknown_id("session")
         else:
             agent_id, expected = key_agent, 200
-            session = step.mine.pick("session", step.pick) if step.pick % 3 else None
+            session = step.mine.pick_customer_session(key_agent, step.pick) if step.pick % 3 else None
             if session is not None:
                 body["session_id"] = session
         asked = step.other.agent.id if agent_id == step.other.agent.id else body.get("session_id", "")
@@ -382,7 +382,7 @@ class RuntimeDoor:
             assert status == expected, f"{where}: expected {expected}, got {status} {body}"
             assert body["error"] == {401: "unauthenticated", 404: "not_found"}[expected], body
         if status == 200:
-            step.mine.add("session", body["session_id"])
+            step.mine.add_customer_session(body["session_id"], path.split("/")[3])
             return "served"
         return "unknown" if status == 404 else "refused"
 

@@ -31,6 +31,9 @@ class Ledger:
     """key id -> secret, for every key minted through a door."""
     key_agent: dict[str, str] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    customer_sessions: dict[str, str] = field(default_factory=dict)
+    """session id -> agent id, for sessions a customer's key started: only those a key of that agent may go on
+    with (an admin's test chat, or another agent's session, is "not found" to a customer's key)."""
     protected: set[str] = field(default_factory=set)
     """Ids no operation deletes or revokes (the tenant's main agent and its first key), so every door keeps
     something to work on: with them gone, a run's key-holding doors could only be refused from then on."""
@@ -57,6 +60,14 @@ class Ledger:
         self.add("key", key_id, parent=agent_id)
         self.secrets[key_id] = secret
         self.key_agent[key_id] = agent_id
+
+    def add_customer_session(self, session_id: str, agent_id: str) -> None:
+        self.add("session", session_id)
+        self.customer_sessions[session_id] = agent_id
+
+    def pick_customer_session(self, agent_id: str, index: int) -> str | None:
+        choices = [s for s, agent in self.customer_sessions.items() if agent == agent_id and s in self.live["session"]]
+        return choices[index % len(choices)] if choices else None
 
     def remove(self, ident: str) -> None:
         for kind in KINDS:

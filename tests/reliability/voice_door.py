@@ -77,7 +77,7 @@ class VoiceDoor:
                 return self._refused(step, request, heard, where)
             assert not request.expected, f"{where}: expected a close {set(request.expected)}, got {ready}"
             session_id = ready["session_id"]
-            step.mine.add("session", session_id)
+            step.mine.add_customer_session(session_id, request.agent_id)
             await client.send_audio(self._audio)
             await client.until(lambda h: bool(h.transcripts("agent")) or h.close_code is not None, CALL_TIMEOUT_S)
             if client.heard.close_code is None:
