@@ -86,6 +86,10 @@ def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_DASHBOARD_ORIGIN = "http://127.0.0.1:8000"
+"""Where `oratio serve` listens by default: an invitation link's origin when ORATIO_PUBLIC_URL is not set."""
+
+
 def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
     """`oratio admin invite EMAIL --tenant ...`: a single-use link to set a password, by the outbox email.
 
@@ -97,7 +101,7 @@ def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
 
     if not platform.tenants.tenant_exists(args.tenant):
         raise NotFound(f"tenant '{args.tenant}' was not found in {platform.settings.data_dir}")
-    base = platform.settings.public_url or "http://127.0.0.1:8000"
+    base = platform.settings.public_url or DEFAULT_DASHBOARD_ORIGIN
     name = args.name or args.email.split("@")[0][:100] or "Admin"
     made = platform.signin.invite(local_operator(args.tenant, CLI_SUBJECT), args.email, name, base)
     if made.emailed:
@@ -106,6 +110,13 @@ def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
     else:
         print(f"admin {made.admin.id} ({made.admin.email}): no email is configured (ORATIO_EMAIL); send them this")
         print(f"single-use link yourself: {made.link}")
+    if platform.settings.public_url is None:
+        # This command cannot know where `oratio serve` listens: a serve on another port gets a dead link.
+        print(
+            f"note: ORATIO_PUBLIC_URL is not set, so the link assumes the dashboard at {DEFAULT_DASHBOARD_ORIGIN}; "
+            "if `oratio serve` listens elsewhere, open the link's /dashboard#invite=... part at that address "
+            "(or set ORATIO_PUBLIC_URL to the URL people reach it at)"
+        )
     return 0
 
 

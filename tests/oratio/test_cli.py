@@ -76,6 +76,25 @@ def test_admin_token_for_an_unknown_admin_exits_2(capsys: pytest.CaptureFixture[
     assert "adm_0000000000nobody" in captured.err and "not found" in captured.err
 
 
+def test_admin_invite_without_a_public_url_says_which_address_its_link_assumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user runs `oratio serve --port 44955`, then `oratio admin invite`: the printed link names port 8000,
+    so the command must say so and what to open instead; with ORATIO_PUBLIC_URL the link is right and no note."""
+    assert main(["init"]) == 0
+    tenant = _fields(capsys.readouterr().out)["tenant"]
+
+    assert main(["admin", "invite", "me@example.com", "--tenant", tenant]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/dashboard#invite=" in out
+    assert "ORATIO_PUBLIC_URL is not set" in out and "/dashboard#invite=... part at that address" in out
+
+    monkeypatch.setenv("ORATIO_PUBLIC_URL", "http://127.0.0.1:44955")
+    assert main(["admin", "invite", "you@example.com", "--tenant", tenant]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:44955/dashboard#invite=" in out and "note:" not in out
+
+
 def test_demo_stores_the_example_agent_with_its_documents(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
