@@ -114,11 +114,12 @@ The Giga plan costs $75 per month.
 
 def test_the_test_chat_names_each_source_document_once(page: Page, served: Served, platform: Platform) -> None:
     """An answer drawn from three passages of plans.md said "Sources: plans.md, plans.md, plans.md" to a new
-    user trying the agent; the page names each document once."""
+    user trying the agent; the page names each document once (and a one-chunk document is "1 chunk")."""
     acme = new_tenancy(platform, "Acme")
     plans = DocumentContent(name="plans.md", format=DocumentFormat.MARKDOWN, content=PLANS)
+    hours = DocumentContent(name="hours.md", format=DocumentFormat.MARKDOWN, content=b"# Hours\n\nOpen 9 to 5.")
     spec = AgentSpec(name="Plans", sop="# Steps\n1. Answer from the knowledge base.")
-    agent = platform.agents.create(acme.principal, CreateAgent(spec=spec, documents=[plans]))
+    agent = platform.agents.create(acme.principal, CreateAgent(spec=spec, documents=[plans, hours]))
     platform.agents.deploy(acme.tenant_id, agent.id, PLAN)
     log_in(page, served, token_for(platform, acme.principal))
 
@@ -126,3 +127,4 @@ def test_the_test_chat_names_each_source_document_once(page: Page, served: Serve
     page.fill("#chat-input", "What does each plan cost per month?")
     page.click("#chat-form button[type=submit]")
     expect(page.locator("#chat-log .turn-agent .sources")).to_have_text("Sources: plans.md")
+    expect(page.locator("#agent-docs li", has_text="hours.md")).to_contain_text(" · 1 chunk · ")
