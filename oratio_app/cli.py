@@ -406,11 +406,19 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     print(f"        text transcript: session {session_id} (MCP get_session, or the dashboard's History)")
     base = _public_base(platform.settings, args.host, args.port)
     print()
-    print(f"Run `oratio serve --host {args.host} --port {args.port}`, then open {base}/dashboard with the admin token")
+    serve = serve_command(args.host, args.port, args.model_source)
+    print(f"Run `{serve}`, then open {base}/dashboard with the admin token")
     print(f"below; talk by voice at {base}/voice/client, or by text:")
     print(f"  {_curl(base, agent.id, api_key, messages[0])}")
     print(f"Admin token for tenant {admin.tenant_id}: {platform.access.token_for(admin)}")
     return 0
+
+
+def serve_command(host: str, port: int, model_source: str) -> str:
+    """The `oratio serve` the demo suggests next. When the demo fell back to the scripted model, `serve` (which
+    never falls back) would have none, and agents made in the dashboard would only be stored: keep the model."""
+    model = "ORATIO_MODEL=scripted " if model_source == "fallback" else ""
+    return f"{model}oratio serve --host {host} --port {port}"
 
 
 def _create_demo_agent(platform: Platform, principal: Principal, request: CreateAgent) -> Agent:
@@ -658,6 +666,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
             print(choice.line(), file=sys.stderr, flush=True)
             settings = choice.apply(settings)
+            args.model_source = choice.source
             if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
                 print(problem, file=sys.stderr, flush=True)
         with (

@@ -10,7 +10,7 @@ import pytest
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from oratio_app.cli import EXAMPLES, main
+from oratio_app.cli import EXAMPLES, main, serve_command
 from schemas import AgentStatus, Channel, DocumentStatus, Principal, Role, Scope, SessionFilter, SessionStatus
 
 
@@ -95,6 +95,17 @@ def test_admin_invite_without_a_public_url_says_which_address_its_link_assumes(
     assert "http://127.0.0.1:44955/dashboard#invite=" in out and "note:" not in out
 
 
+def test_the_demo_suggests_serve_with_the_scripted_model_it_fell_back_to() -> None:
+    """`oratio demo` falls back to `scripted`, `oratio serve` does not: the demo's suggested `oratio serve` had no
+    model, so the new user's first agent in the dashboard was stored and never built."""
+    assert (
+        serve_command("127.0.0.1", 8000, "fallback")
+        == "ORATIO_MODEL=scripted oratio serve --host 127.0.0.1 --port 8000"
+    )
+    for chosen in ("configured", "aws", "local"):
+        assert serve_command("127.0.0.1", 8000, chosen) == "oratio serve --host 127.0.0.1 --port 8000"
+
+
 def test_demo_stores_the_example_agent_with_its_documents(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
@@ -105,6 +116,7 @@ def test_demo_stores_the_example_agent_with_its_documents(
     captured = capsys.readouterr()
     out = captured.out
     assert "model: scripted - set by ORATIO_MODEL" in captured.err
+    assert "Run `oratio serve --host 127.0.0.1 --port 8123`" in out  # a model of the user's own: serve finds it too
     token = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
     principal = _principal(token)
     expected = json.loads((EXAMPLES / "acme_support" / "agent.json").read_text())
