@@ -126,6 +126,22 @@ def test_an_sop_escalation_section_left_out_with_handoff_disabled_is_reported_pe
     assert codes(review_checks.check_sop(acme_spec(), acme_parsed()), "handoff_disabled_but_transfer") == []
 
 
+def test_a_rule_that_opens_with_always_or_never_is_not_labelled_twice_in_the_prompt() -> None:
+    """The Acme SOP's rules open with their label: the prompt on the agent page read "- Always: Always confirm"."""
+    spec = acme_spec()
+    parsed = parsed_for(
+        spec,
+        must_rules=["Always confirm the account number.", "Keep replies short."],
+        never_rules=["Never give out another customer's information.", "share internal notes."],
+    )
+
+    prompt = drafted(spec, parsed, system_prompt="You are Acme's agent.").system_prompt
+
+    assert "- Always confirm the account number." in prompt and "- Always: Keep replies short." in prompt
+    assert "- Never give out another customer's information." in prompt and "- Never: share internal notes." in prompt
+    assert "Always: Always" not in prompt and "Never: Never" not in prompt
+
+
 # -- actions without a tool --------------------------------------------------------------------------------
 
 
