@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -406,7 +407,7 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     print(f"        text transcript: session {session_id} (MCP get_session, or the dashboard's History)")
     base = _public_base(platform.settings, args.host, args.port)
     print()
-    serve = serve_command(args.host, args.port, args.model_source)
+    serve = serve_command(args.host, args.port, args.model_source, oratio_program(sys.argv[0], shutil.which("oratio")))
     print(f"Run `{serve}`, then open {base}/dashboard with the admin token")
     print(f"below; talk by voice at {base}/voice/client, or by text:")
     print(f"  {_curl(base, agent.id, api_key, messages[0])}")
@@ -414,11 +415,19 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_command(host: str, port: int, model_source: str) -> str:
+def serve_command(host: str, port: int, model_source: str, program: str = "oratio") -> str:
     """The `oratio serve` the demo suggests next. When the demo fell back to the scripted model, `serve` (which
     never falls back) would have none, and agents made in the dashboard would only be stored: keep the model."""
     model = "ORATIO_MODEL=scripted " if model_source == "fallback" else ""
-    return f"{model}oratio serve --host {host} --port {port}"
+    return f"{model}{program} serve --host {host} --port {port}"
+
+
+def oratio_program(argv0: str, on_path: str | None) -> str:
+    """How to run this `oratio` again: `oratio` when it is on PATH, else the path it was started by
+    (`./scripts/demo` runs `.venv/bin/oratio`, which is not on PATH until the venv is activated)."""
+    if on_path is not None or Path(argv0).name != "oratio":
+        return "oratio"
+    return argv0
 
 
 def _create_demo_agent(platform: Platform, principal: Principal, request: CreateAgent) -> Agent:

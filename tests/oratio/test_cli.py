@@ -10,7 +10,7 @@ import pytest
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from oratio_app.cli import EXAMPLES, main, serve_command
+from oratio_app.cli import EXAMPLES, main, oratio_program, serve_command
 from schemas import AgentStatus, Channel, DocumentStatus, Principal, Role, Scope, SessionFilter, SessionStatus
 
 
@@ -104,6 +104,16 @@ def test_the_demo_suggests_serve_with_the_scripted_model_it_fell_back_to() -> No
     )
     for chosen in ("configured", "aws", "local"):
         assert serve_command("127.0.0.1", 8000, chosen) == "oratio serve --host 127.0.0.1 --port 8000"
+
+
+def test_the_demo_suggests_the_oratio_it_ran_when_none_is_on_path() -> None:
+    """`./scripts/demo` runs `.venv/bin/oratio`: a suggested bare `oratio serve` is "command not found" until the
+    venv is activated, which the README never says."""
+    assert oratio_program(".venv/bin/oratio", None) == ".venv/bin/oratio"
+    assert oratio_program(".venv/bin/oratio", "/usr/local/bin/oratio") == "oratio"
+    assert oratio_program("/usr/lib/python3/oratio_app/__main__.py", None) == "oratio"  # python -m oratio_app
+    suggested = serve_command("127.0.0.1", 8000, "fallback", ".venv/bin/oratio")
+    assert suggested == "ORATIO_MODEL=scripted .venv/bin/oratio serve --host 127.0.0.1 --port 8000"
 
 
 def test_demo_stores_the_example_agent_with_its_documents(
