@@ -227,20 +227,29 @@ def left_out(spec: AgentSpec, item: str) -> bool:
 
 
 def transfer_rules_dropped(spec: AgentSpec, parsed: ParsedSop) -> list[ReviewIssue]:
-    """SOP steps and rules that say to transfer, with handoff disabled: left out of the prompt, said here."""
+    """SOP steps, rules and handoff conditions that say to transfer, with handoff disabled: left out of the
+    prompt, said here. A condition is said even without transfer wording ("the customer mentions sparks"):
+    an SOP's escalation section is dropped whole, and an admin who left the box unchecked must see it."""
     if spec.handoff.enabled:
         return []
+    dropped = [
+        (field, f"The SOP's {field} says to transfer ('{quote(item)}')")
+        for field in ("steps", "must_rules")
+        for item in getattr(parsed, field)
+        if says_transfer(item)
+    ]
+    dropped += [
+        ("handoff_conditions", f"The SOP says to hand off when '{quote(condition)}'")
+        for condition in parsed.handoff_conditions
+    ]
     return [
         _issue(
             "minor",
             "handoff_disabled_but_transfer",
             field,
-            f"The SOP's {field} says to transfer ('{quote(item)}') but handoff is disabled for this agent, so the "
-            "prompt leaves it out; enable handoff to keep it.",
+            f"{said} but handoff is disabled for this agent, so the prompt leaves it out; enable handoff to keep it.",
         )
-        for field in ("steps", "must_rules")
-        for item in getattr(parsed, field)
-        if says_transfer(item)
+        for field, said in dropped
     ]
 
 

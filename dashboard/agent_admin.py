@@ -82,7 +82,7 @@ VOICES: Final = ("default",)
 LANGUAGES: Final = ("en-US", "fr-FR", "es-ES", "de-DE")
 NO_BUILDER = (
     "no model is configured on this server (set ORATIO_MODEL), so nobody can draft the plan; the agent is "
-    "stored as it is. Set ORATIO_MODEL, restart, and start its build again."
+    "stored as it is. Set ORATIO_MODEL (ORATIO_MODEL=scripted to try offline), restart, and start its build again."
 )
 
 

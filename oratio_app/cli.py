@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -86,6 +87,10 @@ def _admin_access(platform: Platform, args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_DASHBOARD_ORIGIN = "http://127.0.0.1:8000"
+"""Where `oratio serve` listens by default: an invitation link's origin when ORATIO_PUBLIC_URL is not set."""
+
+
 def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
     """`oratio admin invite EMAIL --tenant ...`: a single-use link to set a password, by the outbox email.
 
@@ -97,7 +102,7 @@ def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
 
     if not platform.tenants.tenant_exists(args.tenant):
         raise NotFound(f"tenant '{args.tenant}' was not found in {platform.settings.data_dir}")
-    base = platform.settings.public_url or "http://127.0.0.1:8000"
+    base = platform.settings.public_url or DEFAULT_DASHBOARD_ORIGIN
     name = args.name or args.email.split("@")[0][:100] or "Admin"
     made = platform.signin.invite(local_operator(args.tenant, CLI_SUBJECT), args.email, name, base)
     if made.emailed:
@@ -106,6 +111,13 @@ def _admin_invite(platform: Platform, args: argparse.Namespace) -> int:
     else:
         print(f"admin {made.admin.id} ({made.admin.email}): no email is configured (ORATIO_EMAIL); send them this")
         print(f"single-use link yourself: {made.link}")
+    if platform.settings.public_url is None:
+        # This command cannot know where `oratio serve` listens: a serve on another port gets a dead link.
+        print(
+            f"note: ORATIO_PUBLIC_URL is not set, so the link assumes the dashboard at {DEFAULT_DASHBOARD_ORIGIN}; "
+            "if `oratio serve` listens elsewhere, open the link's /dashboard#invite=... part at that address "
+            "(or set ORATIO_PUBLIC_URL to the URL people reach it at)"
+        )
     return 0
 
 
@@ -395,11 +407,27 @@ def _demo(platform: Platform, args: argparse.Namespace) -> int:
     print(f"        text transcript: session {session_id} (MCP get_session, or the dashboard's History)")
     base = _public_base(platform.settings, args.host, args.port)
     print()
-    print(f"Run `oratio serve --host {args.host} --port {args.port}`, then open {base}/dashboard with the admin token")
+    serve = serve_command(args.host, args.port, args.model_source, oratio_program(sys.argv[0], shutil.which("oratio")))
+    print(f"Run `{serve}`, then open {base}/dashboard with the admin token")
     print(f"below; talk by voice at {base}/voice/client, or by text:")
     print(f"  {_curl(base, agent.id, api_key, messages[0])}")
     print(f"Admin token for tenant {admin.tenant_id}: {platform.access.token_for(admin)}")
     return 0
+
+
+def serve_command(host: str, port: int, model_source: str, program: str = "oratio") -> str:
+    """The `oratio serve` the demo suggests next. When the demo fell back to the scripted model, `serve` (which
+    never falls back) would have none, and agents made in the dashboard would only be stored: keep the model."""
+    model = "ORATIO_MODEL=scripted " if model_source == "fallback" else ""
+    return f"{model}{program} serve --host {host} --port {port}"
+
+
+def oratio_program(argv0: str, on_path: str | None) -> str:
+    """How to run this `oratio` again: `oratio` when it is on PATH, else the path it was started by
+    (`./scripts/demo` runs `.venv/bin/oratio`, which is not on PATH until the venv is activated)."""
+    if on_path is not None or Path(argv0).name != "oratio":
+        return "oratio"
+    return argv0
 
 
 def _create_demo_agent(platform: Platform, principal: Principal, request: CreateAgent) -> Agent:
@@ -647,6 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             choice = choose_model(settings, fallback="scripted" if args.command == "demo" else None)
             print(choice.line(), file=sys.stderr, flush=True)
             settings = choice.apply(settings)
+            args.model_source = choice.source
             if (problem := start_line(settings)) is not None:  # e.g. the provider's SDK or key is missing
                 print(problem, file=sys.stderr, flush=True)
         with (

@@ -223,6 +223,13 @@ def _feedback_line(issue: ReviewIssue) -> str:
     return f"[{tag}{where}] {issue.message}"
 
 
+def _labelled(label: str, rule: str) -> str:
+    """A rule's line under "## Rules": "- Always: <rule>", or the rule alone when it already opens with the
+    label (an SOP's "Always confirm ..." read "- Always: Always confirm ..." on the agent page)."""
+    opens = rule[: len(label)].casefold() == label.casefold() and rule[len(label) : len(label) + 1] in (" ", ":")
+    return f"- {rule}" if opens else f"- {label}: {rule}"
+
+
 def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str, judgement: list[str]) -> str:
     """The system prompt plus sections restating, verbatim, whatever it does not already contain.
 
@@ -238,11 +245,11 @@ def _complete_prompt(spec: AgentSpec, parsed: ParsedSop, prompt: str, judgement:
     if steps:
         sections.append("## Steps (follow in order)\n" + "\n".join(f"- {step}" for step in steps))
     rules = [
-        f"- Always: {rule}"
+        _labelled("Always", rule)
         for rule in parsed.must_rules
         if not review_checks.left_out(spec, rule) and not coverage.covers(prompt, rule)
     ]
-    rules += [f"- Never: {rule}" for rule in parsed.never_rules if not coverage.covers(prompt, rule)]
+    rules += [_labelled("Never", rule) for rule in parsed.never_rules if not coverage.covers(prompt, rule)]
     if rules:
         sections.append("## Rules\n" + "\n".join(rules))
     conditions = [c for c in handoff_conditions(spec, parsed) if c not in judgement and not coverage.covers(prompt, c)]

@@ -53,7 +53,9 @@ function turnView(turn) {
   const node = el("li", { class: `turn turn-${turn.role}` }, el("span", { class: "who" }, turn.role === "customer" ? "you" : "agent"),
     el("p", {}, turn.text));
   if (turn.sources && turn.sources.length) {
-    node.append(el("small", { class: "sources" }, "Sources: ", turn.sources.map((s) => s.document_name || s.title || s.document_id).join(", ")));
+    // One reply often cites several passages of one document: name each document once.
+    const names = new Set(turn.sources.map((s) => s.document_name || s.title || s.document_id));
+    node.append(el("small", { class: "sources" }, "Sources: ", [...names].join(", ")));
   }
   if (turn.note) node.append(el("small", { class: "sources" }, turn.note));
   return node;

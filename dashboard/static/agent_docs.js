@@ -30,7 +30,7 @@ async function load(list, error, id) {
     list.append(el("ul", { class: "doc-list" }, found.documents.map((doc) => el("li", { dataset: { document: doc.id } },
       el("strong", {}, doc.name), " ", pill(doc.status),
       doc.progress ? el("span", { class: "muted" }, ` ${doc.progress.done}/${doc.progress.total} chunks`) : null,
-      el("span", { class: "muted" }, ` · ${doc.chunk_count} chunks · ${when(doc.updated_at)}`),
+      el("span", { class: "muted" }, ` · ${doc.chunk_count} chunk${doc.chunk_count === 1 ? "" : "s"} · ${when(doc.updated_at)}`),
       doc.status_reason ? el("div", { class: "muted" }, doc.status_reason) : null))));
   } catch (problem) {
     showError(error, problem);

@@ -71,9 +71,11 @@ function recordingsBlock(id, keys) {
 
 // The post-call analysis: outcome, sentiment, summary and the SOP checks with their evidence turn.
 function analysisBlock(a) {
+  // A field not collected must not read "collected account number": the marks alone do not say it.
   const KINDS = { collect: "collected", scenario: "scenario", handoff_rule: "rule" };
+  const kind = (c) => (c.kind === "collect" && !c.met ? "not collected:" : KINDS[c.kind] || c.kind);
   const checks = a.sop.map((c) => el("li", { class: c.met ? "" : "muted" },
-    `${c.met ? "✓" : c.applies === false ? "–" : "·"} ${KINDS[c.kind] || c.kind} ${c.name}`,
+    `${c.met ? "✓" : c.applies === false ? "–" : "·"} ${kind(c)} ${c.name}`,
     c.evidence_seq ? ` (turn ${c.evidence_seq})` : "",
     c.judged_by === "model" ? el("small", { class: "muted" }, " · judged by the model") : null,
     c.note ? el("small", { class: "muted" }, ` · ${c.note}`) : null));

@@ -28,7 +28,8 @@ from schemas import Agent, AgentStatus, Principal
 
 NO_MODEL = (
     "no model is configured on the server (set ORATIO_MODEL) and this MCP client offers no sampling, "
-    "so nobody can draft the plan; the agent is stored as it is. Set ORATIO_MODEL and call update_agent."
+    "so nobody can draft the plan; the agent is stored as it is. Set ORATIO_MODEL (ORATIO_MODEL=scripted to try "
+    "offline) and call update_agent."
 )
 
 

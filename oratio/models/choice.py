@@ -35,6 +35,10 @@ GET_ONE = (
     "(bedrock, anthropic:<id>, openai:<id>, ollama:<model>, llamacpp, local)"
 )
 
+TRY_OFFLINE = "or ORATIO_MODEL=scripted to try Oratio offline with the demo's rule-following model"
+"""Said when nothing runs: `oratio demo` falls back to `scripted` on its own, `oratio serve` does not, so a new
+user who moves from the demo to the dashboard learns why New agent only stores and how to build anyway."""
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -137,7 +141,7 @@ def _choose(settings: Settings, fallback: str | None, probes: Probes) -> ModelCh
     missing = f"no model available (no ORATIO_MODEL; {'; '.join(skipped)})"
     if fallback is not None:
         return ModelChoice(fallback, "fallback", f"{missing}, so the offline {fallback} model runs instead; {GET_ONE}")
-    return ModelChoice(None, "none", f"{missing}; {GET_ONE}")
+    return ModelChoice(None, "none", f"{missing}, so agents are stored but not built; {GET_ONE}; {TRY_OFFLINE}")
 
 
 __all__ = [

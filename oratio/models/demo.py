@@ -15,26 +15,37 @@ import json
 import re
 
 from oratio.models.demo_actions import act, declined, report_action
-from oratio.models.scripted import CallTool, Prompt, Rule, Say, ScriptedModel, Step, after_tool, when_user_says
+from oratio.models.scripted import CallTool, Prompt, Rule, Say, ScriptedModel, Step, when_user_says
 
 NOT_FOUND = "I couldn't find that in our documents. Would you like me to connect you with a member of our team?"
+NOT_FOUND_ALONE = "I couldn't find that in our documents. Is there anything else I can help with?"
+"""`NOT_FOUND` for an agent without `request_handoff` (handoff disabled): it must not offer a person it cannot
+reach, which is what its own reviewer refuses in a plan's wording."""
 FALLBACK = "I'm a demo agent running without a language model. Ask me about what is in our documents."
 ANSWER_CHARS = 300
 
 
-def _cite(result: str) -> Step:
+def _cite_search(prompt: Prompt) -> Step | None:
+    """Once `knowledge_search` has answered: its best passage, or that nothing was found."""
+    for outcome in prompt.tool_outcomes():
+        if outcome.name == "knowledge_search":
+            return _cite(outcome.text, NOT_FOUND if "request_handoff" in prompt.tool_names else NOT_FOUND_ALONE)
+    return None
+
+
+def _cite(result: str, not_found: str) -> Step:
     try:
         passages = json.loads(result).get("passages", [])
     except (ValueError, AttributeError):
         passages = []
     if not passages:
-        return Say(NOT_FOUND)
+        return Say(not_found)
     best = passages[0]
     location = str(best.get("location", ""))
     lines = [line.strip() for line in str(best.get("text", "")).splitlines()]
     # A chunk opens with its heading (the location); the answer is what follows it.
     lines = [line for line in lines if line and not line.startswith("#") and line != location.rpartition(" > ")[2]]
-    answer = " ".join(" ".join(lines).split())[:ANSWER_CHARS] or NOT_FOUND
+    answer = " ".join(" ".join(lines).split())[:ANSWER_CHARS] or not_found
     where = ", ".join(part for part in (str(best.get("document", "")), location) if part)
     return Say(f"{answer} (source: {where})" if where else answer)
 
@@ -87,7 +98,7 @@ def demo_rules() -> list[Rule]:
     handoff = CallTool("request_handoff", {"reason": "the customer asked to talk to a person"})
     goodbye = CallTool("end_session", {})
     return [
-        after_tool("knowledge_search", _cite),
+        _cite_search,
         report_action,
         _offered(
             "request_handoff",

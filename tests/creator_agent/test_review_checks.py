@@ -8,6 +8,7 @@ import pytest
 
 from creator_agent import review_checks
 from creator_agent.errors import PlanNotApproved
+from creator_agent.sop_reader import parsed_fields, read_sop
 from creator_agent.stages.base import blocks
 from creator_agent.stages.draft_plan import INTERNAL_HEADING, PlanDrafter
 from creator_agent.stages.parse_sop import SopParser
@@ -106,7 +107,39 @@ def test_the_drafter_strips_transfer_wording_and_leaves_a_transfer_rule_out_when
     issues = check_plan(spec, parsed, plan)
     assert not [i for i in issues if i.severity in ("blocker", "major")], issues
     left_out = codes(issues, "handoff_disabled_but_transfer")
-    assert [(i.severity, i.field) for i in left_out] == [("minor", "must_rules")]
+    assert [(i.severity, i.field) for i in left_out] == [("minor", "must_rules"), ("minor", "handoff_conditions")]
+
+
+def test_an_sop_escalation_section_left_out_with_handoff_disabled_is_reported_per_condition() -> None:
+    """The dashboard's New agent form leaves handoff unchecked: the Acme SOP's Escalation section (sparks,
+    refunds over $100, a person asked for) must not vanish without a word in the creation's reviews."""
+    spec = disabled_spec()
+    parsed = SopParser.postprocess(spec, ParsedSop.model_validate(parsed_fields(read_sop(spec.sop))))
+
+    left_out = codes(review_checks.check_sop(spec, parsed), "handoff_disabled_but_transfer")
+
+    conditions = [i for i in left_out if i.field == "handoff_conditions"]
+    assert {i.severity for i in conditions} == {"minor"}
+    said = " ".join(i.message for i in conditions)
+    assert "sparks" in said and "$100" in said and "human" in said, said
+    assert all("enable handoff to keep it" in i.message for i in conditions)
+    assert codes(review_checks.check_sop(acme_spec(), acme_parsed()), "handoff_disabled_but_transfer") == []
+
+
+def test_a_rule_that_opens_with_always_or_never_is_not_labelled_twice_in_the_prompt() -> None:
+    """The Acme SOP's rules open with their label: the prompt on the agent page read "- Always: Always confirm"."""
+    spec = acme_spec()
+    parsed = parsed_for(
+        spec,
+        must_rules=["Always confirm the account number.", "Keep replies short."],
+        never_rules=["Never give out another customer's information.", "share internal notes."],
+    )
+
+    prompt = drafted(spec, parsed, system_prompt="You are Acme's agent.").system_prompt
+
+    assert "- Always confirm the account number." in prompt and "- Always: Keep replies short." in prompt
+    assert "- Never give out another customer's information." in prompt and "- Never: share internal notes." in prompt
+    assert "Always: Always" not in prompt and "Never: Never" not in prompt
 
 
 # -- actions without a tool --------------------------------------------------------------------------------

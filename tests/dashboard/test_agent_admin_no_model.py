@@ -25,6 +25,7 @@ def test_an_agent_created_without_a_model_waits_with_the_reason(http: httpx.Clie
     assert created.status_code == 201, created.text
     agent = created.json()
     assert agent["status"] == "creating" and "set ORATIO_MODEL" in agent["status_reason"]
+    assert "ORATIO_MODEL=scripted to try offline" in agent["status_reason"]  # what a new user can do at once
     progress = http.get(f"/api/v1/agents/{agent['id']}/creation", headers=dash.bearer()).json()
     assert progress["state"] == "waiting" and "waiting for a model" in progress["agent"]["status_reason"]
     again = http.post(f"/api/v1/agents/{agent['id']}/creation", headers=dash.bearer())

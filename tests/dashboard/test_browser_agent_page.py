@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Dialog, Page, expect
 
-from schemas import AgentType, AgentUpdate
+from oratio.platform import Platform
+from schemas import AgentSpec, AgentType, AgentUpdate, CreateAgent, DocumentContent, DocumentFormat
 from tests.dashboard.built_agents import Built, built, platform, platform_models, platform_settings
 from tests.dashboard.test_browser import browser, log_in, page, shot
+from tests.support.engine import PLAN
 from tests.support.serving import Served
+from tests.support.tenants import new_tenancy, token_for
 
 __all__ = ["browser", "built", "page", "platform", "platform_models", "platform_settings"]  # the fixtures
 
@@ -94,3 +97,34 @@ def test_open_edit_diff_restore_and_test_chat_an_agent(page: Page, served: Serve
     assert page.evaluate(FITS), "an element of the agent page is wider than a phone's screen"
     shot(page, "agent-page-phone")
     assert problems == [] and failed == []
+
+
+PLANS = b"""# Plans
+
+## Basic
+The Basic plan costs $30 per month.
+
+## Fast
+The Fast plan costs $55 per month.
+
+## Giga
+The Giga plan costs $75 per month.
+"""
+
+
+def test_the_test_chat_names_each_source_document_once(page: Page, served: Served, platform: Platform) -> None:
+    """An answer drawn from three passages of plans.md said "Sources: plans.md, plans.md, plans.md" to a new
+    user trying the agent; the page names each document once (and a one-chunk document is "1 chunk")."""
+    acme = new_tenancy(platform, "Acme")
+    plans = DocumentContent(name="plans.md", format=DocumentFormat.MARKDOWN, content=PLANS)
+    hours = DocumentContent(name="hours.md", format=DocumentFormat.MARKDOWN, content=b"# Hours\n\nOpen 9 to 5.")
+    spec = AgentSpec(name="Plans", sop="# Steps\n1. Answer from the knowledge base.")
+    agent = platform.agents.create(acme.principal, CreateAgent(spec=spec, documents=[plans, hours]))
+    platform.agents.deploy(acme.tenant_id, agent.id, PLAN)
+    log_in(page, served, token_for(platform, acme.principal))
+
+    page.goto(served.url(f"/dashboard#agent/{agent.id}"))
+    page.fill("#chat-input", "What does each plan cost per month?")
+    page.click("#chat-form button[type=submit]")
+    expect(page.locator("#chat-log .turn-agent .sources")).to_have_text("Sources: plans.md")
+    expect(page.locator("#agent-docs li", has_text="hours.md")).to_contain_text(" · 1 chunk · ")

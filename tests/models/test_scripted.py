@@ -192,6 +192,32 @@ async def test_the_demo_model_answers_from_the_best_passage_with_its_source() ->
     assert "".join(streamed) == "Within 30 days. (source: refunds.md, Refunds)"
 
 
+@tool(name="knowledge_search")
+def empty_search(query: str) -> str:
+    """Search the documents (nothing matches).
+
+    Args:
+        query: What to find.
+    """
+    return json.dumps({"passages": []})
+
+
+@pytest.mark.parametrize(
+    ("tools", "offers_a_person"),
+    [([empty_search, fake_handoff], True), ([empty_search], False)],
+    ids=["handoff-enabled", "handoff-disabled"],
+)
+async def test_the_demo_model_offers_a_person_only_if_it_can(tools: list[Any], offers_a_person: bool) -> None:
+    """An agent built with handoff disabled has no request_handoff: "connect you with a member of our team"
+    would promise what it cannot do (the dashboard's test chat said it to "Can I speak to a human?")."""
+    demo = Agent(model=demo_model(), tools=tools, callback_handler=None)
+
+    reply = "".join(await texts(demo.stream_async("Do you sell gaming consoles?")))
+
+    assert reply.startswith("I couldn't find that in our documents.")
+    assert ("member of our team" in reply) is offers_a_person, reply
+
+
 async def test_without_tools_the_demo_model_says_what_it_is() -> None:
     model = demo_model()
 

@@ -10,7 +10,7 @@ import pytest
 
 from oratio.config import load_settings
 from oratio.platform import open_platform
-from oratio_app.cli import EXAMPLES, main
+from oratio_app.cli import EXAMPLES, main, oratio_program, serve_command
 from schemas import AgentStatus, Channel, DocumentStatus, Principal, Role, Scope, SessionFilter, SessionStatus
 
 
@@ -76,6 +76,46 @@ def test_admin_token_for_an_unknown_admin_exits_2(capsys: pytest.CaptureFixture[
     assert "adm_0000000000nobody" in captured.err and "not found" in captured.err
 
 
+def test_admin_invite_without_a_public_url_says_which_address_its_link_assumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user runs `oratio serve --port 44955`, then `oratio admin invite`: the printed link names port 8000,
+    so the command must say so and what to open instead; with ORATIO_PUBLIC_URL the link is right and no note."""
+    assert main(["init"]) == 0
+    tenant = _fields(capsys.readouterr().out)["tenant"]
+
+    assert main(["admin", "invite", "me@example.com", "--tenant", tenant]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/dashboard#invite=" in out
+    assert "ORATIO_PUBLIC_URL is not set" in out and "/dashboard#invite=... part at that address" in out
+
+    monkeypatch.setenv("ORATIO_PUBLIC_URL", "http://127.0.0.1:44955")
+    assert main(["admin", "invite", "you@example.com", "--tenant", tenant]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:44955/dashboard#invite=" in out and "note:" not in out
+
+
+def test_the_demo_suggests_serve_with_the_scripted_model_it_fell_back_to() -> None:
+    """`oratio demo` falls back to `scripted`, `oratio serve` does not: the demo's suggested `oratio serve` had no
+    model, so the new user's first agent in the dashboard was stored and never built."""
+    assert (
+        serve_command("127.0.0.1", 8000, "fallback")
+        == "ORATIO_MODEL=scripted oratio serve --host 127.0.0.1 --port 8000"
+    )
+    for chosen in ("configured", "aws", "local"):
+        assert serve_command("127.0.0.1", 8000, chosen) == "oratio serve --host 127.0.0.1 --port 8000"
+
+
+def test_the_demo_suggests_the_oratio_it_ran_when_none_is_on_path() -> None:
+    """`./scripts/demo` runs `.venv/bin/oratio`: a suggested bare `oratio serve` is "command not found" until the
+    venv is activated, which the README never says."""
+    assert oratio_program(".venv/bin/oratio", None) == ".venv/bin/oratio"
+    assert oratio_program(".venv/bin/oratio", "/usr/local/bin/oratio") == "oratio"
+    assert oratio_program("/usr/lib/python3/oratio_app/__main__.py", None) == "oratio"  # python -m oratio_app
+    suggested = serve_command("127.0.0.1", 8000, "fallback", ".venv/bin/oratio")
+    assert suggested == "ORATIO_MODEL=scripted .venv/bin/oratio serve --host 127.0.0.1 --port 8000"
+
+
 def test_demo_stores_the_example_agent_with_its_documents(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
@@ -86,6 +126,7 @@ def test_demo_stores_the_example_agent_with_its_documents(
     captured = capsys.readouterr()
     out = captured.out
     assert "model: scripted - set by ORATIO_MODEL" in captured.err
+    assert "Run `oratio serve --host 127.0.0.1 --port 8123`" in out  # a model of the user's own: serve finds it too
     token = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
     principal = _principal(token)
     expected = json.loads((EXAMPLES / "acme_support" / "agent.json").read_text())
