@@ -164,7 +164,10 @@ class AgentAdmin:
                 "models": models,
                 "platform_model": platform_model,
                 "can_build": builder is not None and builder.has_model,
-                "handoff": HandoffConfig().model_dump(mode="json"),
+                # The form starts with handoff on: most SOPs say when a person takes over, and with it off the
+                # AgentCreator leaves those conditions out (a smoke-or-sparks rule included). On with no emails,
+                # a handoff still alerts the dashboard. MCP's create_agent keeps the schema's default (off).
+                "handoff": HandoffConfig(enabled=True).model_dump(mode="json"),
                 "sop_max_chars": Limits.SOP_MAX,
                 "sop_suffixes": list(SOP_SUFFIXES),
                 "document_suffixes": sorted(DOCUMENT_SUFFIXES),

@@ -48,7 +48,7 @@ def test_options_offer_the_allow_list_channels_and_handoff_defaults(http: httpx.
     assert options["models"] == ["scripted"]
     assert options["channels"] == ["voice", "text"]
     assert options["can_build"] is True
-    assert options["handoff"]["enabled"] is False and options["handoff"]["escalate_after_seconds"] == 300
+    assert options["handoff"]["enabled"] is True and options["handoff"]["escalate_after_seconds"] == 300
     assert options["upload_bytes_max"] == BODY_CAP
     assert ".docx" in options["sop_suffixes"] and ".pdf" in options["document_suffixes"]
 
