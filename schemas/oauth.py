@@ -23,6 +23,9 @@ class OAuthClient(Record):
     name: str = Field(default="", max_length=200)
     metadata: str = Field(max_length=16 * 1024)
     created_at: UtcDatetime
+    authorised_at: UtcDatetime | None = None
+    """When a person first consented to this client; None while nobody has. Registration is open to anyone, so
+    at the cap the oldest client nobody consented to makes room (`OAuthService.register`)."""
 
 
 class OAuthGrantFields(Record):

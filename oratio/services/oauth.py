@@ -105,13 +105,23 @@ class OAuthService:
     # -- clients --------------------------------------------------------------------------------
 
     def register(self, client_id: str, name: str, redirect_uris: Sequence[str], metadata: str) -> OAuthClient:
-        """Store a dynamically registered client: redirect URIs checked, the number of clients capped."""
+        """Store a dynamically registered client: redirect URIs checked, the number of clients capped.
+
+        Registration is open to anyone (RFC 7591, as MCP clients expect), so a stranger can register clients
+        that nobody ever consents to. Had they counted like the others, one address at the per-address rate
+        would fill the cap within hours and close registration to every real client for good. At the cap the
+        oldest client nobody has consented to is deleted to make room; only clients people consented to
+        (`authorised_at`) hold their place, and when they alone fill the cap registration is refused."""
         if not 1 <= len(redirect_uris) <= MAX_REDIRECT_URIS:
             raise InvalidInput(f"a client has 1 to {MAX_REDIRECT_URIS} redirect URIs")
         for uri in redirect_uris:
             check_redirect_uri(uri)
-        if self._client_count(self._s.max_clients + 1) >= self._s.max_clients:
-            raise InvalidInput(f"this server takes no more clients (at most {self._s.max_clients})")
+        count, idle = self._clients(self._s.max_clients + 1)
+        if count >= self._s.max_clients:
+            if idle is None:
+                raise InvalidInput(f"this server takes no more clients (at most {self._s.max_clients})")
+            self._b.store.delete(OAUTH_CLIENTS, "oauth_clients", idle.client_id)
+            logger.info("client=%s | oauth client nobody consented to removed to make room", idle.client_id)
         client = OAuthClient(
             tenant_id=OAUTH_TENANT, client_id=client_id, name=name[:200], metadata=metadata, created_at=self._b.clock()
         )
@@ -124,15 +134,29 @@ class OAuthService:
             return None
         return self._b.store.get(OAUTH_CLIENTS, "oauth_clients", client_id)
 
-    def _client_count(self, up_to: int) -> int:
-        count, cursor = 0, None
+    def _clients(self, up_to: int) -> tuple[int, OAuthClient | None]:
+        """How many clients are registered (counted up to `up_to`), and the oldest nobody has consented to."""
+        count, idle, cursor = 0, None, None
         while count < up_to:
             page = self._b.store.query(OAUTH_CLIENTS, "oauth_clients", limit=100, cursor=cursor)
             count += len(page.items)
+            for client in page.items:
+                if client.authorised_at is None and (idle is None or client.created_at < idle.created_at):
+                    idle = client
             cursor = page.next_cursor
             if cursor is None:
                 break
-        return count
+        return count, idle
+
+    def _mark_authorised(self, client_id: str) -> None:
+        """The client has a person's consent: from now on it keeps its place at the cap."""
+        client = self.client(client_id)
+        if client is None or client.authorised_at is not None:
+            return
+        try:
+            self._b.store.replace(OAUTH_CLIENTS, client.model_copy(update={"authorised_at": self._b.clock()}))
+        except Conflict:
+            pass  # marked by a consent given at the same moment
 
     # -- consent --------------------------------------------------------------------------------
 
@@ -179,6 +203,7 @@ class OAuthService:
             raise Unauthenticated("this sign-in request was already answered")
         if not approve:
             return request, None
+        self._mark_authorised(request.client_id)
         code = secrets.token_urlsafe(32)
         granted = sorted({s.value for s in principal.scopes})
         self._b.store.insert(

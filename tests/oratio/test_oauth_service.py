@@ -132,12 +132,18 @@ def test_loopback_and_https_redirect_uris_are_accepted(platform: Platform) -> No
     assert platform.oauth.client("cid-1") == client
 
 
-def test_the_number_of_clients_is_capped(platform: Platform) -> None:
+def test_the_number_of_clients_is_capped(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     platform.oauth.register("cid-1", "Tool", [URI], "{}")
+    clock.advance(timedelta(seconds=1))
     platform.oauth.register("cid-2", "Tool", [URI], "{}")
+    clock.advance(timedelta(seconds=1))
+    platform.oauth.register("cid-3", "Tool", [URI], "{}")  # the oldest client nobody consented to makes room
+    assert platform.oauth.client("cid-1") is None
 
-    with pytest.raises(InvalidInput, match="no more clients"):
-        platform.oauth.register("cid-3", "Tool", [URI], "{}")
+    consent(platform, acme.principal, "cid-2")
+    consent(platform, acme.principal, "cid-3")
+    with pytest.raises(InvalidInput, match="no more clients"):  # consented clients keep their places
+        platform.oauth.register("cid-4", "Tool", [URI], "{}")
 
 
 def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
