@@ -15,8 +15,8 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
