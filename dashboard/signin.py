@@ -120,7 +120,7 @@ class SignInDoor:
     async def session(self, request: Request) -> Response:
         """Who is signed in here: `{"signed_in": false}` (200, so the page's first look is no error) when
         nobody is, or the cookie's session has ended (the cookie is then cleared)."""
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         nobody = JSONResponse({"signed_in": False}, headers={"Cache-Control": "no-store"})
         if secret is None:
             return nobody
@@ -134,7 +134,7 @@ class SignInDoor:
 
     async def sign_out(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)  # CSRF: no other site signs a person out
-        secret = session_secret(request) or ""
+        secret = session_secret(request, self._public_url) or ""
         await anyio.to_thread.run_sync(self._p.signin.sign_out, secret)
         response = Response(status_code=204)
         clear_session_cookie(response)
@@ -142,7 +142,7 @@ class SignInDoor:
 
     async def sign_out_everywhere(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         if secret is None:
             raise InvalidInput("sign-out-everywhere ends browser sessions: sign in to the dashboard first")
         await anyio.to_thread.run_sync(self._p.signin.sign_out_everywhere, secret)

@@ -63,9 +63,7 @@ def test_a_stranger_s_registrations_never_lock_out_a_new_client(
     assert len(kept) == CAP - 2  # never more than the cap in all
 
 
-def test_clients_people_consented_to_alone_fill_the_cap(
-    http: TestClient, platform: Platform, acme: Tenancy
-) -> None:
+def test_clients_people_consented_to_alone_fill_the_cap(http: TestClient, platform: Platform, acme: Tenancy) -> None:
     for n in range(CAP):
         consent(platform, acme.principal, f"consented-{n}", RESOURCE)
 

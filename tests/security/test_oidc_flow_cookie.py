@@ -43,7 +43,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 def test_a_rewritten_flow_cookie_is_a_refusal_page(client: TestClient) -> None:
     for cookie in TAMPERED:
-        for name in (b"oratio_oidc_flow", b"__Secure-oratio_oidc_flow"):
-            answer = client.get(CALLBACK, headers={"cookie": name + b"=" + cookie})
+        for name in (b"oratio_oidc_flow", b"__Host-oratio_oidc_flow"):
+            answer = client.get(CALLBACK, headers={b"cookie": name + b"=" + cookie})
             assert answer.status_code == 400, (cookie, answer.text[:300])
             assert "already used, has expired or was started in another browser" in answer.text
