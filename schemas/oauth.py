@@ -60,6 +60,8 @@ class OAuthCode(OAuthGrantFields):
     redirect_uri: str = Field(max_length=2048)
     redirect_uri_explicit: bool
     used: bool = False
+    family: str | None = Field(default=None, pattern=HASH)
+    """The token family the exchange issued (set with `used`): a second use of the code revokes it."""
 
 
 class OAuthToken(OAuthGrantFields):

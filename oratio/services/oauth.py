@@ -232,8 +232,16 @@ class OAuthService:
     # -- codes and tokens -----------------------------------------------------------------------
 
     def code(self, client_id: str, code: str) -> OAuthCode | None:
-        """An unused code issued to this client (expiry is the caller's check, so it can say so)."""
+        """An unused code issued to this client (expiry is the caller's check, so it can say so).
+
+        A code presented again after its exchange means someone else holds a copy (it leaked from a log, a
+        Referer, a proxy): the tokens its exchange issued are revoked, as for a replayed refresh token
+        (RFC 9700 §4.5, OAuth 2.1 §4.1.3), whoever the second holder is."""
         found = self._get(OAUTH_CODES, "oauth_codes", code)
+        if found is not None and found.used and found.family is not None:
+            revoked = self.revoke_family(found.family)
+            logger.warning("client=%s | oauth code used again: its tokens revoked (%d)", found.client_id, revoked)
+            return None
         if found is None or found.used or found.client_id != client_id:
             return None
         return found
@@ -245,7 +253,8 @@ class OAuthService:
         family = hash_secret(secrets.token_urlsafe(32))
         issued, writes = self._tokens(code, family)
         try:
-            self._b.store.transact([Replace(OAUTH_CODES, code.model_copy(update={"used": True})), *writes])
+            used = code.model_copy(update={"used": True, "family": family})
+            self._b.store.transact([Replace(OAUTH_CODES, used), *writes])
         except Conflict:
             raise Unauthenticated("authorization code was already used") from None
         return issued

@@ -166,3 +166,27 @@ def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
     clock.advance(timedelta(days=31))
     platform.sweep_sessions()
     assert platform.backends.store.query(OAUTH_TOKENS, "oauth_tokens").items == []
+
+
+def test_a_code_used_again_revokes_the_tokens_its_exchange_issued(platform: Platform, acme: Tenancy) -> None:
+    platform.oauth.register("cid-1", "Tool", [URI], "{}")
+    request = platform.oauth.start(
+        "cid-1",
+        scopes=[],
+        code_challenge=CHALLENGE,
+        redirect_uri=URI,
+        redirect_uri_explicit=True,
+        state=None,
+        resource=RESOURCE,
+    )
+    _, code = platform.oauth.answer(request, acme.principal, approve=True)
+    assert code is not None
+    found = platform.oauth.code("cid-1", code)
+    assert found is not None
+    issued = platform.oauth.exchange_code(found)
+    assert platform.oauth.access(issued.access_token, RESOURCE) == acme.principal
+
+    assert platform.oauth.code("cid-1", code) is None  # the copy, presented again
+    with pytest.raises(Unauthenticated):
+        platform.oauth.access(issued.access_token, RESOURCE)
+    assert platform.oauth.refresh_token("cid-1", issued.refresh_token) is None
