@@ -73,6 +73,9 @@ class OAuthToken(OAuthGrantFields):
     family: str = Field(pattern=HASH)
     used: bool = False
     revoked: bool = False
+    consented_at: UtcDatetime | None = None
+    """When the family's consent was exchanged, on the wall clock a JWT's `iat` is written with; every token of
+    the family carries it, so an admin's `tokens_valid_after` (revoke_admin_tokens) refuses the whole family."""
 
 
 class ServiceAccount(Record):

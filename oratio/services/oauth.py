@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ from oratio.services._common import Backends
 from oratio.services.tenants import TenantService
 from oratio.store.ports import Insert, Replace, Table
 from oratio.store.tables import OAUTH_CLIENTS, OAUTH_CODES, OAUTH_REQUESTS, OAUTH_TOKENS
-from schemas import Principal
+from schemas import Admin, Principal
 from schemas.oauth import HASH, OAUTH_TENANT, AuthorisedClient, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
 from schemas.outbox import sortable
 
@@ -251,7 +251,7 @@ class OAuthService:
         if code.expires_at <= self._b.clock():
             raise Unauthenticated("authorization code has expired")
         family = hash_secret(secrets.token_urlsafe(32))
-        issued, writes = self._tokens(code, family)
+        issued, writes = self._tokens(code, family, self._consent_time(code.tenant_id, code.admin_id))
         try:
             used = code.model_copy(update={"used": True, "family": family})
             self._b.store.transact([Replace(OAUTH_CODES, used), *writes])
@@ -268,12 +268,16 @@ class OAuthService:
             return None
         if found.expires_at <= self._b.clock():
             return None
+        admin = self._tenants.find_admin(found.tenant_id, found.admin_id)
+        if admin is None or _revoked_by(admin, found):
+            return None
         return found
 
     def rotate(self, refresh: OAuthToken, scopes: Sequence[str]) -> Issued:
         """Use the refresh token up and issue a new pair (scopes may only narrow)."""
         narrowed = [s for s in refresh.scopes if not scopes or s in scopes]
-        issued, writes = self._tokens(refresh.model_copy(update={"scopes": narrowed}), refresh.family)
+        grant = refresh.model_copy(update={"scopes": narrowed})
+        issued, writes = self._tokens(grant, refresh.family, refresh.consented_at)  # a rotation is no new consent
         try:
             self._b.store.transact([Replace(OAUTH_TOKENS, refresh.model_copy(update={"used": True})), *writes])
         except Conflict:
@@ -294,6 +298,8 @@ class OAuthService:
         admin = self._tenants.find_admin(found.tenant_id, found.admin_id)
         if admin is None or admin.disabled:
             raise Unauthenticated("token's admin no longer has access")
+        if _revoked_by(admin, found):
+            raise Unauthenticated("token was revoked; sign the client in again")
         # The person's scopes today, narrowed to those consented to: a demoted admin's token shrinks with them.
         return token_principal(admin.tenant_id, admin.id, [s.value for s in admin.scopes if s.value in found.scopes])
 
@@ -368,7 +374,19 @@ class OAuthService:
         gone += sum(store.delete(OAUTH_TOKENS, "oauth_tokens", t.token_hash) for t in tokens.items)
         return gone
 
-    def _tokens(self, grant: OAuthCode | OAuthToken, family: str) -> tuple[Issued, list[Insert[OAuthToken]]]:
+    def _consent_time(self, tenant_id: str, admin_id: str) -> datetime:
+        """Now on the wall clock (`revoke_admin_tokens` writes its cutoff with it), or the admin's cutoff if that
+        is later: the cutoff is the next whole second, and a consent given within it comes after the revocation
+        (as `AccessService` issues a JWT at the cutoff)."""
+        now = datetime.now(UTC)
+        admin = self._tenants.find_admin(tenant_id, admin_id)
+        if admin is not None and admin.tokens_valid_after is not None and admin.tokens_valid_after > now:
+            return admin.tokens_valid_after
+        return now
+
+    def _tokens(
+        self, grant: OAuthCode | OAuthToken, family: str, consented_at: datetime | None
+    ) -> tuple[Issued, list[Insert[OAuthToken]]]:
         now = self._b.clock()
         access = ACCESS_PREFIX + secrets.token_urlsafe(32)
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -379,6 +397,7 @@ class OAuthService:
             "scopes": list(grant.scopes),
             "resource": grant.resource,
             "family": family,
+            "consented_at": consented_at,
         }
         writes = [
             Insert(
@@ -401,3 +420,10 @@ class OAuthService:
         if not 1 <= len(secret) <= SECRET_MAX:
             return None
         return self._b.store.get(table, partition, hash_secret(secret))
+
+
+def _revoked_by(admin: Admin, token: OAuthToken) -> bool:
+    """Whether `revoke_admin_tokens` (the admin's `tokens_valid_after`) covers the token's family: consented
+    before the cutoff, or issued before consents were dated (fail closed once the admin has a cutoff)."""
+    cutoff = admin.tokens_valid_after
+    return cutoff is not None and (token.consented_at is None or token.consented_at < cutoff)

@@ -190,3 +190,22 @@ def test_a_code_used_again_revokes_the_tokens_its_exchange_issued(platform: Plat
     with pytest.raises(Unauthenticated):
         platform.oauth.access(issued.access_token, RESOURCE)
     assert platform.oauth.refresh_token("cid-1", issued.refresh_token) is None
+
+
+def test_revoking_an_admin_s_tokens_revokes_their_oauth_consents_too(platform: Platform, acme: Tenancy) -> None:
+    issued = consent(platform, acme.principal)
+    refresh = platform.oauth.refresh_token("cid-1", issued.refresh_token)
+    assert refresh is not None
+    rotated = platform.oauth.rotate(refresh, [])
+
+    platform.tenants.revoke_admin_tokens(acme.principal, acme.principal.subject)  # "every token issued so far"
+    for access in (issued.access_token, rotated.access_token):
+        with pytest.raises(Unauthenticated, match="revoked"):
+            platform.oauth.access(access, RESOURCE)
+    assert platform.oauth.refresh_token("cid-1", rotated.refresh_token) is None  # no new pair from an old consent
+
+    fresh = consent(platform, acme.principal)  # a consent given afterwards works, and keeps working rotated
+    assert platform.oauth.access(fresh.access_token, RESOURCE) == acme.principal
+    again = platform.oauth.refresh_token("cid-1", fresh.refresh_token)
+    assert again is not None
+    assert platform.oauth.access(platform.oauth.rotate(again, []).access_token, RESOURCE) == acme.principal
