@@ -11,7 +11,8 @@ Why it is shaped this way:
   whether the email exists or not, and `request_reset` answers nothing either way; lockouts count any
   email alike (`oratio.auth.lockout`).
 * A link is single-use by an optimistic write: its record and the login it changes are replaced in one
-  transaction conditional on both versions, so two uses at once cannot both succeed.
+  transaction conditional on both versions, so two uses at once cannot both succeed. Setting the password
+  also spends every other link sent before it (invited twice, reset asked for twice).
 * "Sign out everywhere" and a password change set `Login.sessions_valid_after`: every older session of the
   person is refused at its next request, whatever process serves it.
 """
@@ -193,7 +194,7 @@ class SignInService:
         if link is None or link.purpose is not purpose or link.used_at is not None or link.expires_at <= now:
             raise Unauthenticated(LINK_REFUSED)
         login = self._b.store.get(LOGINS, "logins", link.email)
-        if login is None or login.admin_id != link.admin_id:
+        if login is None or login.admin_id != link.admin_id or _older_than_the_password(link, login):
             raise Unauthenticated(LINK_REFUSED)
         hashed = self._passwords.hash(password)
         used = link.model_copy(update={"used_at": now})
@@ -395,6 +396,12 @@ def _body(purpose: LinkPurpose, link: str, expires: datetime) -> str:
         f"Open this link to {what}:\n\n{link}\n\n"
         f"It works once, until {expires:%Y-%m-%d %H:%M} UTC. If you did not expect this email, ignore it.\n"
     )
+
+
+def _older_than_the_password(link: SignInLink, login: Login) -> bool:
+    """A link sent before the password was last set (or the person signed out everywhere) is spent too: a
+    second invitation or reset email still in a mailbox must not set the password again once one link has."""
+    return login.sessions_valid_after is not None and link.created_at < login.sessions_valid_after
 
 
 def _email(email: str) -> str:
