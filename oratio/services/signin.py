@@ -14,7 +14,8 @@ Why it is shaped this way:
   transaction conditional on both versions, so two uses at once cannot both succeed. Setting the password
   also spends every other link sent before it (invited twice, reset asked for twice).
 * "Sign out everywhere" and a password change set `Login.sessions_valid_after`: every older session of the
-  person is refused at its next request, whatever process serves it.
+  person is refused at its next request, whatever process serves it. Signing out everywhere also revokes the
+  person's tokens (`TenantService.revoke_own_tokens`: minted JWTs and OAuth consents).
 """
 
 from __future__ import annotations
@@ -294,7 +295,9 @@ class SignInService:
             self._b.store.delete(BROWSER_SESSIONS, "browser_sessions", hash_secret(secret))
 
     def sign_out_everywhere(self, secret: str) -> None:
-        """End every session of the person this cookie belongs to, this one included."""
+        """End every session of the person this cookie belongs to, this one included, and every token they
+        hold (admin JWTs minted for MCP clients or scripts, OAuth consents): a session in someone else's
+        hands could mint a 30-day token that would otherwise outlive this, the person's one remedy."""
         principal, session = self.principal(secret)
         now = self._b.clock()
 
@@ -302,6 +305,7 @@ class SignInService:
             return login.model_copy(update={"sessions_valid_after": now})
 
         update_with_retry(self._b.store, LOGINS, "logins", session.email, "login", apply)
+        self._tenants.revoke_own_tokens(principal)
         self.sign_out(secret)
         logger.info("tenant=%s admin=%s | signed out everywhere", principal.tenant_id, principal.subject)
 

@@ -1,4 +1,5 @@
-"""Once a link has set a person's password, every other invitation or reset link sent before it is spent.
+"""Once a link has set a person's password, every other invitation or reset link sent before it is spent; signing
+out everywhere spends them too, and ends the tokens the person's sessions minted.
 
 Each link was single use, but links were independent: invited twice (or a reset asked for twice), the person
 used one and the other still set the password for the rest of its lifetime (7 days for an invitation), so
@@ -15,6 +16,7 @@ from oratio.errors import Unauthenticated
 from oratio.platform import Platform
 from oratio.services.signin import LINK_REFUSED
 from schemas.signin import LinkPurpose
+from tests.support.oauth import RESOURCE, consent
 from tests.support.platforms import FakeClock
 from tests.support.signin import PASSWORD
 from tests.support.tenants import Tenancy
@@ -71,3 +73,25 @@ def test_an_older_reset_link_is_spent_by_a_newer_one_and_by_signing_out_everywhe
 
     clock.advance(timedelta(seconds=1))
     platform.signin.accept(token(platform, acme), "another long password", LinkPurpose.RESET)  # a new link works
+
+
+def test_signing_out_everywhere_also_ends_the_tokens_a_session_minted(
+    platform: Platform, acme: Tenancy, clock: FakeClock
+) -> None:
+    """A stolen session could mint a 30-day admin JWT (`POST /api/v1/auth/token`) or consent to an MCP client;
+    the person's remedy, signing out everywhere, used to end the browser sessions only."""
+    platform.signin.accept(token(platform, acme), PASSWORD, LinkPurpose.INVITE)
+    signed = platform.signin.sign_in(PERSON, PASSWORD, "client")
+    minted = platform.access.issue_admin_token(signed.principal.tenant_id, signed.principal.subject)
+    oauth = consent(platform, signed.principal)
+    assert platform.access.admin_principal(minted) == signed.principal
+
+    platform.signin.sign_out_everywhere(signed.secret)
+    with pytest.raises(Unauthenticated):
+        platform.access.admin_principal(minted)
+    with pytest.raises(Unauthenticated):
+        platform.oauth.access(oauth.access_token, RESOURCE)
+
+    again = platform.signin.sign_in(PERSON, PASSWORD, "client")  # the person signs in again and mints anew
+    fresh = platform.access.issue_admin_token(again.principal.tenant_id, again.principal.subject)
+    assert platform.access.admin_principal(fresh) == again.principal
