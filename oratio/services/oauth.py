@@ -49,6 +49,11 @@ ACCESS_PREFIX = "oat_"
 """Access tokens start with this, so /mcp tells them from admin JWTs without trying both."""
 REFRESH_PREFIX = "ort_"
 MAX_REDIRECT_URIS = 5
+URI_MAX = 2048
+STATE_MAX = 1024
+SCOPES_MAX = 32
+METADATA_MAX = 16 * 1024
+"""A registered client's metadata (the SDK's JSON of it) at most, as `OAuthClient.metadata` stores it."""
 AUTHORISED_MAX = 100
 """Consents one person's list shows at most (each is one client signed in once)."""
 TOKEN_REFUSED = "the token is not valid: it has expired, was revoked, or is for another resource"
@@ -74,6 +79,8 @@ class Issued:
 
 def check_redirect_uri(uri: str) -> None:
     """https anywhere, or http to a loopback address only (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2)."""
+    if len(uri) > URI_MAX:  # what a consent request and a code store (a longer one failed only at /authorize)
+        raise InvalidInput(f"a redirect URI is at most {URI_MAX} characters")
     parts = urlsplit(uri)
     if parts.fragment or not parts.hostname:
         raise InvalidInput(f"redirect URI {uri[:100]!r} must be absolute and have no fragment")
@@ -116,6 +123,8 @@ class OAuthService:
             raise InvalidInput(f"a client has 1 to {MAX_REDIRECT_URIS} redirect URIs")
         for uri in redirect_uris:
             check_redirect_uri(uri)
+        if len(metadata) > METADATA_MAX:  # else the record refuses it: a ValidationError, a 500 for a stranger
+            raise InvalidInput(f"client metadata is at most {METADATA_MAX // 1024} KiB of JSON")
         count, idle = self._clients(self._s.max_clients + 1)
         if count >= self._s.max_clients:
             if idle is None:
@@ -171,7 +180,15 @@ class OAuthService:
         state: str | None,
         resource: str,
     ) -> str:
-        """Hold an authorization request until the person consents; returns the request's id (for the page URL)."""
+        """Hold an authorization request until the person consents; returns the request's id (for the page URL).
+
+        InvalidInput for a request past what is stored (the client's own `state`, the scopes it asks for),
+        said to the client rather than failing the stored record."""
+        if state is not None and len(state) > STATE_MAX:
+            raise InvalidInput(f"state is at most {STATE_MAX} characters")
+        if len(scopes) > SCOPES_MAX:
+            raise InvalidInput(f"at most {SCOPES_MAX} scopes may be asked for")
+        check_redirect_uri(redirect_uri)
         secret = secrets.token_urlsafe(32)
         request = OAuthRequest(
             tenant_id=OAUTH_TENANT,
