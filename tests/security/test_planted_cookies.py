@@ -10,12 +10,14 @@ plain names still work: that is the only place they are set."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from oratio.platform import Platform
 from oratio_app.web import create_app
@@ -63,6 +65,14 @@ def test_a_planted_plain_session_cookie_signs_nobody_in_over_https(browser: Test
     assert browser.get("/api/v1/agents").status_code == 401
     page = browser.get("/dashboard")
     assert page.status_code == 200 and "oratio-signed-in" not in page.text  # no signed-in block in the HTML
+
+    consent = browser.get("/oauth/consent?request=anything")
+    assert consent.status_code == 401 and "Sign in" in consent.text  # the consent page asks to sign in
+    with browser.websocket_connect("/ws/dashboard", headers={"Origin": PUBLIC}) as feed:
+        feed.send_text(json.dumps({"type": "auth", "after": None}))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            feed.receive_text()
+    assert closed.value.code == 4422 and "no session cookie" in closed.value.reason  # the live feed too
 
     browser.cookies.clear()
     browser.cookies.set("__Host-oratio_session", planter_secret)  # the cookie we set over https still works
