@@ -41,7 +41,7 @@ def dashboard_routes(
     reset links (never the request's Host header, which a stranger asking for a reset link controls) and an
     origin the CSRF check accepts. `agent_admin`: the agent-creation routes' limits (`dashboard.agent_admin`)."""
     return [
-        *page_routes(voice_url, platform),
+        *page_routes(voice_url, platform, public_url),
         *signin_routes(platform, public_url),
         *oidc_routes(platform, public_url),
         *api_routes(platform, public_url),

@@ -113,7 +113,7 @@ def api_routes(platform: DashboardServices, public_url: str | None = None) -> li
         Route("/api/v1/sessions/live", handles_errors(api.live_sessions)),
         Route("/api/v1/sessions/export", handles_errors(api.export_sessions)),
         Route("/api/v1/sessions/{session_id}", handles_errors(api.session)),
-        Route("/api/v1/sessions/{session_id}/recordings/{index:int}", handles_errors(api.recording)),
+        Route("/api/v1/sessions/{session_id}/recordings/{index}", handles_errors(api.recording)),
         Route("/api/v1/sessions/{session_id}/handoff/{move}", handles_errors(api.move_handoff), methods=["POST"]),
         Route("/api/v1/sessions/{session_id}/messages", handles_errors(api.send_message), methods=["POST"]),
         Route("/api/v1/notifications", handles_errors(api.notifications)),
@@ -183,7 +183,7 @@ class DashboardApi:
         """The session's n-th call recording (0 = oldest) for the session page's player, with Range for seeking."""
         principal, _ = await self._begin(request, NoQuery)
         session_id = path_id(request, "session_id")
-        index = int(request.path_params["index"])
+        index = recording.position(session_id, request.path_params["index"])
         _, data = await _run(lambda: self._p.sessions.recording(principal, session_id, index))
         return recording.audio_response(data, request.headers.get("range"))
 

@@ -61,7 +61,7 @@ class ConsentPage:
         if request.method == "POST":
             return await self._answer(request)
         request_id = request.query_params.get("request", "")
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         if secret is None:
             return _sign_in_first()
         try:
@@ -89,7 +89,7 @@ class ConsentPage:
     async def _answer(self, request: Request) -> Response:
         check_origin(request, self._public_url, required=False)
         form = await _form(request)
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         if secret is None:
             raise Unauthenticated("sign in to the dashboard first")
         if not csrf_matches(secret, form.get("csrf_token", "")):

@@ -9,7 +9,10 @@ request that changes state must also prove it comes from our page:
   page of this origin can read (`GET /api/v1/auth/session`: JSON, no CORS).
 
 The cookie itself is HttpOnly, SameSite=Strict, Secure over https (`__Host-` prefixed then, so no
-subdomain can set it), and holds an opaque random id stored only as its SHA-256.
+subdomain can set it), and holds an opaque random id stored only as its SHA-256. Over https only the
+`__Host-` cookie is read: a plain `oratio_session` there can only have been planted (by a sibling subdomain,
+or by a network attacker through any plain-http answer for this host) to sign the browser in to the
+planter's own account, whose page the person would then trust with their data.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ class SignInAccess(Protocol):
     def signin(self) -> SignInService: ...
 
 
-def session_secret(connection: HTTPConnection) -> str | None:
-    """The session cookie's value, if the request has one."""
+def session_secret(connection: HTTPConnection, public_url: str | None = None) -> str | None:
+    """The session cookie's value, if the request has one: over https (`is_secure`) the `__Host-` cookie only,
+    which is the only one we set there."""
+    if is_secure(connection, public_url):
+        return connection.cookies.get(SECURE_COOKIE)
     return connection.cookies.get(SECURE_COOKIE) or connection.cookies.get(COOKIE)
 
 
@@ -73,9 +79,9 @@ def check_origin(connection: HTTPConnection, public_url: str | None, *, required
 async def request_principal(platform: SignInAccess, request: Request, public_url: str | None = None) -> Principal:
     """The admin of a bearer token, else of the session cookie (with the CSRF checks when the method
     changes state); 401 when there is neither."""
-    if "authorization" in request.headers or session_secret(request) is None:
+    secret = session_secret(request, public_url)
+    if "authorization" in request.headers or secret is None:
         return await admin_principal(platform, request)
-    secret = session_secret(request) or ""
     if request.method not in SAFE_METHODS:
         check_origin(request, public_url, required=False)
         if not csrf_matches(secret, request.headers.get(CSRF_HEADER, "")):
@@ -101,10 +107,10 @@ def clear_session_cookie(response: Response) -> None:
         response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
 
 
-def session_from_cookie(platform: SignInAccess, connection: HTTPConnection) -> Principal:
+def session_from_cookie(platform: SignInAccess, connection: HTTPConnection, public_url: str | None = None) -> Principal:
     """Blocking: the admin of the connection's session cookie (for the WebSocket, which has no CSRF header:
     its Origin is checked instead, `check_origin(..., required=True)`)."""
-    secret = session_secret(connection)
+    secret = session_secret(connection, public_url)
     if secret is None:
         raise Unauthenticated("send a token, or sign in to the dashboard first")
     principal, _ = platform.signin.principal(secret)

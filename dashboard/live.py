@@ -151,13 +151,13 @@ class DashboardFeed:
         """How this stream's admin is checked, at open and again later: its token, or its session cookie."""
         if token is not None:
             return lambda: self._p.access.admin_principal(token)
-        if session_secret(websocket) is None:
+        if session_secret(websocket, self._public_url) is None:
             raise Closing.of(InvalidInput("first message must be auth: token: required (no session cookie either)"))
         try:
             check_origin(websocket, self._public_url, required=True)
         except OratioError as exc:
             raise Closing.of(exc) from None
-        return lambda: session_from_cookie(self._p, websocket)
+        return lambda: session_from_cookie(self._p, websocket, self._public_url)
 
     async def _verify(self, check: Callable[[], Principal]) -> Principal:
         try:

@@ -8,8 +8,12 @@
 | | sets the same session cookie as the password sign-in and 303s to /dashboard; a page saying why otherwise |
 
 The flow cookie is HttpOnly and `SameSite=Lax`: the issuer sends the browser back with a top-level GET from
-its own site, which a Strict cookie would not ride on. It is scoped to `/api/v1/auth/oidc`, lives 10 minutes,
-and every callback clears it, so one sign-in's state works once. The session cookie set by the callback is
+its own site, which a Strict cookie would not ride on. It lives 10 minutes, and every callback clears it, so
+one sign-in's state works once. Over http it is scoped to `/api/v1/auth/oidc`; over https it is
+`__Host-oratio_oidc_flow` (so `Path=/`, no `Domain`) and the only flow cookie read: a sibling subdomain, or a
+network attacker answering any plain-http request for this host, could otherwise plant a flow cookie holding
+the state of a sign-in of their own, then send the person to the callback with their own code and have the
+browser signed in to the planter's account (login CSRF). The session cookie set by the callback is
 the password sign-in's own (Strict): the redirect to /dashboard may arrive without it, but the page's own
 requests (same site) carry it, which is all the page needs. Refusals are small HTML pages (no script) a
 person can read, with a way back; never a 500.
@@ -39,7 +43,7 @@ from oratio.http_json import handles_errors
 from oratio.services.oidc_signin import FLOW_TTL, OidcSignIn
 
 FLOW_COOKIE = "oratio_oidc_flow"
-SECURE_FLOW_COOKIE = "__Secure-oratio_oidc_flow"
+SECURE_FLOW_COOKIE = "__Host-oratio_oidc_flow"
 FLOW_PATH = "/api/v1/auth/oidc"
 CALLBACK = "/api/v1/auth/oidc/callback"
 PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -92,7 +96,7 @@ class OidcDoor:
             SECURE_FLOW_COOKIE if secure else FLOW_COOKIE,
             started.cookie,
             max_age=int(FLOW_TTL.total_seconds()),
-            path=FLOW_PATH,
+            path="/" if secure else FLOW_PATH,
             secure=secure,
             httponly=True,
             samesite="lax",
@@ -102,7 +106,10 @@ class OidcDoor:
     async def callback(self, request: Request) -> Response:
         oidc = self._configured()
         query = request.query_params
-        cookie = request.cookies.get(SECURE_FLOW_COOKIE) or request.cookies.get(FLOW_COOKIE)
+        if is_secure(request, self._public_url):
+            cookie = request.cookies.get(SECURE_FLOW_COOKIE)
+        else:
+            cookie = request.cookies.get(SECURE_FLOW_COOKIE) or request.cookies.get(FLOW_COOKIE)
         response: Response
         try:
             if "error" in query:
@@ -118,8 +125,8 @@ class OidcDoor:
             response = RedirectResponse("/dashboard", status_code=303, headers={"Cache-Control": "no-store"})
             max_age = int((signed.session.expires_at - signed.session.created_at).total_seconds())
             set_session_cookie(response, signed.secret, max_age, secure=is_secure(request, self._public_url))
-        for name, secure in ((FLOW_COOKIE, False), (SECURE_FLOW_COOKIE, True)):
-            response.delete_cookie(name, path=FLOW_PATH, secure=secure, httponly=True, samesite="lax")
+        for name, path, secure in ((FLOW_COOKIE, FLOW_PATH, False), (SECURE_FLOW_COOKIE, "/", True)):
+            response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="lax")
         return response
 
     def _configured(self) -> OidcSignIn:

@@ -166,9 +166,12 @@ def versioned_page(index: bytes, version: str) -> bytes:
     return index
 
 
-def page_routes(voice_url: str | None = None, signed_in: SignedInAccess | None = None) -> list[BaseRoute]:
+def page_routes(
+    voice_url: str | None = None, signed_in: SignedInAccess | None = None, public_url: str | None = None
+) -> list[BaseRoute]:
     """The page; `voice_url` (`ORATIO_VOICE_PUBLIC_URL`) points its voice bar at a bridge on another origin;
-    `signed_in` (the platform) lets the HTML carry a valid session cookie's signed-in answer (none without it).
+    `signed_in` (the platform) lets the HTML carry a valid session cookie's signed-in answer (none without it);
+    `public_url` says whether only the `__Host-` cookie counts (`dashboard.credentials.session_secret`).
 
     Caching: /dashboard (the HTML) is revalidated on every visit (`no-cache`, an ETag: a 304 when unchanged);
     it loads the files from /dashboard/v/<version>/, cached for good (`immutable`), so a returning admin's
@@ -207,7 +210,7 @@ def page_routes(voice_url: str | None = None, signed_in: SignedInAccess | None =
     before, after = split_at_early(page, version)
 
     async def dashboard(request: Request) -> Response:
-        secret = session_secret(request)
+        secret = session_secret(request, public_url)
         answer = None
         if signed_in is not None and secret is not None:
             answer = await anyio.to_thread.run_sync(resumed, signed_in, secret)

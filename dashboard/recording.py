@@ -12,9 +12,23 @@ import re
 
 from starlette.responses import Response
 
-__all__ = ["audio_response"]
+from oratio.errors import NotFound
+
+__all__ = ["audio_response", "position"]
+
+_POSITION = re.compile(r"[0-9]{1,9}")
 
 _RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")  # anchored by fullmatch; bounded digits, linear
+
+
+def position(session_id: str, raw: str) -> int:
+    """The `{n}` of the path as a position, or the same NotFound as a position past the session's last recording.
+
+    Read here rather than by Starlette's `{n:int}` convertor, whose `int()` of more than 4,300 digits raised
+    ValueError while routing, before any handler or authentication: a 500 for anyone."""
+    if not _POSITION.fullmatch(raw):
+        raise NotFound(f"session '{session_id}' has no recording {raw[:20]}")
+    return int(raw)
 
 
 def audio_response(data: bytes, range_header: str | None) -> Response:

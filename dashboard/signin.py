@@ -24,11 +24,13 @@ from another site, whose navigation carries no SameSite=Strict cookie).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import anyio.to_thread
 from pydantic import Field, ValidationError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -44,13 +46,14 @@ from dashboard.credentials import (
 )
 from dashboard.signed_in import SignedInAccess, signed_in_answer
 from oratio.auth.passwords import PASSWORD_MAX
-from oratio.errors import Forbidden, InvalidInput, InvalidState, Unauthenticated
+from oratio.errors import Forbidden, InvalidInput, InvalidState, OratioError, Unauthenticated
 from oratio.http_json import PayloadTooLarge, handles_errors, parse_json
 from oratio.services.oidc_signin import OidcSignIn
-from oratio.services.signin import SECRET_MAX, SignedIn
+from oratio.services.signin import SECRET_MAX, SignedIn, SignInService
 from schemas import Model, Name
 from schemas.signin import LinkPurpose
 
+logger = logging.getLogger("dashboard.signin")
 MAX_BODY_BYTES = 4 * 1024
 MINT_TTL_DEFAULT = 30 * 24 * 3600
 
@@ -120,7 +123,7 @@ class SignInDoor:
     async def session(self, request: Request) -> Response:
         """Who is signed in here: `{"signed_in": false}` (200, so the page's first look is no error) when
         nobody is, or the cookie's session has ended (the cookie is then cleared)."""
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         nobody = JSONResponse({"signed_in": False}, headers={"Cache-Control": "no-store"})
         if secret is None:
             return nobody
@@ -134,7 +137,7 @@ class SignInDoor:
 
     async def sign_out(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)  # CSRF: no other site signs a person out
-        secret = session_secret(request) or ""
+        secret = session_secret(request, self._public_url) or ""
         await anyio.to_thread.run_sync(self._p.signin.sign_out, secret)
         response = Response(status_code=204)
         clear_session_cookie(response)
@@ -142,7 +145,7 @@ class SignInDoor:
 
     async def sign_out_everywhere(self, request: Request) -> Response:
         await request_principal(self._p, request, self._public_url)
-        secret = session_secret(request)
+        secret = session_secret(request, self._public_url)
         if secret is None:
             raise InvalidInput("sign-out-everywhere ends browser sessions: sign in to the dashboard first")
         await anyio.to_thread.run_sync(self._p.signin.sign_out_everywhere, secret)
@@ -157,11 +160,16 @@ class SignInDoor:
         return await self._follow(request, LinkPurpose.RESET)
 
     async def forgot(self, request: Request) -> Response:
+        """202 whatever the email, sent before any work on it: for a known email the link and its email are
+        written in a transaction an unknown one never costs, and a stranger timing the answer over many tries
+        would otherwise learn which emails sign in here. The work runs once the answer is out."""
         body = await self._stranger(request, ForgotBody)
+        work = None
         if self._public_url:  # never a link built from a stranger's Host header (it would point at their site)
-            base = self._public_url.rstrip("/")
-            await anyio.to_thread.run_sync(self._p.signin.request_reset, body.email, base)
-        return JSONResponse({"message": "if this email signs in here, a reset link is on its way"}, status_code=202)
+            work = BackgroundTask(_request_reset, self._p.signin, body.email, self._public_url.rstrip("/"))
+        return JSONResponse(
+            {"message": "if this email signs in here, a reset link is on its way"}, status_code=202, background=work
+        )
 
     async def invite(self, request: Request) -> Response:
         principal = await request_principal(self._p, request, self._public_url)
@@ -217,6 +225,14 @@ class SignInDoor:
         if self._public_url:
             return self._public_url.rstrip("/")
         return sorted(own_origins(request, None))[0]
+
+
+async def _request_reset(signin: SignInService, email: str, base: str) -> None:
+    """`forgot`'s work after its answer: nobody is waiting to hear of a failure, so it is logged, never raised."""
+    try:
+        await anyio.to_thread.run_sync(signin.request_reset, email, base)
+    except OratioError as exc:
+        logger.warning("reset link not sent: %s", exc.message)
 
 
 def _parse(model: type[Any], data: Any) -> Any:

@@ -158,7 +158,7 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
         AUTHORIZATION_SERVER_METADATA_PATH: lambda r: metadata_route(issuer, r.path),
         TOKEN_PATH: lambda r: Route(r.path, credentials(r.app), methods=r.methods),
     }
-    return [
+    served = [
         Route(r.path, limits[r.path].wrap(r.app), methods=r.methods)
         if r.path in limits
         else replaced[r.path](r)
@@ -167,6 +167,10 @@ def authorization_server_routes(platform: McpServices, *, issuer: AnyHttpUrl, re
         for r in routes
         if isinstance(r, Route)
     ]
+    # Anyone may call these, with no token: their bodies are small forms and JSON, so a stranger may not make
+    # the server read the /mcp bound (a whole base64 document) per request.
+    hint = "OAuth requests are small forms and JSON"
+    return [Route(r.path, BodyLimit(r.app, OAUTH_BODY_BYTES, hint), methods=r.methods) for r in served]
 
 
 class AddressLimit:
@@ -223,6 +227,10 @@ class Refusals:
             await error_response(exc)(scope, receive, send)
 
 
+OAUTH_BODY_BYTES = 64 * 1024
+"""The largest body of the authorization server's endpoints (register, authorize, token, revoke)."""
+
+
 def max_request_bytes(max_document_bytes: int) -> int:
     """The largest MCP request: one document at the size limit, base64-encoded, plus 1 MiB for the rest."""
     return 4 * -(-max_document_bytes // 3) + 1024 * 1024
@@ -232,19 +240,23 @@ class BodyLimit:
     """413 for a request body over `max_bytes`, counted as it arrives; nothing past the limit is read.
 
     The SDK reads a whole body into memory before looking at it, so without a bound one request
-    could hold any amount of memory. Bodies are only read once the bearer token has been checked
-    (the auth middleware answers 401 first), so an anonymous caller cannot make the server read at all.
+    could hold any amount of memory. /mcp bodies are only read once the bearer token has been checked
+    (the auth middleware answers 401 first); the authorization server's endpoints, which anyone may call,
+    get their own, small bound (`OAUTH_BODY_BYTES`).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, hint: str = "a document may be at most ~3/4 of that (base64)"
+    ) -> None:
         self._app = app
         self._max = max_bytes
+        self._hint = hint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        too_large = error_response(PayloadTooLarge.of(self._max, "a document may be at most ~3/4 of that (base64)"))
+        too_large = error_response(PayloadTooLarge.of(self._max, self._hint))
         declared = dict(scope.get("headers", [])).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self._max:
             await too_large(scope, receive, send)

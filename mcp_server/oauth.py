@@ -67,7 +67,14 @@ class OratioOAuthProvider:
         resource = params.resource or self._resource
         if resource.rstrip("/") != self._resource.rstrip("/"):
             raise AuthorizeError("invalid_target", f"this server issues tokens for {self._resource} only")
-        request_id = await anyio.to_thread.run_sync(
+        try:
+            request_id = await self._start(client, params)
+        except InvalidInput as exc:
+            raise AuthorizeError("invalid_request", exc.message) from None
+        return f"{self._public_url}{CONSENT_PATH}?request={request_id}"
+
+    async def _start(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        request_id: str = await anyio.to_thread.run_sync(
             lambda: self._oauth.start(
                 str(client.client_id),
                 scopes=params.scopes or [],
@@ -78,7 +85,7 @@ class OratioOAuthProvider:
                 resource=self._resource,
             )
         )
-        return f"{self._public_url}{CONSENT_PATH}?request={request_id}"
+        return request_id
 
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str

@@ -23,6 +23,9 @@ class OAuthClient(Record):
     name: str = Field(default="", max_length=200)
     metadata: str = Field(max_length=16 * 1024)
     created_at: UtcDatetime
+    authorised_at: UtcDatetime | None = None
+    """When a person first consented to this client; None while nobody has. Registration is open to anyone, so
+    at the cap the oldest client nobody consented to makes room (`OAuthService.register`)."""
 
 
 class OAuthGrantFields(Record):
@@ -57,6 +60,8 @@ class OAuthCode(OAuthGrantFields):
     redirect_uri: str = Field(max_length=2048)
     redirect_uri_explicit: bool
     used: bool = False
+    family: str | None = Field(default=None, pattern=HASH)
+    """The token family the exchange issued (set with `used`): a second use of the code revokes it."""
 
 
 class OAuthToken(OAuthGrantFields):
@@ -68,6 +73,9 @@ class OAuthToken(OAuthGrantFields):
     family: str = Field(pattern=HASH)
     used: bool = False
     revoked: bool = False
+    consented_at: UtcDatetime | None = None
+    """When the family's consent was exchanged, on the wall clock a JWT's `iat` is written with; every token of
+    the family carries it, so an admin's `tokens_valid_after` (revoke_admin_tokens) refuses the whole family."""
 
 
 class ServiceAccount(Record):

@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -34,7 +34,7 @@ from oratio.services._common import Backends
 from oratio.services.tenants import TenantService
 from oratio.store.ports import Insert, Replace, Table
 from oratio.store.tables import OAUTH_CLIENTS, OAUTH_CODES, OAUTH_REQUESTS, OAUTH_TOKENS
-from schemas import Principal
+from schemas import Admin, Principal
 from schemas.oauth import HASH, OAUTH_TENANT, AuthorisedClient, OAuthClient, OAuthCode, OAuthRequest, OAuthToken
 from schemas.outbox import sortable
 
@@ -49,6 +49,11 @@ ACCESS_PREFIX = "oat_"
 """Access tokens start with this, so /mcp tells them from admin JWTs without trying both."""
 REFRESH_PREFIX = "ort_"
 MAX_REDIRECT_URIS = 5
+URI_MAX = 2048
+STATE_MAX = 1024
+SCOPES_MAX = 32
+METADATA_MAX = 16 * 1024
+"""A registered client's metadata (the SDK's JSON of it) at most, as `OAuthClient.metadata` stores it."""
 AUTHORISED_MAX = 100
 """Consents one person's list shows at most (each is one client signed in once)."""
 TOKEN_REFUSED = "the token is not valid: it has expired, was revoked, or is for another resource"
@@ -74,6 +79,8 @@ class Issued:
 
 def check_redirect_uri(uri: str) -> None:
     """https anywhere, or http to a loopback address only (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2)."""
+    if len(uri) > URI_MAX:  # what a consent request and a code store (a longer one failed only at /authorize)
+        raise InvalidInput(f"a redirect URI is at most {URI_MAX} characters")
     parts = urlsplit(uri)
     if parts.fragment or not parts.hostname:
         raise InvalidInput(f"redirect URI {uri[:100]!r} must be absolute and have no fragment")
@@ -105,13 +112,25 @@ class OAuthService:
     # -- clients --------------------------------------------------------------------------------
 
     def register(self, client_id: str, name: str, redirect_uris: Sequence[str], metadata: str) -> OAuthClient:
-        """Store a dynamically registered client: redirect URIs checked, the number of clients capped."""
+        """Store a dynamically registered client: redirect URIs checked, the number of clients capped.
+
+        Registration is open to anyone (RFC 7591, as MCP clients expect), so a stranger can register clients
+        that nobody ever consents to. Had they counted like the others, one address at the per-address rate
+        would fill the cap within hours and close registration to every real client for good. At the cap the
+        oldest client nobody has consented to is deleted to make room; only clients people consented to
+        (`authorised_at`) hold their place, and when they alone fill the cap registration is refused."""
         if not 1 <= len(redirect_uris) <= MAX_REDIRECT_URIS:
             raise InvalidInput(f"a client has 1 to {MAX_REDIRECT_URIS} redirect URIs")
         for uri in redirect_uris:
             check_redirect_uri(uri)
-        if self._client_count(self._s.max_clients + 1) >= self._s.max_clients:
-            raise InvalidInput(f"this server takes no more clients (at most {self._s.max_clients})")
+        if len(metadata) > METADATA_MAX:  # else the record refuses it: a ValidationError, a 500 for a stranger
+            raise InvalidInput(f"client metadata is at most {METADATA_MAX // 1024} KiB of JSON")
+        count, idle = self._clients(self._s.max_clients + 1)
+        if count >= self._s.max_clients:
+            if idle is None:
+                raise InvalidInput(f"this server takes no more clients (at most {self._s.max_clients})")
+            self._b.store.delete(OAUTH_CLIENTS, "oauth_clients", idle.client_id)
+            logger.info("client=%s | oauth client nobody consented to removed to make room", idle.client_id)
         client = OAuthClient(
             tenant_id=OAUTH_TENANT, client_id=client_id, name=name[:200], metadata=metadata, created_at=self._b.clock()
         )
@@ -124,15 +143,29 @@ class OAuthService:
             return None
         return self._b.store.get(OAUTH_CLIENTS, "oauth_clients", client_id)
 
-    def _client_count(self, up_to: int) -> int:
-        count, cursor = 0, None
+    def _clients(self, up_to: int) -> tuple[int, OAuthClient | None]:
+        """How many clients are registered (counted up to `up_to`), and the oldest nobody has consented to."""
+        count, idle, cursor = 0, None, None
         while count < up_to:
             page = self._b.store.query(OAUTH_CLIENTS, "oauth_clients", limit=100, cursor=cursor)
             count += len(page.items)
+            for client in page.items:
+                if client.authorised_at is None and (idle is None or client.created_at < idle.created_at):
+                    idle = client
             cursor = page.next_cursor
             if cursor is None:
                 break
-        return count
+        return count, idle
+
+    def _mark_authorised(self, client_id: str) -> None:
+        """The client has a person's consent: from now on it keeps its place at the cap."""
+        client = self.client(client_id)
+        if client is None or client.authorised_at is not None:
+            return
+        try:
+            self._b.store.replace(OAUTH_CLIENTS, client.model_copy(update={"authorised_at": self._b.clock()}))
+        except Conflict:
+            pass  # marked by a consent given at the same moment
 
     # -- consent --------------------------------------------------------------------------------
 
@@ -147,7 +180,15 @@ class OAuthService:
         state: str | None,
         resource: str,
     ) -> str:
-        """Hold an authorization request until the person consents; returns the request's id (for the page URL)."""
+        """Hold an authorization request until the person consents; returns the request's id (for the page URL).
+
+        InvalidInput for a request past what is stored (the client's own `state`, the scopes it asks for),
+        said to the client rather than failing the stored record."""
+        if state is not None and len(state) > STATE_MAX:
+            raise InvalidInput(f"state is at most {STATE_MAX} characters")
+        if len(scopes) > SCOPES_MAX:
+            raise InvalidInput(f"at most {SCOPES_MAX} scopes may be asked for")
+        check_redirect_uri(redirect_uri)
         secret = secrets.token_urlsafe(32)
         request = OAuthRequest(
             tenant_id=OAUTH_TENANT,
@@ -179,6 +220,7 @@ class OAuthService:
             raise Unauthenticated("this sign-in request was already answered")
         if not approve:
             return request, None
+        self._mark_authorised(request.client_id)
         code = secrets.token_urlsafe(32)
         granted = sorted({s.value for s in principal.scopes})
         self._b.store.insert(
@@ -207,8 +249,16 @@ class OAuthService:
     # -- codes and tokens -----------------------------------------------------------------------
 
     def code(self, client_id: str, code: str) -> OAuthCode | None:
-        """An unused code issued to this client (expiry is the caller's check, so it can say so)."""
+        """An unused code issued to this client (expiry is the caller's check, so it can say so).
+
+        A code presented again after its exchange means someone else holds a copy (it leaked from a log, a
+        Referer, a proxy): the tokens its exchange issued are revoked, as for a replayed refresh token
+        (RFC 9700 §4.5, OAuth 2.1 §4.1.3), whoever the second holder is."""
         found = self._get(OAUTH_CODES, "oauth_codes", code)
+        if found is not None and found.used and found.family is not None:
+            revoked = self.revoke_family(found.family)
+            logger.warning("client=%s | oauth code used again: its tokens revoked (%d)", found.client_id, revoked)
+            return None
         if found is None or found.used or found.client_id != client_id:
             return None
         return found
@@ -218,9 +268,10 @@ class OAuthService:
         if code.expires_at <= self._b.clock():
             raise Unauthenticated("authorization code has expired")
         family = hash_secret(secrets.token_urlsafe(32))
-        issued, writes = self._tokens(code, family)
+        issued, writes = self._tokens(code, family, self._consent_time(code.tenant_id, code.admin_id))
         try:
-            self._b.store.transact([Replace(OAUTH_CODES, code.model_copy(update={"used": True})), *writes])
+            used = code.model_copy(update={"used": True, "family": family})
+            self._b.store.transact([Replace(OAUTH_CODES, used), *writes])
         except Conflict:
             raise Unauthenticated("authorization code was already used") from None
         return issued
@@ -234,12 +285,16 @@ class OAuthService:
             return None
         if found.expires_at <= self._b.clock():
             return None
+        admin = self._tenants.find_admin(found.tenant_id, found.admin_id)
+        if admin is None or _revoked_by(admin, found):
+            return None
         return found
 
     def rotate(self, refresh: OAuthToken, scopes: Sequence[str]) -> Issued:
         """Use the refresh token up and issue a new pair (scopes may only narrow)."""
         narrowed = [s for s in refresh.scopes if not scopes or s in scopes]
-        issued, writes = self._tokens(refresh.model_copy(update={"scopes": narrowed}), refresh.family)
+        grant = refresh.model_copy(update={"scopes": narrowed})
+        issued, writes = self._tokens(grant, refresh.family, refresh.consented_at)  # a rotation is no new consent
         try:
             self._b.store.transact([Replace(OAUTH_TOKENS, refresh.model_copy(update={"used": True})), *writes])
         except Conflict:
@@ -260,6 +315,8 @@ class OAuthService:
         admin = self._tenants.find_admin(found.tenant_id, found.admin_id)
         if admin is None or admin.disabled:
             raise Unauthenticated("token's admin no longer has access")
+        if _revoked_by(admin, found):
+            raise Unauthenticated("token was revoked; sign the client in again")
         # The person's scopes today, narrowed to those consented to: a demoted admin's token shrinks with them.
         return token_principal(admin.tenant_id, admin.id, [s.value for s in admin.scopes if s.value in found.scopes])
 
@@ -334,7 +391,19 @@ class OAuthService:
         gone += sum(store.delete(OAUTH_TOKENS, "oauth_tokens", t.token_hash) for t in tokens.items)
         return gone
 
-    def _tokens(self, grant: OAuthCode | OAuthToken, family: str) -> tuple[Issued, list[Insert[OAuthToken]]]:
+    def _consent_time(self, tenant_id: str, admin_id: str) -> datetime:
+        """Now on the wall clock (`revoke_admin_tokens` writes its cutoff with it), or the admin's cutoff if that
+        is later: the cutoff is the next whole second, and a consent given within it comes after the revocation
+        (as `AccessService` issues a JWT at the cutoff)."""
+        now = datetime.now(UTC)
+        admin = self._tenants.find_admin(tenant_id, admin_id)
+        if admin is not None and admin.tokens_valid_after is not None and admin.tokens_valid_after > now:
+            return admin.tokens_valid_after
+        return now
+
+    def _tokens(
+        self, grant: OAuthCode | OAuthToken, family: str, consented_at: datetime | None
+    ) -> tuple[Issued, list[Insert[OAuthToken]]]:
         now = self._b.clock()
         access = ACCESS_PREFIX + secrets.token_urlsafe(32)
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -345,6 +414,7 @@ class OAuthService:
             "scopes": list(grant.scopes),
             "resource": grant.resource,
             "family": family,
+            "consented_at": consented_at,
         }
         writes = [
             Insert(
@@ -367,3 +437,10 @@ class OAuthService:
         if not 1 <= len(secret) <= SECRET_MAX:
             return None
         return self._b.store.get(table, partition, hash_secret(secret))
+
+
+def _revoked_by(admin: Admin, token: OAuthToken) -> bool:
+    """Whether `revoke_admin_tokens` (the admin's `tokens_valid_after`) covers the token's family: consented
+    before the cutoff, or issued before consents were dated (fail closed once the admin has a cutoff)."""
+    cutoff = admin.tokens_valid_after
+    return cutoff is not None and (token.consented_at is None or token.consented_at < cutoff)

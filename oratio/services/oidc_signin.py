@@ -15,6 +15,7 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,10 @@ FLOW_TTL = timedelta(minutes=10)
 CALLBACKS_PER_MINUTE = 20.0
 CALLBACKS_BURST = 20
 FLOW_REFUSED = "this sign-in was already used, has expired or was started in another browser; start again"
+_ISSUED = re.compile(r"[0-9]{1,12}")
+"""The flow cookie's start time: ASCII digits, a dozen at most. The cookie comes back from the browser, so it
+may have been rewritten: `str.isdigit` also takes "²" or "٣", which `int` refuses or reads, and hundreds of digits
+overflow the float it is compared with; both were a 500 before this bound."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class OidcSignIn:
         if not cookie or len(cookie) > 512:
             return None
         parts = cookie.split(".")
-        if len(parts) != 5 or parts[0] != "v1" or not parts[1].isdigit():
+        if len(parts) != 5 or parts[0] != "v1" or not _ISSUED.fullmatch(parts[1]):
             return None
         age = self._clock().timestamp() - int(parts[1])
         if not 0 <= age <= FLOW_TTL.total_seconds():

@@ -11,9 +11,11 @@ Why it is shaped this way:
   whether the email exists or not, and `request_reset` answers nothing either way; lockouts count any
   email alike (`oratio.auth.lockout`).
 * A link is single-use by an optimistic write: its record and the login it changes are replaced in one
-  transaction conditional on both versions, so two uses at once cannot both succeed.
+  transaction conditional on both versions, so two uses at once cannot both succeed. Setting the password
+  also spends every other link sent before it (invited twice, reset asked for twice).
 * "Sign out everywhere" and a password change set `Login.sessions_valid_after`: every older session of the
-  person is refused at its next request, whatever process serves it.
+  person is refused at its next request, whatever process serves it. Signing out everywhere also revokes the
+  person's tokens (`TenantService.revoke_own_tokens`: minted JWTs and OAuth consents).
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class SignInService:
         if link is None or link.purpose is not purpose or link.used_at is not None or link.expires_at <= now:
             raise Unauthenticated(LINK_REFUSED)
         login = self._b.store.get(LOGINS, "logins", link.email)
-        if login is None or login.admin_id != link.admin_id:
+        if login is None or login.admin_id != link.admin_id or _older_than_the_password(link, login):
             raise Unauthenticated(LINK_REFUSED)
         hashed = self._passwords.hash(password)
         used = link.model_copy(update={"used_at": now})
@@ -293,7 +295,9 @@ class SignInService:
             self._b.store.delete(BROWSER_SESSIONS, "browser_sessions", hash_secret(secret))
 
     def sign_out_everywhere(self, secret: str) -> None:
-        """End every session of the person this cookie belongs to, this one included."""
+        """End every session of the person this cookie belongs to, this one included, and every token they
+        hold (admin JWTs minted for MCP clients or scripts, OAuth consents): a session in someone else's
+        hands could mint a 30-day token that would otherwise outlive this, the person's one remedy."""
         principal, session = self.principal(secret)
         now = self._b.clock()
 
@@ -301,6 +305,7 @@ class SignInService:
             return login.model_copy(update={"sessions_valid_after": now})
 
         update_with_retry(self._b.store, LOGINS, "logins", session.email, "login", apply)
+        self._tenants.revoke_own_tokens(principal)
         self.sign_out(secret)
         logger.info("tenant=%s admin=%s | signed out everywhere", principal.tenant_id, principal.subject)
 
@@ -395,6 +400,12 @@ def _body(purpose: LinkPurpose, link: str, expires: datetime) -> str:
         f"Open this link to {what}:\n\n{link}\n\n"
         f"It works once, until {expires:%Y-%m-%d %H:%M} UTC. If you did not expect this email, ignore it.\n"
     )
+
+
+def _older_than_the_password(link: SignInLink, login: Login) -> bool:
+    """A link sent before the password was last set (or the person signed out everywhere) is spent too: a
+    second invitation or reset email still in a mailbox must not set the password again once one link has."""
+    return login.sessions_valid_after is not None and link.created_at < login.sessions_valid_after
 
 
 def _email(email: str) -> str:

@@ -118,6 +118,14 @@ class TenantService:
         written with; a test clock set elsewhere would revoke nothing or everything.
         """
         tenant_id = authorize(principal, Scope.ADMIN)
+        return self._revoke_tokens(tenant_id, admin_id, principal.subject)
+
+    def revoke_own_tokens(self, principal: Principal) -> Admin:
+        """`revoke_admin_tokens` for the principal's own admin, whatever its scopes: what a person signing out
+        everywhere asks for (a token minted from a stolen browser session must not outlive it)."""
+        return self._revoke_tokens(principal.tenant_id, principal.subject, principal.subject)
+
+    def _revoke_tokens(self, tenant_id: str, admin_id: str, by: str) -> Admin:
         now = datetime.now(UTC)
         cutoff = now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
 
@@ -126,6 +134,6 @@ class TenantService:
             return admin.model_copy(update={"tokens_valid_after": max(cutoff, previous) if previous else cutoff})
 
         updated = update_with_retry(self._b.store, ADMINS, tenant_id, admin_id, "admin", apply)
-        self._b.emit(tenant_id, EventType.ADMIN_TOKENS_REVOKED, admin_id, by=principal.subject)
-        logger.info("tenant=%s admin=%s by=%s | admin tokens revoked", tenant_id, admin_id, principal.subject)
+        self._b.emit(tenant_id, EventType.ADMIN_TOKENS_REVOKED, admin_id, by=by)
+        logger.info("tenant=%s admin=%s by=%s | admin tokens revoked", tenant_id, admin_id, by)
         return updated

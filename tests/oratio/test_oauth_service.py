@@ -132,12 +132,18 @@ def test_loopback_and_https_redirect_uris_are_accepted(platform: Platform) -> No
     assert platform.oauth.client("cid-1") == client
 
 
-def test_the_number_of_clients_is_capped(platform: Platform) -> None:
+def test_the_number_of_clients_is_capped(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
     platform.oauth.register("cid-1", "Tool", [URI], "{}")
+    clock.advance(timedelta(seconds=1))
     platform.oauth.register("cid-2", "Tool", [URI], "{}")
+    clock.advance(timedelta(seconds=1))
+    platform.oauth.register("cid-3", "Tool", [URI], "{}")  # the oldest client nobody consented to makes room
+    assert platform.oauth.client("cid-1") is None
 
-    with pytest.raises(InvalidInput, match="no more clients"):
-        platform.oauth.register("cid-3", "Tool", [URI], "{}")
+    consent(platform, acme.principal, "cid-2")
+    consent(platform, acme.principal, "cid-3")
+    with pytest.raises(InvalidInput, match="no more clients"):  # consented clients keep their places
+        platform.oauth.register("cid-4", "Tool", [URI], "{}")
 
 
 def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
@@ -160,3 +166,46 @@ def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
     clock.advance(timedelta(days=31))
     platform.sweep_sessions()
     assert platform.backends.store.query(OAUTH_TOKENS, "oauth_tokens").items == []
+
+
+def test_a_code_used_again_revokes_the_tokens_its_exchange_issued(platform: Platform, acme: Tenancy) -> None:
+    platform.oauth.register("cid-1", "Tool", [URI], "{}")
+    request = platform.oauth.start(
+        "cid-1",
+        scopes=[],
+        code_challenge=CHALLENGE,
+        redirect_uri=URI,
+        redirect_uri_explicit=True,
+        state=None,
+        resource=RESOURCE,
+    )
+    _, code = platform.oauth.answer(request, acme.principal, approve=True)
+    assert code is not None
+    found = platform.oauth.code("cid-1", code)
+    assert found is not None
+    issued = platform.oauth.exchange_code(found)
+    assert platform.oauth.access(issued.access_token, RESOURCE) == acme.principal
+
+    assert platform.oauth.code("cid-1", code) is None  # the copy, presented again
+    with pytest.raises(Unauthenticated):
+        platform.oauth.access(issued.access_token, RESOURCE)
+    assert platform.oauth.refresh_token("cid-1", issued.refresh_token) is None
+
+
+def test_revoking_an_admin_s_tokens_revokes_their_oauth_consents_too(platform: Platform, acme: Tenancy) -> None:
+    issued = consent(platform, acme.principal)
+    refresh = platform.oauth.refresh_token("cid-1", issued.refresh_token)
+    assert refresh is not None
+    rotated = platform.oauth.rotate(refresh, [])
+
+    platform.tenants.revoke_admin_tokens(acme.principal, acme.principal.subject)  # "every token issued so far"
+    for access in (issued.access_token, rotated.access_token):
+        with pytest.raises(Unauthenticated, match="revoked"):
+            platform.oauth.access(access, RESOURCE)
+    assert platform.oauth.refresh_token("cid-1", rotated.refresh_token) is None  # no new pair from an old consent
+
+    fresh = consent(platform, acme.principal)  # a consent given afterwards works, and keeps working rotated
+    assert platform.oauth.access(fresh.access_token, RESOURCE) == acme.principal
+    again = platform.oauth.refresh_token("cid-1", fresh.refresh_token)
+    assert again is not None
+    assert platform.oauth.access(platform.oauth.rotate(again, []).access_token, RESOURCE) == acme.principal
