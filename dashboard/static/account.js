@@ -44,7 +44,7 @@ export async function invite(event) {
 }
 
 export async function signOutEverywhere() {
-  if (!confirm("Sign out of every browser, this one included?")) return;
+  if (!confirm("Sign out of every browser, this one included, and end your MCP client tokens and authorised clients?")) return;
   try {
     await api("/api/v1/auth/sign-out-everywhere", { method: "POST", body: {} });
   } catch (error) {
