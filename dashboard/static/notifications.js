@@ -25,8 +25,12 @@ export async function loadNotifications() {
         onclick: () => { showTab("session"); openSession(sessionId).catch(report); } }, "Transcript"));
     }
     if (note.status !== "acknowledged") {
-      actions.append(el("button", { type: "button", class: "ack", onclick: () => act(note.id, "acknowledge") },
-        "Acknowledge"));
+      // Acknowledging says "a person is on it" (it stops the handoff's escalation): a notice that an agent is live
+      // or failed to build has nobody to wait for, so it is only read.
+      if (note.type === "handoff") {
+        actions.append(el("button", { type: "button", class: "ack", onclick: () => act(note.id, "acknowledge") },
+          "Acknowledge"));
+      }
     } else {
       actions.append(el("span", { class: "muted" }, `acknowledged ${when(note.acknowledged_at)}`));
     }

@@ -22,7 +22,7 @@ from oratio.services.brief_writer import SYSTEM_PROMPT as BRIEF_PROMPT
 from oratio.services.outbox import webhook_delivery
 from oratio.store.tables import OUTBOX
 from oratio_app.web import create_app
-from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, Role
+from schemas import Channel, DeliveryStatus, EventType, NotificationStatus, NotificationType, Role
 from schemas.tools import ToolCallStatus
 from tests.dashboard.dash import Dash, say
 from tests.net import uvicorn_in_thread
@@ -100,10 +100,15 @@ def test_a_conversation_and_its_handoff_appear_live_and_are_acknowledged_from_th
     expect(note).to_have_count(1)
     expect(note).to_contain_text("unread")
     shot(page, "notifications")
+    live = dash.platform.notifications.notify(dash.acme.tenant_id, NotificationType.AGENT_READY, "Support is live")
+    notice = page.locator(f'.note[data-notification="{live.id}"]')
+    expect(notice.get_by_role("button", name="Mark read")).to_be_visible()
+    expect(notice.locator("button.ack")).to_have_count(0)  # a notice has nobody to acknowledge; a handoff does
     note.locator("button.ack").click()
     expect(page.locator('.note-handoff[data-status="acknowledged"]')).to_have_count(1)
+    notice.get_by_role("button", name="Mark read").click()
     expect(page.locator("#unread-count")).to_be_hidden()
-    [stored] = dash.platform.notifications.list(dash.acme.principal).items
+    [stored] = [n for n in dash.platform.notifications.list(dash.acme.principal).items if n.id != live.id]
     assert stored.status is NotificationStatus.ACKNOWLEDGED
     assert stored.acknowledged_by == dash.acme.principal.subject
 
