@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from oratio_app.doors import add_parser as add_door_parser
-from oratio_app.example_demo import conversation, example_service, play_text, read_tools, resolve_example
+from oratio_app.example_demo import clip, conversation, example_service, play_text, read_tools, resolve_example
 
 if TYPE_CHECKING:  # the CLI imports the platform when a command runs, so `oratio --help` stays instant
     from oratio.config import Settings
@@ -476,7 +476,7 @@ def _demo_voice(platform: Platform, agent_id: str, api_key: str) -> None:
         report = anyio.run(call, url, agent_id, api_key, audio)
     print(f"        customer (heard by Whisper): {' '.join(report.customer_said) or '(nothing)'}")
     for said in report.agent_said:
-        print(f"        agent (spoken): {' '.join(said.split())[:140]}")
+        print(f"        agent (spoken): {clip(said, 140)}")
     print(
         f"        first reply audio {report.first_audio_after_s:.1f} s after the customer's audio ended"
         f" (incl. 1 s of trailing quiet); {report.agent_audio_s:.1f} s of it heard before hanging up"

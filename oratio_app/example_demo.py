@@ -129,6 +129,12 @@ def _retarget(tool: Any, origin: str) -> Any:
     return tool
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters; a cut one ends in "…" so a reader knows there was more."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
 def describe_call(call: ToolCallRecord) -> str:
     """One transcript line for a tool call: name, arguments (as recorded: redacted), status, time."""
     arguments = json.dumps(call.arguments, ensure_ascii=False)
@@ -137,7 +143,7 @@ def describe_call(call: ToolCallRecord) -> str:
         status += ": nothing ran yet"
     took = f" in {call.duration_ms:.0f} ms" if call.duration_ms is not None and call.status.value == "ok" else ""
     quiet = call.status.value in ("ok", "awaiting_confirmation")
-    summary = f" - {' '.join(call.summary.split())[:160]}" if call.summary and not quiet else ""
+    summary = f" - {clip(call.summary, 160)}" if call.summary and not quiet else ""
     return f"tool {call.name} {arguments[:120]} -> {status}{took}{summary}"
 
 
@@ -154,7 +160,7 @@ def play_text(platform: Platform, principal: Principal, agent_id: str, messages:
         last = turns[-1] if turns and turns[-1].role is Role.AGENT else None
         for call in last.tool_calls if last is not None else []:
             print(f"                  {describe_call(call)}")
-        print(f"        agent:    {' '.join(result.reply.split())[:240]}")
+        print(f"        agent:    {clip(result.reply, 240)}")
         if result.sources:
             cited = ", ".join(f"{s.document_name} ({s.location or 'top'})" for s in result.sources[:2])
             print(f"                  sources: {cited}")

@@ -122,3 +122,9 @@ def test_the_orders_desk_demo_looks_up_acts_after_yes_and_shows_a_refusal(
             ("start_return", ToolCallStatus.AWAITING_CONFIRMATION, False),
             ("start_return", ToolCallStatus.DECLINED, False),
         ]
+
+
+def test_a_demo_line_cut_short_says_so() -> None:
+    assert example_demo.clip("a  short\nreply", 40) == "a short reply"
+    cut = example_demo.clip("word " * 100, 40)
+    assert len(cut) == 40 and cut.endswith("\u2026") and not cut[:-1].endswith(" ")
