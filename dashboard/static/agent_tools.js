@@ -22,7 +22,8 @@ export function renderTools(card, data) {
   const error = el("p", { class: "error", role: "alert", id: "tool-list-error" });
   const active = data.agent.status === "active";
   card.append(list, error, active ? addBox() : null, active ? openapiBox() : null, el("h4", {}, "Secrets"), secretsBox());
-  loadTools(list, error, data.agent.id, active);
+  const handsOff = Boolean(data.agent.spec && data.agent.spec.handoff && data.agent.spec.handoff.enabled);
+  loadTools(list, error, data.agent.id, active, handsOff);
 }
 
 // Add a tool: the agent is rebuilt with it (reviewed and tested); the current version serves meanwhile.
@@ -53,13 +54,15 @@ async function send(editor, error, submit, write) {
   }
 }
 
-async function loadTools(list, error, id, canChange) {
+async function loadTools(list, error, id, canChange, handsOff) {
   try {
     const found = await api(agentPath("/tools"));
     if (page.agentId !== id) return;
     clear(list);
     if (!found.tools.length) {
-      list.append(el("p", { class: "muted" }, "No tools of your own: the agent searches its knowledge and hands off."));
+      list.append(el("p", { class: "muted" }, handsOff
+        ? "No tools of your own: the agent searches its knowledge and hands off."
+        : "No tools of your own: the agent searches its knowledge (handoff is off for this agent)."));
       return;
     }
     list.append(el("ul", { class: "tool-list" }, found.tools.map((tool) => toolItem(tool, error, canChange))));

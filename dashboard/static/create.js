@@ -32,7 +32,7 @@ export async function openCreate() {
     fill($("c-model"), options.platform_model ? [["", "Platform default"], ...models] : models);
     resetHandoff();
   }
-  if (!options.can_build) say("This server has no model to build agents with (ORATIO_MODEL is not set): the agent will be stored and wait for one.");
+  if (!options.can_build) say("This server has no model to build agents with (ORATIO_MODEL is not set): the agent will be stored and wait for one. To try Oratio offline, restart it with ORATIO_MODEL=scripted.");
 }
 
 export function wireCreate() {

@@ -120,6 +120,7 @@ def test_the_agent_page_answers_from_a_new_document_holds_a_new_scenario_and_add
     expect(result).to_have_text("passed", timeout=SERVER_MS)
     shot(page, "build-2-scenario")
 
+    expect(page.locator("#agent-tools")).to_contain_text("the agent searches its knowledge and hands off")
     page.click("#agent-tools details.tool-add-box summary")
     fill_tool(page, "tool-new", TOOL_URL)
     page.click("#tool-add button[type=submit]")

@@ -128,3 +128,5 @@ def test_the_test_chat_names_each_source_document_once(page: Page, served: Serve
     page.click("#chat-form button[type=submit]")
     expect(page.locator("#chat-log .turn-agent .sources")).to_have_text("Sources: plans.md")
     expect(page.locator("#agent-docs li", has_text="hours.md")).to_contain_text(" · 1 chunk · ")
+    # This agent's spec leaves handoff off: the tools section does not promise a handoff it cannot make.
+    expect(page.locator("#agent-tools")).to_contain_text("handoff is off for this agent")
