@@ -14,8 +14,8 @@ Why it is shaped this way:
   transaction conditional on both versions, so two uses at once cannot both succeed. Setting the password
   also spends every other link sent before it (invited twice, reset asked for twice).
 * "Sign out everywhere" and a password change set `Login.sessions_valid_after`: every older session of the
-  person is refused at its next request, whatever process serves it. Signing out everywhere also revokes the
-  person's tokens (`TenantService.revoke_own_tokens`: minted JWTs and OAuth consents).
+  person is refused at its next request, whatever process serves it. Signing out everywhere and a password
+  reset also revoke the person's tokens (`TenantService.revoke_own_tokens`: minted JWTs and OAuth consents).
 """
 
 from __future__ import annotations
@@ -206,7 +206,12 @@ class SignInService:
             raise Unauthenticated(LINK_REFUSED) from None
         self._accounts.succeeded(link.email)
         logger.info("tenant=%s admin=%s purpose=%s | password set", link.tenant_id, link.admin_id, purpose.value)
-        return self._open(changed)
+        signed_in = self._open(changed)
+        if purpose is LinkPurpose.RESET:
+            # A reset is how a person takes an account back: a token minted from a session someone else held
+            # (an MCP client's 30-day JWT, an OAuth consent) ends with the old password, as on sign out everywhere.
+            self._tenants.revoke_own_tokens(signed_in.principal)
+        return signed_in
 
     # -- signing in and out ----------------------------------------------------------------------
 

@@ -95,3 +95,31 @@ def test_signing_out_everywhere_also_ends_the_tokens_a_session_minted(
     again = platform.signin.sign_in(PERSON, PASSWORD, "client")  # the person signs in again and mints anew
     fresh = platform.access.issue_admin_token(again.principal.tenant_id, again.principal.subject)
     assert platform.access.admin_principal(fresh) == again.principal
+
+
+def test_a_password_reset_ends_the_tokens_minted_before_it(platform: Platform, acme: Tenancy, clock: FakeClock) -> None:
+    """A reset is how a person takes an account back: what a session in someone else's hands minted (a JWT for an
+    MCP client, an OAuth consent) ends with the old password. Accepting an invitation ends nothing."""
+    platform.signin.accept(token(platform, acme), PASSWORD, LinkPurpose.INVITE)
+    signed = platform.signin.sign_in(PERSON, PASSWORD, "client")
+    minted = platform.access.issue_admin_token(signed.principal.tenant_id, signed.principal.subject)
+    oauth = consent(platform, signed.principal)
+    clock.advance(timedelta(seconds=1))
+    platform.signin.accept(token(platform, acme), "a new long password", LinkPurpose.RESET)
+    with pytest.raises(Unauthenticated):
+        platform.access.admin_principal(minted)
+    with pytest.raises(Unauthenticated):
+        platform.oauth.access(oauth.access_token, RESOURCE)
+    again = platform.signin.sign_in(PERSON, "a new long password", "client")
+    fresh = platform.access.issue_admin_token(again.principal.tenant_id, again.principal.subject)
+    assert platform.access.admin_principal(fresh) == again.principal
+
+
+def test_accepting_an_invitation_leaves_the_persons_tokens_alone(
+    platform: Platform, acme: Tenancy, clock: FakeClock
+) -> None:
+    invited = token(platform, acme)
+    [admin] = [a for a in platform.tenants.list_admins(acme.principal) if a.email == PERSON]
+    minted = platform.access.issue_admin_token(acme.tenant_id, admin.id)  # e.g. `oratio admin token` before
+    platform.signin.accept(invited, PASSWORD, LinkPurpose.INVITE)
+    assert platform.access.admin_principal(minted).subject == admin.id
