@@ -42,7 +42,7 @@ from dashboard.sop_files import SOP_SUFFIXES, sop_text
 from oratio.errors import Conflict, InvalidInput
 from oratio.http_json import handles_errors
 from oratio.services.creation import start_in_background
-from oratio.services.creation_owner import WAITING_FOR_MODEL
+from oratio.services.creation_owner import NO_MODEL_CONFIGURED, WAITING_FOR_MODEL
 from schemas import (
     Agent,
     AgentSpec,
@@ -81,7 +81,7 @@ VOICES: Final = ("default",)
 """The voice names an agent's spec may carry today; which engine speaks them is the operator's speech setting."""
 LANGUAGES: Final = ("en-US", "fr-FR", "es-ES", "de-DE")
 NO_BUILDER = (
-    "no model is configured on this server (set ORATIO_MODEL), so nobody can draft the plan; the agent is "
+    f"{NO_MODEL_CONFIGURED} on this server (set ORATIO_MODEL), so nobody can draft the plan; the agent is "
     "stored as it is. Set ORATIO_MODEL (ORATIO_MODEL=scripted to try offline), restart, and start its build again."
 )
 

@@ -157,7 +157,7 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
 
     from creator_agent.models import attach_creator
     from oratio.operator import ensure_operator_admin
-    from oratio.services.creation_owner import recover_interrupted_creations
+    from oratio.services.creation_owner import note_model_now_configured, recover_interrupted_creations
     from oratio_app.web import create_app
     from voice_bridge.settings import load_voice_settings
 
@@ -165,6 +165,10 @@ def _serve(platform: Platform, args: argparse.Namespace) -> int:
     platform = attach_creator(platform)
     recovered = _recover(platform)  # the lease is held already (see `holding_lease`)
     recover_interrupted_creations(platform.backends, platform.agents)  # builds a dead process left: failed
+    if platform.builder is not None and platform.builder.has_model:
+        waiting = note_model_now_configured(platform.backends, platform.agents)
+        if waiting:
+            print(f"{waiting} agent(s) stored without a model can be built now: Start the build", flush=True)
     unready = platform.ingestion.unready()  # re-ingested in the background once the server runs
     if recovered or unready:
         print(

@@ -23,11 +23,11 @@ from mcp_server.sampling import (
 from oratio.errors import InvalidInput, OratioError
 from oratio.services.creation import AnswerPending, start_in_background
 from oratio.services.creation import build_thread_name as build_thread_name  # re-exported: tools and tests use it
-from oratio.services.creation_owner import WAITING_FOR_MODEL
+from oratio.services.creation_owner import NO_MODEL_CONFIGURED, WAITING_FOR_MODEL
 from schemas import Agent, AgentStatus, Principal
 
 NO_MODEL = (
-    "no model is configured on the server (set ORATIO_MODEL) and this MCP client offers no sampling, "
+    f"{NO_MODEL_CONFIGURED} on the server (set ORATIO_MODEL) and this MCP client offers no sampling, "
     "so nobody can draft the plan; the agent is stored as it is. Set ORATIO_MODEL (ORATIO_MODEL=scripted to try "
     "offline) and call update_agent."
 )

@@ -32,6 +32,12 @@ logger = logging.getLogger("oratio.creation")
 INTERRUPTED = "creation was interrupted (server restart); retry with retry_creation / update_agent"
 WAITING_FOR_MODEL = "waiting for a model: "
 """status_reason prefix of an agent stored while nobody can build it (no model, no sampling client)."""
+NO_MODEL_CONFIGURED = "no model is configured"
+"""What the reason of an agent stored for want of a server model says (dashboard and MCP alike); an agent that waits
+for a sampling client's answer says otherwise and is left alone."""
+MODEL_NOW = (
+    WAITING_FOR_MODEL + "a model is configured now; start the build (dashboard: Start the build; MCP: update_agent)"
+)
 UNOWNED_GRACE = timedelta(minutes=2)
 """A `creating` agent with no owner record is interrupted only once this old: a live process may be
 between storing the agent and starting its build."""
@@ -138,12 +144,32 @@ def recover_interrupted_creations(backends: Backends, agents: AgentService) -> i
     return count
 
 
+def note_model_now_configured(backends: Backends, agents: AgentService) -> int:
+    """At start with a model: agents stored while the server had none stop telling the admin to set
+    ORATIO_MODEL and restart (done) and say to start the build. Not started here: a build costs model calls
+    the admin may not want any more, and replicas starting at once would race to start it. Returns how many."""
+    count = 0
+    for agent in all_items(backends.store, AGENTS, AgentStatus.CREATING.value, index="creating"):
+        reason = agent.status_reason or ""
+        if not (reason.startswith(WAITING_FOR_MODEL) and NO_MODEL_CONFIGURED in reason):
+            continue
+        try:
+            agents.note(agent.tenant_id, agent.id, MODEL_NOW)
+        except (InvalidState, NotFound):
+            continue  # its build started, or it went, meanwhile
+        count += 1
+    return count
+
+
 __all__ = [
     "INTERRUPTED",
+    "MODEL_NOW",
+    "NO_MODEL_CONFIGURED",
     "WAITING_FOR_MODEL",
     "CreationOwner",
     "CreationOwners",
     "Liveness",
+    "note_model_now_configured",
     "recover_interrupted_creations",
     "this_process",
 ]

@@ -22,8 +22,11 @@ from oratio.config import Settings
 from oratio.platform import Platform, open_platform
 from oratio.services.creation_owner import (
     INTERRUPTED,
+    MODEL_NOW,
+    NO_MODEL_CONFIGURED,
     WAITING_FOR_MODEL,
     CreationOwners,
+    note_model_now_configured,
     recover_interrupted_creations,
 )
 from schemas import Agent, AgentSpec, AgentStatus, CreateAgent, Principal, Scope
@@ -142,3 +145,24 @@ async def test_a_creation_waiting_for_a_model_says_so_and_is_left_waiting(tmp_pa
     assert agent.status_reason is not None and agent.status_reason.startswith(WAITING_FOR_MODEL)
     assert "ORATIO_MODEL" in agent.status_reason
     assert (recovered, after.status) == (0, AgentStatus.CREATING)
+
+
+async def test_a_restart_with_a_model_tells_agents_stored_without_one_to_start_their_build(tmp_path: Path) -> None:
+    """Their reason said "set ORATIO_MODEL, restart, and start its build again"; after a restart with a model it
+    says the model is there. An agent waiting for a sampling client's answer is not one of them."""
+    with open_platform(settings_for(tmp_path, model=None)) as opened:
+        platform = attach_creator(opened)
+        tenant = platform.tenants.create_tenant("Acme")
+        principal = operator(platform, tenant.tenant_id)
+        async with Client(build_server(platform, OperatorPrincipal(principal))) as client:
+            stored = await call_as(client, "create_agent", {"spec": {"name": "Desk", "sop": SOP}}, Agent)
+        sampling = platform.agents.create(principal, CreateAgent(spec=AgentSpec(name="Sampled", sop=SOP)))
+        platform.agents.note(tenant.tenant_id, sampling.id, WAITING_FOR_MODEL + "the client's answer to question 2")
+
+        assert note_model_now_configured(platform.backends, platform.agents) == 1
+        assert note_model_now_configured(platform.backends, platform.agents) == 0  # once
+        told = platform.agents.get(principal, stored.id)
+        left = platform.agents.get(principal, sampling.id)
+    assert stored.status_reason is not None and NO_MODEL_CONFIGURED in stored.status_reason
+    assert (told.status, told.status_reason) == (AgentStatus.CREATING, MODEL_NOW)
+    assert left.status_reason == WAITING_FOR_MODEL + "the client's answer to question 2"
