@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
@@ -201,7 +202,7 @@ class AgentFiles:
         make_private_dirs(self.directory)
         self._marker.unlink(missing_ok=True)
         lexicon_dir = self.directory / "lexicon"
-        shutil.rmtree(lexicon_dir, ignore_errors=True)
+        self._clear(lexicon_dir)
         lexicon_dir.mkdir(mode=0o700)
         lexicon = tantivy.Index(SCHEMA, path=str(lexicon_dir), reuse=False)
         writer = lexicon.writer(heap_size=WRITE_HEAP, num_threads=1)
@@ -219,6 +220,19 @@ class AgentFiles:
         self._commit_lexicon(writer, token)
         empty = deltas.empty(token, self._dimensions) if self._dimensions is not None else None
         return self._publish(lexicon, vectors, empty, token, True)
+
+    def _clear(self, lexicon_dir: Path) -> None:
+        """Take the old postings out of the way, first by an atomic rename.
+
+        Removing them in place raced with tantivy: a reader of the old index (a snapshot still held, its
+        reload watcher) takes the meta lock when meta.json changes, which creates a lock file in the directory
+        while it is being removed, so the removal left it behind and the new directory could not be made
+        (seen in CI as FileExistsError). Renamed first, whatever lands in the old one goes with it; what a
+        removal leaves (a file created during it) goes at the next rebuild."""
+        if lexicon_dir.exists():
+            os.replace(lexicon_dir, self.directory / f"lexicon.old-{secrets.token_hex(8)}")
+        for old in self.directory.glob("lexicon.old-*"):
+            shutil.rmtree(old, ignore_errors=True)
 
     def _commit_lexicon(self, writer: tantivy.IndexWriter, token: str) -> None:
         """Commit with the generation marker gone meanwhile, so no reader takes the new postings for the old token.

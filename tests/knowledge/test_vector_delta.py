@@ -9,6 +9,7 @@ torn or merged delta handled by the generation rules.
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -201,3 +202,30 @@ def test_a_delta_lost_under_a_warm_instance_is_not_written_on_top_of(
     with opened_index(db) as reader:
         assert first(reader.search_dense(TENANT, AGENT, "returns label parcel")) == ("doc_returns", 0)
         assert first(reader.search_dense(TENANT, AGENT, "loyalty points credited delivery")) == ("doc_points", 0)
+
+
+def test_a_rebuild_survives_a_file_written_into_the_old_postings_while_they_are_removed(
+    db: Path, index: HybridIndex, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CI saw a rebuild fail with FileExistsError: a reader of the old index (its reload watcher) created its
+    meta lock file in the postings directory while the rebuild removed it, so the directory stayed. Here the
+    removal is made to leave a lock file behind every time; the rebuild still serves, and what was left goes at
+    the next rebuild."""
+    load_corpus(index)
+    index.replace_document(TENANT, AGENT, "doc_returns", "returns.md", chunks(TENANT, AGENT, "doc_returns", RETURNS))
+    before = dense(index, "returns label parcel")
+    index.close()
+    removing = shutil.rmtree
+
+    def racing(path: Path, ignore_errors: bool = False) -> None:
+        removing(path, ignore_errors=ignore_errors)
+        path.mkdir(exist_ok=True)  # a watcher's lock file, created during the removal, kept the directory
+        (path / ".tantivy-meta.lock").touch()
+
+    monkeypatch.setattr(shutil, "rmtree", racing)  # the module agent_index removes with
+    for delta in delta_files(db):
+        delta.write_bytes(b"")  # torn: the next read rebuilds
+    caplog.set_level(logging.INFO, logger="oratio.knowledge")
+    with opened_index(db) as reopened:
+        assert dense(reopened, "returns label parcel") == before
+    assert REBUILT in caplog.text
