@@ -12,7 +12,7 @@ from oratio.errors import InvalidInput, Unauthenticated
 from oratio.platform import Platform
 from oratio.store.tables import OAUTH_TOKENS
 from schemas import Principal, Scope
-from tests.support.oauth import CHALLENGE, RESOURCE, URI, consent
+from tests.support.oauth import RESOURCE, URI, approved_code, consent, consent_request
 from tests.support.platforms import MAX_DOCUMENT_BYTES, FakeClock
 from tests.support.tenants import Tenancy
 
@@ -70,18 +70,7 @@ def test_a_replayed_refresh_token_revokes_its_family(platform: Platform, acme: T
 
 
 def test_a_code_is_used_once_even_by_two_holders_of_the_same_read(platform: Platform, acme: Tenancy) -> None:
-    platform.oauth.register("cid-1", "Tool", [URI], "{}")
-    request = platform.oauth.start(
-        "cid-1",
-        scopes=[],
-        code_challenge=CHALLENGE,
-        redirect_uri=URI,
-        redirect_uri_explicit=True,
-        state=None,
-        resource=RESOURCE,
-    )
-    _, code = platform.oauth.answer(request, acme.principal, approve=True)
-    assert code is not None
+    code = approved_code(platform, acme.principal)
     first, second = platform.oauth.code("cid-1", code), platform.oauth.code("cid-1", code)
     assert first is not None and second is not None
 
@@ -93,16 +82,7 @@ def test_a_code_is_used_once_even_by_two_holders_of_the_same_read(platform: Plat
 
 
 def test_a_consent_request_is_answered_once(platform: Platform, acme: Tenancy) -> None:
-    platform.oauth.register("cid-1", "Tool", [URI], "{}")
-    request = platform.oauth.start(
-        "cid-1",
-        scopes=[],
-        code_challenge=CHALLENGE,
-        redirect_uri=URI,
-        redirect_uri_explicit=True,
-        state=None,
-        resource=RESOURCE,
-    )
+    request = consent_request(platform)
     platform.oauth.answer(request, acme.principal, approve=False)
 
     with pytest.raises(Unauthenticated):
@@ -150,15 +130,7 @@ def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
     platform: Platform, acme: Tenancy, clock: FakeClock
 ) -> None:
     consent(platform, acme.principal)  # an access and a refresh token
-    platform.oauth.start(
-        "cid-1",
-        scopes=[],
-        code_challenge=CHALLENGE,
-        redirect_uri=URI,
-        redirect_uri_explicit=True,
-        state=None,
-        resource=RESOURCE,
-    )  # a request nobody answers
+    consent_request(platform)  # a request nobody answers
     clock.advance(timedelta(seconds=901))
 
     assert platform.oauth.sweep() == 3  # the used code, the access token, the unanswered request
@@ -169,18 +141,7 @@ def test_the_sweep_deletes_what_has_expired_and_keeps_the_rest(
 
 
 def test_a_code_used_again_revokes_the_tokens_its_exchange_issued(platform: Platform, acme: Tenancy) -> None:
-    platform.oauth.register("cid-1", "Tool", [URI], "{}")
-    request = platform.oauth.start(
-        "cid-1",
-        scopes=[],
-        code_challenge=CHALLENGE,
-        redirect_uri=URI,
-        redirect_uri_explicit=True,
-        state=None,
-        resource=RESOURCE,
-    )
-    _, code = platform.oauth.answer(request, acme.principal, approve=True)
-    assert code is not None
+    code = approved_code(platform, acme.principal)
     found = platform.oauth.code("cid-1", code)
     assert found is not None
     issued = platform.oauth.exchange_code(found)

@@ -26,11 +26,11 @@ CHALLENGE = "c" * 43
 RESOURCE = "https://oratio.example/mcp"
 
 
-def consent(platform: Platform, principal: Principal, client_id: str = "cid-1", resource: str = RESOURCE) -> Issued:
-    """A person's approved consent for `client_id` on `resource`, exchanged: its access and refresh tokens."""
+def consent_request(platform: Platform, client_id: str = "cid-1", resource: str = RESOURCE) -> str:
+    """A consent request of `client_id` (registered if new) for `resource`, waiting for the person's answer: its id."""
     if platform.oauth.client(client_id) is None:
         platform.oauth.register(client_id, "Tool", [URI], "{}")
-    request = platform.oauth.start(
+    return platform.oauth.start(
         client_id,
         scopes=[],
         code_challenge=CHALLENGE,
@@ -39,9 +39,18 @@ def consent(platform: Platform, principal: Principal, client_id: str = "cid-1", 
         state="s",
         resource=resource,
     )
-    _, code = platform.oauth.answer(request, principal, approve=True)
+
+
+def approved_code(platform: Platform, principal: Principal, client_id: str = "cid-1", resource: str = RESOURCE) -> str:
+    """The authorization code a person's approval of a new consent request gives `client_id` (not exchanged)."""
+    _, code = platform.oauth.answer(consent_request(platform, client_id, resource), principal, approve=True)
     assert code is not None
-    found = platform.oauth.code(client_id, code)
+    return code
+
+
+def consent(platform: Platform, principal: Principal, client_id: str = "cid-1", resource: str = RESOURCE) -> Issued:
+    """A person's approved consent for `client_id` on `resource`, exchanged: its access and refresh tokens."""
+    found = platform.oauth.code(client_id, approved_code(platform, principal, client_id, resource))
     assert found is not None
     return platform.oauth.exchange_code(found)
 
