@@ -8,7 +8,7 @@
 import { api } from "./api.js";
 import { agentPath, showError } from "./agent_page.js";
 import { el } from "./dom.js";
-import { FIELD } from "./tool_form.js";
+import { fieldProblems } from "./tool_form.js";
 
 const list = (text) => text.split(",").map((item) => item.trim()).filter(Boolean);
 
@@ -70,23 +70,7 @@ export function mcpEditor(prefix, tool) {
     return changes;
   }
 
-  function showProblem(error) {
-    const found = error && error.field ? (FIELD.exec(error.field) || [null, error.field])[1] : null;
-    const problem = found && problems.get(found);
-    if (!problem) return false;
-    problem.textContent = error.message;
-    const control = controls.get(found);
-    control.setAttribute("aria-invalid", "true");
-    control.focus();
-    return true;
-  }
-
-  function clearProblems() {
-    for (const [key, problem] of problems) {
-      problem.textContent = "";
-      controls.get(key).removeAttribute("aria-invalid");
-    }
-  }
+  const { show: showProblem, clear: clearProblems } = fieldProblems(problems, (key) => controls.get(key));
 
   return { node, read, showProblem };
 }

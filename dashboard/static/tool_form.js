@@ -17,6 +17,34 @@ const EXAMPLE_SCHEMA = `{
 export const FIELD = /^(?:tool '[^']*'|tool|changes|tools\.\d+)\.([a-z_]+)/;
 
 // `prefix` makes the ids (and so the labels) of this editor unique on the page.
+// An editor's reasons beside its fields: `problems` maps a field to its message element, `controlOf(field)` finds
+// its control. `show(error)` puts the reason the server (or read()) named beside that field, with focus on it, and
+// is false when it names none here; `clear()` takes every reason away.
+export function fieldProblems(problems, controlOf) {
+  function show(error) {
+    const found = error && error.field ? (FIELD.exec(error.field) || [null, error.field])[1] : null;
+    const problem = found && problems.get(found);
+    if (!problem) return false;
+    problem.textContent = error.message;
+    const control = controlOf(found);
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      control.focus();
+    }
+    return true;
+  }
+
+  function clear() {
+    for (const [key, problem] of problems) {
+      problem.textContent = "";
+      const control = controlOf(key);
+      if (control) control.removeAttribute("aria-invalid");
+    }
+  }
+
+  return { show, clear };
+}
+
 export function toolEditor(prefix) {
   const id = (name) => `${prefix}-${name}`;
   const problems = new Map();
@@ -107,27 +135,7 @@ export function toolEditor(prefix) {
     return error;
   }
 
-  // The reason beside the field the server (or read()) named, with focus on it; false when it names none here.
-  function showProblem(error) {
-    const found = error && error.field ? (FIELD.exec(error.field) || [null, error.field])[1] : null;
-    const problem = found && problems.get(found);
-    if (!problem) return false;
-    problem.textContent = error.message;
-    const control = document.getElementById(id(found));
-    if (control) {
-      control.setAttribute("aria-invalid", "true");
-      control.focus();
-    }
-    return true;
-  }
-
-  function clearProblems() {
-    for (const [key, problem] of problems) {
-      problem.textContent = "";
-      const control = document.getElementById(id(key));
-      if (control) control.removeAttribute("aria-invalid");
-    }
-  }
+  const { show: showProblem, clear: clearProblems } = fieldProblems(problems, (key) => document.getElementById(id(key)));
 
   const toolName = () => name.value.trim();
 
