@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from dashboard.agent_openapi import MAX_OPENAPI_BODY
-from oratio.actions._document import DOCUMENT_BYTES_MAX
+from oratio.actions.openapi import DOCUMENT_BYTES_MAX
 from tests.dashboard.built_agents import (
     SETTINGS,
     Built,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from oratio.actions._document import DOCUMENT_BYTES_MAX
+from oratio.actions.openapi import DOCUMENT_BYTES_MAX
 from schemas import McpServerTool
 from tests.dashboard.built_agents import SETTINGS, SOP, Built, built, platform, platform_models
 from tests.dashboard.test_agent_mcp_tool_api import TOKEN, given_server, mcp_port, orders_server
