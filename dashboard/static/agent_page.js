@@ -56,6 +56,7 @@ export function agentPath(suffix = "") {
 // Read the agent again and draw every section.
 export async function refresh() {
   const id = page.agentId;
+  if (id === null) return;  // the admin left the page (forgetAgent): nothing to read
   const data = await api(agentPath());
   if (id !== page.agentId) return;  // another agent was opened meanwhile
   page.data = data;
@@ -89,7 +90,10 @@ export function agentEvent(agentId, kind = "") {
 }
 
 async function redraw(whole) {
+  // An event's read fires EVENT_READ_MS after the event: the admin may have left the page meanwhile (Back sets
+  // agentId to null), and asking for /api/v1/agents/null then was a 422 in the console (seen under load in CI).
   const id = page.agentId;
+  if (id === null) return;
   const data = await api(agentPath());
   if (id !== page.agentId || $("panel-agent").hidden) return;
   page.data = data;

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import FilePayload, Page, Response, expect
 
+from schemas import EventType
 from tests.dashboard.built_agents import SETTINGS, SOP, Built, built, platform, platform_models
 from tests.dashboard.test_browser import browser, log_in, page, shot
 from tests.support.actions import LOOPBACK_TOOLS
@@ -184,4 +185,33 @@ def test_agent_and_build_addresses_survive_a_reload_and_back_and_forward_move_be
     page.goto(served.url(f"/dashboard#agent/{built.globex_agent.id}"))  # another tenant's agent: not found
     expect(page.locator("#agent-error")).to_contain_text("not found", timeout=SERVER_MS)
     problems[:] = [p for p in problems if built.globex_agent.id not in p and "status of 404" not in p]
+    assert problems == []
+
+
+def test_leaving_the_agent_page_before_an_events_read_asks_for_nothing(
+    page: Page, served: Served, built: Built
+) -> None:
+    """An event about the open agent is read EVENT_READ_MS later; an admin who pressed Back meanwhile left the
+    page's agent id null, and the read asked for /api/v1/agents/null (a 422, seen under load in a stress run).
+    The page's clock is held, so the read fires exactly when the test says."""
+    problems = watch(page)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.clock.install()
+    log_in(page, served, built.token)
+    page.goto(served.url(f"/dashboard#agent/{built.agent.id}"))
+    expect(page.locator("#agent-name")).to_have_text("Desk", timeout=SERVER_MS)
+
+    built.platform.backends.emit(
+        built.acme.tenant_id, EventType.AGENT_PROGRESS, built.agent.id, stage="review_plan", status="running", detail=""
+    )
+    row = page.locator(f'#agent-rows tr[data-agent="{built.agent.id}"] .progress-cell')
+    expect(row).to_contain_text("review plan: running", timeout=SERVER_MS)  # the event is in: its read waits
+    page.click("#agent-back")
+    expect(page.locator("#panel-agents")).to_be_visible()
+    page.clock.run_for(5_000)  # the read's timer fires on the Agents tab
+
+    page.locator(f'#agent-rows button[data-open-agent="{built.agent.id}"]').click()  # a read after it, in order
+    expect(page.locator("#agent-name")).to_have_text("Desk", timeout=SERVER_MS)
+    assert not [url for url in asked if "/api/v1/agents/null" in url]
     assert problems == []
