@@ -44,11 +44,16 @@ class SignInAccess(Protocol):
 
 
 def session_secret(connection: HTTPConnection, public_url: str | None = None) -> str | None:
-    """The session cookie's value, if the request has one: over https (`is_secure`) the `__Host-` cookie only,
-    which is the only one we set there."""
+    """The session cookie's value, if the request has one (`our_cookie`)."""
+    return our_cookie(connection, public_url, SECURE_COOKIE, COOKIE)
+
+
+def our_cookie(connection: HTTPConnection, public_url: str | None, secure_name: str, plain_name: str) -> str | None:
+    """A cookie we set under `secure_name` over https and `plain_name` over http: over https (`is_secure`) only
+    the first is read, since only it is ours there (the plain one can only have been planted)."""
     if is_secure(connection, public_url):
-        return connection.cookies.get(SECURE_COOKIE)
-    return connection.cookies.get(SECURE_COOKIE) or connection.cookies.get(COOKIE)
+        return connection.cookies.get(secure_name)
+    return connection.cookies.get(secure_name) or connection.cookies.get(plain_name)
 
 
 def is_secure(connection: HTTPConnection, public_url: str | None) -> bool:

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from dashboard.credentials import SignInAccess, is_secure, set_session_cookie
+from dashboard.credentials import SignInAccess, is_secure, our_cookie, set_session_cookie
 from oratio.errors import (
     BackendUnavailable,
     Forbidden,
@@ -106,10 +106,7 @@ class OidcDoor:
     async def callback(self, request: Request) -> Response:
         oidc = self._configured()
         query = request.query_params
-        if is_secure(request, self._public_url):
-            cookie = request.cookies.get(SECURE_FLOW_COOKIE)
-        else:
-            cookie = request.cookies.get(SECURE_FLOW_COOKIE) or request.cookies.get(FLOW_COOKIE)
+        cookie = our_cookie(request, self._public_url, SECURE_FLOW_COOKIE, FLOW_COOKIE)
         response: Response
         try:
             if "error" in query:
